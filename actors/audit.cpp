@@ -1,0 +1,81 @@
+#include "actors/audit.hpp"
+
+#include <map>
+#include <string>
+#include <unordered_map>
+
+#include "actors/order_machine.hpp"
+
+namespace oms {
+
+audit_report audit_stock(const std::vector<stock_snapshot>& skus,
+                         const std::vector<order_record>& live_orders) {
+  audit_report report;
+  report.skus_checked = skus.size();
+  report.live_orders = live_orders.size();
+  auto say = [&](const sku_id& sku, std::string what) {
+    report.violations.push_back(violation{sku, std::move(what)});
+  };
+  // What the live orders say they hold: (sku, order) -> (quantity, kind).
+  std::map<std::pair<sku_id, order_id>, hold_view> expected;
+  for (auto& rec : live_orders) {
+    auto kind = held_as(rec.status);
+    if (!kind)
+      continue;
+    for (auto& line : rec.lines) {
+      auto qty = held_quantity(rec, line);
+      if (qty > 0)
+        expected[{line.sku, rec.id}] = hold_view{rec.id, qty, *kind};
+    }
+  }
+  for (auto& snap : skus) {
+    auto& v = snap.view;
+    if (v.on_hand < 0)
+      say(v.sku, "on_hand is negative: " + std::to_string(v.on_hand));
+    if (v.reserved < 0 || v.blocked < 0)
+      say(v.sku, "a hold counter is negative");
+    if (v.available < 0 || v.available != v.on_hand - v.reserved - v.blocked)
+      say(v.sku, "available " + std::to_string(v.available)
+                   + " != on_hand - reserved - blocked");
+    if (v.received_total != v.on_hand + v.consumed_total)
+      say(v.sku, "received " + std::to_string(v.received_total)
+                   + " != on_hand " + std::to_string(v.on_hand)
+                   + " + consumed " + std::to_string(v.consumed_total));
+    int64_t reserved = 0;
+    int64_t blocked = 0;
+    for (auto& h : snap.holds) {
+      (h.kind == hold_kind::reserved ? reserved : blocked) += h.quantity;
+      auto i = expected.find({v.sku, h.order});
+      if (i == expected.end()) {
+        say(v.sku, "hold of " + std::to_string(h.quantity)
+                     + " units for order " + h.order
+                     + " that is not live or holds nothing here");
+        continue;
+      }
+      if (i->second.quantity != h.quantity || i->second.kind != h.kind)
+        say(v.sku, "order " + h.order + " holds "
+                     + std::to_string(i->second.quantity) + " "
+                     + to_string(i->second.kind) + " but the SKU has "
+                     + std::to_string(h.quantity) + " " + to_string(h.kind));
+      expected.erase(i);
+    }
+    if (reserved != v.reserved)
+      say(v.sku, "reserved " + std::to_string(v.reserved)
+                   + " != sum of reserved holds " + std::to_string(reserved));
+    if (blocked != v.blocked)
+      say(v.sku, "blocked " + std::to_string(v.blocked)
+                   + " != sum of blocked holds " + std::to_string(blocked));
+  }
+  // Holds that live orders claim but no SKU has (only for audited SKUs).
+  std::unordered_map<sku_id, bool> audited;
+  for (auto& snap : skus)
+    audited[snap.view.sku] = true;
+  for (auto& [key, h] : expected)
+    if (audited.count(key.first))
+      say(key.first, "order " + key.second + " claims "
+                       + std::to_string(h.quantity)
+                       + " units the SKU does not hold for it");
+  return report;
+}
+
+} // namespace oms

@@ -1,0 +1,30 @@
+// The INVENTORY actor: the one owner of one INTERNAL SKU. Everything that
+// changes the SKU's units goes through its mailbox, one message at a time, so
+// no unit can be granted twice and no lock is needed.
+#pragma once
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/context.hpp"
+#include "actors/stock_ledger.hpp"
+#include "messages/inventory_protocol.hpp"
+
+namespace oms {
+
+/// State of an INVENTORY actor.
+struct inventory_state {
+  sku_id sku;
+  stock_ledger ledger;
+  context_ptr ctx;
+
+  static inline const char* name = "inventory";
+};
+
+/// Behaviour of the INVENTORY actor for `sku`. Receipts and price changes are
+/// journaled here (write-ahead: applied once durable); holds are journaled by
+/// the order that asks for them, together with the order's own change.
+inventory_actor::behavior_type
+inventory(inventory_actor::stateful_pointer<inventory_state> self, sku_id sku,
+          context_ptr ctx);
+
+} // namespace oms

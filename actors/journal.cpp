@@ -1,0 +1,100 @@
+#include "actors/journal.hpp"
+
+#include <algorithm>
+
+#include "messages/errors.hpp"
+#include "messages/type_ids.hpp"
+#include "system/log.hpp"
+
+namespace oms {
+
+namespace {
+
+using journal_ptr = journal_actor::stateful_pointer<journal_state>;
+
+// Commits everything pending, in batches of whole appends of at most
+// batch_events_max events (an append larger than that is one batch of its
+// own), and answers each append.
+void flush_pending(journal_ptr self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  size_t first_waiter = 0;
+  size_t first_event = 0;
+  std::vector<event> batch;
+  while (first_waiter < st.waiting.size()) {
+    // Take whole appends while they fit.
+    size_t last_waiter = first_waiter;
+    size_t count = 0;
+    while (last_waiter < st.waiting.size()
+           && (count == 0
+               || count + st.waiting[last_waiter].events
+                    <= st.batch_events_max)) {
+      count += st.waiting[last_waiter].events;
+      ++last_waiter;
+    }
+    batch.assign(
+      std::make_move_iterator(st.pending.begin() + first_event),
+      std::make_move_iterator(st.pending.begin() + first_event + count));
+    // An empty append is a barrier: it is answered once every append before
+    // it is durable, without a commit of its own.
+    auto err = count > 0 ? st.store->commit(batch) : caf::error{};
+    if (err) {
+      ++st.stats.failures;
+      log::error("journal.commit_failed", {{"store", st.store->describe()},
+                                           {"events", uint64_t{count}},
+                                           {"error", describe(err)}});
+      for (auto i = first_waiter; i < last_waiter; ++i)
+        st.waiting[i].promise.deliver(err);
+    } else {
+      if (count > 0)
+        ++st.stats.batches;
+      st.stats.events += count;
+      st.stats.max_batch = std::max<uint64_t>(st.stats.max_batch, count);
+      auto seq = st.store->last_seq() - count;
+      for (auto i = first_waiter; i < last_waiter; ++i) {
+        seq += st.waiting[i].events;
+        ++st.stats.appends;
+        st.waiting[i].promise.deliver(seq);
+      }
+      st.stats.last_seq = st.store->last_seq();
+    }
+    first_waiter = last_waiter;
+    first_event += count;
+  }
+  st.pending.clear();
+  st.waiting.clear();
+}
+
+} // namespace
+
+journal_actor::behavior_type
+journal(journal_ptr self, std::shared_ptr<journal_store> store,
+        size_t batch_events_max) {
+  self->state.store = std::move(store);
+  self->state.batch_events_max = std::max<size_t>(1, batch_events_max);
+  self->state.stats.last_seq = self->state.store->last_seq();
+  return {
+    [=](atom::append, std::vector<event>& events) -> caf::result<uint64_t> {
+      auto& st = self->state;
+      auto rp = self->make_response_promise<uint64_t>();
+      st.waiting.push_back({rp, events.size()});
+      st.pending.insert(st.pending.end(),
+                        std::make_move_iterator(events.begin()),
+                        std::make_move_iterator(events.end()));
+      // Appends already in the mailbox arrive before this flush and join the
+      // same batch.
+      if (!st.flush_scheduled) {
+        st.flush_scheduled = true;
+        self->send(self, atom::flush_v);
+      }
+      return rp;
+    },
+    [=](atom::flush) { flush_pending(self); },
+    [=](atom::read, uint64_t from, uint64_t max) {
+      return self->state.store->read(from, max);
+    },
+    [=](atom::stats) { return self->state.stats; },
+  };
+}
+
+} // namespace oms

@@ -1,0 +1,39 @@
+// The JOURNAL actor: collects the events of all actors and commits them to a
+// store in batches (group commit: one transaction, one sync per batch). An
+// append is acknowledged only once its batch is durable.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "messages/journal_protocol.hpp"
+#include "system/journal_store.hpp"
+
+namespace oms {
+
+/// State of the JOURNAL actor.
+struct journal_state {
+  struct waiter {
+    caf::typed_response_promise<uint64_t> promise;
+    size_t events; // how many of `pending` belong to this append
+  };
+
+  std::shared_ptr<journal_store> store;
+  size_t batch_events_max = 4096;
+  std::vector<event> pending;    // appended, not yet committed
+  std::vector<waiter> waiting;   // one per append, in append order
+  bool flush_scheduled = false;
+  journal_stats stats;
+
+  static inline const char* name = "journal";
+};
+
+/// Spawn with `spawn<caf::detached>` when `store->blocking()`.
+journal_actor::behavior_type
+journal(journal_actor::stateful_pointer<journal_state> self,
+        std::shared_ptr<journal_store> store, size_t batch_events_max);
+
+} // namespace oms

@@ -1,0 +1,47 @@
+// The ORDER actor: one per order, running the state machine of
+// actors/order_machine.hpp. It asks the SKU actors of its lines to reserve,
+// block, release or consume, journals each change together with the stock
+// events behind it, and answers only once the journal has acknowledged.
+//
+// Creation (all or nothing):
+//   1. reserve at every line's SKU actor, in parallel
+//   2. any refused -> release what others granted, reply INSUFFICIENT_STOCK
+//   3. all granted -> journal order_created + stock_reserved, reply, arm the
+//      hold timer (TTL from the settings)
+// Transitions (write-ahead): check the table, journal the change, then tell
+// the SKU actors (block / consume / release), then reply. Nothing else is
+// handled while a step is in flight, so commands to one order never overlap.
+// A terminal order hands its final record to the SUPERVISOR and quits.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/context.hpp"
+#include "messages/order_protocol.hpp"
+#include "messages/supervisor_protocol.hpp"
+
+namespace oms {
+
+/// State of an ORDER actor.
+struct order_state {
+  context_ptr ctx;
+  supervisor_actor supervisor;
+  order_record record;
+  /// The SKU actor of each line, in line order.
+  std::vector<inventory_actor> skus;
+  /// Incremented whenever the hold timer is re-armed or disarmed; a timer
+  /// message carrying an older generation is ignored.
+  uint64_t generation = 0;
+
+  static inline const char* name = "order";
+};
+
+/// Behaviour of the ORDER actor for a new order with id `id`.
+order_actor::behavior_type
+order(order_actor::stateful_pointer<order_state> self, order_id id,
+      context_ptr ctx, supervisor_actor supervisor);
+
+} // namespace oms

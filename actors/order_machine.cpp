@@ -1,0 +1,72 @@
+#include "actors/order_machine.hpp"
+
+namespace oms {
+
+std::optional<order_status> next_status(order_status from, command_kind cmd) {
+  using s = order_status;
+  using c = command_kind;
+  switch (from) {
+    case s::created:
+      switch (cmd) {
+        case c::confirm:
+          return s::confirmed;
+        case c::pay:
+          return s::paid;
+        case c::cancel:
+        case c::expire:
+          return s::cancelled;
+        default:
+          return std::nullopt;
+      }
+    case s::confirmed:
+      switch (cmd) {
+        case c::pay:
+          return s::paid;
+        case c::cancel:
+          return s::cancelled;
+        default:
+          return std::nullopt;
+      }
+    case s::paid:
+      switch (cmd) {
+        case c::ship:
+          return s::shipped;
+        case c::cancel:
+          return s::cancelled;
+        default:
+          return std::nullopt;
+      }
+    case s::shipped:
+      if (cmd == c::deliver)
+        return s::delivered;
+      return std::nullopt;
+    case s::delivered:
+    case s::cancelled:
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+errc check_command(const order_record& order, command_kind cmd) {
+  if (next_status(order.status, cmd))
+    return errc::none;
+  if (order.status == order_status::cancelled
+      && order.cancel_reason == expired_reason
+      && (cmd == command_kind::confirm || cmd == command_kind::pay))
+    return errc::order_expired;
+  return errc::invalid_transition;
+}
+
+std::optional<hold_kind> held_as(order_status status) {
+  switch (status) {
+    case order_status::created:
+      return hold_kind::reserved;
+    case order_status::confirmed:
+    case order_status::paid:
+      return hold_kind::blocked;
+    default:
+      return std::nullopt;
+  }
+}
+
+} // namespace oms

@@ -1,0 +1,40 @@
+// The order state machine as pure functions: no actors, no clock, no I/O.
+//
+//                 confirm                pay                ship
+//     CREATED ------------> CONFIRMED ---------> PAID ------------> SHIPPED
+//       |  \                    |                 ^  |                 |
+//       |   \___________________|_____pay_________/  |                 | deliver
+//       |                       |                    |                 v
+//       | cancel, expire        | cancel             | cancel       DELIVERED
+//       v                       v                    v
+//     CANCELLED <---------------+--------------------+
+//
+// Stock follows the state: CREATED holds reserved units; CONFIRMED and PAID
+// hold blocked units; SHIPPED has consumed them; CANCELLED released them.
+// DELIVERED and CANCELLED are terminal. The first seed's CONFIRM is `confirm`,
+// its FULFILLED is DELIVERED, reached only through CONFIRMED/PAID and SHIPPED.
+#pragma once
+
+#include <optional>
+
+#include "messages/domain.hpp"
+#include "messages/errors.hpp"
+
+namespace oms {
+
+/// The transition table: the state `cmd` leads to from `from`, or nothing if
+/// the table has no such transition.
+std::optional<order_status> next_status(order_status from, command_kind cmd);
+
+/// Whether `cmd` may be applied to `order` now: errc::none, or
+/// INVALID_TRANSITION, or ORDER_EXPIRED for confirming or paying an order
+/// that its hold's expiry cancelled.
+errc check_command(const order_record& order, command_kind cmd);
+
+/// How an order in `status` holds its units, if it holds any.
+std::optional<hold_kind> held_as(order_status status);
+
+/// The reason recorded when a CREATED order's hold expires.
+inline constexpr const char* expired_reason = "EXPIRED";
+
+} // namespace oms

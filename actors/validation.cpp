@@ -1,0 +1,100 @@
+#include "actors/validation.hpp"
+
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+namespace oms {
+
+namespace {
+
+bool id_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+}
+
+problem invalid(std::string message) {
+  return problem{errc::validation_failed, std::move(message), "{}"};
+}
+
+std::optional<problem> check_text(std::string_view field, std::string_view str,
+                                  bool required, const order_limits& limits) {
+  if (required && str.empty())
+    return invalid(std::string{field} + " is required");
+  if (str.size() > limits.text_length_max)
+    return invalid(std::string{field} + " is longer than "
+                   + std::to_string(limits.text_length_max) + " characters");
+  for (auto c : str)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+      return invalid(std::string{field} + " contains a control character");
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<problem> check_id(std::string_view field, std::string_view id,
+                                const order_limits& limits) {
+  if (id.empty())
+    return invalid(std::string{field} + " must not be empty");
+  if (id.size() > limits.id_length_max)
+    return invalid(std::string{field} + " is longer than "
+                   + std::to_string(limits.id_length_max) + " characters");
+  for (auto c : id)
+    if (!id_char(c))
+      return invalid(std::string{field}
+                     + " may only contain letters, digits, '.', '_' and '-'");
+  return std::nullopt;
+}
+
+std::optional<problem> check_address(const address& addr,
+                                     const order_limits& limits) {
+  if (auto p = check_text("address.line1", addr.line1, true, limits))
+    return p;
+  if (auto p = check_text("address.line2", addr.line2, false, limits))
+    return p;
+  if (auto p = check_text("address.city", addr.city, true, limits))
+    return p;
+  if (auto p = check_text("address.postalCode", addr.postal_code, true, limits))
+    return p;
+  if (auto p = check_text("address.country", addr.country, true, limits))
+    return p;
+  return std::nullopt;
+}
+
+std::optional<problem> check_create_order(const create_order_request& req,
+                                          const order_limits& limits) {
+  if (auto p = check_id("customerId", req.customer, limits))
+    return p;
+  if (req.items.empty())
+    return invalid("items must not be empty");
+  if (req.items.size() > limits.lines_per_order_max)
+    return invalid("items has more than "
+                   + std::to_string(limits.lines_per_order_max) + " lines");
+  std::unordered_set<std::string_view> seen;
+  for (size_t i = 0; i < req.items.size(); ++i) {
+    auto& item = req.items[i];
+    auto field = "items[" + std::to_string(i) + "]";
+    if (auto p = check_id(field + ".sku", item.sku, limits))
+      return p;
+    if (item.quantity < 1 || item.quantity > limits.line_quantity_max)
+      return invalid(field + ".quantity must be between 1 and "
+                     + std::to_string(limits.line_quantity_max));
+    if (!seen.insert(item.sku).second)
+      return invalid(field + ".sku repeats SKU " + item.sku
+                     + ": give each SKU once with its total quantity");
+    if (item.seller != seller::internal && item.seller != seller::external)
+      return invalid(field + ".seller is not a known seller");
+  }
+  for (auto& item : req.items)
+    if (item.seller != req.items.front().seller) {
+      nlohmann::json details;
+      details["sellers"] = {to_string(req.items.front().seller),
+                            to_string(item.seller)};
+      return problem{errc::mixed_sellers,
+                     "all items of an order must come from one seller",
+                     details.dump()};
+    }
+  return check_address(req.ship_to, limits);
+}
+
+} // namespace oms

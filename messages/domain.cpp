@@ -1,0 +1,120 @@
+#include "messages/domain.hpp"
+
+namespace oms {
+
+const char* to_string(seller x) {
+  return x == seller::internal ? "INTERNAL" : "EXTERNAL";
+}
+
+bool parse_seller(std::string_view str, seller& out) {
+  if (str == "INTERNAL") {
+    out = seller::internal;
+    return true;
+  }
+  if (str == "EXTERNAL") {
+    out = seller::external;
+    return true;
+  }
+  return false;
+}
+
+const char* to_string(order_status x) {
+  switch (x) {
+    case order_status::created:
+      return "CREATED";
+    case order_status::confirmed:
+      return "CONFIRMED";
+    case order_status::paid:
+      return "PAID";
+    case order_status::shipped:
+      return "SHIPPED";
+    case order_status::delivered:
+      return "DELIVERED";
+    case order_status::cancelled:
+      return "CANCELLED";
+  }
+  return "UNKNOWN";
+}
+
+bool parse_order_status(std::string_view str, order_status& out) {
+  static constexpr order_status all[] = {
+    order_status::created, order_status::confirmed, order_status::paid,
+    order_status::shipped, order_status::delivered, order_status::cancelled,
+  };
+  for (auto x : all)
+    if (str == to_string(x)) {
+      out = x;
+      return true;
+    }
+  if (str == "FULFILLED") {
+    out = order_status::delivered;
+    return true;
+  }
+  return false;
+}
+
+const char* to_string(hold_kind x) {
+  return x == hold_kind::reserved ? "RESERVED" : "BLOCKED";
+}
+
+const char* to_string(command_kind x) {
+  switch (x) {
+    case command_kind::confirm:
+      return "confirm";
+    case command_kind::pay:
+      return "pay";
+    case command_kind::ship:
+      return "ship";
+    case command_kind::deliver:
+      return "deliver";
+    case command_kind::cancel:
+      return "cancel";
+    case command_kind::expire:
+      return "expire";
+  }
+  return "unknown";
+}
+
+const char* to_string(event_kind x) {
+  switch (x) {
+    case event_kind::sku_created:
+      return "sku_created";
+    case event_kind::price_set:
+      return "price_set";
+    case event_kind::stock_received:
+      return "stock_received";
+    case event_kind::stock_reserved:
+      return "stock_reserved";
+    case event_kind::stock_blocked:
+      return "stock_blocked";
+    case event_kind::stock_released:
+      return "stock_released";
+    case event_kind::stock_consumed:
+      return "stock_consumed";
+    case event_kind::order_created:
+      return "order_created";
+    case event_kind::order_changed:
+      return "order_changed";
+  }
+  return "unknown";
+}
+
+int64_t held_quantity(const order_record& order, const order_line& line) {
+  switch (order.status) {
+    case order_status::created:
+    case order_status::confirmed:
+    case order_status::paid:
+      return line.quantity - line.cancelled_quantity;
+    default:
+      return 0;
+  }
+}
+
+money order_total(const std::vector<order_line>& lines) {
+  money total = 0;
+  for (auto& line : lines)
+    total += (line.quantity - line.cancelled_quantity) * line.unit_price;
+  return total;
+}
+
+} // namespace oms

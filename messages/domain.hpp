@@ -1,0 +1,348 @@
+// Value types of the order system: what actors send each other and what the
+// journal stores. Money is an integer count of minor units (paise, INR);
+// quantities are integers; timestamps are milliseconds since the Unix epoch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+namespace oms {
+
+using sku_id = std::string;
+using order_id = std::string;
+using customer_id = std::string;
+/// An amount of money in minor units (paise). Never a floating point value.
+using money = int64_t;
+/// Milliseconds since the Unix epoch.
+using timestamp_ms = int64_t;
+
+/// The single currency the system trades in.
+inline constexpr const char* currency = "INR";
+
+// -- sellers ------------------------------------------------------------------
+
+/// Who owns the stock: the platform itself or the one external seller whose
+/// warehouse is reached through its WMS.
+enum class seller : uint8_t { internal = 0, external = 1 };
+
+/// "INTERNAL" or "EXTERNAL".
+const char* to_string(seller x);
+
+/// Parses "INTERNAL" / "EXTERNAL" (case-sensitive). Returns false otherwise.
+bool parse_seller(std::string_view str, seller& out);
+
+// -- order status -------------------------------------------------------------
+
+/// The states of an order. The machine is drawn in actors/order_machine.hpp.
+enum class order_status : uint8_t {
+  created = 0,
+  confirmed = 1,
+  paid = 2,
+  shipped = 3,
+  delivered = 4,
+  cancelled = 5,
+};
+
+/// "CREATED", "CONFIRMED", ...
+const char* to_string(order_status x);
+
+/// Parses the upper-case names; "FULFILLED" (the first seed's word) parses as
+/// DELIVERED. Returns false for anything else.
+bool parse_order_status(std::string_view str, order_status& out);
+
+/// True for DELIVERED and CANCELLED: no transition leaves these states.
+constexpr bool is_terminal(order_status x) {
+  return x == order_status::delivered || x == order_status::cancelled;
+}
+
+// -- order requests -----------------------------------------------------------
+
+/// One requested line of an order: a quantity of one SKU from one seller.
+struct order_item {
+  sku_id sku;
+  int64_t quantity = 0;
+  oms::seller seller = oms::seller::internal;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_item& x) {
+  return f(caf::meta::type_name("order_item"), x.sku, x.quantity, x.seller);
+}
+
+/// Where an order ships to.
+struct address {
+  std::string line1;
+  std::string line2;
+  std::string city;
+  std::string postal_code;
+  std::string country;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, address& x) {
+  return f(caf::meta::type_name("address"), x.line1, x.line2, x.city,
+           x.postal_code, x.country);
+}
+
+/// createOrder(customerId, itemsInfo, address): all items from one seller.
+struct create_order_request {
+  customer_id customer;
+  std::vector<order_item> items;
+  oms::address ship_to;
+};
+
+template <class Inspector>
+typename Inspector::result_type
+inspect(Inspector& f, create_order_request& x) {
+  return f(caf::meta::type_name("create_order_request"), x.customer, x.items,
+           x.ship_to);
+}
+
+// -- stock --------------------------------------------------------------------
+
+/// getAvailableInventory: one SKU's counters as its owner sees them now.
+/// Invariants: available = on_hand - reserved - blocked >= 0 and
+/// received_total = on_hand + consumed_total.
+struct stock_view {
+  sku_id sku;
+  oms::seller seller = oms::seller::internal;
+  money unit_price = 0;
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t blocked = 0;
+  int64_t available = 0;
+  int64_t received_total = 0;
+  int64_t consumed_total = 0;
+  timestamp_ms as_of = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_view& x) {
+  return f(caf::meta::type_name("stock_view"), x.sku, x.seller, x.unit_price,
+           x.on_hand, x.reserved, x.blocked, x.available, x.received_total,
+           x.consumed_total, x.as_of);
+}
+
+/// How units are held for an order: provisionally (order CREATED) or firmly
+/// (order CONFIRMED or PAID).
+enum class hold_kind : uint8_t { reserved = 0, blocked = 1 };
+
+/// "RESERVED" or "BLOCKED".
+const char* to_string(hold_kind x);
+
+/// One order's hold on one SKU.
+struct hold_view {
+  order_id order;
+  int64_t quantity = 0;
+  hold_kind kind = hold_kind::reserved;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hold_view& x) {
+  return f(caf::meta::type_name("hold_view"), x.order, x.quantity, x.kind);
+}
+
+/// A SKU's counters and every hold on it, taken at one moment (for audits).
+struct stock_snapshot {
+  stock_view view;
+  std::vector<hold_view> holds;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_snapshot& x) {
+  return f(caf::meta::type_name("stock_snapshot"), x.view, x.holds);
+}
+
+/// The answer of a SKU to a reservation. Running short is a value, not an
+/// error: the order needs to know what was available to report it.
+struct reserve_reply {
+  bool granted = false;
+  int64_t available = 0; // what was available when the request was decided
+  money unit_price = 0;  // the price the units were granted at
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reserve_reply& x) {
+  return f(caf::meta::type_name("reserve_reply"), x.granted, x.available,
+           x.unit_price);
+}
+
+// -- orders -------------------------------------------------------------------
+
+/// One line of an order as priced at creation.
+struct order_line {
+  sku_id sku;
+  int64_t quantity = 0;           // ordered
+  money unit_price = 0;           // price at reservation time
+  int64_t cancelled_quantity = 0; // released again by a partial cancel
+  int64_t shipped_quantity = 0;   // consumed on shipment
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_line& x) {
+  return f(caf::meta::type_name("order_line"), x.sku, x.quantity, x.unit_price,
+           x.cancelled_quantity, x.shipped_quantity);
+}
+
+/// One step of an order's history.
+struct history_entry {
+  timestamp_ms at = 0;
+  order_status from = order_status::created;
+  order_status to = order_status::created;
+  std::string reason;
+  money amount = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_entry& x) {
+  return f(caf::meta::type_name("history_entry"), x.at, x.from, x.to, x.reason,
+           x.amount);
+}
+
+/// Everything known about one order: what "view order" and "track order"
+/// return, and what the journal keeps as the order's current state.
+struct order_record {
+  order_id id;
+  customer_id customer;
+  oms::seller seller = oms::seller::internal;
+  std::vector<order_line> lines;
+  address ship_to;
+  order_status status = order_status::created;
+  money total_amount = 0;
+  money paid_amount = 0;
+  money refunded_amount = 0;
+  std::string payment_reference;
+  std::string cancel_reason;
+  timestamp_ms created_at = 0;
+  timestamp_ms updated_at = 0;
+  timestamp_ms hold_expires_at = 0; // meaningful while CREATED
+  std::vector<history_entry> history;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_record& x) {
+  return f(caf::meta::type_name("order_record"), x.id, x.customer, x.seller,
+           x.lines, x.ship_to, x.status, x.total_amount, x.paid_amount,
+           x.refunded_amount, x.payment_reference, x.cancel_reason,
+           x.created_at, x.updated_at, x.hold_expires_at, x.history);
+}
+
+/// The units an order holds on one line in its current state.
+int64_t held_quantity(const order_record& order, const order_line& line);
+
+/// What the customer owes for the lines not cancelled.
+money order_total(const std::vector<order_line>& lines);
+
+/// What the order actor is asked to do; the transition table decides whether
+/// it may.
+enum class command_kind : uint8_t {
+  confirm = 0, // CREATED -> CONFIRMED: reserved units become blocked
+  pay = 1,     // CREATED|CONFIRMED -> PAID: records a captured payment
+  ship = 2,    // PAID -> SHIPPED: blocked units leave on-hand
+  deliver = 3, // SHIPPED -> DELIVERED (the first seed's FULFILLED)
+  cancel = 4,  // CREATED|CONFIRMED|PAID -> CANCELLED: holds go back
+  expire = 5,  // CREATED -> CANCELLED when the hold TTL passes (timer only)
+};
+
+/// "confirm", "pay", ...
+const char* to_string(command_kind x);
+
+/// A command for one order.
+struct order_command {
+  command_kind kind = command_kind::confirm;
+  std::string reason;    // cancel: why (shown in the history)
+  money amount = 0;      // pay: the captured amount, must equal the total
+  std::string reference; // pay: the payment's reference at the gateway
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_command& x) {
+  return f(caf::meta::type_name("order_command"), x.kind, x.reason, x.amount,
+           x.reference);
+}
+
+// -- events -------------------------------------------------------------------
+
+/// What happened; the journal stores these in order. Stock events are deltas
+/// (sku, order, quantity); order events carry the order's full state after the
+/// change.
+enum class event_kind : uint8_t {
+  sku_created = 0,    // sku, amount = unit price
+  price_set = 1,      // sku, amount = new unit price
+  stock_received = 2, // sku, quantity
+  stock_reserved = 3, // sku, order, quantity
+  stock_blocked = 4,  // sku, order, quantity (reserved -> blocked)
+  stock_released = 5, // sku, order, quantity (back to available)
+  stock_consumed = 6, // sku, order, quantity (left on-hand on shipment)
+  order_created = 7,  // order, snapshot
+  order_changed = 8,  // order, snapshot (status, amounts or lines changed)
+};
+
+/// "sku_created", "price_set", ...
+const char* to_string(event_kind x);
+
+/// One domain event.
+struct event {
+  event_kind kind = event_kind::stock_received;
+  timestamp_ms at = 0;
+  sku_id sku;
+  order_id order;
+  int64_t quantity = 0;
+  money amount = 0;
+  order_record snapshot; // order events only
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event& x) {
+  return f(caf::meta::type_name("event"), x.kind, x.at, x.sku, x.order,
+           x.quantity, x.amount, x.snapshot);
+}
+
+/// Counters a JOURNAL reports about itself.
+struct journal_stats {
+  uint64_t events = 0;     // events made durable since start
+  uint64_t batches = 0;    // commits (one transaction, one sync each)
+  uint64_t appends = 0;    // append requests acknowledged
+  uint64_t max_batch = 0;  // most events in one commit
+  uint64_t failures = 0;   // commits that failed
+  uint64_t last_seq = 0;   // sequence number of the last durable event
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
+  return f(caf::meta::type_name("journal_stats"), x.events, x.batches,
+           x.appends, x.max_batch, x.failures, x.last_seq);
+}
+
+// -- audit --------------------------------------------------------------------
+
+/// One broken invariant found by an audit.
+struct violation {
+  sku_id sku;
+  std::string what;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, violation& x) {
+  return f(caf::meta::type_name("violation"), x.sku, x.what);
+}
+
+/// The result of checking the stock conservation invariants of every SKU
+/// against the holds of every live order.
+struct audit_report {
+  uint64_t skus_checked = 0;
+  uint64_t live_orders = 0;
+  std::vector<violation> violations;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_report& x) {
+  return f(caf::meta::type_name("audit_report"), x.skus_checked, x.live_orders,
+           x.violations);
+}
+
+} // namespace oms

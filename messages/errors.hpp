@@ -1,0 +1,79 @@
+// The one error enum of the order system. Every operating error an actor can
+// reply is a caf::error in category "oms" with one of these codes; each code
+// has a stable upper-case string that clients see (errorCode).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+namespace oms {
+
+/// Operating errors. Values are stable: they are stored and sent across
+/// process boundaries. Append new codes at the end.
+enum class errc : uint8_t {
+  /// Not an error.
+  none = 0,
+  /// Bad input; the message names the field. Nothing was changed.
+  validation_failed = 1,
+  /// No such SKU for that seller.
+  unknown_sku = 2,
+  /// A SKU cannot cover the requested quantity; details list the short SKUs
+  /// with what was available.
+  insufficient_stock = 3,
+  /// Lines of one order name different sellers.
+  mixed_sellers = 4,
+  /// addItemToInventory for the EXTERNAL seller: we do not manage its stock.
+  external_inventory_read_only = 5,
+  /// No such order.
+  order_not_found = 6,
+  /// The order's state machine has no such transition from its state.
+  invalid_transition = 7,
+  /// The order was cancelled because its hold expired before confirmation.
+  order_expired = 8,
+  /// The external seller's warehouse cannot be reached now.
+  wms_unavailable = 9,
+  /// The journal could not make the change durable; nothing was changed.
+  store_failure = 10,
+  /// A bug or an actor that died; the change was not applied.
+  internal = 11,
+  /// The system is overloaded or shutting down; retry later.
+  unavailable = 12,
+  /// A payment's amount differs from what the order is due.
+  amount_mismatch = 13,
+};
+
+/// The stable client-facing string of a code: "VALIDATION_FAILED", ...
+const char* to_code(errc x);
+
+/// Parses a code string back; returns false if unknown.
+bool parse_code(std::string_view str, errc& out);
+
+/// Builds an error with a human-readable message and optional details (a JSON
+/// object in text form, e.g. the short SKUs of an order).
+caf::error make_error(errc code, std::string message,
+                      std::string details_json = "{}");
+
+/// The code of `err` if it is one of ours, errc::internal for any other
+/// non-empty error (e.g. a CAF system error), errc::none for no error.
+errc code_of(const caf::error& err);
+
+/// The message given to make_error, or CAF's rendering for foreign errors.
+std::string message_of(const caf::error& err);
+
+/// The details given to make_error ("{}" if none).
+std::string details_of(const caf::error& err);
+
+/// "CODE: message" for logs and test failures.
+std::string describe(const caf::error& err);
+
+/// Renders our errors for caf::actor_system_config::add_error_category.
+std::string render_error(uint8_t code, caf::atom_value category,
+                         const caf::message& context);
+
+} // namespace oms
+
+CAF_ERROR_CODE_ENUM(oms::errc, "oms")

@@ -1,0 +1,30 @@
+// The JOURNAL actor's protocol: every state change of every actor passes
+// through it, and nobody acknowledges a change to a client before the
+// journal has acknowledged the events behind it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/domain.hpp"
+
+namespace oms {
+
+/// Interface of the JOURNAL actor.
+using journal_actor = caf::typed_actor<
+  // Appends the events as one atomic record; replies the sequence number of
+  // the last of them once they are durable (committed with a batch). Errors:
+  // STORE_FAILURE (nothing of the record was stored).
+  caf::replies_to<atom::append, std::vector<event>>::with<uint64_t>,
+  // Replies up to `max` durable events with sequence numbers >= `from`.
+  caf::replies_to<atom::read, uint64_t, uint64_t>::with<std::vector<event>>,
+  // Replies the journal's counters.
+  caf::replies_to<atom::stats>::with<journal_stats>,
+  // Internal: commits what has been appended so far.
+  caf::reacts_to<atom::flush>>;
+
+} // namespace oms

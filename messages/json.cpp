@@ -1,0 +1,123 @@
+#include "messages/json.hpp"
+
+#include <cstdio>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+namespace oms {
+
+std::string format_timestamp(timestamp_ms at) {
+  if (at <= 0)
+    return {};
+  std::time_t secs = static_cast<std::time_t>(at / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(at % 1000));
+  return buf;
+}
+
+namespace {
+
+nlohmann::json time_or_null(timestamp_ms at) {
+  if (at <= 0)
+    return nullptr;
+  return format_timestamp(at);
+}
+
+} // namespace
+
+void to_json(nlohmann::json& j, const order_item& x) {
+  j = {{"sku", x.sku}, {"quantity", x.quantity}, {"seller", to_string(x.seller)}};
+}
+
+void to_json(nlohmann::json& j, const address& x) {
+  j = {{"line1", x.line1},
+       {"city", x.city},
+       {"postalCode", x.postal_code},
+       {"country", x.country}};
+  if (!x.line2.empty())
+    j["line2"] = x.line2;
+}
+
+void to_json(nlohmann::json& j, const stock_view& x) {
+  j = {{"sku", x.sku},
+       {"seller", to_string(x.seller)},
+       {"unitPrice", x.unit_price},
+       {"currency", currency},
+       {"onHand", x.on_hand},
+       {"reserved", x.reserved},
+       {"blocked", x.blocked},
+       {"available", x.available},
+       {"receivedTotal", x.received_total},
+       {"consumedTotal", x.consumed_total},
+       {"asOf", time_or_null(x.as_of)}};
+}
+
+void to_json(nlohmann::json& j, const hold_view& x) {
+  j = {{"orderId", x.order},
+       {"quantity", x.quantity},
+       {"kind", to_string(x.kind)}};
+}
+
+void to_json(nlohmann::json& j, const order_line& x) {
+  j = {{"sku", x.sku},
+       {"quantity", x.quantity},
+       {"unitPrice", x.unit_price},
+       {"lineTotal", (x.quantity - x.cancelled_quantity) * x.unit_price},
+       {"cancelledQuantity", x.cancelled_quantity},
+       {"shippedQuantity", x.shipped_quantity}};
+}
+
+void to_json(nlohmann::json& j, const history_entry& x) {
+  j = {{"at", time_or_null(x.at)},
+       {"from", to_string(x.from)},
+       {"to", to_string(x.to)},
+       {"reason", x.reason}};
+  if (x.amount != 0)
+    j["amount"] = x.amount;
+}
+
+void to_json(nlohmann::json& j, const order_record& x) {
+  j = {{"id", x.id},
+       {"customerId", x.customer},
+       {"seller", to_string(x.seller)},
+       {"status", to_string(x.status)},
+       {"lines", x.lines},
+       {"address", x.ship_to},
+       {"totalAmount", x.total_amount},
+       {"paidAmount", x.paid_amount},
+       {"refundedAmount", x.refunded_amount},
+       {"currency", currency},
+       {"createdAt", time_or_null(x.created_at)},
+       {"updatedAt", time_or_null(x.updated_at)},
+       {"holdExpiresAt", x.status == order_status::created
+                           ? time_or_null(x.hold_expires_at)
+                           : nlohmann::json(nullptr)},
+       {"history", x.history}};
+  if (!x.cancel_reason.empty())
+    j["cancelReason"] = x.cancel_reason;
+  if (!x.payment_reference.empty())
+    j["paymentReference"] = x.payment_reference;
+}
+
+void to_json(nlohmann::json& j, const violation& x) {
+  j = {{"sku", x.sku}, {"what", x.what}};
+}
+
+void to_json(nlohmann::json& j, const audit_report& x) {
+  j = {{"skusChecked", x.skus_checked},
+       {"liveOrders", x.live_orders},
+       {"violations", x.violations}};
+}
+
+void to_json(nlohmann::json& j, const journal_stats& x) {
+  j = {{"events", x.events},       {"batches", x.batches},
+       {"appends", x.appends},     {"maxBatch", x.max_batch},
+       {"failures", x.failures},   {"lastSeq", x.last_seq}};
+}
+
+} // namespace oms

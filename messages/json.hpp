@@ -1,0 +1,26 @@
+// JSON renderings of the value types (camelCase field names, money in minor
+// units next to the currency). The heavy nlohmann header stays out of other
+// translation units: only the forward declarations are included here.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "messages/domain.hpp"
+
+namespace oms {
+
+void to_json(nlohmann::json& j, const order_item& x);
+void to_json(nlohmann::json& j, const address& x);
+void to_json(nlohmann::json& j, const stock_view& x);
+void to_json(nlohmann::json& j, const hold_view& x);
+void to_json(nlohmann::json& j, const order_line& x);
+void to_json(nlohmann::json& j, const history_entry& x);
+void to_json(nlohmann::json& j, const order_record& x);
+void to_json(nlohmann::json& j, const violation& x);
+void to_json(nlohmann::json& j, const audit_report& x);
+void to_json(nlohmann::json& j, const journal_stats& x);
+
+/// ISO 8601 UTC with milliseconds, e.g. "2026-11-22T10:15:00.123Z".
+std::string format_timestamp(timestamp_ms at);
+
+} // namespace oms

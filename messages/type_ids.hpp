@@ -1,0 +1,53 @@
+// The order system's CAF type-ID block: every type that travels in a message
+// is listed here (compiled with CAF_ENABLE_TYPE_ID_CHECKS, a missing one is a
+// compile error).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/type_id.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/domain.hpp"
+#include "messages/errors.hpp"
+#include "messages/inventory_protocol.hpp"
+#include "messages/journal_protocol.hpp"
+#include "messages/order_protocol.hpp"
+#include "messages/supervisor_protocol.hpp"
+
+CAF_BEGIN_TYPE_ID_BLOCK(oms, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(oms, (oms::seller))
+  CAF_ADD_TYPE_ID(oms, (oms::order_status))
+  CAF_ADD_TYPE_ID(oms, (oms::hold_kind))
+  CAF_ADD_TYPE_ID(oms, (oms::command_kind))
+  CAF_ADD_TYPE_ID(oms, (oms::event_kind))
+  CAF_ADD_TYPE_ID(oms, (oms::order_item))
+  CAF_ADD_TYPE_ID(oms, (std::vector<oms::order_item>))
+  CAF_ADD_TYPE_ID(oms, (oms::address))
+  CAF_ADD_TYPE_ID(oms, (oms::create_order_request))
+  CAF_ADD_TYPE_ID(oms, (oms::stock_view))
+  CAF_ADD_TYPE_ID(oms, (std::vector<oms::stock_view>))
+  CAF_ADD_TYPE_ID(oms, (oms::hold_view))
+  CAF_ADD_TYPE_ID(oms, (std::vector<oms::hold_view>))
+  CAF_ADD_TYPE_ID(oms, (oms::stock_snapshot))
+  CAF_ADD_TYPE_ID(oms, (oms::reserve_reply))
+  CAF_ADD_TYPE_ID(oms, (oms::order_line))
+  CAF_ADD_TYPE_ID(oms, (oms::history_entry))
+  CAF_ADD_TYPE_ID(oms, (oms::order_record))
+  CAF_ADD_TYPE_ID(oms, (std::vector<oms::order_record>))
+  CAF_ADD_TYPE_ID(oms, (oms::order_command))
+  CAF_ADD_TYPE_ID(oms, (oms::event))
+  CAF_ADD_TYPE_ID(oms, (std::vector<oms::event>))
+  CAF_ADD_TYPE_ID(oms, (oms::journal_stats))
+  CAF_ADD_TYPE_ID(oms, (oms::violation))
+  CAF_ADD_TYPE_ID(oms, (oms::audit_report))
+  CAF_ADD_TYPE_ID(oms, (oms::created_order))
+  CAF_ADD_TYPE_ID(oms, (oms::inventory_actor))
+  CAF_ADD_TYPE_ID(oms, (std::vector<oms::inventory_actor>))
+  CAF_ADD_TYPE_ID(oms, (oms::order_actor))
+  CAF_ADD_TYPE_ID(oms, (oms::journal_actor))
+  CAF_ADD_TYPE_ID(oms, (oms::supervisor_actor))
+
+CAF_END_TYPE_ID_BLOCK(oms)

@@ -1,0 +1,212 @@
+#include "system/order_system.hpp"
+
+#include <chrono>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/journal.hpp"
+#include "actors/supervisor.hpp"
+#include "messages/type_ids.hpp"
+
+namespace oms {
+
+namespace {
+
+// At most this many order handles are cached; past it the cache restarts.
+constexpr size_t handle_cache_max = 100'000;
+
+bool receiver_down(const caf::error& err) {
+  return err == caf::sec::request_receiver_down;
+}
+
+} // namespace
+
+void register_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::oms>();
+  cfg.add_error_category(caf::atom("oms"), render_error);
+}
+
+order_system::order_system(caf::actor_system& sys, settings cfg,
+                           std::shared_ptr<journal_store> store)
+  : sys_(sys) {
+  auto batch_max = cfg.journal_batch_events_max;
+  if (store->blocking())
+    journal_ = sys.spawn<caf::detached>(oms::journal, store, batch_max);
+  else
+    journal_ = sys.spawn(oms::journal, store, batch_max);
+  auto ctx = std::make_shared<context>();
+  ctx->settings = std::move(cfg);
+  ctx->journal = journal_;
+  ctx->epoch_anchor_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+  ctx->clock_anchor = sys.clock().now();
+  ctx_ = ctx;
+  supervisor_ = sys.spawn(oms::supervisor, ctx_);
+}
+
+order_system::~order_system() {
+  shutdown();
+}
+
+void order_system::shutdown() {
+  if (stopped_)
+    return;
+  stopped_ = true;
+  caf::scoped_actor self{sys_};
+  // The supervisor takes SKU and order actors down; wait until it is gone.
+  self->monitor(supervisor_);
+  self->send_exit(supervisor_, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+  // An empty append answers once everything before it is durable.
+  self->request(journal_, ctx_->settings.request_timeout, atom::append_v,
+                std::vector<event>{})
+    .receive([](uint64_t) {}, [](caf::error&) {});
+  self->send_exit(journal_, caf::exit_reason::user_shutdown);
+  std::lock_guard<std::mutex> guard{mtx_};
+  handles_.clear();
+}
+
+template <class T, class Handle, class... Ts>
+caf::expected<T> order_system::call(const Handle& dest, Ts&&... xs) {
+  caf::expected<T> result{make_error(errc::internal, "no reply")};
+  caf::scoped_actor self{sys_};
+  self->request(dest, ctx_->settings.request_timeout, std::forward<Ts>(xs)...)
+    .receive([&](T& x) { result = std::move(x); },
+             [&](caf::error& err) { result = std::move(err); });
+  return result;
+}
+
+order_actor order_system::cached(const order_id& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = handles_.find(id);
+  return i == handles_.end() ? order_actor{} : i->second;
+}
+
+void order_system::remember(const order_id& id, const order_actor& handle) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (handles_.size() >= handle_cache_max)
+    handles_.clear();
+  handles_.insert_or_assign(id, handle);
+}
+
+void order_system::forget(const order_id& id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  handles_.erase(id);
+}
+
+caf::expected<stock_view>
+order_system::add_item_to_inventory(const sku_id& sku, int64_t quantity,
+                                    money unit_price) {
+  return call<stock_view>(supervisor_, atom::receive_v, sku, seller::internal,
+                          quantity, unit_price);
+}
+
+caf::expected<stock_view>
+order_system::get_available_inventory(const sku_id& sku, seller from) {
+  return call<stock_view>(supervisor_, atom::get_v, sku, from);
+}
+
+caf::expected<stock_view> order_system::set_price(const sku_id& sku,
+                                                  money unit_price) {
+  auto handle = call<inventory_actor>(supervisor_, atom::find_sku_v, sku);
+  if (!handle)
+    return handle.error();
+  return call<stock_view>(*handle, atom::price_v, unit_price);
+}
+
+caf::expected<order_record>
+order_system::create_order(const customer_id& customer,
+                           std::vector<order_item> items,
+                           const address& ship_to) {
+  create_order_request req{customer, std::move(items), ship_to};
+  auto res = call<created_order>(supervisor_, atom::create_v, std::move(req));
+  if (!res)
+    return res.error();
+  remember(res->record.id, res->handle);
+  return std::move(res->record);
+}
+
+caf::expected<order_record> order_system::apply(const order_id& id,
+                                                order_command cmd) {
+  // A cached handle may belong to an order that ended meanwhile; the
+  // SUPERVISOR then answers from the final record.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto handle = cached(id);
+    auto res = handle ? call<order_record>(handle, atom::apply_v, cmd)
+                      : call<order_record>(supervisor_, atom::apply_v, id,
+                                           cmd);
+    if (!res && receiver_down(res.error())) {
+      forget(id);
+      continue;
+    }
+    if (res && is_terminal(res->status))
+      forget(id);
+    return res;
+  }
+  return make_error(errc::internal, "order " + id + " kept vanishing");
+}
+
+caf::expected<order_record> order_system::update_order(const order_id& id,
+                                                       order_status target,
+                                                       std::string reason) {
+  order_command cmd;
+  switch (target) {
+    case order_status::confirmed:
+      cmd.kind = command_kind::confirm;
+      break;
+    case order_status::shipped:
+      cmd.kind = command_kind::ship;
+      break;
+    case order_status::delivered:
+      cmd.kind = command_kind::deliver;
+      break;
+    case order_status::cancelled:
+      cmd.kind = command_kind::cancel;
+      break;
+    case order_status::paid:
+      return make_error(errc::validation_failed,
+                        "status PAID needs a payment: use pay_order");
+    default:
+      return make_error(errc::validation_failed,
+                        std::string{"status "} + to_string(target)
+                          + " is not a target of updateOrder");
+  }
+  cmd.reason = std::move(reason);
+  return apply(id, std::move(cmd));
+}
+
+caf::expected<order_record> order_system::pay_order(const order_id& id,
+                                                    money amount,
+                                                    std::string reference) {
+  order_command cmd;
+  cmd.kind = command_kind::pay;
+  cmd.amount = amount;
+  cmd.reference = std::move(reference);
+  return apply(id, std::move(cmd));
+}
+
+caf::expected<order_record> order_system::get_order(const order_id& id) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto handle = cached(id);
+    auto res = handle ? call<order_record>(handle, atom::get_v)
+                      : call<order_record>(supervisor_, atom::get_v, id);
+    if (!res && receiver_down(res.error())) {
+      forget(id);
+      continue;
+    }
+    return res;
+  }
+  return make_error(errc::internal, "order " + id + " kept vanishing");
+}
+
+caf::expected<audit_report> order_system::audit() {
+  return call<audit_report>(supervisor_, atom::audit_v);
+}
+
+caf::expected<journal_stats> order_system::journal_counters() {
+  return call<journal_stats>(journal_, atom::stats_v);
+}
+
+} // namespace oms

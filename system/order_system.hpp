@@ -1,0 +1,118 @@
+// The order system as a C++ object: starts the JOURNAL and the SUPERVISOR in
+// an actor system and offers the seed's operations as blocking calls, for
+// examples, tools and tests on the real scheduler. Thread-safe: any number of
+// threads may call it at once. The actor messages underneath stay available
+// through supervisor() for callers that do not want to block.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/context.hpp"
+#include "messages/domain.hpp"
+#include "messages/journal_protocol.hpp"
+#include "messages/order_protocol.hpp"
+#include "messages/supervisor_protocol.hpp"
+#include "system/journal_store.hpp"
+
+namespace oms {
+
+class order_system {
+public:
+  /// Starts the JOURNAL over `store` and the SUPERVISOR in `sys`.
+  order_system(caf::actor_system& sys, settings cfg,
+               std::shared_ptr<journal_store> store);
+
+  /// Stops every actor of the order system (see shutdown()).
+  ~order_system();
+
+  order_system(const order_system&) = delete;
+  order_system& operator=(const order_system&) = delete;
+
+  // -- the seed's operations ---------------------------------------------------
+
+  /// addItemToInventory(itemId, quantity[, unitPrice]): creates the SKU on its
+  /// first receipt (which needs a unit price), adds units after. A unit price
+  /// of 0 keeps the current one.
+  caf::expected<stock_view> add_item_to_inventory(const sku_id& sku,
+                                                  int64_t quantity,
+                                                  money unit_price = 0);
+
+  /// getAvailableInventory(itemId, seller).
+  caf::expected<stock_view> get_available_inventory(const sku_id& sku,
+                                                    seller from);
+
+  /// createOrder(customerId, itemsInfo, address): reserves every line, all or
+  /// nothing, and returns the order with its total.
+  caf::expected<order_record> create_order(const customer_id& customer,
+                                           std::vector<order_item> items,
+                                           const address& ship_to);
+
+  /// updateOrder(orderId, state): CONFIRMED, SHIPPED, DELIVERED (FULFILLED)
+  /// or CANCELLED; only transitions of the table are applied. PAID needs an
+  /// amount: use pay_order.
+  caf::expected<order_record> update_order(const order_id& id,
+                                           order_status target,
+                                           std::string reason = {});
+
+  // -- more operations --------------------------------------------------------
+
+  /// Sets a SKU's unit price for later orders.
+  caf::expected<stock_view> set_price(const sku_id& sku, money unit_price);
+
+  /// Records a captured payment of `amount` (must equal the total).
+  caf::expected<order_record> pay_order(const order_id& id, money amount,
+                                        std::string reference);
+
+  /// Applies any command to an order.
+  caf::expected<order_record> apply(const order_id& id, order_command cmd);
+
+  /// View / track an order: details and history.
+  caf::expected<order_record> get_order(const order_id& id);
+
+  /// Checks the stock conservation invariants across all SKUs and orders.
+  caf::expected<audit_report> audit();
+
+  /// The journal's counters.
+  caf::expected<journal_stats> journal_counters();
+
+  /// The SUPERVISOR, for message-level access.
+  const supervisor_actor& supervisor() const { return supervisor_; }
+
+  /// The JOURNAL.
+  const journal_actor& journal() const { return journal_; }
+
+  /// The shared context (settings, clock).
+  const context_ptr& ctx() const { return ctx_; }
+
+  /// Stops the SUPERVISOR (and with it every SKU and order actor), then the
+  /// JOURNAL once everything appended so far is durable. Idempotent.
+  void shutdown();
+
+private:
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> call(const Handle& dest, Ts&&... xs);
+
+  order_actor cached(const order_id& id);
+  void remember(const order_id& id, const order_actor& handle);
+  void forget(const order_id& id);
+
+  caf::actor_system& sys_;
+  context_ptr ctx_;
+  journal_actor journal_;
+  supervisor_actor supervisor_;
+  std::mutex mtx_;
+  std::unordered_map<order_id, order_actor> handles_;
+  bool stopped_ = false;
+};
+
+/// Registers the order system's types and error category with a CAF config.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace oms
