@@ -34,37 +34,40 @@ audit_report audit_stock(const std::vector<stock_snapshot>& skus,
       say(v.sku, "on_hand is negative: " + std::to_string(v.on_hand));
     if (v.reserved < 0 || v.blocked < 0)
       say(v.sku, "a hold counter is negative");
-    if (v.available < 0 || v.available != v.on_hand - v.reserved - v.blocked)
-      say(v.sku, "available " + std::to_string(v.available)
-                   + " != on_hand - reserved - blocked");
+    if (v.available < 0)
+      say(v.sku,
+          "holds exceed on_hand: available = " + std::to_string(v.available));
+    if (v.available != v.on_hand - v.reserved - v.blocked)
+      say(v.sku, "available " + std::to_string(v.available) +
+                     " != on_hand - reserved - blocked");
     if (v.received_total != v.on_hand + v.consumed_total)
-      say(v.sku, "received " + std::to_string(v.received_total)
-                   + " != on_hand " + std::to_string(v.on_hand)
-                   + " + consumed " + std::to_string(v.consumed_total));
+      say(v.sku, "received " + std::to_string(v.received_total) +
+                     " != on_hand " + std::to_string(v.on_hand) +
+                     " + consumed " + std::to_string(v.consumed_total));
     int64_t reserved = 0;
     int64_t blocked = 0;
     for (auto& h : snap.holds) {
       (h.kind == hold_kind::reserved ? reserved : blocked) += h.quantity;
       auto i = expected.find({v.sku, h.order});
       if (i == expected.end()) {
-        say(v.sku, "hold of " + std::to_string(h.quantity)
-                     + " units for order " + h.order
-                     + " that is not live or holds nothing here");
+        say(v.sku, "hold of " + std::to_string(h.quantity) +
+                       " units for order " + h.order +
+                       " that is not live or holds nothing here");
         continue;
       }
       if (i->second.quantity != h.quantity || i->second.kind != h.kind)
-        say(v.sku, "order " + h.order + " holds "
-                     + std::to_string(i->second.quantity) + " "
-                     + to_string(i->second.kind) + " but the SKU has "
-                     + std::to_string(h.quantity) + " " + to_string(h.kind));
+        say(v.sku, "order " + h.order + " holds " +
+                       std::to_string(i->second.quantity) + " " +
+                       to_string(i->second.kind) + " but the SKU has " +
+                       std::to_string(h.quantity) + " " + to_string(h.kind));
       expected.erase(i);
     }
     if (reserved != v.reserved)
-      say(v.sku, "reserved " + std::to_string(v.reserved)
-                   + " != sum of reserved holds " + std::to_string(reserved));
+      say(v.sku, "reserved " + std::to_string(v.reserved) +
+                     " != sum of reserved holds " + std::to_string(reserved));
     if (blocked != v.blocked)
-      say(v.sku, "blocked " + std::to_string(v.blocked)
-                   + " != sum of blocked holds " + std::to_string(blocked));
+      say(v.sku, "blocked " + std::to_string(v.blocked) +
+                     " != sum of blocked holds " + std::to_string(blocked));
   }
   // Holds that live orders claim but no SKU has (only for audited SKUs).
   std::unordered_map<sku_id, bool> audited;
@@ -72,9 +75,9 @@ audit_report audit_stock(const std::vector<stock_snapshot>& skus,
     audited[snap.view.sku] = true;
   for (auto& [key, h] : expected)
     if (audited.count(key.first))
-      say(key.first, "order " + key.second + " claims "
-                       + std::to_string(h.quantity)
-                       + " units the SKU does not hold for it");
+      say(key.first, "order " + key.second + " claims " +
+                         std::to_string(h.quantity) +
+                         " units the SKU does not hold for it");
   return report;
 }
 

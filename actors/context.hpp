@@ -42,8 +42,8 @@ struct context {
   /// on virtual time see timestamps move with their timers.
   timestamp_ms now(const caf::actor_clock& clock) const {
     using namespace std::chrono;
-    return epoch_anchor_ms
-           + duration_cast<milliseconds>(clock.now() - clock_anchor).count();
+    return epoch_anchor_ms +
+           duration_cast<milliseconds>(clock.now() - clock_anchor).count();
   }
 };
 

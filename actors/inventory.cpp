@@ -36,101 +36,99 @@ event stock_event(inventory_ptr self, event_kind kind, int64_t quantity,
 // the journal before handling anything else, so that changes apply in the
 // order they were journaled.
 template <class Apply>
-caf::result<stock_view> journal_then_apply(inventory_ptr self,
-                                           std::vector<event> events,
-                                           Apply apply) {
+caf::result<stock_view>
+journal_then_apply(inventory_ptr self, std::vector<event> events, Apply apply) {
   auto rp = self->make_response_promise<stock_view>();
-  self
-    ->request(self->state.ctx->journal, caf::infinite, atom::append_v,
-              std::move(events))
-    .await(
-      [=](uint64_t) mutable {
-        apply();
-        rp.deliver(view(self));
-      },
-      [=](caf::error& err) mutable {
-        log::error("inventory.journal_failed",
-                   {{"sku", self->state.sku}, {"error", describe(err)}});
-        rp.deliver(make_error(errc::store_failure,
-                              "the change could not be made durable: "
-                                + message_of(err)));
-      });
+  self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
+                std::move(events))
+      .await(
+          [=](uint64_t) mutable {
+            apply();
+            rp.deliver(view(self));
+          },
+          [=](caf::error& err) mutable {
+            log::error("inventory.journal_failed",
+                       {{"sku", self->state.sku}, {"error", describe(err)}});
+            rp.deliver(make_error(errc::store_failure,
+                                  "the change could not be made durable: " +
+                                      message_of(err)));
+          });
   return rp;
 }
 
 } // namespace
 
-inventory_actor::behavior_type
-inventory(inventory_ptr self, sku_id sku, context_ptr ctx) {
+inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
+                                         context_ptr ctx) {
   self->state.sku = std::move(sku);
   self->state.ctx = std::move(ctx);
   return {
-    [=](atom::receive, int64_t quantity,
-        money unit_price) -> caf::result<stock_view> {
-      auto& ledger = self->state.ledger;
-      if (auto chk = ledger.check_receive(quantity, unit_price); !chk.ok())
-        return to_error(chk);
-      std::vector<event> events;
-      if (!ledger.defined())
+      [=](atom::receive, int64_t quantity,
+          money unit_price) -> caf::result<stock_view> {
+        auto& ledger = self->state.ledger;
+        if (auto chk = ledger.check_receive(quantity, unit_price); !chk.ok())
+          return to_error(chk);
+        std::vector<event> events;
+        if (!ledger.defined())
+          events.push_back(
+              stock_event(self, event_kind::sku_created, 0, unit_price));
+        else if (unit_price > 0 && unit_price != ledger.unit_price())
+          events.push_back(
+              stock_event(self, event_kind::price_set, 0, unit_price));
         events.push_back(
-          stock_event(self, event_kind::sku_created, 0, unit_price));
-      else if (unit_price > 0 && unit_price != ledger.unit_price())
-        events.push_back(
-          stock_event(self, event_kind::price_set, 0, unit_price));
-      events.push_back(
-        stock_event(self, event_kind::stock_received, quantity, 0));
-      return journal_then_apply(self, std::move(events), [=] {
-        self->state.ledger.receive(quantity, unit_price);
-      });
-    },
-    [=](atom::price, money unit_price) -> caf::result<stock_view> {
-      if (auto chk = self->state.ledger.check_price(unit_price); !chk.ok())
-        return to_error(chk);
-      std::vector<event> events{
-        stock_event(self, event_kind::price_set, 0, unit_price)};
-      return journal_then_apply(self, std::move(events), [=] {
-        self->state.ledger.set_price(unit_price);
-      });
-    },
-    [=](atom::get) -> caf::result<stock_view> {
-      if (!self->state.ledger.defined())
-        return make_error(errc::unknown_sku, "unknown SKU "
-                                               + self->state.sku);
-      return view(self);
-    },
-    [=](atom::holds) {
-      return stock_snapshot{view(self), self->state.ledger.holds()};
-    },
-    [=](atom::reserve, const order_id& order,
-        int64_t quantity) -> caf::result<reserve_reply> {
-      reserve_reply reply;
-      auto res = self->state.ledger.reserve(order, quantity, reply);
-      if (!res.ok())
-        return to_error(res);
-      return reply;
-    },
-    [=](atom::block, const order_id& order) -> caf::result<int64_t> {
-      auto res = self->state.ledger.block(order);
-      if (!res.ok())
-        return to_error(res);
-      return res.quantity;
-    },
-    [=](atom::release, const order_id& order) -> caf::result<int64_t> {
-      return self->state.ledger.release(order).quantity;
-    },
-    [=](atom::reduce, const order_id& order,
-        int64_t remaining) -> caf::result<int64_t> {
-      auto res = self->state.ledger.reduce(order, remaining);
-      if (!res.ok())
-        return to_error(res);
-      return res.quantity;
-    },
-    [=](atom::consume, const order_id& order) -> caf::result<int64_t> {
-      auto res = self->state.ledger.consume(order);
-      if (!res.ok())
-        return to_error(res);
-      return res.quantity;
-    },
+            stock_event(self, event_kind::stock_received, quantity, 0));
+        return journal_then_apply(self, std::move(events), [=] {
+          self->state.ledger.receive(quantity, unit_price);
+        });
+      },
+      [=](atom::price, money unit_price) -> caf::result<stock_view> {
+        if (auto chk = self->state.ledger.check_price(unit_price); !chk.ok())
+          return to_error(chk);
+        std::vector<event> events{
+            stock_event(self, event_kind::price_set, 0, unit_price)};
+        return journal_then_apply(self, std::move(events), [=] {
+          self->state.ledger.set_price(unit_price);
+        });
+      },
+      [=](atom::get) -> caf::result<stock_view> {
+        if (!self->state.ledger.defined())
+          return make_error(errc::unknown_sku,
+                            "unknown SKU " + self->state.sku);
+        return view(self);
+      },
+      [=](atom::holds) {
+        return stock_snapshot{view(self), self->state.ledger.holds()};
+      },
+      [=](atom::reserve, const order_id& order,
+          int64_t quantity) -> caf::result<reserve_reply> {
+        reserve_reply reply;
+        auto res = self->state.ledger.reserve(order, quantity, reply);
+        if (!res.ok())
+          return to_error(res);
+        return reply;
+      },
+      [=](atom::block, const order_id& order) -> caf::result<int64_t> {
+        auto res = self->state.ledger.block(order);
+        if (!res.ok())
+          return to_error(res);
+        return res.quantity;
+      },
+      [=](atom::release, const order_id& order) -> caf::result<int64_t> {
+        return self->state.ledger.release(order).quantity;
+      },
+      [=](atom::reduce, const order_id& order,
+          int64_t remaining) -> caf::result<int64_t> {
+        auto res = self->state.ledger.reduce(order, remaining);
+        if (!res.ok())
+          return to_error(res);
+        return res.quantity;
+      },
+      [=](atom::consume, const order_id& order) -> caf::result<int64_t> {
+        auto res = self->state.ledger.consume(order);
+        if (!res.ok())
+          return to_error(res);
+        return res.quantity;
+      },
   };
 }
 

@@ -25,16 +25,15 @@ void flush_pending(journal_ptr self) {
     // Take whole appends while they fit.
     size_t last_waiter = first_waiter;
     size_t count = 0;
-    while (last_waiter < st.waiting.size()
-           && (count == 0
-               || count + st.waiting[last_waiter].events
-                    <= st.batch_events_max)) {
+    while (last_waiter < st.waiting.size() &&
+           (count == 0 ||
+            count + st.waiting[last_waiter].events <= st.batch_events_max)) {
       count += st.waiting[last_waiter].events;
       ++last_waiter;
     }
     batch.assign(
-      std::make_move_iterator(st.pending.begin() + first_event),
-      std::make_move_iterator(st.pending.begin() + first_event + count));
+        std::make_move_iterator(st.pending.begin() + first_event),
+        std::make_move_iterator(st.pending.begin() + first_event + count));
     // An empty append is a barrier: it is answered once every append before
     // it is durable, without a commit of its own.
     auto err = count > 0 ? st.store->commit(batch) : caf::error{};
@@ -67,33 +66,33 @@ void flush_pending(journal_ptr self) {
 
 } // namespace
 
-journal_actor::behavior_type
-journal(journal_ptr self, std::shared_ptr<journal_store> store,
-        size_t batch_events_max) {
+journal_actor::behavior_type journal(journal_ptr self,
+                                     std::shared_ptr<journal_store> store,
+                                     size_t batch_events_max) {
   self->state.store = std::move(store);
   self->state.batch_events_max = std::max<size_t>(1, batch_events_max);
   self->state.stats.last_seq = self->state.store->last_seq();
   return {
-    [=](atom::append, std::vector<event>& events) -> caf::result<uint64_t> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<uint64_t>();
-      st.waiting.push_back({rp, events.size()});
-      st.pending.insert(st.pending.end(),
-                        std::make_move_iterator(events.begin()),
-                        std::make_move_iterator(events.end()));
-      // Appends already in the mailbox arrive before this flush and join the
-      // same batch.
-      if (!st.flush_scheduled) {
-        st.flush_scheduled = true;
-        self->send(self, atom::flush_v);
-      }
-      return rp;
-    },
-    [=](atom::flush) { flush_pending(self); },
-    [=](atom::read, uint64_t from, uint64_t max) {
-      return self->state.store->read(from, max);
-    },
-    [=](atom::stats) { return self->state.stats; },
+      [=](atom::append, std::vector<event>& events) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<uint64_t>();
+        st.waiting.push_back({rp, events.size()});
+        st.pending.insert(st.pending.end(),
+                          std::make_move_iterator(events.begin()),
+                          std::make_move_iterator(events.end()));
+        // Appends already in the mailbox arrive before this flush and join the
+        // same batch.
+        if (!st.flush_scheduled) {
+          st.flush_scheduled = true;
+          self->send(self, atom::flush_v);
+        }
+        return rp;
+      },
+      [=](atom::flush) { flush_pending(self); },
+      [=](atom::read, uint64_t from, uint64_t max) {
+        return self->state.store->read(from, max);
+      },
+      [=](atom::stats) { return self->state.stats; },
   };
 }
 

@@ -23,8 +23,8 @@ struct journal_state {
 
   std::shared_ptr<journal_store> store;
   size_t batch_events_max = 4096;
-  std::vector<event> pending;    // appended, not yet committed
-  std::vector<waiter> waiting;   // one per append, in append order
+  std::vector<event> pending;  // appended, not yet committed
+  std::vector<waiter> waiting; // one per append, in append order
   bool flush_scheduled = false;
   journal_stats stats;
 

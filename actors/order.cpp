@@ -61,7 +61,8 @@ void for_lines(order_ptr self, const std::vector<size_t>& lines, Send send,
     size_t failures = 0;
     std::function<void(size_t)> done;
   };
-  auto state = std::make_shared<fan_in>(fan_in{lines.size(), 0, std::move(done)});
+  auto state =
+      std::make_shared<fan_in>(fan_in{lines.size(), 0, std::move(done)});
   auto arrive = [state](bool ok) {
     if (!ok)
       ++state->failures;
@@ -94,12 +95,12 @@ void release_lines(order_ptr self, const std::vector<size_t>& lines,
                    std::function<void(size_t)> done) {
   auto id = self->state.record.id;
   for_lines(
-    self, lines,
-    [=](size_t i) {
-      return self->request(self->state.skus[i], caf::infinite,
-                           atom::release_v, id);
-    },
-    std::move(done));
+      self, lines,
+      [=](size_t i) {
+        return self->request(self->state.skus[i], caf::infinite,
+                             atom::release_v, id);
+      },
+      std::move(done));
 }
 
 void arm_hold_timer(order_ptr self) {
@@ -148,8 +149,8 @@ void finish_create(order_ptr self, create_order_request req,
     } else {
       nlohmann::json details{{"skus", short_skus}};
       err = make_error(errc::insufficient_stock,
-                       "not enough stock for "
-                         + std::to_string(short_skus.size()) + " SKU(s)",
+                       "not enough stock for " +
+                           std::to_string(short_skus.size()) + " SKU(s)",
                        details.dump());
     }
     release_lines(self, granted, [=](size_t) mutable {
@@ -175,26 +176,26 @@ void finish_create(order_ptr self, create_order_request req,
   for (auto& line : rec.lines)
     events.push_back(stock_event(event_kind::stock_reserved, at, line.sku,
                                  rec.id, line.quantity));
-  self
-    ->request(st.ctx->journal, caf::infinite, atom::append_v,
-              std::move(events))
-    .await(
-      [=](uint64_t) mutable {
-        arm_hold_timer(self);
-        log::debug("order.created", {{"order", self->state.record.id},
-                                     {"total", self->state.record.total_amount}});
-        rp.deliver(created_order{self->state.record, handle_of(self)});
-      },
-      [=](caf::error& err) mutable {
-        auto failure = make_error(errc::store_failure,
-                                  "the order could not be made durable: "
-                                    + message_of(err));
-        auto all = held_lines(self->state.record);
-        release_lines(self, all, [=](size_t) mutable {
-          rp.deliver(failure);
-          self->quit();
-        });
-      });
+  self->request(st.ctx->journal, caf::infinite, atom::append_v,
+                std::move(events))
+      .await(
+          [=](uint64_t) mutable {
+            arm_hold_timer(self);
+            log::debug("order.created",
+                       {{"order", self->state.record.id},
+                        {"total", self->state.record.total_amount}});
+            rp.deliver(created_order{self->state.record, handle_of(self)});
+          },
+          [=](caf::error& err) mutable {
+            auto failure = make_error(errc::store_failure,
+                                      "the order could not be made durable: " +
+                                          message_of(err));
+            auto all = held_lines(self->state.record);
+            release_lines(self, all, [=](size_t) mutable {
+              rp.deliver(failure);
+              self->quit();
+            });
+          });
 }
 
 caf::result<created_order> start_create(order_ptr self,
@@ -225,24 +226,25 @@ caf::result<created_order> start_create(order_ptr self,
       finish_create(self, std::move(*request), std::move(acc->replies), rp);
   };
   for (size_t i = 0; i < n; ++i)
-    self
-      ->request(st.skus[i], caf::infinite, atom::reserve_v, rec.id,
-                rec.lines[i].quantity)
-      .await(
-        [=](reserve_reply& reply) {
-          acc->replies[i] = reply;
-          arrive();
-        },
-        [=](caf::error& err) {
-          log::error("order.reserve_failed", {{"order", self->state.record.id},
-                                              {"sku", request->items[i].sku},
-                                              {"error", describe(err)}});
-          arrive();
-        });
+    self->request(st.skus[i], caf::infinite, atom::reserve_v, rec.id,
+                  rec.lines[i].quantity)
+        .await(
+            [=](reserve_reply& reply) {
+              acc->replies[i] = reply;
+              arrive();
+            },
+            [=](caf::error& err) {
+              log::error("order.reserve_failed",
+                         {{"order", self->state.record.id},
+                          {"sku", request->items[i].sku},
+                          {"error", describe(err)}});
+              arrive();
+            });
   return rp;
 }
 
-// -- transitions ----------------------------------------------------------------
+// -- transitions
+// ----------------------------------------------------------------
 
 caf::error transition_error(const order_record& rec, const order_command& cmd,
                             errc code) {
@@ -252,8 +254,8 @@ caf::error transition_error(const order_record& rec, const order_command& cmd,
     return make_error(code, "the order's hold expired and it was cancelled",
                       details.dump());
   return make_error(code,
-                    std::string{"cannot "} + to_string(cmd.kind)
-                      + " an order in state " + to_string(rec.status),
+                    std::string{"cannot "} + to_string(cmd.kind) +
+                        " an order in state " + to_string(rec.status),
                     details.dump());
 }
 
@@ -269,8 +271,8 @@ void run_command(order_ptr self, order_command cmd, record_callback done) {
     nlohmann::json details{{"expected", rec.total_amount},
                            {"given", cmd.amount}};
     done(make_error(errc::amount_mismatch,
-                    "amount must equal the order total of "
-                      + std::to_string(rec.total_amount),
+                    "amount must equal the order total of " +
+                        std::to_string(rec.total_amount),
                     details.dump()));
     return;
   }
@@ -313,8 +315,8 @@ void run_command(order_ptr self, order_command cmd, record_callback done) {
     kind = event_kind::stock_consumed;
     for (auto i : lines)
       next.lines[i].shipped_quantity = held_quantity(rec, rec.lines[i]);
-  } else if (before_hold == hold_kind::reserved
-             && after_hold == hold_kind::blocked) {
+  } else if (before_hold == hold_kind::reserved &&
+             after_hold == hold_kind::blocked) {
     op = sku_op::block;
     kind = event_kind::stock_blocked;
   }
@@ -323,57 +325,57 @@ void run_command(order_ptr self, order_command cmd, record_callback done) {
       events.push_back(stock_event(kind, at, rec.lines[i].sku, rec.id,
                                    held_quantity(rec, rec.lines[i])));
   events.push_back(order_event(event_kind::order_changed, next));
-  self
-    ->request(st.ctx->journal, caf::infinite, atom::append_v,
-              std::move(events))
-    .await(
-      [=](uint64_t) {
-        auto& st = self->state;
-        st.record = next;
-        if (to != order_status::created)
-          ++st.generation; // disarms a pending hold timer
-        auto id = st.record.id;
-        auto reply = [=](size_t failures) {
-          if (failures > 0)
-            log::error("order.stock_diverged",
-                       {{"order", id}, {"failed_skus", uint64_t{failures}}});
-          log::debug("order.transition",
-                     {{"order", id}, {"status", to_string(to)}});
-          done(self->state.record);
-          finish_if_terminal(self);
-        };
-        switch (op) {
-          case sku_op::none:
-            reply(0);
-            break;
-          case sku_op::block:
-            for_lines(
-              self, lines,
-              [=](size_t i) {
-                return self->request(self->state.skus[i], caf::infinite,
-                                     atom::block_v, id);
-              },
-              reply);
-            break;
-          case sku_op::consume:
-            for_lines(
-              self, lines,
-              [=](size_t i) {
-                return self->request(self->state.skus[i], caf::infinite,
-                                     atom::consume_v, id);
-              },
-              reply);
-            break;
-          case sku_op::release:
-            release_lines(self, lines, reply);
-            break;
-        }
-      },
-      [=](caf::error& err) {
-        done(make_error(errc::store_failure,
-                        "the change could not be made durable: "
-                          + message_of(err)));
-      });
+  self->request(st.ctx->journal, caf::infinite, atom::append_v,
+                std::move(events))
+      .await(
+          [=](uint64_t) {
+            auto& st = self->state;
+            st.record = next;
+            if (to != order_status::created)
+              ++st.generation; // disarms a pending hold timer
+            auto id = st.record.id;
+            auto reply = [=](size_t failures) {
+              if (failures > 0)
+                log::error(
+                    "order.stock_diverged",
+                    {{"order", id}, {"failed_skus", uint64_t{failures}}});
+              log::debug("order.transition",
+                         {{"order", id}, {"status", to_string(to)}});
+              done(self->state.record);
+              finish_if_terminal(self);
+            };
+            switch (op) {
+              case sku_op::none:
+                reply(0);
+                break;
+              case sku_op::block:
+                for_lines(
+                    self, lines,
+                    [=](size_t i) {
+                      return self->request(self->state.skus[i], caf::infinite,
+                                           atom::block_v, id);
+                    },
+                    reply);
+                break;
+              case sku_op::consume:
+                for_lines(
+                    self, lines,
+                    [=](size_t i) {
+                      return self->request(self->state.skus[i], caf::infinite,
+                                           atom::consume_v, id);
+                    },
+                    reply);
+                break;
+              case sku_op::release:
+                release_lines(self, lines, reply);
+                break;
+            }
+          },
+          [=](caf::error& err) {
+            done(make_error(errc::store_failure,
+                            "the change could not be made durable: " +
+                                message_of(err)));
+          });
 }
 
 } // namespace
@@ -384,47 +386,51 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
   self->state.ctx = std::move(ctx);
   self->state.supervisor = std::move(supervisor);
   return {
-    [=](atom::create, create_order_request& req,
-        std::vector<inventory_actor>& skus) -> caf::result<created_order> {
-      return start_create(self, req, skus);
-    },
-    [=](atom::get) { return self->state.record; },
-    [=](atom::apply, order_command& cmd) -> caf::result<order_record> {
-      if (self->state.record.customer.empty())
-        return make_error(errc::order_not_found, "order not created");
-      if (cmd.kind == command_kind::expire)
-        return make_error(errc::validation_failed,
-                          "expire is not a client command");
-      auto rp = self->make_response_promise<order_record>();
-      run_command(self, std::move(cmd),
-                  [rp](caf::expected<order_record> res) mutable {
-                    if (res)
-                      rp.deliver(std::move(*res));
-                    else
-                      rp.deliver(res.error());
-                  });
-      return rp;
-    },
-    [=](atom::expire, uint64_t generation) {
-      auto& st = self->state;
-      if (generation != st.generation
-          || st.record.status != order_status::created)
-        return; // a late timer for a hold that is gone
-      log::info("order.expired", {{"order", st.record.id}});
-      order_command cmd;
-      cmd.kind = command_kind::expire;
-      run_command(self, cmd, [self, generation](caf::expected<order_record> res) {
-        if (res)
-          return;
-        // The journal refused: the order still holds its units. Try again
-        // shortly rather than leave an expired hold in place.
-        log::error("order.expire_failed", {{"order", self->state.record.id},
-                                           {"error", describe(res.error())}});
-        self->delayed_send(handle_of(self),
-                           self->state.ctx->settings.expire_retry_interval,
-                           atom::expire_v, generation);
-      });
-    },
+      [=](atom::create, create_order_request& req,
+          std::vector<inventory_actor>& skus) -> caf::result<created_order> {
+        return start_create(self, req, skus);
+      },
+      [=](atom::get) { return self->state.record; },
+      [=](atom::apply, order_command& cmd) -> caf::result<order_record> {
+        if (self->state.record.customer.empty())
+          return make_error(errc::order_not_found, "order not created");
+        if (cmd.kind == command_kind::expire)
+          return make_error(errc::validation_failed,
+                            "expire is not a client command");
+        auto rp = self->make_response_promise<order_record>();
+        run_command(self, std::move(cmd),
+                    [rp](caf::expected<order_record> res) mutable {
+                      if (res)
+                        rp.deliver(std::move(*res));
+                      else
+                        rp.deliver(res.error());
+                    });
+        return rp;
+      },
+      [=](atom::expire, uint64_t generation) {
+        auto& st = self->state;
+        if (generation != st.generation ||
+            st.record.status != order_status::created)
+          return; // a late timer for a hold that is gone
+        log::info("order.expired", {{"order", st.record.id}});
+        order_command cmd;
+        cmd.kind = command_kind::expire;
+        run_command(self, cmd,
+                    [self, generation](caf::expected<order_record> res) {
+                      if (res)
+                        return;
+                      // The journal refused: the order still holds its units.
+                      // Try again shortly rather than leave an expired hold in
+                      // place.
+                      log::error("order.expire_failed",
+                                 {{"order", self->state.record.id},
+                                  {"error", describe(res.error())}});
+                      self->delayed_send(
+                          handle_of(self),
+                          self->state.ctx->settings.expire_retry_interval,
+                          atom::expire_v, generation);
+                    });
+      },
   };
 }
 

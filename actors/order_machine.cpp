@@ -50,9 +50,9 @@ std::optional<order_status> next_status(order_status from, command_kind cmd) {
 errc check_command(const order_record& order, command_kind cmd) {
   if (next_status(order.status, cmd))
     return errc::none;
-  if (order.status == order_status::cancelled
-      && order.cancel_reason == expired_reason
-      && (cmd == command_kind::confirm || cmd == command_kind::pay))
+  if (order.status == order_status::cancelled &&
+      order.cancel_reason == expired_reason &&
+      (cmd == command_kind::confirm || cmd == command_kind::pay))
     return errc::order_expired;
   return errc::invalid_transition;
 }

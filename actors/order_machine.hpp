@@ -3,10 +3,9 @@
 //                 confirm                pay                ship
 //     CREATED ------------> CONFIRMED ---------> PAID ------------> SHIPPED
 //       |  \                    |                 ^  |                 |
-//       |   \___________________|_____pay_________/  |                 | deliver
-//       |                       |                    |                 v
-//       | cancel, expire        | cancel             | cancel       DELIVERED
-//       v                       v                    v
+//       |   \___________________|_____pay_________/  |                 |
+//       deliver |                       |                    | v | cancel,
+//       expire        | cancel             | cancel       DELIVERED v v v
 //     CANCELLED <---------------+--------------------+
 //
 // Stock follows the state: CREATED holds reserved units; CONFIRMED and PAID

@@ -13,20 +13,20 @@ int64_t& counter_of(hold_kind kind, int64_t& reserved, int64_t& blocked) {
 ledger_outcome stock_ledger::check_receive(int64_t quantity,
                                            money unit_price) const {
   if (quantity < 1 || quantity > max_receipt_quantity)
-    return ledger_outcome::failure(
-      errc::validation_failed, "quantity must be between 1 and "
-                                 + std::to_string(max_receipt_quantity));
+    return ledger_outcome::failure(errc::validation_failed,
+                                   "quantity must be between 1 and " +
+                                       std::to_string(max_receipt_quantity));
   if (unit_price < 0 || unit_price > max_unit_price)
     return ledger_outcome::failure(errc::validation_failed,
-                                   "unitPrice must be between 1 and "
-                                     + std::to_string(max_unit_price));
+                                   "unitPrice must be between 1 and " +
+                                       std::to_string(max_unit_price));
   if (!defined() && unit_price == 0)
     return ledger_outcome::failure(errc::validation_failed,
                                    "unitPrice is required for a new SKU");
   if (on_hand_ + quantity > max_on_hand)
     return ledger_outcome::failure(errc::validation_failed,
-                                   "quantity would raise on-hand above "
-                                     + std::to_string(max_on_hand));
+                                   "quantity would raise on-hand above " +
+                                       std::to_string(max_on_hand));
   return ledger_outcome::success(quantity);
 }
 
@@ -43,8 +43,8 @@ ledger_outcome stock_ledger::check_price(money unit_price) const {
                                    "the SKU has never received stock");
   if (unit_price < 1 || unit_price > max_unit_price)
     return ledger_outcome::failure(errc::validation_failed,
-                                   "unitPrice must be between 1 and "
-                                     + std::to_string(max_unit_price));
+                                   "unitPrice must be between 1 and " +
+                                       std::to_string(max_unit_price));
   return ledger_outcome::success(0);
 }
 
@@ -61,10 +61,10 @@ ledger_outcome stock_ledger::reserve(const order_id& order, int64_t quantity,
                                    "quantity must be at least 1");
   if (auto i = holds_.find(order); i != holds_.end()) {
     if (i->second.quantity != quantity)
-      return ledger_outcome::failure(
-        errc::validation_failed,
-        "order already holds " + std::to_string(i->second.quantity)
-          + " units of this SKU");
+      return ledger_outcome::failure(errc::validation_failed,
+                                     "order already holds " +
+                                         std::to_string(i->second.quantity) +
+                                         " units of this SKU");
     reply = reserve_reply{true, available(), unit_price_};
     return ledger_outcome::success(quantity);
   }
@@ -109,8 +109,8 @@ ledger_outcome stock_ledger::reduce(const order_id& order, int64_t remaining) {
   if (remaining < 0 || remaining > held)
     return ledger_outcome::failure(errc::validation_failed,
                                    "remaining must be between 0 and the "
-                                   "held quantity "
-                                     + std::to_string(held));
+                                   "held quantity " +
+                                       std::to_string(held));
   if (i == holds_.end() || remaining == held)
     return ledger_outcome::success(0);
   auto released = held - remaining;
@@ -159,12 +159,12 @@ std::vector<std::string> stock_ledger::check_invariants() const {
   say(on_hand_ >= 0, "on_hand is negative: " + std::to_string(on_hand_));
   say(reserved_ >= 0, "reserved is negative: " + std::to_string(reserved_));
   say(blocked_ >= 0, "blocked is negative: " + std::to_string(blocked_));
-  say(available() >= 0, "holds exceed on_hand: available = "
-                          + std::to_string(available()));
+  say(available() >= 0,
+      "holds exceed on_hand: available = " + std::to_string(available()));
   say(received_total_ == on_hand_ + consumed_total_,
-      "received_total " + std::to_string(received_total_)
-        + " != on_hand + consumed " + std::to_string(on_hand_)
-        + " + " + std::to_string(consumed_total_));
+      "received_total " + std::to_string(received_total_) +
+          " != on_hand + consumed " + std::to_string(on_hand_) + " + " +
+          std::to_string(consumed_total_));
   int64_t sum_reserved = 0;
   int64_t sum_blocked = 0;
   for (auto& kvp : holds_) {
@@ -172,12 +172,12 @@ std::vector<std::string> stock_ledger::check_invariants() const {
     say(h.quantity > 0, "hold of order " + h.order + " is not positive");
     counter_of(h.kind, sum_reserved, sum_blocked) += h.quantity;
   }
-  say(sum_reserved == reserved_, "reserved counter " + std::to_string(reserved_)
-                                   + " != sum of reserved holds "
-                                   + std::to_string(sum_reserved));
-  say(sum_blocked == blocked_, "blocked counter " + std::to_string(blocked_)
-                                 + " != sum of blocked holds "
-                                 + std::to_string(sum_blocked));
+  say(sum_reserved == reserved_,
+      "reserved counter " + std::to_string(reserved_) +
+          " != sum of reserved holds " + std::to_string(sum_reserved));
+  say(sum_blocked == blocked_, "blocked counter " + std::to_string(blocked_) +
+                                   " != sum of blocked holds " +
+                                   std::to_string(sum_blocked));
   return result;
 }
 

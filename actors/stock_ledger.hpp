@@ -44,7 +44,7 @@ struct ledger_outcome {
 /// - reserved (blocked) = sum of the reserved (blocked) holds
 /// - received_total = on_hand + consumed_total
 class stock_ledger {
-public:
+ public:
   /// True once the SKU received stock with a price.
   bool defined() const { return unit_price_ > 0; }
 
@@ -105,7 +105,7 @@ public:
   /// The counters as a view for `sku` at time `now`.
   stock_view view(const sku_id& sku, timestamp_ms now) const;
 
-private:
+ private:
   money unit_price_ = 0;
   int64_t on_hand_ = 0;
   int64_t reserved_ = 0;

@@ -69,168 +69,171 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
     self->quit(msg.reason);
   });
   return {
-    [=](atom::receive, const sku_id& sku, seller from, int64_t quantity,
-        money unit_price) -> caf::result<stock_view> {
-      auto& st = self->state;
-      if (from == seller::external)
-        return make_error(errc::external_inventory_read_only,
-                          "the EXTERNAL seller's stock is managed in its WMS");
-      if (auto p = check_id("sku", sku, st.ctx->settings.limits))
-        return to_error(*p);
-      auto i = st.skus.find(sku);
-      if (i == st.skus.end()) {
-        // Refuse bad input before a new SKU actor exists.
-        auto chk = stock_ledger{}.check_receive(quantity, unit_price);
-        if (!chk.ok())
-          return make_error(chk.error, chk.message);
-        auto handle = self->spawn(inventory, sku, st.ctx);
-        self->monitor(handle);
-        i = st.skus.emplace(sku, handle).first;
-      }
-      return self->delegate(i->second, atom::receive_v, quantity, unit_price);
-    },
-    [=](atom::get, const sku_id& sku, seller from) -> caf::result<stock_view> {
-      auto& st = self->state;
-      if (auto p = check_id("sku", sku, st.ctx->settings.limits))
-        return to_error(*p);
-      if (from == seller::external)
-        return no_wms();
-      auto i = st.skus.find(sku);
-      if (i == st.skus.end())
-        return unknown_sku(sku);
-      return self->delegate(i->second, atom::get_v);
-    },
-    [=](atom::find_sku, const sku_id& sku) -> caf::result<inventory_actor> {
-      auto& st = self->state;
-      auto i = st.skus.find(sku);
-      if (i == st.skus.end())
-        return unknown_sku(sku);
-      return i->second;
-    },
-    [=](atom::create,
-        create_order_request& req) -> caf::result<created_order> {
-      auto& st = self->state;
-      if (auto p = check_create_order(req, st.ctx->settings.limits))
-        return to_error(*p);
-      if (req.items.front().seller == seller::external)
-        return no_wms();
-      std::vector<inventory_actor> handles;
-      handles.reserve(req.items.size());
-      std::vector<sku_id> unknown;
-      for (auto& item : req.items) {
-        auto i = st.skus.find(item.sku);
+      [=](atom::receive, const sku_id& sku, seller from, int64_t quantity,
+          money unit_price) -> caf::result<stock_view> {
+        auto& st = self->state;
+        if (from == seller::external)
+          return make_error(
+              errc::external_inventory_read_only,
+              "the EXTERNAL seller's stock is managed in its WMS");
+        if (auto p = check_id("sku", sku, st.ctx->settings.limits))
+          return to_error(*p);
+        auto i = st.skus.find(sku);
+        if (i == st.skus.end()) {
+          // Refuse bad input before a new SKU actor exists.
+          auto chk = stock_ledger{}.check_receive(quantity, unit_price);
+          if (!chk.ok())
+            return make_error(chk.error, chk.message);
+          auto handle = self->spawn(inventory, sku, st.ctx);
+          self->monitor(handle);
+          i = st.skus.emplace(sku, handle).first;
+        }
+        return self->delegate(i->second, atom::receive_v, quantity, unit_price);
+      },
+      [=](atom::get, const sku_id& sku,
+          seller from) -> caf::result<stock_view> {
+        auto& st = self->state;
+        if (auto p = check_id("sku", sku, st.ctx->settings.limits))
+          return to_error(*p);
+        if (from == seller::external)
+          return no_wms();
+        auto i = st.skus.find(sku);
         if (i == st.skus.end())
-          unknown.push_back(item.sku);
-        else
-          handles.push_back(i->second);
-      }
-      if (!unknown.empty()) {
-        nlohmann::json details{{"skus", unknown}};
-        return make_error(errc::unknown_sku,
-                          "unknown SKU(s) for seller INTERNAL",
-                          details.dump());
-      }
-      auto id = random_id("ord_");
-      auto me = caf::actor_cast<supervisor_actor>(self);
-      auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me);
-      self->monitor(handle);
-      st.order_of.emplace(handle.address(), id);
-      st.orders.emplace(id, handle);
-      return self->delegate(handle, atom::create_v, std::move(req),
-                            std::move(handles));
-    },
-    [=](atom::apply, const order_id& id,
-        order_command& cmd) -> caf::result<order_record> {
-      auto& st = self->state;
-      if (auto i = st.orders.find(id); i != st.orders.end())
-        return self->delegate(i->second, atom::apply_v, std::move(cmd));
-      auto j = st.archive.find(id);
-      if (j == st.archive.end())
-        return order_not_found(id);
-      auto& rec = j->second;
-      auto code = check_command(rec, cmd.kind);
-      nlohmann::json details{{"status", to_string(rec.status)},
-                             {"command", to_string(cmd.kind)}};
-      if (code == errc::order_expired)
-        return make_error(code, "the order's hold expired and it was cancelled",
-                          details.dump());
-      return make_error(errc::invalid_transition,
-                        std::string{"cannot "} + to_string(cmd.kind)
-                          + " an order in state " + to_string(rec.status),
-                        details.dump());
-    },
-    [=](atom::get, const order_id& id) -> caf::result<order_record> {
-      auto& st = self->state;
-      if (auto i = st.orders.find(id); i != st.orders.end())
+          return unknown_sku(sku);
         return self->delegate(i->second, atom::get_v);
-      if (auto j = st.archive.find(id); j != st.archive.end())
-        return j->second;
-      return order_not_found(id);
-    },
-    [=](atom::find_order, const order_id& id) -> caf::result<order_actor> {
-      auto& st = self->state;
-      if (auto i = st.orders.find(id); i != st.orders.end())
+      },
+      [=](atom::find_sku, const sku_id& sku) -> caf::result<inventory_actor> {
+        auto& st = self->state;
+        auto i = st.skus.find(sku);
+        if (i == st.skus.end())
+          return unknown_sku(sku);
         return i->second;
-      return order_not_found(id);
-    },
-    [=](atom::archive, order_record& rec) {
-      auto& st = self->state;
-      if (auto i = st.orders.find(rec.id); i != st.orders.end()) {
-        st.order_of.erase(i->second.address());
-        self->demonitor(i->second.address());
-        st.orders.erase(i);
-      }
-      auto id = rec.id;
-      st.archive.insert_or_assign(std::move(id), std::move(rec));
-    },
-    [=](atom::audit) -> caf::result<audit_report> {
-      auto& st = self->state;
-      auto rp = self->make_response_promise<audit_report>();
-      struct fan_in {
-        size_t outstanding = 0;
-        std::vector<stock_snapshot> skus;
-        std::vector<order_record> orders;
-        std::vector<violation> unanswered;
-      };
-      auto acc = std::make_shared<fan_in>();
-      acc->outstanding = st.skus.size() + st.orders.size();
-      if (acc->outstanding == 0)
-        return audit_stock({}, {});
-      auto arrive = [acc, rp]() mutable {
-        if (--acc->outstanding > 0)
-          return;
-        auto report = audit_stock(acc->skus, acc->orders);
-        for (auto& v : acc->unanswered)
-          report.violations.push_back(v);
-        rp.deliver(std::move(report));
-      };
-      auto timeout = st.ctx->settings.request_timeout;
-      for (auto& [sku, handle] : st.skus)
-        self->request(handle, timeout, atom::holds_v)
-          .then(
-            [=](stock_snapshot& snap) mutable {
-              // A SKU whose first receipt never became durable is no SKU.
-              if (snap.view.unit_price > 0)
-                acc->skus.push_back(std::move(snap));
-              arrive();
-            },
-            [=, sku = sku](caf::error& err) mutable {
-              acc->unanswered.push_back(
-                violation{sku, "SKU actor did not answer: " + describe(err)});
-              arrive();
-            });
-      for (auto& kvp : st.orders)
-        self->request(kvp.second, timeout, atom::get_v)
-          .then(
-            [=](order_record& rec) mutable {
-              if (!is_terminal(rec.status))
-                acc->orders.push_back(std::move(rec));
-              arrive();
-            },
-            // An order that ended meanwhile holds nothing.
-            [=](caf::error&) mutable { arrive(); });
-      return rp;
-    },
+      },
+      [=](atom::create,
+          create_order_request& req) -> caf::result<created_order> {
+        auto& st = self->state;
+        if (auto p = check_create_order(req, st.ctx->settings.limits))
+          return to_error(*p);
+        if (req.items.front().seller == seller::external)
+          return no_wms();
+        std::vector<inventory_actor> handles;
+        handles.reserve(req.items.size());
+        std::vector<sku_id> unknown;
+        for (auto& item : req.items) {
+          auto i = st.skus.find(item.sku);
+          if (i == st.skus.end())
+            unknown.push_back(item.sku);
+          else
+            handles.push_back(i->second);
+        }
+        if (!unknown.empty()) {
+          nlohmann::json details{{"skus", unknown}};
+          return make_error(errc::unknown_sku,
+                            "unknown SKU(s) for seller INTERNAL",
+                            details.dump());
+        }
+        auto id = random_id("ord_");
+        auto me = caf::actor_cast<supervisor_actor>(self);
+        auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me);
+        self->monitor(handle);
+        st.order_of.emplace(handle.address(), id);
+        st.orders.emplace(id, handle);
+        return self->delegate(handle, atom::create_v, std::move(req),
+                              std::move(handles));
+      },
+      [=](atom::apply, const order_id& id,
+          order_command& cmd) -> caf::result<order_record> {
+        auto& st = self->state;
+        if (auto i = st.orders.find(id); i != st.orders.end())
+          return self->delegate(i->second, atom::apply_v, std::move(cmd));
+        auto j = st.archive.find(id);
+        if (j == st.archive.end())
+          return order_not_found(id);
+        auto& rec = j->second;
+        auto code = check_command(rec, cmd.kind);
+        nlohmann::json details{{"status", to_string(rec.status)},
+                               {"command", to_string(cmd.kind)}};
+        if (code == errc::order_expired)
+          return make_error(code,
+                            "the order's hold expired and it was cancelled",
+                            details.dump());
+        return make_error(errc::invalid_transition,
+                          std::string{"cannot "} + to_string(cmd.kind) +
+                              " an order in state " + to_string(rec.status),
+                          details.dump());
+      },
+      [=](atom::get, const order_id& id) -> caf::result<order_record> {
+        auto& st = self->state;
+        if (auto i = st.orders.find(id); i != st.orders.end())
+          return self->delegate(i->second, atom::get_v);
+        if (auto j = st.archive.find(id); j != st.archive.end())
+          return j->second;
+        return order_not_found(id);
+      },
+      [=](atom::find_order, const order_id& id) -> caf::result<order_actor> {
+        auto& st = self->state;
+        if (auto i = st.orders.find(id); i != st.orders.end())
+          return i->second;
+        return order_not_found(id);
+      },
+      [=](atom::archive, order_record& rec) {
+        auto& st = self->state;
+        if (auto i = st.orders.find(rec.id); i != st.orders.end()) {
+          st.order_of.erase(i->second.address());
+          self->demonitor(i->second.address());
+          st.orders.erase(i);
+        }
+        auto id = rec.id;
+        st.archive.insert_or_assign(std::move(id), std::move(rec));
+      },
+      [=](atom::audit) -> caf::result<audit_report> {
+        auto& st = self->state;
+        if (st.skus.empty() && st.orders.empty())
+          return audit_stock({}, {});
+        auto rp = self->make_response_promise<audit_report>();
+        struct fan_in {
+          size_t outstanding = 0;
+          std::vector<stock_snapshot> skus;
+          std::vector<order_record> orders;
+          std::vector<violation> unanswered;
+        };
+        auto acc = std::make_shared<fan_in>();
+        acc->outstanding = st.skus.size() + st.orders.size();
+        auto arrive = [acc, rp]() mutable {
+          if (--acc->outstanding > 0)
+            return;
+          auto report = audit_stock(acc->skus, acc->orders);
+          for (auto& v : acc->unanswered)
+            report.violations.push_back(v);
+          rp.deliver(std::move(report));
+        };
+        auto timeout = st.ctx->settings.request_timeout;
+        for (auto& [sku, handle] : st.skus)
+          self->request(handle, timeout, atom::holds_v)
+              .then(
+                  [=](stock_snapshot& snap) mutable {
+                    // A SKU whose first receipt never became durable is no SKU.
+                    if (snap.view.unit_price > 0)
+                      acc->skus.push_back(std::move(snap));
+                    arrive();
+                  },
+                  [=, sku = sku](caf::error& err) mutable {
+                    acc->unanswered.push_back(violation{
+                        sku, "SKU actor did not answer: " + describe(err)});
+                    arrive();
+                  });
+        for (auto& kvp : st.orders)
+          self->request(kvp.second, timeout, atom::get_v)
+              .then(
+                  [=](order_record& rec) mutable {
+                    if (!is_terminal(rec.status))
+                      acc->orders.push_back(std::move(rec));
+                    arrive();
+                  },
+                  // An order that ended meanwhile holds nothing.
+                  [=](caf::error&) mutable { arrive(); });
+        return rp;
+      },
   };
 }
 

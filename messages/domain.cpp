@@ -38,8 +38,8 @@ const char* to_string(order_status x) {
 
 bool parse_order_status(std::string_view str, order_status& out) {
   static constexpr order_status all[] = {
-    order_status::created, order_status::confirmed, order_status::paid,
-    order_status::shipped, order_status::delivered, order_status::cancelled,
+      order_status::created, order_status::confirmed, order_status::paid,
+      order_status::shipped, order_status::delivered, order_status::cancelled,
   };
   for (auto x : all)
     if (str == to_string(x)) {

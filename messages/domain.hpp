@@ -96,8 +96,7 @@ struct create_order_request {
 };
 
 template <class Inspector>
-typename Inspector::result_type
-inspect(Inspector& f, create_order_request& x) {
+typename Inspector::result_type inspect(Inspector& f, create_order_request& x) {
   return f(caf::meta::type_name("create_order_request"), x.customer, x.items,
            x.ship_to);
 }
@@ -304,12 +303,12 @@ typename Inspector::result_type inspect(Inspector& f, event& x) {
 
 /// Counters a JOURNAL reports about itself.
 struct journal_stats {
-  uint64_t events = 0;     // events made durable since start
-  uint64_t batches = 0;    // commits (one transaction, one sync each)
-  uint64_t appends = 0;    // append requests acknowledged
-  uint64_t max_batch = 0;  // most events in one commit
-  uint64_t failures = 0;   // commits that failed
-  uint64_t last_seq = 0;   // sequence number of the last durable event
+  uint64_t events = 0;    // events made durable since start
+  uint64_t batches = 0;   // commits (one transaction, one sync each)
+  uint64_t appends = 0;   // append requests acknowledged
+  uint64_t max_batch = 0; // most events in one commit
+  uint64_t failures = 0;  // commits that failed
+  uint64_t last_seq = 0;  // sequence number of the last durable event
 };
 
 template <class Inspector>

@@ -11,20 +11,20 @@ namespace oms {
 namespace {
 
 constexpr std::array<const char*, 14> codes = {
-  "NONE",
-  "VALIDATION_FAILED",
-  "UNKNOWN_SKU",
-  "INSUFFICIENT_STOCK",
-  "MIXED_SELLERS",
-  "EXTERNAL_INVENTORY_READ_ONLY",
-  "ORDER_NOT_FOUND",
-  "INVALID_TRANSITION",
-  "ORDER_EXPIRED",
-  "WMS_UNAVAILABLE",
-  "STORE_FAILURE",
-  "INTERNAL",
-  "UNAVAILABLE",
-  "AMOUNT_MISMATCH",
+    "NONE",
+    "VALIDATION_FAILED",
+    "UNKNOWN_SKU",
+    "INSUFFICIENT_STOCK",
+    "MIXED_SELLERS",
+    "EXTERNAL_INVENTORY_READ_ONLY",
+    "ORDER_NOT_FOUND",
+    "INVALID_TRANSITION",
+    "ORDER_EXPIRED",
+    "WMS_UNAVAILABLE",
+    "STORE_FAILURE",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "AMOUNT_MISMATCH",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");
@@ -47,9 +47,9 @@ bool parse_code(std::string_view str, errc& out) {
 
 caf::error make_error(errc code, std::string message,
                       std::string details_json) {
-  return caf::error{static_cast<uint8_t>(code), category,
-                    caf::make_message(std::move(message),
-                                      std::move(details_json))};
+  return caf::error{
+      static_cast<uint8_t>(code), category,
+      caf::make_message(std::move(message), std::move(details_json))};
 }
 
 errc code_of(const caf::error& err) {
@@ -64,8 +64,8 @@ namespace {
 
 // Our context is (message, details); anything else is foreign.
 bool has_our_context(const caf::error& err) {
-  return err.category() == category
-         && err.context().match_elements<std::string, std::string>();
+  return err.category() == category &&
+         err.context().match_elements<std::string, std::string>();
 }
 
 } // namespace

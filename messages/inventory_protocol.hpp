@@ -16,36 +16,36 @@ namespace oms {
 /// Interface of an INVENTORY actor. Every handler is idempotent per
 /// (order id, operation) where it takes an order id.
 using inventory_actor = caf::typed_actor<
-  // Receives `quantity` units (addItemToInventory). `unit_price` > 0 sets the
-  // price, 0 keeps it; the first receipt must carry a price. Replies the new
-  // view once the receipt is journaled. Errors: VALIDATION_FAILED,
-  // STORE_FAILURE.
-  caf::replies_to<atom::receive, int64_t, money>::with<stock_view>,
-  // Sets the unit price for later reservations (held orders keep theirs).
-  // Errors: VALIDATION_FAILED, UNKNOWN_SKU (never received), STORE_FAILURE.
-  caf::replies_to<atom::price, money>::with<stock_view>,
-  // Replies the counters now. Errors: UNKNOWN_SKU (never received).
-  caf::replies_to<atom::get>::with<stock_view>,
-  // Replies the counters and every order's hold on this SKU, for audits.
-  caf::replies_to<atom::holds>::with<stock_snapshot>,
-  // Reserves `quantity` units for an order, all or nothing. Not granting is
-  // a reply value. Idempotent: a repeated reserve for the same order and
-  // quantity grants the existing hold again. Errors: VALIDATION_FAILED (bad
-  // quantity, or the order already holds a different quantity), UNKNOWN_SKU.
-  caf::replies_to<atom::reserve, order_id, int64_t>::with<reserve_reply>,
-  // Turns the order's reserved units into blocked units; replies how many.
-  // Idempotent. Errors: INVALID_TRANSITION (the order holds nothing here).
-  caf::replies_to<atom::block, order_id>::with<int64_t>,
-  // Releases whatever the order holds (reserved or blocked); replies how many
-  // units went back. Idempotent: a second release returns 0.
-  caf::replies_to<atom::release, order_id>::with<int64_t>,
-  // Shrinks the order's hold to `remaining` units (partial release); replies
-  // how many went back. Idempotent because it names the target, not a delta.
-  // Errors: VALIDATION_FAILED (remaining < 0 or above the hold).
-  caf::replies_to<atom::reduce, order_id, int64_t>::with<int64_t>,
-  // Ships the order's blocked units: they leave on-hand. Replies how many.
-  // Idempotent: a second consume returns 0. Errors: INVALID_TRANSITION (the
-  // hold is only reserved).
-  caf::replies_to<atom::consume, order_id>::with<int64_t>>;
+    // Receives `quantity` units (addItemToInventory). `unit_price` > 0 sets the
+    // price, 0 keeps it; the first receipt must carry a price. Replies the new
+    // view once the receipt is journaled. Errors: VALIDATION_FAILED,
+    // STORE_FAILURE.
+    caf::replies_to<atom::receive, int64_t, money>::with<stock_view>,
+    // Sets the unit price for later reservations (held orders keep theirs).
+    // Errors: VALIDATION_FAILED, UNKNOWN_SKU (never received), STORE_FAILURE.
+    caf::replies_to<atom::price, money>::with<stock_view>,
+    // Replies the counters now. Errors: UNKNOWN_SKU (never received).
+    caf::replies_to<atom::get>::with<stock_view>,
+    // Replies the counters and every order's hold on this SKU, for audits.
+    caf::replies_to<atom::holds>::with<stock_snapshot>,
+    // Reserves `quantity` units for an order, all or nothing. Not granting is
+    // a reply value. Idempotent: a repeated reserve for the same order and
+    // quantity grants the existing hold again. Errors: VALIDATION_FAILED (bad
+    // quantity, or the order already holds a different quantity), UNKNOWN_SKU.
+    caf::replies_to<atom::reserve, order_id, int64_t>::with<reserve_reply>,
+    // Turns the order's reserved units into blocked units; replies how many.
+    // Idempotent. Errors: INVALID_TRANSITION (the order holds nothing here).
+    caf::replies_to<atom::block, order_id>::with<int64_t>,
+    // Releases whatever the order holds (reserved or blocked); replies how many
+    // units went back. Idempotent: a second release returns 0.
+    caf::replies_to<atom::release, order_id>::with<int64_t>,
+    // Shrinks the order's hold to `remaining` units (partial release); replies
+    // how many went back. Idempotent because it names the target, not a delta.
+    // Errors: VALIDATION_FAILED (remaining < 0 or above the hold).
+    caf::replies_to<atom::reduce, order_id, int64_t>::with<int64_t>,
+    // Ships the order's blocked units: they leave on-hand. Replies how many.
+    // Idempotent: a second consume returns 0. Errors: INVALID_TRANSITION (the
+    // hold is only reserved).
+    caf::replies_to<atom::consume, order_id>::with<int64_t>>;
 
 } // namespace oms

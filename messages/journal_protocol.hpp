@@ -16,15 +16,15 @@ namespace oms {
 
 /// Interface of the JOURNAL actor.
 using journal_actor = caf::typed_actor<
-  // Appends the events as one atomic record; replies the sequence number of
-  // the last of them once they are durable (committed with a batch). Errors:
-  // STORE_FAILURE (nothing of the record was stored).
-  caf::replies_to<atom::append, std::vector<event>>::with<uint64_t>,
-  // Replies up to `max` durable events with sequence numbers >= `from`.
-  caf::replies_to<atom::read, uint64_t, uint64_t>::with<std::vector<event>>,
-  // Replies the journal's counters.
-  caf::replies_to<atom::stats>::with<journal_stats>,
-  // Internal: commits what has been appended so far.
-  caf::reacts_to<atom::flush>>;
+    // Appends the events as one atomic record; replies the sequence number of
+    // the last of them once they are durable (committed with a batch). Errors:
+    // STORE_FAILURE (nothing of the record was stored).
+    caf::replies_to<atom::append, std::vector<event>>::with<uint64_t>,
+    // Replies up to `max` durable events with sequence numbers >= `from`.
+    caf::replies_to<atom::read, uint64_t, uint64_t>::with<std::vector<event>>,
+    // Replies the journal's counters.
+    caf::replies_to<atom::stats>::with<journal_stats>,
+    // Internal: commits what has been appended so far.
+    caf::reacts_to<atom::flush>>;
 
 } // namespace oms

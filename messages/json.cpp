@@ -31,7 +31,9 @@ nlohmann::json time_or_null(timestamp_ms at) {
 } // namespace
 
 void to_json(nlohmann::json& j, const order_item& x) {
-  j = {{"sku", x.sku}, {"quantity", x.quantity}, {"seller", to_string(x.seller)}};
+  j = {{"sku", x.sku},
+       {"quantity", x.quantity},
+       {"seller", to_string(x.seller)}};
 }
 
 void to_json(nlohmann::json& j, const address& x) {
@@ -95,8 +97,8 @@ void to_json(nlohmann::json& j, const order_record& x) {
        {"createdAt", time_or_null(x.created_at)},
        {"updatedAt", time_or_null(x.updated_at)},
        {"holdExpiresAt", x.status == order_status::created
-                           ? time_or_null(x.hold_expires_at)
-                           : nlohmann::json(nullptr)},
+                             ? time_or_null(x.hold_expires_at)
+                             : nlohmann::json(nullptr)},
        {"history", x.history}};
   if (!x.cancel_reason.empty())
     j["cancelReason"] = x.cancel_reason;
@@ -115,9 +117,9 @@ void to_json(nlohmann::json& j, const audit_report& x) {
 }
 
 void to_json(nlohmann::json& j, const journal_stats& x) {
-  j = {{"events", x.events},       {"batches", x.batches},
-       {"appends", x.appends},     {"maxBatch", x.max_batch},
-       {"failures", x.failures},   {"lastSeq", x.last_seq}};
+  j = {{"events", x.events},     {"batches", x.batches},
+       {"appends", x.appends},   {"maxBatch", x.max_batch},
+       {"failures", x.failures}, {"lastSeq", x.last_seq}};
 }
 
 } // namespace oms

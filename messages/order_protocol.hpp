@@ -18,21 +18,21 @@ struct created_order;
 
 /// Interface of an ORDER actor.
 using order_actor = caf::typed_actor<
-  // Reserves every line at its SKU actor (given in line order), all or
-  // nothing, journals the order and replies it with its own handle.
-  // Errors: INSUFFICIENT_STOCK (details name the short SKUs and what was
-  // available; nothing stays reserved), STORE_FAILURE, INTERNAL.
-  caf::replies_to<atom::create, create_order_request,
-                  std::vector<inventory_actor>>::with<created_order>,
-  // Replies the order's record (details and history).
-  caf::replies_to<atom::get>::with<order_record>,
-  // Applies a command if the transition table allows it from the current
-  // state; replies the record after the change is journaled and the SKUs
-  // follow. Errors: INVALID_TRANSITION, ORDER_EXPIRED, VALIDATION_FAILED
-  // (e.g. a payment amount other than the total), STORE_FAILURE.
-  caf::replies_to<atom::apply, order_command>::with<order_record>,
-  // Internal timer: the hold of generation `gen` has expired.
-  caf::reacts_to<atom::expire, uint64_t>>;
+    // Reserves every line at its SKU actor (given in line order), all or
+    // nothing, journals the order and replies it with its own handle.
+    // Errors: INSUFFICIENT_STOCK (details name the short SKUs and what was
+    // available; nothing stays reserved), STORE_FAILURE, INTERNAL.
+    caf::replies_to<atom::create, create_order_request,
+                    std::vector<inventory_actor>>::with<created_order>,
+    // Replies the order's record (details and history).
+    caf::replies_to<atom::get>::with<order_record>,
+    // Applies a command if the transition table allows it from the current
+    // state; replies the record after the change is journaled and the SKUs
+    // follow. Errors: INVALID_TRANSITION, ORDER_EXPIRED, VALIDATION_FAILED
+    // (e.g. a payment amount other than the total), STORE_FAILURE.
+    caf::replies_to<atom::apply, order_command>::with<order_record>,
+    // Internal timer: the hold of generation `gen` has expired.
+    caf::reacts_to<atom::expire, uint64_t>>;
 
 /// The reply to a successful creation: the order and the actor that owns it,
 /// so callers can talk to it directly.

@@ -17,36 +17,36 @@ namespace oms {
 
 /// Interface of the SUPERVISOR.
 using supervisor_actor = caf::typed_actor<
-  // addItemToInventory(sku, quantity[, unit_price]) for a seller: spawns the
-  // SKU's actor on first receipt (which must carry a unit price > 0), then
-  // delegates to it. Errors: VALIDATION_FAILED, EXTERNAL_INVENTORY_READ_ONLY,
-  // STORE_FAILURE.
-  caf::replies_to<atom::receive, sku_id, seller, int64_t, money>::with<
-    stock_view>,
-  // getAvailableInventory(sku, seller). Errors: UNKNOWN_SKU,
-  // VALIDATION_FAILED, WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).
-  caf::replies_to<atom::get, sku_id, seller>::with<stock_view>,
-  // Replies the actor owning an INTERNAL SKU. Errors: UNKNOWN_SKU.
-  caf::replies_to<atom::find_sku, sku_id>::with<inventory_actor>,
-  // createOrder: validates, resolves the SKUs, spawns the order's actor with
-  // a fresh unguessable id and delegates the creation to it. Errors:
-  // VALIDATION_FAILED, MIXED_SELLERS, UNKNOWN_SKU, WMS_UNAVAILABLE, and those
-  // of order_actor's create.
-  caf::replies_to<atom::create, create_order_request>::with<created_order>,
-  // Applies a command to an order: delegates to its live actor, or answers
-  // from the final record if the order is terminal. Errors: ORDER_NOT_FOUND,
-  // and those of order_actor's apply.
-  caf::replies_to<atom::apply, order_id, order_command>::with<order_record>,
-  // Replies an order's record, live or terminal. Errors: ORDER_NOT_FOUND.
-  caf::replies_to<atom::get, order_id>::with<order_record>,
-  // Replies the actor of a live order. Errors: ORDER_NOT_FOUND (unknown or
-  // terminal; ask with get or apply instead).
-  caf::replies_to<atom::find_order, order_id>::with<order_actor>,
-  // Sent by an order actor that reached a terminal state, right before it
-  // quits: the record stays queryable while the actor is gone.
-  caf::reacts_to<atom::archive, order_record>,
-  // Checks the stock conservation invariants of every SKU and the holds of
-  // every live order. Exact when no order is in flight.
-  caf::replies_to<atom::audit>::with<audit_report>>;
+    // addItemToInventory(sku, quantity[, unit_price]) for a seller: spawns the
+    // SKU's actor on first receipt (which must carry a unit price > 0), then
+    // delegates to it. Errors: VALIDATION_FAILED, EXTERNAL_INVENTORY_READ_ONLY,
+    // STORE_FAILURE.
+    caf::replies_to<atom::receive, sku_id, seller, int64_t,
+                    money>::with<stock_view>,
+    // getAvailableInventory(sku, seller). Errors: UNKNOWN_SKU,
+    // VALIDATION_FAILED, WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).
+    caf::replies_to<atom::get, sku_id, seller>::with<stock_view>,
+    // Replies the actor owning an INTERNAL SKU. Errors: UNKNOWN_SKU.
+    caf::replies_to<atom::find_sku, sku_id>::with<inventory_actor>,
+    // createOrder: validates, resolves the SKUs, spawns the order's actor with
+    // a fresh unguessable id and delegates the creation to it. Errors:
+    // VALIDATION_FAILED, MIXED_SELLERS, UNKNOWN_SKU, WMS_UNAVAILABLE, and those
+    // of order_actor's create.
+    caf::replies_to<atom::create, create_order_request>::with<created_order>,
+    // Applies a command to an order: delegates to its live actor, or answers
+    // from the final record if the order is terminal. Errors: ORDER_NOT_FOUND,
+    // and those of order_actor's apply.
+    caf::replies_to<atom::apply, order_id, order_command>::with<order_record>,
+    // Replies an order's record, live or terminal. Errors: ORDER_NOT_FOUND.
+    caf::replies_to<atom::get, order_id>::with<order_record>,
+    // Replies the actor of a live order. Errors: ORDER_NOT_FOUND (unknown or
+    // terminal; ask with get or apply instead).
+    caf::replies_to<atom::find_order, order_id>::with<order_actor>,
+    // Sent by an order actor that reached a terminal state, right before it
+    // quits: the record stays queryable while the actor is gone.
+    caf::reacts_to<atom::archive, order_record>,
+    // Checks the stock conservation invariants of every SKU and the holds of
+    // every live order. Exact when no order is in flight.
+    caf::replies_to<atom::audit>::with<audit_report>>;
 
 } // namespace oms

@@ -15,7 +15,7 @@ namespace oms {
 /// A backend of the JOURNAL. Only the JOURNAL actor calls it, from one
 /// thread at a time.
 class journal_store {
-public:
+ public:
   virtual ~journal_store();
 
   /// Stores `events` atomically (all or none) and durably; the first of them

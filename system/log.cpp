@@ -29,8 +29,8 @@ const char* name(level x) {
 void append_value(std::string& out, const std::string& x) {
   bool quote = x.empty();
   for (auto c : x)
-    if (c == ' ' || c == '"' || c == '=' || c == '\\'
-        || static_cast<unsigned char>(c) < 0x20)
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' ||
+        static_cast<unsigned char>(c) < 0x20)
       quote = true;
   if (!quote) {
     out += x;
@@ -63,8 +63,8 @@ level current_level() {
 }
 
 bool parse_level(std::string_view str, level& out) {
-  for (auto x : {level::debug, level::info, level::warn, level::error,
-                 level::off})
+  for (auto x :
+       {level::debug, level::info, level::warn, level::error, level::off})
     if (str == name(x)) {
       out = x;
       return true;

@@ -10,7 +10,13 @@
 
 namespace oms::log {
 
-enum class level : uint8_t { debug = 0, info = 1, warn = 2, error = 3, off = 4 };
+enum class level : uint8_t {
+  debug = 0,
+  info = 1,
+  warn = 2,
+  error = 3,
+  off = 4
+};
 
 /// Sets the lowest level that is written (default: info).
 void set_level(level x);

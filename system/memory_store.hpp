@@ -12,7 +12,7 @@ namespace oms {
 /// Keeps events in a vector. Thread-safe, so tests may inspect it while the
 /// JOURNAL runs.
 class memory_store : public journal_store {
-public:
+ public:
   caf::error commit(const std::vector<event>& events) override;
   std::vector<event> read(uint64_t from, uint64_t max) const override;
   uint64_t last_seq() const override;
@@ -22,7 +22,7 @@ public:
   /// While set, every commit fails with STORE_FAILURE (fault injection).
   void fail_commits(bool on) { failing_ = on; }
 
-private:
+ private:
   mutable std::mutex mtx_;
   std::vector<event> events_;
   std::atomic<bool> failing_{false};

@@ -27,22 +27,32 @@ void register_types(caf::actor_system_config& cfg) {
   cfg.add_error_category(caf::atom("oms"), render_error);
 }
 
-order_system::order_system(caf::actor_system& sys, settings cfg,
-                           std::shared_ptr<journal_store> store)
-  : sys_(sys) {
-  auto batch_max = cfg.journal_batch_events_max;
+journal_actor spawn_journal(caf::actor_system& sys,
+                            std::shared_ptr<journal_store> store,
+                            size_t batch_events_max) {
   if (store->blocking())
-    journal_ = sys.spawn<caf::detached>(oms::journal, store, batch_max);
-  else
-    journal_ = sys.spawn(oms::journal, store, batch_max);
+    return sys.spawn<caf::detached>(oms::journal, store, batch_events_max);
+  return sys.spawn(oms::journal, store, batch_events_max);
+}
+
+context_ptr make_context(caf::actor_system& sys, settings cfg,
+                         journal_actor journal) {
+  using namespace std::chrono;
   auto ctx = std::make_shared<context>();
   ctx->settings = std::move(cfg);
-  ctx->journal = journal_;
-  ctx->epoch_anchor_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count();
+  ctx->journal = std::move(journal);
+  ctx->epoch_anchor_ms =
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+          .count();
   ctx->clock_anchor = sys.clock().now();
-  ctx_ = ctx;
+  return ctx;
+}
+
+order_system::order_system(caf::actor_system& sys, settings cfg,
+                           std::shared_ptr<journal_store> store)
+    : sys_(sys) {
+  journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max);
+  ctx_ = make_context(sys, std::move(cfg), journal_);
   supervisor_ = sys.spawn(oms::supervisor, ctx_);
 }
 
@@ -62,7 +72,7 @@ void order_system::shutdown() {
   // An empty append answers once everything before it is durable.
   self->request(journal_, ctx_->settings.request_timeout, atom::append_v,
                 std::vector<event>{})
-    .receive([](uint64_t) {}, [](caf::error&) {});
+      .receive([](uint64_t) {}, [](caf::error&) {});
   self->send_exit(journal_, caf::exit_reason::user_shutdown);
   std::lock_guard<std::mutex> guard{mtx_};
   handles_.clear();
@@ -73,8 +83,8 @@ caf::expected<T> order_system::call(const Handle& dest, Ts&&... xs) {
   caf::expected<T> result{make_error(errc::internal, "no reply")};
   caf::scoped_actor self{sys_};
   self->request(dest, ctx_->settings.request_timeout, std::forward<Ts>(xs)...)
-    .receive([&](T& x) { result = std::move(x); },
-             [&](caf::error& err) { result = std::move(err); });
+      .receive([&](T& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
   return result;
 }
 
@@ -135,8 +145,7 @@ caf::expected<order_record> order_system::apply(const order_id& id,
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto handle = cached(id);
     auto res = handle ? call<order_record>(handle, atom::apply_v, cmd)
-                      : call<order_record>(supervisor_, atom::apply_v, id,
-                                           cmd);
+                      : call<order_record>(supervisor_, atom::apply_v, id, cmd);
     if (!res && receiver_down(res.error())) {
       forget(id);
       continue;
@@ -170,8 +179,8 @@ caf::expected<order_record> order_system::update_order(const order_id& id,
                         "status PAID needs a payment: use pay_order");
     default:
       return make_error(errc::validation_failed,
-                        std::string{"status "} + to_string(target)
-                          + " is not a target of updateOrder");
+                        std::string{"status "} + to_string(target) +
+                            " is not a target of updateOrder");
   }
   cmd.reason = std::move(reason);
   return apply(id, std::move(cmd));

@@ -24,7 +24,7 @@
 namespace oms {
 
 class order_system {
-public:
+ public:
   /// Starts the JOURNAL over `store` and the SUPERVISOR in `sys`.
   order_system(caf::actor_system& sys, settings cfg,
                std::shared_ptr<journal_store> store);
@@ -35,7 +35,8 @@ public:
   order_system(const order_system&) = delete;
   order_system& operator=(const order_system&) = delete;
 
-  // -- the seed's operations ---------------------------------------------------
+  // -- the seed's operations
+  // ---------------------------------------------------
 
   /// addItemToInventory(itemId, quantity[, unitPrice]): creates the SKU on its
   /// first receipt (which needs a unit price), adds units after. A unit price
@@ -95,7 +96,7 @@ public:
   /// JOURNAL once everything appended so far is durable. Idempotent.
   void shutdown();
 
-private:
+ private:
   template <class T, class Handle, class... Ts>
   caf::expected<T> call(const Handle& dest, Ts&&... xs);
 
@@ -114,5 +115,15 @@ private:
 
 /// Registers the order system's types and error category with a CAF config.
 void register_types(caf::actor_system_config& cfg);
+
+/// Spawns the JOURNAL over `store` (on a thread of its own if the store
+/// blocks on I/O).
+journal_actor spawn_journal(caf::actor_system& sys,
+                            std::shared_ptr<journal_store> store,
+                            size_t batch_events_max);
+
+/// The runtime context for actors of `sys`, anchored to the wall clock now.
+context_ptr make_context(caf::actor_system& sys, settings cfg,
+                         journal_actor journal);
 
 } // namespace oms

@@ -1,0 +1,290 @@
+// Scripted scenarios: each runs the real actors in-process and prints every
+// step and its result, to show what the order system does.
+//   oms-scenarios            run every scenario
+//   oms-scenarios NAME...    run the named ones
+//   oms-scenarios --list     list them
+//   --quiet                  print only failures and the summary
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/json.hpp"
+#include "messages/type_ids.hpp"
+#include "system/log.hpp"
+#include "system/memory_store.hpp"
+#include "system/order_system.hpp"
+
+using namespace oms;
+using namespace std::chrono_literals;
+
+namespace {
+
+bool quiet = false;
+int failures = 0;
+
+void say(const std::string& line) {
+  if (!quiet)
+    std::cout << line << '\n';
+}
+
+template <class T>
+std::string brief(const caf::expected<T>& x);
+
+std::string brief_view(const stock_view& v) {
+  return v.sku + ": onHand=" + std::to_string(v.on_hand) +
+         " reserved=" + std::to_string(v.reserved) +
+         " blocked=" + std::to_string(v.blocked) +
+         " available=" + std::to_string(v.available) +
+         " unitPrice=" + std::to_string(v.unit_price);
+}
+
+std::string brief_order(const order_record& o) {
+  return o.id + " " + to_string(o.status) +
+         " total=" + std::to_string(o.total_amount) + " " + currency +
+         (o.cancel_reason.empty() ? "" : " reason=" + o.cancel_reason);
+}
+
+// Prints one step and checks it ended as the scenario expects.
+template <class T, class Render>
+caf::expected<T> step(const std::string& what, caf::expected<T> res,
+                      const std::string& expected_code, Render render) {
+  std::string got = res ? "OK" : to_code(code_of(res.error()));
+  std::string text = res ? render(*res) : describe(res.error());
+  bool as_expected = got == expected_code;
+  if (!as_expected) {
+    ++failures;
+    std::cout << "  UNEXPECTED " << what << ": expected " << expected_code
+              << ", got " << text << '\n';
+  } else {
+    say("  " + what + " -> " + text);
+  }
+  return res;
+}
+
+auto inv(const std::string& what, caf::expected<stock_view> res,
+         const std::string& expected = "OK") {
+  return step(what, std::move(res), expected, brief_view);
+}
+
+auto ord(const std::string& what, caf::expected<order_record> res,
+         const std::string& expected = "OK") {
+  return step(what, std::move(res), expected, brief_order);
+}
+
+const address home{"12 MG Road", "", "Bengaluru", "560001", "IN"};
+
+order_item line(const std::string& sku, int64_t qty) {
+  return {sku, qty, seller::internal};
+}
+
+// -- the scenarios
+// -------------------------------------------------------------
+
+void inventory_basics(order_system& oms) {
+  inv("addItemToInventory(PHONE, 5, price 1499900)",
+      oms.add_item_to_inventory("PHONE", 5, 1'499'900));
+  inv("addItemToInventory(PHONE, 3) adds units",
+      oms.add_item_to_inventory("PHONE", 3));
+  inv("addItemToInventory(CASE, 2) without a price for a new SKU",
+      oms.add_item_to_inventory("CASE", 2), "VALIDATION_FAILED");
+  inv("getAvailableInventory(PHONE, INTERNAL)",
+      oms.get_available_inventory("PHONE", seller::internal));
+  inv("getAvailableInventory(GHOST, INTERNAL)",
+      oms.get_available_inventory("GHOST", seller::internal), "UNKNOWN_SKU");
+}
+
+void order_lifecycle(order_system& oms) {
+  inv("receive 10 BOOK at 39900",
+      oms.add_item_to_inventory("BOOK", 10, 39'900));
+  inv("receive 4 PEN at 2500", oms.add_item_to_inventory("PEN", 4, 2'500));
+  auto o =
+      ord("createOrder(alice, 2 BOOK + 3 PEN)",
+          oms.create_order("alice", {line("BOOK", 2), line("PEN", 3)}, home));
+  if (!o)
+    return;
+  inv("BOOK after create (reserved)",
+      oms.get_available_inventory("BOOK", seller::internal));
+  ord("ship before payment", oms.update_order(o->id, order_status::shipped),
+      "INVALID_TRANSITION");
+  ord("updateOrder(CONFIRMED)",
+      oms.update_order(o->id, order_status::confirmed));
+  inv("BOOK after confirm (blocked)",
+      oms.get_available_inventory("BOOK", seller::internal));
+  ord("pay the total", oms.pay_order(o->id, o->total_amount, "pay-demo-1"));
+  ord("ship", oms.update_order(o->id, order_status::shipped));
+  ord("updateOrder(FULFILLED)",
+      oms.update_order(o->id, order_status::delivered));
+  ord("cancel after delivery", oms.update_order(o->id, order_status::cancelled),
+      "INVALID_TRANSITION");
+  inv("BOOK after shipment (on hand down by 2)",
+      oms.get_available_inventory("BOOK", seller::internal));
+  auto tracked = oms.get_order(o->id);
+  if (tracked && !quiet) {
+    std::cout << "  track order:\n";
+    for (auto& h : tracked->history)
+      std::cout << "    " << format_timestamp(h.at) << "  " << to_string(h.from)
+                << " -> " << to_string(h.to) << "  (" << h.reason << ")\n";
+  }
+}
+
+void competing_orders(order_system& oms) {
+  inv("receive 1 LAST-UNIT at 99900",
+      oms.add_item_to_inventory("LAST-UNIT", 1, 99'900));
+  // Two customers race for the last unit from two threads.
+  caf::expected<order_record> a{caf::error{}};
+  caf::expected<order_record> b{caf::error{}};
+  std::thread ta(
+      [&] { a = oms.create_order("alice", {line("LAST-UNIT", 1)}, home); });
+  std::thread tb(
+      [&] { b = oms.create_order("bob", {line("LAST-UNIT", 1)}, home); });
+  ta.join();
+  tb.join();
+  int granted = (a ? 1 : 0) + (b ? 1 : 0);
+  auto& winner = a ? a : b;
+  auto& loser = a ? b : a;
+  if (granted != 1) {
+    ++failures;
+    std::cout << "  UNEXPECTED: " << granted << " orders got the last unit\n";
+    return;
+  }
+  say("  first order  -> " + brief_order(*winner));
+  say("  second order -> " + describe(loser.error()));
+  if (code_of(loser.error()) != errc::insufficient_stock) {
+    ++failures;
+    std::cout << "  UNEXPECTED: second order failed with "
+              << describe(loser.error()) << '\n';
+  }
+  inv("LAST-UNIT afterwards",
+      oms.get_available_inventory("LAST-UNIT", seller::internal));
+}
+
+void all_or_nothing(order_system& oms) {
+  inv("receive 5 MUG at 29900", oms.add_item_to_inventory("MUG", 5, 29'900));
+  inv("receive 1 TEA at 45000", oms.add_item_to_inventory("TEA", 1, 45'000));
+  ord("createOrder(2 MUG + 2 TEA): TEA is short",
+      oms.create_order("carol", {line("MUG", 2), line("TEA", 2)}, home),
+      "INSUFFICIENT_STOCK");
+  inv("MUG afterwards: nothing stays reserved",
+      oms.get_available_inventory("MUG", seller::internal));
+  ord("createOrder with a repeated SKU line",
+      oms.create_order("carol", {line("MUG", 1), line("MUG", 1)}, home),
+      "VALIDATION_FAILED");
+  ord("createOrder with an empty customer id",
+      oms.create_order("", {line("MUG", 1)}, home), "VALIDATION_FAILED");
+  ord("createOrder mixing sellers",
+      oms.create_order("carol", {line("MUG", 1), {"TEA", 1, seller::external}},
+                       home),
+      "MIXED_SELLERS");
+}
+
+void cancellation(order_system& oms) {
+  inv("receive 6 LAMP at 120000",
+      oms.add_item_to_inventory("LAMP", 6, 120'000));
+  auto o =
+      ord("create 4 LAMP", oms.create_order("dave", {line("LAMP", 4)}, home));
+  if (!o)
+    return;
+  ord("pay", oms.pay_order(o->id, o->total_amount, "pay-demo-2"));
+  inv("LAMP while paid", oms.get_available_inventory("LAMP", seller::internal));
+  ord("cancel the paid order",
+      oms.update_order(o->id, order_status::cancelled, "changed my mind"));
+  inv("LAMP after cancel: all 6 available again",
+      oms.get_available_inventory("LAMP", seller::internal));
+}
+
+void auto_cancel(order_system& oms) {
+  inv("receive 2 TICKET at 50000",
+      oms.add_item_to_inventory("TICKET", 2, 50'000));
+  auto ttl = oms.ctx()->settings.hold_ttl;
+  auto o = ord("create 2 TICKET (hold " + std::to_string(ttl.count()) + " ms)",
+               oms.create_order("erin", {line("TICKET", 2)}, home));
+  if (!o)
+    return;
+  say("  ... waiting for the hold to expire");
+  std::this_thread::sleep_for(ttl + 300ms);
+  ord("order after the hold expired", oms.get_order(o->id));
+  ord("confirm after expiry", oms.update_order(o->id, order_status::confirmed),
+      "ORDER_EXPIRED");
+  inv("TICKET: both units back",
+      oms.get_available_inventory("TICKET", seller::internal));
+}
+
+struct scenario {
+  const char* name;
+  const char* what;
+  std::function<void(order_system&)> run;
+};
+
+const std::vector<scenario> scenarios{
+    {"inventory", "receive stock and read availability", inventory_basics},
+    {"lifecycle", "an order from CREATED to DELIVERED", order_lifecycle},
+    {"race", "two rapid competing orders for the last unit", competing_orders},
+    {"all-or-nothing", "a short line reserves nothing; bad input refused",
+     all_or_nothing},
+    {"cancel", "cancelling a paid order releases its units", cancellation},
+    {"expiry", "an unconfirmed order cancels itself (1 s hold)", auto_cancel},
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> wanted;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quiet") {
+      quiet = true;
+    } else if (arg == "--list") {
+      for (auto& s : scenarios)
+        std::cout << s.name << "\t" << s.what << '\n';
+      return 0;
+    } else if (arg == "--help" || arg == "-h") {
+      std::cout << "usage: oms-scenarios [--quiet] [--list] [NAME...]\n";
+      return 0;
+    } else {
+      wanted.push_back(arg);
+    }
+  }
+  log::set_level(log::level::warn);
+  caf::actor_system_config cfg;
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  register_types(cfg);
+  caf::actor_system sys{cfg};
+  settings s;
+  s.hold_ttl = 1s; // short, so the expiry scenario finishes quickly
+  order_system oms{sys, s, std::make_shared<memory_store>()};
+  int ran = 0;
+  for (auto& sc : scenarios) {
+    if (!wanted.empty() &&
+        std::find(wanted.begin(), wanted.end(), sc.name) == wanted.end())
+      continue;
+    say(std::string{"== "} + sc.name + ": " + sc.what);
+    sc.run(oms);
+    ++ran;
+  }
+  if (ran == 0) {
+    std::cerr << "no such scenario; try --list\n";
+    return 2;
+  }
+  auto report = oms.audit();
+  if (!report || !report->violations.empty()) {
+    ++failures;
+    std::cout << "audit: "
+              << (report ? nlohmann::json(*report).dump()
+                         : describe(report.error()))
+              << '\n';
+  } else {
+    say("== audit: " + std::to_string(report->skus_checked) +
+        " SKUs balance, no violation");
+  }
+  std::cout << ran << " scenarios, " << failures << " unexpected results\n";
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,85 @@
+// The conservation audit as a pure function: consistent data passes, each
+// kind of inconsistency is reported.
+#include <doctest/doctest.h>
+
+#include "actors/audit.hpp"
+
+using namespace oms;
+
+namespace {
+
+stock_snapshot sku(const std::string& id, int64_t on_hand, int64_t reserved,
+                   int64_t blocked, std::vector<hold_view> holds,
+                   int64_t consumed = 0) {
+  stock_snapshot s;
+  s.view.sku = id;
+  s.view.unit_price = 100;
+  s.view.on_hand = on_hand;
+  s.view.reserved = reserved;
+  s.view.blocked = blocked;
+  s.view.available = on_hand - reserved - blocked;
+  s.view.consumed_total = consumed;
+  s.view.received_total = on_hand + consumed;
+  s.holds = std::move(holds);
+  return s;
+}
+
+order_record live_order(const std::string& id, order_status status,
+                        std::vector<order_line> lines) {
+  order_record rec;
+  rec.id = id;
+  rec.status = status;
+  rec.lines = std::move(lines);
+  return rec;
+}
+
+} // namespace
+
+TEST_CASE("consistent SKUs and orders give no violation") {
+  auto a =
+      sku("A", 10, 3, 2,
+          {{"o1", 3, hold_kind::reserved}, {"o2", 2, hold_kind::blocked}}, 5);
+  auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0}});
+  auto o2 = live_order("o2", order_status::paid, {{"A", 2, 100, 0, 0}});
+  auto report = audit_stock({a}, {o1, o2});
+  CHECK(report.violations.empty());
+  CHECK(report.skus_checked == 1);
+  CHECK(report.live_orders == 2);
+}
+
+TEST_CASE("holds above on-hand are reported") {
+  auto a = sku("A", 2, 3, 0, {{"o1", 3, hold_kind::reserved}});
+  auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0}});
+  auto report = audit_stock({a}, {o1});
+  REQUIRE_FALSE(report.violations.empty());
+  CHECK(report.violations.front().sku == "A");
+}
+
+TEST_CASE("a hold without a live order is reported") {
+  auto a = sku("A", 10, 3, 0, {{"ghost", 3, hold_kind::reserved}});
+  auto report = audit_stock({a}, {});
+  REQUIRE(report.violations.size() == 1);
+  CHECK(report.violations.front().what.find("ghost") != std::string::npos);
+}
+
+TEST_CASE("a hold of the wrong kind or size is reported") {
+  auto a = sku("A", 10, 3, 0, {{"o1", 3, hold_kind::reserved}});
+  auto o1 = live_order("o1", order_status::confirmed, {{"A", 3, 100, 0, 0}});
+  CHECK(audit_stock({a}, {o1}).violations.size() == 1);
+  auto o1b = live_order("o1", order_status::created, {{"A", 4, 100, 0, 0}});
+  CHECK(audit_stock({a}, {o1b}).violations.size() == 1);
+}
+
+TEST_CASE("a live order's hold that the SKU lacks is reported") {
+  auto a = sku("A", 10, 0, 0, {});
+  auto o1 = live_order("o1", order_status::paid, {{"A", 1, 100, 0, 0}});
+  CHECK(audit_stock({a}, {o1}).violations.size() == 1);
+}
+
+TEST_CASE("broken conservation is reported") {
+  auto a = sku("A", 10, 0, 0, {});
+  a.view.received_total = 12;
+  CHECK(audit_stock({a}, {}).violations.size() == 1);
+  auto b = sku("B", 10, 2, 0, {});
+  CHECK_FALSE(audit_stock({b}, {}).violations.empty());
+}

@@ -1,0 +1,119 @@
+// The JOURNAL actor: group commit, acknowledgement after durability, and
+// failure that stores nothing.
+#include "tests/fixture.hpp"
+
+using namespace oms;
+using namespace oms::test;
+
+namespace {
+
+std::vector<event> events_for(const std::string& sku, int n) {
+  std::vector<event> result;
+  for (int i = 0; i < n; ++i) {
+    event ev;
+    ev.kind = event_kind::stock_received;
+    ev.sku = sku;
+    ev.quantity = i + 1;
+    result.push_back(ev);
+  }
+  return result;
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(fixture,
+                  "appends waiting together are committed as one batch") {
+  // Three appends queued before the journal runs share one commit, and each
+  // is answered with the sequence number of its own last event.
+  auto h1 =
+      self->request(journal, caf::infinite, atom::append_v, events_for("A", 2));
+  auto h2 =
+      self->request(journal, caf::infinite, atom::append_v, events_for("B", 3));
+  auto h3 =
+      self->request(journal, caf::infinite, atom::append_v, events_for("C", 1));
+  sched.run();
+  std::vector<uint64_t> seqs;
+  for (auto* h : {&h1, &h2, &h3})
+    h->receive([&](uint64_t seq) { seqs.push_back(seq); },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(seqs == std::vector<uint64_t>{2, 5, 6});
+  auto stats = call<journal_stats>(journal, atom::stats_v);
+  REQUIRE(stats);
+  CHECK(stats->batches == 1);
+  CHECK(stats->max_batch == 6);
+  CHECK(stats->events == 6);
+  CHECK(stats->appends == 3);
+  CHECK(store->last_seq() == 6);
+}
+
+TEST_CASE_FIXTURE(fixture, "a batch never splits an append and stays bounded") {
+  // With at most 4 events per batch, appends of 3, 3 and 5 events make three
+  // commits: 3, 3 and 5 (an append is never split, even when larger).
+  self->send_exit(journal, caf::exit_reason::user_shutdown);
+  auto small = spawn_journal(sys, store, 4);
+  auto h1 =
+      self->request(small, caf::infinite, atom::append_v, events_for("A", 3));
+  auto h2 =
+      self->request(small, caf::infinite, atom::append_v, events_for("B", 3));
+  auto h3 =
+      self->request(small, caf::infinite, atom::append_v, events_for("C", 5));
+  sched.run();
+  for (auto* h : {&h1, &h2, &h3})
+    h->receive([](uint64_t) {}, [&](caf::error& err) { FAIL(describe(err)); });
+  auto stats = call<journal_stats>(small, atom::stats_v);
+  REQUIRE(stats);
+  CHECK(stats->batches == 3);
+  CHECK(stats->max_batch == 5);
+  CHECK(store->last_seq() == 11);
+  self->send_exit(small, caf::exit_reason::user_shutdown);
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "events are read back in the order they were appended") {
+  REQUIRE(call<uint64_t>(journal, atom::append_v, events_for("A", 2)));
+  REQUIRE(call<uint64_t>(journal, atom::append_v, events_for("B", 1)));
+  auto all = call<std::vector<event>>(journal, atom::read_v, uint64_t{1},
+                                      uint64_t{100});
+  REQUIRE(all);
+  REQUIRE(all->size() == 3);
+  CHECK((*all)[0].sku == "A");
+  CHECK((*all)[1].quantity == 2);
+  CHECK((*all)[2].sku == "B");
+  auto tail = call<std::vector<event>>(journal, atom::read_v, uint64_t{3},
+                                       uint64_t{100});
+  REQUIRE(tail);
+  REQUIRE(tail->size() == 1);
+  CHECK(tail->front().sku == "B");
+}
+
+TEST_CASE_FIXTURE(fixture, "a failed commit is reported and stores nothing") {
+  store->fail_commits(true);
+  auto res = call<uint64_t>(journal, atom::append_v, events_for("A", 2));
+  REQUIRE_FALSE(res);
+  CHECK(code_of(res.error()) == errc::store_failure);
+  CHECK(store->last_seq() == 0);
+  auto stats = call<journal_stats>(journal, atom::stats_v);
+  REQUIRE(stats);
+  CHECK(stats->failures == 1);
+  CHECK(stats->events == 0);
+  // The journal recovers once the store does.
+  store->fail_commits(false);
+  auto ok = call<uint64_t>(journal, atom::append_v, events_for("A", 1));
+  REQUIRE(ok);
+  CHECK(*ok == 1);
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "an empty append answers once earlier appends are durable") {
+  auto h1 =
+      self->request(journal, caf::infinite, atom::append_v, events_for("A", 2));
+  auto h2 = self->request(journal, caf::infinite, atom::append_v,
+                          std::vector<event>{});
+  sched.run();
+  h1.receive([](uint64_t) {}, [&](caf::error& err) { FAIL(describe(err)); });
+  h2.receive([](uint64_t seq) { CHECK(seq == 2); },
+             [&](caf::error& err) { FAIL(describe(err)); });
+  auto stats = call<journal_stats>(journal, atom::stats_v);
+  REQUIRE(stats);
+  CHECK(stats->batches == 1);
+}
