@@ -11,6 +11,7 @@
 #include "actors/validation.hpp"
 #include "messages/domain.hpp"
 #include "messages/journal_protocol.hpp"
+#include "messages/payment_protocol.hpp"
 
 namespace oms {
 
@@ -21,6 +22,16 @@ struct settings {
   /// How long an expired order waits before retrying its cancellation when
   /// the journal refused it.
   std::chrono::milliseconds expire_retry_interval = std::chrono::seconds(1);
+  /// How long a refund the gateway did not answer waits before it is asked
+  /// again, doubling each time up to refund_retry_interval_max.
+  std::chrono::milliseconds refund_retry_interval = std::chrono::seconds(2);
+  std::chrono::milliseconds refund_retry_interval_max = std::chrono::minutes(5);
+  /// How long idempotency keys are remembered.
+  std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
+  /// How often customers forget keys older than the window.
+  std::chrono::milliseconds idempotency_purge_interval = std::chrono::hours(1);
+  /// Most lines a cart may hold.
+  size_t cart_lines_max = 100;
   /// How long a blocking client call waits for the actor system's answer.
   std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
   /// Most events the journal commits in one batch (one transaction).
@@ -33,6 +44,7 @@ struct settings {
 struct context {
   oms::settings settings;
   journal_actor journal;
+  payment_actor payments;
   /// Wall-clock time at `clock_anchor`, in ms since the epoch.
   timestamp_ms epoch_anchor_ms = 0;
   /// The actor clock's time when the system started.

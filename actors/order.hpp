@@ -1,7 +1,8 @@
 // The ORDER actor: one per order, running the state machine of
 // actors/order_machine.hpp. It asks the SKU actors of its lines to reserve,
-// block, release or consume, journals each change together with the stock
-// events behind it, and answers only once the journal has acknowledged.
+// block, release or consume, charges and refunds through the PAYMENT actor,
+// journals each change together with the stock events behind it, and
+// answers only once the journal has acknowledged.
 //
 // Creation (all or nothing):
 //   1. reserve at every line's SKU actor, in parallel
@@ -9,9 +10,17 @@
 //   3. all granted -> journal order_created + stock_reserved, reply, arm the
 //      hold timer (TTL from the settings)
 // Transitions (write-ahead): check the table, journal the change, then tell
-// the SKU actors (block / consume / release), then reply. Nothing else is
-// handled while a step is in flight, so commands to one order never overlap.
-// A terminal order hands its final record to the SUPERVISOR and quits.
+// the SKU actors (block / consume / release / reduce), then reply.
+// Payment: journal a PENDING charge with its gateway key (order id +
+// attempt), charge, journal the outcome. A charge whose answer was lost stays
+// PENDING; the next pay, cancel or expiry looks it up by key before anything
+// else, so no charge is ever unknown to the order.
+// Refunds (cancelling a paid order, fully or partly): journal a PENDING
+// refund, ask the gateway, journal the outcome; unanswered refunds are asked
+// again on a timer until they settle.
+// Nothing else is handled while a step is in flight, so commands to one order
+// never overlap. A terminal order with nothing pending hands its final record
+// to the SUPERVISOR and quits.
 #pragma once
 
 #include <cstdint>
@@ -35,6 +44,9 @@ struct order_state {
   /// Incremented whenever the hold timer is re-armed or disarmed; a timer
   /// message carrying an older generation is ignored.
   uint64_t generation = 0;
+  /// Consecutive refund retries, for the backoff.
+  uint32_t refund_retries = 0;
+  bool refund_retry_scheduled = false;
 
   static inline const char* name = "order";
 };

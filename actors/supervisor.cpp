@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/audit.hpp"
+#include "actors/customer.hpp"
 #include "actors/ids.hpp"
 #include "actors/inventory.hpp"
 #include "actors/order.hpp"
@@ -65,6 +66,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
     for (auto& kvp : st.orders)
       self->send_exit(kvp.second, msg.reason);
     for (auto& kvp : st.skus)
+      self->send_exit(kvp.second, msg.reason);
+    for (auto& kvp : st.customers)
       self->send_exit(kvp.second, msg.reason);
     self->quit(msg.reason);
   });
@@ -175,6 +178,19 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         if (auto i = st.orders.find(id); i != st.orders.end())
           return i->second;
         return order_not_found(id);
+      },
+      [=](atom::customer,
+          const customer_id& id) -> caf::result<customer_actor> {
+        auto& st = self->state;
+        if (auto p = check_id("customerId", id, st.ctx->settings.limits))
+          return to_error(*p);
+        auto i = st.customers.find(id);
+        if (i == st.customers.end()) {
+          auto me = caf::actor_cast<supervisor_actor>(self);
+          auto handle = self->spawn(oms::customer, id, st.ctx, me);
+          i = st.customers.emplace(id, handle).first;
+        }
+        return i->second;
       },
       [=](atom::archive, order_record& rec) {
         auto& st = self->state;

@@ -12,6 +12,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/context.hpp"
+#include "messages/customer_protocol.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
@@ -26,6 +27,8 @@ struct supervisor_state {
   std::unordered_map<order_id, order_actor> orders;
   /// Monitored order actors, to find the order when one goes down.
   std::unordered_map<caf::actor_addr, order_id> order_of;
+  /// CUSTOMER actors, spawned on first use.
+  std::unordered_map<customer_id, customer_actor> customers;
   /// Final records of terminal orders; their actors are gone.
   std::unordered_map<order_id, order_record> archive;
 

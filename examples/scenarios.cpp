@@ -22,6 +22,7 @@
 #include "system/log.hpp"
 #include "system/memory_store.hpp"
 #include "system/order_system.hpp"
+#include "system/simulated_gateway.hpp"
 
 using namespace oms;
 using namespace std::chrono_literals;
@@ -119,7 +120,7 @@ void order_lifecycle(order_system& oms) {
       oms.update_order(o->id, order_status::confirmed));
   inv("BOOK after confirm (blocked)",
       oms.get_available_inventory("BOOK", seller::internal));
-  ord("pay the total", oms.pay_order(o->id, o->total_amount, "pay-demo-1"));
+  ord("pay the total", oms.pay_order(o->id, o->total_amount, "tok_visa"));
   ord("ship", oms.update_order(o->id, order_status::shipped));
   ord("updateOrder(FULFILLED)",
       oms.update_order(o->id, order_status::delivered));
@@ -193,7 +194,7 @@ void cancellation(order_system& oms) {
       ord("create 4 LAMP", oms.create_order("dave", {line("LAMP", 4)}, home));
   if (!o)
     return;
-  ord("pay", oms.pay_order(o->id, o->total_amount, "pay-demo-2"));
+  ord("pay", oms.pay_order(o->id, o->total_amount, "tok_visa"));
   inv("LAMP while paid", oms.get_available_inventory("LAMP", seller::internal));
   ord("cancel the paid order",
       oms.update_order(o->id, order_status::cancelled, "changed my mind"));
@@ -260,7 +261,8 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   settings s;
   s.hold_ttl = 1s; // short, so the expiry scenario finishes quickly
-  order_system oms{sys, s, std::make_shared<memory_store>()};
+  order_system oms{sys, s, std::make_shared<memory_store>(),
+                   std::make_shared<simulated_gateway>()};
   int ran = 0;
   for (auto& sc : scenarios) {
     if (!wanted.empty() &&

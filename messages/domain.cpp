@@ -110,6 +110,47 @@ int64_t held_quantity(const order_record& order, const order_line& line) {
   }
 }
 
+const char* to_string(payment_kind x) {
+  return x == payment_kind::charge ? "CHARGE" : "REFUND";
+}
+
+const char* to_string(payment_status x) {
+  switch (x) {
+    case payment_status::pending:
+      return "PENDING";
+    case payment_status::succeeded:
+      return "SUCCEEDED";
+    default:
+      return "FAILED";
+  }
+}
+
+const char* to_string(gateway_status x) {
+  switch (x) {
+    case gateway_status::approved:
+      return "APPROVED";
+    case gateway_status::declined:
+      return "DECLINED";
+    case gateway_status::unavailable:
+      return "UNAVAILABLE";
+    default:
+      return "NOT_FOUND";
+  }
+}
+
+money amount_due(const order_record& order) {
+  auto net = order.paid_amount - order.refunded_amount;
+  return order.total_amount > net ? order.total_amount - net : 0;
+}
+
+const payment_record* pending_payment(const order_record& order,
+                                      payment_kind kind) {
+  for (auto& p : order.payments)
+    if (p.kind == kind && p.status == payment_status::pending)
+      return &p;
+  return nullptr;
+}
+
 money order_total(const std::vector<order_line>& lines) {
   money total = 0;
   for (auto& line : lines)

@@ -93,12 +93,16 @@ struct create_order_request {
   customer_id customer;
   std::vector<order_item> items;
   oms::address ship_to;
+  /// The client's idempotency key (may be empty) and the request's
+  /// fingerprint, stored with the order they guard.
+  std::string idempotency_key;
+  std::string fingerprint;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, create_order_request& x) {
   return f(caf::meta::type_name("create_order_request"), x.customer, x.items,
-           x.ship_to);
+           x.ship_to, x.idempotency_key, x.fingerprint);
 }
 
 // -- stock --------------------------------------------------------------------
@@ -202,6 +206,44 @@ typename Inspector::result_type inspect(Inspector& f, history_entry& x) {
            x.amount);
 }
 
+/// A charge or a refund at the payment gateway, as the order knows it.
+enum class payment_kind : uint8_t { charge = 0, refund = 1 };
+
+/// Where a charge or refund stands. PENDING means asked but not answered
+/// (e.g. a gateway timeout): the outcome is recovered with the gateway key.
+enum class payment_status : uint8_t { pending = 0, succeeded = 1, failed = 2 };
+
+/// "CHARGE" / "REFUND".
+const char* to_string(payment_kind x);
+
+/// "PENDING" / "SUCCEEDED" / "FAILED".
+const char* to_string(payment_status x);
+
+/// One charge or refund of an order.
+struct payment_record {
+  payment_kind kind = payment_kind::charge;
+  /// The gateway's idempotency key: order id, kind and attempt number.
+  std::string gateway_key;
+  money amount = 0;
+  payment_status status = payment_status::pending;
+  /// The gateway's reference once it answered.
+  std::string reference;
+  /// Why a charge failed (decline code) or what a refund is for.
+  std::string reason;
+  timestamp_ms at = 0;
+  /// The client's idempotency key of the pay request, if any, and the
+  /// fingerprint of that request: recorded with the effect they guard.
+  std::string client_key;
+  std::string fingerprint;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_record& x) {
+  return f(caf::meta::type_name("payment_record"), x.kind, x.gateway_key,
+           x.amount, x.status, x.reference, x.reason, x.at, x.client_key,
+           x.fingerprint);
+}
+
 /// Everything known about one order: what "view order" and "track order"
 /// return, and what the journal keeps as the order's current state.
 struct order_record {
@@ -220,6 +262,11 @@ struct order_record {
   timestamp_ms updated_at = 0;
   timestamp_ms hold_expires_at = 0; // meaningful while CREATED
   std::vector<history_entry> history;
+  std::vector<payment_record> payments;
+  /// The client's idempotency key of the create request, if any, and the
+  /// request's fingerprint: recorded with the order they guard.
+  std::string idempotency_key;
+  std::string request_fingerprint;
 };
 
 template <class Inspector>
@@ -227,7 +274,8 @@ typename Inspector::result_type inspect(Inspector& f, order_record& x) {
   return f(caf::meta::type_name("order_record"), x.id, x.customer, x.seller,
            x.lines, x.ship_to, x.status, x.total_amount, x.paid_amount,
            x.refunded_amount, x.payment_reference, x.cancel_reason,
-           x.created_at, x.updated_at, x.hold_expires_at, x.history);
+           x.created_at, x.updated_at, x.hold_expires_at, x.history, x.payments,
+           x.idempotency_key, x.request_fingerprint);
 }
 
 /// The units an order holds on one line in its current state.
@@ -235,6 +283,14 @@ int64_t held_quantity(const order_record& order, const order_line& line);
 
 /// What the customer owes for the lines not cancelled.
 money order_total(const std::vector<order_line>& lines);
+
+/// What is still to be paid: the total less what was captured net of
+/// refunds (never negative).
+money amount_due(const order_record& order);
+
+/// The payment record with a PENDING status of `kind`, if any.
+const payment_record* pending_payment(const order_record& order,
+                                      payment_kind kind);
 
 /// What the order actor is asked to do; the transition table decides whether
 /// it may.
@@ -253,15 +309,97 @@ const char* to_string(command_kind x);
 /// A command for one order.
 struct order_command {
   command_kind kind = command_kind::confirm;
-  std::string reason;    // cancel: why (shown in the history)
-  money amount = 0;      // pay: the captured amount, must equal the total
-  std::string reference; // pay: the payment's reference at the gateway
+  /// cancel: why (shown in the history).
+  std::string reason;
+  /// pay: the amount to charge; must equal what is due.
+  money amount = 0;
+  /// pay: the payment method token handed to the gateway.
+  std::string token;
+  /// cancel: the lines (SKU and quantity) to cancel; empty cancels the
+  /// whole order.
+  std::vector<order_item> lines;
+  /// If set, the order must belong to this customer (ORDER_NOT_FOUND
+  /// otherwise, as if it did not exist).
+  customer_id customer;
+  /// pay: the client's idempotency key and request fingerprint, recorded
+  /// with the charge.
+  std::string client_key;
+  std::string fingerprint;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_command& x) {
   return f(caf::meta::type_name("order_command"), x.kind, x.reason, x.amount,
-           x.reference);
+           x.token, x.lines, x.customer, x.client_key, x.fingerprint);
+}
+
+// -- payments at the gateway --------------------------------------------------
+
+/// How the payment gateway answered.
+enum class gateway_status : uint8_t {
+  approved = 0,    // charged or refunded
+  declined = 1,    // refused, with a reason
+  unavailable = 2, // no answer (timeout, outage): the outcome is unknown
+  not_found = 3,   // lookup: the gateway never saw that key
+};
+
+/// "APPROVED", "DECLINED", "UNAVAILABLE", "NOT_FOUND".
+const char* to_string(gateway_status x);
+
+/// The gateway's answer to a charge, refund or lookup.
+struct gateway_result {
+  gateway_status status = gateway_status::unavailable;
+  std::string reference;
+  std::string reason;
+  money amount = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, gateway_result& x) {
+  return f(caf::meta::type_name("gateway_result"), x.status, x.reference,
+           x.reason, x.amount);
+}
+
+// -- carts and customers ------------------------------------------------------
+
+/// One line of a cart, priced now.
+struct cart_line {
+  sku_id sku;
+  int64_t quantity = 0;
+  money unit_price = 0;
+  money line_total = 0;
+  int64_t available = 0; // what the SKU had available when the view was made
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_line& x) {
+  return f(caf::meta::type_name("cart_line"), x.sku, x.quantity, x.unit_price,
+           x.line_total, x.available);
+}
+
+/// A customer's cart. A cart holds no stock: availability is checked again
+/// when an order is placed.
+struct cart_view {
+  customer_id customer;
+  std::vector<cart_line> lines;
+  money total = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_view& x) {
+  return f(caf::meta::type_name("cart_view"), x.customer, x.lines, x.total);
+}
+
+/// One page of a customer's orders, newest first.
+struct order_page {
+  std::vector<order_record> orders;
+  /// Pass back to get the next page; empty on the last page.
+  std::string next_cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_page& x) {
+  return f(caf::meta::type_name("order_page"), x.orders, x.next_cursor);
 }
 
 // -- events -------------------------------------------------------------------

@@ -10,7 +10,7 @@ namespace oms {
 
 namespace {
 
-constexpr std::array<const char*, 14> codes = {
+constexpr std::array<const char*, 18> codes = {
     "NONE",
     "VALIDATION_FAILED",
     "UNKNOWN_SKU",
@@ -25,6 +25,10 @@ constexpr std::array<const char*, 14> codes = {
     "INTERNAL",
     "UNAVAILABLE",
     "AMOUNT_MISMATCH",
+    "CART_EMPTY",
+    "PAYMENT_DECLINED",
+    "PAYMENT_UNAVAILABLE",
+    "IDEMPOTENCY_KEY_REUSED",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");

@@ -44,6 +44,16 @@ enum class errc : uint8_t {
   unavailable = 12,
   /// A payment's amount differs from what the order is due.
   amount_mismatch = 13,
+  /// Checkout of an empty cart (or of no line of it).
+  cart_empty = 14,
+  /// The payment gateway refused the charge; details carry its reason. The
+  /// order stays as it was and can be paid again.
+  payment_declined = 15,
+  /// The payment gateway did not answer; no charge is left unknown to the
+  /// order: a retry recovers the outcome first.
+  payment_unavailable = 16,
+  /// An idempotency key was used before with a different request.
+  idempotency_key_reused = 17,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

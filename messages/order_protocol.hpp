@@ -28,11 +28,16 @@ using order_actor = caf::typed_actor<
     caf::replies_to<atom::get>::with<order_record>,
     // Applies a command if the transition table allows it from the current
     // state; replies the record after the change is journaled and the SKUs
-    // follow. Errors: INVALID_TRANSITION, ORDER_EXPIRED, VALIDATION_FAILED
-    // (e.g. a payment amount other than the total), STORE_FAILURE.
+    // follow. pay charges through the PAYMENT actor; cancel with lines
+    // cancels part of the order (refunding a paid order). Errors:
+    // INVALID_TRANSITION, ORDER_EXPIRED, ORDER_NOT_FOUND (another customer's
+    // order), VALIDATION_FAILED, AMOUNT_MISMATCH, PAYMENT_DECLINED,
+    // PAYMENT_UNAVAILABLE, STORE_FAILURE.
     caf::replies_to<atom::apply, order_command>::with<order_record>,
     // Internal timer: the hold of generation `gen` has expired.
-    caf::reacts_to<atom::expire, uint64_t>>;
+    caf::reacts_to<atom::expire, uint64_t>,
+    // Internal timer: ask the gateway again about pending refunds.
+    caf::reacts_to<atom::retry>>;
 
 /// The reply to a successful creation: the order and the actor that owns it,
 /// so callers can talk to it directly.

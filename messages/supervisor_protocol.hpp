@@ -9,6 +9,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/customer_protocol.hpp"
 #include "messages/domain.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
@@ -42,6 +43,9 @@ using supervisor_actor = caf::typed_actor<
     // Replies the actor of a live order. Errors: ORDER_NOT_FOUND (unknown or
     // terminal; ask with get or apply instead).
     caf::replies_to<atom::find_order, order_id>::with<order_actor>,
+    // Replies the CUSTOMER actor of a customer id, spawning it on first use.
+    // Errors: VALIDATION_FAILED (bad id).
+    caf::replies_to<atom::customer, customer_id>::with<customer_actor>,
     // Sent by an order actor that reached a terminal state, right before it
     // quits: the record stays queryable while the actor is gone.
     caf::reacts_to<atom::archive, order_record>,

@@ -9,11 +9,13 @@
 #include <caf/type_id.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/customer_protocol.hpp"
 #include "messages/domain.hpp"
 #include "messages/errors.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/journal_protocol.hpp"
 #include "messages/order_protocol.hpp"
+#include "messages/payment_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(oms, caf::first_custom_type_id)
@@ -49,5 +51,16 @@ CAF_ADD_TYPE_ID(oms, (std::vector<oms::inventory_actor>))
 CAF_ADD_TYPE_ID(oms, (oms::order_actor))
 CAF_ADD_TYPE_ID(oms, (oms::journal_actor))
 CAF_ADD_TYPE_ID(oms, (oms::supervisor_actor))
+CAF_ADD_TYPE_ID(oms, (oms::payment_kind))
+CAF_ADD_TYPE_ID(oms, (oms::payment_status))
+CAF_ADD_TYPE_ID(oms, (oms::payment_record))
+CAF_ADD_TYPE_ID(oms, (oms::gateway_status))
+CAF_ADD_TYPE_ID(oms, (oms::gateway_result))
+CAF_ADD_TYPE_ID(oms, (oms::cart_line))
+CAF_ADD_TYPE_ID(oms, (oms::cart_view))
+CAF_ADD_TYPE_ID(oms, (oms::order_page))
+CAF_ADD_TYPE_ID(oms, (std::vector<std::string>))
+CAF_ADD_TYPE_ID(oms, (oms::payment_actor))
+CAF_ADD_TYPE_ID(oms, (oms::customer_actor))
 
 CAF_END_TYPE_ID_BLOCK(oms)

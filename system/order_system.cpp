@@ -6,6 +6,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/journal.hpp"
+#include "actors/payment.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/type_ids.hpp"
 
@@ -35,12 +36,18 @@ journal_actor spawn_journal(caf::actor_system& sys,
   return sys.spawn(oms::journal, store, batch_events_max);
 }
 
+payment_actor spawn_payment(caf::actor_system& sys,
+                            std::shared_ptr<payment_gateway> gateway) {
+  return sys.spawn(oms::payment, std::move(gateway));
+}
+
 context_ptr make_context(caf::actor_system& sys, settings cfg,
-                         journal_actor journal) {
+                         journal_actor journal, payment_actor payments) {
   using namespace std::chrono;
   auto ctx = std::make_shared<context>();
   ctx->settings = std::move(cfg);
   ctx->journal = std::move(journal);
+  ctx->payments = std::move(payments);
   ctx->epoch_anchor_ms =
       duration_cast<milliseconds>(system_clock::now().time_since_epoch())
           .count();
@@ -49,10 +56,12 @@ context_ptr make_context(caf::actor_system& sys, settings cfg,
 }
 
 order_system::order_system(caf::actor_system& sys, settings cfg,
-                           std::shared_ptr<journal_store> store)
+                           std::shared_ptr<journal_store> store,
+                           std::shared_ptr<payment_gateway> gateway)
     : sys_(sys) {
   journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max);
-  ctx_ = make_context(sys, std::move(cfg), journal_);
+  payments_ = spawn_payment(sys, std::move(gateway));
+  ctx_ = make_context(sys, std::move(cfg), journal_, payments_);
   supervisor_ = sys.spawn(oms::supervisor, ctx_);
 }
 
@@ -74,8 +83,10 @@ void order_system::shutdown() {
                 std::vector<event>{})
       .receive([](uint64_t) {}, [](caf::error&) {});
   self->send_exit(journal_, caf::exit_reason::user_shutdown);
+  self->send_exit(payments_, caf::exit_reason::user_shutdown);
   std::lock_guard<std::mutex> guard{mtx_};
   handles_.clear();
+  customers_.clear();
 }
 
 template <class T, class Handle, class... Ts>
@@ -126,16 +137,30 @@ caf::expected<stock_view> order_system::set_price(const sku_id& sku,
   return call<stock_view>(*handle, atom::price_v, unit_price);
 }
 
-caf::expected<order_record>
-order_system::create_order(const customer_id& customer,
-                           std::vector<order_item> items,
-                           const address& ship_to) {
-  create_order_request req{customer, std::move(items), ship_to};
-  auto res = call<created_order>(supervisor_, atom::create_v, std::move(req));
-  if (!res)
-    return res.error();
-  remember(res->record.id, res->handle);
-  return std::move(res->record);
+caf::expected<customer_actor> order_system::customer(const customer_id& id) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = customers_.find(id); i != customers_.end())
+      return i->second;
+  }
+  auto res = call<customer_actor>(supervisor_, atom::customer_v, id);
+  if (res) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    customers_.emplace(id, *res);
+  }
+  return res;
+}
+
+caf::expected<order_record> order_system::create_order(
+    const customer_id& customer, std::vector<order_item> items,
+    const address& ship_to, const std::string& idempotency_key) {
+  // Through the customer's actor, so the order is listed and keyed there.
+  auto c = this->customer(customer);
+  if (!c)
+    return c.error();
+  create_order_request req{customer, std::move(items), ship_to, {}, {}};
+  return call<order_record>(*c, atom::create_v, std::move(req),
+                            idempotency_key);
 }
 
 caf::expected<order_record> order_system::apply(const order_id& id,
@@ -186,14 +211,89 @@ caf::expected<order_record> order_system::update_order(const order_id& id,
   return apply(id, std::move(cmd));
 }
 
-caf::expected<order_record> order_system::pay_order(const order_id& id,
-                                                    money amount,
-                                                    std::string reference) {
+caf::expected<order_record>
+order_system::pay_order(const order_id& id, money amount,
+                        const std::string& token,
+                        const std::string& idempotency_key) {
+  if (idempotency_key.empty()) {
+    order_command cmd;
+    cmd.kind = command_kind::pay;
+    cmd.amount = amount;
+    cmd.token = token;
+    return apply(id, std::move(cmd));
+  }
+  // Keys are scoped to the order's customer.
+  auto rec = get_order(id);
+  if (!rec)
+    return rec.error();
+  auto c = this->customer(rec->customer);
+  if (!c)
+    return c.error();
+  return call<order_record>(*c, atom::pay_v, id, amount, token,
+                            idempotency_key);
+}
+
+caf::expected<order_record>
+order_system::cancel_lines(const order_id& id, std::vector<order_item> lines,
+                           std::string reason) {
   order_command cmd;
-  cmd.kind = command_kind::pay;
-  cmd.amount = amount;
-  cmd.reference = std::move(reference);
+  cmd.kind = command_kind::cancel;
+  cmd.lines = std::move(lines);
+  cmd.reason = std::move(reason);
   return apply(id, std::move(cmd));
+}
+
+caf::expected<cart_view> order_system::view_cart(const customer_id& customer) {
+  auto c = this->customer(customer);
+  if (!c)
+    return c.error();
+  return call<cart_view>(*c, atom::get_v);
+}
+
+caf::expected<cart_view>
+order_system::set_cart_item(const customer_id& customer, const sku_id& sku,
+                            int64_t quantity) {
+  auto c = this->customer(customer);
+  if (!c)
+    return c.error();
+  return call<cart_view>(*c, atom::put_v, sku, quantity);
+}
+
+caf::expected<cart_view> order_system::add_to_cart(const customer_id& customer,
+                                                   const sku_id& sku,
+                                                   int64_t quantity) {
+  auto c = this->customer(customer);
+  if (!c)
+    return c.error();
+  return call<cart_view>(*c, atom::add_v, sku, quantity);
+}
+
+caf::expected<cart_view>
+order_system::remove_from_cart(const customer_id& customer, const sku_id& sku) {
+  auto c = this->customer(customer);
+  if (!c)
+    return c.error();
+  return call<cart_view>(*c, atom::remove_v, sku);
+}
+
+caf::expected<order_record>
+order_system::checkout(const customer_id& customer, const address& ship_to,
+                       std::vector<sku_id> skus,
+                       const std::string& idempotency_key) {
+  auto c = this->customer(customer);
+  if (!c)
+    return c.error();
+  return call<order_record>(*c, atom::checkout_v, ship_to, std::move(skus),
+                            idempotency_key);
+}
+
+caf::expected<order_page> order_system::list_orders(const customer_id& customer,
+                                                    uint32_t limit,
+                                                    const std::string& cursor) {
+  auto c = this->customer(customer);
+  if (!c)
+    return c.error();
+  return call<order_page>(*c, atom::list_v, limit, cursor);
 }
 
 caf::expected<order_record> order_system::get_order(const order_id& id) {

@@ -15,19 +15,24 @@
 #include <caf/expected.hpp>
 
 #include "actors/context.hpp"
+#include "messages/customer_protocol.hpp"
 #include "messages/domain.hpp"
 #include "messages/journal_protocol.hpp"
 #include "messages/order_protocol.hpp"
+#include "messages/payment_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
 #include "system/journal_store.hpp"
+#include "system/payment_gateway.hpp"
 
 namespace oms {
 
 class order_system {
  public:
-  /// Starts the JOURNAL over `store` and the SUPERVISOR in `sys`.
+  /// Starts the JOURNAL over `store`, the PAYMENT actor over `gateway` and
+  /// the SUPERVISOR in `sys`.
   order_system(caf::actor_system& sys, settings cfg,
-               std::shared_ptr<journal_store> store);
+               std::shared_ptr<journal_store> store,
+               std::shared_ptr<payment_gateway> gateway);
 
   /// Stops every actor of the order system (see shutdown()).
   ~order_system();
@@ -35,8 +40,7 @@ class order_system {
   order_system(const order_system&) = delete;
   order_system& operator=(const order_system&) = delete;
 
-  // -- the seed's operations
-  // ---------------------------------------------------
+  // -- the seed's operations ------------------------------------------------
 
   /// addItemToInventory(itemId, quantity[, unitPrice]): creates the SKU on its
   /// first receipt (which needs a unit price), adds units after. A unit price
@@ -50,10 +54,11 @@ class order_system {
                                                     seller from);
 
   /// createOrder(customerId, itemsInfo, address): reserves every line, all or
-  /// nothing, and returns the order with its total.
-  caf::expected<order_record> create_order(const customer_id& customer,
-                                           std::vector<order_item> items,
-                                           const address& ship_to);
+  /// nothing, and returns the order with its total. With an idempotency key,
+  /// a retry returns the first result and does nothing again.
+  caf::expected<order_record>
+  create_order(const customer_id& customer, std::vector<order_item> items,
+               const address& ship_to, const std::string& idempotency_key = {});
 
   /// updateOrder(orderId, state): CONFIRMED, SHIPPED, DELIVERED (FULFILLED)
   /// or CANCELLED; only transitions of the table are applied. PAID needs an
@@ -62,14 +67,46 @@ class order_system {
                                            order_status target,
                                            std::string reason = {});
 
-  // -- more operations --------------------------------------------------------
+  // -- more operations ------------------------------------------------------
 
   /// Sets a SKU's unit price for later orders.
   caf::expected<stock_view> set_price(const sku_id& sku, money unit_price);
 
-  /// Records a captured payment of `amount` (must equal the total).
-  caf::expected<order_record> pay_order(const order_id& id, money amount,
-                                        std::string reference);
+  /// Pays an order through the payment gateway: `amount` must equal what is
+  /// due; `token` names the payment method (see simulated_gateway.hpp).
+  caf::expected<order_record>
+  pay_order(const order_id& id, money amount, const std::string& token = {},
+            const std::string& idempotency_key = {});
+
+  /// Cancels some units of some lines (all remaining units: the order).
+  caf::expected<order_record> cancel_lines(const order_id& id,
+                                           std::vector<order_item> lines,
+                                           std::string reason = {});
+
+  // -- carts ----------------------------------------------------------------
+
+  caf::expected<cart_view> view_cart(const customer_id& customer);
+  /// Sets a cart line's quantity (adds the line if new).
+  caf::expected<cart_view> set_cart_item(const customer_id& customer,
+                                         const sku_id& sku, int64_t quantity);
+  /// Adds units to a cart line.
+  caf::expected<cart_view> add_to_cart(const customer_id& customer,
+                                       const sku_id& sku, int64_t quantity);
+  caf::expected<cart_view> remove_from_cart(const customer_id& customer,
+                                            const sku_id& sku);
+  /// Places an order from the cart (all lines, or the SKUs given).
+  caf::expected<order_record> checkout(const customer_id& customer,
+                                       const address& ship_to,
+                                       std::vector<sku_id> skus = {},
+                                       const std::string& idempotency_key = {});
+
+  /// A customer's orders, newest first.
+  caf::expected<order_page> list_orders(const customer_id& customer,
+                                        uint32_t limit = 20,
+                                        const std::string& cursor = {});
+
+  /// The CUSTOMER actor of a customer.
+  caf::expected<customer_actor> customer(const customer_id& id);
 
   /// Applies any command to an order.
   caf::expected<order_record> apply(const order_id& id, order_command cmd);
@@ -107,9 +144,11 @@ class order_system {
   caf::actor_system& sys_;
   context_ptr ctx_;
   journal_actor journal_;
+  payment_actor payments_;
   supervisor_actor supervisor_;
   std::mutex mtx_;
   std::unordered_map<order_id, order_actor> handles_;
+  std::unordered_map<customer_id, customer_actor> customers_;
   bool stopped_ = false;
 };
 
@@ -122,8 +161,12 @@ journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<journal_store> store,
                             size_t batch_events_max);
 
+/// Spawns the PAYMENT actor over `gateway`.
+payment_actor spawn_payment(caf::actor_system& sys,
+                            std::shared_ptr<payment_gateway> gateway);
+
 /// The runtime context for actors of `sys`, anchored to the wall clock now.
 context_ptr make_context(caf::actor_system& sys, settings cfg,
-                         journal_actor journal);
+                         journal_actor journal, payment_actor payments);
 
 } // namespace oms

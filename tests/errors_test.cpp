@@ -20,7 +20,14 @@ TEST_CASE("every code has a stable string that parses back") {
   CHECK(std::string{to_code(errc::invalid_transition)} == "INVALID_TRANSITION");
   CHECK(std::string{to_code(errc::order_expired)} == "ORDER_EXPIRED");
   CHECK(std::string{to_code(errc::amount_mismatch)} == "AMOUNT_MISMATCH");
-  for (uint8_t i = 0; i <= static_cast<uint8_t>(errc::amount_mismatch); ++i) {
+  CHECK(std::string{to_code(errc::cart_empty)} == "CART_EMPTY");
+  CHECK(std::string{to_code(errc::payment_declined)} == "PAYMENT_DECLINED");
+  CHECK(std::string{to_code(errc::payment_unavailable)} ==
+        "PAYMENT_UNAVAILABLE");
+  CHECK(std::string{to_code(errc::idempotency_key_reused)} ==
+        "IDEMPOTENCY_KEY_REUSED");
+  auto last = static_cast<uint8_t>(errc::idempotency_key_reused);
+  for (uint8_t i = 0; i <= last; ++i) {
     errc parsed = errc::none;
     REQUIRE(parse_code(to_code(static_cast<errc>(i)), parsed));
     CHECK(static_cast<uint8_t>(parsed) == i);

@@ -18,6 +18,7 @@
 #include "messages/type_ids.hpp"
 #include "system/memory_store.hpp"
 #include "system/order_system.hpp"
+#include "system/simulated_gateway.hpp"
 
 namespace oms::test {
 
@@ -43,17 +44,22 @@ struct fixture {
   caf::scoped_actor self;
   caf::scheduler::test_coordinator& sched;
   std::shared_ptr<memory_store> store;
+  std::shared_ptr<simulated_gateway> gateway;
   journal_actor journal;
+  payment_actor payments;
   context_ptr ctx;
   supervisor_actor sup;
 
-  explicit fixture(settings s = default_test_settings())
+  explicit fixture(settings s = default_test_settings(),
+                   simulated_gateway::config gw = {})
       : sys(init(cfg)),
         self(sys, true),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-        store(std::make_shared<memory_store>()) {
+        store(std::make_shared<memory_store>()),
+        gateway(std::make_shared<simulated_gateway>(gw)) {
     journal = spawn_journal(sys, store, s.journal_batch_events_max);
-    ctx = make_context(sys, s, journal);
+    payments = spawn_payment(sys, gateway);
+    ctx = make_context(sys, s, journal, payments);
     sup = sys.spawn(oms::supervisor, ctx);
     sched.run();
   }
@@ -61,6 +67,7 @@ struct fixture {
   ~fixture() {
     self->send_exit(sup, caf::exit_reason::user_shutdown);
     self->send_exit(journal, caf::exit_reason::user_shutdown);
+    self->send_exit(payments, caf::exit_reason::user_shutdown);
     sched.run();
   }
 
@@ -126,6 +133,36 @@ struct fixture {
 
   caf::expected<order_record> get_order(const order_id& id) {
     return call<order_record>(sup, atom::get_v, id);
+  }
+
+  customer_actor customer(const customer_id& id) {
+    auto res = call<customer_actor>(sup, atom::customer_v, id);
+    REQUIRE_MESSAGE(res, describe(res.error()));
+    return *res;
+  }
+
+  order_record must_pay(const order_id& id, money amount,
+                        const std::string& token = "tok_visa") {
+    auto res = pay(id, amount, token);
+    REQUIRE_MESSAGE(res, describe(res.error()));
+    return *res;
+  }
+
+  caf::expected<order_record> pay(const order_id& id, money amount,
+                                  const std::string& token) {
+    order_command cmd;
+    cmd.kind = command_kind::pay;
+    cmd.amount = amount;
+    cmd.token = token;
+    return call<order_record>(sup, atom::apply_v, id, cmd);
+  }
+
+  caf::expected<order_record> cancel_lines(const order_id& id,
+                                           std::vector<order_item> lines) {
+    order_command cmd;
+    cmd.kind = command_kind::cancel;
+    cmd.lines = std::move(lines);
+    return call<order_record>(sup, atom::apply_v, id, cmd);
   }
 
   audit_report audit() {

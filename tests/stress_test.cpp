@@ -18,6 +18,7 @@
 #include "messages/type_ids.hpp"
 #include "system/memory_store.hpp"
 #include "system/order_system.hpp"
+#include "system/simulated_gateway.hpp"
 
 using namespace oms;
 
@@ -35,7 +36,9 @@ struct threaded_fixture {
   std::shared_ptr<memory_store> store = std::make_shared<memory_store>();
   order_system oms_;
 
-  threaded_fixture() : sys(init(cfg)), oms_(sys, settings{}, store) {}
+  threaded_fixture()
+      : sys(init(cfg)),
+        oms_(sys, settings{}, store, std::make_shared<simulated_gateway>()) {}
 };
 
 } // namespace
@@ -102,12 +105,12 @@ TEST_CASE_FIXTURE(threaded_fixture,
               ++unexpected;
             break;
           case 3: // pay, leave PAID (blocked)
-            if (!oms_.pay_order(id, total, "pay-" + id))
+            if (!oms_.pay_order(id, total, "tok_visa"))
               ++unexpected;
             break;
           default: { // the full lifecycle
             if (!oms_.update_order(id, order_status::confirmed) ||
-                !oms_.pay_order(id, total, "pay-" + id)) {
+                !oms_.pay_order(id, total, "tok_visa")) {
               ++unexpected;
               break;
             }

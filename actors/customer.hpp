@@ -1,0 +1,54 @@
+// The CUSTOMER actor: one per customer. Owns the customer's cart (which holds
+// no stock), the customer's idempotency keys with the results they guard,
+// and the index of the customer's orders for listing.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/context.hpp"
+#include "messages/customer_protocol.hpp"
+#include "messages/inventory_protocol.hpp"
+#include "messages/order_protocol.hpp"
+#include "messages/supervisor_protocol.hpp"
+
+namespace oms {
+
+/// One idempotency key of a customer.
+struct idempotency_entry {
+  std::string fingerprint;
+  timestamp_ms at = 0;
+  bool done = false;
+  order_record result;
+  /// Requests with this key waiting for the first one to finish.
+  std::vector<caf::typed_response_promise<order_record>> waiting;
+};
+
+/// State of a CUSTOMER actor.
+struct customer_state {
+  customer_id id;
+  context_ptr ctx;
+  supervisor_actor supervisor;
+  /// The cart: SKU and quantity, in the order lines were added.
+  std::vector<std::pair<sku_id, int64_t>> cart;
+  std::unordered_map<sku_id, inventory_actor> skus;
+  /// Handles of this customer's orders, as creation replied them.
+  std::unordered_map<order_id, order_actor> handles;
+  /// This customer's orders, oldest first.
+  std::vector<order_id> orders;
+  std::unordered_map<std::string, idempotency_entry> keys;
+
+  static inline const char* name = "customer";
+};
+
+/// Behaviour of the CUSTOMER actor for `id`.
+customer_actor::behavior_type
+customer(customer_actor::stateful_pointer<customer_state> self, customer_id id,
+         context_ptr ctx, supervisor_actor supervisor);
+
+} // namespace oms
