@@ -33,7 +33,8 @@ auto find_line(customer_ptr self, const sku_id& sku) {
                       [&](const auto& line) { return line.first == sku; });
 }
 
-// -- idempotency ----------------------------------------------------------------
+// -- idempotency
+// ----------------------------------------------------------------
 
 // Runs `run` at most once per (key, fingerprint): a repeat gets the stored
 // result, a repeat while the first is in flight waits for it, another
@@ -42,8 +43,10 @@ auto find_line(customer_ptr self, const sku_id& sku) {
 caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
                                      const std::string& fingerprint,
                                      std::function<void(record_callback)> run) {
-  auto rp = self->make_response_promise<order_record>();
+  // A promise takes over the reply: make one only where the reply comes
+  // later, never before returning a value or an error directly.
   if (key.empty()) {
+    auto rp = self->make_response_promise<order_record>();
     run([rp](caf::expected<order_record> res) mutable {
       if (res)
         rp.deliver(std::move(*res));
@@ -64,9 +67,11 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
     }
     if (entry.done)
       return entry.result;
+    auto rp = self->make_response_promise<order_record>();
     entry.waiting.push_back(rp);
     return rp;
   }
+  auto rp = self->make_response_promise<order_record>();
   auto& entry = keys[key];
   entry.fingerprint = fingerprint;
   entry.at = now(self);
@@ -91,21 +96,21 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
   return rp;
 }
 
-// -- orders ---------------------------------------------------------------------
+// -- orders
+// ---------------------------------------------------------------------
 
 void create_order(customer_ptr self, create_order_request req,
                   record_callback done) {
-  self
-    ->request(self->state.supervisor, caf::infinite, atom::create_v,
-              std::move(req))
-    .then(
-      [self, done](created_order& created) {
-        auto& st = self->state;
-        st.orders.push_back(created.record.id);
-        st.handles.emplace(created.record.id, created.handle);
-        done(std::move(created.record));
-      },
-      [done](caf::error& err) { done(std::move(err)); });
+  self->request(self->state.supervisor, caf::infinite, atom::create_v,
+                std::move(req))
+      .then(
+          [self, done](created_order& created) {
+            auto& st = self->state;
+            st.orders.push_back(created.record.id);
+            st.handles.emplace(created.record.id, created.handle);
+            done(std::move(created.record));
+          },
+          [done](caf::error& err) { done(std::move(err)); });
 }
 
 // Sends a command to one of this customer's orders: straight to its actor if
@@ -115,10 +120,9 @@ void command_order(customer_ptr self, const order_id& id, order_command cmd,
                    record_callback done) {
   cmd.customer = self->state.id;
   auto via_supervisor = [self, id, cmd, done] {
-    self
-      ->request(self->state.supervisor, caf::infinite, atom::apply_v, id, cmd)
-      .then([done](order_record& rec) { done(std::move(rec)); },
-            [done](caf::error& err) { done(std::move(err)); });
+    self->request(self->state.supervisor, caf::infinite, atom::apply_v, id, cmd)
+        .then([done](order_record& rec) { done(std::move(rec)); },
+              [done](caf::error& err) { done(std::move(err)); });
   };
   auto i = self->state.handles.find(id);
   if (i == self->state.handles.end()) {
@@ -126,26 +130,28 @@ void command_order(customer_ptr self, const order_id& id, order_command cmd,
     return;
   }
   self->request(i->second, caf::infinite, atom::apply_v, cmd)
-    .then(
-      [self, id, done](order_record& rec) {
-        if (is_terminal(rec.status))
-          self->state.handles.erase(id);
-        done(std::move(rec));
-      },
-      [self, id, done, via_supervisor](caf::error& err) {
-        if (err == caf::sec::request_receiver_down) {
-          self->state.handles.erase(id);
-          via_supervisor();
-          return;
-        }
-        done(std::move(err));
-      });
+      .then(
+          [self, id, done](order_record& rec) {
+            if (is_terminal(rec.status))
+              self->state.handles.erase(id);
+            done(std::move(rec));
+          },
+          [self, id, done, via_supervisor](caf::error& err) {
+            if (err == caf::sec::request_receiver_down) {
+              self->state.handles.erase(id);
+              via_supervisor();
+              return;
+            }
+            done(std::move(err));
+          });
 }
 
-// -- cart -----------------------------------------------------------------------
+// -- cart
+// -----------------------------------------------------------------------
 
 // Prices every line now and delivers the view.
-void deliver_view(customer_ptr self, caf::typed_response_promise<cart_view> rp) {
+void deliver_view(customer_ptr self,
+                  caf::typed_response_promise<cart_view> rp) {
   auto& st = self->state;
   struct fan_in {
     size_t outstanding;
@@ -177,13 +183,13 @@ void deliver_view(customer_ptr self, caf::typed_response_promise<cart_view> rp) 
       continue;
     }
     self->request(h->second, st.ctx->settings.request_timeout, atom::get_v)
-      .then(
-        [acc, i, arrive](stock_view& v) mutable {
-          acc->view.lines[i].unit_price = v.unit_price;
-          acc->view.lines[i].available = v.available;
-          arrive();
-        },
-        [arrive](caf::error&) mutable { arrive(); });
+        .then(
+            [acc, i, arrive](stock_view& v) mutable {
+              acc->view.lines[i].unit_price = v.unit_price;
+              acc->view.lines[i].available = v.available;
+              arrive();
+            },
+            [arrive](caf::error&) mutable { arrive(); });
   }
 }
 
@@ -197,59 +203,59 @@ caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
   if (auto p = check_id("sku", sku, limits))
     return invalid(p->message);
   if (quantity < 1 || quantity > limits.line_quantity_max)
-    return invalid("quantity must be between 1 and "
-                   + std::to_string(limits.line_quantity_max));
+    return invalid("quantity must be between 1 and " +
+                   std::to_string(limits.line_quantity_max));
   auto line = find_line(self, sku);
-  if (line == st.cart.end() && st.cart.size() >= st.ctx->settings.cart_lines_max)
-    return invalid("the cart holds at most "
-                   + std::to_string(st.ctx->settings.cart_lines_max)
-                   + " lines");
+  if (line == st.cart.end() &&
+      st.cart.size() >= st.ctx->settings.cart_lines_max)
+    return invalid("the cart holds at most " +
+                   std::to_string(st.ctx->settings.cart_lines_max) + " lines");
   auto rp = self->make_response_promise<cart_view>();
   auto with_handle = [=](inventory_actor handle) {
     self->request(handle, st.ctx->settings.request_timeout, atom::get_v)
-      .await(
-        [=](stock_view& v) mutable {
-          auto& cart = self->state.cart;
-          auto line = find_line(self, sku);
-          int64_t current = line == cart.end() ? 0 : line->second;
-          int64_t wanted = add ? current + quantity : quantity;
-          if (wanted > self->state.ctx->settings.limits.line_quantity_max) {
-            rp.deliver(invalid("quantity must be between 1 and "
-                               + std::to_string(
-                                 self->state.ctx->settings.limits
-                                   .line_quantity_max)));
-            return;
-          }
-          if (wanted > v.available) {
-            nlohmann::json details{
-              {"skus",
-               {{{"sku", sku}, {"requested", wanted},
-                 {"available", v.available}}}}};
-            rp.deliver(make_error(errc::insufficient_stock,
-                                  "only " + std::to_string(v.available)
-                                    + " of " + sku + " available",
-                                  details.dump()));
-            return;
-          }
-          if (line == cart.end())
-            cart.emplace_back(sku, wanted);
-          else
-            line->second = wanted;
-          deliver_view(self, rp);
-        },
-        [=](caf::error& err) mutable { rp.deliver(err); });
+        .await(
+            [=](stock_view& v) mutable {
+              auto& cart = self->state.cart;
+              auto line = find_line(self, sku);
+              int64_t current = line == cart.end() ? 0 : line->second;
+              int64_t wanted = add ? current + quantity : quantity;
+              if (wanted > self->state.ctx->settings.limits.line_quantity_max) {
+                rp.deliver(invalid(
+                    "quantity must be between 1 and " +
+                    std::to_string(
+                        self->state.ctx->settings.limits.line_quantity_max)));
+                return;
+              }
+              if (wanted > v.available) {
+                nlohmann::json details{{"skus",
+                                        {{{"sku", sku},
+                                          {"requested", wanted},
+                                          {"available", v.available}}}}};
+                rp.deliver(make_error(errc::insufficient_stock,
+                                      "only " + std::to_string(v.available) +
+                                          " of " + sku + " available",
+                                      details.dump()));
+                return;
+              }
+              if (line == cart.end())
+                cart.emplace_back(sku, wanted);
+              else
+                line->second = wanted;
+              deliver_view(self, rp);
+            },
+            [=](caf::error& err) mutable { rp.deliver(err); });
   };
   if (auto h = st.skus.find(sku); h != st.skus.end()) {
     with_handle(h->second);
     return rp;
   }
   self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku)
-    .await(
-      [=](inventory_actor& handle) {
-        self->state.skus.emplace(sku, handle);
-        with_handle(handle);
-      },
-      [=](caf::error& err) mutable { rp.deliver(err); });
+      .await(
+          [=](inventory_actor& handle) {
+            self->state.skus.emplace(sku, handle);
+            with_handle(handle);
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
@@ -275,8 +281,8 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
       for (size_t i = 0; i < skus.size(); ++i) {
         auto line = find_line(self, skus[i]);
         if (line == st.cart.end()) {
-          done(invalid("skus[" + std::to_string(i) + "] " + skus[i]
-                       + " is not in the cart"));
+          done(invalid("skus[" + std::to_string(i) + "] " + skus[i] +
+                       " is not in the cart"));
           return;
         }
         items.push_back({line->first, line->second, seller::internal});
@@ -306,7 +312,8 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
   });
 }
 
-// -- listing ----------------------------------------------------------------------
+// -- listing
+// ----------------------------------------------------------------------
 
 caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
                                     const std::string& cursor) {
@@ -318,9 +325,9 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
   // The cursor counts the orders already listed, newest first.
   size_t skip = 0;
   if (!cursor.empty()) {
-    if (cursor.rfind("o", 0) != 0 || cursor.size() < 2
-        || cursor.find_first_not_of("0123456789", 1) != std::string::npos
-        || cursor.size() > 12)
+    if (cursor.rfind("o", 0) != 0 || cursor.size() < 2 ||
+        cursor.find_first_not_of("0123456789", 1) != std::string::npos ||
+        cursor.size() > 12)
       return invalid("cursor is not one this server handed out");
     skip = std::stoull(cursor.substr(1));
     if (skip > st.orders.size())
@@ -332,17 +339,16 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
   std::string next;
   if (skip + ids.size() < st.orders.size())
     next = "o" + std::to_string(skip + ids.size());
+  if (ids.empty())
+    return order_page{{}, next};
   auto rp = self->make_response_promise<order_page>();
   struct fan_in {
     size_t outstanding;
     std::vector<std::optional<order_record>> records;
     std::string next;
   };
-  auto acc = std::make_shared<fan_in>(
-    fan_in{ids.size(), std::vector<std::optional<order_record>>(ids.size()),
-           next});
-  if (ids.empty())
-    return order_page{{}, next};
+  auto acc = std::make_shared<fan_in>(fan_in{
+      ids.size(), std::vector<std::optional<order_record>>(ids.size()), next});
   auto arrive = [acc, rp]() mutable {
     if (--acc->outstanding > 0)
       return;
@@ -356,12 +362,12 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
   for (size_t i = 0; i < ids.size(); ++i)
     self->request(st.supervisor, st.ctx->settings.request_timeout, atom::get_v,
                   ids[i])
-      .then(
-        [acc, i, arrive](order_record& rec) mutable {
-          acc->records[i] = std::move(rec);
-          arrive();
-        },
-        [arrive](caf::error&) mutable { arrive(); });
+        .then(
+            [acc, i, arrive](order_record& rec) mutable {
+              acc->records[i] = std::move(rec);
+              arrive();
+            },
+            [arrive](caf::error&) mutable { arrive(); });
   return rp;
 }
 
@@ -377,77 +383,77 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
   self->delayed_send(me, self->state.ctx->settings.idempotency_purge_interval,
                      atom::purge_v);
   return {
-    [=](atom::get) {
-      auto rp = self->make_response_promise<cart_view>();
-      deliver_view(self, rp);
-      return rp;
-    },
-    [=](atom::put, const sku_id& sku, int64_t qty) {
-      return change_line(self, sku, qty, false);
-    },
-    [=](atom::add, const sku_id& sku, int64_t qty) {
-      return change_line(self, sku, qty, true);
-    },
-    [=](atom::remove, const sku_id& sku) -> caf::result<cart_view> {
-      auto line = find_line(self, sku);
-      if (line == self->state.cart.end())
-        return invalid("sku " + sku + " is not in the cart");
-      self->state.cart.erase(line);
-      auto rp = self->make_response_promise<cart_view>();
-      deliver_view(self, rp);
-      return rp;
-    },
-    [=](atom::checkout, address& ship_to, std::vector<sku_id>& skus,
-        std::string& key) {
-      return checkout(self, std::move(ship_to), std::move(skus),
-                      std::move(key));
-    },
-    [=](atom::create, create_order_request& req,
-        std::string& key) -> caf::result<order_record> {
-      if (auto msg = check_idempotency_key(key); !msg.empty())
-        return invalid(msg);
-      if (req.customer != self->state.id)
-        return invalid("customerId does not match the customer");
-      req.idempotency_key = key;
-      req.fingerprint = fingerprint_of(req);
-      auto fp = req.fingerprint;
-      return idempotent(self, key, fp,
-                        [self, req](record_callback done) mutable {
-                          create_order(self, std::move(req), std::move(done));
-                        });
-    },
-    [=](atom::pay, const order_id& id, money amount, std::string& token,
-        std::string& key) -> caf::result<order_record> {
-      if (auto msg = check_idempotency_key(key); !msg.empty())
-        return invalid(msg);
-      auto fp = fingerprint_of("pay|" + std::to_string(id.size()) + ":" + id
-                               + "|" + std::to_string(amount) + "|" + token);
-      order_command cmd;
-      cmd.kind = command_kind::pay;
-      cmd.amount = amount;
-      cmd.token = token;
-      cmd.client_key = key;
-      cmd.fingerprint = fp;
-      return idempotent(self, key, fp, [self, id, cmd](record_callback done) {
-        command_order(self, id, cmd, std::move(done));
-      });
-    },
-    [=](atom::list, uint32_t limit, const std::string& cursor) {
-      return list_orders(self, limit, cursor);
-    },
-    [=](atom::purge) {
-      auto& st = self->state;
-      auto horizon = now(self) - st.ctx->settings.idempotency_window.count();
-      for (auto i = st.keys.begin(); i != st.keys.end();) {
-        if (i->second.done && i->second.at <= horizon)
-          i = st.keys.erase(i);
-        else
-          ++i;
-      }
-      self->delayed_send(caf::actor_cast<customer_actor>(self),
-                         st.ctx->settings.idempotency_purge_interval,
-                         atom::purge_v);
-    },
+      [=](atom::get) {
+        auto rp = self->make_response_promise<cart_view>();
+        deliver_view(self, rp);
+        return rp;
+      },
+      [=](atom::put, const sku_id& sku, int64_t qty) {
+        return change_line(self, sku, qty, false);
+      },
+      [=](atom::add, const sku_id& sku, int64_t qty) {
+        return change_line(self, sku, qty, true);
+      },
+      [=](atom::remove, const sku_id& sku) -> caf::result<cart_view> {
+        auto line = find_line(self, sku);
+        if (line == self->state.cart.end())
+          return invalid("sku " + sku + " is not in the cart");
+        self->state.cart.erase(line);
+        auto rp = self->make_response_promise<cart_view>();
+        deliver_view(self, rp);
+        return rp;
+      },
+      [=](atom::checkout, address& ship_to, std::vector<sku_id>& skus,
+          std::string& key) {
+        return checkout(self, std::move(ship_to), std::move(skus),
+                        std::move(key));
+      },
+      [=](atom::create, create_order_request& req,
+          std::string& key) -> caf::result<order_record> {
+        if (auto msg = check_idempotency_key(key); !msg.empty())
+          return invalid(msg);
+        if (req.customer != self->state.id)
+          return invalid("customerId does not match the customer");
+        req.idempotency_key = key;
+        req.fingerprint = fingerprint_of(req);
+        auto fp = req.fingerprint;
+        return idempotent(self, key, fp,
+                          [self, req](record_callback done) mutable {
+                            create_order(self, std::move(req), std::move(done));
+                          });
+      },
+      [=](atom::pay, const order_id& id, money amount, std::string& token,
+          std::string& key) -> caf::result<order_record> {
+        if (auto msg = check_idempotency_key(key); !msg.empty())
+          return invalid(msg);
+        auto fp = fingerprint_of("pay|" + std::to_string(id.size()) + ":" + id +
+                                 "|" + std::to_string(amount) + "|" + token);
+        order_command cmd;
+        cmd.kind = command_kind::pay;
+        cmd.amount = amount;
+        cmd.token = token;
+        cmd.client_key = key;
+        cmd.fingerprint = fp;
+        return idempotent(self, key, fp, [self, id, cmd](record_callback done) {
+          command_order(self, id, cmd, std::move(done));
+        });
+      },
+      [=](atom::list, uint32_t limit, const std::string& cursor) {
+        return list_orders(self, limit, cursor);
+      },
+      [=](atom::purge) {
+        auto& st = self->state;
+        auto horizon = now(self) - st.ctx->settings.idempotency_window.count();
+        for (auto i = st.keys.begin(); i != st.keys.end();) {
+          if (i->second.done && i->second.at <= horizon)
+            i = st.keys.erase(i);
+          else
+            ++i;
+        }
+        self->delayed_send(caf::actor_cast<customer_actor>(self),
+                           st.ctx->settings.idempotency_purge_interval,
+                           atom::purge_v);
+      },
   };
 }
 

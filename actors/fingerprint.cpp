@@ -12,7 +12,8 @@ std::string fingerprint_of(std::string_view text) {
     h *= 1099511628211ull;
   }
   char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(h));
+  std::snprintf(buf, sizeof(buf), "%016llx",
+                static_cast<unsigned long long>(h));
   return buf;
 }
 

@@ -18,19 +18,19 @@ payment(payment_actor::stateful_pointer<payment_state> self,
     return res;
   };
   return {
-    [=](atom::charge, const std::string& key, money amount,
-        const std::string& token) {
-      return logged("payment.charge", key,
-                    self->state.gateway->charge(key, amount, token));
-    },
-    [=](atom::lookup, const std::string& key) {
-      return logged("payment.lookup", key, self->state.gateway->lookup(key));
-    },
-    [=](atom::refund, const std::string& key, const std::string& charge_ref,
-        money amount) {
-      return logged("payment.refund", key,
-                    self->state.gateway->refund(key, charge_ref, amount));
-    },
+      [=](atom::charge, const std::string& key, money amount,
+          const std::string& token) {
+        return logged("payment.charge", key,
+                      self->state.gateway->charge(key, amount, token));
+      },
+      [=](atom::lookup, const std::string& key) {
+        return logged("payment.lookup", key, self->state.gateway->lookup(key));
+      },
+      [=](atom::refund, const std::string& key, const std::string& charge_ref,
+          money amount) {
+        return logged("payment.refund", key,
+                      self->state.gateway->refund(key, charge_ref, amount));
+      },
   };
 }
 

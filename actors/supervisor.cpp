@@ -150,7 +150,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         if (auto i = st.orders.find(id); i != st.orders.end())
           return self->delegate(i->second, atom::apply_v, std::move(cmd));
         auto j = st.archive.find(id);
-        if (j == st.archive.end())
+        if (j == st.archive.end() ||
+            (!cmd.customer.empty() && cmd.customer != j->second.customer))
           return order_not_found(id);
         auto& rec = j->second;
         auto code = check_command(rec, cmd.kind);

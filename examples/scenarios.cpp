@@ -219,6 +219,128 @@ void auto_cancel(order_system& oms) {
       oms.get_available_inventory("TICKET", seller::internal));
 }
 
+std::shared_ptr<simulated_gateway> gateway;
+
+std::string brief_cart(const cart_view& c) {
+  std::string out = "cart of " + c.customer + ":";
+  for (auto& l : c.lines)
+    out += " " + std::to_string(l.quantity) + "x" + l.sku + "@" +
+           std::to_string(l.unit_price);
+  return out + " total=" + std::to_string(c.total) + " " + currency;
+}
+
+auto cart(const std::string& what, caf::expected<cart_view> res,
+          const std::string& expected = "OK") {
+  return step(what, std::move(res), expected, brief_cart);
+}
+
+std::string brief_money(const order_record& o) {
+  return brief_order(o) + " paid=" + std::to_string(o.paid_amount) +
+         " refunded=" + std::to_string(o.refunded_amount) +
+         " due=" + std::to_string(amount_due(o));
+}
+
+void cart_to_delivery(order_system& oms) {
+  inv("receive 5 SHOE at 249900",
+      oms.add_item_to_inventory("SHOE", 5, 249'900));
+  inv("receive 20 SOCK at 19900",
+      oms.add_item_to_inventory("SOCK", 20, 19'900));
+  cart("add 6 SHOE to frank's cart (only 5 exist)",
+       oms.add_to_cart("frank", "SHOE", 6), "INSUFFICIENT_STOCK");
+  cart("add 1 SHOE", oms.add_to_cart("frank", "SHOE", 1));
+  cart("add 3 SOCK", oms.add_to_cart("frank", "SOCK", 3));
+  cart("update SOCK to 2", oms.set_cart_item("frank", "SOCK", 2));
+  inv("SHOE: a cart holds no stock",
+      oms.get_available_inventory("SHOE", seller::internal));
+  auto o = ord("checkout the whole cart", oms.checkout("frank", home));
+  cart("the cart afterwards", oms.view_cart("frank"));
+  ord("checkout of the empty cart", oms.checkout("frank", home), "CART_EMPTY");
+  if (!o)
+    return;
+  ord("pay", oms.pay_order(o->id, o->total_amount, "tok_visa"));
+  ord("ship", oms.update_order(o->id, order_status::shipped));
+  ord("deliver", oms.update_order(o->id, order_status::delivered));
+}
+
+void decline_and_retry(order_system& oms) {
+  inv("receive 3 WATCH at 899900",
+      oms.add_item_to_inventory("WATCH", 3, 899'900));
+  auto o = ord("create 1 WATCH",
+               oms.create_order("grace", {line("WATCH", 1)}, home));
+  if (!o)
+    return;
+  ord("pay with a card that is declined",
+      oms.pay_order(o->id, o->total_amount, "tok_decline"), "PAYMENT_DECLINED");
+  ord("pay with the wrong amount", oms.pay_order(o->id, 1, "tok_visa"),
+      "AMOUNT_MISMATCH");
+  ord("pay; the gateway charges but the answer is lost",
+      oms.pay_order(o->id, o->total_amount, "tok_timeout"),
+      "PAYMENT_UNAVAILABLE");
+  auto before = gateway->charges();
+  step("pay again: the lost charge is found, nothing is charged twice",
+       oms.pay_order(o->id, o->total_amount, "tok_visa"), "OK", brief_money);
+  auto rec = oms.get_order(o->id);
+  if (rec && !quiet)
+    for (auto& p : rec->payments)
+      std::cout << "    " << to_string(p.kind) << " " << p.gateway_key << " "
+                << to_string(p.status) << " " << p.amount << " " << p.reason
+                << '\n';
+  if (gateway->charges() != before) {
+    ++failures;
+    std::cout << "  UNEXPECTED: the retry charged again\n";
+  }
+}
+
+void partial_refund(order_system& oms) {
+  inv("receive 10 PLATE at 45000",
+      oms.add_item_to_inventory("PLATE", 10, 45'000));
+  inv("receive 10 BOWL at 30000",
+      oms.add_item_to_inventory("BOWL", 10, 30'000));
+  auto o =
+      ord("create 4 PLATE + 2 BOWL",
+          oms.create_order("heidi", {line("PLATE", 4), line("BOWL", 2)}, home));
+  if (!o)
+    return;
+  ord("pay", oms.pay_order(o->id, o->total_amount, "tok_visa"));
+  step("cancel 1 PLATE and 1 BOWL of the paid order",
+       oms.cancel_lines(o->id, {line("PLATE", 1), line("BOWL", 1)}), "OK",
+       brief_money);
+  inv("PLATE: 1 unit back",
+      oms.get_available_inventory("PLATE", seller::internal));
+  step("cancel the rest",
+       oms.cancel_lines(o->id, {line("PLATE", 3), line("BOWL", 1)}), "OK",
+       brief_money);
+  inv("PLATE: all back",
+      oms.get_available_inventory("PLATE", seller::internal));
+}
+
+void idempotent_retry(order_system& oms) {
+  inv("receive 3 CHAIR at 150000",
+      oms.add_item_to_inventory("CHAIR", 3, 150'000));
+  auto first = ord("create 2 CHAIR with Idempotency-Key k-42",
+                   oms.create_order("ivan", {line("CHAIR", 2)}, home, "k-42"));
+  for (int i = 1; i <= 3; ++i)
+    ord("retry " + std::to_string(i) + " with the same key",
+        oms.create_order("ivan", {line("CHAIR", 2)}, home, "k-42"));
+  ord("same key, different request",
+      oms.create_order("ivan", {line("CHAIR", 1)}, home, "k-42"),
+      "IDEMPOTENCY_KEY_REUSED");
+  inv("CHAIR: reserved once",
+      oms.get_available_inventory("CHAIR", seller::internal));
+  if (!first)
+    return;
+  auto before = gateway->charges();
+  ord("pay with key p-1",
+      oms.pay_order(first->id, first->total_amount, "tok_visa", "p-1"));
+  ord("pay again with key p-1",
+      oms.pay_order(first->id, first->total_amount, "tok_visa", "p-1"));
+  say("  gateway: " + std::to_string(gateway->charges() - before) +
+      " charge(s)");
+  auto page = oms.list_orders("ivan");
+  if (page)
+    say("  ivan's orders: " + std::to_string(page->orders.size()));
+}
+
 struct scenario {
   const char* name;
   const char* what;
@@ -233,6 +355,13 @@ const std::vector<scenario> scenarios{
      all_or_nothing},
     {"cancel", "cancelling a paid order releases its units", cancellation},
     {"expiry", "an unconfirmed order cancels itself (1 s hold)", auto_cancel},
+    {"cart", "from a cart to a delivered order", cart_to_delivery},
+    {"payment", "a declined payment, a lost answer, and a retry",
+     decline_and_retry},
+    {"refund", "partial cancellation of a paid order with refunds",
+     partial_refund},
+    {"idempotency", "retries with an idempotency key do nothing twice",
+     idempotent_retry},
 };
 
 } // namespace
@@ -261,8 +390,8 @@ int main(int argc, char** argv) {
   caf::actor_system sys{cfg};
   settings s;
   s.hold_ttl = 1s; // short, so the expiry scenario finishes quickly
-  order_system oms{sys, s, std::make_shared<memory_store>(),
-                   std::make_shared<simulated_gateway>()};
+  gateway = std::make_shared<simulated_gateway>();
+  order_system oms{sys, s, std::make_shared<memory_store>(), gateway};
   int ran = 0;
   for (auto& sc : scenarios) {
     if (!wanted.empty() &&

@@ -21,37 +21,37 @@ namespace oms {
 /// IDEMPOTENCY_KEY_REUSED; concurrent requests with one key run once. An
 /// empty key means no idempotency.
 using customer_actor = caf::typed_actor<
-  // Views the cart, priced now.
-  caf::replies_to<atom::get>::with<cart_view>,
-  // Sets a line's quantity (adds the line if new). Succeeds only if the
-  // SKU's available stock covers it now. Errors: VALIDATION_FAILED,
-  // UNKNOWN_SKU, INSUFFICIENT_STOCK (details: requested, available),
-  // WMS_UNAVAILABLE (EXTERNAL).
-  caf::replies_to<atom::put, sku_id, int64_t>::with<cart_view>,
-  // Adds units to a line (creates it if new); same checks as put.
-  caf::replies_to<atom::add, sku_id, int64_t>::with<cart_view>,
-  // Removes a line. Errors: VALIDATION_FAILED (not in the cart).
-  caf::replies_to<atom::remove, sku_id>::with<cart_view>,
-  // Places an order from the cart: all lines, or the SKUs given; the
-  // ordered lines leave the cart. On failure the cart is unchanged.
-  // (address, skus, idempotency key). Errors: CART_EMPTY, VALIDATION_FAILED
-  // (a SKU not in the cart), those of createOrder.
-  caf::replies_to<atom::checkout, address, std::vector<sku_id>,
-                  std::string>::with<order_record>,
-  // createOrder with an idempotency key. Errors: IDEMPOTENCY_KEY_REUSED and
-  // those of the SUPERVISOR's create.
-  caf::replies_to<atom::create, create_order_request, std::string>::with<
-    order_record>,
-  // Pays one of the customer's orders: (order, amount, payment token,
-  // idempotency key). Errors: IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND (not
-  // this customer's), and those of the order's pay.
-  caf::replies_to<atom::pay, order_id, money, std::string,
-                  std::string>::with<order_record>,
-  // Lists the customer's orders newest first: (limit 1..100, cursor from
-  // the previous page or empty). Errors: VALIDATION_FAILED (bad cursor or
-  // limit).
-  caf::replies_to<atom::list, uint32_t, std::string>::with<order_page>,
-  // Internal timer: forget idempotency keys older than the window.
-  caf::reacts_to<atom::purge>>;
+    // Views the cart, priced now.
+    caf::replies_to<atom::get>::with<cart_view>,
+    // Sets a line's quantity (adds the line if new). Succeeds only if the
+    // SKU's available stock covers it now. Errors: VALIDATION_FAILED,
+    // UNKNOWN_SKU, INSUFFICIENT_STOCK (details: requested, available),
+    // WMS_UNAVAILABLE (EXTERNAL).
+    caf::replies_to<atom::put, sku_id, int64_t>::with<cart_view>,
+    // Adds units to a line (creates it if new); same checks as put.
+    caf::replies_to<atom::add, sku_id, int64_t>::with<cart_view>,
+    // Removes a line. Errors: VALIDATION_FAILED (not in the cart).
+    caf::replies_to<atom::remove, sku_id>::with<cart_view>,
+    // Places an order from the cart: all lines, or the SKUs given; the
+    // ordered lines leave the cart. On failure the cart is unchanged.
+    // (address, skus, idempotency key). Errors: CART_EMPTY, VALIDATION_FAILED
+    // (a SKU not in the cart), those of createOrder.
+    caf::replies_to<atom::checkout, address, std::vector<sku_id>,
+                    std::string>::with<order_record>,
+    // createOrder with an idempotency key. Errors: IDEMPOTENCY_KEY_REUSED and
+    // those of the SUPERVISOR's create.
+    caf::replies_to<atom::create, create_order_request,
+                    std::string>::with<order_record>,
+    // Pays one of the customer's orders: (order, amount, payment token,
+    // idempotency key). Errors: IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND (not
+    // this customer's), and those of the order's pay.
+    caf::replies_to<atom::pay, order_id, money, std::string,
+                    std::string>::with<order_record>,
+    // Lists the customer's orders newest first: (limit 1..100, cursor from
+    // the previous page or empty). Errors: VALIDATION_FAILED (bad cursor or
+    // limit).
+    caf::replies_to<atom::list, uint32_t, std::string>::with<order_page>,
+    // Internal timer: forget idempotency keys older than the window.
+    caf::reacts_to<atom::purge>>;
 
 } // namespace oms

@@ -139,6 +139,8 @@ const char* to_string(gateway_status x) {
 }
 
 money amount_due(const order_record& order) {
+  if (order.status == order_status::cancelled)
+    return 0;
   auto net = order.paid_amount - order.refunded_amount;
   return order.total_amount > net ? order.total_amount - net : 0;
 }

@@ -285,7 +285,7 @@ int64_t held_quantity(const order_record& order, const order_line& line);
 money order_total(const std::vector<order_line>& lines);
 
 /// What is still to be paid: the total less what was captured net of
-/// refunds (never negative).
+/// refunds (never negative; nothing for a cancelled order).
 money amount_due(const order_record& order);
 
 /// The payment record with a PENDING status of `kind`, if any.

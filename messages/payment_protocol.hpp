@@ -15,13 +15,13 @@ namespace oms {
 
 /// Interface of the PAYMENT actor.
 using payment_actor = caf::typed_actor<
-  // Charges (gateway key, amount, payment token). Idempotent by key.
-  caf::replies_to<atom::charge, std::string, money, std::string>::with<
-    gateway_result>,
-  // The outcome of an earlier charge or refund by key (NOT_FOUND if none).
-  caf::replies_to<atom::lookup, std::string>::with<gateway_result>,
-  // Refunds (gateway key, charge reference, amount). Idempotent by key.
-  caf::replies_to<atom::refund, std::string, std::string, money>::with<
-    gateway_result>>;
+    // Charges (gateway key, amount, payment token). Idempotent by key.
+    caf::replies_to<atom::charge, std::string, money,
+                    std::string>::with<gateway_result>,
+    // The outcome of an earlier charge or refund by key (NOT_FOUND if none).
+    caf::replies_to<atom::lookup, std::string>::with<gateway_result>,
+    // Refunds (gateway key, charge reference, amount). Idempotent by key.
+    caf::replies_to<atom::refund, std::string, std::string,
+                    money>::with<gateway_result>>;
 
 } // namespace oms

@@ -94,8 +94,8 @@ int simulated_gateway::charges() const {
   std::lock_guard<std::mutex> guard{mtx_};
   int n = 0;
   for (auto& kvp : by_key_)
-    if (!kvp.second.is_refund
-        && kvp.second.result.status == gateway_status::approved)
+    if (!kvp.second.is_refund &&
+        kvp.second.result.status == gateway_status::approved)
       ++n;
   return n;
 }
@@ -104,8 +104,8 @@ money simulated_gateway::charged_total() const {
   std::lock_guard<std::mutex> guard{mtx_};
   money sum = 0;
   for (auto& kvp : by_key_)
-    if (!kvp.second.is_refund
-        && kvp.second.result.status == gateway_status::approved)
+    if (!kvp.second.is_refund &&
+        kvp.second.result.status == gateway_status::approved)
       sum += kvp.second.result.amount;
   return sum;
 }
@@ -114,8 +114,8 @@ int simulated_gateway::refunds() const {
   std::lock_guard<std::mutex> guard{mtx_};
   int n = 0;
   for (auto& kvp : by_key_)
-    if (kvp.second.is_refund
-        && kvp.second.result.status == gateway_status::approved)
+    if (kvp.second.is_refund &&
+        kvp.second.result.status == gateway_status::approved)
       ++n;
   return n;
 }
@@ -124,8 +124,8 @@ money simulated_gateway::refunded_total() const {
   std::lock_guard<std::mutex> guard{mtx_};
   money sum = 0;
   for (auto& kvp : by_key_)
-    if (kvp.second.is_refund
-        && kvp.second.result.status == gateway_status::approved)
+    if (kvp.second.is_refund &&
+        kvp.second.result.status == gateway_status::approved)
       sum += kvp.second.result.amount;
   return sum;
 }

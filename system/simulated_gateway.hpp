@@ -18,7 +18,7 @@
 namespace oms {
 
 class simulated_gateway : public payment_gateway {
-public:
+ public:
   struct config {
     /// Charges of at least this amount are declined; 0 turns the rule off.
     money decline_amount_min = 0;
@@ -45,7 +45,7 @@ public:
   int refunds() const;
   money refunded_total() const;
 
-private:
+ private:
   bool consume_failure();
 
   config cfg_;

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -159,4 +160,44 @@ TEST_CASE_FIXTURE(threaded_fixture,
   MESSAGE("granted=" << granted_orders.load()
                      << " refused=" << refused_orders.load()
                      << " consumed=" << consumed_total);
+}
+
+TEST_CASE_FIXTURE(threaded_fixture,
+                  "50 concurrent creates with one idempotency key give one "
+                  "order and one reservation") {
+  REQUIRE(oms_.add_item_to_inventory("KEYED", 100, 500));
+  constexpr int clients = 50;
+  std::vector<caf::expected<order_record>> results(
+      clients, caf::expected<order_record>{caf::error{}});
+  std::atomic<int> ready{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < clients; ++i)
+    threads.emplace_back([&, i] {
+      // Start together, as far as threads can.
+      ++ready;
+      while (ready.load() < clients)
+        std::this_thread::yield();
+      results[i] = oms_.create_order(
+          "keyed-customer", {{"KEYED", 3, seller::internal}},
+          address{"1 Main St", "", "Pune", "411001", "IN"}, "same-key");
+    });
+  for (auto& t : threads)
+    t.join();
+  std::set<order_id> ids;
+  for (auto& res : results) {
+    REQUIRE_MESSAGE(res, describe(res.error()));
+    ids.insert(res->id);
+  }
+  CHECK(ids.size() == 1);
+  auto v = oms_.get_available_inventory("KEYED", seller::internal);
+  REQUIRE(v);
+  CHECK(v->reserved == 3);
+  auto page = oms_.list_orders("keyed-customer");
+  REQUIRE(page);
+  CHECK(page->orders.size() == 1);
+  size_t created = 0;
+  for (auto& ev : store->read(1, 100'000))
+    if (ev.kind == event_kind::order_created)
+      ++created;
+  CHECK(created == 1);
 }

@@ -1,0 +1,173 @@
+// Idempotency keys of order creation and payment, scoped to the customer.
+#include "tests/fixture.hpp"
+
+using namespace oms;
+using namespace oms::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct key_fixture : fixture {
+  customer_actor alice;
+
+  key_fixture() {
+    receive("A", 10, 1000);
+    alice = customer("alice");
+  }
+
+  create_order_request request(int64_t qty = 2) {
+    return create_order_request{"alice",
+                                {{"A", qty, seller::internal}},
+                                sample_address(),
+                                {},
+                                {}};
+  }
+
+  caf::expected<order_record> create_with(const std::string& key,
+                                          int64_t qty = 2) {
+    return call<order_record>(alice, atom::create_v, request(qty), key);
+  }
+
+  caf::expected<order_record> pay_with(const order_id& id, money amount,
+                                       const std::string& key) {
+    return call<order_record>(alice, atom::pay_v, id, amount,
+                              std::string{"tok_visa"}, key);
+  }
+
+  size_t orders_created() {
+    size_t n = 0;
+    for (auto& ev : store->read(1, 1000))
+      if (ev.kind == event_kind::order_created)
+        ++n;
+    return n;
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(key_fixture, "an idempotent create retried 5 times gives one order") {
+  auto first = create_with("key-1");
+  REQUIRE(first);
+  for (int i = 0; i < 5; ++i) {
+    auto again = create_with("key-1");
+    REQUIRE(again);
+    CHECK(again->id == first->id);
+    CHECK(again->status == order_status::created);
+    CHECK(again->created_at == first->created_at);
+    CHECK(again->total_amount == first->total_amount);
+    CHECK(again->history.size() == first->history.size());
+  }
+  CHECK(stock("A").reserved == 2);
+  CHECK(orders_created() == 1);
+  auto page = call<order_page>(alice, atom::list_v, uint32_t{20},
+                               std::string{});
+  REQUIRE(page);
+  CHECK(page->orders.size() == 1);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "a retry returns the first result even after the order moved on") {
+  auto first = create_with("key-1");
+  REQUIRE(first);
+  must_apply(first->id, command_kind::confirm);
+  auto again = create_with("key-1");
+  REQUIRE(again);
+  CHECK(again->status == order_status::created);
+  CHECK(get_order(first->id)->status == order_status::confirmed);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "the same key with a different request is refused and changes nothing") {
+  REQUIRE(create_with("key-1", 2));
+  auto other = create_with("key-1", 3);
+  CHECK(code(other) == "IDEMPOTENCY_KEY_REUSED");
+  CHECK(stock("A").reserved == 2);
+  CHECK(orders_created() == 1);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "requests with one key that arrive together run once") {
+  std::vector<decltype(self->request(alice, caf::infinite, atom::create_v,
+                                     request(), std::string{}))>
+    handles;
+  for (int i = 0; i < 5; ++i)
+    handles.push_back(self->request(alice, caf::infinite, atom::create_v,
+                                    request(), std::string{"key-1"}));
+  sched.run();
+  std::set<order_id> ids;
+  for (auto& h : handles)
+    h.receive([&](order_record& rec) { ids.insert(rec.id); },
+              [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(ids.size() == 1);
+  CHECK(stock("A").reserved == 2);
+  CHECK(orders_created() == 1);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "a create that failed releases its key") {
+  CHECK(code(create_with("key-1", 11)) == "INSUFFICIENT_STOCK");
+  receive("A", 5);
+  auto res = create_with("key-1", 11);
+  REQUIRE_MESSAGE(res, describe(res.error()));
+  CHECK(stock("A").reserved == 11);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "keys are forgotten after the window") {
+  auto first = create_with("key-1");
+  REQUIRE(first);
+  advance(23h);
+  CHECK(create_with("key-1")->id == first->id);
+  advance(2h); // past 24 h, and a purge ran
+  auto later = create_with("key-1");
+  REQUIRE(later);
+  CHECK(later->id != first->id);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "the key is recorded with the order it guards") {
+  auto rec = create_with("key-1");
+  REQUIRE(rec);
+  CHECK(rec->idempotency_key == "key-1");
+  CHECK(rec->request_fingerprint.size() == 16);
+  for (auto& ev : store->read(1, 100))
+    if (ev.kind == event_kind::order_created)
+      CHECK(ev.snapshot.idempotency_key == "key-1");
+}
+
+TEST_CASE_FIXTURE(key_fixture, "malformed keys and foreign customers are refused") {
+  CHECK(code(create_with("has space")) == "VALIDATION_FAILED");
+  CHECK(code(create_with(std::string(256, 'k'))) == "VALIDATION_FAILED");
+  auto req = request();
+  req.customer = "mallory";
+  CHECK(code(call<order_record>(alice, atom::create_v, req,
+                                std::string{"key-2"}))
+        == "VALIDATION_FAILED");
+  CHECK(stock("A").reserved == 0);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "an idempotent payment charges once") {
+  auto rec = *create_with("key-1");
+  auto p1 = pay_with(rec.id, rec.total_amount, "pay-1");
+  REQUIRE_MESSAGE(p1, describe(p1.error()));
+  auto p2 = pay_with(rec.id, rec.total_amount, "pay-1");
+  REQUIRE(p2);
+  CHECK(p2->status == order_status::paid);
+  CHECK(gateway->charges() == 1);
+  CHECK(code(pay_with(rec.id, rec.total_amount + 5, "pay-1"))
+        == "IDEMPOTENCY_KEY_REUSED");
+  // A new key on a paid order is a new request, refused by the state machine.
+  CHECK(code(pay_with(rec.id, rec.total_amount, "pay-2"))
+        == "INVALID_TRANSITION");
+  CHECK(gateway->charges() == 1);
+  REQUIRE(p1->payments.size() == 1);
+  CHECK(p1->payments[0].client_key == "pay-1");
+}
+
+TEST_CASE_FIXTURE(key_fixture, "another customer cannot pay my order") {
+  auto rec = *create_with("key-1");
+  auto mallory = customer("mallory");
+  auto res = call<order_record>(mallory, atom::pay_v, rec.id, rec.total_amount,
+                                std::string{"tok_visa"}, std::string{"k"});
+  CHECK(code(res) == "ORDER_NOT_FOUND");
+  CHECK(gateway->charges() == 0);
+  // Also once the order is terminal and answered from its final record.
+  must_apply(rec.id, command_kind::cancel);
+  res = call<order_record>(mallory, atom::pay_v, rec.id, rec.total_amount,
+                           std::string{"tok_visa"}, std::string{"k2"});
+  CHECK(code(res) == "ORDER_NOT_FOUND");
+}
