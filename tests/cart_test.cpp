@@ -46,7 +46,8 @@ struct cart_fixture : fixture {
 
 } // namespace
 
-TEST_CASE_FIXTURE(cart_fixture, "adding to the cart is refused when stock is short") {
+TEST_CASE_FIXTURE(cart_fixture,
+                  "adding to the cart is refused when stock is short") {
   auto res = put(alice, "B", 6);
   REQUIRE(code(res) == "INSUFFICIENT_STOCK");
   auto details = nlohmann::json::parse(details_of(res.error()));
@@ -61,7 +62,8 @@ TEST_CASE_FIXTURE(cart_fixture, "adding to the cart is refused when stock is sho
   CHECK(v.lines[0].quantity == 3);
 }
 
-TEST_CASE_FIXTURE(cart_fixture, "the cart shows current prices, line totals and the total") {
+TEST_CASE_FIXTURE(cart_fixture,
+                  "the cart shows current prices, line totals and the total") {
   REQUIRE(put(alice, "A", 2));
   auto v = *put(alice, "B", 3);
   REQUIRE(v.lines.size() == 2);
@@ -84,11 +86,12 @@ TEST_CASE_FIXTURE(cart_fixture, "cart lines can be updated and removed") {
   REQUIRE(removed);
   CHECK(removed->lines.empty());
   CHECK(removed->total == 0);
-  CHECK(code(call<cart_view>(alice, atom::remove_v, sku_id{"A"}))
-        == "VALIDATION_FAILED");
+  CHECK(code(call<cart_view>(alice, atom::remove_v, sku_id{"A"})) ==
+        "VALIDATION_FAILED");
 }
 
-TEST_CASE_FIXTURE(cart_fixture, "bad cart input is refused and changes nothing") {
+TEST_CASE_FIXTURE(cart_fixture,
+                  "bad cart input is refused and changes nothing") {
   REQUIRE(put(alice, "A", 2));
   CHECK(code(put(alice, "NOPE", 1)) == "UNKNOWN_SKU");
   CHECK(code(put(alice, "A", 0)) == "VALIDATION_FAILED");
@@ -98,8 +101,8 @@ TEST_CASE_FIXTURE(cart_fixture, "bad cart input is refused and changes nothing")
   auto v = view(alice);
   REQUIRE(v.lines.size() == 1);
   CHECK(v.lines[0].quantity == 2);
-  CHECK(code(call<customer_actor>(sup, atom::customer_v, customer_id{""}))
-        == "VALIDATION_FAILED");
+  CHECK(code(call<customer_actor>(sup, atom::customer_v, customer_id{""})) ==
+        "VALIDATION_FAILED");
 }
 
 TEST_CASE_FIXTURE(cart_fixture, "a cart holds no stock") {
@@ -115,7 +118,9 @@ TEST_CASE_FIXTURE(cart_fixture, "checkout of an empty cart is CART_EMPTY") {
   CHECK(store->last_seq() == 4);
 }
 
-TEST_CASE_FIXTURE(cart_fixture, "checkout of chosen lines orders them and they leave the cart") {
+TEST_CASE_FIXTURE(
+    cart_fixture,
+    "checkout of chosen lines orders them and they leave the cart") {
   REQUIRE(put(alice, "A", 2));
   REQUIRE(put(alice, "B", 1));
   auto order = checkout(alice, {"A"});
@@ -135,7 +140,9 @@ TEST_CASE_FIXTURE(cart_fixture, "checkout of chosen lines orders them and they l
   CHECK(view(alice).lines.empty());
 }
 
-TEST_CASE_FIXTURE(cart_fixture, "a failed checkout leaves the cart unchanged and names the short SKUs") {
+TEST_CASE_FIXTURE(
+    cart_fixture,
+    "a failed checkout leaves the cart unchanged and names the short SKUs") {
   REQUIRE(put(alice, "A", 1));
   REQUIRE(put(alice, "B", 4));
   create("someone", {{"B", 3, seller::internal}});
@@ -151,16 +158,18 @@ TEST_CASE_FIXTURE(cart_fixture, "a failed checkout leaves the cart unchanged and
   CHECK(stock("A").reserved == 0);
 }
 
-TEST_CASE_FIXTURE(cart_fixture, "two carts racing to check out the last unit: one order, one refusal") {
+TEST_CASE_FIXTURE(
+    cart_fixture,
+    "two carts racing to check out the last unit: one order, one refusal") {
   receive("LAST", 1, 5000);
   REQUIRE(put(alice, "LAST", 1));
   REQUIRE(put(bob, "LAST", 1));
-  auto h1 = self->request(alice, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{});
-  auto h2 = self->request(bob, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{});
+  auto h1 =
+      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
+                    std::vector<sku_id>{}, std::string{});
+  auto h2 =
+      self->request(bob, caf::infinite, atom::checkout_v, sample_address(),
+                    std::vector<sku_id>{}, std::string{});
   sched.run();
   int granted = 0;
   int refused = 0;

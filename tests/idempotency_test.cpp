@@ -16,11 +16,8 @@ struct key_fixture : fixture {
   }
 
   create_order_request request(int64_t qty = 2) {
-    return create_order_request{"alice",
-                                {{"A", qty, seller::internal}},
-                                sample_address(),
-                                {},
-                                {}};
+    return create_order_request{
+        "alice", {{"A", qty, seller::internal}}, sample_address(), {}, {}};
   }
 
   caf::expected<order_record> create_with(const std::string& key,
@@ -45,7 +42,8 @@ struct key_fixture : fixture {
 
 } // namespace
 
-TEST_CASE_FIXTURE(key_fixture, "an idempotent create retried 5 times gives one order") {
+TEST_CASE_FIXTURE(key_fixture,
+                  "an idempotent create retried 5 times gives one order") {
   auto first = create_with("key-1");
   REQUIRE(first);
   for (int i = 0; i < 5; ++i) {
@@ -59,13 +57,15 @@ TEST_CASE_FIXTURE(key_fixture, "an idempotent create retried 5 times gives one o
   }
   CHECK(stock("A").reserved == 2);
   CHECK(orders_created() == 1);
-  auto page = call<order_page>(alice, atom::list_v, uint32_t{20},
-                               std::string{});
+  auto page =
+      call<order_page>(alice, atom::list_v, uint32_t{20}, std::string{});
   REQUIRE(page);
   CHECK(page->orders.size() == 1);
 }
 
-TEST_CASE_FIXTURE(key_fixture, "a retry returns the first result even after the order moved on") {
+TEST_CASE_FIXTURE(
+    key_fixture,
+    "a retry returns the first result even after the order moved on") {
   auto first = create_with("key-1");
   REQUIRE(first);
   must_apply(first->id, command_kind::confirm);
@@ -75,7 +75,9 @@ TEST_CASE_FIXTURE(key_fixture, "a retry returns the first result even after the 
   CHECK(get_order(first->id)->status == order_status::confirmed);
 }
 
-TEST_CASE_FIXTURE(key_fixture, "the same key with a different request is refused and changes nothing") {
+TEST_CASE_FIXTURE(
+    key_fixture,
+    "the same key with a different request is refused and changes nothing") {
   REQUIRE(create_with("key-1", 2));
   auto other = create_with("key-1", 3);
   CHECK(code(other) == "IDEMPOTENCY_KEY_REUSED");
@@ -83,10 +85,11 @@ TEST_CASE_FIXTURE(key_fixture, "the same key with a different request is refused
   CHECK(orders_created() == 1);
 }
 
-TEST_CASE_FIXTURE(key_fixture, "requests with one key that arrive together run once") {
+TEST_CASE_FIXTURE(key_fixture,
+                  "requests with one key that arrive together run once") {
   std::vector<decltype(self->request(alice, caf::infinite, atom::create_v,
                                      request(), std::string{}))>
-    handles;
+      handles;
   for (int i = 0; i < 5; ++i)
     handles.push_back(self->request(alice, caf::infinite, atom::create_v,
                                     request(), std::string{"key-1"}));
@@ -129,14 +132,14 @@ TEST_CASE_FIXTURE(key_fixture, "the key is recorded with the order it guards") {
       CHECK(ev.snapshot.idempotency_key == "key-1");
 }
 
-TEST_CASE_FIXTURE(key_fixture, "malformed keys and foreign customers are refused") {
+TEST_CASE_FIXTURE(key_fixture,
+                  "malformed keys and foreign customers are refused") {
   CHECK(code(create_with("has space")) == "VALIDATION_FAILED");
   CHECK(code(create_with(std::string(256, 'k'))) == "VALIDATION_FAILED");
   auto req = request();
   req.customer = "mallory";
   CHECK(code(call<order_record>(alice, atom::create_v, req,
-                                std::string{"key-2"}))
-        == "VALIDATION_FAILED");
+                                std::string{"key-2"})) == "VALIDATION_FAILED");
   CHECK(stock("A").reserved == 0);
 }
 
@@ -148,11 +151,11 @@ TEST_CASE_FIXTURE(key_fixture, "an idempotent payment charges once") {
   REQUIRE(p2);
   CHECK(p2->status == order_status::paid);
   CHECK(gateway->charges() == 1);
-  CHECK(code(pay_with(rec.id, rec.total_amount + 5, "pay-1"))
-        == "IDEMPOTENCY_KEY_REUSED");
+  CHECK(code(pay_with(rec.id, rec.total_amount + 5, "pay-1")) ==
+        "IDEMPOTENCY_KEY_REUSED");
   // A new key on a paid order is a new request, refused by the state machine.
-  CHECK(code(pay_with(rec.id, rec.total_amount, "pay-2"))
-        == "INVALID_TRANSITION");
+  CHECK(code(pay_with(rec.id, rec.total_amount, "pay-2")) ==
+        "INVALID_TRANSITION");
   CHECK(gateway->charges() == 1);
   REQUIRE(p1->payments.size() == 1);
   CHECK(p1->payments[0].client_key == "pay-1");

@@ -13,7 +13,7 @@ namespace {
 
 struct pay_fixture : fixture {
   explicit pay_fixture(simulated_gateway::config gw = {})
-    : fixture(default_test_settings(), gw) {
+      : fixture(default_test_settings(), gw) {
     receive("A", 10, 1000);
   }
   order_record order_of(int64_t qty = 2) {
@@ -23,7 +23,9 @@ struct pay_fixture : fixture {
 
 } // namespace
 
-TEST_CASE_FIXTURE(pay_fixture, "a declined payment leaves the order as it was, a second one pays") {
+TEST_CASE_FIXTURE(
+    pay_fixture,
+    "a declined payment leaves the order as it was, a second one pays") {
   auto rec = order_of();
   auto res = pay(rec.id, rec.total_amount, "tok_decline");
   REQUIRE(code(res) == "PAYMENT_DECLINED");
@@ -44,7 +46,8 @@ TEST_CASE_FIXTURE(pay_fixture, "a declined payment leaves the order as it was, a
   CHECK(stock("A").blocked == 2);
 }
 
-TEST_CASE_FIXTURE(pay_fixture, "a payment timeout then a retry charges exactly once") {
+TEST_CASE_FIXTURE(pay_fixture,
+                  "a payment timeout then a retry charges exactly once") {
   // tok_timeout charges at the gateway but the answer is lost.
   auto rec = order_of();
   auto res = pay(rec.id, rec.total_amount, "tok_timeout");
@@ -65,10 +68,11 @@ TEST_CASE_FIXTURE(pay_fixture, "a payment timeout then a retry charges exactly o
   CHECK(gateway->charged_total() == rec.total_amount);
 }
 
-TEST_CASE_FIXTURE(pay_fixture, "a timeout that charged nothing is retried as a new attempt") {
+TEST_CASE_FIXTURE(
+    pay_fixture, "a timeout that charged nothing is retried as a new attempt") {
   auto rec = order_of();
-  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout_uncharged"))
-        == "PAYMENT_UNAVAILABLE");
+  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout_uncharged")) ==
+        "PAYMENT_UNAVAILABLE");
   CHECK(gateway->charges() == 0);
   auto paid = must_pay(rec.id, rec.total_amount);
   REQUIRE(paid.payments.size() == 2);
@@ -79,23 +83,27 @@ TEST_CASE_FIXTURE(pay_fixture, "a timeout that charged nothing is retried as a n
   CHECK(gateway->charges() == 1);
 }
 
-TEST_CASE_FIXTURE(pay_fixture, "while the gateway cannot even be asked, the payment stays pending") {
+TEST_CASE_FIXTURE(
+    pay_fixture,
+    "while the gateway cannot even be asked, the payment stays pending") {
   auto rec = order_of();
   gateway->fail_next(2); // the charge, then the lookup of the retry
-  CHECK(code(pay(rec.id, rec.total_amount, "tok_visa"))
-        == "PAYMENT_UNAVAILABLE");
-  CHECK(code(pay(rec.id, rec.total_amount, "tok_visa"))
-        == "PAYMENT_UNAVAILABLE");
+  CHECK(code(pay(rec.id, rec.total_amount, "tok_visa")) ==
+        "PAYMENT_UNAVAILABLE");
+  CHECK(code(pay(rec.id, rec.total_amount, "tok_visa")) ==
+        "PAYMENT_UNAVAILABLE");
   CHECK(get_order(rec.id)->status == order_status::created);
   auto paid = must_pay(rec.id, rec.total_amount);
   CHECK(paid.status == order_status::paid);
   CHECK(gateway->charges() == 1);
 }
 
-TEST_CASE_FIXTURE(pay_fixture, "an order whose lost payment went through is paid, not expired") {
+TEST_CASE_FIXTURE(
+    pay_fixture,
+    "an order whose lost payment went through is paid, not expired") {
   auto rec = order_of();
-  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout"))
-        == "PAYMENT_UNAVAILABLE");
+  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout")) ==
+        "PAYMENT_UNAVAILABLE");
   advance(15min);
   auto now = *get_order(rec.id);
   CHECK(now.status == order_status::paid);
@@ -104,10 +112,11 @@ TEST_CASE_FIXTURE(pay_fixture, "an order whose lost payment went through is paid
   CHECK(stock("A").reserved == 0);
 }
 
-TEST_CASE_FIXTURE(pay_fixture, "an order whose lost payment never charged expires") {
+TEST_CASE_FIXTURE(pay_fixture,
+                  "an order whose lost payment never charged expires") {
   auto rec = order_of();
-  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout_uncharged"))
-        == "PAYMENT_UNAVAILABLE");
+  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout_uncharged")) ==
+        "PAYMENT_UNAVAILABLE");
   advance(15min);
   auto now = *get_order(rec.id);
   CHECK(now.status == order_status::cancelled);
@@ -116,7 +125,9 @@ TEST_CASE_FIXTURE(pay_fixture, "an order whose lost payment never charged expire
   CHECK(gateway->charges() == 0);
 }
 
-TEST_CASE_FIXTURE(pay_fixture, "a payment for another amount is AMOUNT_MISMATCH and charges nothing") {
+TEST_CASE_FIXTURE(
+    pay_fixture,
+    "a payment for another amount is AMOUNT_MISMATCH and charges nothing") {
   auto rec = order_of();
   auto res = pay(rec.id, rec.total_amount + 1, "tok_visa");
   REQUIRE(code(res) == "AMOUNT_MISMATCH");
@@ -156,7 +167,9 @@ TEST_CASE_FIXTURE(pay_fixture, "cancelling a paid order refunds it in full") {
   CHECK(stock("A").available == 10);
 }
 
-TEST_CASE_FIXTURE(pay_fixture, "a refund the gateway does not answer is retried until it lands") {
+TEST_CASE_FIXTURE(
+    pay_fixture,
+    "a refund the gateway does not answer is retried until it lands") {
   auto rec = order_of(3);
   must_pay(rec.id, rec.total_amount);
   gateway->fail_next(1);
@@ -172,8 +185,8 @@ TEST_CASE_FIXTURE(pay_fixture, "a refund the gateway does not answer is retried 
   CHECK(done.refunded_amount == rec.total_amount);
   CHECK(pending_payment(done, payment_kind::refund) == nullptr);
   CHECK(gateway->refunds() == 1);
-  CHECK(code(call<order_actor>(sup, atom::find_order_v, rec.id))
-        == "ORDER_NOT_FOUND");
+  CHECK(code(call<order_actor>(sup, atom::find_order_v, rec.id)) ==
+        "ORDER_NOT_FOUND");
   advance(1h);
   CHECK(gateway->refunds() == 1);
 }
