@@ -106,7 +106,6 @@ void create_order(customer_ptr self, create_order_request req,
       .then(
           [self, done](created_order& created) {
             auto& st = self->state;
-            st.orders.push_back(created.record.id);
             st.handles.emplace(created.record.id, created.handle);
             done(std::move(created.record));
           },
@@ -323,51 +322,29 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
   if (limit > 100)
     return invalid("limit must be between 1 and 100");
   // The cursor counts the orders already listed, newest first.
-  size_t skip = 0;
+  uint64_t skip = 0;
   if (!cursor.empty()) {
     if (cursor.rfind("o", 0) != 0 || cursor.size() < 2 ||
         cursor.find_first_not_of("0123456789", 1) != std::string::npos ||
         cursor.size() > 12)
       return invalid("cursor is not one this server handed out");
     skip = std::stoull(cursor.substr(1));
-    if (skip > st.orders.size())
-      return invalid("cursor is past the end of the list");
   }
-  std::vector<order_id> ids;
-  for (size_t i = skip; i < st.orders.size() && ids.size() < limit; ++i)
-    ids.push_back(st.orders[st.orders.size() - 1 - i]);
-  std::string next;
-  if (skip + ids.size() < st.orders.size())
-    next = "o" + std::to_string(skip + ids.size());
-  if (ids.empty())
-    return order_page{{}, next};
   auto rp = self->make_response_promise<order_page>();
-  struct fan_in {
-    size_t outstanding;
-    std::vector<std::optional<order_record>> records;
-    std::string next;
-  };
-  auto acc = std::make_shared<fan_in>(fan_in{
-      ids.size(), std::vector<std::optional<order_record>>(ids.size()), next});
-  auto arrive = [acc, rp]() mutable {
-    if (--acc->outstanding > 0)
-      return;
-    order_page page;
-    for (auto& rec : acc->records)
-      if (rec)
-        page.orders.push_back(std::move(*rec));
-    page.next_cursor = acc->next;
-    rp.deliver(std::move(page));
-  };
-  for (size_t i = 0; i < ids.size(); ++i)
-    self->request(st.supervisor, st.ctx->settings.request_timeout, atom::get_v,
-                  ids[i])
-        .then(
-            [acc, i, arrive](order_record& rec) mutable {
-              acc->records[i] = std::move(rec);
-              arrive();
-            },
-            [arrive](caf::error&) mutable { arrive(); });
+  // One more than asked tells whether another page follows.
+  self->request(st.ctx->journal, st.ctx->settings.request_timeout, atom::list_v,
+                st.id, skip, uint64_t{limit} + 1)
+      .then(
+          [rp, skip, limit](std::vector<order_record>& records) mutable {
+            order_page page;
+            if (records.size() > limit) {
+              records.resize(limit);
+              page.next_cursor = "o" + std::to_string(skip + limit);
+            }
+            page.orders = std::move(records);
+            rp.deliver(std::move(page));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
@@ -375,7 +352,15 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
 
 customer_actor::behavior_type customer(customer_ptr self, customer_id id,
                                        context_ptr ctx,
-                                       supervisor_actor supervisor) {
+                                       supervisor_actor supervisor,
+                                       std::vector<key_state> restored_keys) {
+  for (auto& k : restored_keys) {
+    auto& entry = self->state.keys[k.key];
+    entry.fingerprint = std::move(k.fingerprint);
+    entry.at = k.at;
+    entry.done = true;
+    entry.result = std::move(k.response);
+  }
   self->state.id = std::move(id);
   self->state.ctx = std::move(ctx);
   self->state.supervisor = std::move(supervisor);

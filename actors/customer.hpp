@@ -16,6 +16,7 @@
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
+#include "system/store_state.hpp"
 
 namespace oms {
 
@@ -39,8 +40,6 @@ struct customer_state {
   std::unordered_map<sku_id, inventory_actor> skus;
   /// Handles of this customer's orders, as creation replied them.
   std::unordered_map<order_id, order_actor> handles;
-  /// This customer's orders, oldest first.
-  std::vector<order_id> orders;
   std::unordered_map<std::string, idempotency_entry> keys;
 
   static inline const char* name = "customer";
@@ -49,6 +48,7 @@ struct customer_state {
 /// Behaviour of the CUSTOMER actor for `id`.
 customer_actor::behavior_type
 customer(customer_actor::stateful_pointer<customer_state> self, customer_id id,
-         context_ptr ctx, supervisor_actor supervisor);
+         context_ptr ctx, supervisor_actor supervisor,
+         std::vector<key_state> restored_keys);
 
 } // namespace oms

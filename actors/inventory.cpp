@@ -132,4 +132,11 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
   };
 }
 
+inventory_actor::behavior_type restored_inventory(inventory_ptr self,
+                                                  sku_id sku, context_ptr ctx,
+                                                  stock_ledger ledger) {
+  self->state.ledger = std::move(ledger);
+  return inventory(self, std::move(sku), std::move(ctx));
+}
+
 } // namespace oms

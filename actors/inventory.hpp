@@ -27,4 +27,9 @@ inventory_actor::behavior_type
 inventory(inventory_actor::stateful_pointer<inventory_state> self, sku_id sku,
           context_ptr ctx);
 
+/// Behaviour of an INVENTORY actor restored from the store.
+inventory_actor::behavior_type
+restored_inventory(inventory_actor::stateful_pointer<inventory_state> self,
+                   sku_id sku, context_ptr ctx, stock_ledger ledger);
+
 } // namespace oms

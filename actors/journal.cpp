@@ -89,8 +89,25 @@ journal_actor::behavior_type journal(journal_ptr self,
         return rp;
       },
       [=](atom::flush) { flush_pending(self); },
-      [=](atom::read, uint64_t from, uint64_t max) {
-        return self->state.store->read(from, max);
+      [=](atom::read, uint64_t from,
+          uint64_t max) -> caf::result<std::vector<event>> {
+        auto res = self->state.store->read(from, max);
+        if (!res)
+          return res.error();
+        return std::move(*res);
+      },
+      [=](atom::get, const order_id& id) -> caf::result<order_record> {
+        auto res = self->state.store->find_order(id);
+        if (!res)
+          return res.error();
+        return std::move(*res);
+      },
+      [=](atom::list, const customer_id& customer, uint64_t offset,
+          uint64_t limit) -> caf::result<std::vector<order_record>> {
+        auto res = self->state.store->list_orders(customer, offset, limit);
+        if (!res)
+          return res.error();
+        return std::move(*res);
       },
       [=](atom::stats) { return self->state.stats; },
   };

@@ -871,4 +871,20 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
   };
 }
 
+order_actor::behavior_type restored_order(order_ptr self, order_record record,
+                                          std::vector<inventory_actor> skus,
+                                          context_ptr ctx,
+                                          supervisor_actor supervisor) {
+  auto id = record.id;
+  self->state.record = std::move(record);
+  self->state.skus = std::move(skus);
+  auto behavior =
+      order(self, std::move(id), std::move(ctx), std::move(supervisor));
+  if (self->state.record.status == order_status::created)
+    arm_hold_timer(self);
+  if (pending_payment(self->state.record, payment_kind::refund))
+    self->send(handle_of(self), atom::retry_v);
+  return behavior;
+}
+
 } // namespace oms

@@ -56,4 +56,12 @@ order_actor::behavior_type
 order(order_actor::stateful_pointer<order_state> self, order_id id,
       context_ptr ctx, supervisor_actor supervisor);
 
+/// Behaviour of an ORDER actor restored from the store after a restart: the
+/// hold timer is re-armed for the time left (an expired hold cancels the
+/// order right away) and pending refunds are asked about again.
+order_actor::behavior_type
+restored_order(order_actor::stateful_pointer<order_state> self,
+               order_record record, std::vector<inventory_actor> skus,
+               context_ptr ctx, supervisor_actor supervisor);
+
 } // namespace oms

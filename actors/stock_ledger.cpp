@@ -10,6 +10,22 @@ int64_t& counter_of(hold_kind kind, int64_t& reserved, int64_t& blocked) {
 
 } // namespace
 
+void stock_ledger::restore(money unit_price, int64_t on_hand,
+                           int64_t received_total, int64_t consumed_total,
+                           const std::vector<hold_view>& holds) {
+  unit_price_ = unit_price;
+  on_hand_ = on_hand;
+  received_total_ = received_total;
+  consumed_total_ = consumed_total;
+  reserved_ = 0;
+  blocked_ = 0;
+  holds_.clear();
+  for (auto& h : holds) {
+    holds_.emplace(h.order, h);
+    counter_of(h.kind, reserved_, blocked_) += h.quantity;
+  }
+}
+
 ledger_outcome stock_ledger::check_receive(int64_t quantity,
                                            money unit_price) const {
   if (quantity < 1 || quantity > max_receipt_quantity)

@@ -56,6 +56,10 @@ class stock_ledger {
   int64_t received_total() const { return received_total_; }
   int64_t consumed_total() const { return consumed_total_; }
 
+  /// Restores a ledger from stored state (recovery): counters and holds.
+  void restore(money unit_price, int64_t on_hand, int64_t received_total,
+               int64_t consumed_total, const std::vector<hold_view>& holds);
+
   /// Whether a receipt of `quantity` units at `unit_price` (0: keep the
   /// current price) is acceptable. Changes nothing.
   ledger_outcome check_receive(int64_t quantity, money unit_price) const;

@@ -149,30 +149,38 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto& st = self->state;
         if (auto i = st.orders.find(id); i != st.orders.end())
           return self->delegate(i->second, atom::apply_v, std::move(cmd));
-        auto j = st.archive.find(id);
-        if (j == st.archive.end() ||
-            (!cmd.customer.empty() && cmd.customer != j->second.customer))
-          return order_not_found(id);
-        auto& rec = j->second;
-        auto code = check_command(rec, cmd.kind);
-        nlohmann::json details{{"status", to_string(rec.status)},
-                               {"command", to_string(cmd.kind)}};
-        if (code == errc::order_expired)
-          return make_error(code,
-                            "the order's hold expired and it was cancelled",
-                            details.dump());
-        return make_error(errc::invalid_transition,
-                          std::string{"cannot "} + to_string(cmd.kind) +
-                              " an order in state " + to_string(rec.status),
-                          details.dump());
+        // A terminal order: its final record is in the store, and the
+        // transition table refuses every command on it.
+        auto rp = self->make_response_promise<order_record>();
+        self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
+            .then(
+                [=](order_record& rec) mutable {
+                  if (!cmd.customer.empty() && cmd.customer != rec.customer) {
+                    rp.deliver(order_not_found(id));
+                    return;
+                  }
+                  auto code = check_command(rec, cmd.kind);
+                  nlohmann::json details{{"status", to_string(rec.status)},
+                                         {"command", to_string(cmd.kind)}};
+                  if (code == errc::order_expired)
+                    rp.deliver(make_error(
+                        code, "the order's hold expired and it was cancelled",
+                        details.dump()));
+                  else
+                    rp.deliver(make_error(
+                        errc::invalid_transition,
+                        std::string{"cannot "} + to_string(cmd.kind) +
+                            " an order in state " + to_string(rec.status),
+                        details.dump()));
+                },
+                [=](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
       },
       [=](atom::get, const order_id& id) -> caf::result<order_record> {
         auto& st = self->state;
         if (auto i = st.orders.find(id); i != st.orders.end())
           return self->delegate(i->second, atom::get_v);
-        if (auto j = st.archive.find(id); j != st.archive.end())
-          return j->second;
-        return order_not_found(id);
+        return self->delegate(st.ctx->journal, atom::get_v, id);
       },
       [=](atom::find_order, const order_id& id) -> caf::result<order_actor> {
         auto& st = self->state;
@@ -188,7 +196,13 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto i = st.customers.find(id);
         if (i == st.customers.end()) {
           auto me = caf::actor_cast<supervisor_actor>(self);
-          auto handle = self->spawn(oms::customer, id, st.ctx, me);
+          std::vector<key_state> keys;
+          if (auto k = st.restored_keys.find(id); k != st.restored_keys.end()) {
+            keys = std::move(k->second);
+            st.restored_keys.erase(k);
+          }
+          auto handle =
+              self->spawn(oms::customer, id, st.ctx, me, std::move(keys));
           i = st.customers.emplace(id, handle).first;
         }
         return i->second;
@@ -200,8 +214,6 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
           self->demonitor(i->second.address());
           st.orders.erase(i);
         }
-        auto id = rec.id;
-        st.archive.insert_or_assign(std::move(id), std::move(rec));
       },
       [=](atom::audit) -> caf::result<audit_report> {
         auto& st = self->state;
@@ -252,6 +264,48 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         return rp;
       },
   };
+}
+
+supervisor_actor::behavior_type
+restored_supervisor(supervisor_ptr self, context_ptr ctx,
+                    std::shared_ptr<const recovered_state> recovered) {
+  auto behavior = supervisor(self, ctx);
+  auto& st = self->state;
+  std::unordered_map<sku_id, std::vector<hold_view>> holds;
+  for (auto& h : recovered->holds)
+    holds[h.sku].push_back(hold_view{h.order, h.quantity, h.kind});
+  for (auto& sku : recovered->skus) {
+    stock_ledger ledger;
+    ledger.restore(sku.unit_price, sku.on_hand, sku.received_total,
+                   sku.consumed_total, holds[sku.sku]);
+    auto handle =
+        self->spawn(restored_inventory, sku.sku, st.ctx, std::move(ledger));
+    self->monitor(handle);
+    st.skus.emplace(sku.sku, handle);
+  }
+  auto me = caf::actor_cast<supervisor_actor>(self);
+  for (auto& rec : recovered->live_orders) {
+    std::vector<inventory_actor> handles;
+    for (auto& line : rec.lines) {
+      auto i = st.skus.find(line.sku);
+      handles.push_back(i == st.skus.end() ? inventory_actor{} : i->second);
+    }
+    auto id = rec.id;
+    auto handle =
+        self->spawn(restored_order, rec, std::move(handles), st.ctx, me);
+    self->monitor(handle);
+    st.order_of.emplace(handle.address(), id);
+    st.orders.emplace(id, handle);
+  }
+  for (auto& k : recovered->keys)
+    st.restored_keys[k.customer].push_back(k);
+  log::info("supervisor.recovered",
+            {{"skus", uint64_t{recovered->skus.size()}},
+             {"live_orders", uint64_t{recovered->live_orders.size()}},
+             {"orders", recovered->total_orders},
+             {"keys", uint64_t{recovered->keys.size()}},
+             {"last_seq", recovered->last_seq}});
+  return behavior;
 }
 
 } // namespace oms

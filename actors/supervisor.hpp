@@ -1,12 +1,15 @@
-// The SUPERVISOR: spawns SKU and order actors on demand, keeps the registry
-// (SKU -> actor, live order -> actor, terminal order -> final record),
-// monitors them, and hands out handles so that callers talk to the owners
-// directly. It relays only what it must: receipts of new SKUs, order
-// creation (spawn + delegate, no round trip back), and commands for orders
-// whose handle the caller does not have.
+// The SUPERVISOR: spawns SKU, order and customer actors on demand, keeps the
+// registry (SKU -> actor, live order -> actor, customer -> actor), monitors
+// them, and hands out handles so that callers talk to the owners directly.
+// It relays only what it must: receipts of new SKUs, order creation (spawn +
+// delegate, no round trip back), and commands for orders whose handle the
+// caller does not have. Terminal orders have no actor: their records are
+// read from the store through the JOURNAL.
 #pragma once
 
+#include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor_addr.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -16,6 +19,7 @@
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
+#include "system/store_state.hpp"
 
 namespace oms {
 
@@ -29,8 +33,9 @@ struct supervisor_state {
   std::unordered_map<caf::actor_addr, order_id> order_of;
   /// CUSTOMER actors, spawned on first use.
   std::unordered_map<customer_id, customer_actor> customers;
-  /// Final records of terminal orders; their actors are gone.
-  std::unordered_map<order_id, order_record> archive;
+  /// Idempotency keys recovered from the store, handed to each customer's
+  /// actor when it is first spawned.
+  std::unordered_map<customer_id, std::vector<key_state>> restored_keys;
 
   static inline const char* name = "supervisor";
 };
@@ -40,5 +45,13 @@ struct supervisor_state {
 supervisor_actor::behavior_type
 supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
            context_ptr ctx);
+
+/// Behaviour of the SUPERVISOR after a restart: spawns an INVENTORY actor per
+/// stored SKU (with its holds) and an ORDER actor per live order, and keeps
+/// the recovered idempotency keys for the customers' actors.
+supervisor_actor::behavior_type
+restored_supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+                    context_ptr ctx,
+                    std::shared_ptr<const recovered_state> recovered);
 
 } // namespace oms

@@ -22,6 +22,13 @@ using journal_actor = caf::typed_actor<
     caf::replies_to<atom::append, std::vector<event>>::with<uint64_t>,
     // Replies up to `max` durable events with sequence numbers >= `from`.
     caf::replies_to<atom::read, uint64_t, uint64_t>::with<std::vector<event>>,
+    // Replies the latest durable record of an order. Errors:
+    // ORDER_NOT_FOUND, STORE_FAILURE.
+    caf::replies_to<atom::get, order_id>::with<order_record>,
+    // Replies a customer's orders newest first: (customer, offset, limit).
+    // Errors: STORE_FAILURE.
+    caf::replies_to<atom::list, customer_id, uint64_t,
+                    uint64_t>::with<std::vector<order_record>>,
     // Replies the journal's counters.
     caf::replies_to<atom::stats>::with<journal_stats>,
     // Internal: commits what has been appended so far.

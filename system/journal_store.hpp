@@ -1,5 +1,6 @@
-// Where the JOURNAL actor makes events durable. One interface, several
-// backends: in memory (tests), and on disk in later work.
+// Where the JOURNAL actor makes events durable, and where the current state
+// they add up to can be read back: one interface, three backends (memory for
+// tests, SQLite embedded by default, PostgreSQL for a database server).
 #pragma once
 
 #include <cstdint>
@@ -7,28 +8,44 @@
 #include <vector>
 
 #include <caf/error.hpp>
+#include <caf/expected.hpp>
 
 #include "messages/domain.hpp"
+#include "system/store_state.hpp"
 
 namespace oms {
 
 /// A backend of the JOURNAL. Only the JOURNAL actor calls it, from one
-/// thread at a time.
+/// thread at a time (load() is called once before the JOURNAL starts).
 class journal_store {
  public:
   virtual ~journal_store();
 
-  /// Stores `events` atomically (all or none) and durably; the first of them
-  /// gets sequence number last_seq() + 1. Returns an error (and stores
-  /// nothing) on failure.
+  /// Stores `events` atomically (all or none) and durably, together with
+  /// the current state they lead to; the first of them gets sequence number
+  /// last_seq() + 1. Returns an error (and stores nothing) on failure.
   virtual caf::error commit(const std::vector<event>& events) = 0;
 
   /// Up to `max` stored events with sequence numbers >= `from` (the first
   /// event has number 1).
-  virtual std::vector<event> read(uint64_t from, uint64_t max) const = 0;
+  virtual caf::expected<std::vector<event>> read(uint64_t from,
+                                                 uint64_t max) const = 0;
 
   /// Sequence number of the last stored event; 0 when empty.
   virtual uint64_t last_seq() const = 0;
+
+  /// The current state for recovery, with idempotency keys recorded at or
+  /// after `keys_since`. Fails (naming the problem) rather than return a
+  /// partial state.
+  virtual caf::expected<recovered_state> load(timestamp_ms keys_since) = 0;
+
+  /// The latest record of an order. Errors: ORDER_NOT_FOUND, STORE_FAILURE.
+  virtual caf::expected<order_record> find_order(const order_id& id) const = 0;
+
+  /// A customer's orders, newest first, skipping `offset`.
+  virtual caf::expected<std::vector<order_record>>
+  list_orders(const customer_id& customer, uint64_t offset,
+              uint64_t limit) const = 0;
 
   /// True if commit blocks on I/O, so the JOURNAL needs a thread of its own.
   virtual bool blocking() const = 0;

@@ -10,11 +10,15 @@ caf::error memory_store::commit(const std::vector<event>& events) {
   if (failing_)
     return make_error(errc::store_failure, "injected commit failure");
   std::lock_guard<std::mutex> guard{mtx_};
-  events_.insert(events_.end(), events.begin(), events.end());
+  for (auto& ev : events) {
+    events_.push_back(ev);
+    state_.apply(ev);
+  }
   return caf::none;
 }
 
-std::vector<event> memory_store::read(uint64_t from, uint64_t max) const {
+caf::expected<std::vector<event>> memory_store::read(uint64_t from,
+                                                     uint64_t max) const {
   std::lock_guard<std::mutex> guard{mtx_};
   std::vector<event> result;
   if (from == 0)
@@ -27,6 +31,30 @@ std::vector<event> memory_store::read(uint64_t from, uint64_t max) const {
 uint64_t memory_store::last_seq() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return events_.size();
+}
+
+caf::expected<recovered_state> memory_store::load(timestamp_ms keys_since) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.recover(keys_since);
+}
+
+caf::expected<order_record> memory_store::find_order(const order_id& id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (auto* rec = state_.find_order(id))
+    return *rec;
+  return make_error(errc::order_not_found, "no order " + id);
+}
+
+caf::expected<std::vector<order_record>>
+memory_store::list_orders(const customer_id& customer, uint64_t offset,
+                          uint64_t limit) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.list_orders(customer, offset, limit);
+}
+
+std::vector<event> memory_store::events() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return events_;
 }
 
 } // namespace oms

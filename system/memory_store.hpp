@@ -1,5 +1,5 @@
 // The in-memory journal backend: fast, lost on exit. For unit tests and for
-// runs that do not need durability.
+// runs that do not need durability. A "restart" in tests reuses the object.
 #pragma once
 
 #include <atomic>
@@ -9,22 +9,32 @@
 
 namespace oms {
 
-/// Keeps events in a vector. Thread-safe, so tests may inspect it while the
-/// JOURNAL runs.
+/// Keeps events in a vector and their current state in a store_state.
+/// Thread-safe, so tests may inspect it while the JOURNAL runs.
 class memory_store : public journal_store {
  public:
   caf::error commit(const std::vector<event>& events) override;
-  std::vector<event> read(uint64_t from, uint64_t max) const override;
+  caf::expected<std::vector<event>> read(uint64_t from,
+                                         uint64_t max) const override;
   uint64_t last_seq() const override;
+  caf::expected<recovered_state> load(timestamp_ms keys_since) override;
+  caf::expected<order_record> find_order(const order_id& id) const override;
+  caf::expected<std::vector<order_record>>
+  list_orders(const customer_id& customer, uint64_t offset,
+              uint64_t limit) const override;
   bool blocking() const override { return false; }
   std::string describe() const override { return "memory"; }
 
   /// While set, every commit fails with STORE_FAILURE (fault injection).
   void fail_commits(bool on) { failing_ = on; }
 
+  /// All events (for tests).
+  std::vector<event> events() const;
+
  private:
   mutable std::mutex mtx_;
   std::vector<event> events_;
+  store_state state_;
   std::atomic<bool> failing_{false};
 };
 

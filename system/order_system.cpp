@@ -59,10 +59,20 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
                            std::shared_ptr<journal_store> store,
                            std::shared_ptr<payment_gateway> gateway)
     : sys_(sys) {
+  // Rebuild from the store before anything runs; a store that cannot be
+  // read completely stops the start.
+  using namespace std::chrono;
+  auto now_ms =
+      duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+          .count();
+  auto loaded = store->load(now_ms - cfg.idempotency_window.count());
+  if (!loaded)
+    throw startup_error(describe(loaded.error()));
+  auto state = std::make_shared<const recovered_state>(std::move(*loaded));
   journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max);
   payments_ = spawn_payment(sys, std::move(gateway));
   ctx_ = make_context(sys, std::move(cfg), journal_, payments_);
-  supervisor_ = sys.spawn(oms::supervisor, ctx_);
+  supervisor_ = sys.spawn(oms::restored_supervisor, ctx_, std::move(state));
 }
 
 order_system::~order_system() {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,10 +27,19 @@
 
 namespace oms {
 
+/// Thrown by order_system's constructor when the store cannot be loaded
+/// completely; what() names the store and the problem.
+class startup_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class order_system {
  public:
-  /// Starts the JOURNAL over `store`, the PAYMENT actor over `gateway` and
-  /// the SUPERVISOR in `sys`.
+  /// Loads the state `store` holds, then starts the JOURNAL over it, the
+  /// PAYMENT actor over `gateway` and the SUPERVISOR with the SKU, order and
+  /// customer actors the state needs. Throws startup_error if the store
+  /// cannot be loaded completely.
   order_system(caf::actor_system& sys, settings cfg,
                std::shared_ptr<journal_store> store,
                std::shared_ptr<payment_gateway> gateway);

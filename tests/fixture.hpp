@@ -165,6 +165,13 @@ struct fixture {
     return call<order_record>(sup, atom::apply_v, id, cmd);
   }
 
+  /// Durable events from sequence number `from` on (at most `max`).
+  std::vector<event> store_events(uint64_t from, uint64_t max) {
+    auto res = store->read(from, max);
+    REQUIRE(res);
+    return *res;
+  }
+
   audit_report audit() {
     auto res = call<audit_report>(sup, atom::audit_v);
     REQUIRE_MESSAGE(res, describe(res.error()));

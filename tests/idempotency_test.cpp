@@ -33,7 +33,7 @@ struct key_fixture : fixture {
 
   size_t orders_created() {
     size_t n = 0;
-    for (auto& ev : store->read(1, 1000))
+    for (auto& ev : store_events(1, 1000))
       if (ev.kind == event_kind::order_created)
         ++n;
     return n;
@@ -127,7 +127,7 @@ TEST_CASE_FIXTURE(key_fixture, "the key is recorded with the order it guards") {
   REQUIRE(rec);
   CHECK(rec->idempotency_key == "key-1");
   CHECK(rec->request_fingerprint.size() == 16);
-  for (auto& ev : store->read(1, 100))
+  for (auto& ev : store_events(1, 100))
     if (ev.kind == event_kind::order_created)
       CHECK(ev.snapshot.idempotency_key == "key-1");
 }

@@ -23,14 +23,14 @@ TEST_CASE_FIXTURE(fixture, "the first receipt creates the SKU with its price") {
 TEST_CASE_FIXTURE(fixture,
                   "receipts are journaled before they are acknowledged") {
   receive("SKU-1", 10, 49900);
-  auto events = store->read(1, 100);
+  auto events = store_events(1, 100);
   REQUIRE(events.size() == 2);
   CHECK(events[0].kind == event_kind::sku_created);
   CHECK(events[0].amount == 49900);
   CHECK(events[1].kind == event_kind::stock_received);
   CHECK(events[1].quantity == 10);
   receive("SKU-1", 3, 50000);
-  events = store->read(3, 100);
+  events = store_events(3, 100);
   REQUIRE(events.size() == 2);
   CHECK(events[0].kind == event_kind::price_set);
   CHECK(events[1].kind == event_kind::stock_received);

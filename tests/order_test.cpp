@@ -76,7 +76,7 @@ TEST_CASE_FIXTURE(stock_fixture,
                   "the order and its holds are journaled as one record") {
   auto before = store->last_seq();
   auto rec = create("c1", {item("A", 3), item("B", 2)}).record;
-  auto events = store->read(before + 1, 100);
+  auto events = store_events(before + 1, 100);
   REQUIRE(events.size() == 3);
   CHECK(events[0].kind == event_kind::order_created);
   CHECK(events[0].snapshot.id == rec.id);
@@ -312,7 +312,7 @@ TEST_CASE_FIXTURE(
   CHECK(stock("A").reserved == 0);
   CHECK(stock("A").available == 10);
   // The expiry is journaled with the released units.
-  auto events = store->read(1, 100);
+  auto events = store_events(1, 100);
   CHECK(events.back().kind == event_kind::order_changed);
   CHECK(events.back().snapshot.status == order_status::cancelled);
   CHECK(events[events.size() - 2].kind == event_kind::stock_released);

@@ -196,7 +196,7 @@ TEST_CASE_FIXTURE(threaded_fixture,
   REQUIRE(page);
   CHECK(page->orders.size() == 1);
   size_t created = 0;
-  for (auto& ev : store->read(1, 100'000))
+  for (auto& ev : store->events())
     if (ev.kind == event_kind::order_created)
       ++created;
   CHECK(created == 1);

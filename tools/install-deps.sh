@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build ccache pkg-config
-  libcaf-dev nlohmann-json3-dev doctest-dev
+  libcaf-dev nlohmann-json3-dev doctest-dev libsqlite3-dev sqlite3
   clang-format
 )
 

@@ -1,0 +1,106 @@
+#include "system/codec.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace oms {
+
+namespace {
+
+using json = nlohmann::json;
+
+template <class Enum>
+int as_int(Enum x) {
+  return static_cast<int>(x);
+}
+
+} // namespace
+
+std::string encode_record(const order_record& r) {
+  json lines = json::array();
+  for (auto& l : r.lines)
+    lines.push_back({l.sku, l.quantity, l.unit_price, l.cancelled_quantity,
+                     l.shipped_quantity});
+  json history = json::array();
+  for (auto& h : r.history)
+    history.push_back({h.at, as_int(h.from), as_int(h.to), h.reason, h.amount});
+  json payments = json::array();
+  for (auto& p : r.payments)
+    payments.push_back({as_int(p.kind), p.gateway_key, p.amount,
+                        as_int(p.status), p.reference, p.reason, p.at,
+                        p.client_key, p.fingerprint});
+  json j = {
+      {"v", 1},
+      {"id", r.id},
+      {"customer", r.customer},
+      {"seller", as_int(r.seller)},
+      {"lines", lines},
+      {"address",
+       {r.ship_to.line1, r.ship_to.line2, r.ship_to.city, r.ship_to.postal_code,
+        r.ship_to.country}},
+      {"status", as_int(r.status)},
+      {"total", r.total_amount},
+      {"paid", r.paid_amount},
+      {"refunded", r.refunded_amount},
+      {"paymentRef", r.payment_reference},
+      {"cancelReason", r.cancel_reason},
+      {"createdAt", r.created_at},
+      {"updatedAt", r.updated_at},
+      {"holdExpiresAt", r.hold_expires_at},
+      {"history", history},
+      {"payments", payments},
+      {"key", r.idempotency_key},
+      {"fingerprint", r.request_fingerprint},
+  };
+  return j.dump();
+}
+
+bool decode_record(std::string_view text, order_record& r) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1)
+    return false;
+  try {
+    r = order_record{};
+    r.id = j.at("id").get<std::string>();
+    r.customer = j.at("customer").get<std::string>();
+    r.seller = static_cast<seller>(j.at("seller").get<int>());
+    for (auto& l : j.at("lines"))
+      r.lines.push_back(order_line{l.at(0).get<std::string>(),
+                                   l.at(1).get<int64_t>(), l.at(2).get<money>(),
+                                   l.at(3).get<int64_t>(),
+                                   l.at(4).get<int64_t>()});
+    auto& a = j.at("address");
+    r.ship_to = address{a.at(0).get<std::string>(), a.at(1).get<std::string>(),
+                        a.at(2).get<std::string>(), a.at(3).get<std::string>(),
+                        a.at(4).get<std::string>()};
+    r.status = static_cast<order_status>(j.at("status").get<int>());
+    r.total_amount = j.at("total").get<money>();
+    r.paid_amount = j.at("paid").get<money>();
+    r.refunded_amount = j.at("refunded").get<money>();
+    r.payment_reference = j.at("paymentRef").get<std::string>();
+    r.cancel_reason = j.at("cancelReason").get<std::string>();
+    r.created_at = j.at("createdAt").get<timestamp_ms>();
+    r.updated_at = j.at("updatedAt").get<timestamp_ms>();
+    r.hold_expires_at = j.at("holdExpiresAt").get<timestamp_ms>();
+    for (auto& h : j.at("history"))
+      r.history.push_back(
+          history_entry{h.at(0).get<timestamp_ms>(),
+                        static_cast<order_status>(h.at(1).get<int>()),
+                        static_cast<order_status>(h.at(2).get<int>()),
+                        h.at(3).get<std::string>(), h.at(4).get<money>()});
+    for (auto& p : j.at("payments"))
+      r.payments.push_back(payment_record{
+          static_cast<payment_kind>(p.at(0).get<int>()),
+          p.at(1).get<std::string>(), p.at(2).get<money>(),
+          static_cast<payment_status>(p.at(3).get<int>()),
+          p.at(4).get<std::string>(), p.at(5).get<std::string>(),
+          p.at(6).get<timestamp_ms>(), p.at(7).get<std::string>(),
+          p.at(8).get<std::string>()});
+    r.idempotency_key = j.at("key").get<std::string>();
+    r.request_fingerprint = j.at("fingerprint").get<std::string>();
+  } catch (const json::exception&) {
+    return false;
+  }
+  return true;
+}
+
+} // namespace oms

@@ -1,0 +1,20 @@
+// The storage encoding of order records: compact JSON that keeps every field
+// (unlike the API rendering in messages/json.hpp), so a record read back
+// from a store equals the record written.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "messages/domain.hpp"
+
+namespace oms {
+
+/// Encodes every field of `rec`.
+std::string encode_record(const order_record& rec);
+
+/// Decodes what encode_record wrote. Returns false (and leaves `out`
+/// unspecified) if `text` is not such a record.
+bool decode_record(std::string_view text, order_record& out);
+
+} // namespace oms

@@ -1,0 +1,131 @@
+#include "system/store_state.hpp"
+
+namespace oms {
+
+bool needs_actor(const order_record& rec) {
+  return !is_terminal(rec.status) ||
+         pending_payment(rec, payment_kind::charge) != nullptr ||
+         pending_payment(rec, payment_kind::refund) != nullptr;
+}
+
+std::vector<key_state> keys_of(const event& ev) {
+  std::vector<key_state> result;
+  auto& rec = ev.snapshot;
+  if (ev.kind == event_kind::order_created && !rec.idempotency_key.empty())
+    result.push_back(key_state{rec.customer, rec.idempotency_key,
+                               rec.request_fingerprint, rec.id, ev.at, rec});
+  // The first event that shows a charge succeeded is the one that answered
+  // the pay request; stores keep the first key they see (insert or ignore).
+  if (ev.kind == event_kind::order_changed)
+    for (auto& p : rec.payments)
+      if (p.kind == payment_kind::charge &&
+          p.status == payment_status::succeeded && !p.client_key.empty())
+        result.push_back(key_state{rec.customer, p.client_key, p.fingerprint,
+                                   rec.id, ev.at, rec});
+  return result;
+}
+
+void store_state::apply(const event& ev) {
+  ++last_seq_;
+  switch (ev.kind) {
+    case event_kind::sku_created: {
+      auto& s = skus_[ev.sku];
+      s.sku = ev.sku;
+      s.unit_price = ev.amount;
+      s.updated_at = ev.at;
+      break;
+    }
+    case event_kind::price_set: {
+      auto& s = skus_[ev.sku];
+      s.sku = ev.sku;
+      s.unit_price = ev.amount;
+      s.updated_at = ev.at;
+      break;
+    }
+    case event_kind::stock_received: {
+      auto& s = skus_[ev.sku];
+      s.sku = ev.sku;
+      s.on_hand += ev.quantity;
+      s.received_total += ev.quantity;
+      s.updated_at = ev.at;
+      break;
+    }
+    case event_kind::stock_reserved:
+      holds_[{ev.order, ev.sku}] =
+          hold_state{ev.order, ev.sku, ev.quantity, hold_kind::reserved};
+      break;
+    case event_kind::stock_blocked:
+      if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end())
+        i->second.kind = hold_kind::blocked;
+      break;
+    case event_kind::stock_released:
+      if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end()) {
+        i->second.quantity -= ev.quantity;
+        if (i->second.quantity <= 0)
+          holds_.erase(i);
+      }
+      break;
+    case event_kind::stock_consumed: {
+      holds_.erase({ev.order, ev.sku});
+      auto& s = skus_[ev.sku];
+      s.on_hand -= ev.quantity;
+      s.consumed_total += ev.quantity;
+      s.updated_at = ev.at;
+      break;
+    }
+    case event_kind::order_created:
+      by_customer_[ev.snapshot.customer].push_back(ev.snapshot.id);
+      orders_[ev.snapshot.id] = ev.snapshot;
+      break;
+    case event_kind::order_changed:
+      orders_[ev.snapshot.id] = ev.snapshot;
+      break;
+  }
+  for (auto& k : keys_of(ev)) {
+    auto id = std::make_pair(k.customer, k.key);
+    keys_.emplace(std::move(id), std::move(k));
+  }
+}
+
+recovered_state store_state::recover(timestamp_ms keys_since) const {
+  recovered_state result;
+  for (auto& kvp : skus_)
+    result.skus.push_back(kvp.second);
+  for (auto& kvp : holds_)
+    result.holds.push_back(kvp.second);
+  for (auto& kvp : orders_)
+    if (needs_actor(kvp.second))
+      result.live_orders.push_back(kvp.second);
+  for (auto& kvp : keys_)
+    if (kvp.second.at >= keys_since)
+      result.keys.push_back(kvp.second);
+  result.last_seq = last_seq_;
+  result.total_orders = orders_.size();
+  return result;
+}
+
+const order_record* store_state::find_order(const order_id& id) const {
+  auto i = orders_.find(id);
+  return i == orders_.end() ? nullptr : &i->second;
+}
+
+std::vector<order_record> store_state::list_orders(const customer_id& customer,
+                                                   size_t offset,
+                                                   size_t limit) const {
+  std::vector<order_record> result;
+  auto i = by_customer_.find(customer);
+  if (i == by_customer_.end())
+    return result;
+  auto& ids = i->second;
+  for (size_t n = offset; n < ids.size() && result.size() < limit; ++n)
+    if (auto* rec = find_order(ids[ids.size() - 1 - n]))
+      result.push_back(*rec);
+  return result;
+}
+
+size_t store_state::count_orders(const customer_id& customer) const {
+  auto i = by_customer_.find(customer);
+  return i == by_customer_.end() ? 0 : i->second.size();
+}
+
+} // namespace oms

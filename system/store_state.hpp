@@ -1,0 +1,97 @@
+// The current state that a sequence of events adds up to: SKUs with their
+// counters and prices, the holds of orders on them, the latest record of
+// every order, and the idempotency keys with the results they guard. The
+// memory store keeps one; the SQL stores keep the same in tables; recovery
+// rebuilds the actors from it. Pure: no actors, no I/O.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "messages/domain.hpp"
+
+namespace oms {
+
+/// One SKU as stored.
+struct sku_state {
+  sku_id sku;
+  money unit_price = 0;
+  int64_t on_hand = 0;
+  int64_t received_total = 0;
+  int64_t consumed_total = 0;
+  timestamp_ms updated_at = 0;
+};
+
+/// One order's hold on one SKU as stored.
+struct hold_state {
+  order_id order;
+  sku_id sku;
+  int64_t quantity = 0;
+  hold_kind kind = hold_kind::reserved;
+};
+
+/// One idempotency key of a customer and the result it guards.
+struct key_state {
+  customer_id customer;
+  std::string key;
+  std::string fingerprint;
+  order_id order;
+  timestamp_ms at = 0;
+  /// The record as first answered to the request the key guards.
+  order_record response;
+};
+
+/// What recovery needs to rebuild the actors.
+struct recovered_state {
+  std::vector<sku_state> skus;
+  std::vector<hold_state> holds;
+  /// Orders that still have an actor's work to do: not terminal, or owing a
+  /// payment outcome or a refund.
+  std::vector<order_record> live_orders;
+  /// Keys younger than the idempotency window.
+  std::vector<key_state> keys;
+  uint64_t last_seq = 0;
+  uint64_t total_orders = 0;
+};
+
+/// True if an order needs a live actor after a restart.
+bool needs_actor(const order_record& rec);
+
+/// The state events add up to.
+class store_state {
+ public:
+  /// Applies one event. Events must come in journal order.
+  void apply(const event& ev);
+
+  /// What recovery needs, with keys at or after `keys_since`.
+  recovered_state recover(timestamp_ms keys_since) const;
+
+  const order_record* find_order(const order_id& id) const;
+
+  /// A customer's orders, newest first, skipping `offset`.
+  std::vector<order_record> list_orders(const customer_id& customer,
+                                        size_t offset, size_t limit) const;
+
+  /// Number of orders of a customer.
+  size_t count_orders(const customer_id& customer) const;
+
+  uint64_t last_seq() const { return last_seq_; }
+
+ private:
+  std::map<sku_id, sku_state> skus_;
+  std::map<std::pair<order_id, sku_id>, hold_state> holds_;
+  std::map<order_id, order_record> orders_;
+  std::map<customer_id, std::vector<order_id>> by_customer_;
+  std::map<std::pair<customer_id, std::string>, key_state> keys_;
+  uint64_t last_seq_ = 0;
+};
+
+/// Keys that an order record carries: its creation key (with the record as
+/// created) and the client keys of its successful charges (with the record
+/// as paid). Used by every store when it writes an order event.
+std::vector<key_state> keys_of(const event& ev);
+
+} // namespace oms
