@@ -210,8 +210,9 @@ caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
     return invalid("the cart holds at most " +
                    std::to_string(st.ctx->settings.cart_lines_max) + " lines");
   auto rp = self->make_response_promise<cart_view>();
+  auto ctx = st.ctx;
   auto with_handle = [=](inventory_actor handle) {
-    self->request(handle, st.ctx->settings.request_timeout, atom::get_v)
+    self->request(handle, ctx->settings.request_timeout, atom::get_v)
         .await(
             [=](stock_view& v) mutable {
               auto& cart = self->state.cart;

@@ -241,7 +241,11 @@ void finish_create(order_ptr self,
     // never existed.
     caf::error err;
     if (broken) {
-      err = make_error(errc::internal, "a SKU actor did not answer");
+      auto& first = st.reserve_error;
+      if (code_of(first) != errc::internal && code_of(first) != errc::none)
+        err = first;
+      else
+        err = make_error(errc::internal, "a SKU actor did not answer");
     } else {
       nlohmann::json details{{"skus", short_skus}};
       err = make_error(errc::insufficient_stock,
@@ -329,6 +333,8 @@ caf::result<created_order> start_create(order_ptr self,
               arrive();
             },
             [=](caf::error& err) {
+              if (!self->state.reserve_error)
+                self->state.reserve_error = err;
               log::error("order.reserve_failed",
                          {{"order", self->state.record.id},
                           {"sku", self->state.record.lines[i].sku},
@@ -482,8 +488,12 @@ void process_refunds(order_ptr self, std::function<void()> then) {
               p->reference = res.reference;
               next.refunded_amount += p->amount;
             } else {
+              // A refused refund needs a person: the history says so.
               p->status = payment_status::failed;
               p->reason = res.reason;
+              next.history.push_back(
+                  history_entry{next.updated_at, next.status, next.status,
+                                "REFUND_DECLINED: " + res.reason, p->amount});
               log::error(
                   "order.refund_refused",
                   {{"order", next.id}, {"key", key}, {"reason", res.reason}});
@@ -518,89 +528,139 @@ void schedule_refund_retry(order_ptr self) {
   self->delayed_send(handle_of(self), delay, atom::retry_v);
 }
 
+// Charges `amount` under the gateway key `key` (whose PENDING record is
+// already durable) and settles the outcome.
+void charge_with_key(order_ptr self, std::string key, money amount,
+                     std::string token, record_callback done) {
+  self->request(self->state.ctx->payments, caf::infinite, atom::charge_v, key,
+                amount, token)
+      .await(
+          [=](gateway_result& res) {
+            switch (res.status) {
+              case gateway_status::approved:
+                settle_approved_charge(self, key, res, [=](caf::error err) {
+                  if (err)
+                    done(err);
+                  else
+                    done(self->state.record);
+                });
+                break;
+              case gateway_status::declined:
+                settle_failed_charge(
+                    self, key, res.reason, [=](caf::error err) {
+                      if (err) {
+                        done(err);
+                        return;
+                      }
+                      nlohmann::json details{{"reason", res.reason}};
+                      done(make_error(errc::payment_declined,
+                                      "the payment was declined: " + res.reason,
+                                      details.dump()));
+                    });
+                break;
+              default:
+                done(make_error(errc::payment_unavailable,
+                                "the payment gateway did not answer; retry the "
+                                "payment to recover its outcome"));
+            }
+          },
+          [=](caf::error&) {
+            done(make_error(errc::payment_unavailable,
+                            "the payment service did not answer"));
+          });
+}
+
+// Journals a new PENDING charge, then charges under its key.
+void new_charge(order_ptr self, order_command cmd, std::string token,
+                record_callback done) {
+  auto next = self->state.record;
+  payment_record charge;
+  charge.kind = payment_kind::charge;
+  charge.gateway_key = next_gateway_key(next, payment_kind::charge);
+  charge.amount = cmd.amount;
+  charge.at = now(self);
+  charge.client_key = cmd.client_key;
+  charge.fingerprint = cmd.fingerprint;
+  next.payments.push_back(charge);
+  next.updated_at = charge.at;
+  auto key = charge.gateway_key;
+  // Write ahead: the attempt is durable before the gateway hears of it.
+  commit(self, std::move(next), {}, [=](caf::error err) {
+    if (err) {
+      done(err);
+      return;
+    }
+    charge_with_key(self, key, cmd.amount, token, done);
+  });
+}
+
 void pay(order_ptr self, order_command cmd, record_callback done) {
-  if (auto code = check_command(self->state.record, command_kind::pay);
-      code != errc::none) {
-    done(transition_error(self->state.record, command_kind::pay, code));
-    return;
-  }
-  resolve_pending_charge(self, [=](resolution r) {
-    auto& rec = self->state.record;
-    if (r == resolution::unknown) {
-      done(outcome_unknown());
-      return;
-    }
-    if (r == resolution::paid) {
-      // The earlier attempt went through: this pay is answered by it.
-      done(rec);
-      return;
-    }
-    auto due = amount_due(rec);
-    if (cmd.amount != due) {
-      nlohmann::json details{{"expected", due}, {"given", cmd.amount}};
-      done(make_error(errc::amount_mismatch,
-                      "amount must equal the amount due of " +
-                          std::to_string(due),
-                      details.dump()));
-      return;
-    }
-    auto token = cmd.token.empty() ? std::string{"default"} : cmd.token;
-    auto next = rec;
-    payment_record charge;
-    charge.kind = payment_kind::charge;
-    charge.gateway_key = next_gateway_key(next, payment_kind::charge);
-    charge.amount = cmd.amount;
-    charge.at = now(self);
-    charge.client_key = cmd.client_key;
-    charge.fingerprint = cmd.fingerprint;
-    next.payments.push_back(charge);
-    next.updated_at = charge.at;
-    auto key = charge.gateway_key;
-    // Write ahead: the attempt is durable before the gateway hears of it.
-    commit(self, std::move(next), {}, [=](caf::error err) {
-      if (err) {
-        done(err);
+  auto& rec = self->state.record;
+  // A retry of a pay request whose charge went through meanwhile (found by
+  // a lookup on expiry, say) is answered with the order as it is.
+  if (!cmd.client_key.empty())
+    for (auto& p : rec.payments)
+      if (p.kind == payment_kind::charge && p.client_key == cmd.client_key &&
+          p.fingerprint == cmd.fingerprint &&
+          p.status == payment_status::succeeded) {
+        done(rec);
         return;
       }
-      self->request(self->state.ctx->payments, caf::infinite, atom::charge_v,
-                    key, cmd.amount, token)
-          .await(
-              [=](gateway_result& res) {
-                switch (res.status) {
-                  case gateway_status::approved:
-                    settle_approved_charge(self, key, res, [=](caf::error err) {
-                      if (err)
-                        done(err);
-                      else
-                        done(self->state.record);
-                    });
-                    break;
-                  case gateway_status::declined:
-                    settle_failed_charge(
-                        self, key, res.reason, [=](caf::error err) {
-                          if (err) {
-                            done(err);
-                            return;
-                          }
-                          nlohmann::json details{{"reason", res.reason}};
-                          done(make_error(errc::payment_declined,
-                                          "the payment was declined: " +
-                                              res.reason,
-                                          details.dump()));
-                        });
-                    break;
-                  default:
-                    done(make_error(errc::payment_unavailable,
-                                    "the payment gateway did not answer; retry "
-                                    "the payment to recover its outcome"));
-                }
-              },
-              [=](caf::error&) {
-                done(make_error(errc::payment_unavailable,
-                                "the payment service did not answer"));
-              });
-    });
-  });
+  if (auto code = check_command(rec, command_kind::pay); code != errc::none) {
+    done(transition_error(rec, command_kind::pay, code));
+    return;
+  }
+  auto due = amount_due(rec);
+  if (cmd.amount != due) {
+    nlohmann::json details{{"expected", due}, {"given", cmd.amount}};
+    done(
+        make_error(errc::amount_mismatch,
+                   "amount must equal the amount due of " + std::to_string(due),
+                   details.dump()));
+    return;
+  }
+  auto token = cmd.token.empty() ? std::string{"default"} : cmd.token;
+  auto* pending = pending_payment(rec, payment_kind::charge);
+  if (!pending) {
+    new_charge(self, std::move(cmd), std::move(token), std::move(done));
+    return;
+  }
+  // An earlier attempt's answer was lost: find out before charging again.
+  auto key = pending->gateway_key;
+  auto amount = pending->amount;
+  self->request(self->state.ctx->payments, caf::infinite, atom::lookup_v, key)
+      .await(
+          [=](gateway_result& res) {
+            switch (res.status) {
+              case gateway_status::approved:
+                // The earlier attempt went through: this pay is answered by it.
+                settle_approved_charge(self, key, res, [=](caf::error err) {
+                  if (err)
+                    done(err);
+                  else
+                    done(self->state.record);
+                });
+                break;
+              case gateway_status::declined:
+                settle_failed_charge(self, key, res.reason,
+                                     [=](caf::error err) {
+                                       if (err)
+                                         done(err);
+                                       else
+                                         new_charge(self, cmd, token, done);
+                                     });
+                break;
+              case gateway_status::not_found:
+                // The gateway has no outcome for that key yet. Charging again
+                // under the same key cannot charge twice, even if the first
+                // request is still on its way.
+                charge_with_key(self, key, amount, token, done);
+                break;
+              default:
+                done(outcome_unknown());
+            }
+          },
+          [=](caf::error&) { done(outcome_unknown()); });
 }
 
 // -- cancellation
@@ -804,6 +864,17 @@ void run_command(order_ptr self, order_command cmd, record_callback done) {
       break;
     case command_kind::expire:
       cancel_all(self, std::move(cmd), std::move(done));
+      break;
+    case command_kind::confirm:
+      // A charge whose answer was lost must be settled before the order
+      // leaves CREATED: confirming disarms the hold timer, which would
+      // otherwise settle it.
+      resolve_pending_charge(self, [self, done](resolution r) {
+        if (r == resolution::unknown)
+          done(outcome_unknown());
+        else
+          transition(self, command_kind::confirm, done);
+      });
       break;
     default:
       transition(self, cmd.kind, std::move(done));

@@ -44,6 +44,8 @@ struct order_state {
   /// Incremented whenever the hold timer is re-armed or disarmed; a timer
   /// message carrying an older generation is ignored.
   uint64_t generation = 0;
+  /// The first error a SKU actor answered a reservation with, if any.
+  caf::error reserve_error;
   /// Consecutive refund retries, for the backoff.
   uint32_t refund_retries = 0;
   bool refund_retry_scheduled = false;

@@ -105,7 +105,8 @@ struct fixture {
 
   caf::expected<created_order> try_create(const customer_id& customer,
                                           std::vector<order_item> items) {
-    create_order_request req{customer, std::move(items), sample_address()};
+    create_order_request req{
+        customer, std::move(items), sample_address(), {}, {}};
     return call<created_order>(sup, atom::create_v, std::move(req));
   }
 

@@ -174,3 +174,20 @@ TEST_CASE_FIXTURE(key_fixture, "another customer cannot pay my order") {
                            std::string{"tok_visa"}, std::string{"k2"});
   CHECK(code(res) == "ORDER_NOT_FOUND");
 }
+
+TEST_CASE_FIXTURE(key_fixture, "a pay retry after its lost charge was settled "
+                               "by the expiry gets the paid order") {
+  auto rec = *create_with("key-1");
+  auto first =
+      call<order_record>(alice, atom::pay_v, rec.id, rec.total_amount,
+                         std::string{"tok_timeout"}, std::string{"pay-1"});
+  CHECK(code(first) == "PAYMENT_UNAVAILABLE");
+  advance(15min); // the expiry finds the charge went through: PAID
+  REQUIRE(get_order(rec.id)->status == order_status::paid);
+  auto retry =
+      call<order_record>(alice, atom::pay_v, rec.id, rec.total_amount,
+                         std::string{"tok_timeout"}, std::string{"pay-1"});
+  REQUIRE_MESSAGE(retry, describe(retry.error()));
+  CHECK(retry->status == order_status::paid);
+  CHECK(gateway->charges() == 1);
+}

@@ -96,8 +96,8 @@ TEST_CASE_FIXTURE(fixture, "second competing order for the last units is "
   // Both requests are in the SKU's mailbox before either is handled; the SKU
   // grants the first and refuses the second from its own count.
   receive("LAST", 2, 500);
-  create_order_request r1{"c1", {item("LAST", 2)}, sample_address()};
-  create_order_request r2{"c2", {item("LAST", 2)}, sample_address()};
+  create_order_request r1{"c1", {item("LAST", 2)}, sample_address(), {}, {}};
+  create_order_request r2{"c2", {item("LAST", 2)}, sample_address(), {}, {}};
   auto h1 = self->request(sup, caf::infinite, atom::create_v, r1);
   auto h2 = self->request(sup, caf::infinite, atom::create_v, r2);
   sched.run();
@@ -429,8 +429,10 @@ TEST_CASE_FIXTURE(
   // A confirm and a cancel race on one order: exactly one of the two final
   // states results, and the stock matches it.
   auto rec = create("c1", {item("A", 3)}).record;
-  order_command confirm{command_kind::confirm, "", 0, ""};
-  order_command cancel{command_kind::cancel, "", 0, ""};
+  order_command confirm;
+  confirm.kind = command_kind::confirm;
+  order_command cancel;
+  cancel.kind = command_kind::cancel;
   auto h1 = self->request(sup, caf::infinite, atom::apply_v, rec.id, confirm);
   auto h2 = self->request(sup, caf::infinite, atom::apply_v, rec.id, cancel);
   sched.run();

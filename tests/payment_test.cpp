@@ -68,19 +68,45 @@ TEST_CASE_FIXTURE(pay_fixture,
   CHECK(gateway->charged_total() == rec.total_amount);
 }
 
-TEST_CASE_FIXTURE(
-    pay_fixture, "a timeout that charged nothing is retried as a new attempt") {
+TEST_CASE_FIXTURE(pay_fixture, "a timeout the gateway has no record of is "
+                               "charged again under the same key") {
+  // Reusing the key means a first request still on its way cannot lead to
+  // a second capture.
   auto rec = order_of();
   CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout_uncharged")) ==
         "PAYMENT_UNAVAILABLE");
   CHECK(gateway->charges() == 0);
   auto paid = must_pay(rec.id, rec.total_amount);
-  REQUIRE(paid.payments.size() == 2);
-  CHECK(paid.payments[0].status == payment_status::failed);
-  CHECK(paid.payments[0].reason == "not received by the gateway");
-  CHECK(paid.payments[1].gateway_key == rec.id + ":charge:2");
-  CHECK(paid.payments[1].status == payment_status::succeeded);
+  REQUIRE(paid.payments.size() == 1);
+  CHECK(paid.payments[0].gateway_key == rec.id + ":charge:1");
+  CHECK(paid.payments[0].status == payment_status::succeeded);
   CHECK(gateway->charges() == 1);
+}
+
+TEST_CASE_FIXTURE(
+    pay_fixture,
+    "confirming an order first settles a payment whose answer was lost") {
+  auto rec = order_of();
+  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout")) ==
+        "PAYMENT_UNAVAILABLE");
+  // The charge went through: the order is PAID, so confirming is refused,
+  // and nothing is left pending.
+  CHECK(code(apply(rec.id, command_kind::confirm)) == "INVALID_TRANSITION");
+  auto now = *get_order(rec.id);
+  CHECK(now.status == order_status::paid);
+  CHECK(pending_payment(now, payment_kind::charge) == nullptr);
+  CHECK(gateway->charges() == 1);
+}
+
+TEST_CASE_FIXTURE(
+    pay_fixture,
+    "confirming is refused while a lost payment cannot be looked up") {
+  auto rec = order_of();
+  CHECK(code(pay(rec.id, rec.total_amount, "tok_timeout")) ==
+        "PAYMENT_UNAVAILABLE");
+  gateway->fail_next(1);
+  CHECK(code(apply(rec.id, command_kind::confirm)) == "PAYMENT_UNAVAILABLE");
+  CHECK(get_order(rec.id)->status == order_status::created);
 }
 
 TEST_CASE_FIXTURE(
