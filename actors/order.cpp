@@ -152,8 +152,11 @@ void follow_at_skus(order_ptr self, sku_op op, std::vector<size_t> lines,
 void arm_hold_timer(order_ptr self) {
   auto& st = self->state;
   auto left = std::chrono::milliseconds{st.record.hold_expires_at - now(self)};
-  if (left.count() < 0)
-    left = std::chrono::milliseconds{0};
+  if (left.count() <= 0) {
+    // Expired already (e.g. while the system was down): now, not later.
+    self->send(handle_of(self), atom::expire_v, ++st.generation);
+    return;
+  }
   self->delayed_send(handle_of(self), left, atom::expire_v, ++st.generation);
 }
 

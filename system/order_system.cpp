@@ -30,8 +30,8 @@ void register_types(caf::actor_system_config& cfg) {
 
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<journal_store> store,
-                            size_t batch_events_max) {
-  if (store->blocking())
+                            size_t batch_events_max, bool allow_detached) {
+  if (store->blocking() && allow_detached)
     return sys.spawn<caf::detached>(oms::journal, store, batch_events_max);
   return sys.spawn(oms::journal, store, batch_events_max);
 }
@@ -51,6 +51,18 @@ context_ptr make_context(caf::actor_system& sys, settings cfg,
   ctx->epoch_anchor_ms =
       duration_cast<milliseconds>(system_clock::now().time_since_epoch())
           .count();
+  ctx->clock_anchor = sys.clock().now();
+  return ctx;
+}
+
+context_ptr make_context(caf::actor_system& sys, settings cfg,
+                         journal_actor journal, payment_actor payments,
+                         timestamp_ms epoch_anchor_ms) {
+  auto ctx = std::make_shared<context>();
+  ctx->settings = std::move(cfg);
+  ctx->journal = std::move(journal);
+  ctx->payments = std::move(payments);
+  ctx->epoch_anchor_ms = epoch_anchor_ms;
   ctx->clock_anchor = sys.clock().now();
   return ctx;
 }

@@ -169,7 +169,8 @@ void register_types(caf::actor_system_config& cfg);
 /// blocks on I/O).
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<journal_store> store,
-                            size_t batch_events_max);
+                            size_t batch_events_max,
+                            bool allow_detached = true);
 
 /// Spawns the PAYMENT actor over `gateway`.
 payment_actor spawn_payment(caf::actor_system& sys,
@@ -178,5 +179,11 @@ payment_actor spawn_payment(caf::actor_system& sys,
 /// The runtime context for actors of `sys`, anchored to the wall clock now.
 context_ptr make_context(caf::actor_system& sys, settings cfg,
                          journal_actor journal, payment_actor payments);
+
+/// The same, anchored to `epoch_anchor_ms` as the wall-clock time now (tests
+/// simulate a restart after downtime with it).
+context_ptr make_context(caf::actor_system& sys, settings cfg,
+                         journal_actor journal, payment_actor payments,
+                         timestamp_ms epoch_anchor_ms);
 
 } // namespace oms

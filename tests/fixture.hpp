@@ -43,8 +43,11 @@ struct fixture {
   caf::actor_system sys;
   caf::scoped_actor self;
   caf::scheduler::test_coordinator& sched;
+  /// The memory store, if the fixture runs on one (else null).
   std::shared_ptr<memory_store> store;
+  std::shared_ptr<journal_store> backend;
   std::shared_ptr<simulated_gateway> gateway;
+  std::shared_ptr<const recovered_state> recovered;
   journal_actor journal;
   payment_actor payments;
   context_ptr ctx;
@@ -52,17 +55,41 @@ struct fixture {
 
   explicit fixture(settings s = default_test_settings(),
                    simulated_gateway::config gw = {})
+      : fixture(std::make_shared<memory_store>(), wall_clock_now(), s, gw) {}
+
+  /// Starts on `backend` (recovering what it holds) as if the wall clock
+  /// showed `start_at`: a second fixture on the same store is a restart.
+  fixture(std::shared_ptr<journal_store> backend, timestamp_ms start_at,
+          settings s = default_test_settings(),
+          simulated_gateway::config gw = {},
+          std::shared_ptr<simulated_gateway> same_gateway = nullptr)
       : sys(init(cfg)),
         self(sys, true),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-        store(std::make_shared<memory_store>()),
-        gateway(std::make_shared<simulated_gateway>(gw)) {
-    journal = spawn_journal(sys, store, s.journal_batch_events_max);
+        store(std::dynamic_pointer_cast<memory_store>(backend)),
+        backend(backend),
+        gateway(same_gateway ? same_gateway
+                             : std::make_shared<simulated_gateway>(gw)) {
+    auto loaded = backend->load(start_at - s.idempotency_window.count());
+    REQUIRE_MESSAGE(loaded, describe(loaded.error()));
+    recovered = std::make_shared<const recovered_state>(std::move(*loaded));
+    // On the test scheduler even a blocking store runs inline, so that
+    // every step stays deterministic.
+    journal = spawn_journal(sys, backend, s.journal_batch_events_max, false);
     payments = spawn_payment(sys, gateway);
-    ctx = make_context(sys, s, journal, payments);
-    sup = sys.spawn(oms::supervisor, ctx);
+    ctx = make_context(sys, s, journal, payments, start_at);
+    sup = sys.spawn(oms::restored_supervisor, ctx, recovered);
     sched.run();
   }
+
+  static timestamp_ms wall_clock_now() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+        .count();
+  }
+
+  /// The wall-clock time the actors see now.
+  timestamp_ms now() { return ctx->now(sys.clock()); }
 
   ~fixture() {
     self->send_exit(sup, caf::exit_reason::user_shutdown);
@@ -168,7 +195,7 @@ struct fixture {
 
   /// Durable events from sequence number `from` on (at most `max`).
   std::vector<event> store_events(uint64_t from, uint64_t max) {
-    auto res = store->read(from, max);
+    auto res = backend->read(from, max);
     REQUIRE(res);
     return *res;
   }

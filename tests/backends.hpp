@@ -1,0 +1,43 @@
+// The journal backends every shared suite runs against: memory and SQLite
+// always, PostgreSQL when OMS_TEST_PG names a connection string.
+#pragma once
+
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "system/memory_store.hpp"
+#include "system/sqlite_store.hpp"
+
+namespace oms::test {
+
+/// A fresh temporary directory, removed with the object.
+struct temp_dir {
+  std::filesystem::path path;
+  temp_dir() {
+    std::string tmpl =
+        (std::filesystem::temp_directory_path() / "oms-test-XXXXXX").string();
+    path = mkdtemp(tmpl.data());
+  }
+  ~temp_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+/// A backend under test: opens (or reopens, as after a restart) its store.
+struct backend_case {
+  std::string name;
+  /// Opens the store; calling it again reopens the same data.
+  std::function<std::shared_ptr<journal_store>()> open;
+};
+
+/// One backend_case per available backend, each on fresh, empty data.
+std::vector<backend_case> backends(const temp_dir& dir);
+
+} // namespace oms::test
