@@ -57,6 +57,16 @@ errc check_command(const order_record& order, command_kind cmd) {
   return errc::invalid_transition;
 }
 
+bool can_reach(order_status from, order_status to) {
+  if (from == to)
+    return true;
+  for (auto cmd : {command_kind::confirm, command_kind::pay, command_kind::ship,
+                   command_kind::deliver, command_kind::cancel})
+    if (auto next = next_status(from, cmd); next && can_reach(*next, to))
+      return true;
+  return false;
+}
+
 std::optional<hold_kind> held_as(order_status status) {
   switch (status) {
     case order_status::created:

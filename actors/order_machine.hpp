@@ -30,6 +30,9 @@ std::optional<order_status> next_status(order_status from, command_kind cmd);
 /// that its hold's expiry cancelled.
 errc check_command(const order_record& order, command_kind cmd);
 
+/// Whether `to` is `from` or can follow it through legal transitions.
+bool can_reach(order_status from, order_status to);
+
 /// How an order in `status` holds its units, if it holds any.
 std::optional<hold_kind> held_as(order_status status);
 

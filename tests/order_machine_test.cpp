@@ -117,3 +117,14 @@ TEST_CASE("status names parse back, FULFILLED means DELIVERED") {
   CHECK_FALSE(parse_order_status("shipped", parsed));
   CHECK_FALSE(parse_order_status("", parsed));
 }
+
+TEST_CASE("later states are reachable, earlier ones are not") {
+  CHECK(can_reach(order_status::created, order_status::delivered));
+  CHECK(can_reach(order_status::created, order_status::cancelled));
+  CHECK(can_reach(order_status::paid, order_status::paid));
+  CHECK(can_reach(order_status::confirmed, order_status::shipped));
+  CHECK_FALSE(can_reach(order_status::paid, order_status::confirmed));
+  CHECK_FALSE(can_reach(order_status::shipped, order_status::cancelled));
+  CHECK_FALSE(can_reach(order_status::cancelled, order_status::created));
+  CHECK_FALSE(can_reach(order_status::delivered, order_status::shipped));
+}
