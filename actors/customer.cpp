@@ -353,21 +353,36 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
 
 customer_actor::behavior_type customer(customer_ptr self, customer_id id,
                                        context_ptr ctx,
-                                       supervisor_actor supervisor,
-                                       std::vector<key_state> restored_keys) {
-  for (auto& k : restored_keys) {
-    auto& entry = self->state.keys[k.key];
-    entry.fingerprint = std::move(k.fingerprint);
-    entry.at = k.at;
-    entry.done = true;
-    entry.result = std::move(k.response);
-  }
+                                       supervisor_actor supervisor) {
   self->state.id = std::move(id);
   self->state.ctx = std::move(ctx);
   self->state.supervisor = std::move(supervisor);
   auto me = caf::actor_cast<customer_actor>(self);
   self->delayed_send(me, self->state.ctx->settings.idempotency_purge_interval,
                      atom::purge_v);
+  // The keys this customer used within the window come from the store
+  // before the first request is handled (a restart must not forget them).
+  auto since = now(self) - self->state.ctx->settings.idempotency_window.count();
+  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
+                self->state.id, since)
+      .await(
+          [=](std::vector<key_state>& keys) {
+            for (auto& k : keys) {
+              auto& entry = self->state.keys[k.key];
+              entry.fingerprint = std::move(k.fingerprint);
+              entry.at = k.at;
+              entry.done = true;
+              entry.result = std::move(k.response);
+            }
+          },
+          [=](caf::error& err) {
+            // Without its keys the customer could run a retried request twice:
+            // refuse to serve rather than guess.
+            log::error(
+                "customer.keys_unavailable",
+                {{"customer", self->state.id}, {"error", describe(err)}});
+            self->quit(err);
+          });
   return {
       [=](atom::get) {
         auto rp = self->make_response_promise<cart_view>();

@@ -48,7 +48,6 @@ struct customer_state {
 /// Behaviour of the CUSTOMER actor for `id`.
 customer_actor::behavior_type
 customer(customer_actor::stateful_pointer<customer_state> self, customer_id id,
-         context_ptr ctx, supervisor_actor supervisor,
-         std::vector<key_state> restored_keys);
+         context_ptr ctx, supervisor_actor supervisor);
 
 } // namespace oms

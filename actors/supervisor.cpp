@@ -196,13 +196,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto i = st.customers.find(id);
         if (i == st.customers.end()) {
           auto me = caf::actor_cast<supervisor_actor>(self);
-          std::vector<key_state> keys;
-          if (auto k = st.restored_keys.find(id); k != st.restored_keys.end()) {
-            keys = std::move(k->second);
-            st.restored_keys.erase(k);
-          }
-          auto handle =
-              self->spawn(oms::customer, id, st.ctx, me, std::move(keys));
+          auto handle = self->spawn(oms::customer, id, st.ctx, me);
           i = st.customers.emplace(id, handle).first;
         }
         return i->second;
@@ -297,13 +291,10 @@ restored_supervisor(supervisor_ptr self, context_ptr ctx,
     st.order_of.emplace(handle.address(), id);
     st.orders.emplace(id, handle);
   }
-  for (auto& k : recovered->keys)
-    st.restored_keys[k.customer].push_back(k);
   log::info("supervisor.recovered",
             {{"skus", uint64_t{recovered->skus.size()}},
              {"live_orders", uint64_t{recovered->live_orders.size()}},
              {"orders", recovered->total_orders},
-             {"keys", uint64_t{recovered->keys.size()}},
              {"last_seq", recovered->last_seq}});
   return behavior;
 }

@@ -33,9 +33,6 @@ struct supervisor_state {
   std::unordered_map<caf::actor_addr, order_id> order_of;
   /// CUSTOMER actors, spawned on first use.
   std::unordered_map<customer_id, customer_actor> customers;
-  /// Idempotency keys recovered from the store, handed to each customer's
-  /// actor when it is first spawned.
-  std::unordered_map<customer_id, std::vector<key_state>> restored_keys;
 
   static inline const char* name = "supervisor";
 };
@@ -48,7 +45,7 @@ supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
 
 /// Behaviour of the SUPERVISOR after a restart: spawns an INVENTORY actor per
 /// stored SKU (with its holds) and an ORDER actor per live order, and keeps
-/// the recovered idempotency keys for the customers' actors.
+/// nothing else: customers' actors load their keys when they start.
 supervisor_actor::behavior_type
 restored_supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
                     context_ptr ctx,

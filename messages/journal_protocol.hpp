@@ -11,6 +11,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/domain.hpp"
+#include "system/store_state.hpp"
 
 namespace oms {
 
@@ -29,6 +30,10 @@ using journal_actor = caf::typed_actor<
     // Errors: STORE_FAILURE.
     caf::replies_to<atom::list, customer_id, uint64_t,
                     uint64_t>::with<std::vector<order_record>>,
+    // Replies a customer's idempotency keys recorded at or after a time.
+    // Errors: STORE_FAILURE.
+    caf::replies_to<atom::lookup, customer_id,
+                    timestamp_ms>::with<std::vector<key_state>>,
     // Replies the journal's counters.
     caf::replies_to<atom::stats>::with<journal_stats>,
     // Internal: commits what has been appended so far.

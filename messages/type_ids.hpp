@@ -62,5 +62,7 @@ CAF_ADD_TYPE_ID(oms, (oms::order_page))
 CAF_ADD_TYPE_ID(oms, (std::vector<std::string>))
 CAF_ADD_TYPE_ID(oms, (oms::payment_actor))
 CAF_ADD_TYPE_ID(oms, (oms::customer_actor))
+CAF_ADD_TYPE_ID(oms, (oms::key_state))
+CAF_ADD_TYPE_ID(oms, (std::vector<oms::key_state>))
 
 CAF_END_TYPE_ID_BLOCK(oms)

@@ -34,10 +34,14 @@ class journal_store {
   /// Sequence number of the last stored event; 0 when empty.
   virtual uint64_t last_seq() const = 0;
 
-  /// The current state for recovery, with idempotency keys recorded at or
-  /// after `keys_since`. Fails (naming the problem) rather than return a
-  /// partial state.
-  virtual caf::expected<recovered_state> load(timestamp_ms keys_since) = 0;
+  /// The current state for recovery. Fails (naming the problem) rather than
+  /// return a partial state.
+  virtual caf::expected<recovered_state> load() = 0;
+
+  /// A customer's idempotency keys recorded at or after `since`, with the
+  /// results they guard (read when the customer's actor starts).
+  virtual caf::expected<std::vector<key_state>>
+  load_keys(const customer_id& customer, timestamp_ms since) const = 0;
 
   /// The latest record of an order. Errors: ORDER_NOT_FOUND, STORE_FAILURE.
   virtual caf::expected<order_record> find_order(const order_id& id) const = 0;

@@ -33,9 +33,15 @@ uint64_t memory_store::last_seq() const {
   return events_.size();
 }
 
-caf::expected<recovered_state> memory_store::load(timestamp_ms keys_since) {
+caf::expected<recovered_state> memory_store::load() {
   std::lock_guard<std::mutex> guard{mtx_};
-  return state_.recover(keys_since);
+  return state_.recover();
+}
+
+caf::expected<std::vector<key_state>>
+memory_store::load_keys(const customer_id& customer, timestamp_ms since) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.keys_for(customer, since);
 }
 
 caf::expected<order_record> memory_store::find_order(const order_id& id) const {

@@ -17,7 +17,9 @@ class memory_store : public journal_store {
   caf::expected<std::vector<event>> read(uint64_t from,
                                          uint64_t max) const override;
   uint64_t last_seq() const override;
-  caf::expected<recovered_state> load(timestamp_ms keys_since) override;
+  caf::expected<recovered_state> load() override;
+  caf::expected<std::vector<key_state>>
+  load_keys(const customer_id& customer, timestamp_ms since) const override;
   caf::expected<order_record> find_order(const order_id& id) const override;
   caf::expected<std::vector<order_record>>
   list_orders(const customer_id& customer, uint64_t offset,

@@ -73,11 +73,7 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
     : sys_(sys) {
   // Rebuild from the store before anything runs; a store that cannot be
   // read completely stops the start.
-  using namespace std::chrono;
-  auto now_ms =
-      duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-          .count();
-  auto loaded = store->load(now_ms - cfg.idempotency_window.count());
+  auto loaded = store->load();
   if (!loaded)
     throw startup_error(describe(loaded.error()));
   auto state = std::make_shared<const recovered_state>(std::move(*loaded));

@@ -238,6 +238,8 @@ struct sqlite_store::statements {
                     "SELECT seq, at, kind, sku, order_id, quantity, amount, "
                     "payload FROM events WHERE seq >= ?1 ORDER BY seq "
                     "LIMIT ?2"),
+        load_keys(db, "SELECT key, fingerprint, order_id, at, response FROM "
+                      "idempotency_keys WHERE customer = ?1 AND at >= ?2"),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
         rollback(db, "ROLLBACK") {}
@@ -248,7 +250,8 @@ struct sqlite_store::statements {
           &hold_reserve,   &hold_block,   &hold_release, &hold_prune,
           &hold_delete,    &upsert_order, &upsert_line,  &insert_history,
           &upsert_payment, &insert_key,   &find_order,   &list_orders,
-          &read_events,    &begin,        &commit,       &rollback})
+          &read_events,    &load_keys,    &begin,        &commit,
+          &rollback})
       if (!s->ok())
         return false;
     return true;
@@ -257,7 +260,7 @@ struct sqlite_store::statements {
   stmt insert_event, upsert_price, receive, consume, hold_reserve, hold_block,
       hold_release, hold_prune, hold_delete, upsert_order, upsert_line,
       insert_history, upsert_payment, insert_key, find_order, list_orders,
-      read_events, begin, commit, rollback;
+      read_events, load_keys, begin, commit, rollback;
 };
 
 sqlite_store::sqlite_store(std::string path, sqlite3* db)
@@ -550,7 +553,7 @@ caf::expected<std::vector<event>> sqlite_store::read(uint64_t from,
   return result;
 }
 
-caf::expected<recovered_state> sqlite_store::load(timestamp_ms keys_since) {
+caf::expected<recovered_state> sqlite_store::load() {
   recovered_state result;
   result.last_seq = last_seq_;
   {
@@ -587,23 +590,6 @@ caf::expected<recovered_state> sqlite_store::load(timestamp_ms keys_since) {
     }
     if (rc != SQLITE_DONE)
       return fail("cannot read orders");
-  }
-  {
-    stmt s{db_, "SELECT customer, key, fingerprint, order_id, at, response "
-                "FROM idempotency_keys WHERE at >= ?1"};
-    s.bind(1, keys_since);
-    int rc;
-    while ((rc = s.step()) == SQLITE_ROW) {
-      key_state k{s.text_at(0), s.text_at(1), s.text_at(2),
-                  s.text_at(3), s.int_at(4),  {}};
-      if (!decode_record(s.text_at(5), k.response))
-        return make_error(errc::store_failure,
-                          path_ + ": undecodable idempotency result for key " +
-                              k.key);
-      result.keys.push_back(std::move(k));
-    }
-    if (rc != SQLITE_DONE)
-      return fail("cannot read idempotency keys");
   }
   {
     stmt s{db_, "SELECT count(*) FROM orders"};
@@ -656,6 +642,29 @@ sqlite_store::list_orders(const customer_id& customer, uint64_t offset,
   s.reset();
   if (rc != SQLITE_DONE)
     return fail("cannot list orders");
+  return result;
+}
+
+caf::expected<std::vector<key_state>>
+sqlite_store::load_keys(const customer_id& customer, timestamp_ms since) const {
+  auto& s = stmts_->load_keys;
+  s.bind(1, customer).bind(2, since);
+  std::vector<key_state> result;
+  int rc;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    key_state k{customer,     s.text_at(0), s.text_at(1),
+                s.text_at(2), s.int_at(3),  {}};
+    if (!decode_record(s.text_at(4), k.response)) {
+      s.reset();
+      return make_error(errc::store_failure,
+                        path_ + ": undecodable idempotency result for key " +
+                            k.key);
+    }
+    result.push_back(std::move(k));
+  }
+  s.reset();
+  if (rc != SQLITE_DONE)
+    return fail("cannot read idempotency keys");
   return result;
 }
 

@@ -87,7 +87,7 @@ void store_state::apply(const event& ev) {
   }
 }
 
-recovered_state store_state::recover(timestamp_ms keys_since) const {
+recovered_state store_state::recover() const {
   recovered_state result;
   for (auto& kvp : skus_)
     result.skus.push_back(kvp.second);
@@ -96,11 +96,18 @@ recovered_state store_state::recover(timestamp_ms keys_since) const {
   for (auto& kvp : orders_)
     if (needs_actor(kvp.second))
       result.live_orders.push_back(kvp.second);
-  for (auto& kvp : keys_)
-    if (kvp.second.at >= keys_since)
-      result.keys.push_back(kvp.second);
   result.last_seq = last_seq_;
   result.total_orders = orders_.size();
+  return result;
+}
+
+std::vector<key_state> store_state::keys_for(const customer_id& customer,
+                                             timestamp_ms since) const {
+  std::vector<key_state> result;
+  for (auto i = keys_.lower_bound({customer, std::string{}});
+       i != keys_.end() && i->first.first == customer; ++i)
+    if (i->second.at >= since)
+      result.push_back(i->second);
   return result;
 }
 

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <caf/meta/type_name.hpp>
+
 #include "messages/domain.hpp"
 
 namespace oms {
@@ -44,6 +46,12 @@ struct key_state {
   order_record response;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, key_state& x) {
+  return f(caf::meta::type_name("key_state"), x.customer, x.key, x.fingerprint,
+           x.order, x.at, x.response);
+}
+
 /// What recovery needs to rebuild the actors.
 struct recovered_state {
   std::vector<sku_state> skus;
@@ -51,8 +59,6 @@ struct recovered_state {
   /// Orders that still have an actor's work to do: not terminal, or owing a
   /// payment outcome or a refund.
   std::vector<order_record> live_orders;
-  /// Keys younger than the idempotency window.
-  std::vector<key_state> keys;
   uint64_t last_seq = 0;
   uint64_t total_orders = 0;
 };
@@ -66,8 +72,12 @@ class store_state {
   /// Applies one event. Events must come in journal order.
   void apply(const event& ev);
 
-  /// What recovery needs, with keys at or after `keys_since`.
-  recovered_state recover(timestamp_ms keys_since) const;
+  /// What recovery needs.
+  recovered_state recover() const;
+
+  /// A customer's idempotency keys recorded at or after `since`.
+  std::vector<key_state> keys_for(const customer_id& customer,
+                                  timestamp_ms since) const;
 
   const order_record* find_order(const order_id& id) const;
 

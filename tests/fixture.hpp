@@ -70,7 +70,7 @@ struct fixture {
         backend(backend),
         gateway(same_gateway ? same_gateway
                              : std::make_shared<simulated_gateway>(gw)) {
-    auto loaded = backend->load(start_at - s.idempotency_window.count());
+    auto loaded = backend->load();
     REQUIRE_MESSAGE(loaded, describe(loaded.error()));
     recovered = std::make_shared<const recovered_state>(std::move(*loaded));
     // On the test scheduler even a blocking store runs inline, so that

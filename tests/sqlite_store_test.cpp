@@ -109,7 +109,7 @@ TEST_CASE("a torn last write loses only the transaction it tore") {
   fs::resize_file(fs::path{copy.string() + "-wal"}, size_after_second - 100);
   auto reopened = open_ok(copy.string());
   CHECK(reopened->last_seq() == 3);
-  auto state = reopened->load(0);
+  auto state = reopened->load();
   REQUIRE(state);
   REQUIRE(state->skus.size() == 1);
   CHECK(state->skus[0].on_hand == 11);

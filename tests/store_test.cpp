@@ -134,7 +134,7 @@ TEST_CASE("every backend keeps the current state the events add up to") {
            hold_event(event_kind::stock_released, "A", "o2", 1),
            hold_event(event_kind::stock_blocked, "A", "o2", 1),
            order_event(event_kind::order_changed, o2_confirmed)}));
-      auto state = store->load(0);
+      auto state = store->load();
       REQUIRE_MESSAGE(state, describe(state.error()));
       REQUIRE(state->skus.size() == 1);
       auto& a = state->skus[0];
@@ -149,7 +149,9 @@ TEST_CASE("every backend keeps the current state the events add up to") {
       // Shipped is not terminal: both orders still need an actor.
       CHECK(state->live_orders.size() == 2);
       CHECK(state->total_orders == 2);
-      CHECK(state->keys.size() == 2);
+      auto keys = store->load_keys("alice", 0);
+      REQUIRE(keys);
+      CHECK(keys->size() == 2);
       CHECK(state->last_seq == 14);
     }
   }
@@ -184,7 +186,7 @@ TEST_CASE("every backend finds and lists orders that have no actor") {
       REQUIRE(rest);
       REQUIRE(rest->size() == 3);
       CHECK(rest->back().id == "o0");
-      auto state = store->load(0);
+      auto state = store->load();
       REQUIRE(state);
       CHECK(state->live_orders.empty());
       CHECK(state->total_orders == 6);
@@ -203,12 +205,15 @@ TEST_CASE("every backend loads only the idempotency keys within the window") {
       require_ok(store->commit({order_event(
           event_kind::order_created,
           sample_order("new", "alice", order_status::created, 50'000))}));
-      auto state = store->load(10'000);
-      REQUIRE(state);
-      REQUIRE(state->keys.size() == 1);
-      CHECK(state->keys[0].key == "key-new");
-      CHECK(state->keys[0].customer == "alice");
-      CHECK(state->keys[0].response.id == "new");
+      auto keys = store->load_keys("alice", 10'000);
+      REQUIRE(keys);
+      REQUIRE(keys->size() == 1);
+      CHECK((*keys)[0].key == "key-new");
+      CHECK((*keys)[0].customer == "alice");
+      CHECK((*keys)[0].response.id == "new");
+      auto none = store->load_keys("bob", 0);
+      REQUIRE(none);
+      CHECK(none->empty());
     }
   }
 }
@@ -228,7 +233,7 @@ TEST_CASE("every backend keeps its state across a reopen") {
       }
       auto again = b.open();
       CHECK(again->last_seq() == 3);
-      auto state = again->load(0);
+      auto state = again->load();
       REQUIRE(state);
       REQUIRE(state->skus.size() == 1);
       CHECK(state->skus[0].on_hand == 3);
