@@ -23,6 +23,7 @@
 #include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
+#include "system/sqlite_store.hpp"
 
 using namespace oms;
 using namespace std::chrono_literals;
@@ -81,6 +82,59 @@ auto ord(const std::string& what, caf::expected<order_record> res,
   return step(what, std::move(res), expected, brief_order);
 }
 
+// The order system as the scenarios use it. With a persistent store, SKU
+// and customer names carry a per-run tag so that a second run on the same
+// data starts from fresh SKUs.
+struct scenario_api {
+  order_system& sys;
+  std::string tag;
+
+  // Empty names stay empty: the scenarios use them to show validation.
+  std::string t(const std::string& x) const { return x.empty() ? x : tag + x; }
+  std::vector<order_item> t(std::vector<order_item> items) const {
+    for (auto& i : items)
+      i.sku = t(i.sku);
+    return items;
+  }
+
+  auto add_item_to_inventory(const std::string& sku, int64_t qty,
+                             money price = 0) {
+    return sys.add_item_to_inventory(t(sku), qty, price);
+  }
+  auto get_available_inventory(const std::string& sku, seller from) {
+    return sys.get_available_inventory(t(sku), from);
+  }
+  auto create_order(const std::string& customer, std::vector<order_item> items,
+                    const address& ship_to, const std::string& key = {}) {
+    return sys.create_order(t(customer), t(std::move(items)), ship_to, key);
+  }
+  auto update_order(const order_id& id, order_status st,
+                    std::string reason = {}) {
+    return sys.update_order(id, st, std::move(reason));
+  }
+  auto pay_order(const order_id& id, money amount, const std::string& token,
+                 const std::string& key = {}) {
+    return sys.pay_order(id, amount, token, key);
+  }
+  auto get_order(const order_id& id) { return sys.get_order(id); }
+  auto cancel_lines(const order_id& id, std::vector<order_item> lines) {
+    return sys.cancel_lines(id, t(std::move(lines)));
+  }
+  auto add_to_cart(const std::string& c, const std::string& sku, int64_t q) {
+    return sys.add_to_cart(t(c), t(sku), q);
+  }
+  auto set_cart_item(const std::string& c, const std::string& sku, int64_t q) {
+    return sys.set_cart_item(t(c), t(sku), q);
+  }
+  auto view_cart(const std::string& c) { return sys.view_cart(t(c)); }
+  auto checkout(const std::string& c, const address& ship_to) {
+    return sys.checkout(t(c), ship_to);
+  }
+  auto list_orders(const std::string& c) { return sys.list_orders(t(c)); }
+  auto audit() { return sys.audit(); }
+  const context_ptr& ctx() const { return sys.ctx(); }
+};
+
 const address home{"12 MG Road", "", "Bengaluru", "560001", "IN"};
 
 order_item line(const std::string& sku, int64_t qty) {
@@ -90,7 +144,7 @@ order_item line(const std::string& sku, int64_t qty) {
 // -- the scenarios
 // -------------------------------------------------------------
 
-void inventory_basics(order_system& oms) {
+void inventory_basics(scenario_api& oms) {
   inv("addItemToInventory(PHONE, 5, price 1499900)",
       oms.add_item_to_inventory("PHONE", 5, 1'499'900));
   inv("addItemToInventory(PHONE, 3) adds units",
@@ -103,7 +157,7 @@ void inventory_basics(order_system& oms) {
       oms.get_available_inventory("GHOST", seller::internal), "UNKNOWN_SKU");
 }
 
-void order_lifecycle(order_system& oms) {
+void order_lifecycle(scenario_api& oms) {
   inv("receive 10 BOOK at 39900",
       oms.add_item_to_inventory("BOOK", 10, 39'900));
   inv("receive 4 PEN at 2500", oms.add_item_to_inventory("PEN", 4, 2'500));
@@ -137,7 +191,7 @@ void order_lifecycle(order_system& oms) {
   }
 }
 
-void competing_orders(order_system& oms) {
+void competing_orders(scenario_api& oms) {
   inv("receive 1 LAST-UNIT at 99900",
       oms.add_item_to_inventory("LAST-UNIT", 1, 99'900));
   // Two customers race for the last unit from two threads.
@@ -168,7 +222,7 @@ void competing_orders(order_system& oms) {
       oms.get_available_inventory("LAST-UNIT", seller::internal));
 }
 
-void all_or_nothing(order_system& oms) {
+void all_or_nothing(scenario_api& oms) {
   inv("receive 5 MUG at 29900", oms.add_item_to_inventory("MUG", 5, 29'900));
   inv("receive 1 TEA at 45000", oms.add_item_to_inventory("TEA", 1, 45'000));
   ord("createOrder(2 MUG + 2 TEA): TEA is short",
@@ -187,7 +241,7 @@ void all_or_nothing(order_system& oms) {
       "MIXED_SELLERS");
 }
 
-void cancellation(order_system& oms) {
+void cancellation(scenario_api& oms) {
   inv("receive 6 LAMP at 120000",
       oms.add_item_to_inventory("LAMP", 6, 120'000));
   auto o =
@@ -202,7 +256,7 @@ void cancellation(order_system& oms) {
       oms.get_available_inventory("LAMP", seller::internal));
 }
 
-void auto_cancel(order_system& oms) {
+void auto_cancel(scenario_api& oms) {
   inv("receive 2 TICKET at 50000",
       oms.add_item_to_inventory("TICKET", 2, 50'000));
   auto ttl = oms.ctx()->settings.hold_ttl;
@@ -240,7 +294,7 @@ std::string brief_money(const order_record& o) {
          " due=" + std::to_string(amount_due(o));
 }
 
-void cart_to_delivery(order_system& oms) {
+void cart_to_delivery(scenario_api& oms) {
   inv("receive 5 SHOE at 249900",
       oms.add_item_to_inventory("SHOE", 5, 249'900));
   inv("receive 20 SOCK at 19900",
@@ -262,7 +316,7 @@ void cart_to_delivery(order_system& oms) {
   ord("deliver", oms.update_order(o->id, order_status::delivered));
 }
 
-void decline_and_retry(order_system& oms) {
+void decline_and_retry(scenario_api& oms) {
   inv("receive 3 WATCH at 899900",
       oms.add_item_to_inventory("WATCH", 3, 899'900));
   auto o = ord("create 1 WATCH",
@@ -291,7 +345,7 @@ void decline_and_retry(order_system& oms) {
   }
 }
 
-void partial_refund(order_system& oms) {
+void partial_refund(scenario_api& oms) {
   inv("receive 10 PLATE at 45000",
       oms.add_item_to_inventory("PLATE", 10, 45'000));
   inv("receive 10 BOWL at 30000",
@@ -314,7 +368,7 @@ void partial_refund(order_system& oms) {
       oms.get_available_inventory("PLATE", seller::internal));
 }
 
-void idempotent_retry(order_system& oms) {
+void idempotent_retry(scenario_api& oms) {
   inv("receive 3 CHAIR at 150000",
       oms.add_item_to_inventory("CHAIR", 3, 150'000));
   auto first = ord("create 2 CHAIR with Idempotency-Key k-42",
@@ -344,7 +398,7 @@ void idempotent_retry(order_system& oms) {
 struct scenario {
   const char* name;
   const char* what;
-  std::function<void(order_system&)> run;
+  std::function<void(scenario_api&)> run;
 };
 
 const std::vector<scenario> scenarios{
@@ -368,6 +422,7 @@ const std::vector<scenario> scenarios{
 
 int main(int argc, char** argv) {
   std::vector<std::string> wanted;
+  std::string data_dir;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--quiet") {
@@ -376,8 +431,13 @@ int main(int argc, char** argv) {
       for (auto& s : scenarios)
         std::cout << s.name << "\t" << s.what << '\n';
       return 0;
+    } else if (arg == "--data-dir" && i + 1 < argc) {
+      data_dir = argv[++i];
     } else if (arg == "--help" || arg == "-h") {
-      std::cout << "usage: oms-scenarios [--quiet] [--list] [NAME...]\n";
+      std::cout << "usage: oms-scenarios [--quiet] [--list] [--data-dir DIR] "
+                   "[NAME...]\n"
+                   "  --data-dir DIR  keep everything in DIR/oms.db (SQLite) "
+                   "instead of memory\n";
       return 0;
     } else {
       wanted.push_back(arg);
@@ -391,7 +451,28 @@ int main(int argc, char** argv) {
   settings s;
   s.hold_ttl = 1s; // short, so the expiry scenario finishes quickly
   gateway = std::make_shared<simulated_gateway>();
-  order_system oms{sys, s, std::make_shared<memory_store>(), gateway};
+  std::shared_ptr<journal_store> store = std::make_shared<memory_store>();
+  std::string tag;
+  if (!data_dir.empty()) {
+    auto path = data_dir + "/oms.db";
+    auto opened = sqlite_store::open(path);
+    if (!opened) {
+      std::cerr << "oms-scenarios: " << message_of(opened.error()) << '\n';
+      return 2;
+    }
+    store = std::move(*opened);
+    tag = "run" + std::to_string(store->last_seq()) + "-";
+    say("store: " + path + " (" + std::to_string(store->last_seq()) +
+        " events so far; this run's names start with " + tag + ")");
+  }
+  std::unique_ptr<order_system> system;
+  try {
+    system = std::make_unique<order_system>(sys, s, store, gateway);
+  } catch (const startup_error& e) {
+    std::cerr << "oms-scenarios: " << e.what() << '\n';
+    return 2;
+  }
+  scenario_api oms{*system, tag};
   int ran = 0;
   for (auto& sc : scenarios) {
     if (!wanted.empty() &&
