@@ -68,7 +68,7 @@ namespace {
 
 // Our context is (message, details); anything else is foreign.
 bool has_our_context(const caf::error& err) {
-  return err.category() == category &&
+  return err && err.category() == category &&
          err.context().match_elements<std::string, std::string>();
 }
 

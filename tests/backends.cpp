@@ -1,6 +1,9 @@
 #include "tests/backends.hpp"
 
+#include <unistd.h>
+
 #include "messages/errors.hpp"
+#include "system/pg_store.hpp"
 
 namespace oms::test {
 
@@ -13,9 +16,22 @@ std::vector<backend_case> backends(const temp_dir& dir) {
   auto path = (dir.path / "oms.db").string();
   result.push_back({"sqlite", [path]() -> std::shared_ptr<journal_store> {
                       auto s = sqlite_store::open(path);
-                      REQUIRE_MESSAGE(s, describe(s.error()));
+                      REQUIRE_MESSAGE(s, why(s));
                       return std::shared_ptr<journal_store>{std::move(*s)};
                     }});
+  // PostgreSQL when a server is given: each call gets a schema of its own.
+  if (auto conninfo = std::getenv("OMS_TEST_PG")) {
+    static int counter = 0;
+    auto schema =
+        "t" + std::to_string(getpid()) + "_" + std::to_string(++counter);
+    std::string info = conninfo;
+    result.push_back(
+        {"postgres", [info, schema]() -> std::shared_ptr<journal_store> {
+           auto s = pg_store::open(info, schema);
+           REQUIRE_MESSAGE(s, why(s));
+           return std::shared_ptr<journal_store>{std::move(*s)};
+         }});
+  }
   return result;
 }
 

@@ -13,6 +13,7 @@
 
 #include "system/memory_store.hpp"
 #include "system/sqlite_store.hpp"
+#include "tests/why.hpp"
 
 namespace oms::test {
 

@@ -32,7 +32,7 @@ struct cart_fixture : fixture {
 
   cart_view view(const customer_actor& c) {
     auto res = call<cart_view>(c, atom::get_v);
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 
@@ -124,7 +124,7 @@ TEST_CASE_FIXTURE(
   REQUIRE(put(alice, "A", 2));
   REQUIRE(put(alice, "B", 1));
   auto order = checkout(alice, {"A"});
-  REQUIRE_MESSAGE(order, describe(order.error()));
+  REQUIRE_MESSAGE(order, why(order));
   REQUIRE(order->lines.size() == 1);
   CHECK(order->lines[0].sku == "A");
   CHECK(order->total_amount == 2000);

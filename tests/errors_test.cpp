@@ -51,3 +51,11 @@ TEST_CASE("a foreign error counts as INTERNAL and no error as NONE") {
   CHECK_FALSE(message_of(foreign).empty());
   CHECK(code_of(caf::error{}) == errc::none);
 }
+
+TEST_CASE("describing no error is safe") {
+  // An empty caf::error has no category: every accessor must check first.
+  caf::error none;
+  CHECK(details_of(none) == "{}");
+  CHECK(message_of(none).empty());
+  CHECK(describe(none) == "NONE");
+}

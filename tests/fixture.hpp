@@ -14,6 +14,8 @@
 #include <caf/scoped_actor.hpp>
 #include <doctest/doctest.h>
 
+#include "tests/why.hpp"
+
 #include "actors/supervisor.hpp"
 #include "messages/type_ids.hpp"
 #include "system/memory_store.hpp"
@@ -71,7 +73,7 @@ struct fixture {
         gateway(same_gateway ? same_gateway
                              : std::make_shared<simulated_gateway>(gw)) {
     auto loaded = backend->load();
-    REQUIRE_MESSAGE(loaded, describe(loaded.error()));
+    REQUIRE_MESSAGE(loaded, why(loaded));
     recovered = std::make_shared<const recovered_state>(std::move(*loaded));
     // On the test scheduler even a blocking store runs inline, so that
     // every step stays deterministic.
@@ -120,13 +122,13 @@ struct fixture {
   stock_view receive(const sku_id& sku, int64_t qty, money price = 0) {
     auto res = call<stock_view>(sup, atom::receive_v, sku, seller::internal,
                                 qty, price);
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 
   stock_view stock(const sku_id& sku) {
     auto res = call<stock_view>(sup, atom::get_v, sku, seller::internal);
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 
@@ -140,7 +142,7 @@ struct fixture {
   created_order create(const customer_id& customer,
                        std::vector<order_item> items) {
     auto res = try_create(customer, std::move(items));
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 
@@ -155,7 +157,7 @@ struct fixture {
   order_record must_apply(const order_id& id, command_kind kind,
                           money amount = 0) {
     auto res = apply(id, kind, amount);
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 
@@ -165,14 +167,14 @@ struct fixture {
 
   customer_actor customer(const customer_id& id) {
     auto res = call<customer_actor>(sup, atom::customer_v, id);
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 
   order_record must_pay(const order_id& id, money amount,
                         const std::string& token = "tok_visa") {
     auto res = pay(id, amount, token);
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 
@@ -202,7 +204,7 @@ struct fixture {
 
   audit_report audit() {
     auto res = call<audit_report>(sup, atom::audit_v);
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
 

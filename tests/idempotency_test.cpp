@@ -107,7 +107,7 @@ TEST_CASE_FIXTURE(key_fixture, "a create that failed releases its key") {
   CHECK(code(create_with("key-1", 11)) == "INSUFFICIENT_STOCK");
   receive("A", 5);
   auto res = create_with("key-1", 11);
-  REQUIRE_MESSAGE(res, describe(res.error()));
+  REQUIRE_MESSAGE(res, why(res));
   CHECK(stock("A").reserved == 11);
 }
 
@@ -146,7 +146,7 @@ TEST_CASE_FIXTURE(key_fixture,
 TEST_CASE_FIXTURE(key_fixture, "an idempotent payment charges once") {
   auto rec = *create_with("key-1");
   auto p1 = pay_with(rec.id, rec.total_amount, "pay-1");
-  REQUIRE_MESSAGE(p1, describe(p1.error()));
+  REQUIRE_MESSAGE(p1, why(p1));
   auto p2 = pay_with(rec.id, rec.total_amount, "pay-1");
   REQUIRE(p2);
   CHECK(p2->status == order_status::paid);
@@ -187,7 +187,7 @@ TEST_CASE_FIXTURE(key_fixture, "a pay retry after its lost charge was settled "
   auto retry =
       call<order_record>(alice, atom::pay_v, rec.id, rec.total_amount,
                          std::string{"tok_timeout"}, std::string{"pay-1"});
-  REQUIRE_MESSAGE(retry, describe(retry.error()));
+  REQUIRE_MESSAGE(retry, why(retry));
   CHECK(retry->status == order_status::paid);
   CHECK(gateway->charges() == 1);
 }

@@ -27,7 +27,7 @@ TEST_CASE_FIXTURE(
   auto rec = two_lines();
   CHECK(rec.total_amount == 4500);
   auto after = cancel_lines(rec.id, {{"A", 1, seller::internal}});
-  REQUIRE_MESSAGE(after, describe(after.error()));
+  REQUIRE_MESSAGE(after, why(after));
   CHECK(after->status == order_status::created);
   CHECK(after->lines[0].cancelled_quantity == 1);
   CHECK(after->total_amount == 3500);
@@ -51,7 +51,7 @@ TEST_CASE_FIXTURE(
   must_pay(rec.id, rec.total_amount);
   auto after = cancel_lines(
       rec.id, {{"A", 2, seller::internal}, {"B", 1, seller::internal}});
-  REQUIRE_MESSAGE(after, describe(after.error()));
+  REQUIRE_MESSAGE(after, why(after));
   CHECK(after->status == order_status::paid);
   CHECK(after->total_amount == 4500 - 2000 - 250);
   CHECK(after->paid_amount == 4500);

@@ -33,7 +33,7 @@ dump take_dump(fixture& f, const std::vector<sku_id>& skus,
   }
   for (auto& id : orders) {
     auto rec = f.get_order(id);
-    REQUIRE_MESSAGE(rec, describe(rec.error()));
+    REQUIRE_MESSAGE(rec, why(rec));
     d.orders[id] = encode_record(*rec);
   }
   d.audit = f.audit();

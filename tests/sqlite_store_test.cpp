@@ -2,6 +2,8 @@
 // or from another version, and must never be started from half-read.
 #include <doctest/doctest.h>
 
+#include "tests/why.hpp"
+
 #include <fstream>
 
 #include <sqlite3.h>
@@ -35,7 +37,7 @@ event created(const std::string& sku, money price) {
 
 std::unique_ptr<sqlite_store> open_ok(const std::string& path) {
   auto s = sqlite_store::open(path);
-  REQUIRE_MESSAGE(s, describe(s.error()));
+  REQUIRE_MESSAGE(s, why(s));
   return std::move(*s);
 }
 

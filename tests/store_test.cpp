@@ -2,6 +2,8 @@
 // applied to the current state, and survives reopening the store.
 #include <doctest/doctest.h>
 
+#include "tests/why.hpp"
+
 #include "messages/errors.hpp"
 #include "tests/backends.hpp"
 
@@ -135,7 +137,7 @@ TEST_CASE("every backend keeps the current state the events add up to") {
            hold_event(event_kind::stock_blocked, "A", "o2", 1),
            order_event(event_kind::order_changed, o2_confirmed)}));
       auto state = store->load();
-      REQUIRE_MESSAGE(state, describe(state.error()));
+      REQUIRE_MESSAGE(state, why(state));
       REQUIRE(state->skus.size() == 1);
       auto& a = state->skus[0];
       CHECK(a.unit_price == 1200);

@@ -6,6 +6,8 @@
 // fail (it oversells within the first few hundred orders).
 #include <doctest/doctest.h>
 
+#include "tests/why.hpp"
+
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -22,6 +24,7 @@
 #include "system/simulated_gateway.hpp"
 
 using namespace oms;
+using oms::test::why;
 
 namespace {
 
@@ -185,7 +188,7 @@ TEST_CASE_FIXTURE(threaded_fixture,
     t.join();
   std::set<order_id> ids;
   for (auto& res : results) {
-    REQUIRE_MESSAGE(res, describe(res.error()));
+    REQUIRE_MESSAGE(res, why(res));
     ids.insert(res->id);
   }
   CHECK(ids.size() == 1);

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev nlohmann-json3-dev doctest-dev libsqlite3-dev sqlite3
+  libpqxx-dev postgresql-15
   clang-format
 )
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the normal and the sanitizer (ASan +
-# UBSan) trees, checks formatting, and runs every test in both trees.
+# UBSan) trees, checks formatting, and runs every test in both trees, with a
+# throwaway PostgreSQL 15 cluster on 127.0.0.1 for the store suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -16,8 +17,10 @@ bash tools/build.sh build-asan -DOMS_SANITIZE=ON
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-echo "== tests (RelWithDebInfo)"
-ctest --test-dir build --output-on-failure -j "$(nproc)"
-echo "== tests (ASan + UBSan)"
-ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+# The store suites run against SQLite and memory always, and against a
+# throwaway PostgreSQL cluster on loopback (OMS_TEST_PG) started here.
+echo "== tests (RelWithDebInfo, with PostgreSQL)"
+bash tools/with-postgres.sh ctest --test-dir build --output-on-failure -j "$(nproc)"
+echo "== tests (ASan + UBSan, with PostgreSQL)"
+bash tools/with-postgres.sh ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
 echo "== all tests passed in $(( $(date +%s) - start )) s"
