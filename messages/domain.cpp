@@ -99,6 +99,15 @@ const char* to_string(event_kind x) {
   return "unknown";
 }
 
+bool parse_event_kind(std::string_view str, event_kind& out) {
+  for (int i = 0; i <= static_cast<int>(event_kind::order_changed); ++i)
+    if (str == to_string(static_cast<event_kind>(i))) {
+      out = static_cast<event_kind>(i);
+      return true;
+    }
+  return false;
+}
+
 int64_t held_quantity(const order_record& order, const order_line& line) {
   switch (order.status) {
     case order_status::created:

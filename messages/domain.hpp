@@ -422,6 +422,9 @@ enum class event_kind : uint8_t {
 /// "sku_created", "price_set", ...
 const char* to_string(event_kind x);
 
+/// Parses what to_string(event_kind) writes; false for anything else.
+bool parse_event_kind(std::string_view str, event_kind& out);
+
 /// One domain event.
 struct event {
   event_kind kind = event_kind::stock_received;

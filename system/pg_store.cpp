@@ -131,15 +131,6 @@ const std::pair<const char*, const char*> statements[] = {
                   "idempotency_keys WHERE customer = $1 AND at >= $2"},
 };
 
-bool parse_event_kind(const std::string& str, event_kind& out) {
-  for (int i = 0; i <= static_cast<int>(event_kind::order_changed); ++i)
-    if (str == to_string(static_cast<event_kind>(i))) {
-      out = static_cast<event_kind>(i);
-      return true;
-    }
-  return false;
-}
-
 int64_t clamp(uint64_t x) {
   return static_cast<int64_t>(std::min<uint64_t>(x, INT64_MAX));
 }

@@ -164,15 +164,6 @@ class stmt {
   sqlite3_stmt* s_ = nullptr;
 };
 
-bool parse_event_kind(const std::string& str, event_kind& out) {
-  for (int i = 0; i <= static_cast<int>(event_kind::order_changed); ++i)
-    if (str == to_string(static_cast<event_kind>(i))) {
-      out = static_cast<event_kind>(i);
-      return true;
-    }
-  return false;
-}
-
 } // namespace
 
 struct sqlite_store::statements {
