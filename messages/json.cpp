@@ -93,6 +93,7 @@ void to_json(nlohmann::json& j, const order_record& x) {
        {"totalAmount", x.total_amount},
        {"paidAmount", x.paid_amount},
        {"refundedAmount", x.refunded_amount},
+       {"amountDue", amount_due(x)},
        {"currency", currency},
        {"createdAt", time_or_null(x.created_at)},
        {"updatedAt", time_or_null(x.updated_at)},

@@ -1,0 +1,93 @@
+// The JSON rendering of records (what clients will see) and the storage
+// codec (what the stores write): every field, no floating point for money.
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/json.hpp"
+#include "system/codec.hpp"
+
+using namespace oms;
+
+namespace {
+
+order_record sample() {
+  order_record r;
+  r.id = "ord_x";
+  r.customer = "alice";
+  r.lines = {{"A", 3, 1000, 1, 0}, {"B", 1, 250, 0, 0}};
+  r.ship_to = {"12 MG Road", "", "Bengaluru", "560001", "IN"};
+  r.status = order_status::paid;
+  r.total_amount = 2250;
+  r.paid_amount = 3250;
+  r.refunded_amount = 1000;
+  r.payment_reference = "ch_1";
+  r.created_at = 1'800'000'000'000;
+  r.updated_at = 1'800'000'000'500;
+  r.hold_expires_at = 0;
+  r.history = {{1'800'000'000'000, order_status::created, order_status::created,
+                "created", 3250},
+               {1'800'000'000'500, order_status::created, order_status::paid,
+                "paid", 3250}};
+  r.payments = {
+      {payment_kind::charge, "ord_x:charge:1", 3250, payment_status::succeeded,
+       "ch_1", "", 1'800'000'000'400, "pay-1", "abcd"},
+      {payment_kind::refund, "ord_x:refund:1", 1000, payment_status::succeeded,
+       "re_2", "PARTIAL_CANCEL", 1'800'000'000'500, "", ""}};
+  r.idempotency_key = "key-1";
+  r.request_fingerprint = "0011223344556677";
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("an order renders with money in minor units and ISO timestamps") {
+  nlohmann::json j = sample();
+  CHECK(j["id"] == "ord_x");
+  CHECK(j["status"] == "PAID");
+  CHECK(j["currency"] == "INR");
+  CHECK(j["totalAmount"] == 2250);
+  CHECK(j["totalAmount"].is_number_integer());
+  CHECK(j["paidAmount"] == 3250);
+  CHECK(j["refundedAmount"] == 1000);
+  CHECK(j["amountDue"] == 0);
+  CHECK(j["holdExpiresAt"].is_null());
+  CHECK(j["createdAt"] == "2027-01-15T08:00:00.000Z");
+  REQUIRE(j["lines"].size() == 2);
+  CHECK(j["lines"][0]["lineTotal"] == 2000);
+  CHECK(j["lines"][0]["cancelledQuantity"] == 1);
+  CHECK(j["address"]["postalCode"] == "560001");
+  CHECK_FALSE(j["address"].contains("line2"));
+  REQUIRE(j["history"].size() == 2);
+  CHECK(j["history"][1]["to"] == "PAID");
+  CHECK(j["history"][1]["amount"] == 3250);
+}
+
+TEST_CASE("a created order shows when its hold expires") {
+  auto r = sample();
+  r.status = order_status::created;
+  r.hold_expires_at = 1'800'000'900'000;
+  nlohmann::json j = r;
+  CHECK(j["holdExpiresAt"] == "2027-01-15T08:15:00.000Z");
+}
+
+TEST_CASE("the storage codec keeps every field of a record") {
+  auto r = sample();
+  order_record back;
+  REQUIRE(decode_record(encode_record(r), back));
+  CHECK(encode_record(back) == encode_record(r));
+  CHECK(back.payments.size() == 2);
+  CHECK(back.payments[1].reason == "PARTIAL_CANCEL");
+  CHECK(back.lines[0].cancelled_quantity == 1);
+  CHECK(back.request_fingerprint == "0011223344556677");
+  CHECK(back.history[1].to == order_status::paid);
+}
+
+TEST_CASE("the storage codec refuses what it did not write") {
+  order_record out;
+  CHECK_FALSE(decode_record("", out));
+  CHECK_FALSE(decode_record("not json", out));
+  CHECK_FALSE(decode_record(R"({"v":2})", out));
+  CHECK_FALSE(decode_record(R"({"v":1,"id":"x"})", out));
+  CHECK_FALSE(decode_record("[1,2,3]", out));
+}
