@@ -20,6 +20,7 @@ void flush_pending(journal_ptr self) {
   st.flush_scheduled = false;
   size_t first_waiter = 0;
   size_t first_event = 0;
+  caf::error earlier_failure; // a barrier after a failed batch fails too
   std::vector<event> batch;
   while (first_waiter < st.waiting.size()) {
     // Take whole appends while they fit.
@@ -36,9 +37,11 @@ void flush_pending(journal_ptr self) {
         std::make_move_iterator(st.pending.begin() + first_event + count));
     // An empty append is a barrier: it is answered once every append before
     // it is durable, without a commit of its own.
-    auto err = count > 0 ? st.store->commit(batch) : caf::error{};
+    auto err = count > 0 ? st.store->commit(batch) : earlier_failure;
     if (err) {
-      ++st.stats.failures;
+      earlier_failure = err;
+      if (count > 0)
+        ++st.stats.failures;
       log::error("journal.commit_failed", {{"store", st.store->describe()},
                                            {"events", uint64_t{count}},
                                            {"error", describe(err)}});

@@ -955,7 +955,9 @@ order_actor::behavior_type restored_order(order_ptr self, order_record record,
   auto behavior =
       order(self, std::move(id), std::move(ctx), std::move(supervisor));
   if (self->state.record.status == order_status::created)
-    arm_hold_timer(self);
+    arm_hold_timer(self); // its expiry settles a pending charge
+  else if (pending_payment(self->state.record, payment_kind::charge))
+    resolve_pending_charge(self, [](resolution) {});
   if (pending_payment(self->state.record, payment_kind::refund))
     self->send(handle_of(self), atom::retry_v);
   return behavior;

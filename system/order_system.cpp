@@ -76,6 +76,8 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
   auto loaded = store->load();
   if (!loaded)
     throw startup_error(describe(loaded.error()));
+  if (auto problem = check_consistency(*loaded); !problem.empty())
+    throw startup_error(store->describe() + ": inconsistent state: " + problem);
   auto state = std::make_shared<const recovered_state>(std::move(*loaded));
   journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max);
   payments_ = spawn_payment(sys, std::move(gateway));

@@ -259,9 +259,10 @@ pg_store::open(const std::string& conninfo, const std::string& schema) {
              "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
       w.commit();
     }
-    for (auto& [stmt_name, sql] : statements)
-      conn->prepare(stmt_name, sql);
-    std::unique_ptr<pg_store> store{new pg_store(name, std::move(conn))};
+    std::unique_ptr<pg_store> store{new pg_store(name, nullptr)};
+    store->conninfo_ = conninfo;
+    store->schema_ = schema;
+    store->connect();
     pqxx::nontransaction n{*store->conn_};
     auto last = n.exec("SELECT COALESCE(MAX(seq), 0) FROM events");
     store->last_seq_ = last[0][0].as<uint64_t>();
@@ -272,6 +273,7 @@ pg_store::open(const std::string& conninfo, const std::string& schema) {
 }
 
 caf::error pg_store::commit(const std::vector<event>& events) {
+  auto expected_seq = last_seq_ + events.size();
   try {
     pqxx::work w{*conn_};
     auto seq = last_seq_;
@@ -281,9 +283,34 @@ caf::error pg_store::commit(const std::vector<event>& events) {
     last_seq_ = seq;
     return caf::none;
   } catch (const std::exception& e) {
-    return make_error(errc::store_failure,
-                      name_ + ": cannot commit: " + e.what());
+    // The connection may be gone, and with a lost answer to COMMIT the
+    // batch may have landed all the same: reconnect and ask the log.
+    std::string what = e.what();
+    try {
+      connect();
+      pqxx::nontransaction n{*conn_};
+      auto last = n.exec("SELECT COALESCE(MAX(seq), 0) FROM events");
+      last_seq_ = last[0][0].as<uint64_t>();
+      if (last_seq_ == expected_seq)
+        return caf::none; // committed; only the answer was lost
+    } catch (const std::exception& again) {
+      what += "; reconnecting failed: ";
+      what += again.what();
+    }
+    return make_error(errc::store_failure, name_ + ": cannot commit: " + what);
   }
+}
+
+void pg_store::connect() {
+  auto conn = std::make_unique<pqxx::connection>(conninfo_);
+  {
+    pqxx::nontransaction n{*conn};
+    n.exec("SET search_path TO " + n.quote_name(schema_));
+    n.exec("SET synchronous_commit TO on");
+  }
+  for (auto& [stmt_name, sql] : statements)
+    conn->prepare(stmt_name, sql);
+  conn_ = std::move(conn);
 }
 
 caf::expected<std::vector<event>> pg_store::read(uint64_t from,

@@ -44,7 +44,12 @@ class pg_store : public journal_store {
  private:
   pg_store(std::string name, std::unique_ptr<pqxx::connection> conn);
 
+  /// (Re)connects, sets the schema and prepares the statements.
+  void connect();
+
   std::string name_;
+  std::string conninfo_;
+  std::string schema_;
   std::unique_ptr<pqxx::connection> conn_;
   uint64_t last_seq_ = 0;
 };

@@ -60,9 +60,10 @@ CREATE TABLE orders (
   hold_expires_at INTEGER NOT NULL,
   cancel_reason   TEXT    NOT NULL,
   live            INTEGER NOT NULL,
-  record          TEXT    NOT NULL
+  record          TEXT    NOT NULL,
+  ordinal         INTEGER NOT NULL
 );
-CREATE INDEX orders_by_customer ON orders (customer);
+CREATE INDEX orders_by_customer ON orders (customer, ordinal DESC);
 CREATE INDEX orders_live ON orders (live) WHERE live = 1;
 CREATE TABLE order_lines (
   order_id           TEXT    NOT NULL,
@@ -193,8 +194,9 @@ struct sqlite_store::statements {
             db,
             "INSERT INTO orders (id, customer, seller, status, total_amount, "
             "paid_amount, refunded_amount, created_at, updated_at, "
-            "hold_expires_at, cancel_reason, live, record) VALUES "
-            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13) ON CONFLICT (id) DO "
+            "hold_expires_at, cancel_reason, live, record, ordinal) VALUES "
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14) ON CONFLICT (id) "
+            "DO "
             "UPDATE SET status = excluded.status, total_amount = "
             "excluded.total_amount, paid_amount = excluded.paid_amount, "
             "refunded_amount = excluded.refunded_amount, updated_at = "
@@ -224,7 +226,7 @@ struct sqlite_store::statements {
         find_order(db, "SELECT record FROM orders WHERE id = ?1"),
         list_orders(db,
                     "SELECT record FROM orders WHERE customer = ?1 ORDER BY "
-                    "rowid DESC LIMIT ?2 OFFSET ?3"),
+                    "ordinal DESC LIMIT ?2 OFFSET ?3"),
         read_events(db,
                     "SELECT seq, at, kind, sku, order_id, quantity, amount, "
                     "payload FROM events WHERE seq >= ?1 ORDER BY seq "
@@ -436,6 +438,7 @@ caf::error sqlite_store::apply(const event& ev, uint64_t seq) {
                     .bind(11, r.cancel_reason)
                     .bind(12, int64_t{needs_actor(r) ? 1 : 0})
                     .bind(13, payload)
+                    .bind(14, static_cast<int64_t>(seq))
                     .run());
       for (size_t i = 0; ok && i < r.lines.size(); ++i) {
         auto& l = r.lines[i];
@@ -494,19 +497,26 @@ caf::error sqlite_store::apply(const event& ev, uint64_t seq) {
 
 caf::error sqlite_store::commit(const std::vector<event>& events) {
   auto& s = *stmts_;
+  if (broken_)
+    return make_error(errc::store_failure,
+                      path_ + ": a failed transaction could not be rolled "
+                              "back; restart to recover from the file");
   if (s.begin.run() != SQLITE_DONE)
     return fail("cannot begin a transaction");
+  // Undo a failed batch; a transaction that stays open would make every
+  // later batch fail in ways that hide the first error.
+  auto undo = [&](caf::error err) {
+    s.rollback.run();
+    if (!sqlite3_get_autocommit(db_))
+      broken_ = true;
+    return err;
+  };
   auto seq = last_seq_;
   for (auto& ev : events)
-    if (auto err = apply(ev, ++seq)) {
-      s.rollback.run();
-      return err;
-    }
-  if (s.commit.run() != SQLITE_DONE) {
-    auto err = fail("cannot commit");
-    s.rollback.run();
-    return err;
-  }
+    if (auto err = apply(ev, ++seq))
+      return undo(std::move(err));
+  if (s.commit.run() != SQLITE_DONE)
+    return undo(fail("cannot commit"));
   last_seq_ = seq;
   return caf::none;
 }
@@ -521,10 +531,11 @@ caf::expected<std::vector<event>> sqlite_store::read(uint64_t from,
     event ev;
     ev.at = s.int_at(1);
     if (!parse_event_kind(s.text_at(2), ev.kind)) {
+      auto seq = s.int_at(0);
       s.reset();
       return make_error(errc::store_failure,
                         path_ + ": unknown event kind at seq " +
-                            std::to_string(s.int_at(0)));
+                            std::to_string(seq));
     }
     ev.sku = s.text_at(3);
     ev.order = s.text_at(4);

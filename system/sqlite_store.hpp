@@ -52,6 +52,7 @@ class sqlite_store : public journal_store {
   sqlite3* db_;
   std::unique_ptr<statements> stmts_;
   uint64_t last_seq_ = 0;
+  bool broken_ = false;
 };
 
 } // namespace oms

@@ -1,11 +1,28 @@
 #include "system/store_state.hpp"
 
+#include <set>
+
 namespace oms {
 
 bool needs_actor(const order_record& rec) {
   return !is_terminal(rec.status) ||
          pending_payment(rec, payment_kind::charge) != nullptr ||
          pending_payment(rec, payment_kind::refund) != nullptr;
+}
+
+std::string check_consistency(const recovered_state& state) {
+  std::set<sku_id> skus;
+  for (auto& s : state.skus)
+    skus.insert(s.sku);
+  for (auto& h : state.holds)
+    if (skus.count(h.sku) == 0)
+      return "a hold of order " + h.order + " is on unknown SKU " + h.sku;
+  for (auto& rec : state.live_orders)
+    for (auto& line : rec.lines)
+      if (skus.count(line.sku) == 0)
+        return "live order " + rec.id + " has a line on unknown SKU " +
+               line.sku;
+  return {};
 }
 
 std::vector<key_state> keys_of(const event& ev) {

@@ -66,6 +66,11 @@ struct recovered_state {
 /// True if an order needs a live actor after a restart.
 bool needs_actor(const order_record& rec);
 
+/// What is wrong with a recovered state that the actors cannot be rebuilt
+/// from: a hold or a live order's line on a SKU the state does not have.
+/// Empty if nothing.
+std::string check_consistency(const recovered_state& state);
+
 /// The state events add up to.
 class store_state {
  public:

@@ -74,6 +74,7 @@ struct fixture {
                              : std::make_shared<simulated_gateway>(gw)) {
     auto loaded = backend->load();
     REQUIRE_MESSAGE(loaded, why(loaded));
+    REQUIRE(check_consistency(*loaded).empty());
     recovered = std::make_shared<const recovered_state>(std::move(*loaded));
     // On the test scheduler even a blocking store runs inline, so that
     // every step stays deterministic.

@@ -117,3 +117,22 @@ TEST_CASE_FIXTURE(fixture,
   REQUIRE(stats);
   CHECK(stats->batches == 1);
 }
+
+TEST_CASE_FIXTURE(fixture,
+                  "an empty append after a failed batch reports the failure") {
+  // The barrier promises that everything before it is durable; after a
+  // failed commit in the same flush it must not say so.
+  store->fail_commits(true);
+  auto h1 =
+      self->request(journal, caf::infinite, atom::append_v, events_for("A", 2));
+  auto h2 = self->request(journal, caf::infinite, atom::append_v,
+                          std::vector<event>{});
+  sched.run();
+  h1.receive(
+      [](uint64_t) { FAIL("the failed append was acknowledged"); },
+      [](caf::error& err) { CHECK(code_of(err) == errc::store_failure); });
+  h2.receive(
+      [](uint64_t) { FAIL("the barrier was acknowledged"); },
+      [](caf::error& err) { CHECK(code_of(err) == errc::store_failure); });
+  store->fail_commits(false);
+}

@@ -246,3 +246,19 @@ TEST_CASE("every backend keeps its state across a reopen") {
     }
   }
 }
+
+TEST_CASE("a recovered state with holds or lines on unknown SKUs is refused") {
+  recovered_state ok;
+  ok.skus.push_back(sku_state{"A", 100, 5, 5, 0, 1});
+  ok.holds.push_back(hold_state{"o1", "A", 2, hold_kind::reserved});
+  CHECK(check_consistency(ok).empty());
+  auto bad_hold = ok;
+  bad_hold.holds.push_back(hold_state{"o2", "B", 1, hold_kind::blocked});
+  CHECK(check_consistency(bad_hold).find("unknown SKU B") != std::string::npos);
+  auto bad_line = ok;
+  order_record rec;
+  rec.id = "o3";
+  rec.lines = {{"Z", 1, 100, 0, 0}};
+  bad_line.live_orders.push_back(rec);
+  CHECK(check_consistency(bad_line).find("o3") != std::string::npos);
+}
