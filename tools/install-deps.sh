@@ -27,4 +27,9 @@ as_root=()
 export DEBIAN_FRONTEND=noninteractive
 "${as_root[@]}" apt-get update -qq
 "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian starts a default cluster when it installs PostgreSQL; the tests run
+# their own throwaway cluster, so nothing of ours is left listening.
+if printf '%s\n' "${missing[@]}" | grep -qx postgresql-15; then
+  "${as_root[@]}" pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+fi
 echo "install-deps: done"
