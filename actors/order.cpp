@@ -531,6 +531,17 @@ void schedule_refund_retry(order_ptr self) {
   self->delayed_send(handle_of(self), delay, atom::retry_v);
 }
 
+// Settles an approved charge and replies the paid order (or the error).
+void settle_and_reply(order_ptr self, const std::string& key,
+                      const gateway_result& res, const record_callback& done) {
+  settle_approved_charge(self, key, res, [=](caf::error err) {
+    if (err)
+      done(err);
+    else
+      done(self->state.record);
+  });
+}
+
 // Charges `amount` under the gateway key `key` (whose PENDING record is
 // already durable) and settles the outcome.
 void charge_with_key(order_ptr self, std::string key, money amount,
@@ -541,12 +552,7 @@ void charge_with_key(order_ptr self, std::string key, money amount,
           [=](gateway_result& res) {
             switch (res.status) {
               case gateway_status::approved:
-                settle_approved_charge(self, key, res, [=](caf::error err) {
-                  if (err)
-                    done(err);
-                  else
-                    done(self->state.record);
-                });
+                settle_and_reply(self, key, res, done);
                 break;
               case gateway_status::declined:
                 settle_failed_charge(
@@ -637,12 +643,7 @@ void pay(order_ptr self, order_command cmd, record_callback done) {
             switch (res.status) {
               case gateway_status::approved:
                 // The earlier attempt went through: this pay is answered by it.
-                settle_approved_charge(self, key, res, [=](caf::error err) {
-                  if (err)
-                    done(err);
-                  else
-                    done(self->state.record);
-                });
+                settle_and_reply(self, key, res, done);
                 break;
               case gateway_status::declined:
                 settle_failed_charge(self, key, res.reason,

@@ -45,13 +45,7 @@ std::vector<key_state> keys_of(const event& ev) {
 void store_state::apply(const event& ev) {
   ++last_seq_;
   switch (ev.kind) {
-    case event_kind::sku_created: {
-      auto& s = skus_[ev.sku];
-      s.sku = ev.sku;
-      s.unit_price = ev.amount;
-      s.updated_at = ev.at;
-      break;
-    }
+    case event_kind::sku_created:
     case event_kind::price_set: {
       auto& s = skus_[ev.sku];
       s.sku = ev.sku;
