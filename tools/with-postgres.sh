@@ -28,4 +28,12 @@ trap cleanup EXIT
   || { cat "$dir/server.log"; exit 2; }
 export OMS_TEST_PG="host=127.0.0.1 port=$port user=oms dbname=postgres"
 echo "with-postgres: PostgreSQL 15 on 127.0.0.1:$port"
-"$@"
+# In the background, so that a TERM or INT reaches the traps at once (bash
+# runs traps only between foreground commands) and the cluster still goes.
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM
+trap 'kill -INT "$child" 2>/dev/null; exit 130' INT
+status=0
+wait "$child" || status=$?
+exit "$status"
