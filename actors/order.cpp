@@ -456,6 +456,18 @@ void resolve_pending_charge(order_ptr self,
           [=](caf::error&) { then(resolution::unknown); });
 }
 
+// Settles a pending charge first; if its outcome cannot be known now, the
+// command is answered PAYMENT_UNAVAILABLE, else `then` goes on.
+void settle_pending_charge_then(order_ptr self, record_callback done,
+                                std::function<void(resolution)> then) {
+  resolve_pending_charge(self, [done, then](resolution r) {
+    if (r == resolution::unknown)
+      done(outcome_unknown());
+    else
+      then(r);
+  });
+}
+
 void schedule_refund_retry(order_ptr self);
 
 // Asks the gateway for every PENDING refund and journals the outcomes.
@@ -677,11 +689,7 @@ void cancel_all(order_ptr self, order_command cmd, record_callback done) {
     done(transition_error(self->state.record, kind, code));
     return;
   }
-  resolve_pending_charge(self, [=](resolution r) {
-    if (r == resolution::unknown) {
-      done(outcome_unknown());
-      return;
-    }
+  settle_pending_charge_then(self, done, [=](resolution) {
     auto& rec = self->state.record;
     if (kind == command_kind::expire && rec.status != order_status::created) {
       // The lost payment went through: the order is PAID, nothing expires.
@@ -767,11 +775,7 @@ void cancel_lines(order_ptr self, order_command cmd, record_callback done) {
     cancel_all(self, std::move(cmd), std::move(done));
     return;
   }
-  resolve_pending_charge(self, [=](resolution r) {
-    if (r == resolution::unknown) {
-      done(outcome_unknown());
-      return;
-    }
+  settle_pending_charge_then(self, done, [=](resolution) {
     auto& rec = self->state.record;
     auto reason =
         cmd.reason.empty() ? std::string{"PARTIAL_CANCEL"} : cmd.reason;
@@ -873,11 +877,8 @@ void run_command(order_ptr self, order_command cmd, record_callback done) {
       // A charge whose answer was lost must be settled before the order
       // leaves CREATED: confirming disarms the hold timer, which would
       // otherwise settle it.
-      resolve_pending_charge(self, [self, done](resolution r) {
-        if (r == resolution::unknown)
-          done(outcome_unknown());
-        else
-          transition(self, command_kind::confirm, done);
+      settle_pending_charge_then(self, done, [self, done](resolution) {
+        transition(self, command_kind::confirm, done);
       });
       break;
     default:
