@@ -1,6 +1,8 @@
 #include "actors/journal.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <iterator>
 
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
@@ -11,6 +13,40 @@ namespace oms {
 namespace {
 
 using journal_ptr = journal_actor::stateful_pointer<journal_state>;
+
+template <size_t N>
+void count_in(std::vector<uint64_t>& buckets, const uint64_t (&bounds)[N],
+              uint64_t x) {
+  size_t i = 0;
+  while (i < N && x > bounds[i])
+    ++i;
+  ++buckets[i];
+}
+
+// Keeps the open-orders gauge and the transition counters.
+void track_orders(journal_state& st, const std::vector<event>& batch) {
+  for (auto& ev : batch) {
+    if (ev.kind != event_kind::order_created &&
+        ev.kind != event_kind::order_changed)
+      continue;
+    auto& rec = ev.snapshot;
+    auto i = st.open.find(rec.id);
+    if (i != st.open.end() && i->second == rec.status)
+      continue;
+    if (i != st.open.end())
+      --st.stats.open_orders[static_cast<size_t>(i->second)];
+    else if (ev.kind == event_kind::order_changed && is_terminal(rec.status))
+      continue; // a terminal order's later change (e.g. a refund)
+    ++st.stats.entered[static_cast<size_t>(rec.status)];
+    if (is_terminal(rec.status)) {
+      if (i != st.open.end())
+        st.open.erase(i);
+    } else {
+      ++st.stats.open_orders[static_cast<size_t>(rec.status)];
+      st.open.insert_or_assign(rec.id, rec.status);
+    }
+  }
+}
 
 // Commits everything pending, in batches of whole appends of at most
 // batch_events_max events (an append larger than that is one batch of its
@@ -37,6 +73,7 @@ void flush_pending(journal_ptr self) {
         std::make_move_iterator(st.pending.begin() + first_event + count));
     // An empty append is a barrier: it is answered once every append before
     // it is durable, without a commit of its own.
+    auto started = std::chrono::steady_clock::now();
     auto err = count > 0 ? st.store->commit(batch) : earlier_failure;
     if (err) {
       earlier_failure = err;
@@ -48,8 +85,17 @@ void flush_pending(journal_ptr self) {
       for (auto i = first_waiter; i < last_waiter; ++i)
         st.waiting[i].promise.deliver(err);
     } else {
-      if (count > 0)
+      if (count > 0) {
         ++st.stats.batches;
+        auto us = static_cast<uint64_t>(
+            std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - started)
+                .count());
+        count_in(st.stats.batch_sizes, journal_batch_bounds, count);
+        count_in(st.stats.commit_us, journal_commit_us_bounds, us);
+        st.stats.commit_us_sum += us;
+        track_orders(st, batch);
+      }
       st.stats.events += count;
       st.stats.max_batch = std::max<uint64_t>(st.stats.max_batch, count);
       auto seq = st.store->last_seq() - count;
@@ -69,9 +115,18 @@ void flush_pending(journal_ptr self) {
 
 } // namespace
 
-journal_actor::behavior_type journal(journal_ptr self,
-                                     std::shared_ptr<journal_store> store,
-                                     size_t batch_events_max) {
+journal_actor::behavior_type
+journal(journal_ptr self, std::shared_ptr<journal_store> store,
+        size_t batch_events_max,
+        std::unordered_map<order_id, order_status> open) {
+  auto& stats = self->state.stats;
+  stats.batch_sizes.assign(std::size(journal_batch_bounds) + 1, 0);
+  stats.commit_us.assign(std::size(journal_commit_us_bounds) + 1, 0);
+  stats.open_orders.assign(static_cast<size_t>(order_status::cancelled) + 1, 0);
+  stats.entered.assign(stats.open_orders.size(), 0);
+  for (auto& kvp : open)
+    ++stats.open_orders[static_cast<size_t>(kvp.second)];
+  self->state.open = std::move(open);
   self->state.store = std::move(store);
   self->state.batch_events_max = std::max<size_t>(1, batch_events_max);
   self->state.stats.last_seq = self->state.store->last_seq();

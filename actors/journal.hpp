@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -27,6 +28,8 @@ struct journal_state {
   std::vector<waiter> waiting; // one per append, in append order
   bool flush_scheduled = false;
   journal_stats stats;
+  /// Status of every order not yet terminal (for the open-orders gauge).
+  std::unordered_map<order_id, order_status> open;
 
   static inline const char* name = "journal";
 };
@@ -34,6 +37,7 @@ struct journal_state {
 /// Spawn with `spawn<caf::detached>` when `store->blocking()`.
 journal_actor::behavior_type
 journal(journal_actor::stateful_pointer<journal_state> self,
-        std::shared_ptr<journal_store> store, size_t batch_events_max);
+        std::shared_ptr<journal_store> store, size_t batch_events_max,
+        std::unordered_map<order_id, order_status> open = {});
 
 } // namespace oms

@@ -105,6 +105,53 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
           return unknown_sku(sku);
         return self->delegate(i->second, atom::get_v);
       },
+      [=](atom::list, seller from, uint32_t limit,
+          const sku_id& cursor) -> caf::result<inventory_page> {
+        auto& st = self->state;
+        if (limit < 1 || limit > 100)
+          return make_error(errc::validation_failed,
+                            "limit must be between 1 and 100");
+        if (from == seller::external)
+          return no_wms();
+        std::vector<std::pair<sku_id, inventory_actor>> page;
+        auto i = cursor.empty() ? st.skus.begin() : st.skus.upper_bound(cursor);
+        for (; i != st.skus.end() && page.size() < limit; ++i)
+          page.emplace_back(i->first, i->second);
+        inventory_page result;
+        if (i != st.skus.end() && !page.empty())
+          result.next_cursor = page.back().first;
+        if (page.empty())
+          return result;
+        // Ask every SKU of the page at once; answer when all have replied.
+        struct gather {
+          inventory_page result;
+          size_t pending = 0;
+          bool failed = false;
+        };
+        auto g = std::make_shared<gather>();
+        g->result = std::move(result);
+        g->result.items.resize(page.size());
+        g->pending = page.size();
+        auto rp = self->make_response_promise<inventory_page>();
+        for (size_t k = 0; k < page.size(); ++k)
+          self->request(page[k].second, st.ctx->settings.request_timeout,
+                        atom::get_v)
+              .then(
+                  [g, rp, k](stock_view& v) mutable {
+                    if (g->failed)
+                      return;
+                    g->result.items[k] = std::move(v);
+                    if (--g->pending == 0)
+                      rp.deliver(std::move(g->result));
+                  },
+                  [g, rp](caf::error& err) mutable {
+                    if (g->failed)
+                      return;
+                    g->failed = true;
+                    rp.deliver(std::move(err));
+                  });
+        return rp;
+      },
       [=](atom::find_sku, const sku_id& sku) -> caf::result<inventory_actor> {
         auto& st = self->state;
         auto i = st.skus.find(sku);

@@ -7,6 +7,7 @@
 // read from the store through the JOURNAL.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -26,7 +27,7 @@ namespace oms {
 /// State of the SUPERVISOR.
 struct supervisor_state {
   context_ptr ctx;
-  std::unordered_map<sku_id, inventory_actor> skus;
+  std::map<sku_id, inventory_actor> skus; // ordered: listed in pages
   /// Orders whose actor is alive.
   std::unordered_map<order_id, order_actor> orders;
   /// Monitored order actors, to find the order when one goes down.

@@ -95,12 +95,14 @@ const char* to_string(event_kind x) {
       return "order_created";
     case event_kind::order_changed:
       return "order_changed";
+    case event_kind::customer_created:
+      return "customer_created";
   }
   return "unknown";
 }
 
 bool parse_event_kind(std::string_view str, event_kind& out) {
-  for (int i = 0; i <= static_cast<int>(event_kind::order_changed); ++i)
+  for (int i = 0; i <= static_cast<int>(event_kind::customer_created); ++i)
     if (str == to_string(static_cast<event_kind>(i))) {
       out = static_cast<event_kind>(i);
       return true;

@@ -130,6 +130,18 @@ typename Inspector::result_type inspect(Inspector& f, stock_view& x) {
            x.consumed_total, x.as_of);
 }
 
+/// One page of the SKUs of a seller, by SKU name; next_cursor is empty on the
+/// last page.
+struct inventory_page {
+  std::vector<stock_view> items;
+  std::string next_cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inventory_page& x) {
+  return f(caf::meta::type_name("inventory_page"), x.items, x.next_cursor);
+}
+
 /// How units are held for an order: provisionally (order CREATED) or firmly
 /// (order CONFIRMED or PAID).
 enum class hold_kind : uint8_t { reserved = 0, blocked = 1 };
@@ -408,15 +420,16 @@ typename Inspector::result_type inspect(Inspector& f, order_page& x) {
 /// (sku, order, quantity); order events carry the order's full state after the
 /// change.
 enum class event_kind : uint8_t {
-  sku_created = 0,    // sku, amount = unit price
-  price_set = 1,      // sku, amount = new unit price
-  stock_received = 2, // sku, quantity
-  stock_reserved = 3, // sku, order, quantity
-  stock_blocked = 4,  // sku, order, quantity (reserved -> blocked)
-  stock_released = 5, // sku, order, quantity (back to available)
-  stock_consumed = 6, // sku, order, quantity (left on-hand on shipment)
-  order_created = 7,  // order, snapshot
-  order_changed = 8,  // order, snapshot (status, amounts or lines changed)
+  sku_created = 0,      // sku, amount = unit price
+  price_set = 1,        // sku, amount = new unit price
+  stock_received = 2,   // sku, quantity
+  stock_reserved = 3,   // sku, order, quantity
+  stock_blocked = 4,    // sku, order, quantity (reserved -> blocked)
+  stock_released = 5,   // sku, order, quantity (back to available)
+  stock_consumed = 6,   // sku, order, quantity (left on-hand on shipment)
+  order_created = 7,    // order, snapshot
+  order_changed = 8,    // order, snapshot (status, amounts or lines changed)
+  customer_created = 9, // customer
 };
 
 /// "sku_created", "price_set", ...
@@ -424,6 +437,21 @@ const char* to_string(event_kind x);
 
 /// Parses what to_string(event_kind) writes; false for anything else.
 bool parse_event_kind(std::string_view str, event_kind& out);
+
+/// A customer known to the API: its bearer token is kept only as a SHA-256
+/// hash (hex).
+struct customer_record {
+  customer_id id;
+  std::string name;
+  std::string token_hash;
+  timestamp_ms created_at = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer_record& x) {
+  return f(caf::meta::type_name("customer_record"), x.id, x.name, x.token_hash,
+           x.created_at);
+}
 
 /// One domain event.
 struct event {
@@ -433,14 +461,23 @@ struct event {
   order_id order;
   int64_t quantity = 0;
   money amount = 0;
-  order_record snapshot; // order events only
+  order_record snapshot;    // order events only
+  customer_record customer; // customer_created only
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
   return f(caf::meta::type_name("event"), x.kind, x.at, x.sku, x.order,
-           x.quantity, x.amount, x.snapshot);
+           x.quantity, x.amount, x.snapshot, x.customer);
 }
+
+/// Bucket bounds of the journal's histograms (cumulative counts, the last
+/// bucket is +Inf).
+inline constexpr uint64_t journal_batch_bounds[] = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+inline constexpr uint64_t journal_commit_us_bounds[] = {
+    100,   250,   500,   1000,   2500,   5000,
+    10000, 25000, 50000, 100000, 250000, 1000000};
 
 /// Counters a JOURNAL reports about itself.
 struct journal_stats {
@@ -450,12 +487,24 @@ struct journal_stats {
   uint64_t max_batch = 0; // most events in one commit
   uint64_t failures = 0;  // commits that failed
   uint64_t last_seq = 0;  // sequence number of the last durable event
+  /// Commits by events per commit: count per bucket of journal_batch_bounds,
+  /// plus one for larger batches (not cumulative).
+  std::vector<uint64_t> batch_sizes;
+  /// Commits by duration in microseconds, per bucket of
+  /// journal_commit_us_bounds plus one for longer (not cumulative).
+  std::vector<uint64_t> commit_us;
+  uint64_t commit_us_sum = 0;
+  /// Orders not yet terminal, by status (index: order_status).
+  std::vector<uint64_t> open_orders;
+  /// Orders that entered each status since start (index: order_status).
+  std::vector<uint64_t> entered;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
   return f(caf::meta::type_name("journal_stats"), x.events, x.batches,
-           x.appends, x.max_batch, x.failures, x.last_seq);
+           x.appends, x.max_batch, x.failures, x.last_seq, x.batch_sizes,
+           x.commit_us, x.commit_us_sum, x.open_orders, x.entered);
 }
 
 // -- audit --------------------------------------------------------------------

@@ -10,7 +10,7 @@ namespace oms {
 
 namespace {
 
-constexpr std::array<const char*, 18> codes = {
+constexpr std::array<const char*, 25> codes = {
     "NONE",
     "VALIDATION_FAILED",
     "UNKNOWN_SKU",
@@ -29,6 +29,13 @@ constexpr std::array<const char*, 18> codes = {
     "PAYMENT_DECLINED",
     "PAYMENT_UNAVAILABLE",
     "IDEMPOTENCY_KEY_REUSED",
+    "UNAUTHORIZED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "PAYLOAD_TOO_LARGE",
+    "RATE_LIMITED",
+    "NOT_READY",
+    "METHOD_NOT_ALLOWED",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");

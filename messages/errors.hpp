@@ -54,6 +54,22 @@ enum class errc : uint8_t {
   payment_unavailable = 16,
   /// An idempotency key was used before with a different request.
   idempotency_key_reused = 17,
+  /// HTTP API: no or an unknown bearer token.
+  unauthorized = 18,
+  /// HTTP API: the token may not do this (e.g. a customer token on an admin
+  /// route).
+  forbidden = 19,
+  /// HTTP API: no such route, customer or resource.
+  not_found = 20,
+  /// HTTP API: the request body is larger than the limit.
+  payload_too_large = 21,
+  /// HTTP API: the token sent more requests than its rate allows; retry after
+  /// the time the Retry-After header gives.
+  rate_limited = 22,
+  /// HTTP API: the daemon is starting or stopping.
+  not_ready = 23,
+  /// HTTP API: the route exists but not with this method (see Allow).
+  method_not_allowed = 24,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

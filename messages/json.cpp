@@ -83,6 +83,44 @@ void to_json(nlohmann::json& j, const history_entry& x) {
     j["amount"] = x.amount;
 }
 
+void to_json(nlohmann::json& j, const inventory_page& x) {
+  j = {{"items", x.items},
+       {"nextCursor", x.next_cursor.empty() ? nlohmann::json(nullptr)
+                                            : nlohmann::json(x.next_cursor)}};
+}
+
+void to_json(nlohmann::json& j, const payment_record& x) {
+  j = {{"kind", to_string(x.kind)},
+       {"amount", x.amount},
+       {"currency", currency},
+       {"status", to_string(x.status)},
+       {"at", time_or_null(x.at)}};
+  if (!x.reference.empty())
+    j["reference"] = x.reference;
+  if (!x.reason.empty())
+    j["reason"] = x.reason;
+}
+
+void to_json(nlohmann::json& j, const cart_line& x) {
+  j = {{"sku", x.sku},
+       {"quantity", x.quantity},
+       {"unitPrice", x.unit_price},
+       {"lineTotal", x.line_total}};
+}
+
+void to_json(nlohmann::json& j, const cart_view& x) {
+  j = {{"customerId", x.customer},
+       {"lines", x.lines},
+       {"totalAmount", x.total},
+       {"currency", currency}};
+}
+
+void to_json(nlohmann::json& j, const order_page& x) {
+  j = {{"orders", x.orders},
+       {"nextCursor", x.next_cursor.empty() ? nlohmann::json(nullptr)
+                                            : nlohmann::json(x.next_cursor)}};
+}
+
 void to_json(nlohmann::json& j, const order_record& x) {
   j = {{"id", x.id},
        {"customerId", x.customer},
@@ -100,7 +138,8 @@ void to_json(nlohmann::json& j, const order_record& x) {
        {"holdExpiresAt", x.status == order_status::created
                              ? time_or_null(x.hold_expires_at)
                              : nlohmann::json(nullptr)},
-       {"history", x.history}};
+       {"history", x.history},
+       {"payments", x.payments}};
   if (!x.cancel_reason.empty())
     j["cancelReason"] = x.cancel_reason;
   if (!x.payment_reference.empty())

@@ -27,6 +27,10 @@ using supervisor_actor = caf::typed_actor<
     // getAvailableInventory(sku, seller). Errors: UNKNOWN_SKU,
     // VALIDATION_FAILED, WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).
     caf::replies_to<atom::get, sku_id, seller>::with<stock_view>,
+    // Lists a seller's SKUs by name: (seller, limit 1..100, cursor: the last
+    // SKU of the previous page or empty). Errors: VALIDATION_FAILED,
+    // WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).
+    caf::replies_to<atom::list, seller, uint32_t, sku_id>::with<inventory_page>,
     // Replies the actor owning an INTERNAL SKU. Errors: UNKNOWN_SKU.
     caf::replies_to<atom::find_sku, sku_id>::with<inventory_actor>,
     // createOrder: validates, resolves the SKUs, spawns the order's actor with

@@ -103,4 +103,27 @@ bool decode_record(std::string_view text, order_record& r) {
   return true;
 }
 
+std::string encode_customer(const customer_record& rec) {
+  return json{{"id", rec.id},
+              {"name", rec.name},
+              {"tokenHash", rec.token_hash},
+              {"createdAt", rec.created_at}}
+      .dump();
+}
+
+bool decode_customer(std::string_view text, customer_record& out) {
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return false;
+  try {
+    out.id = j.at("id").get<std::string>();
+    out.name = j.at("name").get<std::string>();
+    out.token_hash = j.at("tokenHash").get<std::string>();
+    out.created_at = j.at("createdAt").get<int64_t>();
+  } catch (const json::exception&) {
+    return false;
+  }
+  return true;
+}
+
 } // namespace oms

@@ -17,4 +17,8 @@ std::string encode_record(const order_record& rec);
 /// unspecified) if `text` is not such a record.
 bool decode_record(std::string_view text, order_record& out);
 
+std::string encode_customer(const customer_record& rec);
+
+bool decode_customer(std::string_view text, customer_record& out);
+
 } // namespace oms

@@ -30,10 +30,12 @@ void register_types(caf::actor_system_config& cfg) {
 
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<journal_store> store,
-                            size_t batch_events_max, bool allow_detached) {
+                            size_t batch_events_max, bool allow_detached,
+                            std::unordered_map<order_id, order_status> open) {
   if (store->blocking() && allow_detached)
-    return sys.spawn<caf::detached>(oms::journal, store, batch_events_max);
-  return sys.spawn(oms::journal, store, batch_events_max);
+    return sys.spawn<caf::detached>(oms::journal, store, batch_events_max,
+                                    std::move(open));
+  return sys.spawn(oms::journal, store, batch_events_max, std::move(open));
 }
 
 payment_actor spawn_payment(caf::actor_system& sys,
@@ -78,8 +80,14 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
     throw startup_error(describe(loaded.error()));
   if (auto problem = check_consistency(*loaded); !problem.empty())
     throw startup_error(store->describe() + ": inconsistent state: " + problem);
+  customers_at_start_ = std::move(loaded->customers);
   auto state = std::make_shared<const recovered_state>(std::move(*loaded));
-  journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max);
+  std::unordered_map<order_id, order_status> open;
+  for (auto& rec : state->live_orders)
+    if (!is_terminal(rec.status))
+      open.emplace(rec.id, rec.status);
+  journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max,
+                           true, std::move(open));
   payments_ = spawn_payment(sys, std::move(gateway));
   ctx_ = make_context(sys, std::move(cfg), journal_, payments_);
   supervisor_ = sys.spawn(oms::restored_supervisor, ctx_, std::move(state));

@@ -136,6 +136,11 @@ class order_system {
   /// The JOURNAL.
   const journal_actor& journal() const { return journal_; }
 
+  /// The customers of the HTTP API the store held at start.
+  const std::vector<customer_record>& customers_at_start() const {
+    return customers_at_start_;
+  }
+
   /// The shared context (settings, clock).
   const context_ptr& ctx() const { return ctx_; }
 
@@ -159,6 +164,7 @@ class order_system {
   std::mutex mtx_;
   std::unordered_map<order_id, order_actor> handles_;
   std::unordered_map<customer_id, customer_actor> customers_;
+  std::vector<customer_record> customers_at_start_;
   bool stopped_ = false;
 };
 
@@ -167,10 +173,10 @@ void register_types(caf::actor_system_config& cfg);
 
 /// Spawns the JOURNAL over `store` (on a thread of its own if the store
 /// blocks on I/O).
-journal_actor spawn_journal(caf::actor_system& sys,
-                            std::shared_ptr<journal_store> store,
-                            size_t batch_events_max,
-                            bool allow_detached = true);
+journal_actor
+spawn_journal(caf::actor_system& sys, std::shared_ptr<journal_store> store,
+              size_t batch_events_max, bool allow_detached = true,
+              std::unordered_map<order_id, order_status> open = {});
 
 /// Spawns the PAYMENT actor over `gateway`.
 payment_actor spawn_payment(caf::actor_system& sys,

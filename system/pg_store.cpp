@@ -61,6 +61,12 @@ CREATE TABLE idempotency_keys (
   PRIMARY KEY (customer, key));
 CREATE INDEX idempotency_keys_by_at ON idempotency_keys (at);
 )sql",
+    // 1 -> 2: customers of the HTTP API (token kept as a hash only).
+    R"sql(
+CREATE TABLE customers (
+  id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+  created_at BIGINT NOT NULL);
+)sql",
 };
 
 constexpr int migration_count = sizeof(migrations) / sizeof(migrations[0]);
@@ -120,6 +126,8 @@ const std::pair<const char*, const char*> statements[] = {
     {"insert_key", "INSERT INTO idempotency_keys (customer, key, fingerprint, "
                    "order_id, at, response) VALUES ($1,$2,$3,$4,$5,$6) ON "
                    "CONFLICT DO NOTHING"},
+    {"insert_customer", "INSERT INTO customers (id, name, token_hash, "
+                        "created_at) VALUES ($1,$2,$3,$4)"},
     {"find_order", "SELECT record FROM orders WHERE id = $1"},
     {"list_orders", "SELECT record FROM orders WHERE customer = $1 ORDER BY "
                     "ordinal DESC LIMIT $2 OFFSET $3"},
@@ -141,6 +149,8 @@ void apply(pqxx::work& w, const event& ev, uint64_t seq) {
   if (ev.kind == event_kind::order_created ||
       ev.kind == event_kind::order_changed)
     payload = encode_record(ev.snapshot);
+  else if (ev.kind == event_kind::customer_created)
+    payload = encode_customer(ev.customer);
   w.exec_prepared("insert_event", static_cast<int64_t>(seq), ev.at,
                   std::string{to_string(ev.kind)}, ev.sku, ev.order,
                   ev.quantity, ev.amount, payload);
@@ -197,6 +207,10 @@ void apply(pqxx::work& w, const event& ev, uint64_t seq) {
                         k.at, payload);
       break;
     }
+    case event_kind::customer_created:
+      w.exec_prepared("insert_customer", ev.customer.id, ev.customer.name,
+                      ev.customer.token_hash, ev.customer.created_at);
+      break;
   }
 }
 
@@ -332,9 +346,12 @@ caf::expected<std::vector<event>> pg_store::read(uint64_t from,
       ev.quantity = row[5].as<int64_t>();
       ev.amount = row[6].as<int64_t>();
       auto payload = row[7].as<std::string>();
-      if (!payload.empty() && !decode_record(payload, ev.snapshot))
+      bool decoded = ev.kind == event_kind::customer_created
+                         ? decode_customer(payload, ev.customer)
+                         : decode_record(payload, ev.snapshot);
+      if (!payload.empty() && !decoded)
         return make_error(errc::store_failure,
-                          name_ + ": undecodable order record in the log");
+                          name_ + ": undecodable payload in the log");
       result.push_back(std::move(ev));
     }
     return result;
@@ -368,6 +385,11 @@ caf::expected<recovered_state> pg_store::load() {
                               row[0].as<std::string>());
       result.live_orders.push_back(std::move(rec));
     }
+    for (auto row :
+         w.exec("SELECT id, name, token_hash, created_at FROM customers"))
+      result.customers.push_back(
+          customer_record{row[0].as<std::string>(), row[1].as<std::string>(),
+                          row[2].as<std::string>(), row[3].as<int64_t>()});
     result.total_orders =
         w.exec("SELECT count(*) FROM orders")[0][0].as<uint64_t>();
     w.commit();

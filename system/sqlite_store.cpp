@@ -109,6 +109,15 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_at ON idempotency_keys (at);
 )sql",
+    // 1 -> 2: customers of the HTTP API (token kept as a hash only).
+    R"sql(
+CREATE TABLE customers (
+  id         TEXT PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  token_hash TEXT    NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+)sql",
 };
 
 constexpr int migration_count = sizeof(migrations) / sizeof(migrations[0]);
@@ -223,6 +232,8 @@ struct sqlite_store::statements {
         insert_key(db, "INSERT OR IGNORE INTO idempotency_keys (customer, key, "
                        "fingerprint, order_id, at, response) VALUES "
                        "(?1,?2,?3,?4,?5,?6)"),
+        insert_customer(db, "INSERT INTO customers (id, name, token_hash, "
+                            "created_at) VALUES (?1,?2,?3,?4)"),
         find_order(db, "SELECT record FROM orders WHERE id = ?1"),
         list_orders(db,
                     "SELECT record FROM orders WHERE customer = ?1 ORDER BY "
@@ -239,12 +250,12 @@ struct sqlite_store::statements {
 
   bool ok() const {
     for (auto* s :
-         {&insert_event,   &upsert_price, &receive,      &consume,
-          &hold_reserve,   &hold_block,   &hold_release, &hold_prune,
-          &hold_delete,    &upsert_order, &upsert_line,  &insert_history,
-          &upsert_payment, &insert_key,   &find_order,   &list_orders,
-          &read_events,    &load_keys,    &begin,        &commit,
-          &rollback})
+         {&insert_event,   &upsert_price, &receive,         &consume,
+          &hold_reserve,   &hold_block,   &hold_release,    &hold_prune,
+          &hold_delete,    &upsert_order, &upsert_line,     &insert_history,
+          &upsert_payment, &insert_key,   &insert_customer, &find_order,
+          &list_orders,    &read_events,  &load_keys,       &begin,
+          &commit,         &rollback})
       if (!s->ok())
         return false;
     return true;
@@ -252,8 +263,8 @@ struct sqlite_store::statements {
 
   stmt insert_event, upsert_price, receive, consume, hold_reserve, hold_block,
       hold_release, hold_prune, hold_delete, upsert_order, upsert_line,
-      insert_history, upsert_payment, insert_key, find_order, list_orders,
-      read_events, load_keys, begin, commit, rollback;
+      insert_history, upsert_payment, insert_key, insert_customer, find_order,
+      list_orders, read_events, load_keys, begin, commit, rollback;
 };
 
 sqlite_store::sqlite_store(std::string path, sqlite3* db)
@@ -376,6 +387,8 @@ caf::error sqlite_store::apply(const event& ev, uint64_t seq) {
   if (ev.kind == event_kind::order_created ||
       ev.kind == event_kind::order_changed)
     payload = encode_record(ev.snapshot);
+  else if (ev.kind == event_kind::customer_created)
+    payload = encode_customer(ev.customer);
   if (!done(s.insert_event.bind(1, static_cast<int64_t>(seq))
                 .bind(2, ev.at)
                 .bind(3, to_string(ev.kind))
@@ -489,6 +502,13 @@ caf::error sqlite_store::apply(const event& ev, uint64_t seq) {
       }
       break;
     }
+    case event_kind::customer_created:
+      ok = done(s.insert_customer.bind(1, ev.customer.id)
+                    .bind(2, ev.customer.name)
+                    .bind(3, ev.customer.token_hash)
+                    .bind(4, ev.customer.created_at)
+                    .run());
+      break;
   }
   if (!ok)
     return fail(std::string{"cannot apply "} + to_string(ev.kind));
@@ -542,10 +562,13 @@ caf::expected<std::vector<event>> sqlite_store::read(uint64_t from,
     ev.quantity = s.int_at(5);
     ev.amount = s.int_at(6);
     auto payload = s.text_at(7);
-    if (!payload.empty() && !decode_record(payload, ev.snapshot)) {
+    bool decoded = ev.kind == event_kind::customer_created
+                       ? decode_customer(payload, ev.customer)
+                       : decode_record(payload, ev.snapshot);
+    if (!payload.empty() && !decoded) {
       s.reset();
       return make_error(errc::store_failure,
-                        path_ + ": undecodable order record in the event log");
+                        path_ + ": undecodable payload in the event log");
     }
     result.push_back(std::move(ev));
   }
@@ -592,6 +615,15 @@ caf::expected<recovered_state> sqlite_store::load() {
     }
     if (rc != SQLITE_DONE)
       return fail("cannot read orders");
+  }
+  {
+    stmt s{db_, "SELECT id, name, token_hash, created_at FROM customers"};
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      result.customers.push_back(customer_record{s.text_at(0), s.text_at(1),
+                                                 s.text_at(2), s.int_at(3)});
+    if (rc != SQLITE_DONE)
+      return fail("cannot read customers");
   }
   {
     stmt s{db_, "SELECT count(*) FROM orders"};

@@ -38,7 +38,7 @@ class sqlite_store : public journal_store {
   std::string describe() const override { return "sqlite:" + path_; }
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
  private:
   struct statements;

@@ -91,6 +91,9 @@ void store_state::apply(const event& ev) {
     case event_kind::order_changed:
       orders_[ev.snapshot.id] = ev.snapshot;
       break;
+    case event_kind::customer_created:
+      customers_.emplace(ev.customer.id, ev.customer);
+      break;
   }
   for (auto& k : keys_of(ev)) {
     auto id = std::make_pair(k.customer, k.key);
@@ -107,6 +110,8 @@ recovered_state store_state::recover() const {
   for (auto& kvp : orders_)
     if (needs_actor(kvp.second))
       result.live_orders.push_back(kvp.second);
+  for (auto& kvp : customers_)
+    result.customers.push_back(kvp.second);
   result.last_seq = last_seq_;
   result.total_orders = orders_.size();
   return result;

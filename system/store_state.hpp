@@ -59,6 +59,8 @@ struct recovered_state {
   /// Orders that still have an actor's work to do: not terminal, or owing a
   /// payment outcome or a refund.
   std::vector<order_record> live_orders;
+  /// Every customer of the API, with its token hash.
+  std::vector<customer_record> customers;
   uint64_t last_seq = 0;
   uint64_t total_orders = 0;
 };
@@ -101,6 +103,7 @@ class store_state {
   std::map<order_id, order_record> orders_;
   std::map<customer_id, std::vector<order_id>> by_customer_;
   std::map<std::pair<customer_id, std::string>, key_state> keys_;
+  std::map<customer_id, customer_record> customers_;
   uint64_t last_seq_ = 0;
 };
 

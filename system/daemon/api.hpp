@@ -1,0 +1,97 @@
+// The JSON/HTTP API v1 over the actor system, independent of the HTTP
+// library: a request comes in as plain strings and its answer goes out
+// through a callback, called exactly once, from whichever thread the actors'
+// reply arrives on. No thread waits for an actor.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace caf {
+class actor_system;
+} // namespace caf
+
+namespace oms {
+class order_system;
+} // namespace oms
+
+namespace oms::daemon {
+
+class token_registry;
+class metrics;
+
+struct http_request {
+  std::string method; // "GET", "POST", ...
+  std::string path;   // without the query
+  std::string query;  // raw, without '?'
+  std::string authorization;
+  std::string idempotency_key;
+  std::string body;
+};
+
+struct http_response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Close the connection after this answer (set while draining).
+  bool close = false;
+};
+
+using responder = std::function<void(http_response)>;
+
+/// One route of the API.
+struct route_info {
+  std::string method;
+  /// "/v1/orders/{id}/pay": braces mark path parameters.
+  std::string pattern;
+  /// Needs a bearer token.
+  bool authenticated = true;
+  /// Needs the admin token.
+  bool admin = false;
+};
+
+struct api_options {
+  size_t max_body_bytes = 64 * 1024;
+  size_t max_json_depth = 32;
+  size_t max_lines = 100;
+  int64_t max_quantity = 1'000'000;
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
+  double rate_limit = 0;
+  double rate_burst = 0;
+  /// Shown by /readyz.
+  std::string store_description;
+};
+
+class api {
+ public:
+  api(caf::actor_system& sys, order_system& oms, token_registry& tokens,
+      metrics& stats, api_options opts);
+  ~api();
+
+  api(const api&) = delete;
+  api& operator=(const api&) = delete;
+
+  /// Answers `req` through `done`, exactly once; never throws.
+  void handle(http_request req, responder done);
+
+  /// Every route served, in the order they are matched.
+  static std::vector<route_info> routes();
+
+  /// From now on, requests get 503 NOT_READY and /readyz fails.
+  void drain();
+
+  /// Requests received and not yet answered.
+  int64_t in_flight() const;
+
+ private:
+  struct impl;
+  std::shared_ptr<impl> d_;
+};
+
+} // namespace oms::daemon

@@ -1,0 +1,232 @@
+#include "system/daemon/config.hpp"
+
+#include <cctype>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+namespace oms::daemon {
+
+const char* to_string(store_kind x) {
+  switch (x) {
+    case store_kind::sqlite:
+      return "sqlite";
+    case store_kind::postgres:
+      return "postgres";
+    case store_kind::memory:
+      return "memory";
+  }
+  return "sqlite";
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view str) {
+  using namespace std::chrono;
+  size_t i = 0;
+  int64_t n = 0;
+  while (i < str.size() && std::isdigit(static_cast<unsigned char>(str[i]))) {
+    if (n > 1'000'000'000'000)
+      return std::nullopt;
+    n = n * 10 + (str[i] - '0');
+    ++i;
+  }
+  if (i == 0)
+    return std::nullopt;
+  auto unit = str.substr(i);
+  if (unit == "ms")
+    return milliseconds{n};
+  if (unit == "s")
+    return milliseconds{n * 1000};
+  if (unit == "m")
+    return milliseconds{n * 60'000};
+  if (unit == "h")
+    return milliseconds{n * 3'600'000};
+  if (unit == "d")
+    return milliseconds{n * 86'400'000};
+  return std::nullopt;
+}
+
+std::string format_duration(std::chrono::milliseconds x) {
+  auto ms = x.count();
+  struct unit {
+    int64_t size;
+    const char* suffix;
+  };
+  for (auto u : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"},
+                 unit{1000, "s"}})
+    if (ms != 0 && ms % u.size == 0)
+      return std::to_string(ms / u.size) + u.suffix;
+  return std::to_string(ms) + "ms";
+}
+
+namespace {
+
+// A CLI11 option holding a duration with a unit suffix.
+CLI::Option* add_duration(CLI::App& app, const std::string& name,
+                          std::chrono::milliseconds& target,
+                          const std::string& help) {
+  auto* opt = app.add_option_function<std::string>(
+      name,
+      [&target, name](const std::string& text) {
+        auto d = parse_duration(text);
+        if (!d)
+          throw CLI::ValidationError(name, "'" + text +
+                                               "' is not a duration (use a "
+                                               "number with ms, s, m, h or "
+                                               "d, e.g. 15m)");
+        target = *d;
+      },
+      help + " (default " + format_duration(target) + ")");
+  opt->type_name("DURATION");
+  return opt;
+}
+
+} // namespace
+
+parse_outcome parse_args(int argc, char** argv) {
+  daemon_config cfg;
+  CLI::App app{"omsd: the order management and inventory service (JSON over "
+               "HTTP)",
+               "omsd"};
+  app.set_version_flag("--version", "omsd 0.1.0");
+  app.set_config("--config", "",
+                 "Read settings from this file (see "
+                 "config/omsd.conf); flags override it");
+  app.get_formatter()->column_width(34);
+  std::string listen_group = "Server";
+  app.add_option("--listen", cfg.listen, "Address to listen on")
+      ->capture_default_str()
+      ->group(listen_group);
+  app.add_option("-p,--port", cfg.port, "TCP port to listen on")
+      ->capture_default_str()
+      ->group(listen_group);
+  app.add_option("--io-threads", cfg.io_threads,
+                 "Threads serving HTTP connections")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64))
+      ->group(listen_group);
+  app.add_option("--actor-threads", cfg.actor_threads,
+                 "Threads running actors (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256))
+      ->group(listen_group);
+  app.add_option("--max-body-bytes", cfg.max_body_bytes,
+                 "Largest request body; larger gets 413")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
+      ->group(listen_group);
+  app.add_option("--max-json-depth", cfg.max_json_depth,
+                 "Deepest JSON nesting accepted")
+      ->capture_default_str()
+      ->check(CLI::Range(2, 256))
+      ->group(listen_group);
+  add_duration(app, "--request-timeout", cfg.request_timeout,
+               "Longest wait for the actors' answer before 503")
+      ->group(listen_group);
+  add_duration(app, "--drain-timeout", cfg.drain_timeout,
+               "On SIGTERM, longest wait for in-flight requests")
+      ->group(listen_group);
+
+  std::string store_group = "Store";
+  std::string store_name = "sqlite";
+  app.add_option("--store", store_name,
+                 "sqlite (a file in the data dir), postgres or memory")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "postgres", "memory"}))
+      ->group(store_group);
+  app.add_option("--data-dir", cfg.data_dir,
+                 "Directory of the SQLite store and the generated admin token")
+      ->capture_default_str()
+      ->group(store_group);
+  app.add_option("--postgres", cfg.postgres,
+                 "PostgreSQL connection string (implies --store postgres "
+                 "unless --store is given)")
+      ->envname("OMS_POSTGRES")
+      ->group(store_group);
+  app.add_option("--postgres-schema", cfg.postgres_schema,
+                 "PostgreSQL schema holding the tables")
+      ->capture_default_str()
+      ->group(store_group);
+
+  std::string orders_group = "Orders";
+  add_duration(app, "--hold-ttl", cfg.hold_ttl,
+               "How long an unconfirmed order holds its stock")
+      ->group(orders_group);
+  add_duration(app, "--idempotency-window", cfg.idempotency_window,
+               "How long Idempotency-Key values are remembered")
+      ->group(orders_group);
+  app.add_option("--max-lines", cfg.max_lines, "Most lines in one order")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000))
+      ->group(orders_group);
+  app.add_option("--max-quantity", cfg.max_quantity,
+                 "Largest quantity of one line or receipt")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
+      ->group(orders_group);
+  app.add_option("--cart-lines-max", cfg.cart_lines_max,
+                 "Most lines in one cart")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 10000))
+      ->group(orders_group);
+  app.add_option("--decline-amount-min", cfg.decline_amount_min,
+                 "Simulated payment gateway: decline charges of at least "
+                 "this many minor units (0: off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group(orders_group);
+
+  std::string security_group = "Security";
+  app.add_option("--admin-token", cfg.admin_token,
+                 "Bearer token of the admin (else --admin-token-file, else "
+                 "a token generated into DATA_DIR/admin.token)")
+      ->envname("OMS_ADMIN_TOKEN")
+      ->group(security_group);
+  app.add_option("--admin-token-file", cfg.admin_token_file,
+                 "File whose first line is the admin token")
+      ->group(security_group);
+  app.add_option("--rate-limit", cfg.rate_limit,
+                 "Requests per second allowed per token (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group(security_group);
+  app.add_option("--rate-burst", cfg.rate_burst,
+                 "Requests a token may send at once (0: the rate, at least "
+                 "1)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber)
+      ->group(security_group);
+
+  std::string level_name = "info";
+  app.add_option("--log-level", level_name, "debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
+      ->group("Logs");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    std::ostringstream out;
+    auto code = app.exit(e, out, out);
+    return parse_outcome{std::nullopt, code, out.str()};
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out;
+    app.exit(e, out, out);
+    return parse_outcome{std::nullopt, 2, "omsd: " + out.str()};
+  }
+  if (store_name == "postgres")
+    cfg.store = store_kind::postgres;
+  else if (store_name == "memory")
+    cfg.store = store_kind::memory;
+  else if (app.count("--store") == 0 && !cfg.postgres.empty())
+    cfg.store = store_kind::postgres;
+  if (cfg.store == store_kind::postgres && cfg.postgres.empty())
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --store postgres needs --postgres "
+                         "CONNECTION_STRING\n"};
+  log::parse_level(level_name, cfg.log_level);
+  if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
+    cfg.config_file = opt->as<std::string>();
+  return parse_outcome{std::move(cfg), 0, {}};
+}
+
+} // namespace oms::daemon

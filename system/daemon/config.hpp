@@ -1,0 +1,71 @@
+// omsd's settings: defaults, the config file (config/omsd.conf documents
+// every key) and command-line flags, in rising precedence; the admin token may
+// also come from a file or OMS_ADMIN_TOKEN.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "system/log.hpp"
+
+namespace oms::daemon {
+
+enum class store_kind { sqlite, postgres, memory };
+
+const char* to_string(store_kind x);
+
+struct daemon_config {
+  // -- server
+  std::string listen = "127.0.0.1";
+  uint16_t port = 8080;
+  size_t io_threads = 2;
+  size_t actor_threads = 0; // 0: one per core
+  size_t max_body_bytes = 64 * 1024;
+  size_t max_json_depth = 32;
+  std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
+  std::chrono::milliseconds drain_timeout = std::chrono::seconds(10);
+  // -- store
+  store_kind store = store_kind::sqlite;
+  std::string data_dir = "./data";
+  std::string postgres; // libpq connection string
+  std::string postgres_schema = "oms";
+  // -- orders
+  std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
+  std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
+  size_t max_lines = 100;
+  int64_t max_quantity = 1'000'000;
+  size_t cart_lines_max = 100;
+  // -- payments (the simulated gateway)
+  int64_t decline_amount_min = 0;
+  // -- security
+  std::string admin_token;
+  std::string admin_token_file;
+  double rate_limit = 0; // requests per second per token; 0: off
+  double rate_burst = 0; // bucket size; 0: max(1, rate_limit)
+  // -- logs
+  log::level log_level = log::level::info;
+  std::string config_file;
+};
+
+/// "500ms", "2s", "15m", "24h", "1d"; nullopt for anything else.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view str);
+
+/// The shortest exact rendering: "15m", "2s", "1500ms".
+std::string format_duration(std::chrono::milliseconds x);
+
+/// What parsing the command line decided.
+struct parse_outcome {
+  /// Set when omsd should run.
+  std::optional<daemon_config> config;
+  /// Otherwise: the exit code (0 after --help or --version, 2 for bad
+  /// flags) and the text to print (stdout for 0, stderr otherwise).
+  int exit_code = 0;
+  std::string output;
+};
+
+parse_outcome parse_args(int argc, char** argv);
+
+} // namespace oms::daemon

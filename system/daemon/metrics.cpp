@@ -1,0 +1,166 @@
+#include "system/daemon/metrics.hpp"
+
+#include <cstdio>
+
+namespace oms::daemon {
+
+namespace {
+
+std::string num(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.9g", x);
+  return buf;
+}
+
+void header(std::string& out, const char* name, const char* type,
+            const char* help) {
+  out += "# HELP ";
+  out += name;
+  out += ' ';
+  out += help;
+  out += "\n# TYPE ";
+  out += name;
+  out += ' ';
+  out += type;
+  out += '\n';
+}
+
+template <size_t N>
+void histogram(std::string& out, const char* name, const std::string& labels,
+               const uint64_t (&bounds)[N], const std::vector<uint64_t>& counts,
+               double scale, double sum) {
+  uint64_t cumulative = 0;
+  std::string sep = labels.empty() ? "" : ",";
+  for (size_t i = 0; i < N && i < counts.size(); ++i) {
+    cumulative += counts[i];
+    out += std::string{name} + "_bucket{" + labels + sep + "le=\"" +
+           num(static_cast<double>(bounds[i]) * scale) + "\"} " +
+           std::to_string(cumulative) + "\n";
+  }
+  if (counts.size() > N)
+    cumulative += counts[N];
+  out += std::string{name} + "_bucket{" + labels + sep + "le=\"+Inf\"} " +
+         std::to_string(cumulative) + "\n";
+  std::string braces = labels.empty() ? "" : "{" + labels + "}";
+  out += std::string{name} + "_sum" + braces + " " + num(sum) + "\n";
+  out += std::string{name} + "_count" + braces + " " +
+         std::to_string(cumulative) + "\n";
+}
+
+} // namespace
+
+void metrics::observe(std::string_view route, std::string_view method,
+                      int status, double seconds) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& s = series_[{std::string{route}, std::string{method}}];
+  ++s.by_status[status];
+  size_t i = 0;
+  while (i < latency_bounds.size() && seconds > latency_bounds[i])
+    ++i;
+  ++s.buckets[i];
+  s.sum += seconds;
+  ++s.count;
+}
+
+std::string metrics::render(const journal_stats* journal,
+                            const process_view& process) const {
+  std::string out;
+  out.reserve(16 * 1024);
+  header(out, "oms_up", "gauge", "1 while omsd runs.");
+  out += "oms_up 1\n";
+  header(out, "oms_ready", "gauge",
+         "1 when the store is open and recovery finished.");
+  out += "oms_ready " + std::to_string(process.ready ? 1 : 0) + "\n";
+  header(out, "oms_process_start_time_seconds", "gauge",
+         "Start time of omsd since the Unix epoch.");
+  out += "oms_process_start_time_seconds " + num(process.start_time_seconds) +
+         "\n";
+  header(out, "oms_customers", "gauge", "Customers with an API token.");
+  out += "oms_customers " + std::to_string(process.customers) + "\n";
+  header(out, "oms_http_requests_in_flight", "gauge",
+         "Requests received and not yet answered.");
+  out += "oms_http_requests_in_flight " + std::to_string(in_flight()) + "\n";
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    header(out, "oms_http_requests_total", "counter",
+           "HTTP requests answered, by route, method and status.");
+    for (auto& [key, s] : series_)
+      for (auto& [status, n] : s.by_status)
+        out += "oms_http_requests_total{route=\"" + key.first + "\",method=\"" +
+               key.second + "\",status=\"" + std::to_string(status) + "\"} " +
+               std::to_string(n) + "\n";
+    header(out, "oms_http_request_duration_seconds", "histogram",
+           "Time from a request's arrival to its answer, by route and "
+           "method.");
+    for (auto& [key, s] : series_) {
+      auto labels = "route=\"" + key.first + "\",method=\"" + key.second + "\"";
+      uint64_t cumulative = 0;
+      for (size_t i = 0; i < latency_bounds.size(); ++i) {
+        cumulative += s.buckets[i];
+        out += "oms_http_request_duration_seconds_bucket{" + labels + ",le=\"" +
+               num(latency_bounds[i]) + "\"} " + std::to_string(cumulative) +
+               "\n";
+      }
+      out += "oms_http_request_duration_seconds_bucket{" + labels +
+             ",le=\"+Inf\"} " + std::to_string(s.count) + "\n";
+      out += "oms_http_request_duration_seconds_sum{" + labels + "} " +
+             num(s.sum) + "\n";
+      out += "oms_http_request_duration_seconds_count{" + labels + "} " +
+             std::to_string(s.count) + "\n";
+    }
+  }
+  if (journal == nullptr)
+    return out;
+  auto& j = *journal;
+  header(out, "oms_orders_open", "gauge",
+         "Orders not yet DELIVERED or CANCELLED, by status.");
+  for (size_t i = 0; i < j.open_orders.size(); ++i) {
+    auto st = static_cast<order_status>(i);
+    if (!is_terminal(st))
+      out += std::string{"oms_orders_open{status=\""} + to_string(st) + "\"} " +
+             std::to_string(j.open_orders[i]) + "\n";
+  }
+  header(out, "oms_order_transitions_total", "counter",
+         "Orders that entered each status since start.");
+  for (size_t i = 0; i < j.entered.size(); ++i)
+    out += std::string{"oms_order_transitions_total{status=\""} +
+           to_string(static_cast<order_status>(i)) + "\"} " +
+           std::to_string(j.entered[i]) + "\n";
+  header(out, "oms_orders_holding_stock", "gauge",
+         "Open orders holding units: provisionally (CREATED: reserved) or "
+         "firmly (CONFIRMED, PAID: blocked).");
+  auto open = [&](order_status st) {
+    auto i = static_cast<size_t>(st);
+    return i < j.open_orders.size() ? j.open_orders[i] : 0;
+  };
+  out += "oms_orders_holding_stock{kind=\"reserved\"} " +
+         std::to_string(open(order_status::created)) + "\n";
+  out +=
+      "oms_orders_holding_stock{kind=\"blocked\"} " +
+      std::to_string(open(order_status::confirmed) + open(order_status::paid)) +
+      "\n";
+  header(out, "oms_journal_events_total", "counter",
+         "Events made durable since start.");
+  out += "oms_journal_events_total " + std::to_string(j.events) + "\n";
+  header(out, "oms_journal_commits_total", "counter",
+         "Journal commits (one transaction and one sync each).");
+  out += "oms_journal_commits_total " + std::to_string(j.batches) + "\n";
+  header(out, "oms_journal_commit_failures_total", "counter",
+         "Journal commits that failed.");
+  out +=
+      "oms_journal_commit_failures_total " + std::to_string(j.failures) + "\n";
+  header(out, "oms_journal_last_seq", "gauge",
+         "Sequence number of the last durable event.");
+  out += "oms_journal_last_seq " + std::to_string(j.last_seq) + "\n";
+  header(out, "oms_journal_batch_events", "histogram",
+         "Events per journal commit.");
+  histogram(out, "oms_journal_batch_events", "", journal_batch_bounds,
+            j.batch_sizes, 1.0, static_cast<double>(j.events));
+  header(out, "oms_journal_commit_seconds", "histogram",
+         "Duration of a journal commit, sync included.");
+  histogram(out, "oms_journal_commit_seconds", "", journal_commit_us_bounds,
+            j.commit_us, 1e-6, static_cast<double>(j.commit_us_sum) * 1e-6);
+  return out;
+}
+
+} // namespace oms::daemon

@@ -1,0 +1,56 @@
+// Counters and histograms of the HTTP front, rendered with the journal's in
+// the Prometheus text format (version 0.0.4) for GET /metrics.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "messages/domain.hpp"
+
+namespace oms::daemon {
+
+class metrics {
+ public:
+  /// Upper bounds (seconds) of the request latency histogram.
+  static constexpr std::array<double, 14> latency_bounds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+      0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+
+  /// Records one answered request; `route` is the route's pattern (never a
+  /// concrete path, so the label set stays small).
+  void observe(std::string_view route, std::string_view method, int status,
+               double seconds);
+
+  void in_flight_add(int64_t delta) { in_flight_ += delta; }
+  int64_t in_flight() const { return in_flight_.load(); }
+
+  struct process_view {
+    bool ready = false;
+    uint64_t customers = 0;
+    double start_time_seconds = 0;
+  };
+
+  /// The exposition text; `journal` may be null when the journal did not
+  /// answer.
+  std::string render(const journal_stats* journal,
+                     const process_view& process) const;
+
+ private:
+  struct series {
+    std::map<int, uint64_t> by_status;
+    std::array<uint64_t, latency_bounds.size() + 1> buckets{};
+    double sum = 0;
+    uint64_t count = 0;
+  };
+  mutable std::mutex mtx_;
+  std::map<std::pair<std::string, std::string>, series> series_;
+  std::atomic<int64_t> in_flight_{0};
+};
+
+} // namespace oms::daemon

@@ -1,0 +1,325 @@
+// omsd: the order system as a daemon. Starts the actor system over the
+// configured store, serves the JSON/HTTP API (system/daemon/api.hpp) with
+// RESTinio, and on SIGTERM or SIGINT stops accepting, finishes the requests
+// in flight, flushes the journal and exits 0.
+#include <pthread.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <restinio/all.hpp>
+
+#include "actors/context.hpp"
+#include "system/daemon/api.hpp"
+#include "system/daemon/auth.hpp"
+#include "system/daemon/config.hpp"
+#include "system/daemon/metrics.hpp"
+#include "system/log.hpp"
+#include "system/memory_store.hpp"
+#include "system/order_system.hpp"
+#include "system/pg_store.hpp"
+#include "system/simulated_gateway.hpp"
+#include "system/sqlite_store.hpp"
+
+namespace {
+
+using namespace oms;
+using namespace oms::daemon;
+
+int fatal(const std::string& message) {
+  std::cerr << "omsd: " << message << "\n";
+  log::error("omsd.start_failed", {{"error", message}});
+  return 2;
+}
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+  }
+  return "Unknown";
+}
+
+std::string first_line(const std::string& path) {
+  std::ifstream in{path};
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' '))
+    line.pop_back();
+  return line;
+}
+
+// The admin token: the flag or OMS_ADMIN_TOKEN, else the file given, else
+// DATA_DIR/admin.token (written with a fresh token if missing, mode 0600).
+caf::expected<std::string> resolve_admin_token(const daemon_config& cfg,
+                                               std::string& origin) {
+  if (!cfg.admin_token.empty()) {
+    origin = "flag or OMS_ADMIN_TOKEN";
+    return cfg.admin_token;
+  }
+  auto path = cfg.admin_token_file;
+  bool generated_ok = path.empty();
+  if (path.empty())
+    path = (std::filesystem::path{cfg.data_dir} / "admin.token").string();
+  origin = path;
+  if (std::filesystem::exists(path)) {
+    auto token = first_line(path);
+    if (token.size() < 8)
+      return make_error(errc::validation_failed,
+                        path + ": the admin token must have at least 8 "
+                               "characters");
+    return token;
+  }
+  if (!generated_ok)
+    return make_error(errc::validation_failed,
+                      "--admin-token-file " + path + ": no such file");
+  auto token = new_token();
+  auto old_mask = ::umask(077);
+  std::ofstream out{path};
+  out << token << "\n";
+  out.close();
+  ::umask(old_mask);
+  if (!out)
+    return make_error(errc::store_failure, "cannot write " + path);
+  origin = path + " (generated)";
+  return token;
+}
+
+caf::expected<std::shared_ptr<journal_store>>
+open_store(const daemon_config& cfg) {
+  switch (cfg.store) {
+    case store_kind::memory:
+      return std::shared_ptr<journal_store>{std::make_shared<memory_store>()};
+    case store_kind::postgres: {
+      auto res = pg_store::open(cfg.postgres, cfg.postgres_schema);
+      if (!res)
+        return res.error();
+      return std::shared_ptr<journal_store>{std::move(*res)};
+    }
+    case store_kind::sqlite: {
+      auto path = (std::filesystem::path{cfg.data_dir} / "oms.db").string();
+      auto res = sqlite_store::open(path);
+      if (!res)
+        return res.error();
+      return std::shared_ptr<journal_store>{std::move(*res)};
+    }
+  }
+  return make_error(errc::internal, "unknown store");
+}
+
+struct server_traits : restinio::default_traits_t {};
+
+using server_t = restinio::http_server_t<server_traits>;
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto t0 = std::chrono::steady_clock::now();
+  // Signals are taken by sigwait in main; every thread started from here on
+  // inherits the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto parsed = parse_args(argc, argv);
+  if (!parsed.config) {
+    (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output;
+    return parsed.exit_code;
+  }
+  auto cfg = std::move(*parsed.config);
+  log::set_level(cfg.log_level);
+
+  if (cfg.store == store_kind::sqlite || cfg.admin_token.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(cfg.data_dir, ec);
+    if (ec)
+      return fatal("cannot create the data dir " + cfg.data_dir + ": " +
+                   ec.message());
+  }
+  std::string token_origin;
+  auto admin_token = resolve_admin_token(cfg, token_origin);
+  if (!admin_token)
+    return fatal(message_of(admin_token.error()));
+
+  auto store = open_store(cfg);
+  if (!store)
+    return fatal("cannot open the store: " + message_of(store.error()));
+  auto store_description = (*store)->describe();
+
+  caf::actor_system_config caf_cfg;
+  register_types(caf_cfg);
+  caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  caf_cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  if (cfg.actor_threads > 0)
+    caf_cfg.set("scheduler.max-threads", cfg.actor_threads);
+  caf::actor_system sys{caf_cfg};
+
+  settings s;
+  s.hold_ttl = cfg.hold_ttl;
+  s.idempotency_window = cfg.idempotency_window;
+  s.request_timeout = cfg.request_timeout;
+  s.cart_lines_max = cfg.cart_lines_max;
+  s.limits.lines_per_order_max = cfg.max_lines;
+  s.limits.line_quantity_max = cfg.max_quantity;
+  simulated_gateway::config gw;
+  gw.decline_amount_min = cfg.decline_amount_min;
+
+  std::unique_ptr<order_system> oms;
+  try {
+    oms = std::make_unique<order_system>(
+        sys, s, std::move(*store), std::make_shared<simulated_gateway>(gw));
+  } catch (const startup_error& e) {
+    return fatal(std::string{"cannot load the store: "} + e.what());
+  }
+
+  token_registry tokens{*admin_token};
+  for (auto& rec : oms->customers_at_start())
+    tokens.add(rec);
+  metrics stats;
+  api_options opts;
+  opts.max_body_bytes = cfg.max_body_bytes;
+  opts.max_json_depth = cfg.max_json_depth;
+  opts.max_lines = cfg.max_lines;
+  opts.max_quantity = cfg.max_quantity;
+  opts.request_timeout = cfg.request_timeout;
+  opts.rate_limit = cfg.rate_limit;
+  opts.rate_burst = cfg.rate_burst;
+  opts.store_description = store_description;
+  api front{sys, *oms, tokens, stats, opts};
+
+  auto ioctx = std::make_shared<asio::io_context>();
+  auto max_body = std::max<uint64_t>(cfg.max_body_bytes * 16, 1 << 20);
+  server_t server{
+      restinio::external_io_context(*ioctx),
+      restinio::server_settings_t<server_traits>{}
+          .port(cfg.port)
+          .address(cfg.listen)
+          .incoming_http_msg_limits(
+              restinio::incoming_http_msg_limits_t{}.max_body_size(max_body))
+          .handle_request_timeout(cfg.request_timeout + std::chrono::seconds(5))
+          .read_next_http_message_timelimit(std::chrono::seconds(60))
+          .request_handler([&front](const restinio::request_handle_t& req) {
+            http_request r;
+            r.method = req->header().method().c_str();
+            r.path = std::string{req->header().path()};
+            r.query = std::string{req->header().query()};
+            r.authorization = std::string{req->header().get_field_or(
+                restinio::http_field::authorization, "")};
+            r.idempotency_key =
+                std::string{req->header().get_field_or("Idempotency-Key", "")};
+            r.body = req->body();
+            front.handle(std::move(r), [req](http_response resp) {
+              auto rb = req->create_response(restinio::http_status_line_t{
+                  restinio::http_status_code_t{
+                      static_cast<std::uint16_t>(resp.status)},
+                  reason_phrase(resp.status)});
+              rb.append_header(restinio::http_field::content_type,
+                               resp.content_type);
+              rb.append_header(restinio::http_field::cache_control, "no-store");
+              for (auto& [name, value] : resp.headers)
+                rb.append_header(name, value);
+              if (resp.close)
+                rb.connection_close();
+              rb.set_body(std::move(resp.body));
+              rb.done();
+            });
+            return restinio::request_accepted();
+          })};
+  try {
+    server.open_sync();
+  } catch (const std::exception& e) {
+    oms->shutdown();
+    return fatal("cannot listen on " + cfg.listen + ":" +
+                 std::to_string(cfg.port) + ": " + e.what());
+  }
+  std::vector<std::thread> io_threads;
+  for (size_t i = 0; i < cfg.io_threads; ++i)
+    io_threads.emplace_back([ioctx] {
+      for (;;) {
+        try {
+          ioctx->run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("http.io_error", {{"error", e.what()}});
+        }
+      }
+    });
+  auto startup_ms = std::chrono::duration<double, std::milli>(
+                        std::chrono::steady_clock::now() - t0)
+                        .count();
+  log::info("omsd.started",
+            {{"listen", cfg.listen + ":" + std::to_string(cfg.port)},
+             {"store", store_description},
+             {"customers", uint64_t{tokens.customers()}},
+             {"hold_ttl", format_duration(cfg.hold_ttl)},
+             {"admin_token", token_origin},
+             {"config", cfg.config_file.empty() ? std::string{"(none)"}
+                                                : cfg.config_file},
+             {"startup_ms", startup_ms}});
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
+                              {"in_flight", front.in_flight()}});
+  front.drain();
+  asio::post(*ioctx, [&server] {
+    try {
+      server.close_sync();
+    } catch (const std::exception& e) {
+      log::warn("http.close_failed", {{"error", e.what()}});
+    }
+  });
+  auto deadline = std::chrono::steady_clock::now() + cfg.drain_timeout;
+  while (front.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto unanswered = front.in_flight();
+  // Let the last answers reach their sockets before the loop stops.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ioctx->stop();
+  for (auto& t : io_threads)
+    t.join();
+  oms->shutdown(); // the journal is flushed before this returns
+  log::info("omsd.stopped", {{"unanswered", unanswered}});
+  return 0;
+}
