@@ -1,0 +1,200 @@
+#include "tests/e2e/daemon.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace oms::e2e {
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int exit_status(int status) {
+  if (WIFEXITED(status))
+    return WEXITSTATUS(status);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return -1;
+}
+
+pid_t spawn(const std::vector<std::string>& argv,
+            const std::vector<std::string>& env, const std::string& out_path,
+            const std::string& err_path) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(),
+                                   O_WRONLY | O_CREAT | O_APPEND, 0644);
+  std::vector<char*> args;
+  for (auto& a : argv)
+    args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e != nullptr; ++e)
+    env_strings.emplace_back(*e);
+  for (auto& e : env)
+    env_strings.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings)
+    envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  pid_t pid = -1;
+  auto rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(),
+                        envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    throw std::runtime_error("cannot start " + argv[0]);
+  return pid;
+}
+
+} // namespace
+
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+daemon::daemon(std::vector<std::string> extra_args, bool pass_admin_token)
+    : args_(std::move(extra_args)), pass_admin_token_(pass_admin_token) {
+  char tmpl[] = "/tmp/oms-e2e-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  port_ = free_port();
+  start();
+}
+
+daemon::~daemon() {
+  if (pid_ > 0)
+    stop();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string daemon::url() const {
+  return "http://127.0.0.1:" + std::to_string(port_);
+}
+
+void daemon::start() {
+  std::vector<std::string> argv{
+      OMSD_PATH,    "--port",       std::to_string(port_),
+      "--data-dir", dir_ + "/data", "--log-level",
+      "warn"};
+  if (pass_admin_token_) {
+    argv.push_back("--admin-token");
+    argv.push_back(admin_token());
+  }
+  argv.insert(argv.end(), args_.begin(), args_.end());
+  pid_ = spawn(argv, {}, dir_ + "/omsd.out", dir_ + "/omsd.log");
+  client::http_client probe{url(), {}, std::chrono::milliseconds(500)};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (probe.get("/readyz").status == 200)
+      return;
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("omsd exited at start with status " +
+                               std::to_string(exit_status(status)) + ": " +
+                               log());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  throw std::runtime_error("omsd did not become ready: " + log());
+}
+
+int daemon::stop() {
+  if (pid_ <= 0)
+    return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return exit_status(status);
+}
+
+void daemon::kill9() {
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void daemon::restart(std::vector<std::string> extra_args) {
+  if (pid_ > 0)
+    stop();
+  if (!extra_args.empty())
+    args_ = std::move(extra_args);
+  start();
+}
+
+std::string daemon::log() const {
+  return read_file(dir_ + "/omsd.log");
+}
+
+run_result run_process(const std::vector<std::string>& argv,
+                       const std::vector<std::string>& env) {
+  char tmpl[] = "/tmp/oms-run-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr)
+    throw std::runtime_error("mkdtemp failed");
+  std::string dir = tmpl;
+  auto pid = spawn(argv, env, dir + "/out", dir + "/err");
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  run_result result{exit_status(status), read_file(dir + "/out"),
+                    read_file(dir + "/err")};
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return result;
+}
+
+client::http_client client_for(const daemon& d, const std::string& token) {
+  return client::http_client{d.url(), token};
+}
+
+json body_of(const client::http_result& r) {
+  auto j = json::parse(r.body, nullptr, false);
+  return j.is_discarded() ? json{} : j;
+}
+
+std::string error_code(const client::http_result& r) {
+  auto j = body_of(r);
+  if (j.is_object() && j.contains("error") && j["error"].contains("code"))
+    return j["error"]["code"].get<std::string>();
+  return {};
+}
+
+} // namespace oms::e2e

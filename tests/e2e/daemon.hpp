@@ -1,0 +1,77 @@
+// End-to-end fixture: the real omsd process on a free loopback port with a
+// temporary data dir, stopped with SIGTERM (and the dir removed) at the end.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "system/client/http_client.hpp"
+
+namespace oms::e2e {
+
+using json = nlohmann::json;
+
+class daemon {
+ public:
+  /// Starts omsd with `extra_args` after the fixture's own (port, data dir,
+  /// admin token, log level); waits until /readyz answers 200.
+  /// Without `pass_admin_token`, omsd is started without an admin token and
+  /// generates one into DATA_DIR/admin.token.
+  explicit daemon(std::vector<std::string> extra_args = {},
+                  bool pass_admin_token = true);
+  ~daemon();
+
+  daemon(const daemon&) = delete;
+  daemon& operator=(const daemon&) = delete;
+
+  std::string url() const;
+  std::string admin_token() const { return "admin-secret-token"; }
+  const std::string& data_dir() const { return dir_; }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  /// SIGTERM; returns the exit status (or 128 + signal).
+  int stop();
+  /// SIGKILL, no cleanup by the daemon.
+  void kill9();
+  /// Starts again on the same data dir and port.
+  void restart(std::vector<std::string> extra_args = {});
+  /// What the daemon wrote to stderr so far.
+  std::string log() const;
+
+ private:
+  void start();
+  std::vector<std::string> args_;
+  bool pass_admin_token_ = true;
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+struct run_result {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs a program to completion; `env` entries ("K=V") are added to the
+/// environment.
+run_result run_process(const std::vector<std::string>& argv,
+                       const std::vector<std::string>& env = {});
+
+/// A free TCP port on 127.0.0.1 (free when asked).
+int free_port();
+
+/// An HTTP client for the daemon with `token`.
+client::http_client client_for(const daemon& d, const std::string& token);
+
+/// The parsed body (null if not JSON).
+json body_of(const client::http_result& r);
+
+/// The error code of an error answer ("" if none).
+std::string error_code(const client::http_result& r);
+
+} // namespace oms::e2e
