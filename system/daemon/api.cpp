@@ -368,7 +368,7 @@ std::vector<order_item> get_lines(const json& j, const char* name,
   }
   if (!i->is_array())
     invalid(name, "must be an array");
-  if (required && i->empty())
+  if (i->empty())
     invalid(name, "must have at least one line");
   if (i->size() > max_lines)
     invalid(name, "must have at most " + std::to_string(max_lines) + " lines");
@@ -606,8 +606,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   std::string idempotency_key(const call_ptr& c) {
     auto& key = c->req.idempotency_key;
-    if (key.size() > 200)
-      invalid("Idempotency-Key", "must be at most 200 bytes");
+    if (key.size() > 255)
+      invalid("Idempotency-Key", "must be at most 255 bytes");
     for (auto ch : key)
       if (ch < 0x21 || ch > 0x7e)
         invalid("Idempotency-Key", "must be printable ASCII without spaces");
@@ -664,6 +664,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
             atom::stats_v);
       }
       case rid::metrics: {
+        parse_query(c->req.query, {});
         return ask<journal_stats>(
             c, oms.journal(),
             [self_ptr, c](journal_stats& js) {
@@ -840,10 +841,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
           cid = *get_str(j, "customerId", true, 64);
         } else {
           cid = get_str(j, "customerId", false, 64).value_or(c->who.customer);
+          // Another customer is answered as if it did not exist.
           if (cid != c->who.customer)
-            throw bad_input{errc::forbidden,
-                            "a customer token places orders only for its "
-                            "own customer",
+            throw bad_input{errc::not_found, "no customer " + cid,
                             json{{"customerId", cid}}};
         }
         if (!tokens.find(cid))
@@ -890,7 +890,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
           invalid("status", "PAID needs a payment: POST /v1/orders/{id}/pay");
         else
           invalid("status",
-                  "must be CONFIRMED, SHIPPED, FULFILLED or CANCELLED");
+                  "must be CONFIRMED, SHIPPED, FULFILLED (or DELIVERED) or "
+                  "CANCELLED");
         if (cmd.kind != command_kind::cancel && !c->who.admin)
           throw bad_input{errc::forbidden,
                           "only the admin may set status " + status};
@@ -979,7 +980,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
       }
       allow += allow.empty() ? r.method : std::string{", "} + r.method;
     }
-    if (draining)
+    // While stopping, liveness and metrics still answer.
+    if (draining && (found == nullptr || found->authenticated))
       return fail(c, make_error(errc::not_ready, "omsd is stopping"));
     if (found == nullptr) {
       if (!allow.empty())

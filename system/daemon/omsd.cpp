@@ -93,6 +93,9 @@ caf::expected<std::string> resolve_admin_token(const daemon_config& cfg,
                                                std::string& origin) {
   if (!cfg.admin_token.empty()) {
     origin = "flag or OMS_ADMIN_TOKEN";
+    if (cfg.admin_token.size() < 8)
+      return make_error(errc::validation_failed,
+                        "the admin token must have at least 8 characters");
     return cfg.admin_token;
   }
   auto path = cfg.admin_token_file;
