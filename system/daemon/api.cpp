@@ -1003,6 +1003,18 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                               std::tolower(static_cast<unsigned char>(b));
                      }))
         who = tokens.authenticate(std::string_view{auth}.substr(scheme.size()));
+      // Failed attempts share one bucket, so guessing tokens is throttled
+      // as much as one token's traffic.
+      if (!who)
+        if (auto wait = limiter.acquire("unauthenticated", steady::now());
+            wait > 0)
+          return fail(c,
+                      make_error(errc::rate_limited,
+                                 "too many unauthenticated requests; retry "
+                                 "in " +
+                                     std::to_string(wait) + " s",
+                                 json{{"retryAfterSeconds", wait}}.dump()),
+                      {{"Retry-After", std::to_string(wait)}});
       if (!who)
         return fail(c,
                     make_error(errc::unauthorized,

@@ -52,9 +52,19 @@ pid_t spawn(const std::vector<std::string>& argv,
   for (auto& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  // The entries given replace inherited ones of the same name.
+  auto name_of = [](const std::string& entry) {
+    return entry.substr(0, entry.find('='));
+  };
   std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e)
-    env_strings.emplace_back(*e);
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry{*e};
+    bool replaced = false;
+    for (auto& x : env)
+      replaced = replaced || name_of(x) == name_of(entry);
+    if (!replaced)
+      env_strings.push_back(std::move(entry));
+  }
   for (auto& e : env)
     env_strings.push_back(e);
   std::vector<char*> envp;

@@ -509,6 +509,17 @@ TEST_CASE("e2e: the per-token rate limit answers 429 with Retry-After") {
   auto [cid2, token2] = w.customer("Ria");
   http_client other{w.d.url(), token2};
   CHECK(other.get("/v1/inventory").status == 200);
+  // Guessing tokens is throttled too.
+  http_client guess{w.d.url(), "not-a-token"};
+  int unauthorized = 0;
+  int throttled = 0;
+  for (int i = 0; i < 6; ++i) {
+    auto r = guess.get("/v1/inventory");
+    unauthorized += r.status == 401 ? 1 : 0;
+    throttled += r.status == 429 ? 1 : 0;
+  }
+  CHECK(unauthorized >= 3);
+  CHECK(throttled >= 1);
 }
 
 TEST_CASE("e2e: SIGTERM under traffic exits 0 and loses no acknowledged "

@@ -1,0 +1,308 @@
+// omsctl end to end: each case starts the real omsd and runs the omsctl
+// binary against it, checking what it prints and its exit code.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tests/e2e/daemon.hpp"
+
+using namespace oms::e2e;
+// Not `daemon`: <unistd.h> declares a function of that name.
+using omsd = oms::e2e::daemon;
+
+namespace {
+
+const std::vector<std::string> ship_to{
+    "--line1",       "1 MG Road", "--city",    "Pune",
+    "--postal-code", "411001",    "--country", "IN"};
+
+// omsctl with `args`, nothing from the flags.
+run_result omsctl(std::vector<std::string> args,
+                  const std::vector<std::string>& env = {}) {
+  args.insert(args.begin(), OMSCTL_PATH);
+  return run_process(args, env);
+}
+
+// omsctl against `d` with the admin token given as flags.
+run_result admin(const omsd& d, std::vector<std::string> args) {
+  std::vector<std::string> argv{"--url", d.url(), "--token", d.admin_token()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return omsctl(argv);
+}
+
+std::vector<std::string> with(std::vector<std::string> args,
+                              const std::vector<std::string>& more) {
+  args.insert(args.end(), more.begin(), more.end());
+  return args;
+}
+
+// The lines of `text`.
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> result;
+  std::istringstream in{text};
+  for (std::string line; std::getline(in, line);)
+    result.push_back(line);
+  return result;
+}
+
+// The value of "key:  value" in a key-value block ("" if absent).
+std::string value_of(const std::string& text, const std::string& key) {
+  for (auto& line : lines_of(text))
+    if (line.rfind(key + ":", 0) == 0) {
+      auto v = line.substr(key.size() + 1);
+      return v.substr(std::min(v.size(), v.find_first_not_of(' ')));
+    }
+  return {};
+}
+
+// The whitespace-separated cells of the table row starting with `first`.
+std::vector<std::string> row_of(const std::string& text,
+                                const std::string& first) {
+  for (auto& line : lines_of(text))
+    if (line.rfind(first + " ", 0) == 0) {
+      std::vector<std::string> cells;
+      std::istringstream in{line};
+      for (std::string cell; in >> cell;)
+        cells.push_back(cell);
+      return cells;
+    }
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("omsctl: a receipt shows as a key-value block, in a list, and as "
+          "the server's JSON with -o json") {
+  // Proves the three renderings of inventory carry the server's counters.
+  omsd d;
+  auto r = admin(
+      d, {"inventory", "receive", "SKU-1", "--qty", "7", "--price", "1250"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(value_of(r.out, "on hand") == "7");
+
+  auto show = admin(d, {"inventory", "show", "SKU-1"});
+  REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+  CHECK(value_of(show.out, "sku") == "SKU-1");
+  CHECK(value_of(show.out, "available") == "7");
+  CHECK(value_of(show.out, "unit price") == "1250 INR");
+
+  auto list = admin(d, {"inventory", "list"});
+  REQUIRE_MESSAGE(list.exit_code == 0, list.err);
+  CHECK(row_of(list.out, "SKU") ==
+        std::vector<std::string>{"SKU", "SELLER", "UNIT", "PRICE", "ON", "HAND",
+                                 "RESERVED", "BLOCKED", "AVAILABLE"});
+  CHECK(row_of(list.out, "SKU-1") ==
+        std::vector<std::string>{"SKU-1", "INTERNAL", "1250", "INR", "7", "0",
+                                 "0", "7"});
+
+  auto js = admin(d, {"inventory", "show", "SKU-1", "-o", "json"});
+  REQUIRE_MESSAGE(js.exit_code == 0, js.err);
+  auto j = json::parse(js.out, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  CHECK(j["sku"] == "SKU-1");
+  CHECK(j["onHand"] == 7);
+  CHECK(j["available"] == 7);
+  CHECK(j["unitPrice"] == 1250);
+  CHECK(j["currency"] == "INR");
+}
+
+TEST_CASE("omsctl: an order placed for a new customer shows its id, status, "
+          "total, hold and lines") {
+  // Proves customer create and order create/show round-trip through omsd.
+  omsd d;
+  REQUIRE(admin(d, {"inventory", "receive", "PHONE-1", "--qty", "5", "--price",
+                    "99800"})
+              .exit_code == 0);
+  auto cus = admin(d, {"customer", "create", "Asha Rao", "--field",
+                       "customerId", "--field", "token"});
+  REQUIRE_MESSAGE(cus.exit_code == 0, cus.err);
+  auto cus_lines = lines_of(cus.out);
+  REQUIRE(cus_lines.size() == 2);
+  auto customer = cus_lines[0];
+  auto token = cus_lines[1];
+  CHECK(customer.rfind("cus_", 0) == 0);
+  CHECK_FALSE(token.empty());
+
+  auto created = admin(d, with({"order", "create", "--customer", customer,
+                                "--item", "PHONE-1:2", "-o", "json"},
+                               ship_to));
+  REQUIRE_MESSAGE(created.exit_code == 0, created.err);
+  auto j = json::parse(created.out, nullptr, false);
+  REQUIRE(j.is_object());
+  auto id = j.value("id", "");
+  CHECK(id.rfind("ord_", 0) == 0);
+  CHECK(j["totalAmount"] == 199600);
+  CHECK(j["customerId"] == customer);
+
+  auto show = admin(d, {"order", "show", id});
+  REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+  CHECK(value_of(show.out, "id") == id);
+  CHECK(value_of(show.out, "status") == "CREATED");
+  CHECK(value_of(show.out, "total") == "199600 INR");
+  CHECK(value_of(show.out, "amount due") == "199600 INR");
+  CHECK_FALSE(value_of(show.out, "hold expires at").empty());
+  CHECK(row_of(show.out, "PHONE-1") ==
+        std::vector<std::string>{"PHONE-1", "2", "0", "0", "99800", "INR",
+                                 "199600", "INR"});
+  CHECK(show.out.find("History") != std::string::npos);
+
+  // The customer's own token sees the order; --field prints one value.
+  auto own = omsctl({"--url", d.url(), "--token", token, "order", "show", id,
+                     "--field", "status"});
+  REQUIRE_MESSAGE(own.exit_code == 0, own.err);
+  CHECK(own.out == "CREATED\n");
+}
+
+TEST_CASE("omsctl: an order beyond the stock exits 1 with INSUFFICIENT_STOCK "
+          "on stderr and changes nothing") {
+  // Proves API errors reach the user as "error: CODE: message" with exit 1.
+  omsd d;
+  REQUIRE(admin(d, {"inventory", "receive", "LAST-1", "--qty", "1", "--price",
+                    "500"})
+              .exit_code == 0);
+  auto cus = admin(d, {"customer", "create", "Ravi", "--field", "customerId"});
+  REQUIRE(cus.exit_code == 0);
+  auto customer = lines_of(cus.out).at(0);
+
+  auto r = admin(
+      d, with({"order", "create", "--customer", customer, "--item", "LAST-1:2"},
+              ship_to));
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK_MESSAGE(r.err.rfind("error: INSUFFICIENT_STOCK: ", 0) == 0, r.err);
+  // The short SKU is listed with what was available.
+  CHECK(r.err.find("LAST-1: requested 2, available 1") != std::string::npos);
+  auto stock =
+      admin(d, {"inventory", "show", "LAST-1", "--field", "available"});
+  CHECK(stock.out == "1\n");
+
+  auto missing = admin(d, {"order", "show", "ord_doesnotexist"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.rfind("error: ORDER_NOT_FOUND: ", 0) == 0);
+}
+
+TEST_CASE("omsctl: pay --amount due pays what is owed, cart add adds to the "
+          "cart, and a checkout retried with its key returns the same "
+          "order") {
+  // Proves the client-side steps omsctl adds on top of single routes.
+  omsd d;
+  REQUIRE(admin(d, {"inventory", "receive", "BOOK-1", "--qty", "5", "--price",
+                    "45000"})
+              .exit_code == 0);
+  auto customer = lines_of(admin(d, {"customer", "create", "Meera", "--field",
+                                     "customerId"})
+                               .out)
+                      .at(0);
+  REQUIRE(
+      admin(d, {"cart", "add", customer, "BOOK-1", "--qty", "2"}).exit_code ==
+      0);
+  auto added = admin(d, {"cart", "add", customer, "BOOK-1", "--qty", "1",
+                         "--field", "lines.0.quantity"});
+  REQUIRE_MESSAGE(added.exit_code == 0, added.err);
+  CHECK(added.out == "3\n");
+
+  auto checkout = with(
+      {"cart", "checkout", customer, "--key", "k-1", "--field", "id"}, ship_to);
+  auto first = admin(d, checkout);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  auto again = admin(d, checkout);
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(again.out == first.out);
+  auto id = lines_of(first.out).at(0);
+
+  auto paid = admin(d, {"order", "pay", id, "--amount", "due", "--field",
+                        "status", "--field", "paidAmount"});
+  REQUIRE_MESSAGE(paid.exit_code == 0, paid.err);
+  CHECK(paid.out == "PAID\n135000\n");
+}
+
+TEST_CASE("omsctl: an unreachable daemon exits 3 and names the URL") {
+  // Proves a connection failure is told apart from an API error.
+  omsd d;
+  auto url = d.url();
+  d.stop();
+  auto r = omsctl({"--url", url, "--token", "x", "inventory", "show", "A"});
+  CHECK(r.exit_code == 3);
+  CHECK_MESSAGE(r.err.find("cannot reach omsd at " + url) != std::string::npos,
+                r.err);
+}
+
+TEST_CASE("omsctl: OMS_URL, OMS_TOKEN and --token-file are used, and flags "
+          "win over the environment") {
+  // Proves the connection settings come from where the help says.
+  omsd d;
+  auto receive =
+      std::vector<std::string>{"inventory", "receive", "ENV-1",   "--qty", "3",
+                               "--price",   "100",     "--field", "onHand"};
+  auto env =
+      omsctl(receive, {"OMS_URL=" + d.url(), "OMS_TOKEN=" + d.admin_token()});
+  REQUIRE_MESSAGE(env.exit_code == 0, env.err);
+  CHECK(env.out == "3\n");
+
+  // No token at all: omsd refuses, and says why.
+  auto anonymous = omsctl({"inventory", "show", "ENV-1"},
+                          {"OMS_URL=" + d.url(), "OMS_TOKEN="});
+  CHECK(anonymous.exit_code == 1);
+  CHECK(anonymous.err.rfind("error: UNAUTHORIZED: ", 0) == 0);
+
+  // --url and --token override a wrong environment.
+  auto flags = omsctl({"--url", d.url(), "--token", d.admin_token(),
+                       "inventory", "show", "ENV-1", "--field", "onHand"},
+                      {"OMS_URL=http://127.0.0.1:1", "OMS_TOKEN=wrong-token"});
+  CHECK_MESSAGE(flags.exit_code == 0, flags.err);
+  CHECK(flags.out == "3\n");
+
+  // The first line of --token-file is the token.
+  auto path = d.data_dir() + "/omsctl.token";
+  std::ofstream{path} << d.admin_token() << "\nignored\n";
+  auto file = omsctl(
+      {"--token-file", path, "inventory", "show", "ENV-1", "--field", "onHand"},
+      {"OMS_URL=" + d.url(), "OMS_TOKEN="});
+  CHECK_MESSAGE(file.exit_code == 0, file.err);
+  CHECK(file.out == "3\n");
+}
+
+TEST_CASE("omsctl: bad usage exits 2 before any request") {
+  // Proves usage errors are caught locally: the URL points nowhere, so a
+  // request would have exited 3.
+  std::vector<std::string> nowhere{"--url", "http://127.0.0.1:1"};
+  auto bad_line = omsctl(
+      with(with(nowhere, {"order", "create", "--item", "PHONE-1"}), ship_to));
+  CHECK(bad_line.exit_code == 2);
+  CHECK(bad_line.err.find("SKU:QTY") != std::string::npos);
+  CHECK(omsctl(with(nowhere, {"inventory", "receive", "SKU-1"})).exit_code ==
+        2);
+  CHECK(omsctl(with(nowhere, {"order", "pay", "ord_1", "--amount", "1.5"}))
+            .exit_code == 2);
+  CHECK(omsctl(with(nowhere, {"order"})).exit_code == 2);
+  CHECK(omsctl(with(nowhere, {"--token-file", "/nonexistent/token", "health"}))
+            .exit_code == 2);
+}
+
+TEST_CASE("omsctl: --help names every command and health and metrics work "
+          "without a token") {
+  // Proves the help is complete and the unauthenticated routes are reachable.
+  auto help = omsctl({"--help"});
+  CHECK(help.exit_code == 0);
+  for (auto* cmd : {"inventory", "customer", "cart", "order", "audit", "health",
+                    "metrics", "OMS_URL", "OMS_TOKEN"})
+    CHECK_MESSAGE(help.out.find(cmd) != std::string::npos, cmd);
+  auto order_help = omsctl({"order", "--help"});
+  CHECK(order_help.exit_code == 0);
+  for (auto* cmd : {"create", "show", "list", "confirm", "pay", "ship",
+                    "deliver", "cancel", "set-status"})
+    CHECK_MESSAGE(order_help.out.find(cmd) != std::string::npos, cmd);
+
+  omsd d;
+  auto health = omsctl({"--url", d.url(), "health"}, {"OMS_TOKEN="});
+  CHECK_MESSAGE(health.exit_code == 0, health.err);
+  CHECK(value_of(health.out, "healthz") == "ok");
+  CHECK(value_of(health.out, "readyz").rfind("ready", 0) == 0);
+  auto metrics = omsctl({"--url", d.url(), "metrics"}, {"OMS_TOKEN="});
+  CHECK(metrics.exit_code == 0);
+  CHECK(metrics.out.find("oms_up 1") != std::string::npos);
+}
