@@ -530,11 +530,17 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void ask(const call_ptr& c, const Handle& dest, F ok, Ts... xs) {
     auto self_ptr = shared_from_this();
     auto timeout = opts.request_timeout;
-    sys.spawn([=](caf::event_based_actor* self) {
-      self->request(dest, timeout, xs...)
-          .then([=](T& x) { self_ptr->guarded(c, [&] { ok(x); }); },
-                [=](caf::error& err) { self_ptr->fail(c, std::move(err)); });
-    });
+    // CAF 0.17 dereferences an empty argument tuple when it starts a
+    // function-based actor spawned without arguments (UBSan reports it), so
+    // the actor takes a dummy argument.
+    sys.spawn(
+        [=](caf::event_based_actor* self, int) {
+          self->request(dest, timeout, xs...)
+              .then(
+                  [=](T& x) { self_ptr->guarded(c, [&] { ok(x); }); },
+                  [=](caf::error& err) { self_ptr->fail(c, std::move(err)); });
+        },
+        0);
   }
 
   template <class T>
