@@ -970,6 +970,21 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     guarded(c, [&] { route(c); });
   }
 
+  // Takes a request from `key`'s bucket; answers 429 with Retry-After and
+  // returns true when the bucket is empty.
+  bool over_limit(const call_ptr& c, const std::string& key,
+                  const std::string& what) {
+    auto wait = limiter.acquire(key, steady::now());
+    if (wait == 0)
+      return false;
+    fail(c,
+         make_error(errc::rate_limited,
+                    what + "; retry in " + std::to_string(wait) + " s",
+                    json{{"retryAfterSeconds", wait}}.dump()),
+         {{"Retry-After", std::to_string(wait)}});
+    return true;
+  }
+
   void route(const call_ptr& c) {
     auto segs = split_path(c->req.path);
     const route_def* found = nullptr;
@@ -1009,18 +1024,12 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                               std::tolower(static_cast<unsigned char>(b));
                      }))
         who = tokens.authenticate(std::string_view{auth}.substr(scheme.size()));
+
       // Failed attempts share one bucket, so guessing tokens is throttled
       // as much as one token's traffic.
-      if (!who)
-        if (auto wait = limiter.acquire("unauthenticated", steady::now());
-            wait > 0)
-          return fail(c,
-                      make_error(errc::rate_limited,
-                                 "too many unauthenticated requests; retry "
-                                 "in " +
-                                     std::to_string(wait) + " s",
-                                 json{{"retryAfterSeconds", wait}}.dump()),
-                      {{"Retry-After", std::to_string(wait)}});
+      if (!who &&
+          over_limit(c, "unauthenticated", "too many unauthenticated requests"))
+        return;
       if (!who)
         return fail(c,
                     make_error(errc::unauthorized,
@@ -1028,13 +1037,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                                             : "unknown or malformed token"),
                     {{"WWW-Authenticate", "Bearer"}});
       c->who = std::move(*who);
-      if (auto wait = limiter.acquire(c->who.key, steady::now()); wait > 0)
-        return fail(c,
-                    make_error(errc::rate_limited,
-                               "too many requests for this token; retry in " +
-                                   std::to_string(wait) + " s",
-                               json{{"retryAfterSeconds", wait}}.dump()),
-                    {{"Retry-After", std::to_string(wait)}});
+
+      if (over_limit(c, c->who.key, "too many requests for this token"))
+        return;
       if (found->admin && !c->who.admin)
         return fail(
             c, make_error(errc::forbidden, "this route needs the admin token"));

@@ -1,6 +1,7 @@
 #include "system/daemon/metrics.hpp"
 
 #include <cstdio>
+#include <iterator>
 
 namespace oms::daemon {
 
@@ -25,20 +26,23 @@ void header(std::string& out, const char* name, const char* type,
   out += '\n';
 }
 
-template <size_t N>
+// One histogram series: cumulative buckets (`counts` has one more entry
+// than `bounds`, for +Inf), the sum and the count.
+template <class Bounds, class Counts>
 void histogram(std::string& out, const char* name, const std::string& labels,
-               const uint64_t (&bounds)[N], const std::vector<uint64_t>& counts,
-               double scale, double sum) {
+               const Bounds& bounds, const Counts& counts, double scale,
+               double sum) {
   uint64_t cumulative = 0;
   std::string sep = labels.empty() ? "" : ",";
-  for (size_t i = 0; i < N && i < counts.size(); ++i) {
+  size_t n = std::size(bounds);
+  for (size_t i = 0; i < n && i < counts.size(); ++i) {
     cumulative += counts[i];
     out += std::string{name} + "_bucket{" + labels + sep + "le=\"" +
            num(static_cast<double>(bounds[i]) * scale) + "\"} " +
            std::to_string(cumulative) + "\n";
   }
-  if (counts.size() > N)
-    cumulative += counts[N];
+  if (counts.size() > n)
+    cumulative += counts[n];
   out += std::string{name} + "_bucket{" + labels + sep + "le=\"+Inf\"} " +
          std::to_string(cumulative) + "\n";
   std::string braces = labels.empty() ? "" : "{" + labels + "}";
@@ -92,22 +96,10 @@ std::string metrics::render(const journal_stats* journal,
     header(out, "oms_http_request_duration_seconds", "histogram",
            "Time from a request's arrival to its answer, by route and "
            "method.");
-    for (auto& [key, s] : series_) {
-      auto labels = "route=\"" + key.first + "\",method=\"" + key.second + "\"";
-      uint64_t cumulative = 0;
-      for (size_t i = 0; i < latency_bounds.size(); ++i) {
-        cumulative += s.buckets[i];
-        out += "oms_http_request_duration_seconds_bucket{" + labels + ",le=\"" +
-               num(latency_bounds[i]) + "\"} " + std::to_string(cumulative) +
-               "\n";
-      }
-      out += "oms_http_request_duration_seconds_bucket{" + labels +
-             ",le=\"+Inf\"} " + std::to_string(s.count) + "\n";
-      out += "oms_http_request_duration_seconds_sum{" + labels + "} " +
-             num(s.sum) + "\n";
-      out += "oms_http_request_duration_seconds_count{" + labels + "} " +
-             std::to_string(s.count) + "\n";
-    }
+    for (auto& [key, s] : series_)
+      histogram(out, "oms_http_request_duration_seconds",
+                "route=\"" + key.first + "\",method=\"" + key.second + "\"",
+                latency_bounds, s.buckets, 1.0, s.sum);
   }
   if (journal == nullptr)
     return out;

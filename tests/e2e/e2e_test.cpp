@@ -545,7 +545,20 @@ TEST_CASE("e2e: SIGTERM under traffic exits 0 and loses no acknowledged "
         }
       }
     });
-  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // Stop once traffic is flowing: a condition, not a fixed sleep.
+  {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    for (;;) {
+      {
+        std::lock_guard<std::mutex> guard{mtx};
+        if (acked.size() >= 200)
+          break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline)
+        FAIL("fewer than 200 orders acknowledged in 30 s");
+      std::this_thread::yield();
+    }
+  }
   auto code = w.d.stop();
   stop = true;
   for (auto& t : clients)
