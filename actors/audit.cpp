@@ -25,7 +25,8 @@ audit_report audit_stock(const std::vector<stock_snapshot>& skus,
     for (auto& line : rec.lines) {
       auto qty = held_quantity(rec, line);
       if (qty > 0)
-        expected[{line.sku, rec.id}] = hold_view{rec.id, qty, *kind};
+        expected[{line.sku, rec.id}] =
+            hold_view{rec.id, qty, *kind, take_allocations(line.lots, qty)};
     }
   }
   for (auto& snap : skus) {
@@ -37,13 +38,31 @@ audit_report audit_stock(const std::vector<stock_snapshot>& skus,
     if (v.available < 0)
       say(v.sku,
           "holds exceed on_hand: available = " + std::to_string(v.available));
-    if (v.available != v.on_hand - v.reserved - v.blocked)
+    if (v.available != v.on_hand - v.unallocatable - v.reserved - v.blocked)
       say(v.sku, "available " + std::to_string(v.available) +
-                     " != on_hand - reserved - blocked");
-    if (v.received_total != v.on_hand + v.consumed_total)
+                     " != on_hand - unallocatable - reserved - blocked");
+    if (v.received_total + v.adjusted_total != v.on_hand + v.consumed_total)
       say(v.sku, "received " + std::to_string(v.received_total) +
+                     " + adjusted " + std::to_string(v.adjusted_total) +
                      " != on_hand " + std::to_string(v.on_hand) +
                      " + consumed " + std::to_string(v.consumed_total));
+    std::map<std::string, int64_t> held_by_lot;
+    for (auto& h : snap.holds)
+      for (auto& a : h.lots)
+        held_by_lot[a.lot] += a.quantity;
+    for (auto& b : v.batches) {
+      int64_t aside = 0;
+      for (auto x : b.unallocatable)
+        aside += x;
+      if (b.on_hand != b.held + aside + b.available || b.available < 0)
+        say(v.sku, "batch '" + b.lot + "': on_hand " +
+                       std::to_string(b.on_hand) +
+                       " != held + unallocatable + available");
+      if (b.held != held_by_lot[b.lot])
+        say(v.sku, "batch '" + b.lot + "' holds " + std::to_string(b.held) +
+                       " but its holds add up to " +
+                       std::to_string(held_by_lot[b.lot]));
+    }
     int64_t reserved = 0;
     int64_t blocked = 0;
     for (auto& h : snap.holds) {
@@ -60,6 +79,9 @@ audit_report audit_stock(const std::vector<stock_snapshot>& skus,
                        std::to_string(i->second.quantity) + " " +
                        to_string(i->second.kind) + " but the SKU has " +
                        std::to_string(h.quantity) + " " + to_string(h.kind));
+      else if (!i->second.lots.empty() && i->second.lots != h.lots)
+        say(v.sku,
+            "order " + h.order + " holds other batches than its lines record");
       expected.erase(i);
     }
     if (reserved != v.reserved)

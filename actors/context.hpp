@@ -12,8 +12,27 @@
 #include "messages/domain.hpp"
 #include "messages/journal_protocol.hpp"
 #include "messages/payment_protocol.hpp"
+#include "messages/wms_protocol.hpp"
 
 namespace oms {
+
+/// How the EXTERNAL seller's stock is kept (see docs/external-inventory.md).
+struct external_settings {
+  /// Units per SKU never sold, whatever the WMS says.
+  int64_t safety_buffer = 0;
+  /// How often the WMS's batch job runs: a snapshot is read again once the
+  /// next batch should have landed.
+  std::chrono::milliseconds batch_interval = std::chrono::minutes(15);
+  /// Never read one SKU's snapshot more often than this.
+  std::chrono::milliseconds snapshot_min_interval = std::chrono::seconds(10);
+  /// Waits between retries of WMS calls the gateway gave up on, doubling
+  /// from retry_min to retry_max.
+  std::chrono::milliseconds retry_min = std::chrono::seconds(1);
+  std::chrono::milliseconds retry_max = std::chrono::minutes(1);
+  /// How often the WMS's event feed is read, and how many events per page.
+  std::chrono::milliseconds feed_interval = std::chrono::seconds(5);
+  uint32_t feed_page = 100;
+};
 
 /// Settings the actors run with; system/ fills them from config and flags.
 struct settings {
@@ -38,6 +57,8 @@ struct settings {
   size_t journal_batch_events_max = 4096;
   /// Bounds on requests.
   order_limits limits;
+  /// The EXTERNAL seller.
+  external_settings external;
 };
 
 /// Shared, read-only runtime context.
@@ -45,6 +66,9 @@ struct context {
   oms::settings settings;
   journal_actor journal;
   payment_actor payments;
+  /// The gateway to the EXTERNAL seller's WMS; null when none is configured
+  /// (EXTERNAL requests then fail with WMS_UNAVAILABLE).
+  wms_gateway_actor wms;
   /// Wall-clock time at `clock_anchor`, in ms since the epoch.
   timestamp_ms epoch_anchor_ms = 0;
   /// The actor clock's time when the system started.

@@ -56,6 +56,119 @@ journal_then_apply(inventory_ptr self, std::vector<event> events, Apply apply) {
   return rp;
 }
 
+// Sets the expiry timer for the earliest batch still to expire, unless one is
+// already set for that time.
+void arm_expiry(inventory_ptr self) {
+  auto& st = self->state;
+  auto next = st.ledger.next_expiry();
+  if (next == 0 || next == st.expiry_armed_for)
+    return;
+  st.expiry_armed_for = next;
+  auto delay =
+      std::chrono::milliseconds(std::max<timestamp_ms>(1, next - now(self)));
+  self->delayed_send(self, delay, atom::expire_v, ++st.expiry_generation);
+}
+
+// The events that journal `change` (already checked) on this SKU.
+std::vector<event> change_events(inventory_ptr self, const stock_change& c,
+                                 const std::string& lot) {
+  auto& ledger = self->state.ledger;
+  std::vector<event> events;
+  auto detail = [&](event ev) {
+    ev.lot = lot;
+    ev.inbox_id = c.event_id;
+    return ev;
+  };
+  switch (c.kind) {
+    case stock_change_kind::receipt: {
+      if (!ledger.defined())
+        events.push_back(
+            stock_event(self, event_kind::sku_created, 0, c.unit_price));
+      else if (c.unit_price > 0 && c.unit_price != ledger.unit_price())
+        events.push_back(
+            stock_event(self, event_kind::price_set, 0, c.unit_price));
+      auto ev =
+          detail(stock_event(self, event_kind::stock_received, c.quantity, 0));
+      ev.expires_at = c.expires_at;
+      ev.reason = c.note;
+      events.push_back(std::move(ev));
+      break;
+    }
+    case stock_change_kind::adjustment: {
+      auto ev =
+          detail(stock_event(self, event_kind::stock_adjusted, c.quantity, 0));
+      ev.reason = c.note;
+      events.push_back(std::move(ev));
+      break;
+    }
+    case stock_change_kind::set_aside:
+    case stock_change_kind::return_aside: {
+      auto sign = c.kind == stock_change_kind::set_aside ? 1 : -1;
+      auto ev = detail(
+          stock_event(self, event_kind::stock_moved, sign * c.quantity, 0));
+      ev.reason = to_string(c.reason);
+      events.push_back(std::move(ev));
+      break;
+    }
+  }
+  return events;
+}
+
+caf::result<stock_view> apply_change(inventory_ptr self,
+                                     const stock_change& c) {
+  auto& ledger = self->state.ledger;
+  auto t = now(self);
+  ledger.expire(t);
+  std::string lot = c.lot;
+  ledger_outcome chk;
+  switch (c.kind) {
+    case stock_change_kind::receipt:
+      chk = ledger.check_receive(c.quantity, c.unit_price, c.lot, c.expires_at,
+                                 t);
+      break;
+    case stock_change_kind::adjustment:
+      chk = ledger.resolve_lot(c.lot, lot);
+      if (chk.ok())
+        chk = ledger.check_adjust(lot, c.quantity);
+      break;
+    case stock_change_kind::set_aside:
+    case stock_change_kind::return_aside:
+      if (c.quantity < 1) {
+        chk = ledger_outcome::failure(errc::validation_failed,
+                                      "quantity must be at least 1");
+        break;
+      }
+      chk = ledger.resolve_lot(c.lot, lot);
+      if (chk.ok())
+        chk = ledger.check_move(
+            lot,
+            c.kind == stock_change_kind::set_aside ? c.quantity : -c.quantity,
+            c.reason);
+      break;
+  }
+  if (!chk.ok())
+    return to_error(chk);
+  auto events = change_events(self, c, lot);
+  return journal_then_apply(self, std::move(events), [=] {
+    auto& ledger = self->state.ledger;
+    switch (c.kind) {
+      case stock_change_kind::receipt:
+        ledger.receive(c.quantity, c.unit_price, lot, c.expires_at, now(self));
+        break;
+      case stock_change_kind::adjustment:
+        ledger.adjust(lot, c.quantity);
+        break;
+      case stock_change_kind::set_aside:
+        ledger.move(lot, c.quantity, c.reason);
+        break;
+      case stock_change_kind::return_aside:
+        ledger.move(lot, -c.quantity, c.reason);
+        break;
+    }
+    arm_expiry(self);
+  });
+}
+
 } // namespace
 
 inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
@@ -65,21 +178,43 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
   return {
       [=](atom::receive, int64_t quantity,
           money unit_price) -> caf::result<stock_view> {
-        auto& ledger = self->state.ledger;
-        if (auto chk = ledger.check_receive(quantity, unit_price); !chk.ok())
-          return to_error(chk);
-        std::vector<event> events;
-        if (!ledger.defined())
-          events.push_back(
-              stock_event(self, event_kind::sku_created, 0, unit_price));
-        else if (unit_price > 0 && unit_price != ledger.unit_price())
-          events.push_back(
-              stock_event(self, event_kind::price_set, 0, unit_price));
-        events.push_back(
-            stock_event(self, event_kind::stock_received, quantity, 0));
-        return journal_then_apply(self, std::move(events), [=] {
-          self->state.ledger.receive(quantity, unit_price);
-        });
+        stock_change c;
+        c.kind = stock_change_kind::receipt;
+        c.sku = self->state.sku;
+        c.quantity = quantity;
+        c.unit_price = unit_price;
+        return apply_change(self, c);
+      },
+      [=](atom::apply, const stock_change& c) -> caf::result<stock_view> {
+        return apply_change(self, c);
+      },
+      [=](atom::expire, uint64_t generation) {
+        auto& st = self->state;
+        if (generation != st.expiry_generation)
+          return;
+        st.expiry_armed_for = 0;
+        auto expired = st.ledger.expire(now(self));
+        if (!expired.empty()) {
+          std::vector<event> events;
+          for (auto& a : expired) {
+            auto ev =
+                stock_event(self, event_kind::batch_expired, a.quantity, 0);
+            ev.lot = a.lot;
+            events.push_back(std::move(ev));
+            log::info("inventory.batch_expired",
+                      {{"sku", st.sku}, {"lot", a.lot}, {"units", a.quantity}});
+          }
+          // A record of what left sale; the ledger derives it from time.
+          self->request(st.ctx->journal, caf::infinite, atom::append_v,
+                        std::move(events))
+              .then([](uint64_t) {},
+                    [=](caf::error& err) {
+                      log::error(
+                          "inventory.journal_failed",
+                          {{"sku", self->state.sku}, {"error", describe(err)}});
+                    });
+        }
+        arm_expiry(self);
       },
       [=](atom::price, money unit_price) -> caf::result<stock_view> {
         if (auto chk = self->state.ledger.check_price(unit_price); !chk.ok())
@@ -102,7 +237,8 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
       [=](atom::reserve, const order_id& order,
           int64_t quantity) -> caf::result<reserve_reply> {
         reserve_reply reply;
-        auto res = self->state.ledger.reserve(order, quantity, reply);
+        auto res =
+            self->state.ledger.reserve(order, quantity, reply, now(self));
         if (!res.ok())
           return to_error(res);
         return reply;
@@ -136,7 +272,9 @@ inventory_actor::behavior_type restored_inventory(inventory_ptr self,
                                                   sku_id sku, context_ptr ctx,
                                                   stock_ledger ledger) {
   self->state.ledger = std::move(ledger);
-  return inventory(self, std::move(sku), std::move(ctx));
+  auto behavior = inventory(self, std::move(sku), std::move(ctx));
+  arm_expiry(self);
+  return behavior;
 }
 
 } // namespace oms

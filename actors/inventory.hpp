@@ -16,6 +16,10 @@ struct inventory_state {
   sku_id sku;
   stock_ledger ledger;
   context_ptr ctx;
+  /// Generation of the expiry timer; a timer carrying another is stale.
+  uint64_t expiry_generation = 0;
+  /// The expiry the current timer is set for (0: none).
+  timestamp_ms expiry_armed_for = 0;
 
   static inline const char* name = "inventory";
 };

@@ -61,6 +61,8 @@ caf::error durability_error(const caf::error& err) {
 // else) until the journal answers.
 void commit(order_ptr self, order_record next, std::vector<event> events,
             step_done then) {
+  for (auto& ev : events)
+    ev.seller = next.seller;
   events.push_back(order_event(event_kind::order_changed, next));
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::move(events))
@@ -264,8 +266,10 @@ void finish_create(order_ptr self,
   }
   // Every line is held: price it and make it durable.
   auto at = now(self);
-  for (size_t i = 0; i < replies.size(); ++i)
+  for (size_t i = 0; i < replies.size(); ++i) {
     rec.lines[i].unit_price = replies[i]->unit_price;
+    rec.lines[i].lots = replies[i]->lots;
+  }
   rec.total_amount = order_total(rec.lines);
   rec.created_at = at;
   rec.updated_at = at;
@@ -276,9 +280,12 @@ void finish_create(order_ptr self,
   std::vector<event> events;
   events.reserve(rec.lines.size() + 1);
   events.push_back(order_event(event_kind::order_created, rec));
-  for (auto& line : rec.lines)
+  for (auto& line : rec.lines) {
     events.push_back(stock_event(event_kind::stock_reserved, at, line.sku,
                                  rec.id, line.quantity));
+    events.back().lots = line.lots;
+    events.back().seller = rec.seller;
+  }
   self->request(st.ctx->journal, caf::infinite, atom::append_v,
                 std::move(events))
       .await(
@@ -773,6 +780,14 @@ void cancel_lines(order_ptr self, order_command cmd, record_callback done) {
   if (everything) {
     cmd.lines.clear();
     cancel_all(self, std::move(cmd), std::move(done));
+    return;
+  }
+  // A reservation at the WMS has one quantity: it is kept or released whole.
+  if (rec.seller == seller::external) {
+    done(make_error(errc::validation_failed,
+                    "an EXTERNAL order is cancelled whole: the seller's "
+                    "warehouse cannot shrink a reservation",
+                    R"({"field":"lines"})"));
     return;
   }
   settle_pending_charge_then(self, done, [=](resolution) {

@@ -37,35 +37,77 @@ struct ledger_outcome {
   }
 };
 
-/// One SKU's units and the holds of orders on them.
+/// One batch (lot) inside a ledger.
+struct lot_state {
+  std::string lot;
+  timestamp_ms expires_at = 0; // 0: never
+  timestamp_ms received_at = 0;
+  bool expired = false;
+  int64_t on_hand = 0;
+  int64_t held = 0;
+  /// Moved out of sale by hand, per reason (EXPIRED is derived, see below).
+  int64_t unallocatable[unallocatable_reason_count] = {0, 0, 0, 0};
+
+  int64_t set_aside() const;
+  /// Units for sale: nothing once expired.
+  int64_t available() const;
+  /// What expiry took out of sale: the unheld remainder of an expired lot.
+  int64_t expired_units() const;
+};
+
+/// One SKU's units in batches, and the holds of orders on them.
 ///
 /// Invariants, after every operation:
-/// - available = on_hand - reserved - blocked >= 0
-/// - reserved (blocked) = sum of the reserved (blocked) holds
-/// - received_total = on_hand + consumed_total
+/// - per batch: on_hand = held + unallocatable + available, all >= 0
+/// - available = on_hand - unallocatable - reserved - blocked >= 0
+/// - reserved (blocked) = sum of the reserved (blocked) holds, and each
+///   hold's batches add up to its quantity and to the batches' held units
+/// - received_total + adjusted_total = on_hand + consumed_total
+///
+/// Holds draw from batches first-expiry-first-out (batches that never expire
+/// last, older receipts first); an expired batch sells nothing, and whatever
+/// it does not hold counts as unallocatable (EXPIRED) from its expiry on.
 class stock_ledger {
  public:
   /// True once the SKU received stock with a price.
   bool defined() const { return unit_price_ > 0; }
 
   money unit_price() const { return unit_price_; }
-  int64_t on_hand() const { return on_hand_; }
+  int64_t on_hand() const;
   int64_t reserved() const { return reserved_; }
   int64_t blocked() const { return blocked_; }
-  int64_t available() const { return on_hand_ - reserved_ - blocked_; }
+  int64_t unallocatable() const;
+  int64_t available() const;
   int64_t received_total() const { return received_total_; }
   int64_t consumed_total() const { return consumed_total_; }
+  int64_t adjusted_total() const { return adjusted_total_; }
+  const std::vector<lot_state>& lots() const { return lots_; }
 
-  /// Restores a ledger from stored state (recovery): counters and holds.
-  void restore(money unit_price, int64_t on_hand, int64_t received_total,
-               int64_t consumed_total, const std::vector<hold_view>& holds);
+  /// Restores a ledger from stored state (recovery): counters, batches and
+  /// holds (each hold's `lots` names its batches). Batches whose expiry is
+  /// at or before `now` count as expired.
+  void restore(money unit_price, int64_t received_total, int64_t consumed_total,
+               int64_t adjusted_total, std::vector<lot_state> lots,
+               const std::vector<hold_view>& holds, timestamp_ms now);
 
-  /// Whether a receipt of `quantity` units at `unit_price` (0: keep the
-  /// current price) is acceptable. Changes nothing.
-  ledger_outcome check_receive(int64_t quantity, money unit_price) const;
+  /// Whether a receipt of `quantity` units into batch `lot` (expiring at
+  /// `expires_at`, 0: never) at `unit_price` (0: keep the current price) is
+  /// acceptable at time `now`. Changes nothing.
+  ledger_outcome check_receive(int64_t quantity, money unit_price,
+                               const std::string& lot, timestamp_ms expires_at,
+                               timestamp_ms now) const;
 
   /// Applies a receipt that check_receive accepted.
-  void receive(int64_t quantity, money unit_price);
+  void receive(int64_t quantity, money unit_price, const std::string& lot,
+               timestamp_ms expires_at, timestamp_ms now);
+
+  /// Shorthand for a receipt into the batch "" that never expires.
+  ledger_outcome check_receive(int64_t quantity, money unit_price) const {
+    return check_receive(quantity, unit_price, {}, 0, 0);
+  }
+  void receive(int64_t quantity, money unit_price) {
+    receive(quantity, unit_price, {}, 0, 0);
+  }
 
   /// Whether `unit_price` is acceptable as the new price. Changes nothing.
   ledger_outcome check_price(money unit_price) const;
@@ -73,12 +115,40 @@ class stock_ledger {
   /// Applies a price that check_price accepted.
   void set_price(money unit_price) { unit_price_ = unit_price; }
 
-  /// Reserves `quantity` units for `order`, all or nothing. On success,
-  /// `reply` says whether the units were granted (a refusal for lack of stock
-  /// is not an error). Idempotent: the same order and quantity again grant
-  /// the existing hold.
+  /// Which batch a move or adjustment applies to: `lot` if given (it must
+  /// exist), else the only batch. Fails if there are several.
+  ledger_outcome resolve_lot(const std::string& lot, std::string& out) const;
+
+  /// Whether `quantity` units of batch `lot` may move out of sale (quantity
+  /// > 0) or back into it (quantity < 0) for `reason` (not EXPIRED).
+  ledger_outcome check_move(const std::string& lot, int64_t quantity,
+                            unallocatable_reason reason) const;
+
+  /// Applies a move that check_move accepted.
+  void move(const std::string& lot, int64_t quantity,
+            unallocatable_reason reason);
+
+  /// Whether on-hand of batch `lot` may change by `quantity` (a stock count
+  /// correction or a write-off; never below what is held or set aside).
+  ledger_outcome check_adjust(const std::string& lot, int64_t quantity) const;
+
+  /// Applies an adjustment that check_adjust accepted.
+  void adjust(const std::string& lot, int64_t quantity);
+
+  /// Marks the batches whose expiry is at or before `now` as expired and
+  /// returns them with the units that left sale. Idempotent.
+  std::vector<lot_allocation> expire(timestamp_ms now);
+
+  /// The earliest expiry of a batch not yet expired (0: none).
+  timestamp_ms next_expiry() const;
+
+  /// Reserves `quantity` units for `order`, all or nothing, from batches
+  /// first-expiry-first-out (after expiring what is due at `now`). On
+  /// success, `reply` says whether the units were granted (a refusal for
+  /// lack of stock is not an error) and from which batches. Idempotent: the
+  /// same order and quantity again grant the existing hold.
   ledger_outcome reserve(const order_id& order, int64_t quantity,
-                         reserve_reply& reply);
+                         reserve_reply& reply, timestamp_ms now = 0);
 
   /// Turns the order's reserved units into blocked units. Idempotent.
   ledger_outcome block(const order_id& order);
@@ -87,7 +157,8 @@ class stock_ledger {
   /// order that holds nothing releases 0 units.
   ledger_outcome release(const order_id& order);
 
-  /// Shrinks the order's hold to `remaining` units. Idempotent.
+  /// Shrinks the order's hold to `remaining` units, giving back the units of
+  /// the last batches first. Idempotent.
   ledger_outcome reduce(const order_id& order, int64_t remaining);
 
   /// Removes the order's blocked units from on-hand (shipment). Idempotent:
@@ -106,17 +177,28 @@ class stock_ledger {
   /// Describes every broken invariant; empty when all hold.
   std::vector<std::string> check_invariants() const;
 
-  /// The counters as a view for `sku` at time `now`.
+  /// The counters and batches as a view for `sku` at time `now`.
   stock_view view(const sku_id& sku, timestamp_ms now) const;
 
  private:
+  lot_state* find_lot(const std::string& lot);
+  const lot_state* find_lot(const std::string& lot) const;
+  void add_held(const std::vector<lot_allocation>& lots, int64_t sign);
+  void drop_empty_lots();
+
   money unit_price_ = 0;
-  int64_t on_hand_ = 0;
   int64_t reserved_ = 0;
   int64_t blocked_ = 0;
   int64_t received_total_ = 0;
   int64_t consumed_total_ = 0;
+  int64_t adjusted_total_ = 0;
+  /// First to expire first.
+  std::vector<lot_state> lots_;
   std::unordered_map<order_id, hold_view> holds_;
 };
+
+/// Orders batches first-expiry-first-out: earliest expiry first, batches
+/// that never expire last, then by receipt time and name.
+bool fefo_before(const lot_state& x, const lot_state& y);
 
 } // namespace oms

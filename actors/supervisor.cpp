@@ -6,7 +6,9 @@
 
 #include "actors/audit.hpp"
 #include "actors/customer.hpp"
+#include "actors/external_ledger.hpp"
 #include "actors/ids.hpp"
+#include "actors/inbox.hpp"
 #include "actors/inventory.hpp"
 #include "actors/order.hpp"
 #include "actors/order_machine.hpp"
@@ -40,11 +42,141 @@ caf::error unknown_sku(const sku_id& sku) {
   return make_error(errc::unknown_sku, "unknown SKU " + sku, details.dump());
 }
 
+// The actor of an EXTERNAL SKU, spawned on first use.
+external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku,
+                                  external_ledger ledger) {
+  auto& st = self->state;
+  if (auto i = st.external.find(sku); i != st.external.end())
+    return i->second;
+  auto handle =
+      self->spawn(external_sku, sku, st.ctx, st.ctx->wms,
+                  caf::actor_cast<supervisor_actor>(self), std::move(ledger));
+  self->monitor(handle);
+  st.external.emplace(sku, handle);
+  return handle;
+}
+
+external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku) {
+  return external_actor(
+      self, sku,
+      external_ledger{self->state.ctx->settings.external.safety_buffer});
+}
+
+// The SKU's actor for a change, spawning it for a receipt of a new SKU.
+caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
+                                                const stock_change& c) {
+  auto& st = self->state;
+  if (auto p = check_id("sku", c.sku, st.ctx->settings.limits))
+    return to_error(*p);
+  if (c.seller == seller::external) {
+    if (!st.ctx->wms)
+      return no_wms();
+    return inventory_actor{external_actor(self, c.sku)};
+  }
+  if (auto i = st.skus.find(c.sku); i != st.skus.end())
+    return i->second;
+  if (c.kind != stock_change_kind::receipt)
+    return unknown_sku(c.sku);
+  // Refuse bad input before a new SKU actor exists.
+  auto chk = stock_ledger{}.check_receive(c.quantity, c.unit_price);
+  if (!chk.ok())
+    return make_error(chk.error, chk.message);
+  auto handle = self->spawn(inventory, c.sku, st.ctx);
+  self->monitor(handle);
+  st.skus.emplace(c.sku, handle);
+  return handle;
+}
+
+void start_inbox(supervisor_ptr self, std::vector<std::string> done) {
+  auto& st = self->state;
+  st.inbox =
+      self->spawn(oms::inbox, st.ctx, caf::actor_cast<supervisor_actor>(self),
+                  std::move(done));
+}
+
+// Rebuilds the EXTERNAL SKUs' holds from the live orders and what the WMS
+// acknowledged, and their feed changes not yet in a snapshot; each SKU's
+// actor then brings the WMS in step (reserve, block, ship, release).
+void restore_external(supervisor_ptr self, const recovered_state& recovered) {
+  auto& st = self->state;
+  std::map<sku_id, external_ledger> ledgers;
+  auto ledger_of = [&](const sku_id& sku) -> external_ledger& {
+    auto i = ledgers.find(sku);
+    if (i == ledgers.end())
+      i = ledgers
+              .emplace(sku,
+                       external_ledger{st.ctx->settings.external.safety_buffer})
+              .first;
+    return i->second;
+  };
+  for (auto& rec : recovered.live_orders) {
+    if (rec.seller != seller::external)
+      continue;
+    for (auto& line : rec.lines) {
+      auto qty = held_quantity(rec, line);
+      if (qty <= 0)
+        continue;
+      external_hold h;
+      h.order = rec.id;
+      h.quantity = qty;
+      h.wanted = rec.status == order_status::created ? wms_state::reserved
+                                                     : wms_state::blocked;
+      ledger_of(line.sku).restore_hold(std::move(h));
+    }
+  }
+  for (auto& row : recovered.wms_reservations) {
+    auto& ledger = ledger_of(row.sku);
+    auto pos = row.state.find('>');
+    wms_state known = wms_state::none;
+    wms_state wanted = wms_state::released;
+    parse_wms_state(row.state.substr(0, pos), known);
+    bool intent = pos != std::string::npos &&
+                  parse_wms_state(row.state.substr(pos + 1), wanted);
+    external_hold h;
+    if (auto* live = ledger.find(row.order)) {
+      h = *live; // the live order says what it wants
+    } else {
+      h.order = row.order;
+      h.quantity = row.quantity;
+      // No live hold: the order ended; ship if that was asked, else release.
+      h.wanted = intent && wanted == wms_state::shipped ? wms_state::shipped
+                                                        : wms_state::released;
+    }
+    h.known = known;
+    h.reserve_seq = row.wms_seq;
+    h.requested = true;
+    ledger.restore_hold(std::move(h));
+  }
+  for (auto& d : recovered.external_deltas)
+    ledger_of(d.sku).restore_delta(d.wms_seq, d.quantity);
+  if (!ledgers.empty() && !st.ctx->wms) {
+    log::warn("supervisor.external_without_wms",
+              {{"skus", uint64_t{ledgers.size()}}});
+    return;
+  }
+  for (auto& [sku, ledger] : ledgers)
+    external_actor(self, sku, std::move(ledger));
+}
+
+void start_feed(supervisor_ptr self, const recovered_state& recovered) {
+  auto& st = self->state;
+  if (!st.ctx->wms || st.ctx->settings.external.feed_interval.count() <= 0)
+    return;
+  std::string cursor;
+  for (auto& [source, value] : recovered.cursors)
+    if (source == "wms")
+      cursor = value;
+  st.feed = self->spawn(wms_feed, st.ctx,
+                        caf::actor_cast<supervisor_actor>(self), cursor);
+}
+
 } // namespace
 
 supervisor_actor::behavior_type supervisor(supervisor_ptr self,
                                            context_ptr ctx) {
   self->state.ctx = std::move(ctx);
+  if (!self->state.inbox)
+    start_inbox(self, {});
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     if (auto i = st.order_of.find(msg.source); i != st.order_of.end()) {
@@ -52,6 +184,13 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       st.order_of.erase(i);
       return;
     }
+    for (auto i = st.external.begin(); i != st.external.end(); ++i)
+      if (i->second.address() == msg.source) {
+        log::error("supervisor.external_sku_down",
+                   {{"sku", i->first}, {"reason", to_string(msg.reason)}});
+        st.external.erase(i);
+        return;
+      }
     for (auto i = st.skus.begin(); i != st.skus.end(); ++i)
       if (i->second.address() == msg.source) {
         // A SKU actor only dies through a bug; its units are in the journal.
@@ -69,6 +208,12 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       self->send_exit(kvp.second, msg.reason);
     for (auto& kvp : st.customers)
       self->send_exit(kvp.second, msg.reason);
+    if (st.inbox)
+      self->send_exit(st.inbox, msg.reason);
+    for (auto& kvp : st.external)
+      self->send_exit(kvp.second, msg.reason);
+    if (st.feed)
+      self->send_exit(st.feed, msg.reason);
     self->quit(msg.reason);
   });
   return {
@@ -93,13 +238,45 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         }
         return self->delegate(i->second, atom::receive_v, quantity, unit_price);
       },
+      [=](atom::apply, const stock_change& c) -> caf::result<inbox_result> {
+        auto& st = self->state;
+        if (!c.event_id.empty())
+          return self->delegate(st.inbox, atom::apply_v, c);
+        if (c.seller == seller::external)
+          return make_error(
+              errc::external_inventory_read_only,
+              "the EXTERNAL seller's stock is managed in its WMS");
+        auto handle = actor_for_change(self, c);
+        if (!handle)
+          return std::move(handle.error());
+        auto rp = self->make_response_promise<inbox_result>();
+        self->request(*handle, caf::infinite, atom::apply_v, c)
+            .then(
+                [rp](stock_view& v) mutable {
+                  inbox_result res;
+                  res.outcome = "APPLIED";
+                  res.stock = std::move(v);
+                  rp.deliver(std::move(res));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
+      [=](atom::put, const stock_change& c) -> caf::result<stock_view> {
+        auto handle = actor_for_change(self, c);
+        if (!handle)
+          return std::move(handle.error());
+        return self->delegate(*handle, atom::apply_v, c);
+      },
       [=](atom::get, const sku_id& sku,
           seller from) -> caf::result<stock_view> {
         auto& st = self->state;
         if (auto p = check_id("sku", sku, st.ctx->settings.limits))
           return to_error(*p);
-        if (from == seller::external)
-          return no_wms();
+        if (from == seller::external) {
+          if (!st.ctx->wms)
+            return no_wms();
+          return self->delegate(external_actor(self, sku), atom::get_v);
+        }
         auto i = st.skus.find(sku);
         if (i == st.skus.end())
           return unknown_sku(sku);
@@ -111,15 +288,22 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         if (limit < 1 || limit > 100)
           return make_error(errc::validation_failed,
                             "limit must be between 1 and 100");
-        if (from == seller::external)
+        if (from == seller::external && !st.ctx->wms)
           return no_wms();
+        // EXTERNAL: the SKUs this system has dealt with (the WMS lists none).
         std::vector<std::pair<sku_id, inventory_actor>> page;
-        auto i = cursor.empty() ? st.skus.begin() : st.skus.upper_bound(cursor);
-        for (; i != st.skus.end() && page.size() < limit; ++i)
-          page.emplace_back(i->first, i->second);
         inventory_page result;
-        if (i != st.skus.end() && !page.empty())
-          result.next_cursor = page.back().first;
+        auto collect = [&](auto& skus) {
+          auto i = cursor.empty() ? skus.begin() : skus.upper_bound(cursor);
+          for (; i != skus.end() && page.size() < limit; ++i)
+            page.emplace_back(i->first, inventory_actor{i->second});
+          if (i != skus.end() && !page.empty())
+            result.next_cursor = page.back().first;
+        };
+        if (from == seller::external)
+          collect(st.external);
+        else
+          collect(st.skus);
         if (page.empty())
           return result;
         // Ask every SKU of the page at once; answer when all have replied.
@@ -164,12 +348,18 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto& st = self->state;
         if (auto p = check_create_order(req, st.ctx->settings.limits))
           return to_error(*p);
-        if (req.items.front().seller == seller::external)
-          return no_wms();
         std::vector<inventory_actor> handles;
         handles.reserve(req.items.size());
         std::vector<sku_id> unknown;
+        auto from = req.items.front().seller;
+        if (from == seller::external && !st.ctx->wms)
+          return no_wms();
         for (auto& item : req.items) {
+          if (from == seller::external) {
+            // Unknown at the WMS shows when the SKU's actor reads it.
+            handles.push_back(inventory_actor{external_actor(self, item.sku)});
+            continue;
+          }
           auto i = st.skus.find(item.sku);
           if (i == st.skus.end())
             unknown.push_back(item.sku);
@@ -310,24 +500,56 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
 supervisor_actor::behavior_type
 restored_supervisor(supervisor_ptr self, context_ptr ctx,
                     std::shared_ptr<const recovered_state> recovered) {
+  self->state.ctx = ctx;
+  start_inbox(self, recovered->inbox_ids);
   auto behavior = supervisor(self, ctx);
   auto& st = self->state;
+  auto now = st.ctx->now(self->clock());
   std::unordered_map<sku_id, std::vector<hold_view>> holds;
   for (auto& h : recovered->holds)
-    holds[h.sku].push_back(hold_view{h.order, h.quantity, h.kind});
+    holds[h.sku].push_back(hold_view{h.order, h.quantity, h.kind, h.lots});
   for (auto& sku : recovered->skus) {
+    std::vector<lot_state> lots;
+    for (auto& b : sku.batches) {
+      lot_state l;
+      l.lot = b.lot;
+      l.expires_at = b.expires_at;
+      l.received_at = b.received_at;
+      l.on_hand = b.on_hand;
+      for (size_t i = 0;
+           i < b.unallocatable.size() && i < unallocatable_reason_count; ++i)
+        l.unallocatable[i] = b.unallocatable[i];
+      lots.push_back(std::move(l));
+    }
+    // A SKU stored before batches existed has its units in the batch "".
+    int64_t in_lots = 0;
+    for (auto& l : lots)
+      in_lots += l.on_hand;
+    if (sku.on_hand > in_lots) {
+      lot_state l;
+      l.on_hand = sku.on_hand - in_lots;
+      lots.push_back(std::move(l));
+    }
     stock_ledger ledger;
-    ledger.restore(sku.unit_price, sku.on_hand, sku.received_total,
-                   sku.consumed_total, holds[sku.sku]);
+    ledger.restore(sku.unit_price, sku.received_total, sku.consumed_total,
+                   sku.adjusted_total, std::move(lots), holds[sku.sku], now);
     auto handle =
         self->spawn(restored_inventory, sku.sku, st.ctx, std::move(ledger));
     self->monitor(handle);
     st.skus.emplace(sku.sku, handle);
   }
+  restore_external(self, *recovered);
+  start_feed(self, *recovered);
   auto me = caf::actor_cast<supervisor_actor>(self);
   for (auto& rec : recovered->live_orders) {
     std::vector<inventory_actor> handles;
     for (auto& line : rec.lines) {
+      if (rec.seller == seller::external) {
+        auto i = st.external.find(line.sku);
+        handles.push_back(i == st.external.end() ? inventory_actor{}
+                                                 : inventory_actor{i->second});
+        continue;
+      }
       auto i = st.skus.find(line.sku);
       handles.push_back(i == st.skus.end() ? inventory_actor{} : i->second);
     }

@@ -16,6 +16,8 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/context.hpp"
+#include "actors/external_sku.hpp"
+#include "actors/wms_feed.hpp"
 #include "messages/customer_protocol.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
@@ -34,6 +36,12 @@ struct supervisor_state {
   std::unordered_map<caf::actor_addr, order_id> order_of;
   /// CUSTOMER actors, spawned on first use.
   std::unordered_map<customer_id, customer_actor> customers;
+  /// Deduplicates inbound stock changes.
+  inbox_actor inbox;
+  /// SKUs of the EXTERNAL seller seen so far (spawned on first use).
+  std::map<sku_id, external_sku_actor> external;
+  /// Reads the EXTERNAL seller's event feed (when a WMS is configured).
+  wms_feed_actor feed;
 
   static inline const char* name = "supervisor";
 };

@@ -1,5 +1,7 @@
 #include "messages/domain.hpp"
 
+#include <algorithm>
+
 namespace oms {
 
 const char* to_string(seller x) {
@@ -53,6 +55,66 @@ bool parse_order_status(std::string_view str, order_status& out) {
   return false;
 }
 
+const char* to_string(unallocatable_reason x) {
+  switch (x) {
+    case unallocatable_reason::damaged:
+      return "DAMAGED";
+    case unallocatable_reason::quarantined:
+      return "QUARANTINED";
+    case unallocatable_reason::expired:
+      return "EXPIRED";
+    case unallocatable_reason::safety_stock:
+      return "SAFETY_STOCK";
+  }
+  return "UNKNOWN";
+}
+
+bool parse_unallocatable_reason(std::string_view str,
+                                unallocatable_reason& out) {
+  for (size_t i = 0; i < unallocatable_reason_count; ++i)
+    if (str == to_string(static_cast<unallocatable_reason>(i))) {
+      out = static_cast<unallocatable_reason>(i);
+      return true;
+    }
+  return false;
+}
+
+const char* to_string(stock_change_kind x) {
+  switch (x) {
+    case stock_change_kind::receipt:
+      return "RECEIPT";
+    case stock_change_kind::adjustment:
+      return "ADJUSTMENT";
+    case stock_change_kind::set_aside:
+      return "SET_ASIDE";
+    case stock_change_kind::return_aside:
+      return "RETURN_ASIDE";
+  }
+  return "UNKNOWN";
+}
+
+bool parse_stock_change_kind(std::string_view str, stock_change_kind& out) {
+  for (int i = 0; i <= static_cast<int>(stock_change_kind::return_aside); ++i)
+    if (str == to_string(static_cast<stock_change_kind>(i))) {
+      out = static_cast<stock_change_kind>(i);
+      return true;
+    }
+  return false;
+}
+
+std::vector<lot_allocation>
+take_allocations(const std::vector<lot_allocation>& lots, int64_t quantity) {
+  std::vector<lot_allocation> result;
+  for (auto& a : lots) {
+    if (quantity <= 0)
+      break;
+    auto n = std::min(a.quantity, quantity);
+    result.push_back(lot_allocation{a.lot, n});
+    quantity -= n;
+  }
+  return result;
+}
+
 const char* to_string(hold_kind x) {
   return x == hold_kind::reserved ? "RESERVED" : "BLOCKED";
 }
@@ -97,12 +159,22 @@ const char* to_string(event_kind x) {
       return "order_changed";
     case event_kind::customer_created:
       return "customer_created";
+    case event_kind::stock_moved:
+      return "stock_moved";
+    case event_kind::stock_adjusted:
+      return "stock_adjusted";
+    case event_kind::batch_expired:
+      return "batch_expired";
+    case event_kind::inbox_cursor:
+      return "inbox_cursor";
+    case event_kind::wms_synced:
+      return "wms_synced";
   }
   return "unknown";
 }
 
 bool parse_event_kind(std::string_view str, event_kind& out) {
-  for (int i = 0; i <= static_cast<int>(event_kind::customer_created); ++i)
+  for (int i = 0; i <= static_cast<int>(event_kind::wms_synced); ++i)
     if (str == to_string(static_cast<event_kind>(i))) {
       out = static_cast<event_kind>(i);
       return true;

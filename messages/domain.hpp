@@ -107,9 +107,93 @@ typename Inspector::result_type inspect(Inspector& f, create_order_request& x) {
 
 // -- stock --------------------------------------------------------------------
 
+/// Why units that are physically present are not for sale.
+enum class unallocatable_reason : uint8_t {
+  damaged = 0,
+  quarantined = 1,
+  expired = 2,      // set by the batch's expiry timer, never by hand
+  safety_stock = 3, // kept back on purpose
+};
+
+/// Number of unallocatable reasons.
+inline constexpr size_t unallocatable_reason_count = 4;
+
+/// "DAMAGED", "QUARANTINED", "EXPIRED", "SAFETY_STOCK".
+const char* to_string(unallocatable_reason x);
+
+/// Parses what to_string writes; false otherwise.
+bool parse_unallocatable_reason(std::string_view str,
+                                unallocatable_reason& out);
+
+/// Units of one batch (lot) given to one order line.
+struct lot_allocation {
+  std::string lot;
+  int64_t quantity = 0;
+};
+
+inline bool operator==(const lot_allocation& x, const lot_allocation& y) {
+  return x.lot == y.lot && x.quantity == y.quantity;
+}
+
+inline bool operator!=(const lot_allocation& x, const lot_allocation& y) {
+  return !(x == y);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lot_allocation& x) {
+  return f(caf::meta::type_name("lot_allocation"), x.lot, x.quantity);
+}
+
+/// The first `quantity` units of `lots` (in their order): what remains of an
+/// allocation after a partial release, which gives back the last units first.
+std::vector<lot_allocation>
+take_allocations(const std::vector<lot_allocation>& lots, int64_t quantity);
+
+/// One batch (lot) of a SKU. The lot "" is the batch of receipts that named
+/// none. Invariant: on_hand = held + unallocatable + available.
+struct batch_view {
+  std::string lot;
+  timestamp_ms expires_at = 0; // 0: never expires
+  bool expired = false;
+  int64_t on_hand = 0;
+  int64_t held = 0; // reserved or blocked by orders
+  int64_t available = 0;
+  /// Per unallocatable_reason (index).
+  std::vector<int64_t> unallocatable;
+  timestamp_ms received_at = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_view& x) {
+  return f(caf::meta::type_name("batch_view"), x.lot, x.expires_at, x.expired,
+           x.on_hand, x.held, x.available, x.unallocatable, x.received_at);
+}
+
+/// How an EXTERNAL SKU's availability is derived: the WMS's last batch
+/// snapshot, corrected by what we know happened since.
+///   available = snapshot_orderable + feed_delta - pending_holds - buffer
+struct external_view {
+  bool known = false;             // a snapshot was read
+  int64_t snapshot_orderable = 0; // as the WMS reported it
+  timestamp_ms snapshot_as_of = 0;
+  int64_t snapshot_reflects = 0; // last WMS change the snapshot includes
+  timestamp_ms read_at = 0;      // when we read the snapshot
+  int64_t feed_delta = 0;    // receipts/adjustments from the feed since then
+  int64_t pending_holds = 0; // our holds the snapshot does not reflect yet
+  int64_t safety_buffer = 0;
+  int64_t wms_pending = 0; // WMS calls not yet acknowledged
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, external_view& x) {
+  return f(caf::meta::type_name("external_view"), x.known, x.snapshot_orderable,
+           x.snapshot_as_of, x.snapshot_reflects, x.read_at, x.feed_delta,
+           x.pending_holds, x.safety_buffer, x.wms_pending);
+}
+
 /// getAvailableInventory: one SKU's counters as its owner sees them now.
-/// Invariants: available = on_hand - reserved - blocked >= 0 and
-/// received_total = on_hand + consumed_total.
+/// Invariants: available = on_hand - unallocatable - reserved - blocked >= 0
+/// and received_total + adjusted_total = on_hand + consumed_total.
 struct stock_view {
   sku_id sku;
   oms::seller seller = oms::seller::internal;
@@ -121,13 +205,23 @@ struct stock_view {
   int64_t received_total = 0;
   int64_t consumed_total = 0;
   timestamp_ms as_of = 0;
+  /// Units present but not for sale, in total and per unallocatable_reason.
+  int64_t unallocatable = 0;
+  std::vector<int64_t> unallocatable_by_reason;
+  /// Net corrections of on-hand (stock counts, write-offs).
+  int64_t adjusted_total = 0;
+  /// INTERNAL: the batches, first to expire first.
+  std::vector<batch_view> batches;
+  /// EXTERNAL: what the WMS last reported and how our count derives from it.
+  external_view external;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stock_view& x) {
   return f(caf::meta::type_name("stock_view"), x.sku, x.seller, x.unit_price,
            x.on_hand, x.reserved, x.blocked, x.available, x.received_total,
-           x.consumed_total, x.as_of);
+           x.consumed_total, x.as_of, x.unallocatable,
+           x.unallocatable_by_reason, x.adjusted_total, x.batches, x.external);
 }
 
 /// One page of the SKUs of a seller, by SKU name; next_cursor is empty on the
@@ -142,6 +236,65 @@ typename Inspector::result_type inspect(Inspector& f, inventory_page& x) {
   return f(caf::meta::type_name("inventory_page"), x.items, x.next_cursor);
 }
 
+/// What an inbound stock change does.
+enum class stock_change_kind : uint8_t {
+  receipt = 0,      // units arrive into a batch (quantity > 0)
+  adjustment = 1,   // on-hand of a batch corrected (quantity signed)
+  set_aside = 2,    // units leave sale for a reason (quantity > 0)
+  return_aside = 3, // units set aside come back to sale (quantity > 0)
+};
+
+/// "RECEIPT", "ADJUSTMENT", "SET_ASIDE", "RETURN_ASIDE".
+const char* to_string(stock_change_kind x);
+
+/// Parses what to_string writes; false otherwise.
+bool parse_stock_change_kind(std::string_view str, stock_change_kind& out);
+
+/// One change of a SKU's stock, from the admin API or a warehouse feed. With
+/// an event id it goes through the INBOX, which applies each id once.
+struct stock_change {
+  stock_change_kind kind = stock_change_kind::receipt;
+  sku_id sku;
+  int64_t quantity = 0;
+  money unit_price = 0;        // receipt: > 0 sets the price, 0 keeps it
+  std::string lot;             // the batch ("" if the SKU has one)
+  timestamp_ms expires_at = 0; // receipt into a new batch: 0 = never
+  unallocatable_reason reason = unallocatable_reason::damaged; // set_aside,
+                                                               // return_aside
+  std::string note;     // free text kept with the change (adjustments)
+  std::string event_id; // the inbound event's id; empty: not deduplicated
+  std::string source;   // who sent it: "admin", "wms", ...
+  oms::seller seller = oms::seller::internal;
+  /// EXTERNAL: the WMS's change sequence of the event (snapshots with a
+  /// higher `reflects` include it).
+  int64_t wms_seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stock_change& x) {
+  return f(caf::meta::type_name("stock_change"), x.kind, x.sku, x.quantity,
+           x.unit_price, x.lot, x.expires_at, x.reason, x.note, x.event_id,
+           x.source, x.seller, x.wms_seq);
+}
+
+/// What the INBOX did with an inbound change.
+struct inbox_result {
+  std::string event_id;
+  /// APPLIED (this delivery changed the stock), DUPLICATE (an earlier
+  /// delivery did) or REJECTED (recorded as processed without effect; error
+  /// says why).
+  std::string outcome;
+  std::string error_code;
+  std::string error;
+  stock_view stock; // after the change (APPLIED) or now (DUPLICATE)
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, inbox_result& x) {
+  return f(caf::meta::type_name("inbox_result"), x.event_id, x.outcome,
+           x.error_code, x.error, x.stock);
+}
+
 /// How units are held for an order: provisionally (order CREATED) or firmly
 /// (order CONFIRMED or PAID).
 enum class hold_kind : uint8_t { reserved = 0, blocked = 1 };
@@ -154,11 +307,14 @@ struct hold_view {
   order_id order;
   int64_t quantity = 0;
   hold_kind kind = hold_kind::reserved;
+  /// The batches the units come from, first to expire first.
+  std::vector<lot_allocation> lots;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, hold_view& x) {
-  return f(caf::meta::type_name("hold_view"), x.order, x.quantity, x.kind);
+  return f(caf::meta::type_name("hold_view"), x.order, x.quantity, x.kind,
+           x.lots);
 }
 
 /// A SKU's counters and every hold on it, taken at one moment (for audits).
@@ -178,12 +334,14 @@ struct reserve_reply {
   bool granted = false;
   int64_t available = 0; // what was available when the request was decided
   money unit_price = 0;  // the price the units were granted at
+  /// The batches the units were taken from (first to expire first).
+  std::vector<lot_allocation> lots;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reserve_reply& x) {
   return f(caf::meta::type_name("reserve_reply"), x.granted, x.available,
-           x.unit_price);
+           x.unit_price, x.lots);
 }
 
 // -- orders -------------------------------------------------------------------
@@ -195,12 +353,14 @@ struct order_line {
   money unit_price = 0;           // price at reservation time
   int64_t cancelled_quantity = 0; // released again by a partial cancel
   int64_t shipped_quantity = 0;   // consumed on shipment
+  /// The batches the units were allocated from at creation.
+  std::vector<lot_allocation> lots;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_line& x) {
   return f(caf::meta::type_name("order_line"), x.sku, x.quantity, x.unit_price,
-           x.cancelled_quantity, x.shipped_quantity);
+           x.cancelled_quantity, x.shipped_quantity, x.lots);
 }
 
 /// One step of an order's history.
@@ -430,6 +590,15 @@ enum class event_kind : uint8_t {
   order_created = 7,    // order, snapshot
   order_changed = 8,    // order, snapshot (status, amounts or lines changed)
   customer_created = 9, // customer
+  stock_moved = 10,     // sku, lot, quantity (+ into / - out of
+                        // unallocatable), reason
+  stock_adjusted = 11,  // sku, lot, quantity (signed), reason
+  batch_expired = 12,   // sku, lot, quantity (remainder now EXPIRED)
+  inbox_cursor = 13,    // a feed's cursor: source (reason), cursor (lot);
+                        // or an inbound event recorded without effect:
+                        // inbox_id, reason = why it was rejected
+  wms_synced = 14,      // sku, order, quantity, reason = WMS state,
+                        // amount = WMS change sequence (0: intent)
 };
 
 /// "sku_created", "price_set", ...
@@ -463,12 +632,23 @@ struct event {
   money amount = 0;
   order_record snapshot;    // order events only
   customer_record customer; // customer_created only
+  /// Stock events: the batch, its expiry (receipts), the reason (moves,
+  /// adjustments), the batches of a hold (stock_reserved).
+  std::string lot;
+  timestamp_ms expires_at = 0;
+  std::string reason;
+  std::vector<lot_allocation> lots;
+  /// The id of the inbound event this change applies (inbox), if any: the
+  /// journal records it with the change, so a replay changes nothing.
+  std::string inbox_id;
+  oms::seller seller = oms::seller::internal;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
   return f(caf::meta::type_name("event"), x.kind, x.at, x.sku, x.order,
-           x.quantity, x.amount, x.snapshot, x.customer);
+           x.quantity, x.amount, x.snapshot, x.customer, x.lot, x.expires_at,
+           x.reason, x.lots, x.inbox_id, x.seller);
 }
 
 /// Bucket bounds of the journal's histograms (cumulative counts, the last

@@ -21,6 +21,15 @@ using inventory_actor = caf::typed_actor<
     // view once the receipt is journaled. Errors: VALIDATION_FAILED,
     // STORE_FAILURE.
     caf::replies_to<atom::receive, int64_t, money>::with<stock_view>,
+    // Applies a stock change (receipt into a batch, adjustment, set aside or
+    // return from aside), journaled with its event id if any. Replies the new
+    // view once durable. Errors: VALIDATION_FAILED, UNKNOWN_SKU,
+    // INSUFFICIENT_STOCK (moving or removing units that are held or set
+    // aside), STORE_FAILURE.
+    caf::replies_to<atom::apply, stock_change>::with<stock_view>,
+    // Timer: batches whose expiry is due leave sale (carries the timer's
+    // generation; a stale one is ignored).
+    caf::reacts_to<atom::expire, uint64_t>,
     // Sets the unit price for later reservations (held orders keep theirs).
     // Errors: VALIDATION_FAILED, UNKNOWN_SKU (never received), STORE_FAILURE.
     caf::replies_to<atom::price, money>::with<stock_view>,

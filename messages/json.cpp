@@ -28,6 +28,15 @@ nlohmann::json time_or_null(timestamp_ms at) {
   return format_timestamp(at);
 }
 
+// {"DAMAGED": n, ...} from counts indexed by unallocatable_reason.
+nlohmann::json by_reason(const std::vector<int64_t>& counts) {
+  auto j = nlohmann::json::object();
+  for (size_t i = 0; i < unallocatable_reason_count; ++i)
+    j[to_string(static_cast<unallocatable_reason>(i))] =
+        i < counts.size() ? counts[i] : 0;
+  return j;
+}
+
 } // namespace
 
 void to_json(nlohmann::json& j, const order_item& x) {
@@ -57,12 +66,56 @@ void to_json(nlohmann::json& j, const stock_view& x) {
        {"receivedTotal", x.received_total},
        {"consumedTotal", x.consumed_total},
        {"asOf", time_or_null(x.as_of)}};
+  if (x.seller == seller::internal) {
+    j["unallocatable"] = x.unallocatable;
+    j["unallocatableByReason"] = by_reason(x.unallocatable_by_reason);
+    j["adjustedTotal"] = x.adjusted_total;
+    j["batches"] = x.batches;
+  } else {
+    j["external"] = x.external;
+  }
+}
+
+void to_json(nlohmann::json& j, const batch_view& x) {
+  j = {{"lot", x.lot},
+       {"expiresAt", time_or_null(x.expires_at)},
+       {"expired", x.expired},
+       {"onHand", x.on_hand},
+       {"held", x.held},
+       {"available", x.available},
+       {"unallocatable", by_reason(x.unallocatable)},
+       {"receivedAt", time_or_null(x.received_at)}};
+}
+
+void to_json(nlohmann::json& j, const external_view& x) {
+  j = {{"snapshotKnown", x.known},
+       {"snapshotOrderable", x.snapshot_orderable},
+       {"snapshotAsOf", time_or_null(x.snapshot_as_of)},
+       {"snapshotReflects", x.snapshot_reflects},
+       {"readAt", time_or_null(x.read_at)},
+       {"feedDelta", x.feed_delta},
+       {"pendingHolds", x.pending_holds},
+       {"safetyBuffer", x.safety_buffer},
+       {"wmsPending", x.wms_pending}};
+}
+
+void to_json(nlohmann::json& j, const lot_allocation& x) {
+  j = {{"lot", x.lot}, {"quantity", x.quantity}};
+}
+
+void to_json(nlohmann::json& j, const inbox_result& x) {
+  j = {{"eventId", x.event_id}, {"outcome", x.outcome}};
+  if (!x.error_code.empty())
+    j["error"] = {{"code", x.error_code}, {"message", x.error}};
+  if (!x.stock.sku.empty())
+    j["stock"] = x.stock;
 }
 
 void to_json(nlohmann::json& j, const hold_view& x) {
   j = {{"orderId", x.order},
        {"quantity", x.quantity},
-       {"kind", to_string(x.kind)}};
+       {"kind", to_string(x.kind)},
+       {"lots", x.lots}};
 }
 
 void to_json(nlohmann::json& j, const order_line& x) {
@@ -72,6 +125,8 @@ void to_json(nlohmann::json& j, const order_line& x) {
        {"lineTotal", (x.quantity - x.cancelled_quantity) * x.unit_price},
        {"cancelledQuantity", x.cancelled_quantity},
        {"shippedQuantity", x.shipped_quantity}};
+  if (!x.lots.empty())
+    j["lots"] = x.lots;
 }
 
 void to_json(nlohmann::json& j, const history_entry& x) {

@@ -11,6 +11,7 @@
 #include "messages/atoms.hpp"
 #include "messages/customer_protocol.hpp"
 #include "messages/domain.hpp"
+#include "messages/inbox_protocol.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
 
@@ -27,6 +28,14 @@ using supervisor_actor = caf::typed_actor<
     // getAvailableInventory(sku, seller). Errors: UNKNOWN_SKU,
     // VALIDATION_FAILED, WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).
     caf::replies_to<atom::get, sku_id, seller>::with<stock_view>,
+    // Applies an inbound stock change to an INTERNAL SKU: through the INBOX
+    // (once per event id) if it has an event id, directly otherwise (outcome
+    // APPLIED). A receipt spawns a new SKU's actor. Errors: those of the
+    // INBOX and of inventory_actor's apply, UNKNOWN_SKU.
+    caf::replies_to<atom::apply, stock_change>::with<inbox_result>,
+    // Applies a stock change directly, without deduplication (the INBOX's
+    // way in). Errors: those of inventory_actor's apply, UNKNOWN_SKU.
+    caf::replies_to<atom::put, stock_change>::with<stock_view>,
     // Lists a seller's SKUs by name: (seller, limit 1..100, cursor: the last
     // SKU of the previous page or empty). Errors: VALIDATION_FAILED,
     // WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).

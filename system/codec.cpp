@@ -13,13 +13,70 @@ int as_int(Enum x) {
   return static_cast<int>(x);
 }
 
+json encode_lots(const std::vector<lot_allocation>& lots) {
+  json result = json::array();
+  for (auto& a : lots)
+    result.push_back({a.lot, a.quantity});
+  return result;
+}
+
+bool decode_lots(const json& j, std::vector<lot_allocation>& out) {
+  if (!j.is_array())
+    return false;
+  for (auto& a : j)
+    out.push_back(
+        lot_allocation{a.at(0).get<std::string>(), a.at(1).get<int64_t>()});
+  return true;
+}
+
 } // namespace
+
+std::string encode_stock_detail(const event& ev) {
+  json j = json::object();
+  if (!ev.lot.empty())
+    j["lot"] = ev.lot;
+  if (ev.expires_at != 0)
+    j["expiresAt"] = ev.expires_at;
+  if (!ev.reason.empty())
+    j["reason"] = ev.reason;
+  if (!ev.lots.empty())
+    j["lots"] = encode_lots(ev.lots);
+  if (!ev.inbox_id.empty())
+    j["inbox"] = ev.inbox_id;
+  if (ev.seller != seller::internal)
+    j["seller"] = as_int(ev.seller);
+  return j.empty() ? std::string{} : j.dump();
+}
+
+bool decode_stock_detail(std::string_view text, event& ev) {
+  if (text.empty())
+    return true;
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return false;
+  try {
+    ev.lot = j.value("lot", std::string{});
+    ev.expires_at = j.value("expiresAt", timestamp_ms{0});
+    ev.reason = j.value("reason", std::string{});
+    ev.inbox_id = j.value("inbox", std::string{});
+    ev.seller = static_cast<seller>(j.value("seller", 0));
+    if (auto i = j.find("lots"); i != j.end() && !decode_lots(*i, ev.lots))
+      return false;
+  } catch (const json::exception&) {
+    return false;
+  }
+  return true;
+}
 
 std::string encode_record(const order_record& r) {
   json lines = json::array();
-  for (auto& l : r.lines)
-    lines.push_back({l.sku, l.quantity, l.unit_price, l.cancelled_quantity,
-                     l.shipped_quantity});
+  for (auto& l : r.lines) {
+    json line = {l.sku, l.quantity, l.unit_price, l.cancelled_quantity,
+                 l.shipped_quantity};
+    if (!l.lots.empty())
+      line.push_back(encode_lots(l.lots));
+    lines.push_back(std::move(line));
+  }
   json history = json::array();
   for (auto& h : r.history)
     history.push_back({h.at, as_int(h.from), as_int(h.to), h.reason, h.amount});
@@ -63,11 +120,16 @@ bool decode_record(std::string_view text, order_record& r) {
     r.id = j.at("id").get<std::string>();
     r.customer = j.at("customer").get<std::string>();
     r.seller = static_cast<seller>(j.at("seller").get<int>());
-    for (auto& l : j.at("lines"))
+    for (auto& l : j.at("lines")) {
       r.lines.push_back(order_line{l.at(0).get<std::string>(),
-                                   l.at(1).get<int64_t>(), l.at(2).get<money>(),
+                                   l.at(1).get<int64_t>(),
+                                   l.at(2).get<money>(),
                                    l.at(3).get<int64_t>(),
-                                   l.at(4).get<int64_t>()});
+                                   l.at(4).get<int64_t>(),
+                                   {}});
+      if (l.size() > 5 && !decode_lots(l.at(5), r.lines.back().lots))
+        return false;
+    }
     auto& a = j.at("address");
     r.ship_to = address{a.at(0).get<std::string>(), a.at(1).get<std::string>(),
                         a.at(2).get<std::string>(), a.at(3).get<std::string>(),

@@ -21,4 +21,11 @@ std::string encode_customer(const customer_record& rec);
 
 bool decode_customer(std::string_view text, customer_record& out);
 
+/// Encodes the details of a stock event (batch, expiry, reason, the batches
+/// of a hold, inbox id, seller): "" when it has none.
+std::string encode_stock_detail(const event& ev);
+
+/// Decodes what encode_stock_detail wrote into `ev` ("" decodes to none).
+bool decode_stock_detail(std::string_view text, event& ev);
+
 } // namespace oms

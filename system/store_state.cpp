@@ -1,5 +1,6 @@
 #include "system/store_state.hpp"
 
+#include <algorithm>
 #include <set>
 
 namespace oms {
@@ -42,8 +43,76 @@ std::vector<key_state> keys_of(const event& ev) {
   return result;
 }
 
+namespace {
+
+batch_view& batch_of(std::vector<batch_view>& batches, const std::string& lot,
+                     timestamp_ms expires_at, timestamp_ms at) {
+  for (auto& b : batches)
+    if (b.lot == lot)
+      return b;
+  batch_view b;
+  b.lot = lot;
+  b.expires_at = expires_at;
+  b.received_at = at;
+  b.unallocatable.assign(unallocatable_reason_count, 0);
+  batches.push_back(std::move(b));
+  return batches.back();
+}
+
+void drop_empty(std::vector<batch_view>& batches) {
+  batches.erase(
+      std::remove_if(batches.begin(), batches.end(),
+                     [](const batch_view& b) { return b.on_hand == 0; }),
+      batches.end());
+}
+
+} // namespace
+
+void apply_to_batches(std::vector<batch_view>& batches, const event& ev,
+                      const std::vector<lot_allocation>& hold_lots) {
+  switch (ev.kind) {
+    case event_kind::stock_received:
+      batch_of(batches, ev.lot, ev.expires_at, ev.at).on_hand += ev.quantity;
+      break;
+    case event_kind::stock_adjusted:
+      batch_of(batches, ev.lot, 0, ev.at).on_hand += ev.quantity;
+      drop_empty(batches);
+      break;
+    case event_kind::stock_moved: {
+      unallocatable_reason reason;
+      if (!parse_unallocatable_reason(ev.reason, reason))
+        break;
+      auto& b = batch_of(batches, ev.lot, 0, ev.at);
+      b.unallocatable.resize(unallocatable_reason_count);
+      b.unallocatable[static_cast<size_t>(reason)] += ev.quantity;
+      break;
+    }
+    case event_kind::stock_consumed:
+      // A hold journaled before batches existed drew from the batch "".
+      if (hold_lots.empty())
+        batch_of(batches, {}, 0, ev.at).on_hand -= ev.quantity;
+      for (auto& a : hold_lots)
+        batch_of(batches, a.lot, 0, ev.at).on_hand -= a.quantity;
+      drop_empty(batches);
+      break;
+    default:
+      break;
+  }
+}
+
 void store_state::apply(const event& ev) {
   ++last_seq_;
+  if (!ev.inbox_id.empty())
+    inbox_ids_.insert(ev.inbox_id);
+  if (ev.seller == seller::external) {
+    // The EXTERNAL seller's stock lives in its WMS: only what our snapshot
+    // may not reflect yet is kept.
+    if (ev.kind == event_kind::stock_received ||
+        ev.kind == event_kind::stock_adjusted)
+      external_deltas_[{ev.sku, ev.amount}] =
+          external_delta{ev.sku, ev.inbox_id, ev.amount, ev.quantity, ev.at};
+    return;
+  }
   switch (ev.kind) {
     case event_kind::sku_created:
     case event_kind::price_set: {
@@ -53,18 +122,31 @@ void store_state::apply(const event& ev) {
       s.updated_at = ev.at;
       break;
     }
-    case event_kind::stock_received: {
+    case event_kind::stock_received:
+    case event_kind::stock_adjusted: {
       auto& s = skus_[ev.sku];
       s.sku = ev.sku;
       s.on_hand += ev.quantity;
-      s.received_total += ev.quantity;
+      (ev.kind == event_kind::stock_received ? s.received_total
+                                             : s.adjusted_total) += ev.quantity;
       s.updated_at = ev.at;
+      apply_to_batches(s.batches, ev, {});
       break;
     }
-    case event_kind::stock_reserved:
-      holds_[{ev.order, ev.sku}] =
-          hold_state{ev.order, ev.sku, ev.quantity, hold_kind::reserved};
+    case event_kind::stock_moved: {
+      auto& s = skus_[ev.sku];
+      s.updated_at = ev.at;
+      apply_to_batches(s.batches, ev, {});
       break;
+    }
+    case event_kind::stock_reserved: {
+      auto lots = ev.lots;
+      if (lots.empty())
+        lots.push_back(lot_allocation{{}, ev.quantity});
+      holds_[{ev.order, ev.sku}] = hold_state{
+          ev.order, ev.sku, ev.quantity, hold_kind::reserved, std::move(lots)};
+      break;
+    }
     case event_kind::stock_blocked:
       if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end())
         i->second.kind = hold_kind::blocked;
@@ -72,16 +154,22 @@ void store_state::apply(const event& ev) {
     case event_kind::stock_released:
       if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end()) {
         i->second.quantity -= ev.quantity;
+        i->second.lots = take_allocations(i->second.lots, i->second.quantity);
         if (i->second.quantity <= 0)
           holds_.erase(i);
       }
       break;
     case event_kind::stock_consumed: {
-      holds_.erase({ev.order, ev.sku});
+      std::vector<lot_allocation> lots;
+      if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end()) {
+        lots = std::move(i->second.lots);
+        holds_.erase(i);
+      }
       auto& s = skus_[ev.sku];
       s.on_hand -= ev.quantity;
       s.consumed_total += ev.quantity;
       s.updated_at = ev.at;
+      apply_to_batches(s.batches, ev, lots);
       break;
     }
     case event_kind::order_created:
@@ -93,6 +181,20 @@ void store_state::apply(const event& ev) {
       break;
     case event_kind::customer_created:
       customers_.emplace(ev.customer.id, ev.customer);
+      break;
+    case event_kind::batch_expired:
+      break;
+    case event_kind::inbox_cursor:
+      if (!ev.reason.empty() && ev.inbox_id.empty())
+        cursors_[ev.reason] = ev.lot;
+      break;
+    case event_kind::wms_synced:
+      if (ev.reason == "RELEASED" || ev.reason == "SHIPPED" ||
+          ev.reason == "REFUSED")
+        wms_reservations_.erase({ev.order, ev.sku});
+      else
+        wms_reservations_[{ev.order, ev.sku}] = wms_reservation{
+            ev.order, ev.sku, ev.quantity, ev.reason, ev.amount, ev.at};
       break;
   }
   for (auto& k : keys_of(ev)) {
@@ -112,6 +214,12 @@ recovered_state store_state::recover() const {
       result.live_orders.push_back(kvp.second);
   for (auto& kvp : customers_)
     result.customers.push_back(kvp.second);
+  result.inbox_ids.assign(inbox_ids_.begin(), inbox_ids_.end());
+  result.cursors.assign(cursors_.begin(), cursors_.end());
+  for (auto& kvp : external_deltas_)
+    result.external_deltas.push_back(kvp.second);
+  for (auto& kvp : wms_reservations_)
+    result.wms_reservations.push_back(kvp.second);
   result.last_seq = last_seq_;
   result.total_orders = orders_.size();
   return result;

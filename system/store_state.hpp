@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,7 +25,32 @@ struct sku_state {
   int64_t on_hand = 0;
   int64_t received_total = 0;
   int64_t consumed_total = 0;
+  int64_t adjusted_total = 0;
   timestamp_ms updated_at = 0;
+  /// The batches with units on hand (lot, expiry, receipt time, on-hand and
+  /// set-aside units per reason; held units are derived from the holds).
+  std::vector<batch_view> batches;
+};
+
+/// A change from the EXTERNAL seller's feed that the WMS's snapshot may not
+/// reflect yet (its change sequence is above the snapshot's).
+struct external_delta {
+  sku_id sku;
+  std::string event_id;
+  int64_t wms_seq = 0;
+  int64_t quantity = 0;
+  timestamp_ms at = 0;
+};
+
+/// What we last know of one reservation at the EXTERNAL seller's WMS.
+struct wms_reservation {
+  order_id order;
+  sku_id sku;
+  int64_t quantity = 0;
+  /// REQUESTED (we are about to ask), RESERVED, BLOCKED.
+  std::string state;
+  int64_t wms_seq = 0;
+  timestamp_ms at = 0;
 };
 
 /// One order's hold on one SKU as stored.
@@ -33,6 +59,7 @@ struct hold_state {
   sku_id sku;
   int64_t quantity = 0;
   hold_kind kind = hold_kind::reserved;
+  std::vector<lot_allocation> lots;
 };
 
 /// One idempotency key of a customer and the result it guards.
@@ -61,6 +88,13 @@ struct recovered_state {
   std::vector<order_record> live_orders;
   /// Every customer of the API, with its token hash.
   std::vector<customer_record> customers;
+  /// Inbound event ids already processed (the INBOX skips them).
+  std::vector<std::string> inbox_ids;
+  /// The last cursor of each inbound feed, by source.
+  std::vector<std::pair<std::string, std::string>> cursors;
+  /// EXTERNAL: feed changes and WMS reservations.
+  std::vector<external_delta> external_deltas;
+  std::vector<wms_reservation> wms_reservations;
   uint64_t last_seq = 0;
   uint64_t total_orders = 0;
 };
@@ -104,8 +138,17 @@ class store_state {
   std::map<customer_id, std::vector<order_id>> by_customer_;
   std::map<std::pair<customer_id, std::string>, key_state> keys_;
   std::map<customer_id, customer_record> customers_;
+  std::set<std::string> inbox_ids_;
+  std::map<std::string, std::string> cursors_;
+  std::map<std::pair<sku_id, int64_t>, external_delta> external_deltas_;
+  std::map<std::pair<order_id, sku_id>, wms_reservation> wms_reservations_;
   uint64_t last_seq_ = 0;
 };
+
+/// Applies a stock event to a stored SKU's batches (receipt, move,
+/// adjustment, or the consumption of `hold_lots`). Shared by every store.
+void apply_to_batches(std::vector<batch_view>& batches, const event& ev,
+                      const std::vector<lot_allocation>& hold_lots);
 
 /// Keys that an order record carries: its creation key (with the record as
 /// created) and the client keys of its successful charges (with the record

@@ -39,8 +39,8 @@ TEST_CASE("consistent SKUs and orders give no violation") {
   auto a =
       sku("A", 10, 3, 2,
           {{"o1", 3, hold_kind::reserved}, {"o2", 2, hold_kind::blocked}}, 5);
-  auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0}});
-  auto o2 = live_order("o2", order_status::paid, {{"A", 2, 100, 0, 0}});
+  auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0, {}}});
+  auto o2 = live_order("o2", order_status::paid, {{"A", 2, 100, 0, 0, {}}});
   auto report = audit_stock({a}, {o1, o2});
   CHECK(report.violations.empty());
   CHECK(report.skus_checked == 1);
@@ -49,7 +49,7 @@ TEST_CASE("consistent SKUs and orders give no violation") {
 
 TEST_CASE("holds above on-hand are reported") {
   auto a = sku("A", 2, 3, 0, {{"o1", 3, hold_kind::reserved}});
-  auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0}});
+  auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0, {}}});
   auto report = audit_stock({a}, {o1});
   REQUIRE_FALSE(report.violations.empty());
   CHECK(report.violations.front().sku == "A");
@@ -64,15 +64,16 @@ TEST_CASE("a hold without a live order is reported") {
 
 TEST_CASE("a hold of the wrong kind or size is reported") {
   auto a = sku("A", 10, 3, 0, {{"o1", 3, hold_kind::reserved}});
-  auto o1 = live_order("o1", order_status::confirmed, {{"A", 3, 100, 0, 0}});
+  auto o1 =
+      live_order("o1", order_status::confirmed, {{"A", 3, 100, 0, 0, {}}});
   CHECK(audit_stock({a}, {o1}).violations.size() == 1);
-  auto o1b = live_order("o1", order_status::created, {{"A", 4, 100, 0, 0}});
+  auto o1b = live_order("o1", order_status::created, {{"A", 4, 100, 0, 0, {}}});
   CHECK(audit_stock({a}, {o1b}).violations.size() == 1);
 }
 
 TEST_CASE("a live order's hold that the SKU lacks is reported") {
   auto a = sku("A", 10, 0, 0, {});
-  auto o1 = live_order("o1", order_status::paid, {{"A", 1, 100, 0, 0}});
+  auto o1 = live_order("o1", order_status::paid, {{"A", 1, 100, 0, 0, {}}});
   CHECK(audit_stock({a}, {o1}).violations.size() == 1);
 }
 

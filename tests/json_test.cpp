@@ -15,7 +15,7 @@ order_record sample() {
   order_record r;
   r.id = "ord_x";
   r.customer = "alice";
-  r.lines = {{"A", 3, 1000, 1, 0}, {"B", 1, 250, 0, 0}};
+  r.lines = {{"A", 3, 1000, 1, 0, {}}, {"B", 1, 250, 0, 0, {}}};
   r.ship_to = {"12 MG Road", "", "Bengaluru", "560001", "IN"};
   r.status = order_status::paid;
   r.total_amount = 2250;

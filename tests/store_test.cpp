@@ -35,7 +35,7 @@ order_record sample_order(const std::string& id, const std::string& customer,
   order_record r;
   r.id = id;
   r.customer = customer;
-  r.lines = {{"A", 2, 1000, 0, 0}};
+  r.lines = {{"A", 2, 1000, 0, 0, {}}};
   r.ship_to = {"1 Main St", "Flat 2", "Pune", "411001", "IN"};
   r.status = status;
   r.total_amount = 2000;
@@ -258,7 +258,7 @@ TEST_CASE("a recovered state with holds or lines on unknown SKUs is refused") {
   auto bad_line = ok;
   order_record rec;
   rec.id = "o3";
-  rec.lines = {{"Z", 1, 100, 0, 0}};
+  rec.lines = {{"Z", 1, 100, 0, 0, {}}};
   bad_line.live_orders.push_back(rec);
   CHECK(check_consistency(bad_line).find("o3") != std::string::npos);
 }

@@ -1,0 +1,156 @@
+#include "actors/inbox.hpp"
+
+#include <cctype>
+
+#include "messages/type_ids.hpp"
+#include "system/log.hpp"
+
+namespace oms {
+
+namespace {
+
+using inbox_ptr = inbox_actor::stateful_pointer<inbox_state>;
+
+// Errors that say the change itself is wrong: delivering it again gives the
+// same answer, so the outcome is recorded and the id counts as processed.
+bool is_rejection(const caf::error& err) {
+  switch (code_of(err)) {
+    case errc::validation_failed:
+    case errc::unknown_sku:
+    case errc::insufficient_stock:
+    case errc::external_inventory_read_only:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void answer(inbox_ptr self, const std::string& id, inbox_result first) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(id);
+  if (i == st.in_flight.end())
+    return;
+  auto waiting = std::move(i->second);
+  st.in_flight.erase(i);
+  for (size_t k = 0; k < waiting.size(); ++k) {
+    auto res = first;
+    if (k > 0) {
+      res.outcome = "DUPLICATE";
+      ++st.duplicates;
+    }
+    waiting[k].deliver(std::move(res));
+  }
+}
+
+void fail_all(inbox_ptr self, const std::string& id, const caf::error& err) {
+  auto& st = self->state;
+  auto i = st.in_flight.find(id);
+  if (i == st.in_flight.end())
+    return;
+  auto waiting = std::move(i->second);
+  st.in_flight.erase(i);
+  for (auto& rp : waiting)
+    rp.deliver(err);
+}
+
+// Records a rejected change under its id, then answers REJECTED.
+void reject(inbox_ptr self, const stock_change& c, const caf::error& err) {
+  event ev;
+  ev.kind = event_kind::inbox_cursor;
+  ev.at = self->state.ctx->now(self->clock());
+  ev.sku = c.sku;
+  ev.inbox_id = c.event_id;
+  ev.quantity = c.quantity;
+  ev.reason = std::string{to_code(code_of(err))} + ": " + message_of(err);
+  self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
+                std::vector<event>{ev})
+      .then(
+          [=](uint64_t) {
+            auto& st = self->state;
+            st.done.insert(c.event_id);
+            ++st.rejected;
+            log::warn("inbox.rejected", {{"event", c.event_id},
+                                         {"source", c.source},
+                                         {"sku", c.sku},
+                                         {"error", describe(err)}});
+            inbox_result res;
+            res.event_id = c.event_id;
+            res.outcome = "REJECTED";
+            res.error_code = to_code(code_of(err));
+            res.error = message_of(err);
+            answer(self, c.event_id, std::move(res));
+          },
+          [=](caf::error& store_err) {
+            fail_all(self, c.event_id,
+                     make_error(errc::store_failure,
+                                "the outcome could not be recorded: " +
+                                    message_of(store_err)));
+          });
+}
+
+} // namespace
+
+bool valid_event_id(const std::string& id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (auto ch : id)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' ||
+          ch == '_' || ch == ':' || ch == '-'))
+      return false;
+  return true;
+}
+
+inbox_actor::behavior_type inbox(inbox_ptr self, context_ptr ctx,
+                                 supervisor_actor supervisor,
+                                 std::vector<std::string> done) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.supervisor = std::move(supervisor);
+  st.done.insert(done.begin(), done.end());
+  return {
+      [=](atom::apply, const stock_change& c) -> caf::result<inbox_result> {
+        auto& st = self->state;
+        if (!valid_event_id(c.event_id))
+          return make_error(errc::validation_failed,
+                            "eventId must be 1 to 128 characters of "
+                            "A-Z a-z 0-9 . _ : -",
+                            R"({"field":"eventId"})");
+        if (st.done.count(c.event_id) > 0) {
+          ++st.duplicates;
+          inbox_result res;
+          res.event_id = c.event_id;
+          res.outcome = "DUPLICATE";
+          return res;
+        }
+        auto rp = self->make_response_promise<inbox_result>();
+        auto& waiting = st.in_flight[c.event_id];
+        waiting.push_back(rp);
+        if (waiting.size() > 1)
+          return rp; // the first delivery is being applied
+        self->request(st.supervisor, caf::infinite, atom::put_v, c)
+            .then(
+                [=](stock_view& view) {
+                  auto& st = self->state;
+                  st.done.insert(c.event_id);
+                  ++st.applied;
+                  inbox_result res;
+                  res.event_id = c.event_id;
+                  res.outcome = "APPLIED";
+                  res.stock = std::move(view);
+                  answer(self, c.event_id, std::move(res));
+                },
+                [=](caf::error& err) {
+                  if (is_rejection(err))
+                    reject(self, c, err);
+                  else
+                    fail_all(self, c.event_id, err);
+                });
+        return rp;
+      },
+      [=](atom::get, const std::string& id) {
+        return self->state.done.count(id) > 0;
+      },
+  };
+}
+
+} // namespace oms

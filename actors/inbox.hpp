@@ -1,0 +1,46 @@
+// The INBOX: deduplicates inbound stock changes by event id. The id is
+// journaled in the same append as the change's effect (by the SKU actor), so
+// a crash between receiving and applying loses nothing and a replay after a
+// restart changes nothing.
+#pragma once
+
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/context.hpp"
+#include "messages/inbox_protocol.hpp"
+#include "messages/supervisor_protocol.hpp"
+
+namespace oms {
+
+/// State of the INBOX.
+struct inbox_state {
+  context_ptr ctx;
+  supervisor_actor supervisor;
+  /// Event ids whose change is durable (applied or rejected).
+  std::unordered_set<std::string> done;
+  /// Event ids being applied, with the deliveries waiting for the outcome.
+  std::unordered_map<std::string,
+                     std::vector<caf::typed_response_promise<inbox_result>>>
+      in_flight;
+  uint64_t applied = 0;
+  uint64_t duplicates = 0;
+  uint64_t rejected = 0;
+
+  static inline const char* name = "inbox";
+};
+
+/// Behaviour of the INBOX; `done` holds the ids processed before a restart.
+inbox_actor::behavior_type
+inbox(inbox_actor::stateful_pointer<inbox_state> self, context_ptr ctx,
+      supervisor_actor supervisor, std::vector<std::string> done);
+
+/// Checks an event id: 1..128 characters of [A-Za-z0-9._:-].
+bool valid_event_id(const std::string& id);
+
+} // namespace oms

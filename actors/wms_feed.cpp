@@ -1,0 +1,171 @@
+#include "actors/wms_feed.hpp"
+
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/type_ids.hpp"
+#include "system/log.hpp"
+
+namespace oms {
+
+namespace {
+
+using feed_ptr = wms_feed_actor::stateful_pointer<wms_feed_state>;
+using json = nlohmann::json;
+
+void schedule(feed_ptr self, std::chrono::milliseconds delay) {
+  self->delayed_send(self, delay, atom::read_v, ++self->state.generation);
+}
+
+void journal_cursor(feed_ptr self, std::string next, bool more) {
+  event ev;
+  ev.kind = event_kind::inbox_cursor;
+  ev.at = self->state.ctx->now(self->clock());
+  ev.reason = "wms";
+  ev.lot = next;
+  self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
+                std::vector<event>{std::move(ev)})
+      .then(
+          [=](uint64_t) {
+            self->state.cursor = next;
+            auto& cfg = self->state.ctx->settings.external;
+            schedule(self,
+                     more ? std::chrono::milliseconds{1} : cfg.feed_interval);
+          },
+          [=](caf::error& err) {
+            log::error("wms_feed.journal_failed", {{"error", describe(err)}});
+            schedule(self, self->state.ctx->settings.external.feed_interval);
+          });
+}
+
+void read_page(feed_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.ctx->settings.external;
+  wms_call call;
+  call.op = wms_op::read_events;
+  call.cursor = st.cursor;
+  call.limit = cfg.feed_page;
+  self->request(st.ctx->wms, caf::infinite, atom::call_v, std::move(call))
+      .then(
+          [=](wms_response& resp) {
+            auto& st = self->state;
+            auto interval = st.ctx->settings.external.feed_interval;
+            auto j = json::parse(resp.body, nullptr, false);
+            if (resp.status != 200 || !j.is_object() || !j.contains("events") ||
+                !j["events"].is_array()) {
+              log::warn("wms_feed.bad_page", {{"status", int64_t{resp.status}},
+                                              {"body", resp.body}});
+              schedule(self, interval);
+              return;
+            }
+            auto next = j.value("next", st.cursor);
+            std::vector<stock_change> changes;
+            for (auto& e : j["events"]) {
+              stock_change c;
+              std::string error;
+              if (!feed_event_to_change(e.dump(), c, error)) {
+                log::error("wms_feed.bad_event",
+                           {{"event", e.dump()}, {"error", error}});
+                continue;
+              }
+              changes.push_back(std::move(c));
+            }
+            ++st.pages;
+            st.events += changes.size();
+            bool more =
+                j["events"].size() >= st.ctx->settings.external.feed_page;
+            if (changes.empty()) {
+              if (next != st.cursor)
+                journal_cursor(self, next, more);
+              else
+                schedule(self, interval);
+              return;
+            }
+            // Every event of the page through the INBOX; then the cursor.
+            struct gather {
+              size_t pending;
+              bool failed = false;
+            };
+            auto g = std::make_shared<gather>(gather{changes.size()});
+            for (auto& c : changes)
+              self->request(st.supervisor, caf::infinite, atom::apply_v, c)
+                  .then(
+                      [=](inbox_result&) {
+                        if (--g->pending == 0 && !g->failed)
+                          journal_cursor(self, next, more);
+                      },
+                      [=](caf::error& err) {
+                        log::warn("wms_feed.apply_failed",
+                                  {{"error", describe(err)}});
+                        if (!g->failed) {
+                          g->failed = true;
+                          schedule(self, interval);
+                        }
+                      });
+          },
+          [=](caf::error& err) {
+            log::warn("wms_feed.unavailable", {{"error", describe(err)}});
+            schedule(self, self->state.ctx->settings.external.feed_interval);
+          });
+}
+
+} // namespace
+
+bool feed_event_to_change(const std::string& json_event, stock_change& out,
+                          std::string& error) {
+  auto e = json::parse(json_event, nullptr, false);
+  if (!e.is_object()) {
+    error = "not an object";
+    return false;
+  }
+  try {
+    auto id = e.at("id").get<std::string>();
+    auto type = e.at("type").get<std::string>();
+    out = stock_change{};
+    out.seller = seller::external;
+    out.source = "wms";
+    out.event_id = "wms:" + id;
+    out.sku = e.at("sku").get<std::string>();
+    out.quantity = e.at("quantity").get<int64_t>();
+    out.wms_seq = e.at("seq").get<int64_t>();
+    out.lot = e.value("lot", std::string{});
+    out.note = type;
+    if (type == "RECEIPT")
+      out.kind = stock_change_kind::receipt;
+    else if (type == "ADJUSTMENT" || type == "DAMAGE" || type == "QUARANTINE" ||
+             type == "QUARANTINE_RELEASE")
+      out.kind = stock_change_kind::adjustment;
+    else {
+      error = "unknown event type " + type;
+      return false;
+    }
+    if (out.wms_seq <= 0 || id.empty() || out.sku.empty()) {
+      error = "id, sku and a positive seq are required";
+      return false;
+    }
+  } catch (const json::exception& ex) {
+    error = ex.what();
+    return false;
+  }
+  return true;
+}
+
+wms_feed_actor::behavior_type wms_feed(feed_ptr self, context_ptr ctx,
+                                       supervisor_actor supervisor,
+                                       std::string cursor) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.supervisor = std::move(supervisor);
+  st.cursor = std::move(cursor);
+  schedule(self, std::chrono::milliseconds{1});
+  return {
+      [=](atom::read, uint64_t generation) {
+        if (generation != self->state.generation)
+          return;
+        read_page(self);
+      },
+  };
+}
+
+} // namespace oms

@@ -1,0 +1,158 @@
+// The INBOX: inbound stock changes are applied exactly once per event id,
+// however often, in whatever order and across however many restarts they are
+// delivered; on every backend.
+#include "tests/fixture.hpp"
+
+#include <algorithm>
+#include <map>
+#include <random>
+
+#include "tests/backends.hpp"
+
+using namespace oms;
+using namespace oms::test;
+
+namespace {
+
+constexpr timestamp_ms t0 = 1'800'000'000'000;
+
+stock_change receipt(const std::string& id, const sku_id& sku, int64_t qty) {
+  stock_change c;
+  c.kind = stock_change_kind::receipt;
+  c.sku = sku;
+  c.quantity = qty;
+  c.unit_price = 100;
+  c.lot = "LOT-" + id;
+  c.event_id = id;
+  c.source = "test";
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("each inbound event raises stock exactly once: 1-5 deliveries, out "
+          "of order, across a restart") {
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      // 40 events on 4 SKUs, each delivered 1 to 5 times, shuffled.
+      std::mt19937 rng{42};
+      std::vector<stock_change> events;
+      std::map<sku_id, int64_t> expected;
+      for (int i = 0; i < 40; ++i) {
+        auto sku = "S" + std::to_string(i % 4);
+        auto qty = int64_t{1 + i % 7};
+        events.push_back(receipt("EV-" + std::to_string(i), sku, qty));
+        expected[sku] += qty;
+      }
+      std::vector<stock_change> deliveries;
+      for (auto& ev : events) {
+        auto n = std::uniform_int_distribution<int>{1, 5}(rng);
+        for (int k = 0; k < n; ++k)
+          deliveries.push_back(ev);
+      }
+      std::shuffle(deliveries.begin(), deliveries.end(), rng);
+      auto half = deliveries.size() / 2;
+      size_t applied = 0;
+      size_t duplicates = 0;
+      auto deliver = [&](fixture& f, size_t from, size_t to) {
+        for (auto i = from; i < to; ++i) {
+          auto res = f.call<inbox_result>(f.sup, atom::apply_v, deliveries[i]);
+          REQUIRE_MESSAGE(res, why(res));
+          if (res->outcome == "APPLIED")
+            ++applied;
+          else if (res->outcome == "DUPLICATE")
+            ++duplicates;
+          else
+            FAIL("unexpected outcome " << res->outcome);
+        }
+      };
+      {
+        fixture f{b.open(), t0};
+        deliver(f, 0, half);
+      }
+      {
+        // After the restart the ids of the first half are remembered.
+        fixture f{b.open(), t0 + 1000};
+        deliver(f, half, deliveries.size());
+        // And everything once more, as a replayed feed would.
+        deliver(f, 0, deliveries.size());
+        for (auto& [sku, qty] : expected) {
+          CAPTURE(sku);
+          auto v = f.stock(sku);
+          CHECK(v.on_hand == qty);
+          CHECK(v.received_total == qty);
+        }
+        CHECK(f.audit().violations.empty());
+      }
+      CHECK(applied == events.size());
+      CHECK(duplicates == 2 * deliveries.size() - events.size());
+    }
+  }
+}
+
+TEST_CASE("deliveries of one event while it is being applied are duplicates") {
+  fixture f{std::make_shared<memory_store>(), t0};
+  f.receive("A", 1, 100);
+  auto c = receipt("EV-1", "A", 5);
+  std::vector<std::string> outcomes;
+  // Three deliveries in the mailbox before any is handled.
+  auto h1 = f.self->request(f.sup, caf::infinite, atom::apply_v, c);
+  auto h2 = f.self->request(f.sup, caf::infinite, atom::apply_v, c);
+  auto h3 = f.self->request(f.sup, caf::infinite, atom::apply_v, c);
+  f.sched.run();
+  for (auto* h : {&h1, &h2, &h3})
+    h->receive([&](inbox_result& r) { outcomes.push_back(r.outcome); },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  std::sort(outcomes.begin(), outcomes.end());
+  CHECK(outcomes ==
+        std::vector<std::string>{"APPLIED", "DUPLICATE", "DUPLICATE"});
+  CHECK(f.stock("A").on_hand == 6);
+}
+
+TEST_CASE("a rejected event is recorded and not evaluated again") {
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      {
+        fixture f{b.open(), t0};
+        f.receive("A", 2, 100);
+        stock_change c;
+        c.kind = stock_change_kind::adjustment;
+        c.sku = "A";
+        c.quantity = -3; // more than there is
+        c.event_id = "ADJ-1";
+        auto res = f.call<inbox_result>(f.sup, atom::apply_v, c);
+        REQUIRE_MESSAGE(res, why(res));
+        CHECK(res->outcome == "REJECTED");
+        CHECK(res->error_code == "INSUFFICIENT_STOCK");
+        CHECK(f.stock("A").on_hand == 2);
+        f.receive("A", 5);
+      }
+      fixture f{b.open(), t0 + 1000};
+      // Now there would be enough, but the event was already processed.
+      stock_change c;
+      c.kind = stock_change_kind::adjustment;
+      c.sku = "A";
+      c.quantity = -3;
+      c.event_id = "ADJ-1";
+      auto res = f.call<inbox_result>(f.sup, atom::apply_v, c);
+      REQUIRE_MESSAGE(res, why(res));
+      CHECK(res->outcome == "DUPLICATE");
+      CHECK(f.stock("A").on_hand == 7);
+    }
+  }
+}
+
+TEST_CASE("bad event ids are refused and change nothing") {
+  fixture f{std::make_shared<memory_store>(), t0};
+  f.receive("A", 2, 100);
+  for (std::string id : {std::string(129, 'x'), std::string{"has space"},
+                         std::string{"semi;colon"}}) {
+    CAPTURE(id);
+    auto c = receipt(id, "A", 1);
+    CHECK(code(f.call<inbox_result>(f.sup, atom::apply_v, c)) ==
+          "VALIDATION_FAILED");
+  }
+  CHECK(f.stock("A").on_hand == 2);
+}
