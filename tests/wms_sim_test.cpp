@@ -1077,3 +1077,25 @@ TEST_CASE("wms_sim: durations take ms, s, m, h or bare seconds") {
   CHECK(format_duration_ms(1500) == "1500ms");
   CHECK(format_duration_ms(0) == "0ms");
 }
+
+TEST_CASE("wms_sim: every batch is reported with what ran it") {
+  // wms-sim logs a wms.batch line from this report, whatever ran the batch.
+  options o = wms::quiet();
+  o.batch_interval_ms = 1000;
+  wms w{o};
+  std::vector<std::string> triggers;
+  int64_t last_changes = -1;
+  w.s.on_batch([&](const batch_result& b) {
+    triggers.push_back(b.trigger);
+    last_changes = b.changes;
+  });
+  w.s.load_seed(
+      json::parse(R"({"skus":[{"sku":"A","onHand":1,"unitPrice":1}]})"));
+  w.sku("B", 2, 1, true);
+  w.call("POST", "/admin/batch");
+  w.now += 1000;
+  w.s.run_due_batch();
+  CHECK(triggers ==
+        std::vector<std::string>{"seed", "reflectNow", "admin", "timer"});
+  CHECK(last_changes == 0);
+}

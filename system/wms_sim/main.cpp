@@ -63,7 +63,8 @@ void log_line(level lvl, const char* event, json fields = json::object()) {
   std::snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                 tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  json line = {{"ts", ts}, {"level", level_name(lvl)}, {"event", event}};
+  nlohmann::ordered_json line = {
+      {"ts", ts}, {"level", level_name(lvl)}, {"event", event}};
   for (auto& [key, value] : fields.items())
     line[key] = value;
   auto text = line.dump(-1, ' ', false, json::error_handler_t::replace);
@@ -222,9 +223,9 @@ const char* reason_phrase(int status) {
   return "Unknown";
 }
 
-void log_batch(const char* trigger, const batch_result& b) {
+void log_batch(const batch_result& b) {
   log_line(level::info, "wms.batch",
-           {{"trigger", trigger},
+           {{"trigger", b.trigger},
             {"batch", b.batch},
             {"asOf", b.as_of_ms},
             {"reflects", b.reflects},
@@ -252,6 +253,7 @@ int main(int argc, char** argv) {
   auto cfg = std::move(*parsed.config);
 
   sim wms{cfg.sim, wall_clock_ms};
+  wms.on_batch(log_batch);
   if (!cfg.seed_file.empty()) {
     std::ifstream in{cfg.seed_file};
     auto seed = json::parse(in, nullptr, false);
@@ -263,12 +265,6 @@ int main(int argc, char** argv) {
                    loaded.body["error"]["message"].get<std::string>());
     log_line(level::info, "wms.seeded",
              {{"file", cfg.seed_file}, {"skus", loaded.body["skus"]}});
-    log_line(level::info, "wms.batch",
-             {{"trigger", "seed"},
-              {"batch", loaded.body["batch"]},
-              {"asOf", loaded.body["asOf"]},
-              {"reflects", loaded.body["reflects"]},
-              {"skus", loaded.body["skus"]}});
   }
 
   asio::io_context ioctx;
@@ -342,8 +338,7 @@ int main(int argc, char** argv) {
     batch_timer.async_wait([&](const asio::error_code& ec) {
       if (ec)
         return;
-      if (auto b = wms.run_due_batch())
-        log_batch("timer", *b);
+      wms.run_due_batch();
       schedule_batch();
     });
   };

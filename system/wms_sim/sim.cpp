@@ -589,7 +589,7 @@ outcome sim::put_sku(const std::string& sku, int64_t on_hand,
   i->second.unit_price = unit_price;
   auto seq = ++seq_;
   if (reflect_now)
-    run_batch();
+    run_batch("reflectNow");
   auto body = sku_json(i->second);
   body["seq"] = seq;
   return outcome{created ? 201 : 200, body};
@@ -731,7 +731,7 @@ outcome sim::load_seed(const json& seed) {
     if (!res.ok())
       return res;
   }
-  auto b = run_batch();
+  auto b = run_batch("seed");
   return outcome{200, json{{"skus", rows.size()},
                            {"batch", b.batch},
                            {"asOf", b.as_of_ms},
@@ -777,8 +777,9 @@ json sim::state() const {
 // -- the batch job
 // -------------------------------------------------------------
 
-batch_result sim::run_batch() {
+batch_result sim::run_batch(const std::string& trigger) {
   batch_result res;
+  res.trigger = trigger;
   snapshot_.clear();
   for (auto& [name, s] : skus_) {
     auto orderable = std::max<int64_t>(0, s.live_orderable());
@@ -795,6 +796,8 @@ batch_result sim::run_batch() {
   res.as_of_ms = batch_at_ms_;
   res.reflects = reflects_;
   res.skus = snapshot_.size();
+  if (on_batch_)
+    on_batch_(res);
   return res;
 }
 
@@ -811,7 +814,7 @@ std::optional<batch_result> sim::run_due_batch() {
   auto interval = opts_.batch_interval_ms;
   auto missed = (now - *next_batch_at_) / interval;
   *next_batch_at_ += (missed + 1) * interval;
-  return run_batch();
+  return run_batch("timer");
 }
 
 // -- HTTP --------------------------------------------------------------------

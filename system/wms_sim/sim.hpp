@@ -90,6 +90,9 @@ struct response {
 
 /// What one run of the batch job saw.
 struct batch_result {
+  /// What ran it: "timer", "admin" (POST /admin/batch), "reflectNow" or
+  /// "seed".
+  std::string trigger;
   int64_t batch = 0;
   int64_t as_of_ms = 0;
   int64_t reflects = 0;
@@ -201,7 +204,11 @@ class sim {
   // -- the batch job --------------------------------------------------------
 
   /// Recomputes every SKU's snapshot from live stock.
-  batch_result run_batch();
+  batch_result run_batch(const std::string& trigger = "admin");
+  /// Called after every batch, whatever ran it (wms-sim logs it).
+  void on_batch(std::function<void(const batch_result&)> f) {
+    on_batch_ = std::move(f);
+  }
   /// When the timer's next batch is due (ms since the epoch), or nullopt when
   /// batches run only on demand.
   std::optional<int64_t> next_batch_at() const;
@@ -263,6 +270,7 @@ class sim {
   size_t events_reflected_ = 0;
   std::map<std::string, snapshot_entry> snapshot_;
   std::optional<int64_t> next_batch_at_;
+  std::function<void(const batch_result&)> on_batch_;
 
   // The rate limiter's current window and the sliding arrival window.
   int64_t window_ = -1;
