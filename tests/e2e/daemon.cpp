@@ -38,9 +38,11 @@ int exit_status(int status) {
   return -1;
 }
 
-pid_t spawn(const std::vector<std::string>& argv,
-            const std::vector<std::string>& env, const std::string& out_path,
-            const std::string& err_path) {
+} // namespace
+
+pid_t spawn_process(const std::vector<std::string>& argv,
+                    const std::vector<std::string>& env,
+                    const std::string& out_path, const std::string& err_path) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -79,8 +81,6 @@ pid_t spawn(const std::vector<std::string>& argv,
     throw std::runtime_error("cannot start " + argv[0]);
   return pid;
 }
-
-} // namespace
 
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -126,7 +126,7 @@ void daemon::start() {
     argv.push_back(admin_token());
   }
   argv.insert(argv.end(), args_.begin(), args_.end());
-  pid_ = spawn(argv, {}, dir_ + "/omsd.out", dir_ + "/omsd.log");
+  pid_ = spawn_process(argv, {}, dir_ + "/omsd.out", dir_ + "/omsd.log");
   client::http_client probe{url(), {}, std::chrono::milliseconds(500)};
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (std::chrono::steady_clock::now() < deadline) {
@@ -181,7 +181,7 @@ run_result run_process(const std::vector<std::string>& argv,
   if (::mkdtemp(tmpl) == nullptr)
     throw std::runtime_error("mkdtemp failed");
   std::string dir = tmpl;
-  auto pid = spawn(argv, env, dir + "/out", dir + "/err");
+  auto pid = spawn_process(argv, env, dir + "/out", dir + "/err");
   int status = 0;
   ::waitpid(pid, &status, 0);
   run_result result{exit_status(status), read_file(dir + "/out"),

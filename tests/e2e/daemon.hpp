@@ -62,6 +62,12 @@ struct run_result {
 run_result run_process(const std::vector<std::string>& argv,
                        const std::vector<std::string>& env = {});
 
+/// Starts a program with stdin from /dev/null and stdout/stderr appended to
+/// the files given; `env` entries ("K=V") replace inherited ones.
+pid_t spawn_process(const std::vector<std::string>& argv,
+                    const std::vector<std::string>& env,
+                    const std::string& out_path, const std::string& err_path);
+
 /// A free TCP port on 127.0.0.1 (free when asked).
 int free_port();
 

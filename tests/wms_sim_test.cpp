@@ -1,0 +1,1101 @@
+// The simulated WMS on an injected clock: batch snapshots and staleness,
+// idempotent calls, stock and state rules, the rate limiter, injected faults
+// from a seeded random source, the event feed and request validation. Every
+// case drives the HTTP contract through sim::handle, without a server.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include "system/wms_sim/sim.hpp"
+
+using namespace oms::wms_sim;
+
+namespace {
+
+constexpr int64_t t0 = 1'700'000'000'000; // a whole second
+
+struct wms {
+  int64_t now = t0;
+  sim s;
+
+  explicit wms(options opts = quiet()) : s(opts, [this] { return now; }) {}
+
+  // No rate limit, no faults, batches only on demand.
+  static options quiet() {
+    options o;
+    o.batch_interval_ms = 0;
+    o.faults.rate_limit = 0;
+    return o;
+  }
+
+  response call(const std::string& method, const std::string& path,
+                const json& body = nullptr) {
+    request r;
+    r.method = method;
+    auto q = path.find('?');
+    r.path = path.substr(0, q);
+    if (q != std::string::npos)
+      r.query = path.substr(q + 1);
+    r.body = body.is_null() ? "" : body.dump();
+    return s.handle(r);
+  }
+
+  response raw_post(const std::string& path, const std::string& body) {
+    return s.handle(request{"POST", path, "", body});
+  }
+
+  void sku(const std::string& sku, int64_t on_hand, int64_t price = 49900,
+           bool reflect = true) {
+    auto r = call("POST", "/admin/skus",
+                  {{"sku", sku},
+                   {"onHand", on_hand},
+                   {"unitPrice", price},
+                   {"reflectNow", reflect}});
+    REQUIRE_MESSAGE(r.status / 100 == 2, r.body.dump());
+  }
+
+  response reserve(const std::string& id, const std::string& sku, int64_t q) {
+    return call("POST", "/reservations",
+                {{"id", id}, {"sku", sku}, {"quantity", q}});
+  }
+
+  int64_t orderable(const std::string& sku) {
+    auto r = call("GET", "/inventory/" + sku);
+    REQUIRE_MESSAGE(r.status == 200, r.body.dump());
+    return r.body["orderable"].get<int64_t>();
+  }
+
+  json admin_sku(const std::string& sku) {
+    auto st = s.state();
+    for (auto& x : st["skus"])
+      if (x["sku"] == sku)
+        return x;
+    FAIL("no SKU " << sku);
+    return {};
+  }
+};
+
+std::string code_of(const response& r) {
+  if (r.body.is_object() && r.body.contains("error"))
+    return r.body["error"]["code"].get<std::string>();
+  return {};
+}
+
+std::string field_of(const response& r) {
+  if (r.body.is_object() && r.body.contains("error") &&
+      r.body["error"].contains("field"))
+    return r.body["error"]["field"].get<std::string>();
+  return {};
+}
+
+std::string header_of(const response& r, const std::string& name) {
+  for (auto& [k, v] : r.headers)
+    if (k == name)
+      return v;
+  return {};
+}
+
+} // namespace
+
+TEST_CASE("wms_sim: a reservation shows in orderable only after the next "
+          "batch") {
+  // Orderable is the last batch's snapshot: a reservation leaves it stale
+  // until a batch runs, and the batch's reflects names the last seq included.
+  wms w;
+  w.sku("EXT-1", 10);
+  auto before = w.call("GET", "/inventory/EXT-1");
+  REQUIRE(before.status == 200);
+  CHECK(before.body["orderable"] == 10);
+  CHECK(before.body["unitPrice"] == 49900);
+  CHECK(before.body["batch"] == 1);
+  CHECK(before.body["reflects"] == 1);
+  CHECK(before.body["asOf"] == t0);
+
+  w.now += 5000;
+  auto r = w.reserve("r-1", "EXT-1", 3);
+  REQUIRE(r.status == 201);
+  CHECK(r.body["seq"] == 2);
+  auto stale = w.call("GET", "/inventory/EXT-1");
+  CHECK(stale.body["orderable"] == 10);
+  CHECK(stale.body["reflects"] == 1);
+  CHECK(stale.body["asOf"] == t0);
+
+  w.now += 5000;
+  auto b = w.call("POST", "/admin/batch");
+  REQUIRE(b.status == 200);
+  CHECK(b.body["batch"] == 2);
+  CHECK(b.body["reflects"] == 2);
+  CHECK(b.body["asOf"] == t0 + 10000);
+  auto fresh = w.call("GET", "/inventory/EXT-1");
+  CHECK(fresh.body["orderable"] == 7);
+  CHECK(fresh.body["batch"] == 2);
+  CHECK(fresh.body["reflects"] == 2);
+  CHECK(fresh.body["asOf"] == t0 + 10000);
+}
+
+TEST_CASE("wms_sim: a SKU is unknown to inventory until a batch includes it, "
+          "but reservable at once") {
+  // GET /inventory reads the snapshot; POST /reservations checks live stock.
+  wms w;
+  w.sku("NEW-1", 5, 1000, false);
+  auto r = w.call("GET", "/inventory/NEW-1");
+  CHECK(r.status == 404);
+  CHECK(code_of(r) == "UNKNOWN_SKU");
+  CHECK(w.reserve("r-1", "NEW-1", 2).status == 201);
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("NEW-1") == 3);
+  // A never-created SKU is unknown on both paths.
+  CHECK(code_of(w.call("GET", "/inventory/NOPE")) == "UNKNOWN_SKU");
+  auto nope = w.reserve("r-2", "NOPE", 1);
+  CHECK(nope.status == 404);
+  CHECK(code_of(nope) == "UNKNOWN_SKU");
+}
+
+TEST_CASE("wms_sim: replacing a SKU's price shows after the batch, "
+          "reflectNow at once") {
+  wms w;
+  w.sku("EXT-1", 10, 100);
+  w.sku("EXT-1", 12, 200, false);
+  auto stale = w.call("GET", "/inventory/EXT-1");
+  CHECK(stale.body["unitPrice"] == 100);
+  CHECK(stale.body["orderable"] == 10);
+  w.sku("EXT-1", 12, 300, true);
+  auto fresh = w.call("GET", "/inventory/EXT-1");
+  CHECK(fresh.body["unitPrice"] == 300);
+  CHECK(fresh.body["orderable"] == 12);
+  CHECK(fresh.body["reflects"] == 3);
+}
+
+TEST_CASE("wms_sim: the batch timer runs once per interval on the clock") {
+  // Nothing is reflected between batches; a late timer runs one batch and
+  // keeps the schedule (missed periods are skipped, not replayed).
+  options o = wms::quiet();
+  o.batch_interval_ms = 900'000;
+  wms w{o};
+  REQUIRE(w.s.next_batch_at() == t0 + 900'000);
+  w.sku("EXT-1", 10, 100, false);
+  w.now = t0 + 899'999;
+  CHECK_FALSE(w.s.run_due_batch());
+  CHECK(w.call("GET", "/inventory/EXT-1").status == 404);
+  w.now = t0 + 900'000;
+  auto b = w.s.run_due_batch();
+  REQUIRE(b);
+  CHECK(b->batch == 1);
+  CHECK(b->as_of_ms == t0 + 900'000);
+  CHECK(b->skus == 1);
+  CHECK(b->changes == 1);
+  CHECK(w.orderable("EXT-1") == 10);
+  CHECK(w.s.next_batch_at() == t0 + 1'800'000);
+  CHECK_FALSE(w.s.run_due_batch());
+  // The timer fires 2.5 periods late: one batch, next one on the grid.
+  w.reserve("r-1", "EXT-1", 4);
+  w.now = t0 + 1'800'000 + 2 * 900'000 + 450'000;
+  b = w.s.run_due_batch();
+  REQUIRE(b);
+  CHECK(b->batch == 2);
+  CHECK(w.s.next_batch_at() == t0 + 5 * 900'000);
+  CHECK(w.orderable("EXT-1") == 6);
+  // A batch on demand does not move the timer.
+  w.call("POST", "/admin/batch");
+  CHECK(w.s.next_batch_at() == t0 + 5 * 900'000);
+  CHECK(w.s.batch() == 3);
+}
+
+TEST_CASE("wms_sim: every change takes the next value of one global seq") {
+  wms w;
+  w.sku("A", 10); // 1
+  w.sku("B", 10); // 2
+  auto rc = w.call("POST", "/admin/receipts",
+                   {{"sku", "A"}, {"quantity", 5}, {"lot", "L-7"}}); // 3
+  REQUIRE(rc.status == 200);
+  CHECK(rc.body["seq"] == 3);
+  CHECK(rc.body["event"]["seq"] == 3);
+  CHECK(w.reserve("r-1", "B", 1).body["seq"] == 4);
+  CHECK(w.call("POST", "/reservations/r-1/block").body["seq"] == 5);
+  CHECK(w.call("POST", "/reservations/r-1/ship").body["seq"] == 6);
+  auto adj = w.call("POST", "/admin/adjustments",
+                    {{"sku", "A"}, {"quantity", 2}, {"reason", "DAMAGE"}});
+  CHECK(adj.body["seq"] == 7);
+  CHECK(w.reserve("r-2", "A", 1).body["seq"] == 8);
+  CHECK(w.call("DELETE", "/reservations/r-2").body["seq"] == 9);
+  CHECK(w.s.seq() == 9);
+  // Repeats and reads change nothing.
+  w.call("POST", "/reservations/r-1/ship");
+  w.call("GET", "/reservations/r-1");
+  w.call("POST", "/admin/batch");
+  CHECK(w.s.seq() == 9);
+}
+
+TEST_CASE("wms_sim: reserving again with the same id, sku and quantity "
+          "answers the reservation's current state") {
+  // The retry of a reservation whose answer was lost is safe: 200, the
+  // current status and the seq of its last change, and no second hold.
+  wms w;
+  w.sku("EXT-1", 10);
+  auto first = w.reserve("ord-1:EXT-1", "EXT-1", 4);
+  REQUIRE(first.status == 201);
+  CHECK(first.body["status"] == "RESERVED");
+  auto again = w.reserve("ord-1:EXT-1", "EXT-1", 4);
+  CHECK(again.status == 200);
+  CHECK(again.body == first.body);
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 4);
+  auto blocked = w.call("POST", "/reservations/ord-1:EXT-1/block");
+  auto after_block = w.reserve("ord-1:EXT-1", "EXT-1", 4);
+  CHECK(after_block.status == 200);
+  CHECK(after_block.body["status"] == "BLOCKED");
+  CHECK(after_block.body["seq"] == blocked.body["seq"]);
+  w.call("DELETE", "/reservations/ord-1:EXT-1");
+  auto after_release = w.reserve("ord-1:EXT-1", "EXT-1", 4);
+  CHECK(after_release.status == 200);
+  CHECK(after_release.body["status"] == "RELEASED");
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 0);
+  CHECK(w.admin_sku("EXT-1")["blocked"] == 0);
+}
+
+TEST_CASE("wms_sim: the same reservation id with another sku or quantity is "
+          "IDEMPOTENCY_CONFLICT") {
+  wms w;
+  w.sku("A", 10);
+  w.sku("B", 10);
+  REQUIRE(w.reserve("r-1", "A", 2).status == 201);
+  auto qty = w.reserve("r-1", "A", 3);
+  CHECK(qty.status == 409);
+  CHECK(code_of(qty) == "IDEMPOTENCY_CONFLICT");
+  auto sku = w.reserve("r-1", "B", 2);
+  CHECK(sku.status == 409);
+  CHECK(code_of(sku) == "IDEMPOTENCY_CONFLICT");
+  CHECK(w.admin_sku("A")["reserved"] == 2);
+  CHECK(w.admin_sku("B")["reserved"] == 0);
+}
+
+TEST_CASE("wms_sim: a reservation above live orderable is INSUFFICIENT_STOCK "
+          "and records nothing") {
+  // The check uses live stock, not the stale snapshot: the snapshot still
+  // says 10 while only 2 are free. A refused id may be used again later.
+  wms w;
+  w.sku("EXT-1", 10);
+  REQUIRE(w.reserve("r-1", "EXT-1", 8).status == 201);
+  CHECK(w.orderable("EXT-1") == 10);
+  auto r = w.reserve("r-2", "EXT-1", 3);
+  CHECK(r.status == 409);
+  CHECK(code_of(r) == "INSUFFICIENT_STOCK");
+  CHECK(r.body["error"]["available"] == 2);
+  auto lookup = w.call("GET", "/reservations/r-2");
+  CHECK(lookup.status == 404);
+  CHECK(code_of(lookup) == "UNKNOWN_RESERVATION");
+  auto seq = w.s.seq();
+  // The last two units go, exactly.
+  CHECK(w.reserve("r-3", "EXT-1", 2).status == 201);
+  CHECK(w.reserve("r-4", "EXT-1", 1).body["error"]["available"] == 0);
+  // Stock arrives and the refused id succeeds.
+  w.call("POST", "/admin/receipts", {{"sku", "EXT-1"}, {"quantity", 3}});
+  auto retry = w.reserve("r-2", "EXT-1", 3);
+  CHECK(retry.status == 201);
+  CHECK(retry.body["seq"] == seq + 3);
+}
+
+TEST_CASE("wms_sim: live orderable subtracts unallocatable, reserved and "
+          "blocked units; the snapshot never goes below zero") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.reserve("r-1", "EXT-1", 3);
+  w.reserve("r-2", "EXT-1", 2);
+  w.call("POST", "/reservations/r-2/block");
+  w.call("POST", "/admin/adjustments",
+         {{"sku", "EXT-1"}, {"quantity", 4}, {"reason", "QUARANTINE"}});
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 10);
+  CHECK(s["unallocatable"] == 4);
+  CHECK(s["reserved"] == 3);
+  CHECK(s["blocked"] == 2);
+  CHECK(s["liveOrderable"] == 1);
+  CHECK(w.reserve("r-3", "EXT-1", 2).body["error"]["available"] == 1);
+  // Damage of units already promised: live goes negative, orderable is 0.
+  w.call("POST", "/admin/adjustments",
+         {{"sku", "EXT-1"}, {"quantity", 3}, {"reason", "DAMAGE"}});
+  CHECK(w.admin_sku("EXT-1")["liveOrderable"] == -2);
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("EXT-1") == 0);
+  CHECK(w.reserve("r-3", "EXT-1", 1).body["error"]["available"] == 0);
+}
+
+TEST_CASE("wms_sim: block, ship and release follow the reservation state "
+          "rules") {
+  // RESERVED → BLOCKED → SHIPPED; RESERVED or BLOCKED → RELEASED; a
+  // repeated transition answers the same state; the others are
+  // INVALID_STATE and change nothing.
+  wms w;
+  w.sku("EXT-1", 100);
+  auto status_after = [&](const std::string& method, const std::string& path) {
+    auto r = w.call(method, path);
+    return std::to_string(r.status) + " " +
+           (r.status == 200 ? r.body["status"].get<std::string>() : code_of(r));
+  };
+  w.reserve("res", "EXT-1", 1);
+  CHECK(status_after("POST", "/reservations/res/ship") == "409 INVALID_STATE");
+  CHECK(status_after("POST", "/reservations/res/block") == "200 BLOCKED");
+  CHECK(status_after("POST", "/reservations/res/block") == "200 BLOCKED");
+  CHECK(status_after("POST", "/reservations/res/ship") == "200 SHIPPED");
+  CHECK(status_after("POST", "/reservations/res/ship") == "200 SHIPPED");
+  CHECK(status_after("POST", "/reservations/res/block") == "409 INVALID_STATE");
+  CHECK(status_after("DELETE", "/reservations/res") == "409 INVALID_STATE");
+  CHECK(w.call("GET", "/reservations/res").body["status"] == "SHIPPED");
+
+  w.reserve("rel", "EXT-1", 1);
+  CHECK(status_after("DELETE", "/reservations/rel") == "200 RELEASED");
+  CHECK(status_after("DELETE", "/reservations/rel") == "200 RELEASED");
+  CHECK(status_after("POST", "/reservations/rel/block") == "409 INVALID_STATE");
+  CHECK(status_after("POST", "/reservations/rel/ship") == "409 INVALID_STATE");
+
+  w.reserve("blk", "EXT-1", 1);
+  w.call("POST", "/reservations/blk/block");
+  CHECK(status_after("DELETE", "/reservations/blk") == "200 RELEASED");
+
+  for (auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "/reservations/ghost"},
+           {"DELETE", "/reservations/ghost"},
+           {"POST", "/reservations/ghost/block"},
+           {"POST", "/reservations/ghost/ship"}}) {
+    CAPTURE(path);
+    auto r = w.call(method, path);
+    CHECK(r.status == 404);
+    CHECK(code_of(r) == "UNKNOWN_RESERVATION");
+  }
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 99);
+  CHECK(s["shipped"] == 1);
+  CHECK(s["reserved"] == 0);
+  CHECK(s["blocked"] == 0);
+  CHECK(w.s.state()["reservations"] ==
+        json{{"RESERVED", 0}, {"BLOCKED", 0}, {"SHIPPED", 1}, {"RELEASED", 2}});
+}
+
+TEST_CASE("wms_sim: a repeated block, ship or release answers the same seq") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.reserve("r-1", "EXT-1", 2);
+  auto b1 = w.call("POST", "/reservations/r-1/block");
+  auto b2 = w.call("POST", "/reservations/r-1/block");
+  CHECK(b1.body == b2.body);
+  auto s1 = w.call("POST", "/reservations/r-1/ship");
+  auto s2 = w.call("POST", "/reservations/r-1/ship");
+  CHECK(s1.body == s2.body);
+  CHECK(s1.body["seq"].get<int64_t>() == b1.body["seq"].get<int64_t>() + 1);
+  // Shipping twice took the units out of onHand once.
+  CHECK(w.admin_sku("EXT-1")["onHand"] == 8);
+  w.reserve("r-2", "EXT-1", 1);
+  auto d1 = w.call("DELETE", "/reservations/r-2");
+  auto d2 = w.call("DELETE", "/reservations/r-2");
+  CHECK(d1.body == d2.body);
+  CHECK(w.admin_sku("EXT-1")["liveOrderable"] == 8);
+}
+
+TEST_CASE("wms_sim: shipping takes the units out of onHand without changing "
+          "orderable") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.reserve("r-1", "EXT-1", 4);
+  w.call("POST", "/reservations/r-1/block");
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("EXT-1") == 6);
+  w.call("POST", "/reservations/r-1/ship");
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("EXT-1") == 6);
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 6);
+  CHECK(s["blocked"] == 0);
+  CHECK(s["shipped"] == 4);
+}
+
+TEST_CASE("wms_sim: above the rate limit a request is 429 with Retry-After "
+          "and has no effect") {
+  // The limit counts public requests per wall-clock second window; the 11th
+  // in the window is refused until the next window starts.
+  options o = wms::quiet();
+  o.faults.rate_limit = 10;
+  wms w{o};
+  w.sku("EXT-1", 100);
+  w.now = t0 + 300;
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(w.call("GET", "/inventory/EXT-1").status == 200);
+  auto limited = w.reserve("r-1", "EXT-1", 1);
+  CHECK(limited.status == 429);
+  CHECK(code_of(limited) == "RATE_LIMITED");
+  CHECK(limited.body["error"]["retryAfterMs"] == 700);
+  CHECK(header_of(limited, "Retry-After") == "1");
+  CHECK(w.s.find_reservation("r-1") == nullptr);
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 0);
+  // Late in the window Retry-After still says at least one second.
+  w.now = t0 + 999;
+  auto late = w.call("GET", "/events");
+  CHECK(late.status == 429);
+  CHECK(late.body["error"]["retryAfterMs"] == 1);
+  CHECK(header_of(late, "Retry-After") == "1");
+  // The next window admits ten again.
+  w.now = t0 + 1000;
+  CHECK(w.reserve("r-1", "EXT-1", 1).status == 201);
+  for (int i = 0; i < 9; ++i)
+    CHECK(w.call("GET", "/reservations/r-1").status == 200);
+  CHECK(w.call("GET", "/reservations/r-1").status == 429);
+  auto st = w.s.state()["requests"];
+  CHECK(st["total"] == 23);
+  CHECK(st["rateLimited"] == 3);
+  CHECK(st["byRoute"]["GET /inventory/{sku}"] == 10);
+  CHECK(st["byRoute"]["POST /reservations"] == 2);
+}
+
+TEST_CASE("wms_sim: maxRequestsInAnySecond counts arrivals in a sliding "
+          "second, 429s included") {
+  // Six requests at the end of one window and six at the start of the next
+  // pass a limit of 6, yet 12 arrived within 200 ms: the metric shows it.
+  options o = wms::quiet();
+  o.faults.rate_limit = 6;
+  wms w{o};
+  w.sku("EXT-1", 100);
+  w.now = t0 + 900;
+  for (int i = 0; i < 6; ++i)
+    CHECK(w.call("GET", "/inventory/EXT-1").status == 200);
+  w.now = t0 + 1100;
+  for (int i = 0; i < 6; ++i)
+    CHECK(w.call("GET", "/inventory/EXT-1").status == 200);
+  CHECK(w.s.max_requests_in_any_second() == 12);
+  // 1000 ms later the old arrivals have left the window; 429s count too.
+  w.now = t0 + 3000;
+  for (int i = 0; i < 8; ++i)
+    w.call("GET", "/inventory/EXT-1");
+  CHECK(w.s.stats().rate_limited == 2);
+  CHECK(w.s.state()["maxRequestsInAnySecond"] == 12);
+  w.now = t0 + 3999;
+  for (int i = 0; i < 5; ++i)
+    w.call("GET", "/inventory/EXT-1");
+  CHECK(w.s.max_requests_in_any_second() == 13);
+  // Admin requests are not arrivals.
+  for (int i = 0; i < 50; ++i)
+    w.call("GET", "/admin/state");
+  CHECK(w.s.max_requests_in_any_second() == 13);
+}
+
+TEST_CASE("wms_sim: admin routes and healthz are neither limited nor faulted "
+          "nor counted") {
+  options o = wms::quiet();
+  o.faults.rate_limit = 1;
+  o.faults.fail_rate = 1.0;
+  o.faults.latency_ms = 500;
+  wms w{o};
+  for (int i = 0; i < 5; ++i) {
+    auto h = w.call("GET", "/healthz");
+    CHECK(h.status == 200);
+    CHECK(h.body["status"] == "ok");
+    CHECK(h.delay_ms == 0);
+    CHECK_FALSE(h.is_public);
+    CHECK(w.call("POST", "/admin/skus",
+                 {{"sku", "S" + std::to_string(i)},
+                  {"onHand", 1},
+                  {"unitPrice", 1}})
+              .status == 201);
+  }
+  CHECK(w.call("GET", "/admin/state").status == 200);
+  CHECK(w.s.stats().total == 0);
+  auto pub = w.call("GET", "/inventory/S1");
+  CHECK(pub.status == 503);
+  CHECK(pub.is_public);
+  CHECK(pub.delay_ms == 500);
+  CHECK(w.s.stats().total == 1);
+}
+
+TEST_CASE("wms_sim: fail-rate 1 answers every public request 503 "
+          "INJECTED_FAULT with no effect") {
+  options o = wms::quiet();
+  o.faults.fail_rate = 1.0;
+  wms w{o};
+  w.sku("EXT-1", 10);
+  for (int i = 0; i < 20; ++i) {
+    auto r = w.reserve("r-" + std::to_string(i), "EXT-1", 1);
+    CHECK(r.status == 503);
+    CHECK(code_of(r) == "INJECTED_FAULT");
+  }
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 0);
+  CHECK(w.s.state()["reservations"]["RESERVED"] == 0);
+  CHECK(w.s.stats().faults == 20);
+  // Rate limiting comes first: a limited request is a 429, not a fault.
+  fault_settings f = w.s.faults();
+  f.rate_limit = 2;
+  w.s.set_faults(f);
+  w.now += 1000;
+  CHECK(w.call("GET", "/events").status == 503);
+  CHECK(w.call("GET", "/events").status == 503);
+  CHECK(w.call("GET", "/events").status == 429);
+  CHECK(w.s.stats().faults == 22);
+}
+
+TEST_CASE("wms_sim: injected faults follow the seed") {
+  // The same seed gives the same faults in the same order; about fail-rate
+  // of the requests fail; another seed gives another pattern.
+  auto pattern = [](uint64_t seed) {
+    options o = wms::quiet();
+    o.faults.fail_rate = 0.3;
+    o.seed = seed;
+    wms w{o};
+    w.sku("EXT-1", 10);
+    std::string result;
+    for (int i = 0; i < 1000; ++i)
+      result += w.call("GET", "/inventory/EXT-1").status == 503 ? 'F' : '.';
+    return result;
+  };
+  auto a = pattern(7);
+  CHECK(a == pattern(7));
+  CHECK(a != pattern(8));
+  auto failures = std::count(a.begin(), a.end(), 'F');
+  CHECK(failures > 240);
+  CHECK(failures < 360);
+  // An injected random source decides instead of the seed.
+  options o = wms::quiet();
+  o.faults.fail_rate = 0.5;
+  std::vector<double> draws{0.9, 0.1, 0.49, 0.5};
+  size_t next = 0;
+  int64_t now = t0;
+  sim s{o, [&] { return now; },
+        [&] {
+          return draws[next++ % draws.size()];
+        }};
+  std::string seen;
+  for (int i = 0; i < 4; ++i)
+    seen +=
+        s.handle(request{"GET", "/events", "", ""}).status == 503 ? 'F' : '.';
+  CHECK(seen == ".FF.");
+}
+
+TEST_CASE("wms_sim: latency delays every public answer and a hang adds "
+          "hang-for, while the change happens at once") {
+  options o = wms::quiet();
+  o.faults.latency_ms = 250;
+  o.faults.hang_rate = 1.0;
+  o.faults.hang_for_ms = 30'000;
+  wms w{o};
+  w.sku("EXT-1", 10);
+  auto r = w.reserve("r-1", "EXT-1", 2);
+  CHECK(r.status == 201);
+  CHECK(r.delay_ms == 30'250);
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 2);
+  CHECK(w.s.stats().hangs == 1);
+  // The retry after the client gave up is answered from idempotency.
+  auto retry = w.reserve("r-1", "EXT-1", 2);
+  CHECK(retry.status == 200);
+  CHECK(retry.body["seq"] == r.body["seq"]);
+  // Latency alone; errors are late too.
+  fault_settings f = w.s.faults();
+  f.hang_rate = 0;
+  w.s.set_faults(f);
+  CHECK(w.call("GET", "/inventory/EXT-1").delay_ms == 250);
+  CHECK(w.call("GET", "/inventory/NOPE").delay_ms == 250);
+  CHECK(w.call("GET", "/admin/state").delay_ms == 0);
+}
+
+TEST_CASE("wms_sim: the event feed pages with cursors and never skips an "
+          "event") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.now += 1;
+  w.call("POST", "/admin/receipts",
+         {{"sku", "EXT-1"}, {"quantity", 25}, {"lot", "L-7"}});
+  w.call("POST", "/admin/adjustments",
+         {{"sku", "EXT-1"}, {"quantity", 2}, {"reason", "DAMAGE"}});
+  w.call("POST", "/admin/adjustments",
+         {{"sku", "EXT-1"}, {"quantity", 3}, {"reason", "QUARANTINE"}});
+  w.call("POST", "/admin/adjustments",
+         {{"sku", "EXT-1"}, {"quantity", 1}, {"reason", "QUARANTINE_RELEASE"}});
+  w.call("POST", "/admin/adjustments",
+         {{"sku", "EXT-1"}, {"quantity", -4}, {"reason", "CORRECTION"}});
+  auto first = w.call("GET", "/events?limit=2");
+  REQUIRE(first.status == 200);
+  auto& evs = first.body["events"];
+  REQUIRE(evs.size() == 2);
+  CHECK(evs[0] == json{{"id", "EV-000001"},
+                       {"seq", 2},
+                       {"type", "RECEIPT"},
+                       {"sku", "EXT-1"},
+                       {"quantity", 25},
+                       {"lot", "L-7"},
+                       {"at", t0 + 1}});
+  CHECK(evs[1]["type"] == "DAMAGE");
+  CHECK(evs[1]["quantity"] == -2);
+  auto second =
+      w.call("GET", "/events?after=" + first.body["next"].get<std::string>() +
+                        "&limit=2");
+  REQUIRE(second.body["events"].size() == 2);
+  CHECK(second.body["events"][0]["type"] == "QUARANTINE");
+  CHECK(second.body["events"][0]["quantity"] == -3);
+  CHECK(second.body["events"][1]["type"] == "QUARANTINE_RELEASE");
+  CHECK(second.body["events"][1]["quantity"] == 1);
+  auto third =
+      w.call("GET", "/events?after=" + second.body["next"].get<std::string>());
+  REQUIRE(third.body["events"].size() == 1);
+  CHECK(third.body["events"][0]["type"] == "ADJUSTMENT");
+  CHECK(third.body["events"][0]["quantity"] == -4);
+  CHECK(third.body["events"][0]["seq"] == 6);
+  // At the end: an empty page whose cursor stays usable for what comes next.
+  auto tail = third.body["next"].get<std::string>();
+  auto empty = w.call("GET", "/events?after=" + tail);
+  CHECK(empty.body["events"].empty());
+  CHECK(empty.body["next"] == tail);
+  w.call("POST", "/admin/receipts", {{"sku", "EXT-1"}, {"quantity", 1}});
+  auto more = w.call("GET", "/events?after=" + tail);
+  REQUIRE(more.body["events"].size() == 1);
+  CHECK(more.body["events"][0]["id"] == "EV-000006");
+  CHECK(more.body["events"][0]["lot"] == "");
+  // A cursor can be read again (the client retries a lost page).
+  auto again =
+      w.call("GET", "/events?after=" + first.body["next"].get<std::string>() +
+                        "&limit=2");
+  CHECK(again.body == second.body);
+  // limit=1000 reads them all.
+  CHECK(w.call("GET", "/events?limit=1000").body["events"].size() == 6);
+}
+
+TEST_CASE("wms_sim: events are in the feed at once but in orderable only "
+          "after the batch") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.call("POST", "/admin/receipts", {{"sku", "EXT-1"}, {"quantity", 5}});
+  auto feed = w.call("GET", "/events");
+  REQUIRE(feed.body["events"].size() == 1);
+  CHECK(feed.body["events"][0]["quantity"] == 5);
+  CHECK(w.orderable("EXT-1") == 10);
+  CHECK(w.admin_sku("EXT-1")["snapshotOrderable"] == 10);
+  CHECK(w.admin_sku("EXT-1")["liveOrderable"] == 15);
+  auto b = w.call("POST", "/admin/batch");
+  CHECK(b.body["events"] == 1);
+  CHECK(b.body["changes"] == 1);
+  CHECK(w.orderable("EXT-1") == 15);
+  CHECK(w.call("GET", "/inventory/EXT-1").body["reflects"] ==
+        feed.body["events"][0]["seq"]);
+}
+
+TEST_CASE("wms_sim: a bad cursor or limit is 400 VALIDATION_FAILED") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.call("POST", "/admin/receipts", {{"sku", "EXT-1"}, {"quantity", 5}});
+  auto next = w.call("GET", "/events").body["next"].get<std::string>();
+  CHECK(w.call("GET", "/events?after=" + next).status == 200);
+  for (auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
+           {"after=garbage", "after"},
+           {"after=c1.2", "after"}, // past the end of the feed
+           {"after=c1.01", "after"},
+           {"after=c1.", "after"},
+           {"after=", "after"},
+           {"after=c1.-1", "after"},
+           {"limit=0", "limit"},
+           {"limit=1001", "limit"},
+           {"limit=abc", "limit"},
+           {"limit=-5", "limit"},
+           {"limit=99999999999999999999", "limit"},
+           {"limit=10&limit=20", "limit"},
+           {"cursor=c1.0", "cursor"}}) {
+    CAPTURE(query);
+    auto r = w.call("GET", "/events?" + query);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "VALIDATION_FAILED");
+    CHECK(field_of(r) == field);
+  }
+}
+
+TEST_CASE("wms_sim: duplicate-rate repeats an event from before the cursor "
+          "and still delivers every event") {
+  // At-least-once: with duplicate-rate 1 every page after the first repeats
+  // one event the client already had; reading to the end still sees each
+  // event, in order, and no event from after the cursor early.
+  options o = wms::quiet();
+  o.faults.duplicate_rate = 1.0;
+  wms w{o};
+  w.sku("EXT-1", 10);
+  for (int i = 0; i < 7; ++i)
+    w.call("POST", "/admin/receipts", {{"sku", "EXT-1"}, {"quantity", i + 1}});
+  std::vector<std::string> fresh;
+  std::set<std::string> seen;
+  std::string cursor;
+  int duplicates = 0;
+  for (int page = 0; page < 10; ++page) {
+    auto r = w.call("GET", "/events?limit=3" +
+                               (cursor.empty() ? "" : "&after=" + cursor));
+    REQUIRE(r.status == 200);
+    for (auto& ev : r.body["events"]) {
+      auto id = ev["id"].get<std::string>();
+      if (seen.count(id)) {
+        ++duplicates;
+        continue;
+      }
+      // A new event is always the next one: nothing skipped.
+      CHECK(id == "EV-00000" + std::to_string(fresh.size() + 1));
+      fresh.push_back(id);
+      seen.insert(id);
+    }
+    cursor = r.body["next"].get<std::string>();
+  }
+  CHECK(fresh.size() == 7);
+  // Page 1 has no earlier event to repeat; pages 2..10 each repeat one.
+  CHECK(duplicates == 9);
+  CHECK(w.s.stats().duplicates == 9);
+  // The first page from the start never holds a repeat.
+  CHECK(w.call("GET", "/events?limit=3").body["events"].size() == 3);
+}
+
+TEST_CASE("wms_sim: adjustments change onHand or unallocatable and refuse "
+          "impossible ones with INVALID_STATE") {
+  wms w;
+  w.sku("EXT-1", 10);
+  auto adjust = [&](int64_t q, const std::string& reason) {
+    return w.call("POST", "/admin/adjustments",
+                  {{"sku", "EXT-1"}, {"quantity", q}, {"reason", reason}});
+  };
+  auto dmg = adjust(2, "DAMAGE");
+  REQUIRE(dmg.status == 200);
+  CHECK(dmg.body["unallocatable"] == 2);
+  CHECK(dmg.body["liveOrderable"] == 8);
+  CHECK(dmg.body["event"]["type"] == "DAMAGE");
+  CHECK(adjust(3, "QUARANTINE").body["unallocatable"] == 5);
+  auto rel = adjust(6, "QUARANTINE_RELEASE");
+  CHECK(rel.status == 409);
+  CHECK(code_of(rel) == "INVALID_STATE");
+  CHECK(adjust(5, "QUARANTINE_RELEASE").body["unallocatable"] == 0);
+  CHECK(adjust(11, "DAMAGE").status == 409);
+  // A correction may not take onHand below what is reserved and blocked.
+  w.reserve("r-1", "EXT-1", 4);
+  w.reserve("r-2", "EXT-1", 3);
+  w.call("POST", "/reservations/r-2/block");
+  auto too_far = adjust(-4, "CORRECTION");
+  CHECK(too_far.status == 409);
+  CHECK(code_of(too_far) == "INVALID_STATE");
+  auto ok = adjust(-3, "CORRECTION");
+  CHECK(ok.status == 200);
+  CHECK(ok.body["onHand"] == 7);
+  CHECK(ok.body["event"]["type"] == "ADJUSTMENT");
+  CHECK(ok.body["event"]["quantity"] == -3);
+  CHECK(adjust(5, "CORRECTION").body["onHand"] == 12);
+  // Refused adjustments appended no event.
+  CHECK(w.call("GET", "/events").body["events"].size() == 5);
+  // Bad reasons and quantities.
+  CHECK(field_of(adjust(1, "THEFT")) == "reason");
+  CHECK(field_of(adjust(0, "CORRECTION")) == "quantity");
+  CHECK(field_of(adjust(-1, "DAMAGE")) == "quantity");
+  CHECK(field_of(adjust(0, "QUARANTINE")) == "quantity");
+  auto unknown =
+      w.call("POST", "/admin/adjustments",
+             {{"sku", "NOPE"}, {"quantity", 1}, {"reason", "DAMAGE"}});
+  CHECK(unknown.status == 404);
+  CHECK(code_of(unknown) == "UNKNOWN_SKU");
+}
+
+TEST_CASE("wms_sim: replacing a SKU below its reserved units is "
+          "INVALID_STATE") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.reserve("r-1", "EXT-1", 6);
+  auto r = w.call("POST", "/admin/skus",
+                  {{"sku", "EXT-1"}, {"onHand", 5}, {"unitPrice", 1}});
+  CHECK(r.status == 409);
+  CHECK(code_of(r) == "INVALID_STATE");
+  auto ok = w.call("POST", "/admin/skus",
+                   {{"sku", "EXT-1"}, {"onHand", 6}, {"unitPrice", 1}});
+  CHECK(ok.status == 200);
+  CHECK(ok.body["onHand"] == 6);
+  CHECK(ok.body["reserved"] == 6);
+  CHECK(ok.body["liveOrderable"] == 0);
+}
+
+TEST_CASE("wms_sim: bad reservation bodies are 400 VALIDATION_FAILED naming "
+          "the field") {
+  wms w;
+  w.sku("EXT-1", 10);
+  auto bad = [&](const std::string& body) {
+    return w.raw_post("/reservations", body);
+  };
+  std::string long_id(129, 'a');
+  for (auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {"", "body"},
+           {"not json", "body"},
+           {"[1,2]", "body"},
+           {R"({"sku":"EXT-1","quantity":1})", "id"},
+           {R"({"id":"r1","quantity":1})", "sku"},
+           {R"({"id":"r1","sku":"EXT-1"})", "quantity"},
+           {R"({"id":"","sku":"EXT-1","quantity":1})", "id"},
+           {R"({"id":")" + long_id + R"(","sku":"EXT-1","quantity":1})", "id"},
+           {R"({"id":"a b","sku":"EXT-1","quantity":1})", "id"},
+           {R"({"id":"r/1","sku":"EXT-1","quantity":1})", "id"},
+           {R"({"id":7,"sku":"EXT-1","quantity":1})", "id"},
+           {R"({"id":"r1","sku":"EX T","quantity":1})", "sku"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":0})", "quantity"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":-3})", "quantity"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":1000001})", "quantity"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":1.5})", "quantity"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":"2"})", "quantity"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":true})", "quantity"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":18446744073709551615})",
+            "quantity"},
+           {R"({"id":"r1","sku":"EXT-1","quantity":1,"note":"x"})", "note"}}) {
+    CAPTURE(body);
+    auto r = bad(body);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "VALIDATION_FAILED");
+    CHECK(field_of(r) == field);
+  }
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 0);
+  // The bounds themselves are accepted.
+  std::string max_id(128, 'z');
+  CHECK(w.reserve(max_id, "EXT-1", 1).status == 201);
+  CHECK(w.reserve("A.b_c:d-9", "EXT-1", 1).status == 201);
+  w.sku("BIG", 1'000'000);
+  CHECK(w.reserve("big", "BIG", 1'000'000).status == 201);
+  // A path id that cannot exist is a validation error too.
+  auto path = w.call("GET", "/reservations/" + long_id);
+  CHECK(path.status == 400);
+  CHECK(field_of(path) == "id");
+  // Escaped path segments are decoded.
+  CHECK(w.call("GET", "/reservations/A.b_c%3Ad-9").status == 200);
+}
+
+TEST_CASE("wms_sim: bad admin bodies are 400 VALIDATION_FAILED naming the "
+          "field") {
+  wms w;
+  w.sku("EXT-1", 10);
+  for (auto& [path, body, field] :
+       std::vector<std::tuple<std::string, json, std::string>>{
+           {"/admin/skus", {{"onHand", 1}, {"unitPrice", 1}}, "sku"},
+           {"/admin/skus", {{"sku", "A"}, {"unitPrice", 1}}, "onHand"},
+           {"/admin/skus",
+            {{"sku", "A"}, {"onHand", -1}, {"unitPrice", 1}},
+            "onHand"},
+           {"/admin/skus",
+            {{"sku", "A"}, {"onHand", 1}, {"unitPrice", -1}},
+            "unitPrice"},
+           {"/admin/skus",
+            {{"sku", "A"}, {"onHand", 1}, {"unitPrice", 9.99}},
+            "unitPrice"},
+           {"/admin/skus",
+            {{"sku", "A"}, {"onHand", 1}, {"unitPrice", 1}, {"reflectNow", 1}},
+            "reflectNow"},
+           {"/admin/skus",
+            {{"sku", "A"}, {"onHand", 1}, {"unitPrice", 1}, {"price", 1}},
+            "price"},
+           {"/admin/receipts", {{"sku", "EXT-1"}, {"quantity", 0}}, "quantity"},
+           {"/admin/receipts", {{"sku", "EXT-1"}}, "quantity"},
+           {"/admin/receipts",
+            {{"sku", "EXT-1"}, {"quantity", 1}, {"lot", "bad lot"}},
+            "lot"},
+           {"/admin/receipts",
+            {{"sku", "EXT-1"}, {"quantity", 1}, {"lot", ""}},
+            "lot"},
+           {"/admin/adjustments",
+            {{"sku", "EXT-1"}, {"quantity", 1}},
+            "reason"},
+           {"/admin/faults", {{"failRate", 1.5}}, "failRate"},
+           {"/admin/faults", {{"hangRate", -0.1}}, "hangRate"},
+           {"/admin/faults", {{"duplicateRate", "0.5"}}, "duplicateRate"},
+           {"/admin/faults", {{"latencyMs", -1}}, "latencyMs"},
+           {"/admin/faults", {{"latencyMs", 600001}}, "latencyMs"},
+           {"/admin/faults", {{"rateLimit", 2.5}}, "rateLimit"},
+           {"/admin/faults", {{"slowness", 1}}, "slowness"}}) {
+    CAPTURE(path);
+    CAPTURE(body.dump());
+    auto r = w.call("POST", path, body);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "VALIDATION_FAILED");
+    CHECK(field_of(r) == field);
+  }
+  // A receipt for an unknown SKU.
+  auto r =
+      w.call("POST", "/admin/receipts", {{"sku", "NOPE"}, {"quantity", 1}});
+  CHECK(r.status == 404);
+  CHECK(code_of(r) == "UNKNOWN_SKU");
+  // Nothing above changed the faults.
+  CHECK(w.call("GET", "/admin/faults").body["failRate"] == 0.0);
+}
+
+TEST_CASE("wms_sim: admin faults change the settings at run time, any "
+          "subset") {
+  wms w;
+  w.sku("EXT-1", 10);
+  auto r = w.call("POST", "/admin/faults", {{"failRate", 1.0}});
+  REQUIRE(r.status == 200);
+  CHECK(r.body["failRate"] == 1.0);
+  CHECK(r.body["rateLimit"] == 0);
+  CHECK(w.call("GET", "/inventory/EXT-1").status == 503);
+  r = w.call("POST", "/admin/faults",
+             {{"failRate", 0},
+              {"latencyMs", 40},
+              {"hangRate", 0.25},
+              {"hangForMs", 5000},
+              {"duplicateRate", 0.5},
+              {"rateLimit", 3}});
+  REQUIRE(r.status == 200);
+  CHECK(r.body == json{{"rateLimit", 3},
+                       {"failRate", 0.0},
+                       {"latencyMs", 40},
+                       {"hangRate", 0.25},
+                       {"hangForMs", 5000},
+                       {"duplicateRate", 0.5}});
+  CHECK(w.s.faults().rate_limit == 3);
+  // A bad value anywhere changes nothing.
+  CHECK(w.call("POST", "/admin/faults", {{"failRate", 0.5}, {"rateLimit", -1}})
+            .status == 400);
+  CHECK(w.s.faults().fail_rate == 0.0);
+  CHECK(w.s.faults().rate_limit == 3);
+}
+
+TEST_CASE("wms_sim: unknown routes are 404 NOT_FOUND and wrong methods 405 "
+          "with Allow") {
+  wms w;
+  for (auto path : {"/", "/nope", "/inventory", "/inventory/", "/inventory/A/b",
+                    "/reservations/x/cancel", "/admin", "/admin/nope",
+                    "/events/1", "/bad%zz"}) {
+    CAPTURE(path);
+    auto r = w.call("GET", path);
+    CHECK(r.status == 404);
+    CHECK(code_of(r) == "NOT_FOUND");
+  }
+  for (auto& [method, path, allow] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"POST", "/inventory/A", "GET"},
+           {"GET", "/reservations", "POST"},
+           {"PUT", "/reservations/x", "GET, DELETE"},
+           {"GET", "/reservations/x/block", "POST"},
+           {"DELETE", "/events", "GET"},
+           {"GET", "/admin/batch", "POST"},
+           {"DELETE", "/admin/faults", "GET, POST"},
+           {"POST", "/healthz", "GET"}}) {
+    CAPTURE(path);
+    auto r = w.call(method, path);
+    CHECK(r.status == 405);
+    CHECK(code_of(r) == "METHOD_NOT_ALLOWED");
+    CHECK(header_of(r, "Allow") == allow);
+  }
+}
+
+TEST_CASE("wms_sim: a seed loads all or nothing and runs a batch") {
+  wms w;
+  auto bad = w.s.load_seed(json::parse(
+      R"({"skus":[{"sku":"A","onHand":1,"unitPrice":1},
+                  {"sku":"B","onHand":-1,"unitPrice":1}]})"));
+  CHECK(bad.status == 400);
+  CHECK(w.s.find_sku("A") == nullptr);
+  CHECK(w.s.batch() == 0);
+  CHECK(w.s.load_seed(json::parse(R"({"skus":[{"sku":"A","onHand":1,
+      "unitPrice":1},{"sku":"A","onHand":2,"unitPrice":1}]})"))
+            .status == 400);
+  CHECK(w.s.load_seed(json::parse(R"({"items":[]})")).status == 400);
+  CHECK(w.s.load_seed(json::parse(
+                          R"({"skus":[{"sku":"A","onHand":1,"unitPrice":1,
+                              "color":"red"}]})"))
+            .status == 400);
+  auto ok = w.s.load_seed(json::parse(
+      R"({"skus":[{"sku":"EXT-1","onHand":100,"unitPrice":49900},
+                  {"sku":"EXT-2","onHand":5,"unitPrice":1250}]})"));
+  REQUIRE(ok.status == 200);
+  CHECK(ok.body["skus"] == 2);
+  CHECK(ok.body["batch"] == 1);
+  CHECK(w.orderable("EXT-1") == 100);
+  CHECK(w.call("GET", "/inventory/EXT-2").body["unitPrice"] == 1250);
+}
+
+TEST_CASE("wms_sim: admin state reports live and snapshot stock, "
+          "reservations and requests") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.now += 100;
+  w.reserve("r-1", "EXT-1", 2);
+  w.reserve("r-2", "EXT-1", 1);
+  w.call("POST", "/reservations/r-2/block");
+  w.call("GET", "/inventory/EXT-1");
+  auto st = w.call("GET", "/admin/state");
+  REQUIRE(st.status == 200);
+  auto& j = st.body;
+  CHECK(j["batch"] == 1);
+  CHECK(j["lastBatchAt"] == t0);
+  CHECK(j["seq"] == 4);
+  CHECK(j["skus"] == json::array({{{"sku", "EXT-1"},
+                                   {"onHand", 10},
+                                   {"unallocatable", 0},
+                                   {"reserved", 2},
+                                   {"blocked", 1},
+                                   {"shipped", 0},
+                                   {"liveOrderable", 7},
+                                   {"snapshotOrderable", 10},
+                                   {"unitPrice", 49900}}}));
+  CHECK(j["reservations"] ==
+        json{{"RESERVED", 1}, {"BLOCKED", 1}, {"SHIPPED", 0}, {"RELEASED", 0}});
+  CHECK(j["requests"]["total"] == 4);
+  CHECK(j["requests"]["byRoute"] == json{{"GET /inventory/{sku}", 1},
+                                         {"POST /reservations", 2},
+                                         {"POST /reservations/{id}/block", 1}});
+  CHECK(j["maxRequestsInAnySecond"] == 4);
+  // Before any batch there is no lastBatchAt.
+  wms fresh;
+  CHECK(fresh.s.state()["lastBatchAt"].is_null());
+}
+
+TEST_CASE("wms_sim: tables are bounded: past them a change is 507 "
+          "CAPACITY_EXCEEDED") {
+  options o = wms::quiet();
+  o.limits.reservations_max = 2;
+  o.limits.events_max = 1;
+  o.limits.skus_max = 1;
+  wms w{o};
+  w.sku("EXT-1", 10);
+  auto sku = w.call("POST", "/admin/skus",
+                    {{"sku", "EXT-2"}, {"onHand", 1}, {"unitPrice", 1}});
+  CHECK(sku.status == 507);
+  CHECK(code_of(sku) == "CAPACITY_EXCEEDED");
+  CHECK(w.reserve("r-1", "EXT-1", 1).status == 201);
+  CHECK(w.reserve("r-2", "EXT-1", 1).status == 201);
+  auto third = w.reserve("r-3", "EXT-1", 1);
+  CHECK(third.status == 507);
+  CHECK(code_of(third) == "CAPACITY_EXCEEDED");
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 2);
+  // Existing reservations still answer.
+  CHECK(w.reserve("r-1", "EXT-1", 1).status == 200);
+  CHECK(w.call("POST", "/admin/receipts", {{"sku", "EXT-1"}, {"quantity", 1}})
+            .status == 200);
+  CHECK(w.call("POST", "/admin/receipts", {{"sku", "EXT-1"}, {"quantity", 1}})
+            .status == 507);
+  CHECK(w.admin_sku("EXT-1")["onHand"] == 11);
+}
+
+TEST_CASE("wms_sim: durations take ms, s, m, h or bare seconds") {
+  CHECK(parse_duration_ms("500ms") == 500);
+  CHECK(parse_duration_ms("2s") == 2000);
+  CHECK(parse_duration_ms("15m") == 900'000);
+  CHECK(parse_duration_ms("1h") == 3'600'000);
+  CHECK(parse_duration_ms("900") == 900'000);
+  CHECK(parse_duration_ms("0") == 0);
+  CHECK_FALSE(parse_duration_ms(""));
+  CHECK_FALSE(parse_duration_ms("s"));
+  CHECK_FALSE(parse_duration_ms("-1s"));
+  CHECK_FALSE(parse_duration_ms("1.5s"));
+  CHECK_FALSE(parse_duration_ms("10 s"));
+  CHECK_FALSE(parse_duration_ms("3d"));
+  CHECK_FALSE(parse_duration_ms("99999999999999999999"));
+  CHECK(format_duration_ms(900'000) == "15m");
+  CHECK(format_duration_ms(1500) == "1500ms");
+  CHECK(format_duration_ms(0) == "0ms");
+}
+
+TEST_CASE("wms_sim: every batch is reported with what ran it") {
+  // wms-sim logs a wms.batch line from this report, whatever ran the batch.
+  options o = wms::quiet();
+  o.batch_interval_ms = 1000;
+  wms w{o};
+  std::vector<std::string> triggers;
+  int64_t last_changes = -1;
+  w.s.on_batch([&](const batch_result& b) {
+    triggers.push_back(b.trigger);
+    last_changes = b.changes;
+  });
+  w.s.load_seed(
+      json::parse(R"({"skus":[{"sku":"A","onHand":1,"unitPrice":1}]})"));
+  w.sku("B", 2, 1, true);
+  w.call("POST", "/admin/batch");
+  w.now += 1000;
+  w.s.run_due_batch();
+  CHECK(triggers ==
+        std::vector<std::string>{"seed", "reflectNow", "admin", "timer"});
+  CHECK(last_changes == 0);
+}
