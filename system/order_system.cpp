@@ -71,7 +71,8 @@ context_ptr make_context(caf::actor_system& sys, settings cfg,
 
 order_system::order_system(caf::actor_system& sys, settings cfg,
                            std::shared_ptr<journal_store> store,
-                           std::shared_ptr<payment_gateway> gateway)
+                           std::shared_ptr<payment_gateway> gateway,
+                           wms_gateway_actor wms)
     : sys_(sys) {
   // Rebuild from the store before anything runs; a store that cannot be
   // read completely stops the start.
@@ -89,7 +90,10 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
   journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max,
                            true, std::move(open));
   payments_ = spawn_payment(sys, std::move(gateway));
-  ctx_ = make_context(sys, std::move(cfg), journal_, payments_);
+  auto ctx = std::make_shared<context>(
+      *make_context(sys, std::move(cfg), journal_, payments_));
+  ctx->wms = std::move(wms);
+  ctx_ = ctx;
   supervisor_ = sys.spawn(oms::restored_supervisor, ctx_, std::move(state));
 }
 
@@ -112,6 +116,8 @@ void order_system::shutdown() {
       .receive([](uint64_t) {}, [](caf::error&) {});
   self->send_exit(journal_, caf::exit_reason::user_shutdown);
   self->send_exit(payments_, caf::exit_reason::user_shutdown);
+  if (ctx_->wms)
+    self->send_exit(ctx_->wms, caf::exit_reason::user_shutdown);
   std::lock_guard<std::mutex> guard{mtx_};
   handles_.clear();
   customers_.clear();

@@ -40,9 +40,12 @@ class order_system {
   /// PAYMENT actor over `gateway` and the SUPERVISOR with the SKU, order and
   /// customer actors the state needs. Throws startup_error if the store
   /// cannot be loaded completely.
+  /// `wms` is the gateway to the EXTERNAL seller's WMS (null: EXTERNAL
+  /// requests fail with WMS_UNAVAILABLE); it stops with the system.
   order_system(caf::actor_system& sys, settings cfg,
                std::shared_ptr<journal_store> store,
-               std::shared_ptr<payment_gateway> gateway);
+               std::shared_ptr<payment_gateway> gateway,
+               wms_gateway_actor wms = {});
 
   /// Stops every actor of the order system (see shutdown()).
   ~order_system();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,7 +65,8 @@ struct fixture {
   fixture(std::shared_ptr<journal_store> backend, timestamp_ms start_at,
           settings s = default_test_settings(),
           simulated_gateway::config gw = {},
-          std::shared_ptr<simulated_gateway> same_gateway = nullptr)
+          std::shared_ptr<simulated_gateway> same_gateway = nullptr,
+          std::function<wms_gateway_actor(caf::actor_system&)> make_wms = {})
       : sys(init(cfg)),
         self(sys, true),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
@@ -80,7 +82,11 @@ struct fixture {
     // every step stays deterministic.
     journal = spawn_journal(sys, backend, s.journal_batch_events_max, false);
     payments = spawn_payment(sys, gateway);
-    ctx = make_context(sys, s, journal, payments, start_at);
+    auto c = std::make_shared<context>(
+        *make_context(sys, s, journal, payments, start_at));
+    if (make_wms)
+      c->wms = make_wms(sys);
+    ctx = c;
     sup = sys.spawn(oms::restored_supervisor, ctx, recovered);
     sched.run();
   }
@@ -98,6 +104,8 @@ struct fixture {
     self->send_exit(sup, caf::exit_reason::user_shutdown);
     self->send_exit(journal, caf::exit_reason::user_shutdown);
     self->send_exit(payments, caf::exit_reason::user_shutdown);
+    if (ctx->wms)
+      self->send_exit(ctx->wms, caf::exit_reason::user_shutdown);
     sched.run();
   }
 

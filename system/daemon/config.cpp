@@ -175,6 +175,61 @@ parse_outcome parse_args(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->group(orders_group);
 
+  std::string wms_group = "EXTERNAL seller (WMS)";
+  app.add_option("--wms-url", cfg.wms_url,
+                 "Base URL of the EXTERNAL seller's WMS, e.g. "
+                 "http://127.0.0.1:8090 (empty: EXTERNAL requests fail with "
+                 "WMS_UNAVAILABLE)")
+      ->envname("OMS_WMS_URL")
+      ->group(wms_group);
+  app.add_option("--wms-rate", cfg.wms_rate,
+                 "Most calls to the WMS in any 1-second window (keep it "
+                 "under the WMS's own limit)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100000))
+      ->group(wms_group);
+  add_duration(app, "--wms-timeout", cfg.wms_timeout,
+               "How long one WMS call may take before it counts as lost")
+      ->group(wms_group);
+  app.add_option("--wms-connections", cfg.wms_connections,
+                 "Keep-alive connections to the WMS (calls in flight)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 64))
+      ->group(wms_group);
+  app.add_option("--wms-queue", cfg.wms_queue,
+                 "Most WMS calls waiting; more fail at once with "
+                 "WMS_UNAVAILABLE")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000))
+      ->group(wms_group);
+  app.add_option("--wms-breaker-failures", cfg.wms_breaker_failures,
+                 "Consecutive failed WMS calls that open the circuit breaker")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000))
+      ->group(wms_group);
+  add_duration(app, "--wms-breaker-open", cfg.wms_breaker_open,
+               "How long the breaker stays open before one probe call")
+      ->group(wms_group);
+  add_duration(app, "--wms-call-deadline", cfg.wms_call_deadline,
+               "A WMS call not done by then fails with WMS_UNAVAILABLE")
+      ->group(wms_group);
+  app.add_option("--external-safety-buffer", cfg.external_safety_buffer,
+                 "Units per EXTERNAL SKU never sold, whatever the WMS says")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t{0}, int64_t{1'000'000'000}))
+      ->group(wms_group);
+  add_duration(app, "--external-batch-interval", cfg.external_batch_interval,
+               "How often the WMS's batch job runs (snapshots are read again "
+               "after each)")
+      ->group(wms_group);
+  add_duration(app, "--external-snapshot-min-interval",
+               cfg.external_snapshot_min_interval,
+               "Never read one SKU's WMS snapshot more often than this")
+      ->group(wms_group);
+  add_duration(app, "--external-feed-interval", cfg.external_feed_interval,
+               "How often the WMS's event feed is read (0s: never)")
+      ->group(wms_group);
+
   std::string security_group = "Security";
   app.add_option("--admin-token", cfg.admin_token,
                  "Bearer token of the admin (else --admin-token-file, else "

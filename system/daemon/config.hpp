@@ -40,6 +40,20 @@ struct daemon_config {
   size_t cart_lines_max = 100;
   // -- payments (the simulated gateway)
   int64_t decline_amount_min = 0;
+  // -- the EXTERNAL seller's WMS
+  std::string wms_url; // "" = no WMS: EXTERNAL requests fail
+  uint32_t wms_rate = 8;
+  std::chrono::milliseconds wms_timeout = std::chrono::seconds(5);
+  size_t wms_connections = 4;
+  size_t wms_queue = 1024;
+  uint32_t wms_breaker_failures = 5;
+  std::chrono::milliseconds wms_breaker_open = std::chrono::seconds(15);
+  std::chrono::milliseconds wms_call_deadline = std::chrono::seconds(60);
+  int64_t external_safety_buffer = 0;
+  std::chrono::milliseconds external_batch_interval = std::chrono::minutes(15);
+  std::chrono::milliseconds external_snapshot_min_interval =
+      std::chrono::seconds(10);
+  std::chrono::milliseconds external_feed_interval = std::chrono::seconds(5);
   // -- security
   std::string admin_token;
   std::string admin_token_file;

@@ -22,6 +22,7 @@
 #include <restinio/all.hpp>
 
 #include "actors/context.hpp"
+#include "actors/wms_gateway.hpp"
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
@@ -32,6 +33,7 @@
 #include "system/pg_store.hpp"
 #include "system/simulated_gateway.hpp"
 #include "system/sqlite_store.hpp"
+#include "system/wms_http_transport.hpp"
 
 namespace {
 
@@ -205,13 +207,36 @@ int main(int argc, char** argv) {
   s.cart_lines_max = cfg.cart_lines_max;
   s.limits.lines_per_order_max = cfg.max_lines;
   s.limits.line_quantity_max = cfg.max_quantity;
+  s.external.safety_buffer = cfg.external_safety_buffer;
+  s.external.batch_interval = cfg.external_batch_interval;
+  s.external.snapshot_min_interval = cfg.external_snapshot_min_interval;
+  s.external.feed_interval = cfg.external_feed_interval;
   simulated_gateway::config gw;
   gw.decline_amount_min = cfg.decline_amount_min;
+
+  // The one way to the EXTERNAL seller's WMS, if there is one.
+  wms_gateway_actor wms;
+  if (!cfg.wms_url.empty()) {
+    wms_gateway_config wcfg;
+    wcfg.rate_per_second = cfg.wms_rate;
+    wcfg.queue_capacity = cfg.wms_queue;
+    wcfg.max_in_flight = static_cast<uint32_t>(cfg.wms_connections);
+    wcfg.breaker_failures = cfg.wms_breaker_failures;
+    wcfg.breaker_open_for = cfg.wms_breaker_open;
+    wcfg.call_deadline = cfg.wms_call_deadline;
+    wcfg.attempt_timeout = cfg.wms_timeout + std::chrono::seconds(1);
+    auto transport = spawn_wms_http_transport(sys, cfg.wms_url, cfg.wms_timeout,
+                                              cfg.wms_connections);
+    wms = spawn_wms_gateway(sys, wcfg, transport);
+    log::info("omsd.wms", {{"url", cfg.wms_url},
+                           {"rate_per_second", uint64_t{cfg.wms_rate}}});
+  }
 
   std::unique_ptr<order_system> oms;
   try {
     oms = std::make_unique<order_system>(
-        sys, s, std::move(*store), std::make_shared<simulated_gateway>(gw));
+        sys, s, std::move(*store), std::make_shared<simulated_gateway>(gw),
+        wms);
   } catch (const startup_error& e) {
     return fatal(std::string{"cannot load the store: "} + e.what());
   }

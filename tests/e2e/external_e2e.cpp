@@ -1,0 +1,221 @@
+// The EXTERNAL seller end to end: the real omsd against the real wms-sim on
+// loopback, with a short batch interval, a low rate limit and injected 5xx.
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+
+#include "tests/e2e/daemon.hpp"
+
+using namespace oms;
+using namespace oms::e2e;
+using client::http_client;
+using client::http_result;
+
+namespace {
+
+const json ship_to = {{"line1", "1 MG Road"},
+                      {"city", "Pune"},
+                      {"postalCode", "411001"},
+                      {"country", "IN"}};
+
+// The real wms-sim on a free port, seeded, stopped at the end.
+class wms {
+ public:
+  wms(const json& seed, std::vector<std::string> args) {
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("oms-ext-e2e-" + std::to_string(::getpid()) + "-" +
+             std::to_string(counter_++)))
+               .string();
+    std::filesystem::create_directories(dir_);
+    std::ofstream{dir_ + "/seed.json"} << seed.dump();
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = free_port();
+      std::vector<std::string> argv{WMS_SIM_PATH,
+                                    "--port",
+                                    std::to_string(port_),
+                                    "--seed-file",
+                                    dir_ + "/seed.json",
+                                    "--log-level",
+                                    "warn"};
+      argv.insert(argv.end(), args.begin(), args.end());
+      pid_ = spawn_process(argv, {}, dir_ + "/out", dir_ + "/log");
+      http_client probe{url(), {}, std::chrono::milliseconds(500)};
+      auto deadline =
+          std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (std::chrono::steady_clock::now() < deadline) {
+        if (probe.get("/healthz").status == 200)
+          return;
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+          pid_ = -1;
+          break; // the port was taken meanwhile: another one
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (pid_ > 0)
+        stop();
+    }
+    FAIL("wms-sim did not start");
+  }
+
+  ~wms() {
+    if (pid_ > 0)
+      stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  void stop() {
+    ::kill(pid_, SIGTERM);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port_);
+  }
+
+  json state() {
+    http_client c{url()};
+    auto r = c.get("/admin/state");
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return body_of(r);
+  }
+
+  json post(const std::string& path, const json& body) {
+    http_client c{url()};
+    auto r = c.post(path, body.dump());
+    REQUIRE_MESSAGE(r.ok(), r.body);
+    return body_of(r);
+  }
+
+ private:
+  static inline int counter_ = 0;
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+json sku_state(const json& state, const std::string& sku) {
+  for (auto& s : state["skus"])
+    if (s["sku"] == sku)
+      return s;
+  return json{};
+}
+
+// Polls `pred` until it holds or `limit` passes (a real process has no
+// virtual time; the exact timing is covered by the actor tests).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
+
+} // namespace
+
+TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
+          "oversell, keep under its rate limit and leave the WMS in step") {
+  wms sim{json{{"skus", {{{"sku", "EXT-1"}, {"onHand", 20}, {"unitPrice", 1500}}}}},
+          {"--batch-interval", "2s", "--rate-limit", "5", "--fail-rate", "0.1",
+           "--seed", "7"}};
+  daemon d({"--wms-url", sim.url(), "--wms-rate", "4", "--wms-timeout", "2s",
+            "--external-batch-interval", "2s",
+            "--external-snapshot-min-interval", "1s",
+            "--external-feed-interval", "1s"});
+  http_client admin{d.url(), d.admin_token()};
+  auto r = admin.post("/v1/customers", json{{"name", "Asha"}}.dump());
+  REQUIRE_MESSAGE(r.status == 201, r.body);
+  auto customer = body_of(r)["customerId"].get<std::string>();
+
+  // 6 clients order 3 units each until refused.
+  std::atomic<int64_t> granted_units{0};
+  std::mutex mtx;
+  std::vector<std::string> orders;
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 6; ++t)
+    clients.emplace_back([&] {
+      http_client c{d.url(), d.admin_token()};
+      for (;;) {
+        json body{{"customerId", customer},
+                  {"items",
+                   {{{"sku", "EXT-1"}, {"quantity", 3}, {"seller", "EXTERNAL"}}}},
+                  {"address", ship_to}};
+        auto res = c.post("/v1/orders", body.dump());
+        if (res.status == 201) {
+          granted_units += 3;
+          std::lock_guard<std::mutex> guard{mtx};
+          orders.push_back(body_of(res)["id"].get<std::string>());
+          continue;
+        }
+        if (res.status != 409 || error_code(res) != "INSUFFICIENT_STOCK")
+          ++unexpected;
+        return;
+      }
+    });
+  for (auto& t : clients)
+    t.join();
+  CHECK(unexpected == 0);
+  CHECK(granted_units <= 20);
+  CHECK(granted_units == 18); // 6 orders of 3 fit, the 7th does not
+
+  // Every granted order reaches the WMS despite its 5xx and rate limit.
+  bool in_step = eventually(
+      [&] {
+        auto s = sku_state(sim.state(), "EXT-1");
+        return s.value("reserved", int64_t{0}) == granted_units.load();
+      },
+      std::chrono::seconds(30));
+  CHECK(in_step);
+  auto state = sim.state();
+  CHECK(sku_state(state, "EXT-1")["liveOrderable"] == 2);
+  // We never sent more than its limit in any second.
+  CHECK(state["maxRequestsInAnySecond"].get<int64_t>() <= 5);
+
+  // Cancel one order: the units go back at the WMS too.
+  REQUIRE_FALSE(orders.empty());
+  auto cancel = admin.post("/v1/orders/" + orders.front() + "/cancel",
+                           json{{"reason", "changed my mind"}}.dump());
+  REQUIRE_MESSAGE(cancel.status == 200, cancel.body);
+  CHECK(eventually(
+      [&] {
+        return sku_state(sim.state(), "EXT-1").value("reserved", int64_t{0}) ==
+               granted_units.load() - 3;
+      },
+      std::chrono::seconds(30)));
+
+  // A receipt at the warehouse becomes sellable through the feed or the next
+  // batch, once.
+  sim.post("/admin/receipts", json{{"sku", "EXT-1"}, {"quantity", 10}});
+  CHECK(eventually(
+      [&] {
+        auto v = admin.get("/v1/inventory/EXT-1?seller=EXTERNAL");
+        return v.status == 200 && body_of(v)["available"] == 15;
+      },
+      std::chrono::seconds(30)));
+  CHECK(sim.state()["maxRequestsInAnySecond"].get<int64_t>() <= 5);
+}
+
+TEST_CASE("e2e external: without a WMS, EXTERNAL requests answer "
+          "WMS_UNAVAILABLE") {
+  daemon d;
+  http_client admin{d.url(), d.admin_token()};
+  auto r = admin.get("/v1/inventory/EXT-1?seller=EXTERNAL");
+  CHECK(r.status == 503);
+  CHECK(error_code(r) == "WMS_UNAVAILABLE");
+}
