@@ -17,6 +17,7 @@
 #include "messages/order_protocol.hpp"
 #include "messages/payment_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
+#include "messages/wms_protocol.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(oms, caf::first_custom_type_id)
 
@@ -66,5 +67,12 @@ CAF_ADD_TYPE_ID(oms, (oms::customer_actor))
 CAF_ADD_TYPE_ID(oms, (oms::key_state))
 CAF_ADD_TYPE_ID(oms, (std::vector<oms::key_state>))
 CAF_ADD_TYPE_ID(oms, (oms::customer_record))
+CAF_ADD_TYPE_ID(oms, (oms::wms_op))
+CAF_ADD_TYPE_ID(oms, (oms::wms_call))
+CAF_ADD_TYPE_ID(oms, (oms::wms_response))
+CAF_ADD_TYPE_ID(oms, (oms::wms_breaker_state))
+CAF_ADD_TYPE_ID(oms, (oms::wms_gateway_stats))
+CAF_ADD_TYPE_ID(oms, (oms::wms_transport_actor))
+CAF_ADD_TYPE_ID(oms, (oms::wms_gateway_actor))
 
 CAF_END_TYPE_ID_BLOCK(oms)
