@@ -24,7 +24,7 @@ std::string check_consistency(const recovered_state& state) {
       if (rec.seller == seller::internal)
         if (skus.count(line.sku) == 0)
           return "live order " + rec.id + " has a line on unknown SKU " +
-               line.sku;
+                 line.sku;
   return {};
 }
 
@@ -106,7 +106,9 @@ void store_state::apply(const event& ev) {
   ++last_seq_;
   if (!ev.inbox_id.empty())
     inbox_ids_.insert(ev.inbox_id);
-  if (ev.seller == seller::external) {
+  if (ev.seller == seller::external && ev.kind != event_kind::wms_synced &&
+      ev.kind != event_kind::order_created &&
+      ev.kind != event_kind::order_changed) {
     // The EXTERNAL seller's stock lives in its WMS: only what our snapshot
     // may not reflect yet is kept.
     if (ev.kind == event_kind::stock_received ||

@@ -87,8 +87,8 @@ settings external_settings_for_tests(bool feed) {
   s.hold_ttl = std::chrono::hours(24); // orders outlive the batches here
   s.external.batch_interval = std::chrono::minutes(15);
   s.external.snapshot_min_interval = std::chrono::seconds(10);
-  s.external.feed_interval = feed ? std::chrono::milliseconds{5000}
-                                  : std::chrono::milliseconds{0};
+  s.external.feed_interval =
+      feed ? std::chrono::milliseconds{5000} : std::chrono::milliseconds{0};
   return s;
 }
 
@@ -97,8 +97,8 @@ struct ext_fixture {
   std::unique_ptr<fixture> f;
 
   explicit ext_fixture(std::shared_ptr<journal_store> store,
-                       std::shared_ptr<fake_wms> w = nullptr,
-                       bool feed = false, timestamp_ms start = t0)
+                       std::shared_ptr<fake_wms> w = nullptr, bool feed = false,
+                       timestamp_ms start = t0)
       : wms(w ? w : std::make_shared<fake_wms>()) {
     auto wp = wms;
     f = std::make_unique<fixture>(
@@ -228,8 +228,9 @@ TEST_CASE("external: confirm blocks, ship ships, and a cancel releases at the "
   // A partial cancel of an EXTERNAL order is refused and changes nothing.
   auto c = x.order("c3", "EXT-3", 2);
   REQUIRE_MESSAGE(c, why(c));
-  CHECK(code(x.f->cancel_lines(c->record.id, {{"EXT-3", 1, seller::external}})) ==
-        "VALIDATION_FAILED");
+  CHECK(
+      code(x.f->cancel_lines(c->record.id, {{"EXT-3", 1, seller::external}})) ==
+      "VALIDATION_FAILED");
   CHECK(x.wms->status_of(reservation_id(c->record.id, "EXT-3")) == "RESERVED");
 }
 

@@ -130,13 +130,14 @@ bool eventually(Pred pred, std::chrono::seconds limit) {
 
 TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
           "oversell, keep under its rate limit and leave the WMS in step") {
-  wms sim{json{{"skus", {{{"sku", "EXT-1"}, {"onHand", 20}, {"unitPrice", 1500}}}}},
-          {"--batch-interval", "2s", "--rate-limit", "5", "--fail-rate", "0.1",
-           "--seed", "7"}};
-  daemon d({"--wms-url", sim.url(), "--wms-rate", "4", "--wms-timeout", "2s",
-            "--external-batch-interval", "2s",
-            "--external-snapshot-min-interval", "1s",
-            "--external-feed-interval", "1s"});
+  wms sim{
+      json{{"skus", {{{"sku", "EXT-1"}, {"onHand", 20}, {"unitPrice", 1500}}}}},
+      {"--batch-interval", "2s", "--rate-limit", "5", "--fail-rate", "0.1",
+       "--seed", "7"}};
+  e2e::daemon d({"--wms-url", sim.url(), "--wms-rate", "4", "--wms-timeout",
+                 "2s", "--external-batch-interval", "2s",
+                 "--external-snapshot-min-interval", "1s",
+                 "--external-feed-interval", "1s"});
   http_client admin{d.url(), d.admin_token()};
   auto r = admin.post("/v1/customers", json{{"name", "Asha"}}.dump());
   REQUIRE_MESSAGE(r.status == 201, r.body);
@@ -152,10 +153,11 @@ TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
     clients.emplace_back([&] {
       http_client c{d.url(), d.admin_token()};
       for (;;) {
-        json body{{"customerId", customer},
-                  {"items",
-                   {{{"sku", "EXT-1"}, {"quantity", 3}, {"seller", "EXTERNAL"}}}},
-                  {"address", ship_to}};
+        json body{
+            {"customerId", customer},
+            {"items",
+             {{{"sku", "EXT-1"}, {"quantity", 3}, {"seller", "EXTERNAL"}}}},
+            {"address", ship_to}};
         auto res = c.post("/v1/orders", body.dump());
         if (res.status == 201) {
           granted_units += 3;
@@ -213,7 +215,7 @@ TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
 
 TEST_CASE("e2e external: without a WMS, EXTERNAL requests answer "
           "WMS_UNAVAILABLE") {
-  daemon d;
+  e2e::daemon d;
   http_client admin{d.url(), d.admin_token()};
   auto r = admin.get("/v1/inventory/EXT-1?seller=EXTERNAL");
   CHECK(r.status == 503);
