@@ -29,6 +29,10 @@ bool decode_lots(const json& j, std::vector<lot_allocation>& out) {
   return true;
 }
 
+bool is_order_event(event_kind kind) {
+  return kind == event_kind::order_created || kind == event_kind::order_changed;
+}
+
 } // namespace
 
 std::string encode_stock_detail(const event& ev) {
@@ -59,13 +63,54 @@ bool decode_stock_detail(std::string_view text, event& ev) {
     ev.expires_at = j.value("expiresAt", timestamp_ms{0});
     ev.reason = j.value("reason", std::string{});
     ev.inbox_id = j.value("inbox", std::string{});
-    ev.seller = static_cast<seller>(j.value("seller", 0));
+    auto seller_code = j.value("seller", 0);
+    if (seller_code != as_int(seller::internal) &&
+        seller_code != as_int(seller::external))
+      return false;
+    ev.seller = static_cast<seller>(seller_code);
     if (auto i = j.find("lots"); i != j.end() && !decode_lots(*i, ev.lots))
       return false;
   } catch (const json::exception&) {
     return false;
   }
   return true;
+}
+
+std::string encode_payload(const event& ev) {
+  if (is_order_event(ev.kind))
+    return encode_record(ev.snapshot);
+  if (ev.kind == event_kind::customer_created)
+    return encode_customer(ev.customer);
+  return encode_stock_detail(ev);
+}
+
+bool decode_payload(std::string_view text, event& ev) {
+  if (text.empty())
+    return true;
+  if (is_order_event(ev.kind))
+    return decode_record(text, ev.snapshot);
+  if (ev.kind == event_kind::customer_created)
+    return decode_customer(text, ev.customer);
+  return decode_stock_detail(text, ev);
+}
+
+std::string encode_allocations(const std::vector<lot_allocation>& lots) {
+  return encode_lots(lots).dump();
+}
+
+bool decode_allocations(std::string_view text,
+                        std::vector<lot_allocation>& out) {
+  out.clear();
+  if (text.empty())
+    return true;
+  auto j = json::parse(text, nullptr, false);
+  if (j.is_discarded())
+    return false;
+  try {
+    return decode_lots(j, out);
+  } catch (const json::exception&) {
+    return false;
+  }
 }
 
 std::string encode_record(const order_record& r) {

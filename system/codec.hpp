@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "messages/domain.hpp"
 
@@ -27,5 +28,20 @@ std::string encode_stock_detail(const event& ev);
 
 /// Decodes what encode_stock_detail wrote into `ev` ("" decodes to none).
 bool decode_stock_detail(std::string_view text, event& ev);
+
+/// The payload column of an event in the log: the order record (order
+/// events), the customer (customer_created) or the stock detail (the rest).
+std::string encode_payload(const event& ev);
+
+/// Decodes what encode_payload wrote for `ev.kind` into `ev` ("" decodes to
+/// none). Returns false if `text` is not such a payload.
+bool decode_payload(std::string_view text, event& ev);
+
+/// Encodes the batches of a hold: [["lot", quantity], ...].
+std::string encode_allocations(const std::vector<lot_allocation>& lots);
+
+/// Decodes what encode_allocations wrote ("" decodes to none).
+bool decode_allocations(std::string_view text,
+                        std::vector<lot_allocation>& out);
 
 } // namespace oms

@@ -39,7 +39,7 @@ class pg_store : public journal_store {
   std::string describe() const override { return name_; }
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
  private:
   pg_store(std::string name, std::unique_ptr<pqxx::connection> conn);

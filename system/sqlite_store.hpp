@@ -38,7 +38,7 @@ class sqlite_store : public journal_store {
   std::string describe() const override { return "sqlite:" + path_; }
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
  private:
   struct statements;
@@ -46,6 +46,10 @@ class sqlite_store : public journal_store {
   sqlite_store(std::string path, sqlite3* db);
 
   caf::error apply(const event& ev, uint64_t seq);
+
+  /// Reads the hold of `ev`'s order on its SKU, if there is one.
+  caf::error find_hold(const event& ev, bool& found, int64_t& quantity,
+                       std::vector<lot_allocation>& lots);
   caf::error fail(const std::string& what) const;
 
   std::string path_;

@@ -45,6 +45,16 @@ std::vector<key_state> keys_of(const event& ev) {
   return result;
 }
 
+bool external_stock_event(const event& ev) {
+  return ev.seller == seller::external && ev.kind != event_kind::wms_synced &&
+         ev.kind != event_kind::order_created &&
+         ev.kind != event_kind::order_changed;
+}
+
+bool wms_settled(const std::string& state) {
+  return state == "RELEASED" || state == "SHIPPED" || state == "REFUSED";
+}
+
 namespace {
 
 batch_view& batch_of(std::vector<batch_view>& batches, const std::string& lot,
@@ -106,9 +116,7 @@ void store_state::apply(const event& ev) {
   ++last_seq_;
   if (!ev.inbox_id.empty())
     inbox_ids_.insert(ev.inbox_id);
-  if (ev.seller == seller::external && ev.kind != event_kind::wms_synced &&
-      ev.kind != event_kind::order_created &&
-      ev.kind != event_kind::order_changed) {
+  if (external_stock_event(ev)) {
     // The EXTERNAL seller's stock lives in its WMS: only what our snapshot
     // may not reflect yet is kept.
     if (ev.kind == event_kind::stock_received ||
@@ -139,6 +147,7 @@ void store_state::apply(const event& ev) {
     }
     case event_kind::stock_moved: {
       auto& s = skus_[ev.sku];
+      s.sku = ev.sku;
       s.updated_at = ev.at;
       apply_to_batches(s.batches, ev, {});
       break;
@@ -170,6 +179,7 @@ void store_state::apply(const event& ev) {
         holds_.erase(i);
       }
       auto& s = skus_[ev.sku];
+      s.sku = ev.sku;
       s.on_hand -= ev.quantity;
       s.consumed_total += ev.quantity;
       s.updated_at = ev.at;
@@ -193,8 +203,7 @@ void store_state::apply(const event& ev) {
         cursors_[ev.reason] = ev.lot;
       break;
     case event_kind::wms_synced:
-      if (ev.reason == "RELEASED" || ev.reason == "SHIPPED" ||
-          ev.reason == "REFUSED")
+      if (wms_settled(ev.reason))
         wms_reservations_.erase({ev.order, ev.sku});
       else
         wms_reservations_[{ev.order, ev.sku}] = wms_reservation{

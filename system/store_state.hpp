@@ -145,6 +145,15 @@ class store_state {
   uint64_t last_seq_ = 0;
 };
 
+/// True for an event about the EXTERNAL seller's stock that only its feed
+/// deltas keep (the WMS owns that stock); where its reservations stand at
+/// the WMS (wms_synced) is kept like any other event.
+bool external_stock_event(const event& ev);
+
+/// True if a WMS reservation in `state` (wms_synced's reason) is settled: no
+/// row is kept for it.
+bool wms_settled(const std::string& state);
+
 /// Applies a stock event to a stored SKU's batches (receipt, move,
 /// adjustment, or the consumption of `hold_lots`). Shared by every store.
 void apply_to_batches(std::vector<batch_view>& batches, const event& ev,

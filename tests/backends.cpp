@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 
+#include <pqxx/pqxx>
+#include <sqlite3.h>
+
 #include "messages/errors.hpp"
 #include "system/pg_store.hpp"
 
@@ -14,10 +17,22 @@ std::vector<backend_case> backends(const temp_dir& dir) {
                       return mem;
                     }});
   auto path = (dir.path / "oms.db").string();
-  result.push_back({"sqlite", [path]() -> std::shared_ptr<journal_store> {
+  result.push_back({"sqlite",
+                    [path]() -> std::shared_ptr<journal_store> {
                       auto s = sqlite_store::open(path);
                       REQUIRE_MESSAGE(s, why(s));
                       return std::shared_ptr<journal_store>{std::move(*s)};
+                    },
+                    [path](const std::string& sql) {
+                      sqlite3* db = nullptr;
+                      REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+                      char* err = nullptr;
+                      auto rc =
+                          sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+                      std::string msg = err ? err : "";
+                      sqlite3_free(err);
+                      sqlite3_close(db);
+                      REQUIRE_MESSAGE(rc == SQLITE_OK, msg);
                     }});
   // PostgreSQL when a server is given: each call gets a schema of its own.
   if (auto conninfo = std::getenv("OMS_TEST_PG")) {
@@ -25,12 +40,19 @@ std::vector<backend_case> backends(const temp_dir& dir) {
     auto schema =
         "t" + std::to_string(getpid()) + "_" + std::to_string(++counter);
     std::string info = conninfo;
-    result.push_back(
-        {"postgres", [info, schema]() -> std::shared_ptr<journal_store> {
-           auto s = pg_store::open(info, schema);
-           REQUIRE_MESSAGE(s, why(s));
-           return std::shared_ptr<journal_store>{std::move(*s)};
-         }});
+    result.push_back({"postgres",
+                      [info, schema]() -> std::shared_ptr<journal_store> {
+                        auto s = pg_store::open(info, schema);
+                        REQUIRE_MESSAGE(s, why(s));
+                        return std::shared_ptr<journal_store>{std::move(*s)};
+                      },
+                      [info, schema](const std::string& sql) {
+                        pqxx::connection conn{info};
+                        pqxx::work w{conn};
+                        w.exec("SET search_path TO " + w.quote_name(schema));
+                        w.exec(sql);
+                        w.commit();
+                      }});
   }
   return result;
 }

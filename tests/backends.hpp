@@ -36,6 +36,9 @@ struct backend_case {
   std::string name;
   /// Opens the store; calling it again reopens the same data.
   std::function<std::shared_ptr<journal_store>()> open;
+  /// Runs SQL on the store's data behind its back (to damage it); empty for
+  /// the memory store.
+  std::function<void(const std::string& sql)> exec_sql;
 };
 
 /// One backend_case per available backend, each on fresh, empty data.

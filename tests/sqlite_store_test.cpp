@@ -63,6 +63,106 @@ void overwrite(const fs::path& file, std::streamoff at, size_t n, char c) {
   f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
 }
 
+// The schema as released at version 2 (migrations 0 -> 1 and 1 -> 2 of
+// system/sqlite_store.cpp, copied as they were).
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE events (
+  seq       INTEGER PRIMARY KEY,
+  at        INTEGER NOT NULL,
+  kind      TEXT    NOT NULL,
+  sku       TEXT,
+  order_id  TEXT,
+  quantity  INTEGER NOT NULL DEFAULT 0,
+  amount    INTEGER NOT NULL DEFAULT 0,
+  payload   TEXT
+);
+CREATE TABLE skus (
+  sku            TEXT PRIMARY KEY,
+  seller         TEXT    NOT NULL DEFAULT 'INTERNAL',
+  unit_price     INTEGER NOT NULL,
+  on_hand        INTEGER NOT NULL DEFAULT 0,
+  received_total INTEGER NOT NULL DEFAULT 0,
+  consumed_total INTEGER NOT NULL DEFAULT 0,
+  updated_at     INTEGER NOT NULL
+);
+CREATE TABLE holds (
+  order_id TEXT    NOT NULL,
+  sku      TEXT    NOT NULL,
+  quantity INTEGER NOT NULL,
+  kind     TEXT    NOT NULL,
+  PRIMARY KEY (order_id, sku)
+);
+CREATE INDEX holds_by_sku ON holds (sku);
+CREATE TABLE orders (
+  id              TEXT PRIMARY KEY,
+  customer        TEXT    NOT NULL,
+  seller          TEXT    NOT NULL,
+  status          TEXT    NOT NULL,
+  total_amount    INTEGER NOT NULL,
+  paid_amount     INTEGER NOT NULL,
+  refunded_amount INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  hold_expires_at INTEGER NOT NULL,
+  cancel_reason   TEXT    NOT NULL,
+  live            INTEGER NOT NULL,
+  record          TEXT    NOT NULL,
+  ordinal         INTEGER NOT NULL
+);
+CREATE INDEX orders_by_customer ON orders (customer, ordinal DESC);
+CREATE INDEX orders_live ON orders (live) WHERE live = 1;
+CREATE TABLE order_lines (
+  order_id           TEXT    NOT NULL,
+  line_no            INTEGER NOT NULL,
+  sku                TEXT    NOT NULL,
+  quantity           INTEGER NOT NULL,
+  unit_price         INTEGER NOT NULL,
+  cancelled_quantity INTEGER NOT NULL,
+  shipped_quantity   INTEGER NOT NULL,
+  PRIMARY KEY (order_id, line_no)
+);
+CREATE TABLE order_history (
+  order_id    TEXT    NOT NULL,
+  entry_no    INTEGER NOT NULL,
+  at          INTEGER NOT NULL,
+  from_status TEXT    NOT NULL,
+  to_status   TEXT    NOT NULL,
+  reason      TEXT    NOT NULL,
+  amount      INTEGER NOT NULL,
+  PRIMARY KEY (order_id, entry_no)
+);
+CREATE TABLE payments (
+  gateway_key TEXT PRIMARY KEY,
+  order_id    TEXT    NOT NULL,
+  kind        TEXT    NOT NULL,
+  amount      INTEGER NOT NULL,
+  status      TEXT    NOT NULL,
+  reference   TEXT    NOT NULL,
+  reason      TEXT    NOT NULL,
+  at          INTEGER NOT NULL,
+  client_key  TEXT    NOT NULL,
+  fingerprint TEXT    NOT NULL
+);
+CREATE INDEX payments_by_order ON payments (order_id);
+CREATE TABLE idempotency_keys (
+  customer    TEXT    NOT NULL,
+  key         TEXT    NOT NULL,
+  fingerprint TEXT    NOT NULL,
+  order_id    TEXT    NOT NULL,
+  at          INTEGER NOT NULL,
+  response    TEXT    NOT NULL,
+  PRIMARY KEY (customer, key)
+);
+CREATE INDEX idempotency_keys_by_at ON idempotency_keys (at);
+
+CREATE TABLE customers (
+  id         TEXT PRIMARY KEY,
+  name       TEXT    NOT NULL,
+  token_hash TEXT    NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+)sql";
+
 } // namespace
 
 TEST_CASE("a new store is created with its directory, WAL mode and schema") {
@@ -133,6 +233,7 @@ TEST_CASE("a damaged store stops the start with an error naming the file") {
   overwrite(path, static_cast<std::streamoff>(size / 2 / 4096 * 4096), 8192,
             '\x5a');
   auto msg = open_error(path.string());
+  CAPTURE(msg);
   CHECK(msg.find(path.string()) != std::string::npos);
   CHECK(msg.find("damaged") != std::string::npos);
 }
@@ -164,4 +265,109 @@ TEST_CASE("a store from a newer schema version is refused") {
   auto msg = open_error(path);
   CHECK(msg.find("schema version 99") != std::string::npos);
   CHECK(msg.find("newer") != std::string::npos);
+}
+
+TEST_CASE("a SQLite store of schema version 2 is migrated: on-hand becomes the "
+          "batch '' and each hold draws from it") {
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  raw_exec(path, schema_v2);
+  raw_exec(path, R"sql(
+PRAGMA user_version = 2;
+PRAGMA application_id = 1330467633;
+INSERT INTO events (seq, at, kind, sku, order_id, quantity, amount, payload)
+  VALUES (1, 100, 'sku_created', 'A', '', 0, 1000, NULL),
+         (2, 200, 'stock_received', 'A', '', 10, 0, NULL),
+         (3, 300, 'stock_reserved', 'A', 'o1', 3, 0, NULL),
+         (4, 400, 'stock_blocked', 'A', 'o1', 3, 0, NULL),
+         (5, 500, 'sku_created', 'B', '', 0, 250, NULL);
+INSERT INTO skus (sku, unit_price, on_hand, received_total, consumed_total,
+                  updated_at)
+  VALUES ('A', 1000, 10, 10, 0, 200), ('B', 250, 0, 0, 0, 500);
+INSERT INTO holds (order_id, sku, quantity, kind)
+  VALUES ('o1', 'A', 3, 'BLOCKED');
+)sql");
+  {
+    auto store = open_ok(path);
+    CHECK(store->last_seq() == 5);
+    auto state = store->load();
+    REQUIRE_MESSAGE(state, why(state));
+    REQUIRE(state->skus.size() == 2);
+    auto& a = state->skus[0];
+    CHECK(a.sku == "A");
+    CHECK(a.on_hand == 10);
+    CHECK(a.adjusted_total == 0);
+    CHECK(a.updated_at == 200);
+    REQUIRE(a.batches.size() == 1);
+    CHECK(a.batches[0].lot == "");
+    CHECK(a.batches[0].expires_at == 0);
+    CHECK(a.batches[0].on_hand == 10);
+    CHECK(a.batches[0].unallocatable == std::vector<int64_t>{0, 0, 0, 0});
+    CHECK(state->skus[1].sku == "B");
+    CHECK(state->skus[1].batches.empty()); // nothing on hand
+    REQUIRE(state->holds.size() == 1);
+    CHECK(state->holds[0].kind == hold_kind::blocked);
+    CHECK(state->holds[0].lots == std::vector<lot_allocation>{{"", 3}});
+    // The old log reads back without details.
+    auto log = store->read(1, 10);
+    REQUIRE_MESSAGE(log, why(log));
+    REQUIRE(log->size() == 5);
+    CHECK((*log)[2].kind == event_kind::stock_reserved);
+    CHECK((*log)[2].lots.empty());
+    // Shipping the old hold takes its units off the batch ''.
+    event ship;
+    ship.kind = event_kind::stock_consumed;
+    ship.at = 600;
+    ship.sku = "A";
+    ship.order = "o1";
+    ship.quantity = 3;
+    REQUIRE(!store->commit({ship, receipt("A", 4)}));
+  }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(s, 0) == 3);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  auto store = open_ok(path);
+  auto state = store->load();
+  REQUIRE_MESSAGE(state, why(state));
+  auto& a = state->skus[0];
+  CHECK(a.on_hand == 11);
+  CHECK(a.consumed_total == 3);
+  REQUIRE(a.batches.size() == 1);
+  CHECK(a.batches[0].on_hand == 11);
+  CHECK(state->holds.empty());
+}
+
+TEST_CASE("a SQLite store whose migration fails stays at its old version") {
+  // A v2 store with a stray table named like a new one: the migration fails
+  // halfway and is rolled back as a whole.
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  raw_exec(path, schema_v2);
+  raw_exec(path, "PRAGMA user_version = 2; PRAGMA application_id = "
+                 "1330467633; CREATE TABLE inbox (x INTEGER); INSERT INTO "
+                 "skus (sku, unit_price, on_hand, updated_at) VALUES ('A', 1, "
+                 "5, 1);");
+  auto msg = open_error(path);
+  CHECK(msg.find("migration to schema version 3 failed") != std::string::npos);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(s, 0) == 2);
+  sqlite3_finalize(s);
+  // Nothing of the half-run migration is left behind.
+  sqlite3_prepare_v2(db,
+                     "SELECT count(*) FROM sqlite_master WHERE name = "
+                     "'batches'",
+                     -1, &s, nullptr);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(s, 0) == 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
 }

@@ -5,6 +5,7 @@
 #include "tests/why.hpp"
 
 #include "messages/errors.hpp"
+#include "system/codec.hpp"
 #include "tests/backends.hpp"
 
 using namespace oms;
@@ -61,6 +62,265 @@ event order_event(event_kind kind, const order_record& rec) {
 
 void require_ok(const caf::error& err) {
   REQUIRE_MESSAGE(!err, describe(err));
+}
+
+// -- batches, the inbox and the EXTERNAL seller -------------------------------
+
+event stock(event_kind kind, const std::string& sku, int64_t qty,
+            timestamp_ms at, const std::string& lot = {}) {
+  auto ev = sku_event(kind, sku, qty);
+  ev.at = at;
+  ev.lot = lot;
+  return ev;
+}
+
+event receipt(const std::string& sku, int64_t qty, timestamp_ms at,
+              const std::string& lot, timestamp_ms expires_at) {
+  auto ev = stock(event_kind::stock_received, sku, qty, at, lot);
+  ev.expires_at = expires_at;
+  return ev;
+}
+
+event moved(const std::string& lot, int64_t qty, const std::string& reason,
+            timestamp_ms at) {
+  auto ev = stock(event_kind::stock_moved, "A", qty, at, lot);
+  ev.reason = reason;
+  return ev;
+}
+
+event held(event_kind kind, const std::string& sku, const std::string& order,
+           int64_t qty, timestamp_ms at,
+           std::vector<lot_allocation> lots = {}) {
+  auto ev = hold_event(kind, sku, order, qty);
+  ev.at = at;
+  ev.lots = std::move(lots);
+  return ev;
+}
+
+event external(event_kind kind, int64_t qty, int64_t wms_seq, timestamp_ms at,
+               const std::string& inbox_id) {
+  auto ev = stock(kind, "EXT-1", qty, at);
+  ev.amount = wms_seq;
+  ev.inbox_id = inbox_id;
+  ev.seller = seller::external;
+  return ev;
+}
+
+event wms(const std::string& order, int64_t qty, const std::string& state,
+          int64_t wms_seq, timestamp_ms at) {
+  auto ev = hold_event(event_kind::wms_synced, "EXT-1", order, qty);
+  ev.at = at;
+  ev.reason = state;
+  ev.amount = wms_seq;
+  ev.seller = seller::external;
+  return ev;
+}
+
+event cursor(const std::string& source, const std::string& value,
+             timestamp_ms at) {
+  event ev;
+  ev.kind = event_kind::inbox_cursor;
+  ev.at = at;
+  ev.reason = source;
+  ev.lot = value;
+  return ev;
+}
+
+// Every kind of event the batches, the INBOX and the EXTERNAL seller add, in
+// journal order: receipts into batches with expiry, holds drawing from
+// several batches and shrinking, moves into DAMAGED and back, adjustments
+// (one emptying a batch), a consumption, an expiry, inbox ids, cursors,
+// feed changes and WMS reservations set and settled.
+std::vector<event> model_events() {
+  std::vector<event> evs;
+  auto add = [&](event ev) {
+    evs.push_back(std::move(ev));
+  };
+  add(sku_event(event_kind::sku_created, "A", 0, 1000));
+  auto first = receipt("A", 10, 1001, "L1", 50'000);
+  first.inbox_id = "rcv-1";
+  add(first);
+  add(receipt("A", 5, 1002, "L2", 90'000));
+  add(receipt("A", 3, 1003, "", 0));
+  auto o1 = sample_order("o1", "alice", order_status::created, 2000);
+  o1.lines = {{"A", 12, 1000, 0, 0, {{"L1", 10}, {"L2", 2}}}};
+  add(order_event(event_kind::order_created, o1));
+  add(held(event_kind::stock_reserved, "A", "o1", 12, 2000,
+           {{"L1", 10}, {"L2", 2}}));
+  add(held(event_kind::stock_released, "A", "o1", 3, 2100));
+  add(moved("L2", 2, "DAMAGED", 2200));
+  add(moved("L2", -1, "DAMAGED", 2201));
+  add(moved("", 1, "SAFETY_STOCK", 2202));
+  add(moved("L2", 1, "NOT_A_REASON", 2203));
+  auto count = stock(event_kind::stock_adjusted, "A", -1, 2300, "L2");
+  count.reason = "cycle count";
+  count.inbox_id = "adj-1";
+  add(count);
+  add(receipt("A", 2, 2400, "L3", 0));
+  auto lost = stock(event_kind::stock_adjusted, "A", -2, 2401, "L3");
+  lost.reason = "lost";
+  add(lost);
+  add(held(event_kind::stock_blocked, "A", "o1", 9, 2500));
+  add(held(event_kind::stock_consumed, "A", "o1", 9, 2600));
+  auto o1_shipped = o1;
+  o1_shipped.status = order_status::shipped;
+  o1_shipped.lines[0].cancelled_quantity = 3;
+  o1_shipped.lines[0].shipped_quantity = 9;
+  o1_shipped.updated_at = 2600;
+  add(order_event(event_kind::order_changed, o1_shipped));
+  add(stock(event_kind::batch_expired, "A", 1, 50'000, "L1"));
+  add(receipt("A", 4, 50'100, "L3", 120'000));
+  auto o5 = sample_order("o5", "bob", order_status::created, 50'200);
+  o5.lines = {{"A", 5, 1000, 0, 0, {{"L1", 1}, {"L2", 3}, {"", 1}}}};
+  add(order_event(event_kind::order_created, o5));
+  add(held(event_kind::stock_reserved, "A", "o5", 5, 50'200,
+           {{"L1", 1}, {"L2", 3}, {"", 1}}));
+  add(held(event_kind::stock_released, "A", "o5", 2, 50'300));
+  // A SKU and a hold from before batches: no lot, no allocations.
+  add(stock(event_kind::sku_created, "B", 0, 3000));
+  add(stock(event_kind::stock_received, "B", 4, 3001));
+  add(order_event(event_kind::order_created,
+                  sample_order("o2", "carol", order_status::created, 3100)));
+  add(held(event_kind::stock_reserved, "B", "o2", 2, 3100));
+  event cust;
+  cust.kind = event_kind::customer_created;
+  cust.at = 3200;
+  cust.customer = {"cust-1", "Alice", "abcd", 3200};
+  add(cust);
+  // An inbound change recorded as processed without effect.
+  auto rejected = stock(event_kind::inbox_cursor, "A", -50, 3300);
+  rejected.inbox_id = "bad-1";
+  rejected.reason = "INSUFFICIENT_STOCK: only 12 on hand";
+  add(rejected);
+  add(cursor("wms", "c-17", 3400));
+  add(cursor("wms", "c-18", 3500));
+  add(cursor("erp", "e-1", 3501));
+  // The EXTERNAL seller: feed changes by WMS sequence, no SKU or hold rows.
+  auto ext = external(event_kind::stock_received, 7, 41, 4000, "wms-41");
+  ext.lot = "W1";
+  add(ext);
+  auto ext_count = external(event_kind::stock_adjusted, -2, 42, 4001, "wms-42");
+  ext_count.reason = "count";
+  add(ext_count);
+  add(external(event_kind::stock_received, 3, 41, 4002, "wms-41b"));
+  auto ext_hold = held(event_kind::stock_reserved, "EXT-1", "o3", 2, 4100);
+  ext_hold.seller = seller::external;
+  add(ext_hold);
+  add(wms("o3", 2, "NONE>RESERVED", 0, 4200));
+  add(wms("o3", 2, "RESERVED", 43, 4201));
+  add(wms("o4", 1, "RESERVED", 44, 4300));
+  add(wms("o4", 1, "RELEASED", 44, 4301));
+  return evs;
+}
+
+// Commits `evs` in transactions of up to four events.
+void commit_all(journal_store& store, const std::vector<event>& evs) {
+  for (size_t i = 0; i < evs.size(); i += 4)
+    require_ok(store.commit(std::vector<event>(
+        evs.begin() + i, evs.begin() + std::min(evs.size(), i + 4))));
+}
+
+void check_same_event(const event& want, const event& got) {
+  CHECK(got.kind == want.kind);
+  CHECK(got.at == want.at);
+  CHECK(got.sku == want.sku);
+  CHECK(got.order == want.order);
+  CHECK(got.quantity == want.quantity);
+  CHECK(got.amount == want.amount);
+  CHECK(encode_record(got.snapshot) == encode_record(want.snapshot));
+  CHECK(encode_customer(got.customer) == encode_customer(want.customer));
+  CHECK(got.lot == want.lot);
+  CHECK(got.expires_at == want.expires_at);
+  CHECK(got.reason == want.reason);
+  CHECK(got.lots == want.lots);
+  CHECK(got.inbox_id == want.inbox_id);
+  CHECK(got.seller == want.seller);
+}
+
+void check_same_state(const recovered_state& want, const recovered_state& got) {
+  REQUIRE(got.skus.size() == want.skus.size());
+  for (size_t i = 0; i < want.skus.size(); ++i) {
+    auto& w = want.skus[i];
+    auto& g = got.skus[i];
+    CAPTURE(w.sku);
+    CHECK(g.sku == w.sku);
+    CHECK(g.unit_price == w.unit_price);
+    CHECK(g.on_hand == w.on_hand);
+    CHECK(g.received_total == w.received_total);
+    CHECK(g.consumed_total == w.consumed_total);
+    CHECK(g.adjusted_total == w.adjusted_total);
+    CHECK(g.updated_at == w.updated_at);
+    REQUIRE(g.batches.size() == w.batches.size());
+    for (size_t j = 0; j < w.batches.size(); ++j) {
+      auto& wb = w.batches[j];
+      auto& gb = g.batches[j];
+      CAPTURE(wb.lot);
+      CHECK(gb.lot == wb.lot);
+      CHECK(gb.expires_at == wb.expires_at);
+      CHECK(gb.received_at == wb.received_at);
+      CHECK(gb.on_hand == wb.on_hand);
+      CHECK(gb.unallocatable == wb.unallocatable);
+      CHECK(gb.expired == wb.expired);
+      CHECK(gb.held == wb.held);
+      CHECK(gb.available == wb.available);
+    }
+  }
+  REQUIRE(got.holds.size() == want.holds.size());
+  for (size_t i = 0; i < want.holds.size(); ++i) {
+    auto& w = want.holds[i];
+    auto& g = got.holds[i];
+    CAPTURE(w.order);
+    CHECK(g.order == w.order);
+    CHECK(g.sku == w.sku);
+    CHECK(g.quantity == w.quantity);
+    CHECK(g.kind == w.kind);
+    CHECK(g.lots == w.lots);
+  }
+  REQUIRE(got.live_orders.size() == want.live_orders.size());
+  for (size_t i = 0; i < want.live_orders.size(); ++i)
+    CHECK(encode_record(got.live_orders[i]) ==
+          encode_record(want.live_orders[i]));
+  REQUIRE(got.customers.size() == want.customers.size());
+  for (size_t i = 0; i < want.customers.size(); ++i)
+    CHECK(encode_customer(got.customers[i]) ==
+          encode_customer(want.customers[i]));
+  CHECK(got.inbox_ids == want.inbox_ids);
+  CHECK(got.cursors == want.cursors);
+  REQUIRE(got.external_deltas.size() == want.external_deltas.size());
+  for (size_t i = 0; i < want.external_deltas.size(); ++i) {
+    auto& w = want.external_deltas[i];
+    auto& g = got.external_deltas[i];
+    CHECK(g.sku == w.sku);
+    CHECK(g.event_id == w.event_id);
+    CHECK(g.wms_seq == w.wms_seq);
+    CHECK(g.quantity == w.quantity);
+    CHECK(g.at == w.at);
+  }
+  REQUIRE(got.wms_reservations.size() == want.wms_reservations.size());
+  for (size_t i = 0; i < want.wms_reservations.size(); ++i) {
+    auto& w = want.wms_reservations[i];
+    auto& g = got.wms_reservations[i];
+    CHECK(g.order == w.order);
+    CHECK(g.sku == w.sku);
+    CHECK(g.quantity == w.quantity);
+    CHECK(g.state == w.state);
+    CHECK(g.wms_seq == w.wms_seq);
+    CHECK(g.at == w.at);
+  }
+  CHECK(got.last_seq == want.last_seq);
+  CHECK(got.total_orders == want.total_orders);
+}
+
+batch_view batch(const std::string& lot, timestamp_ms expires_at,
+                 timestamp_ms received_at, int64_t on_hand,
+                 std::vector<int64_t> aside) {
+  batch_view b;
+  b.lot = lot;
+  b.expires_at = expires_at;
+  b.received_at = received_at;
+  b.on_hand = on_hand;
+  b.unallocatable = std::move(aside);
+  return b;
 }
 
 } // namespace
@@ -261,4 +521,158 @@ TEST_CASE("a recovered state with holds or lines on unknown SKUs is refused") {
   rec.lines = {{"Z", 1, 100, 0, 0, {}}};
   bad_line.live_orders.push_back(rec);
   CHECK(check_consistency(bad_line).find("o3") != std::string::npos);
+}
+
+TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
+          "external seller's records as the memory state does") {
+  auto evs = model_events();
+  store_state reference;
+  for (auto& ev : evs)
+    reference.apply(ev);
+  auto want = reference.recover();
+  // The reference itself, by hand: what the events add up to.
+  REQUIRE(want.skus.size() == 2);
+  auto& a = want.skus[0];
+  CHECK(a.sku == "A");
+  CHECK(a.on_hand == 12);
+  CHECK(a.received_total == 24);
+  CHECK(a.consumed_total == 9);
+  CHECK(a.adjusted_total == -3);
+  CHECK(a.updated_at == 50'100);
+  std::vector<std::vector<int64_t>> aside{
+      {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 0, 0, 1}, {0, 0, 0, 0}};
+  REQUIRE(a.batches.size() == 4);
+  CHECK(a.batches[0].lot == "L1");
+  CHECK(a.batches[0].on_hand == 1);
+  CHECK(a.batches[1].lot == "L2");
+  CHECK(a.batches[1].on_hand == 4);
+  CHECK(a.batches[2].lot == "");
+  CHECK(a.batches[2].on_hand == 3);
+  CHECK(a.batches[3].lot == "L3"); // emptied, dropped, received again
+  CHECK(a.batches[3].expires_at == 120'000);
+  CHECK(a.batches[3].received_at == 50'100);
+  for (size_t i = 0; i < aside.size(); ++i)
+    CHECK(a.batches[i].unallocatable == aside[i]);
+  REQUIRE(want.holds.size() == 2);
+  CHECK(want.holds[0].order == "o2");
+  CHECK(want.holds[0].lots == std::vector<lot_allocation>{{"", 2}});
+  CHECK(want.holds[1].order == "o5");
+  CHECK(want.holds[1].quantity == 3);
+  CHECK(want.holds[1].lots ==
+        std::vector<lot_allocation>{{"L1", 1}, {"L2", 2}});
+  CHECK(want.inbox_ids == std::vector<std::string>{"adj-1", "bad-1", "rcv-1",
+                                                   "wms-41", "wms-41b",
+                                                   "wms-42"});
+  CHECK(want.cursors == std::vector<std::pair<std::string, std::string>>{
+                            {"erp", "e-1"}, {"wms", "c-18"}});
+  REQUIRE(want.external_deltas.size() == 2);
+  CHECK(want.external_deltas[0].event_id == "wms-41b");
+  CHECK(want.external_deltas[0].quantity == 3);
+  CHECK(want.external_deltas[1].quantity == -2);
+  REQUIRE(want.wms_reservations.size() == 1);
+  CHECK(want.wms_reservations[0].order == "o3");
+  CHECK(want.wms_reservations[0].state == "RESERVED");
+  CHECK(want.wms_reservations[0].wms_seq == 43);
+  CHECK(want.live_orders.size() == 3);
+  CHECK(want.last_seq == evs.size());
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      {
+        auto store = b.open();
+        commit_all(*store, evs);
+        auto got = store->load();
+        REQUIRE_MESSAGE(got, why(got));
+        check_same_state(want, *got);
+      }
+      // And again from what is on disk.
+      auto again = b.open();
+      auto got = again->load();
+      REQUIRE_MESSAGE(got, why(got));
+      check_same_state(want, *got);
+      CHECK(check_consistency(*got).empty());
+    }
+  }
+}
+
+TEST_CASE("every store reads back stock events with their batch, expiry, "
+          "reason, lots, inbox id and seller") {
+  auto evs = model_events();
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      {
+        auto store = b.open();
+        commit_all(*store, evs);
+      }
+      auto store = b.open();
+      auto got = store->read(1, 1000);
+      REQUIRE_MESSAGE(got, why(got));
+      REQUIRE(got->size() == evs.size());
+      for (size_t i = 0; i < evs.size(); ++i) {
+        CAPTURE(i);
+        check_same_event(evs[i], (*got)[i]);
+      }
+      // Replaying the log gives the state the store kept.
+      store_state replayed;
+      for (auto& ev : *got)
+        replayed.apply(ev);
+      auto state = store->load();
+      REQUIRE_MESSAGE(state, why(state));
+      check_same_state(replayed.recover(), *state);
+    }
+  }
+}
+
+TEST_CASE("a SQL store refuses undecodable stock details and hold batches, "
+          "naming them") {
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    if (!b.exec_sql)
+      continue;
+    SUBCASE(b.name.c_str()) {
+      auto store = b.open();
+      require_ok(store->commit({receipt("A", 5, 1000, "L1", 9000),
+                                receipt("A", 5, 1001, "L2", 0),
+                                held(event_kind::stock_reserved, "A", "o1", 6,
+                                     1002, {{"L1", 5}, {"L2", 1}})}));
+      for (std::string bad :
+           {std::string{"{\"lots\": 5"}, std::string{"[1, 2]"},
+            std::string{"{\"lots\": [[\"L1\", \"six\"]]}"},
+            std::string{"{\"seller\": 7}"},
+            std::string{"{\"expiresAt\": \"soon\"}"}}) {
+        CAPTURE(bad);
+        b.exec_sql("UPDATE events SET payload = '" + bad + "' WHERE seq = 2");
+        auto log = store->read(1, 10);
+        REQUIRE_FALSE(log);
+        CHECK(code_of(log.error()) == errc::store_failure);
+        CHECK(message_of(log.error())
+                  .find("undecodable payload of "
+                        "stock_received at seq 2") != std::string::npos);
+      }
+      // The events after the damaged one still read.
+      auto tail = store->read(3, 10);
+      REQUIRE_MESSAGE(tail, why(tail));
+      REQUIRE(tail->size() == 1);
+      CHECK(tail->front().lots ==
+            std::vector<lot_allocation>{{"L1", 5}, {"L2", 1}});
+      // A hold whose batches do not decode stops the recovery ...
+      b.exec_sql("UPDATE holds SET lots = '[[\"L1\"' WHERE order_id = 'o1'");
+      auto state = store->load();
+      REQUIRE_FALSE(state);
+      CHECK(code_of(state.error()) == errc::store_failure);
+      CHECK(message_of(state.error())
+                .find("undecodable batches of the hold of order o1 on A") !=
+            std::string::npos);
+      // ... and a release of it stores nothing.
+      auto err =
+          store->commit({held(event_kind::stock_released, "A", "o1", 1, 1003)});
+      REQUIRE(err);
+      CHECK(code_of(err) == errc::store_failure);
+      CHECK(message_of(err).find("o1") != std::string::npos);
+      CHECK(store->last_seq() == 3);
+      auto again = b.open();
+      CHECK(again->last_seq() == 3);
+    }
+  }
 }
