@@ -1360,7 +1360,7 @@ Examples:
   export OMS_URL=http://127.0.0.1:8080 OMS_TOKEN=admin-secret-token
   omsctl inventory receive PHONE-1 --qty 10 --price 99800
   omsctl inventory receive MILK-1 --qty 40 --price 5600 --lot L-0312 \
-      --expires-at 2026-03-12T00:00:00Z --event-id grn-8812
+      --expires-at 2027-03-12T00:00:00Z --event-id grn-8812
   omsctl inventory change MILK-1 --kind SET_ASIDE --qty 2 --reason DAMAGED \
       --lot L-0312
   omsctl customer create "Asha Rao"

@@ -405,10 +405,11 @@ TEST_CASE("omsctl: receipts into lots with an event id, stock set aside and "
   CHECK_MESSAGE(rejected.err.rfind("error: INSUFFICIENT_STOCK: ", 0) == 0,
                 rejected.err);
   CHECK(rejected.err.find("qc-1") != std::string::npos);
-  // -o json prints the server's answer.
-  auto js =
-      admin(d, {"inventory", "change", "MILK-1", "--kind", "RECEIPT", "--qty",
-                "1", "--lot", "L-LATE", "--event-id", "grn-2", "-o", "json"});
+  // -o json prints the server's answer. More units of a batch that expires
+  // repeat its expiry.
+  auto js = admin(d, {"inventory", "change", "MILK-1", "--kind", "RECEIPT",
+                      "--qty", "1", "--lot", "L-LATE", "--expires-at", late,
+                      "--event-id", "grn-2", "-o", "json"});
   REQUIRE_MESSAGE(js.exit_code == 0, js.err);
   auto j = json::parse(js.out, nullptr, false);
   REQUIRE(j.is_object());
