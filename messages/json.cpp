@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/wms_protocol.hpp"
+
 namespace oms {
 
 std::string format_timestamp(timestamp_ms at) {
@@ -18,6 +20,78 @@ std::string format_timestamp(timestamp_ms at) {
                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
                 tm.tm_min, tm.tm_sec, static_cast<int>(at % 1000));
   return buf;
+}
+
+namespace {
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  auto era = (y >= 0 ? y : y - 399) / 400;
+  auto yoe = y - era * 400;
+  auto doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  auto doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+bool leap_year(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+// The `n` digits at `pos` of `text` as a number; false if any is not a digit.
+bool digits(std::string_view text, size_t pos, size_t n, int64_t& out) {
+  if (pos + n > text.size())
+    return false;
+  out = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (text[i] < '0' || text[i] > '9')
+      return false;
+    out = out * 10 + (text[i] - '0');
+  }
+  return true;
+}
+
+} // namespace
+
+bool parse_timestamp(std::string_view text, timestamp_ms& out) {
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+00:00)
+  int64_t year, month, day, hour, minute, second;
+  if (text.size() < 20 || !digits(text, 0, 4, year) || text[4] != '-' ||
+      !digits(text, 5, 2, month) || text[7] != '-' ||
+      !digits(text, 8, 2, day) || (text[10] != 'T' && text[10] != 't') ||
+      !digits(text, 11, 2, hour) || text[13] != ':' ||
+      !digits(text, 14, 2, minute) || text[16] != ':' ||
+      !digits(text, 17, 2, second))
+    return false;
+  static constexpr int64_t month_days[] = {31, 28, 31, 30, 31, 30,
+                                           31, 31, 30, 31, 30, 31};
+  if (year < 1970 || month < 1 || month > 12 || day < 1 ||
+      day > month_days[month - 1] + (month == 2 && leap_year(year) ? 1 : 0) ||
+      hour > 23 || minute > 59 || second > 59)
+    return false;
+  size_t pos = 19;
+  int64_t millis = 0;
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    size_t first = pos;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (pos - first < 3)
+        millis = millis * 10 + (text[pos] - '0');
+      ++pos;
+    }
+    auto n = pos - first;
+    if (n == 0 || n > 9)
+      return false;
+    for (auto k = n; k < 3; ++k)
+      millis *= 10;
+  }
+  auto offset = text.substr(pos);
+  if (offset != "Z" && offset != "z" && offset != "+00:00")
+    return false;
+  auto days = days_from_civil(year, month, day);
+  out = ((days * 24 + hour) * 60 + minute) * 60'000 + second * 1000 + millis;
+  return true;
 }
 
 namespace {
@@ -104,7 +178,9 @@ void to_json(nlohmann::json& j, const lot_allocation& x) {
 }
 
 void to_json(nlohmann::json& j, const inbox_result& x) {
-  j = {{"eventId", x.event_id}, {"outcome", x.outcome}};
+  j = {{"eventId", x.event_id.empty() ? nlohmann::json(nullptr)
+                                      : nlohmann::json(x.event_id)},
+       {"outcome", x.outcome}};
   if (!x.error_code.empty())
     j["error"] = {{"code", x.error_code}, {"message", x.error}};
   if (!x.stock.sku.empty())
@@ -215,6 +291,35 @@ void to_json(nlohmann::json& j, const journal_stats& x) {
   j = {{"events", x.events},     {"batches", x.batches},
        {"appends", x.appends},   {"maxBatch", x.max_batch},
        {"failures", x.failures}, {"lastSeq", x.last_seq}};
+}
+
+void to_json(nlohmann::json& j, const wms_gateway_stats& x) {
+  const char* breaker = "CLOSED";
+  if (x.breaker == wms_breaker_state::open)
+    breaker = "OPEN";
+  else if (x.breaker == wms_breaker_state::half_open)
+    breaker = "HALF_OPEN";
+  j = {{"callsAccepted", x.calls_accepted},
+       {"callsSent", x.calls_sent},
+       {"answered2xx", x.answered_2xx},
+       {"answered4xx", x.answered_4xx},
+       {"answered429", x.answered_429},
+       {"answered5xx", x.answered_5xx},
+       {"transportErrors", x.transport_errors},
+       {"retries", x.retries},
+       {"coalesced", x.coalesced},
+       {"completed", x.completed},
+       {"rejectedQueueFull", x.rejected_queue_full},
+       {"rejectedBreakerOpen", x.rejected_breaker_open},
+       {"failedDeadline", x.failed_deadline},
+       {"failedAttempts", x.failed_attempts},
+       {"rejectedInvalid", x.rejected_invalid},
+       {"breaker", breaker},
+       {"breakerOpened", x.breaker_opened},
+       {"queueDepth", x.queue_depth},
+       {"queueDepthMax", x.queue_depth_max},
+       {"sentInWindowMax", x.sent_in_window_max},
+       {"inFlight", x.in_flight}};
 }
 
 } // namespace oms

@@ -3,11 +3,16 @@
 // translation units: only the forward declarations are included here.
 #pragma once
 
+#include <string>
+#include <string_view>
+
 #include <nlohmann/json_fwd.hpp>
 
 #include "messages/domain.hpp"
 
 namespace oms {
+
+struct wms_gateway_stats;
 
 void to_json(nlohmann::json& j, const order_item& x);
 void to_json(nlohmann::json& j, const address& x);
@@ -28,8 +33,15 @@ void to_json(nlohmann::json& j, const order_page& x);
 void to_json(nlohmann::json& j, const violation& x);
 void to_json(nlohmann::json& j, const audit_report& x);
 void to_json(nlohmann::json& j, const journal_stats& x);
+void to_json(nlohmann::json& j, const wms_gateway_stats& x);
 
 /// ISO 8601 UTC with milliseconds, e.g. "2026-11-22T10:15:00.123Z".
 std::string format_timestamp(timestamp_ms at);
+
+/// Parses an RFC 3339 timestamp in UTC: "2026-11-22T10:15:00Z", with an
+/// optional fraction of a second (digits past milliseconds are dropped) and
+/// "Z" or "+00:00" as the offset. Years 1970 to 9999. False for anything
+/// else, other offsets included.
+bool parse_timestamp(std::string_view text, timestamp_ms& out);
 
 } // namespace oms

@@ -1,13 +1,27 @@
 // The daemon's pieces that need no socket: flags and durations, tokens, the
-// rate limit and the metrics text.
+// rate limit, the metrics text, timestamps and the WMS counters as clients
+// see them, and the stock change routes driven in process over the real
+// actors.
 #include <doctest/doctest.h>
 
+#include <chrono>
+#include <future>
 #include <string>
 #include <vector>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/json.hpp"
+#include "messages/wms_protocol.hpp"
+#include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
 #include "system/daemon/metrics.hpp"
+#include "system/memory_store.hpp"
+#include "system/order_system.hpp"
+#include "system/simulated_gateway.hpp"
 
 using namespace oms;
 using namespace oms::daemon;
@@ -171,4 +185,258 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
   CHECK(has("oms_journal_commit_seconds_bucket{le=\"0.001\"} 2"));
   CHECK(has("oms_customers 7"));
   CHECK(has("oms_ready 1"));
+}
+
+TEST_CASE("timestamps: RFC 3339 in UTC parses to milliseconds; anything "
+          "else is refused") {
+  timestamp_ms at = 0;
+  REQUIRE(parse_timestamp("2027-01-15T08:00:00Z", at));
+  CHECK(at == 1'800'000'000'000);
+  REQUIRE(parse_timestamp("2027-01-15T08:00:00.5Z", at));
+  CHECK(at == 1'800'000'000'500);
+  REQUIRE(parse_timestamp("2027-01-15T08:00:00.123456789+00:00", at));
+  CHECK(at == 1'800'000'000'123);
+  REQUIRE(parse_timestamp("1970-01-01T00:00:00Z", at));
+  CHECK(at == 0);
+  REQUIRE(parse_timestamp("2028-02-29T23:59:59Z", at)); // a leap day
+  CHECK(format_timestamp(at) == "2028-02-29T23:59:59.000Z");
+  // What format_timestamp writes reads back.
+  REQUIRE(parse_timestamp(format_timestamp(1'800'000'000'123), at));
+  CHECK(at == 1'800'000'000'123);
+  for (auto* bad :
+       {"", "2027-01-15", "2027-01-15T08:00:00", "2027-01-15 08:00:00Z",
+        "2027-01-15T08:00:00+05:30", "2027-01-15T08:00:00-00:00",
+        "2027-13-01T00:00:00Z", "2027-02-29T00:00:00Z", "2027-04-31T00:00:00Z",
+        "2027-01-15T24:00:00Z", "2027-01-15T08:60:00Z", "2027-01-15T08:00:60Z",
+        "2027-01-15T08:00:00.Z", "2027-01-15T08:00:00.1234567890Z",
+        "1969-12-31T23:59:59Z", "+2027-01-15T08:00:00Z", "2027-1-15T08:00:00Z",
+        "2027-01-15T08:00:00ZZ", "tomorrow"})
+    CHECK_MESSAGE(!parse_timestamp(bad, at), bad);
+}
+
+TEST_CASE("the WMS gateway's counters render with camelCase names and the "
+          "breaker as a word") {
+  wms_gateway_stats ws;
+  ws.calls_accepted = 10;
+  ws.calls_sent = 12;
+  ws.answered_2xx = 9;
+  ws.answered_429 = 2;
+  ws.transport_errors = 1;
+  ws.retries = 2;
+  ws.coalesced = 3;
+  ws.rejected_breaker_open = 4;
+  ws.failed_deadline = 5;
+  ws.breaker = wms_breaker_state::half_open;
+  ws.queue_depth = 6;
+  ws.queue_depth_max = 7;
+  ws.sent_in_window_max = 8;
+  nlohmann::json j = ws;
+  CHECK(j["callsAccepted"] == 10);
+  CHECK(j["callsSent"] == 12);
+  CHECK(j["answered2xx"] == 9);
+  CHECK(j["answered429"] == 2);
+  CHECK(j["answered4xx"] == 0);
+  CHECK(j["transportErrors"] == 1);
+  CHECK(j["retries"] == 2);
+  CHECK(j["coalesced"] == 3);
+  CHECK(j["rejectedBreakerOpen"] == 4);
+  CHECK(j["failedDeadline"] == 5);
+  CHECK(j["breaker"] == "HALF_OPEN");
+  CHECK(j["queueDepth"] == 6);
+  CHECK(j["queueDepthMax"] == 7);
+  CHECK(j["sentInWindowMax"] == 8);
+  CHECK(j.size() == 21); // every counter of the struct, nothing else
+  ws.breaker = wms_breaker_state::open;
+  CHECK(nlohmann::json(ws)["breaker"] == "OPEN");
+  ws.breaker = wms_breaker_state::closed;
+  CHECK(nlohmann::json(ws)["breaker"] == "CLOSED");
+}
+
+TEST_CASE("metrics: the WMS gateway's counters appear only with a gateway") {
+  metrics m;
+  wms_gateway_stats ws;
+  ws.calls_accepted = 10;
+  ws.calls_sent = 12;
+  ws.answered_2xx = 9;
+  ws.answered_5xx = 3;
+  ws.retries = 2;
+  ws.coalesced = 1;
+  ws.rejected_queue_full = 4;
+  ws.breaker = wms_breaker_state::open;
+  ws.queue_depth = 5;
+  ws.sent_in_window_max = 20;
+  auto text = m.render(nullptr, {true, 0, 0}, &ws);
+  auto has = [&](const std::string& line) {
+    return text.find(line + "\n") != std::string::npos;
+  };
+  CHECK(has("oms_wms_calls_total 10"));
+  CHECK(has("oms_wms_sends_total 12"));
+  CHECK(has("oms_wms_answers_total{class=\"2xx\"} 9"));
+  CHECK(has("oms_wms_answers_total{class=\"5xx\"} 3"));
+  CHECK(has("oms_wms_answers_total{class=\"429\"} 0"));
+  CHECK(has("oms_wms_retries_total 2"));
+  CHECK(has("oms_wms_coalesced_total 1"));
+  CHECK(has("oms_wms_rejected_total{reason=\"queue_full\"} 4"));
+  CHECK(has("oms_wms_breaker_state 1"));
+  CHECK(has("oms_wms_queue_depth 5"));
+  CHECK(has("oms_wms_sends_per_window_max 20"));
+  CHECK(has("# TYPE oms_wms_breaker_state gauge"));
+  ws.breaker = wms_breaker_state::half_open;
+  CHECK(
+      m.render(nullptr, {true, 0, 0}, &ws).find("oms_wms_breaker_state 2\n") !=
+      std::string::npos);
+  CHECK(m.render(nullptr, {true, 0, 0}).find("oms_wms_") == std::string::npos);
+}
+
+namespace {
+
+// The API over the real actors on a memory store, without HTTP: a request
+// in, its answer out.
+struct api_fixture {
+  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
+    cfg.set("scheduler.max-threads", 2);
+    cfg.set("logger.console-verbosity", caf::atom("quiet"));
+    register_types(cfg);
+    return cfg;
+  }
+
+  static constexpr const char* admin_token = "api-test-admin-token";
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  order_system oms_;
+  token_registry tokens{admin_token};
+  metrics stats;
+  api front;
+
+  api_fixture()
+      : sys(init(cfg)),
+        oms_(sys, settings{}, std::make_shared<memory_store>(),
+             std::make_shared<simulated_gateway>()),
+        front(sys, oms_, tokens, stats, api_options{}) {}
+
+  http_response call(const std::string& method, const std::string& path,
+                     const std::string& body = {},
+                     const std::string& token = admin_token) {
+    http_request req;
+    req.method = method;
+    req.path = path;
+    req.authorization = "Bearer " + token;
+    req.body = body;
+    std::promise<http_response> answer;
+    auto done = answer.get_future();
+    front.handle(std::move(req), [&answer](http_response r) {
+      answer.set_value(std::move(r));
+    });
+    REQUIRE(done.wait_for(std::chrono::seconds(20)) ==
+            std::future_status::ready);
+    return done.get();
+  }
+
+  nlohmann::json post(const std::string& path, const nlohmann::json& body,
+                      int status) {
+    auto r = call("POST", path, body.dump());
+    INFO(path << " " << body.dump() << " -> " << r.body);
+    CHECK(r.status == status);
+    return nlohmann::json::parse(r.body);
+  }
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(api_fixture, "stock change routes: a new SKU's receipt "
+                               "answers 201, a replayed event DUPLICATE") {
+  // Proves the /changes status choice and the INBOX behind the route.
+  nlohmann::json grn{{"kind", "RECEIPT"},
+                     {"quantity", 4},
+                     {"unitPrice", 250},
+                     {"lot", "A1"},
+                     {"eventId", "grn:1"}};
+  auto first = post("/v1/inventory/NUT-1/changes", grn, 201);
+  CHECK(first["outcome"] == "APPLIED");
+  CHECK(first["stock"]["batches"][0]["lot"] == "A1");
+  auto again = post("/v1/inventory/NUT-1/changes", grn, 200);
+  CHECK(again["outcome"] == "DUPLICATE");
+  CHECK(again["stock"]["onHand"] == 4);
+  auto more = post("/v1/inventory/NUT-1/changes",
+                   {{"kind", "RECEIPT"}, {"quantity", 1}, {"lot", "A1"}}, 200);
+  CHECK(more["outcome"] == "APPLIED");
+  CHECK(more["eventId"].is_null());
+  CHECK(more["stock"]["receivedTotal"] == 5);
+  // The receipts route keeps its StockView and adds the outcome.
+  auto receipt = post("/v1/inventory/NUT-1/receipts",
+                      {{"quantity", 2}, {"lot", "A1"}}, 200);
+  CHECK(receipt["onHand"] == 7);
+  CHECK(receipt["outcome"] == "APPLIED");
+  CHECK_FALSE(receipt.contains("eventId"));
+  auto ext = call("POST", "/v1/inventory/NUT-1/receipts",
+                  R"({"quantity": 1, "seller": "EXTERNAL", "lot": "X"})");
+  CHECK(ext.status == 409);
+  CHECK(ext.body.find("EXTERNAL_INVENTORY_READ_ONLY") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(api_fixture, "stock change routes: bad bodies name the "
+                               "field and change nothing") {
+  // Proves the schema checks run before the actors see the change.
+  post("/v1/inventory/NUT-2/receipts", {{"quantity", 3}, {"unitPrice", 100}},
+       200);
+  struct bad_case {
+    const char* body;
+    const char* field;
+  };
+  for (
+      auto bad : std::vector<bad_case>{
+          {R"({"kind":"RECEIPT","quantity":1,"extra":1})", "extra"},
+          {R"({"kind":"SET_ASIDE","quantity":1,"reason":"EXPIRED"})", "reason"},
+          {R"({"kind":"SET_ASIDE","quantity":-2,"reason":"DAMAGED"})",
+           "quantity"},
+          {R"({"kind":"ADJUSTMENT","quantity":0})", "quantity"},
+          {R"({"kind":"ADJUSTMENT","quantity":1.5})", "quantity"},
+          {R"({"kind":"RECEIPT","quantity":1,"expiresAt":"2001-01-01T00:00:00Z"})",
+           "expiresAt"},
+          {R"({"kind":"RECEIPT","quantity":1,"expiresAt":12345})", "expiresAt"},
+          {R"({"kind":"RECEIPT","quantity":1,"eventId":"x y"})", "eventId"},
+          {R"({"kind":"RECEIPT","quantity":1,"lot":"x/y"})", "lot"},
+          {R"({"kind":"RETURN_ASIDE","quantity":1,"reason":"DAMAGED","expiresAt":"2099-01-01T00:00:00Z"})",
+           "expiresAt"},
+          {R"({"kind":"receipt","quantity":1})", "kind"},
+          {R"({"kind":"RECEIPT","quantity":1,"note":7})", "note"}}) {
+    auto r = call("POST", "/v1/inventory/NUT-2/changes", bad.body);
+    INFO(bad.body << " -> " << r.body);
+    CHECK(r.status == 400);
+    auto j = nlohmann::json::parse(r.body);
+    CHECK(j["error"]["code"] == "VALIDATION_FAILED");
+    CHECK(j["error"]["details"]["field"] == bad.field);
+  }
+  auto r = call("POST", "/v1/inventory/NUT-2/changes", "not json");
+  CHECK(r.status == 400);
+  auto now = nlohmann::json::parse(call("GET", "/v1/inventory/NUT-2").body);
+  CHECK(now["onHand"] == 3);
+  CHECK(now["unallocatable"] == 0);
+  CHECK(now["adjustedTotal"] == 0);
+}
+
+TEST_CASE_FIXTURE(api_fixture, "GET /v1/wms without a gateway answers 503 "
+                               "WMS_UNAVAILABLE; a customer gets 403") {
+  auto r = call("GET", "/v1/wms");
+  CHECK(r.status == 503);
+  auto j = nlohmann::json::parse(r.body);
+  CHECK(j["error"]["code"] == "WMS_UNAVAILABLE");
+  CHECK(j["error"]["message"] == "no WMS configured");
+  auto token = new_token();
+  tokens.add(customer_record{"cus_api", "Api", sha256_hex(token), 1});
+  CHECK(call("GET", "/v1/wms", {}, token).status == 403);
+  CHECK(call("POST", "/v1/inventory/X-1/changes",
+             R"({"kind":"RECEIPT","quantity":1,"unitPrice":5})", token)
+            .status == 403);
+  // The routes are listed with their admin marks.
+  int found = 0;
+  for (auto& route : api::routes())
+    if (route.pattern == "/v1/wms" ||
+        route.pattern == "/v1/inventory/{sku}/changes") {
+      ++found;
+      CHECK(route.admin);
+      CHECK(route.authenticated);
+    }
+  CHECK(found == 2);
 }

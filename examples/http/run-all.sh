@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=examples/http
-SCENARIOS=(lifecycle race cart cancel expiry)
+SCENARIOS=(lifecycle race cart cancel expiry batches)
 
 if [ "${1:-}" = "--start" ]; then
   OMSD=${OMSD:-build/omsd}

@@ -269,17 +269,127 @@ struct output {
 
 // -- rendering the API's shapes -----------------------------------------------
 
+/// The reasons units are not for sale, in the server's order.
+const char* const unallocatable_reasons[] = {"DAMAGED", "QUARANTINED",
+                                             "EXPIRED", "SAFETY_STOCK"};
+
+/// "3 (DAMAGED 2, QUARANTINED 1)": a total and its non-zero reasons.
+std::string by_reason(const json& total, const json& reasons) {
+  std::string parts;
+  for (auto* r : unallocatable_reasons) {
+    auto n = reasons.is_object() ? reasons.value(r, int64_t{0}) : 0;
+    if (n != 0)
+      parts += (parts.empty() ? "" : ", ") + std::string{r} + " " +
+               std::to_string(n);
+  }
+  return text(total) + (parts.empty() ? "" : " (" + parts + ")");
+}
+
 void print_stock(const json& s) {
-  print_block({{"sku", text(s, "sku")},
-               {"seller", text(s, "seller")},
-               {"unit price", money(s, "unitPrice")},
-               {"on hand", text(s, "onHand")},
-               {"reserved", text(s, "reserved")},
-               {"blocked", text(s, "blocked")},
-               {"available", text(s, "available")},
-               {"received total", text(s, "receivedTotal")},
-               {"consumed total", text(s, "consumedTotal")},
-               {"as of", text(s, "asOf")}});
+  block rows{{"sku", text(s, "sku")},
+             {"seller", text(s, "seller")},
+             {"unit price", money(s, "unitPrice")},
+             {"on hand", text(s, "onHand")},
+             {"reserved", text(s, "reserved")},
+             {"blocked", text(s, "blocked")},
+             {"available", text(s, "available")}};
+  if (s.contains("unallocatable"))
+    rows.emplace_back("unallocatable",
+                      by_reason(s["unallocatable"],
+                                s.value("unallocatableByReason", json{})));
+  rows.emplace_back("received total", text(s, "receivedTotal"));
+  rows.emplace_back("consumed total", text(s, "consumedTotal"));
+  if (s.contains("adjustedTotal"))
+    rows.emplace_back("adjusted total", text(s, "adjustedTotal"));
+  rows.emplace_back("as of", text(s, "asOf"));
+  // EXTERNAL: how the count derives from the WMS's last snapshot.
+  if (auto e = s.find("external"); e != s.end() && e->is_object()) {
+    auto& x = *e;
+    rows.emplace_back("WMS snapshot",
+                      x.value("snapshotKnown", false)
+                          ? text(x, "snapshotOrderable") + " orderable as of " +
+                                text(x, "snapshotAsOf") + " (read " +
+                                text(x, "readAt") + ", reflects WMS change " +
+                                text(x, "snapshotReflects") + ")"
+                          : std::string{"none read yet"});
+    rows.emplace_back("feed delta", text(x, "feedDelta"));
+    rows.emplace_back("pending holds", text(x, "pendingHolds"));
+    rows.emplace_back("safety buffer", text(x, "safetyBuffer"));
+    rows.emplace_back("WMS calls pending", text(x, "wmsPending"));
+  }
+  print_block(rows);
+
+  auto batches = s.value("batches", json::array());
+  if (batches.empty())
+    return;
+  std::cout << "\nBatches (first to expire first)\n";
+  table t{{"LOT", "EXPIRES AT", "ON HAND", "HELD", "AVAILABLE", "DAMAGED",
+           "QUARANTINED", "EXPIRED", "SAFETY_STOCK"},
+          "llrrrrrrr"};
+  for (auto& b : batches) {
+    auto lot = b.value("lot", "");
+    std::vector<std::string> row{
+        lot.empty() ? "-" : lot,
+        text(b, "expiresAt") + (b.value("expired", false) ? " (expired)" : ""),
+        text(b, "onHand"), text(b, "held"), text(b, "available")};
+    auto un = b.value("unallocatable", json::object());
+    for (auto* r : unallocatable_reasons)
+      row.push_back(
+          std::to_string(un.is_object() ? un.value(r, int64_t{0}) : 0));
+    t.add(std::move(row));
+  }
+  t.print();
+}
+
+/// The answer to an inbound stock change: its outcome, then the stock.
+void print_change(const json& c) {
+  block rows{{"outcome", text(c, "outcome")}};
+  if (auto id = c.find("eventId"); id != c.end() && !id->is_null())
+    rows.emplace_back("event id", text(*id));
+  if (auto e = c.find("error"); e != c.end() && e->is_object())
+    rows.emplace_back("rejected",
+                      text(*e, "code") + ": " + text(*e, "message"));
+  print_block(rows);
+  // /changes nests the stock; /receipts answers it at the top level.
+  auto stock = c.contains("stock") ? c["stock"] : c;
+  if (!stock.contains("sku"))
+    return;
+  std::cout << '\n';
+  print_stock(stock);
+}
+
+/// A REJECTED change answers 200, yet nothing changed: exit 1 like an error.
+void fail_if_rejected(const json& c) {
+  if (c.value("outcome", "") != "REJECTED")
+    return;
+  auto e = c.value("error", json::object());
+  throw api_error{200, text(e, "code"),
+                  text(e, "message") + " (event " + text(c, "eventId") +
+                      " is used up: it answers DUPLICATE from now on)"};
+}
+
+void print_wms(const json& w) {
+  print_block({{"breaker", text(w, "breaker")},
+               {"breaker opened", text(w, "breakerOpened")},
+               {"calls accepted", text(w, "callsAccepted")},
+               {"calls completed", text(w, "completed")},
+               {"requests sent", text(w, "callsSent")},
+               {"retries", text(w, "retries")},
+               {"coalesced reads", text(w, "coalesced")},
+               {"answers 2xx", text(w, "answered2xx")},
+               {"answers 4xx", text(w, "answered4xx")},
+               {"answers 429", text(w, "answered429")},
+               {"answers 5xx", text(w, "answered5xx")},
+               {"transport errors", text(w, "transportErrors")},
+               {"rejected: queue full", text(w, "rejectedQueueFull")},
+               {"rejected: breaker open", text(w, "rejectedBreakerOpen")},
+               {"failed: deadline", text(w, "failedDeadline")},
+               {"failed: attempts", text(w, "failedAttempts")},
+               {"rejected: invalid", text(w, "rejectedInvalid")},
+               {"queue depth", text(w, "queueDepth") + " (max " +
+                                   text(w, "queueDepthMax") + ")"},
+               {"in flight", text(w, "inFlight")},
+               {"most sends in 1 s", text(w, "sentInWindowMax")}});
 }
 
 void print_inventory_page(const json& page) {
@@ -331,13 +441,35 @@ void print_order(const json& o) {
   print_block(head);
 
   std::cout << "\nLines\n";
-  table lines{
-      {"SKU", "QTY", "CANCELLED", "SHIPPED", "UNIT PRICE", "LINE TOTAL"},
-      "lrrrrr"};
-  for (auto& l : o.value("lines", json::array()))
-    lines.add({text(l, "sku"), text(l, "quantity"),
-               text(l, "cancelledQuantity"), text(l, "shippedQuantity"),
-               money(l, "unitPrice", o), money(l, "lineTotal", o)});
+  // The batches a line's units came from, when a SKU keeps named lots.
+  auto all_lines = o.value("lines", json::array());
+  bool named_lots = false;
+  for (auto& l : all_lines)
+    for (auto& lot : l.value("lots", json::array()))
+      named_lots = named_lots || !lot.value("lot", "").empty();
+  std::vector<std::string> header{"SKU",     "QTY",        "CANCELLED",
+                                  "SHIPPED", "UNIT PRICE", "LINE TOTAL"};
+  if (named_lots)
+    header.push_back("LOTS");
+  table lines{header, "lrrrrrl"};
+  for (auto& l : all_lines) {
+    std::vector<std::string> row{text(l, "sku"),
+                                 text(l, "quantity"),
+                                 text(l, "cancelledQuantity"),
+                                 text(l, "shippedQuantity"),
+                                 money(l, "unitPrice", o),
+                                 money(l, "lineTotal", o)};
+    if (named_lots) {
+      std::string lots;
+      for (auto& lot : l.value("lots", json::array())) {
+        auto name = lot.value("lot", "");
+        lots += (lots.empty() ? "" : ",") + (name.empty() ? "-" : name) + ":" +
+                text(lot, "quantity");
+      }
+      row.push_back(lots.empty() ? "-" : lots);
+    }
+    lines.add(std::move(row));
+  }
   lines.print();
 
   std::cout << "\nHistory\n";
@@ -456,6 +588,13 @@ const CLI::Validator amount_arg{
 const auto seller_arg =
     CLI::IsMember({"INTERNAL", "EXTERNAL"}, CLI::ignore_case);
 
+const auto kind_arg = CLI::IsMember(
+    {"RECEIPT", "ADJUSTMENT", "SET_ASIDE", "RETURN_ASIDE"}, CLI::ignore_case);
+
+// EXPIRED is left out: only a batch's expiry sets it.
+const auto reason_arg =
+    CLI::IsMember({"DAMAGED", "QUARANTINED", "SAFETY_STOCK"}, CLI::ignore_case);
+
 /// The first line of `path`, without trailing white space.
 std::string read_token_file(const std::string& path) {
   std::ifstream in{path};
@@ -539,6 +678,11 @@ struct args {
   std::string status;
   std::string amount;
   std::string payment_token;
+  std::string kind;
+  std::string lot;
+  std::string expires_at;
+  std::string event_id;
+  std::string note;
   int64_t quantity = 0;
   std::optional<int64_t> price;
   std::optional<int64_t> limit;
@@ -584,6 +728,31 @@ std::string customer_path(const std::string& id) {
   return "/v1/customers/" + url_encode(id);
 }
 
+// --lot, --expires-at and --event-id of receive and change.
+void add_batch_options(CLI::App* cmd, args& a) {
+  cmd->add_option("--lot", a.lot,
+                  "The batch: 1 to 64 characters of A-Z a-z 0-9 . _ - "
+                  "(needed once a SKU has several batches)")
+      ->type_name("LOT");
+  cmd->add_option("--expires-at", a.expires_at,
+                  "Receipt into a new batch: when it expires, RFC 3339 UTC "
+                  "(2026-12-31T23:59:59Z); its remainder then leaves sale")
+      ->type_name("TIMESTAMP");
+  cmd->add_option("--event-id", a.event_id,
+                  "The inbound event's id: the change is applied once per id "
+                  "(a repeat answers DUPLICATE)")
+      ->type_name("ID");
+}
+
+void add_batch_fields(json& body, const args& a) {
+  if (!a.lot.empty())
+    body["lot"] = a.lot;
+  if (!a.expires_at.empty())
+    body["expiresAt"] = a.expires_at;
+  if (!a.event_id.empty())
+    body["eventId"] = a.event_id;
+}
+
 void add_inventory(CLI::App& app, args& a, action& run) {
   auto* inv = app.add_subcommand("inventory", "Stock per SKU and seller");
   inv->require_subcommand(1);
@@ -603,6 +772,7 @@ void add_inventory(CLI::App& app, args& a, action& run) {
   receive->add_option("--seller", a.seller, "INTERNAL (default) or EXTERNAL")
       ->transform(seller_arg)
       ->type_name("SELLER");
+  add_batch_options(receive, a);
   receive->callback([&] {
     run = [](session& s, const args& a) {
       json body{{"quantity", a.quantity}};
@@ -610,8 +780,55 @@ void add_inventory(CLI::App& app, args& a, action& run) {
         body["unitPrice"] = *a.price;
       if (!a.seller.empty())
         body["seller"] = a.seller;
-      a.out.emit(s.call("POST", sku_path(a.sku) + "/receipts", body),
-                 print_stock);
+      add_batch_fields(body, a);
+      auto answer = s.call("POST", sku_path(a.sku) + "/receipts", body);
+      a.out.emit(answer, print_change);
+      fail_if_rejected(answer);
+    };
+  });
+
+  auto* change = inv->add_subcommand(
+      "change",
+      "Apply one inbound stock change: RECEIPT (units arrive), ADJUSTMENT "
+      "(on-hand corrected, signed), SET_ASIDE (units leave sale for a "
+      "reason) or RETURN_ASIDE (they come back); with --event-id it is "
+      "applied once however often it is sent "
+      "(POST /v1/inventory/{sku}/changes; admin)");
+  change->add_option("sku", a.sku, "The SKU")->required();
+  change->add_option("--kind", a.kind, "What the change does")
+      ->transform(kind_arg)
+      ->type_name("KIND")
+      ->required();
+  change
+      ->add_option("--qty", a.quantity,
+                   "Units; ADJUSTMENT takes a signed change (--qty=-2)")
+      ->type_name("N")
+      ->required();
+  change
+      ->add_option("--reason", a.reason,
+                   "SET_ASIDE, RETURN_ASIDE: why the units are not for sale")
+      ->transform(reason_arg)
+      ->type_name("REASON");
+  change->add_option("--note", a.note, "Free text kept with the change")
+      ->type_name("TEXT");
+  change
+      ->add_option("--price", a.price,
+                   "RECEIPT: unit price in minor units (needed for a new SKU)")
+      ->type_name("MINOR_UNITS");
+  add_batch_options(change, a);
+  change->callback([&] {
+    run = [](session& s, const args& a) {
+      json body{{"kind", a.kind}, {"quantity", a.quantity}};
+      if (a.price)
+        body["unitPrice"] = *a.price;
+      if (!a.reason.empty())
+        body["reason"] = a.reason;
+      if (!a.note.empty())
+        body["note"] = a.note;
+      add_batch_fields(body, a);
+      auto answer = s.call("POST", sku_path(a.sku) + "/changes", body);
+      a.out.emit(answer, print_change);
+      fail_if_rejected(answer);
     };
   });
 
@@ -1037,6 +1254,21 @@ void add_operations(CLI::App& app, action& run) {
   });
 }
 
+void add_wms(CLI::App& app, action& run) {
+  auto* wms = app.add_subcommand(
+      "wms", "The gateway to the EXTERNAL seller's warehouse system (WMS)");
+  wms->require_subcommand(1);
+  auto* status = wms->add_subcommand(
+      "status", "The WMS gateway's counters: calls, answers by class, "
+                "retries, refusals, breaker and queue; exits 1 with "
+                "WMS_UNAVAILABLE when omsd has no WMS (GET /v1/wms; admin)");
+  status->callback([&] {
+    run = [](session& s, const args& a) {
+      a.out.emit(s.call("GET", "/v1/wms"), print_wms);
+    };
+  });
+}
+
 void print_api_error(const api_error& e) {
   std::cerr << "error: " << e.code << ": " << e.message << '\n';
   auto rest = e.details;
@@ -1120,12 +1352,17 @@ int main(int argc, char** argv) {
   add_cart(app, a, run);
   add_order(app, a, run);
   add_operations(app, run);
+  add_wms(app, run);
   app.footer(
       R"(Money is an integer of minor units (paise): 99800 INR is 998.00 INR.
 
 Examples:
   export OMS_URL=http://127.0.0.1:8080 OMS_TOKEN=admin-secret-token
   omsctl inventory receive PHONE-1 --qty 10 --price 99800
+  omsctl inventory receive MILK-1 --qty 40 --price 5600 --lot L-0312 \
+      --expires-at 2027-03-12T00:00:00Z --event-id grn-8812
+  omsctl inventory change MILK-1 --kind SET_ASIDE --qty 2 --reason DAMAGED \
+      --lot L-0312
   omsctl customer create "Asha Rao"
   omsctl order create --customer cus_... --item PHONE-1:2 \
       --line1 "1 MG Road" --city Bengaluru --postal-code 560001 --country IN

@@ -12,10 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/ids.hpp"
+#include "actors/inbox.hpp"
+#include "actors/stock_ledger.hpp"
 #include "actors/validation.hpp"
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
 #include "messages/type_ids.hpp"
+#include "messages/wms_protocol.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/log.hpp"
@@ -33,6 +36,7 @@ enum class rid {
   readyz,
   metrics,
   inventory_receipt,
+  inventory_change,
   inventory_get,
   inventory_price,
   inventory_list,
@@ -52,6 +56,7 @@ enum class rid {
   order_deliver,
   order_cancel,
   audit,
+  wms_status,
 };
 
 struct route_def {
@@ -69,6 +74,7 @@ constexpr route_def route_table[] = {
     {rid::metrics, "GET", "/metrics", false, false},
     {rid::inventory_receipt, "POST", "/v1/inventory/{sku}/receipts", true,
      true},
+    {rid::inventory_change, "POST", "/v1/inventory/{sku}/changes", true, true},
     {rid::inventory_get, "GET", "/v1/inventory/{sku}", true, false},
     {rid::inventory_price, "PATCH", "/v1/inventory/{sku}", true, true},
     {rid::inventory_list, "GET", "/v1/inventory", true, false},
@@ -90,6 +96,7 @@ constexpr route_def route_table[] = {
     {rid::order_deliver, "POST", "/v1/orders/{id}/deliver", true, true},
     {rid::order_cancel, "POST", "/v1/orders/{id}/cancel", true, false},
     {rid::audit, "GET", "/v1/audit", true, true},
+    {rid::wms_status, "GET", "/v1/wms", true, true},
 };
 
 int status_of(errc code) {
@@ -393,6 +400,97 @@ std::vector<order_item> get_lines(const json& j, const char* name,
   return result;
 }
 
+// -- inbound stock changes ----------------------------------------------------
+
+// A batch name: 1 to 64 characters of [A-Za-z0-9._-].
+std::optional<std::string> get_lot(const json& j) {
+  auto lot = get_str(j, "lot", false, std::string::npos);
+  if (!lot)
+    return std::nullopt;
+  auto ok = !lot->empty() && lot->size() <= 64;
+  for (auto ch : *lot)
+    ok = ok && (std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' ||
+                ch == '_' || ch == '-');
+  if (!ok)
+    invalid("lot", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
+  return lot;
+}
+
+// The inbound event's id: 1 to 128 characters of [A-Za-z0-9._:-].
+std::optional<std::string> get_event_id(const json& j) {
+  auto id = get_str(j, "eventId", false, std::string::npos);
+  if (id && !valid_event_id(*id))
+    invalid("eventId", "must be 1 to 128 characters of A-Z a-z 0-9 . _ : -");
+  return id;
+}
+
+// A batch's expiry: an RFC 3339 UTC timestamp after `now`; 0 if absent.
+timestamp_ms get_expiry(const json& j, timestamp_ms now) {
+  auto text = get_str(j, "expiresAt", false, std::string::npos);
+  if (!text)
+    return 0;
+  timestamp_ms at = 0;
+  if (!parse_timestamp(*text, at))
+    invalid("expiresAt",
+            "must be an RFC 3339 UTC timestamp, e.g. 2026-12-31T23:59:59Z");
+  if (at <= now)
+    invalid("expiresAt", "must be in the future");
+  return at;
+}
+
+// Why units leave or rejoin sale; EXPIRED is the expiry timer's alone.
+unallocatable_reason get_reason(const json& j) {
+  auto text = *get_str(j, "reason", true, 32);
+  unallocatable_reason reason;
+  if (!parse_unallocatable_reason(text, reason))
+    invalid("reason", "must be DAMAGED, QUARANTINED or SAFETY_STOCK");
+  if (reason == unallocatable_reason::expired)
+    invalid("reason", "EXPIRED is set by a batch's expiry, not by hand");
+  return reason;
+}
+
+// The body of POST /v1/inventory/{sku}/changes as a change of `sku`.
+stock_change read_change(const json& j, const sku_id& sku, int64_t max_quantity,
+                         timestamp_ms now) {
+  only(j,
+       {"kind", "quantity", "eventId", "lot", "expiresAt", "unitPrice",
+        "reason", "note"},
+       "");
+  stock_change c;
+  c.sku = sku;
+  c.source = "admin";
+  if (!parse_stock_change_kind(*get_str(j, "kind", true, 32), c.kind))
+    invalid("kind", "must be RECEIPT, ADJUSTMENT, SET_ASIDE or RETURN_ASIDE");
+  auto receipt = c.kind == stock_change_kind::receipt;
+  auto move = c.kind == stock_change_kind::set_aside ||
+              c.kind == stock_change_kind::return_aside;
+  if (c.kind == stock_change_kind::adjustment) {
+    c.quantity = *get_int(j, "quantity", true, -max_quantity, max_quantity);
+    if (c.quantity == 0)
+      invalid("quantity", "must not be 0");
+  } else {
+    c.quantity = *get_int(j, "quantity", true, 1, max_quantity);
+  }
+  auto only_for = [&](const char* field, bool allowed, const char* kinds) {
+    if (!allowed && j.contains(field) && !j[field].is_null())
+      invalid(field, std::string{"is only for "} + kinds);
+  };
+  only_for("unitPrice", receipt, "RECEIPT");
+  only_for("expiresAt", receipt, "RECEIPT");
+  only_for("reason", move, "SET_ASIDE and RETURN_ASIDE");
+  if (receipt) {
+    c.unit_price =
+        get_int(j, "unitPrice", false, 1, max_unit_price).value_or(0);
+    c.expires_at = get_expiry(j, now);
+  }
+  if (move)
+    c.reason = get_reason(j);
+  c.lot = get_lot(j).value_or("");
+  c.note = get_str(j, "note", false, 200).value_or("");
+  c.event_id = get_event_id(j).value_or("");
+  return c;
+}
+
 caf::error not_found(const std::string& what) {
   return make_error(errc::not_found, "no " + what);
 }
@@ -524,10 +622,11 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   // -- asking actors without blocking -----------------------------------------
 
-  // Sends a request from a short-lived actor; `ok` or an error answer runs
-  // when the reply arrives, on an actor thread.
-  template <class T, class Handle, class F, class... Ts>
-  void ask(const call_ptr& c, const Handle& dest, F ok, Ts... xs) {
+  // Sends a request from a short-lived actor; `ok` or `on_error` runs when
+  // the reply arrives, on an actor thread.
+  template <class T, class Handle, class F, class G, class... Ts>
+  void ask_or(const call_ptr& c, const Handle& dest, F ok, G on_error,
+              Ts... xs) {
     auto self_ptr = shared_from_this();
     auto timeout = opts.request_timeout;
     // CAF 0.17 dereferences an empty argument tuple when it starts a
@@ -536,11 +635,22 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     sys.spawn(
         [=](caf::event_based_actor* self, int) {
           self->request(dest, timeout, xs...)
-              .then(
-                  [=](T& x) { self_ptr->guarded(c, [&] { ok(x); }); },
-                  [=](caf::error& err) { self_ptr->fail(c, std::move(err)); });
+              .then([=](T& x) { self_ptr->guarded(c, [&] { ok(x); }); },
+                    [=](caf::error& err) {
+                      self_ptr->guarded(c, [&] { on_error(err); });
+                    });
         },
         0);
+  }
+
+  // The same, answering an error reply as the error it is.
+  template <class T, class Handle, class F, class... Ts>
+  void ask(const call_ptr& c, const Handle& dest, F ok, Ts... xs) {
+    auto self_ptr = shared_from_this();
+    ask_or<T>(
+        c, dest, std::move(ok),
+        [self_ptr, c](const caf::error& err) { self_ptr->fail(c, err); },
+        std::move(xs)...);
   }
 
   template <class T>
@@ -581,6 +691,72 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                                   self_ptr->respond<order_record>(c, 200),
                                   atom::apply_v, id, cmd);
     });
+  }
+
+  // Applies an inbound stock change (through the INBOX if it has an event
+  // id) and answers it: as the inbox_result on /changes, as the StockView
+  // with the outcome on /receipts.
+  void apply_change(const call_ptr& c, const stock_change& ch,
+                    bool change_route) {
+    auto self_ptr = shared_from_this();
+    ask<inbox_result>(
+        c, oms.supervisor(),
+        [self_ptr, c, ch, change_route](inbox_result& res) {
+          if (!res.stock.sku.empty())
+            return self_ptr->answer_change(c, ch, std::move(res), change_route);
+          // DUPLICATE and REJECTED carry no stock: show it as it is now (an
+          // unknown SKU has none).
+          auto first = std::move(res);
+          self_ptr->ask_or<stock_view>(
+              c, self_ptr->oms.supervisor(),
+              [self_ptr, c, ch, first, change_route](stock_view& now) {
+                auto with_stock = first;
+                with_stock.stock = std::move(now);
+                self_ptr->answer_change(c, ch, std::move(with_stock),
+                                        change_route);
+              },
+              [self_ptr, c, ch, first, change_route](const caf::error&) {
+                self_ptr->answer_change(c, ch, first, change_route);
+              },
+              atom::get_v, ch.sku, seller::internal);
+        },
+        atom::apply_v, ch);
+  }
+
+  void answer_change(const call_ptr& c, const stock_change& ch,
+                     inbox_result res, bool change_route) {
+    if (res.outcome == "APPLIED")
+      log::info("inventory.changed", {{"sku", ch.sku},
+                                      {"kind", to_string(ch.kind)},
+                                      {"quantity", ch.quantity},
+                                      {"lot", ch.lot},
+                                      {"event", ch.event_id}});
+    if (change_route) {
+      // A receipt that created the SKU: the only receipt it has had.
+      auto created = res.outcome == "APPLIED" &&
+                     ch.kind == stock_change_kind::receipt &&
+                     res.stock.received_total == ch.quantity;
+      return reply(c, created ? 201 : 200, json(res));
+    }
+    auto j = res.stock.sku.empty() ? json::object() : json(res.stock);
+    j["outcome"] = res.outcome;
+    if (!res.event_id.empty())
+      j["eventId"] = res.event_id;
+    if (!res.error_code.empty())
+      j["error"] = {{"code", res.error_code}, {"message", res.error}};
+    reply(c, 200, j);
+  }
+
+  void send_metrics(const call_ptr& c, const journal_stats& js,
+                    const wms_gateway_stats* wms) {
+    metrics::process_view pv;
+    pv.ready = !draining;
+    pv.customers = tokens.customers();
+    pv.start_time_seconds = start_time;
+    http_response resp;
+    resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp.body = stats.render(&js, pv, wms);
+    finish(c, std::move(resp));
   }
 
   // -- request helpers --------------------------------------------------------
@@ -674,29 +850,52 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         return ask<journal_stats>(
             c, oms.journal(),
             [self_ptr, c](journal_stats& js) {
-              metrics::process_view pv;
-              pv.ready = !self_ptr->draining;
-              pv.customers = self_ptr->tokens.customers();
-              pv.start_time_seconds = self_ptr->start_time;
-              http_response resp;
-              resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
-              resp.body = self_ptr->stats.render(&js, pv);
-              self_ptr->finish(c, std::move(resp));
+              auto& gateway = self_ptr->oms.ctx()->wms;
+              if (!gateway)
+                return self_ptr->send_metrics(c, js, nullptr);
+              // The gateway's counters when it answers; the rest regardless.
+              self_ptr->ask_or<wms_gateway_stats>(
+                  c, gateway,
+                  [self_ptr, c, js](wms_gateway_stats& ws) {
+                    self_ptr->send_metrics(c, js, &ws);
+                  },
+                  [self_ptr, c, js](const caf::error&) {
+                    self_ptr->send_metrics(c, js, nullptr);
+                  },
+                  atom::stats_v);
             },
             atom::stats_v);
       }
       case rid::inventory_receipt: {
         parse_query(c->req.query, {});
         auto j = body(c);
-        only(j, {"quantity", "unitPrice", "seller"}, "");
-        auto qty = *get_int(j, "quantity", true, 1, opts.max_quantity);
-        auto price = get_int(j, "unitPrice", false, 1, INT64_MAX / 4);
+        only(j,
+             {"quantity", "unitPrice", "seller", "lot", "expiresAt", "eventId"},
+             "");
+        stock_change ch;
+        ch.kind = stock_change_kind::receipt;
+        ch.sku = p[0];
+        ch.source = "admin";
+        ch.quantity = *get_int(j, "quantity", true, 1, opts.max_quantity);
+        ch.unit_price =
+            get_int(j, "unitPrice", false, 1, max_unit_price).value_or(0);
         auto from = seller::internal;
         if (auto s = get_str(j, "seller", false, 16))
           from = parse_seller_field(*s, "seller");
-        return ask<stock_view>(c, sup, respond<stock_view>(c, 200),
-                               atom::receive_v, p[0], from, qty,
-                               price.value_or(0));
+        ch.lot = get_lot(j).value_or("");
+        ch.expires_at = get_expiry(j, now_ms());
+        ch.event_id = get_event_id(j).value_or("");
+        // The EXTERNAL seller's stock is its WMS's: refused as before.
+        if (from == seller::external)
+          return ask<stock_view>(c, sup, respond<stock_view>(c, 200),
+                                 atom::receive_v, ch.sku, from, ch.quantity,
+                                 ch.unit_price);
+        return apply_change(c, ch, false);
+      }
+      case rid::inventory_change: {
+        parse_query(c->req.query, {});
+        auto ch = read_change(body(c), p[0], opts.max_quantity, now_ms());
+        return apply_change(c, ch, true);
       }
       case rid::inventory_get: {
         auto q = parse_query(c->req.query, {"seller"});
@@ -958,6 +1157,15 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         parse_query(c->req.query, {});
         return ask<audit_report>(c, sup, respond<audit_report>(c, 200),
                                  atom::audit_v);
+      case rid::wms_status: {
+        parse_query(c->req.query, {});
+        auto& gateway = oms.ctx()->wms;
+        if (!gateway)
+          return fail(c,
+                      make_error(errc::wms_unavailable, "no WMS configured"));
+        return ask<wms_gateway_stats>(
+            c, gateway, respond<wms_gateway_stats>(c, 200), atom::stats_v);
+      }
     }
   }
 

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <iterator>
 
+#include "messages/wms_protocol.hpp"
+
 namespace oms::daemon {
 
 namespace {
@@ -66,8 +68,69 @@ void metrics::observe(std::string_view route, std::string_view method,
   ++s.count;
 }
 
+namespace {
+
+// The WMS gateway's counters: what callers asked, what went to the WMS and
+// how it answered, what was refused, and the breaker and queue now.
+void render_wms(std::string& out, const wms_gateway_stats& w) {
+  auto line = [&](const std::string& series, uint64_t value) {
+    out += series + " " + std::to_string(value) + "\n";
+  };
+  header(out, "oms_wms_calls_total", "counter",
+         "WMS calls accepted from the order system (queued or joined to an "
+         "identical read).");
+  line("oms_wms_calls_total", w.calls_accepted);
+  header(out, "oms_wms_sends_total", "counter",
+         "Requests sent to the WMS, first tries and retries.");
+  line("oms_wms_sends_total", w.calls_sent);
+  header(out, "oms_wms_answers_total", "counter",
+         "WMS answers per send, by class (transport_error: no answer).");
+  line("oms_wms_answers_total{class=\"2xx\"}", w.answered_2xx);
+  line("oms_wms_answers_total{class=\"4xx\"}", w.answered_4xx);
+  line("oms_wms_answers_total{class=\"429\"}", w.answered_429);
+  line("oms_wms_answers_total{class=\"5xx\"}", w.answered_5xx);
+  line("oms_wms_answers_total{class=\"transport_error\"}", w.transport_errors);
+  header(out, "oms_wms_retries_total", "counter",
+         "Sends that repeated an earlier send of the same call.");
+  line("oms_wms_retries_total", w.retries);
+  header(out, "oms_wms_coalesced_total", "counter",
+         "Reads answered by another caller's identical call.");
+  line("oms_wms_coalesced_total", w.coalesced);
+  header(out, "oms_wms_completed_total", "counter",
+         "Calls answered with the WMS's response.");
+  line("oms_wms_completed_total", w.completed);
+  header(out, "oms_wms_rejected_total", "counter",
+         "Calls refused or failed without the WMS's answer, by reason.");
+  line("oms_wms_rejected_total{reason=\"queue_full\"}", w.rejected_queue_full);
+  line("oms_wms_rejected_total{reason=\"breaker_open\"}",
+       w.rejected_breaker_open);
+  line("oms_wms_rejected_total{reason=\"deadline\"}", w.failed_deadline);
+  line("oms_wms_rejected_total{reason=\"attempts\"}", w.failed_attempts);
+  line("oms_wms_rejected_total{reason=\"invalid\"}", w.rejected_invalid);
+  header(out, "oms_wms_breaker_state", "gauge",
+         "The WMS circuit breaker: 0 closed, 1 open, 2 half open.");
+  line("oms_wms_breaker_state", static_cast<uint64_t>(w.breaker));
+  header(out, "oms_wms_breaker_opened_total", "counter",
+         "Times the WMS circuit breaker opened.");
+  line("oms_wms_breaker_opened_total", w.breaker_opened);
+  header(out, "oms_wms_queue_depth", "gauge", "WMS calls waiting to be sent.");
+  line("oms_wms_queue_depth", w.queue_depth);
+  header(out, "oms_wms_queue_depth_max", "gauge",
+         "Most WMS calls ever waiting at once.");
+  line("oms_wms_queue_depth_max", w.queue_depth_max);
+  header(out, "oms_wms_in_flight", "gauge",
+         "Requests sent to the WMS and not answered yet.");
+  line("oms_wms_in_flight", w.in_flight);
+  header(out, "oms_wms_sends_per_window_max", "gauge",
+         "Most requests sent to the WMS in any sliding 1-second window.");
+  line("oms_wms_sends_per_window_max", w.sent_in_window_max);
+}
+
+} // namespace
+
 std::string metrics::render(const journal_stats* journal,
-                            const process_view& process) const {
+                            const process_view& process,
+                            const wms_gateway_stats* wms) const {
   std::string out;
   out.reserve(16 * 1024);
   header(out, "oms_up", "gauge", "1 while omsd runs.");
@@ -101,6 +164,8 @@ std::string metrics::render(const journal_stats* journal,
                 "route=\"" + key.first + "\",method=\"" + key.second + "\"",
                 latency_bounds, s.buckets, 1.0, s.sum);
   }
+  if (wms != nullptr)
+    render_wms(out, *wms);
   if (journal == nullptr)
     return out;
   auto& j = *journal;

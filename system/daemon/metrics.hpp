@@ -13,6 +13,10 @@
 
 #include "messages/domain.hpp"
 
+namespace oms {
+struct wms_gateway_stats;
+} // namespace oms
+
 namespace oms::daemon {
 
 class metrics {
@@ -37,9 +41,9 @@ class metrics {
   };
 
   /// The exposition text; `journal` may be null when the journal did not
-  /// answer.
-  std::string render(const journal_stats* journal,
-                     const process_view& process) const;
+  /// answer, `wms` when there is no WMS gateway or it did not answer.
+  std::string render(const journal_stats* journal, const process_view& process,
+                     const wms_gateway_stats* wms = nullptr) const;
 
  private:
   struct series {

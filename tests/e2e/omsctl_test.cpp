@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -305,4 +306,149 @@ TEST_CASE("omsctl: --help names every command and health and metrics work "
   auto metrics = omsctl({"--url", d.url(), "metrics"}, {"OMS_TOKEN="});
   CHECK(metrics.exit_code == 0);
   CHECK(metrics.out.find("oms_up 1") != std::string::npos);
+}
+
+namespace {
+
+// An RFC 3339 UTC timestamp `days` from now, whole seconds.
+std::string days_from_now(int days) {
+  auto t = std::time(nullptr) + static_cast<std::time_t>(days) * 24 * 3600;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+} // namespace
+
+TEST_CASE("omsctl: receipts into lots with an event id, stock set aside and "
+          "adjusted; show prints the batches and the unallocatable units") {
+  // Proves inventory receive's new options and inventory change reach omsd,
+  // and the table output shows outcomes, batches and reasons.
+  omsd d;
+  auto late = days_from_now(60);
+  auto early = days_from_now(30);
+  std::vector<std::string> grn{
+      "inventory", "receive",    "MILK-1", "--qty",  "3",
+      "--price",   "5600",       "--lot",  "L-LATE", "--expires-at",
+      late,        "--event-id", "grn-1"};
+  auto first = admin(d, grn);
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(value_of(first.out, "outcome") == "APPLIED");
+  CHECK(value_of(first.out, "event id") == "grn-1");
+  CHECK(value_of(first.out, "on hand") == "3");
+  auto again = admin(d, grn);
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(value_of(again.out, "outcome") == "DUPLICATE");
+  CHECK(value_of(again.out, "on hand") == "3");
+  REQUIRE(admin(d, {"inventory", "receive", "MILK-1", "--qty", "2", "--lot",
+                    "L-EARLY", "--expires-at", early})
+              .exit_code == 0);
+
+  auto aside =
+      admin(d, {"inventory", "change", "MILK-1", "--kind", "set_aside", "--qty",
+                "1", "--reason", "damaged", "--lot", "L-EARLY"});
+  REQUIRE_MESSAGE(aside.exit_code == 0, aside.err);
+  CHECK(value_of(aside.out, "outcome") == "APPLIED");
+  CHECK(value_of(aside.out, "unallocatable") == "1 (DAMAGED 1)");
+  // A negative adjustment, both ways of writing it.
+  for (auto qty : {std::vector<std::string>{"--qty", "-1"},
+                   std::vector<std::string>{"--qty=-1"}}) {
+    auto adj =
+        admin(d, with({"inventory", "change", "MILK-1", "--kind", "ADJUSTMENT",
+                       "--lot", "L-LATE", "--note", "cycle count"},
+                      qty));
+    REQUIRE_MESSAGE(adj.exit_code == 0, adj.err);
+  }
+  auto show = admin(d, {"inventory", "show", "MILK-1"});
+  REQUIRE_MESSAGE(show.exit_code == 0, show.err);
+  CHECK(value_of(show.out, "available") == "2");
+  CHECK(value_of(show.out, "adjusted total") == "-2");
+  CHECK(value_of(show.out, "unallocatable") == "1 (DAMAGED 1)");
+  auto rendered = [](const std::string& t) {
+    return t.substr(0, t.size() - 1) + ".000Z";
+  };
+  CHECK(row_of(show.out, "LOT") ==
+        std::vector<std::string>{"LOT", "EXPIRES", "AT", "ON", "HAND", "HELD",
+                                 "AVAILABLE", "DAMAGED", "QUARANTINED",
+                                 "EXPIRED", "SAFETY_STOCK"});
+  CHECK(row_of(show.out, "L-EARLY") ==
+        std::vector<std::string>{"L-EARLY", rendered(early), "2", "0", "1", "1",
+                                 "0", "0", "0"});
+  CHECK(row_of(show.out, "L-LATE") ==
+        std::vector<std::string>{"L-LATE", rendered(late), "1", "0", "1", "0",
+                                 "0", "0", "0"});
+
+  // An order's lines name the lots, first to expire first.
+  auto customer =
+      lines_of(
+          admin(d, {"customer", "create", "Ira", "--field", "customerId"}).out)
+          .at(0);
+  auto id = lines_of(admin(d, with({"order", "create", "--customer", customer,
+                                    "--item", "MILK-1:2", "--field", "id"},
+                                   ship_to))
+                         .out)
+                .at(0);
+  auto order = admin(d, {"order", "show", id});
+  REQUIRE_MESSAGE(order.exit_code == 0, order.err);
+  auto line = row_of(order.out, "MILK-1");
+  REQUIRE_FALSE(line.empty());
+  CHECK(line.back() == "L-EARLY:1,L-LATE:1");
+
+  // A change the stock refuses, with an event id: REJECTED, exit 1.
+  auto rejected = admin(d, {"inventory", "change", "MILK-1", "--kind",
+                            "RETURN_ASIDE", "--qty", "5", "--reason", "DAMAGED",
+                            "--lot", "L-EARLY", "--event-id", "qc-1"});
+  CHECK(rejected.exit_code == 1);
+  CHECK(value_of(rejected.out, "outcome") == "REJECTED");
+  CHECK_MESSAGE(rejected.err.rfind("error: INSUFFICIENT_STOCK: ", 0) == 0,
+                rejected.err);
+  CHECK(rejected.err.find("qc-1") != std::string::npos);
+  // -o json prints the server's answer. More units of a batch that expires
+  // repeat its expiry.
+  auto js = admin(d, {"inventory", "change", "MILK-1", "--kind", "RECEIPT",
+                      "--qty", "1", "--lot", "L-LATE", "--expires-at", late,
+                      "--event-id", "grn-2", "-o", "json"});
+  REQUIRE_MESSAGE(js.exit_code == 0, js.err);
+  auto j = json::parse(js.out, nullptr, false);
+  REQUIRE(j.is_object());
+  CHECK(j["outcome"] == "APPLIED");
+  CHECK(j["eventId"] == "grn-2");
+  CHECK(j["stock"]["onHand"] == 4);
+
+  // Kinds and reasons are checked before any request.
+  CHECK(admin(d, {"inventory", "change", "MILK-1", "--kind", "TRANSFER",
+                  "--qty", "1"})
+            .exit_code == 2);
+  CHECK(admin(d, {"inventory", "change", "MILK-1", "--kind", "SET_ASIDE",
+                  "--qty", "1", "--reason", "EXPIRED"})
+            .exit_code == 2);
+  CHECK(admin(d, {"inventory", "change", "MILK-1", "--qty", "1"}).exit_code ==
+        2);
+  // The server's checks: a bad lot exits 1 with VALIDATION_FAILED.
+  auto bad_lot = admin(d, {"inventory", "receive", "MILK-1", "--qty", "1",
+                           "--lot", "no spaces"});
+  CHECK(bad_lot.exit_code == 1);
+  CHECK(bad_lot.err.rfind("error: VALIDATION_FAILED: lot", 0) == 0);
+}
+
+TEST_CASE("omsctl: wms status without a WMS exits 1 with WMS_UNAVAILABLE; "
+          "a customer token gets FORBIDDEN") {
+  // Proves the wms command reaches GET /v1/wms and reports its refusals.
+  omsd d;
+  auto r = admin(d, {"wms", "status"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK_MESSAGE(
+      r.err.rfind("error: WMS_UNAVAILABLE: no WMS configured", 0) == 0, r.err);
+  auto token =
+      lines_of(admin(d, {"customer", "create", "Om", "--field", "token"}).out)
+          .at(0);
+  auto cust = omsctl({"--url", d.url(), "--token", token, "wms", "status"});
+  CHECK(cust.exit_code == 1);
+  CHECK(cust.err.rfind("error: FORBIDDEN: ", 0) == 0);
+  auto help = omsctl({"--help"});
+  CHECK(help.out.find("wms") != std::string::npos);
+  CHECK(omsctl({"wms"}).exit_code == 2);
 }
