@@ -1,0 +1,323 @@
+// The closed-loop driver and the result line the baseline benches share.
+#include "bench/baseline.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+namespace oms::bench {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+double seconds_between(steady::time_point a, steady::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Nearest rank on sorted samples.
+double percentile(const std::vector<double>& sorted, double p) {
+  if (sorted.empty())
+    return 0;
+  auto rank =
+      static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+// After this many failed attempts in a row a client stops: the system under
+// test is gone, and hammering it only hides the first error.
+constexpr int errors_in_a_row_max = 100;
+
+struct client_tally {
+  uint64_t granted = 0;
+  uint64_t refused = 0;
+  uint64_t errors = 0;
+  std::vector<double> latencies_ms;
+  uint64_t orders_granted_all = 0;
+  uint64_t units_granted_all = 0;
+  uint64_t units_unknown_all = 0;
+  steady::time_point last_grant{};
+  std::string first_error;
+};
+
+enum phase : int { warming, measuring, stopped };
+
+void draw_progress(const options& o, double elapsed, double span, uint64_t ops,
+                   uint64_t granted, bool warm) {
+  constexpr int width = 30;
+  double done = 0;
+  if (o.load == workload::flash)
+    done = static_cast<double>(granted) / static_cast<double>(stock_of(o));
+  else
+    done = span > 0 ? elapsed / span : 1;
+  auto filled = static_cast<int>(std::clamp(done, 0.0, 1.0) * width);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(width, '.');
+  std::fprintf(stderr, "\r  %-6s [%s] %6.1f s %11llu ops %10.0f ops/s ",
+               warm ? "warmup" : to_string(o.load), bar.c_str(), elapsed,
+               static_cast<unsigned long long>(ops),
+               elapsed > 0 ? static_cast<double>(ops) / elapsed : 0.0);
+}
+
+} // namespace
+
+std::optional<workload> parse_workload(const std::string& name) {
+  for (auto w :
+       {workload::hot, workload::spread, workload::multiline, workload::flash})
+    if (name == to_string(w))
+      return w;
+  return std::nullopt;
+}
+
+const char* to_string(workload w) {
+  switch (w) {
+    case workload::hot:
+      return "hot";
+    case workload::spread:
+      return "spread";
+    case workload::multiline:
+      return "multiline";
+    case workload::flash:
+      return "flash";
+  }
+  return "?";
+}
+
+std::string sku_name(int index) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "SKU-%05d", index);
+  return buf;
+}
+
+std::vector<line> pick_lines(workload w, int skus, std::mt19937_64& rng) {
+  std::uniform_int_distribution<int> any{0, skus - 1};
+  switch (w) {
+    case workload::hot:
+    case workload::flash:
+      return {{0, 1}};
+    case workload::spread:
+      return {{any(rng), 1}};
+    case workload::multiline: {
+      std::vector<line> lines;
+      while (lines.size() < 3) {
+        int s = any(rng);
+        if (std::none_of(lines.begin(), lines.end(),
+                         [s](const line& l) { return l.sku == s; }))
+          lines.push_back({s, 1});
+      }
+      std::sort(lines.begin(), lines.end(),
+                [](const line& a, const line& b) { return a.sku < b.sku; });
+      return lines;
+    }
+  }
+  return {};
+}
+
+int64_t stock_of(const options& o) {
+  if (o.stock > 0)
+    return o.stock;
+  return o.load == workload::flash ? 10'000 : 1'000'000'000;
+}
+
+std::optional<std::string> validate(const options& o) {
+  if (o.clients < 1 || o.clients > 1024)
+    return "--clients must be between 1 and 1024";
+  if (!(o.seconds > 0) || o.seconds > 3600)
+    return "--seconds must be above 0 and at most 3600";
+  if (o.warmup < 0 || o.warmup > 600)
+    return "--warmup must be between 0 and 600";
+  if (o.skus < 1 || o.skus > 10'000'000)
+    return "--skus must be between 1 and 10,000,000";
+  if (o.load == workload::multiline && o.skus < 3)
+    return "multiline needs at least 3 SKUs";
+  if (o.stock < 0)
+    return "--stock must not be negative";
+  return std::nullopt;
+}
+
+totals drive(const options& o,
+             const std::function<std::unique_ptr<client>(int)>& connect) {
+  std::vector<std::unique_ptr<client>> clients;
+  for (int i = 0; i < o.clients; ++i)
+    clients.push_back(connect(i));
+  bool flash = o.load == workload::flash;
+  bool warm = !flash && o.warmup > 0;
+  std::atomic<int> state{warm ? warming : measuring};
+  std::atomic<uint64_t> ops{0};
+  std::atomic<uint64_t> granted{0};
+  std::atomic<int> finished{0};
+  std::vector<client_tally> tallies(static_cast<size_t>(o.clients));
+  std::vector<std::thread> threads;
+  auto started = steady::now();
+  for (int i = 0; i < o.clients; ++i)
+    threads.emplace_back([&, i] {
+      auto& c = *clients[static_cast<size_t>(i)];
+      auto& tally = tallies[static_cast<size_t>(i)];
+      std::mt19937_64 rng{static_cast<uint64_t>(i) * 7919 + 17};
+      int errors_in_a_row = 0;
+      for (uint64_t n = 0;; ++n) {
+        int now_in = state.load(std::memory_order_relaxed);
+        if (now_in == stopped)
+          break;
+        auto lines = pick_lines(o.load, o.skus, rng);
+        uint64_t units = 0;
+        for (auto& l : lines)
+          units += static_cast<uint64_t>(l.quantity);
+        auto id = "c" + std::to_string(i) + "-" + std::to_string(n);
+        auto t0 = steady::now();
+        auto out = c.reserve(id, lines);
+        auto t1 = steady::now();
+        bool counted = now_in == measuring;
+        if (counted)
+          tally.latencies_ms.push_back(
+              std::chrono::duration<double, std::milli>(t1 - t0).count());
+        ops.fetch_add(1, std::memory_order_relaxed);
+        switch (out) {
+          case outcome::granted:
+            ++tally.orders_granted_all;
+            tally.units_granted_all += units;
+            tally.last_grant = t1;
+            granted.fetch_add(1, std::memory_order_relaxed);
+            tally.granted += counted;
+            errors_in_a_row = 0;
+            break;
+          case outcome::refused:
+            tally.refused += counted;
+            errors_in_a_row = 0;
+            break;
+          case outcome::unknown:
+            tally.units_unknown_all += units;
+            [[fallthrough]];
+          case outcome::error:
+            tally.errors += counted;
+            if (tally.first_error.empty())
+              tally.first_error = c.last_error();
+            ++errors_in_a_row;
+            break;
+        }
+        if (flash && out == outcome::refused)
+          break;
+        if (errors_in_a_row >= errors_in_a_row_max)
+          break;
+      }
+      finished.fetch_add(1);
+    });
+  bool tty = ::isatty(STDERR_FILENO) && !o.quiet;
+  auto tick = std::chrono::milliseconds(200);
+  auto all_finished = [&] {
+    return finished.load() == o.clients;
+  };
+  if (warm) {
+    auto until = started + std::chrono::duration_cast<steady::duration>(
+                               std::chrono::duration<double>(o.warmup));
+    while (steady::now() < until && !all_finished()) {
+      std::this_thread::sleep_for(std::min<steady::duration>(
+          tick, std::max<steady::duration>(until - steady::now(), {})));
+      if (tty)
+        draw_progress(o, seconds_between(started, steady::now()), o.warmup,
+                      ops.load(), granted.load(), true);
+    }
+  }
+  state = measuring;
+  auto measured_from = steady::now();
+  auto ops_before = ops.load();
+  auto span = flash ? o.flash_limit_seconds : o.seconds;
+  auto until = measured_from + std::chrono::duration_cast<steady::duration>(
+                                   std::chrono::duration<double>(span));
+  while (steady::now() < until && !all_finished()) {
+    std::this_thread::sleep_for(std::min<steady::duration>(
+        tick, std::max<steady::duration>(until - steady::now(), {})));
+    if (tty)
+      draw_progress(o, seconds_between(measured_from, steady::now()), span,
+                    ops.load() - ops_before, granted.load(), false);
+  }
+  state = stopped;
+  for (auto& t : threads)
+    t.join();
+  auto measured_to = steady::now();
+  if (tty)
+    std::fprintf(stderr, "\n");
+  totals t;
+  t.seconds = seconds_between(measured_from, measured_to);
+  steady::time_point last_grant = measured_from;
+  for (auto& x : tallies) {
+    t.granted += x.granted;
+    t.refused += x.refused;
+    t.errors += x.errors;
+    t.orders_granted_all += x.orders_granted_all;
+    t.units_granted_all += x.units_granted_all;
+    t.units_unknown_all += x.units_unknown_all;
+    t.latencies_ms.insert(t.latencies_ms.end(), x.latencies_ms.begin(),
+                          x.latencies_ms.end());
+    if (x.orders_granted_all > 0)
+      last_grant = std::max(last_grant, x.last_grant);
+    if (t.first_error.empty())
+      t.first_error = x.first_error;
+  }
+  t.sell_out_seconds = seconds_between(measured_from, last_grant);
+  std::sort(t.latencies_ms.begin(), t.latencies_ms.end());
+  return t;
+}
+
+nlohmann::json result_line(const std::string& bench, const std::string& system,
+                           const options& o, const totals& t,
+                           bool invariants_ok, nlohmann::json extra) {
+  auto round2 = [](double x) {
+    return std::round(x * 100) / 100;
+  };
+  auto round3 = [](double x) {
+    return std::round(x * 1000) / 1000;
+  };
+  auto operations = t.granted + t.refused;
+  auto& l = t.latencies_ms;
+  if (!extra.is_object())
+    extra = nlohmann::json::object();
+  extra["skus"] = o.skus;
+  extra["stock"] = stock_of(o);
+  if (o.load == workload::flash)
+    extra["sellOutSeconds"] = round3(t.sell_out_seconds);
+  else
+    extra["warmupSeconds"] = o.warmup;
+  return {{"bench", bench},
+          {"system", system},
+          {"workload", to_string(o.load)},
+          {"clients", o.clients},
+          {"seconds", round3(t.seconds)},
+          {"operations", operations},
+          {"opsPerSecond",
+           round2(t.seconds > 0 ? static_cast<double>(operations) / t.seconds
+                                : 0.0)},
+          {"latencyMs",
+           {{"p50", round3(percentile(l, 0.50))},
+            {"p99", round3(percentile(l, 0.99))},
+            {"p999", round3(percentile(l, 0.999))},
+            {"max", round3(l.empty() ? 0.0 : l.back())}}},
+          {"granted", t.granted},
+          {"refused", t.refused},
+          {"errors", t.errors},
+          {"invariantsOk", invariants_ok},
+          {"extra", std::move(extra)}};
+}
+
+std::string summary(const nlohmann::json& result) {
+  char buf[160];
+  auto& l = result["latencyMs"];
+  std::snprintf(buf, sizeof buf,
+                "%.0f reservations/s, p50 %.3f ms, p99 %.3f ms, invariants %s",
+                result["opsPerSecond"].get<double>(), l["p50"].get<double>(),
+                l["p99"].get<double>(),
+                result["invariantsOk"].get<bool>() ? "hold" : "VIOLATED");
+  return buf;
+}
+
+void say(const std::string& line) {
+  std::cerr << line << '\n';
+}
+
+} // namespace oms::bench
