@@ -7,8 +7,10 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 namespace oms::bench {
@@ -151,7 +153,9 @@ totals drive(const options& o,
   std::atomic<int> state{warm ? warming : measuring};
   std::atomic<uint64_t> ops{0};
   std::atomic<uint64_t> granted{0};
-  std::atomic<int> finished{0};
+  std::mutex mtx;
+  std::condition_variable all_done;
+  int finished = 0; // clients that have stopped, under mtx
   std::vector<client_tally> tallies(static_cast<size_t>(o.clients));
   std::vector<std::thread> threads;
   auto started = steady::now();
@@ -206,19 +210,26 @@ totals drive(const options& o,
         if (errors_in_a_row >= errors_in_a_row_max)
           break;
       }
-      finished.fetch_add(1);
+      std::lock_guard<std::mutex> guard{mtx};
+      ++finished;
+      all_done.notify_all();
     });
   bool tty = ::isatty(STDERR_FILENO) && !o.quiet;
   auto tick = std::chrono::milliseconds(200);
-  auto all_finished = [&] {
-    return finished.load() == o.clients;
+  // Waits until `until`, a tick, or the last client's stop, whichever comes
+  // first (a flash sale's time ends with the last refusal, not at the next
+  // tick); true once every client has stopped.
+  auto wait_a_tick = [&](steady::time_point until) {
+    std::unique_lock<std::mutex> lock{mtx};
+    return all_done.wait_until(lock, std::min(until, steady::now() + tick),
+                               [&] { return finished == o.clients; });
   };
+  bool all_finished = false;
   if (warm) {
     auto until = started + std::chrono::duration_cast<steady::duration>(
                                std::chrono::duration<double>(o.warmup));
-    while (steady::now() < until && !all_finished()) {
-      std::this_thread::sleep_for(std::min<steady::duration>(
-          tick, std::max<steady::duration>(until - steady::now(), {})));
+    while (!all_finished && steady::now() < until) {
+      all_finished = wait_a_tick(until);
       if (tty)
         draw_progress(o, seconds_between(started, steady::now()), o.warmup,
                       ops.load(), granted.load(), true);
@@ -230,9 +241,8 @@ totals drive(const options& o,
   auto span = flash ? o.flash_limit_seconds : o.seconds;
   auto until = measured_from + std::chrono::duration_cast<steady::duration>(
                                    std::chrono::duration<double>(span));
-  while (steady::now() < until && !all_finished()) {
-    std::this_thread::sleep_for(std::min<steady::duration>(
-        tick, std::max<steady::duration>(until - steady::now(), {})));
+  while (!all_finished && steady::now() < until) {
+    all_finished = wait_a_tick(until);
     if (tty)
       draw_progress(o, seconds_between(measured_from, steady::now()), span,
                     ops.load() - ops_before, granted.load(), false);

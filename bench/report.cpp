@@ -213,6 +213,16 @@ std::string render(const results& r) {
   if (m.contains("loadavgAfter"))
     out << ", after " << m["loadavgAfter"].get<std::string>();
   out << ".";
+  if (m.contains("busiestProcessesBefore"))
+    out << " Busiest processes at the start: "
+        << m["busiestProcessesBefore"].get<std::string>() << ".";
+  if (m.contains("syncedWritesPerSecond") &&
+      m["syncedWritesPerSecond"].is_number())
+    out << " Synced 8 KiB writes: "
+        << with_thousands(m["syncedWritesPerSecond"].get<double>()) << "/s.";
+  if (m.contains("secondsPerRun"))
+    out << " " << m["secondsPerRun"].get<double>() << " s per run"
+        << (m.value("quick", false) ? " (--quick)" : "") << ".";
   if (m.contains("commit"))
     out << " Commit " << m["commit"].get<std::string>() << ".";
   out << "\n\n";
