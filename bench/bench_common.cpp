@@ -41,6 +41,12 @@ double rounded(double x, int decimals) {
   return std::round(x * scale) / scale;
 }
 
+std::string fixed(double x, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, x);
+  return buf;
+}
+
 // -- latency ------------------------------------------------------------------
 
 nlohmann::ordered_json to_json(const latency_summary& x) {

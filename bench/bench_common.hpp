@@ -173,4 +173,7 @@ int print_summary(const summary& x);
 /// Rounds to `decimals` places for display.
 double rounded(double x, int decimals);
 
+/// `x` with `decimals` places, as text ("12.35").
+std::string fixed(double x, int decimals);
+
 } // namespace oms::bench

@@ -686,9 +686,9 @@ int run(const options& o_in) {
       x["errorCodes"] = all.error_codes;
     if (!o.quiet)
       std::cerr << "oms-bench-inprocess: " << all.operations << " operations in "
-                << bench::rounded(out.seconds, 2) << " s, p50 "
-                << out.latency.p50_ms << " ms, p99 " << out.latency.p99_ms
-                << " ms; invariants " << (chk.ok ? "hold" : "VIOLATED")
+                << bench::fixed(out.seconds, 2) << " s, p50 "
+                << bench::fixed(out.latency.p50_ms, 3) << " ms, p99 "
+                << bench::fixed(out.latency.p99_ms, 3) << " ms; invariants " << (chk.ok ? "hold" : "VIOLATED")
                 << "\n";
   }
   if (!made_dir.empty())
