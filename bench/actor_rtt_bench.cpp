@@ -61,7 +61,9 @@ struct result {
 
 // Answers every request with the value it carries.
 caf::behavior echo_server() {
-  return {[](int32_t x) { return x; }};
+  return {[](int32_t x) {
+    return x;
+  }};
 }
 
 struct client_state {
@@ -101,14 +103,15 @@ void ask(client_ptr self) {
           });
 }
 
-caf::behavior rtt_client(client_ptr self, shared_run* run,
-                         client_stats* stats, caf::actor server) {
+caf::behavior rtt_client(client_ptr self, shared_run* run, client_stats* stats,
+                         caf::actor server) {
   self->state.run = run;
   self->state.stats = stats;
   self->state.server = std::move(server);
   ask(self);
   // Everything happens in the replies.
-  return {[](int64_t) {}};
+  return {[](int64_t) {
+  }};
 }
 
 void rtt_thread(caf::actor_system& sys, const caf::actor& server,
@@ -178,8 +181,8 @@ result run_mode(caf::actor_system& sys, const options& o,
 }
 
 nlohmann::ordered_json describe(const result& r) {
-  auto rate = r.seconds > 0 ? static_cast<double>(r.all.round_trips) / r.seconds
-                            : 0.0;
+  auto rate =
+      r.seconds > 0 ? static_cast<double>(r.all.round_trips) / r.seconds : 0.0;
   return {{"roundTrips", r.all.round_trips},
           {"opsPerSecond", oms::bench::rounded(rate, 1)},
           {"latencyMs", oms::bench::to_json(r.all.latency.summary())},

@@ -143,6 +143,30 @@ std::string bar(double fraction, int width);
 /// unreadable.
 uint64_t rss_bytes();
 
+// -- stock checks -------------------------------------------------------------
+
+/// One SKU's counters, as the order system reports them (or, for the units
+/// held, as the clients' answers say they must be).
+struct sku_counters {
+  int64_t received_total = 0;
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t blocked = 0;
+  int64_t consumed_total = 0;
+  int64_t available = 0;
+};
+
+/// What is wrong with a SKU after a run, one sentence each (empty: nothing):
+/// more units reserved, blocked or consumed than received (oversold), a
+/// receipt total other than `stock`, available not on hand less reserved
+/// and blocked, or a negative counter. With `exact` (every answer the
+/// clients got was definite), reserved, blocked and consumed must also
+/// equal `granted`'s.
+std::vector<std::string> check_sku(const std::string& sku,
+                                   const sku_counters& have,
+                                   const sku_counters& granted, int64_t stock,
+                                   bool exact);
+
 // -- the summary line ---------------------------------------------------------
 
 /// One run in the shared result format.

@@ -331,7 +331,8 @@ caf::behavior client_actor(client_ptr self, client* logic,
   self->state.timeout = timeout;
   send_next(self);
   // Everything happens in the replies; the actor quits when told to stop.
-  return {[](int32_t) {}};
+  return {[](int32_t) {
+  }};
 }
 
 // -- the thread driver --------------------------------------------------------
@@ -375,16 +376,15 @@ void client_thread(order_system& oms, client& c,
 
 // -- setup and checks ---------------------------------------------------------
 
-std::shared_ptr<journal_store> open_store(const options& o,
-                                          std::string& db_path,
-                                          std::string& made_dir) {
+std::shared_ptr<journal_store>
+open_store(const options& o, std::string& db_path, std::string& made_dir) {
   if (o.store == "memory")
     return std::make_shared<memory_store>();
   namespace fs = std::filesystem;
   auto dir = o.data_dir;
   if (dir.empty()) {
-    auto tmpl = (fs::temp_directory_path() / "oms-bench-inprocess-XXXXXX")
-                    .string();
+    auto tmpl =
+        (fs::temp_directory_path() / "oms-bench-inprocess-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) {
       std::cerr << "oms-bench-inprocess: cannot make a temporary dir\n";
       std::exit(2);
@@ -393,9 +393,9 @@ std::shared_ptr<journal_store> open_store(const options& o,
   }
   std::error_code ec;
   fs::create_directories(dir, ec);
-  db_path = (fs::path{dir} / ("oms-bench-" + std::to_string(::getpid()) +
-                              ".db"))
-                .string();
+  db_path =
+      (fs::path{dir} / ("oms-bench-" + std::to_string(::getpid()) + ".db"))
+          .string();
   fs::remove(db_path, ec);
   auto s = sqlite_store::open(db_path);
   if (!s) {
@@ -456,25 +456,15 @@ void check_skus(order_system& oms, const std::vector<sku_id>& skus,
       out.fail(skus[i] + ": " + describe(v.error()));
       continue;
     }
-    auto handed_out = v->reserved + v->blocked + v->consumed_total;
-    if (handed_out > v->received_total || v->received_total != stock)
-      out.fail(skus[i] + ": " + std::to_string(handed_out) +
-               " units handed out of " + std::to_string(v->received_total) +
-               " received (stock " + std::to_string(stock) + ")");
-    if (v->available < 0 ||
-        v->available != v->on_hand - v->reserved - v->blocked)
-      out.fail(skus[i] + ": available " + std::to_string(v->available) +
-               " is not on hand less reserved and blocked");
-    auto expect = [&](const char* what, int64_t have, int64_t wanted) {
-      if (exact && have != wanted)
-        out.fail(skus[i] + ": " + what + " " + std::to_string(have) +
-                 ", the clients were granted " + std::to_string(wanted));
-      if (!exact && have < 0)
-        out.fail(skus[i] + ": " + what + " is negative");
-    };
-    expect("reserved", v->reserved, want.reserved[i]);
-    expect("blocked", v->blocked, want.blocked[i]);
-    expect("consumed", v->consumed_total, want.consumed[i]);
+    bench::sku_counters have{v->received_total, v->on_hand,
+                             v->reserved,       v->blocked,
+                             v->consumed_total, v->available};
+    bench::sku_counters granted;
+    granted.reserved = want.reserved[i];
+    granted.blocked = want.blocked[i];
+    granted.consumed_total = want.consumed[i];
+    for (auto& problem : bench::check_sku(skus[i], have, granted, stock, exact))
+      out.fail(std::move(problem));
   }
 }
 
@@ -517,10 +507,9 @@ int run(const options& o_in) {
   {
     order_system oms{sys, s, store, std::make_shared<simulated_gateway>()};
     if (!o.quiet)
-      std::cerr << "oms-bench-inprocess: " << system_name << ", "
-                << o.workload << ", " << o.clients << " clients ("
-                << o.driver << "), " << sku_count << " SKUs of " << o.stock
-                << " units\n";
+      std::cerr << "oms-bench-inprocess: " << system_name << ", " << o.workload
+                << ", " << o.clients << " clients (" << o.driver << "), "
+                << sku_count << " SKUs of " << o.stock << " units\n";
     auto setup_start = steady::now();
     if (!receive_stock(oms, r.skus, o.stock))
       return 2;
@@ -549,9 +538,10 @@ int run(const options& o_in) {
     std::atomic<size_t> threads_finished{0};
     if (o.driver == "actors") {
       for (int i = 0; i < o.clients; ++i) {
-        auto h = sys.spawn(client_actor, logic[static_cast<size_t>(i)].release(),
-                           customers[static_cast<size_t>(i)], oms.supervisor(),
-                           s.request_timeout);
+        auto h =
+            sys.spawn(client_actor, logic[static_cast<size_t>(i)].release(),
+                      customers[static_cast<size_t>(i)], oms.supervisor(),
+                      s.request_timeout);
         self->monitor(h);
       }
     } else {
@@ -577,9 +567,8 @@ int run(const options& o_in) {
       if (flash && o.driver == "actors") {
         // Until every client was refused, at most --seconds.
         while (clients_left > 0 && steady::now() < deadline)
-          self->receive(
-              [&](const caf::down_msg&) { --clients_left; },
-              caf::after(std::chrono::milliseconds(50)) >> [] {});
+          self->receive([&](const caf::down_msg&) { --clients_left; },
+                        caf::after(std::chrono::milliseconds(50)) >> [] {});
       } else if (flash) {
         while (threads_finished < clients_left && steady::now() < deadline)
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -674,22 +663,21 @@ int run(const options& o_in) {
       auto batches = journal_after->batches - journal_before->batches;
       auto events = journal_after->events - journal_before->events;
       x["journalCommits"] = batches;
-      x["eventsPerCommit"] =
-          bench::rounded(batches ? static_cast<double>(events) /
-                                       static_cast<double>(batches)
-                                 : 0.0,
-                         2);
+      x["eventsPerCommit"] = bench::rounded(
+          batches ? static_cast<double>(events) / static_cast<double>(batches)
+                  : 0.0,
+          2);
     }
     x["exactCheck"] = chk.exact;
     x["violations"] = chk.violations;
     if (!all.error_codes.empty())
       x["errorCodes"] = all.error_codes;
     if (!o.quiet)
-      std::cerr << "oms-bench-inprocess: " << all.operations << " operations in "
-                << bench::fixed(out.seconds, 2) << " s, p50 "
-                << bench::fixed(out.latency.p50_ms, 3) << " ms, p99 "
-                << bench::fixed(out.latency.p99_ms, 3) << " ms; invariants " << (chk.ok ? "hold" : "VIOLATED")
-                << "\n";
+      std::cerr << "oms-bench-inprocess: " << all.operations
+                << " operations in " << bench::fixed(out.seconds, 2)
+                << " s, p50 " << bench::fixed(out.latency.p50_ms, 3)
+                << " ms, p99 " << bench::fixed(out.latency.p99_ms, 3)
+                << " ms; invariants " << (chk.ok ? "hold" : "VIOLATED") << "\n";
   }
   if (!made_dir.empty())
     std::filesystem::remove_all(made_dir);
@@ -724,11 +712,11 @@ int main(int argc, char** argv) {
                  "Measured time (flash: the longest it may take)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  app.add_option("--warmup", o.warmup,
-                 "Unmeasured time before (not for flash)")
+  app.add_option("--warmup", o.warmup, "Unmeasured time before (not for flash)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--skus", o.skus, "SKUs of spread, multiline, lifecycle, cancel")
+  app.add_option("--skus", o.skus,
+                 "SKUs of spread, multiline, lifecycle, cancel")
       ->capture_default_str()
       ->check(CLI::Range(1, 1'000'000));
   app.add_option("--stock", o.stock,

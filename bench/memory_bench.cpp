@@ -121,7 +121,8 @@ caf::behavior creator(creator_ptr self, creation* work, creator_stats* stats) {
   self->state.stats = stats;
   create_next(self);
   // Everything happens in the replies.
-  return {[](int32_t) {}};
+  return {[](int32_t) {
+  }};
 }
 
 uint64_t peak_rss_bytes() {
@@ -186,8 +187,8 @@ int run(const options& o) {
     }
   }
   auto rss_skus = bench::rss_bytes();
-  say(std::to_string(o.skus) + " SKUs: " +
-      bench::fixed(per(rss_skus, rss_baseline, w->skus.size()), 0) +
+  say(std::to_string(o.skus) +
+      " SKUs: " + bench::fixed(per(rss_skus, rss_baseline, w->skus.size()), 0) +
       " bytes each");
   // -- customers --------------------------------------------------------------
   for (int i = 0; i < o.customers; ++i) {
@@ -201,10 +202,11 @@ int run(const options& o) {
   auto rss_customers = bench::rss_bytes();
   // -- open orders ------------------------------------------------------------
   w->total = o.orders;
-  w->sample_every = o.terminal_percent > 0
-                        ? std::max<uint64_t>(1, 100 / static_cast<uint64_t>(
-                                                          o.terminal_percent))
-                        : 0;
+  w->sample_every =
+      o.terminal_percent > 0
+          ? std::max<uint64_t>(1,
+                               100 / static_cast<uint64_t>(o.terminal_percent))
+          : 0;
   w->timeout = s.request_timeout;
   auto actors_before_orders = sys.registry().running();
   std::vector<creator_stats> stats(static_cast<size_t>(o.clients));
@@ -238,8 +240,8 @@ int run(const options& o) {
   out.granted = open_orders;
   out.latency = latency.summary();
   say(std::to_string(open_orders) + " open orders in " +
-      bench::fixed(out.seconds, 2) + " s: " +
-      bench::fixed(per(rss_orders, rss_customers, open_orders), 0) +
+      bench::fixed(out.seconds, 2) +
+      " s: " + bench::fixed(per(rss_orders, rss_customers, open_orders), 0) +
       " bytes and " +
       bench::fixed(per(actors_open, actors_before_orders, open_orders), 3) +
       " actors each");
@@ -264,9 +266,9 @@ int run(const options& o) {
           auto paid = oms.pay_order(rec.id, amount_due(rec), "tok_visa");
           auto shipped =
               paid ? oms.update_order(rec.id, order_status::shipped) : paid;
-          auto done = shipped ? oms.update_order(rec.id,
-                                                 order_status::delivered)
-                              : shipped;
+          auto done = shipped
+                          ? oms.update_order(rec.id, order_status::delivered)
+                          : shipped;
           if (done && done->status == order_status::delivered)
             ++delivered;
           else
@@ -285,9 +287,8 @@ int run(const options& o) {
        actors_after > expected_running && steady::now() < deadline;
        actors_after = sys.registry().running())
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  auto leftover = actors_after > expected_running
-                      ? actors_after - expected_running
-                      : 0;
+  auto leftover =
+      actors_after > expected_running ? actors_after - expected_running : 0;
   auto actors_per_terminal = per(leftover, 0, terminal);
   say(std::to_string(terminal) + " terminal orders (" +
       std::to_string(cancelled.load()) + " cancelled, " +
@@ -330,11 +331,10 @@ int run(const options& o) {
   auto open_left = static_cast<int64_t>(open_orders - terminal);
   if (reserved != open_left ||
       consumed != static_cast<int64_t>(delivered.load()))
-    problems.push_back("SKUs hold " + std::to_string(reserved) +
-                       " reserved and " + std::to_string(consumed) +
-                       " consumed units, expected " +
-                       std::to_string(open_left) + " and " +
-                       std::to_string(delivered.load()));
+    problems.push_back(
+        "SKUs hold " + std::to_string(reserved) + " reserved and " +
+        std::to_string(consumed) + " consumed units, expected " +
+        std::to_string(open_left) + " and " + std::to_string(delivered.load()));
   for (auto& p : problems)
     std::cerr << "violation: " << p << "\n";
   out.invariants_ok = problems.empty();
