@@ -1,7 +1,5 @@
-// The closed-loop driver and the result line the baseline benches share.
+// The closed-loop driver the baseline benches share.
 #include "bench/baseline.hpp"
-
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -17,19 +15,8 @@ namespace oms::bench {
 
 namespace {
 
-using steady = std::chrono::steady_clock;
-
 double seconds_between(steady::time_point a, steady::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-// Nearest rank on sorted samples.
-double percentile(const std::vector<double>& sorted, double p) {
-  if (sorted.empty())
-    return 0;
-  auto rank =
-      static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size())));
-  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
 }
 
 // After this many failed attempts in a row a client stops: the system under
@@ -40,7 +27,7 @@ struct client_tally {
   uint64_t granted = 0;
   uint64_t refused = 0;
   uint64_t errors = 0;
-  std::vector<double> latencies_ms;
+  latency_histogram latency;
   uint64_t orders_granted_all = 0;
   uint64_t units_granted_all = 0;
   uint64_t units_unknown_all = 0;
@@ -49,23 +36,6 @@ struct client_tally {
 };
 
 enum phase : int { warming, measuring, stopped };
-
-void draw_progress(const options& o, double elapsed, double span, uint64_t ops,
-                   uint64_t granted, bool warm) {
-  constexpr int width = 30;
-  double done = 0;
-  if (o.load == workload::flash)
-    done = static_cast<double>(granted) / static_cast<double>(stock_of(o));
-  else
-    done = span > 0 ? elapsed / span : 1;
-  auto filled = static_cast<int>(std::clamp(done, 0.0, 1.0) * width);
-  std::string bar(static_cast<size_t>(filled), '#');
-  bar.resize(width, '.');
-  std::fprintf(stderr, "\r  %-6s [%s] %6.1f s %11llu ops %10.0f ops/s ",
-               warm ? "warmup" : to_string(o.load), bar.c_str(), elapsed,
-               static_cast<unsigned long long>(ops),
-               elapsed > 0 ? static_cast<double>(ops) / elapsed : 0.0);
-}
 
 } // namespace
 
@@ -151,7 +121,8 @@ totals drive(const options& o,
   bool flash = o.load == workload::flash;
   bool warm = !flash && o.warmup > 0;
   std::atomic<int> state{warm ? warming : measuring};
-  std::atomic<uint64_t> ops{0};
+  std::atomic<uint64_t> warmup_ops{0};
+  std::atomic<uint64_t> ops{0}; // in the measured window
   std::atomic<uint64_t> granted{0};
   std::mutex mtx;
   std::condition_variable all_done;
@@ -179,9 +150,8 @@ totals drive(const options& o,
         auto t1 = steady::now();
         bool counted = now_in == measuring;
         if (counted)
-          tally.latencies_ms.push_back(
-              std::chrono::duration<double, std::milli>(t1 - t0).count());
-        ops.fetch_add(1, std::memory_order_relaxed);
+          tally.latency.record(t1 - t0);
+        (counted ? ops : warmup_ops).fetch_add(1, std::memory_order_relaxed);
         switch (out) {
           case outcome::granted:
             ++tally.orders_granted_all;
@@ -214,8 +184,8 @@ totals drive(const options& o,
       ++finished;
       all_done.notify_all();
     });
-  bool tty = ::isatty(STDERR_FILENO) && !o.quiet;
-  auto tick = std::chrono::milliseconds(200);
+  bool tty = progress_wanted(o.quiet);
+  auto tick = std::chrono::milliseconds(100);
   // Waits until `until`, a tick, or the last client's stop, whichever comes
   // first (a flash sale's time ends with the last refusal, not at the next
   // tick); true once every client has stopped.
@@ -226,33 +196,34 @@ totals drive(const options& o,
   };
   bool all_finished = false;
   if (warm) {
+    timed_progress bar{"warmup", o.warmup, warmup_ops, tty};
     auto until = started + std::chrono::duration_cast<steady::duration>(
                                std::chrono::duration<double>(o.warmup));
-    while (!all_finished && steady::now() < until) {
+    while (!all_finished && steady::now() < until)
       all_finished = wait_a_tick(until);
-      if (tty)
-        draw_progress(o, seconds_between(started, steady::now()), o.warmup,
-                      ops.load(), granted.load(), true);
-    }
   }
   state = measuring;
   auto measured_from = steady::now();
-  auto ops_before = ops.load();
   auto span = flash ? o.flash_limit_seconds : o.seconds;
   auto until = measured_from + std::chrono::duration_cast<steady::duration>(
                                    std::chrono::duration<double>(span));
-  while (!all_finished && steady::now() < until) {
-    all_finished = wait_a_tick(until);
-    if (tty)
-      draw_progress(o, seconds_between(measured_from, steady::now()), span,
-                    ops.load() - ops_before, granted.load(), false);
+  if (flash) {
+    // A flash sale's progress is the stock sold.
+    count_progress bar{"flash", static_cast<uint64_t>(stock_of(o)), tty};
+    while (!all_finished && steady::now() < until) {
+      all_finished = wait_a_tick(until);
+      bar.update(granted.load());
+    }
+    bar.finish();
+  } else {
+    timed_progress bar{to_string(o.load), o.seconds, ops, tty};
+    while (!all_finished && steady::now() < until)
+      all_finished = wait_a_tick(until);
   }
   state = stopped;
   for (auto& t : threads)
     t.join();
   auto measured_to = steady::now();
-  if (tty)
-    std::fprintf(stderr, "\n");
   totals t;
   t.seconds = seconds_between(measured_from, measured_to);
   steady::time_point last_grant = measured_from;
@@ -263,67 +234,49 @@ totals drive(const options& o,
     t.orders_granted_all += x.orders_granted_all;
     t.units_granted_all += x.units_granted_all;
     t.units_unknown_all += x.units_unknown_all;
-    t.latencies_ms.insert(t.latencies_ms.end(), x.latencies_ms.begin(),
-                          x.latencies_ms.end());
+    t.latency.merge(x.latency);
     if (x.orders_granted_all > 0)
       last_grant = std::max(last_grant, x.last_grant);
     if (t.first_error.empty())
       t.first_error = x.first_error;
   }
   t.sell_out_seconds = seconds_between(measured_from, last_grant);
-  std::sort(t.latencies_ms.begin(), t.latencies_ms.end());
   return t;
 }
 
-nlohmann::json result_line(const std::string& bench, const std::string& system,
-                           const options& o, const totals& t,
-                           bool invariants_ok, nlohmann::json extra) {
-  auto round2 = [](double x) {
-    return std::round(x * 100) / 100;
-  };
-  auto round3 = [](double x) {
-    return std::round(x * 1000) / 1000;
-  };
-  auto operations = t.granted + t.refused;
-  auto& l = t.latencies_ms;
+summary to_summary(const std::string& bench, const std::string& system,
+                   const options& o, const totals& t, bool invariants_ok,
+                   nlohmann::ordered_json extra) {
+  summary s;
+  s.bench = bench;
+  s.system = system;
+  s.workload = to_string(o.load);
+  s.clients = o.clients;
+  s.seconds = t.seconds;
+  s.operations = t.granted + t.refused;
+  s.latency = t.latency.summary();
+  s.granted = t.granted;
+  s.refused = t.refused;
+  s.errors = t.errors;
+  s.invariants_ok = invariants_ok;
   if (!extra.is_object())
-    extra = nlohmann::json::object();
+    extra = nlohmann::ordered_json::object();
   extra["skus"] = o.skus;
   extra["stock"] = stock_of(o);
   if (o.load == workload::flash)
-    extra["sellOutSeconds"] = round3(t.sell_out_seconds);
+    extra["sellOutSeconds"] = rounded(t.sell_out_seconds, 3);
   else
     extra["warmupSeconds"] = o.warmup;
-  return {{"bench", bench},
-          {"system", system},
-          {"workload", to_string(o.load)},
-          {"clients", o.clients},
-          {"seconds", round3(t.seconds)},
-          {"operations", operations},
-          {"opsPerSecond",
-           round2(t.seconds > 0 ? static_cast<double>(operations) / t.seconds
-                                : 0.0)},
-          {"latencyMs",
-           {{"p50", round3(percentile(l, 0.50))},
-            {"p99", round3(percentile(l, 0.99))},
-            {"p999", round3(percentile(l, 0.999))},
-            {"max", round3(l.empty() ? 0.0 : l.back())}}},
-          {"granted", t.granted},
-          {"refused", t.refused},
-          {"errors", t.errors},
-          {"invariantsOk", invariants_ok},
-          {"extra", std::move(extra)}};
+  s.extra = std::move(extra);
+  return s;
 }
 
-std::string summary(const nlohmann::json& result) {
-  char buf[160];
-  auto& l = result["latencyMs"];
-  std::snprintf(buf, sizeof buf,
-                "%.0f reservations/s, p50 %.3f ms, p99 %.3f ms, invariants %s",
-                result["opsPerSecond"].get<double>(), l["p50"].get<double>(),
-                l["p99"].get<double>(),
-                result["invariantsOk"].get<bool>() ? "hold" : "VIOLATED");
-  return buf;
+std::string describe(const summary& s) {
+  auto rate =
+      s.seconds > 0 ? static_cast<double>(s.operations) / s.seconds : 0.0;
+  return fixed(rate, 0) + " reservations/s, p50 " + fixed(s.latency.p50_ms, 3) +
+         " ms, p99 " + fixed(s.latency.p99_ms, 3) + " ms, invariants " +
+         (s.invariants_ok ? "hold" : "VIOLATED");
 }
 
 void say(const std::string& line) {

@@ -1,6 +1,6 @@
 // What the baseline benches (PostgreSQL row locks, Redis Lua) share: the
-// workloads, the closed-loop driver with warmup and a progress bar, and the
-// one JSON result line every bench program prints last on stdout.
+// workloads and the closed-loop driver with warmup; the histogram, the
+// progress bar and the result line come from bench_common like every bench's.
 #pragma once
 
 #include <cstdint>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "bench/bench_common.hpp"
 
 namespace oms::bench {
 
@@ -81,7 +81,7 @@ struct totals {
   uint64_t refused = 0;
   uint64_t errors = 0;
   double seconds = 0;
-  std::vector<double> latencies_ms;
+  latency_histogram latency;
   uint64_t orders_granted_all = 0;
   uint64_t units_granted_all = 0;
   uint64_t units_unknown_all = 0;
@@ -96,16 +96,17 @@ struct totals {
 totals drive(const options& o,
              const std::function<std::unique_ptr<client>(int)>& connect);
 
-/// The shared result line: bench, system, workload, clients, seconds,
-/// operations, opsPerSecond, latencyMs, granted, refused, errors,
-/// invariantsOk, extra.
-nlohmann::json result_line(const std::string& bench, const std::string& system,
-                           const options& o, const totals& t,
-                           bool invariants_ok, nlohmann::json extra);
+/// The run in the shared result format (system "postgres", "redis-always",
+/// ...); operations are the granted and refused orders of the measured
+/// window. Adds skus and stock, and warmupSeconds or, for a flash sale,
+/// sellOutSeconds to `extra`.
+summary to_summary(const std::string& bench, const std::string& system,
+                   const options& o, const totals& t, bool invariants_ok,
+                   nlohmann::ordered_json extra);
 
-/// One line for people: "1,234 reservations/s, p50 0.4 ms, p99 2.1 ms,
+/// One line for people: "1234 reservations/s, p50 0.400 ms, p99 2.100 ms,
 /// invariants hold".
-std::string summary(const nlohmann::json& result);
+std::string describe(const summary& s);
 
 /// Prints a human-readable line on stderr.
 void say(const std::string& line);

@@ -286,10 +286,11 @@ int main(int argc, char** argv) {
     auto maybe = static_cast<int64_t>(t.units_unknown_all);
     bool accounted = units >= told && units <= told + maybe;
     ok = ok && accounted;
-    json extra{{"form", form_name},         {"serverVersion", version},
-               {"synchronousCommit", sync}, {"fsync", fsync},
-               {"unitsReserved", units},    {"unitsGrantedToClients", told},
-               {"violations", violations}};
+    nlohmann::ordered_json extra{
+        {"form", form_name},         {"serverVersion", version},
+        {"synchronousCommit", sync}, {"fsync", fsync},
+        {"unitsReserved", units},    {"unitsGrantedToClients", told},
+        {"violations", violations}};
     if (o.load == workload::flash) {
       pqxx::work w{admin};
       auto row =
@@ -308,10 +309,9 @@ int main(int argc, char** argv) {
       pqxx::nontransaction n{admin};
       n.exec("DROP SCHEMA IF EXISTS " + n.quote_name(schema) + " CASCADE");
     }
-    auto result = result_line("oms-bench-pg", system, o, t, ok, extra);
-    say("oms-bench-pg: " + summary(result));
-    std::cout << result.dump() << '\n';
-    return ok ? 0 : 1;
+    auto result = to_summary("oms-bench-pg", system, o, t, ok, extra);
+    say("oms-bench-pg: " + describe(result));
+    return print_summary(result);
   } catch (const std::exception& e) {
     std::cerr << "oms-bench-pg: " << e.what() << "\n";
     return 2;

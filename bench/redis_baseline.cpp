@@ -369,9 +369,10 @@ int main(int argc, char** argv) {
     auto told = static_cast<int64_t>(t.units_granted_all);
     auto maybe = static_cast<int64_t>(t.units_unknown_all);
     ok = ok && units >= told && units <= told + maybe;
-    json extra{{"redisVersion", version},       {"appendonly", appendonly},
-               {"appendfsync", appendfsync},    {"unitsReserved", units},
-               {"unitsGrantedToClients", told}, {"violations", violations}};
+    nlohmann::ordered_json extra{
+        {"redisVersion", version},       {"appendonly", appendonly},
+        {"appendfsync", appendfsync},    {"unitsReserved", units},
+        {"unitsGrantedToClients", told}, {"violations", violations}};
     if (o.load == workload::flash) {
       bool sold_out = told == stock_of(o) && reserved0 == on_hand0;
       extra["soldOut"] = sold_out;
@@ -383,10 +384,9 @@ int main(int argc, char** argv) {
     }
     if (!keep)
       remove_keys(admin, k);
-    auto result = result_line("oms-bench-redis", system, o, t, ok, extra);
-    say("oms-bench-redis: " + summary(result));
-    std::cout << result.dump() << '\n';
-    return ok ? 0 : 1;
+    auto result = to_summary("oms-bench-redis", system, o, t, ok, extra);
+    say("oms-bench-redis: " + describe(result));
+    return print_summary(result);
   } catch (const std::exception& e) {
     std::cerr << "oms-bench-redis: " << e.what() << "\n";
     return 2;
