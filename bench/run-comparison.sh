@@ -120,7 +120,8 @@ warmup=1
 flash_stock=5000
 memory_orders=1000000
 if [ "$quick" -eq 1 ]; then
-  # --quick: a smoke run in about two minutes; the figures are rough.
+  # --quick: a smoke run (about three minutes of runs after the build); the
+  # figures are rough.
   [ "$seconds" = 5 ] && seconds=1
   warmup=0.3
   flash_stock=1000
@@ -210,19 +211,26 @@ echo "== Redis, appendonly yes, appendfsync everysec"
 in_background bash bench/with-redis.sh --appendfsync everysec bash "$0" --series redis-everysec
 
 echo "== the order system in-process, bare CAF request/response, memory"
+# The order system's programs take --seconds as a flash sale's time limit.
+flash_args=(--stock "$flash_stock" --clients "$clients" --seconds 120 --skus 1)
 for store in memory sqlite; do
-  for w in hot spread multiline lifecycle cancel; do
-    # shellcheck disable=SC2046
-    record "oms-$store $w" oms-bench-inprocess --store "$store" --workload "$w" $(common_args)
+  for w in hot spread multiline flash lifecycle cancel; do
+    if [ "$w" = flash ]; then
+      record "oms-$store flash" oms-bench-inprocess --store "$store" --workload flash "${flash_args[@]}"
+    else
+      # shellcheck disable=SC2046
+      record "oms-$store $w" oms-bench-inprocess --store "$store" --workload "$w" $(common_args)
+    fi
   done
 done
-record "caf-rtt" oms-bench-actor-rtt --clients "$clients" --seconds "$seconds"
+record "caf-rtt" oms-bench-actor-rtt --clients "$clients" --seconds "$seconds" --warmup "$warmup"
 record "memory" oms-bench-memory --orders "$memory_orders" --skus 10000
 
-echo "== omsd on SQLite over HTTP"
-if [ -x build-bench/omsd ] && [ -x build-bench/oms-http-load ]; then
+# A fresh omsd on a fresh SQLite store for each workload, as every baseline
+# run starts on fresh tables or keys: no run pays for the orders of another.
+start_omsd() { # sets url and token, or fails with omsd's log
   omsd_dir=$(mktemp -d /tmp/oms-cmp-omsd-XXXXXX)
-  port=$(( 20000 + RANDOM % 20000 ))
+  local port=$(( 20000 + RANDOM % 20000 ))
   while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
   token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
   build-bench/omsd --listen 127.0.0.1 --port "$port" --store sqlite \
@@ -231,31 +239,41 @@ if [ -x build-bench/omsd ] && [ -x build-bench/oms-http-load ]; then
   omsd_pid=$!
   url="http://127.0.0.1:$port"
   for _ in $(seq 200); do
-    curl -fs "$url/readyz" >/dev/null 2>&1 && break
+    curl -fs "$url/readyz" >/dev/null 2>&1 && return 0
     kill -0 "$omsd_pid" 2>/dev/null || break
     sleep 0.1
   done
-  if curl -fs "$url/readyz" >/dev/null 2>&1; then
-    for w in hot spread multiline lifecycle cancel flash; do
-      skus=()
-      case "$w" in
-        spread|multiline) skus=(--skus 10000) ;;
-        flash) skus=(--skus 1 --stock "$flash_stock") ;;
-      esac
-      record "oms-http $w" oms-http-load run --url "$url" --token "$token" \
-        --workload "$w" --clients "$clients" --seconds "$seconds" "${skus[@]}"
-    done
-  else
-    echo "!! omsd did not become ready:" >&2
-    tail -20 "$omsd_dir/omsd.log" >&2 || true
-    jq -cn '{skipped: "oms-http", reason: "omsd did not become ready"}' >>"$results"
-    status=1
-  fi
+  echo "!! omsd did not become ready:" >&2
+  tail -20 "$omsd_dir/omsd.log" >&2 || true
+  return 1
+}
+stop_omsd() {
   kill -TERM "$omsd_pid" 2>/dev/null || true
   wait "$omsd_pid" 2>/dev/null || true
   omsd_pid=
   rm -rf "$omsd_dir"
   omsd_dir=
+}
+
+echo "== omsd on SQLite over HTTP"
+if [ -x build-bench/omsd ] && [ -x build-bench/oms-http-load ]; then
+  for w in hot spread multiline flash lifecycle cancel; do
+    if ! start_omsd; then
+      jq -cn --arg s "oms-http $w" '{skipped: $s, reason: "omsd did not become ready"}' >>"$results"
+      status=1
+      stop_omsd
+      continue
+    fi
+    if [ "$w" = flash ]; then
+      record "oms-http flash" oms-http-load run --url "$url" --token "$token" \
+        --workload flash "${flash_args[@]}"
+    else
+      # shellcheck disable=SC2046
+      record "oms-http $w" oms-http-load run --url "$url" --token "$token" \
+        --workload "$w" $(common_args)
+    fi
+    stop_omsd
+  done
 else
   jq -cn '{skipped: "oms-http", reason: "omsd or oms-http-load is not built"}' >>"$results"
 fi
