@@ -196,20 +196,31 @@ loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # The busiest processes over one second (other people's work shares the
 # machine): the second of two top frames.
 busy_before=$(top -b -n 2 -d 1 -o %CPU -w 200 | awk '/^top -/ { frame++ } frame == 2 && $1 ~ /^[0-9]+$/ && shown < 5 { printf "%s%s %s%%", (shown ? ", " : ""), $12, $9; shown++ }')
-# What one durable write costs here: 8 KiB written with O_DSYNC, 200 times.
-sync_dir=$(mktemp -d /tmp/oms-cmp-sync-XXXXXX)
-sync_writes_per_second=$(dd if=/dev/zero of="$sync_dir/f" bs=8k count=200 oflag=dsync 2>&1 \
-  | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/) { print int(200 / $(i - 1)); exit } }')
-rm -rf "$sync_dir"
-echo "== machine: $(nproc) cores, load $loadavg_before, busiest: $busy_before; ${sync_writes_per_second:-?} synced 8 KiB writes/s"
+# What one durable write costs here now (the disk is shared): 8 KiB written
+# with O_DSYNC 200 times in /tmp, where every server keeps its files.
+probe_disk() { # probe_disk SERIES
+  local dir rate
+  dir=$(mktemp -d /tmp/oms-cmp-sync-XXXXXX)
+  rate=$(dd if=/dev/zero of="$dir/f" bs=8k count=200 oflag=dsync 2>&1 \
+    | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/) { print int(200 / $(i - 1)); exit } }')
+  rm -rf "$dir"
+  echo "== disk before $1: ${rate:-?} synced 8 KiB writes/s"
+  jq -cn --arg b "$1" --arg r "${rate:-}" \
+    '{probe: "disk", before: $b, syncedWritesPerSecond: ($r | tonumber? // null)}' >>"$results"
+}
+echo "== machine: $(nproc) cores, load $loadavg_before, busiest: $busy_before"
 
+probe_disk "postgres"
 echo "== PostgreSQL 15 (fsync on, synchronous_commit on)"
 in_background bash tools/with-postgres.sh bash "$0" --series pg
+probe_disk "redis-always"
 echo "== Redis, appendonly yes, appendfsync always"
 in_background bash bench/with-redis.sh --appendfsync always bash "$0" --series redis-always
+probe_disk "redis-everysec"
 echo "== Redis, appendonly yes, appendfsync everysec"
 in_background bash bench/with-redis.sh --appendfsync everysec bash "$0" --series redis-everysec
 
+probe_disk "oms in-process"
 echo "== the order system in-process, bare CAF request/response, memory"
 # The order system's programs take --seconds as a flash sale's time limit.
 flash_args=(--stock "$flash_stock" --clients "$clients" --seconds 120 --skus 1)
@@ -255,6 +266,7 @@ stop_omsd() {
   omsd_dir=
 }
 
+probe_disk "oms-http"
 echo "== omsd on SQLite over HTTP"
 if [ -x build-bench/omsd ] && [ -x build-bench/oms-http-load ]; then
   for w in hot spread multiline flash lifecycle cancel; do
@@ -285,12 +297,10 @@ jq -cn --argjson nproc "$(nproc)" \
   --arg kernel "$(uname -r)" --arg date "$stamp" \
   --arg before "$loadavg_before" --arg after "$(cut -d' ' -f1-3 /proc/loadavg)" \
   --arg busy "$busy_before" --arg commit "$commit" \
-  --arg sync "${sync_writes_per_second:-}" \
   --argjson seconds "$seconds" --argjson clients "$clients" --argjson quick "$quick" \
   '{machine: {nproc: $nproc, cpu: $cpu, kernel: $kernel, date: $date,
               loadavgBefore: $before, loadavgAfter: $after,
               busiestProcessesBefore: $busy, commit: $commit,
-              syncedWritesPerSecond: ($sync | tonumber? // null),
               secondsPerRun: $seconds, clients: $clients, quick: ($quick == 1)}}' \
   >>"$results"
 
