@@ -30,7 +30,9 @@ record() { # record LABEL PROGRAM ARGS...: runs one bench, keeps its result line
   fi
   echo "== $label: $prog $*" >&2
   local out rc=0
-  out=$(timeout --signal=TERM "$OMS_CMP_LIMIT" "$bin" "$@") || rc=$?
+  # --foreground keeps the bench in our process group: Ctrl-C and a TERM to
+  # the group reach it.
+  out=$(timeout --foreground --signal=TERM "$OMS_CMP_LIMIT" "$bin" "$@") || rc=$?
   local line
   line=$(printf '%s\n' "$out" | tail -n 1)
   if [ -n "$line" ] && printf '%s' "$line" | jq -e 'type == "object" and has("bench") and has("system") and has("workload")' \
