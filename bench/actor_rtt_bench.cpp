@@ -59,8 +59,10 @@ struct result {
   client_stats all;
 };
 
-// Answers every request with the value it carries.
-caf::behavior echo_server() {
+// Answers every request with the value it carries. (The argument is a
+// dummy: CAF 0.17 dereferences the empty argument tuple of a function actor
+// spawned without arguments.)
+caf::behavior echo_server(int) {
   return {[](int32_t x) {
     return x;
   }};
@@ -141,7 +143,7 @@ steady::duration dur(double secs) {
 
 result run_mode(caf::actor_system& sys, const options& o,
                 const std::string& mode) {
-  auto server = sys.spawn(echo_server);
+  auto server = sys.spawn(echo_server, 0);
   shared_run run;
   std::vector<client_stats> stats(static_cast<size_t>(o.clients));
   caf::scoped_actor self{sys};
