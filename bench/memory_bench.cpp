@@ -322,8 +322,7 @@ int run(const options& o) {
   // it takes long, hence --no-audit; the SKU sums below still check.
   auto audit_start = steady::now();
   if (o.audit) {
-    say("auditing " + std::to_string(open_orders - terminal) +
-        " live orders");
+    say("auditing " + std::to_string(open_orders - terminal) + " live orders");
     auto audit = oms.audit();
     if (!audit)
       problems.push_back("audit: " + describe(audit.error()));
@@ -331,8 +330,7 @@ int run(const options& o) {
       problems.push_back("audit: " + audit->violations.front().sku + ": " +
                          audit->violations.front().what);
     else if (audit->live_orders != open_orders - terminal)
-      problems.push_back("audit counts " +
-                         std::to_string(audit->live_orders) +
+      problems.push_back("audit counts " + std::to_string(audit->live_orders) +
                          " live orders, expected " +
                          std::to_string(open_orders - terminal));
   }
