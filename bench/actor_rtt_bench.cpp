@@ -59,9 +59,9 @@ struct result {
   client_stats all;
 };
 
-// Answers every request with the value it carries. The argument is a dummy:
-// CAF 0.17 dereferences the empty argument tuple of a function actor
-// spawned without arguments (UBSan reports it; see system/daemon/api.cpp).
+// Answers every request with the value it carries. (The argument is a
+// dummy: CAF 0.17 dereferences the empty argument tuple of a function actor
+// spawned without arguments.)
 caf::behavior echo_server(int) {
   return {[](int32_t x) {
     return x;

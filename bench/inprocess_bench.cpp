@@ -596,6 +596,8 @@ int run(const options& o_in) {
         --clients_left;
       }
     }
+    auto run_s = bench::seconds_since(r.start);
+    auto journal_after = oms.journal_counters();
     // -- what the clients saw -------------------------------------------------
     client_stats all{r.skus.size()};
     uint64_t granted_total = 0;
@@ -633,7 +635,6 @@ int run(const options& o_in) {
       if (clients_left > 0)
         chk.fail("flash: the stock did not sell out within --seconds");
     }
-    auto journal_after = oms.journal_counters();
     for (auto& line : chk.samples)
       std::cerr << "violation: " << line << "\n";
     // -- the summary ----------------------------------------------------------
@@ -662,7 +663,17 @@ int run(const options& o_in) {
     if (journal_before && journal_after) {
       auto batches = journal_after->batches - journal_before->batches;
       auto events = journal_after->events - journal_before->events;
+      auto commit_us =
+          journal_after->commit_us_sum - journal_before->commit_us_sum;
       x["journalCommits"] = batches;
+      x["commitMsMean"] =
+          bench::rounded(batches ? static_cast<double>(commit_us) / 1e3 /
+                                       static_cast<double>(batches)
+                                 : 0.0,
+                         3);
+      // Share of the run the JOURNAL spent committing (1: always busy).
+      x["journalBusy"] = bench::rounded(
+          run_s > 0 ? static_cast<double>(commit_us) / 1e6 / run_s : 0.0, 3);
       x["eventsPerCommit"] = bench::rounded(
           batches ? static_cast<double>(events) / static_cast<double>(batches)
                   : 0.0,
