@@ -1,12 +1,16 @@
-// oms-http-load: drives a running omsd over HTTP with N keep-alive clients
-// and reports orders/s and latency percentiles; with --ack-log it records
-// every acknowledged step so that `verify` can check, after a crash and a
-// restart, that nothing acknowledged was lost and nothing unrequested
-// appeared.
+// oms-http-load: drives a running omsd over HTTP with N closed-loop
+// keep-alive clients, on SKUs it receives for itself (a fresh prefix per
+// run), then reads every SKU back through the API to check that nothing was
+// oversold and that the SKUs hold exactly the units the clients were
+// granted. Prints the shared one-line JSON summary last (system oms-http);
+// exits 1 when a check fails. With --ack-log it records every acknowledged
+// step so that `verify` can check, after a crash and a restart, that nothing
+// acknowledged was lost and nothing unrequested appeared.
 //
-//   oms-http-load run --url URL --token ADMIN [--clients 8] [--seconds 2]
-//                     [--workload create|lifecycle] [--skus 1]
-//                     [--ack-log FILE] [--quiet]
+//   oms-http-load run --url URL --token ADMIN [--clients 8] [--seconds 5]
+//                     [--warmup 1] [--workload hot|spread|multiline|
+//                     lifecycle|cancel|flash|mixed] [--skus 10000]
+//                     [--stock N] [--ack-log FILE] [--quiet]
 //   oms-http-load verify --url URL --token ADMIN --ack-log FILE
 //   oms-http-load wait --url URL [--seconds 20]
 #include <algorithm>
@@ -28,6 +32,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_common.hpp"
 #include "system/client/http_client.hpp"
 
 namespace {
@@ -36,6 +41,7 @@ using json = nlohmann::json;
 using oms::client::http_client;
 using oms::client::http_result;
 using steady = std::chrono::steady_clock;
+namespace bench = oms::bench;
 
 const json ship_to = {{"line1", "1 Load Street"},
                       {"city", "Pune"},
@@ -78,171 +84,517 @@ class ack_log {
   std::mutex mtx_;
 };
 
-double percentile(std::vector<double>& xs, double p) {
-  if (xs.empty())
-    return 0;
-  auto i = static_cast<size_t>(p * static_cast<double>(xs.size() - 1));
-  std::nth_element(xs.begin(), xs.begin() + static_cast<long>(i), xs.end());
-  return xs[i];
-}
+// -- run ----------------------------------------------------------------------
 
 struct run_options {
   std::string url;
   std::string token;
   int clients = 8;
-  double seconds = 2;
-  std::string workload = "create";
-  int skus = 1;
-  int64_t stock = 1'000'000;
+  double seconds = 5;
+  bool seconds_given = false;
+  double warmup = 1;
+  std::string workload = "hot";
+  int skus = 10'000;
+  int64_t stock = 0; // 0: 1,000,000 (flash: 1000)
   std::string ack_log;
   bool quiet = false;
 };
 
-int run(const run_options& o) {
-  http_client admin{o.url, o.token};
-  ack_log acks{o.ack_log};
-  auto tag = std::to_string(::getpid()) + "-" +
-             std::to_string(steady::now().time_since_epoch().count() % 1000000);
-  // Stock on SKUs of this run, and one customer per client.
-  std::vector<std::string> skus;
-  for (int i = 0; i < o.skus; ++i) {
-    auto sku = "LOAD-" + tag + "-" + std::to_string(i);
-    auto r = admin.post("/v1/inventory/" + sku + "/receipts",
-                        json{{"quantity", o.stock}, {"unitPrice", 100}}.dump());
-    if (r.status != 200) {
-      std::cerr << "oms-http-load: cannot receive stock at " << o.url << ": "
-                << (r.status == 0 ? r.error : r.body) << "\n";
-      return 3;
+enum class phase : int { warmup = 0, measure = 1, stop = 2 };
+
+// How the daemon answered one request.
+enum class outcome {
+  ok,      // 2xx
+  refused, // 409 INSUFFICIENT_STOCK on a create
+  failed,  // another 4xx: nothing was changed
+  unknown, // no answer or 5xx: it may or may not have been applied
+};
+
+// A SKU's counters as the answers the clients got say they must be.
+struct expected_units {
+  std::vector<int64_t> reserved;
+  std::vector<int64_t> blocked;
+  std::vector<int64_t> consumed;
+  explicit expected_units(size_t n) : reserved(n), blocked(n), consumed(n) {}
+  void merge(const expected_units& other) {
+    for (size_t i = 0; i < reserved.size(); ++i) {
+      reserved[i] += other.reserved[i];
+      blocked[i] += other.blocked[i];
+      consumed[i] += other.consumed[i];
     }
-    acks.write("sku " + sku + " " + std::to_string(o.stock));
-    skus.push_back(sku);
   }
-  struct customer {
-    std::string id;
-    std::string token;
-  };
-  std::vector<customer> customers;
-  for (int i = 0; i < o.clients; ++i) {
-    auto r =
-        admin.post("/v1/customers",
-                   json{{"name", "load client " + std::to_string(i)}}.dump());
-    if (r.status != 201) {
-      std::cerr << "oms-http-load: cannot create a customer: " << r.body
-                << "\n";
-      return 3;
-    }
-    auto j = parse(r);
-    customers.push_back({j["customerId"], j["token"]});
-    acks.write("customer " + customers.back().id);
-  }
-  std::atomic<bool> done{false};
-  std::atomic<uint64_t> created{0};
-  std::mutex mtx;
-  std::vector<double> latencies; // create, seconds
+};
+
+// What one client measured (while measuring) and changed (always).
+struct client_stats {
+  bench::latency_histogram latency;  // one per operation
+  bench::latency_histogram requests; // every request of a chained workload
+  bench::latency_histogram refusals; // refused creates
+  uint64_t operations = 0;
+  uint64_t granted = 0;
+  uint64_t refused = 0;
+  uint64_t errors = 0;
+  // Over the whole run, warm-up included.
+  uint64_t granted_total = 0;
+  uint64_t unknown_outcomes = 0;
+  uint64_t server_errors = 0; // 5xx answers
+  uint64_t last_grant_ns = 0; // since the start (flash)
+  bool refused_once = false;
+  bool daemon_gone = false;
   std::map<std::string, uint64_t> outcomes;
-  auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
-                                      std::chrono::duration<double>(o.seconds));
-  auto started = steady::now();
+  expected_units units;
+  explicit client_stats(size_t skus) : units(skus) {}
+};
+
+struct customer_login {
+  std::string id;
+  std::string token;
+};
+
+struct run_state {
+  run_options o;
+  std::vector<std::string> skus;
+  std::vector<customer_login> customers;
+  std::atomic<int> now{static_cast<int>(phase::warmup)};
+  std::atomic<uint64_t> ops{0};
+  std::atomic<int> clients_done{0};
+  steady::time_point start;
+  phase current() const { return static_cast<phase>(now.load()); }
+};
+
+bool chained(const std::string& workload) {
+  return workload == "lifecycle" || workload == "cancel" || workload == "mixed";
+}
+
+// One closed-loop client on its own keep-alive connections.
+void client_loop(run_state& r, ack_log& acks, size_t index, client_stats& st) {
+  auto& me = r.customers[index];
+  auto& w = r.o.workload;
+  http_client c{r.o.url, me.token, std::chrono::seconds(10)};
+  http_client adm{r.o.url, r.o.token, std::chrono::seconds(10)};
+  std::mt19937 rng{static_cast<unsigned>(index * 7919 + 1)};
+  auto n_skus = r.skus.size();
+  int no_answer_in_a_row = 0;
+  uint64_t tries = 0;
+  // Sends one request and books its answer's kind and latency.
+  auto send = [&](http_client& via, const std::string& path,
+                  const std::string& body, bool create,
+                  const std::vector<std::string>& headers = {}) {
+    auto t0 = steady::now();
+    auto res = via.post(path, body, headers);
+    auto measuring = r.current() == phase::measure;
+    if (measuring && chained(w))
+      st.requests.record(steady::now() - t0);
+    outcome kind;
+    if (res.status >= 200 && res.status < 300) {
+      kind = outcome::ok;
+      ++st.outcomes["OK"];
+    } else {
+      auto code = code_of(res);
+      ++st.outcomes[code];
+      if (create && res.status == 409 && code == "INSUFFICIENT_STOCK") {
+        kind = outcome::refused;
+        if (measuring) {
+          ++st.refused;
+          st.refusals.record(steady::now() - t0);
+        }
+      } else {
+        kind = res.status == 0 || res.status >= 500 ? outcome::unknown
+                                                    : outcome::failed;
+        if (res.status >= 500)
+          ++st.server_errors;
+        if (kind == outcome::unknown)
+          ++st.unknown_outcomes;
+        if (measuring)
+          ++st.errors;
+      }
+    }
+    no_answer_in_a_row = res.status == 0 ? no_answer_in_a_row + 1 : 0;
+    return std::make_pair(kind, std::move(res));
+  };
+  auto done_op = [&](steady::time_point op_start) {
+    if (r.current() != phase::measure)
+      return;
+    st.latency.record(steady::now() - op_start);
+    ++st.operations;
+    r.ops.fetch_add(1, std::memory_order_relaxed);
+  };
+  std::vector<size_t> lines;
+  auto move_units = [&](std::vector<int64_t>* from, std::vector<int64_t>* to) {
+    for (auto i : lines) {
+      if (from)
+        --(*from)[i];
+      if (to)
+        ++(*to)[i];
+    }
+  };
+  auto& u = st.units;
+  while (r.current() != phase::stop) {
+    if (no_answer_in_a_row >= 3) {
+      st.daemon_gone = true; // the daemon is gone
+      break;
+    }
+    lines.clear();
+    if (w == "hot" || w == "flash") {
+      lines.push_back(0);
+    } else if (w == "multiline") {
+      while (lines.size() < 3) {
+        auto i = static_cast<size_t>(rng() % n_skus);
+        if (std::find(lines.begin(), lines.end(), i) == lines.end())
+          lines.push_back(i);
+      }
+    } else {
+      lines.push_back(static_cast<size_t>(rng() % n_skus));
+    }
+    json items = json::array();
+    for (auto i : lines)
+      items.push_back({{"sku", r.skus[i]}, {"quantity", 1}});
+    acks.write("try " + me.id + " " + std::to_string(tries++));
+    auto op_start = steady::now();
+    auto [kind, res] =
+        send(c, "/v1/orders",
+             json{{"customerId", me.id}, {"items", items}, {"address", ship_to}}
+                 .dump(),
+             true);
+    if (kind == outcome::refused) {
+      if (!chained(w))
+        done_op(op_start);
+      if (w == "flash") {
+        st.refused_once = true;
+        break;
+      }
+      continue;
+    }
+    if (kind != outcome::ok)
+      continue;
+    move_units(nullptr, &u.reserved);
+    ++st.granted_total;
+    st.last_grant_ns = bench::nanos_since(r.start);
+    if (r.current() == phase::measure)
+      ++st.granted;
+    auto order = parse(res);
+    auto id = order.value("id", std::string{});
+    acks.write("created " + id + " " + r.skus[lines.front()]);
+    auto path = "/v1/orders/" + id;
+    if (!chained(w)) {
+      done_op(op_start);
+      continue;
+    }
+    auto cancel = [&](std::vector<int64_t>& held) {
+      acks.write("cancel " + id);
+      if (send(c, path + "/cancel", "", false).first != outcome::ok)
+        return;
+      acks.write("cancelled " + id);
+      move_units(&held, nullptr);
+      done_op(op_start); // cancel, mixed: the order has ended
+    };
+    auto pay = [&](const std::vector<std::string>& headers) {
+      auto body =
+          json{{"amount", order["amountDue"]}, {"paymentToken", "tok_visa"}}
+              .dump();
+      if (send(c, path + "/pay", body, false, headers).first != outcome::ok)
+        return false;
+      acks.write("paid " + id);
+      return true;
+    };
+    auto ship_and_deliver = [&] {
+      if (send(adm, path + "/ship", "", false).first != outcome::ok)
+        return;
+      acks.write("shipped " + id);
+      move_units(&u.blocked, &u.consumed);
+      if (send(adm, path + "/deliver", "", false).first != outcome::ok)
+        return;
+      acks.write("delivered " + id);
+      done_op(op_start);
+    };
+    if (w == "cancel") {
+      cancel(u.reserved);
+    } else if (w == "lifecycle") {
+      if (!pay({}))
+        continue;
+      move_units(&u.reserved, &u.blocked);
+      ship_and_deliver();
+    } else {
+      // mixed: 20 % cancelled at once, 20 % after payment, the rest
+      // confirmed, paid, shipped and delivered.
+      auto roll = rng() % 10;
+      if (roll < 2) {
+        cancel(u.reserved);
+        continue;
+      }
+      if (send(adm, path + "/confirm", "", false).first != outcome::ok)
+        continue;
+      acks.write("confirmed " + id);
+      move_units(&u.reserved, &u.blocked);
+      if (!pay({"Idempotency-Key: pay-" + id}))
+        continue;
+      if (roll < 4) {
+        cancel(u.blocked);
+        continue;
+      }
+      ship_and_deliver();
+    }
+  }
+  ++r.clients_done;
+}
+
+// Receives `stock` units on every SKU of the run, from a few connections at
+// once (receipts of at most 1,000,000 units, omsd's default limit).
+bool set_up_skus(const run_state& r) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> ok{true};
   std::vector<std::thread> threads;
-  for (int t = 0; t < o.clients; ++t)
-    threads.emplace_back([&, t] {
-      auto& me = customers[static_cast<size_t>(t)];
-      http_client c{o.url, me.token, std::chrono::seconds(10)};
-      http_client adm{o.url, o.token, std::chrono::seconds(10)};
-      std::mt19937 rng{static_cast<unsigned>(t * 7919 + 1)};
-      std::vector<double> lat;
-      std::map<std::string, uint64_t> seen;
-      int failures_in_a_row = 0;
-      uint64_t n = 0;
-      while (!done && steady::now() < deadline) {
-        auto& sku = skus[rng() % skus.size()];
-        acks.write("try " + me.id + " " + std::to_string(n++));
-        auto t0 = steady::now();
-        auto r = c.post("/v1/orders",
-                        json{{"customerId", me.id},
-                             {"items", {{{"sku", sku}, {"quantity", 1}}}},
-                             {"address", ship_to}}
-                            .dump());
-        lat.push_back(
-            std::chrono::duration<double>(steady::now() - t0).count());
-        if (r.status != 201) {
-          ++seen[code_of(r)];
-          if (r.status == 0 && ++failures_in_a_row >= 3)
-            break; // the daemon is gone
-          continue;
-        }
-        failures_in_a_row = 0;
-        ++seen["CREATED"];
-        ++created;
-        auto order = parse(r);
-        auto id = order["id"].get<std::string>();
-        acks.write("created " + id + " " + sku);
-        if (o.workload != "lifecycle")
-          continue;
-        auto roll = rng() % 10;
-        if (roll < 2) {
-          acks.write("cancel " + id);
-          auto x = c.post("/v1/orders/" + id + "/cancel", "");
-          if (x.status == 200)
-            acks.write("cancelled " + id);
-          continue;
-        }
-        if (adm.post("/v1/orders/" + id + "/confirm", "").status != 200)
-          continue;
-        acks.write("confirmed " + id);
-        auto pay = c.post("/v1/orders/" + id + "/pay",
-                          json{{"amount", order["totalAmount"]}}.dump(),
-                          {"Idempotency-Key: pay-" + id});
-        if (pay.status != 200)
-          continue;
-        acks.write("paid " + id);
-        if (roll < 4) {
-          acks.write("cancel " + id);
-          auto x = c.post("/v1/orders/" + id + "/cancel", "");
-          if (x.status == 200)
-            acks.write("cancelled " + id);
-          continue;
-        }
-        if (adm.post("/v1/orders/" + id + "/ship", "").status == 200) {
-          acks.write("shipped " + id);
-          if (adm.post("/v1/orders/" + id + "/deliver", "").status == 200)
-            acks.write("delivered " + id);
+  auto n = std::min<size_t>(16, r.skus.size());
+  for (size_t t = 0; t < n; ++t)
+    threads.emplace_back([&] {
+      http_client admin{r.o.url, r.o.token};
+      for (auto i = next++; i < r.skus.size() && ok; i = next++) {
+        for (int64_t left = r.o.stock; left > 0 && ok;) {
+          auto part = std::min<int64_t>(left, 1'000'000);
+          auto res =
+              admin.post("/v1/inventory/" + r.skus[i] + "/receipts",
+                         json{{"quantity", part}, {"unitPrice", 100}}.dump());
+          if (res.status != 200) {
+            std::cerr << "oms-http-load: cannot receive stock at " << r.o.url
+                      << ": " << (res.status == 0 ? res.error : res.body)
+                      << "\n";
+            ok = false;
+          }
+          left -= part;
         }
       }
-      std::lock_guard<std::mutex> guard{mtx};
-      latencies.insert(latencies.end(), lat.begin(), lat.end());
-      for (auto& [k, v] : seen)
-        outcomes[k] += v;
     });
-  // Progress on a terminal.
-  bool tty = ::isatty(2) && !o.quiet;
-  while (tty && steady::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-    auto elapsed =
-        std::chrono::duration<double>(steady::now() - started).count();
-    std::fprintf(stderr, "\r  %5.1f s  %10llu orders  %9.0f orders/s", elapsed,
-                 static_cast<unsigned long long>(created.load()),
-                 created.load() / std::max(elapsed, 1e-9));
-  }
   for (auto& t : threads)
     t.join();
-  if (tty)
-    std::fprintf(stderr, "\n");
-  auto elapsed = std::chrono::duration<double>(steady::now() - started).count();
-  json summary{{"workload", o.workload},
-               {"clients", o.clients},
-               {"skus", o.skus},
-               {"seconds", elapsed},
-               {"ordersCreated", created.load()},
-               {"ordersPerSecond", created.load() / std::max(elapsed, 1e-9)},
-               {"createLatencyMs",
-                {{"p50", percentile(latencies, 0.50) * 1000},
-                 {"p99", percentile(latencies, 0.99) * 1000},
-                 {"p999", percentile(latencies, 0.999) * 1000}}},
-               {"outcomes", outcomes}};
+  return ok;
+}
+
+struct check_result {
+  bool ok = true;
+  uint64_t violations = 0;
+  std::mutex mtx;
+  void fail(const std::string& what) {
+    std::lock_guard<std::mutex> guard{mtx};
+    ok = false;
+    if (++violations <= 10)
+      std::cerr << "violation: " << what << "\n";
+  }
+};
+
+// Every SKU of the run, read back through the API: nothing handed out beyond
+// the stock received, and (when every answer was definite) exactly the units
+// the clients hold in each state.
+void check_skus(const run_state& r, const expected_units& want, bool exact,
+                check_result& out) {
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  auto n = std::min<size_t>(8, r.skus.size());
+  for (size_t t = 0; t < n; ++t)
+    threads.emplace_back([&] {
+      http_client admin{r.o.url, r.o.token};
+      for (auto i = next++; i < r.skus.size(); i = next++) {
+        auto& sku = r.skus[i];
+        auto res = admin.get("/v1/inventory/" + sku);
+        auto v = parse(res);
+        if (res.status != 200 || !v.is_object() || !v.contains("onHand")) {
+          out.fail("SKU " + sku + " cannot be read: " + code_of(res));
+          continue;
+        }
+        auto get = [&](const char* key) {
+          return v.value(key, int64_t{-1});
+        };
+        bench::sku_counters have{get("receivedTotal"), get("onHand"),
+                                 get("reserved"),      get("blocked"),
+                                 get("consumedTotal"), get("available")};
+        bench::sku_counters granted;
+        granted.reserved = want.reserved[i];
+        granted.blocked = want.blocked[i];
+        granted.consumed_total = want.consumed[i];
+        for (auto& problem :
+             bench::check_sku(sku, have, granted, r.o.stock, exact))
+          out.fail(problem);
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+}
+
+int run(run_options o) {
+  auto& w = o.workload;
+  if (w == "create")
+    w = "hot";
+  bool flash = w == "flash";
+  if (o.stock <= 0)
+    o.stock = flash ? 1000 : 1'000'000;
+  if (flash) {
+    o.warmup = 0;
+    if (!o.seconds_given)
+      o.seconds = 60; // a cap: the run ends when the stock is sold out
+  }
+  if (w == "multiline" && o.skus < 3) {
+    std::cerr << "oms-http-load: multiline needs --skus of 3 or more\n";
+    return 2;
+  }
+  auto r_ptr = std::make_unique<run_state>();
+  auto& r = *r_ptr;
+  r.o = o;
+  http_client admin{o.url, o.token};
+  ack_log acks{o.ack_log};
+  auto ready = parse(admin.get("/readyz"));
+  auto store = ready.is_object() ? ready.value("store", std::string{}) : "";
+  // SKUs of this run only, and one customer per client.
+  auto tag = std::to_string(::getpid()) + "-" +
+             std::to_string(steady::now().time_since_epoch().count() % 1000000);
+  auto sku_count = w == "hot" || flash ? 1 : o.skus;
+  for (int i = 0; i < sku_count; ++i)
+    r.skus.push_back("LOAD-" + tag + "-" + std::to_string(i));
+  auto setup_start = steady::now();
+  if (!set_up_skus(r))
+    return 3;
+  for (auto& sku : r.skus)
+    acks.write("sku " + sku + " " + std::to_string(o.stock));
+  for (int i = 0; i < o.clients; ++i) {
+    auto res =
+        admin.post("/v1/customers",
+                   json{{"name", "load client " + std::to_string(i)}}.dump());
+    if (res.status != 201) {
+      std::cerr << "oms-http-load: cannot create a customer: "
+                << (res.status == 0 ? res.error : res.body) << "\n";
+      return 3;
+    }
+    auto j = parse(res);
+    r.customers.push_back({j["customerId"], j["token"]});
+    acks.write("customer " + r.customers.back().id);
+  }
+  auto setup_s = bench::seconds_since(setup_start);
   if (!o.quiet)
-    std::cout << summary.dump(2) << "\n";
-  return 0;
+    std::cerr << "oms-http-load: " << w << " against " << o.url << " ("
+              << (store.empty() ? "store unknown" : store) << "), " << o.clients
+              << " clients, " << r.skus.size() << " SKUs of " << o.stock
+              << " units\n";
+  // -- the run ----------------------------------------------------------------
+  std::vector<std::unique_ptr<client_stats>> stats;
+  for (int i = 0; i < o.clients; ++i)
+    stats.push_back(std::make_unique<client_stats>(r.skus.size()));
+  r.now = static_cast<int>(o.warmup > 0 ? phase::warmup : phase::measure);
+  r.start = steady::now();
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < stats.size(); ++i)
+    threads.emplace_back(client_loop, std::ref(r), std::ref(acks), i,
+                         std::ref(*stats[i]));
+  auto dur = [](double secs) {
+    return std::chrono::duration_cast<steady::duration>(
+        std::chrono::duration<double>(secs));
+  };
+  auto all_done = [&] {
+    return r.clients_done.load() >= o.clients;
+  };
+  auto nap_until = [&](steady::time_point t) {
+    while (!all_done() && steady::now() < t)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  };
+  if (o.warmup > 0) {
+    nap_until(r.start + dur(o.warmup));
+    r.now = static_cast<int>(phase::measure);
+  }
+  auto measure_start = steady::now();
+  {
+    bench::timed_progress bar{w, o.seconds, r.ops,
+                              bench::progress_wanted(o.quiet)};
+    nap_until(measure_start + dur(o.seconds));
+  }
+  r.now = static_cast<int>(phase::stop);
+  bench::summary out;
+  out.seconds = bench::seconds_since(measure_start);
+  for (auto& t : threads)
+    t.join();
+  // -- what the clients saw ---------------------------------------------------
+  client_stats all{r.skus.size()};
+  bool daemon_gone = false;
+  uint64_t clients_refused = 0;
+  for (auto& st : stats) {
+    all.latency.merge(st->latency);
+    all.requests.merge(st->requests);
+    all.refusals.merge(st->refusals);
+    all.operations += st->operations;
+    all.granted += st->granted;
+    all.refused += st->refused;
+    all.errors += st->errors;
+    all.granted_total += st->granted_total;
+    all.unknown_outcomes += st->unknown_outcomes;
+    all.server_errors += st->server_errors;
+    all.last_grant_ns = std::max(all.last_grant_ns, st->last_grant_ns);
+    clients_refused += st->refused_once ? 1 : 0;
+    daemon_gone = daemon_gone || st->daemon_gone;
+    for (auto& [k, v] : st->outcomes)
+      all.outcomes[k] += v;
+    all.units.merge(st->units);
+  }
+  // -- invariants, read back through the API ----------------------------------
+  check_result chk;
+  bool exact = all.unknown_outcomes == 0;
+  if (daemon_gone) {
+    chk.fail("omsd stopped answering: nothing can be checked");
+  } else {
+    check_skus(r, all.units, exact, chk);
+    auto audit = admin.get("/v1/audit");
+    auto report = parse(audit);
+    if (audit.status != 200 || !report.is_object() ||
+        !report["violations"].empty())
+      chk.fail("the audit reports: " +
+               (audit.status == 0 ? audit.error : audit.body));
+  }
+  if (all.server_errors > 0)
+    chk.fail(std::to_string(all.server_errors) + " answers were 5xx");
+  if (flash) {
+    if (all.granted_total != static_cast<uint64_t>(o.stock))
+      chk.fail("flash: " + std::to_string(all.granted_total) +
+               " units granted of a stock of " + std::to_string(o.stock));
+    if (clients_refused != static_cast<uint64_t>(o.clients))
+      chk.fail(
+          "flash: " +
+          std::to_string(static_cast<uint64_t>(o.clients) - clients_refused) +
+          " clients were never refused (not sold out in time)");
+  }
+  // -- the summary ------------------------------------------------------------
+  out.bench = "oms-http-load";
+  out.system = "oms-http";
+  out.workload = w;
+  out.clients = o.clients;
+  out.operations = all.operations;
+  out.latency = all.latency.summary();
+  out.granted = all.granted;
+  out.refused = all.refused;
+  out.errors = all.errors;
+  out.invariants_ok = chk.ok;
+  auto& x = out.extra;
+  x["store"] = store.substr(0, store.find(':'));
+  x["storeDescription"] = store;
+  x["url"] = o.url;
+  x["skus"] = r.skus.size();
+  x["stock"] = o.stock;
+  x["warmupSeconds"] = o.warmup;
+  x["setupSeconds"] = bench::rounded(setup_s, 3);
+  if (chained(w))
+    x["requestLatencyMs"] = bench::to_json(all.requests.summary());
+  if (all.refusals.count() > 0)
+    x["refusedLatencyMs"] = bench::to_json(all.refusals.summary());
+  if (flash) {
+    x["sellOutSeconds"] =
+        bench::rounded(static_cast<double>(all.last_grant_ns) / 1e9, 3);
+    x["grantedUnits"] = all.granted_total;
+  }
+  x["serverErrors"] = all.server_errors;
+  x["exactCheck"] = exact && !daemon_gone;
+  x["violations"] = chk.violations;
+  x["outcomes"] = all.outcomes;
+  if (!o.quiet)
+    std::cerr << "oms-http-load: " << all.operations << " operations in "
+              << bench::fixed(out.seconds, 2) << " s, p50 "
+              << bench::fixed(out.latency.p50_ms, 3) << " ms, p99 "
+              << bench::fixed(out.latency.p99_ms, 3) << " ms; invariants "
+              << (chk.ok ? "hold" : "VIOLATED") << "\n";
+  return bench::print_summary(out);
 }
 
 int verify(const std::string& url, const std::string& token,
@@ -384,7 +736,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   run_options o;
   o.url = "http://127.0.0.1:8080";
-  auto* run_cmd = app.add_subcommand("run", "Create orders with N clients");
+  auto* run_cmd = app.add_subcommand(
+      "run", "Closed-loop clients against omsd; one JSON line last on stdout");
   run_cmd->add_option("--url", o.url, "omsd's address")->capture_default_str();
   run_cmd->add_option("--token", o.token, "The admin token")
       ->required()
@@ -392,22 +745,43 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--clients", o.clients, "Concurrent keep-alive clients")
       ->capture_default_str()
       ->check(CLI::Range(1, 1024));
-  run_cmd->add_option("--seconds", o.seconds, "How long to run")
-      ->capture_default_str();
+  auto* seconds_opt =
+      run_cmd
+          ->add_option("--seconds", o.seconds,
+                       "Measured time (flash: the longest it may take, "
+                       "default 60)")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+  run_cmd
+      ->add_option("--warmup", o.warmup,
+                   "Unmeasured time before (not for flash)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   run_cmd
       ->add_option("--workload", o.workload,
-                   "create: single-line creates; lifecycle: create, then "
-                   "confirm, pay, ship, deliver or cancel")
+                   "hot (alias create): 1 unit of one SKU; spread: 1 unit of "
+                   "a SKU among --skus; multiline: 3 distinct SKUs; "
+                   "lifecycle: create, pay, ship, deliver (an operation is a "
+                   "delivered order); cancel: create, cancel; flash: --stock "
+                   "units of one SKU, each client buys 1 unit until refused; "
+                   "mixed: create, then cancel (20 %), or confirm, pay and "
+                   "cancel (20 %) or ship and deliver (the crash harness's)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"create", "lifecycle"}));
-  run_cmd->add_option("--skus", o.skus, "SKUs the orders spread over")
+      ->check(CLI::IsMember({"hot", "create", "spread", "multiline",
+                             "lifecycle", "cancel", "flash", "mixed"}));
+  run_cmd
+      ->add_option("--skus", o.skus,
+                   "SKUs of spread, multiline, lifecycle, cancel, mixed (hot "
+                   "and flash use one)")
       ->capture_default_str()
       ->check(CLI::Range(1, 100000));
-  run_cmd->add_option("--stock", o.stock, "Units received per SKU")
-      ->capture_default_str();
+  run_cmd
+      ->add_option("--stock", o.stock,
+                   "Units received per SKU (default 1,000,000; flash: 1000)")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000'000}));
   run_cmd->add_option("--ack-log", o.ack_log,
                       "Append every acknowledged step to this file");
-  run_cmd->add_flag("--quiet", o.quiet, "No progress and no summary");
+  run_cmd->add_flag("--quiet", o.quiet, "No progress bar and no human lines");
   std::string vurl = o.url, vtoken, vlog;
   auto* verify_cmd =
       app.add_subcommand("verify", "Check an ack log against the daemon");
@@ -424,6 +798,7 @@ int main(int argc, char** argv) {
   wait_cmd->add_option("--seconds", wseconds, "Longest wait")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  o.seconds_given = seconds_opt->count() > 0;
   if (*run_cmd)
     return run(o);
   if (*verify_cmd)

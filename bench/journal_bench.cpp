@@ -23,6 +23,7 @@
 #include <caf/scoped_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_common.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 #include "system/memory_store.hpp"
@@ -32,23 +33,20 @@
 
 using namespace oms;
 using clock_type = std::chrono::steady_clock;
+namespace bench = oms::bench;
 
 namespace {
 
+// Every client's latencies, merged as the clients finish.
 struct latencies {
   std::mutex mtx;
-  std::vector<double> us;
-  void add(std::vector<double>& local) {
+  bench::latency_histogram all;
+  void add(const bench::latency_histogram& local) {
     std::lock_guard<std::mutex> guard{mtx};
-    us.insert(us.end(), local.begin(), local.end());
+    all.merge(local);
   }
   double pct(double p) {
-    if (us.empty())
-      return 0;
-    std::sort(us.begin(), us.end());
-    auto i =
-        static_cast<size_t>(p / 100.0 * static_cast<double>(us.size() - 1));
-    return us[i];
+    return static_cast<double>(all.percentile_ns(p)) / 1000.0;
   }
 };
 
@@ -99,7 +97,7 @@ nlohmann::json journal_run(const std::string& dir, int clients, double secs,
       caf::scoped_actor self{sys};
       auto events =
           receipt_events("SKU-" + std::to_string(c), events_per_append);
-      std::vector<double> local;
+      bench::latency_histogram local;
       while (!stop) {
         auto t = clock_type::now();
         bool ok = false;
@@ -107,9 +105,7 @@ nlohmann::json journal_run(const std::string& dir, int clients, double secs,
             .receive([&](uint64_t) { ok = true; }, [&](caf::error&) {});
         if (!ok)
           break;
-        local.push_back(
-            std::chrono::duration<double, std::micro>(clock_type::now() - t)
-                .count());
+        local.record(clock_type::now() - t);
         ++appends;
       }
       lat.add(local);
@@ -163,16 +159,14 @@ nlohmann::json order_run(std::shared_ptr<journal_store> store,
   auto start = clock_type::now();
   for (int c = 0; c < clients; ++c)
     threads.emplace_back([&, c] {
-      std::vector<double> local;
+      bench::latency_histogram local;
       address home{"1 Bench Rd", "", "Pune", "411001", "IN"};
       for (uint64_t i = 0; !stop; ++i) {
         auto sku = "SKU-" + std::to_string((c * 7 + i) % skus);
         auto t = clock_type::now();
         auto rec = oms.create_order("bench-" + std::to_string(c),
                                     {{sku, 1, seller::internal}}, home);
-        local.push_back(
-            std::chrono::duration<double, std::micro>(clock_type::now() - t)
-                .count());
+        local.record(clock_type::now() - t);
         if (rec)
           ++created;
         else

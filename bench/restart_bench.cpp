@@ -16,6 +16,7 @@
 #include <caf/actor_system_config.hpp>
 #include <nlohmann/json.hpp>
 
+#include "bench/bench_common.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 #include "system/order_system.hpp"
@@ -27,17 +28,11 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(clock_type::time_point start) {
-  return std::chrono::duration<double>(clock_type::now() - start).count();
-}
+using oms::bench::seconds_since;
 
+// Resident set in KiB.
 long rss_kib() {
-  std::ifstream f{"/proc/self/status"};
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmRSS:", 0) == 0)
-      return std::stol(line.substr(6));
-  return 0;
+  return static_cast<long>(oms::bench::rss_bytes() / 1024);
 }
 
 event ev_of(event_kind kind, timestamp_ms at, const std::string& sku,
@@ -50,17 +45,6 @@ event ev_of(event_kind kind, timestamp_ms at, const std::string& sku,
   ev.quantity = qty;
   ev.amount = amount;
   return ev;
-}
-
-void progress(const char* what, uint64_t done, uint64_t total) {
-  if (!isatty(STDERR_FILENO))
-    return;
-  auto pct = total ? done * 100 / total : 100;
-  std::fprintf(stderr, "\r%s [%-40s] %3lu%%", what,
-               std::string(pct * 40 / 100, '#').c_str(),
-               static_cast<unsigned long>(pct));
-  if (done == total)
-    std::fprintf(stderr, "\n");
 }
 
 } // namespace
@@ -92,6 +76,8 @@ int main(int argc, char** argv) {
   // -- fill -------------------------------------------------------------------
   constexpr int skus = 1000;
   auto fill_start = clock_type::now();
+  oms::bench::count_progress filling{"filling", orders,
+                                     oms::bench::progress_wanted(false)};
   uint64_t live = 0;
   {
     auto store = sqlite_store::open(db);
@@ -149,10 +135,11 @@ int main(int argc, char** argv) {
           return 2;
         }
         batch.clear();
-        progress("filling", i + 1, orders);
+        filling.update(i + 1);
       }
     }
   }
+  filling.finish();
   auto fill_s = seconds_since(fill_start);
   auto db_bytes = std::filesystem::file_size(db);
   // -- restart

@@ -38,7 +38,7 @@ bad=0
 for i in $(seq 1 "$cycles"); do
   start || { echo "cycle $i: omsd did not start"; bad=$((bad + 1)); break; }
   "$load" run --url "$url" --token "$token" --clients 8 --seconds 30 \
-    --workload lifecycle --skus 4 --ack-log "$acks" --quiet &
+    --workload mixed --skus 4 --ack-log "$acks" --quiet >>"$dir/load.out" 2>&1 &
   client=$!
   # 0.3 .. 1.5 s of traffic, then SIGKILL.
   sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 + (r % 120) / 100 }')"

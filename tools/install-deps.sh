@@ -10,6 +10,7 @@ packages=(
   librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev libcli11-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev curl
   clang-format
+  redis-server libhiredis-dev jq
 )
 
 missing=()
@@ -33,5 +34,9 @@ export DEBIAN_FRONTEND=noninteractive
 # their own throwaway cluster, so nothing of ours is left listening.
 if printf '%s\n' "${missing[@]}" | grep -qx postgresql-15; then
   "${as_root[@]}" pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+fi
+# Likewise the default Redis: the bench tests start their own (bench/with-redis.sh).
+if printf '%s\n' "${missing[@]}" | grep -qx redis-server; then
+  "${as_root[@]}" service redis-server stop >/dev/null 2>&1 || true
 fi
 echo "install-deps: done"

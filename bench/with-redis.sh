@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Runs a command with a throwaway redis-server on 127.0.0.1 (append-only file
+# in a temp dir) and OMS_TEST_REDIS_PORT set to its port; stops it and
+# removes the dir afterwards, whatever the command's outcome.
+#   bench/with-redis.sh [--appendfsync always|everysec] COMMAND [ARGS...]
+set -euo pipefail
+fsync=always
+if [ "${1:-}" = "--appendfsync" ]; then
+  fsync=${2:?--appendfsync needs always or everysec}
+  shift 2
+fi
+case "$fsync" in
+  always|everysec) ;;
+  *) echo "with-redis: --appendfsync must be always or everysec" >&2; exit 2 ;;
+esac
+[ $# -gt 0 ] || { echo "usage: with-redis.sh [--appendfsync always|everysec] COMMAND..." >&2; exit 2; }
+command -v redis-server >/dev/null || { echo "with-redis: redis-server is not installed" >&2; exit 2; }
+dir=$(mktemp -d /tmp/oms-redis-XXXXXX)
+port=$(( 20000 + RANDOM % 20000 ))
+while (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+pid=
+cleanup() {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+# No snapshots: the append-only file is the durability under test.
+redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
+  --appendonly yes --appendfsync "$fsync" --save "" \
+  --daemonize no --logfile "$dir/redis.log" &
+pid=$!
+for _ in $(seq 100); do
+  redis-cli -p "$port" ping >/dev/null 2>&1 && break
+  kill -0 "$pid" 2>/dev/null || { cat "$dir/redis.log" >&2; exit 2; }
+  sleep 0.05
+done
+redis-cli -p "$port" ping >/dev/null 2>&1 || { cat "$dir/redis.log" >&2; exit 2; }
+export OMS_TEST_REDIS_PORT=$port
+echo "with-redis: Redis on 127.0.0.1:$port (appendfsync $fsync)" >&2
+# In the background, so that a TERM or INT reaches the traps at once.
+"$@" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM
+trap 'kill -INT "$child" 2>/dev/null; exit 130' INT
+status=0
+wait "$child" || status=$?
+exit "$status"
