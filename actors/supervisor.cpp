@@ -439,12 +439,11 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         return i->second;
       },
       [=](atom::archive, order_record& rec) {
-        auto& st = self->state;
-        if (auto i = st.orders.find(rec.id); i != st.orders.end()) {
-          st.order_of.erase(i->second.address());
-          self->demonitor(i->second.address());
-          st.orders.erase(i);
-        }
+        // The order is no longer live; its down message, which follows,
+        // clears order_of. (Forgetting the address here made that down
+        // message fall through to the scan over every SKU actor, once per
+        // finished order.)
+        self->state.orders.erase(rec.id);
       },
       [=](atom::audit) -> caf::result<audit_report> {
         auto& st = self->state;
@@ -467,7 +466,13 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
             report.violations.push_back(v);
           rp.deliver(std::move(report));
         };
-        auto timeout = st.ctx->settings.request_timeout;
+        // No timeout per request: CAF 0.17's clock files every request
+        // timeout under the sender and searches that list linearly for each
+        // reply, which makes a fan-out of N requests cost O(N^2) (minutes
+        // for 100,000 live orders). An actor that is gone still answers
+        // with an error at once; one that hangs leaves the audit unanswered
+        // and the caller's own timeout reports it.
+        auto timeout = caf::infinite;
         for (auto& [sku, handle] : st.skus)
           self->request(handle, timeout, atom::holds_v)
               .then(
