@@ -466,13 +466,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
             report.violations.push_back(v);
           rp.deliver(std::move(report));
         };
-        // No timeout per request: CAF 0.17's clock files every request
-        // timeout under the sender and searches that list linearly for each
-        // reply, which makes a fan-out of N requests cost O(N^2) (minutes
-        // for 100,000 live orders). An actor that is gone still answers
-        // with an error at once; one that hangs leaves the audit unanswered
-        // and the caller's own timeout reports it.
-        auto timeout = caf::infinite;
+        auto timeout = st.ctx->settings.request_timeout;
         for (auto& [sku, handle] : st.skus)
           self->request(handle, timeout, atom::holds_v)
               .then(
