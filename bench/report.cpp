@@ -10,7 +10,8 @@
 // awkward, and the normal build and ctest cover it like everything else.
 //
 //   oms-bench-report RESULTS.jsonl [--table FILE] [--plot-dir DIR]
-// Exit status: 0; 1 when a run's invariants failed; 2 on unreadable input.
+// Exit status: 0; 1 when a run's invariants failed or a bench did not end
+// well; 2 on unreadable input.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -347,9 +348,10 @@ std::string render(const results& r) {
       out << "- " << s.value("skipped", std::string{"?"}) << ": "
           << s.value("reason", std::string{"?"}) << '\n';
   }
-  out << "\n## Failed runs (invariants)\n\n";
+  out << "\n## Failed runs (invariants, or a bench that did not end "
+         "well)\n\n";
   if (r.failed.empty())
-    out << "None: every run's invariants held.\n";
+    out << "None: every run's invariants held and every bench ended well.\n";
   for (auto& f : r.failed)
     out << "- **" << f << "**\n";
   return out.str();
@@ -448,6 +450,10 @@ int main(int argc, char** argv) {
       r.machine = line["machine"];
     } else if (line.contains("probe")) {
       r.probes.push_back(line);
+    } else if (line.contains("problem")) {
+      // A bench that could not run, or did not end well after its figures.
+      r.failed.push_back(line.value("problem", std::string{"?"}) + ": " +
+                         line.value("reason", std::string{"?"}));
     } else if (line.contains("skipped")) {
       r.skipped.push_back(line);
     } else if (line.contains("bench") && line.contains("system") &&
@@ -462,7 +468,7 @@ int main(int argc, char** argv) {
         r.runs[system][workload] = line;
     } else {
       std::cerr << "oms-bench-report: " << input << ":" << number
-                << ": neither a result, a machine nor a skipped line\n";
+                << ": not a result, machine, probe, problem or skipped line\n";
       return 2;
     }
   }

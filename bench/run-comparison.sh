@@ -2,30 +2,36 @@
 # The one command that compares the order system with the designs a team
 # would otherwise build, on this machine in one run (docs/benchmarks.md):
 # installs what is missing (as root), builds the bench programs and omsd in a
-# Release tree build-bench/, starts each server on 127.0.0.1 in a temp dir
-# (PostgreSQL 15, Redis with appendfsync always then everysec, omsd on
-# SQLite), runs the matrix, stops every server it started, and writes
-# bench/results/<UTC time>/: results.jsonl, table.md, throughput.svg,
-# latency.svg. Prints the table at the end. Exits non-zero when a run's
-# invariants failed or a bench could not run.
+# Release tree build-bench/, starts the servers on 127.0.0.1 in temp dirs
+# (PostgreSQL 15, Redis with appendfsync always and then everysec, a fresh
+# omsd on SQLite per HTTP run), runs the matrix workload by workload, every
+# system back to back (the disk is shared and its speed drifts: a workload's
+# figures are taken minutes apart at most), stops every server it started,
+# and writes bench/results/<UTC time>/: results.jsonl, table.md,
+# throughput.svg, latency.svg. Prints the table at the end. Exits 1 when a
+# run's invariants failed or a bench could not run.
 #   bash bench/run-comparison.sh [--seconds 5] [--clients 32] [--quick]
 #                                [--out DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-# One series of runs against one server, when this script calls itself
-# under tools/with-postgres.sh or bench/with-redis.sh (settings come in the
-# environment: OMS_CMP_*). Defined first so that a series needs nothing else.
+# -- what the matrix runs with (the script calls itself for it, under
+# tools/with-postgres.sh and bench/with-redis.sh; settings in OMS_CMP_*) -----
+
 status=0
+
+# Appends a line to the results.
+keep() { printf '%s\n' "$1" >>"$OMS_CMP_RESULTS"; }
+
 record() { # record LABEL PROGRAM ARGS...: runs one bench, keeps its result line
   local label=$1 prog=$2
   shift 2
   local bin="$OMS_CMP_BIN/$prog"
   if [ ! -x "$bin" ]; then
     echo "-- $label: skipped, $prog is not built on this branch" >&2
-    jq -cn --arg s "$label" --arg r "$prog is not built on this branch" \
-      '{skipped: $s, reason: $r}' >>"$OMS_CMP_RESULTS"
+    keep "$(jq -cn --arg s "$label" --arg r "$prog is not built on this branch" \
+      '{skipped: $s, reason: $r}')"
     return 0
   fi
   echo "== $label: $prog $*" >&2
@@ -35,26 +41,29 @@ record() { # record LABEL PROGRAM ARGS...: runs one bench, keeps its result line
   out=$(timeout --foreground --signal=TERM "$OMS_CMP_LIMIT" "$bin" "$@") || rc=$?
   local line
   line=$(printf '%s\n' "$out" | tail -n 1)
-  if [ -n "$line" ] && printf '%s' "$line" | jq -e 'type == "object" and has("bench") and has("system") and has("workload")' \
-    >/dev/null 2>&1; then
-    printf '%s' "$line" | jq -c . >>"$OMS_CMP_RESULTS"
+  if [ -n "$line" ] && printf '%s' "$line" \
+    | jq -e 'type == "object" and has("bench") and has("system") and has("workload")' \
+      >/dev/null 2>&1; then
+    keep "$(printf '%s' "$line" | jq -c .)"
     if [ "$(printf '%s' "$line" | jq -r .invariantsOk)" != true ]; then
       echo "!! $label: invariants FAILED" >&2
       status=1
     elif [ "$rc" -ne 0 ]; then
-      echo "!! $label: exited $rc" >&2
+      # Its figures stand, but the program did not end well.
+      echo "!! $label: exited $rc after its result line" >&2
+      keep "$(jq -cn --arg s "$label" \
+        --arg r "$prog exited $rc after its result line$([ "$rc" -eq 124 ] && echo ' (stopped after '"$OMS_CMP_LIMIT"' s)')" \
+        '{problem: $s, reason: $r}')"
       status=1
     fi
   elif [ "$rc" -eq 0 ]; then
-    # An older program of the other bench branch: it ran, but speaks another
-    # format. Said in the table, not counted as a figure.
     echo "-- $label: $prog printed no shared result line; not counted" >&2
-    jq -cn --arg s "$label" --arg r "$prog printed no shared result line" \
-      '{skipped: $s, reason: $r}' >>"$OMS_CMP_RESULTS"
+    keep "$(jq -cn --arg s "$label" --arg r "$prog printed no shared result line" \
+      '{skipped: $s, reason: $r}')"
   else
     echo "!! $label: $prog exited $rc without a result line" >&2
-    jq -cn --arg s "$label" --arg r "$prog exited $rc without a result line" \
-      '{skipped: $s, reason: $r}' >>"$OMS_CMP_RESULTS"
+    keep "$(jq -cn --arg s "$label" --arg r "$prog exited $rc without a result line" \
+      '{problem: $s, reason: $r}')"
     status=1
   fi
 }
@@ -64,41 +73,128 @@ common_args() { # the flags every reservation bench takes
     --warmup "$OMS_CMP_WARMUP" --skus 10000
 }
 
-series_pg() {
-  local w
-  for w in hot spread multiline flash; do
-    local extra=()
-    [ "$w" = flash ] && extra=(--stock "$OMS_CMP_FLASH_STOCK")
-    # shellcheck disable=SC2046
-    record "postgres $w" oms-bench-pg --workload "$w" $(common_args) "${extra[@]}"
-  done
-  # The same reservation as one call to a PL/pgSQL function: one round trip
-  # instead of four, so PostgreSQL is not judged by its protocol alone.
-  for w in hot spread multiline; do
-    # shellcheck disable=SC2046
-    record "postgres-fn $w" oms-bench-pg --form function --workload "$w" $(common_args)
-  done
+# What one durable write costs now (the disk is shared): 8 KiB written with
+# O_DSYNC 200 times in /tmp, where every server keeps its files.
+probe_disk() { # probe_disk LABEL
+  local dir rate
+  dir=$(mktemp -d /tmp/oms-cmp-sync-XXXXXX)
+  rate=$(dd if=/dev/zero of="$dir/f" bs=8k count=200 oflag=dsync 2>&1 \
+    | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/) { print int(200 / $(i - 1)); exit } }')
+  rm -rf "$dir"
+  echo "== disk before $1: ${rate:-?} synced 8 KiB writes/s" >&2
+  keep "$(jq -cn --arg b "$1" --arg r "${rate:-}" \
+    '{probe: "disk", before: $b, syncedWritesPerSecond: ($r | tonumber? // null)}')"
 }
 
-series_redis() {
-  local w
-  for w in hot spread multiline flash; do
-    local extra=()
-    [ "$w" = flash ] && extra=(--stock "$OMS_CMP_FLASH_STOCK")
-    # shellcheck disable=SC2046
-    record "redis-$1 $w" oms-bench-redis --workload "$w" $(common_args) "${extra[@]}"
+# A fresh omsd on a fresh SQLite store for each HTTP run, as every baseline
+# run starts on fresh tables or keys: no run pays for the orders of another.
+omsd_pid=
+omsd_dir=
+start_omsd() { # sets url and token, or fails with omsd's log
+  omsd_dir=$(mktemp -d /tmp/oms-cmp-omsd-XXXXXX)
+  local port=$((20000 + RANDOM % 20000))
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  "$OMS_CMP_BIN/omsd" --listen 127.0.0.1 --port "$port" --store sqlite \
+    --data-dir "$omsd_dir" --admin-token "$token" --log-level warn \
+    2>"$omsd_dir/omsd.log" &
+  omsd_pid=$!
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 200); do
+    curl -fs "$url/readyz" >/dev/null 2>&1 && return 0
+    kill -0 "$omsd_pid" 2>/dev/null || break
+    sleep 0.1
   done
+  echo "!! omsd did not become ready:" >&2
+  tail -20 "$omsd_dir/omsd.log" >&2 || true
+  return 1
+}
+stop_omsd() {
+  if [ -n "$omsd_pid" ]; then
+    kill -TERM "$omsd_pid" 2>/dev/null || true
+    wait "$omsd_pid" 2>/dev/null || true
+  fi
+  omsd_pid=
+  [ -n "$omsd_dir" ] && rm -rf "$omsd_dir"
+  omsd_dir=
+  return 0
 }
 
-if [ "${1:-}" = "--series" ]; then
-  case "${2:-}" in
-    pg) series_pg ;;
-    redis-always) series_redis always ;;
-    redis-everysec) series_redis everysec ;;
-    *) echo "run-comparison: unknown series ${2:-}" >&2; exit 2 ;;
-  esac
+oms_http() { # oms_http WORKLOAD ARGS...
+  local w=$1
+  shift
+  if [ ! -x "$OMS_CMP_BIN/omsd" ] || [ ! -x "$OMS_CMP_BIN/oms-http-load" ]; then
+    record "oms-http $w" oms-http-load # says it is not built
+    return 0
+  fi
+  if start_omsd; then
+    record "oms-http $w" oms-http-load run --url "$url" --token "$token" \
+      --workload "$w" "$@"
+  else
+    keep "$(jq -cn --arg s "oms-http $w" '{problem: $s, reason: "omsd did not become ready"}')"
+    status=1
+  fi
+  stop_omsd
+}
+
+redis_fsync() { # switches the running Redis between always and everysec
+  redis-cli -p "$OMS_TEST_REDIS_PORT" CONFIG SET appendfsync "$1" >/dev/null
+}
+
+matrix() {
+  local w flash
+  # The order system's programs take --seconds as a flash sale's time limit.
+  flash=(--stock "$OMS_CMP_FLASH_STOCK" --clients "$OMS_CMP_CLIENTS" --skus 1)
+  for w in hot spread multiline flash; do
+    probe_disk "$w"
+    local args
+    # shellcheck disable=SC2207
+    args=($(common_args))
+    [ "$w" = flash ] && args=("${flash[@]}")
+    record "postgres $w" oms-bench-pg --workload "$w" "${args[@]}"
+    # The same reservation as one call to a PL/pgSQL function: one round trip
+    # instead of four, so PostgreSQL is not judged by its protocol alone.
+    [ "$w" != flash ] \
+      && record "postgres-fn $w" oms-bench-pg --form function --workload "$w" "${args[@]}"
+    redis_fsync always
+    record "redis-always $w" oms-bench-redis --workload "$w" "${args[@]}"
+    redis_fsync everysec
+    record "redis-everysec $w" oms-bench-redis --workload "$w" "${args[@]}"
+    redis_fsync always
+    [ "$w" = flash ] && args=("${flash[@]}" --seconds 120)
+    record "oms-sqlite $w" oms-bench-inprocess --store sqlite --workload "$w" "${args[@]}"
+    record "oms-memory $w" oms-bench-inprocess --store memory --workload "$w" "${args[@]}"
+    oms_http "$w" "${args[@]}"
+  done
+  probe_disk "lifecycle, cancel"
+  for w in lifecycle cancel; do
+    # shellcheck disable=SC2046
+    record "oms-sqlite $w" oms-bench-inprocess --store sqlite --workload "$w" $(common_args)
+    # shellcheck disable=SC2046
+    record "oms-memory $w" oms-bench-inprocess --store memory --workload "$w" $(common_args)
+    # shellcheck disable=SC2046
+    oms_http "$w" $(common_args)
+  done
+  record "caf-rtt" oms-bench-actor-rtt --clients "$OMS_CMP_CLIENTS" \
+    --seconds "$OMS_CMP_SECONDS" --warmup "$OMS_CMP_WARMUP"
+  # Creating a million orders takes about a minute and a half here; a memory
+  # run still going after five minutes is stuck. Without the audit, which
+  # asks every live order actor in turn (the SKU sums still check).
+  OMS_CMP_LIMIT=300 record "memory" oms-bench-memory \
+    --orders "$OMS_CMP_MEMORY_ORDERS" --skus 10000 --no-audit
+}
+
+if [ "${1:-}" = "--matrix" ]; then
+  trap stop_omsd EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+  [ -n "${OMS_TEST_PG:-}" ] && [ -n "${OMS_TEST_REDIS_PORT:-}" ] \
+    || { echo "run-comparison: --matrix runs under with-postgres.sh and with-redis.sh" >&2; exit 2; }
+  matrix
   exit "$status"
 fi
+
+# -- the command ---------------------------------------------------------------
 
 seconds=5
 clients=32
@@ -110,7 +206,7 @@ while [ $# -gt 0 ]; do
     --clients) clients=${2:?--clients needs a number}; shift 2 ;;
     --quick) quick=1; shift ;;
     --out) out=${2:?--out needs a directory}; shift 2 ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "run-comparison: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -122,7 +218,7 @@ warmup=1
 flash_stock=5000
 memory_orders=1000000
 if [ "$quick" -eq 1 ]; then
-  # --quick: a smoke run (about three minutes of runs after the build); the
+  # --quick: a smoke run (a few minutes of runs after the build); the
   # figures are rough.
   [ "$seconds" = 5 ] && seconds=1
   warmup=0.3
@@ -139,7 +235,7 @@ if [ "$(id -u)" -eq 0 ]; then
       gnuplot-nox >/dev/null
   fi
 else
-  for c in cmake ninja redis-server jq gnuplot /usr/lib/postgresql/15/bin/initdb; do
+  for c in cmake ninja redis-server redis-cli jq gnuplot /usr/lib/postgresql/15/bin/initdb; do
     command -v "$c" >/dev/null || { echo "run-comparison: $c is missing; run as root to install it" >&2; exit 2; }
   done
 fi
@@ -163,141 +259,33 @@ results="$out/results.jsonl"
 : >"$results"
 export OMS_CMP_RESULTS=$results OMS_CMP_BIN=$root/build-bench
 export OMS_CMP_SECONDS=$seconds OMS_CMP_CLIENTS=$clients OMS_CMP_WARMUP=$warmup
-export OMS_CMP_FLASH_STOCK=$flash_stock
+export OMS_CMP_FLASH_STOCK=$flash_stock OMS_CMP_MEMORY_ORDERS=$memory_orders
 # A run that hangs is stopped: its time plus generous setup and a sell-out.
 OMS_CMP_LIMIT=$(awk -v s="$seconds" -v w="$warmup" 'BEGIN { printf "%d", s + w + 600 }')
 export OMS_CMP_LIMIT
-
-# Everything started here is stopped here, by its PID, whatever happens.
-child=
-omsd_pid=
-omsd_dir=
-cleanup() {
-  [ -n "$child" ] && kill -TERM "$child" 2>/dev/null && wait "$child" 2>/dev/null
-  if [ -n "$omsd_pid" ]; then
-    kill -TERM "$omsd_pid" 2>/dev/null || true
-    wait "$omsd_pid" 2>/dev/null || true
-  fi
-  [ -n "$omsd_dir" ] && rm -rf "$omsd_dir"
-  return 0
-}
-trap cleanup EXIT
-trap 'exit 143' TERM
-trap 'exit 130' INT
-# In the background, so that a TERM or INT reaches the traps at once.
-in_background() {
-  "$@" &
-  child=$!
-  local rc=0
-  wait "$child" || rc=$?
-  child=
-  [ "$rc" -eq 0 ] || status=1
-}
 
 loadavg_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # The busiest processes over one second (other people's work shares the
 # machine): the second of two top frames.
 busy_before=$(top -b -n 2 -d 1 -o %CPU -w 200 | awk '/^top -/ { frame++ } frame == 2 && $1 ~ /^[0-9]+$/ && shown < 5 { printf "%s%s %s%%", (shown ? ", " : ""), $12, $9; shown++ }')
-# What one durable write costs here now (the disk is shared): 8 KiB written
-# with O_DSYNC 200 times in /tmp, where every server keeps its files.
-probe_disk() { # probe_disk SERIES
-  local dir rate
-  dir=$(mktemp -d /tmp/oms-cmp-sync-XXXXXX)
-  rate=$(dd if=/dev/zero of="$dir/f" bs=8k count=200 oflag=dsync 2>&1 \
-    | awk '/copied/ { for (i = 1; i <= NF; i++) if ($i ~ /^s,?$/) { print int(200 / $(i - 1)); exit } }')
-  rm -rf "$dir"
-  echo "== disk before $1: ${rate:-?} synced 8 KiB writes/s"
-  jq -cn --arg b "$1" --arg r "${rate:-}" \
-    '{probe: "disk", before: $b, syncedWritesPerSecond: ($r | tonumber? // null)}' >>"$results"
-}
 echo "== machine: $(nproc) cores, load $loadavg_before, busiest: $busy_before"
 
-probe_disk "postgres"
-echo "== PostgreSQL 15 (fsync on, synchronous_commit on)"
-in_background bash tools/with-postgres.sh bash "$0" --series pg
-probe_disk "redis-always"
-echo "== Redis, appendonly yes, appendfsync always"
-in_background bash bench/with-redis.sh --appendfsync always bash "$0" --series redis-always
-probe_disk "redis-everysec"
-echo "== Redis, appendonly yes, appendfsync everysec"
-in_background bash bench/with-redis.sh --appendfsync everysec bash "$0" --series redis-everysec
-
-probe_disk "oms in-process"
-echo "== the order system in-process, bare CAF request/response, memory"
-# The order system's programs take --seconds as a flash sale's time limit.
-flash_args=(--stock "$flash_stock" --clients "$clients" --seconds 120 --skus 1)
-for store in memory sqlite; do
-  for w in hot spread multiline flash lifecycle cancel; do
-    if [ "$w" = flash ]; then
-      record "oms-$store flash" oms-bench-inprocess --store "$store" --workload flash "${flash_args[@]}"
-    else
-      # shellcheck disable=SC2046
-      record "oms-$store $w" oms-bench-inprocess --store "$store" --workload "$w" $(common_args)
-    fi
-  done
-done
-record "caf-rtt" oms-bench-actor-rtt --clients "$clients" --seconds "$seconds" --warmup "$warmup"
-# Creating a million orders takes about a minute and a half here; a memory
-# run still going after five minutes is stuck. Without the audit, which asks
-# every live order actor in turn (the SKU sums still check the stock).
-OMS_CMP_LIMIT=300 record "memory" oms-bench-memory --orders "$memory_orders" --skus 10000 --no-audit
-
-# A fresh omsd on a fresh SQLite store for each workload, as every baseline
-# run starts on fresh tables or keys: no run pays for the orders of another.
-start_omsd() { # sets url and token, or fails with omsd's log
-  omsd_dir=$(mktemp -d /tmp/oms-cmp-omsd-XXXXXX)
-  local port=$(( 20000 + RANDOM % 20000 ))
-  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-  token=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  build-bench/omsd --listen 127.0.0.1 --port "$port" --store sqlite \
-    --data-dir "$omsd_dir" --admin-token "$token" --log-level warn \
-    2>"$omsd_dir/omsd.log" &
-  omsd_pid=$!
-  url="http://127.0.0.1:$port"
-  for _ in $(seq 200); do
-    curl -fs "$url/readyz" >/dev/null 2>&1 && return 0
-    kill -0 "$omsd_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "!! omsd did not become ready:" >&2
-  tail -20 "$omsd_dir/omsd.log" >&2 || true
-  return 1
-}
-stop_omsd() {
-  kill -TERM "$omsd_pid" 2>/dev/null || true
-  wait "$omsd_pid" 2>/dev/null || true
-  omsd_pid=
-  rm -rf "$omsd_dir"
-  omsd_dir=
-}
-
-probe_disk "oms-http"
-echo "== omsd on SQLite over HTTP"
-if [ -x build-bench/omsd ] && [ -x build-bench/oms-http-load ]; then
-  for w in hot spread multiline flash lifecycle cancel; do
-    if ! start_omsd; then
-      jq -cn --arg s "oms-http $w" '{skipped: $s, reason: "omsd did not become ready"}' >>"$results"
-      status=1
-      stop_omsd
-      continue
-    fi
-    if [ "$w" = flash ]; then
-      record "oms-http flash" oms-http-load run --url "$url" --token "$token" \
-        --workload flash "${flash_args[@]}"
-    else
-      # shellcheck disable=SC2046
-      record "oms-http $w" oms-http-load run --url "$url" --token "$token" \
-        --workload "$w" $(common_args)
-    fi
-    stop_omsd
-  done
-else
-  jq -cn '{skipped: "oms-http", reason: "omsd or oms-http-load is not built"}' >>"$results"
-fi
+# Both servers for the whole matrix, each stopped and removed by its wrapper
+# whatever happens; the matrix in the background, so that a TERM or INT
+# reaches the traps at once.
+echo "== PostgreSQL 15 (fsync on, synchronous_commit on) and Redis (appendonly yes)"
+child=
+trap '[ -n "$child" ] && kill -TERM "$child" 2>/dev/null; exit 143' TERM
+trap '[ -n "$child" ] && kill -INT "$child" 2>/dev/null; exit 130' INT
+bash tools/with-postgres.sh bash bench/with-redis.sh --appendfsync always \
+  bash "$0" --matrix &
+child=$!
+wait "$child" || status=1
+child=
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
-jq -cn --argjson nproc "$(nproc)" \
+keep "$(jq -cn --argjson nproc "$(nproc)" \
   --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')" \
   --arg kernel "$(uname -r)" --arg date "$stamp" \
   --arg before "$loadavg_before" --arg after "$(cut -d' ' -f1-3 /proc/loadavg)" \
@@ -306,8 +294,7 @@ jq -cn --argjson nproc "$(nproc)" \
   '{machine: {nproc: $nproc, cpu: $cpu, kernel: $kernel, date: $date,
               loadavgBefore: $before, loadavgAfter: $after,
               busiestProcessesBefore: $busy, commit: $commit,
-              secondsPerRun: $seconds, clients: $clients, quick: ($quick == 1)}}' \
-  >>"$results"
+              secondsPerRun: $seconds, clients: $clients, quick: ($quick == 1)}}')"
 
 echo "== report"
 report_rc=0
@@ -320,7 +307,7 @@ fi
 (cd "$out" && gnuplot plot.gp 2>/dev/null) || echo "!! gnuplot failed; no SVG" >&2
 cat "$out/table.md"
 echo
-echo "== written to $out (results.jsonl, table.md, throughput.svg, latency.svg) in $(( $(date +%s) - started )) s"
+echo "== written to $out (results.jsonl, table.md, throughput.svg, latency.svg) in $(($(date +%s) - started)) s"
 if [ "$report_rc" -ne 0 ] || [ "$status" -ne 0 ]; then
   echo "!! some runs failed (see above and the table)" >&2
   exit 1

@@ -39,7 +39,7 @@ has "$t" "| redis-always | 0.750 / 3.00 / 6.00 |"
 has "$t" "| postgres | 10,000 | 10,000 | 32 | 0 | 4.800 | 2,083 | ok |"
 has "$t" "| bytesPerOpenOrder | 812 |"
 has "$t" "- redis-everysec: fixture: not part of this file"
-has "$t" "None: every run's invariants held."
+has "$t" "None: every run's invariants held and every bench ended well."
 has "$t" "Machine: 2 cores, Test CPU, kernel 6.1.0-test"
 has "$t" "Synced 8 KiB writes per second before each series: postgres 1,200, redis-always 950."
 for f in throughput.dat latency.dat plot.gp; do
@@ -58,6 +58,7 @@ rc=0
 "$prog" "$data/results-failed.jsonl" >"$dir/failed.md" || rc=$?
 [ "$rc" -eq 1 ] || fail "renderer exited $rc on a failed run, expected 1"
 has "$dir/failed.md" "- **postgres hot**"
+has "$dir/failed.md" "- **memory: oms-bench-memory exited 124 after its result line**"
 has "$dir/failed.md" "| OMS ÷ PostgreSQL: oms-http ÷ postgres, hot | n/a | ≥ 10× | FAILED RUN |"
 has "$dir/failed.md" "| postgres | **FAILED** |"
 
