@@ -249,12 +249,11 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         return i->second;
       },
       [=](atom::archive, order_record& rec) {
-        auto& st = self->state;
-        if (auto i = st.orders.find(rec.id); i != st.orders.end()) {
-          st.order_of.erase(i->second.address());
-          self->demonitor(i->second.address());
-          st.orders.erase(i);
-        }
+        // The order is no longer live; its down message, which follows,
+        // clears order_of. (Forgetting the address here made that down
+        // message fall through to the scan over every SKU actor, once per
+        // finished order.)
+        self->state.orders.erase(rec.id);
       },
       [=](atom::audit) -> caf::result<audit_report> {
         auto& st = self->state;
