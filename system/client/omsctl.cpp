@@ -833,7 +833,8 @@ void add_inventory(CLI::App& app, args& a, action& run) {
   });
 
   auto* show = inv->add_subcommand(
-      "show", "A SKU's counters and price (GET /v1/inventory/{sku})");
+      "show", "A SKU's counters, price, units not for sale and batches "
+              "(GET /v1/inventory/{sku})");
   show->add_option("sku", a.sku, "The SKU")->required();
   show->add_option("--seller", a.seller, "INTERNAL (default) or EXTERNAL")
       ->transform(seller_arg)
