@@ -311,18 +311,6 @@ void check_same_state(const recovered_state& want, const recovered_state& got) {
   CHECK(got.total_orders == want.total_orders);
 }
 
-batch_view batch(const std::string& lot, timestamp_ms expires_at,
-                 timestamp_ms received_at, int64_t on_hand,
-                 std::vector<int64_t> aside) {
-  batch_view b;
-  b.lot = lot;
-  b.expires_at = expires_at;
-  b.received_at = received_at;
-  b.on_hand = on_hand;
-  b.unallocatable = std::move(aside);
-  return b;
-}
-
 } // namespace
 
 TEST_CASE("every backend reads back what it committed, in order and intact") {
@@ -509,11 +497,11 @@ TEST_CASE("every backend keeps its state across a reopen") {
 
 TEST_CASE("a recovered state with holds or lines on unknown SKUs is refused") {
   recovered_state ok;
-  ok.skus.push_back(sku_state{"A", 100, 5, 5, 0, 1});
-  ok.holds.push_back(hold_state{"o1", "A", 2, hold_kind::reserved});
+  ok.skus.push_back(sku_state{"A", 100, 5, 5, 0, 0, 1, {}});
+  ok.holds.push_back(hold_state{"o1", "A", 2, hold_kind::reserved, {}});
   CHECK(check_consistency(ok).empty());
   auto bad_hold = ok;
-  bad_hold.holds.push_back(hold_state{"o2", "B", 1, hold_kind::blocked});
+  bad_hold.holds.push_back(hold_state{"o2", "B", 1, hold_kind::blocked, {}});
   CHECK(check_consistency(bad_hold).find("unknown SKU B") != std::string::npos);
   auto bad_line = ok;
   order_record rec;
