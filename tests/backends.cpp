@@ -13,9 +13,7 @@ namespace oms::test {
 std::vector<backend_case> backends(const temp_dir& dir) {
   std::vector<backend_case> result;
   auto mem = std::make_shared<memory_store>();
-  result.push_back({"memory", [mem] {
-                      return mem;
-                    }});
+  result.push_back({"memory", [mem] { return mem; }, {}});
   auto path = (dir.path / "oms.db").string();
   result.push_back({"sqlite",
                     [path]() -> std::shared_ptr<journal_store> {
