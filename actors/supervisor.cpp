@@ -372,7 +372,10 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
                             "unknown SKU(s) for seller INTERNAL",
                             details.dump());
         }
-        auto id = random_id("ord_");
+        // Time-ordered: the store appends the order's rows instead of
+        // scattering them over its indexes.
+        auto id = time_ordered_id(
+            "ord_", static_cast<uint64_t>(st.ctx->now(self->clock())));
         auto me = caf::actor_cast<supervisor_actor>(self);
         auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me);
         self->monitor(handle);
