@@ -44,7 +44,9 @@ record() { # record LABEL PROGRAM ARGS...: runs one bench, keeps its result line
   if [ -n "$line" ] && printf '%s' "$line" \
     | jq -e 'type == "object" and has("bench") and has("system") and has("workload")' \
       >/dev/null 2>&1; then
-    keep "$(printf '%s' "$line" | jq -c .)"
+    # OMS_CMP_AS names the workload of a series of its own (flash-256).
+    keep "$(printf '%s' "$line" | jq -c --arg as "${OMS_CMP_AS:-}" \
+      'if $as != "" then .workload = $as else . end')"
     if [ "$(printf '%s' "$line" | jq -r .invariantsOk)" != true ]; then
       echo "!! $label: invariants FAILED" >&2
       status=1
@@ -166,6 +168,16 @@ matrix() {
     record "oms-memory $w" oms-bench-inprocess --store memory --workload "$w" "${args[@]}"
     oms_http "$w" "${args[@]}"
   done
+  # The flash sale again at 256 clients, each system back to back: refusals
+  # must stay fast and exact when the crowd is eight times larger.
+  probe_disk "flash-256"
+  local f256=(--stock "$OMS_CMP_FLASH_STOCK" --clients 256 --skus 1)
+  OMS_CMP_AS=flash-256 record "postgres flash-256" oms-bench-pg --workload flash "${f256[@]}"
+  redis_fsync always
+  OMS_CMP_AS=flash-256 record "redis-always flash-256" oms-bench-redis --workload flash "${f256[@]}"
+  OMS_CMP_AS=flash-256 record "oms-sqlite flash-256" oms-bench-inprocess --store sqlite \
+    --workload flash "${f256[@]}" --seconds 120
+  OMS_CMP_AS=flash-256 oms_http flash "${f256[@]}" --seconds 120
   probe_disk "lifecycle, cancel"
   for w in lifecycle cancel; do
     # shellcheck disable=SC2046

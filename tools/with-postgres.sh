@@ -24,7 +24,7 @@ trap cleanup EXIT
 "${as_pg[@]}" "$pgbin/initdb" -D "$dir/data" -A trust -U oms --no-sync >"$dir/initdb.log" 2>&1 \
   || { cat "$dir/initdb.log"; exit 2; }
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c synchronous_commit=on" start >/dev/null \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c synchronous_commit=on -c max_connections=300" start >/dev/null \
   || { cat "$dir/server.log"; exit 2; }
 export OMS_TEST_PG="host=127.0.0.1 port=$port user=oms dbname=postgres"
 echo "with-postgres: PostgreSQL 15 on 127.0.0.1:$port"
