@@ -45,8 +45,8 @@ record() { # record LABEL PROGRAM ARGS...: runs one bench, keeps its result line
     | jq -e 'type == "object" and has("bench") and has("system") and has("workload")' \
       >/dev/null 2>&1; then
     # OMS_CMP_AS names the workload of a series of its own (flash-256).
-    keep "$(printf '%s' "$line" | jq -c --arg as "${OMS_CMP_AS:-}" \
-      'if $as != "" then .workload = $as else . end')"
+    keep "$(printf '%s' "$line" | jq -c --arg series "${OMS_CMP_AS:-}" \
+      'if $series != "" then .workload = $series else . end')"
     if [ "$(printf '%s' "$line" | jq -r .invariantsOk)" != true ]; then
       echo "!! $label: invariants FAILED" >&2
       status=1
