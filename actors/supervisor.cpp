@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include <chrono>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +23,136 @@ namespace oms {
 namespace {
 
 using supervisor_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+
+// One audit's questions and answers. A collector of its own asks every SKU
+// and every live order, a window at a time, without a timeout per request,
+// and keeps one deadline for all. CAF 0.17 finds the handler of an answer,
+// and the timeout of a request, by linear searches over the requester's
+// pending requests: 200,000 requests in flight from one actor took minutes
+// to answer. The supervisor stays free meanwhile.
+using audit_collector_actor =
+    caf::typed_actor<caf::replies_to<atom::audit>::with<audit_report>,
+                     caf::reacts_to<atom::expire, uint64_t>>;
+
+struct audit_collector_state {
+  std::vector<std::pair<sku_id, inventory_actor>> skus;
+  std::vector<order_actor> orders;
+  caf::timespan deadline{};
+  std::vector<char> sku_answered;
+  size_t outstanding = 0;
+  size_t in_flight = 0;
+  size_t next_sku = 0;
+  size_t next_order = 0;
+  size_t orders_unanswered = 0;
+  std::vector<stock_snapshot> snapshots;
+  std::vector<order_record> live;
+  std::vector<violation> failures;
+  caf::typed_response_promise<audit_report> rp;
+  bool finished = false;
+};
+
+using audit_collector_ptr =
+    audit_collector_actor::stateful_pointer<audit_collector_state>;
+
+void finish_audit(audit_collector_ptr self) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  st.finished = true;
+  auto report = audit_stock(st.snapshots, st.live);
+  for (auto& v : st.failures)
+    report.violations.push_back(std::move(v));
+  auto waited = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline)
+          .count());
+  for (size_t i = 0; i < st.skus.size(); ++i)
+    if (!st.sku_answered[i])
+      report.violations.push_back(violation{
+          st.skus[i].first, "SKU actor did not answer within " + waited +
+                                " ms"});
+  if (st.outstanding > 0 && st.orders_unanswered > 0)
+    report.violations.push_back(violation{
+        {}, std::to_string(st.orders_unanswered) +
+                " live orders did not answer within " + waited +
+                " ms: their holds could not be checked"});
+  st.rp.deliver(std::move(report));
+  self->quit();
+}
+
+// At most this many questions in flight: CAF 0.17 finds the handler of an
+// answer by a linear search over the actor's pending requests.
+constexpr size_t audit_window = 128;
+
+void ask_next(audit_collector_ptr self) {
+  auto& st = self->state;
+  auto arrive = [=] {
+    --self->state.in_flight;
+    if (--self->state.outstanding == 0)
+      finish_audit(self);
+    else
+      ask_next(self);
+  };
+  while (st.in_flight < audit_window && st.next_sku < st.skus.size()) {
+    auto i = st.next_sku++;
+    ++st.in_flight;
+    self->request(st.skus[i].second, caf::infinite, atom::holds_v)
+        .then(
+            [=](stock_snapshot& snap) {
+              self->state.sku_answered[i] = 1;
+              // A SKU whose first receipt never became durable is no SKU.
+              if (snap.view.unit_price > 0)
+                self->state.snapshots.push_back(std::move(snap));
+              arrive();
+            },
+            [=](caf::error& err) {
+              self->state.sku_answered[i] = 1;
+              self->state.failures.push_back(
+                  violation{self->state.skus[i].first,
+                            "SKU actor did not answer: " + describe(err)});
+              arrive();
+            });
+  }
+  while (st.in_flight < audit_window && st.next_order < st.orders.size()) {
+    auto& order = st.orders[st.next_order++];
+    ++st.in_flight;
+    self->request(order, caf::infinite, atom::get_v)
+        .then(
+            [=](order_record& rec) {
+              --self->state.orders_unanswered;
+              if (!is_terminal(rec.status))
+                self->state.live.push_back(std::move(rec));
+              arrive();
+            },
+            // An order that ended meanwhile holds nothing.
+            [=](caf::error&) {
+              --self->state.orders_unanswered;
+              arrive();
+            });
+  }
+}
+
+audit_collector_actor::behavior_type
+audit_collector(audit_collector_ptr self,
+                std::vector<std::pair<sku_id, inventory_actor>> skus,
+                std::vector<order_actor> orders, caf::timespan deadline) {
+  auto& st = self->state;
+  st.skus = std::move(skus);
+  st.orders = std::move(orders);
+  st.deadline = deadline;
+  st.sku_answered.assign(st.skus.size(), 0);
+  return {
+      [=](atom::audit) -> caf::result<audit_report> {
+        auto& st = self->state;
+        st.rp = self->make_response_promise<audit_report>();
+        st.outstanding = st.skus.size() + st.orders.size();
+        st.orders_unanswered = st.orders.size();
+        ask_next(self);
+        self->delayed_send(self, st.deadline, atom::expire_v, uint64_t{0});
+        return st.rp;
+      },
+      [=](atom::expire, uint64_t) { finish_audit(self); },
+  };
+}
 
 caf::error to_error(const problem& p) {
   return make_error(p.code, p.message, p.details_json);
@@ -452,49 +583,16 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto& st = self->state;
         if (st.skus.empty() && st.orders.empty())
           return audit_stock({}, {});
-        auto rp = self->make_response_promise<audit_report>();
-        struct fan_in {
-          size_t outstanding = 0;
-          std::vector<stock_snapshot> skus;
-          std::vector<order_record> orders;
-          std::vector<violation> unanswered;
-        };
-        auto acc = std::make_shared<fan_in>();
-        acc->outstanding = st.skus.size() + st.orders.size();
-        auto arrive = [acc, rp]() mutable {
-          if (--acc->outstanding > 0)
-            return;
-          auto report = audit_stock(acc->skus, acc->orders);
-          for (auto& v : acc->unanswered)
-            report.violations.push_back(v);
-          rp.deliver(std::move(report));
-        };
-        auto timeout = st.ctx->settings.request_timeout;
-        for (auto& [sku, handle] : st.skus)
-          self->request(handle, timeout, atom::holds_v)
-              .then(
-                  [=](stock_snapshot& snap) mutable {
-                    // A SKU whose first receipt never became durable is no SKU.
-                    if (snap.view.unit_price > 0)
-                      acc->skus.push_back(std::move(snap));
-                    arrive();
-                  },
-                  [=, sku = sku](caf::error& err) mutable {
-                    acc->unanswered.push_back(violation{
-                        sku, "SKU actor did not answer: " + describe(err)});
-                    arrive();
-                  });
+        std::vector<std::pair<sku_id, inventory_actor>> skus(st.skus.begin(),
+                                                             st.skus.end());
+        std::vector<order_actor> orders;
+        orders.reserve(st.orders.size());
         for (auto& kvp : st.orders)
-          self->request(kvp.second, timeout, atom::get_v)
-              .then(
-                  [=](order_record& rec) mutable {
-                    if (!is_terminal(rec.status))
-                      acc->orders.push_back(std::move(rec));
-                    arrive();
-                  },
-                  // An order that ended meanwhile holds nothing.
-                  [=](caf::error&) mutable { arrive(); });
-        return rp;
+          orders.push_back(kvp.second);
+        auto collector =
+            self->spawn(audit_collector, std::move(skus), std::move(orders),
+                        caf::timespan{st.ctx->settings.request_timeout});
+        return self->delegate(collector, atom::audit_v);
       },
   };
 }

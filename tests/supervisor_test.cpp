@@ -63,3 +63,33 @@ TEST_CASE_FIXTURE(fixture, "an audit of an empty system reports nothing") {
   CHECK(report.skus_checked == 0);
   CHECK(report.violations.empty());
 }
+
+TEST_CASE_FIXTURE(fixture,
+                  "the audit asks every SKU and live order, beyond its window") {
+  // More SKUs and orders than the audit keeps in flight at once (128): each
+  // is asked once its turn comes, and a ghost hold on the last SKU is found.
+  for (int s = 0; s < 150; ++s)
+    receive("S" + std::to_string(s), 10, 100);
+  int live = 0;
+  for (int i = 0; i < 300; ++i) {
+    auto o = create("c" + std::to_string(i % 7),
+                    {{"S" + std::to_string(i % 150), 1, seller::internal}})
+                 .record;
+    if (i % 3 == 0)
+      must_apply(o.id, command_kind::cancel);
+    else
+      ++live;
+  }
+  auto report = audit();
+  CHECK(report.skus_checked == 150);
+  CHECK(report.live_orders == static_cast<uint64_t>(live));
+  CHECK(report.violations.empty());
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"S149"});
+  REQUIRE(h);
+  REQUIRE(
+      call<reserve_reply>(*h, atom::reserve_v, order_id{"ghost"}, int64_t{1}));
+  report = audit();
+  REQUIRE(report.violations.size() == 1);
+  CHECK(report.violations.front().sku == "S149");
+  CHECK(report.live_orders == static_cast<uint64_t>(live));
+}
