@@ -67,14 +67,15 @@ void finish_audit(audit_collector_ptr self) {
           .count());
   for (size_t i = 0; i < st.skus.size(); ++i)
     if (!st.sku_answered[i])
-      report.violations.push_back(violation{
-          st.skus[i].first, "SKU actor did not answer within " + waited +
-                                " ms"});
+      report.violations.push_back(
+          violation{st.skus[i].first,
+                    "SKU actor did not answer within " + waited + " ms"});
   if (st.outstanding > 0 && st.orders_unanswered > 0)
-    report.violations.push_back(violation{
-        {}, std::to_string(st.orders_unanswered) +
-                " live orders did not answer within " + waited +
-                " ms: their holds could not be checked"});
+    report.violations.push_back(
+        violation{{},
+                  std::to_string(st.orders_unanswered) +
+                      " live orders did not answer within " + waited +
+                      " ms: their holds could not be checked"});
   st.rp.deliver(std::move(report));
   self->quit();
 }

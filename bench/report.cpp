@@ -34,8 +34,8 @@ const std::vector<std::string> system_order = {
     "oms-memory",  "oms-sqlite",   "oms-http",       "postgres",
     "postgres-fn", "redis-always", "redis-everysec", "caf-rtt"};
 const std::vector<std::string> workload_order = {
-    "hot",       "spread", "multiline", "flash",
-    "flash-256", "lifecycle", "cancel",  "rtt"};
+    "hot",       "spread",    "multiline", "flash",
+    "flash-256", "lifecycle", "cancel",    "rtt"};
 
 // A flash sale: "flash" at the run's clients, "flash-256" at 256.
 bool is_flash(const std::string& workload) {
@@ -333,11 +333,9 @@ std::string render(const results& r) {
               << with_thousands(x->value("refused", 0.0)) << " | "
               << with_thousands(x->value("errors", 0.0)) << " | "
               << fixed(sell_out, 3) << " | "
-              << (sell_out > 0 ? with_thousands(double(stock) / sell_out)
-                               : "—")
+              << (sell_out > 0 ? with_thousands(double(stock) / sell_out) : "—")
               << " | "
-              << (refusal.contains("p99") ? ms(refusal.value("p99", 0.0))
-                                          : "—")
+              << (refusal.contains("p99") ? ms(refusal.value("p99", 0.0)) : "—")
               << " | " << (ok_of(*x) ? "ok" : "**FAILED**") << " |\n";
         }
   }

@@ -64,8 +64,8 @@ TEST_CASE_FIXTURE(fixture, "an audit of an empty system reports nothing") {
   CHECK(report.violations.empty());
 }
 
-TEST_CASE_FIXTURE(fixture,
-                  "the audit asks every SKU and live order, beyond its window") {
+TEST_CASE_FIXTURE(
+    fixture, "the audit asks every SKU and live order, beyond its window") {
   // More SKUs and orders than the audit keeps in flight at once (128): each
   // is asked once its turn comes, and a ghost hold on the last SKU is found.
   for (int s = 0; s < 150; ++s)
