@@ -13,7 +13,10 @@ bash tools/format.sh --check
 echo "== build (RelWithDebInfo)"
 bash tools/build.sh build
 echo "== build (ASan + UBSan)"
-bash tools/build.sh build-asan -DOMS_SANITIZE=ON
+# -O1 and line tables only: sanitizer reports keep file and line, and the
+# tree compiles in about half the time of -O2 -g.
+bash tools/build.sh build-asan -DOMS_SANITIZE=ON \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
