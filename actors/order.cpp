@@ -321,7 +321,7 @@ caf::result<created_order> start_create(order_ptr self,
   rec.request_fingerprint = req.fingerprint;
   rec.lines.reserve(req.items.size());
   for (auto& item : req.items)
-    rec.lines.push_back(order_line{item.sku, item.quantity, 0, 0, 0});
+    rec.lines.push_back(order_line{item.sku, item.quantity, 0, 0, 0, {}});
   st.skus = std::move(skus);
   auto rp = self->make_response_promise<created_order>();
   auto n = req.items.size();

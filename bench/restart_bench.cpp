@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
       r.id = "ord_bench_" + std::to_string(i);
       r.customer = "cust-" + std::to_string(i % 100'000);
       auto sku = "SKU-" + std::to_string(i % skus);
-      r.lines = {{sku, 1, 1000, 0, 0}};
+      r.lines = {{sku, 1, 1000, 0, 0, {}}};
       r.ship_to = {"1 Bench Rd", "", "Pune", "411001", "IN"};
       r.total_amount = 1000;
       r.created_at = now_ms - 3'600'000;

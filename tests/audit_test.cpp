@@ -38,7 +38,7 @@ order_record live_order(const std::string& id, order_status status,
 TEST_CASE("consistent SKUs and orders give no violation") {
   auto a =
       sku("A", 10, 3, 2,
-          {{"o1", 3, hold_kind::reserved}, {"o2", 2, hold_kind::blocked}}, 5);
+          {{"o1", 3, hold_kind::reserved, {}}, {"o2", 2, hold_kind::blocked, {}}}, 5);
   auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0, {}}});
   auto o2 = live_order("o2", order_status::paid, {{"A", 2, 100, 0, 0, {}}});
   auto report = audit_stock({a}, {o1, o2});
@@ -48,7 +48,7 @@ TEST_CASE("consistent SKUs and orders give no violation") {
 }
 
 TEST_CASE("holds above on-hand are reported") {
-  auto a = sku("A", 2, 3, 0, {{"o1", 3, hold_kind::reserved}});
+  auto a = sku("A", 2, 3, 0, {{"o1", 3, hold_kind::reserved, {}}});
   auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0, {}}});
   auto report = audit_stock({a}, {o1});
   REQUIRE_FALSE(report.violations.empty());
@@ -56,14 +56,14 @@ TEST_CASE("holds above on-hand are reported") {
 }
 
 TEST_CASE("a hold without a live order is reported") {
-  auto a = sku("A", 10, 3, 0, {{"ghost", 3, hold_kind::reserved}});
+  auto a = sku("A", 10, 3, 0, {{"ghost", 3, hold_kind::reserved, {}}});
   auto report = audit_stock({a}, {});
   REQUIRE(report.violations.size() == 1);
   CHECK(report.violations.front().what.find("ghost") != std::string::npos);
 }
 
 TEST_CASE("a hold of the wrong kind or size is reported") {
-  auto a = sku("A", 10, 3, 0, {{"o1", 3, hold_kind::reserved}});
+  auto a = sku("A", 10, 3, 0, {{"o1", 3, hold_kind::reserved, {}}});
   auto o1 =
       live_order("o1", order_status::confirmed, {{"A", 3, 100, 0, 0, {}}});
   CHECK(audit_stock({a}, {o1}).violations.size() == 1);
