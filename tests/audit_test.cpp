@@ -36,9 +36,10 @@ order_record live_order(const std::string& id, order_status status,
 } // namespace
 
 TEST_CASE("consistent SKUs and orders give no violation") {
-  auto a =
-      sku("A", 10, 3, 2,
-          {{"o1", 3, hold_kind::reserved, {}}, {"o2", 2, hold_kind::blocked, {}}}, 5);
+  auto a = sku(
+      "A", 10, 3, 2,
+      {{"o1", 3, hold_kind::reserved, {}}, {"o2", 2, hold_kind::blocked, {}}},
+      5);
   auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0, {}}});
   auto o2 = live_order("o2", order_status::paid, {{"A", 2, 100, 0, 0, {}}});
   auto report = audit_stock({a}, {o1, o2});
