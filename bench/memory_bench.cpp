@@ -165,6 +165,9 @@ int run(const options& o) {
   caf::actor_system sys{cfg};
   settings s;
   s.hold_ttl = std::chrono::hours(24 * 30); // open orders stay open
+  // The audit of a million live orders takes tens of seconds: the blocking
+  // calls, and the audit's own deadline, wait up to 10 minutes.
+  s.request_timeout = std::chrono::minutes(10);
   bench::summary out;
   out.bench = "oms-bench-memory";
   out.system = "oms-memory";
