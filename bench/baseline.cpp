@@ -283,4 +283,17 @@ void say(const std::string& line) {
   std::cerr << line << '\n';
 }
 
+bool no_violations(const nlohmann::json& violations) {
+  for (auto& [name, count] : violations.items())
+    if (count.get<int64_t>() != 0)
+      return false;
+  return true;
+}
+
+bool units_accounted(int64_t recorded, const totals& t) {
+  auto told = static_cast<int64_t>(t.units_granted_all);
+  auto maybe = static_cast<int64_t>(t.units_unknown_all);
+  return recorded >= told && recorded <= told + maybe;
+}
+
 } // namespace oms::bench

@@ -108,6 +108,15 @@ summary to_summary(const std::string& bench, const std::string& system,
 /// invariants hold".
 std::string describe(const summary& s);
 
+/// True when every count in the structural check's `violations` (name ->
+/// count) is zero.
+bool no_violations(const nlohmann::json& violations);
+
+/// True when the store holds every unit a client was told it got, and
+/// nothing more beyond the units whose answer was lost (`recorded` against
+/// `t`'s units granted and unknown over the whole run).
+bool units_accounted(int64_t recorded, const totals& t);
+
 /// Prints a human-readable line on stderr.
 void say(const std::string& line);
 

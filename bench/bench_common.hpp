@@ -156,6 +156,22 @@ struct sku_counters {
   int64_t available = 0;
 };
 
+/// The units each SKU must hold, by index, as the answers the clients got
+/// say: one per client, merged at the end.
+struct expected_units {
+  std::vector<int64_t> reserved;
+  std::vector<int64_t> blocked;
+  std::vector<int64_t> consumed;
+  explicit expected_units(size_t n) : reserved(n), blocked(n), consumed(n) {}
+  void merge(const expected_units& other) {
+    for (size_t i = 0; i < reserved.size(); ++i) {
+      reserved[i] += other.reserved[i];
+      blocked[i] += other.blocked[i];
+      consumed[i] += other.consumed[i];
+    }
+  }
+};
+
 /// What is wrong with a SKU after a run, one sentence each (empty: nothing):
 /// more units reserved, blocked or consumed than received (oversold), a
 /// receipt total other than `stock`, available not on hand less reserved

@@ -110,21 +110,6 @@ enum class outcome {
   unknown, // no answer or 5xx: it may or may not have been applied
 };
 
-// A SKU's counters as the answers the clients got say they must be.
-struct expected_units {
-  std::vector<int64_t> reserved;
-  std::vector<int64_t> blocked;
-  std::vector<int64_t> consumed;
-  explicit expected_units(size_t n) : reserved(n), blocked(n), consumed(n) {}
-  void merge(const expected_units& other) {
-    for (size_t i = 0; i < reserved.size(); ++i) {
-      reserved[i] += other.reserved[i];
-      blocked[i] += other.blocked[i];
-      consumed[i] += other.consumed[i];
-    }
-  }
-};
-
 // What one client measured (while measuring) and changed (always).
 struct client_stats {
   bench::latency_histogram latency;  // one per operation
@@ -142,7 +127,7 @@ struct client_stats {
   bool refused_once = false;
   bool daemon_gone = false;
   std::map<std::string, uint64_t> outcomes;
-  expected_units units;
+  bench::expected_units units;
   explicit client_stats(size_t skus) : units(skus) {}
 };
 
@@ -384,8 +369,8 @@ struct check_result {
 // Every SKU of the run, read back through the API: nothing handed out beyond
 // the stock received, and (when every answer was definite) exactly the units
 // the clients hold in each state.
-void check_skus(const run_state& r, const expected_units& want, bool exact,
-                check_result& out) {
+void check_skus(const run_state& r, const bench::expected_units& want,
+                bool exact, check_result& out) {
   std::atomic<size_t> next{0};
   std::vector<std::thread> threads;
   auto n = std::min<size_t>(8, r.skus.size());

@@ -76,21 +76,6 @@ struct run_setup {
   phase current() const { return static_cast<phase>(now.load()); }
 };
 
-// A SKU's counters as the answers the clients got say they must be.
-struct expected_units {
-  std::vector<int64_t> reserved;
-  std::vector<int64_t> blocked;
-  std::vector<int64_t> consumed;
-  explicit expected_units(size_t n) : reserved(n), blocked(n), consumed(n) {}
-  void merge(const expected_units& other) {
-    for (size_t i = 0; i < reserved.size(); ++i) {
-      reserved[i] += other.reserved[i];
-      blocked[i] += other.blocked[i];
-      consumed[i] += other.consumed[i];
-    }
-  }
-};
-
 // What one client measured (while measuring) and changed (always).
 struct client_stats {
   bench::latency_histogram latency;  // one per operation
@@ -105,7 +90,7 @@ struct client_stats {
   uint64_t unknown_outcomes = 0; // errors that leave an order's state unknown
   uint64_t last_grant_ns = 0;    // since the run's start (flash)
   std::map<std::string, uint64_t> error_codes;
-  expected_units units;
+  bench::expected_units units;
   explicit client_stats(size_t skus) : units(skus) {}
 };
 
@@ -448,7 +433,7 @@ struct check_result {
 // Every SKU: nothing handed out beyond what was received, and (when every
 // answer was definite) exactly the units the clients hold in each state.
 void check_skus(order_system& oms, const std::vector<sku_id>& skus,
-                const expected_units& want, int64_t stock, bool exact,
+                const bench::expected_units& want, int64_t stock, bool exact,
                 check_result& out) {
   for (size_t i = 0; i < skus.size(); ++i) {
     auto v = oms.get_available_inventory(skus[i], seller::internal);
