@@ -444,22 +444,39 @@ outcome sim::reserve(const std::string& id, const std::string& sku,
   return outcome{201, reservation_json(r)};
 }
 
-outcome sim::reservation_state(const std::string& id) const {
-  if (!valid_id(id))
-    return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
+const reservation* sim::find_reservation(const std::string& id,
+                                         outcome& error) const {
+  if (!valid_id(id)) {
+    error = invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
+    return nullptr;
+  }
   auto i = reservations_.find(id);
-  if (i == reservations_.end())
-    return unknown_reservation(id);
-  return outcome{200, reservation_json(i->second)};
+  if (i == reservations_.end()) {
+    error = unknown_reservation(id);
+    return nullptr;
+  }
+  return &i->second;
+}
+
+reservation* sim::find_reservation(const std::string& id, outcome& error) {
+  return const_cast<reservation*>(
+      std::as_const(*this).find_reservation(id, error));
+}
+
+outcome sim::reservation_state(const std::string& id) const {
+  outcome error;
+  auto* r = find_reservation(id, error);
+  if (!r)
+    return error;
+  return outcome{200, reservation_json(*r)};
 }
 
 outcome sim::block(const std::string& id) {
-  if (!valid_id(id))
-    return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
-  auto i = reservations_.find(id);
-  if (i == reservations_.end())
-    return unknown_reservation(id);
-  auto& r = i->second;
+  outcome error;
+  auto* found = find_reservation(id, error);
+  if (!found)
+    return error;
+  auto& r = *found;
   switch (r.status) {
     case reservation_status::blocked:
       break;
@@ -479,12 +496,11 @@ outcome sim::block(const std::string& id) {
 }
 
 outcome sim::ship(const std::string& id) {
-  if (!valid_id(id))
-    return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
-  auto i = reservations_.find(id);
-  if (i == reservations_.end())
-    return unknown_reservation(id);
-  auto& r = i->second;
+  outcome error;
+  auto* found = find_reservation(id, error);
+  if (!found)
+    return error;
+  auto& r = *found;
   switch (r.status) {
     case reservation_status::shipped:
       break;
@@ -505,12 +521,11 @@ outcome sim::ship(const std::string& id) {
 }
 
 outcome sim::release(const std::string& id) {
-  if (!valid_id(id))
-    return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
-  auto i = reservations_.find(id);
-  if (i == reservations_.end())
-    return unknown_reservation(id);
-  auto& r = i->second;
+  outcome error;
+  auto* found = find_reservation(id, error);
+  if (!found)
+    return error;
+  auto& r = *found;
   switch (r.status) {
     case reservation_status::released:
       break;

@@ -252,6 +252,11 @@ class sim {
   void append_event(const std::string& type, const std::string& sku,
                     int64_t quantity, const std::string& lot);
   outcome capacity_exceeded(const std::string& what) const;
+  /// The reservation `id` names; null, with the answer in `error`, when the
+  /// id is malformed (400) or unknown (404).
+  const reservation* find_reservation(const std::string& id,
+                                      outcome& error) const;
+  reservation* find_reservation(const std::string& id, outcome& error);
 
   options opts_;
   clock_fn now_;
