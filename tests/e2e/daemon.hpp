@@ -2,8 +2,10 @@
 // temporary data dir, stopped with SIGTERM (and the dir removed) at the end.
 #pragma once
 
+#include <chrono>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -79,5 +81,19 @@ json body_of(const client::http_result& r);
 
 /// The error code of an error answer ("" if none).
 std::string error_code(const client::http_result& r);
+
+/// Polls `pred` every 100 ms until it holds or `limit` passes; true when it
+/// held. A real process has no virtual time: the exact timing is covered by
+/// the actor tests, these only wait for what a process does in its own time.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return pred();
+}
 
 } // namespace oms::e2e

@@ -471,13 +471,12 @@ TEST_CASE("e2e: an unconfirmed order cancels itself after the TTL in the "
   auto id = order["id"].get<std::string>();
   CHECK(available(w, "FAN-1") == 0);
   json seen;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-  while (std::chrono::steady_clock::now() < deadline) {
-    seen = body_of(me.get("/v1/orders/" + id));
-    if (seen["status"] == "CANCELLED")
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  eventually(
+      [&] {
+        seen = body_of(me.get("/v1/orders/" + id));
+        return seen["status"] == "CANCELLED";
+      },
+      std::chrono::seconds(15));
   CHECK(seen["status"] == "CANCELLED");
   CHECK(available(w, "FAN-1") == 2);
   auto late = w.admin.post("/v1/orders/" + id + "/confirm", "");

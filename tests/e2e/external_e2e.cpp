@@ -113,19 +113,6 @@ json sku_state(const json& state, const std::string& sku) {
   return json{};
 }
 
-// Polls `pred` until it holds or `limit` passes (a real process has no
-// virtual time; the exact timing is covered by the actor tests).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
-}
-
 } // namespace
 
 TEST_CASE("e2e external: concurrent orders against a real wms-sim never "

@@ -398,13 +398,12 @@ TEST_CASE("e2e wms_sim: the batch timer of --batch-interval 1s reflects "
   REQUIRE(res.status == 201);
   auto seq = body_of(res)["seq"].get<int64_t>();
   json inv;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    inv = body_of(c.get("/inventory/EXT-1"));
-    if (inv["reflects"].get<int64_t>() >= seq)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  eventually(
+      [&] {
+        inv = body_of(c.get("/inventory/EXT-1"));
+        return inv["reflects"].get<int64_t>() >= seq;
+      },
+      std::chrono::seconds(5));
   CHECK(inv["reflects"].get<int64_t>() >= seq);
   CHECK(inv["orderable"] == 6);
   CHECK(w.log().find("\"trigger\":\"timer\"") != std::string::npos);
