@@ -70,7 +70,7 @@ void finish_audit(audit_collector_ptr self) {
       report.violations.push_back(
           violation{st.skus[i].first,
                     "SKU actor did not answer within " + waited + " ms"});
-  if (st.outstanding > 0 && st.orders_unanswered > 0)
+  if (st.orders_unanswered > 0)
     report.violations.push_back(
         violation{{},
                   std::to_string(st.orders_unanswered) +
