@@ -466,17 +466,22 @@ TEST_CASE("e2e: an unconfirmed order cancels itself after the TTL in the "
   w.receive("FAN-1", 2, 1500);
   auto [cid, token] = w.customer("Om");
   http_client me{w.d.url(), token};
+  auto sent = std::chrono::steady_clock::now();
   auto order =
       body_of(me.post("/v1/orders", world::order_body(cid, "FAN-1", 2).dump()));
   auto id = order["id"].get<std::string>();
-  CHECK(available(w, "FAN-1") == 0);
+  auto held = available(w, "FAN-1");
+  // The hold is asserted only when the answer came well inside the second
+  // the order holds its stock (a slow run may see it expired already).
+  if (std::chrono::steady_clock::now() - sent < std::chrono::milliseconds(800))
+    CHECK(held == 0);
   json seen;
   eventually(
       [&] {
         seen = body_of(me.get("/v1/orders/" + id));
         return seen["status"] == "CANCELLED";
       },
-      std::chrono::seconds(15));
+      std::chrono::seconds(60));
   CHECK(seen["status"] == "CANCELLED");
   CHECK(available(w, "FAN-1") == 2);
   auto late = w.admin.post("/v1/orders/" + id + "/confirm", "");
