@@ -259,6 +259,47 @@ caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
   return rp;
 }
 
+// Units taken out of the cart for a checkout in flight, with where each
+// line stood, so that a failed checkout puts them back where they were.
+struct taken_line {
+  size_t position;
+  sku_id sku;
+  int64_t quantity;
+};
+
+std::vector<taken_line> take_from_cart(cart_lines& cart,
+                                       const std::vector<order_item>& items) {
+  std::vector<taken_line> taken;
+  for (auto& item : items) {
+    auto line = std::find_if(cart.begin(), cart.end(), [&](const auto& l) {
+      return l.first == item.sku;
+    });
+    if (line == cart.end())
+      continue;
+    auto quantity = std::min(line->second, item.quantity);
+    taken.push_back(taken_line{static_cast<size_t>(line - cart.begin()),
+                               item.sku, quantity});
+    line->second -= quantity;
+  }
+  cart.erase(std::remove_if(cart.begin(), cart.end(),
+                            [](const auto& l) { return l.second <= 0; }),
+             cart.end());
+  return taken;
+}
+
+void put_back_in_cart(cart_lines& cart, const std::vector<taken_line>& taken) {
+  for (auto& t : taken) {
+    auto line = std::find_if(cart.begin(), cart.end(),
+                             [&](const auto& l) { return l.first == t.sku; });
+    if (line != cart.end())
+      line->second += t.quantity; // the customer added more meanwhile
+    else
+      cart.insert(cart.begin() + static_cast<std::ptrdiff_t>(
+                                     std::min(t.position, cart.size())),
+                  {t.sku, t.quantity});
+  }
+}
+
 caf::result<order_record> checkout(customer_ptr self, address ship_to,
                                    std::vector<sku_id> skus, std::string key) {
   auto& st = self->state;
@@ -293,22 +334,16 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
       return;
     }
     create_order_request req{st.id, std::move(items), ship_to, key, fp};
-    create_order(self, req, [self, req, done](caf::expected<order_record> res) {
-      if (res) {
-        // The ordered units leave the cart (units the customer added
-        // meanwhile stay).
-        auto& cart = self->state.cart;
-        for (auto& item : req.items) {
-          auto line = find_line(self, item.sku);
-          if (line == cart.end())
-            continue;
-          line->second -= item.quantity;
-          if (line->second <= 0)
-            cart.erase(line);
-        }
-      }
-      done(std::move(res));
-    });
+    // The ordered units leave the cart now, before the order exists: a
+    // second checkout arriving meanwhile finds them gone, so a cart's lines
+    // are ordered at most once. A failed checkout puts them back.
+    auto taken = take_from_cart(self->state.cart, req.items);
+    create_order(self, req,
+                 [self, taken, done](caf::expected<order_record> res) {
+                   if (!res)
+                     put_back_in_cart(self->state.cart, taken);
+                   done(std::move(res));
+                 });
   });
 }
 
