@@ -26,6 +26,7 @@
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
+#include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/log.hpp"
 #include "system/memory_store.hpp"
@@ -174,13 +175,19 @@ int main(int argc, char** argv) {
   }
   auto cfg = std::move(*parsed.config);
   log::set_level(cfg.log_level);
+  // What omsd writes (the store, its WAL, the payment ledger, the token)
+  // holds names and addresses: readable by its own user only.
+  ::umask(077);
 
-  if (cfg.store == store_kind::sqlite || cfg.admin_token.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(cfg.data_dir, ec);
-    if (ec)
-      return fatal("cannot create the data dir " + cfg.data_dir + ": " +
-                   ec.message());
+  // The data dir, when there is anything to keep in it, is private and owned
+  // by this omsd alone until it exits.
+  bool durable = cfg.store != store_kind::memory;
+  data_dir_lock data_lock;
+  if (durable || cfg.admin_token.empty()) {
+    auto claimed = claim_data_dir(cfg.data_dir);
+    if (!claimed)
+      return fatal(message_of(claimed.error()));
+    data_lock = std::move(*claimed);
   }
   std::string token_origin;
   auto admin_token = resolve_admin_token(cfg, token_origin);
@@ -232,11 +239,24 @@ int main(int argc, char** argv) {
                            {"rate_per_second", uint64_t{cfg.wms_rate}}});
   }
 
+  // With a durable store the simulated gateway remembers its charges in the
+  // data dir, as a real provider would across our restarts.
+  std::shared_ptr<simulated_gateway> gateway;
+  try {
+    gateway =
+        durable
+            ? std::make_shared<simulated_gateway>(
+                  gw, (std::filesystem::path{cfg.data_dir} / "payments.jsonl")
+                          .string())
+            : std::make_shared<simulated_gateway>(gw);
+  } catch (const simulated_gateway::ledger_error& e) {
+    return fatal(e.what());
+  }
+
   std::unique_ptr<order_system> oms;
   try {
-    oms = std::make_unique<order_system>(
-        sys, s, std::move(*store), std::make_shared<simulated_gateway>(gw),
-        wms);
+    oms =
+        std::make_unique<order_system>(sys, s, std::move(*store), gateway, wms);
   } catch (const startup_error& e) {
     return fatal(std::string{"cannot load the store: "} + e.what());
   }
