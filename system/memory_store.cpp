@@ -4,8 +4,6 @@
 
 namespace oms {
 
-journal_store::~journal_store() = default;
-
 caf::error memory_store::commit(const std::vector<event>& events) {
   if (failing_)
     return make_error(errc::store_failure, "injected commit failure");

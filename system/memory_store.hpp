@@ -5,7 +5,7 @@
 #include <atomic>
 #include <mutex>
 
-#include "system/journal_store.hpp"
+#include "messages/journal_store.hpp"
 
 namespace oms {
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "system/journal_store.hpp"
+#include "messages/journal_store.hpp"
 
 #include <pqxx/connection>
 

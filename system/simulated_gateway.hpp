@@ -13,7 +13,7 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "system/payment_gateway.hpp"
+#include "messages/payment_gateway.hpp"
 
 namespace oms {
 
