@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "messages/journal_store.hpp"
+#include "system/store_state.hpp"
 
 namespace oms {
 

@@ -8,6 +8,7 @@
 
 #include "messages/errors.hpp"
 #include "system/codec.hpp"
+#include "system/store_state.hpp"
 
 namespace oms {
 
