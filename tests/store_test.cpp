@@ -5,7 +5,7 @@
 #include "tests/why.hpp"
 
 #include "messages/errors.hpp"
-#include "system/codec.hpp"
+#include "system/store/codec.hpp"
 #include "tests/backends.hpp"
 
 using namespace oms;

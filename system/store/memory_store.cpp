@@ -1,4 +1,4 @@
-#include "system/memory_store.hpp"
+#include "system/store/memory_store.hpp"
 
 #include "messages/errors.hpp"
 

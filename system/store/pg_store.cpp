@@ -1,4 +1,4 @@
-#include "system/pg_store.hpp"
+#include "system/store/pg_store.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,8 +8,8 @@
 #include <pqxx/pqxx>
 
 #include "messages/errors.hpp"
-#include "system/codec.hpp"
-#include "system/store_state.hpp"
+#include "system/store/codec.hpp"
+#include "system/store/store_state.hpp"
 
 namespace oms {
 

@@ -6,7 +6,7 @@
 #include <mutex>
 
 #include "messages/journal_store.hpp"
-#include "system/store_state.hpp"
+#include "system/store/store_state.hpp"
 
 namespace oms {
 

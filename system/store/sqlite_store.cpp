@@ -1,4 +1,4 @@
-#include "system/sqlite_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 #include <array>
 #include <filesystem>
@@ -7,8 +7,8 @@
 #include <sqlite3.h>
 
 #include "messages/errors.hpp"
-#include "system/codec.hpp"
-#include "system/store_state.hpp"
+#include "system/store/codec.hpp"
+#include "system/store/store_state.hpp"
 
 namespace oms {
 

@@ -1,4 +1,4 @@
-#include "system/store_state.hpp"
+#include "system/store/store_state.hpp"
 
 #include <algorithm>
 #include <set>
