@@ -44,8 +44,8 @@ struct wms_reservation {
   order_id order;
   sku_id sku;
   int64_t quantity = 0;
-  /// REQUESTED (we are about to ask), RESERVED, BLOCKED.
-  std::string state;
+  /// What the WMS acknowledged last and what a call on its way asks for.
+  wms_standing state;
   int64_t wms_seq = 0;
   timestamp_ms at = 0;
 };

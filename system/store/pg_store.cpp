@@ -610,11 +610,13 @@ caf::expected<recovered_state> pg_store::load() {
           row[2].as<int64_t>(), row[3].as<int64_t>(), row[4].as<int64_t>()});
     for (auto row : w.exec("SELECT order_id, sku, quantity, state, wms_seq, "
                            "at FROM wms_reservations ORDER BY order_id COLLATE "
-                           "\"C\", sku COLLATE \"C\""))
-      result.wms_reservations.push_back(
-          wms_reservation{row[0].as<std::string>(), row[1].as<std::string>(),
-                          row[2].as<int64_t>(), row[3].as<std::string>(),
-                          row[4].as<int64_t>(), row[5].as<int64_t>()});
+                           "\"C\", sku COLLATE \"C\"")) {
+      wms_reservation w{row[0].as<std::string>(), row[1].as<std::string>(),
+                        row[2].as<int64_t>(),     {},
+                        row[4].as<int64_t>(),     row[5].as<int64_t>()};
+      parse_wms_standing(row[3].as<std::string>(), w.state);
+      result.wms_reservations.push_back(std::move(w));
+    }
     result.total_orders =
         w.exec("SELECT count(*) FROM orders")[0][0].as<uint64_t>();
     w.commit();

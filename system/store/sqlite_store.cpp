@@ -915,10 +915,12 @@ caf::expected<recovered_state> sqlite_store::load() {
     stmt s{db_, "SELECT order_id, sku, quantity, state, wms_seq, at FROM "
                 "wms_reservations ORDER BY order_id, sku"};
     int rc;
-    while ((rc = s.step()) == SQLITE_ROW)
-      result.wms_reservations.push_back(
-          wms_reservation{s.text_at(0), s.text_at(1), s.int_at(2), s.text_at(3),
-                          s.int_at(4), s.int_at(5)});
+    while ((rc = s.step()) == SQLITE_ROW) {
+      wms_reservation w{s.text_at(0), s.text_at(1), s.int_at(2),
+                        {},           s.int_at(4),  s.int_at(5)};
+      parse_wms_standing(s.text_at(3), w.state);
+      result.wms_reservations.push_back(std::move(w));
+    }
     if (rc != SQLITE_DONE)
       return fail("cannot read the WMS reservations");
   }

@@ -205,9 +205,13 @@ void store_state::apply(const event& ev) {
     case event_kind::wms_synced:
       if (wms_settled(ev.reason))
         wms_reservations_.erase({ev.order, ev.sku});
-      else
-        wms_reservations_[{ev.order, ev.sku}] = wms_reservation{
-            ev.order, ev.sku, ev.quantity, ev.reason, ev.amount, ev.at};
+      else {
+        wms_reservation row{ev.order, ev.sku,    ev.quantity,
+                            {},       ev.amount, ev.at};
+        // What is not a standing reads as far as it goes.
+        parse_wms_standing(ev.reason, row.state);
+        wms_reservations_[{ev.order, ev.sku}] = row;
+      }
       break;
   }
   for (auto& k : keys_of(ev)) {
