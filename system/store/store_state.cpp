@@ -1,223 +1,137 @@
 #include "system/store/store_state.hpp"
 
 #include <algorithm>
-#include <set>
 
 namespace oms {
 
-bool needs_actor(const order_record& rec) {
-  return !is_terminal(rec.status) ||
-         pending_payment(rec, payment_kind::charge) != nullptr ||
-         pending_payment(rec, payment_kind::refund) != nullptr;
-}
-
-std::string check_consistency(const recovered_state& state) {
-  std::set<sku_id> skus;
-  for (auto& s : state.skus)
-    skus.insert(s.sku);
-  for (auto& h : state.holds)
-    if (skus.count(h.sku) == 0)
-      return "a hold of order " + h.order + " is on unknown SKU " + h.sku;
-  for (auto& rec : state.live_orders)
-    for (auto& line : rec.lines)
-      // EXTERNAL SKUs live in the seller's WMS, not in the store.
-      if (rec.seller == seller::internal)
-        if (skus.count(line.sku) == 0)
-          return "live order " + rec.id + " has a line on unknown SKU " +
-                 line.sku;
-  return {};
-}
-
-std::vector<key_state> keys_of(const event& ev) {
-  std::vector<key_state> result;
-  auto& rec = ev.snapshot;
-  if (ev.kind == event_kind::order_created && !rec.idempotency_key.empty())
-    result.push_back(key_state{rec.customer, rec.idempotency_key,
-                               rec.request_fingerprint, rec.id, ev.at, rec});
-  // The first event that shows a charge succeeded is the one that answered
-  // the pay request; stores keep the first key they see (insert or ignore).
-  if (ev.kind == event_kind::order_changed)
-    for (auto& p : rec.payments)
-      if (p.kind == payment_kind::charge &&
-          p.status == payment_status::succeeded && !p.client_key.empty())
-        result.push_back(key_state{rec.customer, p.client_key, p.fingerprint,
-                                   rec.id, ev.at, rec});
-  return result;
-}
-
-bool external_stock_event(const event& ev) {
-  return ev.seller == seller::external && ev.kind != event_kind::wms_synced &&
-         ev.kind != event_kind::order_created &&
-         ev.kind != event_kind::order_changed;
-}
-
-bool wms_settled(const std::string& state) {
-  return state == "RELEASED" || state == "SHIPPED" || state == "REFUSED";
-}
-
-namespace {
-
-batch_view& batch_of(std::vector<batch_view>& batches, const std::string& lot,
-                     timestamp_ms expires_at, timestamp_ms at) {
-  for (auto& b : batches)
-    if (b.lot == lot)
-      return b;
-  batch_view b;
-  b.lot = lot;
-  b.expires_at = expires_at;
-  b.received_at = at;
-  b.unallocatable.assign(unallocatable_reason_count, 0);
-  batches.push_back(std::move(b));
-  return batches.back();
-}
-
-void drop_empty(std::vector<batch_view>& batches) {
-  batches.erase(
-      std::remove_if(batches.begin(), batches.end(),
-                     [](const batch_view& b) { return b.on_hand == 0; }),
-      batches.end());
-}
-
-} // namespace
-
-void apply_to_batches(std::vector<batch_view>& batches, const event& ev,
-                      const std::vector<lot_allocation>& hold_lots) {
-  switch (ev.kind) {
-    case event_kind::stock_received:
-      batch_of(batches, ev.lot, ev.expires_at, ev.at).on_hand += ev.quantity;
-      break;
-    case event_kind::stock_adjusted:
-      batch_of(batches, ev.lot, 0, ev.at).on_hand += ev.quantity;
-      drop_empty(batches);
-      break;
-    case event_kind::stock_moved: {
-      unallocatable_reason reason;
-      if (!parse_unallocatable_reason(ev.reason, reason))
-        break;
-      auto& b = batch_of(batches, ev.lot, 0, ev.at);
-      b.unallocatable.resize(unallocatable_reason_count);
-      b.unallocatable[static_cast<size_t>(reason)] += ev.quantity;
-      break;
-    }
-    case event_kind::stock_consumed:
-      // A hold journaled before batches existed drew from the batch "".
-      if (hold_lots.empty())
-        batch_of(batches, {}, 0, ev.at).on_hand -= ev.quantity;
-      for (auto& a : hold_lots)
-        batch_of(batches, a.lot, 0, ev.at).on_hand -= a.quantity;
-      drop_empty(batches);
-      break;
-    default:
-      break;
-  }
-}
-
 void store_state::apply(const event& ev) {
-  ++last_seq_;
-  if (!ev.inbox_id.empty())
-    inbox_ids_.insert(ev.inbox_id);
-  if (external_stock_event(ev)) {
-    // The EXTERNAL seller's stock lives in its WMS: only what our snapshot
-    // may not reflect yet is kept.
-    if (ev.kind == event_kind::stock_received ||
-        ev.kind == event_kind::stock_adjusted)
-      external_deltas_[{ev.sku, ev.amount}] =
-          external_delta{ev.sku, ev.inbox_id, ev.amount, ev.quantity, ev.at};
-    return;
-  }
-  switch (ev.kind) {
-    case event_kind::sku_created:
-    case event_kind::price_set: {
-      auto& s = skus_[ev.sku];
-      s.sku = ev.sku;
-      s.unit_price = ev.amount;
-      s.updated_at = ev.at;
+  project(ev, ++last_seq_, *this);
+}
+
+void store_state::add_inbox_id(const std::string& id, timestamp_ms) {
+  inbox_ids_.insert(id);
+}
+
+void store_state::put_cursor(const std::string& source,
+                             const std::string& cursor, timestamp_ms) {
+  cursors_[source] = cursor;
+}
+
+sku_state& store_state::sku_at(const sku_id& sku, timestamp_ms at) {
+  auto& s = skus_[sku];
+  s.sku = sku;
+  s.updated_at = at;
+  return s;
+}
+
+void store_state::set_price(const sku_id& sku, money price, timestamp_ms at) {
+  sku_at(sku, at).unit_price = price;
+}
+
+void store_state::add_stock(const sku_id& sku, stock_total total,
+                            int64_t on_hand, int64_t amount, timestamp_ms at) {
+  auto& s = sku_at(sku, at);
+  s.on_hand += on_hand;
+  switch (total) {
+    case stock_total::received:
+      s.received_total += amount;
       break;
-    }
-    case event_kind::stock_received:
-    case event_kind::stock_adjusted: {
-      auto& s = skus_[ev.sku];
-      s.sku = ev.sku;
-      s.on_hand += ev.quantity;
-      (ev.kind == event_kind::stock_received ? s.received_total
-                                             : s.adjusted_total) += ev.quantity;
-      s.updated_at = ev.at;
-      apply_to_batches(s.batches, ev, {});
+    case stock_total::adjusted:
+      s.adjusted_total += amount;
       break;
-    }
-    case event_kind::stock_moved: {
-      auto& s = skus_[ev.sku];
-      s.sku = ev.sku;
-      s.updated_at = ev.at;
-      apply_to_batches(s.batches, ev, {});
-      break;
-    }
-    case event_kind::stock_reserved: {
-      auto lots = ev.lots;
-      if (lots.empty())
-        lots.push_back(lot_allocation{{}, ev.quantity});
-      holds_[{ev.order, ev.sku}] = hold_state{
-          ev.order, ev.sku, ev.quantity, hold_kind::reserved, std::move(lots)};
-      break;
-    }
-    case event_kind::stock_blocked:
-      if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end())
-        i->second.kind = hold_kind::blocked;
-      break;
-    case event_kind::stock_released:
-      if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end()) {
-        i->second.quantity -= ev.quantity;
-        i->second.lots = take_allocations(i->second.lots, i->second.quantity);
-        if (i->second.quantity <= 0)
-          holds_.erase(i);
-      }
-      break;
-    case event_kind::stock_consumed: {
-      std::vector<lot_allocation> lots;
-      if (auto i = holds_.find({ev.order, ev.sku}); i != holds_.end()) {
-        lots = std::move(i->second.lots);
-        holds_.erase(i);
-      }
-      auto& s = skus_[ev.sku];
-      s.sku = ev.sku;
-      s.on_hand -= ev.quantity;
-      s.consumed_total += ev.quantity;
-      s.updated_at = ev.at;
-      apply_to_batches(s.batches, ev, lots);
-      break;
-    }
-    case event_kind::order_created:
-      by_customer_[ev.snapshot.customer].push_back(ev.snapshot.id);
-      orders_[ev.snapshot.id] = ev.snapshot;
-      break;
-    case event_kind::order_changed:
-      orders_[ev.snapshot.id] = ev.snapshot;
-      break;
-    case event_kind::customer_created:
-      customers_.emplace(ev.customer.id, ev.customer);
-      break;
-    case event_kind::batch_expired:
-      break;
-    case event_kind::inbox_cursor:
-      if (!ev.reason.empty() && ev.inbox_id.empty())
-        cursors_[ev.reason] = ev.lot;
-      break;
-    case event_kind::wms_synced:
-      if (wms_settled(ev.reason))
-        wms_reservations_.erase({ev.order, ev.sku});
-      else {
-        wms_reservation row{ev.order, ev.sku,    ev.quantity,
-                            {},       ev.amount, ev.at};
-        // What is not a standing reads as far as it goes.
-        parse_wms_standing(ev.reason, row.state);
-        wms_reservations_[{ev.order, ev.sku}] = row;
-      }
+    case stock_total::consumed:
+      s.consumed_total += amount;
       break;
   }
-  for (auto& k : keys_of(ev)) {
-    auto id = std::make_pair(k.customer, k.key);
-    keys_.emplace(std::move(id), std::move(k));
+}
+
+void store_state::touch_sku(const sku_id& sku, timestamp_ms at) {
+  sku_at(sku, at);
+}
+
+void store_state::add_to_batch(const sku_id& sku, const batch_change& change) {
+  auto& s = skus_[sku];
+  s.sku = sku;
+  auto i =
+      std::find_if(s.batches.begin(), s.batches.end(),
+                   [&](const batch_view& b) { return b.lot == change.lot; });
+  if (i == s.batches.end()) {
+    batch_view b;
+    b.lot = change.lot;
+    b.expires_at = change.expires_at;
+    b.received_at = change.received_at;
+    b.unallocatable.assign(unallocatable_reason_count, 0);
+    i = s.batches.insert(s.batches.end(), std::move(b));
   }
+  i->on_hand += change.on_hand;
+  for (size_t r = 0; r < unallocatable_reason_count; ++r)
+    i->unallocatable[r] += change.set_aside[r];
+}
+
+void store_state::prune_batches(const sku_id& sku) {
+  if (auto i = skus_.find(sku); i != skus_.end()) {
+    auto& batches = i->second.batches;
+    batches.erase(
+        std::remove_if(batches.begin(), batches.end(),
+                       [](const batch_view& b) { return b.on_hand == 0; }),
+        batches.end());
+  }
+}
+
+std::optional<hold_state> store_state::find_hold(const order_id& order,
+                                                 const sku_id& sku) {
+  if (auto i = holds_.find({order, sku}); i != holds_.end())
+    return i->second;
+  return std::nullopt;
+}
+
+void store_state::put_hold(const hold_state& hold) {
+  holds_[{hold.order, hold.sku}] = hold;
+}
+
+void store_state::block_hold(const order_id& order, const sku_id& sku) {
+  if (auto i = holds_.find({order, sku}); i != holds_.end())
+    i->second.kind = hold_kind::blocked;
+}
+
+void store_state::shrink_hold(const order_id& order, const sku_id& sku,
+                              int64_t quantity,
+                              const std::vector<lot_allocation>& lots) {
+  if (auto i = holds_.find({order, sku}); i != holds_.end()) {
+    i->second.quantity = quantity;
+    i->second.lots = lots;
+  }
+}
+
+void store_state::delete_hold(const order_id& order, const sku_id& sku) {
+  holds_.erase({order, sku});
+}
+
+void store_state::put_order(const order_record& rec, uint64_t, bool created) {
+  if (created)
+    by_customer_[rec.customer].push_back(rec.id);
+  orders_[rec.id] = rec;
+}
+
+void store_state::add_key(const key_state& key) {
+  keys_.emplace(std::make_pair(key.customer, key.key), key);
+}
+
+void store_state::add_customer(const customer_record& customer) {
+  customers_.emplace(customer.id, customer);
+}
+
+void store_state::put_external_delta(const external_delta& delta) {
+  external_deltas_[{delta.sku, delta.wms_seq}] = delta;
+}
+
+void store_state::put_wms_reservation(const wms_reservation& row) {
+  wms_reservations_[{row.order, row.sku}] = row;
+}
+
+void store_state::delete_wms_reservation(const order_id& order,
+                                         const sku_id& sku) {
+  wms_reservations_.erase({order, sku});
 }
 
 recovered_state store_state::recover() const {

@@ -1,8 +1,9 @@
-// The current state that a sequence of events adds up to: SKUs with their
-// counters and prices, the holds of orders on them, the latest record of
-// every order, and the idempotency keys with the results they guard. The
-// memory store keeps one; the SQL stores keep the same in tables; recovery
-// rebuilds the actors from it. Pure: no actors, no I/O.
+// The current state that a sequence of events adds up to, in memory: SKUs
+// with their counters, prices and batches, the holds of orders on them, the
+// latest record of every order, and the idempotency keys with the results
+// they guard. The memory store keeps one; the SQL stores keep the same in
+// tables and are tested against it. The projection (projection.hpp) decides
+// what each event changes; this is where it writes. Pure: no actors, no I/O.
 #pragma once
 
 #include <cstdint>
@@ -14,19 +15,12 @@
 
 #include "messages/domain.hpp"
 #include "messages/recovered_state.hpp"
+#include "system/store/projection.hpp"
 
 namespace oms {
 
-/// True if an order needs a live actor after a restart.
-bool needs_actor(const order_record& rec);
-
-/// What is wrong with a recovered state that the actors cannot be rebuilt
-/// from: a hold or a live order's line on a SKU the state does not have.
-/// Empty if nothing.
-std::string check_consistency(const recovered_state& state);
-
 /// The state events add up to.
-class store_state {
+class store_state : private state_sink {
  public:
   /// Applies one event. Events must come in journal order.
   void apply(const event& ev);
@@ -50,6 +44,34 @@ class store_state {
   uint64_t last_seq() const { return last_seq_; }
 
  private:
+  // state_sink
+  void add_inbox_id(const std::string& id, timestamp_ms at) override;
+  void put_cursor(const std::string& source, const std::string& cursor,
+                  timestamp_ms at) override;
+  void set_price(const sku_id& sku, money price, timestamp_ms at) override;
+  void add_stock(const sku_id& sku, stock_total total, int64_t on_hand,
+                 int64_t amount, timestamp_ms at) override;
+  void touch_sku(const sku_id& sku, timestamp_ms at) override;
+  void add_to_batch(const sku_id& sku, const batch_change& change) override;
+  void prune_batches(const sku_id& sku) override;
+  std::optional<hold_state> find_hold(const order_id& order,
+                                      const sku_id& sku) override;
+  void put_hold(const hold_state& hold) override;
+  void block_hold(const order_id& order, const sku_id& sku) override;
+  void shrink_hold(const order_id& order, const sku_id& sku, int64_t quantity,
+                   const std::vector<lot_allocation>& lots) override;
+  void delete_hold(const order_id& order, const sku_id& sku) override;
+  void put_order(const order_record& rec, uint64_t seq, bool created) override;
+  void add_key(const key_state& key) override;
+  void add_customer(const customer_record& customer) override;
+  void put_external_delta(const external_delta& delta) override;
+  void put_wms_reservation(const wms_reservation& row) override;
+  void delete_wms_reservation(const order_id& order,
+                              const sku_id& sku) override;
+
+  /// The SKU, created (at price 0) if new, marked as changed at `at`.
+  sku_state& sku_at(const sku_id& sku, timestamp_ms at);
+
   std::map<sku_id, sku_state> skus_;
   std::map<std::pair<order_id, sku_id>, hold_state> holds_;
   std::map<order_id, order_record> orders_;
@@ -62,24 +84,5 @@ class store_state {
   std::map<std::pair<order_id, sku_id>, wms_reservation> wms_reservations_;
   uint64_t last_seq_ = 0;
 };
-
-/// True for an event about the EXTERNAL seller's stock that only its feed
-/// deltas keep (the WMS owns that stock); where its reservations stand at
-/// the WMS (wms_synced) is kept like any other event.
-bool external_stock_event(const event& ev);
-
-/// True if a WMS reservation in `state` (wms_synced's reason) is settled: no
-/// row is kept for it.
-bool wms_settled(const std::string& state);
-
-/// Applies a stock event to a stored SKU's batches (receipt, move,
-/// adjustment, or the consumption of `hold_lots`). Shared by every store.
-void apply_to_batches(std::vector<batch_view>& batches, const event& ev,
-                      const std::vector<lot_allocation>& hold_lots);
-
-/// Keys that an order record carries: its creation key (with the record as
-/// created) and the client keys of its successful charges (with the record
-/// as paid). Used by every store when it writes an order event.
-std::vector<key_state> keys_of(const event& ev);
 
 } // namespace oms
