@@ -30,9 +30,10 @@ std::string error_code(const wms_response& resp) {
   return {};
 }
 
-// Journals where a reservation stands at the WMS: "KNOWN" or "KNOWN>WANTED"
-// (an intent, written before the call), or RELEASED / SHIPPED / REFUSED when
-// it is settled. Stores keep one row per (order, SKU) until it settles.
+// Journals where a reservation stands at the WMS: a standing, "KNOWN" or
+// "KNOWN>WANTED" (an intent, written before the call; to_string(wms_standing)),
+// or RELEASED / SHIPPED / REFUSED when it is settled. Stores keep one row per
+// (order, SKU) until it settles.
 void journal_wms(ext_ptr self, const order_id& order, int64_t quantity,
                  int64_t reserve_seq, std::string state,
                  std::function<void(caf::error)> then) {
@@ -115,16 +116,18 @@ void on_answer(ext_ptr self, const order_id& order, wms_op op,
     st.backoff = std::chrono::milliseconds{0};
     auto* after = st.ledger.find(order);
     auto reserve_seq = after ? after->reserve_seq : seq;
-    std::string row = to_string(state);
+    wms_standing row{state, {}};
     if (after && after->wanted != state)
-      row += std::string{">"} + to_string(after->wanted);
-    journal_wms(self, order, quantity, reserve_seq, row, [=](caf::error err) {
-      if (err)
-        log::error("external.journal_failed",
-                   {{"sku", self->state.sku}, {"error", describe(err)}});
-      self->state.in_flight.erase(order);
-      sync(self, order);
-    });
+      row.wanted = after->wanted;
+    journal_wms(self, order, quantity, reserve_seq, to_string(row),
+                [=](caf::error err) {
+                  if (err)
+                    log::error(
+                        "external.journal_failed",
+                        {{"sku", self->state.sku}, {"error", describe(err)}});
+                  self->state.in_flight.erase(order);
+                  sync(self, order);
+                });
     return;
   }
   if (op == wms_op::reserve &&
@@ -145,9 +148,11 @@ void on_answer(ext_ptr self, const order_id& order, wms_op op,
         order, op == wms_op::release ? wms_state::released : wms_state::none,
         0);
     st.in_flight.erase(order);
-    journal_wms(self, order, quantity, h->reserve_seq,
-                op == wms_op::release ? "RELEASED" : "NONE",
-                [=](caf::error) { sync(self, order); });
+    journal_wms(
+        self, order, quantity, h->reserve_seq,
+        to_string(wms_standing{
+            op == wms_op::release ? wms_state::released : wms_state::none, {}}),
+        [=](caf::error) { sync(self, order); });
     return;
   }
   log::error("external.wms_refused_call", {{"sku", st.sku},
@@ -208,9 +213,8 @@ void sync(ext_ptr self, const order_id& order) {
     return;
   }
   // Write-ahead: the intent is durable before the WMS may act on it.
-  std::string row =
-      std::string{to_string(h->known)} + ">" + to_string(h->wanted);
-  journal_wms(self, order, h->quantity, h->reserve_seq, row,
+  journal_wms(self, order, h->quantity, h->reserve_seq,
+              to_string(wms_standing{h->known, h->wanted}),
               [=](caf::error err) mutable {
                 if (err) {
                   self->state.in_flight.erase(order);

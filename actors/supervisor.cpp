@@ -258,12 +258,6 @@ void restore_external(supervisor_ptr self, const recovered_state& recovered) {
   }
   for (auto& row : recovered.wms_reservations) {
     auto& ledger = ledger_of(row.sku);
-    auto pos = row.state.find('>');
-    wms_state known = wms_state::none;
-    wms_state wanted = wms_state::released;
-    parse_wms_state(row.state.substr(0, pos), known);
-    bool intent = pos != std::string::npos &&
-                  parse_wms_state(row.state.substr(pos + 1), wanted);
     external_hold h;
     if (auto* live = ledger.find(row.order)) {
       h = *live; // the live order says what it wants
@@ -271,10 +265,10 @@ void restore_external(supervisor_ptr self, const recovered_state& recovered) {
       h.order = row.order;
       h.quantity = row.quantity;
       // No live hold: the order ended; ship if that was asked, else release.
-      h.wanted = intent && wanted == wms_state::shipped ? wms_state::shipped
+      h.wanted = row.state.wanted == wms_state::shipped ? wms_state::shipped
                                                         : wms_state::released;
     }
-    h.known = known;
+    h.known = row.state.known;
     h.reserve_seq = row.wms_seq;
     h.requested = true;
     ledger.restore_hold(std::move(h));

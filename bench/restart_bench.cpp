@@ -21,7 +21,7 @@
 #include "system/log.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using clock_type = std::chrono::steady_clock;

@@ -9,6 +9,7 @@
 #include "actors/payment.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/type_ids.hpp"
+#include "system/store/projection.hpp"
 
 namespace oms {
 
