@@ -1,6 +1,7 @@
 // What only the PostgreSQL store has to prove on its own: a schema written
-// by an older build is migrated in place. Runs when OMS_TEST_PG names a
-// server (tools/with-postgres.sh starts one).
+// by an older build is migrated in place, and a schema has one store at a
+// time. Runs when OMS_TEST_PG names a server (tools/with-postgres.sh starts
+// one).
 #include <doctest/doctest.h>
 
 #include "tests/why.hpp"
@@ -12,6 +13,7 @@
 #include <pqxx/pqxx>
 
 #include "system/store/pg_store.hpp"
+#include "tests/backends.hpp"
 
 using namespace oms;
 using namespace oms::test;
@@ -70,15 +72,126 @@ CREATE TABLE customers (
   created_at BIGINT NOT NULL);
 )sql";
 
+// The server OMS_TEST_PG names, or null (saying so: the test is skipped).
+const char* test_server() {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr)
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL to test against");
+  return info;
+}
+
+// A fresh, empty schema name of this test run.
+std::string fresh_schema(const char* info, const std::string& prefix) {
+  auto schema = prefix + std::to_string(getpid());
+  pqxx::connection conn{info};
+  pqxx::work w{conn};
+  w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
+  w.commit();
+  return schema;
+}
+
+// Opens the store on `schema`, which must succeed.
+std::unique_ptr<pg_store> open_ok(const char* info, const std::string& schema) {
+  auto s = pg_store::open(info, schema);
+  REQUIRE_MESSAGE(s, why(s));
+  return std::move(*s);
+}
+
+// Ends the server sessions this process opened (our stores' connections),
+// as a lost network or a restarted server would, and waits until they are
+// gone.
+void cut_our_sessions(const char* info) {
+  pqxx::connection conn{info};
+  pqxx::nontransaction n{conn};
+  auto cut = n.exec("SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+                    "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                    "application_name LIKE " +
+                    n.quote("% pid=" + std::to_string(getpid()) + " %"));
+  REQUIRE(cut[0][0].as<int>() >= 1);
+}
+
 } // namespace
+
+TEST_CASE("a second PostgreSQL store on the same schema is refused, naming "
+          "the holder, and opens once the first is closed") {
+  // Proves the advisory lock: one store per schema (per database), the
+  // holder named as pg_stat_activity shows it, the lock gone with the store.
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "own");
+  auto first = open_ok(info, schema);
+  auto second = pg_store::open(info, schema);
+  REQUIRE_FALSE(second);
+  CHECK(code_of(second.error()) == errc::store_failure);
+  auto message = message_of(second.error());
+  INFO(message);
+  CHECK(message.find("/" + schema + ": the schema " + schema +
+                     " is in use by another omsd: \"oms_tests pid=" +
+                     std::to_string(getpid()) + " host=") != std::string::npos);
+  CHECK(message.find("(PostgreSQL backend pid ") != std::string::npos);
+  // Another schema is another store.
+  auto other = open_ok(info, fresh_schema(info, "own_other"));
+  first.reset();
+  auto again = open_ok(info, schema);
+  CHECK(!again->commit({receipt_event("A", 1)}));
+  CHECK(again->last_seq() == 1);
+}
+
+TEST_CASE("a PostgreSQL store that lost its session commits nothing while "
+          "another store holds the schema, and nothing more once the log "
+          "moved on without it") {
+  // Proves that ownership is the session's: a reconnect takes the lock
+  // again or fails naming the holder, and a store whose log was written by
+  // another one meanwhile stops for good.
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "lost");
+  auto a = open_ok(info, schema);
+  REQUIRE(!a->commit({receipt_event("A", 1)}));
+  cut_our_sessions(info);
+  auto b = open_ok(info, schema);
+  auto refused = a->commit({receipt_event("A", 2)});
+  REQUIRE(refused);
+  CHECK(code_of(refused) == errc::store_failure);
+  CHECK_MESSAGE(
+      message_of(refused).find("reconnecting failed: the schema " + schema +
+                               " is in use by another omsd: "
+                               "\"oms_tests pid=") != std::string::npos,
+      message_of(refused));
+  REQUIRE(!b->commit({receipt_event("B", 1)}));
+  b.reset();
+  // The schema is free again, but its log is no longer what `a` knows.
+  for (int i = 0; i < 2; ++i) {
+    auto stale = a->commit({receipt_event("A", 3)});
+    REQUIRE(stale);
+    CHECK_MESSAGE(message_of(stale).find("the event log moved on to seq 2 "
+                                         "while this store (at seq 1) had "
+                                         "lost its connection") !=
+                      std::string::npos,
+                  message_of(stale));
+  }
+  a.reset();
+  // A store that only lost its session takes the lock again and carries on:
+  // the batch that met the broken connection fails, the next one lands.
+  auto c = open_ok(info, schema);
+  cut_our_sessions(info);
+  auto lost = c->commit({receipt_event("C", 1)});
+  CHECK(lost);
+  CHECK(!c->commit({receipt_event("C", 2)}));
+  CHECK(c->last_seq() == 3);
+  auto log = c->read(1, 10);
+  REQUIRE_MESSAGE(log, why(log));
+  REQUIRE(log->size() == 3);
+  CHECK(log->back().quantity == 2);
+}
 
 TEST_CASE("a PostgreSQL store of schema version 2 is migrated: on-hand becomes "
           "the batch '' and each hold draws from it") {
-  auto info = std::getenv("OMS_TEST_PG");
-  if (info == nullptr) {
-    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL to test against");
+  auto info = test_server();
+  if (info == nullptr)
     return;
-  }
   auto schema = "m" + std::to_string(getpid());
   {
     pqxx::connection conn{info};
