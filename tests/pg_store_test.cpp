@@ -7,6 +7,7 @@
 #include "tests/why.hpp"
 
 #include <cstdlib>
+#include <optional>
 
 #include <unistd.h>
 
@@ -91,16 +92,42 @@ std::string fresh_schema(const char* info, const std::string& prefix) {
 }
 
 // Opens the store on `schema`, which must succeed.
-std::unique_ptr<pg_store> open_ok(const char* info, const std::string& schema) {
+std::unique_ptr<pg_store> open_ok(const std::string& info,
+                                  const std::string& schema) {
   auto s = pg_store::open(info, schema);
   REQUIRE_MESSAGE(s, why(s));
   return std::move(*s);
 }
 
+// A test's schema: a fresh one and a store on it holding one event.
+struct schema_case {
+  std::string info;
+  std::string schema;
+  std::unique_ptr<pg_store> store;
+};
+
+// The schema `prefix` and this process's pid; with `path_in_conninfo`, the
+// store connects with the search path in its connection string, as any
+// new session would then have it. Nothing without a server (the test is
+// skipped then).
+std::optional<schema_case> one_event_store(const std::string& prefix,
+                                           bool path_in_conninfo = false) {
+  auto server = test_server();
+  if (server == nullptr)
+    return std::nullopt;
+  schema_case c{server, fresh_schema(server, prefix), nullptr};
+  auto conninfo = c.info;
+  if (path_in_conninfo)
+    conninfo += " options='-c search_path=" + c.schema + "'";
+  c.store = open_ok(conninfo, c.schema);
+  REQUIRE(!c.store->commit({receipt_event("A", 1)}));
+  return c;
+}
+
 // Ends the server sessions this process opened (our stores' connections),
 // as a lost network or a restarted server would, and waits until they are
 // gone.
-void cut_our_sessions(const char* info) {
+void cut_our_sessions(const std::string& info) {
   pqxx::connection conn{info};
   pqxx::nontransaction n{conn};
   auto cut = n.exec("SELECT count(pg_terminate_backend(pid, 5000)) FROM "
@@ -116,11 +143,10 @@ TEST_CASE("a second PostgreSQL store on the same schema is refused, naming "
           "the holder, and opens once the first is closed") {
   // Proves the advisory lock: one store per schema (per database), the
   // holder named as pg_stat_activity shows it, the lock gone with the store.
-  auto info = test_server();
-  if (info == nullptr)
+  auto c = one_event_store("own");
+  if (!c)
     return;
-  auto schema = fresh_schema(info, "own");
-  auto first = open_ok(info, schema);
+  auto& [info, schema, first] = *c;
   auto second = pg_store::open(info, schema);
   REQUIRE_FALSE(second);
   CHECK(code_of(second.error()) == errc::store_failure);
@@ -131,11 +157,11 @@ TEST_CASE("a second PostgreSQL store on the same schema is refused, naming "
                      std::to_string(getpid()) + " host=") != std::string::npos);
   CHECK(message.find("(PostgreSQL backend pid ") != std::string::npos);
   // Another schema is another store.
-  auto other = open_ok(info, fresh_schema(info, "own_other"));
+  auto other = open_ok(info, fresh_schema(info.c_str(), "own_other"));
   first.reset();
   auto again = open_ok(info, schema);
-  CHECK(!again->commit({receipt_event("A", 1)}));
   CHECK(again->last_seq() == 1);
+  CHECK(!again->commit({receipt_event("A", 2)}));
 }
 
 TEST_CASE("a PostgreSQL store that lost its session commits nothing while "
@@ -144,12 +170,10 @@ TEST_CASE("a PostgreSQL store that lost its session commits nothing while "
   // Proves that ownership is the session's: a reconnect takes the lock
   // again or fails naming the holder, and a store whose log was written by
   // another one meanwhile stops for good.
-  auto info = test_server();
-  if (info == nullptr)
+  auto c = one_event_store("lost");
+  if (!c)
     return;
-  auto schema = fresh_schema(info, "lost");
-  auto a = open_ok(info, schema);
-  REQUIRE(!a->commit({receipt_event("A", 1)}));
+  auto& [info, schema, a] = *c;
   cut_our_sessions(info);
   auto b = open_ok(info, schema);
   auto refused = a->commit({receipt_event("A", 2)});
@@ -167,24 +191,71 @@ TEST_CASE("a PostgreSQL store that lost its session commits nothing while "
     auto stale = a->commit({receipt_event("A", 3)});
     REQUIRE(stale);
     CHECK_MESSAGE(message_of(stale).find("the event log moved on to seq 2 "
-                                         "while this store (at seq 1) had "
-                                         "lost its connection") !=
+                                         "while this store was at seq 1: "
+                                         "another store wrote") !=
                       std::string::npos,
                   message_of(stale));
   }
   a.reset();
   // A store that only lost its session takes the lock again and carries on:
   // the batch that met the broken connection fails, the next one lands.
-  auto c = open_ok(info, schema);
+  auto d = open_ok(info, schema);
   cut_our_sessions(info);
-  auto lost = c->commit({receipt_event("C", 1)});
+  auto lost = d->commit({receipt_event("D", 1)});
   CHECK(lost);
-  CHECK(!c->commit({receipt_event("C", 2)}));
-  CHECK(c->last_seq() == 3);
-  auto log = c->read(1, 10);
+  CHECK(!d->commit({receipt_event("D", 2)}));
+  CHECK(d->last_seq() == 3);
+  auto log = d->read(1, 10);
   REQUIRE_MESSAGE(log, why(log));
   REQUIRE(log->size() == 3);
   CHECK(log->back().quantity == 2);
+}
+
+TEST_CASE("a PostgreSQL store does not go on in a session it did not open "
+          "and lock") {
+  // Proves that a lost session is not replaced behind the store's back
+  // (libpqxx 6 would reconnect on the next use, without the lock): the
+  // connection string names the schema, so that such a session would
+  // find the tables and commit.
+  auto c = one_event_store("again", true);
+  if (!c)
+    return;
+  auto& [info, schema, a] = *c;
+  cut_our_sessions(info);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(a->read(1, 10));
+    CHECK_FALSE(a->find_order("o1"));
+  }
+  auto b = open_ok(info, schema);
+  auto err = a->commit({receipt_event("A", 2)});
+  CHECK(err);
+  CHECK(b->last_seq() == 1);
+}
+
+TEST_CASE("a PostgreSQL store does not take another writer's events for its "
+          "own batch") {
+  // Proves that a commit that failed on a live session counts as landed
+  // only if the log holds its own events: here a writer that takes no lock
+  // (as omsd before the lock) wrote as many events at the same seq.
+  auto c = one_event_store("other");
+  if (!c)
+    return;
+  auto& [info, schema, store] = *c;
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("INSERT INTO " + w.quote_name(schema) +
+           ".events (seq, at, kind, sku, order_id, quantity, amount) VALUES "
+           "(2, 1, 'stock_received', 'Z', '', 7, 0)");
+    w.commit();
+  }
+  auto err = store->commit({receipt_event("A", 2)});
+  REQUIRE(err);
+  CHECK_MESSAGE(message_of(err).find("the event log moved on to seq 2 while "
+                                     "this store was at seq 1") !=
+                    std::string::npos,
+                message_of(err));
+  CHECK(store->commit({receipt_event("A", 3)}));
 }
 
 TEST_CASE("a PostgreSQL store of schema version 2 is migrated: on-hand becomes "

@@ -245,8 +245,8 @@ caf::error pg_store::commit(const std::vector<event>& events) {
 
 caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
                             std::string what) {
-  // While the session lives it holds the lock: nobody else wrote, and its
-  // log says whether the batch landed.
+  // While the session lives it holds the lock: its log says whether the
+  // batch landed.
   bool same_session = false;
   if (conn_->is_open()) {
     try {
@@ -273,15 +273,18 @@ caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
   }
   if (last_seq_ == before)
     return failure("cannot commit: " + what);
-  if (last_seq_ == before + events.size() &&
-      (same_session || holds(*this, events, before + 1)))
+  // Only the batch's own events prove that it landed: as many events from
+  // another writer (one that takes no lock, as omsd before this version)
+  // must not pass for them.
+  if (last_seq_ == before + events.size() && holds(*this, events, before + 1))
     return caf::none; // committed; only the answer was lost
-  // Another store wrote while this one did not hold the lock: what this
-  // store's owner has in memory no longer adds up to the log.
+  // Another store wrote while this one was away from the log (or without
+  // the lock): what this store's owner has in memory no longer adds up to
+  // it.
   lost_ = "the event log moved on to seq " + std::to_string(last_seq_) +
-          " while this store (at seq " + std::to_string(before) +
-          ") had lost its connection: another store wrote to the schema; "
-          "this one commits nothing more (restart to load the log)";
+          " while this store was at seq " + std::to_string(before) +
+          ": another store wrote to the schema; this one commits nothing "
+          "more (restart to load the log)";
   return failure(lost_);
 }
 
