@@ -1,5 +1,7 @@
 #include "messages/basics.hpp"
 
+#include "messages/enum_text.hpp"
+
 namespace oms {
 
 const char* to_string(seller x) {
@@ -7,15 +9,7 @@ const char* to_string(seller x) {
 }
 
 bool parse_seller(std::string_view str, seller& out) {
-  if (str == "INTERNAL") {
-    out = seller::internal;
-    return true;
-  }
-  if (str == "EXTERNAL") {
-    out = seller::external;
-    return true;
-  }
-  return false;
+  return parse_name(str, seller::external, out);
 }
 
 } // namespace oms

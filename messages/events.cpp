@@ -1,5 +1,7 @@
 #include "messages/events.hpp"
 
+#include "messages/enum_text.hpp"
+
 namespace oms {
 
 const char* to_string(event_kind x) {
@@ -39,12 +41,7 @@ const char* to_string(event_kind x) {
 }
 
 bool parse_event_kind(std::string_view str, event_kind& out) {
-  for (int i = 0; i <= static_cast<int>(event_kind::wms_synced); ++i)
-    if (str == to_string(static_cast<event_kind>(i))) {
-      out = static_cast<event_kind>(i);
-      return true;
-    }
-  return false;
+  return parse_name(str, event_kind::wms_synced, out);
 }
 
 } // namespace oms

@@ -1,5 +1,7 @@
 #include "messages/orders.hpp"
 
+#include "messages/enum_text.hpp"
+
 namespace oms {
 
 const char* to_string(order_status x) {
@@ -21,15 +23,8 @@ const char* to_string(order_status x) {
 }
 
 bool parse_order_status(std::string_view str, order_status& out) {
-  static constexpr order_status all[] = {
-      order_status::created, order_status::confirmed, order_status::paid,
-      order_status::shipped, order_status::delivered, order_status::cancelled,
-  };
-  for (auto x : all)
-    if (str == to_string(x)) {
-      out = x;
-      return true;
-    }
+  if (parse_name(str, order_status::cancelled, out))
+    return true;
   if (str == "FULFILLED") {
     out = order_status::delivered;
     return true;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "messages/enum_text.hpp"
+
 namespace oms {
 
 const char* to_string(unallocatable_reason x) {
@@ -20,12 +22,7 @@ const char* to_string(unallocatable_reason x) {
 
 bool parse_unallocatable_reason(std::string_view str,
                                 unallocatable_reason& out) {
-  for (size_t i = 0; i < unallocatable_reason_count; ++i)
-    if (str == to_string(static_cast<unallocatable_reason>(i))) {
-      out = static_cast<unallocatable_reason>(i);
-      return true;
-    }
-  return false;
+  return parse_name(str, unallocatable_reason::safety_stock, out);
 }
 
 std::vector<lot_allocation>

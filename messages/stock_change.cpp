@@ -1,5 +1,7 @@
 #include "messages/stock_change.hpp"
 
+#include "messages/enum_text.hpp"
+
 namespace oms {
 
 const char* to_string(stock_change_kind x) {
@@ -17,12 +19,7 @@ const char* to_string(stock_change_kind x) {
 }
 
 bool parse_stock_change_kind(std::string_view str, stock_change_kind& out) {
-  for (int i = 0; i <= static_cast<int>(stock_change_kind::return_aside); ++i)
-    if (str == to_string(static_cast<stock_change_kind>(i))) {
-      out = static_cast<stock_change_kind>(i);
-      return true;
-    }
-  return false;
+  return parse_name(str, stock_change_kind::return_aside, out);
 }
 
 } // namespace oms
