@@ -386,7 +386,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
             .then(
                 [rp](stock_view& v) mutable {
                   inbox_result res;
-                  res.outcome = "APPLIED";
+                  res.outcome = inbox_outcome::applied;
                   res.stock = std::move(v);
                   rp.deliver(std::move(res));
                 },

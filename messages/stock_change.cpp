@@ -22,4 +22,20 @@ bool parse_stock_change_kind(std::string_view str, stock_change_kind& out) {
   return parse_name(str, stock_change_kind::return_aside, out);
 }
 
+const char* to_string(inbox_outcome x) {
+  switch (x) {
+    case inbox_outcome::applied:
+      return "APPLIED";
+    case inbox_outcome::duplicate:
+      return "DUPLICATE";
+    case inbox_outcome::rejected:
+      return "REJECTED";
+  }
+  return "UNKNOWN";
+}
+
+bool parse_inbox_outcome(std::string_view str, inbox_outcome& out) {
+  return parse_name(str, inbox_outcome::rejected, out);
+}
+
 } // namespace oms

@@ -8,6 +8,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "messages/basics.hpp"
+#include "messages/errors.hpp"
 #include "messages/stock.hpp"
 
 namespace oms {
@@ -53,14 +54,28 @@ typename Inspector::result_type inspect(Inspector& f, stock_change& x) {
            x.source, x.seller, x.wms_seq);
 }
 
+/// What became of one delivery of an inbound change.
+enum class inbox_outcome : uint8_t {
+  applied = 0,   // this delivery changed the stock
+  duplicate = 1, // an earlier delivery did (or is doing so now)
+  rejected = 2,  // recorded as processed without effect; the error says why
+};
+
+/// "APPLIED", "DUPLICATE", "REJECTED".
+const char* to_string(inbox_outcome x);
+
+/// Parses what to_string writes; false otherwise.
+bool parse_inbox_outcome(std::string_view str, inbox_outcome& out);
+
 /// What the INBOX did with an inbound change.
 struct inbox_result {
   std::string event_id;
   /// APPLIED (this delivery changed the stock), DUPLICATE (an earlier
   /// delivery did) or REJECTED (recorded as processed without effect; error
   /// says why).
-  std::string outcome;
-  std::string error_code;
+  inbox_outcome outcome = inbox_outcome::applied;
+  /// REJECTED: the error's code (none otherwise) and message.
+  errc error_code = errc::none;
   std::string error;
   stock_view stock; // after the change (APPLIED) or now (DUPLICATE)
 };

@@ -82,5 +82,6 @@ CAF_ADD_TYPE_ID(oms, (oms::external_view))
 CAF_ADD_TYPE_ID(oms, (oms::stock_change_kind))
 CAF_ADD_TYPE_ID(oms, (oms::stock_change))
 CAF_ADD_TYPE_ID(oms, (oms::inbox_result))
+CAF_ADD_TYPE_ID(oms, (oms::inbox_outcome))
 
 CAF_END_TYPE_ID_BLOCK(oms)

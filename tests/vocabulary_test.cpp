@@ -64,3 +64,8 @@ TEST_CASE("journal event kinds parse back; other spellings are refused") {
                "wms_synced"},
               {"", "SKU_CREATED", "stock_received ", "unknown"});
 }
+
+TEST_CASE("INBOX outcomes parse back; other spellings are refused") {
+  check_names(parse_inbox_outcome, {"APPLIED", "DUPLICATE", "REJECTED"},
+              {"", "applied", "Duplicate", "REJECTED ", "UNKNOWN"});
+}
