@@ -155,10 +155,6 @@ audit_collector(audit_collector_ptr self,
   };
 }
 
-caf::error to_error(const problem& p) {
-  return make_error(p.code, p.message, p.details_json);
-}
-
 caf::error no_wms() {
   return make_error(errc::wms_unavailable,
                     "no gateway to the EXTERNAL seller's WMS is configured");
@@ -531,19 +527,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
                     rp.deliver(order_not_found(id));
                     return;
                   }
-                  auto code = check_command(rec, cmd.kind);
-                  nlohmann::json details{{"status", to_string(rec.status)},
-                                         {"command", to_string(cmd.kind)}};
-                  if (code == errc::order_expired)
-                    rp.deliver(make_error(
-                        code, "the order's hold expired and it was cancelled",
-                        details.dump()));
-                  else
-                    rp.deliver(make_error(
-                        errc::invalid_transition,
-                        std::string{"cannot "} + to_string(cmd.kind) +
-                            " an order in state " + to_string(rec.status),
-                        details.dump()));
+                  rp.deliver(to_error(transition_error(rec, cmd.kind)));
                 },
                 [=](caf::error& err) mutable { rp.deliver(err); });
         return rp;
