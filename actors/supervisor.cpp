@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
@@ -515,8 +516,16 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::apply, const order_id& id,
           order_command& cmd) -> caf::result<order_record> {
         auto& st = self->state;
-        if (auto i = st.orders.find(id); i != st.orders.end())
-          return self->delegate(i->second, atom::apply_v, std::move(cmd));
+        if (auto i = st.orders.find(id); i != st.orders.end()) {
+          auto msg = to_order_message(std::move(cmd));
+          if (!msg)
+            return std::move(msg.error());
+          return std::visit(
+              [&](auto& m) -> caf::result<order_record> {
+                return self->delegate(i->second, std::move(m));
+              },
+              *msg);
+        }
         // A terminal order: its final record is in the store, and the
         // transition table refuses every command on it.
         auto rp = self->make_response_promise<order_record>();
