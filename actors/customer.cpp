@@ -128,7 +128,12 @@ void command_order(customer_ptr self, const order_id& id, order_command cmd,
     via_supervisor();
     return;
   }
-  self->request(i->second, caf::infinite, atom::apply_v, cmd)
+  auto msg = to_order_message(std::move(cmd));
+  if (!msg) {
+    done(std::move(msg.error()));
+    return;
+  }
+  request_order(self, i->second, caf::infinite, std::move(*msg))
       .then(
           [self, id, done](order_record& rec) {
             if (is_terminal(rec.status))
