@@ -33,8 +33,7 @@ auto find_line(customer_ptr self, const sku_id& sku) {
                       [&](const auto& line) { return line.first == sku; });
 }
 
-// -- idempotency
-// ----------------------------------------------------------------
+// -- idempotency --------------------------------------------------------------
 
 // Runs `run` at most once per (key, fingerprint): a repeat gets the stored
 // result, a repeat while the first is in flight waits for it, another
@@ -96,8 +95,7 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
   return rp;
 }
 
-// -- orders
-// ---------------------------------------------------------------------
+// -- orders -------------------------------------------------------------------
 
 void create_order(customer_ptr self, create_order_request req,
                   record_callback done) {
@@ -150,8 +148,7 @@ void command_order(customer_ptr self, const order_id& id, order_command cmd,
           });
 }
 
-// -- cart
-// -----------------------------------------------------------------------
+// -- cart ---------------------------------------------------------------------
 
 // Prices every line now and delivers the view.
 void deliver_view(customer_ptr self,
@@ -352,8 +349,7 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
   });
 }
 
-// -- listing
-// ----------------------------------------------------------------------
+// -- listing ------------------------------------------------------------------
 
 caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
                                     const std::string& cursor) {
