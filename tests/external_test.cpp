@@ -59,8 +59,8 @@ wms_gateway_actor::behavior_type fake_gateway(wms_gateway_actor::pointer,
           return make_error(errc::wms_unavailable, "circuit open");
         wms_sim::outcome o;
         if (w->forgets && !c.reservation.empty())
-          return wms_response{
-              404, R"({"error":{"code":"UNKNOWN_RESERVATION"}})", 0};
+          return wms_response{404,
+                              R"({"error":{"code":"UNKNOWN_RESERVATION"}})", 0};
         switch (c.op) {
           case wms_op::read_inventory:
             o = w->sim.inventory(c.sku);
