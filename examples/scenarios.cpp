@@ -20,10 +20,10 @@
 #include "messages/json.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using namespace std::chrono_literals;
@@ -141,8 +141,7 @@ order_item line(const std::string& sku, int64_t qty) {
   return {sku, qty, seller::internal};
 }
 
-// -- the scenarios
-// -------------------------------------------------------------
+// -- the scenarios ------------------------------------------------------------
 
 void inventory_basics(scenario_api& oms) {
   inv("addItemToInventory(PHONE, 5, price 1499900)",

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -148,6 +149,40 @@ enum class hold_kind : uint8_t { reserved = 0, blocked = 1 };
 
 /// "RESERVED" or "BLOCKED".
 const char* to_string(hold_kind x);
+
+/// Where one of our holds on an EXTERNAL SKU stands at the seller's WMS.
+enum class wms_state : uint8_t {
+  none = 0,     // nothing there (or unknown: never acknowledged)
+  reserved = 1, // reservation acknowledged
+  blocked = 2,
+  shipped = 3,
+  released = 4,
+};
+
+/// "NONE", "RESERVED", "BLOCKED", "SHIPPED", "RELEASED".
+const char* to_string(wms_state x);
+
+/// Parses what to_string writes; false otherwise.
+bool parse_wms_state(std::string_view str, wms_state& out);
+
+/// Where a reservation stands at the WMS as the journal keeps it: what the
+/// WMS acknowledged last and, while a call that changes it is on its way,
+/// what the call asks for (journaled before the call).
+struct wms_standing {
+  wms_state known = wms_state::none;
+  std::optional<wms_state> wanted;
+};
+
+bool operator==(const wms_standing& x, const wms_standing& y);
+
+/// "KNOWN" or "KNOWN>WANTED" (e.g. "NONE>RESERVED"): the text journaled and
+/// stored for a standing.
+std::string to_string(const wms_standing& x);
+
+/// Parses what to_string(wms_standing) writes. Returns false for anything
+/// else, leaving in `out` what it could read: the known state (none if
+/// unreadable) and the wanted one only if readable.
+bool parse_wms_standing(std::string_view str, wms_standing& out);
 
 /// One order's hold on one SKU.
 struct hold_view {

@@ -13,8 +13,6 @@
 
 namespace oms {
 
-payment_gateway::~payment_gateway() = default;
-
 namespace {
 
 gateway_result unavailable() {

@@ -21,7 +21,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "system/payment_gateway.hpp"
+#include "messages/payment_gateway.hpp"
 
 namespace oms {
 

@@ -19,9 +19,9 @@
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
 #include "system/daemon/metrics.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
+#include "system/store/memory_store.hpp"
 
 using namespace oms;
 using namespace oms::daemon;

@@ -11,8 +11,8 @@
 
 #include <doctest/doctest.h>
 
-#include "system/memory_store.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/sqlite_store.hpp"
 #include "tests/why.hpp"
 
 namespace oms::test {

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/json.hpp"
-#include "system/codec.hpp"
+#include "system/store/codec.hpp"
 
 using namespace oms;
 

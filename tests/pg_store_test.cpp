@@ -11,7 +11,7 @@
 
 #include <pqxx/pqxx>
 
-#include "system/pg_store.hpp"
+#include "system/store/pg_store.hpp"
 
 using namespace oms;
 using namespace oms::test;
@@ -19,7 +19,7 @@ using namespace oms::test;
 namespace {
 
 // The schema as released at version 2 (migrations 0 -> 1 and 1 -> 2 of
-// system/pg_store.cpp, copied as they were).
+// system/store/pg_dialect.cpp, copied as they were).
 constexpr const char* schema_v2 = R"sql(
 CREATE TABLE oms_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE events (

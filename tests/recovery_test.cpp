@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "system/codec.hpp"
+#include "system/store/codec.hpp"
 #include "tests/backends.hpp"
 
 using namespace oms;

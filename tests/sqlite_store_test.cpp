@@ -64,7 +64,7 @@ void overwrite(const fs::path& file, std::streamoff at, size_t n, char c) {
 }
 
 // The schema as released at version 2 (migrations 0 -> 1 and 1 -> 2 of
-// system/sqlite_store.cpp, copied as they were).
+// system/store/sqlite_dialect.cpp, copied as they were).
 constexpr const char* schema_v2 = R"sql(
 CREATE TABLE events (
   seq       INTEGER PRIMARY KEY,

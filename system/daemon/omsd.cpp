@@ -29,11 +29,11 @@
 #include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/log.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
-#include "system/pg_store.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/pg_store.hpp"
+#include "system/store/sqlite_store.hpp"
 #include "system/wms_http_transport.hpp"
 
 namespace {
