@@ -183,7 +183,7 @@ caf::result<inbox_result> apply_change(supervisor_ptr self,
       .then(
           [rp](stock_view& v) mutable {
             inbox_result res;
-            res.outcome = "APPLIED";
+            res.outcome = inbox_outcome::applied;
             res.stock = std::move(v);
             rp.deliver(std::move(res));
           },
