@@ -142,8 +142,7 @@ int main(int argc, char** argv) {
   filling.finish();
   auto fill_s = seconds_since(fill_start);
   auto db_bytes = std::filesystem::file_size(db);
-  // -- restart
-  // ------------------------------------------------------------------
+  // -- restart ----------------------------------------------------------------
   auto rss_before = rss_kib();
   auto t_open = clock_type::now();
   auto store = sqlite_store::open(db);

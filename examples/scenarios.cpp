@@ -141,8 +141,7 @@ order_item line(const std::string& sku, int64_t qty) {
   return {sku, qty, seller::internal};
 }
 
-// -- the scenarios
-// -------------------------------------------------------------
+// -- the scenarios ------------------------------------------------------------
 
 void inventory_basics(scenario_api& oms) {
   inv("addItemToInventory(PHONE, 5, price 1499900)",

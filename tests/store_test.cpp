@@ -4,6 +4,7 @@
 
 #include "tests/why.hpp"
 
+#include "actors/order_plan.hpp" // order_event
 #include "messages/errors.hpp"
 #include "system/store/codec.hpp"
 #include "tests/backends.hpp"
@@ -48,16 +49,6 @@ order_record sample_order(const std::string& id, const std::string& customer,
   r.idempotency_key = "key-" + id;
   r.request_fingerprint = "00112233aabbccdd";
   return r;
-}
-
-event order_event(event_kind kind, const order_record& rec) {
-  event ev;
-  ev.kind = kind;
-  ev.at = rec.updated_at;
-  ev.order = rec.id;
-  ev.amount = rec.total_amount;
-  ev.snapshot = rec;
-  return ev;
 }
 
 void require_ok(const caf::error& err) {

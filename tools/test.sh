@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds the normal and the sanitizer (ASan +
-# UBSan) trees, checks formatting, and runs every test in both trees, with a
-# throwaway PostgreSQL 15 cluster on 127.0.0.1 for the store suites.
+# UBSan) trees, checks formatting, lints docs/openapi.yaml, and runs every
+# test in both trees, with a throwaway PostgreSQL 15 cluster on 127.0.0.1
+# for the store suites.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -9,6 +10,8 @@ bash tools/install-deps.sh
 
 echo "== format check"
 bash tools/format.sh --check
+echo "== OpenAPI lint"
+bash tools/lint-openapi.sh
 
 # The test suites are forced on: tools/run.sh configures the same build/ tree
 # with them off, and CMake would otherwise keep that cached choice.

@@ -725,7 +725,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   void answer_change(const call_ptr& c, const stock_change& ch,
                      inbox_result res, bool change_route) {
-    if (res.outcome == "APPLIED")
+    if (res.outcome == inbox_outcome::applied)
       log::info("inventory.changed", {{"sku", ch.sku},
                                       {"kind", to_string(ch.kind)},
                                       {"quantity", ch.quantity},
@@ -733,17 +733,17 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                                       {"event", ch.event_id}});
     if (change_route) {
       // A receipt that created the SKU: the only receipt it has had.
-      auto created = res.outcome == "APPLIED" &&
+      auto created = res.outcome == inbox_outcome::applied &&
                      ch.kind == stock_change_kind::receipt &&
                      res.stock.received_total == ch.quantity;
       return reply(c, created ? 201 : 200, json(res));
     }
     auto j = res.stock.sku.empty() ? json::object() : json(res.stock);
-    j["outcome"] = res.outcome;
+    j["outcome"] = to_string(res.outcome);
     if (!res.event_id.empty())
       j["eventId"] = res.event_id;
-    if (!res.error_code.empty())
-      j["error"] = {{"code", res.error_code}, {"message", res.error}};
+    if (res.error_code != errc::none)
+      j["error"] = {{"code", to_code(res.error_code)}, {"message", res.error}};
     reply(c, 200, j);
   }
 
