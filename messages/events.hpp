@@ -102,13 +102,21 @@ struct journal_stats {
   std::vector<uint64_t> open_orders;
   /// Orders that entered each status since start (index: order_status).
   std::vector<uint64_t> entered;
+  /// True while the last commit failed: appends are not made durable (they
+  /// answer STORE_FAILURE). The next commit that succeeds clears it.
+  bool failing = false;
+  /// When the failing began: wall clock, ms since the epoch (0 if not).
+  timestamp_ms failing_since = 0;
+  /// The error of the last failed commit ("" if not failing).
+  std::string last_error;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
   return f(caf::meta::type_name("journal_stats"), x.events, x.batches,
            x.appends, x.max_batch, x.failures, x.last_seq, x.batch_sizes,
-           x.commit_us, x.commit_us_sum, x.open_orders, x.entered);
+           x.commit_us, x.commit_us_sum, x.open_orders, x.entered, x.failing,
+           x.failing_since, x.last_error);
 }
 
 } // namespace oms

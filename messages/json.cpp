@@ -290,7 +290,12 @@ void to_json(nlohmann::json& j, const audit_report& x) {
 void to_json(nlohmann::json& j, const journal_stats& x) {
   j = {{"events", x.events},     {"batches", x.batches},
        {"appends", x.appends},   {"maxBatch", x.max_batch},
-       {"failures", x.failures}, {"lastSeq", x.last_seq}};
+       {"failures", x.failures}, {"lastSeq", x.last_seq},
+       {"failing", x.failing}};
+  if (x.failing) {
+    j["failingSince"] = x.failing_since;
+    j["lastError"] = x.last_error;
+  }
 }
 
 void to_json(nlohmann::json& j, const wms_gateway_stats& x) {

@@ -676,6 +676,7 @@ TEST_CASE("a SQL store refuses undecodable stock details and hold batches, "
       CHECK(code_of(err) == errc::store_failure);
       CHECK(message_of(err).find("o1") != std::string::npos);
       CHECK(store->last_seq() == 3);
+      store.reset(); // a store has one owner at a time
       auto again = b.open();
       CHECK(again->last_seq() == 3);
     }

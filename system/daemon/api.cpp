@@ -832,16 +832,41 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         return reply(c, 200, json{{"status", "ok"}});
       case rid::readyz: {
         parse_query(c->req.query, {});
+        // No token needed; with the admin's, the answer names the store. A
+        // wrong token is throttled as on any route, so that this one is no
+        // faster way to guess.
+        std::optional<principal> who;
+        if (auto token = bearer_token(c->req.authorization))
+          who = tokens.authenticate(*token);
+        if (!c->req.authorization.empty() && !who &&
+            over_limit(c, "unauthenticated",
+                       "too many unauthenticated requests"))
+          return;
+        bool admin = who && who->admin;
+        if (who)
+          c->who = std::move(*who);
         if (draining)
           return fail(c, make_error(errc::not_ready, "omsd is stopping"));
-        auto store = opts.store_description;
+        auto store = admin ? opts.store_description : std::string{};
         return ask<journal_stats>(
             c, oms.journal(),
-            [self_ptr, c, store](journal_stats& js) {
-              self_ptr->reply(c, 200,
-                              json{{"status", "ready"},
-                                   {"store", store},
-                                   {"lastSeq", js.last_seq}});
+            [self_ptr, c, store, admin](journal_stats& js) {
+              if (js.failing) {
+                // Why, to the admin only: the error names the store.
+                json details{{"failingSince", js.failing_since}};
+                std::string why = "the journal's last commit failed; writes "
+                                  "answer STORE_FAILURE until one succeeds";
+                if (admin) {
+                  details["lastError"] = js.last_error;
+                  why += ": " + js.last_error;
+                }
+                return self_ptr->fail(
+                    c, make_error(errc::not_ready, why, details.dump()));
+              }
+              json ready{{"status", "ready"}, {"lastSeq", js.last_seq}};
+              if (admin)
+                ready["store"] = store;
+              self_ptr->reply(c, 200, ready);
             },
             atom::stats_v);
       }

@@ -1,11 +1,18 @@
 // omsd's data dir end to end: private to its user, owned by one omsd at a
-// time, and the payments it holds outlive a restart.
+// time (and so is a PostgreSQL schema), and the payments it holds outlive a
+// restart.
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
+#include <random>
+#include <stdexcept>
 #include <string>
+
+#include <pqxx/pqxx>
 
 #include "tests/e2e/daemon.hpp"
 
@@ -73,6 +80,58 @@ TEST_CASE("e2e: a second omsd on the data dir of a running one refuses to "
   CHECK(d.stop() == 0);
   d.restart();
   CHECK(admin.get("/v1/audit").status == 200);
+}
+
+TEST_CASE("e2e: a second omsd on the PostgreSQL schema of a running one "
+          "refuses to start and names the holder") {
+  // Proves the schema's advisory lock through omsd: each has a data dir of
+  // its own, only the schema is shared, and the second exits 2 naming the
+  // first as PostgreSQL shows it.
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr) {
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL to run omsd on (run "
+            "under tools/with-postgres.sh)");
+    return;
+  }
+  auto schema = "e2e_owner_" + std::to_string(std::random_device{}());
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
+    w.commit();
+  }
+  std::vector<std::string> on_schema{"--postgres", info, "--postgres-schema",
+                                     schema};
+  daemon d{on_schema};
+  http_client admin{d.url(), d.admin_token()};
+  REQUIRE(admin
+              .post("/v1/inventory/OWN-1/receipts",
+                    json{{"quantity", 4}, {"unitPrice", 100}}.dump())
+              .status == 200);
+  std::optional<daemon> second;
+  std::string refused;
+  try {
+    second.emplace(on_schema);
+  } catch (const std::runtime_error& e) {
+    refused = e.what();
+  }
+  REQUIRE_FALSE_MESSAGE(second.has_value(), "the second omsd started");
+  INFO(refused);
+  CHECK(refused.find("omsd exited at start with status 2") !=
+        std::string::npos);
+  CHECK(refused.find("omsd: cannot open the store: postgres:") !=
+        std::string::npos);
+  CHECK(refused.find("the schema " + schema +
+                     " is in use by another omsd: \"omsd pid=" +
+                     std::to_string(d.pid()) + " host=") != std::string::npos);
+  // The first serves on; once it stops, another omsd takes the schema over.
+  CHECK(admin.get("/v1/inventory/OWN-1").status == 200);
+  CHECK(d.stop() == 0);
+  daemon next{on_schema};
+  http_client next_admin{next.url(), next.admin_token()};
+  auto stock = next_admin.get("/v1/inventory/OWN-1");
+  REQUIRE(stock.status == 200);
+  CHECK(body_of(stock)["onHand"] == 4);
 }
 
 TEST_CASE("e2e: the data dir and the files omsd keeps there are readable by "

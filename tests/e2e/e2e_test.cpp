@@ -88,6 +88,30 @@ TEST_CASE("e2e: health, readiness and metrics need no token") {
     CHECK_MESSAGE(m.body.find(name) != std::string::npos, name);
 }
 
+TEST_CASE("e2e: /readyz names the store to the admin only") {
+  // Proves that the store's path is not shown without the admin token:
+  // none, a customer's or a wrong one get readiness alone.
+  world w;
+  auto [id, token] = w.customer("Ready");
+  for (std::string who : {"none", "customer", "wrong"}) {
+    CAPTURE(who);
+    std::string t = who == "customer" ? token
+                    : who == "wrong"  ? "admin-secret-tokeX"
+                                      : "";
+    http_client c{w.d.url(), t};
+    auto r = c.get("/readyz");
+    CHECK(r.status == 200);
+    auto j = body_of(r);
+    CHECK(j["status"] == "ready");
+    CHECK(j.contains("lastSeq"));
+    CHECK_FALSE(j.contains("store"));
+    CHECK(r.body.find(w.d.data_dir()) == std::string::npos);
+  }
+  auto r = w.admin.get("/readyz");
+  CHECK(r.status == 200);
+  CHECK(body_of(r)["store"] == "sqlite:" + w.d.data_dir() + "/data/oms.db");
+}
+
 TEST_CASE("e2e: tokens: none, unknown, customer on an admin route") {
   world w;
   http_client anon{w.d.url()};
