@@ -21,6 +21,8 @@
 #include "messages/wms_protocol.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/metrics.hpp"
+#include "system/http/percent.hpp"
+#include "system/http/route.hpp"
 #include "system/log.hpp"
 #include "system/order_system.hpp"
 
@@ -159,83 +161,13 @@ struct bad_input {
                   json{{"field", field}}};
 }
 
-std::vector<std::string> split_path(std::string_view path) {
-  std::vector<std::string> result;
-  size_t i = 1;
-  while (i <= path.size()) {
-    auto j = path.find('/', i);
-    if (j == std::string_view::npos)
-      j = path.size();
-    result.emplace_back(path.substr(i, j - i));
-    i = j + 1;
-  }
-  return result;
-}
-
-bool match(std::string_view pattern, const std::vector<std::string>& segs,
-           std::vector<std::string>& params) {
-  auto parts = split_path(pattern);
-  if (parts.size() != segs.size())
-    return false;
-  std::vector<std::string> found;
-  for (size_t i = 0; i < parts.size(); ++i) {
-    if (!parts[i].empty() && parts[i].front() == '{') {
-      if (segs[i].empty())
-        return false;
-      found.push_back(segs[i]);
-    } else if (parts[i] != segs[i]) {
-      return false;
-    }
-  }
-  params = std::move(found);
-  return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
-std::string percent_decode(std::string_view in) {
-  std::string out;
-  out.reserve(in.size());
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] == '+') {
-      out += ' ';
-    } else if (in[i] == '%' && i + 2 < in.size() + 0 &&
-               hex_value(in[i + 1]) >= 0 && hex_value(in[i + 2]) >= 0) {
-      out +=
-          static_cast<char>(hex_value(in[i + 1]) * 16 + hex_value(in[i + 2]));
-      i += 2;
-    } else {
-      out += in[i];
-    }
-  }
-  return out;
-}
-
 std::map<std::string, std::string>
 parse_query(std::string_view query,
             std::initializer_list<const char*> allowed) {
   std::map<std::string, std::string> result;
-  size_t i = 0;
-  while (i < query.size()) {
-    auto j = query.find('&', i);
-    if (j == std::string_view::npos)
-      j = query.size();
-    auto part = query.substr(i, j - i);
-    i = j + 1;
-    if (part.empty())
-      continue;
-    auto eq = part.find('=');
-    auto key = percent_decode(part.substr(0, eq));
-    auto value =
-        eq == std::string_view::npos ? "" : percent_decode(part.substr(eq + 1));
+  for (auto& param :
+       http::split_query(query, http::percent_mode::lenient_form)) {
+    auto& [key, value] = *param;
     bool known = false;
     for (auto* name : allowed)
       known = known || key == name;
@@ -1194,21 +1126,14 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   }
 
   void route(const call_ptr& c) {
-    auto segs = split_path(c->req.path);
-    const route_def* found = nullptr;
-    std::string allow;
-    for (auto& r : route_table) {
-      std::vector<std::string> params;
-      if (!match(r.pattern, segs, params))
-        continue;
-      if (c->req.method == r.method) {
-        found = &r;
-        c->params = std::move(params);
-        c->route = r.pattern;
-        break;
-      }
-      allow += allow.empty() ? r.method : std::string{", "} + r.method;
+    auto m = http::match_route(route_table, c->req.method,
+                               http::split_path(c->req.path));
+    const route_def* found = m.found() ? &route_table[m.index] : nullptr;
+    if (found) {
+      c->params = std::move(m.params);
+      c->route = found->pattern;
     }
+    auto& allow = m.allow;
     // While stopping, liveness and metrics still answer.
     if (draining && (found == nullptr || found->authenticated))
       return fail(c, make_error(errc::not_ready, "omsd is stopping"));

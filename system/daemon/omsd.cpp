@@ -27,6 +27,8 @@
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
 #include "system/daemon/metrics.hpp"
+#include "system/http/flags.hpp"
+#include "system/http/send_answer.hpp"
 #include "system/log.hpp"
 #include "system/memory_store.hpp"
 #include "system/order_system.hpp"
@@ -44,40 +46,6 @@ int fatal(const std::string& message) {
   std::cerr << "omsd: " << message << "\n";
   log::error("omsd.start_failed", {{"error", message}});
   return 2;
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 402:
-      return "Payment Required";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-  }
-  return "Unknown";
 }
 
 std::string first_line(const std::string& path) {
@@ -168,10 +136,8 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   auto parsed = parse_args(argc, argv);
-  if (!parsed.config) {
-    (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output;
-    return parsed.exit_code;
-  }
+  if (!parsed.config)
+    return http::report_exit({parsed.exit_code, parsed.output});
   auto cfg = std::move(*parsed.config);
   log::set_level(cfg.log_level);
 
@@ -278,19 +244,8 @@ int main(int argc, char** argv) {
                 std::string{req->header().get_field_or("Idempotency-Key", "")};
             r.body = req->body();
             front.handle(std::move(r), [req](http_response resp) {
-              auto rb = req->create_response(restinio::http_status_line_t{
-                  restinio::http_status_code_t{
-                      static_cast<std::uint16_t>(resp.status)},
-                  reason_phrase(resp.status)});
-              rb.append_header(restinio::http_field::content_type,
-                               resp.content_type);
-              rb.append_header(restinio::http_field::cache_control, "no-store");
-              for (auto& [name, value] : resp.headers)
-                rb.append_header(name, value);
-              if (resp.close)
-                rb.connection_close();
-              rb.set_body(std::move(resp.body));
-              rb.done();
+              http::send_answer(req, resp.status, resp.content_type,
+                                resp.headers, std::move(resp.body), resp.close);
             });
             return restinio::request_accepted();
           })};

@@ -6,6 +6,9 @@
 #include <limits>
 #include <tuple>
 
+#include "system/http/percent.hpp"
+#include "system/http/route.hpp"
+
 namespace oms::wms_sim {
 
 namespace {
@@ -142,51 +145,6 @@ class body_reader {
   std::optional<outcome> error_;
 };
 
-bool hex_digit(char c, int& out) {
-  if (c >= '0' && c <= '9')
-    out = c - '0';
-  else if (c >= 'a' && c <= 'f')
-    out = c - 'a' + 10;
-  else if (c >= 'A' && c <= 'F')
-    out = c - 'A' + 10;
-  else
-    return false;
-  return true;
-}
-
-// Decodes %XX escapes; false on a malformed escape.
-bool percent_decode(std::string_view in, std::string& out) {
-  out.clear();
-  for (size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '%') {
-      out += in[i];
-      continue;
-    }
-    int hi = 0;
-    int lo = 0;
-    if (i + 2 >= in.size() || !hex_digit(in[i + 1], hi) ||
-        !hex_digit(in[i + 2], lo))
-      return false;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return true;
-}
-
-std::vector<std::string_view> split(std::string_view text, char sep) {
-  std::vector<std::string_view> parts;
-  size_t start = 0;
-  for (;;) {
-    auto pos = text.find(sep, start);
-    if (pos == std::string_view::npos) {
-      parts.push_back(text.substr(start));
-      return parts;
-    }
-    parts.push_back(text.substr(start, pos - start));
-    start = pos + 1;
-  }
-}
-
 bool all_digits(std::string_view x) {
   if (x.empty())
     return false;
@@ -215,44 +173,30 @@ std::optional<size_t> parse_cursor(const std::string& x, size_t end) {
   return static_cast<size_t>(pos);
 }
 
-// One route of the contract: a path pattern and the methods it answers.
-struct route_match {
-  std::string pattern;
-  std::vector<std::string> methods;
-  std::vector<std::string> params;
+// The contract's routes; rows of one pattern list its methods in the order
+// a 405's Allow header names them.
+struct route_row {
+  const char* method;
+  const char* pattern;
 };
 
-std::optional<route_match> match_route(const std::vector<std::string>& seg) {
-  auto n = seg.size();
-  for (auto& x : seg)
-    if (x.empty())
-      return std::nullopt;
-  auto is = [&](size_t i, const char* x) {
-    return i < n && seg[i] == x;
-  };
-  if (n == 1 && is(0, "healthz"))
-    return route_match{"/healthz", {"GET"}, {}};
-  if (n == 2 && is(0, "inventory"))
-    return route_match{"/inventory/{sku}", {"GET"}, {seg[1]}};
-  if (n == 1 && is(0, "reservations"))
-    return route_match{"/reservations", {"POST"}, {}};
-  if (n == 2 && is(0, "reservations"))
-    return route_match{"/reservations/{id}", {"GET", "DELETE"}, {seg[1]}};
-  if (n == 3 && is(0, "reservations") && (is(2, "block") || is(2, "ship")))
-    return route_match{"/reservations/{id}/" + seg[2], {"POST"}, {seg[1]}};
-  if (n == 1 && is(0, "events"))
-    return route_match{"/events", {"GET"}, {}};
-  if (n == 2 && is(0, "admin")) {
-    for (auto* x : {"skus", "receipts", "adjustments", "batch"})
-      if (is(1, x))
-        return route_match{"/admin/" + seg[1], {"POST"}, {}};
-    if (is(1, "faults"))
-      return route_match{"/admin/faults", {"GET", "POST"}, {}};
-    if (is(1, "state"))
-      return route_match{"/admin/state", {"GET"}, {}};
-  }
-  return std::nullopt;
-}
+const route_row routes[] = {
+    {"GET", "/healthz"},
+    {"GET", "/inventory/{sku}"},
+    {"POST", "/reservations"},
+    {"GET", "/reservations/{id}"},
+    {"DELETE", "/reservations/{id}"},
+    {"POST", "/reservations/{id}/block"},
+    {"POST", "/reservations/{id}/ship"},
+    {"GET", "/events"},
+    {"POST", "/admin/skus"},
+    {"POST", "/admin/receipts"},
+    {"POST", "/admin/adjustments"},
+    {"POST", "/admin/batch"},
+    {"GET", "/admin/faults"},
+    {"POST", "/admin/faults"},
+    {"GET", "/admin/state"},
+};
 
 bool is_public_path(const std::vector<std::string>& seg) {
   return !seg.empty() && (seg[0] == "inventory" || seg[0] == "reservations" ||
@@ -283,40 +227,6 @@ bool valid_id(std::string_view x) {
         c != ':' && c != '-')
       return false;
   return true;
-}
-
-std::optional<int64_t> parse_duration_ms(std::string_view text) {
-  size_t i = 0;
-  int64_t n = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
-    if (n > 1'000'000'000'000)
-      return std::nullopt;
-    n = n * 10 + (text[i] - '0');
-    ++i;
-  }
-  if (i == 0)
-    return std::nullopt;
-  auto unit = text.substr(i);
-  if (unit.empty() || unit == "s")
-    return n * 1000;
-  if (unit == "ms")
-    return n;
-  if (unit == "m")
-    return n * 60'000;
-  if (unit == "h")
-    return n * 3'600'000;
-  return std::nullopt;
-}
-
-std::string format_duration_ms(int64_t ms) {
-  struct unit {
-    int64_t size;
-    const char* suffix;
-  };
-  for (auto u : {unit{3'600'000, "h"}, unit{60'000, "m"}, unit{1000, "s"}})
-    if (ms != 0 && ms % u.size == 0)
-      return std::to_string(ms / u.size) + u.suffix;
-  return std::to_string(ms) + "ms";
 }
 
 sim::sim(options opts, clock_fn now, std::function<double()> uniform)
@@ -860,18 +770,18 @@ response sim::handle(const request& req) {
   std::vector<std::string> seg;
   bool decoded = !req.path.empty() && req.path[0] == '/';
   if (decoded)
-    for (auto part : split(std::string_view{req.path}.substr(1), '/')) {
-      std::string x;
-      decoded = decoded && percent_decode(part, x);
-      seg.push_back(std::move(x));
+    for (auto& part : http::split_path(req.path)) {
+      auto x = http::percent_decode(part, http::percent_mode::strict);
+      decoded = decoded && x;
+      seg.push_back(x.value_or(""));
     }
   response resp;
   if (decoded && is_public_path(seg)) {
     resp.is_public = true;
     auto now = now_();
     ++stats_.total;
-    auto m = match_route(seg);
-    resp.route = m ? req.method + " " + m->pattern : "(no route)";
+    auto m = http::match_route(routes, req.method, seg);
+    resp.route = m.path_found() ? req.method + " " + m.pattern : "(no route)";
     ++stats_.by_route[resp.route];
     auto& f = opts_.faults;
     resp.delay_ms = f.latency_ms;
@@ -924,26 +834,22 @@ response sim::route(const request& req, const std::vector<std::string>& seg) {
     resp.body = std::move(o.body);
     return resp;
   };
-  auto m = match_route(seg);
-  if (!m)
+  auto m = http::match_route(routes, req.method, seg);
+  if (!m.path_found())
     return answer(fail(404, "NOT_FOUND", "no route " + req.path));
-  resp.route = req.method + " " + m->pattern;
-  if (std::find(m->methods.begin(), m->methods.end(), req.method) ==
-      m->methods.end()) {
-    std::string allow;
-    for (auto& x : m->methods)
-      allow += (allow.empty() ? "" : ", ") + x;
-    resp.headers.emplace_back("Allow", allow);
+  resp.route = req.method + " " + m.pattern;
+  if (!m.found()) {
+    resp.headers.emplace_back("Allow", m.allow);
     return answer(fail(405, "METHOD_NOT_ALLOWED",
-                       req.method + " is not allowed on " + m->pattern +
-                           " (allowed: " + allow + ")"));
+                       req.method + " is not allowed on " + m.pattern +
+                           " (allowed: " + m.allow + ")"));
   }
-  auto& p = m->pattern;
+  auto& p = m.pattern;
   auto& method = req.method;
   if (p == "/healthz")
     return answer(outcome{200, json{{"status", "ok"}}});
   if (p == "/inventory/{sku}")
-    return answer(inventory(m->params[0]));
+    return answer(inventory(m.params[0]));
   if (p == "/reservations") {
     body_reader r{req.body, {"id", "sku", "quantity"}};
     auto id = r.text("id", true);
@@ -954,43 +860,37 @@ response sim::route(const request& req, const std::vector<std::string>& seg) {
     return answer(reserve(id, sku, qty));
   }
   if (p == "/reservations/{id}")
-    return answer(method == "GET" ? reservation_state(m->params[0])
-                                  : release(m->params[0]));
+    return answer(method == "GET" ? reservation_state(m.params[0])
+                                  : release(m.params[0]));
   if (p == "/reservations/{id}/block")
-    return answer(block(m->params[0]));
+    return answer(block(m.params[0]));
   if (p == "/reservations/{id}/ship")
-    return answer(ship(m->params[0]));
+    return answer(ship(m.params[0]));
   if (p == "/events") {
     std::string after;
     int64_t limit = page_limit_default;
     std::map<std::string, bool> seen;
-    if (!req.query.empty())
-      for (auto pair : split(req.query, '&')) {
-        if (pair.empty())
-          continue;
-        auto eq = pair.find('=');
-        std::string key;
-        std::string value;
-        if (!percent_decode(pair.substr(0, eq), key) ||
-            (eq != std::string_view::npos &&
-             !percent_decode(pair.substr(eq + 1), value)))
-          return answer(invalid("query", "malformed query string"));
-        if (key != "after" && key != "limit")
-          return answer(invalid(key, "unknown query parameter " + key));
-        if (seen[key])
-          return answer(invalid(key, key + " is given twice"));
-        seen[key] = true;
-        if (key == "after") {
-          if (value.empty())
-            return answer(invalid("after", "after is empty"));
-          after = value;
-        } else {
-          if (!all_digits(value) || value.size() > 7)
-            return answer(invalid("limit", "limit must be in 1.." +
-                                               std::to_string(page_limit_max)));
-          limit = std::stoll(value);
-        }
+    for (auto& param :
+         http::split_query(req.query, http::percent_mode::strict)) {
+      if (!param)
+        return answer(invalid("query", "malformed query string"));
+      auto& [key, value] = *param;
+      if (key != "after" && key != "limit")
+        return answer(invalid(key, "unknown query parameter " + key));
+      if (seen[key])
+        return answer(invalid(key, key + " is given twice"));
+      seen[key] = true;
+      if (key == "after") {
+        if (value.empty())
+          return answer(invalid("after", "after is empty"));
+        after = value;
+      } else {
+        if (!all_digits(value) || value.size() > 7)
+          return answer(invalid("limit", "limit must be in 1.." +
+                                             std::to_string(page_limit_max)));
+        limit = std::stoll(value);
       }
+    }
     return answer(events(after, limit));
   }
   if (p == "/admin/skus") {

@@ -20,6 +20,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "system/http/duration.hpp"
+
 namespace oms::wms_sim {
 
 using json = nlohmann::json;
@@ -286,11 +288,15 @@ class sim {
 };
 
 /// Parses a duration: "500ms", "2s", "15m", "1h", or a bare number of
-/// seconds; nullopt when malformed or negative.
-std::optional<int64_t> parse_duration_ms(std::string_view text);
+/// seconds; nullopt when malformed, negative or too large.
+inline std::optional<int64_t> parse_duration_ms(std::string_view text) {
+  return http::parse_duration_ms(text, http::wms_sim_durations);
+}
 
 /// "900s" → "15m", 1500 → "1500ms".
-std::string format_duration_ms(int64_t ms);
+inline std::string format_duration_ms(int64_t ms) {
+  return http::format_duration_ms(ms, http::wms_sim_durations);
+}
 
 /// An id of 1..128 characters of [A-Za-z0-9._:-].
 bool valid_id(std::string_view x);
