@@ -196,10 +196,10 @@ json api::impl::body(const call_ptr& c, bool allow_empty) {
     throw bad_input{errc::validation_failed, "a JSON object body is required",
                     json{{"field", "body"}}};
   }
-  if (json_depth(text) > opts.max_json_depth)
+  if (json_depth(text) > limits().json_depth_max)
     throw bad_input{errc::validation_failed,
                     "JSON nested deeper than " +
-                        std::to_string(opts.max_json_depth),
+                        std::to_string(limits().json_depth_max),
                     json{{"field", "body"}}};
   auto j = json::parse(text, nullptr, false);
   if (j.is_discarded())
@@ -327,12 +327,12 @@ void api::impl::route(const call_ptr& c) {
   }
   if (found->authenticated && !authenticate(c, *found))
     return;
-  if (c->req.body.size() > opts.max_body_bytes)
-    return fail(c,
-                make_error(errc::payload_too_large,
-                           "the body is larger than " +
-                               std::to_string(opts.max_body_bytes) + " bytes",
-                           json{{"limit", opts.max_body_bytes}}.dump()));
+  auto max_body = limits().body_bytes_max;
+  if (c->req.body.size() > max_body)
+    return fail(c, make_error(errc::payload_too_large,
+                              "the body is larger than " +
+                                  std::to_string(max_body) + " bytes",
+                              json{{"limit", max_body}}.dump()));
   (this->*(found->handler))(c);
 }
 

@@ -74,6 +74,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   impl(caf::actor_system& sys, order_system& oms, token_registry& tokens,
        metrics& stats, api_options opts);
 
+  /// The request limits the order system was configured with.
+  const request_limits& limits() const { return oms.ctx()->settings.limits; }
+
   // -- answering (api.cpp) ----------------------------------------------------
 
   void finish(const call_ptr& c, http_response resp);
@@ -101,7 +104,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void ask_or(const call_ptr& c, const Handle& dest, F ok, G on_error,
               Ts... xs) {
     auto self_ptr = shared_from_this();
-    auto timeout = opts.request_timeout;
+    auto timeout = oms.ctx()->settings.request_timeout;
     // CAF 0.17 dereferences an empty argument tuple when it starts a
     // function-based actor spawned without arguments (UBSan reports it), so
     // the actor takes a dummy argument.
@@ -154,7 +157,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // as if it did not exist).
   template <class F>
   void with_order(const call_ptr& c, const order_id& id, F k) {
-    if (check_id("orderId", id, order_limits{}))
+    if (check_id("orderId", id, limits()))
       return fail(c, order_missing(id));
     auto self_ptr = shared_from_this();
     ask<order_record>(

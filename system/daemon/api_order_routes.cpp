@@ -54,7 +54,7 @@ void api::impl::cart_put(const call_ptr& c) {
   auto cid = own_customer(c);
   auto j = body(c);
   only(j, {"quantity"}, "");
-  auto qty = *get_int(j, "quantity", true, 1, opts.max_quantity);
+  auto qty = *get_int(j, "quantity", true, 1, limits().line_quantity_max);
   auto sku = c->params[1];
   ask_customer<cart_view>(c, cid, 200, atom::put_v, sku, qty);
 }
@@ -76,9 +76,10 @@ void api::impl::cart_checkout(const call_ptr& c) {
   if (auto i = j.find("skus"); i != j.end() && !i->is_null()) {
     if (!i->is_array())
       invalid("skus", "must be an array of SKUs");
-    if (i->size() > opts.max_lines)
-      invalid("skus",
-              "must have at most " + std::to_string(opts.max_lines) + " SKUs");
+    if (i->size() > limits().lines_per_order_max)
+      invalid("skus", "must have at most " +
+                          std::to_string(limits().lines_per_order_max) +
+                          " SKUs");
     for (auto& s : *i) {
       if (!s.is_string())
         invalid("skus", "must be an array of SKUs");
@@ -119,8 +120,8 @@ void api::impl::order_create(const call_ptr& c) {
     from = parse_seller_field(*s, "seller");
   create_order_request req;
   req.customer = cid;
-  req.items = get_lines(j, "items", true, from, opts.max_lines,
-                        opts.max_quantity, true);
+  req.items = get_lines(j, "items", true, from, limits().lines_per_order_max,
+                        limits().line_quantity_max, true);
   req.ship_to = get_address(j, "address", true);
   auto key = idempotency_key(c);
   ask_customer<order_record>(c, cid, 201, atom::create_v, req, key);
@@ -187,8 +188,9 @@ void api::impl::order_cancel(const call_ptr& c) {
   only(j, {"lines", "reason"}, "");
   order_command cmd;
   cmd.kind = command_kind::cancel;
-  cmd.lines = get_lines(j, "lines", false, seller::internal, opts.max_lines,
-                        opts.max_quantity, false);
+  cmd.lines = get_lines(j, "lines", false, seller::internal,
+                        limits().lines_per_order_max,
+                        limits().line_quantity_max, false);
   cmd.reason = get_str(j, "reason", false, 200).value_or("");
   apply_command(c, c->params[0], std::move(cmd));
 }

@@ -74,7 +74,7 @@ void api::impl::inventory_receipt(const call_ptr& c) {
   ch.kind = stock_change_kind::receipt;
   ch.sku = c->params[0];
   ch.source = "admin";
-  ch.quantity = *get_int(j, "quantity", true, 1, opts.max_quantity);
+  ch.quantity = *get_int(j, "quantity", true, 1, limits().line_quantity_max);
   ch.unit_price = get_int(j, "unitPrice", false, 1, max_unit_price).value_or(0);
   auto from = seller::internal;
   if (auto s = get_str(j, "seller", false, 16))
@@ -92,7 +92,8 @@ void api::impl::inventory_receipt(const call_ptr& c) {
 
 void api::impl::inventory_change(const call_ptr& c) {
   parse_query(c->req.query, {});
-  auto ch = read_change(body(c), c->params[0], opts.max_quantity, now_ms());
+  auto ch =
+      read_change(body(c), c->params[0], limits().line_quantity_max, now_ms());
   apply_change(c, ch, true);
 }
 

@@ -58,12 +58,12 @@ void add_server_flags(CLI::App& app, daemon_config& cfg) {
       ->capture_default_str()
       ->check(CLI::Range(0, 256))
       ->group(listen_group);
-  app.add_option("--max-body-bytes", cfg.max_body_bytes,
+  app.add_option("--max-body-bytes", cfg.limits.body_bytes_max,
                  "Largest request body; larger gets 413")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
       ->group(listen_group);
-  app.add_option("--max-json-depth", cfg.max_json_depth,
+  app.add_option("--max-json-depth", cfg.limits.json_depth_max,
                  "Deepest JSON nesting accepted")
       ->capture_default_str()
       ->check(CLI::Range(2, 256))
@@ -107,11 +107,12 @@ void add_order_flags(CLI::App& app, daemon_config& cfg) {
   add_duration(app, "--idempotency-window", cfg.idempotency_window,
                "How long Idempotency-Key values are remembered")
       ->group(orders_group);
-  app.add_option("--max-lines", cfg.max_lines, "Most lines in one order")
+  app.add_option("--max-lines", cfg.limits.lines_per_order_max,
+                 "Most lines in one order")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000))
       ->group(orders_group);
-  app.add_option("--max-quantity", cfg.max_quantity,
+  app.add_option("--max-quantity", cfg.limits.line_quantity_max,
                  "Largest quantity of one line or receipt")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))

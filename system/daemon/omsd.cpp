@@ -163,8 +163,7 @@ settings actor_settings(const daemon_config& cfg) {
   s.idempotency_window = cfg.idempotency_window;
   s.request_timeout = cfg.request_timeout;
   s.cart_lines_max = cfg.cart_lines_max;
-  s.limits.lines_per_order_max = cfg.max_lines;
-  s.limits.line_quantity_max = cfg.max_quantity;
+  s.limits = cfg.limits;
   s.external.safety_buffer = cfg.external_safety_buffer;
   s.external.batch_interval = cfg.external_batch_interval;
   s.external.snapshot_min_interval = cfg.external_snapshot_min_interval;
@@ -195,11 +194,6 @@ wms_gateway_actor start_wms(caf::actor_system& sys, const daemon_config& cfg) {
 api_options front_options(const daemon_config& cfg,
                           const std::string& store_description) {
   api_options opts;
-  opts.max_body_bytes = cfg.max_body_bytes;
-  opts.max_json_depth = cfg.max_json_depth;
-  opts.max_lines = cfg.max_lines;
-  opts.max_quantity = cfg.max_quantity;
-  opts.request_timeout = cfg.request_timeout;
   opts.rate_limit = cfg.rate_limit;
   opts.rate_burst = cfg.rate_burst;
   opts.store_description = store_description;
@@ -232,7 +226,7 @@ serve(api& front, const restinio::request_handle_t& req) {
 
 restinio::server_settings_t<server_traits>
 server_settings(const daemon_config& cfg) {
-  auto max_body = std::max<uint64_t>(cfg.max_body_bytes * 16, 1 << 20);
+  auto max_body = std::max<uint64_t>(cfg.limits.body_bytes_max * 16, 1 << 20);
   return restinio::server_settings_t<server_traits>{}
       .port(cfg.port)
       .address(cfg.listen)
