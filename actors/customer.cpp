@@ -1,11 +1,14 @@
+// The CUSTOMER actor's behaviour: its idempotency keys (loaded from the
+// store before the first request, purged after the window) and its orders
+// (created, checked out from the cart, paid, listed). The cart is
+// customer_cart.cpp.
 #include "actors/customer.hpp"
 
-#include <algorithm>
 #include <functional>
-#include <memory>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/customer_steps.hpp"
 #include "actors/fingerprint.hpp"
 #include "actors/validation.hpp"
 #include "messages/type_ids.hpp"
@@ -13,11 +16,7 @@
 
 namespace oms {
 
-namespace {
-
-using customer_ptr = customer_actor::stateful_pointer<customer_state>;
-using record_callback = std::function<void(caf::expected<order_record>)>;
-using record_promise = caf::typed_response_promise<order_record>;
+namespace customer_steps {
 
 timestamp_ms now(customer_ptr self) {
   return self->state.ctx->now(self->clock());
@@ -27,14 +26,15 @@ caf::error invalid(std::string message) {
   return make_error(errc::validation_failed, std::move(message));
 }
 
-auto find_line(customer_ptr self, const sku_id& sku) {
-  auto& cart = self->state.cart;
-  return std::find_if(cart.begin(), cart.end(),
-                      [&](const auto& line) { return line.first == sku; });
-}
+} // namespace customer_steps
 
-// -- idempotency
-// ----------------------------------------------------------------
+using namespace customer_steps;
+
+namespace {
+
+using record_callback = std::function<void(caf::expected<order_record>)>;
+
+// -- idempotency --------------------------------------------------------------
 
 // Runs `run` at most once per (key, fingerprint): a repeat gets the stored
 // result, a repeat while the first is in flight waits for it, another
@@ -96,8 +96,49 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
   return rp;
 }
 
-// -- orders
-// ---------------------------------------------------------------------
+// The keys this customer used within the window come from the store
+// before the first request is handled (a restart must not forget them).
+void load_keys(customer_ptr self) {
+  auto since = now(self) - self->state.ctx->settings.idempotency_window.count();
+  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
+                self->state.id, since)
+      .await(
+          [=](std::vector<key_state>& keys) {
+            for (auto& k : keys) {
+              auto& entry = self->state.keys[k.key];
+              entry.fingerprint = std::move(k.fingerprint);
+              entry.at = k.at;
+              entry.done = true;
+              entry.result = std::move(k.response);
+            }
+          },
+          [=](caf::error& err) {
+            // Without its keys the customer could run a retried request twice:
+            // refuse to serve rather than guess.
+            log::error(
+                "customer.keys_unavailable",
+                {{"customer", self->state.id}, {"error", describe(err)}});
+            self->quit(err);
+          });
+}
+
+// Forgets the finished keys older than the window; runs again after the
+// purge interval.
+void purge_keys(customer_ptr self) {
+  auto& st = self->state;
+  auto horizon = now(self) - st.ctx->settings.idempotency_window.count();
+  for (auto i = st.keys.begin(); i != st.keys.end();) {
+    if (i->second.done && i->second.at <= horizon)
+      i = st.keys.erase(i);
+    else
+      ++i;
+  }
+  self->delayed_send(caf::actor_cast<customer_actor>(self),
+                     st.ctx->settings.idempotency_purge_interval,
+                     atom::purge_v);
+}
+
+// -- orders -------------------------------------------------------------------
 
 void create_order(customer_ptr self, create_order_request req,
                   record_callback done) {
@@ -128,7 +169,12 @@ void command_order(customer_ptr self, const order_id& id, order_command cmd,
     via_supervisor();
     return;
   }
-  self->request(i->second, caf::infinite, atom::apply_v, cmd)
+  auto msg = to_order_message(std::move(cmd));
+  if (!msg) {
+    done(std::move(msg.error()));
+    return;
+  }
+  request_order(self, i->second, caf::infinite, std::move(*msg))
       .then(
           [self, id, done](order_record& rec) {
             if (is_terminal(rec.status))
@@ -145,118 +191,39 @@ void command_order(customer_ptr self, const order_id& id, order_command cmd,
           });
 }
 
-// -- cart
-// -----------------------------------------------------------------------
-
-// Prices every line now and delivers the view.
-void deliver_view(customer_ptr self,
-                  caf::typed_response_promise<cart_view> rp) {
-  auto& st = self->state;
-  struct fan_in {
-    size_t outstanding;
-    cart_view view;
-  };
-  auto acc = std::make_shared<fan_in>();
-  acc->view.customer = st.id;
-  for (auto& [sku, qty] : st.cart)
-    acc->view.lines.push_back(cart_line{sku, qty, 0, 0, 0});
-  acc->outstanding = acc->view.lines.size();
-  if (acc->outstanding == 0) {
-    rp.deliver(acc->view);
-    return;
-  }
-  auto arrive = [acc, rp]() mutable {
-    if (--acc->outstanding > 0)
-      return;
-    acc->view.total = 0;
-    for (auto& line : acc->view.lines) {
-      line.line_total = line.quantity * line.unit_price;
-      acc->view.total += line.line_total;
-    }
-    rp.deliver(std::move(acc->view));
-  };
-  for (size_t i = 0; i < acc->view.lines.size(); ++i) {
-    auto h = st.skus.find(acc->view.lines[i].sku);
-    if (h == st.skus.end()) {
-      arrive();
-      continue;
-    }
-    self->request(h->second, st.ctx->settings.request_timeout, atom::get_v)
-        .then(
-            [acc, i, arrive](stock_view& v) mutable {
-              acc->view.lines[i].unit_price = v.unit_price;
-              acc->view.lines[i].available = v.available;
-              arrive();
-            },
-            [arrive](caf::error&) mutable { arrive(); });
-  }
+// createOrder under idempotency key `key`.
+caf::result<order_record> create_with_key(customer_ptr self,
+                                          create_order_request& req,
+                                          std::string& key) {
+  if (auto msg = check_idempotency_key(key); !msg.empty())
+    return invalid(msg);
+  if (req.customer != self->state.id)
+    return invalid("customerId does not match the customer");
+  req.idempotency_key = key;
+  req.fingerprint = fingerprint_of(req);
+  auto fp = req.fingerprint;
+  return idempotent(self, key, fp, [self, req](record_callback done) mutable {
+    create_order(self, std::move(req), std::move(done));
+  });
 }
 
-// Sets the cart's quantity of `sku` to `quantity` (or adds `quantity` to it)
-// once the SKU's available stock covers the result. Handles nothing else
-// meanwhile, so the check and the change are one step.
-caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
-                                   int64_t quantity, bool add) {
-  auto& st = self->state;
-  auto& limits = st.ctx->settings.limits;
-  if (auto p = check_id("sku", sku, limits))
-    return invalid(p->message);
-  if (quantity < 1 || quantity > limits.line_quantity_max)
-    return invalid("quantity must be between 1 and " +
-                   std::to_string(limits.line_quantity_max));
-  auto line = find_line(self, sku);
-  if (line == st.cart.end() &&
-      st.cart.size() >= st.ctx->settings.cart_lines_max)
-    return invalid("the cart holds at most " +
-                   std::to_string(st.ctx->settings.cart_lines_max) + " lines");
-  auto rp = self->make_response_promise<cart_view>();
-  auto ctx = st.ctx;
-  auto with_handle = [=](inventory_actor handle) {
-    self->request(handle, ctx->settings.request_timeout, atom::get_v)
-        .await(
-            [=](stock_view& v) mutable {
-              auto& cart = self->state.cart;
-              auto line = find_line(self, sku);
-              int64_t current = line == cart.end() ? 0 : line->second;
-              int64_t wanted = add ? current + quantity : quantity;
-              if (wanted > self->state.ctx->settings.limits.line_quantity_max) {
-                rp.deliver(invalid(
-                    "quantity must be between 1 and " +
-                    std::to_string(
-                        self->state.ctx->settings.limits.line_quantity_max)));
-                return;
-              }
-              if (wanted > v.available) {
-                nlohmann::json details{{"skus",
-                                        {{{"sku", sku},
-                                          {"requested", wanted},
-                                          {"available", v.available}}}}};
-                rp.deliver(make_error(errc::insufficient_stock,
-                                      "only " + std::to_string(v.available) +
-                                          " of " + sku + " available",
-                                      details.dump()));
-                return;
-              }
-              if (line == cart.end())
-                cart.emplace_back(sku, wanted);
-              else
-                line->second = wanted;
-              deliver_view(self, rp);
-            },
-            [=](caf::error& err) mutable { rp.deliver(err); });
-  };
-  if (auto h = st.skus.find(sku); h != st.skus.end()) {
-    with_handle(h->second);
-    return rp;
-  }
-  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku)
-      .await(
-          [=](inventory_actor& handle) {
-            self->state.skus.emplace(sku, handle);
-            with_handle(handle);
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
-  return rp;
+// Pays order `id` under idempotency key `key`.
+caf::result<order_record> pay_with_key(customer_ptr self, const order_id& id,
+                                       money amount, std::string& token,
+                                       std::string& key) {
+  if (auto msg = check_idempotency_key(key); !msg.empty())
+    return invalid(msg);
+  auto fp = fingerprint_of("pay|" + std::to_string(id.size()) + ":" + id + "|" +
+                           std::to_string(amount) + "|" + token);
+  order_command cmd;
+  cmd.kind = command_kind::pay;
+  cmd.amount = amount;
+  cmd.token = token;
+  cmd.client_key = key;
+  cmd.fingerprint = fp;
+  return idempotent(self, key, fp, [self, id, cmd](record_callback done) {
+    command_order(self, id, cmd, std::move(done));
+  });
 }
 
 caf::result<order_record> checkout(customer_ptr self, address ship_to,
@@ -279,7 +246,7 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
         items.push_back({sku, qty, seller::internal});
     } else {
       for (size_t i = 0; i < skus.size(); ++i) {
-        auto line = find_line(self, skus[i]);
+        auto line = find_line(st.cart, skus[i]);
         if (line == st.cart.end()) {
           done(invalid("skus[" + std::to_string(i) + "] " + skus[i] +
                        " is not in the cart"));
@@ -293,27 +260,20 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
       return;
     }
     create_order_request req{st.id, std::move(items), ship_to, key, fp};
-    create_order(self, req, [self, req, done](caf::expected<order_record> res) {
-      if (res) {
-        // The ordered units leave the cart (units the customer added
-        // meanwhile stay).
-        auto& cart = self->state.cart;
-        for (auto& item : req.items) {
-          auto line = find_line(self, item.sku);
-          if (line == cart.end())
-            continue;
-          line->second -= item.quantity;
-          if (line->second <= 0)
-            cart.erase(line);
-        }
-      }
-      done(std::move(res));
-    });
+    // The ordered units leave the cart now, before the order exists: a
+    // second checkout arriving meanwhile finds them gone, so a cart's lines
+    // are ordered at most once. A failed checkout puts them back.
+    auto taken = take_from_cart(self->state.cart, req.items);
+    create_order(self, req,
+                 [self, taken, done](caf::expected<order_record> res) {
+                   if (!res)
+                     put_back_in_cart(self->state.cart, taken);
+                   done(std::move(res));
+                 });
   });
 }
 
-// -- listing
-// ----------------------------------------------------------------------
+// -- listing ------------------------------------------------------------------
 
 caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
                                     const std::string& cursor) {
@@ -349,6 +309,13 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
   return rp;
 }
 
+// The cart priced now.
+caf::result<cart_view> view_cart(customer_ptr self) {
+  auto rp = self->make_response_promise<cart_view>();
+  deliver_view(self, rp);
+  return rp;
+}
+
 } // namespace
 
 customer_actor::behavior_type customer(customer_ptr self, customer_id id,
@@ -360,101 +327,48 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
   auto me = caf::actor_cast<customer_actor>(self);
   self->delayed_send(me, self->state.ctx->settings.idempotency_purge_interval,
                      atom::purge_v);
-  // The keys this customer used within the window come from the store
-  // before the first request is handled (a restart must not forget them).
-  auto since = now(self) - self->state.ctx->settings.idempotency_window.count();
-  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
-                self->state.id, since)
-      .await(
-          [=](std::vector<key_state>& keys) {
-            for (auto& k : keys) {
-              auto& entry = self->state.keys[k.key];
-              entry.fingerprint = std::move(k.fingerprint);
-              entry.at = k.at;
-              entry.done = true;
-              entry.result = std::move(k.response);
-            }
-          },
-          [=](caf::error& err) {
-            // Without its keys the customer could run a retried request twice:
-            // refuse to serve rather than guess.
-            log::error(
-                "customer.keys_unavailable",
-                {{"customer", self->state.id}, {"error", describe(err)}});
-            self->quit(err);
-          });
+  load_keys(self);
   return {
-      [=](atom::get) {
-        auto rp = self->make_response_promise<cart_view>();
-        deliver_view(self, rp);
-        return rp;
-      },
+      // Replies the cart priced now. No errors (a SKU that does not answer
+      // is priced 0).
+      [=](atom::get) { return view_cart(self); },
+      // Replies the cart with the line set to `qty`. Errors:
+      // VALIDATION_FAILED, UNKNOWN_SKU, INSUFFICIENT_STOCK, WMS_UNAVAILABLE.
       [=](atom::put, const sku_id& sku, int64_t qty) {
         return change_line(self, sku, qty, false);
       },
+      // Replies the cart with `qty` added to the line; errors as put.
       [=](atom::add, const sku_id& sku, int64_t qty) {
         return change_line(self, sku, qty, true);
       },
-      [=](atom::remove, const sku_id& sku) -> caf::result<cart_view> {
-        auto line = find_line(self, sku);
-        if (line == self->state.cart.end())
-          return invalid("sku " + sku + " is not in the cart");
-        self->state.cart.erase(line);
-        auto rp = self->make_response_promise<cart_view>();
-        deliver_view(self, rp);
-        return rp;
-      },
+      // Replies the cart without the line. Errors: VALIDATION_FAILED (not in
+      // the cart).
+      [=](atom::remove, const sku_id& sku) { return remove_line(self, sku); },
+      // Replies the order placed from the cart. Errors: VALIDATION_FAILED,
+      // CART_EMPTY, IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.
       [=](atom::checkout, address& ship_to, std::vector<sku_id>& skus,
           std::string& key) {
         return checkout(self, std::move(ship_to), std::move(skus),
                         std::move(key));
       },
-      [=](atom::create, create_order_request& req,
-          std::string& key) -> caf::result<order_record> {
-        if (auto msg = check_idempotency_key(key); !msg.empty())
-          return invalid(msg);
-        if (req.customer != self->state.id)
-          return invalid("customerId does not match the customer");
-        req.idempotency_key = key;
-        req.fingerprint = fingerprint_of(req);
-        auto fp = req.fingerprint;
-        return idempotent(self, key, fp,
-                          [self, req](record_callback done) mutable {
-                            create_order(self, std::move(req), std::move(done));
-                          });
+      // Replies the order created. Errors: VALIDATION_FAILED,
+      // IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.
+      [=](atom::create, create_order_request& req, std::string& key) {
+        return create_with_key(self, req, key);
       },
+      // Replies the order paid. Errors: VALIDATION_FAILED,
+      // IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND, those of the order's pay.
       [=](atom::pay, const order_id& id, money amount, std::string& token,
-          std::string& key) -> caf::result<order_record> {
-        if (auto msg = check_idempotency_key(key); !msg.empty())
-          return invalid(msg);
-        auto fp = fingerprint_of("pay|" + std::to_string(id.size()) + ":" + id +
-                                 "|" + std::to_string(amount) + "|" + token);
-        order_command cmd;
-        cmd.kind = command_kind::pay;
-        cmd.amount = amount;
-        cmd.token = token;
-        cmd.client_key = key;
-        cmd.fingerprint = fp;
-        return idempotent(self, key, fp, [self, id, cmd](record_callback done) {
-          command_order(self, id, cmd, std::move(done));
-        });
+          std::string& key) {
+        return pay_with_key(self, id, amount, token, key);
       },
+      // Replies a page of the customer's orders, newest first. Errors:
+      // VALIDATION_FAILED (limit or cursor), the journal's.
       [=](atom::list, uint32_t limit, const std::string& cursor) {
         return list_orders(self, limit, cursor);
       },
-      [=](atom::purge) {
-        auto& st = self->state;
-        auto horizon = now(self) - st.ctx->settings.idempotency_window.count();
-        for (auto i = st.keys.begin(); i != st.keys.end();) {
-          if (i->second.done && i->second.at <= horizon)
-            i = st.keys.erase(i);
-          else
-            ++i;
-        }
-        self->delayed_send(caf::actor_cast<customer_actor>(self),
-                           st.ctx->settings.idempotency_purge_interval,
-                           atom::purge_v);
-      },
+      // Timer: forget idempotency keys older than the window.
+      [=](atom::purge) { purge_keys(self); },
   };
 }
 

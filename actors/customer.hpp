@@ -15,10 +15,13 @@
 #include "messages/customer_protocol.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
+#include "messages/recovered_state.hpp"
 #include "messages/supervisor_protocol.hpp"
-#include "system/store_state.hpp"
 
 namespace oms {
+
+/// A cart's lines: SKU and quantity, in the order they were added.
+using cart_lines = std::vector<std::pair<sku_id, int64_t>>;
 
 /// One idempotency key of a customer.
 struct idempotency_entry {
@@ -36,7 +39,7 @@ struct customer_state {
   context_ptr ctx;
   supervisor_actor supervisor;
   /// The cart: SKU and quantity, in the order lines were added.
-  std::vector<std::pair<sku_id, int64_t>> cart;
+  cart_lines cart;
   std::unordered_map<sku_id, inventory_actor> skus;
   /// Handles of this customer's orders, as creation replied them.
   std::unordered_map<order_id, order_actor> handles;

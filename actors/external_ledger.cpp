@@ -4,31 +4,6 @@
 
 namespace oms {
 
-const char* to_string(wms_state x) {
-  switch (x) {
-    case wms_state::none:
-      return "NONE";
-    case wms_state::reserved:
-      return "RESERVED";
-    case wms_state::blocked:
-      return "BLOCKED";
-    case wms_state::shipped:
-      return "SHIPPED";
-    case wms_state::released:
-      return "RELEASED";
-  }
-  return "UNKNOWN";
-}
-
-bool parse_wms_state(std::string_view str, wms_state& out) {
-  for (int i = 0; i <= static_cast<int>(wms_state::released); ++i)
-    if (str == to_string(static_cast<wms_state>(i))) {
-      out = static_cast<wms_state>(i);
-      return true;
-    }
-  return false;
-}
-
 void external_ledger::apply_snapshot(int64_t orderable, int64_t reflects,
                                      timestamp_ms as_of, money unit_price,
                                      timestamp_ms read_at) {

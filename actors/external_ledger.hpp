@@ -26,21 +26,6 @@
 
 namespace oms {
 
-/// Where one of our holds stands at the WMS.
-enum class wms_state : uint8_t {
-  none = 0,     // nothing there (or unknown: never acknowledged)
-  reserved = 1, // reservation acknowledged
-  blocked = 2,
-  shipped = 3,
-  released = 4,
-};
-
-/// "NONE", "RESERVED", "BLOCKED", "SHIPPED", "RELEASED".
-const char* to_string(wms_state x);
-
-/// Parses what to_string writes; false otherwise.
-bool parse_wms_state(std::string_view str, wms_state& out);
-
 /// One order's hold on an EXTERNAL SKU and its state at the WMS.
 struct external_hold {
   order_id order;

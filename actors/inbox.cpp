@@ -35,7 +35,7 @@ void answer(inbox_ptr self, const std::string& id, inbox_result first) {
   for (size_t k = 0; k < waiting.size(); ++k) {
     auto res = first;
     if (k > 0) {
-      res.outcome = "DUPLICATE";
+      res.outcome = inbox_outcome::duplicate;
       ++st.duplicates;
     }
     waiting[k].deliver(std::move(res));
@@ -75,8 +75,8 @@ void reject(inbox_ptr self, const stock_change& c, const caf::error& err) {
                                          {"error", describe(err)}});
             inbox_result res;
             res.event_id = c.event_id;
-            res.outcome = "REJECTED";
-            res.error_code = to_code(code_of(err));
+            res.outcome = inbox_outcome::rejected;
+            res.error_code = code_of(err);
             res.error = message_of(err);
             answer(self, c.event_id, std::move(res));
           },
@@ -119,7 +119,7 @@ inbox_actor::behavior_type inbox(inbox_ptr self, context_ptr ctx,
           ++st.duplicates;
           inbox_result res;
           res.event_id = c.event_id;
-          res.outcome = "DUPLICATE";
+          res.outcome = inbox_outcome::duplicate;
           return res;
         }
         auto rp = self->make_response_promise<inbox_result>();
@@ -135,7 +135,7 @@ inbox_actor::behavior_type inbox(inbox_ptr self, context_ptr ctx,
                   ++st.applied;
                   inbox_result res;
                   res.event_id = c.event_id;
-                  res.outcome = "APPLIED";
+                  res.outcome = inbox_outcome::applied;
                   res.stock = std::move(view);
                   answer(self, c.event_id, std::move(res));
                 },

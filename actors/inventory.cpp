@@ -1,3 +1,6 @@
+// The INVENTORY actor's behaviour: every change to one SKU's stock is
+// checked by its ledger, journaled, then applied; holds change in memory
+// only (the orders journal them).
 #include "actors/inventory.hpp"
 
 #include "messages/type_ids.hpp"
@@ -169,6 +172,81 @@ caf::result<stock_view> apply_change(inventory_ptr self,
   });
 }
 
+// A receipt of `quantity` units at `unit_price` (0 keeps the price), as a
+// stock change without a batch.
+caf::result<stock_view> receive(inventory_ptr self, int64_t quantity,
+                                money unit_price) {
+  stock_change c;
+  c.kind = stock_change_kind::receipt;
+  c.sku = self->state.sku;
+  c.quantity = quantity;
+  c.unit_price = unit_price;
+  return apply_change(self, c);
+}
+
+// The expiry timer of `generation` fired: the batches due leave sale and
+// are journaled as expired (a failed append is logged: the ledger derives
+// expiry from time), and the timer is armed for the next one. A stale timer
+// does nothing.
+void expire_batches(inventory_ptr self, uint64_t generation) {
+  auto& st = self->state;
+  if (generation != st.expiry_generation)
+    return;
+  st.expiry_armed_for = 0;
+  auto expired = st.ledger.expire(now(self));
+  if (!expired.empty()) {
+    std::vector<event> events;
+    for (auto& a : expired) {
+      auto ev = stock_event(self, event_kind::batch_expired, a.quantity, 0);
+      ev.lot = a.lot;
+      events.push_back(std::move(ev));
+      log::info("inventory.batch_expired",
+                {{"sku", st.sku}, {"lot", a.lot}, {"units", a.quantity}});
+    }
+    // A record of what left sale; the ledger derives it from time.
+    self->request(st.ctx->journal, caf::infinite, atom::append_v,
+                  std::move(events))
+        .then([](uint64_t) {},
+              [=](caf::error& err) {
+                log::error(
+                    "inventory.journal_failed",
+                    {{"sku", self->state.sku}, {"error", describe(err)}});
+              });
+  }
+  arm_expiry(self);
+}
+
+caf::result<stock_view> set_price(inventory_ptr self, money unit_price) {
+  if (auto chk = self->state.ledger.check_price(unit_price); !chk.ok())
+    return to_error(chk);
+  std::vector<event> events{
+      stock_event(self, event_kind::price_set, 0, unit_price)};
+  return journal_then_apply(self, std::move(events),
+                            [=] { self->state.ledger.set_price(unit_price); });
+}
+
+caf::result<stock_view> get_view(inventory_ptr self) {
+  if (!self->state.ledger.defined())
+    return make_error(errc::unknown_sku, "unknown SKU " + self->state.sku);
+  return view(self);
+}
+
+caf::result<reserve_reply> reserve(inventory_ptr self, const order_id& order,
+                                   int64_t quantity) {
+  reserve_reply reply;
+  auto res = self->state.ledger.reserve(order, quantity, reply, now(self));
+  if (!res.ok())
+    return to_error(res);
+  return reply;
+}
+
+// The ledger's block, reduce and consume: the units it moved, or its error.
+caf::result<int64_t> units_or_error(const ledger_outcome& res) {
+  if (!res.ok())
+    return to_error(res);
+  return res.quantity;
+}
+
 } // namespace
 
 inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
@@ -176,94 +254,49 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
   self->state.sku = std::move(sku);
   self->state.ctx = std::move(ctx);
   return {
-      [=](atom::receive, int64_t quantity,
-          money unit_price) -> caf::result<stock_view> {
-        stock_change c;
-        c.kind = stock_change_kind::receipt;
-        c.sku = self->state.sku;
-        c.quantity = quantity;
-        c.unit_price = unit_price;
-        return apply_change(self, c);
+      // Replies the view once the receipt is journaled. Errors:
+      // VALIDATION_FAILED, STORE_FAILURE.
+      [=](atom::receive, int64_t quantity, money unit_price) {
+        return receive(self, quantity, unit_price);
       },
-      [=](atom::apply, const stock_change& c) -> caf::result<stock_view> {
-        return apply_change(self, c);
-      },
+      // Replies the view once the change is journaled. Errors:
+      // VALIDATION_FAILED, UNKNOWN_SKU, INSUFFICIENT_STOCK, STORE_FAILURE.
+      [=](atom::apply, const stock_change& c) { return apply_change(self, c); },
+      // Timer: batches whose expiry is due leave sale.
       [=](atom::expire, uint64_t generation) {
-        auto& st = self->state;
-        if (generation != st.expiry_generation)
-          return;
-        st.expiry_armed_for = 0;
-        auto expired = st.ledger.expire(now(self));
-        if (!expired.empty()) {
-          std::vector<event> events;
-          for (auto& a : expired) {
-            auto ev =
-                stock_event(self, event_kind::batch_expired, a.quantity, 0);
-            ev.lot = a.lot;
-            events.push_back(std::move(ev));
-            log::info("inventory.batch_expired",
-                      {{"sku", st.sku}, {"lot", a.lot}, {"units", a.quantity}});
-          }
-          // A record of what left sale; the ledger derives it from time.
-          self->request(st.ctx->journal, caf::infinite, atom::append_v,
-                        std::move(events))
-              .then([](uint64_t) {},
-                    [=](caf::error& err) {
-                      log::error(
-                          "inventory.journal_failed",
-                          {{"sku", self->state.sku}, {"error", describe(err)}});
-                    });
-        }
-        arm_expiry(self);
+        expire_batches(self, generation);
       },
-      [=](atom::price, money unit_price) -> caf::result<stock_view> {
-        if (auto chk = self->state.ledger.check_price(unit_price); !chk.ok())
-          return to_error(chk);
-        std::vector<event> events{
-            stock_event(self, event_kind::price_set, 0, unit_price)};
-        return journal_then_apply(self, std::move(events), [=] {
-          self->state.ledger.set_price(unit_price);
-        });
+      // Replies the view once the price is journaled. Errors:
+      // VALIDATION_FAILED, UNKNOWN_SKU, STORE_FAILURE.
+      [=](atom::price, money unit_price) {
+        return set_price(self, unit_price);
       },
-      [=](atom::get) -> caf::result<stock_view> {
-        if (!self->state.ledger.defined())
-          return make_error(errc::unknown_sku,
-                            "unknown SKU " + self->state.sku);
-        return view(self);
-      },
+      // Replies the counters now. Errors: UNKNOWN_SKU (never received).
+      [=](atom::get) { return get_view(self); },
+      // Replies the counters and every order's hold, for audits. No errors.
       [=](atom::holds) {
         return stock_snapshot{view(self), self->state.ledger.holds()};
       },
-      [=](atom::reserve, const order_id& order,
-          int64_t quantity) -> caf::result<reserve_reply> {
-        reserve_reply reply;
-        auto res =
-            self->state.ledger.reserve(order, quantity, reply, now(self));
-        if (!res.ok())
-          return to_error(res);
-        return reply;
+      // Replies whether the units are granted. Errors: VALIDATION_FAILED,
+      // UNKNOWN_SKU.
+      [=](atom::reserve, const order_id& order, int64_t quantity) {
+        return reserve(self, order, quantity);
       },
-      [=](atom::block, const order_id& order) -> caf::result<int64_t> {
-        auto res = self->state.ledger.block(order);
-        if (!res.ok())
-          return to_error(res);
-        return res.quantity;
+      // Replies the units blocked. Errors: INVALID_TRANSITION.
+      [=](atom::block, const order_id& order) {
+        return units_or_error(self->state.ledger.block(order));
       },
+      // Replies the units released (0 if none). No errors.
       [=](atom::release, const order_id& order) -> caf::result<int64_t> {
         return self->state.ledger.release(order).quantity;
       },
-      [=](atom::reduce, const order_id& order,
-          int64_t remaining) -> caf::result<int64_t> {
-        auto res = self->state.ledger.reduce(order, remaining);
-        if (!res.ok())
-          return to_error(res);
-        return res.quantity;
+      // Replies the units released. Errors: VALIDATION_FAILED.
+      [=](atom::reduce, const order_id& order, int64_t remaining) {
+        return units_or_error(self->state.ledger.reduce(order, remaining));
       },
-      [=](atom::consume, const order_id& order) -> caf::result<int64_t> {
-        auto res = self->state.ledger.consume(order);
-        if (!res.ok())
-          return to_error(res);
-        return res.quantity;
+      // Replies the units shipped (0 if already). Errors: INVALID_TRANSITION.
+      [=](atom::consume, const order_id& order) {
+        return units_or_error(self->state.ledger.consume(order));
       },
   };
 }

@@ -48,6 +48,20 @@ void track_orders(journal_state& st, const std::vector<event>& batch) {
   }
 }
 
+// Counts a failed commit; the journal is failing from the first of a run of
+// them until a commit succeeds.
+void note_failure(journal_stats& stats, const caf::error& err) {
+  ++stats.failures;
+  if (!stats.failing) {
+    stats.failing = true;
+    stats.failing_since =
+        std::chrono::duration_cast<std::chrono::milliseconds>(
+            std::chrono::system_clock::now().time_since_epoch())
+            .count();
+  }
+  stats.last_error = message_of(err);
+}
+
 // Commits everything pending, in batches of whole appends of at most
 // batch_events_max events (an append larger than that is one batch of its
 // own), and answers each append.
@@ -78,7 +92,7 @@ void flush_pending(journal_ptr self) {
     if (err) {
       earlier_failure = err;
       if (count > 0)
-        ++st.stats.failures;
+        note_failure(st.stats, err);
       log::error("journal.commit_failed", {{"store", st.store->describe()},
                                            {"events", uint64_t{count}},
                                            {"error", describe(err)}});
@@ -87,6 +101,9 @@ void flush_pending(journal_ptr self) {
     } else {
       if (count > 0) {
         ++st.stats.batches;
+        st.stats.failing = false;
+        st.stats.failing_since = 0;
+        st.stats.last_error.clear();
         auto us = static_cast<uint64_t>(
             std::chrono::duration_cast<std::chrono::microseconds>(
                 std::chrono::steady_clock::now() - started)

@@ -11,7 +11,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "messages/journal_protocol.hpp"
-#include "system/journal_store.hpp"
+#include "messages/journal_store.hpp"
 
 namespace oms {
 

@@ -4,20 +4,28 @@
 // journals each change together with the stock events behind it, and
 // answers only once the journal has acknowledged.
 //
-// Creation (all or nothing):
-//   1. reserve at every line's SKU actor, in parallel
-//   2. any refused -> release what others granted, reply INSUFFICIENT_STOCK
-//   3. all granted -> journal order_created + stock_reserved, reply, arm the
-//      hold timer (TTL from the settings)
-// Transitions (write-ahead): check the table, journal the change, then tell
-// the SKU actors (block / consume / release / reduce), then reply.
-// Payment: journal a PENDING charge with its gateway key (order id +
-// attempt), charge, journal the outcome. A charge whose answer was lost stays
-// PENDING; the next pay, cancel or expiry looks it up by key before anything
-// else, so no charge is ever unknown to the order.
-// Refunds (cancelling a paid order, fully or partly): journal a PENDING
-// refund, ask the gateway, journal the outcome; unanswered refunds are asked
-// again on a timer until they settle.
+// Each command is decided by a pure planner (actors/order_plan.hpp); the
+// actor only sends, awaits and replies, one file per flow:
+//   order_create.cpp       reserve every line in parallel, all or nothing:
+//                          any refused -> release what others granted,
+//                          reply INSUFFICIENT_STOCK; all granted -> journal
+//                          order_created + stock_reserved, reply, arm the
+//                          hold timer (TTL from the settings)
+//   order_transitions.cpp  confirm, ship, deliver (write-ahead: check the
+//                          table, journal the change, then tell the SKU
+//                          actors to block / consume, then reply)
+//   order_payment.cpp      journal a PENDING charge with its gateway key
+//                          (order id + attempt), charge, journal the outcome.
+//                          A charge whose answer was lost stays PENDING; the
+//                          next pay, confirm, cancel or expiry looks it up by
+//                          key before anything else, so no charge is ever
+//                          unknown to the order
+//   order_cancel.cpp       cancel whole or some lines (release / reduce);
+//                          refunds of a paid order: journal a PENDING refund,
+//                          ask the gateway, journal the outcome; unanswered
+//                          refunds are asked again on a timer until they
+//                          settle
+//   order.cpp              the behaviour and the shared steps
 // Nothing else is handled while a step is in flight, so commands to one order
 // never overlap. A terminal order with nothing pending hands its final record
 // to the SUPERVISOR and quits.

@@ -1,5 +1,9 @@
 #include "actors/order_machine.hpp"
 
+#include <string>
+
+#include <nlohmann/json.hpp>
+
 namespace oms {
 
 std::optional<order_status> next_status(order_status from, command_kind cmd) {
@@ -55,6 +59,26 @@ errc check_command(const order_record& order, command_kind cmd) {
       (cmd == command_kind::confirm || cmd == command_kind::pay))
     return errc::order_expired;
   return errc::invalid_transition;
+}
+
+problem transition_error(const order_record& order, command_kind cmd) {
+  nlohmann::json details{{"status", to_string(order.status)},
+                         {"command", to_string(cmd)}};
+  if (check_command(order, cmd) == errc::order_expired)
+    return problem{errc::order_expired,
+                   "the order's hold expired and it was cancelled",
+                   details.dump()};
+  return problem{errc::invalid_transition,
+                 std::string{"cannot "} + to_string(cmd) +
+                     " an order in state " + to_string(order.status),
+                 details.dump()};
+}
+
+std::optional<problem> check_transition(const order_record& order,
+                                        command_kind cmd) {
+  if (check_command(order, cmd) == errc::none)
+    return std::nullopt;
+  return transition_error(order, cmd);
 }
 
 bool can_reach(order_status from, order_status to) {

@@ -1,12 +1,15 @@
 // The order state machine as pure functions: no actors, no clock, no I/O.
 //
-//                 confirm                pay                ship
-//     CREATED ------------> CONFIRMED ---------> PAID ------------> SHIPPED
-//       |  \                    |                 ^  |                 |
-//       |   \___________________|_____pay_________/  |                 |
-//       deliver |                       |                    | v | cancel,
-//       expire        | cancel             | cancel       DELIVERED v v v
-//     CANCELLED <---------------+--------------------+
+// clang-format off
+//                confirm               pay             ship
+//    CREATED ------------> CONFIRMED --------> PAID ------------> SHIPPED
+//      |  \                    |               ^  |                  |
+//      |   \___________________|_____pay_______/  |                  | deliver
+//      |                       |                  |                  v
+//      | cancel, expire        | cancel           | cancel       DELIVERED
+//      v                       v                  v
+//    CANCELLED <---------------+------------------+
+// clang-format on
 //
 // Stock follows the state: CREATED holds reserved units; CONFIRMED and PAID
 // hold blocked units; SHIPPED has consumed them; CANCELLED released them.
@@ -16,6 +19,7 @@
 
 #include <optional>
 
+#include "actors/validation.hpp"
 #include "messages/domain.hpp"
 #include "messages/errors.hpp"
 
@@ -29,6 +33,16 @@ std::optional<order_status> next_status(order_status from, command_kind cmd);
 /// INVALID_TRANSITION, or ORDER_EXPIRED for confirming or paying an order
 /// that its hold's expiry cancelled.
 errc check_command(const order_record& order, command_kind cmd);
+
+/// Why `cmd` is refused on `order`: ORDER_EXPIRED for confirming or paying
+/// an order that its hold's expiry cancelled, INVALID_TRANSITION otherwise
+/// (also when the table would allow it: for an order known to take no more
+/// commands). Details name the order's status and the command.
+problem transition_error(const order_record& order, command_kind cmd);
+
+/// transition_error if the table refuses `cmd` on `order`, else nothing.
+std::optional<problem> check_transition(const order_record& order,
+                                        command_kind cmd);
 
 /// Whether `to` is `from` or can follow it through legal transitions.
 bool can_reach(order_status from, order_status to);

@@ -7,8 +7,8 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "messages/payment_gateway.hpp"
 #include "messages/payment_protocol.hpp"
-#include "system/payment_gateway.hpp"
 
 namespace oms {
 

@@ -21,8 +21,8 @@
 #include "messages/customer_protocol.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
+#include "messages/recovered_state.hpp"
 #include "messages/supervisor_protocol.hpp"
-#include "system/store_state.hpp"
 
 namespace oms {
 

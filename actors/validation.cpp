@@ -6,6 +6,10 @@
 
 namespace oms {
 
+caf::error to_error(const problem& p) {
+  return make_error(p.code, p.message, p.details_json);
+}
+
 namespace {
 
 bool id_char(char c) {

@@ -33,6 +33,9 @@ struct problem {
   std::string details_json = "{}";
 };
 
+/// The operating error a problem is answered with.
+caf::error to_error(const problem& p);
+
 /// Checks an identifier (SKU, customer): 1..id_length_max characters of
 /// [A-Za-z0-9._-]. `field` names it in the message.
 std::optional<problem> check_id(std::string_view field, std::string_view id,

@@ -1,7 +1,10 @@
+// The WMS GATEWAY actor: calls queue by priority, go out within the send
+// window and the in-flight bound, are retried or failed by their answers,
+// and the circuit breaker follows the answers. Its pure policy is
+// wms_gateway_policy.cpp.
 #include "actors/wms_gateway.hpp"
 
 #include <algorithm>
-#include <limits>
 
 #include <caf/actor_system.hpp>
 #include <nlohmann/json.hpp>
@@ -11,100 +14,6 @@
 #include "system/log.hpp"
 
 namespace oms {
-
-// -- pure parts ---------------------------------------------------------------
-
-uint8_t wms_priority(wms_op op) {
-  switch (op) {
-    case wms_op::release:
-    case wms_op::block:
-    case wms_op::ship:
-      return 0;
-    case wms_op::reserve:
-      return 1;
-    default:
-      return 2;
-  }
-}
-
-std::string wms_coalesce_key(const wms_call& x) {
-  switch (x.op) {
-    case wms_op::read_inventory:
-      return "inv/" + x.sku;
-    case wms_op::read_events:
-      return "ev/" + std::to_string(x.limit) + "/" + x.cursor;
-    default:
-      return {};
-  }
-}
-
-std::string wms_call_problem(const wms_call& x) {
-  switch (x.op) {
-    case wms_op::read_inventory:
-      return x.sku.empty() ? "read_inventory needs a sku" : "";
-    case wms_op::reserve:
-      if (x.reservation.empty())
-        return "reserve needs a reservation id";
-      if (x.sku.empty())
-        return "reserve needs a sku";
-      return x.quantity > 0 ? "" : "reserve needs a positive quantity";
-    case wms_op::block:
-    case wms_op::ship:
-    case wms_op::release:
-      return x.reservation.empty()
-                 ? std::string{to_string(x.op)} + " needs a reservation id"
-                 : "";
-    case wms_op::read_events:
-      return x.limit > 0 ? "" : "read_events needs a positive limit";
-    default:
-      return "unknown operation";
-  }
-}
-
-std::chrono::milliseconds wms_backoff_cap(const wms_gateway_config& cfg,
-                                          uint32_t failures) {
-  auto cap = cfg.backoff_max.count();
-  auto x = std::max<int64_t>(cfg.backoff_base.count(), 0);
-  // Doubles failures-1 times; stops at the cap (no overflow).
-  for (uint32_t i = 1; i < failures && x < cap; ++i)
-    x *= 2;
-  return std::chrono::milliseconds{std::min(x, cap)};
-}
-
-std::chrono::milliseconds wms_backoff(const wms_gateway_config& cfg,
-                                      uint32_t failures, std::mt19937_64& rng) {
-  auto cap = static_cast<uint64_t>(wms_backoff_cap(cfg, failures).count());
-  return std::chrono::milliseconds{static_cast<int64_t>(rng() % (cap + 1))};
-}
-
-wms_send_window::wms_send_window(uint32_t per_second)
-    : per_second_(std::max<uint32_t>(per_second, 1)) {}
-
-bool wms_send_window::allows(time_point now) const {
-  return in_last_second(now) < per_second_;
-}
-
-wms_send_window::time_point wms_send_window::next_free(time_point now) const {
-  if (allows(now))
-    return now;
-  // The per_second-th previous send leaves the window 1 s after it was made.
-  return recent_[recent_.size() - per_second_] + std::chrono::seconds(1);
-}
-
-void wms_send_window::record(time_point now) {
-  recent_.push_back(now);
-  while (recent_.size() > size_t{per_second_} + 1)
-    recent_.pop_front();
-}
-
-size_t wms_send_window::in_last_second(time_point now) const {
-  auto since = now - std::chrono::seconds(1);
-  return static_cast<size_t>(
-      std::count_if(recent_.begin(), recent_.end(),
-                    [since](time_point t) { return t > since; }));
-}
-
-// -- the actor ----------------------------------------------------------------
 
 namespace {
 
@@ -267,25 +176,28 @@ void pump(gateway_ptr self) {
   st.stats.in_flight = st.in_flight;
 }
 
-void on_answer(gateway_ptr self, uint64_t id, bool probe, wms_response r) {
-  auto& st = self->state;
-  auto now = self->clock().now();
-  --st.in_flight;
-  if (r.status == 0)
-    ++st.stats.transport_errors;
-  else if (r.status >= 500)
-    ++st.stats.answered_5xx;
-  else if (r.status == 429)
-    ++st.stats.answered_429;
-  else if (r.status >= 200 && r.status < 300)
-    ++st.stats.answered_2xx;
+// Counts an answer by its class.
+void count_answer(wms_gateway_stats& stats, int32_t status) {
+  if (status == 0)
+    ++stats.transport_errors;
+  else if (status >= 500)
+    ++stats.answered_5xx;
+  else if (status == 429)
+    ++stats.answered_429;
+  else if (status >= 200 && status < 300)
+    ++stats.answered_2xx;
   else
-    ++st.stats.answered_4xx;
-  // The breaker counts 5xx and lost answers; any other answer shows the WMS
-  // is up (a 429 too: it is busy, not down).
+    ++stats.answered_4xx;
+}
+
+// The breaker counts 5xx and lost answers; any other answer shows the WMS
+// is up (a 429 too: it is busy, not down).
+void track_breaker(gateway_ptr self, uint64_t id, bool probe, int32_t status,
+                   time_point now) {
+  auto& st = self->state;
   if (probe && st.probe == id)
     st.probe = 0;
-  if (is_failure(r.status)) {
+  if (is_failure(status)) {
     ++st.consecutive_failures;
     if (probe && st.breaker == wms_breaker_state::half_open)
       set_breaker(self, wms_breaker_state::open, now);
@@ -297,43 +209,157 @@ void on_answer(gateway_ptr self, uint64_t id, bool probe, wms_response r) {
     if (probe && st.breaker == wms_breaker_state::half_open)
       set_breaker(self, wms_breaker_state::closed, now);
   }
+}
+
+// A final answer (2xx, 404, 409, other 4xx) goes to every caller of call
+// `id`, which interprets it; the call is done.
+void complete(gateway_ptr self, uint64_t id, const wms_response& r) {
+  auto& st = self->state;
   auto i = st.calls.find(id);
-  if (i != st.calls.end()) {
-    auto& p = i->second;
-    p.in_flight = false;
-    if (!is_failure(r.status) && r.status != 429) {
-      // Final: 2xx, 404, 409, other 4xx. The caller interprets it.
-      st.stats.completed += p.waiters.size();
-      for (auto& rp : p.waiters)
-        rp.deliver(r);
-      if (!p.key.empty())
-        st.by_key.erase(p.key);
-      st.calls.erase(i);
-    } else {
-      ++p.failures;
-      p.last = outcome_text(r);
-      auto wait = r.status == 429 && r.retry_after_ms > 0
-                      ? std::chrono::milliseconds{r.retry_after_ms}
-                      : wms_backoff(st.cfg, p.failures, st.rng);
-      if (st.breaker == wms_breaker_state::open) {
-        fail(self, id, "circuit open", st.stats.rejected_breaker_open);
-      } else if (p.attempts >= st.cfg.max_attempts) {
-        fail(self, id,
-             "gave up after " + std::to_string(p.attempts) + " attempts",
-             st.stats.failed_attempts);
-      } else if (now + wait >= p.deadline) {
-        fail(self, id,
-             "the next attempt (in " + std::to_string(wait.count()) +
-                 " ms) would pass the call deadline",
-             st.stats.failed_attempts);
-      } else {
-        p.not_before = now + wait;
-        st.queued.emplace(p.priority, id);
-        st.stats.queue_depth_max =
-            std::max<uint64_t>(st.stats.queue_depth_max, st.queued.size());
-      }
-    }
+  auto& p = i->second;
+  st.stats.completed += p.waiters.size();
+  for (auto& rp : p.waiters)
+    rp.deliver(r);
+  if (!p.key.empty())
+    st.by_key.erase(p.key);
+  st.calls.erase(i);
+}
+
+// A retryable answer (429, 5xx, none): call `id` waits for its next send
+// (the backoff, or the WMS's Retry-After), unless the breaker is open, its
+// attempts are used up or the next one would pass its deadline.
+void retry_or_fail(gateway_ptr self, uint64_t id, const wms_response& r,
+                   time_point now) {
+  auto& st = self->state;
+  auto& p = st.calls.at(id);
+  ++p.failures;
+  p.last = outcome_text(r);
+  auto wait = r.status == 429 && r.retry_after_ms > 0
+                  ? std::chrono::milliseconds{r.retry_after_ms}
+                  : wms_backoff(st.cfg, p.failures, st.rng);
+  if (st.breaker == wms_breaker_state::open) {
+    fail(self, id, "circuit open", st.stats.rejected_breaker_open);
+  } else if (p.attempts >= st.cfg.max_attempts) {
+    fail(self, id, "gave up after " + std::to_string(p.attempts) + " attempts",
+         st.stats.failed_attempts);
+  } else if (now + wait >= p.deadline) {
+    fail(self, id,
+         "the next attempt (in " + std::to_string(wait.count()) +
+             " ms) would pass the call deadline",
+         st.stats.failed_attempts);
+  } else {
+    p.not_before = now + wait;
+    st.queued.emplace(p.priority, id);
+    st.stats.queue_depth_max =
+        std::max<uint64_t>(st.stats.queue_depth_max, st.queued.size());
   }
+}
+
+void on_answer(gateway_ptr self, uint64_t id, bool probe, wms_response r) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  --st.in_flight;
+  count_answer(st.stats, r.status);
+  track_breaker(self, id, probe, r.status, now);
+  // A call failed meanwhile (deadline, breaker) has no caller left.
+  if (auto i = st.calls.find(id); i != st.calls.end()) {
+    i->second.in_flight = false;
+    if (!is_failure(r.status) && r.status != 429)
+      complete(self, id, r);
+    else
+      retry_or_fail(self, id, r, now);
+  }
+  pump(self);
+}
+
+// WMS_UNAVAILABLE for a call refused on arrival (`why`: "circuit open",
+// "queue full").
+caf::error refused(wms_op op, const char* why) {
+  return make_error(errc::wms_unavailable,
+                    "WMS " + std::string{to_string(op)} + ": " + why);
+}
+
+// Joins a read to the identical call `id` already queued or in flight.
+// Bounded like the queue: one call serves at most queue_capacity callers.
+caf::result<wms_response> join(gateway_ptr self, uint64_t id, wms_op op) {
+  auto& st = self->state;
+  auto& p = st.calls.at(id);
+  if (p.waiters.size() >= st.cfg.queue_capacity) {
+    ++st.stats.rejected_queue_full;
+    return refused(op, "queue full");
+  }
+  auto rp = self->make_response_promise<wms_response>();
+  p.waiters.push_back(rp);
+  ++st.stats.coalesced;
+  ++st.stats.calls_accepted;
+  return rp;
+}
+
+// Queues a new call (coalescing key `key`, empty for writes) if the queue
+// has room, and sends what may go now.
+caf::result<wms_response> enqueue(gateway_ptr self, wms_call& call,
+                                  std::string key, time_point now) {
+  auto& st = self->state;
+  if (st.calls.size() >= st.cfg.queue_capacity) {
+    ++st.stats.rejected_queue_full;
+    return refused(call.op, "queue full");
+  }
+  auto id = st.next_id++;
+  auto& p = st.calls[id];
+  p.call = std::move(call);
+  p.priority = wms_priority(p.call.op);
+  p.key = std::move(key);
+  p.deadline = now + st.cfg.call_deadline;
+  p.not_before = now;
+  auto rp = self->make_response_promise<wms_response>();
+  p.waiters.push_back(rp);
+  if (!p.key.empty())
+    st.by_key.emplace(p.key, id);
+  st.queued.emplace(p.priority, id);
+  ++st.stats.calls_accepted;
+  st.stats.queue_depth_max =
+      std::max<uint64_t>(st.stats.queue_depth_max, st.queued.size());
+  pump(self);
+  return rp;
+}
+
+// Refuses an invalid call, or any call while the breaker is open; joins a
+// read to an identical one; else queues it.
+caf::result<wms_response> accept(gateway_ptr self, wms_call& call) {
+  auto& st = self->state;
+  auto problem = wms_call_problem(call);
+  if (!problem.empty()) {
+    ++st.stats.rejected_invalid;
+    return make_error(errc::validation_failed, problem);
+  }
+  auto now = self->clock().now();
+  if (st.breaker == wms_breaker_state::open && now >= st.open_until)
+    set_breaker(self, wms_breaker_state::half_open, now);
+  if (st.breaker == wms_breaker_state::open) {
+    ++st.stats.rejected_breaker_open;
+    return refused(call.op, "circuit open");
+  }
+  auto key = wms_coalesce_key(call);
+  if (!key.empty()) {
+    if (auto i = st.by_key.find(key); i != st.by_key.end())
+      return join(self, i->second, call.op);
+  }
+  return enqueue(self, call, std::move(key), now);
+}
+
+wms_gateway_stats stats_now(gateway_ptr self) {
+  auto& st = self->state;
+  st.stats.queue_depth = st.queued.size();
+  st.stats.in_flight = st.in_flight;
+  st.stats.breaker = st.breaker;
+  return st.stats;
+}
+
+// The wake-up timer: forget the wake-ups due, then pump.
+void wake(gateway_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  st.wakes.erase(st.wakes.begin(), st.wakes.upper_bound(now));
   pump(self);
 }
 
@@ -353,79 +379,14 @@ wms_gateway_impl::behavior_type wms_gateway(gateway_ptr self,
   st.rng.seed(cfg.jitter_seed);
   st.window = wms_send_window{cfg.rate_per_second};
   return {
-      [=](atom::call, wms_call& call) -> caf::result<wms_response> {
-        auto& st = self->state;
-        auto problem = wms_call_problem(call);
-        if (!problem.empty()) {
-          ++st.stats.rejected_invalid;
-          return make_error(errc::validation_failed, problem);
-        }
-        auto now = self->clock().now();
-        if (st.breaker == wms_breaker_state::open && now >= st.open_until)
-          set_breaker(self, wms_breaker_state::half_open, now);
-        if (st.breaker == wms_breaker_state::open) {
-          ++st.stats.rejected_breaker_open;
-          return make_error(errc::wms_unavailable,
-                            "WMS " + std::string{to_string(call.op)} +
-                                ": circuit open");
-        }
-        auto key = wms_coalesce_key(call);
-        if (!key.empty()) {
-          auto i = st.by_key.find(key);
-          if (i != st.by_key.end()) {
-            // Bounded like the queue: one call serves at most
-            // queue_capacity callers.
-            auto& p = st.calls.at(i->second);
-            if (p.waiters.size() >= st.cfg.queue_capacity) {
-              ++st.stats.rejected_queue_full;
-              return make_error(errc::wms_unavailable,
-                                "WMS " + std::string{to_string(call.op)} +
-                                    ": queue full");
-            }
-            auto rp = self->make_response_promise<wms_response>();
-            p.waiters.push_back(rp);
-            ++st.stats.coalesced;
-            ++st.stats.calls_accepted;
-            return rp;
-          }
-        }
-        if (st.calls.size() >= st.cfg.queue_capacity) {
-          ++st.stats.rejected_queue_full;
-          return make_error(errc::wms_unavailable,
-                            "WMS " + std::string{to_string(call.op)} +
-                                ": queue full");
-        }
-        auto id = st.next_id++;
-        auto& p = st.calls[id];
-        p.call = std::move(call);
-        p.priority = wms_priority(p.call.op);
-        p.key = std::move(key);
-        p.deadline = now + st.cfg.call_deadline;
-        p.not_before = now;
-        auto rp = self->make_response_promise<wms_response>();
-        p.waiters.push_back(rp);
-        if (!p.key.empty())
-          st.by_key.emplace(p.key, id);
-        st.queued.emplace(p.priority, id);
-        ++st.stats.calls_accepted;
-        st.stats.queue_depth_max =
-            std::max<uint64_t>(st.stats.queue_depth_max, st.queued.size());
-        pump(self);
-        return rp;
-      },
-      [=](atom::stats) {
-        auto& st = self->state;
-        st.stats.queue_depth = st.queued.size();
-        st.stats.in_flight = st.in_flight;
-        st.stats.breaker = st.breaker;
-        return st.stats;
-      },
-      [=](atom::wake) {
-        auto& st = self->state;
-        auto now = self->clock().now();
-        st.wakes.erase(st.wakes.begin(), st.wakes.upper_bound(now));
-        pump(self);
-      },
+      // Replies the WMS's final answer. Errors: WMS_UNAVAILABLE (circuit
+      // open, queue full, retries used up, deadline passed),
+      // VALIDATION_FAILED (the call lacks a field).
+      [=](atom::call, wms_call& call) { return accept(self, call); },
+      // Replies the gateway's counters. No errors.
+      [=](atom::stats) { return stats_now(self); },
+      // Timer: a wake-up scheduled by pump.
+      [=](atom::wake) { wake(self); },
   };
 }
 

@@ -37,10 +37,10 @@
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using bench::steady;

@@ -26,10 +26,10 @@
 #include "bench/bench_common.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using clock_type = std::chrono::steady_clock;

@@ -34,9 +34,9 @@
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
+#include "system/store/memory_store.hpp"
 
 using namespace oms;
 using bench::steady;

@@ -21,7 +21,7 @@
 #include "system/log.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using clock_type = std::chrono::steady_clock;
@@ -142,8 +142,7 @@ int main(int argc, char** argv) {
   filling.finish();
   auto fill_s = seconds_since(fill_start);
   auto db_bytes = std::filesystem::file_size(db);
-  // -- restart
-  // ------------------------------------------------------------------
+  // -- restart ----------------------------------------------------------------
   auto rss_before = rss_kib();
   auto t_open = clock_type::now();
   auto store = sqlite_store::open(db);

@@ -38,7 +38,7 @@
 #include "system/log.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using namespace std::chrono_literals;

@@ -20,10 +20,10 @@
 #include "messages/json.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using namespace std::chrono_literals;
@@ -141,8 +141,7 @@ order_item line(const std::string& sku, int64_t qty) {
   return {sku, qty, seller::internal};
 }
 
-// -- the scenarios
-// -------------------------------------------------------------
+// -- the scenarios ------------------------------------------------------------
 
 void inventory_basics(scenario_api& oms) {
   inv("addItemToInventory(PHONE, 5, price 1499900)",
@@ -264,9 +263,17 @@ void auto_cancel(scenario_api& oms) {
                oms.create_order("erin", {line("TICKET", 2)}, home));
   if (!o)
     return;
+  // Polls the order until omsd's own timer has cancelled it; the deadline is
+  // generous so that a slow machine is never mistaken for a broken timer.
   say("  ... waiting for the hold to expire");
-  std::this_thread::sleep_for(ttl + 300ms);
-  ord("order after the hold expired", oms.get_order(o->id));
+  auto deadline = std::chrono::steady_clock::now() + ttl + 60s;
+  auto seen = oms.get_order(o->id);
+  while (seen && seen->status == order_status::created &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    seen = oms.get_order(o->id);
+  }
+  ord("order after the hold expired", std::move(seen));
   ord("confirm after expiry", oms.update_order(o->id, order_status::confirmed),
       "ORDER_EXPIRED");
   inv("TICKET: both units back",
@@ -399,6 +406,10 @@ struct scenario {
   const char* name;
   const char* what;
   std::function<void(scenario_api&)> run;
+  /// Runs on an order system of its own whose holds last one second (in
+  /// memory); every other scenario has the default 15-minute hold, so that
+  /// no step of theirs depends on how fast the machine is.
+  bool short_hold = false;
 };
 
 const std::vector<scenario> scenarios{
@@ -408,7 +419,8 @@ const std::vector<scenario> scenarios{
     {"all-or-nothing", "a short line reserves nothing; bad input refused",
      all_or_nothing},
     {"cancel", "cancelling a paid order releases its units", cancellation},
-    {"expiry", "an unconfirmed order cancels itself (1 s hold)", auto_cancel},
+    {"expiry", "an unconfirmed order cancels itself (1 s hold)", auto_cancel,
+     true},
     {"cart", "from a cart to a delivered order", cart_to_delivery},
     {"payment", "a declined payment, a lost answer, and a retry",
      decline_and_retry},
@@ -449,7 +461,6 @@ int main(int argc, char** argv) {
   register_types(cfg);
   caf::actor_system sys{cfg};
   settings s;
-  s.hold_ttl = 1s; // short, so the expiry scenario finishes quickly
   gateway = std::make_shared<simulated_gateway>();
   std::shared_ptr<journal_store> store = std::make_shared<memory_store>();
   std::string tag;
@@ -473,29 +484,45 @@ int main(int argc, char** argv) {
     return 2;
   }
   scenario_api oms{*system, tag};
+  // The short-hold scenarios' own system, made when one runs.
+  settings short_hold = s;
+  short_hold.hold_ttl = 1s;
+  std::unique_ptr<order_system> short_system;
+  std::unique_ptr<scenario_api> short_oms;
   int ran = 0;
   for (auto& sc : scenarios) {
     if (!wanted.empty() &&
         std::find(wanted.begin(), wanted.end(), sc.name) == wanted.end())
       continue;
     say(std::string{"== "} + sc.name + ": " + sc.what);
-    sc.run(oms);
+    if (sc.short_hold && !short_oms) {
+      short_system = std::make_unique<order_system>(
+          sys, short_hold, std::make_shared<memory_store>(), gateway);
+      short_oms =
+          std::make_unique<scenario_api>(scenario_api{*short_system, tag});
+    }
+    sc.run(sc.short_hold ? *short_oms : oms);
     ++ran;
   }
   if (ran == 0) {
     std::cerr << "no such scenario; try --list\n";
     return 2;
   }
-  auto report = oms.audit();
-  if (!report || !report->violations.empty()) {
-    ++failures;
-    std::cout << "audit: "
-              << (report ? nlohmann::json(*report).dump()
-                         : describe(report.error()))
-              << '\n';
-  } else {
-    say("== audit: " + std::to_string(report->skus_checked) +
-        " SKUs balance, no violation");
+  for (auto* api : {&oms, short_oms.get()}) {
+    if (api == nullptr)
+      continue;
+    auto report = api->audit();
+    if (!report || !report->violations.empty()) {
+      ++failures;
+      std::cout << "audit: "
+                << (report ? nlohmann::json(*report).dump()
+                           : describe(report.error()))
+                << '\n';
+    } else {
+      say(std::string{"== audit"} +
+          (api == &oms ? "" : " of the short-hold system") + ": " +
+          std::to_string(report->skus_checked) + " SKUs balance, no violation");
+    }
   }
   std::cout << ran << " scenarios, " << failures << " unexpected results\n";
   return failures == 0 ? 0 : 1;

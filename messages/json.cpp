@@ -180,9 +180,9 @@ void to_json(nlohmann::json& j, const lot_allocation& x) {
 void to_json(nlohmann::json& j, const inbox_result& x) {
   j = {{"eventId", x.event_id.empty() ? nlohmann::json(nullptr)
                                       : nlohmann::json(x.event_id)},
-       {"outcome", x.outcome}};
-  if (!x.error_code.empty())
-    j["error"] = {{"code", x.error_code}, {"message", x.error}};
+       {"outcome", to_string(x.outcome)}};
+  if (x.error_code != errc::none)
+    j["error"] = {{"code", to_code(x.error_code)}, {"message", x.error}};
   if (!x.stock.sku.empty())
     j["stock"] = x.stock;
 }
@@ -290,7 +290,12 @@ void to_json(nlohmann::json& j, const audit_report& x) {
 void to_json(nlohmann::json& j, const journal_stats& x) {
   j = {{"events", x.events},     {"batches", x.batches},
        {"appends", x.appends},   {"maxBatch", x.max_batch},
-       {"failures", x.failures}, {"lastSeq", x.last_seq}};
+       {"failures", x.failures}, {"lastSeq", x.last_seq},
+       {"failing", x.failing}};
+  if (x.failing) {
+    j["failingSince"] = x.failing_since;
+    j["lastError"] = x.last_error;
+  }
 }
 
 void to_json(nlohmann::json& j, const wms_gateway_stats& x) {

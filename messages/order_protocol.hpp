@@ -1,10 +1,15 @@
 // The ORDER actor's protocol: one actor per order, running the state machine
-// drawn in actors/order_machine.hpp.
+// drawn in actors/order_machine.hpp. Each command it understands is its own
+// message; clients that hold a command in the API's form (order_command, as
+// the SUPERVISOR takes it) turn it into one with to_order_message.
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <variant>
 #include <vector>
 
+#include <caf/expected.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
@@ -16,6 +21,109 @@ namespace oms {
 
 struct created_order;
 
+// -- commands -----------------------------------------------------------------
+// Each names the customer whose order it must be (empty: any); another
+// customer's order is ORDER_NOT_FOUND, as if it did not exist.
+
+/// CREATED -> CONFIRMED: the reserved units become blocked. A charge whose
+/// answer was lost is settled first.
+struct confirm_command {
+  customer_id customer;
+};
+
+/// CREATED|CONFIRMED -> PAID: charges the amount due through the PAYMENT
+/// actor. Idempotent per client key: a retry whose charge went through is
+/// answered with the order as it is.
+struct pay_command {
+  customer_id customer;
+  /// Must equal the amount due.
+  money amount = 0;
+  /// The payment method token handed to the gateway ("default" if empty).
+  std::string token;
+  /// The client's idempotency key and request fingerprint, recorded with the
+  /// charge (empty without a key).
+  std::string client_key;
+  std::string fingerprint;
+};
+
+/// PAID -> SHIPPED: the blocked units leave on-hand.
+struct ship_command {
+  customer_id customer;
+};
+
+/// SHIPPED -> DELIVERED (the first seed's FULFILLED).
+struct deliver_command {
+  customer_id customer;
+};
+
+/// CREATED|CONFIRMED|PAID -> CANCELLED: the held units go back; a paid order
+/// is refunded.
+struct cancel_command {
+  customer_id customer;
+  /// Shown in the history (CUSTOMER_REQUEST if empty).
+  std::string reason;
+};
+
+/// Cancels some units of some lines (every remaining unit: the whole order,
+/// as cancel_command); a paid order is refunded their value.
+struct cancel_lines_command {
+  customer_id customer;
+  /// Shown in the history (PARTIAL_CANCEL if empty).
+  std::string reason;
+  /// The SKUs and quantities to cancel, at least one.
+  std::vector<order_item> lines;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, confirm_command& x) {
+  return f(caf::meta::type_name("confirm_command"), x.customer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pay_command& x) {
+  return f(caf::meta::type_name("pay_command"), x.customer, x.amount, x.token,
+           x.client_key, x.fingerprint);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ship_command& x) {
+  return f(caf::meta::type_name("ship_command"), x.customer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deliver_command& x) {
+  return f(caf::meta::type_name("deliver_command"), x.customer);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_command& x) {
+  return f(caf::meta::type_name("cancel_command"), x.customer, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cancel_lines_command& x) {
+  return f(caf::meta::type_name("cancel_lines_command"), x.customer, x.reason,
+           x.lines);
+}
+
+/// Any one ORDER command.
+using order_message =
+    std::variant<confirm_command, pay_command, ship_command, deliver_command,
+                 cancel_command, cancel_lines_command>;
+
+/// The ORDER command an order_command stands for: cancel with lines is
+/// cancel_lines_command. Errors: VALIDATION_FAILED for expire (only the
+/// order's own hold timer expires it).
+caf::expected<order_message> to_order_message(order_command cmd);
+
+// -- the interface ------------------------------------------------------------
+// Every command replies the order's record once the change is journaled and
+// the SKU actors follow. Errors of every command: ORDER_NOT_FOUND (another
+// customer's order), INVALID_TRANSITION (the table has no such transition
+// from the order's state), STORE_FAILURE (nothing was changed); and
+// PAYMENT_UNAVAILABLE where a charge whose answer was lost must be settled
+// first (confirm, pay, cancel).
+
 /// Interface of an ORDER actor.
 using order_actor = caf::typed_actor<
     // Reserves every line at its SKU actor (given in line order), all or
@@ -26,18 +134,31 @@ using order_actor = caf::typed_actor<
                     std::vector<inventory_actor>>::with<created_order>,
     // Replies the order's record (details and history).
     caf::replies_to<atom::get>::with<order_record>,
-    // Applies a command if the transition table allows it from the current
-    // state; replies the record after the change is journaled and the SKUs
-    // follow. pay charges through the PAYMENT actor; cancel with lines
-    // cancels part of the order (refunding a paid order). Errors:
-    // INVALID_TRANSITION, ORDER_EXPIRED, ORDER_NOT_FOUND (another customer's
-    // order), VALIDATION_FAILED, AMOUNT_MISMATCH, PAYMENT_DECLINED,
-    // PAYMENT_UNAVAILABLE, STORE_FAILURE.
-    caf::replies_to<atom::apply, order_command>::with<order_record>,
+    // Errors: ORDER_EXPIRED (the hold expired and cancelled the order).
+    caf::replies_to<confirm_command>::with<order_record>,
+    // Errors: ORDER_EXPIRED, AMOUNT_MISMATCH (details: expected, given),
+    // PAYMENT_DECLINED (details: reason; the order can be paid again).
+    caf::replies_to<pay_command>::with<order_record>,
+    caf::replies_to<ship_command>::with<order_record>,
+    caf::replies_to<deliver_command>::with<order_record>,
+    caf::replies_to<cancel_command>::with<order_record>,
+    // Errors: VALIDATION_FAILED (the message names the line; part of an
+    // EXTERNAL order).
+    caf::replies_to<cancel_lines_command>::with<order_record>,
     // Internal timer: the hold of generation `gen` has expired.
     caf::reacts_to<atom::expire, uint64_t>,
     // Internal timer: ask the gateway again about pending refunds.
     caf::reacts_to<atom::retry>>;
+
+/// Sends the ORDER command `msg` to `order` as a request of `self`; the
+/// response handle is the same for every command (the order's record).
+template <class Self, class Timeout>
+auto request_order(Self self, const order_actor& order, Timeout timeout,
+                   order_message msg) {
+  return std::visit(
+      [&](auto& m) { return self->request(order, timeout, std::move(m)); },
+      msg);
+}
 
 /// The reply to a successful creation: the order and the actor that owns it,
 /// so callers can talk to it directly.

@@ -1,6 +1,7 @@
 #include "system/order_system.hpp"
 
 #include <chrono>
+#include <variant>
 
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
@@ -9,6 +10,7 @@
 #include "actors/payment.hpp"
 #include "actors/supervisor.hpp"
 #include "messages/type_ids.hpp"
+#include "system/store/projection.hpp"
 
 namespace oms {
 
@@ -201,9 +203,17 @@ caf::expected<order_record> order_system::apply(const order_id& id,
                                                 order_command cmd) {
   // A cached handle may belong to an order that ended meanwhile; the
   // SUPERVISOR then answers from the final record.
+  auto direct = [&](const order_actor& handle) -> caf::expected<order_record> {
+    auto msg = to_order_message(cmd);
+    if (!msg)
+      return std::move(msg.error());
+    return std::visit(
+        [&](auto& m) { return call<order_record>(handle, std::move(m)); },
+        *msg);
+  };
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto handle = cached(id);
-    auto res = handle ? call<order_record>(handle, atom::apply_v, cmd)
+    auto res = handle ? direct(handle)
                       : call<order_record>(supervisor_, atom::apply_v, id, cmd);
     if (!res && receiver_down(res.error())) {
       forget(id);

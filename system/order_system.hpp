@@ -19,11 +19,11 @@
 #include "messages/customer_protocol.hpp"
 #include "messages/domain.hpp"
 #include "messages/journal_protocol.hpp"
+#include "messages/journal_store.hpp"
 #include "messages/order_protocol.hpp"
+#include "messages/payment_gateway.hpp"
 #include "messages/payment_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
-#include "system/journal_store.hpp"
-#include "system/payment_gateway.hpp"
 
 namespace oms {
 

@@ -1,8 +1,17 @@
 #include "system/simulated_gateway.hpp"
 
-namespace oms {
+#include <fcntl.h>
+#include <unistd.h>
 
-payment_gateway::~payment_gateway() = default;
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
+
+namespace oms {
 
 namespace {
 
@@ -10,7 +19,124 @@ gateway_result unavailable() {
   return gateway_result{gateway_status::unavailable, "", "gateway timeout", 0};
 }
 
+// The number in a reference ("ch_12", "re_7"), or 0.
+int reference_number(const std::string& reference) {
+  auto us = reference.find('_');
+  if (us == std::string::npos)
+    return 0;
+  try {
+    return std::stoi(reference.substr(us + 1));
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+gateway_status status_named(const std::string& name) {
+  for (auto s : {gateway_status::approved, gateway_status::declined})
+    if (name == to_string(s))
+      return s;
+  throw std::invalid_argument("unknown status " + name);
+}
+
+bool write_all(int fd, const std::string& text) {
+  size_t done = 0;
+  while (done < text.size()) {
+    auto n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 } // namespace
+
+simulated_gateway::simulated_gateway(config cfg, std::string ledger_path)
+    : cfg_(cfg), ledger_path_(std::move(ledger_path)) {
+  load_ledger();
+  ledger_fd_ = ::open(ledger_path_.c_str(),
+                      O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (ledger_fd_ < 0)
+    throw ledger_error("cannot open the payment ledger " + ledger_path_ + ": " +
+                       std::strerror(errno));
+}
+
+simulated_gateway::~simulated_gateway() {
+  if (ledger_fd_ >= 0)
+    ::close(ledger_fd_);
+}
+
+std::string simulated_gateway::describe() const {
+  return ledger_path_.empty() ? "simulated" : "simulated:" + ledger_path_;
+}
+
+void simulated_gateway::load_ledger() {
+  std::ifstream in{ledger_path_, std::ios::binary};
+  if (!in)
+    return; // a new ledger
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  size_t begin = 0;
+  size_t number = 0;
+  while (begin < text.size()) {
+    auto end = text.find('\n', begin);
+    if (end == std::string::npos) {
+      // A last line without its newline is a write torn by a crash: an
+      // answer that was never given. It goes, so that the next append
+      // starts a line of its own.
+      if (::truncate(ledger_path_.c_str(), static_cast<off_t>(begin)) != 0)
+        throw ledger_error("cannot repair the payment ledger " + ledger_path_ +
+                           ": " + std::strerror(errno));
+      return;
+    }
+    ++number;
+    try {
+      auto j = nlohmann::json::parse(text.substr(begin, end - begin));
+      gateway_result res;
+      res.status = status_named(j.at("status").get<std::string>());
+      res.reference = j.at("reference").get<std::string>();
+      res.reason = j.at("reason").get<std::string>();
+      res.amount = j.at("amount").get<money>();
+      remember(j.at("key").get<std::string>(), res, j.at("refund").get<bool>(),
+               j.at("charge").get<std::string>());
+    } catch (const std::exception& e) {
+      throw ledger_error("the payment ledger " + ledger_path_ +
+                         " is damaged at line " + std::to_string(number) +
+                         ": " + e.what());
+    }
+    begin = end + 1;
+  }
+}
+
+void simulated_gateway::remember(const std::string& key,
+                                 const gateway_result& res, bool is_refund,
+                                 const std::string& charge_reference) {
+  by_key_[key] = entry{res, is_refund};
+  next_reference_ =
+      std::max(next_reference_, reference_number(res.reference) + 1);
+  if (res.status != gateway_status::approved)
+    return;
+  if (is_refund)
+    charged_by_reference_[charge_reference] -= res.amount;
+  else
+    charged_by_reference_[res.reference] = res.amount;
+}
+
+bool simulated_gateway::persist(const std::string& key,
+                                const gateway_result& res, bool is_refund,
+                                const std::string& charge_reference) {
+  if (ledger_fd_ < 0)
+    return true;
+  nlohmann::json j{{"key", key},
+                   {"refund", is_refund},
+                   {"charge", charge_reference},
+                   {"status", to_string(res.status)},
+                   {"reference", res.reference},
+                   {"reason", res.reason},
+                   {"amount", res.amount}};
+  return write_all(ledger_fd_, j.dump() + "\n") && ::fdatasync(ledger_fd_) == 0;
+}
 
 bool simulated_gateway::consume_failure() {
   if (failures_left_ <= 0)
@@ -46,10 +172,11 @@ gateway_result simulated_gateway::charge(const std::string& key, money amount,
     res.reason = "amount_too_large";
   } else {
     res.status = gateway_status::approved;
-    res.reference = "ch_" + std::to_string(next_reference_++);
-    charged_by_reference_[res.reference] = amount;
+    res.reference = "ch_" + std::to_string(next_reference_);
   }
-  by_key_[key] = entry{res, false};
+  if (!persist(key, res, false, ""))
+    return unavailable(); // nothing charged: the ledger could not keep it
+  remember(key, res, false, "");
   if (token == "tok_timeout")
     return unavailable(); // charged, but the answer is lost
   return res;
@@ -82,11 +209,12 @@ gateway_result simulated_gateway::refund(const std::string& key,
     res.status = gateway_status::declined;
     res.reason = "amount_exceeds_charge";
   } else {
-    c->second -= amount;
     res.status = gateway_status::approved;
-    res.reference = "re_" + std::to_string(next_reference_++);
+    res.reference = "re_" + std::to_string(next_reference_);
   }
-  by_key_[key] = entry{res, true};
+  if (!persist(key, res, true, charge_reference))
+    return unavailable(); // nothing refunded: the ledger could not keep it
+  remember(key, res, true, charge_reference);
   return res;
 }
 

@@ -19,9 +19,9 @@
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
 #include "system/daemon/metrics.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
+#include "system/store/memory_store.hpp"
 
 using namespace oms;
 using namespace oms::daemon;
@@ -158,6 +158,15 @@ TEST_CASE("tokens: admin, customers by hash, unknown") {
   CHECK(!reg.find("cus_2"));
   CHECK(sha256_hex("abc") ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST_CASE("tokens: the bearer token of an Authorization header, the word "
+          "Bearer in any case; nothing else is one") {
+  CHECK(bearer_token("Bearer abc") == std::optional<std::string_view>{"abc"});
+  CHECK(bearer_token("bEARER abc") == std::optional<std::string_view>{"abc"});
+  for (auto* bad : {"", "Bearer", "Bearer ", "Bearerabc", "Basic abc", "abc",
+                    " Bearer abc"})
+    CHECK_MESSAGE(!bearer_token(bad), bad);
 }
 
 TEST_CASE("rate limit: a burst, then one per 1/rate seconds, per key") {
@@ -333,6 +342,7 @@ struct api_fixture {
 
   caf::actor_system_config cfg;
   caf::actor_system sys;
+  std::shared_ptr<memory_store> store = std::make_shared<memory_store>();
   order_system oms_;
   token_registry tokens{admin_token};
   metrics stats;
@@ -340,8 +350,7 @@ struct api_fixture {
 
   explicit api_fixture(settings s = settings{})
       : sys(init(cfg)),
-        oms_(sys, s, std::make_shared<memory_store>(),
-             std::make_shared<simulated_gateway>()),
+        oms_(sys, s, store, std::make_shared<simulated_gateway>()),
         front(sys, oms_, tokens, stats, api_options{}) {}
 
   http_response call(const std::string& method, const std::string& path,
@@ -350,7 +359,8 @@ struct api_fixture {
     http_request req;
     req.method = method;
     req.path = path;
-    req.authorization = "Bearer " + token;
+    if (!token.empty())
+      req.authorization = "Bearer " + token;
     req.body = body;
     std::promise<http_response> answer;
     auto done = answer.get_future();
@@ -529,4 +539,41 @@ TEST_CASE_FIXTURE(limited_api_fixture,
   auto j = post("/v1/orders", order, 400);
   CHECK(j["error"]["message"] == "items: must have at most 2 lines");
   CHECK(j["error"]["details"]["field"] == "items");
+}
+
+TEST_CASE_FIXTURE(api_fixture, "readiness: a journal whose last commit failed "
+                               "is NOT_READY until a commit succeeds; only "
+                               "the admin sees the store's error") {
+  // Proves /readyz and the gauges follow the JOURNAL's failing flag, and
+  // that the error (which names the store) is not shown without a token.
+  store->fail_commits(true);
+  auto write = call("POST", "/v1/inventory/RDY-1/receipts",
+                    R"({"quantity": 1, "unitPrice": 5})");
+  CHECK(write.status == 503);
+  CHECK(write.body.find("STORE_FAILURE") != std::string::npos);
+  auto anon = call("GET", "/readyz", {}, "");
+  CHECK(anon.status == 503);
+  auto j = nlohmann::json::parse(anon.body);
+  CHECK(j["error"]["code"] == "NOT_READY");
+  CHECK(j["error"]["message"] == "the journal's last commit failed; writes "
+                                 "answer STORE_FAILURE until one succeeds");
+  CHECK(j["error"]["details"]["failingSince"].get<int64_t>() > 0);
+  CHECK_FALSE(j["error"]["details"].contains("lastError"));
+  auto admin = nlohmann::json::parse(call("GET", "/readyz").body);
+  CHECK(admin["error"]["code"] == "NOT_READY");
+  CHECK(admin["error"]["details"]["lastError"] == "injected commit failure");
+  CHECK(admin["error"]["message"].get<std::string>().find(
+            ": injected commit failure") != std::string::npos);
+  auto text = call("GET", "/metrics", {}, "").body;
+  CHECK(text.find("\noms_journal_failing 1\n") != std::string::npos);
+  CHECK(text.find("\noms_ready 0\n") != std::string::npos);
+  store->fail_commits(false);
+  post("/v1/inventory/RDY-1/receipts", {{"quantity", 1}, {"unitPrice", 5}},
+       200);
+  auto ready = call("GET", "/readyz", {}, "");
+  CHECK(ready.status == 200);
+  CHECK(nlohmann::json::parse(ready.body)["status"] == "ready");
+  text = call("GET", "/metrics", {}, "").body;
+  CHECK(text.find("\noms_journal_failing 0\n") != std::string::npos);
+  CHECK(text.find("\noms_ready 1\n") != std::string::npos);
 }

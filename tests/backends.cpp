@@ -6,7 +6,7 @@
 #include <sqlite3.h>
 
 #include "messages/errors.hpp"
-#include "system/pg_store.hpp"
+#include "system/store/pg_store.hpp"
 
 namespace oms::test {
 

@@ -11,8 +11,8 @@
 
 #include <doctest/doctest.h>
 
-#include "system/memory_store.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/sqlite_store.hpp"
 #include "tests/why.hpp"
 
 namespace oms::test {
@@ -40,6 +40,17 @@ struct backend_case {
   /// the memory store.
   std::function<void(const std::string& sql)> exec_sql;
 };
+
+/// A receipt of `qty` units of `sku` (no batch) at time 1: the plainest
+/// event a store commits.
+inline event receipt_event(const std::string& sku, int64_t qty) {
+  event ev;
+  ev.kind = event_kind::stock_received;
+  ev.at = 1;
+  ev.sku = sku;
+  ev.quantity = qty;
+  return ev;
+}
 
 /// One backend_case per available backend, each on fresh, empty data.
 std::vector<backend_case> backends(const temp_dir& dir);

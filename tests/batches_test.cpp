@@ -245,7 +245,7 @@ TEST_CASE("moves and adjustments through the SKU actor, bad ones change "
   aside.reason = unallocatable_reason::quarantined;
   auto res = f.call<inbox_result>(f.sup, atom::apply_v, aside);
   REQUIRE_MESSAGE(res, why(res));
-  CHECK(res->outcome == "APPLIED");
+  CHECK(res->outcome == inbox_outcome::applied);
   CHECK(res->stock.available == 7);
   CHECK(reason_count(res->stock, unallocatable_reason::quarantined) == 3);
   auto back = change(stock_change_kind::return_aside, "TEA", 4);

@@ -190,3 +190,61 @@ TEST_CASE_FIXTURE(
   CHECK(a + b == 1);
   CHECK(audit().violations.empty());
 }
+
+TEST_CASE_FIXTURE(cart_fixture,
+                  "two checkouts of one cart at once order its lines once: one "
+                  "order, one CART_EMPTY") {
+  // Without a key, both requests reach the CUSTOMER actor before the first
+  // order exists; the second must not order the same lines again.
+  REQUIRE(put(alice, "A", 5));
+  auto h1 =
+      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
+                    std::vector<sku_id>{}, std::string{});
+  auto h2 =
+      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
+                    std::vector<sku_id>{}, std::string{});
+  sched.run();
+  int granted = 0;
+  int empty = 0;
+  for (auto* h : {&h1, &h2})
+    h->receive([&](order_record& rec) { granted += rec.lines.size() == 1; },
+               [&](caf::error& err) {
+                 CHECK(code_of(err) == errc::cart_empty);
+                 ++empty;
+               });
+  CHECK(granted == 1);
+  CHECK(empty == 1);
+  CHECK(stock("A").reserved == 5);
+  CHECK(view(alice).lines.empty());
+  CHECK(audit().violations.empty());
+}
+
+TEST_CASE_FIXTURE(cart_fixture,
+                  "a checkout that fails while another runs puts its lines "
+                  "back where they were") {
+  // The first checkout takes A and B; it fails on B, and both lines come
+  // back in their places.
+  REQUIRE(put(alice, "A", 1));
+  REQUIRE(put(alice, "B", 4));
+  create("someone", {{"B", 3, seller::internal}});
+  auto h1 =
+      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
+                    std::vector<sku_id>{}, std::string{});
+  auto h2 =
+      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
+                    std::vector<sku_id>{}, std::string{});
+  sched.run();
+  h1.receive([&](order_record&) { FAIL("the first checkout was granted"); },
+             [&](caf::error& err) {
+               CHECK(code_of(err) == errc::insufficient_stock);
+             });
+  h2.receive([&](order_record&) { FAIL("the second checkout was granted"); },
+             [&](caf::error& err) { CHECK(code_of(err) == errc::cart_empty); });
+  auto v = view(alice);
+  REQUIRE(v.lines.size() == 2);
+  CHECK(v.lines[0].sku == "A");
+  CHECK(v.lines[0].quantity == 1);
+  CHECK(v.lines[1].sku == "B");
+  CHECK(v.lines[1].quantity == 4);
+  CHECK(stock("A").reserved == 0);
+}

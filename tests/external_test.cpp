@@ -21,6 +21,8 @@ struct fake_wms {
   wms_sim::sim sim;
   std::vector<wms_call> calls;
   bool down = false;
+  /// The WMS has lost every reservation: each call on one is 404.
+  bool forgets = false;
 
   fake_wms() : sim(options(), [this] { return now_ms; }) {}
 
@@ -56,6 +58,9 @@ wms_gateway_actor::behavior_type fake_gateway(wms_gateway_actor::pointer,
         if (w->down)
           return make_error(errc::wms_unavailable, "circuit open");
         wms_sim::outcome o;
+        if (w->forgets && !c.reservation.empty())
+          return wms_response{404,
+                              R"({"error":{"code":"UNKNOWN_RESERVATION"}})", 0};
         switch (c.op) {
           case wms_op::read_inventory:
             o = w->sim.inventory(c.sku);
@@ -232,6 +237,26 @@ TEST_CASE("external: confirm blocks, ship ships, and a cancel releases at the "
       code(x.f->cancel_lines(c->record.id, {{"EXT-3", 1, seller::external}})) ==
       "VALIDATION_FAILED");
   CHECK(x.wms->status_of(reservation_id(c->record.id, "EXT-3")) == "RESERVED");
+}
+
+TEST_CASE("external: a release the WMS does not know of is done, once") {
+  auto store = std::make_shared<memory_store>();
+  ext_fixture x{store};
+  x.wms->sim.put_sku("EXT-5", 10, 1000, true);
+  auto a = x.order("c1", "EXT-5", 2);
+  REQUIRE_MESSAGE(a, why(a));
+  CHECK(x.wms->status_of(reservation_id(a->record.id, "EXT-5")) == "RESERVED");
+  x.wms->forgets = true;
+  auto releases = x.wms->count(wms_op::release);
+  x.f->must_apply(a->record.id, command_kind::cancel);
+  x.f->advance(5s);
+  // The 404 settles the release: not retried, nothing pending.
+  CHECK(x.wms->count(wms_op::release) == releases + 1);
+  CHECK(x.stock("EXT-5").external.wms_pending == 0);
+  auto loaded = store->load();
+  REQUIRE_MESSAGE(loaded, why(loaded));
+  for (auto& r : loaded->wms_reservations)
+    CHECK(r.order != a->record.id);
 }
 
 TEST_CASE("external: a restart re-sends what the WMS did not acknowledge") {

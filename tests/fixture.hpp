@@ -19,9 +19,9 @@
 
 #include "actors/supervisor.hpp"
 #include "messages/type_ids.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
+#include "system/store/memory_store.hpp"
 
 namespace oms::test {
 

@@ -59,12 +59,12 @@ TEST_CASE("each inbound event raises stock exactly once: 1-5 deliveries, out "
         for (auto i = from; i < to; ++i) {
           auto res = f.call<inbox_result>(f.sup, atom::apply_v, deliveries[i]);
           REQUIRE_MESSAGE(res, why(res));
-          if (res->outcome == "APPLIED")
+          if (res->outcome == inbox_outcome::applied)
             ++applied;
-          else if (res->outcome == "DUPLICATE")
+          else if (res->outcome == inbox_outcome::duplicate)
             ++duplicates;
           else
-            FAIL("unexpected outcome " << res->outcome);
+            FAIL("unexpected outcome " << to_string(res->outcome));
         }
       };
       {
@@ -95,7 +95,7 @@ TEST_CASE("deliveries of one event while it is being applied are duplicates") {
   fixture f{std::make_shared<memory_store>(), t0};
   f.receive("A", 1, 100);
   auto c = receipt("EV-1", "A", 5);
-  std::vector<std::string> outcomes;
+  std::vector<inbox_outcome> outcomes;
   // Three deliveries in the mailbox before any is handled.
   auto h1 = f.self->request(f.sup, caf::infinite, atom::apply_v, c);
   auto h2 = f.self->request(f.sup, caf::infinite, atom::apply_v, c);
@@ -105,8 +105,9 @@ TEST_CASE("deliveries of one event while it is being applied are duplicates") {
     h->receive([&](inbox_result& r) { outcomes.push_back(r.outcome); },
                [&](caf::error& err) { FAIL(describe(err)); });
   std::sort(outcomes.begin(), outcomes.end());
-  CHECK(outcomes ==
-        std::vector<std::string>{"APPLIED", "DUPLICATE", "DUPLICATE"});
+  CHECK(outcomes == std::vector<inbox_outcome>{inbox_outcome::applied,
+                                               inbox_outcome::duplicate,
+                                               inbox_outcome::duplicate});
   CHECK(f.stock("A").on_hand == 6);
 }
 
@@ -124,8 +125,8 @@ TEST_CASE("a rejected event is recorded and not evaluated again") {
         c.event_id = "ADJ-1";
         auto res = f.call<inbox_result>(f.sup, atom::apply_v, c);
         REQUIRE_MESSAGE(res, why(res));
-        CHECK(res->outcome == "REJECTED");
-        CHECK(res->error_code == "INSUFFICIENT_STOCK");
+        CHECK(res->outcome == inbox_outcome::rejected);
+        CHECK(res->error_code == errc::insufficient_stock);
         CHECK(f.stock("A").on_hand == 2);
         f.receive("A", 5);
       }
@@ -138,7 +139,7 @@ TEST_CASE("a rejected event is recorded and not evaluated again") {
       c.event_id = "ADJ-1";
       auto res = f.call<inbox_result>(f.sup, atom::apply_v, c);
       REQUIRE_MESSAGE(res, why(res));
-      CHECK(res->outcome == "DUPLICATE");
+      CHECK(res->outcome == inbox_outcome::duplicate);
       CHECK(f.stock("A").on_hand == 7);
     }
   }

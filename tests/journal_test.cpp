@@ -136,3 +136,40 @@ TEST_CASE_FIXTURE(fixture,
       [](caf::error& err) { CHECK(code_of(err) == errc::store_failure); });
   store->fail_commits(false);
 }
+
+TEST_CASE_FIXTURE(fixture, "a journal whose commit failed reports failing, "
+                           "with the error and since when, until a commit "
+                           "succeeds") {
+  // Proves what /readyz and oms_journal_failing read: failing from the first
+  // failed commit of a run, cleared by the next commit that succeeds (not by
+  // an empty append, which commits nothing).
+  auto fresh = call<journal_stats>(journal, atom::stats_v);
+  REQUIRE(fresh);
+  CHECK_FALSE(fresh->failing);
+  CHECK(fresh->failing_since == 0);
+  CHECK(fresh->last_error.empty());
+  store->fail_commits(true);
+  REQUIRE_FALSE(call<uint64_t>(journal, atom::append_v, events_for("A", 1)));
+  auto failing = call<journal_stats>(journal, atom::stats_v);
+  REQUIRE(failing);
+  CHECK(failing->failing);
+  CHECK(failing->failing_since > 0);
+  CHECK(failing->last_error == "injected commit failure");
+  // A second failure keeps the start of the run; a barrier changes nothing.
+  REQUIRE_FALSE(call<uint64_t>(journal, atom::append_v, events_for("B", 1)));
+  REQUIRE(call<uint64_t>(journal, atom::append_v, std::vector<event>{}));
+  auto still = call<journal_stats>(journal, atom::stats_v);
+  REQUIRE(still);
+  CHECK(still->failing);
+  CHECK(still->failing_since == failing->failing_since);
+  CHECK(still->failures == 2);
+  store->fail_commits(false);
+  REQUIRE(call<uint64_t>(journal, atom::append_v, events_for("C", 1)));
+  auto recovered = call<journal_stats>(journal, atom::stats_v);
+  REQUIRE(recovered);
+  CHECK_FALSE(recovered->failing);
+  CHECK(recovered->failing_since == 0);
+  CHECK(recovered->last_error.empty());
+  CHECK(recovered->failures == 2);
+  CHECK(recovered->last_seq == 1);
+}

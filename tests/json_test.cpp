@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/json.hpp"
-#include "system/codec.hpp"
+#include "system/store/codec.hpp"
 
 using namespace oms;
 
@@ -69,6 +69,34 @@ TEST_CASE("a created order shows when its hold expires") {
   r.hold_expires_at = 1'800'000'900'000;
   nlohmann::json j = r;
   CHECK(j["holdExpiresAt"] == "2027-01-15T08:15:00.000Z");
+}
+
+TEST_CASE("an INBOX result renders its outcome by name and an error only "
+          "when rejected") {
+  // Proves the wire text of the typed outcome and error code: the same
+  // words clients read before they were typed.
+  inbox_result applied;
+  applied.event_id = "grn-1";
+  applied.outcome = inbox_outcome::applied;
+  auto j = nlohmann::json(applied);
+  CHECK(j == nlohmann::json{{"eventId", "grn-1"}, {"outcome", "APPLIED"}});
+
+  inbox_result duplicate;
+  duplicate.outcome = inbox_outcome::duplicate;
+  j = nlohmann::json(duplicate);
+  CHECK(j == nlohmann::json{{"eventId", nullptr}, {"outcome", "DUPLICATE"}});
+
+  inbox_result rejected;
+  rejected.event_id = "adj-1";
+  rejected.outcome = inbox_outcome::rejected;
+  rejected.error_code = errc::insufficient_stock;
+  rejected.error = "only 2 on hand";
+  j = nlohmann::json(rejected);
+  CHECK(j == nlohmann::json{{"eventId", "adj-1"},
+                            {"outcome", "REJECTED"},
+                            {"error",
+                             {{"code", "INSUFFICIENT_STOCK"},
+                              {"message", "only 2 on hand"}}}});
 }
 
 TEST_CASE("the storage codec keeps every field of a record") {

@@ -446,3 +446,66 @@ TEST_CASE_FIXTURE(
   CHECK(stock("A").reserved == 0);
   CHECK(audit().violations.empty());
 }
+
+TEST_CASE("each API command becomes the ORDER message of its kind") {
+  // Proves to_order_message: the fields each command needs travel, a cancel
+  // with lines is a cancel of lines, and expire is no client command.
+  order_command cmd;
+  cmd.customer = "c1";
+  cmd.kind = command_kind::pay;
+  cmd.amount = 1250;
+  cmd.token = "tok_visa";
+  cmd.client_key = "k1";
+  cmd.fingerprint = "fp1";
+  auto msg = to_order_message(cmd);
+  REQUIRE(msg);
+  auto* pay = std::get_if<pay_command>(&*msg);
+  REQUIRE(pay != nullptr);
+  CHECK(pay->customer == "c1");
+  CHECK(pay->amount == 1250);
+  CHECK(pay->token == "tok_visa");
+  CHECK(pay->client_key == "k1");
+  CHECK(pay->fingerprint == "fp1");
+  cmd = order_command{};
+  cmd.kind = command_kind::cancel;
+  cmd.reason = "late";
+  msg = to_order_message(cmd);
+  REQUIRE(msg);
+  REQUIRE(std::holds_alternative<cancel_command>(*msg));
+  CHECK(std::get<cancel_command>(*msg).reason == "late");
+  cmd.lines = {item("A", 1)};
+  msg = to_order_message(cmd);
+  REQUIRE(msg);
+  REQUIRE(std::holds_alternative<cancel_lines_command>(*msg));
+  CHECK(std::get<cancel_lines_command>(*msg).lines.size() == 1);
+  for (auto [kind, index] :
+       {std::pair{command_kind::confirm, 0}, std::pair{command_kind::ship, 2},
+        std::pair{command_kind::deliver, 3}}) {
+    cmd = order_command{};
+    cmd.kind = kind;
+    msg = to_order_message(cmd);
+    REQUIRE(msg);
+    CHECK(msg->index() == static_cast<size_t>(index));
+  }
+  cmd.kind = command_kind::expire;
+  CHECK(code(to_order_message(cmd)) == "VALIDATION_FAILED");
+}
+
+TEST_CASE_FIXTURE(stock_fixture,
+                  "the ORDER actor refuses another customer's command and a "
+                  "cancel of no lines") {
+  // Proves the typed commands sent to the actor directly: the customer check
+  // answers ORDER_NOT_FOUND, an empty cancel of lines VALIDATION_FAILED,
+  // and a cancel of some lines releases them.
+  auto created = create("c1", {item("A", 3)});
+  auto& order = created.handle;
+  CHECK(code(call<order_record>(order, ship_command{"c2"})) ==
+        "ORDER_NOT_FOUND");
+  CHECK(code(call<order_record>(order, cancel_lines_command{"c1", "", {}})) ==
+        "VALIDATION_FAILED");
+  auto rec =
+      call<order_record>(order, cancel_lines_command{"c1", "", {item("A", 1)}});
+  REQUIRE_MESSAGE(rec, why(rec));
+  CHECK(rec->lines[0].cancelled_quantity == 1);
+  CHECK(stock("A").reserved == 2);
+}

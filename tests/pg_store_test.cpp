@@ -1,17 +1,20 @@
 // What only the PostgreSQL store has to prove on its own: a schema written
-// by an older build is migrated in place. Runs when OMS_TEST_PG names a
-// server (tools/with-postgres.sh starts one).
+// by an older build is migrated in place, and a schema has one store at a
+// time. Runs when OMS_TEST_PG names a server (tools/with-postgres.sh starts
+// one).
 #include <doctest/doctest.h>
 
 #include "tests/why.hpp"
 
 #include <cstdlib>
+#include <optional>
 
 #include <unistd.h>
 
 #include <pqxx/pqxx>
 
-#include "system/pg_store.hpp"
+#include "system/store/pg_store.hpp"
+#include "tests/backends.hpp"
 
 using namespace oms;
 using namespace oms::test;
@@ -19,7 +22,7 @@ using namespace oms::test;
 namespace {
 
 // The schema as released at version 2 (migrations 0 -> 1 and 1 -> 2 of
-// system/pg_store.cpp, copied as they were).
+// system/store/pg_dialect.cpp, copied as they were).
 constexpr const char* schema_v2 = R"sql(
 CREATE TABLE oms_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE events (
@@ -70,15 +73,196 @@ CREATE TABLE customers (
   created_at BIGINT NOT NULL);
 )sql";
 
+// The server OMS_TEST_PG names, or null (saying so: the test is skipped).
+const char* test_server() {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr)
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL to test against");
+  return info;
+}
+
+// A fresh, empty schema name of this test run.
+std::string fresh_schema(const char* info, const std::string& prefix) {
+  auto schema = prefix + std::to_string(getpid());
+  pqxx::connection conn{info};
+  pqxx::work w{conn};
+  w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
+  w.commit();
+  return schema;
+}
+
+// Opens the store on `schema`, which must succeed.
+std::unique_ptr<pg_store> open_ok(const std::string& info,
+                                  const std::string& schema) {
+  auto s = pg_store::open(info, schema);
+  REQUIRE_MESSAGE(s, why(s));
+  return std::move(*s);
+}
+
+// A test's schema: a fresh one and a store on it holding one event.
+struct schema_case {
+  std::string info;
+  std::string schema;
+  std::unique_ptr<pg_store> store;
+};
+
+// The schema `prefix` and this process's pid; with `path_in_conninfo`, the
+// store connects with the search path in its connection string, as any
+// new session would then have it. Nothing without a server (the test is
+// skipped then).
+std::optional<schema_case> one_event_store(const std::string& prefix,
+                                           bool path_in_conninfo = false) {
+  auto server = test_server();
+  if (server == nullptr)
+    return std::nullopt;
+  schema_case c{server, fresh_schema(server, prefix), nullptr};
+  auto conninfo = c.info;
+  if (path_in_conninfo)
+    conninfo += " options='-c search_path=" + c.schema + "'";
+  c.store = open_ok(conninfo, c.schema);
+  REQUIRE(!c.store->commit({receipt_event("A", 1)}));
+  return c;
+}
+
+// Ends the server sessions this process opened (our stores' connections),
+// as a lost network or a restarted server would, and waits until they are
+// gone.
+void cut_our_sessions(const std::string& info) {
+  pqxx::connection conn{info};
+  pqxx::nontransaction n{conn};
+  auto cut = n.exec("SELECT count(pg_terminate_backend(pid, 5000)) FROM "
+                    "pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                    "application_name LIKE " +
+                    n.quote("% pid=" + std::to_string(getpid()) + " %"));
+  REQUIRE(cut[0][0].as<int>() >= 1);
+}
+
 } // namespace
+
+TEST_CASE("a second PostgreSQL store on the same schema is refused, naming "
+          "the holder, and opens once the first is closed") {
+  // Proves the advisory lock: one store per schema (per database), the
+  // holder named as pg_stat_activity shows it, the lock gone with the store.
+  auto c = one_event_store("own");
+  if (!c)
+    return;
+  auto& [info, schema, first] = *c;
+  auto second = pg_store::open(info, schema);
+  REQUIRE_FALSE(second);
+  CHECK(code_of(second.error()) == errc::store_failure);
+  auto message = message_of(second.error());
+  INFO(message);
+  CHECK(message.find("/" + schema + ": the schema " + schema +
+                     " is in use by another omsd: \"oms_tests pid=" +
+                     std::to_string(getpid()) + " host=") != std::string::npos);
+  CHECK(message.find("(PostgreSQL backend pid ") != std::string::npos);
+  // Another schema is another store.
+  auto other = open_ok(info, fresh_schema(info.c_str(), "own_other"));
+  first.reset();
+  auto again = open_ok(info, schema);
+  CHECK(again->last_seq() == 1);
+  CHECK(!again->commit({receipt_event("A", 2)}));
+}
+
+TEST_CASE("a PostgreSQL store that lost its session commits nothing while "
+          "another store holds the schema, and nothing more once the log "
+          "moved on without it") {
+  // Proves that ownership is the session's: a reconnect takes the lock
+  // again or fails naming the holder, and a store whose log was written by
+  // another one meanwhile stops for good.
+  auto c = one_event_store("lost");
+  if (!c)
+    return;
+  auto& [info, schema, a] = *c;
+  cut_our_sessions(info);
+  auto b = open_ok(info, schema);
+  auto refused = a->commit({receipt_event("A", 2)});
+  REQUIRE(refused);
+  CHECK(code_of(refused) == errc::store_failure);
+  CHECK_MESSAGE(
+      message_of(refused).find("reconnecting failed: the schema " + schema +
+                               " is in use by another omsd: "
+                               "\"oms_tests pid=") != std::string::npos,
+      message_of(refused));
+  REQUIRE(!b->commit({receipt_event("B", 1)}));
+  b.reset();
+  // The schema is free again, but its log is no longer what `a` knows.
+  for (int i = 0; i < 2; ++i) {
+    auto stale = a->commit({receipt_event("A", 3)});
+    REQUIRE(stale);
+    CHECK_MESSAGE(message_of(stale).find("the event log moved on to seq 2 "
+                                         "while this store was at seq 1: "
+                                         "another store wrote") !=
+                      std::string::npos,
+                  message_of(stale));
+  }
+  a.reset();
+  // A store that only lost its session takes the lock again and carries on:
+  // the batch that met the broken connection fails, the next one lands.
+  auto d = open_ok(info, schema);
+  cut_our_sessions(info);
+  auto lost = d->commit({receipt_event("D", 1)});
+  CHECK(lost);
+  CHECK(!d->commit({receipt_event("D", 2)}));
+  CHECK(d->last_seq() == 3);
+  auto log = d->read(1, 10);
+  REQUIRE_MESSAGE(log, why(log));
+  REQUIRE(log->size() == 3);
+  CHECK(log->back().quantity == 2);
+}
+
+TEST_CASE("a PostgreSQL store does not go on in a session it did not open "
+          "and lock") {
+  // Proves that a lost session is not replaced behind the store's back
+  // (libpqxx 6 would reconnect on the next use, without the lock): the
+  // connection string names the schema, so that such a session would
+  // find the tables and commit.
+  auto c = one_event_store("again", true);
+  if (!c)
+    return;
+  auto& [info, schema, a] = *c;
+  cut_our_sessions(info);
+  for (int i = 0; i < 3; ++i) {
+    CHECK_FALSE(a->read(1, 10));
+    CHECK_FALSE(a->find_order("o1"));
+  }
+  auto b = open_ok(info, schema);
+  auto err = a->commit({receipt_event("A", 2)});
+  CHECK(err);
+  CHECK(b->last_seq() == 1);
+}
+
+TEST_CASE("a PostgreSQL store does not take another writer's events for its "
+          "own batch") {
+  // Proves that a commit that failed on a live session counts as landed
+  // only if the log holds its own events: here a writer that takes no lock
+  // (as omsd before the lock) wrote as many events at the same seq.
+  auto c = one_event_store("other");
+  if (!c)
+    return;
+  auto& [info, schema, store] = *c;
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("INSERT INTO " + w.quote_name(schema) +
+           ".events (seq, at, kind, sku, order_id, quantity, amount) VALUES "
+           "(2, 1, 'stock_received', 'Z', '', 7, 0)");
+    w.commit();
+  }
+  auto err = store->commit({receipt_event("A", 2)});
+  REQUIRE(err);
+  CHECK_MESSAGE(message_of(err).find("the event log moved on to seq 2 while "
+                                     "this store was at seq 1") !=
+                    std::string::npos,
+                message_of(err));
+  CHECK(store->commit({receipt_event("A", 3)}));
+}
 
 TEST_CASE("a PostgreSQL store of schema version 2 is migrated: on-hand becomes "
           "the batch '' and each hold draws from it") {
-  auto info = std::getenv("OMS_TEST_PG");
-  if (info == nullptr) {
-    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL to test against");
+  auto info = test_server();
+  if (info == nullptr)
     return;
-  }
   auto schema = "m" + std::to_string(getpid());
   {
     pqxx::connection conn{info};

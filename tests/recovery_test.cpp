@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "system/codec.hpp"
+#include "system/store/codec.hpp"
 #include "tests/backends.hpp"
 
 using namespace oms;
@@ -222,7 +222,7 @@ TEST_CASE("a restart keeps batches, their expiry, units set aside and the "
       auto apply = [](fixture& f, stock_change c) {
         auto res = f.call<inbox_result>(f.sup, atom::apply_v, c);
         REQUIRE_MESSAGE(res, why(res));
-        REQUIRE(res->outcome == "APPLIED");
+        REQUIRE(res->outcome == inbox_outcome::applied);
       };
       auto change = [](stock_change_kind kind, int64_t qty,
                        const std::string& lot) {

@@ -17,15 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-event receipt(const std::string& sku, int64_t qty) {
-  event ev;
-  ev.kind = event_kind::stock_received;
-  ev.at = 1;
-  ev.sku = sku;
-  ev.quantity = qty;
-  return ev;
-}
-
 event created(const std::string& sku, money price) {
   event ev;
   ev.kind = event_kind::sku_created;
@@ -64,7 +55,7 @@ void overwrite(const fs::path& file, std::streamoff at, size_t n, char c) {
 }
 
 // The schema as released at version 2 (migrations 0 -> 1 and 1 -> 2 of
-// system/sqlite_store.cpp, copied as they were).
+// system/store/sqlite_dialect.cpp, copied as they were).
 constexpr const char* schema_v2 = R"sql(
 CREATE TABLE events (
   seq       INTEGER PRIMARY KEY,
@@ -198,12 +189,12 @@ TEST_CASE("a torn last write loses only the transaction it tore") {
   auto path = dir.path / "oms.db";
   auto copy = dir.path / "copy.db";
   auto store = open_ok(path.string());
-  REQUIRE(
-      !store->commit({created("A", 100), receipt("A", 5), receipt("A", 6)}));
+  REQUIRE(!store->commit(
+      {created("A", 100), receipt_event("A", 5), receipt_event("A", 6)}));
   auto wal = fs::path{path.string() + "-wal"};
   REQUIRE(fs::exists(wal));
   auto size_after_first = fs::file_size(wal);
-  REQUIRE(!store->commit({receipt("A", 7), receipt("A", 8)}));
+  REQUIRE(!store->commit({receipt_event("A", 7), receipt_event("A", 8)}));
   auto size_after_second = fs::file_size(wal);
   REQUIRE(size_after_second > size_after_first);
   fs::copy_file(path, copy);
@@ -224,7 +215,7 @@ TEST_CASE("a damaged store stops the start with an error naming the file") {
     auto store = open_ok(path.string());
     std::vector<event> events{created("A", 100)};
     for (int i = 0; i < 2000; ++i)
-      events.push_back(receipt("A", 1));
+      events.push_back(receipt_event("A", 1));
     REQUIRE(!store->commit(events));
   } // closing checkpoints the WAL into the file
   auto size = fs::file_size(path);
@@ -321,7 +312,7 @@ INSERT INTO holds (order_id, sku, quantity, kind)
     ship.sku = "A";
     ship.order = "o1";
     ship.quantity = 3;
-    REQUIRE(!store->commit({ship, receipt("A", 4)}));
+    REQUIRE(!store->commit({ship, receipt_event("A", 4)}));
   }
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);

@@ -4,8 +4,9 @@
 
 #include "tests/why.hpp"
 
+#include "actors/order_plan.hpp" // order_event
 #include "messages/errors.hpp"
-#include "system/codec.hpp"
+#include "system/store/codec.hpp"
 #include "tests/backends.hpp"
 
 using namespace oms;
@@ -48,16 +49,6 @@ order_record sample_order(const std::string& id, const std::string& customer,
   r.idempotency_key = "key-" + id;
   r.request_fingerprint = "00112233aabbccdd";
   return r;
-}
-
-event order_event(event_kind kind, const order_record& rec) {
-  event ev;
-  ev.kind = kind;
-  ev.at = rec.updated_at;
-  ev.order = rec.id;
-  ev.amount = rec.total_amount;
-  ev.snapshot = rec;
-  return ev;
 }
 
 void require_ok(const caf::error& err) {
@@ -511,6 +502,32 @@ TEST_CASE("a recovered state with holds or lines on unknown SKUs is refused") {
   CHECK(check_consistency(bad_line).find("o3") != std::string::npos);
 }
 
+TEST_CASE("a WMS standing is written as the text it is read from") {
+  std::vector<std::string> states{"NONE", "RESERVED", "BLOCKED", "SHIPPED",
+                                  "RELEASED"};
+  for (auto& known : states) {
+    std::vector<std::string> texts{known};
+    for (auto& wanted : states)
+      texts.push_back(known + ">" + wanted);
+    for (auto& text : texts) {
+      CAPTURE(text);
+      wms_standing x;
+      REQUIRE(parse_wms_standing(text, x));
+      CHECK(to_string(x) == text);
+    }
+  }
+  wms_standing x;
+  CHECK(parse_wms_standing("NONE>RESERVED", x));
+  CHECK(x.known == wms_state::none);
+  CHECK(x.wanted == wms_state::reserved);
+  // What is not a standing reads as far as it goes.
+  CHECK_FALSE(parse_wms_standing("BLOCKED>SOMEDAY", x));
+  CHECK(x.known == wms_state::blocked);
+  CHECK_FALSE(x.wanted);
+  CHECK_FALSE(parse_wms_standing("REFUSED", x));
+  CHECK(x.known == wms_state::none);
+}
+
 TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
           "external seller's records as the memory state does") {
   auto evs = model_events();
@@ -559,7 +576,7 @@ TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
   CHECK(want.external_deltas[1].quantity == -2);
   REQUIRE(want.wms_reservations.size() == 1);
   CHECK(want.wms_reservations[0].order == "o3");
-  CHECK(want.wms_reservations[0].state == "RESERVED");
+  CHECK(to_string(want.wms_reservations[0].state) == "RESERVED");
   CHECK(want.wms_reservations[0].wms_seq == 43);
   CHECK(want.live_orders.size() == 3);
   CHECK(want.last_seq == evs.size());
@@ -659,6 +676,7 @@ TEST_CASE("a SQL store refuses undecodable stock details and hold batches, "
       CHECK(code_of(err) == errc::store_failure);
       CHECK(message_of(err).find("o1") != std::string::npos);
       CHECK(store->last_seq() == 3);
+      store.reset(); // a store has one owner at a time
       auto again = b.open();
       CHECK(again->last_seq() == 3);
     }

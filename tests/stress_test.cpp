@@ -19,9 +19,9 @@
 #include <caf/actor_system_config.hpp>
 
 #include "messages/type_ids.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
+#include "system/store/memory_store.hpp"
 
 using namespace oms;
 using oms::test::why;

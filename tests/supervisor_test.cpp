@@ -18,9 +18,7 @@ TEST_CASE_FIXTURE(fixture, "the supervisor hands out the owner of a SKU") {
 TEST_CASE_FIXTURE(fixture, "callers talk to an order's actor directly") {
   receive("A", 3, 100);
   auto created = create("c1", {{"A", 1, seller::internal}});
-  order_command cmd;
-  cmd.kind = command_kind::confirm;
-  auto res = call<order_record>(created.handle, atom::apply_v, cmd);
+  auto res = call<order_record>(created.handle, confirm_command{});
   REQUIRE(res);
   CHECK(res->status == order_status::confirmed);
   auto found = call<order_actor>(sup, atom::find_order_v, created.record.id);

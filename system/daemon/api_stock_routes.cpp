@@ -15,17 +15,41 @@ void api::impl::healthz(const call_ptr& c) {
 
 void api::impl::readyz(const call_ptr& c) {
   parse_query(c->req.query, {});
+  // No token needed; with the admin's, the answer names the store. A wrong
+  // token is throttled as on any route, so that this one is no faster way to
+  // guess.
+  std::optional<principal> who;
+  if (auto token = bearer_token(c->req.authorization))
+    who = tokens.authenticate(*token);
+  if (!c->req.authorization.empty() && !who &&
+      over_limit(c, "unauthenticated", "too many unauthenticated requests"))
+    return;
+  bool admin = who && who->admin;
+  if (who)
+    c->who = std::move(*who);
   if (draining)
     return fail(c, make_error(errc::not_ready, "omsd is stopping"));
   auto self_ptr = shared_from_this();
-  auto store = opts.store_description;
+  auto store = admin ? opts.store_description : std::string{};
   ask<journal_stats>(
       c, oms.journal(),
-      [self_ptr, c, store](journal_stats& js) {
-        self_ptr->reply(c, 200,
-                        json{{"status", "ready"},
-                             {"store", store},
-                             {"lastSeq", js.last_seq}});
+      [self_ptr, c, store, admin](journal_stats& js) {
+        if (js.failing) {
+          // Why, to the admin only: the error names the store.
+          json details{{"failingSince", js.failing_since}};
+          std::string why = "the journal's last commit failed; writes "
+                            "answer STORE_FAILURE until one succeeds";
+          if (admin) {
+            details["lastError"] = js.last_error;
+            why += ": " + js.last_error;
+          }
+          return self_ptr->fail(c,
+                                make_error(errc::not_ready, why, details.dump()));
+        }
+        json ready{{"status", "ready"}, {"lastSeq", js.last_seq}};
+        if (admin)
+          ready["store"] = store;
+        self_ptr->reply(c, 200, ready);
       },
       atom::stats_v);
 }
@@ -160,7 +184,7 @@ void api::impl::apply_change(const call_ptr& c, const stock_change& ch,
 
 void api::impl::answer_change(const call_ptr& c, const stock_change& ch,
                               inbox_result res, bool change_route) {
-  if (res.outcome == "APPLIED")
+  if (res.outcome == inbox_outcome::applied)
     log::info("inventory.changed", {{"sku", ch.sku},
                                     {"kind", to_string(ch.kind)},
                                     {"quantity", ch.quantity},
@@ -168,17 +192,17 @@ void api::impl::answer_change(const call_ptr& c, const stock_change& ch,
                                     {"event", ch.event_id}});
   if (change_route) {
     // A receipt that created the SKU: the only receipt it has had.
-    auto created = res.outcome == "APPLIED" &&
+    auto created = res.outcome == inbox_outcome::applied &&
                    ch.kind == stock_change_kind::receipt &&
                    res.stock.received_total == ch.quantity;
     return reply(c, created ? 201 : 200, json(res));
   }
   auto j = res.stock.sku.empty() ? json::object() : json(res.stock);
-  j["outcome"] = res.outcome;
+  j["outcome"] = to_string(res.outcome);
   if (!res.event_id.empty())
     j["eventId"] = res.event_id;
-  if (!res.error_code.empty())
-    j["error"] = {{"code", res.error_code}, {"message", res.error}};
+  if (res.error_code != errc::none)
+    j["error"] = {{"code", to_code(res.error_code)}, {"message", res.error}};
   reply(c, 200, j);
 }
 

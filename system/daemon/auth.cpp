@@ -1,6 +1,7 @@
 #include "system/daemon/auth.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include <openssl/crypto.h>
@@ -26,6 +27,17 @@ std::string sha256_hex(std::string_view text) {
 
 std::string new_token() {
   return random_id("oms_") + random_id("");
+}
+
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  constexpr std::string_view scheme = "Bearer ";
+  if (authorization.size() <= scheme.size())
+    return std::nullopt;
+  for (size_t i = 0; i < scheme.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
+        std::tolower(static_cast<unsigned char>(scheme[i])))
+      return std::nullopt;
+  return authorization.substr(scheme.size());
 }
 
 token_registry::token_registry(std::string_view admin_token)

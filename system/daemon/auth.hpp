@@ -22,6 +22,10 @@ std::string sha256_hex(std::string_view text);
 /// A fresh customer token: "oms_" and 256 random bits in base32.
 std::string new_token();
 
+/// The token of an Authorization header's value "Bearer TOKEN" (the word
+/// Bearer in any case), or nullopt for any other value.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
 /// The caller of a request.
 struct principal {
   bool admin = false;

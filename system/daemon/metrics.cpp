@@ -135,9 +135,12 @@ std::string metrics::render(const journal_stats* journal,
   out.reserve(16 * 1024);
   header(out, "oms_up", "gauge", "1 while omsd runs.");
   out += "oms_up 1\n";
+  // As /readyz answers: not ready while stopping or while commits fail.
+  bool ready = process.ready && (journal == nullptr || !journal->failing);
   header(out, "oms_ready", "gauge",
-         "1 when the store is open and recovery finished.");
-  out += "oms_ready " + std::to_string(process.ready ? 1 : 0) + "\n";
+         "1 when the store is open, recovery finished and the journal "
+         "commits.");
+  out += "oms_ready " + std::to_string(ready ? 1 : 0) + "\n";
   header(out, "oms_process_start_time_seconds", "gauge",
          "Start time of omsd since the Unix epoch.");
   out += "oms_process_start_time_seconds " + num(process.start_time_seconds) +
@@ -206,6 +209,9 @@ std::string metrics::render(const journal_stats* journal,
          "Journal commits that failed.");
   out +=
       "oms_journal_commit_failures_total " + std::to_string(j.failures) + "\n";
+  header(out, "oms_journal_failing", "gauge",
+         "1 while the journal's last commit failed (omsd is not ready).");
+  out += std::string{"oms_journal_failing "} + (j.failing ? "1" : "0") + "\n";
   header(out, "oms_journal_last_seq", "gauge",
          "Sequence number of the last durable event.");
   out += "oms_journal_last_seq " + std::to_string(j.last_seq) + "\n";

@@ -27,15 +27,16 @@
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
+#include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/http/flags.hpp"
 #include "system/http/send_answer.hpp"
 #include "system/log.hpp"
-#include "system/memory_store.hpp"
 #include "system/order_system.hpp"
-#include "system/pg_store.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/sqlite_store.hpp"
+#include "system/store/memory_store.hpp"
+#include "system/store/pg_store.hpp"
+#include "system/store/sqlite_store.hpp"
 #include "system/wms_http_transport.hpp"
 
 namespace {
@@ -131,18 +132,6 @@ sigset_t block_stop_signals() {
   return stop_signals;
 }
 
-// Creates the data dir where the store or a generated token needs it; why
-// it could not, or "".
-std::string prepare_data_dir(const daemon_config& cfg) {
-  if (cfg.store != store_kind::sqlite && !cfg.admin_token.empty())
-    return {};
-  std::error_code ec;
-  std::filesystem::create_directories(cfg.data_dir, ec);
-  if (ec)
-    return "cannot create the data dir " + cfg.data_dir + ": " + ec.message();
-  return {};
-}
-
 void configure_actors(caf::actor_system_config& caf_cfg,
                       const daemon_config& cfg) {
   register_types(caf_cfg);
@@ -189,6 +178,18 @@ wms_gateway_actor start_wms(caf::actor_system& sys, const daemon_config& cfg) {
   log::info("omsd.wms", {{"url", cfg.wms_url},
                          {"rate_per_second", uint64_t{cfg.wms_rate}}});
   return wms;
+}
+
+// The simulated payment gateway. With a durable store it remembers its
+// charges in the data dir, as a real provider would across our restarts.
+std::shared_ptr<simulated_gateway> start_gateway(const daemon_config& cfg,
+                                                 bool durable) {
+  simulated_gateway::config gw;
+  gw.decline_amount_min = cfg.decline_amount_min;
+  if (!durable)
+    return std::make_shared<simulated_gateway>(gw);
+  return std::make_shared<simulated_gateway>(
+      gw, (std::filesystem::path{cfg.data_dir} / "payments.jsonl").string());
 }
 
 api_options front_options(const daemon_config& cfg,
@@ -289,9 +290,20 @@ int main(int argc, char** argv) {
     return http::report_exit({parsed.exit_code, parsed.output});
   auto cfg = std::move(*parsed.config);
   log::set_level(cfg.log_level);
+  // What omsd writes (the store, its WAL, the payment ledger, the token)
+  // holds names and addresses: readable by its own user only.
+  ::umask(077);
 
-  if (auto error = prepare_data_dir(cfg); !error.empty())
-    return fatal(error);
+  // The data dir, when there is anything to keep in it, is private and owned
+  // by this omsd alone until it exits.
+  bool durable = cfg.store != store_kind::memory;
+  data_dir_lock data_lock;
+  if (durable || cfg.admin_token.empty()) {
+    auto claimed = claim_data_dir(cfg.data_dir);
+    if (!claimed)
+      return fatal(message_of(claimed.error()));
+    data_lock = std::move(*claimed);
+  }
   std::string token_origin;
   auto admin_token = resolve_admin_token(cfg, token_origin);
   if (!admin_token)
@@ -306,14 +318,17 @@ int main(int argc, char** argv) {
   configure_actors(caf_cfg, cfg);
   caf::actor_system sys{caf_cfg};
 
-  simulated_gateway::config gw;
-  gw.decline_amount_min = cfg.decline_amount_min;
   auto wms = start_wms(sys, cfg);
+  std::shared_ptr<simulated_gateway> gateway;
+  try {
+    gateway = start_gateway(cfg, durable);
+  } catch (const simulated_gateway::ledger_error& e) {
+    return fatal(e.what());
+  }
   std::unique_ptr<order_system> oms;
   try {
-    oms = std::make_unique<order_system>(
-        sys, actor_settings(cfg), std::move(*store),
-        std::make_shared<simulated_gateway>(gw), wms);
+    oms = std::make_unique<order_system>(sys, actor_settings(cfg),
+                                         std::move(*store), gateway, wms);
   } catch (const startup_error& e) {
     return fatal(std::string{"cannot load the store: "} + e.what());
   }

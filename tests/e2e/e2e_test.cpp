@@ -88,6 +88,30 @@ TEST_CASE("e2e: health, readiness and metrics need no token") {
     CHECK_MESSAGE(m.body.find(name) != std::string::npos, name);
 }
 
+TEST_CASE("e2e: /readyz names the store to the admin only") {
+  // Proves that the store's path is not shown without the admin token:
+  // none, a customer's or a wrong one get readiness alone.
+  world w;
+  auto [id, token] = w.customer("Ready");
+  for (std::string who : {"none", "customer", "wrong"}) {
+    CAPTURE(who);
+    std::string t = who == "customer" ? token
+                    : who == "wrong"  ? "admin-secret-tokeX"
+                                      : "";
+    http_client c{w.d.url(), t};
+    auto r = c.get("/readyz");
+    CHECK(r.status == 200);
+    auto j = body_of(r);
+    CHECK(j["status"] == "ready");
+    CHECK(j.contains("lastSeq"));
+    CHECK_FALSE(j.contains("store"));
+    CHECK(r.body.find(w.d.data_dir()) == std::string::npos);
+  }
+  auto r = w.admin.get("/readyz");
+  CHECK(r.status == 200);
+  CHECK(body_of(r)["store"] == "sqlite:" + w.d.data_dir() + "/data/oms.db");
+}
+
 TEST_CASE("e2e: tokens: none, unknown, customer on an admin route") {
   world w;
   http_client anon{w.d.url()};
@@ -466,17 +490,22 @@ TEST_CASE("e2e: an unconfirmed order cancels itself after the TTL in the "
   w.receive("FAN-1", 2, 1500);
   auto [cid, token] = w.customer("Om");
   http_client me{w.d.url(), token};
+  auto sent = std::chrono::steady_clock::now();
   auto order =
       body_of(me.post("/v1/orders", world::order_body(cid, "FAN-1", 2).dump()));
   auto id = order["id"].get<std::string>();
-  CHECK(available(w, "FAN-1") == 0);
+  auto held = available(w, "FAN-1");
+  // The hold is asserted only when the answer came well inside the second
+  // the order holds its stock (a slow run may see it expired already).
+  if (std::chrono::steady_clock::now() - sent < std::chrono::milliseconds(800))
+    CHECK(held == 0);
   json seen;
   eventually(
       [&] {
         seen = body_of(me.get("/v1/orders/" + id));
         return seen["status"] == "CANCELLED";
       },
-      std::chrono::seconds(15));
+      std::chrono::seconds(60));
   CHECK(seen["status"] == "CANCELLED");
   CHECK(available(w, "FAN-1") == 2);
   auto late = w.admin.post("/v1/orders/" + id + "/confirm", "");

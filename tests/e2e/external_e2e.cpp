@@ -169,7 +169,7 @@ TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
         auto s = sku_state(sim.state(), "EXT-1");
         return s.value("reserved", int64_t{0}) == granted_units.load();
       },
-      std::chrono::seconds(30));
+      std::chrono::seconds(90));
   CHECK(in_step);
   auto state = sim.state();
   CHECK(sku_state(state, "EXT-1")["liveOrderable"] == 2);
@@ -186,7 +186,7 @@ TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
         return sku_state(sim.state(), "EXT-1").value("reserved", int64_t{0}) ==
                granted_units.load() - 3;
       },
-      std::chrono::seconds(30)));
+      std::chrono::seconds(90)));
 
   // A receipt at the warehouse becomes sellable through the feed or the next
   // batch, once.
@@ -196,7 +196,7 @@ TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
         auto v = admin.get("/v1/inventory/EXT-1?seller=EXTERNAL");
         return v.status == 200 && body_of(v)["available"] == 15;
       },
-      std::chrono::seconds(30)));
+      std::chrono::seconds(90)));
   CHECK(sim.state()["maxRequestsInAnySecond"].get<int64_t>() <= 5);
 }
 

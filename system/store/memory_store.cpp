@@ -1,10 +1,8 @@
-#include "system/memory_store.hpp"
+#include "system/store/memory_store.hpp"
 
 #include "messages/errors.hpp"
 
 namespace oms {
-
-journal_store::~journal_store() = default;
 
 caf::error memory_store::commit(const std::vector<event>& events) {
   if (failing_)

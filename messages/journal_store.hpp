@@ -11,7 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "messages/domain.hpp"
-#include "system/store_state.hpp"
+#include "messages/recovered_state.hpp"
 
 namespace oms {
 

@@ -1,4 +1,4 @@
-#include "system/codec.hpp"
+#include "system/store/codec.hpp"
 
 #include <nlohmann/json.hpp>
 

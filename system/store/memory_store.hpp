@@ -5,7 +5,8 @@
 #include <atomic>
 #include <mutex>
 
-#include "system/journal_store.hpp"
+#include "messages/journal_store.hpp"
+#include "system/store/store_state.hpp"
 
 namespace oms {
 

@@ -1,0 +1,117 @@
+#include "actors/audit_collector.hpp"
+
+#include <chrono>
+#include <string>
+
+#include "actors/audit.hpp"
+#include "messages/errors.hpp"
+#include "messages/type_ids.hpp"
+
+namespace oms {
+
+namespace {
+
+void finish_audit(audit_collector_ptr self) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  st.finished = true;
+  auto report = audit_stock(st.snapshots, st.live);
+  for (auto& v : st.failures)
+    report.violations.push_back(std::move(v));
+  auto waited = std::to_string(
+      std::chrono::duration_cast<std::chrono::milliseconds>(st.deadline)
+          .count());
+  for (size_t i = 0; i < st.skus.size(); ++i)
+    if (!st.sku_answered[i])
+      report.violations.push_back(
+          violation{st.skus[i].first,
+                    "SKU actor did not answer within " + waited + " ms"});
+  if (st.orders_unanswered > 0)
+    report.violations.push_back(
+        violation{{},
+                  std::to_string(st.orders_unanswered) +
+                      " live orders did not answer within " + waited +
+                      " ms: their holds could not be checked"});
+  st.rp.deliver(std::move(report));
+  self->quit();
+}
+
+// At most this many questions in flight: CAF 0.17 finds the handler of an
+// answer by a linear search over the actor's pending requests.
+constexpr size_t audit_window = 128;
+
+void ask_next(audit_collector_ptr self) {
+  auto& st = self->state;
+  auto arrive = [=] {
+    --self->state.in_flight;
+    if (--self->state.outstanding == 0)
+      finish_audit(self);
+    else
+      ask_next(self);
+  };
+  while (st.in_flight < audit_window && st.next_sku < st.skus.size()) {
+    auto i = st.next_sku++;
+    ++st.in_flight;
+    self->request(st.skus[i].second, caf::infinite, atom::holds_v)
+        .then(
+            [=](stock_snapshot& snap) {
+              self->state.sku_answered[i] = 1;
+              // A SKU whose first receipt never became durable is no SKU.
+              if (snap.view.unit_price > 0)
+                self->state.snapshots.push_back(std::move(snap));
+              arrive();
+            },
+            [=](caf::error& err) {
+              self->state.sku_answered[i] = 1;
+              self->state.failures.push_back(
+                  violation{self->state.skus[i].first,
+                            "SKU actor did not answer: " + describe(err)});
+              arrive();
+            });
+  }
+  while (st.in_flight < audit_window && st.next_order < st.orders.size()) {
+    auto& order = st.orders[st.next_order++];
+    ++st.in_flight;
+    self->request(order, caf::infinite, atom::get_v)
+        .then(
+            [=](order_record& rec) {
+              --self->state.orders_unanswered;
+              if (!is_terminal(rec.status))
+                self->state.live.push_back(std::move(rec));
+              arrive();
+            },
+            // An order that ended meanwhile holds nothing.
+            [=](caf::error&) {
+              --self->state.orders_unanswered;
+              arrive();
+            });
+  }
+}
+
+} // namespace
+
+audit_collector_actor::behavior_type
+audit_collector(audit_collector_ptr self,
+                std::vector<std::pair<sku_id, inventory_actor>> skus,
+                std::vector<order_actor> orders, caf::timespan deadline) {
+  auto& st = self->state;
+  st.skus = std::move(skus);
+  st.orders = std::move(orders);
+  st.deadline = deadline;
+  st.sku_answered.assign(st.skus.size(), 0);
+  return {
+      [=](atom::audit) -> caf::result<audit_report> {
+        auto& st = self->state;
+        st.rp = self->make_response_promise<audit_report>();
+        st.outstanding = st.skus.size() + st.orders.size();
+        st.orders_unanswered = st.orders.size();
+        ask_next(self);
+        self->delayed_send(self, st.deadline, atom::expire_v, uint64_t{0});
+        return st.rp;
+      },
+      [=](atom::expire, uint64_t) { finish_audit(self); },
+  };
+}
+
+} // namespace oms

@@ -1,0 +1,181 @@
+// The CUSTOMER actor's cart: lines checked against the SKU's available
+// stock when they change, priced when viewed, taken out for a checkout and
+// put back if it fails. The cart holds no stock.
+#include <algorithm>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/customer_steps.hpp"
+#include "actors/validation.hpp"
+#include "messages/type_ids.hpp"
+
+namespace oms::customer_steps {
+
+namespace {
+
+// Sets the line of `sku` if `v` (the SKU's stock now) covers what the
+// change makes of it, and replies the view. Errors: VALIDATION_FAILED (the
+// sum passes the line limit), INSUFFICIENT_STOCK.
+void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
+                         bool add, const stock_view& v, cart_promise rp) {
+  auto& cart = self->state.cart;
+  auto line = find_line(self->state.cart, sku);
+  int64_t current = line == cart.end() ? 0 : line->second;
+  int64_t wanted = add ? current + quantity : quantity;
+  if (wanted > self->state.ctx->settings.limits.line_quantity_max) {
+    rp.deliver(invalid(
+        "quantity must be between 1 and " +
+        std::to_string(self->state.ctx->settings.limits.line_quantity_max)));
+    return;
+  }
+  if (wanted > v.available) {
+    nlohmann::json details{
+        {"skus",
+         {{{"sku", sku}, {"requested", wanted}, {"available", v.available}}}}};
+    rp.deliver(make_error(errc::insufficient_stock,
+                          "only " + std::to_string(v.available) + " of " + sku +
+                              " available",
+                          details.dump()));
+    return;
+  }
+  if (line == cart.end())
+    cart.emplace_back(sku, wanted);
+  else
+    line->second = wanted;
+  deliver_view(self, rp);
+}
+
+// Asks the SKU's actor for its stock and changes the line if it covers the
+// change. Handles nothing else meanwhile, so the check and the change are
+// one step.
+void check_then_set_line(customer_ptr self, inventory_actor handle,
+                         const sku_id& sku, int64_t quantity, bool add,
+                         cart_promise rp) {
+  self->request(handle, self->state.ctx->settings.request_timeout, atom::get_v)
+      .await(
+          [=](stock_view& v) mutable {
+            set_line_if_covered(self, sku, quantity, add, v, rp);
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
+} // namespace
+
+cart_lines::iterator find_line(cart_lines& cart, const sku_id& sku) {
+  return std::find_if(cart.begin(), cart.end(),
+                      [&](const auto& line) { return line.first == sku; });
+}
+
+void deliver_view(customer_ptr self, cart_promise rp) {
+  auto& st = self->state;
+  struct fan_in {
+    size_t outstanding;
+    cart_view view;
+  };
+  auto acc = std::make_shared<fan_in>();
+  acc->view.customer = st.id;
+  for (auto& [sku, qty] : st.cart)
+    acc->view.lines.push_back(cart_line{sku, qty, 0, 0, 0});
+  acc->outstanding = acc->view.lines.size();
+  if (acc->outstanding == 0) {
+    rp.deliver(acc->view);
+    return;
+  }
+  auto arrive = [acc, rp]() mutable {
+    if (--acc->outstanding > 0)
+      return;
+    acc->view.total = 0;
+    for (auto& line : acc->view.lines) {
+      line.line_total = line.quantity * line.unit_price;
+      acc->view.total += line.line_total;
+    }
+    rp.deliver(std::move(acc->view));
+  };
+  for (size_t i = 0; i < acc->view.lines.size(); ++i) {
+    auto h = st.skus.find(acc->view.lines[i].sku);
+    if (h == st.skus.end()) {
+      arrive();
+      continue;
+    }
+    self->request(h->second, st.ctx->settings.request_timeout, atom::get_v)
+        .then(
+            [acc, i, arrive](stock_view& v) mutable {
+              acc->view.lines[i].unit_price = v.unit_price;
+              acc->view.lines[i].available = v.available;
+              arrive();
+            },
+            [arrive](caf::error&) mutable { arrive(); });
+  }
+}
+
+caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
+                                   int64_t quantity, bool add) {
+  auto& st = self->state;
+  auto& limits = st.ctx->settings.limits;
+  if (auto p = check_id("sku", sku, limits))
+    return invalid(p->message);
+  if (quantity < 1 || quantity > limits.line_quantity_max)
+    return invalid("quantity must be between 1 and " +
+                   std::to_string(limits.line_quantity_max));
+  auto line = find_line(self->state.cart, sku);
+  if (line == st.cart.end() &&
+      st.cart.size() >= st.ctx->settings.cart_lines_max)
+    return invalid("the cart holds at most " +
+                   std::to_string(st.ctx->settings.cart_lines_max) + " lines");
+  auto rp = self->make_response_promise<cart_view>();
+  if (auto h = st.skus.find(sku); h != st.skus.end()) {
+    check_then_set_line(self, h->second, sku, quantity, add, rp);
+    return rp;
+  }
+  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku)
+      .await(
+          [=](inventory_actor& handle) {
+            self->state.skus.emplace(sku, handle);
+            check_then_set_line(self, handle, sku, quantity, add, rp);
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<cart_view> remove_line(customer_ptr self, const sku_id& sku) {
+  auto line = find_line(self->state.cart, sku);
+  if (line == self->state.cart.end())
+    return invalid("sku " + sku + " is not in the cart");
+  self->state.cart.erase(line);
+  auto rp = self->make_response_promise<cart_view>();
+  deliver_view(self, rp);
+  return rp;
+}
+
+std::vector<taken_line> take_from_cart(cart_lines& cart,
+                                       const std::vector<order_item>& items) {
+  std::vector<taken_line> taken;
+  for (auto& item : items) {
+    auto line = find_line(cart, item.sku);
+    if (line == cart.end())
+      continue;
+    auto quantity = std::min(line->second, item.quantity);
+    taken.push_back(taken_line{static_cast<size_t>(line - cart.begin()),
+                               item.sku, quantity});
+    line->second -= quantity;
+  }
+  cart.erase(std::remove_if(cart.begin(), cart.end(),
+                            [](const auto& l) { return l.second <= 0; }),
+             cart.end());
+  return taken;
+}
+
+void put_back_in_cart(cart_lines& cart, const std::vector<taken_line>& taken) {
+  for (auto& t : taken) {
+    auto line = find_line(cart, t.sku);
+    if (line != cart.end())
+      line->second += t.quantity; // the customer added more meanwhile
+    else
+      cart.insert(cart.begin() + static_cast<std::ptrdiff_t>(
+                                     std::min(t.position, cart.size())),
+                  {t.sku, t.quantity});
+  }
+}
+
+} // namespace oms::customer_steps

@@ -1,0 +1,59 @@
+// What the CUSTOMER actor's behaviour (customer.cpp) and its cart
+// (customer_cart.cpp) share; used by nothing else.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "actors/customer.hpp"
+
+namespace oms::customer_steps {
+
+using customer_ptr = customer_actor::stateful_pointer<customer_state>;
+using cart_promise = caf::typed_response_promise<cart_view>;
+
+// -- customer.cpp -------------------------------------------------------------
+
+/// Wall-clock milliseconds now, as the actors see it.
+timestamp_ms now(customer_ptr self);
+
+/// VALIDATION_FAILED with `message`.
+caf::error invalid(std::string message);
+
+// -- customer_cart.cpp --------------------------------------------------------
+
+/// The cart's line of `sku`, or the cart's end.
+cart_lines::iterator find_line(cart_lines& cart, const sku_id& sku);
+
+/// Prices every line now and delivers the view (a line whose SKU actor does
+/// not answer is priced 0).
+void deliver_view(customer_ptr self, cart_promise rp);
+
+/// Sets the cart's quantity of `sku` to `quantity` (or adds `quantity` to it)
+/// once the SKU's available stock covers the result, and replies the view.
+/// Errors: VALIDATION_FAILED, UNKNOWN_SKU, INSUFFICIENT_STOCK, and the SKU
+/// actor's (WMS_UNAVAILABLE for the EXTERNAL seller).
+caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
+                                   int64_t quantity, bool add);
+
+/// Removes the line of `sku` and replies the view. Errors: VALIDATION_FAILED
+/// (not in the cart).
+caf::result<cart_view> remove_line(customer_ptr self, const sku_id& sku);
+
+/// Units taken out of the cart for a checkout in flight, with where each
+/// line stood, so that a failed checkout puts them back where they were.
+struct taken_line {
+  size_t position;
+  sku_id sku;
+  int64_t quantity;
+};
+
+/// Takes the units of `items` out of `cart` (lines left empty go).
+std::vector<taken_line> take_from_cart(cart_lines& cart,
+                                       const std::vector<order_item>& items);
+
+/// Puts `taken` back where it stood (added to a line the customer has added
+/// again meanwhile).
+void put_back_in_cart(cart_lines& cart, const std::vector<taken_line>& taken);
+
+} // namespace oms::customer_steps

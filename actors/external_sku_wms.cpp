@@ -1,0 +1,320 @@
+// The EXTERNAL-SKU actor's work with the WMS, in the background of its
+// replies: each hold's reservation is brought to the state the order wants
+// one call at a time, an intent journaled before the call that acts on it,
+// failed calls retried on a timer; and the SKU's snapshot is read again once
+// the WMS's next batch should have run.
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/external_sku_steps.hpp"
+#include "messages/type_ids.hpp"
+#include "system/log.hpp"
+
+namespace oms::external_sku_steps {
+
+namespace {
+
+using json = nlohmann::json;
+
+// The WMS's error code in an answer body, or "".
+std::string error_code(const wms_response& resp) {
+  auto j = json::parse(resp.body, nullptr, false);
+  if (j.is_object() && j.contains("error") && j["error"].is_object())
+    return j["error"].value("code", std::string{});
+  return {};
+}
+
+// Journals where a reservation stands at the WMS: a standing, "KNOWN" or
+// "KNOWN>WANTED" (an intent, written before the call; to_string(wms_standing)),
+// or RELEASED / SHIPPED / REFUSED when it is settled. Stores keep one row per
+// (order, SKU) until it settles.
+void journal_wms(ext_ptr self, const order_id& order, int64_t quantity,
+                 int64_t reserve_seq, std::string state,
+                 std::function<void(caf::error)> then) {
+  event ev;
+  ev.kind = event_kind::wms_synced;
+  ev.at = now(self);
+  ev.sku = self->state.sku;
+  ev.order = order;
+  ev.quantity = quantity;
+  ev.amount = reserve_seq;
+  ev.reason = std::move(state);
+  ev.seller = seller::external;
+  self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
+                std::vector<event>{std::move(ev)})
+      .then([then](uint64_t) { then(caf::error{}); },
+            [then](caf::error& err) { then(err); });
+}
+
+// Asks the supervisor to cancel an order the WMS refused.
+void cancel_refused(ext_ptr self, const order_id& order,
+                    const std::string& why) {
+  order_command cmd;
+  cmd.kind = command_kind::cancel;
+  cmd.reason = "the seller's warehouse refused the reservation of " +
+               self->state.sku + ": " + why;
+  self->request(self->state.supervisor, caf::infinite, atom::apply_v, order,
+                cmd)
+      .then(
+          [=](order_record&) {
+            log::warn(
+                "external.order_cancelled",
+                {{"order", order}, {"sku", self->state.sku}, {"why", why}});
+          },
+          [=](caf::error& err) {
+            log::error("external.cancel_failed", {{"order", order},
+                                                  {"sku", self->state.sku},
+                                                  {"error", describe(err)}});
+          });
+}
+
+// The WMS acknowledged a call (200, 201): its state of the reservation is
+// journaled, then the next step follows. An answer we cannot read is
+// retried.
+void on_acknowledged(ext_ptr self, const order_id& order, int64_t quantity,
+                     const wms_response& resp) {
+  auto& st = self->state;
+  auto j = json::parse(resp.body, nullptr, false);
+  wms_state state = wms_state::none;
+  if (!j.is_object() ||
+      !parse_wms_state(j.value("status", std::string{}), state)) {
+    log::error("external.bad_answer",
+               {{"sku", st.sku}, {"order", order}, {"body", resp.body}});
+    arm_retry(self);
+    return;
+  }
+  auto seq = j.value("seq", int64_t{0});
+  st.ledger.acknowledged(order, state, seq);
+  st.backoff = std::chrono::milliseconds{0};
+  auto* after = st.ledger.find(order);
+  auto reserve_seq = after ? after->reserve_seq : seq;
+  wms_standing row{state, {}};
+  if (after && after->wanted != state)
+    row.wanted = after->wanted;
+  journal_wms(
+      self, order, quantity, reserve_seq, to_string(row), [=](caf::error err) {
+        if (err)
+          log::error("external.journal_failed",
+                     {{"sku", self->state.sku}, {"error", describe(err)}});
+        self->state.in_flight.erase(order);
+        sync(self, order);
+      });
+}
+
+// The WMS refused a reservation we granted (`code`: INSUFFICIENT_STOCK or
+// UNKNOWN_SKU): it knew of less stock than its snapshot said, so the order
+// goes.
+void on_refused(ext_ptr self, const order_id& order, int64_t quantity,
+                const std::string& code) {
+  auto& st = self->state;
+  st.ledger.refused(order);
+  st.in_flight.erase(order);
+  journal_wms(self, order, quantity, 0, "REFUSED", [](caf::error) {});
+  cancel_refused(self, order,
+                 code == "UNKNOWN_SKU" ? "the SKU is unknown there"
+                                       : "not enough stock there");
+}
+
+// The WMS has no such reservation: a release is done; anything else starts
+// over.
+void on_unknown_reservation(ext_ptr self, const order_id& order, wms_op op,
+                            int64_t quantity, int64_t reserve_seq) {
+  auto& st = self->state;
+  // A release settles the hold, and acknowledged() drops it.
+  st.ledger.acknowledged(
+      order, op == wms_op::release ? wms_state::released : wms_state::none, 0);
+  st.in_flight.erase(order);
+  journal_wms(
+      self, order, quantity, reserve_seq,
+      to_string(wms_standing{
+          op == wms_op::release ? wms_state::released : wms_state::none, {}}),
+      [=](caf::error) { sync(self, order); });
+}
+
+// Interprets the WMS's final answer to call `op` for `order`.
+void on_answer(ext_ptr self, const order_id& order, wms_op op,
+               const wms_response& resp) {
+  auto& st = self->state;
+  auto* h = st.ledger.find(order);
+  if (h == nullptr)
+    return;
+  auto quantity = h->quantity;
+  auto code = error_code(resp);
+  if (resp.status == 200 || resp.status == 201) {
+    on_acknowledged(self, order, quantity, resp);
+    return;
+  }
+  if (op == wms_op::reserve &&
+      ((resp.status == 409 && code == "INSUFFICIENT_STOCK") ||
+       (resp.status == 404 && code == "UNKNOWN_SKU"))) {
+    on_refused(self, order, quantity, code);
+    return;
+  }
+  if (resp.status == 404 && code == "UNKNOWN_RESERVATION") {
+    on_unknown_reservation(self, order, op, quantity, h->reserve_seq);
+    return;
+  }
+  log::error("external.wms_refused_call", {{"sku", st.sku},
+                                           {"order", order},
+                                           {"op", to_string(op)},
+                                           {"status", int64_t{resp.status}},
+                                           {"body", resp.body}});
+  st.in_flight.erase(order);
+  arm_retry(self);
+}
+
+void send_call(ext_ptr self, const order_id& order, wms_call call) {
+  auto op = call.op;
+  self->request(self->state.gateway, caf::infinite, atom::call_v,
+                std::move(call))
+      .then([=](wms_response& resp) { on_answer(self, order, op, resp); },
+            [=](caf::error& err) {
+              log::warn("external.wms_unavailable", {{"sku", self->state.sku},
+                                                     {"order", order},
+                                                     {"op", to_string(op)},
+                                                     {"error", describe(err)}});
+              self->state.in_flight.erase(order);
+              arm_retry(self);
+            });
+}
+
+void arm_refresh(ext_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.ctx->settings.external;
+  // Read again once the next batch should have run.
+  auto due = st.ledger.snapshot_as_of() + cfg.batch_interval.count() + 1000;
+  auto delay = std::chrono::milliseconds(std::clamp<int64_t>(
+      due - now(self), cfg.snapshot_min_interval.count(),
+      std::max(cfg.snapshot_min_interval, cfg.batch_interval).count()));
+  self->delayed_send(self, delay, atom::read_v, ++st.read_generation);
+}
+
+void finish_waiting(ext_ptr self, const caf::error& err) {
+  auto waiting = std::move(self->state.waiting);
+  self->state.waiting.clear();
+  for (auto& f : waiting)
+    f(err);
+}
+
+// The WMS answered a snapshot read: 404 is UNKNOWN_SKU, an answer without
+// the counts is WMS_UNAVAILABLE; else the snapshot replaces the last one.
+void on_snapshot(ext_ptr self, const wms_response& resp) {
+  auto& st = self->state;
+  st.reading = false;
+  if (resp.status == 404) {
+    finish_waiting(
+        self, make_error(errc::unknown_sku,
+                         "unknown SKU " + st.sku + " at the EXTERNAL seller"));
+    return;
+  }
+  auto j = json::parse(resp.body, nullptr, false);
+  if (resp.status != 200 || !j.is_object() || !j.contains("orderable") ||
+      !j.contains("reflects")) {
+    log::error("external.bad_snapshot", {{"sku", st.sku},
+                                         {"status", int64_t{resp.status}},
+                                         {"body", resp.body}});
+    finish_waiting(
+        self, make_error(errc::wms_unavailable,
+                         "the WMS answered " + std::to_string(resp.status)));
+    return;
+  }
+  st.ledger.apply_snapshot(j.value("orderable", int64_t{0}),
+                           j.value("reflects", int64_t{0}),
+                           j.value("asOf", timestamp_ms{0}),
+                           j.value("unitPrice", money{0}), now(self));
+  arm_refresh(self);
+  finish_waiting(self, caf::error{});
+}
+
+} // namespace
+
+void arm_retry(ext_ptr self) {
+  auto& st = self->state;
+  if (st.retry_armed)
+    return;
+  auto& cfg = st.ctx->settings.external;
+  st.backoff = st.backoff.count() == 0
+                   ? cfg.retry_min
+                   : std::min(cfg.retry_max, st.backoff * 2);
+  st.retry_armed = true;
+  self->delayed_send(self, st.backoff, atom::retry_v, ++st.retry_generation);
+}
+
+void sync_all(ext_ptr self) {
+  for (auto& order : self->state.ledger.out_of_sync())
+    sync(self, order);
+}
+
+void sync(ext_ptr self, const order_id& order) {
+  auto& st = self->state;
+  if (st.in_flight.count(order) > 0)
+    return;
+  auto* h = st.ledger.find(order);
+  if (h == nullptr || h->wanted == h->known)
+    return;
+  wms_call call;
+  call.sku = st.sku;
+  call.reservation = reservation_id(order, st.sku);
+  call.quantity = h->quantity;
+  bool intent = false;
+  if (h->wanted == wms_state::released) {
+    call.op = wms_op::release;
+    intent = true;
+  } else if (h->known == wms_state::none) {
+    call.op = wms_op::reserve;
+    intent = !h->requested;
+  } else if (h->known == wms_state::reserved) {
+    call.op = wms_op::block;
+  } else if (h->known == wms_state::blocked &&
+             h->wanted == wms_state::shipped) {
+    call.op = wms_op::ship;
+    intent = true;
+  } else {
+    return;
+  }
+  st.in_flight.insert(order);
+  if (!intent) {
+    send_call(self, order, std::move(call));
+    return;
+  }
+  // Write-ahead: the intent is durable before the WMS may act on it.
+  journal_wms(self, order, h->quantity, h->reserve_seq,
+              to_string(wms_standing{h->known, h->wanted}),
+              [=](caf::error err) mutable {
+                if (err) {
+                  self->state.in_flight.erase(order);
+                  arm_retry(self);
+                  return;
+                }
+                self->state.ledger.mark_requested(order);
+                send_call(self, order, std::move(call));
+              });
+}
+
+void read_snapshot(ext_ptr self) {
+  auto& st = self->state;
+  if (st.reading)
+    return;
+  st.reading = true;
+  wms_call call;
+  call.op = wms_op::read_inventory;
+  call.sku = st.sku;
+  self->request(st.gateway, caf::infinite, atom::call_v, std::move(call))
+      .then([=](wms_response& resp) { on_snapshot(self, resp); },
+            [=](caf::error& err) {
+              self->state.reading = false;
+              finish_waiting(self, err);
+            });
+}
+
+void with_snapshot(ext_ptr self, std::function<void(const caf::error&)> f) {
+  if (self->state.ledger.known()) {
+    f(caf::error{});
+    return;
+  }
+  self->state.waiting.push_back(std::move(f));
+  read_snapshot(self);
+}
+
+} // namespace oms::external_sku_steps

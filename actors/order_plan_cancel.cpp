@@ -1,0 +1,188 @@
+// The ORDER actor's plans for cancelling, whole or in part, and for the
+// refunds a cancelled payment owes.
+#include "actors/order_plan.hpp"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "actors/order_machine.hpp"
+
+namespace oms {
+
+namespace {
+
+// Adds a PENDING refund of `amount` to `next` (nothing if amount <= 0).
+void add_refund(order_record& next, money amount, std::string reason,
+                timestamp_ms now) {
+  if (amount <= 0)
+    return;
+  payment_record refund;
+  refund.kind = payment_kind::refund;
+  refund.gateway_key = next_gateway_key(next, payment_kind::refund);
+  refund.amount = amount;
+  refund.reason = std::move(reason);
+  refund.at = now;
+  next.payments.push_back(std::move(refund));
+}
+
+problem invalid(std::string message, std::string details = "{}") {
+  return problem{errc::validation_failed, std::move(message),
+                 std::move(details)};
+}
+
+} // namespace
+
+money refund_owed(const order_record& rec) {
+  money owed = rec.paid_amount - rec.refunded_amount;
+  for (auto& p : rec.payments)
+    if (p.kind == payment_kind::refund && p.status == payment_status::pending)
+      owed -= p.amount;
+  return owed;
+}
+
+planned<order_plan> plan_cancel(const order_record& rec, command_kind cmd,
+                                const std::string& reason, timestamp_ms now) {
+  if (cmd != command_kind::cancel && cmd != command_kind::expire)
+    return problem{errc::internal,
+                   std::string{to_string(cmd)} + " does not cancel an order"};
+  if (auto refusal = check_transition(rec, cmd))
+    return *refusal;
+  auto why = cmd == command_kind::expire ? std::string{expired_reason}
+             : reason.empty()            ? std::string{"CUSTOMER_REQUEST"}
+                                         : reason;
+  order_plan plan;
+  plan.next = moved(rec, order_status::cancelled, why, 0, now);
+  plan.next.cancel_reason = why;
+  auto owed = refund_owed(rec);
+  add_refund(plan.next, owed, "order cancelled", now);
+  plan.next.history.back().amount = std::max<money>(owed, 0);
+  follow_holds(plan, rec, event_kind::stock_released, sku_op::release);
+  return plan;
+}
+
+planned<line_cancel> check_line_cancel(const order_record& rec,
+                                       const std::vector<order_item>& lines) {
+  if (auto refusal = check_transition(rec, command_kind::cancel))
+    return *refusal;
+  if (lines.empty())
+    return invalid("lines must name at least one line to cancel");
+  // Validate every line before deciding anything.
+  line_cancel result;
+  result.quantities.assign(rec.lines.size(), 0);
+  std::unordered_set<std::string> seen;
+  for (size_t j = 0; j < lines.size(); ++j) {
+    auto& item = lines[j];
+    auto field = "lines[" + std::to_string(j) + "]";
+    auto it =
+        std::find_if(rec.lines.begin(), rec.lines.end(),
+                     [&](const order_line& l) { return l.sku == item.sku; });
+    if (it == rec.lines.end())
+      return invalid(field + ".sku " + item.sku + " is not in the order");
+    if (!seen.insert(item.sku).second)
+      return invalid(field + ".sku repeats SKU " + item.sku);
+    auto remaining = it->quantity - it->cancelled_quantity;
+    if (item.quantity < 1 || item.quantity > remaining)
+      return invalid(field + ".quantity must be between 1 and " +
+                     std::to_string(remaining));
+    result.quantities[static_cast<size_t>(it - rec.lines.begin())] =
+        item.quantity;
+  }
+  result.everything = true;
+  for (size_t i = 0; i < rec.lines.size(); ++i)
+    if (rec.lines[i].quantity - rec.lines[i].cancelled_quantity !=
+        result.quantities[i])
+      result.everything = false;
+  // A reservation at the WMS has one quantity: it is kept or released whole.
+  if (!result.everything && rec.seller == seller::external)
+    return invalid("an EXTERNAL order is cancelled whole: the seller's "
+                   "warehouse cannot shrink a reservation",
+                   R"({"field":"lines"})");
+  return result;
+}
+
+planned<order_plan> plan_partial_cancel(const order_record& rec,
+                                        const std::vector<int64_t>& quantities,
+                                        const std::string& reason,
+                                        timestamp_ms now) {
+  if (auto refusal = check_transition(rec, command_kind::cancel))
+    return *refusal;
+  if (quantities.size() != rec.lines.size())
+    return problem{errc::internal, "one quantity per line expected"};
+  auto why = reason.empty() ? std::string{"PARTIAL_CANCEL"} : reason;
+  order_plan plan;
+  plan.next = moved(rec, rec.status, why, 0, now);
+  plan.op = sku_op::reduce;
+  auto& next = plan.next;
+  money cancelled_value = 0;
+  for (size_t i = 0; i < next.lines.size(); ++i) {
+    auto qty = quantities[i];
+    if (qty == 0)
+      continue;
+    if (qty < 0 ||
+        qty > next.lines[i].quantity - next.lines[i].cancelled_quantity)
+      return problem{errc::internal, "more cancelled than the line holds"};
+    next.lines[i].cancelled_quantity += qty;
+    cancelled_value += qty * next.lines[i].unit_price;
+    plan.events.push_back(stock_event(event_kind::stock_released, now,
+                                      next.lines[i].sku, next.id, qty));
+    plan.lines.push_back(i);
+  }
+  next.total_amount = order_total(next.lines);
+  next.history.back().amount = cancelled_value;
+  if (next.status == order_status::paid)
+    add_refund(next, cancelled_value, why, now);
+  return plan;
+}
+
+std::optional<refund_call> next_refund(const order_record& rec) {
+  auto* pending = pending_payment(rec, payment_kind::refund);
+  if (!pending)
+    return std::nullopt;
+  refund_call call;
+  for (auto& p : rec.payments)
+    if (p.kind == payment_kind::charge && p.status == payment_status::succeeded)
+      call.charge_reference = p.reference;
+  call.key = pending->gateway_key;
+  call.amount = pending->amount;
+  return call;
+}
+
+std::optional<order_plan> plan_refund_outcome(const order_record& rec,
+                                              const std::string& key,
+                                              const gateway_result& res,
+                                              timestamp_ms now) {
+  if (res.status == gateway_status::unavailable)
+    return std::nullopt;
+  auto i = find_payment(rec, key);
+  if (!i || rec.payments[*i].kind != payment_kind::refund)
+    return std::nullopt;
+  order_plan plan;
+  plan.next = rec;
+  auto& next = plan.next;
+  auto* p = &next.payments[*i];
+  next.updated_at = now;
+  if (res.status == gateway_status::approved) {
+    p->status = payment_status::succeeded;
+    p->reference = res.reference;
+    next.refunded_amount += p->amount;
+  } else {
+    // A refused refund needs a person: the history says so.
+    p->status = payment_status::failed;
+    p->reason = res.reason;
+    next.history.push_back(history_entry{now, next.status, next.status,
+                                         "REFUND_DECLINED: " + res.reason,
+                                         p->amount});
+  }
+  return plan;
+}
+
+std::chrono::milliseconds
+refund_retry_delay(uint32_t retries, std::chrono::milliseconds interval,
+                   std::chrono::milliseconds interval_max) {
+  auto delay = interval;
+  for (uint32_t i = 0; i < retries && delay < interval_max; ++i)
+    delay *= 2;
+  return std::min(delay, interval_max);
+}
+
+} // namespace oms

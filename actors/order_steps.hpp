@@ -1,0 +1,100 @@
+// The steps of the ORDER actor's flows, shared by actors/order*.cpp and by
+// nothing else. Each flow asks a planner (actors/order_plan.hpp) what to do,
+// then only sends, awaits and replies: order.cpp (the behaviour and the
+// shared steps), order_create.cpp, order_payment.cpp, order_cancel.cpp
+// (cancellation and refunds) and order_transitions.cpp.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "actors/order.hpp"
+#include "actors/order_plan.hpp"
+
+namespace oms::order_flow {
+
+using order_ptr = order_actor::stateful_pointer<order_state>;
+/// Where a command's outcome goes: the order's record, or the error.
+using record_callback = std::function<void(caf::expected<order_record>)>;
+/// Continuation of a step: an empty error means it succeeded.
+using step_done = std::function<void(caf::error)>;
+
+// -- shared steps (order.cpp) -------------------------------------------------
+
+/// Wall-clock milliseconds now, as the actors see it.
+timestamp_ms now(order_ptr self);
+
+/// The actor's own handle.
+order_actor handle_of(order_ptr self);
+
+/// STORE_FAILURE for a change the journal did not make durable.
+caf::error durability_error(const caf::error& err);
+
+/// Journals `plan` (its stock events and the next record as one append),
+/// makes its record the order's, disarms the hold timer if the order left
+/// its state, and has the SKU actors follow (failures are logged: the
+/// journal is the truth). Handles nothing else until the journal answers.
+void carry_out(order_ptr self, order_plan plan, step_done then);
+
+/// A continuation that answers `done` with the error if the step failed and
+/// runs `then` if it succeeded.
+step_done or_fail(record_callback done, std::function<void()> then);
+
+/// Tells the SKU actors of `lines` to follow the order's journaled record,
+/// and waits for all of them.
+void follow_at_skus(order_ptr self, sku_op op, std::vector<size_t> lines,
+                    std::function<void()> then);
+
+/// Arms the hold timer for the time the hold has left (now if none).
+void arm_hold_timer(order_ptr self);
+
+/// Ends the actor once its order is terminal and owes nothing (no pending
+/// charge or refund): the SUPERVISOR keeps the record.
+void finish_if_terminal(order_ptr self);
+
+/// Answers `done` with the order's record, then finish_if_terminal.
+void reply_record(order_ptr self, const record_callback& done);
+
+// -- creation (order_create.cpp) ----------------------------------------------
+
+/// Reserves every line, then journals the order or refuses it.
+caf::result<created_order> start_create(order_ptr self,
+                                        create_order_request& req,
+                                        std::vector<inventory_actor>& skus);
+
+// -- payment (order_payment.cpp) ----------------------------------------------
+
+/// Charges the amount due (recovering a lost earlier charge first).
+void pay(order_ptr self, pay_command cmd, record_callback done);
+
+/// Settles a PENDING charge (one whose answer was lost) by asking the
+/// gateway about its key; `then` learns whether the order now knows the
+/// outcome of every charge.
+void resolve_pending_charge(order_ptr self, std::function<void(bool)> then);
+
+/// Settles a pending charge first; if its outcome cannot be known now, the
+/// command is answered PAYMENT_UNAVAILABLE, else `then` goes on.
+void settle_pending_charge_then(order_ptr self, record_callback done,
+                                std::function<void()> then);
+
+// -- cancellation and refunds (order_cancel.cpp) ------------------------------
+
+/// Cancels the whole order: `cmd` cancel (for `reason`) or expire.
+void cancel_all(order_ptr self, command_kind cmd, std::string reason,
+                record_callback done);
+
+/// Cancels some units of some lines; every remaining unit cancels the order.
+void cancel_lines(order_ptr self, cancel_lines_command cmd,
+                  record_callback done);
+
+/// Asks the gateway for every PENDING refund and journals the outcomes;
+/// unanswered refunds are asked again on a timer.
+void process_refunds(order_ptr self, std::function<void()> then);
+
+// -- transitions (order_transitions.cpp) --------------------------------------
+
+/// confirm (after settling a lost charge), ship or deliver.
+void transition(order_ptr self, command_kind cmd, record_callback done);
+
+} // namespace oms::order_flow

@@ -1,0 +1,173 @@
+// The SUPERVISOR after a restart: the SKUs, the EXTERNAL seller's holds and
+// the live orders rebuilt from what the store recovered.
+#include <map>
+#include <unordered_map>
+
+#include "actors/inventory.hpp"
+#include "actors/order.hpp"
+#include "actors/stock_ledger.hpp"
+#include "actors/supervisor_steps.hpp"
+#include "messages/type_ids.hpp"
+#include "system/log.hpp"
+
+namespace oms {
+
+using namespace supervisor_steps;
+
+namespace {
+
+// Rebuilds the EXTERNAL SKUs' holds from the live orders and what the WMS
+// acknowledged, and their feed changes not yet in a snapshot; each SKU's
+// actor then brings the WMS in step (reserve, block, ship, release).
+void restore_external(supervisor_ptr self, const recovered_state& recovered) {
+  auto& st = self->state;
+  std::map<sku_id, external_ledger> ledgers;
+  auto ledger_of = [&](const sku_id& sku) -> external_ledger& {
+    auto i = ledgers.find(sku);
+    if (i == ledgers.end())
+      i = ledgers
+              .emplace(sku,
+                       external_ledger{st.ctx->settings.external.safety_buffer})
+              .first;
+    return i->second;
+  };
+  for (auto& rec : recovered.live_orders) {
+    if (rec.seller != seller::external)
+      continue;
+    for (auto& line : rec.lines) {
+      auto qty = held_quantity(rec, line);
+      if (qty <= 0)
+        continue;
+      external_hold h;
+      h.order = rec.id;
+      h.quantity = qty;
+      h.wanted = rec.status == order_status::created ? wms_state::reserved
+                                                     : wms_state::blocked;
+      ledger_of(line.sku).restore_hold(std::move(h));
+    }
+  }
+  for (auto& row : recovered.wms_reservations) {
+    auto& ledger = ledger_of(row.sku);
+    external_hold h;
+    if (auto* live = ledger.find(row.order)) {
+      h = *live; // the live order says what it wants
+    } else {
+      h.order = row.order;
+      h.quantity = row.quantity;
+      // No live hold: the order ended; ship if that was asked, else release.
+      h.wanted = row.state.wanted == wms_state::shipped ? wms_state::shipped
+                                                        : wms_state::released;
+    }
+    h.known = row.state.known;
+    h.reserve_seq = row.wms_seq;
+    h.requested = true;
+    ledger.restore_hold(std::move(h));
+  }
+  for (auto& d : recovered.external_deltas)
+    ledger_of(d.sku).restore_delta(d.wms_seq, d.quantity);
+  if (!ledgers.empty() && !st.ctx->wms) {
+    log::warn("supervisor.external_without_wms",
+              {{"skus", uint64_t{ledgers.size()}}});
+    return;
+  }
+  for (auto& [sku, ledger] : ledgers)
+    external_actor(self, sku, std::move(ledger));
+}
+
+void start_feed(supervisor_ptr self, const recovered_state& recovered) {
+  auto& st = self->state;
+  if (!st.ctx->wms || st.ctx->settings.external.feed_interval.count() <= 0)
+    return;
+  std::string cursor;
+  for (auto& [source, value] : recovered.cursors)
+    if (source == "wms")
+      cursor = value;
+  st.feed = self->spawn(wms_feed, st.ctx,
+                        caf::actor_cast<supervisor_actor>(self), cursor);
+}
+
+// Spawns an INVENTORY actor per stored SKU, with its batches and holds.
+void restore_skus(supervisor_ptr self, const recovered_state& recovered) {
+  auto& st = self->state;
+  auto now = st.ctx->now(self->clock());
+  std::unordered_map<sku_id, std::vector<hold_view>> holds;
+  for (auto& h : recovered.holds)
+    holds[h.sku].push_back(hold_view{h.order, h.quantity, h.kind, h.lots});
+  for (auto& sku : recovered.skus) {
+    std::vector<lot_state> lots;
+    for (auto& b : sku.batches) {
+      lot_state l;
+      l.lot = b.lot;
+      l.expires_at = b.expires_at;
+      l.received_at = b.received_at;
+      l.on_hand = b.on_hand;
+      for (size_t i = 0;
+           i < b.unallocatable.size() && i < unallocatable_reason_count; ++i)
+        l.unallocatable[i] = b.unallocatable[i];
+      lots.push_back(std::move(l));
+    }
+    // A SKU stored before batches existed has its units in the batch "".
+    int64_t in_lots = 0;
+    for (auto& l : lots)
+      in_lots += l.on_hand;
+    if (sku.on_hand > in_lots) {
+      lot_state l;
+      l.on_hand = sku.on_hand - in_lots;
+      lots.push_back(std::move(l));
+    }
+    stock_ledger ledger;
+    ledger.restore(sku.unit_price, sku.received_total, sku.consumed_total,
+                   sku.adjusted_total, std::move(lots), holds[sku.sku], now);
+    auto handle =
+        self->spawn(restored_inventory, sku.sku, st.ctx, std::move(ledger));
+    self->monitor(handle);
+    st.skus.emplace(sku.sku, handle);
+  }
+}
+
+// Spawns an ORDER actor per live order, with the actors of its SKUs.
+void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
+  auto& st = self->state;
+  auto me = caf::actor_cast<supervisor_actor>(self);
+  for (auto& rec : recovered.live_orders) {
+    std::vector<inventory_actor> handles;
+    for (auto& line : rec.lines) {
+      if (rec.seller == seller::external) {
+        auto i = st.external.find(line.sku);
+        handles.push_back(i == st.external.end() ? inventory_actor{}
+                                                 : inventory_actor{i->second});
+        continue;
+      }
+      auto i = st.skus.find(line.sku);
+      handles.push_back(i == st.skus.end() ? inventory_actor{} : i->second);
+    }
+    auto id = rec.id;
+    auto handle =
+        self->spawn(restored_order, rec, std::move(handles), st.ctx, me);
+    self->monitor(handle);
+    st.order_of.emplace(handle.address(), id);
+    st.orders.emplace(id, handle);
+  }
+}
+
+} // namespace
+
+supervisor_actor::behavior_type
+restored_supervisor(supervisor_ptr self, context_ptr ctx,
+                    std::shared_ptr<const recovered_state> recovered) {
+  self->state.ctx = ctx;
+  start_inbox(self, recovered->inbox_ids);
+  auto behavior = supervisor(self, ctx);
+  restore_skus(self, *recovered);
+  restore_external(self, *recovered);
+  start_feed(self, *recovered);
+  restore_orders(self, *recovered);
+  log::info("supervisor.recovered",
+            {{"skus", uint64_t{recovered->skus.size()}},
+             {"live_orders", uint64_t{recovered->live_orders.size()}},
+             {"orders", recovered->total_orders},
+             {"last_seq", recovered->last_seq}});
+  return behavior;
+}
+
+} // namespace oms

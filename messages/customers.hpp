@@ -1,0 +1,70 @@
+// Customers: who they are to the API, their carts, their pages of orders.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/basics.hpp"
+#include "messages/orders.hpp"
+
+namespace oms {
+
+/// One line of a cart, priced now.
+struct cart_line {
+  sku_id sku;
+  int64_t quantity = 0;
+  money unit_price = 0;
+  money line_total = 0;
+  int64_t available = 0; // what the SKU had available when the view was made
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_line& x) {
+  return f(caf::meta::type_name("cart_line"), x.sku, x.quantity, x.unit_price,
+           x.line_total, x.available);
+}
+
+/// A customer's cart. A cart holds no stock: availability is checked again
+/// when an order is placed.
+struct cart_view {
+  customer_id customer;
+  std::vector<cart_line> lines;
+  money total = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cart_view& x) {
+  return f(caf::meta::type_name("cart_view"), x.customer, x.lines, x.total);
+}
+
+/// One page of a customer's orders, newest first.
+struct order_page {
+  std::vector<order_record> orders;
+  /// Pass back to get the next page; empty on the last page.
+  std::string next_cursor;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_page& x) {
+  return f(caf::meta::type_name("order_page"), x.orders, x.next_cursor);
+}
+
+/// A customer known to the API: its bearer token is kept only as a SHA-256
+/// hash (hex).
+struct customer_record {
+  customer_id id;
+  std::string name;
+  std::string token_hash;
+  timestamp_ms created_at = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, customer_record& x) {
+  return f(caf::meta::type_name("customer_record"), x.id, x.name, x.token_hash,
+           x.created_at);
+}
+
+} // namespace oms

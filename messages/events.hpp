@@ -1,0 +1,122 @@
+// The domain events the JOURNAL stores in order, and the counters it reports.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/basics.hpp"
+#include "messages/customers.hpp"
+#include "messages/orders.hpp"
+#include "messages/stock.hpp"
+
+namespace oms {
+
+/// What happened; the journal stores these in order. Stock events are deltas
+/// (sku, order, quantity); order events carry the order's full state after the
+/// change.
+enum class event_kind : uint8_t {
+  sku_created = 0,      // sku, amount = unit price
+  price_set = 1,        // sku, amount = new unit price
+  stock_received = 2,   // sku, quantity
+  stock_reserved = 3,   // sku, order, quantity
+  stock_blocked = 4,    // sku, order, quantity (reserved -> blocked)
+  stock_released = 5,   // sku, order, quantity (back to available)
+  stock_consumed = 6,   // sku, order, quantity (left on-hand on shipment)
+  order_created = 7,    // order, snapshot
+  order_changed = 8,    // order, snapshot (status, amounts or lines changed)
+  customer_created = 9, // customer
+  stock_moved = 10,     // sku, lot, quantity (+ into / - out of
+                        // unallocatable), reason
+  stock_adjusted = 11,  // sku, lot, quantity (signed), reason
+  batch_expired = 12,   // sku, lot, quantity (remainder now EXPIRED)
+  inbox_cursor = 13,    // a feed's cursor: source (reason), cursor (lot);
+                        // or an inbound event recorded without effect:
+                        // inbox_id, reason = why it was rejected
+  wms_synced = 14,      // sku, order, quantity, reason = WMS state,
+                        // amount = WMS change sequence (0: intent)
+};
+
+/// "sku_created", "price_set", ...
+const char* to_string(event_kind x);
+
+/// Parses what to_string(event_kind) writes; false for anything else.
+bool parse_event_kind(std::string_view str, event_kind& out);
+
+/// One domain event.
+struct event {
+  event_kind kind = event_kind::stock_received;
+  timestamp_ms at = 0;
+  sku_id sku;
+  order_id order;
+  int64_t quantity = 0;
+  money amount = 0;
+  order_record snapshot;    // order events only
+  customer_record customer; // customer_created only
+  /// Stock events: the batch, its expiry (receipts), the reason (moves,
+  /// adjustments), the batches of a hold (stock_reserved).
+  std::string lot;
+  timestamp_ms expires_at = 0;
+  std::string reason;
+  std::vector<lot_allocation> lots;
+  /// The id of the inbound event this change applies (inbox), if any: the
+  /// journal records it with the change, so a replay changes nothing.
+  std::string inbox_id;
+  oms::seller seller = oms::seller::internal;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event& x) {
+  return f(caf::meta::type_name("event"), x.kind, x.at, x.sku, x.order,
+           x.quantity, x.amount, x.snapshot, x.customer, x.lot, x.expires_at,
+           x.reason, x.lots, x.inbox_id, x.seller);
+}
+
+/// Bucket bounds of the journal's histograms (cumulative counts, the last
+/// bucket is +Inf).
+inline constexpr uint64_t journal_batch_bounds[] = {
+    1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096};
+inline constexpr uint64_t journal_commit_us_bounds[] = {
+    100,   250,   500,   1000,   2500,   5000,
+    10000, 25000, 50000, 100000, 250000, 1000000};
+
+/// Counters a JOURNAL reports about itself.
+struct journal_stats {
+  uint64_t events = 0;    // events made durable since start
+  uint64_t batches = 0;   // commits (one transaction, one sync each)
+  uint64_t appends = 0;   // append requests acknowledged
+  uint64_t max_batch = 0; // most events in one commit
+  uint64_t failures = 0;  // commits that failed
+  uint64_t last_seq = 0;  // sequence number of the last durable event
+  /// Commits by events per commit: count per bucket of journal_batch_bounds,
+  /// plus one for larger batches (not cumulative).
+  std::vector<uint64_t> batch_sizes;
+  /// Commits by duration in microseconds, per bucket of
+  /// journal_commit_us_bounds plus one for longer (not cumulative).
+  std::vector<uint64_t> commit_us;
+  uint64_t commit_us_sum = 0;
+  /// Orders not yet terminal, by status (index: order_status).
+  std::vector<uint64_t> open_orders;
+  /// Orders that entered each status since start (index: order_status).
+  std::vector<uint64_t> entered;
+  /// True while the last commit failed: appends are not made durable (they
+  /// answer STORE_FAILURE). The next commit that succeeds clears it.
+  bool failing = false;
+  /// When the failing began: wall clock, ms since the epoch (0 if not).
+  timestamp_ms failing_since = 0;
+  /// The error of the last failed commit ("" if not failing).
+  std::string last_error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
+  return f(caf::meta::type_name("journal_stats"), x.events, x.batches,
+           x.appends, x.max_batch, x.failures, x.last_seq, x.batch_sizes,
+           x.commit_us, x.commit_us_sum, x.open_orders, x.entered, x.failing,
+           x.failing_since, x.last_error);
+}
+
+} // namespace oms

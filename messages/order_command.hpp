@@ -1,0 +1,56 @@
+// The commands an ORDER actor is asked to carry out on its order.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/basics.hpp"
+#include "messages/orders.hpp"
+
+namespace oms {
+
+/// What the order actor is asked to do; the transition table decides whether
+/// it may.
+enum class command_kind : uint8_t {
+  confirm = 0, // CREATED -> CONFIRMED: reserved units become blocked
+  pay = 1,     // CREATED|CONFIRMED -> PAID: records a captured payment
+  ship = 2,    // PAID -> SHIPPED: blocked units leave on-hand
+  deliver = 3, // SHIPPED -> DELIVERED (the first seed's FULFILLED)
+  cancel = 4,  // CREATED|CONFIRMED|PAID -> CANCELLED: holds go back
+  expire = 5,  // CREATED -> CANCELLED when the hold TTL passes (timer only)
+};
+
+/// "confirm", "pay", ...
+const char* to_string(command_kind x);
+
+/// A command for one order.
+struct order_command {
+  command_kind kind = command_kind::confirm;
+  /// cancel: why (shown in the history).
+  std::string reason;
+  /// pay: the amount to charge; must equal what is due.
+  money amount = 0;
+  /// pay: the payment method token handed to the gateway.
+  std::string token;
+  /// cancel: the lines (SKU and quantity) to cancel; empty cancels the
+  /// whole order.
+  std::vector<order_item> lines;
+  /// If set, the order must belong to this customer (ORDER_NOT_FOUND
+  /// otherwise, as if it did not exist).
+  customer_id customer;
+  /// pay: the client's idempotency key and request fingerprint, recorded
+  /// with the charge.
+  std::string client_key;
+  std::string fingerprint;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_command& x) {
+  return f(caf::meta::type_name("order_command"), x.kind, x.reason, x.amount,
+           x.token, x.lines, x.customer, x.client_key, x.fingerprint);
+}
+
+} // namespace oms

@@ -1,0 +1,32 @@
+#include "messages/order_protocol.hpp"
+
+#include "messages/errors.hpp"
+
+namespace oms {
+
+caf::expected<order_message> to_order_message(order_command cmd) {
+  auto who = std::move(cmd.customer);
+  switch (cmd.kind) {
+    case command_kind::confirm:
+      return order_message{confirm_command{std::move(who)}};
+    case command_kind::pay:
+      return order_message{
+          pay_command{std::move(who), cmd.amount, std::move(cmd.token),
+                      std::move(cmd.client_key), std::move(cmd.fingerprint)}};
+    case command_kind::ship:
+      return order_message{ship_command{std::move(who)}};
+    case command_kind::deliver:
+      return order_message{deliver_command{std::move(who)}};
+    case command_kind::cancel:
+      if (cmd.lines.empty())
+        return order_message{
+            cancel_command{std::move(who), std::move(cmd.reason)}};
+      return order_message{cancel_lines_command{
+          std::move(who), std::move(cmd.reason), std::move(cmd.lines)}};
+    default:
+      return make_error(errc::validation_failed,
+                        "expire is not a client command");
+  }
+}
+
+} // namespace oms

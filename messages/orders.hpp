@@ -1,0 +1,206 @@
+// An order: its status, request, priced lines, history and payments.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/basics.hpp"
+#include "messages/stock.hpp"
+
+namespace oms {
+
+// -- order status -------------------------------------------------------------
+
+/// The states of an order. The machine is drawn in actors/order_machine.hpp.
+enum class order_status : uint8_t {
+  created = 0,
+  confirmed = 1,
+  paid = 2,
+  shipped = 3,
+  delivered = 4,
+  cancelled = 5,
+};
+
+/// "CREATED", "CONFIRMED", ...
+const char* to_string(order_status x);
+
+/// Parses the upper-case names; "FULFILLED" (the first seed's word) parses as
+/// DELIVERED. Returns false for anything else.
+bool parse_order_status(std::string_view str, order_status& out);
+
+/// True for DELIVERED and CANCELLED: no transition leaves these states.
+constexpr bool is_terminal(order_status x) {
+  return x == order_status::delivered || x == order_status::cancelled;
+}
+
+// -- order requests -----------------------------------------------------------
+
+/// One requested line of an order: a quantity of one SKU from one seller.
+struct order_item {
+  sku_id sku;
+  int64_t quantity = 0;
+  oms::seller seller = oms::seller::internal;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_item& x) {
+  return f(caf::meta::type_name("order_item"), x.sku, x.quantity, x.seller);
+}
+
+/// Where an order ships to.
+struct address {
+  std::string line1;
+  std::string line2;
+  std::string city;
+  std::string postal_code;
+  std::string country;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, address& x) {
+  return f(caf::meta::type_name("address"), x.line1, x.line2, x.city,
+           x.postal_code, x.country);
+}
+
+/// createOrder(customerId, itemsInfo, address): all items from one seller.
+struct create_order_request {
+  customer_id customer;
+  std::vector<order_item> items;
+  oms::address ship_to;
+  /// The client's idempotency key (may be empty) and the request's
+  /// fingerprint, stored with the order they guard.
+  std::string idempotency_key;
+  std::string fingerprint;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_order_request& x) {
+  return f(caf::meta::type_name("create_order_request"), x.customer, x.items,
+           x.ship_to, x.idempotency_key, x.fingerprint);
+}
+
+// -- orders -------------------------------------------------------------------
+
+/// One line of an order as priced at creation.
+struct order_line {
+  sku_id sku;
+  int64_t quantity = 0;           // ordered
+  money unit_price = 0;           // price at reservation time
+  int64_t cancelled_quantity = 0; // released again by a partial cancel
+  int64_t shipped_quantity = 0;   // consumed on shipment
+  /// The batches the units were allocated from at creation.
+  std::vector<lot_allocation> lots;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_line& x) {
+  return f(caf::meta::type_name("order_line"), x.sku, x.quantity, x.unit_price,
+           x.cancelled_quantity, x.shipped_quantity, x.lots);
+}
+
+/// One step of an order's history.
+struct history_entry {
+  timestamp_ms at = 0;
+  order_status from = order_status::created;
+  order_status to = order_status::created;
+  std::string reason;
+  money amount = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_entry& x) {
+  return f(caf::meta::type_name("history_entry"), x.at, x.from, x.to, x.reason,
+           x.amount);
+}
+
+/// A charge or a refund at the payment gateway, as the order knows it.
+enum class payment_kind : uint8_t { charge = 0, refund = 1 };
+
+/// Where a charge or refund stands. PENDING means asked but not answered
+/// (e.g. a gateway timeout): the outcome is recovered with the gateway key.
+enum class payment_status : uint8_t { pending = 0, succeeded = 1, failed = 2 };
+
+/// "CHARGE" / "REFUND".
+const char* to_string(payment_kind x);
+
+/// "PENDING" / "SUCCEEDED" / "FAILED".
+const char* to_string(payment_status x);
+
+/// One charge or refund of an order.
+struct payment_record {
+  payment_kind kind = payment_kind::charge;
+  /// The gateway's idempotency key: order id, kind and attempt number.
+  std::string gateway_key;
+  money amount = 0;
+  payment_status status = payment_status::pending;
+  /// The gateway's reference once it answered.
+  std::string reference;
+  /// Why a charge failed (decline code) or what a refund is for.
+  std::string reason;
+  timestamp_ms at = 0;
+  /// The client's idempotency key of the pay request, if any, and the
+  /// fingerprint of that request: recorded with the effect they guard.
+  std::string client_key;
+  std::string fingerprint;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_record& x) {
+  return f(caf::meta::type_name("payment_record"), x.kind, x.gateway_key,
+           x.amount, x.status, x.reference, x.reason, x.at, x.client_key,
+           x.fingerprint);
+}
+
+/// Everything known about one order: what "view order" and "track order"
+/// return, and what the journal keeps as the order's current state.
+struct order_record {
+  order_id id;
+  customer_id customer;
+  oms::seller seller = oms::seller::internal;
+  std::vector<order_line> lines;
+  address ship_to;
+  order_status status = order_status::created;
+  money total_amount = 0;
+  money paid_amount = 0;
+  money refunded_amount = 0;
+  std::string payment_reference;
+  std::string cancel_reason;
+  timestamp_ms created_at = 0;
+  timestamp_ms updated_at = 0;
+  timestamp_ms hold_expires_at = 0; // meaningful while CREATED
+  std::vector<history_entry> history;
+  std::vector<payment_record> payments;
+  /// The client's idempotency key of the create request, if any, and the
+  /// request's fingerprint: recorded with the order they guard.
+  std::string idempotency_key;
+  std::string request_fingerprint;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_record& x) {
+  return f(caf::meta::type_name("order_record"), x.id, x.customer, x.seller,
+           x.lines, x.ship_to, x.status, x.total_amount, x.paid_amount,
+           x.refunded_amount, x.payment_reference, x.cancel_reason,
+           x.created_at, x.updated_at, x.hold_expires_at, x.history, x.payments,
+           x.idempotency_key, x.request_fingerprint);
+}
+
+/// The units an order holds on one line in its current state.
+int64_t held_quantity(const order_record& order, const order_line& line);
+
+/// What the customer owes for the lines not cancelled.
+money order_total(const std::vector<order_line>& lines);
+
+/// What is still to be paid: the total less what was captured net of
+/// refunds (never negative; nothing for a cancelled order).
+money amount_due(const order_record& order);
+
+/// The payment record with a PENDING status of `kind`, if any.
+const payment_record* pending_payment(const order_record& order,
+                                      payment_kind kind);
+
+} // namespace oms

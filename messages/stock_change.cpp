@@ -1,0 +1,41 @@
+#include "messages/stock_change.hpp"
+
+#include "messages/enum_text.hpp"
+
+namespace oms {
+
+const char* to_string(stock_change_kind x) {
+  switch (x) {
+    case stock_change_kind::receipt:
+      return "RECEIPT";
+    case stock_change_kind::adjustment:
+      return "ADJUSTMENT";
+    case stock_change_kind::set_aside:
+      return "SET_ASIDE";
+    case stock_change_kind::return_aside:
+      return "RETURN_ASIDE";
+  }
+  return "UNKNOWN";
+}
+
+bool parse_stock_change_kind(std::string_view str, stock_change_kind& out) {
+  return parse_name(str, stock_change_kind::return_aside, out);
+}
+
+const char* to_string(inbox_outcome x) {
+  switch (x) {
+    case inbox_outcome::applied:
+      return "APPLIED";
+    case inbox_outcome::duplicate:
+      return "DUPLICATE";
+    case inbox_outcome::rejected:
+      return "REJECTED";
+  }
+  return "UNKNOWN";
+}
+
+bool parse_inbox_outcome(std::string_view str, inbox_outcome& out) {
+  return parse_name(str, inbox_outcome::rejected, out);
+}
+
+} // namespace oms

@@ -1,0 +1,322 @@
+#include "system/store/pg_store.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "messages/errors.hpp"
+#include "system/store/codec.hpp"
+#include "system/store/dialects.hpp"
+
+namespace oms {
+
+namespace {
+
+// A row of a result.
+class pg_row final : public sql_row {
+ public:
+  explicit pg_row(const pqxx::row& row) : row_(row) {}
+  int64_t integer(int i) const override { return row_[i].as<int64_t>(); }
+  std::string text(int i) const override { return row_[i].as<std::string>(); }
+
+ private:
+  const pqxx::row& row_;
+};
+
+// Runs the prepared statements in one transaction (or none).
+class pg_session final : public sql_session {
+ public:
+  explicit pg_session(pqxx::transaction_base& tx) : tx_(tx) {}
+
+  void run(sql statement, std::initializer_list<sql_value> params,
+           const row_handler& each) override {
+    // libpq takes every parameter as text.
+    std::vector<std::string> texts;
+    texts.reserve(params.size());
+    for (auto& p : params)
+      if (auto n = std::get_if<int64_t>(&p))
+        texts.push_back(std::to_string(*n));
+      else
+        texts.emplace_back(std::get<std::string_view>(p));
+    auto rows = tx_.exec_prepared(name_of(statement),
+                                  pqxx::prepare::make_dynamic_params(texts));
+    if (each)
+      for (auto row : rows)
+        each(pg_row{row});
+  }
+
+ private:
+  pqxx::transaction_base& tx_;
+};
+
+// The key of the advisory lock that makes a store the owner of `schema`:
+// FNV-1a (64 bits) of the schema's name under a prefix of ours, the same in
+// every build. PostgreSQL keeps advisory locks per database, so one schema
+// name in two databases is two stores.
+int64_t owner_key(const std::string& schema) {
+  uint64_t hash = 14695981039346656037ull;
+  for (unsigned char ch : "oms.store:" + schema) {
+    hash ^= ch;
+    hash *= 1099511628211ull;
+  }
+  return static_cast<int64_t>(hash);
+}
+
+// How our sessions show in pg_stat_activity: "omsd pid=4242 host=box"
+// (PostgreSQL keeps the first 63 bytes).
+std::string application_name() {
+  char host[256] = {};
+  if (::gethostname(host, sizeof host - 1) != 0)
+    host[0] = '\0';
+  return std::string{program_invocation_short_name} +
+         " pid=" + std::to_string(::getpid()) +
+         " host=" + (host[0] != '\0' ? host : "unknown");
+}
+
+// A session with the store's settings: named for pg_stat_activity, on
+// `schema` (which need not exist yet), committing synchronously. libpqxx 6
+// would reconnect a broken connection on its next use, silently, as a new
+// session without the schema's lock or these settings: never here.
+std::unique_ptr<pqxx::connection> session(const std::string& conninfo,
+                                          const std::string& schema) {
+  auto conn = std::make_unique<pqxx::connection>(conninfo);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  conn->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+  pqxx::nontransaction n{*conn};
+  n.exec("SET application_name TO " + n.quote(application_name()));
+  n.exec("SET search_path TO " + n.quote_name(schema));
+  n.exec("SET synchronous_commit TO on");
+  return conn;
+}
+
+// The session that holds the lock `key` in this database, as PostgreSQL
+// shows it: its application_name, backend pid and client address (hidden
+// from other roles, and none on a local socket).
+std::string holder_of(pqxx::connection& conn, int64_t key) {
+  // A bigint key shows in pg_locks as its high and low 32 bits.
+  auto bits = static_cast<uint64_t>(key);
+  pqxx::nontransaction n{conn};
+  auto rows = n.exec(
+      "SELECT a.application_name, l.pid, host(a.client_addr) FROM pg_locks l "
+      "LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+      "'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT "
+      "oid FROM pg_database WHERE datname = current_database()) AND "
+      "l.classid = " +
+      n.quote(std::to_string(bits >> 32)) + "::oid AND l.objid = " +
+      n.quote(std::to_string(bits & 0xffffffffu)) + "::oid");
+  if (rows.empty())
+    return "a session that has let go of it since: try again";
+  auto row = rows[0];
+  auto app = row[0].is_null() ? std::string{} : row[0].as<std::string>();
+  auto result = (app.empty() ? std::string{"a session without a name"}
+                             : "\"" + app + "\"") +
+                " (PostgreSQL backend pid " + row[1].as<std::string>();
+  if (!row[2].is_null())
+    result += ", client " + row[2].as<std::string>();
+  return result + ")";
+}
+
+// Takes the lock that makes this session the owner of `schema`, for as long
+// as the session lives; throws naming the holder if another session has it.
+void take_schema(pqxx::connection& conn, const std::string& schema) {
+  auto key = owner_key(schema);
+  bool taken;
+  {
+    pqxx::nontransaction n{conn};
+    taken = n.exec("SELECT pg_try_advisory_lock(" +
+                   n.quote(std::to_string(key)) + "::bigint)")[0][0]
+                .as<bool>();
+  }
+  if (!taken)
+    throw std::runtime_error{
+        "the schema " + schema +
+        " is in use by another omsd: " + holder_of(conn, key)};
+}
+
+// True if `store`'s log holds `events`, as they were written, from sequence
+// number `from` on.
+bool holds(const journal_store& store, const std::vector<event>& events,
+           uint64_t from) {
+  auto got = store.read(from, events.size());
+  if (!got || got->size() != events.size())
+    return false;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const event& a = events[i];
+    const event& b = (*got)[i];
+    if (a.kind != b.kind || a.at != b.at || a.sku != b.sku ||
+        a.order != b.order || a.quantity != b.quantity ||
+        a.amount != b.amount || encode_payload(a) != encode_payload(b))
+      return false;
+  }
+  return true;
+}
+
+} // namespace
+
+pg_store::pg_store(std::string name) : sql_store(std::move(name)) {}
+
+pg_store::~pg_store() = default;
+
+caf::expected<std::unique_ptr<pg_store>>
+pg_store::open(const std::string& conninfo, const std::string& schema) {
+  std::string name = "postgres:" + schema;
+  auto failure = [&](const std::string& what) {
+    return make_error(errc::store_failure, name + ": " + what);
+  };
+  try {
+    auto conn = session(conninfo, schema);
+    name = "postgres:" + std::string{conn->hostname() ? conn->hostname() : ""} +
+           ":" + std::string{conn->port() ? conn->port() : ""} + "/" +
+           std::string{conn->dbname()} + "/" + schema;
+    // Before anything is read or migrated: one owner at a time.
+    take_schema(*conn, schema);
+    {
+      pqxx::work w{*conn};
+      w.exec("CREATE SCHEMA IF NOT EXISTS " + w.quote_name(schema));
+      w.commit();
+    }
+    int version = 0;
+    {
+      pqxx::work w{*conn};
+      auto meta = w.exec("SELECT to_regclass('oms_meta') IS NOT NULL, "
+                         "to_regclass('events') IS NOT NULL");
+      bool has_meta = meta[0][0].as<bool>();
+      bool has_events = meta[0][1].as<bool>();
+      if (!has_meta && has_events)
+        return failure("schema holds tables but is not an order store");
+      if (has_meta) {
+        auto v = w.exec("SELECT value FROM oms_meta WHERE key = "
+                        "'schema_version'");
+        if (v.empty())
+          return failure("has no schema version");
+        version = v[0][0].as<int>();
+      }
+      w.commit();
+    }
+    if (version > schema_version)
+      return failure("has schema version " + std::to_string(version) +
+                     ", newer than this build's " +
+                     std::to_string(schema_version) +
+                     ": upgrade the software or restore a matching store");
+    for (auto v = version; v < schema_version; ++v) {
+      pqxx::work w{*conn};
+      w.exec(pg_dialect().migrations[v]);
+      w.exec("INSERT INTO oms_meta (key, value) VALUES ('schema_version', '" +
+             std::to_string(v + 1) +
+             "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+      w.commit();
+    }
+    std::unique_ptr<pg_store> store{new pg_store(name)};
+    store->conninfo_ = conninfo;
+    store->schema_ = schema;
+    store->adopt(std::move(conn));
+    return store;
+  } catch (const std::exception& e) {
+    return failure(e.what());
+  }
+}
+
+caf::error pg_store::commit(const std::vector<event>& events) {
+  if (!lost_.empty())
+    return failure(lost_);
+  auto before = last_seq_;
+  try {
+    pqxx::work w{*conn_};
+    pg_session s{w};
+    auto seq = last_seq_;
+    for (auto& ev : events)
+      write_event(s, ev, ++seq);
+    w.commit();
+    last_seq_ = seq;
+    return caf::none;
+  } catch (const bad_data& e) {
+    // The stored state is wrong, not the connection: nothing was committed.
+    return failure(std::string{"cannot commit: "} + e.what());
+  } catch (const std::exception& e) {
+    return settle(events, before, e.what());
+  }
+}
+
+caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
+                            std::string what) {
+  // While the session lives it holds the lock: its log says whether the
+  // batch landed.
+  bool same_session = false;
+  if (conn_->is_open()) {
+    try {
+      pqxx::nontransaction n{*conn_};
+      pg_session s{n};
+      last_seq_ = read_last_seq(s);
+      same_session = true;
+    } catch (const std::exception&) {
+      // Gone after all.
+    }
+  }
+  if (!same_session) {
+    // The connection may be gone, and with a lost answer to COMMIT the
+    // batch may have landed all the same. The lock went with the session:
+    // a new one takes it again, or fails naming who has it now.
+    what = "the connection was lost (" + what + ")";
+    try {
+      conn_->disconnect();
+      connect();
+    } catch (const std::exception& again) {
+      return failure("cannot commit: " + what +
+                     "; reconnecting failed: " + again.what());
+    }
+  }
+  if (last_seq_ == before)
+    return failure("cannot commit: " + what);
+  // Only the batch's own events prove that it landed: as many events from
+  // another writer (one that takes no lock, as omsd before this version)
+  // must not pass for them.
+  if (last_seq_ == before + events.size() && holds(*this, events, before + 1))
+    return caf::none; // committed; only the answer was lost
+  // Another store wrote while this one was away from the log (or without
+  // the lock): what this store's owner has in memory no longer adds up to
+  // it.
+  lost_ = "the event log moved on to seq " + std::to_string(last_seq_) +
+          " while this store was at seq " + std::to_string(before) +
+          ": another store wrote to the schema; this one commits nothing "
+          "more (restart to load the log)";
+  return failure(lost_);
+}
+
+void pg_store::connect() {
+  auto conn = session(conninfo_, schema_);
+  take_schema(*conn, schema_);
+  adopt(std::move(conn));
+}
+
+void pg_store::adopt(std::unique_ptr<pqxx::connection> conn) {
+  for (size_t i = 0; i < sql_count; ++i)
+    conn->prepare(name_of(static_cast<sql>(i)), pg_dialect().statements[i]);
+  {
+    pqxx::nontransaction n{*conn};
+    pg_session s{n};
+    last_seq_ = read_last_seq(s);
+  }
+  conn_ = std::move(conn);
+}
+
+void pg_store::reading(bool snapshot,
+                       const std::function<void(sql_session&)>& body) const {
+  if (!snapshot) {
+    pqxx::nontransaction n{*conn_};
+    pg_session s{n};
+    body(s);
+    return;
+  }
+  pqxx::work w{*conn_};
+  pg_session s{w};
+  body(s);
+  w.commit();
+}
+
+} // namespace oms

@@ -1,0 +1,68 @@
+// The server-grade journal backend: PostgreSQL 15 through libpqxx, with the
+// same logical schema as the SQLite store (docs/data-model.md) and the same
+// SQL store on top (sql_store.hpp; here the PostgreSQL dialect, the connection and
+// its transactions). Each commit is one transaction with synchronous_commit
+// on: acknowledged means on the server's disk. A store owns its schema: it
+// holds a session-level advisory lock on it for as long as it lives, and
+// commits only on a connection that holds it.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <pqxx/connection>
+
+#include "system/store/sql_store.hpp"
+
+namespace oms {
+
+class pg_store : public sql_store {
+ public:
+  /// Connects with libpq's `conninfo` ("host=127.0.0.1 port=5432 dbname=oms
+  /// user=oms"), takes the schema's advisory lock and opens the store in
+  /// `schema` (created if missing), migrating an older schema version
+  /// explicitly. Fails with a message naming the server and the problem;
+  /// when another store holds the schema, naming that store's session as
+  /// PostgreSQL knows it (application_name, client address, backend pid).
+  static caf::expected<std::unique_ptr<pg_store>>
+  open(const std::string& conninfo, const std::string& schema = "oms");
+
+  ~pg_store() override;
+
+  /// Commits in one transaction. When the connection is lost, reconnects
+  /// (taking the lock again) and asks the log whether the batch landed. If
+  /// the log moved on while this store was away from it (another store took
+  /// the schema), every later commit fails: restart to load what it holds.
+  caf::error commit(const std::vector<event>& events) override;
+  std::string describe() const override { return where_; }
+
+  /// The schema version this build writes.
+  static constexpr int schema_version = 3;
+
+ private:
+  explicit pg_store(std::string name);
+
+  void reading(bool snapshot,
+               const std::function<void(sql_session&)>& body) const override;
+
+  /// Reconnects (taking the lock again), prepares the statements and reads
+  /// the last sequence number. Throws what connecting throws.
+  void connect();
+
+  /// Makes `conn`, which holds the lock, the store's connection: prepares
+  /// the statements and reads the last sequence number.
+  void adopt(std::unique_ptr<pqxx::connection> conn);
+
+  /// After a commit of `events` on top of sequence number `before` failed
+  /// with `what`: finds out from the log whether the batch landed.
+  caf::error settle(const std::vector<event>& events, uint64_t before,
+                    std::string what);
+
+  std::string conninfo_;
+  std::string schema_;
+  std::unique_ptr<pqxx::connection> conn_;
+  /// Set once the log is found to have moved on without this store.
+  std::string lost_;
+};
+
+} // namespace oms

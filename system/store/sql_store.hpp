@@ -1,0 +1,171 @@
+// What the SQL stores share: the statements each of them runs (written once
+// per dialect, in sqlite_store.cpp and pg_store.cpp), a session that runs
+// them, and the store on top: the projection's sink into the tables, the
+// event log, and the reads of the current state. SQLite and PostgreSQL
+// differ only in the statements' text, in the session that runs them and in
+// how a store is opened and a transaction committed.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "messages/journal_store.hpp"
+
+namespace oms {
+
+/// The statements of a SQL store. Each dialect's table gives every one its
+/// text; parameters come in the order the comments name them.
+enum class sql : uint8_t {
+  // Writes (commit).
+  insert_event,    // seq, at, kind, sku, order_id, quantity, amount, payload
+  upsert_price,    // sku, unit_price, updated_at
+  receive,         // sku, on_hand, received_total, updated_at (added)
+  adjust,          // sku, on_hand, adjusted_total, updated_at (added)
+  consume,         // sku, on_hand, consumed_total, updated_at (added)
+  touch_sku,       // sku, updated_at
+  add_to_batch,    // sku, lot, expires_at, received_at, on_hand, damaged,
+                   // quarantined, expired, safety_stock (added)
+  prune_batches,   // sku
+  hold_reserve,    // order_id, sku, quantity, lots
+  hold_block,      // order_id, sku
+  hold_find,       // order_id, sku -> quantity, lots, kind
+  hold_update,     // order_id, sku, quantity, lots
+  hold_delete,     // order_id, sku
+  upsert_order,    // id, ordinal, customer, seller, status, total_amount,
+                   // paid_amount, refunded_amount, created_at, updated_at,
+                   // hold_expires_at, cancel_reason, live, record
+  upsert_line,     // order_id, line_no, sku, quantity, unit_price,
+                   // cancelled_quantity, shipped_quantity
+  insert_history,  // order_id, entry_no, at, from_status, to_status, reason,
+                   // amount
+  upsert_payment,  // gateway_key, order_id, kind, amount, status, reference,
+                   // reason, at, client_key, fingerprint
+  insert_key,      // customer, key, fingerprint, order_id, at, response
+  insert_customer, // id, name, token_hash, created_at
+  insert_inbox,    // id, at
+  upsert_cursor,   // source, cursor, at
+  upsert_delta,    // sku, wms_seq, event_id, quantity, at
+  upsert_wms,      // order_id, sku, quantity, state, wms_seq, at
+  delete_wms,      // order_id, sku
+  // Reads.
+  find_order,  // id -> record
+  list_orders, // customer, limit, offset -> record
+  read_events, // from, max -> seq, at, kind, sku, order_id, quantity,
+               // amount, payload
+  load_keys,   // customer, since -> key, fingerprint, order_id, at, response
+  last_seq,    // -> the highest seq (0 when empty)
+  // Recovery (no parameters), each in the order store_state keeps.
+  load_skus,      // sku, unit_price, on_hand, received_total, consumed_total,
+                  // adjusted_total, updated_at
+  load_batches,   // sku, lot, expires_at, received_at, on_hand, damaged,
+                  // quarantined, expired, safety_stock (by SKU, as created)
+  load_holds,     // order_id, sku, quantity, kind, lots
+  load_live,      // id, record
+  load_customers, // id, name, token_hash, created_at
+  load_inbox,     // id
+  load_cursors,   // source, cursor
+  load_deltas,    // sku, event_id, wms_seq, quantity, at
+  load_wms,       // order_id, sku, quantity, state, wms_seq, at
+  count_orders,   // -> count
+};
+
+inline constexpr size_t sql_count = static_cast<size_t>(sql::count_orders) + 1;
+
+/// The name of a statement ("insert_event").
+const char* name_of(sql statement);
+
+/// A dialect's text of every statement.
+using sql_texts = std::array<const char*, sql_count>;
+
+/// Builds a dialect's texts from (statement, text) pairs; throws
+/// std::logic_error naming a statement given no text.
+sql_texts
+make_sql_texts(std::initializer_list<std::pair<sql, const char*>> table);
+
+/// One parameter of a statement (viewed: it must outlive the call).
+using sql_value = std::variant<int64_t, std::string_view>;
+
+/// One row of a statement's result.
+class sql_row {
+ public:
+  virtual int64_t integer(int column) const = 0;
+  virtual std::string text(int column) const = 0;
+
+ protected:
+  ~sql_row() = default;
+};
+
+/// Runs statements on one connection. Throws when a statement fails (the
+/// driver's message; SQLite: sql_failure naming the statement).
+class sql_session {
+ public:
+  virtual ~sql_session();
+
+  using row_handler = std::function<void(const sql_row&)>;
+
+  /// Runs `statement` with `params` and calls `each` for every row of its
+  /// result.
+  virtual void run(sql statement, std::initializer_list<sql_value> params,
+                   const row_handler& each = {}) = 0;
+};
+
+/// A statement that failed in the driver.
+struct sql_failure : std::runtime_error {
+  sql_failure(sql which, const std::string& what)
+      : std::runtime_error(what), statement(which) {}
+  sql statement;
+};
+
+/// Stored data that does not decode; what() names it.
+struct bad_data : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Appends the event with sequence number `seq` to the log and projects it
+/// into the current-state tables. Throws as the session does, or bad_data.
+void write_event(sql_session& session, const event& ev, uint64_t seq);
+
+/// The journal store on SQL tables: reads the log and the current state
+/// through the backend's session.
+class sql_store : public journal_store {
+ public:
+  caf::expected<std::vector<event>> read(uint64_t from,
+                                         uint64_t max) const override;
+  uint64_t last_seq() const override { return last_seq_; }
+  caf::expected<recovered_state> load() override;
+  caf::expected<std::vector<key_state>>
+  load_keys(const customer_id& customer, timestamp_ms since) const override;
+  caf::expected<order_record> find_order(const order_id& id) const override;
+  caf::expected<std::vector<order_record>>
+  list_orders(const customer_id& customer, uint64_t offset,
+              uint64_t limit) const override;
+  bool blocking() const override { return true; }
+
+ protected:
+  /// `where` starts every error message (the file, the server and schema).
+  explicit sql_store(std::string where) : where_(std::move(where)) {}
+
+  /// Runs `body` with a session for reading; with `snapshot`, every read
+  /// sees one state (a transaction where the backend needs one).
+  virtual void reading(bool snapshot,
+                       const std::function<void(sql_session&)>& body) const = 0;
+
+  /// The highest sequence number in the log.
+  static uint64_t read_last_seq(sql_session& session);
+
+  /// STORE_FAILURE: "WHERE: WHAT".
+  caf::error failure(const std::string& what) const;
+
+  std::string where_;
+  uint64_t last_seq_ = 0;
+};
+
+} // namespace oms

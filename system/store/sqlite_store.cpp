@@ -1,0 +1,303 @@
+#include "system/store/sqlite_store.hpp"
+
+#include <array>
+#include <filesystem>
+#include <memory>
+#include <utility>
+#include <variant>
+
+#include <sqlite3.h>
+
+#include "messages/errors.hpp"
+#include "system/store/dialects.hpp"
+
+namespace oms {
+
+namespace {
+
+// 'OMS1': marks a SQLite file as an order store.
+constexpr int application_id = 0x4F4D5331;
+
+// A prepared statement, reset after each use; a row of its result.
+class stmt final : public sql_row {
+ public:
+  stmt(sqlite3* db, const char* sql) {
+    sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s_, nullptr);
+  }
+  ~stmt() { sqlite3_finalize(s_); }
+  stmt(const stmt&) = delete;
+  stmt& operator=(const stmt&) = delete;
+
+  bool ok() const { return s_ != nullptr; }
+
+  void bind(int i, const sql_value& x) {
+    if (auto n = std::get_if<int64_t>(&x)) {
+      sqlite3_bind_int64(s_, i, *n);
+    } else {
+      // Text, never NULL (an empty view may have no data).
+      auto text = std::get<std::string_view>(x);
+      sqlite3_bind_text(s_, i, text.empty() ? "" : text.data(),
+                        static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+  }
+
+  /// Steps once: SQLITE_ROW, SQLITE_DONE or an error code.
+  int step() { return sqlite3_step(s_); }
+
+  /// Runs to completion; returns SQLITE_DONE or an error code.
+  int run() {
+    int rc = step();
+    reset();
+    return rc;
+  }
+
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+
+  int64_t integer(int i) const override { return sqlite3_column_int64(s_, i); }
+  std::string text(int i) const override {
+    auto p = sqlite3_column_text(s_, i);
+    return p ? std::string{reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(s_, i))}
+             : std::string{};
+  }
+
+ private:
+  sqlite3_stmt* s_ = nullptr;
+};
+
+} // namespace
+
+// Every statement prepared once, and the transaction's own.
+class sqlite_store::session final : public sql_session {
+ public:
+  explicit session(sqlite3* db)
+      : db_(db),
+        begin(db, "BEGIN IMMEDIATE"),
+        commit(db, "COMMIT"),
+        rollback(db, "ROLLBACK") {
+    for (size_t i = 0; i < sql_count; ++i)
+      stmts_[i] = std::make_unique<stmt>(db, sqlite_dialect().statements[i]);
+  }
+
+  bool ok() const {
+    for (auto& s : stmts_)
+      if (!s->ok())
+        return false;
+    return begin.ok() && commit.ok() && rollback.ok();
+  }
+
+  void run(sql statement, std::initializer_list<sql_value> params,
+           const row_handler& each) override {
+    auto& s = *stmts_[static_cast<size_t>(statement)];
+    int i = 0;
+    for (auto& p : params)
+      s.bind(++i, p);
+    int rc;
+    while ((rc = s.step()) == SQLITE_ROW)
+      if (each) {
+        try {
+          each(s);
+        } catch (...) {
+          s.reset();
+          throw;
+        }
+      }
+    s.reset();
+    if (rc != SQLITE_DONE)
+      throw sql_failure{statement, sqlite3_errmsg(db_)};
+  }
+
+ private:
+  sqlite3* db_;
+  std::array<std::unique_ptr<stmt>, sql_count> stmts_;
+
+ public:
+  stmt begin, commit, rollback;
+};
+
+sqlite_store::sqlite_store(std::string path, sqlite3* db)
+    : sql_store(std::move(path)), db_(db) {}
+
+sqlite_store::~sqlite_store() {
+  session_.reset();
+  sqlite3_close_v2(db_);
+}
+
+caf::error sqlite_store::fail(const std::string& what) const {
+  return failure(what + ": " + sqlite3_errmsg(db_));
+}
+
+void sqlite_store::reading(
+    bool, const std::function<void(sql_session&)>& body) const {
+  // One connection, used by one thread at a time: reads see one state.
+  body(*session_);
+}
+
+namespace {
+
+// Runs SQL text; the error message, or "" on success.
+std::string exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) == SQLITE_OK)
+    return {};
+  std::string msg = err ? err : sqlite3_errmsg(db);
+  sqlite3_free(err);
+  return msg;
+}
+
+// Reads one integer; the error message, or "" on success.
+std::string pragma_int(sqlite3* db, const char* sql, int64_t& out) {
+  stmt s{db, sql};
+  if (!s.ok())
+    return sqlite3_errmsg(db);
+  auto rc = s.step();
+  if (rc != SQLITE_ROW)
+    return sqlite3_errmsg(db);
+  out = s.integer(0);
+  return {};
+}
+
+// Checks that the file is an order store this build can open, reads its
+// schema version and sets WAL mode with full sync. What is wrong, or "".
+std::string check_file(sqlite3* db, int64_t& version) {
+  // Reading the header tells a damaged or foreign file apart early.
+  int64_t app_id = 0;
+  if (auto err = pragma_int(db, "PRAGMA application_id", app_id); !err.empty())
+    return "not a readable SQLite database (" + err + ")";
+  if (auto err = pragma_int(db, "PRAGMA user_version", version); !err.empty())
+    return "is damaged: cannot read the schema version (" + err + ")";
+  int64_t tables = 0;
+  if (auto err = pragma_int(db, "SELECT count(*) FROM sqlite_master", tables);
+      !err.empty())
+    return "is damaged: cannot read the schema (" + err + ")";
+  if (tables > 0 && app_id != application_id)
+    return "is a SQLite database but not an order store";
+  if (version > sqlite_store::schema_version)
+    return "has schema version " + std::to_string(version) +
+           ", newer than this build's " +
+           std::to_string(sqlite_store::schema_version) +
+           ": upgrade the software or restore a matching store";
+  if (auto err = exec(db, "PRAGMA journal_mode = WAL"); !err.empty())
+    return "cannot switch to WAL mode: " + err;
+  if (auto err = exec(db, "PRAGMA synchronous = FULL"); !err.empty())
+    return "cannot set full sync: " + err;
+  // A damaged file stops the start instead of recovering half a state.
+  stmt check{db, "PRAGMA quick_check"};
+  if (!check.ok() || check.step() != SQLITE_ROW)
+    return "is damaged: " + std::string{sqlite3_errmsg(db)};
+  auto verdict = check.text(0);
+  if (verdict != "ok")
+    return "is damaged: " + verdict;
+  return {};
+}
+
+// Explicit migrations from `version`, each in its own transaction. What
+// failed, or "".
+std::string migrate(sqlite3* db, int64_t version) {
+  for (auto v = version; v < sqlite_store::schema_version; ++v) {
+    std::string sql = "BEGIN;";
+    sql += sqlite_dialect().migrations[v];
+    sql += "PRAGMA user_version = " + std::to_string(v + 1) + ";";
+    if (v == 0)
+      sql += "PRAGMA application_id = " + std::to_string(application_id) + ";";
+    sql += "COMMIT;";
+    if (auto err = exec(db, sql.c_str()); !err.empty()) {
+      exec(db, "ROLLBACK");
+      return "migration to schema version " + std::to_string(v + 1) +
+             " failed: " + err;
+    }
+  }
+  return {};
+}
+
+} // namespace
+
+caf::expected<std::unique_ptr<sqlite_store>>
+sqlite_store::open(const std::string& path) {
+  auto failure = [&](const std::string& what) {
+    return make_error(errc::store_failure, path + ": " + what);
+  };
+  std::error_code ec;
+  auto dir = std::filesystem::path{path}.parent_path();
+  if (!dir.empty())
+    std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return failure("cannot create directory " + dir.string() + ": " +
+                   ec.message());
+  sqlite3* db = nullptr;
+  auto rc = sqlite3_open_v2(path.c_str(), &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                SQLITE_OPEN_NOMUTEX,
+                            nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return failure("cannot open: " + msg);
+  }
+  std::unique_ptr<sqlite_store> store{new sqlite_store(path, db)};
+  int64_t version = 0;
+  if (auto err = check_file(db, version); !err.empty())
+    return failure(err);
+  if (auto err = migrate(db, version); !err.empty())
+    return failure(err);
+  store->session_ = std::make_unique<session>(db);
+  if (!store->session_->ok())
+    return failure("schema does not match this build: " +
+                   std::string{sqlite3_errmsg(db)});
+  try {
+    store->last_seq_ = read_last_seq(*store->session_);
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot read the event log: "} + e.what());
+  }
+  return store;
+}
+
+namespace {
+
+// Names what failed in a commit as the statement tells it.
+std::string failed_step(const sql_failure& e, const event& ev) {
+  if (e.statement == sql::insert_event)
+    return "cannot append event";
+  if (e.statement == sql::hold_find)
+    return "cannot read the hold of order " + ev.order;
+  return std::string{"cannot apply "} + to_string(ev.kind);
+}
+
+} // namespace
+
+caf::error sqlite_store::commit(const std::vector<event>& events) {
+  auto& s = *session_;
+  if (broken_)
+    return make_error(errc::store_failure,
+                      where_ + ": a failed transaction could not be rolled "
+                               "back; restart to recover from the file");
+  if (s.begin.run() != SQLITE_DONE)
+    return fail("cannot begin a transaction");
+  // Undo a failed batch; a transaction that stays open would make every
+  // later batch fail in ways that hide the first error.
+  auto undo = [&](caf::error err) {
+    s.rollback.run();
+    if (!sqlite3_get_autocommit(db_))
+      broken_ = true;
+    return err;
+  };
+  auto seq = last_seq_;
+  for (auto& ev : events) {
+    try {
+      write_event(s, ev, ++seq);
+    } catch (const bad_data& e) {
+      return undo(failure(e.what()));
+    } catch (const sql_failure& e) {
+      return undo(failure(failed_step(e, ev) + ": " + e.what()));
+    }
+  }
+  if (s.commit.run() != SQLITE_DONE)
+    return undo(fail("cannot commit"));
+  last_seq_ = seq;
+  return caf::none;
+}
+
+} // namespace oms

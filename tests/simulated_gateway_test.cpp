@@ -1,0 +1,138 @@
+// The simulated payment gateway's ledger: what it charged and refunded
+// survives a restart, a write torn by a crash is dropped, a damaged ledger
+// stops the start.
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "system/simulated_gateway.hpp"
+
+using namespace oms;
+
+namespace {
+
+struct ledger_dir {
+  std::string dir;
+  ledger_dir() {
+    char tmpl[] = "/tmp/oms-ledger-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir = tmpl;
+  }
+  ~ledger_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  std::string path() const { return dir + "/payments.jsonl"; }
+  std::string text() const {
+    std::ifstream in{path(), std::ios::binary};
+    return {std::istreambuf_iterator<char>{in}, {}};
+  }
+};
+
+} // namespace
+
+TEST_CASE("a charge made before a restart can be looked up and refunded "
+          "after it") {
+  ledger_dir d;
+  std::string reference;
+  {
+    simulated_gateway gw{{}, d.path()};
+    auto ch = gw.charge("o1:charge:1", 5000, "tok_visa");
+    REQUIRE(ch.status == gateway_status::approved);
+    reference = ch.reference;
+    auto part = gw.refund("o1:refund:1", reference, 1000);
+    REQUIRE(part.status == gateway_status::approved);
+  }
+  simulated_gateway gw{{}, d.path()};
+  auto seen = gw.lookup("o1:charge:1");
+  CHECK(seen.status == gateway_status::approved);
+  CHECK(seen.reference == reference);
+  // What is left of the charge is 4000: more is refused, that much is not.
+  auto over = gw.refund("o1:refund:2", reference, 4001);
+  CHECK(over.status == gateway_status::declined);
+  CHECK(over.reason == "amount_exceeds_charge");
+  auto rest = gw.refund("o1:refund:3", reference, 4000);
+  CHECK(rest.status == gateway_status::approved);
+  // New references never repeat old ones.
+  auto other = gw.charge("o2:charge:1", 100, "tok_visa");
+  REQUIRE(other.status == gateway_status::approved);
+  CHECK(other.reference != reference);
+  CHECK(gw.charges() == 2);
+  CHECK(gw.refunded_total() == 5000);
+}
+
+TEST_CASE("the ledger is private to its user and a repeated key is not "
+          "written twice") {
+  ledger_dir d;
+  auto old_mask = ::umask(022);
+  {
+    simulated_gateway gw{{}, d.path()};
+    gw.charge("k1", 100, "tok_visa");
+    gw.charge("k1", 100, "tok_visa");
+    gw.charge("k2", 100, "tok_decline");
+  }
+  ::umask(old_mask);
+  struct stat st {};
+  REQUIRE(::stat(d.path().c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto text = d.text();
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+  simulated_gateway gw{{}, d.path()};
+  CHECK(gw.lookup("k2").status == gateway_status::declined);
+  CHECK(gw.lookup("k2").reason == "card_declined");
+}
+
+TEST_CASE("a last line torn by a crash is an answer never given: dropped, "
+          "and the next outcome starts a line of its own") {
+  ledger_dir d;
+  {
+    simulated_gateway gw{{}, d.path()};
+    gw.charge("k1", 100, "tok_visa");
+  }
+  {
+    std::ofstream out{d.path(), std::ios::app};
+    out << R"({"key":"k2","refund":false,"charge":"","sta)";
+  }
+  {
+    simulated_gateway gw{{}, d.path()};
+    CHECK(gw.lookup("k2").status == gateway_status::not_found);
+    CHECK(gw.charge("k3", 300, "tok_visa").status == gateway_status::approved);
+  }
+  simulated_gateway gw{{}, d.path()};
+  CHECK(gw.lookup("k1").status == gateway_status::approved);
+  CHECK(gw.lookup("k3").status == gateway_status::approved);
+  CHECK(gw.charged_total() == 400);
+}
+
+TEST_CASE("a damaged ledger stops the start with its path and line") {
+  ledger_dir d;
+  {
+    std::ofstream out{d.path()};
+    out << R"({"key":"k1","refund":false,"charge":"","status":"APPROVED",)"
+        << R"("reference":"ch_1","reason":"","amount":100})" << '\n'
+        << "not json\n";
+  }
+  try {
+    simulated_gateway gw{{}, d.path()};
+    FAIL("a damaged ledger was accepted");
+  } catch (const simulated_gateway::ledger_error& e) {
+    std::string what = e.what();
+    CHECK(what.find(d.path()) != std::string::npos);
+    CHECK(what.find("line 2") != std::string::npos);
+  }
+  // An unknown status is damage too.
+  {
+    std::ofstream out{d.path()};
+    out << R"({"key":"k1","refund":false,"charge":"","status":"MAYBE",)"
+        << R"("reference":"ch_1","reason":"","amount":100})" << '\n';
+  }
+  CHECK_THROWS_AS(simulated_gateway({}, d.path()),
+                  simulated_gateway::ledger_error);
+}
