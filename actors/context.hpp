@@ -16,6 +16,11 @@
 
 namespace oms {
 
+/// How long a request waits for the actor system's answer unless configured
+/// otherwise (omsd's --request-timeout).
+inline constexpr std::chrono::milliseconds request_timeout_default =
+    std::chrono::seconds(10);
+
 /// How the EXTERNAL seller's stock is kept (see docs/external-inventory.md).
 struct external_settings {
   /// Units per SKU never sold, whatever the WMS says.
@@ -51,12 +56,13 @@ struct settings {
   std::chrono::milliseconds idempotency_purge_interval = std::chrono::hours(1);
   /// Most lines a cart may hold.
   size_t cart_lines_max = 100;
-  /// How long a blocking client call waits for the actor system's answer.
-  std::chrono::milliseconds request_timeout = std::chrono::seconds(30);
+  /// How long a call (the HTTP front's or a blocking client's) waits for the
+  /// actor system's answer.
+  std::chrono::milliseconds request_timeout = request_timeout_default;
   /// Most events the journal commits in one batch (one transaction).
   size_t journal_batch_events_max = 4096;
   /// Bounds on requests.
-  order_limits limits;
+  request_limits limits;
   /// The EXTERNAL seller.
   external_settings external;
 };

@@ -22,7 +22,7 @@ problem invalid(std::string message) {
 }
 
 std::optional<problem> check_text(std::string_view field, std::string_view str,
-                                  bool required, const order_limits& limits) {
+                                  bool required, const request_limits& limits) {
   if (required && str.empty())
     return invalid(std::string{field} + " is required");
   if (str.size() > limits.text_length_max)
@@ -37,7 +37,7 @@ std::optional<problem> check_text(std::string_view field, std::string_view str,
 } // namespace
 
 std::optional<problem> check_id(std::string_view field, std::string_view id,
-                                const order_limits& limits) {
+                                const request_limits& limits) {
   if (id.empty())
     return invalid(std::string{field} + " must not be empty");
   if (id.size() > limits.id_length_max)
@@ -51,7 +51,7 @@ std::optional<problem> check_id(std::string_view field, std::string_view id,
 }
 
 std::optional<problem> check_address(const address& addr,
-                                     const order_limits& limits) {
+                                     const request_limits& limits) {
   if (auto p = check_text("address.line1", addr.line1, true, limits))
     return p;
   if (auto p = check_text("address.line2", addr.line2, false, limits))
@@ -66,7 +66,7 @@ std::optional<problem> check_address(const address& addr,
 }
 
 std::optional<problem> check_create_order(const create_order_request& req,
-                                          const order_limits& limits) {
+                                          const request_limits& limits) {
   if (auto p = check_id("customerId", req.customer, limits))
     return p;
   if (req.items.empty())

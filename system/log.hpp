@@ -8,15 +8,12 @@
 #include <string_view>
 #include <utility>
 
+#include "system/http/log_line.hpp"
+
 namespace oms::log {
 
-enum class level : uint8_t {
-  debug = 0,
-  info = 1,
-  warn = 2,
-  error = 3,
-  off = 4
-};
+/// debug, info, warn, error, off (system/http/log_line.hpp).
+using level = http::log_level;
 
 /// Sets the lowest level that is written (default: info).
 void set_level(level x);

@@ -98,13 +98,42 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
   CHECK(res.config->port == defaults.port);
   CHECK(res.config->hold_ttl == defaults.hold_ttl);
   CHECK(res.config->idempotency_window == defaults.idempotency_window);
-  CHECK(res.config->max_body_bytes == defaults.max_body_bytes);
+  CHECK(res.config->limits.body_bytes_max == defaults.limits.body_bytes_max);
+  CHECK(res.config->limits.json_depth_max == defaults.limits.json_depth_max);
+  CHECK(res.config->limits.lines_per_order_max ==
+        defaults.limits.lines_per_order_max);
+  CHECK(res.config->limits.line_quantity_max ==
+        defaults.limits.line_quantity_max);
+  CHECK(res.config->request_timeout == defaults.request_timeout);
   CHECK(res.config->rate_limit == defaults.rate_limit);
   // Flags override the file.
   auto over = parse(
       {"--config", OMS_SOURCE_DIR "/config/omsd.conf", "--hold-ttl", "30s"});
   REQUIRE(over.config);
   CHECK(over.config->hold_ttl == 30'000ms);
+}
+
+TEST_CASE("config: omsd's request limits and timeout default to the order "
+          "system's") {
+  // One default each: what omsd runs with unless told otherwise is what an
+  // order system started without omsd runs with.
+  daemon_config omsd;
+  settings actors;
+  CHECK(omsd.request_timeout == actors.request_timeout);
+  CHECK(omsd.request_timeout == 10'000ms);
+  CHECK(omsd.limits.lines_per_order_max == actors.limits.lines_per_order_max);
+  CHECK(omsd.limits.line_quantity_max == actors.limits.line_quantity_max);
+  CHECK(omsd.limits.body_bytes_max == actors.limits.body_bytes_max);
+  CHECK(omsd.limits.json_depth_max == actors.limits.json_depth_max);
+  auto res =
+      parse({"--max-lines", "7", "--max-quantity", "9", "--max-body-bytes",
+             "2048", "--max-json-depth", "4", "--request-timeout", "3s"});
+  REQUIRE(res.config);
+  CHECK(res.config->limits.lines_per_order_max == 7);
+  CHECK(res.config->limits.line_quantity_max == 9);
+  CHECK(res.config->limits.body_bytes_max == 2048);
+  CHECK(res.config->limits.json_depth_max == 4);
+  CHECK(res.config->request_timeout == 3000ms);
 }
 
 TEST_CASE("tokens: admin, customers by hash, unknown") {
@@ -319,9 +348,9 @@ struct api_fixture {
   metrics stats;
   api front;
 
-  api_fixture()
+  explicit api_fixture(settings s = settings{})
       : sys(init(cfg)),
-        oms_(sys, settings{}, store, std::make_shared<simulated_gateway>()),
+        oms_(sys, s, store, std::make_shared<simulated_gateway>()),
         front(sys, oms_, tokens, stats, api_options{}) {}
 
   http_response call(const std::string& method, const std::string& path,
@@ -449,6 +478,67 @@ TEST_CASE_FIXTURE(api_fixture, "GET /v1/wms without a gateway answers 503 "
       CHECK(route.authenticated);
     }
   CHECK(found == 2);
+}
+
+namespace {
+
+// The API over an order system configured with tighter limits than the
+// defaults: order ids of at most 40 characters, orders of at most 2 lines.
+struct limited_api_fixture : api_fixture {
+  static settings limited() {
+    settings s;
+    s.limits.id_length_max = 40;
+    s.limits.lines_per_order_max = 2;
+    return s;
+  }
+
+  limited_api_fixture() : api_fixture(limited()) {}
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(limited_api_fixture,
+                  "api: an order id is checked against the configured "
+                  "limits, not the defaults") {
+  // 50 characters: within the default limit (64), past the configured one.
+  // The API refuses it itself (its answer names the id) instead of asking
+  // the store, which answers an unknown id without details.
+  auto id = "ord_" + std::string(46, 'x');
+  for (auto* method : {"GET", "POST"}) {
+    auto r = call(method, "/v1/orders/" + id +
+                              (std::string{method} == "POST" ? "/cancel" : ""));
+    INFO(method << " -> " << r.body);
+    CHECK(r.status == 404);
+    auto j = nlohmann::json::parse(r.body);
+    CHECK(j["error"]["code"] == "ORDER_NOT_FOUND");
+    CHECK(j["error"]["details"]["orderId"] == id);
+  }
+  // An id within the configured limit still reaches the store.
+  auto known_length = call("GET", "/v1/orders/ord_" + std::string(30, 'x'));
+  CHECK(known_length.status == 404);
+  CHECK(nlohmann::json::parse(known_length.body)["error"]["details"] ==
+        nlohmann::json::object());
+}
+
+TEST_CASE_FIXTURE(limited_api_fixture,
+                  "api: the request limits are the order system's "
+                  "configured ones") {
+  // The API refuses a third line itself, naming the field, before any actor
+  // is asked.
+  auto cus = post("/v1/customers", {{"name", "Lim"}}, 201);
+  nlohmann::json order = {{"customerId", cus["customerId"]},
+                          {"items",
+                           {{{"sku", "A"}, {"quantity", 1}},
+                            {{"sku", "B"}, {"quantity", 1}},
+                            {{"sku", "C"}, {"quantity", 1}}}},
+                          {"address",
+                           {{"line1", "1 Main St"},
+                            {"city", "Springfield"},
+                            {"postalCode", "12345"},
+                            {"country", "US"}}}};
+  auto j = post("/v1/orders", order, 400);
+  CHECK(j["error"]["message"] == "items: must have at most 2 lines");
+  CHECK(j["error"]["details"]["field"] == "items");
 }
 
 TEST_CASE_FIXTURE(api_fixture, "readiness: a journal whose last commit failed "

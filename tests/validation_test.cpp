@@ -17,7 +17,7 @@ create_order_request good_request() {
 
 void require_refused(const create_order_request& req, errc code,
                      const std::string& field) {
-  auto p = check_create_order(req, order_limits{});
+  auto p = check_create_order(req, request_limits{});
   REQUIRE(p.has_value());
   CHECK(p->code == code);
   CHECK_MESSAGE(p->message.find(field) != std::string::npos, p->message);
@@ -26,7 +26,7 @@ void require_refused(const create_order_request& req, errc code,
 } // namespace
 
 TEST_CASE("a well-formed order request passes") {
-  CHECK_FALSE(check_create_order(good_request(), order_limits{}).has_value());
+  CHECK_FALSE(check_create_order(good_request(), request_limits{}).has_value());
 }
 
 TEST_CASE("an order request without customer is refused naming customerId") {
@@ -52,7 +52,7 @@ TEST_CASE("too many lines are refused") {
     req.items.push_back({"SKU-" + std::to_string(i), 1, seller::internal});
   require_refused(req, errc::validation_failed, "items");
   req.items.pop_back();
-  CHECK_FALSE(check_create_order(req, order_limits{}).has_value());
+  CHECK_FALSE(check_create_order(req, request_limits{}).has_value());
 }
 
 TEST_CASE("quantities outside 1..1,000,000 are refused naming the line") {
@@ -64,7 +64,7 @@ TEST_CASE("quantities outside 1..1,000,000 are refused naming the line") {
   req.items[1].quantity = 1'000'001;
   require_refused(req, errc::validation_failed, "items[1].quantity");
   req.items[1].quantity = 1'000'000;
-  CHECK_FALSE(check_create_order(req, order_limits{}).has_value());
+  CHECK_FALSE(check_create_order(req, request_limits{}).has_value());
 }
 
 TEST_CASE("duplicate SKU lines are refused") {
@@ -84,7 +84,7 @@ TEST_CASE("bad SKU ids are refused naming the line") {
 TEST_CASE("items from two sellers are refused with MIXED_SELLERS") {
   auto req = good_request();
   req.items[1].seller = seller::external;
-  auto p = check_create_order(req, order_limits{});
+  auto p = check_create_order(req, request_limits{});
   REQUIRE(p.has_value());
   CHECK(p->code == errc::mixed_sellers);
   CHECK(p->details_json.find("EXTERNAL") != std::string::npos);

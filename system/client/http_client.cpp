@@ -6,6 +6,8 @@
 
 #include <curl/curl.h>
 
+#include "system/http/percent.hpp"
+
 namespace oms::client {
 
 namespace {
@@ -119,18 +121,7 @@ http_result http_client::request(const std::string& method,
 }
 
 std::string url_encode(const std::string& text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
+  return http::percent_encode(text);
 }
 
 } // namespace oms::client

@@ -56,12 +56,9 @@ struct route_info {
   bool admin = false;
 };
 
+/// What the front adds to the order system's settings, whose request limits
+/// and request timeout it applies.
 struct api_options {
-  size_t max_body_bytes = 64 * 1024;
-  size_t max_json_depth = 32;
-  size_t max_lines = 100;
-  int64_t max_quantity = 1'000'000;
-  std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
   double rate_limit = 0;
   double rate_burst = 0;
   /// Shown by /readyz.

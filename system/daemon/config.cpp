@@ -1,9 +1,8 @@
 #include "system/daemon/config.hpp"
 
-#include <cctype>
-#include <sstream>
-
 #include <CLI/CLI.hpp>
+
+#include "system/http/flags.hpp"
 
 namespace oms::daemon {
 
@@ -20,42 +19,14 @@ const char* to_string(store_kind x) {
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view str) {
-  using namespace std::chrono;
-  size_t i = 0;
-  int64_t n = 0;
-  while (i < str.size() && std::isdigit(static_cast<unsigned char>(str[i]))) {
-    if (n > 1'000'000'000'000)
-      return std::nullopt;
-    n = n * 10 + (str[i] - '0');
-    ++i;
-  }
-  if (i == 0)
+  auto ms = http::parse_duration_ms(str, http::omsd_durations);
+  if (!ms)
     return std::nullopt;
-  auto unit = str.substr(i);
-  if (unit == "ms")
-    return milliseconds{n};
-  if (unit == "s")
-    return milliseconds{n * 1000};
-  if (unit == "m")
-    return milliseconds{n * 60'000};
-  if (unit == "h")
-    return milliseconds{n * 3'600'000};
-  if (unit == "d")
-    return milliseconds{n * 86'400'000};
-  return std::nullopt;
+  return std::chrono::milliseconds{*ms};
 }
 
 std::string format_duration(std::chrono::milliseconds x) {
-  auto ms = x.count();
-  struct unit {
-    int64_t size;
-    const char* suffix;
-  };
-  for (auto u : {unit{86'400'000, "d"}, unit{3'600'000, "h"}, unit{60'000, "m"},
-                 unit{1000, "s"}})
-    if (ms != 0 && ms % u.size == 0)
-      return std::to_string(ms / u.size) + u.suffix;
-  return std::to_string(ms) + "ms";
+  return http::format_duration_ms(x.count(), http::omsd_durations);
 }
 
 namespace {
@@ -64,34 +35,12 @@ namespace {
 CLI::Option* add_duration(CLI::App& app, const std::string& name,
                           std::chrono::milliseconds& target,
                           const std::string& help) {
-  auto* opt = app.add_option_function<std::string>(
-      name,
-      [&target, name](const std::string& text) {
-        auto d = parse_duration(text);
-        if (!d)
-          throw CLI::ValidationError(name, "'" + text +
-                                               "' is not a duration (use a "
-                                               "number with ms, s, m, h or "
-                                               "d, e.g. 15m)");
-        target = *d;
-      },
-      help + " (default " + format_duration(target) + ")");
-  opt->type_name("DURATION");
-  return opt;
+  static const http::duration_flag_rules rules{
+      http::omsd_durations, "use a number with ms, s, m, h or d, e.g. 15m"};
+  return http::add_duration_flag(app, name, target, rules, help);
 }
 
-} // namespace
-
-parse_outcome parse_args(int argc, char** argv) {
-  daemon_config cfg;
-  CLI::App app{"omsd: the order management and inventory service (JSON over "
-               "HTTP)",
-               "omsd"};
-  app.set_version_flag("--version", "omsd 0.1.0");
-  app.set_config("--config", "",
-                 "Read settings from this file (see "
-                 "config/omsd.conf); flags override it");
-  app.get_formatter()->column_width(34);
+void add_server_flags(CLI::App& app, daemon_config& cfg) {
   std::string listen_group = "Server";
   app.add_option("--listen", cfg.listen, "Address to listen on")
       ->capture_default_str()
@@ -109,12 +58,12 @@ parse_outcome parse_args(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(0, 256))
       ->group(listen_group);
-  app.add_option("--max-body-bytes", cfg.max_body_bytes,
+  app.add_option("--max-body-bytes", cfg.limits.body_bytes_max,
                  "Largest request body; larger gets 413")
       ->capture_default_str()
       ->check(CLI::Range(size_t{1024}, size_t{64} << 20))
       ->group(listen_group);
-  app.add_option("--max-json-depth", cfg.max_json_depth,
+  app.add_option("--max-json-depth", cfg.limits.json_depth_max,
                  "Deepest JSON nesting accepted")
       ->capture_default_str()
       ->check(CLI::Range(2, 256))
@@ -125,9 +74,11 @@ parse_outcome parse_args(int argc, char** argv) {
   add_duration(app, "--drain-timeout", cfg.drain_timeout,
                "On SIGTERM, longest wait for in-flight requests")
       ->group(listen_group);
+}
 
+void add_store_flags(CLI::App& app, daemon_config& cfg,
+                     std::string& store_name) {
   std::string store_group = "Store";
-  std::string store_name = "sqlite";
   app.add_option("--store", store_name,
                  "sqlite (a file in the data dir), postgres or memory")
       ->capture_default_str()
@@ -146,7 +97,9 @@ parse_outcome parse_args(int argc, char** argv) {
                  "PostgreSQL schema holding the tables")
       ->capture_default_str()
       ->group(store_group);
+}
 
+void add_order_flags(CLI::App& app, daemon_config& cfg) {
   std::string orders_group = "Orders";
   add_duration(app, "--hold-ttl", cfg.hold_ttl,
                "How long an unconfirmed order holds its stock")
@@ -154,11 +107,12 @@ parse_outcome parse_args(int argc, char** argv) {
   add_duration(app, "--idempotency-window", cfg.idempotency_window,
                "How long Idempotency-Key values are remembered")
       ->group(orders_group);
-  app.add_option("--max-lines", cfg.max_lines, "Most lines in one order")
+  app.add_option("--max-lines", cfg.limits.lines_per_order_max,
+                 "Most lines in one order")
       ->capture_default_str()
       ->check(CLI::Range(1, 10000))
       ->group(orders_group);
-  app.add_option("--max-quantity", cfg.max_quantity,
+  app.add_option("--max-quantity", cfg.limits.line_quantity_max,
                  "Largest quantity of one line or receipt")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
@@ -174,7 +128,9 @@ parse_outcome parse_args(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
       ->group(orders_group);
+}
 
+void add_wms_flags(CLI::App& app, daemon_config& cfg) {
   std::string wms_group = "EXTERNAL seller (WMS)";
   app.add_option("--wms-url", cfg.wms_url,
                  "Base URL of the EXTERNAL seller's WMS, e.g. "
@@ -229,7 +185,9 @@ parse_outcome parse_args(int argc, char** argv) {
   add_duration(app, "--external-feed-interval", cfg.external_feed_interval,
                "How often the WMS's event feed is read (0s: never)")
       ->group(wms_group);
+}
 
+void add_security_flags(CLI::App& app, daemon_config& cfg) {
   std::string security_group = "Security";
   app.add_option("--admin-token", cfg.admin_token,
                  "Bearer token of the admin (else --admin-token-file, else "
@@ -250,24 +208,29 @@ parse_outcome parse_args(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber)
       ->group(security_group);
+}
 
+} // namespace
+
+parse_outcome parse_args(int argc, char** argv) {
+  daemon_config cfg;
+  CLI::App app{"omsd: the order management and inventory service (JSON over "
+               "HTTP)",
+               "omsd"};
+  http::add_common_flags(app, "omsd 0.1.0",
+                         "Read settings from this file (see "
+                         "config/omsd.conf); flags override it");
+  add_server_flags(app, cfg);
+  std::string store_name = "sqlite";
+  add_store_flags(app, cfg, store_name);
+  add_order_flags(app, cfg);
+  add_wms_flags(app, cfg);
+  add_security_flags(app, cfg);
   std::string level_name = "info";
-  app.add_option("--log-level", level_name, "debug, info, warn, error or off")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"debug", "info", "warn", "error", "off"}))
-      ->group("Logs");
+  http::add_log_level_flag(app, level_name)->group("Logs");
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::Success& e) {
-    std::ostringstream out;
-    auto code = app.exit(e, out, out);
-    return parse_outcome{std::nullopt, code, out.str()};
-  } catch (const CLI::ParseError& e) {
-    std::ostringstream out;
-    app.exit(e, out, out);
-    return parse_outcome{std::nullopt, 2, "omsd: " + out.str()};
-  }
+  if (auto stop = http::parse_command_line(app, argc, argv, "omsd"))
+    return parse_outcome{std::nullopt, stop->code, stop->output};
   if (store_name == "postgres")
     cfg.store = store_kind::postgres;
   else if (store_name == "memory")

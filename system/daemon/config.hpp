@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "actors/context.hpp"
 #include "system/log.hpp"
 
 namespace oms::daemon {
@@ -18,14 +19,15 @@ enum class store_kind { sqlite, postgres, memory };
 const char* to_string(store_kind x);
 
 struct daemon_config {
+  /// Request bounds (--max-lines, --max-quantity, --max-body-bytes,
+  /// --max-json-depth), handed to the order system as they are.
+  request_limits limits;
   // -- server
   std::string listen = "127.0.0.1";
   uint16_t port = 8080;
   size_t io_threads = 2;
   size_t actor_threads = 0; // 0: one per core
-  size_t max_body_bytes = 64 * 1024;
-  size_t max_json_depth = 32;
-  std::chrono::milliseconds request_timeout = std::chrono::seconds(10);
+  std::chrono::milliseconds request_timeout = request_timeout_default;
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(10);
   // -- store
   store_kind store = store_kind::sqlite;
@@ -35,8 +37,6 @@ struct daemon_config {
   // -- orders
   std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
-  size_t max_lines = 100;
-  int64_t max_quantity = 1'000'000;
   size_t cart_lines_max = 100;
   // -- payments (the simulated gateway)
   int64_t decline_amount_min = 0;

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,8 @@
 #include "system/daemon/config.hpp"
 #include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
+#include "system/http/flags.hpp"
+#include "system/http/send_answer.hpp"
 #include "system/log.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
@@ -45,40 +48,6 @@ int fatal(const std::string& message) {
   std::cerr << "omsd: " << message << "\n";
   log::error("omsd.start_failed", {{"error", message}});
   return 2;
-}
-
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 402:
-      return "Payment Required";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 422:
-      return "Unprocessable Entity";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-  }
-  return "Unknown";
 }
 
 std::string first_line(const std::string& path) {
@@ -151,28 +120,174 @@ open_store(const daemon_config& cfg) {
   return make_error(errc::internal, "unknown store");
 }
 
-struct server_traits : restinio::default_traits_t {};
-
-using server_t = restinio::http_server_t<server_traits>;
-
-} // namespace
-
-int main(int argc, char** argv) {
-  auto t0 = std::chrono::steady_clock::now();
-  // Signals are taken by sigwait in main; every thread started from here on
-  // inherits the mask.
+// Blocks SIGTERM and SIGINT, which main takes with sigwait; every thread
+// started from here on inherits the mask. SIGPIPE is ignored.
+sigset_t block_stop_signals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
+
+void configure_actors(caf::actor_system_config& caf_cfg,
+                      const daemon_config& cfg) {
+  register_types(caf_cfg);
+  caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  caf_cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  if (cfg.actor_threads > 0)
+    caf_cfg.set("scheduler.max-threads", cfg.actor_threads);
+}
+
+std::string config_name(const daemon_config& cfg) {
+  return cfg.config_file.empty() ? std::string{"(none)"} : cfg.config_file;
+}
+
+// What the actors run with, from the daemon's settings.
+settings actor_settings(const daemon_config& cfg) {
+  settings s;
+  s.hold_ttl = cfg.hold_ttl;
+  s.idempotency_window = cfg.idempotency_window;
+  s.request_timeout = cfg.request_timeout;
+  s.cart_lines_max = cfg.cart_lines_max;
+  s.limits = cfg.limits;
+  s.external.safety_buffer = cfg.external_safety_buffer;
+  s.external.batch_interval = cfg.external_batch_interval;
+  s.external.snapshot_min_interval = cfg.external_snapshot_min_interval;
+  s.external.feed_interval = cfg.external_feed_interval;
+  return s;
+}
+
+// The one way to the EXTERNAL seller's WMS, if there is one.
+wms_gateway_actor start_wms(caf::actor_system& sys, const daemon_config& cfg) {
+  if (cfg.wms_url.empty())
+    return {};
+  wms_gateway_config wcfg;
+  wcfg.rate_per_second = cfg.wms_rate;
+  wcfg.queue_capacity = cfg.wms_queue;
+  wcfg.max_in_flight = static_cast<uint32_t>(cfg.wms_connections);
+  wcfg.breaker_failures = cfg.wms_breaker_failures;
+  wcfg.breaker_open_for = cfg.wms_breaker_open;
+  wcfg.call_deadline = cfg.wms_call_deadline;
+  wcfg.attempt_timeout = cfg.wms_timeout + std::chrono::seconds(1);
+  auto transport = spawn_wms_http_transport(sys, cfg.wms_url, cfg.wms_timeout,
+                                            cfg.wms_connections);
+  auto wms = spawn_wms_gateway(sys, wcfg, transport);
+  log::info("omsd.wms", {{"url", cfg.wms_url},
+                         {"rate_per_second", uint64_t{cfg.wms_rate}}});
+  return wms;
+}
+
+// The simulated payment gateway. With a durable store it remembers its
+// charges in the data dir, as a real provider would across our restarts.
+std::shared_ptr<simulated_gateway> start_gateway(const daemon_config& cfg,
+                                                 bool durable) {
+  simulated_gateway::config gw;
+  gw.decline_amount_min = cfg.decline_amount_min;
+  if (!durable)
+    return std::make_shared<simulated_gateway>(gw);
+  return std::make_shared<simulated_gateway>(
+      gw, (std::filesystem::path{cfg.data_dir} / "payments.jsonl").string());
+}
+
+api_options front_options(const daemon_config& cfg,
+                          const std::string& store_description) {
+  api_options opts;
+  opts.rate_limit = cfg.rate_limit;
+  opts.rate_burst = cfg.rate_burst;
+  opts.store_description = store_description;
+  return opts;
+}
+
+struct server_traits : restinio::default_traits_t {};
+
+using server_t = restinio::http_server_t<server_traits>;
+
+// Hands a request to the API; its answer goes out from whichever thread it
+// comes on.
+restinio::request_handling_status_t
+serve(api& front, const restinio::request_handle_t& req) {
+  http_request r;
+  r.method = req->header().method().c_str();
+  r.path = std::string{req->header().path()};
+  r.query = std::string{req->header().query()};
+  r.authorization = std::string{
+      req->header().get_field_or(restinio::http_field::authorization, "")};
+  r.idempotency_key =
+      std::string{req->header().get_field_or("Idempotency-Key", "")};
+  r.body = req->body();
+  front.handle(std::move(r), [req](http_response resp) {
+    http::send_answer(req, resp.status, resp.content_type, resp.headers,
+                      std::move(resp.body), resp.close);
+  });
+  return restinio::request_accepted();
+}
+
+restinio::server_settings_t<server_traits>
+server_settings(const daemon_config& cfg) {
+  auto max_body = std::max<uint64_t>(cfg.limits.body_bytes_max * 16, 1 << 20);
+  return restinio::server_settings_t<server_traits>{}
+      .port(cfg.port)
+      .address(cfg.listen)
+      .incoming_http_msg_limits(
+          restinio::incoming_http_msg_limits_t{}.max_body_size(max_body))
+      .handle_request_timeout(cfg.request_timeout + std::chrono::seconds(5))
+      .read_next_http_message_timelimit(std::chrono::seconds(60));
+}
+
+std::vector<std::thread>
+start_io_threads(const std::shared_ptr<asio::io_context>& ioctx, size_t n) {
+  std::vector<std::thread> io_threads;
+  for (size_t i = 0; i < n; ++i)
+    io_threads.emplace_back([ioctx] {
+      for (;;) {
+        try {
+          ioctx->run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("http.io_error", {{"error", e.what()}});
+        }
+      }
+    });
+  return io_threads;
+}
+
+// Stops accepting, waits up to the drain timeout for the requests in flight
+// and stops the io threads; the number left unanswered.
+int64_t drain(api& front, server_t& server, asio::io_context& ioctx,
+              std::vector<std::thread>& io_threads,
+              std::chrono::milliseconds drain_timeout) {
+  front.drain();
+  asio::post(ioctx, [&server] {
+    try {
+      server.close_sync();
+    } catch (const std::exception& e) {
+      log::warn("http.close_failed", {{"error", e.what()}});
+    }
+  });
+  auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+  while (front.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto unanswered = front.in_flight();
+  // Let the last answers reach their sockets before the loop stops.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ioctx.stop();
+  for (auto& t : io_threads)
+    t.join();
+  return unanswered;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto stop_signals = block_stop_signals();
 
   auto parsed = parse_args(argc, argv);
-  if (!parsed.config) {
-    (parsed.exit_code == 0 ? std::cout : std::cerr) << parsed.output;
-    return parsed.exit_code;
-  }
+  if (!parsed.config)
+    return http::report_exit({parsed.exit_code, parsed.output});
   auto cfg = std::move(*parsed.config);
   log::set_level(cfg.log_level);
   // What omsd writes (the store, its WAL, the payment ledger, the token)
@@ -200,63 +315,20 @@ int main(int argc, char** argv) {
   auto store_description = (*store)->describe();
 
   caf::actor_system_config caf_cfg;
-  register_types(caf_cfg);
-  caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  caf_cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  if (cfg.actor_threads > 0)
-    caf_cfg.set("scheduler.max-threads", cfg.actor_threads);
+  configure_actors(caf_cfg, cfg);
   caf::actor_system sys{caf_cfg};
 
-  settings s;
-  s.hold_ttl = cfg.hold_ttl;
-  s.idempotency_window = cfg.idempotency_window;
-  s.request_timeout = cfg.request_timeout;
-  s.cart_lines_max = cfg.cart_lines_max;
-  s.limits.lines_per_order_max = cfg.max_lines;
-  s.limits.line_quantity_max = cfg.max_quantity;
-  s.external.safety_buffer = cfg.external_safety_buffer;
-  s.external.batch_interval = cfg.external_batch_interval;
-  s.external.snapshot_min_interval = cfg.external_snapshot_min_interval;
-  s.external.feed_interval = cfg.external_feed_interval;
-  simulated_gateway::config gw;
-  gw.decline_amount_min = cfg.decline_amount_min;
-
-  // The one way to the EXTERNAL seller's WMS, if there is one.
-  wms_gateway_actor wms;
-  if (!cfg.wms_url.empty()) {
-    wms_gateway_config wcfg;
-    wcfg.rate_per_second = cfg.wms_rate;
-    wcfg.queue_capacity = cfg.wms_queue;
-    wcfg.max_in_flight = static_cast<uint32_t>(cfg.wms_connections);
-    wcfg.breaker_failures = cfg.wms_breaker_failures;
-    wcfg.breaker_open_for = cfg.wms_breaker_open;
-    wcfg.call_deadline = cfg.wms_call_deadline;
-    wcfg.attempt_timeout = cfg.wms_timeout + std::chrono::seconds(1);
-    auto transport = spawn_wms_http_transport(sys, cfg.wms_url, cfg.wms_timeout,
-                                              cfg.wms_connections);
-    wms = spawn_wms_gateway(sys, wcfg, transport);
-    log::info("omsd.wms", {{"url", cfg.wms_url},
-                           {"rate_per_second", uint64_t{cfg.wms_rate}}});
-  }
-
-  // With a durable store the simulated gateway remembers its charges in the
-  // data dir, as a real provider would across our restarts.
+  auto wms = start_wms(sys, cfg);
   std::shared_ptr<simulated_gateway> gateway;
   try {
-    gateway =
-        durable
-            ? std::make_shared<simulated_gateway>(
-                  gw, (std::filesystem::path{cfg.data_dir} / "payments.jsonl")
-                          .string())
-            : std::make_shared<simulated_gateway>(gw);
+    gateway = start_gateway(cfg, durable);
   } catch (const simulated_gateway::ledger_error& e) {
     return fatal(e.what());
   }
-
   std::unique_ptr<order_system> oms;
   try {
-    oms =
-        std::make_unique<order_system>(sys, s, std::move(*store), gateway, wms);
+    oms = std::make_unique<order_system>(sys, actor_settings(cfg),
+                                         std::move(*store), gateway, wms);
   } catch (const startup_error& e) {
     return fatal(std::string{"cannot load the store: "} + e.what());
   }
@@ -265,55 +337,14 @@ int main(int argc, char** argv) {
   for (auto& rec : oms->customers_at_start())
     tokens.add(rec);
   metrics stats;
-  api_options opts;
-  opts.max_body_bytes = cfg.max_body_bytes;
-  opts.max_json_depth = cfg.max_json_depth;
-  opts.max_lines = cfg.max_lines;
-  opts.max_quantity = cfg.max_quantity;
-  opts.request_timeout = cfg.request_timeout;
-  opts.rate_limit = cfg.rate_limit;
-  opts.rate_burst = cfg.rate_burst;
-  opts.store_description = store_description;
-  api front{sys, *oms, tokens, stats, opts};
+  api front{sys, *oms, tokens, stats, front_options(cfg, store_description)};
 
   auto ioctx = std::make_shared<asio::io_context>();
-  auto max_body = std::max<uint64_t>(cfg.max_body_bytes * 16, 1 << 20);
-  server_t server{
-      restinio::external_io_context(*ioctx),
-      restinio::server_settings_t<server_traits>{}
-          .port(cfg.port)
-          .address(cfg.listen)
-          .incoming_http_msg_limits(
-              restinio::incoming_http_msg_limits_t{}.max_body_size(max_body))
-          .handle_request_timeout(cfg.request_timeout + std::chrono::seconds(5))
-          .read_next_http_message_timelimit(std::chrono::seconds(60))
-          .request_handler([&front](const restinio::request_handle_t& req) {
-            http_request r;
-            r.method = req->header().method().c_str();
-            r.path = std::string{req->header().path()};
-            r.query = std::string{req->header().query()};
-            r.authorization = std::string{req->header().get_field_or(
-                restinio::http_field::authorization, "")};
-            r.idempotency_key =
-                std::string{req->header().get_field_or("Idempotency-Key", "")};
-            r.body = req->body();
-            front.handle(std::move(r), [req](http_response resp) {
-              auto rb = req->create_response(restinio::http_status_line_t{
-                  restinio::http_status_code_t{
-                      static_cast<std::uint16_t>(resp.status)},
-                  reason_phrase(resp.status)});
-              rb.append_header(restinio::http_field::content_type,
-                               resp.content_type);
-              rb.append_header(restinio::http_field::cache_control, "no-store");
-              for (auto& [name, value] : resp.headers)
-                rb.append_header(name, value);
-              if (resp.close)
-                rb.connection_close();
-              rb.set_body(std::move(resp.body));
-              rb.done();
-            });
-            return restinio::request_accepted();
-          })};
+  server_t server{restinio::external_io_context(*ioctx),
+                  server_settings(cfg).request_handler(
+                      [&front](const restinio::request_handle_t& req) {
+                        return serve(front, req);
+                      })};
   try {
     server.open_sync();
   } catch (const std::exception& e) {
@@ -321,18 +352,7 @@ int main(int argc, char** argv) {
     return fatal("cannot listen on " + cfg.listen + ":" +
                  std::to_string(cfg.port) + ": " + e.what());
   }
-  std::vector<std::thread> io_threads;
-  for (size_t i = 0; i < cfg.io_threads; ++i)
-    io_threads.emplace_back([ioctx] {
-      for (;;) {
-        try {
-          ioctx->run();
-          return;
-        } catch (const std::exception& e) {
-          log::error("http.io_error", {{"error", e.what()}});
-        }
-      }
-    });
+  auto io_threads = start_io_threads(ioctx, cfg.io_threads);
   auto startup_ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - t0)
                         .count();
@@ -342,31 +362,14 @@ int main(int argc, char** argv) {
              {"customers", uint64_t{tokens.customers()}},
              {"hold_ttl", format_duration(cfg.hold_ttl)},
              {"admin_token", token_origin},
-             {"config", cfg.config_file.empty() ? std::string{"(none)"}
-                                                : cfg.config_file},
+             {"config", config_name(cfg)},
              {"startup_ms", startup_ms}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                               {"in_flight", front.in_flight()}});
-  front.drain();
-  asio::post(*ioctx, [&server] {
-    try {
-      server.close_sync();
-    } catch (const std::exception& e) {
-      log::warn("http.close_failed", {{"error", e.what()}});
-    }
-  });
-  auto deadline = std::chrono::steady_clock::now() + cfg.drain_timeout;
-  while (front.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  auto unanswered = front.in_flight();
-  // Let the last answers reach their sockets before the loop stops.
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ioctx->stop();
-  for (auto& t : io_threads)
-    t.join();
+  auto unanswered = drain(front, server, *ioctx, io_threads, cfg.drain_timeout);
   oms->shutdown(); // the journal is flushed before this returns
   log::info("omsd.stopped", {{"unanswered", unanswered}});
   return 0;

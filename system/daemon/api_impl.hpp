@@ -1,0 +1,238 @@
+// Inside the JSON/HTTP API (system/daemon/api.hpp): one call per request,
+// answered exactly once; actors are asked from short-lived actors, so no
+// thread waits. system/daemon/api.cpp answers, routes and authenticates;
+// api_stock_routes.cpp and api_order_routes.cpp hold the route handlers.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/validation.hpp"
+#include "messages/errors.hpp"
+#include "messages/type_ids.hpp"
+#include "system/daemon/api.hpp"
+#include "system/daemon/auth.hpp"
+#include "system/daemon/metrics.hpp"
+#include "system/daemon/request_fields.hpp"
+#include "system/order_system.hpp"
+
+namespace oms::daemon {
+
+using steady = std::chrono::steady_clock;
+
+/// Wall-clock milliseconds since the epoch.
+int64_t now_ms();
+
+/// 404 ORDER_NOT_FOUND for `id`, with the id in the details.
+caf::error order_missing(const order_id& id);
+
+struct api::impl : std::enable_shared_from_this<api::impl> {
+  struct call {
+    http_request req;
+    responder done;
+    std::string route = "unmatched";
+    std::vector<std::string> params;
+    principal who;
+    steady::time_point started;
+    std::atomic<bool> answered{false};
+  };
+  using call_ptr = std::shared_ptr<call>;
+  using headers = std::vector<std::pair<std::string, std::string>>;
+
+  /// One route: what it matches, who may call it and what answers it.
+  struct route_def {
+    const char* method;
+    /// "/v1/orders/{id}/pay": braces mark path parameters.
+    const char* pattern;
+    bool authenticated;
+    bool admin;
+    void (impl::*handler)(const call_ptr&);
+  };
+
+  /// Every route, matched in order; every pattern is unique per method.
+  static const std::vector<route_def>& routes();
+
+  caf::actor_system& sys;
+  order_system& oms;
+  token_registry& tokens;
+  metrics& stats;
+  api_options opts;
+  rate_limiter limiter;
+  std::atomic<bool> draining{false};
+  double start_time = std::chrono::duration<double>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+
+  impl(caf::actor_system& sys, order_system& oms, token_registry& tokens,
+       metrics& stats, api_options opts);
+
+  /// The request limits the order system was configured with.
+  const request_limits& limits() const { return oms.ctx()->settings.limits; }
+
+  // -- answering (api.cpp) ----------------------------------------------------
+
+  void finish(const call_ptr& c, http_response resp);
+  void reply(const call_ptr& c, int status, const json& body);
+  void fail(const call_ptr& c, caf::error err, headers extra = {});
+  void fail(const call_ptr& c, const bad_input& bad, headers extra = {});
+
+  // Runs `f`, turning bad input and exceptions into error answers.
+  template <class F>
+  void guarded(const call_ptr& c, F&& f) {
+    try {
+      f();
+    } catch (const bad_input& bad) {
+      fail(c, bad);
+    } catch (const std::exception& e) {
+      fail(c, make_error(errc::internal, e.what()));
+    }
+  }
+
+  // -- asking actors without blocking -----------------------------------------
+
+  // Sends a request from a short-lived actor; `ok` or `on_error` runs when
+  // the reply arrives, on an actor thread.
+  template <class T, class Handle, class F, class G, class... Ts>
+  void ask_or(const call_ptr& c, const Handle& dest, F ok, G on_error,
+              Ts... xs) {
+    auto self_ptr = shared_from_this();
+    auto timeout = oms.ctx()->settings.request_timeout;
+    // CAF 0.17 dereferences an empty argument tuple when it starts a
+    // function-based actor spawned without arguments (UBSan reports it), so
+    // the actor takes a dummy argument.
+    sys.spawn(
+        [=](caf::event_based_actor* self, int) {
+          self->request(dest, timeout, xs...)
+              .then([=](T& x) { self_ptr->guarded(c, [&] { ok(x); }); },
+                    [=](caf::error& err) {
+                      self_ptr->guarded(c, [&] { on_error(err); });
+                    });
+        },
+        0);
+  }
+
+  // The same, answering an error reply as the error it is.
+  template <class T, class Handle, class F, class... Ts>
+  void ask(const call_ptr& c, const Handle& dest, F ok, Ts... xs) {
+    auto self_ptr = shared_from_this();
+    ask_or<T>(
+        c, dest, std::move(ok),
+        [self_ptr, c](const caf::error& err) { self_ptr->fail(c, err); },
+        std::move(xs)...);
+  }
+
+  template <class T>
+  auto respond(const call_ptr& c, int status) {
+    auto self_ptr = shared_from_this();
+    return [self_ptr, c, status](T& x) {
+      self_ptr->reply(c, status, json(x));
+    };
+  }
+
+  // The CUSTOMER actor of `id`, then `k`.
+  template <class F>
+  void with_customer(const call_ptr& c, const customer_id& id, F k) {
+    ask<customer_actor>(c, oms.supervisor(), k, atom::customer_v, id);
+  }
+
+  // Asks the CUSTOMER actor of `id` for a T and answers it with `status`.
+  template <class T, class... Ts>
+  void ask_customer(const call_ptr& c, const customer_id& id, int status,
+                    Ts... xs) {
+    auto self_ptr = shared_from_this();
+    with_customer(c, id, [self_ptr, c, status, xs...](customer_actor& cust) {
+      self_ptr->ask<T>(c, cust, self_ptr->respond<T>(c, status), xs...);
+    });
+  }
+
+  // The order, if the caller may see it (another customer's order answers
+  // as if it did not exist).
+  template <class F>
+  void with_order(const call_ptr& c, const order_id& id, F k) {
+    if (check_id("orderId", id, limits()))
+      return fail(c, order_missing(id));
+    auto self_ptr = shared_from_this();
+    ask<order_record>(
+        c, oms.supervisor(),
+        [self_ptr, c, id, k](order_record& rec) {
+          if (!c->who.admin && rec.customer != c->who.customer)
+            return self_ptr->fail(c, order_missing(id));
+          k(rec);
+        },
+        atom::get_v, id);
+  }
+
+  // -- request helpers (api.cpp) ----------------------------------------------
+
+  json body(const call_ptr& c, bool allow_empty = false);
+  std::string idempotency_key(const call_ptr& c);
+  // The customer of a /v1/customers/{id}/... route, if the caller may act on
+  // it: its own, or any existing one for the admin.
+  customer_id own_customer(const call_ptr& c);
+  uint32_t limit_param(const std::map<std::string, std::string>& q);
+
+  // -- routing (api.cpp) ------------------------------------------------------
+
+  void handle(http_request req, responder done);
+  // Takes a request from `key`'s bucket; answers 429 with Retry-After and
+  // returns true when the bucket is empty.
+  bool over_limit(const call_ptr& c, const std::string& key,
+                  const std::string& what);
+  // The caller of an authenticated route, or false when it was answered
+  // (401, 403 or 429).
+  bool authenticate(const call_ptr& c, const route_def& route);
+  void route(const call_ptr& c);
+
+  // -- health and stock (api_stock_routes.cpp) --------------------------------
+
+  void healthz(const call_ptr& c);
+  void readyz(const call_ptr& c);
+  void metrics_text(const call_ptr& c);
+  void send_metrics(const call_ptr& c, const journal_stats& js,
+                    const wms_gateway_stats* wms);
+  void inventory_receipt(const call_ptr& c);
+  void inventory_change(const call_ptr& c);
+  void inventory_get(const call_ptr& c);
+  void inventory_price(const call_ptr& c);
+  void inventory_list(const call_ptr& c);
+  // Applies an inbound stock change (through the INBOX if it has an event
+  // id) and answers it: as the inbox_result on /changes, as the StockView
+  // with the outcome on /receipts.
+  void apply_change(const call_ptr& c, const stock_change& ch,
+                    bool change_route);
+  void answer_change(const call_ptr& c, const stock_change& ch,
+                     inbox_result res, bool change_route);
+  void audit(const call_ptr& c);
+  void wms_status(const call_ptr& c);
+
+  // -- customers, carts and orders (api_order_routes.cpp) ---------------------
+
+  void customer_create(const call_ptr& c);
+  void customer_get(const call_ptr& c);
+  void cart_get(const call_ptr& c);
+  void cart_put(const call_ptr& c);
+  void cart_delete(const call_ptr& c);
+  void cart_checkout(const call_ptr& c);
+  void customer_orders(const call_ptr& c);
+  void order_create(const call_ptr& c);
+  void order_get(const call_ptr& c);
+  void order_patch(const call_ptr& c);
+  void order_confirm(const call_ptr& c);
+  void order_ship(const call_ptr& c);
+  void order_deliver(const call_ptr& c);
+  // confirm, ship and deliver: an optional reason, then the command.
+  void order_step(const call_ptr& c, command_kind kind);
+  void order_cancel(const call_ptr& c);
+  void order_pay(const call_ptr& c);
+  void apply_command(const call_ptr& c, const order_id& id, order_command cmd);
+};
+
+} // namespace oms::daemon

@@ -1,0 +1,224 @@
+// The API's routes for health, metrics, stock, the audit and the WMS.
+#include "actors/inbox.hpp"
+#include "actors/stock_ledger.hpp"
+#include "messages/json.hpp"
+#include "messages/wms_protocol.hpp"
+#include "system/daemon/api_impl.hpp"
+#include "system/log.hpp"
+
+namespace oms::daemon {
+
+void api::impl::healthz(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  reply(c, 200, json{{"status", "ok"}});
+}
+
+void api::impl::readyz(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  // No token needed; with the admin's, the answer names the store. A wrong
+  // token is throttled as on any route, so that this one is no faster way to
+  // guess.
+  std::optional<principal> who;
+  if (auto token = bearer_token(c->req.authorization))
+    who = tokens.authenticate(*token);
+  if (!c->req.authorization.empty() && !who &&
+      over_limit(c, "unauthenticated", "too many unauthenticated requests"))
+    return;
+  bool admin = who && who->admin;
+  if (who)
+    c->who = std::move(*who);
+  if (draining)
+    return fail(c, make_error(errc::not_ready, "omsd is stopping"));
+  auto self_ptr = shared_from_this();
+  auto store = admin ? opts.store_description : std::string{};
+  ask<journal_stats>(
+      c, oms.journal(),
+      [self_ptr, c, store, admin](journal_stats& js) {
+        if (js.failing) {
+          // Why, to the admin only: the error names the store.
+          json details{{"failingSince", js.failing_since}};
+          std::string why = "the journal's last commit failed; writes "
+                            "answer STORE_FAILURE until one succeeds";
+          if (admin) {
+            details["lastError"] = js.last_error;
+            why += ": " + js.last_error;
+          }
+          return self_ptr->fail(c,
+                                make_error(errc::not_ready, why, details.dump()));
+        }
+        json ready{{"status", "ready"}, {"lastSeq", js.last_seq}};
+        if (admin)
+          ready["store"] = store;
+        self_ptr->reply(c, 200, ready);
+      },
+      atom::stats_v);
+}
+
+void api::impl::metrics_text(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto self_ptr = shared_from_this();
+  ask<journal_stats>(
+      c, oms.journal(),
+      [self_ptr, c](journal_stats& js) {
+        auto& gateway = self_ptr->oms.ctx()->wms;
+        if (!gateway)
+          return self_ptr->send_metrics(c, js, nullptr);
+        // The gateway's counters when it answers; the rest regardless.
+        self_ptr->ask_or<wms_gateway_stats>(
+            c, gateway,
+            [self_ptr, c, js](wms_gateway_stats& ws) {
+              self_ptr->send_metrics(c, js, &ws);
+            },
+            [self_ptr, c, js](const caf::error&) {
+              self_ptr->send_metrics(c, js, nullptr);
+            },
+            atom::stats_v);
+      },
+      atom::stats_v);
+}
+
+void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
+                             const wms_gateway_stats* wms) {
+  metrics::process_view pv;
+  pv.ready = !draining;
+  pv.customers = tokens.customers();
+  pv.start_time_seconds = start_time;
+  http_response resp;
+  resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  resp.body = stats.render(&js, pv, wms);
+  finish(c, std::move(resp));
+}
+
+void api::impl::inventory_receipt(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto j = body(c);
+  only(j, {"quantity", "unitPrice", "seller", "lot", "expiresAt", "eventId"},
+       "");
+  stock_change ch;
+  ch.kind = stock_change_kind::receipt;
+  ch.sku = c->params[0];
+  ch.source = "admin";
+  ch.quantity = *get_int(j, "quantity", true, 1, limits().line_quantity_max);
+  ch.unit_price = get_int(j, "unitPrice", false, 1, max_unit_price).value_or(0);
+  auto from = seller::internal;
+  if (auto s = get_str(j, "seller", false, 16))
+    from = parse_seller_field(*s, "seller");
+  ch.lot = get_lot(j).value_or("");
+  ch.expires_at = get_expiry(j, now_ms());
+  ch.event_id = get_event_id(j).value_or("");
+  // The EXTERNAL seller's stock is its WMS's: refused as before.
+  if (from == seller::external)
+    return ask<stock_view>(c, oms.supervisor(), respond<stock_view>(c, 200),
+                           atom::receive_v, ch.sku, from, ch.quantity,
+                           ch.unit_price);
+  apply_change(c, ch, false);
+}
+
+void api::impl::inventory_change(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto ch =
+      read_change(body(c), c->params[0], limits().line_quantity_max, now_ms());
+  apply_change(c, ch, true);
+}
+
+void api::impl::inventory_get(const call_ptr& c) {
+  auto q = parse_query(c->req.query, {"seller"});
+  auto from = seller::internal;
+  if (auto i = q.find("seller"); i != q.end())
+    from = parse_seller_field(i->second, "seller");
+  ask<stock_view>(c, oms.supervisor(), respond<stock_view>(c, 200), atom::get_v,
+                  c->params[0], from);
+}
+
+void api::impl::inventory_price(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto j = body(c);
+  only(j, {"unitPrice"}, "");
+  auto price = *get_int(j, "unitPrice", true, 1, INT64_MAX / 4);
+  auto self_ptr = shared_from_this();
+  ask<inventory_actor>(
+      c, oms.supervisor(),
+      [self_ptr, c, price](inventory_actor& sku) {
+        self_ptr->ask<stock_view>(c, sku, self_ptr->respond<stock_view>(c, 200),
+                                  atom::price_v, price);
+      },
+      atom::find_sku_v, c->params[0]);
+}
+
+void api::impl::inventory_list(const call_ptr& c) {
+  auto q = parse_query(c->req.query, {"seller", "limit", "cursor"});
+  auto from = seller::internal;
+  if (auto i = q.find("seller"); i != q.end())
+    from = parse_seller_field(i->second, "seller");
+  auto limit = limit_param(q);
+  ask<inventory_page>(c, oms.supervisor(), respond<inventory_page>(c, 200),
+                      atom::list_v, from, limit, sku_id{q["cursor"]});
+}
+
+void api::impl::apply_change(const call_ptr& c, const stock_change& ch,
+                             bool change_route) {
+  auto self_ptr = shared_from_this();
+  ask<inbox_result>(
+      c, oms.supervisor(),
+      [self_ptr, c, ch, change_route](inbox_result& res) {
+        if (!res.stock.sku.empty())
+          return self_ptr->answer_change(c, ch, std::move(res), change_route);
+        // DUPLICATE and REJECTED carry no stock: show it as it is now (an
+        // unknown SKU has none).
+        auto first = std::move(res);
+        self_ptr->ask_or<stock_view>(
+            c, self_ptr->oms.supervisor(),
+            [self_ptr, c, ch, first, change_route](stock_view& now) {
+              auto with_stock = first;
+              with_stock.stock = std::move(now);
+              self_ptr->answer_change(c, ch, std::move(with_stock),
+                                      change_route);
+            },
+            [self_ptr, c, ch, first, change_route](const caf::error&) {
+              self_ptr->answer_change(c, ch, first, change_route);
+            },
+            atom::get_v, ch.sku, seller::internal);
+      },
+      atom::apply_v, ch);
+}
+
+void api::impl::answer_change(const call_ptr& c, const stock_change& ch,
+                              inbox_result res, bool change_route) {
+  if (res.outcome == inbox_outcome::applied)
+    log::info("inventory.changed", {{"sku", ch.sku},
+                                    {"kind", to_string(ch.kind)},
+                                    {"quantity", ch.quantity},
+                                    {"lot", ch.lot},
+                                    {"event", ch.event_id}});
+  if (change_route) {
+    // A receipt that created the SKU: the only receipt it has had.
+    auto created = res.outcome == inbox_outcome::applied &&
+                   ch.kind == stock_change_kind::receipt &&
+                   res.stock.received_total == ch.quantity;
+    return reply(c, created ? 201 : 200, json(res));
+  }
+  auto j = res.stock.sku.empty() ? json::object() : json(res.stock);
+  j["outcome"] = to_string(res.outcome);
+  if (!res.event_id.empty())
+    j["eventId"] = res.event_id;
+  if (res.error_code != errc::none)
+    j["error"] = {{"code", to_code(res.error_code)}, {"message", res.error}};
+  reply(c, 200, j);
+}
+
+void api::impl::audit(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  ask<audit_report>(c, oms.supervisor(), respond<audit_report>(c, 200),
+                    atom::audit_v);
+}
+
+void api::impl::wms_status(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto& gateway = oms.ctx()->wms;
+  if (!gateway)
+    return fail(c, make_error(errc::wms_unavailable, "no WMS configured"));
+  ask<wms_gateway_stats>(c, gateway, respond<wms_gateway_stats>(c, 200),
+                         atom::stats_v);
+}
+
+} // namespace oms::daemon

@@ -1,0 +1,180 @@
+// The warehouse's admin side: SKUs put or replaced, receipts, adjustments
+// and seeds.
+#include <cstdio>
+
+#include "system/wms_sim/warehouse.hpp"
+
+namespace oms::wms_sim {
+
+namespace {
+
+constexpr size_t lot_length_max = 64;
+
+outcome invalid_state(const std::string& message) {
+  return fail(409, "INVALID_STATE", message);
+}
+
+outcome invalid_sku() {
+  return invalid("sku", "a SKU is 1..128 characters of [A-Za-z0-9._:-]");
+}
+
+outcome invalid_quantity() {
+  return invalid("quantity",
+                 "quantity must be in 1.." + std::to_string(quantity_max));
+}
+
+outcome on_hand_overflow() {
+  return invalid("quantity",
+                 "onHand would pass " + std::to_string(on_hand_max));
+}
+
+} // namespace
+
+outcome warehouse::put_sku(const std::string& sku, int64_t on_hand,
+                           int64_t unit_price, bool reflect_now) {
+  if (!valid_id(sku))
+    return invalid_sku();
+  if (on_hand < 0 || on_hand > on_hand_max)
+    return invalid("onHand",
+                   "onHand must be in 0.." + std::to_string(on_hand_max));
+  if (unit_price < 0 || unit_price > unit_price_max)
+    return invalid("unitPrice", "unitPrice must be in 0.." +
+                                    std::to_string(unit_price_max) +
+                                    " (minor units)");
+  auto i = skus_.find(sku);
+  bool created = i == skus_.end();
+  if (created) {
+    if (skus_.size() >= limits_.skus_max)
+      return capacity_exceeded("SKUs");
+    i = skus_.emplace(sku, sku_state{}).first;
+    i->second.sku = sku;
+  } else {
+    auto& s = i->second;
+    if (on_hand < s.reserved + s.blocked || on_hand < s.unallocatable)
+      return invalid_state("onHand " + std::to_string(on_hand) + " of " + sku +
+                           " is below its reserved, blocked or "
+                           "unallocatable units");
+  }
+  i->second.on_hand = on_hand;
+  i->second.unit_price = unit_price;
+  auto seq = ++seq_;
+  if (reflect_now)
+    run_batch("reflectNow");
+  auto body = sku_json(i->second);
+  body["seq"] = seq;
+  return outcome{created ? 201 : 200, body};
+}
+
+void warehouse::append_event(const std::string& type, const std::string& sku,
+                             int64_t quantity, const std::string& lot) {
+  char id[32];
+  std::snprintf(id, sizeof(id), "EV-%06zu", events_.size() + 1);
+  ++seq_;
+  events_.push_back(stock_event{id, seq_, type, sku, quantity, lot, now_()});
+}
+
+sku_state* warehouse::event_target(const std::string& sku,
+                                   const std::string& lot, outcome& error) {
+  if (!lot.empty() && (lot.size() > lot_length_max || !valid_id(lot))) {
+    error = invalid("lot", "a lot is 1..64 characters of [A-Za-z0-9._:-]");
+    return nullptr;
+  }
+  auto i = skus_.find(sku);
+  if (i == skus_.end()) {
+    error = fail(404, "UNKNOWN_SKU", "no SKU " + sku);
+    return nullptr;
+  }
+  if (events_.size() >= limits_.events_max) {
+    error = capacity_exceeded("events");
+    return nullptr;
+  }
+  return &i->second;
+}
+
+outcome warehouse::receive(const std::string& sku, int64_t quantity,
+                           const std::string& lot) {
+  if (!valid_id(sku))
+    return invalid_sku();
+  if (quantity < 1 || quantity > quantity_max)
+    return invalid_quantity();
+  outcome error;
+  auto* s = event_target(sku, lot, error);
+  if (!s)
+    return error;
+  if (s->on_hand + quantity > on_hand_max)
+    return on_hand_overflow();
+  s->on_hand += quantity;
+  append_event("RECEIPT", sku, quantity, lot);
+  auto body = sku_json(*s);
+  body["seq"] = seq_;
+  body["event"] = event_json(events_.back());
+  return outcome{200, body};
+}
+
+outcome warehouse::adjust(const std::string& sku, int64_t quantity,
+                          const std::string& reason, const std::string& lot) {
+  if (!valid_id(sku))
+    return invalid_sku();
+  bool correction = reason == "CORRECTION";
+  if (!correction && reason != "DAMAGE" && reason != "QUARANTINE" &&
+      reason != "QUARANTINE_RELEASE")
+    return invalid("reason", "reason must be DAMAGE, QUARANTINE, "
+                             "QUARANTINE_RELEASE or CORRECTION");
+  if (correction) {
+    if (quantity == 0 || quantity < -quantity_max || quantity > quantity_max)
+      return invalid("quantity", "a CORRECTION's quantity is a non-zero "
+                                 "signed integer of at most " +
+                                     std::to_string(quantity_max) + " units");
+  } else if (quantity < 1 || quantity > quantity_max) {
+    return invalid_quantity();
+  }
+  outcome error;
+  auto* s = event_target(sku, lot, error);
+  if (!s)
+    return error;
+  std::string type = reason;
+  int64_t change = quantity;
+  if (correction) {
+    if (s->on_hand + quantity < s->reserved + s->blocked)
+      return invalid_state(
+          "a correction of " + std::to_string(quantity) + " would leave " +
+          sku + " with fewer units on hand than reserved and blocked");
+    if (s->on_hand + quantity > on_hand_max)
+      return on_hand_overflow();
+    s->on_hand += quantity;
+    type = "ADJUSTMENT";
+  } else if (reason == "QUARANTINE_RELEASE") {
+    if (s->unallocatable - quantity < 0)
+      return invalid_state("only " + std::to_string(s->unallocatable) +
+                           " units of " + sku + " are unallocatable");
+    s->unallocatable -= quantity;
+  } else {
+    if (s->unallocatable + quantity > s->on_hand)
+      return invalid_state("only " + std::to_string(s->on_hand) + " units of " +
+                           sku + " are on hand");
+    s->unallocatable += quantity;
+    change = -quantity;
+  }
+  append_event(type, sku, change, lot);
+  auto body = sku_json(*s);
+  body["seq"] = seq_;
+  body["event"] = event_json(events_.back());
+  return outcome{200, body};
+}
+
+outcome warehouse::load_rows(const std::vector<sku_row>& rows) {
+  if (skus_.size() + rows.size() > limits_.skus_max)
+    return capacity_exceeded("SKUs");
+  for (auto& row : rows) {
+    auto res = put_sku(row.sku, row.on_hand, row.unit_price, false);
+    if (!res.ok())
+      return res;
+  }
+  auto b = run_batch("seed");
+  return outcome{200, json{{"skus", rows.size()},
+                           {"batch", b.batch},
+                           {"asOf", b.as_of_ms},
+                           {"reflects", b.reflects}}};
+}
+
+} // namespace oms::wms_sim
