@@ -140,14 +140,35 @@ void purge_keys(customer_ptr self) {
 
 // -- orders -------------------------------------------------------------------
 
+// Keeps the handle of a new order's actor while the actor lives.
+void remember_order(customer_ptr self, const order_id& id,
+                    const order_actor& handle) {
+  if (!handle)
+    return;
+  auto& st = self->state;
+  if (!st.handles.emplace(id, handle).second)
+    return;
+  st.order_of.emplace(handle.address(), id);
+  self->monitor(handle);
+}
+
+void forget_order(customer_ptr self, const order_id& id) {
+  auto& st = self->state;
+  auto i = st.handles.find(id);
+  if (i == st.handles.end())
+    return;
+  self->demonitor(i->second.address());
+  st.order_of.erase(i->second.address());
+  st.handles.erase(i);
+}
+
 void create_order(customer_ptr self, create_order_request req,
                   record_callback done) {
   self->request(self->state.supervisor, caf::infinite, atom::create_v,
                 std::move(req))
       .then(
           [self, done](created_order& created) {
-            auto& st = self->state;
-            st.handles.emplace(created.record.id, created.handle);
+            remember_order(self, created.record.id, created.handle);
             done(std::move(created.record));
           },
           [done](caf::error& err) { done(std::move(err)); });
@@ -178,12 +199,12 @@ void command_order(customer_ptr self, const order_id& id, order_command cmd,
       .then(
           [self, id, done](order_record& rec) {
             if (is_terminal(rec.status))
-              self->state.handles.erase(id);
+              forget_order(self, id);
             done(std::move(rec));
           },
           [self, id, done, via_supervisor](caf::error& err) {
             if (err == caf::sec::request_receiver_down) {
-              self->state.handles.erase(id);
+              forget_order(self, id);
               via_supervisor();
               return;
             }
@@ -324,6 +345,14 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
   self->state.id = std::move(id);
   self->state.ctx = std::move(ctx);
   self->state.supervisor = std::move(supervisor);
+  // An order's actor ends with its order (or a restart): its handle goes.
+  self->set_down_handler([=](caf::down_msg& msg) {
+    auto& st = self->state;
+    if (auto i = st.order_of.find(msg.source); i != st.order_of.end()) {
+      st.handles.erase(i->second);
+      st.order_of.erase(i);
+    }
+  });
   auto me = caf::actor_cast<customer_actor>(self);
   self->delayed_send(me, self->state.ctx->settings.idempotency_purge_interval,
                      atom::purge_v);

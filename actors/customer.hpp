@@ -41,8 +41,11 @@ struct customer_state {
   /// The cart: SKU and quantity, in the order lines were added.
   cart_lines cart;
   std::unordered_map<sku_id, inventory_actor> skus;
-  /// Handles of this customer's orders, as creation replied them.
+  /// Handles of this customer's live orders, as creation replied them; a
+  /// handle goes when its actor ends (the actor is monitored), so finished
+  /// orders hold no memory here.
   std::unordered_map<order_id, order_actor> handles;
+  std::unordered_map<caf::actor_addr, order_id> order_of;
   std::unordered_map<std::string, idempotency_entry> keys;
 
   static inline const char* name = "customer";

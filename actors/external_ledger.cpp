@@ -53,22 +53,15 @@ ledger_outcome external_ledger::reserve(const order_id& order, int64_t quantity,
   if (!known_)
     return ledger_outcome::failure(errc::wms_unavailable,
                                    "no snapshot from the WMS yet");
-  if (order.empty())
-    return ledger_outcome::failure(errc::validation_failed,
-                                   "order id must not be empty");
-  if (quantity < 1)
-    return ledger_outcome::failure(errc::validation_failed,
-                                   "quantity must be at least 1");
+  if (auto bad = check_reserve_request(order, quantity); !bad.ok())
+    return bad;
   if (auto i = holds_.find(order); i != holds_.end()) {
     auto& h = i->second;
     if (h.wanted == wms_state::released)
       return ledger_outcome::failure(errc::invalid_transition,
                                      "the order's hold was released");
     if (h.quantity != quantity)
-      return ledger_outcome::failure(errc::validation_failed,
-                                     "order already holds " +
-                                         std::to_string(h.quantity) +
-                                         " units of this SKU");
+      return holds_other_quantity(h.quantity);
     reply = reserve_reply{true, available(), unit_price_, {}};
     return ledger_outcome::success(quantity);
   }

@@ -25,13 +25,19 @@ bool is_rejection(const caf::error& err) {
   }
 }
 
+// The deliveries of `id` waiting for its outcome, no longer in flight.
+auto take_waiting(inbox_state& st, const std::string& id) {
+  decltype(st.in_flight)::mapped_type waiting;
+  if (auto i = st.in_flight.find(id); i != st.in_flight.end()) {
+    waiting = std::move(i->second);
+    st.in_flight.erase(i);
+  }
+  return waiting;
+}
+
 void answer(inbox_ptr self, const std::string& id, inbox_result first) {
   auto& st = self->state;
-  auto i = st.in_flight.find(id);
-  if (i == st.in_flight.end())
-    return;
-  auto waiting = std::move(i->second);
-  st.in_flight.erase(i);
+  auto waiting = take_waiting(st, id);
   for (size_t k = 0; k < waiting.size(); ++k) {
     auto res = first;
     if (k > 0) {
@@ -43,12 +49,7 @@ void answer(inbox_ptr self, const std::string& id, inbox_result first) {
 }
 
 void fail_all(inbox_ptr self, const std::string& id, const caf::error& err) {
-  auto& st = self->state;
-  auto i = st.in_flight.find(id);
-  if (i == st.in_flight.end())
-    return;
-  auto waiting = std::move(i->second);
-  st.in_flight.erase(i);
+  auto waiting = take_waiting(self->state, id);
   for (auto& rp : waiting)
     rp.deliver(err);
 }

@@ -37,6 +37,20 @@ struct ledger_outcome {
   }
 };
 
+/// The counter of `kind`: `reserved` or `blocked`.
+inline int64_t& counter_of(hold_kind kind, int64_t& reserved,
+                           int64_t& blocked) {
+  return kind == hold_kind::reserved ? reserved : blocked;
+}
+
+/// What every ledger's reserve checks first: VALIDATION_FAILED for an empty
+/// order id or a quantity below 1; ok otherwise.
+ledger_outcome check_reserve_request(const order_id& order, int64_t quantity);
+
+/// VALIDATION_FAILED: a repeated reserve asked for another quantity than the
+/// `held` units the order holds already.
+ledger_outcome holds_other_quantity(int64_t held);
+
 /// One batch (lot) inside a ledger.
 struct lot_state {
   std::string lot;

@@ -2,7 +2,11 @@
 // checkout all or part, and what a failed checkout leaves behind.
 #include "tests/fixture.hpp"
 
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
+
+#include "actors/customer.hpp"
 
 using namespace oms;
 using namespace oms::test;
@@ -247,4 +251,28 @@ TEST_CASE_FIXTURE(cart_fixture,
   CHECK(v.lines[1].sku == "B");
   CHECK(v.lines[1].quantity == 4);
   CHECK(stock("A").reserved == 0);
+}
+
+TEST_CASE_FIXTURE(cart_fixture, "the CUSTOMER keeps no handle of an order "
+                                "that has ended, whoever ended it") {
+  // Orders cancelled through the SUPERVISOR (an admin, the hold's expiry)
+  // never answer the CUSTOMER; their actors' end must still free the
+  // handle, or every finished order costs memory for good.
+  using customer_impl =
+      std::remove_pointer_t<customer_actor::stateful_pointer<customer_state>>;
+  auto& alice_state = dynamic_cast<customer_impl&>(
+                          *caf::actor_cast<caf::abstract_actor*>(alice))
+                          .state;
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(put(alice, "A", 1));
+    auto order = checkout(alice);
+    REQUIRE_MESSAGE(order, why(order));
+    CHECK(alice_state.handles.count(order->id) == 1);
+    must_apply(order->id, command_kind::cancel);
+    sched.run();
+    CHECK(alice_state.handles.count(order->id) == 0);
+  }
+  CHECK(alice_state.handles.empty());
+  CHECK(alice_state.order_of.empty());
+  CHECK(view(alice).lines.empty());
 }

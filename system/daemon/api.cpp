@@ -119,8 +119,7 @@ api::impl::impl(caf::actor_system& sys, order_system& oms,
       opts(std::move(opts)),
       limiter(this->opts.rate_limit, this->opts.rate_burst) {}
 
-// -- answering
-// ------------------------------------------------------------------
+// -- answering ---------------------------------------------------------------
 
 void api::impl::finish(const call_ptr& c, http_response resp) {
   if (c->answered.exchange(true))
@@ -185,8 +184,7 @@ void api::impl::fail(const call_ptr& c, const bad_input& bad, headers extra) {
        std::move(extra));
 }
 
-// -- request helpers
-// ------------------------------------------------------------
+// -- request helpers ---------------------------------------------------------
 
 json api::impl::body(const call_ptr& c, bool allow_empty) {
   auto& text = c->req.body;
@@ -244,8 +242,7 @@ uint32_t api::impl::limit_param(const std::map<std::string, std::string>& q) {
   return static_cast<uint32_t>(n);
 }
 
-// -- routing
-// --------------------------------------------------------------------
+// -- routing -----------------------------------------------------------------
 
 void api::impl::handle(http_request req, responder done) {
   auto c = std::make_shared<call>();
@@ -336,8 +333,7 @@ void api::impl::route(const call_ptr& c) {
   (this->*(found->handler))(c);
 }
 
-// -- the API
-// --------------------------------------------------------------------
+// -- the API -----------------------------------------------------------------
 
 api::api(caf::actor_system& sys, order_system& oms, token_registry& tokens,
          metrics& stats, api_options opts)

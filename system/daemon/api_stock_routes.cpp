@@ -43,8 +43,8 @@ void api::impl::readyz(const call_ptr& c) {
             details["lastError"] = js.last_error;
             why += ": " + js.last_error;
           }
-          return self_ptr->fail(c,
-                                make_error(errc::not_ready, why, details.dump()));
+          return self_ptr->fail(
+              c, make_error(errc::not_ready, why, details.dump()));
         }
         json ready{{"status", "ready"}, {"lastSeq", js.last_seq}};
         if (admin)

@@ -180,6 +180,15 @@ wms_gateway_actor start_wms(caf::actor_system& sys, const daemon_config& cfg) {
   return wms;
 }
 
+// The data dir, when there is anything to keep in it (a durable store, a
+// generated token), is private and owned by this omsd alone until it exits.
+caf::expected<data_dir_lock> claim_data_dir_if_kept(const daemon_config& cfg,
+                                                    bool durable) {
+  if (!durable && !cfg.admin_token.empty())
+    return data_dir_lock{};
+  return claim_data_dir(cfg.data_dir);
+}
+
 // The simulated payment gateway. With a durable store it remembers its
 // charges in the data dir, as a real provider would across our restarts.
 std::shared_ptr<simulated_gateway> start_gateway(const daemon_config& cfg,
@@ -294,16 +303,10 @@ int main(int argc, char** argv) {
   // holds names and addresses: readable by its own user only.
   ::umask(077);
 
-  // The data dir, when there is anything to keep in it, is private and owned
-  // by this omsd alone until it exits.
   bool durable = cfg.store != store_kind::memory;
-  data_dir_lock data_lock;
-  if (durable || cfg.admin_token.empty()) {
-    auto claimed = claim_data_dir(cfg.data_dir);
-    if (!claimed)
-      return fatal(message_of(claimed.error()));
-    data_lock = std::move(*claimed);
-  }
+  auto data_lock = claim_data_dir_if_kept(cfg, durable);
+  if (!data_lock)
+    return fatal(message_of(data_lock.error()));
   std::string token_origin;
   auto admin_token = resolve_admin_token(cfg, token_origin);
   if (!admin_token)

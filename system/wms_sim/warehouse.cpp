@@ -139,8 +139,7 @@ double warehouse::draw() {
   return static_cast<double>(z >> 11) * 0x1.0p-53;
 }
 
-// -- JSON views
-// ----------------------------------------------------------------
+// -- JSON views --------------------------------------------------------------
 
 json warehouse::sku_json(const sku_state& s) const {
   json j = {{"sku", s.sku},
@@ -186,8 +185,7 @@ const reservation* warehouse::find_reservation(const std::string& id) const {
   return i == reservations_.end() ? nullptr : &i->second;
 }
 
-// -- the WMS operations
-// --------------------------------------------------------
+// -- the WMS operations ------------------------------------------------------
 
 outcome warehouse::inventory(const std::string& sku) const {
   if (!valid_id(sku))
@@ -343,8 +341,7 @@ json warehouse::stock_state() const {
   return j;
 }
 
-// -- the batch job
-// -------------------------------------------------------------
+// -- the batch job -----------------------------------------------------------
 
 batch_result warehouse::run_batch(const std::string& trigger) {
   batch_result res;
