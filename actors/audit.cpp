@@ -124,6 +124,31 @@ void check_claims(const std::vector<stock_snapshot>& skus,
                          " units the SKU does not hold for it");
 }
 
+// Each live order's amounts: its total is what its lines cost (computed
+// without wrapping) and no amount is negative or refunded beyond what was
+// paid. Reported on the order's first SKU.
+void check_amounts(const std::vector<order_record>& live_orders,
+                   const say_fn& say) {
+  for (auto& rec : live_orders) {
+    auto sku = rec.lines.empty() ? sku_id{} : rec.lines.front().sku;
+    auto total = order_total(rec.lines);
+    if (!total)
+      say(sku,
+          "order " + rec.id + ": its lines cost more than an amount holds");
+    else if (*total != rec.total_amount)
+      say(sku, "order " + rec.id + ": totalAmount " +
+                   std::to_string(rec.total_amount) + " != its lines' " +
+                   std::to_string(*total));
+    if (rec.total_amount < 0 || rec.paid_amount < 0 ||
+        rec.refunded_amount < 0 || rec.refunded_amount > rec.paid_amount)
+      say(sku, "order " + rec.id + ": total " +
+                   std::to_string(rec.total_amount) + ", paid " +
+                   std::to_string(rec.paid_amount) + ", refunded " +
+                   std::to_string(rec.refunded_amount) +
+                   ": an amount is negative or refunds exceed payments");
+  }
+}
+
 } // namespace
 
 audit_report audit_stock(const std::vector<stock_snapshot>& skus,
@@ -141,6 +166,7 @@ audit_report audit_stock(const std::vector<stock_snapshot>& skus,
     check_holds(snap, expected, say);
   }
   check_claims(skus, expected, say);
+  check_amounts(live_orders, say);
   return report;
 }
 

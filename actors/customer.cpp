@@ -358,11 +358,12 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
                      atom::purge_v);
   load_keys(self);
   return {
-      // Replies the cart priced now. No errors (a SKU that does not answer
-      // is priced 0).
+      // Replies the cart priced now (a SKU that does not answer is priced
+      // 0). Errors: VALIDATION_FAILED if its total would not fit in money.
       [=](atom::get) { return view_cart(self); },
       // Replies the cart with the line set to `qty`. Errors:
-      // VALIDATION_FAILED, UNKNOWN_SKU, INSUFFICIENT_STOCK, WMS_UNAVAILABLE.
+      // VALIDATION_FAILED (also for a total that would not fit in money),
+      // UNKNOWN_SKU, INSUFFICIENT_STOCK, WMS_UNAVAILABLE.
       [=](atom::put, const sku_id& sku, int64_t qty) {
         return change_line(self, sku, qty, false);
       },
@@ -371,7 +372,7 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
         return change_line(self, sku, qty, true);
       },
       // Replies the cart without the line. Errors: VALIDATION_FAILED (not in
-      // the cart).
+      // the cart, or the rest's total would not fit in money).
       [=](atom::remove, const sku_id& sku) { return remove_line(self, sku); },
       // Replies the order placed from the cart. Errors: VALIDATION_FAILED,
       // CART_EMPTY, IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.

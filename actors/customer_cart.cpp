@@ -2,7 +2,9 @@
 // stock when they change, priced when viewed, taken out for a checkout and
 // put back if it fails. The cart holds no stock.
 #include <algorithm>
+#include <functional>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -14,21 +16,92 @@ namespace oms::customer_steps {
 
 namespace {
 
+// What pricing a cart's lines calls: the priced view, and whether its totals
+// fit in `money` (if not they are 0).
+using priced_fn = std::function<void(cart_view&, bool)>;
+
+// Prices `lines` at their SKUs' actors (a line whose actor does not answer is
+// priced 0), totals them with checked arithmetic and calls `done`. With
+// `hold`, the customer handles nothing else until every answer is in, so that
+// the cart it prices is still the cart when `done` runs.
+void price_lines(customer_ptr self, const cart_lines& lines, bool hold,
+                 priced_fn done) {
+  auto& st = self->state;
+  struct fan_in {
+    size_t outstanding;
+    cart_view view;
+  };
+  auto acc = std::make_shared<fan_in>();
+  acc->view.customer = st.id;
+  for (auto& [sku, qty] : lines)
+    acc->view.lines.push_back(cart_line{sku, qty, 0, 0, 0});
+  acc->outstanding = acc->view.lines.size();
+  auto finish = [acc, done] {
+    auto fits = total_cart(acc->view);
+    done(acc->view, fits);
+  };
+  if (acc->outstanding == 0) {
+    finish();
+    return;
+  }
+  auto arrive = [acc, finish] {
+    if (--acc->outstanding == 0)
+      finish();
+  };
+  for (size_t i = 0; i < acc->view.lines.size(); ++i) {
+    auto h = st.skus.find(acc->view.lines[i].sku);
+    if (h == st.skus.end()) {
+      arrive();
+      continue;
+    }
+    auto on_view = [acc, i, arrive](stock_view& v) {
+      acc->view.lines[i].unit_price = v.unit_price;
+      acc->view.lines[i].available = v.available;
+      arrive();
+    };
+    auto on_error = [arrive](caf::error&) {
+      arrive();
+    };
+    auto rh =
+        self->request(h->second, st.ctx->settings.request_timeout, atom::get_v);
+    if (hold)
+      rh.await(on_view, on_error);
+    else
+      rh.then(on_view, on_error);
+  }
+}
+
+// VALIDATION_FAILED for a cart whose total would not fit in `money`, naming
+// `field`. The limits keep every cart in range (check_money_bounds); a price
+// above them still refuses rather than wraps.
+caf::error too_costly(const char* field) {
+  nlohmann::json details{{"field", field}};
+  return make_error(errc::validation_failed,
+                    "the cart's total would be too large to be charged: "
+                    "lower the quantity or remove lines",
+                    details.dump());
+}
+
 // Sets the line of `sku` if `v` (the SKU's stock now) covers what the
-// change makes of it, and replies the view. Errors: VALIDATION_FAILED (the
-// sum passes the line limit), INSUFFICIENT_STOCK.
+// change makes of it and the cart's total still fits, and replies the view.
+// Errors: VALIDATION_FAILED (the sum passes the line limit, or the total
+// would not fit in `money`), INSUFFICIENT_STOCK.
 void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
                          bool add, const stock_view& v, cart_promise rp) {
   auto& cart = self->state.cart;
   auto line = find_line(self->state.cart, sku);
   int64_t current = line == cart.end() ? 0 : line->second;
-  int64_t wanted = add ? current + quantity : quantity;
-  if (wanted > self->state.ctx->settings.limits.line_quantity_max) {
-    rp.deliver(invalid(
-        "quantity must be between 1 and " +
-        std::to_string(self->state.ctx->settings.limits.line_quantity_max)));
+  auto& limits = self->state.ctx->settings.limits;
+  // A line put back by a failed checkout may hold more than the limit: the
+  // sum is checked like money.
+  auto sum =
+      add ? checked_add(current, quantity) : std::optional<int64_t>{quantity};
+  if (!sum || *sum > limits.line_quantity_max) {
+    rp.deliver(invalid("quantity must be between 1 and " +
+                       std::to_string(limits.line_quantity_max)));
     return;
   }
+  int64_t wanted = *sum;
   if (wanted > v.available) {
     nlohmann::json details{
         {"skus",
@@ -39,11 +112,22 @@ void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
                           details.dump()));
     return;
   }
-  if (line == cart.end())
-    cart.emplace_back(sku, wanted);
+  auto next = cart;
+  if (auto l = find_line(next, sku); l != next.end())
+    l->second = wanted;
   else
-    line->second = wanted;
-  deliver_view(self, rp);
+    next.emplace_back(sku, wanted);
+  // Price the cart as it would be before changing it: a change that would
+  // make its total overflow is refused and changes nothing.
+  price_lines(self, next, true,
+              [self, next, rp](cart_view& view, bool fits) mutable {
+                if (!fits) {
+                  rp.deliver(too_costly("quantity"));
+                  return;
+                }
+                self->state.cart = next;
+                rp.deliver(std::move(view));
+              });
 }
 
 // Asks the SKU's actor for its stock and changes the line if it covers the
@@ -68,45 +152,13 @@ cart_lines::iterator find_line(cart_lines& cart, const sku_id& sku) {
 }
 
 void deliver_view(customer_ptr self, cart_promise rp) {
-  auto& st = self->state;
-  struct fan_in {
-    size_t outstanding;
-    cart_view view;
-  };
-  auto acc = std::make_shared<fan_in>();
-  acc->view.customer = st.id;
-  for (auto& [sku, qty] : st.cart)
-    acc->view.lines.push_back(cart_line{sku, qty, 0, 0, 0});
-  acc->outstanding = acc->view.lines.size();
-  if (acc->outstanding == 0) {
-    rp.deliver(acc->view);
-    return;
-  }
-  auto arrive = [acc, rp]() mutable {
-    if (--acc->outstanding > 0)
-      return;
-    acc->view.total = 0;
-    for (auto& line : acc->view.lines) {
-      line.line_total = line.quantity * line.unit_price;
-      acc->view.total += line.line_total;
-    }
-    rp.deliver(std::move(acc->view));
-  };
-  for (size_t i = 0; i < acc->view.lines.size(); ++i) {
-    auto h = st.skus.find(acc->view.lines[i].sku);
-    if (h == st.skus.end()) {
-      arrive();
-      continue;
-    }
-    self->request(h->second, st.ctx->settings.request_timeout, atom::get_v)
-        .then(
-            [acc, i, arrive](stock_view& v) mutable {
-              acc->view.lines[i].unit_price = v.unit_price;
-              acc->view.lines[i].available = v.available;
-              arrive();
-            },
-            [arrive](caf::error&) mutable { arrive(); });
-  }
+  price_lines(self, self->state.cart, false,
+              [rp](cart_view& view, bool fits) mutable {
+                if (fits)
+                  rp.deliver(std::move(view));
+                else
+                  rp.deliver(too_costly("items"));
+              });
 }
 
 caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,

@@ -26,13 +26,17 @@ caf::error invalid(std::string message);
 cart_lines::iterator find_line(cart_lines& cart, const sku_id& sku);
 
 /// Prices every line now and delivers the view (a line whose SKU actor does
-/// not answer is priced 0).
+/// not answer is priced 0). Errors: VALIDATION_FAILED (field items) if the
+/// totals would not fit in `money` (only if prices or quantities passed the
+/// limits, which check_money_bounds keeps in range).
 void deliver_view(customer_ptr self, cart_promise rp);
 
 /// Sets the cart's quantity of `sku` to `quantity` (or adds `quantity` to it)
-/// once the SKU's available stock covers the result, and replies the view.
-/// Errors: VALIDATION_FAILED, UNKNOWN_SKU, INSUFFICIENT_STOCK, and the SKU
-/// actor's (WMS_UNAVAILABLE for the EXTERNAL seller).
+/// once the SKU's available stock covers the result and the cart's total
+/// still fits in `money`, and replies the view. Errors: VALIDATION_FAILED
+/// (field quantity when the total would not fit), UNKNOWN_SKU,
+/// INSUFFICIENT_STOCK, and the SKU actor's (WMS_UNAVAILABLE for the EXTERNAL
+/// seller).
 caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
                                    int64_t quantity, bool add);
 

@@ -198,7 +198,8 @@ void finish_waiting(ext_ptr self, const caf::error& err) {
 }
 
 // The WMS answered a snapshot read: 404 is UNKNOWN_SKU, an answer without
-// the counts is WMS_UNAVAILABLE; else the snapshot replaces the last one.
+// the counts or with a unit price above the limit is WMS_UNAVAILABLE; else
+// the snapshot replaces the last one.
 void on_snapshot(ext_ptr self, const wms_response& resp) {
   auto& st = self->state;
   st.reading = false;
@@ -219,10 +220,24 @@ void on_snapshot(ext_ptr self, const wms_response& resp) {
                          "the WMS answered " + std::to_string(resp.status)));
     return;
   }
+  // A price above the limit would break the bound that keeps order totals
+  // in range (check_money_bounds): such a snapshot sells nothing.
+  money price = 0;
+  if (auto p = j.find("unitPrice"); p != j.end()) {
+    if (!p->is_number_integer() || p->get<money>() < 0 ||
+        p->get<money>() > st.ctx->settings.limits.unit_price_max) {
+      log::error("external.bad_price", {{"sku", st.sku}, {"body", resp.body}});
+      finish_waiting(self, make_error(errc::wms_unavailable,
+                                      "the WMS priced " + st.sku +
+                                          " outside 0 to the highest unit "
+                                          "price (--max-unit-price)"));
+      return;
+    }
+    price = p->get<money>();
+  }
   st.ledger.apply_snapshot(j.value("orderable", int64_t{0}),
                            j.value("reflects", int64_t{0}),
-                           j.value("asOf", timestamp_ms{0}),
-                           j.value("unitPrice", money{0}), now(self));
+                           j.value("asOf", timestamp_ms{0}), price, now(self));
   arm_refresh(self);
   finish_waiting(self, caf::error{});
 }

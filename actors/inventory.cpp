@@ -253,6 +253,8 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
                                          context_ptr ctx) {
   self->state.sku = std::move(sku);
   self->state.ctx = std::move(ctx);
+  self->state.ledger =
+      stock_ledger{self->state.ctx->settings.limits.unit_price_max};
   return {
       // Replies the view once the receipt is journaled. Errors:
       // VALIDATION_FAILED, STORE_FAILURE.
@@ -304,8 +306,8 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
 inventory_actor::behavior_type restored_inventory(inventory_ptr self,
                                                   sku_id sku, context_ptr ctx,
                                                   stock_ledger ledger) {
-  self->state.ledger = std::move(ledger);
   auto behavior = inventory(self, std::move(sku), std::move(ctx));
+  self->state.ledger = std::move(ledger);
   arm_expiry(self);
   return behavior;
 }

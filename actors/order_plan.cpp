@@ -118,6 +118,15 @@ creation_refusal(const order_record& requested,
                  details.dump()};
 }
 
+// Why an order whose total does not fit in `money` is refused.
+problem total_refusal(const order_record& priced) {
+  nlohmann::json details{{"field", "items"}};
+  return problem{errc::validation_failed,
+                 "the order's total of " + std::to_string(priced.lines.size()) +
+                     " line(s) is too large to be charged: order fewer units",
+                 details.dump()};
+}
+
 } // namespace
 
 create_outcome
@@ -147,7 +156,15 @@ plan_create(const order_record& requested,
     rec.lines[i].unit_price = replies[i]->unit_price;
     rec.lines[i].lots = replies[i]->lots;
   }
-  rec.total_amount = order_total(rec.lines);
+  auto total = order_total(rec.lines);
+  if (!total) {
+    // The limits keep totals in range (check_money_bounds); should a price
+    // or quantity be above them anyway, the order is refused, not wrapped.
+    result.refused = total_refusal(rec);
+    plan.op = sku_op::release;
+    return result;
+  }
+  rec.total_amount = *total;
   rec.created_at = now;
   rec.updated_at = now;
   rec.hold_expires_at = now + hold_ttl.count();

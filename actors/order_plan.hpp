@@ -123,7 +123,9 @@ struct create_outcome {
 /// line granted creates the order; a line short refuses it with
 /// INSUFFICIENT_STOCK (details list the short SKUs with what was
 /// available); a failed SKU actor refuses it with that actor's error
-/// (INTERNAL if it was not one of ours).
+/// (INTERNAL if it was not one of ours); every line granted but a total
+/// that does not fit in `money` refuses it with VALIDATION_FAILED (details:
+/// field items), every line to be released.
 create_outcome
 plan_create(const order_record& requested,
             const std::vector<std::optional<reserve_reply>>& replies,
@@ -155,7 +157,8 @@ enum class pay_start {
 /// Checks a pay of `amount` (the request's client key and fingerprint, if
 /// any): INVALID_TRANSITION or ORDER_EXPIRED as the table says,
 /// AMOUNT_MISMATCH unless `amount` is the amount due (details: expected,
-/// given).
+/// given); INTERNAL if the paid amount would not fit in `money` (a record
+/// breaking paid <= total).
 planned<pay_start> plan_pay(const order_record& rec, money amount,
                             const std::string& client_key,
                             const std::string& fingerprint);
@@ -170,7 +173,8 @@ order_plan plan_charge(const order_record& rec, money amount,
 /// approved moves the order to PAID (blocking its units if it was CREATED);
 /// declined, or not found by a lookup, marks the charge failed and says why
 /// in the history. Nothing for an answer that tells no outcome
-/// (unavailable) or an unknown key.
+/// (unavailable), an unknown key, or an approval whose paid amount would
+/// not fit in `money` (left PENDING rather than wrapped).
 std::optional<order_plan> plan_settle_charge(const order_record& rec,
                                              const std::string& key,
                                              const gateway_result& res,
@@ -204,13 +208,15 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
 /// Cancels `quantities` units per line (checked by check_line_cancel):
 /// releases them, lowers the total, and owes a PENDING refund of their
 /// value if the order is PAID. The reason is `reason` or PARTIAL_CANCEL.
+/// INTERNAL if an amount does not fit in `money` (a part of a total that
+/// fitted always does).
 planned<order_plan> plan_partial_cancel(const order_record& rec,
                                         const std::vector<int64_t>& quantities,
                                         const std::string& reason,
                                         timestamp_ms now);
 
 /// What was paid and is neither refunded nor being refunded (may be
-/// negative if refunds exceed it).
+/// negative if refunds exceed it; the lowest `money` if that does not fit).
 money refund_owed(const order_record& rec);
 
 /// A refund to ask the gateway for.
@@ -227,7 +233,8 @@ std::optional<refund_call> next_refund(const order_record& rec);
 /// Records the gateway's answer to the refund with key `key`: approved adds
 /// it to the refunded amount; refused marks it failed and says so in the
 /// history (a person must look at it). Nothing for no answer (unavailable:
-/// ask again later) or an unknown key.
+/// ask again later), an unknown key, or an approval whose refunded amount
+/// would not fit in `money` (left PENDING rather than wrapped).
 std::optional<order_plan> plan_refund_outcome(const order_record& rec,
                                               const std::string& key,
                                               const gateway_result& res,

@@ -3,6 +3,7 @@
 #include "actors/order_plan.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_set>
 
 #include "actors/order_machine.hpp"
@@ -33,11 +34,14 @@ problem invalid(std::string message, std::string details = "{}") {
 } // namespace
 
 money refund_owed(const order_record& rec) {
-  money owed = rec.paid_amount - rec.refunded_amount;
+  // Paid and refunded amounts are never negative, and pending refunds never
+  // exceed what was paid; a record beyond that owes nothing back.
+  auto owed = checked_sub(rec.paid_amount, rec.refunded_amount);
   for (auto& p : rec.payments)
-    if (p.kind == payment_kind::refund && p.status == payment_status::pending)
-      owed -= p.amount;
-  return owed;
+    if (owed && p.kind == payment_kind::refund &&
+        p.status == payment_status::pending)
+      owed = checked_sub(*owed, p.amount);
+  return owed ? *owed : std::numeric_limits<money>::min();
 }
 
 planned<order_plan> plan_cancel(const order_record& rec, command_kind cmd,
@@ -122,12 +126,20 @@ planned<order_plan> plan_partial_cancel(const order_record& rec,
         qty > next.lines[i].quantity - next.lines[i].cancelled_quantity)
       return problem{errc::internal, "more cancelled than the line holds"};
     next.lines[i].cancelled_quantity += qty;
-    cancelled_value += qty * next.lines[i].unit_price;
+    // Part of a total that fitted fits; checked all the same.
+    auto value = checked_mul(qty, next.lines[i].unit_price);
+    auto sum = value ? checked_add(cancelled_value, *value) : std::nullopt;
+    if (!sum)
+      return problem{errc::internal, "the cancelled value does not fit"};
+    cancelled_value = *sum;
     plan.events.push_back(stock_event(event_kind::stock_released, now,
                                       next.lines[i].sku, next.id, qty));
     plan.lines.push_back(i);
   }
-  next.total_amount = order_total(next.lines);
+  auto total = order_total(next.lines);
+  if (!total)
+    return problem{errc::internal, "the order's total does not fit"};
+  next.total_amount = *total;
   next.history.back().amount = cancelled_value;
   if (next.status == order_status::paid)
     add_refund(next, cancelled_value, why, now);
@@ -162,9 +174,14 @@ std::optional<order_plan> plan_refund_outcome(const order_record& rec,
   auto* p = &next.payments[*i];
   next.updated_at = now;
   if (res.status == gateway_status::approved) {
+    // Refunds never exceed what was paid, so this fits; a sum that would
+    // not is left unrecorded (the refund stays PENDING) rather than wrapped.
+    auto refunded = checked_add(next.refunded_amount, p->amount);
+    if (!refunded)
+      return std::nullopt;
     p->status = payment_status::succeeded;
     p->reference = res.reference;
-    next.refunded_amount += p->amount;
+    next.refunded_amount = *refunded;
   } else {
     // A refused refund needs a person: the history says so.
     p->status = payment_status::failed;

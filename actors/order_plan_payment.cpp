@@ -11,15 +11,21 @@ namespace oms {
 namespace {
 
 // The order PAID by the approved charge `charge` of `rec`; blocks the units
-// of a CREATED order.
-order_plan charge_approved(const order_record& rec, size_t charge,
-                           const std::string& reference, timestamp_ms now) {
+// of a CREATED order. Nothing if the paid amount would not fit (plan_pay
+// refuses such a charge before the gateway hears of it).
+std::optional<order_plan> charge_approved(const order_record& rec,
+                                          size_t charge,
+                                          const std::string& reference,
+                                          timestamp_ms now) {
+  auto paid = checked_add(rec.paid_amount, rec.payments[charge].amount);
+  if (!paid)
+    return std::nullopt;
   order_plan plan;
   plan.next = moved(rec, order_status::paid, "paid", 0, now);
   auto& p = plan.next.payments[charge];
   p.status = payment_status::succeeded;
   p.reference = reference;
-  plan.next.paid_amount += p.amount;
+  plan.next.paid_amount = *paid;
   plan.next.payment_reference = reference;
   plan.next.history.back().amount = p.amount;
   if (held_as(rec.status) == hold_kind::reserved)
@@ -62,6 +68,8 @@ planned<pay_start> plan_pay(const order_record& rec, money amount,
                    "amount must equal the amount due of " + std::to_string(due),
                    details.dump()};
   }
+  if (!checked_add(rec.paid_amount, amount))
+    return problem{errc::internal, "the paid amount would not fit"};
   if (pending_payment(rec, payment_kind::charge))
     return pay_start::pending_charge;
   return pay_start::new_charge;

@@ -120,10 +120,10 @@ ledger_outcome stock_ledger::check_receive(int64_t quantity, money unit_price,
     return ledger_outcome::failure(errc::validation_failed,
                                    "quantity must be between 1 and " +
                                        std::to_string(max_receipt_quantity));
-  if (unit_price < 0 || unit_price > max_unit_price)
+  if (unit_price < 0 || unit_price > unit_price_max_)
     return ledger_outcome::failure(errc::validation_failed,
                                    "unitPrice must be between 1 and " +
-                                       std::to_string(max_unit_price));
+                                       std::to_string(unit_price_max_));
   if (!defined() && unit_price == 0)
     return ledger_outcome::failure(errc::validation_failed,
                                    "unitPrice is required for a new SKU");
@@ -173,10 +173,10 @@ ledger_outcome stock_ledger::check_price(money unit_price) const {
   if (!defined())
     return ledger_outcome::failure(errc::unknown_sku,
                                    "the SKU has never received stock");
-  if (unit_price < 1 || unit_price > max_unit_price)
+  if (unit_price < 1 || unit_price > unit_price_max_)
     return ledger_outcome::failure(errc::validation_failed,
                                    "unitPrice must be between 1 and " +
-                                       std::to_string(max_unit_price));
+                                       std::to_string(unit_price_max_));
   return ledger_outcome::success(0);
 }
 

@@ -10,6 +10,7 @@
 
 #include "messages/domain.hpp"
 #include "messages/errors.hpp"
+#include "messages/money.hpp"
 
 namespace oms {
 
@@ -17,8 +18,6 @@ namespace oms {
 inline constexpr int64_t max_receipt_quantity = 1'000'000'000;
 /// Most units a SKU may have on hand.
 inline constexpr int64_t max_on_hand = 1'000'000'000'000;
-/// Highest unit price in minor units (10 crore rupees).
-inline constexpr money max_unit_price = 10'000'000'000;
 
 /// The result of a ledger operation: an error with a message, or success
 /// with a quantity (units received, blocked, released, consumed).
@@ -83,6 +82,14 @@ struct lot_state {
 /// it does not hold counts as unallocatable (EXPIRED) from its expiry on.
 class stock_ledger {
  public:
+  /// A ledger taking unit prices up to unit_price_max_default.
+  stock_ledger() = default;
+
+  /// A ledger taking unit prices up to `unit_price_max` (the settings'
+  /// limits.unit_price_max, which keeps order totals in range).
+  explicit stock_ledger(money unit_price_max)
+      : unit_price_max_(unit_price_max) {}
+
   /// True once the SKU received stock with a price.
   bool defined() const { return unit_price_ > 0; }
 
@@ -200,6 +207,7 @@ class stock_ledger {
   void add_held(const std::vector<lot_allocation>& lots, int64_t sign);
   void drop_empty_lots();
 
+  money unit_price_max_ = unit_price_max_default;
   money unit_price_ = 0;
   int64_t reserved_ = 0;
   int64_t blocked_ = 0;

@@ -89,7 +89,8 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
   if (c.kind != stock_change_kind::receipt)
     return unknown_sku(c.sku);
   // Refuse bad input before a new SKU actor exists.
-  auto chk = stock_ledger{}.check_receive(c.quantity, c.unit_price);
+  auto chk = stock_ledger{st.ctx->settings.limits.unit_price_max}.check_receive(
+      c.quantity, c.unit_price);
   if (!chk.ok())
     return make_error(chk.error, chk.message);
   auto handle = self->spawn(inventory, c.sku, st.ctx);
@@ -158,7 +159,9 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
   auto i = st.skus.find(sku);
   if (i == st.skus.end()) {
     // Refuse bad input before a new SKU actor exists.
-    auto chk = stock_ledger{}.check_receive(quantity, unit_price);
+    auto chk =
+        stock_ledger{st.ctx->settings.limits.unit_price_max}.check_receive(
+            quantity, unit_price);
     if (!chk.ok())
       return make_error(chk.error, chk.message);
     auto handle = self->spawn(inventory, sku, st.ctx);

@@ -115,7 +115,7 @@ void restore_skus(supervisor_ptr self, const recovered_state& recovered) {
       l.on_hand = sku.on_hand - in_lots;
       lots.push_back(std::move(l));
     }
-    stock_ledger ledger;
+    stock_ledger ledger{st.ctx->settings.limits.unit_price_max};
     ledger.restore(sku.unit_price, sku.received_total, sku.consumed_total,
                    sku.adjusted_total, std::move(lots), holds[sku.sku], now);
     auto handle =

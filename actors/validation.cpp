@@ -1,5 +1,6 @@
 #include "actors/validation.hpp"
 
+#include <limits>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -99,6 +100,39 @@ std::optional<problem> check_create_order(const create_order_request& req,
                      details.dump()};
     }
   return check_address(req.ship_to, limits);
+}
+
+namespace {
+
+// Why `lines` lines (named by `lines_setting`) of the limits' quantity and
+// unit price could cost more than `money` holds, if they could.
+std::optional<std::string> check_bound(const char* lines_setting, size_t lines,
+                                       const request_limits& limits) {
+  auto text = [&] {
+    return std::string{lines_setting} + " " + std::to_string(lines) +
+           " x --max-quantity " + std::to_string(limits.line_quantity_max) +
+           " x --max-unit-price " + std::to_string(limits.unit_price_max);
+  };
+  if (lines < 1 || limits.line_quantity_max < 1 || limits.unit_price_max < 1)
+    return text() + ": each must be at least 1";
+  constexpr auto money_max = std::numeric_limits<money>::max();
+  if (lines > static_cast<uint64_t>(money_max) ||
+      !money_bound(static_cast<int64_t>(lines), limits.line_quantity_max,
+                   limits.unit_price_max))
+    return text() + " does not fit in a 64-bit amount (at most " +
+           std::to_string(money_max) +
+           " minor units): lower one of the three so that no total can "
+           "overflow";
+  return std::nullopt;
+}
+
+} // namespace
+
+std::optional<std::string> check_money_bounds(const request_limits& limits,
+                                              size_t cart_lines_max) {
+  if (auto p = check_bound("--max-lines", limits.lines_per_order_max, limits))
+    return p;
+  return check_bound("--cart-lines-max", cart_lines_max, limits);
 }
 
 } // namespace oms

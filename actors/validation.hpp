@@ -9,15 +9,25 @@
 
 #include "messages/domain.hpp"
 #include "messages/errors.hpp"
+#include "messages/money.hpp"
 
 namespace oms {
 
 /// Bounds on what one request may ask for: the one set, configured by omsd
-/// (--max-lines, --max-quantity, --max-body-bytes, --max-json-depth) into
-/// settings::limits, and checked there by the HTTP front and the actors alike.
+/// (--max-lines, --max-quantity, --max-unit-price, --max-body-bytes,
+/// --max-json-depth) into settings::limits, and checked there by the HTTP
+/// front and the actors alike.
+///
+/// Together with the cart's line limit they bound every amount of money:
+/// an order costs at most lines_per_order_max x line_quantity_max x
+/// unit_price_max, a cart cart_lines_max x line_quantity_max x
+/// unit_price_max, and check_money_bounds refuses limits under which either
+/// does not fit in `money`.
 struct request_limits {
   size_t lines_per_order_max = 100;
   int64_t line_quantity_max = 1'000'000;
+  /// The highest unit price a SKU may have, in minor units.
+  money unit_price_max = unit_price_max_default;
   size_t id_length_max = 64;
   size_t text_length_max = 200;
   /// The largest request body (HTTP only).
@@ -50,5 +60,12 @@ std::optional<problem> check_create_order(const create_order_request& req,
 /// Checks an address: line1, city, postalCode and country are required.
 std::optional<problem> check_address(const address& addr,
                                      const request_limits& limits);
+
+/// Why `limits` (and a cart of at most `cart_lines_max` lines) would let an
+/// order's or a cart's total overflow `money`, naming the settings; nothing
+/// if lines x quantity x unit price fits for both. Checked once at startup
+/// (omsd's flags, order_system's settings), so that no total can wrap.
+std::optional<std::string> check_money_bounds(const request_limits& limits,
+                                              size_t cart_lines_max);
 
 } // namespace oms

@@ -21,12 +21,15 @@ namespace oms {
 /// IDEMPOTENCY_KEY_REUSED; concurrent requests with one key run once. An
 /// empty key means no idempotency.
 using customer_actor = caf::typed_actor<
-    // Views the cart, priced now.
+    // Views the cart, priced now. Errors: VALIDATION_FAILED (field items)
+    // if its total would not fit in money (never under limits that pass
+    // check_money_bounds).
     caf::replies_to<atom::get>::with<cart_view>,
     // Sets a line's quantity (adds the line if new). Succeeds only if the
-    // SKU's available stock covers it now. Errors: VALIDATION_FAILED,
-    // UNKNOWN_SKU, INSUFFICIENT_STOCK (details: requested, available),
-    // WMS_UNAVAILABLE (EXTERNAL).
+    // SKU's available stock covers it now and the cart's total still fits
+    // in money. Errors: VALIDATION_FAILED (field quantity for a total that
+    // would not fit), UNKNOWN_SKU, INSUFFICIENT_STOCK (details: requested,
+    // available), WMS_UNAVAILABLE (EXTERNAL).
     caf::replies_to<atom::put, sku_id, int64_t>::with<cart_view>,
     // Adds units to a line (creates it if new); same checks as put.
     caf::replies_to<atom::add, sku_id, int64_t>::with<cart_view>,

@@ -40,6 +40,11 @@ typename Inspector::result_type inspect(Inspector& f, cart_view& x) {
   return f(caf::meta::type_name("cart_view"), x.customer, x.lines, x.total);
 }
 
+/// Sets each line's total (quantity x unit price) and the cart's total from
+/// the lines' prices. False, with the totals left 0, if any of them does
+/// not fit in `money`: such a cart is refused, never shown wrapped.
+bool total_cart(cart_view& view);
+
 /// One page of a customer's orders, newest first.
 struct order_page {
   std::vector<order_record> orders;

@@ -7,6 +7,7 @@
 #include "messages/basics.hpp"
 #include "messages/customers.hpp"
 #include "messages/events.hpp"
+#include "messages/money.hpp"
 #include "messages/order_command.hpp"
 #include "messages/orders.hpp"
 #include "messages/payments.hpp"

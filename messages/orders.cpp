@@ -1,6 +1,9 @@
 #include "messages/orders.hpp"
 
+#include <algorithm>
+
 #include "messages/enum_text.hpp"
+#include "messages/money.hpp"
 
 namespace oms {
 
@@ -61,8 +64,12 @@ const char* to_string(payment_status x) {
 money amount_due(const order_record& order) {
   if (order.status == order_status::cancelled)
     return 0;
-  auto net = order.paid_amount - order.refunded_amount;
-  return order.total_amount > net ? order.total_amount - net : 0;
+  // 0 <= refunded <= paid <= total holds for every record the planners
+  // make; a record that breaks it owes its whole total rather than less.
+  auto net = checked_sub(order.paid_amount, order.refunded_amount);
+  if (!net || *net < 0)
+    return std::max<money>(order.total_amount, 0);
+  return order.total_amount > *net ? order.total_amount - *net : 0;
 }
 
 const payment_record* pending_payment(const order_record& order,
@@ -73,10 +80,18 @@ const payment_record* pending_payment(const order_record& order,
   return nullptr;
 }
 
-money order_total(const std::vector<order_line>& lines) {
+std::optional<money> order_total(const std::vector<order_line>& lines) {
   money total = 0;
-  for (auto& line : lines)
-    total += (line.quantity - line.cancelled_quantity) * line.unit_price;
+  for (auto& line : lines) {
+    auto line_total =
+        checked_mul(line.quantity - line.cancelled_quantity, line.unit_price);
+    if (!line_total)
+      return std::nullopt;
+    auto sum = checked_add(total, *line_total);
+    if (!sum)
+      return std::nullopt;
+    total = *sum;
+  }
   return total;
 }
 

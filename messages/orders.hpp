@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -192,8 +193,9 @@ typename Inspector::result_type inspect(Inspector& f, order_record& x) {
 /// The units an order holds on one line in its current state.
 int64_t held_quantity(const order_record& order, const order_line& line);
 
-/// What the customer owes for the lines not cancelled.
-money order_total(const std::vector<order_line>& lines);
+/// What the customer owes for the lines not cancelled; nothing if a line's
+/// total or their sum does not fit in `money` (the order must be refused).
+std::optional<money> order_total(const std::vector<order_line>& lines);
 
 /// What is still to be paid: the total less what was captured net of
 /// refunds (never negative; nothing for a cancelled order).

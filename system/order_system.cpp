@@ -9,6 +9,7 @@
 #include "actors/journal.hpp"
 #include "actors/payment.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/validation.hpp"
 #include "messages/type_ids.hpp"
 #include "system/store/projection.hpp"
 
@@ -76,6 +77,10 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
                            std::shared_ptr<payment_gateway> gateway,
                            wms_gateway_actor wms)
     : sys_(sys) {
+  // Limits under which a total could wrap stop the start before anything
+  // runs (omsd's flags are checked the same way).
+  if (auto why = check_money_bounds(cfg.limits, cfg.cart_lines_max))
+    throw startup_error("settings: " + *why);
   // Rebuild from the store before anything runs; a store that cannot be
   // read completely stops the start.
   auto loaded = store->load();

@@ -39,7 +39,8 @@ class order_system {
   /// Loads the state `store` holds, then starts the JOURNAL over it, the
   /// PAYMENT actor over `gateway` and the SUPERVISOR with the SKU, order and
   /// customer actors the state needs. Throws startup_error if the store
-  /// cannot be loaded completely.
+  /// cannot be loaded completely, or if `cfg`'s limits would let an order's
+  /// or a cart's total overflow `money` (check_money_bounds).
   /// `wms` is the gateway to the EXTERNAL seller's WMS (null: EXTERNAL
   /// requests fail with WMS_UNAVAILABLE); it stops with the system.
   order_system(caf::actor_system& sys, settings cfg,

@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/money.hpp"
+
 namespace oms {
 
 namespace {
@@ -98,6 +100,8 @@ void simulated_gateway::load_ledger() {
       res.reference = j.at("reference").get<std::string>();
       res.reason = j.at("reason").get<std::string>();
       res.amount = j.at("amount").get<money>();
+      if (res.amount < 0)
+        throw std::invalid_argument("negative amount");
       remember(j.at("key").get<std::string>(), res, j.at("refund").get<bool>(),
                j.at("charge").get<std::string>());
     } catch (const std::exception& e) {
@@ -117,10 +121,17 @@ void simulated_gateway::remember(const std::string& key,
       std::max(next_reference_, reference_number(res.reference) + 1);
   if (res.status != gateway_status::approved)
     return;
-  if (is_refund)
-    charged_by_reference_[charge_reference] -= res.amount;
-  else
+  if (is_refund) {
+    // An approved refund never exceeds what is left of its charge, and
+    // amounts are never negative: this cannot wrap.
+    auto& left = charged_by_reference_[charge_reference];
+    auto after = checked_sub(left, res.amount);
+    if (!after)
+      throw std::invalid_argument("a refund beyond any charge");
+    left = *after;
+  } else {
     charged_by_reference_[res.reference] = res.amount;
+  }
 }
 
 bool simulated_gateway::persist(const std::string& key,
@@ -167,6 +178,9 @@ gateway_result simulated_gateway::charge(const std::string& key, money amount,
   } else if (token == "tok_insufficient_funds") {
     res.status = gateway_status::declined;
     res.reason = "insufficient_funds";
+  } else if (amount <= 0) {
+    res.status = gateway_status::declined;
+    res.reason = "invalid_amount";
   } else if (cfg_.decline_amount_min > 0 && amount >= cfg_.decline_amount_min) {
     res.status = gateway_status::declined;
     res.reason = "amount_too_large";
@@ -228,13 +242,18 @@ int simulated_gateway::charges() const {
   return n;
 }
 
-money simulated_gateway::charged_total() const {
+std::optional<money> simulated_gateway::charged_total() const {
   std::lock_guard<std::mutex> guard{mtx_};
   money sum = 0;
-  for (auto& kvp : by_key_)
-    if (!kvp.second.is_refund &&
-        kvp.second.result.status == gateway_status::approved)
-      sum += kvp.second.result.amount;
+  for (auto& kvp : by_key_) {
+    if (kvp.second.is_refund ||
+        kvp.second.result.status != gateway_status::approved)
+      continue;
+    auto next = checked_add(sum, kvp.second.result.amount);
+    if (!next)
+      return std::nullopt;
+    sum = *next;
+  }
   return sum;
 }
 
@@ -248,13 +267,18 @@ int simulated_gateway::refunds() const {
   return n;
 }
 
-money simulated_gateway::refunded_total() const {
+std::optional<money> simulated_gateway::refunded_total() const {
   std::lock_guard<std::mutex> guard{mtx_};
   money sum = 0;
-  for (auto& kvp : by_key_)
-    if (kvp.second.is_refund &&
-        kvp.second.result.status == gateway_status::approved)
-      sum += kvp.second.result.amount;
+  for (auto& kvp : by_key_) {
+    if (!kvp.second.is_refund ||
+        kvp.second.result.status != gateway_status::approved)
+      continue;
+    auto next = checked_add(sum, kvp.second.result.amount);
+    if (!next)
+      return std::nullopt;
+    sum = *next;
+  }
   return sum;
 }
 

@@ -7,6 +7,7 @@
 //                                (the answer was lost: lookup finds it)
 //   tok_timeout_uncharged     -> UNAVAILABLE without charging
 //   amount >= decline_amount_min (if > 0) -> declined (amount_too_large)
+//   amount <= 0                -> declined (invalid_amount)
 // fail_next(n) makes the next n calls of any kind UNAVAILABLE without effect.
 //
 // Like a real provider, it can remember its charges and refunds across
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -58,12 +60,14 @@ class simulated_gateway : public payment_gateway {
   /// The next `n` calls answer UNAVAILABLE and change nothing.
   void fail_next(int n);
 
-  /// Number of distinct approved charges and their sum.
+  /// Number of distinct approved charges and their sum (nothing if the sum
+  /// does not fit in `money`).
   int charges() const;
-  money charged_total() const;
-  /// Number of distinct approved refunds and their sum.
+  std::optional<money> charged_total() const;
+  /// Number of distinct approved refunds and their sum (nothing if the sum
+  /// does not fit in `money`).
   int refunds() const;
-  money refunded_total() const;
+  std::optional<money> refunded_total() const;
 
  private:
   bool consume_failure();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -104,6 +105,8 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
         defaults.limits.lines_per_order_max);
   CHECK(res.config->limits.line_quantity_max ==
         defaults.limits.line_quantity_max);
+  CHECK(res.config->limits.unit_price_max == defaults.limits.unit_price_max);
+  CHECK(res.config->cart_lines_max == defaults.cart_lines_max);
   CHECK(res.config->request_timeout == defaults.request_timeout);
   CHECK(res.config->rate_limit == defaults.rate_limit);
   // Flags override the file.
@@ -123,6 +126,8 @@ TEST_CASE("config: omsd's request limits and timeout default to the order "
   CHECK(omsd.request_timeout == 10'000ms);
   CHECK(omsd.limits.lines_per_order_max == actors.limits.lines_per_order_max);
   CHECK(omsd.limits.line_quantity_max == actors.limits.line_quantity_max);
+  CHECK(omsd.limits.unit_price_max == actors.limits.unit_price_max);
+  CHECK(omsd.cart_lines_max == actors.cart_lines_max);
   CHECK(omsd.limits.body_bytes_max == actors.limits.body_bytes_max);
   CHECK(omsd.limits.json_depth_max == actors.limits.json_depth_max);
   auto res =
@@ -134,6 +139,77 @@ TEST_CASE("config: omsd's request limits and timeout default to the order "
   CHECK(res.config->limits.body_bytes_max == 2048);
   CHECK(res.config->limits.json_depth_max == 4);
   CHECK(res.config->request_timeout == 3000ms);
+}
+
+TEST_CASE("money: omsd refuses limits under which a total could overflow, "
+          "naming the three settings") {
+  // Proves the startup check of the bound max-lines x max-quantity x
+  // max-unit-price (and the cart's): each flag alone is within its range,
+  // together they are refused with exit code 2 before anything runs.
+  struct refused_case {
+    std::vector<std::string> args;
+    const char* lines_flag;
+  };
+  for (auto& bad : std::vector<refused_case>{
+           // The report: 100 x 10^9 x 10^10.
+           {{"--max-quantity", "1000000000"}, "--max-lines 100"},
+           {{"--max-lines", "1000"}, "--max-lines 1000"},
+           {{"--max-unit-price", "9223372036854775807"}, "--max-lines 100"},
+           // Orders fit (1 line), carts do not (10000 lines).
+           {{"--max-lines", "1", "--max-quantity", "1000000000",
+             "--max-unit-price", "9000000", "--cart-lines-max", "10000"},
+            "--cart-lines-max 10000"}}) {
+    auto res = parse(bad.args);
+    INFO(bad.args[0] << " " << bad.args[1] << " -> " << res.output);
+    CHECK_FALSE(res.config);
+    CHECK(res.exit_code == 2);
+    CHECK(res.output.find(bad.lines_flag) != std::string::npos);
+    CHECK(res.output.find("--max-quantity") != std::string::npos);
+    CHECK(res.output.find("--max-unit-price") != std::string::npos);
+    CHECK(res.output.find("does not fit") != std::string::npos);
+  }
+  // Out of the flag's own range.
+  for (auto* price : {"0", "-1", "9223372036854775808", "ten"}) {
+    auto res = parse({"--max-unit-price", price});
+    CHECK_MESSAGE(!res.config, price);
+    CHECK(res.exit_code == 2);
+  }
+  // Raising one limit and lowering another to fit is accepted.
+  auto fits =
+      parse({"--max-quantity", "1000000000", "--max-unit-price", "9000000"});
+  REQUIRE_MESSAGE(fits.config, fits.output);
+  CHECK(fits.config->limits.line_quantity_max == 1'000'000'000);
+  CHECK(fits.config->limits.unit_price_max == 9'000'000);
+  auto defaults = parse({});
+  REQUIRE(defaults.config);
+  CHECK(defaults.config->limits.unit_price_max == unit_price_max_default);
+}
+
+TEST_CASE("money: an order system started in process refuses limits under "
+          "which a total could overflow") {
+  // Proves the same check guards order_system for callers without omsd:
+  // startup_error names the settings, and nothing is loaded or started.
+  caf::actor_system_config cfg;
+  register_types(cfg);
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  caf::actor_system sys{cfg};
+  settings s;
+  s.limits.line_quantity_max = 1'000'000'000;
+  try {
+    order_system oms{sys, s, std::make_shared<memory_store>(),
+                     std::make_shared<simulated_gateway>()};
+    FAIL("order_system started with limits that let totals overflow");
+  } catch (const startup_error& e) {
+    std::string what = e.what();
+    CHECK(what.find("--max-lines 100") != std::string::npos);
+    CHECK(what.find("--max-quantity 1000000000") != std::string::npos);
+    CHECK(what.find("--max-unit-price 10000000000") != std::string::npos);
+  }
+  s.cart_lines_max = 0;
+  s.limits = request_limits{};
+  CHECK_THROWS_AS(order_system(sys, s, std::make_shared<memory_store>(),
+                               std::make_shared<simulated_gateway>()),
+                  startup_error);
 }
 
 TEST_CASE("tokens: admin, customers by hash, unknown") {
@@ -496,6 +572,52 @@ struct limited_api_fixture : api_fixture {
 };
 
 } // namespace
+
+namespace {
+
+// The API over an order system with a lower highest unit price and a higher
+// largest quantity: a configuration that keeps totals in range another way.
+struct priced_api_fixture : api_fixture {
+  static settings priced() {
+    settings s;
+    s.limits.line_quantity_max = 1'000'000'000;
+    s.limits.unit_price_max = 9'000'000;
+    return s;
+  }
+
+  priced_api_fixture() : api_fixture(priced()) {}
+};
+
+} // namespace
+
+TEST_CASE_FIXTURE(priced_api_fixture,
+                  "money: api: unit prices are checked against the configured "
+                  "highest price, quantities against the configured largest") {
+  // Proves --max-unit-price reaches every route that sets a price, and
+  // that the raised quantity it made room for is accepted.
+  post("/v1/inventory/GOLD/receipts",
+       {{"quantity", 1'000'000'000}, {"unitPrice", 9'000'000}}, 200);
+  for (auto& [method, path, body] :
+       std::vector<std::tuple<std::string, std::string, nlohmann::json>>{
+           {"POST",
+            "/v1/inventory/GOLD/receipts",
+            {{"quantity", 1}, {"unitPrice", 9'000'001}}},
+           {"POST",
+            "/v1/inventory/SILVER/changes",
+            {{"kind", "RECEIPT"}, {"quantity", 1}, {"unitPrice", 9'000'001}}},
+           {"PATCH", "/v1/inventory/GOLD", {{"unitPrice", 9'000'001}}}}) {
+    auto r = call(method, path, body.dump());
+    INFO(method << " " << path << " -> " << r.body);
+    CHECK(r.status == 400);
+    auto j = nlohmann::json::parse(r.body);
+    CHECK(j["error"]["code"] == "VALIDATION_FAILED");
+    CHECK(j["error"]["details"]["field"] == "unitPrice");
+  }
+  auto gold = nlohmann::json::parse(call("GET", "/v1/inventory/GOLD").body);
+  CHECK(gold["unitPrice"] == 9'000'000);
+  CHECK(gold["onHand"] == 1'000'000'000);
+  CHECK(call("GET", "/v1/inventory/SILVER").status == 404);
+}
 
 TEST_CASE_FIXTURE(limited_api_fixture,
                   "api: an order id is checked against the configured "

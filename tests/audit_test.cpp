@@ -30,6 +30,7 @@ order_record live_order(const std::string& id, order_status status,
   rec.id = id;
   rec.status = status;
   rec.lines = std::move(lines);
+  rec.total_amount = order_total(rec.lines).value_or(-1);
   return rec;
 }
 
@@ -84,4 +85,30 @@ TEST_CASE("broken conservation is reported") {
   CHECK(audit_stock({a}, {}).violations.size() == 1);
   auto b = sku("B", 10, 2, 0, {});
   CHECK_FALSE(audit_stock({b}, {}).violations.empty());
+}
+
+TEST_CASE("money: a live order whose total is not what its lines cost is "
+          "reported") {
+  // Proves the audit sees what the reported defect left behind: a total
+  // wrapped to a negative number, lines that cost more than an amount
+  // holds, and refunds beyond what was paid.
+  auto a = sku("A", 10, 3, 0, {{"o1", 3, hold_kind::reserved, {}}});
+  auto o1 = live_order("o1", order_status::created, {{"A", 3, 100, 0, 0, {}}});
+  REQUIRE(audit_stock({a}, {o1}).violations.empty());
+  auto wrapped = o1;
+  wrapped.total_amount = -300;
+  auto report = audit_stock({a}, {wrapped});
+  REQUIRE(report.violations.size() == 2); // not its lines' cost; negative
+  CHECK(report.violations[0].sku == "A");
+  CHECK(report.violations[0].what.find("o1") != std::string::npos);
+  auto huge = o1;
+  huge.lines[0].unit_price = INT64_MAX;
+  report = audit_stock({a}, {huge});
+  REQUIRE(report.violations.size() == 1);
+  CHECK(report.violations[0].what.find("more than an amount holds") !=
+        std::string::npos);
+  auto over_refunded = o1;
+  over_refunded.paid_amount = 300;
+  over_refunded.refunded_amount = 301;
+  CHECK(audit_stock({a}, {over_refunded}).violations.size() == 1);
 }

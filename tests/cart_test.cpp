@@ -48,7 +48,104 @@ struct cart_fixture : fixture {
   }
 };
 
+// Limits the startup check refuses (10^9 units per line, unit prices up to
+// 10^11): the cart's own check is what keeps its totals from wrapping.
+settings unbounded_settings() {
+  auto s = default_test_settings();
+  s.limits.line_quantity_max = 1'000'000'000;
+  s.limits.unit_price_max = 100'000'000'000;
+  return s;
+}
+
+// GOLD and SILVER: 10^9 units each at 10^10, under unbounded limits.
+struct big_cart_fixture : fixture {
+  customer_actor alice;
+
+  big_cart_fixture() : fixture(unbounded_settings()) {
+    receive("GOLD", 1'000'000'000, 10'000'000'000);
+    receive("SILVER", 1'000'000'000, 10'000'000'000);
+    alice = customer("alice");
+  }
+
+  caf::expected<cart_view> put(const sku_id& sku, int64_t qty) {
+    return call<cart_view>(alice, atom::put_v, sku, qty);
+  }
+
+  caf::expected<cart_view> add(const sku_id& sku, int64_t qty) {
+    return call<cart_view>(alice, atom::add_v, sku, qty);
+  }
+
+  caf::expected<cart_view> view() {
+    return call<cart_view>(alice, atom::get_v);
+  }
+
+  static std::string field_of(const caf::error& err) {
+    return nlohmann::json::parse(details_of(err)).value("field", "");
+  }
+};
+
 } // namespace
+
+TEST_CASE_FIXTURE(big_cart_fixture,
+                  "money: a cart change that would make the total overflow is "
+                  "refused with VALIDATION_FAILED and changes nothing") {
+  // Proves the cart never shows a wrapped total: a line whose product does
+  // not fit, or a change whose sum with the other lines does not, is
+  // refused naming quantity, and the cart stays as it was; changes that
+  // fit, up to the last paisa of the range, are made.
+  auto too_much = put("GOLD", 1'000'000'000);
+  REQUIRE(code(too_much) == "VALIDATION_FAILED");
+  CHECK(field_of(too_much.error()) == "quantity");
+  CHECK(view()->lines.empty());
+  auto v = put("GOLD", 900'000'000);
+  REQUIRE_MESSAGE(v, why(v));
+  CHECK(v->total == 9'000'000'000'000'000'000);
+  REQUIRE(put("SILVER", 1));
+  auto sum = add("SILVER", 100'000'000);
+  REQUIRE(code(sum) == "VALIDATION_FAILED");
+  CHECK(field_of(sum.error()) == "quantity");
+  auto now = view();
+  REQUIRE(now);
+  REQUIRE(now->lines.size() == 2);
+  CHECK(now->lines[1].quantity == 1);
+  CHECK(now->total == 9'000'000'010'000'000'000);
+  // The largest total that fits: 922,337,203 units at 10^10 in all.
+  auto edge = put("GOLD", 922'337'202);
+  REQUIRE_MESSAGE(edge, why(edge));
+  CHECK(edge->lines[0].line_total == 9'223'372'020'000'000'000);
+  CHECK(edge->total == 9'223'372'030'000'000'000);
+  CHECK(code(add("SILVER", 1)) == "VALIDATION_FAILED");
+  CHECK(stock("GOLD").reserved == 0);
+}
+
+TEST_CASE_FIXTURE(big_cart_fixture,
+                  "money: a cart whose price rose past the amount range is "
+                  "refused, not shown wrapped, and cannot be checked out") {
+  // Proves the view and the checkout of a cart whose total stopped fitting
+  // after a price change: the view answers VALIDATION_FAILED (items), the
+  // checkout is refused by the order's own check and puts the line back,
+  // and removing the line makes the cart viewable again.
+  REQUIRE(put("GOLD", 900'000'000));
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"GOLD"});
+  REQUIRE(h);
+  REQUIRE(call<stock_view>(*h, atom::price_v, money{20'000'000'000}));
+  auto v = view();
+  REQUIRE(code(v) == "VALIDATION_FAILED");
+  CHECK(field_of(v.error()) == "items");
+  CHECK(code(put("SILVER", 1)) == "VALIDATION_FAILED");
+  auto before = store->last_seq();
+  auto order = call<order_record>(alice, atom::checkout_v, sample_address(),
+                                  std::vector<sku_id>{}, std::string{});
+  REQUIRE(code(order) == "VALIDATION_FAILED");
+  CHECK(field_of(order.error()) == "items");
+  CHECK(store->last_seq() == before);
+  CHECK(stock("GOLD").reserved == 0);
+  CHECK(stock("GOLD").available == 1'000'000'000);
+  auto removed = call<cart_view>(alice, atom::remove_v, sku_id{"GOLD"});
+  REQUIRE_MESSAGE(removed, why(removed));
+  CHECK(removed->lines.empty());
+  CHECK(removed->total == 0);
+}
 
 TEST_CASE_FIXTURE(cart_fixture,
                   "adding to the cart is refused when stock is short") {

@@ -189,6 +189,28 @@ TEST_CASE("a SKU actor that failed refuses the creation with its error, or "
   CHECK(out.refused->code == errc::internal);
 }
 
+TEST_CASE("money: every line granted but a total that does not fit refuses "
+          "the creation with VALIDATION_FAILED and releases every line") {
+  // Proves the order is never priced with a wrapped total: a line whose
+  // product overflows, or lines whose sum does, refuse the creation before
+  // anything is journaled, and every granted line is given back.
+  for (auto prices : {std::pair<money, money>{INT64_MAX / 2, 250},
+                      std::pair<money, money>{2'000'000'000'000'000'000,
+                                              2'000'000'000'000'000'000}}) {
+    auto out = create_with({granted(prices.first), granted(prices.second)});
+    REQUIRE(out.refused);
+    CHECK(out.refused->code == errc::validation_failed);
+    CHECK(details(*out.refused)["field"] == "items");
+    CHECK(out.plan.op == sku_op::release);
+    CHECK(out.plan.lines == std::vector<size_t>{0, 1});
+    CHECK(out.plan.events.empty());
+  }
+  // The largest total that fits is kept: 3 x p + 2 x q = INT64_MAX.
+  auto edge = create_with({granted(1), granted((INT64_MAX - 3) / 2)});
+  REQUIRE_FALSE(edge.refused);
+  CHECK(edge.plan.next.total_amount == INT64_MAX);
+}
+
 // -- transitions without money ------------------------------------------------
 
 TEST_CASE("confirm blocks the units of every line the order still holds") {
@@ -608,6 +630,42 @@ TEST_CASE("an approved refund is added to the refunded amount; a refused one "
                                   answer(gateway_status::unavailable), later));
   CHECK_FALSE(plan_refund_outcome(rec, "ord_1:charge:1",
                                   answer(gateway_status::approved), later));
+}
+
+TEST_CASE("money: records beyond the amounts' invariants are never summed "
+          "into a wrapped amount") {
+  // Proves the defence behind 0 <= refunded <= paid <= total: a pay, an
+  // approved charge or refund, a partial cancel or a refund owed whose sum
+  // would not fit is refused or left unrecorded, never wrapped.
+  auto paid_near_max = sample(order_status::confirmed);
+  paid_near_max.total_amount = 20;
+  paid_near_max.paid_amount = INT64_MAX;
+  paid_near_max.refunded_amount = INT64_MAX - 10;
+  REQUIRE(amount_due(paid_near_max) == 10);
+  CHECK(plan_pay(paid_near_max, 10, "", "").refusal().code == errc::internal);
+  auto charged = plan_charge(paid_near_max, 10, "", "", t0).next;
+  CHECK_FALSE(plan_settle_charge(charged, "ord_1:charge:1",
+                                 answer(gateway_status::approved, "r"), later));
+  // The same charge on a record with room is settled.
+  auto roomy = plan_charge(sample(order_status::confirmed), 800, "", "", t0);
+  CHECK(plan_settle_charge(roomy.next, "ord_1:charge:1",
+                           answer(gateway_status::approved, "r"), later));
+
+  auto refunding =
+      plan_cancel(paid_sample(), command_kind::cancel, "", later)->next;
+  refunding.refunded_amount = INT64_MAX;
+  CHECK_FALSE(plan_refund_outcome(refunding, "ord_1:refund:1",
+                                  answer(gateway_status::approved, "ref_r"),
+                                  later + 1));
+  refunding.paid_amount = INT64_MIN;
+  CHECK(refund_owed(refunding) == INT64_MIN);
+
+  auto broken = paid_sample();
+  broken.lines[1].unit_price = INT64_MAX;
+  CHECK(plan_partial_cancel(broken, {0, 1}, "", later).refusal().code ==
+        errc::internal);
+  CHECK(plan_partial_cancel(broken, {1, 0}, "", later).refusal().code ==
+        errc::internal);
 }
 
 TEST_CASE("unanswered refunds are asked again after a doubling, capped wait") {

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/order_machine.hpp"
+#include "actors/validation.hpp"
 
 using namespace oms;
 using namespace oms::test;
@@ -50,7 +51,85 @@ struct stock_fixture : fixture {
   }
 };
 
+// Limits the startup check refuses (100 lines x 10^9 units x 10^10): what an
+// order system would run with if nothing checked them, so that what is
+// tested is the ORDER actor's own check, not the bound.
+settings unbounded_settings() {
+  auto s = default_test_settings();
+  s.limits.line_quantity_max = 1'000'000'000;
+  return s;
+}
+
+// Two SKUs of 10^9 units at the highest unit price, under unbounded limits.
+struct big_money_fixture : fixture {
+  big_money_fixture() : fixture(unbounded_settings()) {
+    REQUIRE(
+        check_money_bounds(ctx->settings.limits, ctx->settings.cart_lines_max));
+    receive("GOLD", 1'000'000'000, unit_price_max_default);
+    receive("SILVER", 1'000'000'000, unit_price_max_default);
+  }
+
+  void check_untouched(const sku_id& sku) {
+    auto v = stock(sku);
+    CHECK(v.on_hand == 1'000'000'000);
+    CHECK(v.available == 1'000'000'000);
+    CHECK(v.reserved == 0);
+    CHECK(v.blocked == 0);
+  }
+};
+
 } // namespace
+
+TEST_CASE_FIXTURE(big_money_fixture,
+                  "money: an order whose total would overflow is refused with "
+                  "VALIDATION_FAILED and nothing is reserved or journaled") {
+  // Proves the reported defect is gone: 10^9 units at 10^10 wrapped to a
+  // negative total with nothing due. Now the order is refused naming
+  // items, every granted reservation is released, and the journal, the
+  // audit and the stock show no trace of it; likewise for two lines that
+  // fit alone but not together.
+  auto before = store->last_seq();
+  for (auto items : std::vector<std::vector<order_item>>{
+           {item("GOLD", 1'000'000'000)},
+           {item("GOLD", 500'000'000), item("SILVER", 500'000'000)},
+           {item("SILVER", 1), item("GOLD", 1'000'000'000)}}) {
+    auto res = try_create("c1", items);
+    INFO(items.size() << " line(s)");
+    REQUIRE(code(res) == "VALIDATION_FAILED");
+    CHECK(nlohmann::json::parse(details_of(res.error()))["field"] == "items");
+    check_untouched("GOLD");
+    check_untouched("SILVER");
+  }
+  CHECK(store->last_seq() == before);
+  auto report = audit();
+  CHECK(report.violations.empty());
+  CHECK(report.live_orders == 0);
+  // The units are there for an order that fits.
+  auto ok = create("c1", {item("GOLD", 1)}).record;
+  CHECK(ok.total_amount == unit_price_max_default);
+}
+
+TEST_CASE_FIXTURE(big_money_fixture,
+                  "money: an order at the edge of the amount range is priced "
+                  "exactly, paid in full and partly refunded exactly") {
+  // Proves the largest totals are kept, not refused: 922,337,203 units at
+  // 10^10 is 9,223,372,030,000,000,000, 5,807 paise below the int64 limit.
+  auto rec = create("c1", {item("GOLD", 922'337'203)}).record;
+  CHECK(rec.total_amount == 9'223'372'030'000'000'000);
+  CHECK(amount_due(rec) == rec.total_amount);
+  // Paying 0, what the wrapped order asked for, is refused.
+  CHECK(code(pay(rec.id, 0, "tok_visa")) == "AMOUNT_MISMATCH");
+  auto paid = must_pay(rec.id, rec.total_amount);
+  CHECK(paid.status == order_status::paid);
+  CHECK(paid.paid_amount == rec.total_amount);
+  CHECK(gateway->charged_total() == rec.total_amount);
+  auto after = cancel_lines(rec.id, {item("GOLD", 22'337'203)});
+  REQUIRE_MESSAGE(after, why(after));
+  CHECK(after->total_amount == 9'000'000'000'000'000'000);
+  CHECK(gateway->refunded_total() == money{223'372'030'000'000'000});
+  CHECK(stock("GOLD").blocked == 900'000'000);
+  CHECK(audit().violations.empty());
+}
 
 TEST_CASE_FIXTURE(stock_fixture,
                   "creating an order reserves every line and prices it") {

@@ -136,3 +136,47 @@ TEST_CASE("a damaged ledger stops the start with its path and line") {
   CHECK_THROWS_AS(simulated_gateway({}, d.path()),
                   simulated_gateway::ledger_error);
 }
+
+TEST_CASE("money: the gateway declines charges of nothing and sums its "
+          "ledger without wrapping") {
+  // Proves a charge of 0 (what a wrapped order once asked for) or less is
+  // never approved, and that totals that do not fit are reported as none
+  // instead of a wrapped number.
+  simulated_gateway gw;
+  for (money amount : {money{0}, money{-5}}) {
+    auto res = gw.charge("k" + std::to_string(amount), amount, "tok_visa");
+    CHECK(res.status == gateway_status::declined);
+    CHECK(res.reason == "invalid_amount");
+  }
+  CHECK(gw.charges() == 0);
+  CHECK(gw.charged_total() == money{0});
+  constexpr money big = 5'000'000'000'000'000'000;
+  auto first = gw.charge("big-1", big, "tok_visa");
+  REQUIRE(first.status == gateway_status::approved);
+  CHECK(gw.charged_total() == big);
+  REQUIRE(gw.charge("big-2", big, "tok_visa").status ==
+          gateway_status::approved);
+  CHECK(gw.charges() == 2);
+  CHECK_FALSE(gw.charged_total());
+  // Refunds: each within its charge, their sum beyond the range.
+  REQUIRE(gw.refund("r1", first.reference, big).status ==
+          gateway_status::approved);
+  CHECK(gw.refunded_total() == big);
+  CHECK(gw.refund("r1b", first.reference, 1).status ==
+        gateway_status::declined);
+  auto second = gw.lookup("big-2");
+  REQUIRE(gw.refund("r2", second.reference, big).status ==
+          gateway_status::approved);
+  CHECK_FALSE(gw.refunded_total());
+}
+
+TEST_CASE("money: a ledger line with a negative amount is damage") {
+  ledger_dir d;
+  {
+    std::ofstream out{d.path()};
+    out << R"({"key":"k1","refund":false,"charge":"","status":"APPROVED",)"
+        << R"("reference":"ch_1","reason":"","amount":-100})" << '\n';
+  }
+  CHECK_THROWS_AS(simulated_gateway({}, d.path()),
+                  simulated_gateway::ledger_error);
+}

@@ -41,8 +41,9 @@ TEST_CASE("receipts outside the bounds are refused") {
   CHECK(l.check_receive(max_receipt_quantity + 1, 0).error ==
         errc::validation_failed);
   CHECK(l.check_receive(1, -1).error == errc::validation_failed);
-  CHECK(l.check_receive(1, max_unit_price + 1).error ==
+  CHECK(l.check_receive(1, unit_price_max_default + 1).error ==
         errc::validation_failed);
+  CHECK(l.check_receive(1, unit_price_max_default).ok());
   CHECK(l.check_receive(1, 0).ok());
   check_counters(l, 5, 0, 0);
 }
@@ -64,6 +65,23 @@ TEST_CASE("a price change needs a known SKU and a positive price") {
   CHECK(l.check_price(0).error == errc::validation_failed);
   CHECK(l.check_price(-5).error == errc::validation_failed);
   CHECK(l.check_price(2500).ok());
+}
+
+TEST_CASE("money: a ledger takes unit prices up to its configured highest "
+          "price") {
+  // Proves the settings' unit_price_max, not a constant, bounds receipts
+  // and price changes (it is one factor of the bound on order totals).
+  stock_ledger l{1000};
+  auto above = l.check_receive(1, 1001);
+  CHECK(above.error == errc::validation_failed);
+  CHECK(above.message.find("1000") != std::string::npos);
+  REQUIRE(l.check_receive(1, 1000).ok());
+  l.receive(1, 1000);
+  CHECK(l.check_price(1001).error == errc::validation_failed);
+  CHECK(l.check_price(1000).ok());
+  // A higher limit takes prices the default refuses.
+  stock_ledger wide{unit_price_max_default * 10};
+  CHECK(wide.check_receive(1, unit_price_max_default + 1).ok());
 }
 
 TEST_CASE("a reservation is granted only when available stock covers it") {

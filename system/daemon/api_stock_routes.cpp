@@ -99,7 +99,8 @@ void api::impl::inventory_receipt(const call_ptr& c) {
   ch.sku = c->params[0];
   ch.source = "admin";
   ch.quantity = *get_int(j, "quantity", true, 1, limits().line_quantity_max);
-  ch.unit_price = get_int(j, "unitPrice", false, 1, max_unit_price).value_or(0);
+  ch.unit_price =
+      get_int(j, "unitPrice", false, 1, limits().unit_price_max).value_or(0);
   auto from = seller::internal;
   if (auto s = get_str(j, "seller", false, 16))
     from = parse_seller_field(*s, "seller");
@@ -116,8 +117,8 @@ void api::impl::inventory_receipt(const call_ptr& c) {
 
 void api::impl::inventory_change(const call_ptr& c) {
   parse_query(c->req.query, {});
-  auto ch =
-      read_change(body(c), c->params[0], limits().line_quantity_max, now_ms());
+  auto ch = read_change(body(c), c->params[0], limits().line_quantity_max,
+                        limits().unit_price_max, now_ms());
   apply_change(c, ch, true);
 }
 
@@ -134,7 +135,7 @@ void api::impl::inventory_price(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto j = body(c);
   only(j, {"unitPrice"}, "");
-  auto price = *get_int(j, "unitPrice", true, 1, INT64_MAX / 4);
+  auto price = *get_int(j, "unitPrice", true, 1, limits().unit_price_max);
   auto self_ptr = shared_from_this();
   ask<inventory_actor>(
       c, oms.supervisor(),

@@ -1,7 +1,10 @@
 #include "system/daemon/config.hpp"
 
+#include <limits>
+
 #include <CLI/CLI.hpp>
 
+#include "actors/validation.hpp"
 #include "system/http/flags.hpp"
 
 namespace oms::daemon {
@@ -116,6 +119,13 @@ void add_order_flags(CLI::App& app, daemon_config& cfg) {
                  "Largest quantity of one line or receipt")
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}))
+      ->group(orders_group);
+  app.add_option("--max-unit-price", cfg.limits.unit_price_max,
+                 "Highest unit price of a SKU, in minor units; max-lines (and "
+                 "cart-lines-max) x max-quantity x max-unit-price must fit "
+                 "in a 64-bit amount")
+      ->capture_default_str()
+      ->check(CLI::Range(money{1}, std::numeric_limits<money>::max()))
       ->group(orders_group);
   app.add_option("--cart-lines-max", cfg.cart_lines_max,
                  "Most lines in one cart")
@@ -241,6 +251,9 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --store postgres needs --postgres "
                          "CONNECTION_STRING\n"};
+  // The limits bound every total; refuse limits under which one can wrap.
+  if (auto why = check_money_bounds(cfg.limits, cfg.cart_lines_max))
+    return parse_outcome{std::nullopt, 2, "omsd: " + *why + "\n"};
   log::parse_level(level_name, cfg.log_level);
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();

@@ -19,8 +19,10 @@ enum class store_kind { sqlite, postgres, memory };
 const char* to_string(store_kind x);
 
 struct daemon_config {
-  /// Request bounds (--max-lines, --max-quantity, --max-body-bytes,
-  /// --max-json-depth), handed to the order system as they are.
+  /// Request bounds (--max-lines, --max-quantity, --max-unit-price,
+  /// --max-body-bytes, --max-json-depth), handed to the order system as they
+  /// are; parse_args refuses them unless every total fits in `money`
+  /// (check_money_bounds).
   request_limits limits;
   // -- server
   std::string listen = "127.0.0.1";

@@ -244,7 +244,7 @@ unallocatable_reason get_reason(const json& j) {
 } // namespace
 
 stock_change read_change(const json& j, const sku_id& sku, int64_t max_quantity,
-                         timestamp_ms now) {
+                         money max_unit_price, timestamp_ms now) {
   only(j,
        {"kind", "quantity", "eventId", "lot", "expiresAt", "unitPrice",
         "reason", "note"},

@@ -74,8 +74,10 @@ std::optional<std::string> get_event_id(const json& j);
 /// A batch's expiry: an RFC 3339 UTC timestamp after `now`; 0 if absent.
 timestamp_ms get_expiry(const json& j, timestamp_ms now);
 
-/// The body of POST /v1/inventory/{sku}/changes as a change of `sku`.
+/// The body of POST /v1/inventory/{sku}/changes as a change of `sku`
+/// (quantities up to `max_quantity`, a receipt's unit price up to
+/// `max_unit_price`).
 stock_change read_change(const json& j, const sku_id& sku, int64_t max_quantity,
-                         timestamp_ms now);
+                         money max_unit_price, timestamp_ms now);
 
 } // namespace oms::daemon
