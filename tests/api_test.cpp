@@ -358,7 +358,11 @@ struct api_fixture {
                      const std::string& token = admin_token) {
     http_request req;
     req.method = method;
-    req.path = path;
+    // As omsd takes them from the request line: the query apart, raw.
+    auto q = path.find('?');
+    req.path = path.substr(0, q);
+    if (q != std::string::npos)
+      req.query = path.substr(q + 1);
     if (!token.empty())
       req.authorization = "Bearer " + token;
     req.body = body;
@@ -576,4 +580,143 @@ TEST_CASE_FIXTURE(api_fixture, "readiness: a journal whose last commit failed "
   text = call("GET", "/metrics", {}, "").body;
   CHECK(text.find("\noms_journal_failing 0\n") != std::string::npos);
   CHECK(text.find("\noms_ready 1\n") != std::string::npos);
+}
+
+namespace {
+
+// The error of an answer: status, code, details.field ("(none)" without
+// one) and message, as one line to compare.
+std::string refusal(const http_response& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (!j.is_object() || !j.contains("error"))
+    return std::to_string(r.status) + " not an error: " + r.body;
+  auto& e = j["error"];
+  return std::to_string(r.status) + " " + e["code"].get<std::string>() + " " +
+         e["details"].value("field", std::string{"(none)"});
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: a query name or value that is not UTF-8 answers 400 "
+                  "naming the parameter and leaves no request in flight") {
+  // Proves issue #16 item 6: GET /healthz?%ff=1 closed the connection with
+  // no answer (the refusal naming the parameter could not be written as
+  // JSON) and left the in-flight gauge one higher for good.
+  struct bad_query {
+    const char* target;
+    const char* expected;
+  };
+  for (auto b : {
+           bad_query{"/healthz?%ff=1", "400 VALIDATION_FAILED %FF"},
+           bad_query{"/healthz?%C0%80", "400 VALIDATION_FAILED %C0%80"},
+           bad_query{"/readyz?%ED%A0%80=x", "400 VALIDATION_FAILED %ED%A0%80"},
+           bad_query{"/v1/inventory?seller=%FF",
+                     "400 VALIDATION_FAILED seller"},
+           bad_query{"/v1/inventory?limit=2&cursor=%F4%90%80%80",
+                     "400 VALIDATION_FAILED cursor"},
+           bad_query{"/v1/inventory/NUT-3?seller=EXTERN%C1%81L",
+                     "400 VALIDATION_FAILED seller"},
+       }) {
+    auto r = call("GET", b.target, {}, b.target[1] == 'v' ? admin_token : "");
+    INFO(b.target << " -> " << r.body);
+    CHECK(refusal(r) == b.expected);
+    CHECK(front.in_flight() == 0);
+  }
+  // A name in UTF-8 that is not allowed is refused by its name.
+  auto named = call("GET", "/healthz?caf%C3%A9=1", {}, "");
+  CHECK(refusal(named) == "400 VALIDATION_FAILED caf\xC3\xA9");
+  CHECK(call("GET", "/healthz", {}, "").status == 200);
+  CHECK(front.in_flight() == 0);
+  // The refusals counted as answered requests.
+  auto text = call("GET", "/metrics", {}, "").body;
+  CHECK(text.find("oms_http_requests_total{route=\"/healthz\",method=\"GET\","
+                  "status=\"400\"} 3") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: a path parameter that is not UTF-8 answers 400 naming "
+                  "it, with no exception text, and changes nothing") {
+  // Proves issue #16 item 6: a 0xFF byte in an order id answered 500 with
+  // nlohmann's json.exception text in the body.
+  auto cus = post("/v1/customers", {{"name", "Utf"}}, 201);
+  auto cid = cus["customerId"].get<std::string>();
+  post("/v1/inventory/NUT-4/receipts", {{"quantity", 3}, {"unitPrice", 100}},
+       200);
+  struct bad_path {
+    const char* method;
+    std::string path;
+    const char* expected;
+  };
+  for (auto& b : std::vector<bad_path>{
+           {"GET", "/v1/orders/\xFF", "400 VALIDATION_FAILED orderId"},
+           {"GET", "/v1/orders/ord_\xED\xA0\x80",
+            "400 VALIDATION_FAILED orderId"},
+           {"POST", "/v1/orders/\xC0\x80/cancel",
+            "400 VALIDATION_FAILED orderId"},
+           {"PATCH", "/v1/orders/\xFF", "400 VALIDATION_FAILED orderId"},
+           {"GET", "/v1/inventory/NUT\xFF", "400 VALIDATION_FAILED sku"},
+           {"POST", "/v1/inventory/\xF5\x80\x80\x80/receipts",
+            "400 VALIDATION_FAILED sku"},
+           {"GET", "/v1/customers/\xFF", "400 VALIDATION_FAILED customerId"},
+           {"PUT", "/v1/customers/" + cid + "/cart/items/NUT\xE2\x82",
+            "400 VALIDATION_FAILED sku"}}) {
+    auto r = call(b.method, b.path, R"({"quantity":1,"status":"CANCELLED"})");
+    INFO(b.method << " " << b.path << " -> " << r.body);
+    CHECK(refusal(r) == b.expected);
+    CHECK(r.body.find("exception") == std::string::npos);
+    auto e = nlohmann::json::parse(r.body)["error"];
+    CHECK(e["message"] ==
+          e["details"]["field"].get<std::string>() + ": must be valid UTF-8");
+    CHECK(front.in_flight() == 0);
+  }
+  // Nothing changed: no stock received, the cart empty, no order.
+  auto stock = nlohmann::json::parse(call("GET", "/v1/inventory/NUT-4").body);
+  CHECK(stock["onHand"] == 3);
+  CHECK(stock["receivedTotal"] == 3);
+  auto cart =
+      nlohmann::json::parse(call("GET", "/v1/customers/" + cid + "/cart").body);
+  CHECK(cart["lines"].empty());
+  // A path that fits no route is 404 as ever, its bytes shown as U+FFFD.
+  auto nowhere = call("GET", "/v1/\xFF");
+  CHECK(refusal(nowhere) == "404 NOT_FOUND (none)");
+  CHECK(nlohmann::json::parse(nowhere.body)["error"]["message"] ==
+        "no route /v1/\xEF\xBF\xBD");
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: an exception while answering is answered 500 "
+                  "INTERNAL with a fixed message, never its text, and the "
+                  "request leaves the in-flight count") {
+  // Proves the API's guard: the exception's text goes to the log, the
+  // client gets a fixed message in the error shape, and the request is
+  // counted out once. Here the first answer's writer throws, as a
+  // connection's might; every answer of /healthz comes on this thread.
+  http_request req;
+  req.method = "GET";
+  req.path = "/healthz";
+  std::vector<http_response> answers;
+  front.handle(req, [&answers](http_response r) {
+    answers.push_back(r);
+    if (answers.size() == 1)
+      throw std::runtime_error("secret internal text");
+  });
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].status == 200);
+  CHECK(answers[1].status == 500);
+  CHECK(answers[1].body.find("secret") == std::string::npos);
+  auto j = nlohmann::json::parse(answers[1].body);
+  CHECK(j["error"]["code"] == "INTERNAL");
+  CHECK(j["error"]["message"] == "internal error: the request failed inside "
+                                 "omsd; its log has the details");
+  CHECK(j["error"]["details"] == nlohmann::json::object());
+  CHECK(front.in_flight() == 0);
+  // When even that answer cannot go out, the request leaves the count.
+  int calls = 0;
+  front.handle(req, [&calls](http_response) {
+    ++calls;
+    throw std::runtime_error("the connection is gone");
+  });
+  CHECK(calls == 2);
+  CHECK(front.in_flight() == 0);
 }
