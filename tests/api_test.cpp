@@ -720,3 +720,67 @@ TEST_CASE_FIXTURE(api_fixture,
   CHECK(calls == 2);
   CHECK(front.in_flight() == 0);
 }
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: a body with a repeated key or a NUL byte is refused "
+                  "naming the field, and nothing is received") {
+  // Proves issue #16 item 8: {"quantity":1,"quantity":1000000} received
+  // 1,000,000 units (the last key won), and text after a NUL byte was
+  // ignored.
+  using namespace std::string_literals;
+  post("/v1/inventory/NUT-5/receipts", {{"quantity", 3}, {"unitPrice", 100}},
+       200);
+  struct bad_body {
+    const char* method;
+    std::string path;
+    std::string body;
+    const char* expected;
+  };
+  for (auto& b : std::vector<bad_body>{
+           {"POST", "/v1/inventory/NUT-5/receipts",
+            R"({"quantity":1,"quantity":1000000})",
+            "400 VALIDATION_FAILED quantity"},
+           {"POST", "/v1/inventory/NEW-5/receipts",
+            R"({"quantity":1,"unitPrice":5,"unitPrice":1})",
+            "400 VALIDATION_FAILED unitPrice"},
+           {"POST", "/v1/inventory/NUT-5/changes",
+            R"({"kind":"RECEIPT","quantity":2,"lot":"A","lot":"B"})",
+            "400 VALIDATION_FAILED lot"},
+           {"POST", "/v1/inventory/NUT-5/receipts",
+            "{\"quantity\":1}\0{\"quantity\":1000000}"s,
+            "400 VALIDATION_FAILED body"},
+           {"POST", "/v1/inventory/NUT-5/receipts",
+            "{\"quantity\":1,\"note\0\":2}"s, "400 VALIDATION_FAILED body"},
+           {"PATCH", "/v1/inventory/NUT-5",
+            R"({"unitPrice":200,"unitPrice":1})",
+            "400 VALIDATION_FAILED unitPrice"},
+           {"POST", "/v1/orders",
+            R"({"customerId":"x","items":[{"sku":"NUT-5","quantity":1,)"
+            R"("sku":"NEW-5"}],"address":{}})",
+            "400 VALIDATION_FAILED items[0].sku"},
+           {"POST", "/v1/orders", R"({"address":{"city":"A","city":"B"}})",
+            "400 VALIDATION_FAILED address.city"}}) {
+    auto r = call(b.method, b.path, b.body);
+    INFO(b.method << " " << b.path << " " << nlohmann::json(b.body).dump()
+                  << " -> " << r.body);
+    CHECK(refusal(r) == b.expected);
+  }
+  auto dup = nlohmann::json::parse(call("POST", "/v1/inventory/NUT-5/receipts",
+                                        R"({"quantity":1,"quantity":1})")
+                                       .body);
+  CHECK(dup["error"]["message"] == "quantity: is given more than once");
+  auto nul = nlohmann::json::parse(
+      call("POST", "/v1/inventory/NUT-5/receipts", "{\"quantity\":1}\0"s).body);
+  CHECK(nul["error"]["message"] == "the body holds a NUL byte at offset 14");
+  // Nothing changed.
+  auto stock = nlohmann::json::parse(call("GET", "/v1/inventory/NUT-5").body);
+  CHECK(stock["onHand"] == 3);
+  CHECK(stock["receivedTotal"] == 3);
+  CHECK(stock["unitPrice"] == 100);
+  CHECK(call("GET", "/v1/inventory/NEW-5").status == 404);
+  // The same keys in different objects are no repeat.
+  post("/v1/inventory/NUT-5/changes",
+       {{"kind", "RECEIPT"}, {"quantity", 2}, {"lot", "A"}}, 200);
+  CHECK(nlohmann::json::parse(
+            call("GET", "/v1/inventory/NUT-5").body)["onHand"] == 5);
+}

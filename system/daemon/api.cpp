@@ -6,6 +6,7 @@
 
 #include <caf/sec.hpp>
 
+#include "messages/strict_json.hpp"
 #include "system/daemon/api_impl.hpp"
 #include "system/http/route.hpp"
 #include "system/http/utf8.hpp"
@@ -255,11 +256,16 @@ json api::impl::body(const call_ptr& c, bool allow_empty) {
                     "JSON nested deeper than " +
                         std::to_string(limits().json_depth_max),
                     json{{"field", "body"}}};
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded())
-    throw bad_input{errc::validation_failed,
-                    "the body is not valid JSON (UTF-8)",
-                    json{{"field", "body"}}};
+  // Strictly: a repeated key or a NUL byte is refused, not read past.
+  json_refusal why;
+  auto j = parse_strict(text, why);
+  if (j.is_discarded()) {
+    if (why.field.empty())
+      throw bad_input{errc::validation_failed, "the body " + why.message,
+                      json{{"field", "body"}}};
+    throw bad_input{errc::validation_failed, why.field + ": " + why.message,
+                    json{{"field", why.field}}};
+  }
   if (!j.is_object())
     throw bad_input{errc::validation_failed, "the body must be a JSON object",
                     json{{"field", "body"}}};
