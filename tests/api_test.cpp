@@ -784,3 +784,66 @@ TEST_CASE_FIXTURE(api_fixture,
   CHECK(nlohmann::json::parse(
             call("GET", "/v1/inventory/NUT-5").body)["onHand"] == 5);
 }
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: an order with an empty customerId is refused naming "
+                  "the field; the actors' refusals name theirs") {
+  // Proves issue #16 item 12: an empty customerId answered 404 NOT_FOUND,
+  // and VALIDATION_FAILED from inside the actors had no details.field.
+  post("/v1/inventory/NUT-6/receipts", {{"quantity", 5}, {"unitPrice", 100}},
+       200);
+  auto cus = post("/v1/customers", {{"name", "Empty"}}, 201);
+  auto cid = cus["customerId"].get<std::string>();
+  auto token = cus["token"].get<std::string>();
+  nlohmann::json ship_to = {{"line1", "1 Main St"},
+                            {"city", "Springfield"},
+                            {"postalCode", "12345"},
+                            {"country", "US"}};
+  auto order = [&](const nlohmann::json& customer, nlohmann::json items,
+                   nlohmann::json address) {
+    nlohmann::json j{{"items", std::move(items)},
+                     {"address", std::move(address)}};
+    if (!customer.is_null())
+      j["customerId"] = customer;
+    return j.dump();
+  };
+  nlohmann::json one = {{{"sku", "NUT-6"}, {"quantity", 1}}};
+  for (auto* who : {admin_token, token.c_str()}) {
+    auto r = call("POST", "/v1/orders", order("", one, ship_to), who);
+    INFO(r.body);
+    CHECK(refusal(r) == "400 VALIDATION_FAILED customerId");
+    CHECK(nlohmann::json::parse(r.body)["error"]["message"] ==
+          "customerId: must not be empty");
+  }
+  // Refused by the actors' checks: the field comes from inside.
+  auto blank_city = ship_to;
+  blank_city["city"] = "\t";
+  auto r = call("POST", "/v1/orders", order(cid, one, blank_city));
+  CHECK(refusal(r) == "400 VALIDATION_FAILED address.city");
+  CHECK(nlohmann::json::parse(r.body)["error"]["message"] ==
+        "address.city contains a control character");
+  auto two = nlohmann::json{{{"sku", "NUT-6"}, {"quantity", 1}},
+                            {{"sku", "NUT-6"}, {"quantity", 2}}};
+  r = call("POST", "/v1/orders", order(cid, two, ship_to));
+  CHECK(refusal(r) == "400 VALIDATION_FAILED items[1].sku");
+  auto bad_sku = nlohmann::json{{{"sku", "NUT 6"}, {"quantity", 1}}};
+  r = call("POST", "/v1/orders", order(cid, bad_sku, ship_to));
+  CHECK(refusal(r) == "400 VALIDATION_FAILED items[0].sku");
+  r = call("GET", "/v1/customers/" + cid + "/orders?cursor=zz");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED cursor");
+  r = call("DELETE", "/v1/customers/" + cid + "/cart/items/NUT-6");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED sku");
+  r = call("POST", "/v1/inventory/NUT-6/changes",
+           R"({"kind":"ADJUSTMENT","quantity":1,"lot":"NOPE"})");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED lot");
+  r = call("POST", "/v1/inventory/NUT-6/changes",
+           R"({"kind":"SET_ASIDE","quantity":1,"reason":"DAMAGED","lot":"Q"})");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED lot");
+  // Nothing was reserved or ordered.
+  auto stock = nlohmann::json::parse(call("GET", "/v1/inventory/NUT-6").body);
+  CHECK(stock["available"] == 5);
+  CHECK(stock["onHand"] == 5);
+  auto orders = nlohmann::json::parse(
+      call("GET", "/v1/customers/" + cid + "/orders").body);
+  CHECK(orders["orders"].empty());
+}
