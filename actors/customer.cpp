@@ -22,8 +22,9 @@ timestamp_ms now(customer_ptr self) {
   return self->state.ctx->now(self->clock());
 }
 
-caf::error invalid(std::string message) {
-  return make_error(errc::validation_failed, std::move(message));
+caf::error invalid(std::string_view field, std::string message) {
+  return make_error(errc::validation_failed, std::move(message),
+                    field_details(field));
 }
 
 } // namespace customer_steps
@@ -217,9 +218,9 @@ caf::result<order_record> create_with_key(customer_ptr self,
                                           create_order_request& req,
                                           std::string& key) {
   if (auto msg = check_idempotency_key(key); !msg.empty())
-    return invalid(msg);
+    return invalid("Idempotency-Key", msg);
   if (req.customer != self->state.id)
-    return invalid("customerId does not match the customer");
+    return invalid("customerId", "customerId does not match the customer");
   req.idempotency_key = key;
   req.fingerprint = fingerprint_of(req);
   auto fp = req.fingerprint;
@@ -233,7 +234,7 @@ caf::result<order_record> pay_with_key(customer_ptr self, const order_id& id,
                                        money amount, std::string& token,
                                        std::string& key) {
   if (auto msg = check_idempotency_key(key); !msg.empty())
-    return invalid(msg);
+    return invalid("Idempotency-Key", msg);
   auto fp = fingerprint_of("pay|" + std::to_string(id.size()) + ":" + id + "|" +
                            std::to_string(amount) + "|" + token);
   order_command cmd;
@@ -251,7 +252,7 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
                                    std::vector<sku_id> skus, std::string key) {
   auto& st = self->state;
   if (auto msg = check_idempotency_key(key); !msg.empty())
-    return invalid(msg);
+    return invalid("Idempotency-Key", msg);
   // The fingerprint covers what the client asked (address, which SKUs), not
   // the cart's content, which the first checkout changes.
   create_order_request shape{st.id, {}, ship_to, key, ""};
@@ -269,8 +270,9 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
       for (size_t i = 0; i < skus.size(); ++i) {
         auto line = find_line(st.cart, skus[i]);
         if (line == st.cart.end()) {
-          done(invalid("skus[" + std::to_string(i) + "] " + skus[i] +
-                       " is not in the cart"));
+          done(invalid("skus[" + std::to_string(i) + "]",
+                       "skus[" + std::to_string(i) + "] " + skus[i] +
+                           " is not in the cart"));
           return;
         }
         items.push_back({line->first, line->second, seller::internal});
@@ -302,14 +304,14 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
   if (limit == 0)
     limit = 20;
   if (limit > 100)
-    return invalid("limit must be between 1 and 100");
+    return invalid("limit", "limit must be between 1 and 100");
   // The cursor counts the orders already listed, newest first.
   uint64_t skip = 0;
   if (!cursor.empty()) {
     if (cursor.rfind("o", 0) != 0 || cursor.size() < 2 ||
         cursor.find_first_not_of("0123456789", 1) != std::string::npos ||
         cursor.size() > 12)
-      return invalid("cursor is not one this server handed out");
+      return invalid("cursor", "cursor is not one this server handed out");
     skip = std::stoull(cursor.substr(1));
   }
   auto rp = self->make_response_promise<order_page>();

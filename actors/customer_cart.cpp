@@ -97,7 +97,7 @@ void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
   auto sum =
       add ? checked_add(current, quantity) : std::optional<int64_t>{quantity};
   if (!sum || *sum > limits.line_quantity_max) {
-    rp.deliver(invalid("quantity must be between 1 and " +
+    rp.deliver(invalid("quantity", "quantity must be between 1 and " +
                        std::to_string(limits.line_quantity_max)));
     return;
   }
@@ -166,15 +166,16 @@ caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
   auto& st = self->state;
   auto& limits = st.ctx->settings.limits;
   if (auto p = check_id("sku", sku, limits))
-    return invalid(p->message);
+    return to_error(*p);
   if (quantity < 1 || quantity > limits.line_quantity_max)
-    return invalid("quantity must be between 1 and " +
-                   std::to_string(limits.line_quantity_max));
+    return invalid("quantity", "quantity must be between 1 and " +
+                                   std::to_string(limits.line_quantity_max));
   auto line = find_line(self->state.cart, sku);
   if (line == st.cart.end() &&
       st.cart.size() >= st.ctx->settings.cart_lines_max)
-    return invalid("the cart holds at most " +
-                   std::to_string(st.ctx->settings.cart_lines_max) + " lines");
+    return invalid("", "the cart holds at most " +
+                           std::to_string(st.ctx->settings.cart_lines_max) +
+                           " lines");
   auto rp = self->make_response_promise<cart_view>();
   if (auto h = st.skus.find(sku); h != st.skus.end()) {
     check_then_set_line(self, h->second, sku, quantity, add, rp);
@@ -193,7 +194,7 @@ caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
 caf::result<cart_view> remove_line(customer_ptr self, const sku_id& sku) {
   auto line = find_line(self->state.cart, sku);
   if (line == self->state.cart.end())
-    return invalid("sku " + sku + " is not in the cart");
+    return invalid("sku", "sku " + sku + " is not in the cart");
   self->state.cart.erase(line);
   auto rp = self->make_response_promise<cart_view>();
   deliver_view(self, rp);

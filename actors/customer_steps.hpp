@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "actors/customer.hpp"
@@ -17,8 +18,9 @@ using cart_promise = caf::typed_response_promise<cart_view>;
 /// Wall-clock milliseconds now, as the actors see it.
 timestamp_ms now(customer_ptr self);
 
-/// VALIDATION_FAILED with `message`.
-caf::error invalid(std::string message);
+/// VALIDATION_FAILED with `message`, naming `field` in the details (none
+/// for an empty `field`).
+caf::error invalid(std::string_view field, std::string message);
 
 // -- customer_cart.cpp --------------------------------------------------------
 

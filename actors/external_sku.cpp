@@ -51,7 +51,7 @@ caf::result<reserve_reply> reserve(ext_ptr self, const order_id& order,
     reserve_reply reply;
     auto res = self->state.ledger.reserve(order, quantity, reply);
     if (!res.ok()) {
-      rp.deliver(make_error(res.error, res.message));
+      rp.deliver(make_error(res.error, res.message, res.details()));
       return;
     }
     rp.deliver(reply);
@@ -66,7 +66,7 @@ caf::result<reserve_reply> reserve(ext_ptr self, const order_id& order,
 caf::result<int64_t> follow(ext_ptr self, const order_id& order,
                             const ledger_outcome& res) {
   if (!res.ok())
-    return make_error(res.error, res.message);
+    return make_error(res.error, res.message, res.details());
   sync(self, order);
   return res.quantity;
 }
@@ -93,7 +93,8 @@ caf::result<int64_t> reduce(ext_ptr self, const order_id& order,
   }
   return make_error(errc::validation_failed,
                     "the EXTERNAL seller's reservations cannot be "
-                    "reduced: cancel the whole line or order");
+                    "reduced: cancel the whole line or order",
+                    field_details("lines"));
 }
 
 // A change from the WMS feed: journaled, then counted until a snapshot

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/external_sku_steps.hpp"
+#include "messages/strict_json.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
@@ -17,9 +18,16 @@ namespace {
 
 using json = nlohmann::json;
 
+// An answer body of the WMS, parsed strictly (a repeated key or a NUL byte
+// makes it unreadable); discarded when it is not JSON.
+json parse_answer(const wms_response& resp) {
+  json_refusal why;
+  return parse_strict(resp.body, why);
+}
+
 // The WMS's error code in an answer body, or "".
 std::string error_code(const wms_response& resp) {
-  auto j = json::parse(resp.body, nullptr, false);
+  auto j = parse_answer(resp);
   if (j.is_object() && j.contains("error") && j["error"].is_object())
     return j["error"].value("code", std::string{});
   return {};
@@ -75,7 +83,7 @@ void cancel_refused(ext_ptr self, const order_id& order,
 void on_acknowledged(ext_ptr self, const order_id& order, int64_t quantity,
                      const wms_response& resp) {
   auto& st = self->state;
-  auto j = json::parse(resp.body, nullptr, false);
+  auto j = parse_answer(resp);
   wms_state state = wms_state::none;
   if (!j.is_object() ||
       !parse_wms_state(j.value("status", std::string{}), state)) {
@@ -209,7 +217,7 @@ void on_snapshot(ext_ptr self, const wms_response& resp) {
                          "unknown SKU " + st.sku + " at the EXTERNAL seller"));
     return;
   }
-  auto j = json::parse(resp.body, nullptr, false);
+  auto j = parse_answer(resp);
   if (resp.status != 200 || !j.is_object() || !j.contains("orderable") ||
       !j.contains("reflects")) {
     log::error("external.bad_snapshot", {{"sku", st.sku},

@@ -13,7 +13,7 @@ namespace {
 using inventory_ptr = inventory_actor::stateful_pointer<inventory_state>;
 
 caf::error to_error(const ledger_outcome& x) {
-  return make_error(x.error, x.message);
+  return make_error(x.error, x.message, x.details());
 }
 
 timestamp_ms now(inventory_ptr self) {
@@ -137,8 +137,8 @@ caf::result<stock_view> apply_change(inventory_ptr self,
     case stock_change_kind::set_aside:
     case stock_change_kind::return_aside:
       if (c.quantity < 1) {
-        chk = ledger_outcome::failure(errc::validation_failed,
-                                      "quantity must be at least 1");
+        chk = ledger_outcome::failure(
+            errc::validation_failed, "quantity must be at least 1", "quantity");
         break;
       }
       chk = ledger.resolve_lot(c.lot, lot);

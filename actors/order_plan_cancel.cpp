@@ -26,9 +26,10 @@ void add_refund(order_record& next, money amount, std::string reason,
   next.payments.push_back(std::move(refund));
 }
 
-problem invalid(std::string message, std::string details = "{}") {
+// VALIDATION_FAILED naming `field` in the details.
+problem invalid(std::string_view field, std::string message) {
   return problem{errc::validation_failed, std::move(message),
-                 std::move(details)};
+                 field_details(field)};
 }
 
 } // namespace
@@ -69,7 +70,7 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
   if (auto refusal = check_transition(rec, command_kind::cancel))
     return *refusal;
   if (lines.empty())
-    return invalid("lines must name at least one line to cancel");
+    return invalid("lines", "lines must name at least one line to cancel");
   // Validate every line before deciding anything.
   line_cancel result;
   result.quantities.assign(rec.lines.size(), 0);
@@ -81,13 +82,15 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
         std::find_if(rec.lines.begin(), rec.lines.end(),
                      [&](const order_line& l) { return l.sku == item.sku; });
     if (it == rec.lines.end())
-      return invalid(field + ".sku " + item.sku + " is not in the order");
+      return invalid(field + ".sku",
+                     field + ".sku " + item.sku + " is not in the order");
     if (!seen.insert(item.sku).second)
-      return invalid(field + ".sku repeats SKU " + item.sku);
+      return invalid(field + ".sku", field + ".sku repeats SKU " + item.sku);
     auto remaining = it->quantity - it->cancelled_quantity;
     if (item.quantity < 1 || item.quantity > remaining)
-      return invalid(field + ".quantity must be between 1 and " +
-                     std::to_string(remaining));
+      return invalid(field + ".quantity",
+                     field + ".quantity must be between 1 and " +
+                         std::to_string(remaining));
     result.quantities[static_cast<size_t>(it - rec.lines.begin())] =
         item.quantity;
   }
@@ -98,9 +101,8 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
       result.everything = false;
   // A reservation at the WMS has one quantity: it is kept or released whole.
   if (!result.everything && rec.seller == seller::external)
-    return invalid("an EXTERNAL order is cancelled whole: the seller's "
-                   "warehouse cannot shrink a reservation",
-                   R"({"field":"lines"})");
+    return invalid("lines", "an EXTERNAL order is cancelled whole: the "
+                            "seller's warehouse cannot shrink a reservation");
   return result;
 }
 

@@ -119,33 +119,38 @@ ledger_outcome stock_ledger::check_receive(int64_t quantity, money unit_price,
   if (quantity < 1 || quantity > max_receipt_quantity)
     return ledger_outcome::failure(errc::validation_failed,
                                    "quantity must be between 1 and " +
-                                       std::to_string(max_receipt_quantity));
+                                       std::to_string(max_receipt_quantity),
+                                   "quantity");
   if (unit_price < 0 || unit_price > unit_price_max_)
     return ledger_outcome::failure(errc::validation_failed,
                                    "unitPrice must be between 1 and " +
-                                       std::to_string(unit_price_max_));
+                                       std::to_string(unit_price_max_),
+                                   "unitPrice");
   if (!defined() && unit_price == 0)
     return ledger_outcome::failure(errc::validation_failed,
-                                   "unitPrice is required for a new SKU");
+                                   "unitPrice is required for a new SKU",
+                                   "unitPrice");
   if (on_hand() + quantity > max_on_hand)
     return ledger_outcome::failure(errc::validation_failed,
                                    "quantity would raise on-hand above " +
-                                       std::to_string(max_on_hand));
+                                       std::to_string(max_on_hand),
+                                   "quantity");
   if (expires_at < 0)
-    return ledger_outcome::failure(errc::validation_failed,
-                                   "expiresAt must not be negative");
+    return ledger_outcome::failure(
+        errc::validation_failed, "expiresAt must not be negative", "expiresAt");
   if (expires_at != 0 && expires_at <= now)
-    return ledger_outcome::failure(errc::validation_failed,
-                                   "the batch has already expired");
+    return ledger_outcome::failure(
+        errc::validation_failed, "the batch has already expired", "expiresAt");
   if (auto* l = find_lot(lot)) {
     if (l->expires_at != expires_at)
-      return ledger_outcome::failure(
-          errc::validation_failed,
-          "batch '" + lot + "' already exists with another expiry");
+      return ledger_outcome::failure(errc::validation_failed,
+                                     "batch '" + lot +
+                                         "' already exists with another expiry",
+                                     "expiresAt");
   } else if (lots_.size() >= max_lots) {
-    return ledger_outcome::failure(errc::validation_failed,
-                                   "the SKU has " + std::to_string(max_lots) +
-                                       " batches already");
+    return ledger_outcome::failure(
+        errc::validation_failed,
+        "the SKU has " + std::to_string(max_lots) + " batches already", "lot");
   }
   return ledger_outcome::success(quantity);
 }
@@ -176,7 +181,8 @@ ledger_outcome stock_ledger::check_price(money unit_price) const {
   if (unit_price < 1 || unit_price > unit_price_max_)
     return ledger_outcome::failure(errc::validation_failed,
                                    "unitPrice must be between 1 and " +
-                                       std::to_string(unit_price_max_));
+                                       std::to_string(unit_price_max_),
+                                   "unitPrice");
   return ledger_outcome::success(0);
 }
 
@@ -187,14 +193,15 @@ ledger_outcome stock_ledger::resolve_lot(const std::string& lot,
                                    "the SKU has never received stock");
   if (!lot.empty() || lots_.size() <= 1) {
     if (find_lot(lot) == nullptr && !(lot.empty() && lots_.size() == 1))
-      return ledger_outcome::failure(errc::validation_failed,
-                                     "the SKU has no batch '" + lot + "'");
+      return ledger_outcome::failure(
+          errc::validation_failed, "the SKU has no batch '" + lot + "'", "lot");
     out = lot.empty() ? lots_.front().lot : lot;
     return ledger_outcome::success(0);
   }
   return ledger_outcome::failure(errc::validation_failed,
                                  "lot is required: the SKU has " +
-                                     std::to_string(lots_.size()) + " batches");
+                                     std::to_string(lots_.size()) + " batches",
+                                 "lot");
 }
 
 ledger_outcome stock_ledger::check_move(const std::string& lot,
@@ -203,16 +210,18 @@ ledger_outcome stock_ledger::check_move(const std::string& lot,
   if (reason == unallocatable_reason::expired)
     return ledger_outcome::failure(errc::validation_failed,
                                    "EXPIRED is set by the batch's expiry, "
-                                   "not by hand");
+                                   "not by hand",
+                                   "reason");
   if (quantity == 0 || quantity > max_receipt_quantity ||
       quantity < -max_receipt_quantity)
     return ledger_outcome::failure(errc::validation_failed,
                                    "quantity must be between 1 and " +
-                                       std::to_string(max_receipt_quantity));
+                                       std::to_string(max_receipt_quantity),
+                                   "quantity");
   auto* l = find_lot(lot);
   if (l == nullptr)
     return ledger_outcome::failure(errc::validation_failed,
-                                   "the SKU has no batch '" + lot + "'");
+                                   "the SKU has no batch '" + lot + "'", "lot");
   auto idx = static_cast<size_t>(reason);
   if (quantity > 0 && quantity > l->on_hand - l->held - l->set_aside())
     return ledger_outcome::failure(
@@ -241,11 +250,12 @@ ledger_outcome stock_ledger::check_adjust(const std::string& lot,
     return ledger_outcome::failure(
         errc::validation_failed,
         "quantity must be a non-zero change of at most " +
-            std::to_string(max_receipt_quantity));
+            std::to_string(max_receipt_quantity),
+        "quantity");
   auto* l = find_lot(lot);
   if (l == nullptr)
     return ledger_outcome::failure(errc::validation_failed,
-                                   "the SKU has no batch '" + lot + "'");
+                                   "the SKU has no batch '" + lot + "'", "lot");
   auto free = l->on_hand - l->held - l->set_aside();
   if (quantity < 0 && -quantity > free)
     return ledger_outcome::failure(
@@ -255,7 +265,8 @@ ledger_outcome stock_ledger::check_adjust(const std::string& lot,
   if (quantity > 0 && on_hand() + quantity > max_on_hand)
     return ledger_outcome::failure(errc::validation_failed,
                                    "quantity would raise on-hand above " +
-                                       std::to_string(max_on_hand));
+                                       std::to_string(max_on_hand),
+                                   "quantity");
   return ledger_outcome::success(quantity);
 }
 

@@ -19,20 +19,27 @@ inline constexpr int64_t max_receipt_quantity = 1'000'000'000;
 /// Most units a SKU may have on hand.
 inline constexpr int64_t max_on_hand = 1'000'000'000'000;
 
-/// The result of a ledger operation: an error with a message, or success
-/// with a quantity (units received, blocked, released, consumed).
+/// The result of a ledger operation: an error with a message (and the field
+/// to blame, if one is), or success with a quantity (units received,
+/// blocked, released, consumed).
 struct ledger_outcome {
   errc error = errc::none;
   std::string message;
   int64_t quantity = 0;
+  /// The request's field to blame ("quantity", "lot"), or "".
+  std::string field;
 
   bool ok() const { return error == errc::none; }
 
+  /// The details for make_error: the field, if any (messages/errors.hpp).
+  std::string details() const { return field_details(field); }
+
   static ledger_outcome success(int64_t quantity) {
-    return {errc::none, {}, quantity};
+    return {errc::none, {}, quantity, {}};
   }
-  static ledger_outcome failure(errc code, std::string message) {
-    return {code, std::move(message), 0};
+  static ledger_outcome failure(errc code, std::string message,
+                                std::string field = {}) {
+    return {code, std::move(message), 0, std::move(field)};
   }
 };
 

@@ -92,7 +92,7 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
   auto chk = stock_ledger{st.ctx->settings.limits.unit_price_max}.check_receive(
       c.quantity, c.unit_price);
   if (!chk.ok())
-    return make_error(chk.error, chk.message);
+    return make_error(chk.error, chk.message, chk.details());
   auto handle = self->spawn(inventory, c.sku, st.ctx);
   self->monitor(handle);
   st.skus.emplace(c.sku, handle);
@@ -163,7 +163,7 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
         stock_ledger{st.ctx->settings.limits.unit_price_max}.check_receive(
             quantity, unit_price);
     if (!chk.ok())
-      return make_error(chk.error, chk.message);
+      return make_error(chk.error, chk.message, chk.details());
     auto handle = self->spawn(inventory, sku, st.ctx);
     self->monitor(handle);
     i = st.skus.emplace(sku, handle).first;
@@ -250,7 +250,8 @@ caf::result<inventory_page> list_skus(supervisor_ptr self, seller from,
   auto& st = self->state;
   if (limit < 1 || limit > 100)
     return make_error(errc::validation_failed,
-                      "limit must be between 1 and 100");
+                      "limit must be between 1 and 100",
+                      field_details("limit"));
   if (from == seller::external && !st.ctx->wms)
     return no_wms();
   // EXTERNAL: the SKUs this system has dealt with (the WMS lists none).

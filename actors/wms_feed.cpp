@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/strict_json.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
@@ -51,7 +52,8 @@ void read_page(feed_ptr self) {
           [=](wms_response& resp) {
             auto& st = self->state;
             auto interval = st.ctx->settings.external.feed_interval;
-            auto j = json::parse(resp.body, nullptr, false);
+            json_refusal why;
+            auto j = parse_strict(resp.body, why);
             if (resp.status != 200 || !j.is_object() || !j.contains("events") ||
                 !j["events"].is_array()) {
               log::warn("wms_feed.bad_page", {{"status", int64_t{resp.status}},
@@ -114,7 +116,13 @@ void read_page(feed_ptr self) {
 
 bool feed_event_to_change(const std::string& json_event, stock_change& out,
                           std::string& error) {
-  auto e = json::parse(json_event, nullptr, false);
+  json_refusal why;
+  auto e = parse_strict(json_event, why);
+  if (e.is_discarded()) {
+    error = (why.field.empty() ? std::string{"the event"} : why.field) + " " +
+            why.message;
+    return false;
+  }
   if (!e.is_object()) {
     error = "not an object";
     return false;

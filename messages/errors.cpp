@@ -5,6 +5,7 @@
 #include <caf/atom.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
+#include <nlohmann/json.hpp>
 
 namespace oms {
 
@@ -61,6 +62,13 @@ caf::error make_error(errc code, std::string message,
   return caf::error{
       static_cast<uint8_t>(code), category,
       caf::make_message(std::move(message), std::move(details_json))};
+}
+
+std::string field_details(std::string_view field) {
+  if (field.empty())
+    return "{}";
+  return nlohmann::json{{"field", std::string{field}}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 errc code_of(const caf::error& err) {

@@ -83,6 +83,11 @@ bool parse_code(std::string_view str, errc& out);
 caf::error make_error(errc code, std::string message,
                       std::string details_json = "{}");
 
+/// The details that name the field to blame for a VALIDATION_FAILED, as
+/// make_error takes them: {"field":FIELD} ("{}" for an empty `field`). The
+/// HTTP API answers them as error.details.field.
+std::string field_details(std::string_view field);
+
 /// The code of `err` if it is one of ours, errc::internal for any other
 /// non-empty error (e.g. a CAF system error), errc::none for no error.
 errc code_of(const caf::error& err);

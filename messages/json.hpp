@@ -1,5 +1,6 @@
 // JSON renderings of the value types (camelCase field names, money in minor
-// units next to the currency). The heavy nlohmann header stays out of other
+// units next to the currency), and the strict parser of what comes in
+// (messages/strict_json.hpp). The heavy nlohmann header stays out of other
 // translation units: only the forward declarations are included here.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "messages/domain.hpp"
+#include "messages/strict_json.hpp"
 
 namespace oms {
 

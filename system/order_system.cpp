@@ -250,11 +250,13 @@ caf::expected<order_record> order_system::update_order(const order_id& id,
       break;
     case order_status::paid:
       return make_error(errc::validation_failed,
-                        "status PAID needs a payment: use pay_order");
+                        "status PAID needs a payment: use pay_order",
+                        field_details("status"));
     default:
       return make_error(errc::validation_failed,
                         std::string{"status "} + to_string(target) +
-                            " is not a target of updateOrder");
+                            " is not a target of updateOrder",
+                        field_details("status"));
   }
   cmd.reason = std::move(reason);
   return apply(id, std::move(cmd));

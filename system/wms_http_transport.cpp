@@ -10,6 +10,7 @@
 #include <caf/typed_response_promise.hpp>
 #include <nlohmann/json.hpp>
 
+#include "messages/strict_json.hpp"
 #include "messages/type_ids.hpp"
 
 namespace oms {
@@ -78,7 +79,8 @@ int64_t wms_retry_after_ms(const std::string& retry_after_header,
   auto secs = parse_seconds(retry_after_header);
   if (secs > 0)
     result = secs * 1000;
-  auto doc = nlohmann::json::parse(body, nullptr, false);
+  json_refusal why;
+  auto doc = parse_strict(body, why);
   if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
     auto& err = doc["error"];
     if (err.contains("retryAfterMs") && err["retryAfterMs"].is_number_integer())

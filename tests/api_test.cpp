@@ -434,7 +434,11 @@ struct api_fixture {
                      const std::string& token = admin_token) {
     http_request req;
     req.method = method;
-    req.path = path;
+    // As omsd takes them from the request line: the query apart, raw.
+    auto q = path.find('?');
+    req.path = path.substr(0, q);
+    if (q != std::string::npos)
+      req.query = path.substr(q + 1);
     if (!token.empty())
       req.authorization = "Bearer " + token;
     req.body = body;
@@ -698,4 +702,270 @@ TEST_CASE_FIXTURE(api_fixture, "readiness: a journal whose last commit failed "
   text = call("GET", "/metrics", {}, "").body;
   CHECK(text.find("\noms_journal_failing 0\n") != std::string::npos);
   CHECK(text.find("\noms_ready 1\n") != std::string::npos);
+}
+
+namespace {
+
+// The error of an answer: status, code, details.field ("(none)" without
+// one) and message, as one line to compare.
+std::string refusal(const http_response& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (!j.is_object() || !j.contains("error"))
+    return std::to_string(r.status) + " not an error: " + r.body;
+  auto& e = j["error"];
+  return std::to_string(r.status) + " " + e["code"].get<std::string>() + " " +
+         e["details"].value("field", std::string{"(none)"});
+}
+
+} // namespace
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: a query name or value that is not UTF-8 answers 400 "
+                  "naming the parameter and leaves no request in flight") {
+  // Proves issue #16 item 6: GET /healthz?%ff=1 closed the connection with
+  // no answer (the refusal naming the parameter could not be written as
+  // JSON) and left the in-flight gauge one higher for good.
+  struct bad_query {
+    const char* target;
+    const char* expected;
+  };
+  for (auto b : {
+           bad_query{"/healthz?%ff=1", "400 VALIDATION_FAILED %FF"},
+           bad_query{"/healthz?%C0%80", "400 VALIDATION_FAILED %C0%80"},
+           bad_query{"/readyz?%ED%A0%80=x", "400 VALIDATION_FAILED %ED%A0%80"},
+           bad_query{"/v1/inventory?seller=%FF",
+                     "400 VALIDATION_FAILED seller"},
+           bad_query{"/v1/inventory?limit=2&cursor=%F4%90%80%80",
+                     "400 VALIDATION_FAILED cursor"},
+           bad_query{"/v1/inventory/NUT-3?seller=EXTERN%C1%81L",
+                     "400 VALIDATION_FAILED seller"},
+       }) {
+    auto r = call("GET", b.target, {}, b.target[1] == 'v' ? admin_token : "");
+    INFO(b.target << " -> " << r.body);
+    CHECK(refusal(r) == b.expected);
+    CHECK(front.in_flight() == 0);
+  }
+  // A name in UTF-8 that is not allowed is refused by its name.
+  auto named = call("GET", "/healthz?caf%C3%A9=1", {}, "");
+  CHECK(refusal(named) == "400 VALIDATION_FAILED caf\xC3\xA9");
+  CHECK(call("GET", "/healthz", {}, "").status == 200);
+  CHECK(front.in_flight() == 0);
+  // The refusals counted as answered requests.
+  auto text = call("GET", "/metrics", {}, "").body;
+  CHECK(text.find("oms_http_requests_total{route=\"/healthz\",method=\"GET\","
+                  "status=\"400\"} 3") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: a path parameter that is not UTF-8 answers 400 naming "
+                  "it, with no exception text, and changes nothing") {
+  // Proves issue #16 item 6: a 0xFF byte in an order id answered 500 with
+  // nlohmann's json.exception text in the body.
+  auto cus = post("/v1/customers", {{"name", "Utf"}}, 201);
+  auto cid = cus["customerId"].get<std::string>();
+  post("/v1/inventory/NUT-4/receipts", {{"quantity", 3}, {"unitPrice", 100}},
+       200);
+  struct bad_path {
+    const char* method;
+    std::string path;
+    const char* expected;
+  };
+  for (auto& b : std::vector<bad_path>{
+           {"GET", "/v1/orders/\xFF", "400 VALIDATION_FAILED orderId"},
+           {"GET", "/v1/orders/ord_\xED\xA0\x80",
+            "400 VALIDATION_FAILED orderId"},
+           {"POST", "/v1/orders/\xC0\x80/cancel",
+            "400 VALIDATION_FAILED orderId"},
+           {"PATCH", "/v1/orders/\xFF", "400 VALIDATION_FAILED orderId"},
+           {"GET", "/v1/inventory/NUT\xFF", "400 VALIDATION_FAILED sku"},
+           {"POST", "/v1/inventory/\xF5\x80\x80\x80/receipts",
+            "400 VALIDATION_FAILED sku"},
+           {"GET", "/v1/customers/\xFF", "400 VALIDATION_FAILED customerId"},
+           {"PUT", "/v1/customers/" + cid + "/cart/items/NUT\xE2\x82",
+            "400 VALIDATION_FAILED sku"}}) {
+    auto r = call(b.method, b.path, R"({"quantity":1,"status":"CANCELLED"})");
+    INFO(b.method << " " << b.path << " -> " << r.body);
+    CHECK(refusal(r) == b.expected);
+    CHECK(r.body.find("exception") == std::string::npos);
+    auto e = nlohmann::json::parse(r.body)["error"];
+    CHECK(e["message"] ==
+          e["details"]["field"].get<std::string>() + ": must be valid UTF-8");
+    CHECK(front.in_flight() == 0);
+  }
+  // Nothing changed: no stock received, the cart empty, no order.
+  auto stock = nlohmann::json::parse(call("GET", "/v1/inventory/NUT-4").body);
+  CHECK(stock["onHand"] == 3);
+  CHECK(stock["receivedTotal"] == 3);
+  auto cart =
+      nlohmann::json::parse(call("GET", "/v1/customers/" + cid + "/cart").body);
+  CHECK(cart["lines"].empty());
+  // A path that fits no route is 404 as ever, its bytes shown as U+FFFD.
+  auto nowhere = call("GET", "/v1/\xFF");
+  CHECK(refusal(nowhere) == "404 NOT_FOUND (none)");
+  CHECK(nlohmann::json::parse(nowhere.body)["error"]["message"] ==
+        "no route /v1/\xEF\xBF\xBD");
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: an exception while answering is answered 500 "
+                  "INTERNAL with a fixed message, never its text, and the "
+                  "request leaves the in-flight count") {
+  // Proves the API's guard: the exception's text goes to the log, the
+  // client gets a fixed message in the error shape, and the request is
+  // counted out once. Here the first answer's writer throws, as a
+  // connection's might; every answer of /healthz comes on this thread.
+  http_request req;
+  req.method = "GET";
+  req.path = "/healthz";
+  std::vector<http_response> answers;
+  front.handle(req, [&answers](http_response r) {
+    answers.push_back(r);
+    if (answers.size() == 1)
+      throw std::runtime_error("secret internal text");
+  });
+  REQUIRE(answers.size() == 2);
+  CHECK(answers[0].status == 200);
+  CHECK(answers[1].status == 500);
+  CHECK(answers[1].body.find("secret") == std::string::npos);
+  auto j = nlohmann::json::parse(answers[1].body);
+  CHECK(j["error"]["code"] == "INTERNAL");
+  CHECK(j["error"]["message"] == "internal error: the request failed inside "
+                                 "omsd; its log has the details");
+  CHECK(j["error"]["details"] == nlohmann::json::object());
+  CHECK(front.in_flight() == 0);
+  // When even that answer cannot go out, the request leaves the count.
+  int calls = 0;
+  front.handle(req, [&calls](http_response) {
+    ++calls;
+    throw std::runtime_error("the connection is gone");
+  });
+  CHECK(calls == 2);
+  CHECK(front.in_flight() == 0);
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: a body with a repeated key or a NUL byte is refused "
+                  "naming the field, and nothing is received") {
+  // Proves issue #16 item 8: {"quantity":1,"quantity":1000000} received
+  // 1,000,000 units (the last key won), and text after a NUL byte was
+  // ignored.
+  using namespace std::string_literals;
+  post("/v1/inventory/NUT-5/receipts", {{"quantity", 3}, {"unitPrice", 100}},
+       200);
+  struct bad_body {
+    const char* method;
+    std::string path;
+    std::string body;
+    const char* expected;
+  };
+  for (auto& b : std::vector<bad_body>{
+           {"POST", "/v1/inventory/NUT-5/receipts",
+            R"({"quantity":1,"quantity":1000000})",
+            "400 VALIDATION_FAILED quantity"},
+           {"POST", "/v1/inventory/NEW-5/receipts",
+            R"({"quantity":1,"unitPrice":5,"unitPrice":1})",
+            "400 VALIDATION_FAILED unitPrice"},
+           {"POST", "/v1/inventory/NUT-5/changes",
+            R"({"kind":"RECEIPT","quantity":2,"lot":"A","lot":"B"})",
+            "400 VALIDATION_FAILED lot"},
+           {"POST", "/v1/inventory/NUT-5/receipts",
+            "{\"quantity\":1}\0{\"quantity\":1000000}"s,
+            "400 VALIDATION_FAILED body"},
+           {"POST", "/v1/inventory/NUT-5/receipts",
+            "{\"quantity\":1,\"note\0\":2}"s, "400 VALIDATION_FAILED body"},
+           {"PATCH", "/v1/inventory/NUT-5",
+            R"({"unitPrice":200,"unitPrice":1})",
+            "400 VALIDATION_FAILED unitPrice"},
+           {"POST", "/v1/orders",
+            R"({"customerId":"x","items":[{"sku":"NUT-5","quantity":1,)"
+            R"("sku":"NEW-5"}],"address":{}})",
+            "400 VALIDATION_FAILED items[0].sku"},
+           {"POST", "/v1/orders", R"({"address":{"city":"A","city":"B"}})",
+            "400 VALIDATION_FAILED address.city"}}) {
+    auto r = call(b.method, b.path, b.body);
+    INFO(b.method << " " << b.path << " " << nlohmann::json(b.body).dump()
+                  << " -> " << r.body);
+    CHECK(refusal(r) == b.expected);
+  }
+  auto dup = nlohmann::json::parse(call("POST", "/v1/inventory/NUT-5/receipts",
+                                        R"({"quantity":1,"quantity":1})")
+                                       .body);
+  CHECK(dup["error"]["message"] == "quantity: is given more than once");
+  auto nul = nlohmann::json::parse(
+      call("POST", "/v1/inventory/NUT-5/receipts", "{\"quantity\":1}\0"s).body);
+  CHECK(nul["error"]["message"] == "the body holds a NUL byte at offset 14");
+  // Nothing changed.
+  auto stock = nlohmann::json::parse(call("GET", "/v1/inventory/NUT-5").body);
+  CHECK(stock["onHand"] == 3);
+  CHECK(stock["receivedTotal"] == 3);
+  CHECK(stock["unitPrice"] == 100);
+  CHECK(call("GET", "/v1/inventory/NEW-5").status == 404);
+  // The same keys in different objects are no repeat.
+  post("/v1/inventory/NUT-5/changes",
+       {{"kind", "RECEIPT"}, {"quantity", 2}, {"lot", "A"}}, 200);
+  CHECK(nlohmann::json::parse(
+            call("GET", "/v1/inventory/NUT-5").body)["onHand"] == 5);
+}
+
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: an order with an empty customerId is refused naming "
+                  "the field; the actors' refusals name theirs") {
+  // Proves issue #16 item 12: an empty customerId answered 404 NOT_FOUND,
+  // and VALIDATION_FAILED from inside the actors had no details.field.
+  post("/v1/inventory/NUT-6/receipts", {{"quantity", 5}, {"unitPrice", 100}},
+       200);
+  auto cus = post("/v1/customers", {{"name", "Empty"}}, 201);
+  auto cid = cus["customerId"].get<std::string>();
+  auto token = cus["token"].get<std::string>();
+  nlohmann::json ship_to = {{"line1", "1 Main St"},
+                            {"city", "Springfield"},
+                            {"postalCode", "12345"},
+                            {"country", "US"}};
+  auto order = [&](const nlohmann::json& customer, nlohmann::json items,
+                   nlohmann::json address) {
+    nlohmann::json j{{"items", std::move(items)},
+                     {"address", std::move(address)}};
+    if (!customer.is_null())
+      j["customerId"] = customer;
+    return j.dump();
+  };
+  nlohmann::json one = {{{"sku", "NUT-6"}, {"quantity", 1}}};
+  for (auto* who : {admin_token, token.c_str()}) {
+    auto r = call("POST", "/v1/orders", order("", one, ship_to), who);
+    INFO(r.body);
+    CHECK(refusal(r) == "400 VALIDATION_FAILED customerId");
+    CHECK(nlohmann::json::parse(r.body)["error"]["message"] ==
+          "customerId: must not be empty");
+  }
+  // Refused by the actors' checks: the field comes from inside.
+  auto blank_city = ship_to;
+  blank_city["city"] = "\t";
+  auto r = call("POST", "/v1/orders", order(cid, one, blank_city));
+  CHECK(refusal(r) == "400 VALIDATION_FAILED address.city");
+  CHECK(nlohmann::json::parse(r.body)["error"]["message"] ==
+        "address.city contains a control character");
+  auto two = nlohmann::json{{{"sku", "NUT-6"}, {"quantity", 1}},
+                            {{"sku", "NUT-6"}, {"quantity", 2}}};
+  r = call("POST", "/v1/orders", order(cid, two, ship_to));
+  CHECK(refusal(r) == "400 VALIDATION_FAILED items[1].sku");
+  auto bad_sku = nlohmann::json{{{"sku", "NUT 6"}, {"quantity", 1}}};
+  r = call("POST", "/v1/orders", order(cid, bad_sku, ship_to));
+  CHECK(refusal(r) == "400 VALIDATION_FAILED items[0].sku");
+  r = call("GET", "/v1/customers/" + cid + "/orders?cursor=zz");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED cursor");
+  r = call("DELETE", "/v1/customers/" + cid + "/cart/items/NUT-6");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED sku");
+  r = call("POST", "/v1/inventory/NUT-6/changes",
+           R"({"kind":"ADJUSTMENT","quantity":1,"lot":"NOPE"})");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED lot");
+  r = call("POST", "/v1/inventory/NUT-6/changes",
+           R"({"kind":"SET_ASIDE","quantity":1,"reason":"DAMAGED","lot":"Q"})");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED lot");
+  // Nothing was reserved or ordered.
+  auto stock = nlohmann::json::parse(call("GET", "/v1/inventory/NUT-6").body);
+  CHECK(stock["available"] == 5);
+  CHECK(stock["onHand"] == 5);
+  auto orders = nlohmann::json::parse(
+      call("GET", "/v1/customers/" + cid + "/orders").body);
+  CHECK(orders["orders"].empty());
 }

@@ -108,6 +108,34 @@ TEST_CASE("receipts into batches are checked") {
   CHECK(l.on_hand() == 2);
 }
 
+TEST_CASE("a ledger's refusals name the request field to blame") {
+  // Proves the fields the API answers as details.field (issue #16 item 12):
+  // each VALIDATION_FAILED a client's field causes names that field.
+  stock_ledger fresh;
+  CHECK(fresh.check_receive(1, 0).field == "unitPrice");
+  CHECK(fresh.check_receive(0, 5).field == "quantity");
+  CHECK(fresh.check_receive(1, -1).field == "unitPrice");
+  stock_ledger l;
+  receive(l, 2, "A", t0 + day);
+  CHECK(l.check_receive(1, 0, "A", t0 + 2 * day, t0).field == "expiresAt");
+  CHECK(l.check_receive(1, 0, "B", t0, t0).field == "expiresAt");
+  CHECK(l.check_price(0).field == "unitPrice");
+  CHECK(l.check_adjust("A", 0).field == "quantity");
+  CHECK(l.check_adjust("NOPE", 1).field == "lot");
+  CHECK(l.check_move("A", 1, unallocatable_reason::expired).field == "reason");
+  CHECK(l.check_move("NOPE", 1, unallocatable_reason::damaged).field == "lot");
+  receive(l, 1, "B", 0);
+  std::string lot;
+  auto no_lot = l.resolve_lot("", lot);
+  CHECK(no_lot.error == errc::validation_failed);
+  CHECK(no_lot.field == "lot");
+  CHECK(no_lot.details() == R"({"field":"lot"})");
+  CHECK(l.resolve_lot("C", lot).field == "lot");
+  // What no field causes names none.
+  CHECK(l.check_move("A", 9, unallocatable_reason::damaged).field.empty());
+  CHECK(l.check_adjust("A", 1).details() == "{}");
+}
+
 TEST_CASE("units move out of sale and back only by explicit moves") {
   stock_ledger l;
   receive(l, 10, "A", 0);

@@ -206,6 +206,37 @@ TEST_CASE_FIXTURE(cart_fixture,
         "VALIDATION_FAILED");
 }
 
+TEST_CASE_FIXTURE(cart_fixture, "cart refusals name the field to blame in "
+                                "their details and change nothing") {
+  // Proves issue #16 item 12 for the CUSTOMER actor: its VALIDATION_FAILED
+  // answers carry details.field, as the API's own refusals do.
+  auto refusal = [](const auto& res) {
+    REQUIRE_FALSE(res);
+    CHECK(code(res) == "VALIDATION_FAILED");
+    auto details = nlohmann::json::parse(details_of(res.error()));
+    return message_of(res.error()) + " | " +
+           details.value("field", std::string{"(none)"});
+  };
+  REQUIRE(put(alice, "A", 2));
+  CHECK(refusal(put(alice, "A", 0)) ==
+        "quantity must be between 1 and 1000000 | quantity");
+  // The sum of the line and the addition passes the line limit.
+  CHECK(refusal(add(alice, "A", 999'999)) ==
+        "quantity must be between 1 and 1000000 | quantity");
+  CHECK(refusal(put(alice, "bad sku", 1)) ==
+        "sku may only contain letters, digits, '.', '_' and '-' | sku");
+  CHECK(refusal(call<cart_view>(alice, atom::remove_v, sku_id{"B"})) ==
+        "sku B is not in the cart | sku");
+  CHECK(refusal(checkout(alice, {"B"})) ==
+        "skus[0] B is not in the cart | skus[0]");
+  CHECK(refusal(checkout(alice, {}, "has space")).find(" | Idempotency-Key") !=
+        std::string::npos);
+  auto v = view(alice);
+  REQUIRE(v.lines.size() == 1);
+  CHECK(v.lines[0].quantity == 2);
+  CHECK(stock("A").reserved == 0);
+}
+
 TEST_CASE_FIXTURE(cart_fixture, "a cart holds no stock") {
   REQUIRE(put(alice, "A", 3));
   auto a = stock("A");

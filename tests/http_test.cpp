@@ -1,5 +1,5 @@
 // What omsd, omsctl and wms-sim share (system/http): percent-decoding in its
-// two modes, query strings, route tables, durations, reason phrases, log
+// two modes, UTF-8 validation, query strings, route tables, durations, reason phrases, log
 // levels and the duration flags, including the bad input each must refuse.
 #include <doctest/doctest.h>
 
@@ -12,6 +12,7 @@
 #include "system/http/percent.hpp"
 #include "system/http/reason_phrase.hpp"
 #include "system/http/route.hpp"
+#include "system/http/utf8.hpp"
 
 using namespace oms::http;
 using namespace std::string_literals;
@@ -304,4 +305,43 @@ TEST_CASE("http: --log-level takes the five level names only") {
     CHECK(res->code == 2);
     CHECK(res->output.rfind("test: ", 0) == 0);
   }
+}
+
+TEST_CASE("http: UTF-8 validation takes every well-formed sequence and "
+          "refuses overlongs, surrogates, code points above U+10FFFF and "
+          "broken sequences") {
+  // Proves the boundaries of RFC 3629's table: each good case is the first
+  // or last of its range, each bad one the byte just past it.
+  for (auto good : {""s, "plain ascii"s, "\0"s, "\x7F"s,
+                    "\xC2\x80"s,         // U+0080, the first two-byte form
+                    "\xDF\xBF"s,         // U+07FF
+                    "\xE0\xA0\x80"s,     // U+0800, the first three-byte form
+                    "\xED\x9F\xBF"s,     // U+D7FF, just below the surrogates
+                    "\xEE\x80\x80"s,     // U+E000, just above them
+                    "\xEF\xBF\xBF"s,     // U+FFFF
+                    "\xF0\x90\x80\x80"s, // U+10000, the first four-byte form
+                    "\xF4\x8F\xBF\xBF"s, // U+10FFFF, the last code point
+                    "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x93\xA6"s})
+    CHECK_MESSAGE(valid_utf8(good), percent_encode(good));
+  for (auto bad : {"\xFF"s, "\xFE"s,
+                   "a\xFF"
+                   "b"s,
+                   "\x80"s, // a continuation byte alone
+                   "\xBF"s,
+                   "\xC0\x80"s,         // overlong NUL
+                   "\xC1\xBF"s,         // overlong U+007F
+                   "\xE0\x9F\xBF"s,     // overlong U+07FF
+                   "\xF0\x8F\xBF\xBF"s, // overlong U+FFFF
+                   "\xED\xA0\x80"s,     // U+D800, a surrogate
+                   "\xED\xBF\xBF"s,     // U+DFFF
+                   "\xF4\x90\x80\x80"s, // U+110000
+                   "\xF5\x80\x80\x80"s, // no such lead byte
+                   "\xC3"s,             // truncated at the end
+                   "\xE2\x82"s, "\xF0\x9F\x93"s,
+                   "\xC3("s, // a lead byte before ASCII
+                   "\xE2\x28\xA1"s, "\xF0\x9F\x93("s})
+    CHECK_MESSAGE(!valid_utf8(bad), percent_encode(bad));
+  // What the query decoder turns "%FF" into is refused; "%C3%A9" is not.
+  CHECK_FALSE(valid_utf8(*form("%FF")));
+  CHECK(valid_utf8(*form("caf%C3%A9")));
 }

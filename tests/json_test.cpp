@@ -119,3 +119,64 @@ TEST_CASE("the storage codec refuses what it did not write") {
   CHECK_FALSE(decode_record(R"({"v":1,"id":"x"})", out));
   CHECK_FALSE(decode_record("[1,2,3]", out));
 }
+
+TEST_CASE("strict JSON: a key given twice in one object is refused at any "
+          "depth, naming its path") {
+  // Proves the defect of issue #16 item 8 is gone: nlohmann keeps the last
+  // of two equal keys, so {"quantity":1,"quantity":1000000} meant 1,000,000.
+  struct repeat {
+    const char* text;
+    const char* field;
+  };
+  for (auto r : {repeat{R"({"quantity":1,"quantity":1000000})", "quantity"},
+                 repeat{R"({"a":{"b":1,"c":2,"b":3}})", "a.b"},
+                 repeat{R"({"items":[{"sku":"A"},{"sku":"B","sku":"C"}]})",
+                        "items[1].sku"},
+                 repeat{R"({"x":[1,[2,3],{"y":{}},{"z":1,"z":1}]})", "x[3].z"},
+                 repeat{R"([{"k":1,"k":2}])", "[0].k"},
+                 repeat{R"({"a":1,"b":{"a":1},"a":2})", "a"}}) {
+    json_refusal why;
+    auto j = parse_strict(r.text, why);
+    INFO(r.text);
+    CHECK(j.is_discarded());
+    CHECK(why.field == r.field);
+    CHECK(why.message == "is given more than once");
+  }
+  // Equal keys in different objects, and equal values, are not repeats.
+  json_refusal why;
+  auto j = parse_strict(
+      R"({"a":{"k":1},"b":{"k":1},"c":[{"k":1},{"k":1}],"k":"k"})", why);
+  REQUIRE_FALSE(j.is_discarded());
+  CHECK(j["c"][1]["k"] == 1);
+  CHECK(why.field.empty());
+  CHECK(why.message.empty());
+}
+
+TEST_CASE("strict JSON: a NUL byte is refused wherever it stands; what is "
+          "not JSON is refused as a whole") {
+  // nlohmann stops reading at a NUL byte, so {"a":1}<NUL>garbage parsed as
+  // {"a":1}. An escaped \u0000 inside a string is JSON and stays allowed.
+  using namespace std::string_literals;
+  for (auto text :
+       {"{\"a\":1}\0garbage"s, "{\"a\":\"x\0y\"}"s, "\0"s, "{\"a\":1}\0"s}) {
+    json_refusal why;
+    CHECK(parse_strict(text, why).is_discarded());
+    CHECK(why.field.empty());
+    CHECK(why.message.rfind("holds a NUL byte at offset ", 0) == 0);
+  }
+  json_refusal why;
+  CHECK(parse_strict("{\"a\":1}\0"s, why).is_discarded());
+  CHECK(why.message == "holds a NUL byte at offset 7");
+  auto escaped = parse_strict(R"({"a":"x\u0000y"})", why);
+  REQUIRE_FALSE(escaped.is_discarded());
+  CHECK(escaped["a"].get<std::string>() == "x\0y"s);
+  for (auto text : {""s, "{"s, "{\"a\":1} {}"s, "{\"a\":\"\xFF\"}"s,
+                    "{\"\xC0\x80\":1}"s, "[1,]"s, "nul"s}) {
+    CHECK(parse_strict(text, why).is_discarded());
+    CHECK(why.field.empty());
+    CHECK(why.message == "is not valid JSON (UTF-8)");
+  }
+  auto ok = parse_strict(R"({"n":[1,2,{"m":null}],"s":"caf\u00e9"})", why);
+  REQUIRE_FALSE(ok.is_discarded());
+  CHECK(ok["n"][2]["m"].is_null());
+}

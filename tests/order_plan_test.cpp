@@ -504,21 +504,23 @@ TEST_CASE("a cancel of lines is refused for bad lines, naming the field") {
   // what remains (after an earlier partial cancel), no lines.
   auto rec = sample();
   rec.lines[0].cancelled_quantity = 1; // A: 2 remain
+  // The message, then the field the details name.
   auto refused = [&](std::vector<order_item> lines) {
     auto checked = check_line_cancel(rec, lines);
     REQUIRE_FALSE(checked);
     CHECK(checked.refusal().code == errc::validation_failed);
-    return checked.refusal().message;
+    return checked.refusal().message + " | " +
+           details(checked.refusal())["field"].get<std::string>();
   };
   CHECK(refused({{"Z", 1, seller::internal}}) ==
-        "lines[0].sku Z is not in the order");
+        "lines[0].sku Z is not in the order | lines[0].sku");
   CHECK(refused({{"A", 1, seller::internal}, {"A", 1, seller::internal}}) ==
-        "lines[1].sku repeats SKU A");
+        "lines[1].sku repeats SKU A | lines[1].sku");
   CHECK(refused({{"A", 0, seller::internal}}) ==
-        "lines[0].quantity must be between 1 and 2");
+        "lines[0].quantity must be between 1 and 2 | lines[0].quantity");
   CHECK(refused({{"B", 1, seller::internal}, {"A", 3, seller::internal}}) ==
-        "lines[1].quantity must be between 1 and 2");
-  CHECK(refused({}) == "lines must name at least one line to cancel");
+        "lines[1].quantity must be between 1 and 2 | lines[1].quantity");
+  CHECK(refused({}) == "lines must name at least one line to cancel | lines");
 }
 
 TEST_CASE("cancelling every remaining unit is a cancel of the whole order") {

@@ -1,6 +1,8 @@
 // Request validation: every bad field is named, good requests pass.
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
 #include "actors/validation.hpp"
 
 using namespace oms;
@@ -15,12 +17,17 @@ create_order_request good_request() {
   return req;
 }
 
+// Refused with `code`, naming `field` in the message and as details.field
+// (which the HTTP API answers as error.details.field).
 void require_refused(const create_order_request& req, errc code,
                      const std::string& field) {
   auto p = check_create_order(req, request_limits{});
   REQUIRE(p.has_value());
   CHECK(p->code == code);
   CHECK_MESSAGE(p->message.find(field) != std::string::npos, p->message);
+  auto details = nlohmann::json::parse(p->details_json);
+  auto named = nlohmann::json{{"field", field}};
+  CHECK_MESSAGE(details == named, p->details_json);
 }
 
 } // namespace
@@ -109,7 +116,7 @@ TEST_CASE("an unknown seller value is refused") {
   auto req = good_request();
   req.items[0].seller = static_cast<seller>(7);
   req.items[1].seller = static_cast<seller>(7);
-  require_refused(req, errc::validation_failed, "seller");
+  require_refused(req, errc::validation_failed, "items[0].seller");
   seller parsed = seller::internal;
   CHECK_FALSE(parse_seller("internal", parsed));
   CHECK(parse_seller("EXTERNAL", parsed));

@@ -910,6 +910,44 @@ TEST_CASE("wms_sim: bad admin bodies are 400 VALIDATION_FAILED naming the "
   CHECK(w.call("GET", "/admin/faults").body["failRate"] == 0.0);
 }
 
+TEST_CASE("wms_sim: a body with a repeated key or a NUL byte is 400 "
+          "VALIDATION_FAILED naming the field and changes nothing") {
+  // Proves issue #16 item 8 for wms-sim's bodies: the last of two equal
+  // keys won, and what followed a NUL byte was ignored.
+  using namespace std::string_literals;
+  wms w;
+  w.sku("EXT-1", 10);
+  for (auto& [path, body, field] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/reservations",
+            R"({"id":"r1","sku":"EXT-1","quantity":1,"quantity":9})",
+            "quantity"},
+           {"/admin/receipts",
+            R"({"sku":"EXT-1","quantity":1,"quantity":1000000})", "quantity"},
+           {"/admin/receipts",
+            "{\"sku\":\"EXT-1\",\"quantity\":1}\0{\"quantity\":9}"s, "body"},
+           {"/admin/adjustments",
+            R"({"sku":"EXT-1","quantity":-1,"reason":"DAMAGE","sku":"X"})",
+            "sku"},
+           {"/admin/skus",
+            R"({"sku":"EXT-1","onHand":1,"unitPrice":1,"onHand":99})",
+            "onHand"},
+           {"/admin/faults", R"({"failRate":0,"failRate":1})", "failRate"},
+           {"/admin/faults", "{\"failRate\":0}\0"s, "body"}}) {
+    CAPTURE(path);
+    CAPTURE(json(body).dump());
+    auto r = w.raw_post(path, body);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "VALIDATION_FAILED");
+    CHECK(field_of(r) == field);
+  }
+  auto sku = w.admin_sku("EXT-1");
+  CHECK(sku["onHand"] == 10);
+  CHECK(sku["reserved"] == 0);
+  CHECK(w.s.faults().fail_rate == 0.0);
+  CHECK(w.call("GET", "/reservations/r1").status == 404);
+}
+
 TEST_CASE("wms_sim: admin faults change the settings at run time, any "
           "subset") {
   wms w;

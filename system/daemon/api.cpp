@@ -6,8 +6,10 @@
 
 #include <caf/sec.hpp>
 
+#include "messages/strict_json.hpp"
 #include "system/daemon/api_impl.hpp"
 #include "system/http/route.hpp"
+#include "system/http/utf8.hpp"
 #include "system/log.hpp"
 
 namespace oms::daemon {
@@ -62,6 +64,27 @@ std::string dump(const json& j) {
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// The name parameter `index` of `pattern` goes by in details.field: as in
+// bodies, "{id}" after "/orders" is orderId, after "/customers" customerId;
+// any other keeps its name ("{sku}": sku).
+std::string param_field(std::string_view pattern, size_t index) {
+  auto parts = http::split_path(pattern);
+  size_t seen = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    auto& part = parts[i];
+    if (part.size() < 2 || part.front() != '{' || seen++ != index)
+      continue;
+    auto name = part.substr(1, part.size() - 2);
+    if (name != "id" || i == 0)
+      return name;
+    auto owner = parts[i - 1];
+    if (!owner.empty() && owner.back() == 's')
+      owner.pop_back();
+    return owner + "Id";
+  }
+  return "path";
+}
+
 } // namespace
 
 int64_t now_ms() {
@@ -72,7 +95,7 @@ int64_t now_ms() {
 
 caf::error order_missing(const order_id& id) {
   return make_error(errc::order_not_found, "no order " + id,
-                    json{{"orderId", id}}.dump());
+                    dump(json{{"orderId", id}}));
 }
 
 const std::vector<api::impl::route_def>& api::impl::routes() {
@@ -137,8 +160,40 @@ void api::impl::finish(const call_ptr& c, http_response resp) {
               {"status", resp.status},
               {"ms", elapsed * 1000.0},
               {"who", c->who.admin ? std::string{"admin"} : c->who.customer}});
-  c->done(std::move(resp));
+  // Counted out before the answer goes, so that whoever has the answer
+  // (a client, a test, the drain at SIGTERM) never sees it still in flight.
   stats.in_flight_add(-1);
+  try {
+    c->done(std::move(resp));
+  } catch (...) {
+    // The answer did not go out, so the request is still unanswered: the
+    // handler of the exception (guarded) answers it 500 INTERNAL.
+    stats.in_flight_add(1);
+    c->answered = false;
+    throw;
+  }
+}
+
+void api::impl::internal_failure(const call_ptr& c, const char* what) noexcept {
+  log::error("http.exception", {{"method", c->req.method},
+                                {"path", c->req.path},
+                                {"route", c->route},
+                                {"error", what}});
+  http_response resp;
+  resp.status = 500;
+  resp.body = R"({"error":{"code":"INTERNAL","message":"internal error: )"
+              R"(the request failed inside omsd; its log has the )"
+              R"(details","details":{}}})";
+  try {
+    finish(c, std::move(resp));
+  } catch (...) {
+    // Not even this answer went out: the connection is past helping, and
+    // the request leaves the in-flight count all the same.
+    log::error("http.answer_failed",
+               {{"method", c->req.method}, {"path", c->req.path}});
+    if (!c->answered.exchange(true))
+      stats.in_flight_add(-1);
+  }
 }
 
 void api::impl::reply(const call_ptr& c, int status, const json& body) {
@@ -180,7 +235,7 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
 }
 
 void api::impl::fail(const call_ptr& c, const bad_input& bad, headers extra) {
-  fail(c, make_error(bad.code, bad.message, bad.details.dump()),
+  fail(c, make_error(bad.code, bad.message, dump(bad.details)),
        std::move(extra));
 }
 
@@ -199,11 +254,16 @@ json api::impl::body(const call_ptr& c, bool allow_empty) {
                     "JSON nested deeper than " +
                         std::to_string(limits().json_depth_max),
                     json{{"field", "body"}}};
-  auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded())
-    throw bad_input{errc::validation_failed,
-                    "the body is not valid JSON (UTF-8)",
-                    json{{"field", "body"}}};
+  // Strictly: a repeated key or a NUL byte is refused, not read past.
+  json_refusal why;
+  auto j = parse_strict(text, why);
+  if (j.is_discarded()) {
+    if (why.field.empty())
+      throw bad_input{errc::validation_failed, "the body " + why.message,
+                      json{{"field", "body"}}};
+    throw bad_input{errc::validation_failed, why.field + ": " + why.message,
+                    json{{"field", why.field}}};
+  }
   if (!j.is_object())
     throw bad_input{errc::validation_failed, "the body must be a JSON object",
                     json{{"field", "body"}}};
@@ -330,6 +390,11 @@ void api::impl::route(const call_ptr& c) {
                               "the body is larger than " +
                                   std::to_string(max_body) + " bytes",
                               json{{"limit", max_body}}.dump()));
+  // The parameters are bytes of the request line as sent: bytes that are
+  // not UTF-8 can be no id, nor be named back in an answer.
+  for (size_t i = 0; i < c->params.size(); ++i)
+    if (!http::valid_utf8(c->params[i]))
+      invalid(param_field(found->pattern, i), "must be valid UTF-8");
   (this->*(found->handler))(c);
 }
 

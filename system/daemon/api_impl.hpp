@@ -84,15 +84,26 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void fail(const call_ptr& c, caf::error err, headers extra = {});
   void fail(const call_ptr& c, const bad_input& bad, headers extra = {});
 
-  // Runs `f`, turning bad input and exceptions into error answers.
+  // Answers 500 INTERNAL with a fixed message after an exception; `what`,
+  // which may name internals, goes to the log only.
+  void internal_failure(const call_ptr& c, const char* what) noexcept;
+
+  // Runs `f`, turning bad input into its error answer and any exception
+  // (one thrown while answering bad input included) into 500 INTERNAL.
+  // Never throws, so every request is answered and leaves the in-flight
+  // count.
   template <class F>
-  void guarded(const call_ptr& c, F&& f) {
+  void guarded(const call_ptr& c, F&& f) noexcept {
     try {
-      f();
-    } catch (const bad_input& bad) {
-      fail(c, bad);
+      try {
+        f();
+      } catch (const bad_input& bad) {
+        fail(c, bad);
+      }
     } catch (const std::exception& e) {
-      fail(c, make_error(errc::internal, e.what()));
+      internal_failure(c, e.what());
+    } catch (...) {
+      internal_failure(c, "an exception of unknown type");
     }
   }
 

@@ -103,6 +103,9 @@ void api::impl::order_create(const call_ptr& c) {
   auto j = body(c);
   only(j, {"customerId", "seller", "items", "address"}, "");
   customer_id cid;
+  // An empty id names no customer at all: bad input, not an unknown one.
+  if (auto given = get_str(j, "customerId", false, 64); given && given->empty())
+    invalid("customerId", "must not be empty");
   if (c->who.admin) {
     cid = *get_str(j, "customerId", true, 64);
   } else {

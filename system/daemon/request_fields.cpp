@@ -8,6 +8,7 @@
 #include "messages/json.hpp"
 #include "messages/wms_protocol.hpp"
 #include "system/http/percent.hpp"
+#include "system/http/utf8.hpp"
 
 namespace oms::daemon {
 
@@ -23,6 +24,10 @@ parse_query(std::string_view query,
   for (auto& param :
        http::split_query(query, http::percent_mode::lenient_form)) {
     auto& [key, value] = *param;
+    // A name that is not UTF-8 is named as it was sent, percent-encoded.
+    if (!http::valid_utf8(key))
+      invalid(http::percent_encode(key),
+              "query parameter names must be valid UTF-8");
     bool known = false;
     for (auto* name : allowed)
       known = known || key == name;
@@ -30,6 +35,8 @@ parse_query(std::string_view query,
       throw bad_input{errc::validation_failed,
                       "unknown query parameter '" + key + "'",
                       json{{"field", key}}};
+    if (!http::valid_utf8(value))
+      invalid(key, "must be valid UTF-8");
     result[key] = value;
   }
   return result;

@@ -32,7 +32,8 @@ struct bad_input {
 
 /// The parameters of a query string (without '?'), '+' and %XX decoded
 /// leniently; a name not in `allowed` is refused, a repeated one keeps its
-/// last value.
+/// last value. A decoded name or value that is not UTF-8 is refused naming
+/// the parameter (a name by its percent-encoded form, e.g. "%FF").
 std::map<std::string, std::string>
 parse_query(std::string_view query, std::initializer_list<const char*> allowed);
 

@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include "messages/strict_json.hpp"
+
 namespace oms::wms_sim {
 
 namespace {
@@ -25,8 +27,18 @@ bool as_int(const json& v, int64_t& out) {
 
 body_reader::body_reader(const std::string& text,
                          std::initializer_list<const char*> allowed) {
-  body_ = json::parse(text, nullptr, false);
-  if (body_.is_discarded() || !body_.is_object()) {
+  // Strictly: a repeated key or a NUL byte is refused, not read past.
+  json_refusal why;
+  body_ = parse_strict(text, why);
+  if (!why.field.empty()) {
+    error_ = invalid(why.field, why.field + " " + why.message);
+    return;
+  }
+  if (!why.message.empty()) {
+    error_ = invalid("body", "the body " + why.message);
+    return;
+  }
+  if (!body_.is_object()) {
     error_ = invalid("body", "the body must be a JSON object");
     return;
   }

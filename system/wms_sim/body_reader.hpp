@@ -1,6 +1,7 @@
 // Reads a JSON request body for the simulated WMS: an object with only the
-// allowed fields, each of the expected type. The first problem is kept as a
-// 400 VALIDATION_FAILED answer naming the field.
+// allowed fields, each of the expected type, parsed strictly (no repeated
+// key, no NUL byte: messages/strict_json.hpp). The first problem is kept as
+// a 400 VALIDATION_FAILED answer naming the field.
 #pragma once
 
 #include <initializer_list>

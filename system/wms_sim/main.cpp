@@ -177,9 +177,13 @@ using server_t = restinio::http_server_t<traits_t>;
 // Answers held back by latency or a hang, cancelled on stop.
 using timer_ptr = std::shared_ptr<asio::steady_timer>;
 
+// Bytes of a request that are not UTF-8 (a path's %FF) may be named in an
+// answer: they go out as U+FFFD, where dump() would throw and leave the
+// request unanswered.
 void send(const restinio::request_handle_t& req, const response& resp) {
-  http::send_answer(req, resp.status, "application/json", resp.headers,
-                    resp.body.dump());
+  http::send_answer(
+      req, resp.status, "application/json", resp.headers,
+      resp.body.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 // Answers a request at once, or when its delay is over.

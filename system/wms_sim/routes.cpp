@@ -144,10 +144,7 @@ outcome get_faults(sim& s, const request&, const params&) {
 
 // POST /admin/faults: any subset of the settings; all or nothing.
 outcome post_faults(sim& s, const request& req, const params&) {
-  auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object())
-    return invalid("body", "the body must be a JSON object");
-  body_reader r{body.dump(),
+  body_reader r{req.body,
                 {"failRate", "latencyMs", "hangRate", "hangForMs",
                  "duplicateRate", "rateLimit"}};
   auto next = s.faults();

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,6 +194,42 @@ run_result run_process(const std::vector<std::string>& argv,
 
 client::http_client client_for(const daemon& d, const std::string& token) {
   return client::http_client{d.url(), token};
+}
+
+client::http_result raw_http(int port, const std::string& request) {
+  client::http_result result;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  timeval limit{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+          static_cast<ssize_t>(request.size())) {
+    ::close(fd);
+    result.error = "cannot send";
+    return result;
+  }
+  std::string text;
+  char buf[4096];
+  for (;;) {
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0)
+      break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  // "HTTP/1.1 400 Bad Request\r\n...\r\n\r\nBODY"
+  auto end = text.find("\r\n\r\n");
+  if (text.rfind("HTTP/1.1 ", 0) != 0 || end == std::string::npos) {
+    result.error = "no answer";
+    return result;
+  }
+  result.status = std::stol(text.substr(9, 3));
+  result.body = text.substr(end + 4);
+  return result;
 }
 
 json body_of(const client::http_result& r) {

@@ -76,6 +76,11 @@ int free_port();
 /// An HTTP client for the daemon with `token`.
 client::http_client client_for(const daemon& d, const std::string& token);
 
+/// What a server on 127.0.0.1:`port` answers to `request`, bytes sent as
+/// they are (an HTTP client would percent-encode some): a status (0 when the
+/// connection closed with no answer) and the body. Send "Connection: close".
+client::http_result raw_http(int port, const std::string& request);
+
 /// The parsed body (null if not JSON).
 json body_of(const client::http_result& r);
 

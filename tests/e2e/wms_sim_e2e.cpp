@@ -385,6 +385,25 @@ TEST_CASE("e2e wms_sim: the event feed pages to the end and rejects a bad "
   CHECK(c.get("/events?limit=0").status == 400);
 }
 
+TEST_CASE("e2e wms_sim: bytes that are not UTF-8 in a request are answered, "
+          "not dropped with the connection") {
+  // An answer naming a query parameter "%ff" (decoded: the byte 0xFF)
+  // could not be written as JSON: wms-sim closed the connection without an
+  // answer. Now such bytes go out as U+FFFD.
+  wms_process w{{"--batch-interval", "15m", "--rate-limit", "0"}};
+  auto r = raw_http(w.port(), "GET /events?%ff=1 HTTP/1.1\r\nHost: x\r\n"
+                              "Connection: close\r\n\r\n");
+  REQUIRE_MESSAGE(r.status == 400, r.error);
+  CHECK(error_code(r) == "VALIDATION_FAILED");
+  CHECK(body_of(r)["error"]["field"] == "\xEF\xBF\xBD");
+  auto path = raw_http(w.port(), "GET /nope/\xFF HTTP/1.1\r\nHost: x\r\n"
+                                 "Connection: close\r\n\r\n");
+  REQUIRE_MESSAGE(path.status == 404, path.error);
+  CHECK(error_code(path) == "NOT_FOUND");
+  http_client c{w.url()};
+  CHECK(c.get("/healthz").status == 200);
+}
+
 TEST_CASE("e2e wms_sim: the batch timer of --batch-interval 1s reflects "
           "changes by itself") {
   // The only case that waits on the wall clock: it checks that the timer is

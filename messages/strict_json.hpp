@@ -1,0 +1,31 @@
+// The one strict JSON parser of what comes in from outside: every request
+// body of omsd and wms-sim, and the WMS's answers. Only nlohmann beneath it
+// (library oms_json), so that wms-sim, which has no CAF, uses it too.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace oms {
+
+/// Why parse_strict refused a text.
+struct json_refusal {
+  /// The member to blame, as a path ("quantity", "items[0].sku"), or "" when
+  /// it is the text as a whole.
+  std::string field;
+  /// What is wrong, without a subject: "is not valid JSON (UTF-8)", "holds a
+  /// NUL byte at offset 12", "is given more than once".
+  std::string message;
+};
+
+/// Parses `text` as one JSON value (RFC 8259, UTF-8) and refuses, besides
+/// what is not JSON, what nlohmann's parser lets through silently: a NUL
+/// byte (the parser stops there, so what follows was ignored) and a key
+/// given twice in one object at any depth (the last one would win). A
+/// refusal returns a discarded value and says why in `why`. The one parser
+/// of every request body, in omsd and in wms-sim, and of the WMS's answers.
+nlohmann::json parse_strict(std::string_view text, json_refusal& why);
+
+} // namespace oms
