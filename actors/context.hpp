@@ -54,6 +54,10 @@ struct settings {
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
   /// How often customers forget keys older than the window.
   std::chrono::milliseconds idempotency_purge_interval = std::chrono::hours(1);
+  /// How long the INBOX remembers an inbound event id (a delivery of an id
+  /// older than this is applied as new), and how often it forgets older ones.
+  std::chrono::milliseconds inbox_retention = std::chrono::hours(24 * 30);
+  std::chrono::milliseconds inbox_purge_interval = std::chrono::hours(1);
   /// Most lines a cart may hold.
   size_t cart_lines_max = 100;
   /// How long a call (the HTTP front's or a blocking client's) waits for the

@@ -1,5 +1,6 @@
 #include "actors/inbox.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "messages/type_ids.hpp"
@@ -68,7 +69,7 @@ void reject(inbox_ptr self, const stock_change& c, const caf::error& err) {
       .then(
           [=](uint64_t) {
             auto& st = self->state;
-            st.done.insert(c.event_id);
+            st.done.emplace(c.event_id, st.ctx->now(self->clock()));
             ++st.rejected;
             log::warn("inbox.rejected", {{"event", c.event_id},
                                          {"source", c.source},
@@ -89,6 +90,49 @@ void reject(inbox_ptr self, const stock_change& c, const caf::error& err) {
           });
 }
 
+// Forgets the ids recorded before the retention began: in the journal first,
+// so that a restart does not load them again, then here. A delivery of a
+// forgotten id is applied as new: the retention must outlast every
+// redelivery.
+void forget_old_ids(inbox_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.ctx->settings;
+  self->delayed_send(caf::actor_cast<inbox_actor>(self),
+                     cfg.inbox_purge_interval, atom::purge_v);
+  auto now = st.ctx->now(self->clock());
+  auto horizon = now - cfg.inbox_retention.count();
+  if (std::none_of(st.done.begin(), st.done.end(),
+                   [&](const auto& kvp) { return kvp.second < horizon; }))
+    return;
+  event ev;
+  ev.kind = event_kind::inbox_forgotten;
+  ev.at = now;
+  ev.amount = horizon;
+  self->request(st.ctx->journal, caf::infinite, atom::append_v,
+                std::vector<event>{ev})
+      .then(
+          [=](uint64_t) {
+            auto& st = self->state;
+            uint64_t n = 0;
+            for (auto i = st.done.begin(); i != st.done.end();) {
+              if (i->second < horizon) {
+                i = st.done.erase(i);
+                ++n;
+              } else {
+                ++i;
+              }
+            }
+            st.forgotten += n;
+            log::info(
+                "inbox.forgotten",
+                {{"ids", n}, {"before", horizon}, {"kept", st.done.size()}});
+          },
+          [=](caf::error& err) {
+            // Kept until the next purge: a duplicate still reads as one.
+            log::warn("inbox.forget_failed", {{"error", describe(err)}});
+          });
+}
+
 } // namespace
 
 bool valid_event_id(const std::string& id) {
@@ -101,13 +145,14 @@ bool valid_event_id(const std::string& id) {
   return true;
 }
 
-inbox_actor::behavior_type inbox(inbox_ptr self, context_ptr ctx,
-                                 supervisor_actor supervisor,
-                                 std::vector<std::string> done) {
+inbox_actor::behavior_type
+inbox(inbox_ptr self, context_ptr ctx, supervisor_actor supervisor,
+      std::vector<std::pair<std::string, timestamp_ms>> done) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.supervisor = std::move(supervisor);
   st.done.insert(done.begin(), done.end());
+  forget_old_ids(self);
   return {
       [=](atom::apply, const stock_change& c) -> caf::result<inbox_result> {
         auto& st = self->state;
@@ -132,7 +177,7 @@ inbox_actor::behavior_type inbox(inbox_ptr self, context_ptr ctx,
             .then(
                 [=](stock_view& view) {
                   auto& st = self->state;
-                  st.done.insert(c.event_id);
+                  st.done.emplace(c.event_id, st.ctx->now(self->clock()));
                   ++st.applied;
                   inbox_result res;
                   res.event_id = c.event_id;
@@ -151,6 +196,7 @@ inbox_actor::behavior_type inbox(inbox_ptr self, context_ptr ctx,
       [=](atom::get, const std::string& id) {
         return self->state.done.count(id) > 0;
       },
+      [=](atom::purge) { forget_old_ids(self); },
   };
 }
 

@@ -6,7 +6,7 @@
 
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -22,8 +22,10 @@ namespace oms {
 struct inbox_state {
   context_ptr ctx;
   supervisor_actor supervisor;
-  /// Event ids whose change is durable (applied or rejected).
-  std::unordered_set<std::string> done;
+  /// Event ids whose change is durable (applied or rejected), with when
+  /// each was recorded; kept for settings.inbox_retention.
+  std::unordered_map<std::string, timestamp_ms> done;
+  uint64_t forgotten = 0;
   /// Event ids being applied, with the deliveries waiting for the outcome.
   std::unordered_map<std::string,
                      std::vector<caf::typed_response_promise<inbox_result>>>
@@ -35,10 +37,12 @@ struct inbox_state {
   static inline const char* name = "inbox";
 };
 
-/// Behaviour of the INBOX; `done` holds the ids processed before a restart.
+/// Behaviour of the INBOX; `done` holds the ids processed before a restart,
+/// with when each was recorded.
 inbox_actor::behavior_type
 inbox(inbox_actor::stateful_pointer<inbox_state> self, context_ptr ctx,
-      supervisor_actor supervisor, std::vector<std::string> done);
+      supervisor_actor supervisor,
+      std::vector<std::pair<std::string, timestamp_ms>> done);
 
 /// Checks an event id: 1..128 characters of [A-Za-z0-9._:-].
 bool valid_event_id(const std::string& id);

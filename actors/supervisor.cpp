@@ -45,7 +45,8 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku) {
       external_ledger{self->state.ctx->settings.external.safety_buffer});
 }
 
-void start_inbox(supervisor_ptr self, std::vector<std::string> done) {
+void start_inbox(supervisor_ptr self,
+                 std::vector<std::pair<std::string, timestamp_ms>> done) {
   auto& st = self->state;
   st.inbox =
       self->spawn(oms::inbox, st.ctx, caf::actor_cast<supervisor_actor>(self),

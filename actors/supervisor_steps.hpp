@@ -20,6 +20,7 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku,
 external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku);
 
 /// Spawns the INBOX, which knows the inbound event ids `done` already.
-void start_inbox(supervisor_ptr self, std::vector<std::string> done);
+void start_inbox(supervisor_ptr self,
+                 std::vector<std::pair<std::string, timestamp_ms>> done);
 
 } // namespace oms::supervisor_steps

@@ -36,12 +36,14 @@ const char* to_string(event_kind x) {
       return "inbox_cursor";
     case event_kind::wms_synced:
       return "wms_synced";
+    case event_kind::inbox_forgotten:
+      return "inbox_forgotten";
   }
   return "unknown";
 }
 
 bool parse_event_kind(std::string_view str, event_kind& out) {
-  return parse_name(str, event_kind::wms_synced, out);
+  return parse_name(str, event_kind::inbox_forgotten, out);
 }
 
 } // namespace oms

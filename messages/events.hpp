@@ -38,6 +38,8 @@ enum class event_kind : uint8_t {
                         // inbox_id, reason = why it was rejected
   wms_synced = 14,      // sku, order, quantity, reason = WMS state,
                         // amount = WMS change sequence (0: intent)
+  inbox_forgotten = 15, // inbound event ids recorded before amount (ms
+                        // since the epoch) are forgotten (retention)
 };
 
 /// "sku_created", "price_set", ...

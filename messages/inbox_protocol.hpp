@@ -22,7 +22,10 @@ using inbox_actor = caf::typed_actor<
     // restart. Errors: VALIDATION_FAILED (no or bad event id), STORE_FAILURE
     // and WMS_UNAVAILABLE (nothing was recorded: deliver again).
     caf::replies_to<atom::apply, stock_change>::with<inbox_result>,
-    // Whether an event id was processed.
-    caf::replies_to<atom::get, std::string>::with<bool>>;
+    // Whether an event id was processed (and is still remembered).
+    caf::replies_to<atom::get, std::string>::with<bool>,
+    // Forgets the ids older than the retention (settings.inbox_retention);
+    // the INBOX sends it to itself every settings.inbox_purge_interval.
+    caf::reacts_to<atom::purge>>;
 
 } // namespace oms

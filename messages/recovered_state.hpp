@@ -85,8 +85,9 @@ struct recovered_state {
   std::vector<order_record> live_orders;
   /// Every customer of the API, with its token hash.
   std::vector<customer_record> customers;
-  /// Inbound event ids already processed (the INBOX skips them).
-  std::vector<std::string> inbox_ids;
+  /// Inbound event ids already processed (the INBOX skips them), by id,
+  /// with when each was recorded; ids older than the retention are gone.
+  std::vector<std::pair<std::string, timestamp_ms>> inbox_ids;
   /// The last cursor of each inbound feed, by source.
   std::vector<std::pair<std::string, std::string>> cursors;
   /// EXTERNAL: feed changes and WMS reservations.

@@ -60,6 +60,7 @@ TEST_CASE("omsd flags: the example from the docs just works") {
   CHECK(res.config->data_dir == "/tmp/x");
   CHECK(res.config->admin_token == "secret");
   CHECK(res.config->hold_ttl == 2000ms);
+  CHECK(res.config->inbox_retention == std::chrono::hours(24 * 30));
   CHECK(res.config->store == store_kind::sqlite);
   CHECK(res.config->listen == "127.0.0.1");
 }
@@ -71,6 +72,7 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--store", "mongo"},
            {"--store", "postgres"}, // no connection string
            {"--log-level", "loud"},
+           {"--inbox-retention", "59m"}, // shorter than any redelivery
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);
@@ -99,6 +101,7 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
   CHECK(res.config->port == defaults.port);
   CHECK(res.config->hold_ttl == defaults.hold_ttl);
   CHECK(res.config->idempotency_window == defaults.idempotency_window);
+  CHECK(res.config->inbox_retention == defaults.inbox_retention);
   CHECK(res.config->limits.body_bytes_max == defaults.limits.body_bytes_max);
   CHECK(res.config->limits.json_depth_max == defaults.limits.json_depth_max);
   CHECK(res.config->limits.lines_per_order_max ==

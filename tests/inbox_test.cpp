@@ -157,3 +157,55 @@ TEST_CASE("bad event ids are refused and change nothing") {
   }
   CHECK(f.stock("A").on_hand == 2);
 }
+
+TEST_CASE("event ids are remembered for the retention, then forgotten in the "
+          "journal and in memory") {
+  using namespace std::chrono_literals;
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      auto s = default_test_settings();
+      s.inbox_retention = 2h;
+      s.inbox_purge_interval = 1h;
+      auto store = b.open();
+      auto deliver = [](fixture& f, const stock_change& c) {
+        auto res = f.call<inbox_result>(f.sup, atom::apply_v, c);
+        REQUIRE_MESSAGE(res, why(res));
+        return res->outcome;
+      };
+      auto ids_in = [](journal_store& st) {
+        auto loaded = st.load();
+        REQUIRE_MESSAGE(loaded, why(loaded));
+        std::vector<std::string> ids;
+        for (auto& [id, at] : loaded->inbox_ids)
+          ids.push_back(id);
+        return ids;
+      };
+      auto old_event = receipt("EV-OLD", "A", 3);
+      auto new_event = receipt("EV-NEW", "A", 4);
+      {
+        fixture f{store, t0, s};
+        CHECK(deliver(f, old_event) == inbox_outcome::applied);
+        f.advance(90min);
+        CHECK(deliver(f, new_event) == inbox_outcome::applied);
+        // Within the retention a redelivery is a duplicate.
+        CHECK(deliver(f, old_event) == inbox_outcome::duplicate);
+        CHECK(ids_in(*store) == std::vector<std::string>{"EV-NEW", "EV-OLD"});
+        // The purge at t0 + 3h forgets what came before t0 + 1h.
+        f.advance(90min);
+        CHECK(ids_in(*store) == std::vector<std::string>{"EV-NEW"});
+        CHECK(deliver(f, new_event) == inbox_outcome::duplicate);
+        CHECK(f.stock("A").on_hand == 7);
+      }
+      {
+        // A restart loads only what is kept; an id older than the
+        // retention counts as new (the documented price of forgetting).
+        fixture f{store, t0 + 3 * 3'600'000 + 1000, s};
+        CHECK(deliver(f, new_event) == inbox_outcome::duplicate);
+        CHECK(deliver(f, old_event) == inbox_outcome::applied);
+        CHECK(f.stock("A").on_hand == 10);
+        CHECK(f.audit().violations.empty());
+      }
+    }
+  }
+}

@@ -110,6 +110,10 @@ void add_order_flags(CLI::App& app, daemon_config& cfg) {
   add_duration(app, "--idempotency-window", cfg.idempotency_window,
                "How long Idempotency-Key values are remembered")
       ->group(orders_group);
+  add_duration(app, "--inbox-retention", cfg.inbox_retention,
+               "How long an inbound stock change's eventId is remembered; a "
+               "redelivery after that applies again (at least 1h)")
+      ->group(orders_group);
   app.add_option("--max-lines", cfg.limits.lines_per_order_max,
                  "Most lines in one order")
       ->capture_default_str()
@@ -254,6 +258,10 @@ parse_outcome parse_args(int argc, char** argv) {
   // The limits bound every total; refuse limits under which one can wrap.
   if (auto why = check_money_bounds(cfg.limits, cfg.cart_lines_max))
     return parse_outcome{std::nullopt, 2, "omsd: " + *why + "\n"};
+  if (cfg.inbox_retention < std::chrono::hours(1))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --inbox-retention must be at least 1h, longer "
+                         "than any redelivery of an inbound event\n"};
   log::parse_level(level_name, cfg.log_level);
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();

@@ -206,6 +206,7 @@ const sql_dialect& pg_dialect() {
                                  "created_at) VALUES ($1,$2,$3,$4)"},
           {sql::insert_inbox, "INSERT INTO inbox (id, at) VALUES ($1, $2) ON "
                               "CONFLICT DO NOTHING"},
+          {sql::forget_inbox, "DELETE FROM inbox WHERE at < $1"},
           {sql::upsert_cursor, "INSERT INTO inbox_cursors (source, cursor, at) "
                                "VALUES ($1, $2, $3) ON CONFLICT (source) DO "
                                "UPDATE SET cursor = excluded.cursor, at = "
@@ -256,7 +257,8 @@ const sql_dialect& pg_dialect() {
            "id COLLATE \"C\""},
           {sql::load_customers, "SELECT id, name, token_hash, created_at FROM "
                                 "customers ORDER BY id COLLATE \"C\""},
-          {sql::load_inbox, "SELECT id FROM inbox ORDER BY id COLLATE \"C\""},
+          {sql::load_inbox,
+           "SELECT id, at FROM inbox ORDER BY id COLLATE \"C\""},
           {sql::load_cursors,
            "SELECT source, cursor FROM inbox_cursors ORDER BY "
            "source COLLATE \"C\""},

@@ -199,6 +199,9 @@ void project(const event& ev, uint64_t seq, state_sink& to) {
     case event_kind::wms_synced:
       project_wms(ev, to);
       break;
+    case event_kind::inbox_forgotten:
+      to.forget_inbox_ids(ev.amount);
+      break;
   }
 }
 

@@ -39,6 +39,8 @@ class state_sink {
 
   /// Records an inbound event id as processed (again: no change).
   virtual void add_inbox_id(const std::string& id, timestamp_ms at) = 0;
+  /// Forgets the inbound event ids recorded before `before`.
+  virtual void forget_inbox_ids(timestamp_ms before) = 0;
   /// Sets the last cursor of an inbound feed.
   virtual void put_cursor(const std::string& source, const std::string& cursor,
                           timestamp_ms at) = 0;

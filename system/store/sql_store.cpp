@@ -12,16 +12,16 @@ namespace oms {
 namespace {
 
 constexpr const char* sql_names[] = {
-    "insert_event",   "upsert_price",   "receive",         "adjust",
-    "consume",        "touch_sku",      "add_to_batch",    "prune_batches",
-    "hold_reserve",   "hold_block",     "hold_find",       "hold_update",
-    "hold_delete",    "upsert_order",   "upsert_line",     "insert_history",
-    "upsert_payment", "insert_key",     "insert_customer", "insert_inbox",
-    "upsert_cursor",  "upsert_delta",   "upsert_wms",      "delete_wms",
-    "find_order",     "list_orders",    "read_events",     "load_keys",
-    "last_seq",       "load_skus",      "load_batches",    "load_holds",
-    "load_live",      "load_customers", "load_inbox",      "load_cursors",
-    "load_deltas",    "load_wms",       "count_orders",
+    "insert_event",   "upsert_price",  "receive",         "adjust",
+    "consume",        "touch_sku",     "add_to_batch",    "prune_batches",
+    "hold_reserve",   "hold_block",    "hold_find",       "hold_update",
+    "hold_delete",    "upsert_order",  "upsert_line",     "insert_history",
+    "upsert_payment", "insert_key",    "insert_customer", "insert_inbox",
+    "forget_inbox",   "upsert_cursor", "upsert_delta",    "upsert_wms",
+    "delete_wms",     "find_order",    "list_orders",     "read_events",
+    "load_keys",      "last_seq",      "load_skus",       "load_batches",
+    "load_holds",     "load_live",     "load_customers",  "load_inbox",
+    "load_cursors",   "load_deltas",   "load_wms",        "count_orders",
 };
 
 static_assert(std::size(sql_names) == sql_count);
@@ -44,6 +44,9 @@ class sql_sink : public state_sink {
 
   void add_inbox_id(const std::string& id, timestamp_ms at) override {
     s_.run(sql::insert_inbox, {id, at});
+  }
+  void forget_inbox_ids(timestamp_ms before) override {
+    s_.run(sql::forget_inbox, {before});
   }
   void put_cursor(const std::string& source, const std::string& cursor,
                   timestamp_ms at) override {
@@ -223,9 +226,10 @@ void load_state(sql_session& s, recovered_state& result) {
               result.customers.push_back(customer_record{
                   row.text(0), row.text(1), row.text(2), row.integer(3)});
             });
-  load_rows(
-      s, sql::load_inbox, "cannot read the inbox",
-      [&](const sql_row& row) { result.inbox_ids.push_back(row.text(0)); });
+  load_rows(s, sql::load_inbox, "cannot read the inbox",
+            [&](const sql_row& row) {
+              result.inbox_ids.emplace_back(row.text(0), row.integer(1));
+            });
   load_rows(s, sql::load_cursors, "cannot read the feed cursors",
             [&](const sql_row& row) {
               result.cursors.emplace_back(row.text(0), row.text(1));

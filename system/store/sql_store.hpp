@@ -51,6 +51,7 @@ enum class sql : uint8_t {
   insert_key,      // customer, key, fingerprint, order_id, at, response
   insert_customer, // id, name, token_hash, created_at
   insert_inbox,    // id, at
+  forget_inbox,    // before: deletes the ids recorded before
   upsert_cursor,   // source, cursor, at
   upsert_delta,    // sku, wms_seq, event_id, quantity, at
   upsert_wms,      // order_id, sku, quantity, state, wms_seq, at
@@ -70,7 +71,7 @@ enum class sql : uint8_t {
   load_holds,     // order_id, sku, quantity, kind, lots
   load_live,      // id, record
   load_customers, // id, name, token_hash, created_at
-  load_inbox,     // id
+  load_inbox,     // id, at
   load_cursors,   // source, cursor
   load_deltas,    // sku, event_id, wms_seq, quantity, at
   load_wms,       // order_id, sku, quantity, state, wms_seq, at

@@ -265,6 +265,7 @@ const sql_dialect& sqlite_dialect() {
           {sql::insert_inbox,
            "INSERT OR IGNORE INTO inbox (id, at) VALUES (?1, "
            "?2)"},
+          {sql::forget_inbox, "DELETE FROM inbox WHERE at < ?1"},
           {sql::upsert_cursor, "INSERT INTO inbox_cursors (source, cursor, at) "
                                "VALUES (?1, ?2, ?3) ON CONFLICT (source) DO "
                                "UPDATE SET cursor = excluded.cursor, at = "
@@ -313,7 +314,7 @@ const sql_dialect& sqlite_dialect() {
            "id"},
           {sql::load_customers, "SELECT id, name, token_hash, created_at FROM "
                                 "customers ORDER BY id"},
-          {sql::load_inbox, "SELECT id FROM inbox ORDER BY id"},
+          {sql::load_inbox, "SELECT id, at FROM inbox ORDER BY id"},
           {sql::load_cursors,
            "SELECT source, cursor FROM inbox_cursors ORDER BY "
            "source"},

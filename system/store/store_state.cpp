@@ -8,8 +8,13 @@ void store_state::apply(const event& ev) {
   project(ev, ++last_seq_, *this);
 }
 
-void store_state::add_inbox_id(const std::string& id, timestamp_ms) {
-  inbox_ids_.insert(id);
+void store_state::add_inbox_id(const std::string& id, timestamp_ms at) {
+  inbox_ids_.emplace(id, at); // the first record stands, as in the SQL stores
+}
+
+void store_state::forget_inbox_ids(timestamp_ms before) {
+  for (auto i = inbox_ids_.begin(); i != inbox_ids_.end();)
+    i = i->second < before ? inbox_ids_.erase(i) : std::next(i);
 }
 
 void store_state::put_cursor(const std::string& source,

@@ -46,6 +46,7 @@ class store_state : private state_sink {
  private:
   // state_sink
   void add_inbox_id(const std::string& id, timestamp_ms at) override;
+  void forget_inbox_ids(timestamp_ms before) override;
   void put_cursor(const std::string& source, const std::string& cursor,
                   timestamp_ms at) override;
   void set_price(const sku_id& sku, money price, timestamp_ms at) override;
@@ -78,7 +79,7 @@ class store_state : private state_sink {
   std::map<customer_id, std::vector<order_id>> by_customer_;
   std::map<std::pair<customer_id, std::string>, key_state> keys_;
   std::map<customer_id, customer_record> customers_;
-  std::set<std::string> inbox_ids_;
+  std::map<std::string, timestamp_ms> inbox_ids_;
   std::map<std::string, std::string> cursors_;
   std::map<std::pair<sku_id, int64_t>, external_delta> external_deltas_;
   std::map<std::pair<order_id, sku_id>, wms_reservation> wms_reservations_;
