@@ -23,8 +23,10 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "bench/actor_config.hpp"
 #include "bench/bench_common.hpp"
 
+using oms::bench::phase;
 using oms::bench::steady;
 
 namespace {
@@ -38,8 +40,6 @@ struct options {
   bool quiet = false;
 };
 
-enum class phase : int { warmup = 0, measure = 1, stop = 2 };
-
 // What one client measured.
 struct client_stats {
   oms::bench::latency_histogram latency;
@@ -48,11 +48,7 @@ struct client_stats {
   uint64_t wrong_answers = 0;
 };
 
-struct shared_run {
-  std::atomic<int> now{static_cast<int>(phase::warmup)};
-  std::atomic<uint64_t> ops{0};
-  phase current() const { return static_cast<phase>(now.load()); }
-};
+using shared_run = oms::bench::run_phase;
 
 struct result {
   double seconds = 0;
@@ -136,11 +132,6 @@ void rtt_thread(caf::actor_system& sys, const caf::actor& server,
   }
 }
 
-steady::duration dur(double secs) {
-  return std::chrono::duration_cast<steady::duration>(
-      std::chrono::duration<double>(secs));
-}
-
 result run_mode(caf::actor_system& sys, const options& o,
                 const std::string& mode) {
   auto server = sys.spawn(echo_server, 0);
@@ -156,13 +147,13 @@ result run_mode(caf::actor_system& sys, const options& o,
                            std::ref(run), std::ref(stats[i]));
   }
   if (o.warmup > 0)
-    std::this_thread::sleep_for(dur(o.warmup));
+    std::this_thread::sleep_for(oms::bench::duration_of(o.warmup));
   run.now = static_cast<int>(phase::measure);
   auto start = steady::now();
   {
     oms::bench::timed_progress bar{"rtt " + mode, o.seconds, run.ops,
                                    oms::bench::progress_wanted(o.quiet)};
-    std::this_thread::sleep_for(dur(o.seconds));
+    std::this_thread::sleep_for(oms::bench::duration_of(o.seconds));
   }
   run.now = static_cast<int>(phase::stop);
   result res;
@@ -220,10 +211,7 @@ int main(int argc, char** argv) {
 
   // The configuration omsd runs its actors with.
   caf::actor_system_config cfg;
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  if (o.actor_threads > 0)
-    cfg.set("scheduler.max-threads", o.actor_threads);
+  oms::bench::quiet_actor_config(cfg, o.actor_threads);
   caf::actor_system sys{cfg};
   std::vector<std::string> modes;
   if (o.mode == "both" || o.mode == "actors")

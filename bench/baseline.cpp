@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include <CLI/CLI.hpp>
+
 namespace oms::bench {
 
 namespace {
@@ -89,6 +91,26 @@ std::vector<line> pick_lines(workload w, int skus, std::mt19937_64& rng) {
     }
   }
   return {};
+}
+
+void add_run_options(CLI::App& app, options& o, std::string& workload_name,
+                     const std::string& skus_help) {
+  app.add_option("--workload", workload_name, "hot, spread, multiline, flash")
+      ->check(CLI::IsMember({"hot", "spread", "multiline", "flash"}));
+  app.add_option("--clients", o.clients, "Clients, one connection each");
+  app.add_option("--seconds", o.seconds, "Measured seconds (not flash)");
+  app.add_option("--warmup", o.warmup, "Seconds before measuring (not flash)");
+  app.add_option("--skus", o.skus, skus_help);
+  app.add_option("--stock", o.stock,
+                 "Units per SKU (default: ample; flash: 10000)");
+  app.add_option("--flash-limit", o.flash_limit_seconds,
+                 "A flash sale not sold out by then fails");
+}
+
+std::string describe_run(const std::string& system, const options& o) {
+  return system + ", " + to_string(o.load) + ", " + std::to_string(o.clients) +
+         " clients, " + std::to_string(o.skus) + " SKUs of " +
+         std::to_string(stock_of(o)) + " units";
 }
 
 int64_t stock_of(const options& o) {
@@ -277,6 +299,48 @@ std::string describe(const summary& s) {
   return fixed(rate, 0) + " reservations/s, p50 " + fixed(s.latency.p50_ms, 3) +
          " ms, p99 " + fixed(s.latency.p99_ms, 3) + " ms, invariants " +
          (s.invariants_ok ? "hold" : "VIOLATED");
+}
+
+int print_check(const std::string& bench, int64_t units_reserved,
+                const nlohmann::json& violations) {
+  bool ok = no_violations(violations);
+  std::cout << nlohmann::json{{"bench", bench},
+                              {"check", "invariants"},
+                              {"unitsReserved", units_reserved},
+                              {"violations", violations},
+                              {"invariantsOk", ok}}
+                   .dump()
+            << '\n';
+  return ok ? 0 : 1;
+}
+
+int finish(const std::string& bench, const std::string& system,
+           const options& o, const totals& t, int64_t units_reserved,
+           const nlohmann::json& violations, nlohmann::ordered_json extra,
+           const std::function<std::pair<int64_t, int64_t>()>& sku0_stock,
+           const std::function<void()>& clean_up) {
+  bool ok = no_violations(violations);
+  // Every unit a client was told it got is in the store, and nothing more
+  // beyond attempts whose answer was lost.
+  auto told = static_cast<int64_t>(t.units_granted_all);
+  ok = ok && units_accounted(units_reserved, t);
+  extra["unitsReserved"] = units_reserved;
+  extra["unitsGrantedToClients"] = told;
+  extra["violations"] = violations;
+  if (o.load == workload::flash) {
+    auto [on_hand, reserved] = sku0_stock();
+    bool sold_out = told == stock_of(o) && reserved == on_hand;
+    extra["soldOut"] = sold_out;
+    ok = ok && sold_out;
+  }
+  if (!t.first_error.empty()) {
+    extra["firstError"] = t.first_error;
+    say(bench + ": first error: " + t.first_error);
+  }
+  clean_up();
+  auto result = to_summary(bench, system, o, t, ok, extra);
+  say(bench + ": " + describe(result));
+  return print_summary(result);
 }
 
 void say(const std::string& line) {

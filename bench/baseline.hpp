@@ -9,9 +9,14 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "bench/bench_common.hpp"
+
+namespace CLI {
+class App;
+} // namespace CLI
 
 namespace oms::bench {
 
@@ -68,6 +73,16 @@ struct options {
   bool quiet = false;
 };
 
+/// Adds the options every baseline takes to `app`: --workload (into
+/// `workload_name`), --clients, --seconds, --warmup, --skus (described by
+/// `skus_help`), --stock and --flash-limit.
+void add_run_options(CLI::App& app, options& o, std::string& workload_name,
+                     const std::string& skus_help);
+
+/// "postgres, hot, 32 clients, 10000 SKUs of 1000000000 units": the run `o`
+/// on `system`, for the line a bench says before it starts.
+std::string describe_run(const std::string& system, const options& o);
+
 /// Units on hand per SKU that `o` asks for.
 int64_t stock_of(const options& o);
 
@@ -116,6 +131,25 @@ bool no_violations(const nlohmann::json& violations);
 /// nothing more beyond the units whose answer was lost (`recorded` against
 /// `t`'s units granted and unknown over the whole run).
 bool units_accounted(int64_t recorded, const totals& t);
+
+/// Prints the result of a --check-only run as one JSON line on stdout and
+/// returns the exit status: 0, or 1 when `violations` counts any.
+int print_check(const std::string& bench, int64_t units_reserved,
+                const nlohmann::json& violations);
+
+/// The end of a run whose structural check found `violations` and
+/// `units_reserved` units in the store. The invariants hold when nothing is
+/// violated, every unit is accounted for (units_accounted) and, in a flash
+/// sale, SKU 0 sold out (`sku0_stock()` reads its units on hand and
+/// reserved; called only then). Adds unitsReserved, unitsGrantedToClients,
+/// violations, soldOut and firstError to `extra` and says the first error;
+/// runs `clean_up`; prints the summary line (to_summary) after a line for
+/// people, and returns the exit status (print_summary).
+int finish(const std::string& bench, const std::string& system,
+           const options& o, const totals& t, int64_t units_reserved,
+           const nlohmann::json& violations, nlohmann::ordered_json extra,
+           const std::function<std::pair<int64_t, int64_t>()>& sku0_stock,
+           const std::function<void()>& clean_up);
 
 /// Prints a human-readable line on stderr.
 void say(const std::string& line);

@@ -36,6 +36,11 @@ uint64_t nanos_since(steady::time_point start) {
   return d.count() < 0 ? 0 : static_cast<uint64_t>(d.count());
 }
 
+steady::duration duration_of(double seconds) {
+  return std::chrono::duration_cast<steady::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
 double rounded(double x, int decimals) {
   auto scale = std::pow(10.0, decimals);
   return std::round(x * scale) / scale;
@@ -261,7 +266,90 @@ std::vector<std::string> check_sku(const std::string& sku,
   return result;
 }
 
+void move_units(const std::vector<size_t>& lines, std::vector<int64_t>* from,
+                std::vector<int64_t>* to) {
+  for (auto i : lines) {
+    if (from)
+      --(*from)[i];
+    if (to)
+      ++(*to)[i];
+  }
+}
+
+std::vector<std::string> check_sku(const std::string& sku,
+                                   const sku_counters& have,
+                                   const expected_units& want, size_t index,
+                                   int64_t stock, bool exact) {
+  sku_counters granted;
+  granted.reserved = want.reserved[index];
+  granted.blocked = want.blocked[index];
+  granted.consumed_total = want.consumed[index];
+  return check_sku(sku, have, granted, stock, exact);
+}
+
+void violations::print_samples() const {
+  for (auto& line : samples)
+    std::cerr << "violation: " << line << "\n";
+}
+
+void check_flash_granted(uint64_t granted_total, int64_t stock,
+                         violations& out) {
+  if (granted_total != static_cast<uint64_t>(stock))
+    out.fail("flash: " + std::to_string(granted_total) +
+             " units granted of a stock of " + std::to_string(stock));
+}
+
+// -- the clients' counts ------------------------------------------------------
+
+void client_counts::merge(const client_counts& other) {
+  latency.merge(other.latency);
+  requests.merge(other.requests);
+  refusals.merge(other.refusals);
+  operations += other.operations;
+  granted += other.granted;
+  refused += other.refused;
+  errors += other.errors;
+  granted_total += other.granted_total;
+  unknown_outcomes += other.unknown_outcomes;
+  last_grant_ns = std::max(last_grant_ns, other.last_grant_ns);
+  units.merge(other.units);
+}
+
 // -- the summary line ---------------------------------------------------------
+
+void add_counts(summary& out, const client_counts& all) {
+  out.operations = all.operations;
+  out.latency = all.latency.summary();
+  out.granted = all.granted;
+  out.refused = all.refused;
+  out.errors = all.errors;
+}
+
+void add_run_extra(nlohmann::ordered_json& extra, const client_counts& all,
+                   size_t skus, int64_t stock, double warmup_seconds,
+                   double setup_seconds, bool chained, bool flash) {
+  auto& x = extra;
+  x["skus"] = skus;
+  x["stock"] = stock;
+  x["warmupSeconds"] = warmup_seconds;
+  x["setupSeconds"] = rounded(setup_seconds, 3);
+  if (chained)
+    x["requestLatencyMs"] = to_json(all.requests.summary());
+  if (all.refusals.count() > 0)
+    x["refusedLatencyMs"] = to_json(all.refusals.summary());
+  if (flash) {
+    x["sellOutSeconds"] =
+        rounded(static_cast<double>(all.last_grant_ns) / 1e9, 3);
+    x["grantedUnits"] = all.granted_total;
+  }
+}
+
+std::string describe_operations(const summary& x) {
+  return std::to_string(x.operations) + " operations in " +
+         fixed(x.seconds, 2) + " s, p50 " + fixed(x.latency.p50_ms, 3) +
+         " ms, p99 " + fixed(x.latency.p99_ms, 3) + " ms; invariants " +
+         (x.invariants_ok ? "hold" : "VIOLATED");
+}
 
 nlohmann::ordered_json to_json(const summary& x) {
   auto rate =

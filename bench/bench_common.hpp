@@ -12,9 +12,11 @@
 // No CAF here: the HTTP load generator links it too.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,11 +27,26 @@ namespace oms::bench {
 
 using steady = std::chrono::steady_clock;
 
+/// Where a timed run is: its clients measure only in `measure` and finish
+/// the request in flight at `stop`.
+enum class phase : int { warmup = 0, measure = 1, stop = 2 };
+
+/// What a timed run shares with its clients: the phase, and the count of
+/// measured operations that the progress bar reads.
+struct run_phase {
+  std::atomic<int> now{static_cast<int>(phase::warmup)};
+  std::atomic<uint64_t> ops{0};
+  phase current() const { return static_cast<phase>(now.load()); }
+};
+
 /// Seconds from `start` to now.
 double seconds_since(steady::time_point start);
 
 /// Nanoseconds from `start` to now (at least 0).
 uint64_t nanos_since(steady::time_point start);
+
+/// `seconds` as a clock duration (for sleeps and deadlines).
+steady::duration duration_of(double seconds);
 
 // -- latency ------------------------------------------------------------------
 
@@ -172,6 +189,12 @@ struct expected_units {
   }
 };
 
+/// Moves one unit of each SKU (by index) in `lines` out of `from` and into
+/// `to`, as an order's step does; null for either side is outside the
+/// counters (a create adds reserved units, a cancel frees them).
+void move_units(const std::vector<size_t>& lines, std::vector<int64_t>* from,
+                std::vector<int64_t>* to);
+
 /// What is wrong with a SKU after a run, one sentence each (empty: nothing):
 /// more units reserved, blocked or consumed than received (oversold), a
 /// receipt total other than `stock`, available not on hand less reserved
@@ -182,6 +205,107 @@ std::vector<std::string> check_sku(const std::string& sku,
                                    const sku_counters& have,
                                    const sku_counters& granted, int64_t stock,
                                    bool exact);
+
+/// The same, with the units the clients were granted on SKU number
+/// `index` of `want`.
+std::vector<std::string> check_sku(const std::string& sku,
+                                   const sku_counters& have,
+                                   const expected_units& want, size_t index,
+                                   int64_t stock, bool exact);
+
+/// The problems a run's checks found: fail() may be called from several
+/// threads; the first ten are kept as samples for the report.
+struct violations {
+  bool ok = true;
+  uint64_t count = 0;
+  std::vector<std::string> samples;
+  void fail(std::string what) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ok = false;
+    if (++count <= 10)
+      samples.push_back(std::move(what));
+  }
+  /// Prints "violation: <sample>" on stderr for each sample.
+  void print_samples() const;
+
+ private:
+  std::mutex mtx_;
+};
+
+// -- workloads ----------------------------------------------------------------
+
+/// The SKUs (by index among `sku_count`) of the next order of `workload`:
+/// SKU 0 for hot and flash, three distinct ones drawn by `rng` for
+/// multiline, one drawn by `rng` otherwise. Replaces `lines`.
+template <class Rng>
+void pick_skus(const std::string& workload, size_t sku_count, Rng& rng,
+               std::vector<size_t>& lines) {
+  lines.clear();
+  if (workload == "hot" || workload == "flash") {
+    lines.push_back(0);
+  } else if (workload == "multiline") {
+    while (lines.size() < 3) {
+      auto i = static_cast<size_t>(rng() % sku_count);
+      if (std::find(lines.begin(), lines.end(), i) == lines.end())
+        lines.push_back(i);
+    }
+  } else {
+    lines.push_back(static_cast<size_t>(rng() % sku_count));
+  }
+}
+
+/// Receives `stock` units on each of `sku_count` SKUs from up to
+/// `threads_max` threads at once, so that the system commits the receipts
+/// in groups; a receipt holds at most `receipt_units_max` units. Each thread
+/// calls `make_receiver()` once (for a connection of its own); the receiver
+/// books one receipt, `receive(sku_index, units)`, and returns false when it
+/// failed, which stops every thread. True when every receipt was booked.
+template <class MakeReceiver>
+bool receive_in_parallel(size_t sku_count, int64_t stock,
+                         int64_t receipt_units_max, size_t threads_max,
+                         MakeReceiver make_receiver) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> ok{true};
+  std::vector<std::thread> threads;
+  auto n = std::min(threads_max, sku_count);
+  for (size_t t = 0; t < n; ++t)
+    threads.emplace_back([&] {
+      auto receive = make_receiver();
+      for (auto i = next++; i < sku_count && ok; i = next++) {
+        for (int64_t left = stock; left > 0 && ok;) {
+          auto part = std::min(left, receipt_units_max);
+          if (!receive(i, part))
+            ok = false;
+          left -= part;
+        }
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  return ok;
+}
+
+// -- the clients' counts ------------------------------------------------------
+
+/// What one closed-loop client of the order system counted: the first group
+/// while measuring, the second over the whole run (warm-up included). One
+/// per client, merged at the end.
+struct client_counts {
+  latency_histogram latency;  // one per operation
+  latency_histogram requests; // one per request of a chained workload
+  latency_histogram refusals; // refused creates
+  uint64_t operations = 0;
+  uint64_t granted = 0;
+  uint64_t refused = 0;
+  uint64_t errors = 0;
+  // Over the whole run.
+  uint64_t granted_total = 0;
+  uint64_t unknown_outcomes = 0; // errors that leave an order's state unknown
+  uint64_t last_grant_ns = 0;    // since the run's start (flash)
+  expected_units units;
+  explicit client_counts(size_t skus) : units(skus) {}
+  void merge(const client_counts& other);
+};
 
 // -- the summary line ---------------------------------------------------------
 
@@ -204,6 +328,26 @@ struct summary {
 /// The summary as a JSON object with the keys in the shared order;
 /// opsPerSecond is operations / seconds.
 nlohmann::ordered_json to_json(const summary& x);
+
+/// Puts the clients' operations, latency, grants, refusals and errors in
+/// `out`.
+void add_counts(summary& out, const client_counts& all);
+
+/// Adds to `extra` what a run of the order system was given and saw: skus,
+/// stock, warmupSeconds, setupSeconds, requestLatencyMs (a `chained`
+/// workload), refusedLatencyMs (when a create was refused) and, for a
+/// `flash` sale, sellOutSeconds and grantedUnits.
+void add_run_extra(nlohmann::ordered_json& extra, const client_counts& all,
+                   size_t skus, int64_t stock, double warmup_seconds,
+                   double setup_seconds, bool chained, bool flash);
+
+/// A flash sale of `stock` units must grant exactly that many.
+void check_flash_granted(uint64_t granted_total, int64_t stock,
+                         violations& out);
+
+/// One line for people: "123 operations in 5.00 s, p50 1.200 ms, p99
+/// 4.500 ms; invariants hold".
+std::string describe_operations(const summary& x);
 
 /// Prints the summary as one line on stdout (the last line a program
 /// prints there) and returns the exit status: 0, or 1 when an invariant

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <set>
@@ -42,6 +43,7 @@ using oms::client::http_client;
 using oms::client::http_result;
 using steady = std::chrono::steady_clock;
 namespace bench = oms::bench;
+using bench::phase;
 
 const json ship_to = {{"line1", "1 Load Street"},
                       {"city", "Pune"},
@@ -100,8 +102,6 @@ struct run_options {
   bool quiet = false;
 };
 
-enum class phase : int { warmup = 0, measure = 1, stop = 2 };
-
 // How the daemon answered one request.
 enum class outcome {
   ok,      // 2xx
@@ -111,24 +111,13 @@ enum class outcome {
 };
 
 // What one client measured (while measuring) and changed (always).
-struct client_stats {
-  bench::latency_histogram latency;  // one per operation
-  bench::latency_histogram requests; // every request of a chained workload
-  bench::latency_histogram refusals; // refused creates
-  uint64_t operations = 0;
-  uint64_t granted = 0;
-  uint64_t refused = 0;
-  uint64_t errors = 0;
+struct client_stats : bench::client_counts {
+  using client_counts::client_counts;
   // Over the whole run, warm-up included.
-  uint64_t granted_total = 0;
-  uint64_t unknown_outcomes = 0;
   uint64_t server_errors = 0; // 5xx answers
-  uint64_t last_grant_ns = 0; // since the start (flash)
   bool refused_once = false;
   bool daemon_gone = false;
   std::map<std::string, uint64_t> outcomes;
-  bench::expected_units units;
-  explicit client_stats(size_t skus) : units(skus) {}
 };
 
 struct customer_login {
@@ -136,15 +125,12 @@ struct customer_login {
   std::string token;
 };
 
-struct run_state {
+struct run_state : bench::run_phase {
   run_options o;
   std::vector<std::string> skus;
   std::vector<customer_login> customers;
-  std::atomic<int> now{static_cast<int>(phase::warmup)};
-  std::atomic<uint64_t> ops{0};
   std::atomic<int> clients_done{0};
   steady::time_point start;
-  phase current() const { return static_cast<phase>(now.load()); }
 };
 
 bool chained(const std::string& workload) {
@@ -158,7 +144,6 @@ void client_loop(run_state& r, ack_log& acks, size_t index, client_stats& st) {
   http_client c{r.o.url, me.token, std::chrono::seconds(10)};
   http_client adm{r.o.url, r.o.token, std::chrono::seconds(10)};
   std::mt19937 rng{static_cast<unsigned>(index * 7919 + 1)};
-  auto n_skus = r.skus.size();
   int no_answer_in_a_row = 0;
   uint64_t tries = 0;
   // Sends one request and books its answer's kind and latency.
@@ -206,12 +191,7 @@ void client_loop(run_state& r, ack_log& acks, size_t index, client_stats& st) {
   };
   std::vector<size_t> lines;
   auto move_units = [&](std::vector<int64_t>* from, std::vector<int64_t>* to) {
-    for (auto i : lines) {
-      if (from)
-        --(*from)[i];
-      if (to)
-        ++(*to)[i];
-    }
+    bench::move_units(lines, from, to);
   };
   auto& u = st.units;
   while (r.current() != phase::stop) {
@@ -219,18 +199,7 @@ void client_loop(run_state& r, ack_log& acks, size_t index, client_stats& st) {
       st.daemon_gone = true; // the daemon is gone
       break;
     }
-    lines.clear();
-    if (w == "hot" || w == "flash") {
-      lines.push_back(0);
-    } else if (w == "multiline") {
-      while (lines.size() < 3) {
-        auto i = static_cast<size_t>(rng() % n_skus);
-        if (std::find(lines.begin(), lines.end(), i) == lines.end())
-          lines.push_back(i);
-      }
-    } else {
-      lines.push_back(static_cast<size_t>(rng() % n_skus));
-    }
+    bench::pick_skus(w, r.skus.size(), rng, lines);
     json items = json::array();
     for (auto i : lines)
       items.push_back({{"sku", r.skus[i]}, {"quantity", 1}});
@@ -326,51 +295,28 @@ void client_loop(run_state& r, ack_log& acks, size_t index, client_stats& st) {
 // Receives `stock` units on every SKU of the run, from a few connections at
 // once (receipts of at most 1,000,000 units, omsd's default limit).
 bool set_up_skus(const run_state& r) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> ok{true};
-  std::vector<std::thread> threads;
-  auto n = std::min<size_t>(16, r.skus.size());
-  for (size_t t = 0; t < n; ++t)
-    threads.emplace_back([&] {
-      http_client admin{r.o.url, r.o.token};
-      for (auto i = next++; i < r.skus.size() && ok; i = next++) {
-        for (int64_t left = r.o.stock; left > 0 && ok;) {
-          auto part = std::min<int64_t>(left, 1'000'000);
-          auto res =
-              admin.post("/v1/inventory/" + r.skus[i] + "/receipts",
-                         json{{"quantity", part}, {"unitPrice", 100}}.dump());
-          if (res.status != 200) {
-            std::cerr << "oms-http-load: cannot receive stock at " << r.o.url
-                      << ": " << (res.status == 0 ? res.error : res.body)
-                      << "\n";
-            ok = false;
-          }
-          left -= part;
-        }
-      }
-    });
-  for (auto& t : threads)
-    t.join();
-  return ok;
+  auto receiver = [&r] {
+    return [&r, admin = std::make_unique<http_client>(r.o.url, r.o.token)](
+               size_t i, int64_t part) {
+      auto res =
+          admin->post("/v1/inventory/" + r.skus[i] + "/receipts",
+                      json{{"quantity", part}, {"unitPrice", 100}}.dump());
+      if (res.status == 200)
+        return true;
+      std::cerr << "oms-http-load: cannot receive stock at " << r.o.url << ": "
+                << (res.status == 0 ? res.error : res.body) << "\n";
+      return false;
+    };
+  };
+  return bench::receive_in_parallel(r.skus.size(), r.o.stock, 1'000'000, 16,
+                                    receiver);
 }
-
-struct check_result {
-  bool ok = true;
-  uint64_t violations = 0;
-  std::mutex mtx;
-  void fail(const std::string& what) {
-    std::lock_guard<std::mutex> guard{mtx};
-    ok = false;
-    if (++violations <= 10)
-      std::cerr << "violation: " << what << "\n";
-  }
-};
 
 // Every SKU of the run, read back through the API: nothing handed out beyond
 // the stock received, and (when every answer was definite) exactly the units
 // the clients hold in each state.
 void check_skus(const run_state& r, const bench::expected_units& want,
-                bool exact, check_result& out) {
+                bool exact, bench::violations& out) {
   std::atomic<size_t> next{0};
   std::vector<std::thread> threads;
   auto n = std::min<size_t>(8, r.skus.size());
@@ -391,13 +337,9 @@ void check_skus(const run_state& r, const bench::expected_units& want,
         bench::sku_counters have{get("receivedTotal"), get("onHand"),
                                  get("reserved"),      get("blocked"),
                                  get("consumedTotal"), get("available")};
-        bench::sku_counters granted;
-        granted.reserved = want.reserved[i];
-        granted.blocked = want.blocked[i];
-        granted.consumed_total = want.consumed[i];
         for (auto& problem :
-             bench::check_sku(sku, have, granted, r.o.stock, exact))
-          out.fail(problem);
+             bench::check_sku(sku, have, want, i, r.o.stock, exact))
+          out.fail(std::move(problem));
       }
     });
   for (auto& t : threads)
@@ -467,10 +409,6 @@ int run(run_options o) {
   for (size_t i = 0; i < stats.size(); ++i)
     threads.emplace_back(client_loop, std::ref(r), std::ref(acks), i,
                          std::ref(*stats[i]));
-  auto dur = [](double secs) {
-    return std::chrono::duration_cast<steady::duration>(
-        std::chrono::duration<double>(secs));
-  };
   auto all_done = [&] {
     return r.clients_done.load() >= o.clients;
   };
@@ -479,14 +417,14 @@ int run(run_options o) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
   };
   if (o.warmup > 0) {
-    nap_until(r.start + dur(o.warmup));
+    nap_until(r.start + bench::duration_of(o.warmup));
     r.now = static_cast<int>(phase::measure);
   }
   auto measure_start = steady::now();
   {
     bench::timed_progress bar{w, o.seconds, r.ops,
                               bench::progress_wanted(o.quiet)};
-    nap_until(measure_start + dur(o.seconds));
+    nap_until(measure_start + bench::duration_of(o.seconds));
   }
   r.now = static_cast<int>(phase::stop);
   bench::summary out;
@@ -498,25 +436,15 @@ int run(run_options o) {
   bool daemon_gone = false;
   uint64_t clients_refused = 0;
   for (auto& st : stats) {
-    all.latency.merge(st->latency);
-    all.requests.merge(st->requests);
-    all.refusals.merge(st->refusals);
-    all.operations += st->operations;
-    all.granted += st->granted;
-    all.refused += st->refused;
-    all.errors += st->errors;
-    all.granted_total += st->granted_total;
-    all.unknown_outcomes += st->unknown_outcomes;
+    all.merge(*st);
     all.server_errors += st->server_errors;
-    all.last_grant_ns = std::max(all.last_grant_ns, st->last_grant_ns);
     clients_refused += st->refused_once ? 1 : 0;
     daemon_gone = daemon_gone || st->daemon_gone;
     for (auto& [k, v] : st->outcomes)
       all.outcomes[k] += v;
-    all.units.merge(st->units);
   }
   // -- invariants, read back through the API ----------------------------------
-  check_result chk;
+  bench::violations chk;
   bool exact = all.unknown_outcomes == 0;
   if (daemon_gone) {
     chk.fail("omsd stopped answering: nothing can be checked");
@@ -532,53 +460,33 @@ int run(run_options o) {
   if (all.server_errors > 0)
     chk.fail(std::to_string(all.server_errors) + " answers were 5xx");
   if (flash) {
-    if (all.granted_total != static_cast<uint64_t>(o.stock))
-      chk.fail("flash: " + std::to_string(all.granted_total) +
-               " units granted of a stock of " + std::to_string(o.stock));
+    bench::check_flash_granted(all.granted_total, o.stock, chk);
     if (clients_refused != static_cast<uint64_t>(o.clients))
       chk.fail(
           "flash: " +
           std::to_string(static_cast<uint64_t>(o.clients) - clients_refused) +
           " clients were never refused (not sold out in time)");
   }
+  chk.print_samples();
   // -- the summary ------------------------------------------------------------
   out.bench = "oms-http-load";
   out.system = "oms-http";
   out.workload = w;
   out.clients = o.clients;
-  out.operations = all.operations;
-  out.latency = all.latency.summary();
-  out.granted = all.granted;
-  out.refused = all.refused;
-  out.errors = all.errors;
+  bench::add_counts(out, all);
   out.invariants_ok = chk.ok;
   auto& x = out.extra;
   x["store"] = store.substr(0, store.find(':'));
   x["storeDescription"] = store;
   x["url"] = o.url;
-  x["skus"] = r.skus.size();
-  x["stock"] = o.stock;
-  x["warmupSeconds"] = o.warmup;
-  x["setupSeconds"] = bench::rounded(setup_s, 3);
-  if (chained(w))
-    x["requestLatencyMs"] = bench::to_json(all.requests.summary());
-  if (all.refusals.count() > 0)
-    x["refusedLatencyMs"] = bench::to_json(all.refusals.summary());
-  if (flash) {
-    x["sellOutSeconds"] =
-        bench::rounded(static_cast<double>(all.last_grant_ns) / 1e9, 3);
-    x["grantedUnits"] = all.granted_total;
-  }
+  bench::add_run_extra(x, all, r.skus.size(), o.stock, o.warmup, setup_s,
+                       chained(w), flash);
   x["serverErrors"] = all.server_errors;
   x["exactCheck"] = exact && !daemon_gone;
-  x["violations"] = chk.violations;
+  x["violations"] = chk.count;
   x["outcomes"] = all.outcomes;
   if (!o.quiet)
-    std::cerr << "oms-http-load: " << all.operations << " operations in "
-              << bench::fixed(out.seconds, 2) << " s, p50 "
-              << bench::fixed(out.latency.p50_ms, 3) << " ms, p99 "
-              << bench::fixed(out.latency.p99_ms, 3) << " ms; invariants "
-              << (chk.ok ? "hold" : "VIOLATED") << "\n";
+    std::cerr << "oms-http-load: " << bench::describe_operations(out) << "\n";
   return bench::print_summary(out);
 }
 
@@ -702,8 +610,7 @@ int verify(const std::string& url, const std::string& token,
 
 int wait_ready(const std::string& url, double seconds) {
   http_client c{url, {}, std::chrono::milliseconds(500)};
-  auto deadline = steady::now() + std::chrono::duration_cast<steady::duration>(
-                                      std::chrono::duration<double>(seconds));
+  auto deadline = steady::now() + bench::duration_of(seconds);
   while (steady::now() < deadline) {
     if (c.get("/readyz").status == 200)
       return 0;

@@ -33,6 +33,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/stock_ledger.hpp"
+#include "bench/actor_config.hpp"
 #include "bench/bench_common.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
@@ -43,6 +44,7 @@
 #include "system/store/sqlite_store.hpp"
 
 using namespace oms;
+using bench::phase;
 using bench::steady;
 
 namespace {
@@ -61,37 +63,20 @@ struct options {
   bool quiet = false;
 };
 
-enum class phase : int { warmup = 0, measure = 1, stop = 2 };
-
 enum class step { create, pay, ship, deliver, cancel, done };
 
 // What the run shares with its clients (read-only but for the counters).
-struct run_setup {
+struct run_setup : bench::run_phase {
   options opt;
   std::vector<sku_id> skus;
   address ship_to{"1 Bench Road", "", "Pune", "411001", "IN"};
-  std::atomic<int> now{static_cast<int>(phase::warmup)};
-  std::atomic<uint64_t> ops{0}; // measured operations, for the progress bar
-  steady::time_point start;     // the first request
-  phase current() const { return static_cast<phase>(now.load()); }
+  steady::time_point start; // the first request
 };
 
 // What one client measured (while measuring) and changed (always).
-struct client_stats {
-  bench::latency_histogram latency;  // one per operation
-  bench::latency_histogram requests; // one per request (lifecycle, cancel)
-  bench::latency_histogram refusals; // refused creates
-  uint64_t operations = 0;
-  uint64_t granted = 0;
-  uint64_t refused = 0;
-  uint64_t errors = 0;
-  // Over the whole run, warm-up included.
-  uint64_t granted_total = 0;
-  uint64_t unknown_outcomes = 0; // errors that leave an order's state unknown
-  uint64_t last_grant_ns = 0;    // since the run's start (flash)
+struct client_stats : bench::client_counts {
+  using client_counts::client_counts;
   std::map<std::string, uint64_t> error_codes;
-  bench::expected_units units;
-  explicit client_stats(size_t skus) : units(skus) {}
 };
 
 // One closed-loop client: decides what to send next and books the answers.
@@ -113,20 +98,7 @@ class client {
 
   // The next order's lines (remembered for the bookkeeping).
   std::vector<order_item> items() {
-    lines_.clear();
-    auto& w = run_.opt.workload;
-    auto n = run_.skus.size();
-    if (w == "hot" || w == "flash") {
-      lines_.push_back(0);
-    } else if (w == "multiline") {
-      while (lines_.size() < 3) {
-        auto i = static_cast<size_t>(rng_() % n);
-        if (std::find(lines_.begin(), lines_.end(), i) == lines_.end())
-          lines_.push_back(i);
-      }
-    } else {
-      lines_.push_back(static_cast<size_t>(rng_() % n));
-    }
+    bench::pick_skus(run_.opt.workload, run_.skus.size(), rng_, lines_);
     std::vector<order_item> result;
     for (auto i : lines_)
       result.push_back({run_.skus[i], 1, seller::internal});
@@ -204,8 +176,7 @@ class client {
         case step::create:
           order_ = res->id;
           due_ = amount_due(*res);
-          for (auto i : lines_)
-            ++u.reserved[i];
+          bench::move_units(lines_, nullptr, &u.reserved);
           ++stats_.granted_total;
           stats_.last_grant_ns = static_cast<uint64_t>(
               std::chrono::nanoseconds(now - run_.start).count());
@@ -219,25 +190,18 @@ class client {
             done_op();
           break;
         case step::pay:
-          for (auto i : lines_) {
-            --u.reserved[i];
-            ++u.blocked[i];
-          }
+          bench::move_units(lines_, &u.reserved, &u.blocked);
           next_ = step::ship;
           break;
         case step::ship:
-          for (auto i : lines_) {
-            --u.blocked[i];
-            ++u.consumed[i];
-          }
+          bench::move_units(lines_, &u.blocked, &u.consumed);
           next_ = step::deliver;
           break;
         case step::deliver:
           done_op();
           break;
         case step::cancel:
-          for (auto i : lines_)
-            --u.reserved[i];
+          bench::move_units(lines_, &u.reserved, nullptr);
           done_op();
           break;
         case step::done:
@@ -394,47 +358,24 @@ open_store(const options& o, std::string& db_path, std::string& made_dir) {
 // the journal commits the receipts in groups.
 bool receive_stock(order_system& oms, const std::vector<sku_id>& skus,
                    int64_t stock) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> ok{true};
-  std::vector<std::thread> threads;
-  auto n = std::min<size_t>(32, skus.size());
-  for (size_t t = 0; t < n; ++t)
-    threads.emplace_back([&] {
-      for (auto i = next++; i < skus.size() && ok; i = next++) {
-        for (int64_t left = stock; left > 0 && ok;) {
-          auto part = std::min<int64_t>(left, max_receipt_quantity);
-          auto res = oms.add_item_to_inventory(skus[i], part, 1000);
-          if (!res) {
-            std::cerr << "oms-bench-inprocess: receipt for " << skus[i]
-                      << " failed: " << describe(res.error()) << "\n";
-            ok = false;
-          }
-          left -= part;
-        }
-      }
-    });
-  for (auto& t : threads)
-    t.join();
-  return ok;
+  auto receiver = [&oms, &skus] {
+    return [&oms, &skus](size_t i, int64_t part) {
+      auto res = oms.add_item_to_inventory(skus[i], part, 1000);
+      if (!res)
+        std::cerr << "oms-bench-inprocess: receipt for " << skus[i]
+                  << " failed: " << describe(res.error()) << "\n";
+      return static_cast<bool>(res);
+    };
+  };
+  return bench::receive_in_parallel(skus.size(), stock, max_receipt_quantity,
+                                    32, receiver);
 }
-
-struct check_result {
-  bool ok = true;
-  bool exact = true;
-  uint64_t violations = 0;
-  std::vector<std::string> samples;
-  void fail(std::string what) {
-    ok = false;
-    if (++violations <= 10)
-      samples.push_back(std::move(what));
-  }
-};
 
 // Every SKU: nothing handed out beyond what was received, and (when every
 // answer was definite) exactly the units the clients hold in each state.
 void check_skus(order_system& oms, const std::vector<sku_id>& skus,
                 const bench::expected_units& want, int64_t stock, bool exact,
-                check_result& out) {
+                bench::violations& out) {
   for (size_t i = 0; i < skus.size(); ++i) {
     auto v = oms.get_available_inventory(skus[i], seller::internal);
     if (!v) {
@@ -444,11 +385,7 @@ void check_skus(order_system& oms, const std::vector<sku_id>& skus,
     bench::sku_counters have{v->received_total, v->on_hand,
                              v->reserved,       v->blocked,
                              v->consumed_total, v->available};
-    bench::sku_counters granted;
-    granted.reserved = want.reserved[i];
-    granted.blocked = want.blocked[i];
-    granted.consumed_total = want.consumed[i];
-    for (auto& problem : bench::check_sku(skus[i], have, granted, stock, exact))
+    for (auto& problem : bench::check_sku(skus[i], have, want, i, stock, exact))
       out.fail(std::move(problem));
   }
 }
@@ -466,10 +403,7 @@ int run(const options& o_in) {
   }
   log::set_level(log::level::error);
   caf::actor_system_config cfg;
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  if (o.actor_threads > 0)
-    cfg.set("scheduler.max-threads", o.actor_threads);
+  bench::quiet_actor_config(cfg, o.actor_threads);
   register_types(cfg);
   caf::actor_system sys{cfg};
   std::string db_path;
@@ -538,12 +472,8 @@ int run(const options& o_in) {
                              std::ref(*logic[static_cast<size_t>(i)]),
                              std::ref(threads_finished));
     }
-    auto dur = [](double secs) {
-      return std::chrono::duration_cast<steady::duration>(
-          std::chrono::duration<double>(secs));
-    };
     if (o.warmup > 0) {
-      std::this_thread::sleep_for(dur(o.warmup));
+      std::this_thread::sleep_for(bench::duration_of(o.warmup));
       r.now = static_cast<int>(phase::measure);
     }
     auto measure_start = steady::now();
@@ -551,7 +481,7 @@ int run(const options& o_in) {
     {
       bench::timed_progress bar{o.workload, o.seconds, r.ops,
                                 bench::progress_wanted(o.quiet)};
-      auto deadline = measure_start + dur(o.seconds);
+      auto deadline = measure_start + bench::duration_of(o.seconds);
       if (flash && o.driver == "actors") {
         // Until every client was refused, at most --seconds.
         while (clients_left > 0 && steady::now() < deadline)
@@ -588,27 +518,14 @@ int run(const options& o_in) {
     auto journal_after = oms.journal_counters();
     // -- what the clients saw -------------------------------------------------
     client_stats all{r.skus.size()};
-    uint64_t granted_total = 0;
-    uint64_t unknown = 0;
-    uint64_t last_grant_ns = 0;
     for (auto& st : stats) {
-      all.latency.merge(st->latency);
-      all.requests.merge(st->requests);
-      all.refusals.merge(st->refusals);
-      all.operations += st->operations;
-      all.granted += st->granted;
-      all.refused += st->refused;
-      all.errors += st->errors;
-      granted_total += st->granted_total;
-      unknown += st->unknown_outcomes;
-      last_grant_ns = std::max(last_grant_ns, st->last_grant_ns);
+      all.merge(*st);
       for (auto& [k, v] : st->error_codes)
         all.error_codes[k] += v;
-      all.units.merge(st->units);
     }
     // -- invariants -----------------------------------------------------------
-    check_result chk;
-    chk.exact = unknown == 0;
+    bench::violations chk;
+    bool exact = all.unknown_outcomes == 0;
     auto audit_start = steady::now();
     auto audit = oms.audit();
     auto audit_s = bench::seconds_since(audit_start);
@@ -617,39 +534,22 @@ int run(const options& o_in) {
     else
       for (auto& v : audit->violations)
         chk.fail("audit: " + v.sku + ": " + v.what);
-    check_skus(oms, r.skus, all.units, o.stock, chk.exact, chk);
+    check_skus(oms, r.skus, all.units, o.stock, exact, chk);
     if (flash) {
-      if (granted_total != static_cast<uint64_t>(o.stock))
-        chk.fail("flash: " + std::to_string(granted_total) +
-                 " units granted of a stock of " + std::to_string(o.stock));
+      bench::check_flash_granted(all.granted_total, o.stock, chk);
       if (clients_left > 0)
         chk.fail("flash: the stock did not sell out within --seconds");
     }
-    for (auto& line : chk.samples)
-      std::cerr << "violation: " << line << "\n";
+    chk.print_samples();
     // -- the summary ----------------------------------------------------------
-    out.operations = all.operations;
-    out.latency = all.latency.summary();
-    out.granted = all.granted;
-    out.refused = all.refused;
-    out.errors = all.errors;
+    bench::add_counts(out, all);
     out.invariants_ok = chk.ok;
     auto& x = out.extra;
     x["store"] = o.store;
     x["driver"] = o.driver;
-    x["skus"] = r.skus.size();
-    x["stock"] = o.stock;
-    x["warmupSeconds"] = o.warmup;
-    x["setupSeconds"] = bench::rounded(setup_s, 3);
-    if (o.workload == "lifecycle" || o.workload == "cancel")
-      x["requestLatencyMs"] = bench::to_json(all.requests.summary());
-    if (all.refusals.count() > 0)
-      x["refusedLatencyMs"] = bench::to_json(all.refusals.summary());
-    if (flash) {
-      x["sellOutSeconds"] =
-          bench::rounded(static_cast<double>(last_grant_ns) / 1e9, 3);
-      x["grantedUnits"] = granted_total;
-    }
+    bench::add_run_extra(x, all, r.skus.size(), o.stock, o.warmup, setup_s,
+                         o.workload == "lifecycle" || o.workload == "cancel",
+                         flash);
     if (journal_before && journal_after) {
       auto batches = journal_after->batches - journal_before->batches;
       auto events = journal_after->events - journal_before->events;
@@ -670,16 +570,13 @@ int run(const options& o_in) {
           2);
     }
     x["auditSeconds"] = bench::rounded(audit_s, 2);
-    x["exactCheck"] = chk.exact;
-    x["violations"] = chk.violations;
+    x["exactCheck"] = exact;
+    x["violations"] = chk.count;
     if (!all.error_codes.empty())
       x["errorCodes"] = all.error_codes;
     if (!o.quiet)
-      std::cerr << "oms-bench-inprocess: " << all.operations
-                << " operations in " << bench::fixed(out.seconds, 2)
-                << " s, p50 " << bench::fixed(out.latency.p50_ms, 3)
-                << " ms, p99 " << bench::fixed(out.latency.p99_ms, 3)
-                << " ms; invariants " << (chk.ok ? "hold" : "VIOLATED") << "\n";
+      std::cerr << "oms-bench-inprocess: " << bench::describe_operations(out)
+                << "\n";
   }
   if (!made_dir.empty())
     std::filesystem::remove_all(made_dir);

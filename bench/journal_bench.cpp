@@ -50,6 +50,28 @@ struct latencies {
   }
 };
 
+// Runs `clients` threads for `secs` seconds. Each calls `client(c, local,
+// stop)` with its index and a histogram of its own, which goes on until
+// `stop` and records its latencies in `local`; they are merged into `lat` as
+// the client finishes. Returns the seconds from the start to the last join.
+template <class Client>
+double closed_loop(int clients, double secs, latencies& lat, Client client) {
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> threads;
+  auto start = clock_type::now();
+  for (int c = 0; c < clients; ++c)
+    threads.emplace_back([&, c] {
+      bench::latency_histogram local;
+      client(c, local, stop);
+      lat.add(local);
+    });
+  std::this_thread::sleep_for(std::chrono::duration<double>(secs));
+  stop = true;
+  for (auto& t : threads)
+    t.join();
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
 std::shared_ptr<journal_store> fresh_sqlite(const std::string& dir,
                                             const std::string& name) {
   auto s = sqlite_store::open(dir + "/" + name + ".db");
@@ -87,35 +109,27 @@ nlohmann::json journal_run(const std::string& dir, int clients, double secs,
   caf::actor_system sys{cfg};
   auto store = fresh_sqlite(dir, "journal-" + std::to_string(clients));
   auto journal = spawn_journal(sys, store, 4096);
-  std::atomic<bool> stop{false};
   std::atomic<uint64_t> appends{0};
   latencies lat;
-  std::vector<std::thread> threads;
-  auto start = clock_type::now();
-  for (int c = 0; c < clients; ++c)
-    threads.emplace_back([&, c] {
-      caf::scoped_actor self{sys};
-      auto events =
-          receipt_events("SKU-" + std::to_string(c), events_per_append);
-      bench::latency_histogram local;
-      while (!stop) {
-        auto t = clock_type::now();
-        bool ok = false;
-        self->request(journal, std::chrono::seconds(30), atom::append_v, events)
-            .receive([&](uint64_t) { ok = true; }, [&](caf::error&) {});
-        if (!ok)
-          break;
-        local.record(clock_type::now() - t);
-        ++appends;
-      }
-      lat.add(local);
-    });
-  std::this_thread::sleep_for(std::chrono::duration<double>(secs));
-  stop = true;
-  for (auto& t : threads)
-    t.join();
-  auto elapsed =
-      std::chrono::duration<double>(clock_type::now() - start).count();
+  auto elapsed = closed_loop(
+      clients, secs, lat,
+      [&](int c, bench::latency_histogram& local,
+          const std::atomic<bool>& stop) {
+        caf::scoped_actor self{sys};
+        auto events =
+            receipt_events("SKU-" + std::to_string(c), events_per_append);
+        while (!stop) {
+          auto t = clock_type::now();
+          bool ok = false;
+          self->request(journal, std::chrono::seconds(30), atom::append_v,
+                        events)
+              .receive([&](uint64_t) { ok = true; }, [&](caf::error&) {});
+          if (!ok)
+            break;
+          local.record(clock_type::now() - t);
+          ++appends;
+        }
+      });
   journal_stats stats;
   {
     caf::scoped_actor self{sys};
@@ -151,35 +165,27 @@ nlohmann::json order_run(std::shared_ptr<journal_store> store,
   constexpr int skus = 100;
   for (int s = 0; s < skus; ++s)
     oms.add_item_to_inventory("SKU-" + std::to_string(s), 100'000'000, 1000);
-  std::atomic<bool> stop{false};
   std::atomic<uint64_t> created{0};
   std::atomic<uint64_t> failed{0};
   latencies lat;
-  std::vector<std::thread> threads;
-  auto start = clock_type::now();
-  for (int c = 0; c < clients; ++c)
-    threads.emplace_back([&, c] {
-      bench::latency_histogram local;
-      address home{"1 Bench Rd", "", "Pune", "411001", "IN"};
-      for (uint64_t i = 0; !stop; ++i) {
-        auto sku = "SKU-" + std::to_string((c * 7 + i) % skus);
-        auto t = clock_type::now();
-        auto rec = oms.create_order("bench-" + std::to_string(c),
-                                    {{sku, 1, seller::internal}}, home);
-        local.record(clock_type::now() - t);
-        if (rec)
-          ++created;
-        else
-          ++failed;
-      }
-      lat.add(local);
-    });
-  std::this_thread::sleep_for(std::chrono::duration<double>(secs));
-  stop = true;
-  for (auto& t : threads)
-    t.join();
   auto elapsed =
-      std::chrono::duration<double>(clock_type::now() - start).count();
+      closed_loop(clients, secs, lat,
+                  [&](int c, bench::latency_histogram& local,
+                      const std::atomic<bool>& stop) {
+                    address home{"1 Bench Rd", "", "Pune", "411001", "IN"};
+                    for (uint64_t i = 0; !stop; ++i) {
+                      auto sku = "SKU-" + std::to_string((c * 7 + i) % skus);
+                      auto t = clock_type::now();
+                      auto rec =
+                          oms.create_order("bench-" + std::to_string(c),
+                                           {{sku, 1, seller::internal}}, home);
+                      local.record(clock_type::now() - t);
+                      if (rec)
+                        ++created;
+                      else
+                        ++failed;
+                    }
+                  });
   auto stats = oms.journal_counters();
   auto audit = oms.audit();
   return {

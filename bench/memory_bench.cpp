@@ -30,6 +30,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "bench/actor_config.hpp"
 #include "bench/bench_common.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
@@ -157,10 +158,7 @@ double per(uint64_t after, uint64_t before, uint64_t n) {
 int run(const options& o) {
   log::set_level(log::level::error);
   caf::actor_system_config cfg;
-  cfg.set("logger.console-verbosity", caf::atom("quiet"));
-  cfg.set("logger.file-verbosity", caf::atom("quiet"));
-  if (o.actor_threads > 0)
-    cfg.set("scheduler.max-threads", o.actor_threads);
+  bench::quiet_actor_config(cfg, o.actor_threads);
   register_types(cfg);
   caf::actor_system sys{cfg};
   settings s;

@@ -205,16 +205,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Reservations on PostgreSQL row locks: the baseline"};
   app.add_option("--conn", conninfo, "libpq connection string")
       ->capture_default_str();
-  app.add_option("--workload", workload_name, "hot, spread, multiline, flash")
-      ->check(CLI::IsMember({"hot", "spread", "multiline", "flash"}));
-  app.add_option("--clients", o.clients, "Clients, one connection each");
-  app.add_option("--seconds", o.seconds, "Measured seconds (not flash)");
-  app.add_option("--warmup", o.warmup, "Seconds before measuring (not flash)");
-  app.add_option("--skus", o.skus, "SKUs in the stock table");
-  app.add_option("--stock", o.stock,
-                 "Units per SKU (default: ample; flash: 10000)");
-  app.add_option("--flash-limit", o.flash_limit_seconds,
-                 "A flash sale not sold out by then fails");
+  add_run_options(app, o, workload_name, "SKUs in the stock table");
   app.add_option("--form", form_name,
                  "transaction (BEGIN, UPDATE, INSERT, COMMIT) or function "
                  "(one PL/pgSQL call)")
@@ -242,15 +233,7 @@ int main(int argc, char** argv) {
     if (check_only) {
       int64_t units = 0;
       auto violations = structural_check(admin, schema, units);
-      bool ok = no_violations(violations);
-      std::cout << json{{"bench", "oms-bench-pg"},
-                        {"check", "invariants"},
-                        {"unitsReserved", units},
-                        {"violations", violations},
-                        {"invariantsOk", ok}}
-                       .dump()
-                << '\n';
-      return ok ? 0 : 1;
+      return print_check("oms-bench-pg", units, violations);
     }
     // A figure without durability would not be the design we compare with.
     auto sync = show(admin, "synchronous_commit");
@@ -262,47 +245,32 @@ int main(int argc, char** argv) {
       return 2;
     }
     auto version = show(admin, "server_version");
-    say("oms-bench-pg: PostgreSQL " + version + ", " + system + ", " +
-        to_string(o.load) + ", " + std::to_string(o.clients) + " clients, " +
-        std::to_string(o.skus) + " SKUs of " + std::to_string(stock_of(o)) +
-        " units");
+    say("oms-bench-pg: PostgreSQL " + version + ", " + describe_run(system, o));
     set_up(admin, schema, o, f);
     auto t = drive(o, [&](int) {
       return std::make_unique<pg_client>(conninfo, schema, f);
     });
     int64_t units = 0;
     auto violations = structural_check(admin, schema, units);
-    bool ok = no_violations(violations);
-    // Every unit a client was told it got is reserved, and nothing more
-    // beyond commits whose answer was lost.
-    auto told = static_cast<int64_t>(t.units_granted_all);
-    ok = ok && units_accounted(units, t);
-    nlohmann::ordered_json extra{
-        {"form", form_name},         {"serverVersion", version},
-        {"synchronousCommit", sync}, {"fsync", fsync},
-        {"unitsReserved", units},    {"unitsGrantedToClients", told},
-        {"violations", violations}};
-    if (o.load == workload::flash) {
+    nlohmann::ordered_json extra{{"form", form_name},
+                                 {"serverVersion", version},
+                                 {"synchronousCommit", sync},
+                                 {"fsync", fsync}};
+    auto sku0_stock = [&] {
       pqxx::work w{admin};
       auto row =
           w.exec1("SELECT on_hand, reserved FROM " + w.quote_name(schema) +
                   ".stock WHERE sku = " + w.quote(sku_name(0)));
-      auto reserved = row[1].as<int64_t>();
-      bool sold_out = told == stock_of(o) && reserved == row[0].as<int64_t>();
-      extra["soldOut"] = sold_out;
-      ok = ok && sold_out;
-    }
-    if (!t.first_error.empty()) {
-      extra["firstError"] = t.first_error;
-      say("oms-bench-pg: first error: " + t.first_error);
-    }
-    if (!keep) {
+      return std::make_pair(row[0].as<int64_t>(), row[1].as<int64_t>());
+    };
+    auto clean_up = [&] {
+      if (keep)
+        return;
       pqxx::nontransaction n{admin};
       n.exec("DROP SCHEMA IF EXISTS " + n.quote_name(schema) + " CASCADE");
-    }
-    auto result = to_summary("oms-bench-pg", system, o, t, ok, extra);
-    say("oms-bench-pg: " + describe(result));
-    return print_summary(result);
+    };
+    return finish("oms-bench-pg", system, o, t, units, violations, extra,
+                  sku0_stock, clean_up);
   } catch (const std::exception& e) {
     std::cerr << "oms-bench-pg: " << e.what() << "\n";
     return 2;

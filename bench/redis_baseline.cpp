@@ -281,16 +281,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Reservations by a Lua script in Redis: the baseline"};
   app.add_option("--host", host, "Redis host")->capture_default_str();
   app.add_option("--port", port, "Redis port")->capture_default_str();
-  app.add_option("--workload", workload_name, "hot, spread, multiline, flash")
-      ->check(CLI::IsMember({"hot", "spread", "multiline", "flash"}));
-  app.add_option("--clients", o.clients, "Clients, one connection each");
-  app.add_option("--seconds", o.seconds, "Measured seconds (not flash)");
-  app.add_option("--warmup", o.warmup, "Seconds before measuring (not flash)");
-  app.add_option("--skus", o.skus, "SKUs");
-  app.add_option("--stock", o.stock,
-                 "Units per SKU (default: ample; flash: 10000)");
-  app.add_option("--flash-limit", o.flash_limit_seconds,
-                 "A flash sale not sold out by then fails");
+  add_run_options(app, o, workload_name, "SKUs");
   app.add_option("--prefix", k.prefix, "Prefix of every key the bench owns");
   app.add_option("--system-name", system,
                  "Name in the result (default: from CONFIG GET appendfsync)");
@@ -319,15 +310,7 @@ int main(int argc, char** argv) {
     if (check_only) {
       auto violations =
           structural_check(admin, k, o.skus, units, on_hand0, reserved0);
-      bool ok = no_violations(violations);
-      std::cout << json{{"bench", "oms-bench-redis"},
-                        {"check", "invariants"},
-                        {"unitsReserved", units},
-                        {"violations", violations},
-                        {"invariantsOk", ok}}
-                       .dump()
-                << '\n';
-      return ok ? 0 : 1;
+      return print_check("oms-bench-redis", units, violations);
     }
     auto appendonly = config_get(admin, "appendonly");
     auto appendfsync = config_get(admin, "appendfsync");
@@ -343,10 +326,7 @@ int main(int argc, char** argv) {
           version = row.substr(14, row.find_last_not_of("\r") - 13);
     }
     say("oms-bench-redis: Redis " + version + " appendonly=" + appendonly +
-        " appendfsync=" + appendfsync + ", " + system + ", " +
-        to_string(o.load) + ", " + std::to_string(o.clients) + " clients, " +
-        std::to_string(o.skus) + " SKUs of " + std::to_string(stock_of(o)) +
-        " units");
+        " appendfsync=" + appendfsync + ", " + describe_run(system, o));
     set_up(admin, k, o);
     auto sha = text(must(admin, admin.command({"SCRIPT", "LOAD", reserve_lua}),
                          "SCRIPT LOAD")
@@ -356,29 +336,16 @@ int main(int argc, char** argv) {
     });
     auto violations =
         structural_check(admin, k, o.skus, units, on_hand0, reserved0);
-    bool ok = no_violations(violations);
-    // Every unit a client was told it got is recorded, and nothing more
-    // beyond scripts whose answer was lost.
-    auto told = static_cast<int64_t>(t.units_granted_all);
-    ok = ok && units_accounted(units, t);
-    nlohmann::ordered_json extra{
-        {"redisVersion", version},       {"appendonly", appendonly},
-        {"appendfsync", appendfsync},    {"unitsReserved", units},
-        {"unitsGrantedToClients", told}, {"violations", violations}};
-    if (o.load == workload::flash) {
-      bool sold_out = told == stock_of(o) && reserved0 == on_hand0;
-      extra["soldOut"] = sold_out;
-      ok = ok && sold_out;
-    }
-    if (!t.first_error.empty()) {
-      extra["firstError"] = t.first_error;
-      say("oms-bench-redis: first error: " + t.first_error);
-    }
-    if (!keep)
-      remove_keys(admin, k);
-    auto result = to_summary("oms-bench-redis", system, o, t, ok, extra);
-    say("oms-bench-redis: " + describe(result));
-    return print_summary(result);
+    nlohmann::ordered_json extra{{"redisVersion", version},
+                                 {"appendonly", appendonly},
+                                 {"appendfsync", appendfsync}};
+    return finish(
+        "oms-bench-redis", system, o, t, units, violations, extra,
+        [&] { return std::make_pair(on_hand0, reserved0); },
+        [&] {
+          if (!keep)
+            remove_keys(admin, k);
+        });
   } catch (const std::exception& e) {
     std::cerr << "oms-bench-redis: " << e.what() << "\n";
     return 2;

@@ -4,6 +4,7 @@
 # removes the dir afterwards, whatever the command's outcome.
 #   bench/with-redis.sh [--appendfsync always|everysec] COMMAND [ARGS...]
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/lib.sh"
 fsync=always
 if [ "${1:-}" = "--appendfsync" ]; then
   fsync=${2:?--appendfsync needs always or everysec}
@@ -16,8 +17,7 @@ esac
 [ $# -gt 0 ] || { echo "usage: with-redis.sh [--appendfsync always|everysec] COMMAND..." >&2; exit 2; }
 command -v redis-server >/dev/null || { echo "with-redis: redis-server is not installed" >&2; exit 2; }
 dir=$(mktemp -d /tmp/oms-redis-XXXXXX)
-port=$(( 20000 + RANDOM % 20000 ))
-while (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+port=$(free_port)
 pid=
 cleanup() {
   if [ -n "$pid" ]; then
@@ -40,11 +40,5 @@ done
 redis-cli -p "$port" ping >/dev/null 2>&1 || { cat "$dir/redis.log" >&2; exit 2; }
 export OMS_TEST_REDIS_PORT=$port
 echo "with-redis: Redis on 127.0.0.1:$port (appendfsync $fsync)" >&2
-# In the background, so that a TERM or INT reaches the traps at once.
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM
-trap 'kill -INT "$child" 2>/dev/null; exit 130' INT
-status=0
-wait "$child" || status=$?
-exit "$status"
+# The EXIT trap stops Redis even when a TERM or INT ends the command.
+run_and_exit "$@"

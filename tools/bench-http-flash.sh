@@ -6,13 +6,12 @@
 # its exact per-SKU check, and a wrong admin token must be refused.
 #   tools/bench-http-flash.sh [BUILD_DIR] [PORT]    (default: build 28931)
 set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 build=${1:-build}
 port=${2:-28931}
 omsd="$build/omsd"
 load="$build/oms-http-load"
-for b in "$omsd" "$load"; do
-  [ -x "$b" ] || { echo "bench-http-flash: $b not built" >&2; exit 2; }
-done
+require_built bench-http-flash "$omsd" "$load"
 dir=$(mktemp -d)
 pid=
 cleanup() {
@@ -22,10 +21,8 @@ cleanup() {
 trap cleanup EXIT
 token=bench-http-flash-admin-token
 url="http://127.0.0.1:$port"
-"$omsd" --port "$port" --data-dir "$dir/data" --admin-token "$token" \
-  --log-level warn >"$dir/omsd.log" 2>&1 &
-pid=$!
-"$load" wait --url "$url" --seconds 30 || { cat "$dir/omsd.log"; exit 1; }
+start_omsd "$omsd" "$load" "$port" "$dir/data" "$token" "$dir/omsd.log" ||
+  { cat "$dir/omsd.log"; exit 1; }
 
 bad=0
 # Prints field $2 of the JSON line $1 (a number, or true/false).

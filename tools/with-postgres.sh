@@ -4,6 +4,7 @@
 # afterwards, whatever the command's outcome.
 #   tools/with-postgres.sh COMMAND [ARGS...]
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 pgbin=/usr/lib/postgresql/15/bin
 [ -x "$pgbin/initdb" ] || { echo "with-postgres: PostgreSQL 15 is not installed" >&2; exit 2; }
 dir=$(mktemp -d /tmp/oms-pg-XXXXXX)
@@ -14,8 +15,7 @@ if [ "$(id -u)" -eq 0 ]; then
   chown postgres "$dir"
   as_pg=(runuser -u postgres --)
 fi
-port=$(( 20000 + RANDOM % 20000 ))
-while (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+port=$(free_port)
 cleanup() {
   "${as_pg[@]}" "$pgbin/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1 || true
   rm -rf "$dir"
@@ -28,12 +28,5 @@ trap cleanup EXIT
   || { cat "$dir/server.log"; exit 2; }
 export OMS_TEST_PG="host=127.0.0.1 port=$port user=oms dbname=postgres"
 echo "with-postgres: PostgreSQL 15 on 127.0.0.1:$port"
-# In the background, so that a TERM or INT reaches the traps at once (bash
-# runs traps only between foreground commands) and the cluster still goes.
-"$@" &
-child=$!
-trap 'kill -TERM "$child" 2>/dev/null; exit 143' TERM
-trap 'kill -INT "$child" 2>/dev/null; exit 130' INT
-status=0
-wait "$child" || status=$?
-exit "$status"
+# The EXIT trap stops the cluster even when a TERM or INT ends the command.
+run_and_exit "$@"

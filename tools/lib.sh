@@ -1,0 +1,91 @@
+# shellcheck shell=bash
+# What the scripts under tools/ and bench/ share; they source it:
+#   source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Functions only: sourcing it runs nothing.
+
+# Exits 2 with "NAME: BIN not built" on stderr unless every BIN is executable.
+#   require_built NAME BIN...
+require_built() {
+  local name=$1 b
+  shift
+  for b in "$@"; do
+    [ -x "$b" ] || { echo "$name: $b not built" >&2; exit 2; }
+  done
+}
+
+# Prints a TCP port on 127.0.0.1 that nothing listens on: the first free one
+# from a random start in 20000..39999.
+free_port() {
+  local port=$((20000 + RANDOM % 20000))
+  while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  echo "$port"
+}
+
+# Runs COMMAND in the background and exits with its status. In the
+# background so that a TERM or INT reaches the traps at once (bash runs traps
+# only between foreground commands): the signal is passed on to COMMAND and
+# the caller's EXIT trap still cleans up.
+#   run_and_exit COMMAND [ARGS...]
+run_and_exit() {
+  "$@" &
+  lib_child=$!
+  trap 'kill -TERM "$lib_child" 2>/dev/null; exit 143' TERM
+  trap 'kill -INT "$lib_child" 2>/dev/null; exit 130' INT
+  local status=0
+  wait "$lib_child" || status=$?
+  exit "$status"
+}
+
+# Starts omsd on PORT with DATA_DIR and the admin TOKEN, its output appended
+# to LOG, sets pid to its process id and waits (at most 30 s) until LOAD
+# (oms-http-load) finds it ready; returns 1 when it never was.
+#   start_omsd OMSD LOAD PORT DATA_DIR TOKEN LOG
+start_omsd() {
+  local omsd=$1 load=$2 port=$3 data=$4 token=$5 log=$6
+  "$omsd" --port "$port" --data-dir "$data" --admin-token "$token" \
+    --log-level warn >>"$log" 2>&1 &
+  # shellcheck disable=SC2034 # the caller's
+  pid=$!
+  "$load" wait --url "http://127.0.0.1:$port" --seconds 30
+}
+
+# Sleeps 0.3 .. 1.5 s, drawn at random: the traffic before a SIGKILL.
+sleep_before_kill() {
+  sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.3 + (r % 120) / 100 }')"
+}
+
+# Runs the VERIFY command with its output in OUT and prints "cycle CYCLE:"
+# with the output's last line, or FAILED and all of it, adding 1 to bad.
+#   verify_cycle CYCLE OUT VERIFY [ARGS...]
+verify_cycle() {
+  local cycle=$1 out=$2
+  shift 2
+  if "$@" >"$out" 2>&1; then
+    echo "cycle $cycle: $(tail -n 1 "$out")"
+  else
+    echo "cycle $cycle: FAILED"; cat "$out"
+    bad=$((bad + 1))
+  fi
+}
+
+# Overwrites two 4 KiB pages in the middle of the SQLite file FILE with
+# random bytes: damage beyond what WAL recovery repairs.
+damage_store() {
+  local size
+  size=$(stat -c %s "$1")
+  dd if=/dev/urandom of="$1" bs=4096 seek=$((size / 8192)) count=2 conv=notrunc status=none
+}
+
+# Checks that a start on a damaged store was refused: exit CODE 2 and OUT
+# naming NAME; else says what happened and adds 1 to bad.
+#   expect_refused CODE NAME OUT
+expect_refused() {
+  local code=$1 name=$2 out=$3
+  if [ "$code" -eq 2 ] && grep -q "$name" "$out"; then
+    echo "damaged store: start refused with exit $code: $(head -n 1 "$out")"
+  else
+    echo "damaged store: expected exit 2 naming the file, got exit $code:"
+    cat "$out"
+    bad=$((bad + 1))
+  fi
+}
