@@ -97,8 +97,9 @@ void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
   auto sum =
       add ? checked_add(current, quantity) : std::optional<int64_t>{quantity};
   if (!sum || *sum > limits.line_quantity_max) {
-    rp.deliver(invalid("quantity", "quantity must be between 1 and " +
-                       std::to_string(limits.line_quantity_max)));
+    rp.deliver(
+        invalid("quantity", "quantity must be between 1 and " +
+                                std::to_string(limits.line_quantity_max)));
     return;
   }
   int64_t wanted = *sum;
