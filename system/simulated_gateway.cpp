@@ -17,6 +17,23 @@ namespace oms {
 
 namespace {
 
+// The sum of the approved refunds (or charges) among `by_key`'s entries;
+// nothing if it does not fit in an amount.
+template <class Map>
+std::optional<money> approved_total(const Map& by_key, bool refunds) {
+  money sum = 0;
+  for (auto& kvp : by_key) {
+    if (kvp.second.is_refund != refunds ||
+        kvp.second.result.status != gateway_status::approved)
+      continue;
+    auto next = checked_add(sum, kvp.second.result.amount);
+    if (!next)
+      return std::nullopt;
+    sum = *next;
+  }
+  return sum;
+}
+
 gateway_result unavailable() {
   return gateway_result{gateway_status::unavailable, "", "gateway timeout", 0};
 }
@@ -244,17 +261,7 @@ int simulated_gateway::charges() const {
 
 std::optional<money> simulated_gateway::charged_total() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  money sum = 0;
-  for (auto& kvp : by_key_) {
-    if (kvp.second.is_refund ||
-        kvp.second.result.status != gateway_status::approved)
-      continue;
-    auto next = checked_add(sum, kvp.second.result.amount);
-    if (!next)
-      return std::nullopt;
-    sum = *next;
-  }
-  return sum;
+  return approved_total(by_key_, false);
 }
 
 int simulated_gateway::refunds() const {
@@ -269,17 +276,7 @@ int simulated_gateway::refunds() const {
 
 std::optional<money> simulated_gateway::refunded_total() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  money sum = 0;
-  for (auto& kvp : by_key_) {
-    if (!kvp.second.is_refund ||
-        kvp.second.result.status != gateway_status::approved)
-      continue;
-    auto next = checked_add(sum, kvp.second.result.amount);
-    if (!next)
-      return std::nullopt;
-    sum = *next;
-  }
-  return sum;
+  return approved_total(by_key_, true);
 }
 
 } // namespace oms
