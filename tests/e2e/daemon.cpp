@@ -128,21 +128,34 @@ void daemon::start() {
   }
   argv.insert(argv.end(), args_.begin(), args_.end());
   pid_ = spawn_process(argv, {}, dir_ + "/omsd.out", dir_ + "/omsd.log");
-  client::http_client probe{url(), {}, std::chrono::milliseconds(500)};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe.get("/readyz").status == 200)
+  int status = 0;
+  switch (wait_until_serving(url(), "/readyz", pid_, status)) {
+    case start_outcome::serving:
       return;
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    case start_outcome::exited:
       pid_ = -1;
       throw std::runtime_error("omsd exited at start with status " +
                                std::to_string(exit_status(status)) + ": " +
                                log());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    case start_outcome::timed_out:
+      break;
   }
   throw std::runtime_error("omsd did not become ready: " + log());
+}
+
+start_outcome wait_until_serving(const std::string& url,
+                                 const std::string& path, pid_t pid,
+                                 int& status, std::chrono::seconds limit) {
+  client::http_client probe{url, {}, std::chrono::milliseconds(500)};
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (probe.get(path).status == 200)
+      return start_outcome::serving;
+    if (::waitpid(pid, &status, WNOHANG) == pid)
+      return start_outcome::exited;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return start_outcome::timed_out;
 }
 
 int daemon::stop() {

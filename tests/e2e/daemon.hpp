@@ -70,6 +70,17 @@ pid_t spawn_process(const std::vector<std::string>& argv,
                     const std::vector<std::string>& env,
                     const std::string& out_path, const std::string& err_path);
 
+/// How a process started by spawn_process came up.
+enum class start_outcome { serving, exited, timed_out };
+
+/// Polls `path` at `url` every 10 ms until it answers 200 (serving), the
+/// process `pid` exits (exited, its wait status in `status`) or `limit`
+/// passes (timed_out).
+start_outcome
+wait_until_serving(const std::string& url, const std::string& path, pid_t pid,
+                   int& status,
+                   std::chrono::seconds limit = std::chrono::seconds(20));
+
 /// A free TCP port on 127.0.0.1 (free when asked).
 int free_port();
 

@@ -48,20 +48,13 @@ class wms {
                                     "warn"};
       argv.insert(argv.end(), args.begin(), args.end());
       pid_ = spawn_process(argv, {}, dir_ + "/out", dir_ + "/log");
-      http_client probe{url(), {}, std::chrono::milliseconds(500)};
-      auto deadline =
-          std::chrono::steady_clock::now() + std::chrono::seconds(20);
-      while (std::chrono::steady_clock::now() < deadline) {
-        if (probe.get("/healthz").status == 200)
-          return;
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-          pid_ = -1;
-          break; // the port was taken meanwhile: another one
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      if (pid_ > 0)
+      int status = 0;
+      auto outcome = wait_until_serving(url(), "/healthz", pid_, status);
+      if (outcome == start_outcome::serving)
+        return;
+      if (outcome == start_outcome::exited)
+        pid_ = -1; // the port was taken meanwhile: another one
+      else
         stop();
     }
     FAIL("wms-sim did not start");

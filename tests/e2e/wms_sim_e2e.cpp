@@ -121,20 +121,18 @@ class wms_process {
 
  private:
   bool wait_ready() {
-    http_client probe{url(), {}, std::chrono::milliseconds(500)};
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (probe.get("/healthz").status == 200)
+    int status = 0;
+    switch (wait_until_serving(url(), "/healthz", pid_, status)) {
+      case start_outcome::serving:
         return true;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      case start_outcome::exited:
         pid_ = -1;
         if (status_code(status) == 2 &&
             log().find("cannot listen") != std::string::npos)
           return false;
         throw std::runtime_error("wms-sim exited at start: " + log());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      case start_outcome::timed_out:
+        break;
     }
     throw std::runtime_error("wms-sim did not become ready: " + log());
   }
