@@ -172,6 +172,34 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
   return self->delegate(i->second, atom::receive_v, quantity, unit_price);
 }
 
+// An order's record: from its actor while it lives, else from the journal.
+// The actor may end (archive, quit) before it reads the request; its final
+// record is durable by then, so the journal answers instead of a
+// request_receiver_down the caller could only retry.
+caf::result<order_record> get_order(supervisor_ptr self, const order_id& id) {
+  auto& st = self->state;
+  auto i = st.orders.find(id);
+  if (i == st.orders.end())
+    return self->delegate(st.ctx->journal, atom::get_v, id);
+  auto rp = self->make_response_promise<order_record>();
+  self->request(i->second, caf::infinite, atom::get_v)
+      .then([rp](order_record& rec) mutable { rp.deliver(std::move(rec)); },
+            [self, rp, id](caf::error& err) mutable {
+              if (err != caf::sec::request_receiver_down) {
+                rp.deliver(std::move(err));
+                return;
+              }
+              self->request(self->state.ctx->journal, caf::infinite,
+                            atom::get_v, id)
+                  .then(
+                      [rp](order_record& rec) mutable {
+                        rp.deliver(std::move(rec));
+                      },
+                      [rp](caf::error& err) mutable { rp.deliver(err); });
+            });
+  return rp;
+}
+
 caf::result<inbox_result> apply_change(supervisor_ptr self,
                                        const stock_change& c) {
   auto& st = self->state;
@@ -412,12 +440,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::apply, const order_id& id, order_command& cmd) {
         return apply_command(self, id, cmd);
       },
-      [=](atom::get, const order_id& id) -> caf::result<order_record> {
-        auto& st = self->state;
-        if (auto i = st.orders.find(id); i != st.orders.end())
-          return self->delegate(i->second, atom::get_v);
-        return self->delegate(st.ctx->journal, atom::get_v, id);
-      },
+      [=](atom::get, const order_id& id) { return get_order(self, id); },
       [=](atom::find_order, const order_id& id) -> caf::result<order_actor> {
         auto& st = self->state;
         if (auto i = st.orders.find(id); i != st.orders.end())

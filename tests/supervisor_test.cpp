@@ -26,6 +26,20 @@ TEST_CASE_FIXTURE(fixture, "callers talk to an order's actor directly") {
   CHECK(*found == created.handle);
 }
 
+TEST_CASE_FIXTURE(fixture, "an order read while its actor ends is answered "
+                           "from the journal, not with a retry") {
+  // The actor ends before the SUPERVISOR learns of it (its down message
+  // comes after the read in the SUPERVISOR's mailbox): the read reaches a
+  // dead actor, and the journal has the record.
+  receive("A", 3, 100);
+  auto created = create("c1", {{"A", 1, seller::internal}});
+  self->send_exit(created.handle, caf::exit_reason::kill);
+  auto res = call<order_record>(sup, atom::get_v, created.record.id);
+  REQUIRE_MESSAGE(res, why(res));
+  CHECK(res->id == created.record.id);
+  CHECK(res->status == order_status::created);
+}
+
 TEST_CASE_FIXTURE(fixture,
                   "the audit finds nothing wrong in a consistent system") {
   receive("A", 10, 100);
