@@ -205,7 +205,13 @@ TEST_CASE("http: reason phrases") {
   CHECK(std::string{reason_phrase(413)} == "Payload Too Large");
   CHECK(std::string{reason_phrase(503)} == "Service Unavailable");
   CHECK(std::string{reason_phrase(507)} == "Insufficient Storage");
-  for (auto unknown : {0, -1, 100, 204, 302, 418, 599, 1000})
+  // What the HTTP server answers by itself.
+  CHECK(std::string{reason_phrase(100)} == "Continue");
+  CHECK(std::string{reason_phrase(414)} == "URI Too Long");
+  CHECK(std::string{reason_phrase(431)} == "Request Header Fields Too Large");
+  CHECK(std::string{reason_phrase(501)} == "Not Implemented");
+  CHECK(std::string{reason_phrase(505)} == "HTTP Version Not Supported");
+  for (auto unknown : {0, -1, 204, 302, 418, 599, 1000})
     CHECK(std::string{reason_phrase(unknown)} == "Unknown");
 }
 

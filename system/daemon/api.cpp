@@ -304,13 +304,21 @@ uint32_t api::impl::limit_param(const std::map<std::string, std::string>& q) {
 
 // -- routing -----------------------------------------------------------------
 
-void api::impl::handle(http_request req, responder done) {
+http::body_sink api::impl::begin(http_request head, responder done) {
   auto c = std::make_shared<call>();
   c->started = steady::now();
-  c->req = std::move(req);
+  c->req = std::move(head);
   c->done = std::move(done);
   stats.in_flight_add(1);
-  guarded(c, [&] { route(c); });
+  bool admitted = false;
+  guarded(c, [&] { admitted = admit(c); });
+  if (!admitted)
+    return {};
+  return [self = shared_from_this(), c](std::string body,
+                                        http::body_outcome outcome) {
+    c->req.body = std::move(body);
+    self->guarded(c, [&] { self->dispatch(c, outcome); });
+  };
 }
 
 bool api::impl::over_limit(const call_ptr& c, const std::string& key,
@@ -362,7 +370,7 @@ bool api::impl::authenticate(const call_ptr& c, const route_def& found) {
   return true;
 }
 
-void api::impl::route(const call_ptr& c) {
+bool api::impl::admit(const call_ptr& c) {
   auto m =
       http::match_route(routes(), c->req.method, http::split_path(c->req.path));
   const route_def* found = m.found() ? &routes()[m.index] : nullptr;
@@ -371,31 +379,62 @@ void api::impl::route(const call_ptr& c) {
     c->route = found->pattern;
   }
   // While stopping, liveness and metrics still answer.
-  if (draining && (found == nullptr || found->authenticated))
-    return fail(c, make_error(errc::not_ready, "omsd is stopping"));
+  if (draining && (found == nullptr || found->authenticated)) {
+    fail(c, make_error(errc::not_ready, "omsd is stopping"));
+    return false;
+  }
   if (found == nullptr) {
     if (!m.allow.empty())
-      return fail(
-          c,
-          make_error(errc::method_not_allowed,
-                     c->req.method + " is not allowed here; use " + m.allow),
-          {{"Allow", m.allow}});
-    return fail(c, make_error(errc::not_found, "no route " + c->req.path));
+      fail(c,
+           make_error(errc::method_not_allowed,
+                      c->req.method + " is not allowed here; use " + m.allow),
+           {{"Allow", m.allow}});
+    else
+      fail(c, make_error(errc::not_found, "no route " + c->req.path));
+    return false;
   }
   if (found->authenticated && !authenticate(c, *found))
-    return;
+    return false;
+  if (c->req.content_length &&
+      *c->req.content_length > limits().body_bytes_max) {
+    too_large(c);
+    return false;
+  }
+  c->found = found;
+  return true;
+}
+
+void api::impl::too_large(const call_ptr& c) {
   auto max_body = limits().body_bytes_max;
-  if (c->req.body.size() > max_body)
-    return fail(c, make_error(errc::payload_too_large,
-                              "the body is larger than " +
-                                  std::to_string(max_body) + " bytes",
-                              json{{"limit", max_body}}.dump()));
+  fail(c, make_error(errc::payload_too_large,
+                     "the body is larger than " + std::to_string(max_body) +
+                         " bytes",
+                     json{{"limit", max_body}}.dump()));
+}
+
+void api::impl::dispatch(const call_ptr& c, http::body_outcome outcome) {
+  switch (outcome) {
+    case http::body_outcome::read:
+      break;
+    case http::body_outcome::too_large:
+      return too_large(c);
+    case http::body_outcome::no_memory:
+      return fail(c,
+                  make_error(errc::unavailable,
+                             "omsd is reading too many request bodies at "
+                             "once; retry in 1 s"),
+                  {{"Retry-After", "1"}});
+    case http::body_outcome::incomplete:
+      invalid("body", "ended early or was malformed (chunked encoding)");
+  }
+  if (c->req.body.size() > limits().body_bytes_max)
+    return too_large(c);
   // The parameters are bytes of the request line as sent: bytes that are
   // not UTF-8 can be no id, nor be named back in an answer.
   for (size_t i = 0; i < c->params.size(); ++i)
     if (!http::valid_utf8(c->params[i]))
-      invalid(param_field(found->pattern, i), "must be valid UTF-8");
-  (this->*(found->handler))(c);
+      invalid(param_field(c->found->pattern, i), "must be valid UTF-8");
+  (this->*(c->found->handler))(c);
 }
 
 // -- the API -----------------------------------------------------------------
@@ -407,7 +446,13 @@ api::api(caf::actor_system& sys, order_system& oms, token_registry& tokens,
 api::~api() = default;
 
 void api::handle(http_request req, responder done) {
-  d_->handle(std::move(req), std::move(done));
+  auto body = std::move(req.body);
+  if (auto sink = d_->begin(std::move(req), std::move(done)))
+    sink(std::move(body), http::body_outcome::read);
+}
+
+http::body_sink api::begin(http_request head, responder done) {
+  return d_->begin(std::move(head), std::move(done));
 }
 
 std::vector<route_info> api::routes() {

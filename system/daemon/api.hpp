@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "system/http/exchange.hpp"
+
 namespace caf {
 class actor_system;
 } // namespace caf
@@ -25,25 +27,9 @@ namespace oms::daemon {
 class token_registry;
 class metrics;
 
-struct http_request {
-  std::string method; // "GET", "POST", ...
-  std::string path;   // without the query
-  std::string query;  // raw, without '?'
-  std::string authorization;
-  std::string idempotency_key;
-  std::string body;
-};
-
-struct http_response {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-  /// Close the connection after this answer (set while draining).
-  bool close = false;
-};
-
-using responder = std::function<void(http_response)>;
+using http_request = http::request;
+using http_response = http::response;
+using responder = http::respond;
 
 /// One route of the API.
 struct route_info {
@@ -74,8 +60,17 @@ class api {
   api(const api&) = delete;
   api& operator=(const api&) = delete;
 
-  /// Answers `req` through `done`, exactly once; never throws.
+  /// Answers `req`, body included, through `done`, exactly once; never
+  /// throws.
   void handle(http_request req, responder done);
+
+  /// Takes a request whose body has not been read yet: answers at once
+  /// what its request line and headers decide (no route, no or a bad token,
+  /// rate limited, a declared body over the limit, stopping) and returns an
+  /// empty function; otherwise returns the function that takes the body and
+  /// answers through `done`. Either way `done` is called exactly once (if
+  /// the returned function is).
+  http::body_sink begin(http_request head, responder done);
 
   /// Every route served, in the order they are matched.
   static std::vector<route_info> routes();

@@ -35,12 +35,16 @@ int64_t now_ms();
 caf::error order_missing(const order_id& id);
 
 struct api::impl : std::enable_shared_from_this<api::impl> {
+  struct route_def;
+
   struct call {
     http_request req;
     responder done;
     std::string route = "unmatched";
     std::vector<std::string> params;
     principal who;
+    /// The route matched, once admitted.
+    const route_def* found = nullptr;
     steady::time_point started;
     std::atomic<bool> answered{false};
   };
@@ -192,7 +196,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   // -- routing (api.cpp) ------------------------------------------------------
 
-  void handle(http_request req, responder done);
+  http::body_sink begin(http_request head, responder done);
   // Takes a request from `key`'s bucket; answers 429 with Retry-After and
   // returns true when the bucket is empty.
   bool over_limit(const call_ptr& c, const std::string& key,
@@ -200,7 +204,13 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // The caller of an authenticated route, or false when it was answered
   // (401, 403 or 429).
   bool authenticate(const call_ptr& c, const route_def& route);
-  void route(const call_ptr& c);
+  // What the request line and headers decide: true when the request may
+  // go on to its handler once its body is in; false when it was answered.
+  bool admit(const call_ptr& c);
+  // With the body in (or not, as `outcome` says): the route's handler.
+  void dispatch(const call_ptr& c, http::body_outcome outcome);
+  // 413 PAYLOAD_TOO_LARGE, naming the limit.
+  void too_large(const call_ptr& c);
 
   // -- health and stock (api_stock_routes.cpp) --------------------------------
 

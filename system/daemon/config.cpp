@@ -79,6 +79,41 @@ void add_server_flags(CLI::App& app, daemon_config& cfg) {
       ->group(listen_group);
 }
 
+void add_connection_flags(CLI::App& app, daemon_config& cfg) {
+  std::string group = "Connections";
+  app.add_option("--max-connections", cfg.connections_max,
+                 "Connections open at once; more wait in the listen backlog "
+                 "until one closes")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1}, size_t{1} << 20))
+      ->group(group);
+  app.add_option("--max-url-bytes", cfg.url_bytes_max,
+                 "Longest request target (path and query); longer gets 414")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{256}, size_t{64} << 10))
+      ->group(group);
+  app.add_option("--max-header-bytes", cfg.header_bytes_max,
+                 "Largest request line and header fields together; larger "
+                 "gets 431")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t{1024}, size_t{256} << 10))
+      ->group(group);
+  app.add_option("--max-body-memory", cfg.body_memory_max,
+                 "Bytes all request bodies being read or answered may take "
+                 "together; beyond, 503 with Retry-After")
+      ->capture_default_str()
+      ->check(CLI::Range(uint64_t{64} << 10, uint64_t{16} << 30))
+      ->group(group);
+  add_duration(app, "--idle-timeout", cfg.idle_timeout,
+               "Longest wait for a request's whole header, from a "
+               "connection's start or its last answer")
+      ->group(group);
+  add_duration(app, "--body-timeout", cfg.body_timeout,
+               "Longest time to read one request body, or to write one "
+               "answer")
+      ->group(group);
+}
+
 void add_store_flags(CLI::App& app, daemon_config& cfg,
                      std::string& store_name) {
   std::string store_group = "Store";
@@ -235,6 +270,7 @@ parse_outcome parse_args(int argc, char** argv) {
                          "Read settings from this file (see "
                          "config/omsd.conf); flags override it");
   add_server_flags(app, cfg);
+  add_connection_flags(app, cfg);
   std::string store_name = "sqlite";
   add_store_flags(app, cfg, store_name);
   add_order_flags(app, cfg);
@@ -262,6 +298,14 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --inbox-retention must be at least 1h, longer "
                          "than any redelivery of an inbound event\n"};
+  if (cfg.body_memory_max < cfg.limits.body_bytes_max)
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --max-body-memory must be at least "
+                         "--max-body-bytes, or no body would fit\n"};
+  if (cfg.idle_timeout.count() <= 0 || cfg.body_timeout.count() <= 0)
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --idle-timeout and --body-timeout must be "
+                         "longer than 0\n"};
   log::parse_level(level_name, cfg.log_level);
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();

@@ -31,6 +31,13 @@ struct daemon_config {
   size_t actor_threads = 0; // 0: one per core
   std::chrono::milliseconds request_timeout = request_timeout_default;
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(10);
+  // -- connections (system/http/server.hpp)
+  size_t connections_max = 1024;
+  size_t url_bytes_max = 8 * 1024;
+  size_t header_bytes_max = 16 * 1024;
+  uint64_t body_memory_max = uint64_t{64} << 20;
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds(60);
+  std::chrono::milliseconds body_timeout = std::chrono::seconds(30);
   // -- store
   store_kind store = store_kind::sqlite;
   std::string data_dir = "./data";

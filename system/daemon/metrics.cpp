@@ -28,6 +28,34 @@ void header(std::string& out, const char* name, const char* type,
   out += '\n';
 }
 
+// The HTTP server's connections and what it refused by itself.
+void render_connections(std::string& out, const http::server_stats& c) {
+  header(out, "oms_http_connections_open", "gauge", "Connections open now.");
+  out += "oms_http_connections_open " +
+         std::to_string(c.connections_open.load()) + "\n";
+  header(out, "oms_http_connections_total", "counter",
+         "Connections accepted since start.");
+  out += "oms_http_connections_total " +
+         std::to_string(c.connections_total.load()) + "\n";
+  header(out, "oms_http_accept_errors_total", "counter",
+         "Accepts that failed (e.g. out of file descriptors) and were "
+         "retried.");
+  out += "oms_http_accept_errors_total " +
+         std::to_string(c.accept_errors.load()) + "\n";
+  header(out, "oms_http_accept_paused_total", "counter",
+         "Times accepting paused at the connection cap.");
+  out += "oms_http_accept_paused_total " +
+         std::to_string(c.accept_paused.load()) + "\n";
+  header(out, "oms_http_refused_total", "counter",
+         "Requests the server answered by itself as malformed (400, 414, "
+         "431, 501, 505).");
+  out += "oms_http_refused_total " + std::to_string(c.malformed.load()) + "\n";
+  header(out, "oms_http_body_bytes_reserved", "gauge",
+         "Bytes reserved for request bodies being read or answered.");
+  out += "oms_http_body_bytes_reserved " + std::to_string(c.body_bytes.load()) +
+         "\n";
+}
+
 // One histogram series: cumulative buckets (`counts` has one more entry
 // than `bounds`, for +Inf), the sum and the count.
 template <class Bounds, class Counts>
@@ -150,6 +178,7 @@ std::string metrics::render(const journal_stats* journal,
   header(out, "oms_http_requests_in_flight", "gauge",
          "Requests received and not yet answered.");
   out += "oms_http_requests_in_flight " + std::to_string(in_flight()) + "\n";
+  render_connections(out, connections_);
   {
     std::lock_guard<std::mutex> guard{mtx_};
     header(out, "oms_http_requests_total", "counter",

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "messages/domain.hpp"
+#include "system/http/exchange.hpp"
 
 namespace oms {
 struct wms_gateway_stats;
@@ -34,6 +35,9 @@ class metrics {
   void in_flight_add(int64_t delta) { in_flight_ += delta; }
   int64_t in_flight() const { return in_flight_.load(); }
 
+  /// What the HTTP server counts of its connections (it writes them).
+  http::server_stats& connections() { return connections_; }
+
   struct process_view {
     bool ready = false;
     uint64_t customers = 0;
@@ -55,6 +59,7 @@ class metrics {
   mutable std::mutex mtx_;
   std::map<std::pair<std::string, std::string>, series> series_;
   std::atomic<int64_t> in_flight_{0};
+  http::server_stats connections_;
 };
 
 } // namespace oms::daemon

@@ -1,6 +1,6 @@
 // omsd: the order system as a daemon. Starts the actor system over the
 // configured store, serves the JSON/HTTP API (system/daemon/api.hpp) with
-// RESTinio, and on SIGTERM or SIGINT stops accepting, finishes the requests
+// the HTTP server of system/http/server.hpp, and on SIGTERM or SIGINT stops accepting, finishes the requests
 // in flight, flushes the journal and exits 0.
 #include <pthread.h>
 #include <signal.h>
@@ -18,9 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
-#include <restinio/all.hpp>
 
 #include "actors/context.hpp"
 #include "actors/wms_gateway.hpp"
@@ -30,7 +31,7 @@
 #include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/http/flags.hpp"
-#include "system/http/send_answer.hpp"
+#include "system/http/server.hpp"
 #include "system/log.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
@@ -211,40 +212,18 @@ api_options front_options(const daemon_config& cfg,
   return opts;
 }
 
-struct server_traits : restinio::default_traits_t {};
+namespace asio = boost::asio;
 
-using server_t = restinio::http_server_t<server_traits>;
-
-// Hands a request to the API; its answer goes out from whichever thread it
-// comes on.
-restinio::request_handling_status_t
-serve(api& front, const restinio::request_handle_t& req) {
-  http_request r;
-  r.method = req->header().method().c_str();
-  r.path = std::string{req->header().path()};
-  r.query = std::string{req->header().query()};
-  r.authorization = std::string{
-      req->header().get_field_or(restinio::http_field::authorization, "")};
-  r.idempotency_key =
-      std::string{req->header().get_field_or("Idempotency-Key", "")};
-  r.body = req->body();
-  front.handle(std::move(r), [req](http_response resp) {
-    http::send_answer(req, resp.status, resp.content_type, resp.headers,
-                      std::move(resp.body), resp.close);
-  });
-  return restinio::request_accepted();
-}
-
-restinio::server_settings_t<server_traits>
-server_settings(const daemon_config& cfg) {
-  auto max_body = std::max<uint64_t>(cfg.limits.body_bytes_max * 16, 1 << 20);
-  return restinio::server_settings_t<server_traits>{}
-      .port(cfg.port)
-      .address(cfg.listen)
-      .incoming_http_msg_limits(
-          restinio::incoming_http_msg_limits_t{}.max_body_size(max_body))
-      .handle_request_timeout(cfg.request_timeout + std::chrono::seconds(5))
-      .read_next_http_message_timelimit(std::chrono::seconds(60));
+http::server_limits server_limits(const daemon_config& cfg) {
+  http::server_limits l;
+  l.connections_max = cfg.connections_max;
+  l.url_bytes_max = cfg.url_bytes_max;
+  l.header_bytes_max = cfg.header_bytes_max;
+  l.body_bytes_max = cfg.limits.body_bytes_max;
+  l.body_memory_max = cfg.body_memory_max;
+  l.idle_timeout = cfg.idle_timeout;
+  l.body_timeout = cfg.body_timeout;
+  return l;
 }
 
 std::vector<std::thread>
@@ -266,17 +245,11 @@ start_io_threads(const std::shared_ptr<asio::io_context>& ioctx, size_t n) {
 
 // Stops accepting, waits up to the drain timeout for the requests in flight
 // and stops the io threads; the number left unanswered.
-int64_t drain(api& front, server_t& server, asio::io_context& ioctx,
+int64_t drain(api& front, http::server& server, asio::io_context& ioctx,
               std::vector<std::thread>& io_threads,
               std::chrono::milliseconds drain_timeout) {
   front.drain();
-  asio::post(ioctx, [&server] {
-    try {
-      server.close_sync();
-    } catch (const std::exception& e) {
-      log::warn("http.close_failed", {{"error", e.what()}});
-    }
-  });
+  server.stop_accepting();
   auto deadline = std::chrono::steady_clock::now() + drain_timeout;
   while (front.in_flight() > 0 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -344,17 +317,16 @@ int main(int argc, char** argv) {
   api front{sys, *oms, tokens, stats, front_options(cfg, store_description)};
 
   auto ioctx = std::make_shared<asio::io_context>();
-  server_t server{restinio::external_io_context(*ioctx),
-                  server_settings(cfg).request_handler(
-                      [&front](const restinio::request_handle_t& req) {
-                        return serve(front, req);
-                      })};
-  try {
-    server.open_sync();
-  } catch (const std::exception& e) {
+  auto keep_running = asio::make_work_guard(*ioctx);
+  http::server server{*ioctx, server_limits(cfg),
+                      [&front](http::request head, http::respond done) {
+                        return front.begin(std::move(head), std::move(done));
+                      },
+                      stats.connections()};
+  if (auto failed = server.listen(cfg.listen, cfg.port); !failed.empty()) {
     oms->shutdown();
     return fatal("cannot listen on " + cfg.listen + ":" +
-                 std::to_string(cfg.port) + ": " + e.what());
+                 std::to_string(cfg.port) + ": " + failed);
   }
   auto io_threads = start_io_threads(ioctx, cfg.io_threads);
   auto startup_ms = std::chrono::duration<double, std::milli>(

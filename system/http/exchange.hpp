@@ -1,0 +1,76 @@
+// What an HTTP server of ours (system/http/server.hpp) hands to the code that
+// answers, and takes back: plain strings, no HTTP library. omsd's API and
+// wms-sim speak these.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace oms::http {
+
+struct request {
+  /// "GET", "POST", ...; a HEAD request comes as "GET" with `head` set, and
+  /// its answer goes out without the body.
+  std::string method;
+  bool head = false;
+  std::string path;  // as sent (percent-encoded), without the query
+  std::string query; // raw, without '?'
+  std::string authorization;
+  std::string idempotency_key;
+  /// The declared Content-Length; none for a chunked body or no body.
+  std::optional<uint64_t> content_length;
+  /// A body follows the header (Content-Length > 0 or chunked).
+  bool has_body = false;
+  std::string body;
+};
+
+struct response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Close the connection after this answer.
+  bool close = false;
+};
+
+/// Sends the answer to a request; call it exactly once, from any thread.
+using respond = std::function<void(response)>;
+
+/// How reading a request's body ended.
+enum class body_outcome {
+  read,      // the body is all there
+  too_large, // longer than the server's body limit: not read
+  no_memory, // the bodies being read or served already use the memory cap
+  incomplete // the client stopped sending, or sent a malformed chunk
+};
+
+/// Takes the body of a request the handler chose to read.
+using body_sink = std::function<void(std::string body, body_outcome)>;
+
+/// Called once the request line and headers are in, before any byte of the
+/// body is read. Either answers at once through `done` (no route, no token,
+/// too large, ...) and returns an empty function, or returns the function
+/// that takes the body and answers later through `done`.
+using request_handler = std::function<body_sink(request head, respond done)>;
+
+/// What the server counts; read by the metrics.
+struct server_stats {
+  std::atomic<int64_t> connections_open{0};
+  std::atomic<uint64_t> connections_total{0};
+  /// Accepts that failed (out of file descriptors, ...) and were re-armed.
+  std::atomic<uint64_t> accept_errors{0};
+  /// Times the connection cap held back accepting.
+  std::atomic<uint64_t> accept_paused{0};
+  /// Requests answered by the server itself: malformed (400), too large a
+  /// URL (414) or header (431), unknown method (501).
+  std::atomic<uint64_t> malformed{0};
+  /// Bytes reserved for bodies being read or served.
+  std::atomic<uint64_t> body_bytes{0};
+};
+
+} // namespace oms::http

@@ -1,0 +1,554 @@
+#include "system/http/server.hpp"
+
+#include <array>
+#include <atomic>
+#include <cctype>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "system/http/reason_phrase.hpp"
+#include "system/log.hpp"
+
+namespace oms::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+namespace {
+
+// The answer the server gives by itself, in the API's error shape. The
+// messages are fixed text of ours: nothing to escape.
+std::string error_body(std::string_view code, std::string_view message) {
+  std::string body = R"({"error":{"code":")";
+  body += code;
+  body += R"(","message":")";
+  body += message;
+  body += R"(","details":{}}})";
+  return body;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size())
+    return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    auto x = static_cast<unsigned char>(a[i]);
+    auto y = static_cast<unsigned char>(b[i]);
+    if (std::tolower(x) != std::tolower(y))
+      return false;
+  }
+  return true;
+}
+
+// Longest wait, after the last answer on a connection that closes, for the
+// client to stop sending (so that the close does not reset the connection
+// before the answer is read), and most bytes read and dropped meanwhile.
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr size_t linger_bytes = 256 * 1024;
+
+// Pause before accepting again after a failed accept.
+constexpr auto accept_retry = std::chrono::milliseconds(100);
+
+} // namespace
+
+// -- the listener ------------------------------------------------------------
+
+namespace detail {
+
+struct listener : std::enable_shared_from_this<listener> {
+  asio::io_context& io;
+  server_limits limits;
+  request_handler handler;
+  server_stats& stats;
+  // The acceptor and its retry timer run on one strand; so does everything
+  // that touches `paused` and `failing`.
+  asio::strand<asio::io_context::executor_type> strand;
+  tcp::acceptor acceptor;
+  asio::steady_timer retry;
+  bool paused = false;
+  bool failing = false;
+  std::atomic<bool> stopping{false};
+
+  listener(asio::io_context& io, server_limits limits, request_handler handler,
+           server_stats& stats)
+      : io(io),
+        limits(limits),
+        handler(std::move(handler)),
+        stats(stats),
+        strand(asio::make_strand(io)),
+        acceptor(strand),
+        retry(strand) {}
+
+  void accept();
+  void on_accept(const error_code& ec, tcp::socket socket);
+  void session_ended();
+
+  bool reserve(uint64_t n) {
+    auto cur = stats.body_bytes.load();
+    do {
+      if (n > limits.body_memory_max || cur > limits.body_memory_max - n)
+        return false;
+    } while (!stats.body_bytes.compare_exchange_weak(cur, cur + n));
+    return true;
+  }
+
+  void release(uint64_t n) { stats.body_bytes -= n; }
+};
+
+} // namespace detail
+
+// -- one connection ----------------------------------------------------------
+
+namespace {
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp::socket&& socket, std::shared_ptr<detail::listener> owner)
+      : stream_(std::move(socket)),
+        buffer_(owner->limits.header_bytes_max + 4096),
+        owner_(std::move(owner)) {}
+
+  ~session() {
+    if (reserved_ > 0)
+      owner_->release(reserved_);
+    owner_->session_ended();
+  }
+
+  void start() {
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this()] { self->read_header(); });
+  }
+
+ private:
+  const server_limits& limits() const { return owner_->limits; }
+
+  void read_header() {
+    head_parser_.emplace();
+    head_parser_->header_limit(
+        static_cast<std::uint32_t>(limits().header_bytes_max));
+    body_parser_.reset();
+    close_after_ = false;
+    head_ = false;
+    stream_.expires_after(limits().idle_timeout);
+    bhttp::async_read_header(
+        stream_, buffer_, *head_parser_,
+        [self = shared_from_this()](const error_code& ec, size_t) {
+          self->on_header(ec);
+        });
+  }
+
+  void on_header(const error_code& ec) {
+    if (ec)
+      return on_header_error(ec);
+    stream_.expires_never();
+    auto& msg = head_parser_->get();
+    version_ = msg.version();
+    keep_alive_ = msg.keep_alive();
+    if (msg.version() >= 20)
+      return refuse(505, "HTTP_VERSION_NOT_SUPPORTED",
+                    "only HTTP/1.0 and HTTP/1.1 are served");
+    if (msg.method() == bhttp::verb::unknown)
+      return refuse(501, "NOT_IMPLEMENTED", "the method is not implemented");
+    auto target = msg.target();
+    if (target.size() > limits().url_bytes_max)
+      return refuse(414, "URI_TOO_LONG", "the request target is too long");
+
+    request head;
+    head_ = msg.method() == bhttp::verb::head;
+    head.head = head_;
+    head.method = head_ ? std::string{"GET"} : std::string{msg.method_string()};
+    auto q = target.find('?');
+    head.path = std::string{target.substr(0, q)};
+    if (q != std::string_view::npos)
+      head.query = std::string{target.substr(q + 1)};
+    head.authorization = std::string{msg[bhttp::field::authorization]};
+    head.idempotency_key = std::string{msg["Idempotency-Key"]};
+    auto length = head_parser_->content_length();
+    bool chunked = head_parser_->chunked();
+    // A body whose length cannot be told for sure is refused (RFC 9112
+    // 6.3): a Transfer-Encoding other than chunked, or beside a
+    // Content-Length (the way requests are smuggled past proxies).
+    if (msg.count(bhttp::field::transfer_encoding) > 0 &&
+        (!chunked || msg.count(bhttp::field::content_length) > 0))
+      return refuse(400, "MALFORMED_REQUEST",
+                    "Transfer-Encoding must be chunked alone, without "
+                    "Content-Length");
+    if (length)
+      head.content_length = *length;
+    head.has_body = chunked || (length && *length > 0);
+    bool expects_continue = iequals(msg[bhttp::field::expect], "100-continue");
+    bool has_body = head.has_body;
+
+    awaiting_answer_ = true;
+    auto sink = owner_->handler(std::move(head), responder());
+    if (!sink) {
+      // Answered without the body: it is left unread, so the connection
+      // cannot carry another request.
+      close_after_ = has_body;
+      return;
+    }
+    if (!has_body)
+      return sink(std::string{}, body_outcome::read);
+    if (length && *length > limits().body_bytes_max) {
+      close_after_ = true;
+      return sink(std::string{}, body_outcome::too_large);
+    }
+    auto want = length ? *length : limits().body_bytes_max;
+    if (!owner_->reserve(want)) {
+      close_after_ = true;
+      return sink(std::string{}, body_outcome::no_memory);
+    }
+    reserved_ = want;
+    sink_ = std::move(sink);
+    if (!expects_continue)
+      return read_body();
+    static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+    stream_.expires_after(limits().body_timeout);
+    asio::async_write(
+        stream_, asio::buffer(go_on.data(), go_on.size()),
+        [self = shared_from_this()](const error_code& ec, size_t) {
+          if (ec)
+            return self->body_failed(false);
+          self->read_body();
+        });
+  }
+
+  void on_header_error(const error_code& ec) {
+    if (ec == bhttp::error::header_limit ||
+        ec == bhttp::error::buffer_overflow) {
+      // Beast reads the request line first: if it is in, the header fields
+      // after it are too large (431); if not, the line is (414).
+      auto target = head_parser_->get().target();
+      if (target.empty() || target.size() > limits().url_bytes_max)
+        return refuse(414, "URI_TOO_LONG", "the request target is too long");
+      return refuse(431, "HEADERS_TOO_LARGE",
+                    "the request header fields are too large");
+    }
+    if (ec == bhttp::error::bad_version && names_other_version())
+      return refuse(505, "HTTP_VERSION_NOT_SUPPORTED",
+                    "only HTTP/1.0 and HTTP/1.1 are served");
+    if (ec == bhttp::error::bad_content_length ||
+        ec == bhttp::error::multiple_content_length)
+      return refuse(400, "MALFORMED_REQUEST",
+                    "Content-Length is malformed or repeated");
+    if (ec == bhttp::error::bad_transfer_encoding)
+      return refuse(400, "MALFORMED_REQUEST",
+                    "Transfer-Encoding must be chunked alone, without "
+                    "Content-Length");
+    if (ec == bhttp::error::bad_method || ec == bhttp::error::bad_target ||
+        ec == bhttp::error::bad_version)
+      return refuse(400, "MALFORMED_REQUEST", "the request line is malformed");
+    if (ec == bhttp::error::bad_field || ec == bhttp::error::bad_value ||
+        ec == bhttp::error::bad_line_ending || ec == bhttp::error::bad_obs_fold)
+      return refuse(400, "MALFORMED_REQUEST",
+                    "a header field is malformed (names are tokens; values "
+                    "hold no control bytes)");
+    // The client went away, stopped mid-header, or idled past the timeout:
+    // nobody to answer.
+    close();
+  }
+
+  // The request line read so far ends in a well-formed version other than
+  // HTTP/1.0 and 1.1 ("HTTP/2.0").
+  bool names_other_version() const {
+    auto data = buffer_.cdata();
+    std::string_view seen{static_cast<const char*>(data.data()), data.size()};
+    auto eol = seen.find("\r\n");
+    if (eol == std::string_view::npos || eol < 9)
+      return false;
+    auto v = seen.substr(eol - 9, 9);
+    auto digit = [](char ch) {
+      return ch >= '0' && ch <= '9';
+    };
+    return v.substr(0, 6) == " HTTP/" && digit(v[6]) && v[7] == '.' &&
+           digit(v[8]);
+  }
+
+  // Answers a request the server refuses by itself, and closes.
+  void refuse(int status, std::string_view code, std::string_view message) {
+    ++owner_->stats.malformed;
+    log::warn("http.refused", {{"status", status},
+                               {"code", std::string{code}},
+                               {"message", std::string{message}}});
+    close_after_ = true;
+    awaiting_answer_ = true;
+    response resp;
+    resp.status = status;
+    resp.body = error_body(code, message);
+    answer(std::move(resp));
+  }
+
+  void read_body() {
+    body_parser_.emplace(std::move(*head_parser_));
+    body_parser_->body_limit(limits().body_bytes_max);
+    stream_.expires_after(limits().body_timeout);
+    reading_body_ = true;
+    bhttp::async_read(stream_, buffer_, *body_parser_,
+                      [self = shared_from_this()](
+                          const error_code& ec, size_t) { self->on_body(ec); });
+  }
+
+  void on_body(const error_code& ec) {
+    reading_body_ = false;
+    stream_.expires_never();
+    if (ec)
+      return body_failed(ec == bhttp::error::body_limit);
+    auto sink = std::move(sink_);
+    sink(std::move(body_parser_->get().body()), body_outcome::read);
+    after_body();
+  }
+
+  void body_failed(bool too_large) {
+    reading_body_ = false;
+    close_after_ = true;
+    auto sink = std::move(sink_);
+    sink(std::string{},
+         too_large ? body_outcome::too_large : body_outcome::incomplete);
+    after_body();
+  }
+
+  // An answer that came while the body was still being read goes now.
+  void after_body() {
+    if (early_answer_) {
+      auto resp = std::move(*early_answer_);
+      early_answer_.reset();
+      answer(std::move(resp));
+    }
+  }
+
+  // The one way the handler answers: from any thread, once.
+  respond responder() {
+    auto self = shared_from_this();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    return [self, once](response resp) {
+      if (once->exchange(true))
+        return;
+      asio::post(self->stream_.get_executor(),
+                 [self, resp = std::move(resp)]() mutable {
+                   self->answer(std::move(resp));
+                 });
+    };
+  }
+
+  void answer(response resp) {
+    if (!awaiting_answer_)
+      return;
+    if (reading_body_) {
+      // Not before the body is in: the answer would cross it.
+      close_after_ = true;
+      early_answer_ = std::move(resp);
+      return;
+    }
+    awaiting_answer_ = false;
+    bool close =
+        resp.close || close_after_ || !keep_alive_ || owner_->stopping.load();
+    auto& res = out_.emplace();
+    res.version(version_);
+    res.result(static_cast<unsigned>(resp.status));
+    res.reason(reason_phrase(resp.status));
+    res.set(bhttp::field::content_type, resp.content_type);
+    res.set(bhttp::field::cache_control, "no-store");
+    for (auto& [name, value] : resp.headers)
+      res.insert(name, value);
+    res.keep_alive(!close);
+    if (head_) {
+      res.content_length(resp.body.size());
+    } else {
+      res.body() = std::move(resp.body);
+      res.prepare_payload();
+    }
+    stream_.expires_after(limits().body_timeout);
+    bhttp::async_write(
+        stream_, res,
+        [self = shared_from_this(), close](const error_code& ec, size_t) {
+          self->on_written(ec, close);
+        });
+  }
+
+  void on_written(const error_code& ec, bool close_now) {
+    out_.reset();
+    if (reserved_ > 0) {
+      owner_->release(reserved_);
+      reserved_ = 0;
+    }
+    if (ec)
+      return close();
+    if (close_now)
+      return linger();
+    read_header();
+  }
+
+  // Stops sending, then reads and drops what the client still sends (a
+  // body left unread) for a short while before closing, so that the close
+  // does not reset the connection under the answer.
+  void linger() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.expires_after(linger_time);
+    drain_some();
+  }
+
+  void drain_some() {
+    stream_.async_read_some(
+        asio::buffer(scratch_),
+        [self = shared_from_this()](const error_code& ec, size_t n) {
+          self->lingered_ += n;
+          if (ec || self->lingered_ >= linger_bytes)
+            return self->close();
+          self->drain_some();
+        });
+  }
+
+  void close() {
+    error_code ignored;
+    stream_.socket().close(ignored);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<detail::listener> owner_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> head_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> body_parser_;
+  std::optional<bhttp::response<bhttp::string_body>> out_;
+  std::optional<response> early_answer_;
+  body_sink sink_;
+  uint64_t reserved_ = 0;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool close_after_ = false;
+  bool reading_body_ = false;
+  bool awaiting_answer_ = false;
+  size_t lingered_ = 0;
+  std::array<char, 4096> scratch_{};
+};
+
+} // namespace
+
+void detail::listener::accept() {
+  if (stopping)
+    return;
+  if (stats.connections_open.load() >=
+      static_cast<int64_t>(limits.connections_max)) {
+    if (!paused)
+      ++stats.accept_paused;
+    paused = true;
+    return;
+  }
+  acceptor.async_accept(
+      asio::make_strand(io),
+      [self = shared_from_this()](const error_code& ec, tcp::socket socket) {
+        self->on_accept(ec, std::move(socket));
+      });
+}
+
+void detail::listener::on_accept(const error_code& ec, tcp::socket socket) {
+  if (stopping || ec == asio::error::operation_aborted)
+    return;
+  if (ec) {
+    // Out of file descriptors (or any other failure): count it, log the
+    // first of a run, and accept again after a pause, never giving up.
+    ++stats.accept_errors;
+    if (!failing)
+      log::error("http.accept_failed",
+                 {{"error", ec.message()},
+                  {"retryMs", static_cast<int64_t>(accept_retry.count())}});
+    failing = true;
+    retry.expires_after(accept_retry);
+    retry.async_wait([self = shared_from_this()](const error_code& e) {
+      if (!e)
+        self->accept();
+    });
+    return;
+  }
+  if (failing)
+    log::info("http.accept_resumed",
+              {{"failures", static_cast<uint64_t>(stats.accept_errors)}});
+  failing = false;
+  error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  ++stats.connections_open;
+  ++stats.connections_total;
+  std::make_shared<session>(std::move(socket), shared_from_this())->start();
+  accept();
+}
+
+void detail::listener::session_ended() {
+  --stats.connections_open;
+  if (stopping)
+    return;
+  asio::post(strand, [self = shared_from_this()] {
+    if (self->paused) {
+      self->paused = false;
+      self->accept();
+    }
+  });
+}
+
+// -- the server --------------------------------------------------------------
+
+server::server(asio::io_context& io, server_limits limits,
+               request_handler handler, server_stats& stats)
+    : d_(std::make_shared<detail::listener>(io, limits, std::move(handler),
+                                            stats)) {}
+
+server::~server() {
+  stop_accepting();
+}
+
+std::string server::listen(const std::string& address, uint16_t port) {
+  error_code ec;
+  tcp::resolver resolver{d_->io};
+  auto found = resolver.resolve(
+      address, std::to_string(port),
+      tcp::resolver::passive | tcp::resolver::numeric_service, ec);
+  if (ec || found.empty())
+    return "cannot resolve " + address + ": " +
+           (ec ? ec.message() : std::string{"no address"});
+  tcp::endpoint ep = found.begin()->endpoint();
+  auto& acc = d_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec)
+    acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acc.bind(ep, ec);
+  if (!ec)
+    acc.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error_code ignored;
+    acc.close(ignored);
+    return ec.message();
+  }
+  asio::post(d_->strand, [self = d_] { self->accept(); });
+  return {};
+}
+
+uint16_t server::port() const {
+  error_code ec;
+  auto ep = d_->acceptor.local_endpoint(ec);
+  return ec ? 0 : ep.port();
+}
+
+void server::stop_accepting() {
+  if (d_->stopping.exchange(true))
+    return;
+  asio::post(d_->strand, [self = d_] {
+    error_code ignored;
+    self->acceptor.close(ignored);
+    self->retry.cancel();
+  });
+}
+
+} // namespace oms::http
