@@ -15,12 +15,14 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
-#include <restinio/all.hpp>
 
 #include "system/http/flags.hpp"
 #include "system/http/log_line.hpp"
-#include "system/http/send_answer.hpp"
+#include "system/http/server.hpp"
 #include "system/wms_sim/sim.hpp"
 
 namespace {
@@ -28,6 +30,7 @@ namespace {
 using namespace oms::wms_sim;
 namespace http = oms::http;
 using http::log_level;
+namespace asio = boost::asio;
 
 // -- JSON log lines on stderr -------------------------------------------------
 
@@ -171,61 +174,66 @@ std::string load_seed_file(sim& wms, const std::string& file) {
 
 // -- the HTTP server ----------------------------------------------------------
 
-using traits_t = restinio::default_single_thread_traits_t;
-using server_t = restinio::http_server_t<traits_t>;
-
 // Answers held back by latency or a hang, cancelled on stop.
 using timer_ptr = std::shared_ptr<asio::steady_timer>;
 
 // Bytes of a request that are not UTF-8 (a path's %FF) may be named in an
 // answer: they go out as U+FFFD, where dump() would throw and leave the
 // request unanswered.
-void send(const restinio::request_handle_t& req, const response& resp) {
-  http::send_answer(
-      req, resp.status, "application/json", resp.headers,
-      resp.body.dump(-1, ' ', false, json::error_handler_t::replace));
+http::response to_http(const response& resp) {
+  http::response out;
+  out.status = resp.status;
+  out.headers = resp.headers;
+  out.body = resp.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return out;
 }
 
-// Answers a request at once, or when its delay is over.
-restinio::request_handling_status_t serve(const restinio::request_handle_t& req,
-                                          sim& wms, asio::io_context& ioctx,
-                                          std::set<timer_ptr>& held) {
-  request r;
-  r.method = req->header().method().c_str();
-  r.path = std::string{req->header().path()};
-  r.query = std::string{req->header().query()};
-  r.body = req->body();
-  auto resp = std::make_shared<response>(wms.handle(r));
-  log_line(log_level::debug, "wms.request",
-           {{"method", r.method},
-            {"path", r.path},
-            {"status", resp->status},
-            {"delayMs", resp->delay_ms}});
-  if (resp->delay_ms <= 0) {
-    send(req, *resp);
-    return restinio::request_accepted();
-  }
-  auto timer = std::make_shared<asio::steady_timer>(ioctx);
-  held.insert(timer);
-  timer->expires_after(std::chrono::milliseconds(resp->delay_ms));
-  timer->async_wait([&held, timer, req, resp](const asio::error_code& ec) {
-    held.erase(timer);
-    if (!ec)
-      send(req, *resp);
-  });
-  return restinio::request_accepted();
+// A body the server did not read whole: answered in the simulator's error
+// shape.
+http::response refused_body(http::body_outcome outcome) {
+  bool large = outcome == http::body_outcome::too_large;
+  json err = {{"code", large ? "PAYLOAD_TOO_LARGE" : "VALIDATION_FAILED"},
+              {"message", large ? "the body is larger than 1 MiB"
+                                : "the body ended early or was malformed"}};
+  response resp;
+  resp.status = large ? 413 : 400;
+  resp.body = json{{"error", err}};
+  return to_http(resp);
 }
 
-restinio::server_settings_t<traits_t> server_settings(const settings& cfg) {
-  auto max_body = size_t{1} << 20;
-  return restinio::server_settings_t<traits_t>{}
-      .port(cfg.port)
-      .address(cfg.listen)
-      .incoming_http_msg_limits(
-          restinio::incoming_http_msg_limits_t{}.max_body_size(max_body))
-      // Answers may be held back up to latency + hang-for (10 min each).
-      .handle_request_timeout(std::chrono::minutes(30))
-      .read_next_http_message_timelimit(std::chrono::seconds(60));
+// Answers a request at once, or when its delay is over. One io thread runs
+// every connection, so the simulator is only ever used from it.
+http::body_sink serve(http::request head, http::respond done, sim& wms,
+                      asio::io_context& ioctx, std::set<timer_ptr>& held) {
+  return [head = std::move(head), done = std::move(done), &wms, &ioctx,
+          &held](std::string body, http::body_outcome outcome) {
+    if (outcome != http::body_outcome::read)
+      return done(refused_body(outcome));
+    request r{head.method, head.path, head.query, std::move(body)};
+    auto resp = std::make_shared<response>(wms.handle(r));
+    log_line(log_level::debug, "wms.request",
+             {{"method", r.method},
+              {"path", r.path},
+              {"status", resp->status},
+              {"delayMs", resp->delay_ms}});
+    if (resp->delay_ms <= 0)
+      return done(to_http(*resp));
+    auto timer = std::make_shared<asio::steady_timer>(ioctx);
+    held.insert(timer);
+    timer->expires_after(std::chrono::milliseconds(resp->delay_ms));
+    timer->async_wait(
+        [&held, timer, done, resp](const boost::system::error_code& ec) {
+          held.erase(timer);
+          if (!ec)
+            done(to_http(*resp));
+        });
+  };
+}
+
+http::server_limits server_limits() {
+  http::server_limits limits;
+  limits.body_bytes_max = size_t{1} << 20;
+  return limits;
 }
 
 // The batch job's timer wakes when the next batch is due by the wall clock.
@@ -235,7 +243,7 @@ void schedule_batch(asio::steady_timer& timer, sim& wms) {
     return;
   auto wait_ms = std::max<int64_t>(0, *due - wall_clock_ms());
   timer.expires_after(std::chrono::milliseconds(wait_ms));
-  timer.async_wait([&timer, &wms](const asio::error_code& ec) {
+  timer.async_wait([&timer, &wms](const boost::system::error_code& ec) {
     if (ec)
       return;
     wms.run_due_batch();
@@ -276,24 +284,23 @@ int main(int argc, char** argv) {
 
   asio::io_context ioctx;
   std::set<timer_ptr> held;
-  server_t server{restinio::external_io_context(ioctx),
-                  server_settings(cfg).request_handler(
-                      [&](const restinio::request_handle_t& req) {
-                        return serve(req, wms, ioctx, held);
-                      })};
-  try {
-    server.open_sync();
-  } catch (const std::exception& e) {
+  http::server_stats connections;
+  http::server server{ioctx, server_limits(),
+                      [&](http::request head, http::respond done) {
+                        return serve(std::move(head), std::move(done), wms,
+                                     ioctx, held);
+                      },
+                      connections};
+  if (auto failed = server.listen(cfg.listen, cfg.port); !failed.empty())
     return fatal("cannot listen on " + cfg.listen + ":" +
                  std::to_string(cfg.port) + " (port " +
-                 std::to_string(cfg.port) + "): " + e.what());
-  }
+                 std::to_string(cfg.port) + "): " + failed);
 
   asio::steady_timer batch_timer{ioctx};
   schedule_batch(batch_timer, wms);
 
   asio::signal_set stop_signals{ioctx, SIGTERM, SIGINT};
-  stop_signals.async_wait([&](const asio::error_code& ec, int sig) {
+  stop_signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec)
       return;
     log_line(log_level::info, "wms.stopping",
@@ -302,11 +309,7 @@ int main(int argc, char** argv) {
     batch_timer.cancel();
     for (auto& t : std::set<timer_ptr>{held})
       t->cancel();
-    try {
-      server.close_sync();
-    } catch (const std::exception& e) {
-      log_line(log_level::warn, "wms.close_failed", {{"error", e.what()}});
-    }
+    server.stop_accepting();
     ioctx.stop();
   });
 
