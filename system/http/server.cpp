@@ -29,6 +29,12 @@ using error_code = boost::system::error_code;
 
 namespace {
 
+using strand_t = asio::strand<asio::io_context::executor_type>;
+// A connection's socket and stream, on the connection's own strand (a
+// concrete executor: no type erasure on every operation).
+using socket_t = asio::basic_stream_socket<tcp, strand_t>;
+using stream_t = beast::basic_stream<tcp, strand_t>;
+
 // The answer the server gives by itself, in the API's error shape. The
 // messages are fixed text of ours: nothing to escape.
 std::string error_body(std::string_view code, std::string_view message) {
@@ -74,7 +80,7 @@ struct listener : std::enable_shared_from_this<listener> {
   server_stats& stats;
   // The acceptor and its retry timer run on one strand; so does everything
   // that touches `paused` and `failing`.
-  asio::strand<asio::io_context::executor_type> strand;
+  strand_t strand;
   tcp::acceptor acceptor;
   asio::steady_timer retry;
   bool paused = false;
@@ -92,7 +98,7 @@ struct listener : std::enable_shared_from_this<listener> {
         retry(strand) {}
 
   void accept();
-  void on_accept(const error_code& ec, tcp::socket socket);
+  void on_accept(const error_code& ec, socket_t socket);
   void session_ended();
 
   bool reserve(uint64_t n) {
@@ -113,9 +119,45 @@ struct listener : std::enable_shared_from_this<listener> {
 
 namespace {
 
+// The answer on the wire: status line, header fields and body in one buffer
+// (one write, no serializer).
+std::string serialize(const response& resp, unsigned version, bool close,
+                      bool head) {
+  std::string out;
+  out.reserve(160 + resp.body.size());
+  out += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+  out += std::to_string(resp.status);
+  out += ' ';
+  out += reason_phrase(resp.status);
+  out += "\r\nContent-Type: ";
+  out += resp.content_type;
+  out += "\r\nCache-Control: no-store\r\n";
+  for (auto& [name, value] : resp.headers) {
+    // A line break in a field would start a field (or an answer) of its
+    // own: such a field is dropped, whoever made it.
+    if (name.find_first_of("\r\n") != std::string::npos ||
+        value.find_first_of("\r\n") != std::string::npos)
+      continue;
+    out += name;
+    out += ": ";
+    out += value;
+    out += "\r\n";
+  }
+  if (close)
+    out += "Connection: close\r\n";
+  else if (version == 10)
+    out += "Connection: keep-alive\r\n";
+  out += "Content-Length: ";
+  out += std::to_string(resp.body.size());
+  out += "\r\n\r\n";
+  if (!head)
+    out += resp.body;
+  return out;
+}
+
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(tcp::socket&& socket, std::shared_ptr<detail::listener> owner)
+  session(socket_t&& socket, std::shared_ptr<detail::listener> owner)
       : stream_(std::move(socket)),
         buffer_(owner->limits.header_bytes_max + 4096),
         owner_(std::move(owner)) {}
@@ -192,13 +234,13 @@ class session : public std::enable_shared_from_this<session> {
     bool has_body = head.has_body;
 
     awaiting_answer_ = true;
+    // Answered without the body (perhaps at once, inside the handler), the
+    // connection cannot carry another request: the body is left unread.
+    close_after_ = has_body;
     auto sink = owner_->handler(std::move(head), responder());
-    if (!sink) {
-      // Answered without the body: it is left unread, so the connection
-      // cannot carry another request.
-      close_after_ = has_body;
+    if (!sink)
       return;
-    }
+    close_after_ = false;
     if (!has_body)
       return sink(std::string{}, body_outcome::read);
     if (length && *length > limits().body_bytes_max) {
@@ -335,10 +377,12 @@ class session : public std::enable_shared_from_this<session> {
     return [self, once](response resp) {
       if (once->exchange(true))
         return;
-      asio::post(self->stream_.get_executor(),
-                 [self, resp = std::move(resp)]() mutable {
-                   self->answer(std::move(resp));
-                 });
+      // On the connection's strand already (an answer decided at once),
+      // it is written now; from another thread, it is queued there.
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, resp = std::move(resp)]() mutable {
+                       self->answer(std::move(resp));
+                     });
     };
   }
 
@@ -354,31 +398,17 @@ class session : public std::enable_shared_from_this<session> {
     awaiting_answer_ = false;
     bool close =
         resp.close || close_after_ || !keep_alive_ || owner_->stopping.load();
-    auto& res = out_.emplace();
-    res.version(version_);
-    res.result(static_cast<unsigned>(resp.status));
-    res.reason(reason_phrase(resp.status));
-    res.set(bhttp::field::content_type, resp.content_type);
-    res.set(bhttp::field::cache_control, "no-store");
-    for (auto& [name, value] : resp.headers)
-      res.insert(name, value);
-    res.keep_alive(!close);
-    if (head_) {
-      res.content_length(resp.body.size());
-    } else {
-      res.body() = std::move(resp.body);
-      res.prepare_payload();
-    }
+    out_ = serialize(resp, version_, close, head_);
     stream_.expires_after(limits().body_timeout);
-    bhttp::async_write(
-        stream_, res,
+    asio::async_write(
+        stream_, asio::buffer(out_),
         [self = shared_from_this(), close](const error_code& ec, size_t) {
           self->on_written(ec, close);
         });
   }
 
   void on_written(const error_code& ec, bool close_now) {
-    out_.reset();
+    out_.clear();
     if (reserved_ > 0) {
       owner_->release(reserved_);
       reserved_ = 0;
@@ -416,12 +446,12 @@ class session : public std::enable_shared_from_this<session> {
     stream_.socket().close(ignored);
   }
 
-  beast::tcp_stream stream_;
+  stream_t stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<detail::listener> owner_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> head_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> body_parser_;
-  std::optional<bhttp::response<bhttp::string_body>> out_;
+  std::string out_;
   std::optional<response> early_answer_;
   body_sink sink_;
   uint64_t reserved_ = 0;
@@ -449,12 +479,12 @@ void detail::listener::accept() {
   }
   acceptor.async_accept(
       asio::make_strand(io),
-      [self = shared_from_this()](const error_code& ec, tcp::socket socket) {
+      [self = shared_from_this()](const error_code& ec, socket_t socket) {
         self->on_accept(ec, std::move(socket));
       });
 }
 
-void detail::listener::on_accept(const error_code& ec, tcp::socket socket) {
+void detail::listener::on_accept(const error_code& ec, socket_t socket) {
   if (stopping || ec == asio::error::operation_aborted)
     return;
   if (ec) {
