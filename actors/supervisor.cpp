@@ -187,8 +187,10 @@ void on_down(supervisor_ptr self, caf::down_msg& msg) {
     return;
   }
   if (auto i = st.customer_at.find(msg.source); i != st.customer_at.end()) {
-    log::error("supervisor.customer_down",
-               {{"customer", i->second}, {"reason", to_string(msg.reason)}});
+    // An idle customer ends normally (see customer_state::active).
+    if (msg.reason && msg.reason != caf::exit_reason::normal)
+      log::error("supervisor.customer_down",
+                 {{"customer", i->second}, {"reason", to_string(msg.reason)}});
     st.customers.erase(i->second);
     st.customer_at.erase(i);
     return;
