@@ -456,29 +456,59 @@ caf::result<created_order> create_order(supervisor_ptr self,
 // A live order's actor gets the command as its own message. A terminal
 // order's final record is in the store, and the transition table refuses
 // every command on it.
+// Answers a command from the order's durable record: a terminal order
+// refuses every command (INVALID_TRANSITION), another customer's order does
+// not exist for the caller. A live record means the order's actor is being
+// restarted: with `ended`, request_receiver_down (retry) is the answer.
+void answer_from_record(supervisor_ptr self,
+                        caf::typed_response_promise<order_record> rp,
+                        const order_id& id, const customer_id& customer,
+                        command_kind kind, bool ended) {
+  self->request(self->state.ctx->journal, caf::infinite, atom::get_v, id)
+      .then(
+          [=](order_record& rec) mutable {
+            if (!customer.empty() && customer != rec.customer)
+              rp.deliver(order_not_found(id));
+            else if (!is_terminal(rec.status) && ended)
+              rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+            else
+              rp.deliver(to_error(transition_error(rec, kind)));
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
+// A live order's actor gets the command as its own message. A terminal
+// order's final record is in the store, and the transition table refuses
+// every command on it; so is the record of an order whose actor ended just
+// as the command reached it.
 caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
                                         order_command& cmd) {
   auto& st = self->state;
+  auto customer = cmd.customer;
+  auto kind = cmd.kind;
   if (auto i = st.orders.find(id); i != st.orders.end()) {
     auto msg = to_order_message(std::move(cmd));
     if (!msg)
       return std::move(msg.error());
-    return std::visit(
-        [&](auto& m) -> caf::result<order_record> {
-          return self->delegate(i->second, std::move(m));
+    auto rp = self->make_response_promise<order_record>();
+    auto handle = i->second;
+    std::visit(
+        [&](auto& m) {
+          self->request(handle, caf::infinite, std::move(m))
+              .then([rp](order_record& rec) mutable { rp.deliver(rec); },
+                    [self, rp, id, customer, kind](caf::error& err) mutable {
+                      if (err != caf::sec::request_receiver_down) {
+                        rp.deliver(std::move(err));
+                        return;
+                      }
+                      answer_from_record(self, rp, id, customer, kind, true);
+                    });
         },
         *msg);
+    return rp;
   }
   auto rp = self->make_response_promise<order_record>();
-  self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
-      .then(
-          [=](order_record& rec) mutable {
-            if (!cmd.customer.empty() && cmd.customer != rec.customer)
-              rp.deliver(order_not_found(id));
-            else
-              rp.deliver(to_error(transition_error(rec, cmd.kind)));
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+  answer_from_record(self, rp, id, customer, kind, false);
   return rp;
 }
 

@@ -218,3 +218,21 @@ TEST_CASE_FIXTURE(fixture, "a CUSTOMER actor that fails is spawned again on "
   auto cart = call<cart_view>(*again, atom::get_v);
   CHECK_MESSAGE(cart, why(cart));
 }
+
+TEST_CASE_FIXTURE(fixture, "a command that reaches an order's actor as it "
+                           "ends is answered from the journal") {
+  // Before, the command bounced off the ended actor and answered the
+  // retryable 503 UNAVAILABLE, where a retry answers INVALID_TRANSITION.
+  receive("A", 3, 100);
+  auto created = create("c1", {{"A", 1, seller::internal}});
+  // The cancel ends the order; the confirm, sent meanwhile through the
+  // SUPERVISOR, reaches the actor as it ends.
+  self->send(created.handle, cancel_command{});
+  order_command confirm;
+  confirm.kind = command_kind::confirm;
+  auto res = call<order_record>(sup, atom::apply_v, created.record.id, confirm);
+  CHECK(code(res) == "INVALID_TRANSITION");
+  auto rec = call<order_record>(sup, atom::get_v, created.record.id);
+  REQUIRE(rec);
+  CHECK(rec->status == order_status::cancelled);
+}
