@@ -37,6 +37,25 @@ using record_callback = std::function<void(caf::expected<order_record>)>;
 
 // -- idempotency --------------------------------------------------------------
 
+// Answers a repeat of a finished request with the result the journal stored
+// for its key.
+void replay(customer_ptr self, const std::string& key,
+            caf::typed_response_promise<order_record> rp) {
+  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
+                self->state.id, key)
+      .then(
+          [rp, key](std::vector<key_state>& found) mutable {
+            if (found.empty()) {
+              rp.deliver(make_error(errc::internal,
+                                    "the result of idempotency key " + key +
+                                        " is not in the journal"));
+              return;
+            }
+            rp.deliver(std::move(found.front().response));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(err); });
+}
+
 // Runs `run` at most once per (key, fingerprint): a repeat gets the stored
 // result, a repeat while the first is in flight waits for it, another
 // request under the same key is refused. A failed run changed nothing, so
@@ -66,10 +85,11 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
                         "request",
                         details.dump());
     }
-    if (entry.done)
-      return entry.result;
     auto rp = self->make_response_promise<order_record>();
-    entry.waiting.push_back(rp);
+    if (entry.done)
+      replay(self, key, rp);
+    else
+      entry.waiting.push_back(rp);
     return rp;
   }
   auto rp = self->make_response_promise<order_record>();
@@ -85,7 +105,6 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
     auto waiting = std::move(i->second.waiting);
     if (res) {
       i->second.done = true;
-      i->second.result = *res;
       for (auto& p : waiting)
         p.deliver(*res);
     } else {
@@ -110,7 +129,6 @@ void load_keys(customer_ptr self) {
               entry.fingerprint = std::move(k.fingerprint);
               entry.at = k.at;
               entry.done = true;
-              entry.result = std::move(k.response);
             }
           },
           [=](caf::error& err) {

@@ -23,12 +23,14 @@ namespace oms {
 /// A cart's lines: SKU and quantity, in the order they were added.
 using cart_lines = std::vector<std::pair<sku_id, int64_t>>;
 
-/// One idempotency key of a customer.
+/// One idempotency key of a customer. The result it guards is not kept here
+/// (a key per order and payment, for a whole window, would keep a copy of
+/// every record): a repeat reads it from the journal, which stored it with
+/// the change the first request made.
 struct idempotency_entry {
   std::string fingerprint;
   timestamp_ms at = 0;
   bool done = false;
-  order_record result;
   /// Requests with this key waiting for the first one to finish.
   std::vector<caf::typed_response_promise<order_record>> waiting;
 };

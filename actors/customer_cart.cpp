@@ -20,6 +20,14 @@ namespace {
 // fit in `money` (if not they are 0).
 using priced_fn = std::function<void(cart_view&, bool)>;
 
+// A SKU's actor that is gone was restarted (or left stopped) by the
+// SUPERVISOR: the next use asks it for the SKU's actor again.
+void forget_if_gone(customer_ptr self, const sku_id& sku,
+                    const caf::error& err) {
+  if (err == caf::sec::request_receiver_down)
+    self->state.skus.erase(sku);
+}
+
 // Prices `lines` at their SKUs' actors (a line whose actor does not answer is
 // priced 0), totals them with checked arithmetic and calls `done`. With
 // `hold`, the customer handles nothing else until every answer is in, so that
@@ -59,7 +67,9 @@ void price_lines(customer_ptr self, const cart_lines& lines, bool hold,
       acc->view.lines[i].available = v.available;
       arrive();
     };
-    auto on_error = [arrive](caf::error&) {
+    auto sku = acc->view.lines[i].sku;
+    auto on_error = [self, sku, arrive](caf::error& err) {
+      forget_if_gone(self, sku, err);
       arrive();
     };
     auto rh =
@@ -133,14 +143,35 @@ void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
 
 // Asks the SKU's actor for its stock and changes the line if it covers the
 // change. Handles nothing else meanwhile, so the check and the change are
-// one step.
-void check_then_set_line(customer_ptr self, inventory_actor handle,
-                         const sku_id& sku, int64_t quantity, bool add,
-                         cart_promise rp) {
-  self->request(handle, self->state.ctx->settings.request_timeout, atom::get_v)
+// one step. The SKU's actor comes from the SUPERVISOR on first use, and
+// again once if the one known stopped (the SUPERVISOR restarted it).
+void check_then_set_line(customer_ptr self, const sku_id& sku, int64_t quantity,
+                         bool add, cart_promise rp, bool first_try = true) {
+  auto& st = self->state;
+  auto check = [=](const inventory_actor& handle) {
+    self->request(handle, self->state.ctx->settings.request_timeout,
+                  atom::get_v)
+        .await(
+            [=](stock_view& v) mutable {
+              set_line_if_covered(self, sku, quantity, add, v, rp);
+            },
+            [=](caf::error& err) mutable {
+              forget_if_gone(self, sku, err);
+              if (first_try && err == caf::sec::request_receiver_down)
+                check_then_set_line(self, sku, quantity, add, rp, false);
+              else
+                rp.deliver(err);
+            });
+  };
+  if (auto h = st.skus.find(sku); h != st.skus.end()) {
+    check(h->second);
+    return;
+  }
+  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku)
       .await(
-          [=](stock_view& v) mutable {
-            set_line_if_covered(self, sku, quantity, add, v, rp);
+          [=](inventory_actor& handle) {
+            self->state.skus.insert_or_assign(sku, handle);
+            check(handle);
           },
           [=](caf::error& err) mutable { rp.deliver(err); });
 }
@@ -178,17 +209,7 @@ caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
                            std::to_string(st.ctx->settings.cart_lines_max) +
                            " lines");
   auto rp = self->make_response_promise<cart_view>();
-  if (auto h = st.skus.find(sku); h != st.skus.end()) {
-    check_then_set_line(self, h->second, sku, quantity, add, rp);
-    return rp;
-  }
-  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku)
-      .await(
-          [=](inventory_actor& handle) {
-            self->state.skus.emplace(sku, handle);
-            check_then_set_line(self, handle, sku, quantity, add, rp);
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+  check_then_set_line(self, sku, quantity, add, rp);
   return rp;
 }
 

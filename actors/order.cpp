@@ -94,6 +94,64 @@ step_done or_fail(record_callback done, std::function<void()> then) {
   };
 }
 
+namespace {
+
+// Has the SKU actor of line `i` follow the order's record; `arrive` learns
+// whether it did. A SKU whose actor is gone (it stopped and its SUPERVISOR
+// restarts it from the journal) is asked for again and sent the request
+// once more: every INVENTORY operation on an order is idempotent, and the
+// new actor read the SKU as stored either before this change was journaled
+// (the request applies it) or after (the request finds it done). While the
+// journal is not being read yet, the SUPERVISOR answers UNAVAILABLE: the
+// change is journaled already, so the new actor will start with it.
+void follow_at_sku(order_ptr self, sku_op op, size_t i,
+                   std::function<void(bool)> arrive) {
+  auto id = self->state.record.id;
+  auto sku = self->state.record.lines[i].sku;
+  auto failed = [arrive, id, sku](const caf::error& err) {
+    log::error("order.sku_request_failed",
+               {{"order", id}, {"sku", sku}, {"error", describe(err)}});
+    arrive(false);
+  };
+  auto ask_again = [self, op, i, arrive, failed, id, sku] {
+    self->request(self->state.supervisor, caf::infinite, atom::find_sku_v, sku)
+        .await(
+            [self, op, i, arrive, failed](inventory_actor& handle) {
+              self->state.skus[i] = handle;
+              sku_request(self, op, i)
+                  .await([arrive](int64_t) { arrive(true); },
+                         [failed](caf::error& err) { failed(err); });
+            },
+            [arrive, failed, id, sku](caf::error& err) {
+              if (code_of(err) != errc::unavailable) {
+                failed(err);
+                return;
+              }
+              log::info("order.sku_restarting", {{"order", id}, {"sku", sku}});
+              arrive(true);
+            });
+  };
+  // An EXTERNAL SKU's actor is not the SUPERVISOR's to hand out by name.
+  auto internal = self->state.record.seller == seller::internal;
+  if (!self->state.skus[i]) {
+    if (internal)
+      ask_again();
+    else
+      failed(caf::make_error(caf::sec::invalid_argument));
+    return;
+  }
+  sku_request(self, op, i)
+      .await([arrive](int64_t) { arrive(true); },
+             [internal, ask_again, failed](caf::error& err) {
+               if (internal && err == caf::sec::request_receiver_down)
+                 ask_again();
+               else
+                 failed(err);
+             });
+}
+
+} // namespace
+
 // Sends one request per line to its SKU actor and waits for all of them;
 // a failed one is logged and counted.
 void follow_at_skus(order_ptr self, sku_op op, std::vector<size_t> lines,
@@ -118,17 +176,8 @@ void follow_at_skus(order_ptr self, sku_op op, std::vector<size_t> lines,
                  {{"order", id}, {"failed_skus", uint64_t{acc->failures}}});
     then();
   };
-  for (auto i : lines) {
-    auto sku = self->state.record.lines[i].sku;
-    sku_request(self, op, i)
-        .await([arrive](int64_t) { arrive(true); },
-               [arrive, id, sku](caf::error& err) {
-                 log::error(
-                     "order.sku_request_failed",
-                     {{"order", id}, {"sku", sku}, {"error", describe(err)}});
-                 arrive(false);
-               });
-  }
+  for (auto i : lines)
+    follow_at_sku(self, op, i, arrive);
 }
 
 void arm_hold_timer(order_ptr self) {

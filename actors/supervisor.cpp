@@ -92,32 +92,6 @@ caf::error order_not_found(const order_id& id) {
   return make_error(errc::order_not_found, "no order " + id, details.dump());
 }
 
-caf::error unknown_sku(const sku_id& sku) {
-  nlohmann::json details{{"skus", {sku}}};
-  return make_error(errc::unknown_sku, "unknown SKU " + sku, details.dump());
-}
-
-// A SKU whose actor stopped on a failure: its units are in the journal, and
-// a restart of omsd recovers them. Until then nothing may spawn a fresh,
-// empty actor for it.
-caf::error sku_unavailable(const sku_fault& f) {
-  nlohmann::json details{{"sku", f.sku}};
-  return make_error(errc::unavailable,
-                    "SKU " + f.sku +
-                        " is unavailable: its actor stopped after an internal "
-                        "failure; its stock is safe in the journal and comes "
-                        "back when omsd restarts",
-                    details.dump());
-}
-
-// Why an INTERNAL SKU has no actor: it failed, or it never existed.
-caf::error missing_sku(supervisor_ptr self, const sku_id& sku) {
-  auto& failed = self->state.failed;
-  if (auto i = failed.find(sku); i != failed.end())
-    return sku_unavailable(i->second);
-  return unknown_sku(sku);
-}
-
 // The SKU's actor for a change, spawning it for a receipt of a new SKU.
 caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
                                                 const stock_change& c) {
@@ -131,7 +105,7 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
   }
   if (auto i = st.skus.find(c.sku); i != st.skus.end())
     return i->second;
-  if (c.kind != stock_change_kind::receipt || st.failed.count(c.sku) > 0)
+  if (c.kind != stock_change_kind::receipt || sku_down(st, c.sku))
     return missing_sku(self, c.sku);
   // Refuse bad input before a new SKU actor exists.
   auto chk = stock_ledger{st.ctx->settings.limits.unit_price_max}.check_receive(
@@ -164,17 +138,8 @@ std::optional<sku_id> forget_sku(Actors& actors, const caf::down_msg& msg,
   return std::nullopt;
 }
 
-// The order's actor stopped on a failure: a new one takes over from the
-// order's last durable record (as after a restart of omsd: its hold timer
-// re-armed, its refunds asked about again). Callers in flight got
-// request_receiver_down (503 UNAVAILABLE: retry). An order never made
-// durable (it stopped while being created) has its holds released at every
-// SKU, since no record will ever claim them.
-void restart_order(supervisor_ptr self, const order_id& id,
-                   const caf::error& reason);
-
-// Forgets an order, customer or SKU actor that went down. An order that
-// stopped on a failure is restarted; a SKU is marked unavailable.
+// Forgets an order, customer or SKU actor that went down. An order or an
+// INTERNAL SKU that stopped on a failure is restarted.
 void on_down(supervisor_ptr self, caf::down_msg& msg) {
   auto& st = self->state;
   if (auto i = st.order_of.find(msg.source); i != st.order_of.end()) {
@@ -198,43 +163,7 @@ void on_down(supervisor_ptr self, caf::down_msg& msg) {
   if (forget_sku(st.external, msg, "supervisor.external_sku_down"))
     return;
   if (auto sku = forget_sku(st.skus, msg, "supervisor.sku_failed"))
-    st.failed[*sku] =
-        sku_fault{*sku, to_string(msg.reason), st.ctx->now(self->clock())};
-}
-
-void restart_order(supervisor_ptr self, const order_id& id,
-                   const caf::error& reason) {
-  auto& st = self->state;
-  auto tries = ++st.order_restarts[id];
-  if (tries > supervisor_state::order_restarts_max) {
-    log::error("supervisor.order_left_stopped",
-               {{"order", id},
-                {"restarts", uint64_t{tries - 1}},
-                {"reason", to_string(reason)}});
-    return;
-  }
-  log::error("supervisor.order_restarting",
-             {{"order", id}, {"reason", to_string(reason)}});
-  // The journal reads its own pending appends first, so the stopped actor's
-  // last append is in what it answers.
-  self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
-      .then(
-          [self, id](order_record& rec) {
-            auto& st = self->state;
-            if (is_terminal(rec.status) || st.orders.count(id) > 0)
-              return;
-            adopt_order(self, std::move(rec));
-          },
-          [self, id](caf::error& err) {
-            if (code_of(err) != errc::order_not_found) {
-              log::error("supervisor.order_restart_failed",
-                         {{"order", id}, {"error", describe(err)}});
-              return;
-            }
-            for (auto& kvp : self->state.skus)
-              self->request(kvp.second, caf::infinite, atom::release_v, id)
-                  .then([](int64_t) {}, [](caf::error&) {});
-          });
+    sku_failed(self, *sku, msg.reason);
 }
 
 // Takes every actor it spawned down with it.
@@ -264,7 +193,7 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
   if (auto p = check_id("sku", sku, st.ctx->settings.limits))
     return to_error(*p);
   auto i = st.skus.find(sku);
-  if (i == st.skus.end() && st.failed.count(sku) > 0)
+  if (i == st.skus.end() && sku_down(st, sku))
     return missing_sku(self, sku);
   if (i == st.skus.end()) {
     // Refuse bad input before a new SKU actor exists.
@@ -430,8 +359,8 @@ caf::result<created_order> create_order(supervisor_ptr self,
     auto i = st.skus.find(item.sku);
     if (i != st.skus.end())
       handles.push_back(i->second);
-    else if (auto f = st.failed.find(item.sku); f != st.failed.end())
-      return sku_unavailable(f->second);
+    else if (sku_down(st, item.sku))
+      return missing_sku(self, item.sku);
     else
       unknown.push_back(item.sku);
   }
@@ -570,12 +499,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::list, seller from, uint32_t limit, const sku_id& cursor) {
         return list_skus(self, from, limit, cursor);
       },
-      [=](atom::find_sku, const sku_id& sku) -> caf::result<inventory_actor> {
-        auto& skus = self->state.skus;
-        if (auto i = skus.find(sku); i != skus.end())
-          return i->second;
-        return missing_sku(self, sku);
-      },
+      [=](atom::find_sku, const sku_id& sku) { return find_sku(self, sku); },
       [=](atom::create, create_order_request& req) {
         return create_order(self, req);
       },
@@ -600,12 +524,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         self->state.orders.erase(rec.id);
       },
       [=](atom::audit) { return audit(self); },
-      [=](atom::health) {
-        std::vector<sku_fault> result;
-        for (auto& kvp : self->state.failed)
-          result.push_back(kvp.second);
-        return result;
-      },
+      [=](atom::health) { return sku_health(self->state); },
+      [=](atom::restart, const sku_id& sku) { restart_sku(self, sku); },
   };
 }
 

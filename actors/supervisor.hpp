@@ -7,6 +7,7 @@
 // read from the store through the JOURNAL.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 
 #include <caf/actor_addr.hpp>
 #include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/context.hpp"
 #include "actors/external_sku.hpp"
@@ -25,6 +27,18 @@
 #include "messages/supervisor_protocol.hpp"
 
 namespace oms {
+
+/// A restart of an INTERNAL SKU's actor under way: a backoff, then a wait
+/// until every live order has finished the step it is in (so that each
+/// reservation the old actor granted is journaled or given up), then the
+/// SKU read from the journal into a new actor.
+struct sku_restart {
+  enum class phase { backoff, settling, reading };
+  phase now = phase::backoff;
+  sku_fault fault;
+  /// find_sku requests that came while the journal was being read.
+  std::vector<caf::typed_response_promise<inventory_actor>> waiting;
+};
 
 /// State of the SUPERVISOR.
 struct supervisor_state {
@@ -43,9 +57,16 @@ struct supervisor_state {
   std::unordered_map<order_id, uint32_t> order_restarts;
   /// Deduplicates inbound stock changes.
   inbox_actor inbox;
-  /// INTERNAL SKUs whose actor stopped on a failure: they answer
-  /// UNAVAILABLE (never a fresh, empty actor) until omsd restarts.
+  /// INTERNAL SKUs whose actor stopped on a failure and is being restarted
+  /// from the journal: they answer UNAVAILABLE meanwhile (never a fresh,
+  /// empty actor).
+  std::map<sku_id, sku_restart> restarting;
+  /// INTERNAL SKUs whose actor kept failing: they answer UNAVAILABLE until
+  /// omsd restarts.
   std::map<sku_id, sku_fault> failed;
+  /// Failures of each SKU's actor: when the current window began, and how
+  /// many in it.
+  std::map<sku_id, std::pair<timestamp_ms, uint32_t>> sku_failures;
   /// SKUs of the EXTERNAL seller seen so far (spawned on first use).
   std::map<sku_id, external_sku_actor> external;
   /// Reads the EXTERNAL seller's event feed (when a WMS is configured).
@@ -53,6 +74,11 @@ struct supervisor_state {
 
   /// Restarts of one order's actor before it is left stopped.
   static constexpr uint32_t order_restarts_max = 3;
+  /// Restarts of one SKU's actor within sku_failure_window before it is
+  /// left stopped; the n-th waits sku_restart_backoff * 5^(n-1) first.
+  static constexpr uint32_t sku_restarts_max = 3;
+  static constexpr int64_t sku_failure_window_ms = 10 * 60 * 1000;
+  static constexpr std::chrono::milliseconds sku_restart_backoff{200};
 
   static inline const char* name = "supervisor";
 };

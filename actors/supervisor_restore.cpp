@@ -93,36 +93,8 @@ void restore_skus(supervisor_ptr self, const recovered_state& recovered) {
   std::unordered_map<sku_id, std::vector<hold_view>> holds;
   for (auto& h : recovered.holds)
     holds[h.sku].push_back(hold_view{h.order, h.quantity, h.kind, h.lots});
-  for (auto& sku : recovered.skus) {
-    std::vector<lot_state> lots;
-    for (auto& b : sku.batches) {
-      lot_state l;
-      l.lot = b.lot;
-      l.expires_at = b.expires_at;
-      l.received_at = b.received_at;
-      l.on_hand = b.on_hand;
-      for (size_t i = 0;
-           i < b.unallocatable.size() && i < unallocatable_reason_count; ++i)
-        l.unallocatable[i] = b.unallocatable[i];
-      lots.push_back(std::move(l));
-    }
-    // A SKU stored before batches existed has its units in the batch "".
-    int64_t in_lots = 0;
-    for (auto& l : lots)
-      in_lots += l.on_hand;
-    if (sku.on_hand > in_lots) {
-      lot_state l;
-      l.on_hand = sku.on_hand - in_lots;
-      lots.push_back(std::move(l));
-    }
-    stock_ledger ledger{st.ctx->settings.limits.unit_price_max};
-    ledger.restore(sku.unit_price, sku.received_total, sku.consumed_total,
-                   sku.adjusted_total, std::move(lots), holds[sku.sku], now);
-    auto handle =
-        self->spawn(restored_inventory, sku.sku, st.ctx, std::move(ledger));
-    self->monitor(handle);
-    st.skus.emplace(sku.sku, handle);
-  }
+  for (auto& sku : recovered.skus)
+    adopt_sku(self, sku.sku, ledger_from(st, sku, holds[sku.sku], now));
 }
 
 // Spawns an ORDER actor per live order, with the actors of its SKUs.
@@ -132,6 +104,49 @@ void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
 }
 
 } // namespace
+
+namespace supervisor_steps {
+
+stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
+                         const std::vector<hold_view>& holds,
+                         timestamp_ms now) {
+  std::vector<lot_state> lots;
+  for (auto& b : sku.batches) {
+    lot_state l;
+    l.lot = b.lot;
+    l.expires_at = b.expires_at;
+    l.received_at = b.received_at;
+    l.on_hand = b.on_hand;
+    for (size_t i = 0;
+         i < b.unallocatable.size() && i < unallocatable_reason_count; ++i)
+      l.unallocatable[i] = b.unallocatable[i];
+    lots.push_back(std::move(l));
+  }
+  // A SKU stored before batches existed has its units in the batch "".
+  int64_t in_lots = 0;
+  for (auto& l : lots)
+    in_lots += l.on_hand;
+  if (sku.on_hand > in_lots) {
+    lot_state l;
+    l.on_hand = sku.on_hand - in_lots;
+    lots.push_back(std::move(l));
+  }
+  stock_ledger ledger{st.ctx->settings.limits.unit_price_max};
+  ledger.restore(sku.unit_price, sku.received_total, sku.consumed_total,
+                 sku.adjusted_total, std::move(lots), holds, now);
+  return ledger;
+}
+
+inventory_actor adopt_sku(supervisor_ptr self, const sku_id& sku,
+                          stock_ledger ledger) {
+  auto& st = self->state;
+  auto handle = self->spawn(restored_inventory, sku, st.ctx, std::move(ledger));
+  self->monitor(handle);
+  st.skus.insert_or_assign(sku, handle);
+  return handle;
+}
+
+} // namespace supervisor_steps
 
 supervisor_actor::behavior_type
 restored_supervisor(supervisor_ptr self, context_ptr ctx,

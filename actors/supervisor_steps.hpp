@@ -1,11 +1,13 @@
-// What the SUPERVISOR's behaviour (supervisor.cpp) and its restart
-// (supervisor_restore.cpp) share; used by nothing else.
+// What the SUPERVISOR's behaviour (supervisor.cpp), its start from the
+// journal (supervisor_restore.cpp) and its restarts of failed actors
+// (supervisor_restart.cpp) share; used by nothing else.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "actors/external_ledger.hpp"
+#include "actors/stock_ledger.hpp"
 #include "actors/supervisor.hpp"
 
 namespace oms::supervisor_steps {
@@ -26,5 +28,48 @@ void adopt_order(supervisor_ptr self, order_record rec);
 /// Spawns the INBOX, which knows the inbound event ids `done` already.
 void start_inbox(supervisor_ptr self,
                  std::vector<std::pair<std::string, timestamp_ms>> done);
+
+/// The ledger of an INTERNAL SKU as stored, with the holds on it.
+stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
+                         const std::vector<hold_view>& holds, timestamp_ms now);
+
+/// Spawns, monitors and registers the INVENTORY actor of a stored SKU.
+inventory_actor adopt_sku(supervisor_ptr self, const sku_id& sku,
+                          stock_ledger ledger);
+
+// -- restarts (supervisor_restart.cpp) ----------------------------------------
+
+/// True while the INTERNAL SKU has no actor because its actor stopped on a
+/// failure (being restarted, or left stopped).
+bool sku_down(const supervisor_state& st, const sku_id& sku);
+
+/// Why an INTERNAL SKU has no actor: UNAVAILABLE while it is down (see
+/// sku_down), else UNKNOWN_SKU.
+caf::error missing_sku(supervisor_ptr self, const sku_id& sku);
+
+/// The SKU's actor; while it is being restarted and the journal is being
+/// read, the answer waits for the new actor.
+caf::result<inventory_actor> find_sku(supervisor_ptr self, const sku_id& sku);
+
+/// The SKU's actor stopped on `reason`: restarts it after a backoff, or,
+/// after too many failures in a window, leaves it stopped.
+void sku_failed(supervisor_ptr self, const sku_id& sku,
+                const caf::error& reason);
+
+/// The next step of the SKU's restart (its timer, then the end of the wait
+/// for the live orders' steps in flight).
+void restart_sku(supervisor_ptr self, const sku_id& sku);
+
+/// The SKUs restarting or left stopped.
+std::vector<sku_fault> sku_health(const supervisor_state& st);
+
+/// The order's actor stopped on a failure: a new one takes over from the
+/// order's last durable record (as after a restart of omsd: its hold timer
+/// re-armed, its refunds asked about again). Callers in flight got
+/// request_receiver_down (503 UNAVAILABLE: retry). An order never made
+/// durable (it stopped while being created) has its holds released at every
+/// SKU, since no record will ever claim them.
+void restart_order(supervisor_ptr self, const order_id& id,
+                   const caf::error& reason);
 
 } // namespace oms::supervisor_steps

@@ -34,6 +34,13 @@ using journal_actor = caf::typed_actor<
     // Errors: STORE_FAILURE.
     caf::replies_to<atom::lookup, customer_id,
                     timestamp_ms>::with<std::vector<key_state>>,
+    // Replies one idempotency key of a customer with the result it guards
+    // (none or one). Errors: STORE_FAILURE.
+    caf::replies_to<atom::lookup, customer_id,
+                    std::string>::with<std::vector<key_state>>,
+    // Replies one INTERNAL SKU as stored, with the holds on it (appends
+    // waiting for their commit go first). Errors: STORE_FAILURE.
+    caf::replies_to<atom::load_sku, sku_id>::with<stored_sku>,
     // Replies the journal's counters.
     caf::replies_to<atom::stats>::with<journal_stats>,
     // Internal: commits what has been appended so far.

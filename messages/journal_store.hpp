@@ -38,10 +38,19 @@ class journal_store {
   /// return a partial state.
   virtual caf::expected<recovered_state> load() = 0;
 
+  /// One INTERNAL SKU as it stands now, with every order's hold on it (for
+  /// a restart of its actor). `found` is false for a SKU never stored.
+  virtual caf::expected<stored_sku> load_sku(const sku_id& sku) const = 0;
+
   /// A customer's idempotency keys recorded at or after `since`, with the
   /// results they guard (read when the customer's actor starts).
   virtual caf::expected<std::vector<key_state>>
   load_keys(const customer_id& customer, timestamp_ms since) const = 0;
+
+  /// One idempotency key of a customer with the result it guards, if it was
+  /// recorded (none or one).
+  virtual caf::expected<std::vector<key_state>>
+  load_key(const customer_id& customer, const std::string& key) const = 0;
 
   /// The latest record of an order. Errors: ORDER_NOT_FOUND, STORE_FAILURE.
   virtual caf::expected<order_record> find_order(const order_id& id) const = 0;

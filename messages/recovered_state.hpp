@@ -29,6 +29,13 @@ struct sku_state {
   std::vector<batch_view> batches;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sku_state& x) {
+  return f(caf::meta::type_name("sku_state"), x.sku, x.unit_price, x.on_hand,
+           x.received_total, x.consumed_total, x.adjusted_total, x.updated_at,
+           x.batches);
+}
+
 /// A change from the EXTERNAL seller's feed that the WMS's snapshot may not
 /// reflect yet (its change sequence is above the snapshot's).
 struct external_delta {
@@ -58,6 +65,27 @@ struct hold_state {
   hold_kind kind = hold_kind::reserved;
   std::vector<lot_allocation> lots;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hold_state& x) {
+  return f(caf::meta::type_name("hold_state"), x.order, x.sku, x.quantity,
+           x.kind, x.lots);
+}
+
+/// One SKU of the INTERNAL seller as stored, with every order's hold on it:
+/// what a restart of its actor starts from.
+struct stored_sku {
+  /// False if the store has no such SKU (its first receipt never became
+  /// durable).
+  bool found = false;
+  sku_state state;
+  std::vector<hold_state> holds;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_sku& x) {
+  return f(caf::meta::type_name("stored_sku"), x.found, x.state, x.holds);
+}
 
 /// One idempotency key of a customer and the result it guards.
 struct key_state {

@@ -211,18 +211,23 @@ typename Inspector::result_type inspect(Inspector& f, stock_snapshot& x) {
 }
 
 /// A SKU whose actor stopped on a failure (a broken ledger invariant, an
-/// exception): it answers UNAVAILABLE until omsd restarts and recovers it
-/// from the journal.
+/// exception): it answers UNAVAILABLE while its SUPERVISOR restarts it from
+/// the journal, or, once it kept failing, until omsd restarts.
 struct sku_fault {
   sku_id sku;
-  /// Why it stopped, as the actor's exit reason says it.
+  /// Why it stopped last, as the actor's exit reason says it.
   std::string reason;
   timestamp_ms since = 0;
+  /// True while a restart is under way; false once it is left stopped.
+  bool restarting = false;
+  /// How often it stopped within the current window.
+  uint32_t failures = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sku_fault& x) {
-  return f(caf::meta::type_name("sku_fault"), x.sku, x.reason, x.since);
+  return f(caf::meta::type_name("sku_fault"), x.sku, x.reason, x.since,
+           x.restarting, x.failures);
 }
 
 /// The answer of a SKU to a reservation. Running short is a value, not an

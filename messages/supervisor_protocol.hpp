@@ -40,7 +40,9 @@ using supervisor_actor = caf::typed_actor<
     // SKU of the previous page or empty). Errors: VALIDATION_FAILED,
     // WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).
     caf::replies_to<atom::list, seller, uint32_t, sku_id>::with<inventory_page>,
-    // Replies the actor owning an INTERNAL SKU. Errors: UNKNOWN_SKU.
+    // Replies the actor owning an INTERNAL SKU. While its actor is being
+    // restarted, waits for the new one once the journal is being read, and
+    // before answers UNAVAILABLE. Errors: UNKNOWN_SKU, UNAVAILABLE.
     caf::replies_to<atom::find_sku, sku_id>::with<inventory_actor>,
     // createOrder: validates, resolves the SKUs, spawns the order's actor with
     // a fresh unguessable id and delegates the creation to it. Errors:
@@ -65,7 +67,10 @@ using supervisor_actor = caf::typed_actor<
     // Checks the stock conservation invariants of every SKU and the holds of
     // every live order. Exact when no order is in flight.
     caf::replies_to<atom::audit>::with<audit_report>,
-    // Replies the SKUs whose actor stopped on a failure, by name. No errors.
-    caf::replies_to<atom::health>::with<std::vector<sku_fault>>>;
+    // Replies the SKUs whose actor stopped on a failure, by name: being
+    // restarted, or left stopped. No errors.
+    caf::replies_to<atom::health>::with<std::vector<sku_fault>>,
+    // Internal (a timer): restarts the SKU's stopped actor from the journal.
+    caf::reacts_to<atom::restart, sku_id>>;
 
 } // namespace oms

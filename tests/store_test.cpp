@@ -1,5 +1,7 @@
 // One suite for every journal backend: what is committed is read back,
 // applied to the current state, and survives reopening the store.
+#include <algorithm>
+
 #include <doctest/doctest.h>
 
 #include "tests/why.hpp"
@@ -455,6 +457,20 @@ TEST_CASE("every backend loads only the idempotency keys within the window") {
       auto none = store->load_keys("bob", 0);
       REQUIRE(none);
       CHECK(none->empty());
+      // One key, as a repeated request reads the result it guards.
+      auto one = store->load_key("alice", "key-old");
+      REQUIRE_MESSAGE(one, why(one));
+      REQUIRE(one->size() == 1);
+      CHECK((*one)[0].fingerprint == "00112233aabbccdd");
+      CHECK((*one)[0].order == "old");
+      CHECK((*one)[0].response.id == "old");
+      CHECK((*one)[0].response.total_amount == 2000);
+      for (auto [customer, key] :
+           {std::pair{"bob", "key-old"}, std::pair{"alice", "key-none"}}) {
+        auto missing = store->load_key(customer, key);
+        REQUIRE(missing);
+        CHECK(missing->empty());
+      }
     }
   }
 }
@@ -598,6 +614,69 @@ TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
       REQUIRE_MESSAGE(got, why(got));
       check_same_state(want, *got);
       CHECK(check_consistency(*got).empty());
+    }
+  }
+}
+
+// What a restart of one SKU's actor reads: the SKU as the whole state has
+// it, and only the holds on it.
+static void check_same_sku(const recovered_state& whole, const sku_id& id,
+                           const stored_sku& got) {
+  auto sku = std::find_if(whole.skus.begin(), whole.skus.end(),
+                          [&](const sku_state& s) { return s.sku == id; });
+  REQUIRE(got.found == (sku != whole.skus.end()));
+  if (got.found) {
+    CHECK(got.state.sku == id);
+    CHECK(got.state.unit_price == sku->unit_price);
+    CHECK(got.state.on_hand == sku->on_hand);
+    CHECK(got.state.received_total == sku->received_total);
+    CHECK(got.state.consumed_total == sku->consumed_total);
+    CHECK(got.state.adjusted_total == sku->adjusted_total);
+    CHECK(got.state.updated_at == sku->updated_at);
+    REQUIRE(got.state.batches.size() == sku->batches.size());
+    for (size_t i = 0; i < sku->batches.size(); ++i) {
+      CHECK(got.state.batches[i].lot == sku->batches[i].lot);
+      CHECK(got.state.batches[i].on_hand == sku->batches[i].on_hand);
+      CHECK(got.state.batches[i].expires_at == sku->batches[i].expires_at);
+      CHECK(got.state.batches[i].unallocatable ==
+            sku->batches[i].unallocatable);
+    }
+  }
+  std::vector<hold_state> want;
+  for (auto& h : whole.holds)
+    if (h.sku == id)
+      want.push_back(h);
+  REQUIRE(got.holds.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    CHECK(got.holds[i].order == want[i].order);
+    CHECK(got.holds[i].sku == id);
+    CHECK(got.holds[i].quantity == want[i].quantity);
+    CHECK(got.holds[i].kind == want[i].kind);
+    CHECK(got.holds[i].lots == want[i].lots);
+  }
+}
+
+TEST_CASE("every store reads one SKU with the holds on it as its whole state "
+          "has them") {
+  auto evs = model_events();
+  store_state reference;
+  for (auto& ev : evs)
+    reference.apply(ev);
+  auto whole = reference.recover();
+  REQUIRE_FALSE(whole.holds.empty());
+  for (auto& id : {"A", "B", "Z"})
+    check_same_sku(whole, id, reference.sku_of(id));
+  CHECK_FALSE(reference.sku_of("Z").found);
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      auto store = b.open();
+      commit_all(*store, evs);
+      for (auto& id : {"A", "B", "Z", ""}) {
+        auto got = store->load_sku(id);
+        REQUIRE_MESSAGE(got, why(got));
+        check_same_sku(whole, id, *got);
+      }
     }
   }
 }

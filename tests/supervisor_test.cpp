@@ -109,44 +109,6 @@ TEST_CASE_FIXTURE(
   CHECK(report.live_orders == static_cast<uint64_t>(live));
 }
 
-TEST_CASE_FIXTURE(fixture, "a SKU whose actor fails answers UNAVAILABLE, and "
-                           "no receipt brings it back empty") {
-  // Before, the SKU was forgotten: it answered UNKNOWN_SKU, and the next
-  // receipt spawned a fresh actor that knew none of the units on hand.
-  receive("A", 3, 100);
-  receive("B", 5, 100);
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"});
-  REQUIRE(h);
-  self->send_exit(*h, make_error(errc::internal, "injected failure"));
-  sched.run();
-  CHECK(code(call<stock_view>(sup, atom::get_v, sku_id{"A"},
-                              seller::internal)) == "UNAVAILABLE");
-  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"})) ==
-        "UNAVAILABLE");
-  CHECK(code(call<stock_view>(sup, atom::receive_v, sku_id{"A"},
-                              seller::internal, int64_t{2}, money{100})) ==
-        "UNAVAILABLE");
-  stock_change more;
-  more.kind = stock_change_kind::receipt;
-  more.sku = "A";
-  more.quantity = 2;
-  more.unit_price = 100;
-  CHECK(code(call<inbox_result>(sup, atom::apply_v, more)) == "UNAVAILABLE");
-  create_order_request req;
-  req.customer = "c1";
-  req.items = {{"A", 1, seller::internal}};
-  req.ship_to = sample_address();
-  CHECK(code(call<created_order>(sup, atom::create_v, req)) == "UNAVAILABLE");
-  auto faults = call<std::vector<sku_fault>>(sup, atom::health_v);
-  REQUIRE(faults);
-  REQUIRE(faults->size() == 1);
-  CHECK(faults->front().sku == "A");
-  CHECK(faults->front().reason.find("injected failure") != std::string::npos);
-  // Every other SKU sells on.
-  auto other = create("c1", {{"B", 2, seller::internal}});
-  CHECK(other.record.status == order_status::created);
-}
-
 TEST_CASE_FIXTURE(fixture, "an INVENTORY actor restored from a state that "
                            "does not add up stops before it sells") {
   lot_state lot;

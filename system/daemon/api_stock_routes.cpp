@@ -60,7 +60,9 @@ void api::impl::readyz(const call_ptr& c) {
                 for (auto& f : faults)
                   list.push_back({{"sku", f.sku},
                                   {"reason", f.reason},
-                                  {"since", format_timestamp(f.since)}});
+                                  {"since", format_timestamp(f.since)},
+                                  {"restarting", f.restarting},
+                                  {"failures", f.failures}});
               }
               self_ptr->reply(c, 200, answer);
             },

@@ -36,6 +36,18 @@ caf::expected<recovered_state> memory_store::load() {
   return state_.recover();
 }
 
+caf::expected<stored_sku> memory_store::load_sku(const sku_id& sku) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.sku_of(sku);
+}
+
+caf::expected<std::vector<key_state>>
+memory_store::load_key(const customer_id& customer,
+                       const std::string& key) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.key_of(customer, key);
+}
+
 caf::expected<std::vector<key_state>>
 memory_store::load_keys(const customer_id& customer, timestamp_ms since) const {
   std::lock_guard<std::mutex> guard{mtx_};

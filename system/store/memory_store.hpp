@@ -19,6 +19,9 @@ class memory_store : public journal_store {
                                          uint64_t max) const override;
   uint64_t last_seq() const override;
   caf::expected<recovered_state> load() override;
+  caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
+  caf::expected<std::vector<key_state>>
+  load_key(const customer_id& customer, const std::string& key) const override;
   caf::expected<std::vector<key_state>>
   load_keys(const customer_id& customer, timestamp_ms since) const override;
   caf::expected<order_record> find_order(const order_id& id) const override;

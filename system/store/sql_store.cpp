@@ -12,16 +12,17 @@ namespace oms {
 namespace {
 
 constexpr const char* sql_names[] = {
-    "insert_event",   "upsert_price",  "receive",         "adjust",
-    "consume",        "touch_sku",     "add_to_batch",    "prune_batches",
-    "hold_reserve",   "hold_block",    "hold_find",       "hold_update",
-    "hold_delete",    "upsert_order",  "upsert_line",     "insert_history",
-    "upsert_payment", "insert_key",    "insert_customer", "insert_inbox",
-    "forget_inbox",   "upsert_cursor", "upsert_delta",    "upsert_wms",
-    "delete_wms",     "find_order",    "list_orders",     "read_events",
-    "load_keys",      "last_seq",      "load_skus",       "load_batches",
-    "load_holds",     "load_live",     "load_customers",  "load_inbox",
-    "load_cursors",   "load_deltas",   "load_wms",        "count_orders",
+    "insert_event",   "upsert_price",    "receive",         "adjust",
+    "consume",        "touch_sku",       "add_to_batch",    "prune_batches",
+    "hold_reserve",   "hold_block",      "hold_find",       "hold_update",
+    "hold_delete",    "upsert_order",    "upsert_line",     "insert_history",
+    "upsert_payment", "insert_key",      "insert_customer", "insert_inbox",
+    "forget_inbox",   "upsert_cursor",   "upsert_delta",    "upsert_wms",
+    "delete_wms",     "find_order",      "list_orders",     "read_events",
+    "load_keys",      "last_seq",        "load_skus",       "load_batches",
+    "load_holds",     "load_live",       "load_customers",  "load_inbox",
+    "load_cursors",   "load_deltas",     "load_wms",        "count_orders",
+    "one_sku",        "one_sku_batches", "one_sku_holds",   "load_key",
 };
 
 static_assert(std::size(sql_names) == sql_count);
@@ -181,9 +182,10 @@ order_record record_of(const sql_row& row, int column,
 
 // Runs a recovery statement; `failed` says what could not be done.
 void load_rows(sql_session& s, sql statement, const char* failed,
-               const sql_session::row_handler& each) {
+               const sql_session::row_handler& each,
+               std::initializer_list<sql_value> params = {}) {
   try {
-    s.run(statement, {}, each);
+    s.run(statement, params, each);
   } catch (const bad_data&) {
     throw;
   } catch (const std::exception& e) {
@@ -191,32 +193,41 @@ void load_rows(sql_session& s, sql statement, const char* failed,
   }
 }
 
+sku_state sku_row(const sql_row& row) {
+  return sku_state{
+      row.text(0),    row.integer(1), row.integer(2), row.integer(3),
+      row.integer(4), row.integer(5), row.integer(6), {}};
+}
+
+hold_state hold_row(const sql_row& row) {
+  hold_state h{row.text(0),
+               row.text(1),
+               row.integer(2),
+               row.text(3) == "BLOCKED" ? hold_kind::blocked
+                                        : hold_kind::reserved,
+               {}};
+  if (!decode_allocations(row.text(4), h.lots))
+    throw bad_data{"undecodable batches of the hold of order " + h.order +
+                   " on " + h.sku};
+  return h;
+}
+
+key_state key_row(const customer_id& customer, const sql_row& row) {
+  key_state k{customer,    row.text(0),    row.text(1),
+              row.text(2), row.integer(3), {}};
+  k.response =
+      record_of(row, 4, "undecodable idempotency result for key " + k.key);
+  return k;
+}
+
 void load_state(sql_session& s, recovered_state& result) {
-  load_rows(s, sql::load_skus, "cannot read SKUs", [&](const sql_row& row) {
-    result.skus.push_back(sku_state{row.text(0),
-                                    row.integer(1),
-                                    row.integer(2),
-                                    row.integer(3),
-                                    row.integer(4),
-                                    row.integer(5),
-                                    row.integer(6),
-                                    {}});
-  });
+  load_rows(s, sql::load_skus, "cannot read SKUs",
+            [&](const sql_row& row) { result.skus.push_back(sku_row(row)); });
   auto sku = result.skus.begin();
   load_rows(s, sql::load_batches, "cannot read batches",
             [&](const sql_row& row) { add_batch_row(row, result.skus, sku); });
-  load_rows(s, sql::load_holds, "cannot read holds", [&](const sql_row& row) {
-    hold_state h{row.text(0),
-                 row.text(1),
-                 row.integer(2),
-                 row.text(3) == "BLOCKED" ? hold_kind::blocked
-                                          : hold_kind::reserved,
-                 {}};
-    if (!decode_allocations(row.text(4), h.lots))
-      throw bad_data{"undecodable batches of the hold of order " + h.order +
-                     " on " + h.sku};
-    result.holds.push_back(std::move(h));
-  });
+  load_rows(s, sql::load_holds, "cannot read holds",
+            [&](const sql_row& row) { result.holds.push_back(hold_row(row)); });
   load_rows(s, sql::load_live, "cannot read orders", [&](const sql_row& row) {
     result.live_orders.push_back(
         record_of(row, 1, "undecodable record of order " + row.text(0)));
@@ -341,15 +352,57 @@ caf::expected<recovered_state> sql_store::load() {
   return result;
 }
 
+caf::expected<stored_sku> sql_store::load_sku(const sku_id& id) const {
+  stored_sku result;
+  std::vector<sku_state> found;
+  try {
+    reading(true, [&](sql_session& s) {
+      load_rows(s, sql::one_sku, "cannot read the SKU",
+                [&](const sql_row& row) { found.push_back(sku_row(row)); },
+                {id});
+      auto sku = found.begin();
+      load_rows(s, sql::one_sku_batches, "cannot read the SKU's batches",
+                [&](const sql_row& row) { add_batch_row(row, found, sku); },
+                {id});
+      load_rows(
+          s, sql::one_sku_holds, "cannot read the SKU's holds",
+          [&](const sql_row& row) { result.holds.push_back(hold_row(row)); },
+          {id});
+    });
+  } catch (const bad_data& e) {
+    return failure(e.what());
+  } catch (const std::exception& e) {
+    return failure("cannot read SKU " + id + ": " + e.what());
+  }
+  if (!found.empty()) {
+    result.found = true;
+    result.state = std::move(found.front());
+  }
+  return result;
+}
+
+caf::expected<std::vector<key_state>>
+sql_store::load_key(const customer_id& customer, const std::string& key) const {
+  std::vector<key_state> result;
+  try {
+    reading(false, [&](sql_session& s) {
+      s.run(sql::load_key, {customer, key}, [&](const sql_row& row) {
+        result.push_back(key_row(customer, row));
+      });
+    });
+  } catch (const bad_data& e) {
+    return failure(e.what());
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot read an idempotency key: "} + e.what());
+  }
+  return result;
+}
+
 caf::expected<std::vector<key_state>>
 sql_store::load_keys(const customer_id& customer, timestamp_ms since) const {
   std::vector<key_state> result;
   auto each = [&](const sql_row& row) {
-    key_state k{customer,    row.text(0),    row.text(1),
-                row.text(2), row.integer(3), {}};
-    k.response =
-        record_of(row, 4, "undecodable idempotency result for key " + k.key);
-    result.push_back(std::move(k));
+    result.push_back(key_row(customer, row));
   };
   try {
     reading(false, [&](sql_session& s) {

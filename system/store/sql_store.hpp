@@ -76,9 +76,14 @@ enum class sql : uint8_t {
   load_deltas,    // sku, event_id, wms_seq, quantity, at
   load_wms,       // order_id, sku, quantity, state, wms_seq, at
   count_orders,   // -> count
+  // One SKU (restart of its actor): as load_skus, load_batches, load_holds.
+  one_sku,         // sku
+  one_sku_batches, // sku
+  one_sku_holds,   // sku
+  load_key,        // customer, key -> key, fingerprint, order_id, at, response
 };
 
-inline constexpr size_t sql_count = static_cast<size_t>(sql::count_orders) + 1;
+inline constexpr size_t sql_count = static_cast<size_t>(sql::load_key) + 1;
 
 /// The name of a statement ("insert_event").
 const char* name_of(sql statement);
@@ -142,6 +147,9 @@ class sql_store : public journal_store {
                                          uint64_t max) const override;
   uint64_t last_seq() const override { return last_seq_; }
   caf::expected<recovered_state> load() override;
+  caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
+  caf::expected<std::vector<key_state>>
+  load_key(const customer_id& customer, const std::string& key) const override;
   caf::expected<std::vector<key_state>>
   load_keys(const customer_id& customer, timestamp_ms since) const override;
   caf::expected<order_record> find_order(const order_id& id) const override;

@@ -323,6 +323,18 @@ const sql_dialect& sqlite_dialect() {
           {sql::load_wms, "SELECT order_id, sku, quantity, state, wms_seq, at "
                           "FROM wms_reservations ORDER BY order_id, sku"},
           {sql::count_orders, "SELECT count(*) FROM orders"},
+          {sql::load_key,
+           "SELECT key, fingerprint, order_id, at, response FROM "
+           "idempotency_keys WHERE customer = ?1 AND key = ?2"},
+          {sql::one_sku, "SELECT sku, unit_price, on_hand, received_total, "
+                         "consumed_total, adjusted_total, updated_at FROM skus "
+                         "WHERE sku = ?1"},
+          {sql::one_sku_batches,
+           "SELECT sku, lot, expires_at, received_at, on_hand, "
+           "damaged, quarantined, expired, safety_stock FROM "
+           "batches WHERE sku = ?1 ORDER BY rowid"},
+          {sql::one_sku_holds, "SELECT order_id, sku, quantity, kind, lots "
+                               "FROM holds WHERE sku = ?1 ORDER BY order_id"},
       })};
   return dialect;
 }

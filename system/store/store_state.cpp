@@ -161,6 +161,25 @@ recovered_state store_state::recover() const {
   return result;
 }
 
+std::vector<key_state> store_state::key_of(const customer_id& customer,
+                                           const std::string& key) const {
+  if (auto i = keys_.find({customer, key}); i != keys_.end())
+    return {i->second};
+  return {};
+}
+
+stored_sku store_state::sku_of(const sku_id& sku) const {
+  stored_sku result;
+  if (auto i = skus_.find(sku); i != skus_.end()) {
+    result.found = true;
+    result.state = i->second;
+  }
+  for (auto& kvp : holds_)
+    if (kvp.first.second == sku)
+      result.holds.push_back(kvp.second);
+  return result;
+}
+
 std::vector<key_state> store_state::keys_for(const customer_id& customer,
                                              timestamp_ms since) const {
   std::vector<key_state> result;

@@ -28,6 +28,13 @@ class store_state : private state_sink {
   /// What recovery needs.
   recovered_state recover() const;
 
+  /// One idempotency key of a customer (none or one).
+  std::vector<key_state> key_of(const customer_id& customer,
+                                const std::string& key) const;
+
+  /// One SKU with the holds on it.
+  stored_sku sku_of(const sku_id& sku) const;
+
   /// A customer's idempotency keys recorded at or after `since`.
   std::vector<key_state> keys_for(const customer_id& customer,
                                   timestamp_ms since) const;
