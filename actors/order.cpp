@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include <caf/send.hpp>
+
 #include "actors/order_steps.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
@@ -188,7 +190,12 @@ void arm_hold_timer(order_ptr self) {
     self->send(handle_of(self), atom::expire_v, ++st.generation);
     return;
   }
-  self->delayed_send(handle_of(self), left, atom::expire_v, ++st.generation);
+  // The timer goes through the SUPERVISOR, by order id, and anonymously: a
+  // timer holds its receiver and its sender, and one that named the order's
+  // own actor kept the actor of every order that finished before its hold
+  // ran out (15 minutes by default) in memory until then.
+  caf::delayed_anon_send(st.supervisor, left, atom::expire_v, st.record.id,
+                         ++st.generation);
 }
 
 void finish_if_terminal(order_ptr self) {
@@ -231,6 +238,11 @@ void expire(order_ptr self, uint64_t generation) {
   auto& st = self->state;
   if (generation != st.generation || st.record.status != order_status::created)
     return;
+  if (now(self) < st.record.hold_expires_at) {
+    // Early (a timer armed for another actor of this order): not yet.
+    arm_hold_timer(self);
+    return;
+  }
   log::info("order.expired", {{"order", st.record.id}});
   cancel_all(
       self, command_kind::expire, {},

@@ -101,7 +101,10 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
   if (c.seller == seller::external) {
     if (!st.ctx->wms)
       return no_wms();
-    return inventory_actor{external_actor(self, c.sku)};
+    auto h = live_external(self, c.sku);
+    if (!h)
+      return std::move(h.error());
+    return inventory_actor{*h};
   }
   if (auto i = st.skus.find(c.sku); i != st.skus.end())
     return i->second;
@@ -160,8 +163,12 @@ void on_down(supervisor_ptr self, caf::down_msg& msg) {
     st.customer_at.erase(i);
     return;
   }
-  if (forget_sku(st.external, msg, "supervisor.external_sku_down"))
+  if (auto sku = forget_sku(st.external, msg, "supervisor.external_sku_down")) {
+    st.failed_external[*sku] = sku_fault{
+        *sku, to_string(msg.reason), st.ctx->now(self->clock()), false,
+        1,    seller::external};
     return;
+  }
   if (auto sku = forget_sku(st.skus, msg, "supervisor.sku_failed"))
     sku_failed(self, *sku, msg.reason);
 }
@@ -268,7 +275,10 @@ caf::result<stock_view> get_stock(supervisor_ptr self, const sku_id& sku,
   if (from == seller::external) {
     if (!st.ctx->wms)
       return no_wms();
-    return self->delegate(external_actor(self, sku), atom::get_v);
+    auto h = live_external(self, sku);
+    if (!h)
+      return std::move(h.error());
+    return self->delegate(*h, atom::get_v);
   }
   auto i = st.skus.find(sku);
   if (i == st.skus.end())
@@ -353,7 +363,10 @@ caf::result<created_order> create_order(supervisor_ptr self,
   for (auto& item : req.items) {
     if (from == seller::external) {
       // Unknown at the WMS shows when the SKU's actor reads it.
-      handles.push_back(inventory_actor{external_actor(self, item.sku)});
+      auto h = live_external(self, item.sku);
+      if (!h)
+        return std::move(h.error());
+      handles.push_back(inventory_actor{*h});
       continue;
     }
     auto i = st.skus.find(item.sku);
@@ -526,6 +539,11 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::audit) { return audit(self); },
       [=](atom::health) { return sku_health(self->state); },
       [=](atom::restart, const sku_id& sku) { restart_sku(self, sku); },
+      [=](atom::expire, const order_id& id, uint64_t generation) {
+        auto& orders = self->state.orders;
+        if (auto i = orders.find(id); i != orders.end())
+          self->send(i->second, atom::expire_v, generation);
+      },
   };
 }
 

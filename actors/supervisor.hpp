@@ -64,6 +64,10 @@ struct supervisor_state {
   /// INTERNAL SKUs whose actor kept failing: they answer UNAVAILABLE until
   /// omsd restarts.
   std::map<sku_id, sku_fault> failed;
+  /// EXTERNAL SKUs whose actor stopped on a failure: they answer
+  /// UNAVAILABLE until omsd restarts and rebuilds their holds from the
+  /// journal (never a fresh, empty actor, which would know no hold).
+  std::map<sku_id, sku_fault> failed_external;
   /// Failures of each SKU's actor: when the current window began, and how
   /// many in it.
   std::map<sku_id, std::pair<timestamp_ms, uint32_t>> sku_failures;

@@ -40,7 +40,11 @@ caf::error unknown_sku(const sku_id& sku) {
 
 caf::error sku_unavailable(const sku_fault& f) {
   nlohmann::json details{{"sku", f.sku}};
-  auto why = f.restarting
+  auto why = f.from == seller::external
+                 ? " of the EXTERNAL seller is unavailable: its actor stopped "
+                   "after an internal failure; its holds are safe in the "
+                   "journal and come back when omsd restarts"
+             : f.restarting
                  ? " is unavailable for a moment: its actor stopped after an "
                    "internal failure and is being restarted from the "
                    "journal; retry"
@@ -237,11 +241,21 @@ void restart_sku(supervisor_ptr self, const sku_id& sku) {
             [self, sku](caf::error& err) { sku_failed(self, sku, err); });
 }
 
+caf::expected<external_sku_actor> live_external(supervisor_ptr self,
+                                                const sku_id& sku) {
+  auto& failed = self->state.failed_external;
+  if (auto i = failed.find(sku); i != failed.end())
+    return sku_unavailable(i->second);
+  return external_actor(self, sku);
+}
+
 std::vector<sku_fault> sku_health(const supervisor_state& st) {
   std::vector<sku_fault> result;
   for (auto& kvp : st.restarting)
     result.push_back(kvp.second.fault);
   for (auto& kvp : st.failed)
+    result.push_back(kvp.second);
+  for (auto& kvp : st.failed_external)
     result.push_back(kvp.second);
   return result;
 }

@@ -60,6 +60,11 @@ void sku_failed(supervisor_ptr self, const sku_id& sku,
 /// for the live orders' steps in flight).
 void restart_sku(supervisor_ptr self, const sku_id& sku);
 
+/// The actor of an EXTERNAL SKU (spawned on first use), or UNAVAILABLE if
+/// its actor stopped on a failure.
+caf::expected<external_sku_actor> live_external(supervisor_ptr self,
+                                                const sku_id& sku);
+
 /// The SKUs restarting or left stopped.
 std::vector<sku_fault> sku_health(const supervisor_state& st);
 

@@ -222,12 +222,13 @@ struct sku_fault {
   bool restarting = false;
   /// How often it stopped within the current window.
   uint32_t failures = 0;
+  seller from = seller::internal;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sku_fault& x) {
   return f(caf::meta::type_name("sku_fault"), x.sku, x.reason, x.since,
-           x.restarting, x.failures);
+           x.restarting, x.failures, x.from);
 }
 
 /// The answer of a SKU to a reservation. Running short is a value, not an

@@ -70,6 +70,9 @@ using supervisor_actor = caf::typed_actor<
     // Replies the SKUs whose actor stopped on a failure, by name: being
     // restarted, or left stopped. No errors.
     caf::replies_to<atom::health>::with<std::vector<sku_fault>>,
+    // Internal (an order's hold timer): passes (atom::expire, generation) to
+    // the order's actor if it is live, else drops it.
+    caf::reacts_to<atom::expire, order_id, uint64_t>,
     // Internal (a timer): restarts the SKU's stopped actor from the journal.
     caf::reacts_to<atom::restart, sku_id>>;
 

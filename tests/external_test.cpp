@@ -331,3 +331,41 @@ TEST_CASE("external: an unknown SKU and no WMS are clear errors") {
   CHECK(code(plain.try_create("c1", {{"EXT-1", 1, seller::external}})) ==
         "WMS_UNAVAILABLE");
 }
+
+TEST_CASE("external: a SKU whose actor fails answers UNAVAILABLE until omsd "
+          "restarts, never an empty count") {
+  // Before, the next request spawned a fresh actor that knew no hold: our
+  // count showed the held units as available again.
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-9", 3, 1000, true);
+  {
+    ext_fixture x{store, wms};
+    REQUIRE(x.order("c1", "EXT-9", 2));
+    // The SUPERVISOR's handle of the SKU's actor (no protocol hands it out).
+    using sup_impl =
+        caf::stateful_actor<supervisor_state, supervisor_actor::base>;
+    auto* sup = dynamic_cast<sup_impl*>(
+        caf::actor_cast<caf::abstract_actor*>(x.f->sup));
+    REQUIRE(sup != nullptr);
+    REQUIRE(sup->state.external.count("EXT-9") == 1);
+    x.f->self->send_exit(sup->state.external.at("EXT-9"),
+                         make_error(errc::internal, "injected"));
+    x.f->sched.run();
+    CHECK(code(x.f->call<stock_view>(x.f->sup, atom::get_v, sku_id{"EXT-9"},
+                                     seller::external)) == "UNAVAILABLE");
+    CHECK(code(x.order("c2", "EXT-9", 1)) == "UNAVAILABLE");
+    auto faults = x.f->call<std::vector<sku_fault>>(x.f->sup, atom::health_v);
+    REQUIRE(faults);
+    REQUIRE(faults->size() == 1);
+    CHECK(faults->front().sku == "EXT-9");
+    CHECK(faults->front().from == seller::external);
+    CHECK_FALSE(faults->front().restarting);
+  }
+  // A restart of omsd rebuilds its holds from the journal.
+  ext_fixture y{store, wms, false, t0 + 60'000};
+  y.f->sched.run();
+  auto v = y.stock("EXT-9");
+  CHECK(v.reserved == 2);
+  CHECK(v.available == 1);
+}

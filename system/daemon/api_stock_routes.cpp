@@ -61,6 +61,7 @@ void api::impl::readyz(const call_ptr& c) {
                   list.push_back({{"sku", f.sku},
                                   {"reason", f.reason},
                                   {"since", format_timestamp(f.since)},
+                                  {"seller", to_string(f.from)},
                                   {"restarting", f.restarting},
                                   {"failures", f.failures}});
               }
