@@ -1,5 +1,6 @@
 #include "messages/strict_json.hpp"
 
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -81,6 +82,20 @@ nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
     return json(json::value_t::discarded);
   }
   return j;
+}
+
+bool json_int64(const nlohmann::json& v, int64_t& out) {
+  if (!v.is_number_integer())
+    return false;
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return false;
+    out = static_cast<int64_t>(u);
+    return true;
+  }
+  out = v.get<int64_t>();
+  return true;
 }
 
 } // namespace oms

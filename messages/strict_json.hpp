@@ -3,6 +3,7 @@
 // (library oms_json), so that wms-sim, which has no CAF, uses it too.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -27,5 +28,10 @@ struct json_refusal {
 /// refusal returns a discarded value and says why in `why`. The one parser
 /// of every request body, in omsd and in wms-sim, and of the WMS's answers.
 nlohmann::json parse_strict(std::string_view text, json_refusal& why);
+
+/// Whether `v` is a JSON integer that fits int64 (then stored in `out`):
+/// never a float (1e300 does not fit an integer, 2.5 would read as 2), a
+/// string or an integer above INT64_MAX.
+bool json_int64(const nlohmann::json& v, int64_t& out);
 
 } // namespace oms
