@@ -45,6 +45,27 @@ json parse_answer(std::string_view body) {
   return parse_strict(body, why);
 }
 
+// Member `name` of object `j` as an integer that fits int64 (json_int64),
+// `absent` when it is not there; nullopt when it is anything else: such an
+// answer is unreadable, never an exception (it would end the actor reading
+// it) nor a truncated number.
+std::optional<int64_t> integer(const json& j, const char* name,
+                               std::optional<int64_t> absent) {
+  auto i = j.find(name);
+  if (i == j.end())
+    return absent;
+  int64_t x = 0;
+  if (!json_int64(*i, x))
+    return std::nullopt;
+  return x;
+}
+
+// Member `name` of object `j` if it is a string, else "".
+std::string text(const json& j, const char* name) {
+  auto i = j.find(name);
+  return i != j.end() && i->is_string() ? i->get<std::string>() : std::string{};
+}
+
 } // namespace
 
 int64_t wms_retry_after_ms(const std::string& retry_after_header,
@@ -66,24 +87,32 @@ int64_t wms_retry_after_ms(const std::string& retry_after_header,
 std::string wms_error_code(std::string_view body) {
   auto j = parse_answer(body);
   if (j.is_object() && j.contains("error") && j["error"].is_object())
-    return j["error"].value("code", std::string{});
+    return text(j["error"], "code");
   return {};
 }
 
 std::optional<wms_ack> read_wms_ack(std::string_view body) {
   auto j = parse_answer(body);
   wms_ack result;
-  if (!j.is_object() ||
-      !parse_wms_state(j.value("status", std::string{}), result.state))
+  if (!j.is_object() || !parse_wms_state(text(j, "status"), result.state))
     return std::nullopt;
-  result.seq = j.value("seq", int64_t{0});
+  // The WMS numbers its changes from 1; 0 when it names none.
+  auto seq = integer(j, "seq", 0);
+  if (!seq || *seq < 0)
+    return std::nullopt;
+  result.seq = *seq;
   return result;
 }
 
 snapshot_reading read_wms_snapshot(std::string_view body, money unit_price_max,
                                    wms_snapshot& out) {
   auto j = parse_answer(body);
-  if (!j.is_object() || !j.contains("orderable") || !j.contains("reflects"))
+  if (!j.is_object())
+    return snapshot_reading::unreadable;
+  auto orderable = integer(j, "orderable", std::nullopt);
+  auto reflects = integer(j, "reflects", std::nullopt);
+  auto as_of = integer(j, "asOf", 0);
+  if (!orderable || !reflects || !as_of)
     return snapshot_reading::unreadable;
   out = wms_snapshot{};
   // A price above the limit would break the bound that keeps order totals
@@ -94,9 +123,9 @@ snapshot_reading read_wms_snapshot(std::string_view body, money unit_price_max,
       return snapshot_reading::bad_price;
     out.unit_price = p->get<money>();
   }
-  out.orderable = j.value("orderable", int64_t{0});
-  out.reflects = j.value("reflects", int64_t{0});
-  out.as_of = j.value("asOf", timestamp_ms{0});
+  out.orderable = *orderable;
+  out.reflects = *reflects;
+  out.as_of = *as_of;
   return snapshot_reading::ok;
 }
 
@@ -106,7 +135,12 @@ std::optional<wms_feed_page> read_wms_feed_page(std::string_view body,
   if (!j.is_object() || !j.contains("events") || !j["events"].is_array())
     return std::nullopt;
   wms_feed_page page;
-  page.next = j.value("next", cursor);
+  page.next = cursor;
+  if (auto next = j.find("next"); next != j.end()) {
+    if (!next->is_string())
+      return std::nullopt;
+    page.next = next->get<std::string>();
+  }
   page.events = j["events"].size();
   for (auto& e : j["events"]) {
     stock_change c;
@@ -140,8 +174,15 @@ bool feed_event_to_change(const std::string& json_event, stock_change& out,
     out.source = "wms";
     out.event_id = "wms:" + id;
     out.sku = e.at("sku").get<std::string>();
-    out.quantity = e.at("quantity").get<int64_t>();
-    out.wms_seq = e.at("seq").get<int64_t>();
+    for (auto [name, target] : {std::pair{"quantity", &out.quantity},
+                                std::pair{"seq", &out.wms_seq}}) {
+      auto x = integer(e, name, std::nullopt);
+      if (!x) {
+        error = std::string{name} + " must be an integer";
+        return false;
+      }
+      *target = *x;
+    }
     out.lot = e.value("lot", std::string{});
     out.note = type;
     if (type == "RECEIPT")
