@@ -8,7 +8,8 @@
 
 namespace oms {
 
-nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
+nlohmann::json parse_strict(std::string_view text, json_refusal& why,
+                            size_t depth_max) {
   using json = nlohmann::json;
   why = json_refusal{};
   if (auto nul = text.find('\0'); nul != std::string_view::npos) {
@@ -26,6 +27,7 @@ nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
   };
   std::vector<frame> open;
   std::string repeated;
+  bool too_deep = false;
   auto path = [&open] {
     std::string p;
     for (auto& f : open) {
@@ -49,9 +51,11 @@ nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
     switch (ev) {
       case json::parse_event_t::object_start:
         open.push_back(frame{true, {}, {}, 0});
+        too_deep = too_deep || open.size() > depth_max;
         break;
       case json::parse_event_t::array_start:
         open.push_back(frame{false, {}, {}, 0});
+        too_deep = too_deep || open.size() > depth_max;
         break;
       case json::parse_event_t::key: {
         auto& f = open.back();
@@ -75,6 +79,13 @@ nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
   if (j.is_discarded()) {
     why.message = "is not valid JSON (UTF-8)";
     return j;
+  }
+  // The parser itself walks no deeper than the text (it keeps a stack of
+  // its own, as the value's destructor does); refused here, the value never
+  // reaches code that recurses.
+  if (too_deep) {
+    why.message = "is nested deeper than " + std::to_string(depth_max);
+    return json(json::value_t::discarded);
   }
   if (!repeated.empty()) {
     why.field = std::move(repeated);

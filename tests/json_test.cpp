@@ -205,6 +205,30 @@ TEST_CASE("strict JSON: a key given twice in one object is refused at any "
   CHECK(why.message.empty());
 }
 
+TEST_CASE("strict JSON: nesting deeper than the limit is refused, so nothing "
+          "that walks the value recursively can overflow the stack") {
+  // Proves what a crafted input through tests/fuzz/wms_answer_fuzz.cpp
+  // found: parse_strict read any depth, and a WMS feed event 300,000 arrays
+  // deep overflowed the stack of the code that encoded it again.
+  auto nested = [](size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  };
+  json_refusal why;
+  CHECK_FALSE(parse_strict(nested(json_depth_default), why).is_discarded());
+  CHECK(why.message.empty());
+  for (size_t depth : {json_depth_default + 1, size_t{300'000}}) {
+    CAPTURE(depth);
+    CHECK(parse_strict(nested(depth), why).is_discarded());
+    CHECK(why.field.empty());
+    CHECK(why.message ==
+          "is nested deeper than " + std::to_string(json_depth_default));
+  }
+  // A caller may set its own limit.
+  CHECK_FALSE(parse_strict(R"({"a":[1]})", why, 2).is_discarded());
+  CHECK(parse_strict(R"({"a":[[1]]})", why, 2).is_discarded());
+  CHECK(why.message == "is nested deeper than 2");
+}
+
 TEST_CASE("strict JSON: a NUL byte is refused wherever it stands; what is "
           "not JSON is refused as a whole") {
   // nlohmann stops reading at a NUL byte, so {"a":1}<NUL>garbage parsed as

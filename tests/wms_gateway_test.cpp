@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/wms_gateway.hpp"
+#include "messages/strict_json.hpp"
 #include "system/wms_http_transport.hpp"
 
 using namespace oms;
@@ -902,10 +903,10 @@ TEST_CASE("wms answers: a field of the wrong type makes an answer unreadable, "
   CHECK(read_wms_snapshot(R"({"orderable":97,"reflects":41,"asOf":5})", 100,
                           snap) == snapshot_reading::ok);
   CHECK(snap.orderable == 97);
-  for (auto* bad :
-       {R"({"orderable":"v","reflects":41})", R"({"orderable":2.5,"reflects":41})",
-        R"({"orderable":1,"reflects":1e300})",
-        R"({"orderable":1,"reflects":41,"asOf":"now"})"}) {
+  for (auto* bad : {R"({"orderable":"v","reflects":41})",
+                    R"({"orderable":2.5,"reflects":41})",
+                    R"({"orderable":1,"reflects":1e300})",
+                    R"({"orderable":1,"reflects":41,"asOf":"now"})"}) {
     CAPTURE(bad);
     auto reading = snapshot_reading::ok;
     CHECK_NOTHROW(reading = read_wms_snapshot(bad, 100, snap));
@@ -925,16 +926,37 @@ TEST_CASE("wms answers: a field of the wrong type makes an answer unreadable, "
       R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":25})", c,
       error));
   CHECK(c.quantity == 25);
-  for (auto* bad :
-       {R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":2.5})",
-        R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":1e300})",
-        R"({"id":"E1","seq":2.5,"type":"RECEIPT","sku":"X","quantity":1})",
-        R"({"id":"E1","seq":18446744073709551615,"type":"RECEIPT","sku":"X","quantity":1})"}) {
+  const char* bad_events[] = {
+      R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":2.5})",
+      R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":1e300})",
+      R"({"id":"E1","seq":2.5,"type":"RECEIPT","sku":"X","quantity":1})",
+      R"({"id":"E1","seq":18446744073709551615,"type":"RECEIPT","sku":"X",)"
+      R"("quantity":1})"};
+  for (auto* bad : bad_events) {
     CAPTURE(bad);
     error.clear();
     CHECK_FALSE(feed_event_to_change(bad, c, error));
     CHECK_FALSE(error.empty());
   }
+}
+
+TEST_CASE("wms answers: an answer nested past any sense is unreadable, not a "
+          "stack overflow") {
+  // Proves what a crafted input through tests/fuzz/wms_answer_fuzz.cpp
+  // found: a feed event 300,000 arrays deep crashed the WMS FEED reader
+  // (and omsd with it) while it encoded the event again.
+  std::string deep = std::string(300'000, '[') + std::string(300'000, ']');
+  std::optional<wms_feed_page> page;
+  CHECK_NOTHROW(page = read_wms_feed_page(R"({"events":[)" + deep + "]}", ""));
+  CHECK_FALSE(page);
+  stock_change c;
+  std::string error;
+  CHECK_FALSE(feed_event_to_change(deep, c, error));
+  CHECK(error == "the event is nested deeper than " +
+                     std::to_string(json_depth_default));
+  wms_snapshot snap;
+  CHECK(read_wms_snapshot(R"({"orderable":1,"reflects":1,"x":)" + deep + "}",
+                          100, snap) == snapshot_reading::unreadable);
 }
 
 TEST_CASE("wms_gateway: HTTP results map to responses; no answer is status 0 "

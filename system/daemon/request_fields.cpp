@@ -90,7 +90,7 @@ json read_body(std::string_view text, bool allow_empty, size_t depth_max) {
                     json{{"field", "body"}}};
   // Strictly: a repeated key or a NUL byte is refused, not read past.
   json_refusal why;
-  auto j = parse_strict(text, why);
+  auto j = parse_strict(text, why, depth_max);
   if (j.is_discarded()) {
     if (why.field.empty())
       throw bad_input{errc::validation_failed, "the body " + why.message,

@@ -1,7 +1,11 @@
 #include "system/wms_sim/config.hpp"
 
+#include <fstream>
+#include <iterator>
+
 #include <CLI/CLI.hpp>
 
+#include "messages/strict_json.hpp"
 #include "system/http/flags.hpp"
 
 namespace oms::wms_sim {
@@ -76,6 +80,19 @@ parse_outcome parse_args(int argc, char** argv) {
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();
   return parse_outcome{std::move(cfg), 0, {}};
+}
+
+outcome load_seed_file(sim& wms, const std::string& file) {
+  std::ifstream in{file};
+  std::string text{std::istreambuf_iterator<char>{in}, {}};
+  json_refusal why;
+  auto seed = parse_strict(text, why);
+  if (seed.is_discarded())
+    return invalid(
+        "seed", "not valid JSON: " +
+                    (why.field.empty() ? std::string{"the file"} : why.field) +
+                    " " + why.message);
+  return wms.load_seed(seed);
 }
 
 } // namespace oms::wms_sim

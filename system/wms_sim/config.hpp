@@ -1,5 +1,6 @@
 // wms-sim's settings: defaults, the config file (config/wms-sim.conf
-// documents every key) and command-line flags, in rising precedence.
+// documents every key) and command-line flags, in rising precedence; and
+// the seed file that fills the warehouse at start.
 #pragma once
 
 #include <cstdint>
@@ -31,5 +32,11 @@ struct parse_outcome {
 };
 
 parse_outcome parse_args(int argc, char** argv);
+
+/// Loads the seed file `file` (--seed-file) into `wms`, read strictly
+/// (messages/strict_json.hpp: a repeated key, a NUL byte or nesting past
+/// any sense is refused): sim::load_seed's outcome, or 400
+/// VALIDATION_FAILED when the file is not such JSON.
+outcome load_seed_file(sim& wms, const std::string& file);
 
 } // namespace oms::wms_sim

@@ -8,7 +8,6 @@
 #include <signal.h>
 
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <set>
@@ -74,12 +73,8 @@ void log_batch(const batch_result& b) {
 }
 
 // Loads --seed-file; what is wrong with it, or "".
-std::string load_seed_file(sim& wms, const std::string& file) {
-  std::ifstream in{file};
-  auto seed = json::parse(in, nullptr, false);
-  if (seed.is_discarded())
-    return "--seed-file " + file + ": not valid JSON";
-  auto loaded = wms.load_seed(seed);
+std::string load_seed(sim& wms, const std::string& file) {
+  auto loaded = load_seed_file(wms, file);
   if (!loaded.ok())
     return "--seed-file " + file + ": " +
            loaded.body["error"]["message"].get<std::string>();
@@ -196,7 +191,7 @@ int main(int argc, char** argv) {
   sim wms{cfg.sim, wall_clock_ms};
   wms.on_batch(log_batch);
   if (!cfg.seed_file.empty())
-    if (auto error = load_seed_file(wms, cfg.seed_file); !error.empty())
+    if (auto error = load_seed(wms, cfg.seed_file); !error.empty())
       return fatal(error);
 
   asio::io_context ioctx;

@@ -1,5 +1,5 @@
 // Fuzzes wms-sim's settings (system/wms_sim/config.hpp, parse_args) and its
-// seed file (sim::load_seed, as --seed-file reads it). The first byte picks
+// seed file (load_seed_file). The first byte picks
 // what the rest is: a config file ('a': --config FILE), the command line's
 // arguments one per line ('b'), or a seed file ('c'). Whatever the bytes: parsing
 // returns (only CLI11's parse errors are expected, exit code 2 with a
@@ -34,22 +34,20 @@ void check_settings(const settings& s) {
              "the batch interval is at most a week");
 }
 
-void check_seed(std::string_view text) {
-  // As wms-sim reads --seed-file.
-  auto seed = json::parse(text.begin(), text.end(), nullptr, false);
-  if (seed.is_discarded())
-    return;
+void check_seed(const std::string& path) {
   sim wms{options{}, [] {
             return int64_t{1'767'225'600'000};
           }};
-  auto loaded = wms.load_seed(seed);
+  auto loaded = load_seed_file(wms, path);
   if (!loaded.ok()) {
     FUZZ_CHECK(loaded.status == 400 &&
                    loaded.body["error"]["message"].is_string(),
                "a refused seed says why");
     return;
   }
-  FUZZ_CHECK(!wms.state().dump().empty(), "a seeded warehouse encodes");
+  FUZZ_CHECK(
+      !wms.state().dump(-1, ' ', false, json::error_handler_t::strict).empty(),
+      "a seeded warehouse encodes");
 }
 
 } // namespace
@@ -76,7 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     }
     default:
-      check_seed(text);
+      check_seed(file.write(text));
       return 0;
   }
   if (out.config) {
