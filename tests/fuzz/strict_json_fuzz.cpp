@@ -46,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   // The first byte sets the depth limit, 1 to 8 or the default, so that
   // short inputs reach it.
-  auto depth_max =
-      data[0] % 9 == 0 ? oms::json_depth_default : size_t{data[0] % 9};
+  auto depth_max = data[0] % 9 == 0 ? oms::json_depth_default
+                                    : static_cast<size_t>(data[0] % 9);
   auto text = oms::fuzz::text_of(data + 1, size - 1);
   oms::json_refusal why;
   auto j = oms::parse_strict(text, why, depth_max);
