@@ -1,10 +1,12 @@
 // Fuzzes omsd's settings (system/daemon/config.hpp, parse_args): the first
 // byte picks whether the rest is a config file ('a': --config FILE) or the
-// command line's arguments, one per line ('b'). Whatever the bytes: parse_args
-// returns (only CLI11's parse errors are expected, and it turns them into
-// exit code 2 with a message); settings it accepts hold the bounds it
-// promises (money bounds, retention, body memory, timeouts, threads), and
-// each of their durations formats to a text that parses to the same.
+// command line's arguments, one per line ('b'). Whatever the bytes:
+// parse_args returns (only CLI11's parse errors are expected, and it turns
+// them into exit code 2 with a message); settings it accepts hold the
+// bounds it promises (money bounds, retention, body memory, timeouts,
+// threads, a rate limit that is a number), and each of their durations
+// formats to a text that parses to the same.
+#include <cmath>
 #include <cstdlib>
 #include <string>
 
@@ -39,6 +41,9 @@ void check_config(const daemon_config& c) {
              "the JSON depth is within its range");
   FUZZ_CHECK(c.store != store_kind::postgres || !c.postgres.empty(),
              "PostgreSQL comes with a connection string");
+  FUZZ_CHECK(std::isfinite(c.rate_limit) && c.rate_limit >= 0 &&
+                 std::isfinite(c.rate_burst) && c.rate_burst >= 0,
+             "the rate limit and burst are numbers, not negative");
   for (auto d :
        {c.request_timeout, c.drain_timeout, c.idle_timeout, c.body_timeout,
         c.hold_ttl, c.idempotency_window, c.inbox_retention, c.wms_timeout,
