@@ -74,6 +74,11 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--store", "postgres"}, // no connection string
            {"--log-level", "loud"},
            {"--inbox-retention", "59m"}, // shorter than any redelivery
+           // Not a number: CLI11's range check let it through (found with
+           // tests/fuzz/omsd_config_fuzz.cpp), and it turned the limit off.
+           {"--rate-limit", "nan"},
+           {"--rate-burst", "nan"},
+           {"--rate-limit", "-1"},
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);
@@ -262,6 +267,17 @@ TEST_CASE("rate limit: a burst, then one per 1/rate seconds, per key") {
   CHECK(lim.acquire("a", t + 500ms) == 0);
   CHECK(lim.acquire("a", t + 500ms) >= 1);
   CHECK(lim.acquire("a", t + 10s) == 0);
+}
+
+TEST_CASE("rate limit: a wait too long to count in seconds is answered as a "
+          "day") {
+  // Proves what a review of the fuzzed settings found: at --rate-limit
+  // 1e-300 the wait (1e300 s) was converted to an integer, which is
+  // undefined (in practice "retry in 1 s").
+  auto t = rate_limiter::clock::now();
+  rate_limiter lim{1e-300, 0};
+  CHECK(lim.acquire("a", t) == 0);
+  CHECK(lim.acquire("a", t) == 86'400);
 }
 
 TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "system/wms_sim/config.hpp"
 #include "system/wms_sim/sim.hpp"
 
 using namespace oms::wms_sim;
@@ -1136,4 +1137,29 @@ TEST_CASE("wms_sim: every batch is reported with what ran it") {
   CHECK(triggers ==
         std::vector<std::string>{"seed", "reflectNow", "admin", "timer"});
   CHECK(last_changes == 0);
+}
+
+TEST_CASE("wms_sim: a fraction flag takes a number in 0..1, never nan") {
+  // Proves what tests/fuzz/wms_sim_config_fuzz.cpp found with "nan": CLI11's
+  // range check compares false both ways, so --fail-rate nan was taken (and
+  // injected no fault at all).
+  auto parse = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "wms-sim");
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    return parse_args(static_cast<int>(argv.size()), argv.data());
+  };
+  auto ok = parse({"--fail-rate", "0.25", "--hang-rate", "1"});
+  REQUIRE(ok.config);
+  CHECK(ok.config->sim.faults.fail_rate == 0.25);
+  for (auto* flag : {"--fail-rate", "--hang-rate", "--duplicate-rate"})
+    for (auto* bad : {"nan", "NaN", "-0.5", "1.5", "inf", "x"}) {
+      CAPTURE(flag);
+      CAPTURE(bad);
+      auto res = parse({flag, bad});
+      CHECK_FALSE(res.config);
+      CHECK(res.exit_code == 2);
+      CHECK(res.output.find(flag) != std::string::npos);
+    }
 }

@@ -26,7 +26,7 @@ void add_fault_flags(CLI::App& app, fault_settings& f) {
                  "Fraction (0..1) of public requests answered 503 "
                  "INJECTED_FAULT")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(http::number_between(0.0, 1.0));
   http::add_duration_flag(app, "--latency", f.latency_ms,
                           duration_rules(600'000),
                           "Delay added to every public answer");
@@ -34,14 +34,14 @@ void add_fault_flags(CLI::App& app, fault_settings& f) {
                  "Fraction (0..1) of public requests whose answer is late by "
                  "--hang-for")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(http::number_between(0.0, 1.0));
   http::add_duration_flag(app, "--hang-for", f.hang_for_ms,
                           duration_rules(600'000), "How late a hung answer is");
   app.add_option("--duplicate-rate", f.duplicate_rate,
                  "Fraction (0..1) of event pages that repeat an earlier "
                  "event")
       ->capture_default_str()
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(http::number_between(0.0, 1.0));
 }
 
 } // namespace
