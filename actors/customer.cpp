@@ -123,7 +123,19 @@ void load_keys(customer_ptr self) {
           });
 }
 
-// Forgets the finished keys older than the window; runs again after the
+// Whether nothing of this customer is under way or kept in memory only:
+// an empty cart, no live order's handle, every key's request finished.
+bool at_rest(const customer_state& st) {
+  if (!st.cart.empty() || !st.handles.empty())
+    return false;
+  for (auto& kvp : st.keys)
+    if (!kvp.second.done)
+      return false;
+  return true;
+}
+
+// Forgets the finished keys older than the window; ends the actor if it was
+// idle for the whole interval and is at rest; else runs again after the
 // purge interval.
 void purge_keys(customer_ptr self) {
   auto& st = self->state;
@@ -134,6 +146,12 @@ void purge_keys(customer_ptr self) {
     else
       ++i;
   }
+  if (!st.active && at_rest(st)) {
+    log::debug("customer.released", {{"customer", st.id}});
+    self->quit();
+    return;
+  }
+  st.active = false;
   self->delayed_send(caf::actor_cast<customer_actor>(self),
                      st.ctx->settings.idempotency_purge_interval,
                      atom::purge_v);
@@ -362,41 +380,53 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
   return {
       // Replies the cart priced now (a SKU that does not answer is priced
       // 0). Errors: VALIDATION_FAILED if its total would not fit in money.
-      [=](atom::get) { return view_cart(self); },
+      [=](atom::get) {
+        self->state.active = true;
+        return view_cart(self);
+      },
       // Replies the cart with the line set to `qty`. Errors:
       // VALIDATION_FAILED (also for a total that would not fit in money),
       // UNKNOWN_SKU, INSUFFICIENT_STOCK, WMS_UNAVAILABLE.
       [=](atom::put, const sku_id& sku, int64_t qty) {
+        self->state.active = true;
         return change_line(self, sku, qty, false);
       },
       // Replies the cart with `qty` added to the line; errors as put.
       [=](atom::add, const sku_id& sku, int64_t qty) {
+        self->state.active = true;
         return change_line(self, sku, qty, true);
       },
       // Replies the cart without the line. Errors: VALIDATION_FAILED (not in
       // the cart, or the rest's total would not fit in money).
-      [=](atom::remove, const sku_id& sku) { return remove_line(self, sku); },
+      [=](atom::remove, const sku_id& sku) {
+        self->state.active = true;
+        return remove_line(self, sku);
+      },
       // Replies the order placed from the cart. Errors: VALIDATION_FAILED,
       // CART_EMPTY, IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.
       [=](atom::checkout, address& ship_to, std::vector<sku_id>& skus,
           std::string& key) {
+        self->state.active = true;
         return checkout(self, std::move(ship_to), std::move(skus),
                         std::move(key));
       },
       // Replies the order created. Errors: VALIDATION_FAILED,
       // IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.
       [=](atom::create, create_order_request& req, std::string& key) {
+        self->state.active = true;
         return create_with_key(self, req, key);
       },
       // Replies the order paid. Errors: VALIDATION_FAILED,
       // IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND, those of the order's pay.
       [=](atom::pay, const order_id& id, money amount, std::string& token,
           std::string& key) {
+        self->state.active = true;
         return pay_with_key(self, id, amount, token, key);
       },
       // Replies a page of the customer's orders, newest first. Errors:
       // VALIDATION_FAILED (limit or cursor), the journal's.
       [=](atom::list, uint32_t limit, const std::string& cursor) {
+        self->state.active = true;
         return list_orders(self, limit, cursor);
       },
       // Timer: forget idempotency keys older than the window.

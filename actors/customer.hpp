@@ -47,6 +47,11 @@ struct customer_state {
   std::unordered_map<order_id, order_actor> handles;
   std::unordered_map<caf::actor_addr, order_id> order_of;
   std::unordered_map<std::string, idempotency_entry> keys;
+  /// A request came since the last purge tick. A customer idle for a whole
+  /// tick with an empty cart, no live order handle and no request under way
+  /// ends; the SUPERVISOR spawns it again on next use, and its keys reload
+  /// from the journal (so customers seen once cost nothing after a while).
+  bool active = true;
 
   static inline const char* name = "customer";
 };

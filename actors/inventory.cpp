@@ -35,6 +35,30 @@ event stock_event(inventory_ptr self, event_kind kind, int64_t quantity,
   return ev;
 }
 
+// After every change: the ledger's invariants (the cheap ones always, every
+// one in builds with OMS_FULL_INVARIANTS: debug and sanitizer builds). A
+// broken one means a bug: the error to answer, after which the actor stops
+// (its SUPERVISOR marks the SKU unavailable) instead of selling from a ledger
+// that no longer adds up. The journal is untouched by the broken change.
+caf::error broken(inventory_ptr self) {
+  auto& ledger = self->state.ledger;
+  std::string why = ledger.first_broken_invariant();
+#ifdef OMS_FULL_INVARIANTS
+  if (why.empty())
+    if (auto all = ledger.check_invariants(); !all.empty())
+      why = all.front();
+#endif
+  if (why.empty())
+    return {};
+  log::error("inventory.invariant_broken",
+             {{"sku", self->state.sku}, {"invariant", why}});
+  auto err = make_error(errc::internal,
+                        "SKU " + self->state.sku +
+                            " stopped: its stock ledger broke an invariant");
+  self->quit(err);
+  return err;
+}
+
 // Journals `events`, then runs `apply` and replies the new view. Waits for
 // the journal before handling anything else, so that changes apply in the
 // order they were journaled.
@@ -47,6 +71,10 @@ journal_then_apply(inventory_ptr self, std::vector<event> events, Apply apply) {
       .await(
           [=](uint64_t) mutable {
             apply();
+            if (auto err = broken(self)) {
+              rp.deliver(err);
+              return;
+            }
             rp.deliver(view(self));
           },
           [=](caf::error& err) mutable {
@@ -203,6 +231,8 @@ void expire_batches(inventory_ptr self, uint64_t generation) {
       log::info("inventory.batch_expired",
                 {{"sku", st.sku}, {"lot", a.lot}, {"units", a.quantity}});
     }
+    if (broken(self))
+      return;
     // A record of what left sale; the ledger derives it from time.
     self->request(st.ctx->journal, caf::infinite, atom::append_v,
                   std::move(events))
@@ -237,13 +267,19 @@ caf::result<reserve_reply> reserve(inventory_ptr self, const order_id& order,
   auto res = self->state.ledger.reserve(order, quantity, reply, now(self));
   if (!res.ok())
     return to_error(res);
+  if (auto err = broken(self))
+    return err;
   return reply;
 }
 
-// The ledger's block, reduce and consume: the units it moved, or its error.
-caf::result<int64_t> units_or_error(const ledger_outcome& res) {
+// The ledger's block, release, reduce and consume: the units it moved, or
+// its error.
+caf::result<int64_t> units_or_error(inventory_ptr self,
+                                    const ledger_outcome& res) {
   if (!res.ok())
     return to_error(res);
+  if (auto err = broken(self))
+    return err;
   return res.quantity;
 }
 
@@ -286,19 +322,20 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
       },
       // Replies the units blocked. Errors: INVALID_TRANSITION.
       [=](atom::block, const order_id& order) {
-        return units_or_error(self->state.ledger.block(order));
+        return units_or_error(self, self->state.ledger.block(order));
       },
       // Replies the units released (0 if none). No errors.
-      [=](atom::release, const order_id& order) -> caf::result<int64_t> {
-        return self->state.ledger.release(order).quantity;
+      [=](atom::release, const order_id& order) {
+        return units_or_error(self, self->state.ledger.release(order));
       },
       // Replies the units released. Errors: VALIDATION_FAILED.
       [=](atom::reduce, const order_id& order, int64_t remaining) {
-        return units_or_error(self->state.ledger.reduce(order, remaining));
+        return units_or_error(self,
+                              self->state.ledger.reduce(order, remaining));
       },
       // Replies the units shipped (0 if already). Errors: INVALID_TRANSITION.
       [=](atom::consume, const order_id& order) {
-        return units_or_error(self->state.ledger.consume(order));
+        return units_or_error(self, self->state.ledger.consume(order));
       },
   };
 }
@@ -308,6 +345,9 @@ inventory_actor::behavior_type restored_inventory(inventory_ptr self,
                                                   stock_ledger ledger) {
   auto behavior = inventory(self, std::move(sku), std::move(ctx));
   self->state.ledger = std::move(ledger);
+  // A stored state that does not add up stops the SKU before it sells.
+  if (broken(self))
+    return behavior;
   arm_expiry(self);
   return behavior;
 }

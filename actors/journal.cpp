@@ -172,6 +172,9 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         return std::move(*res);
       },
       [=](atom::get, const order_id& id) -> caf::result<order_record> {
+        // Reads its own writes: appends waiting for their commit go first.
+        if (!self->state.pending.empty())
+          flush_pending(self);
         auto res = self->state.store->find_order(id);
         if (!res)
           return res.error();

@@ -353,6 +353,33 @@ std::vector<std::string> stock_ledger::check_invariants() const {
   return result;
 }
 
+std::string stock_ledger::first_broken_invariant() const {
+  if (reserved_ < 0 || blocked_ < 0)
+    return "a hold counter is negative: reserved " + std::to_string(reserved_) +
+           ", blocked " + std::to_string(blocked_);
+  int64_t on_hand = 0;
+  int64_t held = 0;
+  for (auto& l : lots_) {
+    if (l.on_hand < 0 || l.held < 0 || l.on_hand - l.held - l.set_aside() < 0)
+      return "batch '" + l.lot + "' holds or sets aside more than its " +
+             std::to_string(l.on_hand) + " units on hand";
+    for (auto x : l.unallocatable)
+      if (x < 0)
+        return "batch '" + l.lot + "' has a negative unallocatable count";
+    on_hand += l.on_hand;
+    held += l.held;
+  }
+  if (held != reserved_ + blocked_)
+    return "the batches hold " + std::to_string(held) +
+           " units, the counters " + std::to_string(reserved_ + blocked_);
+  if (received_total_ + adjusted_total_ != on_hand + consumed_total_)
+    return "received + adjusted " +
+           std::to_string(received_total_ + adjusted_total_) +
+           " != on hand + consumed " + std::to_string(on_hand) + " + " +
+           std::to_string(consumed_total_);
+  return {};
+}
+
 stock_view stock_ledger::view(const sku_id& sku, timestamp_ms now) const {
   stock_view result;
   result.sku = sku;

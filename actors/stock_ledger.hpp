@@ -202,8 +202,16 @@ class stock_ledger {
   /// Number of orders holding units here.
   size_t hold_count() const { return holds_.size(); }
 
-  /// Describes every broken invariant; empty when all hold.
+  /// Describes every broken invariant; empty when all hold. Walks every
+  /// hold and batch, and allocates.
   std::vector<std::string> check_invariants() const;
+
+  /// The invariants that cost one pass over the batches and no allocation
+  /// (counters non-negative, no batch holding or setting aside more than it
+  /// has, the batches' held units adding up to the counters, and the
+  /// conservation law): the first one broken, or "" when they hold. Run
+  /// after every change (the INVENTORY actor stops on a broken one).
+  std::string first_broken_invariant() const;
 
   /// The counters and batches as a view for `sku` at time `now`.
   stock_view view(const sku_id& sku, timestamp_ms now) const;

@@ -3,6 +3,7 @@
 #include "actors/supervisor.hpp"
 
 #include <memory>
+#include <optional>
 #include <variant>
 
 #include <nlohmann/json.hpp>
@@ -45,6 +46,28 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku) {
       external_ledger{self->state.ctx->settings.external.safety_buffer});
 }
 
+void adopt_order(supervisor_ptr self, order_record rec) {
+  auto& st = self->state;
+  std::vector<inventory_actor> handles;
+  for (auto& line : rec.lines) {
+    if (rec.seller == seller::external) {
+      auto i = st.external.find(line.sku);
+      handles.push_back(i == st.external.end() ? inventory_actor{}
+                                               : inventory_actor{i->second});
+      continue;
+    }
+    auto i = st.skus.find(line.sku);
+    handles.push_back(i == st.skus.end() ? inventory_actor{} : i->second);
+  }
+  auto id = rec.id;
+  auto me = caf::actor_cast<supervisor_actor>(self);
+  auto handle = self->spawn(restored_order, std::move(rec), std::move(handles),
+                            st.ctx, me);
+  self->monitor(handle);
+  st.order_of.emplace(handle.address(), id);
+  st.orders.emplace(id, handle);
+}
+
 void start_inbox(supervisor_ptr self,
                  std::vector<std::pair<std::string, timestamp_ms>> done) {
   auto& st = self->state;
@@ -74,6 +97,27 @@ caf::error unknown_sku(const sku_id& sku) {
   return make_error(errc::unknown_sku, "unknown SKU " + sku, details.dump());
 }
 
+// A SKU whose actor stopped on a failure: its units are in the journal, and
+// a restart of omsd recovers them. Until then nothing may spawn a fresh,
+// empty actor for it.
+caf::error sku_unavailable(const sku_fault& f) {
+  nlohmann::json details{{"sku", f.sku}};
+  return make_error(errc::unavailable,
+                    "SKU " + f.sku +
+                        " is unavailable: its actor stopped after an internal "
+                        "failure; its stock is safe in the journal and comes "
+                        "back when omsd restarts",
+                    details.dump());
+}
+
+// Why an INTERNAL SKU has no actor: it failed, or it never existed.
+caf::error missing_sku(supervisor_ptr self, const sku_id& sku) {
+  auto& failed = self->state.failed;
+  if (auto i = failed.find(sku); i != failed.end())
+    return sku_unavailable(i->second);
+  return unknown_sku(sku);
+}
+
 // The SKU's actor for a change, spawning it for a receipt of a new SKU.
 caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
                                                 const stock_change& c) {
@@ -87,8 +131,8 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
   }
   if (auto i = st.skus.find(c.sku); i != st.skus.end())
     return i->second;
-  if (c.kind != stock_change_kind::receipt)
-    return unknown_sku(c.sku);
+  if (c.kind != stock_change_kind::receipt || st.failed.count(c.sku) > 0)
+    return missing_sku(self, c.sku);
   // Refuse bad input before a new SKU actor exists.
   auto chk = stock_ledger{st.ctx->settings.limits.unit_price_max}.check_receive(
       c.quantity, c.unit_price);
@@ -105,30 +149,92 @@ caf::error external_read_only() {
                     "the EXTERNAL seller's stock is managed in its WMS");
 }
 
-// Forgets the SKU actor at `source` among `actors`, if it is one of them.
+// Forgets the SKU actor at `source` among `actors`, if it is one of them,
+// and returns its SKU.
 template <class Actors>
-bool forget_sku(Actors& actors, const caf::down_msg& msg, const char* event) {
+std::optional<sku_id> forget_sku(Actors& actors, const caf::down_msg& msg,
+                                 const char* event) {
   for (auto i = actors.begin(); i != actors.end(); ++i)
     if (i->second.address() == msg.source) {
       log::error(event, {{"sku", i->first}, {"reason", to_string(msg.reason)}});
+      auto sku = i->first;
       actors.erase(i);
-      return true;
+      return sku;
     }
-  return false;
+  return std::nullopt;
 }
 
-// Forgets an order or a SKU actor that went down.
+// The order's actor stopped on a failure: a new one takes over from the
+// order's last durable record (as after a restart of omsd: its hold timer
+// re-armed, its refunds asked about again). Callers in flight got
+// request_receiver_down (503 UNAVAILABLE: retry). An order never made
+// durable (it stopped while being created) has its holds released at every
+// SKU, since no record will ever claim them.
+void restart_order(supervisor_ptr self, const order_id& id,
+                   const caf::error& reason);
+
+// Forgets an order, customer or SKU actor that went down. An order that
+// stopped on a failure is restarted; a SKU is marked unavailable.
 void on_down(supervisor_ptr self, caf::down_msg& msg) {
   auto& st = self->state;
   if (auto i = st.order_of.find(msg.source); i != st.order_of.end()) {
-    st.orders.erase(i->second);
+    auto id = i->second;
     st.order_of.erase(i);
+    // An archived order is no longer in `orders`: it ended as it should.
+    bool live = st.orders.erase(id) > 0;
+    if (live && msg.reason && msg.reason != caf::exit_reason::normal)
+      restart_order(self, id, msg.reason);
+    return;
+  }
+  if (auto i = st.customer_at.find(msg.source); i != st.customer_at.end()) {
+    // An idle customer ends normally (see customer_state::active).
+    if (msg.reason && msg.reason != caf::exit_reason::normal)
+      log::error("supervisor.customer_down",
+                 {{"customer", i->second}, {"reason", to_string(msg.reason)}});
+    st.customers.erase(i->second);
+    st.customer_at.erase(i);
     return;
   }
   if (forget_sku(st.external, msg, "supervisor.external_sku_down"))
     return;
-  // A SKU actor only dies through a bug; its units are in the journal.
-  forget_sku(st.skus, msg, "supervisor.sku_down");
+  if (auto sku = forget_sku(st.skus, msg, "supervisor.sku_failed"))
+    st.failed[*sku] =
+        sku_fault{*sku, to_string(msg.reason), st.ctx->now(self->clock())};
+}
+
+void restart_order(supervisor_ptr self, const order_id& id,
+                   const caf::error& reason) {
+  auto& st = self->state;
+  auto tries = ++st.order_restarts[id];
+  if (tries > supervisor_state::order_restarts_max) {
+    log::error("supervisor.order_left_stopped",
+               {{"order", id},
+                {"restarts", uint64_t{tries - 1}},
+                {"reason", to_string(reason)}});
+    return;
+  }
+  log::error("supervisor.order_restarting",
+             {{"order", id}, {"reason", to_string(reason)}});
+  // The journal reads its own pending appends first, so the stopped actor's
+  // last append is in what it answers.
+  self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
+      .then(
+          [self, id](order_record& rec) {
+            auto& st = self->state;
+            if (is_terminal(rec.status) || st.orders.count(id) > 0)
+              return;
+            adopt_order(self, std::move(rec));
+          },
+          [self, id](caf::error& err) {
+            if (code_of(err) != errc::order_not_found) {
+              log::error("supervisor.order_restart_failed",
+                         {{"order", id}, {"error", describe(err)}});
+              return;
+            }
+            for (auto& kvp : self->state.skus)
+              self->request(kvp.second, caf::infinite, atom::release_v, id)
+                  .then([](int64_t) {}, [](caf::error&) {});
+          });
 }
 
 // Takes every actor it spawned down with it.
@@ -158,6 +264,8 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
   if (auto p = check_id("sku", sku, st.ctx->settings.limits))
     return to_error(*p);
   auto i = st.skus.find(sku);
+  if (i == st.skus.end() && st.failed.count(sku) > 0)
+    return missing_sku(self, sku);
   if (i == st.skus.end()) {
     // Refuse bad input before a new SKU actor exists.
     auto chk =
@@ -235,7 +343,7 @@ caf::result<stock_view> get_stock(supervisor_ptr self, const sku_id& sku,
   }
   auto i = st.skus.find(sku);
   if (i == st.skus.end())
-    return unknown_sku(sku);
+    return missing_sku(self, sku);
   return self->delegate(i->second, atom::get_v);
 }
 
@@ -320,10 +428,12 @@ caf::result<created_order> create_order(supervisor_ptr self,
       continue;
     }
     auto i = st.skus.find(item.sku);
-    if (i == st.skus.end())
-      unknown.push_back(item.sku);
-    else
+    if (i != st.skus.end())
       handles.push_back(i->second);
+    else if (auto f = st.failed.find(item.sku); f != st.failed.end())
+      return sku_unavailable(f->second);
+    else
+      unknown.push_back(item.sku);
   }
   if (!unknown.empty()) {
     nlohmann::json details{{"skus", unknown}};
@@ -346,29 +456,59 @@ caf::result<created_order> create_order(supervisor_ptr self,
 // A live order's actor gets the command as its own message. A terminal
 // order's final record is in the store, and the transition table refuses
 // every command on it.
+// Answers a command from the order's durable record: a terminal order
+// refuses every command (INVALID_TRANSITION), another customer's order does
+// not exist for the caller. A live record means the order's actor is being
+// restarted: with `ended`, request_receiver_down (retry) is the answer.
+void answer_from_record(supervisor_ptr self,
+                        caf::typed_response_promise<order_record> rp,
+                        const order_id& id, const customer_id& customer,
+                        command_kind kind, bool ended) {
+  self->request(self->state.ctx->journal, caf::infinite, atom::get_v, id)
+      .then(
+          [=](order_record& rec) mutable {
+            if (!customer.empty() && customer != rec.customer)
+              rp.deliver(order_not_found(id));
+            else if (!is_terminal(rec.status) && ended)
+              rp.deliver(caf::make_error(caf::sec::request_receiver_down));
+            else
+              rp.deliver(to_error(transition_error(rec, kind)));
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+}
+
+// A live order's actor gets the command as its own message. A terminal
+// order's final record is in the store, and the transition table refuses
+// every command on it; so is the record of an order whose actor ended just
+// as the command reached it.
 caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
                                         order_command& cmd) {
   auto& st = self->state;
+  auto customer = cmd.customer;
+  auto kind = cmd.kind;
   if (auto i = st.orders.find(id); i != st.orders.end()) {
     auto msg = to_order_message(std::move(cmd));
     if (!msg)
       return std::move(msg.error());
-    return std::visit(
-        [&](auto& m) -> caf::result<order_record> {
-          return self->delegate(i->second, std::move(m));
+    auto rp = self->make_response_promise<order_record>();
+    auto handle = i->second;
+    std::visit(
+        [&](auto& m) {
+          self->request(handle, caf::infinite, std::move(m))
+              .then([rp](order_record& rec) mutable { rp.deliver(rec); },
+                    [self, rp, id, customer, kind](caf::error& err) mutable {
+                      if (err != caf::sec::request_receiver_down) {
+                        rp.deliver(std::move(err));
+                        return;
+                      }
+                      answer_from_record(self, rp, id, customer, kind, true);
+                    });
         },
         *msg);
+    return rp;
   }
   auto rp = self->make_response_promise<order_record>();
-  self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
-      .then(
-          [=](order_record& rec) mutable {
-            if (!cmd.customer.empty() && cmd.customer != rec.customer)
-              rp.deliver(order_not_found(id));
-            else
-              rp.deliver(to_error(transition_error(rec, cmd.kind)));
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+  answer_from_record(self, rp, id, customer, kind, false);
   return rp;
 }
 
@@ -381,6 +521,8 @@ caf::result<customer_actor> customer_of(supervisor_ptr self,
   if (i == st.customers.end()) {
     auto me = caf::actor_cast<supervisor_actor>(self);
     auto handle = self->spawn(oms::customer, id, st.ctx, me);
+    self->monitor(handle);
+    st.customer_at.emplace(handle.address(), id);
     i = st.customers.emplace(id, handle).first;
   }
   return i->second;
@@ -432,7 +574,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto& skus = self->state.skus;
         if (auto i = skus.find(sku); i != skus.end())
           return i->second;
-        return unknown_sku(sku);
+        return missing_sku(self, sku);
       },
       [=](atom::create, create_order_request& req) {
         return create_order(self, req);
@@ -458,6 +600,12 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         self->state.orders.erase(rec.id);
       },
       [=](atom::audit) { return audit(self); },
+      [=](atom::health) {
+        std::vector<sku_fault> result;
+        for (auto& kvp : self->state.failed)
+          result.push_back(kvp.second);
+        return result;
+      },
   };
 }
 

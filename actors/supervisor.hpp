@@ -34,14 +34,25 @@ struct supervisor_state {
   std::unordered_map<order_id, order_actor> orders;
   /// Monitored order actors, to find the order when one goes down.
   std::unordered_map<caf::actor_addr, order_id> order_of;
-  /// CUSTOMER actors, spawned on first use.
+  /// CUSTOMER actors, spawned on first use, and monitored: one that stops
+  /// is spawned again on next use (its keys reload from the journal).
   std::unordered_map<customer_id, customer_actor> customers;
+  std::unordered_map<caf::actor_addr, customer_id> customer_at;
+  /// Orders whose actor stopped on a failure and was restarted from the
+  /// journal, and how often (at most order_restarts_max each).
+  std::unordered_map<order_id, uint32_t> order_restarts;
   /// Deduplicates inbound stock changes.
   inbox_actor inbox;
+  /// INTERNAL SKUs whose actor stopped on a failure: they answer
+  /// UNAVAILABLE (never a fresh, empty actor) until omsd restarts.
+  std::map<sku_id, sku_fault> failed;
   /// SKUs of the EXTERNAL seller seen so far (spawned on first use).
   std::map<sku_id, external_sku_actor> external;
   /// Reads the EXTERNAL seller's event feed (when a WMS is configured).
   wms_feed_actor feed;
+
+  /// Restarts of one order's actor before it is left stopped.
+  static constexpr uint32_t order_restarts_max = 3;
 
   static inline const char* name = "supervisor";
 };

@@ -127,27 +127,8 @@ void restore_skus(supervisor_ptr self, const recovered_state& recovered) {
 
 // Spawns an ORDER actor per live order, with the actors of its SKUs.
 void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
-  auto& st = self->state;
-  auto me = caf::actor_cast<supervisor_actor>(self);
-  for (auto& rec : recovered.live_orders) {
-    std::vector<inventory_actor> handles;
-    for (auto& line : rec.lines) {
-      if (rec.seller == seller::external) {
-        auto i = st.external.find(line.sku);
-        handles.push_back(i == st.external.end() ? inventory_actor{}
-                                                 : inventory_actor{i->second});
-        continue;
-      }
-      auto i = st.skus.find(line.sku);
-      handles.push_back(i == st.skus.end() ? inventory_actor{} : i->second);
-    }
-    auto id = rec.id;
-    auto handle =
-        self->spawn(restored_order, rec, std::move(handles), st.ctx, me);
-    self->monitor(handle);
-    st.order_of.emplace(handle.address(), id);
-    st.orders.emplace(id, handle);
-  }
+  for (auto& rec : recovered.live_orders)
+    adopt_order(self, rec);
 }
 
 } // namespace

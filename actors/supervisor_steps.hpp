@@ -19,6 +19,10 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku,
 /// The same with an empty ledger.
 external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku);
 
+/// Spawns and registers the actor of a live order restored from its record
+/// (after a restart of omsd, or of the order's actor), with its SKUs' actors.
+void adopt_order(supervisor_ptr self, order_record rec);
+
 /// Spawns the INBOX, which knows the inbound event ids `done` already.
 void start_inbox(supervisor_ptr self,
                  std::vector<std::pair<std::string, timestamp_ms>> done);

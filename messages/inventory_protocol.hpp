@@ -46,7 +46,9 @@ using inventory_actor = caf::typed_actor<
     // Idempotent. Errors: INVALID_TRANSITION (the order holds nothing here).
     caf::replies_to<atom::block, order_id>::with<int64_t>,
     // Releases whatever the order holds (reserved or blocked); replies how many
-    // units went back. Idempotent: a second release returns 0.
+    // units went back. Idempotent: a second release returns 0. Errors: none
+    // but INTERNAL, which every change may answer when it broke the ledger's
+    // invariants (the actor then stops; see actors/inventory.cpp).
     caf::replies_to<atom::release, order_id>::with<int64_t>,
     // Shrinks the order's hold to `remaining` units (partial release); replies
     // how many went back. Idempotent because it names the target, not a delta.

@@ -210,6 +210,21 @@ typename Inspector::result_type inspect(Inspector& f, stock_snapshot& x) {
   return f(caf::meta::type_name("stock_snapshot"), x.view, x.holds);
 }
 
+/// A SKU whose actor stopped on a failure (a broken ledger invariant, an
+/// exception): it answers UNAVAILABLE until omsd restarts and recovers it
+/// from the journal.
+struct sku_fault {
+  sku_id sku;
+  /// Why it stopped, as the actor's exit reason says it.
+  std::string reason;
+  timestamp_ms since = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sku_fault& x) {
+  return f(caf::meta::type_name("sku_fault"), x.sku, x.reason, x.since);
+}
+
 /// The answer of a SKU to a reservation. Running short is a value, not an
 /// error: the order needs to know what was available to report it.
 struct reserve_reply {

@@ -64,6 +64,8 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<atom::archive, order_record>,
     // Checks the stock conservation invariants of every SKU and the holds of
     // every live order. Exact when no order is in flight.
-    caf::replies_to<atom::audit>::with<audit_report>>;
+    caf::replies_to<atom::audit>::with<audit_report>,
+    // Replies the SKUs whose actor stopped on a failure, by name. No errors.
+    caf::replies_to<atom::health>::with<std::vector<sku_fault>>>;
 
 } // namespace oms

@@ -404,3 +404,29 @@ TEST_CASE_FIXTURE(cart_fixture, "the CUSTOMER keeps no handle of an order "
   CHECK(alice_state.order_of.empty());
   CHECK(view(alice).lines.empty());
 }
+
+TEST_CASE_FIXTURE(cart_fixture, "an idle customer at rest is released and "
+                                "comes back on next use; one with a cart "
+                                "stays") {
+  // Before, every customer ever seen kept an actor (about 2 KB each) for
+  // the life of the process.
+  REQUIRE(put(bob, "A", 1));
+  auto tick = ctx->settings.idempotency_purge_interval;
+  view(alice); // active in this interval: kept at the next tick
+  advance(tick);
+  CHECK(call<customer_actor>(sup, atom::customer_v, customer_id{"alice"})
+            .value() == alice);
+  advance(tick); // a whole interval idle, empty cart: released
+  auto again =
+      call<customer_actor>(sup, atom::customer_v, customer_id{"alice"});
+  REQUIRE(again);
+  CHECK(*again != alice);
+  CHECK(view(*again).lines.empty());
+  // Bob's cart is in memory only: however idle, his actor stays.
+  advance(tick);
+  advance(tick);
+  CHECK(
+      call<customer_actor>(sup, atom::customer_v, customer_id{"bob"}).value() ==
+      bob);
+  CHECK(view(bob).lines.size() == 1);
+}

@@ -198,3 +198,46 @@ TEST_CASE("the view reports the counters of the SKU") {
   CHECK(v.available == 8);
   CHECK(v.as_of == 1234);
 }
+
+TEST_CASE("the cheap invariants pass on every ledger the operations make") {
+  auto l = with_stock(10);
+  CHECK(l.first_broken_invariant().empty());
+  reserve_reply r;
+  REQUIRE(l.reserve("o1", 4, r).ok());
+  REQUIRE(l.block("o1").ok());
+  REQUIRE(l.reserve("o2", 3, r).ok());
+  REQUIRE(l.reduce("o2", 1).ok());
+  REQUIRE(l.consume("o1").ok());
+  REQUIRE(l.release("o2").ok());
+  CHECK(l.first_broken_invariant().empty());
+  CHECK(l.check_invariants().empty());
+}
+
+TEST_CASE("a ledger restored in a state that does not add up names the "
+          "broken invariant") {
+  auto restored = [](int64_t received, int64_t on_hand,
+                     std::vector<hold_view> holds) {
+    lot_state lot;
+    lot.on_hand = on_hand;
+    stock_ledger l;
+    l.restore(1000, received, 0, 0, {lot}, holds, 0);
+    return l;
+  };
+  SUBCASE("units appeared from nowhere") {
+    auto l = restored(10, 12, {});
+    CHECK(l.first_broken_invariant() ==
+          "received + adjusted 10 != on hand + consumed 12 + 0");
+    CHECK_FALSE(l.check_invariants().empty());
+  }
+  SUBCASE("holds beyond what the batch has") {
+    hold_view h{"o1", 7, hold_kind::reserved, {{"", 7}}};
+    auto l = restored(5, 5, {h});
+    CHECK(l.first_broken_invariant() ==
+          "batch '' holds or sets aside more than its 5 units on hand");
+  }
+  SUBCASE("a consistent state passes") {
+    hold_view h{"o1", 3, hold_kind::blocked, {{"", 3}}};
+    auto l = restored(5, 5, {h});
+    CHECK(l.first_broken_invariant().empty());
+  }
+}

@@ -1,6 +1,9 @@
 // The SUPERVISOR: registry, handles, audit.
 #include "tests/fixture.hpp"
 
+#include "actors/inventory.hpp"
+#include "actors/stock_ledger.hpp"
+
 using namespace oms;
 using namespace oms::test;
 
@@ -104,4 +107,132 @@ TEST_CASE_FIXTURE(
   REQUIRE(report.violations.size() == 1);
   CHECK(report.violations.front().sku == "S149");
   CHECK(report.live_orders == static_cast<uint64_t>(live));
+}
+
+TEST_CASE_FIXTURE(fixture, "a SKU whose actor fails answers UNAVAILABLE, and "
+                           "no receipt brings it back empty") {
+  // Before, the SKU was forgotten: it answered UNKNOWN_SKU, and the next
+  // receipt spawned a fresh actor that knew none of the units on hand.
+  receive("A", 3, 100);
+  receive("B", 5, 100);
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"});
+  REQUIRE(h);
+  self->send_exit(*h, make_error(errc::internal, "injected failure"));
+  sched.run();
+  CHECK(code(call<stock_view>(sup, atom::get_v, sku_id{"A"},
+                              seller::internal)) == "UNAVAILABLE");
+  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"})) ==
+        "UNAVAILABLE");
+  CHECK(code(call<stock_view>(sup, atom::receive_v, sku_id{"A"},
+                              seller::internal, int64_t{2}, money{100})) ==
+        "UNAVAILABLE");
+  stock_change more;
+  more.kind = stock_change_kind::receipt;
+  more.sku = "A";
+  more.quantity = 2;
+  more.unit_price = 100;
+  CHECK(code(call<inbox_result>(sup, atom::apply_v, more)) == "UNAVAILABLE");
+  create_order_request req;
+  req.customer = "c1";
+  req.items = {{"A", 1, seller::internal}};
+  req.ship_to = sample_address();
+  CHECK(code(call<created_order>(sup, atom::create_v, req)) == "UNAVAILABLE");
+  auto faults = call<std::vector<sku_fault>>(sup, atom::health_v);
+  REQUIRE(faults);
+  REQUIRE(faults->size() == 1);
+  CHECK(faults->front().sku == "A");
+  CHECK(faults->front().reason.find("injected failure") != std::string::npos);
+  // Every other SKU sells on.
+  auto other = create("c1", {{"B", 2, seller::internal}});
+  CHECK(other.record.status == order_status::created);
+}
+
+TEST_CASE_FIXTURE(fixture, "an INVENTORY actor restored from a state that "
+                           "does not add up stops before it sells") {
+  lot_state lot;
+  lot.on_hand = 12;
+  stock_ledger ledger;
+  ledger.restore(100, 10, 0, 0, {lot}, {}, 0);
+  auto sku = sys.spawn(oms::restored_inventory, sku_id{"BAD"}, ctx, ledger);
+  sched.run();
+  auto res =
+      call<reserve_reply>(sku, atom::reserve_v, order_id{"o1"}, int64_t{1});
+  // The actor is gone: the request finds no receiver.
+  REQUIRE_FALSE(res);
+  CHECK(res.error() == caf::sec::request_receiver_down);
+}
+
+TEST_CASE_FIXTURE(fixture, "an order whose actor fails is restarted from its "
+                           "record, its hold timer with it") {
+  // Before, the order was forgotten: its holds stayed taken for good and
+  // its commands answered ORDER_NOT_FOUND until omsd restarted.
+  receive("A", 3, 100);
+  auto created = create("c1", {{"A", 2, seller::internal}});
+  auto id = created.record.id;
+  self->send_exit(created.handle, make_error(errc::internal, "injected"));
+  sched.run();
+  auto found = call<order_actor>(sup, atom::find_order_v, id);
+  REQUIRE_MESSAGE(found, why(found));
+  CHECK(*found != created.handle);
+  auto rec = call<order_record>(*found, atom::get_v);
+  REQUIRE(rec);
+  CHECK(rec->status == order_status::created);
+  CHECK(stock("A").available == 1);
+  // The restarted actor's hold timer cancels it and gives the units back.
+  advance(ctx->settings.hold_ttl + std::chrono::seconds(1));
+  auto after = call<order_record>(sup, atom::get_v, id);
+  REQUIRE(after);
+  CHECK(after->status == order_status::cancelled);
+  CHECK(stock("A").available == 3);
+}
+
+TEST_CASE_FIXTURE(fixture, "an order's actor that keeps failing is left "
+                           "stopped after a few restarts") {
+  receive("A", 3, 100);
+  auto id = create("c1", {{"A", 1, seller::internal}}).record.id;
+  for (uint32_t i = 0; i <= supervisor_state::order_restarts_max; ++i) {
+    auto h = call<order_actor>(sup, atom::find_order_v, id);
+    REQUIRE_MESSAGE(h, "restart " << i);
+    self->send_exit(*h, make_error(errc::internal, "injected"));
+    sched.run();
+  }
+  CHECK(code(call<order_actor>(sup, atom::find_order_v, id)) ==
+        "ORDER_NOT_FOUND");
+  // Its record is still there to read.
+  auto rec = call<order_record>(sup, atom::get_v, id);
+  REQUIRE(rec);
+  CHECK(rec->status == order_status::created);
+}
+
+TEST_CASE_FIXTURE(fixture, "a CUSTOMER actor that fails is spawned again on "
+                           "next use") {
+  // Before, the dead actor's handle was handed out for good, and every
+  // cart request failed until omsd restarted.
+  auto first = call<customer_actor>(sup, atom::customer_v, customer_id{"c1"});
+  REQUIRE(first);
+  self->send_exit(*first, make_error(errc::internal, "injected"));
+  sched.run();
+  auto again = call<customer_actor>(sup, atom::customer_v, customer_id{"c1"});
+  REQUIRE(again);
+  CHECK(*again != *first);
+  auto cart = call<cart_view>(*again, atom::get_v);
+  CHECK_MESSAGE(cart, why(cart));
+}
+
+TEST_CASE_FIXTURE(fixture, "a command that reaches an order's actor as it "
+                           "ends is answered from the journal") {
+  // Before, the command bounced off the ended actor and answered the
+  // retryable 503 UNAVAILABLE, where a retry answers INVALID_TRANSITION.
+  receive("A", 3, 100);
+  auto created = create("c1", {{"A", 1, seller::internal}});
+  // The cancel ends the order; the confirm, sent meanwhile through the
+  // SUPERVISOR, reaches the actor as it ends.
+  self->send(created.handle, cancel_command{});
+  order_command confirm;
+  confirm.kind = command_kind::confirm;
+  auto res = call<order_record>(sup, atom::apply_v, created.record.id, confirm);
+  CHECK(code(res) == "INVALID_TRANSITION");
+  auto rec = call<order_record>(sup, atom::get_v, created.record.id);
+  REQUIRE(rec);
+  CHECK(rec->status == order_status::cancelled);
 }

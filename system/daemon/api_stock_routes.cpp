@@ -49,7 +49,22 @@ void api::impl::readyz(const call_ptr& c) {
         json ready{{"status", "ready"}, {"lastSeq", js.last_seq}};
         if (admin)
           ready["store"] = store;
-        self_ptr->reply(c, 200, ready);
+        // Still ready (every other SKU sells), but the SKUs whose actor
+        // stopped on a failure are named, with why.
+        self_ptr->ask<std::vector<sku_fault>>(
+            c, self_ptr->oms.supervisor(),
+            [self_ptr, c, ready](std::vector<sku_fault>& faults) {
+              auto answer = ready;
+              if (!faults.empty()) {
+                auto& list = answer["unavailableSkus"] = json::array();
+                for (auto& f : faults)
+                  list.push_back({{"sku", f.sku},
+                                  {"reason", f.reason},
+                                  {"since", format_timestamp(f.since)}});
+              }
+              self_ptr->reply(c, 200, answer);
+            },
+            atom::health_v);
       },
       atom::stats_v);
 }
@@ -79,14 +94,25 @@ void api::impl::metrics_text(const call_ptr& c) {
 
 void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
                              const wms_gateway_stats* wms) {
-  metrics::process_view pv;
-  pv.ready = !draining;
-  pv.customers = tokens.customers();
-  pv.start_time_seconds = start_time;
-  http_response resp;
-  resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  resp.body = stats.render(&js, pv, wms);
-  finish(c, std::move(resp));
+  auto self_ptr = shared_from_this();
+  std::optional<wms_gateway_stats> ws;
+  if (wms != nullptr)
+    ws = *wms;
+  auto render = [self_ptr, c, js, ws](uint64_t unavailable) {
+    metrics::process_view pv;
+    pv.ready = !self_ptr->draining;
+    pv.customers = self_ptr->tokens.customers();
+    pv.start_time_seconds = self_ptr->start_time;
+    pv.skus_unavailable = unavailable;
+    http_response resp;
+    resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    resp.body = self_ptr->stats.render(&js, pv, ws ? &*ws : nullptr);
+    self_ptr->finish(c, std::move(resp));
+  };
+  ask_or<std::vector<sku_fault>>(
+      c, oms.supervisor(),
+      [render](std::vector<sku_fault>& faults) { render(faults.size()); },
+      [render](const caf::error&) { render(0); }, atom::health_v);
 }
 
 void api::impl::inventory_receipt(const call_ptr& c) {

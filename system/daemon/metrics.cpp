@@ -173,6 +173,11 @@ std::string metrics::render(const journal_stats* journal,
          "Start time of omsd since the Unix epoch.");
   out += "oms_process_start_time_seconds " + num(process.start_time_seconds) +
          "\n";
+  header(out, "oms_skus_unavailable", "gauge",
+         "SKUs whose actor stopped on a failure (a broken invariant); they "
+         "answer UNAVAILABLE until omsd restarts.");
+  out +=
+      "oms_skus_unavailable " + std::to_string(process.skus_unavailable) + "\n";
   header(out, "oms_customers", "gauge", "Customers with an API token.");
   out += "oms_customers " + std::to_string(process.customers) + "\n";
   header(out, "oms_http_requests_in_flight", "gauge",

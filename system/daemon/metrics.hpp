@@ -42,6 +42,8 @@ class metrics {
     bool ready = false;
     uint64_t customers = 0;
     double start_time_seconds = 0;
+    /// SKUs whose actor stopped on a failure.
+    uint64_t skus_unavailable = 0;
   };
 
   /// The exposition text; `journal` may be null when the journal did not

@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <pqxx/pqxx>
@@ -122,16 +124,28 @@ std::string holder_of(pqxx::connection& conn, int64_t key) {
   return result + ")";
 }
 
+// How long a start waits for the schema's lock: an owner that has just
+// stopped (a restart) lets go of it only once the server has ended its
+// session, a moment after the client closed it.
+constexpr auto schema_lock_wait = std::chrono::seconds(5);
+
 // Takes the lock that makes this session the owner of `schema`, for as long
-// as the session lives; throws naming the holder if another session has it.
+// as the session lives; throws naming the holder if another session still
+// has it after schema_lock_wait.
 void take_schema(pqxx::connection& conn, const std::string& schema) {
   auto key = owner_key(schema);
-  bool taken;
-  {
-    pqxx::nontransaction n{conn};
-    taken = n.exec("SELECT pg_try_advisory_lock(" +
-                   n.quote(std::to_string(key)) + "::bigint)")[0][0]
-                .as<bool>();
+  auto deadline = std::chrono::steady_clock::now() + schema_lock_wait;
+  bool taken = false;
+  for (;;) {
+    {
+      pqxx::nontransaction n{conn};
+      taken = n.exec("SELECT pg_try_advisory_lock(" +
+                     n.quote(std::to_string(key)) + "::bigint)")[0][0]
+                  .as<bool>();
+    }
+    if (taken || std::chrono::steady_clock::now() >= deadline)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (!taken)
     throw std::runtime_error{
