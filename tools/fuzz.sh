@@ -10,7 +10,7 @@
 #       repository. Exit status 1 when an input crashed.
 #   tools/fuzz.sh --all-short [RUNS]
 #       every target for a fixed number of inputs from its seed corpus (its
-#       own, see short_runs, about 50 s of CPU in all; or RUNS each), in a
+#       own, see short_runs, about 40 s of CPU in all; or RUNS each), in a
 #       throwaway directory; fails on any crash (tools/test.sh).
 #   tools/fuzz.sh --build    configures and builds the fuzz tree only
 #   tools/fuzz.sh --list     names the targets
