@@ -5,33 +5,14 @@
 // the WMS's next batch should have run.
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
-
 #include "actors/external_sku_steps.hpp"
-#include "messages/strict_json.hpp"
+#include "actors/wms_answers.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
 namespace oms::external_sku_steps {
 
 namespace {
-
-using json = nlohmann::json;
-
-// An answer body of the WMS, parsed strictly (a repeated key or a NUL byte
-// makes it unreadable); discarded when it is not JSON.
-json parse_answer(const wms_response& resp) {
-  json_refusal why;
-  return parse_strict(resp.body, why);
-}
-
-// The WMS's error code in an answer body, or "".
-std::string error_code(const wms_response& resp) {
-  auto j = parse_answer(resp);
-  if (j.is_object() && j.contains("error") && j["error"].is_object())
-    return j["error"].value("code", std::string{});
-  return {};
-}
 
 // Journals where a reservation stands at the WMS: a standing, "KNOWN" or
 // "KNOWN>WANTED" (an intent, written before the call; to_string(wms_standing)),
@@ -83,16 +64,15 @@ void cancel_refused(ext_ptr self, const order_id& order,
 void on_acknowledged(ext_ptr self, const order_id& order, int64_t quantity,
                      const wms_response& resp) {
   auto& st = self->state;
-  auto j = parse_answer(resp);
-  wms_state state = wms_state::none;
-  if (!j.is_object() ||
-      !parse_wms_state(j.value("status", std::string{}), state)) {
+  auto ack = read_wms_ack(resp.body);
+  if (!ack) {
     log::error("external.bad_answer",
                {{"sku", st.sku}, {"order", order}, {"body", resp.body}});
     arm_retry(self);
     return;
   }
-  auto seq = j.value("seq", int64_t{0});
+  auto state = ack->state;
+  auto seq = ack->seq;
   st.ledger.acknowledged(order, state, seq);
   st.backoff = std::chrono::milliseconds{0};
   auto* after = st.ledger.find(order);
@@ -148,7 +128,7 @@ void on_answer(ext_ptr self, const order_id& order, wms_op op,
   if (h == nullptr)
     return;
   auto quantity = h->quantity;
-  auto code = error_code(resp);
+  auto code = wms_error_code(resp.body);
   if (resp.status == 200 || resp.status == 201) {
     on_acknowledged(self, order, quantity, resp);
     return;
@@ -217,9 +197,13 @@ void on_snapshot(ext_ptr self, const wms_response& resp) {
                          "unknown SKU " + st.sku + " at the EXTERNAL seller"));
     return;
   }
-  auto j = parse_answer(resp);
-  if (resp.status != 200 || !j.is_object() || !j.contains("orderable") ||
-      !j.contains("reflects")) {
+  wms_snapshot snap;
+  auto reading =
+      resp.status == 200
+          ? read_wms_snapshot(resp.body, st.ctx->settings.limits.unit_price_max,
+                              snap)
+          : snapshot_reading::unreadable;
+  if (reading == snapshot_reading::unreadable) {
     log::error("external.bad_snapshot", {{"sku", st.sku},
                                          {"status", int64_t{resp.status}},
                                          {"body", resp.body}});
@@ -230,22 +214,16 @@ void on_snapshot(ext_ptr self, const wms_response& resp) {
   }
   // A price above the limit would break the bound that keeps order totals
   // in range (check_money_bounds): such a snapshot sells nothing.
-  money price = 0;
-  if (auto p = j.find("unitPrice"); p != j.end()) {
-    if (!p->is_number_integer() || p->get<money>() < 0 ||
-        p->get<money>() > st.ctx->settings.limits.unit_price_max) {
-      log::error("external.bad_price", {{"sku", st.sku}, {"body", resp.body}});
-      finish_waiting(self, make_error(errc::wms_unavailable,
-                                      "the WMS priced " + st.sku +
-                                          " outside 0 to the highest unit "
-                                          "price (--max-unit-price)"));
-      return;
-    }
-    price = p->get<money>();
+  if (reading == snapshot_reading::bad_price) {
+    log::error("external.bad_price", {{"sku", st.sku}, {"body", resp.body}});
+    finish_waiting(self, make_error(errc::wms_unavailable,
+                                    "the WMS priced " + st.sku +
+                                        " outside 0 to the highest unit "
+                                        "price (--max-unit-price)"));
+    return;
   }
-  st.ledger.apply_snapshot(j.value("orderable", int64_t{0}),
-                           j.value("reflects", int64_t{0}),
-                           j.value("asOf", timestamp_ms{0}), price, now(self));
+  st.ledger.apply_snapshot(snap.orderable, snap.reflects, snap.as_of,
+                           snap.unit_price, now(self));
   arm_refresh(self);
   finish_waiting(self, caf::error{});
 }

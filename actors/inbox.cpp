@@ -1,7 +1,6 @@
 #include "actors/inbox.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
@@ -134,16 +133,6 @@ void forget_old_ids(inbox_ptr self) {
 }
 
 } // namespace
-
-bool valid_event_id(const std::string& id) {
-  if (id.empty() || id.size() > 128)
-    return false;
-  for (auto ch : id)
-    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' ||
-          ch == '_' || ch == ':' || ch == '-'))
-      return false;
-  return true;
-}
 
 inbox_actor::behavior_type
 inbox(inbox_ptr self, context_ptr ctx, supervisor_actor supervisor,

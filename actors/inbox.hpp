@@ -44,7 +44,4 @@ inbox(inbox_actor::stateful_pointer<inbox_state> self, context_ptr ctx,
       supervisor_actor supervisor,
       std::vector<std::pair<std::string, timestamp_ms>> done);
 
-/// Checks an event id: 1..128 characters of [A-Za-z0-9._:-].
-bool valid_event_id(const std::string& id);
-
 } // namespace oms

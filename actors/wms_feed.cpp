@@ -2,9 +2,6 @@
 
 #include <memory>
 
-#include <nlohmann/json.hpp>
-
-#include "messages/strict_json.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
@@ -13,7 +10,6 @@ namespace oms {
 namespace {
 
 using feed_ptr = wms_feed_actor::stateful_pointer<wms_feed_state>;
-using json = nlohmann::json;
 
 void schedule(feed_ptr self, std::chrono::milliseconds delay) {
   self->delayed_send(self, delay, atom::read_v, ++self->state.generation);
@@ -52,31 +48,23 @@ void read_page(feed_ptr self) {
           [=](wms_response& resp) {
             auto& st = self->state;
             auto interval = st.ctx->settings.external.feed_interval;
-            json_refusal why;
-            auto j = parse_strict(resp.body, why);
-            if (resp.status != 200 || !j.is_object() || !j.contains("events") ||
-                !j["events"].is_array()) {
+            auto page = resp.status == 200
+                            ? read_wms_feed_page(resp.body, st.cursor)
+                            : std::nullopt;
+            if (!page) {
               log::warn("wms_feed.bad_page", {{"status", int64_t{resp.status}},
                                               {"body", resp.body}});
               schedule(self, interval);
               return;
             }
-            auto next = j.value("next", st.cursor);
-            std::vector<stock_change> changes;
-            for (auto& e : j["events"]) {
-              stock_change c;
-              std::string error;
-              if (!feed_event_to_change(e.dump(), c, error)) {
-                log::error("wms_feed.bad_event",
-                           {{"event", e.dump()}, {"error", error}});
-                continue;
-              }
-              changes.push_back(std::move(c));
-            }
+            auto next = page->next;
+            auto changes = std::move(page->changes);
+            for (auto& [event, error] : page->bad_events)
+              log::error("wms_feed.bad_event",
+                         {{"event", event}, {"error", error}});
             ++st.pages;
             st.events += changes.size();
-            bool more =
-                j["events"].size() >= st.ctx->settings.external.feed_page;
+            bool more = page->events >= st.ctx->settings.external.feed_page;
             if (changes.empty()) {
               if (next != st.cursor)
                 journal_cursor(self, next, more);
@@ -113,51 +101,6 @@ void read_page(feed_ptr self) {
 }
 
 } // namespace
-
-bool feed_event_to_change(const std::string& json_event, stock_change& out,
-                          std::string& error) {
-  json_refusal why;
-  auto e = parse_strict(json_event, why);
-  if (e.is_discarded()) {
-    error = (why.field.empty() ? std::string{"the event"} : why.field) + " " +
-            why.message;
-    return false;
-  }
-  if (!e.is_object()) {
-    error = "not an object";
-    return false;
-  }
-  try {
-    auto id = e.at("id").get<std::string>();
-    auto type = e.at("type").get<std::string>();
-    out = stock_change{};
-    out.seller = seller::external;
-    out.source = "wms";
-    out.event_id = "wms:" + id;
-    out.sku = e.at("sku").get<std::string>();
-    out.quantity = e.at("quantity").get<int64_t>();
-    out.wms_seq = e.at("seq").get<int64_t>();
-    out.lot = e.value("lot", std::string{});
-    out.note = type;
-    if (type == "RECEIPT")
-      out.kind = stock_change_kind::receipt;
-    else if (type == "ADJUSTMENT" || type == "DAMAGE" || type == "QUARANTINE" ||
-             type == "QUARANTINE_RELEASE")
-      out.kind = stock_change_kind::adjustment;
-    else {
-      error = "unknown event type " + type;
-      return false;
-    }
-    if (out.wms_seq <= 0 || id.empty() || out.sku.empty()) {
-      error = "id, sku and a positive seq are required";
-      return false;
-    }
-  } catch (const json::exception& ex) {
-    error = ex.what();
-    return false;
-  }
-  return true;
-}
 
 wms_feed_actor::behavior_type wms_feed(feed_ptr self, context_ptr ctx,
                                        supervisor_actor supervisor,

@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/context.hpp"
+#include "actors/wms_answers.hpp"
 #include "messages/supervisor_protocol.hpp"
 #include "messages/wms_protocol.hpp"
 
@@ -34,10 +35,5 @@ struct wms_feed_state {
 wms_feed_actor::behavior_type
 wms_feed(wms_feed_actor::stateful_pointer<wms_feed_state> self, context_ptr ctx,
          supervisor_actor supervisor, std::string cursor);
-
-/// Turns one event of the WMS feed into a stock change for the INBOX.
-/// Returns false (and says why in `error`) if the event is malformed.
-bool feed_event_to_change(const std::string& json_event, stock_change& out,
-                          std::string& error);
 
 } // namespace oms

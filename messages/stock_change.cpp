@@ -1,5 +1,7 @@
 #include "messages/stock_change.hpp"
 
+#include <cctype>
+
 #include "messages/enum_text.hpp"
 
 namespace oms {
@@ -20,6 +22,16 @@ const char* to_string(stock_change_kind x) {
 
 bool parse_stock_change_kind(std::string_view str, stock_change_kind& out) {
   return parse_name(str, stock_change_kind::return_aside, out);
+}
+
+bool valid_event_id(std::string_view id) {
+  if (id.empty() || id.size() > 128)
+    return false;
+  for (auto ch : id)
+    if (!(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' ||
+          ch == '_' || ch == ':' || ch == '-'))
+      return false;
+  return true;
 }
 
 const char* to_string(inbox_outcome x) {

@@ -27,6 +27,9 @@ const char* to_string(stock_change_kind x);
 /// Parses what to_string writes; false otherwise.
 bool parse_stock_change_kind(std::string_view str, stock_change_kind& out);
 
+/// Checks an inbound event's id: 1..128 characters of [A-Za-z0-9._:-].
+bool valid_event_id(std::string_view id);
+
 /// One change of a SKU's stock, from the admin API or a warehouse feed. With
 /// an event id it goes through the INBOX, which applies each id once.
 struct stock_change {

@@ -1,5 +1,6 @@
 #include "messages/strict_json.hpp"
 
+#include <limits>
 #include <set>
 #include <vector>
 
@@ -7,7 +8,8 @@
 
 namespace oms {
 
-nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
+nlohmann::json parse_strict(std::string_view text, json_refusal& why,
+                            size_t depth_max) {
   using json = nlohmann::json;
   why = json_refusal{};
   if (auto nul = text.find('\0'); nul != std::string_view::npos) {
@@ -25,6 +27,7 @@ nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
   };
   std::vector<frame> open;
   std::string repeated;
+  bool too_deep = false;
   auto path = [&open] {
     std::string p;
     for (auto& f : open) {
@@ -48,9 +51,11 @@ nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
     switch (ev) {
       case json::parse_event_t::object_start:
         open.push_back(frame{true, {}, {}, 0});
+        too_deep = too_deep || open.size() > depth_max;
         break;
       case json::parse_event_t::array_start:
         open.push_back(frame{false, {}, {}, 0});
+        too_deep = too_deep || open.size() > depth_max;
         break;
       case json::parse_event_t::key: {
         auto& f = open.back();
@@ -75,12 +80,33 @@ nlohmann::json parse_strict(std::string_view text, json_refusal& why) {
     why.message = "is not valid JSON (UTF-8)";
     return j;
   }
+  // The parser itself walks no deeper than the text (it keeps a stack of
+  // its own, as the value's destructor does); refused here, the value never
+  // reaches code that recurses.
+  if (too_deep) {
+    why.message = "is nested deeper than " + std::to_string(depth_max);
+    return json(json::value_t::discarded);
+  }
   if (!repeated.empty()) {
     why.field = std::move(repeated);
     why.message = "is given more than once";
     return json(json::value_t::discarded);
   }
   return j;
+}
+
+bool json_int64(const nlohmann::json& v, int64_t& out) {
+  if (!v.is_number_integer())
+    return false;
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return false;
+    out = static_cast<int64_t>(u);
+    return true;
+  }
+  out = v.get<int64_t>();
+  return true;
 }
 
 } // namespace oms

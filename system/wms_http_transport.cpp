@@ -1,7 +1,6 @@
 #include "system/wms_http_transport.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <memory>
 #include <vector>
 
@@ -10,40 +9,15 @@
 #include <caf/typed_response_promise.hpp>
 #include <nlohmann/json.hpp>
 
-#include "messages/strict_json.hpp"
+#include "actors/wms_answers.hpp"
 #include "messages/type_ids.hpp"
 
 namespace oms {
 
 namespace {
 
-// A Retry-After past a day is a broken header, not a plan.
-constexpr int64_t retry_after_ms_max = 24 * 3600 * 1000;
-
 std::string reservation_path(const wms_call& x) {
   return "/reservations/" + client::url_encode(x.reservation);
-}
-
-// Parses delta-seconds ("3", " 3 "); -1 for anything else.
-int64_t parse_seconds(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
-    ++i;
-  size_t end = text.size();
-  while (end > i && std::isspace(static_cast<unsigned char>(text[end - 1])))
-    --end;
-  if (i == end)
-    return -1;
-  int64_t secs = 0;
-  for (; i < end; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (!std::isdigit(c))
-      return -1;
-    secs = secs * 10 + (c - '0');
-    if (secs * 1000 > retry_after_ms_max)
-      return retry_after_ms_max / 1000;
-  }
-  return secs;
 }
 
 } // namespace
@@ -71,23 +45,6 @@ wms_http_request wms_request_of(const wms_call& x) {
       return {"GET", std::move(path), {}};
     }
   }
-}
-
-int64_t wms_retry_after_ms(const std::string& retry_after_header,
-                           const std::string& body) {
-  int64_t result = 0;
-  auto secs = parse_seconds(retry_after_header);
-  if (secs > 0)
-    result = secs * 1000;
-  json_refusal why;
-  auto doc = parse_strict(body, why);
-  if (doc.is_object() && doc.contains("error") && doc["error"].is_object()) {
-    auto& err = doc["error"];
-    if (err.contains("retryAfterMs") && err["retryAfterMs"].is_number_integer())
-      result = std::max(result, std::min(err["retryAfterMs"].get<int64_t>(),
-                                         retry_after_ms_max));
-  }
-  return result;
 }
 
 wms_response wms_response_of(const client::http_result& x) {

@@ -11,6 +11,7 @@
 
 #include <caf/fwd.hpp>
 
+#include "actors/wms_answers.hpp"
 #include "messages/wms_protocol.hpp"
 #include "system/client/http_client.hpp"
 
@@ -30,14 +31,8 @@ struct wms_http_request {
 /// GET /events?after=CURSOR&limit=N (no `after` for an empty cursor).
 wms_http_request wms_request_of(const wms_call& x);
 
-/// How long a 429 asks us to wait, in ms: the larger of the Retry-After
-/// header (delta-seconds) and the body's "error.retryAfterMs"; 0 if neither
-/// is present and valid (an HTTP-date Retry-After is not understood).
-int64_t wms_retry_after_ms(const std::string& retry_after_header,
-                           const std::string& body);
-
 /// Maps an HTTP result to the gateway's response: status and body as they
-/// came, the wait of a Retry-After; status 0 with the reason as body when
+/// came, the wait of a Retry-After (wms_retry_after_ms); status 0 with the reason as body when
 /// no answer came.
 wms_response wms_response_of(const client::http_result& x);
 

@@ -23,6 +23,7 @@
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
 #include "system/store/memory_store.hpp"
+#include "tests/fuzz/omsd_routes.hpp"
 
 using namespace oms;
 using namespace oms::daemon;
@@ -73,6 +74,11 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--store", "postgres"}, // no connection string
            {"--log-level", "loud"},
            {"--inbox-retention", "59m"}, // shorter than any redelivery
+           // Not a number: CLI11's range check let it through (found with
+           // tests/fuzz/omsd_config_fuzz.cpp), and it turned the limit off.
+           {"--rate-limit", "nan"},
+           {"--rate-burst", "nan"},
+           {"--rate-limit", "-1"},
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);
@@ -261,6 +267,17 @@ TEST_CASE("rate limit: a burst, then one per 1/rate seconds, per key") {
   CHECK(lim.acquire("a", t + 500ms) == 0);
   CHECK(lim.acquire("a", t + 500ms) >= 1);
   CHECK(lim.acquire("a", t + 10s) == 0);
+}
+
+TEST_CASE("rate limit: a wait too long to count in seconds is answered as a "
+          "day") {
+  // Proves what a review of the fuzzed settings found: at --rate-limit
+  // 1e-300 the wait (1e300 s) was converted to an integer, which is
+  // undefined (in practice "retry in 1 s").
+  auto t = rate_limiter::clock::now();
+  rate_limiter lim{1e-300, 0};
+  CHECK(lim.acquire("a", t) == 0);
+  CHECK(lim.acquire("a", t) == 86'400);
 }
 
 TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
@@ -971,4 +988,31 @@ TEST_CASE_FIXTURE(api_fixture,
   auto orders = nlohmann::json::parse(
       call("GET", "/v1/customers/" + cid + "/orders").body);
   CHECK(orders["orders"].empty());
+}
+
+TEST_CASE_FIXTURE(api_fixture, "a request target not in origin form fits no "
+                               "route: 404, not the route its tail names") {
+  // Proves what tests/fuzz/http_route_fuzz.cpp found: "Xv1/inventory" was
+  // routed as "/v1/inventory" (the first byte was dropped unseen).
+  CHECK(call("GET", "/v1/inventory").status == 200);
+  for (auto* target : {"Xv1/inventory", "v1/inventory", "*",
+                       "http://127.0.0.1/v1/inventory"}) {
+    auto r = call("GET", target);
+    INFO(target << " -> " << r.body);
+    CHECK(r.status == 404);
+    CHECK(nlohmann::json::parse(r.body)["error"]["code"] == "NOT_FOUND");
+  }
+}
+
+TEST_CASE("the fuzz targets' copy of the route table is the API's, row by "
+          "row") {
+  // tests/fuzz/http_route_fuzz.cpp matches paths against this copy (the
+  // API's table needs the actors); a route added to one only fails here.
+  auto routes = api::routes();
+  REQUIRE(routes.size() == std::size(fuzz::omsd_routes));
+  for (size_t i = 0; i < routes.size(); ++i) {
+    INFO(routes[i].method << " " << routes[i].pattern);
+    CHECK(routes[i].method == fuzz::omsd_routes[i].method);
+    CHECK(routes[i].pattern == fuzz::omsd_routes[i].pattern);
+  }
 }

@@ -23,6 +23,8 @@ struct fake_wms {
   bool down = false;
   /// The WMS has lost every reservation: each call on one is 404.
   bool forgets = false;
+  /// When set, rewrites the body of each answer (a WMS answering garbage).
+  std::function<std::string(wms_op, std::string)> garble;
 
   fake_wms() : sim(options(), [this] { return now_ms; }) {}
 
@@ -81,7 +83,10 @@ wms_gateway_actor::behavior_type fake_gateway(wms_gateway_actor::pointer,
             o = w->sim.events(c.cursor, c.limit == 0 ? 100 : c.limit);
             break;
         }
-        return wms_response{o.status, o.body.dump(), 0};
+        auto body = o.body.dump();
+        if (w->garble)
+          body = w->garble(c.op, std::move(body));
+        return wms_response{o.status, std::move(body), 0};
       },
       [=](atom::stats) { return wms_gateway_stats{}; },
   };
@@ -319,6 +324,31 @@ TEST_CASE("external: feed events count once, before the batch shows them, "
   CHECK(v.external.feed_delta == 0);
   CHECK(v.external.snapshot_orderable == 9);
   CHECK(v.available == 9);
+}
+
+TEST_CASE("external: a snapshot with a count of the wrong type is answered "
+          "as an unavailable WMS, and the SKU's actor lives on") {
+  // Proves what tests/fuzz/wms_answer_fuzz.cpp found: "orderable":"v" in a
+  // snapshot threw out of its reader and ended the EXTERNAL-SKU actor.
+  auto store = std::make_shared<memory_store>();
+  ext_fixture x{store};
+  x.wms->sim.put_sku("EXT-1", 3, 5000, true);
+  x.wms->garble = [](wms_op op, std::string body) {
+    if (op != wms_op::read_inventory)
+      return body;
+    auto j = nlohmann::json::parse(body);
+    j["orderable"] = "v";
+    return j.dump();
+  };
+  auto read = x.f->call<stock_view>(x.f->sup, atom::get_v, sku_id{"EXT-1"},
+                                    seller::external);
+  CHECK(code(read) == "WMS_UNAVAILABLE");
+  // The same actor reads the next, well-formed snapshot and sells from it.
+  x.wms->garble = nullptr;
+  x.f->advance(std::chrono::seconds(11));
+  auto a = x.order("c1", "EXT-1", 2);
+  REQUIRE_MESSAGE(a, why(a));
+  CHECK(x.stock("EXT-1").available == 1);
 }
 
 TEST_CASE("external: an unknown SKU and no WMS are clear errors") {

@@ -125,6 +125,13 @@ TEST_CASE("http: paths split at every slash") {
   CHECK(path("/") == std::vector<std::string>{""});
   CHECK(path("/a/b") == std::vector<std::string>{"a", "b"});
   CHECK(path("/a//b/") == std::vector<std::string>{"a", "", "b", ""});
+  // A path not in origin form has no segments, so it fits no route; its
+  // first byte was dropped, and "Xv1/inventory" read as "/v1/inventory"
+  // (found by tests/fuzz/http_route_fuzz.cpp).
+  CHECK(path("v1/inventory").empty());
+  CHECK(path("Xv1/inventory").empty());
+  CHECK(path("*").empty());
+  CHECK(path("http://host/v1/inventory").empty());
 }
 
 TEST_CASE("http: a route table matches path and method, else names the "

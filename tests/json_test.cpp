@@ -120,6 +120,59 @@ TEST_CASE("the storage codec refuses what it did not write") {
   CHECK_FALSE(decode_record("[1,2,3]", out));
 }
 
+TEST_CASE("the storage codec refuses a number of the wrong kind or a code "
+          "that names nothing, instead of reading it as something else") {
+  // Proves what fuzzing the codec found (tests/fuzz/store_event_fuzz.cpp): a
+  // float where an integer belongs was converted (1e300 into an int is
+  // undefined, 2.5 became 2), and a seller, status or payment code outside
+  // its enum was taken as one.
+  auto good = nlohmann::json::parse(encode_record(sample()));
+  order_record out;
+  REQUIRE(decode_record(good.dump(), out));
+  auto with = [&](const nlohmann::json::json_pointer& at, nlohmann::json x) {
+    auto j = good;
+    j[at] = std::move(x);
+    return j.dump();
+  };
+  using ptr = nlohmann::json::json_pointer;
+  for (auto& [at, bad] : std::vector<std::pair<ptr, nlohmann::json>>{
+           {ptr{"/v"}, 1e300},
+           {ptr{"/v"}, 1.0},
+           {ptr{"/seller"}, 1e300},
+           {ptr{"/seller"}, 7},
+           {ptr{"/seller"}, -1},
+           {ptr{"/status"}, 2.5},
+           {ptr{"/status"}, 99},
+           {ptr{"/total"}, 1.5e300},
+           {ptr{"/paid"}, 18446744073709551615u},
+           {ptr{"/createdAt"}, 1.8e12},
+           {ptr{"/lines/0/1"}, 2.5},
+           {ptr{"/history/1/2"}, 250},
+           {ptr{"/payments/0/0"}, 9},
+           {ptr{"/payments/0/3"}, 3}}) {
+    auto text = with(at, bad);
+    CAPTURE(text);
+    CHECK_FALSE(decode_record(text, out));
+  }
+  customer_record c;
+  CHECK(decode_customer(
+      R"({"id":"cus_1","name":"A","tokenHash":"ab","createdAt":1767225600000})",
+      c));
+  CHECK_FALSE(decode_customer(
+      R"({"id":"cus_1","name":"A","tokenHash":"ab","createdAt":1.76722560067225600e20})",
+      c));
+  event ev;
+  CHECK(decode_stock_detail(R"({"seller":1,"expiresAt":9000})", ev));
+  for (auto* bad : {R"({"seller":1e300})", R"({"seller":0.5})",
+                    R"({"expiresAt":1.5})", R"({"lots":[["L1",2.5]]})"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(decode_stock_detail(bad, ev));
+  }
+  std::vector<lot_allocation> lots;
+  CHECK_FALSE(decode_allocations(R"([["L1",1e300]])", lots));
+  CHECK_FALSE(decode_allocations(R"([["L1",18446744073709551615]])", lots));
+}
+
 TEST_CASE("strict JSON: a key given twice in one object is refused at any "
           "depth, naming its path") {
   // Proves the defect of issue #16 item 8 is gone: nlohmann keeps the last
@@ -150,6 +203,30 @@ TEST_CASE("strict JSON: a key given twice in one object is refused at any "
   CHECK(j["c"][1]["k"] == 1);
   CHECK(why.field.empty());
   CHECK(why.message.empty());
+}
+
+TEST_CASE("strict JSON: nesting deeper than the limit is refused, so nothing "
+          "that walks the value recursively can overflow the stack") {
+  // Proves what a crafted input through tests/fuzz/wms_answer_fuzz.cpp
+  // found: parse_strict read any depth, and a WMS feed event 300,000 arrays
+  // deep overflowed the stack of the code that encoded it again.
+  auto nested = [](size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  };
+  json_refusal why;
+  CHECK_FALSE(parse_strict(nested(json_depth_default), why).is_discarded());
+  CHECK(why.message.empty());
+  for (size_t depth : {json_depth_default + 1, size_t{300'000}}) {
+    CAPTURE(depth);
+    CHECK(parse_strict(nested(depth), why).is_discarded());
+    CHECK(why.field.empty());
+    CHECK(why.message ==
+          "is nested deeper than " + std::to_string(json_depth_default));
+  }
+  // A caller may set its own limit.
+  CHECK_FALSE(parse_strict(R"({"a":[1]})", why, 2).is_discarded());
+  CHECK(parse_strict(R"({"a":[[1]]})", why, 2).is_discarded());
+  CHECK(why.message == "is nested deeper than 2");
 }
 
 TEST_CASE("strict JSON: a NUL byte is refused wherever it stands; what is "

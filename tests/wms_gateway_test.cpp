@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/wms_gateway.hpp"
+#include "messages/strict_json.hpp"
 #include "system/wms_http_transport.hpp"
 
 using namespace oms;
@@ -872,6 +873,90 @@ TEST_CASE("wms_gateway: Retry-After comes from the header's seconds or the "
   // An absurd wait is capped at a day.
   CHECK(wms_retry_after_ms("99999999999999999999", "") == 86'400'000);
   CHECK(wms_retry_after_ms("", R"({"error":{"retryAfterMs":1e20}})") == 0);
+}
+
+TEST_CASE("wms answers: a field of the wrong type makes an answer unreadable, "
+          "never an exception or a truncated number") {
+  // Proves what fuzzing the readers of the WMS's answers found
+  // (tests/fuzz/wms_answer_fuzz.cpp): a string where a number belongs threw
+  // out of the reader (ending the actor that read it), and a float was
+  // converted (1e300 into an integer is undefined, 2.5 became 2).
+  auto ack = read_wms_ack(R"({"status":"RESERVED","seq":42})");
+  REQUIRE(ack);
+  CHECK(ack->state == wms_state::reserved);
+  CHECK(ack->seq == 42);
+  for (auto* bad : {R"({"status":1})", R"({"status":"RESERVED","seq":"42"})",
+                    R"({"status":"RESERVED","seq":4.2e300})",
+                    R"({"status":"RESERVED","seq":4.5})",
+                    R"({"status":"RESERVED","seq":-1})"}) {
+    CAPTURE(bad);
+    std::optional<wms_ack> read;
+    CHECK_NOTHROW(read = read_wms_ack(bad));
+    CHECK_FALSE(read);
+  }
+  CHECK(wms_error_code(R"({"error":{"code":"UNKNOWN_SKU"}})") == "UNKNOWN_SKU");
+  std::string code = "unset";
+  CHECK_NOTHROW(code = wms_error_code(R"({"error":{"code":7}})"));
+  CHECK(code.empty());
+
+  wms_snapshot snap;
+  CHECK(read_wms_snapshot(R"({"orderable":97,"reflects":41,"asOf":5})", 100,
+                          snap) == snapshot_reading::ok);
+  CHECK(snap.orderable == 97);
+  for (auto* bad : {R"({"orderable":"v","reflects":41})",
+                    R"({"orderable":2.5,"reflects":41})",
+                    R"({"orderable":1,"reflects":1e300})",
+                    R"({"orderable":1,"reflects":41,"asOf":"now"})"}) {
+    CAPTURE(bad);
+    auto reading = snapshot_reading::ok;
+    CHECK_NOTHROW(reading = read_wms_snapshot(bad, 100, snap));
+    CHECK(reading == snapshot_reading::unreadable);
+  }
+
+  std::optional<wms_feed_page> page;
+  CHECK_NOTHROW(page = read_wms_feed_page(R"({"events":[],"next":5})", "c1"));
+  CHECK_FALSE(page);
+  page = read_wms_feed_page(R"({"events":[]})", "c1");
+  REQUIRE(page);
+  CHECK(page->next == "c1");
+
+  stock_change c;
+  std::string error;
+  CHECK(feed_event_to_change(
+      R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":25})", c,
+      error));
+  CHECK(c.quantity == 25);
+  const char* bad_events[] = {
+      R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":2.5})",
+      R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":1e300})",
+      R"({"id":"E1","seq":2.5,"type":"RECEIPT","sku":"X","quantity":1})",
+      R"({"id":"E1","seq":18446744073709551615,"type":"RECEIPT","sku":"X",)"
+      R"("quantity":1})"};
+  for (auto* bad : bad_events) {
+    CAPTURE(bad);
+    error.clear();
+    CHECK_FALSE(feed_event_to_change(bad, c, error));
+    CHECK_FALSE(error.empty());
+  }
+}
+
+TEST_CASE("wms answers: an answer nested past any sense is unreadable, not a "
+          "stack overflow") {
+  // Proves what a crafted input through tests/fuzz/wms_answer_fuzz.cpp
+  // found: a feed event 300,000 arrays deep crashed the WMS FEED reader
+  // (and omsd with it) while it encoded the event again.
+  std::string deep = std::string(300'000, '[') + std::string(300'000, ']');
+  std::optional<wms_feed_page> page;
+  CHECK_NOTHROW(page = read_wms_feed_page(R"({"events":[)" + deep + "]}", ""));
+  CHECK_FALSE(page);
+  stock_change c;
+  std::string error;
+  CHECK_FALSE(feed_event_to_change(deep, c, error));
+  CHECK(error == "the event is nested deeper than " +
+                     std::to_string(json_depth_default));
+  wms_snapshot snap;
+  CHECK(read_wms_snapshot(R"({"orderable":1,"reflects":1,"x":)" + deep + "}",
+                          100, snap) == snapshot_reading::unreadable);
 }
 
 TEST_CASE("wms_gateway: HTTP results map to responses; no answer is status 0 "

@@ -4,8 +4,13 @@
 // case drives the HTTP contract through sim::handle, without a server.
 #include <doctest/doctest.h>
 
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 #include <set>
 
+#include "system/wms_sim/config.hpp"
 #include "system/wms_sim/sim.hpp"
 
 using namespace oms::wms_sim;
@@ -1136,4 +1141,88 @@ TEST_CASE("wms_sim: every batch is reported with what ran it") {
   CHECK(triggers ==
         std::vector<std::string>{"seed", "reflectNow", "admin", "timer"});
   CHECK(last_changes == 0);
+}
+
+TEST_CASE("wms_sim: a fraction flag takes a number in 0..1, never nan") {
+  // Proves what tests/fuzz/wms_sim_config_fuzz.cpp found with "nan": CLI11's
+  // range check compares false both ways, so --fail-rate nan was taken (and
+  // injected no fault at all).
+  auto parse = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "wms-sim");
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    return parse_args(static_cast<int>(argv.size()), argv.data());
+  };
+  auto ok = parse({"--fail-rate", "0.25", "--hang-rate", "1"});
+  REQUIRE(ok.config);
+  CHECK(ok.config->sim.faults.fail_rate == 0.25);
+  for (auto* flag : {"--fail-rate", "--hang-rate", "--duplicate-rate"})
+    for (auto* bad : {"nan", "NaN", "-0.5", "1.5", "inf", "x"}) {
+      CAPTURE(flag);
+      CAPTURE(bad);
+      auto res = parse({flag, bad});
+      CHECK_FALSE(res.config);
+      CHECK(res.exit_code == 2);
+      CHECK(res.output.find(flag) != std::string::npos);
+    }
+}
+
+TEST_CASE("wms_sim: the seed file and bodies are read strictly: a repeated "
+          "key, a NUL byte or nesting deeper than 64 is refused") {
+  // Proves what moving wms-sim's seed file onto parse_strict changed: it
+  // was read by nlohmann's own parser, the last of two equal keys winning
+  // and any depth read (300,000 arrays deep overflowed the stack, found
+  // through tests/fuzz/wms_sim_config_fuzz.cpp; e2e checks that one). A
+  // body is read with the same depth limit.
+  using namespace std::string_literals;
+  char tmpl[] = "/tmp/oms-wms-seed-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  std::string dir = tmpl;
+  auto seed_file = [&dir](const std::string& name, const std::string& text) {
+    auto path = dir + "/" + name;
+    std::ofstream{path, std::ios::binary} << text;
+    return path;
+  };
+  auto nested = [](size_t depth) {
+    return std::string(depth, '[') + std::string(depth, ']');
+  };
+  wms w;
+  for (auto& [name, text, says] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"repeated.json",
+            R"({"skus":[{"sku":"A","onHand":1,"unitPrice":1,"onHand":9}]})",
+            "skus[0].onHand is given more than once"},
+           {"nul.json",
+            "{\"skus\":[{\"sku\":\"A\",\"onHand\":1,\"unitPrice\":1}]}\0"s,
+            "the file holds a NUL byte"},
+           {"deep.json", R"({"skus":[],"x":)" + nested(64) + "}",
+            "the file is nested deeper than 64"}}) {
+    CAPTURE(name);
+    auto loaded = load_seed_file(w.s, seed_file(name, text));
+    CHECK(loaded.status == 400);
+    auto message = loaded.body["error"]["message"].get<std::string>();
+    CHECK_MESSAGE(message.find(says) != std::string::npos, message);
+  }
+  CHECK(w.s.find_sku("A") == nullptr);
+  CHECK(w.s.batch() == 0);
+  // Just within the limit, the file loads (no SKU in it).
+  auto within = load_seed_file(
+      w.s, seed_file("within.json", R"({"skus":[],"x":)" + nested(63) + "}"));
+  CHECK_MESSAGE(within.ok(), within.body.dump());
+  auto ok = load_seed_file(w.s, seed_file("ok.json",
+                                          R"({"skus":[{"sku":"A","onHand":3,)"
+                                          R"("unitPrice":10}]})"));
+  CHECK(ok.status == 200);
+  CHECK(w.orderable("A") == 3);
+
+  auto r =
+      w.raw_post("/reservations", R"({"id":"r1","sku":"A","quantity":1,"x":)" +
+                                      nested(64) + "}");
+  CHECK(r.status == 400);
+  CHECK(field_of(r) == "body");
+  CHECK(r.body["error"]["message"] == "the body is nested deeper than 64");
+  CHECK(w.call("GET", "/reservations/r1").status == 404);
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }

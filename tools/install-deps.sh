@@ -10,6 +10,9 @@ packages=(
   libcli11-dev libboost1.81-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev curl
   clang-format
+  # clang with libFuzzer and the sanitizer runtimes: the fuzz targets
+  # (tools/fuzz.sh, which times them with /usr/bin/time)
+  clang libclang-rt-14-dev time
   redis-server libhiredis-dev jq
 )
 

@@ -2,7 +2,8 @@
 # Installs what is missing, builds the normal and the sanitizer (ASan +
 # UBSan) trees, checks formatting, lints docs/openapi.yaml, and runs every
 # test in both trees, with a throwaway PostgreSQL 15 cluster on 127.0.0.1
-# for the store suites.
+# for the store suites; then each fuzz target for a fixed number of inputs
+# (tools/fuzz.sh --all-short, its own clang tree build-fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -36,4 +37,6 @@ bash tools/with-postgres.sh ctest --test-dir build --output-on-failure \
 echo "== tests (ASan + UBSan, with PostgreSQL)"
 bash tools/with-postgres.sh ctest --test-dir build-asan --output-on-failure \
   --no-tests=error -j "$(nproc)"
+echo "== fuzz targets (short runs)"
+bash tools/fuzz.sh --all-short
 echo "== all tests passed in $(( $(date +%s) - start )) s"

@@ -6,7 +6,6 @@
 
 #include <caf/sec.hpp>
 
-#include "messages/strict_json.hpp"
 #include "system/daemon/api_impl.hpp"
 #include "system/http/route.hpp"
 #include "system/http/utf8.hpp"
@@ -242,32 +241,7 @@ void api::impl::fail(const call_ptr& c, const bad_input& bad, headers extra) {
 // -- request helpers ---------------------------------------------------------
 
 json api::impl::body(const call_ptr& c, bool allow_empty) {
-  auto& text = c->req.body;
-  if (text.empty() || text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    if (allow_empty)
-      return json::object();
-    throw bad_input{errc::validation_failed, "a JSON object body is required",
-                    json{{"field", "body"}}};
-  }
-  if (json_depth(text) > limits().json_depth_max)
-    throw bad_input{errc::validation_failed,
-                    "JSON nested deeper than " +
-                        std::to_string(limits().json_depth_max),
-                    json{{"field", "body"}}};
-  // Strictly: a repeated key or a NUL byte is refused, not read past.
-  json_refusal why;
-  auto j = parse_strict(text, why);
-  if (j.is_discarded()) {
-    if (why.field.empty())
-      throw bad_input{errc::validation_failed, "the body " + why.message,
-                      json{{"field", "body"}}};
-    throw bad_input{errc::validation_failed, why.field + ": " + why.message,
-                    json{{"field", why.field}}};
-  }
-  if (!j.is_object())
-    throw bad_input{errc::validation_failed, "the body must be a JSON object",
-                    json{{"field", "body"}}};
-  return j;
+  return read_body(c->req.body, allow_empty, limits().json_depth_max);
 }
 
 std::string api::impl::idempotency_key(const call_ptr& c) {
@@ -286,20 +260,6 @@ customer_id api::impl::own_customer(const call_ptr& c) {
     throw bad_input{errc::not_found, "no customer " + id,
                     json{{"customerId", id}}};
   return id;
-}
-
-uint32_t api::impl::limit_param(const std::map<std::string, std::string>& q) {
-  auto i = q.find("limit");
-  if (i == q.end())
-    return 20;
-  auto& text = i->second;
-  if (text.empty() || text.size() > 3 ||
-      text.find_first_not_of("0123456789") != std::string::npos)
-    invalid("limit", "must be an integer between 1 and 100");
-  auto n = std::stoi(text);
-  if (n < 1 || n > 100)
-    invalid("limit", "must be an integer between 1 and 100");
-  return static_cast<uint32_t>(n);
 }
 
 // -- routing -----------------------------------------------------------------

@@ -187,12 +187,12 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   // -- request helpers (api.cpp) ----------------------------------------------
 
+  // The request's body as a JSON object (read_body, the configured depth).
   json body(const call_ptr& c, bool allow_empty = false);
   std::string idempotency_key(const call_ptr& c);
   // The customer of a /v1/customers/{id}/... route, if the caller may act on
   // it: its own, or any existing one for the admin.
   customer_id own_customer(const call_ptr& c);
-  uint32_t limit_param(const std::map<std::string, std::string>& q);
 
   // -- routing (api.cpp) ------------------------------------------------------
 

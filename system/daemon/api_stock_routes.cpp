@@ -120,22 +120,9 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
 
 void api::impl::inventory_receipt(const call_ptr& c) {
   parse_query(c->req.query, {});
-  auto j = body(c);
-  only(j, {"quantity", "unitPrice", "seller", "lot", "expiresAt", "eventId"},
-       "");
-  stock_change ch;
-  ch.kind = stock_change_kind::receipt;
-  ch.sku = c->params[0];
-  ch.source = "admin";
-  ch.quantity = *get_int(j, "quantity", true, 1, limits().line_quantity_max);
-  ch.unit_price =
-      get_int(j, "unitPrice", false, 1, limits().unit_price_max).value_or(0);
-  auto from = seller::internal;
-  if (auto s = get_str(j, "seller", false, 16))
-    from = parse_seller_field(*s, "seller");
-  ch.lot = get_lot(j).value_or("");
-  ch.expires_at = get_expiry(j, now_ms());
-  ch.event_id = get_event_id(j).value_or("");
+  auto receipt = read_receipt(body(c), c->params[0], limits(), now_ms());
+  auto& ch = receipt.change;
+  auto from = receipt.from;
   // The EXTERNAL seller's stock is its WMS's: refused as before.
   if (from == seller::external)
     return ask<stock_view>(c, oms.supervisor(), respond<stock_view>(c, 200),
@@ -162,9 +149,7 @@ void api::impl::inventory_get(const call_ptr& c) {
 
 void api::impl::inventory_price(const call_ptr& c) {
   parse_query(c->req.query, {});
-  auto j = body(c);
-  only(j, {"unitPrice"}, "");
-  auto price = *get_int(j, "unitPrice", true, 1, limits().unit_price_max);
+  auto price = read_unit_price(body(c), limits());
   auto self_ptr = shared_from_this();
   ask<inventory_actor>(
       c, oms.supervisor(),
@@ -180,7 +165,7 @@ void api::impl::inventory_list(const call_ptr& c) {
   auto from = seller::internal;
   if (auto i = q.find("seller"); i != q.end())
     from = parse_seller_field(i->second, "seller");
-  auto limit = limit_param(q);
+  auto limit = read_limit(q);
   ask<inventory_page>(c, oms.supervisor(), respond<inventory_page>(c, 200),
                       atom::list_v, from, limit, sku_id{q["cursor"]});
 }

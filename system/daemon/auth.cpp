@@ -97,7 +97,9 @@ int64_t rate_limiter::acquire(const std::string& key, clock::time_point now) {
     b.tokens -= 1.0;
     return 0;
   }
-  auto wait = (1.0 - b.tokens) / rate_;
+  // A wait past a day (a rate of one request in years) is answered as a
+  // day: converting it to an integer could overflow.
+  auto wait = std::min((1.0 - b.tokens) / rate_, 86'400.0);
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(wait)));
 }
 

@@ -69,7 +69,7 @@ class rate_limiter {
   bool enabled() const { return rate_ > 0; }
 
   /// Takes one request from the key's bucket: 0 when allowed, else the whole
-  /// seconds (at least 1) until one is.
+  /// seconds (at least 1, at most a day) until one is.
   int64_t acquire(const std::string& key, clock::time_point now);
 
  private:

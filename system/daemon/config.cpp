@@ -249,13 +249,13 @@ void add_security_flags(CLI::App& app, daemon_config& cfg) {
   app.add_option("--rate-limit", cfg.rate_limit,
                  "Requests per second allowed per token (0: no limit)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(http::number_between(0, std::numeric_limits<double>::max()))
       ->group(security_group);
   app.add_option("--rate-burst", cfg.rate_burst,
                  "Requests a token may send at once (0: the rate, at least "
                  "1)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber)
+      ->check(http::number_between(0, std::numeric_limits<double>::max()))
       ->group(security_group);
 }
 

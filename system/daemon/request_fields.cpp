@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
-#include "actors/inbox.hpp"
-#include "actors/stock_ledger.hpp"
 #include "messages/json.hpp"
-#include "messages/wms_protocol.hpp"
+#include "messages/strict_json.hpp"
 #include "system/http/percent.hpp"
 #include "system/http/utf8.hpp"
 
@@ -42,6 +40,20 @@ parse_query(std::string_view query,
   return result;
 }
 
+uint32_t read_limit(const std::map<std::string, std::string>& query) {
+  auto i = query.find("limit");
+  if (i == query.end())
+    return 20;
+  auto& text = i->second;
+  if (text.empty() || text.size() > 3 ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    invalid("limit", "must be an integer between 1 and 100");
+  auto n = std::stoi(text);
+  if (n < 1 || n > 100)
+    invalid("limit", "must be an integer between 1 and 100");
+  return static_cast<uint32_t>(n);
+}
+
 // Deepest nesting of arrays and objects in a JSON text (strings skipped).
 size_t json_depth(std::string_view text) {
   size_t depth = 0;
@@ -63,6 +75,33 @@ size_t json_depth(std::string_view text) {
     }
   }
   return deepest;
+}
+
+json read_body(std::string_view text, bool allow_empty, size_t depth_max) {
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    if (allow_empty)
+      return json::object();
+    throw bad_input{errc::validation_failed, "a JSON object body is required",
+                    json{{"field", "body"}}};
+  }
+  if (json_depth(text) > depth_max)
+    throw bad_input{errc::validation_failed,
+                    "JSON nested deeper than " + std::to_string(depth_max),
+                    json{{"field", "body"}}};
+  // Strictly: a repeated key or a NUL byte is refused, not read past.
+  json_refusal why;
+  auto j = parse_strict(text, why, depth_max);
+  if (j.is_discarded()) {
+    if (why.field.empty())
+      throw bad_input{errc::validation_failed, "the body " + why.message,
+                      json{{"field", "body"}}};
+    throw bad_input{errc::validation_failed, why.field + ": " + why.message,
+                    json{{"field", why.field}}};
+  }
+  if (!j.is_object())
+    throw bad_input{errc::validation_failed, "the body must be a JSON object",
+                    json{{"field", "body"}}};
+  return j;
 }
 
 void only(const json& j, std::initializer_list<const char*> allowed,
@@ -289,6 +328,131 @@ stock_change read_change(const json& j, const sku_id& sku, int64_t max_quantity,
   c.note = get_str(j, "note", false, 200).value_or("");
   c.event_id = get_event_id(j).value_or("");
   return c;
+}
+
+// -- the bodies of the routes -------------------------------------------------
+
+std::string read_new_customer(const json& j) {
+  only(j, {"name"}, "");
+  auto name = *get_str(j, "name", true, 200);
+  if (name.find_first_not_of(" \t\r\n") == std::string::npos)
+    invalid("name", "must not be blank");
+  return name;
+}
+
+int64_t read_cart_quantity(const json& j, const request_limits& limits) {
+  only(j, {"quantity"}, "");
+  return *get_int(j, "quantity", true, 1, limits.line_quantity_max);
+}
+
+checkout_fields read_checkout(const json& j, const request_limits& limits) {
+  only(j, {"address", "skus"}, "");
+  checkout_fields result;
+  result.ship_to = get_address(j, "address", true);
+  if (auto i = j.find("skus"); i != j.end() && !i->is_null()) {
+    if (!i->is_array())
+      invalid("skus", "must be an array of SKUs");
+    if (i->size() > limits.lines_per_order_max)
+      invalid("skus", "must have at most " +
+                          std::to_string(limits.lines_per_order_max) + " SKUs");
+    for (auto& s : *i) {
+      if (!s.is_string())
+        invalid("skus", "must be an array of SKUs");
+      result.skus.push_back(s.get<std::string>());
+    }
+  }
+  return result;
+}
+
+std::optional<std::string> read_order_customer(const json& j) {
+  only(j, {"customerId", "seller", "items", "address"}, "");
+  // An empty id names no customer at all: bad input, not an unknown one.
+  auto given = get_str(j, "customerId", false, 64);
+  if (given && given->empty())
+    invalid("customerId", "must not be empty");
+  return given;
+}
+
+create_order_request read_new_order(const json& j,
+                                    const request_limits& limits) {
+  auto from = seller::internal;
+  if (auto s = get_str(j, "seller", false, 16))
+    from = parse_seller_field(*s, "seller");
+  create_order_request req;
+  req.items = get_lines(j, "items", true, from, limits.lines_per_order_max,
+                        limits.line_quantity_max, true);
+  req.ship_to = get_address(j, "address", true);
+  return req;
+}
+
+order_command read_status_change(const json& j) {
+  only(j, {"status", "reason"}, "");
+  auto status = *get_str(j, "status", true, 32);
+  order_command cmd;
+  cmd.reason = get_str(j, "reason", false, 200).value_or("");
+  if (status == "CONFIRMED")
+    cmd.kind = command_kind::confirm;
+  else if (status == "SHIPPED")
+    cmd.kind = command_kind::ship;
+  else if (status == "FULFILLED" || status == "DELIVERED")
+    cmd.kind = command_kind::deliver;
+  else if (status == "CANCELLED")
+    cmd.kind = command_kind::cancel;
+  else if (status == "PAID")
+    invalid("status", "PAID needs a payment: POST /v1/orders/{id}/pay");
+  else
+    invalid("status", "must be CONFIRMED, SHIPPED, FULFILLED (or DELIVERED) or "
+                      "CANCELLED");
+  return cmd;
+}
+
+std::string read_reason(const json& j) {
+  only(j, {"reason"}, "");
+  return get_str(j, "reason", false, 200).value_or("");
+}
+
+order_command read_cancel(const json& j, const request_limits& limits) {
+  only(j, {"lines", "reason"}, "");
+  order_command cmd;
+  cmd.kind = command_kind::cancel;
+  cmd.lines =
+      get_lines(j, "lines", false, seller::internal, limits.lines_per_order_max,
+                limits.line_quantity_max, false);
+  cmd.reason = get_str(j, "reason", false, 200).value_or("");
+  return cmd;
+}
+
+payment_fields read_payment(const json& j) {
+  only(j, {"amount", "paymentToken"}, "");
+  payment_fields result;
+  result.amount = *get_int(j, "amount", true, 0, INT64_MAX / 4);
+  result.token = get_str(j, "paymentToken", false, 200).value_or("");
+  return result;
+}
+
+receipt_fields read_receipt(const json& j, const sku_id& sku,
+                            const request_limits& limits, timestamp_ms now) {
+  only(j, {"quantity", "unitPrice", "seller", "lot", "expiresAt", "eventId"},
+       "");
+  receipt_fields result;
+  auto& ch = result.change;
+  ch.kind = stock_change_kind::receipt;
+  ch.sku = sku;
+  ch.source = "admin";
+  ch.quantity = *get_int(j, "quantity", true, 1, limits.line_quantity_max);
+  ch.unit_price =
+      get_int(j, "unitPrice", false, 1, limits.unit_price_max).value_or(0);
+  if (auto s = get_str(j, "seller", false, 16))
+    result.from = parse_seller_field(*s, "seller");
+  ch.lot = get_lot(j).value_or("");
+  ch.expires_at = get_expiry(j, now);
+  ch.event_id = get_event_id(j).value_or("");
+  return result;
+}
+
+money read_unit_price(const json& j, const request_limits& limits) {
+  only(j, {"unitPrice"}, "");
+  return *get_int(j, "unitPrice", true, 1, limits.unit_price_max);
 }
 
 } // namespace oms::daemon

@@ -1,6 +1,9 @@
-// Reading what a request to omsd carries: the query string and the fields of
-// a JSON body, strictly (unknown fields and parameters are refused). A
-// refusal is thrown as bad_input and answered with its code by the API.
+// Reading what a request to omsd carries: the query string, the JSON body and
+// each route's fields in it, strictly (unknown fields and parameters are
+// refused). A refusal is thrown as bad_input and answered with its code by
+// the API. Plain functions of the request's text, no actors: the routes of
+// system/daemon/api*.cpp call them before they ask any actor
+// (tests/fuzz/request_body_fuzz.cpp reads bodies through them too).
 #pragma once
 
 #include <cstdint>
@@ -13,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/validation.hpp"
 #include "messages/domain.hpp"
 #include "messages/errors.hpp"
 
@@ -37,8 +41,17 @@ struct bad_input {
 std::map<std::string, std::string>
 parse_query(std::string_view query, std::initializer_list<const char*> allowed);
 
+/// The `limit` query parameter of a listing: 1..100, 20 when absent.
+uint32_t read_limit(const std::map<std::string, std::string>& query);
+
 /// Deepest nesting of arrays and objects in a JSON text (strings skipped).
 size_t json_depth(std::string_view text);
+
+/// The JSON object a request body holds. An empty or blank body is {} when
+/// `allow_empty`, else refused; so are nesting deeper than `depth_max`, what
+/// parse_strict refuses (a repeated key names its path in details.field)
+/// and anything but an object (details.field "body").
+json read_body(std::string_view text, bool allow_empty, size_t depth_max);
 
 /// Refuses a field of `j` not in `allowed`; `where` prefixes its name.
 void only(const json& j, std::initializer_list<const char*> allowed,
@@ -80,5 +93,68 @@ timestamp_ms get_expiry(const json& j, timestamp_ms now);
 /// `max_unit_price`).
 stock_change read_change(const json& j, const sku_id& sku, int64_t max_quantity,
                          money max_unit_price, timestamp_ms now);
+
+// -- the bodies of the routes, each read before any actor is asked ----------
+
+/// POST /v1/customers: {name}, at most 200 bytes, not blank.
+std::string read_new_customer(const json& j);
+
+/// PUT /v1/customers/{id}/cart/items/{sku}: {quantity}.
+int64_t read_cart_quantity(const json& j, const request_limits& limits);
+
+/// What POST /v1/customers/{id}/cart/checkout asks for.
+struct checkout_fields {
+  address ship_to;
+  /// The cart's SKUs to order; empty: all of them.
+  std::vector<sku_id> skus;
+};
+
+/// POST /v1/customers/{id}/cart/checkout: {address, skus}.
+checkout_fields read_checkout(const json& j, const request_limits& limits);
+
+/// POST /v1/orders, first step: refuses an unknown field and an empty
+/// customerId; the customerId given, nullopt when absent. The route
+/// resolves the customer before it reads the rest (read_new_order), so that
+/// another customer's id answers 404 whatever else the body holds.
+std::optional<std::string> read_order_customer(const json& j);
+
+/// POST /v1/orders, second step: seller, items and address (`customer` is
+/// left empty).
+create_order_request read_new_order(const json& j,
+                                    const request_limits& limits);
+
+/// PATCH /v1/orders/{id}: {status, reason} as the command it asks for
+/// (confirm, ship, deliver or cancel).
+order_command read_status_change(const json& j);
+
+/// POST /v1/orders/{id}/confirm|ship|deliver: {reason}, may be empty.
+std::string read_reason(const json& j);
+
+/// POST /v1/orders/{id}/cancel: {lines, reason}, may be empty; no lines
+/// cancels the whole order.
+order_command read_cancel(const json& j, const request_limits& limits);
+
+/// What POST /v1/orders/{id}/pay offers.
+struct payment_fields {
+  money amount = 0;
+  std::string token;
+};
+
+/// POST /v1/orders/{id}/pay: {amount, paymentToken}.
+payment_fields read_payment(const json& j);
+
+/// What POST /v1/inventory/{sku}/receipts brings in.
+struct receipt_fields {
+  stock_change change;
+  seller from = seller::internal;
+};
+
+/// POST /v1/inventory/{sku}/receipts: a receipt of `sku` (an expiry must be
+/// after `now`).
+receipt_fields read_receipt(const json& j, const sku_id& sku,
+                            const request_limits& limits, timestamp_ms now);
+
+/// PATCH /v1/inventory/{sku}: {unitPrice}.
+money read_unit_price(const json& j, const request_limits& limits);
 
 } // namespace oms::daemon

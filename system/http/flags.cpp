@@ -1,6 +1,7 @@
 #include "system/http/flags.hpp"
 
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <utility>
 
@@ -27,6 +28,29 @@ CLI::Option* add_duration_flag(CLI::App& app, const std::string& name,
       help + " (default " + format_duration_ms(default_ms, rules.syntax) + ")");
   opt->type_name("DURATION");
   return opt;
+}
+
+CLI::Validator number_between(double lo, double hi) {
+  bool unbounded = hi == std::numeric_limits<double>::max();
+  std::ostringstream name;
+  if (lo == 0 && unbounded)
+    name << "NONNEGATIVE";
+  else
+    name << "FLOAT in [" << lo << " - " << hi << "]";
+  return CLI::Validator(
+      [lo, hi, unbounded](std::string& input) -> std::string {
+        double x = 0;
+        if (CLI::detail::lexical_cast(input, x) && x >= lo && x <= hi)
+          return {};
+        std::ostringstream why;
+        why << "Value " << input << " is not a number ";
+        if (unbounded)
+          why << "of at least " << lo;
+        else
+          why << "in " << lo << " to " << hi;
+        return why.str();
+      },
+      name.str());
 }
 
 void add_common_flags(CLI::App& app, const std::string& version,

@@ -51,6 +51,10 @@ inline CLI::Option* add_duration_flag(CLI::App& app, const std::string& name,
       help);
 }
 
+/// A check that a flag's value is a number in lo..hi. CLI::Range lets
+/// "nan" through (it compares false both ways); this does not.
+CLI::Validator number_between(double lo, double hi);
+
 /// The flags every program has: --version, printing `version`, and
 /// --config FILE, reading settings from a file (`config_help`); help text in
 /// columns of 34.

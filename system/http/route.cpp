@@ -6,6 +6,10 @@ namespace oms::http {
 
 std::vector<std::string> split_path(std::string_view path) {
   std::vector<std::string> result;
+  // Only a path in origin form has segments (read from its second byte,
+  // "Xv1/orders" would pass for "/v1/orders").
+  if (path.empty() || path.front() != '/')
+    return result;
   size_t i = 1;
   while (i <= path.size()) {
     auto j = path.find('/', i);

@@ -12,7 +12,9 @@
 
 namespace oms::http {
 
-/// The segments of a path: "/a/b" → {"a", "b"}; "/" → {""}; "" → {}.
+/// The segments of a path: "/a/b" → {"a", "b"}; "/" → {""}; "" → {}. A
+/// path not in origin form ("v1/orders", "*", "http://host/") has none, so
+/// it fits no route.
 std::vector<std::string> split_path(std::string_view path);
 
 /// Whether `segments` fit `pattern`; its parameters, in order, go to

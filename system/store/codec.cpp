@@ -1,6 +1,12 @@
 #include "system/store/codec.hpp"
 
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
+
+#include "messages/strict_json.hpp"
 
 namespace oms {
 
@@ -11,6 +17,32 @@ using json = nlohmann::json;
 template <class Enum>
 int as_int(Enum x) {
   return static_cast<int>(x);
+}
+
+// What the encoder cannot have written: the text does not decode.
+struct undecodable {};
+
+// A number as the encoder wrote it: a JSON integer that fits T. Never a
+// float, a string or an integer out of T's range (json_int64).
+template <class T>
+T whole(const json& j) {
+  int64_t x = 0;
+  if (!json_int64(j, x))
+    throw undecodable{};
+  if constexpr (!std::is_same_v<T, int64_t>)
+    if (x < std::numeric_limits<T>::min() || x > std::numeric_limits<T>::max())
+      throw undecodable{};
+  return static_cast<T>(x);
+}
+
+// The code of an Enum whose last value is `last`: a code that names no
+// value is not one the encoder wrote.
+template <class Enum>
+Enum code_of(const json& j, Enum last) {
+  auto x = whole<int>(j);
+  if (x < 0 || x > as_int(last))
+    throw undecodable{};
+  return static_cast<Enum>(x);
 }
 
 json encode_lots(const std::vector<lot_allocation>& lots) {
@@ -25,7 +57,7 @@ bool decode_lots(const json& j, std::vector<lot_allocation>& out) {
     return false;
   for (auto& a : j)
     out.push_back(
-        lot_allocation{a.at(0).get<std::string>(), a.at(1).get<int64_t>()});
+        lot_allocation{a.at(0).get<std::string>(), whole<int64_t>(a.at(1))});
   return true;
 }
 
@@ -60,17 +92,19 @@ bool decode_stock_detail(std::string_view text, event& ev) {
     return false;
   try {
     ev.lot = j.value("lot", std::string{});
-    ev.expires_at = j.value("expiresAt", timestamp_ms{0});
+    ev.expires_at = 0;
+    if (auto i = j.find("expiresAt"); i != j.end())
+      ev.expires_at = whole<timestamp_ms>(*i);
     ev.reason = j.value("reason", std::string{});
     ev.inbox_id = j.value("inbox", std::string{});
-    auto seller_code = j.value("seller", 0);
-    if (seller_code != as_int(seller::internal) &&
-        seller_code != as_int(seller::external))
-      return false;
-    ev.seller = static_cast<seller>(seller_code);
+    ev.seller = seller::internal;
+    if (auto i = j.find("seller"); i != j.end())
+      ev.seller = code_of(*i, seller::external);
     if (auto i = j.find("lots"); i != j.end() && !decode_lots(*i, ev.lots))
       return false;
   } catch (const json::exception&) {
+    return false;
+  } catch (const undecodable&) {
     return false;
   }
   return true;
@@ -109,6 +143,8 @@ bool decode_allocations(std::string_view text,
   try {
     return decode_lots(j, out);
   } catch (const json::exception&) {
+    return false;
+  } catch (const undecodable&) {
     return false;
   }
 }
@@ -158,19 +194,21 @@ std::string encode_record(const order_record& r) {
 
 bool decode_record(std::string_view text, order_record& r) {
   auto j = json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("v", 0) != 1)
+  if (j.is_discarded() || !j.is_object())
     return false;
   try {
+    if (whole<int>(j.at("v")) != 1)
+      return false;
     r = order_record{};
     r.id = j.at("id").get<std::string>();
     r.customer = j.at("customer").get<std::string>();
-    r.seller = static_cast<seller>(j.at("seller").get<int>());
+    r.seller = code_of(j.at("seller"), seller::external);
     for (auto& l : j.at("lines")) {
       r.lines.push_back(order_line{l.at(0).get<std::string>(),
-                                   l.at(1).get<int64_t>(),
-                                   l.at(2).get<money>(),
-                                   l.at(3).get<int64_t>(),
-                                   l.at(4).get<int64_t>(),
+                                   whole<int64_t>(l.at(1)),
+                                   whole<money>(l.at(2)),
+                                   whole<int64_t>(l.at(3)),
+                                   whole<int64_t>(l.at(4)),
                                    {}});
       if (l.size() > 5 && !decode_lots(l.at(5), r.lines.back().lots))
         return false;
@@ -179,32 +217,33 @@ bool decode_record(std::string_view text, order_record& r) {
     r.ship_to = address{a.at(0).get<std::string>(), a.at(1).get<std::string>(),
                         a.at(2).get<std::string>(), a.at(3).get<std::string>(),
                         a.at(4).get<std::string>()};
-    r.status = static_cast<order_status>(j.at("status").get<int>());
-    r.total_amount = j.at("total").get<money>();
-    r.paid_amount = j.at("paid").get<money>();
-    r.refunded_amount = j.at("refunded").get<money>();
+    r.status = code_of(j.at("status"), order_status::cancelled);
+    r.total_amount = whole<money>(j.at("total"));
+    r.paid_amount = whole<money>(j.at("paid"));
+    r.refunded_amount = whole<money>(j.at("refunded"));
     r.payment_reference = j.at("paymentRef").get<std::string>();
     r.cancel_reason = j.at("cancelReason").get<std::string>();
-    r.created_at = j.at("createdAt").get<timestamp_ms>();
-    r.updated_at = j.at("updatedAt").get<timestamp_ms>();
-    r.hold_expires_at = j.at("holdExpiresAt").get<timestamp_ms>();
+    r.created_at = whole<timestamp_ms>(j.at("createdAt"));
+    r.updated_at = whole<timestamp_ms>(j.at("updatedAt"));
+    r.hold_expires_at = whole<timestamp_ms>(j.at("holdExpiresAt"));
     for (auto& h : j.at("history"))
       r.history.push_back(
-          history_entry{h.at(0).get<timestamp_ms>(),
-                        static_cast<order_status>(h.at(1).get<int>()),
-                        static_cast<order_status>(h.at(2).get<int>()),
-                        h.at(3).get<std::string>(), h.at(4).get<money>()});
+          history_entry{whole<timestamp_ms>(h.at(0)),
+                        code_of(h.at(1), order_status::cancelled),
+                        code_of(h.at(2), order_status::cancelled),
+                        h.at(3).get<std::string>(), whole<money>(h.at(4))});
     for (auto& p : j.at("payments"))
       r.payments.push_back(payment_record{
-          static_cast<payment_kind>(p.at(0).get<int>()),
-          p.at(1).get<std::string>(), p.at(2).get<money>(),
-          static_cast<payment_status>(p.at(3).get<int>()),
+          code_of(p.at(0), payment_kind::refund), p.at(1).get<std::string>(),
+          whole<money>(p.at(2)), code_of(p.at(3), payment_status::failed),
           p.at(4).get<std::string>(), p.at(5).get<std::string>(),
-          p.at(6).get<timestamp_ms>(), p.at(7).get<std::string>(),
+          whole<timestamp_ms>(p.at(6)), p.at(7).get<std::string>(),
           p.at(8).get<std::string>()});
     r.idempotency_key = j.at("key").get<std::string>();
     r.request_fingerprint = j.at("fingerprint").get<std::string>();
   } catch (const json::exception&) {
+    return false;
+  } catch (const undecodable&) {
     return false;
   }
   return true;
@@ -226,8 +265,10 @@ bool decode_customer(std::string_view text, customer_record& out) {
     out.id = j.at("id").get<std::string>();
     out.name = j.at("name").get<std::string>();
     out.token_hash = j.at("tokenHash").get<std::string>();
-    out.created_at = j.at("createdAt").get<int64_t>();
+    out.created_at = whole<timestamp_ms>(j.at("createdAt"));
   } catch (const json::exception&) {
+    return false;
+  } catch (const undecodable&) {
     return false;
   }
   return true;

@@ -524,6 +524,11 @@ TEST_CASE("e2e wms_sim: bad flags, config and seed files and a taken port "
                              R"({"skus":[{"sku":"A","onHand":-1,
                                  "unitPrice":1}]})");
   auto not_json = write_file(dir, "seed2.json", "{nope");
+  // Nested past any sense: it overflowed the stack of the seed's reader
+  // (found with a crafted input through tests/fuzz/wms_sim_config_fuzz.cpp).
+  auto deep_seed = write_file(dir, "seed3.json",
+                              R"({"skus":[)" + std::string(300'000, '[') +
+                                  std::string(300'000, ']') + "]}");
   struct bad_case {
     std::vector<std::string> args;
     std::string says;
@@ -541,6 +546,7 @@ TEST_CASE("e2e wms_sim: bad flags, config and seed files and a taken port "
            {{"--config", dir + "/missing.conf"}, "missing.conf"},
            {{"--seed-file", bad_seed}, "onHand"},
            {{"--seed-file", not_json}, "not valid JSON"},
+           {{"--seed-file", deep_seed}, "nested deeper than"},
            {{"--seed-file", dir + "/none.json"}, "none.json"}}) {
     std::vector<std::string> argv{WMS_SIM_PATH, "--port",
                                   std::to_string(pick_port(0))};
