@@ -11,14 +11,14 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr timestamp_ms t0 = 1'800'000'000'000;
+constexpr timestamp_ms batches_t0 = 1'800'000'000'000;
 constexpr timestamp_ms day = 24 * 3600 * 1000;
 
 void receive(stock_ledger& l, int64_t qty, const std::string& lot,
              timestamp_ms expires_at, money price = 1000) {
-  auto chk = l.check_receive(qty, price, lot, expires_at, t0);
+  auto chk = l.check_receive(qty, price, lot, expires_at, batches_t0);
   REQUIRE_MESSAGE(chk.ok(), chk.message);
-  l.receive(qty, price, lot, expires_at, t0);
+  l.receive(qty, price, lot, expires_at, batches_t0);
 }
 
 int64_t reason_count(const stock_view& v, unallocatable_reason r) {
@@ -55,17 +55,17 @@ stock_change change(stock_change_kind kind, const sku_id& sku, int64_t qty,
 TEST_CASE("holds draw from batches first-expiry-first-out") {
   stock_ledger l;
   receive(l, 5, "", 0); // never expires: last
-  receive(l, 3, "L-LATE", t0 + 10 * day);
-  receive(l, 2, "L-SOON", t0 + 5 * day);
+  receive(l, 3, "L-LATE", batches_t0 + 10 * day);
+  receive(l, 2, "L-SOON", batches_t0 + 5 * day);
   reserve_reply reply;
-  REQUIRE(l.reserve("o1", 4, reply, t0).ok());
+  REQUIRE(l.reserve("o1", 4, reply, batches_t0).ok());
   REQUIRE(reply.granted);
   CHECK(lot_names(reply.lots) ==
         std::vector<std::string>{"L-SOON:2", "L-LATE:2"});
   CHECK(lot_names(l.find_hold("o1")->lots) == lot_names(reply.lots));
-  REQUIRE(l.reserve("o2", 3, reply, t0).ok());
+  REQUIRE(l.reserve("o2", 3, reply, batches_t0).ok());
   CHECK(lot_names(reply.lots) == std::vector<std::string>{"L-LATE:1", ":2"});
-  auto v = l.view("A", t0);
+  auto v = l.view("A", batches_t0);
   REQUIRE(v.batches.size() == 3);
   CHECK(v.batches[0].lot == "L-SOON");
   CHECK(v.batches[1].lot == "L-LATE");
@@ -76,13 +76,13 @@ TEST_CASE("holds draw from batches first-expiry-first-out") {
 
 TEST_CASE("a partial release gives back the units of the last batches") {
   stock_ledger l;
-  receive(l, 2, "A", t0 + day);
-  receive(l, 2, "B", t0 + 2 * day);
+  receive(l, 2, "A", batches_t0 + day);
+  receive(l, 2, "B", batches_t0 + 2 * day);
   reserve_reply reply;
-  REQUIRE(l.reserve("o1", 4, reply, t0).ok());
+  REQUIRE(l.reserve("o1", 4, reply, batches_t0).ok());
   REQUIRE(l.reduce("o1", 1).quantity == 3);
   CHECK(lot_names(l.find_hold("o1")->lots) == std::vector<std::string>{"A:1"});
-  auto v = l.view("S", t0);
+  auto v = l.view("S", batches_t0);
   CHECK(batch(v, "A").held == 1);
   CHECK(batch(v, "B").held == 0);
   CHECK(v.available == 3);
@@ -90,7 +90,7 @@ TEST_CASE("a partial release gives back the units of the last batches") {
   // Shipping takes the units off the batch they came from.
   REQUIRE(l.block("o1").ok());
   REQUIRE(l.consume("o1").quantity == 1);
-  v = l.view("S", t0);
+  v = l.view("S", batches_t0);
   CHECK(batch(v, "A").on_hand == 1);
   CHECK(batch(v, "B").on_hand == 2);
   CHECK(l.check_invariants().empty());
@@ -98,13 +98,14 @@ TEST_CASE("a partial release gives back the units of the last batches") {
 
 TEST_CASE("receipts into batches are checked") {
   stock_ledger l;
-  receive(l, 2, "A", t0 + day);
-  CHECK(l.check_receive(1, 0, "A", t0 + 2 * day, t0).error ==
+  receive(l, 2, "A", batches_t0 + day);
+  CHECK(l.check_receive(1, 0, "A", batches_t0 + 2 * day, batches_t0).error ==
         errc::validation_failed); // same lot, other expiry
-  CHECK(l.check_receive(1, 0, "B", t0, t0).error ==
+  CHECK(l.check_receive(1, 0, "B", batches_t0, batches_t0).error ==
         errc::validation_failed); // already expired
-  CHECK(l.check_receive(1, 0, "B", -5, t0).error == errc::validation_failed);
-  CHECK(l.check_receive(1, 0, "A", t0 + day, t0).ok());
+  CHECK(l.check_receive(1, 0, "B", -5, batches_t0).error ==
+        errc::validation_failed);
+  CHECK(l.check_receive(1, 0, "A", batches_t0 + day, batches_t0).ok());
   CHECK(l.on_hand() == 2);
 }
 
@@ -116,9 +117,11 @@ TEST_CASE("a ledger's refusals name the request field to blame") {
   CHECK(fresh.check_receive(0, 5).field == "quantity");
   CHECK(fresh.check_receive(1, -1).field == "unitPrice");
   stock_ledger l;
-  receive(l, 2, "A", t0 + day);
-  CHECK(l.check_receive(1, 0, "A", t0 + 2 * day, t0).field == "expiresAt");
-  CHECK(l.check_receive(1, 0, "B", t0, t0).field == "expiresAt");
+  receive(l, 2, "A", batches_t0 + day);
+  CHECK(l.check_receive(1, 0, "A", batches_t0 + 2 * day, batches_t0).field ==
+        "expiresAt");
+  CHECK(l.check_receive(1, 0, "B", batches_t0, batches_t0).field ==
+        "expiresAt");
   CHECK(l.check_price(0).field == "unitPrice");
   CHECK(l.check_adjust("A", 0).field == "quantity");
   CHECK(l.check_adjust("NOPE", 1).field == "lot");
@@ -140,14 +143,14 @@ TEST_CASE("units move out of sale and back only by explicit moves") {
   stock_ledger l;
   receive(l, 10, "A", 0);
   reserve_reply reply;
-  REQUIRE(l.reserve("o1", 6, reply, t0).ok());
+  REQUIRE(l.reserve("o1", 6, reply, batches_t0).ok());
   CHECK(l.check_move("A", 4, unallocatable_reason::damaged).ok());
   // Held units cannot be set aside; nothing changes.
   CHECK(l.check_move("A", 5, unallocatable_reason::damaged).error ==
         errc::insufficient_stock);
   l.move("A", 3, unallocatable_reason::damaged);
   l.move("A", 1, unallocatable_reason::safety_stock);
-  auto v = l.view("S", t0);
+  auto v = l.view("S", batches_t0);
   CHECK(v.available == 0);
   CHECK(v.unallocatable == 4);
   CHECK(reason_count(v, unallocatable_reason::damaged) == 3);
@@ -167,7 +170,7 @@ TEST_CASE("adjustments correct on-hand but never below held or set aside") {
   stock_ledger l;
   receive(l, 10, "A", 0);
   reserve_reply reply;
-  REQUIRE(l.reserve("o1", 4, reply, t0).ok());
+  REQUIRE(l.reserve("o1", 4, reply, batches_t0).ok());
   l.move("A", 2, unallocatable_reason::quarantined);
   CHECK(l.check_adjust("A", -5).error == errc::insufficient_stock);
   CHECK(l.check_adjust("A", 0).error == errc::validation_failed);
@@ -186,24 +189,24 @@ TEST_CASE("adjustments correct on-hand but never below held or set aside") {
 
 TEST_CASE("an expired batch sells nothing and its unheld units are EXPIRED") {
   stock_ledger l;
-  receive(l, 5, "E", t0 + day);
+  receive(l, 5, "E", batches_t0 + day);
   receive(l, 1, "F", 0);
   reserve_reply reply;
-  REQUIRE(l.reserve("o1", 2, reply, t0).ok());
-  CHECK(l.next_expiry() == t0 + day);
-  CHECK(l.expire(t0 + day - 1).empty());
-  auto gone = l.expire(t0 + day);
+  REQUIRE(l.reserve("o1", 2, reply, batches_t0).ok());
+  CHECK(l.next_expiry() == batches_t0 + day);
+  CHECK(l.expire(batches_t0 + day - 1).empty());
+  auto gone = l.expire(batches_t0 + day);
   REQUIRE(gone.size() == 1);
   CHECK(gone[0].lot == "E");
   CHECK(gone[0].quantity == 3);
-  CHECK(l.expire(t0 + day).empty()); // idempotent
+  CHECK(l.expire(batches_t0 + day).empty()); // idempotent
   CHECK(l.available() == 1);
   // A reservation after expiry cannot draw from the expired batch.
-  REQUIRE(l.reserve("o2", 2, reply, t0 + day).ok());
+  REQUIRE(l.reserve("o2", 2, reply, batches_t0 + day).ok());
   CHECK_FALSE(reply.granted);
   // Units released from an expired batch stay out of sale.
   REQUIRE(l.release("o1").quantity == 2);
-  auto v = l.view("S", t0 + day);
+  auto v = l.view("S", batches_t0 + day);
   CHECK(reason_count(v, unallocatable_reason::expired) == 5);
   CHECK(v.available == 1);
   CHECK(l.check_invariants().empty());
@@ -211,22 +214,22 @@ TEST_CASE("an expired batch sells nothing and its unheld units are EXPIRED") {
 
 TEST_CASE("a restored ledger equals the one it was stored from") {
   stock_ledger l;
-  receive(l, 4, "A", t0 + day);
+  receive(l, 4, "A", batches_t0 + day);
   receive(l, 4, "B", 0);
   reserve_reply reply;
-  REQUIRE(l.reserve("o1", 5, reply, t0).ok());
+  REQUIRE(l.reserve("o1", 5, reply, batches_t0).ok());
   l.move("B", 1, unallocatable_reason::damaged);
   std::vector<lot_state> lots = l.lots();
   stock_ledger r;
   r.restore(l.unit_price(), l.received_total(), l.consumed_total(),
-            l.adjusted_total(), lots, l.holds(), t0);
+            l.adjusted_total(), lots, l.holds(), batches_t0);
   CHECK(r.available() == l.available());
   CHECK(r.unallocatable() == l.unallocatable());
   CHECK(r.check_invariants().empty());
   // Restored after the expiry, the batch is expired at once.
   stock_ledger late;
   late.restore(l.unit_price(), l.received_total(), l.consumed_total(),
-               l.adjusted_total(), lots, l.holds(), t0 + day);
+               l.adjusted_total(), lots, l.holds(), batches_t0 + day);
   CHECK(late.available() == 2);
   CHECK(late.check_invariants().empty());
 }
@@ -234,10 +237,10 @@ TEST_CASE("a restored ledger equals the one it was stored from") {
 TEST_CASE("the SKU actor expires a batch at the exact virtual time") {
   auto s = default_test_settings();
   s.hold_ttl = std::chrono::hours(24); // the order outlives the batch
-  fixture f{std::make_shared<memory_store>(), t0, s};
+  fixture f{std::make_shared<memory_store>(), batches_t0, s};
   auto c = change(stock_change_kind::receipt, "MILK", 5, "L-1");
   c.unit_price = 6000;
-  c.expires_at = t0 + 3600'000;
+  c.expires_at = batches_t0 + 3600'000;
   auto res = f.call<inbox_result>(f.sup, atom::apply_v, c);
   REQUIRE_MESSAGE(res, why(res));
   f.receive("MILK", 2); // the batch "" that never expires
@@ -267,7 +270,7 @@ TEST_CASE("the SKU actor expires a batch at the exact virtual time") {
 
 TEST_CASE("moves and adjustments through the SKU actor, bad ones change "
           "nothing") {
-  fixture f{std::make_shared<memory_store>(), t0};
+  fixture f{std::make_shared<memory_store>(), batches_t0};
   f.receive("TEA", 10, 300);
   auto aside = change(stock_change_kind::set_aside, "TEA", 3);
   aside.reason = unallocatable_reason::quarantined;

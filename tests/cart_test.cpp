@@ -50,7 +50,7 @@ struct cart_fixture : fixture {
 
 // Limits the startup check refuses (10^9 units per line, unit prices up to
 // 10^11): the cart's own check is what keeps its totals from wrapping.
-settings unbounded_settings() {
+settings cart_unbounded_settings() {
   auto s = default_test_settings();
   s.limits.line_quantity_max = 1'000'000'000;
   s.limits.unit_price_max = 100'000'000'000;
@@ -61,7 +61,7 @@ settings unbounded_settings() {
 struct big_cart_fixture : fixture {
   customer_actor alice;
 
-  big_cart_fixture() : fixture(unbounded_settings()) {
+  big_cart_fixture() : fixture(cart_unbounded_settings()) {
     receive("GOLD", 1'000'000'000, 10'000'000'000);
     receive("SILVER", 1'000'000'000, 10'000'000'000);
     alice = customer("alice");

@@ -8,7 +8,7 @@ using namespace oms;
 
 namespace {
 
-constexpr timestamp_ms t0 = 1'800'000'000'000;
+constexpr timestamp_ms external_ledger_t0 = 1'800'000'000'000;
 
 bool grant(external_ledger& l, const order_id& order, int64_t qty) {
   reserve_reply reply;
@@ -31,7 +31,7 @@ TEST_CASE("external: two rapid orders for the last units while the WMS still "
   external_ledger l;
   // The WMS's batch said 3 orderable; nothing we do shows there until the
   // next batch.
-  l.apply_snapshot(3, 100, t0, 5000, t0);
+  l.apply_snapshot(3, 100, external_ledger_t0, 5000, external_ledger_t0);
   CHECK(grant(l, "o1", 2));
   CHECK(l.available() == 1);
   // The WMS would still answer 3: we refuse on our own count.
@@ -48,20 +48,23 @@ TEST_CASE("external: two rapid orders for the last units while the WMS still "
 TEST_CASE("external: a batch run reflecting our holds does not count them "
           "twice") {
   external_ledger l;
-  l.apply_snapshot(10, 100, t0, 5000, t0);
+  l.apply_snapshot(10, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 4));
   REQUIRE(grant(l, "o2", 3));
   l.acknowledged("o1", wms_state::reserved, 101);
   l.acknowledged("o2", wms_state::reserved, 105);
   CHECK(l.available() == 3);
   // The next batch reflects changes up to 103: o1 is in it, o2 is not.
-  l.apply_snapshot(6, 103, t0 + 900'000, 5000, t0 + 900'001);
+  l.apply_snapshot(6, 103, external_ledger_t0 + 900'000, 5000,
+                   external_ledger_t0 + 900'001);
   CHECK(l.available() == 3); // 6 - 3 (o2 not reflected)
   // A batch reflecting both.
-  l.apply_snapshot(3, 110, t0 + 1'800'000, 5000, t0 + 1'800'001);
+  l.apply_snapshot(3, 110, external_ledger_t0 + 1'800'000, 5000,
+                   external_ledger_t0 + 1'800'001);
   CHECK(l.available() == 3);
   // An older snapshot arriving late is ignored.
-  l.apply_snapshot(10, 100, t0, 5000, t0 + 1'800'002);
+  l.apply_snapshot(10, 100, external_ledger_t0, 5000,
+                   external_ledger_t0 + 1'800'002);
   CHECK(l.available() == 3);
   CHECK(l.snapshot_reflects() == 110);
   // Sell the rest: no unit twice.
@@ -72,7 +75,7 @@ TEST_CASE("external: a batch run reflecting our holds does not count them "
 
 TEST_CASE("external: a release counts only once the WMS has it") {
   external_ledger l;
-  l.apply_snapshot(5, 100, t0, 5000, t0);
+  l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 5));
   l.mark_requested("o1");
   l.acknowledged("o1", wms_state::reserved, 101);
@@ -92,42 +95,45 @@ TEST_CASE("external: a release counts only once the WMS has it") {
 TEST_CASE("external: a reflected reservation released stays out until the "
           "next batch, never counted twice") {
   external_ledger l;
-  l.apply_snapshot(5, 100, t0, 5000, t0);
+  l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 2));
   l.mark_requested("o1");
   l.acknowledged("o1", wms_state::reserved, 101);
-  l.apply_snapshot(3, 101, t0 + 1, 5000, t0 + 1); // reflects o1
+  l.apply_snapshot(3, 101, external_ledger_t0 + 1, 5000,
+                   external_ledger_t0 + 1); // reflects o1
   CHECK(l.available() == 3);
   l.release("o1");
   CHECK(l.available() == 3); // the snapshot still excludes o1's units
   l.acknowledged("o1", wms_state::released, 102);
   CHECK(l.available() == 3);
-  l.apply_snapshot(5, 102, t0 + 2, 5000, t0 + 2);
+  l.apply_snapshot(5, 102, external_ledger_t0 + 2, 5000,
+                   external_ledger_t0 + 2);
   CHECK(l.available() == 5);
 }
 
 TEST_CASE("external: feed changes count until a snapshot reflects them") {
   external_ledger l(1); // safety buffer of one unit
-  l.apply_snapshot(10, 100, t0, 5000, t0);
+  l.apply_snapshot(10, 100, external_ledger_t0, 5000, external_ledger_t0);
   CHECK(l.available() == 9);
   l.apply_delta(101, 5);  // receipt
   l.apply_delta(102, -3); // damage
   l.apply_delta(102, -3); // the same event again: once
   l.apply_delta(99, 50);  // already in the snapshot
   CHECK(l.available() == 11);
-  l.apply_snapshot(12, 102, t0 + 1, 5000, t0 + 1);
+  l.apply_snapshot(12, 102, external_ledger_t0 + 1, 5000,
+                   external_ledger_t0 + 1);
   CHECK(l.available() == 11);
-  CHECK(l.view("X", t0).external.feed_delta == 0);
+  CHECK(l.view("X", external_ledger_t0).external.feed_delta == 0);
 }
 
 TEST_CASE("external: shipping and blocking follow the order") {
   external_ledger l;
-  l.apply_snapshot(5, 100, t0, 5000, t0);
+  l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 2));
   CHECK(l.consume("o1").error == errc::invalid_transition);
   REQUIRE(l.block("o1").ok());
   CHECK(l.find("o1")->wanted == wms_state::blocked);
-  auto v = l.view("X", t0);
+  auto v = l.view("X", external_ledger_t0);
   CHECK(v.blocked == 2);
   CHECK(v.reserved == 0);
   REQUIRE(l.consume("o1").quantity == 2);
@@ -136,7 +142,8 @@ TEST_CASE("external: shipping and blocking follow the order") {
   l.acknowledged("o1", wms_state::blocked, 102);
   l.acknowledged("o1", wms_state::shipped, 103);
   CHECK(l.available() == 3);
-  l.apply_snapshot(3, 103, t0 + 1, 5000, t0 + 1);
+  l.apply_snapshot(3, 103, external_ledger_t0 + 1, 5000,
+                   external_ledger_t0 + 1);
   CHECK(l.find("o1") == nullptr);
   CHECK(l.available() == 3);
   CHECK(l.block("zz").error == errc::invalid_transition);
@@ -144,7 +151,7 @@ TEST_CASE("external: shipping and blocking follow the order") {
 
 TEST_CASE("external: a refused reservation ends the hold") {
   external_ledger l;
-  l.apply_snapshot(5, 100, t0, 5000, t0);
+  l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 5));
   CHECK(l.available() == 0);
   l.refused("o1");

@@ -13,11 +13,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr timestamp_ms t0 = 1'800'000'000'000;
+constexpr timestamp_ms external_t0 = 1'800'000'000'000;
 
 /// The simulated WMS and what the stand-in gateway saw.
 struct fake_wms {
-  int64_t now_ms = t0;
+  int64_t now_ms = external_t0;
   wms_sim::sim sim;
   std::vector<wms_call> calls;
   bool down = false;
@@ -108,7 +108,7 @@ struct ext_fixture {
 
   explicit ext_fixture(std::shared_ptr<journal_store> store,
                        std::shared_ptr<fake_wms> w = nullptr, bool feed = false,
-                       timestamp_ms start = t0)
+                       timestamp_ms start = external_t0)
       : wms(w ? w : std::make_shared<fake_wms>()) {
     auto wp = wms;
     f = std::make_unique<fixture>(
@@ -284,7 +284,7 @@ TEST_CASE("external: a restart re-sends what the WMS did not acknowledge") {
     CHECK(wms->status_of(reservation_id(kept, "EXT-4")) == "NONE");
   }
   wms->down = false;
-  ext_fixture y{store, wms, false, t0 + 60'000};
+  ext_fixture y{store, wms, false, external_t0 + 60'000};
   y.f->sched.run();
   CHECK(wms->status_of(reservation_id(dropped, "EXT-4")) == "RELEASED");
   CHECK(wms->status_of(reservation_id(kept, "EXT-4")) == "RESERVED");
@@ -311,7 +311,7 @@ TEST_CASE("external: feed events count once, before the batch shows them, "
   }
   // After a restart the feed goes on from its cursor and the changes the
   // snapshot does not reflect yet still count, once.
-  ext_fixture y{store, wms, true, t0 + 60'000};
+  ext_fixture y{store, wms, true, external_t0 + 60'000};
   y.f->advance(5s);
   auto v = y.stock("EXT-5");
   CHECK(v.external.feed_delta == 5);
@@ -357,7 +357,7 @@ TEST_CASE("external: an unknown SKU and no WMS are clear errors") {
   CHECK(code(x.order("c1", "NOPE", 1)) == "UNKNOWN_SKU");
   CHECK(code(x.f->call<stock_view>(x.f->sup, atom::get_v, sku_id{"NOPE"},
                                    seller::external)) == "UNKNOWN_SKU");
-  fixture plain{std::make_shared<memory_store>(), t0};
+  fixture plain{std::make_shared<memory_store>(), external_t0};
   CHECK(code(plain.try_create("c1", {{"EXT-1", 1, seller::external}})) ==
         "WMS_UNAVAILABLE");
 }
@@ -393,7 +393,7 @@ TEST_CASE("external: a SKU whose actor fails answers UNAVAILABLE until omsd "
     CHECK_FALSE(faults->front().restarting);
   }
   // A restart of omsd rebuilds its holds from the journal.
-  ext_fixture y{store, wms, false, t0 + 60'000};
+  ext_fixture y{store, wms, false, external_t0 + 60'000};
   y.f->sched.run();
   auto v = y.stock("EXT-9");
   CHECK(v.reserved == 2);

@@ -14,9 +14,10 @@ using namespace oms::test;
 
 namespace {
 
-constexpr timestamp_ms t0 = 1'800'000'000'000;
+constexpr timestamp_ms inbox_t0 = 1'800'000'000'000;
 
-stock_change receipt(const std::string& id, const sku_id& sku, int64_t qty) {
+stock_change inbox_receipt(const std::string& id, const sku_id& sku,
+                           int64_t qty) {
   stock_change c;
   c.kind = stock_change_kind::receipt;
   c.sku = sku;
@@ -42,7 +43,7 @@ TEST_CASE("each inbound event raises stock exactly once: 1-5 deliveries, out "
       for (int i = 0; i < 40; ++i) {
         auto sku = "S" + std::to_string(i % 4);
         auto qty = int64_t{1 + i % 7};
-        events.push_back(receipt("EV-" + std::to_string(i), sku, qty));
+        events.push_back(inbox_receipt("EV-" + std::to_string(i), sku, qty));
         expected[sku] += qty;
       }
       std::vector<stock_change> deliveries;
@@ -68,12 +69,12 @@ TEST_CASE("each inbound event raises stock exactly once: 1-5 deliveries, out "
         }
       };
       {
-        fixture f{b.open(), t0};
+        fixture f{b.open(), inbox_t0};
         deliver(f, 0, half);
       }
       {
         // After the restart the ids of the first half are remembered.
-        fixture f{b.open(), t0 + 1000};
+        fixture f{b.open(), inbox_t0 + 1000};
         deliver(f, half, deliveries.size());
         // And everything once more, as a replayed feed would.
         deliver(f, 0, deliveries.size());
@@ -92,9 +93,9 @@ TEST_CASE("each inbound event raises stock exactly once: 1-5 deliveries, out "
 }
 
 TEST_CASE("deliveries of one event while it is being applied are duplicates") {
-  fixture f{std::make_shared<memory_store>(), t0};
+  fixture f{std::make_shared<memory_store>(), inbox_t0};
   f.receive("A", 1, 100);
-  auto c = receipt("EV-1", "A", 5);
+  auto c = inbox_receipt("EV-1", "A", 5);
   std::vector<inbox_outcome> outcomes;
   // Three deliveries in the mailbox before any is handled.
   auto h1 = f.self->request(f.sup, caf::infinite, atom::apply_v, c);
@@ -116,7 +117,7 @@ TEST_CASE("a rejected event is recorded and not evaluated again") {
   for (auto& b : backends(dir)) {
     SUBCASE(b.name.c_str()) {
       {
-        fixture f{b.open(), t0};
+        fixture f{b.open(), inbox_t0};
         f.receive("A", 2, 100);
         stock_change c;
         c.kind = stock_change_kind::adjustment;
@@ -130,7 +131,7 @@ TEST_CASE("a rejected event is recorded and not evaluated again") {
         CHECK(f.stock("A").on_hand == 2);
         f.receive("A", 5);
       }
-      fixture f{b.open(), t0 + 1000};
+      fixture f{b.open(), inbox_t0 + 1000};
       // Now there would be enough, but the event was already processed.
       stock_change c;
       c.kind = stock_change_kind::adjustment;
@@ -146,12 +147,12 @@ TEST_CASE("a rejected event is recorded and not evaluated again") {
 }
 
 TEST_CASE("bad event ids are refused and change nothing") {
-  fixture f{std::make_shared<memory_store>(), t0};
+  fixture f{std::make_shared<memory_store>(), inbox_t0};
   f.receive("A", 2, 100);
   for (std::string id : {std::string(129, 'x'), std::string{"has space"},
                          std::string{"semi;colon"}}) {
     CAPTURE(id);
-    auto c = receipt(id, "A", 1);
+    auto c = inbox_receipt(id, "A", 1);
     CHECK(code(f.call<inbox_result>(f.sup, atom::apply_v, c)) ==
           "VALIDATION_FAILED");
   }
@@ -181,17 +182,17 @@ TEST_CASE("event ids are remembered for the retention, then forgotten in the "
           ids.push_back(id);
         return ids;
       };
-      auto old_event = receipt("EV-OLD", "A", 3);
-      auto new_event = receipt("EV-NEW", "A", 4);
+      auto old_event = inbox_receipt("EV-OLD", "A", 3);
+      auto new_event = inbox_receipt("EV-NEW", "A", 4);
       {
-        fixture f{store, t0, s};
+        fixture f{store, inbox_t0, s};
         CHECK(deliver(f, old_event) == inbox_outcome::applied);
         f.advance(90min);
         CHECK(deliver(f, new_event) == inbox_outcome::applied);
         // Within the retention a redelivery is a duplicate.
         CHECK(deliver(f, old_event) == inbox_outcome::duplicate);
         CHECK(ids_in(*store) == std::vector<std::string>{"EV-NEW", "EV-OLD"});
-        // The purge at t0 + 3h forgets what came before t0 + 1h.
+        // The purge at inbox_t0 + 3h forgets what came before inbox_t0 + 1h.
         f.advance(90min);
         CHECK(ids_in(*store) == std::vector<std::string>{"EV-NEW"});
         CHECK(deliver(f, new_event) == inbox_outcome::duplicate);
@@ -200,7 +201,7 @@ TEST_CASE("event ids are remembered for the retention, then forgotten in the "
       {
         // A restart loads only what is kept; an id older than the
         // retention counts as new (the documented price of forgetting).
-        fixture f{store, t0 + 3 * 3'600'000 + 1000, s};
+        fixture f{store, inbox_t0 + 3 * 3'600'000 + 1000, s};
         CHECK(deliver(f, new_event) == inbox_outcome::duplicate);
         CHECK(deliver(f, old_event) == inbox_outcome::applied);
         CHECK(f.stock("A").on_hand == 10);

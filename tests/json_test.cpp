@@ -11,7 +11,7 @@ using namespace oms;
 
 namespace {
 
-order_record sample() {
+order_record json_sample() {
   order_record r;
   r.id = "ord_x";
   r.customer = "alice";
@@ -42,7 +42,7 @@ order_record sample() {
 } // namespace
 
 TEST_CASE("an order renders with money in minor units and ISO timestamps") {
-  nlohmann::json j = sample();
+  nlohmann::json j = json_sample();
   CHECK(j["id"] == "ord_x");
   CHECK(j["status"] == "PAID");
   CHECK(j["currency"] == "INR");
@@ -64,7 +64,7 @@ TEST_CASE("an order renders with money in minor units and ISO timestamps") {
 }
 
 TEST_CASE("a created order shows when its hold expires") {
-  auto r = sample();
+  auto r = json_sample();
   r.status = order_status::created;
   r.hold_expires_at = 1'800'000'900'000;
   nlohmann::json j = r;
@@ -100,7 +100,7 @@ TEST_CASE("an INBOX result renders its outcome by name and an error only "
 }
 
 TEST_CASE("the storage codec keeps every field of a record") {
-  auto r = sample();
+  auto r = json_sample();
   order_record back;
   REQUIRE(decode_record(encode_record(r), back));
   CHECK(encode_record(back) == encode_record(r));
@@ -126,7 +126,7 @@ TEST_CASE("the storage codec refuses a number of the wrong kind or a code "
   // float where an integer belongs was converted (1e300 into an int is
   // undefined, 2.5 became 2), and a seller, status or payment code outside
   // its enum was taken as one.
-  auto good = nlohmann::json::parse(encode_record(sample()));
+  auto good = nlohmann::json::parse(encode_record(json_sample()));
   order_record out;
   REQUIRE(decode_record(good.dump(), out));
   auto with = [&](const nlohmann::json::json_pointer& at, nlohmann::json x) {

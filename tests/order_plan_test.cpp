@@ -11,11 +11,11 @@ using namespace oms;
 
 namespace {
 
-constexpr timestamp_ms t0 = 1'700'000'000'000;
-constexpr timestamp_ms later = t0 + 60'000;
+constexpr timestamp_ms order_plan_t0 = 1'700'000'000'000;
+constexpr timestamp_ms later = order_plan_t0 + 60'000;
 
 // An order "ord_1" of customer c1 in `status`: line A 3 x 100, line B 2 x 250
-// (total 800), created at t0.
+// (total 800), created at order_plan_t0.
 order_record sample(order_status status = order_status::created) {
   order_record rec;
   rec.id = "ord_1";
@@ -24,9 +24,10 @@ order_record sample(order_status status = order_status::created) {
   rec.lines = {order_line{"A", 3, 100, 0, 0, {}},
                order_line{"B", 2, 250, 0, 0, {}}};
   rec.total_amount = 800;
-  rec.created_at = t0;
-  rec.updated_at = t0;
-  rec.hold_expires_at = status == order_status::created ? t0 + 900'000 : 0;
+  rec.created_at = order_plan_t0;
+  rec.updated_at = order_plan_t0;
+  rec.hold_expires_at =
+      status == order_status::created ? order_plan_t0 + 900'000 : 0;
   return rec;
 }
 
@@ -85,7 +86,7 @@ reserve_reply short_of(int64_t available) {
   return r;
 }
 
-// How the creation of sample's lines (unpriced) ends at t0 with a hold of
+// How the creation of sample's lines (unpriced) ends at order_plan_t0 with a hold of
 // 15 minutes, given each line's reservation reply.
 create_outcome
 create_with(const std::vector<std::optional<reserve_reply>>& replies,
@@ -95,7 +96,8 @@ create_with(const std::vector<std::optional<reserve_reply>>& replies,
     line.unit_price = 0;
   rec.total_amount = 0;
   rec.created_at = rec.updated_at = rec.hold_expires_at = 0;
-  return plan_create(rec, replies, sku_failure, t0, std::chrono::minutes(15));
+  return plan_create(rec, replies, sku_failure, order_plan_t0,
+                     std::chrono::minutes(15));
 }
 
 } // namespace
@@ -139,8 +141,8 @@ TEST_CASE("every line granted prices the order, starts its hold and journals "
   CHECK(rec.lines[0].unit_price == 100);
   CHECK(rec.lines[1].unit_price == 250);
   CHECK(rec.total_amount == 800);
-  CHECK(rec.created_at == t0);
-  CHECK(rec.hold_expires_at == t0 + 900'000);
+  CHECK(rec.created_at == order_plan_t0);
+  CHECK(rec.hold_expires_at == order_plan_t0 + 900'000);
   REQUIRE(rec.history.size() == 1);
   CHECK(rec.history[0].reason == "created");
   CHECK(rec.history[0].amount == 800);
@@ -248,8 +250,8 @@ TEST_CASE("ship consumes the held units and records them as shipped") {
 }
 
 TEST_CASE("deliver moves no stock") {
-  auto plan =
-      plan_transition(sample(order_status::shipped), command_kind::deliver, t0);
+  auto plan = plan_transition(sample(order_status::shipped),
+                              command_kind::deliver, order_plan_t0);
   REQUIRE(plan);
   CHECK(plan->next.status == order_status::delivered);
   CHECK(plan->op == sku_op::none);
@@ -259,32 +261,35 @@ TEST_CASE("deliver moves no stock") {
 TEST_CASE("a transition the table refuses is INVALID_TRANSITION naming the "
           "status and the command") {
   // Proves the refusal text and details the API shows.
-  auto plan = plan_transition(sample(), command_kind::ship, t0);
+  auto plan = plan_transition(sample(), command_kind::ship, order_plan_t0);
   REQUIRE_FALSE(plan);
   CHECK(plan.refusal().code == errc::invalid_transition);
   CHECK(plan.refusal().message == "cannot ship an order in state CREATED");
   CHECK(details(plan.refusal()) ==
         nlohmann::json{{"status", "CREATED"}, {"command", "ship"}});
-  CHECK_FALSE(plan_transition(paid_sample(), command_kind::deliver, t0));
   CHECK_FALSE(
-      plan_transition(sample(order_status::delivered), command_kind::ship, t0));
+      plan_transition(paid_sample(), command_kind::deliver, order_plan_t0));
+  CHECK_FALSE(plan_transition(sample(order_status::delivered),
+                              command_kind::ship, order_plan_t0));
 }
 
 TEST_CASE("confirming an order whose hold expired is ORDER_EXPIRED") {
   auto rec = sample(order_status::cancelled);
   rec.cancel_reason = expired_reason;
-  auto plan = plan_transition(rec, command_kind::confirm, t0);
+  auto plan = plan_transition(rec, command_kind::confirm, order_plan_t0);
   REQUIRE_FALSE(plan);
   CHECK(plan.refusal().code == errc::order_expired);
   rec.cancel_reason = "CUSTOMER_REQUEST";
-  CHECK(plan_transition(rec, command_kind::confirm, t0).refusal().code ==
-        errc::invalid_transition);
+  CHECK(plan_transition(rec, command_kind::confirm, order_plan_t0)
+            .refusal()
+            .code == errc::invalid_transition);
 }
 
 TEST_CASE("pay, cancel and expire are not transitions without money") {
   for (auto cmd :
        {command_kind::pay, command_kind::cancel, command_kind::expire})
-    CHECK(plan_transition(sample(), cmd, t0).refusal().code == errc::internal);
+    CHECK(plan_transition(sample(), cmd, order_plan_t0).refusal().code ==
+          errc::internal);
 }
 
 TEST_CASE("transition_error refuses even a command the table allows") {
@@ -368,7 +373,7 @@ TEST_CASE("gateway keys count the attempts of each kind") {
 }
 
 TEST_CASE("an approved charge pays a CREATED order and blocks its units") {
-  auto rec = plan_charge(sample(), 800, "", "", t0).next;
+  auto rec = plan_charge(sample(), 800, "", "", order_plan_t0).next;
   auto plan = plan_settle_charge(
       rec, "ord_1:charge:1", answer(gateway_status::approved, "ref_9"), later);
   REQUIRE(plan);
@@ -388,7 +393,9 @@ TEST_CASE("an approved charge pays a CREATED order and blocks its units") {
 }
 
 TEST_CASE("an approved charge of a CONFIRMED order moves no stock") {
-  auto rec = plan_charge(sample(order_status::confirmed), 800, "", "", t0).next;
+  auto rec =
+      plan_charge(sample(order_status::confirmed), 800, "", "", order_plan_t0)
+          .next;
   auto plan = plan_settle_charge(
       rec, "ord_1:charge:1", answer(gateway_status::approved, "ref_9"), later);
   REQUIRE(plan);
@@ -399,7 +406,7 @@ TEST_CASE("an approved charge of a CONFIRMED order moves no stock") {
 
 TEST_CASE("a declined or lost charge is marked failed and the history says "
           "why; no answer settles nothing") {
-  auto rec = plan_charge(sample(), 800, "", "", t0).next;
+  auto rec = plan_charge(sample(), 800, "", "", order_plan_t0).next;
   auto declined = plan_settle_charge(
       rec, "ord_1:charge:1",
       answer(gateway_status::declined, "", "insufficient_funds"), later);
@@ -580,7 +587,7 @@ TEST_CASE("a partial cancel of an unpaid order owes no refund and keeps its "
   auto plan = plan_partial_cancel(sample(), {0, 2}, "", later);
   REQUIRE(plan);
   CHECK(plan->next.status == order_status::created);
-  CHECK(plan->next.hold_expires_at == t0 + 900'000);
+  CHECK(plan->next.hold_expires_at == order_plan_t0 + 900'000);
   CHECK(plan->next.history.back().reason == "PARTIAL_CANCEL");
   CHECK(plan->next.total_amount == 300);
   CHECK(plan->next.payments.empty());
@@ -645,11 +652,12 @@ TEST_CASE("money: records beyond the amounts' invariants are never summed "
   paid_near_max.refunded_amount = INT64_MAX - 10;
   REQUIRE(amount_due(paid_near_max) == 10);
   CHECK(plan_pay(paid_near_max, 10, "", "").refusal().code == errc::internal);
-  auto charged = plan_charge(paid_near_max, 10, "", "", t0).next;
+  auto charged = plan_charge(paid_near_max, 10, "", "", order_plan_t0).next;
   CHECK_FALSE(plan_settle_charge(charged, "ord_1:charge:1",
                                  answer(gateway_status::approved, "r"), later));
   // The same charge on a record with room is settled.
-  auto roomy = plan_charge(sample(order_status::confirmed), 800, "", "", t0);
+  auto roomy =
+      plan_charge(sample(order_status::confirmed), 800, "", "", order_plan_t0);
   CHECK(plan_settle_charge(roomy.next, "ord_1:charge:1",
                            answer(gateway_status::approved, "r"), later));
 

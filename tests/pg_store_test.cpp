@@ -23,7 +23,7 @@ namespace {
 
 // The schema as released at version 2 (migrations 0 -> 1 and 1 -> 2 of
 // system/store/pg_dialect.cpp, copied as they were).
-constexpr const char* schema_v2 = R"sql(
+constexpr const char* pg_store_schema_v2 = R"sql(
 CREATE TABLE oms_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE events (
   seq BIGINT PRIMARY KEY, at BIGINT NOT NULL, kind TEXT NOT NULL, sku TEXT,
@@ -92,8 +92,8 @@ std::string fresh_schema(const char* info, const std::string& prefix) {
 }
 
 // Opens the store on `schema`, which must succeed.
-std::unique_ptr<pg_store> open_ok(const std::string& info,
-                                  const std::string& schema) {
+std::unique_ptr<pg_store> pg_store_open_ok(const std::string& info,
+                                           const std::string& schema) {
   auto s = pg_store::open(info, schema);
   REQUIRE_MESSAGE(s, why(s));
   return std::move(*s);
@@ -119,7 +119,7 @@ std::optional<schema_case> one_event_store(const std::string& prefix,
   auto conninfo = c.info;
   if (path_in_conninfo)
     conninfo += " options='-c search_path=" + c.schema + "'";
-  c.store = open_ok(conninfo, c.schema);
+  c.store = pg_store_open_ok(conninfo, c.schema);
   REQUIRE(!c.store->commit({receipt_event("A", 1)}));
   return c;
 }
@@ -157,9 +157,9 @@ TEST_CASE("a second PostgreSQL store on the same schema is refused, naming "
                      std::to_string(getpid()) + " host=") != std::string::npos);
   CHECK(message.find("(PostgreSQL backend pid ") != std::string::npos);
   // Another schema is another store.
-  auto other = open_ok(info, fresh_schema(info.c_str(), "own_other"));
+  auto other = pg_store_open_ok(info, fresh_schema(info.c_str(), "own_other"));
   first.reset();
-  auto again = open_ok(info, schema);
+  auto again = pg_store_open_ok(info, schema);
   CHECK(again->last_seq() == 1);
   CHECK(!again->commit({receipt_event("A", 2)}));
 }
@@ -175,7 +175,7 @@ TEST_CASE("a PostgreSQL store that lost its session commits nothing while "
     return;
   auto& [info, schema, a] = *c;
   cut_our_sessions(info);
-  auto b = open_ok(info, schema);
+  auto b = pg_store_open_ok(info, schema);
   auto refused = a->commit({receipt_event("A", 2)});
   REQUIRE(refused);
   CHECK(code_of(refused) == errc::store_failure);
@@ -199,7 +199,7 @@ TEST_CASE("a PostgreSQL store that lost its session commits nothing while "
   a.reset();
   // A store that only lost its session takes the lock again and carries on:
   // the batch that met the broken connection fails, the next one lands.
-  auto d = open_ok(info, schema);
+  auto d = pg_store_open_ok(info, schema);
   cut_our_sessions(info);
   auto lost = d->commit({receipt_event("D", 1)});
   CHECK(lost);
@@ -226,7 +226,7 @@ TEST_CASE("a PostgreSQL store does not go on in a session it did not open "
     CHECK_FALSE(a->read(1, 10));
     CHECK_FALSE(a->find_order("o1"));
   }
-  auto b = open_ok(info, schema);
+  auto b = pg_store_open_ok(info, schema);
   auto err = a->commit({receipt_event("A", 2)});
   CHECK(err);
   CHECK(b->last_seq() == 1);
@@ -270,7 +270,7 @@ TEST_CASE("a PostgreSQL store of schema version 2 is migrated: on-hand becomes "
     w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
     w.exec("CREATE SCHEMA " + w.quote_name(schema));
     w.exec("SET search_path TO " + w.quote_name(schema));
-    w.exec(schema_v2);
+    w.exec(pg_store_schema_v2);
     w.exec(R"sql(
 INSERT INTO oms_meta (key, value) VALUES ('schema_version', '2');
 INSERT INTO events (seq, at, kind, sku, order_id, quantity, amount, payload)

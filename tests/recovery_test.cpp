@@ -15,7 +15,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr timestamp_ms t0 = 1'800'000'000'000; // a fixed wall-clock start
+constexpr timestamp_ms recovery_t0 =
+    1'800'000'000'000; // a fixed wall-clock start
 
 struct dump {
   std::map<sku_id, stock_view> skus;
@@ -75,7 +76,7 @@ TEST_CASE("a restart rebuilds SKUs, holds, orders, histories and keys") {
       dump before;
       order_id keyed;
       {
-        fixture f{b.open(), t0};
+        fixture f{b.open(), recovery_t0};
         f.receive("A", 20, 1000);
         f.receive("B", 10, 250);
         auto alice = f.customer("alice");
@@ -107,7 +108,7 @@ TEST_CASE("a restart rebuilds SKUs, holds, orders, histories and keys") {
         before = take_dump(f, skus, ids);
         CHECK(before.audit.violations.empty());
       }
-      fixture g{b.open(), t0 + 60'000};
+      fixture g{b.open(), recovery_t0 + 60'000};
       CHECK(g.recovered->live_orders.size() == 4);
       auto after = take_dump(g, skus, ids);
       check_same(before, after);
@@ -144,11 +145,11 @@ TEST_CASE("an order whose hold expired while the system was down is cancelled "
     SUBCASE(b.name.c_str()) {
       order_id id;
       {
-        fixture f{b.open(), t0};
+        fixture f{b.open(), recovery_t0};
         f.receive("A", 5, 1000);
         id = f.create("alice", {{"A", 3, seller::internal}}).record.id;
       }
-      fixture g{b.open(), t0 + 20 * 60'000}; // down for 20 minutes
+      fixture g{b.open(), recovery_t0 + 20 * 60'000}; // down for 20 minutes
       auto rec = g.get_order(id);
       REQUIRE(rec);
       CHECK(rec->status == order_status::cancelled);
@@ -166,11 +167,11 @@ TEST_CASE("an order whose hold is still running expires at the right time "
     SUBCASE(b.name.c_str()) {
       order_id id;
       {
-        fixture f{b.open(), t0};
+        fixture f{b.open(), recovery_t0};
         f.receive("A", 5, 1000);
         id = f.create("alice", {{"A", 3, seller::internal}}).record.id;
       }
-      fixture g{b.open(), t0 + 5 * 60'000}; // down for 5 minutes
+      fixture g{b.open(), recovery_t0 + 5 * 60'000}; // down for 5 minutes
       g.advance(10min - 1s);
       CHECK(g.get_order(id)->status == order_status::created);
       CHECK(g.stock("A").reserved == 3);
@@ -189,7 +190,7 @@ TEST_CASE("a refund still owed at a restart is asked for again") {
       money total = 0;
       auto gateway = std::make_shared<simulated_gateway>();
       {
-        fixture f{b.open(), t0, default_test_settings(), {}, gateway};
+        fixture f{b.open(), recovery_t0, default_test_settings(), {}, gateway};
         f.receive("A", 5, 1000);
         auto rec = f.create("alice", {{"A", 2, seller::internal}}).record;
         id = rec.id;
@@ -200,7 +201,8 @@ TEST_CASE("a refund still owed at a restart is asked for again") {
         REQUIRE(pending_payment(cancelled, payment_kind::refund) != nullptr);
       }
       // The gateway (an account outside the process) is the same.
-      fixture g{b.open(), t0 + 60'000, default_test_settings(), {}, gateway};
+      fixture g{
+          b.open(), recovery_t0 + 60'000, default_test_settings(), {}, gateway};
       auto rec = g.get_order(id);
       REQUIRE(rec);
       CHECK(rec->status == order_status::cancelled);
@@ -237,13 +239,13 @@ TEST_CASE("a restart keeps batches, their expiry, units set aside and the "
       order_id id;
       std::string record;
       {
-        fixture f{b.open(), t0, s};
+        fixture f{b.open(), recovery_t0, s};
         auto soon = change(stock_change_kind::receipt, 5, "L-SOON");
         soon.unit_price = 6000;
-        soon.expires_at = t0 + 2 * 3600'000;
+        soon.expires_at = recovery_t0 + 2 * 3600'000;
         apply(f, soon);
         auto late = change(stock_change_kind::receipt, 4, "L-LATE");
-        late.expires_at = t0 + 10 * 3600'000;
+        late.expires_at = recovery_t0 + 10 * 3600'000;
         apply(f, late);
         apply(f, change(stock_change_kind::receipt, 3, "L-KEEP")); // no expiry
         id = f.create("alice", {{"MILK", 7, seller::internal}}).record.id;
@@ -278,7 +280,7 @@ TEST_CASE("a restart keeps batches, their expiry, units set aside and the "
       CHECK(before.batches[2].on_hand == 2);
       CHECK(before.batches[2].unallocatable[1] == 1); // QUARANTINED
       CHECK(before.available == 1 + 3 + 1);
-      fixture g{b.open(), t0 + 60'000, s};
+      fixture g{b.open(), recovery_t0 + 60'000, s};
       auto after = g.stock("MILK");
       CHECK(after.on_hand == before.on_hand);
       CHECK(after.reserved == before.reserved);

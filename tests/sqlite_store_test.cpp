@@ -56,7 +56,7 @@ void overwrite(const fs::path& file, std::streamoff at, size_t n, char c) {
 
 // The schema as released at version 2 (migrations 0 -> 1 and 1 -> 2 of
 // system/store/sqlite_dialect.cpp, copied as they were).
-constexpr const char* schema_v2 = R"sql(
+constexpr const char* sqlite_store_schema_v2 = R"sql(
 CREATE TABLE events (
   seq       INTEGER PRIMARY KEY,
   at        INTEGER NOT NULL,
@@ -262,7 +262,7 @@ TEST_CASE("a SQLite store of schema version 2 is migrated: on-hand becomes the "
           "batch '' and each hold draws from it") {
   temp_dir dir;
   auto path = (dir.path / "oms.db").string();
-  raw_exec(path, schema_v2);
+  raw_exec(path, sqlite_store_schema_v2);
   raw_exec(path, R"sql(
 PRAGMA user_version = 2;
 PRAGMA application_id = 1330467633;
@@ -338,7 +338,7 @@ TEST_CASE("a SQLite store whose migration fails stays at its old version") {
   // halfway and is rolled back as a whole.
   temp_dir dir;
   auto path = (dir.path / "oms.db").string();
-  raw_exec(path, schema_v2);
+  raw_exec(path, sqlite_store_schema_v2);
   raw_exec(path, "PRAGMA user_version = 2; PRAGMA application_id = "
                  "1330467633; CREATE TABLE inbox (x INTEGER); INSERT INTO "
                  "skus (sku, unit_price, on_hand, updated_at) VALUES ('A', 1, "

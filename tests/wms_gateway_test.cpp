@@ -37,7 +37,7 @@ struct step {
 };
 
 /// The fake WMS's script and its record of every call it received.
-struct fake_wms {
+struct wms_gateway_fake_wms {
   struct arrival {
     wms_call call;
     time_point at;
@@ -53,7 +53,7 @@ struct fake_wms {
 };
 
 caf::behavior fake_transport(caf::event_based_actor* self,
-                             std::shared_ptr<fake_wms> w) {
+                             std::shared_ptr<wms_gateway_fake_wms> w) {
   return {
       [=](atom::call, wms_call& call) -> caf::result<wms_response> {
         auto n = w->arrivals.size();
@@ -154,7 +154,8 @@ struct gateway_fixture {
   caf::scoped_actor self;
   caf::scheduler::test_coordinator& sched;
   time_point t0;
-  std::shared_ptr<fake_wms> wms = std::make_shared<fake_wms>();
+  std::shared_ptr<wms_gateway_fake_wms> wms =
+      std::make_shared<wms_gateway_fake_wms>();
   outcomes out = std::make_shared<std::vector<outcome>>();
   caf::actor transport;
   wms_gateway_actor gw;
@@ -246,7 +247,7 @@ struct gateway_fixture {
   std::string code_at(size_t i) const {
     auto& o = (*out)[i];
     REQUIRE(o.done);
-    return o.error ? to_code(code_of(o.error)) : "NONE";
+    return o.error ? to_code(oms::code_of(o.error)) : "NONE";
   }
 };
 

@@ -17,10 +17,10 @@ using namespace oms::wms_sim;
 
 namespace {
 
-constexpr int64_t t0 = 1'700'000'000'000; // a whole second
+constexpr int64_t wms_sim_t0 = 1'700'000'000'000; // a whole second
 
 struct wms {
-  int64_t now = t0;
+  int64_t now = wms_sim_t0;
   sim s;
 
   explicit wms(options opts = quiet()) : s(opts, [this] { return now; }) {}
@@ -114,7 +114,7 @@ TEST_CASE("wms_sim: a reservation shows in orderable only after the next "
   CHECK(before.body["unitPrice"] == 49900);
   CHECK(before.body["batch"] == 1);
   CHECK(before.body["reflects"] == 1);
-  CHECK(before.body["asOf"] == t0);
+  CHECK(before.body["asOf"] == wms_sim_t0);
 
   w.now += 5000;
   auto r = w.reserve("r-1", "EXT-1", 3);
@@ -123,19 +123,19 @@ TEST_CASE("wms_sim: a reservation shows in orderable only after the next "
   auto stale = w.call("GET", "/inventory/EXT-1");
   CHECK(stale.body["orderable"] == 10);
   CHECK(stale.body["reflects"] == 1);
-  CHECK(stale.body["asOf"] == t0);
+  CHECK(stale.body["asOf"] == wms_sim_t0);
 
   w.now += 5000;
   auto b = w.call("POST", "/admin/batch");
   REQUIRE(b.status == 200);
   CHECK(b.body["batch"] == 2);
   CHECK(b.body["reflects"] == 2);
-  CHECK(b.body["asOf"] == t0 + 10000);
+  CHECK(b.body["asOf"] == wms_sim_t0 + 10000);
   auto fresh = w.call("GET", "/inventory/EXT-1");
   CHECK(fresh.body["orderable"] == 7);
   CHECK(fresh.body["batch"] == 2);
   CHECK(fresh.body["reflects"] == 2);
-  CHECK(fresh.body["asOf"] == t0 + 10000);
+  CHECK(fresh.body["asOf"] == wms_sim_t0 + 10000);
 }
 
 TEST_CASE("wms_sim: a SKU is unknown to inventory until a batch includes it, "
@@ -177,32 +177,32 @@ TEST_CASE("wms_sim: the batch timer runs once per interval on the clock") {
   options o = wms::quiet();
   o.batch_interval_ms = 900'000;
   wms w{o};
-  REQUIRE(w.s.next_batch_at() == t0 + 900'000);
+  REQUIRE(w.s.next_batch_at() == wms_sim_t0 + 900'000);
   w.sku("EXT-1", 10, 100, false);
-  w.now = t0 + 899'999;
+  w.now = wms_sim_t0 + 899'999;
   CHECK_FALSE(w.s.run_due_batch());
   CHECK(w.call("GET", "/inventory/EXT-1").status == 404);
-  w.now = t0 + 900'000;
+  w.now = wms_sim_t0 + 900'000;
   auto b = w.s.run_due_batch();
   REQUIRE(b);
   CHECK(b->batch == 1);
-  CHECK(b->as_of_ms == t0 + 900'000);
+  CHECK(b->as_of_ms == wms_sim_t0 + 900'000);
   CHECK(b->skus == 1);
   CHECK(b->changes == 1);
   CHECK(w.orderable("EXT-1") == 10);
-  CHECK(w.s.next_batch_at() == t0 + 1'800'000);
+  CHECK(w.s.next_batch_at() == wms_sim_t0 + 1'800'000);
   CHECK_FALSE(w.s.run_due_batch());
   // The timer fires 2.5 periods late: one batch, next one on the grid.
   w.reserve("r-1", "EXT-1", 4);
-  w.now = t0 + 1'800'000 + 2 * 900'000 + 450'000;
+  w.now = wms_sim_t0 + 1'800'000 + 2 * 900'000 + 450'000;
   b = w.s.run_due_batch();
   REQUIRE(b);
   CHECK(b->batch == 2);
-  CHECK(w.s.next_batch_at() == t0 + 5 * 900'000);
+  CHECK(w.s.next_batch_at() == wms_sim_t0 + 5 * 900'000);
   CHECK(w.orderable("EXT-1") == 6);
   // A batch on demand does not move the timer.
   w.call("POST", "/admin/batch");
-  CHECK(w.s.next_batch_at() == t0 + 5 * 900'000);
+  CHECK(w.s.next_batch_at() == wms_sim_t0 + 5 * 900'000);
   CHECK(w.s.batch() == 3);
 }
 
@@ -420,7 +420,7 @@ TEST_CASE("wms_sim: above the rate limit a request is 429 with Retry-After "
   o.faults.rate_limit = 10;
   wms w{o};
   w.sku("EXT-1", 100);
-  w.now = t0 + 300;
+  w.now = wms_sim_t0 + 300;
   for (int i = 0; i < 10; ++i)
     REQUIRE(w.call("GET", "/inventory/EXT-1").status == 200);
   auto limited = w.reserve("r-1", "EXT-1", 1);
@@ -431,13 +431,13 @@ TEST_CASE("wms_sim: above the rate limit a request is 429 with Retry-After "
   CHECK(w.s.find_reservation("r-1") == nullptr);
   CHECK(w.admin_sku("EXT-1")["reserved"] == 0);
   // Late in the window Retry-After still says at least one second.
-  w.now = t0 + 999;
+  w.now = wms_sim_t0 + 999;
   auto late = w.call("GET", "/events");
   CHECK(late.status == 429);
   CHECK(late.body["error"]["retryAfterMs"] == 1);
   CHECK(header_of(late, "Retry-After") == "1");
   // The next window admits ten again.
-  w.now = t0 + 1000;
+  w.now = wms_sim_t0 + 1000;
   CHECK(w.reserve("r-1", "EXT-1", 1).status == 201);
   for (int i = 0; i < 9; ++i)
     CHECK(w.call("GET", "/reservations/r-1").status == 200);
@@ -457,20 +457,20 @@ TEST_CASE("wms_sim: maxRequestsInAnySecond counts arrivals in a sliding "
   o.faults.rate_limit = 6;
   wms w{o};
   w.sku("EXT-1", 100);
-  w.now = t0 + 900;
+  w.now = wms_sim_t0 + 900;
   for (int i = 0; i < 6; ++i)
     CHECK(w.call("GET", "/inventory/EXT-1").status == 200);
-  w.now = t0 + 1100;
+  w.now = wms_sim_t0 + 1100;
   for (int i = 0; i < 6; ++i)
     CHECK(w.call("GET", "/inventory/EXT-1").status == 200);
   CHECK(w.s.max_requests_in_any_second() == 12);
   // 1000 ms later the old arrivals have left the window; 429s count too.
-  w.now = t0 + 3000;
+  w.now = wms_sim_t0 + 3000;
   for (int i = 0; i < 8; ++i)
     w.call("GET", "/inventory/EXT-1");
   CHECK(w.s.stats().rate_limited == 2);
   CHECK(w.s.state()["maxRequestsInAnySecond"] == 12);
-  w.now = t0 + 3999;
+  w.now = wms_sim_t0 + 3999;
   for (int i = 0; i < 5; ++i)
     w.call("GET", "/inventory/EXT-1");
   CHECK(w.s.max_requests_in_any_second() == 13);
@@ -558,7 +558,7 @@ TEST_CASE("wms_sim: injected faults follow the seed") {
   o.faults.fail_rate = 0.5;
   std::vector<double> draws{0.9, 0.1, 0.49, 0.5};
   size_t next = 0;
-  int64_t now = t0;
+  int64_t now = wms_sim_t0;
   sim s{o, [&] { return now; },
         [&] {
           return draws[next++ % draws.size()];
@@ -621,7 +621,7 @@ TEST_CASE("wms_sim: the event feed pages with cursors and never skips an "
                        {"sku", "EXT-1"},
                        {"quantity", 25},
                        {"lot", "L-7"},
-                       {"at", t0 + 1}});
+                       {"at", wms_sim_t0 + 1}});
   CHECK(evs[1]["type"] == "DAMAGE");
   CHECK(evs[1]["quantity"] == -2);
   auto second =
@@ -1052,7 +1052,7 @@ TEST_CASE("wms_sim: admin state reports live and snapshot stock, "
   REQUIRE(st.status == 200);
   auto& j = st.body;
   CHECK(j["batch"] == 1);
-  CHECK(j["lastBatchAt"] == t0);
+  CHECK(j["lastBatchAt"] == wms_sim_t0);
   CHECK(j["seq"] == 4);
   CHECK(j["skus"] == json::array({{{"sku", "EXT-1"},
                                    {"onHand", 10},
@@ -1152,7 +1152,7 @@ TEST_CASE("wms_sim: a fraction flag takes a number in 0..1, never nan") {
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
-    return parse_args(static_cast<int>(argv.size()), argv.data());
+    return oms::wms_sim::parse_args(static_cast<int>(argv.size()), argv.data());
   };
   auto ok = parse({"--fail-rate", "0.25", "--hang-rate", "1"});
   REQUIRE(ok.config);
