@@ -136,17 +136,14 @@ void read_sku(supervisor_ptr self, const sku_id& sku) {
               end_restart(self, sku, unknown_sku(sku));
               return;
             }
-            std::vector<hold_view> holds;
-            for (auto& h : stored.holds)
-              holds.push_back(hold_view{h.order, h.quantity, h.kind, h.lots});
             auto now = st.ctx->now(self->clock());
             auto failures = st.restarting[sku].fault.failures;
-            auto handle =
-                adopt_sku(self, sku, ledger_from(st, stored.state, holds, now));
+            auto handle = adopt_sku(
+                self, sku, ledger_from(st, stored.state, stored.holds, now));
             log::warn("supervisor.sku_restarted",
                       {{"sku", sku},
                        {"failures", uint64_t{failures}},
-                       {"holds", uint64_t{holds.size()}}});
+                       {"holds", uint64_t{stored.holds.size()}}});
             end_restart(self, sku, handle);
           },
           [self, sku](caf::error& err) {

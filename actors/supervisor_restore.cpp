@@ -90,9 +90,9 @@ void start_feed(supervisor_ptr self, const recovered_state& recovered) {
 void restore_skus(supervisor_ptr self, const recovered_state& recovered) {
   auto& st = self->state;
   auto now = st.ctx->now(self->clock());
-  std::unordered_map<sku_id, std::vector<hold_view>> holds;
+  std::unordered_map<sku_id, std::vector<hold_state>> holds;
   for (auto& h : recovered.holds)
-    holds[h.sku].push_back(hold_view{h.order, h.quantity, h.kind, h.lots});
+    holds[h.sku].push_back(h);
   for (auto& sku : recovered.skus)
     adopt_sku(self, sku.sku, ledger_from(st, sku, holds[sku.sku], now));
 }
@@ -108,8 +108,12 @@ void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
 namespace supervisor_steps {
 
 stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
-                         const std::vector<hold_view>& holds,
+                         const std::vector<hold_state>& stored_holds,
                          timestamp_ms now) {
+  std::vector<hold_view> holds;
+  holds.reserve(stored_holds.size());
+  for (auto& h : stored_holds)
+    holds.push_back(hold_view{h.order, h.quantity, h.kind, h.lots});
   std::vector<lot_state> lots;
   for (auto& b : sku.batches) {
     lot_state l;

@@ -31,7 +31,8 @@ void start_inbox(supervisor_ptr self,
 
 /// The ledger of an INTERNAL SKU as stored, with the holds on it.
 stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
-                         const std::vector<hold_view>& holds, timestamp_ms now);
+                         const std::vector<hold_state>& holds,
+                         timestamp_ms now);
 
 /// Spawns, monitors and registers the INVENTORY actor of a stored SKU.
 inventory_actor adopt_sku(supervisor_ptr self, const sku_id& sku,

@@ -124,6 +124,10 @@ event cursor(const std::string& source, const std::string& value,
 // several batches and shrinking, moves into DAMAGED and back, adjustments
 // (one emptying a batch), a consumption, an expiry, inbox ids, cursors,
 // feed changes and WMS reservations set and settled.
+// The state `evs` add up to in memory: the reference the stores are
+// compared with.
+store_state applied(const std::vector<event>& evs);
+
 std::vector<event> model_events() {
   std::vector<event> evs;
   auto add = [&](event ev) {
@@ -228,6 +232,13 @@ void check_same_event(const event& want, const event& got) {
   CHECK(got.lots == want.lots);
   CHECK(got.inbox_id == want.inbox_id);
   CHECK(got.seller == want.seller);
+}
+
+store_state applied(const std::vector<event>& evs) {
+  store_state result;
+  for (auto& ev : evs)
+    result.apply(ev);
+  return result;
 }
 
 void check_same_state(const recovered_state& want, const recovered_state& got) {
@@ -547,9 +558,7 @@ TEST_CASE("a WMS standing is written as the text it is read from") {
 TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
           "external seller's records as the memory state does") {
   auto evs = model_events();
-  store_state reference;
-  for (auto& ev : evs)
-    reference.apply(ev);
+  auto reference = applied(evs);
   auto want = reference.recover();
   // The reference itself, by hand: what the events add up to.
   REQUIRE(want.skus.size() == 2);
@@ -659,9 +668,7 @@ static void check_same_sku(const recovered_state& whole, const sku_id& id,
 TEST_CASE("every store reads one SKU with the holds on it as its whole state "
           "has them") {
   auto evs = model_events();
-  store_state reference;
-  for (auto& ev : evs)
-    reference.apply(ev);
+  auto reference = applied(evs);
   auto whole = reference.recover();
   REQUIRE_FALSE(whole.holds.empty());
   for (auto& id : {"A", "B", "Z"})
@@ -771,9 +778,7 @@ TEST_CASE("every store names a SKU first seen in a move or a shipment as the "
   std::vector<event> evs{moved("L1", 2, "QUARANTINED", 100),
                          held(event_kind::stock_consumed, "Z", "o9", 1, 200)};
   evs[0].sku = "Y";
-  store_state reference;
-  for (auto& ev : evs)
-    reference.apply(ev);
+  auto reference = applied(evs);
   auto want = reference.recover();
   REQUIRE(want.skus.size() == 2);
   CHECK(want.skus[0].sku == "Y");
