@@ -631,7 +631,8 @@ TEST_CASE_FIXTURE(priced_api_fixture,
             {{"kind", "RECEIPT"}, {"quantity", 1}, {"unitPrice", 9'000'001}}},
            {"PATCH", "/v1/inventory/GOLD", {{"unitPrice", 9'000'001}}}}) {
     auto r = call(method, path, body.dump());
-    INFO(method << " " << path << " -> " << r.body);
+    const std::string request = method + " " + path + " -> " + r.body;
+    INFO(request);
     CHECK(r.status == 400);
     auto j = nlohmann::json::parse(r.body);
     CHECK(j["error"]["code"] == "VALIDATION_FAILED");

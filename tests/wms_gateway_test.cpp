@@ -931,8 +931,8 @@ TEST_CASE("wms answers: a field of the wrong type makes an answer unreadable, "
       R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":2.5})",
       R"({"id":"E1","seq":2,"type":"RECEIPT","sku":"X","quantity":1e300})",
       R"({"id":"E1","seq":2.5,"type":"RECEIPT","sku":"X","quantity":1})",
-      R"({"id":"E1","seq":18446744073709551615,"type":"RECEIPT","sku":"X",)"
-      R"("quantity":1})"};
+      (R"({"id":"E1","seq":18446744073709551615,"type":"RECEIPT","sku":"X",)"
+       R"("quantity":1})")};
   for (auto* bad : bad_events) {
     CAPTURE(bad);
     error.clear();

@@ -361,7 +361,8 @@ TEST_CASE("wms_sim: block, ship and release follow the reservation state "
            {"DELETE", "/reservations/ghost"},
            {"POST", "/reservations/ghost/block"},
            {"POST", "/reservations/ghost/ship"}}) {
-    CAPTURE(path);
+    const auto& case_path = path;  // CAPTURE cannot name a binding
+    CAPTURE(case_path);
     auto r = w.call(method, path);
     CHECK(r.status == 404);
     CHECK(code_of(r) == "UNKNOWN_RESERVATION");
@@ -696,7 +697,8 @@ TEST_CASE("wms_sim: a bad cursor or limit is 400 VALIDATION_FAILED") {
            {"limit=99999999999999999999", "limit"},
            {"limit=10&limit=20", "limit"},
            {"cursor=c1.0", "cursor"}}) {
-    CAPTURE(query);
+    const auto& case_query = query;  // CAPTURE cannot name a binding
+    CAPTURE(case_query);
     auto r = w.call("GET", "/events?" + query);
     CHECK(r.status == 400);
     CHECK(code_of(r) == "VALIDATION_FAILED");
@@ -837,7 +839,8 @@ TEST_CASE("wms_sim: bad reservation bodies are 400 VALIDATION_FAILED naming "
            {R"({"id":"r1","sku":"EXT-1","quantity":18446744073709551615})",
             "quantity"},
            {R"({"id":"r1","sku":"EXT-1","quantity":1,"note":"x"})", "note"}}) {
-    CAPTURE(body);
+    const auto& case_body = body;  // CAPTURE cannot name a binding
+    CAPTURE(case_body);
     auto r = bad(body);
     CHECK(r.status == 400);
     CHECK(code_of(r) == "VALIDATION_FAILED");
@@ -899,8 +902,9 @@ TEST_CASE("wms_sim: bad admin bodies are 400 VALIDATION_FAILED naming the "
            {"/admin/faults", {{"latencyMs", 600001}}, "latencyMs"},
            {"/admin/faults", {{"rateLimit", 2.5}}, "rateLimit"},
            {"/admin/faults", {{"slowness", 1}}, "slowness"}}) {
-    CAPTURE(path);
-    CAPTURE(body.dump());
+    const std::string case_path = path, case_body = body.dump();
+    CAPTURE(case_path);
+    CAPTURE(case_body);
     auto r = w.call("POST", path, body);
     CHECK(r.status == 400);
     CHECK(code_of(r) == "VALIDATION_FAILED");
@@ -939,8 +943,9 @@ TEST_CASE("wms_sim: a body with a repeated key or a NUL byte is 400 "
             "onHand"},
            {"/admin/faults", R"({"failRate":0,"failRate":1})", "failRate"},
            {"/admin/faults", "{\"failRate\":0}\0"s, "body"}}) {
-    CAPTURE(path);
-    CAPTURE(json(body).dump());
+    const std::string case_path = path, case_body = json(body).dump();
+    CAPTURE(case_path);
+    CAPTURE(case_body);
     auto r = w.raw_post(path, body);
     CHECK(r.status == 400);
     CHECK(code_of(r) == "VALIDATION_FAILED");
@@ -990,7 +995,8 @@ TEST_CASE("wms_sim: unknown routes are 404 NOT_FOUND and wrong methods 405 "
   for (auto path : {"/", "/nope", "/inventory", "/inventory/", "/inventory/A/b",
                     "/reservations/x/cancel", "/admin", "/admin/nope",
                     "/events/1", "/bad%zz"}) {
-    CAPTURE(path);
+    const auto& case_path = path;  // CAPTURE cannot name a binding
+    CAPTURE(case_path);
     auto r = w.call("GET", path);
     CHECK(r.status == 404);
     CHECK(code_of(r) == "NOT_FOUND");
@@ -1005,7 +1011,8 @@ TEST_CASE("wms_sim: unknown routes are 404 NOT_FOUND and wrong methods 405 "
            {"GET", "/admin/batch", "POST"},
            {"DELETE", "/admin/faults", "GET, POST"},
            {"POST", "/healthz", "GET"}}) {
-    CAPTURE(path);
+    const auto& case_path = path;  // CAPTURE cannot name a binding
+    CAPTURE(case_path);
     auto r = w.call(method, path);
     CHECK(r.status == 405);
     CHECK(code_of(r) == "METHOD_NOT_ALLOWED");
@@ -1198,7 +1205,8 @@ TEST_CASE("wms_sim: the seed file and bodies are read strictly: a repeated "
             "the file holds a NUL byte"},
            {"deep.json", R"({"skus":[],"x":)" + nested(64) + "}",
             "the file is nested deeper than 64"}}) {
-    CAPTURE(name);
+    const auto& case_name = name;  // CAPTURE cannot name a binding
+    CAPTURE(case_name);
     auto loaded = load_seed_file(w.s, seed_file(name, text));
     CHECK(loaded.status == 400);
     auto message = loaded.body["error"]["message"].get<std::string>();

@@ -19,10 +19,12 @@ bash tools/lint-openapi.sh
 echo "== build (RelWithDebInfo)"
 bash tools/build.sh build -DOMS_BUILD_TESTS=ON
 echo "== build (ASan + UBSan)"
-# -O1 and line tables only: sanitizer reports keep file and line, and the
-# tree compiles in about half the time of -O2 -g.
-bash tools/build.sh build-asan -DOMS_SANITIZE=ON -DOMS_BUILD_TESTS=ON \
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O1 -g1 -DNDEBUG"
+# clang at -O0 with line tables only: reports keep file and line, and the
+# tree compiles in 0.38x the CPU of GCC at -O1 (700 s against 1,848 s here),
+# while its tests run about as long (176 s against 167 s).
+bash tools/build.sh build-asan -DCMAKE_CXX_COMPILER=clang++ \
+  -DOMS_SANITIZE=ON -DOMS_BUILD_TESTS=ON \
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

@@ -194,9 +194,11 @@ int main(int argc, char** argv) {
     if (auto error = load_seed(wms, cfg.seed_file); !error.empty())
       return fatal(error);
 
-  asio::io_context ioctx;
+  // Declared before the io_context: destroying it destroys the handlers it
+  // still holds, and a session's end counts itself in connections.
   std::set<timer_ptr> held;
   http::server_stats connections;
+  asio::io_context ioctx;
   http::server server{ioctx, server_limits(),
                       [&](http::request head, http::respond done) {
                         return serve(std::move(head), std::move(done), wms,

@@ -551,7 +551,8 @@ TEST_CASE("e2e wms_sim: bad flags, config and seed files and a taken port "
     std::vector<std::string> argv{WMS_SIM_PATH, "--port",
                                   std::to_string(pick_port(0))};
     argv.insert(argv.end(), args.begin(), args.end());
-    CAPTURE(args.front());
+    const std::string& first_arg = args.front();
+    CAPTURE(first_arg);
     auto r = run_process(argv);
     CHECK(r.exit_code == 2);
     CHECK_MESSAGE(r.err.find(says) != std::string::npos, r.err);
