@@ -361,7 +361,7 @@ TEST_CASE("wms_sim: block, ship and release follow the reservation state "
            {"DELETE", "/reservations/ghost"},
            {"POST", "/reservations/ghost/block"},
            {"POST", "/reservations/ghost/ship"}}) {
-    const auto& case_path = path;  // CAPTURE cannot name a binding
+    const auto& case_path = path; // CAPTURE cannot name a binding
     CAPTURE(case_path);
     auto r = w.call(method, path);
     CHECK(r.status == 404);
@@ -697,7 +697,7 @@ TEST_CASE("wms_sim: a bad cursor or limit is 400 VALIDATION_FAILED") {
            {"limit=99999999999999999999", "limit"},
            {"limit=10&limit=20", "limit"},
            {"cursor=c1.0", "cursor"}}) {
-    const auto& case_query = query;  // CAPTURE cannot name a binding
+    const auto& case_query = query; // CAPTURE cannot name a binding
     CAPTURE(case_query);
     auto r = w.call("GET", "/events?" + query);
     CHECK(r.status == 400);
@@ -839,7 +839,7 @@ TEST_CASE("wms_sim: bad reservation bodies are 400 VALIDATION_FAILED naming "
            {R"({"id":"r1","sku":"EXT-1","quantity":18446744073709551615})",
             "quantity"},
            {R"({"id":"r1","sku":"EXT-1","quantity":1,"note":"x"})", "note"}}) {
-    const auto& case_body = body;  // CAPTURE cannot name a binding
+    const auto& case_body = body; // CAPTURE cannot name a binding
     CAPTURE(case_body);
     auto r = bad(body);
     CHECK(r.status == 400);
@@ -995,7 +995,7 @@ TEST_CASE("wms_sim: unknown routes are 404 NOT_FOUND and wrong methods 405 "
   for (auto path : {"/", "/nope", "/inventory", "/inventory/", "/inventory/A/b",
                     "/reservations/x/cancel", "/admin", "/admin/nope",
                     "/events/1", "/bad%zz"}) {
-    const auto& case_path = path;  // CAPTURE cannot name a binding
+    const auto& case_path = path; // CAPTURE cannot name a binding
     CAPTURE(case_path);
     auto r = w.call("GET", path);
     CHECK(r.status == 404);
@@ -1011,7 +1011,7 @@ TEST_CASE("wms_sim: unknown routes are 404 NOT_FOUND and wrong methods 405 "
            {"GET", "/admin/batch", "POST"},
            {"DELETE", "/admin/faults", "GET, POST"},
            {"POST", "/healthz", "GET"}}) {
-    const auto& case_path = path;  // CAPTURE cannot name a binding
+    const auto& case_path = path; // CAPTURE cannot name a binding
     CAPTURE(case_path);
     auto r = w.call(method, path);
     CHECK(r.status == 405);
@@ -1205,7 +1205,7 @@ TEST_CASE("wms_sim: the seed file and bodies are read strictly: a repeated "
             "the file holds a NUL byte"},
            {"deep.json", R"({"skus":[],"x":)" + nested(64) + "}",
             "the file is nested deeper than 64"}}) {
-    const auto& case_name = name;  // CAPTURE cannot name a binding
+    const auto& case_name = name; // CAPTURE cannot name a binding
     CAPTURE(case_name);
     auto loaded = load_seed_file(w.s, seed_file(name, text));
     CHECK(loaded.status == 400);
