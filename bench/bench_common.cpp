@@ -1,5 +1,6 @@
 #include "bench/bench_common.hpp"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -228,6 +229,18 @@ uint64_t rss_bytes() {
   if (!(in >> size >> resident))
     return 0;
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// -- CPU ----------------------------------------------------------------------
+
+double process_cpu_seconds() {
+  rusage u{};
+  if (::getrusage(RUSAGE_SELF, &u) != 0)
+    return 0;
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 // -- stock checks -------------------------------------------------------------

@@ -160,6 +160,12 @@ std::string bar(double fraction, int width);
 /// unreadable.
 uint64_t rss_bytes();
 
+// -- CPU ----------------------------------------------------------------------
+
+/// CPU time this process has used so far, user and system, in seconds (all
+/// threads; getrusage(RUSAGE_SELF)).
+double process_cpu_seconds();
+
 // -- stock checks -------------------------------------------------------------
 
 /// One SKU's counters, as the order system reports them (or, for the units
