@@ -79,8 +79,7 @@ TEST_CASE("each inbound event raises stock exactly once: 1-5 deliveries, out "
         // And everything once more, as a replayed feed would.
         deliver(f, 0, deliveries.size());
         for (auto& [sku, qty] : expected) {
-          const auto& case_sku =
-              sku; // a lambda in CAPTURE cannot name a binding
+          const auto& case_sku = sku; // CAPTURE cannot name a binding
           CAPTURE(case_sku);
           auto v = f.stock(sku);
           CHECK(v.on_hand == qty);

@@ -44,7 +44,7 @@ dump take_dump(fixture& f, const std::vector<sku_id>& skus,
 void check_same(const dump& a, const dump& b) {
   REQUIRE(a.skus.size() == b.skus.size());
   for (auto& [sku, v] : a.skus) {
-    const auto& case_sku = sku; // a lambda in CAPTURE cannot name a binding
+    const auto& case_sku = sku; // CAPTURE cannot name a binding
     CAPTURE(case_sku);
     auto& w = b.skus.at(sku);
     CHECK(v.unit_price == w.unit_price);

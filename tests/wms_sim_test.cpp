@@ -995,8 +995,7 @@ TEST_CASE("wms_sim: unknown routes are 404 NOT_FOUND and wrong methods 405 "
   for (auto path : {"/", "/nope", "/inventory", "/inventory/", "/inventory/A/b",
                     "/reservations/x/cancel", "/admin", "/admin/nope",
                     "/events/1", "/bad%zz"}) {
-    const auto& case_path = path; // CAPTURE cannot name a binding
-    CAPTURE(case_path);
+    CAPTURE(path);
     auto r = w.call("GET", path);
     CHECK(r.status == 404);
     CHECK(code_of(r) == "NOT_FOUND");

@@ -21,7 +21,7 @@ bash tools/build.sh build -DOMS_BUILD_TESTS=ON
 echo "== build (ASan + UBSan)"
 # clang at -O0 with line tables only: reports keep file and line, and the
 # tree compiles in 0.38x the CPU of GCC at -O1 (700 s against 1,848 s here),
-# while its tests run about as long (176 s against 167 s).
+# while its tests run about as long (143-176 s against 167 s).
 bash tools/build.sh build-asan -DCMAKE_CXX_COMPILER=clang++ \
   -DOMS_SANITIZE=ON -DOMS_BUILD_TESTS=ON \
   "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
