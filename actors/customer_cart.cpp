@@ -167,7 +167,8 @@ void check_then_set_line(customer_ptr self, const sku_id& sku, int64_t quantity,
     check(h->second);
     return;
   }
-  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku)
+  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku,
+                seller::internal)
       .await(
           [=](inventory_actor& handle) {
             self->state.skus.insert_or_assign(sku, handle);

@@ -195,6 +195,15 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           return res.error();
         return std::move(*res);
       },
+      [=](atom::load_external,
+          const sku_id& sku) -> caf::result<stored_external> {
+        if (!self->state.pending.empty())
+          flush_pending(self);
+        auto res = self->state.store->load_external(sku);
+        if (!res)
+          return res.error();
+        return std::move(*res);
+      },
       [=](atom::list, const customer_id& customer, uint64_t offset,
           uint64_t limit) -> caf::result<std::vector<order_record>> {
         auto res = self->state.store->list_orders(customer, offset, limit);

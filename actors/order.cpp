@@ -102,10 +102,11 @@ namespace {
 // whether it did. A SKU whose actor is gone (it stopped and its SUPERVISOR
 // restarts it from the journal) is asked for again and sent the request
 // once more: every INVENTORY operation on an order is idempotent, and the
-// new actor read the SKU as stored either before this change was journaled
-// (the request applies it) or after (the request finds it done). While the
-// journal is not being read yet, the SUPERVISOR answers UNAVAILABLE: the
-// change is journaled already, so the new actor will start with it.
+// new actor read the SKU (an EXTERNAL SKU: this order's record) as stored
+// either before this change was journaled (the request applies it) or after
+// (the request finds it done). While the journal is not being read yet, the
+// SUPERVISOR answers UNAVAILABLE: the change is journaled already, so the
+// new actor will start with it.
 void follow_at_sku(order_ptr self, sku_op op, size_t i,
                    std::function<void(bool)> arrive) {
   auto id = self->state.record.id;
@@ -115,8 +116,10 @@ void follow_at_sku(order_ptr self, sku_op op, size_t i,
                {{"order", id}, {"sku", sku}, {"error", describe(err)}});
     arrive(false);
   };
-  auto ask_again = [self, op, i, arrive, failed, id, sku] {
-    self->request(self->state.supervisor, caf::infinite, atom::find_sku_v, sku)
+  auto from = self->state.record.seller;
+  auto ask_again = [self, op, i, arrive, failed, id, sku, from] {
+    self->request(self->state.supervisor, caf::infinite, atom::find_sku_v, sku,
+                  from)
         .await(
             [self, op, i, arrive, failed](inventory_actor& handle) {
               self->state.skus[i] = handle;
@@ -133,19 +136,14 @@ void follow_at_sku(order_ptr self, sku_op op, size_t i,
               arrive(true);
             });
   };
-  // An EXTERNAL SKU's actor is not the SUPERVISOR's to hand out by name.
-  auto internal = self->state.record.seller == seller::internal;
   if (!self->state.skus[i]) {
-    if (internal)
-      ask_again();
-    else
-      failed(caf::make_error(caf::sec::invalid_argument));
+    ask_again();
     return;
   }
   sku_request(self, op, i)
       .await([arrive](int64_t) { arrive(true); },
-             [internal, ask_again, failed](caf::error& err) {
-               if (internal && err == caf::sec::request_receiver_down)
+             [ask_again, failed](caf::error& err) {
+               if (err == caf::sec::request_receiver_down)
                  ask_again();
                else
                  failed(err);

@@ -76,16 +76,16 @@ void start_inbox(supervisor_ptr self,
                   std::move(done));
 }
 
+caf::error no_wms() {
+  return make_error(errc::wms_unavailable,
+                    "no gateway to the EXTERNAL seller's WMS is configured");
+}
+
 } // namespace supervisor_steps
 
 using namespace supervisor_steps;
 
 namespace {
-
-caf::error no_wms() {
-  return make_error(errc::wms_unavailable,
-                    "no gateway to the EXTERNAL seller's WMS is configured");
-}
 
 caf::error order_not_found(const order_id& id) {
   nlohmann::json details{{"orderId", id}};
@@ -108,8 +108,9 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
   }
   if (auto i = st.skus.find(c.sku); i != st.skus.end())
     return i->second;
-  if (c.kind != stock_change_kind::receipt || sku_down(st, c.sku))
-    return missing_sku(self, c.sku);
+  if (c.kind != stock_change_kind::receipt ||
+      sku_down(st, c.sku, seller::internal))
+    return missing_sku(self, c.sku, seller::internal);
   // Refuse bad input before a new SKU actor exists.
   auto chk = stock_ledger{st.ctx->settings.limits.unit_price_max}.check_receive(
       c.quantity, c.unit_price);
@@ -164,13 +165,11 @@ void on_down(supervisor_ptr self, caf::down_msg& msg) {
     return;
   }
   if (auto sku = forget_sku(st.external, msg, "supervisor.external_sku_down")) {
-    st.failed_external[*sku] = sku_fault{
-        *sku, to_string(msg.reason), st.ctx->now(self->clock()), false,
-        1,    seller::external};
+    sku_failed(self, *sku, seller::external, msg.reason);
     return;
   }
   if (auto sku = forget_sku(st.skus, msg, "supervisor.sku_failed"))
-    sku_failed(self, *sku, msg.reason);
+    sku_failed(self, *sku, seller::internal, msg.reason);
 }
 
 // Takes every actor it spawned down with it.
@@ -200,8 +199,8 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
   if (auto p = check_id("sku", sku, st.ctx->settings.limits))
     return to_error(*p);
   auto i = st.skus.find(sku);
-  if (i == st.skus.end() && sku_down(st, sku))
-    return missing_sku(self, sku);
+  if (i == st.skus.end() && sku_down(st, sku, seller::internal))
+    return missing_sku(self, sku, seller::internal);
   if (i == st.skus.end()) {
     // Refuse bad input before a new SKU actor exists.
     auto chk =
@@ -282,7 +281,7 @@ caf::result<stock_view> get_stock(supervisor_ptr self, const sku_id& sku,
   }
   auto i = st.skus.find(sku);
   if (i == st.skus.end())
-    return missing_sku(self, sku);
+    return missing_sku(self, sku, seller::internal);
   return self->delegate(i->second, atom::get_v);
 }
 
@@ -372,8 +371,8 @@ caf::result<created_order> create_order(supervisor_ptr self,
     auto i = st.skus.find(item.sku);
     if (i != st.skus.end())
       handles.push_back(i->second);
-    else if (sku_down(st, item.sku))
-      return missing_sku(self, item.sku);
+    else if (sku_down(st, item.sku, seller::internal))
+      return missing_sku(self, item.sku, seller::internal);
     else
       unknown.push_back(item.sku);
   }
@@ -512,7 +511,9 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::list, seller from, uint32_t limit, const sku_id& cursor) {
         return list_skus(self, from, limit, cursor);
       },
-      [=](atom::find_sku, const sku_id& sku) { return find_sku(self, sku); },
+      [=](atom::find_sku, const sku_id& sku, seller from) {
+        return find_sku(self, sku, from);
+      },
       [=](atom::create, create_order_request& req) {
         return create_order(self, req);
       },
@@ -538,7 +539,9 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       },
       [=](atom::audit) { return audit(self); },
       [=](atom::health) { return sku_health(self->state); },
-      [=](atom::restart, const sku_id& sku) { restart_sku(self, sku); },
+      [=](atom::restart, const sku_id& sku, seller from) {
+        restart_sku(self, sku, from);
+      },
       [=](atom::expire, const order_id& id, uint64_t generation) {
         auto& orders = self->state.orders;
         if (auto i = orders.find(id); i != orders.end())

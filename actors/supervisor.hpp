@@ -28,16 +28,29 @@
 
 namespace oms {
 
-/// A restart of an INTERNAL SKU's actor under way: a backoff, then a wait
-/// until every live order has finished the step it is in (so that each
-/// reservation the old actor granted is journaled or given up), then the
-/// SKU read from the journal into a new actor.
+/// A restart of a SKU's actor under way: a backoff, then a wait until every
+/// live order has finished the step it is in (so that each reservation the
+/// old actor granted is journaled or given up), then the SKU read from the
+/// journal into a new actor (an EXTERNAL SKU's holds from the records of its
+/// orders, its WMS reservations and its feed changes).
 struct sku_restart {
   enum class phase { backoff, settling, reading };
   phase now = phase::backoff;
   sku_fault fault;
   /// find_sku requests that came while the journal was being read.
   std::vector<caf::typed_response_promise<inventory_actor>> waiting;
+};
+
+/// The SKUs of one seller whose actor stopped on a failure.
+struct sku_outages {
+  /// Being restarted from the journal: they answer UNAVAILABLE meanwhile
+  /// (never a fresh, empty actor).
+  std::map<sku_id, sku_restart> restarting;
+  /// Kept failing: they answer UNAVAILABLE until omsd restarts.
+  std::map<sku_id, sku_fault> failed;
+  /// Failures of each SKU's actor: when the current window began, and how
+  /// many in it.
+  std::map<sku_id, std::pair<timestamp_ms, uint32_t>> failures;
 };
 
 /// State of the SUPERVISOR.
@@ -57,20 +70,10 @@ struct supervisor_state {
   std::unordered_map<order_id, uint32_t> order_restarts;
   /// Deduplicates inbound stock changes.
   inbox_actor inbox;
-  /// INTERNAL SKUs whose actor stopped on a failure and is being restarted
-  /// from the journal: they answer UNAVAILABLE meanwhile (never a fresh,
-  /// empty actor).
-  std::map<sku_id, sku_restart> restarting;
-  /// INTERNAL SKUs whose actor kept failing: they answer UNAVAILABLE until
-  /// omsd restarts.
-  std::map<sku_id, sku_fault> failed;
-  /// EXTERNAL SKUs whose actor stopped on a failure: they answer
-  /// UNAVAILABLE until omsd restarts and rebuilds their holds from the
-  /// journal (never a fresh, empty actor, which would know no hold).
-  std::map<sku_id, sku_fault> failed_external;
-  /// Failures of each SKU's actor: when the current window began, and how
-  /// many in it.
-  std::map<sku_id, std::pair<timestamp_ms, uint32_t>> sku_failures;
+  /// SKUs whose actor stopped on a failure, by seller (the two sellers'
+  /// SKU names are apart).
+  sku_outages internal_down;
+  sku_outages external_down;
   /// SKUs of the EXTERNAL seller seen so far (spawned on first use).
   std::map<sku_id, external_sku_actor> external;
   /// Reads the EXTERNAL seller's event feed (when a WMS is configured).
@@ -83,6 +86,13 @@ struct supervisor_state {
   static constexpr uint32_t sku_restarts_max = 3;
   static constexpr int64_t sku_failure_window_ms = 10 * 60 * 1000;
   static constexpr std::chrono::milliseconds sku_restart_backoff{200};
+
+  sku_outages& down(seller from) {
+    return from == seller::external ? external_down : internal_down;
+  }
+  const sku_outages& down(seller from) const {
+    return from == seller::external ? external_down : internal_down;
+  }
 
   static inline const char* name = "supervisor";
 };

@@ -1,6 +1,6 @@
 // The SUPERVISOR's restarts of actors that stopped on a failure: an ORDER
-// actor from its record, an INTERNAL SKU's INVENTORY actor from the SKU as
-// stored. The SKU's restart, step by step:
+// actor from its record, a SKU's actor from the SKU as stored. The SKU's
+// restart, step by step:
 //
 //   down --backoff--> settling --every live order answered--> reading
 //        --journal answered--> a new actor (or, after sku_restarts_max
@@ -11,11 +11,19 @@
 // journals the reservations after (order_create.cpp), so the old actor may
 // have granted units that an order has not journaled yet. Each order answers
 // the supervisor only between its steps; once all have answered, every such
-// reservation is journaled or given up, and the SKU as stored holds every
-// unit the old actor granted. Every other step journals first and then tells
-// the SKUs (write-ahead), so the stored SKU is never behind those; an order
-// whose step reaches the old actor asks the supervisor for the new one and
-// sends again (every INVENTORY operation on an order is idempotent).
+// reservation is journaled or given up, and the journal holds every unit the
+// old actor granted. Every other step journals first and then tells the SKUs
+// (write-ahead), so the journal is never behind those; an order whose step
+// reaches the old actor asks the supervisor for the new one and sends again
+// (every INVENTORY operation on an order is idempotent).
+//
+// An INTERNAL SKU is read as stored, with its holds. An EXTERNAL SKU keeps no
+// holds of its own in the journal: its ledger is rebuilt as at omsd's start
+// (supervisor_restore.cpp), from the records of the live orders with a line
+// on it (read from the journal once reading began, so a step journaled
+// before is in them and one journaled after reaches the new actor), its WMS
+// reservations not yet settled and its feed changes; its snapshot is read
+// from the WMS again.
 #include <memory>
 
 #include <caf/event_based_actor.hpp>
@@ -39,26 +47,27 @@ caf::error unknown_sku(const sku_id& sku) {
 }
 
 caf::error sku_unavailable(const sku_fault& f) {
-  nlohmann::json details{{"sku", f.sku}};
-  auto why = f.from == seller::external
-                 ? " of the EXTERNAL seller is unavailable: its actor stopped "
-                   "after an internal failure; its holds are safe in the "
-                   "journal and come back when omsd restarts"
-             : f.restarting
+  nlohmann::json details{{"sku", f.sku}, {"seller", to_string(f.from)}};
+  auto why = f.restarting
                  ? " is unavailable for a moment: its actor stopped after an "
                    "internal failure and is being restarted from the "
                    "journal; retry"
                  : " is unavailable: its actor kept stopping after internal "
-                   "failures; its stock is safe in the journal and comes "
-                   "back when omsd restarts";
-  return make_error(errc::unavailable, "SKU " + f.sku + why, details.dump());
+                   "failures; its stock and holds are safe in the journal "
+                   "and come back when omsd restarts";
+  auto whose = f.from == seller::external ? " of the EXTERNAL seller" : "";
+  return make_error(errc::unavailable, "SKU " + f.sku + whose + why,
+                    details.dump());
 }
 
 // Asks every live order for its record, at most `window` at a time (CAF 0.17
 // finds the handler of an answer by a linear search over the pending
-// requests), and answers `true` once each has answered or is gone.
+// requests), and answers, once each has answered or is gone, the ids of the
+// EXTERNAL orders with a line on `external_sku` (none if it is empty).
 struct settle_state {
   std::vector<order_actor> orders;
+  sku_id external_sku;
+  std::vector<order_id> kept;
   size_t next = 0;
   size_t in_flight = 0;
   size_t outstanding = 0;
@@ -66,6 +75,15 @@ struct settle_state {
 
   static inline const char* name = "order_settler";
 };
+
+bool has_line_on(const order_record& rec, const sku_id& sku) {
+  if (sku.empty() || rec.seller != seller::external)
+    return false;
+  for (auto& line : rec.lines)
+    if (line.sku == sku)
+      return true;
+  return false;
+}
 
 constexpr size_t settle_window = 128;
 
@@ -78,28 +96,35 @@ void settle_next(caf::stateful_actor<settle_state>* self) {
       auto& st = self->state;
       --st.in_flight;
       if (--st.outstanding == 0) {
-        st.rp.deliver(true);
+        st.rp.deliver(std::move(st.kept));
         self->quit();
         return;
       }
       settle_next(self);
     };
     self->request(order, caf::infinite, atom::get_v)
-        .then([arrive](order_record&) { arrive(); },
-              [arrive](caf::error&) { arrive(); });
+        .then(
+            [self, arrive](order_record& rec) {
+              if (has_line_on(rec, self->state.external_sku))
+                self->state.kept.push_back(rec.id);
+              arrive();
+            },
+            [arrive](caf::error&) { arrive(); });
   }
 }
 
 caf::behavior order_settler(caf::stateful_actor<settle_state>* self,
-                            std::vector<order_actor> orders) {
+                            std::vector<order_actor> orders,
+                            sku_id external_sku) {
   self->state.orders = std::move(orders);
+  self->state.external_sku = std::move(external_sku);
   self->state.outstanding = self->state.orders.size();
   return {
-      [=](atom::get) -> caf::result<bool> {
+      [=](atom::get) -> caf::result<std::vector<order_id>> {
         auto& st = self->state;
         if (st.outstanding == 0) {
           self->quit();
-          return true;
+          return std::vector<order_id>{};
         }
         st.rp = self->make_response_promise();
         settle_next(self);
@@ -108,103 +133,231 @@ caf::behavior order_settler(caf::stateful_actor<settle_state>* self,
   };
 }
 
+// Reads the latest record of each order from the journal, at most
+// settle_window at a time, and answers them (an order the journal does not
+// know is left out: it never became durable, so it holds nothing).
+struct record_reader_state {
+  journal_actor journal;
+  std::vector<order_id> ids;
+  std::vector<order_record> records;
+  size_t next = 0;
+  size_t in_flight = 0;
+  caf::response_promise rp;
+  caf::error failure;
+
+  static inline const char* name = "order_record_reader";
+};
+
+void read_next(caf::stateful_actor<record_reader_state>* self) {
+  auto& st = self->state;
+  if (st.next == st.ids.size() && st.in_flight == 0) {
+    if (st.failure)
+      st.rp.deliver(st.failure);
+    else
+      st.rp.deliver(std::move(st.records));
+    self->quit();
+    return;
+  }
+  while (st.in_flight < settle_window && st.next < st.ids.size()) {
+    ++st.in_flight;
+    self->request(st.journal, caf::infinite, atom::get_v, st.ids[st.next++])
+        .then(
+            [self](order_record& rec) {
+              --self->state.in_flight;
+              self->state.records.push_back(std::move(rec));
+              read_next(self);
+            },
+            [self](caf::error& err) {
+              --self->state.in_flight;
+              if (code_of(err) != errc::order_not_found)
+                self->state.failure = err;
+              read_next(self);
+            });
+  }
+}
+
+caf::behavior record_reader(caf::stateful_actor<record_reader_state>* self,
+                            journal_actor journal, std::vector<order_id> ids) {
+  self->state.journal = std::move(journal);
+  self->state.ids = std::move(ids);
+  return {
+      [=](atom::get) -> caf::result<std::vector<order_record>> {
+        self->state.rp = self->make_response_promise();
+        read_next(self);
+        return self->state.rp;
+      },
+  };
+}
+
 // Ends the restart: the waiting find_sku requests get `answer`.
 template <class Answer>
-void end_restart(supervisor_ptr self, const sku_id& sku, Answer answer) {
-  auto& st = self->state;
-  auto i = st.restarting.find(sku);
-  if (i == st.restarting.end())
+void end_restart(supervisor_ptr self, const sku_id& sku, seller from,
+                 Answer answer) {
+  auto& restarting = self->state.down(from).restarting;
+  auto i = restarting.find(sku);
+  if (i == restarting.end())
     return;
   auto waiting = std::move(i->second.waiting);
-  st.restarting.erase(i);
+  restarting.erase(i);
   for (auto& rp : waiting)
     rp.deliver(answer);
 }
 
+// The journal could not be read: the restart ends and counts one more
+// failure.
+void read_failed(supervisor_ptr self, const sku_id& sku, seller from,
+                 const caf::error& err) {
+  end_restart(self, sku, from,
+              make_error(errc::unavailable,
+                         "SKU " + sku + " is unavailable: " + describe(err)));
+  sku_failed(
+      self, sku, from,
+      make_error(errc::store_failure,
+                 "cannot read the SKU from the journal: " + describe(err)));
+}
+
+bool still_restarting(supervisor_ptr self, const sku_id& sku, seller from) {
+  return self->state.down(from).restarting.count(sku) > 0;
+}
+
+void read_external(supervisor_ptr self, const sku_id& sku,
+                   std::vector<order_id> orders) {
+  auto& st = self->state;
+  auto from = seller::external;
+  st.external_down.restarting[sku].now = sku_restart::phase::reading;
+  self->request(st.ctx->journal, caf::infinite, atom::load_external_v, sku)
+      .then(
+          [self, sku, from, orders](stored_external& stored) {
+            auto reader =
+                self->spawn(record_reader, self->state.ctx->journal, orders);
+            self->request(reader, caf::infinite, atom::get_v)
+                .then(
+                    [self, sku, from,
+                     stored](std::vector<order_record>& records) {
+                      auto& st = self->state;
+                      if (!still_restarting(self, sku, from))
+                        return;
+                      auto ledgers = external_ledgers(
+                          st.ctx->settings.external.safety_buffer, records,
+                          stored.reservations, stored.deltas, &sku);
+                      auto ledger =
+                          ledgers.count(sku) > 0
+                              ? std::move(ledgers.at(sku))
+                              : external_ledger{
+                                    st.ctx->settings.external.safety_buffer};
+                      auto holds = ledger.holds().size();
+                      auto failures =
+                          st.external_down.restarting[sku].fault.failures;
+                      auto handle =
+                          external_actor(self, sku, std::move(ledger));
+                      log::warn("supervisor.sku_restarted",
+                                {{"sku", sku},
+                                 {"seller", to_string(from)},
+                                 {"failures", uint64_t{failures}},
+                                 {"holds", uint64_t{holds}}});
+                      end_restart(self, sku, from, inventory_actor{handle});
+                    },
+                    [self, sku, from](caf::error& err) {
+                      read_failed(self, sku, from, err);
+                    });
+          },
+          [self, sku, from](caf::error& err) {
+            read_failed(self, sku, from, err);
+          });
+}
+
 void read_sku(supervisor_ptr self, const sku_id& sku) {
   auto& st = self->state;
-  st.restarting[sku].now = sku_restart::phase::reading;
+  auto from = seller::internal;
+  st.internal_down.restarting[sku].now = sku_restart::phase::reading;
   self->request(st.ctx->journal, caf::infinite, atom::load_sku_v, sku)
       .then(
-          [self, sku](stored_sku& stored) {
+          [self, sku, from](stored_sku& stored) {
             auto& st = self->state;
-            if (st.restarting.count(sku) == 0)
+            if (!still_restarting(self, sku, from))
               return;
             if (!stored.found) {
               // Its first receipt never became durable: no SKU.
               log::warn("supervisor.sku_not_stored", {{"sku", sku}});
-              end_restart(self, sku, unknown_sku(sku));
+              end_restart(self, sku, from, unknown_sku(sku));
               return;
             }
             auto now = st.ctx->now(self->clock());
-            auto failures = st.restarting[sku].fault.failures;
+            auto failures = st.internal_down.restarting[sku].fault.failures;
             auto handle = adopt_sku(
                 self, sku, ledger_from(st, stored.state, stored.holds, now));
             log::warn("supervisor.sku_restarted",
                       {{"sku", sku},
+                       {"seller", to_string(from)},
                        {"failures", uint64_t{failures}},
                        {"holds", uint64_t{stored.holds.size()}}});
-            end_restart(self, sku, handle);
+            end_restart(self, sku, from, handle);
           },
-          [self, sku](caf::error& err) {
-            // The journal could not be read: one more failure.
-            end_restart(
-                self, sku,
-                make_error(errc::unavailable,
-                           "SKU " + sku + " is unavailable: " + describe(err)));
-            sku_failed(self, sku,
-                       make_error(errc::store_failure,
-                                  "cannot read the SKU from the journal: " +
-                                      describe(err)));
+          [self, sku, from](caf::error& err) {
+            read_failed(self, sku, from, err);
           });
 }
 
 } // namespace
 
-bool sku_down(const supervisor_state& st, const sku_id& sku) {
-  return st.restarting.count(sku) > 0 || st.failed.count(sku) > 0;
+bool sku_down(const supervisor_state& st, const sku_id& sku, seller from) {
+  auto& down = st.down(from);
+  return down.restarting.count(sku) > 0 || down.failed.count(sku) > 0;
 }
 
-caf::error missing_sku(supervisor_ptr self, const sku_id& sku) {
-  auto& st = self->state;
-  if (auto i = st.restarting.find(sku); i != st.restarting.end())
+caf::error missing_sku(supervisor_ptr self, const sku_id& sku, seller from) {
+  auto& down = self->state.down(from);
+  if (auto i = down.restarting.find(sku); i != down.restarting.end())
     return sku_unavailable(i->second.fault);
-  if (auto i = st.failed.find(sku); i != st.failed.end())
+  if (auto i = down.failed.find(sku); i != down.failed.end())
     return sku_unavailable(i->second);
   return unknown_sku(sku);
 }
 
-caf::result<inventory_actor> find_sku(supervisor_ptr self, const sku_id& sku) {
+caf::result<inventory_actor> find_sku(supervisor_ptr self, const sku_id& sku,
+                                      seller from) {
   auto& st = self->state;
-  if (auto i = st.skus.find(sku); i != st.skus.end())
-    return i->second;
-  auto r = st.restarting.find(sku);
+  auto& restarting = st.down(from).restarting;
+  auto r = restarting.find(sku);
   // Before the journal is read, an order asking may be one the restart
   // waits for: it must not wait in turn.
-  if (r == st.restarting.end() || r->second.now != sku_restart::phase::reading)
-    return missing_sku(self, sku);
-  auto rp = self->make_response_promise<inventory_actor>();
-  r->second.waiting.push_back(rp);
-  return rp;
+  if (r != restarting.end() && r->second.now == sku_restart::phase::reading) {
+    auto rp = self->make_response_promise<inventory_actor>();
+    r->second.waiting.push_back(rp);
+    return rp;
+  }
+  if (from == seller::external) {
+    if (!st.ctx->wms)
+      return no_wms();
+    auto h = live_external(self, sku);
+    if (!h)
+      return std::move(h.error());
+    return inventory_actor{*h};
+  }
+  if (auto i = st.skus.find(sku); i != st.skus.end())
+    return i->second;
+  return missing_sku(self, sku, from);
 }
 
-void sku_failed(supervisor_ptr self, const sku_id& sku,
+void sku_failed(supervisor_ptr self, const sku_id& sku, seller from,
                 const caf::error& reason) {
   auto& st = self->state;
+  auto& down = st.down(from);
   auto now = st.ctx->now(self->clock());
-  auto& [since, count] = st.sku_failures[sku];
+  auto& [since, count] = down.failures[sku];
   if (count == 0 || now - since > supervisor_state::sku_failure_window_ms) {
     since = now;
     count = 0;
   }
   ++count;
-  sku_fault fault{sku, to_string(reason), now, true, count};
+  sku_fault fault{sku, to_string(reason), now, true, count, from};
   if (count > supervisor_state::sku_restarts_max) {
     fault.restarting = false;
     log::error("supervisor.sku_left_stopped", {{"sku", sku},
+                                               {"seller", to_string(from)},
                                                {"failures", uint64_t{count}},
                                                {"reason", fault.reason}});
-    st.failed[sku] = std::move(fault);
+    down.failed[sku] = std::move(fault);
     return;
   }
   auto delay = supervisor_state::sku_restart_backoff;
@@ -212,48 +365,58 @@ void sku_failed(supervisor_ptr self, const sku_id& sku,
     delay *= 5;
   log::error("supervisor.sku_restarting",
              {{"sku", sku},
+              {"seller", to_string(from)},
               {"failures", uint64_t{count}},
               {"in_ms", static_cast<uint64_t>(delay.count())},
               {"reason", fault.reason}});
-  auto& r = st.restarting[sku];
+  auto& r = down.restarting[sku];
   r.now = sku_restart::phase::backoff;
   r.fault = std::move(fault);
   self->delayed_send(caf::actor_cast<supervisor_actor>(self), delay,
-                     atom::restart_v, sku);
+                     atom::restart_v, sku, from);
 }
 
-void restart_sku(supervisor_ptr self, const sku_id& sku) {
+void restart_sku(supervisor_ptr self, const sku_id& sku, seller from) {
   auto& st = self->state;
-  auto i = st.restarting.find(sku);
-  if (i == st.restarting.end() || i->second.now != sku_restart::phase::backoff)
+  auto& restarting = st.down(from).restarting;
+  auto i = restarting.find(sku);
+  if (i == restarting.end() || i->second.now != sku_restart::phase::backoff)
     return;
   i->second.now = sku_restart::phase::settling;
   std::vector<order_actor> orders;
   orders.reserve(st.orders.size());
   for (auto& kvp : st.orders)
     orders.push_back(kvp.second);
-  auto settler = self->spawn(order_settler, std::move(orders));
+  auto settler = self->spawn(order_settler, std::move(orders),
+                             from == seller::external ? sku : sku_id{});
   self->request(settler, caf::infinite, atom::get_v)
-      .then([self, sku](bool) { read_sku(self, sku); },
-            [self, sku](caf::error& err) { sku_failed(self, sku, err); });
+      .then(
+          [self, sku, from](std::vector<order_id>& kept) {
+            if (from == seller::external)
+              read_external(self, sku, std::move(kept));
+            else
+              read_sku(self, sku);
+          },
+          [self, sku, from](caf::error& err) {
+            sku_failed(self, sku, from, err);
+          });
 }
 
 caf::expected<external_sku_actor> live_external(supervisor_ptr self,
                                                 const sku_id& sku) {
-  auto& failed = self->state.failed_external;
-  if (auto i = failed.find(sku); i != failed.end())
-    return sku_unavailable(i->second);
+  if (sku_down(self->state, sku, seller::external))
+    return missing_sku(self, sku, seller::external);
   return external_actor(self, sku);
 }
 
 std::vector<sku_fault> sku_health(const supervisor_state& st) {
   std::vector<sku_fault> result;
-  for (auto& kvp : st.restarting)
-    result.push_back(kvp.second.fault);
-  for (auto& kvp : st.failed)
-    result.push_back(kvp.second);
-  for (auto& kvp : st.failed_external)
-    result.push_back(kvp.second);
+  for (auto* down : {&st.internal_down, &st.external_down}) {
+    for (auto& kvp : down->restarting)
+      result.push_back(kvp.second.fault);
+    for (auto& kvp : down->failed)
+      result.push_back(kvp.second);
+  }
   return result;
 }
 

@@ -1,6 +1,7 @@
 // The SUPERVISOR after a restart: the SKUs, the EXTERNAL seller's holds and
 // the live orders rebuilt from what the store recovered.
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include "actors/inventory.hpp"
@@ -21,50 +22,9 @@ namespace {
 // actor then brings the WMS in step (reserve, block, ship, release).
 void restore_external(supervisor_ptr self, const recovered_state& recovered) {
   auto& st = self->state;
-  std::map<sku_id, external_ledger> ledgers;
-  auto ledger_of = [&](const sku_id& sku) -> external_ledger& {
-    auto i = ledgers.find(sku);
-    if (i == ledgers.end())
-      i = ledgers
-              .emplace(sku,
-                       external_ledger{st.ctx->settings.external.safety_buffer})
-              .first;
-    return i->second;
-  };
-  for (auto& rec : recovered.live_orders) {
-    if (rec.seller != seller::external)
-      continue;
-    for (auto& line : rec.lines) {
-      auto qty = held_quantity(rec, line);
-      if (qty <= 0)
-        continue;
-      external_hold h;
-      h.order = rec.id;
-      h.quantity = qty;
-      h.wanted = rec.status == order_status::created ? wms_state::reserved
-                                                     : wms_state::blocked;
-      ledger_of(line.sku).restore_hold(std::move(h));
-    }
-  }
-  for (auto& row : recovered.wms_reservations) {
-    auto& ledger = ledger_of(row.sku);
-    external_hold h;
-    if (auto* live = ledger.find(row.order)) {
-      h = *live; // the live order says what it wants
-    } else {
-      h.order = row.order;
-      h.quantity = row.quantity;
-      // No live hold: the order ended; ship if that was asked, else release.
-      h.wanted = row.state.wanted == wms_state::shipped ? wms_state::shipped
-                                                        : wms_state::released;
-    }
-    h.known = row.state.known;
-    h.reserve_seq = row.wms_seq;
-    h.requested = true;
-    ledger.restore_hold(std::move(h));
-  }
-  for (auto& d : recovered.external_deltas)
-    ledger_of(d.sku).restore_delta(d.wms_seq, d.quantity);
+  auto ledgers = external_ledgers(
+      st.ctx->settings.external.safety_buffer, recovered.live_orders,
+      recovered.wms_reservations, recovered.external_deltas);
   if (!ledgers.empty() && !st.ctx->wms) {
     log::warn("supervisor.external_without_wms",
               {{"skus", uint64_t{ledgers.size()}}});
@@ -106,6 +66,74 @@ void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
 } // namespace
 
 namespace supervisor_steps {
+
+std::map<sku_id, external_ledger>
+external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
+                 const std::vector<wms_reservation>& reservations,
+                 const std::vector<external_delta>& deltas,
+                 const sku_id* only) {
+  std::map<sku_id, external_ledger> ledgers;
+  auto wanted = [only](const sku_id& sku) {
+    return only == nullptr || *only == sku;
+  };
+  auto ledger_of = [&](const sku_id& sku) -> external_ledger& {
+    auto i = ledgers.find(sku);
+    if (i == ledgers.end())
+      i = ledgers.emplace(sku, external_ledger{safety_buffer}).first;
+    return i->second;
+  };
+  // Reservations of orders that shipped them: the WMS ships them even if
+  // the order's SKU actor had not journaled so before it stopped.
+  std::set<std::pair<order_id, sku_id>> shipped;
+  for (auto& rec : orders) {
+    if (rec.seller != seller::external)
+      continue;
+    for (auto& line : rec.lines) {
+      if (!wanted(line.sku))
+        continue;
+      if (rec.status == order_status::shipped ||
+          rec.status == order_status::delivered) {
+        if (line.quantity > line.cancelled_quantity)
+          shipped.emplace(rec.id, line.sku);
+        continue;
+      }
+      auto qty = held_quantity(rec, line);
+      if (qty <= 0)
+        continue;
+      external_hold h;
+      h.order = rec.id;
+      h.quantity = qty;
+      h.wanted = rec.status == order_status::created ? wms_state::reserved
+                                                     : wms_state::blocked;
+      ledger_of(line.sku).restore_hold(std::move(h));
+    }
+  }
+  for (auto& row : reservations) {
+    if (!wanted(row.sku))
+      continue;
+    auto& ledger = ledger_of(row.sku);
+    external_hold h;
+    if (auto* live = ledger.find(row.order)) {
+      h = *live; // the live order says what it wants
+    } else {
+      h.order = row.order;
+      h.quantity = row.quantity;
+      // No live hold: the order ended; ship if that was asked, else release.
+      h.wanted = row.state.wanted == wms_state::shipped ||
+                         shipped.count({row.order, row.sku}) > 0
+                     ? wms_state::shipped
+                     : wms_state::released;
+    }
+    h.known = row.state.known;
+    h.reserve_seq = row.wms_seq;
+    h.requested = true;
+    ledger.restore_hold(std::move(h));
+  }
+  for (auto& d : deltas)
+    if (wanted(d.sku))
+      ledger_of(d.sku).restore_delta(d.wms_seq, d.quantity);
+  return ledgers;
+}
 
 stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
                          const std::vector<hold_state>& stored_holds,

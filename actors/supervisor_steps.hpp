@@ -3,6 +3,7 @@
 // (supervisor_restart.cpp) share; used by nothing else.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,31 +39,47 @@ stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
 inventory_actor adopt_sku(supervisor_ptr self, const sku_id& sku,
                           stock_ledger ledger);
 
+/// The ledgers of EXTERNAL SKUs rebuilt from what the journal keeps: the
+/// holds of live orders (`orders`; a SHIPPED order's reservations are to
+/// ship), the reservations at the WMS not yet settled (one whose order holds
+/// nothing more is to ship or release) and the feed changes no snapshot
+/// reflects yet. Only `only`'s ledger if it is given.
+std::map<sku_id, external_ledger>
+external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
+                 const std::vector<wms_reservation>& reservations,
+                 const std::vector<external_delta>& deltas,
+                 const sku_id* only = nullptr);
+
+/// WMS_UNAVAILABLE: no gateway to the EXTERNAL seller's WMS is configured.
+caf::error no_wms();
+
 // -- restarts (supervisor_restart.cpp) ----------------------------------------
 
-/// True while the INTERNAL SKU has no actor because its actor stopped on a
+/// True while the seller's SKU has no actor because its actor stopped on a
 /// failure (being restarted, or left stopped).
-bool sku_down(const supervisor_state& st, const sku_id& sku);
+bool sku_down(const supervisor_state& st, const sku_id& sku, seller from);
 
-/// Why an INTERNAL SKU has no actor: UNAVAILABLE while it is down (see
+/// Why a seller's SKU has no actor: UNAVAILABLE while it is down (see
 /// sku_down), else UNKNOWN_SKU.
-caf::error missing_sku(supervisor_ptr self, const sku_id& sku);
+caf::error missing_sku(supervisor_ptr self, const sku_id& sku, seller from);
 
-/// The SKU's actor; while it is being restarted and the journal is being
-/// read, the answer waits for the new actor.
-caf::result<inventory_actor> find_sku(supervisor_ptr self, const sku_id& sku);
+/// The SKU's actor (an EXTERNAL SKU's spawned on first use); while it is
+/// being restarted and the journal is being read, the answer waits for the
+/// new actor.
+caf::result<inventory_actor> find_sku(supervisor_ptr self, const sku_id& sku,
+                                      seller from);
 
 /// The SKU's actor stopped on `reason`: restarts it after a backoff, or,
 /// after too many failures in a window, leaves it stopped.
-void sku_failed(supervisor_ptr self, const sku_id& sku,
+void sku_failed(supervisor_ptr self, const sku_id& sku, seller from,
                 const caf::error& reason);
 
 /// The next step of the SKU's restart (its timer, then the end of the wait
 /// for the live orders' steps in flight).
-void restart_sku(supervisor_ptr self, const sku_id& sku);
+void restart_sku(supervisor_ptr self, const sku_id& sku, seller from);
 
-/// The actor of an EXTERNAL SKU (spawned on first use), or UNAVAILABLE if
-/// its actor stopped on a failure.
+/// The actor of an EXTERNAL SKU (spawned on first use), or UNAVAILABLE
+/// while its actor is down.
 caf::expected<external_sku_actor> live_external(supervisor_ptr self,
                                                 const sku_id& sku);
 

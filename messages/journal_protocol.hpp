@@ -41,6 +41,10 @@ using journal_actor = caf::typed_actor<
     // Replies one INTERNAL SKU as stored, with the holds on it (appends
     // waiting for their commit go first). Errors: STORE_FAILURE.
     caf::replies_to<atom::load_sku, sku_id>::with<stored_sku>,
+    // Replies one EXTERNAL SKU's unsettled WMS reservations and feed
+    // changes (appends waiting for their commit go first). Errors:
+    // STORE_FAILURE.
+    caf::replies_to<atom::load_external, sku_id>::with<stored_external>,
     // Replies the journal's counters.
     caf::replies_to<atom::stats>::with<journal_stats>,
     // Internal: commits what has been appended so far.

@@ -42,6 +42,11 @@ class journal_store {
   /// a restart of its actor). `found` is false for a SKU never stored.
   virtual caf::expected<stored_sku> load_sku(const sku_id& sku) const = 0;
 
+  /// One EXTERNAL SKU's unsettled WMS reservations and feed changes (for a
+  /// restart of its actor); empty for a SKU never dealt with.
+  virtual caf::expected<stored_external>
+  load_external(const sku_id& sku) const = 0;
+
   /// A customer's idempotency keys recorded at or after `since`, with the
   /// results they guard (read when the customer's actor starts).
   virtual caf::expected<std::vector<key_state>>

@@ -46,6 +46,12 @@ struct external_delta {
   timestamp_ms at = 0;
 };
 
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, external_delta& x) {
+  return f(caf::meta::type_name("external_delta"), x.sku, x.event_id, x.wms_seq,
+           x.quantity, x.at);
+}
+
 /// What we last know of one reservation at the EXTERNAL seller's WMS.
 struct wms_reservation {
   order_id order;
@@ -56,6 +62,12 @@ struct wms_reservation {
   int64_t wms_seq = 0;
   timestamp_ms at = 0;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wms_reservation& x) {
+  return f(caf::meta::type_name("wms_reservation"), x.order, x.sku, x.quantity,
+           x.state, x.wms_seq, x.at);
+}
 
 /// One order's hold on one SKU as stored.
 struct hold_state {
@@ -85,6 +97,19 @@ struct stored_sku {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stored_sku& x) {
   return f(caf::meta::type_name("stored_sku"), x.found, x.state, x.holds);
+}
+
+/// One SKU of the EXTERNAL seller as the journal keeps it: its reservations
+/// at the WMS not yet settled and its feed changes (what a restart of its
+/// actor starts from, with the live orders' holds).
+struct stored_external {
+  std::vector<wms_reservation> reservations;
+  std::vector<external_delta> deltas;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stored_external& x) {
+  return f(caf::meta::type_name("stored_external"), x.reservations, x.deltas);
 }
 
 /// One idempotency key of a customer and the result it guards.

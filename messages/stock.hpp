@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include "messages/basics.hpp"
@@ -183,6 +185,18 @@ std::string to_string(const wms_standing& x);
 /// else, leaving in `out` what it could read: the known state (none if
 /// unreadable) and the wanted one only if readable.
 bool parse_wms_standing(std::string_view str, wms_standing& out);
+
+/// Travels as the text the journal keeps (CAF 0.17 has no std::optional).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wms_standing& x) {
+  auto text = to_string(x);
+  auto parse = [&]() -> caf::error {
+    parse_wms_standing(text, x);
+    return caf::none;
+  };
+  return f(caf::meta::type_name("wms_standing"), text,
+           caf::meta::load_callback(parse));
+}
 
 /// One order's hold on one SKU.
 struct hold_view {

@@ -40,10 +40,12 @@ using supervisor_actor = caf::typed_actor<
     // SKU of the previous page or empty). Errors: VALIDATION_FAILED,
     // WMS_UNAVAILABLE (EXTERNAL with no WMS gateway).
     caf::replies_to<atom::list, seller, uint32_t, sku_id>::with<inventory_page>,
-    // Replies the actor owning an INTERNAL SKU. While its actor is being
-    // restarted, waits for the new one once the journal is being read, and
-    // before answers UNAVAILABLE. Errors: UNKNOWN_SKU, UNAVAILABLE.
-    caf::replies_to<atom::find_sku, sku_id>::with<inventory_actor>,
+    // Replies the actor owning a seller's SKU (an EXTERNAL SKU's is spawned
+    // on first use). While its actor is being restarted, waits for the new
+    // one once the journal is being read, and before answers UNAVAILABLE.
+    // Errors: UNKNOWN_SKU (INTERNAL), UNAVAILABLE, WMS_UNAVAILABLE (EXTERNAL
+    // with no WMS gateway).
+    caf::replies_to<atom::find_sku, sku_id, seller>::with<inventory_actor>,
     // createOrder: validates, resolves the SKUs, spawns the order's actor with
     // a fresh unguessable id and delegates the creation to it. Errors:
     // VALIDATION_FAILED, MIXED_SELLERS, UNKNOWN_SKU, WMS_UNAVAILABLE, and those
@@ -73,7 +75,8 @@ using supervisor_actor = caf::typed_actor<
     // Internal (an order's hold timer): passes (atom::expire, generation) to
     // the order's actor if it is live, else drops it.
     caf::reacts_to<atom::expire, order_id, uint64_t>,
-    // Internal (a timer): restarts the SKU's stopped actor from the journal.
-    caf::reacts_to<atom::restart, sku_id>>;
+    // Internal (a timer): restarts the seller's SKU's stopped actor from the
+    // journal.
+    caf::reacts_to<atom::restart, sku_id, seller>>;
 
 } // namespace oms

@@ -92,5 +92,6 @@ CAF_ADD_TYPE_ID(oms, (oms::deliver_command))
 CAF_ADD_TYPE_ID(oms, (oms::cancel_command))
 CAF_ADD_TYPE_ID(oms, (oms::cancel_lines_command))
 CAF_ADD_TYPE_ID(oms, (oms::stored_sku))
+CAF_ADD_TYPE_ID(oms, (oms::stored_external))
 
 CAF_END_TYPE_ID_BLOCK(oms)

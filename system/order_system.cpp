@@ -172,7 +172,8 @@ order_system::get_available_inventory(const sku_id& sku, seller from) {
 
 caf::expected<stock_view> order_system::set_price(const sku_id& sku,
                                                   money unit_price) {
-  auto handle = call<inventory_actor>(supervisor_, atom::find_sku_v, sku);
+  auto handle = call<inventory_actor>(supervisor_, atom::find_sku_v, sku,
+                                      seller::internal);
   if (!handle)
     return handle.error();
   return call<stock_view>(*handle, atom::price_v, unit_price);

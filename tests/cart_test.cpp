@@ -126,7 +126,8 @@ TEST_CASE_FIXTURE(big_cart_fixture,
   // checkout is refused by the order's own check and puts the line back,
   // and removing the line makes the cart viewable again.
   REQUIRE(put("GOLD", 900'000'000));
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"GOLD"});
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"GOLD"},
+                                 seller::internal);
   REQUIRE(h);
   REQUIRE(call<stock_view>(*h, atom::price_v, money{20'000'000'000}));
   auto v = view();
@@ -173,7 +174,8 @@ TEST_CASE_FIXTURE(cart_fixture,
   CHECK(v.lines[0].line_total == 2000);
   CHECK(v.lines[1].line_total == 750);
   CHECK(v.total == 2750);
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"});
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                 seller::internal);
   REQUIRE(call<stock_view>(*h, atom::price_v, money{1200}));
   CHECK(view(alice).total == 2 * 1200 + 750);
 }

@@ -98,7 +98,8 @@ TEST_CASE_FIXTURE(fixture, "a receipt the journal refuses changes nothing") {
 
 TEST_CASE_FIXTURE(fixture, "a price change applies to later reservations") {
   receive("SKU-1", 10, 100);
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"SKU-1"});
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"SKU-1"},
+                                 seller::internal);
   REQUIRE(h);
   auto v = call<stock_view>(*h, atom::price_v, money{250});
   REQUIRE(v);
@@ -112,7 +113,8 @@ TEST_CASE_FIXTURE(fixture, "a price change applies to later reservations") {
 
 TEST_CASE_FIXTURE(fixture, "the SKU actor's holds are idempotent per order") {
   receive("SKU-1", 10, 100);
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"SKU-1"});
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"SKU-1"},
+                                 seller::internal);
   REQUIRE(h);
   auto r1 =
       call<reserve_reply>(*h, atom::reserve_v, order_id{"o1"}, int64_t{4});

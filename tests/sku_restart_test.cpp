@@ -19,7 +19,8 @@ constexpr milliseconds all_backoffs{60'000};
 
 struct restart_fixture : fixture {
   inventory_actor sku_actor(const sku_id& sku) {
-    auto h = call<inventory_actor>(sup, atom::find_sku_v, sku);
+    auto h =
+        call<inventory_actor>(sup, atom::find_sku_v, sku, seller::internal);
     REQUIRE_MESSAGE(h, why(h));
     return *h;
   }
@@ -64,8 +65,8 @@ TEST_CASE_FIXTURE(restart_fixture, "a SKU whose actor fails comes back from "
   // While it restarts it answers UNAVAILABLE, and nothing spawns it empty.
   CHECK(code(call<stock_view>(sup, atom::get_v, sku_id{"A"},
                               seller::internal)) == "UNAVAILABLE");
-  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"})) ==
-        "UNAVAILABLE");
+  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                   seller::internal)) == "UNAVAILABLE");
   CHECK(code(call<stock_view>(sup, atom::receive_v, sku_id{"A"},
                               seller::internal, int64_t{2}, money{100})) ==
         "UNAVAILABLE");
@@ -172,17 +173,19 @@ TEST_CASE_FIXTURE(restart_fixture, "a SKU that keeps failing is left stopped "
     for (uint32_t n = 0; n < i; ++n)
       wait *= 5;
     advance(wait - milliseconds{1});
-    CHECK_MESSAGE(code(call<inventory_actor>(sup, atom::find_sku_v,
-                                             sku_id{"A"})) == "UNAVAILABLE",
+    CHECK_MESSAGE(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                             seller::internal)) ==
+                      "UNAVAILABLE",
                   "failure " << i + 1);
     advance(milliseconds{1});
-    REQUIRE_MESSAGE(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"}),
+    REQUIRE_MESSAGE(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                          seller::internal),
                     "failure " << i + 1);
   }
   fail("A");
   advance(all_backoffs);
-  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"})) ==
-        "UNAVAILABLE");
+  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                   seller::internal)) == "UNAVAILABLE");
   auto faults = health();
   REQUIRE(faults.size() == 1);
   CHECK_FALSE(faults.front().restarting);
@@ -201,7 +204,8 @@ TEST_CASE_FIXTURE(restart_fixture, "failures far apart do not add up to "
   for (uint32_t i = 0; i <= supervisor_state::sku_restarts_max + 1; ++i) {
     fail("A");
     advance(milliseconds{supervisor_state::sku_failure_window_ms + 1});
-    REQUIRE_MESSAGE(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"}),
+    REQUIRE_MESSAGE(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                          seller::internal),
                     "failure " << i + 1);
   }
   CHECK(stock("A").on_hand == 3);

@@ -1,6 +1,7 @@
 // One suite for every journal backend: what is committed is read back,
 // applied to the current state, and survives reopening the store.
 #include <algorithm>
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -683,6 +684,68 @@ TEST_CASE("every store reads one SKU with the holds on it as its whole state "
         auto got = store->load_sku(id);
         REQUIRE_MESSAGE(got, why(got));
         check_same_sku(whole, id, *got);
+      }
+    }
+  }
+}
+
+// What a restart of one EXTERNAL SKU's actor reads: only its reservations
+// and feed changes, as the whole state has them.
+static void check_same_external(const recovered_state& whole, const sku_id& id,
+                                const stored_external& got) {
+  std::vector<wms_reservation> reservations;
+  for (auto& r : whole.wms_reservations)
+    if (r.sku == id)
+      reservations.push_back(r);
+  REQUIRE(got.reservations.size() == reservations.size());
+  for (size_t i = 0; i < reservations.size(); ++i) {
+    auto& w = reservations[i];
+    auto& g = got.reservations[i];
+    CHECK(g.order == w.order);
+    CHECK(g.sku == id);
+    CHECK(g.quantity == w.quantity);
+    CHECK(g.state == w.state);
+    CHECK(g.wms_seq == w.wms_seq);
+    CHECK(g.at == w.at);
+  }
+  std::vector<external_delta> deltas;
+  for (auto& d : whole.external_deltas)
+    if (d.sku == id)
+      deltas.push_back(d);
+  REQUIRE(got.deltas.size() == deltas.size());
+  for (size_t i = 0; i < deltas.size(); ++i) {
+    CHECK(got.deltas[i].sku == id);
+    CHECK(got.deltas[i].event_id == deltas[i].event_id);
+    CHECK(got.deltas[i].wms_seq == deltas[i].wms_seq);
+    CHECK(got.deltas[i].quantity == deltas[i].quantity);
+    CHECK(got.deltas[i].at == deltas[i].at);
+  }
+}
+
+TEST_CASE("every store reads one EXTERNAL SKU's WMS reservations and feed "
+          "changes as its whole state has them") {
+  auto evs = model_events();
+  auto reference = applied(evs);
+  auto whole = reference.recover();
+  std::set<sku_id> ids{"NOPE", ""};
+  for (auto& r : whole.wms_reservations)
+    ids.insert(r.sku);
+  for (auto& d : whole.external_deltas)
+    ids.insert(d.sku);
+  REQUIRE(ids.size() > 2);
+  for (auto& id : ids)
+    check_same_external(whole, id, reference.external_of(id));
+  CHECK(reference.external_of("NOPE").reservations.empty());
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      auto store = b.open();
+      commit_all(*store, evs);
+      for (auto& id : ids) {
+        CAPTURE(id);
+        auto got = store->load_external(id);
+        REQUIRE_MESSAGE(got, why(got));
+        check_same_external(whole, id, *got);
       }
     }
   }

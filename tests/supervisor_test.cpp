@@ -10,13 +10,14 @@ using namespace oms::test;
 
 TEST_CASE_FIXTURE(fixture, "the supervisor hands out the owner of a SKU") {
   receive("A", 3, 100);
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"});
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                 seller::internal);
   REQUIRE(h);
   auto v = call<stock_view>(*h, atom::get_v);
   REQUIRE(v);
   CHECK(v->on_hand == 3);
-  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"B"})) ==
-        "UNKNOWN_SKU");
+  CHECK(code(call<inventory_actor>(sup, atom::find_sku_v, sku_id{"B"},
+                                   seller::internal)) == "UNKNOWN_SKU");
 }
 
 TEST_CASE_FIXTURE(fixture, "callers talk to an order's actor directly") {
@@ -64,7 +65,8 @@ TEST_CASE_FIXTURE(fixture,
   // A hold placed behind the orders' back is exactly what the audit exists
   // to find.
   receive("A", 10, 100);
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"});
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
+                                 seller::internal);
   REQUIRE(h);
   REQUIRE(
       call<reserve_reply>(*h, atom::reserve_v, order_id{"ghost"}, int64_t{2}));
@@ -100,7 +102,8 @@ TEST_CASE_FIXTURE(
   CHECK(report.skus_checked == 150);
   CHECK(report.live_orders == static_cast<uint64_t>(live));
   CHECK(report.violations.empty());
-  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"S149"});
+  auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"S149"},
+                                 seller::internal);
   REQUIRE(h);
   REQUIRE(
       call<reserve_reply>(*h, atom::reserve_v, order_id{"ghost"}, int64_t{1}));

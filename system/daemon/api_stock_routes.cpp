@@ -157,7 +157,7 @@ void api::impl::inventory_price(const call_ptr& c) {
         self_ptr->ask<stock_view>(c, sku, self_ptr->respond<stock_view>(c, 200),
                                   atom::price_v, price);
       },
-      atom::find_sku_v, c->params[0]);
+      atom::find_sku_v, c->params[0], seller::internal);
 }
 
 void api::impl::inventory_list(const call_ptr& c) {

@@ -41,6 +41,12 @@ caf::expected<stored_sku> memory_store::load_sku(const sku_id& sku) const {
   return state_.sku_of(sku);
 }
 
+caf::expected<stored_external>
+memory_store::load_external(const sku_id& sku) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.external_of(sku);
+}
+
 caf::expected<std::vector<key_state>>
 memory_store::load_key(const customer_id& customer,
                        const std::string& key) const {

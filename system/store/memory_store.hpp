@@ -20,6 +20,8 @@ class memory_store : public journal_store {
   uint64_t last_seq() const override;
   caf::expected<recovered_state> load() override;
   caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
+  caf::expected<stored_external>
+  load_external(const sku_id& sku) const override;
   caf::expected<std::vector<key_state>>
   load_key(const customer_id& customer, const std::string& key) const override;
   caf::expected<std::vector<key_state>>

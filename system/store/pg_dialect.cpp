@@ -283,6 +283,13 @@ const sql_dialect& pg_dialect() {
           {sql::one_sku_holds,
            "SELECT order_id, sku, quantity, kind, lots FROM holds "
            "WHERE sku = $1 ORDER BY order_id COLLATE \"C\""},
+          {sql::one_external_deltas,
+           "SELECT sku, event_id, wms_seq, quantity, at FROM "
+           "external_deltas WHERE sku = $1 ORDER BY wms_seq"},
+          {sql::one_external_wms,
+           "SELECT order_id, sku, quantity, state, wms_seq, at "
+           "FROM wms_reservations WHERE sku = $1 ORDER BY order_id COLLATE "
+           "\"C\""},
       })};
   return dialect;
 }

@@ -12,17 +12,22 @@ namespace oms {
 namespace {
 
 constexpr const char* sql_names[] = {
-    "insert_event",   "upsert_price",    "receive",         "adjust",
-    "consume",        "touch_sku",       "add_to_batch",    "prune_batches",
-    "hold_reserve",   "hold_block",      "hold_find",       "hold_update",
-    "hold_delete",    "upsert_order",    "upsert_line",     "insert_history",
-    "upsert_payment", "insert_key",      "insert_customer", "insert_inbox",
-    "forget_inbox",   "upsert_cursor",   "upsert_delta",    "upsert_wms",
-    "delete_wms",     "find_order",      "list_orders",     "read_events",
-    "load_keys",      "last_seq",        "load_skus",       "load_batches",
-    "load_holds",     "load_live",       "load_customers",  "load_inbox",
-    "load_cursors",   "load_deltas",     "load_wms",        "count_orders",
-    "one_sku",        "one_sku_batches", "one_sku_holds",   "load_key",
+    "insert_event",     "upsert_price",   "receive",
+    "adjust",           "consume",        "touch_sku",
+    "add_to_batch",     "prune_batches",  "hold_reserve",
+    "hold_block",       "hold_find",      "hold_update",
+    "hold_delete",      "upsert_order",   "upsert_line",
+    "insert_history",   "upsert_payment", "insert_key",
+    "insert_customer",  "insert_inbox",   "forget_inbox",
+    "upsert_cursor",    "upsert_delta",   "upsert_wms",
+    "delete_wms",       "find_order",     "list_orders",
+    "read_events",      "load_keys",      "last_seq",
+    "load_skus",        "load_batches",   "load_holds",
+    "load_live",        "load_customers", "load_inbox",
+    "load_cursors",     "load_deltas",    "load_wms",
+    "count_orders",     "one_sku",        "one_sku_batches",
+    "one_sku_holds",    "load_key",       "one_external_deltas",
+    "one_external_wms",
 };
 
 static_assert(std::size(sql_names) == sql_count);
@@ -220,6 +225,19 @@ key_state key_row(const customer_id& customer, const sql_row& row) {
   return k;
 }
 
+external_delta delta_row(const sql_row& row) {
+  return external_delta{row.text(0), row.text(1), row.integer(2),
+                        row.integer(3), row.integer(4)};
+}
+
+wms_reservation wms_row(const sql_row& row) {
+  wms_reservation w{row.text(0), row.text(1),    row.integer(2),
+                    {},          row.integer(4), row.integer(5)};
+  // What is not a standing reads as far as it goes, as it was journaled.
+  parse_wms_standing(row.text(3), w.state);
+  return w;
+}
+
 void load_state(sql_session& s, recovered_state& result) {
   load_rows(s, sql::load_skus, "cannot read SKUs",
             [&](const sql_row& row) { result.skus.push_back(sku_row(row)); });
@@ -247,17 +265,11 @@ void load_state(sql_session& s, recovered_state& result) {
             });
   load_rows(s, sql::load_deltas, "cannot read the external feed changes",
             [&](const sql_row& row) {
-              result.external_deltas.push_back(
-                  external_delta{row.text(0), row.text(1), row.integer(2),
-                                 row.integer(3), row.integer(4)});
+              result.external_deltas.push_back(delta_row(row));
             });
   load_rows(s, sql::load_wms, "cannot read the WMS reservations",
             [&](const sql_row& row) {
-              wms_reservation w{row.text(0), row.text(1),    row.integer(2),
-                                {},          row.integer(4), row.integer(5)};
-              // What is not a standing reads as far as it goes, as it was journaled.
-              parse_wms_standing(row.text(3), w.state);
-              result.wms_reservations.push_back(std::move(w));
+              result.wms_reservations.push_back(wms_row(row));
             });
   load_rows(s, sql::count_orders, "cannot count orders",
             [&](const sql_row& row) {
@@ -377,6 +389,30 @@ caf::expected<stored_sku> sql_store::load_sku(const sku_id& id) const {
   if (!found.empty()) {
     result.found = true;
     result.state = std::move(found.front());
+  }
+  return result;
+}
+
+caf::expected<stored_external>
+sql_store::load_external(const sku_id& id) const {
+  stored_external result;
+  try {
+    reading(true, [&](sql_session& s) {
+      load_rows(s, sql::one_external_wms,
+                "cannot read the SKU's WMS reservations",
+                [&](const sql_row& row) {
+                  result.reservations.push_back(wms_row(row));
+                },
+                {id});
+      load_rows(
+          s, sql::one_external_deltas, "cannot read the SKU's feed changes",
+          [&](const sql_row& row) { result.deltas.push_back(delta_row(row)); },
+          {id});
+    });
+  } catch (const bad_data& e) {
+    return failure(e.what());
+  } catch (const std::exception& e) {
+    return failure("cannot read EXTERNAL SKU " + id + ": " + e.what());
   }
   return result;
 }

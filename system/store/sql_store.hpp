@@ -81,9 +81,13 @@ enum class sql : uint8_t {
   one_sku_batches, // sku
   one_sku_holds,   // sku
   load_key,        // customer, key -> key, fingerprint, order_id, at, response
+  // One EXTERNAL SKU (restart of its actor): as load_deltas, load_wms.
+  one_external_deltas, // sku
+  one_external_wms,    // sku
 };
 
-inline constexpr size_t sql_count = static_cast<size_t>(sql::load_key) + 1;
+inline constexpr size_t sql_count =
+    static_cast<size_t>(sql::one_external_wms) + 1;
 
 /// The name of a statement ("insert_event").
 const char* name_of(sql statement);
@@ -148,6 +152,8 @@ class sql_store : public journal_store {
   uint64_t last_seq() const override { return last_seq_; }
   caf::expected<recovered_state> load() override;
   caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
+  caf::expected<stored_external>
+  load_external(const sku_id& sku) const override;
   caf::expected<std::vector<key_state>>
   load_key(const customer_id& customer, const std::string& key) const override;
   caf::expected<std::vector<key_state>>

@@ -335,6 +335,12 @@ const sql_dialect& sqlite_dialect() {
            "batches WHERE sku = ?1 ORDER BY rowid"},
           {sql::one_sku_holds, "SELECT order_id, sku, quantity, kind, lots "
                                "FROM holds WHERE sku = ?1 ORDER BY order_id"},
+          {sql::one_external_deltas,
+           "SELECT sku, event_id, wms_seq, quantity, at FROM "
+           "external_deltas WHERE sku = ?1 ORDER BY wms_seq"},
+          {sql::one_external_wms,
+           "SELECT order_id, sku, quantity, state, wms_seq, at "
+           "FROM wms_reservations WHERE sku = ?1 ORDER BY order_id"},
       })};
   return dialect;
 }

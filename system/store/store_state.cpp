@@ -180,6 +180,17 @@ stored_sku store_state::sku_of(const sku_id& sku) const {
   return result;
 }
 
+stored_external store_state::external_of(const sku_id& sku) const {
+  stored_external result;
+  for (auto& kvp : wms_reservations_)
+    if (kvp.first.second == sku)
+      result.reservations.push_back(kvp.second);
+  for (auto i = external_deltas_.lower_bound({sku, INT64_MIN});
+       i != external_deltas_.end() && i->first.first == sku; ++i)
+    result.deltas.push_back(i->second);
+  return result;
+}
+
 std::vector<key_state> store_state::keys_for(const customer_id& customer,
                                              timestamp_ms since) const {
   std::vector<key_state> result;

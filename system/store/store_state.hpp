@@ -34,6 +34,7 @@ class store_state : private state_sink {
 
   /// One SKU with the holds on it.
   stored_sku sku_of(const sku_id& sku) const;
+  stored_external external_of(const sku_id& sku) const;
 
   /// A customer's idempotency keys recorded at or after `since`.
   std::vector<key_state> keys_for(const customer_id& customer,
