@@ -10,18 +10,21 @@
 //   amount <= 0                -> declined (invalid_amount)
 // fail_next(n) makes the next n calls of any kind UNAVAILABLE without effect.
 //
-// Like a real provider, it can remember its charges and refunds across
-// restarts: given a ledger file, every new outcome is appended to it as one
-// JSON line and synced before it is answered, and the file is read back at
-// start (a torn last line, from a crash mid-write, is an answer that was
-// never given, and is dropped).
+// Like a real provider, it keeps its charges and refunds in a database, not
+// in memory: an SQLite file when given a path (each outcome committed and
+// synced before it is answered, so a charge made before a restart can be
+// looked up and refunded after it; the process's memory stays flat however
+// many it keeps), else an SQLite database in memory (tests, demos). A ledger of JSON lines
+// from an earlier version is imported once at start (a torn last line, from
+// a crash mid-write, is an answer that was never given, and is dropped) and
+// renamed with the suffix ".imported".
 #pragma once
 
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
-#include <unordered_map>
 
 #include "messages/payment_gateway.hpp"
 
@@ -34,17 +37,20 @@ class simulated_gateway : public payment_gateway {
     money decline_amount_min = 0;
   };
 
-  simulated_gateway() = default;
-  explicit simulated_gateway(config cfg) : cfg_(cfg) {}
-  /// Remembers its outcomes in `ledger_path` (created 0600 if missing).
-  /// Throws ledger_error if the file cannot be read, written or parsed.
-  simulated_gateway(config cfg, std::string ledger_path);
+  simulated_gateway() : simulated_gateway(config{}) {}
+  explicit simulated_gateway(config cfg);
+  /// Keeps its outcomes in the SQLite file `db_path` (created 0600 if
+  /// missing), first importing the JSON-lines ledger `legacy_ledger` if that
+  /// file exists. Throws ledger_error if either cannot be read, written or
+  /// parsed.
+  simulated_gateway(config cfg, std::string db_path,
+                    std::string legacy_ledger = {});
   ~simulated_gateway() override;
 
   simulated_gateway(const simulated_gateway&) = delete;
   simulated_gateway& operator=(const simulated_gateway&) = delete;
 
-  /// A ledger file that cannot be used, with its path in the message.
+  /// A ledger that cannot be used, with its path in the message.
   struct ledger_error : std::runtime_error {
     using std::runtime_error::runtime_error;
   };
@@ -70,28 +76,24 @@ class simulated_gateway : public payment_gateway {
   std::optional<money> refunded_total() const;
 
  private:
+  class db;
+
   bool consume_failure();
-  /// Applies one outcome to the maps (and the reference counter).
-  void remember(const std::string& key, const gateway_result& res,
-                bool is_refund, const std::string& charge_reference);
-  /// Appends one outcome to the ledger and syncs it; false if that failed
-  /// (the call then answers UNAVAILABLE and changes nothing).
-  bool persist(const std::string& key, const gateway_result& res,
-               bool is_refund, const std::string& charge_reference);
-  void load_ledger();
+  /// Records one outcome (and what it leaves of its charge) atomically and
+  /// durably; false if that failed (the call then answers UNAVAILABLE and
+  /// changes nothing).
+  bool record(const std::string& key, const gateway_result& res, bool is_refund,
+              const std::string& charge_reference);
+  void import_ledger(const std::string& path);
+  int count(bool refunds) const;
+  std::optional<money> total(bool refunds) const;
 
   config cfg_;
   mutable std::mutex mtx_;
   int failures_left_ = 0;
-  int next_reference_ = 1;
-  struct entry {
-    gateway_result result;
-    bool is_refund = false;
-  };
-  std::unordered_map<std::string, entry> by_key_;
-  std::unordered_map<std::string, money> charged_by_reference_;
-  std::string ledger_path_;
-  int ledger_fd_ = -1;
+  int64_t next_reference_ = 1;
+  std::string path_;
+  std::unique_ptr<db> db_;
 };
 
 } // namespace oms

@@ -61,8 +61,9 @@ caf::expected<data_dir_lock> claim_data_dir(const std::string& dir) {
                                                ": " + ec.message());
   fs::path root{dir};
   make_private(root);
-  for (auto* name : {"oms.db", "oms.db-wal", "oms.db-shm", "admin.token",
-                     "payments.jsonl", "omsd.lock"})
+  for (auto* name :
+       {"oms.db", "oms.db-wal", "oms.db-shm", "admin.token", "payments.db",
+        "payments.db-wal", "payments.db-shm", "payments.jsonl", "omsd.lock"})
     make_private(root / name);
   auto path = (root / "omsd.lock").string();
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

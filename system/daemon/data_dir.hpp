@@ -29,7 +29,7 @@ class data_dir_lock {
 
 /// Creates `dir` (mode 0700) if missing; takes away the group's and others'
 /// access to it and to the files omsd keeps there (oms.db and its WAL,
-/// admin.token, payments.jsonl) where an older version left it; then takes
+/// admin.token, the payment ledger) where an older version left it; then takes
 /// the data dir's lock. Errors (STORE_FAILURE) name the dir, or the process
 /// that holds the lock.
 caf::expected<data_dir_lock> claim_data_dir(const std::string& dir);

@@ -199,8 +199,10 @@ std::shared_ptr<simulated_gateway> start_gateway(const daemon_config& cfg,
   gw.decline_amount_min = cfg.decline_amount_min;
   if (!durable)
     return std::make_shared<simulated_gateway>(gw);
-  return std::make_shared<simulated_gateway>(
-      gw, (std::filesystem::path{cfg.data_dir} / "payments.jsonl").string());
+  std::filesystem::path dir{cfg.data_dir};
+  // payments.jsonl: the ledger of earlier versions, imported once.
+  return std::make_shared<simulated_gateway>(gw, (dir / "payments.db").string(),
+                                             (dir / "payments.jsonl").string());
 }
 
 api_options front_options(const daemon_config& cfg,

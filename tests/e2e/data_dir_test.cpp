@@ -142,7 +142,8 @@ TEST_CASE("e2e: the data dir and the files omsd keeps there are readable by "
   paid_order(d, "PRIV-1", 1);
   auto dir = d.data_dir() + "/data";
   CHECK(mode_of(dir) == 0700);
-  for (auto* name : {"oms.db", "oms.db-wal", "payments.jsonl", "omsd.lock"})
+  for (auto* name :
+       {"oms.db", "oms.db-wal", "payments.db", "payments.db-wal", "omsd.lock"})
     CHECK_MESSAGE(mode_of(dir + "/" + name) == 0600, name);
   // A store left readable by an older version is made private at start.
   CHECK(d.stop() == 0);
