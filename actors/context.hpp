@@ -52,8 +52,9 @@ struct settings {
   std::chrono::milliseconds refund_retry_interval_max = std::chrono::minutes(5);
   /// How long idempotency keys are remembered.
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
-  /// How often customers forget keys older than the window.
-  std::chrono::milliseconds idempotency_purge_interval = std::chrono::hours(1);
+  /// How long a customer's actor at rest stays with no request before it
+  /// ends (checked once per this interval).
+  std::chrono::milliseconds customer_idle_timeout = std::chrono::hours(1);
   /// How long the INBOX remembers an inbound event id (a delivery of an id
   /// older than this is applied as new), and how often it forgets older ones.
   std::chrono::milliseconds inbox_retention = std::chrono::hours(24 * 30);

@@ -1,5 +1,5 @@
-// The CUSTOMER actor's behaviour: its idempotency keys (loaded from the
-// store before the first request, purged after the window) and its orders
+// The CUSTOMER actor's behaviour: its idempotency keys (those in flight in
+// memory, the finished ones read from the store) and its orders
 // (created, checked out from the cart, paid, listed). The cart is
 // customer_cart.cpp.
 #include "actors/customer.hpp"
@@ -37,29 +37,39 @@ using record_callback = std::function<void(caf::expected<order_record>)>;
 
 // -- idempotency --------------------------------------------------------------
 
-// Answers a repeat of a finished request with the result the journal stored
-// for its key.
-void replay(customer_ptr self, const std::string& key,
-            caf::typed_response_promise<order_record> rp) {
-  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
-                self->state.id, key)
-      .then(
-          [rp, key](std::vector<key_state>& found) mutable {
-            if (found.empty()) {
-              rp.deliver(make_error(errc::internal,
-                                    "the result of idempotency key " + key +
-                                        " is not in the journal"));
-              return;
-            }
-            rp.deliver(std::move(found.front().response));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(err); });
+caf::error key_reused(const std::string& key) {
+  nlohmann::json details{{"idempotencyKey", key}};
+  return make_error(errc::idempotency_key_reused,
+                    "the idempotency key was used with a different request",
+                    details.dump());
+}
+
+// Ends the key's time in memory: every request waiting on it gets `res`.
+void finish_key(customer_ptr self, const std::string& key,
+                const caf::expected<order_record>& res) {
+  auto& keys = self->state.keys;
+  auto i = keys.find(key);
+  if (i == keys.end())
+    return;
+  auto waiting = std::move(i->second.waiting);
+  keys.erase(i);
+  for (auto& p : waiting) {
+    if (res)
+      p.deliver(*res);
+    else
+      p.deliver(res.error());
+  }
 }
 
 // Runs `run` at most once per (key, fingerprint): a repeat gets the stored
 // result, a repeat while the first is in flight waits for it, another
 // request under the same key is refused. A failed run changed nothing, so
 // its key is released and a retry runs again.
+//
+// Only keys in flight are kept in memory. A finished key lives in the store,
+// journaled with the result it guards, so a key is first looked up there
+// (one primary-key read): memory does not grow with the keys of the window
+// (a day by default, two per paid order), and a restart forgets none.
 caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
                                      const std::string& fingerprint,
                                      std::function<void(record_callback)> run) {
@@ -77,93 +87,56 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
   }
   auto& keys = self->state.keys;
   if (auto i = keys.find(key); i != keys.end()) {
-    auto& entry = i->second;
-    if (entry.fingerprint != fingerprint) {
-      nlohmann::json details{{"idempotencyKey", key}};
-      return make_error(errc::idempotency_key_reused,
-                        "the idempotency key was used with a different "
-                        "request",
-                        details.dump());
-    }
+    if (i->second.fingerprint != fingerprint)
+      return key_reused(key);
     auto rp = self->make_response_promise<order_record>();
-    if (entry.done)
-      replay(self, key, rp);
-    else
-      entry.waiting.push_back(rp);
+    i->second.waiting.push_back(rp);
     return rp;
   }
   auto rp = self->make_response_promise<order_record>();
   auto& entry = keys[key];
   entry.fingerprint = fingerprint;
-  entry.at = now(self);
   entry.waiting.push_back(rp);
-  run([self, key](caf::expected<order_record> res) {
-    auto& keys = self->state.keys;
-    auto i = keys.find(key);
-    if (i == keys.end())
-      return;
-    auto waiting = std::move(i->second.waiting);
-    if (res) {
-      i->second.done = true;
-      for (auto& p : waiting)
-        p.deliver(*res);
-    } else {
-      keys.erase(i);
-      for (auto& p : waiting)
-        p.deliver(res.error());
-    }
-  });
+  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
+                self->state.id, key)
+      .then(
+          [self, key, fingerprint, run](std::vector<key_state>& found) {
+            auto horizon = now(self) -
+                           self->state.ctx->settings.idempotency_window.count();
+            if (!found.empty() && found.front().at >= horizon) {
+              auto& stored = found.front();
+              if (stored.fingerprint != fingerprint)
+                finish_key(self, key, key_reused(key));
+              else
+                finish_key(self, key, std::move(stored.response));
+              return;
+            }
+            // New, or older than the window: forgotten, so it runs again.
+            run([self, key](caf::expected<order_record> res) {
+              finish_key(self, key, res);
+            });
+          },
+          [self, key](caf::error& err) {
+            // Without the store's answer the request could run twice:
+            // refuse it (a retry asks again).
+            log::error(
+                "customer.key_unavailable",
+                {{"customer", self->state.id}, {"error", describe(err)}});
+            finish_key(self, key, err);
+          });
   return rp;
 }
 
-// The keys this customer used within the window come from the store
-// before the first request is handled (a restart must not forget them).
-void load_keys(customer_ptr self) {
-  auto since = now(self) - self->state.ctx->settings.idempotency_window.count();
-  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
-                self->state.id, since)
-      .await(
-          [=](std::vector<key_state>& keys) {
-            for (auto& k : keys) {
-              auto& entry = self->state.keys[k.key];
-              entry.fingerprint = std::move(k.fingerprint);
-              entry.at = k.at;
-              entry.done = true;
-            }
-          },
-          [=](caf::error& err) {
-            // Without its keys the customer could run a retried request twice:
-            // refuse to serve rather than guess.
-            log::error(
-                "customer.keys_unavailable",
-                {{"customer", self->state.id}, {"error", describe(err)}});
-            self->quit(err);
-          });
-}
-
 // Whether nothing of this customer is under way or kept in memory only:
-// an empty cart, no live order's handle, every key's request finished.
+// an empty cart, no live order's handle, no keyed request in flight.
 bool at_rest(const customer_state& st) {
-  if (!st.cart.empty() || !st.handles.empty())
-    return false;
-  for (auto& kvp : st.keys)
-    if (!kvp.second.done)
-      return false;
-  return true;
+  return st.cart.empty() && st.handles.empty() && st.keys.empty();
 }
 
-// Forgets the finished keys older than the window; ends the actor if it was
-// idle for the whole interval and is at rest; else runs again after the
-// purge interval.
-void purge_keys(customer_ptr self) {
+// Ends the actor if it was idle for the whole purge interval and is at rest;
+// else runs again after the interval.
+void release_if_idle(customer_ptr self) {
   auto& st = self->state;
-  auto horizon = now(self) - st.ctx->settings.idempotency_window.count();
-  for (auto i = st.keys.begin(); i != st.keys.end();) {
-    if (i->second.done && i->second.at <= horizon)
-      i = st.keys.erase(i);
-    else
-      ++i;
-  }
   if (!st.active && at_rest(st)) {
     log::debug("customer.released", {{"customer", st.id}});
     self->quit();
@@ -171,8 +144,7 @@ void purge_keys(customer_ptr self) {
   }
   st.active = false;
   self->delayed_send(caf::actor_cast<customer_actor>(self),
-                     st.ctx->settings.idempotency_purge_interval,
-                     atom::purge_v);
+                     st.ctx->settings.customer_idle_timeout, atom::purge_v);
 }
 
 // -- orders -------------------------------------------------------------------
@@ -392,9 +364,8 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
     }
   });
   auto me = caf::actor_cast<customer_actor>(self);
-  self->delayed_send(me, self->state.ctx->settings.idempotency_purge_interval,
+  self->delayed_send(me, self->state.ctx->settings.customer_idle_timeout,
                      atom::purge_v);
-  load_keys(self);
   return {
       // Replies the cart priced now (a SKU that does not answer is priced
       // 0). Errors: VALIDATION_FAILED if its total would not fit in money.
@@ -447,8 +418,8 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
         self->state.active = true;
         return list_orders(self, limit, cursor);
       },
-      // Timer: forget idempotency keys older than the window.
-      [=](atom::purge) { purge_keys(self); },
+      // Timer: end if idle (see customer_state::active).
+      [=](atom::purge) { release_if_idle(self); },
   };
 }
 

@@ -23,14 +23,12 @@ namespace oms {
 /// A cart's lines: SKU and quantity, in the order they were added.
 using cart_lines = std::vector<std::pair<sku_id, int64_t>>;
 
-/// One idempotency key of a customer. The result it guards is not kept here
-/// (a key per order and payment, for a whole window, would keep a copy of
-/// every record): a repeat reads it from the journal, which stored it with
-/// the change the first request made.
+/// An idempotency key of a customer whose request is in flight (being
+/// looked up in the store, or running). A finished key is not kept here: the
+/// journal stored it with the result it guards and the change the first
+/// request made, and a repeat reads it there.
 struct idempotency_entry {
   std::string fingerprint;
-  timestamp_ms at = 0;
-  bool done = false;
   /// Requests with this key waiting for the first one to finish.
   std::vector<caf::typed_response_promise<order_record>> waiting;
 };
@@ -48,11 +46,12 @@ struct customer_state {
   /// orders hold no memory here.
   std::unordered_map<order_id, order_actor> handles;
   std::unordered_map<caf::actor_addr, order_id> order_of;
+  /// Keys of requests in flight.
   std::unordered_map<std::string, idempotency_entry> keys;
   /// A request came since the last purge tick. A customer idle for a whole
   /// tick with an empty cart, no live order handle and no request under way
-  /// ends; the SUPERVISOR spawns it again on next use, and its keys reload
-  /// from the journal (so customers seen once cost nothing after a while).
+  /// ends; the SUPERVISOR spawns it again on next use (so customers seen
+  /// once cost nothing after a while).
   bool active = true;
 
   static inline const char* name = "customer";

@@ -211,13 +211,6 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           return res.error();
         return std::move(*res);
       },
-      [=](atom::lookup, const customer_id& customer,
-          timestamp_ms since) -> caf::result<std::vector<key_state>> {
-        auto res = self->state.store->load_keys(customer, since);
-        if (!res)
-          return res.error();
-        return std::move(*res);
-      },
       [=](atom::stats) { return self->state.stats; },
   };
 }

@@ -30,10 +30,6 @@ using journal_actor = caf::typed_actor<
     // Errors: STORE_FAILURE.
     caf::replies_to<atom::list, customer_id, uint64_t,
                     uint64_t>::with<std::vector<order_record>>,
-    // Replies a customer's idempotency keys recorded at or after a time.
-    // Errors: STORE_FAILURE.
-    caf::replies_to<atom::lookup, customer_id,
-                    timestamp_ms>::with<std::vector<key_state>>,
     // Replies one idempotency key of a customer with the result it guards
     // (none or one). Errors: STORE_FAILURE.
     caf::replies_to<atom::lookup, customer_id,

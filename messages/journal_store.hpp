@@ -47,11 +47,6 @@ class journal_store {
   virtual caf::expected<stored_external>
   load_external(const sku_id& sku) const = 0;
 
-  /// A customer's idempotency keys recorded at or after `since`, with the
-  /// results they guard (read when the customer's actor starts).
-  virtual caf::expected<std::vector<key_state>>
-  load_keys(const customer_id& customer, timestamp_ms since) const = 0;
-
   /// One idempotency key of a customer with the result it guards, if it was
   /// recorded (none or one).
   virtual caf::expected<std::vector<key_state>>

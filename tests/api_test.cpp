@@ -62,11 +62,11 @@ TEST_CASE("omsd flags: the example from the docs just works") {
   CHECK(res.config->admin_token == "secret");
   CHECK(res.config->hold_ttl == 2000ms);
   CHECK(res.config->inbox_retention == std::chrono::hours(24 * 30));
-  CHECK(res.config->customer_purge_interval == std::chrono::hours(1));
+  CHECK(res.config->customer_idle_timeout == std::chrono::hours(1));
   CHECK(res.config->store == store_kind::sqlite);
-  auto quick = parse({"--customer-purge-interval", "30s"});
+  auto quick = parse({"--customer-idle-timeout", "30s"});
   REQUIRE(quick.config);
-  CHECK(quick.config->customer_purge_interval == 30s);
+  CHECK(quick.config->customer_idle_timeout == 30s);
   CHECK(res.config->listen == "127.0.0.1");
 }
 
@@ -78,8 +78,8 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--store", "postgres"}, // no connection string
            {"--log-level", "loud"},
            {"--inbox-retention", "59m"}, // shorter than any redelivery
-           {"--customer-purge-interval", "500ms"},
-           {"--customer-purge-interval", "2d"},
+           {"--customer-idle-timeout", "500ms"},
+           {"--customer-idle-timeout", "2d"},
            // Not a number: CLI11's range check let it through (found with
            // tests/fuzz/omsd_config_fuzz.cpp), and it turned the limit off.
            {"--rate-limit", "nan"},
@@ -114,8 +114,7 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
   CHECK(res.config->hold_ttl == defaults.hold_ttl);
   CHECK(res.config->idempotency_window == defaults.idempotency_window);
   CHECK(res.config->inbox_retention == defaults.inbox_retention);
-  CHECK(res.config->customer_purge_interval ==
-        defaults.customer_purge_interval);
+  CHECK(res.config->customer_idle_timeout == defaults.customer_idle_timeout);
   CHECK(res.config->limits.body_bytes_max == defaults.limits.body_bytes_max);
   CHECK(res.config->limits.json_depth_max == defaults.limits.json_depth_max);
   CHECK(res.config->limits.lines_per_order_max ==

@@ -413,7 +413,7 @@ TEST_CASE_FIXTURE(cart_fixture, "an idle customer at rest is released and "
   // Before, every customer ever seen kept an actor (about 2 KB each) for
   // the life of the process.
   REQUIRE(put(bob, "A", 1));
-  auto tick = ctx->settings.idempotency_purge_interval;
+  auto tick = ctx->settings.customer_idle_timeout;
   view(alice); // active in this interval: kept at the next tick
   advance(tick);
   CHECK(call<customer_actor>(sup, atom::customer_v, customer_id{"alice"})

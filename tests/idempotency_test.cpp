@@ -1,6 +1,8 @@
 // Idempotency keys of order creation and payment, scoped to the customer.
 #include "tests/fixture.hpp"
 
+#include "actors/customer.hpp"
+
 using namespace oms;
 using namespace oms::test;
 using namespace std::chrono_literals;
@@ -120,6 +122,51 @@ TEST_CASE_FIXTURE(key_fixture, "keys are forgotten after the window") {
   auto later = create_with("key-1");
   REQUIRE(later);
   CHECK(later->id != first->id);
+}
+
+TEST_CASE_FIXTURE(key_fixture, "a key used again after the window, then "
+                               "retried, runs once") {
+  auto first = create_with("key-1");
+  REQUIRE(first);
+  advance(25h);
+  auto second = create_with("key-1");
+  REQUIRE(second);
+  CHECK(second->id != first->id);
+  // Its retry gets the second order, not a third one nor the first.
+  auto retry = create_with("key-1");
+  REQUIRE(retry);
+  CHECK(retry->id == second->id);
+  CHECK(orders_created() == 2);
+  // And a different request under it within the window is refused.
+  CHECK(code(create_with("key-1", 3)) == "IDEMPOTENCY_KEY_REUSED");
+}
+
+TEST_CASE_FIXTURE(key_fixture, "finished keys are read from the store, not "
+                               "kept in the customer's memory") {
+  using customer_impl =
+      caf::stateful_actor<customer_state, customer_actor::base>;
+  auto* impl = dynamic_cast<customer_impl*>(
+      caf::actor_cast<caf::abstract_actor*>(alice));
+  REQUIRE(impl != nullptr);
+  receive("A", 20);
+  for (int i = 0; i < 20; ++i) {
+    auto rec = create_with("key-" + std::to_string(i), 1);
+    REQUIRE_MESSAGE(rec, why(rec));
+    must_apply(rec->id, command_kind::confirm);
+    REQUIRE(pay_with(rec->id, 1000, "pay-" + std::to_string(i)));
+  }
+  CHECK(impl->state.keys.empty());
+  // Every one still guards its request, and a paid order's pay key answers
+  // the record as paid, not as it is after later steps.
+  auto again = create_with("key-7", 1);
+  REQUIRE(again);
+  must_apply(again->id, command_kind::ship);
+  auto paid = pay_with(again->id, 1000, "pay-7");
+  REQUIRE_MESSAGE(paid, why(paid));
+  CHECK(paid->status == order_status::paid);
+  CHECK(code(create_with("key-7", 2)) == "IDEMPOTENCY_KEY_REUSED");
+  CHECK(orders_created() == 20);
+  CHECK(impl->state.keys.empty());
 }
 
 TEST_CASE_FIXTURE(key_fixture, "the key is recorded with the order it guards") {

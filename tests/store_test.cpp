@@ -404,9 +404,11 @@ TEST_CASE("every backend keeps the current state the events add up to") {
       // Shipped is not terminal: both orders still need an actor.
       CHECK(state->live_orders.size() == 2);
       CHECK(state->total_orders == 2);
-      auto keys = store->load_keys("alice", 0);
-      REQUIRE(keys);
-      CHECK(keys->size() == 2);
+      for (auto* key : {"key-o1", "key-o2"}) {
+        auto one = store->load_key("alice", key);
+        REQUIRE(one);
+        CHECK(one->size() == 1);
+      }
       CHECK(state->last_seq == 14);
     }
   }
@@ -449,7 +451,8 @@ TEST_CASE("every backend finds and lists orders that have no actor") {
   }
 }
 
-TEST_CASE("every backend loads only the idempotency keys within the window") {
+TEST_CASE("every backend reads one idempotency key with the result it "
+          "guards") {
   temp_dir dir;
   for (auto& b : backends(dir)) {
     SUBCASE(b.name.c_str()) {
@@ -460,15 +463,13 @@ TEST_CASE("every backend loads only the idempotency keys within the window") {
       require_ok(store->commit({order_event(
           event_kind::order_created,
           sample_order("new", "alice", order_status::created, 50'000))}));
-      auto keys = store->load_keys("alice", 10'000);
-      REQUIRE(keys);
-      REQUIRE(keys->size() == 1);
-      CHECK((*keys)[0].key == "key-new");
-      CHECK((*keys)[0].customer == "alice");
-      CHECK((*keys)[0].response.id == "new");
-      auto none = store->load_keys("bob", 0);
-      REQUIRE(none);
-      CHECK(none->empty());
+      auto fresh = store->load_key("alice", "key-new");
+      REQUIRE(fresh);
+      REQUIRE(fresh->size() == 1);
+      CHECK((*fresh)[0].key == "key-new");
+      CHECK((*fresh)[0].customer == "alice");
+      CHECK((*fresh)[0].at == 50'000);
+      CHECK((*fresh)[0].response.id == "new");
       // One key, as a repeated request reads the result it guards.
       auto one = store->load_key("alice", "key-old");
       REQUIRE_MESSAGE(one, why(one));
@@ -483,6 +484,27 @@ TEST_CASE("every backend loads only the idempotency keys within the window") {
         REQUIRE(missing);
         CHECK(missing->empty());
       }
+      // The key used again, later, for another order replaces its row; an
+      // earlier use, or the same order's again, does not.
+      auto reused =
+          sample_order("reused", "alice", order_status::created, 90'000);
+      reused.idempotency_key = "key-old";
+      reused.request_fingerprint = "ffeeddccbbaa9988";
+      auto stale = sample_order("stale", "alice", order_status::created, 500);
+      stale.idempotency_key = "key-old";
+      auto same =
+          sample_order("reused", "alice", order_status::created, 95'000);
+      same.idempotency_key = "key-old";
+      same.request_fingerprint = "0000000000000000";
+      for (auto* rec : {&reused, &stale, &same})
+        require_ok(
+            store->commit({order_event(event_kind::order_created, *rec)}));
+      auto now = store->load_key("alice", "key-old");
+      REQUIRE_MESSAGE(now, why(now));
+      REQUIRE(now->size() == 1);
+      CHECK((*now)[0].order == "reused");
+      CHECK((*now)[0].fingerprint == "ffeeddccbbaa9988");
+      CHECK((*now)[0].at == 90'000);
     }
   }
 }

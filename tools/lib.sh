@@ -39,11 +39,12 @@ run_and_exit() {
 # Starts omsd on PORT with DATA_DIR and the admin TOKEN, its output appended
 # to LOG, sets pid to its process id and waits (at most 30 s) until LOAD
 # (oms-http-load) finds it ready; returns 1 when it never was.
-#   start_omsd OMSD LOAD PORT DATA_DIR TOKEN LOG
+#   start_omsd OMSD LOAD PORT DATA_DIR TOKEN LOG   (OMSD_ARGS: more flags)
 start_omsd() {
   local omsd=$1 load=$2 port=$3 data=$4 token=$5 log=$6
+  # shellcheck disable=SC2086 # OMSD_ARGS: extra flags, split on spaces
   "$omsd" --port "$port" --data-dir "$data" --admin-token "$token" \
-    --log-level warn >>"$log" 2>&1 &
+    --log-level warn ${OMSD_ARGS:-} >>"$log" 2>&1 &
   # shellcheck disable=SC2034 # the caller's
   pid=$!
   "$load" wait --url "http://127.0.0.1:$port" --seconds 30

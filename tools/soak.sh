@@ -11,6 +11,9 @@
 #   tools/soak.sh [SECONDS] [BUILD_DIR] [OUT_DIR]   (default: 1800 build, a
 #                                                   temporary dir)
 #   RESTART_EVERY=300 CLIENTS=8 tools/soak.sh 3600
+#   OMSD_ARGS="--idempotency-window 2m --customer-idle-timeout 30s" \
+#     tools/soak.sh 900       (retention windows shorter than the run, so
+#                              that memory reaches its plateau within it)
 #
 # Prints one line per sample, then a summary: per process lifetime, the RSS,
 # fd and thread counts after warm-up and at the end. It fails (exit 1) on a

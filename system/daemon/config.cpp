@@ -145,10 +145,10 @@ void add_order_flags(CLI::App& app, daemon_config& cfg) {
   add_duration(app, "--idempotency-window", cfg.idempotency_window,
                "How long Idempotency-Key values are remembered")
       ->group(orders_group);
-  add_duration(app, "--customer-purge-interval", cfg.customer_purge_interval,
-               "How often a customer's actor forgets the keys past the "
-               "window, and ends if idle that long (it reloads on its next "
-               "request)")
+  add_duration(app, "--customer-idle-timeout", cfg.customer_idle_timeout,
+               "How long a customer's actor stays in memory with no request, "
+               "no cart and no live order before it ends (it starts again on "
+               "its next request)")
       ->group(orders_group);
   add_duration(app, "--inbox-retention", cfg.inbox_retention,
                "How long an inbound stock change's eventId is remembered; a "
@@ -303,10 +303,10 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --inbox-retention must be at least 1h, longer "
                          "than any redelivery of an inbound event\n"};
-  if (cfg.customer_purge_interval < std::chrono::seconds(1) ||
-      cfg.customer_purge_interval > std::chrono::hours(24))
+  if (cfg.customer_idle_timeout < std::chrono::seconds(1) ||
+      cfg.customer_idle_timeout > std::chrono::hours(24))
     return parse_outcome{std::nullopt, 2,
-                         "omsd: --customer-purge-interval must be between 1s "
+                         "omsd: --customer-idle-timeout must be between 1s "
                          "and 1d\n"};
   if (cfg.body_memory_max < cfg.limits.body_bytes_max)
     return parse_outcome{std::nullopt, 2,

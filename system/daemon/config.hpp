@@ -46,7 +46,7 @@ struct daemon_config {
   // -- orders
   std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
-  std::chrono::milliseconds customer_purge_interval = std::chrono::hours(1);
+  std::chrono::milliseconds customer_idle_timeout = std::chrono::hours(1);
   std::chrono::milliseconds inbox_retention = std::chrono::hours(24 * 30);
   size_t cart_lines_max = 100;
   // -- payments (the simulated gateway)

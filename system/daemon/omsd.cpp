@@ -151,7 +151,7 @@ settings actor_settings(const daemon_config& cfg) {
   settings s;
   s.hold_ttl = cfg.hold_ttl;
   s.idempotency_window = cfg.idempotency_window;
-  s.idempotency_purge_interval = cfg.customer_purge_interval;
+  s.customer_idle_timeout = cfg.customer_idle_timeout;
   s.inbox_retention = cfg.inbox_retention;
   s.request_timeout = cfg.request_timeout;
   s.cart_lines_max = cfg.cart_lines_max;

@@ -54,12 +54,6 @@ memory_store::load_key(const customer_id& customer,
   return state_.key_of(customer, key);
 }
 
-caf::expected<std::vector<key_state>>
-memory_store::load_keys(const customer_id& customer, timestamp_ms since) const {
-  std::lock_guard<std::mutex> guard{mtx_};
-  return state_.keys_for(customer, since);
-}
-
 caf::expected<order_record> memory_store::find_order(const order_id& id) const {
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto* rec = state_.find_order(id))

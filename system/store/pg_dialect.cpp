@@ -199,9 +199,14 @@ const sql_dialect& pg_dialect() {
            "excluded.status, reference = excluded.reference, reason = "
            "excluded.reason"},
           {sql::insert_key,
-           "INSERT INTO idempotency_keys (customer, key, "
-           "fingerprint, order_id, at, response) VALUES ($1,$2,"
-           "$3,$4,$5,$6) ON CONFLICT DO NOTHING"},
+           // A key used again after the window (for another order, later)
+           // replaces its old row.
+           "INSERT INTO idempotency_keys (customer, key, fingerprint, "
+           "order_id, at, response) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT "
+           "(customer, key) DO UPDATE SET fingerprint = excluded.fingerprint, "
+           "order_id = excluded.order_id, at = excluded.at, response = "
+           "excluded.response WHERE excluded.order_id <> "
+           "idempotency_keys.order_id AND excluded.at > idempotency_keys.at"},
           {sql::insert_customer, "INSERT INTO customers (id, name, token_hash, "
                                  "created_at) VALUES ($1,$2,$3,$4)"},
           {sql::insert_inbox, "INSERT INTO inbox (id, at) VALUES ($1, $2) ON "
@@ -235,9 +240,6 @@ const sql_dialect& pg_dialect() {
            "COALESCE(order_id, ''), quantity, amount, "
            "COALESCE(payload, '') FROM events WHERE seq >= $1 "
            "ORDER BY seq LIMIT $2"},
-          {sql::load_keys,
-           "SELECT key, fingerprint, order_id, at, response FROM "
-           "idempotency_keys WHERE customer = $1 AND at >= $2"},
           {sql::last_seq, "SELECT COALESCE(MAX(seq), 0) FROM events"},
           {sql::load_skus,
            "SELECT sku, unit_price, on_hand, received_total, "

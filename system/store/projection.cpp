@@ -35,12 +35,16 @@ std::vector<key_state> keys_of(const event& ev) {
   if (ev.kind == event_kind::order_created && !rec.idempotency_key.empty())
     result.push_back(key_state{rec.customer, rec.idempotency_key,
                                rec.request_fingerprint, rec.id, ev.at, rec});
-  // The first event that shows a charge succeeded is the one that answered
-  // the pay request; stores keep the first key they see (insert or ignore).
-  if (ev.kind == event_kind::order_changed)
+  // The event in which a charge succeeded is the one that answered the pay
+  // request: it moves the order to PAID with that charge's reference. Later
+  // events keep the payment in the record but do not record its key again.
+  if (ev.kind == event_kind::order_changed && !rec.history.empty() &&
+      rec.history.back().to == order_status::paid &&
+      rec.history.back().from != order_status::paid)
     for (auto& p : rec.payments)
       if (p.kind == payment_kind::charge &&
-          p.status == payment_status::succeeded && !p.client_key.empty())
+          p.status == payment_status::succeeded && !p.client_key.empty() &&
+          p.reference == rec.payment_reference)
         result.push_back(key_state{rec.customer, p.client_key, p.fingerprint,
                                    rec.id, ev.at, rec});
   return result;

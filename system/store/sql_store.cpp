@@ -12,21 +12,28 @@ namespace oms {
 namespace {
 
 constexpr const char* sql_names[] = {
-    "insert_event",     "upsert_price",   "receive",
-    "adjust",           "consume",        "touch_sku",
-    "add_to_batch",     "prune_batches",  "hold_reserve",
-    "hold_block",       "hold_find",      "hold_update",
-    "hold_delete",      "upsert_order",   "upsert_line",
-    "insert_history",   "upsert_payment", "insert_key",
-    "insert_customer",  "insert_inbox",   "forget_inbox",
-    "upsert_cursor",    "upsert_delta",   "upsert_wms",
-    "delete_wms",       "find_order",     "list_orders",
-    "read_events",      "load_keys",      "last_seq",
-    "load_skus",        "load_batches",   "load_holds",
-    "load_live",        "load_customers", "load_inbox",
-    "load_cursors",     "load_deltas",    "load_wms",
-    "count_orders",     "one_sku",        "one_sku_batches",
-    "one_sku_holds",    "load_key",       "one_external_deltas",
+    "insert_event",     "upsert_price",
+    "receive",          "adjust",
+    "consume",          "touch_sku",
+    "add_to_batch",     "prune_batches",
+    "hold_reserve",     "hold_block",
+    "hold_find",        "hold_update",
+    "hold_delete",      "upsert_order",
+    "upsert_line",      "insert_history",
+    "upsert_payment",   "insert_key",
+    "insert_customer",  "insert_inbox",
+    "forget_inbox",     "upsert_cursor",
+    "upsert_delta",     "upsert_wms",
+    "delete_wms",       "find_order",
+    "list_orders",      "read_events",
+    "last_seq",         "load_skus",
+    "load_batches",     "load_holds",
+    "load_live",        "load_customers",
+    "load_inbox",       "load_cursors",
+    "load_deltas",      "load_wms",
+    "count_orders",     "one_sku",
+    "one_sku_batches",  "one_sku_holds",
+    "load_key",         "one_external_deltas",
     "one_external_wms",
 };
 
@@ -430,24 +437,6 @@ sql_store::load_key(const customer_id& customer, const std::string& key) const {
     return failure(e.what());
   } catch (const std::exception& e) {
     return failure(std::string{"cannot read an idempotency key: "} + e.what());
-  }
-  return result;
-}
-
-caf::expected<std::vector<key_state>>
-sql_store::load_keys(const customer_id& customer, timestamp_ms since) const {
-  std::vector<key_state> result;
-  auto each = [&](const sql_row& row) {
-    result.push_back(key_row(customer, row));
-  };
-  try {
-    reading(false, [&](sql_session& s) {
-      s.run(sql::load_keys, {customer, since}, each);
-    });
-  } catch (const bad_data& e) {
-    return failure(e.what());
-  } catch (const std::exception& e) {
-    return failure(std::string{"cannot read idempotency keys: "} + e.what());
   }
   return result;
 }

@@ -61,7 +61,6 @@ enum class sql : uint8_t {
   list_orders, // customer, limit, offset -> record
   read_events, // from, max -> seq, at, kind, sku, order_id, quantity,
                // amount, payload
-  load_keys,   // customer, since -> key, fingerprint, order_id, at, response
   last_seq,    // -> the highest seq (0 when empty)
   // Recovery (no parameters), each in the order store_state keeps.
   load_skus,      // sku, unit_price, on_hand, received_total, consumed_total,
@@ -156,8 +155,6 @@ class sql_store : public journal_store {
   load_external(const sku_id& sku) const override;
   caf::expected<std::vector<key_state>>
   load_key(const customer_id& customer, const std::string& key) const override;
-  caf::expected<std::vector<key_state>>
-  load_keys(const customer_id& customer, timestamp_ms since) const override;
   caf::expected<order_record> find_order(const order_id& id) const override;
   caf::expected<std::vector<order_record>>
   list_orders(const customer_id& customer, uint64_t offset,

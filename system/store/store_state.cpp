@@ -119,7 +119,11 @@ void store_state::put_order(const order_record& rec, uint64_t, bool created) {
 }
 
 void store_state::add_key(const key_state& key) {
-  keys_.emplace(std::make_pair(key.customer, key.key), key);
+  // A key used again after the window (for another order, later) replaces
+  // its old row.
+  auto [i, added] = keys_.emplace(std::make_pair(key.customer, key.key), key);
+  if (!added && key.order != i->second.order && key.at > i->second.at)
+    i->second = key;
 }
 
 void store_state::add_customer(const customer_record& customer) {
@@ -188,16 +192,6 @@ stored_external store_state::external_of(const sku_id& sku) const {
   for (auto i = external_deltas_.lower_bound({sku, INT64_MIN});
        i != external_deltas_.end() && i->first.first == sku; ++i)
     result.deltas.push_back(i->second);
-  return result;
-}
-
-std::vector<key_state> store_state::keys_for(const customer_id& customer,
-                                             timestamp_ms since) const {
-  std::vector<key_state> result;
-  for (auto i = keys_.lower_bound({customer, std::string{}});
-       i != keys_.end() && i->first.first == customer; ++i)
-    if (i->second.at >= since)
-      result.push_back(i->second);
   return result;
 }
 

@@ -36,10 +36,6 @@ class store_state : private state_sink {
   stored_sku sku_of(const sku_id& sku) const;
   stored_external external_of(const sku_id& sku) const;
 
-  /// A customer's idempotency keys recorded at or after `since`.
-  std::vector<key_state> keys_for(const customer_id& customer,
-                                  timestamp_ms since) const;
-
   const order_record* find_order(const order_id& id) const;
 
   /// A customer's orders, newest first, skipping `offset`.
