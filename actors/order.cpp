@@ -188,12 +188,12 @@ void arm_hold_timer(order_ptr self) {
     self->send(handle_of(self), atom::expire_v, ++st.generation);
     return;
   }
-  // The timer goes through the SUPERVISOR, by order id, and anonymously: a
-  // timer holds its receiver and its sender, and one that named the order's
-  // own actor kept the actor of every order that finished before its hold
-  // ran out (15 minutes by default) in memory until then.
-  caf::delayed_anon_send(st.supervisor, left, atom::expire_v, st.record.id,
-                         ++st.generation);
+  // The SUPERVISOR keeps the hold's due time and passes atom::expire back
+  // by order id, and forgets it as soon as the order ends
+  // (supervisor_holds.cpp): a delayed message of our own, which CAF 0.17
+  // cannot take back, stayed in memory until the hold would have run out.
+  self->send(st.supervisor, atom::arm_v, st.record.id, ++st.generation,
+             st.record.hold_expires_at);
 }
 
 void finish_if_terminal(order_ptr self) {

@@ -536,12 +536,16 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         // message fall through to the scan over every SKU actor, once per
         // finished order.)
         self->state.orders.erase(rec.id);
+        forget_hold(self->state, rec.id);
       },
       [=](atom::audit) { return audit(self); },
       [=](atom::health) { return sku_health(self->state); },
       [=](atom::restart, const sku_id& sku, seller from) {
         restart_sku(self, sku, from);
       },
+      [=](atom::arm, const order_id& id, uint64_t generation,
+          timestamp_ms due) { arm_hold(self, id, generation, due); },
+      [=](atom::tick, uint64_t tick) { expire_due_holds(self, tick); },
       [=](atom::expire, const order_id& id, uint64_t generation) {
         auto& orders = self->state.orders;
         if (auto i = orders.find(id); i != orders.end())

@@ -53,6 +53,12 @@ struct sku_outages {
   std::map<sku_id, std::pair<timestamp_ms, uint32_t>> failures;
 };
 
+/// An order's hold timer: the order, and the generation its actor armed.
+struct hold_due {
+  order_id order;
+  uint64_t generation = 0;
+};
+
 /// State of the SUPERVISOR.
 struct supervisor_state {
   context_ptr ctx;
@@ -74,6 +80,14 @@ struct supervisor_state {
   /// SKU names are apart).
   sku_outages internal_down;
   sku_outages external_down;
+  /// The holds of unconfirmed orders by due time, each order's among them,
+  /// and the one timer armed for the earliest (hold_tick_at, 0 if none;
+  /// a timer of an older generation is stale). See supervisor_holds.cpp.
+  std::multimap<timestamp_ms, hold_due> holds_due;
+  std::unordered_map<order_id, std::multimap<timestamp_ms, hold_due>::iterator>
+      hold_of;
+  timestamp_ms hold_tick_at = 0;
+  uint64_t hold_tick_generation = 0;
   /// SKUs of the EXTERNAL seller seen so far (spawned on first use).
   std::map<sku_id, external_sku_actor> external;
   /// Reads the EXTERNAL seller's event feed (when a WMS is configured).

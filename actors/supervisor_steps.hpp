@@ -53,6 +53,20 @@ external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
 /// WMS_UNAVAILABLE: no gateway to the EXTERNAL seller's WMS is configured.
 caf::error no_wms();
 
+// -- hold timers (supervisor_holds.cpp) ---------------------------------------
+
+/// Arms the order's hold of `generation` for `due`, replacing its earlier
+/// one.
+void arm_hold(supervisor_ptr self, const order_id& id, uint64_t generation,
+              timestamp_ms due);
+
+/// The hold timer of generation `tick` fired: every live order whose hold is
+/// due gets atom::expire (a stale timer does nothing).
+void expire_due_holds(supervisor_ptr self, uint64_t tick);
+
+/// The order ended: its hold is forgotten.
+void forget_hold(supervisor_state& st, const order_id& id);
+
 // -- restarts (supervisor_restart.cpp) ----------------------------------------
 
 /// True while the seller's SKU has no actor because its actor stopped on a

@@ -75,6 +75,13 @@ using supervisor_actor = caf::typed_actor<
     // Internal (an order's hold timer): passes (atom::expire, generation) to
     // the order's actor if it is live, else drops it.
     caf::reacts_to<atom::expire, order_id, uint64_t>,
+    // Internal (an order's actor): the order's hold of a generation is due
+    // at a time; replaces the order's earlier one. Forgotten when the order
+    // ends.
+    caf::reacts_to<atom::arm, order_id, uint64_t, timestamp_ms>,
+    // Internal (the SUPERVISOR's hold timer, with its generation): passes
+    // atom::expire to every live order whose hold is due.
+    caf::reacts_to<atom::tick, uint64_t>,
     // Internal (a timer): restarts the seller's SKU's stopped actor from the
     // journal.
     caf::reacts_to<atom::restart, sku_id, seller>>;
