@@ -68,6 +68,12 @@ TEST_CASE("omsd flags: the example from the docs just works") {
   REQUIRE(quick.config);
   CHECK(quick.config->customer_idle_timeout == 30s);
   CHECK(res.config->listen == "127.0.0.1");
+  CHECK(res.config->store_check_background);
+  CHECK_FALSE(res.config->check_only);
+  auto off = parse({"--store-check", "off", "--check"});
+  REQUIRE(off.config);
+  CHECK_FALSE(off.config->store_check_background);
+  CHECK(off.config->check_only);
 }
 
 TEST_CASE("omsd flags: bad values are refused with exit code 2") {
@@ -85,6 +91,7 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--rate-limit", "nan"},
            {"--rate-burst", "nan"},
            {"--rate-limit", "-1"},
+           {"--store-check", "sometimes"},
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);
@@ -125,6 +132,7 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
   CHECK(res.config->cart_lines_max == defaults.cart_lines_max);
   CHECK(res.config->request_timeout == defaults.request_timeout);
   CHECK(res.config->rate_limit == defaults.rate_limit);
+  CHECK(res.config->store_check_background == defaults.store_check_background);
   // Flags override the file.
   auto over = parse(
       {"--config", OMS_SOURCE_DIR "/config/omsd.conf", "--hold-ttl", "30s"});

@@ -1,5 +1,6 @@
 // What only the SQLite store has: a file that can be torn, damaged, foreign
-// or from another version, and must never be started from half-read.
+// or from another version, and must never be started from half-read; and
+// the integrity check that reads all of it.
 #include <doctest/doctest.h>
 
 #include "tests/why.hpp"
@@ -9,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "messages/errors.hpp"
+#include "system/store/sqlite_check.hpp"
 #include "tests/backends.hpp"
 
 using namespace oms;
@@ -208,25 +210,89 @@ TEST_CASE("a torn last write loses only the transaction it tore") {
   CHECK(state->skus[0].on_hand == 11);
 }
 
-TEST_CASE("a damaged store stops the start with an error naming the file") {
+// A store of `n` receipts, closed (the WAL checkpointed into the file).
+void fill(const fs::path& path, int n) {
+  auto store = open_ok(path.string());
+  std::vector<event> events{created("A", 100)};
+  for (int i = 0; i < n; ++i)
+    events.push_back(receipt_event("A", 1));
+  REQUIRE(!store->commit(events));
+}
+
+TEST_CASE("the integrity check finds damage a start does not read, and "
+          "names it") {
+  // A start reads the current state and the log's last sequence number,
+  // not every page (a whole-file check made every start as slow as reading
+  // the store): damage in the middle of the event log is the check's to
+  // find, with omsd --check or in the background.
   temp_dir dir;
   auto path = dir.path / "oms.db";
-  {
-    auto store = open_ok(path.string());
-    std::vector<event> events{created("A", 100)};
-    for (int i = 0; i < 2000; ++i)
-      events.push_back(receipt_event("A", 1));
-    REQUIRE(!store->commit(events));
-  } // closing checkpoints the WAL into the file
+  // Enough events that the middle of the file is the log's rows, far from
+  // the schema and the tables' first pages (written first).
+  fill(path, 20000);
+  for (auto depth : {check_depth::quick, check_depth::full}) {
+    auto sound = check_sqlite_file(path.string(), depth);
+    REQUIRE_MESSAGE(sound, why(sound));
+    CHECK(sound->problems.empty());
+  }
   auto size = fs::file_size(path);
-  REQUIRE(size > 8 * 4096);
+  REQUIRE(size > 150 * 4096);
   // Scribble over two pages in the middle, where the event log's rows are.
   overwrite(path, static_cast<std::streamoff>(size / 2 / 4096 * 4096), 8192,
             '\x5a');
-  auto msg = open_error(path.string());
-  CAPTURE(msg);
-  CHECK(msg.find(path.string()) != std::string::npos);
-  CHECK(msg.find("damaged") != std::string::npos);
+  for (auto depth : {check_depth::quick, check_depth::full}) {
+    auto found = check_sqlite_file(path.string(), depth);
+    REQUIRE_MESSAGE(found, why(found));
+    REQUIRE_FALSE(found->problems.empty());
+    // One problem per line, none empty.
+    for (auto& p : found->problems) {
+      CHECK(p.find('\n') == std::string::npos);
+      CHECK(!p.empty());
+    }
+  }
+  // The start itself does not read those pages: it opens, and knows where
+  // the log ends.
+  auto store = open_ok(path.string());
+  CHECK(store->last_seq() == 20001);
+  auto limited =
+      check_sqlite_file(path.string(), check_depth::full, nullptr, 1);
+  REQUIRE(limited);
+  CHECK(limited->problems.size() <= 2); // one row, and the statement's error
+}
+
+TEST_CASE("the integrity check reads without writing, and refuses what it "
+          "cannot read") {
+  temp_dir dir;
+  auto path = dir.path / "oms.db";
+  // A file that does not exist is not created.
+  auto missing = check_sqlite_file(path.string(), check_depth::quick);
+  REQUIRE_FALSE(missing);
+  CHECK(code_of(missing.error()) == errc::store_failure);
+  CHECK(message_of(missing.error()).find(path.string()) != std::string::npos);
+  CHECK_FALSE(fs::exists(path));
+  // A file that is not a database.
+  {
+    std::ofstream f{path};
+    f << std::string(8192, 'x');
+  }
+  auto foreign = check_sqlite_file(path.string(), check_depth::full);
+  REQUIRE_FALSE(foreign);
+  CHECK(message_of(foreign.error()).find(path.string()) != std::string::npos);
+  fs::remove(path);
+  // A check under way stops when asked.
+  fill(path, 2000);
+  std::atomic<bool> cancel{true};
+  auto stopped = check_sqlite_file(path.string(), check_depth::full, &cancel);
+  REQUIRE_FALSE(stopped);
+  CHECK(message_of(stopped.error()).find("cancelled") != std::string::npos);
+  // Checking a store a writer has open sees its committed state and leaves
+  // it writable.
+  auto store = open_ok(path.string());
+  REQUIRE(!store->commit({receipt_event("A", 3)}));
+  auto live = check_sqlite_file(path.string(), check_depth::full);
+  REQUIRE_MESSAGE(live, why(live));
+  CHECK(live->problems.empty());
+  CHECK(!store->commit({receipt_event("A", 4)}));
 }
 
 TEST_CASE("a file that is not a database is refused") {

@@ -32,9 +32,9 @@ done
 acked=$(grep -c '^ack ' "$log" || true)
 echo "crash harness: $cycles kill cycles, $acked acknowledgements logged, $bad cycles with violations"
 
-# A store damaged beyond what WAL recovery repairs must stop the start.
+# A store damaged beyond what WAL recovery repairs fails the verification.
 cp "$db" "$dir/damaged.db"
 damage_store "$dir/damaged.db"
 "$bin" verify --db "$dir/damaged.db" --log "$log" >"$dir/damaged.out" 2>&1
-expect_refused "$?" "damaged.db" "$dir/damaged.out"
+expect_refused "$?" 2 "damaged.db" "$dir/damaged.out" "oms-durability verify"
 [ "$bad" -eq 0 ]

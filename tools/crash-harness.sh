@@ -6,7 +6,11 @@
 # counts, stock conservation, the audit).
 #   tools/crash-harness.sh [CYCLES] [BUILD_DIR]     (default: 20 build)
 # The test command runs it with a few cycles; run it by hand with many.
-# Ends with a damaged-store check: omsd must refuse to start, naming the file.
+# After every cycle `omsd --check` must find every page sound. Ends with a
+# damaged store: `omsd --check` must name the file (exit 1), and omsd started
+# on it must either refuse to start (exit 2, naming the file: the damage is
+# where the start reads) or serve and turn /readyz to not ready once its
+# background check finds the damage.
 # (tools/crash-harness-inprocess.sh does the same to the actor system without
 # HTTP.)
 set -uo pipefail
@@ -52,14 +56,43 @@ for i in $(seq 1 "$cycles"); do
   if [ "$code" -ne 0 ]; then
     echo "cycle $i: omsd exited $code on SIGTERM"; bad=$((bad + 1))
   fi
+  if ! "$omsd" --check --data-dir "$dir/data" >"$dir/check.out" 2>&1; then
+    echo "cycle $i: omsd --check after the kill:"; cat "$dir/check.out"
+    bad=$((bad + 1))
+  fi
 done
 acked=$(grep -cE '^(created|confirmed|paid|shipped|delivered|cancelled) ' "$acks" || true)
 echo "crash harness (omsd): $cycles kill cycles, $acked acknowledged steps, $bad cycles with violations"
 
-# A store damaged beyond what WAL recovery repairs must stop the start.
+# A store damaged beyond what WAL recovery repairs: found by the check, and
+# never served as ready.
 mkdir -p "$dir/damaged"
 cp "$dir/data/oms.db" "$dir/damaged/oms.db"
 damage_store "$dir/damaged/oms.db"
-"$omsd" --port "$port" --data-dir "$dir/damaged" --admin-token "$token" >"$dir/damaged.out" 2>&1
-expect_refused "$?" "damaged/oms.db" "$dir/damaged.out"
+"$omsd" --check --data-dir "$dir/damaged" >"$dir/damaged-check.out" 2>&1
+expect_refused "$?" 1 "damaged/oms.db" "$dir/damaged-check.out" "omsd --check"
+"$omsd" --port "$port" --data-dir "$dir/damaged" --admin-token "$token" \
+  >"$dir/damaged.out" 2>&1 &
+pid=$!
+answer=
+for _ in $(seq 1 600); do
+  kill -0 "$pid" 2>/dev/null || break
+  answer=$(curl -s "$url/readyz" || true)
+  [[ "$answer" == *'"storeCheck":"damaged"'* ]] && break
+  sleep 0.1
+done
+if kill -0 "$pid" 2>/dev/null; then
+  if [[ "$answer" == *'"storeCheck":"damaged"'* ]]; then
+    echo "damaged store: served not ready: $answer"
+  else
+    echo "damaged store: still not reported after 60 s: $answer"
+    bad=$((bad + 1))
+  fi
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null
+else
+  wait "$pid"
+  expect_refused "$?" 2 "damaged/oms.db" "$dir/damaged.out" "start"
+fi
+pid=
 [ "$bad" -eq 0 ]

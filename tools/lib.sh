@@ -77,15 +77,15 @@ damage_store() {
   dd if=/dev/urandom of="$1" bs=4096 seek=$((size / 8192)) count=2 conv=notrunc status=none
 }
 
-# Checks that a start on a damaged store was refused: exit CODE 2 and OUT
-# naming NAME; else says what happened and adds 1 to bad.
-#   expect_refused CODE NAME OUT
+# Checks that WHAT on a damaged store stopped with exit WANT and OUT naming
+# NAME; else says what happened and adds 1 to bad.
+#   expect_refused CODE WANT NAME OUT WHAT
 expect_refused() {
-  local code=$1 name=$2 out=$3
-  if [ "$code" -eq 2 ] && grep -q "$name" "$out"; then
-    echo "damaged store: start refused with exit $code: $(head -n 1 "$out")"
+  local code=$1 want=$2 name=$3 out=$4 what=$5
+  if [ "$code" -eq "$want" ] && grep -q "$name" "$out"; then
+    echo "damaged store: $what refused it with exit $code: $(head -n 1 "$out")"
   else
-    echo "damaged store: expected exit 2 naming the file, got exit $code:"
+    echo "damaged store: $what: expected exit $want naming the file, got exit $code:"
     cat "$out"
     bad=$((bad + 1))
   fi

@@ -26,6 +26,7 @@ namespace oms::daemon {
 
 class token_registry;
 class metrics;
+class store_check;
 
 using http_request = http::request;
 using http_response = http::response;
@@ -49,6 +50,9 @@ struct api_options {
   double rate_burst = 0;
   /// Shown by /readyz.
   std::string store_description;
+  /// The background integrity check of the store's files, if one runs
+  /// (outlives the api): damage found turns /readyz to not ready.
+  const store_check* check = nullptr;
 };
 
 class api {

@@ -4,6 +4,7 @@
 #include "messages/json.hpp"
 #include "messages/wms_protocol.hpp"
 #include "system/daemon/api_impl.hpp"
+#include "system/daemon/store_check.hpp"
 #include "system/log.hpp"
 
 namespace oms::daemon {
@@ -29,11 +30,31 @@ void api::impl::readyz(const call_ptr& c) {
     c->who = std::move(*who);
   if (draining)
     return fail(c, make_error(errc::not_ready, "omsd is stopping"));
+  auto check = opts.check != nullptr ? opts.check->view() : store_check_view{};
+  if (check.status == store_check_view::state::damaged) {
+    // Which file and what SQLite found, to the admin only.
+    json details{{"storeCheck", to_string(check.status)}};
+    if (admin) {
+      details["file"] = check.file;
+      details["problems"] = check.problems;
+    }
+    return fail(c, make_error(errc::not_ready,
+                              "the store failed its integrity check: stop "
+                              "omsd, run omsd --check and restore the store "
+                              "from a backup",
+                              details.dump()));
+  }
   auto self_ptr = shared_from_this();
   auto store = admin ? opts.store_description : std::string{};
+  json store_check_json{{"status", to_string(check.status)}};
+  if (check.status != store_check_view::state::off &&
+      check.status != store_check_view::state::running)
+    store_check_json["seconds"] = check.seconds;
+  if (check.status == store_check_view::state::failed)
+    store_check_json["error"] = check.problems.front();
   ask<journal_stats>(
       c, oms.journal(),
-      [self_ptr, c, store, admin](journal_stats& js) {
+      [self_ptr, c, store, admin, store_check_json](journal_stats& js) {
         if (js.failing) {
           // Why, to the admin only: the error names the store.
           json details{{"failingSince", js.failing_since}};
@@ -47,8 +68,10 @@ void api::impl::readyz(const call_ptr& c) {
               c, make_error(errc::not_ready, why, details.dump()));
         }
         json ready{{"status", "ready"}, {"lastSeq", js.last_seq}};
-        if (admin)
+        if (admin) {
           ready["store"] = store;
+          ready["storeCheck"] = store_check_json;
+        }
         // Still ready (every other SKU sells), but the SKUs whose actor
         // stopped on a failure are named, with why.
         self_ptr->ask<std::vector<sku_fault>>(
@@ -107,6 +130,8 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
     pv.customers = self_ptr->tokens.customers();
     pv.start_time_seconds = self_ptr->start_time;
     pv.skus_unavailable = unavailable;
+    if (self_ptr->opts.check != nullptr)
+      pv.store_check = to_string(self_ptr->opts.check->view().status);
     http_response resp;
     resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
     resp.body = self_ptr->stats.render(&js, pv, ws ? &*ws : nullptr);

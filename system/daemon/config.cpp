@@ -114,8 +114,8 @@ void add_connection_flags(CLI::App& app, daemon_config& cfg) {
       ->group(group);
 }
 
-void add_store_flags(CLI::App& app, daemon_config& cfg,
-                     std::string& store_name) {
+void add_store_flags(CLI::App& app, daemon_config& cfg, std::string& store_name,
+                     std::string& check_name) {
   std::string store_group = "Store";
   app.add_option("--store", store_name,
                  "sqlite (a file in the data dir), postgres or memory")
@@ -134,6 +134,19 @@ void add_store_flags(CLI::App& app, daemon_config& cfg,
   app.add_option("--postgres-schema", cfg.postgres_schema,
                  "PostgreSQL schema holding the tables")
       ->capture_default_str()
+      ->group(store_group);
+  app.add_option("--store-check", check_name,
+                 "background: once serving, check the SQLite files' "
+                 "integrity on a thread of its own (damage turns /readyz to "
+                 "not ready); off: never")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"background", "off"}))
+      ->group(store_group);
+  app.add_flag("--check", cfg.check_only,
+               "Check the store's SQLite files in full (every page and index; "
+               "read-only, also while an omsd serves them), print what was "
+               "found and exit: 0 sound, 1 damaged, 2 nothing to check")
+      ->configurable(false)
       ->group(store_group);
 }
 
@@ -277,7 +290,8 @@ parse_outcome parse_args(int argc, char** argv) {
   add_server_flags(app, cfg);
   add_connection_flags(app, cfg);
   std::string store_name = "sqlite";
-  add_store_flags(app, cfg, store_name);
+  std::string check_name = "background";
+  add_store_flags(app, cfg, store_name, check_name);
   add_order_flags(app, cfg);
   add_wms_flags(app, cfg);
   add_security_flags(app, cfg);
@@ -286,6 +300,7 @@ parse_outcome parse_args(int argc, char** argv) {
 
   if (auto stop = http::parse_command_line(app, argc, argv, "omsd"))
     return parse_outcome{std::nullopt, stop->code, stop->output};
+  cfg.store_check_background = check_name == "background";
   if (store_name == "postgres")
     cfg.store = store_kind::postgres;
   else if (store_name == "memory")

@@ -43,6 +43,13 @@ struct daemon_config {
   std::string data_dir = "./data";
   std::string postgres; // libpq connection string
   std::string postgres_schema = "oms";
+  /// Check the SQLite files' integrity in the background once serving
+  /// (--store-check background|off).
+  bool store_check_background = true;
+  /// --check: check the store's files in full, print what was found and
+  /// exit (0 sound, 1 damaged, 2 nothing could be checked); omsd does not
+  /// serve.
+  bool check_only = false;
   // -- orders
   std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);

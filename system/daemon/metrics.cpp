@@ -164,11 +164,18 @@ std::string metrics::render(const journal_stats* journal,
   header(out, "oms_up", "gauge", "1 while omsd runs.");
   out += "oms_up 1\n";
   // As /readyz answers: not ready while stopping or while commits fail.
-  bool ready = process.ready && (journal == nullptr || !journal->failing);
+  bool ready = process.ready && (journal == nullptr || !journal->failing) &&
+               process.store_check != "damaged";
   header(out, "oms_ready", "gauge",
-         "1 when the store is open, recovery finished and the journal "
-         "commits.");
+         "1 when the store is open, recovery finished, the journal "
+         "commits and no damage was found in the store.");
   out += "oms_ready " + std::to_string(ready ? 1 : 0) + "\n";
+  header(out, "oms_store_check", "gauge",
+         "The background integrity check of the store's SQLite files: 1 for "
+         "its state (off, running, ok, damaged, failed), 0 for the others.");
+  for (const char* state : {"off", "running", "ok", "damaged", "failed"})
+    out += std::string{"oms_store_check{state=\""} + state + "\"} " +
+           (process.store_check == state ? "1" : "0") + "\n";
   header(out, "oms_process_start_time_seconds", "gauge",
          "Start time of omsd since the Unix epoch.");
   out += "oms_process_start_time_seconds " + num(process.start_time_seconds) +

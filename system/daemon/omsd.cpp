@@ -30,6 +30,7 @@
 #include "system/daemon/config.hpp"
 #include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
+#include "system/daemon/store_check.hpp"
 #include "system/http/flags.hpp"
 #include "system/http/server.hpp"
 #include "system/log.hpp"
@@ -37,6 +38,7 @@
 #include "system/simulated_gateway.hpp"
 #include "system/store/memory_store.hpp"
 #include "system/store/pg_store.hpp"
+#include "system/store/sqlite_check.hpp"
 #include "system/store/sqlite_store.hpp"
 #include "system/wms_http_transport.hpp"
 
@@ -207,12 +209,73 @@ std::shared_ptr<simulated_gateway> start_gateway(const daemon_config& cfg,
 }
 
 api_options front_options(const daemon_config& cfg,
-                          const std::string& store_description) {
+                          const std::string& store_description,
+                          const store_check& check) {
   api_options opts;
   opts.rate_limit = cfg.rate_limit;
   opts.rate_burst = cfg.rate_burst;
   opts.store_description = store_description;
+  opts.check = &check;
   return opts;
+}
+
+// The SQLite files omsd keeps: the order store (SQLite only) and the
+// simulated gateway's payment ledger (any durable store).
+std::vector<std::string> sqlite_files(const daemon_config& cfg) {
+  std::filesystem::path dir{cfg.data_dir};
+  std::vector<std::string> files;
+  if (cfg.store == store_kind::memory)
+    return files;
+  if (cfg.store == store_kind::sqlite)
+    files.push_back((dir / "oms.db").string());
+  files.push_back((dir / "payments.db").string());
+  return files;
+}
+
+// omsd --check: the full integrity check of every SQLite file of the store,
+// read-only (an omsd may be serving them). Exit 0 when every file is sound,
+// 1 when one is damaged, 2 when nothing could be checked.
+int check_store_files(const daemon_config& cfg) {
+  auto files = sqlite_files(cfg);
+  if (files.empty()) {
+    std::cerr << "omsd: --check: --store memory keeps nothing on disk\n";
+    return 2;
+  }
+  if (cfg.store == store_kind::postgres)
+    std::cout << "The PostgreSQL store is checked by PostgreSQL itself (data "
+                 "checksums, amcheck); checked here: the payment ledger.\n";
+  bool damaged = false;
+  bool unchecked = false;
+  for (auto& file : files) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+      // No order store where one is expected is worth an exit 2; a ledger
+      // not made yet (no payment ever taken) is not.
+      if (cfg.store == store_kind::sqlite && file == files.front()) {
+        std::cout << file << ": no such file\n";
+        unchecked = true;
+      }
+      continue;
+    }
+    auto res = check_sqlite_file(file, check_depth::full);
+    if (!res) {
+      std::cout << message_of(res.error()) << "\n";
+      unchecked = true;
+      continue;
+    }
+    char took[32];
+    std::snprintf(took, sizeof(took), "%.1f s", res->seconds);
+    if (res->problems.empty()) {
+      std::cout << file << ": ok (integrity_check, " << took << ")\n";
+      continue;
+    }
+    damaged = true;
+    std::cout << file << ": damaged (integrity_check, " << took
+              << "); SQLite found:\n";
+    for (auto& p : res->problems)
+      std::cout << "  " << p << "\n";
+  }
+  return damaged ? 1 : unchecked ? 2 : 0;
 }
 
 namespace asio = boost::asio;
@@ -276,6 +339,8 @@ int main(int argc, char** argv) {
     return http::report_exit({parsed.exit_code, parsed.output});
   auto cfg = std::move(*parsed.config);
   log::set_level(cfg.log_level);
+  if (cfg.check_only)
+    return check_store_files(cfg);
   // What omsd writes (the store, its WAL, the payment ledger, the token)
   // holds names and addresses: readable by its own user only.
   ::umask(077);
@@ -317,7 +382,9 @@ int main(int argc, char** argv) {
   for (auto& rec : oms->customers_at_start())
     tokens.add(rec);
   metrics stats;
-  api front{sys, *oms, tokens, stats, front_options(cfg, store_description)};
+  store_check check; // outlives the front, which reads it
+  api front{sys, *oms, tokens, stats,
+            front_options(cfg, store_description, check)};
 
   auto ioctx = std::make_shared<asio::io_context>();
   auto keep_running = asio::make_work_guard(*ioctx);
@@ -343,6 +410,10 @@ int main(int argc, char** argv) {
              {"admin_token", token_origin},
              {"config", config_name(cfg)},
              {"startup_ms", startup_ms}});
+  // The whole-file check runs now, beside the traffic, not before it.
+  if (cfg.store_check_background)
+    if (auto files = sqlite_files(cfg); !files.empty())
+      check.start(std::move(files));
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -112,6 +112,46 @@ TEST_CASE("e2e: /readyz names the store to the admin only") {
   CHECK(body_of(r)["store"] == "sqlite:" + w.d.data_dir() + "/data/oms.db");
 }
 
+TEST_CASE("e2e: the store's files are checked in the background and by "
+          "omsd --check, which reads a served store without harm") {
+  world w;
+  w.receive("CHK-1", 3, 100);
+  // The start does not wait for the check; it ends soon on a small store.
+  json check;
+  REQUIRE(eventually(
+      [&] {
+        check = body_of(w.admin.get("/readyz"))["storeCheck"];
+        return check["status"] == "ok";
+      },
+      std::chrono::seconds(60)));
+  CHECK(check["seconds"].get<double>() >= 0);
+  http_client anon{w.d.url()};
+  // Others do not see it.
+  CHECK_FALSE(body_of(anon.get("/readyz")).contains("storeCheck"));
+  auto m = anon.get("/metrics");
+  CHECK(m.body.find("oms_store_check{state=\"ok\"} 1") != std::string::npos);
+  CHECK(m.body.find("oms_store_check{state=\"damaged\"} 0") !=
+        std::string::npos);
+  auto data = w.d.data_dir() + "/data";
+  auto ok = run_process({OMSD_PATH, "--check", "--data-dir", data});
+  CAPTURE(ok.out);
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find(data + "/oms.db: ok (integrity_check") !=
+        std::string::npos);
+  CHECK(ok.out.find(data + "/payments.db: ok") != std::string::npos);
+  // The served store still takes writes.
+  w.receive("CHK-1", 2, 100);
+  CHECK(available(w, "CHK-1") == 5);
+  auto missing =
+      run_process({OMSD_PATH, "--check", "--data-dir", data + "/nothing"});
+  CHECK(missing.exit_code == 2);
+  CHECK(missing.out.find("/nothing/oms.db: no such file") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(data + "/nothing"));
+  auto memory = run_process({OMSD_PATH, "--check", "--store", "memory"});
+  CHECK(memory.exit_code == 2);
+  CHECK(memory.err.find("keeps nothing on disk") != std::string::npos);
+}
+
 TEST_CASE("e2e: tokens: none, unknown, customer on an admin route") {
   world w;
   http_client anon{w.d.url()};
