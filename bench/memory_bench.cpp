@@ -1,5 +1,5 @@
 // oms-bench-memory: what the order system costs in memory on the in-memory
-// store. Measures the resident set added per SKU and per open (CREATED)
+// store, or on SQLite (--store sqlite). Measures the resident set added per SKU and per open (CREATED)
 // order, then moves a sample of the orders to terminal states (half
 // cancelled, half paid, shipped and delivered) and checks that no actor
 // stays alive for a terminal order: the number of running actors must drop
@@ -10,11 +10,14 @@
 //   oms-bench-memory [--orders 1000000] [--skus 10000] [--customers 1000]
 //                    [--clients 32] [--terminal-percent 10] [--no-audit]
 //                    [--quiet]
+#include <stdlib.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -38,6 +41,7 @@
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
 #include "system/store/memory_store.hpp"
+#include "system/store/sqlite_store.hpp"
 
 using namespace oms;
 using bench::steady;
@@ -53,6 +57,28 @@ struct options {
   size_t actor_threads = 0;
   bool audit = true;
   bool quiet = false;
+  /// "memory" or "sqlite" (omsd's default store, in a temporary directory,
+  /// with the payment ledger beside it as omsd keeps it).
+  std::string store = "memory";
+};
+
+// A directory for the SQLite files, removed at the end (also when a large
+// run ends without tearing down).
+struct scratch_dir {
+  std::string path;
+  scratch_dir() {
+    char tmpl[] = "/tmp/oms-bench-memory-XXXXXX";
+    if (::mkdtemp(tmpl) != nullptr)
+      path = tmpl;
+  }
+  ~scratch_dir() { remove(); }
+  void remove() {
+    if (!path.empty())
+      std::filesystem::remove_all(path);
+    path.clear();
+  }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
 };
 
 // Orders still to create, and what the creators saw.
@@ -168,15 +194,31 @@ int run(const options& o) {
   s.request_timeout = std::chrono::minutes(10);
   bench::summary out;
   out.bench = "oms-bench-memory";
-  out.system = "oms-memory";
+  out.system = "oms-" + o.store;
   out.workload = "memory";
   out.clients = o.clients;
   auto say = [&](const std::string& line) {
     if (!o.quiet)
       std::cerr << "oms-bench-memory: " << line << "\n";
   };
-  order_system oms{sys, s, std::make_shared<memory_store>(),
-                   std::make_shared<simulated_gateway>()};
+  std::shared_ptr<journal_store> store;
+  std::shared_ptr<simulated_gateway> gateway;
+  scratch_dir dir;
+  if (o.store == "sqlite") {
+    auto opened = sqlite_store::open(dir.path + "/oms.db");
+    if (!opened) {
+      std::cerr << "oms-bench-memory: " << message_of(opened.error()) << "\n";
+      return 2;
+    }
+    store = std::move(*opened);
+    gateway = std::make_shared<simulated_gateway>(simulated_gateway::config{},
+                                                  dir.path + "/payments.db",
+                                                  dir.path + "/payments.jsonl");
+  } else {
+    store = std::make_shared<memory_store>();
+    gateway = std::make_shared<simulated_gateway>();
+  }
+  order_system oms{sys, s, store, gateway};
   auto rss_baseline = bench::rss_bytes();
   // -- SKUs -------------------------------------------------------------------
   auto w = std::make_unique<creation>();
@@ -389,6 +431,7 @@ int run(const options& o) {
   // It is not what this measures: once the figures are out, a large run ends
   // here. Small runs (the test command's) tear down, for the leak checks.
   if (o.orders >= 10'000) {
+    dir.remove();
     std::cout.flush();
     std::fflush(stdout);
     std::_Exit(rc);
@@ -426,6 +469,11 @@ int main(int argc, char** argv) {
                "Skip the full audit at the end (it asks every live order; "
                "the per-SKU sums are still checked)");
   app.add_flag("--quiet", o.quiet, "No progress bar and no human lines");
+  app.add_option("--store", o.store,
+                 "memory, or sqlite (a store in a temporary directory, "
+                 "synced as omsd's)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"memory", "sqlite"}));
   CLI11_PARSE(app, argc, argv);
   return run(o);
 }
