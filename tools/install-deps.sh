@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libcaf-dev nlohmann-json3-dev doctest-dev libsqlite3-dev sqlite3
   libpqxx-dev postgresql-15
-  libcli11-dev libboost1.81-dev
+  libcli11-dev libboost1.81-dev libmimalloc-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev curl
   clang-format
   # clang with libFuzzer and the sanitizer runtimes: the fuzz targets
