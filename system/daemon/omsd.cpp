@@ -246,6 +246,7 @@ int check_store_files(const daemon_config& cfg) {
                  "checksums, amcheck); checked here: the payment ledger.\n";
   bool damaged = false;
   bool unchecked = false;
+  size_t checked = 0;
   for (auto& file : files) {
     std::error_code ec;
     if (!std::filesystem::exists(file, ec)) {
@@ -257,6 +258,7 @@ int check_store_files(const daemon_config& cfg) {
       }
       continue;
     }
+    ++checked;
     auto res = check_sqlite_file(file, check_depth::full);
     if (!res) {
       std::cout << message_of(res.error()) << "\n";
@@ -274,6 +276,11 @@ int check_store_files(const daemon_config& cfg) {
               << "); SQLite found:\n";
     for (auto& p : res->problems)
       std::cout << "  " << p << "\n";
+  }
+  if (checked == 0 && !unchecked) {
+    // A PostgreSQL store whose omsd never took a payment here.
+    std::cout << cfg.data_dir << ": no SQLite file to check\n";
+    unchecked = true;
   }
   return damaged ? 1 : unchecked ? 2 : 0;
 }

@@ -147,6 +147,11 @@ TEST_CASE("e2e: the store's files are checked in the background and by "
   CHECK(missing.exit_code == 2);
   CHECK(missing.out.find("/nothing/oms.db: no such file") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(data + "/nothing"));
+  // A PostgreSQL store keeps only the payment ledger here; none yet.
+  auto pg = run_process({OMSD_PATH, "--check", "--postgres", "host=127.0.0.1",
+                         "--data-dir", data + "/nothing"});
+  CHECK(pg.exit_code == 2);
+  CHECK(pg.out.find("no SQLite file to check") != std::string::npos);
   auto memory = run_process({OMSD_PATH, "--check", "--store", "memory"});
   CHECK(memory.exit_code == 2);
   CHECK(memory.err.find("keeps nothing on disk") != std::string::npos);
