@@ -546,11 +546,6 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::arm, const order_id& id, uint64_t generation,
           timestamp_ms due) { arm_hold(self, id, generation, due); },
       [=](atom::tick, uint64_t tick) { expire_due_holds(self, tick); },
-      [=](atom::expire, const order_id& id, uint64_t generation) {
-        auto& orders = self->state.orders;
-        if (auto i = orders.find(id); i != orders.end())
-          self->send(i->second, atom::expire_v, generation);
-      },
   };
 }
 

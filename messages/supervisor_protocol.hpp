@@ -72,9 +72,6 @@ using supervisor_actor = caf::typed_actor<
     // Replies the SKUs whose actor stopped on a failure, by name: being
     // restarted, or left stopped. No errors.
     caf::replies_to<atom::health>::with<std::vector<sku_fault>>,
-    // Internal (an order's hold timer): passes (atom::expire, generation) to
-    // the order's actor if it is live, else drops it.
-    caf::reacts_to<atom::expire, order_id, uint64_t>,
     // Internal (an order's actor): the order's hold of a generation is due
     // at a time; replaces the order's earlier one. Forgotten when the order
     // ends.

@@ -265,10 +265,12 @@ TEST_CASE_FIXTURE(fixture, "a live order's hold still expires through the "
   auto id = create("c1", {{"A", 2, seller::internal}}).record.id;
   advance(ctx->settings.hold_ttl - std::chrono::seconds(1));
   CHECK(get_order(id)->status == order_status::created);
-  // A timer that arrives early (as one armed by an earlier actor of the
-  // order could) does not cancel it.
-  self->send(sup, atom::expire_v, id, uint64_t{1});
-  sched.run();
+  // A timer that fires early (armed for a due time already past, with the
+  // order's own generation) does not cancel it: the order arms its hold
+  // again for its real due time.
+  self->send(sup, atom::arm_v, id, uint64_t{1}, timestamp_ms{0});
+  sched.run(); // the SUPERVISOR arms its timer for now
+  advance(std::chrono::milliseconds(0));
   CHECK(get_order(id)->status == order_status::created);
   advance(std::chrono::seconds(2));
   CHECK(get_order(id)->status == order_status::cancelled);
