@@ -184,19 +184,27 @@ ratio_row throughput_ratio(const results& r, const std::string& label,
   return row;
 }
 
+// The run a row of one system's figure reads; none when it did not run
+// (the row stays NOT RUN) or failed (the row says FAILED RUN).
+std::optional<json> usable_run(const results& r, const std::string& system,
+                               const std::string& workload, ratio_row& row) {
+  auto x = run(r, system, workload);
+  if (x && !ok_of(*x)) {
+    row.verdict = "FAILED RUN";
+    return std::nullopt;
+  }
+  return x;
+}
+
 // The process's CPU time per operation (extra.cpuUsPerOperation) against a
 // ceiling.
 ratio_row cpu_target(const results& r, const std::string& system,
                      const std::string& workload, double at_most_us) {
   ratio_row row{"CPU per order: " + system + ", " + workload, "n/a",
                 "≤ " + fixed(at_most_us, 0) + " µs", "NOT RUN"};
-  auto x = run(r, system, workload);
+  auto x = usable_run(r, system, workload, row);
   if (!x)
     return row;
-  if (!ok_of(*x)) {
-    row.verdict = "FAILED RUN";
-    return row;
-  }
   auto extra = x->value("extra", json::object());
   if (!extra.contains("cpuUsPerOperation")) {
     row.verdict = "NO FIGURE";
@@ -212,13 +220,9 @@ ratio_row p99_target(const results& r, const std::string& system,
                      const std::string& workload, double below_ms) {
   ratio_row row{"OMS over HTTP p99: " + system + ", " + workload, "n/a",
                 "< " + fixed(below_ms, 0) + " ms", "NOT RUN"};
-  auto x = run(r, system, workload);
+  auto x = usable_run(r, system, workload, row);
   if (!x)
     return row;
-  if (!ok_of(*x)) {
-    row.verdict = "FAILED RUN";
-    return row;
-  }
   row.value = ms(p99_of(*x)) + " ms";
   row.verdict = p99_of(*x) < below_ms ? "MET" : "MISSED";
   return row;
