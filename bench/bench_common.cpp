@@ -1,13 +1,16 @@
 #include "bench/bench_common.hpp"
 
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
 
 namespace oms::bench {
 
@@ -221,6 +224,21 @@ void count_progress::finish() {
 }
 
 // -- memory -------------------------------------------------------------------
+
+scratch_dir::scratch_dir(const std::string& name) {
+  auto tmpl = "/tmp/oms-bench-" + name + "-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error("cannot make a directory like " + tmpl);
+  path_ = tmpl;
+}
+
+void scratch_dir::remove() {
+  if (path_.empty())
+    return;
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+  path_.clear();
+}
 
 uint64_t rss_bytes() {
   std::ifstream in{"/proc/self/statm"};

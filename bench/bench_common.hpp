@@ -154,6 +154,25 @@ class count_progress {
 /// "[#####     ]" of `width` cells for `fraction` in [0, 1].
 std::string bar(double fraction, int width);
 
+// -- files ---------------------------------------------------------------------
+
+/// A fresh directory /tmp/oms-bench-NAME-XXXXXX for a bench's files, removed
+/// when destroyed or by remove() (a run that ends with std::_Exit removes
+/// it first). Throws std::runtime_error if it cannot be made.
+class scratch_dir {
+ public:
+  explicit scratch_dir(const std::string& name);
+  ~scratch_dir() { remove(); }
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+
+  const std::string& path() const { return path_; }
+  void remove();
+
+ private:
+  std::string path_;
+};
+
 // -- memory -------------------------------------------------------------------
 
 /// Resident set size of this process in bytes (from /proc/self/statm), 0 if

@@ -222,8 +222,8 @@ int main(int argc, char** argv) {
     }
   }
   log::set_level(log::level::error);
-  std::string tmpl = "/tmp/oms-bench-journal-XXXXXX";
-  std::string dir = mkdtemp(tmpl.data());
+  oms::bench::scratch_dir scratch{"journal"};
+  const auto& dir = scratch.path();
   nlohmann::json summary;
   summary["secondsPerRun"] = secs;
   for (int c : clients) {
@@ -245,7 +245,6 @@ int main(int argc, char** argv) {
   summary["addedLatencyUsP50"] =
       lite["latencyUsP50"].get<double>() - mem["latencyUsP50"].get<double>();
   std::cout << summary.dump(2) << '\n';
-  std::filesystem::remove_all(dir);
   bool ok = mem["auditViolations"] == 0 && lite["auditViolations"] == 0;
   return ok ? 0 : 1;
 }

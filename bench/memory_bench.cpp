@@ -10,17 +10,15 @@
 //   oms-bench-memory [--orders 1000000] [--skus 10000] [--customers 1000]
 //                    [--clients 32] [--terminal-percent 10] [--no-audit]
 //                    [--quiet]
-#include <stdlib.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -60,25 +58,6 @@ struct options {
   /// "memory" or "sqlite" (omsd's default store, in a temporary directory,
   /// with the payment ledger beside it as omsd keeps it).
   std::string store = "memory";
-};
-
-// A directory for the SQLite files, removed at the end (also when a large
-// run ends without tearing down).
-struct scratch_dir {
-  std::string path;
-  scratch_dir() {
-    char tmpl[] = "/tmp/oms-bench-memory-XXXXXX";
-    if (::mkdtemp(tmpl) != nullptr)
-      path = tmpl;
-  }
-  ~scratch_dir() { remove(); }
-  void remove() {
-    if (!path.empty())
-      std::filesystem::remove_all(path);
-    path.clear();
-  }
-  scratch_dir(const scratch_dir&) = delete;
-  scratch_dir& operator=(const scratch_dir&) = delete;
 };
 
 // Orders still to create, and what the creators saw.
@@ -203,17 +182,20 @@ int run(const options& o) {
   };
   std::shared_ptr<journal_store> store;
   std::shared_ptr<simulated_gateway> gateway;
-  scratch_dir dir;
+  // The SQLite files' directory, removed at the end (also by a large run,
+  // which ends without tearing down).
+  std::optional<bench::scratch_dir> dir;
   if (o.store == "sqlite") {
-    auto opened = sqlite_store::open(dir.path + "/oms.db");
+    dir.emplace("memory");
+    auto opened = sqlite_store::open(dir->path() + "/oms.db");
     if (!opened) {
       std::cerr << "oms-bench-memory: " << message_of(opened.error()) << "\n";
       return 2;
     }
     store = std::move(*opened);
-    gateway = std::make_shared<simulated_gateway>(simulated_gateway::config{},
-                                                  dir.path + "/payments.db",
-                                                  dir.path + "/payments.jsonl");
+    gateway = std::make_shared<simulated_gateway>(
+        simulated_gateway::config{}, dir->path() + "/payments.db",
+        dir->path() + "/payments.jsonl");
   } else {
     store = std::make_shared<memory_store>();
     gateway = std::make_shared<simulated_gateway>();
@@ -431,7 +413,8 @@ int run(const options& o) {
   // It is not what this measures: once the figures are out, a large run ends
   // here. Small runs (the test command's) tear down, for the leak checks.
   if (o.orders >= 10'000) {
-    dir.remove();
+    if (dir)
+      dir->remove();
     std::cout.flush();
     std::fflush(stdout);
     std::_Exit(rc);

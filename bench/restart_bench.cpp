@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include <caf/actor_system.hpp>
@@ -66,11 +67,10 @@ int main(int argc, char** argv) {
       db = argv[i + 1];
   }
   log::set_level(log::level::warn);
-  std::string dir;
+  std::optional<oms::bench::scratch_dir> dir;
   if (db.empty()) {
-    std::string tmpl = "/tmp/oms-bench-restart-XXXXXX";
-    dir = mkdtemp(tmpl.data());
-    db = dir + "/oms.db";
+    dir.emplace("restart");
+    db = dir->path() + "/oms.db";
   }
   using namespace std::chrono;
   auto now_ms =
@@ -190,7 +190,5 @@ int main(int argc, char** argv) {
     summary["backgroundCheckProblems"] = check ? check->problems.size() : 0;
     std::cout << summary.dump(2) << '\n';
   }
-  if (!dir.empty())
-    std::filesystem::remove_all(dir);
   return 0;
 }
