@@ -261,7 +261,7 @@ TEST_CASE("tokens: admin, customers by hash, unknown") {
 }
 
 TEST_CASE("tokens: the bearer token of an Authorization header, the word "
-          "Bearer in any case; nothing else is one") {
+          "Bearer in any case, nothing else is one") {
   CHECK(bearer_token("Bearer abc") == std::optional<std::string_view>{"abc"});
   CHECK(bearer_token("bEARER abc") == std::optional<std::string_view>{"abc"});
   for (auto* bad : {"", "Bearer", "Bearer ", "Bearerabc", "Basic abc", "abc",
@@ -336,7 +336,7 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
   CHECK(has("oms_ready 1"));
 }
 
-TEST_CASE("timestamps: RFC 3339 in UTC parses to milliseconds; anything "
+TEST_CASE("timestamps: RFC 3339 in UTC parses to milliseconds, anything "
           "else is refused") {
   timestamp_ms at = 0;
   REQUIRE(parse_timestamp("2027-01-15T08:00:00Z", at));
@@ -571,7 +571,7 @@ TEST_CASE_FIXTURE(api_fixture, "stock change routes: bad bodies name the "
 }
 
 TEST_CASE_FIXTURE(api_fixture, "GET /v1/wms without a gateway answers 503 "
-                               "WMS_UNAVAILABLE; a customer gets 403") {
+                               "WMS_UNAVAILABLE, a customer gets 403") {
   auto r = call("GET", "/v1/wms");
   CHECK(r.status == 503);
   auto j = nlohmann::json::parse(r.body);
@@ -704,7 +704,7 @@ TEST_CASE_FIXTURE(limited_api_fixture,
 }
 
 TEST_CASE_FIXTURE(api_fixture, "readiness: a journal whose last commit failed "
-                               "is NOT_READY until a commit succeeds; only "
+                               "is NOT_READY until a commit succeeds, only "
                                "the admin sees the store's error") {
   // Proves /readyz and the gauges follow the JOURNAL's failing flag, and
   // that the error (which names the store) is not shown without a token.
@@ -945,7 +945,7 @@ TEST_CASE_FIXTURE(api_fixture,
 
 TEST_CASE_FIXTURE(api_fixture,
                   "api: an order with an empty customerId is refused naming "
-                  "the field; the actors' refusals name theirs") {
+                  "the field, the actors' refusals name theirs") {
   // Proves issue #16 item 12: an empty customerId answered 404 NOT_FOUND,
   // and VALIDATION_FAILED from inside the actors had no details.field.
   post("/v1/inventory/NUT-6/receipts", {{"quantity", 5}, {"unitPrice", 100}},

@@ -408,7 +408,7 @@ TEST_CASE_FIXTURE(cart_fixture, "the CUSTOMER keeps no handle of an order "
 }
 
 TEST_CASE_FIXTURE(cart_fixture, "an idle customer at rest is released and "
-                                "comes back on next use; one with a cart "
+                                "comes back on next use, one with a cart "
                                 "stays") {
   // Before, every customer ever seen kept an actor (about 2 KB each) for
   // the life of the process.

@@ -229,7 +229,7 @@ TEST_CASE("strict JSON: nesting deeper than the limit is refused, so nothing "
   CHECK(why.message == "is nested deeper than 2");
 }
 
-TEST_CASE("strict JSON: a NUL byte is refused wherever it stands; what is "
+TEST_CASE("strict JSON: a NUL byte is refused wherever it stands, what is "
           "not JSON is refused as a whole") {
   // nlohmann stops reading at a NUL byte, so {"a":1}<NUL>garbage parsed as
   // {"a":1}. An escaped \u0000 inside a string is JSON and stays allowed.

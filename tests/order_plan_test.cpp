@@ -339,7 +339,7 @@ TEST_CASE("a pay retry whose charge went through is answered as it is, only "
   CHECK(plan_pay(rec, 800, "", "").refusal().code == errc::invalid_transition);
 }
 
-TEST_CASE("paying a shipped order is refused; an expired one ORDER_EXPIRED") {
+TEST_CASE("paying a shipped order is refused, an expired one ORDER_EXPIRED") {
   CHECK(plan_pay(sample(order_status::shipped), 800, "", "").refusal().code ==
         errc::invalid_transition);
   auto rec = sample(order_status::cancelled);
@@ -405,7 +405,7 @@ TEST_CASE("an approved charge of a CONFIRMED order moves no stock") {
 }
 
 TEST_CASE("a declined or lost charge is marked failed and the history says "
-          "why; no answer settles nothing") {
+          "why, no answer settles nothing") {
   auto rec = plan_charge(sample(), 800, "", "", order_plan_t0).next;
   auto declined = plan_settle_charge(
       rec, "ord_1:charge:1",
@@ -543,7 +543,7 @@ TEST_CASE("cancelling every remaining unit is a cancel of the whole order") {
   CHECK(checked->quantities == std::vector<int64_t>{0, 1});
 }
 
-TEST_CASE("part of an EXTERNAL order cannot be cancelled; all of it can") {
+TEST_CASE("part of an EXTERNAL order cannot be cancelled, all of it can") {
   auto rec = sample();
   rec.seller = seller::external;
   auto checked = check_line_cancel(rec, {{"A", 1, seller::external}});
@@ -615,7 +615,7 @@ TEST_CASE("the next refund is the first pending one, against the charge") {
   CHECK(call->amount == 800);
 }
 
-TEST_CASE("an approved refund is added to the refunded amount; a refused one "
+TEST_CASE("an approved refund is added to the refunded amount, a refused one "
           "is marked failed for a person to see") {
   auto rec = plan_cancel(paid_sample(), command_kind::cancel, "", later)->next;
   auto ok =

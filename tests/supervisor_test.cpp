@@ -228,7 +228,7 @@ TEST_CASE_FIXTURE(fixture, "a finished order's actor is freed at once, not "
 }
 
 TEST_CASE_FIXTURE(fixture, "an order that ended leaves no hold timer "
-                           "behind; those of live orders expire in order") {
+                           "behind, those of live orders expire in order") {
   // Before, each order's hold was a delayed message CAF cannot take back:
   // about 170 B per order for 15 minutes after it ended.
   using sup_impl =

@@ -38,24 +38,24 @@ void check_names(bool (*parse)(std::string_view, Enum&),
 
 } // namespace
 
-TEST_CASE("seller names parse back; other spellings are refused") {
+TEST_CASE("seller names parse back, other spellings are refused") {
   check_names(parse_seller, {"INTERNAL", "EXTERNAL"},
               {"", "internal", "External", "EXTERNAL ", "UNKNOWN"});
 }
 
-TEST_CASE("unallocatable reasons parse back; other spellings are refused") {
+TEST_CASE("unallocatable reasons parse back, other spellings are refused") {
   check_names(parse_unallocatable_reason,
               {"DAMAGED", "QUARANTINED", "EXPIRED", "SAFETY_STOCK"},
               {"", "damaged", "SAFETY STOCK", "UNKNOWN"});
 }
 
-TEST_CASE("stock change kinds parse back; other spellings are refused") {
+TEST_CASE("stock change kinds parse back, other spellings are refused") {
   check_names(parse_stock_change_kind,
               {"RECEIPT", "ADJUSTMENT", "SET_ASIDE", "RETURN_ASIDE"},
               {"", "receipt", "DAMAGE", "UNKNOWN"});
 }
 
-TEST_CASE("journal event kinds parse back; other spellings are refused") {
+TEST_CASE("journal event kinds parse back, other spellings are refused") {
   check_names(parse_event_kind,
               {"sku_created", "price_set", "stock_received", "stock_reserved",
                "stock_blocked", "stock_released", "stock_consumed",
@@ -65,7 +65,7 @@ TEST_CASE("journal event kinds parse back; other spellings are refused") {
               {"", "SKU_CREATED", "stock_received ", "unknown"});
 }
 
-TEST_CASE("INBOX outcomes parse back; other spellings are refused") {
+TEST_CASE("INBOX outcomes parse back, other spellings are refused") {
   check_names(parse_inbox_outcome, {"APPLIED", "DUPLICATE", "REJECTED"},
               {"", "applied", "Duplicate", "REJECTED ", "UNKNOWN"});
 }

@@ -309,7 +309,7 @@ TEST_CASE("wms_gateway: backoff doubles from backoff_base up to backoff_max "
     CHECK(wms_backoff(cfg, n, a) == wms_backoff(cfg, n, b));
 }
 
-TEST_CASE("wms_gateway: writes before reserves before reads; only reads "
+TEST_CASE("wms_gateway: writes before reserves before reads, only reads "
           "are joined") {
   CHECK(wms_priority(wms_op::release) == 0);
   CHECK(wms_priority(wms_op::block) == 0);
@@ -960,7 +960,7 @@ TEST_CASE("wms answers: an answer nested past any sense is unreadable, not a "
                           100, snap) == snapshot_reading::unreadable);
 }
 
-TEST_CASE("wms_gateway: HTTP results map to responses; no answer is status 0 "
+TEST_CASE("wms_gateway: HTTP results map to responses, no answer is status 0 "
           "with the reason") {
   client::http_result x;
   x.status = 429;

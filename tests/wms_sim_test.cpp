@@ -300,7 +300,7 @@ TEST_CASE("wms_sim: a reservation above live orderable is INSUFFICIENT_STOCK "
 }
 
 TEST_CASE("wms_sim: live orderable subtracts unallocatable, reserved and "
-          "blocked units; the snapshot never goes below zero") {
+          "blocked units, the snapshot never goes below zero") {
   wms w;
   w.sku("EXT-1", 10);
   w.reserve("r-1", "EXT-1", 3);

@@ -308,7 +308,7 @@ TEST_CASE("e2e: the order lifecycle through every route") {
   CHECK(audit["violations"].empty());
 }
 
-TEST_CASE("e2e: PATCH applies only legal transitions; cancel releases") {
+TEST_CASE("e2e: PATCH applies only legal transitions, cancel releases") {
   world w;
   w.receive("CUP-1", 10, 300);
   auto [cid, token] = w.customer("Meera");

@@ -194,7 +194,7 @@ TEST_CASE("http front: pipelined requests are each answered, in order") {
 }
 
 TEST_CASE("http front: the token and the route are checked before a body is "
-          "read; a declared body over the limit is refused unread") {
+          "read, a declared body over the limit is refused unread") {
   // Issue #16 item 5: bodies were read (up to 1 MiB each) before the token
   // was checked. Here the body is announced and never sent: the answer
   // must come without it.

@@ -323,7 +323,7 @@ std::string days_from_now(int days) {
 } // namespace
 
 TEST_CASE("omsctl: receipts into lots with an event id, stock set aside and "
-          "adjusted; show prints the batches and the unallocatable units") {
+          "adjusted, show prints the batches and the unallocatable units") {
   // Proves inventory receive's new options and inventory change reach omsd,
   // and the table output shows outcomes, batches and reasons.
   omsd d;
@@ -433,7 +433,7 @@ TEST_CASE("omsctl: receipts into lots with an event id, stock set aside and "
   CHECK(bad_lot.err.rfind("error: VALIDATION_FAILED: lot", 0) == 0);
 }
 
-TEST_CASE("omsctl: wms status without a WMS exits 1 with WMS_UNAVAILABLE; "
+TEST_CASE("omsctl: wms status without a WMS exits 1 with WMS_UNAVAILABLE, "
           "a customer token gets FORBIDDEN") {
   // Proves the wms command reaches GET /v1/wms and reports its refusals.
   omsd d;

@@ -91,7 +91,7 @@ json counters(const json& v) {
 
 } // namespace
 
-TEST_CASE("e2e: receipts into two lots with expiry; an order takes the "
+TEST_CASE("e2e: receipts into two lots with expiry, an order takes the "
           "first to expire first and its line names the lots") {
   // Proves lot and expiresAt reach the batches, the batches list first to
   // expire first, and a reservation spans them in that order.
@@ -491,7 +491,7 @@ TEST_CASE("e2e: bad stock change bodies answer 400 naming the field and "
   CHECK(body_of(r)["stock"]["onHand"] == 7);
 }
 
-TEST_CASE("e2e: stock changes and the WMS status are admin only; without a "
+TEST_CASE("e2e: stock changes and the WMS status are admin only, without a "
           "WMS the status answers 503 WMS_UNAVAILABLE") {
   // Proves the new routes sit behind the admin token and that omsd without
   // a WMS gateway says so instead of inventing counters.
