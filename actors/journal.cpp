@@ -62,6 +62,34 @@ void note_failure(journal_stats& stats, const caf::error& err) {
   stats.last_error = message_of(err);
 }
 
+// Applies the committed events the store has not yet applied to its current
+// state. A failure leaves the store unable to serve: counted and logged as a
+// failed commit would be.
+void catch_up(journal_ptr self) {
+  auto& st = self->state;
+  if (auto err = st.store->apply_committed()) {
+    note_failure(st.stats, err);
+    log::error("journal.apply_failed",
+               {{"store", st.store->describe()}, {"error", describe(err)}});
+  }
+}
+
+// Keeps the store's current state close behind its log: right after the
+// commit's appends were answered once apply_after events wait, else as soon
+// as no append waits.
+void keep_up(journal_ptr self) {
+  auto& st = self->state;
+  auto n = st.store->unapplied();
+  if (n == 0)
+    return;
+  if (n >= st.apply_after) {
+    catch_up(self);
+  } else if (!st.catch_up_scheduled) {
+    st.catch_up_scheduled = true;
+    self->send(self, atom::catch_up_v);
+  }
+}
+
 // Commits everything pending, in batches of whole appends of at most
 // batch_events_max events (an append larger than that is one batch of its
 // own), and answers each append.
@@ -128,6 +156,7 @@ void flush_pending(journal_ptr self) {
   }
   st.pending.clear();
   st.waiting.clear();
+  keep_up(self);
 }
 
 } // namespace
@@ -164,6 +193,12 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         return rp;
       },
       [=](atom::flush) { flush_pending(self); },
+      [=](atom::catch_up) {
+        self->state.catch_up_scheduled = false;
+        // Appends wait: their commit goes first (and keeps up after).
+        if (!self->state.flush_scheduled)
+          catch_up(self);
+      },
       [=](atom::read, uint64_t from,
           uint64_t max) -> caf::result<std::vector<event>> {
         auto res = self->state.store->read(from, max);

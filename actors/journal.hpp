@@ -27,6 +27,11 @@ struct journal_state {
   std::vector<event> pending;  // appended, not yet committed
   std::vector<waiter> waiting; // one per append, in append order
   bool flush_scheduled = false;
+  /// Committed events the store may leave unapplied to its current state
+  /// (journal_store::unapplied) before they are applied right after a
+  /// commit; fewer are applied when no append waits.
+  size_t apply_after = 256;
+  bool catch_up_scheduled = false;
   journal_stats stats;
   /// Status of every order not yet terminal (for the open-orders gauge).
   std::unordered_map<order_id, order_status> open;

@@ -44,6 +44,9 @@ using journal_actor = caf::typed_actor<
     // Replies the journal's counters.
     caf::replies_to<atom::stats>::with<journal_stats>,
     // Internal: commits what has been appended so far.
-    caf::reacts_to<atom::flush>>;
+    caf::reacts_to<atom::flush>,
+    // Internal: brings the store's current state up to its log while no
+    // append waits.
+    caf::reacts_to<atom::catch_up>>;
 
 } // namespace oms

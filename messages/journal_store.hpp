@@ -3,6 +3,7 @@
 // tests, SQLite embedded by default, PostgreSQL for a database server).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -21,10 +22,20 @@ class journal_store {
  public:
   virtual ~journal_store();
 
-  /// Stores `events` atomically (all or none) and durably, together with
-  /// the current state they lead to; the first of them gets sequence number
-  /// last_seq() + 1. Returns an error (and stores nothing) on failure.
+  /// Stores `events` atomically (all or none) and durably; the first of
+  /// them gets sequence number last_seq() + 1. The current state they lead
+  /// to is stored in the same transaction or later (unapplied()). Returns an
+  /// error (and stores nothing) on failure.
   virtual caf::error commit(const std::vector<event>& events) = 0;
+
+  /// Committed events whose effect on the stored current state is still to
+  /// be applied; always 0 for a store that applies it in the commit. Reads
+  /// never tell the difference: each applies them first.
+  virtual size_t unapplied() const { return 0; }
+
+  /// Applies the committed events still to be applied. An error means the
+  /// store can serve no more (every later call fails the same way).
+  virtual caf::error apply_committed() { return caf::none; }
 
   /// Up to `max` stored events with sequence numbers >= `from` (the first
   /// event has number 1).

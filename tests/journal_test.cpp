@@ -1,5 +1,6 @@
 // The JOURNAL actor: group commit, acknowledgement after durability, and
 // failure that stores nothing.
+#include "tests/backends.hpp"
 #include "tests/fixture.hpp"
 
 using namespace oms;
@@ -172,4 +173,32 @@ TEST_CASE_FIXTURE(fixture, "a journal whose commit failed reports failing, "
   CHECK(recovered->last_error.empty());
   CHECK(recovered->failures == 2);
   CHECK(recovered->last_seq == 1);
+}
+
+TEST_CASE("the journal applies what its store left unapplied: at once past "
+          "a threshold, else as soon as no append waits") {
+  temp_dir dir;
+  auto opened = sqlite_store::open((dir.path / "oms.db").string());
+  REQUIRE_MESSAGE(opened, why(opened));
+  std::shared_ptr<sqlite_store> sql = std::move(*opened);
+  fixture f{sql, fixture::wall_clock_now()};
+  // A few events: applied once the journal has nothing else to do.
+  REQUIRE(f.call<uint64_t>(f.journal, atom::append_v, events_for("A", 3)));
+  CHECK(sql->unapplied() == 0);
+  CHECK(sql->applied_seq() == 3);
+  // Past the threshold: applied right after the commit even while appends
+  // keep coming (each queued before the journal runs).
+  auto big = f.self->request(f.journal, caf::infinite, atom::append_v,
+                             events_for("B", 300));
+  f.sched.run_once(); // the append
+  auto next = f.self->request(f.journal, caf::infinite, atom::append_v,
+                              events_for("C", 1));
+  f.sched.run_once(); // the flush: commits 300 events, applies them
+  CHECK(sql->applied_seq() == 303);
+  f.sched.run();
+  big.receive([](uint64_t seq) { CHECK(seq == 303); },
+              [](caf::error& err) { FAIL(describe(err)); });
+  next.receive([](uint64_t seq) { CHECK(seq == 304); },
+               [](caf::error& err) { FAIL(describe(err)); });
+  CHECK(sql->unapplied() == 0);
 }

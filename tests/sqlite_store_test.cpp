@@ -210,6 +210,119 @@ TEST_CASE("a torn last write loses only the transaction it tore") {
   CHECK(state->skus[0].on_hand == 11);
 }
 
+// One integer read behind the store's back.
+int64_t raw_int(const std::string& path, const char* sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* s = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(s) == SQLITE_ROW);
+  auto result = sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  return result;
+}
+
+TEST_CASE(
+    "a commit makes its events durable in the log, and their effect on the "
+    "tables follows, before any read and at the next start") {
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  {
+    auto store = open_ok(path);
+    REQUIRE(!store->commit({created("A", 100), receipt_event("A", 5)}));
+    CHECK(store->last_seq() == 2);
+    CHECK(store->unapplied() == 2);
+    // As a crash would leave it: the log holds both events, the tables
+    // neither (the store goes without applying them).
+    CHECK(raw_int(path, "SELECT count(*) FROM events") == 2);
+    CHECK(raw_int(path, "SELECT seq FROM projection") == 0);
+    CHECK(raw_int(path, "SELECT count(*) FROM skus") == 0);
+  }
+  {
+    // A start applies what the log holds beyond the tables.
+    auto store = open_ok(path);
+    CHECK(store->unapplied() == 0);
+    CHECK(store->applied_seq() == 2);
+    CHECK(raw_int(path, "SELECT seq FROM projection") == 2);
+    auto state = store->load();
+    REQUIRE(state);
+    REQUIRE(state->skus.size() == 1);
+    CHECK(state->skus[0].on_hand == 5);
+    // A read sees every committed event: the tables catch up first.
+    REQUIRE(!store->commit({receipt_event("A", 7)}));
+    CHECK(store->unapplied() == 1);
+    auto sku = store->load_sku("A");
+    REQUIRE(sku);
+    CHECK(sku->state.on_hand == 12);
+    CHECK(store->unapplied() == 0);
+    // The JOURNAL's catch-up applies them too, and only once.
+    REQUIRE(!store->commit({receipt_event("A", 1)}));
+    REQUIRE(!store->apply_committed());
+    REQUIRE(!store->apply_committed());
+    CHECK(raw_int(path, "SELECT on_hand FROM skus WHERE sku = 'A'") == 13);
+    CHECK(raw_int(path, "SELECT seq FROM projection") == 4);
+  }
+}
+
+TEST_CASE("a committed event the tables cannot take stops the store from "
+          "serving, a start applies it once the cause is gone") {
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  {
+    auto store = open_ok(path);
+    REQUIRE(!store->commit({created("A", 100)}));
+    REQUIRE(!store->apply_committed());
+  }
+  // The tables refuse any change to the SKU from now on.
+  raw_exec(path.c_str(), "CREATE TRIGGER refuse BEFORE UPDATE ON skus BEGIN "
+                         "SELECT RAISE(ABORT, 'refused by the test'); END;");
+  {
+    auto store = open_ok(path);
+    // Durable in the log: acknowledged as every commit is.
+    REQUIRE(!store->commit({receipt_event("A", 5)}));
+    auto err = store->apply_committed();
+    REQUIRE(err);
+    CHECK(code_of(err) == errc::store_failure);
+    auto msg = message_of(err);
+    CHECK_MESSAGE(msg.find("seq 2 (stock_received)") != std::string::npos, msg);
+    CHECK_MESSAGE(msg.find("refused by the test") != std::string::npos, msg);
+    // Nothing more is served: no commit, no read of a state the log does
+    // not lead to.
+    auto again = store->commit({receipt_event("A", 1)});
+    REQUIRE(again);
+    CHECK(message_of(again).find("seq 2") != std::string::npos);
+    CHECK(store->last_seq() == 2);
+    auto read = store->load_sku("A");
+    REQUIRE_FALSE(read);
+    CHECK(code_of(read.error()) == errc::store_failure);
+  }
+  // While the cause stands, a start refuses, naming the event.
+  auto refused = open_error(path);
+  CHECK_MESSAGE(refused.find("seq 2 (stock_received)") != std::string::npos,
+                refused);
+  raw_exec(path.c_str(), "DROP TRIGGER refuse");
+  auto store = open_ok(path);
+  CHECK(store->last_seq() == 2);
+  auto sku = store->load_sku("A");
+  REQUIRE(sku);
+  CHECK(sku->state.on_hand == 5);
+}
+
+TEST_CASE("two stores opened on one file never apply the same events twice") {
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  auto first = open_ok(path);
+  REQUIRE(!first->commit({created("A", 100), receipt_event("A", 5)}));
+  // The second one applies the log at its start; the first, which still
+  // holds the same events as unapplied, must not add them again.
+  auto second = open_ok(path);
+  auto err = first->apply_committed();
+  REQUIRE(err);
+  CHECK(message_of(err).find("another store") != std::string::npos);
+  CHECK(raw_int(path, "SELECT on_hand FROM skus WHERE sku = 'A'") == 5);
+}
+
 // A store of `n` receipts, closed (the WAL checkpointed into the file).
 void fill(const fs::path& path, int n) {
   auto store = open_ok(path.string());
@@ -217,6 +330,8 @@ void fill(const fs::path& path, int n) {
   for (int i = 0; i < n; ++i)
     events.push_back(receipt_event("A", 1));
   REQUIRE(!store->commit(events));
+  // As the JOURNAL does: the tables follow the log before the store closes.
+  REQUIRE(!store->apply_committed());
 }
 
 TEST_CASE("the integrity check finds damage a start does not read, and "
@@ -385,7 +500,7 @@ INSERT INTO holds (order_id, sku, quantity, kind)
   sqlite3_stmt* s = nullptr;
   sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, nullptr);
   REQUIRE(sqlite3_step(s) == SQLITE_ROW);
-  CHECK(sqlite3_column_int(s, 0) == 3);
+  CHECK(sqlite3_column_int(s, 0) == sqlite_store::schema_version);
   sqlite3_finalize(s);
   sqlite3_close(db);
   auto store = open_ok(path);

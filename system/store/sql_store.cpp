@@ -304,12 +304,42 @@ make_sql_texts(std::initializer_list<std::pair<sql, const char*>> table) {
 
 sql_session::~sql_session() = default;
 
-void write_event(sql_session& session, const event& ev, uint64_t seq) {
+std::string append_event(sql_session& session, const event& ev, uint64_t seq) {
   auto payload = encode_payload(ev);
   session.run(sql::insert_event, {clamp(seq), ev.at, to_string(ev.kind), ev.sku,
                                   ev.order, ev.quantity, ev.amount, payload});
+  return payload;
+}
+
+void apply_event(sql_session& session, const event& ev, uint64_t seq,
+                 const std::string& payload) {
   sql_sink sink{session, payload};
   project(ev, seq, sink);
+}
+
+void write_event(sql_session& session, const event& ev, uint64_t seq) {
+  apply_event(session, ev, seq, append_event(session, ev, seq));
+}
+
+event event_of(const sql_row& row, std::string* payload) {
+  event ev;
+  ev.at = row.integer(1);
+  auto seq = [&] {
+    return std::to_string(row.integer(0));
+  };
+  if (!parse_event_kind(row.text(2), ev.kind))
+    throw bad_data{"unknown event kind at seq " + seq()};
+  ev.sku = row.text(3);
+  ev.order = row.text(4);
+  ev.quantity = row.integer(5);
+  ev.amount = row.integer(6);
+  auto text = row.text(7);
+  if (!decode_payload(text, ev))
+    throw bad_data{"undecodable payload of " + std::string{to_string(ev.kind)} +
+                   " at seq " + seq() + " in the event log"};
+  if (payload != nullptr)
+    *payload = std::move(text);
+  return ev;
 }
 
 uint64_t sql_store::read_last_seq(sql_session& session) {
@@ -327,22 +357,7 @@ caf::expected<std::vector<event>> sql_store::read(uint64_t from,
                                                   uint64_t max) const {
   std::vector<event> result;
   auto each = [&](const sql_row& row) {
-    event ev;
-    ev.at = row.integer(1);
-    auto seq = [&] {
-      return std::to_string(row.integer(0));
-    };
-    if (!parse_event_kind(row.text(2), ev.kind))
-      throw bad_data{"unknown event kind at seq " + seq()};
-    ev.sku = row.text(3);
-    ev.order = row.text(4);
-    ev.quantity = row.integer(5);
-    ev.amount = row.integer(6);
-    if (!decode_payload(row.text(7), ev))
-      throw bad_data{"undecodable payload of " +
-                     std::string{to_string(ev.kind)} + " at seq " + seq() +
-                     " in the event log"};
-    result.push_back(std::move(ev));
+    result.push_back(event_of(row, nullptr));
   };
   try {
     reading(false, [&](sql_session& s) {

@@ -138,9 +138,21 @@ struct bad_data : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Appends the event with sequence number `seq` to the log and projects it
-/// into the current-state tables. Throws as the session does, or bad_data.
+/// Appends the event with sequence number `seq` to the log; returns the
+/// payload stored with it. Throws as the session does.
+std::string append_event(sql_session& session, const event& ev, uint64_t seq);
+
+/// Applies an event of the log (`payload` as the log stores it) to the
+/// current-state tables. Throws as the session does, or bad_data.
+void apply_event(sql_session& session, const event& ev, uint64_t seq,
+                 const std::string& payload);
+
+/// Appends the event to the log and applies it (both of the above).
 void write_event(sql_session& session, const event& ev, uint64_t seq);
+
+/// The event in a row of read_events; its payload text into `payload` if not
+/// null. Throws bad_data if the row does not decode.
+event event_of(const sql_row& row, std::string* payload);
 
 /// The journal store on SQL tables: reads the log and the current state
 /// through the backend's session.

@@ -162,6 +162,16 @@ CREATE TABLE wms_reservations (
   PRIMARY KEY (order_id, sku)
 );
 )sql",
+    // 3 -> 4: the current-state tables follow the event log, not in its
+    // transaction: the last event whose effect they hold. Every event so far
+    // was applied in the transaction that logged it.
+    R"sql(
+CREATE TABLE projection (
+  id  INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+);
+INSERT INTO projection (id, seq) SELECT 1, coalesce(max(seq), 0) FROM events;
+)sql",
 };
 
 static_assert(std::size(migrations) == sqlite_store::schema_version);

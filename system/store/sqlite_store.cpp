@@ -1,7 +1,10 @@
 #include "system/store/sqlite_store.hpp"
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <filesystem>
+#include <iterator>
 #include <memory>
 #include <utility>
 #include <variant>
@@ -17,6 +20,10 @@ namespace {
 
 // 'OMS1': marks a SQLite file as an order store.
 constexpr int application_id = 0x4F4D5331;
+
+int64_t clamp_seq(uint64_t x) {
+  return static_cast<int64_t>(std::min<uint64_t>(x, INT64_MAX));
+}
 
 // A prepared statement, reset after each use; a row of its result.
 class stmt final : public sql_row {
@@ -77,7 +84,10 @@ class sqlite_store::session final : public sql_session {
       : db_(db),
         begin(db, "BEGIN IMMEDIATE"),
         commit(db, "COMMIT"),
-        rollback(db, "ROLLBACK") {
+        rollback(db, "ROLLBACK"),
+        applied_get(db, "SELECT seq FROM projection WHERE id = 1"),
+        applied_set(db, "UPDATE projection SET seq = ?1 WHERE id = 1 AND "
+                        "seq = ?2") {
     for (size_t i = 0; i < sql_count; ++i)
       stmts_[i] = std::make_unique<stmt>(db, sqlite_dialect().statements[i]);
   }
@@ -86,7 +96,8 @@ class sqlite_store::session final : public sql_session {
     for (auto& s : stmts_)
       if (!s->ok())
         return false;
-    return begin.ok() && commit.ok() && rollback.ok();
+    return begin.ok() && commit.ok() && rollback.ok() && applied_get.ok() &&
+           applied_set.ok();
   }
 
   void run(sql statement, std::initializer_list<sql_value> params,
@@ -116,6 +127,7 @@ class sqlite_store::session final : public sql_session {
 
  public:
   stmt begin, commit, rollback;
+  stmt applied_get, applied_set;
 };
 
 sqlite_store::sqlite_store(std::string path, sqlite3* db)
@@ -132,8 +144,79 @@ caf::error sqlite_store::fail(const std::string& what) const {
 
 void sqlite_store::reading(
     bool, const std::function<void(sql_session&)>& body) const {
+  if (!broken_.empty())
+    throw std::runtime_error{broken_};
+  // Every committed event counts: the tables catch up with the log first.
+  apply_all();
   // One connection, used by one thread at a time: reads see one state.
   body(*session_);
+}
+
+caf::error sqlite_store::refusal() const {
+  if (broken_.empty())
+    return caf::none;
+  return make_error(errc::store_failure, where_ + ": " + broken_);
+}
+
+void sqlite_store::apply_all() const {
+  if (unapplied_.empty())
+    return;
+  auto& s = *session_;
+  if (s.begin.run() != SQLITE_DONE)
+    throw std::runtime_error{std::string{"cannot begin a transaction: "} +
+                             sqlite3_errmsg(db_)};
+  const logged* at = nullptr;
+  try {
+    for (auto& l : unapplied_) {
+      at = &l;
+      apply_event(s, l.ev, l.seq, l.payload);
+    }
+    at = nullptr;
+    // Only from where this store left the tables: another store that
+    // applied the same events (two opened on one file) would apply them
+    // twice.
+    s.applied_set.bind(1, clamp_seq(unapplied_.back().seq));
+    s.applied_set.bind(2, clamp_seq(applied_seq_));
+    if (s.applied_set.run() != SQLITE_DONE)
+      throw std::runtime_error{std::string{"cannot record the last event "
+                                           "applied: "} +
+                               sqlite3_errmsg(db_)};
+    if (sqlite3_changes(db_) != 1)
+      throw std::runtime_error{"the current state moved past seq " +
+                               std::to_string(applied_seq_) +
+                               " behind this store's back (another store "
+                               "on the same file?)"};
+    if (s.commit.run() != SQLITE_DONE)
+      throw std::runtime_error{std::string{"cannot commit: "} +
+                               sqlite3_errmsg(db_)};
+  } catch (const std::exception& e) {
+    s.rollback.run();
+    // The events are in the log and acknowledged: tables that cannot follow
+    // it would answer reads with a state the log does not lead to. Nothing
+    // more is served; a start applies the log again (and fails the same way
+    // if the cause is in the data).
+    broken_ = "cannot apply the event log to the current state";
+    if (at != nullptr)
+      broken_ += " at seq " + std::to_string(at->seq) + " (" +
+                 to_string(at->ev.kind) + ")";
+    broken_ += ": " + std::string{e.what()} +
+               "; the events are durable in the log: restart to apply them "
+               "again";
+    throw std::runtime_error{broken_};
+  }
+  applied_seq_ = unapplied_.back().seq;
+  unapplied_.clear();
+}
+
+caf::error sqlite_store::apply_committed() {
+  if (auto err = refusal())
+    return err;
+  try {
+    apply_all();
+  } catch (const std::exception&) {
+    return refusal();
+  }
+  return caf::none;
 }
 
 namespace {
@@ -249,7 +332,50 @@ sqlite_store::open(const std::string& path) {
   } catch (const std::exception& e) {
     return failure(std::string{"cannot read the event log: "} + e.what());
   }
+  if (auto err = store->catch_up(); !err.empty())
+    return failure(err);
   return store;
+}
+
+std::string sqlite_store::catch_up() {
+  auto& s = *session_;
+  int64_t applied = -1;
+  if (s.applied_get.step() == SQLITE_ROW)
+    applied = s.applied_get.integer(0);
+  s.applied_get.reset();
+  if (applied < 0)
+    return "cannot read the last event applied to the current state: " +
+           std::string{sqlite3_errmsg(db_)};
+  applied_seq_ = static_cast<uint64_t>(applied);
+  if (applied_seq_ > last_seq_)
+    return "the current state holds events up to seq " +
+           std::to_string(applied_seq_) + " but the event log ends at seq " +
+           std::to_string(last_seq_) +
+           ": the file was changed by something else; restore a backup";
+  // What a crash left in the log only: applied as a commit would have been,
+  // a chunk at a time.
+  constexpr uint64_t chunk = 4096;
+  try {
+    while (applied_seq_ < last_seq_) {
+      s.run(sql::read_events, {clamp_seq(applied_seq_ + 1), clamp_seq(chunk)},
+            [&](const sql_row& row) {
+              std::string payload;
+              auto ev = event_of(row, &payload);
+              auto seq = static_cast<uint64_t>(row.integer(0));
+              unapplied_.push_back(
+                  logged{std::move(ev), seq, std::move(payload)});
+            });
+      if (unapplied_.empty())
+        return "the event log has no event after seq " +
+               std::to_string(applied_seq_) + " but ends at seq " +
+               std::to_string(last_seq_);
+      apply_all();
+    }
+  } catch (const std::exception& e) {
+    unapplied_.clear();
+    return e.what();
+  }
+  return {};
 }
 
 namespace {
@@ -258,19 +384,15 @@ namespace {
 std::string failed_step(const sql_failure& e, const event& ev) {
   if (e.statement == sql::insert_event)
     return "cannot append event";
-  if (e.statement == sql::hold_find)
-    return "cannot read the hold of order " + ev.order;
-  return std::string{"cannot apply "} + to_string(ev.kind);
+  return std::string{"cannot append "} + to_string(ev.kind);
 }
 
 } // namespace
 
 caf::error sqlite_store::commit(const std::vector<event>& events) {
   auto& s = *session_;
-  if (broken_)
-    return make_error(errc::store_failure,
-                      where_ + ": a failed transaction could not be rolled "
-                               "back; restart to recover from the file");
+  if (auto err = refusal())
+    return err;
   if (s.begin.run() != SQLITE_DONE)
     return fail("cannot begin a transaction");
   // Undo a failed batch; a transaction that stays open would make every
@@ -278,22 +400,29 @@ caf::error sqlite_store::commit(const std::vector<event>& events) {
   auto undo = [&](caf::error err) {
     s.rollback.run();
     if (!sqlite3_get_autocommit(db_))
-      broken_ = true;
+      broken_ = "a failed transaction could not be rolled back; restart to "
+                "recover from the file";
     return err;
   };
   auto seq = last_seq_;
+  std::vector<logged> now;
+  now.reserve(events.size());
   for (auto& ev : events) {
+    ++seq;
     try {
-      write_event(s, ev, ++seq);
-    } catch (const bad_data& e) {
-      return undo(failure(e.what()));
+      auto payload = append_event(s, ev, seq);
+      now.push_back(logged{ev, seq, std::move(payload)});
     } catch (const sql_failure& e) {
       return undo(failure(failed_step(e, ev) + ": " + e.what()));
+    } catch (const std::exception& e) {
+      return undo(failure("cannot append event: " + std::string{e.what()}));
     }
   }
   if (s.commit.run() != SQLITE_DONE)
     return undo(fail("cannot commit"));
   last_seq_ = seq;
+  unapplied_.insert(unapplied_.end(), std::make_move_iterator(now.begin()),
+                    std::make_move_iterator(now.end()));
   return caf::none;
 }
 

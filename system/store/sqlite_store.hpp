@@ -1,8 +1,13 @@
-// The embedded journal backend: one SQLite file in WAL mode with full sync on
-// commit. Each commit writes the events to the event log and applies them to
-// the current-state tables in the same transaction (sql_store.hpp: the shared SQL
-// store; here the SQLite dialect, the file and its transactions). Schema in
-// docs/data-model.md.
+// The embedded journal backend: one SQLite file in WAL mode. A commit appends
+// the events to the event log and syncs: that alone makes them durable. Their
+// effect on the current-state tables (orders, holds, SKUs, keys...) is
+// applied later, many commits' worth in one transaction that is not synced
+// on its own (the next commit's sync covers it): when the JOURNAL asks
+// (apply_committed), before any read, and at open, which applies what the
+// log holds beyond the tables (after a crash). The table `projection` keeps
+// the last event applied, in the same transaction as the tables.
+// (sql_store.hpp: the shared SQL store; here the SQLite dialect, the file and
+// its transactions.) Schema in docs/data-model.md.
 #pragma once
 
 #include <memory>
@@ -25,10 +30,15 @@ class sqlite_store : public sql_store {
   ~sqlite_store() override;
 
   caf::error commit(const std::vector<event>& events) override;
+  size_t unapplied() const override { return unapplied_.size(); }
+  caf::error apply_committed() override;
   std::string describe() const override { return "sqlite:" + where_; }
 
+  /// The last event whose effect the current-state tables hold.
+  uint64_t applied_seq() const { return applied_seq_; }
+
   /// The schema version this build writes.
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
  private:
   class session;
@@ -41,9 +51,33 @@ class sqlite_store : public sql_store {
   /// STORE_FAILURE: "PATH: WHAT: SQLite's message".
   caf::error fail(const std::string& what) const;
 
+  /// At open: applies what the log holds beyond the tables. What is wrong,
+  /// or "".
+  std::string catch_up();
+
+  /// Applies `unapplied_` in one transaction; throws naming what failed
+  /// (and the store is broken from then on).
+  void apply_all() const;
+
+  /// STORE_FAILURE if the store can serve no more, else none.
+  caf::error refusal() const;
+
+  struct logged {
+    event ev;
+    uint64_t seq;
+    std::string payload; // as the log stores it
+  };
+
   sqlite3* db_;
   std::unique_ptr<session> session_;
-  bool broken_ = false;
+  // Committed to the log, not yet applied to the tables, in log order. The
+  // reads (const) apply them first: they change what the file holds, not
+  // what the store answers.
+  mutable std::vector<logged> unapplied_;
+  mutable uint64_t applied_seq_ = 0;
+  // Why the store can serve no more (a rollback that failed, or events of
+  // the log that could not be applied), or empty.
+  mutable std::string broken_;
 };
 
 } // namespace oms
