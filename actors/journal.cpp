@@ -71,7 +71,10 @@ void catch_up(journal_ptr self) {
     note_failure(st.stats, err);
     log::error("journal.apply_failed",
                {{"store", st.store->describe()}, {"error", describe(err)}});
+  } else {
+    ++st.stats.applies;
   }
+  st.stats.unapplied = st.store->unapplied();
 }
 
 // Keeps the store's current state close behind its log: right after the
@@ -80,6 +83,7 @@ void catch_up(journal_ptr self) {
 void keep_up(journal_ptr self) {
   auto& st = self->state;
   auto n = st.store->unapplied();
+  st.stats.unapplied = n;
   if (n == 0)
     return;
   if (n >= st.apply_after) {

@@ -111,6 +111,11 @@ struct journal_stats {
   timestamp_ms failing_since = 0;
   /// The error of the last failed commit ("" if not failing).
   std::string last_error;
+  /// Durable events whose effect the store has not yet applied to its
+  /// current-state tables (journal_store::unapplied), and the transactions
+  /// that applied such events since start.
+  uint64_t unapplied = 0;
+  uint64_t applies = 0;
 };
 
 template <class Inspector>
@@ -118,7 +123,7 @@ typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
   return f(caf::meta::type_name("journal_stats"), x.events, x.batches,
            x.appends, x.max_batch, x.failures, x.last_seq, x.batch_sizes,
            x.commit_us, x.commit_us_sum, x.open_orders, x.entered, x.failing,
-           x.failing_since, x.last_error);
+           x.failing_since, x.last_error, x.unapplied, x.applies);
 }
 
 } // namespace oms

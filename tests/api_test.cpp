@@ -311,6 +311,8 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
   js.commit_us_sum = 1500;
   js.open_orders = {4, 1, 0, 0, 0, 0};
   js.entered = {5, 1, 0, 0, 0, 1};
+  js.unapplied = 12;
+  js.applies = 3;
   auto text = m.render(&js, {true, 7, 0});
   auto has = [&](const std::string& line) {
     return text.find(line + "\n") != std::string::npos;
@@ -332,6 +334,8 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
   CHECK(has("oms_journal_batch_events_bucket{le=\"8\"} 2"));
   CHECK(has("oms_journal_batch_events_count 2"));
   CHECK(has("oms_journal_commit_seconds_bucket{le=\"0.001\"} 2"));
+  CHECK(has("oms_journal_unapplied_events 12"));
+  CHECK(has("oms_journal_applies_total 3"));
   CHECK(has("oms_customers 7"));
   CHECK(has("oms_ready 1"));
 }

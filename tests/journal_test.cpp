@@ -186,6 +186,10 @@ TEST_CASE("the journal applies what its store left unapplied: at once past "
   REQUIRE(f.call<uint64_t>(f.journal, atom::append_v, events_for("A", 3)));
   CHECK(sql->unapplied() == 0);
   CHECK(sql->applied_seq() == 3);
+  auto stats = f.call<journal_stats>(f.journal, atom::stats_v);
+  REQUIRE(stats);
+  CHECK(stats->applies == 1);
+  CHECK(stats->unapplied == 0);
   // Past the threshold: applied right after the commit even while appends
   // keep coming (each queued before the journal runs).
   auto big = f.self->request(f.journal, caf::infinite, atom::append_v,

@@ -256,6 +256,14 @@ std::string metrics::render(const journal_stats* journal,
   header(out, "oms_journal_last_seq", "gauge",
          "Sequence number of the last durable event.");
   out += "oms_journal_last_seq " + std::to_string(j.last_seq) + "\n";
+  header(out, "oms_journal_unapplied_events", "gauge",
+         "Durable events not yet applied to the store's current-state tables "
+         "(reads apply them first).");
+  out += "oms_journal_unapplied_events " + std::to_string(j.unapplied) + "\n";
+  header(out, "oms_journal_applies_total", "counter",
+         "Transactions that applied durable events to the current-state "
+         "tables.");
+  out += "oms_journal_applies_total " + std::to_string(j.applies) + "\n";
   header(out, "oms_journal_batch_events", "histogram",
          "Events per journal commit.");
   histogram(out, "oms_journal_batch_events", "", journal_batch_bounds,
