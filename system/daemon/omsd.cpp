@@ -299,27 +299,61 @@ http::server_limits server_limits(const daemon_config& cfg) {
   return l;
 }
 
-std::vector<std::thread>
-start_io_threads(const std::shared_ptr<asio::io_context>& ioctx, size_t n) {
-  std::vector<std::thread> io_threads;
-  for (size_t i = 0; i < n; ++i)
-    io_threads.emplace_back([ioctx] {
-      for (;;) {
-        try {
-          ioctx->run();
-          return;
-        } catch (const std::exception& e) {
-          log::error("http.io_error", {{"error", e.what()}});
+// The HTTP front's threads: one io_context each, kept running until stop().
+// A connection lives on one of them (the first also accepts), so a request's
+// work stays on its thread and the threads share no queue: a shared
+// io_context run by several threads woke an idle one for each handler, and
+// those wake-ups were the front's largest cost (docs/benchmarks.md).
+class io_pool {
+ public:
+  explicit io_pool(size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+      contexts_.push_back(std::make_unique<asio::io_context>(1));
+      guards_.push_back(asio::make_work_guard(*contexts_.back()));
+    }
+  }
+
+  asio::io_context& first() { return *contexts_.front(); }
+
+  std::vector<asio::io_context*> all() {
+    std::vector<asio::io_context*> result;
+    for (auto& c : contexts_)
+      result.push_back(c.get());
+    return result;
+  }
+
+  void start() {
+    for (auto& c : contexts_)
+      threads_.emplace_back([ctx = c.get()] {
+        for (;;) {
+          try {
+            ctx->run();
+            return;
+          } catch (const std::exception& e) {
+            log::error("http.io_error", {{"error", e.what()}});
+          }
         }
-      }
-    });
-  return io_threads;
-}
+      });
+  }
+
+  void stop() {
+    for (auto& c : contexts_)
+      c->stop();
+    for (auto& t : threads_)
+      t.join();
+    threads_.clear();
+  }
+
+ private:
+  using guard_t = asio::executor_work_guard<asio::io_context::executor_type>;
+  std::vector<std::unique_ptr<asio::io_context>> contexts_;
+  std::vector<guard_t> guards_;
+  std::vector<std::thread> threads_;
+};
 
 // Stops accepting, waits up to the drain timeout for the requests in flight
 // and stops the io threads; the number left unanswered.
-int64_t drain(api& front, http::server& server, asio::io_context& ioctx,
-              std::vector<std::thread>& io_threads,
+int64_t drain(api& front, http::server& server, io_pool& io,
               std::chrono::milliseconds drain_timeout) {
   front.drain();
   server.stop_accepting();
@@ -329,9 +363,7 @@ int64_t drain(api& front, http::server& server, asio::io_context& ioctx,
   auto unanswered = front.in_flight();
   // Let the last answers reach their sockets before the loop stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ioctx.stop();
-  for (auto& t : io_threads)
-    t.join();
+  io.stop();
   return unanswered;
 }
 
@@ -393,9 +425,8 @@ int main(int argc, char** argv) {
   api front{sys, *oms, tokens, stats,
             front_options(cfg, store_description, check)};
 
-  auto ioctx = std::make_shared<asio::io_context>();
-  auto keep_running = asio::make_work_guard(*ioctx);
-  http::server server{*ioctx, server_limits(cfg),
+  io_pool io{cfg.io_threads};
+  http::server server{io.first(), io.all(), server_limits(cfg),
                       [&front](http::request head, http::respond done) {
                         return front.begin(std::move(head), std::move(done));
                       },
@@ -405,7 +436,7 @@ int main(int argc, char** argv) {
     return fatal("cannot listen on " + cfg.listen + ":" +
                  std::to_string(cfg.port) + ": " + failed);
   }
-  auto io_threads = start_io_threads(ioctx, cfg.io_threads);
+  io.start();
   auto startup_ms = std::chrono::duration<double, std::milli>(
                         std::chrono::steady_clock::now() - t0)
                         .count();
@@ -426,7 +457,7 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                               {"in_flight", front.in_flight()}});
-  auto unanswered = drain(front, server, *ioctx, io_threads, cfg.drain_timeout);
+  auto unanswered = drain(front, server, io, cfg.drain_timeout);
   oms->shutdown(); // the journal is flushed before this returns
   log::info("omsd.stopped", {{"unanswered", unanswered}});
   return 0;

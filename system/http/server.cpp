@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -75,6 +76,10 @@ namespace detail {
 
 struct listener : std::enable_shared_from_this<listener> {
   asio::io_context& io;
+  // Where connections run, one after the other in turn (on the acceptor's
+  // strand: `next` needs no lock).
+  std::vector<asio::io_context*> connection_ios;
+  size_t next = 0;
   server_limits limits;
   request_handler handler;
   server_stats& stats;
@@ -87,9 +92,10 @@ struct listener : std::enable_shared_from_this<listener> {
   bool failing = false;
   std::atomic<bool> stopping{false};
 
-  listener(asio::io_context& io, server_limits limits, request_handler handler,
-           server_stats& stats)
+  listener(asio::io_context& io, std::vector<asio::io_context*> connections,
+           server_limits limits, request_handler handler, server_stats& stats)
       : io(io),
+        connection_ios(std::move(connections)),
         limits(limits),
         handler(std::move(handler)),
         stats(stats),
@@ -477,8 +483,9 @@ void detail::listener::accept() {
     paused = true;
     return;
   }
+  auto& conn_io = *connection_ios[next++ % connection_ios.size()];
   acceptor.async_accept(
-      asio::make_strand(io),
+      asio::make_strand(conn_io),
       [self = shared_from_this()](const error_code& ec, socket_t socket) {
         self->on_accept(ec, std::move(socket));
       });
@@ -531,8 +538,16 @@ void detail::listener::session_ended() {
 
 server::server(asio::io_context& io, server_limits limits,
                request_handler handler, server_stats& stats)
-    : d_(std::make_shared<detail::listener>(io, limits, std::move(handler),
-                                            stats)) {}
+    : server(io, {&io}, limits, std::move(handler), stats) {}
+
+server::server(asio::io_context& io, std::vector<asio::io_context*> connections,
+               server_limits limits, request_handler handler,
+               server_stats& stats) {
+  if (connections.empty())
+    connections.push_back(&io);
+  d_ = std::make_shared<detail::listener>(io, std::move(connections), limits,
+                                          std::move(handler), stats);
+}
 
 server::~server() {
   stop_accepting();

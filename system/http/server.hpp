@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -50,8 +51,17 @@ struct server_limits {
 
 class server {
  public:
+  /// Accepts and serves connections on `io`.
   server(boost::asio::io_context& io, server_limits limits,
          request_handler handler, server_stats& stats);
+
+  /// Accepts on `io`; each connection is served on the next of
+  /// `connections` in turn. With one thread running each of them, a
+  /// connection's work never changes threads and the threads share no
+  /// queue.
+  server(boost::asio::io_context& io,
+         std::vector<boost::asio::io_context*> connections,
+         server_limits limits, request_handler handler, server_stats& stats);
   ~server();
 
   server(const server&) = delete;
