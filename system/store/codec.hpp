@@ -14,6 +14,11 @@ namespace oms {
 /// Encodes every field of `rec`.
 std::string encode_record(const order_record& rec);
 
+/// The same text as encode_record, built as a nlohmann::json value and
+/// dumped: what encode_record falls back to for text that is not ASCII
+/// (nlohmann checks its UTF-8), and what its tests compare it with.
+std::string encode_record_as_json(const order_record& rec);
+
 /// Decodes what encode_record wrote. Returns false (and leaves `out`
 /// unspecified) if `text` is not such a record.
 bool decode_record(std::string_view text, order_record& out);
