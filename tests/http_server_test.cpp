@@ -57,12 +57,15 @@ struct client {
 
 TEST_CASE("http server: connections take turns over the io_contexts given, "
           "and each is served on its context's thread") {
-  asio::io_context first{1}, second{1};
-  auto g1 = asio::make_work_guard(first);
-  auto g2 = asio::make_work_guard(second);
+  // What the server's connections touch outlives the io_contexts, whose
+  // destruction ends the connections; the first context (the acceptor's)
+  // goes last.
   std::mutex mtx;
   std::vector<std::thread::id> served; // per request, in order
   http::server_stats stats;
+  asio::io_context first{1}, second{1};
+  auto g1 = asio::make_work_guard(first);
+  auto g2 = asio::make_work_guard(second);
   http::server srv{first,
                    {&first, &second},
                    http::server_limits{},

@@ -313,6 +313,18 @@ class io_pool {
     }
   }
 
+  // The first context goes last: connections on the others end by posting
+  // to the acceptor's strand on it, and the acceptor lives on it.
+  ~io_pool() {
+    stop();
+    guards_.clear();
+    while (!contexts_.empty())
+      contexts_.pop_back();
+  }
+
+  io_pool(const io_pool&) = delete;
+  io_pool& operator=(const io_pool&) = delete;
+
   asio::io_context& first() { return *contexts_.front(); }
 
   std::vector<asio::io_context*> all() {
