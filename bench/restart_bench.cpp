@@ -95,7 +95,10 @@ int main(int argc, char** argv) {
       batch.push_back(
           ev_of(event_kind::stock_received, now_ms, sku, "", 10'000'000));
     }
-    (*store)->commit(batch);
+    if (auto err = (*store)->commit(batch)) {
+      std::cerr << describe(err) << '\n';
+      return 2;
+    }
     batch.clear();
     for (uint64_t i = 0; i < orders; ++i) {
       order_record r;
@@ -133,7 +136,11 @@ int main(int argc, char** argv) {
         ++live;
       }
       if (batch.size() >= 4000 || i + 1 == orders) {
-        if (auto err = (*store)->commit(batch)) {
+        // As the JOURNAL does: the tables follow the log closely.
+        auto err = (*store)->commit(batch);
+        if (!err)
+          err = (*store)->apply_committed();
+        if (err) {
           std::cerr << describe(err) << '\n';
           return 2;
         }

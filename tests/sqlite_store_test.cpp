@@ -309,6 +309,24 @@ TEST_CASE("a committed event the tables cannot take stops the store from "
   CHECK(sku->state.on_hand == 5);
 }
 
+TEST_CASE("events left unapplied stay bounded whoever commits them") {
+  // A caller that never asks (a tool writing straight to the store) still
+  // has the tables catch up once the cap is reached.
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  auto store = open_ok(path);
+  std::vector<event> batch{created("A", 100)};
+  while (batch.size() < sqlite_store::unapplied_max - 1)
+    batch.push_back(receipt_event("A", 1));
+  REQUIRE(!store->commit(batch));
+  CHECK(store->unapplied() == sqlite_store::unapplied_max - 1);
+  REQUIRE(!store->commit({receipt_event("A", 1)}));
+  CHECK(store->unapplied() == 0);
+  CHECK(store->applied_seq() == sqlite_store::unapplied_max);
+  CHECK(raw_int(path, "SELECT on_hand FROM skus WHERE sku = 'A'") ==
+        static_cast<int64_t>(sqlite_store::unapplied_max - 1));
+}
+
 TEST_CASE("two stores opened on one file never apply the same events twice") {
   temp_dir dir;
   auto path = (dir.path / "oms.db").string();

@@ -423,6 +423,15 @@ caf::error sqlite_store::commit(const std::vector<event>& events) {
   last_seq_ = seq;
   unapplied_.insert(unapplied_.end(), std::make_move_iterator(now.begin()),
                     std::make_move_iterator(now.end()));
+  // Bounded whoever commits (the JOURNAL applies far sooner): past the cap
+  // the tables catch up now. The events are durable either way; a failure
+  // leaves the store broken, and the next call says so.
+  if (unapplied_.size() >= unapplied_max) {
+    try {
+      apply_all();
+    } catch (const std::exception&) {
+    }
+  }
   return caf::none;
 }
 

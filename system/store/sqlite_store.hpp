@@ -37,6 +37,9 @@ class sqlite_store : public sql_store {
   /// The last event whose effect the current-state tables hold.
   uint64_t applied_seq() const { return applied_seq_; }
 
+  /// A commit that leaves this many events unapplied applies them at once.
+  static constexpr size_t unapplied_max = 65536;
+
   /// The schema version this build writes.
   static constexpr int schema_version = 4;
 
