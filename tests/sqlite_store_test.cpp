@@ -309,6 +309,33 @@ TEST_CASE("a committed event the tables cannot take stops the store from "
   CHECK(sku->state.on_hand == 5);
 }
 
+TEST_CASE("a catch-up that cannot begin is reported, and the events wait for "
+          "the next one") {
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  auto store = open_ok(path);
+  REQUIRE(!store->commit({created("A", 100), receipt_event("A", 5)}));
+  {
+    // Another connection holds the write lock: the catch-up cannot begin.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) ==
+            SQLITE_OK);
+    auto err = store->apply_committed();
+    CHECK(err);
+    CHECK(code_of(err) == errc::store_failure);
+    CHECK(store->unapplied() == 2);
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  // Not broken: the next catch-up applies them.
+  REQUIRE(!store->apply_committed());
+  CHECK(store->unapplied() == 0);
+  auto sku = store->load_sku("A");
+  REQUIRE(sku);
+  CHECK(sku->state.on_hand == 5);
+}
+
 TEST_CASE("events left unapplied stay bounded whoever commits them") {
   // A caller that never asks (a tool writing straight to the store) still
   // has the tables catch up once the cap is reached.

@@ -213,8 +213,12 @@ caf::error sqlite_store::apply_committed() {
     return err;
   try {
     apply_all();
-  } catch (const std::exception&) {
-    return refusal();
+  } catch (const std::exception& e) {
+    // Broken (the tables could not take an event), or a transaction that
+    // could not begin: the events wait for the next try.
+    if (auto err = refusal())
+      return err;
+    return failure(e.what());
   }
   return caf::none;
 }
