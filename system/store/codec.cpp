@@ -234,14 +234,22 @@ class json_text {
   bool ascii_ = true;
 };
 
-void write_lots(json_text& w, const std::vector<lot_allocation>& lots) {
+// `[item,item,...]`, each item written by `each`.
+template <class T, class F>
+void write_array(json_text& w, const std::vector<T>& items, F each) {
   w.raw('[');
-  for (size_t i = 0; i < lots.size(); ++i) {
+  for (size_t i = 0; i < items.size(); ++i) {
     if (i > 0)
       w.raw(',');
-    w.raw('[').str(lots[i].lot).raw(',').num(lots[i].quantity).raw(']');
+    each(items[i]);
   }
   w.raw(']');
+}
+
+void write_lots(json_text& w, const std::vector<lot_allocation>& lots) {
+  write_array(w, lots, [&](const lot_allocation& a) {
+    w.raw('[').str(a.lot).raw(',').num(a.quantity).raw(']');
+  });
 }
 
 } // namespace
@@ -258,23 +266,17 @@ std::string encode_record(const order_record& r) {
   w.key("createdAt").num(r.created_at).raw(',');
   w.key("customer").str(r.customer).raw(',');
   w.key("fingerprint").str(r.request_fingerprint).raw(',');
-  w.key("history").raw('[');
-  for (size_t i = 0; i < r.history.size(); ++i) {
-    auto& h = r.history[i];
-    if (i > 0)
-      w.raw(',');
+  w.key("history");
+  write_array(w, r.history, [&](const history_entry& h) {
     w.raw('[').num(h.at).raw(',').num(as_int(h.from)).raw(',');
     w.num(as_int(h.to)).raw(',').str(h.reason).raw(',').num(h.amount);
     w.raw(']');
-  }
-  w.raw("],").key("holdExpiresAt").num(r.hold_expires_at).raw(',');
+  });
+  w.raw(',').key("holdExpiresAt").num(r.hold_expires_at).raw(',');
   w.key("id").str(r.id).raw(',');
   w.key("key").str(r.idempotency_key).raw(',');
-  w.key("lines").raw('[');
-  for (size_t i = 0; i < r.lines.size(); ++i) {
-    auto& l = r.lines[i];
-    if (i > 0)
-      w.raw(',');
+  w.key("lines");
+  write_array(w, r.lines, [&](const order_line& l) {
     w.raw('[').str(l.sku).raw(',').num(l.quantity).raw(',');
     w.num(l.unit_price).raw(',').num(l.cancelled_quantity).raw(',');
     w.num(l.shipped_quantity);
@@ -283,20 +285,17 @@ std::string encode_record(const order_record& r) {
       write_lots(w, l.lots);
     }
     w.raw(']');
-  }
-  w.raw("],").key("paid").num(r.paid_amount).raw(',');
+  });
+  w.raw(',').key("paid").num(r.paid_amount).raw(',');
   w.key("paymentRef").str(r.payment_reference).raw(',');
-  w.key("payments").raw('[');
-  for (size_t i = 0; i < r.payments.size(); ++i) {
-    auto& p = r.payments[i];
-    if (i > 0)
-      w.raw(',');
+  w.key("payments");
+  write_array(w, r.payments, [&](const payment_record& p) {
     w.raw('[').num(as_int(p.kind)).raw(',').str(p.gateway_key).raw(',');
     w.num(p.amount).raw(',').num(as_int(p.status)).raw(',');
     w.str(p.reference).raw(',').str(p.reason).raw(',').num(p.at).raw(',');
     w.str(p.client_key).raw(',').str(p.fingerprint).raw(']');
-  }
-  w.raw("],").key("refunded").num(r.refunded_amount).raw(',');
+  });
+  w.raw(',').key("refunded").num(r.refunded_amount).raw(',');
   w.key("seller").num(as_int(r.seller)).raw(',');
   w.key("status").num(as_int(r.status)).raw(',');
   w.key("total").num(r.total_amount).raw(',');

@@ -382,17 +382,6 @@ std::string sqlite_store::catch_up() {
   return {};
 }
 
-namespace {
-
-// Names what failed in a commit as the statement tells it.
-std::string failed_step(const sql_failure& e, const event& ev) {
-  if (e.statement == sql::insert_event)
-    return "cannot append event";
-  return std::string{"cannot append "} + to_string(ev.kind);
-}
-
-} // namespace
-
 caf::error sqlite_store::commit(const std::vector<event>& events) {
   auto& s = *session_;
   if (auto err = refusal())
@@ -416,8 +405,6 @@ caf::error sqlite_store::commit(const std::vector<event>& events) {
     try {
       auto payload = append_event(s, ev, seq);
       now.push_back(logged{ev, seq, std::move(payload)});
-    } catch (const sql_failure& e) {
-      return undo(failure(failed_step(e, ev) + ": " + e.what()));
     } catch (const std::exception& e) {
       return undo(failure("cannot append event: " + std::string{e.what()}));
     }
