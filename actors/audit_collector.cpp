@@ -41,6 +41,32 @@ void finish_audit(audit_collector_ptr self) {
 // answer by a linear search over the actor's pending requests.
 constexpr size_t audit_window = 128;
 
+// An order's record arrived: a live one says what it holds.
+void order_read(audit_collector_ptr self, order_record rec) {
+  --self->state.orders_unanswered;
+  if (!is_terminal(rec.status))
+    self->state.live.push_back(std::move(rec));
+}
+
+// Reads an order's record from the JOURNAL (an order with no actor).
+template <class Arrive>
+void read_order(audit_collector_ptr self, const order_id& id, Arrive arrive) {
+  self->request(self->state.journal, caf::infinite, atom::get_v, id)
+      .then(
+          [=](order_record& rec) {
+            order_read(self, std::move(rec));
+            arrive();
+          },
+          [=](caf::error& err) {
+            --self->state.orders_unanswered;
+            // One never made durable (its creation failed) holds nothing.
+            if (code_of(err) != errc::order_not_found)
+              self->state.failures.push_back(violation{
+                  {}, "order " + id + " could not be read: " + describe(err)});
+            arrive();
+          });
+}
+
 void ask_next(audit_collector_ptr self) {
   auto& st = self->state;
   auto arrive = [=] {
@@ -71,21 +97,21 @@ void ask_next(audit_collector_ptr self) {
             });
   }
   while (st.in_flight < audit_window && st.next_order < st.orders.size()) {
-    auto& order = st.orders[st.next_order++];
+    auto& [id, order] = st.orders[st.next_order++];
     ++st.in_flight;
+    if (!order) {
+      read_order(self, id, arrive);
+      continue;
+    }
     self->request(order, caf::infinite, atom::get_v)
         .then(
             [=](order_record& rec) {
-              --self->state.orders_unanswered;
-              if (!is_terminal(rec.status))
-                self->state.live.push_back(std::move(rec));
+              order_read(self, std::move(rec));
               arrive();
             },
-            // An order that ended meanwhile holds nothing.
-            [=](caf::error&) {
-              --self->state.orders_unanswered;
-              arrive();
-            });
+            // The actor ended meanwhile (its order ended, or rests): the
+            // store has what it holds.
+            [=, id = id](caf::error&) { read_order(self, id, arrive); });
   }
 }
 
@@ -94,10 +120,12 @@ void ask_next(audit_collector_ptr self) {
 audit_collector_actor::behavior_type
 audit_collector(audit_collector_ptr self,
                 std::vector<std::pair<sku_id, inventory_actor>> skus,
-                std::vector<order_actor> orders, caf::timespan deadline) {
+                std::vector<std::pair<order_id, order_actor>> orders,
+                journal_actor journal, caf::timespan deadline) {
   auto& st = self->state;
   st.skus = std::move(skus);
   st.orders = std::move(orders);
+  st.journal = std::move(journal);
   st.deadline = deadline;
   st.sku_answered.assign(st.skus.size(), 0);
   return {

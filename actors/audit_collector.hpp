@@ -1,5 +1,7 @@
 // The audit collector: one audit's questions and answers. A collector of
-// its own asks every SKU and every live order, a window at a time, without a
+// its own asks every SKU and every live order (a running one its actor, a
+// resting one, or one whose actor ended meanwhile, the JOURNAL), a window at
+// a time, without a
 // timeout per request, and keeps one deadline for all. CAF 0.17 finds the
 // handler of an answer, and the timeout of a request, by linear searches over
 // the requester's pending requests: 200,000 requests in flight from one actor
@@ -15,6 +17,7 @@
 
 #include "messages/domain.hpp"
 #include "messages/inventory_protocol.hpp"
+#include "messages/journal_protocol.hpp"
 #include "messages/order_protocol.hpp"
 
 namespace oms {
@@ -28,7 +31,9 @@ using audit_collector_actor =
 /// State of an audit collector.
 struct audit_collector_state {
   std::vector<std::pair<sku_id, inventory_actor>> skus;
-  std::vector<order_actor> orders;
+  /// The live orders: their actor, or none if they rest.
+  std::vector<std::pair<order_id, order_actor>> orders;
+  journal_actor journal;
   caf::timespan deadline{};
   std::vector<char> sku_answered;
   size_t outstanding = 0;
@@ -46,11 +51,13 @@ struct audit_collector_state {
 using audit_collector_ptr =
     audit_collector_actor::stateful_pointer<audit_collector_state>;
 
-/// Behaviour of an audit collector over `skus` and the live `orders`: the
-/// report says which did not answer within `deadline`.
+/// Behaviour of an audit collector over `skus` and the live `orders` (a
+/// resting one with no actor is read from `journal`): the report says which
+/// did not answer within `deadline`.
 audit_collector_actor::behavior_type
 audit_collector(audit_collector_ptr self,
                 std::vector<std::pair<sku_id, inventory_actor>> skus,
-                std::vector<order_actor> orders, caf::timespan deadline);
+                std::vector<std::pair<order_id, order_actor>> orders,
+                journal_actor journal, caf::timespan deadline);
 
 } // namespace oms

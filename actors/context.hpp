@@ -50,6 +50,11 @@ struct settings {
   /// again, doubling each time up to refund_retry_interval_max.
   std::chrono::milliseconds refund_retry_interval = std::chrono::seconds(2);
   std::chrono::milliseconds refund_retry_interval_max = std::chrono::minutes(5);
+  /// How long an open order's actor with nothing under way stays with no
+  /// message before it ends and the order rests on its stored record (it
+  /// ends within a quarter of one more); zero keeps every open
+  /// order's actor.
+  std::chrono::milliseconds order_idle_timeout = std::chrono::minutes(1);
   /// How long idempotency keys are remembered.
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
   /// How long a customer's actor at rest stays with no request before it

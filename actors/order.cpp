@@ -18,6 +18,10 @@ timestamp_ms now(order_ptr self) {
   return self->state.ctx->now(self->clock());
 }
 
+void touch(order_ptr self) {
+  self->state.activity->last.store(now(self), std::memory_order_relaxed);
+}
+
 order_actor handle_of(order_ptr self) {
   return caf::actor_cast<order_actor>(self);
 }
@@ -216,6 +220,7 @@ namespace {
 template <class Run>
 caf::result<order_record> answer(order_ptr self, const customer_id& customer,
                                  Run run) {
+  touch(self);
   auto& rec = self->state.record;
   if (rec.customer.empty() || (!customer.empty() && customer != rec.customer))
     return make_error(errc::order_not_found, "no order " + rec.id);
@@ -257,22 +262,58 @@ void expire(order_ptr self, uint64_t generation) {
 
 } // namespace
 
+// The SUPERVISOR's sweep: an order that handled nothing for the idle timeout
+// and may rest tells the SUPERVISOR and ends (its record is durable: every
+// change is journaled before it is applied, and no step is in flight, since
+// a step in flight awaits its answers and this message waits behind them).
+void rest_if_idle(order_ptr self) {
+  auto& st = self->state;
+  auto t = now(self);
+  auto idle = st.ctx->settings.order_idle_timeout.count();
+  if (idle <= 0 || t - st.activity->last.load(std::memory_order_relaxed) < idle)
+    return;
+  if (st.refund_retry_scheduled || !may_rest(st.record, t)) {
+    // Not now: the sweep asks again after another idle timeout.
+    touch(self);
+    return;
+  }
+  self->send(st.supervisor, atom::dormant_v, st.record.id);
+  self->quit();
+}
+
 } // namespace order_flow
+
+bool may_rest(const order_record& rec, timestamp_ms now) {
+  if (rec.seller != seller::internal || rec.customer.empty() ||
+      rec.lines.empty() || is_terminal(rec.status))
+    return false;
+  if (pending_payment(rec, payment_kind::charge) != nullptr ||
+      pending_payment(rec, payment_kind::refund) != nullptr)
+    return false;
+  return rec.status != order_status::created || now < rec.hold_expires_at;
+}
 
 using namespace order_flow;
 
 order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
-                                 supervisor_actor supervisor) {
+                                 supervisor_actor supervisor,
+                                 std::shared_ptr<order_activity> activity) {
   self->state.record.id = std::move(id);
   self->state.ctx = std::move(ctx);
   self->state.supervisor = std::move(supervisor);
+  self->state.activity = std::move(activity);
+  touch(self);
   using done_t = record_callback;
   return {
       [=](atom::create, create_order_request& req,
           std::vector<inventory_actor>& skus) -> caf::result<created_order> {
+        touch(self);
         return start_create(self, req, skus);
       },
-      [=](atom::get) { return self->state.record; },
+      [=](atom::get) {
+        touch(self);
+        return self->state.record;
+      },
       [=](confirm_command& cmd) {
         return answer(self, cmd.customer, [=](done_t done) {
           transition(self, command_kind::confirm, std::move(done));
@@ -302,23 +343,29 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
           cancel_lines(self, cmd, std::move(done));
         });
       },
-      [=](atom::expire, uint64_t generation) { expire(self, generation); },
+      [=](atom::expire, uint64_t generation) {
+        touch(self);
+        expire(self, generation);
+      },
       [=](atom::retry) {
+        touch(self);
         self->state.refund_retry_scheduled = false;
         process_refunds(self, [=] { finish_if_terminal(self); });
       },
+      [=](atom::purge) { rest_if_idle(self); },
   };
 }
 
-order_actor::behavior_type restored_order(order_ptr self, order_record record,
-                                          std::vector<inventory_actor> skus,
-                                          context_ptr ctx,
-                                          supervisor_actor supervisor) {
+order_actor::behavior_type
+restored_order(order_ptr self, order_record record,
+               std::vector<inventory_actor> skus, context_ptr ctx,
+               supervisor_actor supervisor,
+               std::shared_ptr<order_activity> activity) {
   auto id = record.id;
   self->state.record = std::move(record);
   self->state.skus = std::move(skus);
-  auto behavior =
-      order(self, std::move(id), std::move(ctx), std::move(supervisor));
+  auto behavior = order(self, std::move(id), std::move(ctx),
+                        std::move(supervisor), std::move(activity));
   if (self->state.record.status == order_status::created)
     arm_hold_timer(self); // its expiry settles a pending charge
   else if (pending_payment(self->state.record, payment_kind::charge))

@@ -28,10 +28,15 @@
 //   order.cpp              the behaviour and the shared steps
 // Nothing else is handled while a step is in flight, so commands to one order
 // never overlap. A terminal order with nothing pending hands its final record
-// to the SUPERVISOR and quits.
+// to the SUPERVISOR and quits. An open order that may rest (may_rest) and
+// handled nothing for settings::order_idle_timeout tells it so when the
+// SUPERVISOR's sweep asks, and quits too: its record is in the store, and the SUPERVISOR spawns its actor
+// again from it when it is needed (see supervisor.hpp, "resting orders").
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -41,6 +46,13 @@
 #include "messages/supervisor_protocol.hpp"
 
 namespace oms {
+
+/// When an ORDER actor last handled a message other than the SUPERVISOR's
+/// sweep (wall-clock ms). Written by the actor, read by the SUPERVISOR's
+/// sweep, which asks only the orders idle for long enough.
+struct order_activity {
+  std::atomic<timestamp_ms> last{0};
+};
 
 /// State of an ORDER actor.
 struct order_state {
@@ -57,14 +69,26 @@ struct order_state {
   /// Consecutive refund retries, for the backoff.
   uint32_t refund_retries = 0;
   bool refund_retry_scheduled = false;
+  /// Shared with the SUPERVISOR's registry.
+  std::shared_ptr<order_activity> activity;
 
   static inline const char* name = "order";
 };
 
+/// Whether an open order's actor may end and leave the order to its stored
+/// record at `now`: an INTERNAL order (an EXTERNAL one follows its WMS
+/// reservations, and its SKU's restart reads them from its live actor),
+/// created and not terminal, with no charge or refund awaiting an answer,
+/// and, if CREATED, with its hold not yet expired (an expired one is
+/// cancelling). The step in flight is not in the record: the caller knows
+/// it has none.
+bool may_rest(const order_record& rec, timestamp_ms now);
+
 /// Behaviour of the ORDER actor for a new order with id `id`.
 order_actor::behavior_type
 order(order_actor::stateful_pointer<order_state> self, order_id id,
-      context_ptr ctx, supervisor_actor supervisor);
+      context_ptr ctx, supervisor_actor supervisor,
+      std::shared_ptr<order_activity> activity);
 
 /// Behaviour of an ORDER actor restored from the store after a restart: the
 /// hold timer is re-armed for the time left (an expired hold cancels the
@@ -72,6 +96,7 @@ order(order_actor::stateful_pointer<order_state> self, order_id id,
 order_actor::behavior_type
 restored_order(order_actor::stateful_pointer<order_state> self,
                order_record record, std::vector<inventory_actor> skus,
-               context_ptr ctx, supervisor_actor supervisor);
+               context_ptr ctx, supervisor_actor supervisor,
+               std::shared_ptr<order_activity> activity);
 
 } // namespace oms

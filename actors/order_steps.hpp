@@ -28,6 +28,9 @@ timestamp_ms now(order_ptr self);
 /// The actor's own handle.
 order_actor handle_of(order_ptr self);
 
+/// Notes that the order is in use now (see order_activity).
+void touch(order_ptr self);
+
 /// STORE_FAILURE for a change the journal did not make durable.
 caf::error durability_error(const caf::error& err);
 

@@ -61,11 +61,13 @@ void adopt_order(supervisor_ptr self, order_record rec) {
   }
   auto id = rec.id;
   auto me = caf::actor_cast<supervisor_actor>(self);
+  auto activity = std::make_shared<order_activity>();
   auto handle = self->spawn(restored_order, std::move(rec), std::move(handles),
-                            st.ctx, me);
+                            st.ctx, me, activity);
   self->monitor(handle);
   st.order_of.emplace(handle.address(), id);
   st.orders.emplace(id, handle);
+  st.activity.emplace(id, std::move(activity));
 }
 
 void start_inbox(supervisor_ptr self,
@@ -74,6 +76,11 @@ void start_inbox(supervisor_ptr self,
   st.inbox =
       self->spawn(oms::inbox, st.ctx, caf::actor_cast<supervisor_actor>(self),
                   std::move(done));
+}
+
+caf::error order_not_found(const order_id& id) {
+  nlohmann::json details{{"orderId", id}};
+  return make_error(errc::order_not_found, "no order " + id, details.dump());
 }
 
 caf::error no_wms() {
@@ -86,11 +93,6 @@ caf::error no_wms() {
 using namespace supervisor_steps;
 
 namespace {
-
-caf::error order_not_found(const order_id& id) {
-  nlohmann::json details{{"orderId", id}};
-  return make_error(errc::order_not_found, "no order " + id, details.dump());
-}
 
 // The SKU's actor for a change, spawning it for a receipt of a new SKU.
 caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
@@ -149,9 +151,14 @@ void on_down(supervisor_ptr self, caf::down_msg& msg) {
   if (auto i = st.order_of.find(msg.source); i != st.order_of.end()) {
     auto id = i->second;
     st.order_of.erase(i);
-    // An archived order is no longer in `orders`: it ended as it should.
-    bool live = st.orders.erase(id) > 0;
-    if (live && msg.reason && msg.reason != caf::exit_reason::normal)
+    // An archived or resting order is no longer in `orders` (it ended as it
+    // should), or has a new actor there already (woken).
+    auto j = st.orders.find(id);
+    if (j == st.orders.end() || j->second.address() != msg.source)
+      return;
+    st.orders.erase(j);
+    st.activity.erase(id);
+    if (msg.reason && msg.reason != caf::exit_reason::normal)
       restart_order(self, id, msg.reason);
     return;
   }
@@ -386,10 +393,12 @@ caf::result<created_order> create_order(supervisor_ptr self,
   auto id = time_ordered_id("ord_",
                             static_cast<uint64_t>(st.ctx->now(self->clock())));
   auto me = caf::actor_cast<supervisor_actor>(self);
-  auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me);
+  auto activity = std::make_shared<order_activity>();
+  auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me, activity);
   self->monitor(handle);
   st.order_of.emplace(handle.address(), id);
   st.orders.emplace(id, handle);
+  st.activity.emplace(id, std::move(activity));
   return self->delegate(handle, atom::create_v, std::move(req),
                         std::move(handles));
 }
@@ -418,6 +427,36 @@ void answer_from_record(supervisor_ptr self,
           [=](caf::error& err) mutable { rp.deliver(err); });
 }
 
+// Sends the command to the order's actor, waking it if it rests. An actor
+// that ended as the command reached it either rested (then it is woken and
+// asked again, a few times at most) or ended the order (then its final
+// record answers).
+void send_command(supervisor_ptr self,
+                  caf::typed_response_promise<order_record> rp,
+                  const order_id& id, const customer_id& customer,
+                  command_kind kind, order_message msg, int attempt) {
+  with_live_order(self, id, [=](caf::expected<order_actor> handle) mutable {
+    if (!handle) {
+      rp.deliver(handle.error());
+      return;
+    }
+    request_order(self, *handle, caf::infinite, msg)
+        .then([rp](order_record& rec) mutable { rp.deliver(std::move(rec)); },
+              [=](caf::error& err) mutable {
+                if (err != caf::sec::request_receiver_down) {
+                  rp.deliver(std::move(err));
+                  return;
+                }
+                if (rests(self->state, id) && attempt < 3) {
+                  send_command(self, rp, id, customer, kind, std::move(msg),
+                               attempt + 1);
+                  return;
+                }
+                answer_from_record(self, rp, id, customer, kind, true);
+              });
+  });
+}
+
 // A live order's actor gets the command as its own message. A terminal
 // order's final record is in the store, and the transition table refuses
 // every command on it; so is the record of an order whose actor ended just
@@ -425,31 +464,17 @@ void answer_from_record(supervisor_ptr self,
 caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
                                         order_command& cmd) {
   auto& st = self->state;
-  auto customer = cmd.customer;
-  auto kind = cmd.kind;
-  if (auto i = st.orders.find(id); i != st.orders.end()) {
-    auto msg = to_order_message(std::move(cmd));
-    if (!msg)
-      return std::move(msg.error());
-    auto rp = self->make_response_promise<order_record>();
-    auto handle = i->second;
-    std::visit(
-        [&](auto& m) {
-          self->request(handle, caf::infinite, std::move(m))
-              .then([rp](order_record& rec) mutable { rp.deliver(rec); },
-                    [self, rp, id, customer, kind](caf::error& err) mutable {
-                      if (err != caf::sec::request_receiver_down) {
-                        rp.deliver(std::move(err));
-                        return;
-                      }
-                      answer_from_record(self, rp, id, customer, kind, true);
-                    });
-        },
-        *msg);
+  auto rp = self->make_response_promise<order_record>();
+  if (st.orders.count(id) == 0 && !rests(st, id)) {
+    answer_from_record(self, rp, id, cmd.customer, cmd.kind, false);
     return rp;
   }
-  auto rp = self->make_response_promise<order_record>();
-  answer_from_record(self, rp, id, customer, kind, false);
+  auto customer = cmd.customer;
+  auto kind = cmd.kind;
+  auto msg = to_order_message(std::move(cmd));
+  if (!msg)
+    return std::move(msg.error());
+  send_command(self, rp, id, customer, kind, std::move(*msg), 0);
   return rp;
 }
 
@@ -471,16 +496,18 @@ caf::result<customer_actor> customer_of(supervisor_ptr self,
 
 caf::result<audit_report> audit(supervisor_ptr self) {
   auto& st = self->state;
-  if (st.skus.empty() && st.orders.empty())
+  if (st.skus.empty() && st.orders.empty() && st.dormant.empty())
     return audit_stock({}, {});
   sku_page skus(st.skus.begin(), st.skus.end());
-  std::vector<order_actor> orders;
-  orders.reserve(st.orders.size());
+  std::vector<std::pair<order_id, order_actor>> orders;
+  orders.reserve(st.orders.size() + st.dormant.size());
   for (auto& kvp : st.orders)
-    orders.push_back(kvp.second);
-  auto collector =
-      self->spawn(audit_collector, std::move(skus), std::move(orders),
-                  caf::timespan{st.ctx->settings.request_timeout});
+    orders.emplace_back(kvp.first, kvp.second);
+  for (auto& id : st.dormant)
+    orders.emplace_back(id, order_actor{});
+  auto collector = self->spawn(audit_collector, std::move(skus),
+                               std::move(orders), st.ctx->journal,
+                               caf::timespan{st.ctx->settings.request_timeout});
   return self->delegate(collector, atom::audit_v);
 }
 
@@ -493,6 +520,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
     start_inbox(self, {});
   self->set_down_handler([=](caf::down_msg& msg) { on_down(self, msg); });
   self->set_exit_handler([=](caf::exit_msg& msg) { on_exit(self, msg); });
+  start_sweeps(self);
   return {
       [=](atom::receive, const sku_id& sku, seller from, int64_t quantity,
           money unit_price) {
@@ -525,7 +553,17 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         auto& st = self->state;
         if (auto i = st.orders.find(id); i != st.orders.end())
           return i->second;
-        return order_not_found(id);
+        if (!rests(st, id))
+          return order_not_found(id);
+        auto rp = self->make_response_promise<order_actor>();
+        with_live_order(self, id,
+                        [rp](caf::expected<order_actor> handle) mutable {
+                          if (handle)
+                            rp.deliver(std::move(*handle));
+                          else
+                            rp.deliver(handle.error());
+                        });
+        return rp;
       },
       [=](atom::customer, const customer_id& id) {
         return customer_of(self, id);
@@ -536,6 +574,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         // message fall through to the scan over every SKU actor, once per
         // finished order.)
         self->state.orders.erase(rec.id);
+        self->state.activity.erase(rec.id);
         forget_hold(self->state, rec.id);
       },
       [=](atom::audit) { return audit(self); },
@@ -546,6 +585,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::arm, const order_id& id, uint64_t generation,
           timestamp_ms due) { arm_hold(self, id, generation, due); },
       [=](atom::tick, uint64_t tick) { expire_due_holds(self, tick); },
+      [=](atom::dormant, const order_id& id) { order_rests(self, id); },
+      [=](atom::purge, uint64_t cursor) { sweep_orders(self, cursor); },
   };
 }
 

@@ -5,12 +5,24 @@
 // delegate, no round trip back), and commands for orders whose handle the
 // caller does not have. Terminal orders have no actor: their records are
 // read from the store through the JOURNAL.
+//
+// Resting orders: an open order whose actor handled nothing for a while
+// (settings::order_idle_timeout; a sweep of the live orders' activity asks
+// those idle that long) and has nothing under way ends its actor and rests
+// (`dormant`); its record is
+// in the store. A command, a request for its actor, or its hold's expiry
+// reads the record through the JOURNAL and spawns its actor again, as a
+// restart of omsd does; what comes meanwhile waits for that actor. A start
+// of omsd restores the orders that may rest as resting. So memory follows
+// the orders in use, not every open order (supervisor_rest.cpp).
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_addr.hpp>
@@ -19,6 +31,7 @@
 
 #include "actors/context.hpp"
 #include "actors/external_sku.hpp"
+#include "actors/order.hpp"
 #include "actors/wms_feed.hpp"
 #include "messages/customer_protocol.hpp"
 #include "messages/inventory_protocol.hpp"
@@ -65,6 +78,14 @@ struct supervisor_state {
   std::map<sku_id, inventory_actor> skus; // ordered: listed in pages
   /// Orders whose actor is alive.
   std::unordered_map<order_id, order_actor> orders;
+  /// When each live order's actor was last in use (see order_activity).
+  std::unordered_map<order_id, std::shared_ptr<order_activity>> activity;
+  /// Open orders resting: no actor, their record in the store.
+  std::unordered_set<order_id> dormant;
+  /// Resting orders being read to be woken, and what waits for their actor.
+  std::unordered_map<
+      order_id, std::vector<std::function<void(caf::expected<order_actor>)>>>
+      waking;
   /// Monitored order actors, to find the order when one goes down.
   std::unordered_map<caf::actor_addr, order_id> order_of;
   /// CUSTOMER actors, spawned on first use, and monitored: one that stops

@@ -6,7 +6,9 @@
 // ends. A delayed message cannot be taken back in CAF 0.17: one per order
 // stayed in memory (about 170 B) for the whole hold, 15 minutes by default,
 // after the order was long confirmed, cancelled or delivered; at a flash
-// sale's rate that was hundreds of megabytes of timers for nothing.
+// sale's rate that was hundreds of megabytes of timers for nothing. A resting
+// order's hold stays here: when it is due, the order is woken, and its actor
+// cancels it.
 #include <algorithm>
 
 #include "actors/supervisor_steps.hpp"
@@ -61,6 +63,8 @@ void expire_due_holds(supervisor_ptr self, uint64_t tick) {
     st.holds_due.erase(st.holds_due.begin());
     if (auto i = st.orders.find(due.order); i != st.orders.end())
       self->send(i->second, atom::expire_v, due.generation);
+    else if (rests(st, due.order))
+      wake_for_expiry(self, due.order);
   }
   arm_tick(self);
 }

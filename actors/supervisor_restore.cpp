@@ -57,10 +57,22 @@ void restore_skus(supervisor_ptr self, const recovered_state& recovered) {
     adopt_sku(self, sku.sku, ledger_from(st, sku, holds[sku.sku], now));
 }
 
-// Spawns an ORDER actor per live order, with the actors of its SKUs.
+// Spawns an ORDER actor per live order, with the actors of its SKUs; one
+// that may rest rests from the start (its hold armed here), unless resting
+// is turned off.
 void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
-  for (auto& rec : recovered.live_orders)
-    adopt_order(self, rec);
+  auto& st = self->state;
+  auto now = st.ctx->now(self->clock());
+  bool resting = st.ctx->settings.order_idle_timeout.count() > 0;
+  for (auto& rec : recovered.live_orders) {
+    if (!resting || !may_rest(rec, now)) {
+      adopt_order(self, rec);
+      continue;
+    }
+    st.dormant.insert(rec.id);
+    if (rec.status == order_status::created)
+      arm_hold(self, rec.id, 0, rec.hold_expires_at);
+  }
 }
 
 } // namespace

@@ -109,4 +109,34 @@ std::vector<sku_fault> sku_health(const supervisor_state& st);
 void restart_order(supervisor_ptr self, const order_id& id,
                    const caf::error& reason);
 
+/// ORDER_NOT_FOUND for `id`.
+caf::error order_not_found(const order_id& id);
+
+/// What waits for a live order's actor: the actor, or why there is none.
+using order_waiter = std::function<void(caf::expected<order_actor>)>;
+
+/// Runs `then` with the actor of the live order `id`: at once if it runs,
+/// after its record is read and its actor spawned if it rests (waking it),
+/// and with ORDER_NOT_FOUND if neither.
+void with_live_order(supervisor_ptr self, const order_id& id,
+                     order_waiter then);
+
+/// Whether the order is open but rests (or is being woken).
+bool rests(const supervisor_state& st, const order_id& id);
+
+/// The order's actor is about to end and leave it resting.
+void order_rests(supervisor_ptr self, const order_id& id);
+
+/// Sends the sweep's question (atom::purge) to the live orders of a slice of
+/// the registry from bucket `cursor`, and goes on with the next slice, or
+/// arms the next sweep.
+void sweep_orders(supervisor_ptr self, uint64_t cursor);
+
+/// The hold of a resting order is due: wakes it (its actor then cancels it),
+/// or, if it cannot be read, arms the hold again a little later.
+void wake_for_expiry(supervisor_ptr self, const order_id& id);
+
+/// Arms the first sweep, unless resting is turned off.
+void start_sweeps(supervisor_ptr self);
+
 } // namespace oms::supervisor_steps

@@ -58,6 +58,8 @@ struct options {
   /// "memory" or "sqlite" (omsd's default store, in a temporary directory,
   /// with the payment ledger beside it as omsd keeps it).
   std::string store = "memory";
+  /// How long an idle open order keeps its actor (omsd's default); 0: always.
+  double order_idle_seconds = 60;
 };
 
 // Orders still to create, and what the creators saw.
@@ -171,6 +173,8 @@ int run(const options& o) {
   // The audit of a million live orders takes tens of seconds: the blocking
   // calls, and the audit's own deadline, wait up to 10 minutes.
   s.request_timeout = std::chrono::minutes(10);
+  s.order_idle_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(o.order_idle_seconds * 1000));
   bench::summary out;
   out.bench = "oms-bench-memory";
   out.system = "oms-" + o.store;
@@ -263,6 +267,22 @@ int run(const options& o) {
     bar.finish();
   }
   out.seconds = bench::seconds_since(create_start);
+  auto rss_live = bench::rss_bytes();
+  auto actors_live = sys.registry().running();
+  // Open orders with nothing under way rest after one to two idle timeouts:
+  // wait (bounded) until every order's actor has ended.
+  double rest_s = 0;
+  if (s.order_idle_timeout.count() > 0) {
+    auto rest_start = steady::now();
+    auto deadline =
+        rest_start + 2 * s.order_idle_timeout + std::chrono::seconds(60);
+    say("waiting for " + std::to_string(actors_live - actors_before_orders) +
+        " idle orders to rest");
+    while (sys.registry().running() > actors_before_orders &&
+           steady::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    rest_s = bench::seconds_since(rest_start);
+  }
   auto rss_orders = bench::rss_bytes();
   auto actors_open = sys.registry().running();
   bench::latency_histogram latency;
@@ -277,6 +297,10 @@ int run(const options& o) {
   out.operations = open_orders;
   out.granted = open_orders;
   out.latency = latency.summary();
+  if (s.order_idle_timeout.count() > 0)
+    say("with their actors: " +
+        bench::fixed(per(rss_live, rss_customers, open_orders), 0) +
+        " bytes each; resting after " + bench::fixed(rest_s, 1) + " s:");
   say(std::to_string(open_orders) + " open orders in " +
       bench::fixed(out.seconds, 2) +
       " s: " + bench::fixed(per(rss_orders, rss_customers, open_orders), 0) +
@@ -320,10 +344,19 @@ int run(const options& o) {
   uint64_t terminal = cancelled + delivered;
   auto terminal_s = bench::seconds_since(terminal_start);
   // An order actor quits right after its last reply: wait (bounded) until
-  // the registry has seen every one of them go.
-  auto expected_running = actors_open - std::min<size_t>(actors_open, terminal);
+  // the registry has seen every one of them go. With resting on, what is
+  // left after the wait are the actors of orders still open (woken, then
+  // back at rest within two idle timeouts): every actor beyond those that
+  // ran before the orders is one a terminal order kept.
+  auto expected_running =
+      s.order_idle_timeout.count() > 0
+          ? actors_before_orders
+          : actors_open - std::min<size_t>(actors_open, terminal);
   auto actors_after = sys.registry().running();
-  for (auto deadline = steady::now() + std::chrono::seconds(10);
+  auto settle = s.order_idle_timeout.count() > 0
+                    ? 2 * s.order_idle_timeout + std::chrono::seconds(60)
+                    : std::chrono::milliseconds(std::chrono::seconds(10));
+  for (auto deadline = steady::now() + settle;
        actors_after > expected_running && steady::now() < deadline;
        actors_after = sys.registry().running())
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -389,12 +422,18 @@ int run(const options& o) {
   x["rssBytesPerSku"] = bench::rounded(per(rss_skus, rss_baseline, o.skus), 1);
   x["rssBytesPerOpenOrder"] =
       bench::rounded(per(rss_orders, rss_customers, open_orders), 1);
+  x["rssBytesPerOpenOrderWithActor"] =
+      bench::rounded(per(rss_live, rss_customers, open_orders), 1);
+  x["orderIdleSeconds"] = o.order_idle_seconds;
+  x["restSeconds"] = bench::rounded(rest_s, 2);
   x["rssBaseline"] = rss_baseline;
   x["rssPeak"] = peak_rss_bytes();
   x["openOrders"] = open_orders;
   x["skus"] = o.skus;
   x["customers"] = o.customers;
   x["actorsRunning"] = actors_after;
+  x["actorsPerOpenOrderWithActor"] =
+      bench::rounded(per(actors_live, actors_before_orders, open_orders), 4);
   x["actorsPerOpenOrder"] =
       bench::rounded(per(actors_open, actors_before_orders, open_orders), 4);
   x["terminalOrders"] = terminal;
@@ -452,6 +491,12 @@ int main(int argc, char** argv) {
                "Skip the full audit at the end (it asks every live order; "
                "the per-SKU sums are still checked)");
   app.add_flag("--quiet", o.quiet, "No progress bar and no human lines");
+  app.add_option("--order-idle-seconds", o.order_idle_seconds,
+                 "How long an idle open order keeps its actor before it "
+                 "rests (omsd's --order-idle-timeout); the resident set is "
+                 "measured once they all rest. 0: orders keep their actors")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 86400.0));
   app.add_option("--store", o.store,
                  "memory, or sqlite (a store in a temporary directory, "
                  "synced as omsd's)")

@@ -148,7 +148,11 @@ using order_actor = caf::typed_actor<
     // Internal timer: the hold of generation `gen` has expired.
     caf::reacts_to<atom::expire, uint64_t>,
     // Internal timer: ask the gateway again about pending refunds.
-    caf::reacts_to<atom::retry>>;
+    caf::reacts_to<atom::retry>,
+    // Internal (the SUPERVISOR's sweep): an order that handled nothing for
+    // the idle timeout and may rest tells the SUPERVISOR it rests
+    // (atom::dormant) and ends; its record is in the store.
+    caf::reacts_to<atom::purge>>;
 
 /// Sends the ORDER command `msg` to `order` as a request of `self`; the
 /// response handle is the same for every command (the order's record).

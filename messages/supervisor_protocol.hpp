@@ -57,8 +57,9 @@ using supervisor_actor = caf::typed_actor<
     caf::replies_to<atom::apply, order_id, order_command>::with<order_record>,
     // Replies an order's record, live or terminal. Errors: ORDER_NOT_FOUND.
     caf::replies_to<atom::get, order_id>::with<order_record>,
-    // Replies the actor of a live order. Errors: ORDER_NOT_FOUND (unknown or
-    // terminal; ask with get or apply instead).
+    // Replies the actor of a live order, waking a resting one. Errors:
+    // ORDER_NOT_FOUND (unknown or terminal; ask with get or apply instead),
+    // and the journal's if a resting order cannot be read.
     caf::replies_to<atom::find_order, order_id>::with<order_actor>,
     // Replies the CUSTOMER actor of a customer id, spawning it on first use.
     // Errors: VALIDATION_FAILED (bad id).
@@ -81,6 +82,13 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<atom::tick, uint64_t>,
     // Internal (a timer): restarts the seller's SKU's stopped actor from the
     // journal.
-    caf::reacts_to<atom::restart, sku_id, seller>>;
+    caf::reacts_to<atom::restart, sku_id, seller>,
+    // Internal (an order's actor, right before it ends): the open order
+    // rests; its record is in the store and its actor is spawned again from
+    // it when a command, a read of its actor, or its hold's expiry needs it.
+    caf::reacts_to<atom::dormant, order_id>,
+    // Internal (its own timer, then itself): asks the live orders idle for
+    // the idle timeout, from bucket `cursor` of the registry on, to rest.
+    caf::reacts_to<atom::purge, uint64_t>>;
 
 } // namespace oms

@@ -67,6 +67,14 @@ TEST_CASE("omsd flags: the example from the docs just works") {
   auto quick = parse({"--customer-idle-timeout", "30s"});
   REQUIRE(quick.config);
   CHECK(quick.config->customer_idle_timeout == 30s);
+  CHECK(res.config->order_idle_timeout == 1min);
+  for (auto [text, value] :
+       {std::pair{"0s", 0ms}, std::pair{"1s", 1000ms},
+        std::pair{"1d", std::chrono::milliseconds{std::chrono::hours(24)}}}) {
+    auto idle = parse({"--order-idle-timeout", text});
+    REQUIRE_MESSAGE(idle.config, text);
+    CHECK(idle.config->order_idle_timeout == value);
+  }
   CHECK(res.config->listen == "127.0.0.1");
   CHECK(res.config->store_check_background);
   CHECK_FALSE(res.config->check_only);
@@ -86,6 +94,9 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--inbox-retention", "59m"}, // shorter than any redelivery
            {"--customer-idle-timeout", "500ms"},
            {"--customer-idle-timeout", "2d"},
+           {"--order-idle-timeout", "500ms"},
+           {"--order-idle-timeout", "2d"},
+           {"--order-idle-timeout", "-1s"},
            // Not a number: CLI11's range check let it through (found with
            // tests/fuzz/omsd_config_fuzz.cpp), and it turned the limit off.
            {"--rate-limit", "nan"},
@@ -313,7 +324,9 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
   js.entered = {5, 1, 0, 0, 0, 1};
   js.unapplied = 12;
   js.applies = 3;
-  auto text = m.render(&js, {true, 7, 0});
+  metrics::process_view pv{true, 7, 0};
+  pv.actors = 42;
+  auto text = m.render(&js, pv);
   auto has = [&](const std::string& line) {
     return text.find(line + "\n") != std::string::npos;
   };
@@ -337,6 +350,7 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
   CHECK(has("oms_journal_unapplied_events 12"));
   CHECK(has("oms_journal_applies_total 3"));
   CHECK(has("oms_customers 7"));
+  CHECK(has("oms_actors_running 42"));
   CHECK(has("oms_ready 1"));
 }
 

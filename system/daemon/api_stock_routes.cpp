@@ -1,8 +1,11 @@
 // The API's routes for health, metrics, stock, the audit and the WMS.
+#include <caf/actor_registry.hpp>
+
 #include "actors/inbox.hpp"
 #include "actors/stock_ledger.hpp"
 #include "messages/json.hpp"
 #include "messages/wms_protocol.hpp"
+
 #include "system/daemon/api_impl.hpp"
 #include "system/daemon/store_check.hpp"
 #include "system/log.hpp"
@@ -130,6 +133,7 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
     pv.customers = self_ptr->tokens.customers();
     pv.start_time_seconds = self_ptr->start_time;
     pv.skus_unavailable = unavailable;
+    pv.actors = self_ptr->sys.registry().running();
     if (self_ptr->opts.check != nullptr)
       pv.store_check = to_string(self_ptr->opts.check->view().status);
     http_response resp;

@@ -163,6 +163,12 @@ void add_order_flags(CLI::App& app, daemon_config& cfg) {
                "no cart and no live order before it ends (it starts again on "
                "its next request)")
       ->group(orders_group);
+  add_duration(app, "--order-idle-timeout", cfg.order_idle_timeout,
+               "How long an open order's actor stays in memory with nothing "
+               "under way and no command before it ends; the order rests on "
+               "its stored record and its actor starts again when needed "
+               "(0s keeps every open order's actor)")
+      ->group(orders_group);
   add_duration(app, "--inbox-retention", cfg.inbox_retention,
                "How long an inbound stock change's eventId is remembered; a "
                "redelivery after that applies again (at least 1h)")
@@ -323,6 +329,12 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --customer-idle-timeout must be between 1s "
                          "and 1d\n"};
+  if (cfg.order_idle_timeout.count() != 0 &&
+      (cfg.order_idle_timeout < std::chrono::seconds(1) ||
+       cfg.order_idle_timeout > std::chrono::hours(24)))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --order-idle-timeout must be 0s (off) or "
+                         "between 1s and 1d\n"};
   if (cfg.body_memory_max < cfg.limits.body_bytes_max)
     return parse_outcome{std::nullopt, 2,
                          "omsd: --max-body-memory must be at least "

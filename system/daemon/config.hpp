@@ -54,6 +54,7 @@ struct daemon_config {
   std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
   std::chrono::milliseconds customer_idle_timeout = std::chrono::hours(1);
+  std::chrono::milliseconds order_idle_timeout = std::chrono::minutes(1);
   std::chrono::milliseconds inbox_retention = std::chrono::hours(24 * 30);
   size_t cart_lines_max = 100;
   // -- payments (the simulated gateway)

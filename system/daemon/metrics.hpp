@@ -44,6 +44,8 @@ class metrics {
     double start_time_seconds = 0;
     /// SKUs whose actor stopped on a failure.
     uint64_t skus_unavailable = 0;
+    /// Actors running (SKUs, open orders not resting, customers, services).
+    uint64_t actors = 0;
     /// The background integrity check's state (store_check_view::state's
     /// names); "damaged" makes omsd not ready.
     std::string store_check = "off";

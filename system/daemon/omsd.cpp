@@ -154,6 +154,7 @@ settings actor_settings(const daemon_config& cfg) {
   s.hold_ttl = cfg.hold_ttl;
   s.idempotency_window = cfg.idempotency_window;
   s.customer_idle_timeout = cfg.customer_idle_timeout;
+  s.order_idle_timeout = cfg.order_idle_timeout;
   s.inbox_retention = cfg.inbox_retention;
   s.request_timeout = cfg.request_timeout;
   s.cart_lines_max = cfg.cart_lines_max;

@@ -1,0 +1,160 @@
+// The SUPERVISOR's resting orders (see supervisor.hpp): the sweep that asks
+// the live orders idle for long enough to rest, the registry of those that
+// rest, and their waking.
+#include <algorithm>
+#include <utility>
+
+#include <caf/send.hpp>
+
+#include "actors/order.hpp"
+#include "actors/supervisor_steps.hpp"
+#include "messages/type_ids.hpp"
+#include "system/log.hpp"
+
+namespace oms::supervisor_steps {
+
+namespace {
+
+// One slice of the sweep covers at most this many buckets of the registry,
+// and asks at most this many orders; other work runs between slices.
+constexpr uint64_t sweep_buckets = 4096;
+constexpr size_t sweep_asks = 256;
+
+// How often the sweep runs: four times per idle timeout, so an order rests
+// between one and one and a quarter timeouts after its last use, and each
+// sweep asks about a quarter of a timeout's worth of orders.
+std::chrono::milliseconds sweep_interval(const settings& s) {
+  return std::max(std::chrono::milliseconds{1}, s.order_idle_timeout / 4);
+}
+
+// Runs what waited for the order's actor, and forgets the wait.
+void end_wait(supervisor_ptr self, const order_id& id,
+              const caf::expected<order_actor>& outcome) {
+  auto& st = self->state;
+  auto i = st.waking.find(id);
+  if (i == st.waking.end())
+    return;
+  auto waiters = std::move(i->second);
+  st.waking.erase(i);
+  for (auto& then : waiters)
+    then(outcome);
+}
+
+// The record of a resting order arrived: its actor is spawned from it.
+void woken(supervisor_ptr self, order_record rec) {
+  auto& st = self->state;
+  auto id = rec.id;
+  st.dormant.erase(id);
+  if (is_terminal(rec.status)) {
+    // A resting order changes only through its actor: the store was changed
+    // behind omsd's back. It holds nothing any more.
+    log::error("supervisor.resting_order_ended",
+               {{"order", id}, {"status", to_string(rec.status)}});
+    forget_hold(st, id);
+    end_wait(self, id, order_not_found(id));
+    return;
+  }
+  adopt_order(self, std::move(rec));
+  end_wait(self, id, st.orders.at(id));
+}
+
+} // namespace
+
+bool rests(const supervisor_state& st, const order_id& id) {
+  return st.dormant.count(id) > 0;
+}
+
+void with_live_order(supervisor_ptr self, const order_id& id,
+                     order_waiter then) {
+  auto& st = self->state;
+  if (auto i = st.orders.find(id); i != st.orders.end()) {
+    then(i->second);
+    return;
+  }
+  if (!rests(st, id)) {
+    then(order_not_found(id));
+    return;
+  }
+  auto& waiters = st.waking[id];
+  waiters.push_back(std::move(then));
+  if (waiters.size() > 1)
+    return; // being read already
+  // The journal answers after its own pending appends: the record is the
+  // one the actor last made durable.
+  self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
+      .then([self](order_record& rec) { woken(self, std::move(rec)); },
+            [self, id](caf::error& err) {
+              // It stays resting: the next need reads it again.
+              log::error("supervisor.order_wake_failed",
+                         {{"order", id}, {"error", describe(err)}});
+              end_wait(self, id, err);
+            });
+}
+
+void order_rests(supervisor_ptr self, const order_id& id) {
+  auto& st = self->state;
+  // Its down message follows and clears order_of.
+  if (st.orders.erase(id) == 0)
+    return;
+  st.activity.erase(id);
+  st.dormant.insert(id);
+}
+
+void sweep_orders(supervisor_ptr self, uint64_t cursor) {
+  auto& st = self->state;
+  auto me = caf::actor_cast<supervisor_actor>(self);
+  auto idle = st.ctx->settings.order_idle_timeout.count();
+  auto now = st.ctx->now(self->clock());
+  // Buckets, not iterators: a slice may run after the registry grew and
+  // rehashed; an order then missed is asked at the next sweep. Only orders
+  // idle for the whole timeout are asked (one message each, instead of one
+  // per live order per sweep); the actor checks again, and may not rest.
+  uint64_t buckets = st.activity.bucket_count();
+  auto end = std::min(cursor + sweep_buckets, buckets);
+  size_t asked = 0;
+  for (auto b = cursor; b < end && asked < sweep_asks; ++b) {
+    for (auto i = st.activity.begin(b); i != st.activity.end(b); ++i) {
+      if (now - i->second->last.load(std::memory_order_relaxed) < idle)
+        continue;
+      if (auto j = st.orders.find(i->first); j != st.orders.end()) {
+        // Sent anonymously, so that the idle actor is scheduled on the
+        // workers in turn. A send of its own put each woken actor at the
+        // head of this worker's queue, taking both of that queue's locks,
+        // while the idle workers held them trying to steal from it (CAF
+        // 0.17's work stealing, 4 workers on 2 cores): the SUPERVISOR
+        // crawled and order creation stopped for minutes.
+        caf::anon_send(j->second, atom::purge_v);
+        ++asked;
+      }
+    }
+    if (asked >= sweep_asks)
+      end = b + 1;
+  }
+  if (end < buckets)
+    self->send(me, atom::purge_v, end);
+  else
+    self->delayed_send(me, sweep_interval(st.ctx->settings), atom::purge_v,
+                       uint64_t{0});
+}
+
+void start_sweeps(supervisor_ptr self) {
+  auto& s = self->state.ctx->settings;
+  if (s.order_idle_timeout.count() > 0)
+    self->delayed_send(caf::actor_cast<supervisor_actor>(self),
+                       sweep_interval(s), atom::purge_v, uint64_t{0});
+}
+
+void wake_for_expiry(supervisor_ptr self, const order_id& id) {
+  with_live_order(self, id, [self, id](caf::expected<order_actor> handle) {
+    // Woken, its actor finds the hold expired and cancels the order. If it
+    // could not be read, its hold is due again shortly.
+    if (handle || !rests(self->state, id))
+      return;
+    auto& st = self->state;
+    arm_hold(self, id, 0,
+             st.ctx->now(self->clock()) +
+                 st.ctx->settings.expire_retry_interval.count());
+  });
+}
+
+} // namespace oms::supervisor_steps
