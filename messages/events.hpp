@@ -48,6 +48,11 @@ const char* to_string(event_kind x);
 /// Parses what to_string(event_kind) writes; false for anything else.
 bool parse_event_kind(std::string_view str, event_kind& out);
 
+/// Whether events of this kind carry an order's whole record (snapshot).
+constexpr bool is_order_event(event_kind kind) {
+  return kind == event_kind::order_created || kind == event_kind::order_changed;
+}
+
 /// One domain event.
 struct event {
   event_kind kind = event_kind::stock_received;

@@ -62,10 +62,6 @@ bool decode_lots(const json& j, std::vector<lot_allocation>& out) {
   return true;
 }
 
-bool is_order_event(event_kind kind) {
-  return kind == event_kind::order_created || kind == event_kind::order_changed;
-}
-
 } // namespace
 
 std::string encode_stock_detail(const event& ev) {

@@ -152,6 +152,18 @@ void sqlite_store::reading(
   body(*session_);
 }
 
+caf::expected<order_record> sqlite_store::find_order(const order_id& id) const {
+  if (auto err = refusal())
+    return err;
+  // Bounded: past this many, applying them first costs less than the scan.
+  constexpr size_t scan_max = 4096;
+  if (unapplied_.size() <= scan_max)
+    for (auto i = unapplied_.rbegin(); i != unapplied_.rend(); ++i)
+      if (is_order_event(i->ev.kind) && i->ev.snapshot.id == id)
+        return i->ev.snapshot;
+  return sql_store::find_order(id);
+}
+
 caf::error sqlite_store::refusal() const {
   if (broken_.empty())
     return caf::none;

@@ -31,6 +31,12 @@ class sqlite_store : public sql_store {
 
   caf::error commit(const std::vector<event>& events) override;
   size_t unapplied() const override { return unapplied_.size(); }
+
+  /// The newest order event among the unapplied ones carries the order's
+  /// record: it answers without applying the log (a resting order is woken
+  /// by this read, often while appends keep the log ahead of the tables).
+  /// Else the tables answer, caught up first.
+  caf::expected<order_record> find_order(const order_id& id) const override;
   caf::error apply_committed() override;
   std::string describe() const override { return "sqlite:" + where_; }
 
