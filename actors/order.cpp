@@ -277,7 +277,7 @@ void rest_if_idle(order_ptr self) {
     touch(self);
     return;
   }
-  self->send(st.supervisor, atom::dormant_v, st.record.id);
+  self->send(st.supervisor, atom::dormant_v, st.record.id, st.record.status);
   self->quit();
 }
 

@@ -585,7 +585,9 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::arm, const order_id& id, uint64_t generation,
           timestamp_ms due) { arm_hold(self, id, generation, due); },
       [=](atom::tick, uint64_t tick) { expire_due_holds(self, tick); },
-      [=](atom::dormant, const order_id& id) { order_rests(self, id); },
+      [=](atom::dormant, const order_id& id, order_status status) {
+        order_rests(self, id, status);
+      },
       [=](atom::purge, uint64_t cursor) { sweep_orders(self, cursor); },
   };
 }

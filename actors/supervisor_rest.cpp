@@ -91,13 +91,16 @@ void with_live_order(supervisor_ptr self, const order_id& id,
             });
 }
 
-void order_rests(supervisor_ptr self, const order_id& id) {
+void order_rests(supervisor_ptr self, const order_id& id, order_status status) {
   auto& st = self->state;
   // Its down message follows and clears order_of.
   if (st.orders.erase(id) == 0)
     return;
   st.activity.erase(id);
   st.dormant.insert(id);
+  // A hold armed while it was CREATED would wake it for nothing when due.
+  if (status != order_status::created)
+    forget_hold(st, id);
 }
 
 void sweep_orders(supervisor_ptr self, uint64_t cursor) {

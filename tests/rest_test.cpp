@@ -240,3 +240,19 @@ TEST_CASE("a restart restores the orders that may rest as resting") {
   CHECK(f.stock("A").available == 5);
   CHECK(f.running() == all_actors - 2);
 }
+
+TEST_CASE_FIXTURE(rest_fixture, "a confirmed order that rests is not woken "
+                                "when its old hold falls due") {
+  receive("A", 5, 100);
+  auto id = create("c1", {{"A", 2, seller::internal}}).record.id;
+  must_apply(id, command_kind::confirm);
+  auto with_actor = running();
+  let_rest();
+  REQUIRE(running() == with_actor - 1);
+  advance(14min); // past the hold armed at its creation
+  CHECK(running() == with_actor - 1);
+  auto rec = get_order(id);
+  REQUIRE(rec);
+  CHECK(rec->status == order_status::confirmed);
+  CHECK(stock("A").blocked == 2);
+}
