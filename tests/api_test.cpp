@@ -68,12 +68,12 @@ TEST_CASE("omsd flags: the example from the docs just works") {
   REQUIRE(quick.config);
   CHECK(quick.config->customer_idle_timeout == 30s);
   CHECK(res.config->order_idle_timeout == 1min);
-  for (auto [text, value] :
-       {std::pair{"0s", 0ms}, std::pair{"1s", 1000ms},
-        std::pair{"1d", std::chrono::milliseconds{std::chrono::hours(24)}}}) {
-    auto idle = parse({"--order-idle-timeout", text});
-    REQUIRE_MESSAGE(idle.config, text);
-    CHECK(idle.config->order_idle_timeout == value);
+  for (auto& valid :
+       std::vector<std::pair<std::string, std::chrono::milliseconds>>{
+           {"0s", 0ms}, {"1s", 1000ms}, {"1d", std::chrono::hours(24)}}) {
+    auto idle = parse({"--order-idle-timeout", valid.first});
+    REQUIRE_MESSAGE(idle.config, valid.first);
+    CHECK(idle.config->order_idle_timeout == valid.second);
   }
   CHECK(res.config->listen == "127.0.0.1");
   CHECK(res.config->store_check_background);
