@@ -277,7 +277,8 @@ void rest_if_idle(order_ptr self) {
     touch(self);
     return;
   }
-  self->send(st.supervisor, atom::dormant_v, st.record.id, st.record.status);
+  self->send(st.supervisor, atom::dormant_v, st.record.id, st.record.status,
+             st.record.hold_expires_at);
   self->quit();
 }
 
@@ -310,10 +311,9 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
         touch(self);
         return start_create(self, req, skus);
       },
-      [=](atom::get) {
-        touch(self);
-        return self->state.record;
-      },
+      // A read is no use of the order: the audit and a SKU's restart read
+      // every live order, and must not keep them from resting.
+      [=](atom::get) { return self->state.record; },
       [=](confirm_command& cmd) {
         return answer(self, cmd.customer, [=](done_t done) {
           transition(self, command_kind::confirm, std::move(done));

@@ -437,7 +437,11 @@ void send_command(supervisor_ptr self,
                   command_kind kind, order_message msg, int attempt) {
   with_live_order(self, id, [=](caf::expected<order_actor> handle) mutable {
     if (!handle) {
-      rp.deliver(handle.error());
+      // Woken, it had ended (or was gone): its record answers.
+      if (code_of(handle.error()) == errc::order_not_found)
+        answer_from_record(self, rp, id, customer, kind, false);
+      else
+        rp.deliver(handle.error());
       return;
     }
     request_order(self, *handle, caf::infinite, msg)
@@ -447,7 +451,10 @@ void send_command(supervisor_ptr self,
                   rp.deliver(std::move(err));
                   return;
                 }
-                if (rests(self->state, id) && attempt < 3) {
+                // It rested (and may have been woken again meanwhile: the
+                // bounce can come after the new actor's start).
+                auto& st = self->state;
+                if ((rests(st, id) || st.orders.count(id) > 0) && attempt < 3) {
                   send_command(self, rp, id, customer, kind, std::move(msg),
                                attempt + 1);
                   return;
@@ -464,16 +471,19 @@ void send_command(supervisor_ptr self,
 caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
                                         order_command& cmd) {
   auto& st = self->state;
-  auto rp = self->make_response_promise<order_record>();
   if (st.orders.count(id) == 0 && !rests(st, id)) {
+    auto rp = self->make_response_promise<order_record>();
     answer_from_record(self, rp, id, cmd.customer, cmd.kind, false);
     return rp;
   }
   auto customer = cmd.customer;
   auto kind = cmd.kind;
+  // Refused before a promise exists: once one is made, CAF drops the error
+  // returned instead of delivering it.
   auto msg = to_order_message(std::move(cmd));
   if (!msg)
     return std::move(msg.error());
+  auto rp = self->make_response_promise<order_record>();
   send_command(self, rp, id, customer, kind, std::move(*msg), 0);
   return rp;
 }
@@ -585,9 +595,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::arm, const order_id& id, uint64_t generation,
           timestamp_ms due) { arm_hold(self, id, generation, due); },
       [=](atom::tick, uint64_t tick) { expire_due_holds(self, tick); },
-      [=](atom::dormant, const order_id& id, order_status status) {
-        order_rests(self, id, status);
-      },
+      [=](atom::dormant, const order_id& id, order_status status,
+          timestamp_ms hold_due) { order_rests(self, id, status, hold_due); },
       [=](atom::purge, uint64_t cursor) { sweep_orders(self, cursor); },
   };
 }

@@ -40,10 +40,9 @@ void end_wait(supervisor_ptr self, const order_id& id,
     then(outcome);
 }
 
-// The record of a resting order arrived: its actor is spawned from it.
-void woken(supervisor_ptr self, order_record rec) {
+// The record of resting order `id` arrived: its actor is spawned from it.
+void woken(supervisor_ptr self, const order_id& id, order_record rec) {
   auto& st = self->state;
-  auto id = rec.id;
   st.dormant.erase(id);
   if (is_terminal(rec.status)) {
     // A resting order changes only through its actor: the store was changed
@@ -54,6 +53,7 @@ void woken(supervisor_ptr self, order_record rec) {
     end_wait(self, id, order_not_found(id));
     return;
   }
+  rec.id = id;
   adopt_order(self, std::move(rec));
   end_wait(self, id, st.orders.at(id));
 }
@@ -82,24 +82,35 @@ void with_live_order(supervisor_ptr self, const order_id& id,
   // The journal answers after its own pending appends: the record is the
   // one the actor last made durable.
   self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
-      .then([self](order_record& rec) { woken(self, std::move(rec)); },
+      .then([self, id](order_record& rec) { woken(self, id, std::move(rec)); },
             [self, id](caf::error& err) {
-              // It stays resting: the next need reads it again.
               log::error("supervisor.order_wake_failed",
                          {{"order", id}, {"error", describe(err)}});
+              if (code_of(err) == errc::order_not_found) {
+                // The store does not have it (changed behind omsd's back):
+                // nothing to wake, now or later.
+                self->state.dormant.erase(id);
+                forget_hold(self->state, id);
+              } // else it stays resting: the next need reads it again
               end_wait(self, id, err);
             });
 }
 
-void order_rests(supervisor_ptr self, const order_id& id, order_status status) {
+void order_rests(supervisor_ptr self, const order_id& id, order_status status,
+                 timestamp_ms hold_due) {
   auto& st = self->state;
   // Its down message follows and clears order_of.
   if (st.orders.erase(id) == 0)
     return;
   st.activity.erase(id);
   st.dormant.insert(id);
-  // A hold armed while it was CREATED would wake it for nothing when due.
-  if (status != order_status::created)
+  if (status == order_status::created)
+    // Armed again: a hold timer that fired between the actor's decision to
+    // rest and this message sent atom::expire to the ended actor, and forgot
+    // the hold.
+    arm_hold(self, id, 0, hold_due);
+  else
+    // A hold armed while it was CREATED would wake it for nothing when due.
     forget_hold(st, id);
 }
 

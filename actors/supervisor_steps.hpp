@@ -124,8 +124,10 @@ void with_live_order(supervisor_ptr self, const order_id& id,
 /// Whether the order is open but rests (or is being woken).
 bool rests(const supervisor_state& st, const order_id& id);
 
-/// The order's actor is about to end and leave it resting in `status`.
-void order_rests(supervisor_ptr self, const order_id& id, order_status status);
+/// The order's actor is about to end and leave it resting in `status` (if
+/// CREATED, with its hold due at `hold_due`).
+void order_rests(supervisor_ptr self, const order_id& id, order_status status,
+                 timestamp_ms hold_due);
 
 /// Sends the sweep's question (atom::purge) to the live orders of a slice of
 /// the registry from bucket `cursor`, and goes on with the next slice, or

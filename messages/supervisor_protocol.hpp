@@ -86,8 +86,9 @@ using supervisor_actor = caf::typed_actor<
     // Internal (an order's actor, right before it ends): the open order
     // rests; its record is in the store and its actor is spawned again from
     // it when a command, a read of its actor, or its hold's expiry needs it.
-    // With its status: only a CREATED order keeps its hold's due time.
-    caf::reacts_to<atom::dormant, order_id, order_status>,
+    // With its status and, if CREATED, its hold's due time (kept; any other
+    // status drops it).
+    caf::reacts_to<atom::dormant, order_id, order_status, timestamp_ms>,
     // Internal (its own timer, then itself): asks the live orders idle for
     // the idle timeout, from bucket `cursor` of the registry on, to rest.
     caf::reacts_to<atom::purge, uint64_t>>;

@@ -128,7 +128,8 @@ TEST_CASE_FIXTURE(rest_fixture, "an order in use does not rest") {
 TEST_CASE_FIXTURE(rest_fixture,
                   "a command that meets the actor as it rests wakes it") {
   receive("A", 5, 100);
-  auto id = create("c1", {{"A", 1, seller::internal}}).record.id;
+  auto created = create("c1", {{"A", 1, seller::internal}});
+  auto id = created.record.id;
   advance(59s); // a sweep finds it idle for 59 s only
   // The next sweep's question reaches the order first, then the command:
   // the actor rests with the command in its mailbox, which bounces.
@@ -142,6 +143,10 @@ TEST_CASE_FIXTURE(rest_fixture,
              [&](caf::error& err) { res = std::move(err); });
   REQUIRE_MESSAGE(res, why(res));
   CHECK(res->status == order_status::confirmed);
+  // It did rest in between: another actor answered.
+  auto handle = call<order_actor>(sup, atom::find_order_v, id);
+  REQUIRE(handle);
+  CHECK(*handle != created.handle);
 }
 
 TEST_CASE_FIXTURE(rest_fixture, "asking for a resting order's actor wakes it") {
@@ -255,4 +260,49 @@ TEST_CASE_FIXTURE(rest_fixture, "a confirmed order that rests is not woken "
   REQUIRE(rec);
   CHECK(rec->status == order_status::confirmed);
   CHECK(stock("A").blocked == 2);
+}
+
+TEST_CASE_FIXTURE(rest_fixture, "reads do not keep an order from resting") {
+  receive("A", 5, 100);
+  auto created = create("c1", {{"A", 1, seller::internal}});
+  auto with_actor = running();
+  advance(30s);
+  REQUIRE(call<order_record>(created.handle, atom::get_v)); // as the audit
+  CHECK(audit().violations.empty());
+  advance(30s);
+  CHECK(running() == with_actor - 1);
+}
+
+TEST_CASE_FIXTURE(rest_fixture,
+                  "a command that is not a client's is refused with an error, "
+                  "live or resting") {
+  receive("A", 5, 100);
+  auto id = create("c1", {{"A", 1, seller::internal}}).record.id;
+  CHECK(code(apply(id, command_kind::expire)) == "VALIDATION_FAILED");
+  let_rest();
+  CHECK(code(apply(id, command_kind::expire)) == "VALIDATION_FAILED");
+  CHECK(get_order(id)->status == order_status::created);
+}
+
+TEST_CASE_FIXTURE(rest_fixture,
+                  "a hold that falls due while its order is going to rest is "
+                  "not lost") {
+  // The hold timer of an earlier order fires, but the SUPERVISOR reads it
+  // only after order A decided to rest and before it reads A's dormant
+  // message, at a time A's hold is due too: the expiry it sends A reaches
+  // the ended actor, and the dormant message must arm A's hold again.
+  receive("A", 5, 100);
+  create("c1", {{"A", 1, seller::internal}}); // X: its hold is due at 15:00
+  advance(14min);
+  auto a = create("c2", {{"A", 2, seller::internal}}); // due at 29:00
+  sched.advance_time(14min + 55s); // X's timer fires; nothing runs
+  self->send(a.handle, atom::purge_v);
+  sched.run_once_lifo();   // A alone: idle since 14:00, its hold not yet due
+  sched.advance_time(10s); // 29:05: A's hold is due
+  sched.run();
+  advance(1s);
+  auto rec = get_order(a.record.id);
+  REQUIRE(rec);
+  CHECK(rec->status == order_status::cancelled);
+  CHECK(stock("A").reserved == 0);
 }
