@@ -162,6 +162,18 @@ double per(uint64_t after, uint64_t before, uint64_t n) {
   return static_cast<double>(delta) / static_cast<double>(n);
 }
 
+// Waits, for at most `within`, until no more than `n` actors run; returns how
+// many run then.
+size_t await_running_at_most(caf::actor_system& sys, size_t n,
+                             std::chrono::milliseconds within) {
+  auto deadline = steady::now() + within;
+  auto running = sys.registry().running();
+  for (; running > n && steady::now() < deadline;
+       running = sys.registry().running())
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return running;
+}
+
 int run(const options& o) {
   log::set_level(log::level::error);
   caf::actor_system_config cfg;
@@ -269,18 +281,17 @@ int run(const options& o) {
   out.seconds = bench::seconds_since(create_start);
   auto rss_live = bench::rss_bytes();
   auto actors_live = sys.registry().running();
-  // Open orders with nothing under way rest after one to two idle timeouts:
-  // wait (bounded) until every order's actor has ended.
+  // Open orders with nothing under way rest within 1.25 idle timeouts of
+  // their last use: wait (bounded, with room) until every order's actor has
+  // ended.
+  bool resting = s.order_idle_timeout.count() > 0;
+  auto rest_bound = 2 * s.order_idle_timeout + std::chrono::seconds(60);
   double rest_s = 0;
-  if (s.order_idle_timeout.count() > 0) {
+  if (resting) {
     auto rest_start = steady::now();
-    auto deadline =
-        rest_start + 2 * s.order_idle_timeout + std::chrono::seconds(60);
     say("waiting for " + std::to_string(actors_live - actors_before_orders) +
         " idle orders to rest");
-    while (sys.registry().running() > actors_before_orders &&
-           steady::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    await_running_at_most(sys, actors_before_orders, rest_bound);
     rest_s = bench::seconds_since(rest_start);
   }
   auto rss_orders = bench::rss_bytes();
@@ -297,7 +308,7 @@ int run(const options& o) {
   out.operations = open_orders;
   out.granted = open_orders;
   out.latency = latency.summary();
-  if (s.order_idle_timeout.count() > 0)
+  if (resting)
     say("with their actors: " +
         bench::fixed(per(rss_live, rss_customers, open_orders), 0) +
         " bytes each; resting after " + bench::fixed(rest_s, 1) + " s:");
@@ -349,17 +360,12 @@ int run(const options& o) {
   // back at rest within two idle timeouts): every actor beyond those that
   // ran before the orders is one a terminal order kept.
   auto expected_running =
-      s.order_idle_timeout.count() > 0
-          ? actors_before_orders
-          : actors_open - std::min<size_t>(actors_open, terminal);
-  auto actors_after = sys.registry().running();
-  auto settle = s.order_idle_timeout.count() > 0
-                    ? 2 * s.order_idle_timeout + std::chrono::seconds(60)
-                    : std::chrono::milliseconds(std::chrono::seconds(10));
-  for (auto deadline = steady::now() + settle;
-       actors_after > expected_running && steady::now() < deadline;
-       actors_after = sys.registry().running())
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      resting ? actors_before_orders
+              : actors_open - std::min<size_t>(actors_open, terminal);
+  auto actors_after = await_running_at_most(
+      sys, expected_running,
+      resting ? rest_bound
+              : std::chrono::milliseconds(std::chrono::seconds(10)));
   auto leftover =
       actors_after > expected_running ? actors_after - expected_running : 0;
   auto actors_per_terminal = per(leftover, 0, terminal);
