@@ -308,7 +308,7 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
   return {
       [=](atom::create, create_order_request& req,
           std::vector<inventory_actor>& skus) -> caf::result<created_order> {
-        touch(self);
+        // Its first message: the behaviour's start has just touched it.
         return start_create(self, req, skus);
       },
       // A read is no use of the order: the audit and a SKU's restart read

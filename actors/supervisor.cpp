@@ -1,22 +1,17 @@
-// The SUPERVISOR's behaviour: the registry of SKU, order and customer
-// actors, what it relays to them, and the audit.
+// The SUPERVISOR's behaviour: the registry of SKU and customer actors, what
+// it relays to them, its down and exit handling, and the audit. Orders are in
+// supervisor_orders.cpp, resting ones in supervisor_rest.cpp.
 #include "actors/supervisor.hpp"
 
 #include <memory>
 #include <optional>
-#include <variant>
-
-#include <nlohmann/json.hpp>
 
 #include "actors/audit.hpp"
 #include "actors/audit_collector.hpp"
 #include "actors/customer.hpp"
 #include "actors/external_ledger.hpp"
-#include "actors/ids.hpp"
 #include "actors/inbox.hpp"
 #include "actors/inventory.hpp"
-#include "actors/order.hpp"
-#include "actors/order_machine.hpp"
 #include "actors/stock_ledger.hpp"
 #include "actors/supervisor_steps.hpp"
 #include "actors/validation.hpp"
@@ -46,41 +41,12 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku) {
       external_ledger{self->state.ctx->settings.external.safety_buffer});
 }
 
-void adopt_order(supervisor_ptr self, order_record rec) {
-  auto& st = self->state;
-  std::vector<inventory_actor> handles;
-  for (auto& line : rec.lines) {
-    if (rec.seller == seller::external) {
-      auto i = st.external.find(line.sku);
-      handles.push_back(i == st.external.end() ? inventory_actor{}
-                                               : inventory_actor{i->second});
-      continue;
-    }
-    auto i = st.skus.find(line.sku);
-    handles.push_back(i == st.skus.end() ? inventory_actor{} : i->second);
-  }
-  auto id = rec.id;
-  auto me = caf::actor_cast<supervisor_actor>(self);
-  auto activity = std::make_shared<order_activity>();
-  auto handle = self->spawn(restored_order, std::move(rec), std::move(handles),
-                            st.ctx, me, activity);
-  self->monitor(handle);
-  st.order_of.emplace(handle.address(), id);
-  st.orders.emplace(id, handle);
-  st.activity.emplace(id, std::move(activity));
-}
-
 void start_inbox(supervisor_ptr self,
                  std::vector<std::pair<std::string, timestamp_ms>> done) {
   auto& st = self->state;
   st.inbox =
       self->spawn(oms::inbox, st.ctx, caf::actor_cast<supervisor_actor>(self),
                   std::move(done));
-}
-
-caf::error order_not_found(const order_id& id) {
-  nlohmann::json details{{"orderId", id}};
-  return make_error(errc::order_not_found, "no order " + id, details.dump());
 }
 
 caf::error no_wms() {
@@ -154,10 +120,9 @@ void on_down(supervisor_ptr self, caf::down_msg& msg) {
     // An archived or resting order is no longer in `orders` (it ended as it
     // should), or has a new actor there already (woken).
     auto j = st.orders.find(id);
-    if (j == st.orders.end() || j->second.address() != msg.source)
+    if (j == st.orders.end() || j->second.handle.address() != msg.source)
       return;
     st.orders.erase(j);
-    st.activity.erase(id);
     if (msg.reason && msg.reason != caf::exit_reason::normal)
       restart_order(self, id, msg.reason);
     return;
@@ -183,7 +148,7 @@ void on_down(supervisor_ptr self, caf::down_msg& msg) {
 void on_exit(supervisor_ptr self, caf::exit_msg& msg) {
   auto& st = self->state;
   for (auto& kvp : st.orders)
-    self->send_exit(kvp.second, msg.reason);
+    self->send_exit(kvp.second.handle, msg.reason);
   for (auto& kvp : st.skus)
     self->send_exit(kvp.second, msg.reason);
   for (auto& kvp : st.customers)
@@ -220,34 +185,6 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
     i = st.skus.emplace(sku, handle).first;
   }
   return self->delegate(i->second, atom::receive_v, quantity, unit_price);
-}
-
-// An order's record: from its actor while it lives, else from the journal.
-// The actor may end (archive, quit) before it reads the request; its final
-// record is durable by then, so the journal answers instead of a
-// request_receiver_down the caller could only retry.
-caf::result<order_record> get_order(supervisor_ptr self, const order_id& id) {
-  auto& st = self->state;
-  auto i = st.orders.find(id);
-  if (i == st.orders.end())
-    return self->delegate(st.ctx->journal, atom::get_v, id);
-  auto rp = self->make_response_promise<order_record>();
-  self->request(i->second, caf::infinite, atom::get_v)
-      .then([rp](order_record& rec) mutable { rp.deliver(std::move(rec)); },
-            [self, rp, id](caf::error& err) mutable {
-              if (err != caf::sec::request_receiver_down) {
-                rp.deliver(std::move(err));
-                return;
-              }
-              self->request(self->state.ctx->journal, caf::infinite,
-                            atom::get_v, id)
-                  .then(
-                      [rp](order_record& rec) mutable {
-                        rp.deliver(std::move(rec));
-                      },
-                      [rp](caf::error& err) mutable { rp.deliver(err); });
-            });
-  return rp;
 }
 
 caf::result<inbox_result> apply_change(supervisor_ptr self,
@@ -355,139 +292,6 @@ caf::result<inventory_page> list_skus(supervisor_ptr self, seller from,
   return ask_page(self, page, std::move(result));
 }
 
-caf::result<created_order> create_order(supervisor_ptr self,
-                                        create_order_request& req) {
-  auto& st = self->state;
-  if (auto p = check_create_order(req, st.ctx->settings.limits))
-    return to_error(*p);
-  std::vector<inventory_actor> handles;
-  handles.reserve(req.items.size());
-  std::vector<sku_id> unknown;
-  auto from = req.items.front().seller;
-  if (from == seller::external && !st.ctx->wms)
-    return no_wms();
-  for (auto& item : req.items) {
-    if (from == seller::external) {
-      // Unknown at the WMS shows when the SKU's actor reads it.
-      auto h = live_external(self, item.sku);
-      if (!h)
-        return std::move(h.error());
-      handles.push_back(inventory_actor{*h});
-      continue;
-    }
-    auto i = st.skus.find(item.sku);
-    if (i != st.skus.end())
-      handles.push_back(i->second);
-    else if (sku_down(st, item.sku, seller::internal))
-      return missing_sku(self, item.sku, seller::internal);
-    else
-      unknown.push_back(item.sku);
-  }
-  if (!unknown.empty()) {
-    nlohmann::json details{{"skus", unknown}};
-    return make_error(errc::unknown_sku, "unknown SKU(s) for seller INTERNAL",
-                      details.dump());
-  }
-  // Time-ordered: the store appends the order's rows instead of scattering
-  // them over its indexes.
-  auto id = time_ordered_id("ord_",
-                            static_cast<uint64_t>(st.ctx->now(self->clock())));
-  auto me = caf::actor_cast<supervisor_actor>(self);
-  auto activity = std::make_shared<order_activity>();
-  auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me, activity);
-  self->monitor(handle);
-  st.order_of.emplace(handle.address(), id);
-  st.orders.emplace(id, handle);
-  st.activity.emplace(id, std::move(activity));
-  return self->delegate(handle, atom::create_v, std::move(req),
-                        std::move(handles));
-}
-
-// A live order's actor gets the command as its own message. A terminal
-// order's final record is in the store, and the transition table refuses
-// every command on it.
-// Answers a command from the order's durable record: a terminal order
-// refuses every command (INVALID_TRANSITION), another customer's order does
-// not exist for the caller. A live record means the order's actor is being
-// restarted: with `ended`, request_receiver_down (retry) is the answer.
-void answer_from_record(supervisor_ptr self,
-                        caf::typed_response_promise<order_record> rp,
-                        const order_id& id, const customer_id& customer,
-                        command_kind kind, bool ended) {
-  self->request(self->state.ctx->journal, caf::infinite, atom::get_v, id)
-      .then(
-          [=](order_record& rec) mutable {
-            if (!customer.empty() && customer != rec.customer)
-              rp.deliver(order_not_found(id));
-            else if (!is_terminal(rec.status) && ended)
-              rp.deliver(caf::make_error(caf::sec::request_receiver_down));
-            else
-              rp.deliver(to_error(transition_error(rec, kind)));
-          },
-          [=](caf::error& err) mutable { rp.deliver(err); });
-}
-
-// Sends the command to the order's actor, waking it if it rests. An actor
-// that ended as the command reached it either rested (then it is woken and
-// asked again, a few times at most) or ended the order (then its final
-// record answers).
-void send_command(supervisor_ptr self,
-                  caf::typed_response_promise<order_record> rp,
-                  const order_id& id, const customer_id& customer,
-                  command_kind kind, order_message msg, int attempt) {
-  with_live_order(self, id, [=](caf::expected<order_actor> handle) mutable {
-    if (!handle) {
-      // Woken, it had ended (or was gone): its record answers.
-      if (code_of(handle.error()) == errc::order_not_found)
-        answer_from_record(self, rp, id, customer, kind, false);
-      else
-        rp.deliver(handle.error());
-      return;
-    }
-    request_order(self, *handle, caf::infinite, msg)
-        .then([rp](order_record& rec) mutable { rp.deliver(std::move(rec)); },
-              [=](caf::error& err) mutable {
-                if (err != caf::sec::request_receiver_down) {
-                  rp.deliver(std::move(err));
-                  return;
-                }
-                // It rested (and may have been woken again meanwhile: the
-                // bounce can come after the new actor's start).
-                auto& st = self->state;
-                if ((rests(st, id) || st.orders.count(id) > 0) && attempt < 3) {
-                  send_command(self, rp, id, customer, kind, std::move(msg),
-                               attempt + 1);
-                  return;
-                }
-                answer_from_record(self, rp, id, customer, kind, true);
-              });
-  });
-}
-
-// A live order's actor gets the command as its own message. A terminal
-// order's final record is in the store, and the transition table refuses
-// every command on it; so is the record of an order whose actor ended just
-// as the command reached it.
-caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
-                                        order_command& cmd) {
-  auto& st = self->state;
-  if (st.orders.count(id) == 0 && !rests(st, id)) {
-    auto rp = self->make_response_promise<order_record>();
-    answer_from_record(self, rp, id, cmd.customer, cmd.kind, false);
-    return rp;
-  }
-  auto customer = cmd.customer;
-  auto kind = cmd.kind;
-  // Refused before a promise exists: once one is made, CAF drops the error
-  // returned instead of delivering it.
-  auto msg = to_order_message(std::move(cmd));
-  if (!msg)
-    return std::move(msg.error());
-  auto rp = self->make_response_promise<order_record>();
-  send_command(self, rp, id, customer, kind, std::move(*msg), 0);
-  return rp;
-}
-
 caf::result<customer_actor> customer_of(supervisor_ptr self,
                                         const customer_id& id) {
   auto& st = self->state;
@@ -512,7 +316,7 @@ caf::result<audit_report> audit(supervisor_ptr self) {
   std::vector<std::pair<order_id, order_actor>> orders;
   orders.reserve(st.orders.size() + st.dormant.size());
   for (auto& kvp : st.orders)
-    orders.emplace_back(kvp.first, kvp.second);
+    orders.emplace_back(kvp.first, kvp.second.handle);
   for (auto& id : st.dormant)
     orders.emplace_back(id, order_actor{});
   auto collector = self->spawn(audit_collector, std::move(skus),
@@ -559,21 +363,8 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         return apply_command(self, id, cmd);
       },
       [=](atom::get, const order_id& id) { return get_order(self, id); },
-      [=](atom::find_order, const order_id& id) -> caf::result<order_actor> {
-        auto& st = self->state;
-        if (auto i = st.orders.find(id); i != st.orders.end())
-          return i->second;
-        if (!rests(st, id))
-          return order_not_found(id);
-        auto rp = self->make_response_promise<order_actor>();
-        with_live_order(self, id,
-                        [rp](caf::expected<order_actor> handle) mutable {
-                          if (handle)
-                            rp.deliver(std::move(*handle));
-                          else
-                            rp.deliver(handle.error());
-                        });
-        return rp;
+      [=](atom::find_order, const order_id& id) {
+        return find_order(self, id);
       },
       [=](atom::customer, const customer_id& id) {
         return customer_of(self, id);
@@ -584,7 +375,6 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         // message fall through to the scan over every SKU actor, once per
         // finished order.)
         self->state.orders.erase(rec.id);
-        self->state.activity.erase(rec.id);
         forget_hold(self->state, rec.id);
       },
       [=](atom::audit) { return audit(self); },

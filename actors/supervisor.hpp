@@ -72,14 +72,19 @@ struct hold_due {
   uint64_t generation = 0;
 };
 
+/// A live order in the SUPERVISOR's registry: its actor, and when the actor
+/// was last in use (the sweep reads it, see order_activity).
+struct live_order {
+  order_actor handle;
+  std::shared_ptr<order_activity> activity;
+};
+
 /// State of the SUPERVISOR.
 struct supervisor_state {
   context_ptr ctx;
   std::map<sku_id, inventory_actor> skus; // ordered: listed in pages
   /// Orders whose actor is alive.
-  std::unordered_map<order_id, order_actor> orders;
-  /// When each live order's actor was last in use (see order_activity).
-  std::unordered_map<order_id, std::shared_ptr<order_activity>> activity;
+  std::unordered_map<order_id, live_order> orders;
   /// Open orders resting: no actor, their record in the store.
   std::unordered_set<order_id> dormant;
   /// Resting orders being read to be woken, and what waits for their actor.

@@ -62,7 +62,7 @@ void expire_due_holds(supervisor_ptr self, uint64_t tick) {
     st.hold_of.erase(due.order);
     st.holds_due.erase(st.holds_due.begin());
     if (auto i = st.orders.find(due.order); i != st.orders.end())
-      self->send(i->second, atom::expire_v, due.generation);
+      self->send(i->second.handle, atom::expire_v, due.generation);
     else if (rests(st, due.order))
       wake_for_expiry(self, due.order);
   }

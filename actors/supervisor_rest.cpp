@@ -55,7 +55,7 @@ void woken(supervisor_ptr self, const order_id& id, order_record rec) {
   }
   rec.id = id;
   adopt_order(self, std::move(rec));
-  end_wait(self, id, st.orders.at(id));
+  end_wait(self, id, st.orders.at(id).handle);
 }
 
 } // namespace
@@ -68,7 +68,7 @@ void with_live_order(supervisor_ptr self, const order_id& id,
                      order_waiter then) {
   auto& st = self->state;
   if (auto i = st.orders.find(id); i != st.orders.end()) {
-    then(i->second);
+    then(i->second.handle);
     return;
   }
   if (!rests(st, id)) {
@@ -98,11 +98,15 @@ void with_live_order(supervisor_ptr self, const order_id& id,
 
 void order_rests(supervisor_ptr self, const order_id& id, order_status status,
                  timestamp_ms hold_due) {
-  auto& st = self->state;
   // Its down message follows and clears order_of.
-  if (st.orders.erase(id) == 0)
+  if (self->state.orders.erase(id) == 0)
     return;
-  st.activity.erase(id);
+  enter_rest(self, id, status, hold_due);
+}
+
+void enter_rest(supervisor_ptr self, const order_id& id, order_status status,
+                timestamp_ms hold_due) {
+  auto& st = self->state;
   st.dormant.insert(id);
   if (status == order_status::created)
     // Armed again: a hold timer that fired between the actor's decision to
@@ -123,23 +127,22 @@ void sweep_orders(supervisor_ptr self, uint64_t cursor) {
   // rehashed; an order then missed is asked at the next sweep. Only orders
   // idle for the whole timeout are asked (one message each, instead of one
   // per live order per sweep); the actor checks again, and may not rest.
-  uint64_t buckets = st.activity.bucket_count();
+  uint64_t buckets = st.orders.bucket_count();
   auto end = std::min(cursor + sweep_buckets, buckets);
   size_t asked = 0;
   for (auto b = cursor; b < end && asked < sweep_asks; ++b) {
-    for (auto i = st.activity.begin(b); i != st.activity.end(b); ++i) {
-      if (now - i->second->last.load(std::memory_order_relaxed) < idle)
+    for (auto i = st.orders.begin(b); i != st.orders.end(b); ++i) {
+      auto& live = i->second;
+      if (now - live.activity->last.load(std::memory_order_relaxed) < idle)
         continue;
-      if (auto j = st.orders.find(i->first); j != st.orders.end()) {
-        // Sent anonymously, so that the idle actor is scheduled on the
-        // workers in turn. A send of its own put each woken actor at the
-        // head of this worker's queue, taking both of that queue's locks,
-        // while the idle workers held them trying to steal from it (CAF
-        // 0.17's work stealing, 4 workers on 2 cores): the SUPERVISOR
-        // crawled and order creation stopped for minutes.
-        caf::anon_send(j->second, atom::purge_v);
-        ++asked;
-      }
+      // Sent anonymously, so that the idle actor is scheduled on the
+      // workers in turn. A send of its own put each woken actor at the head
+      // of this worker's queue, taking both of that queue's locks, while the
+      // idle workers held them trying to steal from it (CAF 0.17's work
+      // stealing, 4 workers on 2 cores): the SUPERVISOR crawled and order
+      // creation stopped for minutes.
+      caf::anon_send(live.handle, atom::purge_v);
+      ++asked;
     }
     if (asked >= sweep_asks)
       end = b + 1;

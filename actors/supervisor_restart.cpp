@@ -386,7 +386,7 @@ void restart_sku(supervisor_ptr self, const sku_id& sku, seller from) {
   std::vector<order_actor> orders;
   orders.reserve(st.orders.size());
   for (auto& kvp : st.orders)
-    orders.push_back(kvp.second);
+    orders.push_back(kvp.second.handle);
   auto settler = self->spawn(order_settler, std::move(orders),
                              from == seller::external ? sku : sku_id{});
   self->request(settler, caf::infinite, atom::get_v)

@@ -69,9 +69,7 @@ void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
       adopt_order(self, rec);
       continue;
     }
-    st.dormant.insert(rec.id);
-    if (rec.status == order_status::created)
-      arm_hold(self, rec.id, 0, rec.hold_expires_at);
+    enter_rest(self, rec.id, rec.status, rec.hold_expires_at);
   }
 }
 

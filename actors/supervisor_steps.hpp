@@ -1,5 +1,7 @@
-// What the SUPERVISOR's behaviour (supervisor.cpp), its start from the
-// journal (supervisor_restore.cpp) and its restarts of failed actors
+// What the SUPERVISOR's behaviour (supervisor.cpp), its orders
+// (supervisor_orders.cpp), its start from the journal
+// (supervisor_restore.cpp), its hold timers (supervisor_holds.cpp), its
+// resting orders (supervisor_rest.cpp) and its restarts of failed actors
 // (supervisor_restart.cpp) share; used by nothing else.
 #pragma once
 
@@ -21,10 +23,6 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku,
 
 /// The same with an empty ledger.
 external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku);
-
-/// Spawns and registers the actor of a live order restored from its record
-/// (after a restart of omsd, or of the order's actor), with its SKUs' actors.
-void adopt_order(supervisor_ptr self, order_record rec);
 
 /// Spawns the INBOX, which knows the inbound event ids `done` already.
 void start_inbox(supervisor_ptr self,
@@ -52,6 +50,37 @@ external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
 
 /// WMS_UNAVAILABLE: no gateway to the EXTERNAL seller's WMS is configured.
 caf::error no_wms();
+
+// -- orders (supervisor_orders.cpp) ------------------------------------------
+
+/// Spawns and registers the actor of a live order restored from its record
+/// (after a restart of omsd, or of the order's actor, or a wake), with its
+/// SKUs' actors.
+void adopt_order(supervisor_ptr self, order_record rec);
+
+/// Monitors a new order actor and enters it in the registry.
+void register_order(supervisor_ptr self, const order_id& id,
+                    const order_actor& handle,
+                    std::shared_ptr<order_activity> activity);
+
+/// ORDER_NOT_FOUND for `id`.
+caf::error order_not_found(const order_id& id);
+
+/// createOrder: validates, resolves the SKUs, spawns the order's actor and
+/// delegates the creation to it.
+caf::result<created_order> create_order(supervisor_ptr self,
+                                        create_order_request& req);
+
+/// A command to an order: to its actor (woken if it rests), or refused from
+/// its final record.
+caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
+                                        order_command& cmd);
+
+/// An order's record: from its actor while it runs, else from the journal.
+caf::result<order_record> get_order(supervisor_ptr self, const order_id& id);
+
+/// A live order's actor, waking it if it rests.
+caf::result<order_actor> find_order(supervisor_ptr self, const order_id& id);
 
 // -- hold timers (supervisor_holds.cpp) ---------------------------------------
 
@@ -109,8 +138,7 @@ std::vector<sku_fault> sku_health(const supervisor_state& st);
 void restart_order(supervisor_ptr self, const order_id& id,
                    const caf::error& reason);
 
-/// ORDER_NOT_FOUND for `id`.
-caf::error order_not_found(const order_id& id);
+// -- resting orders (supervisor_rest.cpp) ------------------------------------
 
 /// What waits for a live order's actor: the actor, or why there is none.
 using order_waiter = std::function<void(caf::expected<order_actor>)>;
@@ -128,6 +156,11 @@ bool rests(const supervisor_state& st, const order_id& id);
 /// CREATED, with its hold due at `hold_due`).
 void order_rests(supervisor_ptr self, const order_id& id, order_status status,
                  timestamp_ms hold_due);
+
+/// Enters an order with no actor among the resting ones: a CREATED one with
+/// its hold armed for `hold_due`, any other without a hold.
+void enter_rest(supervisor_ptr self, const order_id& id, order_status status,
+                timestamp_ms hold_due);
 
 /// Sends the sweep's question (atom::purge) to the live orders of a slice of
 /// the registry from bucket `cursor`, and goes on with the next slice, or
