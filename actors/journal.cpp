@@ -94,6 +94,25 @@ void keep_up(journal_ptr self) {
   }
 }
 
+// Answers the readers waiting for events that are now durable.
+void wake_watchers(journal_state& st) {
+  for (auto i = st.watchers.begin(); i != st.watchers.end();) {
+    if (i->second.seq <= st.stats.last_seq) {
+      i->second.promise.deliver(st.stats.last_seq);
+      i = st.watchers.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+// Answers every waiting reader with what is durable now.
+void release_watchers(journal_state& st) {
+  for (auto& [id, w] : st.watchers)
+    w.promise.deliver(st.stats.last_seq);
+  st.watchers.clear();
+}
+
 // Commits everything pending, in batches of whole appends of at most
 // batch_events_max events (an append larger than that is one batch of its
 // own), and answers each append.
@@ -160,6 +179,7 @@ void flush_pending(journal_ptr self) {
   }
   st.pending.clear();
   st.waiting.clear();
+  wake_watchers(st);
   keep_up(self);
 }
 
@@ -178,6 +198,14 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
     ++stats.open_orders[static_cast<size_t>(kvp.second)];
   self->state.open = std::move(open);
   self->state.store = std::move(store);
+  // Readers waiting for events are answered before the journal goes, not
+  // left to their timeouts.
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    if (!msg.reason)
+      return; // as CAF's default: a normal exit of a link is no reason
+    release_watchers(self->state);
+    self->quit(msg.reason);
+  });
   self->state.batch_events_max = std::max<size_t>(1, batch_events_max);
   self->state.stats.last_seq = self->state.store->last_seq();
   return {
@@ -209,6 +237,27 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         if (!res)
           return res.error();
         return std::move(*res);
+      },
+      [=](atom::await, uint64_t seq,
+          caf::timespan wait) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        if (seq <= st.stats.last_seq || wait <= caf::timespan{0} ||
+            st.watchers.size() >= journal_watchers_max)
+          return st.stats.last_seq;
+        auto id = ++st.next_watcher;
+        auto promise = self->make_response_promise<uint64_t>();
+        st.watchers.emplace(id, journal_state::watcher{promise, seq});
+        self->delayed_send(self, wait, atom::await_v, id);
+        return promise;
+      },
+      [=](atom::await) { release_watchers(self->state); },
+      [=](atom::await, uint64_t id) {
+        auto& st = self->state;
+        auto i = st.watchers.find(id);
+        if (i == st.watchers.end())
+          return;
+        i->second.promise.deliver(st.stats.last_seq);
+        st.watchers.erase(i);
       },
       [=](atom::get, const order_id& id) -> caf::result<order_record> {
         // Reads its own writes: appends waiting for their commit go first.

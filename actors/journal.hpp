@@ -3,6 +3,7 @@
 // append is acknowledged only once its batch is durable.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -22,6 +23,12 @@ struct journal_state {
     size_t events; // how many of `pending` belong to this append
   };
 
+  /// A reader waiting for the log to reach `seq` (atom::await).
+  struct watcher {
+    caf::typed_response_promise<uint64_t> promise;
+    uint64_t seq;
+  };
+
   std::shared_ptr<journal_store> store;
   size_t batch_events_max = 4096;
   std::vector<event> pending;  // appended, not yet committed
@@ -33,6 +40,9 @@ struct journal_state {
   size_t apply_after = 256;
   bool catch_up_scheduled = false;
   journal_stats stats;
+  /// Readers waiting for events, by the number of their wait.
+  std::map<uint64_t, watcher> watchers;
+  uint64_t next_watcher = 0;
   /// Status of every order not yet terminal (for the open-orders gauge).
   std::unordered_map<order_id, order_status> open;
 

@@ -40,7 +40,9 @@ void commit(order_ptr self, order_record next, std::vector<event> events,
             step_done then) {
   for (auto& ev : events)
     ev.seller = next.seller;
+  next.version = self->state.record.version + 1;
   events.push_back(order_event(event_kind::order_changed, next));
+  events.back().quantity = status_before_code(self->state.record.status);
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::move(events))
       .await(

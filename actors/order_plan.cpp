@@ -171,6 +171,7 @@ plan_create(const order_record& requested,
   rec.history.push_back(history_entry{now, order_status::created,
                                       order_status::created, "created",
                                       rec.total_amount});
+  rec.version = 1;
   plan.events.reserve(rec.lines.size() + 1);
   plan.events.push_back(order_event(event_kind::order_created, rec));
   for (auto& line : rec.lines) {

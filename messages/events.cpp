@@ -42,6 +42,14 @@ const char* to_string(event_kind x) {
   return "unknown";
 }
 
+std::optional<order_status> status_before(const event& ev) {
+  constexpr auto last = static_cast<int64_t>(order_status::cancelled);
+  if (ev.kind != event_kind::order_changed || ev.quantity < 1 ||
+      ev.quantity > last + 1)
+    return std::nullopt;
+  return static_cast<order_status>(ev.quantity - 1);
+}
+
 bool parse_event_kind(std::string_view str, event_kind& out) {
   return parse_name(str, event_kind::inbox_forgotten, out);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,7 +28,8 @@ enum class event_kind : uint8_t {
   stock_released = 5,   // sku, order, quantity (back to available)
   stock_consumed = 6,   // sku, order, quantity (left on-hand on shipment)
   order_created = 7,    // order, snapshot
-  order_changed = 8,    // order, snapshot (status, amounts or lines changed)
+  order_changed = 8,    // order, snapshot (status, amounts or lines changed),
+                        // quantity = status_before_code (0: not recorded)
   customer_created = 9, // customer
   stock_moved = 10,     // sku, lot, quantity (+ into / - out of
                         // unallocatable), reason
@@ -53,6 +55,13 @@ constexpr bool is_order_event(event_kind kind) {
   return kind == event_kind::order_created || kind == event_kind::order_changed;
 }
 
+/// What an order_changed event's quantity holds: 1 + the status the order
+/// had before the change (0, in events stored before it was recorded, means
+/// not known).
+constexpr int64_t status_before_code(order_status before) {
+  return static_cast<int64_t>(before) + 1;
+}
+
 /// One domain event.
 struct event {
   event_kind kind = event_kind::stock_received;
@@ -74,6 +83,10 @@ struct event {
   std::string inbox_id;
   oms::seller seller = oms::seller::internal;
 };
+
+/// The status before the change that an order_changed event records, if it
+/// records one.
+std::optional<order_status> status_before(const event& ev);
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {

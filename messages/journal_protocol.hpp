@@ -3,6 +3,7 @@
 // journal has acknowledged the events behind it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -23,6 +24,14 @@ using journal_actor = caf::typed_actor<
     caf::replies_to<atom::append, std::vector<event>>::with<uint64_t>,
     // Replies up to `max` durable events with sequence numbers >= `from`.
     caf::replies_to<atom::read, uint64_t, uint64_t>::with<std::vector<event>>,
+    // Replies the sequence number of the last durable event once it is at
+    // least `seq`, or once `wait` has passed, whichever comes first (a
+    // reader of the log waits for what it has not seen: `seq` is one past
+    // the last event it read). At most journal_watchers_max wait at once;
+    // one more is answered at once.
+    caf::replies_to<atom::await, uint64_t, caf::timespan>::with<uint64_t>,
+    // Answers every reader waiting on an await now (omsd is stopping).
+    caf::reacts_to<atom::await>,
     // Replies the latest durable record of an order. Errors:
     // ORDER_NOT_FOUND, STORE_FAILURE.
     caf::replies_to<atom::get, order_id>::with<order_record>,
@@ -47,6 +56,12 @@ using journal_actor = caf::typed_actor<
     caf::reacts_to<atom::flush>,
     // Internal: brings the store's current state up to its log while no
     // append waits.
-    caf::reacts_to<atom::catch_up>>;
+    caf::reacts_to<atom::catch_up>,
+    // Internal: the wait of an await (by its number) is over.
+    caf::reacts_to<atom::await, uint64_t>>;
+
+/// Awaits the JOURNAL keeps at once (each is a response promise and a
+/// timer); past this, an await is answered at once.
+inline constexpr size_t journal_watchers_max = 4096;
 
 } // namespace oms

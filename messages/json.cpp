@@ -270,7 +270,8 @@ void to_json(nlohmann::json& j, const order_record& x) {
                              ? time_or_null(x.hold_expires_at)
                              : nlohmann::json(nullptr)},
        {"history", x.history},
-       {"payments", x.payments}};
+       {"payments", x.payments},
+       {"version", x.version}};
   if (!x.cancel_reason.empty())
     j["cancelReason"] = x.cancel_reason;
   if (!x.payment_reference.empty())

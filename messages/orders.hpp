@@ -179,6 +179,9 @@ struct order_record {
   /// request's fingerprint: recorded with the order they guard.
   std::string idempotency_key;
   std::string request_fingerprint;
+  /// How many changes the order has had, its creation the first: every
+  /// change journaled adds one (0 in records stored before versions were).
+  uint64_t version = 0;
 };
 
 template <class Inspector>
@@ -187,7 +190,7 @@ typename Inspector::result_type inspect(Inspector& f, order_record& x) {
            x.lines, x.ship_to, x.status, x.total_amount, x.paid_amount,
            x.refunded_amount, x.payment_reference, x.cancel_reason,
            x.created_at, x.updated_at, x.hold_expires_at, x.history, x.payments,
-           x.idempotency_key, x.request_fingerprint);
+           x.idempotency_key, x.request_fingerprint, x.version);
 }
 
 /// The units an order holds on one line in its current state.

@@ -3,6 +3,8 @@
 #include "tests/backends.hpp"
 #include "tests/fixture.hpp"
 
+#include "actors/journal.hpp"
+
 using namespace oms;
 using namespace oms::test;
 
@@ -18,6 +20,15 @@ std::vector<event> events_for(const std::string& sku, int n) {
     result.push_back(ev);
   }
   return result;
+}
+
+// Readers the JOURNAL holds waiting (atom::await).
+size_t journal_watchers(const journal_actor& journal) {
+  using impl = caf::stateful_actor<journal_state, journal_actor::base>;
+  auto* ptr =
+      dynamic_cast<impl*>(caf::actor_cast<caf::abstract_actor*>(journal));
+  REQUIRE(ptr != nullptr);
+  return ptr->state.watchers.size();
 }
 
 } // namespace
@@ -205,4 +216,73 @@ TEST_CASE("the journal applies what its store left unapplied: at once past "
   next.receive([](uint64_t seq) { CHECK(seq == 304); },
                [](caf::error& err) { FAIL(describe(err)); });
   CHECK(sql->unapplied() == 0);
+}
+
+TEST_CASE_FIXTURE(
+    fixture, "a reader awaiting events is answered when they are durable") {
+  using namespace std::chrono_literals;
+  REQUIRE(call<uint64_t>(journal, atom::append_v, events_for("A", 2)));
+  // Events the reader has not seen are there already: answered at once.
+  auto now =
+      call<uint64_t>(journal, atom::await_v, uint64_t{2}, caf::timespan{30s});
+  REQUIRE(now);
+  CHECK(*now == 2);
+  // Waiting for the third event: nothing yet.
+  uint64_t got = 0;
+  auto h = self->request(journal, caf::infinite, atom::await_v, uint64_t{3},
+                         caf::timespan{30s});
+  sched.run();
+  CHECK(journal_watchers(journal) == 1);
+  REQUIRE(call<uint64_t>(journal, atom::append_v, events_for("B", 1)));
+  // Answered by now (a receive of a reply that never comes would block).
+  REQUIRE(self->mailbox().size() == 1);
+  h.receive([&](uint64_t last) { got = last; },
+            [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(got == 3);
+  CHECK(journal_watchers(journal) == 0);
+}
+
+TEST_CASE_FIXTURE(fixture,
+                  "an await ends after its wait, or when omsd stops waiting") {
+  using namespace std::chrono_literals;
+  auto h1 = self->request(journal, caf::infinite, atom::await_v, uint64_t{1},
+                          caf::timespan{10s});
+  auto h2 = self->request(journal, caf::infinite, atom::await_v, uint64_t{1},
+                          caf::timespan{60s});
+  sched.run();
+  CHECK(journal_watchers(journal) == 2);
+  advance(10s); // the first wait is over: answered with nothing new
+  REQUIRE(self->mailbox().size() == 1);
+  uint64_t got1 = 99;
+  h1.receive([&](uint64_t last) { got1 = last; },
+             [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(got1 == 0);
+  CHECK(journal_watchers(journal) == 1);
+  // A failed commit wakes nobody: nothing became durable.
+  store->fail_commits(true);
+  CHECK_FALSE(call<uint64_t>(journal, atom::append_v, events_for("A", 1)));
+  CHECK(journal_watchers(journal) == 1);
+  store->fail_commits(false);
+  // Stopping: every reader is answered at once.
+  self->send(journal, atom::await_v);
+  sched.run();
+  REQUIRE(self->mailbox().size() == 1);
+  uint64_t got2 = 99;
+  h2.receive([&](uint64_t last) { got2 = last; },
+             [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(got2 == 0);
+  CHECK(journal_watchers(journal) == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "awaits past the limit are answered at once") {
+  using namespace std::chrono_literals;
+  for (size_t i = 0; i < journal_watchers_max; ++i)
+    self->send(journal, atom::await_v, uint64_t{1}, caf::timespan{60s});
+  sched.run();
+  CHECK(journal_watchers(journal) == journal_watchers_max);
+  auto extra =
+      call<uint64_t>(journal, atom::await_v, uint64_t{1}, caf::timespan{60s});
+  REQUIRE(extra);
+  CHECK(*extra == 0);
+  CHECK(journal_watchers(journal) == journal_watchers_max);
 }

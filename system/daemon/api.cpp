@@ -128,6 +128,8 @@ const std::vector<api::impl::route_def>& api::impl::routes() {
       {"POST", "/v1/orders/{id}/cancel", true, false, &i::order_cancel},
       {"GET", "/v1/audit", true, true, &i::audit},
       {"GET", "/v1/wms", true, true, &i::wms_status},
+      {"GET", "/v1/events", true, true, &i::events_list},
+      {"GET", "/v1/events/types", true, true, &i::event_types},
   };
   return table;
 }
@@ -424,6 +426,8 @@ std::vector<route_info> api::routes() {
 
 void api::drain() {
   d_->draining = true;
+  // Long polls and event streams stop waiting for events.
+  caf::anon_send(d_->oms.journal(), atom::await_v);
 }
 
 int64_t api::in_flight() const {

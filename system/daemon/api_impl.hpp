@@ -118,8 +118,16 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   template <class T, class Handle, class F, class G, class... Ts>
   void ask_or(const call_ptr& c, const Handle& dest, F ok, G on_error,
               Ts... xs) {
+    ask_within<T>(c, dest, oms.ctx()->settings.request_timeout, std::move(ok),
+                  std::move(on_error), std::move(xs)...);
+  }
+
+  // The same with a timeout of its own (a request that waits on purpose).
+  template <class T, class Handle, class F, class G, class... Ts>
+  void ask_within(const call_ptr& c, const Handle& dest,
+                  std::chrono::milliseconds timeout, F ok, G on_error,
+                  Ts... xs) {
     auto self_ptr = shared_from_this();
-    auto timeout = oms.ctx()->settings.request_timeout;
     // CAF 0.17 dereferences an empty argument tuple when it starts a
     // function-based actor spawned without arguments (UBSan reports it), so
     // the actor takes a dummy argument.
@@ -233,6 +241,26 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                      inbox_result res, bool change_route);
   void audit(const call_ptr& c);
   void wms_status(const call_ptr& c);
+
+  // -- the change feed (api_event_routes.cpp) ---------------------------------
+
+  struct feed_read;
+  class feed_stream;
+  /// Event streams open now (GET /v1/events as text/event-stream).
+  std::atomic<int> feed_streams{0};
+  void events_list(const call_ptr& c);
+  // The same as Server-Sent Events, from the request's cursor or its
+  // Last-Event-ID.
+  void events_stream(const call_ptr& c, const feed_read& r);
+  void event_types(const call_ptr& c);
+  // One step of reading the feed: waits for events past the cursor (as long
+  // as the read may still wait), reads a slice of the log and keeps what
+  // passes the filter; answers once the page is full, the log is read to
+  // its end with something found, or the wait is over.
+  void feed_step(const call_ptr& c, std::shared_ptr<feed_read> r);
+  void feed_scan(const call_ptr& c, std::shared_ptr<feed_read> r,
+                 uint64_t last);
+  void feed_answer(const call_ptr& c, const feed_read& r);
 
   // -- customers, carts and orders (api_order_routes.cpp) ---------------------
 

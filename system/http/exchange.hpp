@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,11 +23,34 @@ struct request {
   std::string query; // raw, without '?'
   std::string authorization;
   std::string idempotency_key;
+  /// The Accept and Last-Event-ID header fields, as sent ("" if absent).
+  std::string accept;
+  std::string last_event_id;
   /// The declared Content-Length; none for a chunked body or no body.
   std::optional<uint64_t> content_length;
   /// A body follows the header (Content-Length > 0 or chunked).
   bool has_body = false;
   std::string body;
+};
+
+/// A body sent in pieces as they come (Server-Sent Events). After the
+/// header, the server asks for one piece at a time, writes it, and asks for
+/// the next; the connection closes when the stream ends or the client goes
+/// away.
+class body_stream {
+ public:
+  using give = std::function<void(std::optional<std::string>)>;
+
+  virtual ~body_stream();
+
+  /// Asks for the next piece: the stream calls `g` once, from any thread,
+  /// with a piece to write or with nothing to end the body.
+  virtual void next(give g) = 0;
+
+  /// The client went away (or the answer could not be written): no piece is
+  /// wanted any more, and a `give` still pending is ignored. Called once, on
+  /// the connection's thread, possibly while a next() is pending.
+  virtual void cancel() = 0;
 };
 
 struct response {
@@ -36,6 +60,9 @@ struct response {
   std::vector<std::pair<std::string, std::string>> headers;
   /// Close the connection after this answer.
   bool close = false;
+  /// Set: the body is this stream's pieces (`body` is ignored), sent without
+  /// a length until the stream ends, and the connection closes after it.
+  std::shared_ptr<body_stream> stream;
 };
 
 /// Sends the answer to a request; call it exactly once, from any thread.

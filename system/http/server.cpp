@@ -121,6 +121,8 @@ struct listener : std::enable_shared_from_this<listener> {
 
 } // namespace detail
 
+body_stream::~body_stream() = default;
+
 // -- one connection ----------------------------------------------------------
 
 namespace {
@@ -153,6 +155,12 @@ std::string serialize(const response& resp, unsigned version, bool close,
     out += "Connection: close\r\n";
   else if (version == 10)
     out += "Connection: keep-alive\r\n";
+  if (resp.stream) {
+    // The body ends when the connection closes; a proxy is asked not to
+    // hold pieces back.
+    out += "X-Accel-Buffering: no\r\n\r\n";
+    return out;
+  }
   out += "Content-Length: ";
   out += std::to_string(resp.body.size());
   out += "\r\n\r\n";
@@ -222,6 +230,8 @@ class session : public std::enable_shared_from_this<session> {
     if (q != std::string_view::npos)
       head.query = std::string{target.substr(q + 1)};
     head.authorization = std::string{msg[bhttp::field::authorization]};
+    head.accept = std::string{msg[bhttp::field::accept]};
+    head.last_event_id = std::string{msg["Last-Event-ID"]};
     head.idempotency_key = std::string{msg["Idempotency-Key"]};
     auto length = head_parser_->content_length();
     bool chunked = head_parser_->chunked();
@@ -402,9 +412,15 @@ class session : public std::enable_shared_from_this<session> {
       return;
     }
     awaiting_answer_ = false;
-    bool close =
-        resp.close || close_after_ || !keep_alive_ || owner_->stopping.load();
+    bool close = resp.close || close_after_ || !keep_alive_ ||
+                 owner_->stopping.load() || resp.stream != nullptr;
     out_ = serialize(resp, version_, close, head_);
+    if (resp.stream) {
+      if (head_)
+        resp.stream->cancel();
+      else
+        stream_body_ = std::move(resp.stream);
+    }
     stream_.expires_after(limits().body_timeout);
     asio::async_write(
         stream_, asio::buffer(out_),
@@ -419,11 +435,77 @@ class session : public std::enable_shared_from_this<session> {
       owner_->release(reserved_);
       reserved_ = 0;
     }
-    if (ec)
+    if (ec) {
+      end_stream();
       return close();
+    }
+    if (stream_body_) {
+      if (!watching_) {
+        watching_ = true;
+        watch_client();
+      }
+      return next_piece();
+    }
     if (close_now)
       return linger();
     read_header();
+  }
+
+  // -- a body sent in pieces (response::stream) -------------------------------
+
+  // Asks the stream for its next piece; writes it on this connection's
+  // strand when it comes.
+  void next_piece() {
+    stream_.expires_never();
+    auto self = shared_from_this();
+    auto once = std::make_shared<std::atomic<bool>>(false);
+    stream_body_->next([self, once](std::optional<std::string> piece) {
+      if (once->exchange(true))
+        return;
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, piece = std::move(piece)]() mutable {
+                       self->write_piece(std::move(piece));
+                     });
+    });
+  }
+
+  void write_piece(std::optional<std::string> piece) {
+    if (!stream_body_)
+      return; // the client went away meanwhile
+    if (!piece) {
+      // The body is whole: the watch's read, cancelled, closes.
+      stream_body_.reset();
+      error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      stream_.socket().cancel(ignored);
+      return;
+    }
+    out_ = std::move(*piece);
+    stream_.expires_after(limits().body_timeout);
+    asio::async_write(
+        stream_, asio::buffer(out_),
+        [self = shared_from_this()](const error_code& ec, size_t) {
+          self->on_written(ec, true);
+        });
+  }
+
+  // Reads (and drops) what the client sends while the body streams: the
+  // read fails when the client closes, which ends the stream at once rather
+  // than at the next piece's write.
+  void watch_client() {
+    stream_.socket().async_read_some(
+        asio::buffer(scratch_),
+        [self = shared_from_this()](const error_code& ec, size_t) {
+          if (!ec)
+            return self->watch_client();
+          self->end_stream();
+          self->close();
+        });
+  }
+
+  void end_stream() {
+    if (auto body = std::move(stream_body_))
+      body->cancel();
   }
 
   // Stops sending, then reads and drops what the client still sends (a
@@ -459,6 +541,8 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> body_parser_;
   std::string out_;
   std::optional<response> early_answer_;
+  std::shared_ptr<body_stream> stream_body_;
+  bool watching_ = false;
   body_sink sink_;
   uint64_t reserved_ = 0;
   unsigned version_ = 11;

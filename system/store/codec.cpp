@@ -296,7 +296,8 @@ std::string encode_record(const order_record& r) {
   w.key("status").num(as_int(r.status)).raw(',');
   w.key("total").num(r.total_amount).raw(',');
   w.key("updatedAt").num(r.updated_at).raw(',');
-  w.key("v").num(1).raw('}');
+  w.key("v").num(1).raw(',');
+  w.key("version").num(static_cast<int64_t>(r.version)).raw('}');
   if (!w.ascii())
     return encode_record_as_json(r);
   return w.take();
@@ -341,6 +342,7 @@ std::string encode_record_as_json(const order_record& r) {
       {"payments", payments},
       {"key", r.idempotency_key},
       {"fingerprint", r.request_fingerprint},
+      {"version", r.version},
   };
   return j.dump();
 }
@@ -394,6 +396,12 @@ bool decode_record(std::string_view text, order_record& r) {
           p.at(8).get<std::string>()});
     r.idempotency_key = j.at("key").get<std::string>();
     r.request_fingerprint = j.at("fingerprint").get<std::string>();
+    if (auto v = j.find("version"); v != j.end()) {
+      auto version = whole<int64_t>(*v);
+      if (version < 0)
+        return false;
+      r.version = static_cast<uint64_t>(version);
+    }
   } catch (const json::exception&) {
     return false;
   } catch (const undecodable&) {

@@ -16,6 +16,12 @@ namespace oms::e2e {
 
 using json = nlohmann::json;
 
+/// The delivery address the tests' orders go to.
+inline const json ship_to = {{"line1", "1 MG Road"},
+                             {"city", "Pune"},
+                             {"postalCode", "411001"},
+                             {"country", "IN"}};
+
 class daemon {
  public:
   /// Starts omsd with `extra_args` after the fixture's own (port, data dir,

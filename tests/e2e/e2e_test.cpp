@@ -18,11 +18,6 @@ using client::http_result;
 
 namespace {
 
-const json ship_to = {{"line1", "1 MG Road"},
-                      {"city", "Pune"},
-                      {"postalCode", "411001"},
-                      {"country", "IN"}};
-
 struct world {
   daemon d;
   http_client admin;

@@ -22,11 +22,6 @@ using client::http_result;
 
 namespace {
 
-const json ship_to = {{"line1", "1 MG Road"},
-                      {"city", "Pune"},
-                      {"postalCode", "411001"},
-                      {"country", "IN"}};
-
 // The real wms-sim on a free port, seeded, stopped at the end.
 class wms {
  public:

@@ -17,7 +17,7 @@ using omsd = oms::e2e::daemon;
 
 namespace {
 
-const std::vector<std::string> ship_to{
+const std::vector<std::string> ship_to_flags{
     "--line1",       "1 MG Road", "--city",    "Pune",
     "--postal-code", "411001",    "--country", "IN"};
 
@@ -130,7 +130,7 @@ TEST_CASE("omsctl: an order placed for a new customer shows its id, status, "
 
   auto created = admin(d, with({"order", "create", "--customer", customer,
                                 "--item", "PHONE-1:2", "-o", "json"},
-                               ship_to));
+                               ship_to_flags));
   REQUIRE_MESSAGE(created.exit_code == 0, created.err);
   auto j = json::parse(created.out, nullptr, false);
   REQUIRE(j.is_object());
@@ -171,7 +171,7 @@ TEST_CASE("omsctl: an order beyond the stock exits 1 with INSUFFICIENT_STOCK "
 
   auto r = admin(
       d, with({"order", "create", "--customer", customer, "--item", "LAST-1:2"},
-              ship_to));
+              ship_to_flags));
   CHECK(r.exit_code == 1);
   CHECK(r.out.empty());
   CHECK_MESSAGE(r.err.rfind("error: INSUFFICIENT_STOCK: ", 0) == 0, r.err);
@@ -206,8 +206,9 @@ TEST_CASE("omsctl: pay --amount due pays what is owed, cart add adds to the "
   REQUIRE_MESSAGE(added.exit_code == 0, added.err);
   CHECK(added.out == "3\n");
 
-  auto checkout = with(
-      {"cart", "checkout", customer, "--key", "k-1", "--field", "id"}, ship_to);
+  auto checkout =
+      with({"cart", "checkout", customer, "--key", "k-1", "--field", "id"},
+           ship_to_flags);
   auto first = admin(d, checkout);
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
   auto again = admin(d, checkout);
@@ -271,8 +272,8 @@ TEST_CASE("omsctl: bad usage exits 2 before any request") {
   // Proves usage errors are caught locally: the URL points nowhere, so a
   // request would have exited 3.
   std::vector<std::string> nowhere{"--url", "http://127.0.0.1:1"};
-  auto bad_line = omsctl(
-      with(with(nowhere, {"order", "create", "--item", "PHONE-1"}), ship_to));
+  auto bad_line = omsctl(with(
+      with(nowhere, {"order", "create", "--item", "PHONE-1"}), ship_to_flags));
   CHECK(bad_line.exit_code == 2);
   CHECK(bad_line.err.find("SKU:QTY") != std::string::npos);
   CHECK(omsctl(with(nowhere, {"inventory", "receive", "SKU-1"})).exit_code ==
@@ -387,7 +388,7 @@ TEST_CASE("omsctl: receipts into lots with an event id, stock set aside and "
           .at(0);
   auto id = lines_of(admin(d, with({"order", "create", "--customer", customer,
                                     "--item", "MILK-1:2", "--field", "id"},
-                                   ship_to))
+                                   ship_to_flags))
                          .out)
                 .at(0);
   auto order = admin(d, {"order", "show", id});

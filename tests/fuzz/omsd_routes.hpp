@@ -39,6 +39,8 @@ inline const omsd_route omsd_routes[] = {
     {"POST", "/v1/orders/{id}/cancel", {}},
     {"GET", "/v1/audit", {}},
     {"GET", "/v1/wms", {}},
+    {"GET", "/v1/events", {"after", "limit", "type", "subject", "wait"}},
+    {"GET", "/v1/events/types", {}},
 };
 
 } // namespace oms::fuzz

@@ -1,0 +1,420 @@
+// The change feed end to end: GET /v1/events as pages, long polls and
+// Server-Sent Events on the real omsd, across a restart and a stop.
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <future>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tests/e2e/daemon.hpp"
+
+using namespace oms;
+using namespace oms::e2e;
+using client::http_client;
+using client::http_result;
+
+namespace {
+
+struct shop {
+  e2e::daemon d;
+  http_client admin;
+
+  explicit shop(std::vector<std::string> args = {})
+      : d(std::move(args)), admin(d.url(), d.admin_token()) {}
+
+  void receive(const std::string& sku, int64_t qty) {
+    auto r = admin.post("/v1/inventory/" + sku + "/receipts",
+                        json{{"quantity", qty}, {"unitPrice", 150}}.dump());
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+  }
+
+  std::pair<std::string, std::string> customer() {
+    auto r = admin.post("/v1/customers", json{{"name", "Asha"}}.dump());
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    auto j = body_of(r);
+    return {j["customerId"].get<std::string>(), j["token"].get<std::string>()};
+  }
+
+  std::string order(const std::string& cid, const std::string& sku,
+                    int64_t qty) {
+    json body{{"customerId", cid},
+              {"items", {{{"sku", sku}, {"quantity", qty}}}},
+              {"address", ship_to}};
+    auto r = admin.post("/v1/orders", body.dump());
+    REQUIRE_MESSAGE(r.status == 201, r.body);
+    return body_of(r)["id"].get<std::string>();
+  }
+
+  void step(const std::string& id, const std::string& what) {
+    auto r = admin.post("/v1/orders/" + id + "/" + what, "{}");
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+  }
+
+  json page(const std::string& query) {
+    auto r = admin.get("/v1/events" + query);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return body_of(r);
+  }
+
+  // Every event from the start, page by page.
+  json all_events() {
+    json all = json::array();
+    std::string after = "0";
+    for (;;) {
+      auto p = page("?limit=7&after=" + after);
+      for (auto& e : p["events"])
+        all.push_back(e);
+      if (p["events"].empty())
+        return all;
+      after = p["next"].get<std::string>();
+    }
+  }
+};
+
+std::vector<std::string> ids_of(const json& events) {
+  std::vector<std::string> ids;
+  for (auto& e : events)
+    ids.push_back(e["id"].get<std::string>());
+  return ids;
+}
+
+std::vector<std::string> types_of(const json& events) {
+  std::vector<std::string> types;
+  for (auto& e : events)
+    types.push_back(e["type"].get<std::string>());
+  return types;
+}
+
+// A client of a Server-Sent Events stream over a plain socket.
+class sse_client {
+ public:
+  sse_client(int port, const std::string& token, const std::string& query,
+             const std::string& last_event_id = {}) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tick{0, 200'000};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tick, sizeof(tick));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) ==
+            0);
+    std::string req = "GET /v1/events" + query +
+                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: "
+                      "text/event-stream\r\nAuthorization: Bearer " +
+                      token + "\r\n";
+    if (!last_event_id.empty())
+      req += "Last-Event-ID: " + last_event_id + "\r\n";
+    req += "\r\n";
+    REQUIRE(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(req.size()));
+  }
+
+  ~sse_client() { close(); }
+
+  void close() {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = -1;
+  }
+
+  // Reads until `n` events came, the server closed, or `limit` passed.
+  void read_events(size_t n, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (events.size() < n && !closed &&
+           std::chrono::steady_clock::now() < deadline)
+      read_some();
+  }
+
+  // Reads until the status line and header fields are in, or `limit` passed.
+  void read_head(std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (head.empty() && !closed &&
+           std::chrono::steady_clock::now() < deadline)
+      read_some();
+  }
+
+  // Reads until the server closes the stream, or `limit` passed.
+  void read_to_end(std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!closed && std::chrono::steady_clock::now() < deadline)
+      read_some();
+  }
+
+  std::string head; // status line and header fields
+  json events = json::array();
+  size_t comments = 0;
+  bool closed = false;
+
+ private:
+  void read_some() {
+    char buf[4096];
+    auto got = ::recv(fd_, buf, sizeof(buf), 0);
+    if (got == 0) {
+      closed = true;
+      return;
+    }
+    if (got < 0)
+      return; // the tick passed
+    text_.append(buf, static_cast<size_t>(got));
+    if (head.empty()) {
+      auto end = text_.find("\r\n\r\n");
+      if (end == std::string::npos)
+        return;
+      head = text_.substr(0, end);
+      text_.erase(0, end + 4);
+    }
+    for (auto end = text_.find("\n\n"); end != std::string::npos;
+         end = text_.find("\n\n")) {
+      auto frame = text_.substr(0, end);
+      text_.erase(0, end + 2);
+      parse(frame);
+    }
+  }
+
+  void parse(const std::string& frame) {
+    std::string id, type, data;
+    size_t start = 0;
+    while (start < frame.size()) {
+      auto eol = frame.find('\n', start);
+      auto line = frame.substr(
+          start, eol == std::string::npos ? std::string::npos : eol - start);
+      start = eol == std::string::npos ? frame.size() : eol + 1;
+      if (line.rfind(":", 0) == 0)
+        ++comments;
+      else if (line.rfind("id: ", 0) == 0)
+        id = line.substr(4);
+      else if (line.rfind("event: ", 0) == 0)
+        type = line.substr(7);
+      else if (line.rfind("data: ", 0) == 0)
+        data = line.substr(6);
+    }
+    if (data.empty())
+      return;
+    auto e = json::parse(data);
+    CHECK(e["id"] == id);
+    CHECK(e["type"] == type);
+    events.push_back(e);
+  }
+
+  int fd_ = -1;
+  std::string text_;
+};
+
+} // namespace
+
+TEST_CASE("e2e events: the feed pages committed events in order, by type and "
+          "subject") {
+  shop s;
+  s.receive("EV-1", 5);
+  auto [cid, token] = s.customer();
+  auto id = s.order(cid, "EV-1", 2);
+  s.step(id, "confirm");
+
+  auto all = s.all_events();
+  CHECK(types_of(all) ==
+        std::vector<std::string>{"oms.sku.created", "oms.stock.received",
+                                 "oms.customer.created", "oms.order.created",
+                                 "oms.stock.reserved", "oms.stock.blocked",
+                                 "oms.order.confirmed"});
+  // Ids rise in commit order; every envelope is complete.
+  auto ids = ids_of(all);
+  for (size_t i = 1; i < ids.size(); ++i)
+    CHECK(std::stoull(ids[i]) > std::stoull(ids[i - 1]));
+  for (auto& e : all) {
+    CHECK(e["specversion"] == "1.0");
+    CHECK(e["source"] == "/omsd");
+    CHECK(e["datacontenttype"] == "application/json");
+    CHECK(e["time"].get<std::string>().size() == 24);
+  }
+  auto& confirmed = all[6];
+  CHECK(confirmed["subject"] == id);
+  CHECK(confirmed["subjectseq"] == 2);
+  CHECK(confirmed["data"]["previousStatus"] == "CREATED");
+  CHECK(confirmed["data"]["status"] == "CONFIRMED");
+  CHECK(all[3]["subjectseq"] == 1);
+  CHECK(all[4]["data"]["orderId"] == id);
+  CHECK(all[4]["data"]["quantity"] == 2);
+  // The order itself shows the same version.
+  auto order = body_of(s.admin.get("/v1/orders/" + id));
+  CHECK(order["version"] == 2);
+
+  // Filters: a prefix, an exact type, a subject.
+  auto orders = s.page("?type=oms.order.*");
+  CHECK(types_of(orders["events"]) ==
+        std::vector<std::string>{"oms.order.created", "oms.order.confirmed"});
+  CHECK(orders["next"] == ids.back());
+  auto sku_events = s.page("?subject=EV-1&type=oms.stock.reserved,"
+                           "oms.stock.blocked");
+  CHECK(types_of(sku_events["events"]) ==
+        std::vector<std::string>{"oms.stock.reserved", "oms.stock.blocked"});
+  // A page that ends at its limit hands on the cursor of its last event,
+  // and the next page goes on from there without a gap.
+  auto first = s.page("?limit=3");
+  CHECK(ids_of(first["events"]) ==
+        std::vector<std::string>(ids.begin(), ids.begin() + 3));
+  CHECK(first["next"] == ids[2]);
+  auto rest = s.page("?after=" + first["next"].get<std::string>());
+  CHECK(ids_of(rest["events"]) ==
+        std::vector<std::string>(ids.begin() + 3, ids.end()));
+  // Past the end: an empty page that keeps the cursor.
+  auto none = s.page("?after=" + ids.back());
+  CHECK(none["events"].empty());
+  CHECK(none["next"] == ids.back());
+
+  auto types = body_of(s.admin.get("/v1/events/types"));
+  CHECK(types["types"].size() == 19);
+}
+
+TEST_CASE("e2e events: bad requests are refused with their field and change "
+          "nothing") {
+  shop s;
+  s.receive("EV-2", 1);
+  auto before = s.all_events();
+  auto [cid, token] = s.customer();
+  http_client customer{s.d.url(), token};
+  auto forbidden = customer.get("/v1/events");
+  CHECK(forbidden.status == 403);
+  CHECK(error_code(forbidden) == "FORBIDDEN");
+  CHECK(http_client{s.d.url()}.get("/v1/events").status == 401);
+
+  auto field_of = [&](const std::string& query) {
+    auto r = s.admin.get("/v1/events" + query);
+    CHECK_MESSAGE(r.status == 400, query);
+    CHECK_MESSAGE(error_code(r) == "VALIDATION_FAILED", query);
+    return body_of(r)["error"]["details"]["field"].get<std::string>();
+  };
+  CHECK(field_of("?after=-1") == "after");
+  CHECK(field_of("?after=abc") == "after");
+  CHECK(field_of("?after=99999999999999999999") == "after");
+  CHECK(field_of("?after=1000") == "after"); // past the newest event
+  CHECK(field_of("?limit=0") == "limit");
+  CHECK(field_of("?limit=1001") == "limit");
+  CHECK(field_of("?wait=61") == "wait");
+  CHECK(field_of("?wait=-1") == "wait");
+  CHECK(field_of("?type=oms.order.payed") == "type");
+  CHECK(field_of("?type=") == "type");
+  CHECK(field_of("?subject=" + std::string(129, 'x')) == "subject");
+  CHECK(field_of("?subject=%FF") == "subject");
+  CHECK(field_of("?colour=red") == "colour");
+  // The feed did not move (the customer's creation is the only change).
+  auto after = s.all_events();
+  REQUIRE(after.size() == before.size() + 1);
+  CHECK(after.back()["type"] == "oms.customer.created");
+}
+
+TEST_CASE("e2e events: a long poll answers as soon as a matching event is "
+          "committed") {
+  shop s;
+  s.receive("EV-3", 5);
+  auto last = s.page("")["next"].get<std::string>();
+  // Waits for an order event; a stock receipt meanwhile does not end it.
+  auto waiting = std::async(std::launch::async, [&] {
+    http_client c{s.d.url(), s.d.admin_token()};
+    return c.get("/v1/events?wait=60&type=oms.order.*&after=" + last);
+  });
+  s.receive("EV-3", 1);
+  auto [cid, token] = s.customer();
+  auto id = s.order(cid, "EV-3", 1);
+  // Answered well before its minute, with the order: a wait that ran out
+  // would answer an empty page.
+  REQUIRE(waiting.wait_for(std::chrono::seconds(50)) ==
+          std::future_status::ready);
+  auto r = waiting.get();
+  REQUIRE(r.status == 200);
+  auto page = body_of(r);
+  REQUIRE(page["events"].size() == 1);
+  CHECK(page["events"][0]["type"] == "oms.order.created");
+  CHECK(page["events"][0]["subject"] == id);
+}
+
+TEST_CASE("e2e events: a stream resumes after a disconnect without a gap or "
+          "a repeat") {
+  shop s;
+  s.receive("EV-4", 10);
+  auto [cid, token] = s.customer();
+  sse_client first{s.d.port(), s.d.admin_token(), ""};
+  first.read_events(3, std::chrono::seconds(20));
+  CHECK(first.head.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK(first.head.find("Content-Type: text/event-stream") !=
+        std::string::npos);
+  CHECK(first.head.find("Content-Length") == std::string::npos);
+  REQUIRE(first.events.size() == 3); // sku, receipt, customer
+  // Live: an order made while the stream is open arrives on it.
+  auto id1 = s.order(cid, "EV-4", 1);
+  first.read_events(5, std::chrono::seconds(20));
+  REQUIRE(first.events.size() == 5);
+  CHECK(first.events[3]["subject"] == id1);
+  auto seen = first.events.back()["id"].get<std::string>();
+  first.close();
+
+  // Changes while nobody listens, then a reconnect from the last id seen.
+  auto id2 = s.order(cid, "EV-4", 2);
+  s.step(id2, "confirm");
+  sse_client again{s.d.port(), s.d.admin_token(), "?after=0", seen};
+  again.read_events(4, std::chrono::seconds(20));
+  REQUIRE(again.events.size() == 4);
+  json joined = first.events;
+  for (auto& e : again.events)
+    joined.push_back(e);
+  // Exactly the feed, in order: nothing missed, nothing twice.
+  CHECK(ids_of(joined) == ids_of(s.all_events()));
+  CHECK(again.events[3]["type"] == "oms.order.confirmed");
+
+  // A filtered stream and a malformed Last-Event-ID.
+  sse_client orders{s.d.port(), s.d.admin_token(), "?type=oms.order.*"};
+  orders.read_events(3, std::chrono::seconds(20));
+  CHECK(types_of(orders.events) ==
+        std::vector<std::string>{"oms.order.created", "oms.order.created",
+                                 "oms.order.confirmed"});
+  sse_client bad{s.d.port(), s.d.admin_token(), "", "x1"};
+  bad.read_head(std::chrono::seconds(20));
+  CHECK(bad.head.rfind("HTTP/1.1 400", 0) == 0);
+}
+
+TEST_CASE("e2e events: ids and cursors hold across a restart, and a stop "
+          "ends streams and long polls") {
+  shop s;
+  s.receive("EV-5", 3);
+  auto [cid, token] = s.customer();
+  s.order(cid, "EV-5", 1);
+  auto before = s.all_events();
+  s.d.stop();
+  s.d.restart();
+  CHECK(s.all_events() == before);
+  auto cursor = before.back()["id"].get<std::string>();
+  s.receive("EV-5", 1);
+  auto next = s.page("?after=" + cursor);
+  REQUIRE(next["events"].size() == 1);
+  CHECK(std::stoull(next["events"][0]["id"].get<std::string>()) >
+        std::stoull(cursor));
+
+  // A stream and a long poll are open when omsd is told to stop: both end
+  // (the poll with an empty page) and omsd exits cleanly.
+  sse_client open{s.d.port(), s.d.admin_token(),
+                  "?after=" + next["next"].get<std::string>()};
+  open.read_events(0, std::chrono::seconds(1));
+  auto last = next["next"].get<std::string>();
+  auto polling = std::async(std::launch::async, [&] {
+    http_client c{s.d.url(), s.d.admin_token()};
+    return c.get("/v1/events?wait=60&after=" + last);
+  });
+  // The poll is in before the stop: it is in flight beside the metrics
+  // request that asks.
+  REQUIRE(eventually(
+      [&] {
+        auto m = http_client{s.d.url()}.get("/metrics").body;
+        return m.find("oms_http_requests_in_flight 2") != std::string::npos;
+      },
+      std::chrono::seconds(20)));
+  CHECK(s.d.stop() == 0);
+  REQUIRE(polling.wait_for(std::chrono::seconds(30)) ==
+          std::future_status::ready);
+  auto r = polling.get();
+  CHECK(r.status == 200);
+  CHECK(body_of(r)["events"].empty());
+  open.read_to_end(std::chrono::seconds(20));
+  CHECK(open.closed);
+}
