@@ -121,6 +121,9 @@ struct args {
   std::optional<int64_t> price;
   std::optional<int64_t> limit;
   bool all = false;
+  bool follow = false;
+  std::string event_type;
+  std::string subject;
   std::vector<std::string> items;
   std::vector<std::string> skus;
   address_args ship_to;

@@ -26,6 +26,9 @@ void add_order(CLI::App& app, args& a, action& run);
 /// `audit`, `health` and `metrics` (cmd_operations.cpp).
 void add_operations(CLI::App& app, action& run);
 
+/// `events tail` (cmd_events.cpp).
+void add_events(CLI::App& app, args& a, action& run);
+
 /// `wms status` (cmd_operations.cpp).
 void add_wms(CLI::App& app, args& a, action& run);
 

@@ -179,6 +179,7 @@ int main(int argc, char** argv) {
   add_order(app, a, run);
   add_operations(app, run);
   add_wms(app, a, run);
+  add_events(app, a, run);
   app.footer(footer);
 
   if (auto rc = parse(app, argc, argv))

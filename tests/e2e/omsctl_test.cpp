@@ -3,11 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <sys/wait.h>
 
 #include "tests/e2e/daemon.hpp"
 
@@ -452,4 +455,58 @@ TEST_CASE("omsctl: wms status without a WMS exits 1 with WMS_UNAVAILABLE, "
   auto help = omsctl({"--help"});
   CHECK(help.out.find("wms") != std::string::npos);
   CHECK(omsctl({"wms"}).exit_code == 2);
+}
+
+TEST_CASE("omsctl: events tail prints the feed, filtered, and follows it") {
+  omsd d;
+  REQUIRE(admin(d, {"inventory", "receive", "TAIL-1", "--qty", "5", "--price",
+                    "100"})
+              .exit_code == 0);
+  // The newest events of the log, under a header.
+  auto tail = admin(d, {"events", "tail"});
+  REQUIRE_MESSAGE(tail.exit_code == 0, tail.err);
+  auto lines = lines_of(tail.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].rfind("ID", 0) == 0);
+  CHECK(lines[1].find("oms.sku.created") != std::string::npos);
+  CHECK(lines[2].find("oms.stock.received") != std::string::npos);
+  CHECK(lines[2].find("TAIL-1") != std::string::npos);
+  // Fields, for scripts; a filter by type.
+  auto ids = admin(d, {"events", "tail", "--after", "0", "--type",
+                       "oms.stock.*", "--field", "id", "--field", "type"});
+  REQUIRE(ids.exit_code == 0);
+  CHECK(lines_of(ids.out) ==
+        std::vector<std::string>{"2", "oms.stock.received"});
+  // A type that names nothing: the API's error, exit 1.
+  auto bad = admin(d, {"events", "tail", "--type", "oms.nope"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("VALIDATION_FAILED") != std::string::npos);
+
+  // --follow prints events committed after it started, one JSON per line.
+  auto out = d.data_dir() + "/follow.out";
+  auto pid = spawn_process({OMSCTL_PATH, "--url", d.url(), "--token",
+                            d.admin_token(), "-o", "json", "events", "tail",
+                            "--follow", "--type", "oms.stock.received"},
+                           {}, out, d.data_dir() + "/follow.err");
+  auto followed = [&] {
+    std::ifstream in{out};
+    std::vector<json> got;
+    for (std::string line; std::getline(in, line);)
+      got.push_back(json::parse(line, nullptr, false));
+    return got;
+  };
+  REQUIRE(eventually([&] { return followed().size() == 1; },
+                     std::chrono::seconds(20)));
+  REQUIRE(
+      admin(d, {"inventory", "receive", "TAIL-1", "--qty", "2"}).exit_code ==
+      0);
+  REQUIRE(eventually([&] { return followed().size() == 2; },
+                     std::chrono::seconds(20)));
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  auto got = followed();
+  CHECK(got[0]["data"]["quantity"] == 5);
+  CHECK(got[1]["data"]["quantity"] == 2);
+  CHECK(got[1]["subject"] == "TAIL-1");
 }
