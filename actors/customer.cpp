@@ -240,7 +240,7 @@ caf::result<order_record> create_with_key(customer_ptr self,
 // Pays order `id` under idempotency key `key`.
 caf::result<order_record> pay_with_key(customer_ptr self, const order_id& id,
                                        money amount, std::string& token,
-                                       std::string& key) {
+                                       std::string& key, uint64_t if_version) {
   if (auto msg = check_idempotency_key(key); !msg.empty())
     return invalid("Idempotency-Key", msg);
   auto fp = fingerprint_of("pay|" + std::to_string(id.size()) + ":" + id + "|" +
@@ -251,6 +251,7 @@ caf::result<order_record> pay_with_key(customer_ptr self, const order_id& id,
   cmd.token = token;
   cmd.client_key = key;
   cmd.fingerprint = fp;
+  cmd.if_version = if_version;
   return idempotent(self, key, fp, [self, id, cmd](record_callback done) {
     command_order(self, id, cmd, std::move(done));
   });
@@ -408,9 +409,9 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
       // Replies the order paid. Errors: VALIDATION_FAILED,
       // IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND, those of the order's pay.
       [=](atom::pay, const order_id& id, money amount, std::string& token,
-          std::string& key) {
+          std::string& key, uint64_t if_version) {
         self->state.active = true;
-        return pay_with_key(self, id, amount, token, key);
+        return pay_with_key(self, id, amount, token, key, if_version);
       },
       // Replies a page of the customer's orders, newest first. Errors:
       // VALIDATION_FAILED (limit or cursor), the journal's.

@@ -221,11 +221,14 @@ namespace {
 // another customer's order is ORDER_NOT_FOUND, as if it did not exist.
 template <class Run>
 caf::result<order_record> answer(order_ptr self, const customer_id& customer,
-                                 Run run) {
+                                 uint64_t if_version, Run run) {
   touch(self);
   auto& rec = self->state.record;
   if (rec.customer.empty() || (!customer.empty() && customer != rec.customer))
     return make_error(errc::order_not_found, "no order " + rec.id);
+  // Checked here, between steps, so no change can come in between.
+  if (auto err = version_mismatch(rec, if_version))
+    return err;
   auto rp = self->make_response_promise<order_record>();
   run(record_callback{[rp](caf::expected<order_record> res) mutable {
     if (res)
@@ -317,31 +320,31 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
       // every live order, and must not keep them from resting.
       [=](atom::get) { return self->state.record; },
       [=](confirm_command& cmd) {
-        return answer(self, cmd.customer, [=](done_t done) {
+        return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {
           transition(self, command_kind::confirm, std::move(done));
         });
       },
       [=](pay_command& cmd) {
-        return answer(self, cmd.customer,
+        return answer(self, cmd.customer, cmd.if_version,
                       [=](done_t done) { pay(self, cmd, std::move(done)); });
       },
       [=](ship_command& cmd) {
-        return answer(self, cmd.customer, [=](done_t done) {
+        return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {
           transition(self, command_kind::ship, std::move(done));
         });
       },
       [=](deliver_command& cmd) {
-        return answer(self, cmd.customer, [=](done_t done) {
+        return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {
           transition(self, command_kind::deliver, std::move(done));
         });
       },
       [=](cancel_command& cmd) {
-        return answer(self, cmd.customer, [=](done_t done) {
+        return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {
           cancel_all(self, command_kind::cancel, cmd.reason, std::move(done));
         });
       },
       [=](cancel_lines_command& cmd) {
-        return answer(self, cmd.customer, [=](done_t done) {
+        return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {
           cancel_lines(self, cmd, std::move(done));
         });
       },

@@ -24,12 +24,14 @@ namespace {
 void answer_from_record(supervisor_ptr self,
                         caf::typed_response_promise<order_record> rp,
                         const order_id& id, const customer_id& customer,
-                        command_kind kind, bool ended) {
+                        command_kind kind, uint64_t if_version, bool ended) {
   self->request(self->state.ctx->journal, caf::infinite, atom::get_v, id)
       .then(
           [=](order_record& rec) mutable {
             if (!customer.empty() && customer != rec.customer)
               rp.deliver(order_not_found(id));
+            else if (auto err = version_mismatch(rec, if_version))
+              rp.deliver(std::move(err));
             else if (!is_terminal(rec.status) && ended)
               rp.deliver(caf::make_error(caf::sec::request_receiver_down));
             else
@@ -50,7 +52,8 @@ void send_command(supervisor_ptr self,
     if (!handle) {
       // Woken, it had ended (or was gone): its record answers.
       if (code_of(handle.error()) == errc::order_not_found)
-        answer_from_record(self, rp, id, customer, kind, false);
+        answer_from_record(self, rp, id, customer, kind, if_version_of(msg),
+                           false);
       else
         rp.deliver(handle.error());
       return;
@@ -70,7 +73,8 @@ void send_command(supervisor_ptr self,
                                attempt + 1);
                   return;
                 }
-                answer_from_record(self, rp, id, customer, kind, true);
+                answer_from_record(self, rp, id, customer, kind,
+                                   if_version_of(msg), true);
               });
   });
 }
@@ -194,7 +198,8 @@ caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
   auto& st = self->state;
   if (st.orders.count(id) == 0 && !rests(st, id)) {
     auto rp = self->make_response_promise<order_record>();
-    answer_from_record(self, rp, id, cmd.customer, cmd.kind, false);
+    answer_from_record(self, rp, id, cmd.customer, cmd.kind, cmd.if_version,
+                       false);
     return rp;
   }
   auto customer = cmd.customer;

@@ -46,10 +46,12 @@ using customer_actor = caf::typed_actor<
     caf::replies_to<atom::create, create_order_request,
                     std::string>::with<order_record>,
     // Pays one of the customer's orders: (order, amount, payment token,
-    // idempotency key). Errors: IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND (not
-    // this customer's), and those of the order's pay.
-    caf::replies_to<atom::pay, order_id, money, std::string,
-                    std::string>::with<order_record>,
+    // idempotency key, the order's version the client saw or 0). A repeat of
+    // a key answers its first result, whatever the version is now. Errors:
+    // IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND (not this customer's), and
+    // those of the order's pay.
+    caf::replies_to<atom::pay, order_id, money, std::string, std::string,
+                    uint64_t>::with<order_record>,
     // Lists the customer's orders newest first: (limit 1..100, cursor from
     // the previous page or empty). Errors: VALIDATION_FAILED (bad cursor or
     // limit).

@@ -11,7 +11,7 @@ namespace oms {
 
 namespace {
 
-constexpr std::array<const char*, 25> codes = {
+constexpr std::array<const char*, 26> codes = {
     "NONE",
     "VALIDATION_FAILED",
     "UNKNOWN_SKU",
@@ -37,6 +37,7 @@ constexpr std::array<const char*, 25> codes = {
     "RATE_LIMITED",
     "NOT_READY",
     "METHOD_NOT_ALLOWED",
+    "PRECONDITION_FAILED",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");

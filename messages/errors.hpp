@@ -70,6 +70,9 @@ enum class errc : uint8_t {
   not_ready = 23,
   /// HTTP API: the route exists but not with this method (see Allow).
   method_not_allowed = 24,
+  /// HTTP API: If-Match names a version the resource is no longer at;
+  /// nothing was changed (details.version: the one it is at).
+  precondition_failed = 25,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

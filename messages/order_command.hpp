@@ -45,12 +45,16 @@ struct order_command {
   /// with the charge.
   std::string client_key;
   std::string fingerprint;
+  /// The order's version the client last saw (If-Match): the command is
+  /// refused with PRECONDITION_FAILED if the order is at another. 0: any.
+  uint64_t if_version = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_command& x) {
   return f(caf::meta::type_name("order_command"), x.kind, x.reason, x.amount,
-           x.token, x.lines, x.customer, x.client_key, x.fingerprint);
+           x.token, x.lines, x.customer, x.client_key, x.fingerprint,
+           x.if_version);
 }
 
 } // namespace oms

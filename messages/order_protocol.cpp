@@ -4,7 +4,9 @@
 
 namespace oms {
 
-caf::expected<order_message> to_order_message(order_command cmd) {
+namespace {
+
+caf::expected<order_message> to_message(order_command cmd) {
   auto who = std::move(cmd.customer);
   switch (cmd.kind) {
     case command_kind::confirm:
@@ -27,6 +29,30 @@ caf::expected<order_message> to_order_message(order_command cmd) {
       return make_error(errc::validation_failed,
                         "expire is not a client command");
   }
+}
+
+} // namespace
+
+caf::expected<order_message> to_order_message(order_command cmd) {
+  auto if_version = cmd.if_version;
+  auto msg = to_message(std::move(cmd));
+  if (msg)
+    std::visit([&](auto& x) { x.if_version = if_version; }, *msg);
+  return msg;
+}
+
+uint64_t if_version_of(const order_message& msg) {
+  return std::visit([](const auto& x) { return x.if_version; }, msg);
+}
+
+caf::error version_mismatch(const order_record& rec, uint64_t if_version) {
+  if (if_version == 0 || if_version == rec.version)
+    return {};
+  return make_error(
+      errc::precondition_failed,
+      "order " + rec.id + " is at version " + std::to_string(rec.version) +
+          ", not " + std::to_string(if_version) + " (If-Match): read it again",
+      "{\"version\":" + std::to_string(rec.version) + "}");
 }
 
 } // namespace oms

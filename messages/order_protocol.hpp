@@ -29,6 +29,8 @@ struct created_order;
 /// answer was lost is settled first.
 struct confirm_command {
   customer_id customer;
+  /// The order's version the client last saw (If-Match); 0: any.
+  uint64_t if_version = 0;
 };
 
 /// CREATED|CONFIRMED -> PAID: charges the amount due through the PAYMENT
@@ -44,16 +46,22 @@ struct pay_command {
   /// charge (empty without a key).
   std::string client_key;
   std::string fingerprint;
+  /// The order's version the client last saw (If-Match); 0: any.
+  uint64_t if_version = 0;
 };
 
 /// PAID -> SHIPPED: the blocked units leave on-hand.
 struct ship_command {
   customer_id customer;
+  /// The order's version the client last saw (If-Match); 0: any.
+  uint64_t if_version = 0;
 };
 
 /// SHIPPED -> DELIVERED (the first seed's FULFILLED).
 struct deliver_command {
   customer_id customer;
+  /// The order's version the client last saw (If-Match); 0: any.
+  uint64_t if_version = 0;
 };
 
 /// CREATED|CONFIRMED|PAID -> CANCELLED: the held units go back; a paid order
@@ -62,6 +70,8 @@ struct cancel_command {
   customer_id customer;
   /// Shown in the history (CUSTOMER_REQUEST if empty).
   std::string reason;
+  /// The order's version the client last saw (If-Match); 0: any.
+  uint64_t if_version = 0;
 };
 
 /// Cancels some units of some lines (every remaining unit: the whole order,
@@ -72,38 +82,41 @@ struct cancel_lines_command {
   std::string reason;
   /// The SKUs and quantities to cancel, at least one.
   std::vector<order_item> lines;
+  /// The order's version the client last saw (If-Match); 0: any.
+  uint64_t if_version = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, confirm_command& x) {
-  return f(caf::meta::type_name("confirm_command"), x.customer);
+  return f(caf::meta::type_name("confirm_command"), x.customer, x.if_version);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pay_command& x) {
   return f(caf::meta::type_name("pay_command"), x.customer, x.amount, x.token,
-           x.client_key, x.fingerprint);
+           x.client_key, x.fingerprint, x.if_version);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ship_command& x) {
-  return f(caf::meta::type_name("ship_command"), x.customer);
+  return f(caf::meta::type_name("ship_command"), x.customer, x.if_version);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deliver_command& x) {
-  return f(caf::meta::type_name("deliver_command"), x.customer);
+  return f(caf::meta::type_name("deliver_command"), x.customer, x.if_version);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cancel_command& x) {
-  return f(caf::meta::type_name("cancel_command"), x.customer, x.reason);
+  return f(caf::meta::type_name("cancel_command"), x.customer, x.reason,
+           x.if_version);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cancel_lines_command& x) {
   return f(caf::meta::type_name("cancel_lines_command"), x.customer, x.reason,
-           x.lines);
+           x.lines, x.if_version);
 }
 
 /// Any one ORDER command.
@@ -115,6 +128,13 @@ using order_message =
 /// cancel_lines_command. Errors: VALIDATION_FAILED for expire (only the
 /// order's own hold timer expires it).
 caf::expected<order_message> to_order_message(order_command cmd);
+
+/// The version a command requires of its order (0: any).
+uint64_t if_version_of(const order_message& msg);
+
+/// PRECONDITION_FAILED if `if_version` is set and is not the order's
+/// version (details: the version it is at); no error otherwise.
+caf::error version_mismatch(const order_record& rec, uint64_t if_version);
 
 // -- the interface ------------------------------------------------------------
 // Every command replies the order's record once the change is journaled and

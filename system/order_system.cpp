@@ -281,8 +281,8 @@ order_system::pay_order(const order_id& id, money amount,
   auto c = this->customer(rec->customer);
   if (!c)
     return c.error();
-  return call<order_record>(*c, atom::pay_v, id, amount, token,
-                            idempotency_key);
+  return call<order_record>(*c, atom::pay_v, id, amount, token, idempotency_key,
+                            uint64_t{0});
 }
 
 caf::expected<order_record>

@@ -30,7 +30,7 @@ struct key_fixture : fixture {
   caf::expected<order_record> pay_with(const order_id& id, money amount,
                                        const std::string& key) {
     return call<order_record>(alice, atom::pay_v, id, amount,
-                              std::string{"tok_visa"}, key);
+                              std::string{"tok_visa"}, key, uint64_t{0});
   }
 
   size_t orders_created() {
@@ -212,28 +212,30 @@ TEST_CASE_FIXTURE(key_fixture, "another customer cannot pay my order") {
   auto rec = *create_with("key-1");
   auto mallory = customer("mallory");
   auto res = call<order_record>(mallory, atom::pay_v, rec.id, rec.total_amount,
-                                std::string{"tok_visa"}, std::string{"k"});
+                                std::string{"tok_visa"}, std::string{"k"},
+                                uint64_t{0});
   CHECK(code(res) == "ORDER_NOT_FOUND");
   CHECK(gateway->charges() == 0);
   // Also once the order is terminal and answered from its final record.
   must_apply(rec.id, command_kind::cancel);
   res = call<order_record>(mallory, atom::pay_v, rec.id, rec.total_amount,
-                           std::string{"tok_visa"}, std::string{"k2"});
+                           std::string{"tok_visa"}, std::string{"k2"},
+                           uint64_t{0});
   CHECK(code(res) == "ORDER_NOT_FOUND");
 }
 
 TEST_CASE_FIXTURE(key_fixture, "a pay retry after its lost charge was settled "
                                "by the expiry gets the paid order") {
   auto rec = *create_with("key-1");
-  auto first =
-      call<order_record>(alice, atom::pay_v, rec.id, rec.total_amount,
-                         std::string{"tok_timeout"}, std::string{"pay-1"});
+  auto first = call<order_record>(alice, atom::pay_v, rec.id, rec.total_amount,
+                                  std::string{"tok_timeout"},
+                                  std::string{"pay-1"}, uint64_t{0});
   CHECK(code(first) == "PAYMENT_UNAVAILABLE");
   advance(15min); // the expiry finds the charge went through: PAID
   REQUIRE(get_order(rec.id)->status == order_status::paid);
-  auto retry =
-      call<order_record>(alice, atom::pay_v, rec.id, rec.total_amount,
-                         std::string{"tok_timeout"}, std::string{"pay-1"});
+  auto retry = call<order_record>(alice, atom::pay_v, rec.id, rec.total_amount,
+                                  std::string{"tok_timeout"},
+                                  std::string{"pay-1"}, uint64_t{0});
   REQUIRE_MESSAGE(retry, why(retry));
   CHECK(retry->status == order_status::paid);
   CHECK(gateway->charges() == 1);

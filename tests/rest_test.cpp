@@ -193,7 +193,8 @@ TEST_CASE_FIXTURE(rest_fixture,
   REQUIRE_MESSAGE(rec, why(rec));
   let_rest();
   auto paid = call<order_record>(alice, atom::pay_v, rec->id, money{200},
-                                 std::string{"tok_visa"}, std::string{"k2"});
+                                 std::string{"tok_visa"}, std::string{"k2"},
+                                 uint64_t{0});
   REQUIRE_MESSAGE(paid, why(paid));
   CHECK(paid->status == order_status::paid);
   // Another customer still cannot see it.

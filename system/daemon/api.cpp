@@ -40,6 +40,8 @@ int status_of(errc code) {
     case errc::order_expired:
     case errc::external_inventory_read_only:
       return 409;
+    case errc::precondition_failed:
+      return 412;
     case errc::payload_too_large:
       return 413;
     case errc::idempotency_key_reused:
@@ -197,10 +199,14 @@ void api::impl::internal_failure(const call_ptr& c, const char* what) noexcept {
   }
 }
 
-void api::impl::reply(const call_ptr& c, int status, const json& body) {
+void api::impl::reply(const call_ptr& c, int status, const json& body,
+                      headers extra) {
   http_response resp;
   resp.status = status;
   resp.body = dump(body);
+  for (auto& field : extra)
+    if (!field.second.empty())
+      resp.headers.push_back(std::move(field));
   finish(c, std::move(resp));
 }
 

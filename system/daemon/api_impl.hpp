@@ -8,6 +8,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -84,7 +85,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // -- answering (api.cpp) ----------------------------------------------------
 
   void finish(const call_ptr& c, http_response resp);
-  void reply(const call_ptr& c, int status, const json& body);
+  // Answers `body` with `status` and the `extra` header fields (those with
+  // an empty value left out).
+  void reply(const call_ptr& c, int status, const json& body,
+             headers extra = {});
   void fail(const call_ptr& c, caf::error err, headers extra = {});
   void fail(const call_ptr& c, const bad_input& bad, headers extra = {});
 
@@ -152,11 +156,15 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         std::move(xs)...);
   }
 
+  // Answers a T with `status`; an order goes with its ETag.
   template <class T>
   auto respond(const call_ptr& c, int status) {
     auto self_ptr = shared_from_this();
     return [self_ptr, c, status](T& x) {
-      self_ptr->reply(c, status, json(x));
+      if constexpr (std::is_same_v<T, order_record>)
+        self_ptr->reply(c, status, json(x), {{"ETag", etag_of(x.version)}});
+      else
+        self_ptr->reply(c, status, json(x));
     };
   }
 

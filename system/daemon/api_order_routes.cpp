@@ -106,7 +106,7 @@ void api::impl::order_get(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto self_ptr = shared_from_this();
   with_order(c, c->params[0], [self_ptr, c](order_record& rec) {
-    self_ptr->reply(c, 200, json(rec));
+    self_ptr->respond<order_record>(c, 200)(rec);
   });
 }
 
@@ -160,16 +160,23 @@ void api::impl::order_pay(const call_ptr& c) {
     cmd.token = token;
     return apply_command(c, oid, std::move(cmd));
   }
-  // Keys are scoped to the order's customer.
+  // Keys are scoped to the order's customer. The version is checked with
+  // the first request of a key only: a repeat answers what that one did.
+  auto if_version = read_if_match(c->req.if_match);
   auto self_ptr = shared_from_this();
-  with_order(c, oid, [self_ptr, c, oid, amount, token, key](order_record& rec) {
-    self_ptr->ask_customer<order_record>(c, rec.customer, 200, atom::pay_v, oid,
-                                         amount, token, key);
-  });
+  with_order(
+      c, oid,
+      [self_ptr, c, oid, amount, token, key, if_version](order_record& rec) {
+        self_ptr->ask_customer<order_record>(c, rec.customer, 200, atom::pay_v,
+                                             oid, amount, token, key,
+                                             if_version);
+      });
 }
 
 void api::impl::apply_command(const call_ptr& c, const order_id& id,
                               order_command cmd) {
+  // Checked by the order's actor itself, so no change comes in between.
+  cmd.if_version = read_if_match(c->req.if_match);
   auto self_ptr = shared_from_this();
   with_order(c, id, [self_ptr, c, id, cmd](order_record&) {
     self_ptr->ask<order_record>(c, self_ptr->oms.supervisor(),

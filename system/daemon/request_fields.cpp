@@ -455,4 +455,43 @@ money read_unit_price(const json& j, const request_limits& limits) {
   return *get_int(j, "unitPrice", true, 1, limits.unit_price_max);
 }
 
+uint64_t read_if_match(std::string_view text) {
+  auto trim = [](std::string_view x) {
+    while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
+      x.remove_prefix(1);
+    while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
+      x.remove_suffix(1);
+    return x;
+  };
+  text = trim(text);
+  if (text.empty() || text == "*")
+    return 0;
+  bool weak = text.substr(0, 2) == "W/";
+  if (weak)
+    text.remove_prefix(2);
+  auto what = "must be one entity tag as ETag gives it (\"3\"), or *";
+  if (text.size() < 3 || text.size() > 22 || text.front() != '"' ||
+      text.back() != '"')
+    invalid("If-Match", what);
+  auto digits = text.substr(1, text.size() - 2);
+  uint64_t version = 0;
+  for (char ch : digits) {
+    if (ch < '0' || ch > '9')
+      invalid("If-Match", what);
+    auto digit = static_cast<uint64_t>(ch - '0');
+    if (version > (UINT64_MAX - digit) / 10)
+      invalid("If-Match", what);
+    version = version * 10 + digit;
+  }
+  if (version == 0)
+    invalid("If-Match", what);
+  return weak ? UINT64_MAX : version;
+}
+
+std::string etag_of(uint64_t version) {
+  if (version == 0)
+    return {};
+  return "\"" + std::to_string(version) + "\"";
+}
+
 } // namespace oms::daemon

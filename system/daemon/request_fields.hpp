@@ -123,6 +123,16 @@ std::optional<std::string> read_order_customer(const json& j);
 create_order_request read_new_order(const json& j,
                                     const request_limits& limits);
 
+/// The version an If-Match header field requires: `"N"` (an ETag this API
+/// gave) is N; absent or `*` is 0 (any). A weak tag (W/"N") can never match
+/// a strong comparison: UINT64_MAX, which no resource is at. Anything else
+/// (a list of tags included) is refused naming the field If-Match.
+uint64_t read_if_match(std::string_view text);
+
+/// The ETag of a resource at `version` ("\"N\""), or "" for version 0 (a
+/// record from before versions were kept).
+std::string etag_of(uint64_t version);
+
 /// PATCH /v1/orders/{id}: {status, reason} as the command it asks for
 /// (confirm, ship, deliver or cancel).
 order_command read_status_change(const json& j);

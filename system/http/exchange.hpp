@@ -26,6 +26,8 @@ struct request {
   /// The Accept and Last-Event-ID header fields, as sent ("" if absent).
   std::string accept;
   std::string last_event_id;
+  /// The If-Match header field, as sent ("" if absent).
+  std::string if_match;
   /// The declared Content-Length; none for a chunked body or no body.
   std::optional<uint64_t> content_length;
   /// A body follows the header (Content-Length > 0 or chunked).

@@ -232,6 +232,7 @@ class session : public std::enable_shared_from_this<session> {
     head.authorization = std::string{msg[bhttp::field::authorization]};
     head.accept = std::string{msg[bhttp::field::accept]};
     head.last_event_id = std::string{msg["Last-Event-ID"]};
+    head.if_match = std::string{msg[bhttp::field::if_match]};
     head.idempotency_key = std::string{msg["Idempotency-Key"]};
     auto length = head_parser_->content_length();
     bool chunked = head_parser_->chunked();

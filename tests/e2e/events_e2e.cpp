@@ -418,3 +418,43 @@ TEST_CASE("e2e events: ids and cursors hold across a restart, and a stop "
   open.read_to_end(std::chrono::seconds(20));
   CHECK(open.closed);
 }
+
+TEST_CASE("e2e events: orders answer their version as an ETag and If-Match "
+          "guards a change") {
+  shop s;
+  s.receive("ET-1", 5);
+  auto [cid, token] = s.customer();
+  auto id = s.order(cid, "ET-1", 2);
+  auto read = s.admin.get("/v1/orders/" + id);
+  REQUIRE(read.status == 200);
+  CHECK(read.header("ETag") == "\"1\"");
+  auto confirm =
+      s.admin.post("/v1/orders/" + id + "/confirm", "{}", {"If-Match: \"1\""});
+  REQUIRE_MESSAGE(confirm.status == 200, confirm.body);
+  CHECK(confirm.header("ETag") == "\"2\"");
+  // Stale: refused, nothing changed.
+  auto feed_before = s.all_events().size();
+  auto stale =
+      s.admin.post("/v1/orders/" + id + "/cancel", "{}", {"If-Match: \"1\""});
+  CHECK(stale.status == 412);
+  CHECK(error_code(stale) == "PRECONDITION_FAILED");
+  CHECK(body_of(stale)["error"]["details"]["version"] == 2);
+  CHECK(body_of(s.admin.get("/v1/orders/" + id))["status"] == "CONFIRMED");
+  CHECK(s.all_events().size() == feed_before);
+  // A weak tag never matches; a malformed one is a 400 naming the header.
+  auto weak =
+      s.admin.post("/v1/orders/" + id + "/cancel", "{}", {"If-Match: W/\"2\""});
+  CHECK(weak.status == 412);
+  auto list = s.admin.post("/v1/orders/" + id + "/cancel", "{}",
+                           {"If-Match: \"2\", \"3\""});
+  CHECK(list.status == 400);
+  CHECK(body_of(list)["error"]["details"]["field"] == "If-Match");
+  // The customer's own cancel at the current version goes through.
+  http_client customer{s.d.url(), token};
+  auto patch = customer.request("PATCH", "/v1/orders/" + id,
+                                json{{"status", "CANCELLED"}}.dump(),
+                                {"If-Match: \"2\""});
+  REQUIRE_MESSAGE(patch.status == 200, patch.body);
+  CHECK(body_of(patch)["status"] == "CANCELLED");
+  CHECK(patch.header("ETag") == "\"3\"");
+}
