@@ -241,16 +241,26 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
       [=](atom::await, uint64_t seq,
           caf::timespan wait) -> caf::result<uint64_t> {
         auto& st = self->state;
-        if (seq <= st.stats.last_seq || wait <= caf::timespan{0} ||
-            st.watchers.size() >= journal_watchers_max)
+        // Nothing to wait for: events past `seq` are there, the reader is
+        // past the log's end (a cursor of another store), no wait was
+        // asked, or omsd is stopping.
+        if (seq <= st.stats.last_seq || seq > st.stats.last_seq + 1 ||
+            wait <= caf::timespan{0} || st.watchers_released)
           return st.stats.last_seq;
+        if (st.watchers.size() >= journal_watchers_max)
+          return make_error(errc::unavailable,
+                            "too many readers are waiting for events; retry "
+                            "later");
         auto id = ++st.next_watcher;
         auto promise = self->make_response_promise<uint64_t>();
         st.watchers.emplace(id, journal_state::watcher{promise, seq});
         self->delayed_send(self, wait, atom::await_v, id);
         return promise;
       },
-      [=](atom::await) { release_watchers(self->state); },
+      [=](atom::await) {
+        self->state.watchers_released = true;
+        release_watchers(self->state);
+      },
       [=](atom::await, uint64_t id) {
         auto& st = self->state;
         auto i = st.watchers.find(id);

@@ -43,6 +43,8 @@ struct journal_state {
   /// Readers waiting for events, by the number of their wait.
   std::map<uint64_t, watcher> watchers;
   uint64_t next_watcher = 0;
+  /// Set when omsd stops: every await is answered at once from then on.
+  bool watchers_released = false;
   /// Status of every order not yet terminal (for the open-orders gauge).
   std::unordered_map<order_id, order_status> open;
 

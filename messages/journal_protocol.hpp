@@ -27,10 +27,11 @@ using journal_actor = caf::typed_actor<
     // Replies the sequence number of the last durable event once it is at
     // least `seq`, or once `wait` has passed, whichever comes first (a
     // reader of the log waits for what it has not seen: `seq` is one past
-    // the last event it read). At most journal_watchers_max wait at once;
-    // one more is answered at once.
+    // the last event it read). A `seq` past last + 1 is answered at once.
+    // Errors: UNAVAILABLE when journal_watchers_max wait already.
     caf::replies_to<atom::await, uint64_t, caf::timespan>::with<uint64_t>,
-    // Answers every reader waiting on an await now (omsd is stopping).
+    // Answers every reader waiting on an await now, and every later await
+    // at once (omsd is stopping).
     caf::reacts_to<atom::await>,
     // Replies the latest durable record of an order. Errors:
     // ORDER_NOT_FOUND, STORE_FAILURE.

@@ -274,7 +274,7 @@ TEST_CASE_FIXTURE(fixture,
   CHECK(journal_watchers(journal) == 0);
 }
 
-TEST_CASE_FIXTURE(fixture, "awaits past the limit are answered at once") {
+TEST_CASE_FIXTURE(fixture, "awaits past the limit are refused at once") {
   using namespace std::chrono_literals;
   for (size_t i = 0; i < journal_watchers_max; ++i)
     self->send(journal, atom::await_v, uint64_t{1}, caf::timespan{60s});
@@ -282,7 +282,27 @@ TEST_CASE_FIXTURE(fixture, "awaits past the limit are answered at once") {
   CHECK(journal_watchers(journal) == journal_watchers_max);
   auto extra =
       call<uint64_t>(journal, atom::await_v, uint64_t{1}, caf::timespan{60s});
-  REQUIRE(extra);
-  CHECK(*extra == 0);
+  REQUIRE_FALSE(extra);
+  CHECK(code_of(extra.error()) == errc::unavailable);
   CHECK(journal_watchers(journal) == journal_watchers_max);
+}
+
+TEST_CASE_FIXTURE(fixture, "an await past the log's end, or after omsd "
+                           "stopped waiting, is answered at once") {
+  using namespace std::chrono_literals;
+  REQUIRE(call<uint64_t>(journal, atom::append_v, events_for("A", 2)));
+  // A reader past the end (a cursor of another store) does not wait.
+  auto past =
+      call<uint64_t>(journal, atom::await_v, uint64_t{9}, caf::timespan{60s});
+  REQUIRE(past);
+  CHECK(*past == 2);
+  CHECK(journal_watchers(journal) == 0);
+  // Once released, a reader that comes late does not wait either.
+  self->send(journal, atom::await_v);
+  sched.run();
+  auto late =
+      call<uint64_t>(journal, atom::await_v, uint64_t{3}, caf::timespan{60s});
+  REQUIRE(late);
+  CHECK(*late == 2);
+  CHECK(journal_watchers(journal) == 0);
 }

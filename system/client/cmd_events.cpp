@@ -81,7 +81,8 @@ void add_events_tail(CLI::App* events, args& a, action& run) {
               "committed (GET /v1/events; admin)");
   tail->add_option("--after", a.cursor,
                    "Start after this event id (0: from the first event); "
-                   "default: the last --limit events of the log")
+                   "default: the last --limit events of the whole log, "
+                   "which --type and --subject then filter")
       ->type_name("ID");
   tail->add_option("--type", a.event_type,
                    "Only these types: comma-separated, or prefixes such as "

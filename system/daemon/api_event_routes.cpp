@@ -3,6 +3,7 @@
 // event looks like is system/daemon/event_feed.cpp's; this file reads the
 // JOURNAL's log for it without blocking a thread.
 #include <algorithm>
+#include <atomic>
 #include <mutex>
 #include <optional>
 
@@ -51,10 +52,20 @@ template <class T, class Handle, class F, class G, class... Ts>
 void request_then(caf::actor_system& sys, const Handle& dest,
                   caf::timespan timeout, F ok, G err, Ts... xs) {
   // The dummy argument: see api::impl::ask_within.
+  // An exception in `ok` is answered as an error (the stream ends) rather
+  // than left to end the helper actor and leave the stream silent.
   sys.spawn(
       [=](caf::event_based_actor* self, int) {
         self->request(dest, timeout, xs...)
-            .then([=](T& x) { ok(x); }, [=](caf::error& e) { err(e); });
+            .then(
+                [=](T& x) {
+                  try {
+                    ok(x);
+                  } catch (const std::exception&) {
+                    err(make_error(errc::internal, "the stream failed"));
+                  }
+                },
+                [=](caf::error& e) { err(e); });
       },
       0);
 }
@@ -69,12 +80,21 @@ class api::impl::feed_stream
     : public http::body_stream,
       public std::enable_shared_from_this<api::impl::feed_stream> {
  public:
+  /// A stream counted among api->feed_streams (see admit).
   feed_stream(std::shared_ptr<impl> api, feed_filter filter, uint64_t after)
-      : api_(std::move(api)), filter_(std::move(filter)), next_(after) {
-    ++api_->feed_streams;
-  }
+      : api_(std::move(api)), filter_(std::move(filter)), next_(after) {}
 
-  ~feed_stream() override { --api_->feed_streams; }
+  ~feed_stream() override { leave(); }
+
+  /// Counts one more open stream unless feed_streams_max are open.
+  static bool admit(impl& api) {
+    auto open = api.feed_streams.load();
+    do {
+      if (open >= feed_streams_max)
+        return false;
+    } while (!api.feed_streams.compare_exchange_weak(open, open + 1));
+    return true;
+  }
 
   void next(give g) override {
     {
@@ -93,12 +113,30 @@ class api::impl::feed_stream
   }
 
   void cancel() override {
-    std::lock_guard<std::mutex> guard{mtx_};
-    cancelled_ = true;
-    give_ = nullptr;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      cancelled_ = true;
+      give_ = nullptr;
+    }
+    // The client is gone: the stream no longer counts, though a wait of
+    // its own may still hold it for a while.
+    leave();
   }
 
  private:
+  void leave() {
+    if (!left_.exchange(true))
+      --api_->feed_streams;
+  }
+
+  // A piece that only moves the client's Last-Event-ID to the cursor (an
+  // event without data is not dispatched), or a comment before the first.
+  std::string heartbeat() const {
+    if (next_ == 0)
+      return ":\n\n";
+    return "id: " + std::to_string(next_) + "\n\n";
+  }
+
   bool stopped() {
     std::lock_guard<std::mutex> guard{mtx_};
     return cancelled_;
@@ -127,7 +165,8 @@ class api::impl::feed_stream
         api_->sys, api_->oms.journal(), timeout,
         [me](uint64_t last) {
           if (last <= me->next_)
-            return me->deliver(std::string{":\n\n"});
+            return me->deliver(me->heartbeat());
+          me->scanned_ = 0;
           me->scan(last);
         },
         [me](const caf::error&) { me->deliver(std::nullopt); }, atom::await_v,
@@ -153,8 +192,13 @@ class api::impl::feed_stream
             frames += sse_frame(feed_entry(got[i], from + i));
           }
           me->next_ = from + got.size() - 1;
+          me->scanned_ += got.size();
           if (!frames.empty())
             return me->deliver(std::move(frames));
+          // As a page does, a piece reads at most feed_scan_max events: a
+          // filter that passes few sends the cursor on instead.
+          if (me->scanned_ >= feed_scan_max)
+            return me->deliver(me->heartbeat());
           if (me->next_ < last)
             return me->scan(last);
           me->await();
@@ -168,6 +212,9 @@ class api::impl::feed_stream
   /// The last event read; touched by one step at a time.
   uint64_t next_;
   bool first_ = true;
+  /// Events read for the piece being made.
+  uint64_t scanned_ = 0;
+  std::atomic<bool> left_{false};
   std::mutex mtx_;
   bool cancelled_ = false;
   give give_;
@@ -214,22 +261,26 @@ void api::impl::events_stream(const call_ptr& c, const feed_read& r) {
   auto after = r.next;
   // A client reconnecting names the last event it has; that wins over the
   // URL's cursor.
-  if (!c->req.last_event_id.empty())
-    after = read_cursor(c->req.last_event_id, "Last-Event-ID");
-  if (feed_streams.load() >= feed_streams_max)
-    return fail(c, make_error(errc::unavailable,
-                              "too many event streams open; retry later"));
+  const char* field = "after";
+  if (!c->req.last_event_id.empty()) {
+    field = "Last-Event-ID";
+    after = read_cursor(c->req.last_event_id, field);
+  }
   if (draining)
     return fail(c, make_error(errc::not_ready, "omsd is stopping"));
+  if (!feed_stream::admit(*this))
+    return fail(c, make_error(errc::unavailable,
+                              "too many event streams open; retry later"));
   auto self_ptr = shared_from_this();
   auto stream = std::make_shared<feed_stream>(self_ptr, r.filter, after);
-  // A cursor past the log's end is refused before the stream opens.
+  // A cursor past the log's end is refused before the stream opens (the
+  // stream, dropped unanswered, leaves the count).
   ask<uint64_t>(
       c, oms.journal(),
-      [self_ptr, c, stream, after](uint64_t last) {
+      [self_ptr, c, stream, after, field](uint64_t last) {
         if (after > last)
-          invalid("after", "is past the newest event (" + std::to_string(last) +
-                               "): a cursor of another store?");
+          invalid(field, "is past the newest event (" + std::to_string(last) +
+                             "): a cursor of another store?");
         http_response resp;
         resp.content_type = "text/event-stream";
         resp.stream = stream;
@@ -262,7 +313,8 @@ void api::impl::feed_step(const call_ptr& c, std::shared_ptr<feed_read> r) {
 
 void api::impl::feed_scan(const call_ptr& c, std::shared_ptr<feed_read> r,
                           uint64_t last) {
-  auto want = std::min(feed_slice, last - r->next);
+  auto want = std::min({feed_slice, last - r->next,
+                        feed_scan_max - std::min(feed_scan_max, r->scanned)});
   auto self_ptr = shared_from_this();
   ask<std::vector<event>>(
       c, oms.journal(),

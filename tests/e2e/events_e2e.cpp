@@ -128,6 +128,14 @@ class sse_client {
       read_some();
   }
 
+  // Reads until `n` comment lines came, or `limit` passed.
+  void read_comments(size_t n, std::chrono::seconds limit) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (comments < n && !closed &&
+           std::chrono::steady_clock::now() < deadline)
+      read_some();
+  }
+
   // Reads until the status line and header fields are in, or `limit` passed.
   void read_head(std::chrono::seconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
@@ -290,6 +298,12 @@ TEST_CASE("e2e events: bad requests are refused with their field and change "
   CHECK(field_of("?after=abc") == "after");
   CHECK(field_of("?after=99999999999999999999") == "after");
   CHECK(field_of("?after=1000") == "after"); // past the newest event
+  // Refused at once, not after the wait it asked for.
+  auto waiting = std::async(std::launch::async,
+                            [&] { return field_of("?after=1000&wait=60"); });
+  REQUIRE(waiting.wait_for(std::chrono::seconds(40)) ==
+          std::future_status::ready);
+  CHECK(waiting.get() == "after");
   CHECK(field_of("?limit=0") == "limit");
   CHECK(field_of("?limit=1001") == "limit");
   CHECK(field_of("?wait=61") == "wait");
@@ -457,4 +471,20 @@ TEST_CASE("e2e events: orders answer their version as an ETag and If-Match "
   REQUIRE_MESSAGE(patch.status == 200, patch.body);
   CHECK(body_of(patch)["status"] == "CANCELLED");
   CHECK(patch.header("ETag") == "\"3\"");
+}
+
+TEST_CASE("e2e events: streams a client closed stop counting against the "
+          "cap at once") {
+  shop s;
+  s.receive("EV-6", 1);
+  // More streams than may be open at once, each closed by its client once
+  // the stream waits for events (its first piece is in).
+  for (int i = 0; i < 300; ++i) {
+    sse_client c{s.d.port(), s.d.admin_token(), "?after=2"};
+    c.read_comments(1, std::chrono::seconds(20));
+    REQUIRE_MESSAGE(c.head.rfind("HTTP/1.1 200", 0) == 0, i, c.head);
+  }
+  sse_client last{s.d.port(), s.d.admin_token(), ""};
+  last.read_events(2, std::chrono::seconds(20));
+  CHECK(last.events.size() == 2);
 }
