@@ -302,6 +302,12 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           return res.error();
         return std::move(*res);
       },
+      [=](atom::search, const order_query& query) -> caf::result<order_hits> {
+        auto res = self->state.store->search_orders(query);
+        if (!res)
+          return std::move(res.error());
+        return std::move(*res);
+      },
       [=](atom::list, const customer_id& customer, uint64_t offset,
           uint64_t limit) -> caf::result<std::vector<order_record>> {
         auto res = self->state.store->list_orders(customer, offset, limit);

@@ -57,6 +57,42 @@ typename Inspector::result_type inspect(Inspector& f, order_page& x) {
   return f(caf::meta::type_name("order_page"), x.orders, x.next_cursor);
 }
 
+/// What an admin search of orders asks (GET /v1/orders): every filter that
+/// is set must hold; newest first (by creation), `limit` at most.
+struct order_query {
+  /// "CREATED", ... (as to_string(order_status)); empty: any.
+  std::string status;
+  sku_id sku;           // an order with a line of this SKU; empty: any
+  customer_id customer; // empty: any
+  std::string seller;   // "INTERNAL" or "EXTERNAL"; empty: any
+  /// Created at or after `created_from` and before `created_to` (ms since
+  /// the epoch).
+  timestamp_ms created_from = 0;
+  timestamp_ms created_to = INT64_MAX;
+  /// Only orders created before the one at this position (a page's cursor);
+  /// 0: from the newest.
+  uint64_t before = 0;
+  uint32_t limit = 20;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_query& x) {
+  return f(caf::meta::type_name("order_query"), x.status, x.sku, x.customer,
+           x.seller, x.created_from, x.created_to, x.before, x.limit);
+}
+
+/// The orders of a search, and where the next page starts (its `before`),
+/// 0 on the last page.
+struct order_hits {
+  std::vector<order_record> orders;
+  uint64_t next = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_hits& x) {
+  return f(caf::meta::type_name("order_hits"), x.orders, x.next);
+}
+
 /// A customer known to the API: its bearer token is kept only as a SHA-256
 /// hash (hex).
 struct customer_record {

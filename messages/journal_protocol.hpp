@@ -40,6 +40,9 @@ using journal_actor = caf::typed_actor<
     // Errors: STORE_FAILURE.
     caf::replies_to<atom::list, customer_id, uint64_t,
                     uint64_t>::with<std::vector<order_record>>,
+    // Replies the orders an admin search selects, newest first. Errors:
+    // STORE_FAILURE.
+    caf::replies_to<atom::search, order_query>::with<order_hits>,
     // Replies one idempotency key of a customer with the result it guards
     // (none or one). Errors: STORE_FAILURE.
     caf::replies_to<atom::lookup, customer_id,

@@ -71,6 +71,12 @@ class journal_store {
   list_orders(const customer_id& customer, uint64_t offset,
               uint64_t limit) const = 0;
 
+  /// The orders `query` selects, newest first (by creation), at most its
+  /// limit, from the stored current state (indexed: never a scan of every
+  /// order for a selective filter).
+  virtual caf::expected<order_hits>
+  search_orders(const order_query& query) const = 0;
+
   /// True if commit blocks on I/O, so the JOURNAL needs a thread of its own.
   virtual bool blocking() const = 0;
 

@@ -93,5 +93,7 @@ CAF_ADD_TYPE_ID(oms, (oms::cancel_command))
 CAF_ADD_TYPE_ID(oms, (oms::cancel_lines_command))
 CAF_ADD_TYPE_ID(oms, (oms::stored_sku))
 CAF_ADD_TYPE_ID(oms, (oms::stored_external))
+CAF_ADD_TYPE_ID(oms, (oms::order_query))
+CAF_ADD_TYPE_ID(oms, (oms::order_hits))
 
 CAF_END_TYPE_ID_BLOCK(oms)

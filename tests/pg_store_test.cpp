@@ -325,7 +325,7 @@ INSERT INTO holds (order_id, sku, quantity, kind) VALUES ('o1', 'b', 3,
   pqxx::work w{conn};
   w.exec("SET search_path TO " + w.quote_name(schema));
   CHECK(w.exec("SELECT value FROM oms_meta WHERE key = 'schema_version'")[0][0]
-            .as<std::string>() == "3");
+            .as<std::string>() == std::to_string(pg_store::schema_version));
   auto store = pg_store::open(info, schema);
   REQUIRE_MESSAGE(store, why(store));
   auto state = (*store)->load();

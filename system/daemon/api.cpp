@@ -121,6 +121,7 @@ const std::vector<api::impl::route_def>& api::impl::routes() {
        &i::cart_checkout},
       {"GET", "/v1/customers/{id}/orders", true, false, &i::customer_orders},
       {"POST", "/v1/orders", true, false, &i::order_create},
+      {"GET", "/v1/orders", true, true, &i::order_search},
       {"GET", "/v1/orders/{id}", true, false, &i::order_get},
       {"PATCH", "/v1/orders/{id}", true, false, &i::order_patch},
       {"POST", "/v1/orders/{id}/confirm", true, true, &i::order_confirm},

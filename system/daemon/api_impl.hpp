@@ -280,6 +280,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void cart_checkout(const call_ptr& c);
   void customer_orders(const call_ptr& c);
   void order_create(const call_ptr& c);
+  // GET /v1/orders: the admin search, from the store's indexed tables.
+  void order_search(const call_ptr& c);
   void order_get(const call_ptr& c);
   void order_patch(const call_ptr& c);
   void order_confirm(const call_ptr& c);

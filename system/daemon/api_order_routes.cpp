@@ -102,6 +102,24 @@ void api::impl::order_create(const call_ptr& c) {
   ask_customer<order_record>(c, cid, 201, atom::create_v, req, key);
 }
 
+void api::impl::order_search(const call_ptr& c) {
+  auto q = parse_query(c->req.query,
+                       {"status", "sku", "customerId", "seller", "createdFrom",
+                        "createdTo", "limit", "cursor"});
+  auto query = read_order_query(q, limits());
+  auto self_ptr = shared_from_this();
+  ask<order_hits>(
+      c, oms.journal(),
+      [self_ptr, c](order_hits& hits) {
+        order_page page;
+        page.orders = std::move(hits.orders);
+        if (hits.next > 0)
+          page.next_cursor = std::to_string(hits.next);
+        self_ptr->reply(c, 200, json(page));
+      },
+      atom::search_v, query);
+}
+
 void api::impl::order_get(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto self_ptr = shared_from_this();

@@ -494,4 +494,59 @@ std::string etag_of(uint64_t version) {
   return "\"" + std::to_string(version) + "\"";
 }
 
+order_query read_order_query(const std::map<std::string, std::string>& q,
+                             const request_limits& limits) {
+  order_query query;
+  auto get = [&](const char* name) -> const std::string* {
+    auto i = q.find(name);
+    return i == q.end() ? nullptr : &i->second;
+  };
+  if (auto* status = get("status")) {
+    order_status parsed;
+    if (!parse_order_status(*status, parsed))
+      invalid("status", "must be CREATED, CONFIRMED, PAID, SHIPPED, "
+                        "DELIVERED or CANCELLED");
+    query.status = to_string(parsed);
+  }
+  if (auto* sku = get("sku")) {
+    if (check_id("sku", *sku, limits))
+      invalid("sku", "must be 1 to 64 characters of A-Z a-z 0-9 . _ -");
+    query.sku = *sku;
+  }
+  if (auto* customer = get("customerId")) {
+    if (customer->empty() || customer->size() > 128)
+      invalid("customerId", "must be 1 to 128 bytes");
+    query.customer = *customer;
+  }
+  if (auto* seller = get("seller"))
+    query.seller = to_string(parse_seller_field(*seller, "seller"));
+  auto time_of = [&](const char* name, timestamp_ms fallback) {
+    auto* text = get(name);
+    if (text == nullptr)
+      return fallback;
+    timestamp_ms at = 0;
+    if (!parse_timestamp(*text, at))
+      invalid(name, "must be an RFC 3339 UTC timestamp "
+                    "(2026-12-05T10:00:00Z)");
+    return at;
+  };
+  query.created_from = time_of("createdFrom", 0);
+  query.created_to = time_of("createdTo", INT64_MAX);
+  if (query.created_to <= query.created_from)
+    invalid("createdTo", "must be after createdFrom");
+  query.limit = read_limit(q);
+  if (auto* cursor = get("cursor")) {
+    auto& text = *cursor;
+    uint64_t before = 0;
+    bool ok = !text.empty() && text.size() <= 19 &&
+              text.find_first_not_of("0123456789") == std::string::npos;
+    if (ok)
+      before = std::stoull(text);
+    if (!ok || before == 0)
+      invalid("cursor", "must be a nextCursor this search gave");
+    query.before = before;
+  }
+  return query;
+}
+
 } // namespace oms::daemon

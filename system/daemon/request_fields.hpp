@@ -133,6 +133,12 @@ uint64_t read_if_match(std::string_view text);
 /// record from before versions were kept).
 std::string etag_of(uint64_t version);
 
+/// GET /v1/orders: status, sku, customerId, seller, createdFrom, createdTo
+/// (RFC 3339), limit (1..100) and cursor (a page's nextCursor) as a query;
+/// each refused naming its parameter.
+order_query read_order_query(const std::map<std::string, std::string>& q,
+                             const request_limits& limits);
+
 /// PATCH /v1/orders/{id}: {status, reason} as the command it asks for
 /// (confirm, ship, deliver or cancel).
 order_command read_status_change(const json& j);

@@ -68,6 +68,12 @@ memory_store::list_orders(const customer_id& customer, uint64_t offset,
   return state_.list_orders(customer, offset, limit);
 }
 
+caf::expected<order_hits>
+memory_store::search_orders(const order_query& query) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.search_orders(query);
+}
+
 std::vector<event> memory_store::events() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return events_;

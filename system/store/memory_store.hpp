@@ -28,6 +28,8 @@ class memory_store : public journal_store {
   caf::expected<std::vector<order_record>>
   list_orders(const customer_id& customer, uint64_t offset,
               uint64_t limit) const override;
+  caf::expected<order_hits>
+  search_orders(const order_query& query) const override;
   bool blocking() const override { return false; }
   std::string describe() const override { return "memory"; }
 

@@ -94,6 +94,13 @@ CREATE TABLE wms_reservations (
   state TEXT NOT NULL, wms_seq BIGINT NOT NULL, at BIGINT NOT NULL,
   PRIMARY KEY (order_id, sku));
 )sql",
+    // 3 -> 4: the indexes of the admin order search (GET /v1/orders): by
+    // status, by creation, and the orders of a SKU.
+    R"sql(
+CREATE INDEX orders_by_status ON orders (status, ordinal DESC);
+CREATE INDEX orders_by_ordinal ON orders (ordinal DESC);
+CREATE INDEX order_lines_by_sku ON order_lines (sku);
+)sql",
 };
 
 static_assert(std::size(migrations) == pg_store::schema_version);
@@ -235,6 +242,34 @@ const sql_dialect& pg_dialect() {
           {sql::list_orders,
            "SELECT record FROM orders WHERE customer = $1 ORDER "
            "BY ordinal DESC LIMIT $2 OFFSET $3"},
+          {sql::search_by_sku,
+           "SELECT o.record, o.ordinal FROM orders o WHERE o.id IN "
+           "(SELECT order_id FROM order_lines WHERE sku = $7) AND "
+           "o.ordinal < $2 AND o.created_at >= $5 AND o.created_at < $6 "
+           "AND ($1 = '' OR o.status = $1) AND ($3 = '' OR o.customer = "
+           "$3) AND ($4 = '' OR o.seller = $4) ORDER BY o.ordinal DESC "
+           "LIMIT $8"},
+          {sql::search_by_customer,
+           "SELECT o.record, o.ordinal FROM orders o WHERE o.customer = "
+           "$3 AND o.ordinal < $2 AND o.created_at >= $5 AND "
+           "o.created_at < $6 AND ($1 = '' OR o.status = $1) AND ($4 = "
+           "'' OR o.seller = $4) AND ($7 = '' OR EXISTS (SELECT 1 FROM "
+           "order_lines l WHERE l.order_id = o.id AND l.sku = $7)) ORDER "
+           "BY o.ordinal DESC LIMIT $8"},
+          {sql::search_by_status,
+           "SELECT o.record, o.ordinal FROM orders o WHERE o.status = $1 "
+           "AND o.ordinal < $2 AND o.created_at >= $5 AND o.created_at < "
+           "$6 AND ($3 = '' OR o.customer = $3) AND ($4 = '' OR o.seller "
+           "= $4) AND ($7 = '' OR EXISTS (SELECT 1 FROM order_lines l "
+           "WHERE l.order_id = o.id AND l.sku = $7)) ORDER BY o.ordinal "
+           "DESC LIMIT $8"},
+          {sql::search_all,
+           "SELECT o.record, o.ordinal FROM orders o WHERE o.ordinal < "
+           "$2 AND o.created_at >= $5 AND o.created_at < $6 AND ($1 = '' "
+           "OR o.status = $1) AND ($3 = '' OR o.customer = $3) AND ($4 = "
+           "'' OR o.seller = $4) AND ($7 = '' OR EXISTS (SELECT 1 FROM "
+           "order_lines l WHERE l.order_id = o.id AND l.sku = $7)) ORDER "
+           "BY o.ordinal DESC LIMIT $8"},
           {sql::read_events,
            "SELECT seq, at, kind, COALESCE(sku, ''), "
            "COALESCE(order_id, ''), quantity, amount, "

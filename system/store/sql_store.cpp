@@ -12,28 +12,54 @@ namespace oms {
 namespace {
 
 constexpr const char* sql_names[] = {
-    "insert_event",     "upsert_price",
-    "receive",          "adjust",
-    "consume",          "touch_sku",
-    "add_to_batch",     "prune_batches",
-    "hold_reserve",     "hold_block",
-    "hold_find",        "hold_update",
-    "hold_delete",      "upsert_order",
-    "upsert_line",      "insert_history",
-    "upsert_payment",   "insert_key",
-    "insert_customer",  "insert_inbox",
-    "forget_inbox",     "upsert_cursor",
-    "upsert_delta",     "upsert_wms",
-    "delete_wms",       "find_order",
-    "list_orders",      "read_events",
-    "last_seq",         "load_skus",
-    "load_batches",     "load_holds",
-    "load_live",        "load_customers",
-    "load_inbox",       "load_cursors",
-    "load_deltas",      "load_wms",
-    "count_orders",     "one_sku",
-    "one_sku_batches",  "one_sku_holds",
-    "load_key",         "one_external_deltas",
+    "insert_event",
+    "upsert_price",
+    "receive",
+    "adjust",
+    "consume",
+    "touch_sku",
+    "add_to_batch",
+    "prune_batches",
+    "hold_reserve",
+    "hold_block",
+    "hold_find",
+    "hold_update",
+    "hold_delete",
+    "upsert_order",
+    "upsert_line",
+    "insert_history",
+    "upsert_payment",
+    "insert_key",
+    "insert_customer",
+    "insert_inbox",
+    "forget_inbox",
+    "upsert_cursor",
+    "upsert_delta",
+    "upsert_wms",
+    "delete_wms",
+    "find_order",
+    "list_orders",
+    "search_by_sku",
+    "search_by_customer",
+    "search_by_status",
+    "search_all",
+    "read_events",
+    "last_seq",
+    "load_skus",
+    "load_batches",
+    "load_holds",
+    "load_live",
+    "load_customers",
+    "load_inbox",
+    "load_cursors",
+    "load_deltas",
+    "load_wms",
+    "count_orders",
+    "one_sku",
+    "one_sku_batches",
+    "one_sku_holds",
+    "load_key",
+    "one_external_deltas",
     "one_external_wms",
 };
 
@@ -491,6 +517,41 @@ sql_store::list_orders(const customer_id& customer, uint64_t offset,
     return failure(std::string{"cannot list orders: "} + e.what());
   }
   return result;
+}
+
+caf::expected<order_hits> sql_store::search_orders(const order_query& q) const {
+  // Starts from the index of the most selective filter set; the rest are
+  // checked on the rows it yields.
+  auto statement = !q.sku.empty()        ? sql::search_by_sku
+                   : !q.customer.empty() ? sql::search_by_customer
+                   : !q.status.empty()   ? sql::search_by_status
+                                         : sql::search_all;
+  int64_t before = q.before == 0 ? INT64_MAX : clamp(q.before);
+  order_hits hits;
+  std::vector<int64_t> ordinals;
+  auto each = [&](const sql_row& row) {
+    hits.orders.push_back(record_of(row, 0, "undecodable order record"));
+    ordinals.push_back(row.integer(1));
+  };
+  try {
+    reading(false, [&](sql_session& s) {
+      s.run(statement,
+            {q.status, before, q.customer, q.seller, q.created_from,
+             q.created_to, q.sku, int64_t{q.limit} + 1},
+            each);
+    });
+  } catch (const bad_data& e) {
+    return failure(e.what());
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot search orders: "} + e.what());
+  }
+  // One row more than the limit: there is a next page, after the last
+  // order of this one.
+  if (hits.orders.size() > q.limit) {
+    hits.orders.resize(q.limit);
+    hits.next = q.limit > 0 ? static_cast<uint64_t>(ordinals[q.limit - 1]) : 0;
+  }
+  return hits;
 }
 
 } // namespace oms

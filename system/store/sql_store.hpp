@@ -59,6 +59,13 @@ enum class sql : uint8_t {
   // Reads.
   find_order,  // id -> record
   list_orders, // customer, limit, offset -> record
+  // The admin search, one statement per index it starts from; each takes
+  // status, before (ordinal), customer, seller, created_from, created_to,
+  // sku, limit ('' for a filter not set) -> record, ordinal.
+  search_by_sku,
+  search_by_customer,
+  search_by_status,
+  search_all,
   read_events, // from, max -> seq, at, kind, sku, order_id, quantity,
                // amount, payload
   last_seq,    // -> the highest seq (0 when empty)
@@ -171,6 +178,8 @@ class sql_store : public journal_store {
   caf::expected<std::vector<order_record>>
   list_orders(const customer_id& customer, uint64_t offset,
               uint64_t limit) const override;
+  caf::expected<order_hits>
+  search_orders(const order_query& query) const override;
   bool blocking() const override { return true; }
 
  protected:

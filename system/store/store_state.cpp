@@ -112,9 +112,12 @@ void store_state::delete_hold(const order_id& order, const sku_id& sku) {
   holds_.erase({order, sku});
 }
 
-void store_state::put_order(const order_record& rec, uint64_t, bool created) {
-  if (created)
+void store_state::put_order(const order_record& rec, uint64_t seq,
+                            bool created) {
+  if (created) {
     by_customer_[rec.customer].push_back(rec.id);
+    by_ordinal_.emplace(seq, rec.id);
+  }
   orders_[rec.id] = rec;
 }
 
@@ -217,6 +220,47 @@ std::vector<order_record> store_state::list_orders(const customer_id& customer,
 size_t store_state::count_orders(const customer_id& customer) const {
   auto i = by_customer_.find(customer);
   return i == by_customer_.end() ? 0 : i->second.size();
+}
+
+namespace {
+
+bool matches(const order_query& q, const order_record& rec) {
+  if (!q.status.empty() && q.status != to_string(rec.status))
+    return false;
+  if (!q.customer.empty() && q.customer != rec.customer)
+    return false;
+  if (!q.seller.empty() && q.seller != to_string(rec.seller))
+    return false;
+  if (rec.created_at < q.created_from || rec.created_at >= q.created_to)
+    return false;
+  if (q.sku.empty())
+    return true;
+  for (auto& line : rec.lines)
+    if (line.sku == q.sku)
+      return true;
+  return false;
+}
+
+} // namespace
+
+order_hits store_state::search_orders(const order_query& q) const {
+  order_hits hits;
+  auto end =
+      q.before == 0 ? by_ordinal_.end() : by_ordinal_.lower_bound(q.before);
+  uint64_t last = 0;
+  for (auto i = std::make_reverse_iterator(end); i != by_ordinal_.rend(); ++i) {
+    auto* rec = find_order(i->second);
+    if (rec == nullptr || !matches(q, *rec))
+      continue;
+    if (hits.orders.size() == q.limit) {
+      // One more matches: the next page starts after the last one given.
+      hits.next = last;
+      return hits;
+    }
+    hits.orders.push_back(*rec);
+    last = i->first;
+  }
+  return hits;
 }
 
 } // namespace oms

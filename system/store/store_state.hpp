@@ -45,6 +45,10 @@ class store_state : private state_sink {
   /// Number of orders of a customer.
   size_t count_orders(const customer_id& customer) const;
 
+  /// The orders `query` selects, newest first (the reference the SQL
+  /// stores' indexed searches are tested against: it walks every order).
+  order_hits search_orders(const order_query& query) const;
+
   uint64_t last_seq() const { return last_seq_; }
 
  private:
@@ -81,6 +85,8 @@ class store_state : private state_sink {
   std::map<std::pair<order_id, sku_id>, hold_state> holds_;
   std::map<order_id, order_record> orders_;
   std::map<customer_id, std::vector<order_id>> by_customer_;
+  /// Every order by the seq of the event that created it.
+  std::map<uint64_t, order_id> by_ordinal_;
   std::map<std::pair<customer_id, std::string>, key_state> keys_;
   std::map<customer_id, customer_record> customers_;
   std::map<std::string, timestamp_ms> inbox_ids_;
