@@ -60,6 +60,8 @@ struct options {
   std::string store = "memory";
   /// How long an idle open order keeps its actor (omsd's default); 0: always.
   double order_idle_seconds = 60;
+  /// Admin searches timed once the orders are in (pages of 20).
+  int search_pages = 500;
 };
 
 // Orders still to create, and what the creators saw.
@@ -421,6 +423,52 @@ int run(const options& o) {
         "SKUs hold " + std::to_string(reserved) + " reserved and " +
         std::to_string(consumed) + " consumed units, expected " +
         std::to_string(open_left) + " and " + std::to_string(delivered.load()));
+  // -- the admin search (GET /v1/orders), through the JOURNAL ----------------
+  // Filtered pages of 20, one filter mix after another: a SKU; a SKU and a
+  // status; a customer; a status; a customer and a SKU.
+  bench::latency_histogram searches;
+  uint64_t search_hits = 0;
+  {
+    caf::scoped_actor self{sys};
+    static const char* statuses[] = {"CREATED", "CANCELLED", "DELIVERED"};
+    for (int i = 0; i < o.search_pages; ++i) {
+      order_query q;
+      auto sku = w->skus[static_cast<size_t>(i * 7919) % w->skus.size()];
+      auto customer = "mem-" + std::to_string((i * 104729) % o.customers);
+      switch (i % 5) {
+        case 0:
+          q.sku = sku;
+          break;
+        case 1:
+          q.sku = sku;
+          q.status = statuses[i % 3];
+          break;
+        case 2:
+          q.customer = customer;
+          break;
+        case 3:
+          q.status = statuses[i % 3];
+          break;
+        default:
+          q.customer = customer;
+          q.sku = sku;
+      }
+      auto started = steady::now();
+      self->request(oms.journal(), caf::infinite, atom::search_v, q)
+          .receive(
+              [&](order_hits& hits) {
+                searches.record(steady::now() - started);
+                search_hits += hits.orders.size();
+              },
+              [&](caf::error& err) {
+                problems.push_back("search: " + describe(err));
+              });
+    }
+  }
+  if (o.search_pages > 0)
+    say(std::to_string(searches.count()) + " searches: p50 " +
+        bench::fixed(searches.summary().p50_ms, 2) + " ms, p99 " +
+        bench::fixed(searches.summary().p99_ms, 2) + " ms");
   for (auto& p : problems)
     std::cerr << "violation: " << p << "\n";
   out.invariants_ok = problems.empty();
@@ -431,6 +479,9 @@ int run(const options& o) {
   x["rssBytesPerOpenOrderWithActor"] =
       bench::rounded(per(rss_live, rss_customers, open_orders), 1);
   x["orderIdleSeconds"] = o.order_idle_seconds;
+  x["searchPages"] = searches.count();
+  x["searchHits"] = search_hits;
+  x["searchLatencyMs"] = bench::to_json(searches.summary());
   x["restSeconds"] = bench::rounded(rest_s, 2);
   x["rssBaseline"] = rss_baseline;
   x["rssPeak"] = peak_rss_bytes();
@@ -497,6 +548,10 @@ int main(int argc, char** argv) {
                "Skip the full audit at the end (it asks every live order; "
                "the per-SKU sums are still checked)");
   app.add_flag("--quiet", o.quiet, "No progress bar and no human lines");
+  app.add_option("--search-pages", o.search_pages,
+                 "Admin order searches (GET /v1/orders' pages of 20, by SKU, "
+                 "status and customer) timed once the orders are in")
+      ->check(CLI::Range(0, 1'000'000));
   app.add_option("--order-idle-seconds", o.order_idle_seconds,
                  "How long an idle open order keeps its actor before it "
                  "rests (omsd's --order-idle-timeout); the resident set is "
