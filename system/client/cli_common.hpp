@@ -122,6 +122,8 @@ struct args {
   std::optional<int64_t> limit;
   bool all = false;
   bool follow = false;
+  std::string since;
+  std::string until;
   std::string event_type;
   std::string subject;
   std::vector<std::string> items;

@@ -232,16 +232,47 @@ void add_order_show(CLI::App* ord, args& a, action& run) {
 }
 
 void add_order_list(CLI::App* ord, args& a, action& run) {
-  auto* list = ord->add_subcommand("list", "A customer's orders, newest first "
-                                           "(GET /v1/customers/{id}/orders)");
-  list->add_option("customer", a.customer, "The customer id")->required();
+  auto* list = ord->add_subcommand(
+      "list", "A customer's orders, newest first "
+              "(GET /v1/customers/{id}/orders); with a filter, or without a "
+              "customer, the admin search of every order (GET /v1/orders; "
+              "admin)");
+  list->add_option("customer", a.customer,
+                   "The customer id (none: every customer's orders)");
+  list->add_option("--status", a.status,
+                   "Only orders in this status (CREATED ... CANCELLED)")
+      ->transform(CLI::IsMember(
+          {"CREATED", "CONFIRMED", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"},
+          CLI::ignore_case));
+  list->add_option("--sku", a.sku, "Only orders with a line of this SKU");
+  list->add_option("--seller", a.seller, "Only orders of this seller")
+      ->transform(seller_arg);
+  list->add_option("--since", a.since,
+                   "Only orders created at or after this time (RFC 3339 UTC)")
+      ->type_name("TIMESTAMP");
+  list->add_option("--until", a.until,
+                   "Only orders created before this time (RFC 3339 UTC)")
+      ->type_name("TIMESTAMP");
   add_page_options(list, a, "Orders", "The last page's nextCursor");
   set_action(list, run, [](session& s, const args& a) {
     std::string q;
+    bool search = a.customer.empty() || !a.status.empty() || !a.sku.empty() ||
+                  !a.seller.empty() || !a.since.empty() || !a.until.empty();
+    if (!search) {
+      add_page_query(q, a);
+      a.out.emit(
+          fetch_pages(s, customer_path(a.customer) + "/orders", q, a, "orders"),
+          print_order_page);
+      return;
+    }
+    add_query(q, "customerId", a.customer);
+    add_query(q, "status", a.status);
+    add_query(q, "sku", a.sku);
+    add_query(q, "seller", a.seller);
+    add_query(q, "createdFrom", a.since);
+    add_query(q, "createdTo", a.until);
     add_page_query(q, a);
-    a.out.emit(
-        fetch_pages(s, customer_path(a.customer) + "/orders", q, a, "orders"),
-        print_order_page);
+    a.out.emit(fetch_pages(s, "/v1/orders", q, a, "orders"), print_order_page);
   });
 }
 

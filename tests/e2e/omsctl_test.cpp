@@ -510,3 +510,37 @@ TEST_CASE("omsctl: events tail prints the feed, filtered, and follows it") {
   CHECK(got[1]["data"]["quantity"] == 2);
   CHECK(got[1]["subject"] == "TAIL-1");
 }
+
+TEST_CASE("omsctl: order list searches every order by status and SKU") {
+  omsd d;
+  REQUIRE(
+      admin(d, {"inventory", "receive", "LS-1", "--qty", "5", "--price", "100"})
+          .exit_code == 0);
+  auto customer =
+      lines_of(
+          admin(d, {"customer", "create", "Ira", "--field", "customerId"}).out)
+          .at(0);
+  auto make = [&] {
+    return lines_of(admin(d, with({"order", "create", "--customer", customer,
+                                   "--item", "LS-1:1", "--field", "id"},
+                                  ship_to_flags))
+                        .out)
+        .at(0);
+  };
+  auto first = make();
+  auto second = make();
+  REQUIRE(admin(d, {"order", "confirm", second}).exit_code == 0);
+  auto confirmed = admin(d, {"order", "list", "--status", "confirmed", "--sku",
+                             "LS-1", "--field", "orders.0.id"});
+  REQUIRE_MESSAGE(confirmed.exit_code == 0, confirmed.err);
+  CHECK(lines_of(confirmed.out) == std::vector<std::string>{second});
+  auto all = admin(d, {"order", "list", "-o", "json"});
+  REQUIRE(all.exit_code == 0);
+  auto page = json::parse(all.out);
+  REQUIRE(page["orders"].size() == 2);
+  CHECK(page["orders"][0]["id"] == second);
+  CHECK(page["orders"][1]["id"] == first);
+  auto bad = admin(d, {"order", "list", "--since", "yesterday"});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("createdFrom") != std::string::npos);
+}
