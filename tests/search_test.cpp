@@ -76,6 +76,20 @@ TEST_CASE("the admin search selects by every filter, newest first, in pages "
       mixed.status = "CREATED";
       mixed.customer = "alice";
       CHECK(ids_of(search(f, mixed)) == std::vector<order_id>{o[2], o[0]});
+      // A SKU's orders in one status; a customer's in one status.
+      order_query sku_status;
+      sku_status.sku = "A";
+      sku_status.status = "CANCELLED";
+      CHECK(ids_of(search(f, sku_status)) == std::vector<order_id>{o[4]});
+      order_query customer_status;
+      customer_status.customer = "bob";
+      customer_status.status = "CONFIRMED";
+      CHECK(ids_of(search(f, customer_status)) == std::vector<order_id>{o[1]});
+      order_query status_sku_customer;
+      status_sku_customer.status = "CONFIRMED";
+      status_sku_customer.sku = "A";
+      status_sku_customer.customer = "bob";
+      CHECK(search(f, status_sku_customer).orders.empty());
       // Created in the window [t0 + 1 min, t0 + 3 min).
       order_query window;
       window.created_from = search_t0 + 60'000;
