@@ -86,6 +86,11 @@ std::string param_field(std::string_view pattern, size_t index) {
   return "path";
 }
 
+// The routes whose change checks If-Match (the order's actor does).
+bool takes_if_match(std::string_view pattern) {
+  return pattern.rfind("/v1/orders/{id}", 0) == 0;
+}
+
 } // namespace
 
 int64_t now_ms() {
@@ -403,6 +408,12 @@ void api::impl::dispatch(const call_ptr& c, http::body_outcome outcome) {
   for (size_t i = 0; i < c->params.size(); ++i)
     if (!http::valid_utf8(c->params[i]))
       invalid(param_field(c->found->pattern, i), "must be valid UTF-8");
+  // A change guarded by If-Match where nothing checks it would be made
+  // unguarded: refused instead.
+  if (!c->req.if_match.empty() && c->req.method != "GET" &&
+      !takes_if_match(c->found->pattern))
+    invalid("If-Match", "this route does not take If-Match: only order "
+                        "changes do (SKUs carry no version yet)");
   (this->*(c->found->handler))(c);
 }
 

@@ -463,6 +463,15 @@ TEST_CASE("e2e events: orders answer their version as an ETag and If-Match "
                            {"If-Match: \"2\", \"3\""});
   CHECK(list.status == 400);
   CHECK(body_of(list)["error"]["details"]["field"] == "If-Match");
+  // A route that checks no version refuses the header rather than make the
+  // change unguarded.
+  auto price =
+      s.admin.request("PATCH", "/v1/inventory/ET-1",
+                      json{{"unitPrice", 999}}.dump(), {"If-Match: \"1\""});
+  CHECK(price.status == 400);
+  CHECK(body_of(price)["error"]["details"]["field"] == "If-Match");
+  CHECK(s.admin.get("/v1/inventory/ET-1").body.find("\"unitPrice\":150") !=
+        std::string::npos);
   // The customer's own cancel at the current version goes through.
   http_client customer{s.d.url(), token};
   auto patch = customer.request("PATCH", "/v1/orders/" + id,
