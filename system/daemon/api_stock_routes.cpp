@@ -1,4 +1,6 @@
 // The API's routes for health, metrics, stock, the audit and the WMS.
+#include <algorithm>
+
 #include <caf/actor_registry.hpp>
 
 #include "actors/inbox.hpp"
@@ -134,6 +136,8 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
     pv.start_time_seconds = self_ptr->start_time;
     pv.skus_unavailable = unavailable;
     pv.actors = self_ptr->sys.registry().running();
+    pv.event_streams =
+        static_cast<uint64_t>(std::max(0, self_ptr->feed_streams.load()));
     if (self_ptr->opts.check != nullptr)
       pv.store_check = to_string(self_ptr->opts.check->view().status);
     http_response resp;

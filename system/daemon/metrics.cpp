@@ -189,6 +189,10 @@ std::string metrics::render(const journal_stats* journal,
          "Actors running: one per SKU, per open order in use (an idle one "
          "rests without one), per customer in use, and omsd's services.");
   out += "oms_actors_running " + std::to_string(process.actors) + "\n";
+  header(out, "oms_event_streams_open", "gauge",
+         "Change-feed streams open (Server-Sent Events).");
+  out +=
+      "oms_event_streams_open " + std::to_string(process.event_streams) + "\n";
   header(out, "oms_customers", "gauge", "Customers with an API token.");
   out += "oms_customers " + std::to_string(process.customers) + "\n";
   header(out, "oms_http_requests_in_flight", "gauge",

@@ -46,6 +46,8 @@ class metrics {
     uint64_t skus_unavailable = 0;
     /// Actors running (SKUs, open orders not resting, customers, services).
     uint64_t actors = 0;
+    /// Change-feed streams open (GET /v1/events as Server-Sent Events).
+    uint64_t event_streams = 0;
     /// The background integrity check's state (store_check_view::state's
     /// names); "damaged" makes omsd not ready.
     std::string store_check = "off";

@@ -356,6 +356,10 @@ TEST_CASE("e2e events: a stream resumes after a disconnect without a gap or "
         std::string::npos);
   CHECK(first.head.find("Content-Length") == std::string::npos);
   REQUIRE(first.events.size() == 3); // sku, receipt, customer
+  // The stream shows in the metrics while it is open.
+  CHECK(http_client{s.d.url()}
+            .get("/metrics")
+            .body.find("oms_event_streams_open 1\n") != std::string::npos);
   // Live: an order made while the stream is open arrives on it.
   auto id1 = s.order(cid, "EV-4", 1);
   first.read_events(5, std::chrono::seconds(20));
