@@ -94,22 +94,10 @@ void keep_up(journal_ptr self) {
   }
 }
 
-// Answers the readers waiting for events that are now durable.
-void wake_watchers(journal_state& st) {
-  for (auto i = st.watchers.begin(); i != st.watchers.end();) {
-    if (i->second.seq <= st.stats.last_seq) {
-      i->second.promise.deliver(st.stats.last_seq);
-      i = st.watchers.erase(i);
-    } else {
-      ++i;
-    }
-  }
-}
-
 // Answers every waiting reader with what is durable now.
 void release_watchers(journal_state& st) {
-  for (auto& [id, w] : st.watchers)
-    w.promise.deliver(st.stats.last_seq);
+  for (auto& [id, promise] : st.watchers)
+    promise.deliver(st.stats.last_seq);
   st.watchers.clear();
 }
 
@@ -119,6 +107,7 @@ void release_watchers(journal_state& st) {
 void flush_pending(journal_ptr self) {
   auto& st = self->state;
   st.flush_scheduled = false;
+  auto last_before = st.stats.last_seq;
   size_t first_waiter = 0;
   size_t first_event = 0;
   caf::error earlier_failure; // a barrier after a failed batch fails too
@@ -179,7 +168,11 @@ void flush_pending(journal_ptr self) {
   }
   st.pending.clear();
   st.waiting.clear();
-  wake_watchers(st);
+  // Every waiting reader waits for the event after the last durable one
+  // when it came (an await past that is answered at once): any new event
+  // answers them all.
+  if (st.stats.last_seq > last_before)
+    release_watchers(st);
   keep_up(self);
 }
 
@@ -253,7 +246,7 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
                             "later");
         auto id = ++st.next_watcher;
         auto promise = self->make_response_promise<uint64_t>();
-        st.watchers.emplace(id, journal_state::watcher{promise, seq});
+        st.watchers.emplace(id, promise);
         self->delayed_send(self, wait, atom::await_v, id);
         return promise;
       },
@@ -266,7 +259,7 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         auto i = st.watchers.find(id);
         if (i == st.watchers.end())
           return;
-        i->second.promise.deliver(st.stats.last_seq);
+        i->second.deliver(st.stats.last_seq);
         st.watchers.erase(i);
       },
       [=](atom::get, const order_id& id) -> caf::result<order_record> {

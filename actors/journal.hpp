@@ -23,12 +23,6 @@ struct journal_state {
     size_t events; // how many of `pending` belong to this append
   };
 
-  /// A reader waiting for the log to reach `seq` (atom::await).
-  struct watcher {
-    caf::typed_response_promise<uint64_t> promise;
-    uint64_t seq;
-  };
-
   std::shared_ptr<journal_store> store;
   size_t batch_events_max = 4096;
   std::vector<event> pending;  // appended, not yet committed
@@ -40,8 +34,9 @@ struct journal_state {
   size_t apply_after = 256;
   bool catch_up_scheduled = false;
   journal_stats stats;
-  /// Readers waiting for events, by the number of their wait.
-  std::map<uint64_t, watcher> watchers;
+  /// Readers waiting for the event after the last durable one
+  /// (atom::await), by the number of their wait.
+  std::map<uint64_t, caf::typed_response_promise<uint64_t>> watchers;
   uint64_t next_watcher = 0;
   /// Set when omsd stops: every await is answered at once from then on.
   bool watchers_released = false;

@@ -185,12 +185,9 @@ class api::impl::feed_stream
             return me->deliver(std::nullopt);
           std::string frames;
           auto from = me->next_ + 1;
-          for (size_t i = 0; i < got.size(); ++i) {
-            auto type = feed_type(got[i]);
-            if (type.empty() || !me->filter_.passes(type, feed_subject(got[i])))
-              continue;
-            frames += sse_frame(feed_entry(got[i], from + i));
-          }
+          for (size_t i = 0; i < got.size(); ++i)
+            if (auto entry = feed_pick(got[i], from + i, me->filter_))
+              frames += sse_frame(*entry);
           me->next_ = from + got.size() - 1;
           me->scanned_ += got.size();
           if (!frames.empty())
@@ -324,10 +321,10 @@ void api::impl::feed_scan(const call_ptr& c, std::shared_ptr<feed_read> r,
           auto seq = from + i;
           r->next = seq;
           ++r->scanned;
-          auto type = feed_type(got[i]);
-          if (type.empty() || !r->filter.passes(type, feed_subject(got[i])))
+          auto entry = feed_pick(got[i], seq, r->filter);
+          if (!entry)
             continue;
-          r->events.push_back(feed_entry(got[i], seq));
+          r->events.push_back(std::move(*entry));
           if (r->events.size() >= r->limit)
             return self_ptr->feed_answer(c, *r);
         }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <limits>
 
 #include "messages/json.hpp"
 #include "system/daemon/request_fields.hpp"
@@ -203,18 +202,23 @@ std::string sse_frame(const json& entry) {
 }
 
 uint64_t read_cursor(std::string_view text, const char* field) {
-  if (text.empty() || text.size() > 20 ||
-      !std::all_of(text.begin(), text.end(),
-                   [](char ch) { return ch >= '0' && ch <= '9'; }))
+  auto all_digits = !text.empty() && text.size() <= 20 &&
+                    std::all_of(text.begin(), text.end(),
+                                [](char ch) { return ch >= '0' && ch <= '9'; });
+  if (!all_digits)
     invalid(field, "must be a cursor this feed gave (digits)");
-  uint64_t value = 0;
-  for (char ch : text) {
-    auto digit = static_cast<uint64_t>(ch - '0');
-    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10)
-      invalid(field, "is out of range");
-    value = value * 10 + digit;
-  }
-  return value;
+  auto value = parse_decimal(text);
+  if (!value)
+    invalid(field, "is out of range");
+  return *value;
+}
+
+std::optional<nlohmann::json> feed_pick(const event& ev, uint64_t seq,
+                                        const feed_filter& filter) {
+  auto type = feed_type(ev);
+  if (type.empty() || !filter.passes(type, feed_subject(ev)))
+    return std::nullopt;
+  return feed_entry(ev, seq);
 }
 
 } // namespace oms::daemon

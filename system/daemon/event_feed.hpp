@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,11 @@ std::vector<std::string> read_feed_types(std::string_view text);
 /// and the extension `subjectseq` (the order's version after the change,
 /// on order events). Call only for an event feed_type publishes.
 nlohmann::json feed_entry(const event& ev, uint64_t seq);
+
+/// The event as feed_entry renders it, if the feed publishes it and it
+/// passes `filter`.
+std::optional<nlohmann::json> feed_pick(const event& ev, uint64_t seq,
+                                        const feed_filter& filter);
 
 /// One Server-Sent Events frame carrying `entry`: "id: SEQ", "event: TYPE",
 /// "data: JSON" (one line), then a blank line.

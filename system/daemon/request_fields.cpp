@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "messages/json.hpp"
 #include "messages/strict_json.hpp"
@@ -455,6 +456,21 @@ money read_unit_price(const json& j, const request_limits& limits) {
   return *get_int(j, "unitPrice", true, 1, limits.unit_price_max);
 }
 
+std::optional<uint64_t> parse_decimal(std::string_view text) {
+  if (text.empty() || text.size() > 20)
+    return std::nullopt;
+  uint64_t value = 0;
+  for (char ch : text) {
+    if (ch < '0' || ch > '9')
+      return std::nullopt;
+    auto digit = static_cast<uint64_t>(ch - '0');
+    if (value > (UINT64_MAX - digit) / 10)
+      return std::nullopt;
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
 uint64_t read_if_match(std::string_view text) {
   auto trim = [](std::string_view x) {
     while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
@@ -473,19 +489,10 @@ uint64_t read_if_match(std::string_view text) {
   if (text.size() < 3 || text.size() > 22 || text.front() != '"' ||
       text.back() != '"')
     invalid("If-Match", what);
-  auto digits = text.substr(1, text.size() - 2);
-  uint64_t version = 0;
-  for (char ch : digits) {
-    if (ch < '0' || ch > '9')
-      invalid("If-Match", what);
-    auto digit = static_cast<uint64_t>(ch - '0');
-    if (version > (UINT64_MAX - digit) / 10)
-      invalid("If-Match", what);
-    version = version * 10 + digit;
-  }
-  if (version == 0)
+  auto version = parse_decimal(text.substr(1, text.size() - 2));
+  if (!version || *version == 0)
     invalid("If-Match", what);
-  return weak ? UINT64_MAX : version;
+  return weak ? UINT64_MAX : *version;
 }
 
 std::string etag_of(uint64_t version) {
@@ -536,15 +543,11 @@ order_query read_order_query(const std::map<std::string, std::string>& q,
     invalid("createdTo", "must be after createdFrom");
   query.limit = read_limit(q);
   if (auto* cursor = get("cursor")) {
-    auto& text = *cursor;
-    uint64_t before = 0;
-    bool ok = !text.empty() && text.size() <= 19 &&
-              text.find_first_not_of("0123456789") == std::string::npos;
-    if (ok)
-      before = std::stoull(text);
-    if (!ok || before == 0)
+    // A position in the store: a signed 64-bit number there.
+    auto before = parse_decimal(*cursor);
+    if (!before || *before == 0 || *before > INT64_MAX || cursor->size() > 19)
       invalid("cursor", "must be a nextCursor this search gave");
-    query.before = before;
+    query.before = *before;
   }
   return query;
 }

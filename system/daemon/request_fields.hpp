@@ -123,6 +123,10 @@ std::optional<std::string> read_order_customer(const json& j);
 create_order_request read_new_order(const json& j,
                                     const request_limits& limits);
 
+/// The number 1 to 20 decimal digits write, if it fits 64 bits; nothing for
+/// any other text (empty, a sign, a space, a digit too many).
+std::optional<uint64_t> parse_decimal(std::string_view text);
+
 /// The version an If-Match header field requires: `"N"` (an ETag this API
 /// gave) is N; absent or `*` is 0 (any). A weak tag (W/"N") can never match
 /// a strong comparison: UINT64_MAX, which no resource is at. Anything else
