@@ -46,30 +46,6 @@ constexpr auto feed_heartbeat = std::chrono::seconds(15);
 // Streams served at once; one more is answered 503 UNAVAILABLE.
 constexpr int feed_streams_max = 256;
 
-// Sends one request from a short-lived actor; `ok` or `err` runs with the
-// reply on an actor thread.
-template <class T, class Handle, class F, class G, class... Ts>
-void request_then(caf::actor_system& sys, const Handle& dest,
-                  caf::timespan timeout, F ok, G err, Ts... xs) {
-  // The dummy argument: see api::impl::ask_within.
-  // An exception in `ok` is answered as an error (the stream ends) rather
-  // than left to end the helper actor and leave the stream silent.
-  sys.spawn(
-      [=](caf::event_based_actor* self, int) {
-        self->request(dest, timeout, xs...)
-            .then(
-                [=](T& x) {
-                  try {
-                    ok(x);
-                  } catch (const std::exception&) {
-                    err(make_error(errc::internal, "the stream failed"));
-                  }
-                },
-                [=](caf::error& e) { err(e); });
-      },
-      0);
-}
-
 } // namespace
 
 // The feed as Server-Sent Events: waits for events past its cursor, sends

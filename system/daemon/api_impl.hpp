@@ -35,6 +35,33 @@ int64_t now_ms();
 /// 404 ORDER_NOT_FOUND for `id`, with the id in the details.
 caf::error order_missing(const order_id& id);
 
+/// Sends a request from a short-lived actor; `ok` or `err` runs with the
+/// reply, on an actor thread. An exception `ok` throws is answered as an
+/// INTERNAL error through `err`.
+template <class T, class Handle, class F, class G, class... Ts>
+void request_then(caf::actor_system& sys, const Handle& dest,
+                  caf::timespan timeout, F ok, G err, Ts... xs) {
+  // CAF 0.17 dereferences an empty argument tuple when it starts a
+  // function-based actor spawned without arguments (UBSan reports it), so
+  // the actor takes a dummy argument.
+  sys.spawn(
+      [=](caf::event_based_actor* self, int) {
+        self->request(dest, timeout, xs...)
+            .then(
+                [=](T& x) {
+                  try {
+                    ok(x);
+                  } catch (const std::exception&) {
+                    caf::error e = make_error(errc::internal,
+                                              "the reply could not be handled");
+                    err(e);
+                  }
+                },
+                [=](caf::error& e) { err(e); });
+      },
+      0);
+}
+
 struct api::impl : std::enable_shared_from_this<api::impl> {
   struct route_def;
 
@@ -132,18 +159,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                   std::chrono::milliseconds timeout, F ok, G on_error,
                   Ts... xs) {
     auto self_ptr = shared_from_this();
-    // CAF 0.17 dereferences an empty argument tuple when it starts a
-    // function-based actor spawned without arguments (UBSan reports it), so
-    // the actor takes a dummy argument.
-    sys.spawn(
-        [=](caf::event_based_actor* self, int) {
-          self->request(dest, timeout, xs...)
-              .then([=](T& x) { self_ptr->guarded(c, [&] { ok(x); }); },
-                    [=](caf::error& err) {
-                      self_ptr->guarded(c, [&] { on_error(err); });
-                    });
-        },
-        0);
+    request_then<T>(
+        sys, dest, timeout, [=](T& x) { self_ptr->guarded(c, [&] { ok(x); }); },
+        [=](caf::error& err) { self_ptr->guarded(c, [&] { on_error(err); }); },
+        std::move(xs)...);
   }
 
   // The same, answering an error reply as the error it is.
