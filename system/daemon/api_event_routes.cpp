@@ -270,9 +270,19 @@ void api::impl::feed_step(const call_ptr& c, std::shared_ptr<feed_read> r) {
   if (draining)
     left = milliseconds{0};
   auto self_ptr = shared_from_this();
+  // A poll that waits is counted (oms_event_polls_waiting) until the
+  // journal answers it.
+  bool waits = left > milliseconds{0};
+  if (waits)
+    ++feed_polls;
+  auto done = [self_ptr, waits] {
+    if (waits)
+      --self_ptr->feed_polls;
+  };
   ask_within<uint64_t>(
       c, oms.journal(), left + oms.ctx()->settings.request_timeout,
-      [self_ptr, c, r](uint64_t last) {
+      [self_ptr, c, r, done](uint64_t last) {
+        done();
         if (last < r->next && r->scanned == 0)
           invalid("after", "is past the newest event (" + std::to_string(last) +
                                "): a cursor of another store?");
@@ -280,7 +290,10 @@ void api::impl::feed_step(const call_ptr& c, std::shared_ptr<feed_read> r) {
           return self_ptr->feed_answer(c, *r);
         self_ptr->feed_scan(c, r, last);
       },
-      [self_ptr, c](const caf::error& err) { self_ptr->fail(c, err); },
+      [self_ptr, c, done](const caf::error& err) {
+        done();
+        self_ptr->fail(c, err);
+      },
       atom::await_v, r->next + 1, caf::timespan{left});
 }
 

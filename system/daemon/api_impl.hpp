@@ -275,6 +275,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   class feed_stream;
   /// Event streams open now (GET /v1/events as text/event-stream).
   std::atomic<int> feed_streams{0};
+  /// Long polls of the change feed waiting for an event now.
+  std::atomic<int> feed_polls{0};
   void events_list(const call_ptr& c);
   // The same as Server-Sent Events, from the request's cursor or its
   // Last-Event-ID.

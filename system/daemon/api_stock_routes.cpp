@@ -138,6 +138,8 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
     pv.actors = self_ptr->sys.registry().running();
     pv.event_streams =
         static_cast<uint64_t>(std::max(0, self_ptr->feed_streams.load()));
+    pv.event_polls =
+        static_cast<uint64_t>(std::max(0, self_ptr->feed_polls.load()));
     if (self_ptr->opts.check != nullptr)
       pv.store_check = to_string(self_ptr->opts.check->view().status);
     http_response resp;

@@ -193,6 +193,10 @@ std::string metrics::render(const journal_stats* journal,
          "Change-feed streams open (Server-Sent Events).");
   out +=
       "oms_event_streams_open " + std::to_string(process.event_streams) + "\n";
+  header(out, "oms_event_polls_waiting", "gauge",
+         "Long polls of the change feed waiting for an event.");
+  out +=
+      "oms_event_polls_waiting " + std::to_string(process.event_polls) + "\n";
   header(out, "oms_customers", "gauge", "Customers with an API token.");
   out += "oms_customers " + std::to_string(process.customers) + "\n";
   header(out, "oms_http_requests_in_flight", "gauge",

@@ -48,6 +48,8 @@ class metrics {
     uint64_t actors = 0;
     /// Change-feed streams open (GET /v1/events as Server-Sent Events).
     uint64_t event_streams = 0;
+    /// Long polls of the change feed waiting for an event.
+    uint64_t event_polls = 0;
     /// The background integrity check's state (store_check_view::state's
     /// names); "damaged" makes omsd not ready.
     std::string store_check = "off";
