@@ -11,7 +11,7 @@ namespace oms {
 
 namespace {
 
-constexpr std::array<const char*, 26> codes = {
+constexpr std::array<const char*, 27> codes = {
     "NONE",
     "VALIDATION_FAILED",
     "UNKNOWN_SKU",
@@ -38,6 +38,7 @@ constexpr std::array<const char*, 26> codes = {
     "NOT_READY",
     "METHOD_NOT_ALLOWED",
     "PRECONDITION_FAILED",
+    "CONFLICT",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");

@@ -73,6 +73,10 @@ enum class errc : uint8_t {
   /// HTTP API: If-Match names a version the resource is no longer at;
   /// nothing was changed (details.version: the one it is at).
   precondition_failed = 25,
+  /// HTTP API: the change cannot be made in the resource's present state
+  /// (another change to it is being saved, or a limit on how many exist is
+  /// reached); nothing was changed.
+  conflict = 26,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

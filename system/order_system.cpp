@@ -89,6 +89,7 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
   if (auto problem = check_consistency(*loaded); !problem.empty())
     throw startup_error(store->describe() + ": inconsistent state: " + problem);
   customers_at_start_ = std::move(loaded->customers);
+  cursors_at_start_ = loaded->cursors;
   auto state = std::make_shared<const recovered_state>(std::move(*loaded));
   std::unordered_map<order_id, order_status> open;
   for (auto& rec : state->live_orders)

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -141,6 +142,11 @@ class order_system {
   const journal_actor& journal() const { return journal_; }
 
   /// The customers of the HTTP API the store held at start.
+  /// The named values (feed cursors and the like) the store held at start.
+  const std::vector<std::pair<std::string, std::string>>&
+  cursors_at_start() const {
+    return cursors_at_start_;
+  }
   const std::vector<customer_record>& customers_at_start() const {
     return customers_at_start_;
   }
@@ -169,6 +175,7 @@ class order_system {
   std::unordered_map<order_id, order_actor> handles_;
   std::unordered_map<customer_id, customer_actor> customers_;
   std::vector<customer_record> customers_at_start_;
+  std::vector<std::pair<std::string, std::string>> cursors_at_start_;
   bool stopped_ = false;
 };
 

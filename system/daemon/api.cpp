@@ -39,6 +39,7 @@ int status_of(errc code) {
     case errc::invalid_transition:
     case errc::order_expired:
     case errc::external_inventory_read_only:
+    case errc::conflict:
       return 409;
     case errc::precondition_failed:
       return 412;
@@ -138,6 +139,16 @@ const std::vector<api::impl::route_def>& api::impl::routes() {
       {"GET", "/v1/wms", true, true, &i::wms_status},
       {"GET", "/v1/events", true, true, &i::events_list},
       {"GET", "/v1/events/types", true, true, &i::event_types},
+      {"POST", "/v1/webhooks", true, true, &i::webhook_create},
+      {"GET", "/v1/webhooks", true, true, &i::webhook_list},
+      {"GET", "/v1/webhooks/{id}", true, true, &i::webhook_get},
+      {"PATCH", "/v1/webhooks/{id}", true, true, &i::webhook_patch},
+      {"DELETE", "/v1/webhooks/{id}", true, true, &i::webhook_delete},
+      {"POST", "/v1/webhooks/{id}/rotate", true, true, &i::webhook_rotate},
+      {"GET", "/v1/webhooks/{id}/deliveries", true, true,
+       &i::webhook_deliveries},
+      {"POST", "/v1/webhooks/{id}/deliveries/{delivery}/retry", true, true,
+       &i::webhook_retry},
   };
   return table;
 }

@@ -27,6 +27,7 @@ namespace oms::daemon {
 class token_registry;
 class metrics;
 class store_check;
+class webhook_dispatcher;
 
 using http_request = http::request;
 using http_response = http::response;
@@ -53,6 +54,9 @@ struct api_options {
   /// The background integrity check of the store's files, if one runs
   /// (outlives the api): damage found turns /readyz to not ready.
   const store_check* check = nullptr;
+  /// The webhooks' subscriptions and deliveries (outlives the api); null:
+  /// the webhook routes answer 503.
+  webhook_dispatcher* webhooks = nullptr;
 };
 
 class api {

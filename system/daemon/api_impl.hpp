@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -23,6 +24,7 @@
 #include "system/daemon/auth.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/daemon/request_fields.hpp"
+#include "system/daemon/webhooks.hpp"
 #include "system/order_system.hpp"
 
 namespace oms::daemon {
@@ -273,6 +275,23 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
 
   struct feed_read;
   class feed_stream;
+  // -- webhooks (api_webhook_routes.cpp) --------------------------------------
+
+  webhook_dispatcher& hooks();
+  void answer_hook(const call_ptr& c, int status, caf::expected<json> result);
+  // The answer of a change, once the dispatcher journaled it (204: no
+  // body).
+  std::function<void(caf::expected<json>)> hook_answer(const call_ptr& c,
+                                                       int status);
+  void webhook_create(const call_ptr& c);
+  void webhook_list(const call_ptr& c);
+  void webhook_get(const call_ptr& c);
+  void webhook_patch(const call_ptr& c);
+  void webhook_delete(const call_ptr& c);
+  void webhook_rotate(const call_ptr& c);
+  void webhook_deliveries(const call_ptr& c);
+  void webhook_retry(const call_ptr& c);
+
   /// Event streams open now (GET /v1/events as text/event-stream).
   std::atomic<int> feed_streams{0};
   /// Long polls of the change feed waiting for an event now.

@@ -140,6 +140,8 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
         static_cast<uint64_t>(std::max(0, self_ptr->feed_streams.load()));
     pv.event_polls =
         static_cast<uint64_t>(std::max(0, self_ptr->feed_polls.load()));
+    if (self_ptr->opts.webhooks != nullptr)
+      pv.webhooks = self_ptr->opts.webhooks->counters(js.last_seq);
     if (self_ptr->opts.check != nullptr)
       pv.store_check = to_string(self_ptr->opts.check->view().status);
     http_response resp;

@@ -260,6 +260,33 @@ void add_wms_flags(CLI::App& app, daemon_config& cfg) {
       ->group(wms_group);
 }
 
+void add_webhook_flags(CLI::App& app, daemon_config& cfg) {
+  std::string group = "Webhooks";
+  app.add_option("--webhook-allow", cfg.webhook_allow,
+                 "Hosts a webhook's URL may name, comma-separated (exact "
+                 "names or IP addresses); no request goes anywhere else")
+      ->capture_default_str()
+      ->group(group);
+  add_duration(app, "--webhook-timeout", cfg.webhook_timeout,
+               "Longest wait for a receiver's answer to one delivery")
+      ->group(group);
+  add_duration(app, "--webhook-retry-base", cfg.webhook_retry_base,
+               "Wait after a delivery's first failure (doubled per failure, "
+               "with jitter)")
+      ->group(group);
+  add_duration(app, "--webhook-retry-max", cfg.webhook_retry_max,
+               "Longest wait between two tries of a delivery")
+      ->group(group);
+  app.add_option("--webhook-failures-max", cfg.webhook_failures_max,
+                 "Failures in a row that pause a subscription")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{10000}))
+      ->group(group);
+  add_duration(app, "--webhook-rotation-grace", cfg.webhook_rotation_grace,
+               "How long a rotated-out secret still signs deliveries")
+      ->group(group);
+}
+
 void add_security_flags(CLI::App& app, daemon_config& cfg) {
   std::string security_group = "Security";
   app.add_option("--admin-token", cfg.admin_token,
@@ -300,6 +327,7 @@ parse_outcome parse_args(int argc, char** argv) {
   add_store_flags(app, cfg, store_name, check_name);
   add_order_flags(app, cfg);
   add_wms_flags(app, cfg);
+  add_webhook_flags(app, cfg);
   add_security_flags(app, cfg);
   std::string level_name = "info";
   http::add_log_level_flag(app, level_name)->group("Logs");
@@ -343,6 +371,12 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --idle-timeout and --body-timeout must be "
                          "longer than 0\n"};
+  if (cfg.webhook_timeout.count() <= 0 || cfg.webhook_retry_base.count() <= 0 ||
+      cfg.webhook_retry_max < cfg.webhook_retry_base)
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --webhook-timeout and --webhook-retry-base "
+                         "must be longer than 0, --webhook-retry-max at least "
+                         "--webhook-retry-base\n"};
   log::parse_level(level_name, cfg.log_level);
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();

@@ -73,6 +73,14 @@ struct daemon_config {
   std::chrono::milliseconds external_snapshot_min_interval =
       std::chrono::seconds(10);
   std::chrono::milliseconds external_feed_interval = std::chrono::seconds(5);
+  // -- webhooks (system/daemon/webhooks.hpp)
+  /// Hosts a webhook's URL may name, comma-separated.
+  std::string webhook_allow = "127.0.0.1,localhost,::1";
+  std::chrono::milliseconds webhook_timeout = std::chrono::seconds(10);
+  std::chrono::milliseconds webhook_retry_base = std::chrono::seconds(2);
+  std::chrono::milliseconds webhook_retry_max = std::chrono::minutes(10);
+  uint32_t webhook_failures_max = 12;
+  std::chrono::milliseconds webhook_rotation_grace = std::chrono::hours(24);
   // -- security
   std::string admin_token;
   std::string admin_token_file;

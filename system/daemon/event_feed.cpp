@@ -146,7 +146,8 @@ bool feed_filter::passes(std::string_view type, std::string_view subj) const {
   return false;
 }
 
-std::vector<std::string> read_feed_types(std::string_view text) {
+std::vector<std::string> read_feed_types(std::string_view text,
+                                         const char* field) {
   std::vector<std::string> result;
   constexpr size_t types_max = 32;
   size_t start = 0;
@@ -156,17 +157,17 @@ std::vector<std::string> read_feed_types(std::string_view text) {
                                        ? std::string_view::npos
                                        : comma - start);
     if (item.empty())
-      invalid("type", "an empty type in the list");
+      invalid(field, "an empty type in the list");
     if (item.size() > 64)
-      invalid("type", "a type is at most 64 characters");
+      invalid(field, "a type is at most 64 characters");
     feed_filter probe{{std::string{item}}, {}};
     bool names_one = std::any_of(
         feed_types().begin(), feed_types().end(),
         [&](const std::string& type) { return probe.passes(type, ""); });
     if (!names_one)
-      invalid("type", "names no event type (see GET /v1/events/types)");
+      invalid(field, "names no event type (see GET /v1/events/types)");
     if (result.size() == types_max)
-      invalid("type", "at most 32 types");
+      invalid(field, "at most 32 types");
     result.emplace_back(item);
     if (comma == std::string_view::npos)
       break;

@@ -46,7 +46,8 @@ struct feed_filter {
 /// Reads the `type` parameter: comma-separated types or "PREFIX.*"
 /// patterns, each naming at least one type feed_types() holds. Refuses
 /// (400 VALIDATION_FAILED, field "type") anything else.
-std::vector<std::string> read_feed_types(std::string_view text);
+std::vector<std::string> read_feed_types(std::string_view text,
+                                         const char* field = "type");
 
 /// The event as a CloudEvents 1.0 JSON object: id (the sequence number, as
 /// text), source, specversion, type, subject, time, datacontenttype, data,

@@ -197,6 +197,29 @@ std::string metrics::render(const journal_stats* journal,
          "Long polls of the change feed waiting for an event.");
   out +=
       "oms_event_polls_waiting " + std::to_string(process.event_polls) + "\n";
+  if (auto& w = process.webhooks) {
+    header(out, "oms_webhook_deliveries_total", "counter",
+           "Webhook delivery attempts by outcome: delivered (2xx), failed "
+           "(retried later), dead (refused by the receiver).");
+    out += "oms_webhook_deliveries_total{outcome=\"delivered\"} " +
+           std::to_string(w->delivered) + "\n";
+    out += "oms_webhook_deliveries_total{outcome=\"failed\"} " +
+           std::to_string(w->failed) + "\n";
+    out += "oms_webhook_deliveries_total{outcome=\"dead\"} " +
+           std::to_string(w->dead) + "\n";
+    header(out, "oms_webhooks", "gauge", "Webhook subscriptions by state.");
+    out += "oms_webhooks{state=\"active\"} " + std::to_string(w->active) + "\n";
+    out += "oms_webhooks{state=\"paused\"} " + std::to_string(w->paused) + "\n";
+    header(out, "oms_webhook_lag_events", "gauge",
+           "Committed events past the webhooks' cursors, summed over "
+           "subscriptions.");
+    out += "oms_webhook_lag_events " + std::to_string(w->lag_events) + "\n";
+    header(out, "oms_webhook_oldest_undelivered_seconds", "gauge",
+           "Age of the oldest event a webhook is still trying to deliver (0: "
+           "none).");
+    out += "oms_webhook_oldest_undelivered_seconds " +
+           std::to_string(w->oldest_undelivered_s) + "\n";
+  }
   header(out, "oms_customers", "gauge", "Customers with an API token.");
   out += "oms_customers " + std::to_string(process.customers) + "\n";
   header(out, "oms_http_requests_in_flight", "gauge",

@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "messages/domain.hpp"
+#include "system/daemon/webhooks.hpp"
 #include "system/http/exchange.hpp"
 
 namespace oms {
@@ -50,6 +52,8 @@ class metrics {
     uint64_t event_streams = 0;
     /// Long polls of the change feed waiting for an event.
     uint64_t event_polls = 0;
+    /// The webhooks' counters, when omsd runs webhooks.
+    std::optional<webhook_counters> webhooks;
     /// The background integrity check's state (store_check_view::state's
     /// names); "damaged" makes omsd not ready.
     std::string store_check = "off";

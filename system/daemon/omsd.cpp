@@ -31,6 +31,8 @@
 #include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/daemon/store_check.hpp"
+#include "system/daemon/webhook_wire.hpp"
+#include "system/daemon/webhooks.hpp"
 #include "system/http/flags.hpp"
 #include "system/http/server.hpp"
 #include "system/log.hpp"
@@ -207,6 +209,17 @@ std::shared_ptr<simulated_gateway> start_gateway(const daemon_config& cfg,
   // payments.jsonl: the ledger of earlier versions, imported once.
   return std::make_shared<simulated_gateway>(gw, (dir / "payments.db").string(),
                                              (dir / "payments.jsonl").string());
+}
+
+webhook_settings hook_settings(const daemon_config& cfg) {
+  webhook_settings out;
+  out.allowed_hosts = read_allowed_hosts(cfg.webhook_allow);
+  out.timeout = cfg.webhook_timeout;
+  out.retry_base = cfg.webhook_retry_base;
+  out.retry_max = cfg.webhook_retry_max;
+  out.failures_max = cfg.webhook_failures_max;
+  out.rotation_grace = cfg.webhook_rotation_grace;
+  return out;
 }
 
 api_options front_options(const daemon_config& cfg,
@@ -435,8 +448,11 @@ int main(int argc, char** argv) {
     tokens.add(rec);
   metrics stats;
   store_check check; // outlives the front, which reads it
-  api front{sys, *oms, tokens, stats,
-            front_options(cfg, store_description, check)};
+  webhook_dispatcher hooks{sys, oms->journal(), hook_settings(cfg),
+                           oms->cursors_at_start()};
+  auto opts = front_options(cfg, store_description, check);
+  opts.webhooks = &hooks;
+  api front{sys, *oms, tokens, stats, std::move(opts)};
 
   io_pool io{cfg.io_threads};
   http::server server{io.first(), io.all(), server_limits(cfg),
@@ -470,6 +486,8 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                               {"in_flight", front.in_flight()}});
+  // Deliveries stop first (one under way is made again after a restart).
+  hooks.stop();
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
   oms->shutdown(); // the journal is flushed before this returns
   log::info("omsd.stopped", {{"unanswered", unanswered}});
