@@ -14,6 +14,9 @@ packages=(
   # (tools/fuzz.sh, which times them with /usr/bin/time)
   clang libclang-rt-14-dev time
   redis-server libhiredis-dev jq
+  # the webhook receiver of the end-to-end tests, which checks signatures
+  # with code of its own
+  python3
 )
 
 missing=()
