@@ -67,7 +67,8 @@ TEST_CASE("base64 round trips and refuses what is not base64") {
   CHECK_FALSE(base64_decode("Y==="));
 }
 
-TEST_CASE("a subscription survives its stored form; a damaged one is refused") {
+TEST_CASE("a subscription survives its stored form, and a damaged one is "
+          "refused") {
   webhook_config x;
   x.id = "wh_0123456789abcdef";
   x.url = "http://127.0.0.1:9/h";
@@ -122,7 +123,7 @@ TEST_CASE("destinations: only http(s) to an allowed host") {
   CHECK(destination_refusal("http://127.0.0.1/", {}) != "");
 }
 
-TEST_CASE("answers: 2xx delivered; 5xx, 408, 429 and none retried; the rest "
+TEST_CASE("answers: 2xx delivered, 5xx, 408, 429 and none retried, the rest "
           "dead") {
   CHECK(classify_answer(200) == attempt_outcome::delivered);
   CHECK(classify_answer(204) == attempt_outcome::delivered);

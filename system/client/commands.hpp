@@ -29,6 +29,10 @@ void add_operations(CLI::App& app, action& run);
 /// `events tail` (cmd_events.cpp).
 void add_events(CLI::App& app, args& a, action& run);
 
+/// `webhook add|list|show|rm|pause|resume|rotate|deliveries|retry`
+/// (cmd_webhook.cpp).
+void add_webhook(CLI::App& app, args& a, action& run);
+
 /// `wms status` (cmd_operations.cpp).
 void add_wms(CLI::App& app, args& a, action& run);
 

@@ -180,6 +180,7 @@ int main(int argc, char** argv) {
   add_operations(app, run);
   add_wms(app, a, run);
   add_events(app, a, run);
+  add_webhook(app, a, run);
   app.footer(footer);
 
   if (auto rc = parse(app, argc, argv))

@@ -93,9 +93,10 @@ struct delivery {
   // As the API shows it: times as text.
   json shown() const {
     auto out = to_json();
-    out["attemptedAt"] = attempted_at == 0
-                             ? json(nullptr)
-                             : json(format_timestamp(attempted_at));
+    if (attempted_at == 0)
+      out.erase("attemptedAt");
+    else
+      out["attemptedAt"] = format_timestamp(attempted_at);
     if (next_retry_at != 0)
       out["nextRetryAt"] = format_timestamp(next_retry_at);
     return out;

@@ -231,7 +231,7 @@ TEST_CASE("e2e webhooks: deliveries are signed, in order, of the subscribed "
   CHECK(d["deliveries"][0]["responseStatus"] == 200);
 }
 
-TEST_CASE("e2e webhooks: a 5xx is retried until acknowledged; a 4xx goes to "
+TEST_CASE("e2e webhooks: a 5xx is retried until acknowledged, a 4xx goes to "
           "the dead letters at once and is retried by hand") {
   receiver rx;
   shop s;

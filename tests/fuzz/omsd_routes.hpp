@@ -45,6 +45,14 @@ inline const omsd_route omsd_routes[] = {
     {"GET", "/v1/wms", {}},
     {"GET", "/v1/events", {"after", "limit", "type", "subject", "wait"}},
     {"GET", "/v1/events/types", {}},
+    {"POST", "/v1/webhooks", {}},
+    {"GET", "/v1/webhooks", {}},
+    {"GET", "/v1/webhooks/{id}", {}},
+    {"PATCH", "/v1/webhooks/{id}", {}},
+    {"DELETE", "/v1/webhooks/{id}", {}},
+    {"POST", "/v1/webhooks/{id}/rotate", {}},
+    {"GET", "/v1/webhooks/{id}/deliveries", {}},
+    {"POST", "/v1/webhooks/{id}/deliveries/{delivery}/retry", {}},
 };
 
 } // namespace oms::fuzz
