@@ -218,6 +218,31 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         return rp;
       },
       [=](atom::flush) { flush_pending(self); },
+      [=](atom::prune, caf::timespan retention) {
+        using namespace std::chrono;
+        // Events not yet durable are none of the store's business yet.
+        if (!self->state.pending.empty())
+          flush_pending(self);
+        auto now =
+            duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+                .count();
+        auto before = now - duration_cast<milliseconds>(retention).count();
+        // A slice at a time, so that appends wait little behind it.
+        constexpr uint64_t slice = 10000;
+        auto gone = self->state.store->prune(before, slice);
+        if (!gone)
+          log::warn("journal.prune_failed",
+                    {{"error", describe(gone.error())}});
+        else if (*gone > 0)
+          log::info(
+              "journal.pruned",
+              {{"events", *gone}, {"first", self->state.store->first_seq()}});
+        auto again =
+            std::clamp<caf::timespan>(retention / 10, seconds(1), hours(1));
+        if (gone && *gone == slice)
+          again = seconds(1);
+        self->delayed_send(self, again, atom::prune_v, retention);
+      },
       [=](atom::catch_up) {
         self->state.catch_up_scheduled = false;
         // Appends wait: their commit goes first (and keeps up after).

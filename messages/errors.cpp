@@ -11,7 +11,7 @@ namespace oms {
 
 namespace {
 
-constexpr std::array<const char*, 27> codes = {
+constexpr std::array<const char*, 28> codes = {
     "NONE",
     "VALIDATION_FAILED",
     "UNKNOWN_SKU",
@@ -39,6 +39,7 @@ constexpr std::array<const char*, 27> codes = {
     "METHOD_NOT_ALLOWED",
     "PRECONDITION_FAILED",
     "CONFLICT",
+    "EVENTS_EXPIRED",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");

@@ -77,6 +77,9 @@ enum class errc : uint8_t {
   /// (another change to it is being saved, or a limit on how many exist is
   /// reached); nothing was changed.
   conflict = 26,
+  /// The change feed: the cursor is older than the events kept (see
+  /// --event-retention); details.first is the oldest event kept.
+  events_expired = 27,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

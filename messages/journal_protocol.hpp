@@ -33,6 +33,10 @@ using journal_actor = caf::typed_actor<
     // Answers every reader waiting on an await now, and every later await
     // at once (omsd is stopping).
     caf::reacts_to<atom::await>,
+    // Deletes the events older than `retention` from the log (a prefix, at
+    // most a slice at a time; the newest event stays), now and then again
+    // every tenth of the retention (between 1 s and 1 h).
+    caf::reacts_to<atom::prune, caf::timespan>,
     // Replies the latest durable record of an order. Errors:
     // ORDER_NOT_FOUND, STORE_FAILURE.
     caf::replies_to<atom::get, order_id>::with<order_record>,

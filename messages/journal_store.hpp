@@ -12,9 +12,18 @@
 #include <caf/expected.hpp>
 
 #include "messages/domain.hpp"
+#include "messages/errors.hpp"
 #include "messages/recovered_state.hpp"
 
 namespace oms {
+
+/// EVENTS_EXPIRED: the events before `first` are no longer kept.
+inline caf::error events_expired(uint64_t first) {
+  return make_error(errc::events_expired,
+                    "the events before " + std::to_string(first) +
+                        " are no longer kept (--event-retention)",
+                    "{\"first\":\"" + std::to_string(first) + "\"}");
+}
 
 /// A backend of the JOURNAL. Only the JOURNAL actor calls it, from one
 /// thread at a time (load() is called once before the JOURNAL starts).
@@ -38,9 +47,21 @@ class journal_store {
   virtual caf::error apply_committed() { return caf::none; }
 
   /// Up to `max` stored events with sequence numbers >= `from` (the first
-  /// event has number 1).
+  /// event has number 1). Fails with EVENTS_EXPIRED (details.first: the
+  /// oldest kept) when `from` is past events pruned away.
   virtual caf::expected<std::vector<event>> read(uint64_t from,
                                                  uint64_t max) const = 0;
+
+  /// Deletes the oldest events of the log: a prefix of it, each committed
+  /// before `before` (ms since the epoch), up to `max` of them, never the
+  /// newest event nor one whose effect the store has not applied (the
+  /// current state keeps what they did). Returns how many went. A store
+  /// keeps every event until it is asked.
+  virtual caf::expected<uint64_t> prune(timestamp_ms before, uint64_t max) = 0;
+
+  /// Sequence number of the oldest event kept (last_seq() + 1 when none
+  /// is). read() from below it fails with EVENTS_EXPIRED.
+  virtual uint64_t first_seq() const = 0;
 
   /// Sequence number of the last stored event; 0 when empty.
   virtual uint64_t last_seq() const = 0;

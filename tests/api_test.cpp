@@ -144,6 +144,13 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
   CHECK(res.config->request_timeout == defaults.request_timeout);
   CHECK(res.config->rate_limit == defaults.rate_limit);
   CHECK(res.config->store_check_background == defaults.store_check_background);
+  CHECK(res.config->event_retention == defaults.event_retention);
+  CHECK(res.config->webhook_allow == defaults.webhook_allow);
+  CHECK(res.config->webhook_timeout == defaults.webhook_timeout);
+  CHECK(res.config->webhook_retry_base == defaults.webhook_retry_base);
+  CHECK(res.config->webhook_retry_max == defaults.webhook_retry_max);
+  CHECK(res.config->webhook_failures_max == defaults.webhook_failures_max);
+  CHECK(res.config->webhook_rotation_grace == defaults.webhook_rotation_grace);
   // Flags override the file.
   auto over = parse(
       {"--config", OMS_SOURCE_DIR "/config/omsd.conf", "--hold-ttl", "30s"});

@@ -925,3 +925,67 @@ TEST_CASE("an order's newest unapplied change answers its read without "
   REQUIRE(found);
   CHECK(encode_record(*found) == encode_record(confirmed));
 }
+
+TEST_CASE("every backend prunes the oldest events, keeps the newest and the "
+          "state, and refuses reads of what went") {
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      {
+        auto store = b.open();
+        CHECK(store->first_seq() == 1);
+        // Nothing to prune in an empty log.
+        auto none = store->prune(1'000'000, 100);
+        REQUIRE(none);
+        CHECK(*none == 0);
+        std::vector<event> evs;
+        for (int i = 1; i <= 5; ++i) {
+          auto ev = sku_event(i == 1 ? event_kind::sku_created
+                                     : event_kind::stock_received,
+                              "A", i == 1 ? 0 : 1, 100);
+          ev.at = i * 1000;
+          require_ok(store->commit({ev}));
+        }
+        // Events 1..3 were committed before 3500; at most 2 per call.
+        auto gone = store->prune(3500, 2);
+        REQUIRE(gone);
+        CHECK(*gone == 2);
+        gone = store->prune(3500, 100);
+        REQUIRE(gone);
+        CHECK(*gone == 1);
+        CHECK(store->first_seq() == 4);
+        CHECK(store->last_seq() == 5);
+        auto old = store->read(2, 10);
+        REQUIRE_FALSE(old);
+        CHECK(code_of(old.error()) == errc::events_expired);
+        CHECK(details_of(old.error()) == R"({"first":"4"})");
+        auto kept = store->read(4, 10);
+        REQUIRE(kept);
+        REQUIRE(kept->size() == 2);
+        CHECK(kept->front().at == 4000);
+        // However old, the newest event stays: the sequence goes on from it.
+        gone = store->prune(1'000'000, 100);
+        REQUIRE(gone);
+        CHECK(*gone == 1);
+        CHECK(store->first_seq() == 5);
+        CHECK(store->last_seq() == 5);
+      }
+      // The current state never needed the events, and the log's bounds
+      // hold across a reopen.
+      auto again = b.open();
+      CHECK(again->first_seq() == 5);
+      CHECK(again->last_seq() == 5);
+      auto state = again->load();
+      REQUIRE(state);
+      REQUIRE(state->skus.size() == 1);
+      CHECK(state->skus[0].on_hand == 4);
+      CHECK_FALSE(again->read(1, 10));
+      require_ok(
+          again->commit({sku_event(event_kind::stock_received, "A", 1)}));
+      CHECK(again->last_seq() == 6);
+      auto tail = again->read(5, 10);
+      REQUIRE(tail);
+      CHECK(tail->size() == 2);
+    }
+  }
+}

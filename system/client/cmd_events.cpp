@@ -103,7 +103,17 @@ void add_events_tail(CLI::App* events, args& a, action& run) {
       auto last = ready.value("lastSeq", int64_t{0});
       after = std::to_string(std::max<int64_t>(0, last - limit));
     }
-    auto page = s.call("GET", feed_query(a, after, limit, 0));
+    json page;
+    try {
+      page = s.call("GET", feed_query(a, after, limit, 0));
+    } catch (const api_error& e) {
+      // The newest events reach back past those the retention kept: from
+      // the oldest kept, then.
+      if (!a.cursor.empty() || e.code != "EVENTS_EXPIRED")
+        throw;
+      after = "0";
+      page = s.call("GET", feed_query(a, after, limit, 0));
+    }
     print_events(a, page["events"], true);
     if (!a.follow)
       return;

@@ -41,6 +41,8 @@ int status_of(errc code) {
     case errc::external_inventory_read_only:
     case errc::conflict:
       return 409;
+    case errc::events_expired:
+      return 410;
     case errc::precondition_failed:
       return 412;
     case errc::payload_too_large:

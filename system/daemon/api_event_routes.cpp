@@ -176,8 +176,17 @@ class api::impl::feed_stream
             return me->scan(last);
           me->await();
         },
-        [me](const caf::error&) { me->deliver(std::nullopt); }, atom::read_v,
-        next_ + 1, std::min(feed_slice, last - next_));
+        [me, last](const caf::error& err) {
+          // From the start: from the oldest event kept. Otherwise the
+          // stream ends; its client, reconnecting, hears 410.
+          auto first = expired_first(err);
+          if (first && me->next_ == 0 && *first <= last) {
+            me->next_ = *first - 1;
+            return me->scan(last);
+          }
+          me->deliver(std::nullopt);
+        },
+        atom::read_v, next_ + 1, std::min(feed_slice, last - next_));
   }
 
   std::shared_ptr<impl> api_;
@@ -254,10 +263,18 @@ void api::impl::events_stream(const call_ptr& c, const feed_read& r) {
         if (after > last)
           invalid(field, "is past the newest event (" + std::to_string(last) +
                              "): a cursor of another store?");
-        http_response resp;
-        resp.content_type = "text/event-stream";
-        resp.stream = stream;
-        self_ptr->finish(c, std::move(resp));
+        auto open = [self_ptr, c, stream] {
+          http_response resp;
+          resp.content_type = "text/event-stream";
+          resp.stream = stream;
+          self_ptr->finish(c, std::move(resp));
+        };
+        if (after == 0 || after == last)
+          return open();
+        // A cursor past pruned events is refused before the stream opens.
+        self_ptr->ask<std::vector<event>>(
+            c, self_ptr->oms.journal(), [open](std::vector<event>&) { open(); },
+            atom::read_v, after + 1, uint64_t{1});
       },
       atom::await_v, uint64_t{0}, caf::timespan{0});
 }
@@ -302,7 +319,7 @@ void api::impl::feed_scan(const call_ptr& c, std::shared_ptr<feed_read> r,
   auto want = std::min({feed_slice, last - r->next,
                         feed_scan_max - std::min(feed_scan_max, r->scanned)});
   auto self_ptr = shared_from_this();
-  ask<std::vector<event>>(
+  ask_or<std::vector<event>>(
       c, oms.journal(),
       [self_ptr, c, r, last](std::vector<event>& got) {
         auto from = r->next + 1;
@@ -327,6 +344,16 @@ void api::impl::feed_scan(const call_ptr& c, std::shared_ptr<feed_read> r,
         if (at_end)
           return self_ptr->feed_step(c, r);
         self_ptr->feed_scan(c, r, last);
+      },
+      [self_ptr, c, r, last](const caf::error& err) {
+        // From the start: from the oldest event kept. A cursor past
+        // pruned events is refused, 410 EVENTS_EXPIRED.
+        auto first = expired_first(err);
+        if (first && r->next == 0 && r->scanned == 0 && *first <= last) {
+          r->next = *first - 1;
+          return self_ptr->feed_scan(c, r, last);
+        }
+        self_ptr->fail(c, err);
       },
       atom::read_v, r->next + 1, want);
 }

@@ -262,6 +262,10 @@ void add_wms_flags(CLI::App& app, daemon_config& cfg) {
 
 void add_webhook_flags(CLI::App& app, daemon_config& cfg) {
   std::string group = "Webhooks";
+  add_duration(app, "--event-retention", cfg.event_retention,
+               "How long committed events stay in the log for the change "
+               "feed and webhooks (0s: for ever); a cursor older answers 410")
+      ->group("Events");
   app.add_option("--webhook-allow", cfg.webhook_allow,
                  "Hosts a webhook's URL may name, comma-separated (exact "
                  "names or IP addresses); no request goes anywhere else")
@@ -371,6 +375,11 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --idle-timeout and --body-timeout must be "
                          "longer than 0\n"};
+  if (cfg.event_retention.count() != 0 &&
+      cfg.event_retention < std::chrono::seconds(1))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --event-retention must be 0s (for ever) or at "
+                         "least 1s\n"};
   if (cfg.webhook_timeout.count() <= 0 || cfg.webhook_retry_base.count() <= 0 ||
       cfg.webhook_retry_max < cfg.webhook_retry_base)
     return parse_outcome{std::nullopt, 2,

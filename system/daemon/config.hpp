@@ -73,6 +73,10 @@ struct daemon_config {
   std::chrono::milliseconds external_snapshot_min_interval =
       std::chrono::seconds(10);
   std::chrono::milliseconds external_feed_interval = std::chrono::seconds(5);
+  // -- the change feed
+  /// How long committed events stay in the log for the feed and webhooks
+  /// (0: for ever); older ones are pruned.
+  std::chrono::milliseconds event_retention = std::chrono::hours(24 * 7);
   // -- webhooks (system/daemon/webhooks.hpp)
   /// Hosts a webhook's URL may name, comma-separated.
   std::string webhook_allow = "127.0.0.1,localhost,::1";

@@ -222,4 +222,18 @@ std::optional<nlohmann::json> feed_pick(const event& ev, uint64_t seq,
   return feed_entry(ev, seq);
 }
 
+// The oldest event kept, when `err` says the events asked for were pruned.
+std::optional<uint64_t> expired_first(const caf::error& err) {
+  if (code_of(err) != errc::events_expired)
+    return std::nullopt;
+  auto details = nlohmann::json::parse(details_of(err), nullptr, false);
+  if (!details.is_object() || !details.contains("first") ||
+      !details["first"].is_string())
+    return std::nullopt;
+  auto first = parse_decimal(details["first"].get<std::string>());
+  if (!first || *first == 0)
+    return std::nullopt;
+  return first;
+}
+
 } // namespace oms::daemon

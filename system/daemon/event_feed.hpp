@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include <caf/error.hpp>
 #include <nlohmann/json.hpp>
 
 #include "messages/events.hpp"
@@ -63,6 +64,10 @@ std::optional<nlohmann::json> feed_pick(const event& ev, uint64_t seq,
 /// One Server-Sent Events frame carrying `entry`: "id: SEQ", "event: TYPE",
 /// "data: JSON" (one line), then a blank line.
 std::string sse_frame(const nlohmann::json& entry);
+
+/// The oldest event kept, when `err` is the journal's EVENTS_EXPIRED (the
+/// events asked for were pruned); nullopt for any other error.
+std::optional<uint64_t> expired_first(const caf::error& err);
 
 /// The cursor a reader resumes after: the decimal sequence number of the
 /// last event it saw (0: from the start). Refuses (400, field `field`)

@@ -207,6 +207,11 @@ std::string metrics::render(const journal_stats* journal,
            std::to_string(w->failed) + "\n";
     out += "oms_webhook_deliveries_total{outcome=\"dead\"} " +
            std::to_string(w->dead) + "\n";
+    header(out, "oms_webhook_events_expired_total", "counter",
+           "Events the retention pruned before a webhook subscription read "
+           "them (never delivered).");
+    out +=
+        "oms_webhook_events_expired_total " + std::to_string(w->expired) + "\n";
     header(out, "oms_webhooks", "gauge", "Webhook subscriptions by state.");
     out += "oms_webhooks{state=\"active\"} " + std::to_string(w->active) + "\n";
     out += "oms_webhooks{state=\"paused\"} " + std::to_string(w->paused) + "\n";

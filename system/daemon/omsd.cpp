@@ -25,6 +25,9 @@
 
 #include "actors/context.hpp"
 #include "actors/wms_gateway.hpp"
+#include <caf/send.hpp>
+
+#include "messages/type_ids.hpp"
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
@@ -448,6 +451,9 @@ int main(int argc, char** argv) {
     tokens.add(rec);
   metrics stats;
   store_check check; // outlives the front, which reads it
+  if (cfg.event_retention.count() > 0)
+    caf::anon_send(oms->journal(), atom::prune_v,
+                   caf::timespan{cfg.event_retention});
   webhook_dispatcher hooks{sys, oms->journal(), hook_settings(cfg),
                            oms->cursors_at_start()};
   auto opts = front_options(cfg, store_description, check);

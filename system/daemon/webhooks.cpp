@@ -235,7 +235,7 @@ struct webhook_dispatcher::impl {
   std::condition_variable ops_cv;
   bool stopping = false;
   std::thread control;
-  std::atomic<uint64_t> delivered{0}, failed{0}, dead{0};
+  std::atomic<uint64_t> delivered{0}, failed{0}, dead{0}, expired{0};
   std::mt19937_64 rng{std::random_device{}()};
 
   impl(caf::actor_system& s, journal_actor j, webhook_settings c)
@@ -289,6 +289,19 @@ struct webhook_dispatcher::impl {
     self->request(journal, journal_timeout, atom::read_v, c.pos + 1, read_batch)
         .receive([&](std::vector<event>& evs) { got = std::move(evs); },
                  [&](caf::error& e) { err = e; });
+    if (auto first = expired_first(err)) {
+      // The retention pruned events this subscription had not read (it was
+      // paused, or its receiver down, that long): they cannot be delivered
+      // any more. It goes on from the oldest event kept.
+      log::error(
+          "webhook.events_expired",
+          {{"webhook", c.cfg.id}, {"from", c.pos + 1}, {"to", *first - 1}});
+      expired += *first - 1 - std::min(c.pos, *first - 1);
+      std::lock_guard<std::mutex> lk{mtx};
+      c.pos = std::max(c.pos, *first - 1);
+      c.skipped = true;
+      return false;
+    }
     if (err) {
       log::warn("webhook.read_failed",
                 {{"webhook", c.cfg.id}, {"error", describe(err)}});
@@ -901,6 +914,7 @@ webhook_counters webhook_dispatcher::counters(uint64_t last_seq) const {
   out.delivered = d_->delivered;
   out.failed = d_->failed;
   out.dead = d_->dead;
+  out.expired = d_->expired;
   auto now = wall_ms();
   std::lock_guard<std::mutex> lk{d_->mtx};
   for (auto& [id, c] : d_->couriers) {

@@ -63,6 +63,8 @@ struct webhook_counters {
   /// Attempts that failed and are retried.
   uint64_t failed = 0;
   uint64_t dead = 0;
+  /// Events pruned by the retention before a subscription read them.
+  uint64_t expired = 0;
   uint64_t active = 0;
   uint64_t paused = 0;
   /// Events past each subscription's cursor, summed (against `last_seq`).

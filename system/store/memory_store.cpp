@@ -21,14 +21,33 @@ caf::expected<std::vector<event>> memory_store::read(uint64_t from,
   std::vector<event> result;
   if (from == 0)
     from = 1;
-  for (auto i = from - 1; i < events_.size() && result.size() < max; ++i)
+  auto last = first_ - 1 + events_.size();
+  if (from < first_ && from <= last)
+    return events_expired(first_);
+  for (auto i = from - first_; i < events_.size() && result.size() < max; ++i)
     result.push_back(events_[i]);
   return result;
 }
 
 uint64_t memory_store::last_seq() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return events_.size();
+  return first_ - 1 + events_.size();
+}
+
+uint64_t memory_store::first_seq() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return first_;
+}
+
+caf::expected<uint64_t> memory_store::prune(timestamp_ms before, uint64_t max) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  // A prefix of old events; the newest stays.
+  size_t n = 0;
+  while (n + 1 < events_.size() && n < max && events_[n].at < before)
+    ++n;
+  events_.erase(events_.begin(), events_.begin() + static_cast<ptrdiff_t>(n));
+  first_ += n;
+  return uint64_t{n};
 }
 
 caf::expected<recovered_state> memory_store::load() {

@@ -18,6 +18,8 @@ class memory_store : public journal_store {
   caf::expected<std::vector<event>> read(uint64_t from,
                                          uint64_t max) const override;
   uint64_t last_seq() const override;
+  uint64_t first_seq() const override;
+  caf::expected<uint64_t> prune(timestamp_ms before, uint64_t max) override;
   caf::expected<recovered_state> load() override;
   caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
   caf::expected<stored_external>
@@ -42,6 +44,8 @@ class memory_store : public journal_store {
  private:
   mutable std::mutex mtx_;
   std::vector<event> events_;
+  /// The sequence number of events_.front() (events before were pruned).
+  uint64_t first_ = 1;
   store_state state_;
   std::atomic<bool> failing_{false};
 };

@@ -276,6 +276,10 @@ const sql_dialect& pg_dialect() {
            "COALESCE(payload, '') FROM events WHERE seq >= $1 "
            "ORDER BY seq LIMIT $2"},
           {sql::last_seq, "SELECT COALESCE(MAX(seq), 0) FROM events"},
+          {sql::first_seq, "SELECT COALESCE(MIN(seq), 0) FROM events"},
+          {sql::prune_scan, "SELECT seq, at FROM events WHERE seq >= $1 "
+                            "ORDER BY seq LIMIT $2"},
+          {sql::prune_events, "DELETE FROM events WHERE seq <= $1"},
           {sql::load_skus,
            "SELECT sku, unit_price, on_hand, received_total, "
            "consumed_total, adjusted_total, updated_at FROM skus "

@@ -314,9 +314,18 @@ void pg_store::adopt(std::unique_ptr<pqxx::connection> conn) {
   {
     pqxx::nontransaction n{*conn};
     pg_session s{n};
-    last_seq_ = read_last_seq(s);
+    read_bounds(s);
   }
   conn_ = std::move(conn);
+}
+
+void pg_store::writing(const std::function<void(sql_session&)>& body) {
+  if (!lost_.empty())
+    throw std::runtime_error{lost_};
+  pqxx::work w{*conn_};
+  pg_session s{w};
+  body(s);
+  w.commit();
 }
 
 void pg_store::reading(bool snapshot,

@@ -44,6 +44,7 @@ class pg_store : public sql_store {
 
   void reading(bool snapshot,
                const std::function<void(sql_session&)>& body) const override;
+  void writing(const std::function<void(sql_session&)>& body) override;
 
   /// Reconnects (taking the lock again), prepares the statements and reads
   /// the last sequence number. Throws what connecting throws.

@@ -45,6 +45,9 @@ constexpr const char* sql_names[] = {
     "search_all",
     "read_events",
     "last_seq",
+    "first_seq",
+    "prune_scan",
+    "prune_events",
     "load_skus",
     "load_batches",
     "load_holds",
@@ -368,6 +371,44 @@ event event_of(const sql_row& row, std::string* payload) {
   return ev;
 }
 
+void sql_store::read_bounds(sql_session& session) {
+  last_seq_ = read_last_seq(session);
+  int64_t first = 0;
+  session.run(sql::first_seq, {},
+              [&](const sql_row& row) { first = row.integer(0); });
+  first_seq_ = first > 0 ? static_cast<uint64_t>(first) : last_seq_ + 1;
+}
+
+caf::expected<uint64_t> sql_store::prune(timestamp_ms before, uint64_t max) {
+  // The prefix of the log committed before `before`, the newest event
+  // kept whatever its age (it carries the sequence on across a restart).
+  uint64_t upto = 0;
+  bool young = false;
+  try {
+    // Reading applies every committed event to the tables first.
+    reading(false, [&](sql_session& s) {
+      s.run(sql::prune_scan, {clamp(first_seq_), clamp(max)},
+            [&](const sql_row& row) {
+              auto seq = static_cast<uint64_t>(row.integer(0));
+              if (young || row.integer(1) >= before || seq >= last_seq_)
+                young = true;
+              else
+                upto = seq;
+            });
+    });
+    if (upto == 0)
+      return uint64_t{0};
+    writing([&](sql_session& s) {
+      s.run(sql::prune_events, {clamp(upto)}, nullptr);
+    });
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot prune the event log: "} + e.what());
+  }
+  auto gone = upto + 1 - first_seq_;
+  first_seq_ = upto + 1;
+  return gone;
+}
+
 uint64_t sql_store::read_last_seq(sql_session& session) {
   int64_t result = 0;
   session.run(sql::last_seq, {},
@@ -381,6 +422,8 @@ caf::error sql_store::failure(const std::string& what) const {
 
 caf::expected<std::vector<event>> sql_store::read(uint64_t from,
                                                   uint64_t max) const {
+  if (from < first_seq_ && from <= last_seq_)
+    return events_expired(first_seq_);
   std::vector<event> result;
   auto each = [&](const sql_row& row) {
     result.push_back(event_of(row, nullptr));

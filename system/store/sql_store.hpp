@@ -66,9 +66,12 @@ enum class sql : uint8_t {
   search_by_customer,
   search_by_status,
   search_all,
-  read_events, // from, max -> seq, at, kind, sku, order_id, quantity,
-               // amount, payload
-  last_seq,    // -> the highest seq (0 when empty)
+  read_events,  // from, max -> seq, at, kind, sku, order_id, quantity,
+                // amount, payload
+  last_seq,     // -> the highest seq (0 when empty)
+  first_seq,    // -> the lowest seq kept (0 when empty)
+  prune_scan,   // from, max -> seq, at of the oldest events
+  prune_events, // upto: deletes the events with seq <= upto
   // Recovery (no parameters), each in the order store_state keeps.
   load_skus,      // sku, unit_price, on_hand, received_total, consumed_total,
                   // adjusted_total, updated_at
@@ -168,6 +171,8 @@ class sql_store : public journal_store {
   caf::expected<std::vector<event>> read(uint64_t from,
                                          uint64_t max) const override;
   uint64_t last_seq() const override { return last_seq_; }
+  uint64_t first_seq() const override { return first_seq_; }
+  caf::expected<uint64_t> prune(timestamp_ms before, uint64_t max) override;
   caf::expected<recovered_state> load() override;
   caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
   caf::expected<stored_external>
@@ -191,14 +196,22 @@ class sql_store : public journal_store {
   virtual void reading(bool snapshot,
                        const std::function<void(sql_session&)>& body) const = 0;
 
+  /// Runs `body` in a transaction that writes; throws what it throws, or
+  /// what the backend does, having rolled back.
+  virtual void writing(const std::function<void(sql_session&)>& body) = 0;
+
   /// The highest sequence number in the log.
   static uint64_t read_last_seq(sql_session& session);
+
+  /// Sets last_seq_ and first_seq_ from the log.
+  void read_bounds(sql_session& session);
 
   /// STORE_FAILURE: "WHERE: WHAT".
   caf::error failure(const std::string& what) const;
 
   std::string where_;
   uint64_t last_seq_ = 0;
+  uint64_t first_seq_ = 1;
 };
 
 } // namespace oms

@@ -152,6 +152,24 @@ void sqlite_store::reading(
   body(*session_);
 }
 
+void sqlite_store::writing(const std::function<void(sql_session&)>& body) {
+  if (!broken_.empty())
+    throw std::runtime_error{broken_};
+  auto& s = *session_;
+  if (s.begin.run() != SQLITE_DONE)
+    throw std::runtime_error{std::string{"cannot begin a transaction: "} +
+                             sqlite3_errmsg(db_)};
+  try {
+    body(s);
+    if (s.commit.run() != SQLITE_DONE)
+      throw std::runtime_error{std::string{"cannot commit: "} +
+                               sqlite3_errmsg(db_)};
+  } catch (...) {
+    s.rollback.run();
+    throw;
+  }
+}
+
 caf::expected<order_record> sqlite_store::find_order(const order_id& id) const {
   if (auto err = refusal())
     return err;
@@ -344,7 +362,7 @@ sqlite_store::open(const std::string& path) {
     return failure("schema does not match this build: " +
                    std::string{sqlite3_errmsg(db)});
   try {
-    store->last_seq_ = read_last_seq(*store->session_);
+    store->read_bounds(*store->session_);
   } catch (const std::exception& e) {
     return failure(std::string{"cannot read the event log: "} + e.what());
   }

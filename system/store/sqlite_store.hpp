@@ -56,6 +56,7 @@ class sqlite_store : public sql_store {
 
   void reading(bool snapshot,
                const std::function<void(sql_session&)>& body) const override;
+  void writing(const std::function<void(sql_session&)>& body) override;
 
   /// STORE_FAILURE: "PATH: WHAT: SQLite's message".
   caf::error fail(const std::string& what) const;

@@ -554,3 +554,38 @@ TEST_CASE("e2e events: the admin searches orders by filters in pages, and "
   CHECK(field_of("?limit=101") == "limit");
   CHECK(field_of("?customer=x") == "customer");
 }
+
+TEST_CASE("e2e events: events older than the retention are pruned, and a "
+          "cursor before them answers 410 EVENTS_EXPIRED") {
+  shop s{{"--event-retention", "1s"}};
+  s.receive("RT-1", 1);
+  s.receive("RT-1", 1);
+  s.receive("RT-1", 1);
+  // Pruned within seconds: all but the newest event, which carries the
+  // sequence on.
+  REQUIRE(eventually(
+      [&] { return s.admin.get("/v1/events?after=1").status == 410; },
+      std::chrono::seconds(30)));
+  auto gone = s.admin.get("/v1/events?after=1");
+  CHECK(error_code(gone) == "EVENTS_EXPIRED");
+  auto first = body_of(gone)["error"]["details"]["first"].get<std::string>();
+  CHECK(first == "4");
+  // From the start is from the oldest event kept; a cursor right before it
+  // loses nothing and is served.
+  auto page = s.page("?after=0");
+  REQUIRE(page["events"].size() == 1);
+  CHECK(page["events"][0]["id"] == "4");
+  CHECK(s.page("?after=3")["events"].size() == 1);
+  // A stream resuming before them is refused before it opens.
+  sse_client late{s.d.port(), s.d.admin_token(), "", "1"};
+  late.read_head(std::chrono::seconds(20));
+  CHECK(late.head.rfind("HTTP/1.1 410", 0) == 0);
+  // The state does not depend on the events: a restart keeps stock and
+  // the log's bounds.
+  s.d.restart({"--event-retention", "1s"});
+  CHECK(s.admin.get("/v1/events?after=1").status == 410);
+  auto sku = body_of(s.admin.get("/v1/inventory/RT-1"));
+  CHECK(sku["onHand"] == 3);
+  s.receive("RT-1", 1);
+  CHECK(s.page("?after=4")["events"][0]["id"] == "5");
+}
