@@ -14,6 +14,12 @@ namespace oms::daemon {
 
 namespace {
 
+// Refuses a cursor past the newest event `last` (one of another store).
+[[noreturn]] void past_the_end(const char* field, uint64_t last) {
+  invalid(field, "is past the newest event (" + std::to_string(last) +
+                     "): a cursor of another store?");
+}
+
 // Events asked of the JOURNAL at once.
 constexpr uint64_t feed_slice = 256;
 // Events one request reads at most, however few pass its filter: the
@@ -261,8 +267,7 @@ void api::impl::events_stream(const call_ptr& c, const feed_read& r) {
       c, oms.journal(),
       [self_ptr, c, stream, after, field](uint64_t last) {
         if (after > last)
-          invalid(field, "is past the newest event (" + std::to_string(last) +
-                             "): a cursor of another store?");
+          past_the_end(field, last);
         auto open = [self_ptr, c, stream] {
           http_response resp;
           resp.content_type = "text/event-stream";
@@ -301,8 +306,7 @@ void api::impl::feed_step(const call_ptr& c, std::shared_ptr<feed_read> r) {
       [self_ptr, c, r, done](uint64_t last) {
         done();
         if (last < r->next && r->scanned == 0)
-          invalid("after", "is past the newest event (" + std::to_string(last) +
-                               "): a cursor of another store?");
+          past_the_end("after", last);
         if (last <= r->next)
           return self_ptr->feed_answer(c, *r);
         self_ptr->feed_scan(c, r, last);
