@@ -144,16 +144,18 @@ int stop_check(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   return static_cast<post_guard*>(user)->stop->load() ? 1 : 0;
 }
 
-// One POST; redirects are not followed, no proxy is used, only http(s).
-post_result post(const std::string& url, const std::vector<std::string>& fields,
+// One POST on `h` (its connection kept for the next); redirects are not
+// followed, no proxy is used, only http(s).
+post_result post(CURL* h, const std::string& url,
+                 const std::vector<std::string>& fields,
                  const std::string& body, milliseconds timeout,
                  const std::atomic<bool>& stop) {
   post_result out;
-  CURL* h = curl_easy_init();
   if (h == nullptr) {
     out.error = "cannot initialize libcurl";
     return out;
   }
+  curl_easy_reset(h);
   post_guard guard{&stop};
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_POST, 1L);
@@ -188,9 +190,12 @@ post_result post(const std::string& url, const std::vector<std::string>& fields,
   else
     out.error = curl_easy_strerror(rc);
   curl_slist_free_all(list);
-  curl_easy_cleanup(h);
   return out;
 }
+
+// How often, at most, a subscription's cursor is journaled while it
+// delivers: a crash delivers again at most this much (at least once).
+constexpr auto cursor_interval = milliseconds{200};
 
 } // namespace
 
@@ -199,10 +204,20 @@ post_result post(const std::string& url, const std::vector<std::string>& fields,
 struct webhook_dispatcher::impl {
   struct courier {
     webhook_config cfg;
-    /// The last event acknowledged and journaled, and the last one read
-    /// (passed or not).
+    /// The last event done with (acknowledged, dead, or passed over), the
+    /// last one read, and the cursor as last journaled.
     uint64_t cursor = 0;
     uint64_t pos = 0;
+    uint64_t journaled = 0;
+    std::chrono::steady_clock::time_point journaled_at;
+    /// Whether the cursor passed a published event since it was journaled
+    /// (passing only events of internal bookkeeping, such as cursors, never
+    /// journals one: that would feed itself).
+    bool unsaved = false;
+    /// Deleted: nothing more is journaled for it.
+    bool removed = false;
+    /// The courier thread's libcurl handle (its connection is kept).
+    CURL* curl = nullptr;
     uint32_t failures = 0;
     std::deque<delivery> recent;
     std::vector<delivery> dead;
@@ -212,11 +227,6 @@ struct webhook_dispatcher::impl {
     bool wake = false;
     /// When the event being delivered was committed (0: none).
     timestamp_ms head_at = 0;
-    /// Whether pos passed a published event the types did not select
-    /// since the cursor was journaled (passing only events of internal
-    /// bookkeeping, such as cursors, never journals one: that would feed
-    /// itself).
-    bool skipped = false;
     std::atomic<bool> stop{false};
     std::thread thread;
     std::condition_variable cv;
@@ -299,7 +309,8 @@ struct webhook_dispatcher::impl {
       expired += *first - 1 - std::min(c.pos, *first - 1);
       std::lock_guard<std::mutex> lk{mtx};
       c.pos = std::max(c.pos, *first - 1);
-      c.skipped = true;
+      c.cursor = std::max(c.cursor, c.pos);
+      c.unsaved = true;
       return false;
     }
     if (err) {
@@ -309,16 +320,9 @@ struct webhook_dispatcher::impl {
       return false;
     }
     if (got.empty()) {
-      // Caught up: a cursor moved past events this subscription skips is
-      // journaled now, so a restart does not read them again.
-      if (c.skipped && c.pos > c.cursor && !c.stop) {
-        c.skipped = false;
-        if (!append(self, {named_value(cursor_key(c.cfg.id),
-                                       std::to_string(c.pos))})) {
-          std::lock_guard<std::mutex> lk{mtx};
-          c.cursor = c.pos;
-        }
-      }
+      // Caught up: the cursor is journaled now, so a restart neither
+      // delivers nor reads again what is done.
+      save_cursor(self, c, true);
       self->request(journal, idle_wait + journal_timeout, atom::await_v,
                     c.pos + 1, caf::timespan{idle_wait})
           .receive([](uint64_t) {}, [](caf::error&) {});
@@ -327,6 +331,33 @@ struct webhook_dispatcher::impl {
     for (size_t i = 0; i < got.size(); ++i)
       c.buffer.emplace_back(c.pos + 1 + i, std::move(got[i]));
     return true;
+  }
+
+  // Journals the cursor if it passed a published event since it last was,
+  // and (unless `now`) cursor_interval has passed since.
+  void save_cursor(caf::scoped_actor& self, courier& c, bool now) {
+    uint64_t at;
+    {
+      std::lock_guard<std::mutex> lk{mtx};
+      if (!c.unsaved || c.removed || c.cursor <= c.journaled)
+        return;
+      if (!now &&
+          std::chrono::steady_clock::now() - c.journaled_at < cursor_interval)
+        return;
+      at = c.cursor;
+      c.unsaved = false;
+    }
+    if (auto err = append(
+            self, {named_value(cursor_key(c.cfg.id), std::to_string(at))})) {
+      log::error("webhook.journal_failed",
+                 {{"webhook", c.cfg.id}, {"error", describe(err)}});
+      std::lock_guard<std::mutex> lk{mtx};
+      c.unsaved = true;
+      return;
+    }
+    std::lock_guard<std::mutex> lk{mtx};
+    c.journaled = std::max(c.journaled, at);
+    c.journaled_at = std::chrono::steady_clock::now();
   }
 
   // Journals the subscription paused (through the control thread).
@@ -367,7 +398,7 @@ struct webhook_dispatcher::impl {
         "User-Agent: omsd-webhooks", "webhook-id: " + id,
         "webhook-timestamp: " + std::to_string(ts),
         "webhook-signature: " + webhook_signatures(conf, id, ts, body, now)};
-    auto r = post(conf.url, fields, body, cfg.timeout, c.stop);
+    auto r = post(c.curl, conf.url, fields, body, cfg.timeout, c.stop);
     auto outcome = classify_answer(r.status);
     why = r.status == 0 ? r.error
                         : "the receiver answered " + std::to_string(r.status);
@@ -425,6 +456,7 @@ struct webhook_dispatcher::impl {
             retry_delay(failures, cfg.retry_base, cfg.retry_max, jitter(rng));
         record(c, seq, "").next_retry_at = wall_ms() + wait.count();
       }
+      save_cursor(self, c, true);
       nap(c, wait);
       return; // the loop tries the head again
     }
@@ -439,25 +471,32 @@ struct webhook_dispatcher::impl {
           c.dead.erase(c.dead.begin());
         c.dead.push_back(record(c, seq, ""));
         evs.push_back(named_value(dead_key(conf.id), dead_doc(c)));
+        evs.push_back(named_value(cursor_key(conf.id), std::to_string(seq)));
       } else {
         ++delivered;
         c.failures = 0;
       }
-      evs.push_back(named_value(cursor_key(conf.id), std::to_string(seq)));
-    }
-    // Acknowledged (or refused for good): the cursor moves on once
-    // journaled. Should the journal fail, the event is delivered again
-    // after a restart (at least once).
-    if (auto err = append(self, std::move(evs)))
-      log::error("webhook.journal_failed",
-                 {{"webhook", conf.id}, {"error", describe(err)}});
-    {
-      std::lock_guard<std::mutex> lk{mtx};
+      // Acknowledged (or refused for good): done with. The cursor is
+      // journaled only after this, so a crash delivers the event again
+      // rather than lose it (at least once).
       c.cursor = std::max(c.cursor, seq);
       c.pos = std::max(c.pos, seq);
+      c.unsaved = true;
       c.head_at = 0;
     }
     c.buffer.pop_front();
+    if (!evs.empty()) {
+      // A dead letter is journaled at once, with the cursor past it.
+      if (auto err = append(self, std::move(evs)))
+        log::error("webhook.journal_failed",
+                   {{"webhook", conf.id}, {"error", describe(err)}});
+      else {
+        std::lock_guard<std::mutex> lk{mtx};
+        c.journaled = std::max(c.journaled, seq);
+        c.journaled_at = std::chrono::steady_clock::now();
+      }
+    }
+    save_cursor(self, c, false);
     if (outcome == attempt_outcome::dead && failures >= cfg.failures_max)
       pause(cp, "paused after " + std::to_string(failures) +
                     " failures in a row; the last: " + why);
@@ -509,7 +548,18 @@ struct webhook_dispatcher::impl {
   void run(courier_ptr cp) {
     caf::scoped_actor self{sys};
     auto& c = *cp;
+    std::unique_ptr<CURL, void (*)(CURL*)> curl{curl_easy_init(),
+                                                curl_easy_cleanup};
+    c.curl = curl.get();
     for (;;) {
+      bool idle;
+      {
+        std::lock_guard<std::mutex> lk{mtx};
+        idle = c.cfg.paused && c.jobs.empty();
+      }
+      // About to wait: nothing done stays unjournaled meanwhile.
+      if (idle)
+        save_cursor(self, c, true);
       webhook_config conf;
       std::optional<uint64_t> job;
       {
@@ -517,8 +567,13 @@ struct webhook_dispatcher::impl {
         c.cv.wait(lk, [&] {
           return c.stop.load() || !c.jobs.empty() || !c.cfg.paused;
         });
-        if (c.stop)
+        if (c.stop) {
+          lk.unlock();
+          // What was delivered since the cursor was last journaled is not
+          // delivered again after the restart.
+          save_cursor(self, c, true);
           return;
+        }
         if (!c.jobs.empty()) {
           job = c.jobs.front();
           c.jobs.pop_front();
@@ -537,8 +592,9 @@ struct webhook_dispatcher::impl {
       if (!entry) {
         std::lock_guard<std::mutex> lk{mtx};
         if (!feed_type(ev).empty())
-          c.skipped = true;
+          c.unsaved = true;
         c.pos = std::max(c.pos, seq);
+        c.cursor = std::max(c.cursor, seq);
         c.buffer.pop_front();
         continue;
       }
@@ -635,7 +691,7 @@ webhook_dispatcher::webhook_dispatcher(
   for (auto& [id, c] : d_->couriers) {
     if (auto i = cursors.find(id); i != cursors.end()) {
       auto seq = parse_decimal(i->second);
-      c->cursor = c->pos = seq.value_or(0);
+      c->cursor = c->pos = c->journaled = seq.value_or(0);
     }
     if (auto i = deads.find(id); i != deads.end()) {
       auto arr = json::parse(i->second, nullptr, false);
@@ -719,7 +775,7 @@ void webhook_dispatcher::create(webhook_change fields, answer done) {
       return done(err);
     auto c = std::make_shared<impl::courier>();
     c->cfg = conf;
-    c->cursor = c->pos = last;
+    c->cursor = c->pos = c->journaled = last;
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
       d_->couriers[conf.id] = c;
@@ -796,6 +852,7 @@ void webhook_dispatcher::remove(const std::string& id, answer done) {
                {
                  std::lock_guard<std::mutex> lk{d_->mtx};
                  d_->couriers.erase(id);
+                 c->removed = true;
                  c->stop = true;
                  c->cv.notify_all();
                  d_->retired.push_back(c);
