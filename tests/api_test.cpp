@@ -103,6 +103,16 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--rate-burst", "nan"},
            {"--rate-limit", "-1"},
            {"--store-check", "sometimes"},
+           {"--event-retention", "500ms"},
+           // Past a century its nanoseconds wrap negative: everything but
+           // the newest event would be pruned.
+           {"--event-retention", "200000d"},
+           {"--webhook-retry-max", "400d"},
+           {"--webhook-rotation-grace", "400d"},
+           {"--webhook-timeout", "0s"},
+           {"--webhook-retry-base", "0s"},
+           {"--webhook-retry-base", "20m"}, // longer than the default max
+           {"--webhook-failures-max", "0"},
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);

@@ -375,11 +375,20 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --idle-timeout and --body-timeout must be "
                          "longer than 0\n"};
-  if (cfg.event_retention.count() != 0 &&
-      cfg.event_retention < std::chrono::seconds(1))
+  // Bounded so that no sum of them with the time overflows.
+  constexpr auto century = std::chrono::hours(24 * 36500);
+  constexpr auto year = std::chrono::hours(24 * 365);
+  if ((cfg.event_retention.count() != 0 &&
+       cfg.event_retention < std::chrono::seconds(1)) ||
+      cfg.event_retention > century)
     return parse_outcome{std::nullopt, 2,
-                         "omsd: --event-retention must be 0s (for ever) or at "
-                         "least 1s\n"};
+                         "omsd: --event-retention must be 0s (for ever) or "
+                         "between 1s and 36500d\n"};
+  if (cfg.webhook_timeout > year || cfg.webhook_retry_max > year ||
+      cfg.webhook_rotation_grace > year)
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --webhook-timeout, --webhook-retry-max and "
+                         "--webhook-rotation-grace must be at most 365d\n"};
   if (cfg.webhook_timeout.count() <= 0 || cfg.webhook_retry_base.count() <= 0 ||
       cfg.webhook_retry_max < cfg.webhook_retry_base)
     return parse_outcome{std::nullopt, 2,

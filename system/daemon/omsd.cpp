@@ -492,9 +492,10 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
   log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                               {"in_flight", front.in_flight()}});
-  // Deliveries stop first (one under way is made again after a restart).
-  hooks.stop();
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
+  // Then the deliveries (one under way is made again after a restart); the
+  // last cursors are journaled before the journal stops.
+  hooks.stop();
   oms->shutdown(); // the journal is flushed before this returns
   log::info("omsd.stopped", {{"unanswered", unanswered}});
   return 0;

@@ -193,31 +193,42 @@ post_result post(CURL* h, const std::string& url,
   return out;
 }
 
-// How often, at most, a subscription's cursor is journaled while it
-// delivers: a crash delivers again at most this much (at least once).
+// How often the control thread journals the cursors that moved (all in one
+// append): a crash delivers again at most this much (at least once).
 constexpr auto cursor_interval = milliseconds{200};
+
+// The event as a delivery's body; bytes that are not UTF-8 (none should
+// be) are replaced rather than stop the courier.
+std::string body_of(const json& entry) {
+  return entry.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 } // namespace
 
 // -- the state ----------------------------------------------------------------
 
 struct webhook_dispatcher::impl {
+  // One subscription and its courier thread. Every field but `id`, `stop`,
+  // `finished`, `curl` and `buffer` is guarded by impl::mtx.
   struct courier {
+    explicit courier(webhook_config conf) : id(conf.id), cfg(std::move(conf)) {}
+
+    const std::string id;
     webhook_config cfg;
-    /// The last event done with (acknowledged, dead, or passed over), the
-    /// last one read, and the cursor as last journaled.
+    /// The last event done with (acknowledged, dead, or passed over), and
+    /// the last one read.
     uint64_t cursor = 0;
     uint64_t pos = 0;
+    /// The cursor as last journaled.
     uint64_t journaled = 0;
-    std::chrono::steady_clock::time_point journaled_at;
     /// Whether the cursor passed a published event since it was journaled
     /// (passing only events of internal bookkeeping, such as cursors, never
     /// journals one: that would feed itself).
     bool unsaved = false;
+    /// The dead letters changed and could not be journaled yet.
+    bool dead_unsaved = false;
     /// Deleted: nothing more is journaled for it.
     bool removed = false;
-    /// The courier thread's libcurl handle (its connection is kept).
-    CURL* curl = nullptr;
     uint32_t failures = 0;
     std::deque<delivery> recent;
     std::vector<delivery> dead;
@@ -228,9 +239,11 @@ struct webhook_dispatcher::impl {
     /// When the event being delivered was committed (0: none).
     timestamp_ms head_at = 0;
     std::atomic<bool> stop{false};
+    std::atomic<bool> finished{false};
     std::thread thread;
     std::condition_variable cv;
-    // Read by the courier thread only.
+    // The courier thread's own.
+    CURL* curl = nullptr;
     std::deque<std::pair<uint64_t, event>> buffer;
   };
   using courier_ptr = std::shared_ptr<courier>;
@@ -240,10 +253,15 @@ struct webhook_dispatcher::impl {
   webhook_settings cfg;
   mutable std::mutex mtx;
   std::map<std::string, courier_ptr> couriers;
+  /// Deleted ones whose thread is still to be joined.
   std::vector<courier_ptr> retired;
   std::deque<std::function<void(caf::scoped_actor&)>> ops;
   std::condition_variable ops_cv;
+  /// No change is taken any more (stop() began).
   bool stopping = false;
+  /// The couriers are stopped: the control thread ends once its queue is
+  /// empty and the last cursors are journaled.
+  bool couriers_stopped = false;
   std::thread control;
   std::atomic<uint64_t> delivered{0}, failed{0}, dead{0}, expired{0};
   std::mt19937_64 rng{std::random_device{}()};
@@ -303,9 +321,8 @@ struct webhook_dispatcher::impl {
       // The retention pruned events this subscription had not read (it was
       // paused, or its receiver down, that long): they cannot be delivered
       // any more. It goes on from the oldest event kept.
-      log::error(
-          "webhook.events_expired",
-          {{"webhook", c.cfg.id}, {"from", c.pos + 1}, {"to", *first - 1}});
+      log::error("webhook.events_expired",
+                 {{"webhook", c.id}, {"from", c.pos + 1}, {"to", *first - 1}});
       expired += *first - 1 - std::min(c.pos, *first - 1);
       std::lock_guard<std::mutex> lk{mtx};
       c.pos = std::max(c.pos, *first - 1);
@@ -315,17 +332,19 @@ struct webhook_dispatcher::impl {
     }
     if (err) {
       log::warn("webhook.read_failed",
-                {{"webhook", c.cfg.id}, {"error", describe(err)}});
+                {{"webhook", c.id}, {"error", describe(err)}});
       nap(c, std::chrono::seconds(1));
       return false;
     }
     if (got.empty()) {
-      // Caught up: the cursor is journaled now, so a restart neither
-      // delivers nor reads again what is done.
-      save_cursor(self, c, true);
+      uint64_t last = 0;
       self->request(journal, idle_wait + journal_timeout, atom::await_v,
                     c.pos + 1, caf::timespan{idle_wait})
-          .receive([](uint64_t) {}, [](caf::error&) {});
+          .receive([&](uint64_t x) { last = x; }, [](caf::error&) {});
+      // Answered with nothing new before its wait (omsd is stopping, or
+      // the journal refused): a pause rather than a spin.
+      if (last <= c.pos)
+        nap(c, milliseconds{100});
       return false;
     }
     for (size_t i = 0; i < got.size(); ++i)
@@ -333,35 +352,9 @@ struct webhook_dispatcher::impl {
     return true;
   }
 
-  // Journals the cursor if it passed a published event since it last was,
-  // and (unless `now`) cursor_interval has passed since.
-  void save_cursor(caf::scoped_actor& self, courier& c, bool now) {
-    uint64_t at;
-    {
-      std::lock_guard<std::mutex> lk{mtx};
-      if (!c.unsaved || c.removed || c.cursor <= c.journaled)
-        return;
-      if (!now &&
-          std::chrono::steady_clock::now() - c.journaled_at < cursor_interval)
-        return;
-      at = c.cursor;
-      c.unsaved = false;
-    }
-    if (auto err = append(
-            self, {named_value(cursor_key(c.cfg.id), std::to_string(at))})) {
-      log::error("webhook.journal_failed",
-                 {{"webhook", c.cfg.id}, {"error", describe(err)}});
-      std::lock_guard<std::mutex> lk{mtx};
-      c.unsaved = true;
-      return;
-    }
-    std::lock_guard<std::mutex> lk{mtx};
-    c.journaled = std::max(c.journaled, at);
-    c.journaled_at = std::chrono::steady_clock::now();
-  }
-
-  // Journals the subscription paused (through the control thread).
-  void pause(courier_ptr c, std::string reason) {
+  // Pauses the subscription now and journals it paused (through the
+  // control thread).
+  void pause(const courier_ptr& c, const std::string& reason) {
     {
       std::lock_guard<std::mutex> lk{mtx};
       if (c->cfg.paused)
@@ -369,12 +362,12 @@ struct webhook_dispatcher::impl {
       c->cfg.paused = true;
       c->cfg.pause_reason = reason;
     }
-    log::warn("webhook.paused", {{"webhook", c->cfg.id}, {"reason", reason}});
+    log::warn("webhook.paused", {{"webhook", c->id}, {"reason", reason}});
     submit([this, c](caf::scoped_actor& self) {
       webhook_config now;
       {
         std::lock_guard<std::mutex> lk{mtx};
-        if (c->stop)
+        if (c->removed)
           return;
         c->cfg.updated_at = wall_ms();
         now = c->cfg;
@@ -389,7 +382,7 @@ struct webhook_dispatcher::impl {
   // One attempt at `seq`; returns what it came to.
   attempt_outcome attempt(courier& c, const webhook_config& conf, uint64_t seq,
                           const json& entry, std::string& why) {
-    auto body = entry.dump();
+    auto body = body_of(entry);
     auto id = entry["id"].get<std::string>();
     auto now = wall_ms();
     auto ts = now / 1000;
@@ -439,24 +432,22 @@ struct webhook_dispatcher::impl {
     if (outcome == attempt_outcome::retry) {
       ++failed;
       uint32_t failures;
+      milliseconds wait{0};
       {
         std::lock_guard<std::mutex> lk{mtx};
         failures = ++c.failures;
+        if (failures < cfg.failures_max) {
+          std::uniform_real_distribution<double> jitter{0.0, 1.0};
+          wait =
+              retry_delay(failures, cfg.retry_base, cfg.retry_max, jitter(rng));
+          record(c, seq, "").next_retry_at = wall_ms() + wait.count();
+        }
       }
       if (failures >= cfg.failures_max) {
         pause(cp, "paused after " + std::to_string(failures) +
                       " failures in a row; the last: " + why);
         return;
       }
-      std::uniform_real_distribution<double> jitter{0.0, 1.0};
-      milliseconds wait;
-      {
-        std::lock_guard<std::mutex> lk{mtx};
-        wait =
-            retry_delay(failures, cfg.retry_base, cfg.retry_max, jitter(rng));
-        record(c, seq, "").next_retry_at = wall_ms() + wait.count();
-      }
-      save_cursor(self, c, true);
       nap(c, wait);
       return; // the loop tries the head again
     }
@@ -470,15 +461,15 @@ struct webhook_dispatcher::impl {
         if (c.dead.size() == dead_max)
           c.dead.erase(c.dead.begin());
         c.dead.push_back(record(c, seq, ""));
-        evs.push_back(named_value(dead_key(conf.id), dead_doc(c)));
-        evs.push_back(named_value(cursor_key(conf.id), std::to_string(seq)));
+        evs.push_back(named_value(dead_key(c.id), dead_doc(c)));
+        evs.push_back(named_value(cursor_key(c.id), std::to_string(seq)));
       } else {
         ++delivered;
         c.failures = 0;
       }
-      // Acknowledged (or refused for good): done with. The cursor is
-      // journaled only after this, so a crash delivers the event again
-      // rather than lose it (at least once).
+      // Acknowledged (or refused for good): done with. The control thread
+      // journals the cursor after this, so a crash delivers the event
+      // again rather than lose it (at least once).
       c.cursor = std::max(c.cursor, seq);
       c.pos = std::max(c.pos, seq);
       c.unsaved = true;
@@ -486,23 +477,25 @@ struct webhook_dispatcher::impl {
     }
     c.buffer.pop_front();
     if (!evs.empty()) {
-      // A dead letter is journaled at once, with the cursor past it.
-      if (auto err = append(self, std::move(evs)))
+      // A dead letter is journaled at once, with the cursor past it; if
+      // that fails, the control thread tries again with the next cursors.
+      auto err = append(self, std::move(evs));
+      std::lock_guard<std::mutex> lk{mtx};
+      if (err) {
         log::error("webhook.journal_failed",
-                   {{"webhook", conf.id}, {"error", describe(err)}});
-      else {
-        std::lock_guard<std::mutex> lk{mtx};
+                   {{"webhook", c.id}, {"error", describe(err)}});
+        c.dead_unsaved = true;
+      } else {
         c.journaled = std::max(c.journaled, seq);
-        c.journaled_at = std::chrono::steady_clock::now();
       }
     }
-    save_cursor(self, c, false);
     if (outcome == attempt_outcome::dead && failures >= cfg.failures_max)
       pause(cp, "paused after " + std::to_string(failures) +
                     " failures in a row; the last: " + why);
   }
 
-  // Delivers one recorded event again, out of order (a retry by the admin).
+  // Delivers one recorded event again, out of order (a retry by the admin;
+  // made even while the subscription is paused).
   void run_job(caf::scoped_actor& self, const courier_ptr& cp, uint64_t seq) {
     auto& c = *cp;
     webhook_config conf;
@@ -520,86 +513,80 @@ struct webhook_dispatcher::impl {
       return;
     std::string why;
     auto outcome = attempt(c, conf, seq, *entry, why);
+    std::lock_guard<std::mutex> lk{mtx};
     if (outcome != attempt_outcome::delivered) {
-      std::lock_guard<std::mutex> lk{mtx};
       auto& d = record(c, seq, "");
       // Tried by hand: it stays where it was (dead, or behind the cursor).
       d.status = seq <= c.cursor ? "DEAD" : "RETRYING";
       return;
     }
     ++delivered;
-    std::vector<event> evs;
-    {
-      std::lock_guard<std::mutex> lk{mtx};
-      auto before = c.dead.size();
-      c.dead.erase(
-          std::remove_if(c.dead.begin(), c.dead.end(),
-                         [&](const delivery& d) { return d.event == seq; }),
-          c.dead.end());
-      if (c.dead.size() != before)
-        evs.push_back(named_value(dead_key(conf.id), dead_doc(c)));
-    }
-    if (!evs.empty())
-      if (auto err = append(self, std::move(evs)))
-        log::error("webhook.journal_failed",
-                   {{"webhook", conf.id}, {"error", describe(err)}});
+    auto before = c.dead.size();
+    c.dead.erase(
+        std::remove_if(c.dead.begin(), c.dead.end(),
+                       [&](const delivery& d) { return d.event == seq; }),
+        c.dead.end());
+    if (c.dead.size() != before)
+      c.dead_unsaved = true; // journaled by the control thread
   }
 
-  void run(courier_ptr cp) {
+  // One turn of the courier's loop.
+  void step(caf::scoped_actor& self, const courier_ptr& cp) {
+    auto& c = *cp;
+    webhook_config conf;
+    std::optional<uint64_t> job;
+    {
+      std::unique_lock<std::mutex> lk{mtx};
+      c.cv.wait(lk, [&] {
+        return c.stop.load() || !c.jobs.empty() || !c.cfg.paused;
+      });
+      if (c.stop)
+        return;
+      if (!c.jobs.empty()) {
+        job = c.jobs.front();
+        c.jobs.pop_front();
+      }
+      c.wake = false;
+      conf = c.cfg;
+    }
+    if (job)
+      return run_job(self, cp, *job);
+    if (c.buffer.empty() && !fill(self, c))
+      return;
+    auto& [seq, ev] = c.buffer.front();
+    auto entry = feed_pick(ev, seq, feed_filter{conf.types, {}});
+    if (!entry) {
+      std::lock_guard<std::mutex> lk{mtx};
+      if (!feed_type(ev).empty())
+        c.unsaved = true;
+      c.pos = std::max(c.pos, seq);
+      c.cursor = std::max(c.cursor, seq);
+      c.head_at = 0;
+      c.buffer.pop_front();
+      return;
+    }
+    deliver_head(self, cp, conf, seq, *entry, ev.at);
+  }
+
+  void run(const courier_ptr& cp) {
     caf::scoped_actor self{sys};
     auto& c = *cp;
     std::unique_ptr<CURL, void (*)(CURL*)> curl{curl_easy_init(),
                                                 curl_easy_cleanup};
     c.curl = curl.get();
-    for (;;) {
-      bool idle;
-      {
-        std::lock_guard<std::mutex> lk{mtx};
-        idle = c.cfg.paused && c.jobs.empty();
+    while (!c.stop) {
+      try {
+        step(self, cp);
+      } catch (const std::exception& e) {
+        // A bug, not the receiver: this subscription stops delivering and
+        // says why; omsd goes on.
+        log::error("webhook.courier_failed",
+                   {{"webhook", c.id}, {"error", e.what()}});
+        c.buffer.clear();
+        pause(cp, std::string{"stopped by an internal error: "} + e.what());
       }
-      // About to wait: nothing done stays unjournaled meanwhile.
-      if (idle)
-        save_cursor(self, c, true);
-      webhook_config conf;
-      std::optional<uint64_t> job;
-      {
-        std::unique_lock<std::mutex> lk{mtx};
-        c.cv.wait(lk, [&] {
-          return c.stop.load() || !c.jobs.empty() || !c.cfg.paused;
-        });
-        if (c.stop) {
-          lk.unlock();
-          // What was delivered since the cursor was last journaled is not
-          // delivered again after the restart.
-          save_cursor(self, c, true);
-          return;
-        }
-        if (!c.jobs.empty()) {
-          job = c.jobs.front();
-          c.jobs.pop_front();
-        }
-        c.wake = false;
-        conf = c.cfg;
-      }
-      if (job) {
-        run_job(self, cp, *job);
-        continue;
-      }
-      if (c.buffer.empty() && !fill(self, c))
-        continue;
-      auto& [seq, ev] = c.buffer.front();
-      auto entry = feed_pick(ev, seq, feed_filter{conf.types, {}});
-      if (!entry) {
-        std::lock_guard<std::mutex> lk{mtx};
-        if (!feed_type(ev).empty())
-          c.unsaved = true;
-        c.pos = std::max(c.pos, seq);
-        c.cursor = std::max(c.cursor, seq);
-        c.buffer.pop_front();
-        continue;
-      }
-      deliver_head(self, cp, conf, seq, *entry, ev.at);
     }
+    c.finished = true;
   }
 
   void launch(const courier_ptr& c) {
@@ -630,19 +617,89 @@ struct webhook_dispatcher::impl {
       (*shared)(make_error(errc::not_ready, "omsd is stopping"));
   }
 
+  // Journals every cursor that moved and every dead-letter list that could
+  // not be, in one append.
+  void save_cursors(caf::scoped_actor& self) {
+    std::vector<event> evs;
+    std::vector<std::pair<courier_ptr, uint64_t>> saved;
+    std::vector<courier_ptr> deads;
+    {
+      std::lock_guard<std::mutex> lk{mtx};
+      for (auto& [id, c] : couriers) {
+        if (c->removed)
+          continue;
+        if (c->dead_unsaved) {
+          evs.push_back(named_value(dead_key(id), dead_doc(*c)));
+          deads.push_back(c);
+        }
+        if (c->unsaved && c->cursor > c->journaled) {
+          evs.push_back(named_value(cursor_key(id), std::to_string(c->cursor)));
+          saved.emplace_back(c, c->cursor);
+        }
+      }
+    }
+    if (evs.empty())
+      return;
+    if (auto err = append(self, std::move(evs))) {
+      log::error("webhook.journal_failed", {{"error", describe(err)}});
+      return;
+    }
+    std::lock_guard<std::mutex> lk{mtx};
+    for (auto& c : deads)
+      c->dead_unsaved = false;
+    for (auto& [c, at] : saved) {
+      c->journaled = std::max(c->journaled, at);
+      if (c->cursor == at)
+        c->unsaved = false;
+    }
+  }
+
+  // Joins the threads of deleted subscriptions that ended.
+  void reap() {
+    std::vector<courier_ptr> done;
+    {
+      std::lock_guard<std::mutex> lk{mtx};
+      auto ended = std::stable_partition(
+          retired.begin(), retired.end(),
+          [](const courier_ptr& c) { return !c->finished.load(); });
+      done.assign(ended, retired.end());
+      retired.erase(ended, retired.end());
+    }
+    for (auto& c : done)
+      if (c->thread.joinable())
+        c->thread.join();
+  }
+
   void control_loop() {
     caf::scoped_actor self{sys};
+    auto next_save = std::chrono::steady_clock::now() + cursor_interval;
     for (;;) {
       std::function<void(caf::scoped_actor&)> op;
+      bool last = false;
       {
         std::unique_lock<std::mutex> lk{mtx};
-        ops_cv.wait(lk, [&] { return stopping || !ops.empty(); });
-        if (ops.empty())
-          return;
-        op = std::move(ops.front());
-        ops.pop_front();
+        ops_cv.wait_until(lk, next_save,
+                          [&] { return couriers_stopped || !ops.empty(); });
+        if (!ops.empty()) {
+          op = std::move(ops.front());
+          ops.pop_front();
+        } else {
+          last = couriers_stopped;
+        }
       }
-      op(self);
+      try {
+        if (op)
+          op(self);
+        if (last || std::chrono::steady_clock::now() >= next_save) {
+          save_cursors(self);
+          reap();
+          next_save = std::chrono::steady_clock::now() + cursor_interval;
+        }
+      } catch (const std::exception& e) {
+        log::error("webhook.control_failed", {{"error", e.what()}});
+      }
+      if (last)
+        return;
     }
   }
 
@@ -667,6 +724,7 @@ webhook_dispatcher::webhook_dispatcher(
     caf::actor_system& sys, journal_actor journal, webhook_settings cfg,
     const std::vector<std::pair<std::string, std::string>>& stored)
     : d_(std::make_unique<impl>(sys, std::move(journal), std::move(cfg))) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
   std::map<std::string, std::string> cursors;
   std::map<std::string, std::string> deads;
   for (auto& [name, value] : stored) {
@@ -679,9 +737,8 @@ webhook_dispatcher::webhook_dispatcher(
         log::error("webhook.unreadable", {{"name", name}});
         continue;
       }
-      auto c = std::make_shared<impl::courier>();
-      c->cfg = std::move(*conf);
-      d_->couriers[c->cfg.id] = c;
+      auto c = std::make_shared<impl::courier>(std::move(*conf));
+      d_->couriers[c->id] = c;
     } else if (n.rfind("webhook-cursor:", 0) == 0) {
       cursors[name.substr(15)] = value;
     } else if (n.rfind("webhook-dead:", 0) == 0) {
@@ -707,6 +764,7 @@ webhook_dispatcher::webhook_dispatcher(
 
 webhook_dispatcher::~webhook_dispatcher() {
   stop();
+  curl_global_cleanup();
 }
 
 const webhook_settings& webhook_dispatcher::settings() const {
@@ -717,8 +775,9 @@ void webhook_dispatcher::stop() {
   std::vector<impl::courier_ptr> all;
   {
     std::lock_guard<std::mutex> lk{d_->mtx};
-    if (d_->stopping && !d_->control.joinable())
+    if (d_->couriers_stopped)
       return;
+    // No change is taken from now on; one being made launches no courier.
     d_->stopping = true;
     for (auto& [id, c] : d_->couriers)
       all.push_back(c);
@@ -728,28 +787,35 @@ void webhook_dispatcher::stop() {
       c->stop = true;
       c->cv.notify_all();
     }
-    d_->ops_cv.notify_all();
   }
-  if (d_->control.joinable())
-    d_->control.join();
   // Couriers waiting in the journal for an event stop waiting.
   caf::anon_send(d_->journal, atom::await_v);
   for (auto& c : all)
     if (c->thread.joinable())
       c->thread.join();
+  {
+    std::lock_guard<std::mutex> lk{d_->mtx};
+    d_->couriers_stopped = true;
+    d_->retired.clear();
+    d_->ops_cv.notify_all();
+  }
+  // It makes the changes queued, journals the last cursors, and ends.
+  if (d_->control.joinable())
+    d_->control.join();
 }
 
 void webhook_dispatcher::create(webhook_change fields, answer done) {
   d_->change(std::move(done), [this, fields = std::move(fields)](
                                   caf::scoped_actor& self, const answer& done) {
+    bool full;
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
-      if (d_->couriers.size() >= d_->cfg.webhooks_max)
-        return done(make_error(errc::conflict,
-                               "there are " +
-                                   std::to_string(d_->cfg.webhooks_max) +
-                                   " webhooks already; delete one first"));
+      full = d_->couriers.size() >= d_->cfg.webhooks_max;
     }
+    if (full)
+      return done(make_error(
+          errc::conflict, "there are " + std::to_string(d_->cfg.webhooks_max) +
+                              " webhooks already; delete one first"));
     webhook_config conf;
     conf.id = new_webhook_id();
     conf.url = fields.url.value_or("");
@@ -773,15 +839,21 @@ void webhook_dispatcher::create(webhook_change fields, answer done) {
                  named_value(cursor_key(conf.id), std::to_string(last))});
     if (err)
       return done(err);
-    auto c = std::make_shared<impl::courier>();
-    c->cfg = conf;
+    auto c = std::make_shared<impl::courier>(conf);
     c->cursor = c->pos = c->journaled = last;
+    bool launched = false;
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
       d_->couriers[conf.id] = c;
+      // Stopping: it is stored, and delivers from the next start.
+      if (!d_->stopping) {
+        d_->launch(c);
+        launched = true;
+      }
     }
-    d_->launch(c);
-    log::info("webhook.created", {{"webhook", conf.id}, {"url", conf.url}});
+    log::info(
+        "webhook.created",
+        {{"webhook", conf.id}, {"url", conf.url}, {"delivering", launched}});
     auto shown = public_json(conf);
     shown["secret"] = conf.secret;
     done(std::move(shown));
@@ -792,41 +864,49 @@ void webhook_dispatcher::update(const std::string& id, webhook_change fields,
                                 answer done) {
   d_->change(std::move(done), [this, id, fields = std::move(fields)](
                                   caf::scoped_actor& self, const answer& done) {
+    // The fields asked for, on the subscription as it stands (a pause its
+    // courier made meanwhile included).
+    auto apply = [&fields](webhook_config& conf) {
+      if (fields.url)
+        conf.url = *fields.url;
+      if (fields.types)
+        conf.types = *fields.types;
+      if (fields.description)
+        conf.description = *fields.description;
+      if (fields.paused) {
+        if (*fields.paused && !conf.paused)
+          conf.pause_reason = "paused by the admin";
+        conf.paused = *fields.paused;
+        if (!conf.paused)
+          conf.pause_reason.clear();
+      }
+    };
     webhook_config conf;
     impl::courier_ptr c;
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
       c = d_->find(id);
-      if (!c)
-        return done(missing(id));
-      conf = c->cfg;
+      if (c)
+        conf = c->cfg;
     }
-    if (fields.url)
-      conf.url = *fields.url;
-    if (fields.types)
-      conf.types = *fields.types;
-    if (fields.description)
-      conf.description = *fields.description;
-    bool resumed = false;
-    if (fields.paused) {
-      resumed = conf.paused && !*fields.paused;
-      if (*fields.paused && !conf.paused)
-        conf.pause_reason = "paused by the admin";
-      conf.paused = *fields.paused;
-      if (!conf.paused)
-        conf.pause_reason.clear();
-    }
+    if (!c)
+      return done(missing(id));
+    apply(conf);
     conf.updated_at = wall_ms();
     if (auto err = d_->append(
             self, {named_value(config_key(id), stored_json(conf).dump())}))
       return done(err);
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
-      c->cfg = conf;
-      if (resumed) {
+      bool was_paused = c->cfg.paused;
+      apply(c->cfg);
+      c->cfg.updated_at = conf.updated_at;
+      conf = c->cfg;
+      if (was_paused && !c->cfg.paused)
         c->failures = 0;
-        c->wake = true;
-      }
+      // A new URL, types or resumption is tried at once, not after a
+      // backoff meant for the old one.
+      c->wake = true;
       c->cv.notify_all();
     }
     log::info("webhook.updated",
@@ -842,9 +922,9 @@ void webhook_dispatcher::remove(const std::string& id, answer done) {
                {
                  std::lock_guard<std::mutex> lk{d_->mtx};
                  c = d_->find(id);
-                 if (!c)
-                   return done(missing(id));
                }
+               if (!c)
+                 return done(missing(id));
                if (auto err = d_->append(self, {named_value(config_key(id), ""),
                                                 named_value(cursor_key(id), ""),
                                                 named_value(dead_key(id), "")}))
@@ -855,7 +935,8 @@ void webhook_dispatcher::remove(const std::string& id, answer done) {
                  c->removed = true;
                  c->stop = true;
                  c->cv.notify_all();
-                 d_->retired.push_back(c);
+                 if (c->thread.joinable())
+                   d_->retired.push_back(c);
                }
                log::info("webhook.deleted", {{"webhook", id}});
                done(json::object());
@@ -871,10 +952,11 @@ void webhook_dispatcher::rotate(const std::string& id,
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
       c = d_->find(id);
-      if (!c)
-        return done(missing(id));
-      conf = c->cfg;
+      if (c)
+        conf = c->cfg;
     }
+    if (!c)
+      return done(missing(id));
     auto now = wall_ms();
     conf.previous_secret = conf.secret;
     conf.previous_until = now + grace.count();
@@ -885,7 +967,11 @@ void webhook_dispatcher::rotate(const std::string& id,
       return done(err);
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
-      c->cfg = conf;
+      c->cfg.previous_secret = conf.previous_secret;
+      c->cfg.previous_until = conf.previous_until;
+      c->cfg.secret = conf.secret;
+      c->cfg.updated_at = now;
+      conf = c->cfg;
     }
     log::info("webhook.rotated", {{"webhook", id}});
     auto shown = public_json(conf);
