@@ -1067,3 +1067,32 @@ TEST_CASE("the fuzz targets' copy of the route table is the API's, row by "
     CHECK(routes[i].pattern == fuzz::omsd_routes[i].pattern);
   }
 }
+
+TEST_CASE("metrics: the webhooks' counters appear only when omsd runs them") {
+  metrics m;
+  metrics::process_view pv;
+  pv.ready = true;
+  CHECK(m.render(nullptr, pv).find("oms_webhook") == std::string::npos);
+  webhook_counters w;
+  w.delivered = 7;
+  w.failed = 3;
+  w.dead = 1;
+  w.expired = 4;
+  w.active = 2;
+  w.paused = 1;
+  w.lag_events = 12;
+  w.oldest_undelivered_s = 1.5;
+  pv.webhooks = w;
+  auto text = m.render(nullptr, pv);
+  auto has = [&](const std::string& line) {
+    return text.find(line + "\n") != std::string::npos;
+  };
+  CHECK(has("oms_webhook_deliveries_total{outcome=\"delivered\"} 7"));
+  CHECK(has("oms_webhook_deliveries_total{outcome=\"failed\"} 3"));
+  CHECK(has("oms_webhook_deliveries_total{outcome=\"dead\"} 1"));
+  CHECK(has("oms_webhook_events_expired_total 4"));
+  CHECK(has("oms_webhooks{state=\"active\"} 2"));
+  CHECK(has("oms_webhooks{state=\"paused\"} 1"));
+  CHECK(has("oms_webhook_lag_events 12"));
+  CHECK(has("oms_webhook_oldest_undelivered_seconds 1.500000"));
+}

@@ -53,7 +53,7 @@ class metrics {
     /// Long polls of the change feed waiting for an event.
     uint64_t event_polls = 0;
     /// The webhooks' counters, when omsd runs webhooks.
-    std::optional<webhook_counters> webhooks;
+    std::optional<webhook_counters> webhooks{};
     /// The background integrity check's state (store_check_view::state's
     /// names); "damaged" makes omsd not ready.
     std::string store_check = "off";
