@@ -237,7 +237,7 @@ void add_order_list(CLI::App* ord, args& a, action& run) {
               "(GET /v1/customers/{id}/orders); with a filter, or without a "
               "customer, the admin search of every order (GET /v1/orders; "
               "admin)");
-  list->add_option("customer", a.customer,
+  list->add_option("customer,--customer", a.customer,
                    "The customer id (none: every customer's orders)");
   list->add_option("--status", a.status,
                    "Only orders in this status (CREATED ... CANCELLED)")

@@ -540,6 +540,15 @@ TEST_CASE("omsctl: order list searches every order by status and SKU") {
   REQUIRE(page["orders"].size() == 2);
   CHECK(page["orders"][0]["id"] == second);
   CHECK(page["orders"][1]["id"] == first);
+  // --customer as an option, with a filter: the admin search by customer.
+  auto mine = admin(d, {"order", "list", "--customer", customer, "--status",
+                        "created", "--field", "orders.0.id"});
+  REQUIRE_MESSAGE(mine.exit_code == 0, mine.err);
+  CHECK(lines_of(mine.out) == std::vector<std::string>{first});
+  auto nobody = admin(d, {"-o", "json", "order", "list", "--customer",
+                          "cus_nobody", "--status", "created"});
+  REQUIRE(nobody.exit_code == 0);
+  CHECK(json::parse(nobody.out)["orders"].empty());
   auto bad = admin(d, {"order", "list", "--since", "yesterday"});
   CHECK(bad.exit_code == 1);
   CHECK(bad.err.find("createdFrom") != std::string::npos);
