@@ -13,7 +13,8 @@
 # expiry.sh), and the others still run.
 #
 # Environment: OMSCTL (default build/omsctl), OMSD (default build/omsd, for
-# --start), PORT (default 18080, for --start; the expiry omsd takes PORT+1).
+# --start), PORT (default 18080, for --start; the expiry omsd takes PORT+1;
+# "auto": two free ports).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=examples/http
@@ -51,10 +52,21 @@ if [ "${1:-}" = "--start" ]; then
     exit 1
   }
   port=${PORT:-18080}
+  expiry_port=$((${PORT:-18080} + 1))
+  if [ "${PORT:-}" = auto ]; then
+    # Two ports free now (the tests run beside other servers, and beside
+    # other runs of themselves).
+    read -r port expiry_port < <(python3 -c '
+import socket
+s = [socket.socket() for _ in range(2)]
+for x in s:
+    x.bind(("127.0.0.1", 0))
+print(*[x.getsockname()[1] for x in s])')
+  fi
   start_omsd "$port" "$WORK/main"
-  start_omsd "$((port + 1))" "$WORK/expiry" --hold-ttl 5s
+  start_omsd "$expiry_port" "$WORK/expiry" --hold-ttl 5s
   export OMS_URL="http://127.0.0.1:$port"
-  EXPIRY_URL="http://127.0.0.1:$((port + 1))"
+  EXPIRY_URL="http://127.0.0.1:$expiry_port"
   "$OMSCTL" health
 fi
 
