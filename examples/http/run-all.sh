@@ -52,8 +52,9 @@ if [ "${1:-}" = "--start" ]; then
     exit 1
   }
   port=${PORT:-18080}
-  expiry_port=$((${PORT:-18080} + 1))
-  if [ "${PORT:-}" = auto ]; then
+  if [ "$port" != auto ]; then
+    expiry_port=$((port + 1))
+  else
     # Two ports free now (the tests run beside other servers, and beside
     # other runs of themselves).
     read -r port expiry_port < <(python3 -c '
