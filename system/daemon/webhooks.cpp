@@ -205,6 +205,15 @@ std::string body_of(const json& entry) {
 
 } // namespace
 
+namespace {
+
+caf::error missing(const std::string& id) {
+  return make_error(errc::not_found, "no webhook " + id,
+                    json{{"webhookId", id}}.dump());
+}
+
+} // namespace
+
 // -- the state ----------------------------------------------------------------
 
 struct webhook_dispatcher::impl {
@@ -703,20 +712,43 @@ struct webhook_dispatcher::impl {
     }
   }
 
+  // Changes subscription `id` by `apply`: on a copy, journaled, then on the
+  // subscription as it stands by then (a pause its courier made meanwhile
+  // stays). The subscription as it now is, or
+  // nullopt once `done` was answered the error.
+  std::optional<webhook_config>
+  edit(caf::scoped_actor& self, const std::string& id, const answer& done,
+       const std::function<void(webhook_config&)>& apply) {
+    webhook_config conf;
+    courier_ptr c;
+    {
+      std::lock_guard<std::mutex> lk{mtx};
+      c = find(id);
+      if (c)
+        conf = c->cfg;
+    }
+    if (!c) {
+      done(missing(id));
+      return std::nullopt;
+    }
+    apply(conf);
+    conf.updated_at = wall_ms();
+    if (auto err = append(
+            self, {named_value(config_key(id), stored_json(conf).dump())})) {
+      done(err);
+      return std::nullopt;
+    }
+    std::lock_guard<std::mutex> lk{mtx};
+    apply(c->cfg);
+    c->cfg.updated_at = conf.updated_at;
+    return c->cfg;
+  }
+
   courier_ptr find(const std::string& id) const {
     auto i = couriers.find(id);
     return i == couriers.end() ? nullptr : i->second;
   }
 };
-
-namespace {
-
-caf::error missing(const std::string& id) {
-  return make_error(errc::not_found, "no webhook " + id,
-                    json{{"webhookId", id}}.dump());
-}
-
-} // namespace
 
 // -- the dispatcher -----------------------------------------------------------
 
@@ -864,54 +896,39 @@ void webhook_dispatcher::update(const std::string& id, webhook_change fields,
                                 answer done) {
   d_->change(std::move(done), [this, id, fields = std::move(fields)](
                                   caf::scoped_actor& self, const answer& done) {
-    // The fields asked for, on the subscription as it stands (a pause its
-    // courier made meanwhile included).
-    auto apply = [&fields](webhook_config& conf) {
+    bool resumed = false;
+    auto conf = d_->edit(self, id, done, [&](webhook_config& x) {
       if (fields.url)
-        conf.url = *fields.url;
+        x.url = *fields.url;
       if (fields.types)
-        conf.types = *fields.types;
+        x.types = *fields.types;
       if (fields.description)
-        conf.description = *fields.description;
+        x.description = *fields.description;
       if (fields.paused) {
-        if (*fields.paused && !conf.paused)
-          conf.pause_reason = "paused by the admin";
-        conf.paused = *fields.paused;
-        if (!conf.paused)
-          conf.pause_reason.clear();
+        if (*fields.paused && !x.paused)
+          x.pause_reason = "paused by the admin";
+        resumed = x.paused && !*fields.paused;
+        x.paused = *fields.paused;
+        if (!x.paused)
+          x.pause_reason.clear();
       }
-    };
-    webhook_config conf;
-    impl::courier_ptr c;
+    });
+    if (!conf)
+      return;
     {
       std::lock_guard<std::mutex> lk{d_->mtx};
-      c = d_->find(id);
-      if (c)
-        conf = c->cfg;
-    }
-    if (!c)
-      return done(missing(id));
-    apply(conf);
-    conf.updated_at = wall_ms();
-    if (auto err = d_->append(
-            self, {named_value(config_key(id), stored_json(conf).dump())}))
-      return done(err);
-    {
-      std::lock_guard<std::mutex> lk{d_->mtx};
-      bool was_paused = c->cfg.paused;
-      apply(c->cfg);
-      c->cfg.updated_at = conf.updated_at;
-      conf = c->cfg;
-      if (was_paused && !c->cfg.paused)
-        c->failures = 0;
-      // A new URL, types or resumption is tried at once, not after a
-      // backoff meant for the old one.
-      c->wake = true;
-      c->cv.notify_all();
+      if (auto c = d_->find(id)) {
+        if (resumed)
+          c->failures = 0;
+        // A new URL, types or resumption is tried at once, not after a
+        // backoff meant for the old one.
+        c->wake = true;
+        c->cv.notify_all();
+      }
     }
     log::info("webhook.updated",
-              {{"webhook", id}, {"paused", conf.paused}, {"url", conf.url}});
-    done(public_json(conf));
+              {{"webhook", id}, {"paused", conf->paused}, {"url", conf->url}});
+    done(public_json(*conf));
   });
 }
 
@@ -945,39 +962,22 @@ void webhook_dispatcher::remove(const std::string& id, answer done) {
 
 void webhook_dispatcher::rotate(const std::string& id,
                                 std::chrono::milliseconds grace, answer done) {
-  d_->change(std::move(done), [this, id, grace](caf::scoped_actor& self,
-                                                const answer& done) {
-    webhook_config conf;
-    impl::courier_ptr c;
-    {
-      std::lock_guard<std::mutex> lk{d_->mtx};
-      c = d_->find(id);
-      if (c)
-        conf = c->cfg;
-    }
-    if (!c)
-      return done(missing(id));
-    auto now = wall_ms();
-    conf.previous_secret = conf.secret;
-    conf.previous_until = now + grace.count();
-    conf.secret = new_webhook_secret();
-    conf.updated_at = now;
-    if (auto err = d_->append(
-            self, {named_value(config_key(id), stored_json(conf).dump())}))
-      return done(err);
-    {
-      std::lock_guard<std::mutex> lk{d_->mtx};
-      c->cfg.previous_secret = conf.previous_secret;
-      c->cfg.previous_until = conf.previous_until;
-      c->cfg.secret = conf.secret;
-      c->cfg.updated_at = now;
-      conf = c->cfg;
-    }
-    log::info("webhook.rotated", {{"webhook", id}});
-    auto shown = public_json(conf);
-    shown["secret"] = conf.secret;
-    done(std::move(shown));
-  });
+  d_->change(std::move(done),
+             [this, id, grace](caf::scoped_actor& self, const answer& done) {
+               auto fresh = new_webhook_secret();
+               auto until = wall_ms() + grace.count();
+               auto conf = d_->edit(self, id, done, [&](webhook_config& x) {
+                 x.previous_secret = x.secret;
+                 x.previous_until = until;
+                 x.secret = fresh;
+               });
+               if (!conf)
+                 return;
+               log::info("webhook.rotated", {{"webhook", id}});
+               auto shown = public_json(*conf);
+               shown["secret"] = conf->secret;
+               done(std::move(shown));
+             });
 }
 
 caf::expected<json> webhook_dispatcher::list() const {
