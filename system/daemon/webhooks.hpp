@@ -1,13 +1,16 @@
 // Webhooks: the subscriptions and their delivery, a transactional outbox read
-// from the journal. Each subscription has a courier thread that reads the
-// committed events past its cursor, posts those its types select one at a
-// time, signed (webhook_wire.hpp), and journals the cursor once the
-// receiver acknowledged (2xx): delivery is at least once, in order, never
-// of an uncommitted change and never lost across a crash. A receiver that
-// fails is retried with a capped backoff; one that refuses an event (4xx)
-// sends it to the dead letters; too many failures in a row pause the
-// subscription. Changes to the subscriptions go through one control thread
-// that journals them in turn, so an API thread never waits for the journal.
+// from the journal. Each subscription has a courier thread
+// (webhook_courier.cpp) that reads the committed events past its cursor and
+// posts those its types select one at a time, signed (webhook_wire.hpp); its
+// cursor moves only once the receiver acknowledged (2xx), and the control
+// thread journals the cursors that moved every 200 ms: delivery is at least
+// once, in order, never of an uncommitted change and never lost across a
+// crash. A receiver that fails is retried with a capped backoff; one that
+// refuses an event (4xx) sends it to the dead letters; too many failures in
+// a row pause the subscription. Changes to the subscriptions go through the
+// same control thread, which journals them in turn, so an API thread never
+// waits for the journal (webhooks.cpp; webhooks_impl.hpp is the state both
+// halves share).
 //
 // Stored as named values of the journal (inbox_cursor events, reason =
 // name): "webhook:ID" the subscription (webhook_config, stored_json; ""
