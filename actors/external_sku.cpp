@@ -175,7 +175,7 @@ external_sku_actor::behavior_type external_sku(ext_ptr self, sku_id sku,
         return read_only();
       },
       // Likewise EXTERNAL_INVENTORY_READ_ONLY.
-      [=](atom::price, money) -> caf::result<stock_view> {
+      [=](atom::price, money, uint64_t) -> caf::result<stock_view> {
         return read_only();
       },
       // Replies the counters once a snapshot is known. Errors: UNKNOWN_SKU

@@ -59,18 +59,37 @@ caf::error broken(inventory_ptr self) {
   return err;
 }
 
-// Journals `events`, then runs `apply` and replies the new view. Waits for
-// the journal before handling anything else, so that changes apply in the
-// order they were journaled.
+// Numbers `events` with the SKU's next versions; answers the version the
+// last one takes.
+uint64_t number(inventory_ptr self, std::vector<event>& events) {
+  auto version = self->state.ledger.version();
+  for (auto& ev : events)
+    if (versions_sku(ev.kind))
+      ev.version = ++version;
+  return version;
+}
+
+// PRECONDITION_FAILED if the client saw another version of the SKU.
+caf::error stale(inventory_ptr self, uint64_t if_version) {
+  return version_mismatch("SKU " + self->state.sku,
+                          self->state.ledger.version(), if_version);
+}
+
+// Journals `events` (numbered with the SKU's next versions), then runs
+// `apply` and replies the new view. Waits for the journal before handling
+// anything else, so that changes apply in the order they were journaled and
+// no other change takes their versions.
 template <class Apply>
 caf::result<stock_view>
 journal_then_apply(inventory_ptr self, std::vector<event> events, Apply apply) {
   auto rp = self->make_response_promise<stock_view>();
+  auto version = number(self, events);
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::move(events))
       .await(
           [=](uint64_t) mutable {
             apply();
+            self->state.ledger.set_version(version);
             if (auto err = broken(self)) {
               rp.deliver(err);
               return;
@@ -179,6 +198,8 @@ caf::result<stock_view> apply_change(inventory_ptr self,
   }
   if (!chk.ok())
     return to_error(chk);
+  if (auto err = stale(self, c.if_version))
+    return err;
   auto events = change_events(self, c, lot);
   return journal_then_apply(self, std::move(events), [=] {
     auto& ledger = self->state.ledger;
@@ -233,6 +254,9 @@ void expire_batches(inventory_ptr self, uint64_t generation) {
     }
     if (broken(self))
       return;
+    // The batches left sale now, whether or not the record below becomes
+    // durable: the SKU is at its next version at once.
+    st.ledger.set_version(number(self, events));
     // A record of what left sale; the ledger derives it from time.
     self->request(st.ctx->journal, caf::infinite, atom::append_v,
                   std::move(events))
@@ -246,9 +270,12 @@ void expire_batches(inventory_ptr self, uint64_t generation) {
   arm_expiry(self);
 }
 
-caf::result<stock_view> set_price(inventory_ptr self, money unit_price) {
+caf::result<stock_view> set_price(inventory_ptr self, money unit_price,
+                                  uint64_t if_version) {
   if (auto chk = self->state.ledger.check_price(unit_price); !chk.ok())
     return to_error(chk);
+  if (auto err = stale(self, if_version))
+    return err;
   std::vector<event> events{
       stock_event(self, event_kind::price_set, 0, unit_price)};
   return journal_then_apply(self, std::move(events),
@@ -298,16 +325,17 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
         return receive(self, quantity, unit_price);
       },
       // Replies the view once the change is journaled. Errors:
-      // VALIDATION_FAILED, UNKNOWN_SKU, INSUFFICIENT_STOCK, STORE_FAILURE.
+      // VALIDATION_FAILED, UNKNOWN_SKU, INSUFFICIENT_STOCK,
+      // PRECONDITION_FAILED, STORE_FAILURE.
       [=](atom::apply, const stock_change& c) { return apply_change(self, c); },
       // Timer: batches whose expiry is due leave sale.
       [=](atom::expire, uint64_t generation) {
         expire_batches(self, generation);
       },
       // Replies the view once the price is journaled. Errors:
-      // VALIDATION_FAILED, UNKNOWN_SKU, STORE_FAILURE.
-      [=](atom::price, money unit_price) {
-        return set_price(self, unit_price);
+      // VALIDATION_FAILED, UNKNOWN_SKU, PRECONDITION_FAILED, STORE_FAILURE.
+      [=](atom::price, money unit_price, uint64_t if_version) {
+        return set_price(self, unit_price, if_version);
       },
       // Replies the counters now. Errors: UNKNOWN_SKU (never received).
       [=](atom::get) { return get_view(self); },

@@ -392,6 +392,7 @@ stock_view stock_ledger::view(const sku_id& sku, timestamp_ms now) const {
   result.received_total = received_total_;
   result.consumed_total = consumed_total_;
   result.adjusted_total = adjusted_total_;
+  result.version = version_;
   result.as_of = now;
   result.unallocatable_by_reason.assign(unallocatable_reason_count, 0);
   for (auto& l : lots_) {

@@ -111,6 +111,12 @@ class stock_ledger {
   int64_t adjusted_total() const { return adjusted_total_; }
   const std::vector<lot_state>& lots() const { return lots_; }
 
+  /// The SKU's version: the changes made to the SKU itself so far (events
+  /// that versions_sku names); the holds of orders do not change it. 0
+  /// before its first. The INVENTORY actor numbers its events with it.
+  uint64_t version() const { return version_; }
+  void set_version(uint64_t version) { version_ = version; }
+
   /// Restores a ledger from stored state (recovery): counters, batches and
   /// holds (each hold's `lots` names its batches). Batches whose expiry is
   /// at or before `now` count as expired.
@@ -229,6 +235,7 @@ class stock_ledger {
   int64_t received_total_ = 0;
   int64_t consumed_total_ = 0;
   int64_t adjusted_total_ = 0;
+  uint64_t version_ = 0;
   /// First to expire first.
   std::vector<lot_state> lots_;
   std::unordered_map<order_id, hold_view> holds_;

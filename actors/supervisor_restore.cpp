@@ -176,6 +176,7 @@ stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
   stock_ledger ledger{st.ctx->settings.limits.unit_price_max};
   ledger.restore(sku.unit_price, sku.received_total, sku.consumed_total,
                  sku.adjusted_total, std::move(lots), holds, now);
+  ledger.set_version(sku.version);
   return ledger;
 }
 

@@ -74,6 +74,17 @@ std::string field_details(std::string_view field) {
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+caf::error version_mismatch(std::string_view what, uint64_t version,
+                            uint64_t if_version) {
+  if (if_version == 0 || if_version == version)
+    return {};
+  return make_error(
+      errc::precondition_failed,
+      std::string{what} + " is at version " + std::to_string(version) +
+          ", not " + std::to_string(if_version) + " (If-Match): read it again",
+      "{\"version\":" + std::to_string(version) + "}");
+}
+
 errc code_of(const caf::error& err) {
   if (!err)
     return errc::none;

@@ -98,6 +98,12 @@ caf::error make_error(errc code, std::string message,
 /// HTTP API answers them as error.details.field.
 std::string field_details(std::string_view field);
 
+/// PRECONDITION_FAILED if `if_version` is set (not 0) and is not `version`,
+/// the version `what` ("order ord_1", "SKU A-1") is at now (details: that
+/// version); no error otherwise.
+caf::error version_mismatch(std::string_view what, uint64_t version,
+                            uint64_t if_version);
+
 /// The code of `err` if it is one of ours, errc::internal for any other
 /// non-empty error (e.g. a CAF system error), errc::none for no error.
 errc code_of(const caf::error& err);

@@ -55,6 +55,24 @@ constexpr bool is_order_event(event_kind kind) {
   return kind == event_kind::order_created || kind == event_kind::order_changed;
 }
 
+/// Whether events of this kind change a SKU's version: the changes made to
+/// the SKU itself (creation, price, receipts, adjustments, set-asides and
+/// returns to sale, expiries). The holds of orders on it (reserved, blocked,
+/// released, consumed) are the orders' changes and version the orders.
+constexpr bool versions_sku(event_kind kind) {
+  switch (kind) {
+    case event_kind::sku_created:
+    case event_kind::price_set:
+    case event_kind::stock_received:
+    case event_kind::stock_adjusted:
+    case event_kind::stock_moved:
+    case event_kind::batch_expired:
+      return true;
+    default:
+      return false;
+  }
+}
+
 /// What an order_changed event's quantity holds: 1 + the status the order
 /// had before the change (0, in events stored before it was recorded, means
 /// not known).
@@ -82,6 +100,9 @@ struct event {
   /// journal records it with the change, so a replay changes nothing.
   std::string inbox_id;
   oms::seller seller = oms::seller::internal;
+  /// Events that version a SKU (versions_sku): the SKU's version after this
+  /// change (0 in events journaled before SKUs had versions). 0 otherwise.
+  uint64_t version = 0;
 };
 
 /// The status before the change that an order_changed event records, if it
@@ -92,7 +113,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
   return f(caf::meta::type_name("event"), x.kind, x.at, x.sku, x.order,
            x.quantity, x.amount, x.snapshot, x.customer, x.lot, x.expires_at,
-           x.reason, x.lots, x.inbox_id, x.seller);
+           x.reason, x.lots, x.inbox_id, x.seller, x.version);
 }
 
 /// Bucket bounds of the journal's histograms (cumulative counts, the last

@@ -25,14 +25,16 @@ using inventory_actor = caf::typed_actor<
     // return from aside), journaled with its event id if any. Replies the new
     // view once durable. Errors: VALIDATION_FAILED, UNKNOWN_SKU,
     // INSUFFICIENT_STOCK (moving or removing units that are held or set
-    // aside), STORE_FAILURE.
+    // aside), PRECONDITION_FAILED (the change's if_version), STORE_FAILURE.
     caf::replies_to<atom::apply, stock_change>::with<stock_view>,
     // Timer: batches whose expiry is due leave sale (carries the timer's
     // generation; a stale one is ignored).
     caf::reacts_to<atom::expire, uint64_t>,
-    // Sets the unit price for later reservations (held orders keep theirs).
-    // Errors: VALIDATION_FAILED, UNKNOWN_SKU (never received), STORE_FAILURE.
-    caf::replies_to<atom::price, money>::with<stock_view>,
+    // Sets the unit price for later reservations (held orders keep theirs),
+    // if the SKU is at version `if_version` (0: any). Errors:
+    // VALIDATION_FAILED, UNKNOWN_SKU (never received), PRECONDITION_FAILED,
+    // STORE_FAILURE.
+    caf::replies_to<atom::price, money, uint64_t>::with<stock_view>,
     // Replies the counters now. Errors: UNKNOWN_SKU (never received).
     caf::replies_to<atom::get>::with<stock_view>,
     // Replies the counters and every order's hold on this SKU, for audits.

@@ -145,6 +145,7 @@ void to_json(nlohmann::json& j, const stock_view& x) {
     j["unallocatableByReason"] = by_reason(x.unallocatable_by_reason);
     j["adjustedTotal"] = x.adjusted_total;
     j["batches"] = x.batches;
+    j["version"] = x.version;
   } else {
     j["external"] = x.external;
   }

@@ -46,13 +46,7 @@ uint64_t if_version_of(const order_message& msg) {
 }
 
 caf::error version_mismatch(const order_record& rec, uint64_t if_version) {
-  if (if_version == 0 || if_version == rec.version)
-    return {};
-  return make_error(
-      errc::precondition_failed,
-      "order " + rec.id + " is at version " + std::to_string(rec.version) +
-          ", not " + std::to_string(if_version) + " (If-Match): read it again",
-      "{\"version\":" + std::to_string(rec.version) + "}");
+  return version_mismatch("order " + rec.id, rec.version, if_version);
 }
 
 } // namespace oms

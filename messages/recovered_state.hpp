@@ -24,6 +24,8 @@ struct sku_state {
   int64_t consumed_total = 0;
   int64_t adjusted_total = 0;
   timestamp_ms updated_at = 0;
+  /// The SKU's version (stock_ledger::version).
+  uint64_t version = 0;
   /// The batches with units on hand (lot, expiry, receipt time, on-hand and
   /// set-aside units per reason; held units are derived from the holds).
   std::vector<batch_view> batches;
@@ -33,7 +35,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, sku_state& x) {
   return f(caf::meta::type_name("sku_state"), x.sku, x.unit_price, x.on_hand,
            x.received_total, x.consumed_total, x.adjusted_total, x.updated_at,
-           x.batches);
+           x.version, x.batches);
 }
 
 /// A change from the EXTERNAL seller's feed that the WMS's snapshot may not

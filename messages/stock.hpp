@@ -123,6 +123,9 @@ struct stock_view {
   std::vector<batch_view> batches;
   /// EXTERNAL: what the WMS last reported and how our count derives from it.
   external_view external;
+  /// INTERNAL: the SKU's version (stock_ledger::version), its ETag; 0 for
+  /// the EXTERNAL seller's SKUs (their stock is the WMS's).
+  uint64_t version = 0;
 };
 
 template <class Inspector>
@@ -130,7 +133,8 @@ typename Inspector::result_type inspect(Inspector& f, stock_view& x) {
   return f(caf::meta::type_name("stock_view"), x.sku, x.seller, x.unit_price,
            x.on_hand, x.reserved, x.blocked, x.available, x.received_total,
            x.consumed_total, x.as_of, x.unallocatable,
-           x.unallocatable_by_reason, x.adjusted_total, x.batches, x.external);
+           x.unallocatable_by_reason, x.adjusted_total, x.batches, x.external,
+           x.version);
 }
 
 /// One page of the SKUs of a seller, by SKU name; next_cursor is empty on the

@@ -48,13 +48,16 @@ struct stock_change {
   /// EXTERNAL: the WMS's change sequence of the event (snapshots with a
   /// higher `reflects` include it).
   int64_t wms_seq = 0;
+  /// The SKU's version the client last saw (If-Match): the change is
+  /// refused PRECONDITION_FAILED if the SKU is at another. 0: any.
+  uint64_t if_version = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stock_change& x) {
   return f(caf::meta::type_name("stock_change"), x.kind, x.sku, x.quantity,
            x.unit_price, x.lot, x.expires_at, x.reason, x.note, x.event_id,
-           x.source, x.seller, x.wms_seq);
+           x.source, x.seller, x.wms_seq, x.if_version);
 }
 
 /// What became of one delivery of an inbound change.

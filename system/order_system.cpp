@@ -177,7 +177,7 @@ caf::expected<stock_view> order_system::set_price(const sku_id& sku,
                                       seller::internal);
   if (!handle)
     return handle.error();
-  return call<stock_view>(*handle, atom::price_v, unit_price);
+  return call<stock_view>(*handle, atom::price_v, unit_price, uint64_t{0});
 }
 
 caf::expected<customer_actor> order_system::customer(const customer_id& id) {

@@ -248,9 +248,11 @@ TEST_CASE("the SKU actor expires a batch at the exact virtual time") {
   CHECK(lot_names(o.record.lines[0].lots) == std::vector<std::string>{"L-1:4"});
   f.advance(3600'000ms - 1ms);
   CHECK(f.stock("MILK").available == 3);
+  CHECK(f.stock("MILK").version == 3); // created, two receipts
   f.advance(1ms);
   auto v = f.stock("MILK");
   CHECK(v.available == 2);
+  CHECK(v.version == 4); // and the expiry
   CHECK(reason_count(v, unallocatable_reason::expired) == 1);
   CHECK(batch(v, "L-1").expired);
   // The order keeps its units; cancelling does not put them back on sale.
@@ -263,7 +265,7 @@ TEST_CASE("the SKU actor expires a batch at the exact virtual time") {
   bool journaled = false;
   for (auto& ev : f.store_events(1, 1000))
     if (ev.kind == event_kind::batch_expired && ev.lot == "L-1" &&
-        ev.quantity == 1)
+        ev.quantity == 1 && ev.version == 4)
       journaled = true;
   CHECK(journaled);
 }

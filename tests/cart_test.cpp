@@ -129,7 +129,8 @@ TEST_CASE_FIXTURE(big_cart_fixture,
   auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"GOLD"},
                                  seller::internal);
   REQUIRE(h);
-  REQUIRE(call<stock_view>(*h, atom::price_v, money{20'000'000'000}));
+  REQUIRE(
+      call<stock_view>(*h, atom::price_v, money{20'000'000'000}, uint64_t{0}));
   auto v = view();
   REQUIRE(code(v) == "VALIDATION_FAILED");
   CHECK(field_of(v.error()) == "items");
@@ -176,7 +177,7 @@ TEST_CASE_FIXTURE(cart_fixture,
   CHECK(v.total == 2750);
   auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"A"},
                                  seller::internal);
-  REQUIRE(call<stock_view>(*h, atom::price_v, money{1200}));
+  REQUIRE(call<stock_view>(*h, atom::price_v, money{1200}, uint64_t{0}));
   CHECK(view(alice).total == 2 * 1200 + 750);
 }
 

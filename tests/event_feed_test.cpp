@@ -122,6 +122,13 @@ TEST_CASE("feed: the envelope is CloudEvents 1.0 with the order's version") {
                           {"quantity", 2},
                           {"seller", "INTERNAL"},
                           {"orderId", "ord_1"}});
+  // A change to the SKU itself carries the SKU's version; one journaled
+  // before SKUs had versions carries none.
+  auto priced = stock(event_kind::price_set, 0);
+  priced.version = 7;
+  CHECK(feed_entry(priced, 44)["subjectseq"] == 7);
+  priced.version = 0;
+  CHECK_FALSE(feed_entry(priced, 45).contains("subjectseq"));
 }
 
 TEST_CASE("feed: a customer's event never carries its token") {

@@ -101,10 +101,10 @@ TEST_CASE_FIXTURE(fixture, "a price change applies to later reservations") {
   auto h = call<inventory_actor>(sup, atom::find_sku_v, sku_id{"SKU-1"},
                                  seller::internal);
   REQUIRE(h);
-  auto v = call<stock_view>(*h, atom::price_v, money{250});
+  auto v = call<stock_view>(*h, atom::price_v, money{250}, uint64_t{0});
   REQUIRE(v);
   CHECK(v->unit_price == 250);
-  auto bad = call<stock_view>(*h, atom::price_v, money{0});
+  auto bad = call<stock_view>(*h, atom::price_v, money{0}, uint64_t{0});
   CHECK(code(bad) == "VALIDATION_FAILED");
   auto order = create("c1", {{"SKU-1", 2, seller::internal}});
   CHECK(order.record.lines[0].unit_price == 250);

@@ -306,6 +306,10 @@ INSERT INTO holds (order_id, sku, quantity, kind) VALUES ('o1', 'b', 3,
     CHECK(a.batches[0].unallocatable == std::vector<int64_t>{0, 0, 0, 0});
     CHECK(state->skus[1].sku == "C");
     CHECK(state->skus[1].batches.empty());
+    // Versions count the SKUs' own changes in the log, not the holds.
+    CHECK(a.version == 2);
+    CHECK(state->skus[1].version == 0);
+    CHECK(state->skus[2].version == 2);
     auto& b = state->skus[2];
     CHECK(b.sku == "b");
     REQUIRE(b.batches.size() == 1);

@@ -225,3 +225,54 @@ TEST_CASE_FIXTURE(restart_fixture, "a cart keeps working with a SKU whose "
   CHECK(view->lines.front().quantity == 2);
   CHECK(view->lines.front().unit_price == 100);
 }
+
+TEST_CASE_FIXTURE(restart_fixture, "a SKU's version numbers its own changes, "
+                                   "guards them, and comes back with its "
+                                   "actor") {
+  auto v = receive("SKU-V", 10, 100); // created (1), received (2)
+  CHECK(v.version == 2);
+  auto seq = store->last_seq();
+  auto price = [&](money unit_price, uint64_t if_version) {
+    return call<stock_view>(sku_actor("SKU-V"), atom::price_v, unit_price,
+                            if_version);
+  };
+  auto stale = price(250, 1);
+  CHECK(code(stale) == "PRECONDITION_FAILED");
+  CHECK(details_of(stale.error()) == "{\"version\":2}");
+  CHECK(store->last_seq() == seq);
+  auto priced = price(250, 2);
+  REQUIRE_MESSAGE(priced, why(priced));
+  CHECK(priced->version == 3);
+  CHECK(priced->unit_price == 250);
+  auto events = store_events(seq + 1, 10);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == event_kind::price_set);
+  CHECK(events[0].version == 3);
+  // An order's hold is the order's change, not the SKU's.
+  auto order = create("c1", {{"SKU-V", 4, seller::internal}});
+  CHECK(stock("SKU-V").reserved == 4);
+  CHECK(stock("SKU-V").version == 3);
+  // A stale stock change is refused (not recorded under its event id).
+  stock_change aside;
+  aside.kind = stock_change_kind::set_aside;
+  aside.sku = "SKU-V";
+  aside.quantity = 1;
+  aside.event_id = "aside-1";
+  aside.if_version = 2;
+  CHECK(code(call<inbox_result>(sup, atom::apply_v, aside)) ==
+        "PRECONDITION_FAILED");
+  aside.if_version = 3;
+  auto applied = call<inbox_result>(sup, atom::apply_v, aside);
+  REQUIRE_MESSAGE(applied, why(applied));
+  CHECK(applied->outcome == inbox_outcome::applied);
+  CHECK(applied->stock.version == 4);
+  // The restarted actor takes the version from the journal.
+  fail("SKU-V");
+  advance(all_backoffs);
+  CHECK(stock("SKU-V").version == 4);
+  CHECK(code(price(300, 3)) == "PRECONDITION_FAILED");
+  auto after = price(300, 4);
+  REQUIRE_MESSAGE(after, why(after));
+  CHECK(after->version == 5);
+  CHECK(order.record.status == order_status::created);
+}

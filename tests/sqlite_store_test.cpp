@@ -497,7 +497,8 @@ INSERT INTO events (seq, at, kind, sku, order_id, quantity, amount, payload)
          (2, 200, 'stock_received', 'A', '', 10, 0, NULL),
          (3, 300, 'stock_reserved', 'A', 'o1', 3, 0, NULL),
          (4, 400, 'stock_blocked', 'A', 'o1', 3, 0, NULL),
-         (5, 500, 'sku_created', 'B', '', 0, 250, NULL);
+         (5, 500, 'sku_created', 'B', '', 0, 250, NULL),
+         (6, 550, 'stock_received', 'B', '', 4, 0, '{"seller":1}');
 INSERT INTO skus (sku, unit_price, on_hand, received_total, consumed_total,
                   updated_at)
   VALUES ('A', 1000, 10, 10, 0, 200), ('B', 250, 0, 0, 0, 500);
@@ -506,7 +507,7 @@ INSERT INTO holds (order_id, sku, quantity, kind)
 )sql");
   {
     auto store = open_ok(path);
-    CHECK(store->last_seq() == 5);
+    CHECK(store->last_seq() == 6);
     auto state = store->load();
     REQUIRE_MESSAGE(state, why(state));
     REQUIRE(state->skus.size() == 2);
@@ -522,13 +523,17 @@ INSERT INTO holds (order_id, sku, quantity, kind)
     CHECK(a.batches[0].unallocatable == std::vector<int64_t>{0, 0, 0, 0});
     CHECK(state->skus[1].sku == "B");
     CHECK(state->skus[1].batches.empty()); // nothing on hand
+    // Versions count the SKUs' own changes in the log, not the holds nor
+    // the EXTERNAL seller's stock of the same name.
+    CHECK(a.version == 2);
+    CHECK(state->skus[1].version == 1);
     REQUIRE(state->holds.size() == 1);
     CHECK(state->holds[0].kind == hold_kind::blocked);
     CHECK(state->holds[0].lots == std::vector<lot_allocation>{{"", 3}});
     // The old log reads back without details.
     auto log = store->read(1, 10);
     REQUIRE_MESSAGE(log, why(log));
-    REQUIRE(log->size() == 5);
+    REQUIRE(log->size() == 6);
     CHECK((*log)[2].kind == event_kind::stock_reserved);
     CHECK((*log)[2].lots.empty());
     // Shipping the old hold takes its units off the batch ''.
@@ -554,6 +559,7 @@ INSERT INTO holds (order_id, sku, quantity, kind)
   auto& a = state->skus[0];
   CHECK(a.on_hand == 11);
   CHECK(a.consumed_total == 3);
+  CHECK(a.version == 3); // the receipt, not the shipment
   REQUIRE(a.batches.size() == 1);
   CHECK(a.batches[0].on_hand == 11);
   CHECK(state->holds.empty());

@@ -167,7 +167,11 @@ std::vector<event> model_events() {
   o1_shipped.updated_at = 2600;
   add(order_event(event_kind::order_changed, o1_shipped));
   add(stock(event_kind::batch_expired, "A", 1, 50'000, "L1"));
-  add(receipt("A", 4, 50'100, "L3", 120'000));
+  // SKU A's 13th change, numbered by its actor (the ones before carry no
+  // version, as journaled before SKUs had versions: each counts one).
+  auto numbered = receipt("A", 4, 50'100, "L3", 120'000);
+  numbered.version = 20;
+  add(numbered);
   auto o5 = sample_order("o5", "bob", order_status::created, 50'200);
   o5.lines = {{"A", 5, 1000, 0, 0, {{"L1", 1}, {"L2", 3}, {"", 1}}}};
   add(order_event(event_kind::order_created, o5));
@@ -233,6 +237,7 @@ void check_same_event(const event& want, const event& got) {
   CHECK(got.lots == want.lots);
   CHECK(got.inbox_id == want.inbox_id);
   CHECK(got.seller == want.seller);
+  CHECK(got.version == want.version);
 }
 
 store_state applied(const std::vector<event>& evs) {
@@ -255,6 +260,7 @@ void check_same_state(const recovered_state& want, const recovered_state& got) {
     CHECK(g.consumed_total == w.consumed_total);
     CHECK(g.adjusted_total == w.adjusted_total);
     CHECK(g.updated_at == w.updated_at);
+    CHECK(g.version == w.version);
     REQUIRE(g.batches.size() == w.batches.size());
     for (size_t j = 0; j < w.batches.size(); ++j) {
       auto& wb = w.batches[j];
@@ -538,7 +544,7 @@ TEST_CASE("every backend keeps its state across a reopen") {
 
 TEST_CASE("a recovered state with holds or lines on unknown SKUs is refused") {
   recovered_state ok;
-  ok.skus.push_back(sku_state{"A", 100, 5, 5, 0, 0, 1, {}});
+  ok.skus.push_back(sku_state{"A", 100, 5, 5, 0, 0, 1, 0, {}});
   ok.holds.push_back(hold_state{"o1", "A", 2, hold_kind::reserved, {}});
   CHECK(check_consistency(ok).empty());
   auto bad_hold = ok;
@@ -592,6 +598,10 @@ TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
   CHECK(a.consumed_total == 9);
   CHECK(a.adjusted_total == -3);
   CHECK(a.updated_at == 50'100);
+  // Twelve changes without a number, then one numbered 20; orders' holds
+  // and shipments do not count, nor the EXTERNAL seller's events.
+  CHECK(a.version == 20);
+  CHECK(want.skus[1].version == 2);
   std::vector<std::vector<int64_t>> aside{
       {0, 0, 0, 0}, {1, 0, 0, 0}, {0, 0, 0, 1}, {0, 0, 0, 0}};
   REQUIRE(a.batches.size() == 4);
@@ -665,6 +675,7 @@ static void check_same_sku(const recovered_state& whole, const sku_id& id,
     CHECK(got.state.consumed_total == sku->consumed_total);
     CHECK(got.state.adjusted_total == sku->adjusted_total);
     CHECK(got.state.updated_at == sku->updated_at);
+    CHECK(got.state.version == sku->version);
     REQUIRE(got.state.batches.size() == sku->batches.size());
     for (size_t i = 0; i < sku->batches.size(); ++i) {
       CHECK(got.state.batches[i].lot == sku->batches[i].lot);
@@ -774,7 +785,7 @@ TEST_CASE("every store reads one EXTERNAL SKU's WMS reservations and feed "
 }
 
 TEST_CASE("every store reads back stock events with their batch, expiry, "
-          "reason, lots, inbox id and seller") {
+          "reason, lots, inbox id, seller and version") {
   auto evs = model_events();
   temp_dir dir;
   for (auto& b : backends(dir)) {
@@ -818,7 +829,8 @@ TEST_CASE("a SQL store refuses undecodable stock details and hold batches, "
            {std::string{"{\"lots\": 5"}, std::string{"[1, 2]"},
             std::string{"{\"lots\": [[\"L1\", \"six\"]]}"},
             std::string{"{\"seller\": 7}"},
-            std::string{"{\"expiresAt\": \"soon\"}"}}) {
+            std::string{"{\"expiresAt\": \"soon\"}"}, std::string{"{\"v\": 0}"},
+            std::string{"{\"v\": -3}"}, std::string{"{\"v\": \"4\"}"}}) {
         CAPTURE(bad);
         b.exec_sql("UPDATE events SET payload = '" + bad + "' WHERE seq = 2");
         auto log = store->read(1, 10);

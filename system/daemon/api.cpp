@@ -89,9 +89,11 @@ std::string param_field(std::string_view pattern, size_t index) {
   return "path";
 }
 
-// The routes whose change checks If-Match (the order's actor does).
+// The routes whose change checks If-Match (the order's or the SKU's actor
+// does).
 bool takes_if_match(std::string_view pattern) {
-  return pattern.rfind("/v1/orders/{id}", 0) == 0;
+  return pattern.rfind("/v1/orders/{id}", 0) == 0 ||
+         pattern.rfind("/v1/inventory/{sku}", 0) == 0;
 }
 
 } // namespace
@@ -425,8 +427,8 @@ void api::impl::dispatch(const call_ptr& c, http::body_outcome outcome) {
   // unguarded: refused instead.
   if (!c->req.if_match.empty() && c->req.method != "GET" &&
       !takes_if_match(c->found->pattern))
-    invalid("If-Match", "this route does not take If-Match: only order "
-                        "changes do (SKUs carry no version yet)");
+    invalid("If-Match", "this route does not take If-Match: only the "
+                        "changes of an order or a SKU do");
   (this->*(c->found->handler))(c);
 }
 

@@ -177,12 +177,13 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         std::move(xs)...);
   }
 
-  // Answers a T with `status`; an order goes with its ETag.
+  // Answers a T with `status`; an order or a SKU goes with its ETag.
   template <class T>
   auto respond(const call_ptr& c, int status) {
     auto self_ptr = shared_from_this();
     return [self_ptr, c, status](T& x) {
-      if constexpr (std::is_same_v<T, order_record>)
+      if constexpr (std::is_same_v<T, order_record> ||
+                    std::is_same_v<T, stock_view>)
         self_ptr->reply(c, status, json(x), {{"ETag", etag_of(x.version)}});
       else
         self_ptr->reply(c, status, json(x));

@@ -159,6 +159,7 @@ void api::impl::inventory_receipt(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto receipt = read_receipt(body(c), c->params[0], limits(), now_ms());
   auto& ch = receipt.change;
+  ch.if_version = read_if_match(c->req.if_match);
   auto from = receipt.from;
   // The EXTERNAL seller's stock is its WMS's: refused as before.
   if (from == seller::external)
@@ -172,6 +173,7 @@ void api::impl::inventory_change(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto ch = read_change(body(c), c->params[0], limits().line_quantity_max,
                         limits().unit_price_max, now_ms());
+  ch.if_version = read_if_match(c->req.if_match);
   apply_change(c, ch, true);
 }
 
@@ -187,12 +189,13 @@ void api::impl::inventory_get(const call_ptr& c) {
 void api::impl::inventory_price(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto price = read_unit_price(body(c), limits());
+  auto if_version = read_if_match(c->req.if_match);
   auto self_ptr = shared_from_this();
   ask<inventory_actor>(
       c, oms.supervisor(),
-      [self_ptr, c, price](inventory_actor& sku) {
+      [self_ptr, c, price, if_version](inventory_actor& sku) {
         self_ptr->ask<stock_view>(c, sku, self_ptr->respond<stock_view>(c, 200),
-                                  atom::price_v, price);
+                                  atom::price_v, price, if_version);
       },
       atom::find_sku_v, c->params[0], seller::internal);
 }
@@ -247,7 +250,8 @@ void api::impl::answer_change(const call_ptr& c, const stock_change& ch,
     auto created = res.outcome == inbox_outcome::applied &&
                    ch.kind == stock_change_kind::receipt &&
                    res.stock.received_total == ch.quantity;
-    return reply(c, created ? 201 : 200, json(res));
+    return reply(c, created ? 201 : 200, json(res),
+                 {{"ETag", etag_of(res.stock.version)}});
   }
   auto j = res.stock.sku.empty() ? json::object() : json(res.stock);
   j["outcome"] = to_string(res.outcome);
@@ -255,7 +259,7 @@ void api::impl::answer_change(const call_ptr& c, const stock_change& ch,
     j["eventId"] = res.event_id;
   if (res.error_code != errc::none)
     j["error"] = {{"code", to_code(res.error_code)}, {"message", res.error}};
-  reply(c, 200, j);
+  reply(c, 200, j, {{"ETag", etag_of(res.stock.version)}});
 }
 
 void api::impl::audit(const call_ptr& c) {

@@ -187,6 +187,8 @@ json feed_entry(const event& ev, uint64_t seq) {
                 {"data", data_of(ev)}};
   if (is_order_event(ev.kind) && ev.snapshot.version > 0)
     entry["subjectseq"] = ev.snapshot.version;
+  else if (versions_sku(ev.kind) && ev.version > 0)
+    entry["subjectseq"] = ev.version;
   return entry;
 }
 

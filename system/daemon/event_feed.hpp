@@ -52,8 +52,9 @@ std::vector<std::string> read_feed_types(std::string_view text,
 
 /// The event as a CloudEvents 1.0 JSON object: id (the sequence number, as
 /// text), source, specversion, type, subject, time, datacontenttype, data,
-/// and the extension `subjectseq` (the order's version after the change,
-/// on order events). Call only for an event feed_type publishes.
+/// and the extension `subjectseq`: the order's version after the change on
+/// order events, the SKU's on the events of changes to the SKU itself
+/// (versions_sku). Call only for an event feed_type publishes.
 nlohmann::json feed_entry(const event& ev, uint64_t seq);
 
 /// The event as feed_entry renders it, if the feed publishes it and it

@@ -78,6 +78,8 @@ std::string encode_stock_detail(const event& ev) {
     j["inbox"] = ev.inbox_id;
   if (ev.seller != seller::internal)
     j["seller"] = as_int(ev.seller);
+  if (ev.version != 0)
+    j["v"] = ev.version;
   return j.empty() ? std::string{} : j.dump();
 }
 
@@ -99,6 +101,13 @@ bool decode_stock_detail(std::string_view text, event& ev) {
       ev.seller = code_of(*i, seller::external);
     if (auto i = j.find("lots"); i != j.end() && !decode_lots(*i, ev.lots))
       return false;
+    ev.version = 0;
+    if (auto i = j.find("v"); i != j.end()) {
+      auto version = whole<int64_t>(*i);
+      if (version < 1)
+        return false;
+      ev.version = static_cast<uint64_t>(version);
+    }
   } catch (const json::exception&) {
     return false;
   } catch (const undecodable&) {

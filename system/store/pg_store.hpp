@@ -37,7 +37,7 @@ class pg_store : public sql_store {
   std::string describe() const override { return where_; }
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 4;
+  static constexpr int schema_version = 5;
 
  private:
   explicit pg_store(std::string name);

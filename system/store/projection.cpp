@@ -194,7 +194,8 @@ void project(const event& ev, uint64_t seq, state_sink& to) {
       to.add_customer(ev.customer);
       break;
     case event_kind::batch_expired:
-      // A record of what left sale: the batch's expiry says it already.
+      // A record of what left sale: the batch's expiry says it already (the
+      // SKU's version counts it, below).
       break;
     case event_kind::inbox_cursor:
       if (!ev.reason.empty() && ev.inbox_id.empty())
@@ -207,6 +208,8 @@ void project(const event& ev, uint64_t seq, state_sink& to) {
       to.forget_inbox_ids(ev.amount);
       break;
   }
+  if (versions_sku(ev.kind))
+    to.set_sku_version(ev.sku, ev.version);
 }
 
 } // namespace oms

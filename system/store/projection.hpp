@@ -53,6 +53,9 @@ class state_sink {
                          int64_t amount, timestamp_ms at) = 0;
   /// Marks the SKU as changed at `at` (creating it at price 0).
   virtual void touch_sku(const sku_id& sku, timestamp_ms at) = 0;
+  /// Sets an existing SKU's version to `version`, or adds 1 to it if
+  /// `version` is 0 (an event journaled before SKUs had versions).
+  virtual void set_sku_version(const sku_id& sku, uint64_t version) = 0;
   virtual void add_to_batch(const sku_id& sku, const batch_change& change) = 0;
   /// Drops the SKU's batches with no units on hand.
   virtual void prune_batches(const sku_id& sku) = 0;

@@ -12,57 +12,32 @@ namespace oms {
 namespace {
 
 constexpr const char* sql_names[] = {
-    "insert_event",
-    "upsert_price",
-    "receive",
-    "adjust",
-    "consume",
-    "touch_sku",
-    "add_to_batch",
-    "prune_batches",
-    "hold_reserve",
-    "hold_block",
-    "hold_find",
-    "hold_update",
-    "hold_delete",
-    "upsert_order",
-    "upsert_line",
-    "insert_history",
-    "upsert_payment",
-    "insert_key",
-    "insert_customer",
-    "insert_inbox",
-    "forget_inbox",
-    "upsert_cursor",
-    "upsert_delta",
-    "upsert_wms",
-    "delete_wms",
-    "find_order",
-    "list_orders",
-    "search_by_sku",
-    "search_by_customer",
-    "search_by_status",
-    "search_all",
-    "read_events",
-    "last_seq",
-    "first_seq",
-    "prune_scan",
-    "prune_events",
-    "load_skus",
-    "load_batches",
-    "load_holds",
-    "load_live",
-    "load_customers",
-    "load_inbox",
-    "load_cursors",
-    "load_deltas",
-    "load_wms",
-    "count_orders",
-    "one_sku",
-    "one_sku_batches",
-    "one_sku_holds",
-    "load_key",
-    "one_external_deltas",
+    "insert_event",     "upsert_price",
+    "receive",          "adjust",
+    "consume",          "touch_sku",
+    "sku_version",      "add_to_batch",
+    "prune_batches",    "hold_reserve",
+    "hold_block",       "hold_find",
+    "hold_update",      "hold_delete",
+    "upsert_order",     "upsert_line",
+    "insert_history",   "upsert_payment",
+    "insert_key",       "insert_customer",
+    "insert_inbox",     "forget_inbox",
+    "upsert_cursor",    "upsert_delta",
+    "upsert_wms",       "delete_wms",
+    "find_order",       "list_orders",
+    "search_by_sku",    "search_by_customer",
+    "search_by_status", "search_all",
+    "read_events",      "last_seq",
+    "first_seq",        "prune_scan",
+    "prune_events",     "load_skus",
+    "load_batches",     "load_holds",
+    "load_live",        "load_customers",
+    "load_inbox",       "load_cursors",
+    "load_deltas",      "load_wms",
+    "count_orders",     "one_sku",
+    "one_sku_batches",  "one_sku_holds",
+    "load_key",         "one_external_deltas",
     "one_external_wms",
 };
 
@@ -104,6 +79,9 @@ class sql_sink : public state_sink {
   }
   void touch_sku(const sku_id& sku, timestamp_ms at) override {
     s_.run(sql::touch_sku, {sku, at});
+  }
+  void set_sku_version(const sku_id& sku, uint64_t version) override {
+    s_.run(sql::sku_version, {sku, clamp(version)});
   }
   void add_to_batch(const sku_id& sku, const batch_change& c) override {
     static_assert(unallocatable_reason_count == 4);
@@ -235,9 +213,15 @@ void load_rows(sql_session& s, sql statement, const char* failed,
 }
 
 sku_state sku_row(const sql_row& row) {
-  return sku_state{
-      row.text(0),    row.integer(1), row.integer(2), row.integer(3),
-      row.integer(4), row.integer(5), row.integer(6), {}};
+  return sku_state{row.text(0),
+                   row.integer(1),
+                   row.integer(2),
+                   row.integer(3),
+                   row.integer(4),
+                   row.integer(5),
+                   row.integer(6),
+                   static_cast<uint64_t>(std::max<int64_t>(0, row.integer(7))),
+                   {}};
 }
 
 hold_state hold_row(const sql_row& row) {

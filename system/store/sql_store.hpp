@@ -31,6 +31,7 @@ enum class sql : uint8_t {
   adjust,          // sku, on_hand, adjusted_total, updated_at (added)
   consume,         // sku, on_hand, consumed_total, updated_at (added)
   touch_sku,       // sku, updated_at
+  sku_version,     // sku, version (0: one more)
   add_to_batch,    // sku, lot, expires_at, received_at, on_hand, damaged,
                    // quarantined, expired, safety_stock (added)
   prune_batches,   // sku
@@ -74,7 +75,7 @@ enum class sql : uint8_t {
   prune_events, // upto: deletes the events with seq <= upto
   // Recovery (no parameters), each in the order store_state keeps.
   load_skus,      // sku, unit_price, on_hand, received_total, consumed_total,
-                  // adjusted_total, updated_at
+                  // adjusted_total, updated_at, version
   load_batches,   // sku, lot, expires_at, received_at, on_hand, damaged,
                   // quarantined, expired, safety_stock (by SKU, as created)
   load_holds,     // order_id, sku, quantity, kind, lots

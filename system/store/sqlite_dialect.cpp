@@ -179,6 +179,18 @@ CREATE INDEX orders_by_status ON orders (status, ordinal DESC);
 CREATE INDEX orders_by_ordinal ON orders (ordinal DESC);
 CREATE INDEX order_lines_by_sku ON order_lines (sku);
 )sql",
+    // 5 -> 6: the version of each SKU (ETag, If-Match): the changes made to
+    // the SKU itself so far, counted in the events the tables hold. The
+    // EXTERNAL seller's stock events (their payload names the seller) are
+    // not its SKUs' rows.
+    R"sql(
+ALTER TABLE skus ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+UPDATE skus SET version = (
+  SELECT count(*) FROM events e WHERE e.sku = skus.sku
+    AND e.seq <= (SELECT seq FROM projection WHERE id = 1)
+    AND e.kind IN ('sku_created', 'price_set', 'stock_received', 'stock_adjusted', 'stock_moved', 'batch_expired')
+    AND coalesce(e.payload, '') NOT LIKE '%"seller":%');
+)sql",
 };
 
 static_assert(std::size(migrations) == sqlite_store::schema_version);
@@ -216,6 +228,9 @@ const sql_dialect& sqlite_dialect() {
            "INSERT INTO skus (sku, unit_price, updated_at) VALUES "
            "(?1, 0, ?2) ON CONFLICT (sku) DO UPDATE SET "
            "updated_at = excluded.updated_at"},
+          {sql::sku_version,
+           "UPDATE skus SET version = CASE WHEN ?2 > 0 THEN ?2 ELSE "
+           "version + 1 END WHERE sku = ?1"},
           {sql::add_to_batch,
            "INSERT INTO batches (sku, lot, expires_at, received_at, on_hand, "
            "damaged, quarantined, expired, safety_stock) VALUES "
@@ -352,7 +367,7 @@ const sql_dialect& sqlite_dialect() {
           {sql::prune_events, "DELETE FROM events WHERE seq <= ?1"},
           {sql::load_skus,
            "SELECT sku, unit_price, on_hand, received_total, "
-           "consumed_total, adjusted_total, updated_at FROM skus "
+           "consumed_total, adjusted_total, updated_at, version FROM skus "
            "ORDER BY sku"},
           // In the order they were created, as store_state keeps them.
           {sql::load_batches,
@@ -378,9 +393,10 @@ const sql_dialect& sqlite_dialect() {
           {sql::load_key,
            "SELECT key, fingerprint, order_id, at, response FROM "
            "idempotency_keys WHERE customer = ?1 AND key = ?2"},
-          {sql::one_sku, "SELECT sku, unit_price, on_hand, received_total, "
-                         "consumed_total, adjusted_total, updated_at FROM skus "
-                         "WHERE sku = ?1"},
+          {sql::one_sku,
+           "SELECT sku, unit_price, on_hand, received_total, "
+           "consumed_total, adjusted_total, updated_at, version FROM skus "
+           "WHERE sku = ?1"},
           {sql::one_sku_batches,
            "SELECT sku, lot, expires_at, received_at, on_hand, "
            "damaged, quarantined, expired, safety_stock FROM "

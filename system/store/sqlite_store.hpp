@@ -47,7 +47,7 @@ class sqlite_store : public sql_store {
   static constexpr size_t unapplied_max = 65536;
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 5;
+  static constexpr int schema_version = 6;
 
  private:
   class session;

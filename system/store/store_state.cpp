@@ -54,6 +54,11 @@ void store_state::touch_sku(const sku_id& sku, timestamp_ms at) {
   sku_at(sku, at);
 }
 
+void store_state::set_sku_version(const sku_id& sku, uint64_t version) {
+  if (auto i = skus_.find(sku); i != skus_.end())
+    i->second.version = version != 0 ? version : i->second.version + 1;
+}
+
 void store_state::add_to_batch(const sku_id& sku, const batch_change& change) {
   auto& s = skus_[sku];
   s.sku = sku;

@@ -61,6 +61,7 @@ class store_state : private state_sink {
   void add_stock(const sku_id& sku, stock_total total, int64_t on_hand,
                  int64_t amount, timestamp_ms at) override;
   void touch_sku(const sku_id& sku, timestamp_ms at) override;
+  void set_sku_version(const sku_id& sku, uint64_t version) override;
   void add_to_batch(const sku_id& sku, const batch_change& change) override;
   void prune_batches(const sku_id& sku) override;
   std::optional<hold_state> find_hold(const order_id& order,

@@ -469,13 +469,14 @@ TEST_CASE("e2e events: orders answer their version as an ETag and If-Match "
   CHECK(body_of(list)["error"]["details"]["field"] == "If-Match");
   // A route that checks no version refuses the header rather than make the
   // change unguarded.
-  auto price =
-      s.admin.request("PATCH", "/v1/inventory/ET-1",
-                      json{{"unitPrice", 999}}.dump(), {"If-Match: \"1\""});
-  CHECK(price.status == 400);
-  CHECK(body_of(price)["error"]["details"]["field"] == "If-Match");
-  CHECK(s.admin.get("/v1/inventory/ET-1").body.find("\"unitPrice\":150") !=
-        std::string::npos);
+  auto hook = s.admin.post(
+      "/v1/webhooks",
+      json{{"url", "http://127.0.0.1:9/x"}, {"types", {"oms.order.paid"}}}
+          .dump(),
+      {"If-Match: \"1\""});
+  CHECK(hook.status == 400);
+  CHECK(body_of(hook)["error"]["details"]["field"] == "If-Match");
+  CHECK(body_of(s.admin.get("/v1/webhooks"))["webhooks"].empty());
   // The customer's own cancel at the current version goes through.
   http_client customer{s.d.url(), token};
   auto patch = customer.request("PATCH", "/v1/orders/" + id,
@@ -484,6 +485,87 @@ TEST_CASE("e2e events: orders answer their version as an ETag and If-Match "
   REQUIRE_MESSAGE(patch.status == 200, patch.body);
   CHECK(body_of(patch)["status"] == "CANCELLED");
   CHECK(patch.header("ETag") == "\"3\"");
+}
+
+TEST_CASE("e2e events: SKUs answer their version as an ETag and If-Match "
+          "guards their changes, across a restart") {
+  shop s;
+  s.receive("EV-1", 10); // sku_created (1) and stock_received (2)
+  auto read = s.admin.get("/v1/inventory/EV-1");
+  REQUIRE(read.status == 200);
+  CHECK(read.header("ETag") == "\"2\"");
+  CHECK(body_of(read)["version"] == 2);
+  auto price = [&](int64_t unit_price, const std::string& tag) {
+    return s.admin.request("PATCH", "/v1/inventory/EV-1",
+                           json{{"unitPrice", unit_price}}.dump(),
+                           {"If-Match: " + tag});
+  };
+  auto priced = price(175, "\"2\"");
+  REQUIRE_MESSAGE(priced.status == 200, priced.body);
+  CHECK(priced.header("ETag") == "\"3\"");
+  // Stale: refused with the version it is at, nothing changed.
+  auto events_before = s.all_events().size();
+  auto stale = price(999, "\"2\"");
+  CHECK(stale.status == 412);
+  CHECK(error_code(stale) == "PRECONDITION_FAILED");
+  CHECK(body_of(stale)["error"]["details"]["version"] == 3);
+  CHECK(body_of(s.admin.get("/v1/inventory/EV-1"))["unitPrice"] == 175);
+  CHECK(price(999, "W/\"3\"").status == 412);
+  CHECK(price(999, "\"3\", \"4\"").status == 400);
+  // A stale change with an event id is not recorded as processed: sent
+  // again at the current version, it applies.
+  json aside{{"kind", "SET_ASIDE"},
+             {"quantity", 2},
+             {"reason", "DAMAGED"},
+             {"eventId", "ev-aside-1"}};
+  auto refused = s.admin.post("/v1/inventory/EV-1/changes", aside.dump(),
+                              {"If-Match: \"2\""});
+  CHECK(refused.status == 412);
+  CHECK(s.all_events().size() == events_before);
+  auto applied = s.admin.post("/v1/inventory/EV-1/changes", aside.dump(),
+                              {"If-Match: \"3\""});
+  REQUIRE_MESSAGE(applied.status == 200, applied.body);
+  CHECK(body_of(applied)["outcome"] == "APPLIED");
+  CHECK(applied.header("ETag") == "\"4\"");
+  CHECK(body_of(applied)["stock"]["version"] == 4);
+  // The holds of orders are the orders' changes: the SKU keeps its version.
+  auto [cid, token] = s.customer();
+  auto id = s.order(cid, "EV-1", 3);
+  s.step(id, "confirm");
+  auto held = s.admin.get("/v1/inventory/EV-1");
+  CHECK(body_of(held)["reserved"].get<int64_t>() +
+            body_of(held)["blocked"].get<int64_t>() ==
+        3);
+  CHECK(held.header("ETag") == "\"4\"");
+  // A receipt guarded by a version of a SKU that does not exist creates
+  // nothing.
+  auto ghost = s.admin.post("/v1/inventory/EV-GHOST/receipts",
+                            json{{"quantity", 1}, {"unitPrice", 100}}.dump(),
+                            {"If-Match: \"1\""});
+  CHECK(ghost.status == 412);
+  CHECK(s.admin.get("/v1/inventory/EV-GHOST").status == 404);
+  // The feed numbers the SKU's own changes 1, 2, ...: its subjectseq.
+  std::vector<std::pair<std::string, int>> seen;
+  for (auto& e : s.all_events())
+    if (e["subject"] == "EV-1")
+      seen.emplace_back(e["type"].get<std::string>(),
+                        e.contains("subjectseq") ? e["subjectseq"].get<int>()
+                                                 : 0);
+  std::vector<std::pair<std::string, int>> expected{
+      {"oms.sku.created", 1},       {"oms.stock.received", 2},
+      {"oms.sku.price_changed", 3}, {"oms.stock.set_aside", 4},
+      {"oms.stock.reserved", 0},    {"oms.stock.blocked", 0}};
+  CHECK(seen == expected);
+  // A restart keeps the version: the tag read before still guards.
+  s.d.stop();
+  s.d.restart();
+  auto again = s.admin.get("/v1/inventory/EV-1");
+  REQUIRE(again.status == 200);
+  CHECK(again.header("ETag") == "\"4\"");
+  CHECK(price(180, "\"3\"").status == 412);
+  auto after = price(180, "\"4\"");
+  REQUIRE_MESSAGE(after.status == 200, after.body);
+  CHECK(after.header("ETag") == "\"5\"");
 }
 
 TEST_CASE("e2e events: streams a client closed stop counting against the "
