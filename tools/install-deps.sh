@@ -17,6 +17,8 @@ packages=(
   # the webhook receiver of the end-to-end tests, which checks signatures
   # with code of its own
   python3
+  # the console's browser tests (console/tests), driven by playwright-core
+  chromium
 )
 
 missing=()
@@ -25,24 +27,35 @@ for p in "${packages[@]}"; do
     || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all ${#packages[@]} packages present"
-  exit 0
-fi
-
-echo "install-deps: installing ${missing[*]}"
 as_root=()
 [ "$(id -u)" -eq 0 ] || as_root=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-"${as_root[@]}" apt-get update -qq
-"${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts a default cluster when it installs PostgreSQL; the tests run
-# their own throwaway cluster, so nothing of ours is left listening.
-if printf '%s\n' "${missing[@]}" | grep -qx postgresql-15; then
-  "${as_root[@]}" pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+# Node.js and npm build the console (console/package-lock.json): Debian's
+# unless a node with npm is there already (another packaging of it would
+# conflict with Debian's npm).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  "${as_root[@]}" apt-get update -qq
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts a default cluster when it installs PostgreSQL; the tests run
+  # their own throwaway cluster, so nothing of ours is left listening.
+  if printf '%s\n' "${missing[@]}" | grep -qx postgresql-15; then
+    "${as_root[@]}" pg_ctlcluster 15 main stop >/dev/null 2>&1 || true
+  fi
+  # Likewise the default Redis: the bench tests start their own (bench/with-redis.sh).
+  if printf '%s\n' "${missing[@]}" | grep -qx redis-server; then
+    "${as_root[@]}" service redis-server stop >/dev/null 2>&1 || true
+  fi
 fi
-# Likewise the default Redis: the bench tests start their own (bench/with-redis.sh).
-if printf '%s\n' "${missing[@]}" | grep -qx redis-server; then
-  "${as_root[@]}" service redis-server stop >/dev/null 2>&1 || true
+
+# The console's libraries, exactly as locked, unless already there.
+cd "$(dirname "$0")/../console"
+if ! npm ls --all >/dev/null 2>&1 || [ ! -d node_modules/uplot ]; then
+  echo "install-deps: npm ci in console/"
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 echo "install-deps: done"

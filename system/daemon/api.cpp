@@ -6,6 +6,8 @@
 
 #include <caf/sec.hpp>
 
+#include "actors/order_machine.hpp"
+#include "messages/json.hpp"
 #include "system/daemon/api_impl.hpp"
 #include "system/http/route.hpp"
 #include "system/http/utf8.hpp"
@@ -104,6 +106,17 @@ int64_t now_ms() {
       .count();
 }
 
+json order_json(const order_record& rec) {
+  json j;
+  to_json(j, rec);
+  auto& actions = j["actions"] = json::array();
+  for (auto cmd : {command_kind::confirm, command_kind::pay, command_kind::ship,
+                   command_kind::deliver, command_kind::cancel})
+    if (check_command(rec, cmd) == errc::none)
+      actions.push_back(to_string(cmd));
+  return j;
+}
+
 caf::error order_missing(const order_id& id) {
   return make_error(errc::order_not_found, "no order " + id,
                     dump(json{{"orderId", id}}));
@@ -119,6 +132,7 @@ const std::vector<api::impl::route_def>& api::impl::routes() {
        &i::inventory_receipt},
       {"POST", "/v1/inventory/{sku}/changes", true, true, &i::inventory_change},
       {"GET", "/v1/inventory/{sku}", true, false, &i::inventory_get},
+      {"GET", "/v1/inventory/{sku}/holds", true, true, &i::inventory_holds},
       {"PATCH", "/v1/inventory/{sku}", true, true, &i::inventory_price},
       {"GET", "/v1/inventory", true, false, &i::inventory_list},
       {"POST", "/v1/customers", true, true, &i::customer_create},
@@ -360,6 +374,8 @@ bool api::impl::authenticate(const call_ptr& c, const route_def& found) {
 }
 
 bool api::impl::admit(const call_ptr& c) {
+  if (serve_console(c))
+    return false;
   auto m =
       http::match_route(routes(), c->req.method, http::split_path(c->req.path));
   const route_def* found = m.found() ? &routes()[m.index] : nullptr;

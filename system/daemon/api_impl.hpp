@@ -37,6 +37,11 @@ int64_t now_ms();
 /// 404 ORDER_NOT_FOUND for `id`, with the id in the details.
 caf::error order_missing(const order_id& id);
 
+/// An order as one order's answers show it: its fields and `actions`, the
+/// commands its state machine takes now ("confirm", "pay", "ship",
+/// "deliver", "cancel"; some need the admin token).
+nlohmann::json order_json(const order_record& rec);
+
 /// Sends a request from a short-lived actor; `ok` or `err` runs with the
 /// reply, on an actor thread. An exception `ok` throws is answered as an
 /// INTERNAL error through `err`.
@@ -177,13 +182,16 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
         std::move(xs)...);
   }
 
-  // Answers a T with `status`; an order or a SKU goes with its ETag.
+  // Answers a T with `status`; an order (with its actions) or a SKU goes
+  // with its ETag.
   template <class T>
   auto respond(const call_ptr& c, int status) {
     auto self_ptr = shared_from_this();
     return [self_ptr, c, status](T& x) {
-      if constexpr (std::is_same_v<T, order_record> ||
-                    std::is_same_v<T, stock_view>)
+      if constexpr (std::is_same_v<T, order_record>)
+        self_ptr->reply(c, status, order_json(x),
+                        {{"ETag", etag_of(x.version)}});
+      else if constexpr (std::is_same_v<T, stock_view>)
         self_ptr->reply(c, status, json(x), {{"ETag", etag_of(x.version)}});
       else
         self_ptr->reply(c, status, json(x));
@@ -245,6 +253,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // What the request line and headers decide: true when the request may
   // go on to its handler once its body is in; false when it was answered.
   bool admit(const call_ptr& c);
+  void inventory_holds(const call_ptr& c);
+  /// Answers a request for the console's files (/console, /console/...):
+  /// true if it was one (api_console.cpp).
+  bool serve_console(const call_ptr& c);
   // With the body in (or not, as `outcome` says): the route's handler.
   void dispatch(const call_ptr& c, http::body_outcome outcome);
   // 413 PAYLOAD_TOO_LARGE, naming the limit.

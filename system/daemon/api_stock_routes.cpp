@@ -186,6 +186,38 @@ void api::impl::inventory_get(const call_ptr& c) {
                   c->params[0], from);
 }
 
+void api::impl::inventory_holds(const call_ptr& c) {
+  auto q = parse_query(c->req.query, {"seller"});
+  auto from = seller::internal;
+  if (auto i = q.find("seller"); i != q.end())
+    from = parse_seller_field(i->second, "seller");
+  auto self_ptr = shared_from_this();
+  ask<inventory_actor>(
+      c, oms.supervisor(),
+      [self_ptr, c](inventory_actor& sku) {
+        self_ptr->ask<stock_snapshot>(
+            c, sku,
+            [self_ptr, c](stock_snapshot& snap) {
+              std::sort(snap.holds.begin(), snap.holds.end(),
+                        [](const hold_view& x, const hold_view& y) {
+                          return x.order < y.order;
+                        });
+              json holds = json::array();
+              for (auto& h : snap.holds)
+                holds.push_back({{"orderId", h.order},
+                                 {"quantity", h.quantity},
+                                 {"kind", to_string(h.kind)},
+                                 {"lots", h.lots}});
+              self_ptr->reply(c, 200,
+                              json{{"sku", snap.view.sku},
+                                   {"seller", to_string(snap.view.seller)},
+                                   {"holds", std::move(holds)}});
+            },
+            atom::holds_v);
+      },
+      atom::find_sku_v, c->params[0], from);
+}
+
 void api::impl::inventory_price(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto price = read_unit_price(body(c), limits());

@@ -26,8 +26,9 @@ struct request {
   /// The Accept and Last-Event-ID header fields, as sent ("" if absent).
   std::string accept;
   std::string last_event_id;
-  /// The If-Match header field, as sent ("" if absent).
+  /// The If-Match and If-None-Match header fields, as sent ("" if absent).
   std::string if_match;
+  std::string if_none_match;
   /// The declared Content-Length; none for a chunked body or no body.
   std::optional<uint64_t> content_length;
   /// A body follows the header (Content-Length > 0 or chunked).
@@ -58,6 +59,10 @@ class body_stream {
 struct response {
   int status = 200;
   std::string content_type = "application/json";
+  /// The Cache-Control field: answers of the API are never stored.
+  std::string cache_control = "no-store";
+  /// A 304 has no body and no Content-Length (its length would be the
+  /// full answer's).
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   /// Close the connection after this answer.

@@ -10,6 +10,10 @@ const char* reason_phrase(int status) {
       return "OK";
     case 201:
       return "Created";
+    case 301:
+      return "Moved Permanently";
+    case 304:
+      return "Not Modified";
     case 400:
       return "Bad Request";
     case 401:
@@ -26,6 +30,8 @@ const char* reason_phrase(int status) {
       return "Conflict";
     case 410:
       return "Gone";
+    case 412:
+      return "Precondition Failed";
     case 413:
       return "Payload Too Large";
     case 414:

@@ -65,7 +65,9 @@ std::string serialize(const response& resp, unsigned version, bool close,
   out += reason_phrase(resp.status);
   out += "\r\nContent-Type: ";
   out += resp.content_type;
-  out += "\r\nCache-Control: no-store\r\n";
+  out += "\r\nCache-Control: ";
+  out += resp.cache_control;
+  out += "\r\n";
   for (auto& [name, value] : resp.headers) {
     // A line break in a field would start a field (or an answer) of its
     // own: such a field is dropped, whoever made it.
@@ -85,6 +87,10 @@ std::string serialize(const response& resp, unsigned version, bool close,
     // The body ends when the connection closes; a proxy is asked not to
     // hold pieces back.
     out += "X-Accel-Buffering: no\r\n\r\n";
+    return out;
+  }
+  if (resp.status == 304) {
+    out += "\r\n";
     return out;
   }
   out += "Content-Length: ";
@@ -159,6 +165,7 @@ class session : public std::enable_shared_from_this<session> {
     head.accept = std::string{msg[bhttp::field::accept]};
     head.last_event_id = std::string{msg["Last-Event-ID"]};
     head.if_match = std::string{msg[bhttp::field::if_match]};
+    head.if_none_match = std::string{msg[bhttp::field::if_none_match]};
     head.idempotency_key = std::string{msg["Idempotency-Key"]};
     auto length = head_parser_->content_length();
     bool chunked = head_parser_->chunked();

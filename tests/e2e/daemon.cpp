@@ -242,6 +242,16 @@ client::http_result raw_http(int port, const std::string& request) {
   }
   result.status = std::stol(text.substr(9, 3));
   result.body = text.substr(end + 4);
+  // The header fields after the status line, as sent.
+  for (auto at = text.find("\r\n") + 2; at < end;) {
+    auto eol = text.find("\r\n", at);
+    auto line = text.substr(at, eol - at);
+    if (auto colon = line.find(':'); colon != std::string::npos)
+      result.headers.emplace_back(
+          line.substr(0, colon),
+          line.substr(line.find_first_not_of(' ', colon + 1)));
+    at = eol + 2;
+  }
   return result;
 }
 
