@@ -105,4 +105,6 @@ function App() {
     <main id="main" tabindex="-1"><${Page} parts=${parts} /></main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

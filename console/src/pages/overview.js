@@ -20,7 +20,8 @@ function Chart({ title, series, unit }) {
     const width = Math.max(280, box.current.clientWidth);
     plot.current = new uPlot({
       title, width, height: 180,
-      scales: { x: { time: true } },
+      // The last five minutes, however few points there are yet.
+      scales: { x: { time: true, range: (u, min, max) => [max - (keep * every) / 1000, max] } },
       axes: [{}, { values: (u, ticks) => ticks.map((t) => `${t}${unit}`) }],
       series: [{}, { label: title, stroke: '#1d4ed8', width: 2, fill: 'rgba(29,78,216,0.08)' }],
     }, [[], []], box.current);
@@ -125,7 +126,7 @@ export function Overview() {
       <dl class="stats">
         <${Stat} id="commit" label="Mean commit time" value=${seconds(commitAvg)} />
         <${Stat} id="batch" label="Mean events per commit" value=${batchAvg === null ? '—' : batchAvg.toFixed(1)} />
-        <${Stat} id="last-seq" label="Last event" value=${count(total(s, 'oms_journal_last_seq'))} />
+        <${Stat} id="last-seq" label="Last event id" value=${count(total(s, 'oms_journal_last_seq'))} />
         <${Stat} id="failing" label="Commits failing" value=${total(s, 'oms_journal_failing') ? 'YES' : 'no'} />
       </dl>
     </section>

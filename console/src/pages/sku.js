@@ -42,8 +42,8 @@ function Derivation({ v }) {
   const rows = [
     ['The WMS snapshot said orderable', x.snapshotOrderable, `as of ${when(x.snapshotAsOf)}, reflecting WMS change ${x.snapshotReflects}`],
     ['+ receipts and adjustments from the feed since', x.feedDelta, 'changes the snapshot does not reflect yet'],
-    ['− our holds the snapshot does not reflect', -x.pendingHolds, 'orders placed here since the snapshot'],
-    ['− safety buffer', -x.safetyBuffer, 'kept back against the snapshot being stale'],
+    ['− our holds the snapshot does not reflect', -x.pendingHolds || 0, 'orders placed here since the snapshot'],
+    ['− safety buffer', -x.safetyBuffer || 0, 'kept back against the snapshot being stale'],
   ];
   const max = Math.max(1, ...rows.map((r) => Math.abs(r[1])), v.available);
   return html`<figure class="derivation" aria-labelledby="deriv-h">
