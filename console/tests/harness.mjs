@@ -6,9 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
-const root = resolve(import.meta.dirname, '..', '..');
+// (import.meta.dirname needs Node 20; Debian 12 has 18.)
+const root = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const paths = {
   omsd: process.env.OMSD || join(root, 'build', 'omsd'),
   wmsSim: process.env.WMS_SIM || join(root, 'build', 'wms-sim'),
