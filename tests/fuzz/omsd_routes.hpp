@@ -20,6 +20,7 @@ inline const omsd_route omsd_routes[] = {
     {"POST", "/v1/inventory/{sku}/receipts", {}},
     {"POST", "/v1/inventory/{sku}/changes", {}},
     {"GET", "/v1/inventory/{sku}", {"seller"}},
+    {"GET", "/v1/inventory/{sku}/holds", {"seller"}},
     {"PATCH", "/v1/inventory/{sku}", {}},
     {"GET", "/v1/inventory", {"seller", "limit", "cursor"}},
     {"POST", "/v1/customers", {}},
