@@ -2,7 +2,9 @@
 // then against what the live orders say they hold.
 #include "actors/audit.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <unordered_map>
@@ -160,7 +162,13 @@ audit_report audit_stock(const std::vector<stock_snapshot>& skus,
     report.violations.push_back(violation{sku, std::move(what)});
   };
   auto expected = holds_of(live_orders);
+  auto add = [](int64_t& sum, int64_t x) {
+    if (__builtin_add_overflow(sum, std::max<int64_t>(0, x), &sum))
+      sum = std::numeric_limits<int64_t>::max();
+  };
   for (auto& snap : skus) {
+    add(report.units_reserved, snap.view.reserved);
+    add(report.units_blocked, snap.view.blocked);
     check_counters(snap.view, say);
     check_batches(snap, say);
     check_holds(snap, expected, say);

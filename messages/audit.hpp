@@ -28,12 +28,16 @@ struct audit_report {
   uint64_t skus_checked = 0;
   uint64_t live_orders = 0;
   std::vector<violation> violations;
+  /// Units held by orders on the SKUs checked, reserved and blocked, as the
+  /// SKU actors counted them (saturating at INT64_MAX).
+  int64_t units_reserved = 0;
+  int64_t units_blocked = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_report& x) {
   return f(caf::meta::type_name("audit_report"), x.skus_checked, x.live_orders,
-           x.violations);
+           x.violations, x.units_reserved, x.units_blocked);
 }
 
 } // namespace oms

@@ -286,6 +286,8 @@ void to_json(nlohmann::json& j, const violation& x) {
 void to_json(nlohmann::json& j, const audit_report& x) {
   j = {{"skusChecked", x.skus_checked},
        {"liveOrders", x.live_orders},
+       {"unitsReserved", x.units_reserved},
+       {"unitsBlocked", x.units_blocked},
        {"violations", x.violations}};
 }
 

@@ -47,6 +47,18 @@ TEST_CASE("consistent SKUs and orders give no violation") {
   CHECK(report.violations.empty());
   CHECK(report.skus_checked == 1);
   CHECK(report.live_orders == 2);
+  CHECK(report.units_reserved == 3);
+  CHECK(report.units_blocked == 2);
+}
+
+TEST_CASE("the units held add up across SKUs without wrapping") {
+  auto a = sku("A", 10, 3, 2, {});
+  auto b = sku("B", 7, 4, 0, {});
+  auto report = audit_stock({a, b}, {});
+  CHECK(report.units_reserved == 7);
+  CHECK(report.units_blocked == 2);
+  auto huge = sku("H", INT64_MAX, INT64_MAX, 0, {});
+  CHECK(audit_stock({a, huge}, {}).units_reserved == INT64_MAX);
 }
 
 TEST_CASE("holds above on-hand are reported") {

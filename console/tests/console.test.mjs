@@ -89,6 +89,9 @@ test('a wrong token and a customer token are refused; the admin token signs in a
 test('stock received in the console shows on the SKU page, by batch', async () => {
   assert.equal((await api('POST', '/v1/inventory/TEA-250/receipts', { quantity: 10, unitPrice: 24900 })).status, 200);
   await page.goto(`${shop.url}/console/#/inventory`);
+  await page.getByRole('link', { name: 'TEA-250' }).waitFor(wait);
+  await axeCheck('inventory');
+  await page.screenshot({ path: screenshotPath('inventory') });
   await page.getByRole('link', { name: 'TEA-250' }).click();
   await page.getByRole('heading', { name: /TEA-250/ }).waitFor(wait);
   const receipt = page.getByRole('group', { name: 'Receive stock' });

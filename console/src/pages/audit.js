@@ -29,7 +29,8 @@ export function Audit() {
     <${ErrorBox} error=${error} />
     ${result ? html`<section aria-live="polite">
       <p data-stat="audit-result"><strong>${result.violations.length} violations</strong> in ${count(result.skusChecked)} SKUs
-        and ${count(result.liveOrders)} live orders.</p>
+        and ${count(result.liveOrders)} live orders. Units held by orders: ${count(result.unitsReserved)}
+        reserved, ${count(result.unitsBlocked)} blocked.</p>
       ${result.violations.length ? html`<table class="grid"><thead><tr><th scope="col">SKU</th><th scope="col">What</th></tr></thead>
         <tbody>${result.violations.map((v) => html`<tr><td><a href=${href('inventory', v.sku)}>${v.sku}</a></td><td>${v.what}</td></tr>`)}</tbody></table>` : null}
     </section>` : null}`;

@@ -137,6 +137,7 @@ export function Overview() {
         <${Stat} id="wms-queue" label="Calls queued" value=${count(total(s, 'oms_wms_queue_depth'))} />
         <${Stat} id="wms-in-flight" label="Calls in flight" value=${count(total(s, 'oms_wms_in_flight'))} />
         <${Stat} id="wms-sends" label="Calls sent" value=${count(total(s, 'oms_wms_sends_total'))} />
+        <${Stat} id="wms-window" label="Most calls in one rate window" value=${count(total(s, 'oms_wms_sends_per_window_max'))} />
         <${Stat} id="wms-retries" label="Retries" value=${count(total(s, 'oms_wms_retries_total'))} />
       </dl>` : html`<p>No WMS configured.</p>`}
     </section>
@@ -144,7 +145,8 @@ export function Overview() {
       <h2 id="audit-h">Audit</h2>
       <p data-stat="audit">${audit
         ? html`Last run ${new Date(audit.at).toLocaleTimeString('en-GB')}: ${audit.skusChecked} SKUs,
-            <strong>${audit.violations.length} violations</strong>`
+            <strong>${audit.violations.length} violations</strong>; units held then:
+            ${count(audit.unitsReserved)} reserved, ${count(audit.unitsBlocked)} blocked`
         : 'Not run in this tab yet.'}</p>
       <${ErrorBox} error=${auditError} />
       <button type="button" onClick=${runAudit}>Run the audit</button>
