@@ -257,34 +257,60 @@ caf::result<order_record> pay_with_key(customer_ptr self, const order_id& id,
   });
 }
 
+// The seller a checkout orders from: the one given, or the only one the
+// cart has lines of (an order is of one seller). VALIDATION_FAILED (field
+// seller) if the cart has lines of both and none was given.
+caf::expected<seller> checkout_seller(const cart_lines& cart, seller from,
+                                      bool given) {
+  if (given || cart.empty())
+    return from;
+  auto first = cart.front().from;
+  for (auto& line : cart)
+    if (line.from != first)
+      return invalid("seller",
+                     "the cart holds lines of both sellers and an order is of "
+                     "one: name the seller to check out");
+  return first;
+}
+
 caf::result<order_record> checkout(customer_ptr self, address ship_to,
-                                   std::vector<sku_id> skus, std::string key) {
+                                   std::vector<sku_id> skus, std::string key,
+                                   seller from, bool seller_given) {
   auto& st = self->state;
   if (auto msg = check_idempotency_key(key); !msg.empty())
     return invalid("Idempotency-Key", msg);
-  // The fingerprint covers what the client asked (address, which SKUs), not
-  // the cart's content, which the first checkout changes.
+  // The fingerprint covers what the client asked (address, which SKUs, the
+  // seller if named), not the cart's content, which the first checkout
+  // changes.
   create_order_request shape{st.id, {}, ship_to, key, ""};
   for (auto& sku : skus)
-    shape.items.push_back({sku, 0, seller::internal});
-  auto fp = fingerprint_of("checkout|" + fingerprint_of(shape));
+    shape.items.push_back({sku, 0, from});
+  auto fp = fingerprint_of("checkout|" + std::string{seller_given ? "s" : ""} +
+                           to_string(from) + "|" + fingerprint_of(shape));
   return idempotent(self, key, fp, [=](record_callback done) {
     auto& st = self->state;
-    // Which lines: all, or the SKUs given (each must be in the cart).
+    auto chosen = checkout_seller(st.cart, from, seller_given);
+    if (!chosen) {
+      done(chosen.error());
+      return;
+    }
+    // Which lines of that seller: all, or the SKUs given (each must be in
+    // the cart).
     std::vector<order_item> items;
     if (skus.empty()) {
-      for (auto& [sku, qty] : st.cart)
-        items.push_back({sku, qty, seller::internal});
+      for (auto& line : st.cart)
+        if (line.from == *chosen)
+          items.push_back({line.sku, line.quantity, line.from});
     } else {
       for (size_t i = 0; i < skus.size(); ++i) {
-        auto line = find_line(st.cart, skus[i]);
+        auto line = find_line(st.cart, *chosen, skus[i]);
         if (line == st.cart.end()) {
           done(invalid("skus[" + std::to_string(i) + "]",
                        "skus[" + std::to_string(i) + "] " + skus[i] +
-                           " is not in the cart"));
+                           of_seller(*chosen) + " is not in the cart"));
           return;
         }
-        items.push_back({line->first, line->second, seller::internal});
+        items.push_back({line->sku, line->quantity, line->from});
       }
     }
     if (items.empty()) {
@@ -377,28 +403,28 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
       // Replies the cart with the line set to `qty`. Errors:
       // VALIDATION_FAILED (also for a total that would not fit in money),
       // UNKNOWN_SKU, INSUFFICIENT_STOCK, WMS_UNAVAILABLE.
-      [=](atom::put, const sku_id& sku, int64_t qty) {
+      [=](atom::put, const sku_id& sku, int64_t qty, seller from) {
         self->state.active = true;
-        return change_line(self, sku, qty, false);
+        return change_line(self, sku, from, qty, false);
       },
       // Replies the cart with `qty` added to the line; errors as put.
-      [=](atom::add, const sku_id& sku, int64_t qty) {
+      [=](atom::add, const sku_id& sku, int64_t qty, seller from) {
         self->state.active = true;
-        return change_line(self, sku, qty, true);
+        return change_line(self, sku, from, qty, true);
       },
       // Replies the cart without the line. Errors: VALIDATION_FAILED (not in
       // the cart, or the rest's total would not fit in money).
-      [=](atom::remove, const sku_id& sku) {
+      [=](atom::remove, const sku_id& sku, seller from) {
         self->state.active = true;
-        return remove_line(self, sku);
+        return remove_line(self, sku, from);
       },
       // Replies the order placed from the cart. Errors: VALIDATION_FAILED,
       // CART_EMPTY, IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.
       [=](atom::checkout, address& ship_to, std::vector<sku_id>& skus,
-          std::string& key) {
+          std::string& key, seller from, bool seller_given) {
         self->state.active = true;
         return checkout(self, std::move(ship_to), std::move(skus),
-                        std::move(key));
+                        std::move(key), from, seller_given);
       },
       // Replies the order created. Errors: VALIDATION_FAILED,
       // IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.

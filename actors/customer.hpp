@@ -3,6 +3,7 @@
 // and the index of the customer's orders for listing.
 #pragma once
 
+#include <map>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -20,8 +21,19 @@
 
 namespace oms {
 
-/// A cart's lines: SKU and quantity, in the order they were added.
-using cart_lines = std::vector<std::pair<sku_id, int64_t>>;
+/// One line of a cart: whose stock, which SKU, how many units.
+struct cart_entry {
+  oms::seller from = seller::internal;
+  sku_id sku;
+  int64_t quantity = 0;
+};
+
+/// A cart's lines, in the order they were added; a SKU is one line per
+/// seller.
+using cart_lines = std::vector<cart_entry>;
+
+/// Which SKU actor: the seller and the SKU.
+using sku_key = std::pair<seller, sku_id>;
 
 /// An idempotency key of a customer whose request is in flight (being
 /// looked up in the store, or running). A finished key is not kept here: the
@@ -38,9 +50,9 @@ struct customer_state {
   customer_id id;
   context_ptr ctx;
   supervisor_actor supervisor;
-  /// The cart: SKU and quantity, in the order lines were added.
+  /// The cart: seller, SKU and quantity, in the order lines were added.
   cart_lines cart;
-  std::unordered_map<sku_id, inventory_actor> skus;
+  std::map<sku_key, inventory_actor> skus;
   /// Handles of this customer's live orders, as creation replied them; a
   /// handle goes when its actor ends (the actor is monitored), so finished
   /// orders hold no memory here.

@@ -22,10 +22,10 @@ using priced_fn = std::function<void(cart_view&, bool)>;
 
 // A SKU's actor that is gone was restarted (or left stopped) by the
 // SUPERVISOR: the next use asks it for the SKU's actor again.
-void forget_if_gone(customer_ptr self, const sku_id& sku,
+void forget_if_gone(customer_ptr self, const sku_key& key,
                     const caf::error& err) {
   if (err == caf::sec::request_receiver_down)
-    self->state.skus.erase(sku);
+    self->state.skus.erase(key);
 }
 
 // Prices `lines` at their SKUs' actors (a line whose actor does not answer is
@@ -41,8 +41,9 @@ void price_lines(customer_ptr self, const cart_lines& lines, bool hold,
   };
   auto acc = std::make_shared<fan_in>();
   acc->view.customer = st.id;
-  for (auto& [sku, qty] : lines)
-    acc->view.lines.push_back(cart_line{sku, qty, 0, 0, 0});
+  for (auto& line : lines)
+    acc->view.lines.push_back(
+        cart_line{line.sku, line.quantity, 0, 0, 0, line.from});
   acc->outstanding = acc->view.lines.size();
   auto finish = [acc, done] {
     auto fits = total_cart(acc->view);
@@ -57,7 +58,8 @@ void price_lines(customer_ptr self, const cart_lines& lines, bool hold,
       finish();
   };
   for (size_t i = 0; i < acc->view.lines.size(); ++i) {
-    auto h = st.skus.find(acc->view.lines[i].sku);
+    auto key = sku_key{acc->view.lines[i].seller, acc->view.lines[i].sku};
+    auto h = st.skus.find(key);
     if (h == st.skus.end()) {
       arrive();
       continue;
@@ -67,9 +69,8 @@ void price_lines(customer_ptr self, const cart_lines& lines, bool hold,
       acc->view.lines[i].available = v.available;
       arrive();
     };
-    auto sku = acc->view.lines[i].sku;
-    auto on_error = [self, sku, arrive](caf::error& err) {
-      forget_if_gone(self, sku, err);
+    auto on_error = [self, key, arrive](caf::error& err) {
+      forget_if_gone(self, key, err);
       arrive();
     };
     auto rh =
@@ -96,11 +97,12 @@ caf::error too_costly(const char* field) {
 // change makes of it and the cart's total still fits, and replies the view.
 // Errors: VALIDATION_FAILED (the sum passes the line limit, or the total
 // would not fit in `money`), INSUFFICIENT_STOCK.
-void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
-                         bool add, const stock_view& v, cart_promise rp) {
+void set_line_if_covered(customer_ptr self, const sku_id& sku, seller from,
+                         int64_t quantity, bool add, const stock_view& v,
+                         cart_promise rp) {
   auto& cart = self->state.cart;
-  auto line = find_line(self->state.cart, sku);
-  int64_t current = line == cart.end() ? 0 : line->second;
+  auto line = find_line(self->state.cart, from, sku);
+  int64_t current = line == cart.end() ? 0 : line->quantity;
   auto& limits = self->state.ctx->settings.limits;
   // A line put back by a failed checkout may hold more than the limit: the
   // sum is checked like money.
@@ -124,10 +126,10 @@ void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
     return;
   }
   auto next = cart;
-  if (auto l = find_line(next, sku); l != next.end())
-    l->second = wanted;
+  if (auto l = find_line(next, from, sku); l != next.end())
+    l->quantity = wanted;
   else
-    next.emplace_back(sku, wanted);
+    next.push_back(cart_entry{from, sku, wanted});
   // Price the cart as it would be before changing it: a change that would
   // make its total overflow is refused and changes nothing.
   price_lines(self, next, true,
@@ -145,33 +147,34 @@ void set_line_if_covered(customer_ptr self, const sku_id& sku, int64_t quantity,
 // change. Handles nothing else meanwhile, so the check and the change are
 // one step. The SKU's actor comes from the SUPERVISOR on first use, and
 // again once if the one known stopped (the SUPERVISOR restarted it).
-void check_then_set_line(customer_ptr self, const sku_id& sku, int64_t quantity,
-                         bool add, cart_promise rp, bool first_try = true) {
+void check_then_set_line(customer_ptr self, const sku_id& sku, seller from,
+                         int64_t quantity, bool add, cart_promise rp,
+                         bool first_try = true) {
   auto& st = self->state;
+  auto key = sku_key{from, sku};
   auto check = [=](const inventory_actor& handle) {
     self->request(handle, self->state.ctx->settings.request_timeout,
                   atom::get_v)
         .await(
             [=](stock_view& v) mutable {
-              set_line_if_covered(self, sku, quantity, add, v, rp);
+              set_line_if_covered(self, sku, from, quantity, add, v, rp);
             },
             [=](caf::error& err) mutable {
-              forget_if_gone(self, sku, err);
+              forget_if_gone(self, key, err);
               if (first_try && err == caf::sec::request_receiver_down)
-                check_then_set_line(self, sku, quantity, add, rp, false);
+                check_then_set_line(self, sku, from, quantity, add, rp, false);
               else
                 rp.deliver(err);
             });
   };
-  if (auto h = st.skus.find(sku); h != st.skus.end()) {
+  if (auto h = st.skus.find(key); h != st.skus.end()) {
     check(h->second);
     return;
   }
-  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku,
-                seller::internal)
+  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku, from)
       .await(
           [=](inventory_actor& handle) {
-            self->state.skus.insert_or_assign(sku, handle);
+            self->state.skus.insert_or_assign(key, handle);
             check(handle);
           },
           [=](caf::error& err) mutable { rp.deliver(err); });
@@ -179,9 +182,11 @@ void check_then_set_line(customer_ptr self, const sku_id& sku, int64_t quantity,
 
 } // namespace
 
-cart_lines::iterator find_line(cart_lines& cart, const sku_id& sku) {
-  return std::find_if(cart.begin(), cart.end(),
-                      [&](const auto& line) { return line.first == sku; });
+cart_lines::iterator find_line(cart_lines& cart, seller from,
+                               const sku_id& sku) {
+  return std::find_if(cart.begin(), cart.end(), [&](const cart_entry& line) {
+    return line.from == from && line.sku == sku;
+  });
 }
 
 void deliver_view(customer_ptr self, cart_promise rp) {
@@ -195,7 +200,7 @@ void deliver_view(customer_ptr self, cart_promise rp) {
 }
 
 caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
-                                   int64_t quantity, bool add) {
+                                   seller from, int64_t quantity, bool add) {
   auto& st = self->state;
   auto& limits = st.ctx->settings.limits;
   if (auto p = check_id("sku", sku, limits))
@@ -203,21 +208,23 @@ caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
   if (quantity < 1 || quantity > limits.line_quantity_max)
     return invalid("quantity", "quantity must be between 1 and " +
                                    std::to_string(limits.line_quantity_max));
-  auto line = find_line(self->state.cart, sku);
+  auto line = find_line(self->state.cart, from, sku);
   if (line == st.cart.end() &&
       st.cart.size() >= st.ctx->settings.cart_lines_max)
     return invalid("", "the cart holds at most " +
                            std::to_string(st.ctx->settings.cart_lines_max) +
                            " lines");
   auto rp = self->make_response_promise<cart_view>();
-  check_then_set_line(self, sku, quantity, add, rp);
+  check_then_set_line(self, sku, from, quantity, add, rp);
   return rp;
 }
 
-caf::result<cart_view> remove_line(customer_ptr self, const sku_id& sku) {
-  auto line = find_line(self->state.cart, sku);
+caf::result<cart_view> remove_line(customer_ptr self, const sku_id& sku,
+                                   seller from) {
+  auto line = find_line(self->state.cart, from, sku);
   if (line == self->state.cart.end())
-    return invalid("sku", "sku " + sku + " is not in the cart");
+    return invalid("sku",
+                   "sku " + sku + of_seller(from) + " is not in the cart");
   self->state.cart.erase(line);
   auto rp = self->make_response_promise<cart_view>();
   deliver_view(self, rp);
@@ -228,29 +235,30 @@ std::vector<taken_line> take_from_cart(cart_lines& cart,
                                        const std::vector<order_item>& items) {
   std::vector<taken_line> taken;
   for (auto& item : items) {
-    auto line = find_line(cart, item.sku);
+    auto line = find_line(cart, item.seller, item.sku);
     if (line == cart.end())
       continue;
-    auto quantity = std::min(line->second, item.quantity);
+    auto quantity = std::min(line->quantity, item.quantity);
     taken.push_back(taken_line{static_cast<size_t>(line - cart.begin()),
-                               item.sku, quantity});
-    line->second -= quantity;
+                               item.seller, item.sku, quantity});
+    line->quantity -= quantity;
   }
-  cart.erase(std::remove_if(cart.begin(), cart.end(),
-                            [](const auto& l) { return l.second <= 0; }),
-             cart.end());
+  cart.erase(
+      std::remove_if(cart.begin(), cart.end(),
+                     [](const cart_entry& l) { return l.quantity <= 0; }),
+      cart.end());
   return taken;
 }
 
 void put_back_in_cart(cart_lines& cart, const std::vector<taken_line>& taken) {
   for (auto& t : taken) {
-    auto line = find_line(cart, t.sku);
+    auto line = find_line(cart, t.from, t.sku);
     if (line != cart.end())
-      line->second += t.quantity; // the customer added more meanwhile
+      line->quantity += t.quantity; // the customer added more meanwhile
     else
       cart.insert(cart.begin() + static_cast<std::ptrdiff_t>(
                                      std::min(t.position, cart.size())),
-                  {t.sku, t.quantity});
+                  cart_entry{t.from, t.sku, t.quantity});
   }
 }
 

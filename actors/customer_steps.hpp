@@ -24,8 +24,15 @@ caf::error invalid(std::string_view field, std::string message);
 
 // -- customer_cart.cpp --------------------------------------------------------
 
-/// The cart's line of `sku`, or the cart's end.
-cart_lines::iterator find_line(cart_lines& cart, const sku_id& sku);
+/// " of the EXTERNAL seller" for the EXTERNAL seller, "" for ours: how a
+/// refusal names a cart line.
+inline std::string of_seller(seller from) {
+  return from == seller::external ? " of the EXTERNAL seller" : "";
+}
+
+/// The cart's line of `sku` of seller `from`, or the cart's end.
+cart_lines::iterator find_line(cart_lines& cart, seller from,
+                               const sku_id& sku);
 
 /// Prices every line now and delivers the view (a line whose SKU actor does
 /// not answer is priced 0). Errors: VALIDATION_FAILED (field items) if the
@@ -33,23 +40,25 @@ cart_lines::iterator find_line(cart_lines& cart, const sku_id& sku);
 /// limits, which check_money_bounds keeps in range).
 void deliver_view(customer_ptr self, cart_promise rp);
 
-/// Sets the cart's quantity of `sku` to `quantity` (or adds `quantity` to it)
+/// Sets the cart's quantity of `sku` of seller `from` to `quantity` (or adds `quantity` to it)
 /// once the SKU's available stock covers the result and the cart's total
 /// still fits in `money`, and replies the view. Errors: VALIDATION_FAILED
 /// (field quantity when the total would not fit), UNKNOWN_SKU,
 /// INSUFFICIENT_STOCK, and the SKU actor's (WMS_UNAVAILABLE for the EXTERNAL
 /// seller).
 caf::result<cart_view> change_line(customer_ptr self, const sku_id& sku,
-                                   int64_t quantity, bool add);
+                                   seller from, int64_t quantity, bool add);
 
-/// Removes the line of `sku` and replies the view. Errors: VALIDATION_FAILED
-/// (not in the cart).
-caf::result<cart_view> remove_line(customer_ptr self, const sku_id& sku);
+/// Removes the line of (`sku`, `from`) and replies the view. Errors:
+/// VALIDATION_FAILED (not in the cart).
+caf::result<cart_view> remove_line(customer_ptr self, const sku_id& sku,
+                                   seller from);
 
 /// Units taken out of the cart for a checkout in flight, with where each
 /// line stood, so that a failed checkout puts them back where they were.
 struct taken_line {
   size_t position;
+  seller from;
   sku_id sku;
   int64_t quantity;
 };

@@ -69,10 +69,18 @@ uint64_t number(inventory_ptr self, std::vector<event>& events) {
   return version;
 }
 
-// PRECONDITION_FAILED if the client saw another version of the SKU.
+// PRECONDITION_FAILED if the client saw another version of the SKU, or
+// asked for one that exists (If-Match: *) of a SKU that does not.
 caf::error stale(inventory_ptr self, uint64_t if_version) {
-  return version_mismatch("SKU " + self->state.sku,
-                          self->state.ledger.version(), if_version);
+  auto& ledger = self->state.ledger;
+  if (if_version == if_version_exists)
+    return ledger.defined() ? caf::error{}
+                            : make_error(errc::precondition_failed,
+                                         "SKU " + self->state.sku +
+                                             " does not exist (If-Match: *)",
+                                         "{\"version\":0}");
+  return version_mismatch("SKU " + self->state.sku, ledger.version(),
+                          if_version);
 }
 
 // Journals `events` (numbered with the SKU's next versions), then runs
@@ -105,6 +113,8 @@ journal_then_apply(inventory_ptr self, std::vector<event> events, Apply apply) {
           });
   return rp;
 }
+
+caf::error expire_due(inventory_ptr self);
 
 // Sets the expiry timer for the earliest batch still to expire, unless one is
 // already set for that time.
@@ -167,8 +177,9 @@ std::vector<event> change_events(inventory_ptr self, const stock_change& c,
 caf::result<stock_view> apply_change(inventory_ptr self,
                                      const stock_change& c) {
   auto& ledger = self->state.ledger;
+  if (auto err = expire_due(self))
+    return err;
   auto t = now(self);
-  ledger.expire(t);
   std::string lot = c.lot;
   ledger_outcome chk;
   switch (c.kind) {
@@ -233,15 +244,14 @@ caf::result<stock_view> receive(inventory_ptr self, int64_t quantity,
   return apply_change(self, c);
 }
 
-// The expiry timer of `generation` fired: the batches due leave sale and
-// are journaled as expired (a failed append is logged: the ledger derives
-// expiry from time), and the timer is armed for the next one. A stale timer
-// does nothing.
-void expire_batches(inventory_ptr self, uint64_t generation) {
+// The batches whose expiry is due leave sale now and are journaled as
+// expired, each taking the SKU's next version (a failed append is logged:
+// the ledger derives expiry from time). Every path that expires batches
+// comes here, the timer and the changes that arrive before it alike, so
+// that no expiry goes unrecorded or unversioned. The error if the ledger
+// broke (the actor then stops).
+caf::error expire_due(inventory_ptr self) {
   auto& st = self->state;
-  if (generation != st.expiry_generation)
-    return;
-  st.expiry_armed_for = 0;
   auto expired = st.ledger.expire(now(self));
   if (!expired.empty()) {
     std::vector<event> events;
@@ -252,8 +262,8 @@ void expire_batches(inventory_ptr self, uint64_t generation) {
       log::info("inventory.batch_expired",
                 {{"sku", st.sku}, {"lot", a.lot}, {"units", a.quantity}});
     }
-    if (broken(self))
-      return;
+    if (auto err = broken(self))
+      return err;
     // The batches left sale now, whether or not the record below becomes
     // durable: the SKU is at its next version at once.
     st.ledger.set_version(number(self, events));
@@ -267,6 +277,18 @@ void expire_batches(inventory_ptr self, uint64_t generation) {
                     {{"sku", self->state.sku}, {"error", describe(err)}});
               });
   }
+  return {};
+}
+
+// The expiry timer of `generation` fired: the batches due expire, and the
+// timer is armed for the next one. A stale timer does nothing.
+void expire_batches(inventory_ptr self, uint64_t generation) {
+  auto& st = self->state;
+  if (generation != st.expiry_generation)
+    return;
+  st.expiry_armed_for = 0;
+  if (expire_due(self))
+    return;
   arm_expiry(self);
 }
 
@@ -290,6 +312,8 @@ caf::result<stock_view> get_view(inventory_ptr self) {
 
 caf::result<reserve_reply> reserve(inventory_ptr self, const order_id& order,
                                    int64_t quantity) {
+  if (auto err = expire_due(self))
+    return err;
   reserve_reply reply;
   auto res = self->state.ledger.reserve(order, quantity, reply, now(self));
   if (!res.ok())

@@ -25,22 +25,25 @@ using customer_actor = caf::typed_actor<
     // if its total would not fit in money (never under limits that pass
     // check_money_bounds).
     caf::replies_to<atom::get>::with<cart_view>,
-    // Sets a line's quantity (adds the line if new). Succeeds only if the
-    // SKU's available stock covers it now and the cart's total still fits
-    // in money. Errors: VALIDATION_FAILED (field quantity for a total that
-    // would not fit), UNKNOWN_SKU, INSUFFICIENT_STOCK (details: requested,
-    // available), WMS_UNAVAILABLE (EXTERNAL).
-    caf::replies_to<atom::put, sku_id, int64_t>::with<cart_view>,
+    // Sets the quantity of the line of (sku, seller), adding it if new.
+    // Succeeds only if the SKU's available stock covers it now (for the
+    // EXTERNAL seller: our own safe count of it) and the cart's total still
+    // fits in money. Errors: VALIDATION_FAILED (field quantity for a total
+    // that would not fit), UNKNOWN_SKU, INSUFFICIENT_STOCK (details:
+    // requested, available), WMS_UNAVAILABLE (EXTERNAL without a WMS).
+    caf::replies_to<atom::put, sku_id, int64_t, seller>::with<cart_view>,
     // Adds units to a line (creates it if new); same checks as put.
-    caf::replies_to<atom::add, sku_id, int64_t>::with<cart_view>,
+    caf::replies_to<atom::add, sku_id, int64_t, seller>::with<cart_view>,
     // Removes a line. Errors: VALIDATION_FAILED (not in the cart).
-    caf::replies_to<atom::remove, sku_id>::with<cart_view>,
-    // Places an order from the cart: all lines, or the SKUs given; the
-    // ordered lines leave the cart. On failure the cart is unchanged.
-    // (address, skus, idempotency key). Errors: CART_EMPTY, VALIDATION_FAILED
-    // (a SKU not in the cart), those of createOrder.
-    caf::replies_to<atom::checkout, address, std::vector<sku_id>,
-                    std::string>::with<order_record>,
+    caf::replies_to<atom::remove, sku_id, seller>::with<cart_view>,
+    // Places an order from the cart's lines of one seller: all of them, or
+    // the SKUs given; the ordered lines leave the cart. On failure the cart
+    // is unchanged. (address, skus, idempotency key, seller, whether the
+    // seller was given: if not, the cart's lines must all be one seller's).
+    // Errors: CART_EMPTY, VALIDATION_FAILED (a SKU not in the cart, lines of
+    // both sellers and none chosen), those of createOrder.
+    caf::replies_to<atom::checkout, address, std::vector<sku_id>, std::string,
+                    seller, bool>::with<order_record>,
     // createOrder with an idempotency key. Errors: IDEMPOTENCY_KEY_REUSED and
     // those of the SUPERVISOR's create.
     caf::replies_to<atom::create, create_order_request,

@@ -19,12 +19,14 @@ struct cart_line {
   money unit_price = 0;
   money line_total = 0;
   int64_t available = 0; // what the SKU had available when the view was made
+  /// Whose stock: a cart holds lines of both sellers (one order each).
+  oms::seller seller = oms::seller::internal;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cart_line& x) {
   return f(caf::meta::type_name("cart_line"), x.sku, x.quantity, x.unit_price,
-           x.line_total, x.available);
+           x.line_total, x.available, x.seller);
 }
 
 /// A customer's cart. A cart holds no stock: availability is checked again

@@ -235,6 +235,7 @@ void to_json(nlohmann::json& j, const payment_record& x) {
 
 void to_json(nlohmann::json& j, const cart_line& x) {
   j = {{"sku", x.sku},
+       {"seller", to_string(x.seller)},
        {"quantity", x.quantity},
        {"unitPrice", x.unit_price},
        {"lineTotal", x.line_total}};

@@ -60,6 +60,10 @@ typename Inspector::result_type inspect(Inspector& f, stock_change& x) {
            x.source, x.seller, x.wms_seq, x.if_version);
 }
 
+/// A SKU change's if_version for `If-Match: *`: the SKU must exist, at any
+/// version (RFC 9110: `*` fails where there is no current representation).
+inline constexpr uint64_t if_version_exists = UINT64_MAX - 1;
+
 /// What became of one delivery of an inbound change.
 enum class inbox_outcome : uint8_t {
   applied = 0,   // this delivery changed the stock

@@ -305,39 +305,43 @@ caf::expected<cart_view> order_system::view_cart(const customer_id& customer) {
 
 caf::expected<cart_view>
 order_system::set_cart_item(const customer_id& customer, const sku_id& sku,
-                            int64_t quantity) {
+                            int64_t quantity, seller from) {
   auto c = this->customer(customer);
   if (!c)
     return c.error();
-  return call<cart_view>(*c, atom::put_v, sku, quantity);
+  return call<cart_view>(*c, atom::put_v, sku, quantity, from);
 }
 
 caf::expected<cart_view> order_system::add_to_cart(const customer_id& customer,
                                                    const sku_id& sku,
-                                                   int64_t quantity) {
+                                                   int64_t quantity,
+                                                   seller from) {
   auto c = this->customer(customer);
   if (!c)
     return c.error();
-  return call<cart_view>(*c, atom::add_v, sku, quantity);
+  return call<cart_view>(*c, atom::add_v, sku, quantity, from);
 }
 
 caf::expected<cart_view>
-order_system::remove_from_cart(const customer_id& customer, const sku_id& sku) {
+order_system::remove_from_cart(const customer_id& customer, const sku_id& sku,
+                               seller from) {
   auto c = this->customer(customer);
   if (!c)
     return c.error();
-  return call<cart_view>(*c, atom::remove_v, sku);
+  return call<cart_view>(*c, atom::remove_v, sku, from);
 }
 
 caf::expected<order_record>
 order_system::checkout(const customer_id& customer, const address& ship_to,
                        std::vector<sku_id> skus,
-                       const std::string& idempotency_key) {
+                       const std::string& idempotency_key,
+                       std::optional<seller> from) {
   auto c = this->customer(customer);
   if (!c)
     return c.error();
   return call<order_record>(*c, atom::checkout_v, ship_to, std::move(skus),
-                            idempotency_key);
+                            idempotency_key, from.value_or(seller::internal),
+                            from.has_value());
 }
 
 caf::expected<order_page> order_system::list_orders(const customer_id& customer,

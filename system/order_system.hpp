@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
@@ -103,17 +104,22 @@ class order_system {
   caf::expected<cart_view> view_cart(const customer_id& customer);
   /// Sets a cart line's quantity (adds the line if new).
   caf::expected<cart_view> set_cart_item(const customer_id& customer,
-                                         const sku_id& sku, int64_t quantity);
+                                         const sku_id& sku, int64_t quantity,
+                                         seller from = seller::internal);
   /// Adds units to a cart line.
   caf::expected<cart_view> add_to_cart(const customer_id& customer,
-                                       const sku_id& sku, int64_t quantity);
+                                       const sku_id& sku, int64_t quantity,
+                                       seller from = seller::internal);
   caf::expected<cart_view> remove_from_cart(const customer_id& customer,
-                                            const sku_id& sku);
-  /// Places an order from the cart (all lines, or the SKUs given).
-  caf::expected<order_record> checkout(const customer_id& customer,
-                                       const address& ship_to,
-                                       std::vector<sku_id> skus = {},
-                                       const std::string& idempotency_key = {});
+                                            const sku_id& sku,
+                                            seller from = seller::internal);
+  /// Places an order from the cart's lines of one seller (all of them, or
+  /// the SKUs given): `from`, or the only seller the cart has lines of.
+  caf::expected<order_record>
+  checkout(const customer_id& customer, const address& ship_to,
+           std::vector<sku_id> skus = {},
+           const std::string& idempotency_key = {},
+           std::optional<seller> from = std::nullopt);
 
   /// A customer's orders, newest first.
   caf::expected<order_page> list_orders(const customer_id& customer,

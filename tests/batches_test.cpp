@@ -270,6 +270,35 @@ TEST_CASE("the SKU actor expires a batch at the exact virtual time") {
   CHECK(journaled);
 }
 
+TEST_CASE("a batch that expires before its timer runs is journaled and "
+          "versioned by the change that finds it expired") {
+  fixture f{std::make_shared<memory_store>(), batches_t0};
+  auto c = change(stock_change_kind::receipt, "MILK", 5, "L-1");
+  c.unit_price = 6000;
+  c.expires_at = batches_t0 + 3600'000;
+  REQUIRE(f.call<inbox_result>(f.sup, atom::apply_v, c));
+  f.receive("MILK", 2);
+  CHECK(f.stock("MILK").version == 3);
+  // The clock passes the expiry but the timer has not run yet: the next
+  // reservation is the first to see the batch expired.
+  f.sched.clock().current_time += std::chrono::milliseconds(3600'000);
+  auto o = f.create("c1", {{"MILK", 1, seller::internal}});
+  CHECK(lot_names(o.record.lines[0].lots) == std::vector<std::string>{":1"});
+  auto v = f.stock("MILK");
+  CHECK(v.version == 4);
+  int expired_events = 0;
+  for (auto& ev : f.store_events(1, 1000))
+    if (ev.kind == event_kind::batch_expired && ev.lot == "L-1") {
+      ++expired_events;
+      CHECK(ev.version == 4);
+      CHECK(ev.quantity == 5);
+    }
+  CHECK(expired_events == 1);
+  // The timer, when it runs, finds nothing left to expire.
+  f.advance(1ms);
+  CHECK(f.stock("MILK").version == 4);
+}
+
 TEST_CASE("moves and adjustments through the SKU actor, bad ones change "
           "nothing") {
   fixture f{std::make_shared<memory_store>(), batches_t0};

@@ -26,12 +26,12 @@ struct cart_fixture : fixture {
 
   caf::expected<cart_view> put(const customer_actor& c, const sku_id& sku,
                                int64_t qty) {
-    return call<cart_view>(c, atom::put_v, sku, qty);
+    return call<cart_view>(c, atom::put_v, sku, qty, seller::internal);
   }
 
   caf::expected<cart_view> add(const customer_actor& c, const sku_id& sku,
                                int64_t qty) {
-    return call<cart_view>(c, atom::add_v, sku, qty);
+    return call<cart_view>(c, atom::add_v, sku, qty, seller::internal);
   }
 
   cart_view view(const customer_actor& c) {
@@ -44,7 +44,8 @@ struct cart_fixture : fixture {
                                        std::vector<sku_id> skus = {},
                                        std::string key = {}) {
     return call<order_record>(c, atom::checkout_v, sample_address(),
-                              std::move(skus), std::move(key));
+                              std::move(skus), std::move(key), seller::internal,
+                              false);
   }
 };
 
@@ -68,11 +69,11 @@ struct big_cart_fixture : fixture {
   }
 
   caf::expected<cart_view> put(const sku_id& sku, int64_t qty) {
-    return call<cart_view>(alice, atom::put_v, sku, qty);
+    return call<cart_view>(alice, atom::put_v, sku, qty, seller::internal);
   }
 
   caf::expected<cart_view> add(const sku_id& sku, int64_t qty) {
-    return call<cart_view>(alice, atom::add_v, sku, qty);
+    return call<cart_view>(alice, atom::add_v, sku, qty, seller::internal);
   }
 
   caf::expected<cart_view> view() {
@@ -137,13 +138,15 @@ TEST_CASE_FIXTURE(big_cart_fixture,
   CHECK(code(put("SILVER", 1)) == "VALIDATION_FAILED");
   auto before = store->last_seq();
   auto order = call<order_record>(alice, atom::checkout_v, sample_address(),
-                                  std::vector<sku_id>{}, std::string{});
+                                  std::vector<sku_id>{}, std::string{},
+                                  seller::internal, false);
   REQUIRE(code(order) == "VALIDATION_FAILED");
   CHECK(field_of(order.error()) == "items");
   CHECK(store->last_seq() == before);
   CHECK(stock("GOLD").reserved == 0);
   CHECK(stock("GOLD").available == 1'000'000'000);
-  auto removed = call<cart_view>(alice, atom::remove_v, sku_id{"GOLD"});
+  auto removed =
+      call<cart_view>(alice, atom::remove_v, sku_id{"GOLD"}, seller::internal);
   REQUIRE_MESSAGE(removed, why(removed));
   CHECK(removed->lines.empty());
   CHECK(removed->total == 0);
@@ -186,12 +189,13 @@ TEST_CASE_FIXTURE(cart_fixture, "cart lines can be updated and removed") {
   auto v = *put(alice, "A", 1);
   REQUIRE(v.lines.size() == 1);
   CHECK(v.lines[0].quantity == 1);
-  auto removed = call<cart_view>(alice, atom::remove_v, sku_id{"A"});
+  auto removed =
+      call<cart_view>(alice, atom::remove_v, sku_id{"A"}, seller::internal);
   REQUIRE(removed);
   CHECK(removed->lines.empty());
   CHECK(removed->total == 0);
-  CHECK(code(call<cart_view>(alice, atom::remove_v, sku_id{"A"})) ==
-        "VALIDATION_FAILED");
+  CHECK(code(call<cart_view>(alice, atom::remove_v, sku_id{"A"},
+                             seller::internal)) == "VALIDATION_FAILED");
 }
 
 TEST_CASE_FIXTURE(cart_fixture,
@@ -228,7 +232,8 @@ TEST_CASE_FIXTURE(cart_fixture, "cart refusals name the field to blame in "
         "quantity must be between 1 and 1000000 | quantity");
   CHECK(refusal(put(alice, "bad sku", 1)) ==
         "sku may only contain letters, digits, '.', '_' and '-' | sku");
-  CHECK(refusal(call<cart_view>(alice, atom::remove_v, sku_id{"B"})) ==
+  CHECK(refusal(call<cart_view>(alice, atom::remove_v, sku_id{"B"},
+                                seller::internal)) ==
         "sku B is not in the cart | sku");
   CHECK(refusal(checkout(alice, {"B"})) ==
         "skus[0] B is not in the cart | skus[0]");
@@ -299,12 +304,12 @@ TEST_CASE_FIXTURE(
   receive("LAST", 1, 5000);
   REQUIRE(put(alice, "LAST", 1));
   REQUIRE(put(bob, "LAST", 1));
-  auto h1 =
-      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
-                    std::vector<sku_id>{}, std::string{});
-  auto h2 =
-      self->request(bob, caf::infinite, atom::checkout_v, sample_address(),
-                    std::vector<sku_id>{}, std::string{});
+  auto h1 = self->request(alice, caf::infinite, atom::checkout_v,
+                          sample_address(), std::vector<sku_id>{},
+                          std::string{}, seller::internal, false);
+  auto h2 = self->request(bob, caf::infinite, atom::checkout_v,
+                          sample_address(), std::vector<sku_id>{},
+                          std::string{}, seller::internal, false);
   sched.run();
   int granted = 0;
   int refused = 0;
@@ -332,12 +337,12 @@ TEST_CASE_FIXTURE(cart_fixture,
   // Without a key, both requests reach the CUSTOMER actor before the first
   // order exists; the second must not order the same lines again.
   REQUIRE(put(alice, "A", 5));
-  auto h1 =
-      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
-                    std::vector<sku_id>{}, std::string{});
-  auto h2 =
-      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
-                    std::vector<sku_id>{}, std::string{});
+  auto h1 = self->request(alice, caf::infinite, atom::checkout_v,
+                          sample_address(), std::vector<sku_id>{},
+                          std::string{}, seller::internal, false);
+  auto h2 = self->request(alice, caf::infinite, atom::checkout_v,
+                          sample_address(), std::vector<sku_id>{},
+                          std::string{}, seller::internal, false);
   sched.run();
   int granted = 0;
   int empty = 0;
@@ -362,12 +367,12 @@ TEST_CASE_FIXTURE(cart_fixture,
   REQUIRE(put(alice, "A", 1));
   REQUIRE(put(alice, "B", 4));
   create("someone", {{"B", 3, seller::internal}});
-  auto h1 =
-      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
-                    std::vector<sku_id>{}, std::string{});
-  auto h2 =
-      self->request(alice, caf::infinite, atom::checkout_v, sample_address(),
-                    std::vector<sku_id>{}, std::string{});
+  auto h1 = self->request(alice, caf::infinite, atom::checkout_v,
+                          sample_address(), std::vector<sku_id>{},
+                          std::string{}, seller::internal, false);
+  auto h2 = self->request(alice, caf::infinite, atom::checkout_v,
+                          sample_address(), std::vector<sku_id>{},
+                          std::string{}, seller::internal, false);
   sched.run();
   h1.receive([&](order_record&) { FAIL("the first checkout was granted"); },
              [&](caf::error& err) {

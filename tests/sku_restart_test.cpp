@@ -215,11 +215,13 @@ TEST_CASE_FIXTURE(restart_fixture, "a cart keeps working with a SKU whose "
                                    "actor was restarted") {
   receive("A", 5, 100);
   auto cust = customer("c1");
-  REQUIRE(call<cart_view>(cust, atom::add_v, sku_id{"A"}, int64_t{1}));
+  REQUIRE(call<cart_view>(cust, atom::add_v, sku_id{"A"}, int64_t{1},
+                          seller::internal));
   fail("A");
   advance(all_backoffs);
   // The cart's handle is the stopped actor's: it asks for the new one.
-  auto view = call<cart_view>(cust, atom::add_v, sku_id{"A"}, int64_t{1});
+  auto view = call<cart_view>(cust, atom::add_v, sku_id{"A"}, int64_t{1},
+                              seller::internal);
   REQUIRE_MESSAGE(view, why(view));
   REQUIRE(view->lines.size() == 1);
   CHECK(view->lines.front().quantity == 2);

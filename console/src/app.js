@@ -75,6 +75,12 @@ function Page({ parts }) {
   }
 }
 
+// The hash is the router's: the skip link moves the focus itself.
+function skipToMain(e) {
+  e.preventDefault();
+  document.getElementById('main').focus();
+}
+
 function App() {
   const [signedIn, setSignedIn] = useState(Boolean(token()));
   const [parts, setParts] = useState(route());
@@ -90,7 +96,7 @@ function App() {
   if (!signedIn) return html`<${SignIn} onSignedIn=${() => setSignedIn(true)} />`;
   const signOut = () => { setToken(''); setSignedIn(false); };
   return html`
-    <a class="skip" href="#main">Skip to content</a>
+    <a class="skip" href="#main" onClick=${skipToMain}>Skip to content</a>
     <header class="top">
       <span class="brand">OMS console</span>
       <nav aria-label="Pages">

@@ -48,16 +48,20 @@ void api::impl::cart_get(const call_ptr& c) {
 void api::impl::cart_put(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto cid = own_customer(c);
-  auto qty = read_cart_quantity(body(c), limits());
+  auto line = read_cart_line(body(c), limits());
   auto sku = c->params[1];
-  ask_customer<cart_view>(c, cid, 200, atom::put_v, sku, qty);
+  ask_customer<cart_view>(c, cid, 200, atom::put_v, sku, line.quantity,
+                          line.from);
 }
 
 void api::impl::cart_delete(const call_ptr& c) {
-  parse_query(c->req.query, {});
+  auto q = parse_query(c->req.query, {"seller"});
   auto cid = own_customer(c);
   auto sku = c->params[1];
-  ask_customer<cart_view>(c, cid, 200, atom::remove_v, sku);
+  auto from = seller::internal;
+  if (auto i = q.find("seller"); i != q.end())
+    from = parse_seller_field(i->second, "seller");
+  ask_customer<cart_view>(c, cid, 200, atom::remove_v, sku, from);
 }
 
 void api::impl::cart_checkout(const call_ptr& c) {
@@ -66,7 +70,8 @@ void api::impl::cart_checkout(const call_ptr& c) {
   auto fields = read_checkout(body(c), limits());
   auto key = idempotency_key(c);
   ask_customer<order_record>(c, cid, 201, atom::checkout_v, fields.ship_to,
-                             fields.skus, key);
+                             fields.skus, key, fields.from,
+                             fields.seller_given);
 }
 
 void api::impl::customer_orders(const call_ptr& c) {

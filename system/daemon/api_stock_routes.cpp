@@ -159,7 +159,7 @@ void api::impl::inventory_receipt(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto receipt = read_receipt(body(c), c->params[0], limits(), now_ms());
   auto& ch = receipt.change;
-  ch.if_version = read_if_match(c->req.if_match);
+  ch.if_version = read_sku_if_match(c->req.if_match);
   auto from = receipt.from;
   // The EXTERNAL seller's stock is its WMS's: refused as before.
   if (from == seller::external)
@@ -173,7 +173,7 @@ void api::impl::inventory_change(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto ch = read_change(body(c), c->params[0], limits().line_quantity_max,
                         limits().unit_price_max, now_ms());
-  ch.if_version = read_if_match(c->req.if_match);
+  ch.if_version = read_sku_if_match(c->req.if_match);
   apply_change(c, ch, true);
 }
 
@@ -221,7 +221,7 @@ void api::impl::inventory_holds(const call_ptr& c) {
 void api::impl::inventory_price(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto price = read_unit_price(body(c), limits());
-  auto if_version = read_if_match(c->req.if_match);
+  auto if_version = read_sku_if_match(c->req.if_match);
   auto self_ptr = shared_from_this();
   ask<inventory_actor>(
       c, oms.supervisor(),

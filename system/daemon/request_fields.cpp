@@ -341,15 +341,23 @@ std::string read_new_customer(const json& j) {
   return name;
 }
 
-int64_t read_cart_quantity(const json& j, const request_limits& limits) {
-  only(j, {"quantity"}, "");
-  return *get_int(j, "quantity", true, 1, limits.line_quantity_max);
+cart_line_fields read_cart_line(const json& j, const request_limits& limits) {
+  only(j, {"quantity", "seller"}, "");
+  cart_line_fields result;
+  result.quantity = *get_int(j, "quantity", true, 1, limits.line_quantity_max);
+  if (auto s = get_str(j, "seller", false, 16))
+    result.from = parse_seller_field(*s, "seller");
+  return result;
 }
 
 checkout_fields read_checkout(const json& j, const request_limits& limits) {
-  only(j, {"address", "skus"}, "");
+  only(j, {"address", "skus", "seller"}, "");
   checkout_fields result;
   result.ship_to = get_address(j, "address", true);
+  if (auto s = get_str(j, "seller", false, 16)) {
+    result.from = parse_seller_field(*s, "seller");
+    result.seller_given = true;
+  }
   if (auto i = j.find("skus"); i != j.end() && !i->is_null()) {
     if (!i->is_array())
       invalid("skus", "must be an array of SKUs");
@@ -493,6 +501,15 @@ uint64_t read_if_match(std::string_view text) {
   if (!version || *version == 0)
     invalid("If-Match", what);
   return weak ? UINT64_MAX : *version;
+}
+
+uint64_t read_sku_if_match(std::string_view text) {
+  auto first = text.find_first_not_of(" \t");
+  auto last = text.find_last_not_of(" \t");
+  if (first != std::string_view::npos &&
+      text.substr(first, last - first + 1) == "*")
+    return if_version_exists;
+  return read_if_match(text);
 }
 
 std::string etag_of(uint64_t version) {

@@ -99,14 +99,23 @@ stock_change read_change(const json& j, const sku_id& sku, int64_t max_quantity,
 /// POST /v1/customers: {name}, at most 200 bytes, not blank.
 std::string read_new_customer(const json& j);
 
-/// PUT /v1/customers/{id}/cart/items/{sku}: {quantity}.
-int64_t read_cart_quantity(const json& j, const request_limits& limits);
+/// A cart line's change: how many units, of whose stock.
+struct cart_line_fields {
+  int64_t quantity = 0;
+  seller from = seller::internal;
+};
+
+/// PUT /v1/customers/{id}/cart/items/{sku}: {quantity, seller?}.
+cart_line_fields read_cart_line(const json& j, const request_limits& limits);
 
 /// What POST /v1/customers/{id}/cart/checkout asks for.
 struct checkout_fields {
   address ship_to;
-  /// The cart's SKUs to order; empty: all of them.
+  /// The cart's SKUs to order; empty: all of them (of the seller).
   std::vector<sku_id> skus;
+  /// Whose lines to order; not given: the cart's only seller.
+  seller from = seller::internal;
+  bool seller_given = false;
 };
 
 /// POST /v1/customers/{id}/cart/checkout: {address, skus}.
@@ -132,6 +141,10 @@ std::optional<uint64_t> parse_decimal(std::string_view text);
 /// a strong comparison: UINT64_MAX, which no resource is at. Anything else
 /// (a list of tags included) is refused naming the field If-Match.
 uint64_t read_if_match(std::string_view text);
+
+/// As read_if_match, for a SKU's changes: `*` requires the SKU to exist
+/// (if_version_exists).
+uint64_t read_sku_if_match(std::string_view text);
 
 /// The ETag of a resource at `version` ("\"N\""), or "" for version 0 (a
 /// record from before versions were kept).

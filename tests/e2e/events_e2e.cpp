@@ -544,6 +544,13 @@ TEST_CASE("e2e events: SKUs answer their version as an ETag and If-Match "
                             {"If-Match: \"1\""});
   CHECK(ghost.status == 412);
   CHECK(s.admin.get("/v1/inventory/EV-GHOST").status == 404);
+  // If-Match: * asks for a SKU that exists, at any version.
+  auto any_ghost = s.admin.post(
+      "/v1/inventory/EV-GHOST/receipts",
+      json{{"quantity", 1}, {"unitPrice", 100}}.dump(), {"If-Match: *"});
+  CHECK(any_ghost.status == 412);
+  CHECK(body_of(any_ghost)["error"]["details"]["version"] == 0);
+  CHECK(s.admin.get("/v1/inventory/EV-GHOST").status == 404);
   // The feed numbers the SKU's own changes 1, 2, ...: its subjectseq.
   std::vector<std::pair<std::string, int>> seen;
   for (auto& e : s.all_events())

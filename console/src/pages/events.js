@@ -25,7 +25,11 @@ export function Events() {
       // The last 50 before now, then live.
       const after = String(Math.max(0, Number(head) - 50));
       stop = follow({ ...filters, after }, (e) => setEvents((xs) => [e, ...xs].slice(0, keep)),
-        (st, err) => { setState(st); if (err) setError(err); });
+        (st, err) => {
+          setState(st);
+          if (err) setError(err);
+          else if (st === 'live') setError(null);
+        });
     });
     return () => { gone = true; stop(); };
   }, [filters]);
@@ -48,7 +52,7 @@ export function Events() {
     <table class="grid" data-table="events">
       <caption class="sr-only">Events, newest first</caption>
       <thead><tr><th scope="col" class="num">Id</th><th scope="col">Time</th><th scope="col">Type</th><th scope="col">Subject</th><th scope="col">Data</th></tr></thead>
-      <tbody>${events.map((e) => html`<tr>
+      <tbody>${events.map((e) => html`<tr data-id=${e.id}>
         <td class="num">${e.id}</td><td>${when(e.time)}</td><td>${e.type}</td><td>${e.subject}</td>
         <td><code>${JSON.stringify(e.data)}</code></td></tr>`)}
         ${!events.length ? html`<tr><td colspan="5">No events yet.</td></tr>` : null}</tbody>

@@ -32,9 +32,10 @@ export function Orders() {
     headSeq().then((after) => {
       if (gone) return;
       if (after === null) { setLive('unavailable: omsd is not ready'); return; }
+      // At most one search every 250 ms, however busy the feed is.
       stop = follow({ type: 'oms.order.*', after }, () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => reload.current(), 250);
+        if (timer) return;
+        timer = setTimeout(() => { timer = null; reload.current(); }, 250);
       }, setLive);
     });
     return () => { gone = true; stop(); clearTimeout(timer); };

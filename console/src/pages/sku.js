@@ -4,7 +4,7 @@
 // stale snapshot. INTERNAL SKUs take receipts, set-asides, returns to sale
 // and price changes, each guarded by the SKU's version (If-Match).
 import { html, useState } from '../vendor/preact-htm.js';
-import { call, query } from '../api.js';
+import { call, query, headSeq } from '../api.js';
 import { count, money, when, href, ErrorBox, ConfirmButton, useLoad } from '../ui.js';
 
 const reasons = ['DAMAGED', 'QUARANTINED', 'SAFETY_STOCK'];
@@ -40,18 +40,18 @@ function Batches({ v }) {
 function Derivation({ v }) {
   const x = v.external;
   const rows = [
-    ['The WMS snapshot said orderable', x.snapshotOrderable, `as of ${when(x.snapshotAsOf)}, reflecting WMS change ${x.snapshotReflects}`],
-    ['+ receipts and adjustments from the feed since', x.feedDelta, 'changes the snapshot does not reflect yet'],
-    ['− our holds the snapshot does not reflect', -x.pendingHolds || 0, 'orders placed here since the snapshot'],
-    ['− safety buffer', -x.safetyBuffer || 0, 'kept back against the snapshot being stale'],
+    ['The WMS snapshot said orderable', x.snapshotOrderable, `as of ${when(x.snapshotAsOf)}, reflecting WMS change ${x.snapshotReflects}`, 'snapshot'],
+    ['+ receipts and adjustments from the feed since', x.feedDelta, 'changes the snapshot does not reflect yet', 'feed'],
+    ['− our holds the snapshot does not reflect', -x.pendingHolds || 0, 'orders placed here since the snapshot', 'holds'],
+    ['− safety buffer', -x.safetyBuffer || 0, 'kept back against the snapshot being stale', 'buffer'],
   ];
   const max = Math.max(1, ...rows.map((r) => Math.abs(r[1])), v.available);
   return html`<figure class="derivation" aria-labelledby="deriv-h">
     <figcaption id="deriv-h">Why ${count(v.available)} are available</figcaption>
     <table class="grid">
       <tbody>
-        ${rows.map(([label, value, note]) => html`<tr>
-          <th scope="row">${label}</th><td class="num">${count(value)}</td>
+        ${rows.map(([label, value, note, id]) => html`<tr>
+          <th scope="row">${label}</th><td class="num" data-stat=${`derive-${id}`}>${count(value)}</td>
           <td class="bar-cell"><span class=${`bar ${value < 0 ? 'neg' : 'pos'}`} style=${{ width: `${(100 * Math.abs(value)) / max}%` }}></span></td>
           <td class="note">${note}</td></tr>`)}
         <tr class="sum"><th scope="row">= available to sell</th><td class="num" data-stat="derived">${count(v.available)}</td>
@@ -77,28 +77,33 @@ function Holds({ sku, seller }) {
   </table>`;
 }
 
+// The SKU's changes, oldest kept first: pages of the feed filtered by the
+// SKU (each page scans a bounded stretch of the log) until 50 more are
+// found or the newest event is reached.
 function History({ sku }) {
-  const [pages, setPages] = useState(['0']);
+  const [shown, setShown] = useState(50);
   const loaded = useLoad(async () => {
-    const all = [];
-    let next = '0';
-    for (const after of pages) {
+    const head = Number((await headSeq()) || 0);
+    const events = [];
+    let after = '0';
+    while (events.length < shown && Number(after) < head) {
       const { body } = await call(`/v1/events${query({ subject: sku, after, limit: 50 })}`);
-      all.push(...body.events);
-      next = body.next;
+      events.push(...body.events);
+      if (body.next === after) break;
+      after = body.next;
     }
-    return { events: all, next };
-  }, [sku, pages.length]);
+    return { events: events.slice(0, shown), more: events.length > shown || Number(after) < head };
+  }, [sku, shown]);
   if (loaded.error) return html`<${ErrorBox} error=${loaded.error} />`;
   const events = loaded.data ? loaded.data.events : [];
   return html`<ol class="timeline">
       ${events.map((e) => html`<li><time datetime=${e.time}>${when(e.time)}</time>
         <span class="type">${e.type.replace(/^oms\./, '')}</span>
         <span>${describe(e.data)}</span></li>`)}
-      ${!events.length ? html`<li>No changes kept.</li>` : null}
+      ${!events.length && !loaded.loading ? html`<li>No changes kept.</li>` : null}
     </ol>
-    ${events.length && events.length % 50 === 0
-      ? html`<button type="button" onClick=${() => setPages([...pages, loaded.data.next])}>Load more</button>` : null}`;
+    ${loaded.data && loaded.data.more
+      ? html`<button type="button" onClick=${() => setShown(shown + 50)}>Load more</button>` : null}`;
 }
 
 function describe(d) {
@@ -164,7 +169,7 @@ function Actions({ v, etag, sku, onChanged }) {
 export function Sku({ sku, seller }) {
   const view = useLoad(() => call(`/v1/inventory/${encodeURIComponent(sku)}${query({ seller })}`), [sku, seller]);
   const [tick, setTick] = useState(0);
-  const changed = () => { view.reload(); setTick(tick + 1); };
+  const changed = () => { view.reload(); setTick((t) => t + 1); };
   const v = view.data && view.data.body;
   return html`
     <p class="crumbs"><a href="#/inventory">Inventory</a> › ${sku}</p>
