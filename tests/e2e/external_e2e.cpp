@@ -196,3 +196,66 @@ TEST_CASE("e2e external: without a WMS, EXTERNAL requests answer "
   CHECK(r.status == 503);
   CHECK(error_code(r) == "WMS_UNAVAILABLE");
 }
+
+TEST_CASE("e2e external: a cart holds EXTERNAL lines next to ours, checked "
+          "against our safe count, and checks out one seller at a time") {
+  wms sim{
+      json{{"skus", {{{"sku", "EXT-TV"}, {"onHand", 5}, {"unitPrice", 4000}}}}},
+      {"--batch-interval", "0s", "--rate-limit", "0"}};
+  e2e::daemon d({"--wms-url", sim.url(), "--external-snapshot-min-interval",
+                 "1s", "--external-feed-interval", "1s"});
+  http_client admin{d.url(), d.admin_token()};
+  REQUIRE(admin
+              .post("/v1/inventory/TEA/receipts",
+                    json{{"quantity", 9}, {"unitPrice", 250}}.dump())
+              .status == 200);
+  auto c = admin.post("/v1/customers", json{{"name", "Asha"}}.dump());
+  REQUIRE(c.status == 201);
+  auto cid = body_of(c)["customerId"].get<std::string>();
+  http_client me{d.url(), body_of(c)["token"].get<std::string>()};
+  auto base = "/v1/customers/" + cid + "/cart";
+  auto put = [&](const std::string& sku, const json& body) {
+    return me.request("PUT", base + "/items/" + sku, body.dump());
+  };
+  // Our count of EXT-TV: 5 in the snapshot (no buffer configured).
+  auto ext = put("EXT-TV", {{"quantity", 2}, {"seller", "EXTERNAL"}});
+  REQUIRE_MESSAGE(ext.status == 200, ext.body);
+  auto tea = put("TEA", {{"quantity", 3}});
+  REQUIRE_MESSAGE(tea.status == 200, tea.body);
+  auto lines = body_of(tea)["lines"];
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["seller"] == "EXTERNAL");
+  CHECK(lines[0]["unitPrice"] == 4000);
+  CHECK(lines[1]["seller"] == "INTERNAL");
+  CHECK(body_of(tea)["totalAmount"] == 2 * 4000 + 3 * 250);
+  // More than our safe count: refused, the line unchanged.
+  auto much = put("EXT-TV", {{"quantity", 6}, {"seller", "EXTERNAL"}});
+  CHECK(much.status == 409);
+  CHECK(error_code(much) == "INSUFFICIENT_STOCK");
+  CHECK(body_of(me.get(base))["lines"][0]["quantity"] == 2);
+  // The same name is another line under our seller (and unknown there).
+  CHECK(put("EXT-TV", {{"quantity", 1}}).status == 404);
+  CHECK(put("TEA", {{"quantity", 1}, {"seller", "NOBODY"}}).status == 400);
+  // Both sellers in the cart: a checkout must name one.
+  auto both = me.post(base + "/checkout", json{{"address", ship_to}}.dump());
+  CHECK(both.status == 400);
+  CHECK(body_of(both)["error"]["details"]["field"] == "seller");
+  auto order =
+      me.post(base + "/checkout",
+              json{{"address", ship_to}, {"seller", "EXTERNAL"}}.dump());
+  REQUIRE_MESSAGE(order.status == 201, order.body);
+  CHECK(body_of(order)["seller"] == "EXTERNAL");
+  REQUIRE(body_of(order)["lines"].size() == 1);
+  CHECK(body_of(order)["lines"][0]["sku"] == "EXT-TV");
+  CHECK(body_of(order)["totalAmount"] == 8000);
+  // Only our line is left; removing it names its seller.
+  auto left = body_of(me.get(base))["lines"];
+  REQUIRE(left.size() == 1);
+  CHECK(left[0]["sku"] == "TEA");
+  CHECK(me.request("DELETE", base + "/items/TEA?seller=EXTERNAL").status ==
+        400);
+  CHECK(me.request("DELETE", base + "/items/TEA").status == 200);
+  // The EXTERNAL order holds its units: our count went down by 2.
+  auto view = body_of(admin.get("/v1/inventory/EXT-TV?seller=EXTERNAL"));
+  CHECK(view["available"] == 3);
+}

@@ -27,7 +27,7 @@ inline const omsd_route omsd_routes[] = {
     {"GET", "/v1/customers/{id}", {}},
     {"GET", "/v1/customers/{id}/cart", {}},
     {"PUT", "/v1/customers/{id}/cart/items/{sku}", {}},
-    {"DELETE", "/v1/customers/{id}/cart/items/{sku}", {}},
+    {"DELETE", "/v1/customers/{id}/cart/items/{sku}", {"seller"}},
     {"POST", "/v1/customers/{id}/cart/checkout", {}},
     {"GET", "/v1/customers/{id}/orders", {"limit", "cursor"}},
     {"POST", "/v1/orders", {}},
