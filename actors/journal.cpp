@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iterator>
 
+#include "actors/order_machine.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
@@ -23,19 +24,34 @@ void count_in(std::vector<uint64_t>& buckets, const uint64_t (&bounds)[N],
   ++buckets[i];
 }
 
-// Keeps the open-orders gauge and the transition counters.
+// Adds (sign 1) or takes away (-1) what an open order holds to the
+// units-held gauges.
+void count_held(journal_stats& stats, const open_order& o, int64_t sign) {
+  if (auto kind = held_as(o.status))
+    (*kind == hold_kind::reserved ? stats.units_reserved
+                                  : stats.units_blocked) += sign * o.held;
+}
+
+// Keeps the open-orders and units-held gauges and the transition counters.
 void track_orders(journal_state& st, const std::vector<event>& batch) {
   for (auto& ev : batch) {
     if (ev.kind != event_kind::order_created &&
         ev.kind != event_kind::order_changed)
       continue;
     auto& rec = ev.snapshot;
+    auto now = open_order_of(rec);
     auto i = st.open.find(rec.id);
-    if (i != st.open.end() && i->second == rec.status)
+    if (i != st.open.end() && i->second.status == rec.status) {
+      // The same status: a partial cancel may hold fewer units.
+      count_held(st.stats, i->second, -1);
+      count_held(st.stats, now, 1);
+      i->second = now;
       continue;
-    if (i != st.open.end())
-      --st.stats.open_orders[static_cast<size_t>(i->second)];
-    else if (ev.kind == event_kind::order_changed && is_terminal(rec.status))
+    }
+    if (i != st.open.end()) {
+      --st.stats.open_orders[static_cast<size_t>(i->second.status)];
+      count_held(st.stats, i->second, -1);
+    } else if (ev.kind == event_kind::order_changed && is_terminal(rec.status))
       continue; // a terminal order's later change (e.g. a refund)
     ++st.stats.entered[static_cast<size_t>(rec.status)];
     if (is_terminal(rec.status)) {
@@ -43,7 +59,8 @@ void track_orders(journal_state& st, const std::vector<event>& batch) {
         st.open.erase(i);
     } else {
       ++st.stats.open_orders[static_cast<size_t>(rec.status)];
-      st.open.insert_or_assign(rec.id, rec.status);
+      count_held(st.stats, now, 1);
+      st.open.insert_or_assign(rec.id, now);
     }
   }
 }
@@ -178,17 +195,27 @@ void flush_pending(journal_ptr self) {
 
 } // namespace
 
+open_order open_order_of(const order_record& rec) {
+  open_order result{rec.status, 0};
+  if (held_as(rec.status))
+    for (auto& line : rec.lines)
+      result.held += held_quantity(rec, line);
+  return result;
+}
+
 journal_actor::behavior_type
 journal(journal_ptr self, std::shared_ptr<journal_store> store,
         size_t batch_events_max,
-        std::unordered_map<order_id, order_status> open) {
+        std::unordered_map<order_id, open_order> open) {
   auto& stats = self->state.stats;
   stats.batch_sizes.assign(std::size(journal_batch_bounds) + 1, 0);
   stats.commit_us.assign(std::size(journal_commit_us_bounds) + 1, 0);
   stats.open_orders.assign(static_cast<size_t>(order_status::cancelled) + 1, 0);
   stats.entered.assign(stats.open_orders.size(), 0);
-  for (auto& kvp : open)
-    ++stats.open_orders[static_cast<size_t>(kvp.second)];
+  for (auto& kvp : open) {
+    ++stats.open_orders[static_cast<size_t>(kvp.second.status)];
+    count_held(stats, kvp.second, 1);
+  }
   self->state.open = std::move(open);
   self->state.store = std::move(store);
   // Readers waiting for events are answered before the journal goes, not

@@ -16,6 +16,17 @@
 
 namespace oms {
 
+/// An order not yet terminal as the JOURNAL counts it: its status and the
+/// units its lines hold (reserved while CREATED, blocked while CONFIRMED or
+/// PAID; held_quantity of each line).
+struct open_order {
+  order_status status = order_status::created;
+  int64_t held = 0;
+};
+
+/// What the JOURNAL counts of an order's record.
+open_order open_order_of(const order_record& rec);
+
 /// State of the JOURNAL actor.
 struct journal_state {
   struct waiter {
@@ -40,8 +51,9 @@ struct journal_state {
   uint64_t next_watcher = 0;
   /// Set when omsd stops: every await is answered at once from then on.
   bool watchers_released = false;
-  /// Status of every order not yet terminal (for the open-orders gauge).
-  std::unordered_map<order_id, order_status> open;
+  /// Every order not yet terminal: its status and the units it holds (for
+  /// the open-orders and units-held gauges).
+  std::unordered_map<order_id, open_order> open;
 
   static inline const char* name = "journal";
 };
@@ -50,6 +62,6 @@ struct journal_state {
 journal_actor::behavior_type
 journal(journal_actor::stateful_pointer<journal_state> self,
         std::shared_ptr<journal_store> store, size_t batch_events_max,
-        std::unordered_map<order_id, order_status> open = {});
+        std::unordered_map<order_id, open_order> open = {});
 
 } // namespace oms

@@ -155,6 +155,10 @@ struct journal_stats {
   /// that applied such events since start.
   uint64_t unapplied = 0;
   uint64_t applies = 0;
+  /// Units the open orders hold, reserved (CREATED) and blocked (CONFIRMED,
+  /// PAID), as their records say.
+  int64_t units_reserved = 0;
+  int64_t units_blocked = 0;
 };
 
 template <class Inspector>
@@ -162,7 +166,8 @@ typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
   return f(caf::meta::type_name("journal_stats"), x.events, x.batches,
            x.appends, x.max_batch, x.failures, x.last_seq, x.batch_sizes,
            x.commit_us, x.commit_us_sum, x.open_orders, x.entered, x.failing,
-           x.failing_since, x.last_error, x.unapplied, x.applies);
+           x.failing_since, x.last_error, x.unapplied, x.applies,
+           x.units_reserved, x.units_blocked);
 }
 
 } // namespace oms

@@ -34,7 +34,7 @@ void register_types(caf::actor_system_config& cfg) {
 journal_actor spawn_journal(caf::actor_system& sys,
                             std::shared_ptr<journal_store> store,
                             size_t batch_events_max, bool allow_detached,
-                            std::unordered_map<order_id, order_status> open) {
+                            std::unordered_map<order_id, open_order> open) {
   if (store->blocking() && allow_detached)
     return sys.spawn<caf::detached>(oms::journal, store, batch_events_max,
                                     std::move(open));
@@ -91,10 +91,10 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
   customers_at_start_ = std::move(loaded->customers);
   cursors_at_start_ = loaded->cursors;
   auto state = std::make_shared<const recovered_state>(std::move(*loaded));
-  std::unordered_map<order_id, order_status> open;
+  std::unordered_map<order_id, open_order> open;
   for (auto& rec : state->live_orders)
     if (!is_terminal(rec.status))
-      open.emplace(rec.id, rec.status);
+      open.emplace(rec.id, open_order_of(rec));
   journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max,
                            true, std::move(open));
   payments_ = spawn_payment(sys, std::move(gateway));

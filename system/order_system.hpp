@@ -18,6 +18,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/context.hpp"
+#include "actors/journal.hpp"
 #include "messages/customer_protocol.hpp"
 #include "messages/domain.hpp"
 #include "messages/journal_protocol.hpp"
@@ -190,10 +191,10 @@ void register_types(caf::actor_system_config& cfg);
 
 /// Spawns the JOURNAL over `store` (on a thread of its own if the store
 /// blocks on I/O).
-journal_actor
-spawn_journal(caf::actor_system& sys, std::shared_ptr<journal_store> store,
-              size_t batch_events_max, bool allow_detached = true,
-              std::unordered_map<order_id, order_status> open = {});
+journal_actor spawn_journal(caf::actor_system& sys,
+                            std::shared_ptr<journal_store> store,
+                            size_t batch_events_max, bool allow_detached = true,
+                            std::unordered_map<order_id, open_order> open = {});
 
 /// Spawns the PAYMENT actor over `gateway`.
 payment_actor spawn_payment(caf::actor_system& sys,

@@ -341,6 +341,8 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
   js.entered = {5, 1, 0, 0, 0, 1};
   js.unapplied = 12;
   js.applies = 3;
+  js.units_reserved = 17;
+  js.units_blocked = 5;
   metrics::process_view pv{true, 7, 0};
   pv.actors = 42;
   auto text = m.render(&js, pv);
@@ -360,6 +362,8 @@ TEST_CASE("metrics: requests, histograms and journal figures in Prometheus "
         std::string::npos);
   CHECK(has("oms_orders_holding_stock{kind=\"reserved\"} 4"));
   CHECK(has("oms_orders_holding_stock{kind=\"blocked\"} 1"));
+  CHECK(has("oms_units_held{kind=\"reserved\"} 17"));
+  CHECK(has("oms_units_held{kind=\"blocked\"} 5"));
   CHECK(has("oms_journal_batch_events_bucket{le=\"4\"} 0"));
   CHECK(has("oms_journal_batch_events_bucket{le=\"8\"} 2"));
   CHECK(has("oms_journal_batch_events_count 2"));

@@ -306,3 +306,31 @@ TEST_CASE_FIXTURE(fixture, "an await past the log's end, or after omsd "
   CHECK(*late == 2);
   CHECK(journal_watchers(journal) == 0);
 }
+
+TEST_CASE_FIXTURE(fixture, "the journal counts the units open orders hold, "
+                           "reserved and blocked, as their records change") {
+  receive("A", 20, 100);
+  receive("B", 10, 100);
+  auto held = [&] {
+    auto stats = call<journal_stats>(journal, atom::stats_v);
+    REQUIRE(stats);
+    return std::pair<int64_t, int64_t>{stats->units_reserved,
+                                       stats->units_blocked};
+  };
+  using units = std::pair<int64_t, int64_t>;
+  auto o1 =
+      create("c1", {{"A", 3, seller::internal}, {"B", 2, seller::internal}});
+  auto o2 = create("c2", {{"A", 4, seller::internal}});
+  CHECK(held() == units{9, 0});
+  must_apply(o1.record.id, command_kind::confirm);
+  CHECK(held() == units{4, 5});
+  // A partial cancel keeps the status and holds fewer units.
+  REQUIRE(cancel_lines(o1.record.id, {{"A", 1, seller::internal}}));
+  CHECK(held() == units{4, 4});
+  must_pay(o1.record.id, 400);
+  CHECK(held() == units{4, 4});
+  must_apply(o1.record.id, command_kind::ship);
+  CHECK(held() == units{4, 0});
+  must_apply(o2.record.id, command_kind::cancel);
+  CHECK(held() == units{0, 0});
+}

@@ -129,6 +129,7 @@ test('an order created through the API appears in the orders list and the overvi
   await page.goto(`${shop.url}/console/#/overview`);
   await page.locator('[data-stat="open-CREATED"]', { hasText: /^\d+$/ }).waitFor(wait);
   const before = Number(await page.locator('[data-stat="open-CREATED"]').innerText());
+  const reservedBefore = Number(await page.locator('[data-stat="units-reserved"]').innerText());
   await page.goto(`${shop.url}/console/#/orders`);
   await page.getByText('Live: live').waitFor(wait);
   const customer = await newCustomer();
@@ -138,6 +139,7 @@ test('an order created through the API appears in the orders list and the overvi
   await page.screenshot({ path: screenshotPath('orders') });
   await page.getByRole('link', { name: 'Overview' }).click();
   await page.locator('[data-stat="open-CREATED"]', { hasText: String(before + 1) }).waitFor(wait);
+  await page.locator('[data-stat="units-reserved"]', { hasText: String(reservedBefore + 4) }).waitFor(wait);
   const other = await order(customer.customerId, 'TEA-250', 1);
   await page.locator('[data-stat="open-CREATED"]', { hasText: String(before + 2) }).waitFor(wait);
   await api('POST', `/v1/orders/${other.id}/cancel`, {});

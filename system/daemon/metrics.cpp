@@ -280,6 +280,13 @@ std::string metrics::render(const journal_stats* journal,
       "oms_orders_holding_stock{kind=\"blocked\"} " +
       std::to_string(open(order_status::confirmed) + open(order_status::paid)) +
       "\n";
+  header(out, "oms_units_held", "gauge",
+         "Units the open orders hold: reserved (CREATED) or blocked "
+         "(CONFIRMED, PAID), as their records say.");
+  out += "oms_units_held{kind=\"reserved\"} " +
+         std::to_string(j.units_reserved) + "\n";
+  out += "oms_units_held{kind=\"blocked\"} " + std::to_string(j.units_blocked) +
+         "\n";
   header(out, "oms_journal_events_total", "counter",
          "Events made durable since start.");
   out += "oms_journal_events_total " + std::to_string(j.events) + "\n";

@@ -139,4 +139,18 @@ TEST_CASE("e2e console: a SKU's holds by order, to the admin only, and an "
   CHECK(admin.get("/v1/inventory/NOPE/holds").status == 404);
   http_client customer{d.url(), token};
   CHECK(customer.get("/v1/inventory/HC-1/holds").status == 403);
+  // The overview's units held: live, and the same after a restart.
+  auto held = [&] {
+    http_client anyone{d.url(), {}};
+    auto text = anyone.get("/metrics").body;
+    return std::pair<bool, bool>{
+        text.find("\noms_units_held{kind=\"reserved\"} 0\n") !=
+            std::string::npos,
+        text.find("\noms_units_held{kind=\"blocked\"} 3\n") !=
+            std::string::npos};
+  };
+  CHECK(held() == std::pair<bool, bool>{true, true});
+  d.stop();
+  d.restart();
+  CHECK(held() == std::pair<bool, bool>{true, true});
 }

@@ -90,6 +90,7 @@ export function Overview() {
   const s = now ? now.samples : [];
   const open = byLabel(s, 'oms_orders_open', 'status');
   const holding = byLabel(s, 'oms_orders_holding_stock', 'kind');
+  const units = byLabel(s, 'oms_units_held', 'kind');
   const commits = total(s, 'oms_journal_commit_seconds_count');
   const commitAvg = commits ? total(s, 'oms_journal_commit_seconds_sum') / commits : null;
   const batches = total(s, 'oms_journal_batch_events_count');
@@ -117,6 +118,8 @@ export function Overview() {
       <dl class="stats">
         ${['CREATED', 'CONFIRMED', 'PAID', 'SHIPPED'].map((st) =>
           html`<${Stat} id=${`open-${st}`} label=${st} value=${count(open[st])} />`)}
+        <${Stat} id="units-reserved" label="Units reserved" value=${count(units.reserved)} />
+        <${Stat} id="units-blocked" label="Units blocked" value=${count(units.blocked)} />
         <${Stat} id="holding-reserved" label="Orders holding reserved units" value=${count(holding.reserved)} />
         <${Stat} id="holding-blocked" label="Orders holding blocked units" value=${count(holding.blocked)} />
       </dl>
