@@ -35,17 +35,18 @@ TEST_CASE("e2e console: the files come with their types, a strict policy "
   // No inline script: every <script> names its file.
   CHECK(index.body.find("<script>") == std::string::npos);
   CHECK(anyone.get("/console/index.html").body == index.body);
-  for (auto [path, type] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& file : std::vector<std::pair<std::string, std::string>>{
            {"/console/app.js", "text/javascript; charset=utf-8"},
            {"/console/pages/orders.js", "text/javascript; charset=utf-8"},
            {"/console/vendor/preact-htm.js", "text/javascript; charset=utf-8"},
            {"/console/vendor/uplot.js", "text/javascript; charset=utf-8"},
            {"/console/style.css", "text/css; charset=utf-8"},
            {"/console/favicon.svg", "image/svg+xml"}}) {
+    const std::string& path = file.first;
     CAPTURE(path);
     auto r = anyone.get(path);
     CHECK(r.status == 200);
-    CHECK(r.header("Content-Type") == type);
+    CHECK(r.header("Content-Type") == file.second);
     CHECK_FALSE(r.body.empty());
   }
   // Unchanged: 304 without a body; changed (another tag): the file again.
