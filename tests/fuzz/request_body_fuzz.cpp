@@ -123,9 +123,12 @@ void read_route(uint8_t route, std::string_view text) {
       break;
     }
     case 1: { // PUT /v1/customers/{id}/cart/items/{sku}
-      auto q = read_cart_quantity(body_of(text), limits);
-      FUZZ_CHECK(q >= 1 && q <= limits.line_quantity_max,
+      auto line = read_cart_line(body_of(text), limits);
+      FUZZ_CHECK(line.quantity >= 1 &&
+                     line.quantity <= limits.line_quantity_max,
                  "a cart quantity is within the limit");
+      FUZZ_CHECK(line.from == seller::internal || line.from == seller::external,
+                 "a cart line's seller is one of the two");
       break;
     }
     case 2: { // POST /v1/customers/{id}/cart/checkout
@@ -136,6 +139,8 @@ void read_route(uint8_t route, std::string_view text) {
         json j = {{"address", f.ship_to}};
         if (!f.skus.empty())
           j["skus"] = f.skus;
+        if (f.seller_given)
+          j["seller"] = to_string(f.from);
         return j;
       };
       auto f = read(body_of(text));
