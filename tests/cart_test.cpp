@@ -40,6 +40,14 @@ struct cart_fixture : fixture {
     return *res;
   }
 
+  /// Sends a checkout of the whole cart without waiting for its answer (for
+  /// checkouts that race).
+  auto start_checkout(const customer_actor& c) {
+    return self->request(c, caf::infinite, atom::checkout_v, sample_address(),
+                         std::vector<sku_id>{}, std::string{}, seller::internal,
+                         false);
+  }
+
   caf::expected<order_record> checkout(const customer_actor& c,
                                        std::vector<sku_id> skus = {},
                                        std::string key = {}) {
@@ -304,12 +312,8 @@ TEST_CASE_FIXTURE(
   receive("LAST", 1, 5000);
   REQUIRE(put(alice, "LAST", 1));
   REQUIRE(put(bob, "LAST", 1));
-  auto h1 = self->request(alice, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{}, seller::internal, false);
-  auto h2 = self->request(bob, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{}, seller::internal, false);
+  auto h1 = start_checkout(alice);
+  auto h2 = start_checkout(bob);
   sched.run();
   int granted = 0;
   int refused = 0;
@@ -337,12 +341,8 @@ TEST_CASE_FIXTURE(cart_fixture,
   // Without a key, both requests reach the CUSTOMER actor before the first
   // order exists; the second must not order the same lines again.
   REQUIRE(put(alice, "A", 5));
-  auto h1 = self->request(alice, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{}, seller::internal, false);
-  auto h2 = self->request(alice, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{}, seller::internal, false);
+  auto h1 = start_checkout(alice);
+  auto h2 = start_checkout(alice);
   sched.run();
   int granted = 0;
   int empty = 0;
@@ -367,12 +367,8 @@ TEST_CASE_FIXTURE(cart_fixture,
   REQUIRE(put(alice, "A", 1));
   REQUIRE(put(alice, "B", 4));
   create("someone", {{"B", 3, seller::internal}});
-  auto h1 = self->request(alice, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{}, seller::internal, false);
-  auto h2 = self->request(alice, caf::infinite, atom::checkout_v,
-                          sample_address(), std::vector<sku_id>{},
-                          std::string{}, seller::internal, false);
+  auto h1 = start_checkout(alice);
+  auto h2 = start_checkout(alice);
   sched.run();
   h1.receive([&](order_record&) { FAIL("the first checkout was granted"); },
              [&](caf::error& err) {

@@ -82,6 +82,24 @@ export async function headSeq() {
   }
 }
 
+/**
+ * follow() from the newest durable event on (`back` events before it), so
+ * that a page sees what happens while it is open, not the whole log. If
+ * omsd is not ready, onState says so and nothing is followed. Returns a
+ * function that stops.
+ */
+export function followFromNow(params, onEvent, onState = () => {}, back = 0) {
+  let stop = () => {};
+  let gone = false;
+  headSeq().then((head) => {
+    if (gone) return;
+    if (head === null) { onState('unavailable: omsd is not ready'); return; }
+    const after = String(Math.max(0, Number(head) - back));
+    stop = follow({ ...params, after }, onEvent, onState);
+  });
+  return () => { gone = true; stop(); };
+}
+
 /** The Prometheus text of /metrics (public: no token). */
 export async function metricsText(signal) {
   const res = await fetch('/metrics', { signal, cache: 'no-store' });

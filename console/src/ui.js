@@ -108,6 +108,17 @@ export function useInterval(fn, ms) {
   }, [ms]);
 }
 
+/**
+ * Previous and Next for a cursor-paged list: `cursors` holds the cursor of
+ * each page seen ('' for the first), `next` the current page's nextCursor.
+ */
+export function Pager({ cursors, setCursors, next }) {
+  return html`<div class="pager">
+    <button type="button" disabled=${cursors.length < 2} onClick=${() => setCursors(cursors.slice(0, -1))}>Previous</button>
+    <button type="button" disabled=${!next} onClick=${() => setCursors([...cursors, next])}>Next</button>
+  </div>`;
+}
+
 export function StatusBadge({ status }) {
   return html`<span class=${`badge s-${String(status).toLowerCase()}`}>${status}</span>`;
 }

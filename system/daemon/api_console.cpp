@@ -20,23 +20,15 @@ constexpr const char* policy =
     "img-src 'self' data:; connect-src 'self'; font-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-std::string_view trim(std::string_view x) {
-  while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
-    x.remove_prefix(1);
-  while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
-    x.remove_suffix(1);
-  return x;
-}
-
 // Whether If-None-Match (a list of tags, weak ones included, or *) names
 // `etag` (weak comparison, as RFC 9110 has it for If-None-Match).
 bool none_match_names(std::string_view field, std::string_view etag) {
-  field = trim(field);
+  field = trim_ows(field);
   if (field == "*")
     return true;
   while (!field.empty()) {
     auto comma = field.find(',');
-    auto tag = trim(field.substr(0, comma));
+    auto tag = trim_ows(field.substr(0, comma));
     if (tag.substr(0, 2) == "W/")
       tag.remove_prefix(2);
     if (tag == etag)

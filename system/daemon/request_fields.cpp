@@ -479,15 +479,16 @@ std::optional<uint64_t> parse_decimal(std::string_view text) {
   return value;
 }
 
+std::string_view trim_ows(std::string_view x) {
+  while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
+    x.remove_prefix(1);
+  while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
+    x.remove_suffix(1);
+  return x;
+}
+
 uint64_t read_if_match(std::string_view text) {
-  auto trim = [](std::string_view x) {
-    while (!x.empty() && (x.front() == ' ' || x.front() == '\t'))
-      x.remove_prefix(1);
-    while (!x.empty() && (x.back() == ' ' || x.back() == '\t'))
-      x.remove_suffix(1);
-    return x;
-  };
-  text = trim(text);
+  text = trim_ows(text);
   if (text.empty() || text == "*")
     return 0;
   bool weak = text.substr(0, 2) == "W/";
@@ -504,10 +505,7 @@ uint64_t read_if_match(std::string_view text) {
 }
 
 uint64_t read_sku_if_match(std::string_view text) {
-  auto first = text.find_first_not_of(" \t");
-  auto last = text.find_last_not_of(" \t");
-  if (first != std::string_view::npos &&
-      text.substr(first, last - first + 1) == "*")
+  if (trim_ows(text) == "*")
     return if_version_exists;
   return read_if_match(text);
 }

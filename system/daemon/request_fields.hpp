@@ -142,6 +142,10 @@ std::optional<uint64_t> parse_decimal(std::string_view text);
 /// (a list of tags included) is refused naming the field If-Match.
 uint64_t read_if_match(std::string_view text);
 
+/// `x` without the spaces and tabs around it (a header field's optional
+/// whitespace).
+std::string_view trim_ows(std::string_view x);
+
 /// As read_if_match, for a SKU's changes: `*` requires the SKU to exist
 /// (if_version_exists).
 uint64_t read_sku_if_match(std::string_view text);

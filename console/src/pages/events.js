@@ -1,7 +1,7 @@
 // A live tail of the change feed with filters: the newest events first,
 // kept to the last 500.
 import { html, useEffect, useState } from '../vendor/preact-htm.js';
-import { follow, headSeq, call } from '../api.js';
+import { followFromNow, call } from '../api.js';
 import { when, ErrorBox } from '../ui.js';
 
 const keep = 500;
@@ -17,21 +17,13 @@ export function Events() {
   useEffect(() => {
     setEvents([]);
     setError(null);
-    let stop = () => {};
-    let gone = false;
-    headSeq().then((head) => {
-      if (gone) return;
-      if (head === null) { setState('unavailable: omsd is not ready'); return; }
-      // The last 50 before now, then live.
-      const after = String(Math.max(0, Number(head) - 50));
-      stop = follow({ ...filters, after }, (e) => setEvents((xs) => [e, ...xs].slice(0, keep)),
-        (st, err) => {
-          setState(st);
-          if (err) setError(err);
-          else if (st === 'live') setError(null);
-        });
-    });
-    return () => { gone = true; stop(); };
+    // The last 50 before now, then live.
+    return followFromNow(filters, (e) => setEvents((xs) => [e, ...xs].slice(0, keep)),
+      (st, err) => {
+        setState(st);
+        if (err) setError(err);
+        else if (st === 'live') setError(null);
+      }, 50);
   }, [filters]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.target.value });
   const submit = (e) => { e.preventDefault(); setFilters({ ...form }); };

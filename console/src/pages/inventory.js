@@ -1,7 +1,7 @@
 // The SKUs of a seller, page by page, and a jump to one by name.
 import { html, useState } from '../vendor/preact-htm.js';
 import { call, query } from '../api.js';
-import { count, money, href, ErrorBox, useLoad } from '../ui.js';
+import { count, money, href, ErrorBox, Pager, useLoad } from '../ui.js';
 
 export function Inventory() {
   const [seller, setSeller] = useState('INTERNAL');
@@ -50,9 +50,5 @@ export function Inventory() {
         ${!page.loading && !items.length ? html`<tr><td colspan="6">No SKUs.</td></tr>` : null}
       </tbody>
     </table>
-    <div class="pager">
-      <button type="button" disabled=${cursors.length < 2} onClick=${() => setCursors(cursors.slice(0, -1))}>Previous</button>
-      <button type="button" disabled=${!page.data || !page.data.nextCursor}
-        onClick=${() => setCursors([...cursors, page.data.nextCursor])}>Next</button>
-    </div>`;
+    <${Pager} cursors=${cursors} setCursors=${setCursors} next=${page.data && page.data.nextCursor} />`;
 }

@@ -2,7 +2,7 @@
 // the history as a timeline, and the actions its state allows now (the
 // order's `actions`), each confirmed and guarded by the order's version.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.js';
-import { call, follow, headSeq } from '../api.js';
+import { call, followFromNow } from '../api.js';
 import { count, money, when, href, ErrorBox, ConfirmButton, StatusBadge, useLoad } from '../ui.js';
 
 // The console offers these; paying is the customer's.
@@ -34,15 +34,7 @@ export function Order({ id }) {
   const reload = useRef(loaded.reload);
   reload.current = loaded.reload;
   // Changes made elsewhere (a customer's payment, the hold's expiry) show.
-  useEffect(() => {
-    let stop = () => {};
-    let gone = false;
-    headSeq().then((after) => {
-      if (gone || after === null) return;
-      stop = follow({ subject: id, after }, () => reload.current());
-    });
-    return () => { gone = true; stop(); };
-  }, [id]);
+  useEffect(() => followFromNow({ subject: id }, () => reload.current()), [id]);
   const o = loaded.data && loaded.data.body;
   const etag = loaded.data && loaded.data.etag;
   const actions = o ? o.actions || [] : [];

@@ -2,8 +2,8 @@
 // and date, newest first, page by page. The first page follows the change
 // feed: an order created or changed anywhere shows without a reload.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.js';
-import { call, query, follow, headSeq } from '../api.js';
-import { money, when, href, ErrorBox, StatusBadge, useLoad } from '../ui.js';
+import { call, query, followFromNow } from '../api.js';
+import { money, when, href, ErrorBox, Pager, StatusBadge, useLoad } from '../ui.js';
 
 const statuses = ['', 'CREATED', 'CONFIRMED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 
@@ -26,19 +26,12 @@ export function Orders() {
   useEffect(() => {
     if (!onFirst) return undefined;
     let timer = null;
-    let stop = () => {};
-    let gone = false;
-    // From the newest event on: only what happens while the page is open.
-    headSeq().then((after) => {
-      if (gone) return;
-      if (after === null) { setLive('unavailable: omsd is not ready'); return; }
-      // At most one search every 250 ms, however busy the feed is.
-      stop = follow({ type: 'oms.order.*', after }, () => {
-        if (timer) return;
-        timer = setTimeout(() => { timer = null; reload.current(); }, 250);
-      }, setLive);
-    });
-    return () => { gone = true; stop(); clearTimeout(timer); };
+    // At most one search every 250 ms, however busy the feed is.
+    const stop = followFromNow({ type: 'oms.order.*' }, () => {
+      if (timer) return;
+      timer = setTimeout(() => { timer = null; reload.current(); }, 250);
+    }, setLive);
+    return () => { stop(); clearTimeout(timer); };
   }, [onFirst]);
   const set = (k) => (e) => setForm({ ...form, [k]: e.target.value });
   const submit = (e) => { e.preventDefault(); setFilters(form); setCursors(['']); };
@@ -71,9 +64,5 @@ export function Orders() {
         ${!page.loading && !orders.length ? html`<tr><td colspan="6">No orders match.</td></tr>` : null}
       </tbody>
     </table>
-    <div class="pager">
-      <button type="button" disabled=${cursors.length < 2} onClick=${() => setCursors(cursors.slice(0, -1))}>Previous</button>
-      <button type="button" disabled=${!page.data || !page.data.nextCursor}
-        onClick=${() => setCursors([...cursors, page.data.nextCursor])}>Next</button>
-    </div>`;
+    <${Pager} cursors=${cursors} setCursors=${setCursors} next=${page.data && page.data.nextCursor} />`;
 }
