@@ -31,7 +31,8 @@ expected_holds holds_of(const std::vector<order_record>& live_orders) {
       auto qty = held_quantity(rec, line);
       if (qty > 0)
         expected[{line.sku, rec.id}] =
-            hold_view{rec.id, qty, *kind, take_allocations(line.lots, qty)};
+            hold_view{rec.id, qty, *kind,
+                      slice_allocations(line.lots, line.shipped_quantity, qty)};
     }
   }
   return expected;

@@ -209,7 +209,13 @@ external_sku_actor::behavior_type external_sku(ext_ptr self, sku_id sku,
       },
       // Replies the units shipped (0 if already); the WMS follows. Errors:
       // INVALID_TRANSITION (the hold is only reserved).
-      [=](atom::consume, const order_id& order) {
+      [=](atom::consume, const order_id& order, int64_t remaining) {
+        if (remaining != 0)
+          return caf::result<int64_t>{make_error(
+              errc::validation_failed,
+              "an EXTERNAL hold ships whole: the seller's warehouse ships a "
+              "reservation whole",
+              field_details("remaining"))};
         return follow(self, order, self->state.ledger.consume(order));
       },
       // Replies the counters once the feed's change is journaled. Errors:

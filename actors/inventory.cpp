@@ -385,9 +385,11 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
         return units_or_error(self,
                               self->state.ledger.reduce(order, remaining));
       },
-      // Replies the units shipped (0 if already). Errors: INVALID_TRANSITION.
-      [=](atom::consume, const order_id& order) {
-        return units_or_error(self, self->state.ledger.consume(order));
+      // Replies the units shipped (0 if already). Errors:
+      // INVALID_TRANSITION, VALIDATION_FAILED.
+      [=](atom::consume, const order_id& order, int64_t remaining) {
+        return units_or_error(self,
+                              self->state.ledger.consume(order, remaining));
       },
   };
 }

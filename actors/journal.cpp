@@ -210,7 +210,7 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
   auto& stats = self->state.stats;
   stats.batch_sizes.assign(std::size(journal_batch_bounds) + 1, 0);
   stats.commit_us.assign(std::size(journal_commit_us_bounds) + 1, 0);
-  stats.open_orders.assign(static_cast<size_t>(order_status::cancelled) + 1, 0);
+  stats.open_orders.assign(static_cast<size_t>(last_order_status) + 1, 0);
   stats.entered.assign(stats.open_orders.size(), 0);
   for (auto& kvp : open) {
     ++stats.open_orders[static_cast<size_t>(kvp.second.status)];

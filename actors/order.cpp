@@ -61,7 +61,8 @@ auto sku_request(order_ptr self, sku_op op, size_t i) {
     case sku_op::block:
       return self->request(sku, caf::infinite, atom::block_v, rec.id);
     case sku_op::consume:
-      return self->request(sku, caf::infinite, atom::consume_v, rec.id);
+      return self->request(sku, caf::infinite, atom::consume_v, rec.id,
+                           held_quantity(rec, rec.lines[i]));
     case sku_op::reduce:
       return self->request(sku, caf::infinite, atom::reduce_v, rec.id,
                            held_quantity(rec, rec.lines[i]));
@@ -329,9 +330,8 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
                       [=](done_t done) { pay(self, cmd, std::move(done)); });
       },
       [=](ship_command& cmd) {
-        return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {
-          transition(self, command_kind::ship, std::move(done));
-        });
+        return answer(self, cmd.customer, cmd.if_version,
+                      [=](done_t done) { ship(self, cmd, std::move(done)); });
       },
       [=](deliver_command& cmd) {
         return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {

@@ -1,6 +1,7 @@
 #include "actors/order_machine.hpp"
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -35,8 +36,22 @@ std::optional<order_status> next_status(order_status from, command_kind cmd) {
       switch (cmd) {
         case c::ship:
           return s::shipped;
+        case c::ship_part:
+          return s::partially_shipped;
         case c::cancel:
           return s::cancelled;
+        default:
+          return std::nullopt;
+      }
+    case s::partially_shipped:
+      switch (cmd) {
+        case c::ship:
+          return s::shipped;
+        case c::ship_part:
+          return s::partially_shipped;
+        case c::cancel:
+          // What shipped stays shipped: cancelling the rest ships the order.
+          return s::shipped;
         default:
           return std::nullopt;
       }
@@ -82,12 +97,25 @@ std::optional<problem> check_transition(const order_record& order,
 }
 
 bool can_reach(order_status from, order_status to) {
-  if (from == to)
-    return true;
-  for (auto cmd : {command_kind::confirm, command_kind::pay, command_kind::ship,
-                   command_kind::deliver, command_kind::cancel})
-    if (auto next = next_status(from, cmd); next && can_reach(*next, to))
+  // A walk of the table from `from` (some states lead to themselves).
+  constexpr auto n = static_cast<size_t>(last_order_status) + 1;
+  bool seen[n] = {};
+  std::vector<order_status> todo{from};
+  seen[static_cast<size_t>(from)] = true;
+  while (!todo.empty()) {
+    auto at = todo.back();
+    todo.pop_back();
+    if (at == to)
       return true;
+    for (auto cmd :
+         {command_kind::confirm, command_kind::pay, command_kind::ship,
+          command_kind::ship_part, command_kind::deliver, command_kind::cancel})
+      if (auto next = next_status(at, cmd);
+          next && !seen[static_cast<size_t>(*next)]) {
+        seen[static_cast<size_t>(*next)] = true;
+        todo.push_back(*next);
+      }
+  }
   return false;
 }
 
@@ -97,6 +125,7 @@ std::optional<hold_kind> held_as(order_status status) {
       return hold_kind::reserved;
     case order_status::confirmed:
     case order_status::paid:
+    case order_status::partially_shipped:
       return hold_kind::blocked;
     default:
       return std::nullopt;

@@ -3,16 +3,22 @@
 // clang-format off
 //                confirm               pay             ship
 //    CREATED ------------> CONFIRMED --------> PAID ------------> SHIPPED
-//      |  \                    |               ^  |                  |
-//      |   \___________________|_____pay_______/  |                  | deliver
-//      |                       |                  |                  v
-//      | cancel, expire        | cancel           | cancel       DELIVERED
-//      v                       v                  v
+//      |  \                    |               ^  |  |                ^  |
+//      |   \___________________|_____pay_______/  |  | ship_part      |  | deliver
+//      |                       |                  |  v                |  v
+//      |                       |                  |  PARTIALLY_SHIPPED   DELIVERED
+//      |                       |                  |   ship_part: stays;
+//      | cancel, expire        | cancel           |   ship, cancel: SHIPPED
+//      v                       v                  v cancel
 //    CANCELLED <---------------+------------------+
 // clang-format on
 //
-// Stock follows the state: CREATED holds reserved units; CONFIRMED and PAID
-// hold blocked units; SHIPPED has consumed them; CANCELLED released them.
+// Stock follows the state: CREATED holds reserved units; CONFIRMED, PAID
+// and PARTIALLY_SHIPPED hold blocked units (the last only those not shipped
+// yet); SHIPPED has consumed them; CANCELLED released them. A shipment of
+// some lines (ship_part) consumes those units from the order's own block;
+// cancelling a PARTIALLY_SHIPPED order releases what has not shipped and
+// leaves it SHIPPED.
 // DELIVERED and CANCELLED are terminal. The first seed's CONFIRM is `confirm`,
 // its FULFILLED is DELIVERED, reached only through CONFIRMED/PAID and SHIPPED.
 #pragma once

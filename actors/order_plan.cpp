@@ -3,6 +3,7 @@
 #include "actors/order_plan.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -65,6 +66,38 @@ std::string next_gateway_key(const order_record& rec, payment_kind kind) {
                     [kind](const payment_record& p) { return p.kind == kind; });
   return rec.id + (kind == payment_kind::charge ? ":charge:" : ":refund:") +
          std::to_string(n + 1);
+}
+
+planned<std::vector<int64_t>>
+quantities_per_line(const order_record& rec,
+                    const std::vector<order_item>& lines,
+                    int64_t (*left)(const order_line&)) {
+  // Every line is validated before anything is decided.
+  std::vector<int64_t> result(rec.lines.size(), 0);
+  std::unordered_set<std::string> seen;
+  for (size_t j = 0; j < lines.size(); ++j) {
+    auto& item = lines[j];
+    auto field = "lines[" + std::to_string(j) + "]";
+    auto invalid = [&](std::string what, std::string message) {
+      return problem{errc::validation_failed, field + what + " " + message,
+                     field_details(field + what)};
+    };
+    auto it =
+        std::find_if(rec.lines.begin(), rec.lines.end(),
+                     [&](const order_line& l) { return l.sku == item.sku; });
+    if (it == rec.lines.end())
+      return invalid(".sku", item.sku + " is not in the order");
+    if (!seen.insert(item.sku).second)
+      return invalid(".sku", "repeats SKU " + item.sku);
+    auto most = left(*it);
+    if (most < 1)
+      return invalid(".sku", item.sku + " has no unit left");
+    if (item.quantity < 1 || item.quantity > most)
+      return invalid(".quantity",
+                     "must be between 1 and " + std::to_string(most));
+    result[static_cast<size_t>(it - rec.lines.begin())] = item.quantity;
+  }
+  return result;
 }
 
 // -- creation -----------------------------------------------------------------
@@ -205,15 +238,17 @@ planned<order_plan> plan_transition(const order_record& rec, command_kind cmd,
                                        " is not a transition without money"};
   if (auto refusal = check_transition(rec, cmd))
     return *refusal;
+  if (cmd == command_kind::ship) {
+    std::vector<int64_t> everything;
+    for (auto& line : rec.lines)
+      everything.push_back(unshipped_quantity(line));
+    return plan_shipment(rec, everything, {}, now);
+  }
   auto to = *next_status(rec.status, cmd);
   order_plan plan;
   plan.next = moved(rec, to, to_string(cmd), 0, now);
-  if (to == order_status::shipped) {
-    follow_holds(plan, rec, event_kind::stock_consumed, sku_op::consume);
-    for (auto i : plan.lines)
-      plan.next.lines[i].shipped_quantity = held_quantity(rec, rec.lines[i]);
-  } else if (held_as(rec.status) == hold_kind::reserved &&
-             held_as(to) == hold_kind::blocked) {
+  if (held_as(rec.status) == hold_kind::reserved &&
+      held_as(to) == hold_kind::blocked) {
     follow_holds(plan, rec, event_kind::stock_blocked, sku_op::block);
   }
   return plan;

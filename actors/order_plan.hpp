@@ -99,6 +99,15 @@ std::optional<size_t> find_payment(const order_record& rec,
 /// kind and the attempt number ("ord_1:charge:2").
 std::string next_gateway_key(const order_record& rec, payment_kind kind);
 
+/// The units per line of `rec` that `lines` (SKU and quantity) name, each
+/// between 1 and `left` of its line: VALIDATION_FAILED naming
+/// lines[j].sku for a SKU not in the order, named twice or with no unit
+/// left, or lines[j].quantity for a quantity outside that range.
+planned<std::vector<int64_t>>
+quantities_per_line(const order_record& rec,
+                    const std::vector<order_item>& lines,
+                    int64_t (*left)(const order_line&));
+
 // -- creation -----------------------------------------------------------------
 
 /// The order a create request asks for (lines not priced yet), for the
@@ -134,12 +143,55 @@ plan_create(const order_record& requested,
 
 // -- transitions without money: confirm, ship, deliver -----------------------
 
-/// confirm (reserved units become blocked), ship (held units are consumed
-/// and recorded as shipped) or deliver. INVALID_TRANSITION or ORDER_EXPIRED
+/// confirm (reserved units become blocked), ship (every unit not shipped
+/// yet, as one shipment without tracking: see plan_shipment) or deliver. INVALID_TRANSITION or ORDER_EXPIRED
 /// as the table says; INTERNAL for a command that moves money or stock
 /// otherwise (pay, cancel, expire).
 planned<order_plan> plan_transition(const order_record& rec, command_kind cmd,
                                     timestamp_ms now);
+
+// -- shipping -----------------------------------------------------------------
+
+/// A shipment asked for, checked against the order.
+struct shipment_check {
+  /// Units to ship per line of the order (in line order).
+  std::vector<int64_t> quantities;
+  /// Whether that is every unit not shipped yet: the order ships whole.
+  bool everything = false;
+  /// A retry of a shipment made already (same client key and fingerprint):
+  /// answer the order as it is.
+  bool answered = false;
+};
+
+/// Checks a shipment of `lines` (SKU and quantity; none: every unit not
+/// shipped yet) under the client key `client_key` with the request's
+/// `fingerprint`: IDEMPOTENCY_KEY_REUSED if the key shipped another
+/// request; INVALID_TRANSITION as the table says (only PAID and
+/// PARTIALLY_SHIPPED orders ship); VALIDATION_FAILED for a SKU not in the
+/// order or named twice, a quantity outside 1..what is left to ship, or
+/// part of an EXTERNAL order (its WMS ships a reservation whole).
+planned<shipment_check> check_shipment(const order_record& rec,
+                                       const std::vector<order_item>& lines,
+                                       const std::string& client_key,
+                                       const std::string& fingerprint);
+
+/// What a shipment records besides its units.
+struct shipment_request {
+  std::string carrier;
+  std::string tracking_number;
+  std::string client_key;
+  std::string fingerprint;
+};
+
+/// Ships `quantities` units per line (checked by check_shipment) as the
+/// order's next shipment ("shp_N"): consumes them from the order's own
+/// block, the first units of each line's allocation first, and moves the
+/// order to SHIPPED if nothing is left to ship, PARTIALLY_SHIPPED
+/// otherwise. INVALID_TRANSITION as the table says; INTERNAL for a
+/// quantity outside what is left or a shipment of nothing.
+planned<order_plan> plan_shipment(const order_record& rec,
+                                  const std::vector<int64_t>& quantities,
+                                  shipment_request req, timestamp_ms now);
 
 // -- payment ------------------------------------------------------------------
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <unordered_set>
 
 #include "actors/order_machine.hpp"
 
@@ -32,6 +31,48 @@ problem invalid(std::string_view field, std::string message) {
                  field_details(field)};
 }
 
+// Cancels `quantities` units per line, moving the order to `to`: releases
+// them, lowers the total, and owes a PENDING refund of their value if the
+// order was paid.
+planned<order_plan> cancel_units(const order_record& rec,
+                                 const std::vector<int64_t>& quantities,
+                                 const std::string& why, order_status to,
+                                 timestamp_ms now) {
+  if (quantities.size() != rec.lines.size())
+    return problem{errc::internal, "one quantity per line expected"};
+  order_plan plan;
+  plan.next = moved(rec, to, why, 0, now);
+  plan.op = sku_op::reduce;
+  auto& next = plan.next;
+  money cancelled_value = 0;
+  for (size_t i = 0; i < next.lines.size(); ++i) {
+    auto qty = quantities[i];
+    if (qty == 0)
+      continue;
+    if (qty < 0 || qty > unshipped_quantity(next.lines[i]))
+      return problem{errc::internal, "more cancelled than the line holds"};
+    next.lines[i].cancelled_quantity += qty;
+    // Part of a total that fitted fits; checked all the same.
+    auto value = checked_mul(qty, next.lines[i].unit_price);
+    auto sum = value ? checked_add(cancelled_value, *value) : std::nullopt;
+    if (!sum)
+      return problem{errc::internal, "the cancelled value does not fit"};
+    cancelled_value = *sum;
+    plan.events.push_back(stock_event(event_kind::stock_released, now,
+                                      next.lines[i].sku, next.id, qty));
+    plan.lines.push_back(i);
+  }
+  auto total = order_total(next.lines);
+  if (!total)
+    return problem{errc::internal, "the order's total does not fit"};
+  next.total_amount = *total;
+  next.history.back().amount = cancelled_value;
+  if (rec.status == order_status::paid ||
+      rec.status == order_status::partially_shipped)
+    add_refund(next, cancelled_value, why, now);
+  return plan;
+}
+
 } // namespace
 
 money refund_owed(const order_record& rec) {
@@ -55,6 +96,14 @@ planned<order_plan> plan_cancel(const order_record& rec, command_kind cmd,
   auto why = cmd == command_kind::expire ? std::string{expired_reason}
              : reason.empty()            ? std::string{"CUSTOMER_REQUEST"}
                                          : reason;
+  if (rec.status == order_status::partially_shipped) {
+    // What shipped stays shipped: the rest is cancelled and refunded, and
+    // the order is SHIPPED.
+    std::vector<int64_t> rest;
+    for (auto& line : rec.lines)
+      rest.push_back(unshipped_quantity(line));
+    return cancel_units(rec, rest, why, *next_status(rec.status, cmd), now);
+  }
   order_plan plan;
   plan.next = moved(rec, order_status::cancelled, why, 0, now);
   plan.next.cancel_reason = why;
@@ -71,33 +120,14 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
     return *refusal;
   if (lines.empty())
     return invalid("lines", "lines must name at least one line to cancel");
-  // Validate every line before deciding anything.
   line_cancel result;
-  result.quantities.assign(rec.lines.size(), 0);
-  std::unordered_set<std::string> seen;
-  for (size_t j = 0; j < lines.size(); ++j) {
-    auto& item = lines[j];
-    auto field = "lines[" + std::to_string(j) + "]";
-    auto it =
-        std::find_if(rec.lines.begin(), rec.lines.end(),
-                     [&](const order_line& l) { return l.sku == item.sku; });
-    if (it == rec.lines.end())
-      return invalid(field + ".sku",
-                     field + ".sku " + item.sku + " is not in the order");
-    if (!seen.insert(item.sku).second)
-      return invalid(field + ".sku", field + ".sku repeats SKU " + item.sku);
-    auto remaining = it->quantity - it->cancelled_quantity;
-    if (item.quantity < 1 || item.quantity > remaining)
-      return invalid(field + ".quantity",
-                     field + ".quantity must be between 1 and " +
-                         std::to_string(remaining));
-    result.quantities[static_cast<size_t>(it - rec.lines.begin())] =
-        item.quantity;
-  }
+  auto quantities = quantities_per_line(rec, lines, unshipped_quantity);
+  if (!quantities)
+    return quantities.refusal();
+  result.quantities = std::move(*quantities);
   result.everything = true;
   for (size_t i = 0; i < rec.lines.size(); ++i)
-    if (rec.lines[i].quantity - rec.lines[i].cancelled_quantity !=
-        result.quantities[i])
+    if (unshipped_quantity(rec.lines[i]) != result.quantities[i])
       result.everything = false;
   // A reservation at the WMS has one quantity: it is kept or released whole.
   if (!result.everything && rec.seller == seller::external)
@@ -112,40 +142,8 @@ planned<order_plan> plan_partial_cancel(const order_record& rec,
                                         timestamp_ms now) {
   if (auto refusal = check_transition(rec, command_kind::cancel))
     return *refusal;
-  if (quantities.size() != rec.lines.size())
-    return problem{errc::internal, "one quantity per line expected"};
   auto why = reason.empty() ? std::string{"PARTIAL_CANCEL"} : reason;
-  order_plan plan;
-  plan.next = moved(rec, rec.status, why, 0, now);
-  plan.op = sku_op::reduce;
-  auto& next = plan.next;
-  money cancelled_value = 0;
-  for (size_t i = 0; i < next.lines.size(); ++i) {
-    auto qty = quantities[i];
-    if (qty == 0)
-      continue;
-    if (qty < 0 ||
-        qty > next.lines[i].quantity - next.lines[i].cancelled_quantity)
-      return problem{errc::internal, "more cancelled than the line holds"};
-    next.lines[i].cancelled_quantity += qty;
-    // Part of a total that fitted fits; checked all the same.
-    auto value = checked_mul(qty, next.lines[i].unit_price);
-    auto sum = value ? checked_add(cancelled_value, *value) : std::nullopt;
-    if (!sum)
-      return problem{errc::internal, "the cancelled value does not fit"};
-    cancelled_value = *sum;
-    plan.events.push_back(stock_event(event_kind::stock_released, now,
-                                      next.lines[i].sku, next.id, qty));
-    plan.lines.push_back(i);
-  }
-  auto total = order_total(next.lines);
-  if (!total)
-    return problem{errc::internal, "the order's total does not fit"};
-  next.total_amount = *total;
-  next.history.back().amount = cancelled_value;
-  if (next.status == order_status::paid)
-    add_refund(next, cancelled_value, why, now);
-  return plan;
+  return cancel_units(rec, quantities, why, rec.status, now);
 }
 
 std::optional<refund_call> next_refund(const order_record& rec) {

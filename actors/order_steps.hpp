@@ -97,7 +97,12 @@ void process_refunds(order_ptr self, std::function<void()> then);
 
 // -- transitions (order_transitions.cpp) --------------------------------------
 
-/// confirm (after settling a lost charge), ship or deliver.
+/// confirm (after settling a lost charge), ship (every unit left, without
+/// tracking) or deliver.
 void transition(order_ptr self, command_kind cmd, record_callback done);
+
+/// Ships the lines `cmd` names (none: every unit left) as one shipment; a
+/// retry under the same client key answers the order as it is.
+void ship(order_ptr self, ship_command cmd, record_callback done);
 
 } // namespace oms::order_flow

@@ -195,9 +195,11 @@ class stock_ledger {
   /// the last batches first. Idempotent.
   ledger_outcome reduce(const order_id& order, int64_t remaining);
 
-  /// Removes the order's blocked units from on-hand (shipment). Idempotent:
-  /// consuming an order that holds nothing consumes 0 units.
-  ledger_outcome consume(const order_id& order);
+  /// Removes the order's blocked units from on-hand (shipment) until it
+  /// holds `remaining` (0: all of them ship), the first units of the hold
+  /// first. Idempotent: consuming an order that holds `remaining` or nothing
+  /// consumes 0 units.
+  ledger_outcome consume(const order_id& order, int64_t remaining = 0);
 
   /// The hold of `order`, if any.
   const hold_view* find_hold(const order_id& order) const;

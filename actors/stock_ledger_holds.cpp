@@ -107,22 +107,35 @@ ledger_outcome stock_ledger::reduce(const order_id& order, int64_t remaining) {
   return ledger_outcome::success(released);
 }
 
-ledger_outcome stock_ledger::consume(const order_id& order) {
+ledger_outcome stock_ledger::consume(const order_id& order, int64_t remaining) {
   auto i = holds_.find(order);
   if (i == holds_.end())
     return ledger_outcome::success(0);
-  if (i->second.kind != hold_kind::blocked)
+  auto& h = i->second;
+  if (h.kind != hold_kind::blocked)
     return ledger_outcome::failure(errc::invalid_transition,
                                    "only blocked units can be shipped");
-  auto quantity = i->second.quantity;
-  blocked_ -= quantity;
-  consumed_total_ += quantity;
-  for (auto& a : i->second.lots)
+  if (remaining < 0 || remaining > h.quantity)
+    return ledger_outcome::failure(errc::validation_failed,
+                                   "remaining must be between 0 and the "
+                                   "held quantity " +
+                                       std::to_string(h.quantity));
+  auto quantity = h.quantity - remaining;
+  // The first units of the hold ship (first to expire first); the rest
+  // stays blocked on its batches.
+  for (auto& a : take_allocations(h.lots, quantity))
     if (auto* l = find_lot(a.lot)) {
       l->held -= a.quantity;
       l->on_hand -= a.quantity;
     }
-  holds_.erase(i);
+  blocked_ -= quantity;
+  consumed_total_ += quantity;
+  if (remaining == 0) {
+    holds_.erase(i);
+  } else {
+    h.lots = slice_allocations(h.lots, quantity, remaining);
+    h.quantity = remaining;
+  }
   drop_empty_lots();
   return ledger_outcome::success(quantity);
 }

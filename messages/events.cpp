@@ -43,7 +43,7 @@ const char* to_string(event_kind x) {
 }
 
 std::optional<order_status> status_before(const event& ev) {
-  constexpr auto last = static_cast<int64_t>(order_status::cancelled);
+  constexpr auto last = static_cast<int64_t>(last_order_status);
   if (ev.kind != event_kind::order_changed || ev.quantity < 1 ||
       ev.quantity > last + 1)
     return std::nullopt;

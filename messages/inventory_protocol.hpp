@@ -56,9 +56,12 @@ using inventory_actor = caf::typed_actor<
     // how many went back. Idempotent because it names the target, not a delta.
     // Errors: VALIDATION_FAILED (remaining < 0 or above the hold).
     caf::replies_to<atom::reduce, order_id, int64_t>::with<int64_t>,
-    // Ships the order's blocked units: they leave on-hand. Replies how many.
-    // Idempotent: a second consume returns 0. Errors: INVALID_TRANSITION (the
-    // hold is only reserved).
-    caf::replies_to<atom::consume, order_id>::with<int64_t>>;
+    // Ships the order's blocked units until it holds `remaining` (0: all
+    // ship): they leave on-hand, the first to expire first. Replies how
+    // many. Idempotent because it names the target: a second consume
+    // returns 0. Errors: INVALID_TRANSITION (the hold is only reserved),
+    // VALIDATION_FAILED (remaining < 0 or above the hold; above 0 for an
+    // EXTERNAL SKU, whose WMS ships a reservation whole).
+    caf::replies_to<atom::consume, order_id, int64_t>::with<int64_t>>;
 
 } // namespace oms

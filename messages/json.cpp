@@ -206,6 +206,24 @@ void to_json(nlohmann::json& j, const order_line& x) {
     j["lots"] = x.lots;
 }
 
+void to_json(nlohmann::json& j, const shipment& x) {
+  auto lines = nlohmann::json::array();
+  for (auto& l : x.lines) {
+    nlohmann::json line{{"sku", l.sku}, {"quantity", l.quantity}};
+    if (!l.lots.empty())
+      line["lots"] = l.lots;
+    lines.push_back(std::move(line));
+  }
+  j = {{"id", x.id},
+       {"at", time_or_null(x.at)},
+       {"lines", std::move(lines)},
+       {"carrier", x.carrier.empty() ? nlohmann::json(nullptr)
+                                     : nlohmann::json(x.carrier)},
+       {"trackingNumber", x.tracking_number.empty()
+                              ? nlohmann::json(nullptr)
+                              : nlohmann::json(x.tracking_number)}};
+}
+
 void to_json(nlohmann::json& j, const history_entry& x) {
   j = {{"at", time_or_null(x.at)},
        {"from", to_string(x.from)},
@@ -273,6 +291,7 @@ void to_json(nlohmann::json& j, const order_record& x) {
                              : nlohmann::json(nullptr)},
        {"history", x.history},
        {"payments", x.payments},
+       {"shipments", x.shipments},
        {"version", x.version}};
   if (!x.cancel_reason.empty())
     j["cancelReason"] = x.cancel_reason;

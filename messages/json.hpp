@@ -27,6 +27,7 @@ void to_json(nlohmann::json& j, const inbox_result& x);
 void to_json(nlohmann::json& j, const inventory_page& x);
 void to_json(nlohmann::json& j, const order_line& x);
 void to_json(nlohmann::json& j, const history_entry& x);
+void to_json(nlohmann::json& j, const shipment& x);
 void to_json(nlohmann::json& j, const payment_record& x);
 void to_json(nlohmann::json& j, const order_record& x);
 void to_json(nlohmann::json& j, const cart_line& x);

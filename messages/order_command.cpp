@@ -16,6 +16,8 @@ const char* to_string(command_kind x) {
       return "cancel";
     case command_kind::expire:
       return "expire";
+    case command_kind::ship_part:
+      return "ship_part";
   }
   return "unknown";
 }

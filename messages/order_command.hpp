@@ -15,12 +15,15 @@ namespace oms {
 /// What the order actor is asked to do; the transition table decides whether
 /// it may.
 enum class command_kind : uint8_t {
-  confirm = 0, // CREATED -> CONFIRMED: reserved units become blocked
-  pay = 1,     // CREATED|CONFIRMED -> PAID: records a captured payment
-  ship = 2,    // PAID -> SHIPPED: blocked units leave on-hand
-  deliver = 3, // SHIPPED -> DELIVERED (the first seed's FULFILLED)
-  cancel = 4,  // CREATED|CONFIRMED|PAID -> CANCELLED: holds go back
-  expire = 5,  // CREATED -> CANCELLED when the hold TTL passes (timer only)
+  confirm = 0,   // CREATED -> CONFIRMED: reserved units become blocked
+  pay = 1,       // CREATED|CONFIRMED -> PAID: records a captured payment
+  ship = 2,      // PAID|PARTIALLY_SHIPPED -> SHIPPED: every blocked unit
+                 // leaves on-hand (with lines: some, see ship_part)
+  deliver = 3,   // SHIPPED -> DELIVERED (the first seed's FULFILLED)
+  cancel = 4,    // CREATED|CONFIRMED|PAID -> CANCELLED: holds go back
+  expire = 5,    // CREATED -> CANCELLED when the hold TTL passes (timer only)
+  ship_part = 6, // PAID|PARTIALLY_SHIPPED -> PARTIALLY_SHIPPED: some blocked
+                 // units leave on-hand, the rest stays blocked
 };
 
 /// "confirm", "pay", ...
@@ -36,13 +39,16 @@ struct order_command {
   /// pay: the payment method token handed to the gateway.
   std::string token;
   /// cancel: the lines (SKU and quantity) to cancel; empty cancels the
-  /// whole order.
+  /// whole order. ship: the lines to ship; empty ships every unit left.
   std::vector<order_item> lines;
+  /// ship: the carrier and its tracking number (may be empty).
+  std::string carrier;
+  std::string tracking_number;
   /// If set, the order must belong to this customer (ORDER_NOT_FOUND
   /// otherwise, as if it did not exist).
   customer_id customer;
-  /// pay: the client's idempotency key and request fingerprint, recorded
-  /// with the charge.
+  /// pay, ship: the client's idempotency key and request fingerprint,
+  /// recorded with the charge or the shipment.
   std::string client_key;
   std::string fingerprint;
   /// The order's version the client last saw (If-Match): the command is
@@ -53,8 +59,8 @@ struct order_command {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_command& x) {
   return f(caf::meta::type_name("order_command"), x.kind, x.reason, x.amount,
-           x.token, x.lines, x.customer, x.client_key, x.fingerprint,
-           x.if_version);
+           x.token, x.lines, x.carrier, x.tracking_number, x.customer,
+           x.client_key, x.fingerprint, x.if_version);
 }
 
 } // namespace oms

@@ -16,7 +16,11 @@ caf::expected<order_message> to_message(order_command cmd) {
           pay_command{std::move(who), cmd.amount, std::move(cmd.token),
                       std::move(cmd.client_key), std::move(cmd.fingerprint)}};
     case command_kind::ship:
-      return order_message{ship_command{std::move(who)}};
+    case command_kind::ship_part:
+      return order_message{
+          ship_command{std::move(who), std::move(cmd.lines),
+                       std::move(cmd.carrier), std::move(cmd.tracking_number),
+                       std::move(cmd.client_key), std::move(cmd.fingerprint)}};
     case command_kind::deliver:
       return order_message{deliver_command{std::move(who)}};
     case command_kind::cancel:

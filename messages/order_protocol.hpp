@@ -50,9 +50,20 @@ struct pay_command {
   uint64_t if_version = 0;
 };
 
-/// PAID -> SHIPPED: the blocked units leave on-hand.
+/// PAID|PARTIALLY_SHIPPED -> SHIPPED: the blocked units leave on-hand, as
+/// one shipment. With lines, only those units ship (PARTIALLY_SHIPPED until
+/// every unit has); the rest stays blocked.
 struct ship_command {
   customer_id customer;
+  /// The SKUs and quantities to ship; empty: every unit not shipped yet.
+  std::vector<order_item> lines;
+  /// The carrier and its tracking number (may be empty).
+  std::string carrier;
+  std::string tracking_number;
+  /// The client's idempotency key and request fingerprint, recorded with
+  /// the shipment (empty without a key): a retry is answered with the order.
+  std::string client_key;
+  std::string fingerprint;
   /// The order's version the client last saw (If-Match); 0: any.
   uint64_t if_version = 0;
 };
@@ -99,7 +110,8 @@ typename Inspector::result_type inspect(Inspector& f, pay_command& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ship_command& x) {
-  return f(caf::meta::type_name("ship_command"), x.customer, x.if_version);
+  return f(caf::meta::type_name("ship_command"), x.customer, x.lines, x.carrier,
+           x.tracking_number, x.client_key, x.fingerprint, x.if_version);
 }
 
 template <class Inspector>
@@ -159,6 +171,9 @@ using order_actor = caf::typed_actor<
     // Errors: ORDER_EXPIRED, AMOUNT_MISMATCH (details: expected, given),
     // PAYMENT_DECLINED (details: reason; the order can be paid again).
     caf::replies_to<pay_command>::with<order_record>,
+    // Errors: VALIDATION_FAILED (the message names the line; part of an
+    // EXTERNAL order), IDEMPOTENCY_KEY_REUSED (the key shipped another
+    // request).
     caf::replies_to<ship_command>::with<order_record>,
     caf::replies_to<deliver_command>::with<order_record>,
     caf::replies_to<cancel_command>::with<order_record>,

@@ -21,12 +21,14 @@ const char* to_string(order_status x) {
       return "DELIVERED";
     case order_status::cancelled:
       return "CANCELLED";
+    case order_status::partially_shipped:
+      return "PARTIALLY_SHIPPED";
   }
   return "UNKNOWN";
 }
 
 bool parse_order_status(std::string_view str, order_status& out) {
-  if (parse_name(str, order_status::cancelled, out))
+  if (parse_name(str, last_order_status, out))
     return true;
   if (str == "FULFILLED") {
     out = order_status::delivered;
@@ -40,7 +42,8 @@ int64_t held_quantity(const order_record& order, const order_line& line) {
     case order_status::created:
     case order_status::confirmed:
     case order_status::paid:
-      return line.quantity - line.cancelled_quantity;
+    case order_status::partially_shipped:
+      return unshipped_quantity(line);
     default:
       return 0;
   }

@@ -24,9 +24,14 @@ enum class order_status : uint8_t {
   shipped = 3,
   delivered = 4,
   cancelled = 5,
+  partially_shipped = 6, // some units shipped, the rest still blocked
 };
 
-/// "CREATED", "CONFIRMED", ...
+/// The highest order_status code (for readers of stored codes).
+inline constexpr order_status last_order_status =
+    order_status::partially_shipped;
+
+/// "CREATED", "CONFIRMED", ..., "PARTIALLY_SHIPPED".
 const char* to_string(order_status x);
 
 /// Parses the upper-case names; "FULFILLED" (the first seed's word) parses as
@@ -156,6 +161,40 @@ typename Inspector::result_type inspect(Inspector& f, payment_record& x) {
            x.fingerprint);
 }
 
+/// The units of one SKU that left in one shipment, and the batches they
+/// came from.
+struct shipped_line {
+  sku_id sku;
+  int64_t quantity = 0;
+  std::vector<lot_allocation> lots;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shipped_line& x) {
+  return f(caf::meta::type_name("shipped_line"), x.sku, x.quantity, x.lots);
+}
+
+/// One shipment of an order: some units of some lines, with the carrier's
+/// tracking if given.
+struct shipment {
+  /// "shp_1", "shp_2", ... within the order.
+  std::string id;
+  timestamp_ms at = 0;
+  std::vector<shipped_line> lines;
+  std::string carrier;
+  std::string tracking_number;
+  /// The client's idempotency key of the request, if any, and the request's
+  /// fingerprint: recorded with the shipment they guard.
+  std::string client_key;
+  std::string fingerprint;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shipment& x) {
+  return f(caf::meta::type_name("shipment"), x.id, x.at, x.lines, x.carrier,
+           x.tracking_number, x.client_key, x.fingerprint);
+}
+
 /// Everything known about one order: what "view order" and "track order"
 /// return, and what the journal keeps as the order's current state.
 struct order_record {
@@ -182,6 +221,9 @@ struct order_record {
   /// How many changes the order has had, its creation the first: every
   /// change journaled adds one (0 in records stored before versions were).
   uint64_t version = 0;
+  /// What left, shipment by shipment (orders shipped before shipments were
+  /// recorded have none).
+  std::vector<shipment> shipments;
 };
 
 template <class Inspector>
@@ -190,11 +232,18 @@ typename Inspector::result_type inspect(Inspector& f, order_record& x) {
            x.lines, x.ship_to, x.status, x.total_amount, x.paid_amount,
            x.refunded_amount, x.payment_reference, x.cancel_reason,
            x.created_at, x.updated_at, x.hold_expires_at, x.history, x.payments,
-           x.idempotency_key, x.request_fingerprint, x.version);
+           x.idempotency_key, x.request_fingerprint, x.version, x.shipments);
 }
 
-/// The units an order holds on one line in its current state.
+/// The units an order holds on one line in its current state: every unit
+/// neither cancelled nor shipped while the order is CREATED, CONFIRMED,
+/// PAID or PARTIALLY_SHIPPED; none otherwise.
 int64_t held_quantity(const order_record& order, const order_line& line);
+
+/// The units of a line neither cancelled nor shipped yet.
+inline int64_t unshipped_quantity(const order_line& line) {
+  return line.quantity - line.cancelled_quantity - line.shipped_quantity;
+}
 
 /// What the customer owes for the lines not cancelled; nothing if a line's
 /// total or their sum does not fit in `money` (the order must be refused).

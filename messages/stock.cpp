@@ -27,11 +27,21 @@ bool parse_unallocatable_reason(std::string_view str,
 
 std::vector<lot_allocation>
 take_allocations(const std::vector<lot_allocation>& lots, int64_t quantity) {
+  return slice_allocations(lots, 0, quantity);
+}
+
+std::vector<lot_allocation>
+slice_allocations(const std::vector<lot_allocation>& lots, int64_t skip,
+                  int64_t quantity) {
   std::vector<lot_allocation> result;
   for (auto& a : lots) {
     if (quantity <= 0)
       break;
-    auto n = std::min(a.quantity, quantity);
+    auto from = std::min(std::max<int64_t>(skip, 0), a.quantity);
+    skip -= from;
+    auto n = std::min(a.quantity - from, quantity);
+    if (n <= 0)
+      continue;
     result.push_back(lot_allocation{a.lot, n});
     quantity -= n;
   }

@@ -58,6 +58,13 @@ typename Inspector::result_type inspect(Inspector& f, lot_allocation& x) {
 std::vector<lot_allocation>
 take_allocations(const std::vector<lot_allocation>& lots, int64_t quantity);
 
+/// The `quantity` units of `lots` that follow its first `skip` units (in
+/// their order): e.g. the units a shipment takes from an order line's
+/// allocation after those shipped before.
+std::vector<lot_allocation>
+slice_allocations(const std::vector<lot_allocation>& lots, int64_t skip,
+                  int64_t quantity);
+
 /// One batch (lot) of a SKU. The lot "" is the batch of receipts that named
 /// none. Invariant: on_hand = held + unallocatable + available.
 struct batch_view {

@@ -204,6 +204,22 @@ struct fixture {
     return call<order_record>(sup, atom::apply_v, id, cmd);
   }
 
+  /// Ships `lines` of order `id` as one shipment (none: every unit left),
+  /// under the idempotency key `key` if given.
+  caf::expected<order_record> ship_lines(const order_id& id,
+                                         std::vector<order_item> lines,
+                                         std::string key = {},
+                                         std::string carrier = {},
+                                         std::string tracking = {}) {
+    order_command cmd;
+    cmd.kind = command_kind::ship;
+    cmd.lines = std::move(lines);
+    cmd.client_key = std::move(key);
+    cmd.carrier = std::move(carrier);
+    cmd.tracking_number = std::move(tracking);
+    return call<order_record>(sup, atom::apply_v, id, cmd);
+  }
+
   /// Durable events from sequence number `from` on (at most `max`).
   std::vector<event> store_events(uint64_t from, uint64_t max) {
     auto res = backend->read(from, max);

@@ -131,8 +131,8 @@ TEST_CASE_FIXTURE(fixture, "the SKU actor's holds are idempotent per order") {
   CHECK(*call<int64_t>(*h, atom::reduce_v, order_id{"o1"}, int64_t{1}) == 3);
   CHECK(*call<int64_t>(*h, atom::reduce_v, order_id{"o1"}, int64_t{1}) == 0);
   CHECK(stock("SKU-1").blocked == 1);
-  CHECK(*call<int64_t>(*h, atom::consume_v, order_id{"o1"}) == 1);
-  CHECK(*call<int64_t>(*h, atom::consume_v, order_id{"o1"}) == 0);
+  CHECK(*call<int64_t>(*h, atom::consume_v, order_id{"o1"}, int64_t{0}) == 1);
+  CHECK(*call<int64_t>(*h, atom::consume_v, order_id{"o1"}, int64_t{0}) == 0);
   auto v = stock("SKU-1");
   CHECK(v.on_hand == 9);
   CHECK(v.consumed_total == 1);

@@ -11,13 +11,19 @@ using namespace oms;
 namespace {
 
 constexpr order_status all_states[] = {
-    order_status::created, order_status::confirmed, order_status::paid,
-    order_status::shipped, order_status::delivered, order_status::cancelled,
+    order_status::created,
+    order_status::confirmed,
+    order_status::paid,
+    order_status::shipped,
+    order_status::delivered,
+    order_status::cancelled,
+    order_status::partially_shipped,
 };
 
 constexpr command_kind all_commands[] = {
-    command_kind::confirm, command_kind::pay,    command_kind::ship,
-    command_kind::deliver, command_kind::cancel, command_kind::expire,
+    command_kind::confirm,   command_kind::pay,    command_kind::ship,
+    command_kind::deliver,   command_kind::cancel, command_kind::expire,
+    command_kind::ship_part,
 };
 
 } // namespace
@@ -35,7 +41,11 @@ TEST_CASE("the transition table allows exactly the drawn transitions") {
       {{s::confirmed, c::pay}, s::paid},
       {{s::confirmed, c::cancel}, s::cancelled},
       {{s::paid, c::ship}, s::shipped},
+      {{s::paid, c::ship_part}, s::partially_shipped},
       {{s::paid, c::cancel}, s::cancelled},
+      {{s::partially_shipped, c::ship}, s::shipped},
+      {{s::partially_shipped, c::ship_part}, s::partially_shipped},
+      {{s::partially_shipped, c::cancel}, s::shipped},
       {{s::shipped, c::deliver}, s::delivered},
   };
   size_t checked = 0;
@@ -53,7 +63,7 @@ TEST_CASE("the transition table allows exactly the drawn transitions") {
       }
       ++checked;
     }
-  CHECK(checked == 36);
+  CHECK(checked == 49);
 }
 
 TEST_CASE("terminal states have no way out") {
@@ -73,6 +83,8 @@ TEST_CASE("shipping is refused before payment and cancelling after shipping") {
   CHECK_FALSE(next_status(order_status::confirmed, command_kind::ship));
   CHECK_FALSE(next_status(order_status::shipped, command_kind::cancel));
   CHECK_FALSE(next_status(order_status::delivered, command_kind::cancel));
+  CHECK_FALSE(next_status(order_status::confirmed, command_kind::ship_part));
+  CHECK_FALSE(next_status(order_status::shipped, command_kind::ship_part));
 }
 
 TEST_CASE("only an unconfirmed order can expire") {
@@ -100,6 +112,7 @@ TEST_CASE("the hold kind follows the state") {
   CHECK(held_as(order_status::created) == hold_kind::reserved);
   CHECK(held_as(order_status::confirmed) == hold_kind::blocked);
   CHECK(held_as(order_status::paid) == hold_kind::blocked);
+  CHECK(held_as(order_status::partially_shipped) == hold_kind::blocked);
   CHECK_FALSE(held_as(order_status::shipped).has_value());
   CHECK_FALSE(held_as(order_status::delivered).has_value());
   CHECK_FALSE(held_as(order_status::cancelled).has_value());
@@ -127,4 +140,10 @@ TEST_CASE("later states are reachable, earlier ones are not") {
   CHECK_FALSE(can_reach(order_status::shipped, order_status::cancelled));
   CHECK_FALSE(can_reach(order_status::cancelled, order_status::created));
   CHECK_FALSE(can_reach(order_status::delivered, order_status::shipped));
+  // A state that leads to itself (ship_part) ends the walk all the same.
+  CHECK(can_reach(order_status::paid, order_status::partially_shipped));
+  CHECK(can_reach(order_status::partially_shipped, order_status::delivered));
+  CHECK_FALSE(
+      can_reach(order_status::partially_shipped, order_status::cancelled));
+  CHECK_FALSE(can_reach(order_status::confirmed, order_status::created));
 }

@@ -112,6 +112,9 @@ struct args {
   std::string status;
   std::string amount;
   std::string payment_token;
+  /// order ship-lines: the carrier and its tracking number.
+  std::string carrier;
+  std::string tracking_number;
   std::string kind;
   std::string lot;
   std::string expires_at;

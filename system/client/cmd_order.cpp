@@ -98,6 +98,26 @@ void print_order_events(const json& o) {
   else
     history.print();
 
+  auto shipments = o.value("shipments", json::array());
+  if (!shipments.empty()) {
+    std::cout << "\nShipments\n";
+    table t{{"ID", "AT", "LINES", "CARRIER", "TRACKING"}, "lllll"};
+    for (auto& sh : shipments) {
+      std::string lines;
+      for (auto& l : sh.value("lines", json::array()))
+        lines += (lines.empty() ? "" : ",") + text(l, "sku") + ":" +
+                 text(l, "quantity");
+      auto or_dash = [&](const char* key) {
+        auto i = sh.find(key);
+        return i == sh.end() || !i->is_string() ? std::string{"-"}
+                                                : i->get<std::string>();
+      };
+      t.add({text(sh, "id"), text(sh, "at"), lines, or_dash("carrier"),
+             or_dash("trackingNumber")});
+    }
+    t.print();
+  }
+
   auto payments = o.value("payments", json::array());
   if (payments.empty())
     return;
@@ -285,8 +305,9 @@ void add_order_steps(CLI::App* ord, args& a, action& run) {
   for (auto st :
        {step{"confirm", "CREATED -> CONFIRMED: the reserved units become "
                         "blocked (POST /v1/orders/{id}/confirm; admin)"},
-        step{"ship", "PAID -> SHIPPED: the blocked units leave the stock "
-                     "(POST /v1/orders/{id}/ship; admin)"},
+        step{"ship", "PAID or PARTIALLY_SHIPPED -> SHIPPED: every blocked "
+                     "unit leaves the stock (POST /v1/orders/{id}/ship; "
+                     "admin)"},
         step{"deliver", "SHIPPED -> DELIVERED "
                         "(POST /v1/orders/{id}/deliver; admin)"}}) {
     auto* cmd = ord->add_subcommand(st.name, st.help);
@@ -352,6 +373,33 @@ void add_order_cancel(CLI::App* ord, args& a, action& run) {
   });
 }
 
+void add_order_ship_lines(CLI::App* ord, args& a, action& run) {
+  auto* ship = ord->add_subcommand(
+      "ship-lines", "Ship some units of some lines as one shipment: PAID -> "
+                    "PARTIALLY_SHIPPED (SHIPPED once nothing is left) "
+                    "(POST /v1/orders/{id}/shipments; admin)");
+  add_id_arg(ship, a);
+  ship->add_option("--line", a.items, "Ship QTY units of SKU (repeatable)")
+      ->required()
+      ->allow_extra_args(false)
+      ->check(sku_qty)
+      ->type_name("SKU:QTY");
+  ship->add_option("--carrier", a.carrier, "The carrier")->type_name("NAME");
+  ship->add_option("--tracking", a.tracking_number,
+                   "The carrier's tracking number")
+      ->type_name("NUMBER");
+  ship->add_option("--key", a.key,
+                   "Idempotency-Key: a retry with the same key ships once")
+      ->type_name("KEY");
+  set_action(ship, run, [](session& s, const args& a) {
+    json body{{"lines", lines_of(a.items)}};
+    put_if_given(body, "carrier", a.carrier);
+    put_if_given(body, "trackingNumber", a.tracking_number);
+    a.out.emit(s.call("POST", order_path(a.id) + "/shipments", body, a.key),
+               print_order);
+  });
+}
+
 void add_order_set_status(CLI::App* ord, args& a, action& run) {
   auto* set_status = ord->add_subcommand(
       "set-status", "updateOrder: move the order to CONFIRMED, SHIPPED, "
@@ -384,7 +432,8 @@ void print_order(const json& o) {
 void add_order(CLI::App& app, args& a, action& run) {
   add_group(app, "order", "Orders and their lifecycle", a, run,
             {add_order_create, add_order_show, add_order_list, add_order_steps,
-             add_order_pay, add_order_cancel, add_order_set_status});
+             add_order_pay, add_order_cancel, add_order_ship_lines,
+             add_order_set_status});
 }
 
 } // namespace oms::cli

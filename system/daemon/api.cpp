@@ -151,6 +151,7 @@ const std::vector<api::impl::route_def>& api::impl::routes() {
       {"POST", "/v1/orders/{id}/confirm", true, true, &i::order_confirm},
       {"POST", "/v1/orders/{id}/pay", true, false, &i::order_pay},
       {"POST", "/v1/orders/{id}/ship", true, true, &i::order_ship},
+      {"POST", "/v1/orders/{id}/shipments", true, true, &i::order_shipment},
       {"POST", "/v1/orders/{id}/deliver", true, true, &i::order_deliver},
       {"POST", "/v1/orders/{id}/cancel", true, false, &i::order_cancel},
       {"GET", "/v1/audit", true, true, &i::audit},

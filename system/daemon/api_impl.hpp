@@ -339,6 +339,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void order_patch(const call_ptr& c);
   void order_confirm(const call_ptr& c);
   void order_ship(const call_ptr& c);
+  void order_shipment(const call_ptr& c);
   void order_deliver(const call_ptr& c);
   // confirm, ship and deliver: an optional reason, then the command.
   void order_step(const call_ptr& c, command_kind kind);

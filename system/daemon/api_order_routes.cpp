@@ -151,6 +151,13 @@ void api::impl::order_ship(const call_ptr& c) {
   order_step(c, command_kind::ship);
 }
 
+void api::impl::order_shipment(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto cmd = read_shipment(body(c), limits());
+  cmd.client_key = idempotency_key(c);
+  apply_command(c, c->params[0], std::move(cmd));
+}
+
 void api::impl::order_deliver(const call_ptr& c) {
   order_step(c, command_kind::deliver);
 }

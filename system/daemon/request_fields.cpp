@@ -431,6 +431,18 @@ order_command read_cancel(const json& j, const request_limits& limits) {
   return cmd;
 }
 
+order_command read_shipment(const json& j, const request_limits& limits) {
+  only(j, {"lines", "carrier", "trackingNumber"}, "");
+  order_command cmd;
+  cmd.kind = command_kind::ship;
+  cmd.lines =
+      get_lines(j, "lines", true, seller::internal, limits.lines_per_order_max,
+                limits.line_quantity_max, false);
+  cmd.carrier = get_str(j, "carrier", false, 64).value_or("");
+  cmd.tracking_number = get_str(j, "trackingNumber", false, 100).value_or("");
+  return cmd;
+}
+
 payment_fields read_payment(const json& j) {
   only(j, {"amount", "paymentToken"}, "");
   payment_fields result;

@@ -171,6 +171,10 @@ std::string read_reason(const json& j);
 /// cancels the whole order.
 order_command read_cancel(const json& j, const request_limits& limits);
 
+/// A shipment: {lines: [{sku, quantity}], carrier?, trackingNumber?} (lines
+/// required; carrier up to 64 characters, trackingNumber up to 100).
+order_command read_shipment(const json& j, const request_limits& limits);
+
 /// What POST /v1/orders/{id}/pay offers.
 struct payment_fields {
   money amount = 0;

@@ -302,6 +302,21 @@ std::string encode_record(const order_record& r) {
   });
   w.raw(',').key("refunded").num(r.refunded_amount).raw(',');
   w.key("seller").num(as_int(r.seller)).raw(',');
+  if (!r.shipments.empty()) {
+    w.key("shipments");
+    write_array(w, r.shipments, [&](const shipment& s) {
+      w.raw('[').str(s.id).raw(',').num(s.at).raw(',').str(s.carrier);
+      w.raw(',').str(s.tracking_number).raw(',').str(s.client_key).raw(',');
+      w.str(s.fingerprint).raw(',');
+      write_array(w, s.lines, [&](const shipped_line& l) {
+        w.raw('[').str(l.sku).raw(',').num(l.quantity).raw(',');
+        write_lots(w, l.lots);
+        w.raw(']');
+      });
+      w.raw(']');
+    });
+    w.raw(',');
+  }
   w.key("status").num(as_int(r.status)).raw(',');
   w.key("total").num(r.total_amount).raw(',');
   w.key("updatedAt").num(r.updated_at).raw(',');
@@ -353,6 +368,17 @@ std::string encode_record_as_json(const order_record& r) {
       {"fingerprint", r.request_fingerprint},
       {"version", r.version},
   };
+  if (!r.shipments.empty()) {
+    json shipments = json::array();
+    for (auto& s : r.shipments) {
+      json lines = json::array();
+      for (auto& l : s.lines)
+        lines.push_back(json::array({l.sku, l.quantity, encode_lots(l.lots)}));
+      shipments.push_back(json::array({s.id, s.at, s.carrier, s.tracking_number,
+                                       s.client_key, s.fingerprint, lines}));
+    }
+    j["shipments"] = std::move(shipments);
+  }
   return j.dump();
 }
 
@@ -381,7 +407,7 @@ bool decode_record(std::string_view text, order_record& r) {
     r.ship_to = address{a.at(0).get<std::string>(), a.at(1).get<std::string>(),
                         a.at(2).get<std::string>(), a.at(3).get<std::string>(),
                         a.at(4).get<std::string>()};
-    r.status = code_of(j.at("status"), order_status::cancelled);
+    r.status = code_of(j.at("status"), last_order_status);
     r.total_amount = whole<money>(j.at("total"));
     r.paid_amount = whole<money>(j.at("paid"));
     r.refunded_amount = whole<money>(j.at("refunded"));
@@ -391,11 +417,10 @@ bool decode_record(std::string_view text, order_record& r) {
     r.updated_at = whole<timestamp_ms>(j.at("updatedAt"));
     r.hold_expires_at = whole<timestamp_ms>(j.at("holdExpiresAt"));
     for (auto& h : j.at("history"))
-      r.history.push_back(
-          history_entry{whole<timestamp_ms>(h.at(0)),
-                        code_of(h.at(1), order_status::cancelled),
-                        code_of(h.at(2), order_status::cancelled),
-                        h.at(3).get<std::string>(), whole<money>(h.at(4))});
+      r.history.push_back(history_entry{
+          whole<timestamp_ms>(h.at(0)), code_of(h.at(1), last_order_status),
+          code_of(h.at(2), last_order_status), h.at(3).get<std::string>(),
+          whole<money>(h.at(4))});
     for (auto& p : j.at("payments"))
       r.payments.push_back(payment_record{
           code_of(p.at(0), payment_kind::refund), p.at(1).get<std::string>(),
@@ -405,6 +430,23 @@ bool decode_record(std::string_view text, order_record& r) {
           p.at(8).get<std::string>()});
     r.idempotency_key = j.at("key").get<std::string>();
     r.request_fingerprint = j.at("fingerprint").get<std::string>();
+    if (auto sh = j.find("shipments"); sh != j.end())
+      for (auto& s : *sh) {
+        shipment out{s.at(0).get<std::string>(),
+                     whole<timestamp_ms>(s.at(1)),
+                     {},
+                     s.at(2).get<std::string>(),
+                     s.at(3).get<std::string>(),
+                     s.at(4).get<std::string>(),
+                     s.at(5).get<std::string>()};
+        for (auto& l : s.at(6)) {
+          out.lines.push_back(shipped_line{
+              l.at(0).get<std::string>(), whole<int64_t>(l.at(1)), {}});
+          if (!decode_lots(l.at(2), out.lines.back().lots))
+            return false;
+        }
+        r.shipments.push_back(std::move(out));
+      }
     if (auto v = j.find("version"); v != j.end()) {
       auto version = whole<int64_t>(*v);
       if (version < 0)

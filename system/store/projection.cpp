@@ -99,11 +99,19 @@ void project_stock(const event& ev, state_sink& to) {
       break;
     }
     case event_kind::stock_consumed: {
-      // The shipped units leave the batches the hold drew from.
-      std::vector<lot_allocation> lots;
-      if (auto hold = to.find_hold(ev.order, sku))
+      // The shipped units leave the batches the hold drew from: those the
+      // event names (the first units of the hold), or, in events journaled
+      // before shipments named them, every unit of the hold.
+      auto lots = ev.lots;
+      auto hold = to.find_hold(ev.order, sku);
+      auto left = hold ? hold->quantity - ev.quantity : 0;
+      if (hold && !lots.empty() && left > 0)
+        to.shrink_hold(ev.order, sku, left,
+                       slice_allocations(hold->lots, ev.quantity, left));
+      else
+        to.delete_hold(ev.order, sku);
+      if (lots.empty() && hold)
         lots = std::move(hold->lots);
-      to.delete_hold(ev.order, sku);
       to.add_stock(sku, stock_total::consumed, -ev.quantity, ev.quantity,
                    ev.at);
       // A hold journaled before batches existed drew from the batch "".

@@ -223,6 +223,22 @@ TEST_CASE("omsctl: pay --amount due pays what is owed, cart add adds to the "
                         "status", "--field", "paidAmount"});
   REQUIRE_MESSAGE(paid.exit_code == 0, paid.err);
   CHECK(paid.out == "PAID\n135000\n");
+
+  // Shipping line by line, with tracking, shown in the order's table.
+  auto part =
+      admin(d, {"order", "ship-lines", id, "--line", "BOOK-1:1", "--carrier",
+                "BlueDart", "--tracking", "BD77", "--key", "s-1"});
+  REQUIRE_MESSAGE(part.exit_code == 0, part.err);
+  CHECK(part.out.find("PARTIALLY_SHIPPED") != std::string::npos);
+  CHECK(part.out.find("Shipments") != std::string::npos);
+  CHECK(part.out.find("BD77") != std::string::npos);
+  auto too_many = admin(d, {"order", "ship-lines", id, "--line", "BOOK-1:3"});
+  CHECK(too_many.exit_code == 1);
+  CHECK(too_many.err.find("VALIDATION_FAILED") != std::string::npos);
+  auto rest = admin(d, {"order", "ship-lines", id, "--line", "BOOK-1:2",
+                        "--field", "status"});
+  REQUIRE_MESSAGE(rest.exit_code == 0, rest.err);
+  CHECK(rest.out == "SHIPPED\n");
 }
 
 TEST_CASE("omsctl: an unreachable daemon exits 3 and names the URL") {
@@ -299,7 +315,7 @@ TEST_CASE("omsctl: --help names every command and health and metrics work "
   auto order_help = omsctl({"order", "--help"});
   CHECK(order_help.exit_code == 0);
   for (auto* cmd : {"create", "show", "list", "confirm", "pay", "ship",
-                    "deliver", "cancel", "set-status"})
+                    "ship-lines", "deliver", "cancel", "set-status"})
     CHECK_MESSAGE(order_help.out.find(cmd) != std::string::npos, cmd);
 
   omsd d;

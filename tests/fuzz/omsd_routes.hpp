@@ -40,6 +40,7 @@ inline const omsd_route omsd_routes[] = {
     {"POST", "/v1/orders/{id}/confirm", {}},
     {"POST", "/v1/orders/{id}/pay", {}},
     {"POST", "/v1/orders/{id}/ship", {}},
+    {"POST", "/v1/orders/{id}/shipments", {}},
     {"POST", "/v1/orders/{id}/deliver", {}},
     {"POST", "/v1/orders/{id}/cancel", {}},
     {"GET", "/v1/audit", {}},

@@ -77,6 +77,11 @@ export function Order({ id }) {
           <thead><tr><th scope="col">Kind</th><th scope="col" class="num">Amount</th><th scope="col">Status</th><th scope="col">At</th><th scope="col">Reference or reason</th></tr></thead>
           <tbody>${o.payments.map((p) => html`<tr><td>${p.kind}</td><td class="num">${money(p.amount)}</td><td>${p.status}</td>
             <td>${when(p.at)}</td><td>${p.reference || p.reason || ''}</td></tr>`)}</tbody></table>` : null}
+        ${(o.shipments || []).length ? html`<table class="grid"><caption>Shipments</caption>
+          <thead><tr><th scope="col">Shipment</th><th scope="col">At</th><th scope="col">Units</th><th scope="col">Carrier</th><th scope="col">Tracking</th></tr></thead>
+          <tbody>${o.shipments.map((s) => html`<tr><td>${s.id}</td><td>${when(s.at)}</td>
+            <td>${s.lines.map((l) => `${l.sku} × ${l.quantity}`).join(', ')}</td>
+            <td>${s.carrier || ''}</td><td>${s.trackingNumber || ''}</td></tr>`)}</tbody></table>` : null}
       </section>
       <section aria-labelledby="hist-h"><h2 id="hist-h">History</h2>
         <ol class="timeline">${o.history.map((h) => html`<li><time datetime=${h.at}>${when(h.at)}</time>

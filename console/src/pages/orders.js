@@ -5,7 +5,7 @@ import { html, useEffect, useRef, useState } from '../vendor/preact-htm.js';
 import { call, query, followFromNow } from '../api.js';
 import { money, when, href, ErrorBox, Pager, StatusBadge, useLoad } from '../ui.js';
 
-const statuses = ['', 'CREATED', 'CONFIRMED', 'PAID', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
+const statuses = ['', 'CREATED', 'CONFIRMED', 'PAID', 'PARTIALLY_SHIPPED', 'SHIPPED', 'DELIVERED', 'CANCELLED'];
 
 export function Orders() {
   const [form, setForm] = useState({ status: '', sku: '', customerId: '', seller: '', createdFrom: '', createdTo: '' });

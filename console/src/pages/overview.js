@@ -116,7 +116,7 @@ export function Overview() {
     <section aria-labelledby="open">
       <h2 id="open">Open orders</h2>
       <dl class="stats">
-        ${['CREATED', 'CONFIRMED', 'PAID', 'SHIPPED'].map((st) =>
+        ${['CREATED', 'CONFIRMED', 'PAID', 'PARTIALLY_SHIPPED', 'SHIPPED'].map((st) =>
           html`<${Stat} id=${`open-${st}`} label=${st} value=${count(open[st])} />`)}
         <${Stat} id="units-reserved" label="Units reserved" value=${count(units.reserved)} />
         <${Stat} id="units-blocked" label="Units blocked" value=${count(units.blocked)} />
