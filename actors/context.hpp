@@ -43,6 +43,8 @@ struct external_settings {
 struct settings {
   /// How long a CREATED order holds its units before it cancels itself.
   std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
+  /// How long after delivery a customer may ask to return units.
+  std::chrono::milliseconds return_window = std::chrono::hours(24 * 30);
   /// How long an expired order waits before retrying its cancellation when
   /// the journal refused it.
   std::chrono::milliseconds expire_retry_interval = std::chrono::seconds(1);

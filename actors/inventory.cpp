@@ -170,6 +170,28 @@ std::vector<event> change_events(inventory_ptr self, const stock_change& c,
       events.push_back(std::move(ev));
       break;
     }
+    case stock_change_kind::customer_return: {
+      auto ev =
+          detail(stock_event(self, event_kind::stock_returned, c.quantity, 0));
+      ev.expires_at = c.expires_at;
+      ev.order = c.note;
+      ev.reason = to_string(unallocatable_reason::quarantined);
+      events.push_back(std::move(ev));
+      break;
+    }
+    case stock_change_kind::reclassify: {
+      // Out of QUARANTINED and into `reason`, in one append.
+      auto out =
+          detail(stock_event(self, event_kind::stock_moved, -c.quantity, 0));
+      out.reason = to_string(unallocatable_reason::quarantined);
+      events.push_back(std::move(out));
+      auto in =
+          detail(stock_event(self, event_kind::stock_moved, c.quantity, 0));
+      in.reason = to_string(c.reason);
+      in.inbox_id.clear(); // the change's id is recorded once
+      events.push_back(std::move(in));
+      break;
+    }
   }
   return events;
 }
@@ -206,6 +228,13 @@ caf::result<stock_view> apply_change(inventory_ptr self,
             c.kind == stock_change_kind::set_aside ? c.quantity : -c.quantity,
             c.reason);
       break;
+    case stock_change_kind::customer_return:
+      // The batch is named by the order's record, and made again if gone.
+      chk = ledger.check_take_back(c.quantity);
+      break;
+    case stock_change_kind::reclassify:
+      chk = ledger.check_reclassify(c.lot, c.quantity, c.reason);
+      break;
   }
   if (!chk.ok())
     return to_error(chk);
@@ -226,6 +255,12 @@ caf::result<stock_view> apply_change(inventory_ptr self,
         break;
       case stock_change_kind::return_aside:
         ledger.move(lot, -c.quantity, c.reason);
+        break;
+      case stock_change_kind::customer_return:
+        ledger.take_back(lot, c.expires_at, c.quantity, now(self));
+        break;
+      case stock_change_kind::reclassify:
+        ledger.reclassify(lot, c.quantity, c.reason);
         break;
     }
     arm_expiry(self);

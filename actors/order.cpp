@@ -348,6 +348,29 @@ order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
           cancel_lines(self, cmd, std::move(done));
         });
       },
+      [=](return_command& cmd) -> caf::result<order_record> {
+        // An order that ended (DELIVERED) has its actor for this step only:
+        // it ends again once the step is answered and nothing is owed.
+        auto& rec = self->state.record;
+        caf::error early;
+        if (rec.customer.empty() ||
+            (!cmd.customer.empty() && cmd.customer != rec.customer))
+          early = make_error(errc::order_not_found, "no order " + rec.id);
+        else
+          early = version_mismatch(rec, cmd.if_version);
+        if (early) {
+          auto rp = self->make_response_promise<order_record>();
+          rp.deliver(std::move(early));
+          finish_if_terminal(self);
+          return rp;
+        }
+        return answer(self, cmd.customer, cmd.if_version, [=](done_t done) {
+          run_return(self, cmd, [self, done](caf::expected<order_record> res) {
+            done(std::move(res));
+            finish_if_terminal(self);
+          });
+        });
+      },
       [=](atom::expire, uint64_t generation) {
         touch(self);
         expire(self, generation);

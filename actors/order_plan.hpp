@@ -17,6 +17,7 @@
 
 #include "actors/validation.hpp"
 #include "messages/domain.hpp"
+#include "messages/order_protocol.hpp"
 
 namespace oms {
 
@@ -193,6 +194,39 @@ planned<order_plan> plan_shipment(const order_record& rec,
                                   const std::vector<int64_t>& quantities,
                                   shipment_request req, timestamp_ms now);
 
+// -- returns ------------------------------------------------------------------
+
+/// A step of a return, decided but not made yet.
+struct return_plan {
+  /// A retry of a request made already (same key and fingerprint): answer
+  /// the order as it is; nothing else is set.
+  bool answered = false;
+  /// The stock changes of the step, each under its own event id (applied
+  /// once by the INBOX), made before the record is journaled: a step that
+  /// fails half way is asked again and finds the changes made done.
+  std::vector<stock_change> changes;
+  /// The record once the step is journaled.
+  order_plan plan;
+};
+
+/// Decides a step of a return of `rec` (the request's fingerprint: of its
+/// lines and reasons, for a key). request: a DELIVERED order, within
+/// `window` of its delivery, for at most what shipped of each SKU less
+/// what returns not rejected take back; the units come back to the batches
+/// they shipped from. receive: a REQUESTED return; its units arrive on
+/// hand, set aside QUARANTINED. inspect: a RECEIVED return, every line
+/// inspected with restock + damaged = its quantity; restocked units go
+/// back to sale (an expired batch keeps them out of it), damaged ones are
+/// set aside DAMAGED, and a PENDING refund of their value is owed. reject:
+/// a REQUESTED return. Errors: INVALID_TRANSITION, RETURN_WINDOW_CLOSED,
+/// NOT_FOUND (no such return), VALIDATION_FAILED (details name the
+/// field), IDEMPOTENCY_KEY_REUSED.
+planned<return_plan> plan_return(const order_record& rec,
+                                 const return_command& cmd,
+                                 const std::string& fingerprint,
+                                 timestamp_ms now,
+                                 std::chrono::milliseconds window);
+
 // -- payment ------------------------------------------------------------------
 
 /// What a pay command does first.
@@ -266,6 +300,11 @@ planned<order_plan> plan_partial_cancel(const order_record& rec,
                                         const std::vector<int64_t>& quantities,
                                         const std::string& reason,
                                         timestamp_ms now);
+
+/// Adds to `next` a PENDING refund of `amount` under the next refund key,
+/// for `reason` (nothing if amount <= 0).
+void owe_refund(order_record& next, money amount, std::string reason,
+                timestamp_ms now);
 
 /// What was paid and is neither refunded nor being refunded (may be
 /// negative if refunds exceed it; the lowest `money` if that does not fit).

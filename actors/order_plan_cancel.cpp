@@ -11,20 +11,6 @@ namespace oms {
 
 namespace {
 
-// Adds a PENDING refund of `amount` to `next` (nothing if amount <= 0).
-void add_refund(order_record& next, money amount, std::string reason,
-                timestamp_ms now) {
-  if (amount <= 0)
-    return;
-  payment_record refund;
-  refund.kind = payment_kind::refund;
-  refund.gateway_key = next_gateway_key(next, payment_kind::refund);
-  refund.amount = amount;
-  refund.reason = std::move(reason);
-  refund.at = now;
-  next.payments.push_back(std::move(refund));
-}
-
 // VALIDATION_FAILED naming `field` in the details.
 problem invalid(std::string_view field, std::string message) {
   return problem{errc::validation_failed, std::move(message),
@@ -69,11 +55,24 @@ planned<order_plan> cancel_units(const order_record& rec,
   next.history.back().amount = cancelled_value;
   if (rec.status == order_status::paid ||
       rec.status == order_status::partially_shipped)
-    add_refund(next, cancelled_value, why, now);
+    owe_refund(next, cancelled_value, why, now);
   return plan;
 }
 
 } // namespace
+
+void owe_refund(order_record& next, money amount, std::string reason,
+                timestamp_ms now) {
+  if (amount <= 0)
+    return;
+  payment_record refund;
+  refund.kind = payment_kind::refund;
+  refund.gateway_key = next_gateway_key(next, payment_kind::refund);
+  refund.amount = amount;
+  refund.reason = std::move(reason);
+  refund.at = now;
+  next.payments.push_back(std::move(refund));
+}
 
 money refund_owed(const order_record& rec) {
   // Paid and refunded amounts are never negative, and pending refunds never
@@ -108,7 +107,7 @@ planned<order_plan> plan_cancel(const order_record& rec, command_kind cmd,
   plan.next = moved(rec, order_status::cancelled, why, 0, now);
   plan.next.cancel_reason = why;
   auto owed = refund_owed(rec);
-  add_refund(plan.next, owed, "order cancelled", now);
+  owe_refund(plan.next, owed, "order cancelled", now);
   plan.next.history.back().amount = std::max<money>(owed, 0);
   follow_holds(plan, rec, event_kind::stock_released, sku_op::release);
   return plan;
@@ -182,6 +181,12 @@ std::optional<order_plan> plan_refund_outcome(const order_record& rec,
     p->status = payment_status::succeeded;
     p->reference = res.reference;
     next.refunded_amount = *refunded;
+    // The refund of a return settles it.
+    for (auto& r : next.returns)
+      if (r.refund_key == key && r.status == return_status::inspected) {
+        r.status = return_status::refunded;
+        r.updated_at = now;
+      }
   } else {
     // A refused refund needs a person: the history says so.
     p->status = payment_status::failed;

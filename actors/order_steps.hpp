@@ -95,6 +95,12 @@ void cancel_lines(order_ptr self, cancel_lines_command cmd,
 /// unanswered refunds are asked again on a timer.
 void process_refunds(order_ptr self, std::function<void()> then);
 
+// -- returns (order_return.cpp) -----------------------------------------------
+
+/// A step of a return: its stock changes, then the record, then a refund
+/// owed by an inspection.
+void run_return(order_ptr self, return_command cmd, record_callback done);
+
 // -- transitions (order_transitions.cpp) --------------------------------------
 
 /// confirm (after settling a lost charge), ship (every unit left, without

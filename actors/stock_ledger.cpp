@@ -270,6 +270,63 @@ ledger_outcome stock_ledger::check_adjust(const std::string& lot,
   return ledger_outcome::success(quantity);
 }
 
+ledger_outcome stock_ledger::check_take_back(int64_t quantity) const {
+  if (!defined())
+    return ledger_outcome::failure(errc::unknown_sku,
+                                   "the SKU has never received stock");
+  if (quantity < 1 || quantity > max_receipt_quantity)
+    return ledger_outcome::failure(errc::validation_failed,
+                                   "quantity must be between 1 and " +
+                                       std::to_string(max_receipt_quantity),
+                                   "quantity");
+  if (on_hand() > max_on_hand - quantity)
+    return ledger_outcome::failure(
+        errc::validation_failed,
+        "on-hand would exceed " + std::to_string(max_on_hand), "quantity");
+  return ledger_outcome::success(quantity);
+}
+
+void stock_ledger::take_back(const std::string& lot, timestamp_ms expires_at,
+                             int64_t quantity, timestamp_ms now) {
+  adjusted_total_ += quantity;
+  auto* l = find_lot(lot);
+  if (l == nullptr) {
+    lot_state fresh;
+    fresh.lot = lot;
+    fresh.expires_at = expires_at;
+    fresh.received_at = now;
+    fresh.expired = expires_at != 0 && expires_at <= now;
+    l = &*lots_.insert(
+        std::upper_bound(lots_.begin(), lots_.end(), fresh, fefo_before),
+        std::move(fresh));
+  }
+  l->on_hand += quantity;
+  l->unallocatable[static_cast<size_t>(unallocatable_reason::quarantined)] +=
+      quantity;
+}
+
+ledger_outcome stock_ledger::check_reclassify(const std::string& lot,
+                                              int64_t quantity,
+                                              unallocatable_reason to) const {
+  if (to == unallocatable_reason::quarantined)
+    return ledger_outcome::failure(
+        errc::validation_failed, "the units are QUARANTINED already", "reason");
+  if (auto chk = check_move(lot, -quantity, unallocatable_reason::quarantined);
+      !chk.ok())
+    return chk;
+  // `to` is checked as a move would be (EXPIRED is refused); the units are
+  // on hand, so it fits once they left QUARANTINED.
+  if (to == unallocatable_reason::expired)
+    return check_move(lot, quantity, to);
+  return ledger_outcome::success(quantity);
+}
+
+void stock_ledger::reclassify(const std::string& lot, int64_t quantity,
+                              unallocatable_reason to) {
+  move(lot, -quantity, unallocatable_reason::quarantined);
+  move(lot, quantity, to);
+}
+
 void stock_ledger::adjust(const std::string& lot, int64_t quantity) {
   if (auto* l = find_lot(lot)) {
     l->on_hand += quantity;

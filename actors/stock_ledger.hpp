@@ -169,6 +169,25 @@ class stock_ledger {
   /// Applies an adjustment that check_adjust accepted.
   void adjust(const std::string& lot, int64_t quantity);
 
+  /// Whether `quantity` units a customer returned may come back into batch
+  /// `lot`. Changes nothing.
+  ledger_outcome check_take_back(int64_t quantity) const;
+
+  /// Applies a return that check_take_back accepted: the units are on hand
+  /// in batch `lot` (made again, expiring at `expires_at`, if it is gone),
+  /// set aside QUARANTINED, and count as an adjustment.
+  void take_back(const std::string& lot, timestamp_ms expires_at,
+                 int64_t quantity, timestamp_ms now);
+
+  /// Whether `quantity` units of batch `lot` set aside QUARANTINED may be
+  /// set aside as `to` instead (not EXPIRED or QUARANTINED).
+  ledger_outcome check_reclassify(const std::string& lot, int64_t quantity,
+                                  unallocatable_reason to) const;
+
+  /// Applies what check_reclassify accepted.
+  void reclassify(const std::string& lot, int64_t quantity,
+                  unallocatable_reason to);
+
   /// Marks the batches whose expiry is at or before `now` as expired and
   /// returns them with the units that left sale. Idempotent.
   std::vector<lot_allocation> expire(timestamp_ms now);

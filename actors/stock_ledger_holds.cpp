@@ -49,7 +49,7 @@ ledger_outcome stock_ledger::reserve(const order_id& order, int64_t quantity,
     if (n <= 0)
       continue;
     l.held += n;
-    h.lots.push_back(lot_allocation{l.lot, n});
+    h.lots.push_back(lot_allocation{l.lot, n, l.expires_at});
     wanted -= n;
     if (wanted == 0)
       break;

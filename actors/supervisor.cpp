@@ -362,6 +362,9 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::apply, const order_id& id, order_command& cmd) {
         return apply_command(self, id, cmd);
       },
+      [=](atom::apply, const order_id& id, return_command& cmd) {
+        return apply_return(self, id, std::move(cmd));
+      },
       [=](atom::get, const order_id& id) { return get_order(self, id); },
       [=](atom::find_order, const order_id& id) {
         return find_order(self, id);

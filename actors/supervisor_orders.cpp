@@ -214,6 +214,40 @@ caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
   return rp;
 }
 
+namespace {
+
+// Sends a step of a return to the order's actor, started again if the
+// order ended; an actor that ended as the step reached it is started again
+// (a few times at most).
+void send_return(supervisor_ptr self,
+                 caf::typed_response_promise<order_record> rp,
+                 const order_id& id, return_command cmd, int attempt) {
+  with_order_actor(self, id, [=](caf::expected<order_actor> handle) mutable {
+    if (!handle) {
+      rp.deliver(handle.error());
+      return;
+    }
+    self->request(*handle, caf::infinite, cmd)
+        .then([rp](order_record& rec) mutable { rp.deliver(std::move(rec)); },
+              [=](caf::error& err) mutable {
+                if (err == caf::sec::request_receiver_down && attempt < 3) {
+                  send_return(self, rp, id, std::move(cmd), attempt + 1);
+                  return;
+                }
+                rp.deliver(std::move(err));
+              });
+  });
+}
+
+} // namespace
+
+caf::result<order_record> apply_return(supervisor_ptr self, const order_id& id,
+                                       return_command cmd) {
+  auto rp = self->make_response_promise<order_record>();
+  send_return(self, rp, id, std::move(cmd), 0);
+  return rp;
+}
+
 caf::result<order_actor> find_order(supervisor_ptr self, const order_id& id) {
   auto& st = self->state;
   if (auto i = st.orders.find(id); i != st.orders.end())

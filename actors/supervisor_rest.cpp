@@ -41,10 +41,11 @@ void end_wait(supervisor_ptr self, const order_id& id,
 }
 
 // The record of resting order `id` arrived: its actor is spawned from it.
-void woken(supervisor_ptr self, const order_id& id, order_record rec) {
+void woken(supervisor_ptr self, const order_id& id, order_record rec,
+           bool any_state) {
   auto& st = self->state;
   st.dormant.erase(id);
-  if (is_terminal(rec.status)) {
+  if (is_terminal(rec.status) && !any_state) {
     // A resting order changes only through its actor: the store was changed
     // behind omsd's back. It holds nothing any more.
     log::error("supervisor.resting_order_ended",
@@ -64,14 +65,16 @@ bool rests(const supervisor_state& st, const order_id& id) {
   return st.dormant.count(id) > 0;
 }
 
-void with_live_order(supervisor_ptr self, const order_id& id,
-                     order_waiter then) {
+namespace {
+
+void wake(supervisor_ptr self, const order_id& id, order_waiter then,
+          bool any_state) {
   auto& st = self->state;
   if (auto i = st.orders.find(id); i != st.orders.end()) {
     then(i->second.handle);
     return;
   }
-  if (!rests(st, id)) {
+  if (!rests(st, id) && !any_state) {
     then(order_not_found(id));
     return;
   }
@@ -82,18 +85,33 @@ void with_live_order(supervisor_ptr self, const order_id& id,
   // The journal answers after its own pending appends: the record is the
   // one the actor last made durable.
   self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
-      .then([self, id](order_record& rec) { woken(self, id, std::move(rec)); },
-            [self, id](caf::error& err) {
-              log::error("supervisor.order_wake_failed",
-                         {{"order", id}, {"error", describe(err)}});
-              if (code_of(err) == errc::order_not_found) {
-                // The store does not have it (changed behind omsd's back):
-                // nothing to wake, now or later.
-                self->state.dormant.erase(id);
-                forget_hold(self->state, id);
-              } // else it stays resting: the next need reads it again
-              end_wait(self, id, err);
-            });
+      .then(
+          [self, id, any_state](order_record& rec) {
+            woken(self, id, std::move(rec), any_state);
+          },
+          [self, id](caf::error& err) {
+            log::error("supervisor.order_wake_failed",
+                       {{"order", id}, {"error", describe(err)}});
+            if (code_of(err) == errc::order_not_found) {
+              // The store does not have it (changed behind omsd's back):
+              // nothing to wake, now or later.
+              self->state.dormant.erase(id);
+              forget_hold(self->state, id);
+            } // else it stays resting: the next need reads it again
+            end_wait(self, id, err);
+          });
+}
+
+} // namespace
+
+void with_live_order(supervisor_ptr self, const order_id& id,
+                     order_waiter then) {
+  wake(self, id, std::move(then), false);
+}
+
+void with_order_actor(supervisor_ptr self, const order_id& id,
+                      order_waiter then) {
+  wake(self, id, std::move(then), true);
 }
 
 void order_rests(supervisor_ptr self, const order_id& id, order_status status,

@@ -73,6 +73,11 @@ caf::result<created_order> create_order(supervisor_ptr self,
 
 /// A command to an order: to its actor (woken if it rests), or refused from
 /// its final record.
+/// A step of a return: sent to the order's actor, which is started again
+/// from its record if the order ended.
+caf::result<order_record> apply_return(supervisor_ptr self, const order_id& id,
+                                       return_command cmd);
+
 caf::result<order_record> apply_command(supervisor_ptr self, const order_id& id,
                                         order_command& cmd);
 
@@ -146,6 +151,13 @@ using order_waiter = std::function<void(caf::expected<order_actor>)>;
 /// Runs `then` with the actor of the live order `id`: at once if it runs,
 /// after its record is read and its actor spawned if it rests (waking it),
 /// and with ORDER_NOT_FOUND if neither.
+/// Like with_live_order, for any order the journal has: one that ended
+/// (terminal, no actor) gets its actor again, from its record, for a step
+/// that changes it after the end (a return). The actor ends again once it
+/// owes nothing.
+void with_order_actor(supervisor_ptr self, const order_id& id,
+                      order_waiter then);
+
 void with_live_order(supervisor_ptr self, const order_id& id,
                      order_waiter then);
 

@@ -11,7 +11,7 @@ namespace oms {
 
 namespace {
 
-constexpr std::array<const char*, 28> codes = {
+constexpr std::array<const char*, 29> codes = {
     "NONE",
     "VALIDATION_FAILED",
     "UNKNOWN_SKU",
@@ -40,6 +40,7 @@ constexpr std::array<const char*, 28> codes = {
     "PRECONDITION_FAILED",
     "CONFLICT",
     "EVENTS_EXPIRED",
+    "RETURN_WINDOW_CLOSED",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");

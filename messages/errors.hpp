@@ -80,6 +80,9 @@ enum class errc : uint8_t {
   /// The change feed: the cursor is older than the events kept (see
   /// --event-retention); details.first is the oldest event kept.
   events_expired = 27,
+  /// A return asked for after the order's return window (details:
+  /// deliveredAt, closedAt).
+  return_window_closed = 28,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

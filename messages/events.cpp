@@ -38,6 +38,8 @@ const char* to_string(event_kind x) {
       return "wms_synced";
     case event_kind::inbox_forgotten:
       return "inbox_forgotten";
+    case event_kind::stock_returned:
+      return "stock_returned";
   }
   return "unknown";
 }
@@ -51,7 +53,7 @@ std::optional<order_status> status_before(const event& ev) {
 }
 
 bool parse_event_kind(std::string_view str, event_kind& out) {
-  return parse_name(str, event_kind::inbox_forgotten, out);
+  return parse_name(str, last_event_kind, out);
 }
 
 } // namespace oms

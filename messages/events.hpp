@@ -42,7 +42,13 @@ enum class event_kind : uint8_t {
                         // amount = WMS change sequence (0: intent)
   inbox_forgotten = 15, // inbound event ids recorded before amount (ms
                         // since the epoch) are forgotten (retention)
+  stock_returned = 16,  // sku, order, lot, expires_at, quantity: units a
+                        // customer returned are on hand again, set aside
+                        // QUARANTINED (counted as an adjustment)
 };
+
+/// The highest event_kind code.
+inline constexpr event_kind last_event_kind = event_kind::stock_returned;
 
 /// "sku_created", "price_set", ...
 const char* to_string(event_kind x);
@@ -67,6 +73,7 @@ constexpr bool versions_sku(event_kind kind) {
     case event_kind::stock_adjusted:
     case event_kind::stock_moved:
     case event_kind::batch_expired:
+    case event_kind::stock_returned:
       return true;
     default:
       return false;

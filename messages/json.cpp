@@ -176,6 +176,8 @@ void to_json(nlohmann::json& j, const external_view& x) {
 
 void to_json(nlohmann::json& j, const lot_allocation& x) {
   j = {{"lot", x.lot}, {"quantity", x.quantity}};
+  if (x.expires_at != 0)
+    j["expiresAt"] = format_timestamp(x.expires_at);
 }
 
 void to_json(nlohmann::json& j, const inbox_result& x) {
@@ -222,6 +224,30 @@ void to_json(nlohmann::json& j, const shipment& x) {
        {"trackingNumber", x.tracking_number.empty()
                               ? nlohmann::json(nullptr)
                               : nlohmann::json(x.tracking_number)}};
+}
+
+void to_json(nlohmann::json& j, const order_return& x) {
+  auto lines = nlohmann::json::array();
+  for (auto& l : x.lines) {
+    nlohmann::json line{{"sku", l.sku},
+                        {"quantity", l.quantity},
+                        {"reason", l.reason},
+                        {"lots", l.lots}};
+    if (x.status == return_status::inspected ||
+        x.status == return_status::refunded) {
+      line["restocked"] = l.restocked;
+      line["damaged"] = l.damaged;
+    }
+    lines.push_back(std::move(line));
+  }
+  j = {{"id", x.id},
+       {"status", to_string(x.status)},
+       {"createdAt", time_or_null(x.created_at)},
+       {"updatedAt", time_or_null(x.updated_at)},
+       {"lines", std::move(lines)},
+       {"refundAmount", x.refund_amount}};
+  if (!x.reject_reason.empty())
+    j["rejectReason"] = x.reject_reason;
 }
 
 void to_json(nlohmann::json& j, const history_entry& x) {
@@ -292,6 +318,8 @@ void to_json(nlohmann::json& j, const order_record& x) {
        {"history", x.history},
        {"payments", x.payments},
        {"shipments", x.shipments},
+       {"returns", x.returns},
+       {"returnedAmount", returned_amount(x)},
        {"version", x.version}};
   if (!x.cancel_reason.empty())
     j["cancelReason"] = x.cancel_reason;

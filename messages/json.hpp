@@ -28,6 +28,7 @@ void to_json(nlohmann::json& j, const inventory_page& x);
 void to_json(nlohmann::json& j, const order_line& x);
 void to_json(nlohmann::json& j, const history_entry& x);
 void to_json(nlohmann::json& j, const shipment& x);
+void to_json(nlohmann::json& j, const order_return& x);
 void to_json(nlohmann::json& j, const payment_record& x);
 void to_json(nlohmann::json& j, const order_record& x);
 void to_json(nlohmann::json& j, const cart_line& x);

@@ -63,4 +63,49 @@ typename Inspector::result_type inspect(Inspector& f, order_command& x) {
            x.client_key, x.fingerprint, x.if_version);
 }
 
+/// The steps of a return (see return_status).
+enum class return_step : uint8_t {
+  request = 0, // the customer (or admin) asks to return delivered units
+  receive = 1, // admin: the units arrived
+  inspect = 2, // admin: restocked or damaged; the refund is owed
+  reject = 3,  // admin: refused before the units arrived
+};
+
+/// One line of a return step: request (sku, quantity, reason) or inspect
+/// (sku, restock, damaged).
+struct return_item {
+  sku_id sku;
+  int64_t quantity = 0;
+  std::string reason;
+  int64_t restock = 0;
+  int64_t damaged = 0;
+};
+
+/// A step of a return of a DELIVERED order.
+struct return_command {
+  customer_id customer;
+  return_step step = return_step::request;
+  /// receive, inspect, reject: which return ("ret_1").
+  std::string return_id;
+  std::vector<return_item> lines;
+  /// reject: why.
+  std::string reason;
+  /// request: the client's idempotency key (empty: none).
+  std::string client_key;
+  /// The order's version the client last saw (If-Match); 0: any.
+  uint64_t if_version = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, return_item& x) {
+  return f(caf::meta::type_name("return_item"), x.sku, x.quantity, x.reason,
+           x.restock, x.damaged);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, return_command& x) {
+  return f(caf::meta::type_name("return_command"), x.customer, x.step,
+           x.return_id, x.lines, x.reason, x.client_key, x.if_version);
+}
+
 } // namespace oms

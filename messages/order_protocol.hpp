@@ -180,6 +180,11 @@ using order_actor = caf::typed_actor<
     // Errors: VALIDATION_FAILED (the message names the line; part of an
     // EXTERNAL order).
     caf::replies_to<cancel_lines_command>::with<order_record>,
+    // Errors: INVALID_TRANSITION (not DELIVERED, or the return is not in a
+    // state that takes the step), RETURN_WINDOW_CLOSED, NOT_FOUND (no such
+    // return), VALIDATION_FAILED (the message names the line),
+    // IDEMPOTENCY_KEY_REUSED, and a stock change's error.
+    caf::replies_to<return_command>::with<order_record>,
     // Internal timer: the hold of generation `gen` has expired.
     caf::reacts_to<atom::expire, uint64_t>,
     // Internal timer: ask the gateway again about pending refunds.

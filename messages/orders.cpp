@@ -1,6 +1,7 @@
 #include "messages/orders.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include "messages/enum_text.hpp"
 #include "messages/money.hpp"
@@ -49,6 +50,22 @@ int64_t held_quantity(const order_record& order, const order_line& line) {
   }
 }
 
+const char* to_string(return_status x) {
+  switch (x) {
+    case return_status::requested:
+      return "REQUESTED";
+    case return_status::received:
+      return "RECEIVED";
+    case return_status::inspected:
+      return "INSPECTED";
+    case return_status::refunded:
+      return "REFUNDED";
+    case return_status::rejected:
+      return "REJECTED";
+  }
+  return "UNKNOWN";
+}
+
 const char* to_string(payment_kind x) {
   return x == payment_kind::charge ? "CHARGE" : "REFUND";
 }
@@ -64,6 +81,29 @@ const char* to_string(payment_status x) {
   }
 }
 
+money returned_amount(const order_record& order) {
+  money sum = 0;
+  for (auto& r : order.returns)
+    if (r.status == return_status::inspected ||
+        r.status == return_status::refunded) {
+      auto next = checked_add(sum, r.refund_amount);
+      if (!next)
+        return std::numeric_limits<money>::max();
+      sum = *next;
+    }
+  return sum;
+}
+
+int64_t returned_quantity(const order_record& order, const sku_id& sku) {
+  int64_t sum = 0;
+  for (auto& r : order.returns)
+    if (r.status != return_status::rejected)
+      for (auto& l : r.lines)
+        if (l.sku == sku)
+          sum += l.quantity;
+  return sum;
+}
+
 money amount_due(const order_record& order) {
   if (order.status == order_status::cancelled)
     return 0;
@@ -72,7 +112,10 @@ money amount_due(const order_record& order) {
   auto net = checked_sub(order.paid_amount, order.refunded_amount);
   if (!net || *net < 0)
     return std::max<money>(order.total_amount, 0);
-  return order.total_amount > *net ? order.total_amount - *net : 0;
+  // Returned units accepted are no longer owed.
+  auto owed = checked_sub(order.total_amount, returned_amount(order));
+  auto total = owed ? std::max<money>(*owed, 0) : order.total_amount;
+  return total > *net ? total - *net : 0;
 }
 
 const payment_record* pending_payment(const order_record& order,

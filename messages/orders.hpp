@@ -195,6 +195,65 @@ typename Inspector::result_type inspect(Inspector& f, shipment& x) {
            x.tracking_number, x.client_key, x.fingerprint);
 }
 
+/// Where a return stands: REQUESTED -> RECEIVED -> INSPECTED -> REFUNDED,
+/// or REQUESTED -> REJECTED.
+enum class return_status : uint8_t {
+  requested = 0, // asked for; the units are on their way back
+  received = 1,  // the units arrived: on hand, set aside QUARANTINED
+  inspected = 2, // restocked or set aside DAMAGED; the refund is owed
+  refunded = 3,  // the refund went through
+  rejected = 4,  // refused before the units arrived
+};
+
+/// "REQUESTED", "RECEIVED", "INSPECTED", "REFUNDED", "REJECTED".
+const char* to_string(return_status x);
+
+/// One SKU of a return.
+struct return_line {
+  sku_id sku;
+  int64_t quantity = 0;
+  /// Why the customer returns it (free text).
+  std::string reason;
+  /// The batches the units shipped from: where they come back.
+  std::vector<lot_allocation> lots;
+  /// Set by the inspection: units back for sale, units set aside DAMAGED.
+  int64_t restocked = 0;
+  int64_t damaged = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, return_line& x) {
+  return f(caf::meta::type_name("return_line"), x.sku, x.quantity, x.reason,
+           x.lots, x.restocked, x.damaged);
+}
+
+/// A return (RMA) of some delivered units of an order.
+struct order_return {
+  /// "ret_1", "ret_2", ... within the order.
+  std::string id;
+  return_status status = return_status::requested;
+  timestamp_ms created_at = 0;
+  timestamp_ms updated_at = 0;
+  std::vector<return_line> lines;
+  /// Why it was rejected.
+  std::string reject_reason;
+  /// The value of the units accepted at inspection, refunded.
+  money refund_amount = 0;
+  /// The gateway key of that refund, once owed.
+  std::string refund_key;
+  /// The client's idempotency key of the request, if any, and the request's
+  /// fingerprint: recorded with the return they guard.
+  std::string client_key;
+  std::string fingerprint;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_return& x) {
+  return f(caf::meta::type_name("order_return"), x.id, x.status, x.created_at,
+           x.updated_at, x.lines, x.reject_reason, x.refund_amount,
+           x.refund_key, x.client_key, x.fingerprint);
+}
+
 /// Everything known about one order: what "view order" and "track order"
 /// return, and what the journal keeps as the order's current state.
 struct order_record {
@@ -224,6 +283,8 @@ struct order_record {
   /// What left, shipment by shipment (orders shipped before shipments were
   /// recorded have none).
   std::vector<shipment> shipments;
+  /// Returns of delivered units, oldest first.
+  std::vector<order_return> returns;
 };
 
 template <class Inspector>
@@ -232,7 +293,8 @@ typename Inspector::result_type inspect(Inspector& f, order_record& x) {
            x.lines, x.ship_to, x.status, x.total_amount, x.paid_amount,
            x.refunded_amount, x.payment_reference, x.cancel_reason,
            x.created_at, x.updated_at, x.hold_expires_at, x.history, x.payments,
-           x.idempotency_key, x.request_fingerprint, x.version, x.shipments);
+           x.idempotency_key, x.request_fingerprint, x.version, x.shipments,
+           x.returns);
 }
 
 /// The units an order holds on one line in its current state: every unit
@@ -249,9 +311,17 @@ inline int64_t unshipped_quantity(const order_line& line) {
 /// total or their sum does not fit in `money` (the order must be refused).
 std::optional<money> order_total(const std::vector<order_line>& lines);
 
-/// What is still to be paid: the total less what was captured net of
-/// refunds (never negative; nothing for a cancelled order).
+/// What is still to be paid: the total less the value of returned units
+/// accepted at inspection, less what was captured net of refunds (never
+/// negative; nothing for a cancelled order).
 money amount_due(const order_record& order);
+
+/// The value of the returned units accepted at inspection (what returns
+/// refund, or refunded).
+money returned_amount(const order_record& order);
+
+/// The units of `sku` that returns not rejected take back.
+int64_t returned_quantity(const order_record& order, const sku_id& sku);
 
 /// The payment record with a PENDING status of `kind`, if any.
 const payment_record* pending_payment(const order_record& order,

@@ -42,7 +42,7 @@ slice_allocations(const std::vector<lot_allocation>& lots, int64_t skip,
     auto n = std::min(a.quantity - from, quantity);
     if (n <= 0)
       continue;
-    result.push_back(lot_allocation{a.lot, n});
+    result.push_back(lot_allocation{a.lot, n, a.expires_at});
     quantity -= n;
   }
   return result;

@@ -38,8 +38,14 @@ bool parse_unallocatable_reason(std::string_view str,
 struct lot_allocation {
   std::string lot;
   int64_t quantity = 0;
+  /// When the batch expires (0: never, or not recorded): kept with the
+  /// allocation so that units returned after the batch sold out come back
+  /// into a batch with the same expiry.
+  timestamp_ms expires_at = 0;
 };
 
+/// The same units of the same batch (the expiry is the batch's, recorded
+/// with the allocation where known).
 inline bool operator==(const lot_allocation& x, const lot_allocation& y) {
   return x.lot == y.lot && x.quantity == y.quantity;
 }
@@ -50,7 +56,8 @@ inline bool operator!=(const lot_allocation& x, const lot_allocation& y) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lot_allocation& x) {
-  return f(caf::meta::type_name("lot_allocation"), x.lot, x.quantity);
+  return f(caf::meta::type_name("lot_allocation"), x.lot, x.quantity,
+           x.expires_at);
 }
 
 /// The first `quantity` units of `lots` (in their order): what remains of an

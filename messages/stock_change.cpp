@@ -16,6 +16,10 @@ const char* to_string(stock_change_kind x) {
       return "SET_ASIDE";
     case stock_change_kind::return_aside:
       return "RETURN_ASIDE";
+    case stock_change_kind::customer_return:
+      return "CUSTOMER_RETURN";
+    case stock_change_kind::reclassify:
+      return "RECLASSIFY";
   }
   return "UNKNOWN";
 }

@@ -19,12 +19,21 @@ enum class stock_change_kind : uint8_t {
   adjustment = 1,   // on-hand of a batch corrected (quantity signed)
   set_aside = 2,    // units leave sale for a reason (quantity > 0)
   return_aside = 3, // units set aside come back to sale (quantity > 0)
+  // Not taken from the API: the steps of an order's return (its ORDER actor
+  // sends them, each under its own event id).
+  customer_return = 4, // returned units arrive into their batch (recreated
+                       // with expires_at if gone), set aside QUARANTINED;
+                       // note: the order
+  reclassify = 5,      // units set aside QUARANTINED are set aside as
+                       // `reason` instead (e.g. DAMAGED)
 };
 
-/// "RECEIPT", "ADJUSTMENT", "SET_ASIDE", "RETURN_ASIDE".
+/// "RECEIPT", "ADJUSTMENT", "SET_ASIDE", "RETURN_ASIDE", "CUSTOMER_RETURN",
+/// "RECLASSIFY".
 const char* to_string(stock_change_kind x);
 
-/// Parses what to_string writes; false otherwise.
+/// Parses the kinds the API takes (RECEIPT to RETURN_ASIDE); false
+/// otherwise.
 bool parse_stock_change_kind(std::string_view str, stock_change_kind& out);
 
 /// Checks an inbound event's id: 1..128 characters of [A-Za-z0-9._:-].

@@ -55,6 +55,10 @@ using supervisor_actor = caf::typed_actor<
     // from the final record if the order is terminal. Errors: ORDER_NOT_FOUND,
     // and those of order_actor's apply.
     caf::replies_to<atom::apply, order_id, order_command>::with<order_record>,
+    // A step of a return: delegates to the order's actor, started again
+    // from its record if the order ended (DELIVERED). Errors:
+    // ORDER_NOT_FOUND, and those of order_actor's return_command.
+    caf::replies_to<atom::apply, order_id, return_command>::with<order_record>,
     // Replies an order's record, live or terminal. Errors: ORDER_NOT_FOUND.
     caf::replies_to<atom::get, order_id>::with<order_record>,
     // Replies the actor of a live order, waking a resting one. Errors:

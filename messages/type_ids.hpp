@@ -95,5 +95,7 @@ CAF_ADD_TYPE_ID(oms, (oms::stored_sku))
 CAF_ADD_TYPE_ID(oms, (oms::stored_external))
 CAF_ADD_TYPE_ID(oms, (oms::order_query))
 CAF_ADD_TYPE_ID(oms, (oms::order_hits))
+CAF_ADD_TYPE_ID(oms, (oms::return_step))
+CAF_ADD_TYPE_ID(oms, (oms::return_command))
 
 CAF_END_TYPE_ID_BLOCK(oms)

@@ -82,7 +82,7 @@ TEST_CASE(
     "feed: bookkeeping events are left out, every other has a listed type") {
   std::set<std::string> listed(feed_types().begin(), feed_types().end());
   CHECK(listed.size() == feed_types().size());
-  for (int k = 0; k <= static_cast<int>(event_kind::inbox_forgotten); ++k) {
+  for (int k = 0; k <= static_cast<int>(last_event_kind); ++k) {
     event ev = stock(static_cast<event_kind>(k), 1);
     ev.snapshot = an_order(order_status::created, 1);
     auto type = feed_type(ev);

@@ -42,6 +42,7 @@ int status_of(errc code) {
     case errc::order_expired:
     case errc::external_inventory_read_only:
     case errc::conflict:
+    case errc::return_window_closed:
       return 409;
     case errc::events_expired:
       return 410;
@@ -152,6 +153,13 @@ const std::vector<api::impl::route_def>& api::impl::routes() {
       {"POST", "/v1/orders/{id}/pay", true, false, &i::order_pay},
       {"POST", "/v1/orders/{id}/ship", true, true, &i::order_ship},
       {"POST", "/v1/orders/{id}/shipments", true, true, &i::order_shipment},
+      {"POST", "/v1/orders/{id}/returns", true, false, &i::return_request},
+      {"POST", "/v1/orders/{id}/returns/{rid}/receive", true, true,
+       &i::return_receive},
+      {"POST", "/v1/orders/{id}/returns/{rid}/inspect", true, true,
+       &i::return_inspect},
+      {"POST", "/v1/orders/{id}/returns/{rid}/reject", true, true,
+       &i::return_reject},
       {"POST", "/v1/orders/{id}/deliver", true, true, &i::order_deliver},
       {"POST", "/v1/orders/{id}/cancel", true, false, &i::order_cancel},
       {"GET", "/v1/audit", true, true, &i::audit},

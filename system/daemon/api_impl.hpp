@@ -340,6 +340,14 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void order_confirm(const call_ptr& c);
   void order_ship(const call_ptr& c);
   void order_shipment(const call_ptr& c);
+  void return_request(const call_ptr& c);
+  void return_receive(const call_ptr& c);
+  void return_inspect(const call_ptr& c);
+  void return_reject(const call_ptr& c);
+  // Sends a step of a return of order `id` and answers the return with
+  // `status` (the request's: the one under its key, else the newest).
+  void return_step_to(const call_ptr& c, const order_id& id, return_command cmd,
+                      int status);
   void order_deliver(const call_ptr& c);
   // confirm, ship and deliver: an optional reason, then the command.
   void order_step(const call_ptr& c, command_kind kind);

@@ -203,6 +203,72 @@ void api::impl::order_pay(const call_ptr& c) {
       });
 }
 
+void api::impl::return_step_to(const call_ptr& c, const order_id& id,
+                               return_command cmd, int status) {
+  cmd.if_version = read_if_match(c->req.if_match);
+  if (!c->who.admin)
+    cmd.customer = c->who.customer;
+  auto self_ptr = shared_from_this();
+  with_order(c, id, [self_ptr, c, id, cmd, status](order_record&) {
+    self_ptr->ask<order_record>(
+        c, self_ptr->oms.supervisor(),
+        [self_ptr, c, cmd, status](order_record& rec) {
+          const order_return* found = nullptr;
+          for (auto& r : rec.returns)
+            if (cmd.step == return_step::request
+                    ? (!cmd.client_key.empty() &&
+                       r.client_key == cmd.client_key)
+                    : r.id == cmd.return_id)
+              found = &r;
+          if (!found && !rec.returns.empty())
+            found = &rec.returns.back();
+          if (!found)
+            return self_ptr->fail(
+                c, make_error(errc::internal, "the return is not recorded"));
+          json body = *found;
+          body["orderId"] = rec.id;
+          body["order"] = order_json(rec);
+          self_ptr->reply(
+              c, status, body,
+              {{"ETag", "\"" + std::to_string(rec.version) + "\""}});
+        },
+        atom::apply_v, id, cmd);
+  });
+}
+
+void api::impl::return_request(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto cmd = read_return_request(body(c), limits());
+  cmd.client_key = idempotency_key(c);
+  return_step_to(c, c->params[0], std::move(cmd), 201);
+}
+
+void api::impl::return_receive(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  if (auto j = body(c, true); !j.is_null())
+    only(j, {}, "");
+  return_command cmd;
+  cmd.step = return_step::receive;
+  cmd.return_id = c->params[1];
+  return_step_to(c, c->params[0], std::move(cmd), 200);
+}
+
+void api::impl::return_inspect(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  auto cmd = read_return_inspection(body(c), limits());
+  cmd.return_id = c->params[1];
+  return_step_to(c, c->params[0], std::move(cmd), 200);
+}
+
+void api::impl::return_reject(const call_ptr& c) {
+  parse_query(c->req.query, {});
+  return_command cmd;
+  cmd.step = return_step::reject;
+  cmd.reason = read_reject_reason(body(c));
+  cmd.return_id = c->params[1];
+  return_step_to(c, c->params[0], std::move(cmd), 200);
+}
+
 void api::impl::apply_command(const call_ptr& c, const order_id& id,
                               order_command cmd) {
   // Checked by the order's actor itself, so no change comes in between.

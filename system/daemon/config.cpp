@@ -155,6 +155,9 @@ void add_order_flags(CLI::App& app, daemon_config& cfg) {
   add_duration(app, "--hold-ttl", cfg.hold_ttl,
                "How long an unconfirmed order holds its stock")
       ->group(orders_group);
+  add_duration(app, "--return-window", cfg.return_window,
+               "How long after delivery a customer may return units")
+      ->group(orders_group);
   add_duration(app, "--idempotency-window", cfg.idempotency_window,
                "How long Idempotency-Key values are remembered")
       ->group(orders_group);

@@ -52,6 +52,7 @@ struct daemon_config {
   bool check_only = false;
   // -- orders
   std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
+  std::chrono::milliseconds return_window = std::chrono::hours(24 * 30);
   std::chrono::milliseconds idempotency_window = std::chrono::hours(24);
   std::chrono::milliseconds customer_idle_timeout = std::chrono::hours(1);
   std::chrono::milliseconds order_idle_timeout = std::chrono::minutes(1);

@@ -87,6 +87,8 @@ std::string feed_type(const event& ev) {
       return "oms.stock.adjusted";
     case event_kind::batch_expired:
       return "oms.stock.expired";
+    case event_kind::stock_returned:
+      return "oms.stock.customer_returned";
     case event_kind::order_created:
       return "oms.order.created";
     case event_kind::order_changed: {
@@ -107,16 +109,17 @@ std::string feed_type(const event& ev) {
 
 const std::vector<std::string>& feed_types() {
   static const std::vector<std::string> all = {
-      "oms.customer.created", "oms.order.cancelled",
-      "oms.order.confirmed",  "oms.order.created",
-      "oms.order.delivered",  "oms.order.paid",
-      "oms.order.shipped",    "oms.order.updated",
-      "oms.sku.created",      "oms.sku.price_changed",
-      "oms.stock.adjusted",   "oms.stock.blocked",
-      "oms.stock.consumed",   "oms.stock.expired",
-      "oms.stock.received",   "oms.stock.released",
-      "oms.stock.reserved",   "oms.stock.returned_to_sale",
-      "oms.stock.set_aside",
+      "oms.customer.created",        "oms.order.cancelled",
+      "oms.order.confirmed",         "oms.order.created",
+      "oms.order.delivered",         "oms.order.paid",
+      "oms.order.partially_shipped", "oms.order.shipped",
+      "oms.order.updated",           "oms.sku.created",
+      "oms.sku.price_changed",       "oms.stock.adjusted",
+      "oms.stock.blocked",           "oms.stock.consumed",
+      "oms.stock.expired",           "oms.stock.received",
+      "oms.stock.released",          "oms.stock.reserved",
+      "oms.stock.returned_to_sale",  "oms.stock.set_aside",
+      "oms.stock.customer_returned",
   };
   return all;
 }

@@ -157,6 +157,7 @@ std::string config_name(const daemon_config& cfg) {
 settings actor_settings(const daemon_config& cfg) {
   settings s;
   s.hold_ttl = cfg.hold_ttl;
+  s.return_window = cfg.return_window;
   s.idempotency_window = cfg.idempotency_window;
   s.customer_idle_timeout = cfg.customer_idle_timeout;
   s.order_idle_timeout = cfg.order_idle_timeout;
@@ -480,6 +481,7 @@ int main(int argc, char** argv) {
              {"store", store_description},
              {"customers", uint64_t{tokens.customers()}},
              {"hold_ttl", format_duration(cfg.hold_ttl)},
+             {"return_window", format_duration(cfg.return_window)},
              {"admin_token", token_origin},
              {"config", config_name(cfg)},
              {"startup_ms", startup_ms}});

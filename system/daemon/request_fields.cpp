@@ -205,17 +205,27 @@ address get_address(const json& j, const char* name, bool required) {
   return a;
 }
 
-std::vector<order_item> get_lines(const json& j, const char* name,
-                                  bool required, seller default_seller,
-                                  size_t max_lines, int64_t max_quantity,
-                                  bool allow_seller) {
+// The array of lines `name`: 1 to `max_lines` entries (null if absent and
+// not required).
+const json* line_array(const json& j, const char* name, bool required,
+                       size_t max_lines) {
   auto* i = typed_field(j, name, required, name, &json::is_array, "an array");
   if (!i)
-    return {};
+    return nullptr;
   if (i->empty())
     invalid(name, "must have at least one line");
   if (i->size() > max_lines)
     invalid(name, "must have at most " + std::to_string(max_lines) + " lines");
+  return i;
+}
+
+std::vector<order_item> get_lines(const json& j, const char* name,
+                                  bool required, seller default_seller,
+                                  size_t max_lines, int64_t max_quantity,
+                                  bool allow_seller) {
+  auto* i = line_array(j, name, required, max_lines);
+  if (!i)
+    return {};
   std::vector<order_item> result;
   for (size_t k = 0; k < i->size(); ++k) {
     auto where = std::string{name} + "[" + std::to_string(k) + "]";
@@ -441,6 +451,58 @@ order_command read_shipment(const json& j, const request_limits& limits) {
   cmd.carrier = get_str(j, "carrier", false, 64).value_or("");
   cmd.tracking_number = get_str(j, "trackingNumber", false, 100).value_or("");
   return cmd;
+}
+
+return_command read_return_request(const json& j,
+                                   const request_limits& limits) {
+  only(j, {"lines"}, "");
+  auto* i = line_array(j, "lines", true, limits.lines_per_order_max);
+  return_command cmd;
+  cmd.step = return_step::request;
+  for (size_t k = 0; k < i->size(); ++k) {
+    auto where = "lines[" + std::to_string(k) + "]";
+    auto& line = (*i)[k];
+    if (!line.is_object())
+      invalid(where, "must be an object");
+    only(line, {"sku", "quantity", "reason"}, where);
+    return_item item;
+    item.sku = *get_str(line, "sku", true, 64, where);
+    item.quantity =
+        *get_int(line, "quantity", true, 1, limits.line_quantity_max, where);
+    item.reason = get_str(line, "reason", false, 200, where).value_or("");
+    cmd.lines.push_back(std::move(item));
+  }
+  return cmd;
+}
+
+return_command read_return_inspection(const json& j,
+                                      const request_limits& limits) {
+  only(j, {"lines"}, "");
+  auto* i = line_array(j, "lines", true, limits.lines_per_order_max);
+  return_command cmd;
+  cmd.step = return_step::inspect;
+  for (size_t k = 0; k < i->size(); ++k) {
+    auto where = "lines[" + std::to_string(k) + "]";
+    auto& line = (*i)[k];
+    if (!line.is_object())
+      invalid(where, "must be an object");
+    only(line, {"sku", "restock", "damaged"}, where);
+    return_item item;
+    item.sku = *get_str(line, "sku", true, 64, where);
+    item.restock =
+        get_int(line, "restock", false, 0, limits.line_quantity_max, where)
+            .value_or(0);
+    item.damaged =
+        get_int(line, "damaged", false, 0, limits.line_quantity_max, where)
+            .value_or(0);
+    cmd.lines.push_back(std::move(item));
+  }
+  return cmd;
+}
+
+std::string read_reject_reason(const json& j) {
+  only(j, {"reason"}, "");
+  return *get_str(j, "reason", true, 200);
 }
 
 payment_fields read_payment(const json& j) {

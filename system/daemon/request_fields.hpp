@@ -171,6 +171,18 @@ std::string read_reason(const json& j);
 /// cancels the whole order.
 order_command read_cancel(const json& j, const request_limits& limits);
 
+/// A return request: {lines: [{sku, quantity, reason?}]} (1 to
+/// lines_per_order_max lines; reason up to 200 characters).
+return_command read_return_request(const json& j, const request_limits& limits);
+
+/// A return's inspection: {lines: [{sku, restock?, damaged?}]} (counts 0 or
+/// more, absent: 0).
+return_command read_return_inspection(const json& j,
+                                      const request_limits& limits);
+
+/// A return's rejection: {reason} (required, up to 200 characters).
+std::string read_reject_reason(const json& j);
+
 /// A shipment: {lines: [{sku, quantity}], carrier?, trackingNumber?} (lines
 /// required; carrier up to 64 characters, trackingNumber up to 100).
 order_command read_shipment(const json& j, const request_limits& limits);

@@ -49,7 +49,10 @@ Enum code_of(const json& j, Enum last) {
 json encode_lots(const std::vector<lot_allocation>& lots) {
   json result = json::array();
   for (auto& a : lots)
-    result.push_back({a.lot, a.quantity});
+    if (a.expires_at != 0)
+      result.push_back(json::array({a.lot, a.quantity, a.expires_at}));
+    else
+      result.push_back(json::array({a.lot, a.quantity}));
   return result;
 }
 
@@ -57,8 +60,9 @@ bool decode_lots(const json& j, std::vector<lot_allocation>& out) {
   if (!j.is_array())
     return false;
   for (auto& a : j)
-    out.push_back(
-        lot_allocation{a.at(0).get<std::string>(), whole<int64_t>(a.at(1))});
+    out.push_back(lot_allocation{
+        a.at(0).get<std::string>(), whole<int64_t>(a.at(1)),
+        a.size() > 2 ? whole<timestamp_ms>(a.at(2)) : timestamp_ms{0}});
   return true;
 }
 
@@ -253,7 +257,10 @@ void write_array(json_text& w, const std::vector<T>& items, F each) {
 
 void write_lots(json_text& w, const std::vector<lot_allocation>& lots) {
   write_array(w, lots, [&](const lot_allocation& a) {
-    w.raw('[').str(a.lot).raw(',').num(a.quantity).raw(']');
+    w.raw('[').str(a.lot).raw(',').num(a.quantity);
+    if (a.expires_at != 0)
+      w.raw(',').num(a.expires_at);
+    w.raw(']');
   });
 }
 
@@ -301,6 +308,25 @@ std::string encode_record(const order_record& r) {
     w.str(p.client_key).raw(',').str(p.fingerprint).raw(']');
   });
   w.raw(',').key("refunded").num(r.refunded_amount).raw(',');
+  if (!r.returns.empty()) {
+    w.key("returns");
+    write_array(w, r.returns, [&](const order_return& x) {
+      w.raw('[').str(x.id).raw(',').num(as_int(x.status)).raw(',');
+      w.num(x.created_at).raw(',').num(x.updated_at).raw(',');
+      w.str(x.reject_reason).raw(',').num(x.refund_amount).raw(',');
+      w.str(x.refund_key).raw(',').str(x.client_key).raw(',');
+      w.str(x.fingerprint).raw(',');
+      write_array(w, x.lines, [&](const return_line& l) {
+        w.raw('[').str(l.sku).raw(',').num(l.quantity).raw(',');
+        w.str(l.reason).raw(',').num(l.restocked).raw(',');
+        w.num(l.damaged).raw(',');
+        write_lots(w, l.lots);
+        w.raw(']');
+      });
+      w.raw(']');
+    });
+    w.raw(',');
+  }
   w.key("seller").num(as_int(r.seller)).raw(',');
   if (!r.shipments.empty()) {
     w.key("shipments");
@@ -368,6 +394,19 @@ std::string encode_record_as_json(const order_record& r) {
       {"fingerprint", r.request_fingerprint},
       {"version", r.version},
   };
+  if (!r.returns.empty()) {
+    json returns = json::array();
+    for (auto& x : r.returns) {
+      json lines = json::array();
+      for (auto& l : x.lines)
+        lines.push_back(json::array({l.sku, l.quantity, l.reason, l.restocked,
+                                     l.damaged, encode_lots(l.lots)}));
+      returns.push_back(json::array(
+          {x.id, as_int(x.status), x.created_at, x.updated_at, x.reject_reason,
+           x.refund_amount, x.refund_key, x.client_key, x.fingerprint, lines}));
+    }
+    j["returns"] = std::move(returns);
+  }
   if (!r.shipments.empty()) {
     json shipments = json::array();
     for (auto& s : r.shipments) {
@@ -446,6 +485,28 @@ bool decode_record(std::string_view text, order_record& r) {
             return false;
         }
         r.shipments.push_back(std::move(out));
+      }
+    if (auto rs = j.find("returns"); rs != j.end())
+      for (auto& x : *rs) {
+        order_return out;
+        out.id = x.at(0).get<std::string>();
+        out.status = code_of(x.at(1), return_status::rejected);
+        out.created_at = whole<timestamp_ms>(x.at(2));
+        out.updated_at = whole<timestamp_ms>(x.at(3));
+        out.reject_reason = x.at(4).get<std::string>();
+        out.refund_amount = whole<money>(x.at(5));
+        out.refund_key = x.at(6).get<std::string>();
+        out.client_key = x.at(7).get<std::string>();
+        out.fingerprint = x.at(8).get<std::string>();
+        for (auto& l : x.at(9)) {
+          return_line line{l.at(0).get<std::string>(), whole<int64_t>(l.at(1)),
+                           l.at(2).get<std::string>(), {},
+                           whole<int64_t>(l.at(3)),    whole<int64_t>(l.at(4))};
+          if (!decode_lots(l.at(5), line.lots))
+            return false;
+          out.lines.push_back(std::move(line));
+        }
+        r.returns.push_back(std::move(out));
       }
     if (auto v = j.find("version"); v != j.end()) {
       auto version = whole<int64_t>(*v);

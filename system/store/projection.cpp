@@ -88,6 +88,16 @@ void project_stock(const event& ev, state_sink& to) {
       to.add_to_batch(sku, {ev.lot, 0, ev.at, ev.quantity, {}});
       to.prune_batches(sku);
       break;
+    case event_kind::stock_returned: {
+      // Counted as an adjustment; the batch comes back with its expiry if
+      // it was gone.
+      to.add_stock(sku, stock_total::adjusted, ev.quantity, ev.quantity, ev.at);
+      batch_change change{ev.lot, ev.expires_at, ev.at, ev.quantity, {}};
+      change.set_aside[static_cast<size_t>(unallocatable_reason::quarantined)] =
+          ev.quantity;
+      to.add_to_batch(sku, change);
+      break;
+    }
     case event_kind::stock_moved: {
       to.touch_sku(sku, ev.at);
       unallocatable_reason reason;
@@ -185,6 +195,7 @@ void project(const event& ev, uint64_t seq, state_sink& to) {
     case event_kind::stock_adjusted:
     case event_kind::stock_moved:
     case event_kind::stock_consumed:
+    case event_kind::stock_returned:
       project_stock(ev, to);
       break;
     case event_kind::stock_reserved:

@@ -273,7 +273,7 @@ TEST_CASE("e2e events: the feed pages committed events in order, by type and "
   CHECK(none["next"] == ids.back());
 
   auto types = body_of(s.admin.get("/v1/events/types"));
-  CHECK(types["types"].size() == 19);
+  CHECK(types["types"].size() == 21);
 }
 
 TEST_CASE("e2e events: bad requests are refused with their field and change "

@@ -2,6 +2,8 @@
 // the stock and the audit say about it.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "tests/e2e/daemon.hpp"
 
 using namespace oms;
@@ -194,4 +196,153 @@ TEST_CASE("e2e: the customer cancels what has not shipped and is refunded "
   CHECK(s.stock("BOOK")["available"] == 10);
   CHECK(s.stock("BOOK")["blocked"] == 0);
   CHECK(body_of(s.admin.get("/v1/audit"))["violations"].empty());
+}
+
+namespace {
+
+// A DELIVERED order of 3 BOOK and 2 PEN in `s`: its id.
+std::string delivered_order(shop& s) {
+  auto id = s.paid_order();
+  for (auto* step : {"/ship", "/deliver"}) {
+    auto r = s.admin.post("/v1/orders/" + id + step, "");
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+  }
+  return id;
+}
+
+} // namespace
+
+TEST_CASE("e2e: a return with one damaged unit: requested by the customer, "
+          "received, inspected, refunded") {
+  shop s;
+  auto id = delivered_order(s);
+  http_client me{s.d.url(), s.token};
+  auto path = "/v1/orders/" + id + "/returns";
+  auto body =
+      R"({"lines":[{"sku":"BOOK","quantity":2,"reason":"torn cover"}]})";
+  auto asked = me.post(path, body, {"Idempotency-Key: rma-1"});
+  REQUIRE_MESSAGE(asked.status == 201, asked.body);
+  auto ret = body_of(asked);
+  CHECK(ret["id"] == "ret_1");
+  CHECK(ret["status"] == "REQUESTED");
+  CHECK(ret["orderId"] == id);
+  CHECK(ret["lines"][0]["reason"] == "torn cover");
+  CHECK(ret["order"]["status"] == "DELIVERED");
+  // The same request under its key answers the same return.
+  auto again = me.post(path, body, {"Idempotency-Key: rma-1"});
+  REQUIRE_MESSAGE(again.status == 201, again.body);
+  CHECK(body_of(again)["order"]["returns"].size() == 1);
+  // Only the admin receives and inspects.
+  auto rpath = path + "/ret_1";
+  CHECK(me.post(rpath + "/receive", "").status == 403);
+  auto got = s.admin.post(rpath + "/receive", "");
+  REQUIRE_MESSAGE(got.status == 200, got.body);
+  CHECK(body_of(got)["status"] == "RECEIVED");
+  auto book = s.stock("BOOK");
+  CHECK(book["onHand"] == 9);
+  CHECK(book["available"] == 7);
+  CHECK(book["unallocatableByReason"]["QUARANTINED"] == 2);
+  auto done =
+      s.admin.post(rpath + "/inspect",
+                   R"({"lines":[{"sku":"BOOK","restock":1,"damaged":1}]})");
+  REQUIRE_MESSAGE(done.status == 200, done.body);
+  auto inspected = body_of(done);
+  CHECK(inspected["status"] == "REFUNDED");
+  CHECK(inspected["refundAmount"] == 2 * 39900);
+  CHECK(inspected["lines"][0]["restocked"] == 1);
+  CHECK(inspected["lines"][0]["damaged"] == 1);
+  auto order = body_of(me.get("/v1/orders/" + id));
+  CHECK(order["returnedAmount"] == 2 * 39900);
+  CHECK(order["refundedAmount"] == 2 * 39900);
+  CHECK(order["amountDue"] == 0);
+  CHECK(order["history"].back()["reason"] == "return ret_1 inspected");
+  book = s.stock("BOOK");
+  CHECK(book["onHand"] == 9);
+  CHECK(book["available"] == 8);
+  CHECK(book["unallocatableByReason"]["QUARANTINED"] == 0);
+  CHECK(book["unallocatableByReason"]["DAMAGED"] == 1);
+  CHECK(body_of(s.admin.get("/v1/audit"))["violations"].empty());
+  // Only one more BOOK can be returned.
+  auto more = me.post(path, R"({"lines":[{"sku":"BOOK","quantity":2}]})");
+  CHECK(more.status == 400);
+  CHECK(body_of(more)["error"]["details"]["field"] == "lines[0].quantity");
+}
+
+TEST_CASE("e2e: returns that cannot be taken are refused and change "
+          "nothing") {
+  shop s;
+  auto id = delivered_order(s);
+  http_client me{s.d.url(), s.token};
+  auto path = "/v1/orders/" + id + "/returns";
+  for (auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"lines":[{"sku":"BOOK","quantity":4}]})", "lines[0].quantity"},
+           {R"({"lines":[{"sku":"MUG","quantity":1}]})", "lines[0].sku"},
+           {R"({"lines":[]})", "lines"},
+           {R"({"lines":[{"sku":"BOOK","quantity":1,"colour":"red"}]})",
+            "lines[0].colour"},
+           {R"({"lines":[{"sku":"BOOK","quantity":1,"reason":7}]})",
+            "lines[0].reason"},
+       }) {
+    CAPTURE(body);
+    auto r = me.post(path, body);
+    CHECK(r.status == 400);
+    CHECK(error_code(r) == "VALIDATION_FAILED");
+    CHECK(body_of(r)["error"]["details"]["field"] == field);
+  }
+  // Another customer: as if the order did not exist.
+  auto other = s.admin.post("/v1/customers", R"({"name":"Bela"})");
+  http_client bela{s.d.url(), body_of(other)["token"].get<std::string>()};
+  CHECK(bela.post(path, R"({"lines":[{"sku":"BOOK","quantity":1}]})").status ==
+        404);
+  // An order not delivered yet.
+  auto paid = s.paid_order();
+  auto early = me.post("/v1/orders/" + paid + "/returns",
+                       R"({"lines":[{"sku":"BOOK","quantity":1}]})");
+  CHECK(early.status == 409);
+  CHECK(error_code(early) == "INVALID_TRANSITION");
+  // Steps of a return that does not exist, or in the wrong state.
+  CHECK(s.admin.post(path + "/ret_9/receive", "").status == 404);
+  REQUIRE(me.post(path, R"({"lines":[{"sku":"PEN","quantity":1}]})").status ==
+          201);
+  auto inspect_early = s.admin.post(path + "/ret_1/inspect",
+                                    R"({"lines":[{"sku":"PEN","restock":1}]})");
+  CHECK(inspect_early.status == 409);
+  CHECK(error_code(inspect_early) == "INVALID_TRANSITION");
+  CHECK(s.admin.post(path + "/ret_1/reject", "{}").status == 400);
+  auto rejected =
+      s.admin.post(path + "/ret_1/reject", R"({"reason":"not eligible"})");
+  REQUIRE_MESSAGE(rejected.status == 200, rejected.body);
+  CHECK(body_of(rejected)["status"] == "REJECTED");
+  CHECK(body_of(rejected)["rejectReason"] == "not eligible");
+  CHECK(s.stock("PEN")["onHand"] == 8);
+  auto order = body_of(me.get("/v1/orders/" + id));
+  CHECK(order["returns"].size() == 1);
+  CHECK(order["refundedAmount"] == 0);
+}
+
+TEST_CASE("e2e: a return after the window is refused with "
+          "RETURN_WINDOW_CLOSED") {
+  daemon d{{"--return-window", "1ms"}};
+  http_client admin{d.url(), d.admin_token()};
+  REQUIRE(admin
+              .post("/v1/inventory/CUP/receipts",
+                    R"({"quantity":3,"unitPrice":500})")
+              .status == 200);
+  auto cust = body_of(admin.post("/v1/customers", R"({"name":"Dev"})"));
+  json body{{"customerId", cust["customerId"]},
+            {"items", json::array({{{"sku", "CUP"}, {"quantity", 1}}})},
+            {"address", ship_to}};
+  auto id =
+      body_of(admin.post("/v1/orders", body.dump()))["id"].get<std::string>();
+  REQUIRE(admin.post("/v1/orders/" + id + "/pay", R"({"amount":500})").status ==
+          200);
+  REQUIRE(admin.post("/v1/orders/" + id + "/ship", "").status == 200);
+  REQUIRE(admin.post("/v1/orders/" + id + "/deliver", "").status == 200);
+  // The window is 1 ms: it has closed once 10 ms have passed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto late = admin.post("/v1/orders/" + id + "/returns",
+                         R"({"lines":[{"sku":"CUP","quantity":1}]})");
+  CHECK(late.status == 409);
+  CHECK(error_code(late) == "RETURN_WINDOW_CLOSED");
+  CHECK(body_of(late)["error"]["details"].contains("closedAt"));
 }
