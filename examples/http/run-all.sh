@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 HERE=examples/http
-SCENARIOS=(lifecycle race cart cancel expiry batches)
+SCENARIOS=(lifecycle race cart cancel expiry batches returns)
 OMSCTL=${OMSCTL:-build/omsctl}
 
 # The expiry scenario's own omsd, when --start gives it one.

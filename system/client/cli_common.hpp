@@ -115,6 +115,8 @@ struct args {
   /// order ship-lines: the carrier and its tracking number.
   std::string carrier;
   std::string tracking_number;
+  /// order return-*: the return ("ret_1").
+  std::string return_id;
   std::string kind;
   std::string lot;
   std::string expires_at;

@@ -400,6 +400,124 @@ void add_order_ship_lines(CLI::App* ord, args& a, action& run) {
   });
 }
 
+// A return: its state and lines, then the order it belongs to.
+void print_return(const json& r) {
+  block head{{"return", text(r, "id")},
+             {"order", text(r, "orderId")},
+             {"status", text(r, "status")},
+             {"refund", money(r, "refundAmount")}};
+  if (r.contains("rejectReason"))
+    head.emplace_back("reject reason", text(r, "rejectReason"));
+  print_block(head);
+  std::cout << "\nReturned\n";
+  table t{{"SKU", "QTY", "RESTOCKED", "DAMAGED", "LOTS", "REASON"}, "lrrrll"};
+  for (auto& l : r.value("lines", json::array()))
+    t.add({text(l, "sku"), text(l, "quantity"),
+           l.contains("restocked") ? text(l, "restocked") : "-",
+           l.contains("damaged") ? text(l, "damaged") : "-", lots_of(l),
+           l.value("reason", "")});
+  t.print();
+}
+
+// The return id argument of the return steps.
+void add_return_arg(CLI::App* cmd, args& a) {
+  cmd->add_option("return", a.return_id, "The return id (ret_1, ...)")
+      ->required();
+}
+
+std::string returns_path(const args& a) {
+  return order_path(a.id) + "/returns";
+}
+
+void add_order_returns(CLI::App* ord, args& a, action& run) {
+  auto* ask = ord->add_subcommand(
+      "return", "Ask to return delivered units of a DELIVERED order within "
+                "the return window (POST /v1/orders/{id}/returns)");
+  add_id_arg(ask, a);
+  ask->add_option("--line", a.items, "Return QTY units of SKU (repeatable)")
+      ->required()
+      ->allow_extra_args(false)
+      ->check(sku_qty)
+      ->type_name("SKU:QTY");
+  ask->add_option("--reason", a.reason, "Why (kept with each line)")
+      ->type_name("TEXT");
+  ask->add_option("--key", a.key,
+                  "Idempotency-Key: a retry with the same key answers the "
+                  "same return")
+      ->type_name("KEY");
+  set_action(ask, run, [](session& s, const args& a) {
+    auto lines = lines_of(a.items);
+    if (!a.reason.empty())
+      for (auto& l : lines)
+        l["reason"] = a.reason;
+    a.out.emit(s.call("POST", returns_path(a), json{{"lines", lines}}, a.key),
+               print_return);
+  });
+
+  auto* receive = ord->add_subcommand(
+      "return-receive", "The returned units arrived: on hand, set aside "
+                        "QUARANTINED (POST .../returns/{rid}/receive; admin)");
+  add_id_arg(receive, a);
+  add_return_arg(receive, a);
+  set_action(receive, run, [](session& s, const args& a) {
+    a.out.emit(s.call("POST", returns_path(a) + "/" + a.return_id + "/receive",
+                      json::object()),
+               print_return);
+  });
+
+  auto* inspect = ord->add_subcommand(
+      "return-inspect", "Restock or set aside DAMAGED every returned unit, "
+                        "and refund them (POST .../returns/{rid}/inspect; "
+                        "admin)");
+  add_id_arg(inspect, a);
+  add_return_arg(inspect, a);
+  inspect
+      ->add_option("--restock", a.items,
+                   "QTY units of SKU go back to sale (repeatable)")
+      ->allow_extra_args(false)
+      ->check(sku_qty)
+      ->type_name("SKU:QTY");
+  inspect
+      ->add_option("--damaged", a.skus,
+                   "QTY units of SKU are set aside DAMAGED (repeatable)")
+      ->allow_extra_args(false)
+      ->check(sku_qty)
+      ->type_name("SKU:QTY");
+  set_action(inspect, run, [](session& s, const args& a) {
+    // One line per SKU, with both counts.
+    json lines = json::array();
+    auto add = [&](const json& given, const char* what) {
+      for (auto& g : given) {
+        auto it = std::find_if(lines.begin(), lines.end(), [&](const json& l) {
+          return l["sku"] == g["sku"];
+        });
+        if (it == lines.end())
+          it = lines.insert(lines.end(), json{{"sku", g["sku"]}});
+        (*it)[what] = g["quantity"];
+      }
+    };
+    add(lines_of(a.items), "restock");
+    add(lines_of(a.skus), "damaged");
+    a.out.emit(s.call("POST", returns_path(a) + "/" + a.return_id + "/inspect",
+                      json{{"lines", lines}}),
+               print_return);
+  });
+
+  auto* reject = ord->add_subcommand("return-reject",
+                                     "Refuse a return before its units arrive "
+                                     "(POST .../returns/{rid}/reject; admin)");
+  add_id_arg(reject, a);
+  add_return_arg(reject, a);
+  reject->add_option("--reason", a.reason, "Why")
+      ->required()
+      ->type_name("TEXT");
+  set_action(reject, run, [](session& s, const args& a) {
+    a.out.emit(s.call("POST", returns_path(a) + "/" + a.return_id + "/reject",
+                      json{{"reason", a.reason}}),
+               print_return);
+  });
+}
+
 void add_order_set_status(CLI::App* ord, args& a, action& run) {
   auto* set_status = ord->add_subcommand(
       "set-status", "updateOrder: move the order to CONFIRMED, SHIPPED, "
@@ -433,7 +551,7 @@ void add_order(CLI::App& app, args& a, action& run) {
   add_group(app, "order", "Orders and their lifecycle", a, run,
             {add_order_create, add_order_show, add_order_list, add_order_steps,
              add_order_pay, add_order_cancel, add_order_ship_lines,
-             add_order_set_status});
+             add_order_returns, add_order_set_status});
 }
 
 } // namespace oms::cli

@@ -315,7 +315,8 @@ TEST_CASE("omsctl: --help names every command and health and metrics work "
   auto order_help = omsctl({"order", "--help"});
   CHECK(order_help.exit_code == 0);
   for (auto* cmd : {"create", "show", "list", "confirm", "pay", "ship",
-                    "ship-lines", "deliver", "cancel", "set-status"})
+                    "ship-lines", "return", "return-receive", "return-inspect",
+                    "return-reject", "deliver", "cancel", "set-status"})
     CHECK_MESSAGE(order_help.out.find(cmd) != std::string::npos, cmd);
 
   omsd d;
