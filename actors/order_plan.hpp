@@ -209,6 +209,9 @@ struct return_plan {
   order_plan plan;
 };
 
+/// Most returns one order records (rejected ones included).
+inline constexpr size_t max_returns_per_order = 50;
+
 /// Decides a step of a return of `rec` (the request's fingerprint: of its
 /// lines and reasons, for a key). request: a DELIVERED order, within
 /// `window` of its delivery, for at most what shipped of each SKU less

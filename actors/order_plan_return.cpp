@@ -144,6 +144,12 @@ planned<return_plan> request_return(const order_record& rec,
   }
   if (cmd.lines.empty())
     return invalid("lines", "lines must name at least one line to return");
+  // Each return stays in the order's record: a customer returning one unit
+  // at a time must not grow it without bound.
+  if (rec.returns.size() >= max_returns_per_order)
+    return invalid("lines", "an order takes at most " +
+                                std::to_string(max_returns_per_order) +
+                                " returns");
   std::vector<order_item> items;
   for (auto& l : cmd.lines)
     items.push_back(order_item{l.sku, l.quantity, rec.seller});

@@ -127,6 +127,19 @@ TEST_CASE("a return is refused outside its window, for an order not "
             .code == errc::not_found);
 }
 
+TEST_CASE("an order takes a bounded number of returns") {
+  auto rec = delivered_sample();
+  rec.lines[0].quantity = rec.lines[0].shipped_quantity = 1000;
+  for (size_t i = 0; i < max_returns_per_order; ++i) {
+    auto next =
+        plan_return(rec, request_of({{"A", 1, "", 0, 0}}), "", ret_t0, window);
+    REQUIRE(next);
+    rec = next->plan.next;
+  }
+  CHECK(field_of(plan_return(rec, request_of({{"A", 1, "", 0, 0}}), "", ret_t0,
+                             window)) == R"({"field":"lines"})");
+}
+
 TEST_CASE("a return's key answers its retry and refuses another request") {
   auto rec = delivered_sample();
   auto first = plan_return(rec, request_of({{"B", 1, "", 0, 0}}, "k1"), "fp1",

@@ -112,7 +112,7 @@ void check_change(const stock_change& c) {
 }
 
 void read_route(uint8_t route, std::string_view text) {
-  switch (oms::fuzz::pick(route, 11)) {
+  switch (oms::fuzz::pick(route, 14)) {
     case 0: { // POST /v1/customers
       auto name = read_new_customer(body_of(text));
       FUZZ_CHECK(short_utf8(name, 200), "a name is at most 200 bytes");
@@ -239,6 +239,74 @@ void read_route(uint8_t route, std::string_view text) {
       auto c = read(body_of(text));
       check_change(c);
       round_trip(render(c), read, render);
+      break;
+    }
+    case 10: { // POST /v1/orders/{id}/shipments
+      auto read = [](const json& j) {
+        return read_shipment(j, limits);
+      };
+      auto render = [](const order_command& c) {
+        json j{{"lines", lines_json(c.lines, false)}};
+        if (!c.carrier.empty())
+          j["carrier"] = c.carrier;
+        if (!c.tracking_number.empty())
+          j["trackingNumber"] = c.tracking_number;
+        return j;
+      };
+      auto cmd = read(body_of(text));
+      FUZZ_CHECK(cmd.kind == command_kind::ship && !cmd.lines.empty(),
+                 "a shipment ships some lines");
+      check_lines(cmd.lines);
+      FUZZ_CHECK(short_utf8(cmd.carrier, 64) &&
+                     short_utf8(cmd.tracking_number, 100),
+                 "a carrier and a tracking number are short");
+      round_trip(render(cmd), read, render);
+      break;
+    }
+    case 11: { // POST /v1/orders/{id}/returns
+      auto read = [](const json& j) {
+        return read_return_request(j, limits);
+      };
+      auto render = [](const return_command& c) {
+        json lines = json::array();
+        for (auto& l : c.lines) {
+          json line{{"sku", l.sku}, {"quantity", l.quantity}};
+          if (!l.reason.empty())
+            line["reason"] = l.reason;
+          lines.push_back(std::move(line));
+        }
+        return json{{"lines", lines}};
+      };
+      auto cmd = read(body_of(text));
+      FUZZ_CHECK(!cmd.lines.empty() &&
+                     cmd.lines.size() <= limits.lines_per_order_max,
+                 "a return has 1 to max lines");
+      for (auto& l : cmd.lines)
+        FUZZ_CHECK(short_utf8(l.sku, 64) && short_utf8(l.reason, 200) &&
+                       l.quantity >= 1 &&
+                       l.quantity <= limits.line_quantity_max,
+                   "a returned line is within its bounds");
+      round_trip(render(cmd), read, render);
+      break;
+    }
+    case 12: { // POST /v1/orders/{id}/returns/{rid}/inspect
+      auto read = [](const json& j) {
+        return read_return_inspection(j, limits);
+      };
+      auto render = [](const return_command& c) {
+        json lines = json::array();
+        for (auto& l : c.lines)
+          lines.push_back(
+              {{"sku", l.sku}, {"restock", l.restock}, {"damaged", l.damaged}});
+        return json{{"lines", lines}};
+      };
+      auto cmd = read(body_of(text));
+      for (auto& l : cmd.lines)
+        FUZZ_CHECK(l.restock >= 0 && l.damaged >= 0 &&
+                       l.restock <= limits.line_quantity_max &&
+                       l.damaged <= limits.line_quantity_max,
+                   "inspected counts are within their bounds");
+      round_trip(render(cmd), read, render);
       break;
     }
     default: { // PATCH /v1/inventory/{sku}
