@@ -175,7 +175,10 @@ inbox(inbox_ptr self, context_ptr ctx, supervisor_actor supervisor,
                   answer(self, c.event_id, std::move(res));
                 },
                 [=](caf::error& err) {
-                  if (is_rejection(err))
+                  // A step of an order's return that is refused is asked
+                  // again (after the cause is fixed) under the same id: it
+                  // must not read as done.
+                  if (is_rejection(err) && c.source != return_source)
                     reject(self, c, err);
                   else
                     fail_all(self, c.event_id, err);

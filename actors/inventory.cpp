@@ -221,7 +221,9 @@ caf::result<stock_view> apply_change(inventory_ptr self,
             errc::validation_failed, "quantity must be at least 1", "quantity");
         break;
       }
-      chk = ledger.resolve_lot(c.lot, lot);
+      // A return's change names its batch exactly, "" included.
+      chk = c.source == return_source ? ledger_outcome::success(0)
+                                      : ledger.resolve_lot(c.lot, lot);
       if (chk.ok())
         chk = ledger.check_move(
             lot,

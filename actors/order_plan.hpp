@@ -201,11 +201,15 @@ struct return_plan {
   /// A retry of a request made already (same key and fingerprint): answer
   /// the order as it is; nothing else is set.
   bool answered = false;
+  /// The decision, journaled first when the step changes stock (the return
+  /// RECEIVING or INSPECTING): the step can then only be completed as
+  /// decided.
+  std::optional<order_plan> intent;
   /// The stock changes of the step, each under its own event id (applied
-  /// once by the INBOX), made before the record is journaled: a step that
-  /// fails half way is asked again and finds the changes made done.
+  /// once by the INBOX), made once the intent is durable: a step that fails
+  /// half way is asked again and finds the changes made done.
   std::vector<stock_change> changes;
-  /// The record once the step is journaled.
+  /// The record once the step is done (built on the intent's, if any).
   order_plan plan;
 };
 

@@ -89,7 +89,7 @@ stock_change return_change(const order_record& rec, const order_return& r,
   c.quantity = quantity;
   c.lot = lot.lot;
   c.expires_at = lot.expires_at;
-  c.source = "return";
+  c.source = return_source;
   c.note = rec.id;
   c.event_id = "ret:" + rec.id + ":" + r.id + ":" + step + ":" +
                std::to_string(line) + ":" + std::to_string(lot_index);
@@ -197,7 +197,8 @@ planned<return_plan> request_return(const order_record& rec,
 planned<return_plan> receive_return(const order_record& rec, size_t at,
                                     timestamp_ms now) {
   auto& r = rec.returns[at];
-  if (r.status != return_status::requested)
+  if (r.status != return_status::requested &&
+      r.status != return_status::receiving)
     return wrong_state(r, "receive");
   return_plan result;
   for (size_t i = 0; i < r.lines.size(); ++i)
@@ -208,34 +209,64 @@ planned<return_plan> receive_return(const order_record& rec, size_t at,
       c.kind = stock_change_kind::customer_return;
       result.changes.push_back(std::move(c));
     }
-  result.plan = noted(rec, "return " + r.id + " received", 0, now);
+  auto from = rec;
+  if (r.status == return_status::requested) {
+    // Decided first: from here on the receipt can only be completed.
+    result.intent = noted(rec, "return " + r.id + " receiving", 0, now);
+    auto& ir = result.intent->next.returns[at];
+    ir.status = return_status::receiving;
+    ir.updated_at = now;
+    from = result.intent->next;
+  }
+  result.plan = noted(from, "return " + r.id + " received", 0, now);
   auto& next = result.plan.next.returns[at];
   next.status = return_status::received;
   next.updated_at = now;
   return result;
 }
 
-planned<return_plan> inspect_return(const order_record& rec, size_t at,
-                                    const return_command& cmd,
-                                    timestamp_ms now) {
-  auto& r = rec.returns[at];
-  if (r.status != return_status::received)
-    return wrong_state(r, "inspect");
-  return_plan result;
-  result.plan = noted(rec, "return " + r.id + " inspected", 0, now);
-  auto& next = result.plan.next;
-  auto& nr = next.returns[at];
-  std::vector<bool> done(r.lines.size(), false);
+// The stock changes of an inspection decided as `r` records it.
+std::vector<stock_change> inspection_changes(const order_record& rec,
+                                             const order_return& r) {
+  std::vector<stock_change> changes;
+  for (size_t i = 0; i < r.lines.size(); ++i) {
+    auto& line = r.lines[i];
+    // The first units of the line's batches are restocked, the rest are
+    // set aside DAMAGED.
+    auto restocked = take_allocations(line.lots, line.restocked);
+    auto damaged = slice_allocations(line.lots, line.restocked, line.damaged);
+    for (size_t k = 0; k < restocked.size(); ++k) {
+      auto c = return_change(rec, r, "restock", i, k, line.sku, restocked[k],
+                             restocked[k].quantity);
+      c.kind = stock_change_kind::return_aside;
+      c.reason = unallocatable_reason::quarantined;
+      changes.push_back(std::move(c));
+    }
+    for (size_t k = 0; k < damaged.size(); ++k) {
+      auto c = return_change(rec, r, "damaged", i, k, line.sku, damaged[k],
+                             damaged[k].quantity);
+      c.kind = stock_change_kind::reclassify;
+      c.reason = unallocatable_reason::damaged;
+      changes.push_back(std::move(c));
+    }
+  }
+  return changes;
+}
+
+// Records the counts `cmd` gives every line of return `at` (RECEIVED).
+std::optional<problem> record_counts(order_return& nr,
+                                     const return_command& cmd) {
+  std::vector<bool> done(nr.lines.size(), false);
   for (size_t j = 0; j < cmd.lines.size(); ++j) {
     auto& item = cmd.lines[j];
     auto field = "lines[" + std::to_string(j) + "]";
     auto it =
-        std::find_if(r.lines.begin(), r.lines.end(),
+        std::find_if(nr.lines.begin(), nr.lines.end(),
                      [&](const return_line& l) { return l.sku == item.sku; });
-    if (it == r.lines.end())
+    if (it == nr.lines.end())
       return invalid(field + ".sku",
                      field + ".sku " + item.sku + " is not in the return");
-    auto i = static_cast<size_t>(it - r.lines.begin());
+    auto i = static_cast<size_t>(it - nr.lines.begin());
     if (done[i])
       return invalid(field + ".sku", field + ".sku repeats SKU " + item.sku);
     done[i] = true;
@@ -245,15 +276,37 @@ planned<return_plan> inspect_return(const order_record& rec, size_t at,
       return invalid(field + ".restock",
                      field + ".restock + " + field + ".damaged must be " +
                          std::to_string(it->quantity) + ", the units received");
-    nr.lines[i].restocked = item.restock;
-    nr.lines[i].damaged = item.damaged;
+    it->restocked = item.restock;
+    it->damaged = item.damaged;
   }
-  for (size_t i = 0; i < r.lines.size(); ++i)
+  for (size_t i = 0; i < nr.lines.size(); ++i)
     if (!done[i])
-      return invalid("lines", "lines must inspect SKU " + r.lines[i].sku);
+      return invalid("lines", "lines must inspect SKU " + nr.lines[i].sku);
+  return std::nullopt;
+}
+
+planned<return_plan> inspect_return(const order_record& rec, size_t at,
+                                    const return_command& cmd,
+                                    timestamp_ms now) {
+  auto& r = rec.returns[at];
+  if (r.status != return_status::received &&
+      r.status != return_status::inspecting)
+    return wrong_state(r, "inspect");
+  return_plan result;
+  auto from = rec;
+  if (r.status == return_status::received) {
+    // Decided first: asked again, the inspection completes as recorded.
+    result.intent = noted(rec, "return " + r.id + " inspecting", 0, now);
+    auto& ir = result.intent->next.returns[at];
+    if (auto bad = record_counts(ir, cmd))
+      return *bad;
+    ir.status = return_status::inspecting;
+    ir.updated_at = now;
+    from = result.intent->next;
+  }
+  auto& decided = from.returns[at];
   money value = 0;
-  for (size_t i = 0; i < nr.lines.size(); ++i) {
-    auto& line = nr.lines[i];
+  for (auto& line : decided.lines) {
     auto order_line = std::find_if(
         rec.lines.begin(), rec.lines.end(),
         [&](const oms::order_line& l) { return l.sku == line.sku; });
@@ -264,35 +317,29 @@ planned<return_plan> inspect_return(const order_record& rec, size_t at,
     if (!sum)
       return problem{errc::internal, "the returned value does not fit"};
     value = *sum;
-    // The first units of the line's batches are restocked, the rest are
-    // set aside DAMAGED.
-    auto restocked = take_allocations(line.lots, line.restocked);
-    auto damaged = slice_allocations(line.lots, line.restocked, line.damaged);
-    for (size_t k = 0; k < restocked.size(); ++k) {
-      auto c = return_change(rec, nr, "restock", i, k, line.sku, restocked[k],
-                             restocked[k].quantity);
-      c.kind = stock_change_kind::return_aside;
-      c.reason = unallocatable_reason::quarantined;
-      result.changes.push_back(std::move(c));
-    }
-    for (size_t k = 0; k < damaged.size(); ++k) {
-      auto c = return_change(rec, nr, "damaged", i, k, line.sku, damaged[k],
-                             damaged[k].quantity);
-      c.kind = stock_change_kind::reclassify;
-      c.reason = unallocatable_reason::damaged;
-      result.changes.push_back(std::move(c));
-    }
   }
-  // Paid, less refunds owed or made, bounds what a return refunds.
+  // What was paid and is not refunded or being refunded bounds a refund.
   auto owed = refund_owed(rec);
-  if (value > owed)
-    return problem{errc::internal, "the return is worth more than was paid "
-                                   "and not refunded"};
+  if (value > owed || value < 1) {
+    nlohmann::json details{{"returnId", r.id},
+                           {"value", value},
+                           {"refundable", std::max<money>(owed, 0)}};
+    return problem{errc::conflict,
+                   "return " + r.id + " is worth " + std::to_string(value) +
+                       ", more than can still be refunded",
+                   details.dump()};
+  }
+  result.changes = inspection_changes(rec, decided);
+  result.plan = noted(from, "return " + r.id + " inspected", value, now);
+  auto& next = result.plan.next;
+  auto& nr = next.returns[at];
   nr.status = return_status::inspected;
   nr.updated_at = now;
   nr.refund_amount = value;
-  next.history.back().amount = value;
+  auto refunds = next.payments.size();
   owe_refund(next, value, "return " + nr.id, now);
+  if (next.payments.size() != refunds + 1)
+    return problem{errc::internal, "the return's refund was not owed"};
   nr.refund_key = next.payments.back().gateway_key;
   return result;
 }

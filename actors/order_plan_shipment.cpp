@@ -96,6 +96,10 @@ planned<order_plan> plan_shipment(const order_record& rec,
     // A line's allocation lists its units first to expire first: those
     // shipped before, then those held, then those cancelled.
     auto lots = slice_allocations(line.lots, line.shipped_quantity, qty);
+    // A line recorded before batches were drew from the batch "": named, so
+    // that the store keeps the rest of the hold.
+    if (lots.empty() && rec.seller == seller::internal)
+      lots.push_back(lot_allocation{{}, qty, 0});
     line.shipped_quantity += qty;
     plan.events.push_back(
         stock_event(event_kind::stock_consumed, now, line.sku, next.id, qty));

@@ -63,18 +63,27 @@ void run_return(order_ptr self, return_command cmd, record_callback done) {
   auto changes =
       std::make_shared<std::vector<stock_change>>(std::move(plan->changes));
   auto next = std::make_shared<order_plan>(std::move(plan->plan));
-  make_changes(self, changes, 0, [=](caf::error err) {
-    if (err) {
-      log::error("order.return_stock_failed",
-                 {{"order", self->state.record.id}, {"error", describe(err)}});
-      done(std::move(err));
-      return;
-    }
-    carry_out(self, std::move(*next), or_fail(done, [self, done] {
-                process_refunds(self,
-                                [self, done] { done(self->state.record); });
-              }));
-  });
+  auto complete = [=] {
+    make_changes(self, changes, 0, [=](caf::error err) {
+      if (err) {
+        // The decision is durable: the step is asked again to complete it.
+        log::error(
+            "order.return_stock_failed",
+            {{"order", self->state.record.id}, {"error", describe(err)}});
+        done(std::move(err));
+        return;
+      }
+      carry_out(self, std::move(*next), or_fail(done, [self, done] {
+                  process_refunds(self,
+                                  [self, done] { done(self->state.record); });
+                }));
+    });
+  };
+  if (!plan->intent) {
+    complete();
+    return;
+  }
+  carry_out(self, std::move(*plan->intent), or_fail(done, complete));
 }
 
 } // namespace oms::order_flow

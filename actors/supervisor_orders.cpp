@@ -230,9 +230,13 @@ void send_return(supervisor_ptr self,
     self->request(*handle, caf::infinite, cmd)
         .then([rp](order_record& rec) mutable { rp.deliver(std::move(rec)); },
               [=](caf::error& err) mutable {
-                if (err == caf::sec::request_receiver_down && attempt < 3) {
-                  send_return(self, rp, id, std::move(cmd), attempt + 1);
-                  return;
+                if (err == caf::sec::request_receiver_down) {
+                  if (attempt < 8) {
+                    send_return(self, rp, id, std::move(cmd), attempt + 1);
+                    return;
+                  }
+                  err = make_error(errc::unavailable,
+                                   "order " + id + " is busy: ask again");
                 }
                 rp.deliver(std::move(err));
               });

@@ -54,6 +54,11 @@ void woken(supervisor_ptr self, const order_id& id, order_record rec,
     end_wait(self, id, order_not_found(id));
     return;
   }
+  // An actor started meanwhile (a restart after a failure) is the one.
+  if (auto i = st.orders.find(id); i != st.orders.end()) {
+    end_wait(self, id, i->second.handle);
+    return;
+  }
   rec.id = id;
   adopt_order(self, std::move(rec));
   end_wait(self, id, st.orders.at(id).handle);

@@ -233,7 +233,8 @@ void to_json(nlohmann::json& j, const order_return& x) {
                         {"quantity", l.quantity},
                         {"reason", l.reason},
                         {"lots", l.lots}};
-    if (x.status == return_status::inspected ||
+    if (x.status == return_status::inspecting ||
+        x.status == return_status::inspected ||
         x.status == return_status::refunded) {
       line["restocked"] = l.restocked;
       line["damaged"] = l.damaged;

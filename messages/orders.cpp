@@ -62,6 +62,10 @@ const char* to_string(return_status x) {
       return "REFUNDED";
     case return_status::rejected:
       return "REJECTED";
+    case return_status::receiving:
+      return "RECEIVING";
+    case return_status::inspecting:
+      return "INSPECTING";
   }
   return "UNKNOWN";
 }

@@ -195,17 +195,26 @@ typename Inspector::result_type inspect(Inspector& f, shipment& x) {
            x.tracking_number, x.client_key, x.fingerprint);
 }
 
-/// Where a return stands: REQUESTED -> RECEIVED -> INSPECTED -> REFUNDED,
-/// or REQUESTED -> REJECTED.
+/// Where a return stands: REQUESTED -> (RECEIVING) -> RECEIVED ->
+/// (INSPECTING) -> INSPECTED -> REFUNDED, or REQUESTED -> REJECTED. The
+/// states in parentheses are journaled before a step's stock changes are
+/// made: a step that failed half way can only be completed, as decided.
 enum class return_status : uint8_t {
-  requested = 0, // asked for; the units are on their way back
-  received = 1,  // the units arrived: on hand, set aside QUARANTINED
-  inspected = 2, // restocked or set aside DAMAGED; the refund is owed
-  refunded = 3,  // the refund went through
-  rejected = 4,  // refused before the units arrived
+  requested = 0,  // asked for; the units are on their way back
+  received = 1,   // the units arrived: on hand, set aside QUARANTINED
+  inspected = 2,  // restocked or set aside DAMAGED; the refund is owed
+  refunded = 3,   // the refund went through
+  rejected = 4,   // refused before the units arrived
+  receiving = 5,  // the receipt is decided, its stock changes under way
+  inspecting = 6, // the inspection is decided (restocked, damaged), its
+                  // stock changes under way
 };
 
-/// "REQUESTED", "RECEIVED", "INSPECTED", "REFUNDED", "REJECTED".
+/// The highest return_status code.
+inline constexpr return_status last_return_status = return_status::inspecting;
+
+/// "REQUESTED", "RECEIVING", "RECEIVED", "INSPECTING", "INSPECTED",
+/// "REFUNDED", "REJECTED".
 const char* to_string(return_status x);
 
 /// One SKU of a return.

@@ -69,6 +69,11 @@ typename Inspector::result_type inspect(Inspector& f, stock_change& x) {
            x.source, x.seller, x.wms_seq, x.if_version);
 }
 
+/// The source of the stock changes of an order's return: they name their
+/// batch exactly (the batch "" included), and a refusal is not recorded
+/// under their event id (the step is asked again).
+inline constexpr const char* return_source = "return";
+
 /// A SKU change's if_version for `If-Match: *`: the SKU must exist, at any
 /// version (RFC 9110: `*` fails where there is no current representation).
 inline constexpr uint64_t if_version_exists = UINT64_MAX - 1;

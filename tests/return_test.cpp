@@ -439,3 +439,108 @@ TEST_CASE("a return survives a restart and goes on after it") {
     }
   }
 }
+
+TEST_CASE("a receipt or an inspection is decided and journaled first: asked "
+          "again, it completes as decided") {
+  auto rec = delivered_sample();
+  auto req =
+      plan_return(rec, request_of({{"A", 3, "", 0, 0}}), "", ret_t0, window);
+  REQUIRE(req);
+  auto got = plan_return(req->plan.next, step_of(return_step::receive, "ret_1"),
+                         "", ret_t0, window);
+  REQUIRE(got);
+  REQUIRE(got->intent);
+  CHECK(got->intent->next.returns[0].status == return_status::receiving);
+  CHECK(got->plan.next.returns[0].status == return_status::received);
+  // The intent journaled, the changes failed: the receipt is asked again
+  // and completes with the same changes; it can no longer be rejected.
+  auto receiving = got->intent->next;
+  auto again = plan_return(receiving, step_of(return_step::receive, "ret_1"),
+                           "", ret_t0, window);
+  REQUIRE(again);
+  CHECK_FALSE(again->intent);
+  REQUIRE(again->changes.size() == got->changes.size());
+  CHECK(again->changes[0].event_id == got->changes[0].event_id);
+  CHECK(plan_return(receiving, step_of(return_step::reject, "ret_1"), "",
+                    ret_t0, window)
+            .refusal()
+            .code == errc::invalid_transition);
+  // The inspection recorded first is the one completed, whatever a retry
+  // says.
+  auto inspect =
+      plan_return(got->plan.next,
+                  step_of(return_step::inspect, "ret_1", {{"A", 0, "", 3, 0}}),
+                  "", ret_t0, window);
+  REQUIRE(inspect);
+  REQUIRE(inspect->intent);
+  auto inspecting = inspect->intent->next;
+  CHECK(inspecting.returns[0].status == return_status::inspecting);
+  CHECK(inspecting.returns[0].lines[0].restocked == 3);
+  auto retry = plan_return(
+      inspecting, step_of(return_step::inspect, "ret_1", {{"A", 0, "", 0, 3}}),
+      "", ret_t0, window);
+  REQUIRE(retry);
+  CHECK(retry->plan.next.returns[0].lines[0].restocked == 3);
+  CHECK(retry->plan.next.returns[0].lines[0].damaged == 0);
+  REQUIRE_FALSE(retry->changes.empty());
+  CHECK(retry->changes[0].kind == stock_change_kind::return_aside);
+}
+
+TEST_CASE("a return worth more than can still be refunded is a conflict") {
+  auto rec = delivered_sample();
+  rec.refunded_amount = 4000; // refunded already, e.g. a goodwill refund
+  auto req =
+      plan_return(rec, request_of({{"A", 1, "", 0, 0}}), "", ret_t0, window);
+  REQUIRE(req);
+  auto got = plan_return(req->plan.next, step_of(return_step::receive, "ret_1"),
+                         "", ret_t0, window);
+  REQUIRE(got);
+  auto no =
+      plan_return(got->plan.next,
+                  step_of(return_step::inspect, "ret_1", {{"A", 0, "", 1, 0}}),
+                  "", ret_t0, window);
+  CHECK(no.refusal().code == errc::conflict);
+}
+
+TEST_CASE_FIXTURE(return_fixture,
+                  "returned units of a SKU with several batches, one of them "
+                  "unnamed, go back to sale") {
+  receive("A", 3, 0); // into the batch "" beside E and N
+  auto rec = delivered(12);
+  REQUIRE(step(rec.id, request_of({{"A", 12, "", 0, 0}})));
+  REQUIRE(step(rec.id, step_of(return_step::receive, "ret_1")));
+  auto done = step(
+      rec.id, step_of(return_step::inspect, "ret_1", {{"A", 0, "", 12, 0}}));
+  REQUIRE_MESSAGE(done, why(done));
+  CHECK(stock("A").available == 13);
+  CHECK(set_aside("A", unallocatable_reason::quarantined) == 0);
+  CHECK(audit().violations.empty());
+}
+
+TEST_CASE_FIXTURE(return_fixture,
+                  "a return's stock change that is refused is not recorded "
+                  "under its id: asked again later, it applies") {
+  stock_change c;
+  c.kind = stock_change_kind::reclassify;
+  c.sku = "A";
+  c.lot = "N";
+  c.quantity = 1;
+  c.reason = unallocatable_reason::damaged;
+  c.source = return_source;
+  c.event_id = "ret:o9:ret_1:damaged:0:0";
+  // Nothing is QUARANTINED yet: refused, as an error.
+  auto first = call<inbox_result>(sup, atom::apply_v, c);
+  CHECK(code(first) == "INSUFFICIENT_STOCK");
+  // Once a unit is QUARANTINED, the same id applies.
+  stock_change aside;
+  aside.kind = stock_change_kind::set_aside;
+  aside.sku = "A";
+  aside.lot = "N";
+  aside.quantity = 1;
+  aside.reason = unallocatable_reason::quarantined;
+  REQUIRE(call<inbox_result>(sup, atom::apply_v, aside));
+  auto second = call<inbox_result>(sup, atom::apply_v, c);
+  REQUIRE_MESSAGE(second, why(second));
+  CHECK(second->outcome == inbox_outcome::applied);
+  CHECK(set_aside("A", unallocatable_reason::damaged) == 1);
+}

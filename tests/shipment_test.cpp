@@ -373,3 +373,13 @@ TEST_CASE("a restart keeps what part of a hold is left after a shipment, on "
     }
   }
 }
+
+TEST_CASE("a line recorded before batches ships from the batch \"\", named, "
+          "so that the store keeps the rest of its hold") {
+  auto rec = paid_two_lines();
+  rec.lines[0].lots.clear();
+  auto plan = plan_shipment(rec, {1, 0}, {}, ship_t0);
+  REQUIRE(plan);
+  REQUIRE(plan->events.size() == 1);
+  CHECK(names(plan->events[0].lots) == strings{":1"});
+}

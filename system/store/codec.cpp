@@ -490,7 +490,7 @@ bool decode_record(std::string_view text, order_record& r) {
       for (auto& x : *rs) {
         order_return out;
         out.id = x.at(0).get<std::string>();
-        out.status = code_of(x.at(1), return_status::rejected);
+        out.status = code_of(x.at(1), last_return_status);
         out.created_at = whole<timestamp_ms>(x.at(2));
         out.updated_at = whole<timestamp_ms>(x.at(3));
         out.reject_reason = x.at(4).get<std::string>();
