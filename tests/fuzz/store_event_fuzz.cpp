@@ -27,12 +27,15 @@ bool at_most(Enum x, Enum last) {
 
 void check_record(const order_record& r) {
   FUZZ_CHECK(at_most(r.seller, seller::external), "a record's seller exists");
-  FUZZ_CHECK(at_most(r.status, order_status::cancelled),
+  FUZZ_CHECK(at_most(r.status, last_order_status),
              "a record's status exists");
   for (auto& h : r.history)
-    FUZZ_CHECK(at_most(h.from, order_status::cancelled) &&
-                   at_most(h.to, order_status::cancelled),
+    FUZZ_CHECK(at_most(h.from, last_order_status) &&
+                   at_most(h.to, last_order_status),
                "a history entry's statuses exist");
+  for (auto& x : r.returns)
+    FUZZ_CHECK(at_most(x.status, last_return_status),
+               "a return's status exists");
   for (auto& p : r.payments)
     FUZZ_CHECK(at_most(p.kind, payment_kind::refund) &&
                    at_most(p.status, payment_status::failed),
