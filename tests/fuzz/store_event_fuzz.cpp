@@ -27,8 +27,7 @@ bool at_most(Enum x, Enum last) {
 
 void check_record(const order_record& r) {
   FUZZ_CHECK(at_most(r.seller, seller::external), "a record's seller exists");
-  FUZZ_CHECK(at_most(r.status, last_order_status),
-             "a record's status exists");
+  FUZZ_CHECK(at_most(r.status, last_order_status), "a record's status exists");
   for (auto& h : r.history)
     FUZZ_CHECK(at_most(h.from, last_order_status) &&
                    at_most(h.to, last_order_status),
