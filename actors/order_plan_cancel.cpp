@@ -11,12 +11,6 @@ namespace oms {
 
 namespace {
 
-// VALIDATION_FAILED naming `field` in the details.
-problem invalid(std::string_view field, std::string message) {
-  return problem{errc::validation_failed, std::move(message),
-                 field_details(field)};
-}
-
 // Cancels `quantities` units per line, moving the order to `to`: releases
 // them, lowers the total, and owes a PENDING refund of their value if the
 // order was paid.
@@ -118,7 +112,8 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
   if (auto refusal = check_transition(rec, command_kind::cancel))
     return *refusal;
   if (lines.empty())
-    return invalid("lines", "lines must name at least one line to cancel");
+    return field_problem("lines",
+                         "lines must name at least one line to cancel");
   line_cancel result;
   auto quantities = quantities_per_line(rec, lines, unshipped_quantity);
   if (!quantities)
@@ -130,8 +125,9 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
       result.everything = false;
   // A reservation at the WMS has one quantity: it is kept or released whole.
   if (!result.everything && rec.seller == seller::external)
-    return invalid("lines", "an EXTERNAL order is cancelled whole: the "
-                            "seller's warehouse cannot shrink a reservation");
+    return field_problem("lines",
+                         "an EXTERNAL order is cancelled whole: the "
+                         "seller's warehouse cannot shrink a reservation");
   return result;
 }
 

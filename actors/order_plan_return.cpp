@@ -14,11 +14,6 @@ namespace oms {
 
 namespace {
 
-problem invalid(std::string_view field, std::string message) {
-  return problem{errc::validation_failed, std::move(message),
-                 field_details(field)};
-}
-
 problem wrong_state(const order_return& r, const char* step) {
   nlohmann::json details{
       {"returnId", r.id}, {"status", to_string(r.status)}, {"command", step}};
@@ -131,8 +126,9 @@ planned<return_plan> request_return(const order_record& rec,
                    details.dump()};
   }
   if (rec.seller != seller::internal)
-    return invalid("lines", "returns of EXTERNAL orders are not taken yet: "
-                            "the seller's warehouse must be told");
+    return field_problem("lines",
+                         "returns of EXTERNAL orders are not taken yet: "
+                         "the seller's warehouse must be told");
   auto delivered = delivered_at(rec);
   auto closes = delivered + window.count();
   if (now > closes) {
@@ -143,16 +139,14 @@ planned<return_plan> request_return(const order_record& rec,
                    details.dump()};
   }
   if (cmd.lines.empty())
-    return invalid("lines", "lines must name at least one line to return");
+    return field_problem("lines",
+                         "lines must name at least one line to return");
   // Each return stays in the order's record: a customer returning one unit
   // at a time must not grow it without bound.
   if (rec.returns.size() >= max_returns_per_order)
-    return invalid("lines", "an order takes at most " +
-                                std::to_string(max_returns_per_order) +
-                                " returns");
-  std::vector<order_item> items;
-  for (auto& l : cmd.lines)
-    items.push_back(order_item{l.sku, l.quantity, rec.seller});
+    return field_problem("lines", "an order takes at most " +
+                                      std::to_string(max_returns_per_order) +
+                                      " returns");
   auto returnable = [&rec](const order_line& line) {
     return line.shipped_quantity - returned_quantity(rec, line.sku);
   };
@@ -175,16 +169,17 @@ planned<return_plan> request_return(const order_record& rec,
         std::find_if(rec.lines.begin(), rec.lines.end(),
                      [&](const order_line& l) { return l.sku == item.sku; });
     if (it == rec.lines.end())
-      return invalid(field + ".sku",
-                     field + ".sku " + item.sku + " is not in the order");
+      return field_problem(field + ".sku",
+                           field + ".sku " + item.sku + " is not in the order");
     if (!seen.insert(item.sku).second)
-      return invalid(field + ".sku", field + ".sku repeats SKU " + item.sku);
+      return field_problem(field + ".sku",
+                           field + ".sku repeats SKU " + item.sku);
     auto most = left[static_cast<size_t>(it - rec.lines.begin())];
     if (item.quantity < 1 || item.quantity > most)
-      return invalid(field + ".quantity",
-                     field + ".quantity must be between 1 and " +
-                         std::to_string(most) +
-                         " (delivered and not returned yet)");
+      return field_problem(field + ".quantity",
+                           field + ".quantity must be between 1 and " +
+                               std::to_string(most) +
+                               " (delivered and not returned yet)");
     r.lines.push_back(return_line{item.sku, item.quantity, item.reason,
                                   returning_lots(rec, *it, item.quantity), 0,
                                   0});
@@ -264,24 +259,27 @@ std::optional<problem> record_counts(order_return& nr,
         std::find_if(nr.lines.begin(), nr.lines.end(),
                      [&](const return_line& l) { return l.sku == item.sku; });
     if (it == nr.lines.end())
-      return invalid(field + ".sku",
-                     field + ".sku " + item.sku + " is not in the return");
+      return field_problem(field + ".sku", field + ".sku " + item.sku +
+                                               " is not in the return");
     auto i = static_cast<size_t>(it - nr.lines.begin());
     if (done[i])
-      return invalid(field + ".sku", field + ".sku repeats SKU " + item.sku);
+      return field_problem(field + ".sku",
+                           field + ".sku repeats SKU " + item.sku);
     done[i] = true;
     if (item.restock < 0 || item.damaged < 0 || item.restock > it->quantity ||
         item.damaged > it->quantity ||
         item.restock + item.damaged != it->quantity)
-      return invalid(field + ".restock",
-                     field + ".restock + " + field + ".damaged must be " +
-                         std::to_string(it->quantity) + ", the units received");
+      return field_problem(field + ".restock",
+                           field + ".restock + " + field + ".damaged must be " +
+                               std::to_string(it->quantity) +
+                               ", the units received");
     it->restocked = item.restock;
     it->damaged = item.damaged;
   }
   for (size_t i = 0; i < nr.lines.size(); ++i)
     if (!done[i])
-      return invalid("lines", "lines must inspect SKU " + nr.lines[i].sku);
+      return field_problem("lines",
+                           "lines must inspect SKU " + nr.lines[i].sku);
   return std::nullopt;
 }
 

@@ -8,12 +8,6 @@ namespace oms {
 
 namespace {
 
-// VALIDATION_FAILED naming `field` in the details.
-problem invalid(std::string_view field, std::string message) {
-  return problem{errc::validation_failed, std::move(message),
-                 field_details(field)};
-}
-
 std::vector<int64_t> everything_unshipped(const order_record& rec) {
   std::vector<int64_t> result;
   result.reserve(rec.lines.size());
@@ -53,8 +47,8 @@ planned<shipment_check> check_shipment(const order_record& rec,
   result.everything = result.quantities == everything_unshipped(rec);
   // A reservation at the WMS has one quantity: it ships whole.
   if (!result.everything && rec.seller == seller::external)
-    return invalid("lines", "an EXTERNAL order ships whole: the seller's "
-                            "warehouse ships a reservation whole");
+    return field_problem("lines", "an EXTERNAL order ships whole: the seller's "
+                                  "warehouse ships a reservation whole");
   return result;
 }
 

@@ -18,42 +18,41 @@ bool id_char(char c) {
          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
 }
 
-// VALIDATION_FAILED naming `field` in the details.
-problem invalid(std::string_view field, std::string message) {
-  return problem{errc::validation_failed, std::move(message),
-                 field_details(field)};
-}
-
 std::optional<problem> check_text(std::string_view field, std::string_view str,
                                   bool required, const request_limits& limits) {
   if (required && str.empty())
-    return invalid(field, std::string{field} + " is required");
+    return field_problem(field, std::string{field} + " is required");
   if (str.size() > limits.text_length_max)
-    return invalid(field, std::string{field} + " is longer than " +
-                              std::to_string(limits.text_length_max) +
-                              " characters");
+    return field_problem(field, std::string{field} + " is longer than " +
+                                    std::to_string(limits.text_length_max) +
+                                    " characters");
   for (auto c : str)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-      return invalid(field,
-                     std::string{field} + " contains a control character");
+      return field_problem(field, std::string{field} +
+                                      " contains a control character");
   return std::nullopt;
 }
 
 } // namespace
 
+problem field_problem(std::string_view field, std::string message) {
+  return problem{errc::validation_failed, std::move(message),
+                 field_details(field)};
+}
+
 std::optional<problem> check_id(std::string_view field, std::string_view id,
                                 const request_limits& limits) {
   if (id.empty())
-    return invalid(field, std::string{field} + " must not be empty");
+    return field_problem(field, std::string{field} + " must not be empty");
   if (id.size() > limits.id_length_max)
-    return invalid(field, std::string{field} + " is longer than " +
-                              std::to_string(limits.id_length_max) +
-                              " characters");
+    return field_problem(field, std::string{field} + " is longer than " +
+                                    std::to_string(limits.id_length_max) +
+                                    " characters");
   for (auto c : id)
     if (!id_char(c))
-      return invalid(field,
-                     std::string{field} +
-                         " may only contain letters, digits, '.', '_' and '-'");
+      return field_problem(
+          field, std::string{field} +
+                     " may only contain letters, digits, '.', '_' and '-'");
   return std::nullopt;
 }
 
@@ -77,11 +76,11 @@ std::optional<problem> check_create_order(const create_order_request& req,
   if (auto p = check_id("customerId", req.customer, limits))
     return p;
   if (req.items.empty())
-    return invalid("items", "items must not be empty");
+    return field_problem("items", "items must not be empty");
   if (req.items.size() > limits.lines_per_order_max)
-    return invalid("items", "items has more than " +
-                                std::to_string(limits.lines_per_order_max) +
-                                " lines");
+    return field_problem(
+        "items", "items has more than " +
+                     std::to_string(limits.lines_per_order_max) + " lines");
   std::unordered_set<std::string_view> seen;
   for (size_t i = 0; i < req.items.size(); ++i) {
     auto& item = req.items[i];
@@ -89,16 +88,16 @@ std::optional<problem> check_create_order(const create_order_request& req,
     if (auto p = check_id(field + ".sku", item.sku, limits))
       return p;
     if (item.quantity < 1 || item.quantity > limits.line_quantity_max)
-      return invalid(field + ".quantity",
-                     field + ".quantity must be between 1 and " +
-                         std::to_string(limits.line_quantity_max));
+      return field_problem(field + ".quantity",
+                           field + ".quantity must be between 1 and " +
+                               std::to_string(limits.line_quantity_max));
     if (!seen.insert(item.sku).second)
-      return invalid(field + ".sku",
-                     field + ".sku repeats SKU " + item.sku +
-                         ": give each SKU once with its total quantity");
+      return field_problem(field + ".sku",
+                           field + ".sku repeats SKU " + item.sku +
+                               ": give each SKU once with its total quantity");
     if (item.seller != seller::internal && item.seller != seller::external)
-      return invalid(field + ".seller",
-                     field + ".seller is not a known seller");
+      return field_problem(field + ".seller",
+                           field + ".seller is not a known seller");
   }
   for (auto& item : req.items)
     if (item.seller != req.items.front().seller) {

@@ -43,6 +43,9 @@ struct problem {
   std::string details_json = "{}";
 };
 
+/// VALIDATION_FAILED naming `field` in the details.
+problem field_problem(std::string_view field, std::string message);
+
 /// The operating error a problem is answered with.
 caf::error to_error(const problem& p);
 
