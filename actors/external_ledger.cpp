@@ -4,6 +4,16 @@
 
 namespace oms {
 
+int64_t units_at_wms(const external_hold& h) {
+  return std::max(h.quantity, h.wms_quantity);
+}
+
+bool needs_reduction(const external_hold& h) {
+  return h.wanted != wms_state::released &&
+         (h.known == wms_state::reserved || h.known == wms_state::blocked) &&
+         h.wms_quantity > h.quantity;
+}
+
 void external_ledger::apply_snapshot(int64_t orderable, int64_t reflects,
                                      timestamp_ms as_of, money unit_price,
                                      timestamp_ms read_at) {
@@ -34,7 +44,8 @@ int64_t external_ledger::subtracted(const external_hold& h) const {
   if (h.wanted == wms_state::released &&
       (h.known == wms_state::released || !h.requested))
     return 0;
-  return h.quantity;
+  // Units of a reduction the WMS has not acknowledged are still its.
+  return units_at_wms(h);
 }
 
 int64_t external_ledger::available() const {
@@ -102,6 +113,25 @@ ledger_outcome external_ledger::release(const order_id& order) {
   return ledger_outcome::success(quantity);
 }
 
+ledger_outcome external_ledger::reduce(const order_id& order,
+                                       int64_t remaining) {
+  auto i = holds_.find(order);
+  auto live = i != holds_.end() && i->second.wanted != wms_state::released &&
+              i->second.wanted != wms_state::shipped;
+  auto held = live ? i->second.quantity : 0;
+  if (remaining < 0 || remaining > held)
+    return ledger_outcome::failure(errc::validation_failed,
+                                   "remaining must be between 0 and the " +
+                                       std::to_string(held) + " units held",
+                                   "remaining");
+  if (remaining == held)
+    return ledger_outcome::success(0);
+  if (remaining == 0)
+    return release(order);
+  i->second.quantity = remaining;
+  return ledger_outcome::success(held - remaining);
+}
+
 ledger_outcome external_ledger::consume(const order_id& order) {
   auto i = holds_.find(order);
   if (i == holds_.end())
@@ -130,13 +160,22 @@ void external_ledger::acknowledged(const order_id& order, wms_state state,
   drop_settled();
 }
 
+void external_ledger::acknowledged_quantity(const order_id& order,
+                                            int64_t quantity) {
+  if (auto i = holds_.find(order); i != holds_.end())
+    i->second.wms_quantity = quantity;
+}
+
 void external_ledger::refused(const order_id& order) {
   holds_.erase(order);
 }
 
-void external_ledger::mark_requested(const order_id& order) {
-  if (auto i = holds_.find(order); i != holds_.end())
+void external_ledger::mark_requested(const order_id& order, int64_t quantity) {
+  if (auto i = holds_.find(order); i != holds_.end()) {
     i->second.requested = true;
+    if (i->second.wms_quantity == 0)
+      i->second.wms_quantity = quantity;
+  }
 }
 
 void external_ledger::drop_settled() {
@@ -157,7 +196,7 @@ void external_ledger::drop_settled() {
 std::vector<order_id> external_ledger::out_of_sync() const {
   std::vector<order_id> result;
   for (auto& kvp : holds_)
-    if (kvp.second.wanted != kvp.second.known)
+    if (kvp.second.wanted != kvp.second.known || needs_reduction(kvp.second))
       result.push_back(kvp.first);
   std::sort(result.begin(), result.end());
   return result;
@@ -195,6 +234,20 @@ std::vector<std::string> external_ledger::check_invariants() const {
         h.known != wms_state::released)
       result.push_back("hold of order " + h.order +
                        " is acknowledged without a WMS sequence");
+    // The WMS acknowledged a state the order never asked for.
+    auto ahead =
+        (h.known == wms_state::shipped && h.wanted != wms_state::shipped) ||
+        (h.known == wms_state::released && h.wanted != wms_state::released) ||
+        (h.known == wms_state::blocked && h.wanted == wms_state::reserved);
+    if (ahead)
+      result.push_back("the WMS acknowledged " +
+                       std::string{to_string(h.known)} + " for order " +
+                       h.order + ", which wants " + to_string(h.wanted));
+    if (h.requested && h.wms_quantity > 0 && h.wms_quantity < h.quantity &&
+        h.wanted != wms_state::released)
+      result.push_back("the WMS reserves " + std::to_string(h.wms_quantity) +
+                       " units for order " + h.order + ", which holds " +
+                       std::to_string(h.quantity));
   }
   if (available() < 0)
     result.push_back("available is negative");
@@ -213,7 +266,7 @@ stock_view external_ledger::view(const sku_id& sku, timestamp_ms now) const {
       v.reserved += h.quantity;
     else if (h.wanted == wms_state::blocked)
       v.blocked += h.quantity;
-    if (h.wanted != h.known)
+    if (h.wanted != h.known || needs_reduction(h))
       ++v.external.wms_pending;
     v.external.pending_holds += subtracted(h);
   }

@@ -27,9 +27,26 @@
 namespace oms {
 
 /// One order's hold on an EXTERNAL SKU and its state at the WMS.
+struct external_hold;
+
+/// The units the WMS may hold for the hold: its reservation's, or ours
+/// before one was asked for.
+int64_t units_at_wms(const external_hold& h);
+
+/// The WMS's reservation holds more than the order still does and can
+/// still be reduced (it is reserved or blocked there, and not released
+/// here).
+bool needs_reduction(const external_hold& h);
+
+/// One order's hold on an EXTERNAL SKU and its state at the WMS.
 struct external_hold {
   order_id order;
+  /// The units the order holds now.
   int64_t quantity = 0;
+  /// The units of the reservation at the WMS, as asked for or acknowledged
+  /// last (0: not asked yet). Above `quantity` after a partial cancel until
+  /// the WMS acknowledges the reduction.
+  int64_t wms_quantity = 0;
   /// What we want the WMS to have: follows the order (reserved, blocked,
   /// shipped, released).
   wms_state wanted = wms_state::reserved;
@@ -82,6 +99,12 @@ class external_ledger {
   /// still subtracted). Idempotent.
   ledger_outcome release(const order_id& order);
 
+  /// Shrinks the order's hold to `remaining` units (0 releases it): the
+  /// units go back once the WMS acknowledges the reduction and a snapshot
+  /// reflects it. Idempotent (it names the target). Errors:
+  /// VALIDATION_FAILED (remaining < 0 or above the hold).
+  ledger_outcome reduce(const order_id& order, int64_t remaining);
+
   /// The order's blocked units ship. Errors: INVALID_TRANSITION (not
   /// blocked). Idempotent.
   ledger_outcome consume(const order_id& order);
@@ -90,13 +113,18 @@ class external_ledger {
   /// with change sequence `seq`.
   void acknowledged(const order_id& order, wms_state state, int64_t seq);
 
+  /// Records that the WMS's reservation holds `quantity` units (it
+  /// acknowledged a reserve or a reduction of that many).
+  void acknowledged_quantity(const order_id& order, int64_t quantity);
+
   /// The WMS refused the reservation: the hold ends at once.
   void refused(const order_id& order);
 
-  /// Marks that a reservation was asked for (it may exist at the WMS).
-  void mark_requested(const order_id& order);
+  /// Marks that a reservation of `quantity` units was asked for (it may
+  /// exist at the WMS).
+  void mark_requested(const order_id& order, int64_t quantity);
 
-  /// Holds whose WMS state differs from what we want.
+  /// Holds whose WMS state or quantity differs from what we want.
   std::vector<order_id> out_of_sync() const;
 
   const external_hold* find(const order_id& order) const;

@@ -3,6 +3,7 @@
 #include "actors/external_sku.hpp"
 
 #include "actors/external_sku_steps.hpp"
+#include "actors/wms_answers.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
@@ -79,27 +80,72 @@ caf::result<int64_t> release(ext_ptr self, const order_id& order) {
 
 caf::result<int64_t> reduce(ext_ptr self, const order_id& order,
                             int64_t remaining) {
-  auto* h = self->state.ledger.find(order);
-  auto held = h == nullptr || h->wanted == wms_state::released ||
-                      h->wanted == wms_state::shipped
-                  ? 0
-                  : h->quantity;
-  if (remaining == held)
-    return int64_t{0};
-  if (remaining == 0) {
-    auto res = self->state.ledger.release(order);
-    sync(self, order);
-    return res.quantity;
+  auto res = self->state.ledger.reduce(order, remaining);
+  if (!res.ok())
+    return make_error(res.error, res.message, res.details());
+  sync(self, order);
+  return res.quantity;
+}
+
+// A step of an order's return, reported to the WMS (each step names its
+// outcome, so a repeat changes nothing there): units received, restocked or
+// found damaged. Our count does not change: restocked units come back
+// through the WMS's feed, once. Replies when the WMS acknowledged; the
+// return's step is asked again if it did not.
+caf::result<stock_view> report_return(ext_ptr self, const stock_change& c) {
+  wms_call call;
+  call.sku = self->state.sku;
+  call.reservation = reservation_id(c.note, self->state.sku);
+  call.return_id = call.reservation + ":" + c.return_id;
+  call.quantity = c.quantity;
+  switch (c.kind) {
+    case stock_change_kind::customer_return:
+      call.op = wms_op::return_receive;
+      break;
+    case stock_change_kind::return_aside:
+      call.op = wms_op::return_restock;
+      break;
+    case stock_change_kind::reclassify:
+      call.op = wms_op::return_damaged;
+      break;
+    default:
+      return read_only();
   }
-  return make_error(errc::validation_failed,
-                    "the EXTERNAL seller's reservations cannot be "
-                    "reduced: cancel the whole line or order",
-                    field_details("lines"));
+  if (c.note.empty() || c.return_id.empty())
+    return make_error(errc::validation_failed,
+                      "a return's change names its order and return");
+  auto rp = self->make_response_promise<stock_view>();
+  self->request(self->state.gateway, caf::infinite, atom::call_v, call)
+      .then(
+          [=](wms_response& resp) mutable {
+            if (resp.status == 200 || resp.status == 201) {
+              rp.deliver(view(self));
+              return;
+            }
+            // E.g. the WMS has not shipped the reservation yet (our ship
+            // call is still being retried): the step is asked again later.
+            log::warn("external.return_refused",
+                      {{"sku", self->state.sku},
+                       {"return", call.return_id},
+                       {"op", to_string(call.op)},
+                       {"status", int64_t{resp.status}},
+                       {"body", resp.body}});
+            rp.deliver(
+                make_error(errc::conflict,
+                           "the seller's warehouse did not take the return's " +
+                               std::string{to_string(call.op)} + ": " +
+                               std::to_string(resp.status) + " " +
+                               wms_error_code(resp.body)));
+          },
+          [=](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
 }
 
 // A change from the WMS feed: journaled, then counted until a snapshot
 // reflects it.
 caf::result<stock_view> apply_feed_change(ext_ptr self, const stock_change& c) {
+  if (c.source == return_source && c.seller == seller::external)
+    return report_return(self, c);
   if (c.seller != seller::external || c.wms_seq <= 0)
     return read_only();
   event ev;
@@ -181,9 +227,12 @@ external_sku_actor::behavior_type external_sku(ext_ptr self, sku_id sku,
       // Replies the counters once a snapshot is known. Errors: UNKNOWN_SKU
       // (the WMS does not know it), WMS_UNAVAILABLE.
       [=](atom::get) { return get_view(self); },
-      // Replies the counters and the holds, as far as a snapshot is known.
+      // Replies the counters, the holds and what the ledger's checks find
+      // wrong, as far as a snapshot is known.
       [=](atom::holds) {
-        return stock_snapshot{view(self), self->state.ledger.holds()};
+        auto& ledger = self->state.ledger;
+        return stock_snapshot{view(self), ledger.holds(),
+                              ledger.check_invariants()};
       },
       // Replies whether our count grants the units (after a first snapshot);
       // a granted hold is then reserved at the WMS in the background.
@@ -201,9 +250,10 @@ external_sku_actor::behavior_type external_sku(ext_ptr self, sku_id sku,
       [=](atom::release, const order_id& order) {
         return release(self, order);
       },
-      // Replies 0 if the hold already is `remaining`; a `remaining` of 0
-      // releases the hold and replies the units released. Errors:
-      // VALIDATION_FAILED (any other partial reduction).
+      // Shrinks the hold to `remaining` (0 releases it) and replies the
+      // units given back; the WMS's reservation is reduced in the
+      // background. Errors: VALIDATION_FAILED (remaining < 0 or above the
+      // hold).
       [=](atom::reduce, const order_id& order, int64_t remaining) {
         return reduce(self, order, remaining);
       },
@@ -218,8 +268,10 @@ external_sku_actor::behavior_type external_sku(ext_ptr self, sku_id sku,
               field_details("remaining"))};
         return follow(self, order, self->state.ledger.consume(order));
       },
-      // Replies the counters once the feed's change is journaled. Errors:
-      // EXTERNAL_INVENTORY_READ_ONLY (not from the feed), STORE_FAILURE.
+      // Replies the counters once the feed's change is journaled, or once
+      // the WMS acknowledged a step of an order's return. Errors:
+      // EXTERNAL_INVENTORY_READ_ONLY (neither), STORE_FAILURE,
+      // WMS_UNAVAILABLE, CONFLICT (the WMS refused the return's step).
       [=](atom::apply, const stock_change& c) {
         return apply_feed_change(self, c);
       },

@@ -16,8 +16,9 @@ namespace {
 
 // Journals where a reservation stands at the WMS: a standing, "KNOWN" or
 // "KNOWN>WANTED" (an intent, written before the call; to_string(wms_standing)),
-// or RELEASED / SHIPPED / REFUSED when it is settled. Stores keep one row per
-// (order, SKU) until it settles.
+// or RELEASED / SHIPPED / REFUSED when it is settled, with the units the
+// WMS may hold (units_at_wms: a reduction not acknowledged yet still
+// counts). Stores keep one row per (order, SKU) until it settles.
 void journal_wms(ext_ptr self, const order_id& order, int64_t quantity,
                  int64_t reserve_seq, std::string state,
                  std::function<void(caf::error)> then) {
@@ -58,10 +59,10 @@ void cancel_refused(ext_ptr self, const order_id& order,
           });
 }
 
-// The WMS acknowledged a call (200, 201): its state of the reservation is
-// journaled, then the next step follows. An answer we cannot read is
-// retried.
-void on_acknowledged(ext_ptr self, const order_id& order, int64_t quantity,
+// The WMS acknowledged a call (200, 201): its state of the reservation (and
+// for a reserve or a reduction, its units) is journaled, then the next step
+// follows. An answer we cannot read is retried.
+void on_acknowledged(ext_ptr self, const order_id& order, const wms_call& call,
                      const wms_response& resp) {
   auto& st = self->state;
   auto ack = read_wms_ack(resp.body);
@@ -74,9 +75,12 @@ void on_acknowledged(ext_ptr self, const order_id& order, int64_t quantity,
   auto state = ack->state;
   auto seq = ack->seq;
   st.ledger.acknowledged(order, state, seq);
+  if (call.op == wms_op::reserve || call.op == wms_op::reduce)
+    st.ledger.acknowledged_quantity(order, call.quantity);
   st.backoff = std::chrono::milliseconds{0};
   auto* after = st.ledger.find(order);
   auto reserve_seq = after ? after->reserve_seq : seq;
+  auto quantity = after ? units_at_wms(*after) : call.quantity;
   wms_standing row{state, {}};
   if (after && after->wanted != state)
     row.wanted = after->wanted;
@@ -120,17 +124,30 @@ void on_unknown_reservation(ext_ptr self, const order_id& order, wms_op op,
       [=](caf::error) { sync(self, order); });
 }
 
-// Interprets the WMS's final answer to call `op` for `order`.
-void on_answer(ext_ptr self, const order_id& order, wms_op op,
+// Interprets the WMS's final answer to `call` for `order`.
+void on_answer(ext_ptr self, const order_id& order, const wms_call& call,
                const wms_response& resp) {
   auto& st = self->state;
   auto* h = st.ledger.find(order);
   if (h == nullptr)
     return;
-  auto quantity = h->quantity;
+  auto op = call.op;
+  auto quantity = units_at_wms(*h);
   auto code = wms_error_code(resp.body);
   if (resp.status == 200 || resp.status == 201) {
-    on_acknowledged(self, order, quantity, resp);
+    on_acknowledged(self, order, call, resp);
+    return;
+  }
+  // The WMS holds fewer units than we still hold for the order: nothing
+  // to reduce, and nothing a retry would change.
+  if (op == wms_op::reduce && resp.status == 409 &&
+      code == "QUANTITY_ABOVE_RESERVATION") {
+    log::error("external.wms_holds_less", {{"sku", st.sku},
+                                           {"order", order},
+                                           {"holds", h->quantity},
+                                           {"body", resp.body}});
+    st.ledger.acknowledged_quantity(order, h->quantity);
+    st.in_flight.erase(order);
     return;
   }
   if (op == wms_op::reserve &&
@@ -154,9 +171,8 @@ void on_answer(ext_ptr self, const order_id& order, wms_op op,
 
 void send_call(ext_ptr self, const order_id& order, wms_call call) {
   auto op = call.op;
-  self->request(self->state.gateway, caf::infinite, atom::call_v,
-                std::move(call))
-      .then([=](wms_response& resp) { on_answer(self, order, op, resp); },
+  self->request(self->state.gateway, caf::infinite, atom::call_v, call)
+      .then([=](wms_response& resp) { on_answer(self, order, call, resp); },
             [=](caf::error& err) {
               log::warn("external.wms_unavailable", {{"sku", self->state.sku},
                                                      {"order", order},
@@ -252,7 +268,7 @@ void sync(ext_ptr self, const order_id& order) {
   if (st.in_flight.count(order) > 0)
     return;
   auto* h = st.ledger.find(order);
-  if (h == nullptr || h->wanted == h->known)
+  if (h == nullptr || (h->wanted == h->known && !needs_reduction(*h)))
     return;
   wms_call call;
   call.sku = st.sku;
@@ -263,8 +279,16 @@ void sync(ext_ptr self, const order_id& order) {
     call.op = wms_op::release;
     intent = true;
   } else if (h->known == wms_state::none) {
+    // A reserve asked for before is asked again as it was (the WMS takes
+    // an id once, with one quantity); a reduction follows.
     call.op = wms_op::reserve;
     intent = !h->requested;
+    if (h->requested)
+      call.quantity = units_at_wms(*h);
+  } else if (needs_reduction(*h)) {
+    // Units go back: no intent is needed, and a repeat names the same
+    // target.
+    call.op = wms_op::reduce;
   } else if (h->known == wms_state::reserved) {
     call.op = wms_op::block;
   } else if (h->known == wms_state::blocked &&
@@ -280,15 +304,15 @@ void sync(ext_ptr self, const order_id& order) {
     return;
   }
   // Write-ahead: the intent is durable before the WMS may act on it.
-  journal_wms(self, order, h->quantity, h->reserve_seq,
-              to_string(wms_standing{h->known, h->wanted}),
+  journal_wms(self, order, std::max(units_at_wms(*h), call.quantity),
+              h->reserve_seq, to_string(wms_standing{h->known, h->wanted}),
               [=](caf::error err) mutable {
                 if (err) {
                   self->state.in_flight.erase(order);
                   arm_retry(self);
                   return;
                 }
-                self->state.ledger.mark_requested(order);
+                self->state.ledger.mark_requested(order, call.quantity);
                 send_call(self, order, std::move(call));
               });
 }

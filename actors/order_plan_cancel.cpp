@@ -123,11 +123,6 @@ planned<line_cancel> check_line_cancel(const order_record& rec,
   for (size_t i = 0; i < rec.lines.size(); ++i)
     if (unshipped_quantity(rec.lines[i]) != result.quantities[i])
       result.everything = false;
-  // A reservation at the WMS has one quantity: it is kept or released whole.
-  if (!result.everything && rec.seller == seller::external)
-    return field_problem("lines",
-                         "an EXTERNAL order is cancelled whole: the "
-                         "seller's warehouse cannot shrink a reservation");
   return result;
 }
 

@@ -85,7 +85,9 @@ stock_change return_change(const order_record& rec, const order_return& r,
   c.lot = lot.lot;
   c.expires_at = lot.expires_at;
   c.source = return_source;
+  c.seller = rec.seller;
   c.note = rec.id;
+  c.return_id = r.id;
   c.event_id = "ret:" + rec.id + ":" + r.id + ":" + step + ":" +
                std::to_string(line) + ":" + std::to_string(lot_index);
   return c;
@@ -125,10 +127,6 @@ planned<return_plan> request_return(const order_record& rec,
                        to_string(rec.status),
                    details.dump()};
   }
-  if (rec.seller != seller::internal)
-    return field_problem("lines",
-                         "returns of EXTERNAL orders are not taken yet: "
-                         "the seller's warehouse must be told");
   auto delivered = delivered_at(rec);
   auto closes = delivered + window.count();
   if (now > closes) {

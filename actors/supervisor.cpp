@@ -310,9 +310,14 @@ caf::result<customer_actor> customer_of(supervisor_ptr self,
 
 caf::result<audit_report> audit(supervisor_ptr self) {
   auto& st = self->state;
-  if (st.skus.empty() && st.orders.empty() && st.dormant.empty())
+  if (st.skus.empty() && st.external.empty() && st.orders.empty() &&
+      st.dormant.empty())
     return audit_stock({}, {});
   sku_page skus(st.skus.begin(), st.skus.end());
+  // EXTERNAL SKUs too: our holds against the orders, and their own checks
+  // of what the WMS acknowledged.
+  for (auto& [sku, handle] : st.external)
+    skus.emplace_back(sku, inventory_actor{handle});
   std::vector<std::pair<order_id, order_actor>> orders;
   orders.reserve(st.orders.size() + st.dormant.size());
   for (auto& kvp : st.orders)

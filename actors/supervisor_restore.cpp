@@ -137,6 +137,9 @@ external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
     h.known = row.state.known;
     h.reserve_seq = row.wms_seq;
     h.requested = true;
+    // What the WMS may hold; above the live order's hold after a partial
+    // cancel the WMS has not acknowledged yet.
+    h.wms_quantity = row.quantity;
     ledger.restore_hold(std::move(h));
   }
   for (auto& d : deltas)

@@ -188,7 +188,7 @@ bool feed_event_to_change(const std::string& json_event, stock_change& out,
     if (type == "RECEIPT")
       out.kind = stock_change_kind::receipt;
     else if (type == "ADJUSTMENT" || type == "DAMAGE" || type == "QUARANTINE" ||
-             type == "QUARANTINE_RELEASE")
+             type == "QUARANTINE_RELEASE" || type == "RETURN")
       out.kind = stock_change_kind::adjustment;
     else {
       error = "unknown event type " + type;

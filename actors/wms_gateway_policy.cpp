@@ -10,10 +10,14 @@ namespace oms {
 uint8_t wms_priority(wms_op op) {
   switch (op) {
     case wms_op::release:
+    case wms_op::reduce:
     case wms_op::block:
     case wms_op::ship:
       return 0;
     case wms_op::reserve:
+    case wms_op::return_receive:
+    case wms_op::return_restock:
+    case wms_op::return_damaged:
       return 1;
     default:
       return 2;
@@ -47,6 +51,21 @@ std::string wms_call_problem(const wms_call& x) {
       return x.reservation.empty()
                  ? std::string{to_string(x.op)} + " needs a reservation id"
                  : "";
+    case wms_op::reduce:
+      if (x.reservation.empty())
+        return "reduce needs a reservation id";
+      return x.quantity > 0 ? "" : "reduce needs a positive quantity";
+    case wms_op::return_receive:
+      if (x.return_id.empty() || x.reservation.empty())
+        return "return_receive needs a return id and a reservation id";
+      return x.quantity > 0 ? "" : "return_receive needs a positive quantity";
+    case wms_op::return_restock:
+    case wms_op::return_damaged:
+      if (x.return_id.empty())
+        return std::string{to_string(x.op)} + " needs a return id";
+      return x.quantity >= 0
+                 ? ""
+                 : std::string{to_string(x.op)} + " needs a quantity >= 0";
     case wms_op::read_events:
       return x.limit > 0 ? "" : "read_events needs a positive limit";
     default:

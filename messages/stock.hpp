@@ -235,11 +235,14 @@ typename Inspector::result_type inspect(Inspector& f, hold_view& x) {
 struct stock_snapshot {
   stock_view view;
   std::vector<hold_view> holds;
+  /// EXTERNAL: what the SKU's own checks find wrong (our count, our holds
+  /// and what the WMS acknowledged for them); empty when all agree.
+  std::vector<std::string> problems;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stock_snapshot& x) {
-  return f(caf::meta::type_name("stock_snapshot"), x.view, x.holds);
+  return f(caf::meta::type_name("stock_snapshot"), x.view, x.holds, x.problems);
 }
 
 /// A SKU whose actor stopped on a failure (a broken ledger invariant, an

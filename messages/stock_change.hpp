@@ -60,13 +60,15 @@ struct stock_change {
   /// The SKU's version the client last saw (If-Match): the change is
   /// refused PRECONDITION_FAILED if the SKU is at another. 0: any.
   uint64_t if_version = 0;
+  /// A change of an order's return: the return's id (note: the order).
+  std::string return_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stock_change& x) {
   return f(caf::meta::type_name("stock_change"), x.kind, x.sku, x.quantity,
            x.unit_price, x.lot, x.expires_at, x.reason, x.note, x.event_id,
-           x.source, x.seller, x.wms_seq, x.if_version);
+           x.source, x.seller, x.wms_seq, x.if_version, x.return_id);
 }
 
 /// The source of the stock changes of an order's return: they name their

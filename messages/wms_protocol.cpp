@@ -14,6 +14,14 @@ const char* to_string(wms_op x) {
       return "ship";
     case wms_op::release:
       return "release";
+    case wms_op::reduce:
+      return "reduce";
+    case wms_op::return_receive:
+      return "return_receive";
+    case wms_op::return_restock:
+      return "return_restock";
+    case wms_op::return_damaged:
+      return "return_damaged";
     default:
       return "read_events";
   }

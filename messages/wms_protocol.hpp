@@ -31,15 +31,30 @@ enum class wms_op : uint8_t {
   release = 4,
   /// GET /events?after=CURSOR&limit=N
   read_events = 5,
+  /// POST /reservations/{id}/reduce {"quantity"}: the reservation keeps
+  /// `quantity` units; idempotent (it names the target).
+  reduce = 6,
+  /// POST /returns {"id","reservation","quantity"}: shipped units came
+  /// back (on hand, not for sale); idempotent by id.
+  return_receive = 7,
+  /// POST /returns/{id}/inspect {"restock"}: `quantity` of the returned
+  /// units go back to sale (the rest are damaged); idempotent.
+  return_restock = 8,
+  /// POST /returns/{id}/inspect {"damaged"}: `quantity` of the returned
+  /// units are damaged (the rest go back to sale); idempotent.
+  return_damaged = 9,
 };
 
-/// "read_inventory", "reserve", "block", "ship", "release", "read_events".
+/// "read_inventory", "reserve", "block", "ship", "release", "read_events",
+/// "reduce", "return_receive", "return_restock", "return_damaged".
 const char* to_string(wms_op x);
 
 /// One WMS call. Which fields count depends on the operation: `sku` for
 /// read_inventory; `reservation`, `sku` and `quantity` for reserve;
-/// `reservation` for block, ship and release; `cursor` (empty: from the
-/// start) and `limit` for read_events.
+/// `reservation` for block, ship and release, and `quantity` for reduce;
+/// `return_id`, `reservation` and `quantity` for return_receive;
+/// `return_id` and `quantity` for return_restock and return_damaged;
+/// `cursor` (empty: from the start) and `limit` for read_events.
 struct wms_call {
   wms_op op = wms_op::read_inventory;
   std::string reservation;
@@ -47,12 +62,13 @@ struct wms_call {
   int64_t quantity = 0;
   std::string cursor;
   uint32_t limit = 0;
+  std::string return_id;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wms_call& x) {
   return f(caf::meta::type_name("wms_call"), x.op, x.reservation, x.sku,
-           x.quantity, x.cursor, x.limit);
+           x.quantity, x.cursor, x.limit, x.return_id);
 }
 
 /// The WMS's final HTTP answer to a call: its status and raw JSON body.

@@ -37,6 +37,23 @@ wms_http_request wms_request_of(const wms_call& x) {
       return {"POST", reservation_path(x) + "/ship", "{}"};
     case wms_op::release:
       return {"DELETE", reservation_path(x), {}};
+    case wms_op::reduce:
+      return {"POST", reservation_path(x) + "/reduce",
+              nlohmann::json{{"quantity", x.quantity}}.dump()};
+    case wms_op::return_receive: {
+      nlohmann::json body{{"id", x.return_id},
+                          {"reservation", x.reservation},
+                          {"quantity", x.quantity}};
+      return {"POST", "/returns", body.dump()};
+    }
+    case wms_op::return_restock:
+    case wms_op::return_damaged: {
+      nlohmann::json body{
+          {x.op == wms_op::return_restock ? "restock" : "damaged", x.quantity}};
+      return {"POST",
+              "/returns/" + client::url_encode(x.return_id) + "/inspect",
+              body.dump()};
+    }
     default: {
       std::string path = "/events?";
       if (!x.cursor.empty())

@@ -124,3 +124,35 @@ TEST_CASE("money: a live order whose total is not what its lines cost is "
   over_refunded.refunded_amount = 301;
   CHECK(audit_stock({a}, {over_refunded}).violations.size() == 1);
 }
+
+TEST_CASE("an EXTERNAL SKU: our count is not held to conservation, its own "
+          "problems and its holds against the orders are") {
+  // Our count of an EXTERNAL SKU derives from the WMS's snapshot: nothing
+  // was received here.
+  auto e = sku("E", 5, 2, 0, {{"o1", 2, hold_kind::reserved, {}}});
+  e.view.seller = seller::external;
+  e.view.received_total = 0;
+  auto o1 = live_order("o1", order_status::created, {{"E", 2, 100, 0, 0, {}}});
+  CHECK(audit_stock({e}, {o1}).violations.empty());
+  // What its ledger finds wrong with what the WMS acknowledged is reported.
+  e.problems.push_back("the WMS acknowledged SHIPPED for order o1, which "
+                       "wants RESERVED");
+  auto report = audit_stock({e}, {o1});
+  REQUIRE(report.violations.size() == 1);
+  CHECK(report.violations[0].sku == "E");
+  CHECK(report.violations[0].what.find("acknowledged SHIPPED") !=
+        std::string::npos);
+  // A live EXTERNAL order's hold that our count lacks is reported as for
+  // any SKU.
+  e.problems.clear();
+  e.holds.clear();
+  e.view.reserved = 0;
+  e.view.available = 5;
+  CHECK(audit_stock({e}, {o1}).violations.size() == 1);
+  // An INTERNAL SKU with the same counters breaks conservation.
+  e.view.seller = seller::internal;
+  e.holds = {{"o1", 2, hold_kind::reserved, {}}};
+  e.view.reserved = 2;
+  e.view.available = 3;
+  CHECK(audit_stock({e}, {o1}).violations.size() == 1);
+}

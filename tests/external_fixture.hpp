@@ -75,6 +75,18 @@ fake_gateway(wms_gateway_actor::pointer, std::shared_ptr<fake_wms> w) {
           case wms_op::release:
             o = w->sim.release(c.reservation);
             break;
+          case wms_op::reduce:
+            o = w->sim.reduce(c.reservation, c.quantity);
+            break;
+          case wms_op::return_receive:
+            o = w->sim.receive_return(c.return_id, c.reservation, c.quantity);
+            break;
+          case wms_op::return_restock:
+            o = w->sim.inspect_return(c.return_id, c.quantity, std::nullopt);
+            break;
+          case wms_op::return_damaged:
+            o = w->sim.inspect_return(c.return_id, std::nullopt, c.quantity);
+            break;
           case wms_op::read_events:
             o = w->sim.events(c.cursor, c.limit == 0 ? 100 : c.limit);
             break;

@@ -77,7 +77,7 @@ TEST_CASE("external: a release counts only once the WMS has it") {
   external_ledger l;
   l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 5));
-  l.mark_requested("o1");
+  l.mark_requested("o1", 5);
   l.acknowledged("o1", wms_state::reserved, 101);
   REQUIRE(l.release("o1").quantity == 5);
   // The WMS may still hold it and the snapshot does not show it: subtracted.
@@ -97,7 +97,7 @@ TEST_CASE("external: a reflected reservation released stays out until the "
   external_ledger l;
   l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 2));
-  l.mark_requested("o1");
+  l.mark_requested("o1", 2);
   l.acknowledged("o1", wms_state::reserved, 101);
   l.apply_snapshot(3, 101, external_ledger_t0 + 1, 5000,
                    external_ledger_t0 + 1); // reflects o1
@@ -157,4 +157,63 @@ TEST_CASE("external: a refused reservation ends the hold") {
   l.refused("o1");
   CHECK(l.available() == 5);
   CHECK(l.holds().empty());
+}
+
+TEST_CASE("external: a partial release keeps the WMS's units subtracted "
+          "until it acknowledges the reduction") {
+  external_ledger l;
+  l.apply_snapshot(10, 100, external_ledger_t0, 5000, external_ledger_t0);
+  REQUIRE(grant(l, "o1", 5));
+  l.mark_requested("o1", 5);
+  l.acknowledged("o1", wms_state::reserved, 101);
+  l.acknowledged_quantity("o1", 5);
+  CHECK(l.out_of_sync().empty());
+  CHECK(l.available() == 5);
+  // Cancel 2 of 5: our hold is 3 at once, the WMS still holds 5.
+  auto res = l.reduce("o1", 3);
+  REQUIRE(res.ok());
+  CHECK(res.quantity == 2);
+  CHECK(l.find("o1")->quantity == 3);
+  CHECK(l.available() == 5);
+  CHECK(l.out_of_sync() == std::vector<order_id>{"o1"});
+  CHECK(l.check_invariants().empty());
+  // Idempotent: it names the target.
+  CHECK(l.reduce("o1", 3).quantity == 0);
+  // Bad targets change nothing.
+  CHECK(l.reduce("o1", 4).error == errc::validation_failed);
+  CHECK(l.reduce("o1", -1).error == errc::validation_failed);
+  CHECK(l.find("o1")->quantity == 3);
+  // The WMS acknowledges: its 2 units are free there, and here.
+  l.acknowledged("o1", wms_state::reserved, 102);
+  l.acknowledged_quantity("o1", 3);
+  CHECK(l.out_of_sync().empty());
+  CHECK(l.available() == 7);
+  // A snapshot reflecting the reservation but not yet the reduction still
+  // excludes all 5 there: nothing is sold twice (we count 5 + 0, not 7).
+  l.apply_snapshot(5, 101, external_ledger_t0 + 1, 5000, external_ledger_t0);
+  CHECK(l.available() == 5);
+  // Reduced to 0: the hold is released.
+  CHECK(l.reduce("o1", 0).quantity == 3);
+  CHECK(l.find("o1")->wanted == wms_state::released);
+  CHECK(l.reduce("o1", 1).error == errc::validation_failed);
+}
+
+TEST_CASE("external: the ledger reports a WMS that acknowledged what the order "
+          "never asked for, or holds fewer units than we granted") {
+  external_ledger l;
+  l.apply_snapshot(10, 100, external_ledger_t0, 5000, external_ledger_t0);
+  REQUIRE(grant(l, "o1", 4));
+  REQUIRE(grant(l, "o2", 2));
+  l.mark_requested("o1", 4);
+  l.mark_requested("o2", 2);
+  l.acknowledged("o1", wms_state::reserved, 101);
+  l.acknowledged("o2", wms_state::reserved, 102);
+  CHECK(l.check_invariants().empty());
+  l.acknowledged("o1", wms_state::shipped, 103);
+  l.acknowledged_quantity("o2", 1);
+  auto problems = l.check_invariants();
+  REQUIRE(problems.size() == 2);
+  auto all = problems[0] + "|" + problems[1];
+  CHECK(all.find("acknowledged SHIPPED for order o1") != std::string::npos);
+  CHECK(all.find("reserves 1 units for order o2") != std::string::npos);
 }

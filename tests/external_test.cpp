@@ -107,13 +107,6 @@ TEST_CASE("external: confirm blocks, ship ships, and a cancel releases at the "
   x.f->advance(2s); // backoff doubled
   CHECK(x.wms->status_of(rb) == "RELEASED");
   CHECK(x.stock("EXT-3").external.wms_pending == 0);
-  // A partial cancel of an EXTERNAL order is refused and changes nothing.
-  auto c = x.order("c3", "EXT-3", 2);
-  REQUIRE_MESSAGE(c, why(c));
-  CHECK(
-      code(x.f->cancel_lines(c->record.id, {{"EXT-3", 1, seller::external}})) ==
-      "VALIDATION_FAILED");
-  CHECK(x.wms->status_of(reservation_id(c->record.id, "EXT-3")) == "RESERVED");
 }
 
 TEST_CASE("external: a release the WMS does not know of is done, once") {

@@ -413,6 +413,500 @@ TEST_CASE("wms_sim: shipping takes the units out of onHand without changing "
   CHECK(s["shipped"] == 4);
 }
 
+TEST_CASE("wms_sim: reducing a RESERVED reservation frees the rest, in "
+          "orderable after the next batch") {
+  // The reservation keeps N units, the others go back to live stock at once
+  // and to orderable with the next batch, as a release's do; no feed event.
+  wms w;
+  w.sku("EXT-1", 10);
+  REQUIRE(w.reserve("r-1", "EXT-1", 5).status == 201);
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("EXT-1") == 5);
+  auto seq = w.s.seq();
+  auto r = w.call("POST", "/reservations/r-1/reduce", {{"quantity", 3}});
+  REQUIRE(r.status == 200);
+  CHECK(r.body == json{{"id", "r-1"},
+                       {"sku", "EXT-1"},
+                       {"quantity", 3},
+                       {"status", "RESERVED"},
+                       {"seq", seq + 1}});
+  CHECK(w.s.seq() == seq + 1);
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["reserved"] == 3);
+  CHECK(s["onHand"] == 10);
+  CHECK(s["liveOrderable"] == 7);
+  CHECK(w.orderable("EXT-1") == 5);
+  auto b = w.call("POST", "/admin/batch");
+  CHECK(b.body["changes"] == 1);
+  CHECK(b.body["events"] == 0);
+  CHECK(w.orderable("EXT-1") == 7);
+  CHECK(w.call("GET", "/inventory/EXT-1").body["reflects"] == seq + 1);
+  CHECK(w.call("GET", "/events").body["events"].empty());
+  CHECK(w.call("GET", "/reservations/r-1").body == r.body);
+  // A repeat answers the same body and changes nothing.
+  auto again = w.call("POST", "/reservations/r-1/reduce", {{"quantity", 3}});
+  CHECK(again.status == 200);
+  CHECK(again.body == r.body);
+  CHECK(w.s.seq() == seq + 1);
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 3);
+  // Above what it holds now: 409 naming that, nothing changes.
+  auto above = w.call("POST", "/reservations/r-1/reduce", {{"quantity", 4}});
+  CHECK(above.status == 409);
+  CHECK(code_of(above) == "QUANTITY_ABOVE_RESERVATION");
+  CHECK(above.body["error"]["quantity"] == 3);
+  CHECK(w.admin_sku("EXT-1")["reserved"] == 3);
+  CHECK(w.s.seq() == seq + 1);
+  // A retry of the reservation as it was made still answers its current
+  // state; the reduced quantity is not the one it was made with.
+  auto retry = w.reserve("r-1", "EXT-1", 5);
+  CHECK(retry.status == 200);
+  CHECK(retry.body == r.body);
+  auto other = w.reserve("r-1", "EXT-1", 3);
+  CHECK(other.status == 409);
+  CHECK(code_of(other) == "IDEMPOTENCY_CONFLICT");
+  // It ships the units it kept.
+  w.call("POST", "/reservations/r-1/block");
+  CHECK(w.call("POST", "/reservations/r-1/ship").body["quantity"] == 3);
+  s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 7);
+  CHECK(s["shipped"] == 3);
+  CHECK(s["reserved"] == 0);
+  CHECK(s["blocked"] == 0);
+}
+
+TEST_CASE("wms_sim: reducing a BLOCKED reservation lowers the SKU's blocked "
+          "units") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.reserve("r-1", "EXT-1", 6);
+  w.reserve("r-2", "EXT-1", 1);
+  w.call("POST", "/reservations/r-1/block");
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("EXT-1") == 3);
+  auto r = w.call("POST", "/reservations/r-1/reduce", {{"quantity", 2}});
+  REQUIRE(r.status == 200);
+  CHECK(r.body["status"] == "BLOCKED");
+  CHECK(r.body["quantity"] == 2);
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["blocked"] == 2);
+  CHECK(s["reserved"] == 1);
+  CHECK(s["liveOrderable"] == 7);
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("EXT-1") == 7);
+  // Down to one unit, then a release gives back only what it still holds.
+  CHECK(w.call("POST", "/reservations/r-1/reduce", {{"quantity", 1}})
+            .body["quantity"] == 1);
+  CHECK(w.call("DELETE", "/reservations/r-1").status == 200);
+  s = w.admin_sku("EXT-1");
+  CHECK(s["blocked"] == 0);
+  CHECK(s["reserved"] == 1);
+  CHECK(s["liveOrderable"] == 9);
+}
+
+TEST_CASE("wms_sim: a reduce is refused on SHIPPED, RELEASED and unknown "
+          "reservations and on bad bodies, changing nothing") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.reserve("shp", "EXT-1", 2);
+  w.call("POST", "/reservations/shp/block");
+  w.call("POST", "/reservations/shp/ship");
+  w.reserve("rel", "EXT-1", 2);
+  w.call("DELETE", "/reservations/rel");
+  w.reserve("res", "EXT-1", 3);
+  auto before = w.admin_sku("EXT-1");
+  auto seq = w.s.seq();
+  for (auto& [id, q] : std::vector<std::pair<std::string, int64_t>>{
+           {"shp", 1}, {"shp", 2}, {"rel", 1}, {"rel", 2}}) {
+    const auto& case_id = id; // CAPTURE cannot name a binding
+    const auto case_q = q;
+    CAPTURE(case_id);
+    CAPTURE(case_q);
+    auto r =
+        w.call("POST", "/reservations/" + id + "/reduce", {{"quantity", q}});
+    CHECK(r.status == 409);
+    CHECK(code_of(r) == "INVALID_STATE");
+    CHECK(r.body["error"]["message"].get<std::string>().find(
+              "cannot be reduced") != std::string::npos);
+  }
+  auto ghost = w.call("POST", "/reservations/ghost/reduce", {{"quantity", 1}});
+  CHECK(ghost.status == 404);
+  CHECK(code_of(ghost) == "UNKNOWN_RESERVATION");
+  auto long_id =
+      w.call("POST", "/reservations/" + std::string(129, 'a') + "/reduce",
+             {{"quantity", 1}});
+  CHECK(long_id.status == 400);
+  CHECK(field_of(long_id) == "id");
+  for (auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {"", "body"},
+           {"[1]", "body"},
+           {R"({})", "quantity"},
+           {R"({"quantity":0})", "quantity"},
+           {R"({"quantity":-1})", "quantity"},
+           {R"({"quantity":1000001})", "quantity"},
+           {R"({"quantity":1.5})", "quantity"},
+           {R"({"quantity":"2"})", "quantity"},
+           {R"({"quantity":null})", "quantity"},
+           {R"({"quantity":2,"quantity":1})", "quantity"},
+           {R"({"quantity":2,"note":"x"})", "note"}}) {
+    const auto& case_body = body; // CAPTURE cannot name a binding
+    CAPTURE(case_body);
+    auto r = w.raw_post("/reservations/res/reduce", body);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "VALIDATION_FAILED");
+    CHECK(field_of(r) == field);
+  }
+  CHECK(w.admin_sku("EXT-1") == before);
+  CHECK(w.s.seq() == seq);
+  CHECK(w.call("GET", "/reservations/res").body["quantity"] == 3);
+  CHECK(w.call("GET", "/reservations/shp").body["quantity"] == 2);
+}
+
+namespace {
+
+// A SKU "EXT-1" of 10 units, reservation r-1 of 4 shipped, a batch.
+void shipped_four(wms& w) {
+  w.sku("EXT-1", 10);
+  REQUIRE(w.reserve("r-1", "EXT-1", 4).status == 201);
+  w.call("POST", "/reservations/r-1/block");
+  REQUIRE(w.call("POST", "/reservations/r-1/ship").status == 200);
+  w.call("POST", "/admin/batch");
+  REQUIRE(w.orderable("EXT-1") == 6);
+}
+
+response post_return(wms& w, const std::string& id,
+                     const std::string& reservation, int64_t q) {
+  return w.call("POST", "/returns",
+                {{"id", id}, {"reservation", reservation}, {"quantity", q}});
+}
+
+response inspect(wms& w, const std::string& id, const json& body) {
+  return w.call("POST", "/returns/" + id + "/inspect", body);
+}
+
+} // namespace
+
+TEST_CASE("wms_sim: a return of shipped units is on hand but unallocatable, "
+          "idempotent by id and bounded by what shipped") {
+  wms w;
+  shipped_four(w);
+  auto seq = w.s.seq();
+  auto ret = post_return(w, "ret-1", "r-1", 3);
+  REQUIRE(ret.status == 201);
+  CHECK(ret.body == json{{"id", "ret-1"},
+                         {"reservation", "r-1"},
+                         {"sku", "EXT-1"},
+                         {"quantity", 3},
+                         {"status", "RECEIVED"},
+                         {"restocked", 0},
+                         {"damaged", 0},
+                         {"seq", seq + 1}});
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 9);
+  CHECK(s["unallocatable"] == 3);
+  CHECK(s["shipped"] == 4);
+  CHECK(s["liveOrderable"] == 6);
+  // Not for sale: no event, orderable unchanged by the next batch.
+  CHECK(w.call("GET", "/events").body["events"].empty());
+  w.call("POST", "/admin/batch");
+  CHECK(w.orderable("EXT-1") == 6);
+  CHECK(w.call("GET", "/returns/ret-1").body == ret.body);
+  // The same return again: the stored one, nothing changes.
+  auto again = post_return(w, "ret-1", "r-1", 3);
+  CHECK(again.status == 200);
+  CHECK(again.body == ret.body);
+  CHECK(w.s.seq() == seq + 1);
+  CHECK(w.admin_sku("EXT-1")["onHand"] == 9);
+  // The same id with another quantity or reservation.
+  for (auto& [res, q] : std::vector<std::pair<std::string, int64_t>>{
+           {"r-1", 1}, {"r-1", 4}, {"r-2", 3}}) {
+    const auto& case_res = res; // CAPTURE cannot name a binding
+    const auto case_q = q;
+    CAPTURE(case_res);
+    CAPTURE(case_q);
+    auto r = post_return(w, "ret-1", res, q);
+    CHECK(r.status == 409);
+    CHECK(code_of(r) == "IDEMPOTENCY_CONFLICT");
+  }
+  // Two more of four shipped, three returned: one is left.
+  auto over = post_return(w, "ret-2", "r-1", 2);
+  CHECK(over.status == 409);
+  CHECK(code_of(over) == "RETURN_EXCEEDS_SHIPPED");
+  CHECK(over.body["error"]["returnable"] == 1);
+  CHECK(code_of(w.call("GET", "/returns/ret-2")) == "UNKNOWN_RETURN");
+  CHECK(w.s.seq() == seq + 1);
+  CHECK(w.admin_sku("EXT-1")["onHand"] == 9);
+  CHECK(post_return(w, "ret-2", "r-1", 1).status == 201);
+  auto none = post_return(w, "ret-3", "r-1", 1);
+  CHECK(none.status == 409);
+  CHECK(none.body["error"]["returnable"] == 0);
+  s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 10);
+  CHECK(s["unallocatable"] == 4);
+  CHECK(w.s.state()["returns"] == json{{"RECEIVED", 2}, {"INSPECTED", 0}});
+}
+
+TEST_CASE("wms_sim: only a SHIPPED reservation takes returns") {
+  wms w;
+  w.sku("EXT-1", 10);
+  w.reserve("res", "EXT-1", 2);
+  w.reserve("blk", "EXT-1", 2);
+  w.call("POST", "/reservations/blk/block");
+  w.reserve("rel", "EXT-1", 2);
+  w.call("DELETE", "/reservations/rel");
+  auto before = w.admin_sku("EXT-1");
+  auto seq = w.s.seq();
+  for (auto res : {"res", "blk", "rel"}) {
+    CAPTURE(res);
+    auto r = post_return(w, "ret-1", res, 1);
+    CHECK(r.status == 409);
+    CHECK(code_of(r) == "INVALID_STATE");
+  }
+  auto ghost = post_return(w, "ret-1", "ghost", 1);
+  CHECK(ghost.status == 404);
+  CHECK(code_of(ghost) == "UNKNOWN_RESERVATION");
+  CHECK(w.admin_sku("EXT-1") == before);
+  CHECK(w.s.seq() == seq);
+  auto get = w.call("GET", "/returns/ret-1");
+  CHECK(get.status == 404);
+  CHECK(code_of(get) == "UNKNOWN_RETURN");
+  CHECK(w.s.state()["returns"] == json{{"RECEIVED", 0}, {"INSPECTED", 0}});
+}
+
+TEST_CASE("wms_sim: an inspection restocks units with a RETURN event and "
+          "leaves damaged ones unallocatable; a repeat changes nothing") {
+  wms w;
+  shipped_four(w);
+  REQUIRE(post_return(w, "ret-1", "r-1", 3).status == 201);
+  auto seq = w.s.seq();
+  auto ins = inspect(w, "ret-1", {{"restock", 2}});
+  REQUIRE(ins.status == 200);
+  CHECK(ins.body == json{{"id", "ret-1"},
+                         {"reservation", "r-1"},
+                         {"sku", "EXT-1"},
+                         {"quantity", 3},
+                         {"status", "INSPECTED"},
+                         {"restocked", 2},
+                         {"damaged", 1},
+                         {"seq", seq + 1}});
+  CHECK(w.s.seq() == seq + 1);
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 9);
+  CHECK(s["unallocatable"] == 1);
+  CHECK(s["liveOrderable"] == 8);
+  // In the feed at once (the inspection's seq), in orderable after a batch.
+  auto feed = w.call("GET", "/events").body["events"];
+  REQUIRE(feed.size() == 1);
+  CHECK(feed[0]["type"] == "RETURN");
+  CHECK(feed[0]["sku"] == "EXT-1");
+  CHECK(feed[0]["quantity"] == 2);
+  CHECK(feed[0]["lot"] == "");
+  CHECK(feed[0]["seq"] == seq + 1);
+  CHECK(w.orderable("EXT-1") == 6);
+  auto b = w.call("POST", "/admin/batch");
+  CHECK(b.body["events"] == 1);
+  CHECK(w.orderable("EXT-1") == 8);
+  // The same decision, however it is put: the stored return, no new event.
+  for (auto& body : {json{{"restock", 2}}, json{{"damaged", 1}},
+                     json{{"restock", 2}, {"damaged", 1}}}) {
+    const std::string case_body = body.dump();
+    CAPTURE(case_body);
+    auto r = inspect(w, "ret-1", body);
+    CHECK(r.status == 200);
+    CHECK(r.body == ins.body);
+  }
+  // Another decision.
+  for (auto& body : {json{{"restock", 1}}, json{{"damaged", 3}},
+                     json{{"restock", 3}, {"damaged", 0}}}) {
+    const std::string case_body = body.dump();
+    CAPTURE(case_body);
+    auto r = inspect(w, "ret-1", body);
+    CHECK(r.status == 409);
+    CHECK(code_of(r) == "IDEMPOTENCY_CONFLICT");
+  }
+  CHECK(w.call("GET", "/events").body["events"].size() == 1);
+  CHECK(w.s.seq() == seq + 1);
+  CHECK(w.admin_sku("EXT-1")["unallocatable"] == 1);
+  CHECK(w.call("GET", "/returns/ret-1").body == ins.body);
+  // A repeated return answers its current, inspected state.
+  CHECK(post_return(w, "ret-1", "r-1", 3).body == ins.body);
+  CHECK(w.s.state()["returns"] == json{{"RECEIVED", 0}, {"INSPECTED", 1}});
+}
+
+TEST_CASE("wms_sim: an all-damaged inspection has no event; bad decisions "
+          "are 400 and change nothing") {
+  wms w;
+  shipped_four(w);
+  REQUIRE(post_return(w, "ret-1", "r-1", 3).status == 201);
+  auto seq = w.s.seq();
+  for (auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {"", "body"},
+           {R"({})", "restock"},
+           {R"({"restock":null})", "restock"},
+           {R"({"restock":-1})", "restock"},
+           {R"({"restock":4})", "restock"},
+           {R"({"damaged":-1})", "damaged"},
+           {R"({"damaged":4})", "damaged"},
+           {R"({"restock":2,"damaged":2})", "damaged"},
+           {R"({"restock":1,"damaged":1})", "damaged"},
+           {R"({"restock":1.5})", "restock"},
+           {R"({"restock":"2"})", "restock"},
+           {R"({"damaged":true})", "damaged"},
+           {R"({"restock":2,"restock":3})", "restock"},
+           {R"({"restock":2,"note":"x"})", "note"}}) {
+    const auto& case_body = body; // CAPTURE cannot name a binding
+    CAPTURE(case_body);
+    auto r = w.raw_post("/returns/ret-1/inspect", body);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "VALIDATION_FAILED");
+    CHECK(field_of(r) == field);
+  }
+  auto ghost = inspect(w, "ghost", {{"restock", 1}});
+  CHECK(ghost.status == 404);
+  CHECK(code_of(ghost) == "UNKNOWN_RETURN");
+  auto bad_id = w.call("GET", "/returns/" + std::string(129, 'a'));
+  CHECK(bad_id.status == 400);
+  CHECK(field_of(bad_id) == "id");
+  CHECK(w.call("GET", "/returns/ret-1").body["status"] == "RECEIVED");
+  CHECK(w.admin_sku("EXT-1")["unallocatable"] == 3);
+  CHECK(w.s.seq() == seq);
+  auto ins = inspect(w, "ret-1", {{"damaged", 3}});
+  REQUIRE(ins.status == 200);
+  CHECK(ins.body["status"] == "INSPECTED");
+  CHECK(ins.body["restocked"] == 0);
+  CHECK(ins.body["damaged"] == 3);
+  CHECK(ins.body["seq"] == seq + 1);
+  CHECK(w.call("GET", "/events").body["events"].empty());
+  auto s = w.admin_sku("EXT-1");
+  CHECK(s["onHand"] == 9);
+  CHECK(s["unallocatable"] == 3);
+  CHECK(s["liveOrderable"] == 6);
+}
+
+TEST_CASE("wms_sim: bad return bodies are 400 VALIDATION_FAILED naming the "
+          "field and change nothing") {
+  wms w;
+  shipped_four(w);
+  auto before = w.admin_sku("EXT-1");
+  auto seq = w.s.seq();
+  for (auto& [body, field] : std::vector<std::pair<std::string, std::string>>{
+           {"", "body"},
+           {"[1]", "body"},
+           {R"({"reservation":"r-1","quantity":1})", "id"},
+           {R"({"id":"ret-1","quantity":1})", "reservation"},
+           {R"({"id":"ret-1","reservation":"r-1"})", "quantity"},
+           {R"({"id":"a b","reservation":"r-1","quantity":1})", "id"},
+           {R"({"id":7,"reservation":"r-1","quantity":1})", "id"},
+           {R"({"id":"ret-1","reservation":"r/1","quantity":1})",
+            "reservation"},
+           {R"({"id":"ret-1","reservation":"","quantity":1})", "reservation"},
+           {R"({"id":"ret-1","reservation":"r-1","quantity":0})", "quantity"},
+           {R"({"id":"ret-1","reservation":"r-1","quantity":1000001})",
+            "quantity"},
+           {R"({"id":"ret-1","reservation":"r-1","quantity":1.5})", "quantity"},
+           {R"({"id":"ret-1","reservation":"r-1","quantity":"1"})", "quantity"},
+           {R"({"id":"ret-1","reservation":"r-1","quantity":1,"quantity":4})",
+            "quantity"},
+           {R"({"id":"ret-1","reservation":"r-1","quantity":1,"sku":"EXT-1"})",
+            "sku"}}) {
+    const auto& case_body = body; // CAPTURE cannot name a binding
+    CAPTURE(case_body);
+    auto r = w.raw_post("/returns", body);
+    CHECK(r.status == 400);
+    CHECK(code_of(r) == "VALIDATION_FAILED");
+    CHECK(field_of(r) == field);
+  }
+  CHECK(w.admin_sku("EXT-1") == before);
+  CHECK(w.s.seq() == seq);
+  CHECK(w.s.state()["returns"] == json{{"RECEIVED", 0}, {"INSPECTED", 0}});
+}
+
+TEST_CASE("wms_sim: an inspection cannot restock units no longer "
+          "unallocatable") {
+  // An admin QUARANTINE_RELEASE took the returned units back to sale: the
+  // inspection may not take them out of unallocatable a second time.
+  wms w;
+  shipped_four(w);
+  post_return(w, "ret-1", "r-1", 3);
+  w.call("POST", "/admin/adjustments",
+         {{"sku", "EXT-1"}, {"quantity", 2}, {"reason", "QUARANTINE_RELEASE"}});
+  auto seq = w.s.seq();
+  auto r = inspect(w, "ret-1", {{"restock", 2}});
+  CHECK(r.status == 409);
+  CHECK(code_of(r) == "INVALID_STATE");
+  CHECK(w.call("GET", "/returns/ret-1").body["status"] == "RECEIVED");
+  CHECK(w.admin_sku("EXT-1")["unallocatable"] == 1);
+  CHECK(w.s.seq() == seq);
+  CHECK(inspect(w, "ret-1", {{"restock", 1}}).status == 200);
+  CHECK(w.admin_sku("EXT-1")["unallocatable"] == 0);
+}
+
+TEST_CASE("wms_sim: returns and reduces are public routes: limited, faulted "
+          "and counted") {
+  wms w;
+  shipped_four(w);
+  w.reserve("r-2", "EXT-1", 2);
+  CHECK(
+      w.call("POST", "/reservations/r-2/reduce", {{"quantity", 1}}).is_public);
+  CHECK(post_return(w, "ret-1", "r-1", 1).is_public);
+  CHECK(inspect(w, "ret-1", {{"restock", 1}}).is_public);
+  CHECK(w.call("GET", "/returns/ret-1").is_public);
+  auto by_route = w.s.state()["requests"]["byRoute"];
+  CHECK(by_route["POST /reservations/{id}/reduce"] == 1);
+  CHECK(by_route["POST /returns"] == 1);
+  CHECK(by_route["POST /returns/{id}/inspect"] == 1);
+  CHECK(by_route["GET /returns/{id}"] == 1);
+  // An injected fault has no effect.
+  fault_settings f = w.s.faults();
+  f.fail_rate = 1.0;
+  w.s.set_faults(f);
+  auto before = w.admin_sku("EXT-1");
+  CHECK(post_return(w, "ret-2", "r-1", 1).status == 503);
+  CHECK(w.call("POST", "/reservations/r-2/reduce", {{"quantity", 1}}).status ==
+        503);
+  CHECK(w.admin_sku("EXT-1") == before);
+  f.fail_rate = 0.0;
+  w.s.set_faults(f);
+  CHECK(code_of(w.call("GET", "/returns/ret-2")) == "UNKNOWN_RETURN");
+  // Wrong methods.
+  for (auto& [method, path, allow] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"GET", "/returns", "POST"},
+           {"DELETE", "/returns/x", "GET"},
+           {"GET", "/returns/x/inspect", "POST"},
+           {"GET", "/reservations/x/reduce", "POST"}}) {
+    const auto& case_path = path; // CAPTURE cannot name a binding
+    CAPTURE(case_path);
+    auto r = w.call(method, path);
+    CHECK(r.status == 405);
+    CHECK(header_of(r, "Allow") == allow);
+  }
+}
+
+TEST_CASE("wms_sim: returns are bounded: past them a return is 507 and a "
+          "restock past the feed's bound changes nothing") {
+  options o = wms::quiet();
+  o.limits.returns_max = 1;
+  o.limits.events_max = 0;
+  wms w{o};
+  shipped_four(w);
+  CHECK(post_return(w, "ret-1", "r-1", 2).status == 201);
+  auto full = post_return(w, "ret-2", "r-1", 1);
+  CHECK(full.status == 507);
+  CHECK(code_of(full) == "CAPACITY_EXCEEDED");
+  CHECK(w.admin_sku("EXT-1")["onHand"] == 8);
+  // The existing return still answers a repeat.
+  CHECK(post_return(w, "ret-1", "r-1", 2).status == 200);
+  auto seq = w.s.seq();
+  auto no_feed = inspect(w, "ret-1", {{"restock", 1}});
+  CHECK(no_feed.status == 507);
+  CHECK(code_of(no_feed) == "CAPACITY_EXCEEDED");
+  CHECK(w.call("GET", "/returns/ret-1").body["status"] == "RECEIVED");
+  CHECK(w.admin_sku("EXT-1")["unallocatable"] == 2);
+  CHECK(w.s.seq() == seq);
+  // Nothing restocked, nothing in the feed: that one fits.
+  CHECK(inspect(w, "ret-1", {{"damaged", 2}}).status == 200);
+}
+
 TEST_CASE("wms_sim: above the rate limit a request is 429 with Retry-After "
           "and has no effect") {
   // The limit counts public requests per wall-clock second window; the 11th

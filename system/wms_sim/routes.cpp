@@ -1,5 +1,6 @@
 #include "system/wms_sim/routes.hpp"
 
+#include <optional>
 #include <set>
 
 #include "system/http/percent.hpp"
@@ -47,6 +48,42 @@ outcome post_block(sim& s, const request&, const params& p) {
 
 outcome post_ship(sim& s, const request&, const params& p) {
   return s.ship(p[0]);
+}
+
+outcome post_reduce(sim& s, const request& req, const params& p) {
+  body_reader r{req.body, {"quantity"}};
+  auto qty = r.integer("quantity", true);
+  if (r.error())
+    return *r.error();
+  return s.reduce(p[0], qty);
+}
+
+outcome post_return(sim& s, const request& req, const params&) {
+  body_reader r{req.body, {"id", "reservation", "quantity"}};
+  auto id = r.text("id", true);
+  auto reservation = r.text("reservation", true);
+  auto qty = r.integer("quantity", true);
+  if (r.error())
+    return *r.error();
+  return s.receive_return(id, reservation, qty);
+}
+
+outcome get_return(sim& s, const request&, const params& p) {
+  return s.return_state(p[0]);
+}
+
+// POST /returns/{id}/inspect: restock, damaged or both (the one left out is
+// the rest of the return).
+outcome post_inspect(sim& s, const request& req, const params& p) {
+  body_reader r{req.body, {"restock", "damaged"}};
+  std::optional<int64_t> restock, damaged;
+  if (r.has("restock"))
+    restock = r.integer("restock", false);
+  if (r.has("damaged"))
+    damaged = r.integer("damaged", false);
+  if (r.error())
+    return *r.error();
+  return s.inspect_return(p[0], restock, damaged);
 }
 
 // GET /events?after=CURSOR&limit=N: each at most once, nothing else.
@@ -198,6 +235,10 @@ const route_row routes[] = {
     {"DELETE", "/reservations/{id}", delete_reservation},
     {"POST", "/reservations/{id}/block", post_block},
     {"POST", "/reservations/{id}/ship", post_ship},
+    {"POST", "/reservations/{id}/reduce", post_reduce},
+    {"POST", "/returns", post_return},
+    {"GET", "/returns/{id}", get_return},
+    {"POST", "/returns/{id}/inspect", post_inspect},
     {"GET", "/events", get_events},
     {"POST", "/admin/skus", post_sku},
     {"POST", "/admin/receipts", post_receipt},
@@ -232,7 +273,7 @@ std::optional<std::vector<std::string>> decode_path(const std::string& path) {
 
 bool is_public_path(const std::vector<std::string>& seg) {
   return !seg.empty() && (seg[0] == "inventory" || seg[0] == "reservations" ||
-                          seg[0] == "events");
+                          seg[0] == "returns" || seg[0] == "events");
 }
 
 std::string route_name(const std::string& method,

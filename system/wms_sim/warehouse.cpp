@@ -93,6 +93,10 @@ outcome invalid(const std::string& field, const std::string& message) {
   return fail(400, "VALIDATION_FAILED", message, json{{"field", field}});
 }
 
+const char* to_string(return_status x) {
+  return x == return_status::inspected ? "INSPECTED" : "RECEIVED";
+}
+
 const char* to_string(reservation_status x) {
   switch (x) {
     case reservation_status::reserved:
@@ -165,6 +169,17 @@ json warehouse::reservation_json(const reservation& r) const {
               {"seq", r.seq}};
 }
 
+json warehouse::return_json(const customer_return& r) const {
+  return json{{"id", r.id},
+              {"reservation", r.reservation},
+              {"sku", r.sku},
+              {"quantity", r.quantity},
+              {"status", to_string(r.status)},
+              {"restocked", r.restocked},
+              {"damaged", r.damaged},
+              {"seq", r.seq}};
+}
+
 json warehouse::event_json(const stock_event& ev) const {
   return json{{"id", ev.id},   {"seq", ev.seq},           {"type", ev.type},
               {"sku", ev.sku}, {"quantity", ev.quantity}, {"lot", ev.lot},
@@ -183,6 +198,11 @@ const sku_state* warehouse::find_sku(const std::string& sku) const {
 const reservation* warehouse::find_reservation(const std::string& id) const {
   auto i = reservations_.find(id);
   return i == reservations_.end() ? nullptr : &i->second;
+}
+
+const customer_return* warehouse::find_return(const std::string& id) const {
+  auto i = returns_.find(id);
+  return i == returns_.end() ? nullptr : &i->second;
 }
 
 // -- the WMS operations ------------------------------------------------------
@@ -211,11 +231,13 @@ outcome warehouse::reserve(const std::string& id, const std::string& sku,
     return invalid("quantity",
                    "quantity must be in 1.." + std::to_string(quantity_max));
   if (auto i = reservations_.find(id); i != reservations_.end()) {
+    // A retry names the quantity the reservation was made with, even after
+    // a reduce lowered it.
     auto& r = i->second;
-    if (r.sku != sku || r.quantity != quantity)
+    if (r.sku != sku || r.requested != quantity)
       return fail(409, "IDEMPOTENCY_CONFLICT",
                   "reservation " + id + " exists with sku " + r.sku +
-                      " and quantity " + std::to_string(r.quantity));
+                      " and quantity " + std::to_string(r.requested));
     return outcome{200, reservation_json(r)};
   }
   auto s = skus_.find(sku);
@@ -232,6 +254,7 @@ outcome warehouse::reserve(const std::string& id, const std::string& sku,
   s->second.reserved += quantity;
   auto& r = reservations_[id];
   r = reservation{id, sku, quantity, reservation_status::reserved, ++seq_};
+  r.requested = quantity;
   return outcome{201, reservation_json(r)};
 }
 
@@ -290,6 +313,38 @@ outcome warehouse::release(const std::string& id) {
   return transition(id, reservation_status::released);
 }
 
+outcome warehouse::reduce(const std::string& id, int64_t quantity) {
+  if (!valid_id(id))
+    return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
+  if (quantity < 1 || quantity > quantity_max)
+    return invalid("quantity",
+                   "quantity must be in 1.." + std::to_string(quantity_max));
+  outcome error;
+  auto* r = find_reservation(id, error);
+  if (!r)
+    return error;
+  if (r->status != reservation_status::reserved &&
+      r->status != reservation_status::blocked)
+    return fail(409, "INVALID_STATE",
+                "reservation " + id + " is " + to_string(r->status) +
+                    " and cannot be reduced");
+  if (quantity > r->quantity)
+    return fail(409, "QUANTITY_ABOVE_RESERVATION",
+                "reservation " + id + " holds only " +
+                    std::to_string(r->quantity) + " units",
+                json{{"quantity", r->quantity}});
+  if (quantity < r->quantity) {
+    // The units it no longer holds are free again (live orderable rises;
+    // the snapshot after the next batch).
+    auto& s = skus_.at(r->sku);
+    (r->status == reservation_status::reserved ? s.reserved : s.blocked) -=
+        r->quantity - quantity;
+    r->quantity = quantity;
+    r->seq = ++seq_;
+  }
+  return outcome{200, reservation_json(*r)};
+}
+
 outcome warehouse::feed_page(const std::string& after, int64_t limit,
                              double duplicate_rate, bool& duplicated) {
   duplicated = false;
@@ -326,12 +381,17 @@ json warehouse::stock_state() const {
   for (auto& [id, r] : reservations_)
     counts[to_string(r.status)] =
         counts[to_string(r.status)].get<int64_t>() + 1;
+  json return_counts = {{"RECEIVED", 0}, {"INSPECTED", 0}};
+  for (auto& [id, r] : returns_)
+    return_counts[to_string(r.status)] =
+        return_counts[to_string(r.status)].get<int64_t>() + 1;
   json j = {{"batch", batch_},
             {"lastBatchAt", nullptr},
             {"reflects", reflects_},
             {"seq", seq_},
             {"skus", skus},
             {"reservations", counts},
+            {"returns", return_counts},
             {"events", events_.size()},
             {"nextBatchAt", nullptr}};
   if (batch_ > 0)

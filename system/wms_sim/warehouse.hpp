@@ -1,7 +1,9 @@
 // The simulated warehouse system (WMS) of the external seller as a model:
 // stock per SKU, reservations with their RESERVED/BLOCKED/SHIPPED/RELEASED
-// states, an event feed of receipts and adjustments, and the batch job that
-// alone makes changes visible in the "orderable" quantity the WMS reports.
+// states (a live one may be reduced), customer returns of shipped units
+// (RECEIVED, then INSPECTED), an event feed of receipts, adjustments and
+// restocked returns, and the batch job that alone makes changes visible in
+// the "orderable" quantity the WMS reports.
 // Every operation answers as the WMS contract does (a status and its JSON
 // body), on an injected clock and random source, so every rule is
 // unit-tested deterministically. Its HTTP face is system/wms_sim/sim.hpp.
@@ -39,6 +41,13 @@ enum class reservation_status { reserved, blocked, shipped, released };
 /// "RESERVED", "BLOCKED", "SHIPPED" or "RELEASED".
 const char* to_string(reservation_status x);
 
+/// A customer return's state: RECEIVED (on hand, unallocatable) → INSPECTED
+/// (restocked units for sale again, damaged ones left unallocatable).
+enum class return_status { received, inspected };
+
+/// "RECEIVED" or "INSPECTED".
+const char* to_string(return_status x);
+
 /// An id of 1..128 characters of [A-Za-z0-9._:-].
 bool valid_id(std::string_view x);
 
@@ -48,6 +57,7 @@ struct capacity {
   size_t skus_max = 100'000;
   size_t reservations_max = 1'000'000;
   size_t events_max = 1'000'000;
+  size_t returns_max = 1'000'000;
 };
 
 /// A status with its JSON answer (an error answer is
@@ -99,8 +109,28 @@ struct sku_state {
 struct reservation {
   std::string id;
   std::string sku;
+  /// The units it holds now (a reduce lowers it).
   int64_t quantity = 0;
   reservation_status status = reservation_status::reserved;
+  /// The seq of its last change.
+  int64_t seq = 0;
+  /// The quantity it was made with: a retry of POST /reservations names it.
+  int64_t requested = 0;
+  /// Units of its shipped quantity already returned (all its returns).
+  int64_t returned = 0;
+};
+
+/// A customer return of units of a shipped reservation.
+struct customer_return {
+  std::string id;
+  std::string reservation;
+  std::string sku;
+  int64_t quantity = 0;
+  return_status status = return_status::received;
+  /// The inspection's decision (0 until INSPECTED): restocked + damaged ==
+  /// quantity.
+  int64_t restocked = 0;
+  int64_t damaged = 0;
   /// The seq of its last change.
   int64_t seq = 0;
 };
@@ -146,6 +176,21 @@ class warehouse {
   outcome ship(const std::string& id);
   /// DELETE /reservations/{id}; idempotent.
   outcome release(const std::string& id);
+  /// POST /reservations/{id}/reduce: a RESERVED or BLOCKED reservation keeps
+  /// `quantity` of its units, the rest go back to its SKU; idempotent (the
+  /// quantity it already holds answers it unchanged).
+  outcome reduce(const std::string& id, int64_t quantity);
+  /// POST /returns: `quantity` units of a SHIPPED reservation come back
+  /// (onHand and unallocatable rise); idempotent by id.
+  outcome receive_return(const std::string& id,
+                         const std::string& reservation_id, int64_t quantity);
+  /// POST /returns/{id}/inspect: of a RECEIVED return, `restock` units go
+  /// back to sale (a RETURN event) and `damaged` stay unallocatable; either
+  /// may be left out (it is the rest of the return). Idempotent.
+  outcome inspect_return(const std::string& id, std::optional<int64_t> restock,
+                         std::optional<int64_t> damaged);
+  /// GET /returns/{id}.
+  outcome return_state(const std::string& id) const;
   /// GET /events; `after` empty means from the start. With probability
   /// `duplicate_rate` a page first repeats one event from before the cursor
   /// (at-least-once delivery); `duplicated` tells whether it did.
@@ -165,7 +210,8 @@ class warehouse {
   /// Puts checked seed rows (distinct, valid SKUs) then runs a "seed" batch;
   /// nothing changes when they do not all fit.
   outcome load_rows(const std::vector<sku_row>& rows);
-  /// SKUs, reservation counts, the feed's length and the batch job.
+  /// SKUs, reservation and return counts, the feed's length and the batch
+  /// job.
   json stock_state() const;
 
   // -- the batch job ----------------------------------------------------------
@@ -190,6 +236,8 @@ class warehouse {
   const sku_state* find_sku(const std::string& sku) const;
   /// A reservation, or null.
   const reservation* find_reservation(const std::string& id) const;
+  /// A customer return, or null.
+  const customer_return* find_return(const std::string& id) const;
 
  protected:
   /// The injected clock.
@@ -205,6 +253,7 @@ class warehouse {
 
   json sku_json(const sku_state& s) const;
   json reservation_json(const reservation& r) const;
+  json return_json(const customer_return& r) const;
   json event_json(const stock_event& ev) const;
   void append_event(const std::string& type, const std::string& sku,
                     int64_t quantity, const std::string& lot);
@@ -230,6 +279,7 @@ class warehouse {
   int64_t seq_ = 0;
   std::map<std::string, sku_state> skus_;
   std::map<std::string, reservation> reservations_;
+  std::map<std::string, customer_return> returns_;
   std::vector<stock_event> events_;
 
   // The last batch snapshot.

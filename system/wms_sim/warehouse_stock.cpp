@@ -1,5 +1,5 @@
-// The warehouse's admin side: SKUs put or replaced, receipts, adjustments
-// and seeds.
+// The warehouse's stock changes: the admin side (SKUs put or replaced,
+// receipts, adjustments and seeds) and customer returns of shipped units.
 #include <cstdio>
 
 #include "system/wms_sim/warehouse.hpp"
@@ -21,6 +21,14 @@ outcome invalid_sku() {
 outcome invalid_quantity() {
   return invalid("quantity",
                  "quantity must be in 1.." + std::to_string(quantity_max));
+}
+
+outcome invalid_id() {
+  return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
+}
+
+outcome unknown_return(const std::string& id) {
+  return fail(404, "UNKNOWN_RETURN", "no return " + id);
 }
 
 outcome on_hand_overflow() {
@@ -175,6 +183,117 @@ outcome warehouse::load_rows(const std::vector<sku_row>& rows) {
                            {"batch", b.batch},
                            {"asOf", b.as_of_ms},
                            {"reflects", b.reflects}}};
+}
+
+// -- customer returns --------------------------------------------------------
+
+outcome warehouse::receive_return(const std::string& id,
+                                  const std::string& reservation_id,
+                                  int64_t quantity) {
+  if (!valid_id(id))
+    return invalid_id();
+  if (!valid_id(reservation_id))
+    return invalid("reservation",
+                   "a reservation id is 1..128 characters of [A-Za-z0-9._:-]");
+  if (quantity < 1 || quantity > quantity_max)
+    return invalid_quantity();
+  if (auto i = returns_.find(id); i != returns_.end()) {
+    auto& r = i->second;
+    if (r.reservation != reservation_id || r.quantity != quantity)
+      return fail(409, "IDEMPOTENCY_CONFLICT",
+                  "return " + id + " exists with reservation " + r.reservation +
+                      " and quantity " + std::to_string(r.quantity));
+    return outcome{200, return_json(r)};
+  }
+  outcome error;
+  auto* res = find_reservation(reservation_id, error);
+  if (!res)
+    return error;
+  if (res->status != reservation_status::shipped)
+    return invalid_state("reservation " + reservation_id + " is " +
+                         to_string(res->status) +
+                         "; only a SHIPPED reservation takes returns");
+  auto returnable = res->quantity - res->returned;
+  if (quantity > returnable)
+    return fail(409, "RETURN_EXCEEDS_SHIPPED",
+                "only " + std::to_string(returnable) +
+                    " units of reservation " + reservation_id +
+                    " can still be returned",
+                json{{"returnable", returnable}});
+  if (returns_.size() >= limits_.returns_max)
+    return capacity_exceeded("returns");
+  auto& s = skus_.at(res->sku);
+  if (s.on_hand + quantity > on_hand_max)
+    return on_hand_overflow();
+  // On hand again, but not for sale until an inspection restocks them.
+  s.on_hand += quantity;
+  s.unallocatable += quantity;
+  res->returned += quantity;
+  auto& r = returns_[id];
+  r = customer_return{id, reservation_id, res->sku, quantity};
+  r.seq = ++seq_;
+  return outcome{201, return_json(r)};
+}
+
+outcome warehouse::inspect_return(const std::string& id,
+                                  std::optional<int64_t> restock,
+                                  std::optional<int64_t> damaged) {
+  if (!valid_id(id))
+    return invalid_id();
+  if (!restock && !damaged)
+    return invalid("restock", "restock or damaged is required");
+  auto i = returns_.find(id);
+  if (i == returns_.end())
+    return unknown_return(id);
+  auto& r = i->second;
+  auto range = "0.." + std::to_string(r.quantity) + " (the return's quantity)";
+  if (restock && (*restock < 0 || *restock > r.quantity))
+    return invalid("restock", "restock must be in " + range);
+  if (damaged && (*damaged < 0 || *damaged > r.quantity))
+    return invalid("damaged", "damaged must be in " + range);
+  if (restock && damaged && *restock + *damaged != r.quantity)
+    return invalid("damaged", "restock and damaged must add up to the "
+                              "return's quantity " +
+                                  std::to_string(r.quantity));
+  auto keep = restock ? *restock : r.quantity - *damaged;
+  auto lost = r.quantity - keep;
+  if (r.status == return_status::inspected) {
+    if (r.restocked != keep || r.damaged != lost)
+      return fail(409, "IDEMPOTENCY_CONFLICT",
+                  "return " + id + " was inspected with restock " +
+                      std::to_string(r.restocked) + " and damaged " +
+                      std::to_string(r.damaged));
+    return outcome{200, return_json(r)};
+  }
+  auto& s = skus_.at(r.sku);
+  // Checked before anything changes: a refused inspection changes nothing.
+  if (keep > 0 && events_.size() >= limits_.events_max)
+    return capacity_exceeded("events");
+  if (keep > s.unallocatable)
+    return invalid_state("only " + std::to_string(s.unallocatable) +
+                         " units of " + r.sku + " are unallocatable");
+  s.unallocatable -= keep;
+  r.status = return_status::inspected;
+  r.restocked = keep;
+  r.damaged = lost;
+  if (keep > 0) {
+    // Restocked units are orderable again: the fast path sees them at once.
+    // The inspection and its event are one change, with one seq.
+    append_event("RETURN", r.sku, keep, "");
+    r.seq = seq_;
+  } else {
+    r.seq = ++seq_;
+  }
+  return outcome{200, return_json(r)};
+}
+
+outcome warehouse::return_state(const std::string& id) const {
+  if (!valid_id(id))
+    return invalid_id();
+  auto i = returns_.find(id);
+  if (i == returns_.end())
+    return unknown_return(id);
+  return outcome{200, return_json(i->second)};
 }
 
 } // namespace oms::wms_sim
