@@ -15,7 +15,8 @@ namespace oms::wms_sim {
 std::optional<std::vector<std::string>> decode_path(const std::string& path);
 
 /// Whether the path is one of the WMS's public routes (rate-limited,
-/// fault-injected and counted): /inventory, /reservations and /events.
+/// fault-injected and counted): /inventory, /reservations, /returns and
+/// /events.
 bool is_public_path(const std::vector<std::string>& seg);
 
 /// "POST /reservations": the method and the pattern the path matches, or
