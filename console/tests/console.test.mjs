@@ -171,6 +171,55 @@ test('an order offers only what its state allows; cancelling it puts the stock b
   await page.locator('[data-stat="available"]', { hasText: String(after) }).waitFor(wait);
 });
 
+test('an order ships line by line and a return is received and inspected in the console', async () => {
+  assert.equal((await api('POST', '/v1/inventory/MUG/receipts', { quantity: 10, unitPrice: 500 })).status, 200);
+  const customer = await newCustomer();
+  const created = await order(customer.customerId, 'MUG', 3);
+  assert.equal((await api('POST', `/v1/orders/${created.id}/pay`, { amount: 1500 })).status, 200);
+  await page.goto(`${shop.url}/console/#/orders/${created.id}`);
+  await page.getByRole('heading', { name: `Order ${created.id}` }).waitFor(wait);
+  const ship = page.getByRole('group', { name: 'Ship some units' });
+  await ship.getByLabel('MUG (up to 3)').fill('2');
+  await ship.getByLabel('Carrier').fill('BlueDart');
+  await ship.getByLabel('Tracking number').fill('BD123');
+  await page.getByRole('button', { name: 'Ship units' }).click();
+  await page.getByRole('dialog').getByText('Ship 2 × MUG?').waitFor(wait);
+  await page.getByRole('dialog').getByRole('button', { name: 'Yes, ship units' }).click();
+  await page.getByText('PARTIALLY_SHIPPED', { exact: true }).first().waitFor(wait);
+  await page.getByRole('cell', { name: 'BD123' }).waitFor(wait);
+  let rec = (await api('GET', `/v1/orders/${created.id}`)).body;
+  assert.equal(rec.status, 'PARTIALLY_SHIPPED');
+  assert.equal(rec.shipments[0].carrier, 'BlueDart');
+  assert.equal(rec.lines[0].shippedQuantity, 2);
+  // The last unit ships with the order's Ship.
+  await page.getByRole('button', { name: 'Ship', exact: true }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Yes, ship' }).click();
+  await page.getByText('SHIPPED', { exact: true }).first().waitFor(wait);
+  assert.equal((await api('POST', `/v1/orders/${created.id}/deliver`, {})).status, 200);
+  const asked = await api('POST', `/v1/orders/${created.id}/returns`, { lines: [{ sku: 'MUG', quantity: 2, reason: 'chipped' }] });
+  assert.equal(asked.status, 201, JSON.stringify(asked.body));
+  await page.reload();
+  const ret = page.locator('[data-return="ret_1"]');
+  await page.locator('[data-return="ret_1"][data-status="REQUESTED"]').waitFor(wait);
+  await ret.getByRole('button', { name: 'Receive', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Receive' }).getByRole('button', { name: 'Yes, receive' }).click();
+  await page.locator('[data-return="ret_1"][data-status="RECEIVED"]').waitFor(wait);
+  const inspect = page.getByRole('group', { name: 'Inspect ret_1' });
+  await inspect.getByLabel(/MUG: units back on sale/).fill('1');
+  await inspect.getByRole('button', { name: 'Inspect', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Inspect' }).getByText(/Restock 1 × MUG, set aside damaged 1 × MUG/).waitFor(wait);
+  await page.getByRole('dialog', { name: 'Inspect' }).getByRole('button', { name: 'Yes, inspect' }).click();
+  await page.locator('[data-return="ret_1"][data-status="REFUNDED"]').waitFor(wait);
+  rec = (await api('GET', `/v1/orders/${created.id}`)).body;
+  assert.equal(rec.refundedAmount, 1000);
+  assert.equal(rec.returns[0].lines[0].damaged, 1);
+  const mug = (await api('GET', '/v1/inventory/MUG')).body;
+  assert.equal(mug.available, 8);
+  assert.equal(mug.onHand, 9);
+  await axeCheck('order-returns');
+  await page.screenshot({ path: screenshotPath('order-returns'), fullPage: true });
+});
+
 test('an EXTERNAL SKU shows how its count derives from the WMS snapshot', async () => {
   // The first read of an EXTERNAL SKU asks the WMS.
   let view;

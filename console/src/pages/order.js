@@ -1,9 +1,11 @@
 // One order: lines with their lots, amounts (paid, refunded, due), payments,
-// the history as a timeline, and the actions its state allows now (the
-// order's `actions`), each confirmed and guarded by the order's version.
+// shipments, returns, the history as a timeline, and the actions its state
+// allows now (the order's `actions`, shipping some units, the steps of its
+// returns), each confirmed and guarded by the order's version.
 import { html, useEffect, useRef, useState } from '../vendor/preact-htm.js';
 import { call, followFromNow } from '../api.js';
 import { count, money, when, href, ErrorBox, ConfirmButton, StatusBadge, useLoad } from '../ui.js';
+import { Returns, ShipLines } from './order_after_sale.js';
 
 // The console offers these; paying is the customer's.
 const offered = [
@@ -56,6 +58,7 @@ export function Order({ id }) {
           ${!actions.some((a) => offered.some(([x]) => x === a)) ? html`<p>Nothing can be done to this order now.</p>` : null}
         </div>
         ${actions.includes('cancel') && o.lines.length > 1 ? html`<${CancelLines} order=${o} etag=${etag} onDone=${() => loaded.reload()} />` : null}
+        ${actions.includes('ship') && o.seller === 'INTERNAL' ? html`<${ShipLines} order=${o} etag=${etag} onDone=${() => loaded.reload()} />` : null}
       </section>
       <section aria-labelledby="lines-h"><h2 id="lines-h">Lines</h2>
         <table class="grid"><thead><tr><th scope="col">SKU</th><th scope="col" class="num">Units</th><th scope="col" class="num">Cancelled</th>
@@ -83,6 +86,7 @@ export function Order({ id }) {
             <td>${s.lines.map((l) => `${l.sku} × ${l.quantity}`).join(', ')}</td>
             <td>${s.carrier || ''}</td><td>${s.trackingNumber || ''}</td></tr>`)}</tbody></table>` : null}
       </section>
+      <${Returns} order=${o} etag=${etag} onDone=${() => loaded.reload()} />
       <section aria-labelledby="hist-h"><h2 id="hist-h">History</h2>
         <ol class="timeline">${o.history.map((h) => html`<li><time datetime=${h.at}>${when(h.at)}</time>
           <span class="type">${h.from === h.to ? h.to : `${h.from} → ${h.to}`}</span>
