@@ -83,8 +83,11 @@ void ask_next(audit_collector_ptr self) {
         .then(
             [=](stock_snapshot& snap) {
               self->state.sku_answered[i] = 1;
-              // A SKU whose first receipt never became durable is no SKU.
-              if (snap.view.unit_price > 0)
+              // A SKU whose first receipt never became durable is no SKU;
+              // an EXTERNAL one is audited even before a snapshot (holds
+              // restored after a restart are checked all the same).
+              if (snap.view.unit_price > 0 ||
+                  snap.view.seller == seller::external)
                 self->state.snapshots.push_back(std::move(snap));
               arrive();
             },

@@ -170,6 +170,17 @@ void external_ledger::refused(const order_id& order) {
   holds_.erase(order);
 }
 
+void external_ledger::forgotten(const order_id& order) {
+  auto i = holds_.find(order);
+  if (i == holds_.end())
+    return;
+  auto& h = i->second;
+  h.known = wms_state::none;
+  h.reserve_seq = 0;
+  h.wms_quantity = 0;
+  h.requested = false;
+}
+
 void external_ledger::mark_requested(const order_id& order, int64_t quantity) {
   if (auto i = holds_.find(order); i != holds_.end()) {
     i->second.requested = true;

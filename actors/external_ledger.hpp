@@ -120,6 +120,11 @@ class external_ledger {
   /// The WMS refused the reservation: the hold ends at once.
   void refused(const order_id& order);
 
+  /// The WMS has no reservation for the order (it never had one, or lost
+  /// it): whatever it acknowledged before no longer counts, and a
+  /// reservation of the units the order holds now is asked for afresh.
+  void forgotten(const order_id& order);
+
   /// Marks that a reservation of `quantity` units was asked for (it may
   /// exist at the WMS).
   void mark_requested(const order_id& order, int64_t quantity);

@@ -2,6 +2,8 @@
 // the SKU at once; the WMS follows in the background (external_sku_wms.cpp).
 #include "actors/external_sku.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "actors/external_sku_steps.hpp"
 #include "actors/wms_answers.hpp"
 #include "messages/type_ids.hpp"
@@ -122,20 +124,32 @@ caf::result<stock_view> report_return(ext_ptr self, const stock_change& c) {
               rp.deliver(view(self));
               return;
             }
-            // E.g. the WMS has not shipped the reservation yet (our ship
-            // call is still being retried): the step is asked again later.
             log::warn("external.return_refused",
                       {{"sku", self->state.sku},
                        {"return", call.return_id},
                        {"op", to_string(call.op)},
                        {"status", int64_t{resp.status}},
                        {"body", resp.body}});
-            rp.deliver(
-                make_error(errc::conflict,
-                           "the seller's warehouse did not take the return's " +
-                               std::string{to_string(call.op)} + ": " +
-                               std::to_string(resp.status) + " " +
-                               wms_error_code(resp.body)));
+            auto code = wms_error_code(resp.body);
+            auto what = std::string{to_string(call.op)} + " of " +
+                        call.return_id + ": " + std::to_string(resp.status) +
+                        " " + code;
+            nlohmann::json details{{"wmsStatus", resp.status},
+                                   {"wmsCode", code}};
+            // The WMS has not shipped the reservation yet (our ship call
+            // is still being retried): the step is asked again later.
+            if (resp.status == 409 && code == "INVALID_STATE") {
+              rp.deliver(make_error(
+                  errc::wms_unavailable,
+                  "the seller's warehouse has not shipped the units yet (" +
+                      what + "): ask again once it has",
+                  details.dump()));
+              return;
+            }
+            rp.deliver(make_error(
+                errc::conflict,
+                "the seller's warehouse refused the return's " + what,
+                details.dump()));
           },
           [=](caf::error& err) mutable { rp.deliver(err); });
   return rp;

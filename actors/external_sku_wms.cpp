@@ -4,6 +4,9 @@
 // failed calls retried on a timer; and the SKU's snapshot is read again once
 // the WMS's next batch should have run.
 #include <algorithm>
+#include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "actors/external_sku_steps.hpp"
 #include "actors/wms_answers.hpp"
@@ -109,19 +112,37 @@ void on_refused(ext_ptr self, const order_id& order, int64_t quantity,
 }
 
 // The WMS has no such reservation: a release is done; anything else starts
-// over.
+// over, from a reservation of what the order holds now (the old one's
+// sequence no longer says what a snapshot excludes).
 void on_unknown_reservation(ext_ptr self, const order_id& order, wms_op op,
-                            int64_t quantity, int64_t reserve_seq) {
+                            int64_t quantity) {
   auto& st = self->state;
-  // A release settles the hold, and acknowledged() drops it.
-  st.ledger.acknowledged(
-      order, op == wms_op::release ? wms_state::released : wms_state::none, 0);
   st.in_flight.erase(order);
-  journal_wms(
-      self, order, quantity, reserve_seq,
-      to_string(wms_standing{
-          op == wms_op::release ? wms_state::released : wms_state::none, {}}),
-      [=](caf::error) { sync(self, order); });
+  if (op == wms_op::release) {
+    // acknowledged() drops the settled hold.
+    st.ledger.acknowledged(order, wms_state::released, 0);
+    journal_wms(self, order, quantity, 0,
+                to_string(wms_standing{wms_state::released, {}}),
+                [=](caf::error) { sync(self, order); });
+    return;
+  }
+  st.ledger.forgotten(order);
+  auto* h = st.ledger.find(order);
+  journal_wms(self, order, h ? h->quantity : quantity, 0,
+              to_string(wms_standing{wms_state::none, {}}),
+              [=](caf::error) { sync(self, order); });
+}
+
+// The WMS's figure in an error answer's "error.<field>", or nullopt.
+std::optional<int64_t> error_figure(const std::string& body,
+                                    const char* field) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_object())
+    return std::nullopt;
+  auto& e = j["error"];
+  if (!e.contains(field) || !e[field].is_number_integer())
+    return std::nullopt;
+  return e[field].get<int64_t>();
 }
 
 // Interprets the WMS's final answer to `call` for `order`.
@@ -139,15 +160,32 @@ void on_answer(ext_ptr self, const order_id& order, const wms_call& call,
     return;
   }
   // The WMS holds fewer units than we still hold for the order: nothing
-  // to reduce, and nothing a retry would change.
+  // to reduce, and nothing a retry would change. Its figure is kept, for
+  // the audit to report.
   if (op == wms_op::reduce && resp.status == 409 &&
       code == "QUANTITY_ABOVE_RESERVATION") {
     log::error("external.wms_holds_less", {{"sku", st.sku},
                                            {"order", order},
                                            {"holds", h->quantity},
                                            {"body", resp.body}});
-    st.ledger.acknowledged_quantity(order, h->quantity);
+    auto there = error_figure(resp.body, "quantity");
+    st.ledger.acknowledged_quantity(
+        order,
+        there && *there > 0 && *there < h->quantity ? *there : h->quantity);
     st.in_flight.erase(order);
+    return;
+  }
+  // A reserve asked again after a partial cancel, for the units it first
+  // asked for, that the WMS cannot grant: the WMS has no such reservation
+  // (it answers a repeat of one it has as before), so it is asked for the
+  // units the order holds now.
+  if (op == wms_op::reserve && resp.status == 409 &&
+      code == "INSUFFICIENT_STOCK" && call.quantity > h->quantity) {
+    st.ledger.forgotten(order);
+    st.in_flight.erase(order);
+    journal_wms(self, order, h->quantity, 0,
+                to_string(wms_standing{wms_state::none, {}}),
+                [=](caf::error) { sync(self, order); });
     return;
   }
   if (op == wms_op::reserve &&
@@ -156,8 +194,11 @@ void on_answer(ext_ptr self, const order_id& order, const wms_call& call,
     on_refused(self, order, quantity, code);
     return;
   }
-  if (resp.status == 404 && code == "UNKNOWN_RESERVATION") {
-    on_unknown_reservation(self, order, op, quantity, h->reserve_seq);
+  // (A reserve makes the reservation: its 404 is retried like any answer
+  // we cannot use, not started over at once.)
+  if (resp.status == 404 && code == "UNKNOWN_RESERVATION" &&
+      op != wms_op::reserve) {
+    on_unknown_reservation(self, order, op, quantity);
     return;
   }
   log::error("external.wms_refused_call", {{"sku", st.sku},

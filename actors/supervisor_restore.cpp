@@ -92,9 +92,11 @@ external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
       i = ledgers.emplace(sku, external_ledger{safety_buffer}).first;
     return i->second;
   };
-  // Reservations of orders that shipped them: the WMS ships them even if
-  // the order's SKU actor had not journaled so before it stopped.
-  std::set<std::pair<order_id, sku_id>> shipped;
+  // Reservations of orders that shipped them, with the units that shipped:
+  // the WMS ships them even if the order's SKU actor had not journaled so
+  // before it stopped (a partial cancel it has not acknowledged is reduced
+  // first).
+  std::map<std::pair<order_id, sku_id>, int64_t> shipped;
   for (auto& rec : orders) {
     if (rec.seller != seller::external)
       continue;
@@ -104,7 +106,8 @@ external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
       if (rec.status == order_status::shipped ||
           rec.status == order_status::delivered) {
         if (line.quantity > line.cancelled_quantity)
-          shipped.emplace(rec.id, line.sku);
+          shipped.emplace(std::pair{rec.id, line.sku},
+                          line.quantity - line.cancelled_quantity);
         continue;
       }
       auto qty = held_quantity(rec, line);
@@ -129,8 +132,10 @@ external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
       h.order = row.order;
       h.quantity = row.quantity;
       // No live hold: the order ended; ship if that was asked, else release.
-      h.wanted = row.state.wanted == wms_state::shipped ||
-                         shipped.count({row.order, row.sku}) > 0
+      auto ship = shipped.find({row.order, row.sku});
+      if (ship != shipped.end())
+        h.quantity = std::min(row.quantity, ship->second);
+      h.wanted = row.state.wanted == wms_state::shipped || ship != shipped.end()
                      ? wms_state::shipped
                      : wms_state::released;
     }

@@ -251,13 +251,67 @@ TEST_CASE("external: a return step the WMS does not take is left to be asked "
       ret(x, b->record.id,
           return_step_of(return_step::request, {}, {{"EXT-4", 1, "", 0, 0}})));
   // The WMS still holds them BLOCKED (our ship call waits for its retry
-  // timer): it refuses a return of units it never shipped.
+  // timer): it refuses a return of units it has not shipped, which is
+  // asked again later.
   auto early =
       ret(x, b->record.id, return_step_of(return_step::receive, "ret_1"));
-  CHECK(code(early) == "CONFLICT");
+  CHECK(code(early) == "WMS_UNAVAILABLE");
   x.f->advance(5s); // the ship reaches the WMS
   CHECK(x.wms->status_of(reservation_id(b->record.id, "EXT-4")) == "SHIPPED");
   early = ret(x, b->record.id, return_step_of(return_step::receive, "ret_1"));
   REQUIRE_MESSAGE(early, why(early));
   CHECK(early->returns[0].status == return_status::received);
+}
+
+TEST_CASE("external: a shipped order restored before its reduction reached "
+          "the WMS ships only what the customer kept") {
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-R1", 10, 1000, true);
+  order_id id;
+  {
+    ext_fixture x{store, wms};
+    auto a = x.order("c1", "EXT-R1", 6);
+    REQUIRE_MESSAGE(a, why(a));
+    id = a->record.id;
+    wms->down = true;
+    REQUIRE(x.f->cancel_lines(id, {{"EXT-R1", 4, seller::external}}));
+    x.f->must_apply(id, command_kind::confirm);
+    x.f->must_pay(id, 2000);
+    REQUIRE(x.f->must_apply(id, command_kind::ship).status ==
+            order_status::shipped);
+  }
+  wms->down = false;
+  ext_fixture y{store, wms, false, external_t0 + 60'000};
+  y.f->sched.run();
+  y.f->advance(10s);
+  auto ra = reservation_id(id, "EXT-R1");
+  REQUIRE(wms->status_of(ra) == "SHIPPED");
+  CHECK(wms->sim.find_reservation(ra)->quantity == 2);
+  CHECK(wms->sim.find_sku("EXT-R1")->shipped == 2);
+  CHECK(wms->sim.find_sku("EXT-R1")->on_hand == 8);
+}
+
+TEST_CASE("external: a reserve asked again after a partial cancel that the "
+          "WMS cannot grant in full is asked for the units left, and the "
+          "order lives") {
+  auto store = std::make_shared<memory_store>();
+  ext_fixture x{store};
+  x.wms->sim.put_sku("EXT-R2", 10, 1000, true);
+  REQUIRE(x.stock("EXT-R2").available == 10);
+  x.wms->down = true;
+  auto a = x.order("c1", "EXT-R2", 6);
+  REQUIRE_MESSAGE(a, why(a));
+  auto id = a->record.id;
+  REQUIRE(x.f->cancel_lines(id, {{"EXT-R2", 4, seller::external}}));
+  REQUIRE(x.wms->sim.adjust("EXT-R2", 6, "DAMAGE", "").ok()); // 4 left there
+  x.wms->down = false;
+  x.f->advance(10s);
+  auto rec = x.f->get_order(id);
+  REQUIRE_MESSAGE(rec, why(rec));
+  CHECK(rec->status == order_status::created);
+  auto ra = reservation_id(id, "EXT-R2");
+  CHECK(x.wms->status_of(ra) == "RESERVED");
+  CHECK(x.wms->sim.find_reservation(ra)->quantity == 2);
+  CHECK(x.stock("EXT-R2").external.wms_pending == 0);
 }
