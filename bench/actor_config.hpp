@@ -4,20 +4,31 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include <caf/actor_system_config.hpp>
 
 namespace oms::bench {
 
-/// Silences CAF's console and file logs in `cfg` and, when `actor_threads`
-/// is above 0, caps the scheduler at that many threads (else one per core,
-/// as omsd).
+/// Silences CAF's console and file logs in `cfg`, runs the actors on
+/// `scheduler` ("stealing" or "sharing", as omsd's --actor-scheduler) and,
+/// when `actor_threads` is above 0, caps the scheduler at that many threads
+/// (else one per core, as omsd).
 inline void quiet_actor_config(caf::actor_system_config& cfg,
-                               size_t actor_threads) {
+                               size_t actor_threads,
+                               const std::string& scheduler = "stealing") {
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("scheduler.policy", scheduler == "sharing" ? caf::atom("sharing")
+                                                     : caf::atom("stealing"));
   if (actor_threads > 0)
     cfg.set("scheduler.max-threads", actor_threads);
 }
+
+/// The values of --actor-scheduler.
+inline const char* actor_scheduler_help =
+    "The actors' scheduler: stealing (a queue per thread, idle threads poll "
+    "the others; omsd's default) or sharing (one queue, idle threads "
+    "sleep)";
 
 } // namespace oms::bench

@@ -37,6 +37,7 @@ struct options {
   double warmup = 1;
   std::string mode = "both";
   size_t actor_threads = 0;
+  std::string actor_scheduler = "stealing";
   bool quiet = false;
 };
 
@@ -206,12 +207,16 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"both", "actors", "threads"}));
   app.add_option("--actor-threads", o.actor_threads,
                  "Scheduler threads (default: one per core, as omsd)");
+  app.add_option("--actor-scheduler", o.actor_scheduler,
+                 oms::bench::actor_scheduler_help)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stealing", "sharing"}));
   app.add_flag("--quiet", o.quiet, "No progress bar and no human lines");
   CLI11_PARSE(app, argc, argv);
 
   // The configuration omsd runs its actors with.
   caf::actor_system_config cfg;
-  oms::bench::quiet_actor_config(cfg, o.actor_threads);
+  oms::bench::quiet_actor_config(cfg, o.actor_threads, o.actor_scheduler);
   caf::actor_system sys{cfg};
   std::vector<std::string> modes;
   if (o.mode == "both" || o.mode == "actors")

@@ -60,6 +60,7 @@ struct options {
   int64_t stock = 0; // 0: ample (flash: 1000)
   std::string data_dir;
   size_t actor_threads = 0;
+  std::string actor_scheduler = "stealing";
   bool quiet = false;
 };
 
@@ -403,7 +404,7 @@ int run(const options& o_in) {
   }
   log::set_level(log::level::error);
   caf::actor_system_config cfg;
-  bench::quiet_actor_config(cfg, o.actor_threads);
+  bench::quiet_actor_config(cfg, o.actor_threads, o.actor_scheduler);
   register_types(cfg);
   caf::actor_system sys{cfg};
   std::string db_path;
@@ -641,6 +642,10 @@ int main(int argc, char** argv) {
                  "file is removed afterwards");
   app.add_option("--actor-threads", o.actor_threads,
                  "Scheduler threads (default: one per core, as omsd)");
+  app.add_option("--actor-scheduler", o.actor_scheduler,
+                 oms::bench::actor_scheduler_help)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stealing", "sharing"}));
   app.add_flag("--quiet", o.quiet, "No progress bar and no human lines");
   CLI11_PARSE(app, argc, argv);
   return run(o);

@@ -53,6 +53,7 @@ struct options {
   int clients = 32;
   int terminal_percent = 10;
   size_t actor_threads = 0;
+  std::string actor_scheduler = "stealing";
   bool audit = true;
   bool quiet = false;
   /// "memory" or "sqlite" (omsd's default store, in a temporary directory,
@@ -179,7 +180,7 @@ size_t await_running_at_most(caf::actor_system& sys, size_t n,
 int run(const options& o) {
   log::set_level(log::level::error);
   caf::actor_system_config cfg;
-  bench::quiet_actor_config(cfg, o.actor_threads);
+  bench::quiet_actor_config(cfg, o.actor_threads, o.actor_scheduler);
   register_types(cfg);
   caf::actor_system sys{cfg};
   settings s;
@@ -544,6 +545,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100));
   app.add_option("--actor-threads", o.actor_threads,
                  "Scheduler threads (default: one per core, as omsd)");
+  app.add_option("--actor-scheduler", o.actor_scheduler,
+                 oms::bench::actor_scheduler_help)
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stealing", "sharing"}));
   app.add_flag("!--no-audit", o.audit,
                "Skip the full audit at the end (it asks every live order; "
                "the per-SKU sums are still checked)");

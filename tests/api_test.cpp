@@ -161,11 +161,22 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
   CHECK(res.config->webhook_retry_max == defaults.webhook_retry_max);
   CHECK(res.config->webhook_failures_max == defaults.webhook_failures_max);
   CHECK(res.config->webhook_rotation_grace == defaults.webhook_rotation_grace);
+  CHECK(res.config->actor_scheduler == defaults.actor_scheduler);
+  CHECK(defaults.actor_scheduler == "stealing");
   // Flags override the file.
   auto over = parse(
       {"--config", OMS_SOURCE_DIR "/config/omsd.conf", "--hold-ttl", "30s"});
   REQUIRE(over.config);
   CHECK(over.config->hold_ttl == 30'000ms);
+}
+
+TEST_CASE("config: the actors' scheduler is sharing or stealing, nothing "
+          "else") {
+  auto share = parse({"--actor-scheduler", "sharing"});
+  REQUIRE(share.config);
+  CHECK(share.config->actor_scheduler == "sharing");
+  for (auto bad : {"", "testing", "Stealing", "sharing\n"})
+    CHECK_MESSAGE(!parse({"--actor-scheduler", bad}).config, bad);
 }
 
 TEST_CASE("config: omsd's request limits and timeout default to the order "

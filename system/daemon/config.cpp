@@ -61,6 +61,13 @@ void add_server_flags(CLI::App& app, daemon_config& cfg) {
       ->capture_default_str()
       ->check(CLI::Range(0, 256))
       ->group(listen_group);
+  app.add_option("--actor-scheduler", cfg.actor_scheduler,
+                 "How actors are scheduled: stealing (a queue per thread, "
+                 "idle threads poll the others) or sharing (one queue, idle "
+                 "threads sleep: less CPU when idle, slower over HTTP)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stealing", "sharing"}))
+      ->group(listen_group);
   app.add_option("--max-body-bytes", cfg.limits.body_bytes_max,
                  "Largest request body; larger gets 413")
       ->capture_default_str()

@@ -29,6 +29,9 @@ struct daemon_config {
   uint16_t port = 8080;
   size_t io_threads = 2;
   size_t actor_threads = 0; // 0: one per core
+  /// "stealing" (a queue per thread; idle threads poll the others) or
+  /// "sharing" (one queue; idle threads sleep).
+  std::string actor_scheduler = "stealing";
   std::chrono::milliseconds request_timeout = request_timeout_default;
   std::chrono::milliseconds drain_timeout = std::chrono::seconds(10);
   // -- connections (system/http/server.hpp)

@@ -145,6 +145,9 @@ void configure_actors(caf::actor_system_config& caf_cfg,
   register_types(caf_cfg);
   caf_cfg.set("logger.console-verbosity", caf::atom("quiet"));
   caf_cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  caf_cfg.set("scheduler.policy", cfg.actor_scheduler == "sharing"
+                                      ? caf::atom("sharing")
+                                      : caf::atom("stealing"));
   if (cfg.actor_threads > 0)
     caf_cfg.set("scheduler.max-threads", cfg.actor_threads);
 }

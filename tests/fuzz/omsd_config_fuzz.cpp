@@ -37,6 +37,8 @@ void check_config(const daemon_config& c) {
              "connections time out after some time");
   FUZZ_CHECK(c.io_threads >= 1 && c.io_threads <= 64 && c.actor_threads <= 256,
              "threads are within their ranges");
+  FUZZ_CHECK(c.actor_scheduler == "sharing" || c.actor_scheduler == "stealing",
+             "the actors' scheduler is one of the two");
   FUZZ_CHECK(c.limits.json_depth_max >= 2 && c.limits.json_depth_max <= 256,
              "the JSON depth is within its range");
   FUZZ_CHECK(c.store != store_kind::postgres || !c.postgres.empty(),
