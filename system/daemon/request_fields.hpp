@@ -73,6 +73,11 @@ seller parse_seller_field(const std::string& text, const std::string& field);
 /// An address object {line1, line2, city, postalCode, country}.
 address get_address(const json& j, const char* name, bool required);
 
+/// The array of lines `name`: 1 to `max_lines` entries (null if absent and
+/// not required).
+const json* line_array(const json& j, const char* name, bool required,
+                       size_t max_lines);
+
 /// 1..max_lines order lines {sku, quantity[, seller]}.
 std::vector<order_item> get_lines(const json& j, const char* name,
                                   bool required, seller default_seller,
