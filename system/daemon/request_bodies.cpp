@@ -117,51 +117,57 @@ order_command read_shipment(const json& j, const request_limits& limits) {
   return cmd;
 }
 
-return_command read_return_request(const json& j,
-                                   const request_limits& limits) {
+namespace {
+
+// A return's step with one item per object of the body's `lines` (nothing
+// else in the body); `read` fills the item from the line, `where` naming it
+// ("lines[k]").
+template <class Read>
+return_command
+return_lines(const json& j, const request_limits& limits, return_step step,
+             std::initializer_list<const char*> allowed, Read read) {
   only(j, {"lines"}, "");
   auto* i = line_array(j, "lines", true, limits.lines_per_order_max);
   return_command cmd;
-  cmd.step = return_step::request;
+  cmd.step = step;
   for (size_t k = 0; k < i->size(); ++k) {
     auto where = "lines[" + std::to_string(k) + "]";
     auto& line = (*i)[k];
     if (!line.is_object())
       invalid(where, "must be an object");
-    only(line, {"sku", "quantity", "reason"}, where);
+    only(line, allowed, where);
     return_item item;
     item.sku = *get_str(line, "sku", true, 64, where);
-    item.quantity =
-        *get_int(line, "quantity", true, 1, limits.line_quantity_max, where);
-    item.reason = get_str(line, "reason", false, 200, where).value_or("");
+    read(line, where, item);
     cmd.lines.push_back(std::move(item));
   }
   return cmd;
 }
 
+} // namespace
+
+return_command read_return_request(const json& j,
+                                   const request_limits& limits) {
+  return return_lines(
+      j, limits, return_step::request, {"sku", "quantity", "reason"},
+      [&](const json& line, const std::string& where, return_item& item) {
+        item.quantity = *get_int(line, "quantity", true, 1,
+                                 limits.line_quantity_max, where);
+        item.reason = get_str(line, "reason", false, 200, where).value_or("");
+      });
+}
+
 return_command read_return_inspection(const json& j,
                                       const request_limits& limits) {
-  only(j, {"lines"}, "");
-  auto* i = line_array(j, "lines", true, limits.lines_per_order_max);
-  return_command cmd;
-  cmd.step = return_step::inspect;
-  for (size_t k = 0; k < i->size(); ++k) {
-    auto where = "lines[" + std::to_string(k) + "]";
-    auto& line = (*i)[k];
-    if (!line.is_object())
-      invalid(where, "must be an object");
-    only(line, {"sku", "restock", "damaged"}, where);
-    return_item item;
-    item.sku = *get_str(line, "sku", true, 64, where);
-    item.restock =
-        get_int(line, "restock", false, 0, limits.line_quantity_max, where)
-            .value_or(0);
-    item.damaged =
-        get_int(line, "damaged", false, 0, limits.line_quantity_max, where)
-            .value_or(0);
-    cmd.lines.push_back(std::move(item));
-  }
-  return cmd;
+  return return_lines(
+      j, limits, return_step::inspect, {"sku", "restock", "damaged"},
+      [&](const json& line, const std::string& where, return_item& item) {
+        for (auto [name, target] : {std::pair{"restock", &item.restock},
+                                    std::pair{"damaged", &item.damaged}})
+          *target =
+              get_int(line, name, false, 0, limits.line_quantity_max, where)
+                  .value_or(0);
+      });
 }
 
 std::string read_reject_reason(const json& j) {
