@@ -402,7 +402,8 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
       [=](atom::get) { return get_view(self); },
       // Replies the counters and every order's hold, for audits. No errors.
       [=](atom::holds) {
-        return stock_snapshot{view(self), self->state.ledger.holds()};
+        // No problems of its own: the audit checks our ledger's counters.
+        return stock_snapshot{view(self), self->state.ledger.holds(), {}};
       },
       // Replies whether the units are granted. Errors: VALIDATION_FAILED,
       // UNKNOWN_SKU.
