@@ -89,7 +89,7 @@ TEST_CASE("external: a partial cancel reduces the WMS's reservation, and the "
 }
 
 TEST_CASE("external: a reduction the WMS misses is retried, and a restart "
-          "resumes it; the units stay the WMS's until then") {
+          "resumes it, and the units stay the WMS's until then") {
   auto store = std::make_shared<memory_store>();
   auto wms = std::make_shared<fake_wms>();
   wms->sim.put_sku("EXT-2", 10, 1000, true);

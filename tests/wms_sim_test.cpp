@@ -673,7 +673,7 @@ TEST_CASE("wms_sim: only a SHIPPED reservation takes returns") {
 }
 
 TEST_CASE("wms_sim: an inspection restocks units with a RETURN event and "
-          "leaves damaged ones unallocatable; a repeat changes nothing") {
+          "leaves damaged ones unallocatable, and a repeat changes nothing") {
   wms w;
   shipped_four(w);
   REQUIRE(post_return(w, "ret-1", "r-1", 3).status == 201);
@@ -732,7 +732,7 @@ TEST_CASE("wms_sim: an inspection restocks units with a RETURN event and "
   CHECK(w.s.state()["returns"] == json{{"RECEIVED", 0}, {"INSPECTED", 1}});
 }
 
-TEST_CASE("wms_sim: an all-damaged inspection has no event; bad decisions "
+TEST_CASE("wms_sim: an all-damaged inspection has no event, and bad decisions "
           "are 400 and change nothing") {
   wms w;
   shipped_four(w);
