@@ -37,6 +37,9 @@ void external_ledger::apply_delta(int64_t wms_seq, int64_t quantity) {
 }
 
 int64_t external_ledger::subtracted(const external_hold& h) const {
+  // Refused: nothing exists at the WMS, and the units are back here.
+  if (h.refused)
+    return 0;
   // The snapshot already excludes a reservation it reflects.
   if (h.reserve_seq > 0 && h.reserve_seq <= reflects_)
     return 0;
@@ -71,6 +74,10 @@ ledger_outcome external_ledger::reserve(const order_id& order, int64_t quantity,
     if (h.wanted == wms_state::released)
       return ledger_outcome::failure(errc::invalid_transition,
                                      "the order's hold was released");
+    if (h.refused) {
+      reply = reserve_reply{false, available(), unit_price_, {}};
+      return ledger_outcome::success(0);
+    }
     if (h.quantity != quantity)
       return holds_other_quantity(h.quantity);
     reply = reserve_reply{true, available(), unit_price_, {}};
@@ -91,7 +98,8 @@ ledger_outcome external_ledger::reserve(const order_id& order, int64_t quantity,
 
 ledger_outcome external_ledger::block(const order_id& order) {
   auto i = holds_.find(order);
-  if (i == holds_.end() || i->second.wanted == wms_state::released)
+  if (i == holds_.end() || i->second.wanted == wms_state::released ||
+      i->second.refused)
     return ledger_outcome::failure(errc::invalid_transition,
                                    "the order holds no units of this SKU");
   auto& h = i->second;
@@ -139,7 +147,7 @@ ledger_outcome external_ledger::consume(const order_id& order) {
   auto& h = i->second;
   if (h.wanted == wms_state::shipped || h.wanted == wms_state::released)
     return ledger_outcome::success(0);
-  if (h.wanted != wms_state::blocked)
+  if (h.wanted != wms_state::blocked || h.refused)
     return ledger_outcome::failure(errc::invalid_transition,
                                    "only blocked units can be shipped");
   h.wanted = wms_state::shipped;
@@ -167,7 +175,16 @@ void external_ledger::acknowledged_quantity(const order_id& order,
 }
 
 void external_ledger::refused(const order_id& order) {
-  holds_.erase(order);
+  auto i = holds_.find(order);
+  if (i == holds_.end())
+    return;
+  auto& h = i->second;
+  h.refused = true;
+  h.known = wms_state::none;
+  h.reserve_seq = 0;
+  h.wms_quantity = 0;
+  h.requested = false;
+  drop_settled();
 }
 
 void external_ledger::forgotten(const order_id& order) {
@@ -207,7 +224,8 @@ void external_ledger::drop_settled() {
 std::vector<order_id> external_ledger::out_of_sync() const {
   std::vector<order_id> result;
   for (auto& kvp : holds_)
-    if (kvp.second.wanted != kvp.second.known || needs_reduction(kvp.second))
+    if (!kvp.second.refused &&
+        (kvp.second.wanted != kvp.second.known || needs_reduction(kvp.second)))
       result.push_back(kvp.first);
   std::sort(result.begin(), result.end());
   return result;
@@ -277,7 +295,7 @@ stock_view external_ledger::view(const sku_id& sku, timestamp_ms now) const {
       v.reserved += h.quantity;
     else if (h.wanted == wms_state::blocked)
       v.blocked += h.quantity;
-    if (h.wanted != h.known || needs_reduction(h))
+    if (!h.refused && (h.wanted != h.known || needs_reduction(h)))
       ++v.external.wms_pending;
     v.external.pending_holds += subtracted(h);
   }

@@ -56,6 +56,10 @@ struct external_hold {
   int64_t reserve_seq = 0;
   /// A reservation may exist at the WMS (we asked for one).
   bool requested = false;
+  /// The WMS refused the reservation: the order is being cancelled. The
+  /// hold stays (so the order and our count agree until the cancel
+  /// releases it) but holds nothing back and grants nothing more.
+  bool refused = false;
 };
 
 class external_ledger {
@@ -117,7 +121,8 @@ class external_ledger {
   /// acknowledged a reserve or a reduction of that many).
   void acknowledged_quantity(const order_id& order, int64_t quantity);
 
-  /// The WMS refused the reservation: the hold ends at once.
+  /// The WMS refused the reservation: the units go back at once; the hold
+  /// stays, holding nothing back, until the order's cancel releases it.
   void refused(const order_id& order);
 
   /// The WMS has no reservation for the order (it never had one, or lost

@@ -309,7 +309,8 @@ void sync(ext_ptr self, const order_id& order) {
   if (st.in_flight.count(order) > 0)
     return;
   auto* h = st.ledger.find(order);
-  if (h == nullptr || (h->wanted == h->known && !needs_reduction(*h)))
+  if (h == nullptr || h->refused ||
+      (h->wanted == h->known && !needs_reduction(*h)))
     return;
   wms_call call;
   call.sku = st.sku;

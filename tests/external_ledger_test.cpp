@@ -149,13 +149,15 @@ TEST_CASE("external: shipping and blocking follow the order") {
   CHECK(l.block("zz").error == errc::invalid_transition);
 }
 
-TEST_CASE("external: a refused reservation ends the hold") {
+TEST_CASE("external: a refused reservation gives its units back at once, "
+          "and the hold ends with the order's release") {
   external_ledger l;
   l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
   REQUIRE(grant(l, "o1", 5));
   CHECK(l.available() == 0);
   l.refused("o1");
   CHECK(l.available() == 5);
+  l.release("o1");
   CHECK(l.holds().empty());
 }
 
@@ -216,4 +218,34 @@ TEST_CASE("external: the ledger reports a WMS that acknowledged what the order "
   auto all = problems[0] + "|" + problems[1];
   CHECK(all.find("acknowledged SHIPPED for order o1") != std::string::npos);
   CHECK(all.find("reserves 1 units for order o2") != std::string::npos);
+}
+
+TEST_CASE("external: a hold the WMS refused holds nothing back and grants "
+          "nothing more, but stays until the order's cancel releases it") {
+  external_ledger l;
+  l.apply_snapshot(10, 100, external_ledger_t0, 5000, external_ledger_t0);
+  REQUIRE(grant(l, "o1", 4));
+  l.mark_requested("o1", 4);
+  CHECK(l.available() == 6);
+  l.refused("o1");
+  // The units are back at once, and no WMS call is owed for them.
+  CHECK(l.available() == 10);
+  CHECK(l.out_of_sync().empty());
+  CHECK(l.view("S", external_ledger_t0).external.wms_pending == 0);
+  // The order still holds them as far as the audit goes (it is being
+  // cancelled), so the audit finds its hold.
+  auto holds = l.holds();
+  REQUIRE(holds.size() == 1);
+  CHECK(holds[0].order == "o1");
+  CHECK(holds[0].quantity == 4);
+  // Asked again, the reservation is not granted; nor is a block.
+  reserve_reply reply;
+  REQUIRE(l.reserve("o1", 4, reply).ok());
+  CHECK_FALSE(reply.granted);
+  CHECK(l.block("o1").error == errc::invalid_transition);
+  CHECK(l.check_invariants().empty());
+  // The cancel releases it: gone.
+  l.release("o1");
+  CHECK(l.find("o1") == nullptr);
+  CHECK(l.available() == 10);
 }

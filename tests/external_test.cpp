@@ -73,8 +73,9 @@ TEST_CASE("external: the WMS refusing a reservation we granted cancels the "
         std::string::npos);
   CHECK(rec->history.back().reason.find("not enough stock") !=
         std::string::npos);
-  // Our count gives the units back.
+  // Our count gives the units back, and nothing is left to audit.
   CHECK(x.stock("EXT-2").available == 5);
+  CHECK(x.f->audit().violations.empty());
 }
 
 TEST_CASE("external: confirm blocks, ship ships, and a cancel releases at the "
