@@ -1,0 +1,170 @@
+#include "system/cluster/leases.hpp"
+
+#include <stdexcept>
+
+#include <pqxx/pqxx>
+
+namespace oms::cluster {
+
+/// The table's one session.
+struct lease_table::session : pqxx::connection {
+  using pqxx::connection::connection;
+};
+
+uint32_t shard_of(std::string_view sku, uint32_t shards) {
+  if (shards == 0)
+    throw std::invalid_argument("shard_of: no shards");
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : sku) {
+    h ^= c;
+    h *= 0x100000001b3ull;
+  }
+  return static_cast<uint32_t>(h % shards);
+}
+
+namespace {
+
+// "schema.table", quoted.
+std::string table(pqxx::transaction_base& tx, const std::string& schema,
+                  const char* name) {
+  return tx.quote_name(schema) + "." + tx.quote_name(name);
+}
+
+std::string millis(std::chrono::milliseconds ttl) {
+  return std::to_string(std::max<int64_t>(0, ttl.count()));
+}
+
+// Milliseconds since the epoch of a timestamptz column, as SQL.
+constexpr const char* epoch_ms = "(extract(epoch from %s) * 1000)::bigint";
+
+std::string ms_of(const char* column) {
+  std::string sql = epoch_ms;
+  return sql.replace(sql.find("%s"), 2, column);
+}
+
+} // namespace
+
+lease_table::lease_table(const std::string& conninfo, const std::string& schema,
+                         uint32_t shards)
+    : conn_(std::make_unique<session>(conninfo)),
+      schema_(schema),
+      shards_(shards) {
+  if (shards == 0)
+    throw std::runtime_error("a cluster needs at least one shard");
+  pqxx::work w{*conn_};
+  // One maker at a time: nodes starting together make the table once.
+  w.exec("SELECT pg_advisory_xact_lock(hashtext(" +
+         w.quote("oms.cluster:" + schema) + "))");
+  w.exec("CREATE SCHEMA IF NOT EXISTS " + w.quote_name(schema));
+  auto shards_table = table(w, schema, "cluster_shards");
+  w.exec("CREATE TABLE IF NOT EXISTS " + shards_table +
+         " (shard INTEGER PRIMARY KEY, owner TEXT, epoch BIGINT NOT NULL "
+         "DEFAULT 0, expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity')");
+  w.exec("CREATE TABLE IF NOT EXISTS " + table(w, schema, "cluster_nodes") +
+         " (id TEXT PRIMARY KEY, address TEXT NOT NULL, heartbeat "
+         "TIMESTAMPTZ NOT NULL)");
+  auto count = w.exec1("SELECT count(*) FROM " + shards_table)[0].as<int64_t>();
+  if (count == 0) {
+    w.exec("INSERT INTO " + shards_table +
+           " (shard) SELECT generate_series(0, " +
+           std::to_string(int64_t{shards} - 1) + ")");
+  } else if (count != int64_t{shards}) {
+    throw std::runtime_error(
+        "the cluster in schema " + schema + " has " + std::to_string(count) +
+        " shards, not " + std::to_string(shards) +
+        ": the number of shards is fixed when the cluster is made");
+  }
+  w.commit();
+}
+
+lease_table::~lease_table() = default;
+
+void lease_table::heartbeat(const std::string& node,
+                            const std::string& address) {
+  pqxx::work w{*conn_};
+  w.exec("INSERT INTO " + table(w, schema_, "cluster_nodes") +
+         " (id, address, heartbeat) VALUES (" + w.quote(node) + ", " +
+         w.quote(address) +
+         ", clock_timestamp()) ON CONFLICT (id) DO UPDATE SET address = "
+         "EXCLUDED.address, heartbeat = EXCLUDED.heartbeat");
+  w.commit();
+}
+
+std::vector<node_row> lease_table::nodes() {
+  pqxx::read_transaction r{*conn_};
+  std::vector<node_row> result;
+  for (auto row :
+       r.exec("SELECT id, address, " + ms_of("heartbeat") + " FROM " +
+              table(r, schema_, "cluster_nodes") + " ORDER BY id"))
+    result.push_back(node_row{row[0].as<std::string>(),
+                              row[1].as<std::string>(), row[2].as<int64_t>()});
+  return result;
+}
+
+std::optional<int64_t> lease_table::acquire(uint32_t shard,
+                                            const std::string& node,
+                                            std::chrono::milliseconds ttl) {
+  pqxx::work w{*conn_};
+  auto rows = w.exec(
+      "UPDATE " + table(w, schema_, "cluster_shards") +
+      " SET owner = " + w.quote(node) +
+      ", epoch = epoch + 1, expires_at = clock_timestamp() + " + millis(ttl) +
+      " * interval '1 millisecond' WHERE shard = " + std::to_string(shard) +
+      " AND (owner IS NULL OR owner = " + w.quote(node) +
+      " OR expires_at < clock_timestamp()) RETURNING epoch");
+  w.commit();
+  if (rows.empty())
+    return std::nullopt;
+  return rows[0][0].as<int64_t>();
+}
+
+bool lease_table::renew(uint32_t shard, const std::string& node, int64_t epoch,
+                        std::chrono::milliseconds ttl) {
+  pqxx::work w{*conn_};
+  auto rows = w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
+                     " SET expires_at = clock_timestamp() + " + millis(ttl) +
+                     " * interval '1 millisecond' WHERE shard = " +
+                     std::to_string(shard) + " AND owner = " + w.quote(node) +
+                     " AND epoch = " + std::to_string(epoch) +
+                     " AND expires_at >= clock_timestamp() RETURNING epoch");
+  w.commit();
+  return !rows.empty();
+}
+
+bool lease_table::release(uint32_t shard, const std::string& node,
+                          int64_t epoch) {
+  pqxx::work w{*conn_};
+  auto rows =
+      w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
+             " SET owner = NULL, expires_at = '-infinity' WHERE "
+             "shard = " +
+             std::to_string(shard) + " AND owner = " + w.quote(node) +
+             " AND epoch = " + std::to_string(epoch) + " RETURNING epoch");
+  w.commit();
+  return !rows.empty();
+}
+
+std::vector<lease> lease_table::leases() {
+  pqxx::read_transaction r{*conn_};
+  std::vector<lease> result;
+  for (auto row :
+       r.exec("SELECT shard, coalesce(owner, ''), epoch, CASE WHEN "
+              "expires_at = '-infinity' THEN 0 ELSE " +
+              ms_of("expires_at") + " END FROM " +
+              table(r, schema_, "cluster_shards") + " ORDER BY shard"))
+    result.push_back(lease{row[0].as<uint32_t>(), row[1].as<std::string>(),
+                           row[2].as<int64_t>(), row[3].as<int64_t>()});
+  return result;
+}
+
+bool lease_table::fenced(pqxx::transaction_base& tx, const std::string& schema,
+                         uint32_t shard, const std::string& node,
+                         int64_t epoch) {
+  auto rows = tx.exec("SELECT 1 FROM " + table(tx, schema, "cluster_shards") +
+                      " WHERE shard = " + std::to_string(shard) +
+                      " AND owner = " + tx.quote(node) +
+                      " AND epoch = " + std::to_string(epoch) + " FOR SHARE");
+  return !rows.empty();
+}
+
+} // namespace oms::cluster

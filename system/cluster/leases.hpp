@@ -1,0 +1,109 @@
+// Shard leases with fencing tokens, in PostgreSQL: the one arbiter of which
+// node of a cluster owns which shard of the SKUs (docs/cluster.md). A SKU
+// belongs to shard shard_of(sku, S); S is fixed when the lease table is
+// made. A node takes a shard whose lease has expired with one conditional
+// UPDATE that adds one to its epoch (the fencing token), renews it well
+// inside its TTL, and only PostgreSQL's clock decides expiry. A commit of
+// the shard's journal calls fenced() in its own transaction: the row lock it
+// takes makes a takeover wait for that commit, and a commit under a lost
+// lease (another owner, or a newer epoch) is refused.
+//
+// Not thread-safe: one thread uses a lease_table (it holds one session).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pqxx {
+class transaction_base;
+} // namespace pqxx
+
+namespace oms::cluster {
+
+/// The shard of `sku` among `shards` (> 0): FNV-1a of its bytes, mod
+/// `shards`. The same on every node and platform, for ever: it is where the
+/// SKU's stock lives.
+uint32_t shard_of(std::string_view sku, uint32_t shards);
+
+/// One shard's lease as PostgreSQL holds it.
+struct lease {
+  uint32_t shard = 0;
+  /// Empty: nobody has held it yet.
+  std::string owner;
+  /// The fencing token: one more at every takeover.
+  int64_t epoch = 0;
+  /// Milliseconds since the epoch, by PostgreSQL's clock.
+  int64_t expires_at_ms = 0;
+};
+
+/// One node as it registered.
+struct node_row {
+  std::string id;
+  std::string address;
+  int64_t heartbeat_ms = 0;
+};
+
+class lease_table {
+ public:
+  /// Connects to `conninfo` and makes, if missing, the tables of the
+  /// cluster in `schema`: `cluster_shards` (one row per shard) and
+  /// `cluster_nodes`. Throws std::runtime_error if the table exists with
+  /// another number of shards (S is fixed at creation), or if `shards` is 0.
+  lease_table(const std::string& conninfo, const std::string& schema,
+              uint32_t shards);
+  ~lease_table();
+
+  lease_table(const lease_table&) = delete;
+  lease_table& operator=(const lease_table&) = delete;
+
+  uint32_t shards() const { return shards_; }
+
+  /// Records that `node` is alive at `address` (PostgreSQL's now).
+  void heartbeat(const std::string& node, const std::string& address);
+
+  /// The nodes registered, by id.
+  std::vector<node_row> nodes();
+
+  /// Takes `shard` for `node` if its lease has expired, was never held or
+  /// was handed back: its epoch goes up by one and it expires `ttl` from
+  /// PostgreSQL's now. Returns the new epoch, or nullopt while another
+  /// node's lease runs. (A node taking a shard it held before also gets a
+  /// new epoch: commits of its earlier life are fenced off.)
+  std::optional<int64_t> acquire(uint32_t shard, const std::string& node,
+                                 std::chrono::milliseconds ttl);
+
+  /// Extends the lease `node` holds on `shard` with `epoch` to `ttl` from
+  /// now. False if the lease is lost: another owner, another epoch, or
+  /// expired already (then acquire() again, for a new epoch).
+  bool renew(uint32_t shard, const std::string& node, int64_t epoch,
+             std::chrono::milliseconds ttl);
+
+  /// Hands the lease back at once (it expires now) if `node` holds it with
+  /// `epoch`; false otherwise.
+  bool release(uint32_t shard, const std::string& node, int64_t epoch);
+
+  /// Every shard's lease, by shard.
+  std::vector<lease> leases();
+
+  /// The fence, in the caller's transaction `tx` on the same database:
+  /// true if `node` still owns `shard` with `epoch`. It locks the shard's
+  /// row until `tx` ends, so a takeover waits for the commit (and then
+  /// replays it); false means the commit must roll back and the shard is
+  /// lost. An expired lease nobody took yet still passes: no other node can
+  /// have granted anything under it.
+  static bool fenced(pqxx::transaction_base& tx, const std::string& schema,
+                     uint32_t shard, const std::string& node, int64_t epoch);
+
+ private:
+  struct session;
+  std::unique_ptr<session> conn_;
+  std::string schema_;
+  uint32_t shards_;
+};
+
+} // namespace oms::cluster

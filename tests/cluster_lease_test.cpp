@@ -1,0 +1,184 @@
+// Shard leases with fencing tokens in PostgreSQL (system/cluster/leases.hpp):
+// who may take a shard and when, renewal, hand-back, a fixed number of
+// shards, and the fence a commit takes, against a real server. Runs when
+// OMS_TEST_PG names one (tools/with-postgres.sh starts one).
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include <unistd.h>
+
+#include <pqxx/pqxx>
+
+#include "system/cluster/leases.hpp"
+
+using namespace oms::cluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+const char* lease_server() {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr)
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL to test against");
+  return info;
+}
+
+// A fresh, empty schema of this test run.
+std::string lease_schema(const char* info, const std::string& name) {
+  auto schema = "cl_" + name + "_" + std::to_string(getpid());
+  pqxx::connection conn{info};
+  pqxx::work w{conn};
+  w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
+  w.commit();
+  return schema;
+}
+
+// Makes `shard`'s lease run out now, as time passing would (the test does
+// not wait for a TTL).
+void expire_now(const char* info, const std::string& schema, uint32_t shard) {
+  pqxx::connection conn{info};
+  pqxx::work w{conn};
+  w.exec("UPDATE " + w.quote_name(schema) +
+         ".cluster_shards SET expires_at = clock_timestamp() - interval '1 "
+         "second' WHERE shard = " +
+         std::to_string(shard));
+  w.commit();
+}
+
+} // namespace
+
+TEST_CASE("cluster: a SKU's shard is the same for every caller and spreads "
+          "SKUs evenly") {
+  CHECK(shard_of("TEA-250", 256) == shard_of("TEA-250", 256));
+  // FNV-1a, fixed for ever: where existing SKUs' stock lives.
+  CHECK(shard_of("", 256) == 0xcbf29ce484222325ull % 256);
+  CHECK(shard_of("a", 1) == 0);
+  CHECK_THROWS(shard_of("a", 0));
+  std::map<uint32_t, int> counts;
+  for (int i = 0; i < 25'600; ++i)
+    ++counts[shard_of("SKU-" + std::to_string(i), 256)];
+  REQUIRE(counts.size() == 256);
+  for (auto& [shard, n] : counts) {
+    CHECK(n > 50); // 100 on average
+    CHECK(n < 150);
+  }
+}
+
+TEST_CASE("cluster: a shard is taken by one node at a time, its epoch one "
+          "more at every takeover") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "take");
+  lease_table a{info, schema, 8};
+  lease_table b{info, schema, 8};
+  CHECK(a.leases().size() == 8);
+  auto ea = a.acquire(3, "node-a", 3000ms);
+  REQUIRE(ea);
+  CHECK(*ea == 1);
+  // While A's lease runs, B cannot take it, and cannot renew or hand back
+  // what it does not hold.
+  CHECK_FALSE(b.acquire(3, "node-b", 3000ms));
+  CHECK_FALSE(b.renew(3, "node-b", *ea, 3000ms));
+  CHECK_FALSE(b.release(3, "node-b", *ea));
+  CHECK(a.renew(3, "node-a", *ea, 3000ms));
+  CHECK_FALSE(a.renew(3, "node-a", *ea + 1, 3000ms)); // not its epoch
+  // Expired: B takes it with the next epoch; A's renewal is refused.
+  expire_now(info, schema, 3);
+  CHECK_FALSE(a.renew(3, "node-a", *ea, 3000ms));
+  auto eb = b.acquire(3, "node-b", 3000ms);
+  REQUIRE(eb);
+  CHECK(*eb == 2);
+  CHECK_FALSE(a.acquire(3, "node-a", 3000ms));
+  auto all = a.leases();
+  CHECK(all[3].owner == "node-b");
+  CHECK(all[3].epoch == 2);
+  CHECK(all[3].expires_at_ms > 0);
+  CHECK(all[2].owner.empty());
+  CHECK(all[2].epoch == 0);
+  // Handed back: anyone takes it at once, with the next epoch.
+  CHECK(b.release(3, "node-b", *eb));
+  CHECK_FALSE(b.release(3, "node-b", *eb));
+  auto again = a.acquire(3, "node-a", 3000ms);
+  REQUIRE(again);
+  CHECK(*again == 3);
+  // Taken again by its owner, a shard gets a new epoch too.
+  auto restart = a.acquire(3, "node-a", 3000ms);
+  REQUIRE(restart);
+  CHECK(*restart == 4);
+}
+
+TEST_CASE("cluster: the number of shards is fixed when the cluster is made") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "fixed");
+  lease_table first{info, schema, 16};
+  CHECK_THROWS_AS(lease_table(info, schema, 32), std::runtime_error);
+  CHECK_THROWS_AS(lease_table(info, schema, 0), std::runtime_error);
+  lease_table same{info, schema, 16};
+  CHECK(same.leases().size() == 16);
+}
+
+TEST_CASE("cluster: nodes register with their address and heartbeat") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "nodes");
+  lease_table t{info, schema, 4};
+  t.heartbeat("node-b", "127.0.0.1:7001");
+  t.heartbeat("node-a", "127.0.0.1:7000");
+  auto first = t.nodes();
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].id == "node-a");
+  CHECK(first[1].address == "127.0.0.1:7001");
+  t.heartbeat("node-a", "127.0.0.1:7002");
+  auto second = t.nodes();
+  REQUIRE(second.size() == 2);
+  CHECK(second[0].address == "127.0.0.1:7002");
+  CHECK(second[0].heartbeat_ms >= first[0].heartbeat_ms);
+}
+
+TEST_CASE("cluster: a commit under the fence makes a takeover wait for it, "
+          "and a commit under a lost lease is refused") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "fence");
+  lease_table a{info, schema, 4};
+  lease_table b{info, schema, 4};
+  auto ea = a.acquire(1, "node-a", 3000ms);
+  REQUIRE(ea);
+  expire_now(info, schema, 1); // A is paused past its TTL, say
+  {
+    // A's commit began: the fence passes (nobody took the shard) and locks
+    // the row until the commit ends.
+    pqxx::connection conn{info};
+    pqxx::work commit{conn};
+    CHECK(lease_table::fenced(commit, schema, 1, "node-a", *ea));
+    // B's takeover cannot happen meanwhile: it waits for the row (proved
+    // with a lock timeout, not by timing).
+    {
+      pqxx::connection other{info};
+      pqxx::work w{other};
+      w.exec("SET LOCAL lock_timeout = '200ms'");
+      CHECK_THROWS(w.exec("UPDATE " + w.quote_name(schema) +
+                          ".cluster_shards SET owner = 'node-b', epoch = "
+                          "epoch + 1 WHERE shard = 1"));
+    }
+    commit.commit();
+  }
+  // Once A's commit is done, B takes the shard (and would replay it).
+  auto eb = b.acquire(1, "node-b", 3000ms);
+  REQUIRE(eb);
+  CHECK(*eb == *ea + 1);
+  // A's next commit is refused: another owner, a newer epoch.
+  pqxx::connection conn{info};
+  pqxx::work late{conn};
+  CHECK_FALSE(lease_table::fenced(late, schema, 1, "node-a", *ea));
+  CHECK_FALSE(lease_table::fenced(late, schema, 1, "node-b", *ea));
+  CHECK(lease_table::fenced(late, schema, 1, "node-b", *eb));
+}
