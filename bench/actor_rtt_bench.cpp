@@ -5,8 +5,14 @@
 // two is reported as caf-rtt, both are in extra. Prints the shared one-line
 // JSON summary last.
 //
+// With --across loopback the server lives in a second actor system, published
+// on 127.0.0.1 through CAF's middleman, and the clients reach it as a remote
+// actor: the cost of a request forwarded to another node against a local one
+// (docs/cluster.md). Both systems share this process and its cores.
+//
 //   oms-bench-actor-rtt [--clients 32] [--seconds 5] [--warmup 1]
-//                       [--mode both|actors|threads] [--quiet]
+//                       [--mode both|actors|threads] [--across none|loopback]
+//                       [--quiet]
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -20,6 +26,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
@@ -38,6 +45,7 @@ struct options {
   std::string mode = "both";
   size_t actor_threads = 0;
   std::string actor_scheduler = "stealing";
+  std::string across = "none";
   bool quiet = false;
 };
 
@@ -133,9 +141,41 @@ void rtt_thread(caf::actor_system& sys, const caf::actor& server,
   }
 }
 
-result run_mode(caf::actor_system& sys, const options& o,
-                const std::string& mode) {
-  auto server = sys.spawn(echo_server, 0);
+// The echo server: local, or in `remote_sys` published on loopback and
+// reached from `sys` through the middleman. Empty (with why in `error`) if
+// it could not be reached.
+caf::actor echo_handle(caf::actor_system& sys, caf::actor_system* remote_sys,
+                       caf::actor& local, std::string& error) {
+  if (remote_sys == nullptr) {
+    local = sys.spawn(echo_server, 0);
+    return local;
+  }
+  local = remote_sys->spawn(echo_server, 0);
+  auto port = remote_sys->middleman().publish(local, 0, "127.0.0.1");
+  if (!port) {
+    error = remote_sys->render(port.error());
+    return {};
+  }
+  auto remote = sys.middleman().remote_actor("127.0.0.1", *port);
+  if (!remote) {
+    error = sys.render(remote.error());
+    return {};
+  }
+  return *remote;
+}
+
+result run_mode(caf::actor_system& sys, caf::actor_system* remote_sys,
+                const options& o, const std::string& mode) {
+  caf::actor local;
+  std::string error;
+  auto server = echo_handle(sys, remote_sys, local, error);
+  if (!server) {
+    std::cerr << "oms-bench-actor-rtt: the server cannot be reached: " << error
+              << "\n";
+    result failed;
+    failed.all.errors = 1;
+    return failed;
+  }
   shared_run run;
   std::vector<client_stats> stats(static_cast<size_t>(o.clients));
   caf::scoped_actor self{sys};
@@ -164,7 +204,9 @@ result run_mode(caf::actor_system& sys, const options& o,
   if (mode == "actors")
     for (size_t i = 0; i < stats.size(); ++i)
       self->receive([](const caf::down_msg&) {});
-  self->send_exit(server, caf::exit_reason::user_shutdown);
+  if (remote_sys != nullptr)
+    remote_sys->middleman().unpublish(local, 0);
+  caf::anon_send_exit(local, caf::exit_reason::user_shutdown);
   for (auto& s : stats) {
     res.all.latency.merge(s.latency);
     res.all.round_trips += s.round_trips;
@@ -211,12 +253,27 @@ int main(int argc, char** argv) {
                  oms::bench::actor_scheduler_help)
       ->capture_default_str()
       ->check(CLI::IsMember({"stealing", "sharing"}));
+  app.add_option("--across", o.across,
+                 "none: the server is a local actor; loopback: it is "
+                 "published by a second actor system on 127.0.0.1 and "
+                 "reached through CAF's middleman")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"none", "loopback"}));
   app.add_flag("--quiet", o.quiet, "No progress bar and no human lines");
   CLI11_PARSE(app, argc, argv);
 
   // The configuration omsd runs its actors with.
   caf::actor_system_config cfg;
   oms::bench::quiet_actor_config(cfg, o.actor_threads, o.actor_scheduler);
+  caf::actor_system_config remote_cfg;
+  oms::bench::quiet_actor_config(remote_cfg, o.actor_threads,
+                                 o.actor_scheduler);
+  std::unique_ptr<caf::actor_system> remote_sys;
+  if (o.across == "loopback") {
+    cfg.load<caf::io::middleman>();
+    remote_cfg.load<caf::io::middleman>();
+    remote_sys = std::make_unique<caf::actor_system>(remote_cfg);
+  }
   caf::actor_system sys{cfg};
   std::vector<std::string> modes;
   if (o.mode == "both" || o.mode == "actors")
@@ -225,7 +282,7 @@ int main(int argc, char** argv) {
     modes.push_back("threads");
   std::vector<result> results;
   for (auto& m : modes) {
-    results.push_back(run_mode(sys, o, m));
+    results.push_back(run_mode(sys, remote_sys.get(), o, m));
     if (!o.quiet) {
       auto& r = results.back();
       std::cerr << "oms-bench-actor-rtt: " << m << ": "
@@ -259,6 +316,7 @@ int main(int argc, char** argv) {
          x.all.round_trips > 0;
   out.invariants_ok = ok;
   out.extra["mode"] = modes[best];
+  out.extra["across"] = o.across;
   for (size_t i = 0; i < results.size(); ++i)
     out.extra[modes[i]] = describe(results[i]);
   return oms::bench::print_summary(out);
