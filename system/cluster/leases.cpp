@@ -79,6 +79,11 @@ lease_table::lease_table(const std::string& conninfo, const std::string& schema,
 
 lease_table::~lease_table() = default;
 
+int64_t lease_table::now_ms() {
+  pqxx::read_transaction r{*conn_};
+  return r.exec1("SELECT " + ms_of("clock_timestamp()"))[0].as<int64_t>();
+}
+
 void lease_table::heartbeat(const std::string& node,
                             const std::string& address) {
   pqxx::work w{*conn_};
@@ -99,6 +104,13 @@ std::vector<node_row> lease_table::nodes() {
     result.push_back(node_row{row[0].as<std::string>(),
                               row[1].as<std::string>(), row[2].as<int64_t>()});
   return result;
+}
+
+void lease_table::leave(const std::string& node) {
+  pqxx::work w{*conn_};
+  w.exec("DELETE FROM " + table(w, schema_, "cluster_nodes") +
+         " WHERE id = " + w.quote(node));
+  w.commit();
 }
 
 std::optional<int64_t> lease_table::acquire(uint32_t shard,

@@ -48,7 +48,29 @@ struct node_row {
   int64_t heartbeat_ms = 0;
 };
 
-class lease_table {
+/// What the lease keeper needs of the lease table: lease_table is the one
+/// in PostgreSQL; tests have one in memory with a clock of their own.
+class lease_backend {
+ public:
+  virtual ~lease_backend() = default;
+  /// Now, by the table's clock (PostgreSQL's), in ms since the epoch.
+  virtual int64_t now_ms() = 0;
+  virtual void heartbeat(const std::string& node,
+                         const std::string& address) = 0;
+  virtual std::vector<node_row> nodes() = 0;
+  /// The node leaves the cluster (it stops): no longer counted live.
+  virtual void leave(const std::string& node) = 0;
+  virtual std::vector<lease> leases() = 0;
+  virtual std::optional<int64_t> acquire(uint32_t shard,
+                                         const std::string& node,
+                                         std::chrono::milliseconds ttl) = 0;
+  virtual bool renew(uint32_t shard, const std::string& node, int64_t epoch,
+                     std::chrono::milliseconds ttl) = 0;
+  virtual bool release(uint32_t shard, const std::string& node,
+                       int64_t epoch) = 0;
+};
+
+class lease_table : public lease_backend {
  public:
   /// Connects to `conninfo` and makes, if missing, the tables of the
   /// cluster in `schema`: `cluster_shards` (one row per shard) and
@@ -56,18 +78,24 @@ class lease_table {
   /// another number of shards (S is fixed at creation), or if `shards` is 0.
   lease_table(const std::string& conninfo, const std::string& schema,
               uint32_t shards);
-  ~lease_table();
+  ~lease_table() override;
 
   lease_table(const lease_table&) = delete;
   lease_table& operator=(const lease_table&) = delete;
 
   uint32_t shards() const { return shards_; }
 
+  /// PostgreSQL's clock now.
+  int64_t now_ms() override;
+
   /// Records that `node` is alive at `address` (PostgreSQL's now).
-  void heartbeat(const std::string& node, const std::string& address);
+  void heartbeat(const std::string& node, const std::string& address) override;
 
   /// The nodes registered, by id.
-  std::vector<node_row> nodes();
+  std::vector<node_row> nodes() override;
+
+  /// Removes `node` from the registered nodes.
+  void leave(const std::string& node) override;
 
   /// Takes `shard` for `node` if its lease has expired, was never held or
   /// was handed back: its epoch goes up by one and it expires `ttl` from
@@ -75,20 +103,20 @@ class lease_table {
   /// node's lease runs. (A node taking a shard it held before also gets a
   /// new epoch: commits of its earlier life are fenced off.)
   std::optional<int64_t> acquire(uint32_t shard, const std::string& node,
-                                 std::chrono::milliseconds ttl);
+                                 std::chrono::milliseconds ttl) override;
 
   /// Extends the lease `node` holds on `shard` with `epoch` to `ttl` from
   /// now. False if the lease is lost: another owner, another epoch, or
   /// expired already (then acquire() again, for a new epoch).
   bool renew(uint32_t shard, const std::string& node, int64_t epoch,
-             std::chrono::milliseconds ttl);
+             std::chrono::milliseconds ttl) override;
 
   /// Hands the lease back at once (it expires now) if `node` holds it with
   /// `epoch`; false otherwise.
-  bool release(uint32_t shard, const std::string& node, int64_t epoch);
+  bool release(uint32_t shard, const std::string& node, int64_t epoch) override;
 
   /// Every shard's lease, by shard.
-  std::vector<lease> leases();
+  std::vector<lease> leases() override;
 
   /// The fence, in the caller's transaction `tx` on the same database:
   /// true if `node` still owns `shard` with `epoch`. It locks the shard's

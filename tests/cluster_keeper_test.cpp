@@ -1,0 +1,183 @@
+// The lease keeper (system/cluster/lease_keeper.hpp) over a lease table in
+// memory with a clock of the test's own: a start, a node's death and the
+// survivors' takeover within TTL + one tick, a stopping node handing back
+// at once, a paused node losing what it could not renew; and once over the
+// real PostgreSQL table when OMS_TEST_PG names a server.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+
+#include <unistd.h>
+
+#include <pqxx/pqxx>
+
+#include "system/cluster/lease_keeper.hpp"
+
+using namespace oms::cluster;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The lease table's rules (as leases.cpp writes them in SQL) on a clock the
+// test moves.
+struct memory_leases : lease_backend {
+  int64_t now = 1'000'000;
+  std::vector<lease> table;
+  std::map<std::string, node_row> registered;
+
+  explicit memory_leases(uint32_t shards) {
+    for (uint32_t s = 0; s < shards; ++s)
+      table.push_back(lease{s, "", 0, 0});
+  }
+  int64_t now_ms() override { return now; }
+  void heartbeat(const std::string& node, const std::string& address) override {
+    registered[node] = node_row{node, address, now};
+  }
+  std::vector<node_row> nodes() override {
+    std::vector<node_row> result;
+    for (auto& [id, n] : registered)
+      result.push_back(n);
+    return result;
+  }
+  void leave(const std::string& node) override { registered.erase(node); }
+  std::vector<lease> leases() override { return table; }
+  std::optional<int64_t> acquire(uint32_t shard, const std::string& node,
+                                 std::chrono::milliseconds ttl) override {
+    auto& l = table.at(shard);
+    if (!l.owner.empty() && l.owner != node && l.expires_at_ms >= now)
+      return std::nullopt;
+    l.owner = node;
+    ++l.epoch;
+    l.expires_at_ms = now + ttl.count();
+    return l.epoch;
+  }
+  bool renew(uint32_t shard, const std::string& node, int64_t epoch,
+             std::chrono::milliseconds ttl) override {
+    auto& l = table.at(shard);
+    if (l.owner != node || l.epoch != epoch || l.expires_at_ms < now)
+      return false;
+    l.expires_at_ms = now + ttl.count();
+    return true;
+  }
+  bool release(uint32_t shard, const std::string& node,
+               int64_t epoch) override {
+    auto& l = table.at(shard);
+    if (l.owner != node || l.epoch != epoch)
+      return false;
+    l.owner.clear();
+    l.expires_at_ms = 0;
+    return true;
+  }
+  size_t held_by(const std::string& node) const {
+    size_t n = 0;
+    for (auto& l : table)
+      n += l.owner == node && l.expires_at_ms > now ? 1 : 0;
+    return n;
+  }
+};
+
+keeper_config config_of(const std::string& node) {
+  keeper_config c;
+  c.node = node;
+  c.address = "127.0.0.1:0";
+  c.ttl = 3000ms;
+  c.node_timeout = 3000ms;
+  return c;
+}
+
+} // namespace
+
+TEST_CASE("cluster keeper: three nodes share the shards, a dead one's are "
+          "taken within the TTL and a tick, each with a new epoch") {
+  memory_leases db{64};
+  lease_keeper a{db, config_of("a")};
+  lease_keeper b{db, config_of("b")};
+  lease_keeper c{db, config_of("c")};
+  // Ticks every second (a third of the TTL).
+  auto tick_all = [&](std::vector<lease_keeper*> ks) {
+    for (auto* k : ks)
+      k->tick();
+    db.now += 1000;
+  };
+  for (int i = 0; i < 4; ++i)
+    tick_all({&a, &b, &c});
+  CHECK(a.owned().size() + b.owned().size() + c.owned().size() == 64);
+  CHECK(a.owned().size() <= 22);
+  CHECK(b.owned().size() <= 22);
+  CHECK(c.owned().size() <= 22);
+  auto orphans = b.owned();
+  // b dies: it ticks no more. Within TTL + one tick its shards are the
+  // survivors', with new epochs.
+  int64_t died = db.now;
+  while (db.held_by("b") > 0 || db.held_by("a") + db.held_by("c") < 64) {
+    tick_all({&a, &c});
+    REQUIRE(db.now - died <= 3000 + 2000);
+  }
+  CHECK(a.owned().size() + c.owned().size() == 64);
+  for (auto& [shard, epoch] : orphans) {
+    auto mine = a.owned().count(shard) ? a.owned() : c.owned();
+    CHECK(mine.at(shard) == epoch + 1);
+  }
+}
+
+TEST_CASE("cluster keeper: a stopping node hands back at once, and a paused "
+          "one loses what it could not renew") {
+  memory_leases db{8};
+  lease_keeper a{db, config_of("a")};
+  lease_keeper b{db, config_of("b")};
+  a.tick();
+  CHECK(a.owned().size() == 8); // alone
+  db.now += 1000;
+  b.tick(); // two live: nothing free for b yet
+  CHECK(b.owned().empty());
+  auto gave = a.tick(); // a hands back what b is short of
+  CHECK(gave.lost.size() == 4);
+  auto got = b.tick();
+  CHECK(got.gained.size() == 4);
+  // a stops: its leases are free at once, no TTL to wait for.
+  auto stopped = a.stop();
+  CHECK(stopped.lost.size() == 4);
+  CHECK(a.owned().empty());
+  got = b.tick();
+  CHECK(got.gained.size() == 4);
+  CHECK(b.owned().size() == 8);
+  // b pauses past its TTL; a comes back and takes everything; b, resumed,
+  // finds its leases lost and reports them.
+  db.now += 10'000;
+  lease_keeper a2{db, config_of("a")};
+  a2.tick();
+  CHECK(a2.owned().size() == 8);
+  auto resumed = b.tick();
+  CHECK(resumed.lost.size() == 8);
+  CHECK(b.owned().empty());
+}
+
+TEST_CASE("cluster keeper: two keepers over the PostgreSQL lease table share "
+          "its shards, and one stopping hands its half back") {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr) {
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL to test against");
+    return;
+  }
+  auto schema = "cl_keeper_" + std::to_string(getpid());
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
+    w.commit();
+  }
+  lease_table ta{info, schema, 8};
+  lease_table tb{info, schema, 8};
+  lease_keeper a{ta, config_of("a")};
+  lease_keeper b{tb, config_of("b")};
+  CHECK(a.tick().gained.size() == 8);
+  CHECK(b.tick().gained.empty());
+  CHECK(a.tick().lost.size() == 4);
+  CHECK(b.tick().gained.size() == 4);
+  for (auto& l : ta.leases())
+    CHECK((l.owner == "a" || l.owner == "b"));
+  CHECK(a.stop().lost.size() == 4);
+  CHECK(b.tick().gained.size() == 4);
+  for (auto& l : tb.leases())
+    CHECK(l.owner == "b");
+}
