@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <stdexcept>
 
 #include <unistd.h>
 
@@ -41,8 +42,13 @@ struct memory_leases : lease_backend {
   }
   void leave(const std::string& node) override { registered.erase(node); }
   std::vector<lease> leases() override { return table; }
+  /// The acquires after this many fail (a lock wait that ran out).
+  int acquires_left = 1'000'000;
+
   std::optional<int64_t> acquire(uint32_t shard, const std::string& node,
                                  std::chrono::milliseconds ttl) override {
+    if (acquires_left-- <= 0)
+      throw std::runtime_error("lock timeout");
     auto& l = table.at(shard);
     if (!l.owner.empty() && l.owner != node && l.expires_at_ms >= now)
       return std::nullopt;
@@ -54,10 +60,19 @@ struct memory_leases : lease_backend {
   bool renew(uint32_t shard, const std::string& node, int64_t epoch,
              std::chrono::milliseconds ttl) override {
     auto& l = table.at(shard);
-    if (l.owner != node || l.epoch != epoch || l.expires_at_ms < now)
+    if (l.owner != node || l.epoch != epoch)
       return false;
     l.expires_at_ms = now + ttl.count();
     return true;
+  }
+  std::vector<uint32_t> renew_all(const std::string& node,
+                                  const std::map<uint32_t, int64_t>& held,
+                                  std::chrono::milliseconds ttl) override {
+    std::vector<uint32_t> result;
+    for (auto& [shard, epoch] : held)
+      if (renew(shard, node, epoch, ttl))
+        result.push_back(shard);
+    return result;
   }
   bool release(uint32_t shard, const std::string& node,
                int64_t epoch) override {
@@ -152,6 +167,37 @@ TEST_CASE("cluster keeper: a stopping node hands back at once, and a paused "
   CHECK(b.owned().empty());
 }
 
+TEST_CASE("cluster keeper: a tick that fails half way reports what it did, "
+          "and a bad configuration is refused") {
+  memory_leases db{8};
+  lease_keeper a{db, config_of("a")};
+  db.acquires_left = 3;
+  auto first = a.tick();
+  CHECK(first.gained.size() == 3); // the three taken are reported
+  CHECK_FALSE(first.errors.empty());
+  CHECK(a.owned().size() == 3);
+  db.acquires_left = 1'000'000;
+  db.now += 1000;
+  auto second = a.tick();
+  CHECK(second.errors.empty());
+  CHECK(second.gained.size() == 5);
+  CHECK(a.owned().size() == 8);
+  // A lease that ran out but nobody took is renewed: the fence would have
+  // let its commits through all the same.
+  db.now += 60'000;
+  auto late = a.tick();
+  CHECK(late.lost.empty());
+  CHECK(late.gained.empty());
+  CHECK(a.owned().size() == 8);
+  auto bad = config_of("");
+  CHECK_THROWS_AS(lease_keeper(db, bad), std::invalid_argument);
+  bad = config_of("b");
+  bad.ttl = 0ms;
+  CHECK_THROWS_AS(lease_keeper(db, bad), std::invalid_argument);
+  bad.ttl = max_ttl + 1ms;
+  CHECK_THROWS_AS(lease_keeper(db, bad), std::invalid_argument);
+}
+
 TEST_CASE("cluster keeper: two keepers over the PostgreSQL lease table share "
           "its shards, and one stopping hands its half back") {
   auto info = std::getenv("OMS_TEST_PG");
@@ -166,8 +212,8 @@ TEST_CASE("cluster keeper: two keepers over the PostgreSQL lease table share "
     w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
     w.commit();
   }
-  lease_table ta{info, schema, 8};
-  lease_table tb{info, schema, 8};
+  lease_table ta{info, schema, 8, 1000ms};
+  lease_table tb{info, schema, 8, 1000ms};
   lease_keeper a{ta, config_of("a")};
   lease_keeper b{tb, config_of("b")};
   CHECK(a.tick().gained.size() == 8);

@@ -55,6 +55,8 @@ TEST_CASE("cluster: a SKU's shard is the same for every caller and spreads "
   CHECK(shard_of("TEA-250", 256) == shard_of("TEA-250", 256));
   // FNV-1a, fixed for ever: where existing SKUs' stock lives.
   CHECK(shard_of("", 256) == 0xcbf29ce484222325ull % 256);
+  CHECK(shard_of("a", 256) == 0xaf63dc4c8601ec8cull % 256);
+  CHECK(shard_of("a", 1000) == 0xaf63dc4c8601ec8cull % 1000);
   CHECK(shard_of("a", 1) == 0);
   CHECK_THROWS(shard_of("a", 0));
   std::map<uint32_t, int> counts;
@@ -73,8 +75,8 @@ TEST_CASE("cluster: a shard is taken by one node at a time, its epoch one "
   if (!info)
     return;
   auto schema = lease_schema(info, "take");
-  lease_table a{info, schema, 8};
-  lease_table b{info, schema, 8};
+  lease_table a{info, schema, 8, 1000ms};
+  lease_table b{info, schema, 8, 1000ms};
   CHECK(a.leases().size() == 8);
   auto ea = a.acquire(3, "node-a", 3000ms);
   REQUIRE(ea);
@@ -86,12 +88,17 @@ TEST_CASE("cluster: a shard is taken by one node at a time, its epoch one "
   CHECK_FALSE(b.release(3, "node-b", *ea));
   CHECK(a.renew(3, "node-a", *ea, 3000ms));
   CHECK_FALSE(a.renew(3, "node-a", *ea + 1, 3000ms)); // not its epoch
-  // Expired: B takes it with the next epoch; A's renewal is refused.
+  // Expired but nobody took it: A renews it (the fence would let its
+  // commits through all the same), and B cannot take it.
   expire_now(info, schema, 3);
-  CHECK_FALSE(a.renew(3, "node-a", *ea, 3000ms));
+  CHECK(a.renew(3, "node-a", *ea, 3000ms));
+  CHECK_FALSE(b.acquire(3, "node-b", 3000ms));
+  // Expired and taken: B has the next epoch; A's renewal is refused.
+  expire_now(info, schema, 3);
   auto eb = b.acquire(3, "node-b", 3000ms);
   REQUIRE(eb);
   CHECK(*eb == 2);
+  CHECK_FALSE(a.renew(3, "node-a", *ea, 3000ms));
   CHECK_FALSE(a.acquire(3, "node-a", 3000ms));
   auto all = a.leases();
   CHECK(all[3].owner == "node-b");
@@ -116,10 +123,14 @@ TEST_CASE("cluster: the number of shards is fixed when the cluster is made") {
   if (!info)
     return;
   auto schema = lease_schema(info, "fixed");
-  lease_table first{info, schema, 16};
-  CHECK_THROWS_AS(lease_table(info, schema, 32), std::runtime_error);
-  CHECK_THROWS_AS(lease_table(info, schema, 0), std::runtime_error);
-  lease_table same{info, schema, 16};
+  lease_table first{info, schema, 16, 1000ms};
+  CHECK_THROWS_AS(lease_table(info, schema, 32, 1000ms), std::runtime_error);
+  CHECK_THROWS_AS(lease_table(info, schema, 0, 1000ms), std::runtime_error);
+  CHECK_THROWS_AS(lease_table(info, schema + "x", max_shards + 1, 1000ms),
+                  std::runtime_error);
+  CHECK_THROWS_AS(first.acquire(0, "a", 0ms), std::invalid_argument);
+  CHECK_THROWS_AS(first.acquire(0, "a", max_ttl + 1ms), std::invalid_argument);
+  lease_table same{info, schema, 16, 1000ms};
   CHECK(same.leases().size() == 16);
 }
 
@@ -128,7 +139,7 @@ TEST_CASE("cluster: nodes register with their address and heartbeat") {
   if (!info)
     return;
   auto schema = lease_schema(info, "nodes");
-  lease_table t{info, schema, 4};
+  lease_table t{info, schema, 4, 1000ms};
   t.heartbeat("node-b", "127.0.0.1:7001");
   t.heartbeat("node-a", "127.0.0.1:7000");
   auto first = t.nodes();
@@ -148,8 +159,8 @@ TEST_CASE("cluster: a commit under the fence makes a takeover wait for it, "
   if (!info)
     return;
   auto schema = lease_schema(info, "fence");
-  lease_table a{info, schema, 4};
-  lease_table b{info, schema, 4};
+  lease_table a{info, schema, 4, 1000ms};
+  lease_table b{info, schema, 4, 1000ms};
   auto ea = a.acquire(1, "node-a", 3000ms);
   REQUIRE(ea);
   expire_now(info, schema, 1); // A is paused past its TTL, say
@@ -159,16 +170,16 @@ TEST_CASE("cluster: a commit under the fence makes a takeover wait for it, "
     pqxx::connection conn{info};
     pqxx::work commit{conn};
     CHECK(lease_table::fenced(commit, schema, 1, "node-a", *ea));
-    // B's takeover cannot happen meanwhile: it waits for the row (proved
-    // with a lock timeout, not by timing).
-    {
-      pqxx::connection other{info};
-      pqxx::work w{other};
-      w.exec("SET LOCAL lock_timeout = '200ms'");
-      CHECK_THROWS(w.exec("UPDATE " + w.quote_name(schema) +
-                          ".cluster_shards SET owner = 'node-b', epoch = "
-                          "epoch + 1 WHERE shard = 1"));
+    // B's takeover cannot happen meanwhile: acquire() waits for the row
+    // until its lock wait runs out (proved by the lock timeout's SQLSTATE,
+    // not by timing).
+    std::string state;
+    try {
+      b.acquire(1, "node-b", 3000ms);
+    } catch (const pqxx::sql_error& e) {
+      state = e.sqlstate();
     }
+    CHECK(state == "55P03");
     commit.commit();
   }
   // Once A's commit is done, B takes the shard (and would replay it).
@@ -181,4 +192,42 @@ TEST_CASE("cluster: a commit under the fence makes a takeover wait for it, "
   CHECK_FALSE(lease_table::fenced(late, schema, 1, "node-a", *ea));
   CHECK_FALSE(lease_table::fenced(late, schema, 1, "node-b", *ea));
   CHECK(lease_table::fenced(late, schema, 1, "node-b", *eb));
+}
+
+TEST_CASE("cluster: a takeover under way makes a commit's fence wait, then "
+          "refuse") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "fence2");
+  lease_table a{info, schema, 4, 1000ms};
+  auto ea = a.acquire(2, "node-a", 3000ms);
+  REQUIRE(ea);
+  expire_now(info, schema, 2);
+  // B's takeover has begun (its row lock is taken) but not committed.
+  pqxx::connection takeover_conn{info};
+  pqxx::work takeover{takeover_conn};
+  auto taken = takeover.exec(
+      "UPDATE " + takeover.quote_name(schema) +
+      ".cluster_shards SET owner = 'node-b', epoch = epoch + 1 WHERE shard = "
+      "2 RETURNING epoch");
+  REQUIRE(taken.size() == 1);
+  {
+    // A's commit waits for it (its lock wait runs out here).
+    pqxx::connection conn{info};
+    pqxx::work commit{conn};
+    commit.exec("SET LOCAL lock_timeout = '200ms'");
+    std::string state;
+    try {
+      lease_table::fenced(commit, schema, 2, "node-a", *ea);
+    } catch (const pqxx::sql_error& e) {
+      state = e.sqlstate();
+    }
+    CHECK(state == "55P03");
+  }
+  takeover.commit();
+  // Once the takeover is in, A's fence refuses.
+  pqxx::connection conn{info};
+  pqxx::work commit{conn};
+  CHECK_FALSE(lease_table::fenced(commit, schema, 2, "node-a", *ea));
 }

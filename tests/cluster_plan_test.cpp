@@ -23,8 +23,8 @@ struct table {
       leases.push_back(lease_state{s, "", 0, false});
   }
 
-  // Node `me` plans among `live` nodes and acts; returns what it did.
-  lease_plan step(const std::string& me, size_t live) {
+  // Node `me` plans among the `live` nodes and acts; returns what it did.
+  lease_plan step(const std::string& me, const std::vector<std::string>& live) {
     auto plan = plan_leases(leases, me, live);
     for (auto s : plan.take) {
       auto& l = leases.at(s);
@@ -46,7 +46,7 @@ struct table {
   void rounds(const std::vector<std::string>& nodes, int n) {
     for (int r = 0; r < n; ++r)
       for (auto& me : nodes)
-        step(me, nodes.size());
+        step(me, nodes);
   }
 
   std::map<std::string, uint32_t> held() const {
@@ -66,12 +66,16 @@ struct table {
 
 } // namespace
 
-TEST_CASE("cluster plan: the fair share is the shards over the live nodes, "
-          "rounded up") {
-  CHECK(fair_share(256, 3) == 86);
-  CHECK(fair_share(256, 1) == 256);
-  CHECK(fair_share(256, 0) == 256);
-  CHECK(fair_share(4, 8) == 1);
+TEST_CASE("cluster plan: each live node's target is the shards over the "
+          "live nodes, one more for the first by id") {
+  std::vector<std::string> three{"c", "a", "b", "a"};
+  CHECK(target_share(256, three, "a") == 86);
+  CHECK(target_share(256, three, "b") == 85);
+  CHECK(target_share(256, three, "c") == 85);
+  CHECK(target_share(256, three, "d") == 0);
+  CHECK(target_share(256, {"a"}, "a") == 256);
+  CHECK(target_share(4, {"a", "b", "c", "d", "e"}, "e") == 0);
+  CHECK(target_share(4, {"a", "b", "c", "d", "e"}, "d") == 1);
 }
 
 TEST_CASE("cluster plan: nodes starting together share every shard, none "
@@ -82,14 +86,13 @@ TEST_CASE("cluster plan: nodes starting together share every shard, none "
   auto held = t.held();
   uint32_t total = 0;
   for (auto& [node, n] : held) {
-    CHECK(n <= 86);
-    CHECK(n >= 84);
+    CHECK(n == target_share(256, nodes, node));
     total += n;
   }
   CHECK(total == 256);
   // At rest: every plan is empty.
   for (auto& me : nodes) {
-    auto plan = plan_leases(t.leases, me, nodes.size());
+    auto plan = plan_leases(t.leases, me, nodes);
     CHECK(plan.take.empty());
     CHECK(plan.give_back.empty());
   }
@@ -112,6 +115,7 @@ TEST_CASE("cluster plan: a dead node's shards are taken by the survivors, "
   CHECK(held.count("node-2") == 0);
   CHECK(held["node-1"] + held["node-3"] == 256);
   CHECK(held["node-1"] == 128);
+  CHECK(held["node-3"] == 128);
   for (auto s : orphaned)
     CHECK(t.leases[s].epoch == 2); // taken once before, once now
 }
@@ -125,10 +129,9 @@ TEST_CASE("cluster plan: a node joining gets shards handed back to it, and "
   std::vector<std::string> three{"node-1", "node-2", "node-3"};
   t.rounds(three, 3);
   auto held = t.held();
-  CHECK(held["node-3"] >= 84);
-  CHECK(held["node-1"] <= 86);
-  CHECK(held["node-2"] <= 86);
-  CHECK(held["node-1"] + held["node-2"] + held["node-3"] == 256);
+  CHECK(held["node-1"] == 86);
+  CHECK(held["node-2"] == 85);
+  CHECK(held["node-3"] == 85);
   // Settled: more rounds move nothing.
   auto before = t.leases;
   t.rounds(three, 2);
@@ -136,23 +139,52 @@ TEST_CASE("cluster plan: a node joining gets shards handed back to it, and "
     CHECK(t.leases[i].epoch == before[i].epoch);
 }
 
-TEST_CASE("cluster plan: a node above its share keeps its shards while free "
-          "ones remain or nobody is short") {
+TEST_CASE("cluster plan: a node above its target hands back only what the "
+          "short lack beyond the free shards") {
   table t{8};
   for (uint32_t s = 0; s < 6; ++s)
     t.leases[s] = lease_state{s, "a", 1, true};
-  // 2 live nodes, fair 4: b is short but shards 6 and 7 are free.
-  auto plan = plan_leases(t.leases, "a", 2);
-  CHECK(plan.give_back.empty());
-  auto b = plan_leases(t.leases, "b", 2);
-  CHECK(b.take.size() == 2);
-  // Once b holds them and is still short, a hands back its highest.
+  std::vector<std::string> ab{"a", "b"};
+  // Targets 4 and 4: b lacks 4, shards 6 and 7 are free, so a hands back 2.
+  auto plan = plan_leases(t.leases, "a", ab);
+  CHECK(plan.give_back == std::vector<uint32_t>{4, 5});
+  auto b = plan_leases(t.leases, "b", ab);
+  CHECK(b.take == std::vector<uint32_t>{6, 7});
+  // With b holding 6 and 7 and nothing free, a hands back the same 2.
   t.leases[6] = lease_state{6, "b", 1, true};
   t.leases[7] = lease_state{7, "b", 1, true};
-  plan = plan_leases(t.leases, "a", 2);
+  plan = plan_leases(t.leases, "a", ab);
   CHECK(plan.give_back == std::vector<uint32_t>{4, 5});
+  // With shards 4 and 5 free, b takes them and a keeps its 4.
+  t.leases[4] = lease_state{4, "", 1, false};
+  t.leases[5] = lease_state{5, "", 1, false};
+  CHECK(plan_leases(t.leases, "a", ab).give_back.empty());
   // Alone, a keeps all it holds and takes nothing held by a running lease.
-  plan = plan_leases(t.leases, "a", 1);
+  t.leases[4] = lease_state{4, "a", 1, true};
+  t.leases[5] = lease_state{5, "a", 1, true};
+  plan = plan_leases(t.leases, "a", {});
   CHECK(plan.give_back.empty());
   CHECK(plan.take.empty());
+}
+
+TEST_CASE("cluster plan: a seventeenth node joining sixteen that hold 16 "
+          "shards each gets its share") {
+  table t{256};
+  std::vector<std::string> sixteen;
+  for (int i = 10; i < 26; ++i)
+    sixteen.push_back("node-" + std::to_string(i));
+  t.rounds(sixteen, 2);
+  for (auto& node : sixteen)
+    REQUIRE(t.held()[node] == 16);
+  auto all = sixteen;
+  all.push_back("node-99");
+  t.rounds(all, 3);
+  auto held = t.held();
+  uint32_t total = 0;
+  for (auto& node : all) {
+    CHECK(held[node] == target_share(256, all, node));
+    total += held[node];
+  }
+  CHECK(total == 256);
+  CHECK(held["node-99"] == 15);
 }

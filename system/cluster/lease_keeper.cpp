@@ -1,57 +1,110 @@
 #include "system/cluster/lease_keeper.hpp"
 
+#include <algorithm>
+#include <exception>
+#include <stdexcept>
+
 #include "system/cluster/lease_plan.hpp"
 
 namespace oms::cluster {
 
 lease_keeper::lease_keeper(lease_backend& backend, keeper_config cfg)
-    : backend_(backend), cfg_(std::move(cfg)) {}
+    : backend_(backend), cfg_(std::move(cfg)) {
+  if (cfg_.node.empty())
+    throw std::invalid_argument("a node needs an id");
+  if (cfg_.ttl.count() <= 0 || cfg_.ttl > max_ttl)
+    throw std::invalid_argument("a lease's TTL must be in 1 ms..1 day");
+  if (cfg_.node_timeout.count() <= 0)
+    throw std::invalid_argument("the node timeout must be positive");
+}
+
+namespace {
+
+// Runs `f`; an exception becomes one of the tick's errors.
+template <class F>
+bool attempt(keeper_changes& changes, const char* what, F f) {
+  try {
+    f();
+    return true;
+  } catch (const std::exception& e) {
+    changes.errors.push_back(std::string{what} + ": " + e.what());
+  }
+  return false;
+}
+
+} // namespace
 
 keeper_changes lease_keeper::tick() {
   keeper_changes changes;
-  backend_.heartbeat(cfg_.node, cfg_.address);
-  for (auto i = owned_.begin(); i != owned_.end();) {
-    if (backend_.renew(i->first, cfg_.node, i->second, cfg_.ttl)) {
-      ++i;
-      continue;
+  // Renewed in one statement; what is not renewed is lost. If the table
+  // cannot be reached, nothing is known lost yet (the fence keeps any
+  // commit under a lost lease out).
+  attempt(changes, "renew", [&] {
+    auto renewed = backend_.renew_all(cfg_.node, owned_, cfg_.ttl);
+    std::sort(renewed.begin(), renewed.end());
+    for (auto i = owned_.begin(); i != owned_.end();) {
+      if (std::binary_search(renewed.begin(), renewed.end(), i->first)) {
+        ++i;
+        continue;
+      }
+      changes.lost.push_back(i->first);
+      i = owned_.erase(i);
     }
-    changes.lost.push_back(i->first);
-    i = owned_.erase(i);
-  }
-  auto now = backend_.now_ms();
-  size_t live = 0;
-  for (auto& n : backend_.nodes())
-    if (now - n.heartbeat_ms <= cfg_.node_timeout.count())
-      ++live;
-  std::vector<lease_state> states;
-  for (auto& l : backend_.leases())
-    states.push_back(lease_state{l.shard, l.owner, l.epoch,
-                                 !l.owner.empty() && l.expires_at_ms > now});
-  auto plan = plan_leases(states, cfg_.node, std::max<size_t>(live, 1));
-  for (auto shard : plan.give_back) {
-    auto i = owned_.find(shard);
-    if (i == owned_.end())
-      continue;
-    backend_.release(shard, cfg_.node, i->second);
-    changes.lost.push_back(shard);
-    owned_.erase(i);
-  }
-  for (auto shard : plan.take)
-    if (auto epoch = backend_.acquire(shard, cfg_.node, cfg_.ttl)) {
-      owned_[shard] = *epoch;
-      changes.gained[shard] = *epoch;
+  });
+  int64_t now = 0;
+  std::vector<node_row> nodes;
+  std::vector<lease> leases;
+  bool read = attempt(changes, "read", [&] {
+    now = backend_.now_ms();
+    nodes = backend_.nodes();
+    leases = backend_.leases();
+  });
+  if (read) {
+    std::vector<std::string> live;
+    for (auto& n : nodes)
+      if (now - n.heartbeat_ms <= cfg_.node_timeout.count())
+        live.push_back(n.id);
+    std::vector<lease_state> states;
+    for (auto& l : leases)
+      states.push_back(lease_state{l.shard, l.owner, l.epoch,
+                                   !l.owner.empty() && l.expires_at_ms > now});
+    auto plan = plan_leases(states, cfg_.node, live);
+    for (auto shard : plan.give_back) {
+      auto i = owned_.find(shard);
+      if (i == owned_.end())
+        continue;
+      auto epoch = i->second;
+      // Given back or not, it is no longer served: the fence or the TTL
+      // keeps it safe if the hand-back did not reach the table.
+      attempt(changes, "release",
+              [&] { backend_.release(shard, cfg_.node, epoch); });
+      changes.lost.push_back(shard);
+      owned_.erase(shard);
     }
+    for (auto shard : plan.take)
+      attempt(changes, "acquire", [&] {
+        if (auto epoch = backend_.acquire(shard, cfg_.node, cfg_.ttl)) {
+          owned_[shard] = *epoch;
+          changes.gained[shard] = *epoch;
+        }
+      });
+  }
+  // Last: a node counts as live once it has done its tick.
+  attempt(changes, "heartbeat",
+          [&] { backend_.heartbeat(cfg_.node, cfg_.address); });
   return changes;
 }
 
 keeper_changes lease_keeper::stop() {
   keeper_changes changes;
   for (auto& [shard, epoch] : owned_) {
-    backend_.release(shard, cfg_.node, epoch);
+    auto s = shard;
+    auto e = epoch;
+    attempt(changes, "release", [&] { backend_.release(s, cfg_.node, e); });
     changes.lost.push_back(shard);
   }
   owned_.clear();
-  backend_.leave(cfg_.node);
+  attempt(changes, "leave", [&] { backend_.leave(cfg_.node); });
   return changes;
 }
 

@@ -33,19 +33,27 @@ struct keeper_config {
   std::chrono::milliseconds node_timeout{3000};
 };
 
-/// What one tick changed.
+/// What one tick changed. Losses come before gains: a shard lost and taken
+/// again in one tick is in both, with its new epoch in `gained`.
 struct keeper_changes {
+  /// Shards lost (another owner or epoch, or handed back).
+  std::vector<uint32_t> lost;
   /// Shards taken, with their new epoch.
   std::map<uint32_t, int64_t> gained;
-  /// Shards lost (not renewed in time, or handed back).
-  std::vector<uint32_t> lost;
+  /// What failed (the table could not be reached, a lock wait ran out):
+  /// the tick went on with the rest, and the next one tries again.
+  std::vector<std::string> errors;
 };
 
 class lease_keeper {
  public:
+  /// Throws std::invalid_argument for an empty node id, a TTL outside
+  /// 1 ms..max_ttl or a node timeout that is not positive.
   lease_keeper(lease_backend& backend, keeper_config cfg);
 
-  /// Heartbeats, renews, then takes and hands back as planned.
+  /// Renews, takes and hands back as planned, then heartbeats. Never
+  /// throws: what failed is in the changes' errors, and what it did before
+  /// the failure is reported all the same.
   keeper_changes tick();
 
   /// Hands every lease back at once and leaves the cluster (a node that

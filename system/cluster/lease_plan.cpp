@@ -5,18 +5,46 @@
 
 namespace oms::cluster {
 
-uint32_t fair_share(uint32_t shards, size_t live_nodes) {
-  auto n = static_cast<uint64_t>(std::max<size_t>(1, live_nodes));
-  return static_cast<uint32_t>((uint64_t{shards} + n - 1) / n);
+namespace {
+
+// `live` with `me`, sorted, without repeats.
+std::vector<std::string> live_with(std::vector<std::string> live,
+                                   const std::string& me) {
+  live.push_back(me);
+  std::sort(live.begin(), live.end());
+  live.erase(std::unique(live.begin(), live.end()), live.end());
+  return live;
+}
+
+uint32_t target_in(uint32_t shards, const std::vector<std::string>& sorted,
+                   const std::string& node) {
+  auto i = std::lower_bound(sorted.begin(), sorted.end(), node);
+  if (i == sorted.end() || *i != node)
+    return 0;
+  auto n = static_cast<uint32_t>(sorted.size());
+  auto rank = static_cast<uint32_t>(i - sorted.begin());
+  return shards / n + (rank < shards % n ? 1 : 0);
+}
+
+} // namespace
+
+uint32_t target_share(uint32_t shards, const std::vector<std::string>& live,
+                      const std::string& node) {
+  auto sorted = live;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  return target_in(shards, sorted, node);
 }
 
 lease_plan plan_leases(const std::vector<lease_state>& leases,
-                       const std::string& me, size_t live_nodes) {
+                       const std::string& me,
+                       const std::vector<std::string>& live) {
   lease_plan plan;
   auto total = static_cast<uint32_t>(leases.size());
   if (total == 0)
     return plan;
-  auto fair = fair_share(total, live_nodes);
+  auto nodes = live_with(live, me);
+  auto target = target_in(total, nodes, me);
   std::map<std::string, uint32_t> held; // running leases per owner
   std::vector<uint32_t> mine;
   std::vector<uint32_t> free;
@@ -29,30 +57,28 @@ lease_plan plan_leases(const std::vector<lease_state>& leases,
       free.push_back(l.shard);
     }
   }
-  if (mine.size() < fair) {
+  if (mine.size() < target) {
     // From a point of its own, so that nodes do not all reach for shard 0.
-    auto start = static_cast<size_t>(shard_of(me, total));
-    std::rotate(free.begin(),
-                std::lower_bound(free.begin(), free.end(),
-                                 static_cast<uint32_t>(start)),
+    auto start = shard_of(me, total);
+    std::rotate(free.begin(), std::lower_bound(free.begin(), free.end(), start),
                 free.end());
-    auto want = std::min<size_t>(fair - mine.size(), free.size());
+    auto want = std::min<size_t>(target - mine.size(), free.size());
     plan.take.assign(free.begin(), free.begin() + static_cast<long>(want));
     return plan;
   }
-  if (mine.size() > fair) {
-    // Hand back only what a short live node can take: one with a running
-    // lease below the floor of the share, or a live node holding none.
-    auto floor = static_cast<uint32_t>(
-        total / static_cast<uint32_t>(std::max<size_t>(1, live_nodes)));
-    size_t short_nodes =
-        live_nodes > held.size() ? live_nodes - held.size() : 0;
-    for (auto& [owner, n] : held)
-      if (owner != me && n < floor)
-        ++short_nodes;
-    if (short_nodes == 0 || !free.empty())
-      return plan; // free shards first: the short take those
-    auto extra = mine.size() - fair;
+  if (mine.size() > target) {
+    // Hand back only what live nodes below their target (one joining) lack
+    // beyond the free shards, which they take first.
+    uint64_t lacking = 0;
+    for (auto& node : nodes) {
+      auto want = target_in(total, nodes, node);
+      if (node != me && held[node] < want)
+        lacking += want - held[node];
+    }
+    if (lacking <= free.size())
+      return plan;
+    auto extra =
+        std::min<uint64_t>(mine.size() - target, lacking - free.size());
     std::sort(mine.begin(), mine.end());
     plan.give_back.assign(mine.end() - static_cast<long>(extra), mine.end());
   }

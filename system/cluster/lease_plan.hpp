@@ -1,9 +1,11 @@
-// Which shards a node should hold, as a pure function of the lease table:
-// every live node about its fair share (S divided by the live nodes, rounded
-// up), expired or handed-back shards taken by whoever is short, and a node
-// above its share handing shards back only while another live node is short
-// (so that a cluster at rest does not churn). Unit-tested without a
-// database; the lease keeper (lease_keeper.hpp) acts on it.
+// Which shards a node should hold, as a pure function of the lease table and
+// the live nodes: each live node has a target (S over the live nodes,
+// rounded down, one more for the first S mod n of them by id), takes
+// expired or handed-back shards up to it, and hands its highest shards back
+// only while it is above its target and other live nodes lack more than the
+// free shards give them (a node joining), so that a cluster at rest does not
+// churn. Unit-tested without a database; the lease keeper
+// (lease_keeper.hpp) acts on it.
 #pragma once
 
 #include <cstdint>
@@ -30,13 +32,18 @@ struct lease_plan {
   std::vector<uint32_t> give_back;
 };
 
-/// The fair share of `shards` among `live_nodes` (at least 1): rounded up.
-uint32_t fair_share(uint32_t shards, size_t live_nodes);
+/// How many of `shards` the live node `node` should hold: shards / n, one
+/// more for the first shards % n of `live` (sorted, without repeats) by id.
+/// A node not in `live` gets 0.
+uint32_t target_share(uint32_t shards, const std::vector<std::string>& live,
+                      const std::string& node);
 
-/// The plan of node `me` among `live_nodes` live nodes (itself included).
-/// Free shards are taken from a starting point that depends on `me`, so
-/// that nodes starting together do not all reach for the same ones.
+/// The plan of node `me` among the `live` nodes (ids; `me` counts as live
+/// whether listed or not). Free shards are taken from a starting point that
+/// depends on `me`, so that nodes starting together do not all reach for
+/// the same ones.
 lease_plan plan_leases(const std::vector<lease_state>& leases,
-                       const std::string& me, size_t live_nodes);
+                       const std::string& me,
+                       const std::vector<std::string>& live);
 
 } // namespace oms::cluster

@@ -30,8 +30,11 @@ std::string table(pqxx::transaction_base& tx, const std::string& schema,
   return tx.quote_name(schema) + "." + tx.quote_name(name);
 }
 
+// A TTL as SQL: checked by the caller to be in 1 ms..max_ttl.
 std::string millis(std::chrono::milliseconds ttl) {
-  return std::to_string(std::max<int64_t>(0, ttl.count()));
+  if (ttl.count() <= 0 || ttl > max_ttl)
+    throw std::invalid_argument("a lease's TTL must be in 1 ms..1 day");
+  return std::to_string(ttl.count());
 }
 
 // Milliseconds since the epoch of a timestamptz column, as SQL.
@@ -45,12 +48,23 @@ std::string ms_of(const char* column) {
 } // namespace
 
 lease_table::lease_table(const std::string& conninfo, const std::string& schema,
-                         uint32_t shards)
+                         uint32_t shards, std::chrono::milliseconds lock_wait)
     : conn_(std::make_unique<session>(conninfo)),
       schema_(schema),
-      shards_(shards) {
-  if (shards == 0)
-    throw std::runtime_error("a cluster needs at least one shard");
+      shards_(shards),
+      lock_wait_(lock_wait) {
+  if (shards == 0 || shards > max_shards)
+    throw std::runtime_error("a cluster has 1 to " +
+                             std::to_string(max_shards) + " shards");
+  {
+    pqxx::nontransaction n{*conn_};
+    // No statement waits without end: not for a fenced commit's row lock,
+    // not for a server that stopped answering.
+    auto wait = std::max<int64_t>(1, lock_wait.count());
+    n.exec("SET lock_timeout = " + n.quote(std::to_string(wait) + "ms"));
+    n.exec("SET statement_timeout = " +
+           n.quote(std::to_string(4 * wait) + "ms"));
+  }
   pqxx::work w{*conn_};
   // One maker at a time: nodes starting together make the table once.
   w.exec("SELECT pg_advisory_xact_lock(hashtext(" +
@@ -132,15 +146,33 @@ std::optional<int64_t> lease_table::acquire(uint32_t shard,
 
 bool lease_table::renew(uint32_t shard, const std::string& node, int64_t epoch,
                         std::chrono::milliseconds ttl) {
+  auto renewed = renew_all(node, {{shard, epoch}}, ttl);
+  return !renewed.empty();
+}
+
+std::vector<uint32_t>
+lease_table::renew_all(const std::string& node,
+                       const std::map<uint32_t, int64_t>& held,
+                       std::chrono::milliseconds ttl) {
+  std::vector<uint32_t> renewed;
+  if (held.empty())
+    return renewed;
   pqxx::work w{*conn_};
-  auto rows = w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
-                     " SET expires_at = clock_timestamp() + " + millis(ttl) +
-                     " * interval '1 millisecond' WHERE shard = " +
-                     std::to_string(shard) + " AND owner = " + w.quote(node) +
-                     " AND epoch = " + std::to_string(epoch) +
-                     " AND expires_at >= clock_timestamp() RETURNING epoch");
+  std::string pairs;
+  for (auto& [shard, epoch] : held) {
+    if (!pairs.empty())
+      pairs += ", ";
+    pairs += "(" + std::to_string(shard) + ", " + std::to_string(epoch) + ")";
+  }
+  auto rows =
+      w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
+             " SET expires_at = clock_timestamp() + " + millis(ttl) +
+             " * interval '1 millisecond' WHERE owner = " + w.quote(node) +
+             " AND (shard, epoch) IN (VALUES " + pairs + ") RETURNING shard");
   w.commit();
-  return !rows.empty();
+  for (auto row : rows)
+    renewed.push_back(row[0].as<uint32_t>());
+  return renewed;
 }
 
 bool lease_table::release(uint32_t shard, const std::string& node,

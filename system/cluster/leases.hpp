@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,12 @@ namespace oms::cluster {
 /// `shards`. The same on every node and platform, for ever: it is where the
 /// SKU's stock lives.
 uint32_t shard_of(std::string_view sku, uint32_t shards);
+
+/// The most shards a cluster may have.
+inline constexpr uint32_t max_shards = 65'536;
+
+/// The longest lease (a day): longer would outlive any sense of failover.
+inline constexpr std::chrono::milliseconds max_ttl{86'400'000};
 
 /// One shard's lease as PostgreSQL holds it.
 struct lease {
@@ -66,6 +73,11 @@ class lease_backend {
                                          std::chrono::milliseconds ttl) = 0;
   virtual bool renew(uint32_t shard, const std::string& node, int64_t epoch,
                      std::chrono::milliseconds ttl) = 0;
+  /// renew() for every shard of `held` (shard -> epoch) in one statement;
+  /// answers the shards renewed.
+  virtual std::vector<uint32_t>
+  renew_all(const std::string& node, const std::map<uint32_t, int64_t>& held,
+            std::chrono::milliseconds ttl) = 0;
   virtual bool release(uint32_t shard, const std::string& node,
                        int64_t epoch) = 0;
 };
@@ -75,9 +87,12 @@ class lease_table : public lease_backend {
   /// Connects to `conninfo` and makes, if missing, the tables of the
   /// cluster in `schema`: `cluster_shards` (one row per shard) and
   /// `cluster_nodes`. Throws std::runtime_error if the table exists with
-  /// another number of shards (S is fixed at creation), or if `shards` is 0.
+  /// another number of shards (S is fixed at creation), or if `shards` is
+  /// not in 1..max_shards. Every statement of the table waits at most
+  /// `lock_wait` for a row lock (a commit holding its shard's fence) and
+  /// then throws, so that no caller waits without end.
   lease_table(const std::string& conninfo, const std::string& schema,
-              uint32_t shards);
+              uint32_t shards, std::chrono::milliseconds lock_wait);
   ~lease_table() override;
 
   lease_table(const lease_table&) = delete;
@@ -106,10 +121,15 @@ class lease_table : public lease_backend {
                                  std::chrono::milliseconds ttl) override;
 
   /// Extends the lease `node` holds on `shard` with `epoch` to `ttl` from
-  /// now. False if the lease is lost: another owner, another epoch, or
-  /// expired already (then acquire() again, for a new epoch).
+  /// now. False if the lease is lost: another owner or another epoch. A
+  /// lease that ran out but nobody took is renewed, as the fence lets its
+  /// commits through: no other node can have granted anything under it.
   bool renew(uint32_t shard, const std::string& node, int64_t epoch,
              std::chrono::milliseconds ttl) override;
+
+  std::vector<uint32_t> renew_all(const std::string& node,
+                                  const std::map<uint32_t, int64_t>& held,
+                                  std::chrono::milliseconds ttl) override;
 
   /// Hands the lease back at once (it expires now) if `node` holds it with
   /// `epoch`; false otherwise.
@@ -132,6 +152,7 @@ class lease_table : public lease_backend {
   std::unique_ptr<session> conn_;
   std::string schema_;
   uint32_t shards_;
+  std::chrono::milliseconds lock_wait_;
 };
 
 } // namespace oms::cluster
