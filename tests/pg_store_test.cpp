@@ -13,6 +13,7 @@
 
 #include <pqxx/pqxx>
 
+#include "system/cluster/leases.hpp"
 #include "system/store/pg_store.hpp"
 #include "tests/backends.hpp"
 
@@ -337,4 +338,48 @@ INSERT INTO holds (order_id, sku, quantity, kind) VALUES ('o1', 'b', 3,
   REQUIRE(state->holds.size() == 1);
   CHECK(state->holds[0].quantity == 2);
   CHECK(state->holds[0].lots == std::vector<lot_allocation>{{"", 2}});
+}
+
+TEST_CASE("a fenced PostgreSQL store commits only while its node holds the "
+          "shard's lease, and a refused commit writes nothing") {
+  auto c = one_event_store("fenced");
+  if (!c)
+    return;
+  auto cluster_schema = c->schema + "_cluster";
+  {
+    pqxx::connection conn{c->info};
+    pqxx::work w{conn};
+    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(cluster_schema) +
+           " CASCADE");
+    w.commit();
+  }
+  using namespace std::chrono_literals;
+  cluster::lease_table leases{c->info, cluster_schema, 4, 1000ms};
+  auto epoch = leases.acquire(0, "node-a", 3000ms);
+  REQUIRE(epoch);
+  c->store->set_fence(
+      [cluster_schema, e = *epoch](pqxx::transaction_base& tx) {
+        return cluster::lease_table::fenced(tx, cluster_schema, 0, "node-a", e);
+      },
+      "node-a's lease on shard 0");
+  CHECK_FALSE(c->store->commit({receipt_event("A", 2)}));
+  CHECK(c->store->last_seq() == 2);
+  // node-b takes the shard over (node-a paused past its TTL, say).
+  {
+    pqxx::connection conn{c->info};
+    pqxx::work w{conn};
+    w.exec("UPDATE " + w.quote_name(cluster_schema) +
+           ".cluster_shards SET expires_at = '-infinity' WHERE shard = 0");
+    w.commit();
+  }
+  cluster::lease_table other{c->info, cluster_schema, 4, 1000ms};
+  REQUIRE(other.acquire(0, "node-b", 3000ms));
+  auto refused = c->store->commit({receipt_event("A", 4)});
+  REQUIRE(refused);
+  CHECK(why(refused).find("no longer holds") != std::string::npos);
+  CHECK(c->store->last_seq() == 2);
+  auto state = c->store->load();
+  REQUIRE_MESSAGE(state, why(state));
+  REQUIRE(state->skus.size() == 1);
+  CHECK(state->skus[0].on_hand == 3);
 }

@@ -242,6 +242,12 @@ caf::error pg_store::commit(const std::vector<event>& events) {
   auto before = last_seq_;
   try {
     pqxx::work w{*conn_};
+    // Fenced first: nothing is written under a lost lease, and the lock the
+    // fence takes holds until this transaction ends.
+    if (fence_ && !fence_(w))
+      return failure("cannot commit: " + fence_what_ +
+                     " no longer holds (another node took over); nothing "
+                     "was written");
     pg_session s{w};
     auto seq = last_seq_;
     for (auto& ev : events)

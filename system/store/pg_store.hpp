@@ -7,10 +7,12 @@
 // commits only on a connection that holds it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 #include "system/store/sql_store.hpp"
 
@@ -39,6 +41,17 @@ class pg_store : public sql_store {
   /// The schema version this build writes.
   static constexpr int schema_version = 5;
 
+  /// A check every commit makes in its own transaction before it writes:
+  /// false (or an exception) rolls the commit back and it fails, naming the
+  /// check's `what` (for a cluster node: the shard's lease,
+  /// cluster::lease_table::fenced, whose row lock makes a takeover wait for
+  /// the commit). Empty: no check.
+  using fence_fn = std::function<bool(pqxx::transaction_base&)>;
+  void set_fence(fence_fn fence, std::string what) {
+    fence_ = std::move(fence);
+    fence_what_ = std::move(what);
+  }
+
  private:
   explicit pg_store(std::string name);
 
@@ -64,6 +77,8 @@ class pg_store : public sql_store {
   std::unique_ptr<pqxx::connection> conn_;
   /// Set once the log is found to have moved on without this store.
   std::string lost_;
+  fence_fn fence_;
+  std::string fence_what_;
 };
 
 } // namespace oms
