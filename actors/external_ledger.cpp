@@ -178,12 +178,9 @@ void external_ledger::refused(const order_id& order) {
   auto i = holds_.find(order);
   if (i == holds_.end())
     return;
-  auto& h = i->second;
-  h.refused = true;
-  h.known = wms_state::none;
-  h.reserve_seq = 0;
-  h.wms_quantity = 0;
-  h.requested = false;
+  // Nothing exists at the WMS, as for a forgotten reservation.
+  forgotten(order);
+  i->second.refused = true;
   drop_settled();
 }
 

@@ -4,9 +4,6 @@
 // failed calls retried on a timer; and the SKU's snapshot is read again once
 // the WMS's next batch should have run.
 #include <algorithm>
-#include <optional>
-
-#include <nlohmann/json.hpp>
 
 #include "actors/external_sku_steps.hpp"
 #include "actors/wms_answers.hpp"
@@ -111,38 +108,35 @@ void on_refused(ext_ptr self, const order_id& order, int64_t quantity,
                                        : "not enough stock there");
 }
 
-// The WMS has no such reservation: a release is done; anything else starts
-// over, from a reservation of what the order holds now (the old one's
-// sequence no longer says what a snapshot excludes).
-void on_unknown_reservation(ext_ptr self, const order_id& order, wms_op op,
-                            int64_t quantity) {
+// The WMS has no reservation for `order` (it never had one, or lost it):
+// what it acknowledged no longer counts, and the units the order holds now
+// are reserved afresh (the old sequence no longer says what a snapshot
+// excludes).
+void start_over(ext_ptr self, const order_id& order) {
   auto& st = self->state;
   st.in_flight.erase(order);
-  if (op == wms_op::release) {
-    // acknowledged() drops the settled hold.
-    st.ledger.acknowledged(order, wms_state::released, 0);
-    journal_wms(self, order, quantity, 0,
-                to_string(wms_standing{wms_state::released, {}}),
-                [=](caf::error) { sync(self, order); });
-    return;
-  }
   st.ledger.forgotten(order);
   auto* h = st.ledger.find(order);
-  journal_wms(self, order, h ? h->quantity : quantity, 0,
+  journal_wms(self, order, h ? h->quantity : 0, 0,
               to_string(wms_standing{wms_state::none, {}}),
               [=](caf::error) { sync(self, order); });
 }
 
-// The WMS's figure in an error answer's "error.<field>", or nullopt.
-std::optional<int64_t> error_figure(const std::string& body,
-                                    const char* field) {
-  auto j = nlohmann::json::parse(body, nullptr, false);
-  if (!j.is_object() || !j.contains("error") || !j["error"].is_object())
-    return std::nullopt;
-  auto& e = j["error"];
-  if (!e.contains(field) || !e[field].is_number_integer())
-    return std::nullopt;
-  return e[field].get<int64_t>();
+// The WMS has no such reservation: a release is done; anything else starts
+// over.
+void on_unknown_reservation(ext_ptr self, const order_id& order, wms_op op,
+                            int64_t quantity) {
+  if (op != wms_op::release) {
+    start_over(self, order);
+    return;
+  }
+  auto& st = self->state;
+  st.in_flight.erase(order);
+  // acknowledged() drops the settled hold.
+  st.ledger.acknowledged(order, wms_state::released, 0);
+  journal_wms(self, order, quantity, 0,
+              to_string(wms_standing{wms_state::released, {}}),
+              [=](caf::error) { sync(self, order); });
 }
 
 // Interprets the WMS's final answer to `call` for `order`.
@@ -168,7 +162,7 @@ void on_answer(ext_ptr self, const order_id& order, const wms_call& call,
                                            {"order", order},
                                            {"holds", h->quantity},
                                            {"body", resp.body}});
-    auto there = error_figure(resp.body, "quantity");
+    auto there = wms_error_figure(resp.body, "quantity");
     st.ledger.acknowledged_quantity(
         order,
         there && *there > 0 && *there < h->quantity ? *there : h->quantity);
@@ -181,11 +175,7 @@ void on_answer(ext_ptr self, const order_id& order, const wms_call& call,
   // units the order holds now.
   if (op == wms_op::reserve && resp.status == 409 &&
       code == "INSUFFICIENT_STOCK" && call.quantity > h->quantity) {
-    st.ledger.forgotten(order);
-    st.in_flight.erase(order);
-    journal_wms(self, order, h->quantity, 0,
-                to_string(wms_standing{wms_state::none, {}}),
-                [=](caf::error) { sync(self, order); });
+    start_over(self, order);
     return;
   }
   if (op == wms_op::reserve &&

@@ -91,6 +91,14 @@ std::string wms_error_code(std::string_view body) {
   return {};
 }
 
+std::optional<int64_t> wms_error_figure(std::string_view body,
+                                        const char* field) {
+  auto j = parse_answer(body);
+  if (!j.is_object() || !j.contains("error") || !j["error"].is_object())
+    return std::nullopt;
+  return integer(j["error"], field, std::nullopt);
+}
+
 std::optional<wms_ack> read_wms_ack(std::string_view body) {
   auto j = parse_answer(body);
   wms_ack result;

@@ -28,6 +28,11 @@ int64_t wms_retry_after_ms(const std::string& retry_after_header,
 /// The WMS's error code in an answer body ("error.code"), or "".
 std::string wms_error_code(std::string_view body);
 
+/// An integer the WMS gives with an error ("error.<field>", e.g. the
+/// units a reservation holds), or nullopt.
+std::optional<int64_t> wms_error_figure(std::string_view body,
+                                        const char* field);
+
 /// Where an acknowledged call (200, 201) left a reservation.
 struct wms_ack {
   wms_state state = wms_state::none;

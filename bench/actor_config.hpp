@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <caf/actor_system_config.hpp>
 
 namespace oms::bench {
@@ -25,10 +26,14 @@ inline void quiet_actor_config(caf::actor_system_config& cfg,
     cfg.set("scheduler.max-threads", actor_threads);
 }
 
-/// The values of --actor-scheduler.
-inline const char* actor_scheduler_help =
-    "The actors' scheduler: stealing (a queue per thread, idle threads poll "
-    "the others; omsd's default) or sharing (one queue, idle threads "
-    "sleep)";
+/// Adds --actor-scheduler (stealing or sharing, as omsd's) to `app`.
+inline void add_actor_scheduler_option(CLI::App& app, std::string& scheduler) {
+  app.add_option("--actor-scheduler", scheduler,
+                 "The actors' scheduler: stealing (a queue per thread, idle "
+                 "threads poll the others; omsd's default) or sharing (one "
+                 "queue, idle threads sleep)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"stealing", "sharing"}));
+}
 
 } // namespace oms::bench

@@ -249,10 +249,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"both", "actors", "threads"}));
   app.add_option("--actor-threads", o.actor_threads,
                  "Scheduler threads (default: one per core, as omsd)");
-  app.add_option("--actor-scheduler", o.actor_scheduler,
-                 oms::bench::actor_scheduler_help)
-      ->capture_default_str()
-      ->check(CLI::IsMember({"stealing", "sharing"}));
+  oms::bench::add_actor_scheduler_option(app, o.actor_scheduler);
   app.add_option("--across", o.across,
                  "none: the server is a local actor; loopback: it is "
                  "published by a second actor system on 127.0.0.1 and "

@@ -642,10 +642,7 @@ int main(int argc, char** argv) {
                  "file is removed afterwards");
   app.add_option("--actor-threads", o.actor_threads,
                  "Scheduler threads (default: one per core, as omsd)");
-  app.add_option("--actor-scheduler", o.actor_scheduler,
-                 oms::bench::actor_scheduler_help)
-      ->capture_default_str()
-      ->check(CLI::IsMember({"stealing", "sharing"}));
+  oms::bench::add_actor_scheduler_option(app, o.actor_scheduler);
   app.add_flag("--quiet", o.quiet, "No progress bar and no human lines");
   CLI11_PARSE(app, argc, argv);
   return run(o);

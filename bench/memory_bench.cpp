@@ -545,10 +545,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100));
   app.add_option("--actor-threads", o.actor_threads,
                  "Scheduler threads (default: one per core, as omsd)");
-  app.add_option("--actor-scheduler", o.actor_scheduler,
-                 oms::bench::actor_scheduler_help)
-      ->capture_default_str()
-      ->check(CLI::IsMember({"stealing", "sharing"}));
+  oms::bench::add_actor_scheduler_option(app, o.actor_scheduler);
   app.add_flag("!--no-audit", o.audit,
                "Skip the full audit at the end (it asks every live order; "
                "the per-SKU sums are still checked)");

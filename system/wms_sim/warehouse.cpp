@@ -93,6 +93,15 @@ outcome invalid(const std::string& field, const std::string& message) {
   return fail(400, "VALIDATION_FAILED", message, json{{"field", field}});
 }
 
+outcome invalid_id(const std::string& field, const std::string& what) {
+  return invalid(field, what + " is 1..128 characters of [A-Za-z0-9._:-]");
+}
+
+outcome invalid_quantity() {
+  return invalid("quantity",
+                 "quantity must be in 1.." + std::to_string(quantity_max));
+}
+
 const char* to_string(return_status x) {
   return x == return_status::inspected ? "INSPECTED" : "RECEIVED";
 }
@@ -209,7 +218,7 @@ const customer_return* warehouse::find_return(const std::string& id) const {
 
 outcome warehouse::inventory(const std::string& sku) const {
   if (!valid_id(sku))
-    return invalid("sku", "a SKU is 1..128 characters of [A-Za-z0-9._:-]");
+    return invalid_id("sku", "a SKU");
   auto i = snapshot_.find(sku);
   if (i == snapshot_.end())
     return fail(404, "UNKNOWN_SKU", "no SKU " + sku);
@@ -224,12 +233,11 @@ outcome warehouse::inventory(const std::string& sku) const {
 outcome warehouse::reserve(const std::string& id, const std::string& sku,
                            int64_t quantity) {
   if (!valid_id(id))
-    return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
+    return invalid_id("id", "an id");
   if (!valid_id(sku))
-    return invalid("sku", "a SKU is 1..128 characters of [A-Za-z0-9._:-]");
+    return invalid_id("sku", "a SKU");
   if (quantity < 1 || quantity > quantity_max)
-    return invalid("quantity",
-                   "quantity must be in 1.." + std::to_string(quantity_max));
+    return invalid_quantity();
   if (auto i = reservations_.find(id); i != reservations_.end()) {
     // A retry names the quantity the reservation was made with, even after
     // a reduce lowered it.
@@ -261,7 +269,7 @@ outcome warehouse::reserve(const std::string& id, const std::string& sku,
 const reservation* warehouse::find_reservation(const std::string& id,
                                                outcome& error) const {
   if (!valid_id(id)) {
-    error = invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
+    error = invalid_id("id", "an id");
     return nullptr;
   }
   auto i = reservations_.find(id);
@@ -315,10 +323,9 @@ outcome warehouse::release(const std::string& id) {
 
 outcome warehouse::reduce(const std::string& id, int64_t quantity) {
   if (!valid_id(id))
-    return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
+    return invalid_id("id", "an id");
   if (quantity < 1 || quantity > quantity_max)
-    return invalid("quantity",
-                   "quantity must be in 1.." + std::to_string(quantity_max));
+    return invalid_quantity();
   outcome error;
   auto* r = find_reservation(id, error);
   if (!r)

@@ -75,6 +75,13 @@ outcome fail(int status, const std::string& code, const std::string& message,
 /// 400 VALIDATION_FAILED naming `field`.
 outcome invalid(const std::string& field, const std::string& message);
 
+/// 400 VALIDATION_FAILED for `field`, which is not an id (valid_id): "`what`
+/// is 1..128 characters of [A-Za-z0-9._:-]".
+outcome invalid_id(const std::string& field, const std::string& what);
+
+/// 400 VALIDATION_FAILED for a `quantity` outside 1..quantity_max.
+outcome invalid_quantity();
+
 /// What one run of the batch job saw.
 struct batch_result {
   /// What ran it: "timer", "admin" (POST /admin/batch), "reflectNow" or

@@ -14,19 +14,6 @@ outcome invalid_state(const std::string& message) {
   return fail(409, "INVALID_STATE", message);
 }
 
-outcome invalid_sku() {
-  return invalid("sku", "a SKU is 1..128 characters of [A-Za-z0-9._:-]");
-}
-
-outcome invalid_quantity() {
-  return invalid("quantity",
-                 "quantity must be in 1.." + std::to_string(quantity_max));
-}
-
-outcome invalid_id() {
-  return invalid("id", "an id is 1..128 characters of [A-Za-z0-9._:-]");
-}
-
 outcome unknown_return(const std::string& id) {
   return fail(404, "UNKNOWN_RETURN", "no return " + id);
 }
@@ -41,7 +28,7 @@ outcome on_hand_overflow() {
 outcome warehouse::put_sku(const std::string& sku, int64_t on_hand,
                            int64_t unit_price, bool reflect_now) {
   if (!valid_id(sku))
-    return invalid_sku();
+    return invalid_id("sku", "a SKU");
   if (on_hand < 0 || on_hand > on_hand_max)
     return invalid("onHand",
                    "onHand must be in 0.." + std::to_string(on_hand_max));
@@ -102,7 +89,7 @@ sku_state* warehouse::event_target(const std::string& sku,
 outcome warehouse::receive(const std::string& sku, int64_t quantity,
                            const std::string& lot) {
   if (!valid_id(sku))
-    return invalid_sku();
+    return invalid_id("sku", "a SKU");
   if (quantity < 1 || quantity > quantity_max)
     return invalid_quantity();
   outcome error;
@@ -122,7 +109,7 @@ outcome warehouse::receive(const std::string& sku, int64_t quantity,
 outcome warehouse::adjust(const std::string& sku, int64_t quantity,
                           const std::string& reason, const std::string& lot) {
   if (!valid_id(sku))
-    return invalid_sku();
+    return invalid_id("sku", "a SKU");
   bool correction = reason == "CORRECTION";
   if (!correction && reason != "DAMAGE" && reason != "QUARANTINE" &&
       reason != "QUARANTINE_RELEASE")
@@ -191,10 +178,9 @@ outcome warehouse::receive_return(const std::string& id,
                                   const std::string& reservation_id,
                                   int64_t quantity) {
   if (!valid_id(id))
-    return invalid_id();
+    return invalid_id("id", "an id");
   if (!valid_id(reservation_id))
-    return invalid("reservation",
-                   "a reservation id is 1..128 characters of [A-Za-z0-9._:-]");
+    return invalid_id("reservation", "a reservation id");
   if (quantity < 1 || quantity > quantity_max)
     return invalid_quantity();
   if (auto i = returns_.find(id); i != returns_.end()) {
@@ -239,7 +225,7 @@ outcome warehouse::inspect_return(const std::string& id,
                                   std::optional<int64_t> restock,
                                   std::optional<int64_t> damaged) {
   if (!valid_id(id))
-    return invalid_id();
+    return invalid_id("id", "an id");
   if (!restock && !damaged)
     return invalid("restock", "restock or damaged is required");
   auto i = returns_.find(id);
@@ -289,7 +275,7 @@ outcome warehouse::inspect_return(const std::string& id,
 
 outcome warehouse::return_state(const std::string& id) const {
   if (!valid_id(id))
-    return invalid_id();
+    return invalid_id("id", "an id");
   auto i = returns_.find(id);
   if (i == returns_.end())
     return unknown_return(id);
