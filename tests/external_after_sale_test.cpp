@@ -11,15 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-return_command return_step_of(return_step step, std::string id,
-                              std::vector<return_item> lines = {}) {
-  return_command cmd;
-  cmd.step = step;
-  cmd.return_id = std::move(id);
-  cmd.lines = std::move(lines);
-  return cmd;
-}
-
 caf::expected<order_record> ret(ext_fixture& x, const order_id& id,
                                 return_command cmd) {
   return x.f->call<order_record>(x.f->sup, atom::apply_v, id, cmd);
@@ -135,23 +126,17 @@ TEST_CASE("external: a return is reported to the WMS step by step, its "
   auto store = std::make_shared<memory_store>();
   ext_fixture x{store, nullptr, true};
   x.wms->sim.put_sku("EXT-3", 10, 1000, true);
-  auto a = x.order("c1", "EXT-3", 4);
-  REQUIRE_MESSAGE(a, why(a));
-  auto id = a->record.id;
+  auto id = x.delivered("c1", "EXT-3", 4);
   auto ra = reservation_id(id, "EXT-3");
-  x.f->must_apply(id, command_kind::confirm);
-  x.f->must_pay(id, 4000);
-  x.f->must_apply(id, command_kind::ship);
-  x.f->must_apply(id, command_kind::deliver);
   REQUIRE(x.wms->status_of(ra) == "SHIPPED");
   auto before = x.stock("EXT-3").available;
   // A customer returning more than was delivered is refused.
   CHECK(code(ret(x, id,
-                 return_step_of(return_step::request, {},
-                                {{"EXT-3", 5, "too many", 0, 0}}))) ==
+                 step_of(return_step::request, {},
+                         {{"EXT-3", 5, "too many", 0, 0}}))) ==
         "VALIDATION_FAILED");
-  auto cmd = return_step_of(return_step::request, {},
-                            {{"EXT-3", 3, "wrong colour", 0, 0}});
+  auto cmd =
+      step_of(return_step::request, {}, {{"EXT-3", 3, "wrong colour", 0, 0}});
   auto asked = ret(x, id, cmd);
   REQUIRE_MESSAGE(asked, why(asked));
   REQUIRE(asked->returns.size() == 1);
@@ -159,7 +144,7 @@ TEST_CASE("external: a return is reported to the WMS step by step, its "
   auto wms_return = ra + ":" + rid;
   // Received: the WMS has the units on hand, not for sale; our count does
   // not change.
-  auto got = ret(x, id, return_step_of(return_step::receive, rid));
+  auto got = ret(x, id, step_of(return_step::receive, rid));
   REQUIRE_MESSAGE(got, why(got));
   CHECK(got->returns[0].status == return_status::received);
   auto state = x.wms->sim.return_state(wms_return);
@@ -171,8 +156,7 @@ TEST_CASE("external: a return is reported to the WMS step by step, its "
   CHECK(x.stock("EXT-3").available == before);
   // Inspected: 2 restocked, 1 damaged; the WMS has the decision.
   auto done =
-      ret(x, id,
-          return_step_of(return_step::inspect, rid, {{"EXT-3", 0, "", 2, 1}}));
+      ret(x, id, step_of(return_step::inspect, rid, {{"EXT-3", 0, "", 2, 1}}));
   REQUIRE_MESSAGE(done, why(done));
   CHECK(done->returns[0].status == return_status::refunded);
   CHECK(done->refunded_amount == 3000);
@@ -190,8 +174,7 @@ TEST_CASE("external: a return is reported to the WMS step by step, its "
   // Asked again: refused (the return is done), and nothing moves twice,
   // at the WMS or here.
   auto repeat =
-      ret(x, id,
-          return_step_of(return_step::inspect, rid, {{"EXT-3", 0, "", 2, 1}}));
+      ret(x, id, step_of(return_step::inspect, rid, {{"EXT-3", 0, "", 2, 1}}));
   CHECK(code(repeat) == "INVALID_TRANSITION");
   x.f->advance(5s);
   CHECK(x.stock("EXT-3").available == before + 2);
@@ -212,27 +195,20 @@ TEST_CASE("external: a return step the WMS does not take is left to be asked "
   auto store = std::make_shared<memory_store>();
   ext_fixture x{store};
   x.wms->sim.put_sku("EXT-4", 10, 1000, true);
-  auto a = x.order("c1", "EXT-4", 2);
-  REQUIRE_MESSAGE(a, why(a));
-  auto id = a->record.id;
+  auto id = x.delivered("c1", "EXT-4", 2);
   auto ra = reservation_id(id, "EXT-4");
-  x.f->must_apply(id, command_kind::confirm);
-  x.f->must_pay(id, 2000);
-  x.f->must_apply(id, command_kind::ship);
-  x.f->must_apply(id, command_kind::deliver);
   auto asked =
-      ret(x, id,
-          return_step_of(return_step::request, {}, {{"EXT-4", 2, "", 0, 0}}));
+      ret(x, id, step_of(return_step::request, {}, {{"EXT-4", 2, "", 0, 0}}));
   REQUIRE_MESSAGE(asked, why(asked));
   x.wms->down = true;
-  auto got = ret(x, id, return_step_of(return_step::receive, "ret_1"));
+  auto got = ret(x, id, step_of(return_step::receive, "ret_1"));
   CHECK(code(got) == "WMS_UNAVAILABLE");
   auto rec = x.f->get_order(id);
   REQUIRE_MESSAGE(rec, why(rec));
   CHECK(rec->returns[0].status == return_status::receiving);
   CHECK_FALSE(x.wms->sim.return_state(ra + ":ret_1").ok());
   x.wms->down = false;
-  got = ret(x, id, return_step_of(return_step::receive, "ret_1"));
+  got = ret(x, id, step_of(return_step::receive, "ret_1"));
   REQUIRE_MESSAGE(got, why(got));
   CHECK(got->returns[0].status == return_status::received);
   CHECK(x.wms->sim.return_state(ra + ":ret_1").body["quantity"] == 2);
@@ -247,18 +223,16 @@ TEST_CASE("external: a return step the WMS does not take is left to be asked "
   x.f->must_apply(b->record.id, command_kind::ship);
   x.f->must_apply(b->record.id, command_kind::deliver);
   x.wms->down = false;
-  REQUIRE(
-      ret(x, b->record.id,
-          return_step_of(return_step::request, {}, {{"EXT-4", 1, "", 0, 0}})));
+  REQUIRE(ret(x, b->record.id,
+              step_of(return_step::request, {}, {{"EXT-4", 1, "", 0, 0}})));
   // The WMS still holds them BLOCKED (our ship call waits for its retry
   // timer): it refuses a return of units it has not shipped, which is
   // asked again later.
-  auto early =
-      ret(x, b->record.id, return_step_of(return_step::receive, "ret_1"));
+  auto early = ret(x, b->record.id, step_of(return_step::receive, "ret_1"));
   CHECK(code(early) == "WMS_UNAVAILABLE");
   x.f->advance(5s); // the ship reaches the WMS
   CHECK(x.wms->status_of(reservation_id(b->record.id, "EXT-4")) == "SHIPPED");
-  early = ret(x, b->record.id, return_step_of(return_step::receive, "ret_1"));
+  early = ret(x, b->record.id, step_of(return_step::receive, "ret_1"));
   REQUIRE_MESSAGE(early, why(early));
   CHECK(early->returns[0].status == return_status::received);
 }

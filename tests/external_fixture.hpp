@@ -132,6 +132,19 @@ struct ext_fixture {
     return f->try_create(c, {{sku, qty, seller::external}});
   }
 
+  /// An EXTERNAL order of `qty` `sku` confirmed, paid, shipped and
+  /// delivered: its id.
+  order_id delivered(const customer_id& c, const sku_id& sku, int64_t qty) {
+    auto a = order(c, sku, qty);
+    REQUIRE_MESSAGE(a, why(a));
+    auto id = a->record.id;
+    f->must_apply(id, command_kind::confirm);
+    f->must_pay(id, a->record.total_amount);
+    f->must_apply(id, command_kind::ship);
+    f->must_apply(id, command_kind::deliver);
+    return id;
+  }
+
   stock_view stock(const sku_id& sku) {
     auto res = f->call<stock_view>(f->sup, atom::get_v, sku, seller::external);
     REQUIRE_MESSAGE(res, why(res));

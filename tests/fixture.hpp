@@ -25,6 +25,17 @@
 
 namespace oms::test {
 
+/// A step of a return: `id` names it (empty for a request), `lines` carries
+/// what the step takes (the units asked back, or an inspection's counts).
+inline return_command step_of(return_step step, std::string id,
+                              std::vector<return_item> lines = {}) {
+  return_command cmd;
+  cmd.step = step;
+  cmd.return_id = std::move(id);
+  cmd.lines = std::move(lines);
+  return cmd;
+}
+
 inline settings default_test_settings() {
   settings s;
   s.hold_ttl = std::chrono::minutes(15);

@@ -24,15 +24,6 @@ return_command request_of(std::vector<return_item> lines,
   return cmd;
 }
 
-return_command step_of(return_step step, std::string id,
-                       std::vector<return_item> lines = {}) {
-  return_command cmd;
-  cmd.step = step;
-  cmd.return_id = std::move(id);
-  cmd.lines = std::move(lines);
-  return cmd;
-}
-
 // A delivered order of 4 A (2 from lot E, 2 from lot N) and 2 B, paid.
 order_record delivered_sample() {
   order_record rec;

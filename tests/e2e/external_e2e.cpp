@@ -266,8 +266,9 @@ TEST_CASE("e2e external: a partial cancel reduces the reservation at the real "
   wms sim{
       json{{"skus", {{{"sku", "EXT-R"}, {"onHand", 10}, {"unitPrice", 1000}}}}},
       {"--batch-interval", "0s", "--rate-limit", "0"}};
-  e2e::daemon d({"--wms-url", sim.url(), "--external-snapshot-min-interval",
-                 "1s", "--external-feed-interval", "1s"});
+  e2e::daemon d({"--wms-url", sim.url(), "--external-batch-interval", "1s",
+                 "--external-snapshot-min-interval", "1s",
+                 "--external-feed-interval", "1s"});
   http_client admin{d.url(), d.admin_token()};
   auto c = admin.post("/v1/customers", json{{"name", "Asha"}}.dump());
   REQUIRE(c.status == 201);
@@ -360,8 +361,19 @@ TEST_CASE("e2e external: a partial cancel reduces the reservation at the real "
   CHECK(eventually([&] { return available() == before + 1; },
                    std::chrono::seconds(60)));
   http_client w{sim.url()};
-  REQUIRE(w.post("/admin/batch", "{}").status == 200);
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  auto batch = w.post("/admin/batch", "{}");
+  REQUIRE(batch.status == 200);
+  auto reflects = body_of(batch)["reflects"].get<int64_t>();
+  json ext;
+  CHECK(eventually(
+      [&] {
+        auto v = admin.get("/v1/inventory/EXT-R?seller=EXTERNAL");
+        ext = body_of(v)["external"];
+        return v.status == 200 &&
+               ext["snapshotReflects"].get<int64_t>() >= reflects;
+      },
+      std::chrono::seconds(60)));
+  CHECK(ext["feedDelta"] == 0);
   CHECK(available() == before + 1);
   auto audit = admin.get("/v1/audit");
   REQUIRE(audit.status == 200);
