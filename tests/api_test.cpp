@@ -113,6 +113,14 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--webhook-retry-base", "0s"},
            {"--webhook-retry-base", "20m"}, // longer than the default max
            {"--webhook-failures-max", "0"},
+           {"--cluster", "host=127.0.0.1"}, // no node id
+           {"--node-id", "n1"},             // no cluster
+           {"--cluster-shards", "0"},
+           {"--cluster-shards", "65537"},
+           {"--lease-ttl", "200ms"},
+           {"--lease-ttl", "2h"},
+           {"--cluster-schema", "oms-cluster"},
+           {"--cluster-schema", ""},
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);
@@ -163,11 +171,37 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
   CHECK(res.config->webhook_rotation_grace == defaults.webhook_rotation_grace);
   CHECK(res.config->actor_scheduler == defaults.actor_scheduler);
   CHECK(defaults.actor_scheduler == "stealing");
+  CHECK(res.config->cluster.empty());
+  CHECK(res.config->node_id.empty());
+  CHECK(res.config->cluster_schema == defaults.cluster_schema);
+  CHECK(res.config->cluster_shards == defaults.cluster_shards);
+  CHECK(res.config->lease_ttl == defaults.lease_ttl);
+  CHECK(defaults.cluster_shards == 256);
+  CHECK(defaults.lease_ttl == 3'000ms);
   // Flags override the file.
   auto over = parse(
       {"--config", OMS_SOURCE_DIR "/config/omsd.conf", "--hold-ttl", "30s"});
   REQUIRE(over.config);
   CHECK(over.config->hold_ttl == 30'000ms);
+}
+
+TEST_CASE("config: a cluster node has a plain id, and --cluster and "
+          "--node-id go together") {
+  auto ok = parse({"--cluster", "host=127.0.0.1 dbname=oms", "--node-id",
+                   "eu-1.a_b", "--cluster-shards", "16", "--lease-ttl", "1s"});
+  REQUIRE_MESSAGE(ok.config, ok.output);
+  CHECK(ok.config->cluster == "host=127.0.0.1 dbname=oms");
+  CHECK(ok.config->node_id == "eu-1.a_b");
+  CHECK(ok.config->cluster_shards == 16);
+  CHECK(ok.config->lease_ttl == 1'000ms);
+  for (const std::string& bad : std::vector<std::string>{
+           "", "n 1", "n/1", "\xc3\xa9", std::string(65, 'n'), "n1\n"}) {
+    auto res = parse({"--cluster", "host=127.0.0.1", "--node-id", bad});
+    CHECK_MESSAGE(!res.config, bad);
+  }
+  CHECK(
+      parse({"--cluster", "host=127.0.0.1", "--node-id", std::string(64, 'n')})
+          .config);
 }
 
 TEST_CASE("config: the actors' scheduler is sharing or stealing, nothing "

@@ -5,6 +5,7 @@
 // real PostgreSQL table when OMS_TEST_PG names a server.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -147,8 +148,26 @@ TEST_CASE("cluster keeper: a stopping node hands back at once, and a paused "
   CHECK(b.owned().empty());
   auto gave = a.tick(); // a hands back what b is short of
   CHECK(gave.lost.size() == 4);
+  // What a shows of the table has its own hand-backs written in: the
+  // shards it gave back expire at the tick's now, the rest it holds.
+  CHECK(a.seen().now_ms == db.now);
+  CHECK(a.seen().nodes.size() == 2);
+  REQUIRE(a.seen().leases.size() == 8);
+  for (auto& l : a.seen().leases) {
+    INFO("shard " << l.shard);
+    bool given = std::count(gave.lost.begin(), gave.lost.end(), l.shard) > 0;
+    CHECK(l.owner == "a");
+    CHECK((l.expires_at_ms > db.now) == !given);
+  }
   auto got = b.tick();
   CHECK(got.gained.size() == 4);
+  // And b's has its takes: owner, new epoch and expiry, as the table.
+  for (auto& [shard, epoch] : got.gained) {
+    auto& l = b.seen().leases.at(shard);
+    CHECK(l.owner == "b");
+    CHECK(l.epoch == epoch);
+    CHECK(l.expires_at_ms == db.table.at(shard).expires_at_ms);
+  }
   // a stops: its leases are free at once, no TTL to wait for.
   auto stopped = a.stop();
   CHECK(stopped.lost.size() == 4);

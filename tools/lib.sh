@@ -90,3 +90,45 @@ expect_refused() {
     bad=$((bad + 1))
   fi
 }
+
+# Makes and starts a throwaway PostgreSQL 15 cluster in DIR (which must
+# exist) on a free port of 127.0.0.1, trusting local users, fsync on; sets
+# pg_port and pg_as (the command prefix that runs as its owner: initdb
+# refuses root, so root runs it as the postgres user). Exits 2 with the
+# server's log when it cannot start. Stop it with pg_down DIR.
+#   pg_up DIR
+pg_up() {
+  local dir=$1 pgbin=/usr/lib/postgresql/15/bin started=0
+  [ -x "$pgbin/initdb" ] || { echo "PostgreSQL 15 is not installed" >&2; exit 2; }
+  chmod 755 "$dir"
+  pg_as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    chown postgres "$dir"
+    pg_as=(runuser -u postgres --)
+  fi
+  "${pg_as[@]}" "$pgbin/initdb" -D "$dir/data" -A trust -U oms --no-sync >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log"; exit 2; }
+  # A port found free can be taken by another process before the server
+  # binds it (a test that just ended, any client's ephemeral port): then try
+  # another.
+  for _ in 1 2 3 4 5; do
+    pg_port=$(free_port)
+    if "${pg_as[@]}" "$pgbin/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" \
+      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir -c fsync=on -c synchronous_commit=on -c max_connections=300" start >/dev/null; then
+      started=1
+      break
+    fi
+    grep -q "Address already in use" "$dir/server.log" || break
+    echo "port $pg_port was taken before PostgreSQL bound it; another" >&2
+  done
+  [ "$started" -eq 1 ] || { cat "$dir/server.log"; exit 2; }
+}
+
+# Stops the PostgreSQL cluster pg_up made in DIR at once (no checkpoint:
+# it is thrown away).
+#   pg_down DIR
+pg_down() {
+  local as=()
+  [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
+  "${as[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$1/data" -m immediate stop >/dev/null 2>&1 || true
+}

@@ -69,6 +69,14 @@ keeper_changes lease_keeper::tick() {
       states.push_back(lease_state{l.shard, l.owner, l.epoch,
                                    !l.owner.empty() && l.expires_at_ms > now});
     auto plan = plan_leases(states, cfg_.node, live);
+    seen_ = table_view{now, nodes, std::move(leases)};
+    auto seen_lease = [this](uint32_t shard) -> lease* {
+      auto& all = seen_.leases;
+      auto i = std::lower_bound(
+          all.begin(), all.end(), shard,
+          [](const lease& l, uint32_t s) { return l.shard < s; });
+      return i != all.end() && i->shard == shard ? &*i : nullptr;
+    };
     for (auto shard : plan.give_back) {
       auto i = owned_.find(shard);
       if (i == owned_.end())
@@ -76,8 +84,10 @@ keeper_changes lease_keeper::tick() {
       auto epoch = i->second;
       // Given back or not, it is no longer served: the fence or the TTL
       // keeps it safe if the hand-back did not reach the table.
-      attempt(changes, "release",
-              [&] { backend_.release(shard, cfg_.node, epoch); });
+      if (attempt(changes, "release",
+                  [&] { backend_.release(shard, cfg_.node, epoch); }))
+        if (auto* l = seen_lease(shard))
+          l->expires_at_ms = now;
       changes.lost.push_back(shard);
       owned_.erase(shard);
     }
@@ -86,6 +96,8 @@ keeper_changes lease_keeper::tick() {
         if (auto epoch = backend_.acquire(shard, cfg_.node, cfg_.ttl)) {
           owned_[shard] = *epoch;
           changes.gained[shard] = *epoch;
+          if (auto* l = seen_lease(shard))
+            *l = lease{shard, cfg_.node, *epoch, now + cfg_.ttl.count()};
         }
       });
   }

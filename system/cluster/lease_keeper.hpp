@@ -63,10 +63,24 @@ class lease_keeper {
   /// The shards held now, with their epochs.
   const std::map<uint32_t, int64_t>& owned() const { return owned_; }
 
+  /// The table as the last tick that could read it saw it, with what that
+  /// tick then took and handed back written in: every shard's lease, the
+  /// nodes registered, and the table's clock when it read them (0: no tick
+  /// has read it yet).
+  struct table_view {
+    int64_t now_ms = 0;
+    std::vector<node_row> nodes;
+    std::vector<lease> leases;
+  };
+  const table_view& seen() const { return seen_; }
+
+  const keeper_config& config() const { return cfg_; }
+
  private:
   lease_backend& backend_;
   keeper_config cfg_;
   std::map<uint32_t, int64_t> owned_;
+  table_view seen_;
 };
 
 } // namespace oms::cluster

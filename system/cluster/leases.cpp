@@ -56,15 +56,13 @@ lease_table::lease_table(const std::string& conninfo, const std::string& schema,
   if (shards == 0 || shards > max_shards)
     throw std::runtime_error("a cluster has 1 to " +
                              std::to_string(max_shards) + " shards");
-  {
-    pqxx::nontransaction n{*conn_};
-    // No statement waits without end: not for a fenced commit's row lock,
-    // not for a server that stopped answering.
-    auto wait = std::max<int64_t>(1, lock_wait.count());
-    n.exec("SET lock_timeout = " + n.quote(std::to_string(wait) + "ms"));
-    n.exec("SET statement_timeout = " +
-           n.quote(std::to_string(4 * wait) + "ms"));
-  }
+  // No statement waits without end: not for a fenced commit's row lock,
+  // not for a server that stopped answering. Set so that libpqxx sets them
+  // again on the new session when it reconnects after the server restarted.
+  auto wait = std::max<int64_t>(1, lock_wait.count());
+  conn_->set_variable("lock_timeout", "'" + std::to_string(wait) + "ms'");
+  conn_->set_variable("statement_timeout",
+                      "'" + std::to_string(4 * wait) + "ms'");
   pqxx::work w{*conn_};
   // One maker at a time: nodes starting together make the table once.
   w.exec("SELECT pg_advisory_xact_lock(hashtext(" +

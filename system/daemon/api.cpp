@@ -164,6 +164,7 @@ const std::vector<api::impl::route_def>& api::impl::routes() {
       {"POST", "/v1/orders/{id}/cancel", true, false, &i::order_cancel},
       {"GET", "/v1/audit", true, true, &i::audit},
       {"GET", "/v1/wms", true, true, &i::wms_status},
+      {"GET", "/v1/cluster", true, true, &i::cluster_status},
       {"GET", "/v1/events", true, true, &i::events_list},
       {"GET", "/v1/events/types", true, true, &i::event_types},
       {"POST", "/v1/webhooks", true, true, &i::webhook_create},

@@ -22,6 +22,10 @@ namespace oms {
 class order_system;
 } // namespace oms
 
+namespace oms::cluster {
+class membership;
+} // namespace oms::cluster
+
 namespace oms::daemon {
 
 class token_registry;
@@ -57,6 +61,9 @@ struct api_options {
   /// The webhooks' subscriptions and deliveries (outlives the api); null:
   /// the webhook routes answer 503.
   webhook_dispatcher* webhooks = nullptr;
+  /// The node's membership of a cluster (outlives the api); null: omsd is
+  /// not a cluster node (GET /v1/cluster answers 404).
+  const cluster::membership* cluster = nullptr;
 };
 
 class api {

@@ -69,6 +69,9 @@ void request_then(caf::actor_system& sys, const Handle& dest,
       0);
 }
 
+/// A cluster node's figures for /metrics (api_cluster.cpp).
+cluster_counters cluster_metrics(const cluster::membership& m);
+
 struct api::impl : std::enable_shared_from_this<api::impl> {
   struct route_def;
 
@@ -283,6 +286,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
                      inbox_result res, bool change_route);
   void audit(const call_ptr& c);
   void wms_status(const call_ptr& c);
+  // GET /v1/cluster (api_cluster.cpp).
+  void cluster_status(const call_ptr& c);
 
   // -- the change feed (api_event_routes.cpp) ---------------------------------
 

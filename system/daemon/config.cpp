@@ -1,5 +1,6 @@
 #include "system/daemon/config.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include <CLI/CLI.hpp>
@@ -301,6 +302,45 @@ void add_webhook_flags(CLI::App& app, daemon_config& cfg) {
       ->group(group);
 }
 
+void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
+  std::string group = "Cluster (docs/cluster.md)";
+  app.add_option("--cluster", cfg.cluster,
+                 "Join the cluster whose shard leases this PostgreSQL holds "
+                 "(libpq connection string); needs --node-id. The node "
+                 "holds its share of the leases; requests are not routed by "
+                 "shard yet")
+      ->envname("OMS_CLUSTER")
+      ->group(group);
+  app.add_option("--node-id", cfg.node_id,
+                 "This node's id in the cluster (1-64 of A-Z a-z 0-9 . _ -)")
+      ->group(group);
+  app.add_option("--cluster-schema", cfg.cluster_schema,
+                 "PostgreSQL schema of the lease and node tables")
+      ->capture_default_str()
+      ->group(group);
+  app.add_option("--cluster-shards", cfg.cluster_shards,
+                 "Shards of the SKUs (S), fixed when the cluster is made: a "
+                 "node with another S is refused")
+      ->capture_default_str()
+      ->check(CLI::Range(uint32_t{1}, uint32_t{65536}))
+      ->group(group);
+  add_duration(app, "--lease-ttl", cfg.lease_ttl,
+               "How long a shard's lease lasts unrenewed (renewed every "
+               "third of it); a dead node's shards move after about this "
+               "long")
+      ->group(group);
+}
+
+// An id of 1-64 of A-Z a-z 0-9 . _ -
+bool plain_id(const std::string& id) {
+  if (id.empty() || id.size() > 64)
+    return false;
+  return std::all_of(id.begin(), id.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
+  });
+}
+
 void add_security_flags(CLI::App& app, daemon_config& cfg) {
   std::string security_group = "Security";
   app.add_option("--admin-token", cfg.admin_token,
@@ -342,6 +382,7 @@ parse_outcome parse_args(int argc, char** argv) {
   add_order_flags(app, cfg);
   add_wms_flags(app, cfg);
   add_webhook_flags(app, cfg);
+  add_cluster_flags(app, cfg);
   add_security_flags(app, cfg);
   std::string level_name = "info";
   http::add_log_level_flag(app, level_name)->group("Logs");
@@ -405,6 +446,22 @@ parse_outcome parse_args(int argc, char** argv) {
                          "omsd: --webhook-timeout and --webhook-retry-base "
                          "must be longer than 0, --webhook-retry-max at least "
                          "--webhook-retry-base\n"};
+  if (cfg.cluster.empty() != cfg.node_id.empty())
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --cluster and --node-id go together\n"};
+  if (!cfg.node_id.empty() && !plain_id(cfg.node_id))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --node-id must be 1-64 of A-Z a-z 0-9 . _ "
+                         "-\n"};
+  if (!plain_id(cfg.cluster_schema) ||
+      cfg.cluster_schema.find_first_of(".-") != std::string::npos)
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --cluster-schema must be 1-64 of A-Z a-z 0-9 "
+                         "_\n"};
+  if (cfg.lease_ttl < std::chrono::milliseconds(300) ||
+      cfg.lease_ttl > std::chrono::hours(1))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --lease-ttl must be between 300ms and 1h\n"};
   log::parse_level(level_name, cfg.log_level);
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();

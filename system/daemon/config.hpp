@@ -89,6 +89,15 @@ struct daemon_config {
   std::chrono::milliseconds webhook_retry_max = std::chrono::minutes(10);
   uint32_t webhook_failures_max = 12;
   std::chrono::milliseconds webhook_rotation_grace = std::chrono::hours(24);
+  // -- cluster (docs/cluster.md)
+  /// libpq connection string of the PostgreSQL holding the cluster's
+  /// leases; empty: omsd is not a cluster node.
+  std::string cluster;
+  /// This node's id in the cluster: 1-64 of A-Z a-z 0-9 . _ -
+  std::string node_id;
+  std::string cluster_schema = "oms_cluster";
+  uint32_t cluster_shards = 256;
+  std::chrono::milliseconds lease_ttl = std::chrono::seconds(3);
   // -- security
   std::string admin_token;
   std::string admin_token_file;

@@ -225,6 +225,36 @@ std::string metrics::render(const journal_stats* journal,
     out += "oms_webhook_oldest_undelivered_seconds " +
            std::to_string(w->oldest_undelivered_s) + "\n";
   }
+  if (auto& k = process.cluster) {
+    header(out, "oms_cluster_shards", "gauge",
+           "Shards of the cluster (S, fixed when it was made).");
+    out += "oms_cluster_shards " + std::to_string(k->shards) + "\n";
+    header(out, "oms_cluster_shards_owned", "gauge",
+           "Shards whose lease this node holds.");
+    out += "oms_cluster_shards_owned " + std::to_string(k->shards_owned) + "\n";
+    header(out, "oms_cluster_nodes_live", "gauge",
+           "Nodes whose heartbeat is younger than the lease TTL, as this "
+           "node's last tick read the table.");
+    out += "oms_cluster_nodes_live " + std::to_string(k->nodes_live) + "\n";
+    header(out, "oms_cluster_shard_changes_total", "counter",
+           "Shard leases this node took (gained) or stopped holding (lost: "
+           "taken over, not renewed in time, or handed back).");
+    out += "oms_cluster_shard_changes_total{change=\"gained\"} " +
+           std::to_string(k->gained_total) + "\n";
+    out += "oms_cluster_shard_changes_total{change=\"lost\"} " +
+           std::to_string(k->lost_total) + "\n";
+    header(out, "oms_cluster_lease_ticks_total", "counter",
+           "Ticks of the lease keeper; failed: with at least one error (the "
+           "lease table unreachable, a lock wait run out).");
+    out += "oms_cluster_lease_ticks_total{outcome=\"clean\"} " +
+           std::to_string(k->ticks - k->ticks_failed) + "\n";
+    out += "oms_cluster_lease_ticks_total{outcome=\"failed\"} " +
+           std::to_string(k->ticks_failed) + "\n";
+    header(out, "oms_cluster_last_tick_age_seconds", "gauge",
+           "Since the lease keeper's last tick ended (-1: none yet).");
+    out += "oms_cluster_last_tick_age_seconds " +
+           num(k->last_tick_age_seconds) + "\n";
+  }
   header(out, "oms_customers", "gauge", "Customers with an API token.");
   out += "oms_customers " + std::to_string(process.customers) + "\n";
   header(out, "oms_http_requests_in_flight", "gauge",

@@ -22,6 +22,20 @@ struct wms_gateway_stats;
 
 namespace oms::daemon {
 
+/// What a cluster node reports of its membership (system/cluster/
+/// membership.hpp) in /metrics.
+struct cluster_counters {
+  uint64_t shards = 0;       // S
+  uint64_t shards_owned = 0; // by this node
+  uint64_t nodes_live = 0;   // heartbeats younger than the TTL
+  uint64_t gained_total = 0;
+  uint64_t lost_total = 0;
+  uint64_t ticks = 0;
+  uint64_t ticks_failed = 0;
+  /// Since the keeper's last tick ended (-1: none yet).
+  double last_tick_age_seconds = -1;
+};
+
 class metrics {
  public:
   /// Upper bounds (seconds) of the request latency histogram.
@@ -57,6 +71,8 @@ class metrics {
     /// The background integrity check's state (store_check_view::state's
     /// names); "damaged" makes omsd not ready.
     std::string store_check = "off";
+    /// The membership's counters, when omsd is a cluster node.
+    std::optional<cluster_counters> cluster{};
   };
 
   /// The exposition text; `journal` may be null when the journal did not

@@ -28,6 +28,7 @@
 #include <caf/send.hpp>
 
 #include "messages/type_ids.hpp"
+#include "system/cluster/membership.hpp"
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
@@ -306,6 +307,73 @@ int check_store_files(const daemon_config& cfg) {
   return damaged ? 1 : unchecked ? 2 : 0;
 }
 
+// "3,4,7" (at most 32 shards, then "... (N in all)").
+std::string shard_list(const std::vector<uint32_t>& shards) {
+  std::string out;
+  size_t shown = 0;
+  for (auto s : shards) {
+    if (shown++ == 32) {
+      out += ",... (" + std::to_string(shards.size()) + " in all)";
+      break;
+    }
+    out += (out.empty() ? "" : ",") + std::to_string(s);
+  }
+  return out;
+}
+
+// Logs what each tick of the node's lease keeper changed; a failing tick
+// once when it starts failing and once when the keeper is clean again.
+cluster::membership::change_handler log_lease_changes() {
+  auto failing = std::make_shared<bool>(false);
+  return [failing](const cluster::keeper_changes& changes) {
+    if (!changes.lost.empty())
+      log::info("cluster.shards_lost",
+                {{"shards", shard_list(changes.lost)},
+                 {"count", uint64_t{changes.lost.size()}}});
+    if (!changes.gained.empty()) {
+      std::vector<uint32_t> gained;
+      for (auto& entry : changes.gained)
+        gained.push_back(entry.first);
+      log::info("cluster.shards_gained", {{"shards", shard_list(gained)},
+                                          {"count", uint64_t{gained.size()}}});
+    }
+    if (!changes.errors.empty() && !*failing)
+      log::warn("cluster.tick_failed", {{"error", changes.errors.front()}});
+    else if (changes.errors.empty() && *failing)
+      log::info("cluster.tick_clean", {});
+    *failing = !changes.errors.empty();
+  };
+}
+
+// The node's membership of the cluster, holding its share of the leases,
+// if omsd is a cluster node.
+caf::expected<std::unique_ptr<cluster::membership>>
+join_cluster(const daemon_config& cfg) {
+  if (cfg.cluster.empty())
+    return std::unique_ptr<cluster::membership>{};
+  cluster::membership_config mc;
+  mc.conninfo = cfg.cluster;
+  mc.schema = cfg.cluster_schema;
+  mc.shards = cfg.cluster_shards;
+  mc.node = cfg.node_id;
+  mc.address = "http://" + cfg.listen + ":" + std::to_string(cfg.port);
+  mc.ttl = cfg.lease_ttl;
+  try {
+    auto m = std::make_unique<cluster::membership>(mc, log_lease_changes());
+    m->start();
+    auto v = m->view();
+    log::info("cluster.joined",
+              {{"node", cfg.node_id},
+               {"schema", cfg.cluster_schema},
+               {"shards", uint64_t{cfg.cluster_shards}},
+               {"owned", uint64_t{v.owned.size()}},
+               {"lease_ttl", format_duration(cfg.lease_ttl)}});
+    return m;
+  } catch (const std::exception& e) {
+    return make_error(errc::store_failure, e.what());
+  }
+}
+
 namespace asio = boost::asio;
 
 http::server_limits server_limits(const daemon_config& cfg) {
@@ -460,8 +528,15 @@ int main(int argc, char** argv) {
                    caf::timespan{cfg.event_retention});
   webhook_dispatcher hooks{sys, oms->journal(), hook_settings(cfg),
                            oms->cursors_at_start()};
+  auto membership = join_cluster(cfg);
+  if (!membership) {
+    hooks.stop();
+    oms->shutdown();
+    return fatal("cannot join the cluster: " + message_of(membership.error()));
+  }
   auto opts = front_options(cfg, store_description, check);
   opts.webhooks = &hooks;
+  opts.cluster = membership->get();
   api front{sys, *oms, tokens, stats, std::move(opts)};
 
   io_pool io{cfg.io_threads};
@@ -498,6 +573,9 @@ int main(int argc, char** argv) {
   log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                               {"in_flight", front.in_flight()}});
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
+  // Handed back at once, so the others take the shards at their next tick.
+  if (*membership)
+    (*membership)->stop();
   // Then the deliveries (one under way is made again after a restart); the
   // last cursors are journaled before the journal stops.
   hooks.stop();

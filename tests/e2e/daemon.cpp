@@ -162,6 +162,7 @@ int daemon::stop() {
   if (pid_ <= 0)
     return -1;
   ::kill(pid_, SIGTERM);
+  ::kill(pid_, SIGCONT); // a paused daemon takes the TERM once it runs
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
@@ -175,6 +176,16 @@ void daemon::kill9() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
+}
+
+void daemon::pause() {
+  if (pid_ > 0)
+    ::kill(pid_, SIGSTOP);
+}
+
+void daemon::resume() {
+  if (pid_ > 0)
+    ::kill(pid_, SIGCONT);
 }
 
 void daemon::restart(std::vector<std::string> extra_args) {

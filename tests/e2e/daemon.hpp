@@ -45,6 +45,9 @@ class daemon {
   int stop();
   /// SIGKILL, no cleanup by the daemon.
   void kill9();
+  /// SIGSTOP (the process freezes, as in a long pause) and SIGCONT.
+  void pause();
+  void resume();
   /// Starts again on the same data dir and port.
   void restart(std::vector<std::string> extra_args = {});
   /// What the daemon wrote to stderr so far.

@@ -43,6 +43,22 @@ void check_config(const daemon_config& c) {
              "the JSON depth is within its range");
   FUZZ_CHECK(c.store != store_kind::postgres || !c.postgres.empty(),
              "PostgreSQL comes with a connection string");
+  FUZZ_CHECK(c.cluster.empty() == c.node_id.empty(),
+             "a cluster node has an id, and only a cluster node");
+  FUZZ_CHECK(c.node_id.size() <= 64 &&
+                 c.node_id.find_first_not_of(
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789._-") == std::string::npos,
+             "a node id is plain");
+  FUZZ_CHECK(!c.cluster_schema.empty() && c.cluster_schema.size() <= 64 &&
+                 c.cluster_schema.find_first_not_of(
+                     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                     "0123456789_") == std::string::npos,
+             "the cluster's schema is a plain name");
+  FUZZ_CHECK(c.cluster_shards >= 1 && c.cluster_shards <= 65536 &&
+                 c.lease_ttl >= std::chrono::milliseconds(300) &&
+                 c.lease_ttl <= std::chrono::hours(1),
+             "shards and the lease TTL are within their ranges");
   FUZZ_CHECK(std::isfinite(c.rate_limit) && c.rate_limit >= 0 &&
                  std::isfinite(c.rate_burst) && c.rate_burst >= 0,
              "the rate limit and burst are numbers, not negative");

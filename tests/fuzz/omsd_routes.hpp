@@ -49,6 +49,7 @@ inline const omsd_route omsd_routes[] = {
     {"POST", "/v1/orders/{id}/cancel", {}},
     {"GET", "/v1/audit", {}},
     {"GET", "/v1/wms", {}},
+    {"GET", "/v1/cluster", {"leases"}},
     {"GET", "/v1/events", {"after", "limit", "type", "subject", "wait"}},
     {"GET", "/v1/events/types", {}},
     {"POST", "/v1/webhooks", {}},

@@ -1,0 +1,102 @@
+#include "system/cluster/membership.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+namespace oms::cluster {
+
+namespace {
+
+// How long a statement of the lease table may wait for a row lock: a third
+// of the TTL (docs/cluster.md), so a tick blocked by a paused node's fenced
+// commit still ends well inside the TTL.
+std::chrono::milliseconds lock_wait_of(std::chrono::milliseconds ttl) {
+  return std::max(std::chrono::milliseconds{1}, ttl / 3);
+}
+
+} // namespace
+
+membership::membership(membership_config cfg, change_handler on_change)
+    : cfg_(std::move(cfg)), on_change_(std::move(on_change)) {
+  if (cfg_.ttl < std::chrono::milliseconds{300} || cfg_.ttl > max_ttl)
+    throw std::invalid_argument("a lease's TTL must be in 300ms..1d");
+  table_ = std::make_unique<lease_table>(cfg_.conninfo, cfg_.schema,
+                                         cfg_.shards, lock_wait_of(cfg_.ttl));
+  keeper_config kc;
+  kc.node = cfg_.node;
+  kc.address = cfg_.address;
+  kc.ttl = cfg_.ttl;
+  kc.node_timeout = cfg_.ttl;
+  keeper_ = std::make_unique<lease_keeper>(*table_, kc);
+  view_.node = cfg_.node;
+  view_.shards = cfg_.shards;
+  view_.ttl = cfg_.ttl;
+}
+
+membership::~membership() {
+  stop();
+}
+
+void membership::start() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (thread_.joinable() || stopping_)
+      return;
+  }
+  tick_and_publish();
+  thread_ = std::thread{[this] {
+    auto period = cfg_.ttl / 3;
+    std::unique_lock<std::mutex> lock{mtx_};
+    while (!wake_.wait_for(lock, period, [this] { return stopping_; })) {
+      lock.unlock();
+      tick_and_publish();
+      lock.lock();
+    }
+  }};
+}
+
+void membership::stop() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (view_.stopped)
+      return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable())
+    thread_.join();
+  auto changes = keeper_->stop();
+  publish(changes, true);
+}
+
+void membership::tick_and_publish() {
+  auto changes = keeper_->tick();
+  publish(changes, false);
+}
+
+void membership::publish(const keeper_changes& changes, bool stopping) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    view_.owned = keeper_->owned();
+    view_.table = keeper_->seen();
+    view_.last_tick = std::chrono::steady_clock::now();
+    view_.last_tick_clean = changes.errors.empty();
+    view_.errors = changes.errors;
+    ++view_.ticks;
+    if (!changes.errors.empty())
+      ++view_.ticks_failed;
+    view_.gained_total += changes.gained.size();
+    view_.lost_total += changes.lost.size();
+    if (stopping)
+      view_.stopped = true;
+  }
+  if (on_change_)
+    on_change_(changes);
+}
+
+membership_view membership::view() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return view_;
+}
+
+} // namespace oms::cluster

@@ -1,0 +1,122 @@
+// GET /v1/cluster: what this node knows of its cluster (its membership's
+// last tick), and the cluster's figures for /metrics.
+#include <algorithm>
+#include <map>
+
+#include "messages/json.hpp"
+#include "system/cluster/membership.hpp"
+#include "system/daemon/api_impl.hpp"
+
+namespace oms::daemon {
+
+namespace {
+
+// Milliseconds since `at` on the steady clock (-1: never).
+int64_t age_ms(const std::optional<std::chrono::steady_clock::time_point>& at) {
+  if (!at)
+    return -1;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now() - *at)
+      .count();
+}
+
+bool live(const cluster::membership_view& v, const cluster::node_row& n) {
+  return v.table.now_ms - n.heartbeat_ms <= v.ttl.count();
+}
+
+// What a lease is, as of the table's clock `now`: held (by its owner, for
+// expiresInMs more), expired (its owner did not renew it: another node may
+// take it), or free (never held, or handed back).
+const char* lease_state(const cluster::lease& l, int64_t now) {
+  if (l.owner.empty())
+    return "free";
+  return l.expires_at_ms > now ? "held" : "expired";
+}
+
+} // namespace
+
+cluster_counters cluster_metrics(const cluster::membership& m) {
+  auto v = m.view();
+  cluster_counters k;
+  k.shards = v.shards;
+  k.shards_owned = v.owned.size();
+  k.nodes_live = static_cast<uint64_t>(
+      std::count_if(v.table.nodes.begin(), v.table.nodes.end(),
+                    [&v](const cluster::node_row& n) { return live(v, n); }));
+  k.gained_total = v.gained_total;
+  k.lost_total = v.lost_total;
+  k.ticks = v.ticks;
+  k.ticks_failed = v.ticks_failed;
+  auto age = age_ms(v.last_tick);
+  k.last_tick_age_seconds = age < 0 ? -1.0 : static_cast<double>(age) / 1000;
+  return k;
+}
+
+void api::impl::cluster_status(const call_ptr& c) {
+  auto q = parse_query(c->req.query, {"leases"});
+  bool with_leases = true;
+  if (auto i = q.find("leases"); i != q.end()) {
+    if (i->second != "all" && i->second != "none")
+      invalid("leases", "must be all or none");
+    with_leases = i->second == "all";
+  }
+  if (opts.cluster == nullptr)
+    return fail(c, make_error(errc::not_found,
+                              "this omsd is not a cluster node (start it "
+                              "with --cluster and --node-id)"));
+  auto v = opts.cluster->view();
+  auto now = v.table.now_ms;
+  std::map<std::string, uint64_t> held_by;
+  for (auto& l : v.table.leases)
+    if (std::string_view{lease_state(l, now)} == "held")
+      ++held_by[l.owner];
+  json owned = json::array();
+  for (auto& [shard, epoch] : v.owned)
+    owned.push_back({{"shard", shard}, {"epoch", epoch}});
+  json nodes = json::array();
+  for (auto& n : v.table.nodes)
+    nodes.push_back({{"id", n.id},
+                     {"address", n.address},
+                     {"heartbeatAgeMs", now - n.heartbeat_ms},
+                     {"live", live(v, n)},
+                     {"shardsHeld", held_by[n.id]},
+                     {"self", n.id == v.node}});
+  json answer{
+      {"node", v.node},
+      {"shards", v.shards},
+      {"leaseTtlMs", v.ttl.count()},
+      {"routing",
+       "none yet: this node serves every request it receives from its own "
+       "store, whichever shard its SKUs belong to (docs/cluster.md)"},
+      {"owned", std::move(owned)},
+      {"nodes", std::move(nodes)},
+      {"keeper",
+       {{"ticks", v.ticks},
+        {"ticksFailed", v.ticks_failed},
+        {"lastTickAgeMs", age_ms(v.last_tick)},
+        {"lastTickClean", v.last_tick_clean},
+        {"lastErrors", v.errors},
+        {"shardsGained", v.gained_total},
+        {"shardsLost", v.lost_total},
+        {"stopped", v.stopped}}},
+  };
+  if (now > 0)
+    answer["tableReadAt"] = format_timestamp(now);
+  if (with_leases) {
+    json leases = json::array();
+    for (auto& l : v.table.leases) {
+      json one{{"shard", l.shard},
+               {"epoch", l.epoch},
+               {"state", lease_state(l, now)}};
+      if (!l.owner.empty())
+        one["owner"] = l.owner;
+      if (std::string_view{lease_state(l, now)} == "held")
+        one["expiresInMs"] = l.expires_at_ms - now;
+      leases.push_back(std::move(one));
+    }
+    answer["leases"] = std::move(leases);
+  }
+  reply(c, 200, answer);
+}
+
+} // namespace oms::daemon

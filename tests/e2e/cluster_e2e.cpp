@@ -1,0 +1,247 @@
+// omsd as a cluster node (docs/cluster.md): real omsd processes sharing the
+// shard leases of one PostgreSQL. Each node holds its share; a node killed
+// loses its shards to the survivors, each with a new epoch; a node frozen
+// past its TTL finds its leases taken when it wakes and takes its share
+// again; a node stopped hands its leases back and leaves at once. GET
+// /v1/cluster shows it all, to the admin only.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "tests/e2e/daemon.hpp"
+
+using namespace oms::e2e;
+using oms::client::http_client;
+
+namespace {
+
+constexpr int shards = 12;
+
+// The node's view of the cluster (null when it does not answer).
+json cluster_of(const daemon& d) {
+  http_client admin{d.url(), d.admin_token()};
+  auto r = admin.get("/v1/cluster");
+  return r.status == 200 ? body_of(r) : json{};
+}
+
+// shard -> {owner, epoch} of the leases a node's view shows held.
+std::map<int, std::pair<std::string, int64_t>> held(const json& view) {
+  std::map<int, std::pair<std::string, int64_t>> out;
+  if (!view.is_object())
+    return out;
+  for (auto& l : view["leases"])
+    if (l["state"] == "held")
+      out[l["shard"].get<int>()] = {l["owner"].get<std::string>(),
+                                    l["epoch"].get<int64_t>()};
+  return out;
+}
+
+// How many shards each node holds in `leases`.
+std::map<std::string, int>
+counts(const std::map<int, std::pair<std::string, int64_t>>& leases) {
+  std::map<std::string, int> out;
+  for (auto& entry : leases)
+    ++out[entry.second.first];
+  return out;
+}
+
+// The lease keeper's ticks so far on node `d`.
+int64_t ticks_of(const daemon& d) {
+  auto view = cluster_of(d);
+  return view.is_object() ? view["keeper"]["ticks"].get<int64_t>() : -1;
+}
+
+// True once every shard is held and `expected` says who holds how many,
+// as node `d` sees it after more than `after_ticks` ticks, with its own
+// `owned` agreeing.
+bool settled(const daemon& d, const std::map<std::string, int>& expected,
+             int64_t after_ticks = 0) {
+  auto view = cluster_of(d);
+  if (!view.is_object() ||
+      view["keeper"]["ticks"].get<int64_t>() <= after_ticks)
+    return false;
+  auto leases = held(view);
+  if (leases.size() != shards || counts(leases) != expected)
+    return false;
+  auto self = view["node"].get<std::string>();
+  return view["owned"].size() == static_cast<size_t>(expected.at(self));
+}
+
+struct cluster_fixture {
+  std::string pg;
+  std::string schema;
+  std::vector<std::unique_ptr<daemon>> nodes;
+
+  explicit cluster_fixture(const char* info)
+      : pg(info),
+        schema("e2e_cluster_" + std::to_string(std::random_device{}())) {}
+
+  std::vector<std::string> args(const std::string& id) const {
+    return {"--store",          "memory",
+            "--cluster",        pg,
+            "--node-id",        id,
+            "--cluster-schema", schema,
+            "--cluster-shards", std::to_string(shards),
+            "--lease-ttl",      "1s"};
+  }
+
+  daemon& start(const std::string& id) {
+    nodes.push_back(std::make_unique<daemon>(args(id)));
+    return *nodes.back();
+  }
+
+  // Leases held in the table now, by PostgreSQL's clock.
+  int64_t held_in_table(const std::string& owner) {
+    pqxx::connection conn{pg};
+    pqxx::work w{conn};
+    return w
+        .exec1("SELECT count(*) FROM " + w.quote_name(schema) +
+               ".cluster_shards WHERE owner = " + w.quote(owner) +
+               " AND expires_at > clock_timestamp()")[0]
+        .as<int64_t>();
+  }
+
+  bool registered(const std::string& id) {
+    pqxx::connection conn{pg};
+    pqxx::work w{conn};
+    return w.exec1("SELECT count(*) FROM " + w.quote_name(schema) +
+                   ".cluster_nodes WHERE id = " + w.quote(id))[0]
+               .as<int64_t>() == 1;
+  }
+};
+
+} // namespace
+
+TEST_CASE("e2e cluster: GET /v1/cluster on a node that is not a cluster "
+          "node answers 404, and only to the admin") {
+  daemon d;
+  http_client admin{d.url(), d.admin_token()};
+  auto r = admin.get("/v1/cluster");
+  CHECK(r.status == 404);
+  CHECK(error_code(r) == "NOT_FOUND");
+  CHECK(admin.get("/v1/cluster?leases=some").status == 400);
+  auto customer = admin.post("/v1/customers", json{{"name", "Asha"}}.dump());
+  REQUIRE(customer.status == 201);
+  http_client asha{d.url(), body_of(customer)["token"].get<std::string>()};
+  CHECK(asha.get("/v1/cluster").status == 403);
+}
+
+TEST_CASE("e2e cluster: --cluster needs --node-id, and bad cluster settings "
+          "are refused at start") {
+  auto refused = [](std::vector<std::string> args) {
+    args.insert(args.begin(), OMSD_PATH);
+    auto r = run_process(args);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    return r.err;
+  };
+  CHECK(refused({"--cluster", "host=127.0.0.1"})
+            .find("--cluster and --node-id go together") != std::string::npos);
+  CHECK(refused({"--node-id", "n1"})
+            .find("--cluster and --node-id go together") != std::string::npos);
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n 1"})
+            .find("--node-id must be") != std::string::npos);
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                 "--cluster-schema", "a.b"})
+            .find("--cluster-schema must be") != std::string::npos);
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                 "--lease-ttl", "100ms"})
+            .find("--lease-ttl must be") != std::string::npos);
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                 "--cluster-shards", "0"})
+            .find("--cluster-shards") != std::string::npos);
+}
+
+TEST_CASE("e2e cluster: three nodes share the shards, a killed node's move "
+          "with new epochs, a frozen node loses its leases and takes its "
+          "share again, a stopped node hands back at once") {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr) {
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL for the leases (run "
+            "under tools/with-postgres.sh)");
+    return;
+  }
+  cluster_fixture c{info};
+  auto& n1 = c.start("n1");
+  auto& n2 = c.start("n2");
+  auto& n3 = c.start("n3");
+  const auto limit = std::chrono::seconds(30);
+
+  // Each holds a third, and every node sees the same table.
+  std::map<std::string, int> thirds{{"n1", 4}, {"n2", 4}, {"n3", 4}};
+  REQUIRE(eventually([&] { return settled(n1, thirds); }, limit));
+  REQUIRE(eventually([&] { return settled(n2, thirds); }, limit));
+  REQUIRE(eventually([&] { return settled(n3, thirds); }, limit));
+  auto before = held(cluster_of(n1));
+  auto view = cluster_of(n1);
+  CHECK(view["node"] == "n1");
+  CHECK(view["shards"] == shards);
+  CHECK(view["leaseTtlMs"] == 1000);
+  CHECK(view["nodes"].size() == 3);
+  for (auto& n : view["nodes"])
+    CHECK(n["live"] == true);
+  CHECK(view["keeper"]["lastTickClean"] == true);
+  auto metrics = http_client{n1.url(), ""}.get("/metrics").body;
+  CHECK(metrics.find("\noms_cluster_shards 12\n") != std::string::npos);
+  CHECK(metrics.find("\noms_cluster_shards_owned 4\n") != std::string::npos);
+  CHECK(metrics.find("\noms_cluster_nodes_live 3\n") != std::string::npos);
+
+  // Killed: the survivors take n1's shards, each with a new epoch.
+  n1.kill9();
+  std::map<std::string, int> halves{{"n2", 6}, {"n3", 6}};
+  REQUIRE(eventually([&] { return settled(n2, halves); }, limit));
+  auto after = held(cluster_of(n2));
+  for (auto& [shard, was] : before) {
+    INFO("shard " << shard);
+    if (was.first == "n1")
+      CHECK(after[shard].second > was.second);
+    else if (after[shard].first == was.first)
+      CHECK(after[shard].second == was.second);
+  }
+  auto dead = cluster_of(n2)["nodes"];
+  bool n1_not_live = false;
+  for (auto& n : dead)
+    if (n["id"] == "n1")
+      n1_not_live = n["live"] == false;
+  CHECK(n1_not_live);
+
+  // Frozen past the TTL: n2 takes everything; n3, woken, finds its leases
+  // lost (it counts them) and takes its half again, with new epochs. (What
+  // n3 shows right after it wakes is its last tick before the pause: only
+  // its ticks after the pause count.)
+  REQUIRE(eventually([&] { return settled(n3, halves); }, limit));
+  auto lost_before = cluster_of(n3)["keeper"]["shardsLost"].get<int64_t>();
+  auto n3_before = held(cluster_of(n3));
+  auto ticks_before = ticks_of(n3);
+  n3.pause();
+  std::map<std::string, int> all_n2{{"n2", shards}};
+  REQUIRE(eventually([&] { return settled(n2, all_n2); }, limit));
+  n3.resume();
+  REQUIRE(
+      eventually([&] { return settled(n3, halves, ticks_before + 2); }, limit));
+  REQUIRE(eventually([&] { return settled(n2, halves); }, limit));
+  CHECK(cluster_of(n3)["keeper"]["shardsLost"].get<int64_t>() >=
+        lost_before + 6);
+  for (auto& [shard, now] : held(cluster_of(n3))) {
+    INFO("shard " << shard);
+    if (now.first == "n3")
+      CHECK(now.second > n3_before[shard].second);
+  }
+
+  // Stopped: n2 hands every lease back and leaves before it exits.
+  REQUIRE(c.held_in_table("n2") == 6);
+  REQUIRE(c.registered("n2"));
+  CHECK(n2.stop() == 0);
+  CHECK(c.held_in_table("n2") == 0);
+  CHECK_FALSE(c.registered("n2"));
+  std::map<std::string, int> all_n3{{"n3", shards}};
+  REQUIRE(eventually([&] { return settled(n3, all_n3); }, limit));
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# A local cluster of omsd nodes on loopback, over a throwaway PostgreSQL 15
+# that holds the shard leases (and each node's store, in a schema of its
+# own): for trying the cluster out and for tests (docs/cluster.md).
+#   tools/cluster.sh up N [OMSD_FLAGS...]   start PostgreSQL and nodes n1..nN
+#   tools/cluster.sh status                 each node, and who holds what
+#   tools/cluster.sh kill|stop|pause|resume|start I
+#                                           SIGKILL, SIGTERM (waits for the
+#                                           exit), SIGSTOP, SIGCONT, start
+#                                           node nI again
+#   tools/cluster.sh down                   stop every node and PostgreSQL,
+#                                           remove the cluster's directory
+# The cluster lives in $OMS_CLUSTER_DIR (default /tmp/oms-cluster, mode
+# 0711): node logs (nI/omsd.log), the admin token (admin.token), the
+# PostgreSQL server. Every node listens on 127.0.0.1 only. OMSD_FLAGS go to
+# every node, e.g. --cluster-shards 16 --lease-ttl 1s.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$root/tools/lib.sh"
+dir=${OMS_CLUSTER_DIR:-/tmp/oms-cluster}
+omsd=${OMSD:-$root/build/omsd}
+
+usage() {
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+conninfo() { echo "host=127.0.0.1 port=$(cat "$dir/pg.port") user=oms dbname=postgres"; }
+node_port() { cat "$dir/n$1/port"; }
+node_pid() { cat "$dir/n$1/pid" 2>/dev/null || true; }
+# Running (or stopped by SIGSTOP): not gone, and not a zombie nobody reaped.
+alive() {
+  local p state
+  p=$(node_pid "$1")
+  [ -n "$p" ] && state=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) && [ "$state" != Z ]
+}
+nodes() { cat "$dir/nodes"; }
+
+# Starts node I (its port, data dir and flags as recorded) and waits at most
+# 30 s for its /readyz.
+start_node() {
+  local i=$1 port flags
+  port=$(node_port "$i")
+  mapfile -t flags <"$dir/flags"
+  "$omsd" --port "$port" --data-dir "$dir/n$i" --admin-token-file "$dir/admin.token" \
+    --store postgres --postgres "$(conninfo)" --postgres-schema "node_n$i" \
+    --cluster "$(conninfo)" --node-id "n$i" --store-check off "${flags[@]}" \
+    >>"$dir/n$i/omsd.log" 2>&1 &
+  echo $! >"$dir/n$i/pid"
+  for _ in $(seq 300); do
+    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
+    alive "$i" || break
+    sleep 0.1
+  done
+  echo "cluster: node n$i did not become ready; its log:" >&2
+  tail -n 20 "$dir/n$i/omsd.log" >&2
+  return 1
+}
+
+up() {
+  local n=${1:-}
+  [[ "$n" =~ ^[1-9][0-9]?$ ]] || { echo "cluster: up N: N is 1..99" >&2; exit 2; }
+  shift
+  require_built cluster "$omsd"
+  if [ -e "$dir" ]; then
+    echo "cluster: $dir exists: run tools/cluster.sh down first" >&2
+    exit 2
+  fi
+  # Traversable (PostgreSQL's user needs to reach pg/), not listable; the
+  # token and the nodes' directories are private.
+  mkdir -m 711 -p "$dir"
+  mkdir -p "$dir/pg"
+  pg_up "$dir/pg"
+  echo "$pg_port" >"$dir/pg.port"
+  printf '%s\n' "$@" >"$dir/flags"
+  [ $# -gt 0 ] || : >"$dir/flags"
+  head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$dir/admin.token"
+  chmod 600 "$dir/admin.token"
+  echo "$n" >"$dir/nodes"
+  for i in $(seq "$n"); do
+    mkdir -m 700 "$dir/n$i"
+    free_port >"$dir/n$i/port"
+  done
+  for i in $(seq "$n"); do
+    start_node "$i"
+    echo "cluster: node n$i on http://127.0.0.1:$(node_port "$i") (pid $(node_pid "$i"))"
+  done
+  echo "cluster: PostgreSQL on 127.0.0.1:$pg_port; admin token in $dir/admin.token"
+  echo "  curl -H \"Authorization: Bearer \$(cat $dir/admin.token)\" http://127.0.0.1:$(node_port 1)/v1/cluster"
+}
+
+status() {
+  [ -d "$dir" ] || { echo "cluster: no cluster in $dir" >&2; exit 2; }
+  local token i
+  token=$(cat "$dir/admin.token")
+  for i in $(seq "$(nodes)"); do
+    if ! alive "$i"; then
+      echo "n$i: not running"
+      continue
+    fi
+    curl -sS --max-time 5 -H "Authorization: Bearer $token" \
+      "http://127.0.0.1:$(node_port "$i")/v1/cluster?leases=none" |
+      jq -r '"\(.node): owns \(.owned | length) of \(.shards) shards; sees " +
+             ([.nodes[] | "\(.id)\(if .live then "" else " (not live)" end) holding \(.shardsHeld)"] | join(", "))' ||
+      echo "n$i: running (pid $(node_pid "$i")), not answering"
+  done
+}
+
+signal_node() {
+  local what=$1 i=${2:-}
+  [[ "$i" =~ ^[0-9]+$ ]] && [ -d "$dir/n$i" ] || { echo "cluster: no node n$i" >&2; exit 2; }
+  case "$what" in
+    kill) kill -KILL "$(node_pid "$i")" ;;
+    pause) kill -STOP "$(node_pid "$i")" ;;
+    resume) kill -CONT "$(node_pid "$i")" ;;
+    stop)
+      kill -TERM "$(node_pid "$i")"
+      for _ in $(seq 300); do alive "$i" || return 0; sleep 0.1; done
+      echo "cluster: n$i did not exit within 30 s" >&2
+      return 1
+      ;;
+    start)
+      if alive "$i"; then echo "cluster: n$i is running" >&2; exit 2; fi
+      start_node "$i"
+      ;;
+  esac
+}
+
+down() {
+  [ -d "$dir" ] || return 0
+  local i
+  if [ -f "$dir/nodes" ]; then
+    for i in $(seq "$(nodes)"); do
+      if alive "$i"; then
+        kill -CONT "$(node_pid "$i")" 2>/dev/null || true
+        kill -TERM "$(node_pid "$i")" 2>/dev/null || true
+      fi
+    done
+    for i in $(seq "$(nodes)"); do
+      for _ in $(seq 100); do alive "$i" || break; sleep 0.1; done
+      alive "$i" && kill -KILL "$(node_pid "$i")" 2>/dev/null || true
+    done
+  fi
+  [ -d "$dir/pg/data" ] && pg_down "$dir/pg"
+  rm -rf "$dir"
+}
+
+case "${1:-}" in
+  up) shift; up "$@" ;;
+  status) status ;;
+  kill | stop | pause | resume | start) signal_node "$1" "${2:-}" ;;
+  down) down ;;
+  *) usage ;;
+esac
