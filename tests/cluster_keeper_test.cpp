@@ -31,8 +31,18 @@ struct memory_leases : lease_backend {
     for (uint32_t s = 0; s < shards; ++s)
       table.push_back(lease{s, "", 0, 0});
   }
-  int64_t now_ms() override { return now; }
+  /// While set, the table cannot be reached: every call throws.
+  bool down = false;
+  void reach() const {
+    if (down)
+      throw std::runtime_error("could not connect to server");
+  }
+  int64_t now_ms() override {
+    reach();
+    return now;
+  }
   void heartbeat(const std::string& node, const std::string& address) override {
+    reach();
     registered[node] = node_row{node, address, now};
   }
   std::vector<node_row> nodes() override {
@@ -48,6 +58,7 @@ struct memory_leases : lease_backend {
 
   std::optional<int64_t> acquire(uint32_t shard, const std::string& node,
                                  std::chrono::milliseconds ttl) override {
+    reach();
     if (acquires_left-- <= 0)
       throw std::runtime_error("lock timeout");
     auto& l = table.at(shard);
@@ -69,6 +80,7 @@ struct memory_leases : lease_backend {
   std::vector<uint32_t> renew_all(const std::string& node,
                                   const std::map<uint32_t, int64_t>& held,
                                   std::chrono::milliseconds ttl) override {
+    reach();
     std::vector<uint32_t> result;
     for (auto& [shard, epoch] : held)
       if (renew(shard, node, epoch, ttl))
@@ -184,6 +196,48 @@ TEST_CASE("cluster keeper: a stopping node hands back at once, and a paused "
   auto resumed = b.tick();
   CHECK(resumed.lost.size() == 8);
   CHECK(b.owned().empty());
+}
+
+TEST_CASE("cluster keeper: a node cut from the table counts on its leases "
+          "until the TTL from its last renewal sent, then loses them") {
+  memory_leases db{6};
+  auto cfg = config_of("a");
+  // The node's own clock: here the test's, running with the table's.
+  cfg.local_clock = [&db] {
+    return db.now;
+  };
+  lease_keeper a{db, cfg};
+  a.tick();
+  REQUIRE(a.owned().size() == 6);
+  int64_t renewed_at = db.now;
+  for (auto& [shard, until] : a.valid_until())
+    CHECK(until == renewed_at + 3000);
+  // Cut off: a tick cannot renew, but within the TTL the leases still run
+  // at the table, so nothing is lost yet.
+  db.down = true;
+  db.now += 1000;
+  auto cut = a.tick();
+  CHECK_FALSE(cut.errors.empty());
+  CHECK(cut.lost.empty());
+  CHECK(a.owned().size() == 6);
+  db.now += 1999; // 1 ms short of the TTL
+  CHECK(a.tick().lost.empty());
+  // At the TTL they may have been taken: lost, all of them, and counted on
+  // no longer.
+  db.now += 1;
+  auto gone = a.tick();
+  CHECK(gone.lost.size() == 6);
+  CHECK(a.owned().empty());
+  CHECK(a.valid_until().empty());
+  // Meanwhile b took them; once a reaches the table again it takes none
+  // (b's leases run) until b hands some back.
+  db.down = false;
+  lease_keeper b{db, config_of("b")};
+  db.now += 1;
+  CHECK(b.tick().gained.size() == 6);
+  auto back = a.tick();
+  CHECK(back.errors.empty());
+  CHECK(back.gained.empty());
 }
 
 TEST_CASE("cluster keeper: a tick that fails half way reports what it did, "

@@ -118,6 +118,37 @@ TEST_CASE("cluster: a shard is taken by one node at a time, its epoch one "
   CHECK(*restart == 4);
 }
 
+TEST_CASE("cluster: the lease session's connection string gets timeouts "
+          "and a name unless it has its own, in either of libpq's forms") {
+  auto plain = lease_session_conninfo("host=127.0.0.1 port=5432 dbname=oms",
+                                      "oms_cluster", 1000ms);
+  CHECK(plain.find("host='127.0.0.1'") != std::string::npos);
+  CHECK(plain.find("port='5432'") != std::string::npos);
+  CHECK(plain.find("dbname='oms'") != std::string::npos);
+  CHECK(plain.find("connect_timeout='4'") != std::string::npos);
+  CHECK(plain.find("tcp_user_timeout='4000'") != std::string::npos);
+  CHECK(plain.find("keepalives_idle='1'") != std::string::npos);
+  CHECK(plain.find("fallback_application_name='oms-lease:oms_cluster'") !=
+        std::string::npos);
+  // A URI, with a setting of its own (kept) and a password that needs
+  // quoting.
+  auto uri = lease_session_conninfo(
+      "postgresql://oms:it's%5Cme@127.0.0.1:6000/shop?connect_timeout=30", "c",
+      100ms);
+  CHECK(uri.find("connect_timeout='30'") != std::string::npos);
+  CHECK(uri.find("password='it\\'s\\\\me'") != std::string::npos);
+  CHECK(uri.find("port='6000'") != std::string::npos);
+  CHECK(uri.find("dbname='shop'") != std::string::npos);
+  CHECK(uri.find("connect_timeout='2'") == std::string::npos);
+  CHECK(uri.find("tcp_user_timeout='400'") != std::string::npos);
+  // What libpq cannot parse is refused, with its reason.
+  CHECK_THROWS_WITH_AS(lease_session_conninfo("host=a nosuch=1", "c", 1000ms),
+                       doctest::Contains("invalid connection option"),
+                       std::runtime_error);
+  CHECK_THROWS_AS(lease_session_conninfo("host='unterminated", "c", 1000ms),
+                  std::runtime_error);
+}
+
 TEST_CASE("cluster: the number of shards is fixed when the cluster is made") {
   auto info = lease_server();
   if (!info)

@@ -1,6 +1,7 @@
 #include "system/cluster/lease_keeper.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 
@@ -34,23 +35,47 @@ bool attempt(keeper_changes& changes, const char* what, F f) {
 
 } // namespace
 
+int64_t lease_keeper::local_now() const {
+  if (cfg_.local_clock)
+    return cfg_.local_clock();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 keeper_changes lease_keeper::tick() {
   keeper_changes changes;
   // Renewed in one statement; what is not renewed is lost. If the table
-  // cannot be reached, nothing is known lost yet (the fence keeps any
-  // commit under a lost lease out).
-  attempt(changes, "renew", [&] {
+  // cannot be reached, a lease is lost once its TTL from the last renewal
+  // sent has passed: it may have been taken by now (and the fence keeps
+  // any commit under it out).
+  auto sent = local_now();
+  bool renewed_all = attempt(changes, "renew", [&] {
     auto renewed = backend_.renew_all(cfg_.node, owned_, cfg_.ttl);
     std::sort(renewed.begin(), renewed.end());
     for (auto i = owned_.begin(); i != owned_.end();) {
       if (std::binary_search(renewed.begin(), renewed.end(), i->first)) {
+        valid_until_[i->first] = sent + cfg_.ttl.count();
         ++i;
         continue;
       }
       changes.lost.push_back(i->first);
+      valid_until_.erase(i->first);
       i = owned_.erase(i);
     }
   });
+  if (!renewed_all) {
+    auto now = local_now();
+    for (auto i = owned_.begin(); i != owned_.end();) {
+      if (valid_until_[i->first] > now) {
+        ++i;
+        continue;
+      }
+      changes.lost.push_back(i->first);
+      valid_until_.erase(i->first);
+      i = owned_.erase(i);
+    }
+  }
   int64_t now = 0;
   std::vector<node_row> nodes;
   std::vector<lease> leases;
@@ -90,11 +115,14 @@ keeper_changes lease_keeper::tick() {
           l->expires_at_ms = now;
       changes.lost.push_back(shard);
       owned_.erase(shard);
+      valid_until_.erase(shard);
     }
     for (auto shard : plan.take)
       attempt(changes, "acquire", [&] {
+        auto asked = local_now();
         if (auto epoch = backend_.acquire(shard, cfg_.node, cfg_.ttl)) {
           owned_[shard] = *epoch;
+          valid_until_[shard] = asked + cfg_.ttl.count();
           changes.gained[shard] = *epoch;
           if (auto* l = seen_lease(shard))
             *l = lease{shard, cfg_.node, *epoch, now + cfg_.ttl.count()};
@@ -116,6 +144,7 @@ keeper_changes lease_keeper::stop() {
     changes.lost.push_back(shard);
   }
   owned_.clear();
+  valid_until_.clear();
   attempt(changes, "leave", [&] { backend_.leave(cfg_.node); });
   return changes;
 }

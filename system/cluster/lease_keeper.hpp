@@ -1,5 +1,6 @@
 // A node's lease keeper: at every tick it heartbeats, renews the leases it
-// holds (a lease it cannot renew is lost), and takes or hands back shards as
+// holds (a lease it cannot renew is lost, and so is one it could not reach
+// the table to renew within the TTL), and takes or hands back shards as
 // plan_leases says; stopping hands every lease back at once. It reports
 // each shard it gains (with its epoch: the journal must replay the shard
 // before serving it, and fence its commits with that epoch) and each it
@@ -13,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,6 +33,11 @@ struct keeper_config {
   /// shards' leases have run out by then too, and the survivors' fair share
   /// grows to take them.
   std::chrono::milliseconds node_timeout{3000};
+  /// The node's own monotonic clock, in ms (empty: std::chrono's
+  /// steady_clock). It bounds how long the node may count on a lease it
+  /// could not renew: never longer than the TTL from when it last sent a
+  /// renewal that succeeded.
+  std::function<int64_t()> local_clock;
 };
 
 /// What one tick changed. Losses come before gains: a shard lost and taken
@@ -63,6 +70,18 @@ class lease_keeper {
   /// The shards held now, with their epochs.
   const std::map<uint32_t, int64_t>& owned() const { return owned_; }
 
+  /// By the local clock, until when each held shard's lease surely runs:
+  /// the TTL from when the node sent the take or renewal that last
+  /// succeeded (PostgreSQL ran it later, so its lease runs at least as
+  /// long). Past it, the node must not act as the shard's owner; a tick
+  /// that cannot renew by then loses the shard.
+  const std::map<uint32_t, int64_t>& valid_until() const {
+    return valid_until_;
+  }
+
+  /// The local clock now.
+  int64_t local_now() const;
+
   /// The table as the last tick that could read it saw it, with what that
   /// tick then took and handed back written in: every shard's lease, the
   /// nodes registered, and the table's clock when it read them (0: no tick
@@ -80,6 +99,7 @@ class lease_keeper {
   lease_backend& backend_;
   keeper_config cfg_;
   std::map<uint32_t, int64_t> owned_;
+  std::map<uint32_t, int64_t> valid_until_;
   table_view seen_;
 };
 

@@ -1,5 +1,9 @@
 #include "system/cluster/leases.hpp"
 
+#include <libpq-fe.h>
+
+#include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 #include <pqxx/pqxx>
@@ -45,11 +49,68 @@ std::string ms_of(const char* column) {
   return sql.replace(sql.find("%s"), 2, column);
 }
 
+// `value` as a libpq connection-string value: quoted, \ and ' escaped.
+std::string conninfo_value(const char* value) {
+  std::string out = "'";
+  for (const char* p = value; *p != '\0'; ++p) {
+    if (*p == '\\' || *p == '\'')
+      out += '\\';
+    out += *p;
+  }
+  return out + "'";
+}
+
 } // namespace
+
+std::string lease_session_conninfo(const std::string& conninfo,
+                                   const std::string& schema,
+                                   std::chrono::milliseconds lock_wait) {
+  char* error = nullptr;
+  std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options{
+      PQconninfoParse(conninfo.c_str(), &error), PQconninfoFree};
+  if (!options) {
+    std::string why = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!why.empty() && why.back() == '\n')
+      why.pop_back();
+    throw std::runtime_error("the cluster's connection string: " + why);
+  }
+  auto wait_ms = std::max<int64_t>(1, lock_wait.count());
+  // What this session needs unless the connection string says otherwise:
+  // a connect that gives up, and a peer that vanished noticed within about
+  // the statement timeout, not after TCP's quarter of an hour.
+  std::pair<const char*, std::string> defaults[] = {
+      {"connect_timeout",
+       std::to_string(std::max<int64_t>(2, (4 * wait_ms + 999) / 1000))},
+      {"keepalives_idle", "1"},
+      {"keepalives_interval", "1"},
+      {"keepalives_count", "3"},
+      {"tcp_user_timeout", std::to_string(4 * wait_ms)},
+      {"fallback_application_name", "oms-lease:" + schema},
+  };
+  std::string out;
+  for (auto* o = options.get(); o->keyword != nullptr; ++o) {
+    const char* value = o->val;
+    std::string fallback;
+    if (value == nullptr)
+      for (auto& [key, dflt] : defaults)
+        if (std::string_view{key} == o->keyword) {
+          fallback = dflt;
+          value = fallback.c_str();
+        }
+    if (value == nullptr)
+      continue;
+    if (!out.empty())
+      out += ' ';
+    out += std::string{o->keyword} + "=" + conninfo_value(value);
+  }
+  return out;
+}
 
 lease_table::lease_table(const std::string& conninfo, const std::string& schema,
                          uint32_t shards, std::chrono::milliseconds lock_wait)
-    : conn_(std::make_unique<session>(conninfo)),
+    : conn_(std::make_unique<session>(
+          lease_session_conninfo(conninfo, schema, lock_wait))),
       schema_(schema),
       shards_(shards),
       lock_wait_(lock_wait) {

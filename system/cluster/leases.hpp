@@ -37,6 +37,16 @@ inline constexpr uint32_t max_shards = 65'536;
 /// The longest lease (a day): longer would outlive any sense of failover.
 inline constexpr std::chrono::milliseconds max_ttl{86'400'000};
 
+/// The connection string of a lease table's session: `conninfo` (libpq's
+/// key=value form or a postgres:// URI) with what the session needs unless
+/// it says otherwise: a connect timeout and TCP keepalives and user timeout
+/// of about four lock waits (a server gone silent is noticed in seconds),
+/// and an application name naming the schema ("oms-lease:SCHEMA"). Throws
+/// std::runtime_error with libpq's reason for a string it cannot parse.
+std::string lease_session_conninfo(const std::string& conninfo,
+                                   const std::string& schema,
+                                   std::chrono::milliseconds lock_wait);
+
 /// One shard's lease as PostgreSQL holds it.
 struct lease {
   uint32_t shard = 0;

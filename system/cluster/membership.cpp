@@ -78,6 +78,7 @@ void membership::publish(const keeper_changes& changes, bool stopping) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     view_.owned = keeper_->owned();
+    valid_until_ = keeper_->valid_until();
     view_.table = keeper_->seen();
     view_.last_tick = std::chrono::steady_clock::now();
     view_.last_tick_clean = changes.errors.empty();
@@ -96,7 +97,11 @@ void membership::publish(const keeper_changes& changes, bool stopping) {
 
 membership_view membership::view() const {
   std::lock_guard<std::mutex> guard{mtx_};
-  return view_;
+  auto copy = view_;
+  auto now = keeper_->local_now();
+  for (auto& [shard, until] : valid_until_)
+    copy.valid_for_ms[shard] = until - now;
+  return copy;
 }
 
 } // namespace oms::cluster

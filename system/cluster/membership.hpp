@@ -42,6 +42,10 @@ struct membership_view {
   std::chrono::milliseconds ttl{0};
   /// The shards this node holds, with their epochs.
   std::map<uint32_t, int64_t> owned;
+  /// For each: how long its lease surely runs yet, by the node's clock
+  /// (lease_keeper::valid_until; 0 or less: lapsed, not to be counted on
+  /// until the next tick renews it).
+  std::map<uint32_t, int64_t> valid_for_ms;
   /// The table as the last tick that read it saw it (keeper::seen()).
   lease_keeper::table_view table;
   /// When that tick ended (steady clock); none before the first.
@@ -98,6 +102,7 @@ class membership {
   std::condition_variable wake_;
   bool stopping_ = false;
   membership_view view_;
+  std::map<uint32_t, int64_t> valid_until_;
   std::thread thread_;
 };
 

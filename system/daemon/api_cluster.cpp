@@ -39,7 +39,12 @@ cluster_counters cluster_metrics(const cluster::membership& m) {
   auto v = m.view();
   cluster_counters k;
   k.shards = v.shards;
-  k.shards_owned = v.owned.size();
+  // Those the node may count on now.
+  k.shards_owned = static_cast<uint64_t>(
+      std::count_if(v.valid_for_ms.begin(), v.valid_for_ms.end(),
+                    [](const std::pair<const uint32_t, int64_t>& s) {
+                      return s.second > 0;
+                    }));
   k.nodes_live = static_cast<uint64_t>(
       std::count_if(v.table.nodes.begin(), v.table.nodes.end(),
                     [&v](const cluster::node_row& n) { return live(v, n); }));
@@ -72,7 +77,9 @@ void api::impl::cluster_status(const call_ptr& c) {
       ++held_by[l.owner];
   json owned = json::array();
   for (auto& [shard, epoch] : v.owned)
-    owned.push_back({{"shard", shard}, {"epoch", epoch}});
+    owned.push_back({{"shard", shard},
+                     {"epoch", epoch},
+                     {"validForMs", v.valid_for_ms[shard]}});
   json nodes = json::array();
   for (auto& n : v.table.nodes)
     nodes.push_back({{"id", n.id},

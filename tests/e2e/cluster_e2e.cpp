@@ -6,13 +6,19 @@
 // /v1/cluster shows it all, to the admin only.
 #include <doctest/doctest.h>
 
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
+
+#include <sys/wait.h>
 
 #include <pqxx/pqxx>
 
@@ -20,13 +26,15 @@
 
 using namespace oms::e2e;
 using oms::client::http_client;
+// An omsd process (<unistd.h> declares a function daemon()).
+using node = oms::e2e::daemon;
 
 namespace {
 
 constexpr int shards = 12;
 
 // The node's view of the cluster (null when it does not answer).
-json cluster_of(const daemon& d) {
+json cluster_of(const node& d) {
   http_client admin{d.url(), d.admin_token()};
   auto r = admin.get("/v1/cluster");
   return r.status == 200 ? body_of(r) : json{};
@@ -54,7 +62,7 @@ counts(const std::map<int, std::pair<std::string, int64_t>>& leases) {
 }
 
 // The lease keeper's ticks so far on node `d`.
-int64_t ticks_of(const daemon& d) {
+int64_t ticks_of(const node& d) {
   auto view = cluster_of(d);
   return view.is_object() ? view["keeper"]["ticks"].get<int64_t>() : -1;
 }
@@ -62,7 +70,7 @@ int64_t ticks_of(const daemon& d) {
 // True once every shard is held and `expected` says who holds how many,
 // as node `d` sees it after more than `after_ticks` ticks, with its own
 // `owned` agreeing.
-bool settled(const daemon& d, const std::map<std::string, int>& expected,
+bool settled(const node& d, const std::map<std::string, int>& expected,
              int64_t after_ticks = 0) {
   auto view = cluster_of(d);
   if (!view.is_object() ||
@@ -78,23 +86,25 @@ bool settled(const daemon& d, const std::map<std::string, int>& expected,
 struct cluster_fixture {
   std::string pg;
   std::string schema;
-  std::vector<std::unique_ptr<daemon>> nodes;
+  std::vector<std::unique_ptr<node>> nodes;
 
   explicit cluster_fixture(const char* info)
       : pg(info),
         schema("e2e_cluster_" + std::to_string(std::random_device{}())) {}
 
-  std::vector<std::string> args(const std::string& id) const {
+  // `via`: another connection string to the same server (a proxy's).
+  std::vector<std::string> args(const std::string& id,
+                                const std::string& via) const {
     return {"--store",          "memory",
-            "--cluster",        pg,
+            "--cluster",        via.empty() ? pg : via,
             "--node-id",        id,
             "--cluster-schema", schema,
             "--cluster-shards", std::to_string(shards),
             "--lease-ttl",      "1s"};
   }
 
-  daemon& start(const std::string& id) {
-    nodes.push_back(std::make_unique<daemon>(args(id)));
+  node& start(const std::string& id, const std::string& via = "") {
+    nodes.push_back(std::make_unique<node>(args(id, via)));
     return *nodes.back();
   }
 
@@ -118,11 +128,69 @@ struct cluster_fixture {
   }
 };
 
+// tests/e2e/tcp_proxy.py between a node and PostgreSQL: cut(), freeze()
+// and heal() the link.
+class pg_link {
+ public:
+  // `info`: the server's libpq key=value string (with port=N).
+  explicit pg_link(const std::string& info) : info_(info) {
+    std::smatch port;
+    REQUIRE(std::regex_search(info, port, std::regex{"port=([0-9]+)"}));
+    char tmpl[] = "/tmp/oms-proxy-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    pid_ = spawn_process({"/usr/bin/python3",
+                          OMS_SOURCE_DIR "/tests/e2e/tcp_proxy.py", "127.0.0.1",
+                          port[1].str()},
+                         {}, dir_ + "/out", dir_ + "/err");
+    REQUIRE(eventually(
+        [&] {
+          std::ifstream in{dir_ + "/out"};
+          return static_cast<bool>(in >> port_);
+        },
+        std::chrono::seconds(20)));
+  }
+  ~pg_link() {
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    ::waitpid(pid_, &status, 0);
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  pg_link(const pg_link&) = delete;
+  pg_link& operator=(const pg_link&) = delete;
+
+  // The connection string through the proxy.
+  std::string conninfo() const {
+    return std::regex_replace(info_, std::regex{"port=[0-9]+"},
+                              "port=" + std::to_string(port_));
+  }
+  void cut() { ::kill(pid_, SIGUSR1); }
+  void freeze() { ::kill(pid_, SIGUSR2); }
+  void heal() { ::kill(pid_, SIGHUP); }
+
+ private:
+  std::string info_;
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A series of omsd's /metrics ("" if absent).
+std::string metric(const node& d, const std::string& name) {
+  auto text = http_client{d.url(), ""}.get("/metrics").body;
+  auto at = text.find("\n" + name + " ");
+  if (at == std::string::npos)
+    return "";
+  at += name.size() + 2;
+  return text.substr(at, text.find('\n', at) - at);
+}
+
 } // namespace
 
 TEST_CASE("e2e cluster: GET /v1/cluster on a node that is not a cluster "
           "node answers 404, and only to the admin") {
-  daemon d;
+  node d;
   http_client admin{d.url(), d.admin_token()};
   auto r = admin.get("/v1/cluster");
   CHECK(r.status == 404);
@@ -244,4 +312,91 @@ TEST_CASE("e2e cluster: three nodes share the shards, a killed node's move "
   CHECK_FALSE(c.registered("n2"));
   std::map<std::string, int> all_n3{{"n3", shards}};
   REQUIRE(eventually([&] { return settled(n3, all_n3); }, limit));
+}
+
+TEST_CASE("e2e cluster: a node cut from PostgreSQL, or frozen on its link, "
+          "stops counting on its leases within the TTL and the other takes "
+          "them, it takes its share again once healed, and sessions "
+          "PostgreSQL ended are opened again") {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr) {
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL for the leases (run "
+            "under tools/with-postgres.sh)");
+    return;
+  }
+  cluster_fixture c{info};
+  pg_link link{info};
+  auto& n1 = c.start("n1", link.conninfo());
+  auto& n2 = c.start("n2");
+  const auto limit = std::chrono::seconds(30);
+  std::map<std::string, int> halves{{"n1", 6}, {"n2", 6}};
+  std::map<std::string, int> all_n2{{"n2", shards}};
+  REQUIRE(eventually([&] { return settled(n1, halves); }, limit));
+  REQUIRE(eventually([&] { return settled(n2, halves); }, limit));
+  auto owned_now = [&] {
+    return metric(n1, "oms_cluster_shards_owned");
+  };
+  CHECK(owned_now() == "6");
+
+  SUBCASE("cut") {
+    link.cut();
+    // n1 cannot renew: its leases lapse by its own clock and are lost.
+    REQUIRE(eventually(
+        [&] {
+          auto v = cluster_of(n1);
+          return v["owned"].empty() && v["keeper"]["lastTickClean"] == false;
+        },
+        limit));
+    CHECK(owned_now() == "0");
+    CHECK(cluster_of(n1)["keeper"]["lastErrors"].size() >= 1);
+    REQUIRE(eventually([&] { return settled(n2, all_n2); }, limit));
+  }
+  SUBCASE("freeze") {
+    link.freeze();
+    // n1's keeper hangs in a call that never returns; what it holds lapses
+    // all the same.
+    REQUIRE(eventually(
+        [&] {
+          auto v = cluster_of(n1);
+          if (v["owned"].empty())
+            return false;
+          for (auto& o : v["owned"])
+            if (o["validForMs"].get<int64_t>() > 0)
+              return false;
+          return true;
+        },
+        limit));
+    CHECK(owned_now() == "0");
+    REQUIRE(eventually([&] { return settled(n2, all_n2); }, limit));
+  }
+  // Healed: n1 takes its half again, with new epochs.
+  auto ticks = ticks_of(n1);
+  link.heal();
+  REQUIRE(eventually([&] { return settled(n1, halves, ticks + 2); }, limit));
+  REQUIRE(eventually([&] { return settled(n2, halves); }, limit));
+  CHECK(owned_now() == "6");
+
+  // PostgreSQL ends both nodes' lease sessions (as a restart does): each
+  // opens a new one and holds on.
+  auto failed_before = cluster_of(n2)["keeper"]["ticksFailed"].get<int64_t>();
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    auto ended = w.exec1(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+        "application_name = " +
+        w.quote("oms-lease:" + c.schema))[0];
+    CHECK(ended.as<int64_t>() >= 2);
+  }
+  REQUIRE(eventually(
+      [&] {
+        return cluster_of(n2)["keeper"]["ticksFailed"].get<int64_t>() >
+               failed_before;
+      },
+      limit));
+  auto after_end = ticks_of(n2);
+  REQUIRE(
+      eventually([&] { return settled(n2, halves, after_end + 2); }, limit));
+  REQUIRE(eventually([&] { return settled(n1, halves); }, limit));
+  CHECK(cluster_of(n2)["keeper"]["lastTickClean"] == true);
 }
