@@ -41,9 +41,10 @@ struct memory_leases : lease_backend {
     reach();
     return now;
   }
-  void heartbeat(const std::string& node, const std::string& address) override {
+  void heartbeat(const std::string& node, const std::string& address,
+                 const std::string& http) override {
     reach();
-    registered[node] = node_row{node, address, now};
+    registered[node] = node_row{node, address, now, http};
   }
   std::vector<node_row> nodes() override {
     std::vector<node_row> result;

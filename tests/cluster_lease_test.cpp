@@ -171,17 +171,44 @@ TEST_CASE("cluster: nodes register with their address and heartbeat") {
     return;
   auto schema = lease_schema(info, "nodes");
   lease_table t{info, schema, 4, 1000ms};
-  t.heartbeat("node-b", "127.0.0.1:7001");
-  t.heartbeat("node-a", "127.0.0.1:7000");
+  t.heartbeat("node-b", "127.0.0.1:7001", "http://127.0.0.1:8001");
+  t.heartbeat("node-a", "127.0.0.1:7000", "http://127.0.0.1:8000");
   auto first = t.nodes();
   REQUIRE(first.size() == 2);
   CHECK(first[0].id == "node-a");
   CHECK(first[1].address == "127.0.0.1:7001");
-  t.heartbeat("node-a", "127.0.0.1:7002");
+  CHECK(first[1].http == "http://127.0.0.1:8001");
+  t.heartbeat("node-a", "127.0.0.1:7002", "http://127.0.0.1:8002");
   auto second = t.nodes();
   REQUIRE(second.size() == 2);
   CHECK(second[0].address == "127.0.0.1:7002");
+  CHECK(second[0].http == "http://127.0.0.1:8002");
   CHECK(second[0].heartbeat_ms >= first[0].heartbeat_ms);
+}
+
+TEST_CASE("cluster: a node table made before nodes recorded their HTTP "
+          "address gets the column") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "old_nodes");
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("CREATE SCHEMA " + w.quote_name(schema));
+    w.exec("CREATE TABLE " + w.quote_name(schema) +
+           ".cluster_nodes (id TEXT PRIMARY KEY, address TEXT NOT NULL, "
+           "heartbeat TIMESTAMPTZ NOT NULL)");
+    w.exec("INSERT INTO " + w.quote_name(schema) +
+           ".cluster_nodes VALUES ('old', '127.0.0.1:7000', now())");
+    w.commit();
+  }
+  lease_table t{info, schema, 4, 1000ms};
+  auto nodes = t.nodes();
+  REQUIRE(nodes.size() == 1);
+  CHECK(nodes[0].http.empty());
+  t.heartbeat("old", "127.0.0.1:7000", "http://127.0.0.1:8000");
+  CHECK(t.nodes()[0].http == "http://127.0.0.1:8000");
 }
 
 TEST_CASE("cluster: a commit under the fence makes a takeover wait for it, "

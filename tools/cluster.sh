@@ -44,7 +44,8 @@ start_node() {
   mapfile -t flags <"$dir/flags"
   "$omsd" --port "$port" --data-dir "$dir/n$i" --admin-token-file "$dir/admin.token" \
     --store postgres --postgres "$(conninfo)" --postgres-schema "node_n$i" \
-    --cluster "$(conninfo)" --node-id "n$i" --store-check off "${flags[@]}" \
+    --cluster "$(conninfo)" --node-id "n$i" --store-check off \
+    --cluster-listen "127.0.0.1:$(cat "$dir/n$i/region")" "${flags[@]}" \
     >>"$dir/n$i/omsd.log" 2>&1 &
   echo $! >"$dir/n$i/pid"
   for _ in $(seq 300); do
@@ -80,6 +81,7 @@ up() {
   for i in $(seq "$n"); do
     mkdir -m 700 "$dir/n$i"
     free_port >"$dir/n$i/port"
+    free_port >"$dir/n$i/region"
   done
   for i in $(seq "$n"); do
     start_node "$i"
@@ -101,7 +103,9 @@ status() {
     curl -sS --max-time 5 -H "Authorization: Bearer $token" \
       "http://127.0.0.1:$(node_port "$i")/v1/cluster?leases=none" |
       jq -r '"\(.node): owns \(.owned | length) of \(.shards) shards; sees " +
-             ([.nodes[] | "\(.id)\(if .live then "" else " (not live)" end) holding \(.shardsHeld)"] | join(", "))' ||
+             ([.nodes[] | "\(.id)\(if .live then "" else " (not live)" end) holding \(.shardsHeld)" +
+               (if .link == null then "" elif .link.reachable then " (reached in \(.link.rttMs * 100 | round / 100) ms)"
+                else " (unreachable: \(.link.lastError // "not yet"))" end)] | join(", "))' ||
       echo "n$i: running (pid $(node_pid "$i")), not answering"
   done
 }

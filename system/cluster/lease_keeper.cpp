@@ -131,7 +131,7 @@ keeper_changes lease_keeper::tick() {
   }
   // Last: a node counts as live once it has done its tick.
   attempt(changes, "heartbeat",
-          [&] { backend_.heartbeat(cfg_.node, cfg_.address); });
+          [&] { backend_.heartbeat(cfg_.node, cfg_.address, cfg_.http); });
   return changes;
 }
 

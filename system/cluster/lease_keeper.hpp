@@ -26,8 +26,11 @@ namespace oms::cluster {
 /// Settings of a lease keeper.
 struct keeper_config {
   std::string node;
-  /// Where the node's region actor listens (host:port), for the others.
+  /// Where the node's region actor listens (host:port), for the others;
+  /// empty if it publishes none.
   std::string address;
+  /// Where the node serves HTTP (http://host:port).
+  std::string http;
   std::chrono::milliseconds ttl{3000};
   /// A node whose heartbeat is older than this is not counted live: its
   /// shards' leases have run out by then too, and the survivors' fair share

@@ -133,9 +133,13 @@ lease_table::lease_table(const std::string& conninfo, const std::string& schema,
   w.exec("CREATE TABLE IF NOT EXISTS " + shards_table +
          " (shard INTEGER PRIMARY KEY, owner TEXT, epoch BIGINT NOT NULL "
          "DEFAULT 0, expires_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity')");
-  w.exec("CREATE TABLE IF NOT EXISTS " + table(w, schema, "cluster_nodes") +
+  auto nodes_table = table(w, schema, "cluster_nodes");
+  w.exec("CREATE TABLE IF NOT EXISTS " + nodes_table +
          " (id TEXT PRIMARY KEY, address TEXT NOT NULL, heartbeat "
-         "TIMESTAMPTZ NOT NULL)");
+         "TIMESTAMPTZ NOT NULL, http TEXT NOT NULL DEFAULT '')");
+  // A table made before nodes recorded where they serve HTTP.
+  w.exec("ALTER TABLE " + nodes_table +
+         " ADD COLUMN IF NOT EXISTS http TEXT NOT NULL DEFAULT ''");
   auto count = w.exec1("SELECT count(*) FROM " + shards_table)[0].as<int64_t>();
   if (count == 0) {
     w.exec("INSERT INTO " + shards_table +
@@ -157,14 +161,14 @@ int64_t lease_table::now_ms() {
   return r.exec1("SELECT " + ms_of("clock_timestamp()"))[0].as<int64_t>();
 }
 
-void lease_table::heartbeat(const std::string& node,
-                            const std::string& address) {
+void lease_table::heartbeat(const std::string& node, const std::string& address,
+                            const std::string& http) {
   pqxx::work w{*conn_};
   w.exec("INSERT INTO " + table(w, schema_, "cluster_nodes") +
-         " (id, address, heartbeat) VALUES (" + w.quote(node) + ", " +
-         w.quote(address) +
-         ", clock_timestamp()) ON CONFLICT (id) DO UPDATE SET address = "
-         "EXCLUDED.address, heartbeat = EXCLUDED.heartbeat");
+         " (id, address, heartbeat, http) VALUES (" + w.quote(node) + ", " +
+         w.quote(address) + ", clock_timestamp(), " + w.quote(http) +
+         ") ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, "
+         "heartbeat = EXCLUDED.heartbeat, http = EXCLUDED.http");
   w.commit();
 }
 
@@ -172,10 +176,11 @@ std::vector<node_row> lease_table::nodes() {
   pqxx::read_transaction r{*conn_};
   std::vector<node_row> result;
   for (auto row :
-       r.exec("SELECT id, address, " + ms_of("heartbeat") + " FROM " +
+       r.exec("SELECT id, address, " + ms_of("heartbeat") + ", http FROM " +
               table(r, schema_, "cluster_nodes") + " ORDER BY id"))
     result.push_back(node_row{row[0].as<std::string>(),
-                              row[1].as<std::string>(), row[2].as<int64_t>()});
+                              row[1].as<std::string>(), row[2].as<int64_t>(),
+                              row[3].as<std::string>()});
   return result;
 }
 

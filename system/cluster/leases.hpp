@@ -61,8 +61,12 @@ struct lease {
 /// One node as it registered.
 struct node_row {
   std::string id;
+  /// Where its region actor listens for the other nodes (CAF's middleman,
+  /// "host:port"); empty if it publishes none.
   std::string address;
   int64_t heartbeat_ms = 0;
+  /// Where it serves HTTP ("http://host:port"), for clients sent to it.
+  std::string http;
 };
 
 /// What the lease keeper needs of the lease table: lease_table is the one
@@ -72,8 +76,8 @@ class lease_backend {
   virtual ~lease_backend() = default;
   /// Now, by the table's clock (PostgreSQL's), in ms since the epoch.
   virtual int64_t now_ms() = 0;
-  virtual void heartbeat(const std::string& node,
-                         const std::string& address) = 0;
+  virtual void heartbeat(const std::string& node, const std::string& address,
+                         const std::string& http) = 0;
   virtual std::vector<node_row> nodes() = 0;
   /// The node leaves the cluster (it stops): no longer counted live.
   virtual void leave(const std::string& node) = 0;
@@ -113,8 +117,10 @@ class lease_table : public lease_backend {
   /// PostgreSQL's clock now.
   int64_t now_ms() override;
 
-  /// Records that `node` is alive at `address` (PostgreSQL's now).
-  void heartbeat(const std::string& node, const std::string& address) override;
+  /// Records that `node` is alive, its region at `address` and its HTTP
+  /// front at `http` (PostgreSQL's now).
+  void heartbeat(const std::string& node, const std::string& address,
+                 const std::string& http) override;
 
   /// The nodes registered, by id.
   std::vector<node_row> nodes() override;

@@ -25,6 +25,7 @@ membership::membership(membership_config cfg, change_handler on_change)
   keeper_config kc;
   kc.node = cfg_.node;
   kc.address = cfg_.address;
+  kc.http = cfg_.http;
   kc.ttl = cfg_.ttl;
   kc.node_timeout = cfg_.ttl;
   keeper_ = std::make_unique<lease_keeper>(*table_, kc);

@@ -30,8 +30,10 @@ struct membership_config {
   /// S: fixed when the table is made (another S is refused).
   uint32_t shards = 256;
   std::string node;
-  /// What the node table records as the node's address.
+  /// What the node table records: where the node's region listens (empty:
+  /// none), and where it serves HTTP.
   std::string address;
+  std::string http;
   std::chrono::milliseconds ttl{3000};
 };
 

@@ -24,6 +24,7 @@ class order_system;
 
 namespace oms::cluster {
 class membership;
+class peer_table;
 } // namespace oms::cluster
 
 namespace oms::daemon {
@@ -64,6 +65,9 @@ struct api_options {
   /// The node's membership of a cluster (outlives the api); null: omsd is
   /// not a cluster node (GET /v1/cluster answers 404).
   const cluster::membership* cluster = nullptr;
+  /// What the node's watch over the other nodes' regions found (outlives
+  /// the api); null without --cluster-listen.
+  const cluster::peer_table* peers = nullptr;
 };
 
 class api {

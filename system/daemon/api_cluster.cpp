@@ -5,6 +5,7 @@
 
 #include "messages/json.hpp"
 #include "system/cluster/membership.hpp"
+#include "system/cluster/region.hpp"
 #include "system/daemon/api_impl.hpp"
 
 namespace oms::daemon {
@@ -80,14 +81,35 @@ void api::impl::cluster_status(const call_ptr& c) {
     owned.push_back({{"shard", shard},
                      {"epoch", epoch},
                      {"validForMs", v.valid_for_ms[shard]}});
+  std::map<std::string, cluster::peer_state> peers;
+  if (opts.peers != nullptr)
+    peers = opts.peers->snapshot();
   json nodes = json::array();
-  for (auto& n : v.table.nodes)
-    nodes.push_back({{"id", n.id},
-                     {"address", n.address},
-                     {"heartbeatAgeMs", now - n.heartbeat_ms},
-                     {"live", live(v, n)},
-                     {"shardsHeld", held_by[n.id]},
-                     {"self", n.id == v.node}});
+  for (auto& n : v.table.nodes) {
+    json one{{"id", n.id},
+             {"http", n.http},
+             {"region", n.address},
+             {"heartbeatAgeMs", now - n.heartbeat_ms},
+             {"live", live(v, n)},
+             {"shardsHeld", held_by[n.id]},
+             {"self", n.id == v.node}};
+    // How this node reaches its region (through CAF's middleman).
+    if (auto p = peers.find(n.id); p != peers.end()) {
+      auto& ps = p->second;
+      json link{{"reachable", ps.reachable},
+                {"connected", ps.connected},
+                {"pingsAnswered", ps.pings_answered},
+                {"pingsFailed", ps.pings_failed},
+                {"connectsFailed", ps.connects_failed},
+                {"connectionsLost", ps.downs}};
+      if (ps.rtt_ms >= 0)
+        link["rttMs"] = ps.rtt_ms;
+      if (!ps.last_error.empty())
+        link["lastError"] = ps.last_error;
+      one["link"] = std::move(link);
+    }
+    nodes.push_back(std::move(one));
+  }
   json answer{
       {"node", v.node},
       {"shards", v.shards},

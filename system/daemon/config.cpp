@@ -1,5 +1,7 @@
 #include "system/daemon/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <limits>
 
@@ -314,6 +316,11 @@ void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
   app.add_option("--node-id", cfg.node_id,
                  "This node's id in the cluster (1-64 of A-Z a-z 0-9 . _ -)")
       ->group(group);
+  app.add_option("--cluster-listen", cfg.cluster_listen,
+                 "IP:PORT where this node's region listens for the other "
+                 "nodes (CAF's middleman: nodes trust each other fully, so "
+                 "only on the cluster's own network); empty: none")
+      ->group(group);
   app.add_option("--cluster-schema", cfg.cluster_schema,
                  "PostgreSQL schema of the lease and node tables")
       ->capture_default_str()
@@ -339,6 +346,27 @@ bool plain_id(const std::string& id) {
     return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
            (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-';
   });
+}
+
+// "127.0.0.1:7000" or "[::1]:7000": an IP address, not a name (the region
+// binds it), and a port 1-65535.
+bool ip_and_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size() ||
+      text.size() - colon - 1 > 5)
+    return false;
+  auto digits = text.substr(colon + 1);
+  if (digits.find_first_not_of("0123456789") != std::string::npos)
+    return false;
+  auto port = std::stoul(digits);
+  if (port == 0 || port > 65535)
+    return false;
+  auto host = text.substr(0, colon);
+  unsigned char buf[sizeof(struct in6_addr)];
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    return ::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(),
+                       buf) == 1;
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1;
 }
 
 void add_security_flags(CLI::App& app, daemon_config& cfg) {
@@ -458,6 +486,16 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --cluster-schema must be 1-64 of A-Z a-z 0-9 "
                          "_\n"};
+  if (!cfg.cluster_listen.empty()) {
+    if (cfg.cluster.empty())
+      return parse_outcome{std::nullopt, 2,
+                           "omsd: --cluster-listen needs --cluster\n"};
+    if (!ip_and_port(cfg.cluster_listen))
+      return parse_outcome{std::nullopt, 2,
+                           "omsd: --cluster-listen must be IP:PORT (an IPv4 "
+                           "address, or an IPv6 one in brackets, and a port "
+                           "1-65535)\n"};
+  }
   if (cfg.lease_ttl < std::chrono::milliseconds(300) ||
       cfg.lease_ttl > std::chrono::hours(1))
     return parse_outcome{std::nullopt, 2,

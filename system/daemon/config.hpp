@@ -96,6 +96,9 @@ struct daemon_config {
   /// This node's id in the cluster: 1-64 of A-Z a-z 0-9 . _ -
   std::string node_id;
   std::string cluster_schema = "oms_cluster";
+  /// HOST:PORT where this node's region listens for the other nodes (CAF's
+  /// middleman); empty: it publishes none and watches no peer.
+  std::string cluster_listen;
   uint32_t cluster_shards = 256;
   std::chrono::milliseconds lease_ttl = std::chrono::seconds(3);
   // -- security

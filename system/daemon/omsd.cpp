@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 
 #include "actors/context.hpp"
 #include "actors/wms_gateway.hpp"
@@ -29,6 +30,7 @@
 
 #include "messages/type_ids.hpp"
 #include "system/cluster/membership.hpp"
+#include "system/cluster/region.hpp"
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/config.hpp"
@@ -151,6 +153,15 @@ void configure_actors(caf::actor_system_config& caf_cfg,
                                       : caf::atom("stealing"));
   if (cfg.actor_threads > 0)
     caf_cfg.set("scheduler.max-threads", cfg.actor_threads);
+  if (!cfg.cluster_listen.empty()) {
+    // The other nodes' regions, through CAF's middleman. Its heartbeats
+    // are off by default: then a peer gone silent is noticed only when TCP
+    // gives up. With them, within about a lease TTL.
+    caf_cfg.load<caf::io::middleman>();
+    caf_cfg.set("middleman.heartbeat-interval",
+                caf::timespan{cfg.lease_ttl / 3});
+    caf_cfg.set("middleman.connection-timeout", caf::timespan{cfg.lease_ttl});
+  }
 }
 
 std::string config_name(const daemon_config& cfg) {
@@ -356,7 +367,8 @@ join_cluster(const daemon_config& cfg) {
   mc.schema = cfg.cluster_schema;
   mc.shards = cfg.cluster_shards;
   mc.node = cfg.node_id;
-  mc.address = "http://" + cfg.listen + ":" + std::to_string(cfg.port);
+  mc.http = "http://" + cfg.listen + ":" + std::to_string(cfg.port);
+  mc.address = cfg.cluster_listen;
   mc.ttl = cfg.lease_ttl;
   try {
     auto m = std::make_unique<cluster::membership>(mc, log_lease_changes());
@@ -372,6 +384,66 @@ join_cluster(const daemon_config& cfg) {
   } catch (const std::exception& e) {
     return make_error(errc::store_failure, e.what());
   }
+}
+
+// The node's region published on --cluster-listen, and its watch over the
+// other nodes' regions; none without --cluster-listen.
+struct region_link {
+  region_actor region;
+  caf::actor watcher;
+  std::shared_ptr<cluster::peer_table> peers;
+
+  void stop(caf::actor_system& sys) {
+    if (!region)
+      return;
+    sys.middleman().unpublish(region, 0);
+    caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    region = nullptr;
+  }
+};
+
+caf::expected<region_link> open_region(caf::actor_system& sys,
+                                       const daemon_config& cfg,
+                                       const cluster::membership& m) {
+  region_link link;
+  if (cfg.cluster_listen.empty())
+    return link;
+  auto hp = cluster::split_host_port(cfg.cluster_listen);
+  if (!hp)
+    return make_error(errc::validation_failed,
+                      "--cluster-listen: not IP:PORT: " + cfg.cluster_listen);
+  auto owned = [&m] {
+    uint64_t valid = 0;
+    for (auto& entry : m.view().valid_for_ms)
+      valid += entry.second > 0 ? 1 : 0;
+    return valid;
+  };
+  link.region = cluster::spawn_region(sys, cfg.node_id, owned);
+  // reuse: a node started again at once (after a kill) binds its port
+  // while the other nodes' connections to its earlier life linger.
+  auto port =
+      sys.middleman().publish(link.region, hp->second, hp->first.c_str(), true);
+  if (!port) {
+    caf::anon_send_exit(link.region, caf::exit_reason::user_shutdown);
+    return make_error(errc::store_failure, "cannot listen on " +
+                                               cfg.cluster_listen + ": " +
+                                               sys.render(port.error()));
+  }
+  link.peers = std::make_shared<cluster::peer_table>();
+  cluster::peer_watch_config pw;
+  pw.node = cfg.node_id;
+  pw.interval = cfg.lease_ttl / 3;
+  pw.timeout = cfg.lease_ttl / 3;
+  // The nodes registered, as the lease keeper's last tick read them: a
+  // dead one too (it stays in the table until it starts again), so that
+  // what is known of its region shows.
+  auto registered = [&m] {
+    return m.view().table.nodes;
+  };
+  link.watcher = cluster::spawn_peer_watcher(sys, pw, registered, link.peers);
+  log::info("cluster.region", {{"listen", cfg.cluster_listen}});
+  return link;
 }
 
 namespace asio = boost::asio;
@@ -534,9 +606,21 @@ int main(int argc, char** argv) {
     oms->shutdown();
     return fatal("cannot join the cluster: " + message_of(membership.error()));
   }
+  region_link region;
+  if (*membership) {
+    auto opened = open_region(sys, cfg, **membership);
+    if (!opened) {
+      hooks.stop();
+      oms->shutdown();
+      return fatal("cannot open the cluster's region: " +
+                   message_of(opened.error()));
+    }
+    region = std::move(*opened);
+  }
   auto opts = front_options(cfg, store_description, check);
   opts.webhooks = &hooks;
   opts.cluster = membership->get();
+  opts.peers = region.peers.get();
   api front{sys, *oms, tokens, stats, std::move(opts)};
 
   io_pool io{cfg.io_threads};
@@ -546,6 +630,8 @@ int main(int argc, char** argv) {
                       },
                       stats.connections()};
   if (auto failed = server.listen(cfg.listen, cfg.port); !failed.empty()) {
+    region.stop(sys);
+    hooks.stop();
     oms->shutdown();
     return fatal("cannot listen on " + cfg.listen + ":" +
                  std::to_string(cfg.port) + ": " + failed);
@@ -574,6 +660,7 @@ int main(int argc, char** argv) {
                               {"in_flight", front.in_flight()}});
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
   // Handed back at once, so the others take the shards at their next tick.
+  region.stop(sys);
   if (*membership)
     (*membership)->stop();
   // Then the deliveries (one under way is made again after a restart); the

@@ -400,3 +400,71 @@ TEST_CASE("e2e cluster: a node cut from PostgreSQL, or frozen on its link, "
   REQUIRE(eventually([&] { return settled(n1, halves); }, limit));
   CHECK(cluster_of(n2)["keeper"]["lastTickClean"] == true);
 }
+
+TEST_CASE("e2e cluster: each node reaches the others' regions through CAF's "
+          "middleman, notices a frozen or a killed one, and reaches it "
+          "again once it is back") {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr) {
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL for the leases (run "
+            "under tools/with-postgres.sh)");
+    return;
+  }
+  cluster_fixture c{info};
+  auto with_region = [&](const std::string& id) {
+    auto args = c.args(id, "");
+    args.push_back("--cluster-listen");
+    args.push_back("127.0.0.1:" + std::to_string(free_port()));
+    c.nodes.push_back(std::make_unique<node>(args));
+    return c.nodes.back().get();
+  };
+  auto* n1 = with_region("n1");
+  auto* n2 = with_region("n2");
+  const auto limit = std::chrono::seconds(30);
+  // The link from `from` to `to`'s region, as `from` shows it.
+  auto link = [](const node& from, const std::string& to) {
+    auto view = cluster_of(from);
+    if (view.is_object())
+      for (auto& n : view["nodes"])
+        if (n["id"] == to)
+          return n.value("link", json{});
+    return json{};
+  };
+  auto reachable = [&](const node& from, const std::string& to) {
+    auto l = link(from, to);
+    return l.is_object() && l["reachable"] == true;
+  };
+  REQUIRE(eventually([&] { return reachable(*n1, "n2"); }, limit));
+  REQUIRE(eventually([&] { return reachable(*n2, "n1"); }, limit));
+  auto l12 = link(*n1, "n2");
+  CHECK(l12["rttMs"].get<double>() >= 0);
+  CHECK(l12["pingsAnswered"].get<int64_t>() >= 1);
+  // Its own node has no link.
+  CHECK(link(*n1, "n1").is_null());
+
+  // Frozen: its pings go unanswered.
+  n2->pause();
+  REQUIRE(eventually(
+      [&] {
+        auto l = link(*n1, "n2");
+        return l.is_object() && l["reachable"] == false &&
+               l["pingsFailed"].get<int64_t>() >= 1;
+      },
+      limit));
+  n2->resume();
+  REQUIRE(eventually([&] { return reachable(*n1, "n2"); }, limit));
+
+  // Killed: the connection closes and is counted lost; started again on
+  // the same address, it is reached again.
+  n2->kill9();
+  REQUIRE(eventually(
+      [&] {
+        auto l = link(*n1, "n2");
+        return l.is_object() && l["reachable"] == false &&
+               l["connectionsLost"].get<int64_t>() >= 1;
+      },
+      limit));
+  n2->restart();
+  REQUIRE(eventually([&] { return reachable(*n1, "n2"); }, limit));
+  REQUIRE(eventually([&] { return reachable(*n2, "n1"); }, limit));
+}

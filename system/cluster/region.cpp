@@ -1,0 +1,265 @@
+#include "system/cluster/region.hpp"
+
+#include <algorithm>
+#include <set>
+#include <utility>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/type_ids.hpp"
+
+namespace oms::cluster {
+
+std::map<std::string, peer_state> peer_table::snapshot() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return peers_;
+}
+
+void peer_table::update(const std::string& node,
+                        const std::function<void(peer_state&)>& change) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  change(peers_[node]);
+}
+
+void peer_table::keep_only(const std::vector<std::string>& nodes) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  for (auto i = peers_.begin(); i != peers_.end();)
+    if (std::find(nodes.begin(), nodes.end(), i->first) == nodes.end())
+      i = peers_.erase(i);
+    else
+      ++i;
+}
+
+std::optional<std::pair<std::string, uint16_t>>
+split_host_port(const std::string& address) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
+    return std::nullopt;
+  auto digits = address.substr(colon + 1);
+  if (digits.size() > 5 ||
+      digits.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  auto port = std::stoul(digits);
+  if (port == 0 || port > 65535)
+    return std::nullopt;
+  auto host = address.substr(0, colon);
+  // [::1]:7000
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  return std::make_pair(host, static_cast<uint16_t>(port));
+}
+
+region_actor spawn_region(caf::actor_system& sys, std::string node,
+                          std::function<uint64_t()> owned) {
+  return sys.spawn([node = std::move(node), owned = std::move(owned)](
+                       region_actor::pointer) -> region_actor::behavior_type {
+    return {
+        [node,
+         owned](atom::ping,
+                const std::string&) -> caf::result<std::string, uint64_t> {
+          return {node, owned()};
+        },
+    };
+  });
+}
+
+namespace {
+
+// Consecutive failed pings after which a connection is dropped and made
+// anew (CAF's middleman does not mend a connection it still thinks open).
+constexpr int pings_failed_max = 3;
+
+struct watcher_state {
+  struct link {
+    std::string address;
+    region_actor handle;
+    bool connecting = false;
+    int failed_in_a_row = 0;
+  };
+  peer_watch_config cfg;
+  std::function<std::vector<node_row>()> nodes;
+  std::shared_ptr<peer_table> table;
+  std::map<std::string, link> links;
+
+  static inline const char* name = "peer_watcher";
+};
+
+using watcher = caf::stateful_actor<watcher_state>;
+
+void drop(watcher* self, watcher_state::link& l) {
+  if (l.handle)
+    self->demonitor(l.handle.address());
+  l.handle = nullptr;
+  l.failed_in_a_row = 0;
+}
+
+void ping(watcher* self, const std::string& id) {
+  auto& l = self->state.links[id];
+  auto sent = std::chrono::steady_clock::now();
+  auto timeout = caf::timespan{self->state.cfg.timeout};
+  self->request(l.handle, timeout, atom::ping_v, self->state.cfg.node)
+      .then(
+          [self, id, sent](std::string& who, uint64_t owned) {
+            auto rtt = std::chrono::duration<double, std::milli>(
+                           std::chrono::steady_clock::now() - sent)
+                           .count();
+            auto i = self->state.links.find(id);
+            if (i != self->state.links.end())
+              i->second.failed_in_a_row = 0;
+            self->state.table->update(id, [&](peer_state& p) {
+              p.rtt_ms = rtt;
+              p.shards_reported = owned;
+              ++p.pings_answered;
+              p.reachable = who == id;
+              if (who != id)
+                p.last_error = "its region answered as node " + who;
+            });
+          },
+          [self, id](caf::error& err) {
+            auto why = "ping: " + self->system().render(err);
+            self->state.table->update(id, [&](peer_state& p) {
+              p.reachable = false;
+              ++p.pings_failed;
+              p.last_error = why;
+            });
+            auto i = self->state.links.find(id);
+            if (i != self->state.links.end() &&
+                ++i->second.failed_in_a_row >= pings_failed_max) {
+              drop(self, i->second);
+              self->state.table->update(
+                  id, [](peer_state& p) { p.connected = false; });
+            }
+          });
+}
+
+void connect(watcher* self, const std::string& id) {
+  auto& l = self->state.links[id];
+  auto hp = split_host_port(l.address);
+  if (!hp) {
+    self->state.table->update(id, [&](peer_state& p) {
+      p.reachable = false;
+      p.last_error = "not a host:port: " + l.address;
+    });
+    return;
+  }
+  l.connecting = true;
+  auto address = l.address;
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, caf::timespan{self->state.cfg.timeout}, caf::connect_atom_v,
+                hp->first, hp->second)
+      .then(
+          [self, id, address](caf::node_id&, caf::strong_actor_ptr& ptr,
+                              std::set<std::string>&) {
+            auto i = self->state.links.find(id);
+            if (i == self->state.links.end() || i->second.address != address)
+              return; // gone or moved meanwhile
+            auto& l = i->second;
+            l.connecting = false;
+            if (!ptr) {
+              self->state.table->update(id, [](peer_state& p) {
+                p.reachable = false;
+                ++p.connects_failed;
+                p.last_error = "nothing is published there";
+              });
+              return;
+            }
+            l.handle = caf::actor_cast<region_actor>(ptr);
+            l.failed_in_a_row = 0;
+            self->monitor(l.handle);
+            self->state.table->update(
+                id, [](peer_state& p) { p.connected = true; });
+            ping(self, id);
+          },
+          [self, id, address](caf::error& err) {
+            auto i = self->state.links.find(id);
+            if (i != self->state.links.end() && i->second.address == address)
+              i->second.connecting = false;
+            auto why = "connect: " + self->system().render(err);
+            self->state.table->update(id, [&](peer_state& p) {
+              p.reachable = false;
+              p.connected = false;
+              ++p.connects_failed;
+              p.last_error = why;
+            });
+          });
+}
+
+// One round: the nodes now, a connection to each, a ping to each connected.
+void round(watcher* self) {
+  auto& st = self->state;
+  std::vector<std::string> ids;
+  for (auto& n : st.nodes()) {
+    if (n.id == st.cfg.node || n.address.empty())
+      continue;
+    ids.push_back(n.id);
+    auto& l = st.links[n.id];
+    if (l.address != n.address) {
+      drop(self, l);
+      l.address = n.address;
+      st.table->update(n.id, [&](peer_state& p) {
+        p = peer_state{};
+        p.address = n.address;
+      });
+    }
+  }
+  for (auto i = st.links.begin(); i != st.links.end();) {
+    if (std::find(ids.begin(), ids.end(), i->first) == ids.end()) {
+      drop(self, i->second);
+      i = st.links.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  st.table->keep_only(ids);
+  for (auto& id : ids) {
+    auto& l = st.links[id];
+    if (l.handle)
+      ping(self, id);
+    else if (!l.connecting)
+      connect(self, id);
+  }
+}
+
+caf::behavior peer_watcher(watcher* self, peer_watch_config cfg,
+                           std::function<std::vector<node_row>()> nodes,
+                           std::shared_ptr<peer_table> table) {
+  self->state.cfg = std::move(cfg);
+  self->state.nodes = std::move(nodes);
+  self->state.table = std::move(table);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    for (auto& [id, l] : self->state.links) {
+      if (!l.handle || l.handle.address() != dm.source)
+        continue;
+      l.handle = nullptr;
+      l.failed_in_a_row = 0;
+      auto why = "connection lost: " + self->system().render(dm.reason);
+      self->state.table->update(id, [&](peer_state& p) {
+        p.connected = false;
+        p.reachable = false;
+        ++p.downs;
+        p.last_error = why;
+      });
+    }
+  });
+  self->send(self, atom::tick_v);
+  return {
+      [self](atom::tick) {
+        round(self);
+        self->delayed_send(self, self->state.cfg.interval, atom::tick_v);
+      },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_peer_watcher(caf::actor_system& sys, peer_watch_config cfg,
+                              std::function<std::vector<node_row>()> nodes,
+                              std::shared_ptr<peer_table> table) {
+  return sys.spawn(peer_watcher, std::move(cfg), std::move(nodes),
+                   std::move(table));
+}
+
+} // namespace oms::cluster

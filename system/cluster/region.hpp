@@ -1,0 +1,87 @@
+// A node's REGION and how it watches the other nodes' (docs/cluster.md).
+// The region is published through CAF's middleman on --cluster-listen; the
+// peer watcher connects to every other live node's region (asynchronously,
+// through the middleman actor, with a timeout: a hung peer never blocks
+// it), monitors it, and pings it every interval. What it finds is kept in
+// a peer_table that other threads read (GET /v1/cluster, /metrics). A
+// peer is reachable while it is connected and its last ping was answered
+// within the timeout; a peer that dies is noticed by the monitor (its
+// connection closes) or, when it hangs or the network drops its packets,
+// by a ping that times out and by the middleman's heartbeat.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+#include "messages/cluster_protocol.hpp"
+#include "system/cluster/leases.hpp"
+
+namespace oms::cluster {
+
+/// What a node knows of one peer's region.
+struct peer_state {
+  std::string address;
+  /// Connected, and its last ping answered within the timeout.
+  bool reachable = false;
+  bool connected = false;
+  /// Of the last ping answered.
+  double rtt_ms = -1;
+  /// What the peer said it holds at its last answer.
+  uint64_t shards_reported = 0;
+  std::string last_error;
+  uint64_t pings_answered = 0;
+  uint64_t pings_failed = 0;
+  uint64_t connects_failed = 0;
+  /// Connections lost (the monitor's down messages).
+  uint64_t downs = 0;
+};
+
+/// The peers as the watcher last found them, by node id; thread-safe.
+class peer_table {
+ public:
+  std::map<std::string, peer_state> snapshot() const;
+  /// Changes one peer's entry (made if missing) under the lock.
+  void update(const std::string& node,
+              const std::function<void(peer_state&)>& change);
+  /// Keeps only the peers in `nodes`.
+  void keep_only(const std::vector<std::string>& nodes);
+
+ private:
+  mutable std::mutex mtx_;
+  std::map<std::string, peer_state> peers_;
+};
+
+/// "host:port" split; nullopt unless host is not empty and port is 1..65535.
+std::optional<std::pair<std::string, uint16_t>>
+split_host_port(const std::string& address);
+
+/// Spawns the node's region: it answers pings with `node` and `owned()`.
+region_actor spawn_region(caf::actor_system& sys, std::string node,
+                          std::function<uint64_t()> owned);
+
+struct peer_watch_config {
+  std::string node;
+  /// How often each peer is pinged (and a lost one connected again).
+  std::chrono::milliseconds interval{1000};
+  /// How long a connect or a ping may take before it counts as failed.
+  std::chrono::milliseconds timeout{1000};
+};
+
+/// Spawns the peer watcher: every interval it reads the nodes from
+/// `nodes()` (called on its own thread: it must be thread-safe) and keeps
+/// `table` up to date. Stop it with an exit message.
+caf::actor spawn_peer_watcher(caf::actor_system& sys, peer_watch_config cfg,
+                              std::function<std::vector<node_row>()> nodes,
+                              std::shared_ptr<peer_table> table);
+
+} // namespace oms::cluster
