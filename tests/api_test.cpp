@@ -121,6 +121,7 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--lease-ttl", "2h"},
            {"--cluster-schema", "oms-cluster"},
            {"--cluster-schema", ""},
+           {"--cluster-listen", "127.0.0.1:7001"}, // no cluster
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);

@@ -36,7 +36,8 @@ const char* lease_state(const cluster::lease& l, int64_t now) {
 
 } // namespace
 
-cluster_counters cluster_metrics(const cluster::membership& m) {
+cluster_counters cluster_metrics(const cluster::membership& m,
+                                 const cluster::peer_table* peers) {
   auto v = m.view();
   cluster_counters k;
   k.shards = v.shards;
@@ -55,6 +56,11 @@ cluster_counters cluster_metrics(const cluster::membership& m) {
   k.ticks_failed = v.ticks_failed;
   auto age = age_ms(v.last_tick);
   k.last_tick_age_seconds = age < 0 ? -1.0 : static_cast<double>(age) / 1000;
+  if (peers != nullptr)
+    for (auto& entry : peers->snapshot()) {
+      ++k.peers;
+      k.peers_reachable += entry.second.reachable ? 1 : 0;
+    }
   return k;
 }
 

@@ -70,7 +70,8 @@ void request_then(caf::actor_system& sys, const Handle& dest,
 }
 
 /// A cluster node's figures for /metrics (api_cluster.cpp).
-cluster_counters cluster_metrics(const cluster::membership& m);
+cluster_counters cluster_metrics(const cluster::membership& m,
+                                 const cluster::peer_table* peers);
 
 struct api::impl : std::enable_shared_from_this<api::impl> {
   struct route_def;

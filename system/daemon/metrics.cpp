@@ -254,6 +254,13 @@ std::string metrics::render(const journal_stats* journal,
            "Since the lease keeper's last tick ended (-1: none yet).");
     out += "oms_cluster_last_tick_age_seconds " +
            num(k->last_tick_age_seconds) + "\n";
+    header(out, "oms_cluster_peers", "gauge",
+           "Other nodes whose region this node watches (--cluster-listen), "
+           "by whether their last ping was answered in time.");
+    out += "oms_cluster_peers{reachable=\"true\"} " +
+           std::to_string(k->peers_reachable) + "\n";
+    out += "oms_cluster_peers{reachable=\"false\"} " +
+           std::to_string(k->peers - k->peers_reachable) + "\n";
   }
   header(out, "oms_customers", "gauge", "Customers with an API token.");
   out += "oms_customers " + std::to_string(process.customers) + "\n";

@@ -34,6 +34,9 @@ struct cluster_counters {
   uint64_t ticks_failed = 0;
   /// Since the keeper's last tick ended (-1: none yet).
   double last_tick_age_seconds = -1;
+  /// Other nodes whose region this node watches, and those it reaches.
+  uint64_t peers = 0;
+  uint64_t peers_reachable = 0;
 };
 
 class metrics {

@@ -441,6 +441,7 @@ TEST_CASE("e2e cluster: each node reaches the others' regions through CAF's "
   CHECK(l12["pingsAnswered"].get<int64_t>() >= 1);
   // Its own node has no link.
   CHECK(link(*n1, "n1").is_null());
+  CHECK(metric(*n1, "oms_cluster_peers{reachable=\"true\"}") == "1");
 
   // Frozen: its pings go unanswered.
   n2->pause();

@@ -55,6 +55,8 @@ void check_config(const daemon_config& c) {
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                      "0123456789_") == std::string::npos,
              "the cluster's schema is a plain name");
+  FUZZ_CHECK(c.cluster_listen.empty() || !c.cluster.empty(),
+             "only a cluster node listens for the others");
   FUZZ_CHECK(c.cluster_shards >= 1 && c.cluster_shards <= 65536 &&
                  c.lease_ttl >= std::chrono::milliseconds(300) &&
                  c.lease_ttl <= std::chrono::hours(1),
