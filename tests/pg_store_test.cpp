@@ -6,8 +6,14 @@
 
 #include "tests/why.hpp"
 
+#include <atomic>
 #include <cstdlib>
+#include <map>
+#include <memory>
 #include <optional>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -358,7 +364,8 @@ TEST_CASE("a fenced PostgreSQL store commits only while its node holds the "
   auto epoch = leases.acquire(0, "node-a", 3000ms);
   REQUIRE(epoch);
   c->store->set_fence(
-      [cluster_schema, e = *epoch](pqxx::transaction_base& tx) {
+      [cluster_schema, e = *epoch](pqxx::transaction_base& tx,
+                                   const std::vector<event>&) {
         return cluster::lease_table::fenced(tx, cluster_schema, 0, "node-a", e);
       },
       "node-a's lease on shard 0");
@@ -382,4 +389,191 @@ TEST_CASE("a fenced PostgreSQL store commits only while its node holds the "
   REQUIRE_MESSAGE(state, why(state));
   REQUIRE(state->skus.size() == 1);
   CHECK(state->skus[0].on_hand == 3);
+}
+
+namespace {
+
+// A store opened as one of the shared writers of `schema`.
+std::unique_ptr<pg_store> shared_ok(const std::string& info,
+                                    const std::string& schema) {
+  auto s = pg_store::open_shared(info, schema);
+  REQUIRE_MESSAGE(s, why(s));
+  return std::move(*s);
+}
+
+} // namespace
+
+TEST_CASE("shared PostgreSQL stores: writers of one schema number their "
+          "events in one sequence in commit order and read each other's, "
+          "and no store opens alone beside them") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_");
+  auto a = shared_ok(info, schema);
+  auto b = shared_ok(info, schema);
+  REQUIRE(!a->commit({receipt_event("A", 2)}));
+  REQUIRE(!b->commit({receipt_event("B", 3), receipt_event("B", 1)}));
+  REQUIRE(!a->commit({receipt_event("A", 1)}));
+  CHECK(a->last_seq() == 4);
+  CHECK(b->last_seq() == 3);
+  auto log = b->read(1, 10);
+  REQUIRE_MESSAGE(log, why(log));
+  REQUIRE(log->size() == 4);
+  CHECK(log->at(0).sku == "A");
+  CHECK(log->at(1).sku == "B");
+  CHECK(log->at(2).sku == "B");
+  CHECK(log->at(3).sku == "A");
+  auto state = b->load();
+  REQUIRE_MESSAGE(state, why(state));
+  REQUIRE(state->skus.size() == 2);
+  for (auto& sku : state->skus)
+    CHECK(sku.on_hand == (sku.sku == "A" ? 3 : 4));
+  // A store that would own the schema alone is refused while they write.
+  auto alone = pg_store::open(info, schema);
+  REQUIRE_FALSE(alone);
+  CHECK(why(alone).find("in use by another omsd") != std::string::npos);
+  // Opened again later, a writer goes on after the last number.
+  b.reset();
+  auto c = shared_ok(info, schema);
+  CHECK(c->last_seq() == 4);
+  REQUIRE(!c->commit({receipt_event("C", 1)}));
+  CHECK(c->last_seq() == 5);
+}
+
+TEST_CASE("shared PostgreSQL stores: writers committing at once leave one "
+          "log without a gap, each batch in one piece") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_race_");
+  constexpr int batches = 60;
+  constexpr int per_batch = 3;
+  std::vector<std::unique_ptr<pg_store>> writers;
+  for (int i = 0; i < 3; ++i)
+    writers.push_back(shared_ok(info, schema));
+  std::vector<std::thread> threads;
+  std::atomic<int> failed{0};
+  for (size_t w = 0; w < writers.size(); ++w)
+    threads.emplace_back([&, w] {
+      for (int n = 0; n < batches; ++n) {
+        std::vector<event> batch;
+        for (int k = 0; k < per_batch; ++k)
+          batch.push_back(receipt_event("W" + std::to_string(w), 1));
+        if (writers[w]->commit(batch))
+          ++failed;
+      }
+    });
+  for (auto& t : threads)
+    t.join();
+  REQUIRE(failed == 0);
+  auto log = writers[0]->read(1, 10'000);
+  REQUIRE_MESSAGE(log, why(log));
+  REQUIRE(log->size() == writers.size() * batches * per_batch);
+  // Each batch's events are consecutive: the log reads as runs of one
+  // writer's SKU, of a multiple of the batch's length.
+  size_t run = 0;
+  for (size_t i = 0; i < log->size(); ++i) {
+    ++run;
+    bool ends = i + 1 == log->size() || log->at(i + 1).sku != log->at(i).sku;
+    if (ends) {
+      CHECK(run % per_batch == 0);
+      run = 0;
+    }
+  }
+  auto state = writers[1]->load();
+  REQUIRE_MESSAGE(state, why(state));
+  REQUIRE(state->skus.size() == writers.size());
+  for (auto& sku : state->skus)
+    CHECK(sku.on_hand == batches * per_batch);
+}
+
+TEST_CASE("shared PostgreSQL stores: a commit is fenced by the leases of "
+          "the shards its batch touches, and a refused one takes no number") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_fence_");
+  auto cluster_schema = fresh_schema(info, "shared_fence_cl_");
+  using namespace std::chrono_literals;
+  constexpr uint32_t shards = 8;
+  cluster::lease_table leases{info, cluster_schema, shards, 1000ms};
+  auto a = shared_ok(info, schema);
+  auto b = shared_ok(info, schema);
+  // Each writer commits through the fence of every shard its batch
+  // touches, with the epoch it took each with.
+  auto fence_for = [&](const std::string& node,
+                       std::shared_ptr<std::map<uint32_t, int64_t>> held) {
+    return [node, held, cluster_schema](pqxx::transaction_base& tx,
+                                        const std::vector<event>& batch) {
+      std::set<uint32_t> touched;
+      for (auto& ev : batch)
+        touched.insert(cluster::shard_of(ev.sku, shards));
+      for (auto shard : touched) {
+        auto i = held->find(shard);
+        if (i == held->end() || !cluster::lease_table::fenced(
+                                    tx, cluster_schema, shard, node, i->second))
+          return false;
+      }
+      return true;
+    };
+  };
+  auto held_a = std::make_shared<std::map<uint32_t, int64_t>>();
+  auto held_b = std::make_shared<std::map<uint32_t, int64_t>>();
+  auto shard_x = cluster::shard_of("X", shards);
+  auto taken = leases.acquire(shard_x, "node-a", 3000ms);
+  REQUIRE(taken);
+  (*held_a)[shard_x] = *taken;
+  a->set_fence(fence_for("node-a", held_a), "node-a's leases");
+  b->set_fence(fence_for("node-b", held_b), "node-b's leases");
+  REQUIRE(!a->commit({receipt_event("X", 5)}));
+  // node-b holds no lease on X's shard: refused, nothing written.
+  auto refused = b->commit({receipt_event("X", 7)});
+  REQUIRE(refused);
+  CHECK(why(refused).find("node-b's leases no longer holds") !=
+        std::string::npos);
+  // node-b takes the shard over (node-a paused past its TTL): now a's
+  // commit is refused and b's goes through with the next number.
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("UPDATE " + w.quote_name(cluster_schema) +
+           ".cluster_shards SET expires_at = '-infinity' WHERE shard = " +
+           std::to_string(shard_x));
+    w.commit();
+  }
+  auto took = leases.acquire(shard_x, "node-b", 3000ms);
+  REQUIRE(took);
+  (*held_b)[shard_x] = *took;
+  CHECK(a->commit({receipt_event("X", 100)}));
+  REQUIRE(!b->commit({receipt_event("X", 1)}));
+  CHECK(b->last_seq() == 2);
+  auto state = b->load();
+  REQUIRE_MESSAGE(state, why(state));
+  REQUIRE(state->skus.size() == 1);
+  CHECK(state->skus[0].on_hand == 6);
+}
+
+TEST_CASE("shared PostgreSQL stores: a writer that lost its session opens a "
+          "new one and goes on after the other writers' events") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_lost_");
+  auto a = shared_ok(info, schema);
+  REQUIRE(!a->commit({receipt_event("A", 1)}));
+  cut_our_sessions(info);
+  auto b = shared_ok(info, schema);
+  REQUIRE(!b->commit({receipt_event("B", 1)}));
+  // The batch that meets the broken connection fails (nothing of it
+  // landed); the next one, on a new session, lands after b's.
+  auto lost = a->commit({receipt_event("A", 2)});
+  CHECK(lost);
+  REQUIRE(!a->commit({receipt_event("A", 3)}));
+  CHECK(a->last_seq() == 3);
+  auto log = b->read(1, 10);
+  REQUIRE_MESSAGE(log, why(log));
+  REQUIRE(log->size() == 3);
+  CHECK(log->at(2).sku == "A");
+  CHECK(log->at(2).quantity == 3);
 }

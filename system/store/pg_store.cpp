@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <string>
@@ -129,17 +130,21 @@ std::string holder_of(pqxx::connection& conn, int64_t key) {
 // session, a moment after the client closed it.
 constexpr auto schema_lock_wait = std::chrono::seconds(5);
 
-// Takes the lock that makes this session the owner of `schema`, for as long
-// as the session lives; throws naming the holder if another session still
-// has it after schema_lock_wait.
-void take_schema(pqxx::connection& conn, const std::string& schema) {
+// Takes the lock that makes this session the owner of `schema` (one of its
+// writers, when `shared`), for as long as the session lives; throws naming
+// the holder if another session still has it after schema_lock_wait (a
+// sole owner, or, for a sole owner, the shared writers).
+void take_schema(pqxx::connection& conn, const std::string& schema,
+                 bool shared) {
   auto key = owner_key(schema);
   auto deadline = std::chrono::steady_clock::now() + schema_lock_wait;
   bool taken = false;
+  const char* take =
+      shared ? "pg_try_advisory_lock_shared(" : "pg_try_advisory_lock(";
   for (;;) {
     {
       pqxx::nontransaction n{conn};
-      taken = n.exec("SELECT pg_try_advisory_lock(" +
+      taken = n.exec(std::string{"SELECT "} + take +
                      n.quote(std::to_string(key)) + "::bigint)")[0][0]
                   .as<bool>();
     }
@@ -179,6 +184,17 @@ pg_store::~pg_store() = default;
 
 caf::expected<std::unique_ptr<pg_store>>
 pg_store::open(const std::string& conninfo, const std::string& schema) {
+  return open_as(conninfo, schema, false);
+}
+
+caf::expected<std::unique_ptr<pg_store>>
+pg_store::open_shared(const std::string& conninfo, const std::string& schema) {
+  return open_as(conninfo, schema, true);
+}
+
+caf::expected<std::unique_ptr<pg_store>>
+pg_store::open_as(const std::string& conninfo, const std::string& schema,
+                  bool shared) {
   std::string name = "postgres:" + schema;
   auto failure = [&](const std::string& what) {
     return make_error(errc::store_failure, name + ": " + what);
@@ -188,16 +204,26 @@ pg_store::open(const std::string& conninfo, const std::string& schema) {
     name = "postgres:" + std::string{conn->hostname() ? conn->hostname() : ""} +
            ":" + std::string{conn->port() ? conn->port() : ""} + "/" +
            std::string{conn->dbname()} + "/" + schema;
-    // Before anything is read or migrated: one owner at a time.
-    take_schema(*conn, schema);
+    // Before anything is read or migrated: one owner at a time, or only
+    // shared writers.
+    take_schema(*conn, schema, shared);
+    // Shared writers starting together make and migrate the schema once:
+    // each in turn, under a lock of the migration's own.
+    auto migrating = [&](pqxx::work& w) {
+      if (shared)
+        w.exec("SELECT pg_advisory_xact_lock(" +
+               w.quote(std::to_string(owner_key(schema) ^ 1)) + "::bigint)");
+    };
     {
       pqxx::work w{*conn};
+      migrating(w);
       w.exec("CREATE SCHEMA IF NOT EXISTS " + w.quote_name(schema));
       w.commit();
     }
     int version = 0;
     {
       pqxx::work w{*conn};
+      migrating(w);
       auto meta = w.exec("SELECT to_regclass('oms_meta') IS NOT NULL, "
                          "to_regclass('events') IS NOT NULL");
       bool has_meta = meta[0][0].as<bool>();
@@ -220,15 +246,36 @@ pg_store::open(const std::string& conninfo, const std::string& schema) {
                      ": upgrade the software or restore a matching store");
     for (auto v = version; v < schema_version; ++v) {
       pqxx::work w{*conn};
+      migrating(w);
+      // Another writer may have migrated it meanwhile.
+      if (shared &&
+          w.exec1("SELECT to_regclass('oms_meta') IS NOT NULL")[0].as<bool>()) {
+        auto now = w.exec("SELECT value FROM oms_meta WHERE key = "
+                          "'schema_version'");
+        if (!now.empty() && now[0][0].as<int>() > v)
+          continue;
+      }
       w.exec(pg_dialect().migrations[v]);
       w.exec("INSERT INTO oms_meta (key, value) VALUES ('schema_version', '" +
              std::to_string(v + 1) +
              "') ON CONFLICT (key) DO UPDATE SET value = excluded.value");
       w.commit();
     }
+    if (shared) {
+      // The log's head: the last sequence number taken, one row that every
+      // commit locks.
+      pqxx::work w{*conn};
+      migrating(w);
+      w.exec("CREATE TABLE IF NOT EXISTS oms_log_head (id INTEGER PRIMARY "
+             "KEY CHECK (id = 1), last BIGINT NOT NULL)");
+      w.exec("INSERT INTO oms_log_head (id, last) SELECT 1, coalesce(max(seq), "
+             "0) FROM events ON CONFLICT (id) DO NOTHING");
+      w.commit();
+    }
     std::unique_ptr<pg_store> store{new pg_store(name)};
     store->conninfo_ = conninfo;
     store->schema_ = schema;
+    store->shared_ = shared;
     store->adopt(std::move(conn));
     return store;
   } catch (const std::exception& e) {
@@ -240,16 +287,27 @@ caf::error pg_store::commit(const std::vector<event>& events) {
   if (!lost_.empty())
     return failure(lost_);
   auto before = last_seq_;
+  reserved_.reset();
   try {
     pqxx::work w{*conn_};
     // Fenced first: nothing is written under a lost lease, and the lock the
     // fence takes holds until this transaction ends.
-    if (fence_ && !fence_(w))
+    if (fence_ && !fence_(w, events))
       return failure("cannot commit: " + fence_what_ +
                      " no longer holds (another node took over); nothing "
                      "was written");
+    if (shared_) {
+      // The next numbers, under the head's lock: the other writers' commits
+      // wait for this one, so the log's order is the commits'.
+      before = static_cast<uint64_t>(
+          w.exec1("SELECT last FROM oms_log_head WHERE id = 1 FOR UPDATE")[0]
+              .as<int64_t>());
+      w.exec("UPDATE oms_log_head SET last = " +
+             std::to_string(before + events.size()) + " WHERE id = 1");
+      reserved_ = before;
+    }
     pg_session s{w};
-    auto seq = last_seq_;
+    auto seq = before;
     for (auto& ev : events)
       write_event(s, ev, ++seq);
     w.commit();
@@ -265,6 +323,8 @@ caf::error pg_store::commit(const std::vector<event>& events) {
 
 caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
                             std::string what) {
+  if (shared_)
+    return settle_shared(events, std::move(what));
   // While the session lives it holds the lock: its log says whether the
   // batch landed.
   bool same_session = false;
@@ -308,9 +368,32 @@ caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
   return failure(lost_);
 }
 
+caf::error pg_store::settle_shared(const std::vector<event>& events,
+                                   std::string what) {
+  // Other writers move the log on: only the batch's own numbers, reserved
+  // under the head's lock, can say whether it landed (nothing is written
+  // before they are reserved, and a transaction that failed on a live
+  // connection was rolled back).
+  if (!conn_->is_open()) {
+    what = "the connection was lost (" + what + ")";
+    try {
+      conn_->disconnect();
+      connect();
+    } catch (const std::exception& again) {
+      return failure("cannot commit: " + what +
+                     "; reconnecting failed: " + again.what());
+    }
+    if (reserved_ && holds(*this, events, *reserved_ + 1)) {
+      last_seq_ = std::max(last_seq_, *reserved_ + events.size());
+      return caf::none; // committed; only the answer was lost
+    }
+  }
+  return failure("cannot commit: " + what);
+}
+
 void pg_store::connect() {
   auto conn = session(conninfo_, schema_);
-  take_schema(*conn, schema_);
+  take_schema(*conn, schema_, shared_);
   adopt(std::move(conn));
 }
 

@@ -9,7 +9,9 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <pqxx/connection>
 #include <pqxx/transaction_base>
@@ -29,6 +31,18 @@ class pg_store : public sql_store {
   static caf::expected<std::unique_ptr<pg_store>>
   open(const std::string& conninfo, const std::string& schema = "oms");
 
+  /// Opens the store in `schema` as one of several writers: the nodes of a
+  /// cluster (docs/cluster.md), each committing through a fence. It holds
+  /// the schema's lock shared (any number of shared stores at once, none
+  /// beside a store open() made, and the other way round), and each commit
+  /// takes the log's next sequence numbers from one row it locks until it
+  /// ends, so the log's order is the commits' order across writers. What
+  /// the current-state tables say of a shard is up to date for the writer
+  /// whose fence lets it commit there; the rest of what load() returns may
+  /// be behind the other writers.
+  static caf::expected<std::unique_ptr<pg_store>>
+  open_shared(const std::string& conninfo, const std::string& schema);
+
   ~pg_store() override;
 
   /// Commits in one transaction. When the connection is lost, reconnects
@@ -41,12 +55,13 @@ class pg_store : public sql_store {
   /// The schema version this build writes.
   static constexpr int schema_version = 5;
 
-  /// A check every commit makes in its own transaction before it writes:
-  /// false (or an exception) rolls the commit back and it fails, naming the
-  /// check's `what` (for a cluster node: the shard's lease,
+  /// A check every commit makes in its own transaction before it writes,
+  /// given the batch: false (or an exception) rolls the commit back and it
+  /// fails, naming the check's `what` (for a cluster node: the shard's lease,
   /// cluster::lease_table::fenced, whose row lock makes a takeover wait for
   /// the commit). Empty: no check.
-  using fence_fn = std::function<bool(pqxx::transaction_base&)>;
+  using fence_fn = std::function<bool(pqxx::transaction_base&,
+                                      const std::vector<event>& batch)>;
   void set_fence(fence_fn fence, std::string what) {
     fence_ = std::move(fence);
     fence_what_ = std::move(what);
@@ -72,8 +87,19 @@ class pg_store : public sql_store {
   caf::error settle(const std::vector<event>& events, uint64_t before,
                     std::string what);
 
+  /// settle() for a shared writer: from the numbers the commit reserved.
+  caf::error settle_shared(const std::vector<event>& events, std::string what);
+
+  static caf::expected<std::unique_ptr<pg_store>>
+  open_as(const std::string& conninfo, const std::string& schema, bool shared);
+
   std::string conninfo_;
   std::string schema_;
+  /// One of several writers (open_shared).
+  bool shared_ = false;
+  /// The sequence number after which the commit under way reserved its
+  /// batch's numbers (shared writers), once it has.
+  std::optional<uint64_t> reserved_;
   std::unique_ptr<pqxx::connection> conn_;
   /// Set once the log is found to have moved on without this store.
   std::string lost_;
