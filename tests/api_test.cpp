@@ -121,7 +121,8 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--lease-ttl", "2h"},
            {"--cluster-schema", "oms-cluster"},
            {"--cluster-schema", ""},
-           {"--cluster-listen", "127.0.0.1:7001"}, // no cluster
+           {"--cluster-schema", std::string(64, 's')}, // PostgreSQL keeps 63
+           {"--cluster-listen", "127.0.0.1:7001"},     // no cluster
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);
@@ -203,6 +204,25 @@ TEST_CASE("config: a cluster node has a plain id, and --cluster and "
   CHECK(
       parse({"--cluster", "host=127.0.0.1", "--node-id", std::string(64, 'n')})
           .config);
+  for (std::string good : {"127.0.0.1:7001", "10.0.0.5:1", "[::1]:65535"}) {
+    auto res = parse({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                      "--cluster-listen", good});
+    REQUIRE_MESSAGE(res.config, good);
+    CHECK(res.config->cluster_listen == good);
+  }
+  // A name, no port, port 0 or past 65535, a wildcard (the other nodes
+  // dial the address), IPv6 without brackets, junk.
+  for (std::string bad :
+       {"localhost:7001", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536",
+        "0.0.0.0:7001", "[::]:7001", "::1:7001", "127.0.0.1:7a",
+        "127.0.0.1:", ":7001", "127.0.0.1:0000070001", "127.0.0.1 :7001"})
+    CHECK_MESSAGE(!parse({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                          "--cluster-listen", bad})
+                       .config,
+                  bad);
+  auto schema63 = parse({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                         "--cluster-schema", std::string(63, 's')});
+  CHECK(schema63.config);
 }
 
 TEST_CASE("config: the actors' scheduler is sharing or stealing, nothing "

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 #include <stdexcept>
 
 #include <unistd.h>
@@ -33,7 +34,10 @@ struct memory_leases : lease_backend {
   }
   /// While set, the table cannot be reached: every call throws.
   bool down = false;
-  void reach() const {
+  /// Calls made (reached or not).
+  size_t calls = 0;
+  void reach() {
+    ++calls;
     if (down)
       throw std::runtime_error("could not connect to server");
   }
@@ -52,7 +56,10 @@ struct memory_leases : lease_backend {
       result.push_back(n);
     return result;
   }
-  void leave(const std::string& node) override { registered.erase(node); }
+  void leave(const std::string& node) override {
+    reach();
+    registered.erase(node);
+  }
   std::vector<lease> leases() override { return table; }
   /// The acquires after this many fail (a lock wait that ran out).
   int acquires_left = 1'000'000;
@@ -82,6 +89,8 @@ struct memory_leases : lease_backend {
                                   const std::map<uint32_t, int64_t>& held,
                                   std::chrono::milliseconds ttl) override {
     reach();
+    if (!held.empty()) // no statement for none
+      now += call_ms;
     std::vector<uint32_t> result;
     for (auto& [shard, epoch] : held)
       if (renew(shard, node, epoch, ttl))
@@ -96,6 +105,40 @@ struct memory_leases : lease_backend {
     l.owner.clear();
     l.expires_at_ms = 0;
     return true;
+  }
+  /// While set, acquire_all fails (a statement timeout): nothing is taken.
+  bool acquire_all_fails = false;
+  /// Shards whose row a fenced commit holds: acquire_all skips them.
+  std::set<uint32_t> locked;
+  /// How far the table's clock moves while a statement runs (a round
+  /// trip): the keeper must count a lease from when it sent the statement.
+  int64_t call_ms = 0;
+  std::map<uint32_t, int64_t>
+  acquire_all(const std::vector<uint32_t>& shards, const std::string& node,
+              std::chrono::milliseconds ttl) override {
+    reach();
+    if (acquire_all_fails)
+      throw std::runtime_error("canceling statement due to statement timeout");
+    now += call_ms;
+    std::map<uint32_t, int64_t> taken;
+    for (auto shard : shards) {
+      if (locked.count(shard))
+        continue;
+      auto& l = table.at(shard);
+      if (!l.owner.empty() && l.owner != node && l.expires_at_ms >= now)
+        continue;
+      l.owner = node;
+      ++l.epoch;
+      l.expires_at_ms = now + ttl.count();
+      taken[shard] = l.epoch;
+    }
+    return taken;
+  }
+  void release_all(const std::string& node,
+                   const std::map<uint32_t, int64_t>& held) override {
+    reach();
+    for (auto& entry : held)
+      release(entry.first, node, entry.second);
   }
   size_t held_by(const std::string& node) const {
     size_t n = 0;
@@ -200,61 +243,105 @@ TEST_CASE("cluster keeper: a stopping node hands back at once, and a paused "
 }
 
 TEST_CASE("cluster keeper: a node cut from the table counts on its leases "
-          "until the TTL from its last renewal sent, then loses them") {
+          "until nine tenths of the TTL from its last renewal sent, then "
+          "loses them") {
   memory_leases db{6};
+  // Each statement takes 40 ms of the table's clock: the lease runs from
+  // when PostgreSQL ran it, the node counts from when it sent it.
+  db.call_ms = 40;
   auto cfg = config_of("a");
   // The node's own clock: here the test's, running with the table's.
   cfg.local_clock = [&db] {
     return db.now;
   };
   lease_keeper a{db, cfg};
+  int64_t sent = db.now;
   a.tick();
   REQUIRE(a.owned().size() == 6);
-  int64_t renewed_at = db.now;
-  for (auto& [shard, until] : a.valid_until())
-    CHECK(until == renewed_at + 3000);
-  // Cut off: a tick cannot renew, but within the TTL the leases still run
-  // at the table, so nothing is lost yet.
+  for (auto& entry : a.valid_until())
+    CHECK(entry.second == sent + 2700);
+  for (auto& l : db.table)
+    CHECK(l.expires_at_ms == sent + 40 + 3000);
+  // Renewed: counted from the renewal sent.
+  db.now = sent + 1000;
+  a.tick();
+  for (auto& entry : a.valid_until())
+    CHECK(entry.second == sent + 1000 + 2700);
+  // Cut off: a tick cannot renew, but until then the leases still run at
+  // the table, so nothing is lost yet.
+  int64_t renewed = sent + 1000;
   db.down = true;
-  db.now += 1000;
+  db.now = renewed + 1000;
   auto cut = a.tick();
   CHECK_FALSE(cut.errors.empty());
   CHECK(cut.lost.empty());
   CHECK(a.owned().size() == 6);
-  db.now += 1999; // 1 ms short of the TTL
+  db.now = renewed + 2699; // 1 ms short
   CHECK(a.tick().lost.empty());
-  // At the TTL they may have been taken: lost, all of them, and counted on
-  // no longer.
-  db.now += 1;
+  // Past it they may soon be taken: lost, all of them, and counted on no
+  // longer (while the table's leases still run: the node lets go first).
+  db.now = renewed + 2700;
   auto gone = a.tick();
   CHECK(gone.lost.size() == 6);
   CHECK(a.owned().empty());
   CHECK(a.valid_until().empty());
-  // Meanwhile b took them; once a reaches the table again it takes none
-  // (b's leases run) until b hands some back.
+  CHECK(db.held_by("a") == 6);
+  // Meanwhile b took them once they ran out; once a reaches the table
+  // again it takes none (b's leases run) until b hands some back.
   db.down = false;
+  db.now = renewed + 40 + 3000 + 1;
   lease_keeper b{db, config_of("b")};
-  db.now += 1;
   CHECK(b.tick().gained.size() == 6);
   auto back = a.tick();
   CHECK(back.errors.empty());
   CHECK(back.gained.empty());
 }
 
+TEST_CASE("cluster keeper: a node whose last tick could not reach the table "
+          "stops without waiting on it, and its leases run out") {
+  memory_leases db{4};
+  lease_keeper a{db, config_of("a")};
+  a.tick();
+  REQUIRE(a.owned().size() == 4);
+  db.down = true;
+  db.now += 1000;
+  a.tick();
+  size_t calls_before = db.calls;
+  auto stopped = a.stop();
+  CHECK(stopped.lost.size() == 4);
+  CHECK(stopped.errors.empty());
+  CHECK(db.calls == calls_before); // nothing asked of the table
+  db.down = false;
+  CHECK(db.held_by("a") == 4); // still, until the TTL
+  db.now += 3000;
+  CHECK(db.held_by("a") == 0);
+}
+
 TEST_CASE("cluster keeper: a tick that fails half way reports what it did, "
           "and a bad configuration is refused") {
   memory_leases db{8};
   lease_keeper a{db, config_of("a")};
-  db.acquires_left = 3;
+  // The takes fail (one statement: none is made); the tick reports it and
+  // still heartbeats.
+  db.acquire_all_fails = true;
   auto first = a.tick();
-  CHECK(first.gained.size() == 3); // the three taken are reported
+  CHECK(first.gained.empty());
   CHECK_FALSE(first.errors.empty());
-  CHECK(a.owned().size() == 3);
-  db.acquires_left = 1'000'000;
+  CHECK(a.owned().empty());
+  CHECK(db.registered.count("a") == 1);
+  // A shard whose row a fenced commit holds is skipped, taken next tick.
+  db.acquire_all_fails = false;
+  db.locked = {2};
   db.now += 1000;
   auto second = a.tick();
   CHECK(second.errors.empty());
-  CHECK(second.gained.size() == 5);
+  CHECK(second.gained.size() == 7);
+  CHECK(second.gained.count(2) == 0);
+  db.locked.clear();
+  db.now += 1000;
+  auto third = a.tick();
+  CHECK(third.gained.size() == 1);
+  CHECK(third.gained.count(2) == 1);
   CHECK(a.owned().size() == 8);
   // A lease that ran out but nobody took is renewed: the fence would have
   // let its commits through all the same.

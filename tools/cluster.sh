@@ -10,9 +10,10 @@
 #                                           node nI again
 #   tools/cluster.sh down                   stop every node and PostgreSQL,
 #                                           remove the cluster's directory
-# The cluster lives in $OMS_CLUSTER_DIR (default /tmp/oms-cluster, mode
-# 0711): node logs (nI/omsd.log), the admin token (admin.token), the
-# PostgreSQL server. Every node listens on 127.0.0.1 only. OMSD_FLAGS go to
+# The cluster lives in $OMS_CLUSTER_DIR (default /tmp/oms-cluster, made
+# here, mode 0711): node logs (nI/omsd.log), the admin token (admin.token),
+# the PostgreSQL server (on its socket in pg/ only). Every node listens on
+# 127.0.0.1 only. OMSD_FLAGS go to
 # every node, e.g. --cluster-shards 16 --lease-ttl 1s.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,14 +26,25 @@ usage() {
   exit 2
 }
 
-conninfo() { echo "host=127.0.0.1 port=$(cat "$dir/pg.port") user=oms dbname=postgres"; }
+# PostgreSQL listens on its socket only (in pg/, private): no other local
+# user reaches the cluster's tables.
+conninfo() { echo "host=$dir/pg port=$(cat "$dir/pg.port") user=oms dbname=postgres"; }
 node_port() { cat "$dir/n$1/port"; }
 node_pid() { cat "$dir/n$1/pid" 2>/dev/null || true; }
-# Running (or stopped by SIGSTOP): not gone, and not a zombie nobody reaped.
+# Running (or stopped by SIGSTOP): not gone, not a zombie nobody reaped,
+# and still the omsd this cluster started (a pid is reused once it is gone).
 alive() {
   local p state
   p=$(node_pid "$1")
-  [ -n "$p" ] && state=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) && [ "$state" != Z ]
+  [[ "$p" =~ ^[0-9]+$ ]] || return 1
+  state=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) && [ "$state" != Z ] || return 1
+  tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--node-id n$1 "
+}
+
+# Sends SIGNAL to node I if it is still the omsd this cluster started.
+#   signal_pid SIGNAL I
+signal_pid() {
+  alive "$2" && kill "-$1" "$(node_pid "$2")" 2>/dev/null
 }
 nodes() { cat "$dir/nodes"; }
 
@@ -63,20 +75,20 @@ up() {
   [[ "$n" =~ ^[1-9][0-9]?$ ]] || { echo "cluster: up N: N is 1..99" >&2; exit 2; }
   shift
   require_built cluster "$omsd"
-  if [ -e "$dir" ]; then
-    echo "cluster: $dir exists: run tools/cluster.sh down first" >&2
+  # Made here, not found: another user's directory of that name is refused
+  # (mkdir fails on anything that exists). Traversable (PostgreSQL's user
+  # needs to reach pg/), not listable; the token and the nodes' directories
+  # are private.
+  if ! mkdir -m 711 "$dir" 2>/dev/null; then
+    echo "cluster: $dir exists: run tools/cluster.sh down first (or set OMS_CLUSTER_DIR)" >&2
     exit 2
   fi
-  # Traversable (PostgreSQL's user needs to reach pg/), not listable; the
-  # token and the nodes' directories are private.
-  mkdir -m 711 -p "$dir"
-  mkdir -p "$dir/pg"
-  pg_up "$dir/pg"
+  mkdir "$dir/pg"
+  pg_up "$dir/pg" socket
   echo "$pg_port" >"$dir/pg.port"
   printf '%s\n' "$@" >"$dir/flags"
   [ $# -gt 0 ] || : >"$dir/flags"
-  head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$dir/admin.token"
-  chmod 600 "$dir/admin.token"
+  (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$dir/admin.token")
   echo "$n" >"$dir/nodes"
   for i in $(seq "$n"); do
     mkdir -m 700 "$dir/n$i"
@@ -87,7 +99,7 @@ up() {
     start_node "$i"
     echo "cluster: node n$i on http://127.0.0.1:$(node_port "$i") (pid $(node_pid "$i"))"
   done
-  echo "cluster: PostgreSQL on 127.0.0.1:$pg_port; admin token in $dir/admin.token"
+  echo "cluster: PostgreSQL on its socket in $dir/pg; admin token in $dir/admin.token"
   echo "  curl -H \"Authorization: Bearer \$(cat $dir/admin.token)\" http://127.0.0.1:$(node_port 1)/v1/cluster"
 }
 
@@ -114,11 +126,12 @@ signal_node() {
   local what=$1 i=${2:-}
   [[ "$i" =~ ^[0-9]+$ ]] && [ -d "$dir/n$i" ] || { echo "cluster: no node n$i" >&2; exit 2; }
   case "$what" in
-    kill) kill -KILL "$(node_pid "$i")" ;;
-    pause) kill -STOP "$(node_pid "$i")" ;;
-    resume) kill -CONT "$(node_pid "$i")" ;;
+    kill) signal_pid KILL "$i" ;;
+    pause) signal_pid STOP "$i" ;;
+    resume) signal_pid CONT "$i" ;;
     stop)
-      kill -TERM "$(node_pid "$i")"
+      signal_pid TERM "$i" || return 0
+      signal_pid CONT "$i" || true
       for _ in $(seq 300); do alive "$i" || return 0; sleep 0.1; done
       echo "cluster: n$i did not exit within 30 s" >&2
       return 1
@@ -135,14 +148,12 @@ down() {
   local i
   if [ -f "$dir/nodes" ]; then
     for i in $(seq "$(nodes)"); do
-      if alive "$i"; then
-        kill -CONT "$(node_pid "$i")" 2>/dev/null || true
-        kill -TERM "$(node_pid "$i")" 2>/dev/null || true
-      fi
+      signal_pid TERM "$i" || true
+      signal_pid CONT "$i" || true
     done
     for i in $(seq "$(nodes)"); do
       for _ in $(seq 100); do alive "$i" || break; sleep 0.1; done
-      alive "$i" && kill -KILL "$(node_pid "$i")" 2>/dev/null || true
+      signal_pid KILL "$i" || true
     done
   fi
   [ -d "$dir/pg/data" ] && pg_down "$dir/pg"

@@ -94,13 +94,20 @@ expect_refused() {
 # Makes and starts a throwaway PostgreSQL 15 cluster in DIR (which must
 # exist) on a free port of 127.0.0.1, trusting local users, fsync on; sets
 # pg_port and pg_as (the command prefix that runs as its owner: initdb
-# refuses root, so root runs it as the postgres user). Exits 2 with the
+# refuses root, so root runs it as the postgres user). With "socket", it
+# listens on no TCP port, only on its socket in DIR, which only its owner
+# (and root) can reach: no other local user gets in. Exits 2 with the
 # server's log when it cannot start. Stop it with pg_down DIR.
-#   pg_up DIR
+#   pg_up DIR [socket]
 pg_up() {
-  local dir=$1 pgbin=/usr/lib/postgresql/15/bin started=0
+  local dir=$1 pgbin=/usr/lib/postgresql/15/bin started=0 listen=127.0.0.1
   [ -x "$pgbin/initdb" ] || { echo "PostgreSQL 15 is not installed" >&2; exit 2; }
-  chmod 755 "$dir"
+  if [ "${2:-}" = socket ]; then
+    listen=
+    chmod 700 "$dir"
+  else
+    chmod 755 "$dir"
+  fi
   pg_as=()
   if [ "$(id -u)" -eq 0 ]; then
     chown postgres "$dir"
@@ -114,7 +121,7 @@ pg_up() {
   for _ in 1 2 3 4 5; do
     pg_port=$(free_port)
     if "${pg_as[@]}" "$pgbin/pg_ctl" -D "$dir/data" -w -l "$dir/server.log" \
-      -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir -c fsync=on -c synchronous_commit=on -c max_connections=300" start >/dev/null; then
+      -o "-c listen_addresses='$listen' -p $pg_port -k $dir -c fsync=on -c synchronous_commit=on -c max_connections=300" start >/dev/null; then
       started=1
       break
     fi

@@ -55,7 +55,7 @@ keeper_changes lease_keeper::tick() {
     std::sort(renewed.begin(), renewed.end());
     for (auto i = owned_.begin(); i != owned_.end();) {
       if (std::binary_search(renewed.begin(), renewed.end(), i->first)) {
-        valid_until_[i->first] = sent + cfg_.ttl.count();
+        valid_until_[i->first] = sent + counted_ms();
         ++i;
         continue;
       }
@@ -102,51 +102,68 @@ keeper_changes lease_keeper::tick() {
           [](const lease& l, uint32_t s) { return l.shard < s; });
       return i != all.end() && i->shard == shard ? &*i : nullptr;
     };
-    for (auto shard : plan.give_back) {
-      auto i = owned_.find(shard);
-      if (i == owned_.end())
-        continue;
-      auto epoch = i->second;
-      // Given back or not, it is no longer served: the fence or the TTL
-      // keeps it safe if the hand-back did not reach the table.
-      if (attempt(changes, "release",
-                  [&] { backend_.release(shard, cfg_.node, epoch); }))
-        if (auto* l = seen_lease(shard))
-          l->expires_at_ms = now;
-      changes.lost.push_back(shard);
-      owned_.erase(shard);
-      valid_until_.erase(shard);
+    // Handed back in one statement. Given back or not, they are no longer
+    // served: the fence or the TTL keeps them safe if the hand-back did
+    // not reach the table.
+    std::map<uint32_t, int64_t> giving;
+    for (auto shard : plan.give_back)
+      if (auto i = owned_.find(shard); i != owned_.end())
+        giving.insert(*i);
+    if (!giving.empty()) {
+      bool given = attempt(changes, "release",
+                           [&] { backend_.release_all(cfg_.node, giving); });
+      for (auto& entry : giving) {
+        if (given)
+          if (auto* l = seen_lease(entry.first))
+            l->expires_at_ms = now;
+        changes.lost.push_back(entry.first);
+        owned_.erase(entry.first);
+        valid_until_.erase(entry.first);
+      }
     }
-    for (auto shard : plan.take)
+    // Taken in one statement, skipping what a fenced commit holds.
+    if (!plan.take.empty())
       attempt(changes, "acquire", [&] {
         auto asked = local_now();
-        if (auto epoch = backend_.acquire(shard, cfg_.node, cfg_.ttl)) {
-          owned_[shard] = *epoch;
-          valid_until_[shard] = asked + cfg_.ttl.count();
-          changes.gained[shard] = *epoch;
+        for (auto& [shard, epoch] :
+             backend_.acquire_all(plan.take, cfg_.node, cfg_.ttl)) {
+          owned_[shard] = epoch;
+          valid_until_[shard] = asked + counted_ms();
+          changes.gained[shard] = epoch;
           if (auto* l = seen_lease(shard))
-            *l = lease{shard, cfg_.node, *epoch, now + cfg_.ttl.count()};
+            *l = lease{shard, cfg_.node, epoch, now + cfg_.ttl.count()};
         }
       });
   }
   // Last: a node counts as live once it has done its tick.
   attempt(changes, "heartbeat",
           [&] { backend_.heartbeat(cfg_.node, cfg_.address, cfg_.http); });
+  last_tick_failed_ = !changes.errors.empty();
   return changes;
 }
 
 keeper_changes lease_keeper::stop() {
   keeper_changes changes;
-  for (auto& [shard, epoch] : owned_) {
-    auto s = shard;
-    auto e = epoch;
-    attempt(changes, "release", [&] { backend_.release(s, cfg_.node, e); });
-    changes.lost.push_back(shard);
-  }
+  // Handed back in one statement, unless the last tick could not reach
+  // the table: then the leases run out by themselves, and a stop does not
+  // wait on a connection that is gone.
+  if (!owned_.empty() && !last_tick_failed_)
+    attempt(changes, "release",
+            [&] { backend_.release_all(cfg_.node, owned_); });
+  for (auto& entry : owned_)
+    changes.lost.push_back(entry.first);
   owned_.clear();
   valid_until_.clear();
-  attempt(changes, "leave", [&] { backend_.leave(cfg_.node); });
+  if (!last_tick_failed_)
+    attempt(changes, "leave", [&] { backend_.leave(cfg_.node); });
   return changes;
+}
+
+int64_t lease_keeper::counted_ms() const {
+  // A tenth of the TTL less than the lease runs, from when the statement
+  // was sent: PostgreSQL ran it later, and its clock may run a little
+  // ahead of ours.
+  return cfg_.ttl.count() - cfg_.ttl.count() / 10;
 }
 
 } // namespace oms::cluster

@@ -67,16 +67,18 @@ class lease_keeper {
   keeper_changes tick();
 
   /// Hands every lease back at once and leaves the cluster (a node that
-  /// stops): the others take its shards at their next tick.
+  /// stops): the others take its shards at their next tick. After a tick
+  /// that could not reach the table, neither: its leases run out by
+  /// themselves.
   keeper_changes stop();
 
   /// The shards held now, with their epochs.
   const std::map<uint32_t, int64_t>& owned() const { return owned_; }
 
   /// By the local clock, until when each held shard's lease surely runs:
-  /// the TTL from when the node sent the take or renewal that last
-  /// succeeded (PostgreSQL ran it later, so its lease runs at least as
-  /// long). Past it, the node must not act as the shard's owner; a tick
+  /// nine tenths of the TTL from when the node sent the take or renewal
+  /// that last succeeded (PostgreSQL ran it later, so its lease runs at
+  /// least as long, with a tenth to spare for the clocks' drift). Past it, the node must not act as the shard's owner; a tick
   /// that cannot renew by then loses the shard.
   const std::map<uint32_t, int64_t>& valid_until() const {
     return valid_until_;
@@ -104,6 +106,10 @@ class lease_keeper {
   std::map<uint32_t, int64_t> owned_;
   std::map<uint32_t, int64_t> valid_until_;
   table_view seen_;
+  bool last_tick_failed_ = false;
+
+  /// How long past sending a take or renewal the node counts on it.
+  int64_t counted_ms() const;
 };
 
 } // namespace oms::cluster

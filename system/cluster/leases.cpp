@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 
@@ -69,19 +70,24 @@ std::string lease_session_conninfo(const std::string& conninfo,
   std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options{
       PQconninfoParse(conninfo.c_str(), &error), PQconninfoFree};
   if (!options) {
-    std::string why = error != nullptr ? error : "out of memory";
+    // libpq's reason quotes the string's words, a password among them: not
+    // repeated.
     PQfreemem(error);
-    while (!why.empty() && why.back() == '\n')
-      why.pop_back();
-    throw std::runtime_error("the cluster's connection string: " + why);
+    throw std::runtime_error(
+        "the cluster's connection string is not one libpq reads (key=value "
+        "pairs or a postgres:// URI)");
   }
   auto wait_ms = std::max<int64_t>(1, lock_wait.count());
   // What this session needs unless the connection string says otherwise:
   // a connect that gives up, and a peer that vanished noticed within about
   // the statement timeout, not after TCP's quarter of an hour.
+  // PGCONNECT_TIMEOUT, if set, is libpq's default and stays so.
+  auto connect_timeout =
+      std::getenv("PGCONNECT_TIMEOUT") != nullptr
+          ? std::string{}
+          : std::to_string(std::max<int64_t>(2, (4 * wait_ms + 999) / 1000));
   std::pair<const char*, std::string> defaults[] = {
-      {"connect_timeout",
-       std::to_string(std::max<int64_t>(2, (4 * wait_ms + 999) / 1000))},
+      {"connect_timeout", connect_timeout},
       {"keepalives_idle", "1"},
       {"keepalives_interval", "1"},
       {"keepalives_count", "3"},
@@ -94,7 +100,7 @@ std::string lease_session_conninfo(const std::string& conninfo,
     std::string fallback;
     if (value == nullptr)
       for (auto& [key, dflt] : defaults)
-        if (std::string_view{key} == o->keyword) {
+        if (std::string_view{key} == o->keyword && !dflt.empty()) {
           fallback = dflt;
           value = fallback.c_str();
         }
@@ -123,6 +129,8 @@ lease_table::lease_table(const std::string& conninfo, const std::string& schema,
   auto wait = std::max<int64_t>(1, lock_wait.count());
   conn_->set_variable("lock_timeout", "'" + std::to_string(wait) + "ms'");
   conn_->set_variable("statement_timeout",
+                      "'" + std::to_string(4 * wait) + "ms'");
+  conn_->set_variable("idle_in_transaction_session_timeout",
                       "'" + std::to_string(4 * wait) + "ms'");
   pqxx::work w{*conn_};
   // One maker at a time: nodes starting together make the table once.
@@ -157,23 +165,22 @@ lease_table::lease_table(const std::string& conninfo, const std::string& schema,
 lease_table::~lease_table() = default;
 
 int64_t lease_table::now_ms() {
-  pqxx::read_transaction r{*conn_};
+  pqxx::nontransaction r{*conn_};
   return r.exec1("SELECT " + ms_of("clock_timestamp()"))[0].as<int64_t>();
 }
 
 void lease_table::heartbeat(const std::string& node, const std::string& address,
                             const std::string& http) {
-  pqxx::work w{*conn_};
+  pqxx::nontransaction w{*conn_};
   w.exec("INSERT INTO " + table(w, schema_, "cluster_nodes") +
          " (id, address, heartbeat, http) VALUES (" + w.quote(node) + ", " +
          w.quote(address) + ", clock_timestamp(), " + w.quote(http) +
          ") ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address, "
          "heartbeat = EXCLUDED.heartbeat, http = EXCLUDED.http");
-  w.commit();
 }
 
 std::vector<node_row> lease_table::nodes() {
-  pqxx::read_transaction r{*conn_};
+  pqxx::nontransaction r{*conn_};
   std::vector<node_row> result;
   for (auto row :
        r.exec("SELECT id, address, " + ms_of("heartbeat") + ", http FROM " +
@@ -185,16 +192,15 @@ std::vector<node_row> lease_table::nodes() {
 }
 
 void lease_table::leave(const std::string& node) {
-  pqxx::work w{*conn_};
+  pqxx::nontransaction w{*conn_};
   w.exec("DELETE FROM " + table(w, schema_, "cluster_nodes") +
          " WHERE id = " + w.quote(node));
-  w.commit();
 }
 
 std::optional<int64_t> lease_table::acquire(uint32_t shard,
                                             const std::string& node,
                                             std::chrono::milliseconds ttl) {
-  pqxx::work w{*conn_};
+  pqxx::nontransaction w{*conn_};
   auto rows = w.exec(
       "UPDATE " + table(w, schema_, "cluster_shards") +
       " SET owner = " + w.quote(node) +
@@ -202,7 +208,6 @@ std::optional<int64_t> lease_table::acquire(uint32_t shard,
       " * interval '1 millisecond' WHERE shard = " + std::to_string(shard) +
       " AND (owner IS NULL OR owner = " + w.quote(node) +
       " OR expires_at < clock_timestamp()) RETURNING epoch");
-  w.commit();
   if (rows.empty())
     return std::nullopt;
   return rows[0][0].as<int64_t>();
@@ -221,7 +226,7 @@ lease_table::renew_all(const std::string& node,
   std::vector<uint32_t> renewed;
   if (held.empty())
     return renewed;
-  pqxx::work w{*conn_};
+  pqxx::nontransaction w{*conn_};
   std::string pairs;
   for (auto& [shard, epoch] : held) {
     if (!pairs.empty())
@@ -233,27 +238,67 @@ lease_table::renew_all(const std::string& node,
              " SET expires_at = clock_timestamp() + " + millis(ttl) +
              " * interval '1 millisecond' WHERE owner = " + w.quote(node) +
              " AND (shard, epoch) IN (VALUES " + pairs + ") RETURNING shard");
-  w.commit();
   for (auto row : rows)
     renewed.push_back(row[0].as<uint32_t>());
   return renewed;
 }
 
+std::map<uint32_t, int64_t>
+lease_table::acquire_all(const std::vector<uint32_t>& shards,
+                         const std::string& node,
+                         std::chrono::milliseconds ttl) {
+  std::map<uint32_t, int64_t> taken;
+  if (shards.empty())
+    return taken;
+  std::string list;
+  for (auto shard : shards)
+    list += (list.empty() ? "" : ", ") + std::to_string(shard);
+  pqxx::nontransaction w{*conn_};
+  auto t = table(w, schema_, "cluster_shards");
+  auto takeable = " AND (owner IS NULL OR owner = " + w.quote(node) +
+                  " OR expires_at < clock_timestamp())";
+  // A row a fenced commit holds is skipped, not waited for: the commit
+  // must end before its shard changes hands, and the next tick asks again.
+  auto rows = w.exec(
+      "UPDATE " + t + " SET owner = " + w.quote(node) +
+      ", epoch = epoch + 1, expires_at = clock_timestamp() + " + millis(ttl) +
+      " * interval '1 millisecond' WHERE shard IN (SELECT "
+      "shard FROM " +
+      t + " WHERE shard IN (" + list + ")" + takeable +
+      " FOR UPDATE SKIP LOCKED)" + takeable + " RETURNING shard, epoch");
+  for (auto row : rows)
+    taken[row[0].as<uint32_t>()] = row[1].as<int64_t>();
+  return taken;
+}
+
+void lease_table::release_all(const std::string& node,
+                              const std::map<uint32_t, int64_t>& held) {
+  if (held.empty())
+    return;
+  std::string pairs;
+  for (auto& [shard, epoch] : held)
+    pairs += (pairs.empty() ? "(" : ", (") + std::to_string(shard) + ", " +
+             std::to_string(epoch) + ")";
+  pqxx::nontransaction w{*conn_};
+  w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
+         " SET owner = NULL, expires_at = '-infinity' WHERE owner = " +
+         w.quote(node) + " AND (shard, epoch) IN (VALUES " + pairs + ")");
+}
+
 bool lease_table::release(uint32_t shard, const std::string& node,
                           int64_t epoch) {
-  pqxx::work w{*conn_};
+  pqxx::nontransaction w{*conn_};
   auto rows =
       w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
              " SET owner = NULL, expires_at = '-infinity' WHERE "
              "shard = " +
              std::to_string(shard) + " AND owner = " + w.quote(node) +
              " AND epoch = " + std::to_string(epoch) + " RETURNING epoch");
-  w.commit();
   return !rows.empty();
 }
 
 std::vector<lease> lease_table::leases() {
-  pqxx::read_transaction r{*conn_};
+  pqxx::nontransaction r{*conn_};
   std::vector<lease> result;
   for (auto row :
        r.exec("SELECT shard, coalesce(owner, ''), epoch, CASE WHEN "

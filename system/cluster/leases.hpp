@@ -9,6 +9,8 @@
 // lease (another owner, or a newer epoch) is refused.
 //
 // Not thread-safe: one thread uses a lease_table (it holds one session).
+// Each call is one statement on its own (no transaction spans two round
+// trips), so a node that stops between them holds no row lock.
 #pragma once
 
 #include <chrono>
@@ -41,8 +43,10 @@ inline constexpr std::chrono::milliseconds max_ttl{86'400'000};
 /// key=value form or a postgres:// URI) with what the session needs unless
 /// it says otherwise: a connect timeout and TCP keepalives and user timeout
 /// of about four lock waits (a server gone silent is noticed in seconds),
-/// and an application name naming the schema ("oms-lease:SCHEMA"). Throws
-/// std::runtime_error with libpq's reason for a string it cannot parse.
+/// and an application name naming the schema ("oms-lease:SCHEMA"); the
+/// connect timeout is left to PGCONNECT_TIMEOUT when that is set. Throws
+/// std::runtime_error for a string libpq cannot parse, without repeating it
+/// (it may hold a password).
 std::string lease_session_conninfo(const std::string& conninfo,
                                    const std::string& schema,
                                    std::chrono::milliseconds lock_wait);
@@ -94,6 +98,15 @@ class lease_backend {
             std::chrono::milliseconds ttl) = 0;
   virtual bool release(uint32_t shard, const std::string& node,
                        int64_t epoch) = 0;
+  /// acquire() for each of `shards` in one statement, skipping (not
+  /// waiting for) a shard whose row a fenced commit holds; answers the
+  /// shards taken with their new epochs.
+  virtual std::map<uint32_t, int64_t>
+  acquire_all(const std::vector<uint32_t>& shards, const std::string& node,
+              std::chrono::milliseconds ttl) = 0;
+  /// release() for every shard of `held` (shard -> epoch) in one statement.
+  virtual void release_all(const std::string& node,
+                           const std::map<uint32_t, int64_t>& held) = 0;
 };
 
 class lease_table : public lease_backend {
@@ -150,6 +163,12 @@ class lease_table : public lease_backend {
   /// Hands the lease back at once (it expires now) if `node` holds it with
   /// `epoch`; false otherwise.
   bool release(uint32_t shard, const std::string& node, int64_t epoch) override;
+
+  std::map<uint32_t, int64_t>
+  acquire_all(const std::vector<uint32_t>& shards, const std::string& node,
+              std::chrono::milliseconds ttl) override;
+  void release_all(const std::string& node,
+                   const std::map<uint32_t, int64_t>& held) override;
 
   /// Every shard's lease, by shard.
   std::vector<lease> leases() override;

@@ -35,7 +35,10 @@ membership::membership(membership_config cfg, change_handler on_change)
 }
 
 membership::~membership() {
-  stop();
+  // Waits as long as it takes: omsd's own stop gives up after a deadline
+  // and then does not destroy a membership whose keeper is stuck.
+  while (!stop(std::chrono::hours(1))) {
+  }
 }
 
 void membership::start() {
@@ -53,21 +56,36 @@ void membership::start() {
       tick_and_publish();
       lock.lock();
     }
+    lock.unlock();
+    // The hand-back runs here too, so that a stop that cannot wait for a
+    // call stuck on a dead link can give up on it.
+    publish(keeper_->stop(), true);
+    lock.lock();
+    finished_ = true;
+    wake_.notify_all();
   }};
 }
 
-void membership::stop() {
-  {
-    std::lock_guard<std::mutex> guard{mtx_};
-    if (view_.stopped)
-      return;
-    stopping_ = true;
+bool membership::stop(std::chrono::milliseconds wait) {
+  std::unique_lock<std::mutex> lock{mtx_};
+  if (view_.stopped) {
+    lock.unlock();
+    if (thread_.joinable())
+      thread_.join();
+    return true;
+  }
+  stopping_ = true;
+  if (!thread_.joinable()) {
+    lock.unlock();
+    publish(keeper_->stop(), true);
+    return true;
   }
   wake_.notify_all();
-  if (thread_.joinable())
-    thread_.join();
-  auto changes = keeper_->stop();
-  publish(changes, true);
+  if (!wake_.wait_for(lock, wait, [this] { return finished_; }))
+    return false;
+  lock.unlock();
+  thread_.join();
+  return true;
 }
 
 void membership::tick_and_publish() {

@@ -83,9 +83,13 @@ class membership {
   /// share), then every ttl / 3 on a thread of its own.
   void start();
 
-  /// Stops ticking, hands every lease back and leaves the node table.
-  /// Idempotent.
-  void stop();
+  /// Stops ticking, hands every lease back and leaves the node table (the
+  /// keeper's thread does, after its last tick), waiting at most `wait`.
+  /// False if the keeper did not finish by then (a call stuck on a link
+  /// that stopped moving): the leases run out by themselves within the
+  /// TTL, and the membership must not be destroyed while its thread may
+  /// still run. Idempotent.
+  bool stop(std::chrono::milliseconds wait);
 
   /// A copy of what the node knows now.
   membership_view view() const;
@@ -103,6 +107,7 @@ class membership {
   mutable std::mutex mtx_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool finished_ = false; // the keeper's thread has handed back and ends
   membership_view view_;
   std::map<uint32_t, int64_t> valid_until_;
   std::thread thread_;

@@ -76,8 +76,16 @@ struct watcher_state {
   struct link {
     std::string address;
     region_actor handle;
+    /// A connect under way: at most one per peer (the middleman serves
+    /// them one at a time, and one to a host that drops packets blocks it
+    /// for minutes).
     bool connecting = false;
+    /// Bumped whenever the link is dropped: answers to an earlier connect
+    /// are ignored.
+    uint64_t generation = 0;
     int failed_in_a_row = 0;
+    int connects_failed_in_a_row = 0;
+    std::chrono::steady_clock::time_point next_connect{};
   };
   peer_watch_config cfg;
   std::function<std::vector<node_row>()> nodes;
@@ -94,6 +102,18 @@ void drop(watcher* self, watcher_state::link& l) {
     self->demonitor(l.handle.address());
   l.handle = nullptr;
   l.failed_in_a_row = 0;
+  l.connecting = false;
+  ++l.generation;
+}
+
+// After `failures` failed connects in a row, the next waits this long: the
+// interval doubled per failure, at most 30 s.
+std::chrono::milliseconds connect_backoff(std::chrono::milliseconds interval,
+                                          int failures) {
+  auto wait = interval;
+  for (int i = 1; i < failures && wait < std::chrono::seconds(30); ++i)
+    wait *= 2;
+  return std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(30));
 }
 
 void ping(watcher* self, const std::string& id) {
@@ -146,19 +166,31 @@ void connect(watcher* self, const std::string& id) {
     return;
   }
   l.connecting = true;
-  auto address = l.address;
+  auto generation = l.generation;
+  auto interval = self->state.cfg.interval;
+  // The link as it was when this connect was asked; null when it was
+  // dropped or gone since.
+  auto current = [self, id, generation]() -> watcher_state::link* {
+    auto i = self->state.links.find(id);
+    if (i == self->state.links.end() || i->second.generation != generation)
+      return nullptr;
+    return &i->second;
+  };
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, caf::timespan{self->state.cfg.timeout}, caf::connect_atom_v,
                 hp->first, hp->second)
       .then(
-          [self, id, address](caf::node_id&, caf::strong_actor_ptr& ptr,
-                              std::set<std::string>&) {
-            auto i = self->state.links.find(id);
-            if (i == self->state.links.end() || i->second.address != address)
-              return; // gone or moved meanwhile
-            auto& l = i->second;
-            l.connecting = false;
+          [self, id, current, interval](caf::node_id&,
+                                        caf::strong_actor_ptr& ptr,
+                                        std::set<std::string>&) {
+            auto* l = current();
+            if (l == nullptr)
+              return;
+            l->connecting = false;
             if (!ptr) {
+              l->next_connect =
+                  std::chrono::steady_clock::now() +
+                  connect_backoff(interval, ++l->connects_failed_in_a_row);
               self->state.table->update(id, [](peer_state& p) {
                 p.reachable = false;
                 ++p.connects_failed;
@@ -166,17 +198,22 @@ void connect(watcher* self, const std::string& id) {
               });
               return;
             }
-            l.handle = caf::actor_cast<region_actor>(ptr);
-            l.failed_in_a_row = 0;
-            self->monitor(l.handle);
+            l->handle = caf::actor_cast<region_actor>(ptr);
+            l->failed_in_a_row = 0;
+            l->connects_failed_in_a_row = 0;
+            self->monitor(l->handle);
             self->state.table->update(
                 id, [](peer_state& p) { p.connected = true; });
             ping(self, id);
           },
-          [self, id, address](caf::error& err) {
-            auto i = self->state.links.find(id);
-            if (i != self->state.links.end() && i->second.address == address)
-              i->second.connecting = false;
+          [self, id, current, interval](caf::error& err) {
+            if (auto* l = current()) {
+              // The middleman may still be at it: the next try waits.
+              l->connecting = false;
+              l->next_connect =
+                  std::chrono::steady_clock::now() +
+                  connect_backoff(interval, ++l->connects_failed_in_a_row);
+            }
             auto why = "connect: " + self->system().render(err);
             self->state.table->update(id, [&](peer_state& p) {
               p.reachable = false;
@@ -218,7 +255,8 @@ void round(watcher* self) {
     auto& l = st.links[id];
     if (l.handle)
       ping(self, id);
-    else if (!l.connecting)
+    else if (!l.connecting &&
+             std::chrono::steady_clock::now() >= l.next_connect)
       connect(self, id);
   }
 }
@@ -247,6 +285,10 @@ caf::behavior peer_watcher(watcher* self, peer_watch_config cfg,
   self->send(self, atom::tick_v);
   return {
       [self](atom::tick) {
+        // Only the watcher's own ticks: the middleman lets any peer
+        // message any actor it learned of.
+        if (self->current_sender() != self->ctrl())
+          return;
         round(self);
         self->delayed_send(self, self->state.cfg.interval, atom::tick_v);
       },

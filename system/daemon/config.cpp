@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 #include <CLI/CLI.hpp>
@@ -362,11 +363,15 @@ bool ip_and_port(const std::string& text) {
   if (port == 0 || port > 65535)
     return false;
   auto host = text.substr(0, colon);
-  unsigned char buf[sizeof(struct in6_addr)];
+  // Not a wildcard: the address is also what the other nodes dial.
+  unsigned char buf[sizeof(struct in6_addr)] = {};
+  unsigned char any[sizeof(struct in6_addr)] = {};
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     return ::inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(),
-                       buf) == 1;
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1;
+                       buf) == 1 &&
+           std::memcmp(buf, any, sizeof(struct in6_addr)) != 0;
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 &&
+         std::memcmp(buf, any, sizeof(struct in_addr)) != 0;
 }
 
 void add_security_flags(CLI::App& app, daemon_config& cfg) {
@@ -481,10 +486,11 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --node-id must be 1-64 of A-Z a-z 0-9 . _ "
                          "-\n"};
-  if (!plain_id(cfg.cluster_schema) ||
+  // PostgreSQL keeps 63 bytes of a name.
+  if (!plain_id(cfg.cluster_schema) || cfg.cluster_schema.size() > 63 ||
       cfg.cluster_schema.find_first_of(".-") != std::string::npos)
     return parse_outcome{std::nullopt, 2,
-                         "omsd: --cluster-schema must be 1-64 of A-Z a-z 0-9 "
+                         "omsd: --cluster-schema must be 1-63 of A-Z a-z 0-9 "
                          "_\n"};
   if (!cfg.cluster_listen.empty()) {
     if (cfg.cluster.empty())
@@ -493,7 +499,8 @@ parse_outcome parse_args(int argc, char** argv) {
     if (!ip_and_port(cfg.cluster_listen))
       return parse_outcome{std::nullopt, 2,
                            "omsd: --cluster-listen must be IP:PORT (an IPv4 "
-                           "address, or an IPv6 one in brackets, and a port "
+                           "address, or an IPv6 one in brackets, not a "
+                           "wildcard: the other nodes dial it; and a port "
                            "1-65535)\n"};
   }
   if (cfg.lease_ttl < std::chrono::milliseconds(300) ||

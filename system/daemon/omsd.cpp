@@ -358,10 +358,10 @@ cluster::membership::change_handler log_lease_changes() {
 
 // The node's membership of the cluster, holding its share of the leases,
 // if omsd is a cluster node.
-caf::expected<std::unique_ptr<cluster::membership>>
+caf::expected<std::shared_ptr<cluster::membership>>
 join_cluster(const daemon_config& cfg) {
   if (cfg.cluster.empty())
-    return std::unique_ptr<cluster::membership>{};
+    return std::shared_ptr<cluster::membership>{};
   cluster::membership_config mc;
   mc.conninfo = cfg.cluster;
   mc.schema = cfg.cluster_schema;
@@ -371,7 +371,7 @@ join_cluster(const daemon_config& cfg) {
   mc.address = cfg.cluster_listen;
   mc.ttl = cfg.lease_ttl;
   try {
-    auto m = std::make_unique<cluster::membership>(mc, log_lease_changes());
+    auto m = std::make_shared<cluster::membership>(mc, log_lease_changes());
     m->start();
     auto v = m->view();
     log::info("cluster.joined",
@@ -396,16 +396,20 @@ struct region_link {
   void stop(caf::actor_system& sys) {
     if (!region)
       return;
-    sys.middleman().unpublish(region, 0);
+    // No unpublish: it waits for the middleman, which may be stuck in a
+    // connect to a host that drops packets; the port closes when the
+    // actor system ends.
     caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
     region = nullptr;
   }
 };
 
-caf::expected<region_link> open_region(caf::actor_system& sys,
-                                       const daemon_config& cfg,
-                                       const cluster::membership& m) {
+// The region's and the watcher's functions keep `m` alive: the actors may
+// run them after omsd let go of it.
+caf::expected<region_link>
+open_region(caf::actor_system& sys, const daemon_config& cfg,
+            std::shared_ptr<const cluster::membership> m) {
   region_link link;
   if (cfg.cluster_listen.empty())
     return link;
@@ -413,9 +417,9 @@ caf::expected<region_link> open_region(caf::actor_system& sys,
   if (!hp)
     return make_error(errc::validation_failed,
                       "--cluster-listen: not IP:PORT: " + cfg.cluster_listen);
-  auto owned = [&m] {
+  auto owned = [m] {
     uint64_t valid = 0;
-    for (auto& entry : m.view().valid_for_ms)
+    for (auto& entry : m->view().valid_for_ms)
       valid += entry.second > 0 ? 1 : 0;
     return valid;
   };
@@ -435,11 +439,17 @@ caf::expected<region_link> open_region(caf::actor_system& sys,
   pw.node = cfg.node_id;
   pw.interval = cfg.lease_ttl / 3;
   pw.timeout = cfg.lease_ttl / 3;
-  // The nodes registered, as the lease keeper's last tick read them: a
-  // dead one too (it stays in the table until it starts again), so that
-  // what is known of its region shows.
-  auto registered = [&m] {
-    return m.view().table.nodes;
+  // The nodes registered, as the lease keeper's last tick read them, that
+  // heartbeat within the last ten TTLs: one that died shows unreachable
+  // for a while, then is watched no more (a node that died stays in the
+  // table until it starts again).
+  auto registered = [m] {
+    auto v = m->view();
+    std::vector<cluster::node_row> recent;
+    for (auto& n : v.table.nodes)
+      if (v.table.now_ms - n.heartbeat_ms <= 10 * v.ttl.count())
+        recent.push_back(n);
+    return recent;
   };
   link.watcher = cluster::spawn_peer_watcher(sys, pw, registered, link.peers);
   log::info("cluster.region", {{"listen", cfg.cluster_listen}});
@@ -608,7 +618,7 @@ int main(int argc, char** argv) {
   }
   region_link region;
   if (*membership) {
-    auto opened = open_region(sys, cfg, **membership);
+    auto opened = open_region(sys, cfg, *membership);
     if (!opened) {
       hooks.stop();
       oms->shutdown();
@@ -661,8 +671,14 @@ int main(int argc, char** argv) {
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
   // Handed back at once, so the others take the shards at their next tick.
   region.stop(sys);
-  if (*membership)
-    (*membership)->stop();
+  if (*membership && !(*membership)->stop(2 * cfg.lease_ttl)) {
+    // Its keeper is stuck on a dead link: the leases run out within the
+    // TTL by themselves. The membership is left as it is (its thread may
+    // still wake), not destroyed under it.
+    log::warn("cluster.stop_stuck",
+              {{"wait", format_duration(2 * cfg.lease_ttl)}});
+    new std::shared_ptr<cluster::membership>(std::move(*membership));
+  }
   // Then the deliveries (one under way is made again after a restart); the
   // last cursors are journaled before the journal stops.
   hooks.stop();

@@ -9,9 +9,11 @@ Prints the port it listens on (one line), then serves until SIGTERM.
   SIGUSR1  cut: every connection is reset and new ones are refused (the
            listening socket closes), as when the server's host is
            unreachable;
-  SIGUSR2  freeze: connections stay open but no byte moves either way, and
-           new ones are accepted and hang, as a partition that drops
-           packets;
+  SIGUSR2  freeze: connections stay open but no byte is passed on either
+           way, and new ones are accepted and hang: as a server (or a
+           pooler before it) that stopped answering. The proxy's own TCP
+           still acknowledges, so TCP timeouts do not fire: only the
+           caller's own deadlines help;
   SIGHUP   heal: listening again on the same port, bytes moving again.
 """
 import asyncio

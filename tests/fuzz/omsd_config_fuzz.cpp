@@ -50,7 +50,7 @@ void check_config(const daemon_config& c) {
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                      "0123456789._-") == std::string::npos,
              "a node id is plain");
-  FUZZ_CHECK(!c.cluster_schema.empty() && c.cluster_schema.size() <= 64 &&
+  FUZZ_CHECK(!c.cluster_schema.empty() && c.cluster_schema.size() <= 63 &&
                  c.cluster_schema.find_first_not_of(
                      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                      "0123456789_") == std::string::npos,
