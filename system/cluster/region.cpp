@@ -52,18 +52,26 @@ split_host_port(const std::string& address) {
   return std::make_pair(host, static_cast<uint16_t>(port));
 }
 
+namespace {
+
+region_actor::behavior_type region(region_actor::pointer, std::string node,
+                                   std::function<uint64_t()> owned) {
+  return {
+      [node, owned](atom::ping,
+                    const std::string&) -> caf::result<std::string, uint64_t> {
+        return {node, owned()};
+      },
+  };
+}
+
+} // namespace
+
 region_actor spawn_region(caf::actor_system& sys, std::string node,
                           std::function<uint64_t()> owned) {
-  return sys.spawn([node = std::move(node), owned = std::move(owned)](
-                       region_actor::pointer) -> region_actor::behavior_type {
-    return {
-        [node,
-         owned](atom::ping,
-                const std::string&) -> caf::result<std::string, uint64_t> {
-          return {node, owned()};
-        },
-    };
-  });
+  // A function with arguments, not a lambda with none: CAF 0.17 spawns the
+  // latter by dereferencing an empty pointer to its (empty) arguments,
+  // which UBSan reports.
+  return sys.spawn(region, std::move(node), std::move(owned));
 }
 
 namespace {
