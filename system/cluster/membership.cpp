@@ -1,6 +1,8 @@
 #include "system/cluster/membership.hpp"
 
+#include <optional>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 namespace oms::cluster {
@@ -41,12 +43,36 @@ membership::~membership() {
   }
 }
 
+void membership::refuse_a_live_twin() {
+  auto heartbeat_of_mine = [this]() -> std::optional<node_row> {
+    for (auto& n : table_->nodes())
+      if (n.id == cfg_.node)
+        return n;
+    return std::nullopt;
+  };
+  auto first = heartbeat_of_mine();
+  if (!first || table_->now_ms() - first->heartbeat_ms > cfg_.ttl.count())
+    return;
+  // A heartbeat of this id within the TTL: this node's earlier life (killed
+  // a moment ago), or another node started with the same id. Only the
+  // latter heartbeats again.
+  std::this_thread::sleep_for(cfg_.ttl + cfg_.ttl / 3);
+  auto second = heartbeat_of_mine();
+  if (second && second->heartbeat_ms > first->heartbeat_ms)
+    throw std::runtime_error(
+        "another node with the id " + cfg_.node + " is live (at " +
+        (second->http.empty() ? std::string{"an unknown address"}
+                              : second->http) +
+        "): each node of a cluster needs an id of its own");
+}
+
 void membership::start() {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (thread_.joinable() || stopping_)
       return;
   }
+  refuse_a_live_twin();
   tick_and_publish();
   thread_ = std::thread{[this] {
     auto period = cfg_.ttl / 3;

@@ -80,7 +80,11 @@ class membership {
   membership& operator=(const membership&) = delete;
 
   /// Ticks once on the caller's thread (so that a node starts holding its
-  /// share), then every ttl / 3 on a thread of its own.
+  /// share), then every ttl / 3 on a thread of its own. First, if a node
+  /// with this id heartbeat within the TTL, waits a TTL and a tick to see
+  /// whether it still does: throws std::runtime_error if so (two nodes
+  /// with one id would take each other's leases as their own), and goes on
+  /// if it was this node's earlier life.
   void start();
 
   /// Stops ticking, hands every lease back and leaves the node table (the
@@ -98,6 +102,7 @@ class membership {
 
  private:
   void tick_and_publish();
+  void refuse_a_live_twin();
   void publish(const keeper_changes& changes, bool stopping);
 
   membership_config cfg_;

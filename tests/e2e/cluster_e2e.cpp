@@ -274,6 +274,20 @@ TEST_CASE("e2e cluster: three nodes share the shards, a killed node's move "
       },
       limit));
 
+  // A second node started with a live node's id is refused (it would take
+  // that node's leases as its own), and the cluster is as it was.
+  std::string twin;
+  try {
+    node again{c.args("n2", "")};
+  } catch (const std::runtime_error& e) {
+    twin = e.what();
+  }
+  INFO(twin);
+  CHECK(twin.find("omsd exited at start with status 2") != std::string::npos);
+  CHECK(twin.find("another node with the id n2 is live (at " + n2.url() +
+                  ")") != std::string::npos);
+  REQUIRE(eventually([&] { return settled(n1, thirds); }, limit));
+
   // Killed: the survivors take n1's shards, each with a new epoch.
   n1.kill9();
   std::map<std::string, int> halves{{"n2", 6}, {"n3", 6}};
