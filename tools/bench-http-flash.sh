@@ -20,9 +20,9 @@ cleanup() {
 }
 trap cleanup EXIT
 token=bench-http-flash-admin-token
-url="http://127.0.0.1:$port"
 start_omsd "$omsd" "$load" "$port" "$dir/data" "$token" "$dir/omsd.log" ||
   { cat "$dir/omsd.log"; exit 1; }
+url="http://127.0.0.1:$port" # start_omsd may have moved to another port
 
 bad=0
 # Prints field $2 of the JSON line $1 (a number, or true/false).

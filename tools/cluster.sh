@@ -31,14 +31,21 @@ usage() {
 conninfo() { echo "host=$dir/pg port=$(cat "$dir/pg.port") user=oms dbname=postgres"; }
 node_port() { cat "$dir/n$1/port"; }
 node_pid() { cat "$dir/n$1/pid" 2>/dev/null || true; }
-# Running (or stopped by SIGSTOP): not gone, not a zombie nobody reaped,
-# and still the omsd this cluster started (a pid is reused once it is gone).
-alive() {
+# Node I's process runs (or is stopped by SIGSTOP): not gone, and not a
+# zombie nobody reaped.
+running() {
   local p state
   p=$(node_pid "$1")
   [[ "$p" =~ ^[0-9]+$ ]] || return 1
-  state=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) && [ "$state" != Z ] || return 1
-  tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q -- "--node-id n$1 "
+  state=$(awk '{ print $3 }' "/proc/$p/stat" 2>/dev/null) && [ "$state" != Z ]
+}
+
+# running, and still the omsd this cluster started (a pid is reused once
+# it is gone). Not right after the start: until the child has exec'd omsd,
+# its command line is the shell's.
+alive() {
+  running "$1" || return 1
+  tr '\0' ' ' <"/proc/$(node_pid "$1")/cmdline" 2>/dev/null | grep -q -- "--node-id n$1 "
 }
 
 # Sends SIGNAL to node I if it is still the omsd this cluster started.
@@ -62,7 +69,7 @@ start_node() {
   echo $! >"$dir/n$i/pid"
   for _ in $(seq 300); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
-    alive "$i" || break
+    running "$i" || break
     sleep 0.1
   done
   echo "cluster: node n$i did not become ready; its log:" >&2

@@ -34,6 +34,7 @@ acks="$dir/acks.log"
 start() {
   start_omsd "$omsd" "$load" "$port" "$dir/data" "$token" "$dir/omsd.log" ||
     { tail -n 5 "$dir/omsd.log"; return 1; }
+  url="http://127.0.0.1:$port" # start_omsd may have moved to another port
 }
 bad=0
 for i in $(seq 1 "$cycles"); do

@@ -38,16 +38,32 @@ run_and_exit() {
 
 # Starts omsd on PORT with DATA_DIR and the admin TOKEN, its output appended
 # to LOG, sets pid to its process id and waits (at most 30 s) until LOAD
-# (oms-http-load) finds it ready; returns 1 when it never was.
+# (oms-http-load) finds it ready; returns 1 when it never was, or exited.
+# If another process took PORT since it was found free (omsd exits: address
+# already in use), it starts again on another free port, at most 5 times,
+# and sets the caller's `port` to the one it serves on: read it after.
 #   start_omsd OMSD LOAD PORT DATA_DIR TOKEN LOG   (OMSD_ARGS: more flags)
 start_omsd() {
-  local omsd=$1 load=$2 port=$3 data=$4 token=$5 log=$6
-  # shellcheck disable=SC2086 # OMSD_ARGS: extra flags, split on spaces
-  "$omsd" --port "$port" --data-dir "$data" --admin-token "$token" \
-    --log-level warn ${OMSD_ARGS:-} >>"$log" 2>&1 &
-  # shellcheck disable=SC2034 # the caller's
-  pid=$!
-  "$load" wait --url "http://127.0.0.1:$port" --seconds 30
+  local omsd=$1 load=$2 data=$4 token=$5 log=$6 try second
+  port=$3
+  for try in 1 2 3 4 5; do
+    local mark
+    mark=$({ wc -c <"$log"; } 2>/dev/null || echo 0)
+    # shellcheck disable=SC2086 # OMSD_ARGS: extra flags, split on spaces
+    "$omsd" --port "$port" --data-dir "$data" --admin-token "$token" \
+      --log-level warn ${OMSD_ARGS:-} >>"$log" 2>&1 &
+    # shellcheck disable=SC2034 # the caller's
+    pid=$!
+    for second in $(seq 30); do
+      "$load" wait --url "http://127.0.0.1:$port" --seconds 1 >/dev/null 2>&1 && return 0
+      kill -0 "$pid" 2>/dev/null || break
+    done
+    kill -0 "$pid" 2>/dev/null && return 1 # up, never ready
+    tail -c +"$((mark + 1))" "$log" | grep -q "Address already in use" || return 1
+    echo "port $port was taken before omsd bound it (try $try); another" >&2
+    port=$(free_port)
+  done
+  return 1
 }
 
 # Sleeps 0.3 .. 1.5 s, drawn at random: the traffic before a SIGKILL.

@@ -71,6 +71,7 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   lifetime=$((lifetime + 1))
   start_omsd "$omsd" "$load" "$port" "$dir/data" "$token" "$out/omsd.log" ||
     { echo "lifetime $lifetime: omsd did not start"; tail -n 5 "$out/omsd.log"; bad=$((bad + 1)); break; }
+  url="http://127.0.0.1:$port" # start_omsd may have moved to another port
   until_restart=$(( $(date +%s) + restart_every ))
   [ "$until_restart" -gt "$deadline" ] && until_restart=$deadline
   run_for=$(( until_restart - $(date +%s) ))
