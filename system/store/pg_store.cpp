@@ -342,14 +342,8 @@ caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
     // The connection may be gone, and with a lost answer to COMMIT the
     // batch may have landed all the same. The lock went with the session:
     // a new one takes it again, or fails naming who has it now.
-    what = "the connection was lost (" + what + ")";
-    try {
-      conn_->disconnect();
-      connect();
-    } catch (const std::exception& again) {
-      return failure("cannot commit: " + what +
-                     "; reconnecting failed: " + again.what());
-    }
+    if (auto failed = reconnect(what))
+      return *failed;
   }
   if (last_seq_ == before)
     return failure("cannot commit: " + what);
@@ -375,20 +369,26 @@ caf::error pg_store::settle_shared(const std::vector<event>& events,
   // before they are reserved, and a transaction that failed on a live
   // connection was rolled back).
   if (!conn_->is_open()) {
-    what = "the connection was lost (" + what + ")";
-    try {
-      conn_->disconnect();
-      connect();
-    } catch (const std::exception& again) {
-      return failure("cannot commit: " + what +
-                     "; reconnecting failed: " + again.what());
-    }
+    if (auto failed = reconnect(what))
+      return *failed;
     if (reserved_ && holds(*this, events, *reserved_ + 1)) {
       last_seq_ = std::max(last_seq_, *reserved_ + events.size());
       return caf::none; // committed; only the answer was lost
     }
   }
   return failure("cannot commit: " + what);
+}
+
+std::optional<caf::error> pg_store::reconnect(std::string& what) {
+  what = "the connection was lost (" + what + ")";
+  try {
+    conn_->disconnect();
+    connect();
+  } catch (const std::exception& again) {
+    return failure("cannot commit: " + what +
+                   "; reconnecting failed: " + again.what());
+  }
+  return std::nullopt;
 }
 
 void pg_store::connect() {

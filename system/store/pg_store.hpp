@@ -87,6 +87,10 @@ class pg_store : public sql_store {
   caf::error settle(const std::vector<event>& events, uint64_t before,
                     std::string what);
 
+  /// After a commit met a lost connection (`what` says how, and is made to
+  /// say so): a new session, or the commit's failure if none can be had.
+  std::optional<caf::error> reconnect(std::string& what);
+
   /// settle() for a shared writer: from the numbers the commit reserved.
   caf::error settle_shared(const std::vector<event>& events, std::string what);
 

@@ -176,6 +176,16 @@ class pg_link {
   int port_ = 0;
 };
 
+// The PostgreSQL that OMS_TEST_PG names for the leases, or null (saying so:
+// the test is skipped).
+const char* lease_server() {
+  auto info = std::getenv("OMS_TEST_PG");
+  if (info == nullptr)
+    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL for the leases (run "
+            "under tools/with-postgres.sh)");
+  return info;
+}
+
 // A series of omsd's /metrics ("" if absent).
 std::string metric(const node& d, const std::string& name) {
   auto text = http_client{d.url(), ""}.get("/metrics").body;
@@ -231,12 +241,9 @@ TEST_CASE("e2e cluster: --cluster needs --node-id, and bad cluster settings "
 TEST_CASE("e2e cluster: three nodes share the shards, a killed node's move "
           "with new epochs, a frozen node loses its leases and takes its "
           "share again, a stopped node hands back at once") {
-  auto info = std::getenv("OMS_TEST_PG");
-  if (info == nullptr) {
-    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL for the leases (run "
-            "under tools/with-postgres.sh)");
+  auto info = lease_server();
+  if (info == nullptr)
     return;
-  }
   cluster_fixture c{info};
   auto& n1 = c.start("n1");
   auto& n2 = c.start("n2");
@@ -348,12 +355,9 @@ TEST_CASE("e2e cluster: a node cut from PostgreSQL, or frozen on its link, "
           "stops counting on its leases within the TTL and the other takes "
           "them, it takes its share again once healed, and sessions "
           "PostgreSQL ended are opened again") {
-  auto info = std::getenv("OMS_TEST_PG");
-  if (info == nullptr) {
-    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL for the leases (run "
-            "under tools/with-postgres.sh)");
+  auto info = lease_server();
+  if (info == nullptr)
     return;
-  }
   cluster_fixture c{info};
   pg_link link{info};
   auto& n1 = c.start("n1", link.conninfo());
@@ -436,12 +440,9 @@ TEST_CASE("e2e cluster: a node cut from PostgreSQL, or frozen on its link, "
 TEST_CASE("e2e cluster: each node reaches the others' regions through CAF's "
           "middleman, notices a frozen or a killed one, and reaches it "
           "again once it is back") {
-  auto info = std::getenv("OMS_TEST_PG");
-  if (info == nullptr) {
-    MESSAGE("OMS_TEST_PG is not set: no PostgreSQL for the leases (run "
-            "under tools/with-postgres.sh)");
+  auto info = lease_server();
+  if (info == nullptr)
     return;
-  }
   cluster_fixture c{info};
   auto with_region = [&](const std::string& id) {
     auto args = c.args(id, "");
