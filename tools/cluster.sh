@@ -55,22 +55,32 @@ signal_pid() {
 }
 nodes() { cat "$dir/nodes"; }
 
-# Starts node I (its port, data dir and flags as recorded) and waits at most
-# 30 s for its /readyz.
+# Starts node I (its ports, data dir and flags as recorded) and waits at
+# most 30 s for its /readyz. A port found free can be taken by another
+# process before omsd binds it: then the node gets new ones (at most 5
+# tries), recorded for the other commands.
 start_node() {
-  local i=$1 port flags
-  port=$(node_port "$i")
+  local i=$1 port flags try mark
   mapfile -t flags <"$dir/flags"
-  "$omsd" --port "$port" --data-dir "$dir/n$i" --admin-token-file "$dir/admin.token" \
-    --store postgres --postgres "$(conninfo)" --postgres-schema "node_n$i" \
-    --cluster "$(conninfo)" --node-id "n$i" --store-check off \
-    --cluster-listen "127.0.0.1:$(cat "$dir/n$i/region")" "${flags[@]}" \
-    >>"$dir/n$i/omsd.log" 2>&1 &
-  echo $! >"$dir/n$i/pid"
-  for _ in $(seq 300); do
-    curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
-    running "$i" || break
-    sleep 0.1
+  for try in 1 2 3 4 5; do
+    port=$(node_port "$i")
+    mark=$({ wc -c <"$dir/n$i/omsd.log"; } 2>/dev/null || echo 0)
+    "$omsd" --port "$port" --data-dir "$dir/n$i" --admin-token-file "$dir/admin.token" \
+      --store postgres --postgres "$(conninfo)" --postgres-schema "node_n$i" \
+      --cluster "$(conninfo)" --node-id "n$i" --store-check off \
+      --cluster-listen "127.0.0.1:$(cat "$dir/n$i/region")" "${flags[@]}" \
+      >>"$dir/n$i/omsd.log" 2>&1 &
+    echo $! >"$dir/n$i/pid"
+    for _ in $(seq 300); do
+      curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && return 0
+      running "$i" || break
+      sleep 0.1
+    done
+    running "$i" && break # up, never ready
+    tail -c +"$((mark + 1))" "$dir/n$i/omsd.log" | grep -q "Address already in use\|cannot_open_port" || break
+    echo "cluster: a port of n$i was taken before it bound it (try $try); others" >&2
+    free_port >"$dir/n$i/port"
+    free_port >"$dir/n$i/region"
   done
   echo "cluster: node n$i did not become ready; its log:" >&2
   tail -n 20 "$dir/n$i/omsd.log" >&2

@@ -61,6 +61,7 @@ keeper_changes lease_keeper::tick() {
       }
       changes.lost.push_back(i->first);
       valid_until_.erase(i->first);
+      held_since_.erase(i->first);
       i = owned_.erase(i);
     }
   });
@@ -73,6 +74,7 @@ keeper_changes lease_keeper::tick() {
       }
       changes.lost.push_back(i->first);
       valid_until_.erase(i->first);
+      held_since_.erase(i->first);
       i = owned_.erase(i);
     }
   }
@@ -110,6 +112,7 @@ keeper_changes lease_keeper::tick() {
       if (auto i = owned_.find(shard); i != owned_.end())
         giving.insert(*i);
     if (!giving.empty()) {
+      handing_back(giving);
       bool given = attempt(changes, "release",
                            [&] { backend_.release_all(cfg_.node, giving); });
       for (auto& entry : giving) {
@@ -119,6 +122,7 @@ keeper_changes lease_keeper::tick() {
         changes.lost.push_back(entry.first);
         owned_.erase(entry.first);
         valid_until_.erase(entry.first);
+        held_since_.erase(entry.first);
       }
     }
     // Taken in one statement, skipping what a fenced commit holds.
@@ -129,6 +133,7 @@ keeper_changes lease_keeper::tick() {
              backend_.acquire_all(plan.take, cfg_.node, cfg_.ttl)) {
           owned_[shard] = epoch;
           valid_until_[shard] = asked + counted_ms();
+          held_since_[shard] = asked;
           changes.gained[shard] = epoch;
           if (auto* l = seen_lease(shard))
             *l = lease{shard, cfg_.node, epoch, now + cfg_.ttl.count()};
@@ -147,6 +152,7 @@ keeper_changes lease_keeper::stop() {
   // Handed back in one statement, unless the last tick could not reach
   // the table: then the leases run out by themselves, and a stop does not
   // wait on a connection that is gone.
+  handing_back(owned_);
   if (!owned_.empty() && !last_tick_failed_)
     attempt(changes, "release",
             [&] { backend_.release_all(cfg_.node, owned_); });
@@ -154,9 +160,23 @@ keeper_changes lease_keeper::stop() {
     changes.lost.push_back(entry.first);
   owned_.clear();
   valid_until_.clear();
+  held_since_.clear();
   if (!last_tick_failed_)
     attempt(changes, "leave", [&] { backend_.leave(cfg_.node); });
   return changes;
+}
+
+void lease_keeper::handing_back(const std::map<uint32_t, int64_t>& held) {
+  auto at = local_now();
+  if (cfg_.on_handback && !held.empty())
+    cfg_.on_handback(held, at);
+  for (auto& entry : held)
+    handbacks_.push_back(handback{entry.first, entry.second, at});
+  if (handbacks_.size() > handbacks_kept)
+    handbacks_.erase(
+        handbacks_.begin(),
+        handbacks_.begin() +
+            static_cast<std::ptrdiff_t>(handbacks_.size() - handbacks_kept));
 }
 
 int64_t lease_keeper::counted_ms() const {

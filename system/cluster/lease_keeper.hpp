@@ -36,6 +36,11 @@ struct keeper_config {
   /// shards' leases have run out by then too, and the survivors' fair share
   /// grows to take them.
   std::chrono::milliseconds node_timeout{3000};
+  /// Called with each hand-back (shard -> epoch, and the local time the
+  /// node stopped counting on them) just before the table is asked: what
+  /// it records (omsd logs it) is written before another node can take
+  /// the shards, even if this node dies right after.
+  std::function<void(const std::map<uint32_t, int64_t>&, int64_t)> on_handback;
   /// The node's own monotonic clock, in ms (empty: std::chrono's
   /// steady_clock). It bounds how long the node may count on a lease it
   /// could not renew: never longer than the TTL from when it last sent a
@@ -84,6 +89,22 @@ class lease_keeper {
     return valid_until_;
   }
 
+  /// By the local clock, when the node sent the take of each held shard:
+  /// it counts on the shard from then until valid_until (so one node's
+  /// hold of a shard never overlaps another's, on one clock).
+  const std::map<uint32_t, int64_t>& held_since() const { return held_since_; }
+
+  /// A lease the node handed back, and when (by the local clock) it
+  /// stopped counting on it: just before it asked the table.
+  struct handback {
+    uint32_t shard = 0;
+    int64_t epoch = 0;
+    int64_t at = 0;
+  };
+  /// The last hand-backs (at most handbacks_kept), oldest first.
+  const std::vector<handback>& handbacks() const { return handbacks_; }
+  static constexpr size_t handbacks_kept = 1024;
+
   /// The local clock now.
   int64_t local_now() const;
 
@@ -105,11 +126,16 @@ class lease_keeper {
   keeper_config cfg_;
   std::map<uint32_t, int64_t> owned_;
   std::map<uint32_t, int64_t> valid_until_;
+  std::map<uint32_t, int64_t> held_since_;
+  std::vector<handback> handbacks_;
   table_view seen_;
   bool last_tick_failed_ = false;
 
   /// How long past sending a take or renewal the node counts on it.
   int64_t counted_ms() const;
+
+  /// Records that the node stops counting on `held` now.
+  void handing_back(const std::map<uint32_t, int64_t>& held);
 };
 
 } // namespace oms::cluster

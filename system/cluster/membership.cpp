@@ -28,6 +28,7 @@ membership::membership(membership_config cfg, change_handler on_change)
   kc.node = cfg_.node;
   kc.address = cfg_.address;
   kc.http = cfg_.http;
+  kc.on_handback = cfg_.on_handback;
   kc.ttl = cfg_.ttl;
   kc.node_timeout = cfg_.ttl;
   keeper_ = std::make_unique<lease_keeper>(*table_, kc);
@@ -124,6 +125,8 @@ void membership::publish(const keeper_changes& changes, bool stopping) {
     std::lock_guard<std::mutex> guard{mtx_};
     view_.owned = keeper_->owned();
     valid_until_ = keeper_->valid_until();
+    held_since_ = keeper_->held_since();
+    view_.handbacks = keeper_->handbacks();
     view_.table = keeper_->seen();
     view_.last_tick = std::chrono::steady_clock::now();
     view_.last_tick_clean = changes.errors.empty();
@@ -144,8 +147,12 @@ membership_view membership::view() const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto copy = view_;
   auto now = keeper_->local_now();
-  for (auto& [shard, until] : valid_until_)
+  for (auto& [shard, until] : valid_until_) {
     copy.valid_for_ms[shard] = until - now;
+    auto since = held_since_.find(shard);
+    copy.hold_monotonic_ms[shard] = {
+        since != held_since_.end() ? since->second : until, until};
+  }
   return copy;
 }
 

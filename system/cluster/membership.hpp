@@ -35,6 +35,8 @@ struct membership_config {
   std::string address;
   std::string http;
   std::chrono::milliseconds ttl{3000};
+  /// keeper_config::on_handback.
+  std::function<void(const std::map<uint32_t, int64_t>&, int64_t)> on_handback;
 };
 
 /// What a node knows of the cluster, as of its last tick.
@@ -48,6 +50,13 @@ struct membership_view {
   /// (lease_keeper::valid_until; 0 or less: lapsed, not to be counted on
   /// until the next tick renews it).
   std::map<uint32_t, int64_t> valid_for_ms;
+  /// For each: the node's hold as two instants of its monotonic clock (on
+  /// Linux one clock for every process of a machine, so the holds of
+  /// nodes on one machine can be compared): from the take sent, until its
+  /// validity ends.
+  std::map<uint32_t, std::pair<int64_t, int64_t>> hold_monotonic_ms;
+  /// The last leases handed back, and when (lease_keeper::handbacks).
+  std::vector<lease_keeper::handback> handbacks;
   /// The table as the last tick that read it saw it (keeper::seen()).
   lease_keeper::table_view table;
   /// When that tick ended (steady clock); none before the first.
@@ -115,6 +124,7 @@ class membership {
   bool finished_ = false; // the keeper's thread has handed back and ends
   membership_view view_;
   std::map<uint32_t, int64_t> valid_until_;
+  std::map<uint32_t, int64_t> held_since_;
   std::thread thread_;
 };
 

@@ -84,9 +84,12 @@ void api::impl::cluster_status(const call_ptr& c) {
       ++held_by[l.owner];
   json owned = json::array();
   for (auto& [shard, epoch] : v.owned)
-    owned.push_back({{"shard", shard},
-                     {"epoch", epoch},
-                     {"validForMs", v.valid_for_ms[shard]}});
+    owned.push_back(
+        {{"shard", shard},
+         {"epoch", epoch},
+         {"validForMs", v.valid_for_ms[shard]},
+         {"heldSinceMonotonicMs", v.hold_monotonic_ms[shard].first},
+         {"validUntilMonotonicMs", v.hold_monotonic_ms[shard].second}});
   std::map<std::string, cluster::peer_state> peers;
   if (opts.peers != nullptr)
     peers = opts.peers->snapshot();
@@ -116,6 +119,10 @@ void api::impl::cluster_status(const call_ptr& c) {
     }
     nodes.push_back(std::move(one));
   }
+  json handed_back = json::array();
+  for (auto& h : v.handbacks)
+    handed_back.push_back(
+        {{"shard", h.shard}, {"epoch", h.epoch}, {"atMonotonicMs", h.at}});
   json answer{
       {"node", v.node},
       {"shards", v.shards},
@@ -134,6 +141,7 @@ void api::impl::cluster_status(const call_ptr& c) {
         {"shardsGained", v.gained_total},
         {"shardsLost", v.lost_total},
         {"stopped", v.stopped}}},
+      {"handedBack", std::move(handed_back)},
   };
   if (now > 0)
     answer["tableReadAt"] = format_timestamp(now);

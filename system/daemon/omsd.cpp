@@ -370,6 +370,17 @@ join_cluster(const daemon_config& cfg) {
   mc.http = "http://" + cfg.listen + ":" + std::to_string(cfg.port);
   mc.address = cfg.cluster_listen;
   mc.ttl = cfg.lease_ttl;
+  // Written before the table is asked: a record of when this node stopped
+  // counting on each shard, even if it dies right after.
+  mc.on_handback = [](const std::map<uint32_t, int64_t>& held, int64_t at) {
+    std::string shards;
+    for (auto& [shard, epoch] : held)
+      shards += (shards.empty() ? "" : ",") + std::to_string(shard) + ":" +
+                std::to_string(epoch);
+    log::info("cluster.handing_back", {{"shards", shards},
+                                       {"count", uint64_t{held.size()}},
+                                       {"at_monotonic_ms", at}});
+  };
   try {
     auto m = std::make_shared<cluster::membership>(mc, log_lease_changes());
     m->start();
@@ -393,7 +404,7 @@ struct region_link {
   caf::actor watcher;
   std::shared_ptr<cluster::peer_table> peers;
 
-  void stop(caf::actor_system& sys) {
+  void stop() {
     if (!region)
       return;
     // No unpublish: it waits for the middleman, which may be stuck in a
@@ -640,7 +651,7 @@ int main(int argc, char** argv) {
                       },
                       stats.connections()};
   if (auto failed = server.listen(cfg.listen, cfg.port); !failed.empty()) {
-    region.stop(sys);
+    region.stop();
     hooks.stop();
     oms->shutdown();
     return fatal("cannot listen on " + cfg.listen + ":" +
@@ -670,7 +681,7 @@ int main(int argc, char** argv) {
                               {"in_flight", front.in_flight()}});
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
   // Handed back at once, so the others take the shards at their next tick.
-  region.stop(sys);
+  region.stop();
   if (*membership && !(*membership)->stop(2 * cfg.lease_ttl)) {
     // Its keeper is stuck on a dead link: the leases run out within the
     // TTL by themselves. The membership is left as it is (its thread may

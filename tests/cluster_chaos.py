@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Faults against a local cluster's leases, and the one property they must
+never break: two nodes never count on one shard at once.
+
+    tests/cluster_chaos.py OMSD [--nodes 3] [--seconds 20] [--seed N]
+                           [--shards 32] [--ttl 1s]
+
+Starts a cluster with tools/cluster.sh, then for SECONDS injects a random
+fault every 0.5-2 s into one node at a time: SIGKILL (started again 1-3 s
+later), SIGSTOP (SIGCONT 0.3-3 s later: often past the TTL), or SIGTERM
+(started again a moment later). Meanwhile it reads every running node's GET
+/v1/cluster every 100 ms and records each hold a node shows: shard, node,
+epoch, and the interval the node counts on it (heldSinceMonotonicMs ..
+validUntilMonotonicMs, one clock for every process of this machine), cut
+short where the node let go first: a hand-back (its view's handedBack, and
+the cluster.handing_back line it logs before asking the table, which a
+node killed right after still leaves), or a SIGTERM. Then it checks:
+  - no two holds of one shard overlap in time (by different nodes, or one
+    node's under two epochs);
+  - a shard's epochs only grow, from one hold to the next;
+  - once the faults stop, every shard is held again by a running node, as
+    every node sees it, within 30 s.
+Prints one JSON line (faults injected, polls, holds seen, violations) and
+exits 1 on any violation, 0 otherwise.
+"""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(ROOT, "tools", "cluster.sh")
+
+
+class Cluster:
+    def __init__(self, omsd, nodes, flags):
+        self.dir = tempfile.mktemp(prefix="oms-chaos-", dir="/tmp")
+        self.env = dict(os.environ, OMS_CLUSTER_DIR=self.dir, OMSD=omsd)
+        self.nodes = nodes
+        self.run("up", str(nodes), *flags)
+        with open(os.path.join(self.dir, "admin.token")) as f:
+            self.token = f.read().strip()
+        self.ports = {}
+        for i in range(1, nodes + 1):
+            with open(os.path.join(self.dir, "n%d" % i, "port")) as f:
+                self.ports[i] = int(f.read().strip())
+
+    def run(self, *args):
+        r = subprocess.run(["bash", SCRIPT, *args], env=self.env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True)
+        if r.returncode != 0:
+            sys.stderr.write(r.stdout)
+            raise RuntimeError("tools/cluster.sh %s failed (exit %d)" %
+                               (" ".join(args), r.returncode))
+
+    def view(self, i):
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/v1/cluster?leases=none" % self.ports[i],
+            headers={"Authorization": "Bearer " + self.token})
+        try:
+            with urllib.request.urlopen(req, timeout=1) as r:
+                return json.loads(r.read())
+        except Exception:
+            return None
+
+    def down(self):
+        subprocess.run(["bash", SCRIPT, "down"], env=self.env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("omsd")
+    p.add_argument("--nodes", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--shards", type=int, default=32)
+    p.add_argument("--ttl", default="1s")
+    a = p.parse_args()
+    seed = a.seed if a.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    c = Cluster(a.omsd, a.nodes,
+                ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl])
+    holds = {}  # (shard, node, epoch) -> [since, until]
+    handbacks = {}  # (shard, node, epoch) -> when the node let go of it
+    stops = {}  # node id -> monotonic ms of each SIGTERM sent to it
+    faults = {"kill": 0, "pause": 0, "stop": 0}
+    polls = 0
+    # node -> (what, when to undo): a node under a fault
+    pending = {}
+    violations = []
+    try:
+        def poll():
+            nonlocal polls
+            for i in range(1, a.nodes + 1):
+                if i in pending:
+                    continue  # killed, stopped or frozen: nothing to read
+                v = c.view(i)
+                if v is None:
+                    continue
+                polls += 1
+                for h in v["handedBack"]:
+                    key = (h["shard"], v["node"], h["epoch"])
+                    handbacks[key] = min(handbacks.get(key, h["atMonotonicMs"]),
+                                         h["atMonotonicMs"])
+                for o in v["owned"]:
+                    key = (o["shard"], v["node"], o["epoch"])
+                    since = o["heldSinceMonotonicMs"]
+                    until = o["validUntilMonotonicMs"]
+                    h = holds.setdefault(key, [since, until])
+                    h[0] = min(h[0], since)
+                    h[1] = max(h[1], until)
+
+        end = time.monotonic() + a.seconds
+        next_fault = time.monotonic() + rng.uniform(0.5, 2)
+        while time.monotonic() < end:
+            now = time.monotonic()
+            for i, (what, when) in list(pending.items()):
+                if now >= when:
+                    c.run("resume" if what == "pause" else "start", str(i))
+                    del pending[i]
+            if now >= next_fault and not pending:
+                i = rng.randrange(1, a.nodes + 1)
+                what = rng.choice(["kill", "pause", "stop"])
+                faults[what] += 1
+                if what == "stop":
+                    # The node hands back after this: it counts on nothing
+                    # from here on.
+                    stops.setdefault("n%d" % i, []).append(
+                        int(time.monotonic() * 1000))
+                c.run(what, str(i))
+                pending[i] = (what, now + {"kill": rng.uniform(1, 3),
+                                           "pause": rng.uniform(0.3, 3),
+                                           "stop": 0.2}[what])
+                next_fault = now + rng.uniform(0.5, 2)
+            poll()
+            time.sleep(0.1)
+        for i, (what, _) in list(pending.items()):
+            c.run("resume" if what == "pause" else "start", str(i))
+        pending.clear()
+        # Liveness: every shard held again, every node agreeing.
+        settled = False
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not settled:
+            poll()
+            views = [c.view(i) for i in range(1, a.nodes + 1)]
+            if all(v is not None for v in views):
+                total = sum(len(v["owned"]) for v in views)
+                settled = total == a.shards and all(
+                    all(o["validForMs"] > 0 for o in v["owned"]) for v in views)
+            time.sleep(0.2)
+        if not settled:
+            violations.append("the shards were not all held again within "
+                              "30 s of the last fault")
+    finally:
+        # Each node logs a hand-back before it asks the table: read them
+        # all, also those of a node killed before a poll saw them.
+        for i in range(1, a.nodes + 1):
+            try:
+                with open(os.path.join(c.dir, "n%d" % i, "omsd.log")) as f:
+                    for line in f:
+                        if "event=cluster.handing_back " not in line:
+                            continue
+                        fields = dict(kv.split("=", 1) for kv in
+                                      line.split() if "=" in kv)
+                        at = int(fields["at_monotonic_ms"])
+                        for item in fields["shards"].split(","):
+                            shard, epoch = item.split(":")
+                            key = (int(shard), "n%d" % i, int(epoch))
+                            handbacks[key] = min(handbacks.get(key, at), at)
+            except OSError:
+                pass
+        c.down()
+
+    # A hold ends when its validity does, or earlier when the node let go:
+    # a hand-back it recorded, or a SIGTERM (it hands back after it).
+    by_shard = {}
+    for key, (since, until) in holds.items():
+        shard, node, epoch = key
+        end = min(until, handbacks.get(key, until))
+        for t in stops.get(node, []):
+            if t >= since:
+                end = min(end, t)
+        by_shard.setdefault(shard, []).append((since, end, node, epoch))
+    for shard, hs in sorted(by_shard.items()):
+        hs.sort()
+        for prev, cur in zip(hs, hs[1:]):
+            if cur[0] < prev[1]:
+                violations.append(
+                    "shard %d: %s (epoch %d) counted on it until %d, %s "
+                    "(epoch %d) from %d" % (shard, prev[2], prev[3], prev[1],
+                                            cur[2], cur[3], cur[0]))
+            if cur[3] <= prev[3]:
+                violations.append(
+                    "shard %d: epoch %d (%s) after epoch %d (%s)" %
+                    (shard, cur[3], cur[2], prev[3], prev[2]))
+    print(json.dumps({"bench": "cluster_chaos", "seed": seed,
+                      "nodes": a.nodes, "seconds": a.seconds,
+                      "shards": a.shards, "ttl": a.ttl, "faults": faults,
+                      "polls": polls, "holds_seen": len(holds),
+                      "violations": violations[:20],
+                      "violation_count": len(violations)}))
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
