@@ -141,8 +141,22 @@ keeper_changes lease_keeper::tick() {
       });
   }
   // Last: a node counts as live once it has done its tick.
-  attempt(changes, "heartbeat",
-          [&] { backend_.heartbeat(cfg_.node, cfg_.address, cfg_.http); });
+  bool beat = attempt(changes, "heartbeat", [&] {
+    backend_.heartbeat(cfg_.node, cfg_.address, cfg_.http);
+  });
+  // What the node shows of the table has its own heartbeat written in (it
+  // read the table before it beat): on its first tick too, it is there.
+  if (beat && seen_.now_ms != 0) {
+    auto& nodes = seen_.nodes;
+    auto i = std::lower_bound(
+        nodes.begin(), nodes.end(), cfg_.node,
+        [](const node_row& n, const std::string& id) { return n.id < id; });
+    if (i == nodes.end() || i->id != cfg_.node)
+      i = nodes.insert(i, node_row{cfg_.node, {}, 0, {}});
+    i->address = cfg_.address;
+    i->http = cfg_.http;
+    i->heartbeat_ms = seen_.now_ms;
+  }
   last_tick_failed_ = !changes.errors.empty();
   return changes;
 }
