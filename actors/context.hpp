@@ -8,6 +8,7 @@
 
 #include <caf/actor_clock.hpp>
 
+#include "actors/shard_map.hpp"
 #include "actors/validation.hpp"
 #include "messages/domain.hpp"
 #include "messages/journal_protocol.hpp"
@@ -87,6 +88,9 @@ struct context {
   /// The gateway to the EXTERNAL seller's WMS; null when none is configured
   /// (EXTERNAL requests then fail with WMS_UNAVAILABLE).
   wms_gateway_actor wms;
+  /// A cluster node's shards (docs/cluster.md): which it serves, under which
+  /// lease epoch. Null on a single node, which serves every SKU.
+  std::shared_ptr<shard_map> shards;
   /// Wall-clock time at `clock_anchor`, in ms since the epoch.
   timestamp_ms epoch_anchor_ms = 0;
   /// The actor clock's time when the system started.

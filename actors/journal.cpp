@@ -195,6 +195,32 @@ void flush_pending(journal_ptr self) {
 
 } // namespace
 
+shard_state state_of_shards(recovered_state& all,
+                            const std::vector<uint32_t>& shards,
+                            uint32_t count) {
+  shard_state result;
+  if (count == 0)
+    return result;
+  std::vector<bool> wanted(count, false);
+  for (auto s : shards)
+    if (s < count)
+      wanted[s] = true;
+  auto on = [&](const sku_id& sku) {
+    return wanted[shard_of_sku(sku, count)];
+  };
+  for (auto& sku : all.skus)
+    if (on(sku.sku))
+      result.skus.push_back(std::move(sku));
+  for (auto& h : all.holds)
+    if (on(h.sku))
+      result.holds.push_back(std::move(h));
+  for (auto& rec : all.live_orders)
+    if (rec.seller == seller::internal && !rec.lines.empty() &&
+        on(rec.lines.front().sku))
+      result.live_orders.push_back(std::move(rec));
+  return result;
+}
+
 open_order open_order_of(const order_record& rec) {
   open_order result{rec.status, 0};
   if (held_as(rec.status))
@@ -346,6 +372,15 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         if (!res)
           return res.error();
         return std::move(*res);
+      },
+      [=](atom::load, const shard_epochs& which,
+          uint32_t count) -> caf::result<shard_state> {
+        if (!self->state.pending.empty())
+          flush_pending(self);
+        auto res = self->state.store->load();
+        if (!res)
+          return res.error();
+        return state_of_shards(*res, which.shards, count);
       },
       [=](atom::search, const order_query& query) -> caf::result<order_hits> {
         auto res = self->state.store->search_orders(query);

@@ -58,6 +58,13 @@ struct journal_state {
   static inline const char* name = "journal";
 };
 
+/// What `all` holds of `shards` (among `count`): their INTERNAL SKUs, the
+/// holds on them, and the INTERNAL live orders whose first line is on one
+/// of them (moved out of `all`).
+shard_state state_of_shards(recovered_state& all,
+                            const std::vector<uint32_t>& shards,
+                            uint32_t count);
+
 /// Spawn with `spawn<caf::detached>` when `store->blocking()`.
 journal_actor::behavior_type
 journal(journal_actor::stateful_pointer<journal_state> self,

@@ -74,6 +74,8 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
       return std::move(h.error());
     return inventory_actor{*h};
   }
+  if (auto err = sku_gate(st, c.sku))
+    return err;
   if (auto i = st.skus.find(c.sku); i != st.skus.end())
     return i->second;
   if (c.kind != stock_change_kind::receipt ||
@@ -170,6 +172,8 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
     return external_read_only();
   if (auto p = check_id("sku", sku, st.ctx->settings.limits))
     return to_error(*p);
+  if (auto err = sku_gate(st, sku))
+    return err;
   auto i = st.skus.find(sku);
   if (i == st.skus.end() && sku_down(st, sku, seller::internal))
     return missing_sku(self, sku, seller::internal);
@@ -223,6 +227,8 @@ caf::result<stock_view> get_stock(supervisor_ptr self, const sku_id& sku,
       return std::move(h.error());
     return self->delegate(*h, atom::get_v);
   }
+  if (auto err = sku_gate(st, sku))
+    return err;
   auto i = st.skus.find(sku);
   if (i == st.skus.end())
     return missing_sku(self, sku, seller::internal);
@@ -335,6 +341,8 @@ caf::result<audit_report> audit(supervisor_ptr self) {
 supervisor_actor::behavior_type supervisor(supervisor_ptr self,
                                            context_ptr ctx) {
   self->state.ctx = std::move(ctx);
+  if (self->state.ctx->shards)
+    self->state.shard_generation.assign(self->state.ctx->shards->count(), 0);
   if (!self->state.inbox)
     start_inbox(self, {});
   self->set_down_handler([=](caf::down_msg& msg) { on_down(self, msg); });
@@ -358,7 +366,11 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::list, seller from, uint32_t limit, const sku_id& cursor) {
         return list_skus(self, from, limit, cursor);
       },
-      [=](atom::find_sku, const sku_id& sku, seller from) {
+      [=](atom::find_sku, const sku_id& sku,
+          seller from) -> caf::result<inventory_actor> {
+        if (from == seller::internal)
+          if (auto err = sku_gate(self->state, sku))
+            return err;
         return find_sku(self, sku, from);
       },
       [=](atom::create, create_order_request& req) {
@@ -383,6 +395,7 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         // message fall through to the scan over every SKU actor, once per
         // finished order.)
         self->state.orders.erase(rec.id);
+        self->state.order_shard.erase(rec.id);
         forget_hold(self->state, rec.id);
       },
       [=](atom::audit) { return audit(self); },
@@ -396,6 +409,12 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::dormant, const order_id& id, order_status status,
           timestamp_ms hold_due) { order_rests(self, id, status, hold_due); },
       [=](atom::purge, uint64_t cursor) { sweep_orders(self, cursor); },
+      [=](atom::adopt, const shard_epochs& which) {
+        adopt_shards(self, which);
+      },
+      [=](atom::disown, const shard_epochs& which) {
+        disown_shards(self, which);
+      },
   };
 }
 

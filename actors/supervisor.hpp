@@ -118,6 +118,12 @@ struct supervisor_state {
   std::map<sku_id, external_sku_actor> external;
   /// Reads the EXTERNAL seller's event feed (when a WMS is configured).
   wms_feed_actor feed;
+  /// A cluster node (ctx->shards set): the shard of each order with an
+  /// actor or resting, and a count per shard of the node's losses of it
+  /// (a load of a shard that lost it meanwhile is thrown away). See
+  /// supervisor_shards.cpp.
+  std::unordered_map<order_id, uint32_t> order_shard;
+  std::vector<uint64_t> shard_generation;
 
   /// Restarts of one order's actor before it is left stopped.
   static constexpr uint32_t order_restarts_max = 3;

@@ -32,6 +32,9 @@ void answer_from_record(supervisor_ptr self,
               rp.deliver(order_not_found(id));
             else if (auto err = version_mismatch(rec, if_version))
               rp.deliver(std::move(err));
+            else if (auto gate = order_gate(self->state, rec);
+                     gate && !is_terminal(rec.status))
+              rp.deliver(std::move(gate));
             else if (!is_terminal(rec.status) && ended)
               rp.deliver(caf::make_error(caf::sec::request_receiver_down));
             else
@@ -155,6 +158,19 @@ caf::result<created_order> create_order(supervisor_ptr self,
   auto from = req.items.front().seller;
   if (from == seller::external && !st.ctx->wms)
     return no_wms();
+  // A cluster node places an order within one shard it serves.
+  uint32_t shard = 0;
+  if (st.ctx->shards && from == seller::internal) {
+    std::vector<sku_id> skus;
+    for (auto& item : req.items)
+      skus.push_back(item.sku);
+    auto on = lines_shard(*st.ctx->shards, skus);
+    if (!on)
+      return std::move(on.error());
+    shard = *on;
+    if (auto err = sku_gate(st, req.items.front().sku))
+      return err;
+  }
   for (auto& item : req.items) {
     if (from == seller::external) {
       // Unknown at the WMS shows when the SKU's actor reads it.
@@ -185,6 +201,8 @@ caf::result<created_order> create_order(supervisor_ptr self,
   auto activity = std::make_shared<order_activity>();
   auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me, activity);
   register_order(self, id, handle, std::move(activity));
+  if (st.ctx->shards && from == seller::internal)
+    st.order_shard[id] = shard;
   return self->delegate(handle, atom::create_v, std::move(req),
                         std::move(handles));
 }

@@ -45,12 +45,20 @@ void woken(supervisor_ptr self, const order_id& id, order_record rec,
            bool any_state) {
   auto& st = self->state;
   st.dormant.erase(id);
+  if (auto gate = order_gate(st, rec)) {
+    // A cluster node's order on a shard it does not serve (any more).
+    st.order_shard.erase(id);
+    forget_hold(st, id);
+    end_wait(self, id, gate);
+    return;
+  }
   if (is_terminal(rec.status) && !any_state) {
     // A resting order changes only through its actor: the store was changed
     // behind omsd's back. It holds nothing any more.
     log::error("supervisor.resting_order_ended",
                {{"order", id}, {"status", to_string(rec.status)}});
     forget_hold(st, id);
+    st.order_shard.erase(id);
     end_wait(self, id, order_not_found(id));
     return;
   }
@@ -60,6 +68,8 @@ void woken(supervisor_ptr self, const order_id& id, order_record rec,
     return;
   }
   rec.id = id;
+  if (st.ctx->shards && rec.seller == seller::internal && !rec.lines.empty())
+    st.order_shard[id] = st.ctx->shards->shard_of(rec);
   adopt_order(self, std::move(rec));
   end_wait(self, id, st.orders.at(id).handle);
 }

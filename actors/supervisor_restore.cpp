@@ -205,10 +205,13 @@ restored_supervisor(supervisor_ptr self, context_ptr ctx,
   self->state.ctx = ctx;
   start_inbox(self, recovered->inbox_ids);
   auto behavior = supervisor(self, ctx);
-  restore_skus(self, *recovered);
-  restore_external(self, *recovered);
-  start_feed(self, *recovered);
-  restore_orders(self, *recovered);
+  // A cluster node serves no shard before it has taken it (atom::adopt).
+  if (!ctx->shards) {
+    restore_skus(self, *recovered);
+    restore_external(self, *recovered);
+    start_feed(self, *recovered);
+    restore_orders(self, *recovered);
+  }
   log::info("supervisor.recovered",
             {{"skus", uint64_t{recovered->skus.size()}},
              {"live_orders", uint64_t{recovered->live_orders.size()}},

@@ -186,4 +186,20 @@ void wake_for_expiry(supervisor_ptr self, const order_id& id);
 /// Arms the first sweep, unless resting is turned off.
 void start_sweeps(supervisor_ptr self);
 
+// -- a cluster node's shards (supervisor_shards.cpp) --------------------------
+
+/// atom::adopt: reads the shards taken, starts their actors, serves them.
+void adopt_shards(supervisor_ptr self, const shard_epochs& which);
+
+/// atom::disown: stops serving the shards lost and stops their actors.
+void disown_shards(supervisor_ptr self, const shard_epochs& which);
+
+/// NOT_OWNER unless the node serves the SKU's shard (none on a single
+/// node).
+caf::error sku_gate(const supervisor_state& st, const sku_id& sku);
+
+/// NOT_OWNER unless the node serves the shard of the INTERNAL order of
+/// `rec` (none on a single node).
+caf::error order_gate(const supervisor_state& st, const order_record& rec);
+
 } // namespace oms::supervisor_steps

@@ -11,7 +11,7 @@ namespace oms {
 
 namespace {
 
-constexpr std::array<const char*, 29> codes = {
+constexpr std::array<const char*, 31> codes = {
     "NONE",
     "VALIDATION_FAILED",
     "UNKNOWN_SKU",
@@ -41,6 +41,8 @@ constexpr std::array<const char*, 29> codes = {
     "CONFLICT",
     "EVENTS_EXPIRED",
     "RETURN_WINDOW_CLOSED",
+    "NOT_OWNER",
+    "ORDER_SPANS_SHARDS",
 };
 
 constexpr caf::atom_value category = caf::atom("oms");

@@ -83,6 +83,14 @@ enum class errc : uint8_t {
   /// A return asked for after the order's return window (details:
   /// deliveredAt, closedAt).
   return_window_closed = 28,
+  /// A cluster node (docs/cluster.md): the SKU's shard (or the order's) is
+  /// not served by this node now: another node owns it, or this node is
+  /// still loading it. Nothing was changed; ask the owner (details: shard,
+  /// and the owner and its HTTP address when known), or ask again.
+  not_owner = 29,
+  /// A cluster node: the order's lines are on more than one shard, and an
+  /// order is placed within one shard for now (details: shards).
+  order_spans_shards = 30,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

@@ -13,6 +13,7 @@
 #include "messages/atoms.hpp"
 #include "messages/domain.hpp"
 #include "messages/recovered_state.hpp"
+#include "messages/shards.hpp"
 
 namespace oms {
 
@@ -58,6 +59,11 @@ using journal_actor = caf::typed_actor<
     // changes (appends waiting for their commit go first). Errors:
     // STORE_FAILURE.
     caf::replies_to<atom::load_external, sku_id>::with<stored_external>,
+    // A cluster node takes shards (docs/cluster.md): replies what the store
+    // holds of them (the shards of `epochs`, among `count`; the epochs are
+    // not read), after the appends waiting for their commit. Errors:
+    // STORE_FAILURE.
+    caf::replies_to<atom::load, shard_epochs, uint32_t>::with<shard_state>,
     // Replies the journal's counters.
     caf::replies_to<atom::stats>::with<journal_stats>,
     // Internal: commits what has been appended so far.

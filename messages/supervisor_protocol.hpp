@@ -14,6 +14,7 @@
 #include "messages/inbox_protocol.hpp"
 #include "messages/inventory_protocol.hpp"
 #include "messages/order_protocol.hpp"
+#include "messages/shards.hpp"
 
 namespace oms {
 
@@ -95,6 +96,16 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<atom::dormant, order_id, order_status, timestamp_ms>,
     // Internal (its own timer, then itself): asks the live orders idle for
     // the idle timeout, from bucket `cursor` of the registry on, to rest.
-    caf::reacts_to<atom::purge, uint64_t>>;
+    caf::reacts_to<atom::purge, uint64_t>,
+    // A cluster node took these shards under these epochs: reads what the
+    // store holds of them, starts their SKUs' and live orders' actors (any
+    // it had are stopped first), and from then on serves them (a shard lost
+    // meanwhile is not served; a failed read is tried again a second later
+    // while the shard is still held).
+    caf::reacts_to<atom::adopt, shard_epochs>,
+    // A cluster node lost these shards: from now on it does not serve them,
+    // and stops their SKUs' and orders' actors (callers in flight get
+    // request_receiver_down; the store keeps what they made durable).
+    caf::reacts_to<atom::disown, shard_epochs>>;
 
 } // namespace oms

@@ -16,6 +16,7 @@
 #include "messages/journal_protocol.hpp"
 #include "messages/order_protocol.hpp"
 #include "messages/payment_protocol.hpp"
+#include "messages/shards.hpp"
 #include "messages/supervisor_protocol.hpp"
 #include "messages/wms_protocol.hpp"
 
@@ -97,5 +98,7 @@ CAF_ADD_TYPE_ID(oms, (oms::order_query))
 CAF_ADD_TYPE_ID(oms, (oms::order_hits))
 CAF_ADD_TYPE_ID(oms, (oms::return_step))
 CAF_ADD_TYPE_ID(oms, (oms::return_command))
+CAF_ADD_TYPE_ID(oms, (oms::shard_epochs))
+CAF_ADD_TYPE_ID(oms, (oms::shard_state))
 
 CAF_END_TYPE_ID_BLOCK(oms)

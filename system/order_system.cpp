@@ -75,7 +75,8 @@ context_ptr make_context(caf::actor_system& sys, settings cfg,
 order_system::order_system(caf::actor_system& sys, settings cfg,
                            std::shared_ptr<journal_store> store,
                            std::shared_ptr<payment_gateway> gateway,
-                           wms_gateway_actor wms)
+                           wms_gateway_actor wms,
+                           std::shared_ptr<shard_map> shards)
     : sys_(sys) {
   // Limits under which a total could wrap stop the start before anything
   // runs (omsd's flags are checked the same way).
@@ -91,16 +92,20 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
   customers_at_start_ = std::move(loaded->customers);
   cursors_at_start_ = loaded->cursors;
   auto state = std::make_shared<const recovered_state>(std::move(*loaded));
+  // The open orders the gauges count: a cluster node's are those it
+  // places or changes (the shared store's live orders are every node's).
   std::unordered_map<order_id, open_order> open;
-  for (auto& rec : state->live_orders)
-    if (!is_terminal(rec.status))
-      open.emplace(rec.id, open_order_of(rec));
+  if (!shards)
+    for (auto& rec : state->live_orders)
+      if (!is_terminal(rec.status))
+        open.emplace(rec.id, open_order_of(rec));
   journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max,
                            true, std::move(open));
   payments_ = spawn_payment(sys, std::move(gateway));
   auto ctx = std::make_shared<context>(
       *make_context(sys, std::move(cfg), journal_, payments_));
   ctx->wms = std::move(wms);
+  ctx->shards = std::move(shards);
   ctx_ = ctx;
   supervisor_ = sys.spawn(oms::restored_supervisor, ctx_, std::move(state));
 }

@@ -46,10 +46,14 @@ class order_system {
   /// or a cart's total overflow `money` (check_money_bounds).
   /// `wms` is the gateway to the EXTERNAL seller's WMS (null: EXTERNAL
   /// requests fail with WMS_UNAVAILABLE); it stops with the system.
+  /// `shards`: a cluster node's (docs/cluster.md), which serves no SKU or
+  /// order until the SUPERVISOR is told to adopt its shard (atom::adopt);
+  /// null: a single node, serving everything the store holds.
   order_system(caf::actor_system& sys, settings cfg,
                std::shared_ptr<journal_store> store,
                std::shared_ptr<payment_gateway> gateway,
-               wms_gateway_actor wms = {});
+               wms_gateway_actor wms = {},
+               std::shared_ptr<shard_map> shards = {});
 
   /// Stops every actor of the order system (see shutdown()).
   ~order_system();

@@ -74,6 +74,48 @@ class Cluster:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+class Faults:
+    """One random fault at a time into one node of `c`, every 0.5-2 s:
+    SIGKILL (started again 1-3 s later), SIGSTOP (SIGCONT 0.3-3 s later)
+    or SIGTERM (started again a moment later). `on_stop(node_id)` is told
+    of each SIGTERM before it is sent."""
+
+    def __init__(self, c, rng, on_stop=None):
+        self.c = c
+        self.rng = rng
+        self.on_stop = on_stop
+        self.injected = {"kill": 0, "pause": 0, "stop": 0}
+        # node -> (what, when to undo): a node under a fault
+        self.pending = {}
+        self.next_fault = time.monotonic() + rng.uniform(0.5, 2)
+
+    def tick(self):
+        """Undoes what is due, and injects the next fault when due."""
+        now = time.monotonic()
+        for i, (what, when) in list(self.pending.items()):
+            if now >= when:
+                self.c.run("resume" if what == "pause" else "start", str(i))
+                del self.pending[i]
+        if now >= self.next_fault and not self.pending:
+            i = self.rng.randrange(1, self.c.nodes + 1)
+            what = self.rng.choice(["kill", "pause", "stop"])
+            self.injected[what] += 1
+            if what == "stop" and self.on_stop:
+                self.on_stop("n%d" % i)
+            self.c.run(what, str(i))
+            self.pending[i] = (what, now + {
+                "kill": self.rng.uniform(1, 3),
+                "pause": self.rng.uniform(0.3, 3),
+                "stop": 0.2}[what])
+            self.next_fault = now + self.rng.uniform(0.5, 2)
+
+    def finish(self):
+        """Every node back."""
+        for i, (what, _) in list(self.pending.items()):
+            self.c.run("resume" if what == "pause" else "start", str(i))
+        self.pending.clear()
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("omsd")
@@ -90,16 +132,16 @@ def main():
     holds = {}  # (shard, node, epoch) -> [since, until]
     handbacks = {}  # (shard, node, epoch) -> when the node let go of it
     stops = {}  # node id -> monotonic ms of each SIGTERM sent to it
-    faults = {"kill": 0, "pause": 0, "stop": 0}
     polls = 0
-    # node -> (what, when to undo): a node under a fault
-    pending = {}
+    # The node hands back after a SIGTERM: it counts on nothing from then.
+    faults = Faults(c, rng, lambda node: stops.setdefault(node, []).append(
+        int(time.monotonic() * 1000)))
     violations = []
     try:
         def poll():
             nonlocal polls
             for i in range(1, a.nodes + 1):
-                if i in pending:
+                if i in faults.pending:
                     continue  # killed, stopped or frozen: nothing to read
                 v = c.view(i)
                 if v is None:
@@ -118,32 +160,11 @@ def main():
                     h[1] = max(h[1], until)
 
         end = time.monotonic() + a.seconds
-        next_fault = time.monotonic() + rng.uniform(0.5, 2)
         while time.monotonic() < end:
-            now = time.monotonic()
-            for i, (what, when) in list(pending.items()):
-                if now >= when:
-                    c.run("resume" if what == "pause" else "start", str(i))
-                    del pending[i]
-            if now >= next_fault and not pending:
-                i = rng.randrange(1, a.nodes + 1)
-                what = rng.choice(["kill", "pause", "stop"])
-                faults[what] += 1
-                if what == "stop":
-                    # The node hands back after this: it counts on nothing
-                    # from here on.
-                    stops.setdefault("n%d" % i, []).append(
-                        int(time.monotonic() * 1000))
-                c.run(what, str(i))
-                pending[i] = (what, now + {"kill": rng.uniform(1, 3),
-                                           "pause": rng.uniform(0.3, 3),
-                                           "stop": 0.2}[what])
-                next_fault = now + rng.uniform(0.5, 2)
+            faults.tick()
             poll()
             time.sleep(0.1)
-        for i, (what, _) in list(pending.items()):
-            c.run("resume" if what == "pause" else "start", str(i))
-        pending.clear()
+        faults.finish()
         # Liveness: every shard held again, every node agreeing.
         settled = False
         deadline = time.monotonic() + 30
@@ -202,7 +223,8 @@ def main():
                     (shard, cur[3], cur[2], prev[3], prev[2]))
     print(json.dumps({"bench": "cluster_chaos", "seed": seed,
                       "nodes": a.nodes, "seconds": a.seconds,
-                      "shards": a.shards, "ttl": a.ttl, "faults": faults,
+                      "shards": a.shards, "ttl": a.ttl,
+                      "faults": faults.injected,
                       "polls": polls, "holds_seen": len(holds),
                       "violations": violations[:20],
                       "violation_count": len(violations)}))

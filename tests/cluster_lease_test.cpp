@@ -255,6 +255,54 @@ TEST_CASE("cluster: a commit under the fence makes a takeover wait for it, "
   CHECK(lease_table::fenced(late, schema, 1, "node-b", *eb));
 }
 
+TEST_CASE("cluster: a batch's fence over several shards passes only if the "
+          "node holds every one of them with its epoch, and locks them all") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "fence_all");
+  lease_table a{info, schema, 4, 1000ms};
+  lease_table b{info, schema, 4, 1000ms};
+  auto e1 = a.acquire(1, "node-a", 3000ms);
+  auto e2 = a.acquire(2, "node-a", 3000ms);
+  auto e3 = b.acquire(3, "node-b", 3000ms);
+  REQUIRE((e1 && e2 && e3));
+  pqxx::connection conn{info};
+  {
+    pqxx::work w{conn};
+    CHECK(lease_table::fenced_all(w, schema, "node-a", {}));
+    CHECK(lease_table::fenced_all(w, schema, "node-a", {{1, *e1}, {2, *e2}}));
+    // One shard another node holds, one epoch off, one shard that does not
+    // exist: each refuses the whole batch.
+    CHECK_FALSE(
+        lease_table::fenced_all(w, schema, "node-a", {{1, *e1}, {3, *e3}}));
+    CHECK_FALSE(
+        lease_table::fenced_all(w, schema, "node-a", {{1, *e1}, {2, *e2 + 1}}));
+    CHECK_FALSE(
+        lease_table::fenced_all(w, schema, "node-a", {{1, *e1}, {9, 1}}));
+  }
+  expire_now(info, schema, 2);
+  {
+    // The rows stay locked until the commit ends: a takeover of either
+    // waits (the lock timeout's SQLSTATE, not timing).
+    pqxx::work commit{conn};
+    REQUIRE(lease_table::fenced_all(commit, schema, "node-a",
+                                    {{1, *e1}, {2, *e2}}));
+    std::string state;
+    try {
+      b.acquire(2, "node-b", 3000ms);
+    } catch (const pqxx::sql_error& e) {
+      state = e.sqlstate();
+    }
+    CHECK(state == "55P03");
+    commit.commit();
+  }
+  REQUIRE(b.acquire(2, "node-b", 3000ms));
+  pqxx::work late{conn};
+  CHECK_FALSE(
+      lease_table::fenced_all(late, schema, "node-a", {{1, *e1}, {2, *e2}}));
+}
+
 TEST_CASE("cluster: a node takes many shards in one statement, skipping one "
           "a commit holds the fence of (without waiting), and hands many "
           "back in one") {

@@ -77,7 +77,8 @@ struct fixture {
           settings s = default_test_settings(),
           simulated_gateway::config gw = {},
           std::shared_ptr<simulated_gateway> same_gateway = nullptr,
-          std::function<wms_gateway_actor(caf::actor_system&)> make_wms = {})
+          std::function<wms_gateway_actor(caf::actor_system&)> make_wms = {},
+          std::shared_ptr<shard_map> shards = nullptr)
       : sys(init(cfg)),
         self(sys, true),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
@@ -97,6 +98,7 @@ struct fixture {
         *make_context(sys, s, journal, payments, start_at));
     if (make_wms)
       c->wms = make_wms(sys);
+    c->shards = std::move(shards);
     ctx = c;
     sup = sys.spawn(oms::restored_supervisor, ctx, recovered);
     sched.run();

@@ -384,6 +384,7 @@ TEST_CASE("a fenced PostgreSQL store commits only while its node holds the "
   auto refused = c->store->commit({receipt_event("A", 4)});
   REQUIRE(refused);
   CHECK(why(refused).find("no longer holds") != std::string::npos);
+  CHECK(code_of(refused) == errc::not_owner);
   CHECK(c->store->last_seq() == 2);
   auto state = c->store->load();
   REQUIRE_MESSAGE(state, why(state));

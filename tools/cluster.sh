@@ -66,7 +66,6 @@ start_node() {
     port=$(node_port "$i")
     mark=$({ wc -c <"$dir/n$i/omsd.log"; } 2>/dev/null || echo 0)
     "$omsd" --port "$port" --data-dir "$dir/n$i" --admin-token-file "$dir/admin.token" \
-      --store postgres --postgres "$(conninfo)" --postgres-schema "node_n$i" \
       --cluster "$(conninfo)" --node-id "n$i" --store-check off \
       --cluster-listen "127.0.0.1:$(cat "$dir/n$i/region")" "${flags[@]}" \
       >>"$dir/n$i/omsd.log" 2>&1 &

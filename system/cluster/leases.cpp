@@ -9,6 +9,8 @@
 
 #include <pqxx/pqxx>
 
+#include "messages/shards.hpp"
+
 namespace oms::cluster {
 
 /// The table's one session.
@@ -19,12 +21,7 @@ struct lease_table::session : pqxx::connection {
 uint32_t shard_of(std::string_view sku, uint32_t shards) {
   if (shards == 0)
     throw std::invalid_argument("shard_of: no shards");
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : sku) {
-    h ^= c;
-    h *= 0x100000001b3ull;
-  }
-  return static_cast<uint32_t>(h % shards);
+  return shard_of_sku(sku, shards);
 }
 
 namespace {
@@ -318,6 +315,30 @@ bool lease_table::fenced(pqxx::transaction_base& tx, const std::string& schema,
                       " AND owner = " + tx.quote(node) +
                       " AND epoch = " + std::to_string(epoch) + " FOR SHARE");
   return !rows.empty();
+}
+
+bool lease_table::fenced_all(pqxx::transaction_base& tx,
+                             const std::string& schema, const std::string& node,
+                             const std::map<uint32_t, int64_t>& held) {
+  if (held.empty())
+    return true;
+  std::string list;
+  for (auto& entry : held)
+    list += (list.empty() ? "" : ",") + std::to_string(entry.first);
+  // One statement, rows locked in shard order (as every fence locks them):
+  // two commits that share shards never wait on each other in a cycle.
+  auto rows = tx.exec(
+      "SELECT shard, owner, epoch FROM " + table(tx, schema, "cluster_shards") +
+      " WHERE shard IN (" + list + ") ORDER BY shard FOR SHARE");
+  if (rows.size() != held.size())
+    return false;
+  for (const auto& row : rows) {
+    auto i = held.find(row[0].as<uint32_t>());
+    if (i == held.end() || row[1].is_null() ||
+        row[1].as<std::string>() != node || row[2].as<int64_t>() != i->second)
+      return false;
+  }
+  return true;
 }
 
 } // namespace oms::cluster

@@ -182,6 +182,13 @@ class lease_table : public lease_backend {
   static bool fenced(pqxx::transaction_base& tx, const std::string& schema,
                      uint32_t shard, const std::string& node, int64_t epoch);
 
+  /// fenced() for every shard of `held` (shard -> epoch) in one statement,
+  /// locking their rows in shard order: true only if `node` owns each with
+  /// its epoch (true for none).
+  static bool fenced_all(pqxx::transaction_base& tx, const std::string& schema,
+                         const std::string& node,
+                         const std::map<uint32_t, int64_t>& held);
+
  private:
   struct session;
   std::unique_ptr<session> conn_;

@@ -50,8 +50,11 @@ int status_of(errc code) {
       return 412;
     case errc::payload_too_large:
       return 413;
+    case errc::not_owner:
+      return 421;
     case errc::idempotency_key_reused:
     case errc::amount_mismatch:
+    case errc::order_spans_shards:
       return 422;
     case errc::rate_limited:
       return 429;
@@ -274,6 +277,8 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
     if (!parsed.is_discarded() && parsed.is_object())
       details = std::move(parsed);
   }
+  if (code == errc::not_owner && opts.cluster != nullptr)
+    add_owner_hint(*opts.cluster, details);
   if (code == errc::internal)
     log::error("http.internal_error",
                {{"path", c->req.path}, {"error", describe(err)}});

@@ -64,6 +64,23 @@ cluster_counters cluster_metrics(const cluster::membership& m,
   return k;
 }
 
+void add_owner_hint(const cluster::membership& m, json& details) {
+  auto shard = details.find("shard");
+  if (shard == details.end() || !shard->is_number_unsigned())
+    return;
+  auto s = shard->get<uint64_t>();
+  auto v = m.view();
+  for (auto& l : v.table.leases) {
+    if (l.shard != s || l.owner.empty() || l.expires_at_ms <= v.table.now_ms)
+      continue;
+    details["owner"] = l.owner;
+    details["epoch"] = l.epoch;
+    for (auto& n : v.table.nodes)
+      if (n.id == l.owner && !n.http.empty())
+        details["ownerHttp"] = n.http;
+  }
+}
+
 void api::impl::cluster_status(const call_ptr& c) {
   auto q = parse_query(c->req.query, {"leases"});
   bool with_leases = true;

@@ -69,6 +69,11 @@ void request_then(caf::actor_system& sys, const Handle& dest,
       0);
 }
 
+/// Adds to a NOT_OWNER's details (which name the shard) the node that owns
+/// the shard now and where it serves HTTP, as this node's last tick saw
+/// them (api_cluster.cpp); nothing if no live node holds it.
+void add_owner_hint(const cluster::membership& m, nlohmann::json& details);
+
 /// A cluster node's figures for /metrics (api_cluster.cpp).
 cluster_counters cluster_metrics(const cluster::membership& m,
                                  const cluster::peer_table* peers);

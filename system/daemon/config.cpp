@@ -310,8 +310,10 @@ void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
   app.add_option("--cluster", cfg.cluster,
                  "Join the cluster whose shard leases this PostgreSQL holds "
                  "(libpq connection string); needs --node-id. The node "
-                 "holds its share of the leases; requests are not routed by "
-                 "shard yet")
+                 "holds its share of the leases and serves the SKUs and "
+                 "orders of its shards from the store the nodes share "
+                 "(on this server, schema --postgres-schema); a request for "
+                 "another node's shard is answered 421 NOT_OWNER naming it")
       ->envname("OMS_CLUSTER")
       ->group(group);
   app.add_option("--node-id", cfg.node_id,
@@ -429,6 +431,29 @@ parse_outcome parse_args(int argc, char** argv) {
     cfg.store = store_kind::memory;
   else if (app.count("--store") == 0 && !cfg.postgres.empty())
     cfg.store = store_kind::postgres;
+  // A cluster's nodes share one PostgreSQL store, every commit fenced by
+  // the node's shard leases: the cluster's own server unless --postgres
+  // names another.
+  if (!cfg.cluster.empty()) {
+    if (app.count("--store") > 0 && cfg.store != store_kind::postgres)
+      return parse_outcome{std::nullopt, 2,
+                           "omsd: a cluster node's store is PostgreSQL (the "
+                           "nodes share it): --store " +
+                               store_name + " cannot go with --cluster\n"};
+    if (!cfg.wms_url.empty())
+      return parse_outcome{std::nullopt, 2,
+                           "omsd: a cluster node does not serve the EXTERNAL "
+                           "seller yet: --wms-url cannot go with --cluster\n"};
+    // The fence reads the leases in the commit's own transaction: the
+    // store is in the lease table's database.
+    if (!cfg.postgres.empty() && cfg.postgres != cfg.cluster)
+      return parse_outcome{std::nullopt, 2,
+                           "omsd: a cluster node's store is in the cluster's "
+                           "PostgreSQL (its commits are fenced by the leases "
+                           "there): leave --postgres out\n"};
+    cfg.store = store_kind::postgres;
+    cfg.postgres = cfg.cluster;
+  }
   if (cfg.store == store_kind::postgres && cfg.postgres.empty())
     return parse_outcome{std::nullopt, 2,
                          "omsd: --store postgres needs --postgres "

@@ -33,6 +33,7 @@
 #include "system/cluster/region.hpp"
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
+#include "system/daemon/cluster_node.hpp"
 #include "system/daemon/config.hpp"
 #include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
@@ -110,7 +111,17 @@ caf::expected<std::string> resolve_admin_token(const daemon_config& cfg,
 }
 
 caf::expected<std::shared_ptr<journal_store>>
-open_store(const daemon_config& cfg) {
+open_store(const daemon_config& cfg, const std::shared_ptr<shard_map>& shards) {
+  if (shards) {
+    // A cluster node: one of the writers of the store the nodes share,
+    // each commit fenced by the leases of the shards it touches.
+    auto res = pg_store::open_shared(cfg.postgres, cfg.postgres_schema);
+    if (!res)
+      return res.error();
+    (*res)->set_fence(shard_fence(shards, cfg.node_id, cfg.cluster_schema),
+                      "node " + cfg.node_id + "'s lease on a shard");
+    return std::shared_ptr<journal_store>{std::move(*res)};
+  }
   switch (cfg.store) {
     case store_kind::memory:
       return std::shared_ptr<journal_store>{std::make_shared<memory_store>()};
@@ -359,7 +370,7 @@ cluster::membership::change_handler log_lease_changes() {
 // The node's membership of the cluster, holding its share of the leases,
 // if omsd is a cluster node.
 caf::expected<std::shared_ptr<cluster::membership>>
-join_cluster(const daemon_config& cfg) {
+join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge) {
   if (cfg.cluster.empty())
     return std::shared_ptr<cluster::membership>{};
   cluster::membership_config mc;
@@ -382,7 +393,12 @@ join_cluster(const daemon_config& cfg) {
                                        {"at_monotonic_ms", at}});
   };
   try {
-    auto m = std::make_shared<cluster::membership>(mc, log_lease_changes());
+    auto logged = log_lease_changes();
+    auto m = std::make_shared<cluster::membership>(
+        mc, [logged, bridge](const cluster::keeper_changes& changes) {
+          logged(changes);
+          bridge->on_change(changes);
+        });
     m->start();
     auto v = m->view();
     log::info("cluster.joined",
@@ -587,7 +603,11 @@ int main(int argc, char** argv) {
   if (!admin_token)
     return fatal(message_of(admin_token.error()));
 
-  auto store = open_store(cfg);
+  // A cluster node serves the shards it holds, and only once loaded.
+  std::shared_ptr<shard_map> shards;
+  if (!cfg.cluster.empty())
+    shards = std::make_shared<shard_map>(cfg.cluster_shards);
+  auto store = open_store(cfg, shards);
   if (!store)
     return fatal("cannot open the store: " + message_of(store.error()));
   auto store_description = (*store)->describe();
@@ -605,8 +625,8 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<order_system> oms;
   try {
-    oms = std::make_unique<order_system>(sys, actor_settings(cfg),
-                                         std::move(*store), gateway, wms);
+    oms = std::make_unique<order_system>(
+        sys, actor_settings(cfg), std::move(*store), gateway, wms, shards);
   } catch (const startup_error& e) {
     return fatal(std::string{"cannot load the store: "} + e.what());
   }
@@ -621,7 +641,9 @@ int main(int argc, char** argv) {
                    caf::timespan{cfg.event_retention});
   webhook_dispatcher hooks{sys, oms->journal(), hook_settings(cfg),
                            oms->cursors_at_start()};
-  auto membership = join_cluster(cfg);
+  auto bridge = std::make_shared<shard_bridge>(
+      shards ? shards : std::make_shared<shard_map>(1));
+  auto membership = join_cluster(cfg, bridge);
   if (!membership) {
     hooks.stop();
     oms->shutdown();
@@ -637,9 +659,16 @@ int main(int argc, char** argv) {
                    message_of(opened.error()));
     }
     region = std::move(*opened);
+    bridge->attach(oms->supervisor(), **membership);
   }
+  std::unique_ptr<customer_follower> customers;
+  if (*membership)
+    customers = std::make_unique<customer_follower>(
+        cfg.postgres, cfg.postgres_schema, tokens, std::chrono::seconds(1));
   auto opts = front_options(cfg, store_description, check);
-  opts.webhooks = &hooks;
+  // Each node would deliver every event of the shared log: not on a
+  // cluster yet (the webhook routes answer 503).
+  opts.webhooks = *membership ? nullptr : &hooks;
   opts.cluster = membership->get();
   opts.peers = region.peers.get();
   api front{sys, *oms, tokens, stats, std::move(opts)};
@@ -682,6 +711,8 @@ int main(int argc, char** argv) {
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
   // Handed back at once, so the others take the shards at their next tick.
   region.stop();
+  bridge->detach();
+  customers.reset();
   if (*membership && !(*membership)->stop(2 * cfg.lease_ttl)) {
     // Its keeper is stuck on a dead link: the leases run out within the
     // TTL by themselves. The membership is left as it is (its thread may

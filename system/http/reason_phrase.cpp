@@ -36,6 +36,8 @@ const char* reason_phrase(int status) {
       return "Payload Too Large";
     case 414:
       return "URI Too Long";
+    case 421:
+      return "Misdirected Request";
     case 422:
       return "Unprocessable Entity";
     case 429:

@@ -293,9 +293,10 @@ caf::error pg_store::commit(const std::vector<event>& events) {
     // Fenced first: nothing is written under a lost lease, and the lock the
     // fence takes holds until this transaction ends.
     if (fence_ && !fence_(w, events))
-      return failure("cannot commit: " + fence_what_ +
-                     " no longer holds (another node took over); nothing "
-                     "was written");
+      return make_error(errc::not_owner,
+                        "cannot commit: " + fence_what_ +
+                            " no longer holds (another node took over); "
+                            "nothing was written");
     if (shared_) {
       // The next numbers, under the head's lock: the other writers' commits
       // wait for this one, so the log's order is the commits'.

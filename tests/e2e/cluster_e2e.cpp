@@ -22,6 +22,7 @@
 
 #include <pqxx/pqxx>
 
+#include "messages/shards.hpp"
 #include "tests/e2e/daemon.hpp"
 
 using namespace oms::e2e;
@@ -95,12 +96,12 @@ struct cluster_fixture {
   // `via`: another connection string to the same server (a proxy's).
   std::vector<std::string> args(const std::string& id,
                                 const std::string& via) const {
-    return {"--store",          "memory",
-            "--cluster",        via.empty() ? pg : via,
-            "--node-id",        id,
-            "--cluster-schema", schema,
-            "--cluster-shards", std::to_string(shards),
-            "--lease-ttl",      "1s"};
+    return {"--postgres-schema", schema + "_store",
+            "--cluster",         via.empty() ? pg : via,
+            "--node-id",         id,
+            "--cluster-schema",  schema,
+            "--cluster-shards",  std::to_string(shards),
+            "--lease-ttl",       "1s"};
   }
 
   node& start(const std::string& id, const std::string& via = "") {
@@ -236,6 +237,17 @@ TEST_CASE("e2e cluster: --cluster needs --node-id, and bad cluster settings "
   CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1",
                  "--cluster-shards", "0"})
             .find("--cluster-shards") != std::string::npos);
+  // The nodes share one store, in the cluster's own PostgreSQL.
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1", "--store",
+                 "memory"})
+            .find("--store memory cannot go with --cluster") !=
+        std::string::npos);
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1", "--postgres",
+                 "host=10.0.0.9"})
+            .find("leave --postgres out") != std::string::npos);
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1", "--wms-url",
+                 "http://127.0.0.1:8090"})
+            .find("--wms-url cannot go with --cluster") != std::string::npos);
 }
 
 TEST_CASE("e2e cluster: three nodes share the shards, a killed node's move "
@@ -505,4 +517,144 @@ TEST_CASE("e2e cluster: each node reaches the others' regions through CAF's "
   n2->restart();
   REQUIRE(eventually([&] { return reachable(*n1, "n2"); }, limit));
   REQUIRE(eventually([&] { return reachable(*n2, "n1"); }, limit));
+}
+
+namespace {
+
+// The first SKU named PREFIX-N on a shard `owner` holds in `view`, and
+// its shard.
+std::pair<std::string, uint32_t> sku_held_by(const json& view,
+                                             const std::string& owner,
+                                             const std::string& prefix,
+                                             uint32_t not_shard = shards) {
+  auto leases = held(view);
+  for (int n = 0; n < 1000; ++n) {
+    auto sku = prefix + "-" + std::to_string(n);
+    auto s = oms::shard_of_sku(sku, shards);
+    auto i = leases.find(static_cast<int>(s));
+    if (s != not_shard && i != leases.end() && i->second.first == owner)
+      return {sku, s};
+  }
+  FAIL("no SKU on a shard of " << owner);
+  return {};
+}
+
+json order_for(const std::string& customer,
+               const std::vector<std::pair<std::string, int64_t>>& lines) {
+  json items = json::array();
+  for (auto& [sku, qty] : lines)
+    items.push_back({{"sku", sku}, {"quantity", qty}});
+  return json{{"customerId", customer}, {"items", items}, {"address", ship_to}};
+}
+
+} // namespace
+
+TEST_CASE("e2e cluster: each node serves the stock and orders of its own "
+          "shards from the shared store, answers 421 NOT_OWNER naming the "
+          "owner for the others, and a killed node's shards are served by "
+          "a survivor with every hold they had") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  auto& n1 = c.start("n1");
+  auto& n2 = c.start("n2");
+  REQUIRE(eventually(
+      [&] {
+        return settled(n1, {{"n1", 6}, {"n2", 6}});
+      },
+      std::chrono::seconds(30)));
+  REQUIRE(eventually(
+      [&] {
+        return settled(n2, {{"n1", 6}, {"n2", 6}});
+      },
+      std::chrono::seconds(30)));
+  auto view = cluster_of(n1);
+  auto [a, shard_a] = sku_held_by(view, "n1", "A");
+  auto [b, shard_b] = sku_held_by(view, "n1", "B", shard_a);
+  auto [other, shard_other] = sku_held_by(view, "n2", "C");
+  CAPTURE(a);
+  CAPTURE(b);
+  http_client admin1{n1.url(), n1.admin_token()};
+  http_client admin2{n2.url(), n2.admin_token()};
+
+  // Stock goes to its owner; the other node refuses it, naming the owner,
+  // and changes nothing. A shard is served once loaded: retried until then.
+  json receipt{{"quantity", 10}, {"unitPrice", 500}};
+  auto wrong = admin2.post("/v1/inventory/" + a + "/receipts", receipt.dump());
+  REQUIRE_MESSAGE(wrong.status == 421, wrong.body);
+  auto refusal = body_of(wrong)["error"];
+  CHECK(refusal["code"] == "NOT_OWNER");
+  CHECK(refusal["details"]["shard"] == shard_a);
+  CHECK(refusal["details"]["owner"] == "n1");
+  CHECK(refusal["details"]["ownerHttp"] == n1.url());
+  REQUIRE(eventually(
+      [&] {
+        return admin1.post("/v1/inventory/" + a + "/receipts", receipt.dump())
+                   .status == 200;
+      },
+      std::chrono::seconds(20)));
+  REQUIRE(
+      admin1.post("/v1/inventory/" + b + "/receipts", receipt.dump()).status ==
+      200);
+  REQUIRE(eventually(
+      [&] {
+        return admin2
+                   .post("/v1/inventory/" + other + "/receipts", receipt.dump())
+                   .status == 200;
+      },
+      std::chrono::seconds(20)));
+  CHECK(admin2.get("/v1/inventory/" + a).status == 421);
+  CHECK(body_of(admin1.get("/v1/inventory/" + a))["available"] == 10);
+
+  // A customer registered at n1 can call n2 within a few seconds.
+  auto made = admin1.post("/v1/customers", json{{"name", "Ada"}}.dump());
+  REQUIRE(made.status == 201);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  auto token = body_of(made)["token"].get<std::string>();
+  http_client cust1{n1.url(), token};
+  http_client cust2{n2.url(), token};
+  REQUIRE(eventually(
+      [&] {
+        return cust2.get("/v1/customers/" + cid + "/orders").status == 200;
+      },
+      std::chrono::seconds(20)));
+
+  // An order goes to the owner of its lines' shard, and within one shard.
+  CHECK(cust2.post("/v1/orders", order_for(cid, {{a, 3}}).dump()).status ==
+        421);
+  auto spans =
+      cust1.post("/v1/orders", order_for(cid, {{a, 1}, {b, 1}}).dump());
+  CHECK(spans.status == 422);
+  CHECK(body_of(spans)["error"]["code"] == "ORDER_SPANS_SHARDS");
+  auto placed = cust1.post("/v1/orders", order_for(cid, {{a, 3}}).dump());
+  REQUIRE_MESSAGE(placed.status == 201, placed.body);
+  auto order = body_of(placed)["id"].get<std::string>();
+  CHECK(body_of(admin1.get("/v1/inventory/" + a))["available"] == 7);
+  // Any node reads any order from the shared store.
+  CHECK(cust2.get("/v1/orders/" + order).status == 200);
+
+  // n1 dies: n2 takes its shards, loads them, and serves them with the
+  // hold n1 granted; what is left is sold once, not twice.
+  n1.kill9();
+  REQUIRE(eventually(
+      [&] {
+        return settled(n2, {{"n2", 12}});
+      },
+      std::chrono::seconds(30)));
+  REQUIRE(
+      eventually([&] { return admin2.get("/v1/inventory/" + a).status == 200; },
+                 std::chrono::seconds(20)));
+  auto moved = body_of(admin2.get("/v1/inventory/" + a));
+  CHECK(moved["available"] == 7);
+  CHECK(moved["reserved"] == 3);
+  auto too_many = cust2.post("/v1/orders", order_for(cid, {{a, 8}}).dump());
+  CHECK(too_many.status == 409);
+  CHECK(body_of(too_many)["error"]["code"] == "INSUFFICIENT_STOCK");
+  CHECK(cust2.post("/v1/orders", order_for(cid, {{a, 7}}).dump()).status ==
+        201);
+  // The order n1 placed lives on at n2.
+  auto confirmed = admin2.post("/v1/orders/" + order + "/confirm", "{}");
+  CHECK_MESSAGE(confirmed.status == 200, confirmed.body);
+  CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 0);
 }

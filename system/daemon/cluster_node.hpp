@@ -1,0 +1,89 @@
+// What makes omsd a cluster node's order system (docs/cluster.md): the
+// bridge from the lease keeper's ticks to the SUPERVISOR (a shard lost is
+// not served from that instant; a shard taken is loaded, then served), the
+// fence every commit of the shared store makes, and the customers the
+// other nodes registered.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "actors/shard_map.hpp"
+#include "messages/supervisor_protocol.hpp"
+#include "system/cluster/lease_keeper.hpp"
+#include "system/store/pg_store.hpp"
+
+namespace oms::cluster {
+class membership;
+} // namespace oms::cluster
+
+namespace oms::daemon {
+
+class token_registry;
+
+/// Takes the lease keeper's changes (on its thread) to the SUPERVISOR.
+class shard_bridge {
+ public:
+  explicit shard_bridge(std::shared_ptr<shard_map> shards);
+
+  /// The membership's change handler: a shard lost stops being served at
+  /// once (the fence refuses its commits from this instant) and its actors
+  /// stop; a shard taken is handed to the SUPERVISOR to load and serve.
+  void on_change(const cluster::keeper_changes& changes);
+
+  /// From now on the changes go to `sup`; first, every shard `m` holds now.
+  void attach(supervisor_actor sup, const cluster::membership& m);
+
+  /// No SUPERVISOR any more (omsd stops); nothing is served from now on.
+  void detach();
+
+ private:
+  std::mutex mtx_;
+  std::shared_ptr<shard_map> shards_;
+  supervisor_actor sup_;
+};
+
+/// The fence of a cluster node's store: every shard a batch touches (its
+/// events' SKUs, and the lines of the orders they record) must be served
+/// by this node, and PostgreSQL must say, in the commit's transaction and
+/// under the rows' locks, that `node` holds each with the epoch it serves
+/// it under (cluster::lease_table::fenced_all, `schema`: the lease table's).
+pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
+                               std::string node, std::string schema);
+
+/// Adds to `tokens`, every `interval`, the customers other nodes
+/// registered in the shared store (`schema` on `conninfo`): a customer
+/// created at one node can call any other within about that long.
+class customer_follower {
+ public:
+  customer_follower(std::string conninfo, std::string schema,
+                    token_registry& tokens, std::chrono::milliseconds interval);
+  ~customer_follower();
+
+  customer_follower(const customer_follower&) = delete;
+  customer_follower& operator=(const customer_follower&) = delete;
+
+ private:
+  void run();
+  /// One look: new customers added; false if the server could not be
+  /// asked.
+  bool poll();
+
+  std::string conninfo_;
+  std::string schema_;
+  token_registry& tokens_;
+  std::chrono::milliseconds interval_;
+  std::mutex mtx_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  int64_t known_ = -1;                     // rows counted at the last look
+  std::unique_ptr<pqxx::connection> conn_; // the follower's thread's only
+  std::thread thread_;
+};
+
+} // namespace oms::daemon

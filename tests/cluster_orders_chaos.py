@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Orders against a local cluster under random faults, checked afterwards
+on PostgreSQL's own state: no unit is ever granted twice.
+
+    tests/cluster_orders_chaos.py OMSD [--nodes 3] [--seconds 20]
+        [--seed N] [--shards 16] [--ttl 1s] [--skus 12] [--stock 20]
+        [--clients 6]
+
+Starts a cluster with tools/cluster.sh (one shared store in its
+PostgreSQL), receives STOCK units of each of SKUS SKUs, registers a
+customer per client, then for SECONDS runs CLIENTS threads that place
+one-line orders of 1-3 units of a random SKU at a random node (each with
+its own Idempotency-Key, kept across the retries of that order), and
+confirm or cancel some of the orders placed (cancelled units are sold
+again). A node that answers 421 NOT_OWNER names
+the owner: the client asks it next (or another node, after a moment).
+Every operation is recorded as ok, failed (a definite refusal: nothing was
+changed) or unknown (no answer, or the node went away mid-request).
+Meanwhile a random fault hits one node every 0.5-2 s: SIGKILL (started
+again 1-3 s later), SIGSTOP (SIGCONT 0.3-3 s later: often past the lease
+TTL, so its shards move while it sleeps and its in-flight commits are
+refused by the fence when it wakes) or SIGTERM (started again).
+
+Then, with every node back and every shard served, it checks on
+PostgreSQL (the store the nodes share):
+  - per SKU, the units the live orders hold (holds table) never exceed
+    the units received, nor the units on hand;
+  - per SKU, the units held equal the units the orders not cancelled were
+    granted (order lines): no hold without an order, no order without its
+    hold;
+  - replaying the event log in its order (the commits' order across
+    nodes), no SKU ever has fewer than 0 units available (received minus
+    reserved plus released), and no order releases more of a SKU than it
+    reserved: a grant made from a stale copy of the stock (a node that
+    lost the shard and committed anyway) shows here;
+  - every order acknowledged is there, in the state acknowledged or a
+    later legal one (CREATED -> CONFIRMED -> CANCELLED);
+  - every node's GET /v1/audit is clean.
+Prints one JSON line (operations by outcome, faults, violations) and exits
+1 on any violation.
+"""
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cluster_chaos import Cluster, Faults  # noqa: E402
+
+
+def call(base, method, path, token, body=None, key=None, timeout=3):
+    """(status, json or None); status None when no answer came."""
+    headers = {"Authorization": "Bearer " + token,
+               "Content-Type": "application/json"}
+    if key:
+        headers["Idempotency-Key"] = key
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, headers=headers,
+                                 method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        try:
+            return e.code, json.loads(e.read() or b"null")
+        except ValueError:
+            return e.code, None
+    except Exception:
+        return None, None
+
+
+class Harness:
+    def __init__(self, c, rng):
+        self.c = c
+        self.rng = rng
+        self.lock = threading.Lock()
+        self.urls = {i: "http://127.0.0.1:%d" % p for i, p in c.ports.items()}
+        self.ops = {"ok": 0, "failed": 0, "unknown": 0}
+        self.by_code = {}
+        self.acked = {}  # order id -> (sku, qty, status acknowledged)
+        self.stop = threading.Event()
+
+    def node_url(self, rng):
+        return self.urls[rng.randrange(1, len(self.urls) + 1)]
+
+    def routed(self, rng, method, path, token, body=None, key=None,
+               deadline_s=6):
+        """Asks nodes until one that serves the shard answers (following
+        NOT_OWNER's ownerHttp), or the deadline: (status, body), status
+        None when the outcome is unknown."""
+        url = self.node_url(rng)
+        end = time.monotonic() + deadline_s
+        unknown = False
+        status, out = None, None
+        while time.monotonic() < end:
+            status, out = call(url, method, path, token, body, key)
+            if status is None or status >= 500:
+                # No answer, or the node could not tell (a commit may have
+                # landed): unknown unless a retry with the same key tells.
+                unknown = True
+                url = self.node_url(rng)
+                time.sleep(0.1)
+                continue
+            if status == 421:
+                hint = (out or {}).get("error", {}).get("details", {})
+                url = hint.get("ownerHttp") or self.node_url(rng)
+                time.sleep(0.05)
+                continue
+            return status, out
+        return (None, out) if unknown or status is None else (status, out)
+
+    def record(self, outcome, code):
+        with self.lock:
+            self.ops[outcome] += 1
+            self.by_code[code] = self.by_code.get(code, 0) + 1
+
+    def client(self, seed, customer, token, skus):
+        rng = random.Random(seed)
+        mine = []
+        while not self.stop.is_set():
+            r = rng.random()
+            if mine and r < 0.45:
+                # Confirm (admin) or cancel (the customer) one of its
+                # orders: cancelled units are sold again.
+                order = mine.pop(rng.randrange(len(mine)))
+                cancel = r < 0.25
+                what = "cancel" if cancel else "confirm"
+                status, out = self.routed(
+                    rng, "POST", "/v1/orders/%s/%s" % (order, what),
+                    token if cancel else self.c.token, {})
+                if status == 200:
+                    with self.lock:
+                        sku, qty, _ = self.acked[order]
+                        self.acked[order] = (
+                            sku, qty, "CANCELLED" if cancel else "CONFIRMED")
+                    self.record("ok", "cancelled" if cancel else "confirmed")
+                    if not cancel:
+                        mine.append(order)  # may be cancelled later
+                elif status is None:
+                    self.record("unknown", what + "_unknown")
+                else:
+                    self.record("failed", (out or {}).get("error", {})
+                                .get("code", str(status)))
+                continue
+            sku = rng.choice(skus)
+            qty = rng.randint(1, 3)
+            key = str(uuid.UUID(int=rng.getrandbits(128)))
+            body = {"customerId": customer,
+                    "items": [{"sku": sku, "quantity": qty}],
+                    "address": {"line1": "1 MG Road", "city": "Pune",
+                                "postalCode": "411001", "country": "IN"}}
+            status, out = self.routed(rng, "POST", "/v1/orders", token, body,
+                                      key)
+            if status == 201:
+                with self.lock:
+                    self.acked[out["id"]] = (sku, qty, "CREATED")
+                mine.append(out["id"])
+                self.record("ok", "created")
+            elif status is None:
+                self.record("unknown", "create_unknown")
+            else:
+                self.record("failed", (out or {}).get("error", {})
+                            .get("code", str(status)))
+
+
+def psql(c, sql):
+    conninfo = "host=%s/pg port=%s user=oms dbname=postgres" % (
+        c.dir, open(os.path.join(c.dir, "pg.port")).read().strip())
+    r = subprocess.run(["psql", "-X", "-At", "-F", "\t", "-d", conninfo,
+                        "-c", sql], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, check=True)
+    return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("omsd")
+    p.add_argument("--nodes", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=20)
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--shards", type=int, default=16)
+    p.add_argument("--ttl", default="1s")
+    p.add_argument("--skus", type=int, default=12)
+    p.add_argument("--stock", type=int, default=20)
+    p.add_argument("--clients", type=int, default=6)
+    a = p.parse_args()
+    seed = a.seed if a.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    c = Cluster(a.omsd, a.nodes,
+                ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl])
+    h = Harness(c, rng)
+    faults = Faults(c, rng)
+    violations = []
+    events = 0
+    skus = ["CH-%d" % k for k in range(a.skus)]
+    try:
+        for sku in skus:
+            status, out = h.routed(rng, "POST", "/v1/inventory/%s/receipts" %
+                                   sku, c.token,
+                                   {"quantity": a.stock, "unitPrice": 100},
+                                   deadline_s=30)
+            if status != 200:
+                raise RuntimeError("receipt of %s: %s %s" % (sku, status, out))
+        customers = []
+        for k in range(a.clients):
+            status, out = call(h.node_url(rng), "POST", "/v1/customers",
+                               c.token, {"name": "client %d" % k})
+            if status != 201:
+                raise RuntimeError("customer: %s %s" % (status, out))
+            customers.append((out["customerId"], out["token"]))
+        time.sleep(2)  # every node has read the customers
+        threads = [threading.Thread(target=h.client,
+                                    args=(rng.randrange(1 << 30), cid, tok,
+                                          skus))
+                   for cid, tok in customers]
+        for t in threads:
+            t.start()
+        end = time.monotonic() + a.seconds
+        while time.monotonic() < end:
+            faults.tick()
+            time.sleep(0.05)
+        faults.finish()
+        h.stop.set()
+        for t in threads:
+            t.join()
+
+        # Every shard served again, as every node sees it.
+        deadline = time.monotonic() + 30
+        settled = False
+        while time.monotonic() < deadline and not settled:
+            views = [c.view(i) for i in range(1, a.nodes + 1)]
+            settled = all(v is not None for v in views) and sum(
+                len(v["owned"]) for v in views) == a.shards
+            time.sleep(0.2)
+        if not settled:
+            violations.append("the shards were not all held again within "
+                              "30 s of the last fault")
+
+        received = {r[0]: (int(r[1]), int(r[2])) for r in psql(
+            c, "SELECT sku, received_total, on_hand FROM oms.skus")}
+        held = {r[0]: int(r[1]) for r in psql(
+            c, "SELECT sku, sum(quantity) FROM oms.holds GROUP BY sku")}
+        granted = {r[0]: int(r[1]) for r in psql(
+            c, "SELECT l.sku, sum(l.quantity - l.cancelled_quantity) FROM "
+               "oms.order_lines l JOIN oms.orders o ON o.id = l.order_id "
+               "WHERE o.status <> 'CANCELLED' GROUP BY l.sku")}
+        for sku in skus:
+            rec, on_hand = received.get(sku, (0, 0))
+            hq = held.get(sku, 0)
+            if rec != a.stock:
+                violations.append("%s: received %d, not %d" %
+                                  (sku, rec, a.stock))
+            if hq > rec or hq > on_hand:
+                violations.append("%s: %d units held, %d received, %d on "
+                                  "hand" % (sku, hq, rec, on_hand))
+            if hq != granted.get(sku, 0):
+                violations.append("%s: %d units held, but the orders not "
+                                  "cancelled were granted %d" %
+                                  (sku, hq, granted.get(sku, 0)))
+        # The log, in commit order: availability never below zero.
+        available = {}
+        reserved = {}
+        events = 0
+        for seq, kind, sku, order, qty in psql(
+                c, "SELECT seq, kind, coalesce(sku, ''), "
+                   "coalesce(order_id, ''), quantity FROM oms.events "
+                   "ORDER BY seq"):
+            events += 1
+            qty = int(qty)
+            if kind == "stock_received":
+                available[sku] = available.get(sku, 0) + qty
+            elif kind == "stock_reserved":
+                available[sku] = available.get(sku, 0) - qty
+                reserved[(order, sku)] = reserved.get((order, sku), 0) + qty
+                if available[sku] < 0:
+                    violations.append(
+                        "event %s: %s reserved %d of %s, leaving %d "
+                        "available: granted twice" %
+                        (seq, order, qty, sku, available[sku]))
+            elif kind == "stock_released":
+                available[sku] = available.get(sku, 0) + qty
+                reserved[(order, sku)] = reserved.get((order, sku), 0) - qty
+                if reserved[(order, sku)] < 0:
+                    violations.append("event %s: %s released more of %s "
+                                      "than it reserved" % (seq, order, sku))
+        status_of = {}
+        ids = list(h.acked)
+        for k in range(0, len(ids), 500):
+            chunk = ",".join("'%s'" % i for i in ids[k:k + 500])
+            for r in psql(c, "SELECT id, status FROM oms.orders WHERE id IN "
+                             "(%s)" % chunk):
+                status_of[r[0]] = r[1]
+        legal = {"CREATED": {"CREATED", "CONFIRMED", "CANCELLED"},
+                 "CONFIRMED": {"CONFIRMED", "CANCELLED"},
+                 "CANCELLED": {"CANCELLED"}}
+        for order, (sku, qty, acked) in h.acked.items():
+            now = status_of.get(order)
+            if now is None:
+                violations.append("order %s acknowledged %s is gone" %
+                                  (order, acked))
+            elif now not in legal[acked]:
+                violations.append("order %s acknowledged %s is %s" %
+                                  (order, acked, now))
+        for i in range(1, a.nodes + 1):
+            status, out = call(h.urls[i], "GET", "/v1/audit", c.token,
+                               timeout=10)
+            if status != 200 or (out or {}).get("violations"):
+                violations.append("node n%d: audit %s %s" %
+                                  (i, status, json.dumps(out)[:300]))
+    finally:
+        h.stop.set()
+        c.down()
+    print(json.dumps({"bench": "cluster_orders_chaos", "seed": seed,
+                      "nodes": a.nodes, "seconds": a.seconds,
+                      "shards": a.shards, "ttl": a.ttl, "skus": a.skus,
+                      "stock": a.stock, "clients": a.clients,
+                      "operations": h.ops, "outcomes": h.by_code,
+                      "acknowledged_orders": len(h.acked),
+                      "events_replayed": events,
+                      "faults": faults.injected,
+                      "violations": violations[:20],
+                      "violation_count": len(violations)}))
+    return 1 if violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
