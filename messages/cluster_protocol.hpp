@@ -6,6 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
@@ -14,10 +18,55 @@
 
 namespace oms {
 
+/// An HTTP request a node forwards to the owner of its shard: the fields of
+/// the API's request (system/http/exchange.hpp) that decide the answer,
+/// and the node that forwards it.
+struct forwarded_request {
+  std::string from_node;
+  std::string method;
+  bool head = false;
+  std::string path;
+  std::string query;
+  std::string authorization;
+  std::string idempotency_key;
+  std::string accept;
+  std::string last_event_id;
+  std::string if_match;
+  std::string if_none_match;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_request& x) {
+  return f(caf::meta::type_name("forwarded_request"), x.from_node, x.method,
+           x.head, x.path, x.query, x.authorization, x.idempotency_key,
+           x.accept, x.last_event_id, x.if_match, x.if_none_match, x.body);
+}
+
+/// The owner's answer to a forwarded request.
+struct forwarded_response {
+  uint16_t status = 200;
+  std::string content_type;
+  std::string cache_control;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_response& x) {
+  return f(caf::meta::type_name("forwarded_response"), x.status, x.content_type,
+           x.cache_control, x.headers, x.body);
+}
+
 /// Interface of a node's REGION.
 using region_actor = caf::typed_actor<
     // A peer (its node id) asks whether this node is there: answers this
     // node's id and how many shards it holds now.
-    caf::replies_to<atom::ping, std::string>::with<std::string, uint64_t>>;
+    caf::replies_to<atom::ping, std::string>::with<std::string, uint64_t>,
+    // A peer forwards a request for a shard this node owns: answers what
+    // this node's API answers it (which never forwards it again: a shard
+    // that moved meanwhile answers 421 NOT_OWNER).
+    caf::replies_to<atom::forward,
+                    forwarded_request>::with<forwarded_response>>;
 
 } // namespace oms

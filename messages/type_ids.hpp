@@ -9,6 +9,7 @@
 #include <caf/type_id.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/cluster_protocol.hpp"
 #include "messages/customer_protocol.hpp"
 #include "messages/domain.hpp"
 #include "messages/errors.hpp"
@@ -100,5 +101,7 @@ CAF_ADD_TYPE_ID(oms, (oms::return_step))
 CAF_ADD_TYPE_ID(oms, (oms::return_command))
 CAF_ADD_TYPE_ID(oms, (oms::shard_epochs))
 CAF_ADD_TYPE_ID(oms, (oms::shard_state))
+CAF_ADD_TYPE_ID(oms, (oms::forwarded_request))
+CAF_ADD_TYPE_ID(oms, (oms::forwarded_response))
 
 CAF_END_TYPE_ID_BLOCK(oms)

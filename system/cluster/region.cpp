@@ -54,24 +54,60 @@ split_host_port(const std::string& address) {
 
 namespace {
 
-region_actor::behavior_type region(region_actor::pointer, std::string node,
-                                   std::function<uint64_t()> owned) {
+region_actor::behavior_type region(region_actor::pointer self, std::string node,
+                                   std::function<uint64_t()> owned,
+                                   std::shared_ptr<forward_slot> slot) {
   return {
       [node, owned](atom::ping,
                     const std::string&) -> caf::result<std::string, uint64_t> {
         return {node, owned()};
+      },
+      [self, slot](atom::forward,
+                   forwarded_request& fr) -> caf::result<forwarded_response> {
+        auto serve = slot ? slot->get() : forward_server{};
+        if (!serve) {
+          forwarded_response r;
+          r.status = 503;
+          r.content_type = "application/json";
+          r.cache_control = "no-store";
+          r.body = R"({"error":{"code":"NOT_READY","message":")"
+                   R"(the owner is not serving requests now","details":{}}})";
+          return r;
+        }
+        auto rp = self->make_response_promise<forwarded_response>();
+        serve(std::move(fr),
+              [rp](forwarded_response r) mutable { rp.deliver(std::move(r)); });
+        return rp;
       },
   };
 }
 
 } // namespace
 
+void forward_slot::set(forward_server serve) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  serve_ = std::move(serve);
+}
+
+forward_server forward_slot::get() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return serve_;
+}
+
+region_actor peer_table::region_of(const std::string& node) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = peers_.find(node);
+  return i != peers_.end() && i->second.connected ? i->second.region
+                                                  : region_actor{};
+}
+
 region_actor spawn_region(caf::actor_system& sys, std::string node,
-                          std::function<uint64_t()> owned) {
+                          std::function<uint64_t()> owned,
+                          std::shared_ptr<forward_slot> slot) {
   // A function with arguments, not a lambda with none: CAF 0.17 spawns the
   // latter by dereferencing an empty pointer to its (empty) arguments,
   // which UBSan reports.
-  return sys.spawn(region, std::move(node), std::move(owned));
+  return sys.spawn(region, std::move(node), std::move(owned), std::move(slot));
 }
 
 namespace {
@@ -157,8 +193,10 @@ void ping(watcher* self, const std::string& id) {
             if (i != self->state.links.end() &&
                 ++i->second.failed_in_a_row >= pings_failed_max) {
               drop(self, i->second);
-              self->state.table->update(
-                  id, [](peer_state& p) { p.connected = false; });
+              self->state.table->update(id, [](peer_state& p) {
+                p.connected = false;
+                p.region = nullptr;
+              });
             }
           });
 }
@@ -210,8 +248,10 @@ void connect(watcher* self, const std::string& id) {
             l->failed_in_a_row = 0;
             l->connects_failed_in_a_row = 0;
             self->monitor(l->handle);
-            self->state.table->update(
-                id, [](peer_state& p) { p.connected = true; });
+            self->state.table->update(id, [&](peer_state& p) {
+              p.connected = true;
+              p.region = l->handle;
+            });
             ping(self, id);
           },
           [self, id, current, interval](caf::error& err) {
@@ -226,6 +266,7 @@ void connect(watcher* self, const std::string& id) {
             self->state.table->update(id, [&](peer_state& p) {
               p.reachable = false;
               p.connected = false;
+              p.region = nullptr;
               ++p.connects_failed;
               p.last_error = why;
             });
@@ -285,6 +326,7 @@ caf::behavior peer_watcher(watcher* self, peer_watch_config cfg,
       self->state.table->update(id, [&](peer_state& p) {
         p.connected = false;
         p.reachable = false;
+        p.region = nullptr;
         ++p.downs;
         p.last_error = why;
       });

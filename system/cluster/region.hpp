@@ -44,6 +44,8 @@ struct peer_state {
   uint64_t connects_failed = 0;
   /// Connections lost (the monitor's down messages).
   uint64_t downs = 0;
+  /// Its region, while connected.
+  region_actor region;
 };
 
 /// The peers as the watcher last found them, by node id; thread-safe.
@@ -55,6 +57,8 @@ class peer_table {
               const std::function<void(peer_state&)>& change);
   /// Keeps only the peers in `nodes`.
   void keep_only(const std::vector<std::string>& nodes);
+  /// The region of `node` while connected; null otherwise.
+  region_actor region_of(const std::string& node) const;
 
  private:
   mutable std::mutex mtx_;
@@ -65,9 +69,30 @@ class peer_table {
 std::optional<std::pair<std::string, uint16_t>>
 split_host_port(const std::string& address);
 
-/// Spawns the node's region: it answers pings with `node` and `owned()`.
+/// What a region does with a request a peer forwarded: answers it through
+/// `done`, exactly once, from any thread.
+using forward_server = std::function<void(
+    forwarded_request, std::function<void(forwarded_response)>)>;
+
+/// Where a region finds its node's API, once the API is up (until then, and
+/// after clear, a forwarded request is answered 503 NOT_READY).
+/// Thread-safe.
+class forward_slot {
+ public:
+  void set(forward_server serve);
+  void clear() { set({}); }
+  forward_server get() const;
+
+ private:
+  mutable std::mutex mtx_;
+  forward_server serve_;
+};
+
+/// Spawns the node's region: it answers pings with `node` and `owned()`,
+/// and requests forwarded to it through `slot`.
 region_actor spawn_region(caf::actor_system& sys, std::string node,
-                          std::function<uint64_t()> owned);
+                          std::function<uint64_t()> owned,
+                          std::shared_ptr<forward_slot> slot = nullptr);
 
 struct peer_watch_config {
   std::string node;

@@ -9,6 +9,7 @@
 #include "actors/order_machine.hpp"
 #include "messages/json.hpp"
 #include "system/daemon/api_impl.hpp"
+#include "system/daemon/cluster_node.hpp"
 #include "system/http/route.hpp"
 #include "system/http/utf8.hpp"
 #include "system/log.hpp"
@@ -288,6 +289,33 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
       {"error",
        {{"code", to_code(code)}, {"message", message}, {"details", details}}}});
   resp.headers = std::move(extra);
+  // A client's request for another node's shard goes to that node, whose
+  // answer is this one's; without an answer in time, the 421 goes back.
+  if (code == errc::not_owner && opts.forwarder != nullptr &&
+      c->req.forwarded_from.empty() && details.contains("owner") &&
+      details["owner"].is_string()) {
+    auto owner = details["owner"].get<std::string>();
+    auto self = shared_from_this();
+    if (opts.forwarder->forward(
+            owner, c->req,
+            [self, c, owner](std::optional<http_response> answer) {
+              if (answer) {
+                answer->headers.emplace_back("Oms-Forwarded-To", owner);
+                self->finish(c, std::move(*answer));
+                return;
+              }
+              // Sent, but not answered in time: the owner may have made
+              // the change (not a 421, which says nothing was changed).
+              self->fail(
+                  c, make_error(errc::unavailable,
+                                "the request was forwarded to node " + owner +
+                                    ", which owns its shard, and no answer "
+                                    "came in time; the change may still be "
+                                    "made: read before retrying, or retry "
+                                    "with the same Idempotency-Key"));
+            }))
+      return;
+  }
   finish(c, std::move(resp));
 }
 

@@ -31,6 +31,7 @@ namespace oms::daemon {
 
 class token_registry;
 class metrics;
+class request_forwarder;
 class store_check;
 class webhook_dispatcher;
 
@@ -68,6 +69,9 @@ struct api_options {
   /// What the node's watch over the other nodes' regions found (outlives
   /// the api); null without --cluster-listen.
   const cluster::peer_table* peers = nullptr;
+  /// Forwards a request this node does not own to the owner of its shard
+  /// (outlives the api); null: such a request is answered 421 NOT_OWNER.
+  request_forwarder* forwarder = nullptr;
 };
 
 class api {

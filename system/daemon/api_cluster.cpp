@@ -7,6 +7,7 @@
 #include "system/cluster/membership.hpp"
 #include "system/cluster/region.hpp"
 #include "system/daemon/api_impl.hpp"
+#include "system/daemon/cluster_node.hpp"
 
 namespace oms::daemon {
 
@@ -37,7 +38,8 @@ const char* lease_state(const cluster::lease& l, int64_t now) {
 } // namespace
 
 cluster_counters cluster_metrics(const cluster::membership& m,
-                                 const cluster::peer_table* peers) {
+                                 const cluster::peer_table* peers,
+                                 const request_forwarder* forwarder) {
   auto v = m.view();
   cluster_counters k;
   k.shards = v.shards;
@@ -61,6 +63,17 @@ cluster_counters cluster_metrics(const cluster::membership& m,
       ++k.peers;
       k.peers_reachable += entry.second.reachable ? 1 : 0;
     }
+  if (forwarder != nullptr) {
+    auto f = forwarder->counts();
+    k.forwarding = true;
+    k.forwarded_answered = f.answered;
+    k.forwarded_failed = f.failed;
+    k.forwarded_unroutable = f.unroutable;
+    k.forward_bounds_us.assign(std::begin(forward_bounds_us),
+                               std::end(forward_bounds_us));
+    k.forward_buckets = f.latency_buckets;
+    k.forward_seconds_sum = static_cast<double>(f.latency_us_sum) / 1e6;
+  }
   return k;
 }
 
@@ -136,6 +149,21 @@ void api::impl::cluster_status(const call_ptr& c) {
     }
     nodes.push_back(std::move(one));
   }
+  // Held and loaded: what the node answers for now.
+  json served = json::array();
+  if (auto& shards = oms.ctx()->shards)
+    for (auto& [shard, epoch] : shards->served())
+      served.push_back({{"shard", shard}, {"epoch", epoch}});
+  json forwarded = nullptr;
+  if (opts.forwarder != nullptr) {
+    auto f = opts.forwarder->counts();
+    forwarded = {{"answered", f.answered},
+                 {"failed", f.failed},
+                 {"unroutable", f.unroutable}};
+    if (f.answered > 0)
+      forwarded["meanMs"] = static_cast<double>(f.latency_us_sum) /
+                            static_cast<double>(f.answered) / 1000.0;
+  }
   json handed_back = json::array();
   for (auto& h : v.handbacks)
     handed_back.push_back(
@@ -145,8 +173,14 @@ void api::impl::cluster_status(const call_ptr& c) {
       {"shards", v.shards},
       {"leaseTtlMs", v.ttl.count()},
       {"routing",
-       "none yet: this node serves every request it receives from its own "
-       "store, whichever shard its SKUs belong to (docs/cluster.md)"},
+       opts.forwarder != nullptr
+           ? "forward: a request for another node's shard goes to its "
+             "owner's region and the owner's answer comes back (421 "
+             "NOT_OWNER naming the owner when its region is not reachable)"
+           : "owner only: a request for another node's shard is answered "
+             "421 NOT_OWNER naming the owner (no --cluster-listen)"},
+      {"served", std::move(served)},
+      {"forwarded", std::move(forwarded)},
       {"owned", std::move(owned)},
       {"nodes", std::move(nodes)},
       {"keeper",

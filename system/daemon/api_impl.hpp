@@ -76,7 +76,8 @@ void add_owner_hint(const cluster::membership& m, nlohmann::json& details);
 
 /// A cluster node's figures for /metrics (api_cluster.cpp).
 cluster_counters cluster_metrics(const cluster::membership& m,
-                                 const cluster::peer_table* peers);
+                                 const cluster::peer_table* peers,
+                                 const request_forwarder* forwarder);
 
 struct api::impl : std::enable_shared_from_this<api::impl> {
   struct route_def;

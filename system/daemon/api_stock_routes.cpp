@@ -146,7 +146,8 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
       pv.store_check = to_string(self_ptr->opts.check->view().status);
     if (self_ptr->opts.cluster != nullptr)
       pv.cluster =
-          cluster_metrics(*self_ptr->opts.cluster, self_ptr->opts.peers);
+          cluster_metrics(*self_ptr->opts.cluster, self_ptr->opts.peers,
+                          self_ptr->opts.forwarder);
     http_response resp;
     resp.content_type = "text/plain; version=0.0.4; charset=utf-8";
     resp.body = self_ptr->stats.render(&js, pv, ws ? &*ws : nullptr);

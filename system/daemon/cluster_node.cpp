@@ -4,12 +4,14 @@
 #include <utility>
 #include <vector>
 
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 #include <pqxx/pqxx>
 
 #include "messages/type_ids.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/cluster/membership.hpp"
+#include "system/cluster/region.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/log.hpp"
 
@@ -140,6 +142,150 @@ void customer_follower::run() {
     guard.lock();
     wake_.wait_for(guard, interval_, [this] { return stopping_; });
   }
+}
+
+forwarded_request to_forwarded(const std::string& from_node,
+                               const http::request& req) {
+  forwarded_request fr;
+  fr.from_node = from_node;
+  fr.method = req.method;
+  fr.head = req.head;
+  fr.path = req.path;
+  fr.query = req.query;
+  fr.authorization = req.authorization;
+  fr.idempotency_key = req.idempotency_key;
+  fr.accept = req.accept;
+  fr.last_event_id = req.last_event_id;
+  fr.if_match = req.if_match;
+  fr.if_none_match = req.if_none_match;
+  fr.body = req.body;
+  return fr;
+}
+
+http::request from_forwarded(forwarded_request fr) {
+  http::request req;
+  req.method = std::move(fr.method);
+  req.head = fr.head;
+  req.path = std::move(fr.path);
+  req.query = std::move(fr.query);
+  req.authorization = std::move(fr.authorization);
+  req.idempotency_key = std::move(fr.idempotency_key);
+  req.accept = std::move(fr.accept);
+  req.last_event_id = std::move(fr.last_event_id);
+  req.if_match = std::move(fr.if_match);
+  req.if_none_match = std::move(fr.if_none_match);
+  req.has_body = !fr.body.empty();
+  if (req.has_body)
+    req.content_length = fr.body.size();
+  req.body = std::move(fr.body);
+  // Never forwarded again (and never taken for a client's request).
+  req.forwarded_from = fr.from_node.empty() ? "?" : std::move(fr.from_node);
+  return req;
+}
+
+forwarded_response to_forwarded(const http::response& resp) {
+  forwarded_response fr;
+  fr.status = static_cast<uint16_t>(resp.status);
+  fr.content_type = resp.content_type;
+  fr.cache_control = resp.cache_control;
+  fr.headers = resp.headers;
+  fr.body = resp.body;
+  return fr;
+}
+
+http::response from_forwarded(forwarded_response fr) {
+  http::response resp;
+  resp.status = fr.status;
+  resp.content_type = std::move(fr.content_type);
+  resp.cache_control = std::move(fr.cache_control);
+  resp.headers = std::move(fr.headers);
+  resp.body = std::move(fr.body);
+  return resp;
+}
+
+struct request_forwarder::figures {
+  std::mutex mtx;
+  forward_counts counts;
+  figures() {
+    counts.latency_buckets.assign(std::size(forward_bounds_us) + 1, 0);
+  }
+  void answered(uint64_t us) {
+    std::lock_guard<std::mutex> guard{mtx};
+    ++counts.answered;
+    counts.latency_us_sum += us;
+    size_t i = 0;
+    while (i < std::size(forward_bounds_us) && us > forward_bounds_us[i])
+      ++i;
+    ++counts.latency_buckets[i];
+  }
+};
+
+namespace {
+
+// One forwarded request: a short-lived actor that asks the owner's region
+// and ends with its answer (or the lack of one).
+void forward_once(caf::event_based_actor* self, region_actor dest,
+                  forwarded_request fr, caf::timespan timeout,
+                  std::shared_ptr<request_forwarder::answered> done,
+                  std::function<void(bool, uint64_t)> count) {
+  auto started = std::chrono::steady_clock::now();
+  auto elapsed_us = [started] {
+    return static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::steady_clock::now() - started)
+            .count());
+  };
+  self->request(dest, timeout, atom::forward_v, std::move(fr))
+      .then(
+          [done, count, elapsed_us](forwarded_response& resp) {
+            count(true, elapsed_us());
+            (*done)(from_forwarded(std::move(resp)));
+          },
+          [done, count](caf::error&) {
+            count(false, 0);
+            (*done)(std::nullopt);
+          });
+}
+
+} // namespace
+
+request_forwarder::request_forwarder(
+    caf::actor_system& sys, std::string node,
+    std::shared_ptr<const cluster::peer_table> peers,
+    std::chrono::milliseconds timeout)
+    : sys_(sys),
+      node_(std::move(node)),
+      peers_(std::move(peers)),
+      timeout_(timeout),
+      figures_(std::make_shared<figures>()) {}
+
+bool request_forwarder::forward(const std::string& owner,
+                                const http::request& req, answered done) {
+  auto dest = peers_ ? peers_->region_of(owner) : region_actor{};
+  if (!dest) {
+    std::lock_guard<std::mutex> guard{figures_->mtx};
+    ++figures_->counts.unroutable;
+    return false;
+  }
+  auto figs = figures_;
+  auto count = [figs](bool ok, uint64_t us) {
+    if (ok) {
+      figs->answered(us);
+    } else {
+      std::lock_guard<std::mutex> guard{figs->mtx};
+      ++figs->counts.failed;
+    }
+  };
+  sys_.spawn(forward_once, std::move(dest), to_forwarded(node_, req),
+             caf::timespan{timeout_},
+             std::make_shared<answered>(std::move(done)),
+             std::function<void(bool, uint64_t)>{count});
+  return true;
+}
+
+forward_counts request_forwarder::counts() const {
+  std::lock_guard<std::mutex> guard{figures_->mtx};
+  return figures_->counts;
 }
 
 } // namespace oms::daemon

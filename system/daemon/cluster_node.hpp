@@ -13,13 +13,18 @@
 #include <string>
 #include <thread>
 
+#include <caf/actor_system.hpp>
+
 #include "actors/shard_map.hpp"
+#include "messages/cluster_protocol.hpp"
 #include "messages/supervisor_protocol.hpp"
 #include "system/cluster/lease_keeper.hpp"
+#include "system/http/exchange.hpp"
 #include "system/store/pg_store.hpp"
 
 namespace oms::cluster {
 class membership;
+class peer_table;
 } // namespace oms::cluster
 
 namespace oms::daemon {
@@ -84,6 +89,59 @@ class customer_follower {
   int64_t known_ = -1;                     // rows counted at the last look
   std::unique_ptr<pqxx::connection> conn_; // the follower's thread's only
   std::thread thread_;
+};
+
+/// What a forwarded request carries of an API request, and back.
+forwarded_request to_forwarded(const std::string& from_node,
+                               const http::request& req);
+http::request from_forwarded(forwarded_request fr);
+forwarded_response to_forwarded(const http::response& resp);
+http::response from_forwarded(forwarded_response fr);
+
+/// How many requests a node forwarded, and how long the owners took.
+struct forward_counts {
+  /// Answered by the owner (whatever the status).
+  uint64_t answered = 0;
+  /// Sent, but no answer came in time (or the link failed): the client
+  /// got 503 UNAVAILABLE (the owner may have made the change).
+  uint64_t failed = 0;
+  /// Not sent: the owner's region was not connected.
+  uint64_t unroutable = 0;
+  /// Round trips of the answered ones: sum, and a count per bucket (up to
+  /// each of forward_bounds_us, then +Inf).
+  uint64_t latency_us_sum = 0;
+  std::vector<uint64_t> latency_buckets;
+};
+
+/// Bounds of the forwarded requests' latency histogram, in microseconds.
+inline constexpr uint64_t forward_bounds_us[] = {
+    250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
+
+/// Forwards requests for a shard another node owns to that node's region
+/// (CAF's middleman), with a timeout. Thread-safe.
+class request_forwarder {
+ public:
+  request_forwarder(caf::actor_system& sys, std::string node,
+                    std::shared_ptr<const cluster::peer_table> peers,
+                    std::chrono::milliseconds timeout);
+
+  using answered = std::function<void(std::optional<http::response>)>;
+
+  /// Sends `req` to `owner`'s region; `done` gets the owner's answer, or
+  /// nothing if none came within the timeout. False, and `done` is not
+  /// called, if the owner's region is not connected.
+  bool forward(const std::string& owner, const http::request& req,
+               answered done);
+
+  forward_counts counts() const;
+
+ private:
+  struct figures;
+  caf::actor_system& sys_;
+  std::string node_;
+  std::shared_ptr<const cluster::peer_table> peers_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<figures> figures_;
 };
 
 } // namespace oms::daemon

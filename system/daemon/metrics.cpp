@@ -261,6 +261,24 @@ std::string metrics::render(const journal_stats* journal,
            std::to_string(k->peers_reachable) + "\n";
     out += "oms_cluster_peers{reachable=\"false\"} " +
            std::to_string(k->peers - k->peers_reachable) + "\n";
+    if (k->forwarding) {
+      header(out, "oms_cluster_forwarded_total", "counter",
+             "Requests for another node's shard forwarded to its owner, by "
+             "outcome: answered by the owner, failed (no answer in time: "
+             "the client got 503), unroutable (the owner's region not "
+             "connected: 421).");
+      out += "oms_cluster_forwarded_total{outcome=\"answered\"} " +
+             std::to_string(k->forwarded_answered) + "\n";
+      out += "oms_cluster_forwarded_total{outcome=\"failed\"} " +
+             std::to_string(k->forwarded_failed) + "\n";
+      out += "oms_cluster_forwarded_total{outcome=\"unroutable\"} " +
+             std::to_string(k->forwarded_unroutable) + "\n";
+      header(out, "oms_cluster_forward_duration_seconds", "histogram",
+             "Round trips of the forwarded requests the owner answered.");
+      histogram(out, "oms_cluster_forward_duration_seconds", "",
+                k->forward_bounds_us, k->forward_buckets, 1e-6,
+                k->forward_seconds_sum);
+    }
   }
   header(out, "oms_customers", "gauge", "Customers with an API token.");
   out += "oms_customers " + std::to_string(process.customers) + "\n";

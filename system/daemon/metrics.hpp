@@ -37,6 +37,17 @@ struct cluster_counters {
   /// Other nodes whose region this node watches, and those it reaches.
   uint64_t peers = 0;
   uint64_t peers_reachable = 0;
+  /// Requests forwarded to the owner of their shard (with
+  /// --cluster-listen): answered, failed (no answer in time), unroutable
+  /// (the owner's region not connected); the answered ones' round trips
+  /// per bucket of `forward_bounds_us` (and +Inf) and their sum.
+  bool forwarding = false;
+  uint64_t forwarded_answered = 0;
+  uint64_t forwarded_failed = 0;
+  uint64_t forwarded_unroutable = 0;
+  std::vector<uint64_t> forward_bounds_us;
+  std::vector<uint64_t> forward_buckets;
+  double forward_seconds_sum = 0;
 };
 
 class metrics {

@@ -417,6 +417,8 @@ join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge) {
 // other nodes' regions; none without --cluster-listen.
 struct region_link {
   region_actor region;
+  /// Where the region finds the API to answer forwarded requests.
+  std::shared_ptr<cluster::forward_slot> slot;
   caf::actor watcher;
   std::shared_ptr<cluster::peer_table> peers;
 
@@ -450,7 +452,8 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
       valid += entry.second > 0 ? 1 : 0;
     return valid;
   };
-  link.region = cluster::spawn_region(sys, cfg.node_id, owned);
+  link.slot = std::make_shared<cluster::forward_slot>();
+  link.region = cluster::spawn_region(sys, cfg.node_id, owned, link.slot);
   // reuse: a node started again at once (after a kill) binds its port
   // while the other nodes' connections to its earlier life linger.
   auto port =
@@ -671,7 +674,20 @@ int main(int argc, char** argv) {
   opts.webhooks = *membership ? nullptr : &hooks;
   opts.cluster = membership->get();
   opts.peers = region.peers.get();
+  // A request for another node's shard goes to its owner's region.
+  std::unique_ptr<request_forwarder> forwarder;
+  if (region.peers) {
+    forwarder = std::make_unique<request_forwarder>(
+        sys, cfg.node_id, region.peers, cfg.request_timeout);
+    opts.forwarder = forwarder.get();
+  }
   api front{sys, *oms, tokens, stats, std::move(opts)};
+  if (region.slot)
+    region.slot->set([&front](forwarded_request fr,
+                              std::function<void(forwarded_response)> done) {
+      front.handle(from_forwarded(std::move(fr)),
+                   [done](http::response resp) { done(to_forwarded(resp)); });
+    });
 
   io_pool io{cfg.io_threads};
   http::server server{io.first(), io.all(), server_limits(cfg),
@@ -709,6 +725,8 @@ int main(int argc, char** argv) {
   log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                               {"in_flight", front.in_flight()}});
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
+  if (region.slot)
+    region.slot->clear(); // forwarded requests: 503 from here on
   // Handed back at once, so the others take the shards at their next tick.
   region.stop();
   bridge->detach();

@@ -34,6 +34,10 @@ struct request {
   /// A body follows the header (Content-Length > 0 or chunked).
   bool has_body = false;
   std::string body;
+  /// omsd on a cluster: the node that forwarded this request to the owner
+  /// of its shard ("" if it came from a client); answered here, never
+  /// forwarded again.
+  std::string forwarded_from;
 };
 
 /// A body sent in pieces as they come (Server-Sent Events). After the

@@ -109,6 +109,15 @@ struct cluster_fixture {
     return *nodes.back();
   }
 
+  // A node whose region listens on a free loopback port.
+  node* start_with_region(const std::string& id) {
+    auto a = args(id, "");
+    a.push_back("--cluster-listen");
+    a.push_back("127.0.0.1:" + std::to_string(free_port()));
+    nodes.push_back(std::make_unique<node>(a));
+    return nodes.back().get();
+  }
+
   // Leases held in the table now, by PostgreSQL's clock.
   int64_t held_in_table(const std::string& owner) {
     pqxx::connection conn{pg};
@@ -456,15 +465,8 @@ TEST_CASE("e2e cluster: each node reaches the others' regions through CAF's "
   if (info == nullptr)
     return;
   cluster_fixture c{info};
-  auto with_region = [&](const std::string& id) {
-    auto args = c.args(id, "");
-    args.push_back("--cluster-listen");
-    args.push_back("127.0.0.1:" + std::to_string(free_port()));
-    c.nodes.push_back(std::make_unique<node>(args));
-    return c.nodes.back().get();
-  };
-  auto* n1 = with_region("n1");
-  auto* n2 = with_region("n2");
+  auto* n1 = c.start_with_region("n1");
+  auto* n2 = c.start_with_region("n2");
   const auto limit = std::chrono::seconds(30);
   // The link from `from` to `to`'s region, as `from` shows it.
   auto link = [](const node& from, const std::string& to) {
@@ -657,4 +659,75 @@ TEST_CASE("e2e cluster: each node serves the stock and orders of its own "
   auto confirmed = admin2.post("/v1/orders/" + order + "/confirm", "{}");
   CHECK_MESSAGE(confirmed.status == 200, confirmed.body);
   CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 0);
+}
+
+TEST_CASE("e2e cluster: with regions, any node answers for any shard: a "
+          "request for another node's shard is forwarded to its owner and "
+          "the owner's answer comes back, once, under the caller's "
+          "idempotency key") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  auto* n1 = c.start_with_region("n1");
+  auto* n2 = c.start_with_region("n2");
+  REQUIRE(eventually(
+      [&] {
+        return settled(*n1, {{"n1", 6}, {"n2", 6}});
+      },
+      std::chrono::seconds(30)));
+  auto [a, shard_a] = sku_held_by(cluster_of(*n1), "n1", "F");
+  CAPTURE(a);
+  http_client admin2{n2->url(), n2->admin_token()};
+  // n2 reaches n1's region and n1 serves the shard: a receipt sent to n2
+  // is made by n1.
+  json receipt{{"quantity", 5}, {"unitPrice", 300}};
+  oms::client::http_result r;
+  REQUIRE(eventually(
+      [&] {
+        r = admin2.post("/v1/inventory/" + a + "/receipts", receipt.dump());
+        return r.status == 200;
+      },
+      std::chrono::seconds(30)));
+  CHECK(r.header("Oms-Forwarded-To") == "n1");
+  CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 5);
+  // An order through n2, retried with the same key: one order, one hold.
+  auto made = admin2.post("/v1/customers", json{{"name", "Bo"}}.dump());
+  REQUIRE(made.status == 201);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  http_client cust2{n2->url(), body_of(made)["token"].get<std::string>()};
+  oms::client::http_result first;
+  REQUIRE(eventually(
+      [&] {
+        first = cust2.post("/v1/orders", order_for(cid, {{a, 2}}).dump(),
+                           {"Idempotency-Key: fwd-1"});
+        return first.status == 201;
+      },
+      std::chrono::seconds(20)));
+  auto again = cust2.post("/v1/orders", order_for(cid, {{a, 2}}).dump(),
+                          {"Idempotency-Key: fwd-1"});
+  REQUIRE(again.status == 201);
+  CHECK(body_of(again)["id"] == body_of(first)["id"]);
+  CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 3);
+  // Refusals come back as the owner gave them.
+  auto short_of = cust2.post("/v1/orders", order_for(cid, {{a, 4}}).dump());
+  CHECK(short_of.status == 409);
+  CHECK(body_of(short_of)["error"]["code"] == "INSUFFICIENT_STOCK");
+  auto view = cluster_of(*n2);
+  CHECK(view["forwarded"]["answered"].get<int64_t>() >= 5);
+  CHECK(view["routing"].get<std::string>().rfind("forward", 0) == 0);
+  CHECK(metric(*n2, "oms_cluster_forwarded_total{outcome=\"answered\"}") !=
+        "0");
+  // n1 frozen: n2's forwards go unanswered (503: the owner may have made
+  // the change) or find no region (421) until n2 takes the shard and serves
+  // it itself.
+  n1->pause();
+  REQUIRE(eventually(
+      [&] {
+        auto got = admin2.get("/v1/inventory/" + a);
+        return got.status == 200 && got.header("Oms-Forwarded-To").empty();
+      },
+      std::chrono::seconds(30)));
+  CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 3);
+  n1->resume();
 }
