@@ -97,6 +97,8 @@ struct run_options {
   double warmup = 1;
   std::string workload = "hot";
   int skus = 10'000;
+  /// SKUs PREFIX-0, PREFIX-1, ... instead of a fresh prefix of this run's.
+  std::string sku_prefix;
   int64_t stock = 0; // 0: 1,000,000 (flash: 1000)
   std::string ack_log;
   bool quiet = false;
@@ -373,8 +375,9 @@ int run(run_options o) {
   auto tag = std::to_string(::getpid()) + "-" +
              std::to_string(steady::now().time_since_epoch().count() % 1000000);
   auto sku_count = w == "hot" || flash ? 1 : o.skus;
+  auto prefix = o.sku_prefix.empty() ? "LOAD-" + tag : o.sku_prefix;
   for (int i = 0; i < sku_count; ++i)
-    r.skus.push_back("LOAD-" + tag + "-" + std::to_string(i));
+    r.skus.push_back(prefix + "-" + std::to_string(i));
   auto setup_start = steady::now();
   if (!set_up_skus(r))
     return 3;
@@ -661,6 +664,15 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"hot", "create", "spread", "multiline",
                              "lifecycle", "cancel", "flash", "mixed"}));
+  run_cmd
+      ->add_option("--sku-prefix", o.sku_prefix,
+                   "Order SKUs PREFIX-0, PREFIX-1, ... (default: a fresh "
+                   "prefix per run); for a cluster, where the shard of a SKU "
+                   "decides which node owns it")
+      ->check([](const std::string& p) {
+        return p.empty() || p.size() > 40 ? std::string{"1-40 characters"}
+                                          : std::string{};
+      });
   run_cmd
       ->add_option("--skus", o.skus,
                    "SKUs of spread, multiline, lifecycle, cancel, mixed (hot "

@@ -15,6 +15,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/customers.hpp"
 
 namespace oms {
 
@@ -34,13 +35,18 @@ struct forwarded_request {
   std::string if_match;
   std::string if_none_match;
   std::string body;
+  /// The customer whose token the forwarding node authenticated (none for
+  /// the admin): the owner learns it at once, not a second later from the
+  /// store, and authenticates the request itself.
+  std::vector<customer_record> caller;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, forwarded_request& x) {
   return f(caf::meta::type_name("forwarded_request"), x.from_node, x.method,
            x.head, x.path, x.query, x.authorization, x.idempotency_key,
-           x.accept, x.last_event_id, x.if_match, x.if_none_match, x.body);
+           x.accept, x.last_event_id, x.if_match, x.if_none_match, x.body,
+           x.caller);
 }
 
 /// The owner's answer to a forwarded request.

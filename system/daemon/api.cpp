@@ -296,8 +296,11 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
       details["owner"].is_string()) {
     auto owner = details["owner"].get<std::string>();
     auto self = shared_from_this();
+    std::optional<customer_record> caller;
+    if (!c->who.customer.empty())
+      caller = tokens.find(c->who.customer);
     if (opts.forwarder->forward(
-            owner, c->req,
+            owner, c->req, std::move(caller),
             [self, c, owner](std::optional<http_response> answer) {
               if (answer) {
                 answer->headers.emplace_back("Oms-Forwarded-To", owner);

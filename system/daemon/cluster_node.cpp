@@ -260,7 +260,9 @@ request_forwarder::request_forwarder(
       figures_(std::make_shared<figures>()) {}
 
 bool request_forwarder::forward(const std::string& owner,
-                                const http::request& req, answered done) {
+                                const http::request& req,
+                                std::optional<customer_record> caller,
+                                answered done) {
   auto dest = peers_ ? peers_->region_of(owner) : region_actor{};
   if (!dest) {
     std::lock_guard<std::mutex> guard{figures_->mtx};
@@ -276,7 +278,10 @@ bool request_forwarder::forward(const std::string& owner,
       ++figs->counts.failed;
     }
   };
-  sys_.spawn(forward_once, std::move(dest), to_forwarded(node_, req),
+  auto fr = to_forwarded(node_, req);
+  if (caller)
+    fr.caller.push_back(std::move(*caller));
+  sys_.spawn(forward_once, std::move(dest), std::move(fr),
              caf::timespan{timeout_},
              std::make_shared<answered>(std::move(done)),
              std::function<void(bool, uint64_t)>{count});

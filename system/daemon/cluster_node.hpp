@@ -127,11 +127,12 @@ class request_forwarder {
 
   using answered = std::function<void(std::optional<http::response>)>;
 
-  /// Sends `req` to `owner`'s region; `done` gets the owner's answer, or
+  /// Sends `req` to `owner`'s region, with the customer this node
+  /// authenticated it as (if any); `done` gets the owner's answer, or
   /// nothing if none came within the timeout. False, and `done` is not
   /// called, if the owner's region is not connected.
   bool forward(const std::string& owner, const http::request& req,
-               answered done);
+               std::optional<customer_record> caller, answered done);
 
   forward_counts counts() const;
 

@@ -683,8 +683,11 @@ int main(int argc, char** argv) {
   }
   api front{sys, *oms, tokens, stats, std::move(opts)};
   if (region.slot)
-    region.slot->set([&front](forwarded_request fr,
-                              std::function<void(forwarded_response)> done) {
+    region.slot->set([&front,
+                      &tokens](forwarded_request fr,
+                               std::function<void(forwarded_response)> done) {
+      for (auto& who : fr.caller)
+        tokens.add(who); // the request's own token authenticates it here
       front.handle(from_forwarded(std::move(fr)),
                    [done](http::response resp) { done(to_forwarded(resp)); });
     });
