@@ -77,14 +77,16 @@ class Cluster:
 class Faults:
     """One random fault at a time into one node of `c`, every 0.5-2 s:
     SIGKILL (started again 1-3 s later), SIGSTOP (SIGCONT 0.3-3 s later)
-    or SIGTERM (started again a moment later). `on_stop(node_id)` is told
-    of each SIGTERM before it is sent."""
+    or SIGTERM (started again a moment later), and with "pg-restart" among
+    `kinds` PostgreSQL stopped at once and started again. `on_stop(node_id)`
+    is told of each SIGTERM before it is sent."""
 
-    def __init__(self, c, rng, on_stop=None):
+    def __init__(self, c, rng, on_stop=None, kinds=("kill", "pause", "stop")):
         self.c = c
         self.rng = rng
         self.on_stop = on_stop
-        self.injected = {"kill": 0, "pause": 0, "stop": 0}
+        self.kinds = list(kinds)
+        self.injected = {k: 0 for k in self.kinds}
         # node -> (what, when to undo): a node under a fault
         self.pending = {}
         self.next_fault = time.monotonic() + rng.uniform(0.5, 2)
@@ -98,8 +100,13 @@ class Faults:
                 del self.pending[i]
         if now >= self.next_fault and not self.pending:
             i = self.rng.randrange(1, self.c.nodes + 1)
-            what = self.rng.choice(["kill", "pause", "stop"])
+            what = self.rng.choice(self.kinds)
             self.injected[what] += 1
+            if what == "pg-restart":
+                # PostgreSQL under every node, crashed and started again.
+                self.c.run("pg-restart")
+                self.next_fault = now + self.rng.uniform(0.5, 2)
+                return
             if what == "stop" and self.on_stop:
                 self.on_stop("n%d" % i)
             self.c.run(what, str(i))

@@ -4,7 +4,7 @@ on PostgreSQL's own state: no unit is ever granted twice.
 
     tests/cluster_orders_chaos.py OMSD [--nodes 3] [--seconds 20]
         [--seed N] [--shards 16] [--ttl 1s] [--skus 12] [--stock 20]
-        [--clients 6]
+        [--clients 6] [--pg-restarts]
 
 Starts a cluster with tools/cluster.sh (one shared store in its
 PostgreSQL), receives STOCK units of each of SKUS SKUs, registers a
@@ -19,7 +19,9 @@ changed) or unknown (no answer, or the node went away mid-request).
 Meanwhile a random fault hits one node every 0.5-2 s: SIGKILL (started
 again 1-3 s later), SIGSTOP (SIGCONT 0.3-3 s later: often past the lease
 TTL, so its shards move while it sleeps and its in-flight commits are
-refused by the fence when it wakes) or SIGTERM (started again).
+refused by the fence when it wakes) or SIGTERM (started again); with
+--pg-restarts, also PostgreSQL stopped at once (as a crash) and started
+again under every node, which must go on without a restart of its own.
 
 Then, with every node back and every shard served, it checks on
 PostgreSQL (the store the nodes share):
@@ -190,13 +192,18 @@ def main():
     p.add_argument("--skus", type=int, default=12)
     p.add_argument("--stock", type=int, default=20)
     p.add_argument("--clients", type=int, default=6)
+    p.add_argument("--pg-restarts", action="store_true",
+                   help="PostgreSQL crashes and starts again among the "
+                        "faults")
     a = p.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
     c = Cluster(a.omsd, a.nodes,
                 ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl])
     h = Harness(c, rng)
-    faults = Faults(c, rng)
+    kinds = ["kill", "pause", "stop"] + (["pg-restart"] if a.pg_restarts
+                                         else [])
+    faults = Faults(c, rng, kinds=kinds)
     violations = []
     events = 0
     skus = ["CH-%d" % k for k in range(a.skus)]
@@ -236,12 +243,14 @@ def main():
         settled = False
         while time.monotonic() < deadline and not settled:
             views = [c.view(i) for i in range(1, a.nodes + 1)]
+            # Held, and served (loaded): every shard answers again.
             settled = all(v is not None for v in views) and sum(
-                len(v["owned"]) for v in views) == a.shards
+                len(v["owned"]) for v in views) == a.shards and sum(
+                len(v["served"]) for v in views) == a.shards
             time.sleep(0.2)
         if not settled:
-            violations.append("the shards were not all held again within "
-                              "30 s of the last fault")
+            violations.append("the shards were not all held and served "
+                              "again within 30 s of the last fault")
 
         received = {r[0]: (int(r[1]), int(r[2])) for r in psql(
             c, "SELECT sku, received_total, on_hand FROM oms.skus")}

@@ -578,3 +578,25 @@ TEST_CASE("shared PostgreSQL stores: a writer that lost its session opens a "
   CHECK(log->at(2).sku == "A");
   CHECK(log->at(2).quantity == 3);
 }
+
+TEST_CASE("shared PostgreSQL stores: a writer whose session the server "
+          "ended reads again on a new one (as after a restart of "
+          "PostgreSQL), without a commit first") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_read_");
+  auto a = shared_ok(info, schema);
+  REQUIRE(!a->commit({receipt_event("A", 4)}));
+  cut_our_sessions(info);
+  // A node taking a shard reads first: that read must not fail for good.
+  auto state = a->load();
+  REQUIRE_MESSAGE(state, why(state));
+  REQUIRE(state->skus.size() == 1);
+  CHECK(state->skus[0].on_hand == 4);
+  auto sku = a->load_sku("A");
+  REQUIRE_MESSAGE(sku, why(sku));
+  CHECK(sku->state.on_hand == 4);
+  REQUIRE(!a->commit({receipt_event("A", 1)}));
+  CHECK(a->last_seq() == 2);
+}

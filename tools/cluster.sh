@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A local cluster of omsd nodes on loopback, over a throwaway PostgreSQL 15
-# that holds the shard leases (and each node's store, in a schema of its
-# own): for trying the cluster out and for tests (docs/cluster.md).
+# that holds the shard leases and the store the nodes share: for trying the
+# cluster out and for tests (docs/cluster.md).
 #   tools/cluster.sh up N [OMSD_FLAGS...]   start PostgreSQL and nodes n1..nN
 #   tools/cluster.sh status                 each node, and who holds what
 #   tools/cluster.sh kill|stop|pause|resume|start I
 #                                           SIGKILL, SIGTERM (waits for the
 #                                           exit), SIGSTOP, SIGCONT, start
 #                                           node nI again
+#   tools/cluster.sh pg-restart             PostgreSQL stopped at once (as
+#                                           a crash) and started again
 #   tools/cluster.sh down                   stop every node and PostgreSQL,
 #                                           remove the cluster's directory
 # The cluster lives in $OMS_CLUSTER_DIR (default /tmp/oms-cluster, made
@@ -22,7 +24,7 @@ dir=${OMS_CLUSTER_DIR:-/tmp/oms-cluster}
 omsd=${OMSD:-$root/build/omsd}
 
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -159,6 +161,16 @@ signal_node() {
   esac
 }
 
+# PostgreSQL stopped without a checkpoint (what a crash leaves) and started
+# again on the same socket and port: what was committed survives.
+pg_restart() {
+  [ -d "$dir/pg/data" ] || { echo "cluster: no cluster in $dir" >&2; exit 2; }
+  local as=()
+  [ "$(id -u)" -eq 0 ] && as=(runuser -u postgres --)
+  "${as[@]}" /usr/lib/postgresql/15/bin/pg_ctl -D "$dir/pg/data" -m immediate -w \
+    -l "$dir/pg/server.log" restart >/dev/null
+}
+
 down() {
   [ -d "$dir" ] || return 0
   local i
@@ -180,6 +192,7 @@ case "${1:-}" in
   up) shift; up "$@" ;;
   status) status ;;
   kill | stop | pause | resume | start) signal_node "$1" "${2:-}" ;;
+  pg-restart) pg_restart ;;
   down) down ;;
   *) usage ;;
 esac

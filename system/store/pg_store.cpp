@@ -420,16 +420,31 @@ void pg_store::writing(const std::function<void(sql_session&)>& body) {
 
 void pg_store::reading(bool snapshot,
                        const std::function<void(sql_session&)>& body) const {
-  if (!snapshot) {
-    pqxx::nontransaction n{*conn_};
-    pg_session s{n};
+  auto read = [&] {
+    if (!snapshot) {
+      pqxx::nontransaction n{*conn_};
+      pg_session s{n};
+      body(s);
+      return;
+    }
+    pqxx::work w{*conn_};
+    pg_session s{w};
     body(s);
-    return;
+    w.commit();
+  };
+  try {
+    read();
+  } catch (const pqxx::broken_connection&) {
+    // A shared writer whose session the server ended (a restart of
+    // PostgreSQL) opens another and reads again: its numbers come from the
+    // log's head, so nothing it knows goes stale. A store that owns its
+    // schema leaves that to its next commit, which finds out whether the
+    // log moved on while it was away.
+    if (!shared_)
+      throw;
+    const_cast<pg_store*>(this)->connect();
+    read();
   }
-  pqxx::work w{*conn_};
-  pg_session s{w};
-  body(s);
-  w.commit();
 }
 
 } // namespace oms
