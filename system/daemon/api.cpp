@@ -290,36 +290,56 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
        {{"code", to_code(code)}, {"message", message}, {"details", details}}}});
   resp.headers = std::move(extra);
   // A client's request for another node's shard goes to that node, whose
-  // answer is this one's; without an answer in time, the 421 goes back.
+  // answer is this one's.
   if (code == errc::not_owner && opts.forwarder != nullptr &&
       c->req.forwarded_from.empty() && details.contains("owner") &&
-      details["owner"].is_string()) {
-    auto owner = details["owner"].get<std::string>();
-    auto self = shared_from_this();
-    std::optional<customer_record> caller;
-    if (!c->who.customer.empty())
-      caller = tokens.find(c->who.customer);
-    if (opts.forwarder->forward(
-            owner, c->req, std::move(caller),
-            [self, c, owner](std::optional<http_response> answer) {
-              if (answer) {
-                answer->headers.emplace_back("Oms-Forwarded-To", owner);
-                self->finish(c, std::move(*answer));
-                return;
-              }
-              // Sent, but not answered in time: the owner may have made
-              // the change (not a 421, which says nothing was changed).
-              self->fail(
-                  c, make_error(errc::unavailable,
-                                "the request was forwarded to node " + owner +
-                                    ", which owns its shard, and no answer "
-                                    "came in time; the change may still be "
-                                    "made: read before retrying, or retry "
-                                    "with the same Idempotency-Key"));
-            }))
-      return;
-  }
+      details["owner"].is_string() &&
+      forward_to_owner(c, details["owner"].get<std::string>(), false))
+    return;
   finish(c, std::move(resp));
+}
+
+bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
+                                 bool again) {
+  auto self = shared_from_this();
+  std::optional<customer_record> caller;
+  if (!c->who.customer.empty())
+    caller = tokens.find(c->who.customer);
+  return opts.forwarder->forward(
+      owner, c->req, std::move(caller),
+      [self, c, owner, again](std::optional<http_response> answer) {
+        if (!answer) {
+          // Sent, but not answered in time: the owner may have made the
+          // change (not a 421, which says nothing was changed).
+          self->fail(c,
+                     make_error(errc::unavailable,
+                                "the request was forwarded to node " + owner +
+                                    ", which owns its shard, and no "
+                                    "answer came in time; the change may "
+                                    "still be made: read before retrying, "
+                                    "or retry with the same "
+                                    "Idempotency-Key"));
+          return;
+        }
+        // The shard moved on the way: once more, to the owner it names.
+        if (answer->status == 421 && !again) {
+          auto body = json::parse(answer->body, nullptr, false);
+          auto details = body.is_object() && body.contains("error") &&
+                                 body["error"].is_object() &&
+                                 body["error"].contains("details") &&
+                                 body["error"]["details"].is_object()
+                             ? body["error"]["details"]
+                             : json::object();
+          auto next = details.contains("owner") && details["owner"].is_string()
+                          ? details["owner"].get<std::string>()
+                          : std::string{};
+          if (!next.empty() && next != owner &&
+              self->forward_to_owner(c, next, true))
+            return;
+        }
+        answer->headers.emplace_back("Oms-Forwarded-To", owner);
+        self->finish(c, std::move(*answer));
+      });
 }
 
 void api::impl::fail(const call_ptr& c, const bad_input& bad, headers extra) {

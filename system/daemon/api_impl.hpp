@@ -134,6 +134,11 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void reply(const call_ptr& c, int status, const json& body,
              headers extra = {});
   void fail(const call_ptr& c, caf::error err, headers extra = {});
+  /// Forwards the call to `owner`'s region and answers with what comes
+  /// back (a 421 naming yet another owner is forwarded once more unless
+  /// `again`); false if it could not be sent.
+  bool forward_to_owner(const call_ptr& c, const std::string& owner,
+                        bool again);
   void fail(const call_ptr& c, const bad_input& bad, headers extra = {});
 
   // Answers 500 INTERNAL with a fixed message after an exception; `what`,
