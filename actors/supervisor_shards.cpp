@@ -152,7 +152,8 @@ void adopt_shards(supervisor_ptr self, const shard_epochs& which) {
             auto& st = self->state;
             shard_epochs again;
             for (size_t k = 0; k < which.shards.size(); ++k)
-              if (st.shard_generation[which.shards[k]] == generations[k]) {
+              if (which.shards[k] < st.shard_generation.size() &&
+                  st.shard_generation[which.shards[k]] == generations[k]) {
                 again.shards.push_back(which.shards[k]);
                 again.epochs.push_back(which.epochs[k]);
               }
