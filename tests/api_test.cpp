@@ -18,6 +18,7 @@
 #include "messages/wms_protocol.hpp"
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
+#include "system/daemon/cluster_node.hpp"
 #include "system/daemon/config.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/order_system.hpp"
@@ -1165,4 +1166,42 @@ TEST_CASE("metrics: the webhooks' counters appear only when omsd runs them") {
   CHECK(has("oms_webhooks{state=\"paused\"} 1"));
   CHECK(has("oms_webhook_lag_events 12"));
   CHECK(has("oms_webhook_oldest_undelivered_seconds 1.500000"));
+}
+
+TEST_CASE("a forwarded request carries what decides its answer, and is "
+          "marked so that it is never forwarded again") {
+  http::request req;
+  req.method = "POST";
+  req.path = "/v1/orders";
+  req.query = "x=1";
+  req.authorization = "Bearer t";
+  req.idempotency_key = "k-1";
+  req.accept = "application/json";
+  req.if_match = "\"3\"";
+  req.body = R"({"a":1})";
+  auto fr = daemon::to_forwarded("n2", req);
+  CHECK(fr.from_node == "n2");
+  auto back = daemon::from_forwarded(fr);
+  CHECK(back.method == "POST");
+  CHECK(back.path == "/v1/orders");
+  CHECK(back.query == "x=1");
+  CHECK(back.authorization == "Bearer t");
+  CHECK(back.idempotency_key == "k-1");
+  CHECK(back.if_match == "\"3\"");
+  CHECK(back.body == R"({"a":1})");
+  CHECK(back.has_body);
+  CHECK(back.content_length == std::optional<uint64_t>{7});
+  CHECK(back.forwarded_from == "n2");
+  // Even a request that names no node is marked forwarded.
+  fr.from_node.clear();
+  CHECK_FALSE(daemon::from_forwarded(fr).forwarded_from.empty());
+  http::response resp;
+  resp.status = 421;
+  resp.body = "{}";
+  resp.headers.emplace_back("Retry-After", "1");
+  auto answer = daemon::from_forwarded(daemon::to_forwarded(resp));
+  CHECK(answer.status == 421);
+  CHECK(answer.body == "{}");
+  REQUIRE(answer.headers.size() == 1);
+  CHECK(answer.headers[0].second == "1");
 }
