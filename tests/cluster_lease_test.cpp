@@ -4,6 +4,8 @@
 // OMS_TEST_PG names one (tools/with-postgres.sh starts one).
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -301,6 +303,60 @@ TEST_CASE("cluster: a batch's fence over several shards passes only if the "
   pqxx::work late{conn};
   CHECK_FALSE(
       lease_table::fenced_all(late, schema, "node-a", {{1, *e1}, {2, *e2}}));
+}
+
+TEST_CASE("cluster: a renewal of many leases locks them in shard order, as "
+          "a fence does: the two never deadlock") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "order");
+  lease_table keeper{info, schema, 4, 10000ms};
+  std::map<uint32_t, int64_t> held;
+  for (uint32_t s : {1u, 2u, 3u})
+    held[s] = *keeper.acquire(s, "node-a", 60000ms);
+  // Shards 1 and 2 renewed once more: their rows now lie after shard 3's
+  // in the table, the order a plain UPDATE of the three would lock them.
+  REQUIRE(keeper.renew(1, "node-a", held[1], 60000ms));
+  REQUIRE(keeper.renew(2, "node-a", held[2], 60000ms));
+  // A fenced commit holds shard 2 ...
+  pqxx::connection conn{info};
+  pqxx::work commit{conn};
+  REQUIRE(lease_table::fenced_all(commit, schema, "node-a", {{2, held[2]}}));
+  // ... while the keeper renews all three: it waits for shard 2, having
+  // locked only what comes before it in shard order.
+  std::vector<uint32_t> renewed;
+  std::string failed;
+  std::thread renewer{[&] {
+    try {
+      renewed = keeper.renew_all("node-a", held, 60000ms);
+    } catch (const std::exception& e) {
+      failed = e.what();
+    }
+  }};
+  {
+    pqxx::connection watch{info};
+    bool waiting = false;
+    for (int i = 0; i < 400 && !waiting; ++i) {
+      pqxx::nontransaction n{watch};
+      waiting = n.exec1("SELECT count(*) FROM pg_stat_activity WHERE "
+                        "wait_event_type = 'Lock' AND query LIKE '%" +
+                        schema + "%'")[0]
+                    .as<int>() > 0;
+      if (!waiting)
+        std::this_thread::sleep_for(5ms);
+    }
+    CHECK(waiting);
+  }
+  // The commit goes on to lock shard 3 (a fence of a later batch in the
+  // same transaction stands for a batch's fence locking in order): free,
+  // since the keeper has not reached it. Locked the other way round, this
+  // waited for the keeper and PostgreSQL broke the deadlock.
+  CHECK(lease_table::fenced_all(commit, schema, "node-a", {{3, held[3]}}));
+  commit.commit();
+  renewer.join();
+  CHECK(failed.empty());
+  CHECK(renewed.size() == 3);
 }
 
 TEST_CASE("cluster: a node takes many shards in one statement, skipping one "

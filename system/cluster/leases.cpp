@@ -230,11 +230,18 @@ lease_table::renew_all(const std::string& node,
       pairs += ", ";
     pairs += "(" + std::to_string(shard) + ", " + std::to_string(epoch) + ")";
   }
-  auto rows =
-      w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
-             " SET expires_at = clock_timestamp() + " + millis(ttl) +
-             " * interval '1 millisecond' WHERE owner = " + w.quote(node) +
-             " AND (shard, epoch) IN (VALUES " + pairs + ") RETURNING shard");
+  // Rows locked in shard order first, as every fence locks them: an
+  // UPDATE of many rows locks them in the table's physical order, and met
+  // a fenced commit holding some of them the other way round (PostgreSQL
+  // found the deadlock under load: bench/cluster-scale.sh).
+  auto t = table(w, schema_, "cluster_shards");
+  auto rows = w.exec("WITH locked AS (SELECT shard FROM " + t +
+                     " WHERE owner = " + w.quote(node) +
+                     " AND (shard, epoch) IN (VALUES " + pairs +
+                     ") ORDER BY shard FOR UPDATE) UPDATE " + t +
+                     " SET expires_at = clock_timestamp() + " + millis(ttl) +
+                     " * interval '1 millisecond' FROM locked WHERE " + t +
+                     ".shard = locked.shard RETURNING " + t + ".shard");
   for (auto row : rows)
     renewed.push_back(row[0].as<uint32_t>());
   return renewed;
@@ -277,9 +284,13 @@ void lease_table::release_all(const std::string& node,
     pairs += (pairs.empty() ? "(" : ", (") + std::to_string(shard) + ", " +
              std::to_string(epoch) + ")";
   pqxx::nontransaction w{*conn_};
-  w.exec("UPDATE " + table(w, schema_, "cluster_shards") +
-         " SET owner = NULL, expires_at = '-infinity' WHERE owner = " +
-         w.quote(node) + " AND (shard, epoch) IN (VALUES " + pairs + ")");
+  // In shard order, as renew_all.
+  auto t = table(w, schema_, "cluster_shards");
+  w.exec("WITH locked AS (SELECT shard FROM " + t +
+         " WHERE owner = " + w.quote(node) + " AND (shard, epoch) IN (VALUES " +
+         pairs + ") ORDER BY shard FOR UPDATE) UPDATE " + t +
+         " SET owner = NULL, expires_at = '-infinity' FROM locked WHERE " + t +
+         ".shard = locked.shard");
 }
 
 bool lease_table::release(uint32_t shard, const std::string& node,
