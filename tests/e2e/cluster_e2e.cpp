@@ -16,6 +16,7 @@
 #include <regex>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/wait.h>
@@ -732,4 +733,77 @@ TEST_CASE("e2e cluster: with regions, any node answers for any shard: a "
       std::chrono::seconds(30)));
   CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 3);
   n1->resume();
+}
+
+TEST_CASE("e2e cluster: a node frozen on its link with a reservation in "
+          "flight cannot commit it once another node took its shard and "
+          "sold the units: the fence refuses it") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  pg_link link{info};
+  auto& n1 = c.start("n1", link.conninfo());
+  auto& n2 = c.start("n2");
+  const auto limit = std::chrono::seconds(30);
+  REQUIRE(eventually(
+      [&] {
+        return settled(n1, {{"n1", 6}, {"n2", 6}});
+      },
+      limit));
+  auto a = sku_held_by(cluster_of(n1), "n1", "Z").first;
+  CAPTURE(a);
+  http_client admin1{n1.url(), n1.admin_token()};
+  http_client admin2{n2.url(), n2.admin_token()};
+  REQUIRE(eventually(
+      [&] {
+        return admin1
+                   .post("/v1/inventory/" + a + "/receipts",
+                         json{{"quantity", 5}, {"unitPrice", 100}}.dump())
+                   .status == 200;
+      },
+      limit));
+  auto made = admin1.post("/v1/customers", json{{"name", "Cy"}}.dump());
+  REQUIRE(made.status == 201);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  auto token = body_of(made)["token"].get<std::string>();
+  REQUIRE(eventually(
+      [&] {
+        return http_client{n2.url(), token}
+                   .get("/v1/customers/" + cid + "/orders")
+                   .status == 200;
+      },
+      limit));
+
+  // n1's link stops passing bytes; an order for all 5 units reaches n1,
+  // which reserves them in memory and waits on its frozen commit.
+  link.freeze();
+  oms::client::http_result stale;
+  std::thread late{[&] {
+    stale = http_client{n1.url(), token}.post("/v1/orders",
+                                              order_for(cid, {{a, 5}}).dump());
+  }};
+  // Meanwhile n2 takes the shard (n1's lease ran out by PostgreSQL's
+  // clock), loads it without n1's reservation, and sells the 5 units.
+  REQUIRE(eventually(
+      [&] { return admin2.get("/v1/inventory/" + a).status == 200; }, limit));
+  CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 5);
+  auto sold = http_client{n2.url(), token}.post(
+      "/v1/orders", order_for(cid, {{a, 5}}).dump());
+  REQUIRE_MESSAGE(sold.status == 201, sold.body);
+  // n1's commit goes on: its fence finds another owner and refuses it.
+  link.heal();
+  late.join();
+  CHECK(stale.status != 201);
+  auto now = body_of(admin2.get("/v1/inventory/" + a));
+  CHECK(now["available"] == 0);
+  CHECK(now["reserved"] == 5);
+  // PostgreSQL's own state: the units held are those n2 sold, once.
+  pqxx::connection conn{info};
+  pqxx::work w{conn};
+  auto held = w.exec1("SELECT coalesce(sum(quantity), 0) FROM " +
+                      w.quote_name(c.schema + "_store") +
+                      ".holds WHERE sku = " + w.quote(a))[0]
+                  .as<int64_t>();
+  CHECK(held == 5);
 }
