@@ -143,6 +143,21 @@ void membership::publish(const keeper_changes& changes, bool stopping) {
     on_change_(changes);
 }
 
+std::optional<membership::holder> membership::holder_of(uint32_t shard) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto& t = view_.table;
+  for (auto& l : t.leases) {
+    if (l.shard != shard || l.owner.empty() || l.expires_at_ms <= t.now_ms)
+      continue;
+    holder h{l.owner, l.epoch, {}};
+    for (auto& n : t.nodes)
+      if (n.id == l.owner)
+        h.http = n.http;
+    return h;
+  }
+  return std::nullopt;
+}
+
 membership_view membership::view() const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto copy = view_;

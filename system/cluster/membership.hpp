@@ -107,6 +107,17 @@ class membership {
   /// A copy of what the node knows now.
   membership_view view() const;
 
+  /// Who holds `shard` as the last tick saw the table (a lease not run out
+  /// by PostgreSQL's clock then), with its epoch and where it serves HTTP
+  /// ("" if it registered none); none if nobody does. Copies only that,
+  /// not the view: a node asks it for every request it does not own.
+  struct holder {
+    std::string node;
+    int64_t epoch = 0;
+    std::string http;
+  };
+  std::optional<holder> holder_of(uint32_t shard) const;
+
   const membership_config& config() const { return cfg_; }
 
  private:

@@ -81,17 +81,13 @@ void add_owner_hint(const cluster::membership& m, json& details) {
   auto shard = details.find("shard");
   if (shard == details.end() || !shard->is_number_unsigned())
     return;
-  auto s = shard->get<uint64_t>();
-  auto v = m.view();
-  for (auto& l : v.table.leases) {
-    if (l.shard != s || l.owner.empty() || l.expires_at_ms <= v.table.now_ms)
-      continue;
-    details["owner"] = l.owner;
-    details["epoch"] = l.epoch;
-    for (auto& n : v.table.nodes)
-      if (n.id == l.owner && !n.http.empty())
-        details["ownerHttp"] = n.http;
-  }
+  auto h = m.holder_of(static_cast<uint32_t>(shard->get<uint64_t>()));
+  if (!h)
+    return;
+  details["owner"] = h->node;
+  details["epoch"] = h->epoch;
+  if (!h->http.empty())
+    details["ownerHttp"] = h->http;
 }
 
 void api::impl::cluster_status(const call_ptr& c) {
