@@ -123,17 +123,28 @@ class Faults:
         self.pending.clear()
 
 
-def main():
+def run_arguments(shards):
+    """The arguments every fault run takes (omsd, --nodes, --seconds,
+    --seed, --shards, --ttl), on a parser the caller may add to."""
     p = argparse.ArgumentParser()
     p.add_argument("omsd")
     p.add_argument("--nodes", type=int, default=3)
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--shards", type=int, default=32)
+    p.add_argument("--shards", type=int, default=shards)
     p.add_argument("--ttl", default="1s")
-    a = p.parse_args()
+    return p
+
+
+def seeded(a):
+    """The run's seed (the one given, or a fresh one) and its generator."""
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
-    rng = random.Random(seed)
+    return seed, random.Random(seed)
+
+
+def main():
+    a = run_arguments(32).parse_args()
+    seed, rng = seeded(a)
     c = Cluster(a.omsd, a.nodes,
                 ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl])
     holds = {}  # (shard, node, epoch) -> [since, until]

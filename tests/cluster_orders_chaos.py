@@ -41,7 +41,6 @@ PostgreSQL (the store the nodes share):
 Prints one JSON line (operations by outcome, faults, violations) and exits
 1 on any violation.
 """
-import argparse
 import json
 import os
 import random
@@ -54,7 +53,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster_chaos import Cluster, Faults  # noqa: E402
+from cluster_chaos import Cluster, Faults, run_arguments, seeded  # noqa: E402
 
 
 def call(base, method, path, token, body=None, key=None, timeout=3):
@@ -182,13 +181,7 @@ def psql(c, sql):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("omsd")
-    p.add_argument("--nodes", type=int, default=3)
-    p.add_argument("--seconds", type=float, default=20)
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--shards", type=int, default=16)
-    p.add_argument("--ttl", default="1s")
+    p = run_arguments(16)
     p.add_argument("--skus", type=int, default=12)
     p.add_argument("--stock", type=int, default=20)
     p.add_argument("--clients", type=int, default=6)
@@ -196,8 +189,7 @@ def main():
                    help="PostgreSQL crashes and starts again among the "
                         "faults")
     a = p.parse_args()
-    seed = a.seed if a.seed is not None else random.randrange(1 << 30)
-    rng = random.Random(seed)
+    seed, rng = seeded(a)
     c = Cluster(a.omsd, a.nodes,
                 ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl])
     h = Harness(c, rng)
