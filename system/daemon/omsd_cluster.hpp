@@ -1,0 +1,54 @@
+// omsd as a cluster node (docs/cluster.md): joining the cluster and
+// opening the node's region (system/daemon/omsd_cluster.cpp).
+#pragma once
+
+#include <memory>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/expected.hpp>
+#include <caf/send.hpp>
+
+#include "messages/cluster_protocol.hpp"
+#include "system/cluster/membership.hpp"
+#include "system/cluster/region.hpp"
+#include "system/daemon/cluster_node.hpp"
+#include "system/daemon/config.hpp"
+
+namespace oms::daemon {
+
+/// The node's membership of the cluster, holding its share of the leases,
+/// its lease keeper's changes logged and handed to `bridge`; null if omsd
+/// is not a cluster node.
+caf::expected<std::shared_ptr<cluster::membership>>
+join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge);
+
+/// The node's region published on --cluster-listen, and its watch over the
+/// other nodes' regions; none without --cluster-listen.
+struct region_link {
+  region_actor region;
+  /// Where the region finds the API to answer forwarded requests.
+  std::shared_ptr<cluster::forward_slot> slot;
+  caf::actor watcher;
+  std::shared_ptr<cluster::peer_table> peers;
+
+  void stop() {
+    if (!region)
+      return;
+    // No unpublish: it waits for the middleman, which may be stuck in a
+    // connect to a host that drops packets; the port closes when the
+    // actor system ends.
+    caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+    region = nullptr;
+  }
+};
+
+/// The node's region on --cluster-listen and its watch over the other
+/// nodes' regions (`m` kept alive by their functions); none without
+/// --cluster-listen.
+caf::expected<region_link>
+open_region(caf::actor_system& sys, const daemon_config& cfg,
+            std::shared_ptr<const cluster::membership> m);
+
+} // namespace oms::daemon
