@@ -7,18 +7,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+last=$start
+# Each phase's wall time, so a slow CI run says where the time went.
+phase() {
+  local now
+  now=$(date +%s)
+  echo "== $1  (the step before: $(( now - last )) s; $(( now - start )) s in all)"
+  last=$now
+}
 bash tools/install-deps.sh
 
-echo "== format check"
+phase "format check"
 bash tools/format.sh --check
-echo "== OpenAPI lint"
+phase "OpenAPI lint"
 bash tools/lint-openapi.sh
 
 # The test suites are forced on: tools/run.sh configures the same build/ tree
 # with them off, and CMake would otherwise keep that cached choice.
-echo "== build (RelWithDebInfo)"
+phase "build (RelWithDebInfo)"
 bash tools/build.sh build -DOMS_BUILD_TESTS=ON
-echo "== build (ASan + UBSan)"
+phase "build (ASan + UBSan)"
 # clang at -O0 with line tables only: reports keep file and line, and the
 # tree compiles in 0.38x the CPU of GCC at -O1 (700 s against 1,848 s here),
 # while its tests run about as long (143-176 s against 167 s).
@@ -32,16 +40,17 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS="suppressions=$PWD/tools/lsan.supp"
 # The store suites run against SQLite and memory always, and against a
 # throwaway PostgreSQL cluster on loopback (OMS_TEST_PG) started here.
-echo "== tests (RelWithDebInfo, with PostgreSQL)"
+phase "tests (RelWithDebInfo, with PostgreSQL)"
 # --no-tests=error: a tree that found no tests fails instead of passing; and
 # each test binary fails a run whose filter selects no test case
 # (tests/main.cpp), so a case whose name ctest got wrong cannot pass
 # unrun.
 bash tools/with-postgres.sh ctest --test-dir build --output-on-failure \
   --no-tests=error -j "$(nproc)"
-echo "== tests (ASan + UBSan, with PostgreSQL)"
+phase "tests (ASan + UBSan, with PostgreSQL)"
 bash tools/with-postgres.sh ctest --test-dir build-asan --output-on-failure \
   --no-tests=error -j "$(nproc)"
-echo "== fuzz targets (short runs)"
+phase "fuzz targets (short runs)"
 bash tools/fuzz.sh --all-short
+phase "done"
 echo "== all tests passed in $(( $(date +%s) - start )) s"
