@@ -120,6 +120,8 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--cluster-shards", "65537"},
            {"--lease-ttl", "200ms"},
            {"--lease-ttl", "2h"},
+           {"--commit-settle-wait", "50ms"},
+           {"--commit-settle-wait", "2h"},
            {"--cluster-schema", "oms-cluster"},
            {"--cluster-schema", ""},
            {"--cluster-schema", std::string(64, 's')}, // PostgreSQL keeps 63
@@ -191,8 +193,10 @@ TEST_CASE("the shipped config file parses and matches the defaults") {
 TEST_CASE("config: a cluster node has a plain id, and --cluster and "
           "--node-id go together") {
   auto ok = parse({"--cluster", "host=127.0.0.1 dbname=oms", "--node-id",
-                   "eu-1.a_b", "--cluster-shards", "16", "--lease-ttl", "1s"});
+                   "eu-1.a_b", "--cluster-shards", "16", "--lease-ttl", "1s",
+                   "--commit-settle-wait", "5s"});
   REQUIRE_MESSAGE(ok.config, ok.output);
+  CHECK(ok.config->commit_settle_wait == 5'000ms);
   CHECK(ok.config->cluster == "host=127.0.0.1 dbname=oms");
   CHECK(ok.config->node_id == "eu-1.a_b");
   CHECK(ok.config->cluster_shards == 16);

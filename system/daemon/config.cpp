@@ -339,6 +339,11 @@ void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
                "third of it); a dead node's shards move after about this "
                "long")
       ->group(group);
+  add_duration(app, "--commit-settle-wait", cfg.commit_settle_wait,
+               "How long a commit whose answer a lost connection took waits "
+               "for PostgreSQL to say whether it landed; past it the node "
+               "stops (exit status 75), its memory no longer trusted")
+      ->group(group);
 }
 
 // An id of 1-64 of A-Z a-z 0-9 . _ -
@@ -532,6 +537,11 @@ parse_outcome parse_args(int argc, char** argv) {
       cfg.lease_ttl > std::chrono::hours(1))
     return parse_outcome{std::nullopt, 2,
                          "omsd: --lease-ttl must be between 300ms and 1h\n"};
+  if (cfg.commit_settle_wait < std::chrono::milliseconds(100) ||
+      cfg.commit_settle_wait > std::chrono::hours(1))
+    return parse_outcome{
+        std::nullopt, 2,
+        "omsd: --commit-settle-wait must be between 100ms and 1h\n"};
   log::parse_level(level_name, cfg.log_level);
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();

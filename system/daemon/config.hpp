@@ -101,6 +101,8 @@ struct daemon_config {
   std::string cluster_listen;
   uint32_t cluster_shards = 256;
   std::chrono::milliseconds lease_ttl = std::chrono::seconds(3);
+  /// pg_store::set_settle_wait of a cluster node's store.
+  std::chrono::milliseconds commit_settle_wait = std::chrono::seconds(60);
   // -- security
   std::string admin_token;
   std::string admin_token_file;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -111,6 +112,11 @@ caf::expected<std::string> resolve_admin_token(const daemon_config& cfg,
   return token;
 }
 
+// Set when the store stopped committing for good (a cluster node's,
+// pg_store::set_on_lost): omsd stops, and exits with exit_store_lost.
+std::atomic<bool> store_lost{false};
+constexpr int exit_store_lost = 75; // EX_TEMPFAIL: start it again
+
 caf::expected<std::shared_ptr<journal_store>>
 open_store(const daemon_config& cfg, const std::shared_ptr<shard_map>& shards) {
   if (shards) {
@@ -121,6 +127,16 @@ open_store(const daemon_config& cfg, const std::shared_ptr<shard_map>& shards) {
       return res.error();
     (*res)->set_fence(shard_fence(shards, cfg.node_id, cfg.cluster_schema),
                       "node " + cfg.node_id + "'s lease on a shard");
+    // A store that can no longer commit (the outcome of a commit stayed
+    // unknown: PostgreSQL out of reach for a minute) would leave the node
+    // holding leases it cannot write under: it stops, handing them back,
+    // with a status a service manager restarts it on.
+    (*res)->set_settle_wait(cfg.commit_settle_wait);
+    (*res)->set_on_lost([](const std::string& why) {
+      log::error("store.lost", {{"error", why}});
+      store_lost.store(true);
+      ::kill(::getpid(), SIGTERM);
+    });
     return std::shared_ptr<journal_store>{std::move(*res)};
   }
   switch (cfg.store) {
@@ -591,5 +607,5 @@ int main(int argc, char** argv) {
   hooks.stop();
   oms->shutdown(); // the journal is flushed before this returns
   log::info("omsd.stopped", {{"unanswered", unanswered}});
-  return 0;
+  return store_lost.load() ? exit_store_lost : 0;
 }

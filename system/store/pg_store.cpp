@@ -159,11 +159,13 @@ void take_schema(pqxx::connection& conn, const std::string& schema,
 }
 
 // True if `store`'s log holds `events`, as they were written, from sequence
-// number `from` on.
-bool holds(const journal_store& store, const std::vector<event>& events,
-           uint64_t from) {
+// number `from` on; throws if the log cannot be read.
+bool holds_or_throw(const journal_store& store,
+                    const std::vector<event>& events, uint64_t from) {
   auto got = store.read(from, events.size());
-  if (!got || got->size() != events.size())
+  if (!got)
+    throw std::runtime_error{"cannot read the log: " + message_of(got.error())};
+  if (got->size() != events.size())
     return false;
   for (size_t i = 0; i < events.size(); ++i) {
     const event& a = events[i];
@@ -174,6 +176,16 @@ bool holds(const journal_store& store, const std::vector<event>& events,
       return false;
   }
   return true;
+}
+
+// holds_or_throw(), false if the log cannot be read.
+bool holds(const journal_store& store, const std::vector<event>& events,
+           uint64_t from) {
+  try {
+    return holds_or_throw(store, events, from);
+  } catch (const std::runtime_error&) {
+    return false;
+  }
 }
 
 } // namespace
@@ -340,6 +352,7 @@ caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
     }
   }
   if (!same_session) {
+    what = "the connection was lost (" + what + ")";
     // The connection may be gone, and with a lost answer to COMMIT the
     // batch may have landed all the same. The lock went with the session:
     // a new one takes it again, or fails naming who has it now.
@@ -365,23 +378,77 @@ caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
 
 caf::error pg_store::settle_shared(const std::vector<event>& events,
                                    std::string what) {
-  // Other writers move the log on: only the batch's own numbers, reserved
-  // under the head's lock, can say whether it landed (nothing is written
-  // before they are reserved, and a transaction that failed on a live
-  // connection was rolled back).
-  if (!conn_->is_open()) {
+  // A transaction that failed on a live connection was rolled back; and
+  // nothing of a batch is written before its numbers are reserved under
+  // the head's lock, nor COMMIT sent before: without them it did not land.
+  if (conn_->is_open())
+    return failure("cannot commit: " + what);
+  what = "the connection was lost (" + what + ")";
+  if (!reserved_) {
     if (auto failed = reconnect(what))
       return *failed;
-    if (reserved_ && holds(*this, events, *reserved_ + 1)) {
-      last_seq_ = std::max(last_seq_, *reserved_ + events.size());
-      return caf::none; // committed; only the answer was lost
-    }
+    return failure("cannot commit: " + what);
   }
-  return failure("cannot commit: " + what);
+  // COMMIT may have been sent: the batch may have landed, or may still
+  // land (a server that has not yet seen the connection go). Answered as
+  // failed when it landed, its units would be given back in memory while
+  // the log keeps them granted, and granted again. So the outcome is
+  // learnt before anything is answered: from a new session, once the
+  // server can be reached again (a restart of PostgreSQL: seconds), after
+  // the old session is gone and the head's lock free; only the batch's own
+  // numbers, reserved under that lock, can say whether it landed.
+  auto old = backend_;
+  auto deadline = std::chrono::steady_clock::now() + settle_wait_;
+  auto pause = std::chrono::milliseconds(50);
+  std::string last_error;
+  for (;;) {
+    try {
+      conn_->disconnect();
+      connect();
+      {
+        pqxx::nontransaction n{*conn_};
+        // The old session, if the server still has it: ended, and waited
+        // for (its transaction is then committed or rolled back for good).
+        if (old.pid != 0)
+          n.exec("SELECT pg_terminate_backend(pid, 5000) FROM "
+                 "pg_stat_activity WHERE pid = " +
+                 std::to_string(old.pid) + " AND backend_start = " +
+                 n.quote(old.started) + "::timestamptz");
+      }
+      {
+        pqxx::work w{*conn_};
+        w.exec("SET LOCAL lock_timeout = '10s'");
+        w.exec("SELECT last FROM oms_log_head WHERE id = 1 FOR UPDATE");
+        w.commit();
+      }
+      if (holds_or_throw(*this, events, *reserved_ + 1)) {
+        last_seq_ = std::max(last_seq_, *reserved_ + events.size());
+        return caf::none; // committed; only the answer was lost
+      }
+      return failure("cannot commit: " + what +
+                     "; the batch did not land (checked on a new session)");
+    } catch (const std::exception& e) {
+      last_error = e.what();
+    }
+    if (std::chrono::steady_clock::now() + pause >= deadline)
+      break;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+  }
+  lost_ = "cannot commit: " + what + "; whether the batch landed could not " +
+          "be learnt within " +
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(settle_wait_)
+                  .count()) +
+          " s (" + last_error +
+          "): what this writer holds in memory may not add up to the log, "
+          "so it commits nothing more (restart it to load the log)";
+  if (on_lost_)
+    on_lost_(lost_);
+  return failure(lost_);
 }
 
 std::optional<caf::error> pg_store::reconnect(std::string& what) {
-  what = "the connection was lost (" + what + ")";
   try {
     conn_->disconnect();
     connect();
@@ -403,6 +470,9 @@ void pg_store::adopt(std::unique_ptr<pqxx::connection> conn) {
     conn->prepare(name_of(static_cast<sql>(i)), pg_dialect().statements[i]);
   {
     pqxx::nontransaction n{*conn};
+    auto me = n.exec1("SELECT pg_backend_pid(), backend_start::text FROM "
+                      "pg_stat_activity WHERE pid = pg_backend_pid()");
+    backend_ = {me[0].as<int>(), me[1].as<std::string>()};
     pg_session s{n};
     read_bounds(s);
   }

@@ -7,6 +7,7 @@
 // commits only on a connection that holds it.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -67,6 +68,19 @@ class pg_store : public sql_store {
     fence_what_ = std::move(what);
   }
 
+  /// How long a shared writer's commit that lost its connection after it
+  /// may have sent COMMIT keeps trying to reach the server to learn
+  /// whether its batch landed (the commit is answered only then). Past it,
+  /// the store commits nothing more, and calls the lost handler.
+  void set_settle_wait(std::chrono::milliseconds wait) { settle_wait_ = wait; }
+
+  /// Called once, on the committing thread, when the store stops
+  /// committing for good (with the reason): a cluster node must then stop
+  /// holding shards it can no longer write.
+  void set_on_lost(std::function<void(const std::string&)> handler) {
+    on_lost_ = std::move(handler);
+  }
+
  private:
   explicit pg_store(std::string name);
 
@@ -87,11 +101,12 @@ class pg_store : public sql_store {
   caf::error settle(const std::vector<event>& events, uint64_t before,
                     std::string what);
 
-  /// After a commit met a lost connection (`what` says how, and is made to
-  /// say so): a new session, or the commit's failure if none can be had.
+  /// After a commit met a lost connection: a new session, or the commit's
+  /// failure (with `what`) if none can be had.
   std::optional<caf::error> reconnect(std::string& what);
 
-  /// settle() for a shared writer: from the numbers the commit reserved.
+  /// settle() for a shared writer: from the numbers the commit reserved,
+  /// waiting (up to settle_wait_) until the server can say.
   caf::error settle_shared(const std::vector<event>& events, std::string what);
 
   static caf::expected<std::unique_ptr<pg_store>>
@@ -109,6 +124,15 @@ class pg_store : public sql_store {
   std::string lost_;
   fence_fn fence_;
   std::string fence_what_;
+  /// The session's backend as PostgreSQL knows it (pid and start), to end
+  /// it from a new session if the server still has it.
+  struct backend {
+    int pid = 0;
+    std::string started;
+  };
+  backend backend_;
+  std::chrono::milliseconds settle_wait_{60000};
+  std::function<void(const std::string&)> on_lost_;
 };
 
 } // namespace oms

@@ -20,10 +20,14 @@
 #include <vector>
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <pqxx/pqxx>
 
+#include "messages/errors.hpp"
+#include "messages/events.hpp"
 #include "messages/shards.hpp"
+#include "system/store/pg_store.hpp"
 #include "tests/e2e/daemon.hpp"
 
 using namespace oms::e2e;
@@ -105,8 +109,11 @@ struct cluster_fixture {
             "--lease-ttl",       "1s"};
   }
 
-  node& start(const std::string& id, const std::string& via = "") {
-    nodes.push_back(std::make_unique<node>(args(id, via)));
+  node& start(const std::string& id, const std::string& via = "",
+              const std::vector<std::string>& extra = {}) {
+    auto a = args(id, via);
+    a.insert(a.end(), extra.begin(), extra.end());
+    nodes.push_back(std::make_unique<node>(a));
     return *nodes.back();
   }
 
@@ -806,4 +813,198 @@ TEST_CASE("e2e cluster: a node frozen on its link with a reservation in "
                       ".holds WHERE sku = " + w.quote(a))[0]
                   .as<int64_t>();
   CHECK(held == 5);
+}
+
+namespace {
+
+// A receipt of `qty` units of `sku`, as an event to commit.
+oms::event receipt_of(const std::string& sku, int64_t qty) {
+  oms::event ev;
+  ev.kind = oms::event_kind::stock_received;
+  ev.sku = sku;
+  ev.quantity = qty;
+  ev.at = 1000;
+  return ev;
+}
+
+// Sessions of process `pid` (this one by default) running COMMIT now, as
+// PostgreSQL shows them.
+int64_t committing_now(const std::string& info, pid_t pid = ::getpid()) {
+  pqxx::connection conn{info};
+  pqxx::nontransaction n{conn};
+  return n
+      .exec1("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+             "AND query = 'COMMIT' AND application_name LIKE " +
+             n.quote("% pid=" + std::to_string(pid) + " %"))[0]
+      .as<int64_t>();
+}
+
+// Every COMMIT of the store in `schema` made slow on the server: a deferred
+// trigger on its events sleeps a second, then runs `then` (a statement
+// that fails it, or nothing): so that a link can break while COMMIT runs.
+void slow_commits(const std::string& info, const std::string& schema,
+                  const std::string& then) {
+  pqxx::connection conn{info};
+  pqxx::work w{conn};
+  auto s = w.quote_name(schema);
+  w.exec("CREATE OR REPLACE FUNCTION " + s +
+         ".slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+         "PERFORM pg_sleep(1); " +
+         then + " RETURN NULL; END $$");
+  w.exec("DROP TRIGGER IF EXISTS slow_commit ON " + s + ".events");
+  w.exec("CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON " + s +
+         ".events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE "
+         "FUNCTION " +
+         s + ".slow_commit()");
+  w.commit();
+}
+
+} // namespace
+
+TEST_CASE("e2e cluster: a shared writer whose link breaks after it sent "
+          "COMMIT answers nothing until the server can say whether the "
+          "batch landed: landed is answered as committed, rolled back as "
+          "failed, and a server out of reach too long stops the writer") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  auto schema = "e2e_settle_" + std::to_string(::getpid());
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
+    w.commit();
+  }
+  pg_link link{info};
+  auto opened = oms::pg_store::open_shared(link.conninfo(), schema);
+  REQUIRE(opened);
+  auto store = std::move(*opened);
+  std::string lost_reason;
+  store->set_on_lost([&](const std::string& why) { lost_reason = why; });
+  REQUIRE(!store->commit({receipt_of("A", 1)}));
+  auto events_of = [&](const std::string& sku) {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    return w
+        .exec1("SELECT count(*) FROM " + w.quote_name(schema) +
+               ".events WHERE sku = " + w.quote(sku))[0]
+        .as<int64_t>();
+  };
+  auto limit = std::chrono::seconds(30);
+  // Round 1: the server commits the batch after the link broke, and the
+  // writer cannot reach it again until it did. Answered as failed, the
+  // units would be given back in memory while the log keeps them.
+  slow_commits(info, schema, "");
+  caf::error first = make_error(oms::errc::store_failure, "not answered");
+  std::thread t1{[&] {
+    first = store->commit({receipt_of("B", 2)});
+  }};
+  REQUIRE(eventually([&] { return committing_now(info) == 1; }, limit));
+  link.cut();
+  REQUIRE(eventually([&] { return events_of("B") == 1; }, limit));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  link.heal();
+  t1.join();
+  CHECK_MESSAGE(!first, oms::message_of(first));
+  CHECK(store->last_seq() == 2);
+  // Round 2: the server rolls the batch back (the trigger fails): answered
+  // as failed, once that is known.
+  slow_commits(info, schema, "RAISE EXCEPTION 'refused';");
+  caf::error second;
+  std::thread t2{[&] {
+    second = store->commit({receipt_of("C", 3)});
+  }};
+  REQUIRE(eventually([&] { return committing_now(info) == 1; }, limit));
+  link.cut();
+  REQUIRE(eventually([&] { return committing_now(info) == 0; }, limit));
+  link.heal();
+  t2.join();
+  CHECK(second);
+  CHECK(oms::message_of(second).find("did not land") != std::string::npos);
+  CHECK(events_of("C") == 0);
+  // Round 3: out of reach for longer than the writer waits: it commits
+  // nothing more, and says so once.
+  slow_commits(info, schema, "");
+  store->set_settle_wait(std::chrono::milliseconds(500));
+  caf::error third;
+  std::thread t3{[&] {
+    third = store->commit({receipt_of("D", 4)});
+  }};
+  REQUIRE(eventually([&] { return committing_now(info) == 1; }, limit));
+  link.cut();
+  t3.join();
+  CHECK(third);
+  CHECK(lost_reason.find("could not be learnt") != std::string::npos);
+  link.heal();
+  CHECK(store->commit({receipt_of("E", 1)}));
+  CHECK(events_of("E") == 0);
+}
+
+TEST_CASE("e2e cluster: a node whose commit stays of unknown outcome past "
+          "--commit-settle-wait stops with status 75, and the node that "
+          "takes its shards serves what landed") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  pg_link link{info};
+  auto& n1 = c.start("n1", link.conninfo(), {"--commit-settle-wait", "1s"});
+  auto& n2 = c.start("n2");
+  const auto limit = std::chrono::seconds(30);
+  REQUIRE(eventually(
+      [&] {
+        return settled(n1, {{"n1", 6}, {"n2", 6}});
+      },
+      limit));
+  auto a = sku_held_by(cluster_of(n1), "n1", "Z").first;
+  CAPTURE(a);
+  http_client admin1{n1.url(), n1.admin_token()};
+  http_client admin2{n2.url(), n2.admin_token()};
+  REQUIRE(eventually(
+      [&] {
+        return admin1
+                   .post("/v1/inventory/" + a + "/receipts",
+                         json{{"quantity", 5}, {"unitPrice", 100}}.dump())
+                   .status == 200;
+      },
+      limit));
+  auto made = admin1.post("/v1/customers", json{{"name", "Cy"}}.dump());
+  REQUIRE(made.status == 201);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  auto token = body_of(made)["token"].get<std::string>();
+  // n1's order for 2 units: its COMMIT runs on the server when n1's link
+  // is cut, and n1 cannot learn how it ended.
+  slow_commits(info, c.schema + "_store", "");
+  oms::client::http_result unknown;
+  std::thread late{[&] {
+    unknown = http_client{n1.url(), token}.post(
+        "/v1/orders", order_for(cid, {{a, 2}}).dump());
+  }};
+  REQUIRE(
+      eventually([&] { return committing_now(info, n1.pid()) == 1; }, limit));
+  link.cut();
+  std::optional<int> status;
+  REQUIRE(eventually(
+      [&] {
+        status = n1.ended();
+        return status.has_value();
+      },
+      limit));
+  late.join();
+  CHECK(*status == 75);
+  CHECK(n1.log().find("store.lost") != std::string::npos);
+  CHECK(unknown.status != 201);
+  // The order landed: n2, holding the shard now, loaded it with its hold.
+  {
+    pqxx::connection conn{info};
+    pqxx::work w{conn};
+    w.exec("DROP TRIGGER slow_commit ON " + w.quote_name(c.schema + "_store") +
+           ".events");
+    w.commit();
+  }
+  REQUIRE(eventually(
+      [&] { return admin2.get("/v1/inventory/" + a).status == 200; }, limit));
+  auto now = body_of(admin2.get("/v1/inventory/" + a));
+  CHECK(now["reserved"] == 2);
+  CHECK(now["available"] == 3);
 }

@@ -178,6 +178,16 @@ void daemon::kill9() {
   pid_ = -1;
 }
 
+std::optional<int> daemon::ended() {
+  if (pid_ <= 0)
+    return std::nullopt;
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_)
+    return std::nullopt;
+  pid_ = -1;
+  return exit_status(status);
+}
+
 void daemon::pause() {
   if (pid_ > 0)
     ::kill(pid_, SIGSTOP);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <thread>
@@ -45,6 +46,9 @@ class daemon {
   int stop();
   /// SIGKILL, no cleanup by the daemon.
   void kill9();
+  /// The exit status (or 128 + signal) if the daemon ended by itself; none
+  /// while it runs.
+  std::optional<int> ended();
   /// SIGSTOP (the process freezes, as in a long pause) and SIGCONT.
   void pause();
   void resume();
