@@ -126,6 +126,11 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--cluster-schema", ""},
            {"--cluster-schema", std::string(64, 's')}, // PostgreSQL keeps 63
            {"--cluster-listen", "127.0.0.1:7001"},     // no cluster
+           {"--cluster", "host=127.0.0.1", "--node-id", "n1",
+            "--cluster-advertise", "127.0.0.1:7002"}, // no listen
+           {"--cluster", "host=127.0.0.1", "--node-id", "n1",
+            "--cluster-listen", "127.0.0.1:7001", "--cluster-advertise",
+            "0.0.0.0:7002"}, // a wildcard
            {"--no-such-flag"}}) {
     auto res = parse(args);
     CHECK_MESSAGE(!res.config, args[0]);
@@ -215,6 +220,11 @@ TEST_CASE("config: a cluster node has a plain id, and --cluster and "
     REQUIRE_MESSAGE(res.config, good);
     CHECK(res.config->cluster_listen == good);
   }
+  auto behind = parse({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                       "--cluster-listen", "127.0.0.1:7001",
+                       "--cluster-advertise", "127.0.0.1:7101"});
+  REQUIRE_MESSAGE(behind.config, behind.output);
+  CHECK(behind.config->cluster_advertise == "127.0.0.1:7101");
   // A name, no port, port 0 or past 65535, a wildcard (the other nodes
   // dial the address), IPv6 without brackets, junk.
   for (std::string bad :

@@ -38,9 +38,10 @@ SCRIPT = os.path.join(ROOT, "tools", "cluster.sh")
 
 
 class Cluster:
-    def __init__(self, omsd, nodes, flags):
+    def __init__(self, omsd, nodes, flags, links=False):
         self.dir = tempfile.mktemp(prefix="oms-chaos-", dir="/tmp")
-        self.env = dict(os.environ, OMS_CLUSTER_DIR=self.dir, OMSD=omsd)
+        self.env = dict(os.environ, OMS_CLUSTER_DIR=self.dir, OMSD=omsd,
+                        OMS_CLUSTER_LINKS="1" if links else "0")
         self.nodes = nodes
         self.run("up", str(nodes), *flags)
         with open(os.path.join(self.dir, "admin.token")) as f:
@@ -74,12 +75,22 @@ class Cluster:
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+# What ends a fault (a node killed or stopped: started again).
+UNDO = {"pause": "resume", "pg-cut": "pg-heal", "pg-freeze": "pg-heal",
+        "link-cut": "link-heal", "link-freeze": "link-heal"}
+LINK_FAULTS = ["pg-cut", "pg-freeze", "link-cut", "link-freeze"]
+
+
 class Faults:
     """One random fault at a time into one node of `c`, every 0.5-2 s:
     SIGKILL (started again 1-3 s later), SIGSTOP (SIGCONT 0.3-3 s later)
     or SIGTERM (started again a moment later), and with "pg-restart" among
-    `kinds` PostgreSQL stopped at once and started again. `on_stop(node_id)`
-    is told of each SIGTERM before it is sent."""
+    `kinds` PostgreSQL stopped at once and started again. With the links of
+    a cluster made with links=True: "pg-cut" and "pg-freeze" (the node's
+    link to PostgreSQL reset and refused, or passing no byte) and
+    "link-cut" and "link-freeze" (the other nodes' links to its region),
+    healed 1-4 s later. `on_stop(node_id)` is told of each SIGTERM before
+    it is sent."""
 
     def __init__(self, c, rng, on_stop=None, kinds=("kill", "pause", "stop")):
         self.c = c
@@ -96,7 +107,7 @@ class Faults:
         now = time.monotonic()
         for i, (what, when) in list(self.pending.items()):
             if now >= when:
-                self.c.run("resume" if what == "pause" else "start", str(i))
+                self.c.run(UNDO.get(what, "start"), str(i))
                 del self.pending[i]
         if now >= self.next_fault and not self.pending:
             i = self.rng.randrange(1, self.c.nodes + 1)
@@ -113,13 +124,13 @@ class Faults:
             self.pending[i] = (what, now + {
                 "kill": self.rng.uniform(1, 3),
                 "pause": self.rng.uniform(0.3, 3),
-                "stop": 0.2}[what])
+                "stop": 0.2}.get(what, self.rng.uniform(1, 4)))
             self.next_fault = now + self.rng.uniform(0.5, 2)
 
     def finish(self):
         """Every node back."""
         for i, (what, _) in list(self.pending.items()):
-            self.c.run("resume" if what == "pause" else "start", str(i))
+            self.c.run(UNDO.get(what, "start"), str(i))
         self.pending.clear()
 
 

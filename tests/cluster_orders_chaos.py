@@ -4,7 +4,7 @@ on PostgreSQL's own state: no unit is ever granted twice.
 
     tests/cluster_orders_chaos.py OMSD [--nodes 3] [--seconds 20]
         [--seed N] [--shards 16] [--ttl 1s] [--skus 12] [--stock 20]
-        [--clients 6] [--pg-restarts]
+        [--clients 6] [--pg-restarts] [--link-faults]
 
 Starts a cluster with tools/cluster.sh (one shared store in its
 PostgreSQL), receives STOCK units of each of SKUS SKUs, registers a
@@ -21,7 +21,12 @@ again 1-3 s later), SIGSTOP (SIGCONT 0.3-3 s later: often past the lease
 TTL, so its shards move while it sleeps and its in-flight commits are
 refused by the fence when it wakes) or SIGTERM (started again); with
 --pg-restarts, also PostgreSQL stopped at once (as a crash) and started
-again under every node, which must go on without a restart of its own.
+again under every node, which must go on without a restart of its own;
+with --link-faults, also one node's link to PostgreSQL cut or frozen (it
+loses its leases, the others take its shards, its commits under way are
+refused or settled) or the other nodes' links to its region cut or frozen
+(ownership stays; requests forwarded to it fail cleanly), healed 1-4 s
+later.
 
 Then, with every node back and every shard served, it checks on
 PostgreSQL (the store the nodes share):
@@ -53,7 +58,7 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster_chaos import Cluster, Faults, run_arguments, seeded  # noqa: E402
+from cluster_chaos import LINK_FAULTS, Cluster, Faults, run_arguments, seeded  # noqa: E402
 
 
 def call(base, method, path, token, body=None, key=None, timeout=3):
@@ -188,13 +193,19 @@ def main():
     p.add_argument("--pg-restarts", action="store_true",
                    help="PostgreSQL crashes and starts again among the "
                         "faults")
+    p.add_argument("--link-faults", action="store_true",
+                   help="a node's link to PostgreSQL, or the other nodes' "
+                        "links to its region, cut or frozen among the "
+                        "faults")
     a = p.parse_args()
     seed, rng = seeded(a)
     c = Cluster(a.omsd, a.nodes,
-                ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl])
+                ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl],
+                links=a.link_faults)
     h = Harness(c, rng)
-    kinds = ["kill", "pause", "stop"] + (["pg-restart"] if a.pg_restarts
-                                         else [])
+    kinds = (["kill", "pause", "stop"] +
+             (["pg-restart"] if a.pg_restarts else []) +
+             (LINK_FAULTS if a.link_faults else []))
     faults = Faults(c, rng, kinds=kinds)
     violations = []
     events = 0

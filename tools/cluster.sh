@@ -10,13 +10,24 @@
 #                                           node nI again
 #   tools/cluster.sh pg-restart             PostgreSQL stopped at once (as
 #                                           a crash) and started again
+#   tools/cluster.sh pg-cut|pg-freeze|pg-heal I
+#   tools/cluster.sh link-cut|link-freeze|link-heal I
+#                                           with OMS_CLUSTER_LINKS=1 at up:
+#                                           node nI's link to PostgreSQL, or
+#                                           the other nodes' links to its
+#                                           region, cut (reset, refused),
+#                                           frozen (no byte moves) or healed
 #   tools/cluster.sh down                   stop every node and PostgreSQL,
 #                                           remove the cluster's directory
 # The cluster lives in $OMS_CLUSTER_DIR (default /tmp/oms-cluster, made
 # here, mode 0711): node logs (nI/omsd.log), the admin token (admin.token),
 # the PostgreSQL server (on its socket in pg/ only). Every node listens on
 # 127.0.0.1 only. OMSD_FLAGS go to
-# every node, e.g. --cluster-shards 16 --lease-ttl 1s.
+# every node, e.g. --cluster-shards 16 --lease-ttl 1s. With
+# OMS_CLUSTER_LINKS=1 at up, each node reaches PostgreSQL through a proxy of
+# its own (tools/tcp-proxy.py on a private Unix socket in nI/pglink/), and
+# the other nodes reach its region through another (on loopback, advertised
+# with --cluster-advertise): the faults a network makes, one node at a time.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$root/tools/lib.sh"
@@ -24,13 +35,62 @@ dir=${OMS_CLUSTER_DIR:-/tmp/oms-cluster}
 omsd=${OMSD:-$root/build/omsd}
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
 # PostgreSQL listens on its socket only (in pg/, private): no other local
 # user reaches the cluster's tables.
 conninfo() { echo "host=$dir/pg port=$(cat "$dir/pg.port") user=oms dbname=postgres"; }
+links() { [ -f "$dir/links" ]; }
+# Node I's connection string: PostgreSQL's socket, or its link's.
+node_conninfo() {
+  if links; then
+    echo "host=$dir/n$1/pglink port=5432 user=oms dbname=postgres"
+  else
+    conninfo
+  fi
+}
+
+# Starts a proxy (tools/tcp-proxy.py ARGS...) whose pid goes to FILE.pid and
+# whose port to FILE.port; waits until it listens.
+#   start_proxy FILE ARGS...
+start_proxy() {
+  local file=$1
+  shift
+  python3 "$root/tools/tcp-proxy.py" "$@" >"$file.port" 2>"$file.err" &
+  echo $! >"$file.pid"
+  for _ in $(seq 100); do
+    [ -s "$file.port" ] && return 0
+    sleep 0.05
+  done
+  echo "cluster: a link proxy did not start: $(cat "$file.err")" >&2
+  return 1
+}
+
+stop_proxy() {
+  [ -f "$1.pid" ] && kill "$(cat "$1.pid")" 2>/dev/null || true
+  rm -f "$1.pid"
+}
+
+# Node I's links (OMS_CLUSTER_LINKS=1): to PostgreSQL, on a Unix socket in
+# its private directory; and to its region, on a loopback port it
+# advertises.
+start_links() {
+  local i=$1
+  mkdir -p -m 700 "$dir/n$i/pglink"
+  start_proxy "$dir/n$i/pglink" "$dir/pg/.s.PGSQL.$(cat "$dir/pg.port")" 0 \
+    --listen-unix "$dir/n$i/pglink/.s.PGSQL.5432"
+  start_proxy "$dir/n$i/regionlink" 127.0.0.1 "$(cat "$dir/n$i/region")"
+}
+
+# Sends SIGNAL to node I's link proxy NAME (pglink, regionlink).
+signal_link() {
+  local sig=$1 i=$2 name=$3
+  [[ "$i" =~ ^[0-9]+$ ]] && [ -f "$dir/n$i/$name.pid" ] ||
+    { echo "cluster: node n$i has no $name (up with OMS_CLUSTER_LINKS=1)" >&2; exit 2; }
+  kill "-$sig" "$(cat "$dir/n$i/$name.pid")"
+}
 node_port() { cat "$dir/n$1/port"; }
 node_pid() { cat "$dir/n$1/pid" 2>/dev/null || true; }
 # Node I's process runs (or is stopped by SIGSTOP): not gone, and not a
@@ -67,9 +127,11 @@ start_node() {
   for try in 1 2 3 4 5; do
     port=$(node_port "$i")
     mark=$({ wc -c <"$dir/n$i/omsd.log"; } 2>/dev/null || echo 0)
+    local via=()
+    links && via=(--cluster-advertise "127.0.0.1:$(cat "$dir/n$i/regionlink.port")")
     "$omsd" --port "$port" --data-dir "$dir/n$i" --admin-token-file "$dir/admin.token" \
-      --cluster "$(conninfo)" --node-id "n$i" --store-check off \
-      --cluster-listen "127.0.0.1:$(cat "$dir/n$i/region")" "${flags[@]}" \
+      --cluster "$(node_conninfo "$i")" --node-id "n$i" --store-check off \
+      --cluster-listen "127.0.0.1:$(cat "$dir/n$i/region")" "${via[@]}" "${flags[@]}" \
       >>"$dir/n$i/omsd.log" 2>&1 &
     echo $! >"$dir/n$i/pid"
     for _ in $(seq 300); do
@@ -82,6 +144,10 @@ start_node() {
     echo "cluster: a port of n$i was taken before it bound it (try $try); others" >&2
     free_port >"$dir/n$i/port"
     free_port >"$dir/n$i/region"
+    if links; then
+      stop_proxy "$dir/n$i/regionlink"
+      start_proxy "$dir/n$i/regionlink" 127.0.0.1 "$(cat "$dir/n$i/region")"
+    fi
   done
   echo "cluster: node n$i did not become ready; its log:" >&2
   tail -n 20 "$dir/n$i/omsd.log" >&2
@@ -108,10 +174,12 @@ up() {
   [ $# -gt 0 ] || : >"$dir/flags"
   (umask 077 && head -c 24 /dev/urandom | base64 | tr '+/' '-_' >"$dir/admin.token")
   echo "$n" >"$dir/nodes"
+  [ "${OMS_CLUSTER_LINKS:-0}" = 1 ] && : >"$dir/links"
   for i in $(seq "$n"); do
     mkdir -m 700 "$dir/n$i"
     free_port >"$dir/n$i/port"
     free_port >"$dir/n$i/region"
+    links && start_links "$i"
   done
   for i in $(seq "$n"); do
     start_node "$i"
@@ -184,6 +252,12 @@ down() {
       signal_pid KILL "$i" || true
     done
   fi
+  if [ -f "$dir/nodes" ]; then
+    for i in $(seq "$(nodes)"); do
+      stop_proxy "$dir/n$i/pglink"
+      stop_proxy "$dir/n$i/regionlink"
+    done
+  fi
   [ -d "$dir/pg/data" ] && pg_down "$dir/pg"
   rm -rf "$dir"
 }
@@ -193,6 +267,12 @@ case "${1:-}" in
   status) status ;;
   kill | stop | pause | resume | start) signal_node "$1" "${2:-}" ;;
   pg-restart) pg_restart ;;
+  pg-cut) signal_link USR1 "${2:-}" pglink ;;
+  pg-freeze) signal_link USR2 "${2:-}" pglink ;;
+  pg-heal) signal_link HUP "${2:-}" pglink ;;
+  link-cut) signal_link USR1 "${2:-}" regionlink ;;
+  link-freeze) signal_link USR2 "${2:-}" regionlink ;;
+  link-heal) signal_link HUP "${2:-}" regionlink ;;
   down) down ;;
   *) usage ;;
 esac

@@ -13,6 +13,8 @@ packages=(
   # clang with libFuzzer and the sanitizer runtimes: the fuzz targets
   # (tools/fuzz.sh, which times them with /usr/bin/time)
   clang libclang-rt-14-dev time
+  # the linker of the test command's trees (tools/test.sh)
+  lld
   redis-server libhiredis-dev jq
   # the webhook receiver of the end-to-end tests, which checks signatures
   # with code of its own

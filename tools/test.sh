@@ -22,17 +22,21 @@ bash tools/format.sh --check
 phase "OpenAPI lint"
 bash tools/lint-openapi.sh
 
+# Both trees compile their largest targets in batches (OMS_UNITY_BUILD:
+# about half the compile CPU of those targets) and link with lld (the
+# sanitizer tree's links took 106 s of CPU with the default linker).
+lean_build=(-DOMS_UNITY_BUILD=ON -DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld)
 # The test suites are forced on: tools/run.sh configures the same build/ tree
 # with them off, and CMake would otherwise keep that cached choice.
 phase "build (RelWithDebInfo)"
-bash tools/build.sh build -DOMS_BUILD_TESTS=ON
+bash tools/build.sh build -DOMS_BUILD_TESTS=ON "${lean_build[@]}"
 phase "build (ASan + UBSan)"
 # clang at -O0 with line tables only: reports keep file and line, and the
 # tree compiles in 0.38x the CPU of GCC at -O1 (700 s against 1,848 s here),
 # while its tests run about as long (143-176 s against 167 s).
 bash tools/build.sh build-asan -DCMAKE_CXX_COMPILER=clang++ \
   -DOMS_SANITIZE=ON -DOMS_BUILD_TESTS=ON \
-  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG"
+  "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O0 -g1 -DNDEBUG" "${lean_build[@]}"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

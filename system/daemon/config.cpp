@@ -324,6 +324,11 @@ void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
                  "nodes (CAF's middleman: nodes trust each other fully, so "
                  "only on the cluster's own network); empty: none")
       ->group(group);
+  app.add_option("--cluster-advertise", cfg.cluster_advertise,
+                 "IP:PORT the other nodes dial to reach this node's region, "
+                 "when not --cluster-listen itself (a NAT or proxy between "
+                 "them); empty: --cluster-listen")
+      ->group(group);
   app.add_option("--cluster-schema", cfg.cluster_schema,
                  "PostgreSQL schema of the lease and node tables")
       ->capture_default_str()
@@ -532,6 +537,16 @@ parse_outcome parse_args(int argc, char** argv) {
                            "address, or an IPv6 one in brackets, not a "
                            "wildcard: the other nodes dial it; and a port "
                            "1-65535)\n"};
+  }
+  if (!cfg.cluster_advertise.empty()) {
+    if (cfg.cluster_listen.empty())
+      return parse_outcome{
+          std::nullopt, 2,
+          "omsd: --cluster-advertise needs --cluster-listen\n"};
+    if (!ip_and_port(cfg.cluster_advertise))
+      return parse_outcome{std::nullopt, 2,
+                           "omsd: --cluster-advertise must be IP:PORT, as "
+                           "--cluster-listen\n"};
   }
   if (cfg.lease_ttl < std::chrono::milliseconds(300) ||
       cfg.lease_ttl > std::chrono::hours(1))

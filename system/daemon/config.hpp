@@ -99,6 +99,9 @@ struct daemon_config {
   /// HOST:PORT where this node's region listens for the other nodes (CAF's
   /// middleman); empty: it publishes none and watches no peer.
   std::string cluster_listen;
+  /// HOST:PORT the other nodes dial for this node's region (the node
+  /// table's address); empty: cluster_listen.
+  std::string cluster_advertise;
   uint32_t cluster_shards = 256;
   std::chrono::milliseconds lease_ttl = std::chrono::seconds(3);
   /// pg_store::set_settle_wait of a cluster node's store.

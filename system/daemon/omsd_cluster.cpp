@@ -68,7 +68,8 @@ join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge) {
   mc.shards = cfg.cluster_shards;
   mc.node = cfg.node_id;
   mc.http = "http://" + cfg.listen + ":" + std::to_string(cfg.port);
-  mc.address = cfg.cluster_listen;
+  mc.address = cfg.cluster_advertise.empty() ? cfg.cluster_listen
+                                             : cfg.cluster_advertise;
   mc.ttl = cfg.lease_ttl;
   // Written before the table is asked: a record of when this node stopped
   // counting on each shard, even if it dies right after.
@@ -150,7 +151,10 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
     return recent;
   };
   link.watcher = cluster::spawn_peer_watcher(sys, pw, registered, link.peers);
-  log::info("cluster.region", {{"listen", cfg.cluster_listen}});
+  log::info("cluster.region", {{"listen", cfg.cluster_listen},
+                               {"advertise", cfg.cluster_advertise.empty()
+                                                 ? cfg.cluster_listen
+                                                 : cfg.cluster_advertise}});
   return link;
 }
 

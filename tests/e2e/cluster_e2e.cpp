@@ -146,7 +146,7 @@ struct cluster_fixture {
   }
 };
 
-// tests/e2e/tcp_proxy.py between a node and PostgreSQL: cut(), freeze()
+// tools/tcp-proxy.py between a node and PostgreSQL: cut(), freeze()
 // and heal() the link.
 class pg_link {
  public:
@@ -157,10 +157,10 @@ class pg_link {
     char tmpl[] = "/tmp/oms-proxy-XXXXXX";
     REQUIRE(::mkdtemp(tmpl) != nullptr);
     dir_ = tmpl;
-    pid_ = spawn_process({"/usr/bin/python3",
-                          OMS_SOURCE_DIR "/tests/e2e/tcp_proxy.py", "127.0.0.1",
-                          port[1].str()},
-                         {}, dir_ + "/out", dir_ + "/err");
+    pid_ =
+        spawn_process({"/usr/bin/python3", OMS_SOURCE_DIR "/tools/tcp-proxy.py",
+                       "127.0.0.1", port[1].str()},
+                      {}, dir_ + "/out", dir_ + "/err");
     REQUIRE(eventually(
         [&] {
           std::ifstream in{dir_ + "/out"};

@@ -3,9 +3,13 @@
 tests: it sits between a process and a server (a cluster node and its
 PostgreSQL) and, on a signal, fails the way a network does.
 
-    tcp_proxy.py TARGET_HOST TARGET_PORT
+    tools/tcp-proxy.py TARGET_HOST TARGET_PORT [--listen-unix PATH]
 
-Prints the port it listens on (one line), then serves until SIGTERM.
+Prints the port it listens on (one line), then serves until SIGTERM. A
+TARGET_HOST that starts with "/" is a Unix socket's path (TARGET_PORT is
+then ignored); with --listen-unix it listens on that Unix socket instead of
+a TCP port (PostgreSQL's own private sockets, for tools/cluster.sh), and
+prints 0.
   SIGUSR1  cut: every connection is reset and new ones are refused (the
            listening socket closes), as when the server's host is
            unreachable;
@@ -17,14 +21,16 @@ Prints the port it listens on (one line), then serves until SIGTERM.
   SIGHUP   heal: listening again on the same port, bytes moving again.
 """
 import asyncio
+import os
 import signal
 import socket
 import sys
 
 
 class Proxy:
-    def __init__(self, host, port):
+    def __init__(self, host, port, listen_unix=None):
         self.target = (host, port)
+        self.listen_unix = listen_unix
         self.links = set()  # (reader task, writer task, writers)
         self.moving = asyncio.Event()
         self.moving.set()
@@ -48,7 +54,12 @@ class Proxy:
     async def accept(self, client_r, client_w):
         await self.moving.wait()
         try:
-            server_r, server_w = await asyncio.open_connection(*self.target)
+            if self.target[0].startswith("/"):
+                server_r, server_w = await asyncio.open_unix_connection(
+                    self.target[0])
+            else:
+                server_r, server_w = await asyncio.open_connection(
+                    *self.target)
         except OSError:
             client_w.close()
             return
@@ -60,6 +71,13 @@ class Proxy:
         self.links.discard(link)
 
     async def listen(self):
+        if self.listen_unix is not None:
+            if os.path.exists(self.listen_unix):
+                os.unlink(self.listen_unix)
+            self.server = await asyncio.start_unix_server(
+                self.accept, path=self.listen_unix)
+            os.chmod(self.listen_unix, 0o600)
+            return
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self.port))
@@ -73,7 +91,7 @@ class Proxy:
         for up, down, client_w, server_w in list(self.links):
             for w in (client_w, server_w):
                 sock = w.get_extra_info("socket")
-                if sock is not None:
+                if sock is not None and sock.family != socket.AF_UNIX:
                     # A reset, not an orderly close.
                     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                                     b"\x01\x00\x00\x00\x00\x00\x00\x00")
@@ -91,7 +109,12 @@ class Proxy:
 
 
 async def main():
-    proxy = Proxy(sys.argv[1], int(sys.argv[2]))
+    listen_unix = None
+    if len(sys.argv) == 5 and sys.argv[3] == "--listen-unix":
+        listen_unix = sys.argv[4]
+    elif len(sys.argv) != 3:
+        sys.exit(__doc__)
+    proxy = Proxy(sys.argv[1], int(sys.argv[2]), listen_unix)
     await proxy.listen()
     print(proxy.port, flush=True)
     loop = asyncio.get_running_loop()
