@@ -42,6 +42,8 @@ PostgreSQL (the store the nodes share):
     lost the shard and committed anyway) shows here;
   - every order acknowledged is there, in the state acknowledged or a
     later legal one (CREATED -> CONFIRMED -> CANCELLED);
+  - no Idempotency-Key made two orders (a retry at another node while the
+    first attempt was still under way);
   - every node's GET /v1/audit is clean.
 Prints one JSON line (operations by outcome, faults, violations) and exits
 1 on any violation.
@@ -302,6 +304,14 @@ def main():
                 if reserved[(order, sku)] < 0:
                     violations.append("event %s: %s released more of %s "
                                       "than it reserved" % (seq, order, sku))
+        # Idempotency across nodes: a retry under an order's key at another
+        # node (after no answer) must never make a second order.
+        for customer, key, n in psql(
+                c, "SELECT customer, record::json->>'key', count(*) FROM "
+                   "oms.orders WHERE coalesce(record::json->>'key', '') <> "
+                   "'' GROUP BY 1, 2 HAVING count(*) > 1"):
+            violations.append("customer %s's Idempotency-Key %s made %s "
+                              "orders" % (customer, key, n))
         status_of = {}
         ids = list(h.acked)
         for k in range(0, len(ids), 500):

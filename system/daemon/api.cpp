@@ -292,23 +292,56 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
   // A client's request for another node's shard goes to that node, whose
   // answer is this one's.
   if (code == errc::not_owner && opts.forwarder != nullptr &&
-      c->req.forwarded_from.empty() && details.contains("owner") &&
-      details["owner"].is_string() &&
-      forward_to_owner(c, details["owner"].get<std::string>(), false))
-    return;
+      c->req.forwarded_from.empty() && c->forwards < forwarded_limit &&
+      details.contains("owner") && details["owner"].is_string()) {
+    std::optional<uint32_t> shard;
+    if (details.contains("shard") && details["shard"].is_number_unsigned())
+      shard = details["shard"].get<uint32_t>();
+    if (forward_to_owner(c, details["owner"].get<std::string>(), shard))
+      return;
+  }
   finish(c, std::move(resp));
 }
 
+bool api::impl::retry_safe(const call& c) {
+  if (c.req.method == "GET" || c.req.method == "HEAD")
+    return true;
+  if (c.req.idempotency_key.empty() || c.found == nullptr)
+    return false;
+  auto h = c.found->handler;
+  return h == &impl::order_create || h == &impl::cart_checkout ||
+         h == &impl::order_pay || h == &impl::order_shipment ||
+         h == &impl::return_request;
+}
+
 bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
-                                 bool again) {
+                                 std::optional<uint32_t> shard) {
   auto self = shared_from_this();
   std::optional<customer_record> caller;
   if (!c->who.customer.empty())
     caller = tokens.find(c->who.customer);
+  ++c->forwards;
   return opts.forwarder->forward(
       owner, c->req, std::move(caller),
-      [self, c, owner, again](std::optional<http_response> answer) {
+      [self, c, owner, shard](std::optional<http_response> answer) {
         if (!answer) {
+          // No answer in time: the owner may be gone and the shard moved
+          // meanwhile. A call that may be sent twice goes to the holder as
+          // the routing knows it now.
+          if (shard && c->forwards < forwarded_limit && retry_safe(*c) &&
+              self->opts.cluster != nullptr) {
+            auto [holder, mine] = holder_now(*self->opts.cluster, *shard);
+            if (!holder.empty() && holder != owner) {
+              if (mine) {
+                ++c->forwards;
+                self->guarded(c,
+                              [&] { (self.get()->*(c->found->handler))(c); });
+                return;
+              }
+              if (self->forward_to_owner(c, holder, shard))
+                return;
+            }
+          }
           // Sent, but not answered in time: the owner may have made the
           // change (not a 421, which says nothing was changed).
           self->fail(c,
@@ -322,7 +355,7 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
           return;
         }
         // The shard moved on the way: once more, to the owner it names.
-        if (answer->status == 421 && !again) {
+        if (answer->status == 421 && c->forwards < forwarded_limit) {
           auto body = json::parse(answer->body, nullptr, false);
           auto details = body.is_object() && body.contains("error") &&
                                  body["error"].is_object() &&
@@ -334,7 +367,7 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
                           ? details["owner"].get<std::string>()
                           : std::string{};
           if (!next.empty() && next != owner &&
-              self->forward_to_owner(c, next, true))
+              self->forward_to_owner(c, next, shard))
             return;
         }
         answer->headers.emplace_back("Oms-Forwarded-To", owner);

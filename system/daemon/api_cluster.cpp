@@ -90,6 +90,14 @@ void add_owner_hint(const cluster::membership& m, json& details) {
     details["ownerHttp"] = h->http;
 }
 
+std::pair<std::string, bool> holder_now(const cluster::membership& m,
+                                        uint32_t shard) {
+  auto h = m.holder_of(shard);
+  if (!h)
+    return {};
+  return {h->node, h->node == m.config().node};
+}
+
 void api::impl::cluster_status(const call_ptr& c) {
   auto q = parse_query(c->req.query, {"leases"});
   bool with_leases = true;

@@ -74,6 +74,11 @@ void request_then(caf::actor_system& sys, const Handle& dest,
 /// them (api_cluster.cpp); nothing if no live node holds it.
 void add_owner_hint(const cluster::membership& m, nlohmann::json& details);
 
+/// Who holds `shard` as `m`'s last tick saw it ("" if nobody), and whether
+/// that is `m`'s own node.
+std::pair<std::string, bool> holder_now(const cluster::membership& m,
+                                        uint32_t shard);
+
 /// A cluster node's figures for /metrics (api_cluster.cpp).
 cluster_counters cluster_metrics(const cluster::membership& m,
                                  const cluster::peer_table* peers,
@@ -90,6 +95,8 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     principal who;
     /// The route matched, once admitted.
     const route_def* found = nullptr;
+    /// Times it was sent to another node (forwarded_limit at most).
+    int forwards = 0;
     steady::time_point started;
     std::atomic<bool> answered{false};
   };
@@ -134,11 +141,19 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   void reply(const call_ptr& c, int status, const json& body,
              headers extra = {});
   void fail(const call_ptr& c, caf::error err, headers extra = {});
-  /// Forwards the call to `owner`'s region and answers with what comes
-  /// back (a 421 naming yet another owner is forwarded once more unless
-  /// `again`); false if it could not be sent.
+  /// Forwards the call to `owner`'s region (the holder of `shard`, when
+  /// known) and answers with what comes back; false if it could not be
+  /// sent. Sent again, while the call has been sent fewer than
+  /// forwarded_limit times: to the owner a 421 answer names, or after no
+  /// answer came in time, to the shard's holder as the routing now knows
+  /// it (or to this node's own handler, if it is the holder now) when the
+  /// call is retry_safe.
   bool forward_to_owner(const call_ptr& c, const std::string& owner,
-                        bool again);
+                        std::optional<uint32_t> shard);
+  static constexpr int forwarded_limit = 2;
+  /// A call that may be sent twice without being made twice: a read, or a
+  /// change under an Idempotency-Key, which its owner keeps.
+  static bool retry_safe(const call& c);
   void fail(const call_ptr& c, const bad_input& bad, headers extra = {});
 
   // Answers 500 INTERNAL with a fixed message after an exception; `what`,
