@@ -110,6 +110,9 @@ int run(const options& opt) {
     if (oms.add_item_to_inventory(sku, 200, 1000 + i))
       log.write("receipt-ack " + sku + " 200");
   }
+  // The harness kills only a system that is up (a slow start, as under a
+  // sanitizer, would otherwise be killed before it wrote anything).
+  std::cout << "ready" << std::endl;
   std::atomic<bool> stop{false};
   std::vector<std::thread> clients;
   auto run_id =

@@ -19,6 +19,20 @@ bad=0
 for i in $(seq 1 "$cycles"); do
   "$bin" run --db "$db" --log "$log" --clients 8 >"$dir/run.out" 2>&1 &
   pid=$!
+  # Killed only once it is up and its clients run (it says "ready"),
+  # however slow the start: a wait on that, never on the clock alone.
+  for _ in $(seq 1200); do
+    grep -q '^ready' "$dir/run.out" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if ! grep -q '^ready' "$dir/run.out" 2>/dev/null; then
+    echo "cycle $i: the system did not come up within 120 s:"; cat "$dir/run.out"
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    bad=$((bad + 1))
+    continue
+  fi
   sleep_before_kill
   if ! kill -0 "$pid" 2>/dev/null; then
     echo "cycle $i: the system exited before the kill:"; cat "$dir/run.out"
