@@ -600,3 +600,58 @@ TEST_CASE("shared PostgreSQL stores: a writer whose session the server "
   REQUIRE(!a->commit({receipt_event("A", 1)}));
   CHECK(a->last_seq() == 2);
 }
+
+TEST_CASE("shared PostgreSQL stores: a writer stalled in the middle of a "
+          "commit holding the log head's lock loses its session, so the "
+          "other writers go on; its batch is answered as failed") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_stall_");
+  auto a = shared_ok(info, schema);
+  auto b = shared_ok(info, schema);
+  REQUIRE(!a->commit({receipt_event("A", 1)}));
+  // a's commit takes the head's lock (as its own numbering would), then
+  // its client stops sending, as a frozen node's would: it waits until the
+  // server has ended its session (at most a minute).
+  std::atomic<bool> locked{false};
+  std::atomic<bool> ended{false};
+  a->set_fence(
+      [&](pqxx::transaction_base& tx, const std::vector<event>&) {
+        auto pid = tx.exec1("SELECT pg_backend_pid()")[0].as<int>();
+        tx.exec("SELECT last FROM oms_log_head WHERE id = 1 FOR UPDATE");
+        locked = true;
+        pqxx::connection watch{info};
+        auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        while (std::chrono::steady_clock::now() < deadline) {
+          pqxx::nontransaction n{watch};
+          if (n.exec1("SELECT count(*) FROM pg_stat_activity WHERE pid = " +
+                      std::to_string(pid))[0]
+                  .as<int64_t>() == 0) {
+            ended = true;
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        return true;
+      },
+      "a stalling check");
+  caf::error stalled;
+  std::thread t{[&] {
+    stalled = a->commit({receipt_event("A", 2)});
+  }};
+  // b's commit needs the head's lock: it gets it once a's session is gone.
+  auto until = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+  while (!locked && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(locked);
+  REQUIRE(!b->commit({receipt_event("B", 3)}));
+  t.join();
+  CHECK(ended);
+  CHECK(stalled);
+  auto log = b->read(1, 10);
+  REQUIRE_MESSAGE(log, why(log));
+  REQUIRE(log->size() == 2);
+  CHECK(log->at(1).sku == "B");
+}

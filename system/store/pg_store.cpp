@@ -80,12 +80,16 @@ std::string application_name() {
          " host=" + (host[0] != '\0' ? host : "unknown");
 }
 
+// How long a shared writer's session may sit in a transaction without
+// sending anything before the server ends it.
+constexpr std::chrono::milliseconds shared_idle_limit{5000};
+
 // A session with the store's settings: named for pg_stat_activity, on
 // `schema` (which need not exist yet), committing synchronously. libpqxx 6
 // would reconnect a broken connection on its next use, silently, as a new
 // session without the schema's lock or these settings: never here.
-std::unique_ptr<pqxx::connection> session(const std::string& conninfo,
-                                          const std::string& schema) {
+std::unique_ptr<pqxx::connection>
+session(const std::string& conninfo, const std::string& schema, bool shared) {
   auto conn = std::make_unique<pqxx::connection>(conninfo);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
@@ -95,6 +99,16 @@ std::unique_ptr<pqxx::connection> session(const std::string& conninfo,
   n.exec("SET application_name TO " + n.quote(application_name()));
   n.exec("SET search_path TO " + n.quote_name(schema));
   n.exec("SET synchronous_commit TO on");
+  if (shared)
+    // A writer that stops in the middle of a commit (a node frozen, its
+    // host cut off: the server waits for a client that sends nothing, and
+    // TCP may not tell it for hours) holds the log head's lock, which every
+    // writer's commit needs, and its leases' row locks, which a takeover
+    // needs: the server ends such a session, and what it had not committed
+    // is rolled back. A commit's statements follow each other at once; a
+    // snapshot read turns it off for its own transaction (reading()).
+    n.exec("SET idle_in_transaction_session_timeout TO " +
+           n.quote(std::to_string(shared_idle_limit.count()) + "ms"));
   return conn;
 }
 
@@ -212,7 +226,7 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
     return make_error(errc::store_failure, name + ": " + what);
   };
   try {
-    auto conn = session(conninfo, schema);
+    auto conn = session(conninfo, schema, shared);
     name = "postgres:" + std::string{conn->hostname() ? conn->hostname() : ""} +
            ":" + std::string{conn->port() ? conn->port() : ""} + "/" +
            std::string{conn->dbname()} + "/" + schema;
@@ -460,7 +474,7 @@ std::optional<caf::error> pg_store::reconnect(std::string& what) {
 }
 
 void pg_store::connect() {
-  auto conn = session(conninfo_, schema_);
+  auto conn = session(conninfo_, schema_, shared_);
   take_schema(*conn, schema_, shared_);
   adopt(std::move(conn));
 }
@@ -498,6 +512,10 @@ void pg_store::reading(bool snapshot,
       return;
     }
     pqxx::work w{*conn_};
+    // A load may take its time between statements (rows to decode): not a
+    // stalled commit (session()).
+    if (shared_)
+      w.exec("SET LOCAL idle_in_transaction_session_timeout TO 0");
     pg_session s{w};
     body(s);
     w.commit();
