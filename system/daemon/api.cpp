@@ -278,6 +278,14 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
     if (!parsed.is_discarded() && parsed.is_object())
       details = std::move(parsed);
   }
+  if (code == errc::not_owner && c->unanswered) {
+    // A NOT_OWNER after a forward that got no answer: that forward may
+    // have made the change.
+    code = errc::unavailable;
+    message = "the request was forwarded to its shard's owner and no answer "
+              "came in time; the change may still be made: read before "
+              "retrying, or retry with the same Idempotency-Key";
+  }
   if (code == errc::not_owner && opts.cluster != nullptr)
     add_owner_hint(*opts.cluster, details);
   if (code == errc::internal)
@@ -328,8 +336,9 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
           // No answer in time: the owner may be gone and the shard moved
           // meanwhile. A call that may be sent twice goes to the holder as
           // the routing knows it now.
+          c->unanswered = true;
           if (shard && c->forwards < forwarded_limit && retry_safe(*c) &&
-              self->opts.cluster != nullptr) {
+              self->opts.cluster != nullptr && !self->draining) {
             auto [holder, mine] = holder_now(*self->opts.cluster, *shard);
             if (!holder.empty() && holder != owner) {
               if (mine) {
@@ -369,6 +378,11 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
           if (!next.empty() && next != owner &&
               self->forward_to_owner(c, next, shard))
             return;
+          // Not "nothing changed" after an earlier forward went unanswered.
+          if (c->unanswered) {
+            self->fail(c, make_error(errc::not_owner, "moved on the way"));
+            return;
+          }
         }
         answer->headers.emplace_back("Oms-Forwarded-To", owner);
         self->finish(c, std::move(*answer));

@@ -97,6 +97,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     const route_def* found = nullptr;
     /// Times it was sent to another node (forwarded_limit at most).
     int forwards = 0;
+    /// A forward of it got no answer in time: the change may have been
+    /// made, so no later NOT_OWNER may answer it as "nothing changed".
+    bool unanswered = false;
     steady::time_point started;
     std::atomic<bool> answered{false};
   };

@@ -30,6 +30,7 @@
 #include <caf/send.hpp>
 
 #include "messages/type_ids.hpp"
+#include "system/cluster/leases.hpp"
 #include "system/cluster/membership.hpp"
 #include "system/cluster/region.hpp"
 #include "system/daemon/api.hpp"
@@ -122,7 +123,19 @@ open_store(const daemon_config& cfg, const std::shared_ptr<shard_map>& shards) {
   if (shards) {
     // A cluster node: one of the writers of the store the nodes share,
     // each commit fenced by the leases of the shards it touches.
-    auto res = pg_store::open_shared(cfg.postgres, cfg.postgres_schema);
+    // With the lease sessions' limits (unless the connection string sets
+    // them): a connect that gives up, and a server that vanished noticed
+    // within seconds, so that a commit whose answer was lost keeps to its
+    // --commit-settle-wait.
+    std::string conninfo;
+    try {
+      conninfo = cluster::lease_session_conninfo(
+          cfg.postgres, cfg.postgres_schema,
+          std::max(std::chrono::milliseconds{1}, cfg.lease_ttl / 3));
+    } catch (const std::exception& e) {
+      return make_error(errc::validation_failed, e.what());
+    }
+    auto res = pg_store::open_shared(conninfo, cfg.postgres_schema);
     if (!res)
       return res.error();
     (*res)->set_fence(shard_fence(shards, cfg.node_id, cfg.cluster_schema),

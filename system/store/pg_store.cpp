@@ -314,6 +314,7 @@ caf::error pg_store::commit(const std::vector<event>& events) {
     return failure(lost_);
   auto before = last_seq_;
   reserved_.reset();
+  commit_sent_ = false;
   try {
     pqxx::work w{*conn_};
     // Fenced first: nothing is written under a lost lease, and the lock the
@@ -337,6 +338,7 @@ caf::error pg_store::commit(const std::vector<event>& events) {
     auto seq = before;
     for (auto& ev : events)
       write_event(s, ev, ++seq);
+    commit_sent_ = true;
     w.commit();
     last_seq_ = seq;
     return caf::none;
@@ -392,13 +394,13 @@ caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
 
 caf::error pg_store::settle_shared(const std::vector<event>& events,
                                    std::string what) {
-  // A transaction that failed on a live connection was rolled back; and
-  // nothing of a batch is written before its numbers are reserved under
-  // the head's lock, nor COMMIT sent before: without them it did not land.
+  // A transaction that failed on a live connection was rolled back; and a
+  // batch lands only by its COMMIT, sent after its numbers were reserved
+  // under the head's lock: without it, it did not land.
   if (conn_->is_open())
     return failure("cannot commit: " + what);
   what = "the connection was lost (" + what + ")";
-  if (!reserved_) {
+  if (!reserved_ || !commit_sent_) {
     if (auto failed = reconnect(what))
       return *failed;
     return failure("cannot commit: " + what);
@@ -436,7 +438,9 @@ caf::error pg_store::settle_shared(const std::vector<event>& events,
         w.commit();
       }
       if (holds_or_throw(*this, events, *reserved_ + 1)) {
-        last_seq_ = std::max(last_seq_, *reserved_ + events.size());
+        // The batch's own last number, as a commit answered at once says
+        // (the journal numbers the appends from it).
+        last_seq_ = *reserved_ + events.size();
         return caf::none; // committed; only the answer was lost
       }
       return failure("cannot commit: " + what +

@@ -119,6 +119,9 @@ class pg_store : public sql_store {
   /// The sequence number after which the commit under way reserved its
   /// batch's numbers (shared writers), once it has.
   std::optional<uint64_t> reserved_;
+  /// Whether the commit under way has sent its COMMIT (it may have landed
+  /// only then).
+  bool commit_sent_ = false;
   std::unique_ptr<pqxx::connection> conn_;
   /// Set once the log is found to have moved on without this store.
   std::string lost_;

@@ -19,6 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -187,6 +190,18 @@ class pg_link {
                               "port=" + std::to_string(port_));
   }
   void cut() { ::kill(pid_, SIGUSR1); }
+  // Whether the proxy refuses new connections (a cut took effect).
+  bool refusing() const {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool refused =
+        ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0;
+    ::close(fd);
+    return refused;
+  }
   void freeze() { ::kill(pid_, SIGUSR2); }
   void heal() { ::kill(pid_, SIGHUP); }
 
@@ -848,32 +863,76 @@ int64_t committing_now(const std::string& info, pid_t pid = ::getpid()) {
       .as<int64_t>();
 }
 
-// Every COMMIT of the store in `schema` made slow on the server: a deferred
-// trigger on its events sleeps a second, then runs `then` (a statement
-// that fails it, or nothing): so that a link can break while COMMIT runs.
-void slow_commits(const std::string& info, const std::string& schema,
-                  const std::string& then) {
-  pqxx::connection conn{info};
-  pqxx::work w{conn};
-  auto s = w.quote_name(schema);
-  w.exec("CREATE OR REPLACE FUNCTION " + s +
-         ".slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-         "PERFORM pg_sleep(1); " +
-         then + " RETURN NULL; END $$");
-  w.exec("DROP TRIGGER IF EXISTS slow_commit ON " + s + ".events");
-  w.exec("CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON " + s +
-         ".events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE "
-         "FUNCTION " +
-         s + ".slow_commit()");
-  w.commit();
+// COMMITs of the store in `schema` held on the server while this gate is
+// closed: a deferred trigger on its events waits for an advisory lock the
+// gate holds, then runs `then` (a statement that fails the commit, or
+// nothing). So a link can be cut while COMMIT runs, and the commit made to
+// land or not after that, with no race against the clock.
+class commit_gate {
+ public:
+  commit_gate(const std::string& info, const std::string& schema,
+              const std::string& then)
+      : conn_(info) {
+    pqxx::work w{conn_};
+    auto s = w.quote_name(schema);
+    w.exec("CREATE OR REPLACE FUNCTION " + s +
+           ".gated_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+           "PERFORM pg_advisory_xact_lock(" +
+           std::to_string(key) + "); " + then + " RETURN NULL; END $$");
+    w.exec("DROP TRIGGER IF EXISTS gated_commit ON " + s + ".events");
+    w.exec("CREATE CONSTRAINT TRIGGER gated_commit AFTER INSERT ON " + s +
+           ".events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE "
+           "FUNCTION " +
+           s + ".gated_commit()");
+    w.commit();
+    pqxx::nontransaction n{conn_};
+    n.exec("SELECT pg_advisory_lock(" + std::to_string(key) + ")");
+  }
+  // Lets the held COMMITs go on (also when a check failed: nothing waits
+  // on it forever).
+  void open() {
+    if (closed_) {
+      pqxx::nontransaction n{conn_};
+      n.exec("SELECT pg_advisory_unlock(" + std::to_string(key) + ")");
+      closed_ = false;
+    }
+  }
+  ~commit_gate() {
+    try {
+      open();
+    } catch (const std::exception&) {
+    }
+  }
+
+ private:
+  static constexpr int64_t key = 7361029;
+  pqxx::connection conn_;
+  bool closed_ = true;
+};
+
+// Joins its thread when it goes out of scope, so that a failed REQUIRE
+// does not destroy a joinable thread (std::terminate).
+struct joined {
+  std::thread t;
+  ~joined() {
+    if (t.joinable())
+      t.join();
+  }
+};
+
+// Whether the server still has a session of process `pid`'s that runs
+// COMMIT.
+bool backend_gone(const std::string& info, pid_t pid) {
+  return committing_now(info, pid) == 0;
 }
 
 } // namespace
 
 TEST_CASE("e2e cluster: a shared writer whose link breaks after it sent "
           "COMMIT answers nothing until the server can say whether the "
-          "batch landed: landed is answered as committed, rolled back as "
-          "failed, and a server out of reach too long stops the writer") {
+          "batch landed: landed is answered as committed, rolled back or "
+          "ended as failed, and a server out of reach too long stops the "
+          "writer") {
   auto info = lease_server();
   if (info == nullptr)
     return;
@@ -900,53 +959,86 @@ TEST_CASE("e2e cluster: a shared writer whose link breaks after it sent "
         .as<int64_t>();
   };
   auto limit = std::chrono::seconds(30);
-  // Round 1: the server commits the batch after the link broke, and the
-  // writer cannot reach it again until it did. Answered as failed, the
-  // units would be given back in memory while the log keeps them.
-  slow_commits(info, schema, "");
-  caf::error first = make_error(oms::errc::store_failure, "not answered");
-  std::thread t1{[&] {
-    first = store->commit({receipt_of("B", 2)});
-  }};
-  REQUIRE(eventually([&] { return committing_now(info) == 1; }, limit));
-  link.cut();
-  REQUIRE(eventually([&] { return events_of("B") == 1; }, limit));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  link.heal();
-  t1.join();
-  CHECK_MESSAGE(!first, oms::message_of(first));
-  CHECK(store->last_seq() == 2);
-  // Round 2: the server rolls the batch back (the trigger fails): answered
-  // as failed, once that is known.
-  slow_commits(info, schema, "RAISE EXCEPTION 'refused';");
-  caf::error second;
-  std::thread t2{[&] {
-    second = store->commit({receipt_of("C", 3)});
-  }};
-  REQUIRE(eventually([&] { return committing_now(info) == 1; }, limit));
-  link.cut();
-  REQUIRE(eventually([&] { return committing_now(info) == 0; }, limit));
-  link.heal();
-  t2.join();
-  CHECK(second);
-  CHECK(oms::message_of(second).find("did not land") != std::string::npos);
-  CHECK(events_of("C") == 0);
-  // Round 3: out of reach for longer than the writer waits: it commits
-  // nothing more, and says so once.
-  slow_commits(info, schema, "");
-  store->set_settle_wait(std::chrono::milliseconds(500));
-  caf::error third;
-  std::thread t3{[&] {
-    third = store->commit({receipt_of("D", 4)});
-  }};
-  REQUIRE(eventually([&] { return committing_now(info) == 1; }, limit));
-  link.cut();
-  t3.join();
-  CHECK(third);
-  CHECK(lost_reason.find("could not be learnt") != std::string::npos);
-  link.heal();
-  CHECK(store->commit({receipt_of("E", 1)}));
-  CHECK(events_of("E") == 0);
+  auto me = ::getpid();
+  {
+    // Round 1: the server commits the batch after the link broke, and the
+    // writer cannot reach it again until it did. Answered as failed, the
+    // units would be given back in memory while the log keeps them.
+    commit_gate gate{info, schema, ""};
+    caf::error first = make_error(oms::errc::store_failure, "not answered");
+    joined t{std::thread{[&] {
+      first = store->commit({receipt_of("B", 2)});
+    }}};
+    REQUIRE(eventually([&] { return committing_now(info, me) == 1; }, limit));
+    link.cut();
+    gate.open();
+    REQUIRE(eventually([&] { return events_of("B") == 1; }, limit));
+    link.heal();
+    t.t.join();
+    CHECK_MESSAGE(!first, oms::message_of(first));
+    CHECK(store->last_seq() == 2);
+  }
+  {
+    // Round 2: the server rolls the batch back (the trigger fails once the
+    // gate opens): answered as failed, once that is known.
+    commit_gate gate{info, schema, "RAISE EXCEPTION 'refused';"};
+    caf::error second;
+    joined t{std::thread{[&] {
+      second = store->commit({receipt_of("C", 3)});
+    }}};
+    REQUIRE(eventually([&] { return committing_now(info, me) == 1; }, limit));
+    link.cut();
+    gate.open();
+    REQUIRE(eventually([&] { return backend_gone(info, me); }, limit));
+    link.heal();
+    t.t.join();
+    CHECK(second);
+    CHECK(oms::message_of(second).find("did not land") != std::string::npos);
+    CHECK(events_of("C") == 0);
+  }
+  {
+    // Round 3: the writer reaches the server again while its old session
+    // still runs the COMMIT (held at the gate): the batch may still land.
+    // The writer ends that session and waits for its transaction before it
+    // reads the log; so its answer (rolled back: failed) stays true when
+    // the gate opens. Without that, it would read the log too early,
+    // answer failed, and the batch would land after.
+    commit_gate gate{info, schema, ""};
+    caf::error third;
+    joined t{std::thread{[&] {
+      third = store->commit({receipt_of("D", 4)});
+    }}};
+    REQUIRE(eventually([&] { return committing_now(info, me) == 1; }, limit));
+    link.cut();
+    // Healed only once the cut took effect (signals pending together are
+    // delivered lowest number first: SIGHUP before SIGUSR1).
+    REQUIRE(eventually([&] { return link.refusing(); }, limit));
+    link.heal();
+    t.t.join();
+    gate.open();
+    REQUIRE(eventually([&] { return backend_gone(info, me); }, limit));
+    CHECK(events_of("D") == (third ? 0 : 1));
+    CHECK(third);
+  }
+  {
+    // Round 4: out of reach for longer than the writer waits: it commits
+    // nothing more, and says so once.
+    commit_gate gate{info, schema, ""};
+    store->set_settle_wait(std::chrono::milliseconds(500));
+    caf::error fourth;
+    joined t{std::thread{[&] {
+      fourth = store->commit({receipt_of("E", 4)});
+    }}};
+    REQUIRE(eventually([&] { return committing_now(info, me) == 1; }, limit));
+    link.cut();
+    t.t.join();
+    CHECK(fourth);
+    CHECK(lost_reason.find("could not be learnt") != std::string::npos);
+    gate.open();
+    link.heal();
+    CHECK(store->commit({receipt_of("F", 1)}));
+    CHECK(events_of("F") == 0);
+  }
 }
 
 TEST_CASE("e2e cluster: a node whose commit stays of unknown outcome past "
@@ -983,31 +1075,35 @@ TEST_CASE("e2e cluster: a node whose commit stays of unknown outcome past "
   auto token = body_of(made)["token"].get<std::string>();
   // n1's order for 2 units: its COMMIT runs on the server when n1's link
   // is cut, and n1 cannot learn how it ended.
-  slow_commits(info, c.schema + "_store", "");
+  auto store_schema = c.schema + "_store";
   oms::client::http_result unknown;
-  std::thread late{[&] {
-    unknown = http_client{n1.url(), token}.post(
-        "/v1/orders", order_for(cid, {{a, 2}}).dump());
-  }};
-  REQUIRE(
-      eventually([&] { return committing_now(info, n1.pid()) == 1; }, limit));
-  link.cut();
-  std::optional<int> status;
-  REQUIRE(eventually(
-      [&] {
-        status = n1.ended();
-        return status.has_value();
-      },
-      limit));
-  late.join();
-  CHECK(*status == 75);
+  {
+    commit_gate gate{info, store_schema, ""};
+    joined late{std::thread{[&] {
+      unknown = http_client{n1.url(), token}.post(
+          "/v1/orders", order_for(cid, {{a, 2}}).dump());
+    }}};
+    REQUIRE(
+        eventually([&] { return committing_now(info, n1.pid()) == 1; }, limit));
+    link.cut();
+    gate.open();
+    std::optional<int> status;
+    REQUIRE(eventually(
+        [&] {
+          status = n1.ended();
+          return status.has_value();
+        },
+        limit));
+    late.t.join();
+    CHECK(*status == 75);
+  }
   CHECK(n1.log().find("store.lost") != std::string::npos);
   CHECK(unknown.status != 201);
   // The order landed: n2, holding the shard now, loaded it with its hold.
   {
     pqxx::connection conn{info};
     pqxx::work w{conn};
-    w.exec("DROP TRIGGER slow_commit ON " + w.quote_name(c.schema + "_store") +
+    w.exec("DROP TRIGGER gated_commit ON " + w.quote_name(store_schema) +
            ".events");
     w.commit();
   }
