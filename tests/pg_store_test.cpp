@@ -603,7 +603,7 @@ TEST_CASE("shared PostgreSQL stores: a writer whose session the server "
 
 TEST_CASE("shared PostgreSQL stores: a writer stalled in the middle of a "
           "commit holding the log head's lock loses its session, so the "
-          "other writers go on; its batch is answered as failed") {
+          "other writers go on, and its batch is answered as failed") {
   auto info = test_server();
   if (info == nullptr)
     return;
