@@ -50,8 +50,10 @@ Prints one JSON line (operations by outcome, faults, violations) and exits
 """
 import json
 import os
+import shutil
 import random
 import subprocess
+import tempfile
 import sys
 import threading
 import time
@@ -185,6 +187,18 @@ def psql(c, sql):
                         "-c", sql], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, check=True)
     return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+
+def keep_logs(c, nodes):
+    """Copies each node's log out of the cluster's directory (which down
+    removes) into a kept one, named on stderr: a violation to diagnose."""
+    kept = tempfile.mkdtemp(prefix="oms-chaos-logs-", dir="/tmp")
+    for i in range(1, nodes + 1):
+        src = os.path.join(c.dir, "n%d" % i, "omsd.log")
+        if os.path.exists(src):
+            shutil.copy(src, os.path.join(kept, "n%d.log" % i))
+    sys.stderr.write("cluster_orders_chaos: the nodes' logs are kept in %s\n"
+                     % kept)
 
 
 def main():
@@ -338,6 +352,8 @@ def main():
                                   (i, status, json.dumps(out)[:300]))
     finally:
         h.stop.set()
+        if violations:
+            keep_logs(c, a.nodes)
         c.down()
     print(json.dumps({"bench": "cluster_orders_chaos", "seed": seed,
                       "nodes": a.nodes, "seconds": a.seconds,
