@@ -17,7 +17,6 @@ esac
 [ $# -gt 0 ] || { echo "usage: with-redis.sh [--appendfsync always|everysec] COMMAND..." >&2; exit 2; }
 command -v redis-server >/dev/null || { echo "with-redis: redis-server is not installed" >&2; exit 2; }
 dir=$(mktemp -d /tmp/oms-redis-XXXXXX)
-port=$(free_port)
 pid=
 cleanup() {
   if [ -n "$pid" ]; then
@@ -27,17 +26,30 @@ cleanup() {
   rm -rf "$dir"
 }
 trap cleanup EXIT
-# No snapshots: the append-only file is the durability under test.
-redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
-  --appendonly yes --appendfsync "$fsync" --save "" \
-  --daemonize no --logfile "$dir/redis.log" &
-pid=$!
-for _ in $(seq 100); do
-  redis-cli -p "$port" ping >/dev/null 2>&1 && break
-  kill -0 "$pid" 2>/dev/null || { cat "$dir/redis.log" >&2; exit 2; }
-  sleep 0.05
+# A port found free can be taken by another process before Redis binds it
+# (a test started beside this one): then another port, at most 5 tries.
+# Up means answering PING, waited for up to 30 s however slow the machine.
+up=0
+for _ in 1 2 3 4 5; do
+  port=$(free_port)
+  : >"$dir/redis.log"
+  # No snapshots: the append-only file is the durability under test.
+  redis-server --bind 127.0.0.1 --port "$port" --dir "$dir" \
+    --appendonly yes --appendfsync "$fsync" --save "" \
+    --daemonize no --logfile "$dir/redis.log" &
+  pid=$!
+  for _ in $(seq 600); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && { up=1; break; }
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  [ "$up" -eq 1 ] && break
+  wait "$pid" 2>/dev/null || true
+  pid=
+  grep -q "Address already in use" "$dir/redis.log" || break
+  echo "with-redis: port $port was taken before Redis bound it; another" >&2
 done
-redis-cli -p "$port" ping >/dev/null 2>&1 || { cat "$dir/redis.log" >&2; exit 2; }
+[ "$up" -eq 1 ] || { cat "$dir/redis.log" >&2; exit 2; }
 export OMS_TEST_REDIS_PORT=$port
 echo "with-redis: Redis on 127.0.0.1:$port (appendfsync $fsync)" >&2
 # The EXIT trap stops Redis even when a TERM or INT ends the command.
