@@ -124,6 +124,10 @@ struct supervisor_state {
   /// supervisor_shards.cpp.
   std::unordered_map<order_id, uint32_t> order_shard;
   std::vector<uint64_t> shard_generation;
+  /// Loads of shards taken that failed, to try again at the next retry
+  /// tick (an empty atom::adopt), each with the generations its shards had
+  /// when first asked: a shard lost since is left out.
+  std::vector<std::pair<shard_epochs, std::vector<uint64_t>>> adopt_retries;
 
   /// Restarts of one order's actor before it is left stopped.
   static constexpr uint32_t order_restarts_max = 3;

@@ -132,39 +132,63 @@ void start_shards(supervisor_ptr self, const shard_epochs& which,
 
 } // namespace
 
+namespace {
+
+// Loads the shards of `which` whose generation is still the one in
+// `generations` (none lost since they were asked for) and serves them; a
+// failed load is tried again a second later, under the same generations.
+void load_shards(supervisor_ptr self, const shard_epochs& which,
+                 const std::vector<uint64_t>& generations) {
+  auto& st = self->state;
+  shard_epochs still;
+  std::vector<uint64_t> gens;
+  for (size_t k = 0; k < which.shards.size(); ++k)
+    if (which.shards[k] < st.shard_generation.size() &&
+        st.shard_generation[which.shards[k]] == generations[k]) {
+      still.shards.push_back(which.shards[k]);
+      still.epochs.push_back(which.epochs[k]);
+      gens.push_back(generations[k]);
+    }
+  if (still.shards.empty())
+    return;
+  auto count = st.ctx->shards->count();
+  self->request(st.ctx->journal, caf::infinite, atom::load_v, still, count)
+      .then(
+          [self, still, gens](shard_state& loaded) {
+            start_shards(self, still, gens, loaded);
+          },
+          [self, still, gens](caf::error& err) {
+            log::warn("supervisor.shards_load_failed",
+                      {{"shards", uint64_t{still.shards.size()}},
+                       {"error", describe(err)}});
+            // Not a new adopt: that would take the generations of the
+            // moment, and serve a shard lost in between.
+            self->state.adopt_retries.emplace_back(still, gens);
+            self->delayed_send(caf::actor_cast<supervisor_actor>(self),
+                               std::chrono::seconds(1), atom::adopt_v,
+                               shard_epochs{});
+          });
+}
+
+} // namespace
+
 void adopt_shards(supervisor_ptr self, const shard_epochs& which) {
   auto& st = self->state;
-  if (!st.ctx->shards || which.shards.size() != which.epochs.size() ||
-      which.shards.empty())
+  if (!st.ctx->shards || which.shards.size() != which.epochs.size())
     return;
+  if (which.shards.empty()) {
+    // The retry tick of failed loads.
+    auto retries = std::move(st.adopt_retries);
+    st.adopt_retries.clear();
+    for (auto& [w, gens] : retries)
+      load_shards(self, w, gens);
+    return;
+  }
   auto count = st.ctx->shards->count();
   std::vector<uint64_t> generations;
   for (auto s : which.shards)
     generations.push_back(s < count ? st.shard_generation[s] : 0);
-  self->request(st.ctx->journal, caf::infinite, atom::load_v, which, count)
-      .then(
-          [self, which, generations](shard_state& loaded) {
-            start_shards(self, which, generations, loaded);
-          },
-          [self, which, generations](caf::error& err) {
-            // Tried again while none of them was lost meanwhile; one lost
-            // is left out.
-            auto& st = self->state;
-            shard_epochs again;
-            for (size_t k = 0; k < which.shards.size(); ++k)
-              if (which.shards[k] < st.shard_generation.size() &&
-                  st.shard_generation[which.shards[k]] == generations[k]) {
-                again.shards.push_back(which.shards[k]);
-                again.epochs.push_back(which.epochs[k]);
-              }
-            log::warn("supervisor.shards_load_failed",
-                      {{"shards", uint64_t{which.shards.size()}},
-                       {"error", describe(err)}});
-            if (!again.shards.empty())
-              self->delayed_send(caf::actor_cast<supervisor_actor>(self),
-                                 std::chrono::seconds(1), atom::adopt_v,
-                                 std::move(again));
-          });
+  load_shards(self, which, generations);
 }
 
 void disown_shards(supervisor_ptr self, const shard_epochs& which) {
