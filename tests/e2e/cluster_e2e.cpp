@@ -766,6 +766,38 @@ TEST_CASE("e2e cluster: with regions, any node answers for any shard: a "
   n1->resume();
 }
 
+namespace {
+
+// With n1 and n2 holding 6 shards each: a SKU of n1's with 5 units
+// received at n1, and a customer registered there (its id and token).
+struct n1_shop {
+  std::string sku, customer, token;
+};
+n1_shop five_units_at_n1(const node& n1) {
+  const auto limit = std::chrono::seconds(30);
+  REQUIRE(eventually(
+      [&] {
+        return settled(n1, {{"n1", 6}, {"n2", 6}});
+      },
+      limit));
+  auto a = sku_held_by(cluster_of(n1), "n1", "Z").first;
+  http_client admin1{n1.url(), n1.admin_token()};
+  REQUIRE(eventually(
+      [&] {
+        return admin1
+                   .post("/v1/inventory/" + a + "/receipts",
+                         json{{"quantity", 5}, {"unitPrice", 100}}.dump())
+                   .status == 200;
+      },
+      limit));
+  auto made = admin1.post("/v1/customers", json{{"name", "Cy"}}.dump());
+  REQUIRE(made.status == 201);
+  return {a, body_of(made)["customerId"].get<std::string>(),
+          body_of(made)["token"].get<std::string>()};
+}
+
+} // namespace
+
 TEST_CASE("e2e cluster: a node frozen on its link with a reservation in "
           "flight cannot commit it once another node took its shard and "
           "sold the units: the fence refuses it") {
@@ -777,27 +809,12 @@ TEST_CASE("e2e cluster: a node frozen on its link with a reservation in "
   auto& n1 = c.start("n1", link.conninfo());
   auto& n2 = c.start("n2");
   const auto limit = std::chrono::seconds(30);
-  REQUIRE(eventually(
-      [&] {
-        return settled(n1, {{"n1", 6}, {"n2", 6}});
-      },
-      limit));
-  auto a = sku_held_by(cluster_of(n1), "n1", "Z").first;
+  auto shop = five_units_at_n1(n1);
+  const auto& a = shop.sku;
+  const auto& cid = shop.customer;
+  const auto& token = shop.token;
   CAPTURE(a);
-  http_client admin1{n1.url(), n1.admin_token()};
   http_client admin2{n2.url(), n2.admin_token()};
-  REQUIRE(eventually(
-      [&] {
-        return admin1
-                   .post("/v1/inventory/" + a + "/receipts",
-                         json{{"quantity", 5}, {"unitPrice", 100}}.dump())
-                   .status == 200;
-      },
-      limit));
-  auto made = admin1.post("/v1/customers", json{{"name", "Cy"}}.dump());
-  REQUIRE(made.status == 201);
-  auto cid = body_of(made)["customerId"].get<std::string>();
-  auto token = body_of(made)["token"].get<std::string>();
   REQUIRE(eventually(
       [&] {
         return http_client{n2.url(), token}
@@ -1052,27 +1069,12 @@ TEST_CASE("e2e cluster: a node whose commit stays of unknown outcome past "
   auto& n1 = c.start("n1", link.conninfo(), {"--commit-settle-wait", "1s"});
   auto& n2 = c.start("n2");
   const auto limit = std::chrono::seconds(30);
-  REQUIRE(eventually(
-      [&] {
-        return settled(n1, {{"n1", 6}, {"n2", 6}});
-      },
-      limit));
-  auto a = sku_held_by(cluster_of(n1), "n1", "Z").first;
+  auto shop = five_units_at_n1(n1);
+  const auto& a = shop.sku;
+  const auto& cid = shop.customer;
+  const auto& token = shop.token;
   CAPTURE(a);
-  http_client admin1{n1.url(), n1.admin_token()};
   http_client admin2{n2.url(), n2.admin_token()};
-  REQUIRE(eventually(
-      [&] {
-        return admin1
-                   .post("/v1/inventory/" + a + "/receipts",
-                         json{{"quantity", 5}, {"unitPrice", 100}}.dump())
-                   .status == 200;
-      },
-      limit));
-  auto made = admin1.post("/v1/customers", json{{"name", "Cy"}}.dump());
-  REQUIRE(made.status == 201);
-  auto cid = body_of(made)["customerId"].get<std::string>();
-  auto token = body_of(made)["token"].get<std::string>();
   // n1's order for 2 units: its COMMIT runs on the server when n1's link
   // is cut, and n1 cannot learn how it ended.
   auto store_schema = c.schema + "_store";
