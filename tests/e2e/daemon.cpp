@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <utility>
 
 extern char** environ;
 
@@ -179,6 +181,8 @@ void daemon::kill9() {
 }
 
 std::optional<int> daemon::ended() {
+  if (ended_while_pausing_)
+    return std::exchange(ended_while_pausing_, std::nullopt);
   if (pid_ <= 0)
     return std::nullopt;
   int status = 0;
@@ -189,8 +193,23 @@ std::optional<int> daemon::ended() {
 }
 
 void daemon::pause() {
-  if (pid_ > 0)
-    ::kill(pid_, SIGSTOP);
+  if (pid_ <= 0)
+    return;
+  ::kill(pid_, SIGSTOP);
+  // The parent hears of the stop once the last of its threads stopped.
+  int status = 0;
+  while (true) {
+    auto got = ::waitpid(pid_, &status, WUNTRACED);
+    if (got == -1 && errno == EINTR)
+      continue;
+    if (got == pid_ && WIFSTOPPED(status))
+      return;
+    if (got == pid_ && (WIFEXITED(status) || WIFSIGNALED(status))) {
+      pid_ = -1;
+      ended_while_pausing_ = exit_status(status);
+    }
+    return;
+  }
 }
 
 void daemon::resume() {

@@ -50,6 +50,9 @@ class daemon {
   /// while it runs.
   std::optional<int> ended();
   /// SIGSTOP (the process freezes, as in a long pause) and SIGCONT.
+  /// pause() returns once every thread of the daemon has stopped: a signal
+  /// is delivered when a thread of the target next runs, so on a busy
+  /// machine the others may go on serving for a while after kill().
   void pause();
   void resume();
   /// Starts again on the same data dir and port.
@@ -64,6 +67,9 @@ class daemon {
   std::string dir_;
   int port_ = 0;
   pid_t pid_ = -1;
+  // The exit status, had the daemon ended while pause() waited for it to
+  // stop (ended() reports it).
+  std::optional<int> ended_while_pausing_;
 };
 
 struct run_result {
