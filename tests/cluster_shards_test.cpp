@@ -48,6 +48,21 @@ struct node_fixture : fixture {
   size_t running() { return sys.registry().running(); }
 };
 
+// A memory store whose next `failing` loads fail, as a shared store does
+// while PostgreSQL restarts.
+struct flaky_store : memory_store {
+  int failing = 0;
+  int loads = 0;
+  caf::expected<recovered_state> load() override {
+    ++loads;
+    if (failing > 0) {
+      --failing;
+      return make_error(errc::store_failure, "the server is restarting");
+    }
+    return memory_store::load();
+  }
+};
+
 } // namespace
 
 TEST_CASE("a cluster node serves only the shards it adopted, each as the "
@@ -141,6 +156,47 @@ TEST_CASE("a shard lost while it was being loaded is not served") {
         "NOT_OWNER");
   // A later adoption serves it.
   n.adopt(3, 6);
+  CHECK(n.stock(a).available == 4);
+}
+
+TEST_CASE("a shard whose load failed is loaded again a second later, "
+          "unless it was lost in between") {
+  auto store = std::make_shared<flaky_store>();
+  auto a = sku_on(3, "A");
+  auto b = sku_on(2, "B");
+  {
+    fixture before{store, t0};
+    before.receive(a, 4, 100);
+    before.receive(b, 6, 100);
+  }
+  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  auto loads = store->loads;
+
+  // Lost after its load failed, before the retry: never served.
+  store->failing = 1;
+  n.adopt(3, 5);
+  CHECK(store->loads == loads + 1);
+  CHECK_FALSE(n.shards->serves(3));
+  n.disown(3);
+  n.advance(2s);
+  CHECK(store->loads == loads + 1); // nothing left to load
+  CHECK_FALSE(n.shards->serves(3));
+  CHECK(code(n.call<stock_view>(n.sup, atom::get_v, a, seller::internal)) ==
+        "NOT_OWNER");
+
+  // Still held at the retry: served, under the epoch it was taken with.
+  store->failing = 2;
+  n.adopt(2, 8);
+  CHECK_FALSE(n.shards->serves(2));
+  n.advance(1s); // the second load fails too
+  CHECK_FALSE(n.shards->serves(2));
+  n.advance(1s);
+  CHECK(store->loads == loads + 4);
+  CHECK(n.shards->epoch(2) == 8);
+  CHECK(n.stock(b).available == 6);
+  // The lost one is taken again, under a newer epoch: its own load.
+  n.adopt(3, 7);
+  CHECK(n.shards->epoch(3) == 7);
   CHECK(n.stock(a).available == 4);
 }
 
