@@ -1,6 +1,5 @@
 #include "system/daemon/cluster_node.hpp"
 
-#include <map>
 #include <utility>
 #include <vector>
 
@@ -58,33 +57,6 @@ void shard_bridge::detach() {
   for (auto& entry : shards_->served())
     shards_->stop(entry.first);
   sup_ = nullptr;
-}
-
-pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
-                               std::string node, std::string schema) {
-  return [shards, node, schema](pqxx::transaction_base& tx,
-                                const std::vector<event>& batch) {
-    std::map<uint32_t, int64_t> held;
-    auto touch = [&](const sku_id& sku) {
-      held.emplace(shards->shard_of(sku), 0);
-    };
-    for (auto& ev : batch) {
-      if (!ev.sku.empty())
-        touch(ev.sku);
-      if (is_order_event(ev.kind))
-        for (auto& line : ev.snapshot.lines)
-          touch(line.sku);
-    }
-    // The epochs the node serves the shards under now: a shard it stopped
-    // serving (or serves under a newer lease than the stale actor that
-    // made this batch knew) is refused here or by PostgreSQL.
-    for (auto& entry : held) {
-      entry.second = shards->epoch(entry.first);
-      if (entry.second == 0)
-        return false;
-    }
-    return cluster::lease_table::fenced_all(tx, schema, node, held);
-  };
 }
 
 customer_follower::customer_follower(std::string conninfo, std::string schema,

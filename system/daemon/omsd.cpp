@@ -30,7 +30,6 @@
 #include <caf/send.hpp>
 
 #include "messages/type_ids.hpp"
-#include "system/cluster/leases.hpp"
 #include "system/cluster/membership.hpp"
 #include "system/cluster/region.hpp"
 #include "system/daemon/api.hpp"
@@ -40,6 +39,7 @@
 #include "system/daemon/data_dir.hpp"
 #include "system/daemon/metrics.hpp"
 #include "system/daemon/omsd_cluster.hpp"
+#include "system/daemon/omsd_store.hpp"
 #include "system/daemon/store_check.hpp"
 #include "system/daemon/webhook_wire.hpp"
 #include "system/daemon/webhooks.hpp"
@@ -48,10 +48,6 @@
 #include "system/log.hpp"
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
-#include "system/store/memory_store.hpp"
-#include "system/store/pg_store.hpp"
-#include "system/store/sqlite_check.hpp"
-#include "system/store/sqlite_store.hpp"
 #include "system/wms_http_transport.hpp"
 
 namespace {
@@ -117,60 +113,6 @@ caf::expected<std::string> resolve_admin_token(const daemon_config& cfg,
 // pg_store::set_on_lost): omsd stops, and exits with exit_store_lost.
 std::atomic<bool> store_lost{false};
 constexpr int exit_store_lost = 75; // EX_TEMPFAIL: start it again
-
-caf::expected<std::shared_ptr<journal_store>>
-open_store(const daemon_config& cfg, const std::shared_ptr<shard_map>& shards) {
-  if (shards) {
-    // A cluster node: one of the writers of the store the nodes share,
-    // each commit fenced by the leases of the shards it touches.
-    // With the lease sessions' limits (unless the connection string sets
-    // them): a connect that gives up, and a server that vanished noticed
-    // within seconds, so that a commit whose answer was lost keeps to its
-    // --commit-settle-wait.
-    std::string conninfo;
-    try {
-      conninfo = cluster::lease_session_conninfo(
-          cfg.postgres, cfg.postgres_schema,
-          std::max(std::chrono::milliseconds{1}, cfg.lease_ttl / 3));
-    } catch (const std::exception& e) {
-      return make_error(errc::validation_failed, e.what());
-    }
-    auto res = pg_store::open_shared(conninfo, cfg.postgres_schema);
-    if (!res)
-      return res.error();
-    (*res)->set_fence(shard_fence(shards, cfg.node_id, cfg.cluster_schema),
-                      "node " + cfg.node_id + "'s lease on a shard");
-    // A store that can no longer commit (the outcome of a commit stayed
-    // unknown: PostgreSQL out of reach for a minute) would leave the node
-    // holding leases it cannot write under: it stops, handing them back,
-    // with a status a service manager restarts it on.
-    (*res)->set_settle_wait(cfg.commit_settle_wait);
-    (*res)->set_on_lost([](const std::string& why) {
-      log::error("store.lost", {{"error", why}});
-      store_lost.store(true);
-      ::kill(::getpid(), SIGTERM);
-    });
-    return std::shared_ptr<journal_store>{std::move(*res)};
-  }
-  switch (cfg.store) {
-    case store_kind::memory:
-      return std::shared_ptr<journal_store>{std::make_shared<memory_store>()};
-    case store_kind::postgres: {
-      auto res = pg_store::open(cfg.postgres, cfg.postgres_schema);
-      if (!res)
-        return res.error();
-      return std::shared_ptr<journal_store>{std::move(*res)};
-    }
-    case store_kind::sqlite: {
-      auto path = (std::filesystem::path{cfg.data_dir} / "oms.db").string();
-      auto res = sqlite_store::open(path);
-      if (!res)
-        return res.error();
-      return std::shared_ptr<journal_store>{std::move(*res)};
-    }
-  }
-  return make_error(errc::internal, "unknown store");
-}
 
 // Blocks SIGTERM and SIGINT, which main takes with sigwait; every thread
 // started from here on inherits the mask. SIGPIPE is ignored.
@@ -291,72 +233,6 @@ api_options front_options(const daemon_config& cfg,
   opts.store_description = store_description;
   opts.check = &check;
   return opts;
-}
-
-// The SQLite files omsd keeps: the order store (SQLite only) and the
-// simulated gateway's payment ledger (any durable store).
-std::vector<std::string> sqlite_files(const daemon_config& cfg) {
-  std::filesystem::path dir{cfg.data_dir};
-  std::vector<std::string> files;
-  if (cfg.store == store_kind::memory)
-    return files;
-  if (cfg.store == store_kind::sqlite)
-    files.push_back((dir / "oms.db").string());
-  files.push_back((dir / "payments.db").string());
-  return files;
-}
-
-// omsd --check: the full integrity check of every SQLite file of the store,
-// read-only (an omsd may be serving them). Exit 0 when every file is sound,
-// 1 when one is damaged, 2 when nothing could be checked.
-int check_store_files(const daemon_config& cfg) {
-  auto files = sqlite_files(cfg);
-  if (files.empty()) {
-    std::cerr << "omsd: --check: --store memory keeps nothing on disk\n";
-    return 2;
-  }
-  if (cfg.store == store_kind::postgres)
-    std::cout << "The PostgreSQL store is checked by PostgreSQL itself (data "
-                 "checksums, amcheck); checked here: the payment ledger.\n";
-  bool damaged = false;
-  bool unchecked = false;
-  size_t checked = 0;
-  for (auto& file : files) {
-    std::error_code ec;
-    if (!std::filesystem::exists(file, ec)) {
-      // No order store where one is expected is worth an exit 2; a ledger
-      // not made yet (no payment ever taken) is not.
-      if (cfg.store == store_kind::sqlite && file == files.front()) {
-        std::cout << file << ": no such file\n";
-        unchecked = true;
-      }
-      continue;
-    }
-    ++checked;
-    auto res = check_sqlite_file(file, check_depth::full);
-    if (!res) {
-      std::cout << message_of(res.error()) << "\n";
-      unchecked = true;
-      continue;
-    }
-    char took[32];
-    std::snprintf(took, sizeof(took), "%.1f s", res->seconds);
-    if (res->problems.empty()) {
-      std::cout << file << ": ok (integrity_check, " << took << ")\n";
-      continue;
-    }
-    damaged = true;
-    std::cout << file << ": damaged (integrity_check, " << took
-              << "); SQLite found:\n";
-    for (auto& p : res->problems)
-      std::cout << "  " << p << "\n";
-  }
-  if (checked == 0 && !unchecked) {
-    // A PostgreSQL store whose omsd never took a payment here.
-    std::cout << cfg.data_dir << ": no SQLite file to check\n";
-    unchecked = true;
-  }
-  return damaged ? 1 : unchecked ? 2 : 0;
 }
 
 namespace asio = boost::asio;
@@ -483,7 +359,11 @@ int main(int argc, char** argv) {
   std::shared_ptr<shard_map> shards;
   if (!cfg.cluster.empty())
     shards = std::make_shared<shard_map>(cfg.cluster_shards);
-  auto store = open_store(cfg, shards);
+  auto store = open_store(cfg, shards, [](const std::string& why) {
+    log::error("store.lost", {{"error", why}});
+    store_lost.store(true);
+    ::kill(::getpid(), SIGTERM);
+  });
   if (!store)
     return fatal("cannot open the store: " + message_of(store.error()));
   auto store_description = (*store)->describe();

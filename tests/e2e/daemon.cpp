@@ -119,9 +119,14 @@ std::string daemon::url() const {
   return "http://127.0.0.1:" + std::to_string(port_);
 }
 
+const char* omsd_path() {
+  const char* chosen = std::getenv("OMS_E2E_OMSD");
+  return chosen != nullptr && *chosen != '\0' ? chosen : OMSD_PATH;
+}
+
 void daemon::start() {
   std::vector<std::string> argv{
-      OMSD_PATH,    "--port",       std::to_string(port_),
+      omsd_path(),  "--port",       std::to_string(port_),
       "--data-dir", dir_ + "/data", "--log-level",
       "warn"};
   if (pass_admin_token_) {

@@ -72,6 +72,10 @@ class daemon {
   std::optional<int> ended_while_pausing_;
 };
 
+/// The omsd the daemons run: OMS_E2E_OMSD if set (the fence check runs the
+/// cluster cases against the test build omsd-unfenced), else this tree's.
+const char* omsd_path();
+
 struct run_result {
   int exit_code = -1;
   std::string out;
