@@ -125,18 +125,21 @@ run_result run(const options& o, int writers, bool shared) {
       auto shards = o.shards;
       (*opened)->set_fence(
           [node, held, leases_schema, shards](pqxx::transaction_base& tx,
-                                              const std::vector<event>& b) {
+                                              const std::vector<event>& b)
+              -> std::optional<pg_store::fence_pass> {
             std::set<uint32_t> touched;
             for (auto& ev : b)
               touched.insert(cluster::shard_of(ev.sku, shards));
+            pg_store::fence_pass pass{node, {}};
             for (auto s : touched) {
               auto i = held->find(s);
               if (i == held->end() ||
                   !cluster::lease_table::fenced(tx, leases_schema, s, node,
                                                 i->second))
-                return false;
+                return std::nullopt;
+              pass.shards.emplace_back(s, i->second);
             }
-            return true;
+            return pass;
           },
           node + "'s leases");
     }

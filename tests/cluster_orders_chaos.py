@@ -40,6 +40,10 @@ PostgreSQL (the store the nodes share):
     reserved plus released), and no order releases more of a SKU than it
     reserved: a grant made from a stale copy of the stock (a node that
     lost the shard and committed anyway) shows here;
+  - the fences' record (oms_log_epochs: each commit's shards, the epoch
+    of the lease it was fenced under, the writer, the log numbers): one
+    writer per epoch of a shard, and a shard's epochs one after the other
+    in the log, never interleaved nor going back;
   - every order acknowledged is there, in the state acknowledged or a
     later legal one (CREATED -> CONFIRMED -> CANCELLED);
   - no Idempotency-Key made two orders (a retry at another node while the
@@ -225,6 +229,7 @@ def main():
     faults = Faults(c, rng, kinds=kinds)
     violations = []
     events = 0
+    epochs_seen = 0
     skus = ["CH-%d" % k for k in range(a.skus)]
     try:
         for sku in skus:
@@ -318,6 +323,31 @@ def main():
                 if reserved[(order, sku)] < 0:
                     violations.append("event %s: %s released more of %s "
                                       "than it reserved" % (seq, order, sku))
+        # The fences' record (oms_log_epochs): one writer per epoch of a
+        # shard, and a shard's epochs one after another in the log, never
+        # interleaved and never going back (a stale owner's commit after
+        # the next owner's would be both).
+        writer = {}
+        by_shard = {}
+        for shard, epoch, node, first, last in psql(
+                c, "SELECT shard, epoch, node, first_seq, last_seq FROM "
+                   "oms.oms_log_epochs"):
+            key = (int(shard), int(epoch))
+            if writer.setdefault(key, node) != node:
+                violations.append("shard %s: epoch %s committed by %s and "
+                                  "%s" % (shard, epoch, writer[key], node))
+            by_shard.setdefault(int(shard), []).append(
+                (int(first), int(last), int(epoch), node))
+        for shard, spans in by_shard.items():
+            spans.sort()
+            for (f1, l1, e1, n1), (f2, l2, e2, n2) in zip(spans, spans[1:]):
+                if e2 <= e1 or l1 >= f2:
+                    violations.append(
+                        "shard %d: %s's commits under epoch %d (events "
+                        "%d-%d) and %s's under epoch %d (events %d-%d) "
+                        "are not one after the other" %
+                        (shard, n1, e1, f1, l1, n2, e2, f2, l2))
+        epochs_seen = len(writer)
         # Idempotency across nodes: a retry under an order's key at another
         # node (after no answer) must never make a second order.
         for customer, key, n in psql(
@@ -362,6 +392,7 @@ def main():
                       "operations": h.ops, "outcomes": h.by_code,
                       "acknowledged_orders": len(h.acked),
                       "events_replayed": events,
+                      "shard_epochs_committed": epochs_seen,
                       "faults": faults.injected,
                       "violations": violations[:20],
                       "violation_count": len(violations)}))

@@ -364,9 +364,12 @@ TEST_CASE("a fenced PostgreSQL store commits only while its node holds the "
   auto epoch = leases.acquire(0, "node-a", 3000ms);
   REQUIRE(epoch);
   c->store->set_fence(
-      [cluster_schema, e = *epoch](pqxx::transaction_base& tx,
-                                   const std::vector<event>&) {
-        return cluster::lease_table::fenced(tx, cluster_schema, 0, "node-a", e);
+      [cluster_schema, e = *epoch](
+          pqxx::transaction_base& tx,
+          const std::vector<event>&) -> std::optional<pg_store::fence_pass> {
+        if (!cluster::lease_table::fenced(tx, cluster_schema, 0, "node-a", e))
+          return std::nullopt;
+        return pg_store::fence_pass{"node-a", {{0, e}}};
       },
       "node-a's lease on shard 0");
   CHECK_FALSE(c->store->commit({receipt_event("A", 2)}));
@@ -506,17 +509,20 @@ TEST_CASE("shared PostgreSQL stores: a commit is fenced by the leases of "
   auto fence_for = [&](const std::string& node,
                        std::shared_ptr<std::map<uint32_t, int64_t>> held) {
     return [node, held, cluster_schema](pqxx::transaction_base& tx,
-                                        const std::vector<event>& batch) {
+                                        const std::vector<event>& batch)
+               -> std::optional<pg_store::fence_pass> {
       std::set<uint32_t> touched;
       for (auto& ev : batch)
         touched.insert(cluster::shard_of(ev.sku, shards));
+      pg_store::fence_pass pass{node, {}};
       for (auto shard : touched) {
         auto i = held->find(shard);
         if (i == held->end() || !cluster::lease_table::fenced(
                                     tx, cluster_schema, shard, node, i->second))
-          return false;
+          return std::nullopt;
+        pass.shards.emplace_back(shard, i->second);
       }
-      return true;
+      return pass;
     };
   };
   auto held_a = std::make_shared<std::map<uint32_t, int64_t>>();
@@ -548,11 +554,29 @@ TEST_CASE("shared PostgreSQL stores: a commit is fenced by the leases of "
   (*held_b)[shard_x] = *took;
   CHECK(a->commit({receipt_event("X", 100)}));
   REQUIRE(!b->commit({receipt_event("X", 1)}));
-  CHECK(b->last_seq() == 2);
+  REQUIRE(!b->commit({receipt_event("X", 2), receipt_event("X", 3)}));
+  CHECK(b->last_seq() == 4);
   auto state = b->load();
   REQUIRE_MESSAGE(state, why(state));
   REQUIRE(state->skus.size() == 1);
-  CHECK(state->skus[0].on_hand == 6);
+  CHECK(state->skus[0].on_hand == 11);
+  // The log's epochs: each writer's, with the numbers it committed under
+  // it, none of the refused commits'.
+  pqxx::connection conn{info};
+  pqxx::work w{conn};
+  auto rows =
+      w.exec("SELECT shard, epoch, node, first_seq, last_seq FROM " +
+             w.quote_name(schema) + ".oms_log_epochs ORDER BY first_seq");
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0][0].as<uint32_t>() == shard_x);
+  CHECK(rows[0][1].as<int64_t>() == *taken);
+  CHECK(rows[0][2].as<std::string>() == "node-a");
+  CHECK(rows[0][3].as<int64_t>() == 1);
+  CHECK(rows[0][4].as<int64_t>() == 1);
+  CHECK(rows[1][1].as<int64_t>() == *took);
+  CHECK(rows[1][2].as<std::string>() == "node-b");
+  CHECK(rows[1][3].as<int64_t>() == 2);
+  CHECK(rows[1][4].as<int64_t>() == 4);
 }
 
 TEST_CASE("shared PostgreSQL stores: a writer that lost its session opens a "
@@ -634,7 +658,7 @@ TEST_CASE("shared PostgreSQL stores: a writer stalled in the middle of a "
           }
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
-        return true;
+        return std::optional<pg_store::fence_pass>{pg_store::fence_pass{}};
       },
       "a stalling check");
   caf::error stalled;

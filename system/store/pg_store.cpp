@@ -296,6 +296,12 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
              "KEY CHECK (id = 1), last BIGINT NOT NULL)");
       w.exec("INSERT INTO oms_log_head (id, last) SELECT 1, coalesce(max(seq), "
              "0) FROM events ON CONFLICT (id) DO NOTHING");
+      // Each shard's epochs as its commits went (fence_pass): one row per
+      // shard, epoch and writer, so as many as the leases changed hands.
+      w.exec("CREATE TABLE IF NOT EXISTS oms_log_epochs (shard INTEGER NOT "
+             "NULL, epoch BIGINT NOT NULL, node TEXT NOT NULL, first_seq "
+             "BIGINT NOT NULL, last_seq BIGINT NOT NULL, PRIMARY KEY (shard, "
+             "epoch, node))");
       w.commit();
     }
     std::unique_ptr<pg_store> store{new pg_store(name)};
@@ -319,19 +325,40 @@ caf::error pg_store::commit(const std::vector<event>& events) {
     pqxx::work w{*conn_};
     // Fenced first: nothing is written under a lost lease, and the lock the
     // fence takes holds until this transaction ends.
-    if (fence_ && !fence_(w, events))
-      return make_error(errc::not_owner,
-                        "cannot commit: " + fence_what_ +
-                            " no longer holds (another node took over); "
-                            "nothing was written");
+    std::optional<fence_pass> pass;
+    if (fence_) {
+      pass = fence_(w, events);
+      if (!pass)
+        return make_error(errc::not_owner,
+                          "cannot commit: " + fence_what_ +
+                              " no longer holds (another node took over); "
+                              "nothing was written");
+    }
     if (shared_) {
       // The next numbers, under the head's lock: the other writers' commits
       // wait for this one, so the log's order is the commits'.
       before = static_cast<uint64_t>(
           w.exec1("SELECT last FROM oms_log_head WHERE id = 1 FOR UPDATE")[0]
               .as<int64_t>());
-      w.exec("UPDATE oms_log_head SET last = " +
-             std::to_string(before + events.size()) + " WHERE id = 1");
+      auto last = before + events.size();
+      auto sql = "UPDATE oms_log_head SET last = " + std::to_string(last) +
+                 " WHERE id = 1";
+      // In the same round trip: the epochs this batch was fenced under.
+      if (pass && !pass->shards.empty() && !events.empty()) {
+        sql += "; INSERT INTO oms_log_epochs (shard, epoch, node, first_seq, "
+               "last_seq) VALUES ";
+        auto node = w.quote(pass->node);
+        bool first = true;
+        for (auto& [shard, epoch] : pass->shards) {
+          sql += (first ? "(" : ", (") + std::to_string(shard) + ", " +
+                 std::to_string(epoch) + ", " + node + ", " +
+                 std::to_string(before + 1) + ", " + std::to_string(last) + ")";
+          first = false;
+        }
+        sql += " ON CONFLICT (shard, epoch, node) DO UPDATE SET last_seq = "
+               "excluded.last_seq";
+      }
+      w.exec(sql);
       reserved_ = before;
     }
     pg_session s{w};

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <pqxx/connection>
@@ -56,13 +57,24 @@ class pg_store : public sql_store {
   /// The schema version this build writes.
   static constexpr int schema_version = 5;
 
+  /// What a fence let through: the shards a batch commits on, each under
+  /// the epoch of `node`'s lease. A shared store records, in the batch's
+  /// transaction, each (shard, epoch, node) with the first and last
+  /// sequence numbers committed under it (table oms_log_epochs): what
+  /// shows, on PostgreSQL's own state, that one epoch of a shard had one
+  /// writer and that a shard's epochs followed each other in the log.
+  struct fence_pass {
+    std::string node;
+    std::vector<std::pair<uint32_t, int64_t>> shards;
+  };
+
   /// A check every commit makes in its own transaction before it writes,
-  /// given the batch: false (or an exception) rolls the commit back and it
-  /// fails, naming the check's `what` (for a cluster node: the shard's lease,
-  /// cluster::lease_table::fenced, whose row lock makes a takeover wait for
-  /// the commit). Empty: no check.
-  using fence_fn = std::function<bool(pqxx::transaction_base&,
-                                      const std::vector<event>& batch)>;
+  /// given the batch: nothing (or an exception) rolls the commit back and
+  /// it fails, naming the check's `what` (for a cluster node: the shards'
+  /// leases, cluster::lease_table::fenced_all, whose row locks make a
+  /// takeover wait for the commit). Empty: no check.
+  using fence_fn = std::function<std::optional<fence_pass>(
+      pqxx::transaction_base&, const std::vector<event>& batch)>;
   void set_fence(fence_fn fence, std::string what) {
     fence_ = std::move(fence);
     fence_what_ = std::move(what);
