@@ -48,8 +48,28 @@ class Cluster:
             self.token = f.read().strip()
         self.ports = {}
         for i in range(1, nodes + 1):
-            with open(os.path.join(self.dir, "n%d" % i, "port")) as f:
-                self.ports[i] = int(f.read().strip())
+            self.read_port(i)
+        self.left = set()  # nodes stopped for good
+
+    def read_port(self, i):
+        with open(os.path.join(self.dir, "n%d" % i, "port")) as f:
+            self.ports[i] = int(f.read().strip())
+
+    def live(self):
+        """The nodes that have not left (running or under a fault)."""
+        return [i for i in range(1, self.nodes + 1) if i not in self.left]
+
+    def add(self):
+        """A node that never ran joins; its number."""
+        self.run("add")
+        self.nodes += 1
+        self.read_port(self.nodes)
+        return self.nodes
+
+    def leave(self, i):
+        """Node i stops (SIGTERM: it hands its shards back) for good."""
+        self.run("stop", str(i))
+        self.left.add(i)
 
     def run(self, *args):
         r = subprocess.run(["bash", SCRIPT, *args], env=self.env,
@@ -89,13 +109,20 @@ class Faults:
     a cluster made with links=True: "pg-cut" and "pg-freeze" (the node's
     link to PostgreSQL reset and refused, or passing no byte) and
     "link-cut" and "link-freeze" (the other nodes' links to its region),
-    healed 1-4 s later. `on_stop(node_id)` is told of each SIGTERM before
-    it is sent."""
+    healed 1-4 s later. With "join" and "leave": a node that never ran
+    joins (at most `max_nodes` in all), or a node stops for good (SIGTERM;
+    two at least stay). `on_stop(node_id)` is told of each SIGTERM before
+    it is sent; `on_join(i)` and `on_leave(i)` of the nodes that come and
+    go."""
 
-    def __init__(self, c, rng, on_stop=None, kinds=("kill", "pause", "stop")):
+    def __init__(self, c, rng, on_stop=None, kinds=("kill", "pause", "stop"),
+                 on_join=None, on_leave=None, max_nodes=None):
         self.c = c
         self.rng = rng
         self.on_stop = on_stop
+        self.on_join = on_join
+        self.on_leave = on_leave
+        self.max_nodes = max_nodes if max_nodes is not None else c.nodes + 2
         self.kinds = list(kinds)
         self.injected = {k: 0 for k in self.kinds}
         # node -> (what, when to undo): a node under a fault
@@ -110,8 +137,24 @@ class Faults:
                 self.c.run(UNDO.get(what, "start"), str(i))
                 del self.pending[i]
         if now >= self.next_fault and not self.pending:
-            i = self.rng.randrange(1, self.c.nodes + 1)
+            live = self.c.live()
+            i = self.rng.choice(live)
             what = self.rng.choice(self.kinds)
+            if what in ("join", "leave"):
+                self.next_fault = now + self.rng.uniform(0.5, 2)
+                if what == "join" and self.c.nodes < self.max_nodes:
+                    self.injected[what] += 1
+                    joined = self.c.add()
+                    if self.on_join:
+                        self.on_join(joined)
+                elif what == "leave" and len(live) > 2:
+                    self.injected[what] += 1
+                    if self.on_leave:
+                        self.on_leave(i)
+                    if self.on_stop:
+                        self.on_stop("n%d" % i)
+                    self.c.leave(i)
+                return
             self.injected[what] += 1
             if what == "pg-restart":
                 # PostgreSQL under every node, crashed and started again.

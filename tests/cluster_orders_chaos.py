@@ -4,7 +4,7 @@ on PostgreSQL's own state: no unit is ever granted twice.
 
     tests/cluster_orders_chaos.py OMSD [--nodes 3] [--seconds 20]
         [--seed N] [--shards 16] [--ttl 1s] [--skus 12] [--stock 20]
-        [--clients 6] [--pg-restarts] [--link-faults]
+        [--clients 6] [--pg-restarts] [--link-faults] [--joins]
 
 Starts a cluster with tools/cluster.sh (one shared store in its
 PostgreSQL), receives STOCK units of each of SKUS SKUs, registers a
@@ -26,7 +26,9 @@ with --link-faults, also one node's link to PostgreSQL cut or frozen (it
 loses its leases, the others take its shards, its commits under way are
 refused or settled) or the other nodes' links to its region cut or frozen
 (ownership stays; requests forwarded to it fail cleanly), healed 1-4 s
-later.
+later; with --joins, also a node that never ran joining (the others hand
+it its share of the shards; two such at most) or a node leaving for good
+(SIGTERM: it hands its shards back; two nodes at least stay).
 
 Then, with every node back and every shard served, it checks on
 PostgreSQL (the store the nodes share):
@@ -102,7 +104,16 @@ class Harness:
         self.stop = threading.Event()
 
     def node_url(self, rng):
-        return self.urls[rng.randrange(1, len(self.urls) + 1)]
+        with self.lock:
+            return self.urls[rng.choice(sorted(self.urls))]
+
+    def joined(self, i):
+        with self.lock:
+            self.urls[i] = "http://127.0.0.1:%d" % self.c.ports[i]
+
+    def leaving(self, i):
+        with self.lock:
+            del self.urls[i]
 
     def routed(self, rng, method, path, token, body=None, key=None,
                deadline_s=6):
@@ -213,6 +224,10 @@ def main():
     p.add_argument("--pg-restarts", action="store_true",
                    help="PostgreSQL crashes and starts again among the "
                         "faults")
+    p.add_argument("--joins", action="store_true",
+                   help="nodes that never ran join (two at most), and "
+                        "nodes leave for good (SIGTERM; two at least "
+                        "stay), among the faults")
     p.add_argument("--link-faults", action="store_true",
                    help="a node's link to PostgreSQL, or the other nodes' "
                         "links to its region, cut or frozen among the "
@@ -225,8 +240,10 @@ def main():
     h = Harness(c, rng)
     kinds = (["kill", "pause", "stop"] +
              (["pg-restart"] if a.pg_restarts else []) +
-             (LINK_FAULTS if a.link_faults else []))
-    faults = Faults(c, rng, kinds=kinds)
+             (LINK_FAULTS if a.link_faults else []) +
+             (["join", "leave"] if a.joins else []))
+    faults = Faults(c, rng, kinds=kinds, on_join=h.joined,
+                    on_leave=h.leaving)
     violations = []
     events = 0
     epochs_seen = 0
@@ -266,7 +283,7 @@ def main():
         deadline = time.monotonic() + 30
         settled = False
         while time.monotonic() < deadline and not settled:
-            views = [c.view(i) for i in range(1, a.nodes + 1)]
+            views = [c.view(i) for i in c.live()]
             # Held, and served (loaded): every shard answers again.
             settled = all(v is not None for v in views) and sum(
                 len(v["owned"]) for v in views) == a.shards and sum(
@@ -374,19 +391,19 @@ def main():
             elif now not in legal[acked]:
                 violations.append("order %s acknowledged %s is %s" %
                                   (order, acked, now))
-        for i in range(1, a.nodes + 1):
-            status, out = call(h.urls[i], "GET", "/v1/audit", c.token,
-                               timeout=10)
+        for i in c.live():
+            status, out = call("http://127.0.0.1:%d" % c.ports[i], "GET",
+                               "/v1/audit", c.token, timeout=10)
             if status != 200 or (out or {}).get("violations"):
                 violations.append("node n%d: audit %s %s" %
                                   (i, status, json.dumps(out)[:300]))
     finally:
         h.stop.set()
         if violations:
-            keep_logs(c, a.nodes)
+            keep_logs(c, c.nodes)
         c.down()
     print(json.dumps({"bench": "cluster_orders_chaos", "seed": seed,
-                      "nodes": a.nodes, "seconds": a.seconds,
+                      "nodes": a.nodes, "nodes_in_the_end": len(c.live()), "seconds": a.seconds,
                       "shards": a.shards, "ttl": a.ttl, "skus": a.skus,
                       "stock": a.stock, "clients": a.clients,
                       "operations": h.ops, "outcomes": h.by_code,

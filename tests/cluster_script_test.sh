@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/cluster.sh as a user runs it: up 2 nodes over its own PostgreSQL,
-# each holds half the shards; one killed, the other holds them all; down
-# leaves no process and no directory behind.
+# each holds half the shards; one killed, the other holds them all; a
+# third added takes its share; down leaves no process and no directory
+# behind.
 #   tests/cluster_script_test.sh OMSD
 set -euo pipefail
 export OMSD=$1
@@ -30,6 +31,10 @@ bash "$script" kill 1
 wait_status "^n1: not running" "^n2: owns 8 of 8 shards; sees n1 (not live) holding 0, n2 holding 8"
 bash "$script" start 1
 wait_status "^n1: owns 4 of 8 shards" "^n2: owns 4 of 8 shards"
+# A node that never ran joins and takes its share from the others.
+bash "$script" add
+wait_status "^n3: owns [23] of 8 shards" "^n1: owns [23] of 8 shards" \
+  "^n2: owns [23] of 8 shards"
 pids=$(cat "$OMS_CLUSTER_DIR"/n*/pid)
 bash "$script" down
 trap - EXIT

@@ -8,6 +8,9 @@
 #                                           SIGKILL, SIGTERM (waits for the
 #                                           exit), SIGSTOP, SIGCONT, start
 #                                           node nI again
+#   tools/cluster.sh add                    a node that never ran, n(N+1),
+#                                           joins (the others hand it its
+#                                           share of the shards)
 #   tools/cluster.sh pg-restart             PostgreSQL stopped at once (as
 #                                           a crash) and started again
 #   tools/cluster.sh pg-cut|pg-freeze|pg-heal I
@@ -35,7 +38,7 @@ dir=${OMS_CLUSTER_DIR:-/tmp/oms-cluster}
 omsd=${OMSD:-$root/build/omsd}
 
 usage() {
-  sed -n '2,32p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -189,6 +192,21 @@ up() {
   echo "  curl -H \"Authorization: Bearer \$(cat $dir/admin.token)\" http://127.0.0.1:$(node_port 1)/v1/cluster"
 }
 
+# A node that never ran joins: n(N+1), its ports (and links) its own, the
+# cluster counting it from then on.
+add_node() {
+  [ -f "$dir/nodes" ] || { echo "cluster: no cluster in $dir" >&2; exit 2; }
+  local i=$(($(nodes) + 1))
+  [ "$i" -le 99 ] || { echo "cluster: 99 nodes at most" >&2; exit 2; }
+  mkdir -m 700 "$dir/n$i"
+  free_port >"$dir/n$i/port"
+  free_port >"$dir/n$i/region"
+  links && start_links "$i"
+  echo "$i" >"$dir/nodes"
+  start_node "$i"
+  echo "cluster: node n$i on http://127.0.0.1:$(node_port "$i") (pid $(node_pid "$i"))"
+}
+
 status() {
   [ -d "$dir" ] || { echo "cluster: no cluster in $dir" >&2; exit 2; }
   local token i
@@ -265,6 +283,7 @@ down() {
 case "${1:-}" in
   up) shift; up "$@" ;;
   status) status ;;
+  add) add_node ;;
   kill | stop | pause | resume | start) signal_node "$1" "${2:-}" ;;
   pg-restart) pg_restart ;;
   pg-cut) signal_link USR1 "${2:-}" pglink ;;
