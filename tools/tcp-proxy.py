@@ -19,6 +19,9 @@ prints 0.
            still acknowledges, so TCP timeouts do not fire: only the
            caller's own deadlines help;
   SIGHUP   heal: listening again on the same port, bytes moving again.
+Once a change took effect it writes a line to stderr ("tcp-proxy: cut",
+"tcp-proxy: frozen", "tcp-proxy: healed"): a test that signals it waits for
+that line, since the proxy takes a signal only when it next runs.
 """
 import asyncio
 import os
@@ -98,14 +101,21 @@ class Proxy:
                 w.close()
             up.cancel()
             down.cancel()
+        said("cut")
 
     def freeze(self):
         self.moving.clear()
+        said("frozen")
 
     async def heal(self):
         self.moving.set()
         if self.server is None:
             await self.listen()
+        said("healed")
+
+
+def said(change):
+    print("tcp-proxy: " + change, file=sys.stderr, flush=True)
 
 
 async def main():

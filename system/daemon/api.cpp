@@ -307,8 +307,48 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
       shard = details["shard"].get<uint32_t>();
     if (forward_to_owner(c, details["owner"].get<std::string>(), shard))
       return;
+    if (shard && opts.cluster != nullptr && !draining) {
+      // Not sent: nothing was done. The 421 if no route comes.
+      auto self = shared_from_this();
+      auto refusal = std::make_shared<http_response>(std::move(resp));
+      await_route(c, *shard, "",
+                  [self, c, refusal] { self->finish(c, std::move(*refusal)); });
+      return;
+    }
   }
   finish(c, std::move(resp));
+}
+
+void api::impl::await_route(const call_ptr& c, uint32_t shard,
+                            const std::string& avoid,
+                            std::function<void()> give_up) {
+  auto now = steady::now();
+  if (!c->route_deadline) {
+    auto wait = std::min<std::chrono::milliseconds>(
+        oms.ctx()->settings.request_timeout / 2, 3 * lease_ttl(*opts.cluster));
+    c->route_deadline = now + wait;
+  }
+  if (now >= *c->route_deadline || draining) {
+    give_up();
+    return;
+  }
+  auto self = shared_from_this();
+  run_after(sys, route_poll, [self, c, shard, avoid, give_up] {
+    self->guarded(c, [&] {
+      auto [holder, mine] = holder_now(*self->opts.cluster, shard);
+      if (mine && self->oms.ctx()->shards &&
+          self->oms.ctx()->shards->serves(shard)) {
+        // Taken and loaded here meanwhile.
+        ++c->forwards;
+        (self.get()->*(c->found->handler))(c);
+        return;
+      }
+      if (!holder.empty() && !mine && holder != avoid &&
+          self->forward_to_owner(c, holder, shard))
+        return;
+      self->await_route(c, shard, avoid, give_up);
+    });
+  });
 }
 
 bool api::impl::retry_safe(const call& c) {
@@ -329,7 +369,7 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
   if (!c->who.customer.empty())
     caller = tokens.find(c->who.customer);
   ++c->forwards;
-  return opts.forwarder->forward(
+  auto sent = opts.forwarder->forward(
       owner, c->req, std::move(caller),
       [self, c, owner, shard](std::optional<http_response> answer) {
         if (!answer) {
@@ -337,6 +377,18 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
           // meanwhile. A call that may be sent twice goes to the holder as
           // the routing knows it now.
           c->unanswered = true;
+          // Sent, but not answered in time: the owner may have made the
+          // change (not a 421, which says nothing was changed).
+          auto unavailable = [self, c, owner] {
+            self->fail(c,
+                       make_error(errc::unavailable,
+                                  "the request was forwarded to node " + owner +
+                                      ", which owns its shard, and no "
+                                      "answer came in time; the change "
+                                      "may still be made: read before "
+                                      "retrying, or retry with the same "
+                                      "Idempotency-Key"));
+          };
           if (shard && c->forwards < forwarded_limit && retry_safe(*c) &&
               self->opts.cluster != nullptr && !self->draining) {
             auto [holder, mine] = holder_now(*self->opts.cluster, *shard);
@@ -350,17 +402,12 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
               if (self->forward_to_owner(c, holder, shard))
                 return;
             }
+            // The owner still holds the shard (or nobody yet): wait for
+            // the shard to move, or to be served here.
+            self->await_route(c, *shard, owner, unavailable);
+            return;
           }
-          // Sent, but not answered in time: the owner may have made the
-          // change (not a 421, which says nothing was changed).
-          self->fail(c,
-                     make_error(errc::unavailable,
-                                "the request was forwarded to node " + owner +
-                                    ", which owns its shard, and no "
-                                    "answer came in time; the change may "
-                                    "still be made: read before retrying, "
-                                    "or retry with the same "
-                                    "Idempotency-Key"));
+          unavailable();
           return;
         }
         // The shard moved on the way: once more, to the owner it names.
@@ -387,6 +434,9 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
         answer->headers.emplace_back("Oms-Forwarded-To", owner);
         self->finish(c, std::move(*answer));
       });
+  if (!sent)
+    --c->forwards; // not sent: the region is not connected
+  return sent;
 }
 
 void api::impl::fail(const call_ptr& c, const bad_input& bad, headers extra) {

@@ -98,6 +98,10 @@ std::pair<std::string, bool> holder_now(const cluster::membership& m,
   return {h->node, h->node == m.config().node};
 }
 
+std::chrono::milliseconds lease_ttl(const cluster::membership& m) {
+  return m.config().ttl;
+}
+
 void api::impl::cluster_status(const call_ptr& c) {
   auto q = parse_query(c->req.query, {"leases"});
   bool with_leases = true;

@@ -69,6 +69,21 @@ void request_then(caf::actor_system& sys, const Handle& dest,
       0);
 }
 
+/// Runs `f` on an actor thread once `delay` has passed (from a
+/// short-lived actor, with the same dummy argument as request_then's).
+template <class F>
+void run_after(caf::actor_system& sys, caf::timespan delay, F f) {
+  sys.spawn(
+      [=](caf::event_based_actor* self, int) -> caf::behavior {
+        self->delayed_send(self, delay, int32_t{0});
+        return {[=](int32_t) {
+          self->quit();
+          f();
+        }};
+      },
+      0);
+}
+
 /// Adds to a NOT_OWNER's details (which name the shard) the node that owns
 /// the shard now and where it serves HTTP, as this node's last tick saw
 /// them (api_cluster.cpp); nothing if no live node holds it.
@@ -78,6 +93,9 @@ void add_owner_hint(const cluster::membership& m, nlohmann::json& details);
 /// that is `m`'s own node.
 std::pair<std::string, bool> holder_now(const cluster::membership& m,
                                         uint32_t shard);
+
+/// The lease TTL of `m`'s cluster.
+std::chrono::milliseconds lease_ttl(const cluster::membership& m);
 
 /// A cluster node's figures for /metrics (api_cluster.cpp).
 cluster_counters cluster_metrics(const cluster::membership& m,
@@ -100,6 +118,9 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
     /// A forward of it got no answer in time: the change may have been
     /// made, so no later NOT_OWNER may answer it as "nothing changed".
     bool unanswered = false;
+    /// Until when it waits for a route to its shard's holder (set when it
+    /// first could not be sent: await_route).
+    std::optional<steady::time_point> route_deadline;
     steady::time_point started;
     std::atomic<bool> answered{false};
   };
@@ -154,6 +175,20 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   bool forward_to_owner(const call_ptr& c, const std::string& owner,
                         std::optional<uint32_t> shard);
   static constexpr int forwarded_limit = 2;
+  /// A call for another node's shard that could not be sent (the holder's
+  /// region not connected, or this node the holder and still loading the
+  /// shard), or a retry_safe one whose forward got no answer while its
+  /// owner still holds the shard: it waits for a route, asking the
+  /// routing every route_poll until its route_deadline, and is sent to
+  /// the shard's holder (never to `avoid`) once its region is connected,
+  /// or run here once this node serves the shard. Past the deadline:
+  /// `give_up` (421 NOT_OWNER for one never sent; 503 for one whose
+  /// forward went unanswered). The wait: half the request timeout, at
+  /// most three lease TTLs (a dead owner's shard taken and loaded
+  /// meanwhile).
+  void await_route(const call_ptr& c, uint32_t shard, const std::string& avoid,
+                   std::function<void()> give_up);
+  static constexpr std::chrono::milliseconds route_poll{100};
   /// A call that may be sent twice without being made twice: a read, or a
   /// change under an Idempotency-Key, which its owner keeps.
   static bool retry_safe(const call& c);
