@@ -184,7 +184,8 @@ void api::impl::cluster_status(const call_ptr& c) {
        opts.forwarder != nullptr
            ? "forward: a request for another node's shard goes to its "
              "owner's region and the owner's answer comes back (421 "
-             "NOT_OWNER naming the owner when its region is not reachable)"
+             "NOT_OWNER naming the owner when no route to it came within "
+             "the wait)"
            : "owner only: a request for another node's shard is answered "
              "421 NOT_OWNER naming the owner (no --cluster-listen)"},
       {"served", std::move(served)},
