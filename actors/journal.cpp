@@ -377,7 +377,7 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           uint32_t count) -> caf::result<shard_state> {
         if (!self->state.pending.empty())
           flush_pending(self);
-        auto res = self->state.store->load();
+        auto res = self->state.store->load_stock();
         if (!res)
           return res.error();
         return state_of_shards(*res, which.shards, count);

@@ -70,6 +70,12 @@ class journal_store {
   /// return a partial state.
   virtual caf::expected<recovered_state> load() = 0;
 
+  /// What serving the stock needs of the current state: the SKUs (with
+  /// their batches), the holds and the live orders, nothing else (no
+  /// customers, inbox, cursors, EXTERNAL state, no count of the orders):
+  /// what a cluster node reads to take a shard. By default all of load().
+  virtual caf::expected<recovered_state> load_stock() { return load(); }
+
   /// One INTERNAL SKU as it stands now, with every order's hold on it (for
   /// a restart of its actor). `found` is false for a SKU never stored.
   virtual caf::expected<stored_sku> load_sku(const sku_id& sku) const = 0;

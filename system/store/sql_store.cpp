@@ -258,7 +258,8 @@ wms_reservation wms_row(const sql_row& row) {
   return w;
 }
 
-void load_state(sql_session& s, recovered_state& result) {
+// The SKUs with their batches, the holds and the live orders.
+void load_stock_state(sql_session& s, recovered_state& result) {
   load_rows(s, sql::load_skus, "cannot read SKUs",
             [&](const sql_row& row) { result.skus.push_back(sku_row(row)); });
   auto sku = result.skus.begin();
@@ -270,6 +271,10 @@ void load_state(sql_session& s, recovered_state& result) {
     result.live_orders.push_back(
         record_of(row, 1, "undecodable record of order " + row.text(0)));
   });
+}
+
+void load_state(sql_session& s, recovered_state& result) {
+  load_stock_state(s, result);
   load_rows(s, sql::load_customers, "cannot read customers",
             [&](const sql_row& row) {
               result.customers.push_back(customer_record{
@@ -435,6 +440,21 @@ caf::expected<recovered_state> sql_store::load() {
     return failure(e.what());
   } catch (const std::exception& e) {
     return failure(std::string{"cannot load the state: "} + e.what());
+  }
+  return result;
+}
+
+caf::expected<recovered_state> sql_store::load_stock() {
+  recovered_state result;
+  result.last_seq = last_seq_;
+  try {
+    reading(true, [&](sql_session& s) { load_stock_state(s, result); });
+  } catch (const bad_data& e) {
+    return failure(e.what());
+  } catch (const sql_failure& e) {
+    return failure(e.what());
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot load the stock: "} + e.what());
   }
   return result;
 }
