@@ -9,7 +9,7 @@
 // committed nothing or had a commit refused, 77 without a server.
 //
 //   oms-bench-shared-log [--conn STR] [--writers 1,2,4] [--batch 32]
-//                        [--seconds 3] [--shards 64]
+//                        [--seconds 3] [--shards 64] [--unrecorded]
 // --conn defaults to $OMS_TEST_PG (tools/with-postgres.sh sets it).
 #include <unistd.h>
 
@@ -45,6 +45,7 @@ struct options {
   int batch = 32;
   double seconds = 3;
   uint32_t shards = 64;
+  bool unrecorded = false;
 };
 
 struct run_result {
@@ -84,7 +85,9 @@ event receipt(const std::string& sku) {
 }
 
 // Each writer commits batches from its own thread until the time is up.
-run_result run(const options& o, int writers, bool shared) {
+// `record`: the fence's passes are recorded in oms_log_epochs, as a
+// cluster node's are (off: the cost of that record, by difference).
+run_result run(const options& o, int writers, bool shared, bool record = true) {
   auto schema = std::string{"bench_log_"} + (shared ? "s" : "x") +
                 std::to_string(writers) + "_" + std::to_string(getpid());
   auto leases_schema = schema + "_cl";
@@ -124,8 +127,8 @@ run_result run(const options& o, int writers, bool shared) {
     if (shared) {
       auto shards = o.shards;
       (*opened)->set_fence(
-          [node, held, leases_schema, shards](pqxx::transaction_base& tx,
-                                              const std::vector<event>& b)
+          [node, held, leases_schema, shards,
+           record](pqxx::transaction_base& tx, const std::vector<event>& b)
               -> std::optional<pg_store::fence_pass> {
             std::set<uint32_t> touched;
             for (auto& ev : b)
@@ -137,7 +140,8 @@ run_result run(const options& o, int writers, bool shared) {
                   !cluster::lease_table::fenced(tx, leases_schema, s, node,
                                                 i->second))
                 return std::nullopt;
-              pass.shards.emplace_back(s, i->second);
+              if (record)
+                pass.shards.emplace_back(s, i->second);
             }
             return pass;
           },
@@ -148,7 +152,7 @@ run_result run(const options& o, int writers, bool shared) {
       break; // a schema has one owner: one writer only
   }
   run_result result;
-  result.mode = shared ? "shared" : "alone";
+  result.mode = !shared ? "alone" : record ? "shared" : "shared_unrecorded";
   result.writers = static_cast<int>(stores.size());
   std::atomic<bool> stop{false};
   std::vector<bench::latency_histogram> lat(stores.size());
@@ -225,6 +229,9 @@ int main(int argc, char** argv) {
   app.add_option("--shards", o.shards, "Shards of the cluster")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  app.add_flag("--unrecorded", o.unrecorded,
+               "Also run each writer count without the fences' record "
+               "(oms_log_epochs): its cost");
   CLI11_PARSE(app, argc, argv);
   if (o.conn.empty()) {
     std::cerr << "oms-bench-shared-log: no --conn and no OMS_TEST_PG: "
@@ -268,6 +275,13 @@ int main(int argc, char** argv) {
     std::cout << line_of(r, o).dump() << "\n";
     ratios[std::to_string(w)] =
         base > 0 ? static_cast<double>(r.commits) / r.seconds / base : 0.0;
+    if (o.unrecorded) {
+      auto u = run(o, w, true, false);
+      check(u);
+      std::cout << line_of(u, o).dump() << "\n";
+      ratios[std::to_string(w) + "_unrecorded"] =
+          base > 0 ? static_cast<double>(u.commits) / u.seconds / base : 0.0;
+    }
   }
   std::cout << json{{"bench", "shared_log_ratios"},
                     {"against", "one store owning its schema alone"},

@@ -93,12 +93,16 @@ class Proxy:
             self.server = None
         for up, down, client_w, server_w in list(self.links):
             for w in (client_w, server_w):
-                sock = w.get_extra_info("socket")
-                if sock is not None and sock.family != socket.AF_UNIX:
-                    # A reset, not an orderly close.
-                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                    b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                w.close()
+                try:
+                    sock = w.get_extra_info("socket")
+                    if sock is not None and sock.family != socket.AF_UNIX:
+                        # A reset, not an orderly close.
+                        sock.setsockopt(
+                            socket.SOL_SOCKET, socket.SO_LINGER,
+                            b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                except OSError:
+                    pass  # closed already by its other end
+                w.transport.abort()  # nothing buffered goes out
             up.cancel()
             down.cancel()
         said("cut")

@@ -298,23 +298,36 @@ void api::impl::fail(const call_ptr& c, caf::error err, headers extra) {
        {{"code", to_code(code)}, {"message", message}, {"details", details}}}});
   resp.headers = std::move(extra);
   // A client's request for another node's shard goes to that node, whose
-  // answer is this one's.
-  if (code == errc::not_owner && opts.forwarder != nullptr &&
-      c->req.forwarded_from.empty() && c->forwards < forwarded_limit &&
-      details.contains("owner") && details["owner"].is_string()) {
-    std::optional<uint32_t> shard;
-    if (details.contains("shard") && details["shard"].is_number_unsigned())
-      shard = details["shard"].get<uint32_t>();
-    if (forward_to_owner(c, details["owner"].get<std::string>(), shard))
-      return;
-    if (shard && opts.cluster != nullptr && !draining) {
-      // Not sent: nothing was done. The 421 if no route comes.
-      auto self = shared_from_this();
-      auto refusal = std::make_shared<http_response>(std::move(resp));
-      await_route(c, *shard, "",
-                  [self, c, refusal] { self->finish(c, std::move(*refusal)); });
+  // answer is this one's; one that cannot be sent yet waits for a route.
+  std::optional<uint32_t> shard;
+  if (details.contains("shard") && details["shard"].is_number_unsigned())
+    shard = details["shard"].get<uint32_t>();
+  if (code == errc::not_owner && shard && opts.cluster != nullptr &&
+      !draining) {
+    auto self = shared_from_this();
+    auto refusal = std::make_shared<http_response>(std::move(resp));
+    auto refuse = [self, c, refusal] {
+      self->finish(c, std::move(*refusal));
+    };
+    if (!c->req.forwarded_from.empty()) {
+      // Forwarded here by a node that took this one for the holder: if it
+      // is (still loading the shard), the request waits here (it is never
+      // forwarded again).
+      if (holder_now(*opts.cluster, *shard).second) {
+        await_route(c, *shard, "", refuse);
+        return;
+      }
+    } else if (opts.forwarder != nullptr && c->forwards < forwarded_limit) {
+      if (details.contains("owner") && details["owner"].is_string() &&
+          forward_to_owner(c, details["owner"].get<std::string>(), shard))
+        return;
+      // Not sent (no holder known, or its region not connected): nothing
+      // was done. The 421 if no route comes.
+      await_route(c, *shard, "", refuse);
       return;
     }
+    refuse();
+    return;
   }
   finish(c, std::move(resp));
 }
@@ -335,6 +348,10 @@ void api::impl::await_route(const call_ptr& c, uint32_t shard,
   auto self = shared_from_this();
   run_after(sys, route_poll, [self, c, shard, avoid, give_up] {
     self->guarded(c, [&] {
+      if (self->draining) {
+        give_up();
+        return;
+      }
       auto [holder, mine] = holder_now(*self->opts.cluster, shard);
       if (mine && self->oms.ctx()->shards &&
           self->oms.ctx()->shards->serves(shard)) {
@@ -343,7 +360,10 @@ void api::impl::await_route(const call_ptr& c, uint32_t shard,
         (self.get()->*(c->found->handler))(c);
         return;
       }
+      // (Asked first, so that the polls do not count as unroutable.)
       if (!holder.empty() && !mine && holder != avoid &&
+          c->req.forwarded_from.empty() &&
+          self->opts.forwarder->routable(holder) &&
           self->forward_to_owner(c, holder, shard))
         return;
       self->await_route(c, shard, avoid, give_up);
@@ -392,18 +412,12 @@ bool api::impl::forward_to_owner(const call_ptr& c, const std::string& owner,
           if (shard && c->forwards < forwarded_limit && retry_safe(*c) &&
               self->opts.cluster != nullptr && !self->draining) {
             auto [holder, mine] = holder_now(*self->opts.cluster, *shard);
-            if (!holder.empty() && holder != owner) {
-              if (mine) {
-                ++c->forwards;
-                self->guarded(c,
-                              [&] { (self.get()->*(c->found->handler))(c); });
-                return;
-              }
-              if (self->forward_to_owner(c, holder, shard))
-                return;
-            }
-            // The owner still holds the shard (or nobody yet): wait for
-            // the shard to move, or to be served here.
+            if (!holder.empty() && holder != owner && !mine &&
+                self->forward_to_owner(c, holder, shard))
+              return;
+            // Served here (this node took the shard and loaded it) at the
+            // next poll; or wait for the shard to move, or to be served
+            // here.
             self->await_route(c, *shard, owner, unavailable);
             return;
           }

@@ -260,6 +260,10 @@ bool request_forwarder::forward(const std::string& owner,
   return true;
 }
 
+bool request_forwarder::routable(const std::string& owner) const {
+  return peers_ && static_cast<bool>(peers_->region_of(owner));
+}
+
 forward_counts request_forwarder::counts() const {
   std::lock_guard<std::mutex> guard{figures_->mtx};
   return figures_->counts;

@@ -136,6 +136,9 @@ class request_forwarder {
 
   forward_counts counts() const;
 
+  /// Whether `owner`'s region is connected now (forward() would send).
+  bool routable(const std::string& owner) const;
+
  private:
   struct figures;
   caf::actor_system& sys_;

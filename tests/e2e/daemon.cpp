@@ -125,6 +125,7 @@ const char* omsd_path() {
 }
 
 void daemon::start() {
+  paused_ = false;
   std::vector<std::string> argv{
       omsd_path(),  "--port",       std::to_string(port_),
       "--data-dir", dir_ + "/data", "--log-level",
@@ -198,8 +199,9 @@ std::optional<int> daemon::ended() {
 }
 
 void daemon::pause() {
-  if (pid_ <= 0)
-    return;
+  if (pid_ <= 0 || paused_)
+    return; // (a second wait would never hear of the stop)
+  paused_ = true;
   ::kill(pid_, SIGSTOP);
   // The parent hears of the stop once the last of its threads stopped.
   int status = 0;
@@ -218,6 +220,7 @@ void daemon::pause() {
 }
 
 void daemon::resume() {
+  paused_ = false;
   if (pid_ > 0)
     ::kill(pid_, SIGCONT);
 }

@@ -70,6 +70,7 @@ class daemon {
   // The exit status, had the daemon ended while pause() waited for it to
   // stop (ended() reports it).
   std::optional<int> ended_while_pausing_;
+  bool paused_ = false;
 };
 
 /// The omsd the daemons run: OMS_E2E_OMSD if set (the fence check runs the
