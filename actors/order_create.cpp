@@ -29,7 +29,7 @@ void abandon(order_ptr self, std::vector<size_t> lines, caf::error err,
 std::optional<problem> sku_failure(const caf::error& err) {
   if (!err)
     return std::nullopt;
-  return problem{code_of(err), message_of(err), details_of(err)};
+  return reservation_failure(err);
 }
 
 void finish_create(order_ptr self,

@@ -2,6 +2,8 @@
 // money; the building blocks every plan shares.
 #include "actors/order_plan.hpp"
 
+#include <caf/sec.hpp>
+
 #include <algorithm>
 #include <unordered_set>
 
@@ -119,6 +121,14 @@ planned<order_record> plan_new_order(const order_record& current,
   for (auto& item : req.items)
     rec.lines.push_back(order_line{item.sku, item.quantity, 0, 0, 0, {}});
   return rec;
+}
+
+problem reservation_failure(const caf::error& err) {
+  if (err == caf::sec::request_receiver_down)
+    return problem{errc::unavailable,
+                   "a SKU's actor stopped before it answered (its shard "
+                   "moved, or it is restarting); nothing was ordered: retry"};
+  return problem{code_of(err), message_of(err), details_of(err)};
 }
 
 namespace {

@@ -15,6 +15,8 @@
 #include <variant>
 #include <vector>
 
+#include <caf/error.hpp>
+
 #include "actors/validation.hpp"
 #include "messages/domain.hpp"
 #include "messages/order_protocol.hpp"
@@ -127,6 +129,12 @@ struct create_outcome {
   /// `now`, with the order_created and stock_reserved events.
   order_plan plan;
 };
+
+/// A SKU actor's failure to answer a reservation, as a problem: one that
+/// stopped before it answered (its shard moved to another node, or it is
+/// restarting) is UNAVAILABLE (nothing is ordered: retry); any other
+/// error as it came.
+problem reservation_failure(const caf::error& err);
 
 /// Decides a creation from each line's reservation reply (nothing: the SKU
 /// actor failed; `sku_failure` is the first such error, if known): every

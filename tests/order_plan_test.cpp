@@ -191,6 +191,23 @@ TEST_CASE("a SKU actor that failed refuses the creation with its error, or "
   CHECK(out.refused->code == errc::internal);
 }
 
+TEST_CASE("a SKU actor that stopped before it answered a reservation "
+          "refuses the creation UNAVAILABLE (retryable: nothing is "
+          "ordered); any other error as it came") {
+  auto gone =
+      reservation_failure(caf::make_error(caf::sec::request_receiver_down));
+  CHECK(gone.code == errc::unavailable);
+  auto ours =
+      reservation_failure(make_error(errc::wms_unavailable, "WMS down"));
+  CHECK(ours.code == errc::wms_unavailable);
+  CHECK(ours.message == "WMS down");
+  std::vector<std::optional<reserve_reply>> replies{std::nullopt, granted(250)};
+  auto out = create_with(replies, gone);
+  REQUIRE(out.refused);
+  CHECK(out.refused->code == errc::unavailable);
+  CHECK(out.plan.lines == std::vector<size_t>{1});
+}
+
 TEST_CASE("money: every line granted but a total that does not fit refuses "
           "the creation with VALIDATION_FAILED and releases every line") {
   // Proves the order is never priced with a wrapped total: a line whose
