@@ -361,19 +361,30 @@ TEST_CASE("e2e cluster: three nodes share the shards, a killed node's move "
                   ")") != std::string::npos);
   REQUIRE(eventually([&] { return settled(n1, thirds); }, limit));
 
-  // Killed: the survivors take n1's shards, each with a new epoch.
+  // Killed: the survivors take n1's shards, each with a new epoch, and
+  // keep their own under the epochs they had (unless a survivor lost one
+  // meanwhile: starved of the CPU past the TTL on a busy machine, it drops
+  // its leases and takes them again, which it counts).
+  auto lost_of = [](const node& n) {
+    return cluster_of(n)["keeper"]["shardsLost"].get<int64_t>();
+  };
+  std::map<std::string, int64_t> lost{{"n2", lost_of(n2)}, {"n3", lost_of(n3)}};
   n1.kill9();
   std::map<std::string, int> halves{{"n2", 6}, {"n3", 6}};
   REQUIRE(eventually([&] { return settled(n2, halves); }, limit));
   auto after = held(cluster_of(n2));
+  std::map<std::string, bool> kept{{"n2", lost_of(n2) == lost["n2"]},
+                                   {"n3", lost_of(n3) == lost["n3"]}};
   for (auto& entry : before) {
     auto shard = entry.first;
     auto& was = entry.second;
     INFO("shard " << shard);
     if (was.first == "n1")
       CHECK(after[shard].second > was.second);
-    else if (after[shard].first == was.first)
+    else if (after[shard].first == was.first && kept[was.first])
       CHECK(after[shard].second == was.second);
+    else
+      CHECK(after[shard].second >= was.second);
   }
   auto dead = cluster_of(n2)["nodes"];
   bool n1_not_live = false;
