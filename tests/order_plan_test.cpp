@@ -193,7 +193,7 @@ TEST_CASE("a SKU actor that failed refuses the creation with its error, or "
 
 TEST_CASE("a SKU actor that stopped before it answered a reservation "
           "refuses the creation UNAVAILABLE (retryable: nothing is "
-          "ordered); any other error as it came") {
+          "ordered), and any other error as it came") {
   auto gone =
       reservation_failure(caf::make_error(caf::sec::request_receiver_down));
   CHECK(gone.code == errc::unavailable);
