@@ -429,34 +429,29 @@ caf::expected<std::vector<event>> sql_store::read(uint64_t from,
   return result;
 }
 
-caf::expected<recovered_state> sql_store::load() {
+caf::expected<recovered_state>
+sql_store::load_with(void (*fill)(sql_session&, recovered_state&),
+                     const char* what) {
   recovered_state result;
   result.last_seq = last_seq_;
   try {
-    reading(true, [&](sql_session& s) { load_state(s, result); });
+    reading(true, [&](sql_session& s) { fill(s, result); });
   } catch (const bad_data& e) {
     return failure(e.what());
   } catch (const sql_failure& e) {
     return failure(e.what());
   } catch (const std::exception& e) {
-    return failure(std::string{"cannot load the state: "} + e.what());
+    return failure(std::string{"cannot load the "} + what + ": " + e.what());
   }
   return result;
 }
 
+caf::expected<recovered_state> sql_store::load() {
+  return load_with(load_state, "state");
+}
+
 caf::expected<recovered_state> sql_store::load_stock() {
-  recovered_state result;
-  result.last_seq = last_seq_;
-  try {
-    reading(true, [&](sql_session& s) { load_stock_state(s, result); });
-  } catch (const bad_data& e) {
-    return failure(e.what());
-  } catch (const sql_failure& e) {
-    return failure(e.what());
-  } catch (const std::exception& e) {
-    return failure(std::string{"cannot load the stock: "} + e.what());
-  }
-  return result;
+  return load_with(load_stock_state, "stock");
 }
 
 caf::expected<stored_sku> sql_store::load_sku(const sku_id& id) const {

@@ -189,6 +189,12 @@ class sql_store : public journal_store {
   search_orders(const order_query& query) const override;
   bool blocking() const override { return true; }
 
+ private:
+  // load() and load_stock(): `fill` reads the state in one snapshot; an
+  // error names `what` was being loaded.
+  caf::expected<recovered_state>
+  load_with(void (*fill)(sql_session&, recovered_state&), const char* what);
+
  protected:
   /// `where` starts every error message (the file, the server and schema).
   explicit sql_store(std::string where) : where_(std::move(where)) {}
