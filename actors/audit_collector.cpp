@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <string>
+#include <unordered_set>
 
 #include "actors/audit.hpp"
 #include "messages/errors.hpp"
@@ -67,12 +68,42 @@ void read_order(audit_collector_ptr self, const order_id& id, Arrive arrive) {
           });
 }
 
+// Every SKU and live order answered: the orders of holds that are none of
+// them (a cluster's orders placed on another shard, whose holds on this
+// node's SKUs their owners make: docs/cluster.md) are read from the
+// store the nodes share, so that their holds are checked against their
+// records too; then the report.
+void ask_others(audit_collector_ptr self) {
+  auto& st = self->state;
+  st.others_asked = true;
+  std::unordered_set<order_id> known;
+  for (auto& o : st.orders)
+    known.insert(o.first);
+  std::vector<order_id> others;
+  for (auto& snap : st.snapshots)
+    if (snap.view.seller == seller::internal)
+      for (auto& h : snap.holds)
+        if (known.insert(h.order).second)
+          others.push_back(h.order);
+  if (others.empty()) {
+    finish_audit(self);
+    return;
+  }
+  st.outstanding = others.size();
+  st.orders_unanswered += others.size();
+  for (auto& id : others)
+    read_order(self, id, [self] {
+      if (--self->state.outstanding == 0)
+        finish_audit(self);
+    });
+}
+
 void ask_next(audit_collector_ptr self) {
   auto& st = self->state;
   auto arrive = [=] {
     --self->state.in_flight;
     if (--self->state.outstanding == 0)
-      finish_audit(self);
+      ask_others(self);
     else
       ask_next(self);
   };

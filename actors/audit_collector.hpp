@@ -46,6 +46,9 @@ struct audit_collector_state {
   std::vector<violation> failures;
   caf::typed_response_promise<audit_report> rp;
   bool finished = false;
+  /// Whether the orders of holds that are not among `orders` (a cluster's
+  /// orders on other shards) were asked for.
+  bool others_asked = false;
 };
 
 using audit_collector_ptr =

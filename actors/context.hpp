@@ -44,6 +44,12 @@ struct external_settings {
 struct settings {
   /// How long a CREATED order holds its units before it cancels itself.
   std::chrono::milliseconds hold_ttl = std::chrono::minutes(15);
+  /// A cluster's order across shards (docs/cluster.md): how long after
+  /// hold_ttl the owner of another shard's SKU keeps the units it reserved
+  /// for the order before it gives them back by itself (the order's own
+  /// node gives them back at its expiry; this is for an order that never
+  /// came to be, its node gone before it was journaled).
+  std::chrono::milliseconds foreign_hold_grace = std::chrono::minutes(1);
   /// How long after delivery a customer may ask to return units.
   std::chrono::milliseconds return_window = std::chrono::hours(24 * 30);
   /// How long an expired order waits before retrying its cancellation when

@@ -282,6 +282,12 @@ external_sku_actor::behavior_type external_sku(ext_ptr self, sku_id sku,
               field_details("remaining"))};
         return follow(self, order, self->state.ledger.consume(order));
       },
+      // Orders across shards are INTERNAL only (the EXTERNAL seller is not
+      // served by a cluster). Errors: VALIDATION_FAILED.
+      [=](atom::hold, const hold_change&) -> caf::result<hold_outcome> {
+        return make_error(errc::validation_failed,
+                          "an EXTERNAL SKU's holds follow its orders only");
+      },
       // Replies the counters once the feed's change is journaled, or once
       // the WMS acknowledged a step of an order's return. Errors:
       // EXTERNAL_INVENTORY_READ_ONLY (neither), STORE_FAILURE,

@@ -3,6 +3,8 @@
 // only (the orders journal them).
 #include "actors/inventory.hpp"
 
+#include <caf/send.hpp>
+
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
@@ -371,6 +373,250 @@ caf::result<int64_t> units_or_error(inventory_ptr self,
   return res.quantity;
 }
 
+// -- holds of orders on other shards (hold_change) ---------------------------
+
+// A stock event of `order` on this SKU.
+event hold_event(inventory_ptr self, event_kind kind, const order_id& order,
+                 int64_t quantity) {
+  auto ev = stock_event(self, kind, quantity, 0);
+  ev.order = order;
+  return ev;
+}
+
+// Sets the lapse timer for the earliest reserved hold of an order on
+// another shard, unless one is set for that time already.
+void arm_lapse(inventory_ptr self) {
+  auto& st = self->state;
+  timestamp_ms next = 0;
+  for (auto& [order, at] : st.lapses)
+    if (next == 0 || at < next)
+      next = at;
+  if (next == 0 || next == st.lapse_armed_for)
+    return;
+  st.lapse_armed_for = next;
+  auto delay =
+      std::chrono::milliseconds(std::max<timestamp_ms>(1, next - now(self)));
+  // Anonymous: its answer goes nowhere.
+  caf::delayed_anon_send(caf::actor_cast<inventory_actor>(self), delay,
+                         atom::hold_v, hold_change{hold_op::lapse, {}, 0});
+}
+
+// When a reserved hold made now for an order on another shard goes back.
+timestamp_ms lapse_time(inventory_ptr self) {
+  auto& s = self->state.ctx->settings;
+  return now(self) + (s.hold_ttl + s.foreign_hold_grace).count();
+}
+
+// Journals `events`, then runs `apply` and replies `out`; handles nothing
+// else meanwhile. Nothing applies if the journal refuses.
+template <class Apply>
+caf::result<hold_outcome> journal_hold(inventory_ptr self,
+                                       std::vector<event> events,
+                                       hold_outcome out, Apply apply) {
+  auto rp = self->make_response_promise<hold_outcome>();
+  self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
+                std::move(events))
+      .await(
+          [=](uint64_t) mutable {
+            apply();
+            if (auto err = broken(self)) {
+              rp.deliver(err);
+              return;
+            }
+            arm_lapse(self);
+            rp.deliver(out);
+          },
+          [=](caf::error& err) mutable {
+            log::error("inventory.journal_failed",
+                       {{"sku", self->state.sku}, {"error", describe(err)}});
+            // Holds whose time is up wait for the next try.
+            if (!self->state.lapses.empty())
+              caf::delayed_anon_send(caf::actor_cast<inventory_actor>(self),
+                                     std::chrono::seconds(1), atom::hold_v,
+                                     hold_change{hold_op::lapse, {}, 0});
+            rp.deliver(make_error(errc::store_failure,
+                                  "the change could not be made durable: " +
+                                      message_of(err)));
+          });
+  return rp;
+}
+
+// The reserved holds whose time is up go back, in one append.
+caf::result<hold_outcome> lapse_due(inventory_ptr self) {
+  auto& st = self->state;
+  st.lapse_armed_for = 0;
+  auto t = now(self);
+  std::vector<event> events;
+  std::vector<order_id> due;
+  for (auto i = st.lapses.begin(); i != st.lapses.end();) {
+    auto* h = st.ledger.find_hold(i->first);
+    if (h == nullptr || h->kind != hold_kind::reserved) {
+      i = st.lapses.erase(i); // blocked or gone: nothing lapses
+      continue;
+    }
+    if (i->second <= t) {
+      events.push_back(
+          hold_event(self, event_kind::stock_released, h->order, h->quantity));
+      due.push_back(i->first);
+    }
+    ++i;
+  }
+  if (events.empty()) {
+    arm_lapse(self);
+    return hold_outcome{};
+  }
+  log::info("inventory.foreign_holds_lapsed",
+            {{"sku", st.sku}, {"orders", uint64_t{due.size()}}});
+  auto units = int64_t{0};
+  for (auto& ev : events)
+    units += ev.quantity;
+  return journal_hold(self, std::move(events), hold_outcome{{}, units},
+                      [self, due] {
+                        for (auto& order : due) {
+                          self->state.ledger.release(order);
+                          self->state.lapses.erase(order);
+                        }
+                      });
+}
+
+caf::result<hold_outcome> change_hold(inventory_ptr self,
+                                      const hold_change& c) {
+  auto& st = self->state;
+  auto& ledger = st.ledger;
+  if (c.op == hold_op::lapse)
+    return lapse_due(self);
+  const hold_view* h = ledger.find_hold(c.order);
+  if (c.op == hold_op::watch) {
+    if (h != nullptr && h->kind == hold_kind::reserved &&
+        st.lapses.count(c.order) == 0) {
+      st.lapses.emplace(c.order, lapse_time(self));
+      arm_lapse(self);
+    }
+    return hold_outcome{};
+  }
+  if (auto err = expire_due(self))
+    return err;
+  hold_outcome out;
+  switch (c.op) {
+    case hold_op::reserve: {
+      if (h != nullptr) {
+        // Granted before: the same grant again (or the ledger's refusal
+        // of another quantity).
+        auto res = ledger.reserve(c.order, c.quantity, out.reserved, now(self));
+        if (!res.ok())
+          return to_error(res);
+        out.units = res.quantity;
+        return out;
+      }
+      auto res = ledger.reserve(c.order, c.quantity, out.reserved, now(self));
+      if (!res.ok())
+        return to_error(res);
+      if (!out.reserved.granted)
+        return out;
+      // Taken in memory now, and journaled before anything else is handled;
+      // given back if the journal refuses.
+      out.units = c.quantity;
+      auto ev =
+          hold_event(self, event_kind::stock_reserved, c.order, c.quantity);
+      ev.lots = out.reserved.lots;
+      auto rp = self->make_response_promise<hold_outcome>();
+      auto order = c.order;
+      self->request(st.ctx->journal, caf::infinite, atom::append_v,
+                    std::vector<event>{std::move(ev)})
+          .await(
+              [=](uint64_t) mutable {
+                self->state.lapses[order] = lapse_time(self);
+                if (auto err = broken(self)) {
+                  rp.deliver(err);
+                  return;
+                }
+                arm_lapse(self);
+                rp.deliver(out);
+              },
+              [=](caf::error& err) mutable {
+                self->state.ledger.release(order);
+                log::error(
+                    "inventory.journal_failed",
+                    {{"sku", self->state.sku}, {"error", describe(err)}});
+                rp.deliver(make_error(errc::store_failure,
+                                      "the reservation could not be made "
+                                      "durable: " +
+                                          message_of(err)));
+              });
+      return rp;
+    }
+    case hold_op::block: {
+      if (h == nullptr)
+        return to_error(ledger.block(c.order)); // INVALID_TRANSITION
+      out.units = h->quantity;
+      if (h->kind == hold_kind::blocked)
+        return out;
+      auto order = c.order;
+      return journal_hold(
+          self,
+          {hold_event(self, event_kind::stock_blocked, order, h->quantity)},
+          out, [self, order] {
+            self->state.ledger.block(order);
+            self->state.lapses.erase(order);
+          });
+    }
+    case hold_op::release: {
+      if (h == nullptr)
+        return out;
+      out.units = h->quantity;
+      auto order = c.order;
+      return journal_hold(
+          self,
+          {hold_event(self, event_kind::stock_released, order, h->quantity)},
+          out, [self, order] {
+            self->state.ledger.release(order);
+            self->state.lapses.erase(order);
+          });
+    }
+    case hold_op::reduce: {
+      auto held = h == nullptr ? 0 : h->quantity;
+      if (c.quantity < 0 || c.quantity > held)
+        return to_error(ledger.reduce(c.order, c.quantity)); // its message
+      if (c.quantity == held)
+        return out;
+      out.units = held - c.quantity;
+      auto order = c.order;
+      auto remaining = c.quantity;
+      return journal_hold(
+          self,
+          {hold_event(self, event_kind::stock_released, order, out.units)}, out,
+          [self, order, remaining] {
+            self->state.ledger.reduce(order, remaining);
+            if (remaining == 0)
+              self->state.lapses.erase(order);
+          });
+    }
+    case hold_op::consume: {
+      if (h == nullptr)
+        return out;
+      if (h->kind != hold_kind::blocked || c.quantity < 0 ||
+          c.quantity > h->quantity)
+        return to_error(ledger.consume(c.order, c.quantity)); // its error
+      if (c.quantity == h->quantity)
+        return out;
+      out.units = h->quantity - c.quantity;
+      auto ev =
+          hold_event(self, event_kind::stock_consumed, c.order, out.units);
+      // The first units of the hold ship, as the order's own shipments
+      // record them.
+      ev.lots = take_allocations(h->lots, out.units);
+      auto order = c.order;
+      auto remaining = c.quantity;
+      return journal_hold(self, {std::move(ev)}, out, [self, order, remaining] {
+        self->state.ledger.consume(order, remaining);
+      });
+    }
+    default:
+      return make_error(errc::validation_failed,
+                        std::string{"unknown hold change "} + to_string(c.op));
+  }
+}
+
 } // namespace
 
 inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
@@ -429,6 +675,9 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
         return units_or_error(self,
                               self->state.ledger.consume(order, remaining));
       },
+      // Replies what the change did, once journaled. Errors: as above, and
+      // STORE_FAILURE.
+      [=](atom::hold, const hold_change& c) { return change_hold(self, c); },
   };
 }
 

@@ -3,6 +3,8 @@
 // no unit can be granted twice and no lock is needed.
 #pragma once
 
+#include <unordered_map>
+
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/context.hpp"
@@ -20,6 +22,11 @@ struct inventory_state {
   uint64_t expiry_generation = 0;
   /// The expiry the current timer is set for (0: none).
   timestamp_ms expiry_armed_for = 0;
+  /// Reserved holds of orders on other shards (hold_change), and when each
+  /// goes back by itself unless blocked by then.
+  std::unordered_map<order_id, timestamp_ms> lapses;
+  /// The time the lapse timer is set for (0: none).
+  timestamp_ms lapse_armed_for = 0;
 
   static inline const char* name = "inventory";
 };

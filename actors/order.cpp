@@ -2,11 +2,14 @@
 // plan, have the SKU actors follow it, arm the hold timer, reply, end.
 #include "actors/order.hpp"
 
+#include <algorithm>
 #include <memory>
 
 #include <caf/send.hpp>
 
+#include "actors/hold_asker.hpp"
 #include "actors/order_steps.hpp"
+#include "actors/shard_map.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
@@ -38,6 +41,7 @@ namespace {
 // else) until the journal answers.
 void commit(order_ptr self, order_record next, std::vector<event> events,
             step_done then) {
+  events = own_shard_events(self, std::move(events));
   for (auto& ev : events)
     ev.seller = next.seller;
   next.version = self->state.record.version + 1;
@@ -71,6 +75,22 @@ auto sku_request(order_ptr self, sku_op op, size_t i) {
   }
 }
 
+// The change that has the owner of line `i`'s SKU (off the order's shard)
+// follow the order's record.
+hold_change owner_change(order_ptr self, sku_op op, size_t i) {
+  auto& rec = self->state.record;
+  switch (op) {
+    case sku_op::block:
+      return {hold_op::block, rec.id, 0};
+    case sku_op::consume:
+      return {hold_op::consume, rec.id, held_quantity(rec, rec.lines[i])};
+    case sku_op::reduce:
+      return {hold_op::reduce, rec.id, held_quantity(rec, rec.lines[i])};
+    default:
+      return {hold_op::release, rec.id, 0};
+  }
+}
+
 bool has_pending_payments(const order_record& rec) {
   return pending_payment(rec, payment_kind::charge) != nullptr ||
          pending_payment(rec, payment_kind::refund) != nullptr;
@@ -78,7 +98,99 @@ bool has_pending_payments(const order_record& rec) {
 
 } // namespace
 
+bool off_shard(order_ptr self, size_t i) {
+  auto& off = self->state.off_shard;
+  return i < off.size() && off[i];
+}
+
+std::vector<event> own_shard_events(order_ptr self, std::vector<event> events) {
+  auto& rec = self->state.record;
+  auto& off = self->state.off_shard;
+  if (std::find(off.begin(), off.end(), true) == off.end())
+    return events;
+  auto elsewhere = [&](const event& ev) {
+    if (ev.sku.empty() || is_order_event(ev.kind))
+      return false;
+    for (size_t i = 0; i < rec.lines.size(); ++i)
+      if (rec.lines[i].sku == ev.sku)
+        return off_shard(self, i);
+    return false;
+  };
+  events.erase(std::remove_if(events.begin(), events.end(), elsewhere),
+               events.end());
+  return events;
+}
+
+void ask_owner(order_ptr self, size_t i, hold_change change,
+               std::function<void(caf::expected<hold_outcome>)> done) {
+  auto& st = self->state;
+  auto& s = st.ctx->settings;
+  // Answered within half the request timeout, so that the command that
+  // asks can still answer its caller in time.
+  auto asker = spawn_hold_asker(self->system(), st.supervisor,
+                                st.record.lines[i].sku, std::move(change),
+                                s.request_timeout / 2, s.request_timeout / 4);
+  self->request(asker, caf::infinite, atom::get_v)
+      .await([done](hold_outcome& out) { done(std::move(out)); },
+             [done](caf::error& err) { done(std::move(err)); });
+}
+
+void block_off_shard(order_ptr self, const std::vector<size_t>& lines,
+                     step_done then) {
+  std::vector<size_t> off;
+  for (auto i : lines)
+    if (off_shard(self, i))
+      off.push_back(i);
+  if (off.empty()) {
+    then(caf::error{});
+    return;
+  }
+  struct fan_in {
+    size_t outstanding;
+    caf::error first;
+  };
+  auto acc = std::make_shared<fan_in>(fan_in{off.size(), {}});
+  for (auto i : off)
+    ask_owner(self, i, owner_change(self, sku_op::block, i),
+              [self, acc, then, i](caf::expected<hold_outcome> out) {
+                if (!out && !acc->first) {
+                  auto& sku = self->state.record.lines[i].sku;
+                  acc->first =
+                      hold_retryable(out.error())
+                          ? make_error(errc::unavailable,
+                                       "the units of SKU " + sku +
+                                           " are held by the owner of "
+                                           "another shard, which could not "
+                                           "be reached: nothing changed, ask "
+                                           "again")
+                          : out.error();
+                }
+                if (--acc->outstanding == 0)
+                  then(acc->first);
+              });
+}
+
 void carry_out(order_ptr self, order_plan plan, step_done then) {
+  // Units held on other shards are blocked there before the change is
+  // journaled: a confirmed or paid order's units are firm wherever they
+  // are, and an owner that cannot block them refuses the change before
+  // anything is journaled. Everything else follows the journal.
+  if (plan.op == sku_op::block) {
+    auto lines = plan.lines;
+    auto shared = std::make_shared<order_plan>(std::move(plan));
+    block_off_shard(self, lines, [self, shared, then](caf::error err) {
+      if (err) {
+        then(std::move(err));
+        return;
+      }
+      commit_and_follow(self, std::move(*shared), then);
+    });
+    return;
+  }
+  commit_and_follow(self, std::move(plan), std::move(then));
+}
+
+void commit_and_follow(order_ptr self, order_plan plan, step_done then) {
   auto left_state = plan.next.status != self->state.record.status;
   auto op = plan.op;
   auto lines = std::move(plan.lines);
@@ -143,6 +255,16 @@ void follow_at_sku(order_ptr self, sku_op op, size_t i,
               arrive(true);
             });
   };
+  if (off_shard(self, i)) {
+    ask_owner(self, i, owner_change(self, op, i),
+              [arrive, failed](caf::expected<hold_outcome> out) {
+                if (out)
+                  arrive(true);
+                else
+                  failed(out.error());
+              });
+    return;
+  }
   if (!self->state.skus[i]) {
     ask_again();
     return;
@@ -392,6 +514,8 @@ restored_order(order_ptr self, order_record record,
   auto id = record.id;
   self->state.record = std::move(record);
   self->state.skus = std::move(skus);
+  self->state.off_shard =
+      lines_off_shard(ctx->shards.get(), self->state.record);
   auto behavior = order(self, std::move(id), std::move(ctx),
                         std::move(supervisor), std::move(activity));
   if (self->state.record.status == order_status::created)

@@ -59,8 +59,12 @@ struct order_state {
   context_ptr ctx;
   supervisor_actor supervisor;
   order_record record;
-  /// The SKU actor of each line, in line order.
+  /// The SKU actor of each line, in line order (none for a line off the
+  /// order's shard).
   std::vector<inventory_actor> skus;
+  /// A cluster node's order: per line, whether its SKU is on another shard
+  /// than the order's, held by that shard's owner (lines_off_shard).
+  std::vector<bool> off_shard;
   /// Incremented whenever the hold timer is re-armed or disarmed; a timer
   /// message carrying an older generation is ignored.
   uint64_t generation = 0;

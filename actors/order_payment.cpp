@@ -4,6 +4,7 @@
 // up by key before anything else, so no charge is ever unknown to the order.
 #include <nlohmann/json.hpp>
 
+#include "actors/order_machine.hpp"
 #include "actors/order_steps.hpp"
 #include "messages/type_ids.hpp"
 
@@ -135,17 +136,32 @@ void pay(order_ptr self, pay_command cmd, record_callback done) {
   }
   if (cmd.token.empty())
     cmd.token = "default";
-  switch (*start) {
-    case pay_start::answered:
-      done(rec);
-      break;
-    case pay_start::new_charge:
-      new_charge(self, cmd, std::move(done));
-      break;
-    case pay_start::pending_charge:
-      pay_after_lookup(self, cmd, std::move(done));
-      break;
+  auto go = [self, cmd, done, how = *start] {
+    switch (how) {
+      case pay_start::answered:
+        done(self->state.record);
+        break;
+      case pay_start::new_charge:
+        new_charge(self, cmd, done);
+        break;
+      case pay_start::pending_charge:
+        pay_after_lookup(self, cmd, done);
+        break;
+    }
+  };
+  // Units held on other shards are blocked before anything is charged
+  // (the charge's approval blocks them, and must not find them gone).
+  if (*start != pay_start::answered &&
+      held_as(rec.status) == hold_kind::reserved) {
+    block_off_shard(self, held_lines(rec), [go, done](caf::error err) {
+      if (err)
+        done(std::move(err));
+      else
+        go();
+    });
+    return;
   }
+  go();
 }
 
 void resolve_pending_charge(order_ptr self, std::function<void(bool)> then) {

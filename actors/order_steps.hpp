@@ -40,9 +40,32 @@ caf::error durability_error(const caf::error& err);
 /// journal is the truth). Handles nothing else until the journal answers.
 void carry_out(order_ptr self, order_plan plan, step_done then);
 
+/// carry_out without blocking units on other shards first.
+void commit_and_follow(order_ptr self, order_plan plan, step_done then);
+
+/// Blocks, at their owners, the units of `lines` held on other shards (the
+/// other lines are skipped); `then` gets UNAVAILABLE if an owner could not
+/// be reached in time, or an owner's refusal.
+void block_off_shard(order_ptr self, const std::vector<size_t>& lines,
+                     step_done then);
+
 /// A continuation that answers `done` with the error if the step failed and
 /// runs `then` if it succeeded.
 step_done or_fail(record_callback done, std::function<void()> then);
+
+/// Whether line `i` is held by another shard's owner (see
+/// order_state::off_shard).
+bool off_shard(order_ptr self, size_t i);
+
+/// `events` without the stock events of the lines off the order's shard,
+/// which their SKUs' owners journal themselves.
+std::vector<event> own_shard_events(order_ptr self, std::vector<event> events);
+
+/// Has the owner of line `i`'s SKU, on another shard, make `change`;
+/// `done` gets what it did or why not (after asking again for a while when
+/// no route is there, see actors/hold_asker.hpp).
+void ask_owner(order_ptr self, size_t i, hold_change change,
+               std::function<void(caf::expected<hold_outcome>)> done);
 
 /// Tells the SKU actors of `lines` to follow the order's journaled record,
 /// and waits for all of them.

@@ -1,9 +1,7 @@
 #include "actors/shard_map.hpp"
 
-#include <set>
 #include <stdexcept>
 
-#include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
 #include "messages/errors.hpp"
@@ -66,19 +64,29 @@ caf::error shard_map::not_owner(uint32_t shard, std::string_view what,
       details.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
-caf::expected<uint32_t> lines_shard(const shard_map& map,
-                                    const std::vector<sku_id>& skus) {
-  std::set<uint32_t> shards;
-  for (auto& sku : skus)
-    shards.insert(map.shard_of(sku));
-  if (shards.size() == 1)
-    return *shards.begin();
-  nlohmann::json details{{"shards", shards}};
-  return make_error(errc::order_spans_shards,
-                    "the order's lines are on " +
-                        std::to_string(shards.size()) +
-                        " shards; a cluster places an order within one shard",
-                    details.dump());
+void shard_map::set_routes(region_finder find) {
+  std::lock_guard<std::mutex> guard{routes_mtx_};
+  routes_ = std::move(find);
+}
+
+region_actor shard_map::region_for(uint32_t shard) const {
+  region_finder find;
+  {
+    std::lock_guard<std::mutex> guard{routes_mtx_};
+    find = routes_;
+  }
+  return find ? find(shard) : region_actor{};
+}
+
+std::vector<bool> lines_off_shard(const shard_map* map,
+                                  const order_record& rec) {
+  std::vector<bool> off(rec.lines.size(), false);
+  if (map == nullptr || rec.seller != seller::internal || rec.lines.empty())
+    return off;
+  auto own = map->shard_of(rec);
+  for (size_t i = 0; i < rec.lines.size(); ++i)
+    off[i] = map->shard_of(rec.lines[i].sku) != own;
+  return off;
 }
 
 } // namespace oms

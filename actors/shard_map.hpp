@@ -14,9 +14,12 @@
 #include <string_view>
 #include <vector>
 
-#include <caf/error.hpp>
-#include <caf/expected.hpp>
+#include <functional>
+#include <mutex>
 
+#include <caf/error.hpp>
+
+#include "messages/cluster_protocol.hpp"
 #include "messages/domain.hpp"
 
 namespace oms {
@@ -31,8 +34,8 @@ class shard_map {
   /// The shard of a SKU.
   uint32_t shard_of(std::string_view sku) const;
 
-  /// The shard of an order: that of its first line's SKU (an order is
-  /// placed within one shard, see lines_shard).
+  /// The shard of an order: that of its first line's SKU. Its other lines
+  /// may be on other shards (see lines_off_shard).
   uint32_t shard_of(const order_record& rec) const;
 
   /// The epoch under which the node serves `shard`; 0 when it does not.
@@ -58,16 +61,31 @@ class shard_map {
   static caf::error not_owner(uint32_t shard, std::string_view what,
                               std::string_view id);
 
+  /// The region of the node that holds a shard this node does not, while
+  /// this node is connected to it; none otherwise.
+  using region_finder = std::function<region_actor(uint32_t)>;
+
+  /// How the node finds other nodes' regions (set once its own region is
+  /// open; cleared when it stops).
+  void set_routes(region_finder find);
+
+  /// The region of the node holding `shard` (see region_finder).
+  region_actor region_for(uint32_t shard) const;
+
  private:
   uint32_t count_;
   std::unique_ptr<std::atomic<int64_t>[]> epochs_;
+  mutable std::mutex routes_mtx_;
+  region_finder routes_;
 };
 
 using shard_map_ptr = std::shared_ptr<shard_map>;
 
-/// The one shard all of `skus` are on, or ORDER_SPANS_SHARDS (details: the
-/// shards); `skus` is not empty.
-caf::expected<uint32_t> lines_shard(const shard_map& map,
-                                    const std::vector<sku_id>& skus);
+/// Per line of `rec` (an INTERNAL order), whether its SKU is on another
+/// shard than the order's own: its stock is held by that shard's owner,
+/// which journals it (docs/cluster.md, "Orders across shards"). All false
+/// without a map (a single node) and for an EXTERNAL order.
+std::vector<bool> lines_off_shard(const shard_map* map,
+                                  const order_record& rec);
 
 } // namespace oms

@@ -373,6 +373,9 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
             return err;
         return find_sku(self, sku, from);
       },
+      [=](atom::hold, const sku_id& sku, hold_change& change, bool route) {
+        return hold_at_owner(self, sku, change, route);
+      },
       [=](atom::create, create_order_request& req) {
         return create_order(self, req);
       },

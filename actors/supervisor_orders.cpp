@@ -158,16 +158,14 @@ caf::result<created_order> create_order(supervisor_ptr self,
   auto from = req.items.front().seller;
   if (from == seller::external && !st.ctx->wms)
     return no_wms();
-  // A cluster node places an order within one shard it serves.
+  // A cluster node places an order on its first line's shard, which it
+  // must serve; a line on another shard is held at that shard's owner
+  // (docs/cluster.md, "Orders across shards"): no handle here, its SKU is
+  // checked by the owner's reservation.
   uint32_t shard = 0;
-  if (st.ctx->shards && from == seller::internal) {
-    std::vector<sku_id> skus;
-    for (auto& item : req.items)
-      skus.push_back(item.sku);
-    auto on = lines_shard(*st.ctx->shards, skus);
-    if (!on)
-      return std::move(on.error());
-    shard = *on;
+  const bool sharded = st.ctx->shards && from == seller::internal;
+  if (sharded) {
+    shard = st.ctx->shards->shard_of(req.items.front().sku);
     if (auto err = sku_gate(st, req.items.front().sku))
       return err;
   }
@@ -178,6 +176,10 @@ caf::result<created_order> create_order(supervisor_ptr self,
       if (!h)
         return std::move(h.error());
       handles.push_back(inventory_actor{*h});
+      continue;
+    }
+    if (sharded && st.ctx->shards->shard_of(item.sku) != shard) {
+      handles.push_back(inventory_actor{});
       continue;
     }
     auto i = st.skus.find(item.sku);
@@ -201,7 +203,7 @@ caf::result<created_order> create_order(supervisor_ptr self,
   auto activity = std::make_shared<order_activity>();
   auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me, activity);
   register_order(self, id, handle, std::move(activity));
-  if (st.ctx->shards && from == seller::internal)
+  if (sharded)
     st.order_shard[id] = shard;
   return self->delegate(handle, atom::create_v, std::move(req),
                         std::move(handles));

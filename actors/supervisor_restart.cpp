@@ -286,6 +286,7 @@ void read_sku(supervisor_ptr self, const sku_id& sku) {
             auto failures = st.internal_down.restarting[sku].fault.failures;
             auto handle = adopt_sku(
                 self, sku, ledger_from(st, stored.state, stored.holds, now));
+            watch_off_shard_holds(self, sku, stored.holds);
             log::warn("supervisor.sku_restarted",
                       {{"sku", sku},
                        {"seller", to_string(from)},

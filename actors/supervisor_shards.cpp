@@ -122,6 +122,9 @@ void start_shards(supervisor_ptr self, const shard_epochs& which,
     else
       adopt_order(self, std::move(rec));
   }
+  // Known now: which holds belong to orders on other shards.
+  for (auto& [sku, of_sku] : holds)
+    watch_off_shard_holds(self, sku, of_sku);
   for (size_t k = 0; k < which.shards.size(); ++k)
     if (which.shards[k] < map.count() && in[which.shards[k]])
       map.serve(which.shards[k], which.epochs[k]);

@@ -194,6 +194,18 @@ void adopt_shards(supervisor_ptr self, const shard_epochs& which);
 /// atom::disown: stops serving the shards lost and stops their actors.
 void disown_shards(supervisor_ptr self, const shard_epochs& which);
 
+/// atom::hold: a hold change of an order on another shard, at the SKU's
+/// actor here or (if `route`) at the owner's region.
+caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
+                                        hold_change& change, bool route);
+
+/// A cluster node's SKU just started from the store: its reserved holds
+/// for orders on other shards (`holds`: the SKU's as stored) go back by
+/// themselves once their time is up, as they did at the node that made
+/// them (atom::hold's watch). Call once the shard's orders are known.
+void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,
+                           const std::vector<hold_state>& holds);
+
 /// NOT_OWNER unless the node serves the SKU's shard (none on a single
 /// node).
 caf::error sku_gate(const supervisor_state& st, const sku_id& sku);

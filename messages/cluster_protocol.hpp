@@ -16,6 +16,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/customers.hpp"
+#include "messages/stock.hpp"
 
 namespace oms {
 
@@ -72,7 +73,12 @@ using region_actor = caf::typed_actor<
     // A peer forwards a request for a shard this node owns: answers what
     // this node's API answers it (which never forwards it again: a shard
     // that moved meanwhile answers 421 NOT_OWNER).
-    caf::replies_to<atom::forward,
-                    forwarded_request>::with<forwarded_response>>;
+    caf::replies_to<atom::forward, forwarded_request>::with<forwarded_response>,
+    // A peer's order across shards changes its hold on a SKU of a shard
+    // this node serves (docs/cluster.md, "Orders across shards"): answers
+    // what the SKU's actor did. Errors: NOT_OWNER (the shard is not served
+    // here), UNAVAILABLE (this node is not serving now), and those of the
+    // SKU's change.
+    caf::replies_to<atom::hold, sku_id, hold_change>::with<hold_outcome>>;
 
 } // namespace oms

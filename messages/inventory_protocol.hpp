@@ -62,6 +62,16 @@ using inventory_actor = caf::typed_actor<
     // returns 0. Errors: INVALID_TRANSITION (the hold is only reserved),
     // VALIDATION_FAILED (remaining < 0 or above the hold; above 0 for an
     // EXTERNAL SKU, whose WMS ships a reservation whole).
-    caf::replies_to<atom::consume, order_id, int64_t>::with<int64_t>>;
+    caf::replies_to<atom::consume, order_id, int64_t>::with<int64_t>,
+    // A cluster's order placed on another shard changes its hold here
+    // (docs/cluster.md, "Orders across shards"): journaled before it
+    // applies (under this node's lease of the SKU's shard), since the
+    // order's own commits do not journal this SKU's stock. reserve grants
+    // as reserve does, and the hold it makes goes back by itself once
+    // settings::hold_ttl and settings::foreign_hold_grace have passed
+    // unless blocked by then; block, release, reduce and consume as their
+    // own messages do. Idempotent like them. Errors: theirs, and
+    // STORE_FAILURE (nothing changed).
+    caf::replies_to<atom::hold, hold_change>::with<hold_outcome>>;
 
 } // namespace oms

@@ -52,6 +52,26 @@ const char* to_string(hold_kind x) {
   return x == hold_kind::reserved ? "RESERVED" : "BLOCKED";
 }
 
+const char* to_string(hold_op x) {
+  switch (x) {
+    case hold_op::reserve:
+      return "reserve";
+    case hold_op::block:
+      return "block";
+    case hold_op::release:
+      return "release";
+    case hold_op::reduce:
+      return "reduce";
+    case hold_op::consume:
+      return "consume";
+    case hold_op::lapse:
+      return "lapse";
+    case hold_op::watch:
+      return "watch";
+  }
+  return "?";
+}
+
 const char* to_string(wms_state x) {
   switch (x) {
     case wms_state::none:

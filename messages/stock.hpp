@@ -282,4 +282,46 @@ typename Inspector::result_type inspect(Inspector& f, reserve_reply& x) {
            x.unit_price, x.lots);
 }
 
+/// A change of one order's hold on a SKU of another shard than the
+/// order's own (a cluster's order across shards, docs/cluster.md): made by
+/// the SKU's owner, which journals it under its own lease.
+enum class hold_op : uint8_t {
+  reserve = 0, // `quantity` units, all or nothing (idempotent per order)
+  block = 1,   // the reserved units become blocked
+  release = 2, // the whole hold goes back
+  reduce = 3,  // the hold shrinks to `quantity` units
+  consume = 4, // blocked units ship until `quantity` are left
+  lapse = 5,   // (the owner's own timer) a reserved hold whose time is up
+               // goes back
+  watch = 6,   // (the owner's own, after a load) a reserved hold of an
+               // order on another shard goes back once its time is up
+};
+
+/// "reserve", "block", ...
+const char* to_string(hold_op x);
+
+struct hold_change {
+  hold_op op = hold_op::reserve;
+  order_id order;
+  /// reserve: the units; reduce and consume: the units left afterwards.
+  int64_t quantity = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hold_change& x) {
+  return f(caf::meta::type_name("hold_change"), x.op, x.order, x.quantity);
+}
+
+/// What a hold change did: for reserve, the grant (or the refusal, with
+/// what was available); otherwise the units it moved.
+struct hold_outcome {
+  reserve_reply reserved;
+  int64_t units = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, hold_outcome& x) {
+  return f(caf::meta::type_name("hold_outcome"), x.reserved, x.units);
+}
+
 } // namespace oms

@@ -47,6 +47,13 @@ using supervisor_actor = caf::typed_actor<
     // Errors: UNKNOWN_SKU (INTERNAL), UNAVAILABLE, WMS_UNAVAILABLE (EXTERNAL
     // with no WMS gateway).
     caf::replies_to<atom::find_sku, sku_id, seller>::with<inventory_actor>,
+    // A cluster's order across shards (docs/cluster.md): a change of its
+    // hold on an INTERNAL SKU of another shard, made by the SKU's actor
+    // when this node serves the SKU's shard, else (if `route`) sent to the
+    // region of the node that holds it. Errors: NOT_OWNER (not served
+    // here, and not routed or no route now), UNAVAILABLE (the SKU's actor
+    // restarting), UNKNOWN_SKU, and those of the SKU's atom::hold.
+    caf::replies_to<atom::hold, sku_id, hold_change, bool>::with<hold_outcome>,
     // createOrder: validates, resolves the SKUs, spawns the order's actor with
     // a fresh unguessable id and delegates the creation to it. Errors:
     // VALIDATION_FAILED, MIXED_SELLERS, UNKNOWN_SKU, WMS_UNAVAILABLE, and those

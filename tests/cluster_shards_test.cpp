@@ -46,6 +46,38 @@ struct node_fixture : fixture {
     sched.run();
   }
   size_t running() { return sys.registry().running(); }
+
+  /// A creation whose answer waits on timers (an owner on another shard
+  /// asked again every 100 ms): virtual time moves on 100 ms at a time,
+  /// past the request timeout, before the answer is read.
+  template <class T, class... Ts>
+  caf::expected<T> call_waiting(Ts&&... xs) {
+    auto rh = self->request(sup, caf::infinite, std::forward<Ts>(xs)...);
+    auto steps = 3 * (ctx->settings.request_timeout / 100ms);
+    for (int64_t k = 0; k < steps && self->mailbox().empty(); ++k)
+      advance(100ms);
+    caf::expected<T> result{make_error(errc::internal, "none")};
+    rh.receive([&](T& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
+  caf::expected<created_order> create_waiting(const customer_id& customer,
+                                              std::vector<order_item> items) {
+    create_order_request req{
+        customer, std::move(items), sample_address(), {}, {}};
+    return call_waiting<created_order>(atom::create_v, std::move(req));
+  }
+
+  /// The stock events journaled for `order` on `sku` (their kinds).
+  std::vector<event_kind> stock_events_of(const order_id& order,
+                                          const sku_id& sku) {
+    std::vector<event_kind> kinds;
+    for (auto& ev : store_events(1, 100'000))
+      if (ev.order == order && ev.sku == sku && !is_order_event(ev.kind))
+        kinds.push_back(ev.kind);
+    return kinds;
+  }
 };
 
 // A memory store whose next `failing` loads fail, as a shared store does
@@ -105,10 +137,12 @@ TEST_CASE("a cluster node serves only the shards it adopted, each as the "
         "NOT_OWNER");
   CHECK(code(n.try_create("c1", {{a, 8, seller::internal}})) ==
         "INSUFFICIENT_STOCK");
-  // One shard per order; a second shard refuses the whole order.
-  CHECK(code(n.try_create(
+  // A line on a shard no node can be reached for: refused as unavailable
+  // once the owner was asked for long enough, nothing reserved.
+  CHECK(code(n.create_waiting(
             "c1", {{a, 1, seller::internal}, {b, 1, seller::internal}})) ==
-        "ORDER_SPANS_SHARDS");
+        "UNAVAILABLE");
+  CHECK(n.stock(a).available == 7);
   // The earlier order's hold timer runs here: it expires and gives its
   // units back.
   n.advance(16min);
@@ -216,4 +250,172 @@ TEST_CASE("a shard map refuses a bad count, and serves under one epoch at a "
   CHECK_FALSE(m.serves(2));
   // The same function the lease table uses.
   CHECK(m.shard_of("SKU-1") == shard_of_sku("SKU-1", 8));
+}
+
+TEST_CASE("an order across shards: the other shard's owner reserves, "
+          "blocks, ships and gives back its units, journaling each change "
+          "itself, all or nothing") {
+  auto store = std::make_shared<memory_store>();
+  auto a = sku_on(1, "A");
+  auto b = sku_on(2, "B");
+  {
+    fixture before{store, t0};
+    before.receive(a, 10, 100);
+    before.receive(b, 5, 250);
+  }
+  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  n.adopt(1, 3);
+  n.adopt(2, 4);
+
+  // Created: both lines held, priced by their owners; the order's commit
+  // journals its own shard's stock only, b's owner journals b's hold.
+  auto made =
+      n.create("c1", {{a, 2, seller::internal}, {b, 3, seller::internal}});
+  auto id = made.record.id;
+  CHECK(made.record.total_amount == 2 * 100 + 3 * 250);
+  CHECK(n.stock(a).reserved == 2);
+  CHECK(n.stock(b).reserved == 3);
+  CHECK(n.stock_events_of(id, b) ==
+        std::vector<event_kind>{event_kind::stock_reserved});
+  CHECK(n.stock_events_of(id, a) ==
+        std::vector<event_kind>{event_kind::stock_reserved});
+  CHECK(n.audit().violations.empty());
+
+  // All or nothing: b short refuses the order, and a gives its units back.
+  CHECK(code(n.try_create(
+            "c2", {{a, 1, seller::internal}, {b, 3, seller::internal}})) ==
+        "INSUFFICIENT_STOCK");
+  CHECK(n.stock(a).available == 8);
+  CHECK(n.stock(b).available == 2);
+
+  // Confirmed: blocked at both; a line cancelled in part: b's hold shrinks.
+  CHECK(n.must_apply(id, command_kind::confirm).status ==
+        order_status::confirmed);
+  CHECK(n.stock(b).blocked == 3);
+  auto part = n.cancel_lines(id, {{b, 1, seller::internal}});
+  REQUIRE_MESSAGE(part, why(part));
+  CHECK(n.stock(b).blocked == 2);
+  CHECK(n.stock(b).available == 3);
+
+  // Paid and shipped: b's units leave on-hand at b's owner.
+  n.must_pay(id, part->total_amount);
+  auto shipped = n.ship_lines(id, {});
+  REQUIRE_MESSAGE(shipped, why(shipped));
+  CHECK(n.stock(b).blocked == 0);
+  CHECK(n.stock(b).on_hand == 3);
+  CHECK(n.stock(a).on_hand == 8);
+  CHECK(n.stock_events_of(id, b) ==
+        std::vector<event_kind>{
+            event_kind::stock_reserved, event_kind::stock_blocked,
+            event_kind::stock_released, event_kind::stock_consumed});
+  CHECK(n.audit().violations.empty());
+
+  // Units held on another shard are not taken back yet: the return is
+  // asked for, and receiving it is refused with nothing changed.
+  n.must_apply(id, command_kind::deliver);
+  return_command ret;
+  ret.step = return_step::request;
+  ret.lines = {{b, 1, "damaged", 0, 0}};
+  auto asked = n.call<order_record>(n.sup, atom::apply_v, id, ret);
+  REQUIRE_MESSAGE(asked, why(asked));
+  return_command receive;
+  receive.step = return_step::receive;
+  receive.return_id = asked->returns.at(0).id;
+  auto refused = n.call<order_record>(n.sup, atom::apply_v, id, receive);
+  CHECK(code(refused) == "ORDER_SPANS_SHARDS");
+  CHECK(n.stock(b).on_hand == 3);
+
+  // Cancelled whole before confirmation: both owners give every unit back.
+  auto other =
+      n.create("c3", {{a, 1, seller::internal}, {b, 1, seller::internal}});
+  n.must_apply(other.record.id, command_kind::cancel);
+  CHECK(n.stock(b).available == 3);
+  CHECK(n.stock(b).reserved == 0);
+
+  // An owner that cannot be reached refuses a confirmation before
+  // anything is journaled: the order stays CREATED, its units reserved.
+  auto third =
+      n.create("c4", {{a, 1, seller::internal}, {b, 1, seller::internal}});
+  n.disown(2);
+  order_command confirm;
+  confirm.kind = command_kind::confirm;
+  auto unreached =
+      n.call_waiting<order_record>(atom::apply_v, third.record.id, confirm);
+  CHECK(code(unreached) == "UNAVAILABLE");
+  auto still = n.get_order(third.record.id);
+  REQUIRE(still);
+  CHECK(still->status == order_status::created);
+  CHECK(n.stock(a).reserved == 1);
+  n.adopt(2, 6);
+  CHECK(n.stock(b).reserved == 1);
+  CHECK(n.must_apply(third.record.id, command_kind::confirm).status ==
+        order_status::confirmed);
+  CHECK(n.stock(b).blocked == 1);
+
+  // The order's state as the store has it matches the holds there: a node
+  // starting from it finds b's units where they are.
+  node_fixture later{store, std::make_shared<shard_map>(shard_count)};
+  later.adopt(2, 7);
+  CHECK(later.stock(b).on_hand == 3);
+  CHECK(later.stock(b).available == 2);
+  CHECK(later.stock(b).blocked == 1);
+}
+
+TEST_CASE("a reservation made for an order on another shard that never came "
+          "to be goes back once the hold and its grace have passed, at the "
+          "node that made it or at the next owner of its shard") {
+  auto store = std::make_shared<memory_store>();
+  auto a = sku_on(1, "A");
+  auto b = sku_on(2, "B");
+  {
+    fixture before{store, t0};
+    before.receive(a, 10, 100);
+    before.receive(b, 5, 250);
+  }
+  auto grace = default_test_settings().hold_ttl +
+               default_test_settings().foreign_hold_grace;
+  {
+    node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+    n.adopt(2, 1);
+    // As an order of shard 1, placed at another node, asks.
+    auto made =
+        n.call<hold_outcome>(n.sup, atom::hold_v, b,
+                             hold_change{hold_op::reserve, "ord_x", 2}, true);
+    REQUIRE_MESSAGE(made, why(made));
+    CHECK(made->reserved.granted);
+    CHECK(made->reserved.unit_price == 250);
+    // Asked again (an answer lost): the same grant, nothing more held.
+    auto again =
+        n.call<hold_outcome>(n.sup, atom::hold_v, b,
+                             hold_change{hold_op::reserve, "ord_x", 2}, true);
+    REQUIRE(again);
+    CHECK(again->reserved.granted);
+    CHECK(n.stock(b).reserved == 2);
+    // Another quantity for the same order is refused.
+    CHECK(code(n.call<hold_outcome>(n.sup, atom::hold_v, b,
+                                    hold_change{hold_op::reserve, "ord_x", 3},
+                                    true)) == "VALIDATION_FAILED");
+    // Not served here, and not to be routed: NOT_OWNER.
+    CHECK(code(n.call<hold_outcome>(n.sup, atom::hold_v, a,
+                                    hold_change{hold_op::reserve, "ord_y", 1},
+                                    false)) == "NOT_OWNER");
+    n.advance(grace - 1min);
+    CHECK(n.stock(b).reserved == 2);
+    n.advance(2min);
+    CHECK(n.stock(b).reserved == 0);
+    CHECK(n.stock(b).available == 5);
+    CHECK(n.stock_events_of("ord_x", b) ==
+          std::vector<event_kind>{event_kind::stock_reserved,
+                                  event_kind::stock_released});
+    // A second one, left when the node goes.
+    REQUIRE(n.call<hold_outcome>(n.sup, atom::hold_v, b,
+                                 hold_change{hold_op::reserve, "ord_z", 1},
+                                 true));
+  }
+  node_fixture next{store, std::make_shared<shard_map>(shard_count)};
+  next.adopt(2, 2);
+  CHECK(next.stock(b).reserved == 1);
+  next.advance(grace + 1min);
+  CHECK(next.stock(b).reserved == 0);
+  CHECK(next.stock(b).available == 5);
 }

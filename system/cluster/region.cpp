@@ -9,6 +9,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
 
 namespace oms::cluster {
@@ -79,6 +80,20 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
               [rp](forwarded_response r) mutable { rp.deliver(std::move(r)); });
         return rp;
       },
+      [self, slot](atom::hold, sku_id& sku,
+                   hold_change& change) -> caf::result<hold_outcome> {
+        auto sup = slot ? slot->holds() : supervisor_actor{};
+        if (!sup)
+          return make_error(errc::unavailable,
+                            "the owner is not serving requests now");
+        auto rp = self->make_response_promise<hold_outcome>();
+        // Made here or refused: never routed again.
+        self->request(sup, caf::infinite, atom::hold_v, std::move(sku),
+                      std::move(change), false)
+            .then([rp](hold_outcome& out) mutable { rp.deliver(out); },
+                  [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
   };
 }
 
@@ -92,6 +107,16 @@ void forward_slot::set(forward_server serve) {
 forward_server forward_slot::get() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return serve_;
+}
+
+void forward_slot::set_holds(supervisor_actor sup) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  holds_ = std::move(sup);
+}
+
+supervisor_actor forward_slot::holds() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return holds_;
 }
 
 region_actor peer_table::region_of(const std::string& node) const {

@@ -24,6 +24,7 @@
 #include <caf/actor_system.hpp>
 
 #include "messages/cluster_protocol.hpp"
+#include "messages/supervisor_protocol.hpp"
 #include "system/cluster/leases.hpp"
 
 namespace oms::cluster {
@@ -80,12 +81,21 @@ using forward_server = std::function<void(
 class forward_slot {
  public:
   void set(forward_server serve);
-  void clear() { set({}); }
+  void clear() {
+    set({});
+    set_holds({});
+  }
   forward_server get() const;
+
+  /// The SUPERVISOR that makes the hold changes of other nodes' orders
+  /// across shards (none: answered UNAVAILABLE).
+  void set_holds(supervisor_actor sup);
+  supervisor_actor holds() const;
 
  private:
   mutable std::mutex mtx_;
   forward_server serve_;
+  supervisor_actor holds_;
 };
 
 /// Spawns the node's region: it answers pings with `node` and `owned()`,

@@ -416,6 +416,19 @@ int main(int argc, char** argv) {
     }
     region = std::move(*opened);
     bridge->attach(oms->supervisor(), **membership);
+    // Orders across shards: this node's SUPERVISOR makes the hold changes
+    // other nodes' orders ask for, and asks other nodes' regions for its
+    // own orders' (docs/cluster.md, "Orders across shards").
+    if (region.slot)
+      region.slot->set_holds(oms->supervisor());
+    if (region.peers)
+      shards->set_routes(
+          [m = *membership, peers = region.peers](uint32_t shard) {
+            auto h = m->holder_of(shard);
+            if (!h || h->node == m->config().node)
+              return region_actor{};
+            return peers->region_of(h->node);
+          });
   }
   std::unique_ptr<customer_follower> customers;
   if (*membership)
@@ -483,6 +496,8 @@ int main(int argc, char** argv) {
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
   if (region.slot)
     region.slot->clear(); // forwarded requests: 503 from here on
+  if (shards)
+    shards->set_routes({});
   // Handed back at once, so the others take the shards at their next tick.
   region.stop();
   bridge->detach();

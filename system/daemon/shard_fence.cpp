@@ -18,8 +18,10 @@ namespace oms::daemon {
 
 namespace {
 
-// The shards a batch touches (its events' SKUs, and the lines of the
-// orders they record), each with epoch 0 for the caller to fill.
+// The shards a batch touches (its events' SKUs, and the shards of the
+// orders they record: their first lines'; an order's lines on other shards
+// are journaled by those shards' owners), each with epoch 0 for the caller
+// to fill.
 std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
                                       const std::vector<event>& batch) {
   std::map<uint32_t, int64_t> touched;
@@ -29,9 +31,8 @@ std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
   for (auto& ev : batch) {
     if (!ev.sku.empty())
       touch(ev.sku);
-    if (is_order_event(ev.kind))
-      for (auto& line : ev.snapshot.lines)
-        touch(line.sku);
+    if (is_order_event(ev.kind) && !ev.snapshot.lines.empty())
+      touch(ev.snapshot.lines.front().sku);
   }
   return touched;
 }

@@ -682,13 +682,9 @@ TEST_CASE("e2e cluster: each node serves the stock and orders of its own "
       },
       std::chrono::seconds(20)));
 
-  // An order goes to the owner of its lines' shard, and within one shard.
+  // An order goes to the owner of its first line's shard.
   CHECK(cust2.post("/v1/orders", order_for(cid, {{a, 3}}).dump()).status ==
         421);
-  auto spans =
-      cust1.post("/v1/orders", order_for(cid, {{a, 1}, {b, 1}}).dump());
-  CHECK(spans.status == 422);
-  CHECK(body_of(spans)["error"]["code"] == "ORDER_SPANS_SHARDS");
   auto placed = cust1.post("/v1/orders", order_for(cid, {{a, 3}}).dump());
   REQUIRE_MESSAGE(placed.status == 201, placed.body);
   auto order = body_of(placed)["id"].get<std::string>();
@@ -719,6 +715,113 @@ TEST_CASE("e2e cluster: each node serves the stock and orders of its own "
   auto confirmed = admin2.post("/v1/orders/" + order + "/confirm", "{}");
   CHECK_MESSAGE(confirmed.status == 200, confirmed.body);
   CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 0);
+}
+
+TEST_CASE("e2e cluster: an order whose lines are on two nodes' shards is "
+          "held by both, all or nothing, confirmed at both, and carried on "
+          "by the survivor when its node dies") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  auto* n1 = c.start_with_region("n1");
+  auto* n2 = c.start_with_region("n2");
+  REQUIRE(eventually(
+      [&] {
+        return settled(*n1, {{"n1", 6}, {"n2", 6}}) &&
+               settled(*n2, {{"n1", 6}, {"n2", 6}});
+      },
+      std::chrono::seconds(30)));
+  auto view = cluster_of(*n1);
+  auto a = sku_held_by(view, "n1", "XA").first;
+  auto b = sku_held_by(view, "n2", "XB").first;
+  CAPTURE(a);
+  CAPTURE(b);
+  http_client admin1{n1->url(), n1->admin_token()};
+  http_client admin2{n2->url(), n2->admin_token()};
+  REQUIRE(eventually(
+      [&] {
+        return admin1.post("/v1/inventory/" + a + "/receipts",
+                           json{{"quantity", 10}, {"unitPrice", 100}}.dump())
+                       .status == 200 &&
+               admin2.post("/v1/inventory/" + b + "/receipts",
+                           json{{"quantity", 5}, {"unitPrice", 250}}.dump())
+                       .status == 200;
+      },
+      std::chrono::seconds(30)));
+  auto made = admin1.post("/v1/customers", json{{"name", "Cy"}}.dump());
+  REQUIRE(made.status == 201);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  http_client cust1{n1->url(), body_of(made)["token"].get<std::string>()};
+  auto stock_of = [&](http_client& at, const std::string& sku) {
+    return body_of(at.get("/v1/inventory/" + sku));
+  };
+
+  // Placed at n1 (its first line's shard): n2 holds b's units for it.
+  oms::client::http_result placed;
+  REQUIRE(eventually(
+      [&] {
+        placed =
+            cust1.post("/v1/orders", order_for(cid, {{a, 2}, {b, 3}}).dump(),
+                       {"Idempotency-Key: across-1"});
+        return placed.status == 201;
+      },
+      std::chrono::seconds(30)));
+  auto order = body_of(placed)["id"].get<std::string>();
+  CHECK(body_of(placed)["totalAmount"] == 2 * 100 + 3 * 250);
+  CHECK(stock_of(admin1, a)["reserved"] == 2);
+  CHECK(stock_of(admin2, b)["reserved"] == 3);
+  // The same key again: the same order, nothing more held.
+  auto again = cust1.post("/v1/orders", order_for(cid, {{a, 2}, {b, 3}}).dump(),
+                          {"Idempotency-Key: across-1"});
+  CHECK(body_of(again)["id"] == order);
+  CHECK(stock_of(admin2, b)["reserved"] == 3);
+
+  // All or nothing: b short at n2 refuses it, and n1 gives a's units back.
+  auto short_b =
+      cust1.post("/v1/orders", order_for(cid, {{a, 1}, {b, 3}}).dump());
+  CHECK(short_b.status == 409);
+  CHECK(body_of(short_b)["error"]["code"] == "INSUFFICIENT_STOCK");
+  CHECK(stock_of(admin1, a)["available"] == 8);
+  CHECK(stock_of(admin2, b)["available"] == 2);
+
+  // Cancelled: both give their units back.
+  auto second =
+      cust1.post("/v1/orders", order_for(cid, {{a, 1}, {b, 1}}).dump());
+  REQUIRE_MESSAGE(second.status == 201, second.body);
+  CHECK(stock_of(admin2, b)["available"] == 1);
+  auto cancelled = admin1.post(
+      "/v1/orders/" + body_of(second)["id"].get<std::string>() + "/cancel",
+      "{}");
+  CHECK_MESSAGE(cancelled.status == 200, cancelled.body);
+  CHECK(stock_of(admin2, b)["available"] == 2);
+
+  // Confirmed: blocked at both.
+  auto confirmed = admin1.post("/v1/orders/" + order + "/confirm", "{}");
+  REQUIRE_MESSAGE(confirmed.status == 200, confirmed.body);
+  CHECK(stock_of(admin2, b)["blocked"] == 3);
+  CHECK(body_of(admin2.get("/v1/audit"))["violations"].empty());
+  CHECK(body_of(admin1.get("/v1/audit"))["violations"].empty());
+
+  // n1 dies: n2 takes its shards and the order with them; paid and shipped
+  // there, b's units leave n2's on-hand and a's too.
+  n1->kill9();
+  REQUIRE(eventually(
+      [&] {
+        return settled(*n2, {{"n2", 12}}) &&
+               admin2.get("/v1/inventory/" + a).status == 200;
+      },
+      std::chrono::seconds(30)));
+  auto paid = admin2.post("/v1/orders/" + order + "/pay",
+                          json{{"amount", 2 * 100 + 3 * 250}}.dump());
+  REQUIRE_MESSAGE(paid.status == 200, paid.body);
+  auto shipped = admin2.post("/v1/orders/" + order + "/ship", "{}");
+  REQUIRE_MESSAGE(shipped.status == 200, shipped.body);
+  CHECK(stock_of(admin2, b)["onHand"] == 2);
+  CHECK(stock_of(admin2, b)["blocked"] == 0);
+  CHECK(stock_of(admin2, a)["onHand"] == 8);
+  auto audit = body_of(admin2.get("/v1/audit"));
+  CHECK_MESSAGE(audit["violations"].empty(), audit.dump());
 }
 
 TEST_CASE("e2e cluster: with regions, any node answers for any shard: a "

@@ -1,0 +1,57 @@
+// The SUPERVISOR's part in a cluster's orders across shards
+// (docs/cluster.md, "Orders across shards"): a change of an order's hold on
+// a SKU of another shard goes to that SKU's actor when this node serves
+// the shard, else to the region of the node that holds it, whose
+// SUPERVISOR makes it there (never routing it again).
+#include <caf/send.hpp>
+
+#include "actors/supervisor_steps.hpp"
+#include "messages/type_ids.hpp"
+
+namespace oms::supervisor_steps {
+
+caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
+                                        hold_change& change, bool route) {
+  auto& st = self->state;
+  if (change.op == hold_op::lapse || change.op == hold_op::watch)
+    return make_error(errc::validation_failed,
+                      "a SKU's own timers are not asked for");
+  auto* map = st.ctx->shards.get();
+  if (map == nullptr || map->serves(map->shard_of(sku))) {
+    auto i = st.skus.find(sku);
+    if (i == st.skus.end())
+      return missing_sku(self, sku, seller::internal);
+    return self->delegate(i->second, atom::hold_v, std::move(change));
+  }
+  auto shard = map->shard_of(sku);
+  auto region = route ? map->region_for(shard) : region_actor{};
+  if (!region)
+    return shard_map::not_owner(shard, "sku", sku);
+  auto rp = self->make_response_promise<hold_outcome>();
+  self->request(region, st.ctx->settings.request_timeout, atom::hold_v, sku,
+                std::move(change))
+      .then([rp](hold_outcome& out) mutable { rp.deliver(std::move(out)); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,
+                           const std::vector<hold_state>& holds) {
+  auto& st = self->state;
+  if (!st.ctx->shards)
+    return;
+  auto i = st.skus.find(sku);
+  if (i == st.skus.end())
+    return;
+  auto shard = st.ctx->shards->shard_of(sku);
+  for (auto& h : holds) {
+    if (h.kind != hold_kind::reserved)
+      continue;
+    auto j = st.order_shard.find(h.order);
+    if (j == st.order_shard.end() || j->second != shard)
+      caf::anon_send(i->second, atom::hold_v,
+                     hold_change{hold_op::watch, h.order, 0});
+  }
+}
+
+} // namespace oms::supervisor_steps
