@@ -50,6 +50,9 @@ struct settings {
   /// node gives them back at its expiry; this is for an order that never
   /// came to be, its node gone before it was journaled).
   std::chrono::milliseconds foreign_hold_grace = std::chrono::minutes(1);
+  /// How often that owner reads the records of such orders from the store
+  /// the nodes share, to make a change whose message was lost.
+  std::chrono::milliseconds off_shard_check_interval = std::chrono::seconds(30);
   /// How long after delivery a customer may ask to return units.
   std::chrono::milliseconds return_window = std::chrono::hours(24 * 30);
   /// How long an expired order waits before retrying its cancellation when

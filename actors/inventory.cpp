@@ -3,6 +3,8 @@
 // only (the orders journal them).
 #include "actors/inventory.hpp"
 
+#include "actors/off_shard_holds.hpp"
+
 #include <caf/send.hpp>
 
 #include "messages/type_ids.hpp"
@@ -475,8 +477,67 @@ caf::result<hold_outcome> lapse_due(inventory_ptr self) {
                         for (auto& order : due) {
                           self->state.ledger.release(order);
                           self->state.lapses.erase(order);
+                          self->state.off_shard.erase(order);
                         }
                       });
+}
+
+// Sets the timer that settles the holds of orders on other shards against
+// their records, unless it is set or there are none.
+void arm_check(inventory_ptr self) {
+  auto& st = self->state;
+  if (st.check_armed || st.off_shard.empty())
+    return;
+  st.check_armed = true;
+  caf::delayed_anon_send(caf::actor_cast<inventory_actor>(self),
+                         st.ctx->settings.off_shard_check_interval,
+                         atom::hold_v, hold_change{hold_op::check, {}, 0});
+}
+
+// Reads the record of every order on another shard that holds units here
+// and makes what it says was made (units given back or shipped) if that
+// change's own message was lost: each change as a message of its own.
+caf::result<hold_outcome> check_off_shard(inventory_ptr self) {
+  auto& st = self->state;
+  st.check_armed = false;
+  for (auto i = st.off_shard.begin(); i != st.off_shard.end();) {
+    if (st.ledger.find_hold(i->first) == nullptr) {
+      i = st.off_shard.erase(i);
+      continue;
+    }
+    auto order = i->first;
+    ++i;
+    self->request(st.ctx->journal, st.ctx->settings.request_timeout,
+                  atom::get_v, order)
+        .then(
+            [self, order](order_record& rec) {
+              auto& st = self->state;
+              auto* h = st.ledger.find_hold(order);
+              auto k = st.off_shard.find(order);
+              if (h == nullptr || k == st.off_shard.end())
+                return;
+              auto settle = settle_off_shard_hold(rec, st.sku, *h, k->second);
+              if (settle.ambiguous) {
+                log::warn(
+                    "inventory.off_shard_hold_unsettled",
+                    {{"sku", st.sku}, {"order", order}, {"held", h->quantity}});
+                return;
+              }
+              for (auto& c : settle.changes) {
+                log::info("inventory.off_shard_hold_settled",
+                          {{"sku", st.sku},
+                           {"order", order},
+                           {"change", to_string(c.op)},
+                           {"quantity", c.quantity}});
+                caf::anon_send(caf::actor_cast<inventory_actor>(self),
+                               atom::hold_v, c);
+              }
+            },
+            // Not journaled (yet): a reservation lapses by itself.
+            [](caf::error&) {});
+  }
+  arm_check(self);
+  return hold_outcome{};
 }
 
 caf::result<hold_outcome> change_hold(inventory_ptr self,
@@ -485,10 +546,15 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
   auto& ledger = st.ledger;
   if (c.op == hold_op::lapse)
     return lapse_due(self);
+  if (c.op == hold_op::check)
+    return check_off_shard(self);
   const hold_view* h = ledger.find_hold(c.order);
   if (c.op == hold_op::watch) {
-    if (h != nullptr && h->kind == hold_kind::reserved &&
-        st.lapses.count(c.order) == 0) {
+    if (h == nullptr)
+      return hold_outcome{};
+    st.off_shard.emplace(c.order, std::nullopt);
+    arm_check(self);
+    if (h->kind == hold_kind::reserved && st.lapses.count(c.order) == 0) {
       st.lapses.emplace(c.order, lapse_time(self));
       arm_lapse(self);
     }
@@ -526,6 +592,8 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
           .await(
               [=](uint64_t) mutable {
                 self->state.lapses[order] = lapse_time(self);
+                self->state.off_shard[order] = int64_t{0};
+                arm_check(self);
                 if (auto err = broken(self)) {
                   rp.deliver(err);
                   return;
@@ -571,6 +639,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
           out, [self, order] {
             self->state.ledger.release(order);
             self->state.lapses.erase(order);
+            self->state.off_shard.erase(order);
           });
     }
     case hold_op::reduce: {
@@ -587,8 +656,10 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
           {hold_event(self, event_kind::stock_released, order, out.units)}, out,
           [self, order, remaining] {
             self->state.ledger.reduce(order, remaining);
-            if (remaining == 0)
+            if (remaining == 0) {
               self->state.lapses.erase(order);
+              self->state.off_shard.erase(order);
+            }
           });
     }
     case hold_op::consume: {
@@ -607,9 +678,19 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       ev.lots = take_allocations(h->lots, out.units);
       auto order = c.order;
       auto remaining = c.quantity;
-      return journal_hold(self, {std::move(ev)}, out, [self, order, remaining] {
-        self->state.ledger.consume(order, remaining);
-      });
+      auto units = out.units;
+      return journal_hold(self, {std::move(ev)}, out,
+                          [self, order, remaining, units] {
+                            auto& st = self->state;
+                            st.ledger.consume(order, remaining);
+                            auto k = st.off_shard.find(order);
+                            if (k == st.off_shard.end())
+                              return;
+                            if (remaining == 0)
+                              st.off_shard.erase(k);
+                            else if (k->second)
+                              *k->second += units;
+                          });
     }
     default:
       return make_error(errc::validation_failed,

@@ -3,6 +3,7 @@
 // no unit can be granted twice and no lock is needed.
 #pragma once
 
+#include <optional>
 #include <unordered_map>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -27,6 +28,11 @@ struct inventory_state {
   std::unordered_map<order_id, timestamp_ms> lapses;
   /// The time the lapse timer is set for (0: none).
   timestamp_ms lapse_armed_for = 0;
+  /// Every hold of an order on another shard, with the units this actor
+  /// shipped from it (unknown for a hold it found in the store).
+  std::unordered_map<order_id, std::optional<int64_t>> off_shard;
+  /// Whether the timer that settles them against their records is set.
+  bool check_armed = false;
 
   static inline const char* name = "inventory";
 };

@@ -45,8 +45,6 @@ void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,
     return;
   auto shard = st.ctx->shards->shard_of(sku);
   for (auto& h : holds) {
-    if (h.kind != hold_kind::reserved)
-      continue;
     auto j = st.order_shard.find(h.order);
     if (j == st.order_shard.end() || j->second != shard)
       caf::anon_send(i->second, atom::hold_v,

@@ -199,10 +199,11 @@ void disown_shards(supervisor_ptr self, const shard_epochs& which);
 caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
                                         hold_change& change, bool route);
 
-/// A cluster node's SKU just started from the store: its reserved holds
-/// for orders on other shards (`holds`: the SKU's as stored) go back by
-/// themselves once their time is up, as they did at the node that made
-/// them (atom::hold's watch). Call once the shard's orders are known.
+/// A cluster node's SKU just started from the store: its holds for orders
+/// on other shards (`holds`: the SKU's as stored) are settled against
+/// their records from now on, and reserved ones go back by themselves once
+/// their time is up, as at the node that made them (atom::hold's watch).
+/// Call once the shard's orders are known.
 void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,
                            const std::vector<hold_state>& holds);
 

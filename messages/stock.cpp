@@ -68,6 +68,8 @@ const char* to_string(hold_op x) {
       return "lapse";
     case hold_op::watch:
       return "watch";
+    case hold_op::check:
+      return "check";
   }
   return "?";
 }

@@ -293,8 +293,11 @@ enum class hold_op : uint8_t {
   consume = 4, // blocked units ship until `quantity` are left
   lapse = 5,   // (the owner's own timer) a reserved hold whose time is up
                // goes back
-  watch = 6,   // (the owner's own, after a load) a reserved hold of an
-               // order on another shard goes back once its time is up
+  watch = 6,   // (the owner's own, after a load) a hold of an order on
+               // another shard: settled against the order's record, and
+               // if reserved, given back once its time is up
+  check = 7,   // (the owner's own timer) the holds of orders on other
+               // shards are settled against their records as stored
 };
 
 /// "reserve", "block", ...

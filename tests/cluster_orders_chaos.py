@@ -9,8 +9,10 @@ on PostgreSQL's own state: no unit is ever granted twice.
 Starts a cluster with tools/cluster.sh (one shared store in its
 PostgreSQL), receives STOCK units of each of SKUS SKUs, registers a
 customer per client, then for SECONDS runs CLIENTS threads that place
-one-line orders of 1-3 units of a random SKU at a random node (each with
-its own Idempotency-Key, kept across the retries of that order), and
+orders of 1-3 units of a random SKU, or of two SKUs (most often on two
+shards, held by two nodes: an order across shards), at a random node
+(each with its own Idempotency-Key, kept across the retries of that
+order), and
 confirm or cancel some of the orders placed (cancelled units are sold
 again). A node that answers 421 NOT_OWNER names
 the owner: the client asks it next (or another node, after a moment).
@@ -36,7 +38,9 @@ PostgreSQL (the store the nodes share):
     the units received, nor the units on hand;
   - per SKU, the units held equal the units the orders not cancelled were
     granted (order lines): no hold without an order, no order without its
-    hold;
+    hold (waited for up to 60 s: a hold on another shard than its order's
+    follows the order's record, and one whose order never came to be
+    lapses after the hold TTL and the cross-shard grace);
   - replaying the event log in its order (the commits' order across
     nodes), no SKU ever has fewer than 0 units available (received minus
     reserved plus released), and no order releases more of a SKU than it
@@ -162,9 +166,9 @@ class Harness:
                     token if cancel else self.c.token, {})
                 if status == 200:
                     with self.lock:
-                        sku, qty, _ = self.acked[order]
+                        lines, _ = self.acked[order]
                         self.acked[order] = (
-                            sku, qty, "CANCELLED" if cancel else "CONFIRMED")
+                            lines, "CANCELLED" if cancel else "CONFIRMED")
                     self.record("ok", "cancelled" if cancel else "confirmed")
                     if not cancel:
                         mine.append(order)  # may be cancelled later
@@ -174,18 +178,19 @@ class Harness:
                     self.record("failed", (out or {}).get("error", {})
                                 .get("code", str(status)))
                 continue
-            sku = rng.choice(skus)
-            qty = rng.randint(1, 3)
+            lines = [(sku, rng.randint(1, 3)) for sku in
+                     rng.sample(skus, 2 if rng.random() < 0.35 else 1)]
             key = str(uuid.UUID(int=rng.getrandbits(128)))
             body = {"customerId": customer,
-                    "items": [{"sku": sku, "quantity": qty}],
+                    "items": [{"sku": sku, "quantity": qty}
+                              for sku, qty in lines],
                     "address": {"line1": "1 MG Road", "city": "Pune",
                                 "postalCode": "411001", "country": "IN"}}
             status, out = self.routed(rng, "POST", "/v1/orders", token, body,
                                       key)
             if status == 201:
                 with self.lock:
-                    self.acked[out["id"]] = (sku, qty, "CREATED")
+                    self.acked[out["id"]] = (lines, "CREATED")
                 mine.append(out["id"])
                 self.record("ok", "created")
             elif status is None:
@@ -235,7 +240,9 @@ def main():
     a = p.parse_args()
     seed, rng = seeded(a)
     c = Cluster(a.omsd, a.nodes,
-                ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl],
+                ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl,
+                 "--hold-ttl", "8s", "--cross-shard-grace", "2s",
+                 "--cross-shard-check", "2s"],
                 links=a.link_faults)
     h = Harness(c, rng)
     kinds = (["kill", "pause", "stop"] +
@@ -293,14 +300,23 @@ def main():
             violations.append("the shards were not all held and served "
                               "again within 30 s of the last fault")
 
-        received = {r[0]: (int(r[1]), int(r[2])) for r in psql(
-            c, "SELECT sku, received_total, on_hand FROM oms.skus")}
-        held = {r[0]: int(r[1]) for r in psql(
-            c, "SELECT sku, sum(quantity) FROM oms.holds GROUP BY sku")}
-        granted = {r[0]: int(r[1]) for r in psql(
-            c, "SELECT l.sku, sum(l.quantity - l.cancelled_quantity) FROM "
-               "oms.order_lines l JOIN oms.orders o ON o.id = l.order_id "
-               "WHERE o.status <> 'CANCELLED' GROUP BY l.sku")}
+        # Holds on another shard than their order's follow its record (and
+        # lapse if it never came to be): waited for, within 60 s.
+        deadline = time.monotonic() + 60
+        while True:
+            received = {r[0]: (int(r[1]), int(r[2])) for r in psql(
+                c, "SELECT sku, received_total, on_hand FROM oms.skus")}
+            held = {r[0]: int(r[1]) for r in psql(
+                c, "SELECT sku, sum(quantity) FROM oms.holds GROUP BY sku")}
+            granted = {r[0]: int(r[1]) for r in psql(
+                c, "SELECT l.sku, sum(l.quantity - l.cancelled_quantity) "
+                   "FROM oms.order_lines l JOIN oms.orders o ON "
+                   "o.id = l.order_id WHERE o.status NOT IN ('CANCELLED') "
+                   "GROUP BY l.sku")}
+            if all(held.get(k, 0) == granted.get(k, 0) for k in skus) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(1)
         for sku in skus:
             rec, on_hand = received.get(sku, (0, 0))
             hq = held.get(sku, 0)
@@ -383,7 +399,7 @@ def main():
         legal = {"CREATED": {"CREATED", "CONFIRMED", "CANCELLED"},
                  "CONFIRMED": {"CONFIRMED", "CANCELLED"},
                  "CANCELLED": {"CANCELLED"}}
-        for order, (sku, qty, acked) in h.acked.items():
+        for order, (lines, acked) in h.acked.items():
             now = status_of.get(order)
             if now is None:
                 violations.append("order %s acknowledged %s is gone" %

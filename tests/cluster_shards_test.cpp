@@ -4,6 +4,7 @@
 // that a first, single-node system filled.
 #include "tests/fixture.hpp"
 
+#include "actors/off_shard_holds.hpp"
 #include "messages/shards.hpp"
 
 using namespace oms;
@@ -418,4 +419,101 @@ TEST_CASE("a reservation made for an order on another shard that never came "
   next.advance(grace + 1min);
   CHECK(next.stock(b).reserved == 0);
   CHECK(next.stock(b).available == 5);
+}
+
+TEST_CASE("a change of a hold on another shard whose message was lost is "
+          "made by the SKU's owner from the order's record as stored") {
+  auto store = std::make_shared<memory_store>();
+  auto a = sku_on(1, "A");
+  auto b = sku_on(2, "B");
+  {
+    fixture before{store, t0};
+    before.receive(a, 10, 100);
+    before.receive(b, 5, 250);
+  }
+  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  n.adopt(1, 1);
+  n.adopt(2, 1);
+  auto made =
+      n.create("c1", {{a, 1, seller::internal}, {b, 2, seller::internal}});
+  auto id = made.record.id;
+  n.must_apply(id, command_kind::confirm);
+  CHECK(n.stock(b).blocked == 2);
+  // b's owner cannot be reached when the order is cancelled: the order is
+  // cancelled all the same (journaled first), b's release is lost.
+  n.disown(2);
+  order_command cancel;
+  cancel.kind = command_kind::cancel;
+  auto cancelled = n.call_waiting<order_record>(atom::apply_v, id, cancel);
+  REQUIRE_MESSAGE(cancelled, why(cancelled));
+  CHECK(cancelled->status == order_status::cancelled);
+  CHECK(n.stock(a).available == 10);
+  // Its next owner finds the hold of an order that is not live here, and
+  // settles it against the order's record within a check interval.
+  n.adopt(2, 2);
+  CHECK(n.stock(b).blocked == 2);
+  n.advance(default_test_settings().off_shard_check_interval + 1s);
+  CHECK(n.stock(b).blocked == 0);
+  CHECK(n.stock(b).available == 5);
+  CHECK(n.stock_events_of(id, b).back() == event_kind::stock_released);
+  CHECK(n.audit().violations.empty());
+}
+
+TEST_CASE("settling a hold on another shard against its order's record "
+          "only gives back or ships, and says so when it cannot tell which") {
+  order_record rec;
+  rec.id = "o1";
+  rec.status = order_status::confirmed;
+  rec.lines = {order_line{"A", 4, 100, 0, 0, {}},
+               order_line{"B", 3, 100, 0, 0, {}}};
+  auto hold = [](int64_t qty, hold_kind kind) {
+    return hold_view{"o1", qty, kind, {}};
+  };
+  // As the record says, or ahead of it (blocked before it was journaled):
+  // nothing.
+  CHECK(settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked), 0)
+            .changes.empty());
+  rec.status = order_status::created;
+  CHECK(settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked), 0)
+            .changes.empty());
+  // Not a line of the order: given back.
+  auto stray = settle_off_shard_hold(rec, "C", hold(2, hold_kind::reserved), 0);
+  REQUIRE(stray.changes.size() == 1);
+  CHECK(stray.changes[0].op == hold_op::release);
+  // Cancelled: reserved units go back.
+  rec.status = order_status::cancelled;
+  auto back = settle_off_shard_hold(rec, "B", hold(3, hold_kind::reserved),
+                                    std::nullopt);
+  REQUIRE(back.changes.size() == 1);
+  CHECK(back.changes[0].op == hold_op::release);
+  // One unit cancelled of a confirmed line: the hold shrinks to 2.
+  rec.status = order_status::confirmed;
+  rec.lines[1].cancelled_quantity = 1;
+  auto less = settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked),
+                                    std::nullopt);
+  REQUIRE(less.changes.size() == 1);
+  CHECK(less.changes[0].op == hold_op::reduce);
+  CHECK(less.changes[0].quantity == 2);
+  // Shipped whole, nothing cancelled: every unit ships.
+  rec.status = order_status::shipped;
+  rec.lines[1].cancelled_quantity = 0;
+  rec.lines[1].shipped_quantity = 3;
+  auto ship = settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked),
+                                    std::nullopt);
+  REQUIRE(ship.changes.size() == 1);
+  CHECK(ship.changes[0].op == hold_op::consume);
+  CHECK(ship.changes[0].quantity == 0);
+  // Two shipped and one cancelled, of a hold of 3: which of the units left
+  // shipped is known only from what this owner shipped itself.
+  rec.lines[1].shipped_quantity = 2;
+  rec.lines[1].cancelled_quantity = 1;
+  CHECK(
+      settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked), std::nullopt)
+          .ambiguous);
+  auto both =
+      settle_off_shard_hold(rec, "B", hold(2, hold_kind::blocked), int64_t{1});
+  REQUIRE(both.changes.size() == 2);
+  CHECK(both.changes[0].op == hold_op::consume);
+  CHECK(both.changes[0].quantity == 1);
+  CHECK(both.changes[1].op == hold_op::release);
 }

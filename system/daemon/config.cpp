@@ -344,6 +344,16 @@ void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
                "third of it); a dead node's shards move after about this "
                "long")
       ->group(group);
+  add_duration(app, "--cross-shard-grace", cfg.cross_shard_grace,
+               "How long after the hold TTL a node keeps units it reserved "
+               "for an order placed on another shard before it gives them "
+               "back by itself (the order never came to be)")
+      ->group(group);
+  add_duration(app, "--cross-shard-check", cfg.cross_shard_check,
+               "How often a node reads the records of the orders on other "
+               "shards it holds units for, to make a change whose message "
+               "was lost")
+      ->group(group);
   add_duration(app, "--commit-settle-wait", cfg.commit_settle_wait,
                "How long a commit whose answer a lost connection took waits "
                "for PostgreSQL to say whether it landed; past it the node "
@@ -552,6 +562,16 @@ parse_outcome parse_args(int argc, char** argv) {
       cfg.lease_ttl > std::chrono::hours(1))
     return parse_outcome{std::nullopt, 2,
                          "omsd: --lease-ttl must be between 300ms and 1h\n"};
+  if (cfg.cross_shard_grace < std::chrono::milliseconds(0) ||
+      cfg.cross_shard_grace > std::chrono::hours(24))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --cross-shard-grace must be between 0s and "
+                         "24h\n"};
+  if (cfg.cross_shard_check < std::chrono::milliseconds(100) ||
+      cfg.cross_shard_check > std::chrono::hours(24))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --cross-shard-check must be between 100ms "
+                         "and 24h\n"};
   if (cfg.commit_settle_wait < std::chrono::milliseconds(100) ||
       cfg.commit_settle_wait > std::chrono::hours(1))
     return parse_outcome{

@@ -104,6 +104,10 @@ struct daemon_config {
   std::string cluster_advertise;
   uint32_t cluster_shards = 256;
   std::chrono::milliseconds lease_ttl = std::chrono::seconds(3);
+  /// Orders across shards: see settings::foreign_hold_grace and
+  /// settings::off_shard_check_interval.
+  std::chrono::milliseconds cross_shard_grace = std::chrono::minutes(1);
+  std::chrono::milliseconds cross_shard_check = std::chrono::seconds(30);
   /// pg_store::set_settle_wait of a cluster node's store.
   std::chrono::milliseconds commit_settle_wait = std::chrono::seconds(60);
   // -- security

@@ -155,6 +155,8 @@ std::string config_name(const daemon_config& cfg) {
 settings actor_settings(const daemon_config& cfg) {
   settings s;
   s.hold_ttl = cfg.hold_ttl;
+  s.foreign_hold_grace = cfg.cross_shard_grace;
+  s.off_shard_check_interval = cfg.cross_shard_check;
   s.return_window = cfg.return_window;
   s.idempotency_window = cfg.idempotency_window;
   s.customer_idle_timeout = cfg.customer_idle_timeout;
