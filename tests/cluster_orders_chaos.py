@@ -424,6 +424,9 @@ def main():
                       "stock": a.stock, "clients": a.clients,
                       "operations": h.ops, "outcomes": h.by_code,
                       "acknowledged_orders": len(h.acked),
+                      "acknowledged_two_sku_orders": sum(
+                          1 for lines, _ in h.acked.values()
+                          if len(lines) > 1),
                       "events_replayed": events,
                       "shard_epochs_committed": epochs_seen,
                       "faults": faults.injected,
