@@ -364,6 +364,19 @@ caf::result<reserve_reply> reserve(inventory_ptr self, const order_id& order,
   return reply;
 }
 
+// INVALID_TRANSITION for the hold of an order on another shard, which only
+// hold changes (atom::hold) change: journaled here, unlike the holds of the
+// SKU's own orders, which their orders journal.
+caf::error not_own(inventory_ptr self, const order_id& order) {
+  if (self->state.off_shard.count(order) == 0)
+    return {};
+  return make_error(errc::invalid_transition,
+                    "the hold of order " + order + " on SKU " +
+                        self->state.sku +
+                        " is of an order on another shard: only its hold "
+                        "changes change it");
+}
+
 // The ledger's block, release, reduce and consume: the units it moved, or
 // its error.
 caf::result<int64_t> units_or_error(inventory_ptr self,
@@ -398,9 +411,12 @@ void arm_lapse(inventory_ptr self) {
   st.lapse_armed_for = next;
   auto delay =
       std::chrono::milliseconds(std::max<timestamp_ms>(1, next - now(self)));
-  // Anonymous: its answer goes nowhere.
-  caf::delayed_anon_send(caf::actor_cast<inventory_actor>(self), delay,
-                         atom::hold_v, hold_change{hold_op::lapse, {}, 0});
+  // Anonymous: its answer goes nowhere. It carries the timer's generation
+  // (a timer set before this one does nothing).
+  caf::delayed_anon_send(
+      caf::actor_cast<inventory_actor>(self), delay, atom::hold_v,
+      hold_change{
+          hold_op::lapse, {}, static_cast<int64_t>(++st.lapse_generation)});
 }
 
 // When a reserved hold made now for an order on another shard goes back.
@@ -431,11 +447,17 @@ caf::result<hold_outcome> journal_hold(inventory_ptr self,
           [=](caf::error& err) mutable {
             log::error("inventory.journal_failed",
                        {{"sku", self->state.sku}, {"error", describe(err)}});
-            // Holds whose time is up wait for the next try.
-            if (!self->state.lapses.empty())
-              caf::delayed_anon_send(caf::actor_cast<inventory_actor>(self),
-                                     std::chrono::seconds(1), atom::hold_v,
-                                     hold_change{hold_op::lapse, {}, 0});
+            // Holds whose time is up wait for the next try, a second on.
+            if (!self->state.lapses.empty()) {
+              auto& st = self->state;
+              st.lapse_armed_for = 0;
+              caf::delayed_anon_send(
+                  caf::actor_cast<inventory_actor>(self),
+                  std::chrono::seconds(1), atom::hold_v,
+                  hold_change{hold_op::lapse,
+                              {},
+                              static_cast<int64_t>(++st.lapse_generation)});
+            }
             rp.deliver(make_error(errc::store_failure,
                                   "the change could not be made durable: " +
                                       message_of(err)));
@@ -443,9 +465,12 @@ caf::result<hold_outcome> journal_hold(inventory_ptr self,
   return rp;
 }
 
-// The reserved holds whose time is up go back, in one append.
-caf::result<hold_outcome> lapse_due(inventory_ptr self) {
+// The reserved holds whose time is up go back, in one append. A timer of
+// another generation than the last one set does nothing.
+caf::result<hold_outcome> lapse_due(inventory_ptr self, uint64_t generation) {
   auto& st = self->state;
+  if (generation != st.lapse_generation)
+    return hold_outcome{};
   st.lapse_armed_for = 0;
   auto t = now(self);
   std::vector<event> events;
@@ -495,17 +520,17 @@ void arm_check(inventory_ptr self) {
 }
 
 // Reads the record of every order on another shard that holds units here
-// and makes what it says was made (units given back or shipped) if that
-// change's own message was lost: each change as a message of its own.
+// and gives back what it says was given back, if that change's own message
+// was lost: each change as a message of its own.
 caf::result<hold_outcome> check_off_shard(inventory_ptr self) {
   auto& st = self->state;
   st.check_armed = false;
   for (auto i = st.off_shard.begin(); i != st.off_shard.end();) {
-    if (st.ledger.find_hold(i->first) == nullptr) {
+    if (st.ledger.find_hold(*i) == nullptr) {
       i = st.off_shard.erase(i);
       continue;
     }
-    auto order = i->first;
+    auto order = *i;
     ++i;
     self->request(st.ctx->journal, st.ctx->settings.request_timeout,
                   atom::get_v, order)
@@ -513,17 +538,9 @@ caf::result<hold_outcome> check_off_shard(inventory_ptr self) {
             [self, order](order_record& rec) {
               auto& st = self->state;
               auto* h = st.ledger.find_hold(order);
-              auto k = st.off_shard.find(order);
-              if (h == nullptr || k == st.off_shard.end())
+              if (h == nullptr || st.off_shard.count(order) == 0)
                 return;
-              auto settle = settle_off_shard_hold(rec, st.sku, *h, k->second);
-              if (settle.ambiguous) {
-                log::warn(
-                    "inventory.off_shard_hold_unsettled",
-                    {{"sku", st.sku}, {"order", order}, {"held", h->quantity}});
-                return;
-              }
-              for (auto& c : settle.changes) {
+              for (auto& c : settle_off_shard_hold(rec, st.sku, *h)) {
                 log::info("inventory.off_shard_hold_settled",
                           {{"sku", st.sku},
                            {"order", order},
@@ -545,14 +562,14 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
   auto& st = self->state;
   auto& ledger = st.ledger;
   if (c.op == hold_op::lapse)
-    return lapse_due(self);
+    return lapse_due(self, static_cast<uint64_t>(c.quantity));
   if (c.op == hold_op::check)
     return check_off_shard(self);
   const hold_view* h = ledger.find_hold(c.order);
   if (c.op == hold_op::watch) {
     if (h == nullptr)
       return hold_outcome{};
-    st.off_shard.emplace(c.order, std::nullopt);
+    st.off_shard.insert(c.order);
     arm_check(self);
     if (h->kind == hold_kind::reserved && st.lapses.count(c.order) == 0) {
       st.lapses.emplace(c.order, lapse_time(self));
@@ -592,7 +609,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
           .await(
               [=](uint64_t) mutable {
                 self->state.lapses[order] = lapse_time(self);
-                self->state.off_shard[order] = int64_t{0};
+                self->state.off_shard.insert(order);
                 arm_check(self);
                 if (auto err = broken(self)) {
                   rp.deliver(err);
@@ -678,19 +695,11 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       ev.lots = take_allocations(h->lots, out.units);
       auto order = c.order;
       auto remaining = c.quantity;
-      auto units = out.units;
-      return journal_hold(self, {std::move(ev)}, out,
-                          [self, order, remaining, units] {
-                            auto& st = self->state;
-                            st.ledger.consume(order, remaining);
-                            auto k = st.off_shard.find(order);
-                            if (k == st.off_shard.end())
-                              return;
-                            if (remaining == 0)
-                              st.off_shard.erase(k);
-                            else if (k->second)
-                              *k->second += units;
-                          });
+      return journal_hold(self, {std::move(ev)}, out, [self, order, remaining] {
+        self->state.ledger.consume(order, remaining);
+        if (remaining == 0)
+          self->state.off_shard.erase(order);
+      });
     }
     default:
       return make_error(errc::validation_failed,
@@ -738,21 +747,31 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
         return reserve(self, order, quantity);
       },
       // Replies the units blocked. Errors: INVALID_TRANSITION.
-      [=](atom::block, const order_id& order) {
+      [=](atom::block, const order_id& order) -> caf::result<int64_t> {
+        if (auto err = not_own(self, order))
+          return err;
         return units_or_error(self, self->state.ledger.block(order));
       },
       // Replies the units released (0 if none). No errors.
-      [=](atom::release, const order_id& order) {
+      [=](atom::release, const order_id& order) -> caf::result<int64_t> {
+        if (auto err = not_own(self, order))
+          return err;
         return units_or_error(self, self->state.ledger.release(order));
       },
       // Replies the units released. Errors: VALIDATION_FAILED.
-      [=](atom::reduce, const order_id& order, int64_t remaining) {
+      [=](atom::reduce, const order_id& order,
+          int64_t remaining) -> caf::result<int64_t> {
+        if (auto err = not_own(self, order))
+          return err;
         return units_or_error(self,
                               self->state.ledger.reduce(order, remaining));
       },
       // Replies the units shipped (0 if already). Errors:
       // INVALID_TRANSITION, VALIDATION_FAILED.
-      [=](atom::consume, const order_id& order, int64_t remaining) {
+      [=](atom::consume, const order_id& order,
+          int64_t remaining) -> caf::result<int64_t> {
+        if (auto err = not_own(self, order))
+          return err;
         return units_or_error(self,
                               self->state.ledger.consume(order, remaining));
       },

@@ -3,8 +3,8 @@
 // no unit can be granted twice and no lock is needed.
 #pragma once
 
-#include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -28,9 +28,12 @@ struct inventory_state {
   std::unordered_map<order_id, timestamp_ms> lapses;
   /// The time the lapse timer is set for (0: none).
   timestamp_ms lapse_armed_for = 0;
-  /// Every hold of an order on another shard, with the units this actor
-  /// shipped from it (unknown for a hold it found in the store).
-  std::unordered_map<order_id, std::optional<int64_t>> off_shard;
+  /// The generation of the lapse timer set last; a lapse carrying another
+  /// is stale.
+  uint64_t lapse_generation = 0;
+  /// Every hold of an order on another shard: changed by hold changes
+  /// (atom::hold) only, never by the messages of the SKU's own orders.
+  std::unordered_set<order_id> off_shard;
   /// Whether the timer that settles them against their records is set.
   bool check_armed = false;
 

@@ -6,31 +6,20 @@
 // between its commit and the owner's answer) is made all the same.
 #pragma once
 
-#include <cstdint>
-#include <optional>
 #include <vector>
 
 #include "messages/domain.hpp"
 
 namespace oms {
 
-struct off_shard_settlement {
-  /// The changes to make, in order (each names its target: idempotent).
-  std::vector<hold_change> changes;
-  /// The record says units left the hold, but not which of them shipped
-  /// and which went back (both happened, and the units this owner shipped
-  /// are not known): nothing is changed, and the hold is reported.
-  bool ambiguous = false;
-};
-
-/// What the hold `hold` on `sku` should become for the order `rec` as
-/// stored. Only gives units back or ships them, never takes or blocks
-/// (a hold ahead of the record is the order's own doing: it blocks here
-/// before it journals). `consumed`: the units this owner shipped from the
-/// hold, if it knows (it made the hold and has not restarted since).
-off_shard_settlement settle_off_shard_hold(const order_record& rec,
-                                           const sku_id& sku,
-                                           const hold_view& hold,
-                                           std::optional<int64_t> consumed);
+/// The changes that make the hold `hold` on `sku` what the order `rec`, as
+/// stored, holds there (in order; each names its target: idempotent).
+/// Only ever gives units back: the order's node has the owner block and
+/// ship units before it journals that they are (a hold at or ahead of the
+/// record is left as it is), so units the record no longer holds and the
+/// owner still does are units the order gave back.
+std::vector<hold_change> settle_off_shard_hold(const order_record& rec,
+                                               const sku_id& sku,
+                                               const hold_view& hold);
 
 } // namespace oms

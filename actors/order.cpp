@@ -76,9 +76,8 @@ auto sku_request(order_ptr self, sku_op op, size_t i) {
 }
 
 // The change that has the owner of line `i`'s SKU (off the order's shard)
-// follow the order's record.
-hold_change owner_change(order_ptr self, sku_op op, size_t i) {
-  auto& rec = self->state.record;
+// follow the order's record `rec`.
+hold_change owner_change(const order_record& rec, sku_op op, size_t i) {
   switch (op) {
     case sku_op::block:
       return {hold_op::block, rec.id, 0};
@@ -135,8 +134,8 @@ void ask_owner(order_ptr self, size_t i, hold_change change,
              [done](caf::error& err) { done(std::move(err)); });
 }
 
-void block_off_shard(order_ptr self, const std::vector<size_t>& lines,
-                     step_done then) {
+void owners_first(order_ptr self, sku_op op, const order_record& next,
+                  const std::vector<size_t>& lines, step_done then) {
   std::vector<size_t> off;
   for (auto i : lines)
     if (off_shard(self, i))
@@ -151,7 +150,7 @@ void block_off_shard(order_ptr self, const std::vector<size_t>& lines,
   };
   auto acc = std::make_shared<fan_in>(fan_in{off.size(), {}});
   for (auto i : off)
-    ask_owner(self, i, owner_change(self, sku_op::block, i),
+    ask_owner(self, i, owner_change(next, op, i),
               [self, acc, then, i](caf::expected<hold_outcome> out) {
                 if (!out && !acc->first) {
                   auto& sku = self->state.record.lines[i].sku;
@@ -170,30 +169,43 @@ void block_off_shard(order_ptr self, const std::vector<size_t>& lines,
               });
 }
 
+void block_off_shard(order_ptr self, const std::vector<size_t>& lines,
+                     step_done then) {
+  owners_first(self, sku_op::block, self->state.record, lines, std::move(then));
+}
+
 void carry_out(order_ptr self, order_plan plan, step_done then) {
-  // Units held on other shards are blocked there before the change is
-  // journaled: a confirmed or paid order's units are firm wherever they
-  // are, and an owner that cannot block them refuses the change before
-  // anything is journaled. Everything else follows the journal.
-  if (plan.op == sku_op::block) {
+  // Units held on other shards are blocked, and shipped, there before the
+  // change is journaled: a confirmed or paid order's units are firm
+  // wherever they are, and the owner has shipped every unit the record
+  // says shipped (so a later release there never gives back a unit that
+  // left); an owner that cannot do it refuses the change before anything
+  // is journaled. Units given back follow the journal.
+  if (plan.op == sku_op::block || plan.op == sku_op::consume) {
     auto lines = plan.lines;
     auto shared = std::make_shared<order_plan>(std::move(plan));
-    block_off_shard(self, lines, [self, shared, then](caf::error err) {
-      if (err) {
-        then(std::move(err));
-        return;
-      }
-      commit_and_follow(self, std::move(*shared), then);
-    });
+    owners_first(self, shared->op, shared->next, lines,
+                 [self, shared, then](caf::error err) {
+                   if (err) {
+                     then(std::move(err));
+                     return;
+                   }
+                   commit_and_follow(self, std::move(*shared), then, true);
+                 });
     return;
   }
   commit_and_follow(self, std::move(plan), std::move(then));
 }
 
-void commit_and_follow(order_ptr self, order_plan plan, step_done then) {
+void commit_and_follow(order_ptr self, order_plan plan, step_done then,
+                       bool owners_done) {
   auto left_state = plan.next.status != self->state.record.status;
   auto op = plan.op;
   auto lines = std::move(plan.lines);
+  if (owners_done)
+    lines.erase(std::remove_if(lines.begin(), lines.end(),
+                               [self](size_t i) { return off_shard(self, i); }),
+                lines.end());
   commit(self, std::move(plan.next), std::move(plan.events),
          [=](caf::error err) {
            if (err) {
@@ -256,7 +268,7 @@ void follow_at_sku(order_ptr self, sku_op op, size_t i,
             });
   };
   if (off_shard(self, i)) {
-    ask_owner(self, i, owner_change(self, op, i),
+    ask_owner(self, i, owner_change(self->state.record, op, i),
               [arrive, failed](caf::expected<hold_outcome> out) {
                 if (out)
                   arrive(true);

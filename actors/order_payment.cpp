@@ -33,7 +33,10 @@ void settle_charge(order_ptr self, const std::string& key,
     then(outcome_unknown());
     return;
   }
-  carry_out(self, std::move(*plan), std::move(then));
+  // Units on other shards were blocked before the charge was asked for
+  // (pay): the gateway's answer is journaled whatever their owners say
+  // now (they are told again after it, as any follower).
+  commit_and_follow(self, std::move(*plan), std::move(then));
 }
 
 // Settles an approved charge and answers the pay with the order PAID.

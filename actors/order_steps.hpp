@@ -40,12 +40,19 @@ caf::error durability_error(const caf::error& err);
 /// journal is the truth). Handles nothing else until the journal answers.
 void carry_out(order_ptr self, order_plan plan, step_done then);
 
-/// carry_out without blocking units on other shards first.
-void commit_and_follow(order_ptr self, order_plan plan, step_done then);
+/// carry_out without asking the owners of units on other shards first
+/// (`owners_done`: they were asked, and are not told again).
+void commit_and_follow(order_ptr self, order_plan plan, step_done then,
+                       bool owners_done = false);
 
-/// Blocks, at their owners, the units of `lines` held on other shards (the
-/// other lines are skipped); `then` gets UNAVAILABLE if an owner could not
-/// be reached in time, or an owner's refusal.
+/// Has the owners of the units of `lines` held on other shards (the other
+/// lines are skipped) do `op` as the record `next` says; `then` gets
+/// UNAVAILABLE if an owner could not be reached in time, or an owner's
+/// refusal.
+void owners_first(order_ptr self, sku_op op, const order_record& next,
+                  const std::vector<size_t>& lines, step_done then);
+
+/// owners_first blocking, as the order's record says now.
 void block_off_shard(order_ptr self, const std::vector<size_t>& lines,
                      step_done then);
 

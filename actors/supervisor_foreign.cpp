@@ -13,7 +13,8 @@ namespace oms::supervisor_steps {
 caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
                                         hold_change& change, bool route) {
   auto& st = self->state;
-  if (change.op == hold_op::lapse || change.op == hold_op::watch)
+  if (change.op == hold_op::lapse || change.op == hold_op::watch ||
+      change.op == hold_op::check)
     return make_error(errc::validation_failed,
                       "a SKU's own timers are not asked for");
   auto* map = st.ctx->shards.get();

@@ -121,6 +121,7 @@ TEST_CASE("omsd flags: bad values are refused with exit code 2") {
            {"--lease-ttl", "200ms"},
            {"--lease-ttl", "2h"},
            {"--cross-shard-grace", "25h"},
+           {"--cross-shard-grace", "5s"}, // below the request timeout
            {"--cross-shard-check", "50ms"},
            {"--cross-shard-check", "25h"},
            {"--commit-settle-wait", "50ms"},

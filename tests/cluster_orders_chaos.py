@@ -241,7 +241,8 @@ def main():
     seed, rng = seeded(a)
     c = Cluster(a.omsd, a.nodes,
                 ["--cluster-shards", str(a.shards), "--lease-ttl", a.ttl,
-                 "--hold-ttl", "8s", "--cross-shard-grace", "2s",
+                 "--hold-ttl", "8s", "--request-timeout", "5s",
+                 "--cross-shard-grace", "5s",
                  "--cross-shard-check", "2s"],
                 links=a.link_faults)
     h = Harness(c, rng)

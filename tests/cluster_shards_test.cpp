@@ -48,6 +48,13 @@ struct node_fixture : fixture {
   }
   size_t running() { return sys.registry().running(); }
 
+  inventory_actor stock_actor(const sku_id& sku) {
+    auto res =
+        call<inventory_actor>(sup, atom::find_sku_v, sku, seller::internal);
+    REQUIRE_MESSAGE(res, why(res));
+    return *res;
+  }
+
   /// A creation whose answer waits on timers (an owner on another shard
   /// asked again every 100 ms): virtual time moves on 100 ms at a time,
   /// past the request timeout, before the answer is read.
@@ -400,14 +407,28 @@ TEST_CASE("a reservation made for an order on another shard that never came "
     CHECK(code(n.call<hold_outcome>(n.sup, atom::hold_v, a,
                                     hold_change{hold_op::reserve, "ord_y", 1},
                                     false)) == "NOT_OWNER");
+    // One blocked meanwhile: blocked units never lapse.
+    REQUIRE(n.call<hold_outcome>(n.sup, atom::hold_v, b,
+                                 hold_change{hold_op::reserve, "ord_w", 1},
+                                 true));
+    REQUIRE(n.call<hold_outcome>(
+        n.sup, atom::hold_v, b, hold_change{hold_op::block, "ord_w", 0}, true));
+    // The SKU's own orders' messages do not touch such holds.
+    CHECK(code(n.call<int64_t>(n.stock_actor(b), atom::release_v,
+                               order_id{"ord_w"})) == "INVALID_TRANSITION");
     n.advance(grace - 1min);
     CHECK(n.stock(b).reserved == 2);
     n.advance(2min);
     CHECK(n.stock(b).reserved == 0);
-    CHECK(n.stock(b).available == 5);
+    CHECK(n.stock(b).blocked == 1);
+    CHECK(n.stock(b).available == 4);
     CHECK(n.stock_events_of("ord_x", b) ==
           std::vector<event_kind>{event_kind::stock_reserved,
                                   event_kind::stock_released});
+    // Too late to block: refused, nothing held.
+    CHECK(code(n.call<hold_outcome>(n.sup, atom::hold_v, b,
+                                    hold_change{hold_op::block, "ord_x", 0},
+                                    true)) == "INVALID_TRANSITION");
     // A second one, left when the node goes.
     REQUIRE(n.call<hold_outcome>(n.sup, atom::hold_v, b,
                                  hold_change{hold_op::reserve, "ord_z", 1},
@@ -418,7 +439,8 @@ TEST_CASE("a reservation made for an order on another shard that never came "
   CHECK(next.stock(b).reserved == 1);
   next.advance(grace + 1min);
   CHECK(next.stock(b).reserved == 0);
-  CHECK(next.stock(b).available == 5);
+  CHECK(next.stock(b).blocked == 1);
+  CHECK(next.stock(b).available == 4);
 }
 
 TEST_CASE("a change of a hold on another shard whose message was lost is "
@@ -460,7 +482,7 @@ TEST_CASE("a change of a hold on another shard whose message was lost is "
 }
 
 TEST_CASE("settling a hold on another shard against its order's record "
-          "only gives back or ships, and says so when it cannot tell which") {
+          "only gives back what the record no longer holds") {
   order_record rec;
   rec.id = "o1";
   rec.status = order_status::confirmed;
@@ -469,51 +491,71 @@ TEST_CASE("settling a hold on another shard against its order's record "
   auto hold = [](int64_t qty, hold_kind kind) {
     return hold_view{"o1", qty, kind, {}};
   };
-  // As the record says, or ahead of it (blocked before it was journaled):
-  // nothing.
-  CHECK(settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked), 0)
-            .changes.empty());
-  rec.status = order_status::created;
-  CHECK(settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked), 0)
-            .changes.empty());
+  // As the record says, or ahead of it: nothing.
+  CHECK(settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked)).empty());
+  CHECK(settle_off_shard_hold(rec, "B", hold(2, hold_kind::blocked)).empty());
   // Not a line of the order: given back.
-  auto stray = settle_off_shard_hold(rec, "C", hold(2, hold_kind::reserved), 0);
-  REQUIRE(stray.changes.size() == 1);
-  CHECK(stray.changes[0].op == hold_op::release);
-  // Cancelled: reserved units go back.
+  auto stray = settle_off_shard_hold(rec, "C", hold(2, hold_kind::reserved));
+  REQUIRE(stray.size() == 1);
+  CHECK(stray[0].op == hold_op::release);
+  // One unit cancelled, one shipped (the owner shipped it before the
+  // shipment was journaled): the hold shrinks to the one left.
+  rec.lines[1].cancelled_quantity = 1;
+  rec.lines[1].shipped_quantity = 1;
+  rec.status = order_status::partially_shipped;
+  auto less = settle_off_shard_hold(rec, "B", hold(2, hold_kind::blocked));
+  REQUIRE(less.size() == 1);
+  CHECK(less[0].op == hold_op::reduce);
+  CHECK(less[0].quantity == 1);
+  // Cancelled (or shipped whole): what is left goes back.
   rec.status = order_status::cancelled;
-  auto back = settle_off_shard_hold(rec, "B", hold(3, hold_kind::reserved),
-                                    std::nullopt);
-  REQUIRE(back.changes.size() == 1);
-  CHECK(back.changes[0].op == hold_op::release);
-  // One unit cancelled of a confirmed line: the hold shrinks to 2.
-  rec.status = order_status::confirmed;
-  rec.lines[1].cancelled_quantity = 1;
-  auto less = settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked),
-                                    std::nullopt);
-  REQUIRE(less.changes.size() == 1);
-  CHECK(less.changes[0].op == hold_op::reduce);
-  CHECK(less.changes[0].quantity == 2);
-  // Shipped whole, nothing cancelled: every unit ships.
-  rec.status = order_status::shipped;
-  rec.lines[1].cancelled_quantity = 0;
-  rec.lines[1].shipped_quantity = 3;
-  auto ship = settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked),
-                                    std::nullopt);
-  REQUIRE(ship.changes.size() == 1);
-  CHECK(ship.changes[0].op == hold_op::consume);
-  CHECK(ship.changes[0].quantity == 0);
-  // Two shipped and one cancelled, of a hold of 3: which of the units left
-  // shipped is known only from what this owner shipped itself.
-  rec.lines[1].shipped_quantity = 2;
-  rec.lines[1].cancelled_quantity = 1;
-  CHECK(
-      settle_off_shard_hold(rec, "B", hold(3, hold_kind::blocked), std::nullopt)
-          .ambiguous);
-  auto both =
-      settle_off_shard_hold(rec, "B", hold(2, hold_kind::blocked), int64_t{1});
-  REQUIRE(both.changes.size() == 2);
-  CHECK(both.changes[0].op == hold_op::consume);
-  CHECK(both.changes[0].quantity == 1);
-  CHECK(both.changes[1].op == hold_op::release);
+  auto back = settle_off_shard_hold(rec, "B", hold(1, hold_kind::blocked));
+  REQUIRE(back.size() == 1);
+  CHECK(back[0].op == hold_op::release);
+}
+
+TEST_CASE("units on another shard ship there before the shipment is "
+          "journaled: an owner out of reach refuses it, and a later "
+          "cancellation gives back only units that did not ship") {
+  auto store = std::make_shared<memory_store>();
+  auto a = sku_on(1, "A");
+  auto b = sku_on(2, "B");
+  {
+    fixture before{store, t0};
+    before.receive(a, 10, 100);
+    before.receive(b, 5, 250);
+  }
+  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  n.adopt(1, 1);
+  n.adopt(2, 1);
+  auto made =
+      n.create("c1", {{a, 1, seller::internal}, {b, 5, seller::internal}});
+  auto id = made.record.id;
+  n.must_pay(id, made.record.total_amount);
+  CHECK(n.stock(b).blocked == 5);
+  // b's owner out of reach: the shipment of 2 is refused, nothing shipped.
+  n.disown(2);
+  order_command ship;
+  ship.kind = command_kind::ship;
+  ship.lines = {{b, 2, seller::internal}};
+  auto refused = n.call_waiting<order_record>(atom::apply_v, id, ship);
+  CHECK(code(refused) == "UNAVAILABLE");
+  auto still = n.get_order(id);
+  REQUIRE(still);
+  CHECK(still->status == order_status::paid);
+  CHECK(still->lines[1].shipped_quantity == 0);
+  n.adopt(2, 2);
+  CHECK(n.stock(b).on_hand == 5);
+  // Back: 2 ship (at b's owner first), then the 3 left are cancelled and
+  // go back; the 2 that left never do.
+  auto shipped = n.ship_lines(id, {{b, 2, seller::internal}});
+  REQUIRE_MESSAGE(shipped, why(shipped));
+  CHECK(n.stock(b).on_hand == 3);
+  CHECK(n.stock(b).blocked == 3);
+  auto cancelled = n.cancel_lines(id, {{b, 3, seller::internal}});
+  REQUIRE_MESSAGE(cancelled, why(cancelled));
+  CHECK(n.stock(b).on_hand == 3);
+  CHECK(n.stock(b).blocked == 0);
+  CHECK(n.stock(b).available == 3);
+  CHECK(n.audit().violations.empty());
 }

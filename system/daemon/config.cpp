@@ -347,7 +347,8 @@ void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
   add_duration(app, "--cross-shard-grace", cfg.cross_shard_grace,
                "How long after the hold TTL a node keeps units it reserved "
                "for an order placed on another shard before it gives them "
-               "back by itself (the order never came to be)")
+               "back by itself (the order never came to be); at least "
+               "--request-timeout")
       ->group(group);
   add_duration(app, "--cross-shard-check", cfg.cross_shard_check,
                "How often a node reads the records of the orders on other "
@@ -562,11 +563,15 @@ parse_outcome parse_args(int argc, char** argv) {
       cfg.lease_ttl > std::chrono::hours(1))
     return parse_outcome{std::nullopt, 2,
                          "omsd: --lease-ttl must be between 300ms and 1h\n"};
-  if (cfg.cross_shard_grace < std::chrono::milliseconds(0) ||
+  // A reservation made for an order on another shard lapses this long
+  // after the hold TTL: longer than a creation may take (the order's hold
+  // starts when every line is granted), so that it lapses only once its
+  // order can no longer be confirmed.
+  if (cfg.cross_shard_grace < cfg.request_timeout ||
       cfg.cross_shard_grace > std::chrono::hours(24))
     return parse_outcome{std::nullopt, 2,
-                         "omsd: --cross-shard-grace must be between 0s and "
-                         "24h\n"};
+                         "omsd: --cross-shard-grace must be between "
+                         "--request-timeout and 24h\n"};
   if (cfg.cross_shard_check < std::chrono::milliseconds(100) ||
       cfg.cross_shard_check > std::chrono::hours(24))
     return parse_outcome{std::nullopt, 2,
