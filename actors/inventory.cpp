@@ -425,29 +425,17 @@ timestamp_ms lapse_time(inventory_ptr self) {
   return now(self) + (s.hold_ttl + s.foreign_hold_grace).count();
 }
 
-// Journals `events`, then runs `apply` and replies `out`; nothing applies
-// if the journal refuses. Other messages are handled meanwhile (the
-// journal commits many SKUs' and orders' changes together), and see the
-// hold as it was: still held (a change that gives units back or ships them
-// applies only once durable). Until the journal answers, `orders` are
-// pending: another change of their holds is refused UNAVAILABLE (the
-// asker asks again), and the SKU's own timers leave them alone.
+// Journals `events`, then runs `apply` and replies `out`; handles nothing
+// else meanwhile. Nothing applies if the journal refuses.
 template <class Apply>
-caf::result<hold_outcome>
-journal_hold(inventory_ptr self, std::vector<event> events, hold_outcome out,
-             std::vector<order_id> orders, Apply apply) {
+caf::result<hold_outcome> journal_hold(inventory_ptr self,
+                                       std::vector<event> events,
+                                       hold_outcome out, Apply apply) {
   auto rp = self->make_response_promise<hold_outcome>();
-  for (auto& order : orders)
-    self->state.hold_pending.insert(order);
-  auto done = [self, orders] {
-    for (auto& order : orders)
-      self->state.hold_pending.erase(order);
-  };
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::move(events))
-      .then(
+      .await(
           [=](uint64_t) mutable {
-            done();
             apply();
             if (auto err = broken(self)) {
               rp.deliver(err);
@@ -457,7 +445,6 @@ journal_hold(inventory_ptr self, std::vector<event> events, hold_outcome out,
             rp.deliver(out);
           },
           [=](caf::error& err) mutable {
-            done();
             log::error("inventory.journal_failed",
                        {{"sku", self->state.sku}, {"error", describe(err)}});
             // Holds whose time is up wait for the next try, a second on.
@@ -494,8 +481,7 @@ caf::result<hold_outcome> lapse_due(inventory_ptr self, uint64_t generation) {
       i = st.lapses.erase(i); // blocked or gone: nothing lapses
       continue;
     }
-    // (A change on its way: looked at again once it is durable.)
-    if (i->second <= t && st.hold_pending.count(i->first) == 0) {
+    if (i->second <= t) {
       events.push_back(
           hold_event(self, event_kind::stock_released, h->order, h->quantity));
       due.push_back(i->first);
@@ -511,7 +497,7 @@ caf::result<hold_outcome> lapse_due(inventory_ptr self, uint64_t generation) {
   auto units = int64_t{0};
   for (auto& ev : events)
     units += ev.quantity;
-  return journal_hold(self, std::move(events), hold_outcome{{}, units}, due,
+  return journal_hold(self, std::move(events), hold_outcome{{}, units},
                       [self, due] {
                         for (auto& order : due) {
                           self->state.ledger.release(order);
@@ -552,10 +538,8 @@ caf::result<hold_outcome> check_off_shard(inventory_ptr self) {
             [self, order](order_record& rec) {
               auto& st = self->state;
               auto* h = st.ledger.find_hold(order);
-              if (h == nullptr || st.off_shard.count(order) == 0 ||
-                  st.hold_pending.count(order) > 0)
-                return; // gone, or a change on its way: the next check
-
+              if (h == nullptr || st.off_shard.count(order) == 0)
+                return;
               for (auto& c : settle_off_shard_hold(rec, st.sku, *h)) {
                 log::info("inventory.off_shard_hold_settled",
                           {{"sku", st.sku},
@@ -593,10 +577,6 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
     }
     return hold_outcome{};
   }
-  if (st.hold_pending.count(c.order) > 0)
-    return make_error(errc::unavailable,
-                      "a change of the hold of order " + c.order + " on SKU " +
-                          st.sku + " is being made durable: ask again");
   if (auto err = expire_due(self))
     return err;
   hold_outcome out;
@@ -616,23 +596,20 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
         return to_error(res);
       if (!out.reserved.granted)
         return out;
-      // Taken in memory now (no other reservation gets these units while
-      // the journal writes it), answered once durable, given back if the
-      // journal refuses.
+      // Taken in memory now, and journaled before anything else is handled;
+      // given back if the journal refuses.
       out.units = c.quantity;
       auto ev =
           hold_event(self, event_kind::stock_reserved, c.order, c.quantity);
       ev.lots = out.reserved.lots;
       auto rp = self->make_response_promise<hold_outcome>();
       auto order = c.order;
-      st.off_shard.insert(order);
-      st.hold_pending.insert(order);
       self->request(st.ctx->journal, caf::infinite, atom::append_v,
                     std::vector<event>{std::move(ev)})
-          .then(
+          .await(
               [=](uint64_t) mutable {
-                self->state.hold_pending.erase(order);
                 self->state.lapses[order] = lapse_time(self);
+                self->state.off_shard.insert(order);
                 arm_check(self);
                 if (auto err = broken(self)) {
                   rp.deliver(err);
@@ -642,8 +619,6 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
                 rp.deliver(out);
               },
               [=](caf::error& err) mutable {
-                self->state.hold_pending.erase(order);
-                self->state.off_shard.erase(order);
                 self->state.ledger.release(order);
                 log::error(
                     "inventory.journal_failed",
@@ -665,7 +640,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       return journal_hold(
           self,
           {hold_event(self, event_kind::stock_blocked, order, h->quantity)},
-          out, {order}, [self, order] {
+          out, [self, order] {
             self->state.ledger.block(order);
             self->state.lapses.erase(order);
           });
@@ -678,7 +653,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       return journal_hold(
           self,
           {hold_event(self, event_kind::stock_released, order, h->quantity)},
-          out, {order}, [self, order] {
+          out, [self, order] {
             self->state.ledger.release(order);
             self->state.lapses.erase(order);
             self->state.off_shard.erase(order);
@@ -696,7 +671,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       return journal_hold(
           self,
           {hold_event(self, event_kind::stock_released, order, out.units)}, out,
-          {order}, [self, order, remaining] {
+          [self, order, remaining] {
             self->state.ledger.reduce(order, remaining);
             if (remaining == 0) {
               self->state.lapses.erase(order);
@@ -720,12 +695,11 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       ev.lots = take_allocations(h->lots, out.units);
       auto order = c.order;
       auto remaining = c.quantity;
-      return journal_hold(self, {std::move(ev)}, out, {order},
-                          [self, order, remaining] {
-                            self->state.ledger.consume(order, remaining);
-                            if (remaining == 0)
-                              self->state.off_shard.erase(order);
-                          });
+      return journal_hold(self, {std::move(ev)}, out, [self, order, remaining] {
+        self->state.ledger.consume(order, remaining);
+        if (remaining == 0)
+          self->state.off_shard.erase(order);
+      });
     }
     default:
       return make_error(errc::validation_failed,

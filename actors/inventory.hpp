@@ -34,8 +34,6 @@ struct inventory_state {
   /// Every hold of an order on another shard: changed by hold changes
   /// (atom::hold) only, never by the messages of the SKU's own orders.
   std::unordered_set<order_id> off_shard;
-  /// Orders whose hold change is on its way to the journal.
-  std::unordered_set<order_id> hold_pending;
   /// Whether the timer that settles them against their records is set.
   bool check_armed = false;
 
