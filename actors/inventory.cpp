@@ -426,11 +426,13 @@ timestamp_ms lapse_time(inventory_ptr self) {
 }
 
 // Journals `events`, then runs `apply` and replies `out`; handles nothing
-// else meanwhile. Nothing applies if the journal refuses.
-template <class Apply>
-caf::result<hold_outcome> journal_hold(inventory_ptr self,
-                                       std::vector<event> events,
-                                       hold_outcome out, Apply apply) {
+// else meanwhile. Nothing applies if the journal refuses: `undo` runs
+// instead (for a change already made in memory), and STORE_FAILURE says
+// that `what` could not be made durable.
+template <class Apply, class Undo = void (*)()>
+caf::result<hold_outcome> journal_hold(
+    inventory_ptr self, std::vector<event> events, hold_outcome out,
+    Apply apply, Undo undo = [] {}, const char* what = "the change") {
   auto rp = self->make_response_promise<hold_outcome>();
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::move(events))
@@ -445,6 +447,7 @@ caf::result<hold_outcome> journal_hold(inventory_ptr self,
             rp.deliver(out);
           },
           [=](caf::error& err) mutable {
+            undo();
             log::error("inventory.journal_failed",
                        {{"sku", self->state.sku}, {"error", describe(err)}});
             // Holds whose time is up wait for the next try, a second on.
@@ -458,9 +461,10 @@ caf::result<hold_outcome> journal_hold(inventory_ptr self,
                               {},
                               static_cast<int64_t>(++st.lapse_generation)});
             }
-            rp.deliver(make_error(errc::store_failure,
-                                  "the change could not be made durable: " +
-                                      message_of(err)));
+            rp.deliver(make_error(
+                errc::store_failure,
+                std::string{what} +
+                    " could not be made durable: " + message_of(err)));
           });
   return rp;
 }
@@ -602,33 +606,16 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       auto ev =
           hold_event(self, event_kind::stock_reserved, c.order, c.quantity);
       ev.lots = out.reserved.lots;
-      auto rp = self->make_response_promise<hold_outcome>();
       auto order = c.order;
-      self->request(st.ctx->journal, caf::infinite, atom::append_v,
-                    std::vector<event>{std::move(ev)})
-          .await(
-              [=](uint64_t) mutable {
-                self->state.lapses[order] = lapse_time(self);
-                self->state.off_shard.insert(order);
-                arm_check(self);
-                if (auto err = broken(self)) {
-                  rp.deliver(err);
-                  return;
-                }
-                arm_lapse(self);
-                rp.deliver(out);
-              },
-              [=](caf::error& err) mutable {
-                self->state.ledger.release(order);
-                log::error(
-                    "inventory.journal_failed",
-                    {{"sku", self->state.sku}, {"error", describe(err)}});
-                rp.deliver(make_error(errc::store_failure,
-                                      "the reservation could not be made "
-                                      "durable: " +
-                                          message_of(err)));
-              });
-      return rp;
+      return journal_hold(
+          self, {std::move(ev)}, out,
+          [self, order] {
+            self->state.lapses[order] = lapse_time(self);
+            self->state.off_shard.insert(order);
+            arm_check(self);
+          },
+          [self, order] { self->state.ledger.release(order); },
+          "the reservation");
     }
     case hold_op::block: {
       if (h == nullptr)
