@@ -25,6 +25,14 @@ sku_id sku_on(uint32_t shard, const std::string& prefix) {
   }
 }
 
+// What a first node stored: 10 units of `a` at 100 and 5 of `b` at 250.
+void stock_two_shards(const std::shared_ptr<memory_store>& store,
+                      const sku_id& a, const sku_id& b) {
+  fixture before{store, t0};
+  before.receive(a, 10, 100);
+  before.receive(b, 5, 250);
+}
+
 shard_epochs one(uint32_t shard, int64_t epoch) {
   return shard_epochs{{shard}, {epoch}};
 }
@@ -266,11 +274,7 @@ TEST_CASE("an order across shards: the other shard's owner reserves, "
   auto store = std::make_shared<memory_store>();
   auto a = sku_on(1, "A");
   auto b = sku_on(2, "B");
-  {
-    fixture before{store, t0};
-    before.receive(a, 10, 100);
-    before.receive(b, 5, 250);
-  }
+  stock_two_shards(store, a, b);
   node_fixture n{store, std::make_shared<shard_map>(shard_count)};
   n.adopt(1, 3);
   n.adopt(2, 4);
@@ -375,11 +379,7 @@ TEST_CASE("a reservation made for an order on another shard that never came "
   auto store = std::make_shared<memory_store>();
   auto a = sku_on(1, "A");
   auto b = sku_on(2, "B");
-  {
-    fixture before{store, t0};
-    before.receive(a, 10, 100);
-    before.receive(b, 5, 250);
-  }
+  stock_two_shards(store, a, b);
   auto grace = default_test_settings().hold_ttl +
                default_test_settings().foreign_hold_grace;
   {
@@ -448,11 +448,7 @@ TEST_CASE("a change of a hold on another shard whose message was lost is "
   auto store = std::make_shared<memory_store>();
   auto a = sku_on(1, "A");
   auto b = sku_on(2, "B");
-  {
-    fixture before{store, t0};
-    before.receive(a, 10, 100);
-    before.receive(b, 5, 250);
-  }
+  stock_two_shards(store, a, b);
   node_fixture n{store, std::make_shared<shard_map>(shard_count)};
   n.adopt(1, 1);
   n.adopt(2, 1);
@@ -520,11 +516,7 @@ TEST_CASE("units on another shard ship there before the shipment is "
   auto store = std::make_shared<memory_store>();
   auto a = sku_on(1, "A");
   auto b = sku_on(2, "B");
-  {
-    fixture before{store, t0};
-    before.receive(a, 10, 100);
-    before.receive(b, 5, 250);
-  }
+  stock_two_shards(store, a, b);
   node_fixture n{store, std::make_shared<shard_map>(shard_count)};
   n.adopt(1, 1);
   n.adopt(2, 1);
