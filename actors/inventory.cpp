@@ -97,7 +97,7 @@ journal_then_apply(inventory_ptr self, std::vector<event> events, Apply apply) {
   auto rp = self->make_response_promise<stock_view>();
   auto version = number(self, events);
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
-                std::move(events))
+                under_epoch(std::move(events), self->state.fence))
       .await(
           [=](uint64_t) mutable {
             apply();
@@ -310,7 +310,7 @@ caf::error expire_due(inventory_ptr self) {
     st.ledger.set_version(number(self, events));
     // A record of what left sale; the ledger derives it from time.
     self->request(st.ctx->journal, caf::infinite, atom::append_v,
-                  std::move(events))
+                  under_epoch(std::move(events), st.fence))
         .then([](uint64_t) {},
               [=](caf::error& err) {
                 log::error(
@@ -435,7 +435,7 @@ caf::result<hold_outcome> journal_hold(
     Apply apply, Undo undo = [] {}, const char* what = "the change") {
   auto rp = self->make_response_promise<hold_outcome>();
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
-                std::move(events))
+                under_epoch(std::move(events), self->state.fence))
       .await(
           [=](uint64_t) mutable {
             apply();
@@ -697,9 +697,10 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
 } // namespace
 
 inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
-                                         context_ptr ctx) {
+                                         context_ptr ctx, int64_t fence) {
   self->state.sku = std::move(sku);
   self->state.ctx = std::move(ctx);
+  self->state.fence = fence;
   self->state.ledger =
       stock_ledger{self->state.ctx->settings.limits.unit_price_max};
   return {
@@ -770,8 +771,9 @@ inventory_actor::behavior_type inventory(inventory_ptr self, sku_id sku,
 
 inventory_actor::behavior_type restored_inventory(inventory_ptr self,
                                                   sku_id sku, context_ptr ctx,
-                                                  stock_ledger ledger) {
-  auto behavior = inventory(self, std::move(sku), std::move(ctx));
+                                                  stock_ledger ledger,
+                                                  int64_t fence) {
+  auto behavior = inventory(self, std::move(sku), std::move(ctx), fence);
   self->state.ledger = std::move(ledger);
   // A stored state that does not add up stops the SKU before it sells.
   if (broken(self))

@@ -36,6 +36,10 @@ struct inventory_state {
   std::unordered_set<order_id> off_shard;
   /// Whether the timer that settles them against their records is set.
   bool check_armed = false;
+  /// A cluster node's SKU: the lease epoch its shard was served under when
+  /// this actor started, stamped on everything it journals (event::fence);
+  /// 0 off a cluster.
+  int64_t fence = 0;
 
   static inline const char* name = "inventory";
 };
@@ -43,13 +47,15 @@ struct inventory_state {
 /// Behaviour of the INVENTORY actor for `sku`. Receipts and price changes are
 /// journaled here (write-ahead: applied once durable); holds are journaled by
 /// the order that asks for them, together with the order's own change.
+/// `fence`: inventory_state::fence.
 inventory_actor::behavior_type
 inventory(inventory_actor::stateful_pointer<inventory_state> self, sku_id sku,
-          context_ptr ctx);
+          context_ptr ctx, int64_t fence);
 
 /// Behaviour of an INVENTORY actor restored from the store.
 inventory_actor::behavior_type
 restored_inventory(inventory_actor::stateful_pointer<inventory_state> self,
-                   sku_id sku, context_ptr ctx, stock_ledger ledger);
+                   sku_id sku, context_ptr ctx, stock_ledger ledger,
+                   int64_t fence);
 
 } // namespace oms

@@ -48,7 +48,7 @@ void commit(order_ptr self, order_record next, std::vector<event> events,
   events.push_back(order_event(event_kind::order_changed, next));
   events.back().quantity = status_before_code(self->state.record.status);
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
-                std::move(events))
+                under_epoch(std::move(events), self->state.fence))
       .await(
           [=](uint64_t) mutable {
             self->state.record = std::move(next);
@@ -438,11 +438,13 @@ using namespace order_flow;
 
 order_actor::behavior_type order(order_ptr self, order_id id, context_ptr ctx,
                                  supervisor_actor supervisor,
-                                 std::shared_ptr<order_activity> activity) {
+                                 std::shared_ptr<order_activity> activity,
+                                 int64_t fence) {
   self->state.record.id = std::move(id);
   self->state.ctx = std::move(ctx);
   self->state.supervisor = std::move(supervisor);
   self->state.activity = std::move(activity);
+  self->state.fence = fence;
   touch(self);
   using done_t = record_callback;
   return {
@@ -522,14 +524,14 @@ order_actor::behavior_type
 restored_order(order_ptr self, order_record record,
                std::vector<inventory_actor> skus, context_ptr ctx,
                supervisor_actor supervisor,
-               std::shared_ptr<order_activity> activity) {
+               std::shared_ptr<order_activity> activity, int64_t fence) {
   auto id = record.id;
   self->state.record = std::move(record);
   self->state.skus = std::move(skus);
   self->state.off_shard =
       lines_off_shard(ctx->shards.get(), self->state.record);
   auto behavior = order(self, std::move(id), std::move(ctx),
-                        std::move(supervisor), std::move(activity));
+                        std::move(supervisor), std::move(activity), fence);
   if (self->state.record.status == order_status::created)
     arm_hold_timer(self); // its expiry settles a pending charge
   else if (pending_payment(self->state.record, payment_kind::charge))

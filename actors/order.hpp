@@ -75,6 +75,10 @@ struct order_state {
   bool refund_retry_scheduled = false;
   /// Shared with the SUPERVISOR's registry.
   std::shared_ptr<order_activity> activity;
+  /// A cluster node's INTERNAL order: the lease epoch the order's shard was
+  /// served under when this actor started, stamped on everything it
+  /// journals (event::fence); 0 otherwise.
+  int64_t fence = 0;
 
   static inline const char* name = "order";
 };
@@ -88,11 +92,12 @@ struct order_state {
 /// it has none.
 bool may_rest(const order_record& rec, timestamp_ms now);
 
-/// Behaviour of the ORDER actor for a new order with id `id`.
+/// Behaviour of the ORDER actor for a new order with id `id`. `fence`:
+/// order_state::fence.
 order_actor::behavior_type
 order(order_actor::stateful_pointer<order_state> self, order_id id,
       context_ptr ctx, supervisor_actor supervisor,
-      std::shared_ptr<order_activity> activity);
+      std::shared_ptr<order_activity> activity, int64_t fence);
 
 /// Behaviour of an ORDER actor restored from the store after a restart: the
 /// hold timer is re-armed for the time left (an expired hold cancels the
@@ -101,6 +106,6 @@ order_actor::behavior_type
 restored_order(order_actor::stateful_pointer<order_state> self,
                order_record record, std::vector<inventory_actor> skus,
                context_ptr ctx, supervisor_actor supervisor,
-               std::shared_ptr<order_activity> activity);
+               std::shared_ptr<order_activity> activity, int64_t fence);
 
 } // namespace oms

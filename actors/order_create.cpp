@@ -62,8 +62,10 @@ void finish_create(order_ptr self,
     return;
   }
   st.record = std::move(outcome.plan.next);
-  self->request(st.ctx->journal, caf::infinite, atom::append_v,
-                own_shard_events(self, std::move(outcome.plan.events)))
+  self->request(
+          st.ctx->journal, caf::infinite, atom::append_v,
+          under_epoch(own_shard_events(self, std::move(outcome.plan.events)),
+                      st.fence))
       .await(
           [=](uint64_t) mutable {
             arm_hold_timer(self);

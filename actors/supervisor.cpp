@@ -86,7 +86,7 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
       c.quantity, c.unit_price);
   if (!chk.ok())
     return make_error(chk.error, chk.message, chk.details());
-  auto handle = self->spawn(inventory, c.sku, st.ctx);
+  auto handle = self->spawn(inventory, c.sku, st.ctx, epoch_of(st, c.sku));
   self->monitor(handle);
   st.skus.emplace(c.sku, handle);
   return handle;
@@ -184,7 +184,7 @@ caf::result<stock_view> receive_stock(supervisor_ptr self, const sku_id& sku,
             quantity, unit_price);
     if (!chk.ok())
       return make_error(chk.error, chk.message, chk.details());
-    auto handle = self->spawn(inventory, sku, st.ctx);
+    auto handle = self->spawn(inventory, sku, st.ctx, epoch_of(st, sku));
     self->monitor(handle);
     i = st.skus.emplace(sku, handle).first;
   }

@@ -124,6 +124,10 @@ struct supervisor_state {
   /// supervisor_shards.cpp.
   std::unordered_map<order_id, uint32_t> order_shard;
   std::vector<uint64_t> shard_generation;
+  /// How many times the node stopped the actors of shards (it lost them,
+  /// or took them again under a newer lease): a record read before the
+  /// count moved may be older than its shard's state (order_epoch).
+  uint64_t shard_stops = 0;
   /// Loads of shards taken that failed, to try again at the next retry
   /// tick (an empty atom::adopt), each with the generations its shards had
   /// when first asked: a shard lost since is left out.

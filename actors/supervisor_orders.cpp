@@ -100,8 +100,9 @@ void adopt_order(supervisor_ptr self, order_record rec) {
   auto id = rec.id;
   auto me = caf::actor_cast<supervisor_actor>(self);
   auto activity = std::make_shared<order_activity>();
+  auto fence = epoch_of(st, rec);
   auto handle = self->spawn(restored_order, std::move(rec), std::move(handles),
-                            st.ctx, me, activity);
+                            st.ctx, me, activity, fence);
   register_order(self, id, handle, std::move(activity));
 }
 
@@ -201,7 +202,9 @@ caf::result<created_order> create_order(supervisor_ptr self,
                             static_cast<uint64_t>(st.ctx->now(self->clock())));
   auto me = caf::actor_cast<supervisor_actor>(self);
   auto activity = std::make_shared<order_activity>();
-  auto handle = self->spawn<caf::lazy_init>(order, id, st.ctx, me, activity);
+  auto fence = sharded ? st.ctx->shards->epoch(shard) : 0;
+  auto handle =
+      self->spawn<caf::lazy_init>(order, id, st.ctx, me, activity, fence);
   register_order(self, id, handle, std::move(activity));
   if (sharded)
     st.order_shard[id] = shard;

@@ -40,10 +40,32 @@ void end_wait(supervisor_ptr self, const order_id& id,
     then(outcome);
 }
 
-// The record of resting order `id` arrived: its actor is spawned from it.
+void wake(supervisor_ptr self, const order_id& id, order_waiter then,
+          bool any_state);
+
+// The record of resting order `id`, read when the node had stopped shards
+// `stops` times (supervisor_state::shard_stops), arrived: its actor is
+// spawned from it.
 void woken(supervisor_ptr self, const order_id& id, order_record rec,
-           bool any_state) {
+           bool any_state, uint64_t stops) {
   auto& st = self->state;
+  if (st.shard_stops != stops) {
+    // The node lost shards meanwhile, and maybe took them again (a load
+    // registered their orders afresh): the record may be older than its
+    // shard's. Not served: NOT_OWNER; served: read again.
+    auto i = st.waking.find(id);
+    if (i == st.waking.end())
+      return;
+    auto waiters = std::move(i->second);
+    st.waking.erase(i);
+    auto gate = order_gate(st, rec);
+    for (auto& then : waiters)
+      if (gate)
+        then(gate);
+      else
+        wake(self, id, std::move(then), any_state);
+    return;
+  }
   st.dormant.erase(id);
   if (auto gate = order_gate(st, rec)) {
     // A cluster node's order on a shard it does not serve (any more).
@@ -99,10 +121,11 @@ void wake(supervisor_ptr self, const order_id& id, order_waiter then,
     return; // being read already
   // The journal answers after its own pending appends: the record is the
   // one the actor last made durable.
+  auto stops = st.shard_stops;
   self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
       .then(
-          [self, id, any_state](order_record& rec) {
-            woken(self, id, std::move(rec), any_state);
+          [self, id, any_state, stops](order_record& rec) {
+            woken(self, id, std::move(rec), any_state, stops);
           },
           [self, id](caf::error& err) {
             log::error("supervisor.order_wake_failed",

@@ -270,11 +270,16 @@ void read_sku(supervisor_ptr self, const sku_id& sku) {
   auto& st = self->state;
   auto from = seller::internal;
   st.internal_down.restarting[sku].now = sku_restart::phase::reading;
+  // Read under the shard's lease of now: if the node loses the shard and
+  // takes it again meanwhile, the shard's load starts its SKUs afresh and
+  // this read may be older than the shard's state.
+  auto epoch = epoch_of(st, sku);
   self->request(st.ctx->journal, caf::infinite, atom::load_sku_v, sku)
       .then(
-          [self, sku, from](stored_sku& stored) {
+          [self, sku, from, epoch](stored_sku& stored) {
             auto& st = self->state;
-            if (!still_restarting(self, sku, from))
+            if (!still_restarting(self, sku, from) ||
+                epoch_of(st, sku) != epoch)
               return;
             if (!stored.found) {
               // Its first receipt never became durable: no SKU.
@@ -436,12 +441,24 @@ void restart_order(supervisor_ptr self, const order_id& id,
              {{"order", id}, {"reason", to_string(reason)}});
   // The journal reads its own pending appends first, so the stopped actor's
   // last append is in what it answers.
+  // A cluster node that stops shards meanwhile may take the order's shard
+  // again and start its orders afresh, from records newer than this read.
+  auto stops = st.shard_stops;
   self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
       .then(
-          [self, id](order_record& rec) {
+          [self, id, stops](order_record& rec) {
             auto& st = self->state;
-            if (is_terminal(rec.status) || st.orders.count(id) > 0)
+            if (is_terminal(rec.status) || st.orders.count(id) > 0 ||
+                order_gate(st, rec))
               return;
+            if (st.shard_stops != stops) {
+              if (!rests(st, id))
+                restart_order(self, id, // read once more
+                              make_error(errc::unavailable,
+                                         "its shard was stopped while its "
+                                         "record was read"));
+              return;
+            }
             adopt_order(self, std::move(rec));
           },
           [self, id](caf::error& err) {

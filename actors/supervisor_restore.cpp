@@ -191,7 +191,8 @@ stock_ledger ledger_from(const supervisor_state& st, const sku_state& sku,
 inventory_actor adopt_sku(supervisor_ptr self, const sku_id& sku,
                           stock_ledger ledger) {
   auto& st = self->state;
-  auto handle = self->spawn(restored_inventory, sku, st.ctx, std::move(ledger));
+  auto handle = self->spawn(restored_inventory, sku, st.ctx, std::move(ledger),
+                            epoch_of(st, sku));
   self->monitor(handle);
   st.skus.insert_or_assign(sku, handle);
   return handle;

@@ -32,6 +32,7 @@ std::vector<bool> shard_set(const shard_map& map,
 // way), live and resting orders, and forgets their holds' timers.
 void stop_actors(supervisor_ptr self, const std::vector<bool>& in) {
   auto& st = self->state;
+  ++st.shard_stops;
   auto& map = *st.ctx->shards;
   auto on = [&](const sku_id& sku) {
     return in[map.shard_of(sku)];
@@ -97,6 +98,11 @@ void start_shards(supervisor_ptr self, const shard_epochs& which,
   if (taken.empty())
     return;
   stop_actors(self, in); // a stale actor never serves next to a fresh one
+  // Served under the new epochs before the actors start: each stamps its
+  // shard's epoch on what it journals (epoch_of).
+  for (size_t k = 0; k < which.shards.size(); ++k)
+    if (which.shards[k] < map.count() && in[which.shards[k]])
+      map.serve(which.shards[k], which.epochs[k]);
   auto now = st.ctx->now(self->clock());
   std::unordered_map<sku_id, std::vector<hold_state>> holds;
   for (auto& h : loaded.holds)
@@ -125,9 +131,6 @@ void start_shards(supervisor_ptr self, const shard_epochs& which,
   // Known now: which holds belong to orders on other shards.
   for (auto& [sku, of_sku] : holds)
     watch_off_shard_holds(self, sku, of_sku);
-  for (size_t k = 0; k < which.shards.size(); ++k)
-    if (which.shards[k] < map.count() && in[which.shards[k]])
-      map.serve(which.shards[k], which.epochs[k]);
   log::info("supervisor.shards_served", {{"shards", uint64_t{taken.size()}},
                                          {"skus", uint64_t{skus}},
                                          {"live_orders", uint64_t{orders}}});
@@ -225,6 +228,18 @@ caf::error order_gate(const supervisor_state& st, const order_record& rec) {
   if (st.ctx->shards->serves(s))
     return caf::none;
   return shard_map::not_owner(s, "orderId", rec.id);
+}
+
+int64_t epoch_of(const supervisor_state& st, const sku_id& sku) {
+  if (!st.ctx->shards)
+    return 0;
+  return st.ctx->shards->epoch(st.ctx->shards->shard_of(sku));
+}
+
+int64_t epoch_of(const supervisor_state& st, const order_record& rec) {
+  if (!st.ctx->shards || rec.seller != seller::internal || rec.lines.empty())
+    return 0;
+  return st.ctx->shards->epoch(st.ctx->shards->shard_of(rec));
 }
 
 } // namespace oms::supervisor_steps

@@ -215,4 +215,13 @@ caf::error sku_gate(const supervisor_state& st, const sku_id& sku);
 /// `rec` (none on a single node).
 caf::error order_gate(const supervisor_state& st, const order_record& rec);
 
+/// The lease epoch under which the node serves the SKU's shard now, stamped
+/// on the SKU's actor when it starts (inventory_state::fence); 0 when it
+/// does not serve it, and on a single node.
+int64_t epoch_of(const supervisor_state& st, const sku_id& sku);
+
+/// The same for the shard of the INTERNAL order of `rec`
+/// (order_state::fence).
+int64_t epoch_of(const supervisor_state& st, const order_record& rec);
+
 } // namespace oms::supervisor_steps

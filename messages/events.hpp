@@ -110,7 +110,26 @@ struct event {
   /// Events that version a SKU (versions_sku): the SKU's version after this
   /// change (0 in events journaled before SKUs had versions). 0 otherwise.
   uint64_t version = 0;
+  /// A cluster node's change made from what one shard's actor holds in
+  /// memory (a SKU's, or an order's on the shard of its first line): the
+  /// lease epoch under which the node served that shard when the actor
+  /// started, its writer's fencing token. A commit refuses the change
+  /// unless the node still holds the shard under that very epoch, so an
+  /// actor left from before the node lost the shard and took it again
+  /// cannot write next to the one that replaced it. 0: the epoch of the
+  /// moment (a change that rests on no shard's memory), or no cluster.
+  /// Never stored.
+  int64_t fence = 0;
 };
+
+/// Stamps every event of `events` with the fencing token `epoch`
+/// (event::fence) of the actor that made them.
+inline std::vector<event> under_epoch(std::vector<event> events,
+                                      int64_t epoch) {
+  for (auto& ev : events)
+    ev.fence = epoch;
+  return events;
+}
 
 /// The status before the change that an order_changed event records, if it
 /// records one.
@@ -120,7 +139,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
   return f(caf::meta::type_name("event"), x.kind, x.at, x.sku, x.order,
            x.quantity, x.amount, x.snapshot, x.customer, x.lot, x.expires_at,
-           x.reason, x.lots, x.inbox_id, x.seller, x.version);
+           x.reason, x.lots, x.inbox_id, x.seller, x.version, x.fence);
 }
 
 /// Bucket bounds of the journal's histograms (cumulative counts, the last

@@ -14,7 +14,9 @@
 
 #include <pqxx/pqxx>
 
+#include "actors/shard_map.hpp"
 #include "system/cluster/leases.hpp"
+#include "system/daemon/cluster_node.hpp"
 
 using namespace oms::cluster;
 using namespace std::chrono_literals;
@@ -440,4 +442,82 @@ TEST_CASE("cluster: a takeover under way makes a commit's fence wait, then "
   pqxx::connection conn{info};
   pqxx::work commit{conn};
   CHECK_FALSE(lease_table::fenced(commit, schema, 2, "node-a", *ea));
+}
+
+namespace {
+
+// A change of `sku` its writer stamped with `epoch` (event::fence).
+oms::event stamped(const std::string& sku, int64_t epoch) {
+  oms::event ev;
+  ev.kind = oms::event_kind::stock_reserved;
+  ev.sku = sku;
+  ev.order = "ord_1";
+  ev.quantity = 1;
+  ev.fence = epoch;
+  return ev;
+}
+
+// The first SKU S-N of shard `shard` among `count`.
+std::string sku_of_shard(const oms::shard_map& map, uint32_t shard) {
+  for (int n = 0;; ++n)
+    if (map.shard_of("S-" + std::to_string(n)) == shard)
+      return "S-" + std::to_string(n);
+}
+
+} // namespace
+
+TEST_CASE("cluster: a node's fence refuses what an actor wrote under an "
+          "epoch the node no longer serves its shard under, even once it "
+          "took the shard again") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "fence_stamp");
+  lease_table a{info, schema, 4, 1000ms};
+  auto map = std::make_shared<oms::shard_map>(4);
+  auto sku = sku_of_shard(*map, 1);
+  auto other = sku_of_shard(*map, 2);
+  auto first = a.acquire(1, "node-a", 3000ms);
+  auto e2 = a.acquire(2, "node-a", 3000ms);
+  REQUIRE((first && e2));
+  map->serve(1, *first);
+  map->serve(2, *e2);
+  auto fence = oms::daemon::shard_fence(map, "node-a", schema);
+  pqxx::connection conn{info};
+  auto passes = [&](const std::vector<oms::event>& batch) {
+    pqxx::work w{conn};
+    return fence(w, batch).has_value();
+  };
+  CHECK(passes({stamped(sku, *first)}));
+  CHECK(passes({stamped(sku, 0)})); // no stamp: the epoch of the moment
+  // The node loses the shard and takes it again (a new epoch): what an
+  // actor of before still sends is refused; the new actors' changes pass.
+  map->stop(1);
+  CHECK_FALSE(passes({stamped(sku, *first)}));
+  expire_now(info, schema, 1);
+  auto again = a.acquire(1, "node-a", 3000ms);
+  REQUIRE(again);
+  REQUIRE(*again == *first + 1);
+  map->serve(1, *again);
+  CHECK_FALSE(passes({stamped(sku, *first)}));
+  CHECK(passes({stamped(sku, *again)}));
+  CHECK(passes({stamped(sku, 0)}));
+  // One stale change refuses its whole batch, with the shard's other
+  // changes and another shard's.
+  CHECK_FALSE(passes({stamped(sku, *again), stamped(sku, *first)}));
+  CHECK_FALSE(passes({stamped(other, *e2), stamped(sku, *first)}));
+  CHECK(passes({stamped(other, *e2), stamped(sku, *again)}));
+  // An order's record counts for its first line's shard.
+  oms::event created;
+  created.kind = oms::event_kind::order_created;
+  created.snapshot.lines.push_back(oms::order_line{});
+  created.snapshot.lines.back().sku = sku;
+  created.fence = *first;
+  CHECK_FALSE(passes({created}));
+  created.fence = *again;
+  CHECK(passes({created}));
+  // A stamp the map agrees with but PostgreSQL does not (the lease moved
+  // on behind the node's back) is refused by the lease table.
+  map->serve(1, *again + 5);
+  CHECK_FALSE(passes({stamped(sku, *again + 5)}));
 }

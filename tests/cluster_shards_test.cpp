@@ -2,6 +2,9 @@
 // shards it was told to adopt, loaded from the store the nodes share, and
 // refuses the others with NOT_OWNER. On virtual time, over a memory store
 // that a first, single-node system filled.
+#include <map>
+#include <set>
+
 #include "tests/fixture.hpp"
 
 #include "actors/off_shard_holds.hpp"
@@ -187,6 +190,45 @@ TEST_CASE("a cluster node serves only the shards it adopted, each as the "
   CHECK(n.must_apply(second.record.id, command_kind::confirm).status ==
         order_status::confirmed);
   CHECK(n.stock(a).blocked == 7);
+}
+
+TEST_CASE("a cluster node's SKU and order actors stamp what they journal "
+          "with the epoch their shard was served under when they started") {
+  auto store = std::make_shared<memory_store>();
+  auto a = sku_on(1, "A");
+  auto b = sku_on(2, "B");
+  stock_two_shards(store, a, b);
+  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  // The fencing token of every event journaled after `from`, by the shard
+  // it is on (its SKU's, or its order's first line's).
+  auto stamps = [&](uint64_t from) {
+    std::map<uint32_t, std::set<int64_t>> by_shard;
+    for (auto& ev : n.store_events(from, 100'000)) {
+      auto& sku =
+          is_order_event(ev.kind) ? ev.snapshot.lines.front().sku : ev.sku;
+      by_shard[shard_of_sku(sku, shard_count)].insert(ev.fence);
+    }
+    return by_shard;
+  };
+  using stamped = std::map<uint32_t, std::set<int64_t>>;
+  n.adopt(1, 7);
+  n.adopt(2, 4);
+  auto from = store->last_seq() + 1;
+  auto id = n.create("c1", {{a, 2, seller::internal}, {b, 1, seller::internal}})
+                .record.id;
+  n.receive(a, 5, 100);
+  n.receive(b, 5, 250);
+  CHECK(stamps(from) == stamped{{1, {7}}, {2, {4}}});
+
+  // Lost and taken again: the new actors stamp the new epoch, the other
+  // shard's SKU still its own.
+  n.disown(1);
+  n.adopt(1, 9);
+  from = store->last_seq() + 1;
+  CHECK(n.must_apply(id, command_kind::confirm).status ==
+        order_status::confirmed);
+  n.receive(a, 1, 100);
+  CHECK(stamps(from) == stamped{{1, {9}}, {2, {4}}});
 }
 
 TEST_CASE("a shard lost while it was being loaded is not served") {

@@ -119,7 +119,8 @@ TEST_CASE_FIXTURE(fixture, "an INVENTORY actor restored from a state that "
   lot.on_hand = 12;
   stock_ledger ledger;
   ledger.restore(100, 10, 0, 0, {lot}, {}, 0);
-  auto sku = sys.spawn(oms::restored_inventory, sku_id{"BAD"}, ctx, ledger);
+  auto sku = sys.spawn(oms::restored_inventory, sku_id{"BAD"}, ctx, ledger,
+                       int64_t{0});
   sched.run();
   auto res =
       call<reserve_reply>(sku, atom::reserve_v, order_id{"o1"}, int64_t{1});

@@ -20,19 +20,29 @@ namespace {
 
 // The shards a batch touches (its events' SKUs, and the shards of the
 // orders they record: their first lines'; an order's lines on other shards
-// are journaled by those shards' owners), each with epoch 0 for the caller
-// to fill.
+// are journaled by those shards' owners), each with the epoch its writers
+// stamped (event::fence; 0 where none did). `agree` turns false when two
+// events of one shard carry different stamps: one of their writers is
+// stale.
 std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
-                                      const std::vector<event>& batch) {
+                                      const std::vector<event>& batch,
+                                      bool& agree) {
   std::map<uint32_t, int64_t> touched;
-  auto touch = [&](const sku_id& sku) {
-    touched.emplace(shards.shard_of(sku), 0);
+  agree = true;
+  auto touch = [&](const sku_id& sku, int64_t stamp) {
+    auto [at, fresh] = touched.emplace(shards.shard_of(sku), stamp);
+    if (fresh || stamp == 0 || at->second == stamp)
+      return;
+    if (at->second == 0)
+      at->second = stamp;
+    else
+      agree = false;
   };
   for (auto& ev : batch) {
     if (!ev.sku.empty())
-      touch(ev.sku);
+      touch(ev.sku, ev.fence);
     if (is_order_event(ev.kind) && !ev.snapshot.lines.empty())
-      touch(ev.snapshot.lines.front().sku);
+      touch(ev.snapshot.lines.front().sku, ev.fence);
   }
   return touched;
 }
@@ -54,7 +64,8 @@ pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
   return
       [shards, node](pqxx::transaction_base&, const std::vector<event>& batch) {
         pg_store::fence_pass pass{node, {}};
-        for (auto& [shard, epoch] : shards_of(*shards, batch))
+        bool agree = true;
+        for (auto& [shard, stamp] : shards_of(*shards, batch, agree))
           pass.shards.emplace_back(shard, shards->epoch(shard));
         return std::optional<pg_store::fence_pass>{std::move(pass)};
       };
@@ -67,14 +78,20 @@ pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
   return [shards, node, schema](pqxx::transaction_base& tx,
                                 const std::vector<event>& batch)
              -> std::optional<pg_store::fence_pass> {
-    auto held = shards_of(*shards, batch);
-    // The epochs the node serves the shards under now: a shard it stopped
-    // serving (or serves under a newer lease than the stale actor that
-    // made this batch knew) is refused here or by PostgreSQL.
+    bool agree = true;
+    auto held = shards_of(*shards, batch, agree);
+    if (!agree)
+      return std::nullopt;
+    // Each shard under its writers' epoch, which must be the one the node
+    // serves it under now: a shard it stopped serving, or serves under a
+    // newer lease than the one the (stale) writer started under, is
+    // refused here, and PostgreSQL checks that epoch against the lease.
+    // Changes stamped with no epoch take the one of the moment.
     for (auto& entry : held) {
-      entry.second = shards->epoch(entry.first);
-      if (entry.second == 0)
+      auto now = shards->epoch(entry.first);
+      if (now == 0 || (entry.second != 0 && entry.second != now))
         return std::nullopt;
+      entry.second = now;
     }
     if (!cluster::lease_table::fenced_all(tx, schema, node, held))
       return std::nullopt;
