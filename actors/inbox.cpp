@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "actors/shard_map.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
 
@@ -132,6 +133,75 @@ void forget_old_ids(inbox_ptr self) {
           });
 }
 
+// The first delivery of `c`'s id: the SKU's actor applies it and journals
+// the id with the change.
+void put_change(inbox_ptr self, const stock_change& c) {
+  self->request(self->state.supervisor, caf::infinite, atom::put_v, c)
+      .then(
+          [=](stock_view& view) {
+            auto& st = self->state;
+            st.done.emplace(c.event_id, st.ctx->now(self->clock()));
+            ++st.applied;
+            inbox_result res;
+            res.event_id = c.event_id;
+            res.outcome = inbox_outcome::applied;
+            res.stock = std::move(view);
+            answer(self, c.event_id, std::move(res));
+          },
+          [=](caf::error& err) {
+            // A step of an order's return that is refused is asked again
+            // (after the cause is fixed) under the same id: it must not
+            // read as done.
+            if (is_rejection(err) && c.source != return_source)
+              reject(self, c, err);
+            else
+              fail_all(self, c.event_id, err);
+          });
+}
+
+// A cluster node's INBOX knows the ids it recorded itself and those stored
+// when it started; an id the SKU's owner before it recorded since is in
+// the store the nodes share. So an id it does not know is read there,
+// while the node serves the SKU's shard (the owners before it can commit
+// nothing more there), and applied only if the node still serves the
+// shard under the same epoch once read: taken again under a newer one,
+// another owner may have applied it between.
+void first_delivery(inbox_ptr self, const stock_change& c) {
+  auto& st = self->state;
+  auto* shards = st.ctx->shards.get();
+  if (shards == nullptr || c.seller != seller::internal) {
+    put_change(self, c);
+    return;
+  }
+  auto shard = shards->shard_of(c.sku);
+  auto epoch = shards->epoch(shard);
+  if (epoch == 0) {
+    fail_all(self, c.event_id, shard_map::not_owner(shard, "sku", c.sku));
+    return;
+  }
+  self->request(st.ctx->journal, caf::infinite, atom::lookup_v, c.event_id)
+      .then(
+          [=](bool known) {
+            auto& st = self->state;
+            if (st.ctx->shards->epoch(shard) != epoch) {
+              fail_all(self, c.event_id,
+                       shard_map::not_owner(shard, "sku", c.sku));
+            } else if (known) {
+              st.done.emplace(c.event_id, st.ctx->now(self->clock()));
+              for (auto& rp : take_waiting(st, c.event_id)) {
+                ++st.duplicates;
+                inbox_result res;
+                res.event_id = c.event_id;
+                res.outcome = inbox_outcome::duplicate;
+                rp.deliver(std::move(res));
+              }
+            } else {
+              put_change(self, c);
+            }
+          },
+          [=](caf::error& err) { fail_all(self, c.event_id, err); });
+}
+
 } // namespace
 
 inbox_actor::behavior_type
@@ -162,27 +232,7 @@ inbox(inbox_ptr self, context_ptr ctx, supervisor_actor supervisor,
         waiting.push_back(rp);
         if (waiting.size() > 1)
           return rp; // the first delivery is being applied
-        self->request(st.supervisor, caf::infinite, atom::put_v, c)
-            .then(
-                [=](stock_view& view) {
-                  auto& st = self->state;
-                  st.done.emplace(c.event_id, st.ctx->now(self->clock()));
-                  ++st.applied;
-                  inbox_result res;
-                  res.event_id = c.event_id;
-                  res.outcome = inbox_outcome::applied;
-                  res.stock = std::move(view);
-                  answer(self, c.event_id, std::move(res));
-                },
-                [=](caf::error& err) {
-                  // A step of an order's return that is refused is asked
-                  // again (after the cause is fixed) under the same id: it
-                  // must not read as done.
-                  if (is_rejection(err) && c.source != return_source)
-                    reject(self, c, err);
-                  else
-                    fail_all(self, c.event_id, err);
-                });
+        first_delivery(self, c);
         return rp;
       },
       [=](atom::get, const std::string& id) {

@@ -356,6 +356,14 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           return res.error();
         return std::move(*res);
       },
+      [=](atom::lookup, const std::string& event_id) -> caf::result<bool> {
+        if (!self->state.pending.empty())
+          flush_pending(self);
+        auto res = self->state.store->knows_inbox_id(event_id);
+        if (!res)
+          return res.error();
+        return *res;
+      },
       [=](atom::load_sku, const sku_id& sku) -> caf::result<stored_sku> {
         if (!self->state.pending.empty())
           flush_pending(self);

@@ -2,8 +2,6 @@
 // through the INBOX, each under its own event id (a step asked again
 // changes the stock once), then the step is journaled with the order, and
 // an inspection's refund is asked for like any other.
-#include <nlohmann/json.hpp>
-
 #include "actors/fingerprint.hpp"
 #include "actors/order_steps.hpp"
 #include "messages/type_ids.hpp"
@@ -33,8 +31,9 @@ void make_changes(order_ptr self,
     then(caf::error{});
     return;
   }
+  // A line's SKU on a shard another node holds: made by that node's INBOX.
   self->request(self->state.supervisor, caf::infinite, atom::apply_v,
-                (*changes)[next])
+                (*changes)[next], true)
       .await(
           [=](inbox_result& res) {
             if (res.outcome == inbox_outcome::rejected) {
@@ -62,17 +61,6 @@ void run_return(order_ptr self, return_command cmd, record_callback done) {
     done(self->state.record);
     return;
   }
-  for (auto& c : plan->changes)
-    for (size_t i = 0; i < self->state.record.lines.size(); ++i)
-      if (off_shard(self, i) && self->state.record.lines[i].sku == c.sku) {
-        done(make_error(errc::order_spans_shards,
-                        "SKU " + c.sku +
-                            " is on another shard than the order's; a "
-                            "cluster does not take returns of such units "
-                            "yet: nothing changed",
-                        nlohmann::json{{"sku", c.sku}}.dump()));
-        return;
-      }
   auto changes =
       std::make_shared<std::vector<stock_change>>(std::move(plan->changes));
   auto next = std::make_shared<order_plan>(std::move(plan->plan));

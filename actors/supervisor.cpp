@@ -354,6 +354,9 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
         return receive_stock(self, sku, from, quantity, unit_price);
       },
       [=](atom::apply, const stock_change& c) { return apply_change(self, c); },
+      [=](atom::apply, stock_change& c, bool route) {
+        return change_at_owner(self, std::move(c), route);
+      },
       [=](atom::put, const stock_change& c) -> caf::result<stock_view> {
         auto handle = actor_for_change(self, c);
         if (!handle)

@@ -36,6 +36,25 @@ caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
   return rp;
 }
 
+caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
+                                          bool route) {
+  auto& st = self->state;
+  auto* map = st.ctx->shards.get();
+  if (map == nullptr || c.seller != seller::internal || c.event_id.empty() ||
+      map->serves(map->shard_of(c.sku)))
+    return self->delegate(st.inbox, atom::apply_v, std::move(c));
+  auto shard = map->shard_of(c.sku);
+  auto region = route ? map->region_for(shard) : region_actor{};
+  if (!region)
+    return shard_map::not_owner(shard, "sku", c.sku);
+  auto rp = self->make_response_promise<inbox_result>();
+  self->request(region, st.ctx->settings.request_timeout, atom::apply_v,
+                std::move(c))
+      .then([rp](inbox_result& res) mutable { rp.deliver(std::move(res)); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,
                            const std::vector<hold_state>& holds) {
   auto& st = self->state;

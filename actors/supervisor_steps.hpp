@@ -199,6 +199,12 @@ void disown_shards(supervisor_ptr self, const shard_epochs& which);
 caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
                                         hold_change& change, bool route);
 
+/// An inbound change with an event id (a return's) made by this node's
+/// INBOX when the node serves the SKU's shard (or is no cluster node),
+/// else (if `route`) sent to the region of the node that holds it.
+caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
+                                          bool route);
+
 /// A cluster node's SKU just started from the store: its holds for orders
 /// on other shards (`holds`: the SKU's as stored) are settled against
 /// their records from now on, and reserved ones go back by themselves once

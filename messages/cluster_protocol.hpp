@@ -17,6 +17,7 @@
 #include "messages/atoms.hpp"
 #include "messages/customers.hpp"
 #include "messages/stock.hpp"
+#include "messages/stock_change.hpp"
 
 namespace oms {
 
@@ -79,6 +80,10 @@ using region_actor = caf::typed_actor<
     // what the SKU's actor did. Errors: NOT_OWNER (the shard is not served
     // here), UNAVAILABLE (this node is not serving now), and those of the
     // SKU's change.
-    caf::replies_to<atom::hold, sku_id, hold_change>::with<hold_outcome>>;
+    caf::replies_to<atom::hold, sku_id, hold_change>::with<hold_outcome>,
+    // A peer's order takes back units of a SKU of a shard this node serves
+    // (a return's stock change, with its event id): answers what this
+    // node's INBOX did. Errors: NOT_OWNER, UNAVAILABLE, and the INBOX's.
+    caf::replies_to<atom::apply, stock_change>::with<inbox_result>>;
 
 } // namespace oms

@@ -88,9 +88,6 @@ enum class errc : uint8_t {
   /// still loading it. Nothing was changed; ask the owner (details: shard,
   /// and the owner and its HTTP address when known), or ask again.
   not_owner = 29,
-  /// A cluster node: the order's lines are on more than one shard, and an
-  /// order is placed within one shard for now (details: shards).
-  order_spans_shards = 30,
 };
 
 /// The stable client-facing string of a code: "VALIDATION_FAILED", ...

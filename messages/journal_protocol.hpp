@@ -52,6 +52,10 @@ using journal_actor = caf::typed_actor<
     // (none or one). Errors: STORE_FAILURE.
     caf::replies_to<atom::lookup, customer_id,
                     std::string>::with<std::vector<key_state>>,
+    // Replies whether an inbound change's id (stock_change::event_id) is
+    // recorded, applied or refused (appends waiting for their commit go
+    // first). Errors: STORE_FAILURE.
+    caf::replies_to<atom::lookup, std::string>::with<bool>,
     // Replies one INTERNAL SKU as stored, with the holds on it (appends
     // waiting for their commit go first). Errors: STORE_FAILURE.
     caf::replies_to<atom::load_sku, sku_id>::with<stored_sku>,

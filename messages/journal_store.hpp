@@ -90,6 +90,11 @@ class journal_store {
   virtual caf::expected<std::vector<key_state>>
   load_key(const customer_id& customer, const std::string& key) const = 0;
 
+  /// Whether an inbound change's id (stock_change::event_id) was recorded:
+  /// applied or refused, and not yet forgotten.
+  virtual caf::expected<bool>
+  knows_inbox_id(const std::string& event_id) const = 0;
+
   /// The latest record of an order. Errors: ORDER_NOT_FOUND, STORE_FAILURE.
   virtual caf::expected<order_record> find_order(const order_id& id) const = 0;
 

@@ -34,6 +34,12 @@ using supervisor_actor = caf::typed_actor<
     // APPLIED). A receipt spawns a new SKU's actor. Errors: those of the
     // INBOX and of inventory_actor's apply, UNKNOWN_SKU.
     caf::replies_to<atom::apply, stock_change>::with<inbox_result>,
+    // The same for a change with an event id that an order's return makes
+    // (docs/cluster.md, "Orders across shards"): on a cluster node that
+    // does not serve the SKU's shard, sent to the INBOX of the node that
+    // holds it (its region), which makes it once per id. Errors: as above,
+    // NOT_OWNER (no route now), UNAVAILABLE.
+    caf::replies_to<atom::apply, stock_change, bool>::with<inbox_result>,
     // Applies a stock change directly, without deduplication (the INBOX's
     // way in). Errors: those of inventory_actor's apply, UNKNOWN_SKU.
     caf::replies_to<atom::put, stock_change>::with<stock_view>,

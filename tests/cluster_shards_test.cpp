@@ -231,6 +231,51 @@ TEST_CASE("a cluster node's SKU and order actors stamp what they journal "
   CHECK(stamps(from) == stamped{{1, {9}}, {2, {4}}});
 }
 
+TEST_CASE("a stock change a shard's owner applied is a duplicate at the "
+          "shard's next owner, whose inbox never saw its id") {
+  auto store = std::make_shared<memory_store>();
+  auto a = sku_on(1, "A");
+  auto b = sku_on(2, "B");
+  stock_two_shards(store, a, b);
+  // Both nodes start before the change: neither inbox has its id from the
+  // store it started from.
+  node_fixture first{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture next{store, std::make_shared<shard_map>(shard_count)};
+  first.adopt(1, 3);
+  stock_change c;
+  c.kind = stock_change_kind::receipt;
+  c.sku = a;
+  c.quantity = 4;
+  c.event_id = "wms-1";
+  c.source = "wms";
+  auto applied = first.call<inbox_result>(first.sup, atom::apply_v, c);
+  REQUIRE_MESSAGE(applied, why(applied));
+  CHECK(applied->outcome == inbox_outcome::applied);
+  CHECK(first.stock(a).on_hand == 14);
+
+  // The shard moves; the change is delivered again at its new owner.
+  first.disown(1);
+  next.adopt(1, 4);
+  CHECK(next.stock(a).on_hand == 14);
+  auto again = next.call<inbox_result>(next.sup, atom::apply_v, c);
+  REQUIRE_MESSAGE(again, why(again));
+  CHECK(again->outcome == inbox_outcome::duplicate);
+  CHECK(next.stock(a).on_hand == 14);
+  // Known now without a read; a new id is applied once.
+  CHECK(next.call<inbox_result>(next.sup, atom::apply_v, c)->outcome ==
+        inbox_outcome::duplicate);
+  c.event_id = "wms-2";
+  CHECK(next.call<inbox_result>(next.sup, atom::apply_v, c)->outcome ==
+        inbox_outcome::applied);
+  CHECK(next.stock(a).on_hand == 18);
+
+  // The node that lost the shard refuses a change of it, nothing changed.
+  c.event_id = "wms-3";
+  CHECK(code(first.call<inbox_result>(first.sup, atom::apply_v, c)) ==
+        "NOT_OWNER");
+  CHECK(next.stock(a).on_hand == 18);
+}
+
 TEST_CASE("a shard lost while it was being loaded is not served") {
   auto store = std::make_shared<memory_store>();
   auto a = sku_on(3, "A");
@@ -364,20 +409,28 @@ TEST_CASE("an order across shards: the other shard's owner reserves, "
             event_kind::stock_released, event_kind::stock_consumed});
   CHECK(n.audit().violations.empty());
 
-  // Units held on another shard are not taken back yet: the return is
-  // asked for, and receiving it is refused with nothing changed.
+  // A return of a unit held on another shard: received by b's owner's
+  // inbox under the step's id, so a step asked again changes b once.
   n.must_apply(id, command_kind::deliver);
   return_command ret;
   ret.step = return_step::request;
   ret.lines = {{b, 1, "damaged", 0, 0}};
   auto asked = n.call<order_record>(n.sup, atom::apply_v, id, ret);
   REQUIRE_MESSAGE(asked, why(asked));
+  auto before_return = n.stock(b);
   return_command receive;
   receive.step = return_step::receive;
   receive.return_id = asked->returns.at(0).id;
-  auto refused = n.call<order_record>(n.sup, atom::apply_v, id, receive);
-  CHECK(code(refused) == "ORDER_SPANS_SHARDS");
-  CHECK(n.stock(b).on_hand == 3);
+  auto received = n.call<order_record>(n.sup, atom::apply_v, id, receive);
+  REQUIRE_MESSAGE(received, why(received));
+  CHECK(received->returns.at(0).status == return_status::received);
+  // Back on hand at b's owner, set aside until inspected.
+  CHECK(n.stock(b).on_hand == before_return.on_hand + 1);
+  CHECK(n.stock(b).available == before_return.available);
+  auto again = n.call<order_record>(n.sup, atom::apply_v, id, receive);
+  CHECK(code(again) == "INVALID_TRANSITION");
+  CHECK(n.stock(b).on_hand == before_return.on_hand + 1);
+  CHECK(n.audit().violations.empty());
 
   // Cancelled whole before confirmation: both owners give every unit back.
   auto other =
@@ -410,7 +463,7 @@ TEST_CASE("an order across shards: the other shard's owner reserves, "
   // starting from it finds b's units where they are.
   node_fixture later{store, std::make_shared<shard_map>(shard_count)};
   later.adopt(2, 7);
-  CHECK(later.stock(b).on_hand == 3);
+  CHECK(later.stock(b).on_hand == 4); // one returned, set aside
   CHECK(later.stock(b).available == 2);
   CHECK(later.stock(b).blocked == 1);
 }

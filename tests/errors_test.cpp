@@ -27,8 +27,7 @@ TEST_CASE("every code has a stable string that parses back") {
   CHECK(std::string{to_code(errc::idempotency_key_reused)} ==
         "IDEMPOTENCY_KEY_REUSED");
   CHECK(std::string{to_code(errc::not_owner)} == "NOT_OWNER");
-  CHECK(std::string{to_code(errc::order_spans_shards)} == "ORDER_SPANS_SHARDS");
-  auto last = static_cast<uint8_t>(errc::order_spans_shards);
+  auto last = static_cast<uint8_t>(errc::not_owner);
   for (uint8_t i = 0; i <= last; ++i) {
     errc parsed = errc::none;
     REQUIRE(parse_code(to_code(static_cast<errc>(i)), parsed));

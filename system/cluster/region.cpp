@@ -94,6 +94,19 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
                   [rp](caf::error& err) mutable { rp.deliver(err); });
         return rp;
       },
+      [self, slot](atom::apply,
+                   stock_change& change) -> caf::result<inbox_result> {
+        auto sup = slot ? slot->holds() : supervisor_actor{};
+        if (!sup)
+          return make_error(errc::unavailable,
+                            "the owner is not serving requests now");
+        auto rp = self->make_response_promise<inbox_result>();
+        // Made here or refused: never routed again.
+        self->request(sup, caf::infinite, atom::apply_v, std::move(change))
+            .then([rp](inbox_result& res) mutable { rp.deliver(res); },
+                  [rp](caf::error& err) mutable { rp.deliver(err); });
+        return rp;
+      },
   };
 }
 

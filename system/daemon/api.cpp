@@ -55,7 +55,6 @@ int status_of(errc code) {
       return 421;
     case errc::idempotency_key_reused:
     case errc::amount_mismatch:
-    case errc::order_spans_shards:
       return 422;
     case errc::rate_limited:
       return 429;

@@ -73,6 +73,12 @@ memory_store::load_key(const customer_id& customer,
   return state_.key_of(customer, key);
 }
 
+caf::expected<bool>
+memory_store::knows_inbox_id(const std::string& event_id) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return state_.knows_inbox_id(event_id);
+}
+
 caf::expected<order_record> memory_store::find_order(const order_id& id) const {
   std::lock_guard<std::mutex> guard{mtx_};
   if (auto* rec = state_.find_order(id))

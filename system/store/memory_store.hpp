@@ -26,6 +26,8 @@ class memory_store : public journal_store {
   load_external(const sku_id& sku) const override;
   caf::expected<std::vector<key_state>>
   load_key(const customer_id& customer, const std::string& key) const override;
+  caf::expected<bool>
+  knows_inbox_id(const std::string& event_id) const override;
   caf::expected<order_record> find_order(const order_id& id) const override;
   caf::expected<std::vector<order_record>>
   list_orders(const customer_id& customer, uint64_t offset,

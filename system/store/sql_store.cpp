@@ -12,32 +12,59 @@ namespace oms {
 namespace {
 
 constexpr const char* sql_names[] = {
-    "insert_event",     "upsert_price",
-    "receive",          "adjust",
-    "consume",          "touch_sku",
-    "sku_version",      "add_to_batch",
-    "prune_batches",    "hold_reserve",
-    "hold_block",       "hold_find",
-    "hold_update",      "hold_delete",
-    "upsert_order",     "upsert_line",
-    "insert_history",   "upsert_payment",
-    "insert_key",       "insert_customer",
-    "insert_inbox",     "forget_inbox",
-    "upsert_cursor",    "upsert_delta",
-    "upsert_wms",       "delete_wms",
-    "find_order",       "list_orders",
-    "search_by_sku",    "search_by_customer",
-    "search_by_status", "search_all",
-    "read_events",      "last_seq",
-    "first_seq",        "prune_scan",
-    "prune_events",     "load_skus",
-    "load_batches",     "load_holds",
-    "load_live",        "load_customers",
-    "load_inbox",       "load_cursors",
-    "load_deltas",      "load_wms",
-    "count_orders",     "one_sku",
-    "one_sku_batches",  "one_sku_holds",
-    "load_key",         "one_external_deltas",
+    "insert_event",
+    "upsert_price",
+    "receive",
+    "adjust",
+    "consume",
+    "touch_sku",
+    "sku_version",
+    "add_to_batch",
+    "prune_batches",
+    "hold_reserve",
+    "hold_block",
+    "hold_find",
+    "hold_update",
+    "hold_delete",
+    "upsert_order",
+    "upsert_line",
+    "insert_history",
+    "upsert_payment",
+    "insert_key",
+    "insert_customer",
+    "insert_inbox",
+    "forget_inbox",
+    "upsert_cursor",
+    "upsert_delta",
+    "upsert_wms",
+    "delete_wms",
+    "find_order",
+    "list_orders",
+    "search_by_sku",
+    "search_by_customer",
+    "search_by_status",
+    "search_all",
+    "read_events",
+    "last_seq",
+    "first_seq",
+    "prune_scan",
+    "prune_events",
+    "load_skus",
+    "load_batches",
+    "load_holds",
+    "load_live",
+    "load_customers",
+    "load_inbox",
+    "load_cursors",
+    "load_deltas",
+    "load_wms",
+    "count_orders",
+    "one_sku",
+    "one_sku_batches",
+    "one_sku_holds",
+    "load_key",
+    "one_inbox_id",
+    "one_external_deltas",
     "one_external_wms",
 };
 
@@ -522,6 +549,20 @@ sql_store::load_key(const customer_id& customer, const std::string& key) const {
     return failure(std::string{"cannot read an idempotency key: "} + e.what());
   }
   return result;
+}
+
+caf::expected<bool>
+sql_store::knows_inbox_id(const std::string& event_id) const {
+  bool known = false;
+  try {
+    reading(false, [&](sql_session& s) {
+      s.run(sql::one_inbox_id, {event_id},
+            [&](const sql_row&) { known = true; });
+    });
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot read the inbox: "} + e.what());
+  }
+  return known;
 }
 
 caf::expected<order_record> sql_store::find_order(const order_id& id) const {

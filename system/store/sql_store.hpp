@@ -91,6 +91,7 @@ enum class sql : uint8_t {
   one_sku_batches, // sku
   one_sku_holds,   // sku
   load_key,        // customer, key -> key, fingerprint, order_id, at, response
+  one_inbox_id,    // id -> 1 if recorded
   // One EXTERNAL SKU (restart of its actor): as load_deltas, load_wms.
   one_external_deltas, // sku
   one_external_wms,    // sku
@@ -181,6 +182,8 @@ class sql_store : public journal_store {
   load_external(const sku_id& sku) const override;
   caf::expected<std::vector<key_state>>
   load_key(const customer_id& customer, const std::string& key) const override;
+  caf::expected<bool>
+  knows_inbox_id(const std::string& event_id) const override;
   caf::expected<order_record> find_order(const order_id& id) const override;
   caf::expected<std::vector<order_record>>
   list_orders(const customer_id& customer, uint64_t offset,

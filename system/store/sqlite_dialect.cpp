@@ -393,6 +393,7 @@ const sql_dialect& sqlite_dialect() {
           {sql::load_key,
            "SELECT key, fingerprint, order_id, at, response FROM "
            "idempotency_keys WHERE customer = ?1 AND key = ?2"},
+          {sql::one_inbox_id, "SELECT 1 FROM inbox WHERE id = ?1"},
           {sql::one_sku,
            "SELECT sku, unit_price, on_hand, received_total, "
            "consumed_total, adjusted_total, updated_at, version FROM skus "

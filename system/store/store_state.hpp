@@ -51,6 +51,11 @@ class store_state : private state_sink {
 
   uint64_t last_seq() const { return last_seq_; }
 
+  /// Whether an inbound change's id is recorded (and not forgotten).
+  bool knows_inbox_id(const std::string& id) const {
+    return inbox_ids_.count(id) > 0;
+  }
+
  private:
   // state_sink
   void add_inbox_id(const std::string& id, timestamp_ms at) override;

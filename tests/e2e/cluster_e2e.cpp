@@ -803,6 +803,39 @@ TEST_CASE("e2e cluster: an order whose lines are on two nodes' shards is "
   CHECK(body_of(admin2.get("/v1/audit"))["violations"].empty());
   CHECK(body_of(admin1.get("/v1/audit"))["violations"].empty());
 
+  // Delivered, and a unit of b returned: the order's node (n1) has n2,
+  // which holds b's shard, receive and restock it, once per step.
+  auto kept = cust1.post("/v1/orders", order_for(cid, {{a, 1}, {b, 1}}).dump());
+  REQUIRE_MESSAGE(kept.status == 201, kept.body);
+  auto kept_id = body_of(kept)["id"].get<std::string>();
+  auto base = "/v1/orders/" + kept_id;
+  REQUIRE(admin1.post(base + "/confirm", "{}").status == 200);
+  REQUIRE(
+      admin1.post(base + "/pay", json{{"amount", 100 + 250}}.dump()).status ==
+      200);
+  REQUIRE(admin1.post(base + "/ship", "{}").status == 200);
+  REQUIRE(admin1.post(base + "/deliver", "{}").status == 200);
+  auto b_shipped = stock_of(admin2, b);
+  auto asked = cust1.post(
+      base + "/returns",
+      json{{"lines", {{{"sku", b}, {"quantity", 1}, {"reason", "too big"}}}}}
+          .dump());
+  REQUIRE_MESSAGE(asked.status == 201, asked.body);
+  auto rid = body_of(asked)["id"].get<std::string>();
+  auto got = admin1.post(base + "/returns/" + rid + "/receive", "");
+  REQUIRE_MESSAGE(got.status == 200, got.body);
+  CHECK(stock_of(admin2, b)["onHand"] == b_shipped["onHand"].get<int>() + 1);
+  auto inspected =
+      admin1.post(base + "/returns/" + rid + "/inspect",
+                  json{{"lines", {{{"sku", b}, {"restock", 1}}}}}.dump());
+  REQUIRE_MESSAGE(inspected.status == 200, inspected.body);
+  CHECK(body_of(inspected)["status"] == "REFUNDED");
+  CHECK(stock_of(admin2, b)["available"] ==
+        b_shipped["available"].get<int>() + 1);
+  CHECK(stock_of(admin2, b)["onHand"] == b_shipped["onHand"].get<int>() + 1);
+  CHECK(body_of(admin2.get("/v1/audit"))["violations"].empty());
+  CHECK(body_of(admin1.get("/v1/audit"))["violations"].empty());
+
   // n1 dies: n2 takes its shards and the order with them; paid and shipped
   // there, b's units leave n2's on-hand and a's too.
   n1->kill9();
@@ -817,9 +850,10 @@ TEST_CASE("e2e cluster: an order whose lines are on two nodes' shards is "
   REQUIRE_MESSAGE(paid.status == 200, paid.body);
   auto shipped = admin2.post("/v1/orders/" + order + "/ship", "{}");
   REQUIRE_MESSAGE(shipped.status == 200, shipped.body);
+  // b: 5 received, 1 shipped and returned, 3 shipped now; a: 10, 1 and 2.
   CHECK(stock_of(admin2, b)["onHand"] == 2);
   CHECK(stock_of(admin2, b)["blocked"] == 0);
-  CHECK(stock_of(admin2, a)["onHand"] == 8);
+  CHECK(stock_of(admin2, a)["onHand"] == 7);
   auto audit = body_of(admin2.get("/v1/audit"));
   CHECK_MESSAGE(audit["violations"].empty(), audit.dump());
 }
