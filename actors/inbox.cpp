@@ -55,9 +55,13 @@ void fail_all(inbox_ptr self, const std::string& id, const caf::error& err) {
     rp.deliver(err);
 }
 
-// Records a rejected change under its id, then answers REJECTED.
-void reject(inbox_ptr self, const stock_change& c, const caf::error& err) {
+// Records a rejected change under its id, then answers REJECTED. A cluster
+// node's refusal rests on the SKU's ledger under the lease `epoch`: it is
+// journaled under it (event::fence), refused if the shard moved since.
+void reject(inbox_ptr self, const stock_change& c, const caf::error& err,
+            int64_t epoch) {
   event ev;
+  ev.fence = epoch;
   ev.kind = event_kind::inbox_cursor;
   ev.at = self->state.ctx->now(self->clock());
   ev.sku = c.sku;
@@ -134,8 +138,9 @@ void forget_old_ids(inbox_ptr self) {
 }
 
 // The first delivery of `c`'s id: the SKU's actor applies it and journals
-// the id with the change.
-void put_change(inbox_ptr self, const stock_change& c) {
+// the id with the change. `epoch`: the lease the node served the SKU's
+// shard under when it decided to (0 off a cluster).
+void put_change(inbox_ptr self, const stock_change& c, int64_t epoch) {
   self->request(self->state.supervisor, caf::infinite, atom::put_v, c)
       .then(
           [=](stock_view& view) {
@@ -153,7 +158,7 @@ void put_change(inbox_ptr self, const stock_change& c) {
             // (after the cause is fixed) under the same id: it must not
             // read as done.
             if (is_rejection(err) && c.source != return_source)
-              reject(self, c, err);
+              reject(self, c, err, epoch);
             else
               fail_all(self, c.event_id, err);
           });
@@ -170,7 +175,7 @@ void first_delivery(inbox_ptr self, const stock_change& c) {
   auto& st = self->state;
   auto* shards = st.ctx->shards.get();
   if (shards == nullptr || c.seller != seller::internal) {
-    put_change(self, c);
+    put_change(self, c, 0);
     return;
   }
   auto shard = shards->shard_of(c.sku);
@@ -196,7 +201,7 @@ void first_delivery(inbox_ptr self, const stock_change& c) {
                 rp.deliver(std::move(res));
               }
             } else {
-              put_change(self, c);
+              put_change(self, c, epoch);
             }
           },
           [=](caf::error& err) { fail_all(self, c.event_id, err); });

@@ -403,8 +403,9 @@ event hold_event(inventory_ptr self, event_kind kind, const order_id& order,
 void arm_lapse(inventory_ptr self) {
   auto& st = self->state;
   timestamp_ms next = 0;
+  // A hold whose change is on its way: armed again once that is durable.
   for (auto& [order, at] : st.lapses)
-    if (next == 0 || at < next)
+    if ((next == 0 || at < next) && st.hold_pending.count(order) == 0)
       next = at;
   if (next == 0 || next == st.lapse_armed_for)
     return;
@@ -425,19 +426,32 @@ timestamp_ms lapse_time(inventory_ptr self) {
   return now(self) + (s.hold_ttl + s.foreign_hold_grace).count();
 }
 
-// Journals `events`, then runs `apply` and replies `out`; handles nothing
-// else meanwhile. Nothing applies if the journal refuses: `undo` runs
-// instead (for a change already made in memory), and STORE_FAILURE says
-// that `what` could not be made durable.
+// Journals `events`, the changes of the holds of `orders`, then runs
+// `apply` and replies `out`. Nothing applies if the journal refuses: `undo`
+// runs instead (for a change already made in memory), and STORE_FAILURE
+// says that `what` could not be made durable. Other messages are handled
+// meanwhile (the journal commits many SKUs' and orders' changes at once)
+// and see the holds as they were, still held: a change that gives units
+// back or ships them applies once durable, a reservation is taken in
+// memory before (no other order gets its units meanwhile). Until the
+// journal answers, `orders` are pending (inventory_state::hold_pending).
 template <class Apply, class Undo = void (*)()>
 caf::result<hold_outcome> journal_hold(
     inventory_ptr self, std::vector<event> events, hold_outcome out,
-    Apply apply, Undo undo = [] {}, const char* what = "the change") {
+    std::vector<order_id> orders, Apply apply, Undo undo = [] {},
+    const char* what = "the change") {
   auto rp = self->make_response_promise<hold_outcome>();
+  for (auto& order : orders)
+    self->state.hold_pending.insert(order);
+  auto settled = [self, orders] {
+    for (auto& order : orders)
+      self->state.hold_pending.erase(order);
+  };
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 under_epoch(std::move(events), self->state.fence))
-      .await(
+      .then(
           [=](uint64_t) mutable {
+            settled();
             apply();
             if (auto err = broken(self)) {
               rp.deliver(err);
@@ -447,6 +461,7 @@ caf::result<hold_outcome> journal_hold(
             rp.deliver(out);
           },
           [=](caf::error& err) mutable {
+            settled();
             undo();
             log::error("inventory.journal_failed",
                        {{"sku", self->state.sku}, {"error", describe(err)}});
@@ -485,7 +500,8 @@ caf::result<hold_outcome> lapse_due(inventory_ptr self, uint64_t generation) {
       i = st.lapses.erase(i); // blocked or gone: nothing lapses
       continue;
     }
-    if (i->second <= t) {
+    // A change on its way is looked at again once durable.
+    if (i->second <= t && st.hold_pending.count(i->first) == 0) {
       events.push_back(
           hold_event(self, event_kind::stock_released, h->order, h->quantity));
       due.push_back(i->first);
@@ -501,7 +517,7 @@ caf::result<hold_outcome> lapse_due(inventory_ptr self, uint64_t generation) {
   auto units = int64_t{0};
   for (auto& ev : events)
     units += ev.quantity;
-  return journal_hold(self, std::move(events), hold_outcome{{}, units},
+  return journal_hold(self, std::move(events), hold_outcome{{}, units}, due,
                       [self, due] {
                         for (auto& order : due) {
                           self->state.ledger.release(order);
@@ -542,8 +558,9 @@ caf::result<hold_outcome> check_off_shard(inventory_ptr self) {
             [self, order](order_record& rec) {
               auto& st = self->state;
               auto* h = st.ledger.find_hold(order);
-              if (h == nullptr || st.off_shard.count(order) == 0)
-                return;
+              if (h == nullptr || st.off_shard.count(order) == 0 ||
+                  st.hold_pending.count(order) > 0)
+                return; // gone, or a change on its way: the next check
               for (auto& c : settle_off_shard_hold(rec, st.sku, *h)) {
                 log::info("inventory.off_shard_hold_settled",
                           {{"sku", st.sku},
@@ -581,6 +598,10 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
     }
     return hold_outcome{};
   }
+  if (st.hold_pending.count(c.order) > 0)
+    return make_error(errc::unavailable,
+                      "a change of the hold of order " + c.order + " on SKU " +
+                          st.sku + " is being made durable: ask again");
   if (auto err = expire_due(self))
     return err;
   hold_outcome out;
@@ -600,21 +621,25 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
         return to_error(res);
       if (!out.reserved.granted)
         return out;
-      // Taken in memory now, and journaled before anything else is handled;
-      // given back if the journal refuses.
+      // Taken in memory now, answered once durable, given back if the
+      // journal refuses. An order on another shard's from now on: the
+      // SKU's own orders' messages leave it alone.
       out.units = c.quantity;
       auto ev =
           hold_event(self, event_kind::stock_reserved, c.order, c.quantity);
       ev.lots = out.reserved.lots;
       auto order = c.order;
+      st.off_shard.insert(order);
       return journal_hold(
-          self, {std::move(ev)}, out,
+          self, {std::move(ev)}, out, {order},
           [self, order] {
             self->state.lapses[order] = lapse_time(self);
-            self->state.off_shard.insert(order);
             arm_check(self);
           },
-          [self, order] { self->state.ledger.release(order); },
+          [self, order] {
+            self->state.ledger.release(order);
+            self->state.off_shard.erase(order);
+          },
           "the reservation");
     }
     case hold_op::block: {
@@ -627,7 +652,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       return journal_hold(
           self,
           {hold_event(self, event_kind::stock_blocked, order, h->quantity)},
-          out, [self, order] {
+          out, {order}, [self, order] {
             self->state.ledger.block(order);
             self->state.lapses.erase(order);
           });
@@ -640,7 +665,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       return journal_hold(
           self,
           {hold_event(self, event_kind::stock_released, order, h->quantity)},
-          out, [self, order] {
+          out, {order}, [self, order] {
             self->state.ledger.release(order);
             self->state.lapses.erase(order);
             self->state.off_shard.erase(order);
@@ -658,7 +683,7 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       return journal_hold(
           self,
           {hold_event(self, event_kind::stock_released, order, out.units)}, out,
-          [self, order, remaining] {
+          {order}, [self, order, remaining] {
             self->state.ledger.reduce(order, remaining);
             if (remaining == 0) {
               self->state.lapses.erase(order);
@@ -682,11 +707,12 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
       ev.lots = take_allocations(h->lots, out.units);
       auto order = c.order;
       auto remaining = c.quantity;
-      return journal_hold(self, {std::move(ev)}, out, [self, order, remaining] {
-        self->state.ledger.consume(order, remaining);
-        if (remaining == 0)
-          self->state.off_shard.erase(order);
-      });
+      return journal_hold(self, {std::move(ev)}, out, {order},
+                          [self, order, remaining] {
+                            self->state.ledger.consume(order, remaining);
+                            if (remaining == 0)
+                              self->state.off_shard.erase(order);
+                          });
     }
     default:
       return make_error(errc::validation_failed,

@@ -34,6 +34,10 @@ struct inventory_state {
   /// Every hold of an order on another shard: changed by hold changes
   /// (atom::hold) only, never by the messages of the SKU's own orders.
   std::unordered_set<order_id> off_shard;
+  /// Orders whose hold change is on its way to the journal: another change
+  /// of their holds waits (refused UNAVAILABLE, asked again), and the
+  /// SKU's timers leave them alone until it is durable.
+  std::unordered_set<order_id> hold_pending;
   /// Whether the timer that settles them against their records is set.
   bool check_armed = false;
   /// A cluster node's SKU: the lease epoch its shard was served under when

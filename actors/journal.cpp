@@ -257,6 +257,8 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
   return {
       [=](atom::append, std::vector<event>& events) -> caf::result<uint64_t> {
         auto& st = self->state;
+        if (auto err = st.store->admit(events))
+          return err; // refused alone, not with the batch it would join
         auto rp = self->make_response_promise<uint64_t>();
         st.waiting.push_back({rp, events.size()});
         st.pending.insert(st.pending.end(),
@@ -357,8 +359,8 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         return std::move(*res);
       },
       [=](atom::lookup, const std::string& event_id) -> caf::result<bool> {
-        if (!self->state.pending.empty())
-          flush_pending(self);
+        // Nothing pending to flush first: this node's own deliveries of an
+        // id wait in its inbox until their change is durable.
         auto res = self->state.store->knows_inbox_id(event_id);
         if (!res)
           return res.error();

@@ -3,6 +3,7 @@
 // changes the stock once), then the step is journaled with the order, and
 // an inspection's refund is asked for like any other.
 #include "actors/fingerprint.hpp"
+#include "actors/hold_asker.hpp"
 #include "actors/order_steps.hpp"
 #include "messages/type_ids.hpp"
 #include "system/log.hpp"
@@ -42,7 +43,24 @@ void make_changes(order_ptr self,
             }
             make_changes(self, changes, next + 1, then);
           },
-          [=](caf::error& err) { then(std::move(err)); });
+          [=](caf::error& err) {
+            auto& sku = (*changes)[next].sku;
+            auto& lines = self->state.record.lines;
+            bool elsewhere = false;
+            for (size_t i = 0; i < lines.size(); ++i)
+              elsewhere =
+                  elsewhere || (lines[i].sku == sku && off_shard(self, i));
+            if (elsewhere && hold_retryable(err))
+              // Not a refusal of this order's shard (its details would send
+              // the caller to the SKU's owner, which does not serve the
+              // order): the step is asked again.
+              err = make_error(errc::unavailable,
+                               "the units of SKU " + sku +
+                                   " are kept by the owner of another "
+                                   "shard, which could not be reached: "
+                                   "nothing more changed, ask again");
+            then(std::move(err));
+          });
 }
 
 } // namespace

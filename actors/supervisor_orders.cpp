@@ -202,7 +202,7 @@ caf::result<created_order> create_order(supervisor_ptr self,
                             static_cast<uint64_t>(st.ctx->now(self->clock())));
   auto me = caf::actor_cast<supervisor_actor>(self);
   auto activity = std::make_shared<order_activity>();
-  auto fence = sharded ? st.ctx->shards->epoch(shard) : 0;
+  auto fence = sharded ? writer_epoch(st.ctx->shards.get(), shard) : 0;
   auto handle =
       self->spawn<caf::lazy_init>(order, id, st.ctx, me, activity, fence);
   register_order(self, id, handle, std::move(activity));

@@ -426,19 +426,11 @@ std::vector<sku_fault> sku_health(const supervisor_state& st) {
   return result;
 }
 
-void restart_order(supervisor_ptr self, const order_id& id,
-                   const caf::error& reason) {
+namespace {
+
+// Reads the record of order `id`, whose actor stopped, and starts it again.
+void read_for_restart(supervisor_ptr self, const order_id& id) {
   auto& st = self->state;
-  auto tries = ++st.order_restarts[id];
-  if (tries > supervisor_state::order_restarts_max) {
-    log::error("supervisor.order_left_stopped",
-               {{"order", id},
-                {"restarts", uint64_t{tries - 1}},
-                {"reason", to_string(reason)}});
-    return;
-  }
-  log::error("supervisor.order_restarting",
-             {{"order", id}, {"reason", to_string(reason)}});
   // The journal reads its own pending appends first, so the stopped actor's
   // last append is in what it answers.
   // A cluster node that stops shards meanwhile may take the order's shard
@@ -453,10 +445,7 @@ void restart_order(supervisor_ptr self, const order_id& id,
               return;
             if (st.shard_stops != stops) {
               if (!rests(st, id))
-                restart_order(self, id, // read once more
-                              make_error(errc::unavailable,
-                                         "its shard was stopped while its "
-                                         "record was read"));
+                read_for_restart(self, id); // once more: not a new restart
               return;
             }
             adopt_order(self, std::move(rec));
@@ -471,6 +460,24 @@ void restart_order(supervisor_ptr self, const order_id& id,
               self->request(kvp.second, caf::infinite, atom::release_v, id)
                   .then([](int64_t) {}, [](caf::error&) {});
           });
+}
+
+} // namespace
+
+void restart_order(supervisor_ptr self, const order_id& id,
+                   const caf::error& reason) {
+  auto& st = self->state;
+  auto tries = ++st.order_restarts[id];
+  if (tries > supervisor_state::order_restarts_max) {
+    log::error("supervisor.order_left_stopped",
+               {{"order", id},
+                {"restarts", uint64_t{tries - 1}},
+                {"reason", to_string(reason)}});
+    return;
+  }
+  log::error("supervisor.order_restarting",
+             {{"order", id}, {"reason", to_string(reason)}});
+  read_for_restart(self, id);
 }
 
 } // namespace oms::supervisor_steps

@@ -230,16 +230,23 @@ caf::error order_gate(const supervisor_state& st, const order_record& rec) {
   return shard_map::not_owner(s, "orderId", rec.id);
 }
 
-int64_t epoch_of(const supervisor_state& st, const sku_id& sku) {
-  if (!st.ctx->shards)
+int64_t writer_epoch(const shard_map* shards, uint32_t shard) {
+  if (shards == nullptr)
     return 0;
-  return st.ctx->shards->epoch(st.ctx->shards->shard_of(sku));
+  auto epoch = shards->epoch(shard);
+  return epoch > 0 ? epoch : -1;
+}
+
+int64_t epoch_of(const supervisor_state& st, const sku_id& sku) {
+  auto* shards = st.ctx->shards.get();
+  return shards ? writer_epoch(shards, shards->shard_of(sku)) : 0;
 }
 
 int64_t epoch_of(const supervisor_state& st, const order_record& rec) {
-  if (!st.ctx->shards || rec.seller != seller::internal || rec.lines.empty())
+  auto* shards = st.ctx->shards.get();
+  if (!shards || rec.seller != seller::internal || rec.lines.empty())
     return 0;
-  return st.ctx->shards->epoch(st.ctx->shards->shard_of(rec));
+  return writer_epoch(shards, shards->shard_of(rec));
 }
 
 } // namespace oms::supervisor_steps

@@ -221,9 +221,13 @@ caf::error sku_gate(const supervisor_state& st, const sku_id& sku);
 /// `rec` (none on a single node).
 caf::error order_gate(const supervisor_state& st, const order_record& rec);
 
-/// The lease epoch under which the node serves the SKU's shard now, stamped
-/// on the SKU's actor when it starts (inventory_state::fence); 0 when it
-/// does not serve it, and on a single node.
+/// The lease epoch under which the node serves `shard` now, to stamp on an
+/// actor of the shard that starts (inventory_state::fence): -1 when it does
+/// not serve it (the shard was lost between a check and the start: all
+/// such an actor journals is refused), 0 on a single node.
+int64_t writer_epoch(const shard_map* shards, uint32_t shard);
+
+/// writer_epoch of the SKU's shard.
 int64_t epoch_of(const supervisor_state& st, const sku_id& sku);
 
 /// The same for the shard of the INTERNAL order of `rec`

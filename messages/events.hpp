@@ -117,7 +117,8 @@ struct event {
   /// unless the node still holds the shard under that very epoch, so an
   /// actor left from before the node lost the shard and took it again
   /// cannot write next to the one that replaced it. 0: the epoch of the
-  /// moment (a change that rests on no shard's memory), or no cluster.
+  /// moment (a change that rests on no shard's memory), or no cluster; -1:
+  /// an actor that started while its shard was not served (refused).
   /// Never stored.
   int64_t fence = 0;
 };

@@ -53,8 +53,7 @@ using journal_actor = caf::typed_actor<
     caf::replies_to<atom::lookup, customer_id,
                     std::string>::with<std::vector<key_state>>,
     // Replies whether an inbound change's id (stock_change::event_id) is
-    // recorded, applied or refused (appends waiting for their commit go
-    // first). Errors: STORE_FAILURE.
+    // recorded, applied or refused, in the store. Errors: STORE_FAILURE.
     caf::replies_to<atom::lookup, std::string>::with<bool>,
     // Replies one INTERNAL SKU as stored, with the holds on it (appends
     // waiting for their commit go first). Errors: STORE_FAILURE.

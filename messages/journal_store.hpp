@@ -37,6 +37,15 @@ class journal_store {
   /// error (and stores nothing) on failure.
   virtual caf::error commit(const std::vector<event>& events) = 0;
 
+  /// A quick look at an append before it joins a batch: an error refuses
+  /// that append alone, before the commit (a cluster node's: a change its
+  /// writer made under a lease the node no longer holds, which would fail
+  /// the whole batch at the commit's fence). The commit's own checks stay
+  /// the ones that count. No error by default.
+  virtual caf::error admit(const std::vector<event>&) const {
+    return caf::none;
+  }
+
   /// Committed events whose effect on the stored current state is still to
   /// be applied; always 0 for a store that applies it in the commit. Reads
   /// never tell the difference: each applies them first.

@@ -516,6 +516,19 @@ TEST_CASE("cluster: a node's fence refuses what an actor wrote under an "
   CHECK_FALSE(passes({created}));
   created.fence = *again;
   CHECK(passes({created}));
+  // The journal's look before a batch says the same of each append: a
+  // stale one is refused alone (NOT_OWNER), without a commit.
+  auto admit = oms::daemon::shard_admission(map);
+  CHECK_FALSE(admit({stamped(sku, *again)}));
+  CHECK_FALSE(admit({stamped(sku, 0)}));
+  CHECK_FALSE(admit({oms::event{}})); // no shard: nothing to say
+  auto stale = admit({stamped(sku, *first)});
+  CHECK(oms::code_of(stale) == oms::errc::not_owner);
+  CHECK(oms::code_of(admit({stamped(other, *e2), stamped(sku, *first)})) ==
+        oms::errc::not_owner);
+  map->stop(2);
+  CHECK(oms::code_of(admit({stamped(other, 0)})) == oms::errc::not_owner);
+  map->serve(2, *e2);
   // A stamp the map agrees with but PostgreSQL does not (the lease moved
   // on behind the node's back) is refused by the lease table.
   map->serve(1, *again + 5);

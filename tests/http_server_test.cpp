@@ -26,9 +26,9 @@ namespace {
 
 // One plain keep-alive connection: sends a GET, reads the answer's first
 // line.
-struct client {
+struct socket_client {
   int fd = -1;
-  explicit client(uint16_t port) {
+  explicit socket_client(uint16_t port) {
     fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -37,7 +37,7 @@ struct client {
     REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) ==
             0);
   }
-  ~client() { ::close(fd); }
+  ~socket_client() { ::close(fd); }
   std::string get(const std::string& path) {
     auto req = "GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n";
     REQUIRE(::send(fd, req.data(), req.size(), 0) ==
@@ -90,9 +90,9 @@ TEST_CASE("http server: connections take turns over the io_contexts given, "
   auto id1 = t1.get_id();
   auto id2 = t2.get_id();
   {
-    client a{srv.port()};
+    socket_client a{srv.port()};
     CHECK(a.get("/a") == "HTTP/1.1 200 OK");
-    client b{srv.port()};
+    socket_client b{srv.port()};
     CHECK(b.get("/b") == "HTTP/1.1 200 OK");
     CHECK(a.get("/a2") == "HTTP/1.1 200 OK");
     CHECK(b.get("/b2") == "HTTP/1.1 200 OK");

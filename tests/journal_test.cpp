@@ -218,6 +218,45 @@ TEST_CASE("the journal applies what its store left unapplied: at once past "
   CHECK(sql->unapplied() == 0);
 }
 
+namespace {
+
+// A memory store that refuses, before any commit, the appends with an
+// event of SKU "STALE" (as a cluster node's refuses a stale writer's).
+struct admitting_store : memory_store {
+  caf::error admit(const std::vector<event>& events) const override {
+    for (auto& ev : events)
+      if (ev.sku == "STALE")
+        return make_error(errc::not_owner, "a stale writer");
+    return caf::none;
+  }
+};
+
+} // namespace
+
+TEST_CASE("an append its store does not admit is refused alone: the appends "
+          "waiting with it are committed in their batch") {
+  auto store = std::make_shared<admitting_store>();
+  fixture f{store, fixture::wall_clock_now()};
+  auto h1 = f.self->request(f.journal, caf::infinite, atom::append_v,
+                            events_for("A", 2));
+  auto h2 = f.self->request(f.journal, caf::infinite, atom::append_v,
+                            events_for("STALE", 1));
+  auto h3 = f.self->request(f.journal, caf::infinite, atom::append_v,
+                            events_for("B", 1));
+  f.sched.run();
+  h1.receive([](uint64_t seq) { CHECK(seq == 2); },
+             [](caf::error& err) { FAIL(describe(err)); });
+  h2.receive([](uint64_t) { FAIL("a stale append was committed"); },
+             [](caf::error& err) { CHECK(code_of(err) == errc::not_owner); });
+  h3.receive([](uint64_t seq) { CHECK(seq == 3); },
+             [](caf::error& err) { FAIL(describe(err)); });
+  auto stats = f.call<journal_stats>(f.journal, atom::stats_v);
+  REQUIRE(stats);
+  CHECK(stats->batches == 1);
+  CHECK(stats->failures == 0);
+  CHECK(store->last_seq() == 3);
+}
+
 TEST_CASE_FIXTURE(
     fixture, "a reader awaiting events is answered when they are durable") {
   using namespace std::chrono_literals;

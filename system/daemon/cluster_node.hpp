@@ -61,6 +61,13 @@ class shard_bridge {
 pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
                                std::string node, std::string schema);
 
+/// What the journal asks of each append of a cluster node before it joins
+/// a batch (journal_store::admit): NOT_OWNER when a change is of a shard
+/// the node does not serve now, or was stamped by its writer with another
+/// epoch than the one it serves it under (event::fence): refused alone,
+/// where the fence would refuse the whole batch it joined.
+pg_store::admit_fn shard_admission(std::shared_ptr<const shard_map> shards);
+
 /// Adds to `tokens`, every `interval`, the customers other nodes
 /// registered in the shared store (`schema` on `conninfo`): a customer
 /// created at one node can call any other within about that long.

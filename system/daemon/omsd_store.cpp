@@ -38,6 +38,7 @@ open_store(const daemon_config& cfg, const std::shared_ptr<shard_map>& shards,
       return res.error();
     (*res)->set_fence(shard_fence(shards, cfg.node_id, cfg.cluster_schema),
                       "node " + cfg.node_id + "'s lease on a shard");
+    (*res)->set_admit(shard_admission(shards));
     // A store that can no longer commit (the outcome of a commit stayed
     // unknown: PostgreSQL out of reach for a minute) would leave the node
     // holding leases it cannot write under: it stops, handing them back,

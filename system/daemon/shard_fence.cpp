@@ -5,6 +5,7 @@
 // (tests/fence_removed_check.sh). omsd itself never has that switch.
 #include <map>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,12 @@ std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
 
 #ifdef OMS_FENCE_REMOVED
 
+// Nothing refused before the commit either: the admission would otherwise
+// stand in for the fence this build removes.
+pg_store::admit_fn shard_admission(std::shared_ptr<const shard_map>) {
+  return {};
+}
+
 pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
                                std::string node, std::string) {
   log::warn("cluster.fence_removed",
@@ -72,6 +79,22 @@ pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
 }
 
 #else
+
+pg_store::admit_fn shard_admission(std::shared_ptr<const shard_map> shards) {
+  return [shards](const std::vector<event>& events) -> caf::error {
+    bool agree = true;
+    for (auto& [shard, stamp] : shards_of(*shards, events, agree)) {
+      auto now = shards->epoch(shard);
+      if (!agree || now == 0 || (stamp != 0 && stamp != now))
+        return make_error(errc::not_owner,
+                          "cannot commit: shard " + std::to_string(shard) +
+                              " is not served under the lease this change "
+                              "was made under; nothing was written",
+                          "{\"shard\":" + std::to_string(shard) + "}");
+    }
+    return caf::none;
+  };
+}
 
 pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
                                std::string node, std::string schema) {

@@ -80,6 +80,13 @@ class pg_store : public sql_store {
     fence_what_ = std::move(what);
   }
 
+  /// What admit() asks of an append (none: every append joins a batch).
+  using admit_fn = std::function<caf::error(const std::vector<event>&)>;
+  void set_admit(admit_fn admit) { admit_ = std::move(admit); }
+  caf::error admit(const std::vector<event>& events) const override {
+    return admit_ ? admit_(events) : caf::none;
+  }
+
   /// How long a shared writer's commit that lost its connection after it
   /// may have sent COMMIT keeps trying to reach the server to learn
   /// whether its batch landed (the commit is answered only then). Past it,
@@ -139,6 +146,7 @@ class pg_store : public sql_store {
   std::string lost_;
   fence_fn fence_;
   std::string fence_what_;
+  admit_fn admit_;
   /// The session's backend as PostgreSQL knows it (pid and start), to end
   /// it from a new session if the server still has it.
   struct backend {
