@@ -36,6 +36,15 @@ auto take_waiting(inbox_state& st, const std::string& id) {
   return waiting;
 }
 
+// The answer to a delivery of an id already processed, counted.
+inbox_result duplicate_of(inbox_state& st, const std::string& id) {
+  ++st.duplicates;
+  inbox_result res;
+  res.event_id = id;
+  res.outcome = inbox_outcome::duplicate;
+  return res;
+}
+
 void answer(inbox_ptr self, const std::string& id, inbox_result first) {
   auto& st = self->state;
   auto waiting = take_waiting(st, id);
@@ -193,13 +202,8 @@ void first_delivery(inbox_ptr self, const stock_change& c) {
                        shard_map::not_owner(shard, "sku", c.sku));
             } else if (known) {
               st.done.emplace(c.event_id, st.ctx->now(self->clock()));
-              for (auto& rp : take_waiting(st, c.event_id)) {
-                ++st.duplicates;
-                inbox_result res;
-                res.event_id = c.event_id;
-                res.outcome = inbox_outcome::duplicate;
-                rp.deliver(std::move(res));
-              }
+              for (auto& rp : take_waiting(st, c.event_id))
+                rp.deliver(duplicate_of(st, c.event_id));
             } else {
               put_change(self, c, epoch);
             }
@@ -225,13 +229,8 @@ inbox(inbox_ptr self, context_ptr ctx, supervisor_actor supervisor,
                             "eventId must be 1 to 128 characters of "
                             "A-Z a-z 0-9 . _ : -",
                             R"({"field":"eventId"})");
-        if (st.done.count(c.event_id) > 0) {
-          ++st.duplicates;
-          inbox_result res;
-          res.event_id = c.event_id;
-          res.outcome = inbox_outcome::duplicate;
-          return res;
-        }
+        if (st.done.count(c.event_id) > 0)
+          return duplicate_of(st, c.event_id);
         auto rp = self->make_response_promise<inbox_result>();
         auto& waiting = st.in_flight[c.event_id];
         waiting.push_back(rp);

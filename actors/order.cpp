@@ -102,18 +102,21 @@ bool off_shard(order_ptr self, size_t i) {
   return i < off.size() && off[i];
 }
 
+bool off_shard_sku(order_ptr self, const sku_id& sku) {
+  auto& lines = self->state.record.lines;
+  for (size_t i = 0; i < lines.size(); ++i)
+    if (lines[i].sku == sku)
+      return off_shard(self, i);
+  return false;
+}
+
 std::vector<event> own_shard_events(order_ptr self, std::vector<event> events) {
-  auto& rec = self->state.record;
   auto& off = self->state.off_shard;
   if (std::find(off.begin(), off.end(), true) == off.end())
     return events;
   auto elsewhere = [&](const event& ev) {
-    if (ev.sku.empty() || is_order_event(ev.kind))
-      return false;
-    for (size_t i = 0; i < rec.lines.size(); ++i)
-      if (rec.lines[i].sku == ev.sku)
-        return off_shard(self, i);
-    return false;
+    return !ev.sku.empty() && !is_order_event(ev.kind) &&
+           off_shard_sku(self, ev.sku);
   };
   events.erase(std::remove_if(events.begin(), events.end(), elsewhere),
                events.end());

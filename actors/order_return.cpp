@@ -45,12 +45,7 @@ void make_changes(order_ptr self,
           },
           [=](caf::error& err) {
             auto& sku = (*changes)[next].sku;
-            auto& lines = self->state.record.lines;
-            bool elsewhere = false;
-            for (size_t i = 0; i < lines.size(); ++i)
-              elsewhere =
-                  elsewhere || (lines[i].sku == sku && off_shard(self, i));
-            if (elsewhere && hold_retryable(err))
+            if (off_shard_sku(self, sku) && hold_retryable(err))
               // Not a refusal of this order's shard (its details would send
               // the caller to the SKU's owner, which does not serve the
               // order): the step is asked again.

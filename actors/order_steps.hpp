@@ -64,6 +64,9 @@ step_done or_fail(record_callback done, std::function<void()> then);
 /// order_state::off_shard).
 bool off_shard(order_ptr self, size_t i);
 
+/// Whether the order's line of `sku` is off the order's shard (off_shard).
+bool off_shard_sku(order_ptr self, const sku_id& sku);
+
 /// `events` without the stock events of the lines off the order's shard,
 /// which their SKUs' owners journal themselves.
 std::vector<event> own_shard_events(order_ptr self, std::vector<event> events);

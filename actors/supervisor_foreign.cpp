@@ -10,6 +10,30 @@
 
 namespace oms::supervisor_steps {
 
+namespace {
+
+// A change of a SKU on a shard the node does not serve: sent (if `route`)
+// to the region of the node that holds it, whose answer within the
+// request timeout is this one's; NOT_OWNER when there is no route.
+template <class Result, class... Ts>
+caf::result<Result> at_owner_region(supervisor_ptr self, const sku_id& sku,
+                                    bool route, Ts&&... xs) {
+  auto& st = self->state;
+  auto& map = *st.ctx->shards;
+  auto shard = map.shard_of(sku);
+  auto region = route ? map.region_for(shard) : region_actor{};
+  if (!region)
+    return shard_map::not_owner(shard, "sku", sku);
+  auto rp = self->make_response_promise<Result>();
+  self->request(region, st.ctx->settings.request_timeout,
+                std::forward<Ts>(xs)...)
+      .then([rp](Result& res) mutable { rp.deliver(std::move(res)); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
+} // namespace
+
 caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
                                         hold_change& change, bool route) {
   auto& st = self->state;
@@ -24,16 +48,8 @@ caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
       return missing_sku(self, sku, seller::internal);
     return self->delegate(i->second, atom::hold_v, std::move(change));
   }
-  auto shard = map->shard_of(sku);
-  auto region = route ? map->region_for(shard) : region_actor{};
-  if (!region)
-    return shard_map::not_owner(shard, "sku", sku);
-  auto rp = self->make_response_promise<hold_outcome>();
-  self->request(region, st.ctx->settings.request_timeout, atom::hold_v, sku,
-                std::move(change))
-      .then([rp](hold_outcome& out) mutable { rp.deliver(std::move(out)); },
-            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
+  return at_owner_region<hold_outcome>(self, sku, route, atom::hold_v, sku,
+                                       std::move(change));
 }
 
 caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
@@ -43,16 +59,9 @@ caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
   if (map == nullptr || c.seller != seller::internal || c.event_id.empty() ||
       map->serves(map->shard_of(c.sku)))
     return self->delegate(st.inbox, atom::apply_v, std::move(c));
-  auto shard = map->shard_of(c.sku);
-  auto region = route ? map->region_for(shard) : region_actor{};
-  if (!region)
-    return shard_map::not_owner(shard, "sku", c.sku);
-  auto rp = self->make_response_promise<inbox_result>();
-  self->request(region, st.ctx->settings.request_timeout, atom::apply_v,
-                std::move(c))
-      .then([rp](inbox_result& res) mutable { rp.deliver(std::move(res)); },
-            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-  return rp;
+  auto sku = c.sku;
+  return at_owner_region<inbox_result>(self, sku, route, atom::apply_v,
+                                       std::move(c));
 }
 
 void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,

@@ -432,9 +432,9 @@ namespace {
 void read_for_restart(supervisor_ptr self, const order_id& id) {
   auto& st = self->state;
   // The journal reads its own pending appends first, so the stopped actor's
-  // last append is in what it answers.
-  // A cluster node that stops shards meanwhile may take the order's shard
-  // again and start its orders afresh, from records newer than this read.
+  // last append is in what it answers. A cluster node that stops shards
+  // meanwhile may take the order's shard again and start its orders
+  // afresh, from records newer than this read.
   auto stops = st.shard_stops;
   self->request(st.ctx->journal, caf::infinite, atom::get_v, id)
       .then(

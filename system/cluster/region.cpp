@@ -55,6 +55,24 @@ split_host_port(const std::string& address) {
 
 namespace {
 
+// A peer's change of a SKU this node serves, handed to its SUPERVISOR
+// (made here or refused: never routed again), which answers it;
+// UNAVAILABLE while the node serves nothing.
+template <class Result, class... Ts>
+caf::result<Result> at_own_supervisor(region_actor::pointer self,
+                                      const std::shared_ptr<forward_slot>& slot,
+                                      Ts&&... xs) {
+  auto sup = slot ? slot->holds() : supervisor_actor{};
+  if (!sup)
+    return make_error(errc::unavailable,
+                      "the owner is not serving requests now");
+  auto rp = self->make_response_promise<Result>();
+  self->request(sup, caf::infinite, std::forward<Ts>(xs)...)
+      .then([rp](Result& res) mutable { rp.deliver(std::move(res)); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 region_actor::behavior_type region(region_actor::pointer self, std::string node,
                                    std::function<uint64_t()> owned,
                                    std::shared_ptr<forward_slot> slot) {
@@ -80,32 +98,13 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
               [rp](forwarded_response r) mutable { rp.deliver(std::move(r)); });
         return rp;
       },
-      [self, slot](atom::hold, sku_id& sku,
-                   hold_change& change) -> caf::result<hold_outcome> {
-        auto sup = slot ? slot->holds() : supervisor_actor{};
-        if (!sup)
-          return make_error(errc::unavailable,
-                            "the owner is not serving requests now");
-        auto rp = self->make_response_promise<hold_outcome>();
-        // Made here or refused: never routed again.
-        self->request(sup, caf::infinite, atom::hold_v, std::move(sku),
-                      std::move(change), false)
-            .then([rp](hold_outcome& out) mutable { rp.deliver(out); },
-                  [rp](caf::error& err) mutable { rp.deliver(err); });
-        return rp;
+      [self, slot](atom::hold, sku_id& sku, hold_change& change) {
+        return at_own_supervisor<hold_outcome>(
+            self, slot, atom::hold_v, std::move(sku), std::move(change), false);
       },
-      [self, slot](atom::apply,
-                   stock_change& change) -> caf::result<inbox_result> {
-        auto sup = slot ? slot->holds() : supervisor_actor{};
-        if (!sup)
-          return make_error(errc::unavailable,
-                            "the owner is not serving requests now");
-        auto rp = self->make_response_promise<inbox_result>();
-        // Made here or refused: never routed again.
-        self->request(sup, caf::infinite, atom::apply_v, std::move(change))
-            .then([rp](inbox_result& res) mutable { rp.deliver(res); },
-                  [rp](caf::error& err) mutable { rp.deliver(err); });
-        return rp;
+      [self, slot](atom::apply, stock_change& change) {
+        return at_own_supervisor<inbox_result>(self, slot, atom::apply_v,
+                                               std::move(change));
       },
   };
 }

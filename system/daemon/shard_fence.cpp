@@ -48,6 +48,14 @@ std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
   return touched;
 }
 
+// The epoch a shard's changes are fenced under, read once: the one the
+// node serves it under now, if its writers stamped that one or none; 0
+// (refused) otherwise.
+int64_t fence_epoch(const shard_map& shards, uint32_t shard, int64_t stamp) {
+  auto now = shards.epoch(shard);
+  return now != 0 && (stamp == 0 || stamp == now) ? now : 0;
+}
+
 } // namespace
 
 #ifdef OMS_FENCE_REMOVED
@@ -84,8 +92,7 @@ pg_store::admit_fn shard_admission(std::shared_ptr<const shard_map> shards) {
   return [shards](const std::vector<event>& events) -> caf::error {
     bool agree = true;
     for (auto& [shard, stamp] : shards_of(*shards, events, agree)) {
-      auto now = shards->epoch(shard);
-      if (!agree || now == 0 || (stamp != 0 && stamp != now))
+      if (!agree || fence_epoch(*shards, shard, stamp) == 0)
         return make_error(errc::not_owner,
                           "cannot commit: shard " + std::to_string(shard) +
                               " is not served under the lease this change "
@@ -111,10 +118,9 @@ pg_store::fence_fn shard_fence(std::shared_ptr<const shard_map> shards,
     // refused here, and PostgreSQL checks that epoch against the lease.
     // Changes stamped with no epoch take the one of the moment.
     for (auto& entry : held) {
-      auto now = shards->epoch(entry.first);
-      if (now == 0 || (entry.second != 0 && entry.second != now))
+      entry.second = fence_epoch(*shards, entry.first, entry.second);
+      if (entry.second == 0)
         return std::nullopt;
-      entry.second = now;
     }
     if (!cluster::lease_table::fenced_all(tx, schema, node, held))
       return std::nullopt;
