@@ -10,7 +10,7 @@
 //   oms-http-load run --url URL --token ADMIN [--clients 8] [--seconds 5]
 //                     [--warmup 1] [--workload hot|spread|multiline|
 //                     lifecycle|cancel|flash|mixed] [--skus 10000]
-//                     [--stock N] [--ack-log FILE] [--quiet]
+//                     [--stock N] [--ack-log FILE] [--keyed] [--quiet]
 //   oms-http-load verify --url URL --token ADMIN --ack-log FILE
 //   oms-http-load wait --url URL [--seconds 20]
 #include <algorithm>
@@ -101,6 +101,9 @@ struct run_options {
   std::string sku_prefix;
   int64_t stock = 0; // 0: 1,000,000 (flash: 1000)
   std::string ack_log;
+  /// Each create under an Idempotency-Key of its own, as a careful client
+  /// sends it.
+  bool keyed = false;
   bool quiet = false;
 };
 
@@ -207,11 +210,15 @@ void client_loop(run_state& r, ack_log& acks, size_t index, client_stats& st) {
       items.push_back({{"sku", r.skus[i]}, {"quantity", 1}});
     acks.write("try " + me.id + " " + std::to_string(tries++));
     auto op_start = steady::now();
+    std::vector<std::string> key;
+    if (r.o.keyed)
+      key.push_back("Idempotency-Key: create-" + me.id + "-" +
+                    std::to_string(tries));
     auto [kind, res] =
         send(c, "/v1/orders",
              json{{"customerId", me.id}, {"items", items}, {"address", ship_to}}
                  .dump(),
-             true);
+             true, key);
     if (kind == outcome::refused) {
       if (!chained(w))
         done_op(op_start);
@@ -482,6 +489,7 @@ int run(run_options o) {
   x["store"] = store.substr(0, store.find(':'));
   x["storeDescription"] = store;
   x["url"] = o.url;
+  x["keyed"] = o.keyed;
   bench::add_run_extra(x, all, r.skus.size(), o.stock, o.warmup, setup_s,
                        chained(w), flash);
   x["serverErrors"] = all.server_errors;
@@ -685,6 +693,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000'000}));
   run_cmd->add_option("--ack-log", o.ack_log,
                       "Append every acknowledged step to this file");
+  run_cmd->add_flag("--keyed", o.keyed,
+                    "Send each create under an Idempotency-Key of its own");
   run_cmd->add_flag("--quiet", o.quiet, "No progress bar and no human lines");
   std::string vurl = o.url, vtoken, vlog;
   auto* verify_cmd =

@@ -952,6 +952,40 @@ TEST_CASE("an order's newest unapplied change answers its read without "
   CHECK(encode_record(*found) == encode_record(confirmed));
 }
 
+TEST_CASE("a key no unapplied event records is read from the tables as they "
+          "stand; one an unapplied event records is read after applying") {
+  temp_dir dir;
+  auto opened = sqlite_store::open((dir.path / "oms.db").string());
+  REQUIRE_MESSAGE(opened, why(opened));
+  auto& store = *opened;
+  auto first = sample_order("o1", "alice", order_status::created, 5000);
+  require_ok(store->commit({sku_event(event_kind::sku_created, "A", 0, 1000),
+                            sku_event(event_kind::stock_received, "A", 5),
+                            order_event(event_kind::order_created, first)}));
+  require_ok(store->apply_committed());
+  auto second = sample_order("o2", "alice", order_status::created, 5000);
+  require_ok(store->commit({order_event(event_kind::order_created, second)}));
+  REQUIRE(store->unapplied() == 1);
+  // key-o1 is in the tables; the unapplied event records key-o2 only.
+  auto one = store->load_key("alice", "key-o1");
+  REQUIRE_MESSAGE(one, why(one));
+  REQUIRE(one->size() == 1);
+  CHECK(one->front().order == "o1");
+  CHECK(store->unapplied() == 1); // nothing applied for it
+  // Another customer's key of the same name is not o2's.
+  auto other = store->load_key("bob", "key-o2");
+  REQUIRE_MESSAGE(other, why(other));
+  CHECK(other->empty());
+  CHECK(store->unapplied() == 1);
+  // The key the unapplied create records is found: the tables catch up.
+  auto two = store->load_key("alice", "key-o2");
+  REQUIRE_MESSAGE(two, why(two));
+  REQUIRE(two->size() == 1);
+  CHECK(two->front().order == "o2");
+  CHECK(two->front().fingerprint == second.request_fingerprint);
+  CHECK(store->unapplied() == 0);
+}
+
 TEST_CASE("every backend prunes the oldest events, keeps the newest and the "
           "state, and refuses reads of what went") {
   temp_dir dir;

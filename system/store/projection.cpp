@@ -29,15 +29,17 @@ std::string check_consistency(const recovered_state& state) {
   return {};
 }
 
-std::vector<key_state> keys_of(const event& ev) {
-  std::vector<key_state> result;
+namespace {
+
+// Calls f(key, fingerprint) for each idempotency key `ev` records: its
+// creation key, and the client key of the charge that moved it to PAID (the
+// event in which that charge succeeded answered the pay request; later
+// events keep the payment in the record but do not record its key again).
+template <class F>
+void visit_keys(const event& ev, F f) {
   auto& rec = ev.snapshot;
   if (ev.kind == event_kind::order_created && !rec.idempotency_key.empty())
-    result.push_back(key_state{rec.customer, rec.idempotency_key,
-                               rec.request_fingerprint, rec.id, ev.at, rec});
-  // The event in which a charge succeeded is the one that answered the pay
-  // request: it moves the order to PAID with that charge's reference. Later
-  // events keep the payment in the record but do not record its key again.
+    f(rec.idempotency_key, rec.request_fingerprint);
   if (ev.kind == event_kind::order_changed && !rec.history.empty() &&
       rec.history.back().to == order_status::paid &&
       rec.history.back().from != order_status::paid)
@@ -45,9 +47,30 @@ std::vector<key_state> keys_of(const event& ev) {
       if (p.kind == payment_kind::charge &&
           p.status == payment_status::succeeded && !p.client_key.empty() &&
           p.reference == rec.payment_reference)
-        result.push_back(key_state{rec.customer, p.client_key, p.fingerprint,
-                                   rec.id, ev.at, rec});
+        f(p.client_key, p.fingerprint);
+}
+
+} // namespace
+
+std::vector<key_state> keys_of(const event& ev) {
+  std::vector<key_state> result;
+  auto& rec = ev.snapshot;
+  visit_keys(ev, [&](const std::string& key, const std::string& fingerprint) {
+    result.push_back(
+        key_state{rec.customer, key, fingerprint, rec.id, ev.at, rec});
+  });
   return result;
+}
+
+bool records_key(const event& ev, const customer_id& customer,
+                 const std::string& key) {
+  if (ev.snapshot.customer != customer)
+    return false;
+  bool found = false;
+  visit_keys(ev, [&](const std::string& k, const std::string&) {
+    found = found || k == key;
+  });
+  return found;
 }
 
 namespace {

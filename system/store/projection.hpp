@@ -104,4 +104,9 @@ std::string check_consistency(const recovered_state& state);
 /// as paid).
 std::vector<key_state> keys_of(const event& ev);
 
+/// True if `ev` records idempotency key `key` of `customer` (one of
+/// keys_of(ev)), without copying anything.
+bool records_key(const event& ev, const customer_id& customer,
+                 const std::string& key);
+
 } // namespace oms

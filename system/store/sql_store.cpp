@@ -536,13 +536,23 @@ sql_store::load_external(const sku_id& id) const {
 
 caf::expected<std::vector<key_state>>
 sql_store::load_key(const customer_id& customer, const std::string& key) const {
+  return read_key(customer, key, false);
+}
+
+caf::expected<std::vector<key_state>>
+sql_store::read_key(const customer_id& customer, const std::string& key,
+                    bool as_they_stand) const {
   std::vector<key_state> result;
-  try {
-    reading(false, [&](sql_session& s) {
-      s.run(sql::load_key, {customer, key}, [&](const sql_row& row) {
-        result.push_back(key_row(customer, row));
-      });
+  auto body = [&](sql_session& s) {
+    s.run(sql::load_key, {customer, key}, [&](const sql_row& row) {
+      result.push_back(key_row(customer, row));
     });
+  };
+  try {
+    if (as_they_stand)
+      reading_tables(body);
+    else
+      reading(false, body);
   } catch (const bad_data& e) {
     return failure(e.what());
   } catch (const std::exception& e) {

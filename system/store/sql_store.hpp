@@ -207,6 +207,20 @@ class sql_store : public journal_store {
   virtual void reading(bool snapshot,
                        const std::function<void(sql_session&)>& body) const = 0;
 
+  /// Runs `body` with a session that reads the current-state tables as
+  /// they stand, without bringing them up to the log first: only for a
+  /// read that the events not yet applied cannot change. Where the tables
+  /// never lag behind the log, the same as reading(false, body).
+  virtual void
+  reading_tables(const std::function<void(sql_session&)>& body) const {
+    reading(false, body);
+  }
+
+  /// load_key, through reading_tables when `as_they_stand`.
+  caf::expected<std::vector<key_state>> read_key(const customer_id& customer,
+                                                 const std::string& key,
+                                                 bool as_they_stand) const;
+
   /// Runs `body` in a transaction that writes; throws what it throws, or
   /// what the backend does, having rolled back.
   virtual void writing(const std::function<void(sql_session&)>& body) = 0;

@@ -13,6 +13,7 @@
 
 #include "messages/errors.hpp"
 #include "system/store/dialects.hpp"
+#include "system/store/projection.hpp"
 
 namespace oms {
 
@@ -152,6 +153,13 @@ void sqlite_store::reading(
   body(*session_);
 }
 
+void sqlite_store::reading_tables(
+    const std::function<void(sql_session&)>& body) const {
+  if (!broken_.empty())
+    throw std::runtime_error{broken_};
+  body(*session_);
+}
+
 void sqlite_store::writing(const std::function<void(sql_session&)>& body) {
   if (!broken_.empty())
     throw std::runtime_error{broken_};
@@ -173,13 +181,24 @@ void sqlite_store::writing(const std::function<void(sql_session&)>& body) {
 caf::expected<order_record> sqlite_store::find_order(const order_id& id) const {
   if (auto err = refusal())
     return err;
-  // Bounded: past this many, applying them first costs less than the scan.
-  constexpr size_t scan_max = 4096;
   if (unapplied_.size() <= scan_max)
     for (auto i = unapplied_.rbegin(); i != unapplied_.rend(); ++i)
       if (is_order_event(i->ev.kind) && i->ev.snapshot.id == id)
         return i->ev.snapshot;
   return sql_store::find_order(id);
+}
+
+caf::expected<std::vector<key_state>>
+sqlite_store::load_key(const customer_id& customer,
+                       const std::string& key) const {
+  if (auto err = refusal())
+    return err;
+  bool lagging =
+      unapplied_.size() > scan_max ||
+      std::any_of(unapplied_.begin(), unapplied_.end(), [&](const logged& l) {
+        return records_key(l.ev, customer, key);
+      });
+  return read_key(customer, key, !lagging);
 }
 
 caf::error sqlite_store::refusal() const {

@@ -37,11 +37,21 @@ class sqlite_store : public sql_store {
   /// by this read, often while appends keep the log ahead of the tables).
   /// Else the tables answer, caught up first.
   caf::expected<order_record> find_order(const order_id& id) const override;
+  /// A key no unapplied event records is read from the tables as they
+  /// stand: a create under a key asks for it first, and catching the
+  /// tables up for each would apply the log one order at a time. Else the
+  /// tables answer, caught up first.
+  caf::expected<std::vector<key_state>>
+  load_key(const customer_id& customer, const std::string& key) const override;
   caf::error apply_committed() override;
   std::string describe() const override { return "sqlite:" + where_; }
 
   /// The last event whose effect the current-state tables hold.
   uint64_t applied_seq() const { return applied_seq_; }
+
+  /// The reads that answer from the unapplied events scan at most this
+  /// many; past it, applying them first costs less than the scan.
+  static constexpr size_t scan_max = 4096;
 
   /// A commit that leaves this many events unapplied applies them at once.
   static constexpr size_t unapplied_max = 65536;
@@ -57,6 +67,8 @@ class sqlite_store : public sql_store {
   void reading(bool snapshot,
                const std::function<void(sql_session&)>& body) const override;
   void writing(const std::function<void(sql_session&)>& body) override;
+  void
+  reading_tables(const std::function<void(sql_session&)>& body) const override;
 
   /// STORE_FAILURE: "PATH: WHAT: SQLite's message".
   caf::error fail(const std::string& what) const;
