@@ -2,8 +2,10 @@
 // shards it was told to adopt, loaded from the store the nodes share, and
 // refuses the others with NOT_OWNER. On virtual time, over a memory store
 // that a first, single-node system filled.
+#include <functional>
 #include <map>
 #include <set>
+#include <utility>
 
 #include "tests/fixture.hpp"
 
@@ -111,6 +113,20 @@ struct flaky_store : memory_store {
       return make_error(errc::store_failure, "the server is restarting");
     }
     return memory_store::load();
+  }
+};
+
+// A memory store that runs `on_inbox_lookup` once, right after the next
+// read of an inbound change's id and before its answer goes back: what
+// happens to the shard while the answer is on its way.
+struct hooked_store : memory_store {
+  mutable std::function<void()> on_inbox_lookup;
+  caf::expected<bool>
+  knows_inbox_id(const std::string& event_id) const override {
+    auto known = memory_store::knows_inbox_id(event_id);
+    if (auto hook = std::exchange(on_inbox_lookup, nullptr))
+      hook();
+    return known;
   }
 };
 
@@ -274,6 +290,54 @@ TEST_CASE("a stock change a shard's owner applied is a duplicate at the "
   CHECK(code(first.call<inbox_result>(first.sup, atom::apply_v, c)) ==
         "NOT_OWNER");
   CHECK(next.stock(a).on_hand == 18);
+}
+
+TEST_CASE("an inbound change whose id was read while its shard was lost, "
+          "taken by another owner and taken back is refused, not applied "
+          "a second time") {
+  auto store = std::make_shared<hooked_store>();
+  auto a = sku_on(1, "A");
+  auto b = sku_on(2, "B");
+  stock_two_shards(store, a, b);
+  node_fixture first{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture next{store, std::make_shared<shard_map>(shard_count)};
+  next.adopt(1, 4);
+  stock_change c;
+  c.kind = stock_change_kind::receipt;
+  c.sku = a;
+  c.quantity = 4;
+  c.event_id = "wms-7";
+  c.source = "wms";
+  // While next's store read of the id is on its way back: next loses the
+  // shard, first takes it, applies the same change delivered to it, and
+  // hands it back, and next serves it again under a newer epoch.
+  store->on_inbox_lookup = [&] {
+    next.shards->stop(1);
+    first.adopt(1, 5);
+    auto at_first = first.call<inbox_result>(first.sup, atom::apply_v, c);
+    REQUIRE_MESSAGE(at_first, why(at_first));
+    CHECK(at_first->outcome == inbox_outcome::applied);
+    first.disown(1);
+    next.shards->serve(1, 6);
+  };
+  auto receipts = [&] {
+    int n = 0;
+    for (auto& ev : next.store_events(1, 100'000))
+      if (ev.kind == event_kind::stock_received && ev.sku == a &&
+          ev.inbox_id == c.event_id)
+        ++n;
+    return n;
+  };
+  // The read said "not known", but it was made under epoch 4: refused,
+  // retryable, nothing journaled by next.
+  CHECK(code(next.call<inbox_result>(next.sup, atom::apply_v, c)) ==
+        "NOT_OWNER");
+  CHECK(receipts() == 1);
+  // Asked again: read under epoch 6, known, a duplicate.
+  auto again = next.call<inbox_result>(next.sup, atom::apply_v, c);
+  REQUIRE_MESSAGE(again, why(again));
+  CHECK(again->outcome == inbox_outcome::duplicate);
+  CHECK(receipts() == 1);
 }
 
 TEST_CASE("a shard lost while it was being loaded is not served") {
