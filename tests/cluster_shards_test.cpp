@@ -38,6 +38,27 @@ void stock_two_shards(const std::shared_ptr<memory_store>& store,
   before.receive(b, 5, 250);
 }
 
+// A store of type Store that a first node filled with stock_two_shards,
+// and the two SKUs: `a` on shard 1, `b` on shard 2.
+template <class Store>
+struct two_shards {
+  std::shared_ptr<Store> store;
+  sku_id a;
+  sku_id b;
+};
+
+template <class Store = memory_store>
+two_shards<Store> stocked_two_shards() {
+  two_shards<Store> s{std::make_shared<Store>(), sku_on(1, "A"),
+                      sku_on(2, "B")};
+  stock_two_shards(s.store, s.a, s.b);
+  return s;
+}
+
+std::shared_ptr<shard_map> fresh_map() {
+  return std::make_shared<shard_map>(shard_count);
+}
+
 shard_epochs one(uint32_t shard, int64_t epoch) {
   return shard_epochs{{shard}, {epoch}};
 }
@@ -147,7 +168,7 @@ TEST_CASE("a cluster node serves only the shards it adopted, each as the "
     before.receive(a2, 5, 100);
     first = before.create("c1", {{a, 3, seller::internal}}).record.id;
   }
-  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture n{store, fresh_map()};
 
   // Nothing is served before it is adopted; reads from the store are.
   CHECK(code(n.call<stock_view>(n.sup, atom::get_v, a, seller::internal)) ==
@@ -210,11 +231,8 @@ TEST_CASE("a cluster node serves only the shards it adopted, each as the "
 
 TEST_CASE("a cluster node's SKU and order actors stamp what they journal "
           "with the epoch their shard was served under when they started") {
-  auto store = std::make_shared<memory_store>();
-  auto a = sku_on(1, "A");
-  auto b = sku_on(2, "B");
-  stock_two_shards(store, a, b);
-  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  auto [store, a, b] = stocked_two_shards();
+  node_fixture n{store, fresh_map()};
   // The fencing token of every event journaled after `from`, by the shard
   // it is on (its SKU's, or its order's first line's).
   auto stamps = [&](uint64_t from) {
@@ -249,14 +267,11 @@ TEST_CASE("a cluster node's SKU and order actors stamp what they journal "
 
 TEST_CASE("a stock change a shard's owner applied is a duplicate at the "
           "shard's next owner, whose inbox never saw its id") {
-  auto store = std::make_shared<memory_store>();
-  auto a = sku_on(1, "A");
-  auto b = sku_on(2, "B");
-  stock_two_shards(store, a, b);
+  auto [store, a, b] = stocked_two_shards();
   // Both nodes start before the change: neither inbox has its id from the
   // store it started from.
-  node_fixture first{store, std::make_shared<shard_map>(shard_count)};
-  node_fixture next{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture first{store, fresh_map()};
+  node_fixture next{store, fresh_map()};
   first.adopt(1, 3);
   stock_change c;
   c.kind = stock_change_kind::receipt;
@@ -295,12 +310,9 @@ TEST_CASE("a stock change a shard's owner applied is a duplicate at the "
 TEST_CASE("an inbound change whose id was read while its shard was lost, "
           "taken by another owner and taken back is refused, not applied "
           "a second time") {
-  auto store = std::make_shared<hooked_store>();
-  auto a = sku_on(1, "A");
-  auto b = sku_on(2, "B");
-  stock_two_shards(store, a, b);
-  node_fixture first{store, std::make_shared<shard_map>(shard_count)};
-  node_fixture next{store, std::make_shared<shard_map>(shard_count)};
+  auto [store, a, b] = stocked_two_shards<hooked_store>();
+  node_fixture first{store, fresh_map()};
+  node_fixture next{store, fresh_map()};
   next.adopt(1, 4);
   stock_change c;
   c.kind = stock_change_kind::receipt;
@@ -320,10 +332,11 @@ TEST_CASE("an inbound change whose id was read while its shard was lost, "
     first.disown(1);
     next.shards->serve(1, 6);
   };
-  auto receipts = [&] {
+  // (A copy: C++17 lambdas do not capture structured bindings.)
+  auto receipts = [&, sku = a] {
     int n = 0;
     for (auto& ev : next.store_events(1, 100'000))
-      if (ev.kind == event_kind::stock_received && ev.sku == a &&
+      if (ev.kind == event_kind::stock_received && ev.sku == sku &&
           ev.inbox_id == c.event_id)
         ++n;
     return n;
@@ -347,7 +360,7 @@ TEST_CASE("a shard lost while it was being loaded is not served") {
     fixture before{store, t0};
     before.receive(a, 4, 100);
   }
-  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture n{store, fresh_map()};
   // Both before the load's answer is handled.
   n.self->send(n.sup, atom::adopt_v, one(3, 5));
   n.self->send(n.sup, atom::disown_v, one(3, 0));
@@ -370,7 +383,7 @@ TEST_CASE("a shard whose load failed is loaded again a second later, "
     before.receive(a, 4, 100);
     before.receive(b, 6, 100);
   }
-  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture n{store, fresh_map()};
   auto loads = store->loads;
 
   // Lost after its load failed, before the retry: never served.
@@ -422,11 +435,8 @@ TEST_CASE("a shard map refuses a bad count, and serves under one epoch at a "
 TEST_CASE("an order across shards: the other shard's owner reserves, "
           "blocks, ships and gives back its units, journaling each change "
           "itself, all or nothing") {
-  auto store = std::make_shared<memory_store>();
-  auto a = sku_on(1, "A");
-  auto b = sku_on(2, "B");
-  stock_two_shards(store, a, b);
-  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  auto [store, a, b] = stocked_two_shards();
+  node_fixture n{store, fresh_map()};
   n.adopt(1, 3);
   n.adopt(2, 4);
 
@@ -525,7 +535,7 @@ TEST_CASE("an order across shards: the other shard's owner reserves, "
 
   // The order's state as the store has it matches the holds there: a node
   // starting from it finds b's units where they are.
-  node_fixture later{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture later{store, fresh_map()};
   later.adopt(2, 7);
   CHECK(later.stock(b).on_hand == 4); // one returned, set aside
   CHECK(later.stock(b).available == 2);
@@ -535,14 +545,11 @@ TEST_CASE("an order across shards: the other shard's owner reserves, "
 TEST_CASE("a reservation made for an order on another shard that never came "
           "to be goes back once the hold and its grace have passed, at the "
           "node that made it or at the next owner of its shard") {
-  auto store = std::make_shared<memory_store>();
-  auto a = sku_on(1, "A");
-  auto b = sku_on(2, "B");
-  stock_two_shards(store, a, b);
+  auto [store, a, b] = stocked_two_shards();
   auto grace = default_test_settings().hold_ttl +
                default_test_settings().foreign_hold_grace;
   {
-    node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+    node_fixture n{store, fresh_map()};
     n.adopt(2, 1);
     // As an order of shard 1, placed at another node, asks.
     auto made =
@@ -593,7 +600,7 @@ TEST_CASE("a reservation made for an order on another shard that never came "
                                  hold_change{hold_op::reserve, "ord_z", 1},
                                  true));
   }
-  node_fixture next{store, std::make_shared<shard_map>(shard_count)};
+  node_fixture next{store, fresh_map()};
   next.adopt(2, 2);
   CHECK(next.stock(b).reserved == 1);
   next.advance(grace + 1min);
@@ -604,11 +611,8 @@ TEST_CASE("a reservation made for an order on another shard that never came "
 
 TEST_CASE("a change of a hold on another shard whose message was lost is "
           "made by the SKU's owner from the order's record as stored") {
-  auto store = std::make_shared<memory_store>();
-  auto a = sku_on(1, "A");
-  auto b = sku_on(2, "B");
-  stock_two_shards(store, a, b);
-  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  auto [store, a, b] = stocked_two_shards();
+  node_fixture n{store, fresh_map()};
   n.adopt(1, 1);
   n.adopt(2, 1);
   auto made =
@@ -672,11 +676,8 @@ TEST_CASE("settling a hold on another shard against its order's record "
 TEST_CASE("units on another shard ship there before the shipment is "
           "journaled: an owner out of reach refuses it, and a later "
           "cancellation gives back only units that did not ship") {
-  auto store = std::make_shared<memory_store>();
-  auto a = sku_on(1, "A");
-  auto b = sku_on(2, "B");
-  stock_two_shards(store, a, b);
-  node_fixture n{store, std::make_shared<shard_map>(shard_count)};
+  auto [store, a, b] = stocked_two_shards();
+  node_fixture n{store, fresh_map()};
   n.adopt(1, 1);
   n.adopt(2, 1);
   auto made =
