@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -577,6 +578,18 @@ TEST_CASE("shared PostgreSQL stores: a commit is fenced by the leases of "
   CHECK(rows[1][2].as<std::string>() == "node-b");
   CHECK(rows[1][3].as<int64_t>() == 2);
   CHECK(rows[1][4].as<int64_t>() == 4);
+  w.commit();
+  // Pruned with the log: the log keeps its newest event (4), so node-a's
+  // epoch (events 1 to 1) goes, node-b's (2 to 4) stays.
+  auto gone = b->prune(std::numeric_limits<timestamp_ms>::max(), 100);
+  REQUIRE_MESSAGE(gone, why(gone));
+  CHECK(*gone == 3);
+  pqxx::work after{conn};
+  auto left = after.exec("SELECT node, first_seq FROM " +
+                         after.quote_name(schema) + ".oms_log_epochs");
+  REQUIRE(left.size() == 1);
+  CHECK(left[0][0].as<std::string>() == "node-b");
+  CHECK(left[0][1].as<int64_t>() == 2);
 }
 
 TEST_CASE("shared PostgreSQL stores: a writer that lost its session opens a "

@@ -315,6 +315,23 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
   }
 }
 
+caf::expected<uint64_t> pg_store::prune(timestamp_ms before, uint64_t max) {
+  auto gone = sql_store::prune(before, max);
+  if (!gone || *gone == 0 || !shared_)
+    return gone;
+  try {
+    pqxx::work w{*conn_};
+    w.exec("DELETE FROM oms_log_epochs WHERE last_seq < " +
+           std::to_string(first_seq_));
+    w.commit();
+  } catch (const std::exception& e) {
+    // The events are gone; their epochs' rows go at the next prune.
+    return failure(std::string{"cannot prune the record of the fences: "} +
+                   e.what());
+  }
+  return gone;
+}
+
 caf::error pg_store::commit(const std::vector<event>& events) {
   if (!lost_.empty())
     return failure(lost_);

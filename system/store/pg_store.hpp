@@ -54,6 +54,11 @@ class pg_store : public sql_store {
   caf::error commit(const std::vector<event>& events) override;
   std::string describe() const override { return where_; }
 
+  /// Prunes as every SQL store does; a shared store then drops the rows of
+  /// oms_log_epochs whose commits were all pruned (the record of the
+  /// fences goes with the log it describes).
+  caf::expected<uint64_t> prune(timestamp_ms before, uint64_t max) override;
+
   /// The schema version this build writes.
   static constexpr int schema_version = 5;
 
