@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
+#include <optional>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -45,6 +48,38 @@ CLI::Option* add_duration(CLI::App& app, const std::string& name,
   static const http::duration_flag_rules rules{
       http::omsd_durations, "use a number with ms, s, m, h or d, e.g. 15m"};
   return http::add_duration_flag(app, name, target, rules, help);
+}
+
+// The range a duration flag must be in: [low, high], or 0s where `zero`
+// names what 0s means ("off", "for ever"); `low_is` names the flag the
+// low end comes from, if it does.
+struct duration_range {
+  const char* flag;
+  std::chrono::milliseconds value;
+  std::chrono::milliseconds low;
+  std::chrono::milliseconds high;
+  const char* zero = nullptr;
+  const char* low_is = nullptr;
+};
+
+// "omsd: FLAG must be between LOW and HIGH" (or "0s (ZERO) or between
+// ...") for the first flag out of its range; nothing if none is.
+std::optional<std::string>
+out_of_range(std::initializer_list<duration_range> ranges) {
+  for (auto& r : ranges) {
+    if (r.zero != nullptr && r.value.count() == 0)
+      continue;
+    if (r.value >= r.low && r.value <= r.high)
+      continue;
+    std::string zero =
+        r.zero == nullptr ? "" : "0s (" + std::string{r.zero} + ") or ";
+    auto low = format_duration(r.low);
+    if (r.low_is != nullptr)
+      low = std::string{r.low_is} + " (" + low + ")";
+    return "omsd: " + std::string{r.flag} + " must be " + zero + "between " +
+           low + " and " + format_duration(r.high) + "\n";
+  }
+  return std::nullopt;
 }
 
 void add_server_flags(CLI::App& app, daemon_config& cfg) {
@@ -486,17 +521,33 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --inbox-retention must be at least 1h, longer "
                          "than any redelivery of an inbound event\n"};
-  if (cfg.customer_idle_timeout < std::chrono::seconds(1) ||
-      cfg.customer_idle_timeout > std::chrono::hours(24))
-    return parse_outcome{std::nullopt, 2,
-                         "omsd: --customer-idle-timeout must be between 1s "
-                         "and 1d\n"};
-  if (cfg.order_idle_timeout.count() != 0 &&
-      (cfg.order_idle_timeout < std::chrono::seconds(1) ||
-       cfg.order_idle_timeout > std::chrono::hours(24)))
-    return parse_outcome{std::nullopt, 2,
-                         "omsd: --order-idle-timeout must be 0s (off) or "
-                         "between 1s and 1d\n"};
+  using std::chrono::hours;
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  // Bounded so that no sum of them with the time overflows.
+  constexpr auto day = hours(24);
+  constexpr auto century = hours(24 * 36500);
+  constexpr auto year = hours(24 * 365);
+  // A reservation made for an order on another shard lapses
+  // --cross-shard-grace after the hold TTL: longer than a creation may take
+  // (the order's hold starts when every line is granted), so that it lapses
+  // only once its order can no longer be confirmed.
+  if (auto why = out_of_range({
+          {"--customer-idle-timeout", cfg.customer_idle_timeout, seconds(1),
+           day},
+          {"--order-idle-timeout", cfg.order_idle_timeout, seconds(1), day,
+           "off"},
+          {"--event-retention", cfg.event_retention, seconds(1), century,
+           "for ever"},
+          {"--lease-ttl", cfg.lease_ttl, milliseconds(300), hours(1)},
+          {"--cross-shard-grace", cfg.cross_shard_grace, cfg.request_timeout,
+           day, nullptr, "--request-timeout"},
+          {"--cross-shard-check", cfg.cross_shard_check, milliseconds(100),
+           day},
+          {"--commit-settle-wait", cfg.commit_settle_wait, milliseconds(100),
+           hours(1)},
+      }))
+    return parse_outcome{std::nullopt, 2, *why};
   if (cfg.body_memory_max < cfg.limits.body_bytes_max)
     return parse_outcome{std::nullopt, 2,
                          "omsd: --max-body-memory must be at least "
@@ -505,15 +556,6 @@ parse_outcome parse_args(int argc, char** argv) {
     return parse_outcome{std::nullopt, 2,
                          "omsd: --idle-timeout and --body-timeout must be "
                          "longer than 0\n"};
-  // Bounded so that no sum of them with the time overflows.
-  constexpr auto century = std::chrono::hours(24 * 36500);
-  constexpr auto year = std::chrono::hours(24 * 365);
-  if ((cfg.event_retention.count() != 0 &&
-       cfg.event_retention < std::chrono::seconds(1)) ||
-      cfg.event_retention > century)
-    return parse_outcome{std::nullopt, 2,
-                         "omsd: --event-retention must be 0s (for ever) or "
-                         "between 1s and 36500d\n"};
   if (cfg.webhook_timeout > year || cfg.webhook_retry_max > year ||
       cfg.webhook_rotation_grace > year)
     return parse_outcome{std::nullopt, 2,
@@ -559,29 +601,6 @@ parse_outcome parse_args(int argc, char** argv) {
                            "omsd: --cluster-advertise must be IP:PORT, as "
                            "--cluster-listen\n"};
   }
-  if (cfg.lease_ttl < std::chrono::milliseconds(300) ||
-      cfg.lease_ttl > std::chrono::hours(1))
-    return parse_outcome{std::nullopt, 2,
-                         "omsd: --lease-ttl must be between 300ms and 1h\n"};
-  // A reservation made for an order on another shard lapses this long
-  // after the hold TTL: longer than a creation may take (the order's hold
-  // starts when every line is granted), so that it lapses only once its
-  // order can no longer be confirmed.
-  if (cfg.cross_shard_grace < cfg.request_timeout ||
-      cfg.cross_shard_grace > std::chrono::hours(24))
-    return parse_outcome{std::nullopt, 2,
-                         "omsd: --cross-shard-grace must be between "
-                         "--request-timeout and 24h\n"};
-  if (cfg.cross_shard_check < std::chrono::milliseconds(100) ||
-      cfg.cross_shard_check > std::chrono::hours(24))
-    return parse_outcome{std::nullopt, 2,
-                         "omsd: --cross-shard-check must be between 100ms "
-                         "and 24h\n"};
-  if (cfg.commit_settle_wait < std::chrono::milliseconds(100) ||
-      cfg.commit_settle_wait > std::chrono::hours(1))
-    return parse_outcome{
-        std::nullopt, 2,
-        "omsd: --commit-settle-wait must be between 100ms and 1h\n"};
   log::parse_level(level_name, cfg.log_level);
   if (auto* opt = app.get_config_ptr(); opt && opt->count() > 0)
     cfg.config_file = opt->as<std::string>();
