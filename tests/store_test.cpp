@@ -953,7 +953,7 @@ TEST_CASE("an order's newest unapplied change answers its read without "
 }
 
 TEST_CASE("a key no unapplied event records is read from the tables as they "
-          "stand; one an unapplied event records is read after applying") {
+          "stand, and one an unapplied event records after applying") {
   temp_dir dir;
   auto opened = sqlite_store::open((dir.path / "oms.db").string());
   REQUIRE_MESSAGE(opened, why(opened));
