@@ -71,6 +71,12 @@ using region_actor = caf::typed_actor<
     // A peer (its node id) asks whether this node is there: answers this
     // node's id and how many shards it holds now.
     caf::replies_to<atom::ping, std::string>::with<std::string, uint64_t>,
+    // Over mutual TLS only the peer of the lower id dials (two links
+    // between one pair of nodes, one dialed by each, keep dropping each
+    // other in CAF 0.17's OpenSSL module): it offers its own region (its
+    // node id, the region), through which this node reaches it on the
+    // same link.
+    caf::reacts_to<atom::offer, std::string, caf::actor>,
     // A peer forwards a request for a shard this node owns: answers what
     // this node's API answers it (which never forwards it again: a shard
     // that moved meanwhile answers 421 NOT_OWNER).

@@ -9,6 +9,8 @@ packages=(
   libpqxx-dev postgresql-15
   libcli11-dev libboost1.81-dev libmimalloc-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev curl
+  # the throwaway certificates of the cluster's TLS tests
+  openssl
   clang-format
   # clang with libFuzzer and the sanitizer runtimes: the fuzz targets
   # (tools/fuzz.sh, which times them with /usr/bin/time)

@@ -6,6 +6,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -81,6 +82,10 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
                     const std::string&) -> caf::result<std::string, uint64_t> {
         return {node, owned()};
       },
+      [slot](atom::offer, const std::string& peer, const caf::actor& region) {
+        if (slot && region)
+          slot->offer(peer, caf::actor_cast<region_actor>(region));
+      },
       [self, slot](atom::forward,
                    forwarded_request& fr) -> caf::result<forwarded_response> {
         auto serve = slot ? slot->get() : forward_server{};
@@ -129,6 +134,21 @@ void forward_slot::set_holds(supervisor_actor sup) {
 supervisor_actor forward_slot::holds() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return holds_;
+}
+
+void forward_slot::offer(const std::string& node, region_actor region) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  offers_[node] = std::move(region);
+}
+
+region_actor forward_slot::take_offer(const std::string& node) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = offers_.find(node);
+  if (i == offers_.end())
+    return {};
+  auto region = std::move(i->second);
+  offers_.erase(i);
+  return region;
 }
 
 region_actor peer_table::region_of(const std::string& node) const {
@@ -197,6 +217,39 @@ std::chrono::milliseconds connect_backoff(std::chrono::milliseconds interval,
   return std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(30));
 }
 
+// Whether this node dials peer `id`: always over plain BASP; over mutual
+// TLS only the node of the lower id of the two (peer_watch_config::tls).
+bool dials(const watcher_state& st, const std::string& id) {
+  return !st.cfg.tls || st.cfg.node < id;
+}
+
+// Over TLS, the dialing node offers its own region on the link it made,
+// with every ping: the peer reaches this node through it.
+void offer_own(watcher* self, const std::string& id) {
+  auto& st = self->state;
+  auto& l = st.links[id];
+  if (st.cfg.tls && l.handle && st.cfg.own_region)
+    self->send(l.handle, atom::offer_v, st.cfg.node,
+               caf::actor_cast<caf::actor>(st.cfg.own_region));
+}
+
+// Over TLS, the node that does not dial takes the region its peer offered,
+// once one came.
+void take_offered(watcher* self, const std::string& id) {
+  auto& st = self->state;
+  auto region = st.cfg.offers ? st.cfg.offers->take_offer(id) : region_actor{};
+  if (!region)
+    return;
+  auto& l = st.links[id];
+  l.handle = std::move(region);
+  l.failed_in_a_row = 0;
+  self->monitor(l.handle);
+  st.table->update(id, [&](peer_state& p) {
+    p.connected = true;
+    p.region = l.handle;
+  });
+}
+
 void ping(watcher* self, const std::string& id) {
   auto& l = self->state.links[id];
   auto sent = std::chrono::steady_clock::now();
@@ -259,7 +312,9 @@ void connect(watcher* self, const std::string& id) {
       return nullptr;
     return &i->second;
   };
-  auto mm = self->system().middleman().actor_handle();
+  auto mm = self->state.cfg.tls
+                ? self->system().openssl_manager().actor_handle()
+                : self->system().middleman().actor_handle();
   self->request(mm, caf::timespan{self->state.cfg.timeout}, caf::connect_atom_v,
                 hp->first, hp->second)
       .then(
@@ -289,6 +344,7 @@ void connect(watcher* self, const std::string& id) {
               p.connected = true;
               p.region = l->handle;
             });
+            offer_own(self, id);
             ping(self, id);
           },
           [self, id, current, interval](caf::error& err) {
@@ -339,11 +395,15 @@ void round(watcher* self) {
   st.table->keep_only(ids);
   for (auto& id : ids) {
     auto& l = st.links[id];
-    if (l.handle)
+    if (!l.handle && !dials(st, id))
+      take_offered(self, id);
+    if (l.handle) {
+      offer_own(self, id);
       ping(self, id);
-    else if (!l.connecting &&
-             std::chrono::steady_clock::now() >= l.next_connect)
+    } else if (dials(st, id) && !l.connecting &&
+               std::chrono::steady_clock::now() >= l.next_connect) {
       connect(self, id);
+    }
   }
 }
 

@@ -92,10 +92,16 @@ class forward_slot {
   void set_holds(supervisor_actor sup);
   supervisor_actor holds() const;
 
+  /// The region a peer that dials this node offered (its node id), kept
+  /// until its watcher takes it (peer_watch_config::tls).
+  void offer(const std::string& node, region_actor region);
+  region_actor take_offer(const std::string& node);
+
  private:
   mutable std::mutex mtx_;
   forward_server serve_;
   supervisor_actor holds_;
+  std::map<std::string, region_actor> offers_;
 };
 
 /// Spawns the node's region: it answers pings with `node` and `owned()`,
@@ -110,6 +116,14 @@ struct peer_watch_config {
   std::chrono::milliseconds interval{1000};
   /// How long a connect or a ping may take before it counts as failed.
   std::chrono::milliseconds timeout{1000};
+  /// Dial through CAF's OpenSSL module (mutual TLS, the system configured
+  /// with this node's certificate and the cluster's CA) instead of its
+  /// plain middleman. Then only the node of the lower id of a pair dials,
+  /// and offers `own_region` with every ping; the other takes the region
+  /// its peer offered (through `offers`) instead of dialing back.
+  bool tls = false;
+  region_actor own_region;
+  std::shared_ptr<forward_slot> offers;
 };
 
 /// Spawns the peer watcher: every interval it reads the nodes from

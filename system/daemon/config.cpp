@@ -357,7 +357,21 @@ void add_cluster_flags(CLI::App& app, daemon_config& cfg) {
   app.add_option("--cluster-listen", cfg.cluster_listen,
                  "IP:PORT where this node's region listens for the other "
                  "nodes (CAF's middleman: nodes trust each other fully, so "
-                 "only on the cluster's own network); empty: none")
+                 "only on the cluster's own network, or with "
+                 "--cluster-tls-*); empty: none")
+      ->group(group);
+  app.add_option("--cluster-tls-cert", cfg.cluster_tls_cert,
+                 "PEM file of this node's certificate (chain), signed by "
+                 "--cluster-tls-ca: the regions' links run mutual TLS, and "
+                 "only a node with a certificate of the cluster's CA is "
+                 "let in; with --cluster-tls-key and --cluster-tls-ca")
+      ->group(group);
+  app.add_option("--cluster-tls-key", cfg.cluster_tls_key,
+                 "PEM file of this node's private key (not readable by other "
+                 "users)")
+      ->group(group);
+  app.add_option("--cluster-tls-ca", cfg.cluster_tls_ca,
+                 "PEM file of the cluster's CA certificate(s)")
       ->group(group);
   app.add_option("--cluster-advertise", cfg.cluster_advertise,
                  "IP:PORT the other nodes dial to reach this node's region, "
@@ -591,6 +605,18 @@ parse_outcome parse_args(int argc, char** argv) {
                            "wildcard: the other nodes dial it; and a port "
                            "1-65535)\n"};
   }
+  const bool tls_given = !cfg.cluster_tls_cert.empty() ||
+                         !cfg.cluster_tls_key.empty() ||
+                         !cfg.cluster_tls_ca.empty();
+  if (tls_given && (cfg.cluster_tls_cert.empty() ||
+                    cfg.cluster_tls_key.empty() || cfg.cluster_tls_ca.empty()))
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --cluster-tls-cert, --cluster-tls-key and "
+                         "--cluster-tls-ca go together\n"};
+  if (tls_given && cfg.cluster_listen.empty())
+    return parse_outcome{std::nullopt, 2,
+                         "omsd: --cluster-tls-* secure the regions' links: "
+                         "they need --cluster-listen\n"};
   if (!cfg.cluster_advertise.empty()) {
     if (cfg.cluster_listen.empty())
       return parse_outcome{

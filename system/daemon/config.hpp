@@ -102,6 +102,13 @@ struct daemon_config {
   /// HOST:PORT the other nodes dial for this node's region (the node
   /// table's address); empty: cluster_listen.
   std::string cluster_advertise;
+  /// PEM files of mutual TLS between the nodes' regions: this node's
+  /// certificate (chain), its private key, and the cluster's CA, which
+  /// signed every node's certificate. All three or none; none: plain BASP.
+  std::string cluster_tls_cert;
+  std::string cluster_tls_key;
+  std::string cluster_tls_ca;
+  bool cluster_tls() const { return !cluster_tls_cert.empty(); }
   uint32_t cluster_shards = 256;
   std::chrono::milliseconds lease_ttl = std::chrono::seconds(3);
   /// Orders across shards: see settings::foreign_hold_grace and

@@ -24,6 +24,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
 
 #include "actors/context.hpp"
 #include "actors/wms_gateway.hpp"
@@ -32,6 +33,7 @@
 #include "messages/type_ids.hpp"
 #include "system/cluster/membership.hpp"
 #include "system/cluster/region.hpp"
+#include "system/cluster/tls.hpp"
 #include "system/daemon/api.hpp"
 #include "system/daemon/auth.hpp"
 #include "system/daemon/cluster_node.hpp"
@@ -144,6 +146,15 @@ void configure_actors(caf::actor_system_config& caf_cfg,
     caf_cfg.set("middleman.heartbeat-interval",
                 caf::timespan{cfg.lease_ttl / 3});
     caf_cfg.set("middleman.connection-timeout", caf::timespan{cfg.lease_ttl});
+    if (cfg.cluster_tls()) {
+      // Mutual TLS: every link presents a certificate of the cluster's CA
+      // and checks the other side's (docs/cluster.md, "Links between
+      // nodes").
+      caf_cfg.load<caf::openssl::manager>();
+      caf_cfg.openssl_certificate = cfg.cluster_tls_cert;
+      caf_cfg.openssl_key = cfg.cluster_tls_key;
+      caf_cfg.openssl_cafile = cfg.cluster_tls_ca;
+    }
   }
 }
 
@@ -344,6 +355,11 @@ int main(int argc, char** argv) {
   log::set_level(cfg.log_level);
   if (cfg.check_only)
     return check_store_files(cfg);
+  if (cfg.cluster_tls())
+    if (auto why = cluster::check_tls_files(
+            {cfg.cluster_tls_cert, cfg.cluster_tls_key, cfg.cluster_tls_ca});
+        !why.empty())
+      return http::report_exit({2, "omsd: --cluster-tls-*: " + why + "\n"});
   // What omsd writes (the store, its WAL, the payment ledger, the token)
   // holds names and addresses: readable by its own user only.
   ::umask(077);

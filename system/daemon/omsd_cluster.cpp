@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
 #include "system/log.hpp"
@@ -125,8 +126,11 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
   link.region = cluster::spawn_region(sys, cfg.node_id, owned, link.slot);
   // reuse: a node started again at once (after a kill) binds its port
   // while the other nodes' connections to its earlier life linger.
-  auto port =
-      sys.middleman().publish(link.region, hp->second, hp->first.c_str(), true);
+  auto port = cfg.cluster_tls()
+                  ? caf::openssl::publish(link.region, hp->second,
+                                          hp->first.c_str(), true)
+                  : sys.middleman().publish(link.region, hp->second,
+                                            hp->first.c_str(), true);
   if (!port) {
     caf::anon_send_exit(link.region, caf::exit_reason::user_shutdown);
     return make_error(errc::store_failure, "cannot listen on " +
@@ -138,6 +142,9 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
   pw.node = cfg.node_id;
   pw.interval = cfg.lease_ttl / 3;
   pw.timeout = cfg.lease_ttl / 3;
+  pw.tls = cfg.cluster_tls();
+  pw.own_region = link.region;
+  pw.offers = link.slot;
   // The nodes registered, as the lease keeper's last tick read them, that
   // heartbeat within the last ten TTLs: one that died shows unreachable
   // for a while, then is watched no more (a node that died stays in the

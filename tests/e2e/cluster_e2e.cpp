@@ -50,6 +50,21 @@ json cluster_of(const node& d) {
 }
 
 // shard -> {owner, epoch} of the leases a node's view shows held.
+// The link from `from` to `to`'s region, as `from` shows it.
+json link(const node& from, const std::string& to) {
+  auto view = cluster_of(from);
+  if (view.is_object())
+    for (auto& n : view["nodes"])
+      if (n["id"] == to)
+        return n.value("link", json{});
+  return json{};
+}
+
+bool reachable(const node& from, const std::string& to) {
+  auto l = link(from, to);
+  return l.is_object() && l["reachable"] == true;
+}
+
 std::map<int, std::pair<std::string, int64_t>> held(const json& view) {
   std::map<int, std::pair<std::string, int64_t>> out;
   if (!view.is_object())
@@ -124,13 +139,15 @@ struct cluster_fixture {
   // Its requests wait 8 s at most (an unanswered forward among them).
   node* start_with_region(const std::string& id,
                           const std::string& request_timeout = "8s",
-                          const std::string& lease_ttl = "1s") {
+                          const std::string& lease_ttl = "1s",
+                          const std::vector<std::string>& extra = {}) {
     auto a = args(id, "");
     a.back() = lease_ttl; // --lease-ttl's value
     a.push_back("--cluster-listen");
     a.push_back("127.0.0.1:" + std::to_string(free_port()));
     a.push_back("--request-timeout");
     a.push_back(request_timeout);
+    a.insert(a.end(), extra.begin(), extra.end());
     nodes.push_back(std::make_unique<node>(a));
     return nodes.back().get();
   }
@@ -153,6 +170,62 @@ struct cluster_fixture {
                    ".cluster_nodes WHERE id = " + w.quote(id))[0]
                .as<int64_t>() == 1;
   }
+};
+
+// A throwaway PKI made with the openssl command: the cluster's CA, a
+// certificate it signed for each of `nodes`, and a rogue CA with a
+// certificate of its own ("rogue"); keys readable by their owner only.
+class pki {
+ public:
+  explicit pki(const std::vector<std::string>& nodes) {
+    char tmpl[] = "/tmp/oms-pki-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    dir_ = tmpl;
+    for (auto* ca : {"ca", "rogue-ca"})
+      openssl({"req", "-x509", "-newkey", "ec", "-pkeyopt",
+               "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key(ca),
+               "-out", cert(ca), "-days", "2", "-subj",
+               std::string{"/CN="} + ca});
+    for (auto& n : nodes)
+      issue(n, "ca");
+    issue("rogue", "rogue-ca");
+  }
+  ~pki() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string cert(const std::string& name) const {
+    return dir_ + "/" + name + ".pem";
+  }
+  std::string key(const std::string& name) const {
+    return dir_ + "/" + name + ".key";
+  }
+  // The flags of node `name`, trusting `ca`.
+  std::vector<std::string> flags(const std::string& name,
+                                 const std::string& ca = "ca") const {
+    return {"--cluster-tls-cert", cert(name), "--cluster-tls-key", key(name),
+            "--cluster-tls-ca",   cert(ca)};
+  }
+
+ private:
+  void openssl(std::vector<std::string> args) {
+    args.insert(args.begin(), "/usr/bin/openssl");
+    auto r = run_process(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  void issue(const std::string& name, const std::string& ca) {
+    auto csr = dir_ + "/" + name + ".csr";
+    openssl({"req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", key(name), "-out", csr, "-subj",
+             "/CN=" + name});
+    openssl({"x509", "-req", "-in", csr, "-CA", cert(ca), "-CAkey", key(ca),
+             "-CAcreateserial", "-out", cert(name), "-days", "2"});
+    std::filesystem::permissions(key(name),
+                                 std::filesystem::perms::owner_read |
+                                     std::filesystem::perms::owner_write);
+  }
+  std::string dir_;
 };
 
 // tools/tcp-proxy.py between a node and PostgreSQL: cut(), freeze()
@@ -302,6 +375,41 @@ TEST_CASE("e2e cluster: --cluster needs --node-id, and bad cluster settings "
   CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1", "--wms-url",
                  "http://127.0.0.1:8090"})
             .find("--wms-url cannot go with --cluster") != std::string::npos);
+  // TLS between the regions: all three files, each sound, before a start.
+  pki p{{"n1"}};
+  std::vector<std::string> node{"--cluster", "host=127.0.0.1",   "--node-id",
+                                "n1",        "--cluster-listen", "127.0.0.1:1"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = node;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  CHECK(
+      refused(with({"--cluster-tls-cert", p.cert("n1")})).find("go together") !=
+      std::string::npos);
+  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1",
+                 "--cluster-tls-cert", p.cert("n1"), "--cluster-tls-key",
+                 p.key("n1"), "--cluster-tls-ca", p.cert("ca")})
+            .find("need --cluster-listen") != std::string::npos);
+  // A certificate another CA signed.
+  CHECK(
+      refused(with({"--cluster-tls-cert", p.cert("rogue"), "--cluster-tls-key",
+                    p.key("rogue"), "--cluster-tls-ca", p.cert("ca")}))
+          .find("is not one of the CA") != std::string::npos);
+  // A key that is not the certificate's.
+  CHECK(refused(with({"--cluster-tls-cert", p.cert("n1"), "--cluster-tls-key",
+                      p.key("rogue"), "--cluster-tls-ca", p.cert("ca")}))
+            .find("is not the key of") != std::string::npos);
+  // Not a certificate at all.
+  CHECK(refused(with({"--cluster-tls-cert", p.key("n1"), "--cluster-tls-key",
+                      p.key("n1"), "--cluster-tls-ca", p.cert("ca")}))
+            .find("cannot read the certificate") != std::string::npos);
+  // A key other users can read.
+  std::filesystem::permissions(p.key("n1"),
+                               std::filesystem::perms::group_read |
+                                   std::filesystem::perms::others_read,
+                               std::filesystem::perm_options::add);
+  CHECK(refused(with(p.flags("n1"))).find("chmod 600") != std::string::npos);
 }
 
 TEST_CASE("e2e cluster: three nodes share the shards, a killed node's move "
@@ -524,19 +632,6 @@ TEST_CASE("e2e cluster: each node reaches the others' regions through CAF's "
   auto* n1 = c.start_with_region("n1");
   auto* n2 = c.start_with_region("n2");
   const auto limit = std::chrono::seconds(30);
-  // The link from `from` to `to`'s region, as `from` shows it.
-  auto link = [](const node& from, const std::string& to) {
-    auto view = cluster_of(from);
-    if (view.is_object())
-      for (auto& n : view["nodes"])
-        if (n["id"] == to)
-          return n.value("link", json{});
-    return json{};
-  };
-  auto reachable = [&](const node& from, const std::string& to) {
-    auto l = link(from, to);
-    return l.is_object() && l["reachable"] == true;
-  };
   REQUIRE(eventually([&] { return reachable(*n1, "n2"); }, limit));
   REQUIRE(eventually([&] { return reachable(*n2, "n1"); }, limit));
   auto l12 = link(*n1, "n2");
@@ -1340,4 +1435,61 @@ TEST_CASE("e2e cluster: a node whose commit stays of unknown outcome past "
   auto now = body_of(admin2.get("/v1/inventory/" + a));
   CHECK(now["reserved"] == 2);
   CHECK(now["available"] == 3);
+}
+
+TEST_CASE("e2e cluster: with --cluster-tls-*, the nodes whose certificates "
+          "the cluster's CA signed reach each other's regions and forward, "
+          "and a node with another CA's certificate is let in by none") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  pki p{{"n1", "n2"}};
+  cluster_fixture c{info};
+  auto* n1 = c.start_with_region("n1", "8s", "1s", p.flags("n1"));
+  auto* n2 = c.start_with_region("n2", "8s", "1s", p.flags("n2"));
+  // Starts (its own files are sound) but holds a rogue CA's certificate;
+  // its id is the lowest, so it is the one that dials the others.
+  auto* n0 =
+      c.start_with_region("n0", "8s", "1s", p.flags("rogue", "rogue-ca"));
+  const auto limit = std::chrono::seconds(30);
+  REQUIRE(eventually([&] { return reachable(*n1, "n2"); }, limit));
+  REQUIRE(eventually([&] { return reachable(*n2, "n1"); }, limit));
+  // A request for n1's shard sent to n2 is forwarded over TLS.
+  const std::map<std::string, int> even{{"n0", 4}, {"n1", 4}, {"n2", 4}};
+  REQUIRE(eventually([&] { return settled(*n1, even); }, limit));
+  auto a = sku_held_by(cluster_of(*n1), "n1", "T").first;
+  CAPTURE(a);
+  http_client admin2{n2->url(), n2->admin_token()};
+  oms::client::http_result r;
+  REQUIRE(eventually(
+      [&] {
+        r = admin2.post("/v1/inventory/" + a + "/receipts",
+                        json{{"quantity", 3}, {"unitPrice", 100}}.dump());
+        return r.status == 200;
+      },
+      limit));
+  CHECK(r.header("Oms-Forwarded-To") == "n1");
+  // n0's dials fail their handshake at n1 and n2, which refuse its
+  // certificate: after several attempts (one per TTL / 3, backing off),
+  // neither of its links ever connected, and neither node took a region
+  // from it.
+  auto attempts = [&](const node& from, const std::string& to) {
+    auto l = link(from, to);
+    return l.is_object() ? l.value("connectsFailed", int64_t{0}) : 0;
+  };
+  REQUIRE(eventually(
+      [&] { return attempts(*n0, "n1") >= 3 && attempts(*n0, "n2") >= 3; },
+      limit));
+  for (auto& [from, to] : std::vector<std::pair<node*, std::string>>{
+           {n0, "n1"}, {n0, "n2"}, {n1, "n0"}, {n2, "n0"}}) {
+    CAPTURE(to);
+    CHECK_FALSE(reachable(*from, to));
+    CHECK(link(*from, to)["connected"] == false);
+  }
+  // The CA's nodes keep their link: one per pair, dialed by n1 (two
+  // links between one pair, one dialed by each, keep dropping each other
+  // over CAF 0.17's OpenSSL module). A refused dial can make it drop once
+  // (docs/cluster.md, "Links between nodes"): it is dialed again.
+  CHECK(eventually([&] { return reachable(*n1, "n2") && reachable(*n2, "n1"); },
+                   limit));
 }
