@@ -138,6 +138,11 @@ supervisor_actor forward_slot::holds() const {
 
 void forward_slot::offer(const std::string& node, region_actor region) {
   std::lock_guard<std::mutex> guard{mtx_};
+  // Bounded: a peer names itself (a node id is at most 64 characters, a
+  // cluster far fewer than offers_max nodes).
+  if (node.empty() || node.size() > 64 ||
+      (offers_.size() >= offers_max && offers_.count(node) == 0))
+    return;
   offers_[node] = std::move(region);
 }
 

@@ -102,6 +102,7 @@ class forward_slot {
   forward_server serve_;
   supervisor_actor holds_;
   std::map<std::string, region_actor> offers_;
+  static constexpr size_t offers_max = 1024;
 };
 
 /// Spawns the node's region: it answers pings with `node` and `owned()`,
