@@ -11,6 +11,7 @@
 
 #include "actors/off_shard_holds.hpp"
 #include "messages/shards.hpp"
+#include "system/cluster/region.hpp"
 
 using namespace oms;
 using namespace oms::test;
@@ -710,4 +711,25 @@ TEST_CASE("units on another shard ship there before the shipment is "
   CHECK(n.stock(b).blocked == 0);
   CHECK(n.stock(b).available == 3);
   CHECK(n.audit().violations.empty());
+}
+
+TEST_CASE("the regions peers offer are taken once, and bounded") {
+  fixture f;
+  auto region = oms::cluster::spawn_region(f.sys, "n1", [] { return 0; });
+  oms::cluster::forward_slot slot;
+  slot.offer("n2", region);
+  CHECK(slot.take_offer("n2") == region);
+  CHECK(!slot.take_offer("n2")); // taken
+  CHECK(!slot.take_offer("n3"));
+  // A peer names itself: an id longer than a node id can be is ignored,
+  // and so are new peers past the bound (a known one is still replaced).
+  slot.offer(std::string(65, 'n'), region);
+  CHECK(!slot.take_offer(std::string(65, 'n')));
+  for (size_t i = 0; i < oms::cluster::forward_slot::offers_max; ++i)
+    slot.offer("p" + std::to_string(i), region);
+  slot.offer("one-too-many", region);
+  CHECK(!slot.take_offer("one-too-many"));
+  slot.offer("p7", region);
+  CHECK(slot.take_offer("p7") == region);
+  caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
 }

@@ -96,13 +96,14 @@ class forward_slot {
   /// until its watcher takes it (peer_watch_config::tls).
   void offer(const std::string& node, region_actor region);
   region_actor take_offer(const std::string& node);
+  /// Peers whose offers are kept at once, at most.
+  static constexpr size_t offers_max = 1024;
 
  private:
   mutable std::mutex mtx_;
   forward_server serve_;
   supervisor_actor holds_;
   std::map<std::string, region_actor> offers_;
-  static constexpr size_t offers_max = 1024;
 };
 
 /// Spawns the node's region: it answers pings with `node` and `owned()`,
