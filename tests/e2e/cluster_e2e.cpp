@@ -1480,11 +1480,13 @@ TEST_CASE("e2e cluster: with --cluster-tls-*, the nodes whose certificates "
   REQUIRE(eventually(
       [&] { return attempts(*n0, "n1") >= 3 && attempts(*n0, "n2") >= 3; },
       limit));
-  for (auto& [from, to] : std::vector<std::pair<node*, std::string>>{
+  // (A pair, not a structured binding: CAPTURE is a lambda.)
+  for (auto& pair : std::vector<std::pair<node*, std::string>>{
            {n0, "n1"}, {n0, "n2"}, {n1, "n0"}, {n2, "n0"}}) {
+    const auto& to = pair.second;
     CAPTURE(to);
-    CHECK_FALSE(reachable(*from, to));
-    CHECK(link(*from, to)["connected"] == false);
+    CHECK_FALSE(reachable(*pair.first, to));
+    CHECK(link(*pair.first, to)["connected"] == false);
   }
   // The CA's nodes keep their link: one per pair, dialed by n1 (two
   // links between one pair, one dialed by each, keep dropping each other
