@@ -22,6 +22,17 @@ event hold_event(inventory_ptr self, event_kind kind, const order_id& order,
   return ev;
 }
 
+// Sends the lapse timer `delay` from now. Anonymous: its answer goes
+// nowhere. It carries the timer's generation (a timer set before this one
+// does nothing).
+void send_lapse(inventory_ptr self, caf::timespan delay) {
+  caf::delayed_anon_send(
+      caf::actor_cast<inventory_actor>(self), delay, atom::hold_v,
+      hold_change{hold_op::lapse,
+                  {},
+                  static_cast<int64_t>(++self->state.lapse_generation)});
+}
+
 // Sets the lapse timer for the earliest reserved hold of an order on
 // another shard, unless one is set for that time already.
 void arm_lapse(inventory_ptr self) {
@@ -34,14 +45,8 @@ void arm_lapse(inventory_ptr self) {
   if (next == 0 || next == st.lapse_armed_for)
     return;
   st.lapse_armed_for = next;
-  auto delay =
-      std::chrono::milliseconds(std::max<timestamp_ms>(1, next - now(self)));
-  // Anonymous: its answer goes nowhere. It carries the timer's generation
-  // (a timer set before this one does nothing).
-  caf::delayed_anon_send(
-      caf::actor_cast<inventory_actor>(self), delay, atom::hold_v,
-      hold_change{
-          hold_op::lapse, {}, static_cast<int64_t>(++st.lapse_generation)});
+  send_lapse(self, std::chrono::milliseconds(
+                       std::max<timestamp_ms>(1, next - now(self))));
 }
 
 // When a reserved hold made now for an order on another shard goes back.
@@ -91,14 +96,8 @@ caf::result<hold_outcome> journal_hold(
                        {{"sku", self->state.sku}, {"error", describe(err)}});
             // Holds whose time is up wait for the next try, a second on.
             if (!self->state.lapses.empty()) {
-              auto& st = self->state;
-              st.lapse_armed_for = 0;
-              caf::delayed_anon_send(
-                  caf::actor_cast<inventory_actor>(self),
-                  std::chrono::seconds(1), atom::hold_v,
-                  hold_change{hold_op::lapse,
-                              {},
-                              static_cast<int64_t>(++st.lapse_generation)});
+              self->state.lapse_armed_for = 0;
+              send_lapse(self, std::chrono::seconds(1));
             }
             rp.deliver(make_error(
                 errc::store_failure,
@@ -233,18 +232,16 @@ caf::result<hold_outcome> change_hold(inventory_ptr self,
   hold_outcome out;
   switch (c.op) {
     case hold_op::reserve: {
-      if (h != nullptr) {
-        // Granted before: the same grant again (or the ledger's refusal
-        // of another quantity).
-        auto res = ledger.reserve(c.order, c.quantity, out.reserved, now(self));
-        if (!res.ok())
-          return to_error(res);
-        out.units = res.quantity;
-        return out;
-      }
+      const bool held_before = h != nullptr;
       auto res = ledger.reserve(c.order, c.quantity, out.reserved, now(self));
       if (!res.ok())
         return to_error(res);
+      if (held_before) {
+        // Granted before: the same grant again (or the ledger's refusal
+        // of another quantity, above).
+        out.units = res.quantity;
+        return out;
+      }
       if (!out.reserved.granted)
         return out;
       // Taken in memory now, answered once durable, given back if the

@@ -238,21 +238,27 @@ void offer_own(watcher* self, const std::string& id) {
                caf::actor_cast<caf::actor>(st.cfg.own_region));
 }
 
+// Peer `id` is reached through `region` from now on (dialed, or offered):
+// watched, and shown connected.
+void use_region(watcher* self, const std::string& id, region_actor region) {
+  auto& l = self->state.links[id];
+  l.handle = std::move(region);
+  l.failed_in_a_row = 0;
+  l.connects_failed_in_a_row = 0;
+  self->monitor(l.handle);
+  self->state.table->update(id, [&](peer_state& p) {
+    p.connected = true;
+    p.region = l.handle;
+  });
+}
+
 // Over TLS, the node that does not dial takes the region its peer offered,
 // once one came.
 void take_offered(watcher* self, const std::string& id) {
   auto& st = self->state;
-  auto region = st.cfg.offers ? st.cfg.offers->take_offer(id) : region_actor{};
-  if (!region)
-    return;
-  auto& l = st.links[id];
-  l.handle = std::move(region);
-  l.failed_in_a_row = 0;
-  self->monitor(l.handle);
-  st.table->update(id, [&](peer_state& p) {
-    p.connected = true;
-    p.region = l.handle;
-  });
+  if (auto region =
+          st.cfg.offers ? st.cfg.offers->take_offer(id) : region_actor{})
+    use_region(self, id, std::move(region));
 }
 
 void ping(watcher* self, const std::string& id) {
@@ -341,14 +347,7 @@ void connect(watcher* self, const std::string& id) {
               });
               return;
             }
-            l->handle = caf::actor_cast<region_actor>(ptr);
-            l->failed_in_a_row = 0;
-            l->connects_failed_in_a_row = 0;
-            self->monitor(l->handle);
-            self->state.table->update(id, [&](peer_state& p) {
-              p.connected = true;
-              p.region = l->handle;
-            });
+            use_region(self, id, caf::actor_cast<region_actor>(ptr));
             offer_own(self, id);
             ping(self, id);
           },
