@@ -274,12 +274,7 @@ TEST_CASE("a stock change a shard's owner applied is a duplicate at the "
   node_fixture first{store, fresh_map()};
   node_fixture next{store, fresh_map()};
   first.adopt(1, 3);
-  stock_change c;
-  c.kind = stock_change_kind::receipt;
-  c.sku = a;
-  c.quantity = 4;
-  c.event_id = "wms-1";
-  c.source = "wms";
+  auto c = inbox_receipt("wms-1", a, 4);
   auto applied = first.call<inbox_result>(first.sup, atom::apply_v, c);
   REQUIRE_MESSAGE(applied, why(applied));
   CHECK(applied->outcome == inbox_outcome::applied);
@@ -315,12 +310,7 @@ TEST_CASE("an inbound change whose id was read while its shard was lost, "
   node_fixture first{store, fresh_map()};
   node_fixture next{store, fresh_map()};
   next.adopt(1, 4);
-  stock_change c;
-  c.kind = stock_change_kind::receipt;
-  c.sku = a;
-  c.quantity = 4;
-  c.event_id = "wms-7";
-  c.source = "wms";
+  auto c = inbox_receipt("wms-7", a, 4);
   // While next's store read of the id is on its way back: next loses the
   // shard, first takes it, applies the same change delivered to it, and
   // hands it back, and next serves it again under a newer epoch.

@@ -36,6 +36,21 @@ inline return_command step_of(return_step step, std::string id,
   return cmd;
 }
 
+/// An inbound receipt of `qty` units of `sku` at 100, in lot LOT-`id`,
+/// under event id `id`.
+inline stock_change inbox_receipt(const std::string& id, const sku_id& sku,
+                                  int64_t qty) {
+  stock_change c;
+  c.kind = stock_change_kind::receipt;
+  c.sku = sku;
+  c.quantity = qty;
+  c.unit_price = 100;
+  c.lot = "LOT-" + id;
+  c.event_id = id;
+  c.source = "test";
+  return c;
+}
+
 inline settings default_test_settings() {
   settings s;
   s.hold_ttl = std::chrono::minutes(15);

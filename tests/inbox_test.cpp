@@ -16,19 +16,6 @@ namespace {
 
 constexpr timestamp_ms inbox_t0 = 1'800'000'000'000;
 
-stock_change inbox_receipt(const std::string& id, const sku_id& sku,
-                           int64_t qty) {
-  stock_change c;
-  c.kind = stock_change_kind::receipt;
-  c.sku = sku;
-  c.quantity = qty;
-  c.unit_price = 100;
-  c.lot = "LOT-" + id;
-  c.event_id = id;
-  c.source = "test";
-  return c;
-}
-
 } // namespace
 
 TEST_CASE("each inbound event raises stock exactly once: 1-5 deliveries, out "

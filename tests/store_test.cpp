@@ -58,6 +58,13 @@ void require_ok(const caf::error& err) {
   REQUIRE_MESSAGE(!err, describe(err));
 }
 
+// A SQLite store in `dir`.
+std::unique_ptr<sqlite_store> sqlite_in(const temp_dir& dir) {
+  auto opened = sqlite_store::open((dir.path / "oms.db").string());
+  REQUIRE_MESSAGE(opened, why(opened));
+  return std::move(*opened);
+}
+
 // -- batches, the inbox and the EXTERNAL seller -------------------------------
 
 event stock(event_kind kind, const std::string& sku, int64_t qty,
@@ -923,9 +930,7 @@ TEST_CASE("every store names a SKU first seen in a move or a shipment as the "
 TEST_CASE("an order's newest unapplied change answers its read without "
           "applying the log") {
   temp_dir dir;
-  auto opened = sqlite_store::open((dir.path / "oms.db").string());
-  REQUIRE_MESSAGE(opened, why(opened));
-  auto& store = *opened;
+  auto store = sqlite_in(dir);
   auto rec = sample_order("o1", "alice", order_status::created, 5000);
   require_ok(store->commit({sku_event(event_kind::sku_created, "A", 0, 1000),
                             sku_event(event_kind::stock_received, "A", 5)}));
@@ -955,9 +960,7 @@ TEST_CASE("an order's newest unapplied change answers its read without "
 TEST_CASE("a key no unapplied event records is read from the tables as they "
           "stand, and one an unapplied event records after applying") {
   temp_dir dir;
-  auto opened = sqlite_store::open((dir.path / "oms.db").string());
-  REQUIRE_MESSAGE(opened, why(opened));
-  auto& store = *opened;
+  auto store = sqlite_in(dir);
   auto first = sample_order("o1", "alice", order_status::created, 5000);
   require_ok(store->commit({sku_event(event_kind::sku_created, "A", 0, 1000),
                             sku_event(event_kind::stock_received, "A", 5),
