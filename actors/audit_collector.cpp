@@ -12,11 +12,8 @@ namespace oms {
 
 namespace {
 
-void finish_audit(audit_collector_ptr self) {
-  auto& st = self->state;
-  if (st.finished)
-    return;
-  st.finished = true;
+// The report of the look just taken (or cut short by the deadline).
+audit_report report_of(audit_collector_state& st) {
   auto report = audit_stock(st.snapshots, st.live);
   for (auto& v : st.failures)
     report.violations.push_back(std::move(v));
@@ -34,8 +31,48 @@ void finish_audit(audit_collector_ptr self) {
                   std::to_string(st.orders_unanswered) +
                       " live orders did not answer within " + waited +
                       " ms: their holds could not be checked"});
-  st.rp.deliver(std::move(report));
+  return report;
+}
+
+void deliver(audit_collector_ptr self, audit_report report) {
+  self->state.finished = true;
+  self->state.rp.deliver(std::move(report));
   self->quit();
+}
+
+// A look reads each SKU and each order at its own moment, so an order in
+// the middle of a step can be seen on one side of it and its SKU on the
+// other: an expiry's cancellation journaled and read, its release not yet
+// at the SKU read a moment before. What a step leaves half done it
+// completes within moments, so a look that finds violations is taken again
+// after a pause, up to `audit_looks` looks: the report is the last look's.
+constexpr int audit_looks = 3;
+constexpr auto look_pause = std::chrono::milliseconds{200};
+
+void finish_look(audit_collector_ptr self) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  auto report = report_of(st);
+  if (report.violations.empty() || st.looks >= audit_looks) {
+    deliver(self, std::move(report));
+    return;
+  }
+  st.last_look = std::move(report);
+  ++st.looks;
+  self->delayed_send(self, look_pause, atom::retry_v);
+}
+
+// The deadline: the look in progress as far as it got, or, if a later look
+// is under way or pausing, the last complete one.
+void on_deadline(audit_collector_ptr self) {
+  auto& st = self->state;
+  if (st.finished)
+    return;
+  if (st.last_look)
+    deliver(self, std::move(*st.last_look));
+  else
+    deliver(self, report_of(st));
 }
 
 // At most this many questions in flight: CAF 0.17 finds the handler of an
@@ -86,7 +123,7 @@ void ask_others(audit_collector_ptr self) {
         if (known.insert(h.order).second)
           others.push_back(h.order);
   if (others.empty()) {
-    finish_audit(self);
+    finish_look(self);
     return;
   }
   st.outstanding = others.size();
@@ -94,7 +131,7 @@ void ask_others(audit_collector_ptr self) {
   for (auto& id : others)
     read_order(self, id, [self] {
       if (--self->state.outstanding == 0)
-        finish_audit(self);
+        finish_look(self);
     });
 }
 
@@ -149,6 +186,21 @@ void ask_next(audit_collector_ptr self) {
   }
 }
 
+void start_look(audit_collector_ptr self) {
+  auto& st = self->state;
+  st.sku_answered.assign(st.skus.size(), 0);
+  st.outstanding = st.skus.size() + st.orders.size();
+  st.orders_unanswered = st.orders.size();
+  st.in_flight = 0;
+  st.next_sku = 0;
+  st.next_order = 0;
+  st.snapshots.clear();
+  st.live.clear();
+  st.failures.clear();
+  st.others_asked = false;
+  ask_next(self);
+}
+
 } // namespace
 
 audit_collector_actor::behavior_type
@@ -161,18 +213,19 @@ audit_collector(audit_collector_ptr self,
   st.orders = std::move(orders);
   st.journal = std::move(journal);
   st.deadline = deadline;
-  st.sku_answered.assign(st.skus.size(), 0);
   return {
       [=](atom::audit) -> caf::result<audit_report> {
         auto& st = self->state;
         st.rp = self->make_response_promise<audit_report>();
-        st.outstanding = st.skus.size() + st.orders.size();
-        st.orders_unanswered = st.orders.size();
-        ask_next(self);
+        start_look(self);
         self->delayed_send(self, st.deadline, atom::expire_v, uint64_t{0});
         return st.rp;
       },
-      [=](atom::expire, uint64_t) { finish_audit(self); },
+      [=](atom::expire, uint64_t) { on_deadline(self); },
+      [=](atom::retry) {
+        if (!self->state.finished)
+          start_look(self);
+      },
   };
 }
 

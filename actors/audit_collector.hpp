@@ -5,10 +5,14 @@
 // timeout per request, and keeps one deadline for all. CAF 0.17 finds the
 // handler of an answer, and the timeout of a request, by linear searches over
 // the requester's pending requests: 200,000 requests in flight from one actor
-// took minutes to answer. The SUPERVISOR stays free meanwhile.
+// took minutes to answer. The SUPERVISOR stays free meanwhile. A look that
+// finds violations is taken again after a pause (an order in the middle of
+// a step can be read on one side of it and its SKU on the other), up to
+// three looks: the report is the last look's.
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -23,10 +27,11 @@
 namespace oms {
 
 /// Interface of an audit collector: asked once, it replies the report; the
-/// expire message is its own deadline.
+/// expire message is its own deadline, the retry message its next look.
 using audit_collector_actor =
     caf::typed_actor<caf::replies_to<atom::audit>::with<audit_report>,
-                     caf::reacts_to<atom::expire, uint64_t>>;
+                     caf::reacts_to<atom::expire, uint64_t>,
+                     caf::reacts_to<atom::retry>>;
 
 /// State of an audit collector.
 struct audit_collector_state {
@@ -46,6 +51,10 @@ struct audit_collector_state {
   std::vector<violation> failures;
   caf::typed_response_promise<audit_report> rp;
   bool finished = false;
+  /// The looks taken so far (one, or more when a look found violations),
+  /// and the last complete look's report.
+  int looks = 1;
+  std::optional<audit_report> last_look;
   /// Whether the orders of holds that are not among `orders` (a cluster's
   /// orders on other shards) were asked for.
   bool others_asked = false;

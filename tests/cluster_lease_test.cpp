@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -17,6 +18,7 @@
 #include "actors/shard_map.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/daemon/cluster_node.hpp"
+#include "tests/together.hpp"
 
 using namespace oms::cluster;
 using namespace std::chrono_literals;
@@ -170,6 +172,32 @@ TEST_CASE("cluster: the number of shards is fixed when the cluster is made") {
   CHECK_THROWS_AS(first.acquire(0, "a", max_ttl + 1ms), std::invalid_argument);
   lease_table same{info, schema, 16, 1000ms};
   CHECK(same.leases().size() == 16);
+}
+
+TEST_CASE("cluster: nodes starting at the same instant on a fresh schema "
+          "all open its lease table, made once") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  for (int round = 0; round < 8; ++round) {
+    auto schema = lease_schema(info, "together" + std::to_string(round));
+    constexpr int nodes = 4;
+    std::vector<std::string> failures(nodes);
+    oms::test::run_together(nodes, [&](int i) {
+      try {
+        lease_table t{info, schema, 8, 1000ms};
+      } catch (const std::exception& e) {
+        failures[i] = e.what();
+      }
+    });
+    for (auto& f : failures)
+      CHECK_MESSAGE(f.empty(), f);
+    pqxx::connection c{info};
+    pqxx::work w{c};
+    CHECK(w.exec1("SELECT count(*) FROM " + w.quote_name(schema) +
+                  ".cluster_shards")[0]
+              .as<int>() == 8);
+  }
 }
 
 TEST_CASE("cluster: nodes register with their address and heartbeat") {

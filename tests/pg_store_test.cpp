@@ -23,6 +23,7 @@
 #include "system/cluster/leases.hpp"
 #include "system/store/pg_store.hpp"
 #include "tests/backends.hpp"
+#include "tests/together.hpp"
 
 using namespace oms;
 using namespace oms::test;
@@ -444,6 +445,33 @@ TEST_CASE("shared PostgreSQL stores: writers of one schema number their "
   CHECK(c->last_seq() == 4);
   REQUIRE(!c->commit({receipt_event("C", 1)}));
   CHECK(c->last_seq() == 5);
+}
+
+TEST_CASE("shared PostgreSQL stores: writers opening a fresh schema at the "
+          "same instant all open it, made and migrated once") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  // Four writers per schema, released together, on schemas no one made
+  // yet: each must find the others' tables, however their steps interleave.
+  for (int round = 0; round < 12; ++round) {
+    auto schema = fresh_schema(info, "together_");
+    constexpr int writers = 4;
+    std::vector<std::string> failures(writers);
+    std::vector<uint64_t> heads(writers, 0);
+    oms::test::run_together(writers, [&](int i) {
+      auto s = pg_store::open_shared(info, schema);
+      if (!s)
+        failures[i] = why(s);
+      else
+        heads[i] = (*s)->last_seq();
+    });
+    for (int i = 0; i < writers; ++i) {
+      CAPTURE(round);
+      CHECK_MESSAGE(failures[i].empty(), failures[i]);
+      CHECK(heads[i] == 0);
+    }
+  }
 }
 
 TEST_CASE("shared PostgreSQL stores: writers committing at once leave one "

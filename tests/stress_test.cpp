@@ -6,6 +6,7 @@
 // fail (it oversells within the first few hundred orders).
 #include <doctest/doctest.h>
 
+#include "tests/together.hpp"
 #include "tests/why.hpp"
 
 #include <atomic>
@@ -172,20 +173,11 @@ TEST_CASE_FIXTURE(threaded_fixture,
   constexpr int clients = 50;
   std::vector<caf::expected<order_record>> results(
       clients, caf::expected<order_record>{caf::error{}});
-  std::atomic<int> ready{0};
-  std::vector<std::thread> threads;
-  for (int i = 0; i < clients; ++i)
-    threads.emplace_back([&, i] {
-      // Start together, as far as threads can.
-      ++ready;
-      while (ready.load() < clients)
-        std::this_thread::yield();
-      results[i] = oms_.create_order(
-          "keyed-customer", {{"KEYED", 3, seller::internal}},
-          address{"1 Main St", "", "Pune", "411001", "IN"}, "same-key");
-    });
-  for (auto& t : threads)
-    t.join();
+  oms::test::run_together(clients, [&](int i) {
+    results[i] = oms_.create_order(
+        "keyed-customer", {{"KEYED", 3, seller::internal}},
+        address{"1 Main St", "", "Pune", "411001", "IN"}, "same-key");
+  });
   std::set<order_id> ids;
   for (auto& res : results) {
     REQUIRE_MESSAGE(res, why(res));

@@ -172,6 +172,43 @@ void take_schema(pqxx::connection& conn, const std::string& schema,
         " is in use by another omsd: " + holder_of(conn, key)};
 }
 
+// A session's advisory lock on `key`, held until release() or the end of
+// its scope (taken only if `take`); a session that ends lets it go too.
+class migration_lock {
+ public:
+  migration_lock(pqxx::connection& conn, int64_t key, bool take)
+      : conn_(conn), key_(std::to_string(key)), held_(take) {
+    if (held_)
+      run("pg_advisory_lock");
+  }
+  migration_lock(const migration_lock&) = delete;
+  migration_lock& operator=(const migration_lock&) = delete;
+  ~migration_lock() {
+    try {
+      release();
+    } catch (const std::exception&) {
+      // The session is gone, and its lock with it.
+    }
+  }
+  void release() {
+    if (!held_)
+      return;
+    held_ = false;
+    run("pg_advisory_unlock");
+  }
+
+ private:
+  void run(const char* function) {
+    pqxx::nontransaction n{conn_};
+    n.exec(std::string{"SELECT "} + function + "(" + n.quote(key_) +
+           "::bigint)");
+  }
+
+  pqxx::connection& conn_;
+  std::string key_;
+  bool held_;
+};
+
 // True if `store`'s log holds `events`, as they were written, from sequence
 // number `from` on; throws if the log cannot be read.
 bool holds_or_throw(const journal_store& store,
@@ -233,23 +270,22 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
     // Before anything is read or migrated: one owner at a time, or only
     // shared writers.
     take_schema(*conn, schema, shared);
-    // Shared writers starting together make and migrate the schema once:
-    // each in turn, under a lock of the migration's own.
-    auto migrating = [&](pqxx::work& w) {
-      if (shared)
-        w.exec("SELECT pg_advisory_xact_lock(" +
-               w.quote(std::to_string(owner_key(schema) ^ 1)) + "::bigint)");
-    };
+    // Shared writers starting together make and migrate the schema once,
+    // one after another: each holds a lock of the migration's own from
+    // before it reads the schema until it migrated it. A lock taken in each
+    // transaction was not enough: a writer's catalog cache, filled before it
+    // waited, still said the tables were not there after another had made
+    // them (PostgreSQL reads the invalidations when a transaction starts,
+    // not after an advisory lock is granted), and it made them again.
+    migration_lock migrating{*conn, owner_key(schema) ^ 1, shared};
     {
       pqxx::work w{*conn};
-      migrating(w);
       w.exec("CREATE SCHEMA IF NOT EXISTS " + w.quote_name(schema));
       w.commit();
     }
     int version = 0;
     {
       pqxx::work w{*conn};
-      migrating(w);
       auto meta = w.exec("SELECT to_regclass('oms_meta') IS NOT NULL, "
                          "to_regclass('events') IS NOT NULL");
       bool has_meta = meta[0][0].as<bool>();
@@ -272,15 +308,6 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
                      ": upgrade the software or restore a matching store");
     for (auto v = version; v < schema_version; ++v) {
       pqxx::work w{*conn};
-      migrating(w);
-      // Another writer may have migrated it meanwhile.
-      if (shared &&
-          w.exec1("SELECT to_regclass('oms_meta') IS NOT NULL")[0].as<bool>()) {
-        auto now = w.exec("SELECT value FROM oms_meta WHERE key = "
-                          "'schema_version'");
-        if (!now.empty() && now[0][0].as<int>() > v)
-          continue;
-      }
       w.exec(pg_dialect().migrations[v]);
       w.exec("INSERT INTO oms_meta (key, value) VALUES ('schema_version', '" +
              std::to_string(v + 1) +
@@ -291,7 +318,6 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
       // The log's head: the last sequence number taken, one row that every
       // commit locks.
       pqxx::work w{*conn};
-      migrating(w);
       w.exec("CREATE TABLE IF NOT EXISTS oms_log_head (id INTEGER PRIMARY "
              "KEY CHECK (id = 1), last BIGINT NOT NULL)");
       w.exec("INSERT INTO oms_log_head (id, last) SELECT 1, coalesce(max(seq), "
@@ -304,6 +330,7 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
              "epoch, node))");
       w.commit();
     }
+    migrating.release();
     std::unique_ptr<pg_store> store{new pg_store(name)};
     store->conninfo_ = conninfo;
     store->schema_ = schema;
