@@ -111,10 +111,29 @@ void keep_up(journal_ptr self) {
   }
 }
 
+// Where the log ends for its readers: this store's last event, or, in a
+// log other writers add to, the last any of them committed.
+uint64_t log_end(const journal_state& st) {
+  return std::max(st.log_end, st.stats.last_seq);
+}
+
+// Reads where a log other writers add to ends now (kept as it was if the
+// store cannot say).
+void look_at_log_end(journal_state& st) {
+  if (!st.store->shared_log())
+    return;
+  if (auto end = st.store->log_end())
+    st.log_end = std::max(st.log_end, *end);
+}
+
+// How often the end of a log other writers add to is looked at while
+// readers wait for events past it.
+constexpr auto log_end_interval = std::chrono::milliseconds{100};
+
 // Answers every waiting reader with what is durable now.
 void release_watchers(journal_state& st) {
   for (auto& [id, promise] : st.watchers)
-    promise.deliver(st.stats.last_seq);
+    promise.deliver(log_end(st));
   st.watchers.clear();
 }
 
@@ -314,12 +333,15 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
       [=](atom::await, uint64_t seq,
           caf::timespan wait) -> caf::result<uint64_t> {
         auto& st = self->state;
+        if (seq > log_end(st))
+          look_at_log_end(st);
+        auto end = log_end(st);
         // Nothing to wait for: events past `seq` are there, the reader is
         // past the log's end (a cursor of another store), no wait was
         // asked, or omsd is stopping.
-        if (seq <= st.stats.last_seq || seq > st.stats.last_seq + 1 ||
-            wait <= caf::timespan{0} || st.watchers_released)
-          return st.stats.last_seq;
+        if (seq <= end || seq > end + 1 || wait <= caf::timespan{0} ||
+            st.watchers_released)
+          return end;
         if (st.watchers.size() >= journal_watchers_max)
           return make_error(errc::unavailable,
                             "too many readers are waiting for events; retry "
@@ -328,7 +350,27 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         auto promise = self->make_response_promise<uint64_t>();
         st.watchers.emplace(id, promise);
         self->delayed_send(self, wait, atom::await_v, id);
+        // Other writers' commits wake no one here: their log's end is
+        // looked at while readers wait.
+        if (st.store->shared_log() && !st.log_end_watched) {
+          st.log_end_watched = true;
+          self->delayed_send(self, log_end_interval, atom::tick_v);
+        }
         return promise;
+      },
+      [=](atom::tick) {
+        auto& st = self->state;
+        st.log_end_watched = false;
+        if (st.watchers.empty())
+          return;
+        auto before = log_end(st);
+        look_at_log_end(st);
+        if (log_end(st) > before)
+          release_watchers(st);
+        if (!st.watchers.empty()) {
+          st.log_end_watched = true;
+          self->delayed_send(self, log_end_interval, atom::tick_v);
+        }
       },
       [=](atom::await) {
         self->state.watchers_released = true;
@@ -339,7 +381,7 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         auto i = st.watchers.find(id);
         if (i == st.watchers.end())
           return;
-        i->second.deliver(st.stats.last_seq);
+        i->second.deliver(log_end(st));
         st.watchers.erase(i);
       },
       [=](atom::get, const order_id& id) -> caf::result<order_record> {

@@ -51,6 +51,10 @@ struct journal_state {
   uint64_t next_watcher = 0;
   /// Set when omsd stops: every await is answered at once from then on.
   bool watchers_released = false;
+  /// The end of a log other writers add to, as last read (never below
+  /// stats.last_seq), and whether a look at it is due while readers wait.
+  uint64_t log_end = 0;
+  bool log_end_watched = false;
   /// Every order not yet terminal: its status and the units it holds (for
   /// the open-orders and units-held gauges).
   std::unordered_map<order_id, open_order> open;

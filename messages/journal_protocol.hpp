@@ -29,11 +29,15 @@ using journal_actor = caf::typed_actor<
     // least `seq`, or once `wait` has passed, whichever comes first (a
     // reader of the log waits for what it has not seen: `seq` is one past
     // the last event it read). A `seq` past last + 1 is answered at once.
+    // A log other writers add to (a cluster's) counts their events too.
     // Errors: UNAVAILABLE when journal_watchers_max wait already.
     caf::replies_to<atom::await, uint64_t, caf::timespan>::with<uint64_t>,
     // Answers every reader waiting on an await now, and every later await
     // at once (omsd is stopping).
     caf::reacts_to<atom::await>,
+    // Its own: looks where a log other writers add to ends, and answers
+    // the readers waiting for events past it (journal_store::shared_log).
+    caf::reacts_to<atom::tick>,
     // Deletes the events older than `retention` from the log (a prefix, at
     // most a slice at a time; the newest event stays), now and then again
     // every tenth of the retention (between 1 s and 1 h).

@@ -75,6 +75,16 @@ class journal_store {
   /// Sequence number of the last stored event; 0 when empty.
   virtual uint64_t last_seq() const = 0;
 
+  /// Whether other writers add to this store's log too (a cluster's shared
+  /// log): then its end moves without this store's commits, and only
+  /// log_end() says where it is.
+  virtual bool shared_log() const { return false; }
+
+  /// The sequence number of the last event committed to the log by any of
+  /// its writers: every event up to it is there to read. last_seq() for a
+  /// log with one writer.
+  virtual caf::expected<uint64_t> log_end() const { return last_seq(); }
+
   /// The current state for recovery. Fails (naming the problem) rather than
   /// return a partial state.
   virtual caf::expected<recovered_state> load() = 0;

@@ -12,7 +12,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr timestamp_ms batches_t0 = 1'800'000'000'000;
-constexpr timestamp_ms day = 24 * 3600 * 1000;
 
 void receive(stock_ledger& l, int64_t qty, const std::string& lot,
              timestamp_ms expires_at, money price = 1000) {

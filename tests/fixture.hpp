@@ -51,6 +51,17 @@ inline stock_change inbox_receipt(const std::string& id, const sku_id& sku,
   return c;
 }
 
+/// A day, in the milliseconds of a timestamp.
+constexpr timestamp_ms day = 24 * 3600 * 1000;
+
+/// Each batch allocation of `xs` as "LOT:quantity", in order.
+inline std::vector<std::string> names(const std::vector<lot_allocation>& xs) {
+  std::vector<std::string> result;
+  for (auto& x : xs)
+    result.push_back(x.lot + ":" + std::to_string(x.quantity));
+  return result;
+}
+
 inline settings default_test_settings() {
   settings s;
   s.hold_ttl = std::chrono::minutes(15);

@@ -423,6 +423,11 @@ TEST_CASE("shared PostgreSQL stores: writers of one schema number their "
   REQUIRE(!a->commit({receipt_event("A", 1)}));
   CHECK(a->last_seq() == 4);
   CHECK(b->last_seq() == 3);
+  // Where the log ends: the last event any writer committed.
+  CHECK(b->shared_log());
+  auto end = b->log_end();
+  REQUIRE_MESSAGE(end, why(end));
+  CHECK(*end == 4);
   auto log = b->read(1, 10);
   REQUIRE_MESSAGE(log, why(log));
   REQUIRE(log->size() == 4);

@@ -12,7 +12,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr timestamp_ms ret_t0 = 1'800'000'000'000;
-constexpr timestamp_ms day = 24 * 3600 * 1000;
 constexpr auto window = std::chrono::milliseconds{30 * day};
 
 return_command request_of(std::vector<return_item> lines,
@@ -43,13 +42,6 @@ order_record delivered_sample() {
 
 std::string field_of(const planned<return_plan>& p) {
   return p ? std::string{} : p.refusal().details_json;
-}
-
-std::vector<std::string> names(const std::vector<lot_allocation>& xs) {
-  std::vector<std::string> result;
-  for (auto& x : xs)
-    result.push_back(x.lot + ":" + std::to_string(x.quantity));
-  return result;
 }
 
 using strings = std::vector<std::string>;

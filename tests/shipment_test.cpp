@@ -12,14 +12,6 @@ using namespace oms::test;
 namespace {
 
 constexpr timestamp_ms ship_t0 = 1'800'000'000'000;
-constexpr timestamp_ms day = 24 * 3600 * 1000;
-
-std::vector<std::string> names(const std::vector<lot_allocation>& xs) {
-  std::vector<std::string> result;
-  for (auto& x : xs)
-    result.push_back(x.lot + ":" + std::to_string(x.quantity));
-  return result;
-}
 
 using strings = std::vector<std::string>;
 

@@ -342,6 +342,20 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
   }
 }
 
+caf::expected<uint64_t> pg_store::log_end() const {
+  if (!shared_)
+    return last_seq();
+  try {
+    pqxx::nontransaction n{*conn_};
+    auto head = static_cast<uint64_t>(
+        n.exec1("SELECT last FROM oms_log_head WHERE id = 1")[0].as<int64_t>());
+    return std::max(head, last_seq());
+  } catch (const std::exception& e) {
+    return make_error(errc::store_failure,
+                      where_ + ": cannot read the log's end: " + e.what());
+  }
+}
+
 caf::expected<uint64_t> pg_store::prune(timestamp_ms before, uint64_t max) {
   auto gone = sql_store::prune(before, max);
   if (!gone || *gone == 0 || !shared_)

@@ -52,6 +52,11 @@ class pg_store : public sql_store {
   /// the log moved on while this store was away from it (another store took
   /// the schema), every later commit fails: restart to load what it holds.
   caf::error commit(const std::vector<event>& events) override;
+  bool shared_log() const override { return shared_; }
+  /// A shared writer's: the log's head as committed (the head's row is
+  /// locked by each commit until it ends, so every event up to it is
+  /// committed).
+  caf::expected<uint64_t> log_end() const override;
   std::string describe() const override { return where_; }
 
   /// Prunes as every SQL store does; a shared store then drops the rows of

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
 #include <random>
@@ -105,6 +106,16 @@ bool settled(const node& d, const std::map<std::string, int>& expected,
     return false;
   auto self = view["node"].get<std::string>();
   return view["owned"].size() == static_cast<size_t>(expected.at(self));
+}
+
+// Both nodes see n1 and n2 holding 6 shards each (of the fixture's 12).
+void halves_settled(const node& n1, const node& n2) {
+  for (auto* n : {&n1, &n2})
+    REQUIRE(eventually(
+        [&] {
+          return settled(*n, {{"n1", 6}, {"n2", 6}});
+        },
+        std::chrono::seconds(30)));
 }
 
 struct cluster_fixture {
@@ -712,16 +723,7 @@ TEST_CASE("e2e cluster: each node serves the stock and orders of its own "
   cluster_fixture c{info};
   auto& n1 = c.start("n1");
   auto& n2 = c.start("n2");
-  REQUIRE(eventually(
-      [&] {
-        return settled(n1, {{"n1", 6}, {"n2", 6}});
-      },
-      std::chrono::seconds(30)));
-  REQUIRE(eventually(
-      [&] {
-        return settled(n2, {{"n1", 6}, {"n2", 6}});
-      },
-      std::chrono::seconds(30)));
+  halves_settled(n1, n2);
   auto view = cluster_of(n1);
   // (Plain variables: clang does not let lambdas capture structured
   // bindings.)
@@ -810,6 +812,50 @@ TEST_CASE("e2e cluster: each node serves the stock and orders of its own "
   auto confirmed = admin2.post("/v1/orders/" + order + "/confirm", "{}");
   CHECK_MESSAGE(confirmed.status == 200, confirmed.body);
   CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 0);
+}
+
+TEST_CASE("e2e cluster: every node's change feed reads the whole shared "
+          "log, and a long poll at one node wakes when another commits") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  auto& n1 = c.start("n1");
+  auto& n2 = c.start("n2");
+  halves_settled(n1, n2);
+  auto a = sku_held_by(cluster_of(n1), "n1", "FEED").first;
+  CAPTURE(a);
+  http_client admin1{n1.url(), n1.admin_token()};
+  http_client admin2{n2.url(), n2.admin_token()};
+  json receipt{{"quantity", 4}, {"unitPrice", 500}};
+  REQUIRE(eventually(
+      [&] {
+        return admin1.post("/v1/inventory/" + a + "/receipts", receipt.dump())
+                   .status == 200;
+      },
+      std::chrono::seconds(20)));
+  // n2 committed nothing; its feed has n1's receipt all the same.
+  auto page = body_of(admin2.get("/v1/events?subject=" + a));
+  REQUIRE(page["events"].size() >= 1);
+  CHECK(page["events"].back()["type"] == "oms.stock.received");
+  auto last = body_of(admin2.get("/v1/events"))["next"].get<std::string>();
+  // A long poll at n2 past the log's end is answered by n1's next commit,
+  // well before its minute (a wait that ran out answers an empty page).
+  auto waiting = std::async(std::launch::async, [&] {
+    http_client poll{n2.url(), n2.admin_token()};
+    return poll.get("/v1/events?wait=60&after=" + last);
+  });
+  REQUIRE(
+      admin1.post("/v1/inventory/" + a + "/receipts", receipt.dump()).status ==
+      200);
+  REQUIRE(waiting.wait_for(std::chrono::seconds(50)) ==
+          std::future_status::ready);
+  auto woke = waiting.get();
+  REQUIRE_MESSAGE(woke.status == 200, woke.body);
+  auto events = body_of(woke)["events"];
+  REQUIRE(events.size() >= 1);
+  CHECK(events[0]["subject"] == a);
+  CHECK(events[0]["type"] == "oms.stock.received");
 }
 
 TEST_CASE("e2e cluster: an order whose lines are on two nodes' shards is "
