@@ -171,10 +171,13 @@ void forget_order(customer_ptr self, const order_id& id) {
   st.handles.erase(i);
 }
 
+// Creates the order through the SUPERVISOR; `route`: made by the node of
+// its first line's shard when that is another node (a checkout), else
+// refused NOT_OWNER there (a request the API sends to that node itself).
 void create_order(customer_ptr self, create_order_request req,
-                  record_callback done) {
+                  record_callback done, bool route) {
   self->request(self->state.supervisor, caf::infinite, atom::create_v,
-                std::move(req))
+                std::move(req), route)
       .then(
           [self, done](created_order& created) {
             remember_order(self, created.record.id, created.handle);
@@ -233,7 +236,7 @@ caf::result<order_record> create_with_key(customer_ptr self,
   req.fingerprint = fingerprint_of(req);
   auto fp = req.fingerprint;
   return idempotent(self, key, fp, [self, req](record_callback done) mutable {
-    create_order(self, std::move(req), std::move(done));
+    create_order(self, std::move(req), std::move(done), false);
   });
 }
 
@@ -322,12 +325,16 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
     // second checkout arriving meanwhile finds them gone, so a cart's lines
     // are ordered at most once. A failed checkout puts them back.
     auto taken = take_from_cart(self->state.cart, req.items);
-    create_order(self, req,
-                 [self, taken, done](caf::expected<order_record> res) {
-                   if (!res)
-                     put_back_in_cart(self->state.cart, taken);
-                   done(std::move(res));
-                 });
+    // A cart's first line may be on another node's shard (a cluster's
+    // carts are kept by the customer's home node): that node makes it.
+    create_order(
+        self, req,
+        [self, taken, done](caf::expected<order_record> res) {
+          if (!res)
+            put_back_in_cart(self->state.cart, taken);
+          done(std::move(res));
+        },
+        true);
   });
 }
 

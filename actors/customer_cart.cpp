@@ -171,7 +171,8 @@ void check_then_set_line(customer_ptr self, const sku_id& sku, seller from,
     check(h->second);
     return;
   }
-  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku, from)
+  // On a cluster, the SKU may be another node's: its actor there.
+  self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku, from, true)
       .await(
           [=](inventory_actor& handle) {
             self->state.skus.insert_or_assign(key, handle);

@@ -382,6 +382,12 @@ supervisor_actor::behavior_type supervisor(supervisor_ptr self,
       [=](atom::create, create_order_request& req) {
         return create_order(self, req);
       },
+      [=](atom::create, create_order_request& req, bool route) {
+        return create_at_owner(self, req, route);
+      },
+      [=](atom::find_sku, const sku_id& sku, seller from, bool route) {
+        return sku_at_owner(self, sku, from, route);
+      },
       [=](atom::apply, const order_id& id, order_command& cmd) {
         return apply_command(self, id, cmd);
       },

@@ -64,6 +64,28 @@ caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
                                        std::move(c));
 }
 
+caf::result<inventory_actor>
+sku_at_owner(supervisor_ptr self, const sku_id& sku, seller from, bool route) {
+  auto* map = self->state.ctx->shards.get();
+  if (map == nullptr || from != seller::internal ||
+      map->serves(map->shard_of(sku)))
+    return find_sku(self, sku, from);
+  return at_owner_region<inventory_actor>(self, sku, route, atom::find_sku_v,
+                                          sku, from);
+}
+
+caf::result<created_order>
+create_at_owner(supervisor_ptr self, create_order_request& req, bool route) {
+  auto* map = self->state.ctx->shards.get();
+  if (map == nullptr || req.items.empty() ||
+      req.items.front().seller != seller::internal ||
+      map->serves(map->shard_of(req.items.front().sku)))
+    return create_order(self, req);
+  auto first = req.items.front().sku;
+  return at_owner_region<created_order>(self, first, route, atom::create_v,
+                                        std::move(req));
+}
+
 void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,
                            const std::vector<hold_state>& holds) {
   auto& st = self->state;

@@ -205,6 +205,20 @@ caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
 caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
                                           bool route);
 
+/// atom::find_sku with a route: the SKU's actor here, or, for an INTERNAL
+/// SKU of a shard this node does not serve, (if `route`) the actor the
+/// owner's region answers (a customer's cart on a cluster: its lines'
+/// SKUs may be on any node).
+caf::result<inventory_actor>
+sku_at_owner(supervisor_ptr self, const sku_id& sku, seller from, bool route);
+
+/// atom::create with a route: the order made here, or, when its first
+/// line's shard is another node's, (if `route`) made by that node, whose
+/// answer (without its actor's handle) is this one's (a customer's cart
+/// checked out on a cluster).
+caf::result<created_order>
+create_at_owner(supervisor_ptr self, create_order_request& req, bool route);
+
 /// A cluster node's SKU just started from the store: its holds for orders
 /// on other shards (`holds`: the SKU's as stored) are settled against
 /// their records from now on, and reserved ones go back by themselves once

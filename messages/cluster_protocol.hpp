@@ -16,6 +16,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/customers.hpp"
+#include "messages/order_protocol.hpp"
 #include "messages/stock.hpp"
 #include "messages/stock_change.hpp"
 
@@ -90,6 +91,15 @@ using region_actor = caf::typed_actor<
     // A peer's order takes back units of a SKU of a shard this node serves
     // (a return's stock change, with its event id): answers what this
     // node's INBOX did. Errors: NOT_OWNER, UNAVAILABLE, and the INBOX's.
-    caf::replies_to<atom::apply, stock_change>::with<inbox_result>>;
+    caf::replies_to<atom::apply, stock_change>::with<inbox_result>,
+    // A peer's customer's cart: the actor of a SKU of a shard this node
+    // serves (its stock and price are read there). Errors: NOT_OWNER,
+    // UNAVAILABLE, UNKNOWN_SKU.
+    caf::replies_to<atom::find_sku, sku_id, seller>::with<inventory_actor>,
+    // A peer's customer checks out a cart whose first line's shard this
+    // node serves: the order is made here (its other lines held as any
+    // order's across shards), answered without its actor's handle. Errors:
+    // NOT_OWNER, UNAVAILABLE, and those of the SUPERVISOR's atom::create.
+    caf::replies_to<atom::create, create_order_request>::with<created_order>>;
 
 } // namespace oms

@@ -53,6 +53,11 @@ using supervisor_actor = caf::typed_actor<
     // Errors: UNKNOWN_SKU (INTERNAL), UNAVAILABLE, WMS_UNAVAILABLE (EXTERNAL
     // with no WMS gateway).
     caf::replies_to<atom::find_sku, sku_id, seller>::with<inventory_actor>,
+    // As above; on a cluster node, an INTERNAL SKU of a shard another node
+    // holds is (if `route`) asked of that node's region, whose SKU actor
+    // answers. Errors: those above, NOT_OWNER (not routed, or no route).
+    caf::replies_to<atom::find_sku, sku_id, seller,
+                    bool>::with<inventory_actor>,
     // A cluster's order across shards (docs/cluster.md): a change of its
     // hold on an INTERNAL SKU of another shard, made by the SKU's actor
     // when this node serves the SKU's shard, else (if `route`) sent to the
@@ -65,6 +70,12 @@ using supervisor_actor = caf::typed_actor<
     // VALIDATION_FAILED, MIXED_SELLERS, UNKNOWN_SKU, WMS_UNAVAILABLE, and those
     // of order_actor's create.
     caf::replies_to<atom::create, create_order_request>::with<created_order>,
+    // As above; on a cluster node, an order whose first line's shard another
+    // node holds is (if `route`) made by that node through its region (the
+    // answer has no handle). Errors: those above, NOT_OWNER (not routed, or
+    // no route), and a lost answer's (the order may have been made).
+    caf::replies_to<atom::create, create_order_request,
+                    bool>::with<created_order>,
     // Applies a command to an order: delegates to its live actor, or answers
     // from the final record if the order is terminal. Errors: ORDER_NOT_FOUND,
     // and those of order_actor's apply.

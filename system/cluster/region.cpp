@@ -111,6 +111,28 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
         return at_own_supervisor<inbox_result>(self, slot, atom::apply_v,
                                                std::move(change));
       },
+      [self, slot](atom::find_sku, sku_id& sku, seller from) {
+        return at_own_supervisor<inventory_actor>(self, slot, atom::find_sku_v,
+                                                  std::move(sku), from, false);
+      },
+      [self, slot](atom::create,
+                   create_order_request& req) -> caf::result<created_order> {
+        auto sup = slot ? slot->holds() : supervisor_actor{};
+        if (!sup)
+          return make_error(errc::unavailable,
+                            "the owner is not serving requests now");
+        // The order's actor stays this node's: the peer reaches the order
+        // through its SUPERVISOR, as any other.
+        auto rp = self->make_response_promise<created_order>();
+        self->request(sup, caf::infinite, atom::create_v, std::move(req), false)
+            .then(
+                [rp](created_order& made) mutable {
+                  made.handle = order_actor{};
+                  rp.deliver(std::move(made));
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
   };
 }
 

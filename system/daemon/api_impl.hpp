@@ -307,6 +307,10 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   // The customer of a /v1/customers/{id}/... route, if the caller may act on
   // it: its own, or any existing one for the admin.
   customer_id own_customer(const call_ptr& c);
+  /// A cluster keeps each customer's cart at one node, the one serving the
+  /// shard of the customer's id: true there (and off a cluster); elsewhere
+  /// fails the call NOT_OWNER, which sends it there.
+  bool at_cart_home(const call_ptr& c, const customer_id& cid);
 
   // -- routing (api.cpp) ------------------------------------------------------
 

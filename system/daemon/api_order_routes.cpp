@@ -1,5 +1,6 @@
 // The API's routes for customers, their carts and orders.
 #include "actors/ids.hpp"
+#include "actors/shard_map.hpp"
 #include "messages/json.hpp"
 #include "system/daemon/api_impl.hpp"
 #include "system/log.hpp"
@@ -40,9 +41,22 @@ void api::impl::customer_get(const call_ptr& c) {
              {"createdAt", format_timestamp(rec->created_at)}});
 }
 
+bool api::impl::at_cart_home(const call_ptr& c, const customer_id& cid) {
+  auto& shards = oms.ctx()->shards;
+  if (!shards || opts.cluster == nullptr)
+    return true;
+  auto s = shards->shard_of(cid);
+  if (shards->serves(s))
+    return true;
+  fail(c, shard_map::not_owner(s, "customerId", cid));
+  return false;
+}
+
 void api::impl::cart_get(const call_ptr& c) {
   parse_query(c->req.query, {});
-  ask_customer<cart_view>(c, own_customer(c), 200, atom::get_v);
+  auto cid = own_customer(c);
+  if (at_cart_home(c, cid))
+    ask_customer<cart_view>(c, cid, 200, atom::get_v);
 }
 
 void api::impl::cart_put(const call_ptr& c) {
@@ -50,8 +64,9 @@ void api::impl::cart_put(const call_ptr& c) {
   auto cid = own_customer(c);
   auto line = read_cart_line(body(c), limits());
   auto sku = c->params[1];
-  ask_customer<cart_view>(c, cid, 200, atom::put_v, sku, line.quantity,
-                          line.from);
+  if (at_cart_home(c, cid))
+    ask_customer<cart_view>(c, cid, 200, atom::put_v, sku, line.quantity,
+                            line.from);
 }
 
 void api::impl::cart_delete(const call_ptr& c) {
@@ -61,7 +76,8 @@ void api::impl::cart_delete(const call_ptr& c) {
   auto from = seller::internal;
   if (auto i = q.find("seller"); i != q.end())
     from = parse_seller_field(i->second, "seller");
-  ask_customer<cart_view>(c, cid, 200, atom::remove_v, sku, from);
+  if (at_cart_home(c, cid))
+    ask_customer<cart_view>(c, cid, 200, atom::remove_v, sku, from);
 }
 
 void api::impl::cart_checkout(const call_ptr& c) {
@@ -69,9 +85,10 @@ void api::impl::cart_checkout(const call_ptr& c) {
   auto cid = own_customer(c);
   auto fields = read_checkout(body(c), limits());
   auto key = idempotency_key(c);
-  ask_customer<order_record>(c, cid, 201, atom::checkout_v, fields.ship_to,
-                             fields.skus, key, fields.from,
-                             fields.seller_given);
+  if (at_cart_home(c, cid))
+    ask_customer<order_record>(c, cid, 201, atom::checkout_v, fields.ship_to,
+                               fields.skus, key, fields.from,
+                               fields.seller_given);
 }
 
 void api::impl::customer_orders(const call_ptr& c) {

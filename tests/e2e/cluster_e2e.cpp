@@ -1074,6 +1074,89 @@ TEST_CASE("e2e cluster: with regions, any node answers for any shard: a "
   n1->resume();
 }
 
+TEST_CASE("e2e cluster: with regions, a customer's cart is one cart at "
+          "every node: lines of SKUs on both nodes' shards set, read and "
+          "checked out through either node, once under a key") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  auto* n1 = c.start_with_region("n1");
+  auto* n2 = c.start_with_region("n2");
+  halves_settled(*n1, *n2);
+  auto view = cluster_of(*n1);
+  auto a = sku_held_by(view, "n1", "CART").first;
+  auto b = sku_held_by(view, "n2", "CART").first;
+  CAPTURE(a);
+  CAPTURE(b);
+  http_client admin1{n1->url(), n1->admin_token()};
+  http_client admin2{n2->url(), n2->admin_token()};
+  json receipt{{"quantity", 5}, {"unitPrice", 300}};
+  for (auto* sku : {&a, &b})
+    REQUIRE(eventually(
+        [&] {
+          return admin1
+                     .post("/v1/inventory/" + *sku + "/receipts",
+                           receipt.dump())
+                     .status == 200;
+        },
+        std::chrono::seconds(30)));
+  auto made = admin1.post("/v1/customers", json{{"name", "Cy"}}.dump());
+  REQUIRE(made.status == 201);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  auto token = body_of(made)["token"].get<std::string>();
+  http_client cust1{n1->url(), token};
+  http_client cust2{n2->url(), token};
+  auto cart = "/v1/customers/" + cid + "/cart";
+  // The customer is known at n2 within a second or so.
+  REQUIRE(eventually([&] { return cust2.get(cart).status == 200; },
+                     std::chrono::seconds(20)));
+  json ship{{"address", ship_to}};
+  // Two checkouts, one whose first line is on n1's shard and one on n2's:
+  // whichever node keeps the cart, one of them is made by the other node.
+  std::set<std::string> orders;
+  for (int round = 0; round < 2; ++round) {
+    auto first = round == 0 ? a : b;
+    auto second = round == 0 ? b : a;
+    CAPTURE(round);
+    auto put1 =
+        cust2.request("PUT", cart + "/items/" + first, R"({"quantity":2})");
+    REQUIRE_MESSAGE(put1.status == 200, put1.body);
+    auto put2 =
+        cust1.request("PUT", cart + "/items/" + second, R"({"quantity":1})");
+    REQUIRE_MESSAGE(put2.status == 200, put2.body);
+    // One cart, the same through either node.
+    for (auto* cust : {&cust1, &cust2}) {
+      auto seen = body_of(cust->get(cart));
+      REQUIRE(seen["lines"].size() == 2);
+      CHECK(seen["lines"][0]["sku"] == first);
+      CHECK(seen["lines"][0]["quantity"] == 2);
+      CHECK(seen["lines"][1]["sku"] == second);
+      CHECK(seen["totalAmount"] == 900);
+    }
+    auto key = "cart-" + std::to_string(round);
+    auto out = cust2.post(cart + "/checkout", ship.dump(),
+                          {"Idempotency-Key: " + key});
+    REQUIRE_MESSAGE(out.status == 201, out.body);
+    auto order = body_of(out);
+    REQUIRE(order["lines"].size() == 2);
+    CHECK(order["lines"][0]["sku"] == first);
+    CHECK(order["totalAmount"] == 900);
+    // Asked again through the other node: the same order, not a second.
+    auto again = cust1.post(cart + "/checkout", ship.dump(),
+                            {"Idempotency-Key: " + key});
+    REQUIRE_MESSAGE(again.status / 100 == 2, again.body);
+    CHECK(body_of(again)["id"] == order["id"]);
+    orders.insert(order["id"].get<std::string>());
+    for (auto* cust : {&cust1, &cust2})
+      CHECK(body_of(cust->get(cart))["lines"].empty());
+  }
+  CHECK(orders.size() == 2);
+  // Each SKU gave 2 + 1 units, once each.
+  CHECK(body_of(admin1.get("/v1/inventory/" + a))["available"] == 2);
+  CHECK(body_of(admin2.get("/v1/inventory/" + b))["available"] == 2);
+}
+
 TEST_CASE("e2e cluster: a request for a killed owner's shard waits at a "
           "survivor for a route, and is answered by the survivor that took "
           "the shard, not refused 421") {
