@@ -21,10 +21,13 @@ namespace {
 using priced_fn = std::function<void(cart_view&, bool)>;
 
 // A SKU's actor that is gone was restarted (or left stopped) by the
-// SUPERVISOR: the next use asks it for the SKU's actor again.
+// SUPERVISOR, and one that did not answer in time may be on a node that
+// died or gave up the SKU's shard (a cluster's cart): the next use asks
+// the SUPERVISOR for the SKU's actor again.
 void forget_if_gone(customer_ptr self, const sku_key& key,
                     const caf::error& err) {
-  if (err == caf::sec::request_receiver_down)
+  if (err == caf::sec::request_receiver_down ||
+      err == caf::sec::request_timeout)
     self->state.skus.erase(key);
 }
 
