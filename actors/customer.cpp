@@ -27,6 +27,14 @@ caf::error invalid(std::string_view field, std::string message) {
                     field_details(field));
 }
 
+caf::error moving_is_unavailable(caf::error err) {
+  if (code_of(err) != errc::not_owner)
+    return err;
+  return make_error(errc::unavailable,
+                    "a SKU of the cart is on a shard that is changing hands "
+                    "or whose node cannot be reached now; retry");
+}
+
 } // namespace customer_steps
 
 using namespace customer_steps;
@@ -240,6 +248,19 @@ caf::result<order_record> create_with_key(customer_ptr self,
   });
 }
 
+// A checkout's order that the customer's home node has this node make:
+// under the key and fingerprint it gave, checked here as any key.
+caf::result<order_record> create_for_home(customer_ptr self,
+                                          create_order_request& req) {
+  if (req.customer != self->state.id)
+    return invalid("customerId", "customerId does not match the customer");
+  auto key = req.idempotency_key;
+  auto fp = req.fingerprint;
+  return idempotent(self, key, fp, [self, req](record_callback done) mutable {
+    create_order(self, std::move(req), std::move(done), false);
+  });
+}
+
 // Pays order `id` under idempotency key `key`.
 caf::result<order_record> pay_with_key(customer_ptr self, const order_id& id,
                                        money amount, std::string& token,
@@ -330,9 +351,12 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
     create_order(
         self, req,
         [self, taken, done](caf::expected<order_record> res) {
-          if (!res)
-            put_back_in_cart(self->state.cart, taken);
-          done(std::move(res));
+          if (res) {
+            done(std::move(res));
+            return;
+          }
+          put_back_in_cart(self->state.cart, taken);
+          done(moving_is_unavailable(res.error()));
         },
         true);
   });
@@ -438,6 +462,10 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
       [=](atom::create, create_order_request& req, std::string& key) {
         self->state.active = true;
         return create_with_key(self, req, key);
+      },
+      [=](atom::create, create_order_request& req, atom::forward) {
+        self->state.active = true;
+        return create_for_home(self, req);
       },
       // Replies the order paid. Errors: VALIDATION_FAILED,
       // IDEMPOTENCY_KEY_REUSED, ORDER_NOT_FOUND, those of the order's pay.

@@ -181,7 +181,9 @@ void check_then_set_line(customer_ptr self, const sku_id& sku, seller from,
             self->state.skus.insert_or_assign(key, handle);
             check(handle);
           },
-          [=](caf::error& err) mutable { rp.deliver(err); });
+          [=](caf::error& err) mutable {
+            rp.deliver(moving_is_unavailable(std::move(err)));
+          });
 }
 
 } // namespace

@@ -22,6 +22,12 @@ timestamp_ms now(customer_ptr self);
 /// for an empty `field`).
 caf::error invalid(std::string_view field, std::string message);
 
+/// A cart's SKU or checkout asked of another node of a cluster and refused
+/// NOT_OWNER (the shard moving, or no route to its owner yet): UNAVAILABLE,
+/// to be asked again, since a NOT_OWNER would send the cart's request to
+/// the SKU's owner, which does not keep this cart. Other errors as they are.
+caf::error moving_is_unavailable(caf::error err);
+
 // -- customer_cart.cpp --------------------------------------------------------
 
 /// " of the EXTERNAL seller" for the EXTERNAL seller, "" for ours: how a

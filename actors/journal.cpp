@@ -122,13 +122,17 @@ uint64_t log_end(const journal_state& st) {
 void look_at_log_end(journal_state& st) {
   if (!st.store->shared_log())
     return;
+  st.log_end_looked = std::chrono::steady_clock::now();
   if (auto end = st.store->log_end())
     st.log_end = std::max(st.log_end, *end);
 }
 
 // How often the end of a log other writers add to is looked at while
-// readers wait for events past it.
+// readers wait for events past it, and at least how long apart readers
+// that come to wait make it look (a commit here wakes every reader, and
+// each comes back at once to wait for the next event).
 constexpr auto log_end_interval = std::chrono::milliseconds{100};
+constexpr auto log_end_gap = std::chrono::milliseconds{20};
 
 // Answers every waiting reader with what is durable now.
 void release_watchers(journal_state& st) {
@@ -333,7 +337,16 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
       [=](atom::await, uint64_t seq,
           caf::timespan wait) -> caf::result<uint64_t> {
         auto& st = self->state;
-        if (seq > log_end(st))
+        // Where a log other writers add to ends: looked at for a question
+        // of where it ends (seq 0) and for a reader past what this node
+        // knows (a cursor another node handed out); a reader waiting right
+        // after the end looks at most every look_gap, else the watch below
+        // finds other nodes' events.
+        auto known = log_end(st);
+        if (seq == 0 || seq > known + 1 ||
+            (seq == known + 1 &&
+             std::chrono::steady_clock::now() - st.log_end_looked >=
+                 log_end_gap))
           look_at_log_end(st);
         auto end = log_end(st);
         // Nothing to wait for: events past `seq` are there, the reader is

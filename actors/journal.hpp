@@ -3,6 +3,7 @@
 // append is acknowledged only once its batch is durable.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -55,6 +56,7 @@ struct journal_state {
   /// stats.last_seq), and whether a look at it is due while readers wait.
   uint64_t log_end = 0;
   bool log_end_watched = false;
+  std::chrono::steady_clock::time_point log_end_looked{};
   /// Every order not yet terminal: its status and the units it holds (for
   /// the open-orders and units-held gauges).
   std::unordered_map<order_id, open_order> open;

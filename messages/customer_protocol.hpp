@@ -48,6 +48,14 @@ using customer_actor = caf::typed_actor<
     // those of the SUPERVISOR's create.
     caf::replies_to<atom::create, create_order_request,
                     std::string>::with<order_record>,
+    // A cluster's checkout at the customer's home node whose first line's
+    // shard this node serves (the region's atom::create): the order made
+    // here under the key and fingerprint the home gave it, so that a
+    // second attempt under that key, while the first is under way here or
+    // once it is stored, answers the first's order. Errors: those of the
+    // SUPERVISOR's create.
+    caf::replies_to<atom::create, create_order_request,
+                    atom::forward>::with<order_record>,
     // Pays one of the customer's orders: (order, amount, payment token,
     // idempotency key, the order's version the client saw or 0). A repeat of
     // a key answers its first result, whatever the version is now. Errors:

@@ -121,14 +121,25 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
         if (!sup)
           return make_error(errc::unavailable,
                             "the owner is not serving requests now");
-        // The order's actor stays this node's: the peer reaches the order
-        // through its SUPERVISOR, as any other.
+        // Made by the customer's actor here, under the home's key: an
+        // attempt the home gave up on (no answer in time) and its retry
+        // make one order. The order's actor stays this node's: the peer
+        // reaches the order through its SUPERVISOR, as any other.
         auto rp = self->make_response_promise<created_order>();
-        self->request(sup, caf::infinite, atom::create_v, std::move(req), false)
+        auto customer = req.customer;
+        self->request(sup, caf::infinite, atom::customer_v, customer)
             .then(
-                [rp](created_order& made) mutable {
-                  made.handle = order_actor{};
-                  rp.deliver(std::move(made));
+                [self, rp, req](customer_actor& cust) mutable {
+                  self->request(cust, caf::infinite, atom::create_v,
+                                std::move(req), atom::forward_v)
+                      .then(
+                          [rp](order_record& rec) mutable {
+                            rp.deliver(
+                                created_order{std::move(rec), order_actor{}});
+                          },
+                          [rp](caf::error& err) mutable {
+                            rp.deliver(std::move(err));
+                          });
                 },
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;

@@ -856,6 +856,21 @@ TEST_CASE("e2e cluster: every node's change feed reads the whole shared "
   REQUIRE(events.size() >= 1);
   CHECK(events[0]["subject"] == a);
   CHECK(events[0]["type"] == "oms.stock.received");
+  // A stream opened at n2 from the newest cursor n1 handed out, n2 not
+  // having looked at the log since: it opens (and runs until the client
+  // gives up), not refused 400 as a cursor past the log's end.
+  auto seen = body_of(woke)["next"].get<std::string>();
+  REQUIRE(
+      admin1.post("/v1/inventory/" + a + "/receipts", receipt.dump()).status ==
+      200);
+  auto newest = body_of(admin1.get("/v1/events?after=" + seen))["next"];
+  REQUIRE(newest.is_string());
+  CHECK(newest != seen);
+  http_client stream{n2.url(), n2.admin_token(), std::chrono::seconds(2)};
+  auto opened = stream.request("GET", "/v1/events", "",
+                               {"Accept: text/event-stream",
+                                "Last-Event-ID: " + newest.get<std::string>()});
+  CHECK_MESSAGE(opened.status != 400, opened.body);
 }
 
 TEST_CASE("e2e cluster: an order whose lines are on two nodes' shards is "
