@@ -63,20 +63,10 @@ audit_report audit_of(fixture& f, inventory_actor sku) {
       std::vector<std::pair<sku_id, inventory_actor>>{{"A", sku}},
       std::vector<std::pair<order_id, order_actor>>{},
       journal_with_o1_cancelled(f.sys), caf::timespan{std::chrono::seconds(5)});
-  auto rh = f.self->request(collector, caf::infinite, atom::audit_v);
-  f.sched.run();
-  for (int pauses = 0; pauses < 10 && f.self->mailbox().empty(); ++pauses)
-    f.advance(std::chrono::milliseconds{200});
-  audit_report report;
-  bool answered = false;
-  rh.receive(
-      [&](audit_report& x) {
-        report = std::move(x);
-        answered = true;
-      },
-      [&](caf::error&) {});
-  REQUIRE(answered);
-  return report;
+  auto report = f.call_over_time<audit_report>(std::chrono::milliseconds{200},
+                                               collector, atom::audit_v);
+  REQUIRE_MESSAGE(report, why(report));
+  return *report;
 }
 
 } // namespace

@@ -266,16 +266,26 @@ struct fixture {
     return *res;
   }
 
+  /// As call(), for a reply that waits on timers: virtual time moves on,
+  /// `step` at a time (at most ten steps), until the reply comes.
+  template <class T, class Handle, class... Ts>
+  caf::expected<T> call_over_time(std::chrono::milliseconds step,
+                                  const Handle& dest, Ts&&... xs) {
+    auto rh = self->request(dest, caf::infinite, std::forward<Ts>(xs)...);
+    sched.run();
+    for (int steps = 0; steps < 10 && self->mailbox().empty(); ++steps)
+      advance(step);
+    caf::expected<T> result{make_error(errc::internal, "no reply")};
+    rh.receive([&](T& x) { result = std::move(x); },
+               [&](caf::error& err) { result = std::move(err); });
+    return result;
+  }
+
   /// The audit's report. A look that finds violations is taken again after
   /// a pause: virtual time moves on until the report comes.
   audit_report audit() {
-    auto rh = self->request(sup, caf::infinite, atom::audit_v);
-    sched.run();
-    for (int pauses = 0; pauses < 10 && self->mailbox().empty(); ++pauses)
-      advance(std::chrono::milliseconds{200});
-    caf::expected<audit_report> res{make_error(errc::internal, "no reply")};
-    rh.receive([&](audit_report& x) { res = std::move(x); },
-               [&](caf::error& err) { res = std::move(err); });
+    auto res = call_over_time<audit_report>(std::chrono::milliseconds{200}, sup,
+                                            atom::audit_v);
     REQUIRE_MESSAGE(res, why(res));
     return *res;
   }
