@@ -14,8 +14,13 @@
 #include "messages/errors.hpp"
 #include "system/store/codec.hpp"
 #include "system/store/dialects.hpp"
+#include "system/store/pg_schema_locks.hpp"
 
 namespace oms {
+
+using pg_schema_locks::migration_lock;
+using pg_schema_locks::owner_key;
+using pg_schema_locks::take_schema;
 
 namespace {
 
@@ -55,19 +60,6 @@ class pg_session final : public sql_session {
  private:
   pqxx::transaction_base& tx_;
 };
-
-// The key of the advisory lock that makes a store the owner of `schema`:
-// FNV-1a (64 bits) of the schema's name under a prefix of ours, the same in
-// every build. PostgreSQL keeps advisory locks per database, so one schema
-// name in two databases is two stores.
-int64_t owner_key(const std::string& schema) {
-  uint64_t hash = 14695981039346656037ull;
-  for (unsigned char ch : "oms.store:" + schema) {
-    hash ^= ch;
-    hash *= 1099511628211ull;
-  }
-  return static_cast<int64_t>(hash);
-}
 
 // How our sessions show in pg_stat_activity: "omsd pid=4242 host=box"
 // (PostgreSQL keeps the first 63 bytes).
@@ -111,103 +103,6 @@ session(const std::string& conninfo, const std::string& schema, bool shared) {
            n.quote(std::to_string(shared_idle_limit.count()) + "ms"));
   return conn;
 }
-
-// The session that holds the lock `key` in this database, as PostgreSQL
-// shows it: its application_name, backend pid and client address (hidden
-// from other roles, and none on a local socket).
-std::string holder_of(pqxx::connection& conn, int64_t key) {
-  // A bigint key shows in pg_locks as its high and low 32 bits.
-  auto bits = static_cast<uint64_t>(key);
-  pqxx::nontransaction n{conn};
-  auto rows = n.exec(
-      "SELECT a.application_name, l.pid, host(a.client_addr) FROM pg_locks l "
-      "LEFT JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
-      "'advisory' AND l.granted AND l.objsubid = 1 AND l.database = (SELECT "
-      "oid FROM pg_database WHERE datname = current_database()) AND "
-      "l.classid = " +
-      n.quote(std::to_string(bits >> 32)) + "::oid AND l.objid = " +
-      n.quote(std::to_string(bits & 0xffffffffu)) + "::oid");
-  if (rows.empty())
-    return "a session that has let go of it since: try again";
-  auto row = rows[0];
-  auto app = row[0].is_null() ? std::string{} : row[0].as<std::string>();
-  auto result = (app.empty() ? std::string{"a session without a name"}
-                             : "\"" + app + "\"") +
-                " (PostgreSQL backend pid " + row[1].as<std::string>();
-  if (!row[2].is_null())
-    result += ", client " + row[2].as<std::string>();
-  return result + ")";
-}
-
-// How long a start waits for the schema's lock: an owner that has just
-// stopped (a restart) lets go of it only once the server has ended its
-// session, a moment after the client closed it.
-constexpr auto schema_lock_wait = std::chrono::seconds(5);
-
-// Takes the lock that makes this session the owner of `schema` (one of its
-// writers, when `shared`), for as long as the session lives; throws naming
-// the holder if another session still has it after schema_lock_wait (a
-// sole owner, or, for a sole owner, the shared writers).
-void take_schema(pqxx::connection& conn, const std::string& schema,
-                 bool shared) {
-  auto key = owner_key(schema);
-  auto deadline = std::chrono::steady_clock::now() + schema_lock_wait;
-  bool taken = false;
-  const char* take =
-      shared ? "pg_try_advisory_lock_shared(" : "pg_try_advisory_lock(";
-  for (;;) {
-    {
-      pqxx::nontransaction n{conn};
-      taken = n.exec(std::string{"SELECT "} + take +
-                     n.quote(std::to_string(key)) + "::bigint)")[0][0]
-                  .as<bool>();
-    }
-    if (taken || std::chrono::steady_clock::now() >= deadline)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (!taken)
-    throw std::runtime_error{
-        "the schema " + schema +
-        " is in use by another omsd: " + holder_of(conn, key)};
-}
-
-// A session's advisory lock on `key`, held until release() or the end of
-// its scope (taken only if `take`); a session that ends lets it go too.
-class migration_lock {
- public:
-  migration_lock(pqxx::connection& conn, int64_t key, bool take)
-      : conn_(conn), key_(std::to_string(key)), held_(take) {
-    if (held_)
-      run("pg_advisory_lock");
-  }
-  migration_lock(const migration_lock&) = delete;
-  migration_lock& operator=(const migration_lock&) = delete;
-  ~migration_lock() {
-    try {
-      release();
-    } catch (const std::exception&) {
-      // The session is gone, and its lock with it.
-    }
-  }
-  void release() {
-    if (!held_)
-      return;
-    held_ = false;
-    run("pg_advisory_unlock");
-  }
-
- private:
-  void run(const char* function) {
-    pqxx::nontransaction n{conn_};
-    n.exec(std::string{"SELECT "} + function + "(" + n.quote(key_) +
-           "::bigint)");
-  }
-
-  pqxx::connection& conn_;
-  std::string key_;
-  bool held_;
-};
 
 // True if `store`'s log holds `events`, as they were written, from sequence
 // number `from` on; throws if the log cannot be read.
