@@ -339,14 +339,14 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         auto& st = self->state;
         // Where a log other writers add to ends: looked at for a question
         // of where it ends (seq 0) and for a reader past what this node
-        // knows (a cursor another node handed out); a reader waiting right
-        // after the end looks at most every look_gap, else the watch below
-        // finds other nodes' events.
+        // knows (a cursor another node handed out); any other reader looks
+        // at most every log_end_gap. So the end a reader is answered (a
+        // feed page reads up to it) is at most that old, whatever its
+        // cursor; between the looks, the watch below finds other nodes'
+        // events for the readers that wait.
         auto known = log_end(st);
         if (seq == 0 || seq > known + 1 ||
-            (seq == known + 1 &&
-             std::chrono::steady_clock::now() - st.log_end_looked >=
-                 log_end_gap))
+            std::chrono::steady_clock::now() - st.log_end_looked >= log_end_gap)
           look_at_log_end(st);
         auto end = log_end(st);
         // Nothing to wait for: events past `seq` are there, the reader is

@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <map>
@@ -18,6 +19,7 @@
 #include "actors/shard_map.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/daemon/cluster_node.hpp"
+#include "system/daemon/webhooks.hpp"
 #include "tests/together.hpp"
 
 using namespace oms::cluster;
@@ -561,4 +563,58 @@ TEST_CASE("cluster: a node's fence refuses what an actor wrote under an "
   // on behind the node's back) is refused by the lease table.
   map->serve(1, *again + 5);
   CHECK_FALSE(passes({stamped(sku, *again + 5)}));
+}
+
+TEST_CASE("cluster: the webhooks' values are fenced by the duty shard's "
+          "lease, and the other named values by none") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "fence_duty");
+  lease_table a{info, schema, 4, 1000ms};
+  auto map = std::make_shared<oms::shard_map>(4);
+  auto epoch = a.acquire(oms::daemon::webhook_duty_shard, "node-a", 3000ms);
+  REQUIRE(epoch);
+  map->serve(oms::daemon::webhook_duty_shard, *epoch);
+  auto fence = oms::daemon::shard_fence(map, "node-a", schema);
+  auto admit = oms::daemon::shard_admission(map);
+  pqxx::connection conn{info};
+  auto passes = [&](const std::vector<oms::event>& batch) {
+    pqxx::work w{conn};
+    auto pass = fence(w, batch);
+    return pass.has_value() &&
+           std::count(pass->shards.begin(), pass->shards.end(),
+                      std::pair<uint32_t, int64_t>{
+                          oms::daemon::webhook_duty_shard, *epoch}) ==
+               (oms::daemon::is_webhook_value(batch.front().reason) ? 1 : 0);
+  };
+  auto commits = [&](const std::vector<oms::event>& batch) {
+    pqxx::work w{conn};
+    return fence(w, batch).has_value();
+  };
+  auto value = [](const std::string& name, int64_t stamp) {
+    oms::event ev;
+    ev.kind = oms::event_kind::inbox_cursor;
+    ev.reason = name;
+    ev.lot = "7";
+    ev.fence = stamp;
+    return ev;
+  };
+  for (auto name : {"webhook:wh_1", "webhook-cursor:wh_1", "webhook-dead:wh_1"})
+    CHECK(passes({value(name, *epoch)}));
+  // Stamped with another epoch than the one the shard is served under.
+  CHECK_FALSE(passes({value("webhook-cursor:wh_1", *epoch + 1)}));
+  CHECK(passes({value("wms-feed", 0)})); // another source: no shard
+  CHECK_FALSE(admit({value("webhook-cursor:wh_1", *epoch)}));
+  // Served no longer: the webhooks' values are refused, and said to be
+  // the duty shard's, so a request for them goes to its holder; the other
+  // named values pass as before.
+  map->stop(oms::daemon::webhook_duty_shard);
+  CHECK_FALSE(commits({value("webhook:wh_1", *epoch)}));
+  CHECK_FALSE(commits({value("webhook:wh_1", 0)}));
+  auto refused = admit({value("webhook-cursor:wh_1", *epoch)});
+  CHECK(oms::code_of(refused) == oms::errc::not_owner);
+  CHECK(oms::details_of(refused).find("\"shard\":0") != std::string::npos);
+  CHECK(commits({value("wms-feed", 0)}));
+  CHECK_FALSE(admit({value("wms-feed", 0)}));
 }

@@ -33,7 +33,7 @@ class token_registry;
 class metrics;
 class request_forwarder;
 class store_check;
-class webhook_dispatcher;
+class webhook_duty;
 
 using http_request = http::request;
 using http_response = http::response;
@@ -60,9 +60,10 @@ struct api_options {
   /// The background integrity check of the store's files, if one runs
   /// (outlives the api): damage found turns /readyz to not ready.
   const store_check* check = nullptr;
-  /// The webhooks' subscriptions and deliveries (outlives the api); null:
-  /// the webhook routes answer 503.
-  webhook_dispatcher* webhooks = nullptr;
+  /// Who runs the webhooks' subscriptions and deliveries (outlives the
+  /// api): on a cluster, the holder of the duty shard, to which another
+  /// node forwards the webhook routes. Null: they answer 503.
+  const webhook_duty* webhooks = nullptr;
   /// The node's membership of a cluster (outlives the api); null: omsd is
   /// not a cluster node (GET /v1/cluster answers 404).
   const cluster::membership* cluster = nullptr;

@@ -364,7 +364,7 @@ struct api::impl : std::enable_shared_from_this<api::impl> {
   class feed_stream;
   // -- webhooks (api_webhook_routes.cpp) --------------------------------------
 
-  webhook_dispatcher& hooks();
+  std::shared_ptr<webhook_dispatcher> hooks();
   void answer_hook(const call_ptr& c, int status, caf::expected<json> result);
   // The answer of a change, once the dispatcher journaled it (204: no
   // body).

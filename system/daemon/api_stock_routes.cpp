@@ -10,6 +10,7 @@
 
 #include "system/daemon/api_impl.hpp"
 #include "system/daemon/store_check.hpp"
+#include "system/daemon/webhook_duty.hpp"
 #include "system/log.hpp"
 
 namespace oms::daemon {
@@ -141,7 +142,8 @@ void api::impl::send_metrics(const call_ptr& c, const journal_stats& js,
     pv.event_polls =
         static_cast<uint64_t>(std::max(0, self_ptr->feed_polls.load()));
     if (self_ptr->opts.webhooks != nullptr)
-      pv.webhooks = self_ptr->opts.webhooks->counters(js.last_seq);
+      if (auto here = self_ptr->opts.webhooks->here())
+        pv.webhooks = here->counters(js.last_seq);
     if (self_ptr->opts.check != nullptr)
       pv.store_check = to_string(self_ptr->opts.check->view().status);
     if (self_ptr->opts.cluster != nullptr)

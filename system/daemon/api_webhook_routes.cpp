@@ -3,6 +3,7 @@
 // deliveries; these handlers read the requests and answer.
 #include "system/daemon/api_impl.hpp"
 #include "system/daemon/event_feed.hpp"
+#include "system/daemon/webhook_duty.hpp"
 #include "system/daemon/webhook_wire.hpp"
 #include "system/daemon/webhooks.hpp"
 
@@ -48,10 +49,24 @@ webhook_change read_webhook(const json& j, const webhook_settings& cfg,
 
 } // namespace
 
-webhook_dispatcher& api::impl::hooks() {
+std::shared_ptr<webhook_dispatcher> api::impl::hooks() {
   if (opts.webhooks == nullptr)
     throw bad_input{errc::unavailable, "this omsd runs no webhooks"};
-  return *opts.webhooks;
+  if (auto here = opts.webhooks->here())
+    return here;
+  // None here: omsd stops, or this node holds the duty shard and its
+  // dispatcher is not running yet (being read from the store) or any more.
+  auto shard = opts.webhooks->shard();
+  auto& shards = oms.ctx()->shards;
+  if (!shard || !shards || shards->serves(*shard))
+    throw bad_input{errc::unavailable,
+                    "the webhooks are not running on this node now; retry"};
+  // A cluster node that does not run them: the request goes to the holder
+  // of the duty shard (or waits for one, as for any shard).
+  throw bad_input{errc::not_owner,
+                  "the webhooks are run by the holder of shard " +
+                      std::to_string(*shard),
+                  json{{"shard", *shard}, {"webhooks", true}}};
 }
 
 void api::impl::answer_hook(const call_ptr& c, int status,
@@ -78,51 +93,54 @@ api::impl::hook_answer(const call_ptr& c, int status) {
 
 void api::impl::webhook_create(const call_ptr& c) {
   parse_query(c->req.query, {});
-  auto fields = read_webhook(body(c), hooks().settings(), true);
-  hooks().create(std::move(fields), hook_answer(c, 201));
+  auto here = hooks();
+  auto fields = read_webhook(body(c), here->settings(), true);
+  here->create(std::move(fields), hook_answer(c, 201));
 }
 
 void api::impl::webhook_list(const call_ptr& c) {
   parse_query(c->req.query, {});
-  answer_hook(c, 200, hooks().list());
+  answer_hook(c, 200, hooks()->list());
 }
 
 void api::impl::webhook_get(const call_ptr& c) {
   parse_query(c->req.query, {});
-  answer_hook(c, 200, hooks().get(c->params[0]));
+  answer_hook(c, 200, hooks()->get(c->params[0]));
 }
 
 void api::impl::webhook_patch(const call_ptr& c) {
   parse_query(c->req.query, {});
-  auto fields = read_webhook(body(c), hooks().settings(), false);
-  hooks().update(c->params[0], std::move(fields), hook_answer(c, 200));
+  auto here = hooks();
+  auto fields = read_webhook(body(c), here->settings(), false);
+  here->update(c->params[0], std::move(fields), hook_answer(c, 200));
 }
 
 void api::impl::webhook_delete(const call_ptr& c) {
   parse_query(c->req.query, {});
-  hooks().remove(c->params[0], hook_answer(c, 204));
+  hooks()->remove(c->params[0], hook_answer(c, 204));
 }
 
 void api::impl::webhook_rotate(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto j = body(c, true);
   only(j, {"graceSeconds"}, "");
+  auto here = hooks();
   auto grace = std::chrono::duration_cast<std::chrono::milliseconds>(
-      hooks().settings().rotation_grace);
+      here->settings().rotation_grace);
   if (auto s = get_int(j, "graceSeconds", false, 0, 7 * 24 * 3600))
     grace = std::chrono::seconds(*s);
-  hooks().rotate(c->params[0], grace, hook_answer(c, 200));
+  here->rotate(c->params[0], grace, hook_answer(c, 200));
 }
 
 void api::impl::webhook_deliveries(const call_ptr& c) {
   parse_query(c->req.query, {});
-  answer_hook(c, 200, hooks().deliveries(c->params[0]));
+  answer_hook(c, 200, hooks()->deliveries(c->params[0]));
 }
 
 void api::impl::webhook_retry(const call_ptr& c) {
   parse_query(c->req.query, {});
   auto event = read_cursor(c->params[1], "delivery");
-  answer_hook(c, 202, hooks().retry(c->params[0], event));
+  answer_hook(c, 202, hooks()->retry(c->params[0], event));
 }
 
 } // namespace oms::daemon

@@ -43,6 +43,7 @@
 #include "system/daemon/omsd_cluster.hpp"
 #include "system/daemon/omsd_store.hpp"
 #include "system/daemon/store_check.hpp"
+#include "system/daemon/webhook_duty.hpp"
 #include "system/daemon/webhook_wire.hpp"
 #include "system/daemon/webhooks.hpp"
 #include "system/http/flags.hpp"
@@ -413,13 +414,23 @@ int main(int argc, char** argv) {
   if (cfg.event_retention.count() > 0)
     caf::anon_send(oms->journal(), atom::prune_v,
                    caf::timespan{cfg.event_retention});
-  webhook_dispatcher hooks{sys, oms->journal(), hook_settings(cfg),
-                           oms->cursors_at_start()};
+  // On a cluster, the holder of the duty shard runs the deliveries.
+  std::unique_ptr<webhook_duty> hooks;
+  if (shards)
+    hooks = std::make_unique<webhook_duty>(
+        sys, oms->journal(), hook_settings(cfg), shards, webhook_duty_shard,
+        webhook_duty::postgres_reader(cfg.postgres, cfg.postgres_schema));
+  else
+    hooks = std::make_unique<webhook_duty>(
+        sys, oms->journal(), hook_settings(cfg), oms->cursors_at_start());
   auto bridge = std::make_shared<shard_bridge>(
       shards ? shards : std::make_shared<shard_map>(1));
-  auto membership = join_cluster(cfg, bridge);
+  // A hand-back of the duty shard stops the deliveries first, so that
+  // their last cursors are journaled under the lease.
+  auto membership = join_cluster(
+      cfg, bridge, [&hooks](const auto& held) { hooks->handing_back(held); });
   if (!membership) {
-    hooks.stop();
+    hooks->stop();
     oms->shutdown();
     return fatal("cannot join the cluster: " + message_of(membership.error()));
   }
@@ -427,7 +438,7 @@ int main(int argc, char** argv) {
   if (*membership) {
     auto opened = open_region(sys, cfg, *membership);
     if (!opened) {
-      hooks.stop();
+      hooks->stop();
       oms->shutdown();
       return fatal("cannot open the cluster's region: " +
                    message_of(opened.error()));
@@ -453,9 +464,7 @@ int main(int argc, char** argv) {
     customers = std::make_unique<customer_follower>(
         cfg.postgres, cfg.postgres_schema, tokens, std::chrono::seconds(1));
   auto opts = front_options(cfg, store_description, check);
-  // Each node would deliver every event of the shared log: not on a
-  // cluster yet (the webhook routes answer 503).
-  opts.webhooks = *membership ? nullptr : &hooks;
+  opts.webhooks = hooks.get();
   opts.cluster = membership->get();
   opts.peers = region.peers.get();
   // A request for another node's shard goes to its owner's region.
@@ -484,7 +493,7 @@ int main(int argc, char** argv) {
                       stats.connections()};
   if (auto failed = server.listen(cfg.listen, cfg.port); !failed.empty()) {
     region.stop();
-    hooks.stop();
+    hooks->stop();
     oms->shutdown();
     return fatal("cannot listen on " + cfg.listen + ":" +
                  std::to_string(cfg.port) + ": " + failed);
@@ -512,6 +521,9 @@ int main(int argc, char** argv) {
   log::info("omsd.stopping", {{"signal", sig == SIGTERM ? "TERM" : "INT"},
                               {"in_flight", front.in_flight()}});
   auto unanswered = drain(front, server, io, cfg.drain_timeout);
+  // Then the deliveries (one under way is made again after a restart); the
+  // last cursors are journaled while the node still serves its shards.
+  hooks->stop();
   if (region.slot)
     region.slot->clear(); // forwarded requests: 503 from here on
   if (shards)
@@ -528,9 +540,6 @@ int main(int argc, char** argv) {
               {{"wait", format_duration(2 * cfg.lease_ttl)}});
     new std::shared_ptr<cluster::membership>(std::move(*membership));
   }
-  // Then the deliveries (one under way is made again after a restart); the
-  // last cursors are journaled before the journal stops.
-  hooks.stop();
   oms->shutdown(); // the journal is flushed before this returns
   log::info("omsd.stopped", {{"unanswered", unanswered}});
   return store_lost.load() ? exit_store_lost : 0;

@@ -59,8 +59,9 @@ cluster::membership::change_handler log_lease_changes() {
 
 // The node's membership of the cluster, holding its share of the leases,
 // if omsd is a cluster node.
-caf::expected<std::shared_ptr<cluster::membership>>
-join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge) {
+caf::expected<std::shared_ptr<cluster::membership>> join_cluster(
+    const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge,
+    std::function<void(const std::map<uint32_t, int64_t>&)> handing_back) {
   if (cfg.cluster.empty())
     return std::shared_ptr<cluster::membership>{};
   cluster::membership_config mc;
@@ -74,7 +75,8 @@ join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge) {
   mc.ttl = cfg.lease_ttl;
   // Written before the table is asked: a record of when this node stopped
   // counting on each shard, even if it dies right after.
-  mc.on_handback = [](const std::map<uint32_t, int64_t>& held, int64_t at) {
+  mc.on_handback = [handing_back = std::move(handing_back)](
+                       const std::map<uint32_t, int64_t>& held, int64_t at) {
     std::string shards;
     for (auto& [shard, epoch] : held)
       shards += (shards.empty() ? "" : ",") + std::to_string(shard) + ":" +
@@ -82,6 +84,8 @@ join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge) {
     log::info("cluster.handing_back", {{"shards", shards},
                                        {"count", uint64_t{held.size()}},
                                        {"at_monotonic_ms", at}});
+    if (handing_back)
+      handing_back(held);
   };
   try {
     auto logged = log_lease_changes();

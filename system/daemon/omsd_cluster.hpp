@@ -2,6 +2,9 @@
 // opening the node's region (system/daemon/omsd_cluster.cpp).
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 
 #include <caf/actor.hpp>
@@ -19,9 +22,11 @@ namespace oms::daemon {
 
 /// The node's membership of the cluster, holding its share of the leases,
 /// its lease keeper's changes logged and handed to `bridge`; null if omsd
-/// is not a cluster node.
-caf::expected<std::shared_ptr<cluster::membership>>
-join_cluster(const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge);
+/// is not a cluster node. `handing_back` is called with the leases the
+/// keeper is about to hand back (shard -> epoch), before it does.
+caf::expected<std::shared_ptr<cluster::membership>> join_cluster(
+    const daemon_config& cfg, std::shared_ptr<shard_bridge> bridge,
+    std::function<void(const std::map<uint32_t, int64_t>&)> handing_back = {});
 
 /// The node's region published on --cluster-listen, and its watch over the
 /// other nodes' regions; none without --cluster-listen.

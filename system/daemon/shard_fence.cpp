@@ -13,15 +13,17 @@
 
 #include "system/cluster/leases.hpp"
 #include "system/daemon/cluster_node.hpp"
+#include "system/daemon/webhooks.hpp"
 #include "system/log.hpp"
 
 namespace oms::daemon {
 
 namespace {
 
-// The shards a batch touches (its events' SKUs, and the shards of the
-// orders they record: their first lines'; an order's lines on other shards
-// are journaled by those shards' owners), each with the epoch its writers
+// The shards a batch touches (its events' SKUs, the shards of the orders
+// they record: their first lines'; an order's lines on other shards are
+// journaled by those shards' owners; the duty shard for the webhooks'
+// values), each with the epoch its writers
 // stamped (event::fence; 0 where none did). `agree` turns false when two
 // events of one shard carry different stamps: one of their writers is
 // stale.
@@ -30,8 +32,8 @@ std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
                                       bool& agree) {
   std::map<uint32_t, int64_t> touched;
   agree = true;
-  auto touch = [&](const sku_id& sku, int64_t stamp) {
-    auto [at, fresh] = touched.emplace(shards.shard_of(sku), stamp);
+  auto touch = [&](uint32_t shard, int64_t stamp) {
+    auto [at, fresh] = touched.emplace(shard, stamp);
     if (fresh || stamp == 0 || at->second == stamp)
       return;
     if (at->second == 0)
@@ -41,9 +43,13 @@ std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
   };
   for (auto& ev : batch) {
     if (!ev.sku.empty())
-      touch(ev.sku, ev.fence);
+      touch(shards.shard_of(ev.sku), ev.fence);
     if (is_order_event(ev.kind) && !ev.snapshot.lines.empty())
-      touch(ev.snapshot.lines.front().sku, ev.fence);
+      touch(shards.shard_of(ev.snapshot.lines.front().sku), ev.fence);
+    // The webhooks' subscriptions and cursors are the duty shard's: only
+    // the node that serves it runs the deliveries (webhook_duty.hpp).
+    if (ev.kind == event_kind::inbox_cursor && is_webhook_value(ev.reason))
+      touch(webhook_duty_shard, ev.fence);
   }
   return touched;
 }

@@ -156,8 +156,11 @@ bool webhook_dispatcher::impl::fill(caf::scoped_actor& self, courier& c) {
   }
   if (got.empty()) {
     uint64_t last = 0;
-    self->request(journal, idle_wait + journal_timeout, atom::await_v,
-                  c.pos + 1, caf::timespan{idle_wait})
+    // On a cluster a stop does not release the journal's readers (others
+    // read it, webhook_duty.hpp): a shorter wait bounds how long it takes.
+    auto wait = cfg.fence != 0 ? milliseconds{200} : milliseconds{idle_wait};
+    self->request(journal, wait + journal_timeout, atom::await_v, c.pos + 1,
+                  caf::timespan{wait})
         .receive([&](uint64_t x) { last = x; }, [](caf::error&) {});
     // Answered with nothing new before its wait (omsd is stopping, or
     // the journal refused): a pause rather than a spin.
@@ -399,6 +402,12 @@ void webhook_dispatcher::impl::run(const courier_ptr& cp) {
                                               curl_easy_cleanup};
   c.curl = curl.get();
   while (!c.stop) {
+    if (cfg.may_deliver && !cfg.may_deliver()) {
+      // The duty moved on (webhook_duty.hpp): nothing more is read or sent
+      // until this dispatcher is stopped.
+      nap(c, milliseconds{50});
+      continue;
+    }
     try {
       step(self, cp);
     } catch (const std::exception& e) {

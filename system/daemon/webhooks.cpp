@@ -1,11 +1,13 @@
 #include "system/daemon/webhooks.hpp"
 
 #include <algorithm>
+#include <mutex>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/shard_map.hpp"
 #include "messages/errors.hpp"
 #include "messages/json.hpp"
 #include "messages/type_ids.hpp"
@@ -28,8 +30,16 @@ caf::error missing(const std::string& id) {
 
 // -- the control thread -------------------------------------------------------
 
+bool is_webhook_value(std::string_view name) {
+  return name.rfind("webhook:", 0) == 0 ||
+         name.rfind("webhook-cursor:", 0) == 0 ||
+         name.rfind("webhook-dead:", 0) == 0;
+}
+
 caf::error webhook_dispatcher::impl::append(caf::scoped_actor& self,
                                             std::vector<event> evs) {
+  for (auto& ev : evs)
+    ev.fence = cfg.fence;
   caf::error result;
   self->request(journal, journal_timeout, atom::append_v, std::move(evs))
       .receive([](uint64_t) {}, [&](caf::error& err) { result = err; });
@@ -48,7 +58,7 @@ bool webhook_dispatcher::impl::submit(
   return true;
 }
 
-// Queues a change for the control thread, or answers NOT_READY once
+// Queues a change for the control thread, or answers stopped() once
 // stopping.
 void webhook_dispatcher::impl::change(
     answer done, std::function<void(caf::scoped_actor&, const answer&)> op) {
@@ -56,7 +66,15 @@ void webhook_dispatcher::impl::change(
   if (!submit([shared, op = std::move(op)](caf::scoped_actor& self) {
         op(self, *shared);
       }))
-    (*shared)(make_error(errc::not_ready, "omsd is stopping"));
+    (*shared)(stopped());
+}
+
+// A change that came after stop(): on a cluster, the duty shard moved (or
+// omsd stops), and the request goes to its holder; on one node, omsd stops.
+caf::error webhook_dispatcher::impl::stopped() const {
+  if (cfg.fence != 0)
+    return shard_map::not_owner(cfg.duty_shard, "webhooks", "");
+  return make_error(errc::not_ready, "omsd is stopping");
 }
 
 // Journals every cursor that moved and every dead-letter list that could
@@ -189,7 +207,10 @@ webhook_dispatcher::webhook_dispatcher(
     caf::actor_system& sys, journal_actor journal, webhook_settings cfg,
     const std::vector<std::pair<std::string, std::string>>& stored)
     : d_(std::make_unique<impl>(sys, std::move(journal), std::move(cfg))) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
+  // Once per process: on a cluster node, dispatchers come and go with the
+  // duty, on whichever thread holds the last reference.
+  static std::once_flag curl_once;
+  std::call_once(curl_once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   std::map<std::string, std::string> cursors;
   std::map<std::string, std::string> deads;
   for (auto& [name, value] : stored) {
@@ -229,7 +250,6 @@ webhook_dispatcher::webhook_dispatcher(
 
 webhook_dispatcher::~webhook_dispatcher() {
   stop();
-  curl_global_cleanup();
 }
 
 const webhook_settings& webhook_dispatcher::settings() const {
@@ -253,8 +273,12 @@ void webhook_dispatcher::stop() {
       c->cv.notify_all();
     }
   }
-  // Couriers waiting in the journal for an event stop waiting.
-  caf::anon_send(d_->journal, atom::await_v);
+  // Couriers waiting in the journal for an event stop waiting. Not on a
+  // cluster node, where the dispatcher stops whenever the duty moves and
+  // the journal's other readers (long polls, streams) go on: its couriers
+  // wait 200 ms at a time.
+  if (d_->cfg.fence == 0)
+    caf::anon_send(d_->journal, atom::await_v);
   for (auto& c : all)
     if (c->thread.joinable())
       c->thread.join();

@@ -24,6 +24,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -49,7 +50,23 @@ struct webhook_settings {
   std::chrono::milliseconds rotation_grace = std::chrono::hours(24);
   /// Subscriptions at most.
   size_t webhooks_max = 64;
+  /// On a cluster, the duty shard (webhook_duty.hpp) and the epoch of the
+  /// lease under which this dispatcher runs: stamped on every change it
+  /// journals, which the fence then lets through only while the node still
+  /// serves that shard under that epoch; a change asked after stop() is
+  /// refused NOT_OWNER of that shard. 0 on a single node.
+  uint32_t duty_shard = 0;
+  int64_t fence = 0;
+  /// On a cluster, whether the node still serves the duty shard under
+  /// `fence`: asked before every read and delivery, so that a holder that
+  /// lost the shard (frozen past its lease, then woken) stops sending as
+  /// soon as its lease keeper has seen the loss. Empty: always.
+  std::function<bool()> may_deliver;
 };
+
+/// Whether a named value of the journal is one of the webhooks' (a
+/// subscription, its cursor or its dead letters).
+bool is_webhook_value(std::string_view name);
 
 /// Fields of a subscription to set; those not set stay (create needs url
 /// and types).

@@ -262,10 +262,13 @@ struct webhook_dispatcher::impl {
   // stopping.
   bool submit(std::function<void(caf::scoped_actor&)> op);
 
-  // Queues a change for the control thread, or answers NOT_READY once
+  // Queues a change for the control thread, or answers stopped() once
   // stopping.
   void change(answer done,
               std::function<void(caf::scoped_actor&, const answer&)> op);
+
+  // The answer to a change asked once stopping.
+  caf::error stopped() const;
 
   // Journals every cursor that moved and every dead-letter list that could
   // not be, in one append.

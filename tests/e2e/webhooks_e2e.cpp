@@ -10,88 +10,13 @@
 #include <sys/wait.h>
 
 #include "tests/e2e/daemon.hpp"
+#include "tests/e2e/webhook_receiver.hpp"
 
 using namespace oms;
 using namespace oms::e2e;
 using client::http_client;
 
 namespace {
-
-// The receiver process on a free loopback port.
-class receiver {
- public:
-  receiver() {
-    char tmpl[] = "/tmp/oms-hook-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    pid_ = spawn_process({"/usr/bin/python3",
-                          OMS_SOURCE_DIR "/tests/e2e/webhook_receiver.py",
-                          dir_ + "/port"},
-                         {}, dir_ + "/out", dir_ + "/err");
-    REQUIRE(eventually([&] { return std::filesystem::exists(dir_ + "/port"); },
-                       std::chrono::seconds(20)));
-    std::ifstream in{dir_ + "/port"};
-    in >> port_;
-    REQUIRE(port_ > 0);
-  }
-
-  ~receiver() {
-    kill();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  void kill() {
-    if (pid_ <= 0)
-      return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  std::string url(const std::string& path = "/hook") const {
-    return "http://127.0.0.1:" + std::to_string(port_) + path;
-  }
-
-  void secrets(const json& list) {
-    auto r = http().post("/_secrets", list.dump());
-    REQUIRE(r.status == 204);
-  }
-
-  void mode(const json& m) {
-    auto r = http().post("/_mode", m.dump());
-    REQUIRE(r.status == 204);
-  }
-
-  json log() {
-    auto r = http().get("/_log");
-    REQUIRE(r.status == 200);
-    return body_of(r);
-  }
-
-  // Waits until at least `n` deliveries came.
-  json wait_for(size_t n) {
-    json got;
-    bool came = eventually(
-        [&] {
-          got = log();
-          return got.size() >= n;
-        },
-        std::chrono::seconds(30));
-    REQUIRE_MESSAGE(came, got.dump());
-    return got;
-  }
-
- private:
-  http_client http() const {
-    return http_client{"http://127.0.0.1:" + std::to_string(port_)};
-  }
-  std::string dir_;
-  pid_t pid_ = -1;
-  int port_ = 0;
-};
 
 const std::vector<std::string> fast_retries = {"--webhook-retry-base", "50ms",
                                                "--webhook-retry-max", "200ms"};
@@ -180,7 +105,7 @@ std::vector<std::string> first_seen(const json& log) {
 
 TEST_CASE("e2e webhooks: deliveries are signed, in order, of the subscribed "
           "types only and of changes after the subscription") {
-  receiver rx;
+  webhook_receiver rx;
   shop s;
   s.receive("WH-1", 10);
   auto before = s.order("WH-1"); // committed before the subscription
@@ -233,7 +158,7 @@ TEST_CASE("e2e webhooks: deliveries are signed, in order, of the subscribed "
 
 TEST_CASE("e2e webhooks: a 5xx is retried until acknowledged, a 4xx goes to "
           "the dead letters at once and is retried by hand") {
-  receiver rx;
+  webhook_receiver rx;
   shop s;
   auto hook = s.subscribe(rx.url(), {"oms.stock.received"});
   auto id = hook["id"].get<std::string>();
@@ -297,7 +222,7 @@ TEST_CASE("e2e webhooks: failures in a row pause a subscription, and PATCH "
   auto args = fast_retries;
   args.insert(args.end(), {"--webhook-failures-max", "3"});
   shop s{args};
-  auto rx = std::make_unique<receiver>();
+  auto rx = std::make_unique<webhook_receiver>();
   auto hook = s.subscribe(rx->url(), {"oms.stock.*"});
   auto id = hook["id"].get<std::string>();
   rx->kill(); // connection refused from now on
@@ -314,7 +239,7 @@ TEST_CASE("e2e webhooks: failures in a row pause a subscription, and PATCH "
         std::string::npos);
   // Paused: another change waits too.
   s.receive("WH-3", 3);
-  rx = std::make_unique<receiver>();
+  rx = std::make_unique<webhook_receiver>();
   rx->secrets(json::array({hook["secret"]}));
   auto r = s.admin.request("PATCH", "/v1/webhooks/" + id,
                            json{{"url", rx->url()}, {"paused", false}}.dump());
@@ -332,7 +257,7 @@ TEST_CASE("e2e webhooks: failures in a row pause a subscription, and PATCH "
 
 TEST_CASE("e2e webhooks: kill -9 during a delivery loses no committed event "
           "and delivers none that was not committed") {
-  receiver rx;
+  webhook_receiver rx;
   shop s;
   s.receive("WH-4", 50);
   auto hook = s.subscribe(rx.url(), {"oms.order.created"});
@@ -374,8 +299,8 @@ TEST_CASE("e2e webhooks: kill -9 during a delivery loses no committed event "
 
 TEST_CASE("e2e webhooks: only allowlisted hosts are called, and a redirect "
           "is not followed") {
-  receiver rx;
-  receiver elsewhere;
+  webhook_receiver rx;
+  webhook_receiver elsewhere;
   shop s;
   for (auto url : {"http://10.0.0.1/h", "http://169.254.169.254/latest",
                    "http://127.0.0.1.nip.io/h", "ftp://127.0.0.1/h",
@@ -408,7 +333,7 @@ TEST_CASE("e2e webhooks: only allowlisted hosts are called, and a redirect "
 
 TEST_CASE("e2e webhooks: a rotated secret signs beside the old one for its "
           "grace, then alone") {
-  receiver rx;
+  webhook_receiver rx;
   shop s;
   auto hook = s.subscribe(rx.url(), {"oms.stock.received"});
   auto id = hook["id"].get<std::string>();
@@ -439,7 +364,7 @@ TEST_CASE("e2e webhooks: a rotated secret signs beside the old one for its "
 }
 
 TEST_CASE("e2e webhooks: a receiver that hangs never holds up orders") {
-  receiver rx;
+  webhook_receiver rx;
   shop s;
   s.receive("WH-7", 100);
   auto hook = s.subscribe(rx.url(), {"oms.order.created"});
@@ -458,7 +383,7 @@ TEST_CASE("e2e webhooks: a receiver that hangs never holds up orders") {
 
 TEST_CASE("e2e webhooks: bad requests are refused with their field and "
           "change nothing") {
-  receiver rx;
+  webhook_receiver rx;
   shop s;
   auto field_of = [&](const std::string& verb, const std::string& path,
                       const std::string& body) {
