@@ -346,16 +346,18 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
     // second checkout arriving meanwhile finds them gone, so a cart's lines
     // are ordered at most once. A failed checkout puts them back.
     auto taken = take_from_cart(self->state.cart, req.items);
+    auto cart = self->state.carts_forgotten;
     // A cart's first line may be on another node's shard (a cluster's
     // carts are kept by the customer's home node): that node makes it.
     create_order(
         self, req,
-        [self, taken, done](caf::expected<order_record> res) {
+        [self, taken, cart, done](caf::expected<order_record> res) {
           if (res) {
             done(std::move(res));
             return;
           }
-          put_back_in_cart(self->state.cart, taken);
+          if (self->state.carts_forgotten == cart)
+            put_back_in_cart(self->state.cart, taken);
           done(moving_is_unavailable(res.error()));
         },
         true);
@@ -482,6 +484,13 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
       },
       // Timer: end if idle (see customer_state::active).
       [=](atom::purge) { release_if_idle(self); },
+      // The customer's shard moved to another node, which keeps the cart.
+      [=](atom::disown) {
+        auto& st = self->state;
+        ++st.carts_forgotten;
+        st.cart.clear();
+        st.skus.clear();
+      },
   };
 }
 

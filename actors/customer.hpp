@@ -52,6 +52,10 @@ struct customer_state {
   supervisor_actor supervisor;
   /// The cart: seller, SKU and quantity, in the order lines were added.
   cart_lines cart;
+  /// How many times the cart was forgotten for its shard moving away
+  /// (atom::disown): a checkout puts its lines back only into the cart it
+  /// took them from.
+  uint64_t carts_forgotten = 0;
   std::map<sku_key, inventory_actor> skus;
   /// Handles of this customer's live orders, as creation replied them; a
   /// handle goes when its actor ends (the actor is monitored), so finished

@@ -29,7 +29,8 @@ std::vector<bool> shard_set(const shard_map& map,
 }
 
 // Stops the actors of the shards in `in`: SKUs (and their restarts under
-// way), live and resting orders, and forgets their holds' timers.
+// way), live and resting orders, and forgets their holds' timers; the
+// customers whose ids are on them forget their carts.
 void stop_actors(supervisor_ptr self, const std::vector<bool>& in) {
   auto& st = self->state;
   ++st.shard_stops;
@@ -77,6 +78,11 @@ void stop_actors(supervisor_ptr self, const std::vector<bool>& in) {
     st.order_restarts.erase(id);
     forget_hold(st, id);
   }
+  // The carts of the customers whose ids are on these shards are kept by
+  // the shards' next owners from now on (docs/cluster.md, "Carts").
+  for (auto& [id, customer] : st.customers)
+    if (in[map.shard_of(id)])
+      self->send(customer, atom::disown_v);
 }
 
 // What the store holds of the shards taken arrived: their actors start and

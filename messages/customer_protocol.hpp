@@ -68,6 +68,11 @@ using customer_actor = caf::typed_actor<
     // limit).
     caf::replies_to<atom::list, uint32_t, std::string>::with<order_page>,
     // Internal timer: forget idempotency keys older than the window.
-    caf::reacts_to<atom::purge>>;
+    caf::reacts_to<atom::purge>,
+    // A cluster node lost the shard of this customer's id (docs/cluster.md,
+    // "Carts"): the cart, which the shard's new owner keeps from now on, is
+    // forgotten here, so that it is not served again, stale, if the shard
+    // comes back. A checkout under way does not put its lines back.
+    caf::reacts_to<atom::disown>>;
 
 } // namespace oms

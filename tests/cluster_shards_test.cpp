@@ -230,6 +230,35 @@ TEST_CASE("a cluster node serves only the shards it adopted, each as the "
   CHECK(n.stock(a).blocked == 7);
 }
 
+TEST_CASE("a cluster node that loses a customer's shard forgets the "
+          "customer's cart: taken back, it serves no stale cart") {
+  auto s = stocked_two_shards();
+  node_fixture n{s.store, fresh_map()};
+  for (uint32_t shard = 0; shard < shard_count; ++shard)
+    n.adopt(shard, 1);
+  // Two customers, on shards 3 and 0, each with a line of `a` in the cart.
+  auto moving = sku_on(3, "cust");
+  auto staying = sku_on(0, "cust");
+  for (auto& id : {moving, staying}) {
+    auto put = n.call<cart_view>(n.customer(id), atom::put_v, s.a, int64_t{2},
+                                 seller::internal);
+    REQUIRE_MESSAGE(put, why(put));
+    REQUIRE(put->lines.size() == 1);
+  }
+  auto lines_of = [&](const customer_id& id) {
+    auto view = n.call<cart_view>(n.customer(id), atom::get_v);
+    REQUIRE_MESSAGE(view, why(view));
+    return view->lines.size();
+  };
+  // Shard 3 moves away (another node keeps that cart from now on), and
+  // comes back later: its customer's cart here is gone, not served stale.
+  n.disown(3);
+  n.adopt(3, 2);
+  CHECK(lines_of(moving) == 0);
+  // The customer on a shard that stayed keeps its cart.
+  CHECK(lines_of(staying) == 1);
+}
+
 TEST_CASE("a cluster node's SKU and order actors stamp what they journal "
           "with the epoch their shard was served under when they started") {
   auto [store, a, b] = stocked_two_shards();

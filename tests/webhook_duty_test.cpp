@@ -14,9 +14,11 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include "actors/shard_map.hpp"
 #include "messages/errors.hpp"
+#include "messages/journal_protocol.hpp"
 #include "messages/type_ids.hpp"
 #include "system/daemon/webhook_duty.hpp"
 #include "system/order_system.hpp"
@@ -63,6 +65,22 @@ webhook_change paused_hook() {
   c.types = std::vector<std::string>{"oms.stock.*"};
   c.paused = true;
   return c;
+}
+
+// Whether a reader asking the journal for the next event, for at most
+// 300 ms, is answered only once that wait ran out (none comes meanwhile).
+bool waits_for_events(caf::actor_system& sys, const journal_actor& journal) {
+  caf::scoped_actor self{sys};
+  uint64_t end = 0;
+  self->request(journal, 20s, atom::await_v, uint64_t{0}, caf::timespan{0})
+      .receive([&](uint64_t x) { end = x; },
+               [&](caf::error& e) { FAIL(describe(e)); });
+  auto t0 = std::chrono::steady_clock::now();
+  self->request(journal, 20s, atom::await_v, end + 1,
+                caf::timespan{std::chrono::milliseconds{300}})
+      .receive([](uint64_t) {}, [&](caf::error& e) { FAIL(describe(e)); });
+  // At least the wait: a slower machine only answers later.
+  return std::chrono::steady_clock::now() - t0 >= 250ms;
 }
 
 struct duty_fixture {
@@ -135,6 +153,10 @@ TEST_CASE("webhook duty: a dispatcher runs while the node serves the duty "
   REQUIRE_FALSE(late);
   CHECK(code_of(late.error()) == errc::not_owner);
   CHECK(details_of(late.error()).find("\"shard\":0") != std::string::npos);
+
+  // The journal's other readers still wait for events (a long poll, a
+  // stream): the dispatcher's stop did not release them for good.
+  CHECK(waits_for_events(f.sys, f.oms_.journal()));
 
   // Taken again under a newer epoch: read again, the subscription made
   // under the first is there.
