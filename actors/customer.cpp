@@ -297,6 +297,20 @@ caf::expected<seller> checkout_seller(const cart_lines& cart, seller from,
   return first;
 }
 
+// NOT_OWNER when this node does not serve the shard of the customer's id
+// now (a cluster): the cart is kept by the node that does (docs/cluster.md,
+// "Carts"), and a request that reached this actor late is sent there rather
+// than change a cart this node forgets.
+caf::error cart_elsewhere(customer_ptr self) {
+  auto& st = self->state;
+  if (!st.ctx->shards)
+    return caf::none;
+  auto shard = st.ctx->shards->shard_of(st.id);
+  if (st.ctx->shards->serves(shard))
+    return caf::none;
+  return shard_map::not_owner(shard, "customerId", st.id);
+}
+
 caf::result<order_record> checkout(customer_ptr self, address ship_to,
                                    std::vector<sku_id> skus, std::string key,
                                    seller from, bool seller_given) {
@@ -313,6 +327,11 @@ caf::result<order_record> checkout(customer_ptr self, address ship_to,
                            to_string(from) + "|" + fingerprint_of(shape));
   return idempotent(self, key, fp, [=](record_callback done) {
     auto& st = self->state;
+    // The shard moved while the key was looked up: nothing was taken yet.
+    if (auto moved = cart_elsewhere(self)) {
+      done(std::move(moved));
+      return;
+    }
     auto chosen = checkout_seller(st.cart, from, seller_given);
     if (!chosen) {
       done(chosen.error());
@@ -429,33 +448,47 @@ customer_actor::behavior_type customer(customer_ptr self, customer_id id,
   return {
       // Replies the cart priced now (a SKU that does not answer is priced
       // 0). Errors: VALIDATION_FAILED if its total would not fit in money.
-      [=](atom::get) {
+      [=](atom::get) -> caf::result<cart_view> {
         self->state.active = true;
+        if (auto moved = cart_elsewhere(self))
+          return moved;
         return view_cart(self);
       },
       // Replies the cart with the line set to `qty`. Errors:
       // VALIDATION_FAILED (also for a total that would not fit in money),
       // UNKNOWN_SKU, INSUFFICIENT_STOCK, WMS_UNAVAILABLE.
-      [=](atom::put, const sku_id& sku, int64_t qty, seller from) {
+      [=](atom::put, const sku_id& sku, int64_t qty,
+          seller from) -> caf::result<cart_view> {
         self->state.active = true;
+        if (auto moved = cart_elsewhere(self))
+          return moved;
         return change_line(self, sku, from, qty, false);
       },
       // Replies the cart with `qty` added to the line; errors as put.
-      [=](atom::add, const sku_id& sku, int64_t qty, seller from) {
+      [=](atom::add, const sku_id& sku, int64_t qty,
+          seller from) -> caf::result<cart_view> {
         self->state.active = true;
+        if (auto moved = cart_elsewhere(self))
+          return moved;
         return change_line(self, sku, from, qty, true);
       },
       // Replies the cart without the line. Errors: VALIDATION_FAILED (not in
       // the cart, or the rest's total would not fit in money).
-      [=](atom::remove, const sku_id& sku, seller from) {
+      [=](atom::remove, const sku_id& sku,
+          seller from) -> caf::result<cart_view> {
         self->state.active = true;
+        if (auto moved = cart_elsewhere(self))
+          return moved;
         return remove_line(self, sku, from);
       },
       // Replies the order placed from the cart. Errors: VALIDATION_FAILED,
       // CART_EMPTY, IDEMPOTENCY_KEY_REUSED, those of the SUPERVISOR's create.
       [=](atom::checkout, address& ship_to, std::vector<sku_id>& skus,
-          std::string& key, seller from, bool seller_given) {
+          std::string& key, seller from,
+          bool seller_given) -> caf::result<order_record> {
         self->state.active = true;
+        if (auto moved = cart_elsewhere(self))
+          return moved;
         return checkout(self, std::move(ship_to), std::move(skus),
                         std::move(key), from, seller_given);
       },

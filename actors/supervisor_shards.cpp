@@ -96,7 +96,10 @@ void start_shards(supervisor_ptr self, const shard_epochs& which,
   std::vector<uint32_t> taken;
   for (size_t k = 0; k < which.shards.size(); ++k) {
     auto s = which.shards[k];
-    if (s < map.count() && st.shard_generation[s] == generations[k]) {
+    // (A shard served under this very epoch already was adopted twice:
+    // its actors, and its customers' carts, stay as they are.)
+    if (s < map.count() && st.shard_generation[s] == generations[k] &&
+        map.epoch(s) != which.epochs[k]) {
       in[s] = true;
       taken.push_back(s);
     }

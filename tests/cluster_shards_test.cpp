@@ -250,9 +250,26 @@ TEST_CASE("a cluster node that loses a customer's shard forgets the "
     REQUIRE_MESSAGE(view, why(view));
     return view->lines.size();
   };
-  // Shard 3 moves away (another node keeps that cart from now on), and
-  // comes back later: its customer's cart here is gone, not served stale.
+  // Adopted again under the same epoch (a change announced twice): the
+  // shard stays as it is, carts included.
+  n.adopt(3, 1);
+  CHECK(lines_of(moving) == 1);
+  // Shard 3 moves away: another node keeps that cart from now on, and a
+  // request that reaches the customer's actor here late is refused
+  // NOT_OWNER (sent on there), changing nothing.
+  auto customer = n.customer(moving);
   n.disown(3);
+  auto late = n.call<cart_view>(customer, atom::put_v, s.b, int64_t{1},
+                                seller::internal);
+  CHECK(code(late) == "NOT_OWNER");
+  CHECK(details_of(late.error()).find("\"shard\":3") != std::string::npos);
+  CHECK(code(n.call<cart_view>(customer, atom::get_v)) == "NOT_OWNER");
+  CHECK(code(n.call<order_record>(customer, atom::checkout_v,
+                                  fixture::sample_address(),
+                                  std::vector<sku_id>{}, std::string{},
+                                  seller::internal, false)) == "NOT_OWNER");
+  // It comes back later: its customer's cart here is gone, not served
+  // stale.
   n.adopt(3, 2);
   CHECK(lines_of(moving) == 0);
   // The customer on a shard that stayed keeps its cart.
