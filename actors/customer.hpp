@@ -56,7 +56,7 @@ struct customer_state {
   /// (atom::disown): a checkout puts its lines back only into the cart it
   /// took them from.
   uint64_t carts_forgotten = 0;
-  std::map<sku_key, inventory_actor> skus;
+  std::map<sku_key, stock_reader_actor> skus;
   /// Handles of this customer's live orders, as creation replied them; a
   /// handle goes when its actor ends (the actor is monitored), so finished
   /// orders hold no memory here.

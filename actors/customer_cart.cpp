@@ -155,7 +155,7 @@ void check_then_set_line(customer_ptr self, const sku_id& sku, seller from,
                          bool first_try = true) {
   auto& st = self->state;
   auto key = sku_key{from, sku};
-  auto check = [=](const inventory_actor& handle) {
+  auto check = [=](const stock_reader_actor& handle) {
     self->request(handle, self->state.ctx->settings.request_timeout,
                   atom::get_v)
         .await(
@@ -177,7 +177,7 @@ void check_then_set_line(customer_ptr self, const sku_id& sku, seller from,
   // On a cluster, the SKU may be another node's: its actor there.
   self->request(st.supervisor, caf::infinite, atom::find_sku_v, sku, from, true)
       .await(
-          [=](inventory_actor& handle) {
+          [=](stock_reader_actor& handle) {
             self->state.skus.insert_or_assign(key, handle);
             check(handle);
           },

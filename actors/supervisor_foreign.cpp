@@ -64,14 +64,25 @@ caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
                                        std::move(c));
 }
 
-caf::result<inventory_actor>
+caf::result<stock_reader_actor>
 sku_at_owner(supervisor_ptr self, const sku_id& sku, seller from, bool route) {
   auto* map = self->state.ctx->shards.get();
   if (map == nullptr || from != seller::internal ||
-      map->serves(map->shard_of(sku)))
-    return find_sku(self, sku, from);
-  return at_owner_region<inventory_actor>(self, sku, route, atom::find_sku_v,
-                                          sku, from);
+      map->serves(map->shard_of(sku))) {
+    // The SKU's actor here, as find_sku answers it (it may wait for a
+    // restart): asked of this SUPERVISOR in turn.
+    auto rp = self->make_response_promise<stock_reader_actor>();
+    self->request(caf::actor_cast<supervisor_actor>(self), caf::infinite,
+                  atom::find_sku_v, sku, from)
+        .then(
+            [rp](inventory_actor& sku_actor) mutable {
+              rp.deliver(stock_reader_actor{sku_actor});
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+    return rp;
+  }
+  return at_owner_region<stock_reader_actor>(self, sku, route, atom::find_sku_v,
+                                             sku, from);
 }
 
 caf::result<created_order>

@@ -205,11 +205,11 @@ caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
 caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
                                           bool route);
 
-/// atom::find_sku with a route: the SKU's actor here, or, for an INTERNAL
-/// SKU of a shard this node does not serve, (if `route`) the actor the
-/// owner's region answers (a customer's cart on a cluster: its lines'
-/// SKUs may be on any node).
-caf::result<inventory_actor>
+/// atom::find_sku with a route: the SKU's actor here, as a stock reader,
+/// or, for an INTERNAL SKU of a shard this node does not serve, (if
+/// `route`) the reader the owner's region answers (a customer's cart on a
+/// cluster: its lines' SKUs may be on any node).
+caf::result<stock_reader_actor>
 sku_at_owner(supervisor_ptr self, const sku_id& sku, seller from, bool route);
 
 /// atom::create with a route: the order made here, or, when its first

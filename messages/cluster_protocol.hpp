@@ -92,10 +92,12 @@ using region_actor = caf::typed_actor<
     // (a return's stock change, with its event id): answers what this
     // node's INBOX did. Errors: NOT_OWNER, UNAVAILABLE, and the INBOX's.
     caf::replies_to<atom::apply, stock_change>::with<inbox_result>,
-    // A peer's customer's cart: the actor of a SKU of a shard this node
-    // serves (its stock and price are read there). Errors: NOT_OWNER,
+    // A peer's customer's cart: a reader of the stock and price of a SKU of
+    // a shard this node serves, a proxy that asks the SKU's actor atom::get
+    // and nothing else (one per SKU, ending with the SKU's actor), so that
+    // a peer never holds the SKU actor's own handle. Errors: NOT_OWNER,
     // UNAVAILABLE, UNKNOWN_SKU.
-    caf::replies_to<atom::find_sku, sku_id, seller>::with<inventory_actor>,
+    caf::replies_to<atom::find_sku, sku_id, seller>::with<stock_reader_actor>,
     // A peer's customer checks out a cart whose first line's shard this
     // node serves: the order is made here (its other lines held as any
     // order's across shards), answered without its actor's handle. Errors:

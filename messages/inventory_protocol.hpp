@@ -74,4 +74,11 @@ using inventory_actor = caf::typed_actor<
     // STORE_FAILURE (nothing changed).
     caf::replies_to<atom::hold, hold_change>::with<hold_outcome>>;
 
+/// What a cart asks of a SKU's actor: its stock and price now (the
+/// INVENTORY actor's atom::get). Another cluster node is handed only this,
+/// through a proxy that reads the SKU's actor and nothing else
+/// (system/cluster/region.cpp), never the INVENTORY actor's own handle.
+using stock_reader_actor =
+    caf::typed_actor<caf::replies_to<atom::get>::with<stock_view>>;
+
 } // namespace oms

@@ -53,11 +53,13 @@ using supervisor_actor = caf::typed_actor<
     // Errors: UNKNOWN_SKU (INTERNAL), UNAVAILABLE, WMS_UNAVAILABLE (EXTERNAL
     // with no WMS gateway).
     caf::replies_to<atom::find_sku, sku_id, seller>::with<inventory_actor>,
-    // As above; on a cluster node, an INTERNAL SKU of a shard another node
-    // holds is (if `route`) asked of that node's region, whose SKU actor
-    // answers. Errors: those above, NOT_OWNER (not routed, or no route).
+    // What a cart reads of a seller's SKU: its actor, as a stock reader;
+    // on a cluster node, an INTERNAL SKU of a shard another node holds is
+    // (if `route`) asked of that node's region, which answers a proxy that
+    // reads that node's SKU actor. Errors: those above, NOT_OWNER (not
+    // routed, or no route).
     caf::replies_to<atom::find_sku, sku_id, seller,
-                    bool>::with<inventory_actor>,
+                    bool>::with<stock_reader_actor>,
     // A cluster's order across shards (docs/cluster.md): a change of its
     // hold on an INTERNAL SKU of another shard, made by the SKU's actor
     // when this node serves the SKU's shard, else (if `route`) sent to the

@@ -769,3 +769,44 @@ TEST_CASE("the regions peers offer are taken once, and bounded") {
   CHECK(slot.take_offer("p7") == region);
   caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("a peer asking a region for a SKU is handed a reader of its "
+          "stock, never the SKU actor's own handle") {
+  auto s = stocked_two_shards();
+  node_fixture n{s.store, fresh_map()};
+  n.adopt(1, 1);
+  auto slot = std::make_shared<oms::cluster::forward_slot>();
+  slot->set_holds(n.sup);
+  auto region = oms::cluster::spawn_region(
+      n.sys, "n1", [] { return uint64_t{1}; }, slot);
+  auto reader = n.call<stock_reader_actor>(region, atom::find_sku_v, s.a,
+                                           seller::internal);
+  REQUIRE_MESSAGE(reader, why(reader));
+  // It reads the SKU's stock and price.
+  auto view = n.call<stock_view>(*reader, atom::get_v);
+  REQUIRE_MESSAGE(view, why(view));
+  CHECK(view->available == 10);
+  CHECK(view->unit_price == 100);
+  // It is not the SKU's actor, and a peer that casts it to one gets
+  // nothing else out of it: every other request is refused, nothing
+  // changes.
+  auto sku_actor = n.stock_actor(s.a);
+  CHECK(reader->address() != sku_actor.address());
+  auto cast = caf::actor_cast<inventory_actor>(*reader);
+  CHECK_FALSE(n.call<stock_snapshot>(cast, atom::holds_v));
+  CHECK_FALSE(n.call<stock_view>(cast, atom::receive_v, int64_t{5}, money{0}));
+  CHECK(n.stock(s.a).available == 10);
+  // One reader per SKU actor: asked again, the same.
+  auto again = n.call<stock_reader_actor>(region, atom::find_sku_v, s.a,
+                                          seller::internal);
+  REQUIRE(again);
+  CHECK(*again == *reader);
+  // A SKU of a shard this node does not serve: NOT_OWNER, nothing handed.
+  CHECK(code(n.call<stock_reader_actor>(region, atom::find_sku_v, s.b,
+                                        seller::internal)) == "NOT_OWNER");
+  // The SKU's actor ends (its shard lost): so does the reader.
+  n.disown(1);
+  CHECK_FALSE(n.call<stock_view>(*reader, atom::get_v));
+  caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+  n.sched.run();
+}

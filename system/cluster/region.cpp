@@ -1,6 +1,8 @@
 #include "system/cluster/region.hpp"
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <set>
 #include <utility>
 
@@ -74,9 +76,35 @@ caf::result<Result> at_own_supervisor(region_actor::pointer self,
   return rp;
 }
 
+// What a peer is handed for a SKU of this node's: a reader of its stock,
+// which asks the SKU's actor atom::get and nothing else, and ends when the
+// SKU's actor does (the peer then asks for the SKU again).
+stock_reader_actor::behavior_type stock_proxy(stock_reader_actor::pointer self,
+                                              stock_reader_actor sku_actor) {
+  self->monitor(sku_actor);
+  self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
+  return {
+      [self, sku_actor](atom::get) {
+        return self->delegate(sku_actor, atom::get_v);
+      },
+  };
+}
+
+// The proxies handed out, one per SKU while its actor runs (keyed by the
+// SKU's actor, so a restarted SKU gets a new one).
+using stock_proxies = std::map<caf::actor_addr, stock_reader_actor>;
+
 region_actor::behavior_type region(region_actor::pointer self, std::string node,
                                    std::function<uint64_t()> owned,
                                    std::shared_ptr<forward_slot> slot) {
+  auto proxies = std::make_shared<stock_proxies>();
+  self->set_down_handler([proxies](const caf::down_msg& dm) {
+    for (auto i = proxies->begin(); i != proxies->end(); ++i)
+      if (i->second.address() == dm.source) {
+        proxies->erase(i);
+        return;
+      }
+  });
   return {
       [node, owned](atom::ping,
                     const std::string&) -> caf::result<std::string, uint64_t> {
@@ -111,9 +139,26 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
         return at_own_supervisor<inbox_result>(self, slot, atom::apply_v,
                                                std::move(change));
       },
-      [self, slot](atom::find_sku, sku_id& sku, seller from) {
-        return at_own_supervisor<inventory_actor>(self, slot, atom::find_sku_v,
-                                                  std::move(sku), from, false);
+      [self, slot, proxies](atom::find_sku, sku_id& sku,
+                            seller from) -> caf::result<stock_reader_actor> {
+        auto sup = slot ? slot->holds() : supervisor_actor{};
+        if (!sup)
+          return make_error(errc::unavailable,
+                            "the owner is not serving requests now");
+        auto rp = self->make_response_promise<stock_reader_actor>();
+        self->request(sup, caf::infinite, atom::find_sku_v, std::move(sku),
+                      from, false)
+            .then(
+                [self, rp, proxies](stock_reader_actor& sku_actor) mutable {
+                  auto& proxy = (*proxies)[sku_actor.address()];
+                  if (!proxy) {
+                    proxy = self->spawn(stock_proxy, sku_actor);
+                    self->monitor(proxy);
+                  }
+                  rp.deliver(proxy);
+                },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
       },
       [self, slot](atom::create,
                    create_order_request& req) -> caf::result<created_order> {
