@@ -4,6 +4,7 @@
 // that a first, single-node system filled.
 #include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -782,15 +783,27 @@ TEST_CASE("a peer asking a region for a SKU is handed a reader of its "
   auto reader = n.call<stock_reader_actor>(region, atom::find_sku_v, s.a,
                                            seller::internal);
   REQUIRE_MESSAGE(reader, why(reader));
-  // It reads the SKU's stock and price.
-  auto view = n.call<stock_view>(*reader, atom::get_v);
-  REQUIRE_MESSAGE(view, why(view));
+  // It reads the SKU's stock and price, answering in its own name (the
+  // reply's sender is no way to the SKU's actor either).
+  auto sku_actor = n.stock_actor(s.a);
+  caf::actor_addr replied_by;
+  std::optional<stock_view> view;
+  auto rh = n.self->request(*reader, caf::infinite, atom::get_v);
+  n.sched.run();
+  rh.receive(
+      [&](stock_view& v) {
+        view = v;
+        replied_by = caf::actor_cast<caf::actor_addr>(n.self->current_sender());
+      },
+      [&](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(view);
   CHECK(view->available == 10);
   CHECK(view->unit_price == 100);
+  CHECK(replied_by == reader->address());
+  CHECK(replied_by != sku_actor.address());
   // It is not the SKU's actor, and a peer that casts it to one gets
   // nothing else out of it: every other request is refused, nothing
   // changes.
-  auto sku_actor = n.stock_actor(s.a);
   CHECK(reader->address() != sku_actor.address());
   auto cast = caf::actor_cast<inventory_actor>(*reader);
   CHECK_FALSE(n.call<stock_snapshot>(cast, atom::holds_v));
@@ -804,9 +817,25 @@ TEST_CASE("a peer asking a region for a SKU is handed a reader of its "
   // A SKU of a shard this node does not serve: NOT_OWNER, nothing handed.
   CHECK(code(n.call<stock_reader_actor>(region, atom::find_sku_v, s.b,
                                         seller::internal)) == "NOT_OWNER");
-  // The SKU's actor ends (its shard lost): so does the reader.
+  // EXTERNAL SKUs are not read through a region.
+  CHECK(code(n.call<stock_reader_actor>(region, atom::find_sku_v, s.a,
+                                        seller::external)) ==
+        "VALIDATION_FAILED");
+  // The SKU's actor ends (its shard lost): so does the reader, and the
+  // SKU's next actor gets a reader of its own.
+  n.self->monitor(*reader);
   n.disown(1);
-  CHECK_FALSE(n.call<stock_view>(*reader, atom::get_v));
+  bool ended = false;
+  n.self->receive(
+      [&](const caf::down_msg& dm) { ended = dm.source == reader->address(); },
+      caf::after(std::chrono::seconds(0)) >> [] {});
+  CHECK(ended);
+  n.adopt(1, 2);
+  auto next = n.call<stock_reader_actor>(region, atom::find_sku_v, s.a,
+                                         seller::internal);
+  REQUIRE_MESSAGE(next, why(next));
+  CHECK(*next != *reader);
+  CHECK(n.call<stock_view>(*next, atom::get_v));
   caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
   n.sched.run();
 }

@@ -78,32 +78,44 @@ caf::result<Result> at_own_supervisor(region_actor::pointer self,
 
 // What a peer is handed for a SKU of this node's: a reader of its stock,
 // which asks the SKU's actor atom::get and nothing else, and ends when the
-// SKU's actor does (the peer then asks for the SKU again).
+// SKU's actor does (the peer then asks for the SKU again). It asks in its
+// own name and answers itself: a delegated request would be answered by
+// the SKU's actor, whose address the peer would then see as the sender.
+// Anything else is refused quietly (a peer's, not a bug here).
 stock_reader_actor::behavior_type stock_proxy(stock_reader_actor::pointer self,
                                               stock_reader_actor sku_actor) {
   self->monitor(sku_actor);
   self->set_down_handler([self](const caf::down_msg&) { self->quit(); });
+  self->set_default_handler(caf::drop);
   return {
-      [self, sku_actor](atom::get) {
-        return self->delegate(sku_actor, atom::get_v);
+      [self, sku_actor](atom::get) -> caf::result<stock_view> {
+        auto rp = self->make_response_promise<stock_view>();
+        self->request(sku_actor, caf::infinite, atom::get_v)
+            .then(
+                [rp](stock_view& v) mutable { rp.deliver(std::move(v)); },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
       },
   };
 }
 
 // The proxies handed out, one per SKU while its actor runs (keyed by the
-// SKU's actor, so a restarted SKU gets a new one).
-using stock_proxies = std::map<caf::actor_addr, stock_reader_actor>;
+// SKU's actor, so a restarted SKU gets a new one), and the SKU of each.
+struct stock_proxies {
+  std::map<caf::actor_addr, stock_reader_actor> of_sku;
+  std::map<caf::actor_addr, caf::actor_addr> sku_of;
+};
 
 region_actor::behavior_type region(region_actor::pointer self, std::string node,
                                    std::function<uint64_t()> owned,
                                    std::shared_ptr<forward_slot> slot) {
   auto proxies = std::make_shared<stock_proxies>();
   self->set_down_handler([proxies](const caf::down_msg& dm) {
-    for (auto i = proxies->begin(); i != proxies->end(); ++i)
-      if (i->second.address() == dm.source) {
-        proxies->erase(i);
-        return;
-      }
+    auto i = proxies->sku_of.find(dm.source);
+    if (i == proxies->sku_of.end())
+      return;
+    proxies->of_sku.erase(i->second);
+    proxies->sku_of.erase(i);
   });
   return {
       [node, owned](atom::ping,
@@ -141,6 +153,10 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
       },
       [self, slot, proxies](atom::find_sku, sku_id& sku,
                             seller from) -> caf::result<stock_reader_actor> {
+        // Peers route INTERNAL SKUs only (docs/cluster.md).
+        if (from != seller::internal)
+          return make_error(errc::validation_failed,
+                            "only an INTERNAL SKU is read through a region");
         auto sup = slot ? slot->holds() : supervisor_actor{};
         if (!sup)
           return make_error(errc::unavailable,
@@ -150,10 +166,11 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
                       from, false)
             .then(
                 [self, rp, proxies](stock_reader_actor& sku_actor) mutable {
-                  auto& proxy = (*proxies)[sku_actor.address()];
+                  auto& proxy = proxies->of_sku[sku_actor.address()];
                   if (!proxy) {
                     proxy = self->spawn(stock_proxy, sku_actor);
                     self->monitor(proxy);
+                    proxies->sku_of[proxy.address()] = sku_actor.address();
                   }
                   rp.deliver(proxy);
                 },
