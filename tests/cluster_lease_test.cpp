@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <unistd.h>
@@ -494,6 +495,14 @@ std::string sku_of_shard(const oms::shard_map& map, uint32_t shard) {
       return "S-" + std::to_string(n);
 }
 
+// What `fence` says of `batch`, in a transaction of its own on `conn`.
+std::optional<oms::pg_store::fence_pass>
+fenced(const oms::pg_store::fence_fn& fence, pqxx::connection& conn,
+       const std::vector<oms::event>& batch) {
+  pqxx::work w{conn};
+  return fence(w, batch);
+}
+
 } // namespace
 
 TEST_CASE("cluster: a node's fence refuses what an actor wrote under an "
@@ -515,8 +524,7 @@ TEST_CASE("cluster: a node's fence refuses what an actor wrote under an "
   auto fence = oms::daemon::shard_fence(map, "node-a", schema);
   pqxx::connection conn{info};
   auto passes = [&](const std::vector<oms::event>& batch) {
-    pqxx::work w{conn};
-    return fence(w, batch).has_value();
+    return fenced(fence, conn, batch).has_value();
   };
   CHECK(passes({stamped(sku, *first)}));
   CHECK(passes({stamped(sku, 0)})); // no stamp: the epoch of the moment
@@ -580,8 +588,7 @@ TEST_CASE("cluster: the webhooks' values are fenced by the duty shard's "
   auto admit = oms::daemon::shard_admission(map);
   pqxx::connection conn{info};
   auto passes = [&](const std::vector<oms::event>& batch) {
-    pqxx::work w{conn};
-    auto pass = fence(w, batch);
+    auto pass = fenced(fence, conn, batch);
     return pass.has_value() &&
            std::count(pass->shards.begin(), pass->shards.end(),
                       std::pair<uint32_t, int64_t>{
@@ -589,8 +596,7 @@ TEST_CASE("cluster: the webhooks' values are fenced by the duty shard's "
                (oms::daemon::is_webhook_value(batch.front().reason) ? 1 : 0);
   };
   auto commits = [&](const std::vector<oms::event>& batch) {
-    pqxx::work w{conn};
-    return fence(w, batch).has_value();
+    return fenced(fence, conn, batch).has_value();
   };
   auto value = [](const std::string& name, int64_t stamp) {
     oms::event ev;

@@ -113,12 +113,15 @@ uint64_t cursor_of(http_client& admin, const std::string& id) {
 }
 
 // Two nodes with regions, each holding half the shards and linked both
-// ways, and which of them holds the duty shard.
+// ways: which of them holds the duty shard, and which does not.
 struct two_nodes {
   node* n1;
   node* n2;
   json view;
   std::string duty;
+  node* holder;
+  node* other;
+  std::string other_id;
 };
 
 two_nodes two_linked(cluster_fixture& c) {
@@ -130,7 +133,14 @@ two_nodes two_linked(cluster_fixture& c) {
   REQUIRE(eventually([&] { return reachable(*n2, "n1"); }, limit));
   auto view = cluster_of(*n1);
   auto duty = held(view).at(0).first;
-  return {n1, n2, view, duty};
+  bool first = duty == "n1";
+  return {n1,
+          n2,
+          view,
+          duty,
+          first ? n1 : n2,
+          first ? n2 : n1,
+          first ? "n2" : "n1"};
 }
 
 } // namespace
@@ -149,9 +159,9 @@ TEST_CASE("e2e cluster: the duty shard's holder delivers every node's events "
   auto& view = two.view;
   auto& duty = two.duty;
   CAPTURE(duty);
-  node& holder = duty == "n1" ? *n1 : *n2;
-  node& other = duty == "n1" ? *n2 : *n1;
-  std::string other_id = duty == "n1" ? "n2" : "n1";
+  node& holder = *two.holder;
+  node& other = *two.other;
+  auto& other_id = two.other_id;
   const auto limit = std::chrono::seconds(30);
   http_client at_holder{holder.url(), holder.admin_token()};
   http_client at_other{other.url(), other.admin_token()};
@@ -242,14 +252,11 @@ TEST_CASE("e2e cluster: a webhook holder killed loses no committed event, "
   webhook_receiver rx;
   cluster_fixture c{info};
   auto two = two_linked(c);
-  auto* n1 = two.n1;
-  auto* n2 = two.n2;
   auto& view = two.view;
-  auto& duty = two.duty;
-  CAPTURE(duty);
-  node& holder = duty == "n1" ? *n1 : *n2;
-  node& other = duty == "n1" ? *n2 : *n1;
-  std::string other_id = duty == "n1" ? "n2" : "n1";
+  CAPTURE(two.duty);
+  node& holder = *two.holder;
+  node& other = *two.other;
+  auto& other_id = two.other_id;
   const auto limit = std::chrono::seconds(30);
   auto mine = sku_held_by(view, other_id, "KILL").first;
   http_client at_holder{holder.url(), holder.admin_token()};
