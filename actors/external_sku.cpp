@@ -173,6 +173,7 @@ caf::result<stock_view> apply_feed_change(ext_ptr self, const stock_change& c) {
   ev.lot = c.lot;
   ev.inbox_id = c.event_id;
   ev.seller = seller::external;
+  ev.fence = self->state.fence;
   auto rp = self->make_response_promise<stock_view>();
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::vector<event>{std::move(ev)})
@@ -214,17 +215,17 @@ std::string reservation_id(const order_id& order, const sku_id& sku) {
   return order + ":" + sku;
 }
 
-external_sku_actor::behavior_type external_sku(ext_ptr self, sku_id sku,
-                                               context_ptr ctx,
-                                               wms_gateway_actor gateway,
-                                               supervisor_actor supervisor,
-                                               external_ledger ledger) {
+external_sku_actor::behavior_type
+external_sku(ext_ptr self, sku_id sku, context_ptr ctx,
+             wms_gateway_actor gateway, supervisor_actor supervisor,
+             external_ledger ledger, int64_t fence) {
   auto& st = self->state;
   st.sku = std::move(sku);
   st.ctx = std::move(ctx);
   st.gateway = std::move(gateway);
   st.supervisor = std::move(supervisor);
   st.ledger = std::move(ledger);
+  st.fence = fence;
   // Restored holds the WMS is behind on, and a first snapshot.
   if (!st.ledger.out_of_sync().empty())
     with_snapshot(self, [=](const caf::error&) { sync_all(self); });

@@ -39,6 +39,9 @@ struct external_sku_state {
   wms_gateway_actor gateway;
   supervisor_actor supervisor;
   external_ledger ledger;
+  /// A cluster node's: the duty shard's lease epoch when the actor started,
+  /// stamped on what it journals (event::fence); 0 on a single node.
+  int64_t fence = 0;
   /// Orders with a WMS call under way.
   std::set<order_id> in_flight;
   /// Waiting for the first snapshot.
@@ -53,10 +56,11 @@ struct external_sku_state {
 };
 
 /// Behaviour of the EXTERNAL-SKU actor for `sku`, starting from `ledger`
-/// (restored holds and feed changes, or empty).
+/// (restored holds and feed changes, or empty); `fence` as in the state.
 external_sku_actor::behavior_type
 external_sku(external_sku_actor::stateful_pointer<external_sku_state> self,
              sku_id sku, context_ptr ctx, wms_gateway_actor gateway,
-             supervisor_actor supervisor, external_ledger ledger);
+             supervisor_actor supervisor, external_ledger ledger,
+             int64_t fence);
 
 } // namespace oms

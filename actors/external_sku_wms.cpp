@@ -31,6 +31,7 @@ void journal_wms(ext_ptr self, const order_id& order, int64_t quantity,
   ev.amount = reserve_seq;
   ev.reason = std::move(state);
   ev.seller = seller::external;
+  ev.fence = self->state.fence;
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::vector<event>{std::move(ev)})
       .then([then](uint64_t) { then(caf::error{}); },

@@ -74,6 +74,7 @@ void reject(inbox_ptr self, const stock_change& c, const caf::error& err,
   ev.kind = event_kind::inbox_cursor;
   ev.at = self->state.ctx->now(self->clock());
   ev.sku = c.sku;
+  ev.seller = c.seller;
   ev.inbox_id = c.event_id;
   ev.quantity = c.quantity;
   ev.reason = std::string{to_code(code_of(err))} + ": " + message_of(err);
@@ -183,11 +184,11 @@ void put_change(inbox_ptr self, const stock_change& c, int64_t epoch) {
 void first_delivery(inbox_ptr self, const stock_change& c) {
   auto& st = self->state;
   auto* shards = st.ctx->shards.get();
-  if (shards == nullptr || c.seller != seller::internal) {
+  if (shards == nullptr) {
     put_change(self, c, 0);
     return;
   }
-  auto shard = shards->shard_of(c.sku);
+  auto shard = shards->shard_of(c.seller, c.sku);
   auto epoch = shards->epoch(shard);
   if (epoch == 0) {
     fail_all(self, c.event_id, shard_map::not_owner(shard, "sku", c.sku));

@@ -237,10 +237,21 @@ shard_state state_of_shards(recovered_state& all,
   for (auto& h : all.holds)
     if (on(h.sku))
       result.holds.push_back(std::move(h));
-  for (auto& rec : all.live_orders)
-    if (rec.seller == seller::internal && !rec.lines.empty() &&
-        on(rec.lines.front().sku))
+  result.external = wanted[duty_shard];
+  for (auto& rec : all.live_orders) {
+    if (rec.lines.empty())
+      continue;
+    if (rec.seller == seller::external ? result.external
+                                       : on(rec.lines.front().sku))
       result.live_orders.push_back(std::move(rec));
+  }
+  if (!result.external)
+    return result;
+  for (auto& [source, value] : all.cursors)
+    if (source == wms_feed_source)
+      result.wms_cursor = value;
+  result.external_deltas = std::move(all.external_deltas);
+  result.wms_reservations = std::move(all.wms_reservations);
   return result;
 }
 
@@ -442,7 +453,9 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           uint32_t count) -> caf::result<shard_state> {
         if (!self->state.pending.empty())
           flush_pending(self);
-        auto res = self->state.store->load_stock();
+        auto duty = std::find(which.shards.begin(), which.shards.end(),
+                              duty_shard) != which.shards.end();
+        auto res = self->state.store->load_stock(duty);
         if (!res)
           return res.error();
         return state_of_shards(*res, which.shards, count);

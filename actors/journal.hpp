@@ -66,7 +66,8 @@ struct journal_state {
 
 /// What `all` holds of `shards` (among `count`): their INTERNAL SKUs, the
 /// holds on them, and the INTERNAL live orders whose first line is on one
-/// of them (moved out of `all`).
+/// of them; with the duty shard, the EXTERNAL live orders and the EXTERNAL
+/// seller's state (moved out of `all`).
 shard_state state_of_shards(recovered_state& all,
                             const std::vector<uint32_t>& shards,
                             uint32_t count);

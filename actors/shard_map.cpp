@@ -21,8 +21,12 @@ uint32_t shard_map::shard_of(std::string_view sku) const {
   return shard_of_sku(sku, count_);
 }
 
+uint32_t shard_map::shard_of(seller from, std::string_view sku) const {
+  return from == seller::external ? duty_shard : shard_of(sku);
+}
+
 uint32_t shard_map::shard_of(const order_record& rec) const {
-  return rec.lines.empty() ? 0 : shard_of(rec.lines.front().sku);
+  return rec.lines.empty() ? 0 : shard_of(rec.seller, rec.lines.front().sku);
 }
 
 int64_t shard_map::epoch(uint32_t shard) const {

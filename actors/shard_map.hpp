@@ -21,6 +21,7 @@
 
 #include "messages/cluster_protocol.hpp"
 #include "messages/domain.hpp"
+#include "messages/shards.hpp"
 
 namespace oms {
 
@@ -34,8 +35,13 @@ class shard_map {
   /// The shard of a SKU.
   uint32_t shard_of(std::string_view sku) const;
 
-  /// The shard of an order: that of its first line's SKU. Its other lines
-  /// may be on other shards (see lines_off_shard).
+  /// The shard of a SKU of `from`: the EXTERNAL seller's are all on the
+  /// duty shard (its holder runs the WMS calls and feed).
+  uint32_t shard_of(seller from, std::string_view sku) const;
+
+  /// The shard of an order: that of its first line's SKU (the duty shard
+  /// for the EXTERNAL seller's). Its other lines may be on other shards
+  /// (see lines_off_shard).
   uint32_t shard_of(const order_record& rec) const;
 
   /// The epoch under which the node serves `shard`; 0 when it does not.

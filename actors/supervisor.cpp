@@ -27,9 +27,9 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku,
   auto& st = self->state;
   if (auto i = st.external.find(sku); i != st.external.end())
     return i->second;
-  auto handle =
-      self->spawn(external_sku, sku, st.ctx, st.ctx->wms,
-                  caf::actor_cast<supervisor_actor>(self), std::move(ledger));
+  auto handle = self->spawn(external_sku, sku, st.ctx, st.ctx->wms,
+                            caf::actor_cast<supervisor_actor>(self),
+                            std::move(ledger), external_epoch(st));
   self->monitor(handle);
   st.external.emplace(sku, handle);
   return handle;
@@ -279,6 +279,10 @@ caf::result<inventory_page> list_skus(supervisor_ptr self, seller from,
                       field_details("limit"));
   if (from == seller::external && !st.ctx->wms)
     return no_wms();
+  // (A cluster's EXTERNAL SKUs are listed by the duty shard's holder.)
+  if (from == seller::external)
+    if (auto err = sku_gate(st, from, sku_id{}))
+      return err;
   // EXTERNAL: the SKUs this system has dealt with (the WMS lists none).
   sku_page page;
   inventory_page result;

@@ -12,15 +12,16 @@ namespace oms::supervisor_steps {
 
 namespace {
 
-// A change of a SKU on a shard the node does not serve: sent (if `route`)
-// to the region of the node that holds it, whose answer within the
-// request timeout is this one's; NOT_OWNER when there is no route.
+// A change of a SKU of `from` on a shard the node does not serve: sent
+// (if `route`) to the region of the node that holds it, whose answer
+// within the request timeout is this one's; NOT_OWNER when there is no
+// route.
 template <class Result, class... Ts>
-caf::result<Result> at_owner_region(supervisor_ptr self, const sku_id& sku,
-                                    bool route, Ts&&... xs) {
+caf::result<Result> at_owner_region(supervisor_ptr self, seller from,
+                                    const sku_id& sku, bool route, Ts&&... xs) {
   auto& st = self->state;
   auto& map = *st.ctx->shards;
-  auto shard = map.shard_of(sku);
+  auto shard = map.shard_of(from, sku);
   auto region = route ? map.region_for(shard) : region_actor{};
   if (!region)
     return shard_map::not_owner(shard, "sku", sku);
@@ -48,8 +49,8 @@ caf::result<hold_outcome> hold_at_owner(supervisor_ptr self, const sku_id& sku,
       return missing_sku(self, sku, seller::internal);
     return self->delegate(i->second, atom::hold_v, std::move(change));
   }
-  return at_owner_region<hold_outcome>(self, sku, route, atom::hold_v, sku,
-                                       std::move(change));
+  return at_owner_region<hold_outcome>(self, seller::internal, sku, route,
+                                       atom::hold_v, sku, std::move(change));
 }
 
 caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
@@ -60,15 +61,14 @@ caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
       map->serves(map->shard_of(c.sku)))
     return self->delegate(st.inbox, atom::apply_v, std::move(c));
   auto sku = c.sku;
-  return at_owner_region<inbox_result>(self, sku, route, atom::apply_v,
-                                       std::move(c));
+  return at_owner_region<inbox_result>(self, seller::internal, sku, route,
+                                       atom::apply_v, std::move(c));
 }
 
 caf::result<stock_reader_actor>
 sku_at_owner(supervisor_ptr self, const sku_id& sku, seller from, bool route) {
   auto* map = self->state.ctx->shards.get();
-  if (map == nullptr || from != seller::internal ||
-      map->serves(map->shard_of(sku))) {
+  if (map == nullptr || map->serves(map->shard_of(from, sku))) {
     // The SKU's actor here, as find_sku answers it (it may wait for a
     // restart): asked of this SUPERVISOR in turn.
     auto rp = self->make_response_promise<stock_reader_actor>();
@@ -81,20 +81,21 @@ sku_at_owner(supervisor_ptr self, const sku_id& sku, seller from, bool route) {
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
     return rp;
   }
-  return at_owner_region<stock_reader_actor>(self, sku, route, atom::find_sku_v,
-                                             sku, from);
+  return at_owner_region<stock_reader_actor>(self, from, sku, route,
+                                             atom::find_sku_v, sku, from);
 }
 
 caf::result<created_order>
 create_at_owner(supervisor_ptr self, create_order_request& req, bool route) {
   auto* map = self->state.ctx->shards.get();
   if (map == nullptr || req.items.empty() ||
-      req.items.front().seller != seller::internal ||
-      map->serves(map->shard_of(req.items.front().sku)))
+      map->serves(
+          map->shard_of(req.items.front().seller, req.items.front().sku)))
     return create_order(self, req);
+  auto from = req.items.front().seller;
   auto first = req.items.front().sku;
-  return at_owner_region<created_order>(self, first, route, atom::create_v,
-                                        std::move(req));
+  return at_owner_region<created_order>(self, from, first, route,
+                                        atom::create_v, std::move(req));
 }
 
 void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,

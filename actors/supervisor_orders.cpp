@@ -163,11 +163,12 @@ caf::result<created_order> create_order(supervisor_ptr self,
   // must serve; a line on another shard is held at that shard's owner
   // (docs/cluster.md, "Orders across shards"): no handle here, its SKU is
   // checked by the owner's reservation.
+  // An EXTERNAL order is on the duty shard, as its SKUs are.
   uint32_t shard = 0;
-  const bool sharded = st.ctx->shards && from == seller::internal;
+  const bool sharded = static_cast<bool>(st.ctx->shards);
   if (sharded) {
-    shard = st.ctx->shards->shard_of(req.items.front().sku);
-    if (auto err = sku_gate(st, req.items.front().sku))
+    shard = st.ctx->shards->shard_of(from, req.items.front().sku);
+    if (auto err = sku_gate(st, from, req.items.front().sku))
       return err;
   }
   for (auto& item : req.items) {

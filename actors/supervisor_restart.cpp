@@ -225,17 +225,20 @@ void read_external(supervisor_ptr self, const sku_id& sku,
   auto& st = self->state;
   auto from = seller::external;
   st.external_down.restarting[sku].now = sku_restart::phase::reading;
+  // Read under the duty shard's lease of now (as read_sku does).
+  auto epoch = external_epoch(st);
   self->request(st.ctx->journal, caf::infinite, atom::load_external_v, sku)
       .then(
-          [self, sku, from, orders](stored_external& stored) {
+          [self, sku, from, orders, epoch](stored_external& stored) {
             auto reader =
                 self->spawn(record_reader, self->state.ctx->journal, orders);
             self->request(reader, caf::infinite, atom::get_v)
                 .then(
-                    [self, sku, from,
-                     stored](std::vector<order_record>& records) {
+                    [self, sku, from, stored,
+                     epoch](std::vector<order_record>& records) {
                       auto& st = self->state;
-                      if (!still_restarting(self, sku, from))
+                      if (!still_restarting(self, sku, from) ||
+                          external_epoch(st) != epoch)
                         return;
                       auto ledgers = external_ledgers(
                           st.ctx->settings.external.safety_buffer, records,
@@ -410,6 +413,8 @@ void restart_sku(supervisor_ptr self, const sku_id& sku, seller from) {
 
 caf::expected<external_sku_actor> live_external(supervisor_ptr self,
                                                 const sku_id& sku) {
+  if (auto err = sku_gate(self->state, seller::external, sku))
+    return err;
   if (sku_down(self->state, sku, seller::external))
     return missing_sku(self, sku, seller::external);
   return external_actor(self, sku);

@@ -17,33 +17,14 @@ using namespace supervisor_steps;
 
 namespace {
 
-// Rebuilds the EXTERNAL SKUs' holds from the live orders and what the WMS
-// acknowledged, and their feed changes not yet in a snapshot; each SKU's
-// actor then brings the WMS in step (reserve, block, ship, release).
+// The EXTERNAL seller as the store recovered it.
 void restore_external(supervisor_ptr self, const recovered_state& recovered) {
-  auto& st = self->state;
-  auto ledgers = external_ledgers(
-      st.ctx->settings.external.safety_buffer, recovered.live_orders,
-      recovered.wms_reservations, recovered.external_deltas);
-  if (!ledgers.empty() && !st.ctx->wms) {
-    log::warn("supervisor.external_without_wms",
-              {{"skus", uint64_t{ledgers.size()}}});
-    return;
-  }
-  for (auto& [sku, ledger] : ledgers)
-    external_actor(self, sku, std::move(ledger));
-}
-
-void start_feed(supervisor_ptr self, const recovered_state& recovered) {
-  auto& st = self->state;
-  if (!st.ctx->wms || st.ctx->settings.external.feed_interval.count() <= 0)
-    return;
   std::string cursor;
   for (auto& [source, value] : recovered.cursors)
-    if (source == "wms")
+    if (source == wms_feed_source)
       cursor = value;
-  st.feed = self->spawn(wms_feed, st.ctx,
-                        caf::actor_cast<supervisor_actor>(self), cursor);
+  start_external(self, recovered.live_orders, recovered.wms_reservations,
+                 recovered.external_deltas, cursor);
 }
 
 // Spawns an INVENTORY actor per stored SKU, with its batches and holds.
@@ -76,6 +57,30 @@ void restore_orders(supervisor_ptr self, const recovered_state& recovered) {
 } // namespace
 
 namespace supervisor_steps {
+
+// Rebuilds the EXTERNAL SKUs' holds from the live orders and what the WMS
+// acknowledged, and their feed changes not yet in a snapshot; each SKU's
+// actor then brings the WMS in step (reserve, block, ship, release).
+void start_external(supervisor_ptr self, const std::vector<order_record>& live,
+                    const std::vector<wms_reservation>& reservations,
+                    const std::vector<external_delta>& deltas,
+                    const std::string& cursor) {
+  auto& st = self->state;
+  auto ledgers = external_ledgers(st.ctx->settings.external.safety_buffer, live,
+                                  reservations, deltas);
+  if (!st.ctx->wms) {
+    if (!ledgers.empty())
+      log::warn("supervisor.external_without_wms",
+                {{"skus", uint64_t{ledgers.size()}}});
+    return;
+  }
+  for (auto& [sku, ledger] : ledgers)
+    external_actor(self, sku, std::move(ledger));
+  if (st.ctx->settings.external.feed_interval.count() > 0 && !st.feed)
+    st.feed =
+        self->spawn(wms_feed, st.ctx, caf::actor_cast<supervisor_actor>(self),
+                    cursor, external_epoch(st));
+}
 
 std::map<sku_id, external_ledger>
 external_ledgers(int64_t safety_buffer, const std::vector<order_record>& orders,
@@ -210,7 +215,6 @@ restored_supervisor(supervisor_ptr self, context_ptr ctx,
   if (!ctx->shards) {
     restore_skus(self, *recovered);
     restore_external(self, *recovered);
-    start_feed(self, *recovered);
     restore_orders(self, *recovered);
   }
   log::info("supervisor.recovered",

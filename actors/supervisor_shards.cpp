@@ -28,6 +28,28 @@ std::vector<bool> shard_set(const shard_map& map,
   return in;
 }
 
+// Stops the EXTERNAL seller's actors (the duty shard's): its SKUs' (and
+// their restarts under way) and the WMS feed reader. Its orders are the
+// duty shard's, stopped with the shard's other orders.
+void stop_external(supervisor_ptr self) {
+  auto& st = self->state;
+  for (auto& [sku, handle] : st.external) {
+    self->demonitor(handle.address());
+    self->send_exit(handle, caf::exit_reason::kill);
+  }
+  st.external.clear();
+  for (auto& [sku, restart] : st.external_down.restarting)
+    for (auto& rp : restart.waiting)
+      rp.deliver(shard_map::not_owner(duty_shard, "sku", sku));
+  st.external_down.restarting.clear();
+  st.external_down.failed.clear();
+  st.external_down.failures.clear();
+  if (st.feed) {
+    self->send_exit(st.feed, caf::exit_reason::kill);
+    st.feed = nullptr;
+  }
+}
+
 // Stops the actors of the shards in `in`: SKUs (and their restarts under
 // way), live and resting orders, and forgets their holds' timers; the
 // customers whose ids are on them forget their carts.
@@ -61,6 +83,8 @@ void stop_actors(supervisor_ptr self, const std::vector<bool>& in) {
     i = on(i->first) ? down.failed.erase(i) : std::next(i);
   for (auto i = down.failures.begin(); i != down.failures.end();)
     i = on(i->first) ? down.failures.erase(i) : std::next(i);
+  if (in[duty_shard])
+    stop_external(self);
   for (auto i = st.order_shard.begin(); i != st.order_shard.end();) {
     if (!in[i->second]) {
       ++i;
@@ -112,6 +136,10 @@ void start_shards(supervisor_ptr self, const shard_epochs& which,
   for (size_t k = 0; k < which.shards.size(); ++k)
     if (which.shards[k] < map.count() && in[which.shards[k]])
       map.serve(which.shards[k], which.epochs[k]);
+  // The EXTERNAL seller's actors first: its orders' actors find them.
+  if (in[duty_shard] && loaded.external)
+    start_external(self, loaded.live_orders, loaded.wms_reservations,
+                   loaded.external_deltas, loaded.wms_cursor);
   auto now = st.ctx->now(self->clock());
   std::unordered_map<sku_id, std::vector<hold_state>> holds;
   for (auto& h : loaded.holds)
@@ -222,16 +250,21 @@ void disown_shards(supervisor_ptr self, const shard_epochs& which) {
 }
 
 caf::error sku_gate(const supervisor_state& st, const sku_id& sku) {
+  return sku_gate(st, seller::internal, sku);
+}
+
+caf::error sku_gate(const supervisor_state& st, seller from,
+                    const sku_id& sku) {
   if (!st.ctx->shards)
     return caf::none;
-  auto s = st.ctx->shards->shard_of(sku);
+  auto s = st.ctx->shards->shard_of(from, sku);
   if (st.ctx->shards->serves(s))
     return caf::none;
   return shard_map::not_owner(s, "sku", sku);
 }
 
 caf::error order_gate(const supervisor_state& st, const order_record& rec) {
-  if (!st.ctx->shards || rec.seller != seller::internal || rec.lines.empty())
+  if (!st.ctx->shards || rec.lines.empty())
     return caf::none;
   auto s = st.ctx->shards->shard_of(rec);
   if (st.ctx->shards->serves(s))
@@ -251,9 +284,14 @@ int64_t epoch_of(const supervisor_state& st, const sku_id& sku) {
   return shards ? writer_epoch(shards, shards->shard_of(sku)) : 0;
 }
 
+int64_t external_epoch(const supervisor_state& st) {
+  auto* shards = st.ctx->shards.get();
+  return shards ? writer_epoch(shards, duty_shard) : 0;
+}
+
 int64_t epoch_of(const supervisor_state& st, const order_record& rec) {
   auto* shards = st.ctx->shards.get();
-  if (!shards || rec.seller != seller::internal || rec.lines.empty())
+  if (!shards || rec.lines.empty())
     return 0;
   return writer_epoch(shards, shards->shard_of(rec));
 }

@@ -24,6 +24,16 @@ external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku,
 /// The same with an empty ledger.
 external_sku_actor external_actor(supervisor_ptr self, const sku_id& sku);
 
+/// The EXTERNAL seller served from what the store holds: its SKUs' actors
+/// with the holds of the EXTERNAL orders among `live` and of the unsettled
+/// WMS `reservations` and the feed changes `deltas` not yet in a
+/// snapshot, then the WMS feed read from after `cursor`. Nothing without a
+/// WMS gateway. On a cluster, when the node takes the duty shard.
+void start_external(supervisor_ptr self, const std::vector<order_record>& live,
+                    const std::vector<wms_reservation>& reservations,
+                    const std::vector<external_delta>& deltas,
+                    const std::string& cursor);
+
 /// Spawns the INBOX, which knows the inbound event ids `done` already.
 void start_inbox(supervisor_ptr self,
                  std::vector<std::pair<std::string, timestamp_ms>> done);
@@ -127,7 +137,8 @@ void sku_failed(supervisor_ptr self, const sku_id& sku, seller from,
 void restart_sku(supervisor_ptr self, const sku_id& sku, seller from);
 
 /// The actor of an EXTERNAL SKU (spawned on first use), or UNAVAILABLE
-/// while its actor is down.
+/// while its actor is down; on a cluster NOT_OWNER unless the node serves
+/// the duty shard.
 caf::expected<external_sku_actor> live_external(supervisor_ptr self,
                                                 const sku_id& sku);
 
@@ -227,12 +238,16 @@ create_at_owner(supervisor_ptr self, create_order_request& req, bool route);
 void watch_off_shard_holds(supervisor_ptr self, const sku_id& sku,
                            const std::vector<hold_state>& holds);
 
-/// NOT_OWNER unless the node serves the SKU's shard (none on a single
-/// node).
+/// NOT_OWNER unless the node serves the shard of the INTERNAL SKU `sku`
+/// (none on a single node).
 caf::error sku_gate(const supervisor_state& st, const sku_id& sku);
 
-/// NOT_OWNER unless the node serves the shard of the INTERNAL order of
-/// `rec` (none on a single node).
+/// The same for a SKU of `from` (the EXTERNAL seller's are all on the duty
+/// shard).
+caf::error sku_gate(const supervisor_state& st, seller from, const sku_id& sku);
+
+/// NOT_OWNER unless the node serves the shard of the order of `rec` (none
+/// on a single node).
 caf::error order_gate(const supervisor_state& st, const order_record& rec);
 
 /// The lease epoch under which the node serves `shard` now, to stamp on an
@@ -241,11 +256,14 @@ caf::error order_gate(const supervisor_state& st, const order_record& rec);
 /// such an actor journals is refused), 0 on a single node.
 int64_t writer_epoch(const shard_map* shards, uint32_t shard);
 
-/// writer_epoch of the SKU's shard.
+/// writer_epoch of the INTERNAL SKU's shard.
 int64_t epoch_of(const supervisor_state& st, const sku_id& sku);
 
-/// The same for the shard of the INTERNAL order of `rec`
-/// (order_state::fence).
+/// writer_epoch of the duty shard, for the EXTERNAL seller's actors (its
+/// SKUs' and the WMS feed reader's fence).
+int64_t external_epoch(const supervisor_state& st);
+
+/// The same for the shard of the order of `rec` (order_state::fence).
 int64_t epoch_of(const supervisor_state& st, const order_record& rec);
 
 } // namespace oms::supervisor_steps

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/strict_json.hpp"
+#include "messages/wms_protocol.hpp"
 
 namespace oms {
 
@@ -179,7 +180,7 @@ bool feed_event_to_change(const std::string& json_event, stock_change& out,
     auto type = e.at("type").get<std::string>();
     out = stock_change{};
     out.seller = seller::external;
-    out.source = "wms";
+    out.source = wms_feed_source;
     out.event_id = "wms:" + id;
     out.sku = e.at("sku").get<std::string>();
     for (auto [name, target] : {std::pair{"quantity", &out.quantity},

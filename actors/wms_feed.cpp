@@ -19,7 +19,8 @@ void journal_cursor(feed_ptr self, std::string next, bool more) {
   event ev;
   ev.kind = event_kind::inbox_cursor;
   ev.at = self->state.ctx->now(self->clock());
-  ev.reason = "wms";
+  ev.reason = wms_feed_source;
+  ev.fence = self->state.fence;
   ev.lot = next;
   self->request(self->state.ctx->journal, caf::infinite, atom::append_v,
                 std::vector<event>{std::move(ev)})
@@ -104,11 +105,12 @@ void read_page(feed_ptr self) {
 
 wms_feed_actor::behavior_type wms_feed(feed_ptr self, context_ptr ctx,
                                        supervisor_actor supervisor,
-                                       std::string cursor) {
+                                       std::string cursor, int64_t fence) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.supervisor = std::move(supervisor);
   st.cursor = std::move(cursor);
+  st.fence = fence;
   schedule(self, std::chrono::milliseconds{1});
   return {
       [=](atom::read, uint64_t generation) {

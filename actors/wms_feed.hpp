@@ -23,6 +23,9 @@ struct wms_feed_state {
   context_ptr ctx;
   supervisor_actor supervisor;
   std::string cursor;
+  /// A cluster node's: the duty shard's lease epoch when the reader
+  /// started, stamped on the cursors it journals; 0 on a single node.
+  int64_t fence = 0;
   uint64_t generation = 0;
   uint64_t pages = 0;
   uint64_t events = 0;
@@ -31,9 +34,9 @@ struct wms_feed_state {
 };
 
 /// Behaviour of the WMS FEED reader, starting after `cursor` ("" = from the
-/// start of the feed).
+/// start of the feed); `fence` as in the state.
 wms_feed_actor::behavior_type
 wms_feed(wms_feed_actor::stateful_pointer<wms_feed_state> self, context_ptr ctx,
-         supervisor_actor supervisor, std::string cursor);
+         supervisor_actor supervisor, std::string cursor, int64_t fence);
 
 } // namespace oms

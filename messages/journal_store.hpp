@@ -91,9 +91,14 @@ class journal_store {
 
   /// What serving the stock needs of the current state: the SKUs (with
   /// their batches), the holds and the live orders, nothing else (no
-  /// customers, inbox, cursors, EXTERNAL state, no count of the orders):
-  /// what a cluster node reads to take a shard. By default all of load().
-  virtual caf::expected<recovered_state> load_stock() { return load(); }
+  /// customers, inbox, count of the orders), and with `external` the
+  /// EXTERNAL seller's state too (the feed cursors, feed changes and WMS
+  /// reservations): what a cluster node reads to take a shard (the duty
+  /// shard's holder serves the EXTERNAL seller). By default all of load().
+  virtual caf::expected<recovered_state> load_stock(bool external) {
+    (void)external;
+    return load();
+  }
 
   /// One INTERNAL SKU as it stands now, with every order's hold on it (for
   /// a restart of its actor). `found` is false for a SKU never stored.

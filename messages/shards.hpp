@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -25,6 +26,12 @@ constexpr uint32_t shard_of_sku(std::string_view sku, uint32_t shards) {
   return static_cast<uint32_t>(h % shards);
 }
 
+/// The duty shard: its holder serves what is one for the whole cluster,
+/// not one per SKU: the EXTERNAL seller (its SKUs, orders, WMS feed and
+/// calls: one WMS rate budget) and the webhooks' deliveries. Its changes
+/// are fenced under its lease like any shard's (docs/cluster.md).
+inline constexpr uint32_t duty_shard = 0;
+
 /// Shards of a cluster, each with the lease epoch the node took it under
 /// (the two vectors pair up).
 struct shard_epochs {
@@ -38,17 +45,25 @@ typename Inspector::result_type inspect(Inspector& f, shard_epochs& x) {
 }
 
 /// What a node loads of the shards it takes: their INTERNAL SKUs, every
-/// order's hold on them, and the live orders placed on them (an order is on
-/// its first line's shard).
+/// order's hold on them, and the live orders placed on them (an INTERNAL
+/// order is on its first line's shard, an EXTERNAL one on the duty shard);
+/// with the duty shard (`external`), the EXTERNAL seller's state: its feed
+/// cursor, its feed changes not yet in a snapshot, its unsettled WMS
+/// reservations.
 struct shard_state {
   std::vector<sku_state> skus;
   std::vector<hold_state> holds;
   std::vector<order_record> live_orders;
+  bool external = false;
+  std::string wms_cursor;
+  std::vector<external_delta> external_deltas;
+  std::vector<wms_reservation> wms_reservations;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shard_state& x) {
-  return f(caf::meta::type_name("shard_state"), x.skus, x.holds, x.live_orders);
+  return f(caf::meta::type_name("shard_state"), x.skus, x.holds, x.live_orders,
+           x.external, x.wms_cursor, x.external_deltas, x.wms_reservations);
 }
 
 } // namespace oms

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/meta/type_name.hpp>
 #include <caf/replies_to.hpp>
@@ -16,6 +17,10 @@
 #include "messages/domain.hpp"
 
 namespace oms {
+
+/// The WMS feed's source name: its cursor is journaled under it
+/// (event_kind::inbox_cursor), its events' ids start with it.
+inline constexpr std::string_view wms_feed_source = "wms";
 
 /// The WMS operations of its HTTP contract.
 enum class wms_op : uint8_t {

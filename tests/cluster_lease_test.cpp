@@ -18,6 +18,7 @@
 #include <pqxx/pqxx>
 
 #include "actors/shard_map.hpp"
+#include "messages/wms_protocol.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/daemon/cluster_node.hpp"
 #include "system/daemon/webhooks.hpp"
@@ -623,4 +624,84 @@ TEST_CASE("cluster: the webhooks' values are fenced by the duty shard's "
   CHECK(oms::details_of(refused).find("\"shard\":0") != std::string::npos);
   CHECK(commits({value("wms-feed", 0)}));
   CHECK_FALSE(admit({value("wms-feed", 0)}));
+}
+
+TEST_CASE("cluster: the EXTERNAL seller's changes are fenced by the duty "
+          "shard's lease, whatever shard their SKU's name falls on") {
+  auto info = lease_server();
+  if (!info)
+    return;
+  auto schema = lease_schema(info, "fence_external");
+  lease_table a{info, schema, 4, 1000ms};
+  auto map = std::make_shared<oms::shard_map>(4);
+  auto epoch = a.acquire(oms::duty_shard, "node-a", 3000ms);
+  REQUIRE(epoch);
+  map->serve(oms::duty_shard, *epoch);
+  auto fence = oms::daemon::shard_fence(map, "node-a", schema);
+  auto admit = oms::daemon::shard_admission(map);
+  pqxx::connection conn{info};
+  // A name whose own shard this node does not serve.
+  std::string sku = "EXT-0";
+  for (int n = 1; oms::shard_of_sku(sku, 4) == oms::duty_shard; ++n)
+    sku = "EXT-" + std::to_string(n);
+  auto duty_only = [&](const std::vector<oms::event>& batch) {
+    auto pass = fenced(fence, conn, batch);
+    using shard_epoch = std::pair<uint32_t, int64_t>;
+    return pass.has_value() &&
+           pass->shards == std::vector<shard_epoch>{{oms::duty_shard, *epoch}};
+  };
+  auto commits = [&](const std::vector<oms::event>& batch) {
+    return fenced(fence, conn, batch).has_value();
+  };
+  auto synced = [&](int64_t stamp) {
+    oms::event ev;
+    ev.kind = oms::event_kind::wms_synced;
+    ev.sku = sku;
+    ev.order = "ord_1";
+    ev.quantity = 2;
+    ev.reason = "NONE>RESERVED";
+    ev.seller = oms::seller::external;
+    ev.fence = stamp;
+    return ev;
+  };
+  auto created = [&](int64_t stamp) {
+    oms::event ev;
+    ev.kind = oms::event_kind::order_created;
+    ev.order = "ord_1";
+    ev.seller = oms::seller::external;
+    ev.snapshot.seller = oms::seller::external;
+    ev.snapshot.lines.push_back(oms::order_line{});
+    ev.snapshot.lines.back().sku = sku;
+    ev.fence = stamp;
+    return ev;
+  };
+  auto cursor = [&](int64_t stamp) {
+    oms::event ev;
+    ev.kind = oms::event_kind::inbox_cursor;
+    ev.reason = std::string{oms::wms_feed_source};
+    ev.lot = "42";
+    ev.fence = stamp;
+    return ev;
+  };
+  CHECK(duty_only({synced(*epoch)}));
+  CHECK(duty_only({created(*epoch)}));
+  CHECK(duty_only({cursor(*epoch)}));
+  CHECK(duty_only({created(0), synced(*epoch), cursor(0)}));
+  // Stamped with an epoch the duty is not served under: refused.
+  CHECK_FALSE(commits({synced(*epoch + 1)}));
+  CHECK_FALSE(commits({created(*epoch + 1)}));
+  CHECK_FALSE(commits({cursor(*epoch + 1)}));
+  // The same name under our own seller is its name's shard's, not served.
+  auto internal = synced(0);
+  internal.kind = oms::event_kind::stock_received;
+  internal.seller = oms::seller::internal;
+  CHECK_FALSE(commits({internal}));
+  // The duty lost: every one refused, and said to be the duty shard's.
+  map->stop(oms::duty_shard);
+  CHECK_FALSE(commits({synced(*epoch)}));
+  CHECK_FALSE(commits({created(0)}));
+  CHECK_FALSE(commits({cursor(0)}));
+  auto refused = admit({synced(*epoch)});
+  CHECK(oms::code_of(refused) == oms::errc::not_owner);
+  CHECK(oms::details_of(refused).find("\"shard\":0") != std::string::npos);
 }

@@ -665,7 +665,7 @@ TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
       CHECK(check_consistency(*got).empty());
       // What a cluster node reads to take a shard: the stock and the live
       // orders as load() has them, and nothing else.
-      auto stock = again->load_stock();
+      auto stock = again->load_stock(false);
       REQUIRE_MESSAGE(stock, why(stock));
       auto only = want;
       only.customers.clear();

@@ -153,10 +153,6 @@ region_actor::behavior_type region(region_actor::pointer self, std::string node,
       },
       [self, slot, proxies](atom::find_sku, sku_id& sku,
                             seller from) -> caf::result<stock_reader_actor> {
-        // Peers route INTERNAL SKUs only (docs/cluster.md).
-        if (from != seller::internal)
-          return make_error(errc::validation_failed,
-                            "only an INTERNAL SKU is read through a region");
         auto sup = slot ? slot->holds() : supervisor_actor{};
         if (!sup)
           return make_error(errc::unavailable,

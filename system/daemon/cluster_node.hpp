@@ -31,11 +31,12 @@ namespace oms::daemon {
 
 class token_registry;
 
-/// Takes the lease keeper's changes (on its thread) to the SUPERVISOR.
 /// The shard whose holder runs the cluster's webhook deliveries
 /// (webhook_duty.hpp); its lease fences their subscriptions and cursors.
-inline constexpr uint32_t webhook_duty_shard = 0;
+/// It is the duty shard, whose holder also serves the EXTERNAL seller.
+inline constexpr uint32_t webhook_duty_shard = duty_shard;
 
+/// Takes the lease keeper's changes (on its thread) to the SUPERVISOR.
 class shard_bridge {
  public:
   explicit shard_bridge(std::shared_ptr<shard_map> shards);

@@ -129,9 +129,6 @@ std::optional<std::string> cluster_store(daemon_config& cfg, bool store_given,
     return std::string{"omsd: a cluster node's store is PostgreSQL (the "
                        "nodes share it): --store " +
                        store_name + " cannot go with --cluster\n"};
-  if (!cfg.wms_url.empty())
-    return std::string{"omsd: a cluster node does not serve the EXTERNAL "
-                       "seller yet: --wms-url cannot go with --cluster\n"};
   // The fence reads the leases in the commit's own transaction: the
   // store is in the lease table's database.
   if (!cfg.postgres.empty() && cfg.postgres != cfg.cluster)

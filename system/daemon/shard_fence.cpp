@@ -11,6 +11,7 @@
 
 #include <pqxx/pqxx>
 
+#include "messages/wms_protocol.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/daemon/cluster_node.hpp"
 #include "system/daemon/webhooks.hpp"
@@ -23,7 +24,7 @@ namespace {
 // The shards a batch touches (its events' SKUs, the shards of the orders
 // they record: their first lines'; an order's lines on other shards are
 // journaled by those shards' owners; the duty shard for the webhooks'
-// values), each with the epoch its writers
+// values and the EXTERNAL seller's SKUs, orders and feed cursor), each with the epoch its writers
 // stamped (event::fence; 0 where none did). `agree` turns false when two
 // events of one shard carry different stamps: one of their writers is
 // stale.
@@ -42,14 +43,17 @@ std::map<uint32_t, int64_t> shards_of(const shard_map& shards,
       agree = false;
   };
   for (auto& ev : batch) {
+    // (The EXTERNAL seller's SKUs and orders are all the duty shard's.)
     if (!ev.sku.empty())
-      touch(shards.shard_of(ev.sku), ev.fence);
+      touch(shards.shard_of(ev.seller, ev.sku), ev.fence);
     if (is_order_event(ev.kind) && !ev.snapshot.lines.empty())
-      touch(shards.shard_of(ev.snapshot.lines.front().sku), ev.fence);
-    // The webhooks' subscriptions and cursors are the duty shard's: only
-    // the node that serves it runs the deliveries (webhook_duty.hpp).
-    if (ev.kind == event_kind::inbox_cursor && is_webhook_value(ev.reason))
-      touch(webhook_duty_shard, ev.fence);
+      touch(shards.shard_of(ev.snapshot), ev.fence);
+    // The webhooks' subscriptions and cursors and the WMS feed's cursor
+    // are the duty shard's: only the node that serves it runs the
+    // deliveries (webhook_duty.hpp) and reads the feed.
+    if (ev.kind == event_kind::inbox_cursor &&
+        (is_webhook_value(ev.reason) || ev.reason == wms_feed_source))
+      touch(duty_shard, ev.fence);
   }
   return touched;
 }

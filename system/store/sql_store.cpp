@@ -300,17 +300,9 @@ void load_stock_state(sql_session& s, recovered_state& result) {
   });
 }
 
-void load_state(sql_session& s, recovered_state& result) {
-  load_stock_state(s, result);
-  load_rows(s, sql::load_customers, "cannot read customers",
-            [&](const sql_row& row) {
-              result.customers.push_back(customer_record{
-                  row.text(0), row.text(1), row.text(2), row.integer(3)});
-            });
-  load_rows(s, sql::load_inbox, "cannot read the inbox",
-            [&](const sql_row& row) {
-              result.inbox_ids.emplace_back(row.text(0), row.integer(1));
-            });
+// The EXTERNAL seller's state: the feed cursors, the feed changes not yet
+// in a snapshot, the unsettled WMS reservations.
+void load_external_state(sql_session& s, recovered_state& result) {
   load_rows(s, sql::load_cursors, "cannot read the feed cursors",
             [&](const sql_row& row) {
               result.cursors.emplace_back(row.text(0), row.text(1));
@@ -323,6 +315,25 @@ void load_state(sql_session& s, recovered_state& result) {
             [&](const sql_row& row) {
               result.wms_reservations.push_back(wms_row(row));
             });
+}
+
+void load_stock_external_state(sql_session& s, recovered_state& result) {
+  load_stock_state(s, result);
+  load_external_state(s, result);
+}
+
+void load_state(sql_session& s, recovered_state& result) {
+  load_stock_state(s, result);
+  load_rows(s, sql::load_customers, "cannot read customers",
+            [&](const sql_row& row) {
+              result.customers.push_back(customer_record{
+                  row.text(0), row.text(1), row.text(2), row.integer(3)});
+            });
+  load_rows(s, sql::load_inbox, "cannot read the inbox",
+            [&](const sql_row& row) {
+              result.inbox_ids.emplace_back(row.text(0), row.integer(1));
+            });
+  load_external_state(s, result);
   load_rows(s, sql::count_orders, "cannot count orders",
             [&](const sql_row& row) {
               result.total_orders = static_cast<uint64_t>(row.integer(0));
@@ -477,7 +488,9 @@ caf::expected<recovered_state> sql_store::load() {
   return load_with(load_state, "state");
 }
 
-caf::expected<recovered_state> sql_store::load_stock() {
+caf::expected<recovered_state> sql_store::load_stock(bool external) {
+  if (external)
+    return load_with(load_stock_external_state, "stock");
   return load_with(load_stock_state, "stock");
 }
 

@@ -176,7 +176,7 @@ class sql_store : public journal_store {
   uint64_t first_seq() const override { return first_seq_; }
   caf::expected<uint64_t> prune(timestamp_ms before, uint64_t max) override;
   caf::expected<recovered_state> load() override;
-  caf::expected<recovered_state> load_stock() override;
+  caf::expected<recovered_state> load_stock(bool external) override;
   caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
   caf::expected<stored_external>
   load_external(const sku_id& sku) const override;

@@ -218,9 +218,6 @@ TEST_CASE("e2e cluster: --cluster needs --node-id, and bad cluster settings "
   CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1", "--postgres",
                  "host=10.0.0.9"})
             .find("leave --postgres out") != std::string::npos);
-  CHECK(refused({"--cluster", "host=127.0.0.1", "--node-id", "n1", "--wms-url",
-                 "http://127.0.0.1:8090"})
-            .find("--wms-url cannot go with --cluster") != std::string::npos);
   // TLS between the regions: all three files, each sound, before a start.
   pki p{{"n1"}};
   std::vector<std::string> node{"--cluster", "host=127.0.0.1",   "--node-id",

@@ -209,4 +209,37 @@ order_for(const std::string& customer,
   return json{{"customerId", customer}, {"items", items}, {"address", ship_to}};
 }
 
+// Two nodes with regions (each started with `extra` flags), each holding
+// half the shards and linked both ways: which of them holds the duty shard,
+// and which does not.
+struct two_nodes {
+  node* n1;
+  node* n2;
+  json view;
+  std::string duty;
+  node* holder;
+  node* other;
+  std::string other_id;
+};
+
+inline two_nodes two_linked(cluster_fixture& c,
+                            const std::vector<std::string>& extra = {}) {
+  auto* n1 = c.start_with_region("n1", "8s", "1s", extra);
+  auto* n2 = c.start_with_region("n2", "8s", "1s", extra);
+  halves_settled(*n1, *n2);
+  const auto limit = std::chrono::seconds(30);
+  REQUIRE(eventually([&] { return reachable(*n1, "n2"); }, limit));
+  REQUIRE(eventually([&] { return reachable(*n2, "n1"); }, limit));
+  auto view = cluster_of(*n1);
+  auto duty = held(view).at(0).first;
+  bool first = duty == "n1";
+  return {n1,
+          n2,
+          view,
+          duty,
+          first ? n1 : n2,
+          first ? n2 : n1,
+          first ? "n2" : "n1"};
+}
+
 } // namespace oms::e2e

@@ -14,94 +14,12 @@
 #include <sys/wait.h>
 
 #include "tests/e2e/daemon.hpp"
+#include "tests/e2e/wms_process.hpp"
 
 using namespace oms;
 using namespace oms::e2e;
 using client::http_client;
 using client::http_result;
-
-namespace {
-
-// The real wms-sim on a free port, seeded, stopped at the end.
-class wms {
- public:
-  wms(const json& seed, std::vector<std::string> args) {
-    dir_ = (std::filesystem::temp_directory_path() /
-            ("oms-ext-e2e-" + std::to_string(::getpid()) + "-" +
-             std::to_string(counter_++)))
-               .string();
-    std::filesystem::create_directories(dir_);
-    std::ofstream{dir_ + "/seed.json"} << seed.dump();
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      port_ = free_port();
-      std::vector<std::string> argv{WMS_SIM_PATH,
-                                    "--port",
-                                    std::to_string(port_),
-                                    "--seed-file",
-                                    dir_ + "/seed.json",
-                                    "--log-level",
-                                    "warn"};
-      argv.insert(argv.end(), args.begin(), args.end());
-      pid_ = spawn_process(argv, {}, dir_ + "/out", dir_ + "/log");
-      int status = 0;
-      auto outcome = wait_until_serving(url(), "/healthz", pid_, status);
-      if (outcome == start_outcome::serving)
-        return;
-      if (outcome == start_outcome::exited)
-        pid_ = -1; // the port was taken meanwhile: another one
-      else
-        stop();
-    }
-    FAIL("wms-sim did not start");
-  }
-
-  ~wms() {
-    if (pid_ > 0)
-      stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-
-  void stop() {
-    ::kill(pid_, SIGTERM);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  std::string url() const {
-    return "http://127.0.0.1:" + std::to_string(port_);
-  }
-
-  json state() {
-    http_client c{url()};
-    auto r = c.get("/admin/state");
-    REQUIRE_MESSAGE(r.status == 200, r.body);
-    return body_of(r);
-  }
-
-  json post(const std::string& path, const json& body) {
-    http_client c{url()};
-    auto r = c.post(path, body.dump());
-    REQUIRE_MESSAGE(r.ok(), r.body);
-    return body_of(r);
-  }
-
- private:
-  static inline int counter_ = 0;
-  std::string dir_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-};
-
-json sku_state(const json& state, const std::string& sku) {
-  for (auto& s : state["skus"])
-    if (s["sku"] == sku)
-      return s;
-  return json{};
-}
-
-} // namespace
 
 TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
           "oversell, keep under its rate limit and leave the WMS in step") {

@@ -1,0 +1,198 @@
+// The EXTERNAL seller on a cluster (docs/cluster.md, "The EXTERNAL seller
+// on a cluster"): the holder of the duty shard serves its SKUs, its orders
+// and its WMS feed; every other node refuses them NOT_OWNER of the duty
+// shard (and forwards them there); a node that takes the duty shard goes on
+// from what the shared store holds, without asking the WMS again for what
+// it already acknowledged. On virtual time, two nodes on one memory store
+// and one simulated WMS.
+#include <set>
+
+#include "tests/external_fixture.hpp"
+
+#include "actors/external_sku.hpp"
+#include "messages/shards.hpp"
+#include "system/cluster/region.hpp"
+
+using namespace oms;
+using namespace oms::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr uint32_t shard_count = 4;
+
+// A cluster node with the simulated WMS behind its gateway, the feed read
+// every 5 s.
+struct ext_node {
+  std::shared_ptr<fake_wms> wms;
+  std::unique_ptr<fixture> f;
+
+  ext_node(std::shared_ptr<journal_store> store, std::shared_ptr<fake_wms> w)
+      : wms(std::move(w)) {
+    auto wp = wms;
+    f = std::make_unique<fixture>(
+        std::move(store), external_t0, external_settings_for_tests(true),
+        simulated_gateway::config{}, nullptr,
+        [wp](caf::actor_system& sys) -> wms_gateway_actor {
+          return sys.spawn(fake_gateway, wp);
+        },
+        std::make_shared<shard_map>(shard_count));
+  }
+
+  void adopt(uint32_t shard, int64_t epoch) {
+    f->self->send(f->sup, atom::adopt_v, shard_epochs{{shard}, {epoch}});
+    f->sched.run();
+  }
+  void disown(uint32_t shard) {
+    f->self->send(f->sup, atom::disown_v, shard_epochs{{shard}, {0}});
+    f->sched.run();
+  }
+
+  caf::expected<stock_view> stock(const sku_id& sku) {
+    return f->call<stock_view>(f->sup, atom::get_v, sku, seller::external);
+  }
+
+  caf::expected<created_order> order(const customer_id& c, const sku_id& sku,
+                                     int64_t qty) {
+    return f->try_create(c, {{sku, qty, seller::external}});
+  }
+};
+
+// The shard a NOT_OWNER refusal names (-1 for anything else).
+template <class T>
+int64_t refused_shard(const caf::expected<T>& x) {
+  if (x || code(x) != "NOT_OWNER")
+    return -1;
+  auto details = nlohmann::json::parse(details_of(x.error()), nullptr, false);
+  return details.is_object() ? details.value("shard", int64_t{-1}) : -1;
+}
+
+} // namespace
+
+TEST_CASE("cluster external: only the duty shard's holder serves the "
+          "EXTERNAL seller, and the next holder goes on from the store "
+          "without asking the WMS twice") {
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-1", 10, 1000, true);
+  ext_node first{store, wms};
+  ext_node next{store, wms};
+
+  // Neither holds the duty shard: stock and orders refused, naming it, and
+  // the WMS not asked (not even by a feed reader).
+  first.adopt(1, 2); // another shard is not the duty
+  CHECK(refused_shard(first.stock("EXT-1")) == duty_shard);
+  CHECK(refused_shard(first.order("c1", "EXT-1", 2)) == duty_shard);
+  first.f->advance(20s);
+  CHECK(wms->calls.empty());
+
+  // The first takes it: it sells, the WMS hears of the reservation, the
+  // feed is read, and all it journals is stamped with the duty's epoch.
+  first.adopt(duty_shard, 3);
+  auto from = store->last_seq() + 1;
+  auto a = first.order("c1", "EXT-1", 2);
+  REQUIRE_MESSAGE(a, why(a));
+  auto id = a->record.id;
+  first.f->sched.run();
+  CHECK(wms->status_of(reservation_id(id, "EXT-1")) == "RESERVED");
+  CHECK(first.f->must_apply(id, command_kind::confirm).status ==
+        order_status::confirmed);
+  CHECK(wms->status_of(reservation_id(id, "EXT-1")) == "BLOCKED");
+  first.f->advance(6s);
+  CHECK(wms->count(wms_op::read_events) >= 1);
+  std::set<int64_t> stamps;
+  for (auto& ev : first.f->store_events(from, 100'000))
+    stamps.insert(ev.fence);
+  CHECK(stamps == std::set<int64_t>{3});
+  REQUIRE(first.stock("EXT-1"));
+  auto available = first.stock("EXT-1")->available;
+  CHECK(available == 8);
+
+  // It loses the duty: it refuses the order's steps and the stock, and
+  // its feed reader stops.
+  first.disown(duty_shard);
+  CHECK(refused_shard(first.f->apply(id, command_kind::ship)) == duty_shard);
+  // (A read is answered from the store the nodes share, as any order's.)
+  auto read = first.f->get_order(id);
+  REQUIRE_MESSAGE(read, why(read));
+  CHECK(read->status == order_status::confirmed);
+  CHECK(refused_shard(first.stock("EXT-1")) == duty_shard);
+  auto reads = wms->count(wms_op::read_events);
+  first.f->advance(20s);
+  CHECK(wms->count(wms_op::read_events) == reads);
+
+  // The next holder serves the order from the store: the hold counted
+  // (no unit sold twice), nothing reserved or blocked again at the WMS,
+  // and its steps reach the WMS from there.
+  next.adopt(duty_shard, 4);
+  auto reserves = wms->count(wms_op::reserve);
+  auto blocks = wms->count(wms_op::block);
+  REQUIRE(next.stock("EXT-1"));
+  CHECK(next.stock("EXT-1")->available == available);
+  next.f->sched.run();
+  CHECK(wms->count(wms_op::reserve) == reserves);
+  CHECK(wms->count(wms_op::block) == blocks);
+  next.f->must_pay(id, a->record.total_amount);
+  CHECK(next.f->must_apply(id, command_kind::ship).status ==
+        order_status::shipped);
+  CHECK(wms->status_of(reservation_id(id, "EXT-1")) == "SHIPPED");
+  // 8 left: a ninth unit is refused by the new holder's own count.
+  CHECK(code(next.order("c2", "EXT-1", 9)) == "INSUFFICIENT_STOCK");
+  CHECK(next.order("c2", "EXT-1", 8));
+}
+
+TEST_CASE("cluster external: a WMS feed change read by the duty's holder is "
+          "applied once, also when the next holder reads it again") {
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-2", 5, 1000, true);
+  ext_node first{store, wms};
+  ext_node next{store, wms};
+  first.adopt(duty_shard, 3);
+  REQUIRE(first.stock("EXT-2"));
+  CHECK(first.stock("EXT-2")->available == 5);
+  REQUIRE(wms->sim.receive("EXT-2", 4, "L-1").ok());
+  first.f->advance(6s);
+  CHECK(first.stock("EXT-2")->available == 9);
+
+  // The next holder starts from the journaled cursor: the receipt counts
+  // once there, and a new one is read.
+  first.disown(duty_shard);
+  next.adopt(duty_shard, 4);
+  REQUIRE(next.stock("EXT-2"));
+  CHECK(next.stock("EXT-2")->available == 9);
+  REQUIRE(wms->sim.receive("EXT-2", 2, "L-2").ok());
+  next.f->advance(6s);
+  CHECK(next.stock("EXT-2")->available == 11);
+  next.f->advance(20s);
+  CHECK(next.stock("EXT-2")->available == 11);
+}
+
+TEST_CASE("cluster external: a peer's cart reads an EXTERNAL SKU through "
+          "the duty holder's region, and only there") {
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-3", 6, 1000, true);
+  ext_node n{store, wms};
+  auto slot = std::make_shared<oms::cluster::forward_slot>();
+  slot->set_holds(n.f->sup);
+  auto region = oms::cluster::spawn_region(
+      n.f->sys, "n1", [] { return uint64_t{1}; }, slot);
+  auto ask = [&] {
+    return n.f->call<stock_reader_actor>(region, atom::find_sku_v,
+                                         sku_id{"EXT-3"}, seller::external);
+  };
+  CHECK(refused_shard(ask()) == duty_shard);
+  n.adopt(duty_shard, 2);
+  auto reader = ask();
+  REQUIRE_MESSAGE(reader, why(reader));
+  auto view = n.f->call<stock_view>(*reader, atom::get_v);
+  REQUIRE_MESSAGE(view, why(view));
+  CHECK(view->seller == seller::external);
+  CHECK(view->available == 6);
+  // A reader and nothing more: a reservation through it is refused.
+  hold_change change{hold_op::reserve, "ord_x", 1};
+  CHECK_FALSE(n.f->call<hold_outcome>(caf::actor_cast<inventory_actor>(*reader),
+                                      atom::hold_v, change));
+  CHECK(n.stock("EXT-3")->available == 6);
+}

@@ -1,0 +1,132 @@
+// The EXTERNAL seller on a cluster (docs/cluster.md, "The EXTERNAL seller
+// on a cluster"): two omsd nodes and the real wms-sim. The holder of the
+// duty shard serves the EXTERNAL seller, the other node forwards to it,
+// and when the holder dies the other takes the duty and goes on with its
+// orders, the WMS in step and no unit sold twice.
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "tests/e2e/cluster_fixture.hpp"
+#include "tests/e2e/wms_process.hpp"
+
+using namespace oms::e2e;
+
+namespace {
+
+json external_order(const std::string& customer, int64_t qty) {
+  return json{{"customerId", customer},
+              {"items",
+               {{{"sku", "EXT-1"}, {"quantity", qty}, {"seller", "EXTERNAL"}}}},
+              {"address", ship_to}};
+}
+
+// The status of reservation `id` at the WMS ("" if it has none).
+std::string at_wms(wms& sim, const std::string& id) {
+  oms::client::http_client c{sim.url()};
+  auto r = c.get("/reservations/" + id);
+  return r.status == 200 ? body_of(r)["status"].get<std::string>() : "";
+}
+
+} // namespace
+
+TEST_CASE("e2e cluster: the duty shard's holder serves the EXTERNAL seller "
+          "for every node, and the next holder goes on with its orders") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  wms sim{
+      json{{"skus", {{{"sku", "EXT-1"}, {"onHand", 10}, {"unitPrice", 700}}}}},
+      {"--batch-interval", "1h"}};
+  cluster_fixture c{info};
+  auto two = two_linked(c, {"--wms-url", sim.url(), "--external-feed-interval",
+                            "500ms", "--external-snapshot-min-interval", "1s"});
+  node& holder = *two.holder;
+  node& other = *two.other;
+  CAPTURE(two.duty);
+  const auto limit = std::chrono::seconds(30);
+  http_client at_holder{holder.url(), holder.admin_token()};
+  http_client at_other{other.url(), other.admin_token()};
+
+  // The stock, read at the node without the duty: answered by the holder.
+  auto stock = at_other.get("/v1/inventory/EXT-1?seller=EXTERNAL");
+  REQUIRE_MESSAGE(stock.status == 200, stock.body);
+  CHECK(body_of(stock)["available"] == 10);
+  CHECK(stock.header("Oms-Forwarded-To") == two.duty);
+
+  // An order placed at the other node, of a customer registered there.
+  auto made = at_other.post("/v1/customers", json{{"name", "Ida"}}.dump());
+  REQUIRE_MESSAGE(made.status == 201, made.body);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  oms::client::http_result placed;
+  REQUIRE(eventually(
+      [&] {
+        placed = at_other.post("/v1/orders", external_order(cid, 3).dump());
+        return placed.status == 201;
+      },
+      limit));
+  auto order = body_of(placed);
+  CHECK(order["seller"] == "EXTERNAL");
+  auto id = order["id"].get<std::string>();
+  auto reservation = id + ":EXT-1";
+  REQUIRE(eventually([&] { return at_wms(sim, reservation) == "RESERVED"; },
+                     limit));
+  auto confirmed = at_other.post("/v1/orders/" + id + "/confirm", "{}");
+  REQUIRE_MESSAGE(confirmed.status == 200, confirmed.body);
+  REQUIRE(
+      eventually([&] { return at_wms(sim, reservation) == "BLOCKED"; }, limit));
+  CHECK(body_of(at_holder.get(
+            "/v1/inventory/EXT-1?seller=EXTERNAL"))["available"] == 7);
+
+  // A receipt at the WMS comes through the holder's feed reader, once.
+  sim.post("/admin/receipts",
+           json{{"sku", "EXT-1"}, {"quantity", 5}, {"lot", "L-1"}});
+  REQUIRE(eventually(
+      [&] {
+        auto r = at_other.get("/v1/inventory/EXT-1?seller=EXTERNAL");
+        return r.status == 200 && body_of(r)["available"] == 12;
+      },
+      limit));
+
+  // The holder dies: the other node takes the duty shard and goes on with
+  // the order: paid and shipped there, the WMS's reservation shipped, the
+  // units it holds not sold again.
+  holder.kill9();
+  REQUIRE(eventually(
+      [&] {
+        auto now = held(cluster_of(other));
+        auto i = now.find(0);
+        return i != now.end() && i->second.first == two.other_id;
+      },
+      limit));
+  oms::client::http_result moved;
+  REQUIRE(eventually(
+      [&] {
+        moved = at_other.get("/v1/inventory/EXT-1?seller=EXTERNAL");
+        return moved.status == 200;
+      },
+      limit));
+  CHECK(body_of(moved)["available"] == 12);
+  CHECK(moved.header("Oms-Forwarded-To").empty());
+  auto paid = at_other.post("/v1/orders/" + id + "/pay",
+                            json{{"amount", 3 * 700}}.dump());
+  REQUIRE_MESSAGE(paid.status == 200, paid.body);
+  auto shipped = at_other.post("/v1/orders/" + id + "/ship", "{}");
+  REQUIRE_MESSAGE(shipped.status == 200, shipped.body);
+  REQUIRE(
+      eventually([&] { return at_wms(sim, reservation) == "SHIPPED"; }, limit));
+  auto too_many = at_other.post("/v1/orders", external_order(cid, 13).dump());
+  CHECK(too_many.status == 409);
+  CHECK(body_of(too_many)["error"]["code"] == "INSUFFICIENT_STOCK");
+  auto rest = at_other.post("/v1/orders", external_order(cid, 12).dump());
+  CHECK_MESSAGE(rest.status == 201, rest.body);
+  // The WMS saw one reservation per order, and the receipt counted once.
+  auto state = sim.state();
+  CHECK(state["reservations"]["SHIPPED"] == 1);
+  CHECK(eventually(
+      [&] {
+        auto s = sim.state();
+        return s["reservations"]["RESERVED"] == 1;
+      },
+      limit));
+}
