@@ -67,6 +67,9 @@ caf::expected<inventory_actor> actor_for_change(supervisor_ptr self,
   if (auto p = check_id("sku", c.sku, st.ctx->settings.limits))
     return to_error(*p);
   if (c.seller == seller::external) {
+    // (Not served here: the duty shard's holder has a WMS, if any has.)
+    if (auto err = sku_gate(st, c.seller, c.sku))
+      return err;
     if (!st.ctx->wms)
       return no_wms();
     auto h = live_external(self, c.sku);
@@ -220,6 +223,8 @@ caf::result<stock_view> get_stock(supervisor_ptr self, const sku_id& sku,
   if (auto p = check_id("sku", sku, st.ctx->settings.limits))
     return to_error(*p);
   if (from == seller::external) {
+    if (auto err = sku_gate(st, from, sku))
+      return err;
     if (!st.ctx->wms)
       return no_wms();
     auto h = live_external(self, sku);
@@ -277,12 +282,12 @@ caf::result<inventory_page> list_skus(supervisor_ptr self, seller from,
     return make_error(errc::validation_failed,
                       "limit must be between 1 and 100",
                       field_details("limit"));
-  if (from == seller::external && !st.ctx->wms)
-    return no_wms();
   // (A cluster's EXTERNAL SKUs are listed by the duty shard's holder.)
   if (from == seller::external)
     if (auto err = sku_gate(st, from, sku_id{}))
       return err;
+  if (from == seller::external && !st.ctx->wms)
+    return no_wms();
   // EXTERNAL: the SKUs this system has dealt with (the WMS lists none).
   sku_page page;
   inventory_page result;

@@ -57,12 +57,13 @@ caf::result<inbox_result> change_at_owner(supervisor_ptr self, stock_change c,
                                           bool route) {
   auto& st = self->state;
   auto* map = st.ctx->shards.get();
-  if (map == nullptr || c.seller != seller::internal || c.event_id.empty() ||
-      map->serves(map->shard_of(c.sku)))
+  if (map == nullptr || c.event_id.empty() ||
+      map->serves(map->shard_of(c.seller, c.sku)))
     return self->delegate(st.inbox, atom::apply_v, std::move(c));
+  auto from = c.seller;
   auto sku = c.sku;
-  return at_owner_region<inbox_result>(self, seller::internal, sku, route,
-                                       atom::apply_v, std::move(c));
+  return at_owner_region<inbox_result>(self, from, sku, route, atom::apply_v,
+                                       std::move(c));
 }
 
 caf::result<stock_reader_actor>

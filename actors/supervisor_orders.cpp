@@ -157,8 +157,6 @@ caf::result<created_order> create_order(supervisor_ptr self,
   handles.reserve(req.items.size());
   std::vector<sku_id> unknown;
   auto from = req.items.front().seller;
-  if (from == seller::external && !st.ctx->wms)
-    return no_wms();
   // A cluster node places an order on its first line's shard, which it
   // must serve; a line on another shard is held at that shard's owner
   // (docs/cluster.md, "Orders across shards"): no handle here, its SKU is
@@ -171,6 +169,8 @@ caf::result<created_order> create_order(supervisor_ptr self,
     if (auto err = sku_gate(st, from, req.items.front().sku))
       return err;
   }
+  if (from == seller::external && !st.ctx->wms)
+    return no_wms();
   for (auto& item : req.items) {
     if (from == seller::external) {
       // Unknown at the WMS shows when the SKU's actor reads it.

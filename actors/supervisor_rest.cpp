@@ -90,7 +90,7 @@ void woken(supervisor_ptr self, const order_id& id, order_record rec,
     return;
   }
   rec.id = id;
-  if (st.ctx->shards && rec.seller == seller::internal && !rec.lines.empty())
+  if (st.ctx->shards && !rec.lines.empty())
     st.order_shard[id] = st.ctx->shards->shard_of(rec);
   adopt_order(self, std::move(rec));
   end_wait(self, id, st.orders.at(id).handle);

@@ -224,7 +224,7 @@ void read_external(supervisor_ptr self, const sku_id& sku,
                    std::vector<order_id> orders) {
   auto& st = self->state;
   auto from = seller::external;
-  st.external_down.restarting[sku].now = sku_restart::phase::reading;
+  st.external_down.restarting.at(sku).now = sku_restart::phase::reading;
   // Read under the duty shard's lease of now (as read_sku does).
   auto epoch = external_epoch(st);
   self->request(st.ctx->journal, caf::infinite, atom::load_external_v, sku)
@@ -237,7 +237,7 @@ void read_external(supervisor_ptr self, const sku_id& sku,
                     [self, sku, from, stored,
                      epoch](std::vector<order_record>& records) {
                       auto& st = self->state;
-                      if (!still_restarting(self, sku, from) ||
+                      if (!still_restarting(self, sku, from) || epoch < 0 ||
                           external_epoch(st) != epoch)
                         return;
                       auto ledgers = external_ledgers(
@@ -272,7 +272,7 @@ void read_external(supervisor_ptr self, const sku_id& sku,
 void read_sku(supervisor_ptr self, const sku_id& sku) {
   auto& st = self->state;
   auto from = seller::internal;
-  st.internal_down.restarting[sku].now = sku_restart::phase::reading;
+  st.internal_down.restarting.at(sku).now = sku_restart::phase::reading;
   // Read under the shard's lease of now: if the node loses the shard and
   // takes it again meanwhile, the shard's load starts its SKUs afresh and
   // this read may be older than the shard's state.
@@ -281,7 +281,7 @@ void read_sku(supervisor_ptr self, const sku_id& sku) {
       .then(
           [self, sku, from, epoch](stored_sku& stored) {
             auto& st = self->state;
-            if (!still_restarting(self, sku, from) ||
+            if (!still_restarting(self, sku, from) || epoch < 0 ||
                 epoch_of(st, sku) != epoch)
               return;
             if (!stored.found) {
@@ -336,6 +336,8 @@ caf::result<inventory_actor> find_sku(supervisor_ptr self, const sku_id& sku,
     return rp;
   }
   if (from == seller::external) {
+    if (auto err = sku_gate(st, from, sku))
+      return err;
     if (!st.ctx->wms)
       return no_wms();
     auto h = live_external(self, sku);
@@ -401,6 +403,12 @@ void restart_sku(supervisor_ptr self, const sku_id& sku, seller from) {
   self->request(settler, caf::infinite, atom::get_v)
       .then(
           [self, sku, from](std::vector<order_id>& kept) {
+            // (Its shard may have been lost meanwhile: the restart with it.)
+            auto& restarting = self->state.down(from).restarting;
+            auto i = restarting.find(sku);
+            if (i == restarting.end() ||
+                i->second.now != sku_restart::phase::settling)
+              return;
             if (from == seller::external)
               read_external(self, sku, std::move(kept));
             else

@@ -48,6 +48,10 @@ void stop_external(supervisor_ptr self) {
     self->send_exit(st.feed, caf::exit_reason::kill);
     st.feed = nullptr;
   }
+  // What the stopped actors asked of the WMS and is not on its way yet is
+  // not sent: the next holder asks again what is still owed.
+  if (st.ctx->wms)
+    self->send(st.ctx->wms, atom::purge_v);
 }
 
 // Stops the actors of the shards in `in`: SKUs (and their restarts under

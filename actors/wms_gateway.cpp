@@ -237,7 +237,9 @@ void retry_or_fail(gateway_ptr self, uint64_t id, const wms_response& r,
   auto wait = r.status == 429 && r.retry_after_ms > 0
                   ? std::chrono::milliseconds{r.retry_after_ms}
                   : wms_backoff(st.cfg, p.failures, st.rng);
-  if (st.breaker == wms_breaker_state::open) {
+  if (p.purged) {
+    fail(self, id, "purged", st.stats.failed_attempts);
+  } else if (st.breaker == wms_breaker_state::open) {
     fail(self, id, "circuit open", st.stats.rejected_breaker_open);
   } else if (p.attempts >= st.cfg.max_attempts) {
     fail(self, id, "gave up after " + std::to_string(p.attempts) + " attempts",
@@ -356,6 +358,20 @@ wms_gateway_stats stats_now(gateway_ptr self) {
 }
 
 // The wake-up timer: forget the wake-ups due, then pump.
+void purge(gateway_ptr self) {
+  auto& st = self->state;
+  std::vector<uint64_t> waiting;
+  for (auto& [id, p] : st.calls) {
+    if (p.in_flight)
+      p.purged = true;
+    else
+      waiting.push_back(id);
+  }
+  for (auto id : waiting)
+    fail(self, id, "purged", st.stats.failed_attempts);
+  log::info("wms_gateway.purged", {{"calls", uint64_t{waiting.size()}}});
+}
+
 void wake(gateway_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();
@@ -383,6 +399,7 @@ wms_gateway_impl::behavior_type wms_gateway(gateway_ptr self,
       // open, queue full, retries used up, deadline passed),
       // VALIDATION_FAILED (the call lacks a field).
       [=](atom::call, wms_call& call) { return accept(self, call); },
+      [=](atom::purge) { purge(self); },
       // Replies the gateway's counters. No errors.
       [=](atom::stats) { return stats_now(self); },
       // Timer: a wake-up scheduled by pump.

@@ -137,6 +137,8 @@ struct wms_gateway_state {
     uint32_t attempts = 0; // sends so far
     uint32_t failures = 0; // 429, 5xx and lost answers so far
     bool in_flight = false;
+    /// Purged while in flight: its answer is final, never retried.
+    bool purged = false;
     std::string last; // the last retryable outcome, for the final error
   };
 

@@ -167,6 +167,11 @@ using wms_gateway_actor = caf::typed_actor<
     // Reserve is idempotent by reservation id at the WMS, so a retry after a
     // lost answer does not reserve twice.
     caf::replies_to<atom::call, wms_call>::with<wms_response>,
+    // Fails every call not being sent now (WMS_UNAVAILABLE), and lets none
+    // that is be sent again: the callers are gone (a cluster node that no
+    // longer serves the EXTERNAL seller), so the WMS hears nothing more of
+    // them from this node.
+    caf::reacts_to<atom::purge>,
     // Replies the gateway's counters.
     caf::replies_to<atom::stats>::with<wms_gateway_stats>>;
 

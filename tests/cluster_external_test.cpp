@@ -5,6 +5,7 @@
 // from what the shared store holds, without asking the WMS again for what
 // it already acknowledged. On virtual time, two nodes on one memory store
 // and one simulated WMS.
+#include <optional>
 #include <set>
 
 #include "tests/external_fixture.hpp"
@@ -100,17 +101,30 @@ TEST_CASE("cluster external: only the duty shard's holder serves the "
   CHECK(wms->status_of(reservation_id(id, "EXT-1")) == "BLOCKED");
   first.f->advance(6s);
   CHECK(wms->count(wms_op::read_events) >= 1);
+  // (And each says it is the EXTERNAL seller's, which is what the fence
+  // counts it by: an order's record, the feed's cursor, the others' own
+  // seller.)
   std::set<int64_t> stamps;
-  for (auto& ev : first.f->store_events(from, 100'000))
+  for (auto& ev : first.f->store_events(from, 100'000)) {
     stamps.insert(ev.fence);
+    CAPTURE(std::string{to_string(ev.kind)});
+    if (is_order_event(ev.kind))
+      CHECK(ev.snapshot.seller == seller::external);
+    else if (ev.kind == event_kind::inbox_cursor)
+      CHECK(ev.reason == wms_feed_source);
+    else
+      CHECK(ev.seller == seller::external);
+  }
   CHECK(stamps == std::set<int64_t>{3});
   REQUIRE(first.stock("EXT-1"));
   auto available = first.stock("EXT-1")->available;
   CHECK(available == 8);
 
-  // It loses the duty: it refuses the order's steps and the stock, and
-  // its feed reader stops.
+  // It loses the duty: it refuses the order's steps and the stock, its
+  // feed reader stops, and its gateway drops what it had not sent.
+  auto purges = wms->purges;
   first.disown(duty_shard);
+  CHECK(wms->purges == purges + 1);
   CHECK(refused_shard(first.f->apply(id, command_kind::ship)) == duty_shard);
   // (A read is answered from the store the nodes share, as any order's.)
   auto read = first.f->get_order(id);
@@ -141,11 +155,12 @@ TEST_CASE("cluster external: only the duty shard's holder serves the "
   CHECK(next.order("c2", "EXT-1", 8));
 }
 
-TEST_CASE("cluster external: a WMS feed change read by the duty's holder is "
-          "applied once, also when the next holder reads it again") {
+TEST_CASE("cluster external: a WMS feed change the duty's holder applied is "
+          "a duplicate at the next holder, whose inbox never saw its id") {
   auto store = std::make_shared<memory_store>();
   auto wms = std::make_shared<fake_wms>();
   wms->sim.put_sku("EXT-2", 5, 1000, true);
+  // Both start before the change: neither inbox has its id from the store.
   ext_node first{store, wms};
   ext_node next{store, wms};
   first.adopt(duty_shard, 3);
@@ -154,13 +169,36 @@ TEST_CASE("cluster external: a WMS feed change read by the duty's holder is "
   REQUIRE(wms->sim.receive("EXT-2", 4, "L-1").ok());
   first.f->advance(6s);
   CHECK(first.stock("EXT-2")->available == 9);
+  // The change as the feed reader handed it to the INBOX.
+  std::optional<stock_change> read;
+  for (auto& ev : first.f->store_events(1, 100'000))
+    if (ev.kind == event_kind::stock_received && ev.sku == "EXT-2") {
+      read = stock_change{};
+      read->sku = ev.sku;
+      read->quantity = ev.quantity;
+      read->lot = ev.lot;
+      read->event_id = ev.inbox_id;
+      read->source = std::string{wms_feed_source};
+      read->seller = seller::external;
+      read->wms_seq = ev.amount;
+    }
+  REQUIRE(read);
+  REQUIRE_FALSE(read->event_id.empty());
 
-  // The next holder starts from the journaled cursor: the receipt counts
-  // once there, and a new one is read.
+  // The duty moves; the same change comes again at the next holder (its
+  // feed read from an older cursor): a duplicate, counted once.
   first.disown(duty_shard);
   next.adopt(duty_shard, 4);
   REQUIRE(next.stock("EXT-2"));
   CHECK(next.stock("EXT-2")->available == 9);
+  auto again = next.f->call<inbox_result>(next.f->sup, atom::apply_v, *read);
+  REQUIRE_MESSAGE(again, why(again));
+  CHECK(again->outcome == inbox_outcome::duplicate);
+  CHECK(next.stock("EXT-2")->available == 9);
+  // The former holder refuses it, and a new one is read once.
+  read->event_id += "-x";
+  CHECK(refused_shard(first.f->call<inbox_result>(first.f->sup, atom::apply_v,
+                                                  *read)) == duty_shard);
   REQUIRE(wms->sim.receive("EXT-2", 2, "L-2").ok());
   next.f->advance(6s);
   CHECK(next.stock("EXT-2")->available == 11);

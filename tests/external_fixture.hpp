@@ -19,6 +19,8 @@ struct fake_wms {
   bool down = false;
   /// The WMS has lost every reservation: each call on one is 404.
   bool forgets = false;
+  /// Purges the gateway was asked for.
+  int purges = 0;
   /// When set, rewrites the body of each answer (a WMS answering garbage).
   std::function<std::string(wms_op, std::string)> garble;
 
@@ -96,6 +98,7 @@ fake_gateway(wms_gateway_actor::pointer, std::shared_ptr<fake_wms> w) {
           body = w->garble(c.op, std::move(body));
         return wms_response{o.status, std::move(body), 0};
       },
+      [=](atom::purge) { ++w->purges; },
       [=](atom::stats) { return wms_gateway_stats{}; },
   };
 }

@@ -677,6 +677,16 @@ TEST_CASE("every store recovers batches, hold lots, the inbox, cursors and the "
       if (b.name == "memory")
         only = want; // the memory store's is all of load()'s
       check_same_state(only, *stock);
+      // With the EXTERNAL seller's state (the duty shard's): its cursors,
+      // feed changes and WMS reservations too.
+      auto duty = again->load_stock(true);
+      REQUIRE_MESSAGE(duty, why(duty));
+      only.cursors = want.cursors;
+      only.external_deltas = want.external_deltas;
+      only.wms_reservations = want.wms_reservations;
+      if (b.name == "memory")
+        only = want;
+      check_same_state(only, *duty);
     }
   }
 }

@@ -984,3 +984,38 @@ TEST_CASE("wms_gateway: HTTP results map to responses, no answer is status 0 "
   CHECK(r.body == ok.body);
   CHECK(r.retry_after_ms == 0);
 }
+
+TEST_CASE_FIXTURE(gateway_fixture,
+                  "wms_gateway: a purge fails every call not on its way, "
+                  "and sends none of those that are again") {
+  auto c = quiet_breaker();
+  c.rate_per_second = 2;
+  start(c);
+  // The first send is answered 503 a second later (in flight meanwhile),
+  // the second at once with a 503 (its retry waits), the rest 200.
+  wms->script = [](const wms_call&, size_t n) {
+    if (n == 0)
+      return step{503, "{}", 0, 1000ms};
+    if (n == 1)
+      return step{503, "{}"};
+    return step{};
+  };
+  auto first = send({reserve("r1"), reserve("r2"), reserve("r3")});
+  REQUIRE(wms->arrivals.size() == 2); // r3 waits for the window
+  self->send(gw, atom::purge_v);
+  sched.run();
+  run_until_answered();
+  // r2 (its retry) and r3 (never sent) fail at once; r1's 503 is its
+  // last answer: not sent again.
+  CHECK(code_at(first) == "WMS_UNAVAILABLE");
+  CHECK(code_at(first + 1) == "WMS_UNAVAILABLE");
+  CHECK(code_at(first + 2) == "WMS_UNAVAILABLE");
+  CHECK(wms->arrivals.size() == 2);
+  CHECK(stats().retries == 0);
+  // Calls after the purge go as before.
+  advance_to(5000ms);
+  auto later = send(reserve("r4"));
+  run_until_answered();
+  CHECK(code_at(later) == "NONE");
+  CHECK(wms->arrivals.size() == 3);
+}
