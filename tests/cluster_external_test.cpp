@@ -234,3 +234,39 @@ TEST_CASE("cluster external: a peer's cart reads an EXTERNAL SKU through "
                                       atom::hold_v, change));
   CHECK(n.stock("EXT-3")->available == 6);
 }
+
+TEST_CASE("cluster external: an EXTERNAL SKU's restart under way when the "
+          "duty is lost ends there: no actor comes back to call the WMS") {
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-4", 6, 1000, true);
+  ext_node n{store, wms};
+  n.adopt(duty_shard, 3);
+  auto a = n.order("c1", "EXT-4", 2);
+  REQUIRE_MESSAGE(a, why(a));
+  // Confirmed while the WMS is down: the block is owed, and a SKU actor
+  // started from the store would send it.
+  wms->down = true;
+  n.f->must_apply(a->record.id, command_kind::confirm);
+  auto sku = n.f->call<inventory_actor>(n.f->sup, atom::find_sku_v,
+                                        sku_id{"EXT-4"}, seller::external);
+  REQUIRE_MESSAGE(sku, why(sku));
+  // The SKU's actor fails: its restart waits for its backoff.
+  n.f->self->send_exit(*sku, make_error(errc::internal, "injected"));
+  n.f->sched.run();
+  auto health = n.f->call<std::vector<sku_fault>>(n.f->sup, atom::health_v);
+  REQUIRE(health);
+  REQUIRE(health->size() == 1);
+  // The restart starts (its orders asked to settle), and the duty is lost
+  // before they answer.
+  n.f->self->send(n.f->sup, atom::restart_v, sku_id{"EXT-4"}, seller::external);
+  n.f->self->send(n.f->sup, atom::disown_v, shard_epochs{{duty_shard}, {0}});
+  n.f->sched.run();
+  auto calls = wms->calls.size();
+  n.f->advance(120s);
+  CHECK(wms->calls.size() == calls);
+  health = n.f->call<std::vector<sku_fault>>(n.f->sup, atom::health_v);
+  REQUIRE(health);
+  CHECK(health->empty());
+  CHECK(refused_shard(n.stock("EXT-4")) == duty_shard);
+}
