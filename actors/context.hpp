@@ -38,6 +38,11 @@ struct external_settings {
   /// How often the WMS's event feed is read, and how many events per page.
   std::chrono::milliseconds feed_interval = std::chrono::seconds(5);
   uint32_t feed_page = 100;
+  /// A cluster node's: how long after it took the duty a reserve sent by
+  /// the former holder may still reach the WMS (the gateway's call
+  /// deadline and one attempt's timeout). A release the WMS did not know
+  /// of a reservation never acknowledged is sent again after this long.
+  std::chrono::milliseconds stale_call_grace = std::chrono::seconds(76);
 };
 
 /// Settings the actors run with; system/ fills them from config and flags.

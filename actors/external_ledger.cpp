@@ -161,7 +161,12 @@ void external_ledger::acknowledged(const order_id& order, wms_state state,
     return;
   auto& h = i->second;
   h.known = state;
-  if (state == wms_state::reserved && h.reserve_seq == 0)
+  // A reserve asked again may be answered past RESERVED (blocked or
+  // shipped on an earlier holder's call whose answer was lost): that
+  // answer's sequence is a later one, which keeps the hold subtracted a
+  // while longer than needed, never shorter.
+  if (h.reserve_seq == 0 && seq > 0 && state != wms_state::none &&
+      state != wms_state::released)
     h.reserve_seq = seq;
   if (state != wms_state::none && state != wms_state::released)
     h.requested = true;

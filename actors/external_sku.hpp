@@ -27,7 +27,11 @@ using external_sku_actor = inventory_actor::extend<
     // Timer: retry the WMS calls that are behind (carries a generation).
     caf::reacts_to<atom::retry, uint64_t>,
     // Timer: read a fresh snapshot (carries a generation).
-    caf::reacts_to<atom::read, uint64_t>>;
+    caf::reacts_to<atom::read, uint64_t>,
+    // Timer (a cluster node's): release again the reservation of an order
+    // the WMS did not know when it was released (a former holder's
+    // reserve may reach it later); carries the attempts left.
+    caf::reacts_to<atom::lookup, order_id, uint32_t>>;
 
 /// The id of an order's reservation of one SKU at the WMS.
 std::string reservation_id(const order_id& order, const sku_id& sku);

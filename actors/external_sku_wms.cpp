@@ -133,6 +133,14 @@ void on_unknown_reservation(ext_ptr self, const order_id& order, wms_op op,
   }
   auto& st = self->state;
   st.in_flight.erase(order);
+  // On a cluster, a reservation never acknowledged may have been asked
+  // by the duty's former holder, whose call can still reach the WMS after
+  // this release: it is released again once that can no longer happen.
+  auto* h = st.ledger.find(order);
+  if (st.ctx->shards && h != nullptr && h->known == wms_state::none &&
+      h->reserve_seq == 0)
+    self->delayed_send(self, st.ctx->settings.external.stale_call_grace,
+                       atom::lookup_v, order, uint32_t{3});
   // acknowledged() drops the settled hold.
   st.ledger.acknowledged(order, wms_state::released, 0);
   journal_wms(self, order, quantity, 0,
@@ -373,6 +381,33 @@ void with_snapshot(ext_ptr self, std::function<void(const caf::error&)> f) {
   }
   self->state.waiting.push_back(std::move(f));
   read_snapshot(self);
+}
+
+void release_again(ext_ptr self, const order_id& order, uint32_t attempts) {
+  auto& st = self->state;
+  if (attempts == 0 || st.ledger.find(order) != nullptr)
+    return;
+  wms_call call;
+  call.op = wms_op::release;
+  call.reservation = reservation_id(order, st.sku);
+  call.sku = st.sku;
+  auto again = [self, order, attempts] {
+    self->delayed_send(self,
+                       self->state.ctx->settings.external.stale_call_grace,
+                       atom::lookup_v, order, attempts - 1);
+  };
+  self->request(st.gateway, caf::infinite, atom::call_v, call)
+      .then(
+          [self, order, again](wms_response& resp) {
+            if (resp.status == 200) {
+              // A late reserve had made it: its units are back.
+              log::warn("external.late_reservation_released",
+                        {{"sku", self->state.sku}, {"order", order}});
+            } else if (resp.status != 404) {
+              again();
+            }
+          },
+          [again](caf::error&) { again(); });
 }
 
 } // namespace oms::external_sku_steps

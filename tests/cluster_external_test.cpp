@@ -270,3 +270,40 @@ TEST_CASE("cluster external: an EXTERNAL SKU's restart under way when the "
   CHECK(health->empty());
   CHECK(refused_shard(n.stock("EXT-4")) == duty_shard);
 }
+
+TEST_CASE("cluster external: a reserve of the former holder that reaches the "
+          "WMS after the next holder released it is released again") {
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-5", 6, 1000, true);
+  ext_node first{store, wms};
+  ext_node next{store, wms};
+  first.adopt(duty_shard, 3);
+  REQUIRE(first.stock("EXT-5"));
+  // The former holder grants and journals its intent, but its reserve
+  // does not get through before it loses the duty.
+  wms->down = true;
+  auto a = first.order("c1", "EXT-5", 2);
+  REQUIRE_MESSAGE(a, why(a));
+  auto id = a->record.id;
+  auto reservation = reservation_id(id, "EXT-5");
+  first.disown(duty_shard);
+  next.adopt(duty_shard, 4);
+  // Cancelled at the next holder: its release finds nothing at the WMS.
+  next.f->must_apply(id, command_kind::cancel);
+  wms->down = false;
+  auto releases = wms->count(wms_op::release);
+  next.f->advance(70s);
+  REQUIRE(wms->count(wms_op::release) == releases + 1);
+  CHECK(wms->status_of(reservation) == "NONE");
+  // Then the former holder's reserve arrives after all.
+  REQUIRE(wms->sim.reserve(reservation, "EXT-5", 2).status == 201);
+  CHECK(wms->status_of(reservation) == "RESERVED");
+  // Once the grace is over, the next holder releases it again.
+  next.f->advance(next.f->ctx->settings.external.stale_call_grace);
+  CHECK(wms->status_of(reservation) == "RELEASED");
+  CHECK(wms->count(wms_op::release) == releases + 2);
+  // And no more than that.
+  next.f->advance(10min);
+  CHECK(wms->count(wms_op::release) == releases + 2);
+}

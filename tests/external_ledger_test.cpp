@@ -249,3 +249,23 @@ TEST_CASE("external: a hold the WMS refused holds nothing back and grants "
   CHECK(l.find("o1") == nullptr);
   CHECK(l.available() == 10);
 }
+
+TEST_CASE("external: a reserve asked again and answered past RESERVED takes "
+          "that answer's sequence, and counts until a snapshot reflects it") {
+  external_ledger l;
+  l.apply_snapshot(5, 100, external_ledger_t0, 5000, external_ledger_t0);
+  REQUIRE(grant(l, "o1", 2));
+  l.mark_requested("o1", 2);
+  // An earlier holder's reserve and block reached the WMS, their answers
+  // did not: the reserve asked again is answered BLOCKED at sequence 130.
+  REQUIRE(l.block("o1").ok());
+  l.acknowledged("o1", wms_state::blocked, 130);
+  REQUIRE(l.find("o1") != nullptr);
+  CHECK(l.find("o1")->reserve_seq == 130);
+  CHECK(l.available() == 3);
+  // A snapshot before it still counts the hold; one that reflects it not.
+  l.apply_snapshot(5, 129, external_ledger_t0 + 1, 5000, external_ledger_t0);
+  CHECK(l.available() == 3);
+  l.apply_snapshot(3, 130, external_ledger_t0 + 2, 5000, external_ledger_t0);
+  CHECK(l.available() == 3);
+}

@@ -1,4 +1,5 @@
-// omsctl audit, health and metrics, and the WMS gateway's `wms status`.
+// omsctl audit, health, metrics and cluster, and the WMS gateway's
+// `wms status`.
 #include <iostream>
 #include <optional>
 #include <string>
@@ -57,6 +58,32 @@ void print_wms(const json& w) {
                {"most sends in 1 s", text(w, "sentInWindowMax")}});
 }
 
+// A cluster node's view: itself, who runs the duties, each node.
+void print_cluster(const json& v) {
+  auto& duty = v["duty"];
+  auto served = v.value("served", json::array());
+  print_block(
+      {{"node", text(v, "node")},
+       {"shards", text(v, "shards") + " (" + std::to_string(served.size()) +
+                      " served here)"},
+       {"lease TTL", text(v, "leaseTtlMs") + " ms"},
+       {"duty shard",
+        text(duty, "shard") + " held by " +
+            (duty["holder"].is_string() ? text(duty, "holder") : "nobody now") +
+            (duty.value("servedHere", false) ? " (this node)" : "")}});
+  std::cout << '\n';
+  table t{{"NODE", "HTTP", "LIVE", "SHARDS", "REACHABLE"}, "lllrl"};
+  for (auto& n : v.value("nodes", json::array())) {
+    std::string reach = n.value("self", false) ? "(self)" : "-";
+    if (n.contains("link"))
+      reach = n["link"].value("reachable", false) ? "yes" : "no";
+    t.add({text(n, "id"), text(n, "http"),
+           n.value("live", false) ? "yes" : "no", text(n, "shardsHeld"),
+           reach});
+  }
+  t.print();
+}
+
 void add_audit(CLI::App& app, action& run) {
   auto* audit = app.add_subcommand(
       "audit", "Check every SKU's stock against the holds of the live "
@@ -92,6 +119,17 @@ void add_health(CLI::App& app, action& run) {
   });
 }
 
+void add_cluster(CLI::App& app, action& run) {
+  auto* cluster = app.add_subcommand(
+      "cluster", "A cluster node's view: the nodes, the shards each holds, "
+                 "who runs the duty shard (webhooks and the EXTERNAL "
+                 "seller); exits 1 with NOT_FOUND on a single node "
+                 "(GET /v1/cluster?leases=none; admin)");
+  set_action(cluster, run, [](session& s, const args& a) {
+    a.out.emit(s.call("GET", "/v1/cluster?leases=none"), print_cluster);
+  });
+}
+
 void add_metrics(CLI::App& app, action& run) {
   auto* metrics = app.add_subcommand(
       "metrics", "The Prometheus metrics as text (GET /metrics)");
@@ -116,6 +154,7 @@ void add_operations(CLI::App& app, action& run) {
   add_audit(app, run);
   add_health(app, run);
   add_metrics(app, run);
+  add_cluster(app, run);
 }
 
 void add_wms(CLI::App& app, args& a, action& run) {

@@ -23,7 +23,7 @@ void add_cart(CLI::App& app, args& a, action& run);
 /// set-status (cmd_order.cpp).
 void add_order(CLI::App& app, args& a, action& run);
 
-/// `audit`, `health` and `metrics` (cmd_operations.cpp).
+/// `audit`, `health`, `metrics` and `cluster` (cmd_operations.cpp).
 void add_operations(CLI::App& app, action& run);
 
 /// `events tail` (cmd_events.cpp).

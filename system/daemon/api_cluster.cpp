@@ -176,8 +176,20 @@ void api::impl::cluster_status(const call_ptr& c) {
   for (auto& h : v.handbacks)
     handed_back.push_back(
         {{"shard", h.shard}, {"epoch", h.epoch}, {"atMonotonicMs", h.at}});
+  // Who serves what is one for the whole cluster (the duty shard's holder,
+  // by the table the keeper last read): where the WMS calls come from.
+  json duty{{"shard", duty_shard},
+            {"holder", nullptr},
+            {"servedHere", static_cast<bool>(oms.ctx()->shards) &&
+                               oms.ctx()->shards->serves(duty_shard)},
+            {"runs", {"webhook deliveries", "the EXTERNAL seller"}}};
+  for (auto& l : v.table.leases)
+    if (l.shard == duty_shard &&
+        std::string_view{lease_state(l, now)} == "held")
+      duty["holder"] = l.owner;
   json answer{
       {"node", v.node},
+      {"duty", std::move(duty)},
       {"shards", v.shards},
       {"leaseTtlMs", v.ttl.count()},
       {"routing",

@@ -64,6 +64,23 @@ TEST_CASE("e2e cluster: the duty shard's holder serves the EXTERNAL seller "
       },
       limit));
   CHECK(body_of(stock)["available"] == 10);
+  // Each node says who serves the EXTERNAL seller.
+  auto duty_here = cluster_of(holder)["duty"];
+  CHECK(duty_here["holder"] == two.duty);
+  CHECK(duty_here["servedHere"] == true);
+  auto duty_there = cluster_of(other)["duty"];
+  CHECK(duty_there["holder"] == two.duty);
+  CHECK(duty_there["servedHere"] == false);
+  // And omsctl shows it.
+  auto shown = run_process({OMSCTL_PATH, "--url", other.url(), "--token",
+                            other.admin_token(), "cluster"});
+  CHECK_MESSAGE(shown.exit_code == 0, shown.err);
+  CHECK(shown.out.find("duty shard") != std::string::npos);
+  CHECK(shown.out.find("held by " + two.duty) != std::string::npos);
+  auto as_json = run_process({OMSCTL_PATH, "--url", other.url(), "--token",
+                              other.admin_token(), "cluster", "-o", "json"});
+  REQUIRE_MESSAGE(as_json.exit_code == 0, as_json.err);
+  CHECK(json::parse(as_json.out)["duty"]["holder"] == two.duty);
   CHECK(stock.header("Oms-Forwarded-To") == two.duty);
 
   // An order placed at the other node, of a customer registered there.
@@ -143,6 +160,7 @@ TEST_CASE("e2e cluster: the duty shard's holder serves the EXTERNAL seller "
       },
       limit));
   CHECK(body_of(moved)["available"] == 11);
+  CHECK(cluster_of(other)["duty"]["servedHere"] == true);
   CHECK(moved.header("Oms-Forwarded-To").empty());
   auto paid = at_other.post("/v1/orders/" + id + "/pay",
                             json{{"amount", 3 * 700}}.dump());
