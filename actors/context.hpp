@@ -42,7 +42,7 @@ struct external_settings {
   /// the former holder may still reach the WMS (the gateway's call
   /// deadline and one attempt's timeout). A release the WMS did not know
   /// of a reservation never acknowledged is sent again after this long.
-  std::chrono::milliseconds stale_call_grace = std::chrono::seconds(76);
+  std::chrono::milliseconds stale_call_grace = std::chrono::seconds(75);
 };
 
 /// Settings the actors run with; system/ fills them from config and flags.

@@ -303,9 +303,7 @@ external_sku(ext_ptr self, sku_id sku, context_ptr ctx,
       // Timer: read a fresh snapshot.
       [=](atom::read, uint64_t generation) { refresh(self, generation); },
       // Timer: a release the WMS did not know, sent again.
-      [=](atom::lookup, const order_id& order, uint32_t attempts) {
-        release_again(self, order, attempts);
-      },
+      [=](atom::lookup, const order_id& order) { release_again(self, order); },
   };
 }
 

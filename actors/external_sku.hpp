@@ -28,10 +28,10 @@ using external_sku_actor = inventory_actor::extend<
     caf::reacts_to<atom::retry, uint64_t>,
     // Timer: read a fresh snapshot (carries a generation).
     caf::reacts_to<atom::read, uint64_t>,
-    // Timer (a cluster node's): release again the reservation of an order
-    // the WMS did not know when it was released (a former holder's
-    // reserve may reach it later); carries the attempts left.
-    caf::reacts_to<atom::lookup, order_id, uint32_t>>;
+    // Timer (a cluster node's): the grace after a release the WMS did not
+    // know is over; the release is sent once more (a former holder's
+    // reserve may have reached the WMS since).
+    caf::reacts_to<atom::lookup, order_id>>;
 
 /// The id of an order's reservation of one SKU at the WMS.
 std::string reservation_id(const order_id& order, const sku_id& sku);
@@ -46,8 +46,12 @@ struct external_sku_state {
   /// A cluster node's: the duty shard's lease epoch when the actor started,
   /// stamped on what it journals (event::fence); 0 on a single node.
   int64_t fence = 0;
-  /// Orders with a WMS call under way.
+  /// Orders with a WMS call under way (or, on a cluster, a release waiting
+  /// for its grace: see rechecked).
   std::set<order_id> in_flight;
+  /// A cluster node's: orders whose release the WMS did not know and whose
+  /// grace is over: the next such answer settles them.
+  std::set<order_id> rechecked;
   /// Waiting for the first snapshot.
   std::vector<std::function<void(const caf::error&)>> waiting;
   bool reading = false;

@@ -30,11 +30,9 @@ void sync_all(ext_ptr self);
 /// Arms the retry timer with a doubling backoff, unless it is armed.
 void arm_retry(ext_ptr self);
 
-/// Releases again, unless the order holds here anew, the reservation of
-/// `order` that the WMS did not know when it was released (a former
-/// holder's reserve may have reached it since); an answer it cannot get
-/// is asked again later, `attempts` times at most.
-void release_again(ext_ptr self, const order_id& order, uint32_t attempts);
+/// The grace of `order`'s release is over: sent once more, and settled by
+/// its answer (see on_unknown_reservation).
+void release_again(ext_ptr self, const order_id& order);
 
 /// Reads a snapshot of the SKU at the WMS (unless a read is under way) and
 /// answers whoever waits for one.

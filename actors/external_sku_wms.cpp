@@ -75,6 +75,7 @@ void on_acknowledged(ext_ptr self, const order_id& order, const wms_call& call,
   }
   auto state = ack->state;
   auto seq = ack->seq;
+  st.rechecked.erase(order);
   st.ledger.acknowledged(order, state, seq);
   if (call.op == wms_op::reserve || call.op == wms_op::reduce)
     st.ledger.acknowledged_quantity(order, call.quantity);
@@ -132,15 +133,21 @@ void on_unknown_reservation(ext_ptr self, const order_id& order, wms_op op,
     return;
   }
   auto& st = self->state;
-  st.in_flight.erase(order);
   // On a cluster, a reservation never acknowledged may have been asked
   // by the duty's former holder, whose call can still reach the WMS after
-  // this release: it is released again once that can no longer happen.
+  // this release. So the hold stays, its units still counted, and the
+  // release is sent once more when that can no longer happen; only that
+  // answer settles it (also after a restart or a move of the duty: until
+  // then nothing says the release is done).
   auto* h = st.ledger.find(order);
   if (st.ctx->shards && h != nullptr && h->known == wms_state::none &&
-      h->reserve_seq == 0)
+      h->reserve_seq == 0 && st.rechecked.count(order) == 0) {
     self->delayed_send(self, st.ctx->settings.external.stale_call_grace,
-                       atom::lookup_v, order, uint32_t{3});
+                       atom::lookup_v, order);
+    return; // still in flight: nothing else asks meanwhile
+  }
+  st.in_flight.erase(order);
+  st.rechecked.erase(order);
   // acknowledged() drops the settled hold.
   st.ledger.acknowledged(order, wms_state::released, 0);
   journal_wms(self, order, quantity, 0,
@@ -322,8 +329,10 @@ void sync(ext_ptr self, const order_id& order) {
   } else if (h->known == wms_state::none) {
     // A reserve asked for before is asked again as it was (the WMS takes
     // an id once, with one quantity); a reduction follows.
+    // (Journaled every time, a reserve asked again too: the fence then
+    // keeps a former holder of the duty from sending it.)
     call.op = wms_op::reserve;
-    intent = !h->requested;
+    intent = true;
     if (h->requested)
       call.quantity = units_at_wms(*h);
   } else if (needs_reduction(*h)) {
@@ -383,31 +392,13 @@ void with_snapshot(ext_ptr self, std::function<void(const caf::error&)> f) {
   read_snapshot(self);
 }
 
-void release_again(ext_ptr self, const order_id& order, uint32_t attempts) {
+void release_again(ext_ptr self, const order_id& order) {
   auto& st = self->state;
-  if (attempts == 0 || st.ledger.find(order) != nullptr)
+  st.in_flight.erase(order);
+  if (st.ledger.find(order) == nullptr)
     return;
-  wms_call call;
-  call.op = wms_op::release;
-  call.reservation = reservation_id(order, st.sku);
-  call.sku = st.sku;
-  auto again = [self, order, attempts] {
-    self->delayed_send(self,
-                       self->state.ctx->settings.external.stale_call_grace,
-                       atom::lookup_v, order, attempts - 1);
-  };
-  self->request(st.gateway, caf::infinite, atom::call_v, call)
-      .then(
-          [self, order, again](wms_response& resp) {
-            if (resp.status == 200) {
-              // A late reserve had made it: its units are back.
-              log::warn("external.late_reservation_released",
-                        {{"sku", self->state.sku}, {"order", order}});
-            } else if (resp.status != 404) {
-              again();
-            }
-          },
-          [again](caf::error&) { again(); });
+  st.rechecked.insert(order);
+  sync(self, order);
 }
 
 } // namespace oms::external_sku_steps

@@ -49,6 +49,9 @@ namespace oms {
 struct sku_restart {
   enum class phase { backoff, settling, reading };
   phase now = phase::backoff;
+  /// Which restart this is (a SKU restarted again has a new one): an answer
+  /// for an earlier one is dropped.
+  uint64_t attempt = 0;
   sku_fault fault;
   /// find_sku requests that came while the journal was being read.
   std::vector<caf::typed_response_promise<inventory_actor>> waiting;
@@ -141,6 +144,8 @@ struct supervisor_state {
   static constexpr int64_t sku_failure_window_ms = 10 * 60 * 1000;
   static constexpr std::chrono::milliseconds sku_restart_backoff{200};
 
+  /// The restarts of SKUs begun so far (sku_restart::attempt).
+  uint64_t sku_restarts = 0;
   sku_outages& down(seller from) {
     return from == seller::external ? external_down : internal_down;
   }

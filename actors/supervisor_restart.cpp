@@ -394,6 +394,7 @@ void restart_sku(supervisor_ptr self, const sku_id& sku, seller from) {
   if (i == restarting.end() || i->second.now != sku_restart::phase::backoff)
     return;
   i->second.now = sku_restart::phase::settling;
+  auto attempt = i->second.attempt = ++st.sku_restarts;
   std::vector<order_actor> orders;
   orders.reserve(st.orders.size());
   for (auto& kvp : st.orders)
@@ -402,12 +403,14 @@ void restart_sku(supervisor_ptr self, const sku_id& sku, seller from) {
                              from == seller::external ? sku : sku_id{});
   self->request(settler, caf::infinite, atom::get_v)
       .then(
-          [self, sku, from](std::vector<order_id>& kept) {
-            // (Its shard may have been lost meanwhile: the restart with it.)
+          [self, sku, from, attempt](std::vector<order_id>& kept) {
+            // (Its shard may have been lost meanwhile: the restart with it;
+            // and taken back, with a restart of its own since.)
             auto& restarting = self->state.down(from).restarting;
             auto i = restarting.find(sku);
             if (i == restarting.end() ||
-                i->second.now != sku_restart::phase::settling)
+                i->second.now != sku_restart::phase::settling ||
+                i->second.attempt != attempt)
               return;
             if (from == seller::external)
               read_external(self, sku, std::move(kept));

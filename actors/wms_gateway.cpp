@@ -357,7 +357,8 @@ wms_gateway_stats stats_now(gateway_ptr self) {
   return st.stats;
 }
 
-// The wake-up timer: forget the wake-ups due, then pump.
+// Fails every call not in flight, and marks those in flight never to be
+// retried (a node that no longer serves the EXTERNAL seller).
 void purge(gateway_ptr self) {
   auto& st = self->state;
   std::vector<uint64_t> waiting;
@@ -372,6 +373,7 @@ void purge(gateway_ptr self) {
   log::info("wms_gateway.purged", {{"calls", uint64_t{waiting.size()}}});
 }
 
+// The wake-up timer: forget the wake-ups due, then pump.
 void wake(gateway_ptr self) {
   auto& st = self->state;
   auto now = self->clock().now();

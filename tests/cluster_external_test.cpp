@@ -296,14 +296,56 @@ TEST_CASE("cluster external: a reserve of the former holder that reaches the "
   next.f->advance(70s);
   REQUIRE(wms->count(wms_op::release) == releases + 1);
   CHECK(wms->status_of(reservation) == "NONE");
-  // Then the former holder's reserve arrives after all.
+  // Its units stay counted as held meanwhile: not sold to anyone else
+  // while the former holder's reserve may still come.
+  CHECK(next.stock("EXT-5")->available == 4);
+  // And it comes, after all.
   REQUIRE(wms->sim.reserve(reservation, "EXT-5", 2).status == 201);
   CHECK(wms->status_of(reservation) == "RESERVED");
-  // Once the grace is over, the next holder releases it again.
+  // Once the grace is over, the next holder releases it again, and only
+  // then are the units free.
   next.f->advance(next.f->ctx->settings.external.stale_call_grace);
   CHECK(wms->status_of(reservation) == "RELEASED");
   CHECK(wms->count(wms_op::release) == releases + 2);
+  CHECK(next.stock("EXT-5")->available == 6);
   // And no more than that.
   next.f->advance(10min);
   CHECK(wms->count(wms_op::release) == releases + 2);
+}
+
+TEST_CASE("cluster external: a release the WMS did not know is settled by "
+          "the answer after its grace, also when nothing came meanwhile") {
+  auto store = std::make_shared<memory_store>();
+  auto wms = std::make_shared<fake_wms>();
+  wms->sim.put_sku("EXT-6", 6, 1000, true);
+  ext_node first{store, wms};
+  ext_node next{store, wms};
+  first.adopt(duty_shard, 3);
+  REQUIRE(first.stock("EXT-6"));
+  wms->down = true;
+  auto a = first.order("c1", "EXT-6", 2);
+  REQUIRE_MESSAGE(a, why(a));
+  first.disown(duty_shard);
+  next.adopt(duty_shard, 4);
+  next.f->must_apply(a->record.id, command_kind::cancel);
+  wms->down = false;
+  auto releases = wms->count(wms_op::release);
+  next.f->advance(70s);
+  REQUIRE(wms->count(wms_op::release) == releases + 1);
+  CHECK(next.stock("EXT-6")->available == 4);
+  // The duty moves back before the grace is over: the hold comes back
+  // from the store as it was (nothing said the release was done), and
+  // its new holder starts over with it.
+  next.disown(duty_shard);
+  first.adopt(duty_shard, 5);
+  REQUIRE(first.stock("EXT-6"));
+  CHECK(first.stock("EXT-6")->available == 4);
+  first.f->advance(5s);
+  CHECK(wms->count(wms_op::release) == releases + 2);
+  first.f->advance(first.f->ctx->settings.external.stale_call_grace);
+  CHECK(wms->count(wms_op::release) == releases + 3);
+  CHECK(first.stock("EXT-6")->available == 6);
+  CHECK(wms->status_of(reservation_id(a->record.id, "EXT-6")) == "NONE");
+  first.f->advance(10min);
+  CHECK(wms->count(wms_op::release) == releases + 3);
 }

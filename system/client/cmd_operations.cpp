@@ -60,7 +60,7 @@ void print_wms(const json& w) {
 
 // A cluster node's view: itself, who runs the duties, each node.
 void print_cluster(const json& v) {
-  auto& duty = v["duty"];
+  auto duty = v.value("duty", json::object());
   auto served = v.value("served", json::array());
   print_block(
       {{"node", text(v, "node")},

@@ -181,6 +181,7 @@ settings actor_settings(const daemon_config& cfg) {
   s.external.batch_interval = cfg.external_batch_interval;
   s.external.snapshot_min_interval = cfg.external_snapshot_min_interval;
   s.external.feed_interval = cfg.external_feed_interval;
+  // (The gateway's call deadline and one attempt's timeout: start_wms.)
   s.external.stale_call_grace =
       cfg.wms_call_deadline + cfg.wms_timeout + std::chrono::seconds(1);
   return s;
