@@ -20,7 +20,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr uint32_t shard_count = 4;
+constexpr uint32_t ext_shard_count = 4;
 
 // A cluster node with the simulated WMS behind its gateway, the feed read
 // every 5 s.
@@ -37,7 +37,7 @@ struct ext_node {
         [wp](caf::actor_system& sys) -> wms_gateway_actor {
           return sys.spawn(fake_gateway, wp);
         },
-        std::make_shared<shard_map>(shard_count));
+        std::make_shared<shard_map>(ext_shard_count));
   }
 
   void adopt(uint32_t shard, int64_t epoch) {
