@@ -68,6 +68,31 @@ int64_t refused_shard(const caf::expected<T>& x) {
   return details.is_object() ? details.value("shard", int64_t{-1}) : -1;
 }
 
+// An EXTERNAL order of 2 units of `sku` (6 at the WMS) granted by `first`
+// while the WMS was down, so its reserve never got through; `first` then
+// loses the duty, `next` takes it and cancels the order: its release will
+// find nothing at the WMS. The WMS is up again; `releases` counts its
+// releases so far.
+struct stranded_order {
+  order_id id;
+  size_t releases = 0;
+};
+
+stranded_order cancelled_after_move(ext_node& first, ext_node& next,
+                                    fake_wms& wms, const sku_id& sku) {
+  wms.sim.put_sku(sku, 6, 1000, true);
+  first.adopt(duty_shard, 3);
+  REQUIRE(first.stock(sku));
+  wms.down = true;
+  auto a = first.order("c1", sku, 2);
+  REQUIRE_MESSAGE(a, why(a));
+  first.disown(duty_shard);
+  next.adopt(duty_shard, 4);
+  next.f->must_apply(a->record.id, command_kind::cancel);
+  wms.down = false;
+  return {a->record.id, wms.count(wms_op::release)};
+}
+
 } // namespace
 
 TEST_CASE("cluster external: only the duty shard's holder serves the "
@@ -275,24 +300,13 @@ TEST_CASE("cluster external: a reserve of the former holder that reaches the "
           "WMS after the next holder released it is released again") {
   auto store = std::make_shared<memory_store>();
   auto wms = std::make_shared<fake_wms>();
-  wms->sim.put_sku("EXT-5", 6, 1000, true);
   ext_node first{store, wms};
   ext_node next{store, wms};
-  first.adopt(duty_shard, 3);
-  REQUIRE(first.stock("EXT-5"));
   // The former holder grants and journals its intent, but its reserve
-  // does not get through before it loses the duty.
-  wms->down = true;
-  auto a = first.order("c1", "EXT-5", 2);
-  REQUIRE_MESSAGE(a, why(a));
-  auto id = a->record.id;
+  // does not get through before it loses the duty; cancelled at the next
+  // holder, the release finds nothing at the WMS.
+  auto [id, releases] = cancelled_after_move(first, next, *wms, "EXT-5");
   auto reservation = reservation_id(id, "EXT-5");
-  first.disown(duty_shard);
-  next.adopt(duty_shard, 4);
-  // Cancelled at the next holder: its release finds nothing at the WMS.
-  next.f->must_apply(id, command_kind::cancel);
-  wms->down = false;
-  auto releases = wms->count(wms_op::release);
   next.f->advance(70s);
   REQUIRE(wms->count(wms_op::release) == releases + 1);
   CHECK(wms->status_of(reservation) == "NONE");
@@ -317,19 +331,9 @@ TEST_CASE("cluster external: a release the WMS did not know is settled by "
           "the answer after its grace, also when nothing came meanwhile") {
   auto store = std::make_shared<memory_store>();
   auto wms = std::make_shared<fake_wms>();
-  wms->sim.put_sku("EXT-6", 6, 1000, true);
   ext_node first{store, wms};
   ext_node next{store, wms};
-  first.adopt(duty_shard, 3);
-  REQUIRE(first.stock("EXT-6"));
-  wms->down = true;
-  auto a = first.order("c1", "EXT-6", 2);
-  REQUIRE_MESSAGE(a, why(a));
-  first.disown(duty_shard);
-  next.adopt(duty_shard, 4);
-  next.f->must_apply(a->record.id, command_kind::cancel);
-  wms->down = false;
-  auto releases = wms->count(wms_op::release);
+  auto [id, releases] = cancelled_after_move(first, next, *wms, "EXT-6");
   next.f->advance(70s);
   REQUIRE(wms->count(wms_op::release) == releases + 1);
   CHECK(next.stock("EXT-6")->available == 4);
@@ -345,7 +349,7 @@ TEST_CASE("cluster external: a release the WMS did not know is settled by "
   first.f->advance(first.f->ctx->settings.external.stale_call_grace);
   CHECK(wms->count(wms_op::release) == releases + 3);
   CHECK(first.stock("EXT-6")->available == 6);
-  CHECK(wms->status_of(reservation_id(a->record.id, "EXT-6")) == "NONE");
+  CHECK(wms->status_of(reservation_id(id, "EXT-6")) == "NONE");
   first.f->advance(10min);
   CHECK(wms->count(wms_op::release) == releases + 3);
 }

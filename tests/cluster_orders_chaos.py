@@ -101,8 +101,9 @@ from cluster_chaos import LINK_FAULTS, Cluster, Faults, run_arguments, seeded  #
 
 def call(base, method, path, token, body=None, key=None, timeout=3):
     """(status, json or None); status None when no answer came."""
-    headers = {"Authorization": "Bearer " + token,
-               "Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
     if key:
         headers["Idempotency-Key"] = key
     data = json.dumps(body).encode() if body is not None else None
@@ -173,16 +174,7 @@ class WmsSim:
 
     def get(self, path):
         """(status, json or None); status None when no answer came."""
-        try:
-            with urllib.request.urlopen(self.url + path, timeout=10) as r:
-                return r.status, json.loads(r.read() or b"null")
-        except urllib.error.HTTPError as e:
-            try:
-                return e.code, json.loads(e.read() or b"null")
-            except ValueError:
-                return e.code, None
-        except Exception:
-            return None, None
+        return call(self.url, "GET", path, None, timeout=10)
 
     def state(self):
         status, out = self.get("/admin/state")
