@@ -265,6 +265,24 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("the log's commits are synced in full, before and after the tables "
+          "are applied") {
+  temp_dir dir;
+  auto path = (dir.path / "oms.db").string();
+  auto store = open_ok(path);
+  CHECK(store->sync_level() == 2);
+  REQUIRE(!store->commit({created("A", 100), receipt_event("A", 5)}));
+  CHECK(store->sync_level() == 2);
+  REQUIRE(!store->apply_committed());
+  CHECK(store->applied_seq() == 2);
+  CHECK(store->sync_level() == 2);
+  REQUIRE(!store->commit({receipt_event("A", 7)}));
+  auto sku = store->load_sku("A"); // applies before reading
+  REQUIRE(sku);
+  CHECK(sku->state.on_hand == 12);
+  CHECK(store->sync_level() == 2);
+}
+
 TEST_CASE("a committed event the tables cannot take stops the store from "
           "serving, a start applies it once the cause is gone") {
   temp_dir dir;

@@ -201,6 +201,13 @@ sqlite_store::load_key(const customer_id& customer,
   return read_key(customer, key, !lagging);
 }
 
+int sqlite_store::sync_level() const {
+  stmt s{db_, "PRAGMA synchronous"};
+  if (!s.ok() || s.step() != SQLITE_ROW)
+    return -1;
+  return static_cast<int>(s.integer(0));
+}
+
 caf::error sqlite_store::refusal() const {
   if (broken_.empty())
     return caf::none;

@@ -1,8 +1,9 @@
 // The embedded journal backend: one SQLite file in WAL mode. A commit appends
 // the events to the event log and syncs: that alone makes them durable. Their
 // effect on the current-state tables (orders, holds, SKUs, keys...) is
-// applied later, many commits' worth in one transaction that is not synced
-// on its own (the next commit's sync covers it): when the JOURNAL asks
+// applied later, many commits' worth in one transaction (synced like any
+// commit: applying it unsynced was measured and gained nothing, see
+// docs/benchmarks.md): when the JOURNAL asks
 // (apply_committed), before any read, and at open, which applies what the
 // log holds beyond the tables (after a crash). The table `projection` keeps
 // the last event applied, in the same transaction as the tables.
@@ -48,6 +49,10 @@ class sqlite_store : public sql_store {
 
   /// The last event whose effect the current-state tables hold.
   uint64_t applied_seq() const { return applied_seq_; }
+
+  /// The connection's `PRAGMA synchronous`: 2 (FULL), which every commit
+  /// of the log runs at; -1 if it cannot be read.
+  int sync_level() const;
 
   /// The reads that answer from the unapplied events scan at most this
   /// many; past it, applying them first costs less than the scan.
