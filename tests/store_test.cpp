@@ -5,6 +5,8 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
+
 #include "tests/why.hpp"
 
 #include "actors/order_plan.hpp" // order_event
@@ -518,6 +520,50 @@ TEST_CASE("every backend reads one idempotency key with the result it "
       CHECK((*now)[0].order == "reused");
       CHECK((*now)[0].fingerprint == "ffeeddccbbaa9988");
       CHECK((*now)[0].at == 90'000);
+    }
+  }
+}
+
+TEST_CASE("every backend keeps text SQL could misread and the largest "
+          "integers verbatim") {
+  // PostgreSQL's commits send their writes as EXECUTE lines with the
+  // parameters quoted in the text: a quote, a backslash, a semicolon or a
+  // parameter marker in a value must stay part of the value.
+  const std::string odd = "it's \\'; DROP TABLE skus; -- $1 $$ \"q\"\n"
+                          "\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa6";
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    SUBCASE(b.name.c_str()) {
+      {
+        auto store = b.open();
+        auto price = sku_event(event_kind::sku_created, odd, 0,
+                               std::numeric_limits<int64_t>::max());
+        auto rec = sample_order("ord-" + odd, odd, order_status::created,
+                                std::numeric_limits<int64_t>::max() - 1);
+        rec.lines[0].sku = odd;
+        rec.ship_to.line1 = odd;
+        rec.idempotency_key = odd;
+        require_ok(
+            store->commit({price, sku_event(event_kind::stock_received, odd, 7),
+                           order_event(event_kind::order_created, rec)}));
+      }
+      auto store = b.open();
+      auto state = store->load();
+      REQUIRE_MESSAGE(state, why(state));
+      REQUIRE(state->skus.size() == 1);
+      CHECK(state->skus[0].sku == odd);
+      CHECK(state->skus[0].unit_price == std::numeric_limits<int64_t>::max());
+      CHECK(state->skus[0].on_hand == 7);
+      auto found = store->find_order("ord-" + odd);
+      REQUIRE_MESSAGE(found, why(found));
+      CHECK(found->customer == odd);
+      CHECK(found->lines[0].sku == odd);
+      CHECK(found->ship_to.line1 == odd);
+      CHECK(found->created_at == std::numeric_limits<int64_t>::max() - 1);
+      auto key = store->load_key(odd, odd);
+      REQUIRE_MESSAGE(key, why(key));
+      REQUIRE(key->size() == 1);
+      CHECK((*key)[0].order == "ord-" + odd);
     }
   }
 }

@@ -35,13 +35,26 @@ class pg_row final : public sql_row {
   const pqxx::row& row_;
 };
 
-// Runs the prepared statements in one transaction (or none).
+// Runs the prepared statements in one transaction (or none). A deferring
+// session (a commit's) keeps the statements whose rows nobody reads and
+// sends them together before the next statement that reads and at flush():
+// one text of `EXECUTE name('param', ...);` lines, the same prepared
+// statements with their parameters quoted as literals (which PostgreSQL
+// takes as the text parameters they are otherwise sent as). One round trip
+// for a batch's writes instead of one per statement; they run in order,
+// and the first that fails aborts the transaction.
 class pg_session final : public sql_session {
  public:
-  explicit pg_session(pqxx::transaction_base& tx) : tx_(tx) {}
+  explicit pg_session(pqxx::transaction_base& tx, bool deferring = false)
+      : tx_(tx), deferring_(deferring) {}
 
   void run(sql statement, std::initializer_list<sql_value> params,
            const row_handler& each) override {
+    if (deferring_ && !each) {
+      defer(statement, params);
+      return;
+    }
+    flush();
     // libpq takes every parameter as text.
     std::vector<std::string> texts;
     texts.reserve(params.size());
@@ -57,8 +70,36 @@ class pg_session final : public sql_session {
         each(pg_row{row});
   }
 
+  /// Sends what was deferred; throws what the server answered.
+  void flush() {
+    if (pending_.empty())
+      return;
+    std::string sql;
+    sql.swap(pending_);
+    tx_.exec(sql);
+  }
+
  private:
+  void defer(sql statement, std::initializer_list<sql_value> params) {
+    pending_ += "EXECUTE ";
+    pending_ += name_of(statement);
+    char sep = '(';
+    for (auto& p : params) {
+      pending_ += sep;
+      sep = ',';
+      if (auto n = std::get_if<int64_t>(&p))
+        pending_ += "'" + std::to_string(*n) + "'";
+      else
+        pending_ += tx_.quote(std::string{std::get<std::string_view>(p)});
+    }
+    if (sep == ',')
+      pending_ += ')';
+    pending_ += ";\n";
+  }
+
   pqxx::transaction_base& tx_;
+  bool deferring_;
+  std::string pending_;
 };
 
 // How our sessions show in pg_stat_activity: "omsd pid=4242 host=box"
@@ -314,10 +355,11 @@ caf::error pg_store::commit(const std::vector<event>& events) {
       w.exec(sql);
       reserved_ = before;
     }
-    pg_session s{w};
+    pg_session s{w, true};
     auto seq = before;
     for (auto& ev : events)
       write_event(s, ev, ++seq);
+    s.flush();
     commit_sent_ = true;
     w.commit();
     last_seq_ = seq;
@@ -464,8 +506,11 @@ void pg_store::connect() {
 }
 
 void pg_store::adopt(std::unique_ptr<pqxx::connection> conn) {
-  for (size_t i = 0; i < sql_count; ++i)
+  for (size_t i = 0; i < sql_count; ++i) {
     conn->prepare(name_of(static_cast<sql>(i)), pg_dialect().statements[i]);
+    // Now, not at first use: a commit's writes name them in EXECUTE.
+    conn->prepare_now(name_of(static_cast<sql>(i)));
+  }
   {
     pqxx::nontransaction n{*conn};
     auto me = n.exec1("SELECT pg_backend_pid(), backend_start::text FROM "
