@@ -538,8 +538,9 @@ TEST_CASE("every backend keeps text SQL could misread and the largest "
         auto store = b.open();
         auto price = sku_event(event_kind::sku_created, odd, 0,
                                std::numeric_limits<int64_t>::max());
+        // The latest time whose hold expiry (15 minutes on) still fits.
         auto rec = sample_order("ord-" + odd, odd, order_status::created,
-                                std::numeric_limits<int64_t>::max() - 1);
+                                std::numeric_limits<int64_t>::max() - 900'000);
         rec.lines[0].sku = odd;
         rec.ship_to.line1 = odd;
         rec.idempotency_key = odd;
@@ -559,7 +560,8 @@ TEST_CASE("every backend keeps text SQL could misread and the largest "
       CHECK(found->customer == odd);
       CHECK(found->lines[0].sku == odd);
       CHECK(found->ship_to.line1 == odd);
-      CHECK(found->created_at == std::numeric_limits<int64_t>::max() - 1);
+      CHECK(found->created_at == std::numeric_limits<int64_t>::max() - 900'000);
+      CHECK(found->hold_expires_at == std::numeric_limits<int64_t>::max());
       auto key = store->load_key(odd, odd);
       REQUIRE_MESSAGE(key, why(key));
       REQUIRE(key->size() == 1);
