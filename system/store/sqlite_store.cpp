@@ -201,13 +201,6 @@ sqlite_store::load_key(const customer_id& customer,
   return read_key(customer, key, !lagging);
 }
 
-int sqlite_store::sync_level() const {
-  stmt s{db_, "PRAGMA synchronous"};
-  if (!s.ok() || s.step() != SQLITE_ROW)
-    return -1;
-  return static_cast<int>(s.integer(0));
-}
-
 caf::error sqlite_store::refusal() const {
   if (broken_.empty())
     return caf::none;
@@ -354,6 +347,13 @@ std::string migrate(sqlite3* db, int64_t version) {
 }
 
 } // namespace
+
+int sqlite_store::sync_level() const {
+  int64_t level = -1;
+  if (!pragma_int(db_, "PRAGMA synchronous", level).empty())
+    return -1;
+  return static_cast<int>(level);
+}
 
 caf::expected<std::unique_ptr<sqlite_store>>
 sqlite_store::open(const std::string& path) {
