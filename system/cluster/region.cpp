@@ -9,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/manager.hpp>
+#include <caf/scoped_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -288,6 +289,13 @@ struct watcher_state {
   std::function<std::vector<node_row>()> nodes;
   std::shared_ptr<peer_table> table;
   std::map<std::string, link> links;
+  /// Connects asked of the middleman and not answered yet, whatever became
+  /// of their links since.
+  int dials_in_flight = 0;
+  /// Closing: no round runs again, and `closed` is answered once no dial is
+  /// in flight.
+  bool closing = false;
+  std::vector<caf::response_promise> closed;
 
   static inline const char* name = "peer_watcher";
 };
@@ -393,6 +401,30 @@ void ping(watcher* self, const std::string& id) {
           });
 }
 
+// Answers the close asked of the watcher once none of its dials is in
+// flight.
+void settle_close(watcher* self) {
+  auto& st = self->state;
+  if (!st.closing || st.dials_in_flight > 0)
+    return;
+  for (auto& rp : st.closed)
+    rp.deliver(caf::ok_atom_v);
+  st.closed.clear();
+}
+
+// Counts a dial answered when the handler of its answer ends: a close it
+// settles is answered after the handler's changes to the table.
+struct dial_answered {
+  explicit dial_answered(watcher* w) : self(w) {}
+  dial_answered(const dial_answered&) = delete;
+  dial_answered& operator=(const dial_answered&) = delete;
+  ~dial_answered() {
+    --self->state.dials_in_flight;
+    settle_close(self);
+  }
+  watcher* self;
+};
+
 void connect(watcher* self, const std::string& id) {
   auto& l = self->state.links[id];
   auto hp = split_host_port(l.address);
@@ -417,14 +449,16 @@ void connect(watcher* self, const std::string& id) {
   auto mm = self->state.cfg.tls
                 ? self->system().openssl_manager().actor_handle()
                 : self->system().middleman().actor_handle();
+  ++self->state.dials_in_flight;
   self->request(mm, caf::timespan{self->state.cfg.timeout}, caf::connect_atom_v,
                 hp->first, hp->second)
       .then(
           [self, id, current, interval](caf::node_id&,
                                         caf::strong_actor_ptr& ptr,
                                         std::set<std::string>&) {
+            dial_answered answered{self};
             auto* l = current();
-            if (l == nullptr)
+            if (l == nullptr || self->state.closing)
               return;
             l->connecting = false;
             if (!ptr) {
@@ -443,6 +477,7 @@ void connect(watcher* self, const std::string& id) {
             ping(self, id);
           },
           [self, id, current, interval](caf::error& err) {
+            dial_answered answered{self};
             if (auto* l = current()) {
               // The middleman may still be at it: the next try waits.
               l->connecting = false;
@@ -529,10 +564,26 @@ caf::behavior peer_watcher(watcher* self, peer_watch_config cfg,
       [self](atom::tick) {
         // Only the watcher's own ticks: the middleman lets any peer
         // message any actor it learned of.
-        if (self->current_sender() != self->ctrl())
+        if (self->current_sender() != self->ctrl() || self->state.closing)
           return;
         round(self);
         self->delayed_send(self, self->state.cfg.interval, atom::tick_v);
+      },
+      // From this node only: no dial starts again, and the answer comes
+      // once the middleman answered every dial under way (a connection it
+      // makes as the actor system ends is never released).
+      [self](caf::close_atom) -> caf::response_promise {
+        // (Read before the promise: making it takes the sender.)
+        auto sender = self->current_sender();
+        auto rp = self->make_response_promise();
+        if (sender == nullptr || sender->node() != self->node()) {
+          rp.deliver(caf::make_error(caf::sec::unexpected_message));
+          return rp;
+        }
+        self->state.closing = true;
+        self->state.closed.push_back(rp);
+        settle_close(self);
+        return rp;
       },
   };
 }
@@ -544,6 +595,16 @@ caf::actor spawn_peer_watcher(caf::actor_system& sys, peer_watch_config cfg,
                               std::shared_ptr<peer_table> table) {
   return sys.spawn(peer_watcher, std::move(cfg), std::move(nodes),
                    std::move(table));
+}
+
+bool close_peer_watcher(const caf::actor& watcher, caf::timespan wait) {
+  if (!watcher)
+    return true;
+  caf::scoped_actor self{watcher->home_system()};
+  bool closed = false;
+  self->request(watcher, wait, caf::close_atom_v)
+      .receive([&](caf::ok_atom) { closed = true; }, [](caf::error&) {});
+  return closed;
 }
 
 } // namespace oms::cluster

@@ -130,9 +130,15 @@ struct peer_watch_config {
 
 /// Spawns the peer watcher: every interval it reads the nodes from
 /// `nodes()` (called on its own thread: it must be thread-safe) and keeps
-/// `table` up to date. Stop it with an exit message.
+/// `table` up to date. Stop it with close_peer_watcher, then an exit
+/// message.
 caf::actor spawn_peer_watcher(caf::actor_system& sys, peer_watch_config cfg,
                               std::function<std::vector<node_row>()> nodes,
                               std::shared_ptr<peer_table> table);
+
+/// Stops the watcher dialing, and waits (at most `wait`) until the
+/// middleman answered every dial under way: a connection it makes while
+/// the actor system ends is never released. False if the wait ran out.
+bool close_peer_watcher(const caf::actor& watcher, caf::timespan wait);
 
 } // namespace oms::cluster

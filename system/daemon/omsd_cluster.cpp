@@ -7,11 +7,24 @@
 #include <string>
 #include <vector>
 
+#include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
 #include "system/log.hpp"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OMS_LEAK_CHECKED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(OMS_LEAK_CHECKED)
+#define OMS_LEAK_CHECKED 1
+#endif
+#ifdef OMS_LEAK_CHECKED
+#include <sanitizer/lsan_interface.h>
+#endif
 
 namespace oms::daemon {
 
@@ -108,6 +121,32 @@ caf::expected<std::shared_ptr<cluster::membership>> join_cluster(
   }
 }
 
+namespace {
+
+// CAF 0.17.6's middleman can end in a reference cycle when the actor system
+// stops while a link between nodes is being set up (a peer redialling as
+// this node stops, or a connect of ours under way): its BASP broker, the
+// broker's tables, its helper for the new node and the system's two
+// internal actors then stay allocated at exit, and a leak-checked build
+// reports them (seen at about one stop in forty under load). They are
+// CAF's, so in such a build they are marked as not leaked, and with them
+// what is reachable from them; any other object still is reported.
+void keep_links_out_of_leak_reports(caf::actor_system& sys) {
+#ifdef OMS_LEAK_CHECKED
+  auto broker =
+      sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  if (auto* ptr = caf::actor_cast<caf::abstract_actor*>(broker))
+    __lsan_ignore_object(ptr);
+  for (const auto* internal : {&sys.spawn_serv(), &sys.config_serv()})
+    if (*internal)
+      __lsan_ignore_object(internal->get());
+#else
+  (void)sys;
+#endif
+}
+
+} // namespace
+
 // The region's and the watcher's functions keep `m` alive: the actors may
 // run them after omsd let go of it.
 caf::expected<region_link>
@@ -126,6 +165,7 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
       valid += entry.second > 0 ? 1 : 0;
     return valid;
   };
+  keep_links_out_of_leak_reports(sys);
   link.slot = std::make_shared<cluster::forward_slot>();
   link.region = cluster::spawn_region(sys, cfg.node_id, owned, link.slot);
   // reuse: a node started again at once (after a kill) binds its port
@@ -162,6 +202,7 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
     return recent;
   };
   link.watcher = cluster::spawn_peer_watcher(sys, pw, registered, link.peers);
+  link.dials_wait = caf::timespan{2 * pw.timeout};
   log::info("cluster.region", {{"listen", cfg.cluster_listen},
                                {"advertise", cfg.cluster_advertise.empty()
                                                  ? cfg.cluster_listen

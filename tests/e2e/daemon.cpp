@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -174,7 +175,20 @@ int daemon::stop() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
-  return exit_status(status);
+  auto code = exit_status(status);
+  if (code != 0) {
+    // What the daemon said last, so a failed check of this status shows
+    // why (a sanitizer's report is at the end); ctest prints it only for a
+    // test that fails.
+    auto said = log();
+    constexpr std::size_t tail = 16384;
+    if (said.size() > tail)
+      said = said.substr(said.size() - tail);
+    std::cerr << "omsd on port " << port_ << " ended with status " << code
+              << "; the end of its log:\n"
+              << said << std::endl;
+  }
+  return code;
 }
 
 void daemon::kill9() {
