@@ -121,8 +121,8 @@ TEST_CASE("webhook duty: a dispatcher runs while the node serves the duty "
       f.sys, f.oms_.journal(), webhook_settings{},           f.shards,
       0,     f.reader(),       std::chrono::milliseconds{10}};
   CHECK(duty.shard() == 0u);
-  // Not served: none runs, and nothing is read.
-  std::this_thread::sleep_for(100ms);
+  // Not served: none runs, and nothing is read, however often it looks.
+  REQUIRE(within([&] { return duty.idle_looks() >= 3; }));
   CHECK(duty.here() == nullptr);
   CHECK(f.reads == 0);
 
@@ -191,7 +191,8 @@ TEST_CASE("webhook duty: a dispatcher runs while the node serves the duty "
   auto refused =
       answer_of([&](auto done) { third->create(paused_hook(), done); });
   CHECK_FALSE(refused);
-  std::this_thread::sleep_for(100ms);
+  auto looked = duty.idle_looks();
+  REQUIRE(within([&] { return duty.idle_looks() >= looked + 3; }));
   CHECK(duty.here() == nullptr);
   CHECK(f.reads == 3);
   // Taken again later under a new epoch: it runs.
@@ -201,11 +202,13 @@ TEST_CASE("webhook duty: a dispatcher runs while the node serves the duty "
   CHECK(f.reads == 4);
 
   // Stopped: none from then on, served or not.
+  // (The watch has ended when stop() returns: nothing looks again.)
   duty.stop();
   CHECK(duty.here() == nullptr);
+  looked = duty.idle_looks();
   f.shards->serve(0, 11);
-  std::this_thread::sleep_for(100ms);
   CHECK(duty.here() == nullptr);
+  CHECK(duty.idle_looks() == looked);
   CHECK(f.reads == 4);
 }
 

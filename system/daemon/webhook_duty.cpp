@@ -48,6 +48,11 @@ std::shared_ptr<webhook_dispatcher> webhook_duty::here() const {
   return current_;
 }
 
+uint64_t webhook_duty::idle_looks() const {
+  std::lock_guard<std::mutex> lk{mtx_};
+  return idle_looks_;
+}
+
 void webhook_duty::stop() {
   {
     std::lock_guard<std::mutex> lk{mtx_};
@@ -82,6 +87,7 @@ void webhook_duty::watch() {
         epoch_ = now_epoch; // nothing runs under it again
       continue;
     }
+    ++idle_looks_;
     wake_.wait_for(lk, poll_, [this] { return stopping_; });
   }
 }

@@ -62,6 +62,10 @@ class webhook_duty {
   /// stopped.
   std::shared_ptr<webhook_dispatcher> here() const;
 
+  /// How many times the watch of the duty shard found nothing to change
+  /// (a test waits on it instead of the clock).
+  uint64_t idle_looks() const;
+
   /// The duty shard on a cluster; none on a single node.
   std::optional<uint32_t> shard() const { return shard_; }
 
@@ -105,6 +109,7 @@ class webhook_duty {
   bool stopping_ = false;
   std::shared_ptr<webhook_dispatcher> current_;
   int64_t epoch_ = 0;
+  uint64_t idle_looks_ = 0;
   std::thread watcher_;
 };
 
