@@ -6,7 +6,9 @@
 // how a store is opened and a transaction committed.
 #pragma once
 
+#include <algorithm>
 #include <array>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
@@ -161,6 +163,11 @@ void apply_event(sql_session& session, const event& ev, uint64_t seq,
 
 /// Appends the event to the log and applies it (both of the above).
 void write_event(sql_session& session, const event& ev, uint64_t seq);
+
+/// `x` as a SQL integer parameter: at most INT64_MAX.
+inline int64_t sql_integer(uint64_t x) {
+  return static_cast<int64_t>(std::min<uint64_t>(x, INT64_MAX));
+}
 
 /// The event in a row of read_events; its payload text into `payload` if not
 /// null. Throws bad_data if the row does not decode.
