@@ -6,6 +6,7 @@
 // /v1/cluster shows it all, to the admin only.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -614,6 +615,96 @@ TEST_CASE("e2e cluster: each node serves the stock and orders of its own "
   auto confirmed = admin2.post("/v1/orders/" + order + "/confirm", "{}");
   CHECK_MESSAGE(confirmed.status == 200, confirmed.body);
   CHECK(body_of(admin2.get("/v1/inventory/" + a))["available"] == 0);
+}
+
+TEST_CASE("e2e cluster: a node that handed a shard back to a joining node "
+          "and takes it again later serves what the other sold and received "
+          "meanwhile, not what it knew before") {
+  auto info = lease_server();
+  if (info == nullptr)
+    return;
+  cluster_fixture c{info};
+  auto& n1 = c.start("n1");
+  REQUIRE(eventually(
+      [&] {
+        return settled(n1, {{"n1", shards}});
+      },
+      std::chrono::seconds(30)));
+  http_client admin1{n1.url(), n1.admin_token()};
+  // n1 holds every shard: it stocks SKUs on all of them and reads each, so
+  // it has each one's state in memory.
+  json receipt{{"quantity", 10}, {"unitPrice", 500}};
+  std::vector<std::string> skus;
+  for (int n = 0; n < 40; ++n)
+    skus.push_back("P-" + std::to_string(n));
+  for (auto& sku : skus) {
+    REQUIRE(eventually(
+        [&] {
+          return admin1
+                     .post("/v1/inventory/" + sku + "/receipts", receipt.dump())
+                     .status == 200;
+        },
+        std::chrono::seconds(20)));
+    REQUIRE(body_of(admin1.get("/v1/inventory/" + sku))["available"] == 10);
+  }
+  auto made = admin1.post("/v1/customers", json{{"name", "Ada"}}.dump());
+  REQUIRE(made.status == 201);
+  auto cid = body_of(made)["customerId"].get<std::string>();
+  auto token = body_of(made)["token"].get<std::string>();
+
+  // n2 joins: n1 hands half the shards back, and n2 takes them.
+  auto& n2 = c.start("n2");
+  halves_settled(n1, n2);
+  auto x = sku_held_by(cluster_of(n2), "n2", "P").first;
+  CAPTURE(x);
+  REQUIRE(std::find(skus.begin(), skus.end(), x) != skus.end());
+  http_client admin2{n2.url(), n2.admin_token()};
+  http_client cust1{n1.url(), token};
+  http_client cust2{n2.url(), token};
+  REQUIRE(
+      eventually([&] { return admin2.get("/v1/inventory/" + x).status == 200; },
+                 std::chrono::seconds(20)));
+  CHECK(admin1.get("/v1/inventory/" + x).status == 421);
+  // n2 sells 3 and receives 5 more: 12 available, 3 reserved.
+  REQUIRE(eventually(
+      [&] {
+        return cust2.get("/v1/customers/" + cid + "/orders").status == 200;
+      },
+      std::chrono::seconds(20)));
+  auto placed = cust2.post("/v1/orders", order_for(cid, {{x, 3}}).dump());
+  REQUIRE_MESSAGE(placed.status == 201, placed.body);
+  REQUIRE(admin2
+              .post("/v1/inventory/" + x + "/receipts",
+                    json{{"quantity", 5}, {"unitPrice", 500}}.dump())
+              .status == 200);
+  CHECK(body_of(admin2.get("/v1/inventory/" + x))["available"] == 12);
+
+  // n2 stops and hands its shards back; n1 takes them again and serves x
+  // as the journal has it, not as it last knew it (10 available).
+  REQUIRE(n2.stop() == 0);
+  REQUIRE(eventually(
+      [&] {
+        return settled(n1, {{"n1", shards}});
+      },
+      std::chrono::seconds(30)));
+  REQUIRE(
+      eventually([&] { return admin1.get("/v1/inventory/" + x).status == 200; },
+                 std::chrono::seconds(20)));
+  auto back = body_of(admin1.get("/v1/inventory/" + x));
+  CHECK(back["available"] == 12);
+  CHECK(back["reserved"] == 3);
+  CHECK(back["onHand"] == 15);
+  // What is left is sold once: 13 are refused, 12 are sold.
+  auto too_many = cust1.post("/v1/orders", order_for(cid, {{x, 13}}).dump());
+  CHECK(too_many.status == 409);
+  CHECK(body_of(too_many)["error"]["code"] == "INSUFFICIENT_STOCK");
+  CHECK(cust1.post("/v1/orders", order_for(cid, {{x, 12}}).dump()).status ==
+        201);
+  // The order n2 placed is n1's to carry on.
+  auto id = body_of(placed)["id"].get<std::string>();
+  auto confirmed = admin1.post("/v1/orders/" + id + "/confirm", "{}");
+  CHECK_MESSAGE(confirmed.status == 200, confirmed.body);
+  CHECK(body_of(admin1.get("/v1/inventory/" + x))["available"] == 0);
 }
 
 TEST_CASE("e2e cluster: every node's change feed reads the whole shared "
