@@ -21,7 +21,7 @@ namespace oms {
 namespace {
 
 // 'OMSP': marks a SQLite file as the simulated gateway's ledger.
-constexpr int application_id = 0x4F4D5350;
+constexpr int gateway_application_id = 0x4F4D5350;
 
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS outcomes (
@@ -87,12 +87,12 @@ class simulated_gateway::db {
           return 0;
         },
         &id, nullptr);
-    if (id != 0 && id != application_id)
+    if (id != 0 && id != gateway_application_id)
       throw ledger_error("the payment ledger " + path_ +
                          " is not a payment ledger");
     exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
          "PRAGMA application_id = " +
-             std::to_string(application_id) + ";",
+             std::to_string(gateway_application_id) + ";",
          "cannot set up");
     exec(schema, "cannot create the tables of");
     prepare(find_, "SELECT status, reference, reason, amount FROM outcomes "
