@@ -10,6 +10,8 @@
 
 #include "tests/fixture.hpp"
 
+#include <caf/event_based_actor.hpp>
+
 #include "actors/off_shard_holds.hpp"
 #include "messages/shards.hpp"
 #include "system/cluster/region.hpp"
@@ -69,9 +71,12 @@ struct node_fixture : fixture {
   std::shared_ptr<shard_map> shards;
 
   node_fixture(std::shared_ptr<journal_store> store,
-               std::shared_ptr<shard_map> map)
-      : fixture(std::move(store), t0, default_test_settings(), {}, nullptr, {},
-                map),
+               std::shared_ptr<shard_map> map,
+               settings s = default_test_settings(),
+               std::function<journal_actor(caf::actor_system&, journal_actor)>
+                   wrap_journal = {})
+      : fixture(std::move(store), t0, s, {}, nullptr, {}, map,
+                std::move(wrap_journal)),
         shards(std::move(map)) {}
 
   void adopt(uint32_t shard, int64_t epoch) {
@@ -153,7 +158,165 @@ struct hooked_store : memory_store {
   }
 };
 
+// The answer to one read of an order's record, held back by
+// reordering_journal until the test lets it go.
+struct held_read {
+  bool hold_next = false;
+  std::optional<caf::typed_response_promise<order_record>> promise;
+  std::optional<order_record> answer;
+};
+
+// A journal in front of the node's own that answers one read of an order's
+// record (atom::get) only when the test sends it atom::retry: the answer
+// of a read made before the node lost a shard arrives after the shard was
+// taken back and loaded. The node's own journal answers in order; a journal
+// whose reads run on sessions of their own need not.
+caf::behavior reordering_journal(caf::event_based_actor* self,
+                                 journal_actor real,
+                                 std::shared_ptr<held_read> held) {
+  auto untyped = caf::actor_cast<caf::actor>(real);
+  self->set_default_handler(
+      [untyped](caf::scheduled_actor* s,
+                caf::message_view& x) -> caf::result<caf::message> {
+        return static_cast<caf::event_based_actor*>(s)->delegate(
+            untyped, x.move_content_to_message());
+      });
+  return {
+      [self, real, held](atom::get,
+                         const order_id& id) -> caf::result<order_record> {
+        if (!held->hold_next)
+          return self->delegate(real, atom::get_v, id);
+        held->hold_next = false;
+        auto rp = self->make_response_promise<order_record>();
+        held->promise = rp;
+        self->request(real, caf::infinite, atom::get_v, id)
+            .then([held](order_record& rec) { held->answer = std::move(rec); },
+                  [](caf::error& err) { FAIL(describe(err)); });
+        return rp;
+      },
+      [held](atom::retry) {
+        REQUIRE(held->promise);
+        REQUIRE(held->answer);
+        held->promise->deliver(std::move(*held->answer));
+        held->promise.reset();
+      },
+  };
+}
+
 } // namespace
+
+TEST_CASE("a wake whose read of the order was made before its node lost "
+          "the shard, and answered after the node took the shard back, "
+          "reads the order again: its actor runs from what the other owner "
+          "made of it") {
+  auto s = stocked_two_shards();
+  auto held = std::make_shared<held_read>();
+  caf::actor front;
+  auto resting = default_test_settings();
+  resting.order_idle_timeout = 1min;
+  node_fixture next{s.store, fresh_map(), resting,
+                    [&](caf::actor_system& sys, journal_actor real) {
+                      front = sys.spawn(reordering_journal, real, held);
+                      return caf::actor_cast<journal_actor>(front);
+                    }};
+  next.adopt(1, 4);
+  auto id = next.create("c1", {{s.a, 2, seller::internal}}).record.id;
+  auto with_actor = next.running();
+  next.advance(1min);
+  next.advance(1min);
+  REQUIRE(next.running() == with_actor - 1); // it rests
+
+  // Asking for its actor wakes it: the record is read (CREATED), and the
+  // answer held back.
+  held->hold_next = true;
+  auto woken =
+      next.self->request(next.sup, caf::infinite, atom::find_order_v, id);
+  next.sched.run();
+  REQUIRE(held->answer);
+  CHECK(held->answer->status == order_status::created);
+  // Meanwhile the node loses the shard; another owner confirms the order
+  // and hands the shard back; the node takes it again.
+  next.disown(1);
+  {
+    node_fixture first{s.store, fresh_map()};
+    first.adopt(1, 5);
+    first.must_apply(id, command_kind::confirm);
+    first.disown(1);
+  }
+  next.adopt(1, 6);
+  // The read's answer arrives now, older than the shard's load: the order
+  // is read again, and its actor runs from the confirmed record.
+  next.self->send(front, atom::retry_v);
+  next.sched.run();
+  caf::expected<order_actor> handle{make_error(errc::internal, "no reply")};
+  woken.receive([&](order_actor& h) { handle = std::move(h); },
+                [&](caf::error& err) { handle = std::move(err); });
+  if (!handle) // (the loss ended the wait: asked again)
+    handle = next.call<order_actor>(next.sup, atom::find_order_v, id);
+  REQUIRE_MESSAGE(handle, why(handle));
+  auto in_actor = next.call<order_record>(*handle, atom::get_v);
+  REQUIRE_MESSAGE(in_actor, why(in_actor));
+  CHECK(in_actor->status == order_status::confirmed);
+  // Its units stay blocked past the hold's expiry: no stale CREATED actor
+  // cancels it.
+  next.advance(20min);
+  CHECK(next.stock(s.a).blocked == 2);
+  CHECK(next.stock(s.a).reserved == 0);
+  CHECK(next.get_order(id)->status == order_status::confirmed);
+  CHECK(next.audit().violations.empty());
+}
+
+TEST_CASE("a restart whose read of the order was made before its node "
+          "lost the shard, and answered after the node took the shard back "
+          "with the order resting, starts no actor from the older record") {
+  auto s = stocked_two_shards();
+  auto held = std::make_shared<held_read>();
+  caf::actor front;
+  auto resting = default_test_settings();
+  resting.order_idle_timeout = 1min;
+  node_fixture next{s.store, fresh_map(), resting,
+                    [&](caf::actor_system& sys, journal_actor real) {
+                      front = sys.spawn(reordering_journal, real, held);
+                      return caf::actor_cast<journal_actor>(front);
+                    }};
+  next.adopt(1, 4);
+  auto created = next.create("c1", {{s.a, 2, seller::internal}});
+  auto id = created.record.id;
+  // Its actor fails: the restart reads the record (CREATED), the answer
+  // held back.
+  held->hold_next = true;
+  next.self->send_exit(created.handle, make_error(errc::internal, "injected"));
+  next.sched.run();
+  REQUIRE(held->answer);
+  CHECK(held->answer->status == order_status::created);
+  // Meanwhile the node loses the shard; another owner confirms the order
+  // and hands the shard back; the node takes it again, and the confirmed
+  // order rests there.
+  next.disown(1);
+  {
+    node_fixture first{s.store, fresh_map()};
+    first.adopt(1, 5);
+    first.must_apply(id, command_kind::confirm);
+    first.disown(1);
+  }
+  next.adopt(1, 6);
+  auto resting_count = next.running();
+  // The read's answer arrives now: no actor starts from it.
+  next.self->send(front, atom::retry_v);
+  next.sched.run();
+  CHECK(next.running() == resting_count);
+  // Asked for, the order wakes from the confirmed record, and stays so
+  // past its hold's expiry.
+  auto handle = next.call<order_actor>(next.sup, atom::find_order_v, id);
+  REQUIRE_MESSAGE(handle, why(handle));
+  auto in_actor = next.call<order_record>(*handle, atom::get_v);
+  REQUIRE_MESSAGE(in_actor, why(in_actor));
+  CHECK(in_actor->status == order_status::confirmed);
+  next.advance(20min);
+  CHECK(next.stock(s.a).blocked == 2);
+  CHECK(next.get_order(id)->status == order_status::confirmed);
+  CHECK(next.audit().violations.empty());
+}
 
 TEST_CASE("a cluster node serves only the shards it adopted, each as the "
           "shared store holds it, and stops serving a shard it lost") {

@@ -89,6 +89,8 @@ struct fixture {
   std::shared_ptr<simulated_gateway> gateway;
   std::shared_ptr<const recovered_state> recovered;
   journal_actor journal;
+  /// The journal behind a wrapper the fixture was started with (else null).
+  journal_actor journal_itself;
   payment_actor payments;
   context_ptr ctx;
   supervisor_actor sup;
@@ -104,7 +106,9 @@ struct fixture {
           simulated_gateway::config gw = {},
           std::shared_ptr<simulated_gateway> same_gateway = nullptr,
           std::function<wms_gateway_actor(caf::actor_system&)> make_wms = {},
-          std::shared_ptr<shard_map> shards = nullptr)
+          std::shared_ptr<shard_map> shards = nullptr,
+          std::function<journal_actor(caf::actor_system&, journal_actor)>
+              wrap_journal = {})
       : sys(init(cfg)),
         self(sys, true),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
@@ -119,6 +123,11 @@ struct fixture {
     // On the test scheduler even a blocking store runs inline, so that
     // every step stays deterministic.
     journal = spawn_journal(sys, backend, s.journal_batch_events_max, false);
+    if (wrap_journal) {
+      // The actors talk to the wrapper; it ends with the journal.
+      journal_itself = journal;
+      journal = wrap_journal(sys, journal);
+    }
     payments = spawn_payment(sys, gateway);
     auto c = std::make_shared<context>(
         *make_context(sys, s, journal, payments, start_at));
@@ -142,6 +151,8 @@ struct fixture {
   ~fixture() {
     self->send_exit(sup, caf::exit_reason::user_shutdown);
     self->send_exit(journal, caf::exit_reason::user_shutdown);
+    if (journal_itself)
+      self->send_exit(journal_itself, caf::exit_reason::user_shutdown);
     self->send_exit(payments, caf::exit_reason::user_shutdown);
     if (ctx->wms)
       self->send_exit(ctx->wms, caf::exit_reason::user_shutdown);
