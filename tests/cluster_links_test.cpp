@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -73,6 +74,17 @@ class silent_peer {
   std::vector<int> accepted_;
 };
 
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred();
+}
+
 struct network_fixture {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
@@ -87,14 +99,17 @@ struct network_fixture {
 
 } // namespace
 
-TEST_CASE("a peer watcher that is closed while it dials dials no more, and "
-          "answers the close only once the middleman answered the dial") {
+TEST_CASE("a peer watcher closed with its key dials no more, and answers "
+          "the close only once the middleman answered its dial; a close "
+          "with another key changes nothing") {
   network_fixture f;
+  oms::cluster::keep_links_out_of_leak_reports(*f.sys);
   silent_peer peer;
   oms::cluster::peer_watch_config pw;
   pw.node = "n1";
   pw.interval = std::chrono::milliseconds(50);
-  pw.timeout = std::chrono::milliseconds(1500);
+  pw.timeout = std::chrono::milliseconds(500);
+  pw.close_key = 42;
   auto table = std::make_shared<oms::cluster::peer_table>();
   auto address = peer.address();
   // Stopped before the system, even when a check below fails (the system
@@ -111,21 +126,33 @@ TEST_CASE("a peer watcher that is closed while it dials dials no more, and "
       },
       table)};
   auto& watcher = watching.actor;
-  // The dial is under way once the peer has its connection.
-  REQUIRE(peer.accept_within(std::chrono::seconds(30)));
-  REQUIRE(oms::cluster::close_peer_watcher(watcher, std::chrono::seconds(60)));
-  // Answered after the dial's own answer (its timeout) was taken in.
-  auto seen = table->snapshot();
-  REQUIRE(seen.count("n2") == 1);
-  CHECK(seen["n2"].connects_failed == 1);
-  CHECK(seen["n2"].last_error.rfind("connect: ", 0) == 0);
-  CHECK_FALSE(seen["n2"].connected);
-  // Closed: no dial starts again, though the peer stays in the table and
-  // its backoff (the interval) has long passed. (The middleman waits on
-  // the first connection for a handshake, and would add a second dial to
-  // it: hung up, a dial would make a new one.)
+  auto failed = [&] {
+    auto seen = table->snapshot();
+    return seen.count("n2") == 1 ? seen["n2"].connects_failed : 0;
+  };
+  const auto limit = std::chrono::seconds(30);
+  // The first dial is under way once the peer has its connection. The
+  // peer never answers its handshake: the middleman waits on it.
+  REQUIRE(peer.accept_within(limit));
+  // Another key is refused at once, and closes nothing: hung up on, the
+  // dial fails, and the watcher dials again.
+  CHECK_FALSE(oms::cluster::close_peer_watcher(watcher, 41, limit));
   peer.hang_up();
+  REQUIRE(peer.accept_within(limit));
+  // Closed with its key while the second dial waits on the middleman: the
+  // close is not answered, however long past the dial's timeout (counted
+  // as failed once it is overdue).
+  CHECK_FALSE(oms::cluster::close_peer_watcher(watcher, 42, 4 * pw.timeout));
+  REQUIRE(eventually([&] { return failed() == 2; }, limit));
+  // The middleman answers once the peer hangs up: the close is answered,
+  // and the dial is not counted a second time.
+  peer.hang_up();
+  REQUIRE(oms::cluster::close_peer_watcher(watcher, 42, limit));
+  CHECK(failed() == 2);
+  CHECK(table->snapshot()["n2"].last_error.rfind("connect: ", 0) == 0);
+  // Closed: no dial starts again, though the peer stays in the table and
+  // its backoff has long passed.
   CHECK_FALSE(peer.accept_within(std::chrono::seconds(1)));
   // A second close is answered at once: nothing is under way.
-  CHECK(oms::cluster::close_peer_watcher(watcher, std::chrono::seconds(60)));
+  CHECK(oms::cluster::close_peer_watcher(watcher, 42, limit));
 }

@@ -248,6 +248,9 @@ TEST_CASE("a wake whose read of the order was made before its node lost "
   // is read again, and its actor runs from the confirmed record.
   next.self->send(front, atom::retry_v);
   next.sched.run();
+  // (Answered by now, one way or the other: a wait forgotten fails here
+  // rather than hangs.)
+  REQUIRE_FALSE(next.self->mailbox().empty());
   caf::expected<order_actor> handle{make_error(errc::internal, "no reply")};
   woken.receive([&](order_actor& h) { handle = std::move(h); },
                 [&](caf::error& err) { handle = std::move(err); });

@@ -124,7 +124,7 @@ struct fixture {
     // every step stays deterministic.
     journal = spawn_journal(sys, backend, s.journal_batch_events_max, false);
     if (wrap_journal) {
-      // The actors talk to the wrapper; it ends with the journal.
+      // The actors talk to the wrapper; both are sent their exit at the end.
       journal_itself = journal;
       journal = wrap_journal(sys, journal);
     }

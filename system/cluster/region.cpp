@@ -16,6 +16,19 @@
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OMS_LEAK_CHECKED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) && !defined(OMS_LEAK_CHECKED)
+#define OMS_LEAK_CHECKED 1
+#endif
+#ifdef OMS_LEAK_CHECKED
+#include <caf/io/basp_broker.hpp>
+#include <sanitizer/lsan_interface.h>
+#endif
+
 namespace oms::cluster {
 
 std::map<std::string, peer_state> peer_table::snapshot() const {
@@ -284,6 +297,11 @@ struct watcher_state {
     int failed_in_a_row = 0;
     int connects_failed_in_a_row = 0;
     std::chrono::steady_clock::time_point next_connect{};
+    /// The last dial's number, and whether its failure was counted (when
+    /// it went unanswered past the timeout; the middleman's answer, when it
+    /// comes, is not counted again).
+    uint64_t dial = 0;
+    bool dial_counted = false;
   };
   peer_watch_config cfg;
   std::function<std::vector<node_row>()> nodes;
@@ -436,7 +454,9 @@ void connect(watcher* self, const std::string& id) {
     return;
   }
   l.connecting = true;
+  l.dial_counted = false;
   auto generation = l.generation;
+  auto dial = ++l.dial;
   auto interval = self->state.cfg.interval;
   // The link as it was when this connect was asked; null when it was
   // dropped or gone since.
@@ -446,16 +466,37 @@ void connect(watcher* self, const std::string& id) {
       return nullptr;
     return &i->second;
   };
+  // Counts this dial's failure once: at its timeout or at its answer.
+  auto count_failure = [self, id, current, dial](const std::string& why) {
+    auto* l = current();
+    if (l != nullptr && l->dial == dial) {
+      if (l->dial_counted)
+        return;
+      l->dial_counted = true;
+    }
+    self->state.table->update(id, [&](peer_state& p) {
+      p.reachable = false;
+      p.connected = false;
+      p.region = nullptr;
+      ++p.connects_failed;
+      p.last_error = why;
+    });
+  };
   auto mm = self->state.cfg.tls
                 ? self->system().openssl_manager().actor_handle()
                 : self->system().middleman().actor_handle();
+  // No timeout on the request itself: the middleman goes on with a connect
+  // after a request gave up on it (it connects, then waits for the peer's
+  // handshake), and the watcher counts the dial in flight until the
+  // middleman answered. Past the timeout the dial counts as failed (the
+  // expire below), and no other starts before it is answered.
   ++self->state.dials_in_flight;
-  self->request(mm, caf::timespan{self->state.cfg.timeout}, caf::connect_atom_v,
-                hp->first, hp->second)
+  self->delayed_send(self, self->state.cfg.timeout, atom::expire_v, id, dial);
+  self->request(mm, caf::infinite, caf::connect_atom_v, hp->first, hp->second)
       .then(
-          [self, id, current, interval](caf::node_id&,
-                                        caf::strong_actor_ptr& ptr,
-                                        std::set<std::string>&) {
+          [self, id, current, interval,
+           count_failure](caf::node_id&, caf::strong_actor_ptr& ptr,
+                          std::set<std::string>&) {
             dial_answered answered{self};
             auto* l = current();
             if (l == nullptr || self->state.closing)
@@ -465,35 +506,42 @@ void connect(watcher* self, const std::string& id) {
               l->next_connect =
                   std::chrono::steady_clock::now() +
                   connect_backoff(interval, ++l->connects_failed_in_a_row);
-              self->state.table->update(id, [](peer_state& p) {
-                p.reachable = false;
-                ++p.connects_failed;
-                p.last_error = "nothing is published there";
-              });
+              count_failure("nothing is published there");
               return;
             }
             use_region(self, id, caf::actor_cast<region_actor>(ptr));
             offer_own(self, id);
             ping(self, id);
           },
-          [self, id, current, interval](caf::error& err) {
+          [self, current, interval, count_failure](caf::error& err) {
             dial_answered answered{self};
             if (auto* l = current()) {
-              // The middleman may still be at it: the next try waits.
               l->connecting = false;
               l->next_connect =
                   std::chrono::steady_clock::now() +
                   connect_backoff(interval, ++l->connects_failed_in_a_row);
             }
-            auto why = "connect: " + self->system().render(err);
-            self->state.table->update(id, [&](peer_state& p) {
-              p.reachable = false;
-              p.connected = false;
-              p.region = nullptr;
-              ++p.connects_failed;
-              p.last_error = why;
-            });
+            count_failure("connect: " + self->system().render(err));
           });
+}
+
+// Dial `dial` to peer `id` went unanswered past the timeout: counted as
+// failed (the peer shown unreachable), though the middleman is still at it.
+void dial_overdue(watcher* self, const std::string& id, uint64_t dial) {
+  auto i = self->state.links.find(id);
+  if (i == self->state.links.end())
+    return;
+  auto& l = i->second;
+  if (!l.connecting || l.dial != dial || l.dial_counted)
+    return;
+  l.dial_counted = true;
+  auto timeout = self->state.cfg.timeout.count();
+  self->state.table->update(id, [&](peer_state& p) {
+    p.reachable = false;
+    ++p.connects_failed;
+    p.last_error =
+        "connect: no answer within " + std::to_string(timeout) + " ms";
+  });
 }
 
 // One round: the nodes now, a connection to each, a ping to each connected.
@@ -569,14 +617,17 @@ caf::behavior peer_watcher(watcher* self, peer_watch_config cfg,
         round(self);
         self->delayed_send(self, self->state.cfg.interval, atom::tick_v);
       },
-      // From this node only: no dial starts again, and the answer comes
-      // once the middleman answered every dial under way (a connection it
-      // makes as the actor system ends is never released).
-      [self](caf::close_atom) -> caf::response_promise {
-        // (Read before the promise: making it takes the sender.)
-        auto sender = self->current_sender();
+      [self](atom::expire, const std::string& id, uint64_t dial) {
+        if (self->current_sender() == self->ctrl())
+          dial_overdue(self, id, dial);
+      },
+      // With the key omsd chose (a peer can pass for a local sender, not
+      // guess the key): no dial starts again, and the answer comes once the
+      // middleman answered every dial under way (a connection it makes as
+      // the actor system ends is never released).
+      [self](caf::close_atom, uint64_t key) -> caf::response_promise {
         auto rp = self->make_response_promise();
-        if (sender == nullptr || sender->node() != self->node()) {
+        if (key == 0 || key != self->state.cfg.close_key) {
           rp.deliver(caf::make_error(caf::sec::unexpected_message));
           return rp;
         }
@@ -597,12 +648,42 @@ caf::actor spawn_peer_watcher(caf::actor_system& sys, peer_watch_config cfg,
                    std::move(table));
 }
 
-bool close_peer_watcher(const caf::actor& watcher, caf::timespan wait) {
+// CAF 0.17.6's middleman can end in a reference cycle when the actor system
+// stops while a link between nodes is being set up (a peer redialling as
+// this node stops, or a connect of ours under way): its BASP broker, the
+// broker's tables, its helper for the new node and the system's two
+// internal actors then stay allocated at exit, and a leak-checked build
+// reports them (seen at about one stop in forty under load). They are
+// CAF's, so in such a build they are marked as not leaked, and with them
+// what is reachable from them; any other object still is reported.
+void keep_links_out_of_leak_reports(caf::actor_system& sys) {
+#ifdef OMS_LEAK_CHECKED
+  auto broker =
+      sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
+  if (auto* ptr = caf::actor_cast<caf::abstract_actor*>(broker))
+    __lsan_ignore_object(ptr);
+  for (const auto* internal : {&sys.spawn_serv(), &sys.config_serv()})
+    if (*internal)
+      __lsan_ignore_object(internal->get());
+#else
+  (void)sys;
+#endif
+}
+
+void begin_closing_peer_watcher(const caf::actor& watcher, uint64_t key) {
+  if (!watcher)
+    return;
+  caf::scoped_actor self{watcher->home_system()};
+  self->send(watcher, caf::close_atom_v, key); // its answer is not awaited
+}
+
+bool close_peer_watcher(const caf::actor& watcher, uint64_t key,
+                        caf::timespan wait) {
   if (!watcher)
     return true;
   caf::scoped_actor self{watcher->home_system()};
   bool closed = false;
-  self->request(watcher, wait, caf::close_atom_v)
+  self->request(watcher, wait, caf::close_atom_v, key)
       .receive([&](caf::ok_atom) { closed = true; }, [](caf::error&) {});
   return closed;
 }

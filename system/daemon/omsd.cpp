@@ -531,8 +531,10 @@ int main(int argc, char** argv) {
     region.slot->clear(); // forwarded requests: 503 from here on
   if (shards)
     shards->set_routes({});
-  // Handed back at once, so the others take the shards at their next tick.
-  region.stop();
+  // Handed back at once, so the others take the shards at their next tick:
+  // the region stops and the watcher dials no more, but its dials under way
+  // are waited for only after the hand-back.
+  region.begin_stop();
   bridge->detach();
   customers.reset();
   if (*membership && !(*membership)->stop(2 * cfg.lease_ttl)) {
@@ -543,6 +545,7 @@ int main(int argc, char** argv) {
               {{"wait", format_duration(2 * cfg.lease_ttl)}});
     new std::shared_ptr<cluster::membership>(std::move(*membership));
   }
+  region.finish_stop();
   oms->shutdown(); // the journal is flushed before this returns
   log::info("omsd.stopped", {{"unanswered", unanswered}});
   return store_lost.load() ? exit_store_lost : 0;

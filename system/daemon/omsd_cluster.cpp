@@ -4,27 +4,15 @@
 #include "system/daemon/omsd_cluster.hpp"
 
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
-#include <caf/io/basp_broker.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
 #include "system/log.hpp"
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OMS_LEAK_CHECKED 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__) && !defined(OMS_LEAK_CHECKED)
-#define OMS_LEAK_CHECKED 1
-#endif
-#ifdef OMS_LEAK_CHECKED
-#include <sanitizer/lsan_interface.h>
-#endif
 
 namespace oms::daemon {
 
@@ -121,31 +109,26 @@ caf::expected<std::shared_ptr<cluster::membership>> join_cluster(
   }
 }
 
-namespace {
-
-// CAF 0.17.6's middleman can end in a reference cycle when the actor system
-// stops while a link between nodes is being set up (a peer redialling as
-// this node stops, or a connect of ours under way): its BASP broker, the
-// broker's tables, its helper for the new node and the system's two
-// internal actors then stay allocated at exit, and a leak-checked build
-// reports them (seen at about one stop in forty under load). They are
-// CAF's, so in such a build they are marked as not leaked, and with them
-// what is reachable from them; any other object still is reported.
-void keep_links_out_of_leak_reports(caf::actor_system& sys) {
-#ifdef OMS_LEAK_CHECKED
-  auto broker =
-      sys.middleman().named_broker<caf::io::basp_broker>(caf::atom("BASP"));
-  if (auto* ptr = caf::actor_cast<caf::abstract_actor*>(broker))
-    __lsan_ignore_object(ptr);
-  for (const auto* internal : {&sys.spawn_serv(), &sys.config_serv()})
-    if (*internal)
-      __lsan_ignore_object(internal->get());
-#else
-  (void)sys;
-#endif
+void region_link::begin_stop() {
+  if (watcher)
+    cluster::begin_closing_peer_watcher(watcher, close_key);
+  if (region)
+    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
+  region = nullptr;
 }
 
-} // namespace
+void region_link::finish_stop() {
+  if (!watcher)
+    return;
+  if (!cluster::close_peer_watcher(watcher, close_key, dials_wait))
+    log::warn(
+        "cluster.dials_unanswered",
+        {{"wait",
+          format_duration(std::chrono::duration_cast<std::chrono::milliseconds>(
+              dials_wait))}});
+  caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
+  watcher = nullptr;
+}
 
 // The region's and the watcher's functions keep `m` alive: the actors may
 // run them after omsd let go of it.
@@ -165,7 +148,7 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
       valid += entry.second > 0 ? 1 : 0;
     return valid;
   };
-  keep_links_out_of_leak_reports(sys);
+  cluster::keep_links_out_of_leak_reports(sys);
   link.slot = std::make_shared<cluster::forward_slot>();
   link.region = cluster::spawn_region(sys, cfg.node_id, owned, link.slot);
   // reuse: a node started again at once (after a kill) binds its port
@@ -189,6 +172,10 @@ open_region(caf::actor_system& sys, const daemon_config& cfg,
   pw.tls = cfg.cluster_tls();
   pw.own_region = link.region;
   pw.offers = link.slot;
+  std::random_device random;
+  while (pw.close_key == 0)
+    pw.close_key = (uint64_t{random()} << 32) | random();
+  link.close_key = pw.close_key;
   // The nodes registered, as the lease keeper's last tick read them, that
   // heartbeat within the last ten TTLs: one that died shows unreachable
   // for a while, then is watched no more (a node that died stays in the

@@ -36,20 +36,23 @@ struct region_link {
   std::shared_ptr<cluster::forward_slot> slot;
   caf::actor watcher;
   std::shared_ptr<cluster::peer_table> peers;
-  /// How long stop() waits for the watcher's dials under way.
+  /// What closes the watcher (peer_watch_config::close_key).
+  uint64_t close_key = 0;
+  /// How long finish_stop() waits for the watcher's dials under way.
   caf::timespan dials_wait{};
 
+  /// The region stops, and the watcher stops dialing. No unpublish: it
+  /// waits for the middleman, which may be stuck in a connect to a host
+  /// that drops packets; the port closes when the actor system ends.
+  void begin_stop();
+  /// Waits (at most dials_wait) until the middleman answered the watcher's
+  /// dials under way, so that none completes as the actor system ends,
+  /// then ends the watcher.
+  void finish_stop();
+  /// Both.
   void stop() {
-    if (!region)
-      return;
-    // No unpublish: it waits for the middleman, which may be stuck in a
-    // connect to a host that drops packets; the port closes when the
-    // actor system ends. The watcher's dials are let finish (within their
-    // timeout), so none completes as the actor system ends.
-    cluster::close_peer_watcher(watcher, dials_wait);
-    caf::anon_send_exit(watcher, caf::exit_reason::user_shutdown);
-    caf::anon_send_exit(region, caf::exit_reason::user_shutdown);
-    region = nullptr;
+    begin_stop();
+    finish_stop();
   }
 };
 
