@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <random>
 #include <set>
 #include <utility>
 
@@ -314,6 +315,8 @@ struct watcher_state {
   /// in flight.
   bool closing = false;
   std::vector<caf::response_promise> closed;
+  /// What the watcher's messages to itself carry (a tick, an expire).
+  uint64_t own_key = 0;
 
   static inline const char* name = "peer_watcher";
 };
@@ -491,7 +494,8 @@ void connect(watcher* self, const std::string& id) {
   // middleman answered. Past the timeout the dial counts as failed (the
   // expire below), and no other starts before it is answered.
   ++self->state.dials_in_flight;
-  self->delayed_send(self, self->state.cfg.timeout, atom::expire_v, id, dial);
+  self->delayed_send(self, self->state.cfg.timeout, atom::expire_v, id, dial,
+                     self->state.own_key);
   self->request(mm, caf::infinite, caf::connect_atom_v, hp->first, hp->second)
       .then(
           [self, id, current, interval,
@@ -607,18 +611,23 @@ caf::behavior peer_watcher(watcher* self, peer_watch_config cfg,
       });
     }
   });
-  self->send(self, atom::tick_v);
+  // Its own messages carry a key only it knows: the middleman lets any
+  // peer message any actor it learned of, and a message a peer routes in
+  // this node's name arrives with the local actor of that id as its sender
+  // (CAF 0.17), so the sender proves nothing.
+  std::random_device random;
+  while (self->state.own_key == 0)
+    self->state.own_key = (uint64_t{random()} << 32) | random();
+  self->send(self, atom::tick_v, self->state.own_key);
   return {
-      [self](atom::tick) {
-        // Only the watcher's own ticks: the middleman lets any peer
-        // message any actor it learned of.
-        if (self->current_sender() != self->ctrl() || self->state.closing)
+      [self](atom::tick, uint64_t key) {
+        if (key != self->state.own_key || self->state.closing)
           return;
         round(self);
-        self->delayed_send(self, self->state.cfg.interval, atom::tick_v);
+        self->delayed_send(self, self->state.cfg.interval, atom::tick_v, key);
       },
-      [self](atom::expire, const std::string& id, uint64_t dial) {
-        if (self->current_sender() == self->ctrl())
+      [self](atom::expire, const std::string& id, uint64_t dial, uint64_t key) {
+        if (key == self->state.own_key)
           dial_overdue(self, id, dial);
       },
       // With the key omsd chose (a peer can pass for a local sender, not
