@@ -100,7 +100,7 @@ struct network_fixture {
 } // namespace
 
 TEST_CASE("a peer watcher closed with its key dials no more, and answers "
-          "the close only once the middleman answered its dial; a close "
+          "the close only once the middleman answered its dial, and a close "
           "with another key changes nothing") {
   network_fixture f;
   oms::cluster::keep_links_out_of_leak_reports(*f.sys);

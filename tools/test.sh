@@ -21,6 +21,8 @@ phase "format check"
 bash tools/format.sh --check
 phase "OpenAPI lint"
 bash tools/lint-openapi.sh
+phase "test names"
+python3 tools/check-test-names.py .
 
 # Both trees compile their largest targets in batches (OMS_UNITY_BUILD:
 # about half the compile CPU of those targets) and link with lld (the
