@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -20,6 +21,22 @@ using namespace oms;
 using namespace oms::e2e;
 using client::http_client;
 using client::http_result;
+
+namespace {
+
+// The most requests omsd sent to the WMS in any sliding second, as its
+// /metrics shows it (-1 if absent).
+int64_t most_sent_in_a_second(const e2e::daemon& d) {
+  auto text = http_client{d.url(), ""}.get("/metrics").body;
+  const std::string name = "\noms_wms_sends_per_window_max ";
+  auto at = text.find(name);
+  if (at == std::string::npos)
+    return -1;
+  at += name.size();
+  return std::stoll(text.substr(at, text.find('\n', at) - at));
+}
+
+} // namespace
 
 TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
           "oversell, keep under its rate limit and leave the WMS in step") {
@@ -79,8 +96,14 @@ TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
   CHECK(in_step);
   auto state = sim.state();
   CHECK(sku_state(state, "EXT-1")["liveOrderable"] == 2);
-  // We never sent more than its limit in any second.
-  CHECK(state["maxRequestsInAnySecond"].get<int64_t>() <= 5);
+  // omsd never sent more than its rate (4, under the WMS's 5) in any
+  // sliding second. (What the WMS saw arrive in a second is not asserted:
+  // a loaded machine can delay requests and hand them to it together, 6
+  // in one second once; it is shown.)
+  CHECK(most_sent_in_a_second(d) >= 1);
+  CHECK(most_sent_in_a_second(d) <= 4);
+  MESSAGE("most arrivals in a second at the WMS: "
+          << state["maxRequestsInAnySecond"].get<int64_t>());
 
   // Cancel one order: the units go back at the WMS too.
   REQUIRE_FALSE(orders.empty());
@@ -103,7 +126,7 @@ TEST_CASE("e2e external: concurrent orders against a real wms-sim never "
         return v.status == 200 && body_of(v)["available"] == 15;
       },
       std::chrono::seconds(90)));
-  CHECK(sim.state()["maxRequestsInAnySecond"].get<int64_t>() <= 5);
+  CHECK(most_sent_in_a_second(d) <= 4);
 }
 
 TEST_CASE("e2e external: without a WMS, EXTERNAL requests answer "
