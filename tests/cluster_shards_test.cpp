@@ -203,24 +203,78 @@ caf::behavior reordering_journal(caf::event_based_actor* self,
   };
 }
 
+// A node that rests orders idle for a minute, with reordering_journal in
+// front of its journal, serving shard 1 (SKU s.a) under epoch 4.
+struct reordered_node {
+  two_shards<memory_store> s = stocked_two_shards();
+  std::shared_ptr<held_read> held = std::make_shared<held_read>();
+  caf::actor front;
+  node_fixture next;
+
+  reordered_node()
+      : next{s.store, fresh_map(), resting(),
+             [this](caf::actor_system& sys, journal_actor real) {
+               front = sys.spawn(reordering_journal, real, held);
+               return caf::actor_cast<journal_actor>(front);
+             }} {
+    next.adopt(1, 4);
+  }
+
+  static settings resting() {
+    auto r = default_test_settings();
+    r.order_idle_timeout = 1min;
+    return r;
+  }
+
+  /// The node loses shard 1; another owner confirms order `id` and hands
+  /// the shard back; the node takes it again under epoch 6.
+  void confirmed_elsewhere(const order_id& id) {
+    next.disown(1);
+    {
+      node_fixture first{s.store, fresh_map()};
+      first.adopt(1, 5);
+      first.must_apply(id, command_kind::confirm);
+      first.disown(1);
+    }
+    next.adopt(1, 6);
+  }
+
+  /// The held answer to the read goes to the node now.
+  void release() {
+    next.self->send(front, atom::retry_v);
+    next.sched.run();
+  }
+
+  /// Order `id`'s actor, asked for, runs from the confirmed record, and
+  /// the order stays confirmed with its units blocked past its hold's
+  /// expiry: no stale CREATED actor cancels it.
+  void runs_confirmed(const order_id& id) {
+    auto handle = next.call<order_actor>(next.sup, atom::find_order_v, id);
+    REQUIRE_MESSAGE(handle, why(handle));
+    runs_confirmed(id, *handle);
+  }
+
+  void runs_confirmed(const order_id& id, const order_actor& handle) {
+    auto in_actor = next.call<order_record>(handle, atom::get_v);
+    REQUIRE_MESSAGE(in_actor, why(in_actor));
+    CHECK(in_actor->status == order_status::confirmed);
+    next.advance(20min);
+    CHECK(next.stock(s.a).blocked == 2);
+    CHECK(next.stock(s.a).reserved == 0);
+    CHECK(next.get_order(id)->status == order_status::confirmed);
+    CHECK(next.audit().violations.empty());
+  }
+};
+
 } // namespace
 
 TEST_CASE("a wake whose read of the order was made before its node lost "
           "the shard, and answered after the node took the shard back, "
           "reads the order again: its actor runs from what the other owner "
           "made of it") {
-  auto s = stocked_two_shards();
-  auto held = std::make_shared<held_read>();
-  caf::actor front;
-  auto resting = default_test_settings();
-  resting.order_idle_timeout = 1min;
-  node_fixture next{s.store, fresh_map(), resting,
-                    [&](caf::actor_system& sys, journal_actor real) {
-                      front = sys.spawn(reordering_journal, real, held);
-                      return caf::actor_cast<journal_actor>(front);
-                    }};
-  next.adopt(1, 4);
-  auto id = next.create("c1", {{s.a, 2, seller::internal}}).record.id;
+  reordered_node r;
+  auto& next = r.next;
+  auto id = next.create("c1", {{r.s.a, 2, seller::internal}}).record.id;
   auto with_actor = next.running();
   next.advance(1min);
   next.advance(1min);
@@ -228,26 +282,16 @@ TEST_CASE("a wake whose read of the order was made before its node lost "
 
   // Asking for its actor wakes it: the record is read (CREATED), and the
   // answer held back.
-  held->hold_next = true;
+  r.held->hold_next = true;
   auto woken =
       next.self->request(next.sup, caf::infinite, atom::find_order_v, id);
   next.sched.run();
-  REQUIRE(held->answer);
-  CHECK(held->answer->status == order_status::created);
-  // Meanwhile the node loses the shard; another owner confirms the order
-  // and hands the shard back; the node takes it again.
-  next.disown(1);
-  {
-    node_fixture first{s.store, fresh_map()};
-    first.adopt(1, 5);
-    first.must_apply(id, command_kind::confirm);
-    first.disown(1);
-  }
-  next.adopt(1, 6);
+  REQUIRE(r.held->answer);
+  CHECK(r.held->answer->status == order_status::created);
+  r.confirmed_elsewhere(id);
   // The read's answer arrives now, older than the shard's load: the order
   // is read again, and its actor runs from the confirmed record.
-  next.self->send(front, atom::retry_v);
-  next.sched.run();
+  r.release();
   // (Answered by now, one way or the other: a wait forgotten fails here
   // rather than hangs.)
   REQUIRE_FALSE(next.self->mailbox().empty());
@@ -257,68 +301,31 @@ TEST_CASE("a wake whose read of the order was made before its node lost "
   if (!handle) // (the loss ended the wait: asked again)
     handle = next.call<order_actor>(next.sup, atom::find_order_v, id);
   REQUIRE_MESSAGE(handle, why(handle));
-  auto in_actor = next.call<order_record>(*handle, atom::get_v);
-  REQUIRE_MESSAGE(in_actor, why(in_actor));
-  CHECK(in_actor->status == order_status::confirmed);
-  // Its units stay blocked past the hold's expiry: no stale CREATED actor
-  // cancels it.
-  next.advance(20min);
-  CHECK(next.stock(s.a).blocked == 2);
-  CHECK(next.stock(s.a).reserved == 0);
-  CHECK(next.get_order(id)->status == order_status::confirmed);
-  CHECK(next.audit().violations.empty());
+  r.runs_confirmed(id, *handle);
 }
 
 TEST_CASE("a restart whose read of the order was made before its node "
           "lost the shard, and answered after the node took the shard back "
           "with the order resting, starts no actor from the older record") {
-  auto s = stocked_two_shards();
-  auto held = std::make_shared<held_read>();
-  caf::actor front;
-  auto resting = default_test_settings();
-  resting.order_idle_timeout = 1min;
-  node_fixture next{s.store, fresh_map(), resting,
-                    [&](caf::actor_system& sys, journal_actor real) {
-                      front = sys.spawn(reordering_journal, real, held);
-                      return caf::actor_cast<journal_actor>(front);
-                    }};
-  next.adopt(1, 4);
-  auto created = next.create("c1", {{s.a, 2, seller::internal}});
+  reordered_node r;
+  auto& next = r.next;
+  auto created = next.create("c1", {{r.s.a, 2, seller::internal}});
   auto id = created.record.id;
   // Its actor fails: the restart reads the record (CREATED), the answer
   // held back.
-  held->hold_next = true;
+  r.held->hold_next = true;
   next.self->send_exit(created.handle, make_error(errc::internal, "injected"));
   next.sched.run();
-  REQUIRE(held->answer);
-  CHECK(held->answer->status == order_status::created);
-  // Meanwhile the node loses the shard; another owner confirms the order
-  // and hands the shard back; the node takes it again, and the confirmed
-  // order rests there.
-  next.disown(1);
-  {
-    node_fixture first{s.store, fresh_map()};
-    first.adopt(1, 5);
-    first.must_apply(id, command_kind::confirm);
-    first.disown(1);
-  }
-  next.adopt(1, 6);
+  REQUIRE(r.held->answer);
+  CHECK(r.held->answer->status == order_status::created);
+  // The confirmed order rests at the node once it took the shard back.
+  r.confirmed_elsewhere(id);
   auto resting_count = next.running();
   // The read's answer arrives now: no actor starts from it.
-  next.self->send(front, atom::retry_v);
-  next.sched.run();
+  r.release();
   CHECK(next.running() == resting_count);
-  // Asked for, the order wakes from the confirmed record, and stays so
-  // past its hold's expiry.
-  auto handle = next.call<order_actor>(next.sup, atom::find_order_v, id);
-  REQUIRE_MESSAGE(handle, why(handle));
-  auto in_actor = next.call<order_record>(*handle, atom::get_v);
-  REQUIRE_MESSAGE(in_actor, why(in_actor));
-  CHECK(in_actor->status == order_status::confirmed);
-  next.advance(20min);
-  CHECK(next.stock(s.a).blocked == 2);
-  CHECK(next.get_order(id)->status == order_status::confirmed);
-  CHECK(next.audit().violations.empty());
+  // Asked for, the order wakes from the confirmed record.
+  r.runs_confirmed(id);
 }
 
 TEST_CASE("a cluster node serves only the shards it adopted, each as the "
