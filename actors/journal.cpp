@@ -455,7 +455,7 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           flush_pending(self);
         auto duty = std::find(which.shards.begin(), which.shards.end(),
                               duty_shard) != which.shards.end();
-        auto res = self->state.store->load_stock(duty);
+        auto res = self->state.store->load_shards(which.shards, count, duty);
         if (!res)
           return res.error();
         return state_of_shards(*res, which.shards, count);

@@ -100,6 +100,18 @@ class journal_store {
     return load();
   }
 
+  /// load_stock() for a cluster node taking `shards` of `count`: a store
+  /// may leave out what is on other shards (an indexed read of those
+  /// shards' rows); the caller keeps only theirs either way. By default
+  /// all of load_stock().
+  virtual caf::expected<recovered_state>
+  load_shards(const std::vector<uint32_t>& shards, uint32_t count,
+              bool external) {
+    (void)shards;
+    (void)count;
+    return load_stock(external);
+  }
+
   /// One INTERNAL SKU as it stands now, with every order's hold on it (for
   /// a restart of its actor). `found` is false for a SKU never stored.
   virtual caf::expected<stored_sku> load_sku(const sku_id& sku) const = 0;

@@ -26,6 +26,9 @@ constexpr uint32_t shard_of_sku(std::string_view sku, uint32_t shards) {
   return static_cast<uint32_t>(h % shards);
 }
 
+/// The most shards a cluster can have.
+inline constexpr uint32_t max_shards = 65'536;
+
 /// The duty shard: its holder serves what is one for the whole cluster,
 /// not one per SKU: the EXTERNAL seller (its SKUs, orders, WMS feed and
 /// calls: one WMS rate budget) and the webhooks' deliveries. Its changes

@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "messages/shards.hpp"
+
 namespace pqxx {
 class transaction_base;
 } // namespace pqxx
@@ -34,7 +36,7 @@ namespace oms::cluster {
 uint32_t shard_of(std::string_view sku, uint32_t shards);
 
 /// The most shards a cluster may have.
-inline constexpr uint32_t max_shards = 65'536;
+using oms::max_shards;
 
 /// The longest lease (a day): longer would outlive any sense of failover.
 inline constexpr std::chrono::milliseconds max_ttl{86'400'000};

@@ -36,6 +36,10 @@ open_store(const daemon_config& cfg, const std::shared_ptr<shard_map>& shards,
     auto res = pg_store::open_shared(conninfo, cfg.postgres_schema);
     if (!res)
       return res.error();
+    // Each SKU's and live order's shard in the store, so that a shard's
+    // take reads that shard's rows (computed once for the cluster's count).
+    if (auto err = (*res)->index_shards(shards->count()))
+      return err;
     (*res)->set_fence(shard_fence(shards, cfg.node_id, cfg.cluster_schema),
                       "node " + cfg.node_id + "'s lease on a shard");
     (*res)->set_admit(shard_admission(shards));

@@ -358,7 +358,7 @@ caf::error pg_store::commit(const std::vector<event>& events) {
     pg_session s{w, true};
     auto seq = before;
     for (auto& ev : events)
-      write_event(s, ev, ++seq);
+      write_event(s, ev, ++seq, shard_count_);
     s.flush();
     commit_sent_ = true;
     w.commit();

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "messages/errors.hpp"
+#include "messages/shards.hpp"
 #include "system/store/codec.hpp"
 #include "system/store/projection.hpp"
 
@@ -69,6 +70,16 @@ constexpr const char* sql_names[] = {
     "one_inbox_id",
     "one_external_deltas",
     "one_external_wms",
+    "shard_count_read",
+    "shard_count_write",
+    "shard_all_skus",
+    "shard_live_orders",
+    "set_sku_shard",
+    "set_order_shard",
+    "shard_skus",
+    "shard_batches",
+    "shard_holds",
+    "shard_live",
 };
 
 static_assert(std::size(sql_names) == sql_count);
@@ -79,11 +90,12 @@ int64_t as_int(size_t x) {
 
 // The projection's sink into the tables. Order events store `payload`, the
 // record as the event log has it, as the order's record and as the result
-// its keys guard (keys_of takes both from the same event).
+// its keys guard (keys_of takes both from the same event). A SKU's row and
+// an order's carry their shard among `shards` (none when 0).
 class sql_sink : public state_sink {
  public:
-  sql_sink(sql_session& s, const std::string& payload)
-      : s_(s), payload_(payload) {}
+  sql_sink(sql_session& s, const std::string& payload, uint32_t shards)
+      : s_(s), payload_(payload), shards_(shards) {}
 
   void add_inbox_id(const std::string& id, timestamp_ms at) override {
     s_.run(sql::insert_inbox, {id, at});
@@ -96,15 +108,16 @@ class sql_sink : public state_sink {
     s_.run(sql::upsert_cursor, {source, cursor, at});
   }
   void set_price(const sku_id& sku, money price, timestamp_ms at) override {
-    s_.run(sql::upsert_price, {sku, price, at});
+    s_.run(sql::upsert_price, {sku, price, at, shard_value(sku, shards_)});
   }
   void add_stock(const sku_id& sku, stock_total total, int64_t on_hand,
                  int64_t amount, timestamp_ms at) override {
     constexpr sql by_total[] = {sql::receive, sql::adjust, sql::consume};
-    s_.run(by_total[static_cast<size_t>(total)], {sku, on_hand, amount, at});
+    s_.run(by_total[static_cast<size_t>(total)],
+           {sku, on_hand, amount, at, shard_value(sku, shards_)});
   }
   void touch_sku(const sku_id& sku, timestamp_ms at) override {
-    s_.run(sql::touch_sku, {sku, at});
+    s_.run(sql::touch_sku, {sku, at, shard_value(sku, shards_)});
   }
   void set_sku_version(const sku_id& sku, uint64_t version) override {
     s_.run(sql::sku_version, {sku, sql_integer(version)});
@@ -173,6 +186,7 @@ class sql_sink : public state_sink {
  private:
   sql_session& s_;
   const std::string& payload_;
+  uint32_t shards_;
 };
 
 void sql_sink::put_order(const order_record& r, uint64_t seq, bool) {
@@ -181,7 +195,7 @@ void sql_sink::put_order(const order_record& r, uint64_t seq, bool) {
          {r.id, sql_integer(seq), r.customer, to_string(r.seller),
           to_string(r.status), r.total_amount, r.paid_amount, r.refunded_amount,
           r.created_at, r.updated_at, r.hold_expires_at, r.cancel_reason,
-          int64_t{needs_actor(r) ? 1 : 0}, payload_});
+          int64_t{needs_actor(r) ? 1 : 0}, payload_, shard_value(r, shards_)});
   for (size_t i = 0; i < r.lines.size(); ++i) {
     auto& l = r.lines[i];
     s_.run(sql::upsert_line, {r.id, as_int(i), l.sku, l.quantity, l.unit_price,
@@ -227,13 +241,26 @@ std::string append_event(sql_session& session, const event& ev, uint64_t seq) {
 }
 
 void apply_event(sql_session& session, const event& ev, uint64_t seq,
-                 const std::string& payload) {
-  sql_sink sink{session, payload};
+                 const std::string& payload, uint32_t shards) {
+  sql_sink sink{session, payload, shards};
   project(ev, seq, sink);
 }
 
-void write_event(sql_session& session, const event& ev, uint64_t seq) {
-  apply_event(session, ev, seq, append_event(session, ev, seq));
+void write_event(sql_session& session, const event& ev, uint64_t seq,
+                 uint32_t shards) {
+  apply_event(session, ev, seq, append_event(session, ev, seq), shards);
+}
+
+int64_t shard_value(std::string_view sku, uint32_t shards) {
+  return shards == 0 ? -1 : int64_t{shard_of_sku(sku, shards)};
+}
+
+int64_t shard_value(const order_record& r, uint32_t shards) {
+  if (shards == 0)
+    return -1;
+  if (r.seller == seller::external)
+    return int64_t{duty_shard};
+  return r.lines.empty() ? -1 : shard_value(r.lines.front().sku, shards);
 }
 
 event event_of(const sql_row& row, std::string* payload) {
@@ -263,6 +290,47 @@ void sql_store::read_bounds(sql_session& session) {
   session.run(sql::first_seq, {},
               [&](const sql_row& row) { first = row.integer(0); });
   first_seq_ = first > 0 ? static_cast<uint64_t>(first) : last_seq_ + 1;
+  int64_t shards = 0;
+  session.run(sql::shard_count_read, {},
+              [&](const sql_row& row) { shards = row.integer(0); });
+  shard_count_ =
+      shards > 0 && shards <= max_shards ? static_cast<uint32_t>(shards) : 0;
+}
+
+caf::error sql_store::index_shards(uint32_t count) {
+  if (count == 0 || count > max_shards)
+    return failure("cannot index " + std::to_string(count) + " shards: 1.." +
+                   std::to_string(max_shards));
+  try {
+    writing([&](sql_session& s) {
+      int64_t now = 0;
+      s.run(sql::shard_count_read, {},
+            [&](const sql_row& row) { now = row.integer(0); });
+      if (now == count)
+        return;
+      std::vector<std::string> skus;
+      s.run(sql::shard_all_skus, {},
+            [&](const sql_row& row) { skus.push_back(row.text(0)); });
+      for (auto& sku : skus)
+        s.run(sql::set_sku_shard, {sku, shard_value(sku, count)});
+      std::vector<std::pair<std::string, int64_t>> orders;
+      s.run(sql::shard_live_orders, {}, [&](const sql_row& row) {
+        order_record r;
+        r.seller =
+            row.text(1) == "EXTERNAL" ? seller::external : seller::internal;
+        if (auto first = row.text(2); !first.empty())
+          r.lines.push_back(order_line{first, 0, 0, 0, 0, {}});
+        orders.emplace_back(row.text(0), shard_value(r, count));
+      });
+      for (auto& [id, shard] : orders)
+        s.run(sql::set_order_shard, {id, shard});
+      s.run(sql::shard_count_write, {int64_t{count}});
+    });
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot index the shards: "} + e.what());
+  }
+  shard_count_ = count;
+  return caf::none;
 }
 
 caf::expected<uint64_t> sql_store::prune(timestamp_ms before, uint64_t max) {

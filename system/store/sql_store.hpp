@@ -27,12 +27,14 @@ namespace oms {
 /// text; parameters come in the order the comments name them.
 enum class sql : uint8_t {
   // Writes (commit).
-  insert_event,    // seq, at, kind, sku, order_id, quantity, amount, payload
-  upsert_price,    // sku, unit_price, updated_at
-  receive,         // sku, on_hand, received_total, updated_at (added)
-  adjust,          // sku, on_hand, adjusted_total, updated_at (added)
-  consume,         // sku, on_hand, consumed_total, updated_at (added)
-  touch_sku,       // sku, updated_at
+  insert_event, // seq, at, kind, sku, order_id, quantity, amount, payload
+  // A SKU's row is made by the first of these to name it, with its shard
+  // (shard_value: -1 for none).
+  upsert_price,    // sku, unit_price, updated_at, shard
+  receive,         // sku, on_hand, received_total, updated_at (added), shard
+  adjust,          // sku, on_hand, adjusted_total, updated_at (added), shard
+  consume,         // sku, on_hand, consumed_total, updated_at (added), shard
+  touch_sku,       // sku, updated_at, shard
   sku_version,     // sku, version (0: one more)
   add_to_batch,    // sku, lot, expires_at, received_at, on_hand, damaged,
                    // quarantined, expired, safety_stock (added)
@@ -44,7 +46,8 @@ enum class sql : uint8_t {
   hold_delete,     // order_id, sku
   upsert_order,    // id, ordinal, customer, seller, status, total_amount,
                    // paid_amount, refunded_amount, created_at, updated_at,
-                   // hold_expires_at, cancel_reason, live, record
+                   // hold_expires_at, cancel_reason, live, record,
+                   // shard
   upsert_line,     // order_id, line_no, sku, quantity, unit_price,
                    // cancelled_quantity, shipped_quantity
   insert_history,  // order_id, entry_no, at, from_status, to_status, reason,
@@ -97,10 +100,23 @@ enum class sql : uint8_t {
   // One EXTERNAL SKU (restart of its actor): as load_deltas, load_wms.
   one_external_deltas, // sku
   one_external_wms,    // sku
+  // The shard columns (docs/cluster.md): the count of shards they are
+  // computed for, and what a change of that count recomputes.
+  shard_count_read,  // -> count (no row: not computed)
+  shard_count_write, // count
+  shard_all_skus,    // -> sku
+  shard_live_orders, // -> id, seller, the first line's SKU ('' for none)
+  set_sku_shard,     // sku, shard
+  set_order_shard,   // id, shard
+  // A cluster node's take (shards: their numbers, comma-separated, "3,7"):
+  // as load_skus, load_batches, load_holds and load_live, of those shards.
+  shard_skus,    // shards
+  shard_batches, // shards
+  shard_holds,   // shards
+  shard_live,    // shards
 };
 
-inline constexpr size_t sql_count =
-    static_cast<size_t>(sql::one_external_wms) + 1;
+inline constexpr size_t sql_count = static_cast<size_t>(sql::shard_live) + 1;
 
 /// The name of a statement ("insert_event").
 const char* name_of(sql statement);
@@ -157,12 +173,22 @@ struct bad_data : std::runtime_error {
 std::string append_event(sql_session& session, const event& ev, uint64_t seq);
 
 /// Applies an event of the log (`payload` as the log stores it) to the
-/// current-state tables. Throws as the session does, or bad_data.
+/// current-state tables, their shard columns computed for `shards` shards
+/// (0: not computed). Throws as the session does, or bad_data.
 void apply_event(sql_session& session, const event& ev, uint64_t seq,
-                 const std::string& payload);
+                 const std::string& payload, uint32_t shards);
 
 /// Appends the event to the log and applies it (both of the above).
-void write_event(sql_session& session, const event& ev, uint64_t seq);
+void write_event(sql_session& session, const event& ev, uint64_t seq,
+                 uint32_t shards);
+
+/// What a row's shard column holds: the shard of `sku` among `shards`, -1
+/// (stored as NULL) when the columns are not computed (`shards` 0).
+int64_t shard_value(std::string_view sku, uint32_t shards);
+
+/// The shard column of an order: that of its first line's SKU, the duty
+/// shard for the EXTERNAL seller's, -1 for none.
+int64_t shard_value(const order_record& r, uint32_t shards);
 
 /// `x` as a SQL integer parameter: at most INT64_MAX.
 inline int64_t sql_integer(uint64_t x) {
@@ -184,6 +210,11 @@ class sql_store : public journal_store {
   caf::expected<uint64_t> prune(timestamp_ms before, uint64_t max) override;
   caf::expected<recovered_state> load() override;
   caf::expected<recovered_state> load_stock(bool external) override;
+  /// Reads only those shards' rows when the shard columns are computed for
+  /// `count` shards (index_shards); else all of load_stock().
+  caf::expected<recovered_state>
+  load_shards(const std::vector<uint32_t>& shards, uint32_t count,
+              bool external) override;
   caf::expected<stored_sku> load_sku(const sku_id& sku) const override;
   caf::expected<stored_external>
   load_external(const sku_id& sku) const override;
@@ -199,11 +230,21 @@ class sql_store : public journal_store {
   search_orders(const order_query& query) const override;
   bool blocking() const override { return true; }
 
+  /// Computes the shard columns for `count` shards (> 0), and from now on
+  /// writes them so: every SKU's row and every live order's, in one
+  /// transaction, unless they already are. Rows written later by a store
+  /// opened with another count keep this one (it is the store's).
+  caf::error index_shards(uint32_t count);
+
+  /// The count of shards the shard columns are computed for; 0 for none.
+  uint32_t shard_count() const { return shard_count_; }
+
  private:
   // load() and load_stock(): `fill` reads the state in one snapshot; an
   // error names `what` was being loaded.
   caf::expected<recovered_state>
-  load_with(void (*fill)(sql_session&, recovered_state&), const char* what);
+  load_with(const std::function<void(sql_session&, recovered_state&)>& fill,
+            const char* what);
 
  protected:
   /// `where` starts every error message (the file, the server and schema).
@@ -235,7 +276,8 @@ class sql_store : public journal_store {
   /// The highest sequence number in the log.
   static uint64_t read_last_seq(sql_session& session);
 
-  /// Sets last_seq_ and first_seq_ from the log.
+  /// Sets last_seq_ and first_seq_ from the log, and shard_count_ from the
+  /// store's record of it.
   void read_bounds(sql_session& session);
 
   /// STORE_FAILURE: "WHERE: WHAT".
@@ -244,6 +286,8 @@ class sql_store : public journal_store {
   std::string where_;
   uint64_t last_seq_ = 0;
   uint64_t first_seq_ = 1;
+  /// The count of shards the shard columns are computed for (0: none).
+  uint32_t shard_count_ = 0;
 };
 
 } // namespace oms

@@ -101,19 +101,38 @@ wms_reservation wms_row(const sql_row& row) {
   return w;
 }
 
-// The SKUs with their batches, the holds and the live orders.
-void load_stock_state(sql_session& s, recovered_state& result) {
-  load_rows(s, sql::load_skus, "cannot read SKUs",
-            [&](const sql_row& row) { result.skus.push_back(sku_row(row)); });
+// The SKUs with their batches, the holds and the live orders; of the shards
+// in `shards` only ("3,7": their numbers) when it is not empty.
+void load_stock_rows(sql_session& s, recovered_state& result,
+                     const std::string& shards) {
+  bool some = !shards.empty();
+  std::initializer_list<sql_value> params = {};
+  std::initializer_list<sql_value> of_shards = {std::string_view{shards}};
+  if (some)
+    params = of_shards;
+  load_rows(
+      s, some ? sql::shard_skus : sql::load_skus, "cannot read SKUs",
+      [&](const sql_row& row) { result.skus.push_back(sku_row(row)); }, params);
   auto sku = result.skus.begin();
-  load_rows(s, sql::load_batches, "cannot read batches",
-            [&](const sql_row& row) { add_batch_row(row, result.skus, sku); });
-  load_rows(s, sql::load_holds, "cannot read holds",
-            [&](const sql_row& row) { result.holds.push_back(hold_row(row)); });
-  load_rows(s, sql::load_live, "cannot read orders", [&](const sql_row& row) {
-    result.live_orders.push_back(
-        record_of(row, 1, "undecodable record of order " + row.text(0)));
-  });
+  load_rows(
+      s, some ? sql::shard_batches : sql::load_batches, "cannot read batches",
+      [&](const sql_row& row) { add_batch_row(row, result.skus, sku); },
+      params);
+  load_rows(
+      s, some ? sql::shard_holds : sql::load_holds, "cannot read holds",
+      [&](const sql_row& row) { result.holds.push_back(hold_row(row)); },
+      params);
+  load_rows(
+      s, some ? sql::shard_live : sql::load_live, "cannot read orders",
+      [&](const sql_row& row) {
+        result.live_orders.push_back(
+            record_of(row, 1, "undecodable record of order " + row.text(0)));
+      },
+      params);
+}
+
+void load_stock_state(sql_session& s, recovered_state& result) {
+  load_stock_rows(s, result, {});
 }
 
 // The EXTERNAL seller's state: the feed cursors, the feed changes not yet
@@ -158,9 +177,9 @@ void load_state(sql_session& s, recovered_state& result) {
 
 } // namespace
 
-caf::expected<recovered_state>
-sql_store::load_with(void (*fill)(sql_session&, recovered_state&),
-                     const char* what) {
+caf::expected<recovered_state> sql_store::load_with(
+    const std::function<void(sql_session&, recovered_state&)>& fill,
+    const char* what) {
   recovered_state result;
   result.last_seq = last_seq_;
   try {
@@ -183,6 +202,28 @@ caf::expected<recovered_state> sql_store::load_stock(bool external) {
   if (external)
     return load_with(load_stock_external_state, "stock");
   return load_with(load_stock_state, "stock");
+}
+
+caf::expected<recovered_state>
+sql_store::load_shards(const std::vector<uint32_t>& shards, uint32_t count,
+                       bool external) {
+  if (count == 0 || count != shard_count_)
+    return load_stock(external);
+  std::string list;
+  for (auto shard : shards) {
+    if (!list.empty())
+      list += ',';
+    list += std::to_string(shard);
+  }
+  if (list.empty())
+    list = "-1"; // no shard: no row
+  return load_with(
+      [&](sql_session& s, recovered_state& result) {
+        load_stock_rows(s, result, list);
+        if (external)
+          load_external_state(s, result);
+      },
+      "stock of the shards");
 }
 
 caf::expected<stored_sku> sql_store::load_sku(const sku_id& id) const {

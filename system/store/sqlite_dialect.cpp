@@ -191,6 +191,17 @@ UPDATE skus SET version = (
     AND e.kind IN ('sku_created', 'price_set', 'stock_received', 'stock_adjusted', 'stock_moved', 'batch_expired')
     AND coalesce(e.payload, '') NOT LIKE '%"seller":%');
 )sql",
+    // 6 -> 7: the shard of each SKU and order (docs/cluster.md), computed
+    // only once a count of shards is set (oms_meta's shard_count): what a
+    // cluster node reads of the shards it takes, without the rest.
+    R"sql(
+CREATE TABLE oms_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+ALTER TABLE skus ADD COLUMN shard INTEGER;
+ALTER TABLE orders ADD COLUMN shard INTEGER;
+CREATE INDEX skus_by_shard ON skus (shard);
+DROP INDEX orders_live;
+CREATE INDEX orders_live_by_shard ON orders (shard) WHERE live = 1;
+)sql",
 };
 
 static_assert(std::size(migrations) == sqlite_store::schema_version);
@@ -205,29 +216,33 @@ const sql_dialect& sqlite_dialect() {
            "INSERT INTO events (seq, at, kind, sku, order_id, "
            "quantity, amount, payload) VALUES (?,?,?,?,?,?,?,?)"},
           {sql::upsert_price,
-           "INSERT INTO skus (sku, unit_price, updated_at) "
-           "VALUES (?1, ?2, ?3) ON CONFLICT (sku) DO UPDATE SET "
-           "unit_price = excluded.unit_price, updated_at = "
-           "excluded.updated_at"},
+           "INSERT INTO skus (sku, unit_price, updated_at, shard) "
+           "VALUES (?1, ?2, ?3, NULLIF(?4, -1)) ON CONFLICT (sku) DO UPDATE "
+           "SET unit_price = excluded.unit_price, updated_at = "
+           "excluded.updated_at, shard = coalesce(excluded.shard, shard)"},
           {sql::receive,
            "INSERT INTO skus (sku, unit_price, on_hand, "
-           "received_total, updated_at) VALUES (?1, 0, ?2, ?3, ?4) "
-           "ON CONFLICT (sku) DO UPDATE SET on_hand = on_hand + ?2, "
-           "received_total = received_total + ?3, updated_at = ?4"},
+           "received_total, updated_at, shard) VALUES (?1, 0, ?2, ?3, ?4, "
+           "NULLIF(?5, -1)) ON CONFLICT (sku) DO UPDATE SET on_hand = "
+           "on_hand + ?2, received_total = received_total + ?3, updated_at "
+           "= ?4, shard = coalesce(excluded.shard, shard)"},
           {sql::adjust,
            "INSERT INTO skus (sku, unit_price, on_hand, "
-           "adjusted_total, updated_at) VALUES (?1, 0, ?2, ?3, ?4) "
-           "ON CONFLICT (sku) DO UPDATE SET on_hand = on_hand + ?2, "
-           "adjusted_total = adjusted_total + ?3, updated_at = ?4"},
+           "adjusted_total, updated_at, shard) VALUES (?1, 0, ?2, ?3, ?4, "
+           "NULLIF(?5, -1)) ON CONFLICT (sku) DO UPDATE SET on_hand = "
+           "on_hand + ?2, adjusted_total = adjusted_total + ?3, updated_at "
+           "= ?4, shard = coalesce(excluded.shard, shard)"},
           {sql::consume,
            "INSERT INTO skus (sku, unit_price, on_hand, "
-           "consumed_total, updated_at) VALUES (?1, 0, ?2, ?3, ?4) "
-           "ON CONFLICT (sku) DO UPDATE SET on_hand = on_hand + ?2, "
-           "consumed_total = consumed_total + ?3, updated_at = ?4"},
+           "consumed_total, updated_at, shard) VALUES (?1, 0, ?2, ?3, ?4, "
+           "NULLIF(?5, -1)) ON CONFLICT (sku) DO UPDATE SET on_hand = "
+           "on_hand + ?2, consumed_total = consumed_total + ?3, updated_at "
+           "= ?4, shard = coalesce(excluded.shard, shard)"},
           {sql::touch_sku,
-           "INSERT INTO skus (sku, unit_price, updated_at) VALUES "
-           "(?1, 0, ?2) ON CONFLICT (sku) DO UPDATE SET "
-           "updated_at = excluded.updated_at"},
+           "INSERT INTO skus (sku, unit_price, updated_at, shard) VALUES "
+           "(?1, 0, ?2, NULLIF(?3, -1)) ON CONFLICT (sku) DO UPDATE SET "
+           "updated_at = excluded.updated_at, shard = "
+           "coalesce(excluded.shard, shard)"},
           {sql::sku_version,
            "UPDATE skus SET version = CASE WHEN ?2 > 0 THEN ?2 ELSE "
            "version + 1 END WHERE sku = ?1"},
@@ -261,15 +276,16 @@ const sql_dialect& sqlite_dialect() {
           {sql::upsert_order,
            "INSERT INTO orders (id, customer, seller, status, total_amount, "
            "paid_amount, refunded_amount, created_at, updated_at, "
-           "hold_expires_at, cancel_reason, live, record, ordinal) VALUES "
-           "(?1,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?2) ON CONFLICT (id) "
-           "DO "
+           "hold_expires_at, cancel_reason, live, record, ordinal, shard) "
+           "VALUES (?1,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?2,"
+           "NULLIF(?15, -1)) ON CONFLICT (id) DO "
            "UPDATE SET status = excluded.status, total_amount = "
            "excluded.total_amount, paid_amount = excluded.paid_amount, "
            "refunded_amount = excluded.refunded_amount, updated_at = "
            "excluded.updated_at, hold_expires_at = excluded.hold_expires_at, "
            "cancel_reason = excluded.cancel_reason, live = excluded.live, "
-           "record = excluded.record"},
+           "record = excluded.record, shard = coalesce(excluded.shard, "
+           "shard)"},
           {sql::upsert_line,
            "INSERT INTO order_lines (order_id, line_no, sku, "
            "quantity, unit_price, cancelled_quantity, "
@@ -410,6 +426,45 @@ const sql_dialect& sqlite_dialect() {
           {sql::one_external_wms,
            "SELECT order_id, sku, quantity, state, wms_seq, at "
            "FROM wms_reservations WHERE sku = ?1 ORDER BY order_id"},
+          {sql::shard_count_read, "SELECT CAST(value AS INTEGER) FROM "
+                                  "oms_meta WHERE key = 'shard_count'"},
+          {sql::shard_count_write,
+           "INSERT INTO oms_meta (key, value) VALUES ('shard_count', "
+           "CAST(?1 AS TEXT)) ON CONFLICT (key) DO UPDATE SET value = "
+           "excluded.value"},
+          {sql::shard_all_skus, "SELECT sku FROM skus ORDER BY sku"},
+          {sql::shard_live_orders,
+           "SELECT o.id, o.seller, coalesce((SELECT l.sku FROM order_lines "
+           "l WHERE l.order_id = o.id ORDER BY l.line_no LIMIT 1), '') FROM "
+           "orders o WHERE o.live = 1 ORDER BY o.id"},
+          {sql::set_sku_shard,
+           "UPDATE skus SET shard = NULLIF(?2, -1) WHERE sku = ?1 AND shard "
+           "IS NOT NULLIF(?2, -1)"},
+          {sql::set_order_shard,
+           "UPDATE orders SET shard = NULLIF(?2, -1) WHERE id = ?1 AND "
+           "shard IS NOT NULLIF(?2, -1)"},
+          // A row whose shard is not computed (NULL) is read whatever its
+          // shard: the caller keeps only its shards' part.
+          {sql::shard_skus,
+           "SELECT sku, unit_price, on_hand, received_total, "
+           "consumed_total, adjusted_total, updated_at, version FROM skus "
+           "WHERE shard IN (SELECT value FROM json_each('[' || ?1 || ']')) "
+           "OR shard IS NULL ORDER BY sku"},
+          {sql::shard_batches,
+           "SELECT sku, lot, expires_at, received_at, on_hand, damaged, "
+           "quarantined, expired, safety_stock FROM batches WHERE sku IN "
+           "(SELECT sku FROM skus WHERE shard IN (SELECT value FROM "
+           "json_each('[' || ?1 || ']')) OR shard IS NULL) ORDER BY sku, "
+           "rowid"},
+          {sql::shard_holds,
+           "SELECT order_id, sku, quantity, kind, lots FROM holds WHERE sku "
+           "IN (SELECT sku FROM skus WHERE shard IN (SELECT value FROM "
+           "json_each('[' || ?1 || ']')) OR shard IS NULL) ORDER BY "
+           "order_id, sku"},
+          {sql::shard_live,
+           "SELECT id, record FROM orders WHERE live = 1 AND (shard IN "
+           "(SELECT value FROM json_each('[' || ?1 || ']')) OR shard IS "
+           "NULL) ORDER BY id"},
       })};
   return dialect;
 }

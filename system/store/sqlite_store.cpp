@@ -218,7 +218,7 @@ void sqlite_store::apply_all() const {
   try {
     for (auto& l : unapplied_) {
       at = &l;
-      apply_event(s, l.ev, l.seq, l.payload);
+      apply_event(s, l.ev, l.seq, l.payload, shard_count_);
     }
     at = nullptr;
     // Only from where this store left the tables: another store that
