@@ -20,8 +20,11 @@
 
 #include "system/cluster/region.hpp"
 #include "system/order_system.hpp"
+#include "tests/eventually.hpp"
 
 namespace {
+
+using oms::test::eventually;
 
 // A TCP listener on loopback that accepts and never says a word: a dial to
 // it waits for a handshake that never comes, until the dial's timeout.
@@ -73,17 +76,6 @@ class silent_peer {
   uint16_t port_ = 0;
   std::vector<int> accepted_;
 };
-
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred();
-}
 
 struct network_fixture {
   caf::actor_system_config cfg;

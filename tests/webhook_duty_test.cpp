@@ -24,10 +24,12 @@
 #include "system/order_system.hpp"
 #include "system/simulated_gateway.hpp"
 #include "system/store/memory_store.hpp"
+#include "tests/eventually.hpp"
 
 using namespace oms;
 using namespace oms::daemon;
 using namespace std::chrono_literals;
+using oms::test::eventually;
 
 namespace {
 
@@ -38,15 +40,10 @@ caf::actor_system_config& quiet(caf::actor_system_config& cfg) {
   return cfg;
 }
 
+// Waits for what the duty's threads do, at most 20 s.
 template <class Pred>
-bool within(Pred pred, std::chrono::milliseconds limit = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return pred();
+bool within(Pred pred) {
+  return eventually(pred, 20s);
 }
 
 // A change's answer, waited for.

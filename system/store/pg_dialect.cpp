@@ -370,17 +370,17 @@ const sql_dialect& pg_dialect() {
            "excluded.value"},
           {sql::shard_all_skus,
            "SELECT sku FROM skus ORDER BY sku COLLATE \"C\""},
-          {sql::shard_live_orders,
-           "SELECT o.id, o.seller, coalesce((SELECT l.sku FROM order_lines "
-           "l WHERE l.order_id = o.id ORDER BY l.line_no LIMIT 1), '') FROM "
-           "orders o WHERE o.live = 1 ORDER BY o.id COLLATE \"C\""},
-          // Only a row whose shard differs is written (and locked).
           {sql::set_sku_shard,
            "UPDATE skus SET shard = NULLIF($2::integer, -1) WHERE sku = $1 "
            "AND shard IS DISTINCT FROM NULLIF($2::integer, -1)"},
-          {sql::set_order_shard,
-           "UPDATE orders SET shard = NULLIF($2::integer, -1) WHERE id = $1 "
-           "AND shard IS DISTINCT FROM NULLIF($2::integer, -1)"},
+          // An order's shard is its first line's SKU's (the SKUs' set
+          // first), the duty shard's for the EXTERNAL seller's.
+          {sql::set_order_shards,
+           "UPDATE orders o SET shard = n.shard FROM (SELECT o2.id, CASE "
+           "WHEN o2.seller = 'EXTERNAL' THEN $1::integer ELSE s.shard END "
+           "AS shard FROM orders o2 LEFT JOIN order_lines l ON l.order_id = "
+           "o2.id AND l.line_no = 0 LEFT JOIN skus s ON s.sku = l.sku) n "
+           "WHERE o.id = n.id AND o.shard IS DISTINCT FROM n.shard"},
           // A row whose shard is not computed (NULL) is read whatever its
           // shard: the caller keeps only its shards' part.
           {sql::shard_skus,

@@ -73,9 +73,8 @@ constexpr const char* sql_names[] = {
     "shard_count_read",
     "shard_count_write",
     "shard_all_skus",
-    "shard_live_orders",
     "set_sku_shard",
-    "set_order_shard",
+    "set_order_shards",
     "shard_skus",
     "shard_batches",
     "shard_holds",
@@ -313,17 +312,10 @@ caf::error sql_store::index_shards(uint32_t count) {
             [&](const sql_row& row) { skus.push_back(row.text(0)); });
       for (auto& sku : skus)
         s.run(sql::set_sku_shard, {sku, shard_value(sku, count)});
-      std::vector<std::pair<std::string, int64_t>> orders;
-      s.run(sql::shard_live_orders, {}, [&](const sql_row& row) {
-        order_record r;
-        r.seller =
-            row.text(1) == "EXTERNAL" ? seller::external : seller::internal;
-        if (auto first = row.text(2); !first.empty())
-          r.lines.push_back(order_line{first, 0, 0, 0, 0, {}});
-        orders.emplace_back(row.text(0), shard_value(r, count));
-      });
-      for (auto& [id, shard] : orders)
-        s.run(sql::set_order_shard, {id, shard});
+      // Every order's, not only the live ones': an order may be live
+      // again (a return), and the planner reads the column's statistics
+      // over the whole table.
+      s.run(sql::set_order_shards, {int64_t{duty_shard}});
       s.run(sql::shard_count_write, {int64_t{count}});
     });
   } catch (const std::exception& e) {

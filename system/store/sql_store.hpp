@@ -105,9 +105,8 @@ enum class sql : uint8_t {
   shard_count_read,  // -> count (no row: not computed)
   shard_count_write, // count
   shard_all_skus,    // -> sku
-  shard_live_orders, // -> id, seller, the first line's SKU ('' for none)
   set_sku_shard,     // sku, shard
-  set_order_shard,   // id, shard
+  set_order_shards,  // duty shard: every order's, from its first line's SKU
   // A cluster node's take (shards: their numbers, comma-separated, "3,7"):
   // as load_skus, load_batches, load_holds and load_live, of those shards.
   shard_skus,    // shards

@@ -215,34 +215,36 @@ const sql_dialect& sqlite_dialect() {
           {sql::insert_event,
            "INSERT INTO events (seq, at, kind, sku, order_id, "
            "quantity, amount, payload) VALUES (?,?,?,?,?,?,?,?)"},
+          // A SKU's shard is set when its row is made (index_shards sets
+          // those made before): an update leaves it, and skus_by_shard is
+          // not written again.
           {sql::upsert_price,
            "INSERT INTO skus (sku, unit_price, updated_at, shard) "
            "VALUES (?1, ?2, ?3, NULLIF(?4, -1)) ON CONFLICT (sku) DO UPDATE "
            "SET unit_price = excluded.unit_price, updated_at = "
-           "excluded.updated_at, shard = coalesce(excluded.shard, shard)"},
+           "excluded.updated_at"},
           {sql::receive,
            "INSERT INTO skus (sku, unit_price, on_hand, "
            "received_total, updated_at, shard) VALUES (?1, 0, ?2, ?3, ?4, "
            "NULLIF(?5, -1)) ON CONFLICT (sku) DO UPDATE SET on_hand = "
            "on_hand + ?2, received_total = received_total + ?3, updated_at "
-           "= ?4, shard = coalesce(excluded.shard, shard)"},
+           "= ?4"},
           {sql::adjust,
            "INSERT INTO skus (sku, unit_price, on_hand, "
            "adjusted_total, updated_at, shard) VALUES (?1, 0, ?2, ?3, ?4, "
            "NULLIF(?5, -1)) ON CONFLICT (sku) DO UPDATE SET on_hand = "
            "on_hand + ?2, adjusted_total = adjusted_total + ?3, updated_at "
-           "= ?4, shard = coalesce(excluded.shard, shard)"},
+           "= ?4"},
           {sql::consume,
            "INSERT INTO skus (sku, unit_price, on_hand, "
            "consumed_total, updated_at, shard) VALUES (?1, 0, ?2, ?3, ?4, "
            "NULLIF(?5, -1)) ON CONFLICT (sku) DO UPDATE SET on_hand = "
            "on_hand + ?2, consumed_total = consumed_total + ?3, updated_at "
-           "= ?4, shard = coalesce(excluded.shard, shard)"},
+           "= ?4"},
           {sql::touch_sku,
            "INSERT INTO skus (sku, unit_price, updated_at, shard) VALUES "
            "(?1, 0, ?2, NULLIF(?3, -1)) ON CONFLICT (sku) DO UPDATE SET "
-           "updated_at = excluded.updated_at, shard = "
-           "coalesce(excluded.shard, shard)"},
+           "updated_at = excluded.updated_at"},
           {sql::sku_version,
            "UPDATE skus SET version = CASE WHEN ?2 > 0 THEN ?2 ELSE "
            "version + 1 END WHERE sku = ?1"},
@@ -433,16 +435,18 @@ const sql_dialect& sqlite_dialect() {
            "CAST(?1 AS TEXT)) ON CONFLICT (key) DO UPDATE SET value = "
            "excluded.value"},
           {sql::shard_all_skus, "SELECT sku FROM skus ORDER BY sku"},
-          {sql::shard_live_orders,
-           "SELECT o.id, o.seller, coalesce((SELECT l.sku FROM order_lines "
-           "l WHERE l.order_id = o.id ORDER BY l.line_no LIMIT 1), '') FROM "
-           "orders o WHERE o.live = 1 ORDER BY o.id"},
           {sql::set_sku_shard,
            "UPDATE skus SET shard = NULLIF(?2, -1) WHERE sku = ?1 AND shard "
            "IS NOT NULLIF(?2, -1)"},
-          {sql::set_order_shard,
-           "UPDATE orders SET shard = NULLIF(?2, -1) WHERE id = ?1 AND "
-           "shard IS NOT NULLIF(?2, -1)"},
+          // An order's shard is its first line's SKU's (the SKUs' set
+          // first), the duty shard's for the EXTERNAL seller's.
+          {sql::set_order_shards,
+           "UPDATE orders SET shard = CASE WHEN seller = 'EXTERNAL' THEN ?1 "
+           "ELSE (SELECT s.shard FROM order_lines l JOIN skus s ON s.sku = "
+           "l.sku WHERE l.order_id = orders.id AND l.line_no = 0) END WHERE "
+           "shard IS NOT (CASE WHEN seller = 'EXTERNAL' THEN ?1 ELSE (SELECT "
+           "s.shard FROM order_lines l JOIN skus s ON s.sku = l.sku WHERE "
+           "l.order_id = orders.id AND l.line_no = 0) END)"},
           // A row whose shard is not computed (NULL) is read whatever its
           // shard: the caller keeps only its shards' part.
           {sql::shard_skus,

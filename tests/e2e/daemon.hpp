@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "system/client/http_client.hpp"
+#include "tests/eventually.hpp"
 
 namespace oms::e2e {
 
@@ -122,18 +123,11 @@ json body_of(const client::http_result& r);
 /// The error code of an error answer ("" if none).
 std::string error_code(const client::http_result& r);
 
-/// Polls `pred` every 100 ms until it holds or `limit` passes; true when it
-/// held. A real process has no virtual time: the exact timing is covered by
-/// the actor tests, these only wait for what a process does in its own time.
+/// Polls `pred` every 100 ms (each poll may be a request to a daemon) until
+/// it holds or `limit` passes; true when it held.
 template <class Pred>
 bool eventually(Pred pred, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
+  return test::eventually(pred, limit, std::chrono::milliseconds{100});
 }
 
 } // namespace oms::e2e
