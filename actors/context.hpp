@@ -98,6 +98,11 @@ struct settings {
 struct context {
   oms::settings settings;
   journal_actor journal;
+  /// Where the reads that need no append committed first go (an inbound
+  /// change's id, an idempotency key, a customer's orders, the admin
+  /// search): the JOURNAL's reader when its store has one, so that they
+  /// never wait behind a commit; else the JOURNAL itself.
+  journal_reader_actor journal_reads;
   payment_actor payments;
   /// The gateway to the EXTERNAL seller's WMS; null when none is configured
   /// (EXTERNAL requests then fail with WMS_UNAVAILABLE).

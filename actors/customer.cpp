@@ -105,7 +105,7 @@ caf::result<order_record> idempotent(customer_ptr self, const std::string& key,
   auto& entry = keys[key];
   entry.fingerprint = fingerprint;
   entry.waiting.push_back(rp);
-  self->request(self->state.ctx->journal, caf::infinite, atom::lookup_v,
+  self->request(self->state.ctx->journal_reads, caf::infinite, atom::lookup_v,
                 self->state.id, key)
       .then(
           [self, key, fingerprint, run](std::vector<key_state>& found) {
@@ -403,8 +403,8 @@ caf::result<order_page> list_orders(customer_ptr self, uint32_t limit,
   }
   auto rp = self->make_response_promise<order_page>();
   // One more than asked tells whether another page follows.
-  self->request(st.ctx->journal, st.ctx->settings.request_timeout, atom::list_v,
-                st.id, skip, uint64_t{limit} + 1)
+  self->request(st.ctx->journal_reads, st.ctx->settings.request_timeout,
+                atom::list_v, st.id, skip, uint64_t{limit} + 1)
       .then(
           [rp, skip, limit](std::vector<order_record>& records) mutable {
             order_page page;

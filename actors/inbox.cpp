@@ -194,7 +194,8 @@ void first_delivery(inbox_ptr self, const stock_change& c) {
     fail_all(self, c.event_id, shard_map::not_owner(shard, "sku", c.sku));
     return;
   }
-  self->request(st.ctx->journal, caf::infinite, atom::lookup_v, c.event_id)
+  self->request(st.ctx->journal_reads, caf::infinite, atom::lookup_v,
+                c.event_id)
       .then(
           [=](bool known) {
             auto& st = self->state;

@@ -81,6 +81,18 @@ using journal_actor = caf::typed_actor<
     // Internal: the wait of an await (by its number) is over.
     caf::reacts_to<atom::await, uint64_t>>;
 
+/// The JOURNAL's reader: the reads that need no append committed first, on
+/// a store of their own (journal_store::open_reader), on a thread of their
+/// own, so that they never wait for a commit nor hold one up. Each answers
+/// as the JOURNAL's message of the same shape.
+using journal_reader_actor = caf::typed_actor<
+    caf::replies_to<atom::list, customer_id, uint64_t,
+                    uint64_t>::with<std::vector<order_record>>,
+    caf::replies_to<atom::search, order_query>::with<order_hits>,
+    caf::replies_to<atom::lookup, customer_id,
+                    std::string>::with<std::vector<key_state>>,
+    caf::replies_to<atom::lookup, std::string>::with<bool>>;
+
 /// Awaits the JOURNAL keeps at once (each is a response promise and a
 /// timer); past this, an await is answered at once.
 inline constexpr size_t journal_watchers_max = 4096;

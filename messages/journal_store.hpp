@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -144,6 +145,14 @@ class journal_store {
   /// order for a selective filter).
   virtual caf::expected<order_hits>
   search_orders(const order_query& query) const = 0;
+
+  /// A store on the same data for reads only, to be used from another
+  /// thread than this one's: it sees every committed change. None (the
+  /// default) where reads must go through this store (a SQLite store
+  /// brings its tables up to its log first).
+  virtual caf::expected<std::shared_ptr<journal_store>> open_reader() const {
+    return std::shared_ptr<journal_store>{};
+  }
 
   /// True if commit blocks on I/O, so the JOURNAL needs a thread of its own.
   virtual bool blocking() const = 0;

@@ -7,10 +7,12 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/journal.hpp"
+#include "actors/journal_reader.hpp"
 #include "actors/payment.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/validation.hpp"
 #include "messages/type_ids.hpp"
+#include "system/log.hpp"
 #include "system/store/projection.hpp"
 
 namespace oms {
@@ -51,6 +53,7 @@ context_ptr make_context(caf::actor_system& sys, settings cfg,
   using namespace std::chrono;
   auto ctx = std::make_shared<context>();
   ctx->settings = std::move(cfg);
+  ctx->journal_reads = journal;
   ctx->journal = std::move(journal);
   ctx->payments = std::move(payments);
   ctx->epoch_anchor_ms =
@@ -65,6 +68,7 @@ context_ptr make_context(caf::actor_system& sys, settings cfg,
                          timestamp_ms epoch_anchor_ms) {
   auto ctx = std::make_shared<context>();
   ctx->settings = std::move(cfg);
+  ctx->journal_reads = journal;
   ctx->journal = std::move(journal);
   ctx->payments = std::move(payments);
   ctx->epoch_anchor_ms = epoch_anchor_ms;
@@ -99,11 +103,27 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
     for (auto& rec : state->live_orders)
       if (!is_terminal(rec.status))
         open.emplace(rec.id, open_order_of(rec));
+  // The reads that need no append committed first get a store and a
+  // thread of their own where the store has a reader (PostgreSQL): they
+  // never wait behind a commit, nor a commit behind them.
+  auto reader = store->blocking()
+                    ? store->open_reader()
+                    : caf::expected<std::shared_ptr<journal_store>>{nullptr};
+  if (!reader)
+    log::warn(
+        "journal.reader_unavailable",
+        {{"store", store->describe()}, {"error", describe(reader.error())}});
   journal_ = spawn_journal(sys, std::move(store), cfg.journal_batch_events_max,
                            true, std::move(open));
+  if (reader && *reader)
+    journal_reads_ =
+        sys.spawn<caf::detached>(journal_reader, std::move(*reader),
+                                 caf::actor_cast<caf::actor>(journal_));
   payments_ = spawn_payment(sys, std::move(gateway));
   auto ctx = std::make_shared<context>(
       *make_context(sys, std::move(cfg), journal_, payments_));
+  if (journal_reads_)
+    ctx->journal_reads = journal_reads_;
   ctx->wms = std::move(wms);
   ctx->shards = std::move(shards);
   ctx_ = ctx;
@@ -128,6 +148,8 @@ void order_system::shutdown() {
                 std::vector<event>{})
       .receive([](uint64_t) {}, [](caf::error&) {});
   self->send_exit(journal_, caf::exit_reason::user_shutdown);
+  if (journal_reads_)
+    self->send_exit(journal_reads_, caf::exit_reason::user_shutdown);
   self->send_exit(payments_, caf::exit_reason::user_shutdown);
   if (ctx_->wms)
     self->send_exit(ctx_->wms, caf::exit_reason::user_shutdown);

@@ -152,6 +152,12 @@ class order_system {
   /// The JOURNAL.
   const journal_actor& journal() const { return journal_; }
 
+  /// Where the reads that need no append committed first go (context's
+  /// journal_reads).
+  const journal_reader_actor& journal_reads() const {
+    return ctx_->journal_reads;
+  }
+
   /// The customers of the HTTP API the store held at start.
   /// The named values (feed cursors and the like) the store held at start.
   const std::vector<std::pair<std::string, std::string>>&
@@ -180,6 +186,8 @@ class order_system {
   caf::actor_system& sys_;
   context_ptr ctx_;
   journal_actor journal_;
+  /// The JOURNAL's reader, when its store has one.
+  journal_reader_actor journal_reads_;
   payment_actor payments_;
   supervisor_actor supervisor_;
   std::mutex mtx_;

@@ -18,11 +18,18 @@
 
 #include <unistd.h>
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 #include <pqxx/pqxx>
 
+#include "messages/type_ids.hpp"
 #include "system/cluster/leases.hpp"
+#include "system/order_system.hpp"
+#include "system/simulated_gateway.hpp"
 #include "system/store/pg_store.hpp"
 #include "tests/backends.hpp"
+#include "tests/eventually.hpp"
 #include "tests/together.hpp"
 
 using namespace oms;
@@ -724,4 +731,99 @@ TEST_CASE("shared PostgreSQL stores: a writer stalled in the middle of a "
   REQUIRE_MESSAGE(log, why(log));
   REQUIRE(log->size() == 2);
   CHECK(log->at(1).sku == "B");
+}
+
+TEST_CASE("the reads that need no commit first are answered from the "
+          "journal's reader while a commit waits, and see what was "
+          "committed") {
+  auto c = one_event_store("reader");
+  if (!c)
+    return;
+  using namespace std::chrono_literals;
+  // A commit's check that waits, once armed, until it is let go: the
+  // journal's thread stays inside that commit meanwhile.
+  std::atomic<bool> armed{false};
+  std::atomic<bool> inside{false};
+  std::atomic<bool> let_go{false};
+  c->store->set_fence(
+      [&](pqxx::transaction_base&, const std::vector<event>&) {
+        if (armed) {
+          inside = true;
+          auto until = std::chrono::steady_clock::now() + 60s;
+          while (!let_go && std::chrono::steady_clock::now() < until)
+            std::this_thread::sleep_for(5ms);
+        }
+        return std::optional<pg_store::fence_pass>{pg_store::fence_pass{}};
+      },
+      "a check that waits");
+  caf::actor_system_config cfg;
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+  register_types(cfg);
+  caf::actor_system sys{cfg};
+  settings s;
+  s.request_timeout = 20s;
+  order_system oms{sys, s, std::shared_ptr<journal_store>{std::move(c->store)},
+                   std::make_shared<simulated_gateway>()};
+  REQUIRE(oms.add_item_to_inventory("R-1", 10, 500));
+  address to{"1 Main St", "", "Pune", "411001", "IN"};
+  auto placed = oms.create_order("alice", {{"R-1", 2}}, to, "k-1");
+  REQUIRE_MESSAGE(placed, why(placed));
+  caf::scoped_actor self{sys};
+  // An inbound change's id, recorded.
+  auto recorded = receipt_event("R-2", 1);
+  recorded.inbox_id = "in-1";
+  bool appended = false;
+  self->request(oms.journal(), 20s, atom::append_v,
+                std::vector<event>{recorded})
+      .receive([&](uint64_t) { appended = true; },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  REQUIRE(appended);
+  // A commit that waits: the journal's thread is inside it from now on.
+  armed = true;
+  auto waiting = receipt_event("R-3", 1);
+  waiting.inbox_id = "in-2";
+  self->send(oms.journal(), atom::append_v, std::vector<event>{waiting});
+  REQUIRE(eventually([&] { return inside.load(); }, 20s));
+  // Answered all the same, from what was committed: a customer's orders
+  // (through the CUSTOMER actor), the admin search, an idempotency key
+  // and an inbound change's id.
+  auto page = oms.list_orders("alice");
+  CHECK_MESSAGE(page, why(page));
+  if (page) {
+    REQUIRE(page->orders.size() == 1);
+    CHECK(page->orders[0].id == placed->id);
+  }
+  std::optional<size_t> hits;
+  self->request(oms.journal_reads(), 20s, atom::search_v, order_query{})
+      .receive([&](order_hits& found) { hits = found.orders.size(); },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(hits == std::optional<size_t>{1});
+  std::optional<size_t> keys;
+  self->request(oms.journal_reads(), 20s, atom::lookup_v, customer_id{"alice"},
+                std::string{"k-1"})
+      .receive([&](std::vector<key_state>& found) { keys = found.size(); },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(keys == std::optional<size_t>{1});
+  std::optional<bool> knows_1, knows_2;
+  self->request(oms.journal_reads(), 20s, atom::lookup_v, std::string{"in-1"})
+      .receive([&](bool known) { knows_1 = known; },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  self->request(oms.journal_reads(), 20s, atom::lookup_v, std::string{"in-2"})
+      .receive([&](bool known) { knows_2 = known; },
+               [&](caf::error& err) { FAIL(describe(err)); });
+  CHECK(knows_1 == std::optional<bool>{true});
+  CHECK(knows_2 == std::optional<bool>{false});
+  // All of it while the commit still waited.
+  CHECK_FALSE(let_go.load());
+  let_go = true;
+  // Once committed, in-2 is known too.
+  CHECK(eventually(
+      [&] {
+        bool known = false;
+        self->request(oms.journal_reads(), 20s, atom::lookup_v,
+                      std::string{"in-2"})
+            .receive([&](bool k) { known = k; }, [](caf::error&) {});
+        return known;
+      },
+      20s));
 }

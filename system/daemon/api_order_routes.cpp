@@ -131,7 +131,7 @@ void api::impl::order_search(const call_ptr& c) {
   auto query = read_order_query(q, limits());
   auto self_ptr = shared_from_this();
   ask<order_hits>(
-      c, oms.journal(),
+      c, oms.journal_reads(),
       [self_ptr, c](order_hits& hits) {
         order_page page;
         page.orders = std::move(hits.orders);

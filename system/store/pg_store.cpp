@@ -310,6 +310,8 @@ caf::expected<uint64_t> pg_store::prune(timestamp_ms before, uint64_t max) {
 }
 
 caf::error pg_store::commit(const std::vector<event>& events) {
+  if (reader_)
+    return failure("a reader of the store commits nothing");
   if (!lost_.empty())
     return failure(lost_);
   auto before = last_seq_;
@@ -501,8 +503,22 @@ std::optional<caf::error> pg_store::reconnect(std::string& what) {
 
 void pg_store::connect() {
   auto conn = session(conninfo_, schema_, shared_);
-  take_schema(*conn, schema_, shared_);
+  if (!reader_)
+    take_schema(*conn, schema_, shared_);
   adopt(std::move(conn));
+}
+
+caf::expected<std::shared_ptr<journal_store>> pg_store::open_reader() const {
+  try {
+    std::shared_ptr<pg_store> r{new pg_store(where_ + " (reader)")};
+    r->conninfo_ = conninfo_;
+    r->schema_ = schema_;
+    r->reader_ = true;
+    r->connect();
+    return std::shared_ptr<journal_store>{std::move(r)};
+  } catch (const std::exception& e) {
+    return failure(std::string{"cannot open a reader: "} + e.what());
+  }
 }
 
 void pg_store::adopt(std::unique_ptr<pqxx::connection> conn) {
@@ -523,6 +539,8 @@ void pg_store::adopt(std::unique_ptr<pqxx::connection> conn) {
 }
 
 void pg_store::writing(const std::function<void(sql_session&)>& body) {
+  if (reader_)
+    throw std::runtime_error{"a reader of the store writes nothing"};
   if (!lost_.empty())
     throw std::runtime_error{lost_};
   pqxx::work w{*conn_};
@@ -554,10 +572,10 @@ void pg_store::reading(bool snapshot,
   } catch (const pqxx::broken_connection&) {
     // A shared writer whose session the server ended (a restart of
     // PostgreSQL) opens another and reads again: its numbers come from the
-    // log's head, so nothing it knows goes stale. A store that owns its
-    // schema leaves that to its next commit, which finds out whether the
-    // log moved on while it was away.
-    if (!shared_)
+    // log's head, so nothing it knows goes stale; so does a reader, which
+    // holds nothing. A store that owns its schema leaves that to its next
+    // commit, which finds out whether the log moved on while it was away.
+    if (!shared_ && !reader_)
       throw;
     const_cast<pg_store*>(this)->connect();
     read();

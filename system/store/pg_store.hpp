@@ -53,6 +53,10 @@ class pg_store : public sql_store {
   /// the schema), every later commit fails: restart to load what it holds.
   caf::error commit(const std::vector<event>& events) override;
   bool shared_log() const override { return shared_; }
+  /// A session of its own on the same schema, for reads only (it takes no
+  /// lock of the schema, commits nothing, and reconnects when the server
+  /// ended its session).
+  caf::expected<std::shared_ptr<journal_store>> open_reader() const override;
   /// A shared writer's: the log's head as committed (the head's row is
   /// locked by each commit until it ends, so every event up to it is
   /// committed).
@@ -145,6 +149,8 @@ class pg_store : public sql_store {
   std::string schema_;
   /// One of several writers (open_shared).
   bool shared_ = false;
+  /// A reader of a store opened by another (open_reader).
+  bool reader_ = false;
   /// The sequence number after which the commit under way reserved its
   /// batch's numbers (shared writers), once it has.
   std::optional<uint64_t> reserved_;
