@@ -4,6 +4,7 @@
 #include <chrono>
 #include <iterator>
 
+#include "actors/journal_reader.hpp"
 #include "actors/order_machine.hpp"
 #include "messages/errors.hpp"
 #include "messages/type_ids.hpp"
@@ -417,20 +418,14 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           return res.error();
         return std::move(*res);
       },
-      [=](atom::lookup, const customer_id& customer,
-          const std::string& key) -> caf::result<std::vector<key_state>> {
-        auto res = self->state.store->load_key(customer, key);
-        if (!res)
-          return res.error();
-        return std::move(*res);
+      // The reads its reader answers where it has one (journal_reader):
+      // nothing pending to flush first (this node's own deliveries of an
+      // inbound id wait in its inbox until their change is durable).
+      [=](atom::lookup, const customer_id& customer, const std::string& key) {
+        return read_key(*self->state.store, customer, key);
       },
-      [=](atom::lookup, const std::string& event_id) -> caf::result<bool> {
-        // Nothing pending to flush first: this node's own deliveries of an
-        // id wait in its inbox until their change is durable.
-        auto res = self->state.store->knows_inbox_id(event_id);
-        if (!res)
-          return res.error();
-        return *res;
+      [=](atom::lookup, const std::string& event_id) {
+        return read_inbox_id(*self->state.store, event_id);
       },
       [=](atom::load_sku, const sku_id& sku) -> caf::result<stored_sku> {
         if (!self->state.pending.empty())
@@ -460,18 +455,13 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
           return res.error();
         return state_of_shards(*res, which.shards, count);
       },
-      [=](atom::search, const order_query& query) -> caf::result<order_hits> {
-        auto res = self->state.store->search_orders(query);
-        if (!res)
-          return std::move(res.error());
-        return std::move(*res);
+      [=](atom::search, const order_query& query) {
+        return read_search(*self->state.store, query);
       },
       [=](atom::list, const customer_id& customer, uint64_t offset,
-          uint64_t limit) -> caf::result<std::vector<order_record>> {
-        auto res = self->state.store->list_orders(customer, offset, limit);
-        if (!res)
-          return res.error();
-        return std::move(*res);
+          uint64_t limit) {
+        return read_customer_orders(*self->state.store, customer, offset,
+                                    limit);
       },
       [=](atom::stats) { return self->state.stats; },
   };

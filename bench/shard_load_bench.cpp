@@ -23,6 +23,7 @@
 #include <pqxx/pqxx>
 
 #include "bench/bench_common.hpp"
+#include "bench/pg_schema.hpp"
 #include "messages/shards.hpp"
 #include "system/log.hpp"
 #include "system/store/pg_store.hpp"
@@ -142,13 +143,6 @@ nlohmann::json json_of(const timed_read& r) {
           {"liveOrders", r.live_orders}};
 }
 
-void drop_schema(const std::string& conn, const std::string& schema) {
-  pqxx::connection c{conn};
-  pqxx::work w{c};
-  w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
-  w.commit();
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -187,7 +181,7 @@ int main(int argc, char** argv) {
                    "skipped\n";
       return 77;
     }
-    drop_schema(o.conn, schema);
+    bench::drop_schema(o.conn, schema);
     auto opened = pg_store::open(o.conn, schema);
     if (!opened) {
       std::cerr << describe(opened.error()) << '\n';
@@ -235,7 +229,7 @@ int main(int argc, char** argv) {
       o.rounds, [&] { return store->load_shards(third, o.shards, true); });
   store.reset();
   if (o.store == "postgres")
-    drop_schema(o.conn, schema);
+    bench::drop_schema(o.conn, schema);
   if (!whole || !shard || !node)
     return 2;
   nlohmann::json line{

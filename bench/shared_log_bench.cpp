@@ -30,6 +30,7 @@
 #include <pqxx/pqxx>
 
 #include "bench/bench_common.hpp"
+#include "bench/pg_schema.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/store/pg_store.hpp"
 
@@ -56,13 +57,6 @@ struct run_result {
   double seconds = 0;
   bench::latency_histogram latency;
 };
-
-void drop_schema(const std::string& conn, const std::string& schema) {
-  pqxx::connection c{conn};
-  pqxx::work w{c};
-  w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
-  w.commit();
-}
 
 // SKUs of `shard`: the first `n` names "S<k>" that fall in it.
 std::vector<std::string> skus_of(uint32_t shard, uint32_t shards, size_t n) {
@@ -91,8 +85,8 @@ run_result run(const options& o, int writers, bool shared, bool record = true) {
   auto schema = std::string{"bench_log_"} + (shared ? "s" : "x") +
                 std::to_string(writers) + "_" + std::to_string(getpid());
   auto leases_schema = schema + "_cl";
-  drop_schema(o.conn, schema);
-  drop_schema(o.conn, leases_schema);
+  bench::drop_schema(o.conn, schema);
+  bench::drop_schema(o.conn, leases_schema);
   std::vector<std::unique_ptr<pg_store>> stores;
   std::vector<std::vector<std::string>> skus(static_cast<size_t>(writers));
   std::unique_ptr<cluster::lease_table> leases;
@@ -188,8 +182,8 @@ run_result run(const options& o, int writers, bool shared, bool record = true) {
   }
   stores.clear();
   leases.reset();
-  drop_schema(o.conn, schema);
-  drop_schema(o.conn, leases_schema);
+  bench::drop_schema(o.conn, schema);
+  bench::drop_schema(o.conn, leases_schema);
   return result;
 }
 

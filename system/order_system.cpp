@@ -106,9 +106,7 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
   // The reads that need no append committed first get a store and a
   // thread of their own where the store has a reader (PostgreSQL): they
   // never wait behind a commit, nor a commit behind them.
-  auto reader = store->blocking()
-                    ? store->open_reader()
-                    : caf::expected<std::shared_ptr<journal_store>>{nullptr};
+  auto reader = store->open_reader();
   if (!reader)
     log::warn(
         "journal.reader_unavailable",
@@ -117,8 +115,7 @@ order_system::order_system(caf::actor_system& sys, settings cfg,
                            true, std::move(open));
   if (reader && *reader)
     journal_reads_ =
-        sys.spawn<caf::detached>(journal_reader, std::move(*reader),
-                                 caf::actor_cast<caf::actor>(journal_));
+        sys.spawn<caf::detached>(journal_reader, std::move(*reader));
   payments_ = spawn_payment(sys, std::move(gateway));
   auto ctx = std::make_shared<context>(
       *make_context(sys, std::move(cfg), journal_, payments_));

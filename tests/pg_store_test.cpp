@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -744,14 +745,13 @@ TEST_CASE("the reads that need no commit first are answered from the "
   // journal's thread stays inside that commit meanwhile.
   std::atomic<bool> armed{false};
   std::atomic<bool> inside{false};
-  std::atomic<bool> let_go{false};
+  std::promise<void> let_go;
+  auto released = let_go.get_future().share();
   c->store->set_fence(
-      [&](pqxx::transaction_base&, const std::vector<event>&) {
+      [&, released](pqxx::transaction_base&, const std::vector<event>&) {
         if (armed) {
           inside = true;
-          auto until = std::chrono::steady_clock::now() + 60s;
-          while (!let_go && std::chrono::steady_clock::now() < until)
-            std::this_thread::sleep_for(5ms);
+          released.wait_for(60s);
         }
         return std::optional<pg_store::fence_pass>{pg_store::fence_pass{}};
       },
@@ -814,8 +814,8 @@ TEST_CASE("the reads that need no commit first are answered from the "
   CHECK(knows_1 == std::optional<bool>{true});
   CHECK(knows_2 == std::optional<bool>{false});
   // All of it while the commit still waited.
-  CHECK_FALSE(let_go.load());
-  let_go = true;
+  CHECK(released.wait_for(0s) == std::future_status::timeout);
+  let_go.set_value();
   // Once committed, in-2 is known too.
   CHECK(eventually(
       [&] {

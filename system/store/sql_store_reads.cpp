@@ -105,30 +105,26 @@ wms_reservation wms_row(const sql_row& row) {
 // in `shards` only ("3,7": their numbers) when it is not empty.
 void load_stock_rows(sql_session& s, recovered_state& result,
                      const std::string& shards) {
-  bool some = !shards.empty();
-  std::initializer_list<sql_value> params = {};
-  std::initializer_list<sql_value> of_shards = {std::string_view{shards}};
-  if (some)
-    params = of_shards;
-  load_rows(
-      s, some ? sql::shard_skus : sql::load_skus, "cannot read SKUs",
-      [&](const sql_row& row) { result.skus.push_back(sku_row(row)); }, params);
+  // Each read: of every shard, or of those shards.
+  auto read = [&](sql every, sql of_shards, const char* failed,
+                  const sql_session::row_handler& each) {
+    if (shards.empty())
+      load_rows(s, every, failed, each);
+    else
+      load_rows(s, of_shards, failed, each, {std::string_view{shards}});
+  };
+  read(sql::load_skus, sql::shard_skus, "cannot read SKUs",
+       [&](const sql_row& row) { result.skus.push_back(sku_row(row)); });
   auto sku = result.skus.begin();
-  load_rows(
-      s, some ? sql::shard_batches : sql::load_batches, "cannot read batches",
-      [&](const sql_row& row) { add_batch_row(row, result.skus, sku); },
-      params);
-  load_rows(
-      s, some ? sql::shard_holds : sql::load_holds, "cannot read holds",
-      [&](const sql_row& row) { result.holds.push_back(hold_row(row)); },
-      params);
-  load_rows(
-      s, some ? sql::shard_live : sql::load_live, "cannot read orders",
-      [&](const sql_row& row) {
-        result.live_orders.push_back(
-            record_of(row, 1, "undecodable record of order " + row.text(0)));
-      },
-      params);
+  read(sql::load_batches, sql::shard_batches, "cannot read batches",
+       [&](const sql_row& row) { add_batch_row(row, result.skus, sku); });
+  read(sql::load_holds, sql::shard_holds, "cannot read holds",
+       [&](const sql_row& row) { result.holds.push_back(hold_row(row)); });
+  read(sql::load_live, sql::shard_live, "cannot read orders",
+       [&](const sql_row& row) {
+         result.live_orders.push_back(
+             record_of(row, 1, "undecodable record of order " + row.text(0)));
+       });
 }
 
 void load_stock_state(sql_session& s, recovered_state& result) {
