@@ -39,6 +39,10 @@ struct backend_case {
   /// Runs SQL on the store's data behind its back (to damage it); empty for
   /// the memory store.
   std::function<void(const std::string& sql)> exec_sql;
+  /// Reads rows of the store's data behind its back, each value as text
+  /// ("NULL" for a null); unset for the memory store.
+  std::function<std::vector<std::vector<std::string>>(const std::string& sql)>
+      query_sql;
 };
 
 /// A receipt of `qty` units of `sku` (no batch) at time 1: the plainest

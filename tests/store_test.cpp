@@ -1110,3 +1110,71 @@ TEST_CASE("every backend prunes the oldest events, keeps the newest and the "
     }
   }
 }
+
+TEST_CASE("the SQL stores' order_history and payments views list each "
+          "order's history and payments as its record holds them, and its "
+          "lines follow its changes") {
+  const std::string odd = "it's \"q\" \\ \xc3\xa9";
+  temp_dir dir;
+  for (auto& b : backends(dir)) {
+    if (!b.query_sql)
+      continue; // the memory store has no tables
+    SUBCASE(b.name.c_str()) {
+      auto rec = sample_order("o1", "alice", order_status::created, 5000);
+      auto other = sample_order("o2", "bob", order_status::created, 5001);
+      {
+        auto store = b.open();
+        require_ok(
+            store->commit({order_event(event_kind::order_created, rec),
+                           order_event(event_kind::order_created, other)}));
+        // Paid, then partly shipped, then refunded in part (pending): every
+        // status and payment code the views name.
+        rec.status = order_status::partially_shipped;
+        rec.history.push_back(
+            {6000, order_status::created, order_status::confirmed, "", 0});
+        rec.history.push_back(
+            {7000, order_status::confirmed, order_status::paid, odd, 2000});
+        rec.history.push_back(
+            {8000, order_status::paid, order_status::partially_shipped, "", 0});
+        rec.payments.push_back({payment_kind::charge, "o1/charge/1", 2000,
+                                payment_status::succeeded, "ref-1", "", 7000,
+                                odd, "ff00"});
+        rec.payments.push_back({payment_kind::refund, "o1/refund/1", 500,
+                                payment_status::pending, "", odd, 9000, "",
+                                ""});
+        rec.lines[0].shipped_quantity = 1;
+        require_ok(
+            store->commit({order_event(event_kind::order_changed, rec)}));
+      }
+      // Reopened: the tables hold every committed event.
+      auto store = b.open();
+      auto history = b.query_sql(
+          "SELECT order_id, entry_no, at, from_status, to_status, reason, "
+          "amount FROM order_history ORDER BY order_id, entry_no");
+      using row = std::vector<std::string>;
+      std::vector<row> want_history{
+          {"o1", "0", "5000", "CREATED", "CREATED", "created", "2000"},
+          {"o1", "1", "6000", "CREATED", "CONFIRMED", "", "0"},
+          {"o1", "2", "7000", "CONFIRMED", "PAID", odd, "2000"},
+          {"o1", "3", "8000", "PAID", "PARTIALLY_SHIPPED", "", "0"},
+          {"o2", "0", "5001", "CREATED", "CREATED", "created", "2000"}};
+      CHECK(history == want_history);
+      auto payments = b.query_sql(
+          "SELECT gateway_key, order_id, kind, amount, status, reference, "
+          "reason, at, client_key, fingerprint FROM payments ORDER BY "
+          "gateway_key");
+      std::vector<row> want_payments{{"o1/charge/1", "o1", "CHARGE", "2000",
+                                      "SUCCEEDED", "ref-1", "", "7000", odd,
+                                      "ff00"},
+                                     {"o1/refund/1", "o1", "REFUND", "500",
+                                      "PENDING", "", odd, "9000", "", ""}};
+      CHECK(payments == want_payments);
+      auto lines = b.query_sql(
+          "SELECT order_id, line_no, sku, quantity, shipped_quantity FROM "
+          "order_lines ORDER BY order_id, line_no");
+      std::vector<row> want_lines{{"o1", "0", "A", "2", "1"},
+                                  {"o2", "0", "A", "2", "0"}};
+      CHECK(lines == want_lines);
+    }
+  }
+}

@@ -69,7 +69,7 @@ class pg_store : public sql_store {
   caf::expected<uint64_t> prune(timestamp_ms before, uint64_t max) override;
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 6;
+  static constexpr int schema_version = 7;
 
   /// What a fence let through: the shards a batch commits on, each under
   /// the epoch of `node`'s lease. A shared store records, in the batch's

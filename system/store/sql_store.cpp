@@ -32,8 +32,6 @@ constexpr const char* sql_names[] = {
     "hold_delete",
     "upsert_order",
     "upsert_line",
-    "insert_history",
-    "upsert_payment",
     "insert_key",
     "insert_customer",
     "insert_inbox",
@@ -200,15 +198,8 @@ void sql_sink::put_order(const order_record& r, uint64_t seq, bool) {
     s_.run(sql::upsert_line, {r.id, as_int(i), l.sku, l.quantity, l.unit_price,
                               l.cancelled_quantity, l.shipped_quantity});
   }
-  for (size_t i = 0; i < r.history.size(); ++i) {
-    auto& h = r.history[i];
-    s_.run(sql::insert_history, {r.id, as_int(i), h.at, to_string(h.from),
-                                 to_string(h.to), h.reason, h.amount});
-  }
-  for (auto& p : r.payments)
-    s_.run(sql::upsert_payment, {p.gateway_key, r.id, to_string(p.kind),
-                                 p.amount, to_string(p.status), p.reference,
-                                 p.reason, p.at, p.client_key, p.fingerprint});
+  // Its history and payments are read from the record (the views
+  // order_history and payments).
 }
 
 } // namespace

@@ -50,10 +50,6 @@ enum class sql : uint8_t {
                    // shard
   upsert_line,     // order_id, line_no, sku, quantity, unit_price,
                    // cancelled_quantity, shipped_quantity
-  insert_history,  // order_id, entry_no, at, from_status, to_status, reason,
-                   // amount
-  upsert_payment,  // gateway_key, order_id, kind, amount, status, reference,
-                   // reason, at, client_key, fingerprint
   insert_key,      // customer, key, fingerprint, order_id, at, response
   insert_customer, // id, name, token_hash, created_at
   insert_inbox,    // id, at

@@ -62,7 +62,7 @@ class sqlite_store : public sql_store {
   static constexpr size_t unapplied_max = 65536;
 
   /// The schema version this build writes.
-  static constexpr int schema_version = 7;
+  static constexpr int schema_version = 8;
 
  private:
   class session;
