@@ -114,6 +114,22 @@ void drop(watcher* self, watcher_state::link& l) {
   ++l.generation;
 }
 
+// Peer `id`'s link is gone (its connection lost, or dropped after pings
+// failed): dropped, and shown unconnected with `why`; `lost` counts a
+// connection the middleman reported lost.
+void lose(watcher* self, const std::string& id, watcher_state::link& l,
+          const std::string& why, bool lost) {
+  drop(self, l);
+  self->state.table->update(id, [&](peer_state& p) {
+    p.connected = false;
+    p.reachable = false;
+    p.region = nullptr;
+    if (lost)
+      ++p.downs;
+    p.last_error = why;
+  });
+}
+
 // After `failures` failed connects in a row, the next waits this long: the
 // interval doubled per failure, at most 30 s.
 std::chrono::milliseconds connect_backoff(std::chrono::milliseconds interval,
@@ -194,13 +210,8 @@ void ping(watcher* self, const std::string& id) {
             });
             auto i = self->state.links.find(id);
             if (i != self->state.links.end() &&
-                ++i->second.failed_in_a_row >= pings_failed_max) {
-              drop(self, i->second);
-              self->state.table->update(id, [](peer_state& p) {
-                p.connected = false;
-                p.region = nullptr;
-              });
-            }
+                ++i->second.failed_in_a_row >= pings_failed_max)
+              lose(self, id, i->second, why, false);
           });
 }
 
@@ -381,16 +392,8 @@ caf::behavior peer_watcher(watcher* self, peer_watch_config cfg,
     for (auto& [id, l] : self->state.links) {
       if (!l.handle || l.handle.address() != dm.source)
         continue;
-      l.handle = nullptr;
-      l.failed_in_a_row = 0;
-      auto why = "connection lost: " + self->system().render(dm.reason);
-      self->state.table->update(id, [&](peer_state& p) {
-        p.connected = false;
-        p.reachable = false;
-        p.region = nullptr;
-        ++p.downs;
-        p.last_error = why;
-      });
+      lose(self, id, l, "connection lost: " + self->system().render(dm.reason),
+           true);
     }
   });
   // Its own messages carry a key only it knows: the middleman lets any
