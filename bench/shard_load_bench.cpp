@@ -23,11 +23,11 @@
 #include <pqxx/pqxx>
 
 #include "bench/bench_common.hpp"
-#include "bench/pg_schema.hpp"
 #include "messages/shards.hpp"
 #include "system/log.hpp"
 #include "system/store/pg_store.hpp"
 #include "system/store/sqlite_store.hpp"
+#include "tests/pg_schema.hpp"
 
 using namespace oms;
 using clock_type = std::chrono::steady_clock;
@@ -181,7 +181,7 @@ int main(int argc, char** argv) {
                    "skipped\n";
       return 77;
     }
-    bench::drop_schema(o.conn, schema);
+    oms::test::drop_schema(o.conn, schema);
     auto opened = pg_store::open(o.conn, schema);
     if (!opened) {
       std::cerr << describe(opened.error()) << '\n';
@@ -229,7 +229,7 @@ int main(int argc, char** argv) {
       o.rounds, [&] { return store->load_shards(third, o.shards, true); });
   store.reset();
   if (o.store == "postgres")
-    bench::drop_schema(o.conn, schema);
+    oms::test::drop_schema(o.conn, schema);
   if (!whole || !shard || !node)
     return 2;
   nlohmann::json line{

@@ -30,9 +30,9 @@
 #include <pqxx/pqxx>
 
 #include "bench/bench_common.hpp"
-#include "bench/pg_schema.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/store/pg_store.hpp"
+#include "tests/pg_schema.hpp"
 
 using namespace oms;
 namespace bench = oms::bench;
@@ -85,8 +85,8 @@ run_result run(const options& o, int writers, bool shared, bool record = true) {
   auto schema = std::string{"bench_log_"} + (shared ? "s" : "x") +
                 std::to_string(writers) + "_" + std::to_string(getpid());
   auto leases_schema = schema + "_cl";
-  bench::drop_schema(o.conn, schema);
-  bench::drop_schema(o.conn, leases_schema);
+  oms::test::drop_schema(o.conn, schema);
+  oms::test::drop_schema(o.conn, leases_schema);
   std::vector<std::unique_ptr<pg_store>> stores;
   std::vector<std::vector<std::string>> skus(static_cast<size_t>(writers));
   std::unique_ptr<cluster::lease_table> leases;
@@ -182,8 +182,8 @@ run_result run(const options& o, int writers, bool shared, bool record = true) {
   }
   stores.clear();
   leases.reset();
-  bench::drop_schema(o.conn, schema);
-  bench::drop_schema(o.conn, leases_schema);
+  oms::test::drop_schema(o.conn, schema);
+  oms::test::drop_schema(o.conn, leases_schema);
   return result;
 }
 

@@ -12,9 +12,8 @@
 
 #include <unistd.h>
 
-#include <pqxx/pqxx>
-
 #include "system/cluster/lease_keeper.hpp"
+#include "tests/pg_schema.hpp"
 
 using namespace oms::cluster;
 using namespace std::chrono_literals;
@@ -371,12 +370,7 @@ TEST_CASE("cluster keeper: two keepers over the PostgreSQL lease table share "
     return;
   }
   auto schema = "cl_keeper_" + std::to_string(getpid());
-  {
-    pqxx::connection conn{info};
-    pqxx::work w{conn};
-    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
-    w.commit();
-  }
+  oms::test::drop_schema(info, schema);
   lease_table ta{info, schema, 8, 1000ms};
   lease_table tb{info, schema, 8, 1000ms};
   lease_keeper a{ta, config_of("a")};

@@ -22,6 +22,7 @@
 #include "system/cluster/leases.hpp"
 #include "system/daemon/cluster_node.hpp"
 #include "system/daemon/webhooks.hpp"
+#include "tests/pg_schema.hpp"
 #include "tests/together.hpp"
 
 using namespace oms::cluster;
@@ -39,10 +40,7 @@ const char* lease_server() {
 // A fresh, empty schema of this test run.
 std::string lease_schema(const char* info, const std::string& name) {
   auto schema = "cl_" + name + "_" + std::to_string(getpid());
-  pqxx::connection conn{info};
-  pqxx::work w{conn};
-  w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
-  w.commit();
+  oms::test::drop_schema(info, schema);
   return schema;
 }
 

@@ -1,12 +1,12 @@
-// What the PostgreSQL benches share: a throwaway schema dropped before and
-// after a run.
+// What the PostgreSQL tests and benches share: a throwaway schema dropped
+// before and after a run.
 #pragma once
 
 #include <string>
 
 #include <pqxx/pqxx>
 
-namespace oms::bench {
+namespace oms::test {
 
 /// Drops `schema` on the server `conn` names, with everything in it (none:
 /// nothing happens).
@@ -17,4 +17,4 @@ inline void drop_schema(const std::string& conn, const std::string& schema) {
   w.commit();
 }
 
-} // namespace oms::bench
+} // namespace oms::test

@@ -31,6 +31,7 @@
 #include "system/store/pg_store.hpp"
 #include "tests/backends.hpp"
 #include "tests/eventually.hpp"
+#include "tests/pg_schema.hpp"
 #include "tests/together.hpp"
 
 using namespace oms;
@@ -101,10 +102,7 @@ const char* test_server() {
 // A fresh, empty schema name of this test run.
 std::string fresh_schema(const char* info, const std::string& prefix) {
   auto schema = prefix + std::to_string(getpid());
-  pqxx::connection conn{info};
-  pqxx::work w{conn};
-  w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
-  w.commit();
+  drop_schema(info, schema);
   return schema;
 }
 
@@ -362,13 +360,7 @@ TEST_CASE("a fenced PostgreSQL store commits only while its node holds the "
   if (!c)
     return;
   auto cluster_schema = c->schema + "_cluster";
-  {
-    pqxx::connection conn{c->info};
-    pqxx::work w{conn};
-    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(cluster_schema) +
-           " CASCADE");
-    w.commit();
-  }
+  drop_schema(c->info, cluster_schema);
   using namespace std::chrono_literals;
   cluster::lease_table leases{c->info, cluster_schema, 4, 1000ms};
   auto epoch = leases.acquire(0, "node-a", 3000ms);

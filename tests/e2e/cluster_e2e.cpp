@@ -34,6 +34,7 @@
 #include "messages/shards.hpp"
 #include "system/store/pg_store.hpp"
 #include "tests/e2e/cluster_fixture.hpp"
+#include "tests/pg_schema.hpp"
 
 using namespace oms::e2e;
 
@@ -1323,12 +1324,7 @@ TEST_CASE("e2e cluster: a shared writer whose link breaks after it sent "
   if (info == nullptr)
     return;
   auto schema = "e2e_settle_" + std::to_string(::getpid());
-  {
-    pqxx::connection conn{info};
-    pqxx::work w{conn};
-    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
-    w.commit();
-  }
+  oms::test::drop_schema(info, schema);
   pg_link link{info};
   auto opened = oms::pg_store::open_shared(link.conninfo(), schema);
   REQUIRE(opened);

@@ -12,9 +12,8 @@
 #include <stdexcept>
 #include <string>
 
-#include <pqxx/pqxx>
-
 #include "tests/e2e/daemon.hpp"
+#include "tests/pg_schema.hpp"
 
 using namespace oms;
 using namespace oms::e2e;
@@ -94,12 +93,7 @@ TEST_CASE("e2e: a second omsd on the PostgreSQL schema of a running one "
     return;
   }
   auto schema = "e2e_owner_" + std::to_string(std::random_device{}());
-  {
-    pqxx::connection conn{info};
-    pqxx::work w{conn};
-    w.exec("DROP SCHEMA IF EXISTS " + w.quote_name(schema) + " CASCADE");
-    w.commit();
-  }
+  oms::test::drop_schema(info, schema);
   std::vector<std::string> on_schema{"--postgres", info, "--postgres-schema",
                                      schema};
   daemon d{on_schema};
