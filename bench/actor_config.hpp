@@ -9,12 +9,13 @@
 #include <CLI/CLI.hpp>
 #include <caf/actor_system_config.hpp>
 
+#include "system/actor_threads.hpp"
+
 namespace oms::bench {
 
 /// Silences CAF's console and file logs in `cfg`, runs the actors on
-/// `scheduler` ("stealing" or "sharing", as omsd's --actor-scheduler) and,
-/// when `actor_threads` is above 0, caps the scheduler at that many threads
-/// (else one per core, as omsd).
+/// `scheduler` ("stealing" or "sharing", as omsd's --actor-scheduler) on
+/// `actor_threads` threads (0: one per core, as omsd).
 inline void quiet_actor_config(caf::actor_system_config& cfg,
                                size_t actor_threads,
                                const std::string& scheduler = "stealing") {
@@ -22,8 +23,7 @@ inline void quiet_actor_config(caf::actor_system_config& cfg,
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
   cfg.set("scheduler.policy", scheduler == "sharing" ? caf::atom("sharing")
                                                      : caf::atom("stealing"));
-  if (actor_threads > 0)
-    cfg.set("scheduler.max-threads", actor_threads);
+  cfg.set("scheduler.max-threads", actor_threads_for(actor_threads));
 }
 
 /// Adds --actor-scheduler (stealing or sharing, as omsd's) to `app`.

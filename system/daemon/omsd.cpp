@@ -31,6 +31,7 @@
 #include <caf/send.hpp>
 
 #include "messages/type_ids.hpp"
+#include "system/actor_threads.hpp"
 #include "system/cluster/membership.hpp"
 #include "system/cluster/region.hpp"
 #include "system/cluster/tls.hpp"
@@ -137,8 +138,7 @@ void configure_actors(caf::actor_system_config& caf_cfg,
   caf_cfg.set("scheduler.policy", cfg.actor_scheduler == "sharing"
                                       ? caf::atom("sharing")
                                       : caf::atom("stealing"));
-  if (cfg.actor_threads > 0)
-    caf_cfg.set("scheduler.max-threads", cfg.actor_threads);
+  caf_cfg.set("scheduler.max-threads", actor_threads_for(cfg.actor_threads));
   if (!cfg.cluster_listen.empty()) {
     // The other nodes' regions, through CAF's middleman. Its heartbeats
     // are off by default: then a peer gone silent is noticed only when TCP
