@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -165,15 +166,30 @@ double per(uint64_t after, uint64_t before, uint64_t n) {
   return static_cast<double>(delta) / static_cast<double>(n);
 }
 
-// Waits, for at most `within`, until no more than `n` actors run; returns how
-// many run then.
+// Waits until no more than `n` actors run, or until their number has not
+// fallen for `stall`, telling `progress` how many are left every 30 s;
+// returns how many run then.
 size_t await_running_at_most(caf::actor_system& sys, size_t n,
-                             std::chrono::milliseconds within) {
-  auto deadline = steady::now() + within;
+                             std::chrono::milliseconds stall,
+                             const std::function<void(size_t)>& progress) {
+  // Bounded by progress, not by time: a slower machine rests a million
+  // orders more slowly, and the wait goes on while their number falls.
+  auto deadline = steady::now() + stall;
   auto running = sys.registry().running();
+  auto fewest = running;
+  auto report = steady::now() + std::chrono::seconds(30);
   for (; running > n && steady::now() < deadline;
-       running = sys.registry().running())
+       running = sys.registry().running()) {
+    if (running < fewest) {
+      fewest = running;
+      deadline = steady::now() + stall;
+    }
+    if (steady::now() >= report) {
+      progress(running - n);
+      report = steady::now() + std::chrono::seconds(30);
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   return running;
 }
 
@@ -198,6 +214,9 @@ int run(const options& o) {
   auto say = [&](const std::string& line) {
     if (!o.quiet)
       std::cerr << "oms-bench-memory: " << line << "\n";
+  };
+  auto left = [&](size_t n) {
+    say("  " + std::to_string(n) + " actors still to end");
   };
   std::shared_ptr<journal_store> store;
   std::shared_ptr<simulated_gateway> gateway;
@@ -285,8 +304,8 @@ int run(const options& o) {
   auto rss_live = bench::rss_bytes();
   auto actors_live = sys.registry().running();
   // Open orders with nothing under way rest within 1.25 idle timeouts of
-  // their last use: wait (bounded, with room) until every order's actor has
-  // ended.
+  // their last use: wait until every order's actor has ended (or none ended
+  // for two timeouts and a minute).
   bool resting = s.order_idle_timeout.count() > 0;
   auto rest_bound = 2 * s.order_idle_timeout + std::chrono::seconds(60);
   double rest_s = 0;
@@ -294,7 +313,7 @@ int run(const options& o) {
     auto rest_start = steady::now();
     say("waiting for " + std::to_string(actors_live - actors_before_orders) +
         " idle orders to rest");
-    await_running_at_most(sys, actors_before_orders, rest_bound);
+    await_running_at_most(sys, actors_before_orders, rest_bound, left);
     rest_s = bench::seconds_since(rest_start);
   }
   auto rss_orders = bench::rss_bytes();
@@ -368,7 +387,8 @@ int run(const options& o) {
   auto actors_after = await_running_at_most(
       sys, expected_running,
       resting ? rest_bound
-              : std::chrono::milliseconds(std::chrono::seconds(10)));
+              : std::chrono::milliseconds(std::chrono::seconds(10)),
+      left);
   auto leftover =
       actors_after > expected_running ? actors_after - expected_running : 0;
   auto actors_per_terminal = per(leftover, 0, terminal);
