@@ -1130,6 +1130,44 @@ TEST_CASE_FIXTURE(api_fixture,
   CHECK(orders["orders"].empty());
 }
 
+TEST_CASE_FIXTURE(api_fixture,
+                  "api: a text field holding U+0000 (escaped in JSON) is "
+                  "refused naming the field, and nothing changes") {
+  // An order's record keeps its history's reasons, and PostgreSQL's JSON
+  // functions (the order_history view) refuse a \u0000 in a text.
+  post("/v1/inventory/NUL-1/receipts", {{"quantity", 5}, {"unitPrice", 100}},
+       200);
+  auto cus = post("/v1/customers", {{"name", "Nul"}}, 201);
+  auto cid = cus["customerId"].get<std::string>();
+  auto created = post("/v1/orders",
+                      {{"customerId", cid},
+                       {"items", {{{"sku", "NUL-1"}, {"quantity", 2}}}},
+                       {"address",
+                        {{"line1", "1 Main St"},
+                         {"city", "Springfield"},
+                         {"postalCode", "12345"},
+                         {"country", "US"}}}},
+                      201);
+  auto id = created["id"].get<std::string>();
+  auto r = call("POST", "/v1/orders/" + id + "/cancel",
+                R"({"reason":"changed my mind\u0000; DROP"})");
+  INFO(r.body);
+  CHECK(refusal(r) == "400 VALIDATION_FAILED reason");
+  CHECK(nlohmann::json::parse(r.body)["error"]["message"] ==
+        "reason: must not hold the character U+0000");
+  r = call("POST", "/v1/customers", R"({"name":"a\u0000b"})");
+  CHECK(refusal(r) == "400 VALIDATION_FAILED name");
+  // Nothing changed: the order is still CREATED with its units held.
+  auto order = nlohmann::json::parse(call("GET", "/v1/orders/" + id).body);
+  CHECK(order["status"] == "CREATED");
+  auto stock = nlohmann::json::parse(call("GET", "/v1/inventory/NUL-1").body);
+  CHECK(stock["available"] == 3);
+  // The same reason without it is taken.
+  r = call("POST", "/v1/orders/" + id + "/cancel",
+           R"({"reason":"changed my mind"})");
+  CHECK(r.status == 200);
+}
+
 TEST_CASE_FIXTURE(api_fixture, "a request target not in origin form fits no "
                                "route: 404, not the route its tail names") {
   // Proves what tests/fuzz/http_route_fuzz.cpp found: "Xv1/inventory" was

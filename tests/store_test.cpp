@@ -1114,7 +1114,10 @@ TEST_CASE("every backend prunes the oldest events, keeps the newest and the "
 TEST_CASE("the SQL stores' order_history and payments views list each "
           "order's history and payments as its record holds them, and its "
           "lines follow its changes") {
+  // With a non-ASCII letter, and without (the record's writer takes
+  // another path for each).
   const std::string odd = "it's \"q\" \\ \xc3\xa9";
+  const std::string plain = "it's \"q\" \\ ; --";
   temp_dir dir;
   for (auto& b : backends(dir)) {
     if (!b.query_sql)
@@ -1127,8 +1130,9 @@ TEST_CASE("the SQL stores' order_history and payments views list each "
         require_ok(
             store->commit({order_event(event_kind::order_created, rec),
                            order_event(event_kind::order_created, other)}));
-        // Paid, then partly shipped, then refunded in part (pending): every
-        // status and payment code the views name.
+        // Paid, partly shipped, refunded in part (pending), then shipped and
+        // delivered; the other declined and cancelled: every status and
+        // payment code the views name.
         rec.status = order_status::partially_shipped;
         rec.history.push_back(
             {6000, order_status::created, order_status::confirmed, "", 0});
@@ -1145,6 +1149,22 @@ TEST_CASE("the SQL stores' order_history and payments views list each "
         rec.lines[0].shipped_quantity = 1;
         require_ok(
             store->commit({order_event(event_kind::order_changed, rec)}));
+        rec.status = order_status::delivered;
+        rec.history.push_back({8100, order_status::partially_shipped,
+                               order_status::shipped, "", 0});
+        rec.history.push_back(
+            {8200, order_status::shipped, order_status::delivered, "", 0});
+        rec.lines[0].shipped_quantity = 2;
+        // The other: a declined charge, then cancelled.
+        other.status = order_status::cancelled;
+        other.history.push_back(
+            {5100, order_status::created, order_status::cancelled, plain, 0});
+        other.payments.push_back({payment_kind::charge, "o2/charge/1", 2000,
+                                  payment_status::failed, "", plain, 5050, "",
+                                  ""});
+        require_ok(
+            store->commit({order_event(event_kind::order_changed, rec),
+                           order_event(event_kind::order_changed, other)}));
       }
       // Reopened: the tables hold every committed event.
       auto store = b.open();
@@ -1157,7 +1177,10 @@ TEST_CASE("the SQL stores' order_history and payments views list each "
           {"o1", "1", "6000", "CREATED", "CONFIRMED", "", "0"},
           {"o1", "2", "7000", "CONFIRMED", "PAID", odd, "2000"},
           {"o1", "3", "8000", "PAID", "PARTIALLY_SHIPPED", "", "0"},
-          {"o2", "0", "5001", "CREATED", "CREATED", "created", "2000"}};
+          {"o1", "4", "8100", "PARTIALLY_SHIPPED", "SHIPPED", "", "0"},
+          {"o1", "5", "8200", "SHIPPED", "DELIVERED", "", "0"},
+          {"o2", "0", "5001", "CREATED", "CREATED", "created", "2000"},
+          {"o2", "1", "5100", "CREATED", "CANCELLED", plain, "0"}};
       CHECK(history == want_history);
       auto payments = b.query_sql(
           "SELECT gateway_key, order_id, kind, amount, status, reference, "
@@ -1167,12 +1190,14 @@ TEST_CASE("the SQL stores' order_history and payments views list each "
                                       "SUCCEEDED", "ref-1", "", "7000", odd,
                                       "ff00"},
                                      {"o1/refund/1", "o1", "REFUND", "500",
-                                      "PENDING", "", odd, "9000", "", ""}};
+                                      "PENDING", "", odd, "9000", "", ""},
+                                     {"o2/charge/1", "o2", "CHARGE", "2000",
+                                      "FAILED", "", plain, "5050", "", ""}};
       CHECK(payments == want_payments);
       auto lines = b.query_sql(
           "SELECT order_id, line_no, sku, quantity, shipped_quantity FROM "
           "order_lines ORDER BY order_id, line_no");
-      std::vector<row> want_lines{{"o1", "0", "A", "2", "1"},
+      std::vector<row> want_lines{{"o1", "0", "A", "2", "2"},
                                   {"o2", "0", "A", "2", "0"}};
       CHECK(lines == want_lines);
     }

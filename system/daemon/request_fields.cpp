@@ -185,6 +185,10 @@ std::optional<std::string> get_str(const json& j, const char* name,
   auto s = i->get<std::string>();
   if (s.size() > max_len)
     invalid(field, "must be at most " + std::to_string(max_len) + " bytes");
+  // JSON may escape it (\u0000), but no text we keep may hold it: C strings
+  // and PostgreSQL's text end there, and its JSON functions refuse it.
+  if (s.find('\0') != std::string::npos)
+    invalid(field, "must not hold the character U+0000");
   return s;
 }
 
