@@ -611,6 +611,14 @@ struct api_fixture {
     return done.get();
   }
 
+  /// An address every order of these tests ships to.
+  static nlohmann::json ship_to() {
+    return {{"line1", "1 Main St"},
+            {"city", "Springfield"},
+            {"postalCode", "12345"},
+            {"country", "US"}};
+  }
+
   nlohmann::json post(const std::string& path, const nlohmann::json& body,
                       int status) {
     auto r = call("POST", path, body.dump());
@@ -817,11 +825,7 @@ TEST_CASE_FIXTURE(limited_api_fixture,
                            {{{"sku", "A"}, {"quantity", 1}},
                             {{"sku", "B"}, {"quantity", 1}},
                             {{"sku", "C"}, {"quantity", 1}}}},
-                          {"address",
-                           {{"line1", "1 Main St"},
-                            {"city", "Springfield"},
-                            {"postalCode", "12345"},
-                            {"country", "US"}}}};
+                          {"address", ship_to()}};
   auto j = post("/v1/orders", order, 400);
   CHECK(j["error"]["message"] == "items: must have at most 2 lines");
   CHECK(j["error"]["details"]["field"] == "items");
@@ -1077,10 +1081,7 @@ TEST_CASE_FIXTURE(api_fixture,
   auto cus = post("/v1/customers", {{"name", "Empty"}}, 201);
   auto cid = cus["customerId"].get<std::string>();
   auto token = cus["token"].get<std::string>();
-  nlohmann::json ship_to = {{"line1", "1 Main St"},
-                            {"city", "Springfield"},
-                            {"postalCode", "12345"},
-                            {"country", "US"}};
+  auto home = ship_to();
   auto order = [&](const nlohmann::json& customer, nlohmann::json items,
                    nlohmann::json address) {
     nlohmann::json j{{"items", std::move(items)},
@@ -1091,14 +1092,14 @@ TEST_CASE_FIXTURE(api_fixture,
   };
   nlohmann::json one = {{{"sku", "NUT-6"}, {"quantity", 1}}};
   for (auto* who : {admin_token, token.c_str()}) {
-    auto r = call("POST", "/v1/orders", order("", one, ship_to), who);
+    auto r = call("POST", "/v1/orders", order("", one, home), who);
     INFO(r.body);
     CHECK(refusal(r) == "400 VALIDATION_FAILED customerId");
     CHECK(nlohmann::json::parse(r.body)["error"]["message"] ==
           "customerId: must not be empty");
   }
   // Refused by the actors' checks: the field comes from inside.
-  auto blank_city = ship_to;
+  auto blank_city = home;
   blank_city["city"] = "\t";
   auto r = call("POST", "/v1/orders", order(cid, one, blank_city));
   CHECK(refusal(r) == "400 VALIDATION_FAILED address.city");
@@ -1106,10 +1107,10 @@ TEST_CASE_FIXTURE(api_fixture,
         "address.city contains a control character");
   auto two = nlohmann::json{{{"sku", "NUT-6"}, {"quantity", 1}},
                             {{"sku", "NUT-6"}, {"quantity", 2}}};
-  r = call("POST", "/v1/orders", order(cid, two, ship_to));
+  r = call("POST", "/v1/orders", order(cid, two, home));
   CHECK(refusal(r) == "400 VALIDATION_FAILED items[1].sku");
   auto bad_sku = nlohmann::json{{{"sku", "NUT 6"}, {"quantity", 1}}};
-  r = call("POST", "/v1/orders", order(cid, bad_sku, ship_to));
+  r = call("POST", "/v1/orders", order(cid, bad_sku, home));
   CHECK(refusal(r) == "400 VALIDATION_FAILED items[0].sku");
   r = call("GET", "/v1/customers/" + cid + "/orders?cursor=zz");
   CHECK(refusal(r) == "400 VALIDATION_FAILED cursor");
@@ -1142,11 +1143,7 @@ TEST_CASE_FIXTURE(api_fixture,
   auto created = post("/v1/orders",
                       {{"customerId", cid},
                        {"items", {{{"sku", "NUL-1"}, {"quantity", 2}}}},
-                       {"address",
-                        {{"line1", "1 Main St"},
-                         {"city", "Springfield"},
-                         {"postalCode", "12345"},
-                         {"country", "US"}}}},
+                       {"address", ship_to()}},
                       201);
   auto id = created["id"].get<std::string>();
   auto r = call("POST", "/v1/orders/" + id + "/cancel",
