@@ -10,6 +10,9 @@
 //
 //   oms-bench-shared-log [--conn STR] [--writers 1,2,4] [--batch 32]
 //                        [--seconds 3] [--shards 64] [--unrecorded]
+//                        [--events receipts|orders]
+// --events orders: each pair of events a new one-line order as the order
+// path journals it (order_created, stock_reserved) instead of receipts.
 // --conn defaults to $OMS_TEST_PG (tools/with-postgres.sh sets it).
 #include <unistd.h>
 
@@ -29,9 +32,11 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "actors/ids.hpp"
 #include "bench/bench_common.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/store/pg_store.hpp"
+#include "tests/order_events.hpp"
 #include "tests/pg_schema.hpp"
 
 using namespace oms;
@@ -47,6 +52,8 @@ struct options {
   double seconds = 3;
   uint32_t shards = 64;
   bool unrecorded = false;
+  /// "receipts" or "orders".
+  std::string events = "receipts";
 };
 
 struct run_result {
@@ -67,6 +74,14 @@ std::vector<std::string> skus_of(uint32_t shard, uint32_t shards, size_t n) {
       out.push_back(sku);
   }
   return out;
+}
+
+// Milliseconds since the epoch.
+uint64_t now_ms() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 event receipt(const std::string& sku) {
@@ -148,6 +163,18 @@ run_result run(const options& o, int writers, bool shared, bool record = true) {
   run_result result;
   result.mode = !shared ? "alone" : record ? "shared" : "shared_unrecorded";
   result.writers = static_cast<int>(stores.size());
+  // The SKUs' rows, before orders hold their units.
+  bool orders = o.events == "orders";
+  if (orders)
+    for (size_t w = 0; w < stores.size(); ++w) {
+      std::vector<event> stock;
+      for (auto& sku : skus[w])
+        stock.push_back(receipt(sku));
+      if (auto err = stores[w]->commit(stock)) {
+        std::cerr << "oms-bench-shared-log: " << to_string(err) << "\n";
+        std::exit(1);
+      }
+    }
   std::atomic<bool> stop{false};
   std::vector<bench::latency_histogram> lat(stores.size());
   std::vector<uint64_t> commits(stores.size());
@@ -160,8 +187,16 @@ run_result run(const options& o, int writers, bool shared, bool record = true) {
       size_t next = 0;
       while (!stop) {
         batch.clear();
-        for (int i = 0; i < o.batch; ++i)
-          batch.push_back(receipt(skus[w][next++ % skus[w].size()]));
+        if (orders)
+          while (batch.size() + 2 <= static_cast<size_t>(o.batch))
+            oms::test::add_order_events(
+                batch, time_ordered_id("ord_", now_ms()),
+                skus[w][next++ % skus[w].size()],
+                "cus_" + std::to_string(w) + "_" + std::to_string(next % 1000),
+                static_cast<timestamp_ms>(now_ms()));
+        else
+          for (int i = 0; i < o.batch; ++i)
+            batch.push_back(receipt(skus[w][next++ % skus[w].size()]));
         auto t0 = bench::steady::now();
         if (stores[w]->commit(batch))
           ++failed[w];
@@ -192,12 +227,14 @@ json line_of(const run_result& r, const options& o) {
   j["bench"] = "shared_log";
   j["mode"] = r.mode;
   j["writers"] = r.writers;
-  j["batch_events"] = o.batch;
+  j["events"] = o.events;
+  j["batch_events"] = o.events == "orders" ? o.batch / 2 * 2 : o.batch;
   j["seconds"] = r.seconds;
   j["commits"] = r.commits;
   j["failed"] = r.failed;
   j["commits_per_s"] = static_cast<double>(r.commits) / r.seconds;
-  j["events_per_s"] = static_cast<double>(r.commits) * o.batch / r.seconds;
+  j["events_per_s"] =
+      static_cast<double>(r.commits) * j["batch_events"].get<int>() / r.seconds;
   j["commit_ms"] = bench::to_json(r.latency.summary());
   return j;
 }
@@ -226,7 +263,17 @@ int main(int argc, char** argv) {
   app.add_flag("--unrecorded", o.unrecorded,
                "Also run each writer count without the fences' record "
                "(oms_log_epochs): its cost");
+  app.add_option("--events", o.events,
+                 "receipts: each event a receipt; orders: each two events a "
+                 "new one-line order (its record and its hold)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"receipts", "orders"}));
   CLI11_PARSE(app, argc, argv);
+  if (o.events == "orders" && o.batch < 2) {
+    std::cerr << "oms-bench-shared-log: --events orders: --batch 2 or more "
+                 "(an order is two events)\n";
+    return 2;
+  }
   if (o.conn.empty()) {
     std::cerr << "oms-bench-shared-log: no --conn and no OMS_TEST_PG: "
                  "skipped\n";

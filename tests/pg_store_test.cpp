@@ -6,6 +6,7 @@
 
 #include "tests/why.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <future>
@@ -31,6 +32,7 @@
 #include "system/store/pg_store.hpp"
 #include "tests/backends.hpp"
 #include "tests/eventually.hpp"
+#include "tests/order_events.hpp"
 #include "tests/pg_schema.hpp"
 #include "tests/together.hpp"
 
@@ -524,6 +526,129 @@ TEST_CASE("shared PostgreSQL stores: writers committing at once leave one "
   REQUIRE(state->skus.size() == writers.size());
   for (auto& sku : state->skus)
     CHECK(sku.on_hand == batches * per_batch);
+}
+
+TEST_CASE("shared PostgreSQL stores: writers creating orders at once give "
+          "each order the number of the event that created it as its "
+          "ordinal, whatever the order of their commits") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_ordinal_");
+  std::vector<std::unique_ptr<pg_store>> writers;
+  for (int i = 0; i < 3; ++i)
+    writers.push_back(shared_ok(info, schema));
+  REQUIRE(
+      !writers[0]->commit({receipt_event("W0", 100), receipt_event("W1", 100),
+                           receipt_event("W2", 100)}));
+  constexpr int batches = 20;
+  std::atomic<int> failed{0};
+  oms::test::run_together(3, [&](int w) {
+    for (int n = 0; n < batches; ++n) {
+      // Two orders a batch, the second updated again in it (its hold
+      // blocked), so an order's row is written twice before it is numbered.
+      std::vector<event> batch;
+      auto sku = "W" + std::to_string(w);
+      auto id = "ord_" + sku + "_" + std::to_string(n);
+      add_order_events(batch, id + "a", sku, "cus_" + sku, 1);
+      add_order_events(batch, id + "b", sku, "cus_" + sku, 1);
+      event blocked;
+      blocked.kind = event_kind::stock_blocked;
+      blocked.at = 2;
+      blocked.sku = sku;
+      blocked.order = id + "b";
+      batch.push_back(blocked);
+      if (writers[static_cast<size_t>(w)]->commit(batch))
+        ++failed;
+    }
+  });
+  REQUIRE(failed == 0);
+  pqxx::connection c{info};
+  pqxx::work tx{c};
+  std::map<std::string, int64_t> created_at_seq;
+  for (auto row : tx.exec("SELECT order_id, seq FROM " + tx.quote_name(schema) +
+                          ".events WHERE kind = 'order_created'"))
+    created_at_seq[row[0].as<std::string>()] = row[1].as<int64_t>();
+  REQUIRE(created_at_seq.size() == 3 * batches * 2);
+  size_t checked = 0;
+  for (auto row : tx.exec("SELECT id, ordinal FROM " + tx.quote_name(schema) +
+                          ".orders")) {
+    auto id = row[0].as<std::string>();
+    CAPTURE(id);
+    REQUIRE(created_at_seq.count(id) == 1);
+    CHECK(row[1].as<int64_t>() == created_at_seq[id]);
+    ++checked;
+  }
+  CHECK(checked == created_at_seq.size());
+  // The admin search lists them newest first by that number.
+  auto hits = writers[1]->search_orders(order_query{});
+  REQUIRE_MESSAGE(hits, why(hits));
+  REQUIRE(!hits->orders.empty());
+  auto newest = std::max_element(
+      created_at_seq.begin(), created_at_seq.end(),
+      [](const auto& x, const auto& y) { return x.second < y.second; });
+  CHECK(hits->orders.front().id == newest->first);
+}
+
+TEST_CASE("shared PostgreSQL stores: two writers whose commits meet in a "
+          "deadlock on the same rows both commit, one of them tried again") {
+  auto info = test_server();
+  if (info == nullptr)
+    return;
+  auto schema = fresh_schema(info, "shared_deadlock_");
+  auto a = shared_ok(info, schema);
+  auto b = shared_ok(info, schema);
+  REQUIRE(!a->commit(
+      {receipt_event("X", 1), receipt_event("Y", 1), receipt_event("Z", 1)}));
+  pqxx::connection admin{info};
+  auto deadlocks = [&] {
+    pqxx::nontransaction n{admin};
+    return n
+        .exec1("SELECT deadlocks FROM pg_stat_database WHERE datname = "
+               "current_database()")[0]
+        .as<int64_t>();
+  };
+  auto deadlocks_before = deadlocks();
+  // A third session holds Z's row. A writes X, then waits for Z; B writes
+  // Y, then waits for X (A's); once both wait, Z is let go, A goes on to Y
+  // (B's): each waits for the other, and the server rolls one back.
+  pqxx::connection holder{info};
+  pqxx::work hold{holder};
+  hold.exec("SELECT on_hand FROM " + hold.quote_name(schema) +
+            ".skus WHERE sku = 'Z' FOR UPDATE");
+  auto committed_a = std::async(std::launch::async, [&] {
+    return a->commit(
+        {receipt_event("X", 1), receipt_event("Z", 1), receipt_event("Y", 1)});
+  });
+  auto our_waiters = [&] {
+    pqxx::nontransaction n{admin};
+    return n
+        .exec1("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type "
+               "= 'Lock' AND application_name LIKE " +
+               n.quote("% pid=" + std::to_string(::getpid()) + " %"))[0]
+        .as<int64_t>();
+  };
+  REQUIRE(
+      eventually([&] { return our_waiters() == 1; }, std::chrono::seconds(30)));
+  auto committed_b = std::async(std::launch::async, [&] {
+    return b->commit({receipt_event("Y", 1), receipt_event("X", 1)});
+  });
+  REQUIRE(
+      eventually([&] { return our_waiters() == 2; }, std::chrono::seconds(30)));
+  hold.abort();
+  auto err_a = committed_a.get();
+  auto err_b = committed_b.get();
+  CHECK_MESSAGE(!err_a, to_string(err_a));
+  CHECK_MESSAGE(!err_b, to_string(err_b));
+  CHECK(deadlocks() > deadlocks_before);
+  // Both batches, each in one piece, and every unit counted once.
+  auto log = a->read(1, 100);
+  REQUIRE_MESSAGE(log, why(log));
+  REQUIRE(log->size() == 8);
+  auto state = b->load();
+  REQUIRE_MESSAGE(state, why(state));
+  for (auto& sku : state->skus)
+    CHECK(sku.on_hand == (sku.sku == "Z" ? 2 : 3));
 }
 
 TEST_CASE("shared PostgreSQL stores: a commit is fenced by the leases of "

@@ -70,6 +70,9 @@ class pg_session final : public sql_session {
         each(pg_row{row});
   }
 
+  /// Sends `sql` (whole statements) with what is deferred, after it.
+  void defer_sql(std::string sql) { pending_ += sql; }
+
   /// Sends what was deferred; throws what the server answered.
   void flush() {
     if (pending_.empty())
@@ -314,64 +317,110 @@ caf::error pg_store::commit(const std::vector<event>& events) {
     return failure("a reader of the store commits nothing");
   if (!lost_.empty())
     return failure(lost_);
-  auto before = last_seq_;
-  reserved_.reset();
-  commit_sent_ = false;
-  try {
-    pqxx::work w{*conn_};
-    // Fenced first: nothing is written under a lost lease, and the lock the
-    // fence takes holds until this transaction ends.
-    std::optional<fence_pass> pass;
-    if (fence_) {
-      pass = fence_(w, events);
-      if (!pass)
-        return make_error(errc::not_owner,
-                          "cannot commit: " + fence_what_ +
-                              " no longer holds (another node took over); "
-                              "nothing was written");
+  // A shared writer writes the tables before it takes the log's head (below),
+  // so two writers' commits may meet in a deadlock on rows outside any shard
+  // (a customer's, a key's), which the head's lock used to keep apart: the
+  // server rolls one back, and it is tried again.
+  for (int attempt = 1;; ++attempt) {
+    auto before = last_seq_;
+    reserved_.reset();
+    commit_sent_ = false;
+    try {
+      return commit_once(events, before);
+    } catch (const bad_data& e) {
+      // The stored state is wrong, not the connection: nothing was committed.
+      return failure(std::string{"cannot commit: "} + e.what());
+    } catch (const pqxx::deadlock_detected& e) {
+      // Rolled back whole (no COMMIT was sent: a deadlock is found while the
+      // statements wait), on a connection that still serves.
+      if (attempt < deadlock_attempts && !commit_sent_ && conn_->is_open())
+        continue;
+      return settle(events, before, e.what());
+    } catch (const std::exception& e) {
+      return settle(events, before, e.what());
     }
-    if (shared_) {
-      // The next numbers, under the head's lock: the other writers' commits
-      // wait for this one, so the log's order is the commits'.
-      before = static_cast<uint64_t>(
-          w.exec1("SELECT last FROM oms_log_head WHERE id = 1 FOR UPDATE")[0]
-              .as<int64_t>());
-      auto last = before + events.size();
-      auto sql = "UPDATE oms_log_head SET last = " + std::to_string(last) +
-                 " WHERE id = 1";
-      // In the same round trip: the epochs this batch was fenced under.
-      if (pass && !pass->shards.empty() && !events.empty()) {
-        sql += "; INSERT INTO oms_log_epochs (shard, epoch, node, first_seq, "
-               "last_seq) VALUES ";
-        auto node = w.quote(pass->node);
-        bool first = true;
-        for (auto& [shard, epoch] : pass->shards) {
-          sql += (first ? "(" : ", (") + std::to_string(shard) + ", " +
-                 std::to_string(epoch) + ", " + node + ", " +
-                 std::to_string(before + 1) + ", " + std::to_string(last) + ")";
-          first = false;
-        }
-        sql += " ON CONFLICT (shard, epoch, node) DO UPDATE SET last_seq = "
-               "excluded.last_seq";
-      }
-      w.exec(sql);
-      reserved_ = before;
-    }
-    pg_session s{w, true};
-    auto seq = before;
+  }
+}
+
+caf::error pg_store::commit_once(const std::vector<event>& events,
+                                 uint64_t before) {
+  pqxx::work w{*conn_};
+  // Fenced first: nothing is written under a lost lease, and the lock the
+  // fence takes holds until this transaction ends.
+  std::optional<fence_pass> pass;
+  if (fence_) {
+    pass = fence_(w, events);
+    if (!pass)
+      return make_error(errc::not_owner,
+                        "cannot commit: " + fence_what_ +
+                            " no longer holds (another node took over); "
+                            "nothing was written");
+  }
+  pg_session s{w, true};
+  auto seq = before;
+  if (!shared_) {
     for (auto& ev : events)
       write_event(s, ev, ++seq, shard_count_);
+  } else {
+    // The tables first, without the log's head: the other writers' commits
+    // wait for this one's numbering, its log and its COMMIT, not for its
+    // tables (most of its statements). An order created here takes a
+    // provisional ordinal, above any number the log reaches, until its
+    // event is numbered.
+    if (events.size() >= provisional_span)
+      throw bad_data{"a batch of " + std::to_string(events.size()) +
+                     " events is more than a shared writer numbers at once"};
+    auto provisional = provisional_ordinals +
+                       (static_cast<uint64_t>(backend_.pid) * provisional_span);
+    std::vector<std::string> payloads;
+    payloads.reserve(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      payloads.push_back(encode_payload(events[i]));
+      apply_event(s, events[i], provisional + i + 1, payloads.back(),
+                  shard_count_);
+    }
     s.flush();
-    commit_sent_ = true;
-    w.commit();
-    last_seq_ = seq;
-    return caf::none;
-  } catch (const bad_data& e) {
-    // The stored state is wrong, not the connection: nothing was committed.
-    return failure(std::string{"cannot commit: "} + e.what());
-  } catch (const std::exception& e) {
-    return settle(events, before, e.what());
+    // The next numbers, under the head's lock: the other writers' commits
+    // wait for this one's from here, so the log's order is the commits'.
+    auto n = events.size();
+    auto last = static_cast<uint64_t>(
+        w.exec1("UPDATE oms_log_head SET last = last + " + std::to_string(n) +
+                " WHERE id = 1 RETURNING last")[0]
+            .as<int64_t>());
+    before = last - n;
+    reserved_ = before;
+    seq = before;
+    // In one round trip: the orders' ordinals, the epochs this batch was
+    // fenced under, and its events.
+    std::string sql;
+    if (n > 0)
+      sql = "UPDATE orders SET ordinal = ordinal - " +
+            std::to_string(provisional - before) + " WHERE ordinal > " +
+            std::to_string(provisional) +
+            " AND ordinal <= " + std::to_string(provisional + n) + ";\n";
+    if (pass && !pass->shards.empty() && n > 0) {
+      sql += "INSERT INTO oms_log_epochs (shard, epoch, node, first_seq, "
+             "last_seq) VALUES ";
+      auto node = w.quote(pass->node);
+      bool first = true;
+      for (auto& [shard, epoch] : pass->shards) {
+        sql += (first ? "(" : ", (") + std::to_string(shard) + ", " +
+               std::to_string(epoch) + ", " + node + ", " +
+               std::to_string(before + 1) + ", " + std::to_string(last) + ")";
+        first = false;
+      }
+      sql += " ON CONFLICT (shard, epoch, node) DO UPDATE SET last_seq = "
+             "excluded.last_seq;\n";
+    }
+    s.defer_sql(std::move(sql));
+    for (size_t i = 0; i < n; ++i)
+      append_event(s, events[i], ++seq, payloads[i]);
   }
+  s.flush();
+  commit_sent_ = true;
+  w.commit();
+  last_seq_ = seq;
+  return caf::none;
 }
 
 caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,

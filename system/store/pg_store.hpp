@@ -37,8 +37,9 @@ class pg_store : public sql_store {
   /// cluster (docs/cluster.md), each committing through a fence. It holds
   /// the schema's lock shared (any number of shared stores at once, none
   /// beside a store open() made, and the other way round), and each commit
-  /// takes the log's next sequence numbers from one row it locks until it
-  /// ends, so the log's order is the commits' order across writers. What
+  /// writes the tables, then takes the log's next sequence numbers from one
+  /// row it locks until it ends, so the log's order is the commits' order
+  /// across writers and they wait for each other's log only. What
   /// the current-state tables say of a shard is up to date for the writer
   /// whose fence lets it commit there; the rest of what load() returns may
   /// be behind the other writers.
@@ -128,6 +129,18 @@ class pg_store : public sql_store {
   /// Makes `conn`, which holds the lock, the store's connection: prepares
   /// the statements and reads the last sequence number.
   void adopt(std::unique_ptr<pqxx::connection> conn);
+
+  /// One try of commit() on top of sequence number `before`; throws what
+  /// the session throws.
+  caf::error commit_once(const std::vector<event>& events, uint64_t before);
+
+  /// How often a shared writer's commit that met another's in a deadlock is
+  /// tried in all.
+  static constexpr int deadlock_attempts = 3;
+  /// A shared writer's provisional ordinals (commit_once): from 2^62 up, a
+  /// span of numbers for each server process, as many as a batch may hold.
+  static constexpr uint64_t provisional_ordinals = uint64_t{1} << 62;
+  static constexpr uint64_t provisional_span = uint64_t{1} << 24;
 
   /// After a commit of `events` on top of sequence number `before` failed
   /// with `what`: finds out from the log whether the batch landed.

@@ -224,10 +224,15 @@ sql_session::~sql_session() = default;
 
 std::string append_event(sql_session& session, const event& ev, uint64_t seq) {
   auto payload = encode_payload(ev);
+  append_event(session, ev, seq, payload);
+  return payload;
+}
+
+void append_event(sql_session& session, const event& ev, uint64_t seq,
+                  const std::string& payload) {
   session.run(sql::insert_event,
               {sql_integer(seq), ev.at, to_string(ev.kind), ev.sku, ev.order,
                ev.quantity, ev.amount, payload});
-  return payload;
 }
 
 void apply_event(sql_session& session, const event& ev, uint64_t seq,

@@ -167,6 +167,10 @@ struct bad_data : std::runtime_error {
 /// payload stored with it. Throws as the session does.
 std::string append_event(sql_session& session, const event& ev, uint64_t seq);
 
+/// append_event() with the payload already encoded (encode_payload(ev)).
+void append_event(sql_session& session, const event& ev, uint64_t seq,
+                  const std::string& payload);
+
 /// Applies an event of the log (`payload` as the log stores it) to the
 /// current-state tables, their shard columns computed for `shards` shards
 /// (0: not computed). Throws as the session does, or bad_data.
