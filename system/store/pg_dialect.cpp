@@ -223,9 +223,12 @@ const sql_dialect& pg_dialect() {
           {sql::hold_block,
            "UPDATE holds SET kind = 'BLOCKED' WHERE order_id = $1 "
            "AND sku = $2"},
+          // Locked: the projection writes back a quantity it computed from
+          // it (a partial release, a shipment), so two shared writers'
+          // commits on one hold take turns instead of losing one's change.
           {sql::hold_find,
            "SELECT quantity, lots, kind FROM holds WHERE order_id "
-           "= $1 AND sku = $2"},
+           "= $1 AND sku = $2 FOR UPDATE"},
           {sql::hold_update, "UPDATE holds SET quantity = $3, lots = $4 WHERE "
                              "order_id = $1 AND sku = $2"},
           {sql::hold_delete,
