@@ -527,8 +527,9 @@ TEST_CASE("every backend reads one idempotency key with the result it "
 TEST_CASE("every backend keeps text SQL could misread and the largest "
           "integers verbatim") {
   // PostgreSQL's commits send their writes as EXECUTE lines with the
-  // parameters quoted in the text: a quote, a backslash, a semicolon or a
-  // parameter marker in a value must stay part of the value.
+  // parameters quoted in the text, and the log as one INSERT of quoted
+  // literals: a quote, a backslash, a semicolon or a parameter marker in a
+  // value must stay part of the value.
   const std::string odd = "it's \\'; DROP TABLE skus; -- $1 $$ \"q\"\n"
                           "\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x93\xa6";
   temp_dir dir;
@@ -566,6 +567,17 @@ TEST_CASE("every backend keeps text SQL could misread and the largest "
       REQUIRE_MESSAGE(key, why(key));
       REQUIRE(key->size() == 1);
       CHECK((*key)[0].order == "ord-" + odd);
+      // The log as written (PostgreSQL: one INSERT of literals per batch).
+      auto log = store->read(1, 10);
+      REQUIRE_MESSAGE(log, why(log));
+      REQUIRE(log->size() == 3);
+      CHECK(log->at(0).sku == odd);
+      CHECK(log->at(0).amount == std::numeric_limits<int64_t>::max());
+      CHECK(log->at(1).quantity == 7);
+      CHECK(log->at(2).kind == event_kind::order_created);
+      CHECK(log->at(2).order == "ord-" + odd);
+      CHECK(log->at(2).snapshot.customer == odd);
+      CHECK(log->at(2).snapshot.idempotency_key == odd);
     }
   }
 }

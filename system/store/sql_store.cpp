@@ -224,26 +224,16 @@ sql_session::~sql_session() = default;
 
 std::string append_event(sql_session& session, const event& ev, uint64_t seq) {
   auto payload = encode_payload(ev);
-  append_event(session, ev, seq, payload);
-  return payload;
-}
-
-void append_event(sql_session& session, const event& ev, uint64_t seq,
-                  const std::string& payload) {
   session.run(sql::insert_event,
               {sql_integer(seq), ev.at, to_string(ev.kind), ev.sku, ev.order,
                ev.quantity, ev.amount, payload});
+  return payload;
 }
 
 void apply_event(sql_session& session, const event& ev, uint64_t seq,
                  const std::string& payload, uint32_t shards) {
   sql_sink sink{session, payload, shards};
   project(ev, seq, sink);
-}
-
-void write_event(sql_session& session, const event& ev, uint64_t seq,
-                 uint32_t shards) {
-  apply_event(session, ev, seq, append_event(session, ev, seq), shards);
 }
 
 int64_t shard_value(std::string_view sku, uint32_t shards) {

@@ -167,19 +167,11 @@ struct bad_data : std::runtime_error {
 /// payload stored with it. Throws as the session does.
 std::string append_event(sql_session& session, const event& ev, uint64_t seq);
 
-/// append_event() with the payload already encoded (encode_payload(ev)).
-void append_event(sql_session& session, const event& ev, uint64_t seq,
-                  const std::string& payload);
-
 /// Applies an event of the log (`payload` as the log stores it) to the
 /// current-state tables, their shard columns computed for `shards` shards
 /// (0: not computed). Throws as the session does, or bad_data.
 void apply_event(sql_session& session, const event& ev, uint64_t seq,
                  const std::string& payload, uint32_t shards);
-
-/// Appends the event to the log and applies it (both of the above).
-void write_event(sql_session& session, const event& ev, uint64_t seq,
-                 uint32_t shards);
 
 /// What a row's shard column holds: the shard of `sku` among `shards`, -1
 /// (stored as NULL) when the columns are not computed (`shards` 0).
