@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/order_plan.hpp" // stock_event
 #include "messages/events.hpp"
 
 namespace oms::test {
@@ -30,13 +31,7 @@ inline void add_order_events(std::vector<event>& batch, const std::string& id,
   created.order = id;
   created.snapshot = std::move(rec);
   batch.push_back(std::move(created));
-  event held;
-  held.kind = event_kind::stock_reserved;
-  held.at = at;
-  held.sku = sku;
-  held.order = id;
-  held.quantity = 1;
-  batch.push_back(std::move(held));
+  batch.push_back(stock_event(event_kind::stock_reserved, at, sku, id, 1));
 }
 
 } // namespace oms::test

@@ -25,6 +25,7 @@
 #include <caf/scoped_actor.hpp>
 #include <pqxx/pqxx>
 
+#include "actors/order_plan.hpp" // stock_event
 #include "messages/type_ids.hpp"
 #include "system/cluster/leases.hpp"
 #include "system/order_system.hpp"
@@ -604,6 +605,21 @@ TEST_CASE("shared PostgreSQL stores: writers creating orders at once give "
   CHECK(hits->orders.front().id == newest->first);
 }
 
+namespace {
+
+// Who waits for whom, by the server's own account (pg_blocking_pids): the
+// sessions that `pid`'s session blocks.
+std::vector<int> sessions_blocked_by(pqxx::connection& admin, int pid) {
+  pqxx::nontransaction n{admin};
+  std::vector<int> pids;
+  for (auto row : n.exec("SELECT pid FROM pg_stat_activity WHERE " +
+                         std::to_string(pid) + " = ANY(pg_blocking_pids(pid))"))
+    pids.push_back(row[0].as<int>());
+  return pids;
+}
+
+} // namespace
+
 TEST_CASE("shared PostgreSQL stores: two writers whose commits meet in a "
           "deadlock on the same rows both commit, one of them tried again") {
   auto info = test_server();
@@ -635,16 +651,8 @@ TEST_CASE("shared PostgreSQL stores: two writers whose commits meet in a "
     return a->commit(
         {receipt_event("X", 1), receipt_event("Z", 1), receipt_event("Y", 1)});
   });
-  // Who waits for whom, by the server's own account (pg_blocking_pids):
-  // the sessions a session `pid` blocks.
   auto blocked_by = [&](int pid) {
-    pqxx::nontransaction n{admin};
-    std::vector<int> pids;
-    for (auto row :
-         n.exec("SELECT pid FROM pg_stat_activity WHERE " +
-                std::to_string(pid) + " = ANY(pg_blocking_pids(pid))"))
-      pids.push_back(row[0].as<int>());
-    return pids;
+    return sessions_blocked_by(admin, pid);
   };
   auto holder_pid = hold.exec1("SELECT pg_backend_pid()")[0].as<int>();
   REQUIRE(eventually([&] { return blocked_by(holder_pid).size() == 1; },
@@ -682,21 +690,11 @@ TEST_CASE("shared PostgreSQL stores: two writers releasing units of one "
   auto schema = fresh_schema(info, "shared_hold_");
   auto a = shared_ok(info, schema);
   auto b = shared_ok(info, schema);
-  event held;
-  held.kind = event_kind::stock_reserved;
-  held.at = 1;
-  held.sku = "H";
-  held.order = "ord_H";
-  held.quantity = 10;
-  REQUIRE(!a->commit({receipt_event("H", 10), held}));
+  REQUIRE(!a->commit(
+      {receipt_event("H", 10),
+       stock_event(event_kind::stock_reserved, 1000, "H", "ord_H", 10)}));
   auto release = [](int64_t units) {
-    event ev;
-    ev.kind = event_kind::stock_released;
-    ev.at = 2;
-    ev.sku = "H";
-    ev.order = "ord_H";
-    ev.quantity = units;
-    return ev;
+    return stock_event(event_kind::stock_released, 1000, "H", "ord_H", units);
   };
   // A third session holds the hold's row while both writers come to it, so
   // both have read it before either writes, unless reading it waits too.
@@ -705,23 +703,25 @@ TEST_CASE("shared PostgreSQL stores: two writers releasing units of one "
   pqxx::work hold{holder};
   hold.exec("SELECT quantity FROM " + hold.quote_name(schema) +
             ".holds WHERE order_id = 'ord_H' FOR UPDATE");
-  // This process's writer sessions that wait for another session.
-  auto blocked = [&] {
-    pqxx::nontransaction n{admin};
-    return n
-        .exec1("SELECT count(*) FROM pg_stat_activity WHERE "
-               "cardinality(pg_blocking_pids(pid)) > 0 AND application_name "
-               "LIKE " +
-               n.quote("% pid=" + std::to_string(::getpid()) + " %"))[0]
-        .as<int64_t>();
-  };
+  auto holder_pid = hold.exec1("SELECT pg_backend_pid()")[0].as<int>();
   auto released_a =
       std::async(std::launch::async, [&] { return a->commit({release(3)}); });
-  REQUIRE(eventually([&] { return blocked() == 1; }, std::chrono::seconds(30)));
+  REQUIRE(eventually(
+      [&] { return sessions_blocked_by(admin, holder_pid).size() == 1; },
+      std::chrono::seconds(30)));
+  auto a_pid = sessions_blocked_by(admin, holder_pid).front();
   // B waits behind the holder, or behind A.
   auto released_b =
       std::async(std::launch::async, [&] { return b->commit({release(2)}); });
-  REQUIRE(eventually([&] { return blocked() == 2; }, std::chrono::seconds(30)));
+  auto b_waits = [&] {
+    std::set<int> waiting;
+    for (auto pid : {holder_pid, a_pid})
+      for (auto w : sessions_blocked_by(admin, pid))
+        if (w != a_pid)
+          waiting.insert(w);
+    return waiting.size() == 1;
+  };
+  REQUIRE(eventually(b_waits, std::chrono::seconds(30)));
   hold.abort();
   auto err_a = released_a.get();
   auto err_b = released_b.get();

@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "actors/order_plan.hpp" // stock_event
 #include "messages/errors.hpp"
 #include "system/store/sqlite_check.hpp"
 #include "tests/backends.hpp"
@@ -555,13 +556,9 @@ INSERT INTO holds (order_id, sku, quantity, kind)
     CHECK((*log)[2].kind == event_kind::stock_reserved);
     CHECK((*log)[2].lots.empty());
     // Shipping the old hold takes its units off the batch ''.
-    event ship;
-    ship.kind = event_kind::stock_consumed;
-    ship.at = 600;
-    ship.sku = "A";
-    ship.order = "o1";
-    ship.quantity = 3;
-    REQUIRE(!store->commit({ship, receipt_event("A", 4)}));
+    REQUIRE(!store->commit(
+        {stock_event(event_kind::stock_consumed, 600, "A", "o1", 3),
+         receipt_event("A", 4)}));
   }
   sqlite3* db = nullptr;
   REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);

@@ -30,13 +30,6 @@ event sku_event(event_kind kind, const std::string& sku, int64_t qty,
   return ev;
 }
 
-event hold_event(event_kind kind, const std::string& sku,
-                 const std::string& order, int64_t qty) {
-  auto ev = sku_event(kind, sku, qty);
-  ev.order = order;
-  return ev;
-}
-
 order_record sample_order(const std::string& id, const std::string& customer,
                           order_status status, timestamp_ms at) {
   order_record r;
@@ -94,8 +87,7 @@ event moved(const std::string& lot, int64_t qty, const std::string& reason,
 event held(event_kind kind, const std::string& sku, const std::string& order,
            int64_t qty, timestamp_ms at,
            std::vector<lot_allocation> lots = {}) {
-  auto ev = hold_event(kind, sku, order, qty);
-  ev.at = at;
+  auto ev = stock_event(kind, at, sku, order, qty);
   ev.lots = std::move(lots);
   return ev;
 }
@@ -111,8 +103,7 @@ event external(event_kind kind, int64_t qty, int64_t wms_seq, timestamp_ms at,
 
 event wms(const std::string& order, int64_t qty, const std::string& state,
           int64_t wms_seq, timestamp_ms at) {
-  auto ev = hold_event(event_kind::wms_synced, "EXT-1", order, qty);
-  ev.at = at;
+  auto ev = stock_event(event_kind::wms_synced, at, "EXT-1", order, qty);
   ev.reason = state;
   ev.amount = wms_seq;
   ev.seller = seller::external;
@@ -348,7 +339,7 @@ TEST_CASE("every backend reads back what it committed, in order and intact") {
                          sku_event(event_kind::stock_received, "A", 5)}));
       require_ok(store->commit(
           {order_event(event_kind::order_created, rec),
-           hold_event(event_kind::stock_reserved, "A", "o1", 2)}));
+           stock_event(event_kind::stock_reserved, 1000, "A", "o1", 2)}));
       CHECK(store->last_seq() == 4);
       auto all = store->read(1, 100);
       REQUIRE(all);
@@ -384,10 +375,10 @@ TEST_CASE("every backend keeps the current state the events add up to") {
                          sku_event(event_kind::price_set, "A", 0, 1200)}));
       require_ok(store->commit(
           {order_event(event_kind::order_created, o1),
-           hold_event(event_kind::stock_reserved, "A", "o1", 2)}));
+           stock_event(event_kind::stock_reserved, 1000, "A", "o1", 2)}));
       require_ok(store->commit(
           {order_event(event_kind::order_created, o2),
-           hold_event(event_kind::stock_reserved, "A", "o2", 2)}));
+           stock_event(event_kind::stock_reserved, 1000, "A", "o2", 2)}));
       // o1 is paid and shipped; o2 is partly released, then confirmed.
       auto o1_paid = o1;
       o1_paid.status = order_status::paid;
@@ -397,12 +388,12 @@ TEST_CASE("every backend keeps the current state the events add up to") {
       o2_confirmed.status = order_status::confirmed;
       o2_confirmed.lines[0].cancelled_quantity = 1;
       require_ok(store->commit(
-          {hold_event(event_kind::stock_blocked, "A", "o1", 2),
+          {stock_event(event_kind::stock_blocked, 1000, "A", "o1", 2),
            order_event(event_kind::order_changed, o1_paid),
-           hold_event(event_kind::stock_consumed, "A", "o1", 2),
+           stock_event(event_kind::stock_consumed, 1000, "A", "o1", 2),
            order_event(event_kind::order_changed, o1_shipped),
-           hold_event(event_kind::stock_released, "A", "o2", 1),
-           hold_event(event_kind::stock_blocked, "A", "o2", 1),
+           stock_event(event_kind::stock_released, 1000, "A", "o2", 1),
+           stock_event(event_kind::stock_blocked, 1000, "A", "o2", 1),
            order_event(event_kind::order_changed, o2_confirmed)}));
       auto state = store->load();
       REQUIRE_MESSAGE(state, why(state));
@@ -1004,14 +995,14 @@ TEST_CASE("an order's newest unapplied change answers its read without "
   auto rec = sample_order("o1", "alice", order_status::created, 5000);
   require_ok(store->commit({sku_event(event_kind::sku_created, "A", 0, 1000),
                             sku_event(event_kind::stock_received, "A", 5)}));
-  require_ok(
-      store->commit({order_event(event_kind::order_created, rec),
-                     hold_event(event_kind::stock_reserved, "A", "o1", 2)}));
+  require_ok(store->commit(
+      {order_event(event_kind::order_created, rec),
+       stock_event(event_kind::stock_reserved, 1000, "A", "o1", 2)}));
   auto confirmed = rec;
   confirmed.status = order_status::confirmed;
-  require_ok(
-      store->commit({order_event(event_kind::order_changed, confirmed),
-                     hold_event(event_kind::stock_blocked, "A", "o1", 2)}));
+  require_ok(store->commit(
+      {order_event(event_kind::order_changed, confirmed),
+       stock_event(event_kind::stock_blocked, 1000, "A", "o1", 2)}));
   REQUIRE(store->unapplied() == 6);
   auto found = store->find_order("o1");
   REQUIRE_MESSAGE(found, why(found));
