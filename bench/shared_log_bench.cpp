@@ -2,8 +2,10 @@
 // (docs/cluster.md): W writers, each a PostgreSQL store opened as one of
 // several (pg_store::open_shared) and holding the leases of its own shards,
 // commit batches of receipts for SKUs of their shards as fast as they can,
-// each commit through the fence of every shard its batch touches and
-// numbered from the one log head they all lock. Against, in the same run,
+// each commit through the fence of every shard its batch touches, and
+// numbered into the one log by whichever commit holds its head (the
+// others leave their events to the next: docs/cluster.md). Against, in the
+// same run,
 // one store that owns its schema alone (pg_store::open: no head row, no
 // fence). Prints one JSON line per run and the ratios; exits 1 if a run
 // committed nothing or had a commit refused, 77 without a server.
@@ -188,12 +190,15 @@ run_result run(const options& o, int writers, bool shared, bool record = true) {
       while (!stop) {
         batch.clear();
         if (orders)
-          while (batch.size() + 2 <= static_cast<size_t>(o.batch))
+          while (batch.size() + 2 <= static_cast<size_t>(o.batch)) {
+            const auto& sku = skus[w][next % skus[w].size()];
+            auto customer =
+                "cus_" + std::to_string(w) + "_" + std::to_string(next % 1000);
+            ++next;
             oms::test::add_order_events(
-                batch, time_ordered_id("ord_", now_ms()),
-                skus[w][next++ % skus[w].size()],
-                "cus_" + std::to_string(w) + "_" + std::to_string(next % 1000),
+                batch, time_ordered_id("ord_", now_ms()), sku, customer,
                 static_cast<timestamp_ms>(now_ms()));
+          }
         else
           for (int i = 0; i < o.batch; ++i)
             batch.push_back(receipt(skus[w][next++ % skus[w].size()]));
