@@ -302,6 +302,7 @@ caf::expected<uint64_t> pg_store::log_end() const {
     // or it stopped between its commit and its pass): numbered here.
     if (pending)
       head = const_cast<pg_store*>(this)->sequence();
+    unnumbered_ = false;
     return std::max(head, last_seq());
   } catch (const std::exception& e) {
     return make_error(errc::store_failure,
@@ -426,7 +427,8 @@ caf::error pg_store::commit_once(const std::vector<event>& events,
     reserved_ = row.at(3).as<std::string>();
     commit_sent_ = true;
     w.commit();
-    if (row.at(2).as<int64_t>() > 0)
+    unnumbered_ = row.at(2).as<int64_t>() == 0;
+    if (!unnumbered_)
       last_seq_ =
           std::max(last_seq_, static_cast<uint64_t>(row.at(0).as<int64_t>()));
     return caf::none;
@@ -452,6 +454,7 @@ uint64_t pg_store::sequence() {
       if (head.at(0).at(1).as<int64_t>() == 0)
         w.exec("SET LOCAL synchronous_commit TO off");
       w.commit();
+      unnumbered_ = false;
       last_seq_ = std::max(
           last_seq_, static_cast<uint64_t>(head.at(0).at(0).as<int64_t>()));
       return last_seq_;

@@ -66,6 +66,7 @@ class pg_store : public sql_store {
   /// sequencer moves the head in the transaction that numbers the events
   /// up to it); a pass first if committed events wait to be numbered.
   caf::expected<uint64_t> log_end() const override;
+  bool unnumbered() const override { return unnumbered_; }
   std::string describe() const override { return where_; }
 
   /// Prunes as every SQL store does; a shared store then drops the rows of
@@ -183,6 +184,9 @@ class pg_store : public sql_store {
   /// only then).
   bool commit_sent_ = false;
   std::unique_ptr<pqxx::connection> conn_;
+  /// Whether the last commit left its batch for another's numbering (and
+  /// no look at the log's end has seen it numbered since).
+  mutable bool unnumbered_ = false;
   /// Set once the log is found to have moved on without this store.
   std::string lost_;
   fence_fn fence_;
