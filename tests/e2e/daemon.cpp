@@ -105,8 +105,23 @@ daemon::daemon(std::vector<std::string> extra_args, bool pass_admin_token)
   if (::mkdtemp(tmpl) == nullptr)
     throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  port_ = free_port();
-  start();
+  // The free port may be taken by another process (an outgoing
+  // connection's, another test's) before omsd binds it: a few more.
+  for (int attempt = 1;; ++attempt) {
+    port_ = free_port();
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error& e) {
+      std::string what = e.what();
+      bool taken =
+          what.find("cannot listen on 127.0.0.1:" + std::to_string(port_) +
+                    ": Address already in use") != std::string::npos;
+      if (!taken || attempt == 5)
+        throw;
+      std::filesystem::remove_all(dir_ + "/data");
+    }
+  }
 }
 
 daemon::~daemon() {
