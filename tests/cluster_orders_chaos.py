@@ -547,6 +547,7 @@ def main():
     epochs_seen = 0
     external = None  # the EXTERNAL figures, with --external
     skus = ["CH-%d" % k for k in range(a.skus)]
+    completed = False
     try:
         for sku in skus:
             status, out = h.routed(rng, "POST", "/v1/inventory/%s/receipts" %
@@ -735,9 +736,12 @@ def main():
         if wms is not None:
             found, external = check_external(c, wms, ext_skus, a.stock)
             violations += found
+        completed = True
     finally:
         h.stop.set()
-        if violations:
+        # A run that failed on the way (a node that would not stop, say)
+        # keeps them too.
+        if violations or not completed:
             keep_logs(c, c.nodes, wms)
         c.down()
         if wms is not None:
