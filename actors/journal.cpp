@@ -354,11 +354,6 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
             if (log_end(st) > before)
               release_watchers(st);
           }
-          // Another commit held the head at the look: again, later.
-          if (st.store->unnumbered()) {
-            st.numbering_scheduled = true;
-            self->delayed_send(self, numbering_delay, atom::catch_up_v);
-          }
         }
         // Appends wait: their commit goes first (and keeps up after).
         if (!st.flush_scheduled && st.store->unapplied() > 0)

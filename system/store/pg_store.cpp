@@ -298,16 +298,11 @@ caf::expected<uint64_t> pg_store::log_end() const {
       head = static_cast<uint64_t>(r[0].as<int64_t>());
       pending = r[1].as<bool>();
     }
-    // Committed events not numbered yet: numbered here, unless a commit
-    // holds the head (it numbers what it sees, and the next look or commit
-    // the rest; a reader's looks come often, and must not hold this
-    // writer's commits back waiting for another's).
-    if (!pending) {
-      unnumbered_ = false;
-    } else if (auto numbered =
-                   const_cast<pg_store*>(this)->number_pending(false)) {
-      head = *numbered;
-    }
+    // Committed events no pass numbered yet (their writer's pass failed,
+    // or it stopped between its commit and its pass): numbered here.
+    if (pending)
+      head = const_cast<pg_store*>(this)->sequence();
+    unnumbered_ = false;
     return std::max(head, last_seq());
   } catch (const std::exception& e) {
     return make_error(errc::store_failure,
@@ -383,7 +378,7 @@ caf::error pg_store::commit_once(const std::vector<event>& events,
   for (auto& ev : events)
     payloads.push_back(encode_payload(ev));
   // The tables first, then the log. A shared writer's events are numbered
-  // last (numbering_sql), maybe by a later commit: an order created here
+  // after its commit, by the sequencer (sequence()): an order created here
   // takes a provisional ordinal, above any number the log reaches, until
   // its event is numbered.
   uint64_t provisional = before;
@@ -405,7 +400,7 @@ caf::error pg_store::commit_once(const std::vector<event>& events,
     // head, this one numbers its batch into the log with every pending
     // event it sees; if one does, its batch and the fences it passed wait
     // in the pending log for the next numbering (the next commit that
-    // holds the head, or a look at the log's end: log_end()). The
+    // holds the head, or a look at the log's end: sequence()). The
     // transaction's id says later whether it committed (settle_shared()).
     std::string own, own_fences;
     if (n > 0)
@@ -447,20 +442,18 @@ caf::error pg_store::commit_once(const std::vector<event>& events,
   return caf::none;
 }
 
-std::optional<uint64_t> pg_store::number_pending(bool wait) {
+uint64_t pg_store::sequence() {
   // A pass may meet a writer's commit on an order's row (its ordinal): the
   // server rolls one back, and it is tried again.
   for (int attempt = 1;; ++attempt) {
     try {
       pqxx::work w{*conn_};
-      auto head = w.exec(numbering_sql(wait));
-      // A pass that numbered nothing (another's took the events, or the
-      // head was held) changed nothing worth a sync.
+      auto head = w.exec(numbering_sql(true));
+      // A pass that numbered nothing (another's pass took this writer's
+      // events) changed nothing worth a sync.
       if (head.at(0).at(1).as<int64_t>() == 0)
         w.exec("SET LOCAL synchronous_commit TO off");
       w.commit();
-      if (head.at(0).at(2).as<int64_t>() == 0)
-        return std::nullopt;
       unnumbered_ = false;
       last_seq_ = std::max(
           last_seq_, static_cast<uint64_t>(head.at(0).at(0).as<int64_t>()));
@@ -470,10 +463,6 @@ std::optional<uint64_t> pg_store::number_pending(bool wait) {
         throw;
     }
   }
-}
-
-uint64_t pg_store::sequence() {
-  return number_pending(true).value_or(last_seq_);
 }
 
 void pg_store::connect(bool number) {

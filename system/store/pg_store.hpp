@@ -62,10 +62,9 @@ class pg_store : public sql_store {
   /// lock of the schema, commits nothing, and reconnects when the server
   /// ended its session).
   caf::expected<std::shared_ptr<journal_store>> open_reader() const override;
-  /// A shared writer's: the log's head as numbered (each numbering moves
-  /// the head in the transaction that numbers the events up to it); first
-  /// numbers the committed events that wait, unless a commit holds the
-  /// head.
+  /// A shared writer's: the log's head as numbered (each pass of the
+  /// sequencer moves the head in the transaction that numbers the events
+  /// up to it); a pass first if committed events wait to be numbered.
   caf::expected<uint64_t> log_end() const override;
   bool unnumbered() const override { return unnumbered_; }
   std::string describe() const override { return where_; }
@@ -141,14 +140,11 @@ class pg_store : public sql_store {
   /// the session throws.
   caf::error commit_once(const std::vector<event>& events, uint64_t before);
 
-  /// A numbering of its own: under the log head's lock, numbers every
+  /// A pass of the sequencer: under the log head's lock, numbers every
   /// pending event committed so far into the log, in the order of their
   /// commits' positions, and sets their orders' ordinals and the fences'
-  /// record; returns the head (last_seq_ from then on). `wait`: for the
-  /// lock; else nothing (nullopt) if another holds it. Throws what the
+  /// record; returns the head (last_seq_ from then on). Throws what the
   /// session throws.
-  std::optional<uint64_t> number_pending(bool wait);
-  /// number_pending(true).
   uint64_t sequence();
 
   /// How often a shared writer's commit that met another's in a deadlock is
