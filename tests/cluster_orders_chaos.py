@@ -633,19 +633,13 @@ def main():
         # The log, in commit order: availability never below zero. The
         # EXTERNAL SKUs' units are the WMS's (no stock_received here): it
         # was seeded with STOCK of each, and nothing else changes them.
-        # Events committed and not numbered yet (a node stopped between
-        # its commit and its pass, and no pass came after) follow the log,
-        # in the order a pass would number them.
         available = {sku: a.stock for sku in ext_skus}
         reserved = {}
         events = 0
         for seq, kind, sku, order, qty in psql(
-                c, "SELECT seq::text, kind, coalesce(sku, ''), "
-                   "coalesce(order_id, ''), quantity FROM (SELECT seq, 0 AS "
-                   "pos, 0 AS idx, kind, sku, order_id, quantity FROM "
-                   "oms.events UNION ALL SELECT NULL, pos, idx, kind, sku, "
-                   "order_id, quantity FROM oms.oms_log_pending) l ORDER BY "
-                   "l.seq NULLS LAST, l.pos, l.idx"):
+                c, "SELECT seq, kind, coalesce(sku, ''), "
+                   "coalesce(order_id, ''), quantity FROM oms.events "
+                   "ORDER BY seq"):
             events += 1
             qty = int(qty)
             if kind == "stock_received":

@@ -508,10 +508,6 @@ TEST_CASE("shared PostgreSQL stores: writers committing at once leave one "
   for (auto& t : threads)
     t.join();
   REQUIRE(failed == 0);
-  // Commits that found the head taken left their batches to be numbered.
-  auto end = writers[0]->log_end();
-  REQUIRE_MESSAGE(end, why(end));
-  CHECK(*end == writers.size() * batches * per_batch);
   auto log = writers[0]->read(1, 10'000);
   REQUIRE_MESSAGE(log, why(log));
   REQUIRE(log->size() == writers.size() * batches * per_batch);
@@ -582,8 +578,6 @@ TEST_CASE("shared PostgreSQL stores: writers creating orders at once give "
     }
   });
   REQUIRE(failed == 0);
-  auto end = writers[0]->log_end();
-  REQUIRE_MESSAGE(end, why(end));
   pqxx::connection c{info};
   pqxx::work tx{c};
   std::map<std::string, int64_t> created_at_seq;
@@ -679,8 +673,6 @@ TEST_CASE("shared PostgreSQL stores: two writers whose commits meet in a "
   CHECK(eventually([&] { return deadlocks() > deadlocks_before; },
                    std::chrono::seconds(30), std::chrono::milliseconds(100)));
   // Both batches, each in one piece, and every unit counted once.
-  auto end = a->log_end();
-  REQUIRE_MESSAGE(end, why(end));
   auto log = a->read(1, 100);
   REQUIRE_MESSAGE(log, why(log));
   REQUIRE(log->size() == 8);
@@ -688,105 +680,6 @@ TEST_CASE("shared PostgreSQL stores: two writers whose commits meet in a "
   REQUIRE_MESSAGE(state, why(state));
   for (auto& sku : state->skus)
     CHECK(sku.on_hand == (sku.sku == "Z" ? 2 : 3));
-}
-
-TEST_CASE("shared PostgreSQL stores: a commit that waited for another's "
-          "row is numbered after it, though it began first and one pass "
-          "numbers both") {
-  auto info = test_server();
-  if (info == nullptr)
-    return;
-  auto schema = fresh_schema(info, "shared_order_");
-  auto a = shared_ok(info, schema);
-  auto b = shared_ok(info, schema);
-  REQUIRE(!a->commit(
-      {receipt_event("X", 1), receipt_event("Y", 1), receipt_event("Z", 1)}));
-  CHECK(a->last_seq() == 3);
-  pqxx::connection admin{info};
-  // One session holds the log head (no commit numbers), another Z's row.
-  pqxx::connection head_holder{info};
-  pqxx::work head{head_holder};
-  head.exec("SELECT last FROM " + head.quote_name(schema) +
-            ".oms_log_head WHERE id = 1 FOR UPDATE");
-  pqxx::connection row_holder{info};
-  pqxx::work row{row_holder};
-  row.exec("SELECT on_hand FROM " + row.quote_name(schema) +
-           ".skus WHERE sku = 'Z' FOR UPDATE");
-  auto row_pid = row.exec1("SELECT pg_backend_pid()")[0].as<int>();
-  // B begins first (it writes Y), then waits for Z.
-  auto committed_b = std::async(std::launch::async, [&] {
-    return b->commit(
-        {receipt_event("Y", 1), receipt_event("Z", 1), receipt_event("X", 1)});
-  });
-  REQUIRE(eventually(
-      [&] { return sessions_blocked_by(admin, row_pid).size() == 1; },
-      std::chrono::seconds(30)));
-  // A writes X and commits, its batch left to be numbered.
-  auto err_a = a->commit({receipt_event("X", 1)});
-  CHECK_MESSAGE(!err_a, to_string(err_a));
-  CHECK(a->last_seq() == 3);
-  // B goes on to Z and X (A's, committed), and commits.
-  row.abort();
-  auto err_b = committed_b.get();
-  CHECK_MESSAGE(!err_b, to_string(err_b));
-  head.abort();
-  // One pass numbers both: A's batch first, then B's, each in one piece.
-  auto end = b->log_end();
-  REQUIRE_MESSAGE(end, why(end));
-  CHECK(*end == 7);
-  auto log = a->read(4, 10);
-  REQUIRE_MESSAGE(log, why(log));
-  REQUIRE(log->size() == 4);
-  CHECK(log->at(0).sku == "X");
-  CHECK(log->at(1).sku == "Y");
-  CHECK(log->at(2).sku == "Z");
-  CHECK(log->at(3).sku == "X");
-  // The next commit that holds the head numbers after them.
-  REQUIRE(!a->commit({receipt_event("Y", 1)}));
-  CHECK(a->last_seq() == 8);
-}
-
-TEST_CASE("shared PostgreSQL stores: events a writer committed and did not "
-          "number (it stopped between its commit and its pass) are numbered "
-          "by the next look at the log's end or the next writer to open") {
-  auto info = test_server();
-  if (info == nullptr)
-    return;
-  auto schema = fresh_schema(info, "shared_pending_");
-  auto a = shared_ok(info, schema);
-  REQUIRE(!a->commit({receipt_event("A", 1)}));
-  // What a writer's commit leaves before its pass: its batch at a position.
-  auto strand = [&](const std::string& sku) {
-    pqxx::connection c{info};
-    pqxx::work w{c};
-    w.exec("INSERT INTO " + w.quote_name(schema) +
-           ".oms_log_pending (pos, idx, at, kind, sku, order_id, quantity, "
-           "amount) VALUES (nextval(" +
-           w.quote(schema + ".oms_log_pos") + "), 0, 1000, 'stock_received', " +
-           w.quote(sku) + ", '', 2, 0)");
-    w.commit();
-  };
-  strand("P");
-  CHECK(a->last_seq() == 1);
-  auto end = a->log_end();
-  REQUIRE_MESSAGE(end, why(end));
-  CHECK(*end == 2);
-  CHECK(a->last_seq() == 2);
-  auto log = a->read(2, 10);
-  REQUIRE_MESSAGE(log, why(log));
-  REQUIRE(log->size() == 1);
-  CHECK(log->at(0).sku == "P");
-  CHECK(log->at(0).quantity == 2);
-  strand("Q");
-  auto b = shared_ok(info, schema);
-  CHECK(b->last_seq() == 3);
-  REQUIRE(!a->commit({receipt_event("A", 1)}));
-  CHECK(a->last_seq() == 4);
-  pqxx::connection c{info};
-  pqxx::work w{c};
-  CHECK(w.exec1("SELECT count(*) FROM " + w.quote_name(schema) +
-                ".oms_log_pending")[0]
-            .as<int64_t>() == 0);
 }
 
 TEST_CASE("shared PostgreSQL stores: two writers releasing units of one "
@@ -1036,8 +929,6 @@ TEST_CASE("shared PostgreSQL stores: a writer stalled in the middle of a "
   t.join();
   CHECK(ended);
   CHECK(stalled);
-  auto end = b->log_end();
-  REQUIRE_MESSAGE(end, why(end));
   auto log = b->read(1, 10);
   REQUIRE_MESSAGE(log, why(log));
   REQUIRE(log->size() == 2);

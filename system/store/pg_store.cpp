@@ -73,14 +73,13 @@ class pg_session final : public sql_session {
   /// Sends `sql` (whole statements) with what is deferred, after it.
   void defer_sql(std::string sql) { pending_ += sql; }
 
-  /// Sends what was deferred; returns the last statement's rows, throws
-  /// what the server answered.
-  pqxx::result flush() {
+  /// Sends what was deferred; throws what the server answered.
+  void flush() {
     if (pending_.empty())
-      return {};
+      return;
     std::string sql;
     sql.swap(pending_);
-    return tx_.exec(sql);
+    tx_.exec(sql);
   }
 
  private:
@@ -149,107 +148,31 @@ session(const std::string& conninfo, const std::string& schema, bool shared) {
   return conn;
 }
 
-// The rows of `events` as one VALUES list, each row's first columns
-// `key(i)`, then its fields with the encoded payload ("" for none), every
-// text a quoted literal: one statement for the server to plan instead of
-// one per event (measured: 1.04-1.12x the commits of a shared writer,
-// docs/cluster.md).
-template <class Key>
-std::string log_values_sql(pqxx::transaction_base& tx,
-                           const std::vector<event>& events,
-                           const std::vector<std::string>& payloads, Key key) {
-  std::string sql = "VALUES ";
-  for (size_t i = 0; i < events.size(); ++i) {
-    auto& ev = events[i];
-    sql += i == 0 ? "(" : ",\n(";
-    sql += key(i) + "," + std::to_string(ev.at) + "," +
-           tx.quote(std::string{to_string(ev.kind)}) + "," + tx.quote(ev.sku) +
-           "," + tx.quote(ev.order) + "," + std::to_string(ev.quantity) + "," +
-           std::to_string(ev.amount) + "," +
-           (payloads[i].empty() ? std::string{"NULL"} : tx.quote(payloads[i])) +
-           ")";
-  }
-  return sql;
-}
-
-// The log's INSERT, numbered from `first`.
+// One INSERT of `events` into the log, numbered from `first`, each with its
+// encoded payload ("" for none), every text a quoted literal: one statement
+// for the server to plan instead of one per event (measured: 1.04-1.12x the
+// commits of a shared writer, docs/cluster.md).
 std::string insert_events_sql(pqxx::transaction_base& tx,
                               const std::vector<event>& events,
                               const std::vector<std::string>& payloads,
                               uint64_t first) {
   if (events.empty())
     return {};
-  return "INSERT INTO events (seq, at, kind, sku, order_id, quantity, amount, "
-         "payload) " +
-         log_values_sql(
-             tx, events, payloads,
-             [&](size_t i) { return std::to_string(sql_integer(first + i)); }) +
-         ";\n";
-}
-
-// Numbering the log: under the head's lock, every pending event this
-// transaction sees, and the batch `own` of the commit under way (its rows
-// as a VALUES list at the commit's position, and `own_fences` the fences
-// it passed), move into the log, numbered after the head in the order of
-// the commits' positions and of each batch; the orders they created take
-// their numbers as ordinals; the fences' record takes their numbers; and
-// the head moves past them. Without the lock, the commit's batch and its
-// fences go to the pending log for the next numbering. `wait`: waits for
-// the lock (a pass of its own, whose next statement then reads with a
-// snapshot taken after it); else numbers only if no one holds it (a
-// commit waits for no other writer's numbering). Returns the head (null
-// if not locked), how many events it numbered, whether it held the lock,
-// and the transaction's id.
-std::string numbering_sql(bool wait, const std::string& own = {},
-                          const std::string& own_fences = {}) {
-  std::string sql =
-      wait ? "SELECT last FROM oms_log_head WHERE id = 1 FOR UPDATE;\n"
-             "WITH h AS (SELECT last FROM oms_log_head WHERE id = 1),\n"
-           : "WITH h AS (SELECT last FROM oms_log_head WHERE id = 1 FOR "
-             "UPDATE SKIP LOCKED),\n";
-  sql += "v (pos, idx, at, kind, sku, order_id, quantity, amount, payload) "
-         "AS (";
-  sql += own.empty() ? "SELECT NULL::bigint, NULL::integer, NULL::bigint, "
-                       "NULL::text, NULL::text, NULL::text, NULL::bigint, "
-                       "NULL::bigint, NULL::text WHERE false"
-                     : own;
-  sql += "),\nvf (pos, shard, epoch, node) AS (";
-  sql += own_fences.empty() ? "SELECT NULL::bigint, NULL::integer, "
-                              "NULL::bigint, NULL::text WHERE false"
-                            : own_fences;
-  return sql + R"sql(),
-p AS (INSERT INTO oms_log_pending
-      SELECT * FROM v WHERE NOT EXISTS (SELECT 1 FROM h)),
-pf AS (INSERT INTO oms_log_pending_fences
-       SELECT * FROM vf WHERE NOT EXISTS (SELECT 1 FROM h)),
-m AS (DELETE FROM oms_log_pending WHERE EXISTS (SELECT 1 FROM h)
-      RETURNING *),
-a AS (SELECT * FROM m UNION ALL
-      SELECT * FROM v WHERE EXISTS (SELECT 1 FROM h)),
-n AS (SELECT a.*, h.last + row_number() OVER (ORDER BY a.pos, a.idx) AS seq
-      FROM a, h),
-e AS (INSERT INTO events (seq, at, kind, sku, order_id, quantity, amount,
-                          payload)
-      SELECT seq, at, kind, sku, order_id, quantity, amount, payload FROM n),
-o AS (UPDATE orders SET ordinal = c.seq
-      FROM (SELECT order_id, min(seq) AS seq FROM n
-            WHERE kind = 'order_created' GROUP BY order_id) c
-      WHERE orders.id = c.order_id AND orders.ordinal >= 4611686018427387904),
-f AS (DELETE FROM oms_log_pending_fences WHERE pos IN (SELECT pos FROM m)
-      RETURNING *),
-fa AS (SELECT * FROM f UNION ALL
-       SELECT * FROM vf WHERE EXISTS (SELECT 1 FROM h)),
-r AS (INSERT INTO oms_log_epochs (shard, epoch, node, first_seq, last_seq)
-      SELECT fa.shard, fa.epoch, fa.node, min(n.seq), max(n.seq)
-      FROM fa JOIN n ON n.pos = fa.pos GROUP BY fa.shard, fa.epoch, fa.node
-      ON CONFLICT (shard, epoch, node) DO UPDATE
-      SET last_seq = greatest(oms_log_epochs.last_seq, excluded.last_seq)),
-u AS (UPDATE oms_log_head SET last = last + (SELECT count(*) FROM n)
-      WHERE id = 1 AND EXISTS (SELECT 1 FROM n) RETURNING last)
-SELECT coalesce((SELECT last FROM u), (SELECT last FROM h)),
-       (SELECT count(*) FROM n), (SELECT count(*) FROM h),
-       pg_current_xact_id()::text;
-)sql";
+  std::string sql = "INSERT INTO events (seq, at, kind, sku, order_id, "
+                    "quantity, amount, payload) VALUES ";
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto& ev = events[i];
+    sql += i == 0 ? "(" : ",\n(";
+    sql += std::to_string(sql_integer(first + i)) + "," +
+           std::to_string(ev.at) + "," +
+           tx.quote(std::string{to_string(ev.kind)}) + "," + tx.quote(ev.sku) +
+           "," + tx.quote(ev.order) + "," + std::to_string(ev.quantity) + "," +
+           std::to_string(ev.amount) + "," +
+           (payloads[i].empty() ? std::string{"NULL"} : tx.quote(payloads[i])) +
+           ")";
+  }
+  sql += ";\n";
+  return sql;
 }
 
 // True if `store`'s log holds `events`, as they were written, from sequence
@@ -371,17 +294,6 @@ pg_store::open_as(const std::string& conninfo, const std::string& schema,
              "NULL, epoch BIGINT NOT NULL, node TEXT NOT NULL, first_seq "
              "BIGINT NOT NULL, last_seq BIGINT NOT NULL, PRIMARY KEY (shard, "
              "epoch, node))");
-      // The commits not yet numbered (pg_store::sequence): each batch at
-      // its commit's position, taken from one sequence as the commit's last
-      // statement, with the fences it passed.
-      w.exec("CREATE SEQUENCE IF NOT EXISTS oms_log_pos");
-      w.exec("CREATE TABLE IF NOT EXISTS oms_log_pending (pos BIGINT NOT "
-             "NULL, idx INTEGER NOT NULL, at BIGINT NOT NULL, kind TEXT NOT "
-             "NULL, sku TEXT, order_id TEXT, quantity BIGINT NOT NULL, amount "
-             "BIGINT NOT NULL, payload TEXT, PRIMARY KEY (pos, idx))");
-      w.exec("CREATE TABLE IF NOT EXISTS oms_log_pending_fences (pos BIGINT "
-             "NOT NULL, shard INTEGER NOT NULL, epoch BIGINT NOT NULL, node "
-             "TEXT NOT NULL, PRIMARY KEY (pos, shard))");
       w.commit();
     }
     migrating.release();
@@ -400,20 +312,9 @@ caf::expected<uint64_t> pg_store::log_end() const {
   if (!shared_)
     return last_seq();
   try {
-    uint64_t head = 0;
-    bool pending = false;
-    {
-      pqxx::nontransaction n{*conn_};
-      auto r = n.exec1("SELECT last, EXISTS (SELECT 1 FROM oms_log_pending) "
-                       "FROM oms_log_head WHERE id = 1");
-      head = static_cast<uint64_t>(r[0].as<int64_t>());
-      pending = r[1].as<bool>();
-    }
-    // Committed events no pass numbered yet (their writer's pass failed,
-    // or it stopped between its commit and its pass): numbered here.
-    if (pending)
-      head = const_cast<pg_store*>(this)->sequence();
-    unnumbered_ = false;
+    pqxx::nontransaction n{*conn_};
+    auto head = static_cast<uint64_t>(
+        n.exec1("SELECT last FROM oms_log_head WHERE id = 1")[0].as<int64_t>());
     return std::max(head, last_seq());
   } catch (const std::exception& e) {
     return make_error(errc::store_failure,
@@ -488,10 +389,11 @@ caf::error pg_store::commit_once(const std::vector<event>& events,
   payloads.reserve(n);
   for (auto& ev : events)
     payloads.push_back(encode_payload(ev));
-  // The tables first, then the log. A shared writer's events are numbered
-  // after its commit, by the sequencer (sequence()): an order created here
-  // takes a provisional ordinal, above any number the log reaches, until
-  // its event is numbered.
+  // The tables first, then the log. A shared writer writes the tables
+  // without the log's head: the other writers' commits wait for this one's
+  // numbering, its log and its COMMIT, not for its tables (most of its
+  // statements). An order created here then takes a provisional ordinal,
+  // above any number the log reaches, until its event is numbered.
   uint64_t provisional = before;
   if (shared_) {
     if (n >= provisional_span)
@@ -502,49 +404,41 @@ caf::error pg_store::commit_once(const std::vector<event>& events,
   }
   for (size_t i = 0; i < n; ++i)
     apply_event(s, events[i], provisional + i + 1, payloads[i], shard_count_);
+  std::string sql;
   if (shared_) {
-    // The batch at the commit's position, taken last, once every lock this
-    // commit waits for is held: a commit that waited for another's lock
-    // (the same shard's lease, the same row) takes a later position than
-    // it, and so do all commits that start after another ended. The log is
-    // numbered in that order. Unless another writer's commit holds the
-    // head, this one numbers its batch into the log with every pending
-    // event it sees; if one does, its batch and the fences it passed wait
-    // in the pending log for the next numbering (the next commit that
-    // holds the head, or a look at the log's end: sequence()). The
-    // transaction's id says later whether it committed (settle_shared()).
-    std::string own, own_fences;
+    s.flush();
+    // The next numbers, under the head's lock: the other writers' commits
+    // wait for this one's from here, so the log's order is the commits'.
+    auto last = static_cast<uint64_t>(
+        w.exec1("UPDATE oms_log_head SET last = last + " + std::to_string(n) +
+                " WHERE id = 1 RETURNING last")[0]
+            .as<int64_t>());
+    before = last - n;
+    reserved_ = before;
+    // In one round trip with the log: the orders' ordinals, and the epochs
+    // this batch was fenced under.
     if (n > 0)
-      own = log_values_sql(w, events, payloads, [](size_t i) {
-        return "currval('oms_log_pos')," + std::to_string(i);
-      });
+      sql = "UPDATE orders SET ordinal = ordinal - " +
+            std::to_string(provisional - before) + " WHERE ordinal > " +
+            std::to_string(provisional) +
+            " AND ordinal <= " + std::to_string(provisional + n) + ";\n";
     if (pass && !pass->shards.empty() && n > 0) {
-      own_fences = "VALUES ";
+      sql += "INSERT INTO oms_log_epochs (shard, epoch, node, first_seq, "
+             "last_seq) VALUES ";
       auto node = w.quote(pass->node);
       bool first = true;
       for (auto& [shard, epoch] : pass->shards) {
-        own_fences += (first ? "(" : ", (") +
-                      std::string{"currval('oms_log_pos'), "} +
-                      std::to_string(shard) + ", " + std::to_string(epoch) +
-                      ", " + node + ")";
+        sql += (first ? "(" : ", (") + std::to_string(shard) + ", " +
+               std::to_string(epoch) + ", " + node + ", " +
+               std::to_string(before + 1) + ", " + std::to_string(last) + ")";
         first = false;
       }
+      sql += " ON CONFLICT (shard, epoch, node) DO UPDATE SET last_seq = "
+             "excluded.last_seq;\n";
     }
-    std::string sql = "SELECT nextval('oms_log_pos');\n" +
-                      numbering_sql(false, own, own_fences);
-    s.defer_sql(std::move(sql));
-    auto numbered = s.flush();
-    auto row = numbered.at(0);
-    reserved_ = row.at(3).as<std::string>();
-    commit_sent_ = true;
-    w.commit();
-    unnumbered_ = row.at(2).as<int64_t>() == 0;
-    if (!unnumbered_)
-      last_seq_ =
-          std::max(last_seq_, static_cast<uint64_t>(row.at(0).as<int64_t>()));
-    return caf::none;
   }
-  s.defer_sql(insert_events_sql(w, events, payloads, before + 1));
+  sql += insert_events_sql(w, events, payloads, before + 1);
+  s.defer_sql(std::move(sql));
   auto seq = before + n;
   s.flush();
   commit_sent_ = true;
@@ -553,33 +447,10 @@ caf::error pg_store::commit_once(const std::vector<event>& events,
   return caf::none;
 }
 
-uint64_t pg_store::sequence() {
-  // A pass may meet a writer's commit on an order's row (its ordinal): the
-  // server rolls one back, and it is tried again.
-  for (int attempt = 1;; ++attempt) {
-    try {
-      pqxx::work w{*conn_};
-      auto head = w.exec(numbering_sql(true));
-      // A pass that numbered nothing (another's pass took this writer's
-      // events) changed nothing worth a sync.
-      if (head.at(0).at(1).as<int64_t>() == 0)
-        w.exec("SET LOCAL synchronous_commit TO off");
-      w.commit();
-      unnumbered_ = false;
-      last_seq_ = std::max(
-          last_seq_, static_cast<uint64_t>(head.at(0).at(0).as<int64_t>()));
-      return last_seq_;
-    } catch (const pqxx::deadlock_detected&) {
-      if (attempt >= deadlock_attempts)
-        throw;
-    }
-  }
-}
-
 caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
                             std::string what) {
   if (shared_)
-    return settle_shared(std::move(what));
+    return settle_shared(events, std::move(what));
   // While the session lives it holds the lock: its log says whether the
   // batch landed.
   bool same_session = false;
@@ -618,9 +489,11 @@ caf::error pg_store::settle(const std::vector<event>& events, uint64_t before,
   return failure(lost_);
 }
 
-caf::error pg_store::settle_shared(std::string what) {
+caf::error pg_store::settle_shared(const std::vector<event>& events,
+                                   std::string what) {
   // A transaction that failed on a live connection was rolled back; and a
-  // batch lands only by its COMMIT: without it, it did not land.
+  // batch lands only by its COMMIT, sent after its numbers were reserved
+  // under the head's lock: without it, it did not land.
   if (conn_->is_open())
     return failure("cannot commit: " + what);
   what = "the connection was lost (" + what + ")";
@@ -635,8 +508,8 @@ caf::error pg_store::settle_shared(std::string what) {
   // the log keeps them granted, and granted again. So the outcome is
   // learnt before anything is answered: from a new session, once the
   // server can be reached again (a restart of PostgreSQL: seconds), after
-  // the old session is gone; the server keeps the outcome of the
-  // transaction whose id the commit read before its COMMIT.
+  // the old session is gone and the head's lock free; only the batch's own
+  // numbers, reserved under that lock, can say whether it landed.
   auto old = backend_;
   auto deadline = std::chrono::steady_clock::now() + settle_wait_;
   auto pause = std::chrono::milliseconds(50);
@@ -644,9 +517,7 @@ caf::error pg_store::settle_shared(std::string what) {
   for (;;) {
     try {
       conn_->disconnect();
-      // No pass yet: the old session may still hold rows a pass updates.
-      connect(false);
-      std::string status;
+      connect();
       {
         pqxx::nontransaction n{*conn_};
         // The old session, if the server still has it: ended, and waited
@@ -656,20 +527,21 @@ caf::error pg_store::settle_shared(std::string what) {
                  "pg_stat_activity WHERE pid = " +
                  std::to_string(old.pid) + " AND backend_start = " +
                  n.quote(old.started) + "::timestamptz");
-        auto r = n.exec1("SELECT coalesce(pg_xact_status(" +
-                         n.quote(*reserved_) + "::xid8), 'unknown')");
-        status = r[0].as<std::string>();
       }
-      if (status == "committed") {
-        // Numbered with the rest of the pending log.
-        sequence();
+      {
+        pqxx::work w{*conn_};
+        w.exec("SET LOCAL lock_timeout = '10s'");
+        w.exec("SELECT last FROM oms_log_head WHERE id = 1 FOR UPDATE");
+        w.commit();
+      }
+      if (holds_or_throw(*this, events, *reserved_ + 1)) {
+        // The batch's own last number, as a commit answered at once says
+        // (the journal numbers the appends from it).
+        last_seq_ = *reserved_ + events.size();
         return caf::none; // committed; only the answer was lost
       }
-      if (status == "aborted")
-        return failure("cannot commit: " + what +
-                       "; the batch did not land (checked on a new session)");
-      throw std::runtime_error{"the server says transaction " + *reserved_ +
-                               " is " + status};
+      return failure("cannot commit: " + what +
+                     "; the batch did not land (checked on a new session)");
     } catch (const std::exception& e) {
       last_error = e.what();
     }
@@ -702,11 +574,11 @@ std::optional<caf::error> pg_store::reconnect(std::string& what) {
   return std::nullopt;
 }
 
-void pg_store::connect(bool number) {
+void pg_store::connect() {
   auto conn = session(conninfo_, schema_, shared_);
   if (!reader_)
     take_schema(*conn, schema_, shared_);
-  adopt(std::move(conn), number);
+  adopt(std::move(conn));
 }
 
 caf::expected<std::shared_ptr<journal_store>> pg_store::open_reader() const {
@@ -722,7 +594,7 @@ caf::expected<std::shared_ptr<journal_store>> pg_store::open_reader() const {
   }
 }
 
-void pg_store::adopt(std::unique_ptr<pqxx::connection> conn, bool number) {
+void pg_store::adopt(std::unique_ptr<pqxx::connection> conn) {
   for (size_t i = 0; i < sql_count; ++i) {
     conn->prepare(name_of(static_cast<sql>(i)), pg_dialect().statements[i]);
     // Now, not at first use: a commit's writes name them in EXECUTE.
@@ -737,10 +609,6 @@ void pg_store::adopt(std::unique_ptr<pqxx::connection> conn, bool number) {
     read_bounds(s);
   }
   conn_ = std::move(conn);
-  // What writers committed and did not number (one stopped between its
-  // commit and its pass): numbered before this writer reads or commits.
-  if (shared_ && number)
-    sequence();
 }
 
 void pg_store::writing(const std::function<void(sql_session&)>& body) {

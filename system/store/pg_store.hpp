@@ -36,14 +36,10 @@ class pg_store : public sql_store {
   /// Opens the store in `schema` as one of several writers: the nodes of a
   /// cluster (docs/cluster.md), each committing through a fence. It holds
   /// the schema's lock shared (any number of shared stores at once, none
-  /// beside a store open() made, and the other way round). Each commit
-  /// writes the tables and puts its events in a pending log at a position
-  /// it takes last; then, unless another commit holds the log's head (one
-  /// row), it numbers every pending event it sees into the log, its own
-  /// with them, in the order of the positions: the log's order is the
-  /// commits' order, and no commit waits for another's numbering. Events
-  /// left pending are numbered by the next commit that holds the head, or
-  /// by a look at the log's end (log_end()). What
+  /// beside a store open() made, and the other way round), and each commit
+  /// writes the tables, then takes the log's next sequence numbers from one
+  /// row it locks until it ends, so the log's order is the commits' order
+  /// across writers and they wait for each other's log only. What
   /// the current-state tables say of a shard is up to date for the writer
   /// whose fence lets it commit there; the rest of what load() returns may
   /// be behind the other writers.
@@ -62,11 +58,10 @@ class pg_store : public sql_store {
   /// lock of the schema, commits nothing, and reconnects when the server
   /// ended its session).
   caf::expected<std::shared_ptr<journal_store>> open_reader() const override;
-  /// A shared writer's: the log's head as numbered (each pass of the
-  /// sequencer moves the head in the transaction that numbers the events
-  /// up to it); a pass first if committed events wait to be numbered.
+  /// A shared writer's: the log's head as committed (the head's row is
+  /// locked by each commit until it ends, so every event up to it is
+  /// committed).
   caf::expected<uint64_t> log_end() const override;
-  bool unnumbered() const override { return unnumbered_; }
   std::string describe() const override { return where_; }
 
   /// Prunes as every SQL store does; a shared store then drops the rows of
@@ -128,24 +123,16 @@ class pg_store : public sql_store {
   void writing(const std::function<void(sql_session&)>& body) override;
 
   /// Reconnects (taking the lock again), prepares the statements and reads
-  /// the last sequence number (a shared writer: after a pass of the
-  /// sequencer, unless not `number`). Throws what connecting throws.
-  void connect(bool number = true);
+  /// the last sequence number. Throws what connecting throws.
+  void connect();
 
   /// Makes `conn`, which holds the lock, the store's connection: prepares
-  /// the statements and reads the last sequence number (as connect()).
-  void adopt(std::unique_ptr<pqxx::connection> conn, bool number = true);
+  /// the statements and reads the last sequence number.
+  void adopt(std::unique_ptr<pqxx::connection> conn);
 
   /// One try of commit() on top of sequence number `before`; throws what
   /// the session throws.
   caf::error commit_once(const std::vector<event>& events, uint64_t before);
-
-  /// A pass of the sequencer: under the log head's lock, numbers every
-  /// pending event committed so far into the log, in the order of their
-  /// commits' positions, and sets their orders' ordinals and the fences'
-  /// record; returns the head (last_seq_ from then on). Throws what the
-  /// session throws.
-  uint64_t sequence();
 
   /// How often a shared writer's commit that met another's in a deadlock is
   /// tried in all.
@@ -164,9 +151,9 @@ class pg_store : public sql_store {
   /// failure (with `what`) if none can be had.
   std::optional<caf::error> reconnect(std::string& what);
 
-  /// settle() for a shared writer: from the outcome of the commit's
-  /// transaction, waiting (up to settle_wait_) until the server can say.
-  caf::error settle_shared(std::string what);
+  /// settle() for a shared writer: from the numbers the commit reserved,
+  /// waiting (up to settle_wait_) until the server can say.
+  caf::error settle_shared(const std::vector<event>& events, std::string what);
 
   static caf::expected<std::unique_ptr<pg_store>>
   open_as(const std::string& conninfo, const std::string& schema, bool shared);
@@ -177,16 +164,13 @@ class pg_store : public sql_store {
   bool shared_ = false;
   /// A reader of a store opened by another (open_reader).
   bool reader_ = false;
-  /// The id of the transaction of the commit under way (shared writers),
-  /// once it has one: the server says later whether it committed.
-  std::optional<std::string> reserved_;
+  /// The sequence number after which the commit under way reserved its
+  /// batch's numbers (shared writers), once it has.
+  std::optional<uint64_t> reserved_;
   /// Whether the commit under way has sent its COMMIT (it may have landed
   /// only then).
   bool commit_sent_ = false;
   std::unique_ptr<pqxx::connection> conn_;
-  /// Whether the last commit left its batch for another's numbering (and
-  /// no look at the log's end has seen it numbered since).
-  mutable bool unnumbered_ = false;
   /// Set once the log is found to have moved on without this store.
   std::string lost_;
   fence_fn fence_;

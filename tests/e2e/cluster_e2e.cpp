@@ -1250,9 +1250,8 @@ int64_t committing_now(const std::string& info, pid_t pid = ::getpid()) {
       .as<int64_t>();
 }
 
-// COMMITs of the shared store in `schema` held on the server while this
-// gate is closed: a deferred trigger on its events (in the log, or in the
-// pending log when another commit numbers) waits for an advisory lock the
+// COMMITs of the store in `schema` held on the server while this gate is
+// closed: a deferred trigger on its events waits for an advisory lock the
 // gate holds, then runs `then` (a statement that fails the commit, or
 // nothing). So a link can be cut while COMMIT runs, and the commit made to
 // land or not after that, with no race against the clock.
@@ -1267,13 +1266,11 @@ class commit_gate {
            ".gated_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
            "PERFORM pg_advisory_xact_lock(" +
            std::to_string(key) + "); " + then + " RETURN NULL; END $$");
-    for (auto table : {".events", ".oms_log_pending"}) {
-      w.exec("DROP TRIGGER IF EXISTS gated_commit ON " + s + table);
-      w.exec("CREATE CONSTRAINT TRIGGER gated_commit AFTER INSERT ON " + s +
-             table +
-             " DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION " +
-             s + ".gated_commit()");
-    }
+    w.exec("DROP TRIGGER IF EXISTS gated_commit ON " + s + ".events");
+    w.exec("CREATE CONSTRAINT TRIGGER gated_commit AFTER INSERT ON " + s +
+           ".events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE "
+           "FUNCTION " +
+           s + ".gated_commit()");
     w.commit();
     pqxx::nontransaction n{conn_};
     n.exec("SELECT pg_advisory_lock(" + std::to_string(key) + ")");
@@ -1335,16 +1332,12 @@ TEST_CASE("e2e cluster: a shared writer whose link breaks after it sent "
   std::string lost_reason;
   store->set_on_lost([&](const std::string& why) { lost_reason = why; });
   REQUIRE(!store->commit({receipt_of("A", 1)}));
-  // A batch's events, committed: in the log, or waiting there to be
-  // numbered.
   auto events_of = [&](const std::string& sku) {
     pqxx::connection conn{info};
     pqxx::work w{conn};
-    auto s = w.quote_name(schema);
     return w
-        .exec1("SELECT (SELECT count(*) FROM " + s + ".events WHERE sku = " +
-               w.quote(sku) + ") + (SELECT count(*) FROM " + s +
-               ".oms_log_pending WHERE sku = " + w.quote(sku) + ")")[0]
+        .exec1("SELECT count(*) FROM " + w.quote_name(schema) +
+               ".events WHERE sku = " + w.quote(sku))[0]
         .as<int64_t>();
   };
   auto limit = std::chrono::seconds(30);
@@ -1477,9 +1470,8 @@ TEST_CASE("e2e cluster: a node whose commit stays of unknown outcome past "
   {
     pqxx::connection conn{info};
     pqxx::work w{conn};
-    for (auto table : {".events", ".oms_log_pending"})
-      w.exec("DROP TRIGGER gated_commit ON " + w.quote_name(store_schema) +
-             table);
+    w.exec("DROP TRIGGER gated_commit ON " + w.quote_name(store_schema) +
+           ".events");
     w.commit();
   }
   REQUIRE(eventually(
