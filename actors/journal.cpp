@@ -134,10 +134,6 @@ void look_at_log_end(journal_state& st) {
 // each comes back at once to wait for the next event).
 constexpr auto log_end_interval = std::chrono::milliseconds{100};
 constexpr auto log_end_gap = std::chrono::milliseconds{20};
-// How long after a commit that left its events for another writer to
-// number the log's end is looked at (numbering them if no one did): under
-// load another commit numbers them within milliseconds; idle, no one would.
-constexpr auto numbering_delay = std::chrono::milliseconds{50};
 
 // Answers every waiting reader with what is durable now.
 void release_watchers(journal_state& st) {
@@ -218,10 +214,6 @@ void flush_pending(journal_ptr self) {
   // answers them all.
   if (st.stats.last_seq > last_before)
     release_watchers(st);
-  if (st.store->unnumbered() && !st.numbering_scheduled) {
-    st.numbering_scheduled = true;
-    self->delayed_send(self, numbering_delay, atom::catch_up_v);
-  }
   keep_up(self);
 }
 
@@ -342,21 +334,9 @@ journal(journal_ptr self, std::shared_ptr<journal_store> store,
         self->delayed_send(self, again, atom::prune_v, retention);
       },
       [=](atom::catch_up) {
-        auto& st = self->state;
-        st.catch_up_scheduled = false;
-        // Events this writer committed and another was to number: numbered
-        // by the look, if no one did.
-        if (st.numbering_scheduled) {
-          st.numbering_scheduled = false;
-          if (st.store->unnumbered()) {
-            auto before = log_end(st);
-            look_at_log_end(st);
-            if (log_end(st) > before)
-              release_watchers(st);
-          }
-        }
+        self->state.catch_up_scheduled = false;
         // Appends wait: their commit goes first (and keeps up after).
-        if (!st.flush_scheduled && st.store->unapplied() > 0)
+        if (!self->state.flush_scheduled)
           catch_up(self);
       },
       [=](atom::read, uint64_t from,

@@ -45,9 +45,6 @@ struct journal_state {
   /// commit; fewer are applied when no append waits.
   size_t apply_after = 256;
   bool catch_up_scheduled = false;
-  /// Whether a look at the log's end is due, for a commit whose events
-  /// another writer was to number (journal_store::unnumbered).
-  bool numbering_scheduled = false;
   journal_stats stats;
   /// Readers waiting for the event after the last durable one
   /// (atom::await), by the number of their wait.

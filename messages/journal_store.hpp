@@ -86,11 +86,6 @@ class journal_store {
   /// log with one writer.
   virtual caf::expected<uint64_t> log_end() const { return last_seq(); }
 
-  /// Whether this writer's last commit left its events for another
-  /// writer's numbering (a shared log whose head another commit held):
-  /// committed, but not in the log yet. log_end() numbers them.
-  virtual bool unnumbered() const { return false; }
-
   /// The current state for recovery. Fails (naming the problem) rather than
   /// return a partial state.
   virtual caf::expected<recovered_state> load() = 0;

@@ -220,62 +220,6 @@ TEST_CASE("the journal applies what its store left unapplied: at once past "
 
 namespace {
 
-// A memory store whose log other writers share, and whose commits leave
-// their events for another writer to number (while `leave`) until a look
-// at the log's end.
-struct unnumbering_store : memory_store {
-  bool shared_log() const override { return true; }
-  bool unnumbered() const override { return left; }
-  caf::expected<uint64_t> log_end() const override {
-    ++looks;
-    left = false;
-    return last_seq();
-  }
-  caf::error commit(const std::vector<event>& events) override {
-    auto err = memory_store::commit(events);
-    if (!err)
-      left = leave;
-    return err;
-  }
-  bool leave = true;
-  mutable bool left = false;
-  mutable int looks = 0;
-};
-
-} // namespace
-
-TEST_CASE("a commit that left its events for another writer to number is "
-          "followed, a moment later, by one look at the log's end, which "
-          "numbers them") {
-  auto store = std::make_shared<unnumbering_store>();
-  fixture f{store, fixture::wall_clock_now()};
-  REQUIRE(f.call<uint64_t>(f.journal, atom::append_v, events_for("A", 1)));
-  CHECK(store->left);
-  auto looks = store->looks;
-  // Not at once: under load another writer's commit numbers them first.
-  f.sched.run();
-  CHECK(store->looks == looks);
-  f.sched.advance_time(std::chrono::milliseconds(50));
-  f.sched.run();
-  CHECK(store->looks == looks + 1);
-  CHECK_FALSE(store->left);
-  // Two such commits before the look: one look.
-  REQUIRE(f.call<uint64_t>(f.journal, atom::append_v, events_for("A", 1)));
-  REQUIRE(f.call<uint64_t>(f.journal, atom::append_v, events_for("A", 1)));
-  f.sched.advance_time(std::chrono::milliseconds(50));
-  f.sched.run();
-  CHECK(store->looks == looks + 2);
-  CHECK_FALSE(store->left);
-  // A commit that numbered its own events: no look.
-  store->leave = false;
-  REQUIRE(f.call<uint64_t>(f.journal, atom::append_v, events_for("A", 1)));
-  f.sched.advance_time(std::chrono::milliseconds(50));
-  f.sched.run();
-  CHECK(store->looks == looks + 2);
-}
-
-namespace {
-
 // A memory store that refuses, before any commit, the appends with an
 // event of SKU "STALE" (as a cluster node's refuses a stale writer's).
 struct admitting_store : memory_store {
