@@ -2,10 +2,8 @@
 // (docs/cluster.md): W writers, each a PostgreSQL store opened as one of
 // several (pg_store::open_shared) and holding the leases of its own shards,
 // commit batches of receipts for SKUs of their shards as fast as they can,
-// each commit through the fence of every shard its batch touches, and
-// numbered into the one log by whichever commit holds its head (the
-// others leave their events to the next: docs/cluster.md). Against, in the
-// same run,
+// each commit through the fence of every shard its batch touches and
+// numbered from the one log head they all lock. Against, in the same run,
 // one store that owns its schema alone (pg_store::open: no head row, no
 // fence). Prints one JSON line per run and the ratios; exits 1 if a run
 // committed nothing or had a commit refused, 77 without a server.
